@@ -1,0 +1,84 @@
+//! Command-line arguments (clap derive only).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Compile a cluster spec into a deterministic Flux tree.
+#[derive(Debug, Parser)]
+#[command(name = "gitopsc", version, about, long_about = None)]
+pub struct Cli {
+    /// Print only errors and what the command exists to print.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// When to colour output (NO_COLOR turns `auto` off).
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// When writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Arguments shared by build, check and diff.
+#[derive(Debug, clap::Args)]
+pub struct TreeArgs {
+    /// The cluster spec.
+    pub spec: PathBuf,
+    /// The output root: the rendered tree's folder in the GitOps repository.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// A folder of blueprints that replace the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub blueprints: Option<PathBuf>,
+}
+
+/// gitopsc's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the spec and write the tree; only files whose bytes change are written.
+    #[command(after_help = "Example:\n  gitopsc build cluster.yaml --out kubernetes/\n\n\
+        Exit status: 0 written; 1 some files were in the way and left alone; 2 invalid spec or I/O error.")]
+    Build {
+        #[command(flatten)]
+        args: TreeArgs,
+        /// Overwrite hand-edited generated files and files gitopsc did not write.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Fail when the tree on disk is not what the spec renders (for pre-commit hooks).
+    #[command(after_help = "Example:\n  gitopsc check cluster.yaml --out kubernetes/\n\n\
+        Exit status: 0 up to date; 1 stale (files listed); 2 invalid spec or I/O error. Writes nothing.")]
+    Check {
+        #[command(flatten)]
+        args: TreeArgs,
+    },
+    /// Show, object by object and as a unified diff, what `build` would change.
+    #[command(after_help = "Example:\n  gitopsc diff cluster.yaml --out kubernetes/\n\n\
+        Exit status: 0 no change; 1 changes shown; 2 invalid spec or I/O error. Writes nothing.")]
+    Diff {
+        #[command(flatten)]
+        args: TreeArgs,
+    },
+    /// Check a spec without rendering it.
+    #[command(after_help = "Example:\n  gitopsc validate cluster.yaml\n\nExit status: 0 valid; 2 invalid.")]
+    Validate {
+        /// The cluster spec.
+        spec: PathBuf,
+    },
+    /// Print the spec's JSON Schema.
+    #[command(after_help = "Example:\n  gitopsc schema > schemas/cluster.schema.json")]
+    Schema,
+    /// Print a commented starter spec.
+    #[command(after_help = "Example:\n  gitopsc init > cluster.yaml")]
+    Init,
+}

@@ -1,0 +1,206 @@
+//! The CLI's commands, each a thin function over the pipeline that returns what to print
+//! and the exit code. Exit codes are a contract: 0 ok, 1 differs (or blocked), 2 error.
+
+use crate::diagnostic::{self, Diagnostic};
+use crate::emit::report::{self, Paint};
+use crate::emit::{self, EmitError, review};
+use crate::{Failure, check_spec, compile};
+use std::fmt::Write;
+use std::path::Path;
+
+/// Output of a command: what goes to stdout and stderr, and the exit code.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Exit code: 0 ok, 1 stale / differs / blocked, 2 error.
+    pub code: u8,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// How commands print.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Colour on stdout.
+    pub color_out: bool,
+    /// Colour on stderr.
+    pub color_err: bool,
+    /// Print only errors and what the command exists to print.
+    pub quiet: bool,
+}
+
+/// The starter spec `gitopsc init` prints.
+pub const STARTER: &str = include_str!("starter.yaml");
+
+fn failed(f: Failure, style: Style) -> Outcome {
+    Outcome {
+        code: 2,
+        stdout: String::new(),
+        stderr: diagnostic::render(&f.diagnostics, f.source.as_ref(), style.color_err),
+    }
+}
+
+fn emit_failed(e: EmitError, style: Style) -> Outcome {
+    let mut d = Diagnostic::error(e.0);
+    if let Some(help) = e.1 {
+        d = d.help(help);
+    }
+    Outcome {
+        code: 2,
+        stdout: String::new(),
+        stderr: diagnostic::render(&[d], None, style.color_err),
+    }
+}
+
+fn warnings(diags: &[Diagnostic], source: &crate::source::Source, style: Style) -> String {
+    if style.quiet || diags.is_empty() {
+        String::new()
+    } else {
+        diagnostic::render(diags, Some(source), style.color_err)
+    }
+}
+
+/// `gitopsc validate SPEC`.
+pub fn validate(spec: &Path, style: Style) -> Outcome {
+    match check_spec(spec) {
+        Err(f) => failed(f, style),
+        Ok(checked) => {
+            let mut out = Outcome {
+                stderr: warnings(&checked.warnings, &checked.source, style),
+                ..Outcome::default()
+            };
+            if !style.quiet {
+                let layers: usize = checked.model.apps.iter().map(|a| a.layers.len()).sum();
+                out.stdout = format!(
+                    "{} is valid: cluster `{}`, {} apps, {} Flux Kustomizations\n",
+                    checked.source.name,
+                    checked.model.cluster,
+                    checked.model.apps.len(),
+                    layers + usize::from(checked.model.shared_sources.is_some())
+                );
+            }
+            out
+        }
+    }
+}
+
+/// Which of the comparing commands runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the tree.
+    Build {
+        /// Overwrite and delete files in the way.
+        force: bool,
+    },
+    /// Report whether the tree is current.
+    Check,
+    /// Show what a build would change.
+    Diff,
+}
+
+/// `gitopsc build|check|diff SPEC --out DIR`.
+pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
+    let compiled = match compile(spec, blueprints) {
+        Ok(c) => c,
+        Err(f) => return failed(f, style),
+    };
+    let force = matches!(mode, Mode::Build { force: true });
+    let cmp = match emit::compare(out_dir, &compiled.tree, &compiled.spec_hash, force) {
+        Ok(c) => c,
+        Err(e) => return emit_failed(e, style),
+    };
+    let review = review::review(&cmp, &compiled.tree);
+    let paint_out = Paint(style.color_out);
+    let mut out = Outcome {
+        stderr: warnings(&compiled.warnings, &compiled.source, style),
+        ..Outcome::default()
+    };
+    let dir = out_dir.display();
+    let leaving = report::leaving(&review, paint_out);
+    match mode {
+        Mode::Check => {
+            if cmp.is_current() {
+                if !style.quiet {
+                    let _ = writeln!(out.stdout, "{dir} is up to date ({} files)", compiled.tree.len());
+                }
+            } else {
+                out.code = 1;
+                let _ = writeln!(out.stdout, "{dir} is stale: {}", report::summary(&cmp));
+                out.stdout.push_str(&report::file_list(&cmp, paint_out));
+                out.stdout.push_str(&leaving);
+                let _ = writeln!(
+                    out.stdout,
+                    "run `gitopsc build {} --out {dir}` to update it",
+                    spec.display()
+                );
+            }
+        }
+        Mode::Diff => {
+            if !cmp.is_current() {
+                out.code = 1;
+                let objects = report::objects(&review, paint_out);
+                if !objects.is_empty() {
+                    let _ = writeln!(out.stdout, "objects ({}):", report::summary(&cmp));
+                    out.stdout.push_str(&objects);
+                    out.stdout.push('\n');
+                }
+                out.stdout.push_str(&leaving);
+                if !leaving.is_empty() {
+                    out.stdout.push('\n');
+                }
+                out.stdout
+                    .push_str(&report::unified_diff(&cmp, &compiled.tree, paint_out));
+                out.stdout.push_str(&report::conflicts(&cmp, paint_out));
+            }
+        }
+        Mode::Build { .. } => {
+            let stats = match emit::write::apply(&cmp, &compiled.tree) {
+                Ok(s) => s,
+                Err(e) => return emit_failed(e, style),
+            };
+            out.stdout.push_str(&leaving);
+            if !cmp.conflicts.is_empty() {
+                out.code = 1;
+                let _ = writeln!(
+                    out.stderr,
+                    "{} files are in the way and were left alone (use --force to overwrite them):",
+                    cmp.conflicts.len()
+                );
+                out.stderr
+                    .push_str(&report::conflicts(&cmp, Paint(style.color_err)));
+            }
+            if !style.quiet {
+                let _ = writeln!(
+                    out.stdout,
+                    "{dir}: {} files, {} written, {} removed{}",
+                    compiled.tree.len(),
+                    stats.written,
+                    stats.removed,
+                    if cmp.conflicts.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} blocked", cmp.conflicts.len())
+                    }
+                );
+            }
+        }
+    }
+    out
+}
+
+/// `gitopsc schema`.
+pub fn schema() -> Outcome {
+    Outcome {
+        stdout: crate::spec::schema::schema_text(),
+        ..Outcome::default()
+    }
+}
+
+/// `gitopsc init`.
+pub fn init() -> Outcome {
+    Outcome {
+        stdout: STARTER.to_string(),
+        ..Outcome::default()
+    }
+}

@@ -1,0 +1,85 @@
+//! The lock file: what gitopsc wrote into an output root, so it only ever overwrites or
+//! deletes its own, unmodified files.
+//!
+//! It is JSON named `gitopsc.lock` (not a YAML manifest, so kustomize, Flux and validators
+//! skip it) and holds the gitopsc version and the spec's hash: the only place they appear.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
+
+/// The lock file's name in the output root.
+pub const LOCK_FILE: &str = "gitopsc.lock";
+
+/// The lock file's content.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    /// `gitopsc <version>` that wrote the tree.
+    pub generator: String,
+    /// `sha256:<hex>` of the spec's data (comments and layout do not count).
+    pub spec: String,
+    /// Every file gitopsc owns, relative to the output root, with its sha256.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Lock {
+    /// Parses a lock file. Entries whose path is not a plain relative path inside the
+    /// output root are dropped: a lock file must never steer a write or delete outside it.
+    pub fn parse(bytes: &[u8]) -> Result<Lock, String> {
+        let mut lock: Lock = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        lock.files.retain(|path, _| is_safe_relative(path));
+        Ok(lock)
+    }
+
+    /// The lock file's bytes: stable JSON, one file per line.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text.into_bytes()
+    }
+}
+
+/// Hex sha256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
+
+/// True for a non-empty relative path made only of normal components.
+pub fn is_safe_relative(path: &str) -> bool {
+    !path.contains(['\\', '\0'])
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_paths_are_dropped() {
+        let text = br#"{"generator":"gitopsc 0","spec":"x","files":{"a/b.yaml":"1","../x":"2","/etc/passwd":"3","a/./c":"4"}}"#;
+        let lock = Lock::parse(text).unwrap();
+        assert_eq!(lock.files.keys().collect::<Vec<_>>(), vec!["a/b.yaml"]);
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut lock = Lock {
+            generator: "gitopsc 1".into(),
+            spec: "sha256:ab".into(),
+            ..Lock::default()
+        };
+        lock.files.insert("x.yaml".into(), sha256_hex(b"x"));
+        assert_eq!(Lock::parse(&lock.to_bytes()).unwrap(), lock);
+    }
+}

@@ -1,0 +1,357 @@
+//! Stage 3: emitting. The rendered in-memory tree against an output root on disk: what would
+//! change, what is in the way, and (for `build`) writing it.
+//!
+//! Invariant: gitopsc writes or deletes only files it owns — recorded in the lock file with
+//! the hash they still have — and only at safe relative paths inside the output root, never
+//! through a symlink.
+
+pub mod lock;
+pub mod report;
+pub mod review;
+pub mod write;
+
+use lock::{LOCK_FILE, Lock, sha256_hex};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// The rendered tree: relative path (with `/`) → bytes, sorted.
+pub type Tree = BTreeMap<String, Vec<u8>>;
+
+/// What happens to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeKind {
+    /// New file.
+    Added,
+    /// Existing file gets new bytes.
+    Changed,
+    /// File gitopsc wrote before and no longer generates.
+    Removed,
+}
+
+/// A file `build` would write or delete.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Relative path.
+    pub path: String,
+    /// Added, changed or removed.
+    pub kind: ChangeKind,
+    /// The bytes on disk before (changed, removed).
+    pub old: Option<Vec<u8>>,
+}
+
+/// Why a file cannot be written or deleted without `--force`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// A file gitopsc did not write is where a generated file goes.
+    Foreign,
+    /// A file gitopsc wrote was edited by hand since.
+    HandEdited,
+    /// A file gitopsc wrote and no longer generates was edited by hand since.
+    HandEditedStale,
+    /// A symlink, directory or other non-file is in the way.
+    NotAFile(String),
+}
+
+/// A file in the way.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    /// Relative path.
+    pub path: String,
+    /// Why.
+    pub reason: ConflictReason,
+}
+
+/// The output root compared with the rendered tree.
+#[derive(Debug)]
+pub struct Comparison {
+    /// The output root.
+    pub root: PathBuf,
+    /// Files to add, change or remove (not counting conflicts), sorted by path.
+    pub changes: Vec<Change>,
+    /// Files in the way, sorted by path.
+    pub conflicts: Vec<Conflict>,
+    /// The lock file as it is on disk.
+    pub old_lock: Option<Lock>,
+    /// The lock file a build writes.
+    pub new_lock: Lock,
+    /// Whether the lock file on disk differs from the new one.
+    pub lock_changed: bool,
+}
+
+impl Comparison {
+    /// True when the output root matches the rendered tree exactly.
+    pub fn is_current(&self) -> bool {
+        self.changes.is_empty() && self.conflicts.is_empty() && !self.lock_changed
+    }
+}
+
+/// Errors that stop a comparison (reported as exit 2).
+#[derive(Debug)]
+pub struct EmitError(pub String, pub Option<String>);
+
+/// Compares the rendered `tree` with the output root `root`. With `force`, files in the way
+/// count as changes (they will be overwritten or deleted).
+pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result<Comparison, EmitError> {
+    match std::fs::metadata(root) {
+        Ok(m) if !m.is_dir() => {
+            return Err(EmitError(
+                format!("`--out {}` is not a directory", root.display()),
+                Some("pass the folder the tree goes into (it is created when missing)".into()),
+            ));
+        }
+        Ok(_) | Err(_) => {}
+    }
+    let old_lock = read_lock(root)?;
+    let owned: HashMap<&str, &str> = old_lock
+        .as_ref()
+        .map(|l| l.files.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect())
+        .unwrap_or_default();
+
+    let blocked = blocked_dirs(root, tree);
+    let results: Vec<(String, FileState)> = tree
+        .par_iter()
+        .map(|(path, bytes)| {
+            let state = if let Some(reason) = blocked_by(path, &blocked) {
+                FileState::Conflict(ConflictReason::NotAFile(reason), None)
+            } else {
+                file_state(&root.join(path), bytes, owned.get(path.as_str()).copied())
+            };
+            (path.clone(), state)
+        })
+        .collect();
+
+    let mut changes = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut files = BTreeMap::new();
+    for (path, state) in results {
+        let hash = sha256_hex(&tree[&path]);
+        match state {
+            FileState::Same => {
+                files.insert(path, hash);
+            }
+            FileState::Missing => {
+                files.insert(path.clone(), hash);
+                changes.push(Change {
+                    path,
+                    kind: ChangeKind::Added,
+                    old: None,
+                });
+            }
+            FileState::Owned(old) => {
+                files.insert(path.clone(), hash);
+                changes.push(Change {
+                    path,
+                    kind: ChangeKind::Changed,
+                    old: Some(old),
+                });
+            }
+            FileState::Conflict(reason, old) => {
+                if force && !matches!(reason, ConflictReason::NotAFile(_)) {
+                    files.insert(path.clone(), hash);
+                    changes.push(Change {
+                        path,
+                        kind: ChangeKind::Changed,
+                        old,
+                    });
+                } else {
+                    // A hand-edited file stays recorded with its old hash: it stays in conflict
+                    // until the user resolves it, and is never taken for a foreign file.
+                    if let Some(h) = owned.get(path.as_str()) {
+                        files.insert(path.clone(), h.to_string());
+                    }
+                    conflicts.push(Conflict { path, reason });
+                }
+            }
+        }
+    }
+
+    // Files gitopsc wrote before and no longer generates.
+    let stale: Vec<(&str, &str)> = owned
+        .iter()
+        .filter(|(p, _)| !tree.contains_key(**p))
+        .map(|(p, h)| (*p, *h))
+        .collect();
+    let removed: Vec<(String, Option<FileState>)> = stale
+        .par_iter()
+        .map(|&(path, hash)| (path.to_string(), stale_state(root, path, hash)))
+        .collect();
+    for (path, state) in removed {
+        match state {
+            None => {}
+            Some(FileState::Owned(old)) => changes.push(Change {
+                path,
+                kind: ChangeKind::Removed,
+                old: Some(old),
+            }),
+            Some(FileState::Conflict(reason, old)) => {
+                if force && !matches!(reason, ConflictReason::NotAFile(_)) {
+                    changes.push(Change {
+                        path,
+                        kind: ChangeKind::Removed,
+                        old,
+                    });
+                } else {
+                    conflicts.push(Conflict { path, reason });
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    conflicts.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let new_lock = Lock {
+        generator: format!("gitopsc {}", env!("CARGO_PKG_VERSION")),
+        spec: spec_hash.to_string(),
+        files,
+    };
+    let lock_changed = old_lock.as_ref() != Some(&new_lock);
+    Ok(Comparison {
+        root: root.to_path_buf(),
+        changes,
+        conflicts,
+        old_lock,
+        new_lock,
+        lock_changed,
+    })
+}
+
+fn read_lock(root: &Path) -> Result<Option<Lock>, EmitError> {
+    let path = root.join(LOCK_FILE);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Ok(m) if !m.is_file() => {
+            return Err(EmitError(
+                format!("`{}` is not a regular file", path.display()),
+                Some("remove it; gitopsc keeps its lock file there".into()),
+            ));
+        }
+        _ => {}
+    }
+    let bytes = std::fs::read(&path)
+        .map_err(|e| EmitError(format!("cannot read `{}`: {e}", path.display()), None))?;
+    Lock::parse(&bytes).map(Some).map_err(|e| {
+        EmitError(
+            format!("the lock file `{}` is damaged: {e}", path.display()),
+            Some(
+                "restore it from version control; without it gitopsc cannot tell its files from yours".into(),
+            ),
+        )
+    })
+}
+
+#[derive(Debug)]
+enum FileState {
+    Same,
+    Missing,
+    Owned(Vec<u8>),
+    Conflict(ConflictReason, Option<Vec<u8>>),
+}
+
+fn file_state(target: &Path, new: &[u8], owned_hash: Option<&str>) -> FileState {
+    match std::fs::symlink_metadata(target) {
+        Err(e) if e.kind() == ErrorKind::NotFound => FileState::Missing,
+        Err(e) => FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None),
+        Ok(m) if m.file_type().is_symlink() => {
+            FileState::Conflict(ConflictReason::NotAFile("a symlink".into()), None)
+        }
+        Ok(m) if !m.is_file() => {
+            FileState::Conflict(ConflictReason::NotAFile("not a regular file".into()), None)
+        }
+        Ok(_) => match std::fs::read(target) {
+            Err(e) => FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None),
+            Ok(old) if old == new => FileState::Same,
+            Ok(old) => match owned_hash {
+                Some(h) if sha256_hex(&old) == h => FileState::Owned(old),
+                Some(_) => FileState::Conflict(ConflictReason::HandEdited, Some(old)),
+                None => FileState::Conflict(ConflictReason::Foreign, Some(old)),
+            },
+        },
+    }
+}
+
+/// The state of a file gitopsc owns but no longer generates: `None` when already gone.
+fn stale_state(root: &Path, path: &str, hash: &str) -> Option<FileState> {
+    if parent_is_symlink(root, path) {
+        return Some(FileState::Conflict(
+            ConflictReason::NotAFile("below a symlink".into()),
+            None,
+        ));
+    }
+    let target = root.join(path);
+    match std::fs::symlink_metadata(&target) {
+        Err(_) => None,
+        Ok(m) if !m.is_file() => Some(FileState::Conflict(
+            ConflictReason::NotAFile("not a regular file".into()),
+            None,
+        )),
+        Ok(_) => match std::fs::read(&target) {
+            Err(e) => Some(FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None)),
+            Ok(old) if sha256_hex(&old) == hash => Some(FileState::Owned(old)),
+            Ok(old) => Some(FileState::Conflict(ConflictReason::HandEditedStale, Some(old))),
+        },
+    }
+}
+
+fn parent_is_symlink(root: &Path, path: &str) -> bool {
+    let mut dir = root.to_path_buf();
+    let segments: Vec<&str> = path.split('/').collect();
+    for seg in &segments[..segments.len().saturating_sub(1)] {
+        dir.push(seg);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_symlink() || !m.is_dir() => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// Directories of the tree that cannot be used: a symlink or a non-directory sits at that
+/// path inside the output root. Each directory is examined once.
+fn blocked_dirs(root: &Path, tree: &Tree) -> BTreeMap<String, String> {
+    let mut dirs: BTreeSet<&str> = BTreeSet::new();
+    for path in tree.keys() {
+        let mut end = 0;
+        while let Some(i) = path[end..].find('/') {
+            end += i;
+            dirs.insert(&path[..end]);
+            end += 1;
+        }
+    }
+    let mut blocked = BTreeMap::new();
+    // Below a missing or blocked directory there is nothing to examine.
+    let mut skip: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for dir in dirs {
+        let below_skipped = dir.match_indices('/').any(|(i, _)| skip.contains(&dir[..i]));
+        if below_skipped {
+            continue;
+        }
+        match std::fs::symlink_metadata(root.join(dir)) {
+            Err(_) => {
+                skip.insert(dir);
+            }
+            Ok(m) if m.file_type().is_symlink() => {
+                skip.insert(dir);
+                blocked.insert(dir.to_string(), format!("`{dir}` is a symlink"));
+            }
+            Ok(m) if !m.is_dir() => {
+                skip.insert(dir);
+                blocked.insert(dir.to_string(), format!("`{dir}` is not a directory"));
+            }
+            Ok(_) => {}
+        }
+    }
+    blocked
+}
+
+fn blocked_by(path: &str, blocked: &BTreeMap<String, String>) -> Option<String> {
+    if blocked.is_empty() {
+        return None;
+    }
+    path.match_indices('/')
+        .find_map(|(i, _)| blocked.get(&path[..i]))
+        .cloned()
+}

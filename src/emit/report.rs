@@ -1,0 +1,208 @@
+//! What `check`, `diff` and `build` print about a comparison.
+
+use super::review::{PRUNE_DISABLED, Review};
+use super::{ChangeKind, Comparison, ConflictReason, Tree};
+use std::fmt::Write;
+
+/// ANSI styling, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    /// Red.
+    pub fn red(self, t: &str) -> String {
+        self.wrap("31", t)
+    }
+    /// Green.
+    pub fn green(self, t: &str) -> String {
+        self.wrap("32", t)
+    }
+    /// Yellow.
+    pub fn yellow(self, t: &str) -> String {
+        self.wrap("33", t)
+    }
+    /// Cyan.
+    pub fn cyan(self, t: &str) -> String {
+        self.wrap("36", t)
+    }
+    /// Bold.
+    pub fn bold(self, t: &str) -> String {
+        self.wrap("1", t)
+    }
+    /// Bold red.
+    pub fn alarm(self, t: &str) -> String {
+        self.wrap("1;31", t)
+    }
+}
+
+/// One line per file `build` would add, change or remove, and per file in the way.
+pub fn file_list(cmp: &Comparison, paint: Paint) -> String {
+    let mut out = String::new();
+    for c in &cmp.changes {
+        let (word, colored) = match c.kind {
+            ChangeKind::Added => ("added", paint.green("added  ")),
+            ChangeKind::Changed => ("changed", paint.yellow("changed")),
+            ChangeKind::Removed => ("removed", paint.red("removed")),
+        };
+        let _ = word;
+        let _ = writeln!(out, "  {colored}  {}", c.path);
+    }
+    if cmp.lock_changed && cmp.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}  {} (records the spec hash and gitopsc version)",
+            paint.yellow("changed"),
+            super::lock::LOCK_FILE
+        );
+    }
+    out.push_str(&conflicts(cmp, paint));
+    out
+}
+
+/// The files left alone because gitopsc did not write them as they are.
+pub fn conflicts(cmp: &Comparison, paint: Paint) -> String {
+    let mut out = String::new();
+    for c in &cmp.conflicts {
+        let why = match &c.reason {
+            ConflictReason::Foreign => "a file gitopsc did not write is in the way".to_string(),
+            ConflictReason::HandEdited => "edited by hand since gitopsc wrote it".to_string(),
+            ConflictReason::HandEditedStale => {
+                "no longer generated, but edited by hand since gitopsc wrote it".to_string()
+            }
+            ConflictReason::NotAFile(why) => why.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {} ({why}; left alone)",
+            paint.alarm("blocked"),
+            c.path
+        );
+    }
+    out
+}
+
+/// The summary line of a comparison.
+pub fn summary(cmp: &Comparison) -> String {
+    let count = |k: ChangeKind| cmp.changes.iter().filter(|c| c.kind == k).count();
+    let mut text = format!(
+        "{} added, {} changed, {} removed",
+        count(ChangeKind::Added),
+        count(ChangeKind::Changed),
+        count(ChangeKind::Removed)
+    );
+    if !cmp.conflicts.is_empty() {
+        let _ = write!(text, ", {} blocked", cmp.conflicts.len());
+    }
+    text
+}
+
+/// Objects added, changed and removed.
+pub fn objects(review: &Review, paint: Paint) -> String {
+    let mut out = String::new();
+    for id in &review.added {
+        let _ = writeln!(out, "  {} {id}", paint.green("+"));
+    }
+    for id in &review.changed {
+        let _ = writeln!(out, "  {} {id}", paint.yellow("~"));
+    }
+    for id in &review.removed {
+        let _ = writeln!(out, "  {} {id}", paint.red("-"));
+    }
+    out
+}
+
+/// The loud section: stateful objects that leave the tree, and what Flux does with them.
+pub fn leaving(review: &Review, paint: Paint) -> String {
+    if review.leaving.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.alarm("!! stateful objects leave the tree — Flux prunes what leaves it:")
+    );
+    let mut unprotected = false;
+    for l in &review.leaving {
+        if l.protected {
+            let _ = writeln!(
+                out,
+                "  {} {} — kept in the cluster: it carries `{}: {}`; delete it by hand once its data is no longer needed",
+                paint.yellow("kept   "),
+                l.id,
+                PRUNE_DISABLED.0,
+                PRUNE_DISABLED.1
+            );
+        } else {
+            unprotected = true;
+            let _ = writeln!(
+                out,
+                "  {} {} — Flux WILL DELETE it and its data: it was not protected in the previous tree ({})",
+                paint.alarm("DELETED"),
+                l.id,
+                l.path
+            );
+        }
+    }
+    if unprotected {
+        let _ = writeln!(
+            out,
+            "  Flux reads the prune protection from the live object, so it must be applied before the object leaves.\n  \
+             Do it in two commits: first restore the object with prune protection on (`defaults.pruneProtection: true`),\n  \
+             build, commit and let Flux reconcile; then remove it in a second commit."
+        );
+    }
+    out
+}
+
+/// Unified diffs of every change.
+pub fn unified_diff(cmp: &Comparison, tree: &Tree, paint: Paint) -> String {
+    let mut out = String::new();
+    for c in &cmp.changes {
+        let old = c.old.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+        let new = match c.kind {
+            ChangeKind::Removed => Default::default(),
+            _ => tree
+                .get(&c.path)
+                .map(|b| String::from_utf8_lossy(b))
+                .unwrap_or_default(),
+        };
+        let (a, b) = match c.kind {
+            ChangeKind::Added => ("/dev/null".to_string(), format!("b/{}", c.path)),
+            ChangeKind::Removed => (format!("a/{}", c.path), "/dev/null".to_string()),
+            ChangeKind::Changed => (format!("a/{}", c.path), format!("b/{}", c.path)),
+        };
+        let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+        let text = diff.unified_diff().context_radius(3).header(&a, &b).to_string();
+        for line in text.lines() {
+            let styled = if line.starts_with("+++") || line.starts_with("---") {
+                paint.bold(line)
+            } else if line.starts_with('+') {
+                paint.green(line)
+            } else if line.starts_with('-') {
+                paint.red(line)
+            } else if line.starts_with("@@") {
+                paint.cyan(line)
+            } else {
+                line.to_string()
+            };
+            out.push_str(&styled);
+            out.push('\n');
+        }
+    }
+    if cmp.lock_changed {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.bold(&format!("~~~ {} (updated)", super::lock::LOCK_FILE))
+        );
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! gitopsc: a compiler from one cluster spec to a complete, deterministic Flux tree.
+//!
+//! The pipeline, top-down:
+//! **load** ([`spec::load`]: YAML with source spans) → **validate** ([`spec::schema`] then
+//! [`spec::semantic`]: every error at once) → **resolve** ([`model`]: defaults, references,
+//! names, paths) → **render** ([`render`]: minijinja blueprints, in parallel) → **emit**
+//! ([`emit`]: compare with the output root; write, check or diff).
+//!
+//! The library never prints and never exits: [`commands`] turns each CLI command into an
+//! [`commands::Outcome`] that `main` prints.
+
+pub mod commands;
+pub mod diagnostic;
+pub mod emit;
+pub mod model;
+pub mod render;
+pub mod source;
+pub mod spec;
+
+use diagnostic::{Diagnostic, has_errors};
+use emit::Tree;
+use emit::lock::sha256_hex;
+use model::Model;
+use source::Source;
+use std::path::Path;
+
+/// A spec compiled into a rendered tree.
+pub struct Compiled {
+    /// The spec file.
+    pub source: Source,
+    /// The resolved model.
+    pub model: Model,
+    /// Every rendered file.
+    pub tree: Tree,
+    /// `sha256:<hex>` of the spec's data.
+    pub spec_hash: String,
+    /// Warnings found on the way.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Why a spec did not compile: all its diagnostics, and the file when it could be read.
+pub struct Failure {
+    /// The spec file, when it could be read.
+    pub source: Option<Source>,
+    /// Every diagnostic, errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A spec that passed validation and resolution.
+pub struct Checked {
+    /// The spec file.
+    pub source: Source,
+    /// The resolved model.
+    pub model: Model,
+    /// `sha256:<hex>` of the spec's data.
+    pub spec_hash: String,
+    /// Warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loads, validates and resolves a spec.
+pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
+    let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
+    let (mut diags, pruned) = spec::schema::validate(&loaded);
+    // The schema's errors never stop the semantic checks of the parts that are well-formed.
+    let typed: Option<spec::ClusterSpec> = serde_json::from_value(pruned).ok();
+    if let Some(typed) = &typed {
+        diags.extend(spec::semantic::check(typed, &loaded.spans));
+    }
+    let fail = |source: Source, mut diagnostics: Vec<Diagnostic>| {
+        diagnostic::sort(&mut diagnostics);
+        Failure {
+            source: Some(source),
+            diagnostics,
+        }
+    };
+    if has_errors(&diags) {
+        return Err(fail(loaded.source, diags));
+    }
+    let Some(typed) = typed else {
+        let d =
+            Diagnostic::error("the spec does not match the schema").help("run `gitopsc schema` to see it");
+        return Err(fail(loaded.source, vec![d]));
+    };
+    let model = match model::resolve(&typed, &loaded.spans) {
+        Ok(model) => model,
+        Err(errors) => {
+            diags.extend(errors);
+            return Err(fail(loaded.source, diags));
+        }
+    };
+    let spec_hash = format!(
+        "sha256:{}",
+        sha256_hex(&serde_json::to_vec(&loaded.value).unwrap_or_default())
+    );
+    diagnostic::sort(&mut diags);
+    Ok(Checked {
+        source: loaded.source,
+        model,
+        spec_hash,
+        warnings: diags,
+    })
+}
+
+/// Compiles a spec into its rendered tree, with the built-in blueprints or, for those it
+/// finds there, the ones in `blueprints`.
+pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failure> {
+    let checked = check_spec(path)?;
+    let engine = render::Blueprints::load(blueprints).map_err(|diagnostics| Failure {
+        source: Some(checked.source.clone()),
+        diagnostics,
+    })?;
+    let tree = render::render(&checked.model, &engine).map_err(|diagnostics| Failure {
+        source: Some(checked.source.clone()),
+        diagnostics,
+    })?;
+    Ok(Compiled {
+        source: checked.source,
+        model: checked.model,
+        tree,
+        spec_hash: checked.spec_hash,
+        warnings: checked.warnings,
+    })
+}

@@ -1,0 +1,53 @@
+//! The `gitopsc` binary: parse arguments, run the command, print, exit.
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Color, Command};
+use gitopsc::commands::{self, Mode, Style};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = |terminal: bool| match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && !no_color,
+    };
+    let style = Style {
+        color_out: color(std::io::stdout().is_terminal()),
+        color_err: color(std::io::stderr().is_terminal()),
+        quiet: cli.quiet,
+    };
+    let outcome = match &cli.command {
+        Command::Build { args, force } => commands::run(
+            &args.spec,
+            &args.out,
+            args.blueprints.as_deref(),
+            Mode::Build { force: *force },
+            style,
+        ),
+        Command::Check { args } => commands::run(
+            &args.spec,
+            &args.out,
+            args.blueprints.as_deref(),
+            Mode::Check,
+            style,
+        ),
+        Command::Diff { args } => commands::run(
+            &args.spec,
+            &args.out,
+            args.blueprints.as_deref(),
+            Mode::Diff,
+            style,
+        ),
+        Command::Validate { spec } => commands::validate(spec, style),
+        Command::Schema => commands::schema(),
+        Command::Init => commands::init(),
+    };
+    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+    let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
+    ExitCode::from(outcome.code)
+}

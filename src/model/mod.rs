@@ -1,0 +1,248 @@
+//! Stage 1: the resolved model. Defaults applied, references resolved to the objects they
+//! name, apps sorted, every file of the tree and every Flux Kustomization decided.
+//!
+//! The model is what blueprints see: it is serialized into their context as is.
+
+mod health;
+mod resolve;
+
+pub use resolve::resolve;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The whole compiled cluster.
+#[derive(Debug, Serialize)]
+pub struct Model {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Flux settings every generated object shares.
+    pub flux: FluxModel,
+    /// HelmRepositories shared from the Flux namespace, with their Flux Kustomization.
+    pub shared_sources: Option<SharedSources>,
+    /// The apps, sorted by name.
+    pub apps: Vec<App>,
+}
+
+/// Flux settings every generated Flux object shares.
+#[derive(Debug, Serialize)]
+pub struct FluxModel {
+    /// Namespace of the Flux controllers and Kustomizations.
+    pub namespace: String,
+    /// The folder holding the generated Flux Kustomizations, relative to the output root.
+    pub cluster_dir: String,
+    /// The repository path prefix of every Flux Kustomization path (`./kubernetes`).
+    pub path_prefix: String,
+}
+
+/// The shared HelmRepositories and the Flux Kustomization applying them.
+#[derive(Debug, Serialize)]
+pub struct SharedSources {
+    /// Folder of the HelmRepository manifests.
+    pub dir: String,
+    /// The HelmRepositories, sorted by name.
+    pub repositories: Vec<HelmRepository>,
+    /// The Flux Kustomization that applies them.
+    pub kustomization: FluxKustomization,
+}
+
+/// A Flux `HelmRepository` (https chart repository).
+#[derive(Debug, Clone, Serialize)]
+pub struct HelmRepository {
+    /// Object name.
+    pub name: String,
+    /// Object namespace.
+    pub namespace: String,
+    /// Repository URL.
+    pub url: String,
+    /// Check interval.
+    pub interval: String,
+}
+
+/// An app, rendered into one folder per layer and one Flux Kustomization per layer.
+#[derive(Debug, Serialize)]
+pub struct App {
+    /// The app's name.
+    pub name: String,
+    /// The namespace it runs in.
+    pub namespace: String,
+    /// Where its Flux Kustomizations go, relative to the output root.
+    pub kustomizations_file: String,
+    /// The Namespace object, when this app owns (creates) its namespace.
+    pub namespace_object: Option<NamespaceObject>,
+    /// The Helm release, when the app installs a chart.
+    pub release: Option<Release>,
+    /// The layers, in apply order.
+    pub layers: Vec<Layer>,
+}
+
+/// A Namespace object with its labels.
+#[derive(Debug, Serialize)]
+pub struct NamespaceObject {
+    /// The namespace's name.
+    pub name: String,
+    /// Labels, sorted.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One Flux Kustomization of an app and the folder it applies.
+#[derive(Debug, Serialize)]
+pub struct Layer {
+    /// The folder, relative to the output root.
+    pub dir: String,
+    /// The manifests in the folder, in the order kustomize lists them.
+    pub manifests: Vec<Manifest>,
+    /// The Flux Kustomization applying the folder.
+    pub kustomization: FluxKustomization,
+}
+
+/// One manifest file of a layer and the blueprint that renders it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// File name inside the layer's folder.
+    pub file: String,
+    /// The blueprint that renders it.
+    pub blueprint: &'static str,
+    /// The kinds of object in the file.
+    pub kinds: &'static [&'static str],
+}
+
+/// A Flux `Kustomization` (kustomize.toolkit.fluxcd.io/v1).
+#[derive(Debug, Clone, Serialize)]
+pub struct FluxKustomization {
+    /// Object name.
+    pub name: String,
+    /// Object namespace (the Flux namespace).
+    pub namespace: String,
+    /// `spec.path`, `./`-prefixed, relative to the repository root.
+    pub path: String,
+    /// `spec.interval`.
+    pub interval: String,
+    /// `spec.retryInterval`.
+    pub retry_interval: String,
+    /// `spec.timeout`.
+    pub timeout: String,
+    /// `spec.wait`.
+    pub wait: bool,
+    /// `spec.sourceRef`.
+    pub source_ref: SourceRef,
+    /// `spec.dependsOn` names, sorted.
+    pub depends_on: Vec<String>,
+    /// `spec.healthCheckExprs`, one per custom resource kind the layer applies.
+    pub health_check_exprs: Vec<HealthCheckExpr>,
+}
+
+/// A Flux source reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceRef {
+    /// Source kind.
+    pub kind: String,
+    /// Source name.
+    pub name: String,
+    /// Source namespace when not the referrer's.
+    pub namespace: Option<String>,
+}
+
+/// A CEL health check for one kind of custom resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthCheckExpr {
+    /// The resource's apiVersion.
+    pub api_version: &'static str,
+    /// The resource's kind.
+    pub kind: &'static str,
+    /// True when the resource is ready.
+    pub current: &'static str,
+    /// True when the resource failed for good.
+    pub failed: &'static str,
+}
+
+/// A Flux `HelmRelease` and the source objects it needs in its namespace.
+#[derive(Debug, Serialize)]
+pub struct Release {
+    /// Object name.
+    pub name: String,
+    /// Object namespace.
+    pub namespace: String,
+    /// `spec.releaseName`, when set.
+    pub release_name: Option<String>,
+    /// `spec.interval`.
+    pub interval: String,
+    /// `spec.timeout`, when set.
+    pub timeout: Option<String>,
+    /// The chart name.
+    pub chart: String,
+    /// The chart version or range.
+    pub version: String,
+    /// Where the chart comes from.
+    pub source: ChartSource,
+    /// CRD policy for install and upgrade.
+    pub crds: &'static str,
+    /// Remediation retries.
+    pub retries: i64,
+    /// Inline values.
+    pub values: Map<String, Value>,
+    /// `spec.valuesFrom`.
+    pub values_from: Vec<ValuesFrom>,
+}
+
+/// How a release reaches its chart.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ChartSource {
+    /// `chart.spec` with a HelmRepository source.
+    Repository {
+        /// The HelmRepository.
+        repository: HelmRepository,
+        /// True when the HelmRepository is emitted beside the release (no cross-namespace refs).
+        local: bool,
+    },
+    /// `chartRef` to an OCIRepository in the release's namespace.
+    Oci {
+        /// The OCIRepository.
+        repository: OciRepository,
+    },
+}
+
+/// A Flux `OCIRepository` holding one chart.
+#[derive(Debug, Serialize)]
+pub struct OciRepository {
+    /// Object name.
+    pub name: String,
+    /// Object namespace.
+    pub namespace: String,
+    /// `oci://<registry path>/<chart>`.
+    pub url: String,
+    /// The exact chart version (`ref.tag`).
+    pub tag: String,
+    /// Check interval.
+    pub interval: String,
+}
+
+/// A `valuesFrom` entry.
+#[derive(Debug, Serialize)]
+pub struct ValuesFrom {
+    /// ConfigMap or Secret.
+    pub kind: &'static str,
+    /// Object name.
+    pub name: String,
+    /// Key read.
+    pub values_key: Option<String>,
+    /// Where it goes.
+    pub target_path: Option<String>,
+    /// Set as a plain string.
+    pub literal: bool,
+    /// Tolerate absence.
+    pub optional: bool,
+}
+
+impl Model {
+    /// Every Flux Kustomization of the tree.
+    pub fn kustomizations(&self) -> impl Iterator<Item = &FluxKustomization> {
+        self.shared_sources.iter().map(|s| &s.kustomization).chain(
+            self.apps
+                .iter()
+                .flat_map(|a| a.layers.iter().map(|l| &l.kustomization)),
+        )
+    }
+}

@@ -1,0 +1,474 @@
+//! Loading: the spec file's bytes → a JSON value plus the source span of every node.
+//!
+//! YAML is parsed with `marked-yaml`, which refuses anchors, aliases and tags (a free
+//! billion-laughs guard) and bounds nesting depth. Scalars are typed by the YAML 1.2 core
+//! schema; plain scalars that a YAML 1.1 reader would type differently (`yes`, `on`, `0777`)
+//! are refused, so the spec means the same to every tool that reads it.
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{Source, Span};
+use marked_yaml::{LoadError, LoaderOptions, Node};
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The spans of one node: its key in the parent mapping (if any) and its value.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSpans {
+    /// The key that holds the node.
+    pub key: Option<Span>,
+    /// The node itself.
+    pub value: Span,
+}
+
+/// Spans of every node of the spec, by JSON pointer (`/apps/0/helm/version`).
+#[derive(Debug, Default)]
+pub struct SpanIndex {
+    spans: HashMap<String, NodeSpans>,
+}
+
+impl SpanIndex {
+    /// The value span of the node at `pointer`, or of its nearest existing ancestor.
+    pub fn value(&self, pointer: &str) -> Option<Span> {
+        self.nearest(pointer).map(|s| s.value)
+    }
+
+    /// The key span of the node at `pointer` (its value span when it has no key), or of its
+    /// nearest existing ancestor.
+    pub fn key(&self, pointer: &str) -> Option<Span> {
+        self.nearest(pointer).map(|s| s.key.unwrap_or(s.value))
+    }
+
+    /// True when the spec has a node at `pointer`.
+    pub fn contains(&self, pointer: &str) -> bool {
+        self.spans.contains_key(pointer)
+    }
+
+    fn nearest(&self, pointer: &str) -> Option<&NodeSpans> {
+        let mut p = pointer;
+        loop {
+            if let Some(s) = self.spans.get(p) {
+                return Some(s);
+            }
+            let (parent, _) = p.rsplit_once('/')?;
+            p = parent;
+        }
+    }
+}
+
+/// A loaded spec: its text, its data and where each node came from.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The file.
+    pub source: Source,
+    /// The spec as JSON.
+    pub value: Value,
+    /// Node spans by JSON pointer.
+    pub spans: SpanIndex,
+}
+
+/// Reads and parses the spec at `path`. Every failure is a diagnostic; `Source` is returned
+/// whenever the file could be read, so diagnostics can show it.
+pub fn load(path: &Path) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)> {
+    let name = path.display().to_string();
+    let fail = |msg: String, help: &str| (None, vec![Diagnostic::error(msg).help(help)]);
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(
+            format!("cannot read the spec `{name}`: {}", io_reason(&e)),
+            "pass the path of a cluster spec, e.g. `cluster.yaml`; `gitopsc init` writes a starter",
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(fail(
+            format!("the spec `{name}` is a directory"),
+            "pass the cluster spec file inside it, e.g. `cluster.yaml`",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(
+            format!("cannot read the spec `{name}`: {}", io_reason(&e)),
+            "check the file's permissions",
+        )
+    })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+            let src = Source::new(&name, prefix);
+            let (line, col) = src.line_col(at);
+            return Err((
+                None,
+                vec![
+                    Diagnostic::error(format!(
+                        "the spec `{name}` is not valid UTF-8 (byte {at}, line {line}, column {col})"
+                    ))
+                    .help("save the file as UTF-8"),
+                ],
+            ));
+        }
+    };
+    parse(Source::new(name, text))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Parses spec text. See [`load`].
+pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)> {
+    let text = source.text.strip_prefix('\u{feff}').unwrap_or(&source.text);
+    if text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    }) {
+        let d = Diagnostic::error(format!("the spec `{}` is empty", source.name))
+            .help("`gitopsc init > cluster.yaml` writes a commented starter spec");
+        return Err((Some(source), vec![d]));
+    }
+    if let Some(offset) = second_document(&source.text) {
+        let d = Diagnostic::error("the spec holds more than one YAML document")
+            .at(
+                Some(Span::new(offset, offset + 3)),
+                "a second document starts here",
+            )
+            .help("a spec is one document: remove this `---` and merge or drop what follows");
+        return Err((Some(source), vec![d]));
+    }
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
+    let node = match marked_yaml::parse_yaml_with_options(0, &source.text, options) {
+        Ok(node) => node,
+        Err(e) => {
+            let d = load_error(&source, &e);
+            return Err((Some(source), vec![d]));
+        }
+    };
+    let mut builder = Builder {
+        source: &source,
+        spans: SpanIndex::default(),
+        diags: Vec::new(),
+    };
+    let value = builder.convert(&node, String::new(), None);
+    let Builder { spans, diags, .. } = builder;
+    if !diags.is_empty() {
+        return Err((Some(source), diags));
+    }
+    Ok(Loaded { source, value, spans })
+}
+
+/// The offset of a `---` line that starts a second document, if any.
+fn second_document(text: &str) -> Option<usize> {
+    let mut seen_content = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end();
+        let is_marker = bare == "---" || bare.starts_with("--- ") || bare == "...";
+        if is_marker && seen_content && bare != "..." {
+            return Some(offset);
+        }
+        if !is_marker
+            && !bare.trim_start().is_empty()
+            && !bare.trim_start().starts_with('#')
+            && !bare.starts_with('%')
+        {
+            seen_content = true;
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn load_error(source: &Source, e: &LoadError) -> Diagnostic {
+    let at = |m: &marked_yaml::Marker| {
+        let o = source.offset(m.line(), m.column());
+        Some(Span::new(o, source.scalar_end(o)))
+    };
+    match e {
+        LoadError::TopLevelMustBeMapping(m) => Diagnostic::error("the spec must be a YAML mapping")
+            .at(
+                at(m),
+                "expected `apiVersion: gitopsc.io/v1alpha1`, `kind: Cluster`, ...",
+            )
+            .help("`gitopsc init` prints a starter spec"),
+        LoadError::TopLevelMustBeSequence(m) => Diagnostic::error("unexpected YAML structure").at(at(m), ""),
+        LoadError::UnexpectedAnchor(m) => Diagnostic::error(
+            "YAML anchors and aliases are not allowed in a spec",
+        )
+        .at(at(m), "anchor or alias")
+        .help("write the value out in full; anchors make specs hard to review and can expand without bound"),
+        LoadError::MappingKeyMustBeScalar(m) => {
+            Diagnostic::error("mapping keys must be plain strings").at(at(m), "complex key")
+        }
+        LoadError::UnexpectedTag(m) => Diagnostic::error("YAML tags are not allowed in a spec")
+            .at(at(m), "tag")
+            .help("remove the `!tag`; quote the value if it must be a string"),
+        LoadError::ScanError(m, err) => {
+            let info = err.info();
+            let (msg, help) = if info.contains("recursion limit") {
+                (
+                    "the spec is nested too deeply".to_string(),
+                    "a cluster spec needs only a few levels of nesting",
+                )
+            } else if info.contains("unknown anchor") {
+                (
+                    "YAML aliases are not allowed in a spec".to_string(),
+                    "write the value out in full",
+                )
+            } else {
+                (
+                    format!("invalid YAML: {info}"),
+                    "check the indentation and quoting around this point",
+                )
+            };
+            let o = source.offset(m.line(), m.column());
+            Diagnostic::error(msg)
+                .at(Some(Span::new(o, o + 1)), "here")
+                .help(help)
+        }
+        LoadError::DuplicateKey(inner) => {
+            let o = source.offset(
+                inner.key.span().start().map_or(1, |m| m.line()),
+                inner.key.span().start().map_or(1, |m| m.column()),
+            );
+            Diagnostic::error(format!("duplicate key `{}`", inner.key.as_str()))
+                .at(
+                    Some(Span::new(o, o + inner.key.as_str().len().max(1))),
+                    "defined again here",
+                )
+                .help("a key may appear once per mapping; remove one of them")
+        }
+    }
+}
+
+struct Builder<'a> {
+    source: &'a Source,
+    spans: SpanIndex,
+    diags: Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn start(&self, span: &marked_yaml::Span) -> usize {
+        span.start()
+            .map_or(0, |m| self.source.offset(m.line(), m.column()))
+    }
+
+    fn convert(&mut self, node: &Node, pointer: String, key: Option<Span>) -> Value {
+        match node {
+            Node::Scalar(s) => {
+                let start = self.start(s.span());
+                let span = Span::new(start, self.source.scalar_end(start));
+                self.spans.spans.insert(pointer, NodeSpans { key, value: span });
+                if s.may_coerce() {
+                    self.typed_scalar(s.as_str(), span)
+                } else {
+                    Value::String(s.as_str().to_string())
+                }
+            }
+            Node::Sequence(seq) => {
+                let start = self.start(seq.span());
+                let end = seq
+                    .span()
+                    .end()
+                    .map_or(start + 1, |m| self.source.offset(m.line(), m.column()));
+                let items = seq
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.convert(item, format!("{pointer}/{i}"), None))
+                    .collect();
+                self.spans.spans.insert(
+                    pointer,
+                    NodeSpans {
+                        key,
+                        value: Span::new(start, end.min(start + 1)),
+                    },
+                );
+                Value::Array(items)
+            }
+            Node::Mapping(map) => {
+                let start = self.start(map.span());
+                let mut out = Map::new();
+                for (k, v) in map.iter() {
+                    let ks = self.start(k.span());
+                    let kspan = Span::new(ks, self.source.scalar_end(ks));
+                    let child = format!("{pointer}/{}", escape_pointer(k.as_str()));
+                    let value = self.convert(v, child, Some(kspan));
+                    out.insert(k.as_str().to_string(), value);
+                }
+                self.spans.spans.insert(
+                    pointer,
+                    NodeSpans {
+                        key,
+                        value: Span::new(start, start + 1),
+                    },
+                );
+                Value::Object(out)
+            }
+        }
+    }
+
+    /// Types a plain scalar by the YAML 1.2 core schema, refusing YAML 1.1 look-alikes.
+    fn typed_scalar(&mut self, s: &str, span: Span) -> Value {
+        match s {
+            "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+            "true" | "True" | "TRUE" => return Value::Bool(true),
+            "false" | "False" | "FALSE" => return Value::Bool(false),
+            _ => {}
+        }
+        if matches!(
+            s,
+            "yes"
+                | "Yes"
+                | "YES"
+                | "no"
+                | "No"
+                | "NO"
+                | "on"
+                | "On"
+                | "ON"
+                | "off"
+                | "Off"
+                | "OFF"
+                | "y"
+                | "Y"
+                | "n"
+                | "N"
+        ) {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "`{s}` is ambiguous: YAML 1.1 tools read it as a boolean, YAML 1.2 tools as a string"
+                ))
+                .at(Some(span), "ambiguous scalar")
+                .help(format!(
+                    "write `true` or `false` for a boolean, or `\"{s}\"` for the string"
+                )),
+            );
+            return Value::String(s.to_string());
+        }
+        let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+        if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "`{s}` is ambiguous: YAML 1.1 tools read it as an octal number, YAML 1.2 tools as decimal"
+                ))
+                .at(Some(span), "ambiguous number")
+                .help(format!(
+                    "quote it (`\"{s}\"`) for a string, or drop the leading zeros for a number"
+                )),
+            );
+            return Value::String(s.to_string());
+        }
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(i) = s.parse::<i64>()
+        {
+            return Value::Number(i.into());
+        }
+        if let Some(hex) = s.strip_prefix("0x")
+            && let Ok(i) = i64::from_str_radix(hex, 16)
+        {
+            return Value::Number(i.into());
+        }
+        if let Some(oct) = s.strip_prefix("0o")
+            && let Ok(i) = i64::from_str_radix(oct, 8)
+        {
+            return Value::Number(i.into());
+        }
+        if is_yaml12_float(s)
+            && let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64)
+        {
+            return Value::Number(n);
+        }
+        Value::String(s.to_string())
+    }
+}
+
+fn is_yaml12_float(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (body, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (!int.is_empty() || !frac.is_empty())
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some())
+}
+
+/// Escapes a mapping key for use in a JSON pointer.
+pub fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Loaded, Vec<Diagnostic>> {
+        parse(Source::new("t.yaml", text)).map_err(|(_, d)| d)
+    }
+
+    #[test]
+    fn types_follow_yaml_1_2_and_quotes_keep_strings() {
+        let l = load_str("a: 1\nb: '1'\nc: 1.5\nd: true\ne: ~\nf: 1.16.0\ng: \"yes\"\n").unwrap();
+        assert_eq!(
+            l.value,
+            serde_json::json!({"a": 1, "b": "1", "c": 1.5, "d": true, "e": null, "f": "1.16.0", "g": "yes"})
+        );
+    }
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let l = load_str("apps:\n  - name: harbor\n    helm: {version: 1.2.3}\n").unwrap();
+        let v = l.spans.value("/apps/0/helm/version").unwrap();
+        assert_eq!(&l.source.text[v.start..v.end], "1.2.3");
+        let k = l.spans.key("/apps/0/name").unwrap();
+        assert_eq!(&l.source.text[k.start..k.end], "name");
+        let missing = l.spans.value("/apps/0/helm/chart").unwrap();
+        assert_eq!(missing.start, l.spans.value("/apps/0/helm").unwrap().start);
+    }
+
+    #[test]
+    fn hostile_inputs_are_refused_with_a_message() {
+        for (text, needle) in [
+            ("", "empty"),
+            ("# only a comment\n", "empty"),
+            ("a: &x 1\nb: *x\n", "anchors"),
+            ("a: *x\n", "aliases"),
+            ("a: 1\n---\nb: 2\n", "more than one YAML document"),
+            ("a: 1\na: 2\n", "duplicate key"),
+            ("a: !!str 1\n", "tags"),
+            ("a: yes\n", "ambiguous"),
+            ("a: 0777\n", "ambiguous"),
+            ("- 1\n", "mapping"),
+            ("a: [\n", "invalid YAML"),
+        ] {
+            let diags = load_str(text).unwrap_err();
+            assert!(
+                diags[0].message.contains(needle),
+                "{text:?}: {:?}",
+                diags[0].message
+            );
+        }
+        let deep = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(
+            load_str(&deep).unwrap_err()[0]
+                .message
+                .contains("nested too deeply")
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! Stage 0: the cluster spec as the user writes it.
+//!
+//! These types are the single source of the spec's JSON Schema (`gitopsc schema`,
+//! `schemas/cluster.schema.json`); their doc comments become the schema's descriptions.
+//! Loading with source positions lives in [`load`], schema validation in [`schema`].
+
+pub mod load;
+pub mod schema;
+pub mod semantic;
+mod types;
+
+pub use types::*;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// Pattern of a DNS-1123 label, the form of Kubernetes object and namespace names.
+pub const NAME_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// Pattern of a Go duration as Flux reads it (`30s`, `5m`, `1h30m`).
+pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+/// Pattern of a folder path made of DNS-1123 labels (`platform/registry`).
+pub const GROUP_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// Pattern of a Flux minor version (`2.9`).
+pub const FLUX_VERSION_PATTERN: &str = r"^2\.[0-9]+$";
+/// Pattern of a Helm repository URL.
+pub const HELM_URL_PATTERN: &str = r"^(https?|oci)://[^\s/]+(/\S*)?$";
+
+macro_rules! string_newtype {
+    ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The string itself.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                $schema
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// A DNS-1123 label: lowercase letters, digits and `-`, at most 63 characters.
+    Name,
+    json_schema!({
+        "type": "string",
+        "description": "A DNS-1123 label: lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters.",
+        "pattern": NAME_PATTERN,
+        "maxLength": 63
+    })
+);
+
+string_newtype!(
+    /// A Go duration as Flux reads it: `30s`, `5m`, `1h30m`.
+    Duration,
+    json_schema!({
+        "type": "string",
+        "description": "A duration such as `30s`, `5m` or `1h30m` (units ms, s, m, h).",
+        "pattern": DURATION_PATTERN
+    })
+);
+
+string_newtype!(
+    /// A folder path of DNS-1123 labels under `workloads/`, such as `platform/registry`.
+    Group,
+    json_schema!({
+        "type": "string",
+        "description": "A folder under `workloads/`: DNS-1123 labels separated by `/`, such as `platform/registry`.",
+        "pattern": GROUP_PATTERN
+    })
+);

@@ -1,0 +1,338 @@
+//! The spec's JSON Schema (generated from the Rust types) and validation against it.
+//!
+//! All schema errors are reported at once, each at the span of the offending node, with the
+//! expected form and, where one can be computed, a did-you-mean suggestion.
+
+use super::load::{Loaded, escape_pointer};
+use super::{
+    ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN, GROUP_PATTERN, HELM_URL_PATTERN, NAME_PATTERN,
+};
+use crate::diagnostic::Diagnostic;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// The JSON Schema of the spec.
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        // Optional fields are omitted, never null: an explicit null is a type error.
+        let settings = schemars::generate::SchemaSettings::draft2020_12()
+            .with_transform(schemars::transform::RecursiveTransform(strip_null));
+        let mut schema = settings
+            .into_generator()
+            .into_root_schema_for::<ClusterSpec>()
+            .to_value();
+        if let Some(obj) = schema.as_object_mut() {
+            obj.insert(
+                "$id".into(),
+                Value::String("https://gitopsc.io/schemas/cluster.schema.json".into()),
+            );
+        }
+        schema
+    })
+}
+
+/// Drops the `null` alternative schemars adds for `Option` fields.
+fn strip_null(schema: &mut schemars::Schema) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
+    if let Some(Value::Array(alternatives)) = obj.get("anyOf")
+        && alternatives.len() == 2
+        && alternatives.iter().any(is_null)
+    {
+        let kept = alternatives.iter().find(|v| !is_null(v)).cloned();
+        obj.remove("anyOf");
+        if let Some(Value::Object(kept)) = kept {
+            obj.extend(kept);
+        }
+    }
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t.as_str() != Some("null"));
+        if types.len() == 1 {
+            let only = types[0].clone();
+            obj.insert("type".into(), only);
+        }
+    }
+}
+
+/// The schema as the pretty-printed text committed in `schemas/cluster.schema.json`.
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::options()
+            .should_validate_formats(false)
+            .build(schema())
+            .expect("the generated schema is a valid JSON Schema")
+    })
+}
+
+/// Validates the loaded spec against the schema. Returns every error, and a copy of the
+/// spec with each offending node removed, so later checks can still run on the rest.
+pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
+    let mut diags = Vec::new();
+    let mut pruned = loaded.value.clone();
+    for error in validator().iter_errors(&loaded.value) {
+        let pointer = error.instance_path().to_string();
+        let schema_path = error.schema_path().to_string();
+        let instance = error.instance().as_ref().clone();
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let allowed = allowed_properties(&schema_path);
+                for field in unexpected {
+                    let child = format!("{pointer}/{}", escape_pointer(field));
+                    let mut d = Diagnostic::error(format!("unknown field `{field}`"))
+                        .at(loaded.spans.key(&child), "not a field here");
+                    if let Some(best) = did_you_mean(field, allowed.iter().map(String::as_str)) {
+                        d = d.help(format!("did you mean `{best}`?"));
+                    } else if !allowed.is_empty() {
+                        d = d.help(format!("expected one of: {}", backticked(&allowed)));
+                    }
+                    diags.push(d);
+                    remove(&mut pruned, &child);
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let field = property.as_str().unwrap_or_default();
+                let label = if pointer.is_empty() {
+                    "the spec".to_string()
+                } else {
+                    "in this mapping".to_string()
+                };
+                diags.push(
+                    Diagnostic::error(format!("missing field `{field}`"))
+                        .at(loaded.spans.key(&pointer), label)
+                        .help(format!("add `{field}:`{}", required_hint(field))),
+                );
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(t) => t.to_string(),
+                    TypeKind::Multiple(ts) => {
+                        ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or ")
+                    }
+                };
+                let found = json_type(&instance);
+                let mut d = Diagnostic::error(format!("expected {} here, found {found}", article(&expected)))
+                    .at(
+                        loaded.spans.value(&pointer),
+                        format!("this is {}", article(found)),
+                    );
+                if expected == "string" && matches!(instance, Value::Number(_) | Value::Bool(_)) {
+                    d = d.help(format!("quote the value: `\"{}\"`", scalar_text(&instance)));
+                }
+                diags.push(d);
+                remove(&mut pruned, &pointer);
+            }
+            ValidationErrorKind::Enum { options } => {
+                let choices: Vec<String> = options
+                    .as_array()
+                    .map(|a| a.iter().map(scalar_text).collect())
+                    .unwrap_or_default();
+                let given = scalar_text(&instance);
+                let mut d = Diagnostic::error(format!("`{given}` is not allowed here")).at(
+                    loaded.spans.value(&pointer),
+                    format!("expected one of: {}", choices.join(", ")),
+                );
+                if let Some(best) = did_you_mean(&given, choices.iter().map(String::as_str)) {
+                    d = d.help(format!("did you mean `{best}`?"));
+                } else {
+                    d = d.help(format!("use one of: {}", backticked(&choices)));
+                }
+                diags.push(d);
+                remove(&mut pruned, &pointer);
+            }
+            ValidationErrorKind::Pattern { pattern } => {
+                let given = scalar_text(&instance);
+                let (what, help) = pattern_meaning(pattern, &given);
+                diags.push(
+                    Diagnostic::error(format!("`{given}` is not {what}"))
+                        .at(loaded.spans.value(&pointer), format!("expected {what}"))
+                        .help(help),
+                );
+                remove(&mut pruned, &pointer);
+            }
+            _ => {
+                diags.push(
+                    Diagnostic::error(format!("invalid value: {error}")).at(loaded.spans.value(&pointer), ""),
+                );
+                remove(&mut pruned, &pointer);
+            }
+        }
+    }
+    (diags, pruned)
+}
+
+/// Follows a schema path (through `$ref`s) to the object schema it names and lists its
+/// properties.
+fn allowed_properties(schema_path: &str) -> Vec<String> {
+    let root = schema();
+    let mut node = root;
+    let segments: Vec<&str> = schema_path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((_, parents)) = segments.split_last() else {
+        return properties_of(root);
+    };
+    for seg in parents {
+        if *seg == "$ref" {
+            let Some(target) = node.get("$ref").and_then(Value::as_str) else {
+                return Vec::new();
+            };
+            let Some(resolved) = target.strip_prefix('#').and_then(|p| root.pointer(p)) else {
+                return Vec::new();
+            };
+            node = resolved;
+            continue;
+        }
+        let key = seg.replace("~1", "/").replace("~0", "~");
+        node = match node {
+            Value::Object(m) => match m.get(&key) {
+                Some(n) => n,
+                None => return Vec::new(),
+            },
+            Value::Array(a) => match key.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                Some(n) => n,
+                None => return Vec::new(),
+            },
+            _ => return Vec::new(),
+        };
+    }
+    properties_of(node)
+}
+
+fn properties_of(node: &Value) -> Vec<String> {
+    node.get("properties")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The closest candidate by edit distance, when it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let given_lower = given.to_lowercase();
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(&given_lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.len().max(given.len()) / 3).max(1))
+        .min_by_key(|(d, c)| (*d, c.to_string()))
+        .map(|(_, c)| c)
+}
+
+fn backticked(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn required_hint(field: &str) -> &'static str {
+    match field {
+        "apiVersion" => " gitopsc.io/v1alpha1",
+        "kind" => " Cluster",
+        _ => "",
+    }
+}
+
+fn pattern_meaning(pattern: &str, given: &str) -> (&'static str, String) {
+    match pattern {
+        p if p == NAME_PATTERN => (
+            "a valid name",
+            format!(
+                "names are DNS-1123 labels: lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters{}",
+                suggest_name(given).map(|s| format!(" — e.g. `{s}`")).unwrap_or_default()
+            ),
+        ),
+        p if p == DURATION_PATTERN => (
+            "a valid duration",
+            "write a duration such as `30s`, `5m`, `1h` or `1h30m` (units ms, s, m, h)".into(),
+        ),
+        p if p == GROUP_PATTERN => (
+            "a valid group",
+            "a group is a folder path of DNS-1123 labels separated by `/`, such as `platform/registry` (no `..`, no leading or trailing `/`)".into(),
+        ),
+        p if p == FLUX_VERSION_PATTERN => (
+            "a Flux version",
+            "write the Flux minor version as a string, such as `\"2.9\"`".into(),
+        ),
+        p if p == HELM_URL_PATTERN => (
+            "a Helm repository URL",
+            "use an `https://` chart repository URL or an `oci://` registry path".into(),
+        ),
+        _ => ("in the expected form", format!("the value must match `{pattern}`")),
+    }
+}
+
+/// A DNS-1123 label close to `given`, if one can be made.
+fn suggest_name(given: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in given.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_matches('-').chars().take(63).collect();
+    let out = out.trim_end_matches('-').to_string();
+    (!out.is_empty() && out != given).then_some(out)
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn article(word: &str) -> String {
+    let word = match word {
+        "object" => "mapping",
+        "array" => "list",
+        w => w,
+    };
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {word}")
+    } else {
+        format!("a {word}")
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Removes the node at `pointer` so the rest of the spec can still be checked.
+fn remove(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(Value::Object(m)) => {
+            m.remove(&key);
+        }
+        Some(Value::Array(a)) => {
+            // Keep indexes stable for later pointers: replace, do not shift.
+            if let Some(item) = key.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                *item = Value::Null;
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,303 @@
+//! Semantic checks the schema cannot express: unique names, references that resolve,
+//! dependency cycles, and the features the declared Flux version has.
+
+use super::load::SpanIndex;
+use super::schema::did_you_mean;
+use super::{ClusterSpec, ValuesKind};
+use crate::diagnostic::Diagnostic;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Flux features the generated tree relies on, with the Flux minor version that brought them.
+struct Feature {
+    what: &'static str,
+    since: u32,
+}
+
+const HEALTH_CHECK_EXPRS: Feature = Feature {
+    what: "`healthCheckExprs`, which every generated Flux Kustomization uses to wait for custom resources",
+    since: 5,
+};
+const OCI_REPOSITORY_V1: Feature = Feature {
+    what: "`OCIRepository` v1, which an `oci://` chart source renders into",
+    since: 6,
+};
+const VALUES_FROM_LITERAL: Feature = Feature {
+    what: "`valuesFrom[].literal`",
+    since: 9,
+};
+
+/// Runs every semantic check on a spec that passed the schema.
+pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let minor = flux_minor(&spec.flux.version);
+    let need = |feature: &Feature, pointer: &str, diags: &mut Vec<Diagnostic>| {
+        if let Some(minor) = minor
+            && minor < feature.since
+        {
+            diags.push(
+                Diagnostic::error(format!(
+                    "Flux 2.{minor} lacks {}: it needs Flux 2.{} or later",
+                    feature.what, feature.since
+                ))
+                .at(spans.value(pointer), format!("needs Flux ≥ 2.{}", feature.since))
+                .help(format!(
+                    "upgrade Flux and set `flux.version: \"2.{}\"` or later{}",
+                    feature.since.max(minor),
+                    if pointer == "/flux/version" {
+                        String::new()
+                    } else {
+                        ", or drop this setting".into()
+                    }
+                )),
+            );
+        }
+    };
+    need(&HEALTH_CHECK_EXPRS, "/flux/version", &mut diags);
+
+    // Unique names.
+    let sources = unique(
+        spec.sources.helm.iter().map(|s| s.name.as_str()),
+        "/sources/helm",
+        "source",
+        spans,
+        &mut diags,
+    );
+    let apps = unique(
+        spec.apps.iter().map(|a| a.name.as_str()),
+        "/apps",
+        "app",
+        spans,
+        &mut diags,
+    );
+    let externals: BTreeSet<&str> = spec.flux.external.iter().map(|e| e.as_str()).collect();
+    for (i, ext) in spec.flux.external.iter().enumerate() {
+        if apps.contains_key(ext.as_str()) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "`{ext}` is both an app of this spec and a declared external Kustomization"
+                ))
+                .at(
+                    spans.value(&format!("/flux/external/{i}")),
+                    "declared external here",
+                )
+                .help("remove it from `flux.external`: apps of this spec need no declaration"),
+            );
+        }
+    }
+
+    for (s, source) in spec.sources.helm.iter().enumerate() {
+        if source.url.starts_with("oci://") {
+            need(&OCI_REPOSITORY_V1, &format!("/sources/helm/{s}/url"), &mut diags);
+        }
+    }
+
+    for (a, app) in spec.apps.iter().enumerate() {
+        let base = format!("/apps/{a}");
+        for (d, dep) in app.depends_on.iter().enumerate() {
+            let pointer = format!("{base}/dependsOn/{d}");
+            if dep == &app.name {
+                diags.push(
+                    Diagnostic::error(format!("app `{}` depends on itself", app.name))
+                        .at(spans.value(&pointer), "self-dependency")
+                        .help("remove this entry"),
+                );
+            } else if !apps.contains_key(dep.as_str()) && !externals.contains(dep.as_str()) {
+                let candidates = apps.keys().copied().chain(externals.iter().copied());
+                let mut d = Diagnostic::error(format!(
+                    "`{dep}` is neither an app of this spec nor a declared external Kustomization"
+                ))
+                .at(spans.value(&pointer), "unknown dependency");
+                d = match did_you_mean(dep.as_str(), candidates) {
+                    Some(best) => d.help(format!(
+                        "did you mean `{best}`? Kustomizations outside this tree go in `flux.external`"
+                    )),
+                    None => d.help(format!(
+                        "add `{dep}` to `flux.external` if it is a Flux Kustomization outside this tree"
+                    )),
+                };
+                diags.push(d);
+            }
+        }
+        if let Some(helm) = &app.helm {
+            let pointer = format!("{base}/helm/source");
+            match sources.get(helm.source.as_str()) {
+                None => {
+                    let mut d = Diagnostic::error(format!(
+                        "source `{}` is not declared in `sources.helm`",
+                        helm.source
+                    ))
+                    .at(spans.value(&pointer), "unknown source");
+                    d = match did_you_mean(helm.source.as_str(), sources.keys().copied()) {
+                        Some(best) => d.help(format!("did you mean `{best}`?")),
+                        None => d.help(format!(
+                            "declare it: `sources: {{helm: [{{name: {}, url: https://...}}]}}`",
+                            helm.source
+                        )),
+                    };
+                    diags.push(d);
+                }
+                Some(&s) => {
+                    let oci = spec.sources.helm[s].url.starts_with("oci://");
+                    if oci && is_range(&helm.version) {
+                        diags.push(
+                            Diagnostic::error(format!(
+                                "`{}` is a version range; an `oci://` chart needs an exact version",
+                                helm.version
+                            ))
+                            .at(spans.value(&format!("{base}/helm/version")), "range")
+                            .help("pin the chart version, e.g. `1.2.3`"),
+                        );
+                    }
+                }
+            }
+            for (v, from) in helm.values_from.iter().enumerate() {
+                let pointer = format!("{base}/helm/valuesFrom/{v}");
+                if from.literal {
+                    need(&VALUES_FROM_LITERAL, &format!("{pointer}/literal"), &mut diags);
+                    if from.target_path.is_none() {
+                        diags.push(
+                            Diagnostic::error("`literal: true` needs a `targetPath`")
+                                .at(
+                                    spans.key(&format!("{pointer}/literal")),
+                                    "literal without a target",
+                                )
+                                .help("set `targetPath` to the values key the string goes to"),
+                        );
+                    }
+                }
+                if from.kind == ValuesKind::Secret && from.values_key.is_none() && from.target_path.is_some()
+                {
+                    diags.push(
+                        Diagnostic::warning(
+                            "`valuesKey` defaults to `values.yaml`, an unusual key for a Secret value",
+                        )
+                        .at(spans.key(&pointer), "")
+                        .help("set `valuesKey` to the Secret key that holds the value"),
+                    );
+                }
+            }
+        }
+    }
+
+    cycles(spec, &apps, spans, &mut diags);
+    diags
+}
+
+/// The minor version of a `2.N` Flux version.
+pub fn flux_minor(version: &str) -> Option<u32> {
+    version.strip_prefix("2.")?.parse().ok()
+}
+
+/// True when a chart version is a semver range rather than one exact version.
+pub fn is_range(version: &str) -> bool {
+    version.contains(['<', '>', '=', '~', '^', '*', ' ', ',', '|']) || version.ends_with(".x")
+}
+
+/// Reports repeated names; returns the index of each name's first occurrence.
+fn unique<'a>(
+    names: impl Iterator<Item = &'a str>,
+    list: &str,
+    what: &str,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<&'a str, usize> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, name) in names.enumerate() {
+        if let Some(&first) = seen.get(name) {
+            diags.push(
+                Diagnostic::error(format!("duplicate {what} name `{name}`"))
+                    .at(
+                        spans.value(&format!("{list}/{i}/name")),
+                        format!("`{name}` is already the name of {what} #{}", first + 1),
+                    )
+                    .help(format!("give each {what} a unique name")),
+            );
+        } else {
+            seen.insert(name, i);
+        }
+    }
+    seen
+}
+
+/// Reports each dependency cycle among apps once, naming it in order.
+fn cycles(spec: &ClusterSpec, apps: &BTreeMap<&str, usize>, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let edges: HashMap<usize, Vec<(usize, usize)>> = spec
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(i, app)| {
+            let deps = app
+                .depends_on
+                .iter()
+                .enumerate()
+                .filter_map(|(d, dep)| apps.get(dep.as_str()).map(|&j| (j, d)))
+                .filter(|&(j, _)| j != i)
+                .collect();
+            (i, deps)
+        })
+        .collect();
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut state = vec![0u8; spec.apps.len()];
+    let mut reported: BTreeSet<Vec<usize>> = BTreeSet::new();
+    for start in 0..spec.apps.len() {
+        let mut stack: Vec<(usize, usize)> = Vec::new(); // (app, next edge index)
+        if state[start] != 0 {
+            continue;
+        }
+        state[start] = 1;
+        stack.push((start, 0));
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let deps = &edges[&node];
+            if *next < deps.len() {
+                let (to, _) = deps[*next];
+                *next += 1;
+                match state[to] {
+                    0 => {
+                        state[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    1 => {
+                        let pos = stack.iter().position(|&(n, _)| n == to).unwrap_or(0);
+                        let cycle: Vec<usize> = stack[pos..].iter().map(|&(n, _)| n).collect();
+                        let mut key = cycle.clone();
+                        key.sort_unstable();
+                        if reported.insert(key) {
+                            report_cycle(spec, &cycle, &edges, spans, diags);
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+fn report_cycle(
+    spec: &ClusterSpec,
+    cycle: &[usize],
+    edges: &HashMap<usize, Vec<(usize, usize)>>,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let names: Vec<&str> = cycle.iter().map(|&i| spec.apps[i].name.as_str()).collect();
+    let path = names
+        .iter()
+        .chain(std::iter::once(&names[0]))
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(" → ");
+    let first = cycle[0];
+    let second = cycle.get(1).copied().unwrap_or(first);
+    let entry = edges[&first]
+        .iter()
+        .find(|&&(to, _)| to == second)
+        .map_or(0, |&(_, d)| d);
+    diags.push(
+        Diagnostic::error(format!("dependency cycle: {path}"))
+            .at(spans.value(&format!("/apps/{first}/dependsOn/{entry}")), "this dependency closes the cycle")
+            .help("Flux never applies Kustomizations that wait on each other: remove one `dependsOn` entry of the cycle"),
+    );
+}

@@ -1,0 +1,369 @@
+//! The spec's types. `#[serde(deny_unknown_fields)]` everywhere: the schema is closed, so a
+//! typo is an error with a suggestion, never a silently ignored field.
+
+use super::{Duration, FLUX_VERSION_PATTERN, Group, HELM_URL_PATTERN, Name};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The spec's `apiVersion`.
+pub const API_VERSION: &str = "gitopsc.io/v1alpha1";
+
+/// A cluster spec: one cluster, the apps Flux runs on it, and where their manifests live.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "gitopsc cluster spec")]
+pub struct ClusterSpec {
+    /// Always `gitopsc.io/v1alpha1`.
+    pub api_version: ApiVersion,
+    /// Always `Cluster`.
+    pub kind: SpecKind,
+    /// The cluster's name: the folder `clusters/<name>/` of the rendered tree.
+    pub metadata: Metadata,
+    /// Where the tree lives in the GitOps repository and how Flux applies it.
+    #[serde(default)]
+    pub flux: FluxSpec,
+    /// Defaults for every app.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Chart repositories the apps install from.
+    #[serde(default)]
+    pub sources: Sources,
+    /// The apps, each rendered into its own folder and Flux Kustomization(s).
+    #[serde(default)]
+    pub apps: Vec<AppSpec>,
+}
+
+/// The spec's `apiVersion`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+pub enum ApiVersion {
+    /// The only version so far.
+    #[serde(rename = "gitopsc.io/v1alpha1")]
+    V1Alpha1,
+}
+
+/// The spec's `kind`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+pub enum SpecKind {
+    /// A cluster spec.
+    Cluster,
+}
+
+/// Names the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// The cluster's name, as in `clusters/<name>/`.
+    pub name: Name,
+}
+
+/// How Flux finds and applies the rendered tree.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FluxSpec {
+    /// The Flux minor version the tree targets; features it lacks are refused.
+    #[serde(default = "default_flux_version")]
+    #[schemars(regex(pattern = FLUX_VERSION_PATTERN))]
+    pub version: String,
+    /// Namespace of the Flux controllers and of the generated Flux Kustomizations.
+    #[serde(default = "default_flux_namespace")]
+    pub namespace: Name,
+    /// Path of the rendered tree (`--out`) inside the GitOps repository, e.g. `kubernetes`.
+    /// Flux Kustomization paths are `./<repoPath>/...`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$"))]
+    pub repo_path: String,
+    /// The Flux source holding the repository (what `flux bootstrap` created).
+    #[serde(default)]
+    pub source_ref: SourceRef,
+    /// How often Flux reconciles the generated Kustomizations.
+    #[serde(default = "default_flux_interval")]
+    pub interval: Duration,
+    /// Flux Kustomizations that exist outside this tree (in the Flux namespace) and that
+    /// apps may depend on.
+    #[serde(default)]
+    pub external: Vec<Name>,
+    /// Whether Flux may follow references across namespaces (Flux's default). Set `false`
+    /// when the controllers run with `--no-cross-namespace-refs=true`: every source is then
+    /// emitted in the namespace of each release that uses it.
+    #[serde(default = "yes")]
+    pub cross_namespace_refs: bool,
+    /// The sub-folder of `clusters/<cluster>/` holding the generated Flux Kustomizations.
+    #[serde(default = "default_flux_dir")]
+    pub dir: Name,
+}
+
+impl Default for FluxSpec {
+    fn default() -> Self {
+        FluxSpec {
+            version: default_flux_version(),
+            namespace: default_flux_namespace(),
+            repo_path: String::new(),
+            source_ref: SourceRef::default(),
+            interval: default_flux_interval(),
+            external: Vec::new(),
+            cross_namespace_refs: true,
+            dir: default_flux_dir(),
+        }
+    }
+}
+
+/// A reference to the Flux source that holds the GitOps repository.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SourceRef {
+    /// The source's kind.
+    #[serde(default)]
+    pub kind: SourceKind,
+    /// The source's name.
+    #[serde(default = "default_flux_namespace")]
+    pub name: Name,
+    /// The source's namespace, when not the Flux namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Name>,
+}
+
+impl Default for SourceRef {
+    fn default() -> Self {
+        SourceRef {
+            kind: SourceKind::default(),
+            name: default_flux_namespace(),
+            namespace: None,
+        }
+    }
+}
+
+/// Kinds of Flux source a Kustomization can apply from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SourceKind {
+    /// A Git repository (what `flux bootstrap` creates).
+    #[default]
+    GitRepository,
+    /// An OCI artifact.
+    #[serde(rename = "OCIRepository")]
+    OciRepository,
+    /// An S3-compatible bucket.
+    Bucket,
+}
+
+/// Defaults applied to every app that does not set its own.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Defaults {
+    /// How long Flux waits for an app's objects to become ready.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// How soon Flux retries a failed app.
+    #[serde(default = "default_retry_interval")]
+    pub retry_interval: Duration,
+    /// How often helm-controller reconciles each HelmRelease.
+    #[serde(default = "default_helm_interval")]
+    pub helm_interval: Duration,
+    /// Pod Security level of the apps' namespaces.
+    #[serde(default)]
+    pub pod_security: PodSecurityLevel,
+    /// Label namespaces (and other stateful objects) `kustomize.toolkit.fluxcd.io/prune:
+    /// disabled`, so that removing or renaming an app never deletes them with their data.
+    #[serde(default = "yes")]
+    pub prune_protection: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            timeout: default_timeout(),
+            retry_interval: default_retry_interval(),
+            helm_interval: default_helm_interval(),
+            pod_security: PodSecurityLevel::default(),
+            prune_protection: true,
+        }
+    }
+}
+
+/// A Pod Security Standards level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    /// No restrictions.
+    Privileged,
+    /// Blocks known privilege escalations.
+    Baseline,
+    /// Current pod hardening best practice.
+    #[default]
+    Restricted,
+}
+
+impl PodSecurityLevel {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurityLevel::Privileged => "privileged",
+            PodSecurityLevel::Baseline => "baseline",
+            PodSecurityLevel::Restricted => "restricted",
+        }
+    }
+}
+
+/// Chart repositories.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sources {
+    /// Helm chart repositories: `https://` ones become HelmRepositories, `oci://` ones an
+    /// OCIRepository per app that installs from them.
+    #[serde(default)]
+    pub helm: Vec<HelmSource>,
+}
+
+/// A Helm chart repository.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HelmSource {
+    /// The name apps use in `helm.source`.
+    pub name: Name,
+    /// `https://` repository URL, or `oci://` registry path that holds the charts.
+    #[schemars(regex(pattern = HELM_URL_PATTERN))]
+    pub url: String,
+    /// How often Flux checks the repository for new chart versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+}
+
+/// An app: a namespace, what runs in it, and its place in the Flux dependency graph.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppSpec {
+    /// The app's name: its folder and its Flux Kustomization.
+    pub name: Name,
+    /// The namespace the app runs in (default: the app's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Name>,
+    /// The folder under `workloads/` that holds the app's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
+    /// Apps of this spec, or `flux.external` Kustomizations, that must be ready first.
+    #[serde(default)]
+    pub depends_on: Vec<Name>,
+    /// How long Flux waits for the app's objects to become ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// How soon Flux retries the app after a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_interval: Option<Duration>,
+    /// Pod Security level of the app's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_security: Option<PodSecurityLevel>,
+    /// Keep the app's namespace when the app leaves the spec (see `defaults.pruneProtection`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_protection: Option<bool>,
+    /// A Helm chart installed by a Flux HelmRelease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmSpec>,
+}
+
+/// A Helm chart release.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HelmSpec {
+    /// The chart's name in its repository.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"))]
+    pub chart: String,
+    /// The chart version: an exact version, or a semver range for `https://` repositories.
+    #[schemars(length(min = 1), regex(pattern = r"^\S+$"))]
+    pub version: String,
+    /// The `sources.helm` entry the chart comes from.
+    pub source: Name,
+    /// The Helm release name (default: the app's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 53))]
+    pub release_name: Option<Name>,
+    /// Helm's own timeout for install and upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// How often helm-controller reconciles the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// How the chart's CRDs are handled on install and upgrade.
+    #[serde(default)]
+    pub crds: CrdPolicy,
+    /// How often a failed install or upgrade is retried before remediation.
+    #[serde(default = "default_retries")]
+    #[schemars(range(min = 0))]
+    pub retries: i64,
+    /// Chart values, written into the HelmRelease as given.
+    #[serde(default)]
+    pub values: Map<String, Value>,
+    /// Values read from ConfigMaps or Secrets in the app's namespace when the release renders.
+    #[serde(default)]
+    pub values_from: Vec<ValuesFrom>,
+}
+
+/// What helm-controller does with a chart's CRDs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CrdPolicy {
+    /// Leave CRDs alone.
+    Skip,
+    /// Create CRDs on install, never update them.
+    Create,
+    /// Create and update CRDs on install and upgrade.
+    #[default]
+    CreateReplace,
+}
+
+/// A ConfigMap or Secret key merged into a release's values.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ValuesFrom {
+    /// `ConfigMap` or `Secret`.
+    pub kind: ValuesKind,
+    /// The object's name, in the app's namespace.
+    pub name: Name,
+    /// The key to read (default `values.yaml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_key: Option<String>,
+    /// Where in the values the key's content goes (default: merged at the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_path: Option<String>,
+    /// Put the content at `targetPath` as a plain string (no Helm `--set` parsing).
+    #[serde(default)]
+    pub literal: bool,
+    /// Render the release even when the object is missing.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// Kinds of object `valuesFrom` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ValuesKind {
+    /// A ConfigMap.
+    ConfigMap,
+    /// A Secret.
+    Secret,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_retries() -> i64 {
+    3
+}
+fn default_flux_version() -> String {
+    "2.9".into()
+}
+fn default_flux_namespace() -> Name {
+    Name("flux-system".into())
+}
+fn default_flux_dir() -> Name {
+    Name("gitopsc".into())
+}
+fn default_flux_interval() -> Duration {
+    Duration("10m".into())
+}
+fn default_timeout() -> Duration {
+    Duration("5m".into())
+}
+fn default_retry_interval() -> Duration {
+    Duration("1m".into())
+}
+fn default_helm_interval() -> Duration {
+    Duration("30m".into())
+}
