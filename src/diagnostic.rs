@@ -110,8 +110,11 @@ fn render_one(d: &Diagnostic, source: Option<&Source>, color: bool, out: &mut St
     }
     match (source, d.span) {
         (Some(src), Some(span)) => {
-            out.push_str(&format!("  --> {}\n", src.location(span)));
-            let report = Snippet { d, src, span };
+            let report = Snippet {
+                d,
+                named: miette::NamedSource::new(&src.name, src.text.clone()),
+                span,
+            };
             let handler = GraphicalReportHandler::new_themed(theme)
                 .with_context_lines(1)
                 .with_width(100)
@@ -139,7 +142,7 @@ fn render_one(d: &Diagnostic, source: Option<&Source>, color: bool, out: &mut St
 /// Adapter presenting one diagnostic to miette's renderer.
 struct Snippet<'a> {
     d: &'a Diagnostic,
-    src: &'a Source,
+    named: miette::NamedSource<String>,
     span: Span,
 }
 
@@ -159,7 +162,7 @@ impl std::error::Error for Snippet<'_> {}
 
 impl miette::Diagnostic for Snippet<'_> {
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.src.text)
+        Some(&self.named)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {

@@ -23,6 +23,8 @@ pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 pub const GROUP_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 /// Pattern of a Flux minor version (`2.9`).
 pub const FLUX_VERSION_PATTERN: &str = r"^2\.[0-9]+$";
+/// Pattern of a chart version (not empty, no whitespace at the ends).
+pub const CHART_VERSION_PATTERN: &str = r"^\S(.*\S)?$";
 /// Pattern of a Helm repository URL.
 pub const HELM_URL_PATTERN: &str = r"^(https?|oci)://[^\s/]+(/\S*)?$";
 

@@ -5,7 +5,8 @@
 
 use super::load::{Loaded, escape_pointer};
 use super::{
-    ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN, GROUP_PATTERN, HELM_URL_PATTERN, NAME_PATTERN,
+    CHART_VERSION_PATTERN, ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN, GROUP_PATTERN,
+    HELM_URL_PATTERN, NAME_PATTERN,
 };
 use crate::diagnostic::Diagnostic;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -33,11 +34,42 @@ pub fn schema() -> &'static Value {
     })
 }
 
-/// Drops the `null` alternative schemars adds for `Option` fields.
+/// Drops the `null` alternative schemars adds for `Option` fields, and turns a `oneOf` of
+/// documented constants (a unit enum) into an `enum` whose description lists the choices.
 fn strip_null(schema: &mut schemars::Schema) {
     let Some(obj) = schema.as_object_mut() else {
         return;
     };
+    if let Some(Value::Array(variants)) = obj.get("oneOf")
+        && !variants.is_empty()
+        && variants.iter().all(|v| v.get("const").is_some())
+    {
+        let values: Vec<Value> = variants.iter().filter_map(|v| v.get("const").cloned()).collect();
+        let docs: Vec<String> = variants
+            .iter()
+            .filter_map(|v| {
+                let c = v.get("const")?.as_str()?;
+                let d = v.get("description")?.as_str()?;
+                Some(format!("`{c}`: {d}"))
+            })
+            .collect();
+        obj.remove("oneOf");
+        obj.insert("type".into(), Value::String("string".into()));
+        obj.insert("enum".into(), Value::Array(values));
+        if !docs.is_empty() {
+            let lead = obj
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let text = if lead.is_empty() {
+                docs.join("; ")
+            } else {
+                format!("{lead} {}", docs.join("; "))
+            };
+            obj.insert("description".into(), Value::String(text));
+        }
+    }
     let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
     if let Some(Value::Array(alternatives)) = obj.get("anyOf")
         && alternatives.len() == 2
@@ -153,12 +185,17 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
             ValidationErrorKind::Pattern { pattern } => {
                 let given = scalar_text(&instance);
                 let (what, help) = pattern_meaning(pattern, &given);
+                let shown = if given.is_empty() {
+                    "an empty string".to_string()
+                } else {
+                    format!("`{given}`")
+                };
                 diags.push(
-                    Diagnostic::error(format!("`{given}` is not {what}"))
+                    Diagnostic::error(format!("{shown} is not {what}"))
                         .at(loaded.spans.value(&pointer), format!("expected {what}"))
                         .help(help),
                 );
-                remove(&mut pruned, &pointer);
+                // The value still has the right type: keep it, so later checks see the rest.
             }
             _ => {
                 diags.push(
@@ -260,6 +297,10 @@ fn pattern_meaning(pattern: &str, given: &str) -> (&'static str, String) {
         p if p == FLUX_VERSION_PATTERN => (
             "a Flux version",
             "write the Flux minor version as a string, such as `\"2.9\"`".into(),
+        ),
+        p if p == CHART_VERSION_PATTERN => (
+            "a chart version",
+            "give the chart's version, e.g. `1.16.0` (a range such as `>=1.16.0 <1.17.0` works for `https://` repositories)".into(),
         ),
         p if p == HELM_URL_PATTERN => (
             "a Helm repository URL",

@@ -1,7 +1,7 @@
 //! The spec's types. `#[serde(deny_unknown_fields)]` everywhere: the schema is closed, so a
 //! typo is an error with a suggestion, never a silently ignored field.
 
-use super::{Duration, FLUX_VERSION_PATTERN, Group, HELM_URL_PATTERN, Name};
+use super::{CHART_VERSION_PATTERN, Duration, FLUX_VERSION_PATTERN, Group, HELM_URL_PATTERN, Name};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -268,7 +268,7 @@ pub struct HelmSpec {
     #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"))]
     pub chart: String,
     /// The chart version: an exact version, or a semver range for `https://` repositories.
-    #[schemars(length(min = 1), regex(pattern = r"^\S+$"))]
+    #[schemars(regex(pattern = CHART_VERSION_PATTERN))]
     pub version: String,
     /// The `sources.helm` entry the chart comes from.
     pub source: Name,
