@@ -46,12 +46,11 @@ impl Paint {
 pub fn file_list(cmp: &Comparison, paint: Paint) -> String {
     let mut out = String::new();
     for c in &cmp.changes {
-        let (word, colored) = match c.kind {
-            ChangeKind::Added => ("added", paint.green("added  ")),
-            ChangeKind::Changed => ("changed", paint.yellow("changed")),
-            ChangeKind::Removed => ("removed", paint.red("removed")),
+        let colored = match c.kind {
+            ChangeKind::Added => paint.green("added  "),
+            ChangeKind::Changed => paint.yellow("changed"),
+            ChangeKind::Removed => paint.red("removed"),
         };
-        let _ = word;
         let _ = writeln!(out, "  {colored}  {}", c.path);
     }
     if cmp.lock_changed && cmp.changes.is_empty() {

@@ -2,16 +2,18 @@
 //!
 //! Flux's kstatus counts a custom resource with no status yet as ready, so a Kustomization
 //! that just created a HelmRelease would report ready before helm-controller looked at it.
-//! These expressions keep such objects in progress until their controller has observed the
-//! current generation and reported `Ready`. Optional field access (`.?x.orValue(d)`) keeps
-//! a missing status from erroring: it simply is not ready yet.
+//! These expressions keep such objects in progress until their controller reports `Ready`.
+//! kustomize-controller itself first treats an object whose `status.observedGeneration`
+//! differs from `metadata.generation` as in progress, then evaluates `failed` before
+//! `current`, and anything else is in progress (fluxcd/pkg `runtime/cel` StatusEvaluator).
+//! Optional field access (`.?x.orValue(d)`) keeps a status without conditions from erroring.
 
 use super::HealthCheckExpr;
 
-/// Ready once the controller has observed this generation and set `Ready=True`.
-const FLUX_CURRENT: &str = "status.?observedGeneration.orValue(-1) == metadata.generation && status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
-/// Failed once the controller has observed this generation and declared it `Stalled`.
-const FLUX_FAILED: &str = "status.?observedGeneration.orValue(-1) == metadata.generation && status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
+/// Ready once the controller sets `Ready=True`.
+const FLUX_CURRENT: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
+/// Failed once the controller declares the object `Stalled` (it will not retry by itself).
+const FLUX_FAILED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
 
 /// The health check for a kind of custom resource, if the tree emits that kind.
 pub fn expr_for(kind: &str) -> Option<HealthCheckExpr> {
