@@ -11,9 +11,11 @@
 use super::HealthCheckExpr;
 
 /// Ready once the controller sets `Ready=True`.
-const FLUX_CURRENT: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
+const FLUX_CURRENT: &str =
+    "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
 /// Failed once the controller declares the object `Stalled` (it will not retry by itself).
-const FLUX_FAILED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
+const FLUX_FAILED: &str =
+    "status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
 
 /// The health check for a kind of custom resource, if the tree emits that kind.
 pub fn expr_for(kind: &str) -> Option<HealthCheckExpr> {

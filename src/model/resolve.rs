@@ -159,7 +159,13 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
                 let local = !flux.cross_namespace_refs;
                 ChartSource::Repository {
                     repository: HelmRepository {
-                        name: source.name.to_string(),
+                        // A per-release copy is named after the app: two apps of one
+                        // namespace using one source must not emit the same object.
+                        name: if local {
+                            app.name.to_string()
+                        } else {
+                            source.name.to_string()
+                        },
                         namespace: if local {
                             namespace.clone()
                         } else {
