@@ -237,6 +237,17 @@ pub struct ValuesFrom {
 }
 
 impl Model {
+    /// The files the cluster folder's kustomization.yaml lists: every Flux Kustomization of
+    /// the tree is in one of them.
+    pub fn cluster_resources(&self) -> Vec<String> {
+        let mut files: Vec<String> = Vec::with_capacity(self.apps.len() + 1);
+        if self.shared_sources.is_some() {
+            files.push("sources.yaml".to_string());
+        }
+        files.extend(self.apps.iter().map(|a| format!("{}.yaml", a.name)));
+        files
+    }
+
     /// Every Flux Kustomization of the tree.
     pub fn kustomizations(&self) -> impl Iterator<Item = &FluxKustomization> {
         self.shared_sources.iter().map(|s| &s.kustomization).chain(

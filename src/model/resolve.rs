@@ -294,9 +294,9 @@ fn namespace_of(app: &AppSpec) -> String {
     app.namespace.as_ref().unwrap_or(&app.name).to_string()
 }
 
-/// Checks the emitted Flux graph: unique Kustomization names, every `dependsOn` resolvable.
-/// (Reachability holds by construction: the cluster folder's kustomization.yaml lists every
-/// Kustomization file the model has; `render` builds that list from the same model.)
+/// Checks the emitted Flux graph: unique Kustomization names, every `dependsOn` resolvable,
+/// every Kustomization reachable from the cluster root (listed by the cluster folder's
+/// kustomization.yaml, which Flux's root Kustomization applies).
 fn check_graph(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let app_index: BTreeMap<&str, usize> = spec
@@ -336,6 +336,19 @@ fn check_graph(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diag
                 .at(at.and_then(|p| spans.value(&p)), "reserved name")
                 .help("rename the app"),
             );
+        }
+    }
+    let listed: BTreeSet<String> = model
+        .cluster_resources()
+        .into_iter()
+        .map(|f| format!("{}/{f}", model.flux.cluster_dir))
+        .collect();
+    for app in &model.apps {
+        if !listed.contains(&app.kustomizations_file) {
+            diags.push(Diagnostic::error(format!(
+                "internal: the Flux Kustomizations of app `{}` are not reachable from the cluster root",
+                app.name
+            )));
         }
     }
     for k in model.kustomizations() {

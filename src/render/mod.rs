@@ -224,7 +224,6 @@ pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagno
     let mut jobs: Vec<(String, &'static str, Value)> = Vec::new();
     let kustomize = "kustomize/kustomization.yaml.j2";
 
-    let mut cluster_resources = Vec::new();
     if let Some(shared) = &model.shared_sources {
         for repo in &shared.repositories {
             jobs.push((
@@ -243,13 +242,11 @@ pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagno
             "flux/kustomization.yaml.j2",
             context! { kustomizations => vec![Value::from(minijinja::value::Serde(&shared.kustomization))] },
         ));
-        cluster_resources.push("sources.yaml".to_string());
     }
-    cluster_resources.extend(model.apps.iter().map(|a| format!("{}.yaml", a.name)));
     jobs.push((
         format!("{}/kustomization.yaml", model.flux.cluster_dir),
         kustomize,
-        context! { resources => cluster_resources },
+        context! { resources => model.cluster_resources() },
     ));
 
     let shared_files: Vec<Result<(String, Vec<u8>), Diagnostic>> = jobs
