@@ -3,7 +3,9 @@
 //!
 //! The model is what blueprints see: it is serialized into their context as is.
 
+mod graph;
 mod health;
+mod helm;
 mod resolve;
 
 pub use resolve::resolve;
@@ -69,10 +71,6 @@ pub struct App {
     pub namespace: String,
     /// Where its Flux Kustomizations go, relative to the output root.
     pub kustomizations_file: String,
-    /// The Namespace object, when this app owns (creates) its namespace.
-    pub namespace_object: Option<NamespaceObject>,
-    /// The Helm release, when the app installs a chart.
-    pub release: Option<Release>,
     /// The layers, in apply order.
     pub layers: Vec<Layer>,
 }
@@ -86,9 +84,35 @@ pub struct NamespaceObject {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The layers an app's objects are applied in, in order. Each non-empty one is a folder and
+/// a Flux Kustomization; an app with only a release layer renders into its own folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// Database clusters, object stores, the secrets they need.
+    Data,
+    /// One-off initialisation (a database the data service does not create).
+    Init,
+    /// The app itself: its HelmRelease or workloads.
+    Release,
+}
+
+impl LayerKind {
+    /// The folder and Kustomization-name suffix of the layer.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerKind::Data => "data",
+            LayerKind::Init => "init",
+            LayerKind::Release => "release",
+        }
+    }
+}
+
 /// One Flux Kustomization of an app and the folder it applies.
 #[derive(Debug, Serialize)]
 pub struct Layer {
+    /// Which layer.
+    pub kind: LayerKind,
     /// The folder, relative to the output root.
     pub dir: String,
     /// The manifests in the folder, in the order kustomize lists them.
@@ -106,6 +130,25 @@ pub struct Manifest {
     pub blueprint: &'static str,
     /// The kinds of object in the file.
     pub kinds: &'static [&'static str],
+    /// What the blueprint renders: its `item`.
+    pub item: serde_json::Value,
+}
+
+impl Manifest {
+    /// A manifest rendered by `blueprint` from `item`.
+    pub fn new(
+        file: impl Into<String>,
+        blueprint: &'static str,
+        kinds: &'static [&'static str],
+        item: &impl Serialize,
+    ) -> Self {
+        Manifest {
+            file: file.into(),
+            blueprint,
+            kinds,
+            item: serde_json::to_value(item).unwrap_or_default(),
+        }
+    }
 }
 
 /// A Flux `Kustomization` (kustomize.toolkit.fluxcd.io/v1).

@@ -1,22 +1,109 @@
-//! Resolution: a checked spec → the model. Applies defaults, decides every path and name,
-//! and checks the emitted Flux graph (every dependency exists, names are unique, every
-//! Kustomization is reachable from the cluster root).
+//! Resolution: a checked spec → the model. Applies defaults, decides every name and path,
+//! collects each app's manifests by layer from the parts of the spec (namespace, Helm, ...),
+//! assembles the layers into folders and Flux Kustomizations, and checks the Flux graph.
+//!
+//! A new kind of object means: a function that adds manifests to [`Parts`] (see
+//! [`super::helm::parts`]), one call in [`resolve`], one blueprint.
 
 use super::health::expr_for;
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::spec::load::SpanIndex;
-use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, ValuesKind};
+use crate::spec::{AppSpec, ClusterSpec};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Namespaces that exist in every cluster or belong to Flux itself: gitopsc never emits a
-/// Namespace object for them (it would relabel or, unprotected, prune them).
+/// Namespaces that exist in every cluster: gitopsc never emits a Namespace object for them
+/// (it would relabel or, unprotected, prune them). The Flux namespace is excluded too.
 const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
-/// Name of the Flux Kustomization that applies the shared HelmRepositories.
-pub const SOURCES_KUSTOMIZATION: &str = "sources";
+/// The label (or annotation) that makes Flux keep an object it would otherwise prune.
+pub const LABEL_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 
-const LABEL_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
+/// Cluster-wide settings every part needs.
+pub struct Ctx {
+    /// Flux settings.
+    pub flux: FluxModel,
+    source_ref: SourceRef,
+    interval: String,
+}
+
+impl Ctx {
+    /// A Flux Kustomization applying `dir`, waiting for what it applies, with CEL health
+    /// checks for the custom resource kinds among `kinds`.
+    pub fn kustomization(
+        &self,
+        name: String,
+        dir: &str,
+        timeout: &str,
+        retry: &str,
+        kinds: &[&str],
+        depends_on: BTreeSet<String>,
+    ) -> FluxKustomization {
+        let health_check_exprs = kinds
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter_map(expr_for)
+            .collect();
+        FluxKustomization {
+            name,
+            namespace: self.flux.namespace.clone(),
+            path: format!("{}/{dir}", self.flux.path_prefix),
+            interval: self.interval.clone(),
+            retry_interval: retry.to_string(),
+            timeout: timeout.to_string(),
+            wait: true,
+            source_ref: self.source_ref.clone(),
+            depends_on: depends_on.into_iter().collect(),
+            health_check_exprs,
+        }
+    }
+}
+
+/// One app being resolved.
+pub struct AppCtx<'a> {
+    /// Its spec.
+    pub spec: &'a AppSpec,
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The Flux namespace.
+    pub flux_namespace: String,
+}
+
+/// An app's manifests by layer, and what each layer must wait for besides the layer before.
+#[derive(Default)]
+pub struct Parts {
+    manifests: BTreeMap<LayerKind, Vec<Manifest>>,
+    deps: BTreeMap<LayerKind, BTreeSet<String>>,
+}
+
+impl Parts {
+    /// Adds a manifest to a layer.
+    pub fn add(&mut self, layer: LayerKind, manifest: Manifest) {
+        self.manifests.entry(layer).or_default().push(manifest);
+    }
+
+    /// Adds a manifest to the release layer.
+    pub fn release(&mut self, manifest: Manifest) {
+        self.add(LayerKind::Release, manifest);
+    }
+
+    /// Makes the release layer wait for a Flux Kustomization.
+    pub fn release_dep(&mut self, name: &str) {
+        self.deps
+            .entry(LayerKind::Release)
+            .or_default()
+            .insert(name.to_string());
+    }
+
+    /// The layers that hold manifests, in apply order.
+    fn kinds(&self) -> Vec<LayerKind> {
+        self.manifests.keys().copied().collect()
+    }
+}
 
 /// Builds the model of a spec that passed validation.
 pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagnostic>> {
@@ -27,102 +114,48 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
     } else {
         format!("./{}", flux.repo_path.trim_matches('/'))
     };
-    let flux_model = FluxModel {
-        namespace: flux.namespace.to_string(),
-        cluster_dir: format!("clusters/{cluster}/{}", flux.dir),
-        path_prefix,
+    let ctx = Ctx {
+        flux: FluxModel {
+            namespace: flux.namespace.to_string(),
+            cluster_dir: format!("clusters/{cluster}/{}", flux.dir),
+            path_prefix,
+        },
+        source_ref: SourceRef {
+            kind: serde_json::to_value(flux.source_ref.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            name: flux.source_ref.name.to_string(),
+            namespace: flux.source_ref.namespace.as_ref().map(|n| n.to_string()),
+        },
+        interval: flux.interval.to_string(),
     };
-    let source_ref = SourceRef {
-        kind: serde_json::to_value(flux.source_ref.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default(),
-        name: flux.source_ref.name.to_string(),
-        namespace: flux.source_ref.namespace.as_ref().map(|n| n.to_string()),
-    };
-    let ks = |name: String, dir: &str, timeout: &str, retry: &str, kinds: &[&str], deps: Vec<String>| {
-        let mut exprs: Vec<HealthCheckExpr> = Vec::new();
-        for kind in kinds.iter().copied().collect::<BTreeSet<_>>() {
-            exprs.extend(expr_for(kind));
-        }
-        FluxKustomization {
-            name,
-            namespace: flux_model.namespace.clone(),
-            path: format!("{}/{dir}", flux_model.path_prefix),
-            interval: flux.interval.to_string(),
-            retry_interval: retry.to_string(),
-            timeout: timeout.to_string(),
-            wait: true,
-            source_ref: source_ref.clone(),
-            depends_on: deps.into_iter().collect::<BTreeSet<_>>().into_iter().collect(),
-            health_check_exprs: exprs,
-        }
-    };
+    let shared_sources = helm::shared_sources(spec, &ctx);
 
-    let source_interval = |s: &crate::spec::HelmSource| {
-        s.interval
-            .as_ref()
-            .map_or_else(|| "1h".to_string(), |d| d.to_string())
-    };
-
-    // Shared HelmRepositories (https sources used by at least one app, cross-namespace refs on).
-    let used: BTreeSet<&str> = spec
-        .apps
-        .iter()
-        .filter_map(|a| a.helm.as_ref().map(|h| h.source.as_str()))
-        .collect();
-    let mut shared: Vec<HelmRepository> = if flux.cross_namespace_refs {
-        spec.sources
-            .helm
-            .iter()
-            .filter(|s| !s.url.starts_with("oci://") && used.contains(s.name.as_str()))
-            .map(|s| HelmRepository {
-                name: s.name.to_string(),
-                namespace: flux_model.namespace.clone(),
-                url: s.url.trim_end_matches('/').to_string(),
-                interval: source_interval(s),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    shared.sort_by(|a, b| a.name.cmp(&b.name));
-    let shared_sources = (!shared.is_empty()).then(|| {
-        let dir = "infrastructure/sources/helm".to_string();
-        let kustomization = ks(
-            SOURCES_KUSTOMIZATION.to_string(),
-            &dir,
-            &spec.defaults.timeout.to_string(),
-            &spec.defaults.retry_interval.to_string(),
-            &["HelmRepository"],
-            Vec::new(),
-        );
-        SharedSources {
-            dir,
-            repositories: shared,
-            kustomization,
-        }
-    });
-
-    // The first app (in spec order) of each namespace owns, and emits, its Namespace object.
-    let mut namespace_owner: BTreeMap<String, &AppSpec> = BTreeMap::new();
-    for app in &spec.apps {
-        namespace_owner.entry(namespace_of(app)).or_insert(app);
-    }
-
-    let mut apps = Vec::with_capacity(spec.apps.len());
-    for app in &spec.apps {
-        let namespace = namespace_of(app);
-        let dir = match &app.group {
-            Some(group) => format!("workloads/{group}/{}", app.name),
-            None => format!("workloads/{}", app.name),
-        };
-        let owner = namespace_owner[&namespace];
+    // Collect every app's parts first: namespace owners' layer names are needed by the apps
+    // that share their namespace.
+    let mut namespace_owner: BTreeMap<String, usize> = BTreeMap::new();
+    let mut collected: Vec<(AppCtx, Parts)> = Vec::with_capacity(spec.apps.len());
+    for (i, app) in spec.apps.iter().enumerate() {
+        let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
         let emits_namespace =
-            !SYSTEM_NAMESPACES.contains(&namespace.as_str()) && namespace != flux_model.namespace;
-        let owns_namespace = emits_namespace && std::ptr::eq(owner, app);
-        let protect = app.prune_protection.unwrap_or(spec.defaults.prune_protection);
-        let namespace_object = owns_namespace.then(|| {
+            !SYSTEM_NAMESPACES.contains(&namespace.as_str()) && namespace != ctx.flux.namespace;
+        let owner = emits_namespace && !namespace_owner.contains_key(&namespace);
+        if owner {
+            namespace_owner.insert(namespace.clone(), i);
+        }
+        let app_ctx = AppCtx {
+            spec: app,
+            name: app.name.to_string(),
+            namespace,
+            flux_namespace: ctx.flux.namespace.clone(),
+        };
+        let mut parts = Parts::default();
+        helm::parts(spec, &app_ctx, &mut parts);
+        if owner {
+            // The Namespace goes first into the app's first layer.
+            let first = parts.kinds().first().copied().unwrap_or(LayerKind::Release);
+            let protect = app.prune_protection.unwrap_or(spec.defaults.prune_protection);
             let level = app.pod_security.unwrap_or(spec.defaults.pod_security).as_str();
             let mut labels = BTreeMap::new();
             for mode in ["enforce", "audit", "warn"] {
@@ -131,238 +164,110 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
             if protect {
                 labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
             }
-            NamespaceObject {
-                name: namespace.clone(),
+            let object = NamespaceObject {
+                name: app_ctx.namespace.clone(),
                 labels,
-            }
-        });
-
-        let release = app.helm.as_ref().map(|helm| {
-            let source = spec
-                .sources
-                .helm
-                .iter()
-                .find(|s| s.name == helm.source)
-                .expect("validated: the source is declared");
-            let url = source.url.trim_end_matches('/');
-            let chart_source = if url.starts_with("oci://") {
-                ChartSource::Oci {
-                    repository: OciRepository {
-                        name: app.name.to_string(),
-                        namespace: namespace.clone(),
-                        url: format!("{url}/{}", helm.chart),
-                        tag: helm.version.clone(),
-                        interval: source_interval(source),
-                    },
-                }
-            } else {
-                let local = !flux.cross_namespace_refs;
-                ChartSource::Repository {
-                    repository: HelmRepository {
-                        // A per-release copy is named after the app: two apps of one
-                        // namespace using one source must not emit the same object.
-                        name: if local {
-                            app.name.to_string()
-                        } else {
-                            source.name.to_string()
-                        },
-                        namespace: if local {
-                            namespace.clone()
-                        } else {
-                            flux_model.namespace.clone()
-                        },
-                        url: url.to_string(),
-                        interval: source_interval(source),
-                    },
-                    local,
-                }
             };
-            Release {
-                name: app.name.to_string(),
-                namespace: namespace.clone(),
-                release_name: helm.release_name.as_ref().map(|n| n.to_string()),
-                interval: helm
-                    .interval
-                    .as_ref()
-                    .unwrap_or(&spec.defaults.helm_interval)
-                    .to_string(),
-                timeout: helm.timeout.as_ref().map(|t| t.to_string()),
-                chart: helm.chart.clone(),
-                version: helm.version.clone(),
-                source: chart_source,
-                crds: match helm.crds {
-                    CrdPolicy::Skip => "Skip",
-                    CrdPolicy::Create => "Create",
-                    CrdPolicy::CreateReplace => "CreateReplace",
-                },
-                retries: helm.retries,
-                values: helm.values.clone(),
-                values_from: helm
-                    .values_from
-                    .iter()
-                    .map(|v| ValuesFrom {
-                        kind: match v.kind {
-                            ValuesKind::ConfigMap => "ConfigMap",
-                            ValuesKind::Secret => "Secret",
-                        },
-                        name: v.name.to_string(),
-                        values_key: v.values_key.clone(),
-                        target_path: v.target_path.clone(),
-                        literal: v.literal,
-                        optional: v.optional,
-                    })
-                    .collect(),
-            }
-        });
-
-        // The release layer: everything an app without data services has.
-        let mut manifests = Vec::new();
-        if namespace_object.is_some() {
-            manifests.push(manifest(
+            let ns = Manifest::new(
                 "namespace.yaml",
                 "core/namespace.yaml.j2",
                 &["Namespace"],
-            ));
+                &object,
+            );
+            parts.manifests.entry(first).or_default().insert(0, ns);
         }
-        let mut deps: Vec<String> = app.depends_on.iter().map(|d| d.to_string()).collect();
-        if let Some(release) = &release {
-            match &release.source {
-                ChartSource::Oci { .. } => manifests.push(manifest(
-                    "ocirepository.yaml",
-                    "flux/ocirepository.yaml.j2",
-                    &["OCIRepository"],
-                )),
-                ChartSource::Repository { local: true, .. } => manifests.push(manifest(
-                    "helmrepository.yaml",
-                    "flux/helmrepository.yaml.j2",
-                    &["HelmRepository"],
-                )),
-                ChartSource::Repository { local: false, .. } => deps.push(SOURCES_KUSTOMIZATION.to_string()),
-            }
-            manifests.push(manifest(
-                "helmrelease.yaml",
-                "flux/helmrelease.yaml.j2",
-                &["HelmRelease"],
-            ));
+        collected.push((app_ctx, parts));
+    }
+
+    let first_layer_name = |parts: &Parts, app: &str| -> String {
+        let kinds = parts.kinds();
+        match kinds.as_slice() {
+            [] | [_] => app.to_string(),
+            [first, ..] => format!("{app}-{}", first.as_str()),
         }
-        if emits_namespace && !owns_namespace {
+    };
+    let mut apps = Vec::with_capacity(collected.len());
+    for (i, (app, parts)) in collected.iter().enumerate() {
+        let mut first_deps: BTreeSet<String> = app.spec.depends_on.iter().map(|d| d.to_string()).collect();
+        if let Some(&owner) = namespace_owner.get(&app.namespace)
+            && owner != i
+        {
             // The namespace must exist before this app applies anything into it.
-            deps.push(owner.name.to_string());
+            let (owner_app, owner_parts) = &collected[owner];
+            first_deps.insert(first_layer_name(owner_parts, &owner_app.name));
         }
-        let kinds: Vec<&str> = manifests.iter().flat_map(|m| m.kinds.iter().copied()).collect();
-        let timeout = app.timeout.as_ref().unwrap_or(&spec.defaults.timeout).to_string();
-        let retry = app
-            .retry_interval
-            .as_ref()
-            .unwrap_or(&spec.defaults.retry_interval)
-            .to_string();
-        let layer = Layer {
-            kustomization: ks(app.name.to_string(), &dir, &timeout, &retry, &kinds, deps),
-            dir,
-            manifests,
-        };
-        apps.push(App {
-            name: app.name.to_string(),
-            namespace,
-            kustomizations_file: format!("{}/{}.yaml", flux_model.cluster_dir, app.name),
-            namespace_object,
-            release,
-            layers: vec![layer],
-        });
+        apps.push(assemble(spec, &ctx, app, parts, first_deps));
     }
     apps.sort_by(|a, b| a.name.cmp(&b.name));
 
     let model = Model {
         cluster,
-        flux: flux_model,
+        flux: ctx.flux,
         shared_sources,
         apps,
     };
-    let diags = check_graph(&model, spec, spans);
+    let diags = graph::check(&model, spec, spans);
     if diags.is_empty() { Ok(model) } else { Err(diags) }
 }
 
-fn manifest(file: &str, blueprint: &'static str, kinds: &'static [&'static str]) -> Manifest {
-    Manifest {
-        file: file.to_string(),
-        blueprint,
-        kinds,
+/// Turns an app's parts into layers: one folder and Flux Kustomization per non-empty layer,
+/// chained in order; the last is named after the app, so `dependsOn: [app]` waits for all
+/// of it.
+fn assemble(spec: &ClusterSpec, ctx: &Ctx, app: &AppCtx, parts: &Parts, first_deps: BTreeSet<String>) -> App {
+    let base = match &app.spec.group {
+        Some(group) => format!("workloads/{group}/{}", app.name),
+        None => format!("workloads/{}", app.name),
+    };
+    let timeout = app
+        .spec
+        .timeout
+        .as_ref()
+        .unwrap_or(&spec.defaults.timeout)
+        .to_string();
+    let retry = app
+        .spec
+        .retry_interval
+        .as_ref()
+        .unwrap_or(&spec.defaults.retry_interval)
+        .to_string();
+    let mut kinds = parts.kinds();
+    if kinds.is_empty() {
+        kinds.push(LayerKind::Release);
     }
-}
-
-fn namespace_of(app: &AppSpec) -> String {
-    app.namespace.as_ref().unwrap_or(&app.name).to_string()
-}
-
-/// Checks the emitted Flux graph: unique Kustomization names, every `dependsOn` resolvable,
-/// every Kustomization reachable from the cluster root (listed by the cluster folder's
-/// kustomization.yaml, which Flux's root Kustomization applies).
-fn check_graph(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    let app_index: BTreeMap<&str, usize> = spec
-        .apps
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.name.as_str(), i))
-        .collect();
-    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-    let externals: BTreeSet<&str> = spec.flux.external.iter().map(|e| e.as_str()).collect();
-    for app in &model.apps {
-        for layer in &app.layers {
-            let name = layer.kustomization.name.as_str();
-            if let Some(other) = names.insert(name, app.name.as_str()) {
-                let at = app_index
-                    .get(app.name.as_str())
-                    .map(|i| format!("/apps/{i}/name"));
-                diags.push(
-                    Diagnostic::error(format!(
-                        "the Flux Kustomization `{name}` of app `{}` has the same name as one of app `{other}`",
-                        app.name
-                    ))
-                    .at(at.and_then(|p| spans.value(&p)), "")
-                    .help("rename one of the apps"),
-                );
+    let single = kinds.len() == 1;
+    let mut layers: Vec<Layer> = Vec::with_capacity(kinds.len());
+    for (n, kind) in kinds.iter().enumerate() {
+        let last = n + 1 == kinds.len();
+        let name = if last {
+            app.name.clone()
+        } else {
+            format!("{}-{}", app.name, kind.as_str())
+        };
+        let dir = if single {
+            base.clone()
+        } else {
+            format!("{base}/{}", kind.as_str())
+        };
+        let mut deps = parts.deps.get(kind).cloned().unwrap_or_default();
+        match layers.last() {
+            None => deps.extend(first_deps.iter().cloned()),
+            Some(previous) => {
+                deps.insert(previous.kustomization.name.clone());
             }
         }
+        let manifests = parts.manifests.get(kind).cloned().unwrap_or_default();
+        let object_kinds: Vec<&str> = manifests.iter().flat_map(|m| m.kinds.iter().copied()).collect();
+        layers.push(Layer {
+            kind: *kind,
+            kustomization: ctx.kustomization(name, &dir, &timeout, &retry, &object_kinds, deps),
+            dir,
+            manifests,
+        });
     }
-    if let Some(shared) = &model.shared_sources {
-        let name = shared.kustomization.name.as_str();
-        if let Some(app) = names.get(name) {
-            let at = app_index.get(app).map(|i| format!("/apps/{i}/name"));
-            diags.push(
-                Diagnostic::error(format!(
-                    "app `{app}` has the name of the Flux Kustomization `{name}` that applies the shared Helm sources"
-                ))
-                .at(at.and_then(|p| spans.value(&p)), "reserved name")
-                .help("rename the app"),
-            );
-        }
+    App {
+        name: app.name.clone(),
+        namespace: app.namespace.clone(),
+        kustomizations_file: format!("{}/{}.yaml", ctx.flux.cluster_dir, app.name),
+        layers,
     }
-    let listed: BTreeSet<String> = model
-        .cluster_resources()
-        .into_iter()
-        .map(|f| format!("{}/{f}", model.flux.cluster_dir))
-        .collect();
-    for app in &model.apps {
-        if !listed.contains(&app.kustomizations_file) {
-            diags.push(Diagnostic::error(format!(
-                "internal: the Flux Kustomizations of app `{}` are not reachable from the cluster root",
-                app.name
-            )));
-        }
-    }
-    for k in model.kustomizations() {
-        for dep in &k.depends_on {
-            let known = names.contains_key(dep.as_str())
-                || externals.contains(dep.as_str())
-                || (dep == SOURCES_KUSTOMIZATION && model.shared_sources.is_some());
-            if !known {
-                diags.push(Diagnostic::error(format!(
-                    "internal: Flux Kustomization `{}` depends on `{dep}`, which the tree does not contain",
-                    k.name
-                )));
-            }
-        }
-    }
-    diags
 }

@@ -1,0 +1,92 @@
+//! Checks of the emitted Flux graph: unique Kustomization names, every `dependsOn`
+//! resolvable, every Kustomization reachable from the cluster root (listed by the cluster
+//! folder's kustomization.yaml, which Flux's root Kustomization applies).
+
+use super::Model;
+use super::helm::SOURCES_KUSTOMIZATION;
+use crate::diagnostic::Diagnostic;
+use crate::spec::ClusterSpec;
+use crate::spec::load::SpanIndex;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Checks the model's Flux graph.
+pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let app_index: BTreeMap<&str, usize> = spec
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.as_str(), i))
+        .collect();
+    let name_span = |app: &str| {
+        app_index
+            .get(app)
+            .and_then(|i| spans.value(&format!("/apps/{i}/name")))
+    };
+    let externals: BTreeSet<&str> = spec.flux.external.iter().map(|e| e.as_str()).collect();
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    for app in &model.apps {
+        for layer in &app.layers {
+            let name = layer.kustomization.name.as_str();
+            if let Some(other) = names.insert(name, app.name.as_str()) {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "the Flux Kustomization `{name}` of app `{}` has the same name as one of app `{other}`",
+                        app.name
+                    ))
+                    .at(name_span(&app.name), "")
+                    .help("rename one of the apps"),
+                );
+            }
+            if externals.contains(name) {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "the Flux Kustomization `{name}` of app `{}` has the name of a declared external Kustomization",
+                        app.name
+                    ))
+                    .at(name_span(&app.name), "")
+                    .help("rename the app, or remove the name from `flux.external`"),
+                );
+            }
+        }
+    }
+    if let Some(shared) = &model.shared_sources {
+        let name = shared.kustomization.name.as_str();
+        if let Some(app) = names.get(name) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "app `{app}` has the name of the Flux Kustomization `{name}` that applies the shared Helm sources"
+                ))
+                .at(name_span(app), "reserved name")
+                .help("rename the app"),
+            );
+        }
+    }
+    let listed: BTreeSet<String> = model
+        .cluster_resources()
+        .into_iter()
+        .map(|f| format!("{}/{f}", model.flux.cluster_dir))
+        .collect();
+    for app in &model.apps {
+        if !listed.contains(&app.kustomizations_file) {
+            diags.push(Diagnostic::error(format!(
+                "internal: the Flux Kustomizations of app `{}` are not reachable from the cluster root",
+                app.name
+            )));
+        }
+    }
+    for k in model.kustomizations() {
+        for dep in &k.depends_on {
+            let known = names.contains_key(dep.as_str())
+                || externals.contains(dep.as_str())
+                || (dep == SOURCES_KUSTOMIZATION && model.shared_sources.is_some());
+            if !known {
+                diags.push(Diagnostic::error(format!(
+                    "internal: Flux Kustomization `{}` depends on `{dep}`, which the tree does not contain",
+                    k.name
+                )));
+            }
+        }
+    }
+    diags
+}

@@ -1,0 +1,162 @@
+//! Helm: the shared HelmRepositories and each app's HelmRelease with its chart source.
+
+use super::resolve::{AppCtx, Ctx, Parts};
+use super::*;
+use crate::spec::{ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
+use std::collections::BTreeSet;
+
+/// Name of the Flux Kustomization that applies the shared HelmRepositories.
+pub const SOURCES_KUSTOMIZATION: &str = "sources";
+
+/// Folder of the shared HelmRepositories.
+const SOURCES_DIR: &str = "infrastructure/sources/helm";
+
+fn interval(source: &HelmSource) -> String {
+    source
+        .interval
+        .as_ref()
+        .map_or_else(|| "1h".to_string(), |d| d.to_string())
+}
+
+/// The `https://` sources apps use, shared from the Flux namespace (unless cross-namespace
+/// references are off), with the Flux Kustomization that applies them.
+pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
+    if !spec.flux.cross_namespace_refs {
+        return None;
+    }
+    let used: BTreeSet<&str> = spec
+        .apps
+        .iter()
+        .filter_map(|a| a.helm.as_ref().map(|h| h.source.as_str()))
+        .collect();
+    let mut repositories: Vec<HelmRepository> = spec
+        .sources
+        .helm
+        .iter()
+        .filter(|s| !s.url.starts_with("oci://") && used.contains(s.name.as_str()))
+        .map(|s| HelmRepository {
+            name: s.name.to_string(),
+            namespace: ctx.flux.namespace.clone(),
+            url: s.url.trim_end_matches('/').to_string(),
+            interval: interval(s),
+        })
+        .collect();
+    if repositories.is_empty() {
+        return None;
+    }
+    repositories.sort_by(|a, b| a.name.cmp(&b.name));
+    let kustomization = ctx.kustomization(
+        SOURCES_KUSTOMIZATION.to_string(),
+        SOURCES_DIR,
+        &spec.defaults.timeout.to_string(),
+        &spec.defaults.retry_interval.to_string(),
+        &["HelmRepository"],
+        BTreeSet::new(),
+    );
+    Some(SharedSources {
+        dir: SOURCES_DIR.to_string(),
+        repositories,
+        kustomization,
+    })
+}
+
+/// The app's HelmRelease and, in its namespace, the chart source it needs.
+pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
+    let Some(helm) = &app.spec.helm else { return };
+    let source = spec
+        .sources
+        .helm
+        .iter()
+        .find(|s| s.name == helm.source)
+        .expect("validated: the source is declared");
+    let url = source.url.trim_end_matches('/');
+    let namespace = app.namespace.clone();
+    let chart_source = if url.starts_with("oci://") {
+        let repository = OciRepository {
+            name: app.name.clone(),
+            namespace: namespace.clone(),
+            url: format!("{url}/{}", helm.chart),
+            tag: helm.version.clone(),
+            interval: interval(source),
+        };
+        parts.release(Manifest::new(
+            "ocirepository.yaml",
+            "flux/ocirepository.yaml.j2",
+            &["OCIRepository"],
+            &repository,
+        ));
+        ChartSource::Oci { repository }
+    } else if spec.flux.cross_namespace_refs {
+        parts.release_dep(SOURCES_KUSTOMIZATION);
+        ChartSource::Repository {
+            repository: HelmRepository {
+                name: source.name.to_string(),
+                namespace: app.flux_namespace.clone(),
+                url: url.to_string(),
+                interval: interval(source),
+            },
+            local: false,
+        }
+    } else {
+        // A per-release copy is named after the app: two apps of one namespace using one
+        // source must not emit the same object.
+        let repository = HelmRepository {
+            name: app.name.clone(),
+            namespace: namespace.clone(),
+            url: url.to_string(),
+            interval: interval(source),
+        };
+        parts.release(Manifest::new(
+            "helmrepository.yaml",
+            "flux/helmrepository.yaml.j2",
+            &["HelmRepository"],
+            &repository,
+        ));
+        ChartSource::Repository {
+            repository,
+            local: true,
+        }
+    };
+    let release = Release {
+        name: app.name.clone(),
+        namespace,
+        release_name: helm.release_name.as_ref().map(|n| n.to_string()),
+        interval: helm
+            .interval
+            .as_ref()
+            .unwrap_or(&spec.defaults.helm_interval)
+            .to_string(),
+        timeout: helm.timeout.as_ref().map(|t| t.to_string()),
+        chart: helm.chart.clone(),
+        version: helm.version.clone(),
+        source: chart_source,
+        crds: match helm.crds {
+            CrdPolicy::Skip => "Skip",
+            CrdPolicy::Create => "Create",
+            CrdPolicy::CreateReplace => "CreateReplace",
+        },
+        retries: helm.retries,
+        values: helm.values.clone(),
+        values_from: helm
+            .values_from
+            .iter()
+            .map(|v| ValuesFrom {
+                kind: match v.kind {
+                    ValuesKind::ConfigMap => "ConfigMap",
+                    ValuesKind::Secret => "Secret",
+                },
+                name: v.name.to_string(),
+                values_key: v.values_key.clone(),
+                target_path: v.target_path.clone(),
+                literal: v.literal,
+                optional: v.optional,
+            })
+            .collect(),
+    };
+    parts.release(Manifest::new(
+        "helmrelease.yaml",
+        "flux/helmrelease.yaml.j2",
+        &["HelmRelease"],
+        &release,
+    ));
+}
