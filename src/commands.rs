@@ -129,10 +129,16 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                 let _ = writeln!(out.stdout, "{dir} is stale: {}", report::summary(&cmp));
                 out.stdout.push_str(&report::file_list(&cmp, paint_out));
                 out.stdout.push_str(&leaving);
+                let force = if cmp.conflicts.is_empty() {
+                    ""
+                } else {
+                    " --force` (after checking the blocked files"
+                };
                 let _ = writeln!(
                     out.stdout,
-                    "run `gitopsc build {} --out {dir}` to update it",
-                    spec.display()
+                    "run `gitopsc build {} --out {dir}{force}` to update it{}",
+                    spec.display(),
+                    if force.is_empty() { "" } else { ")" }
                 );
             }
         }
@@ -162,10 +168,11 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
             out.stdout.push_str(&leaving);
             if !cmp.conflicts.is_empty() {
                 out.code = 1;
+                let n = cmp.conflicts.len();
                 let _ = writeln!(
                     out.stderr,
-                    "{} files are in the way and were left alone (use --force to overwrite them):",
-                    cmp.conflicts.len()
+                    "{n} {} in the way and left alone (check them, then use --force to overwrite):",
+                    if n == 1 { "file is" } else { "files are" }
                 );
                 out.stderr
                     .push_str(&report::conflicts(&cmp, Paint(style.color_err)));

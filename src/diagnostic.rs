@@ -121,8 +121,9 @@ fn render_one(d: &Diagnostic, source: Option<&Source>, color: bool, out: &mut St
                 .without_syntax_highlighting();
             let mut snippet = String::new();
             if handler.render_report(&mut snippet, &report).is_ok() {
-                // The first line repeats the message miette was given; the header above has it.
-                for line in snippet.lines().skip(1) {
+                // miette first repeats the message (wrapped when long); the header above has it.
+                let body = snippet.lines().skip_while(|l| !l.contains('╭'));
+                for line in body {
                     if !line.trim().is_empty() {
                         out.push_str(line);
                         out.push('\n');

@@ -82,12 +82,10 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
             Diagnostic::error("the spec does not match the schema").help("run `gitopsc schema` to see it");
         return Err(fail(loaded.source, vec![d]));
     };
-    let model = match model::resolve(&typed, &loaded.spans) {
-        Ok(model) => model,
-        Err(errors) => {
-            diags.extend(errors);
-            return Err(fail(loaded.source, diags));
-        }
+    let (model, found) = model::resolve(&typed, &loaded.spans);
+    diags.extend(found);
+    let Some(model) = model else {
+        return Err(fail(loaded.source, diags));
     };
     let spec_hash = format!(
         "sha256:{}",

@@ -103,7 +103,10 @@ pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result
         }
         Ok(_) | Err(_) => {}
     }
-    let old_lock = read_lock(root)?;
+    let (old_lock, old_lock_bytes) = match read_lock(root)? {
+        Some((lock, bytes)) => (Some(lock), Some(bytes)),
+        None => (None, None),
+    };
     let owned: HashMap<&str, &str> = old_lock
         .as_ref()
         .map(|l| l.files.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect())
@@ -193,6 +196,10 @@ pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result
                         old,
                     });
                 } else {
+                    // Still gitopsc's to resolve: it stays recorded, and blocked, until then.
+                    if let Some(h) = owned.get(path.as_str()) {
+                        files.insert(path.clone(), h.to_string());
+                    }
                     conflicts.push(Conflict { path, reason });
                 }
             }
@@ -207,7 +214,7 @@ pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result
         spec: spec_hash.to_string(),
         files,
     };
-    let lock_changed = old_lock.as_ref() != Some(&new_lock);
+    let lock_changed = old_lock_bytes.as_deref() != Some(new_lock.to_bytes().as_slice());
     Ok(Comparison {
         root: root.to_path_buf(),
         changes,
@@ -218,7 +225,7 @@ pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result
     })
 }
 
-fn read_lock(root: &Path) -> Result<Option<Lock>, EmitError> {
+fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
     let path = root.join(LOCK_FILE);
     match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -232,14 +239,17 @@ fn read_lock(root: &Path) -> Result<Option<Lock>, EmitError> {
     }
     let bytes = std::fs::read(&path)
         .map_err(|e| EmitError(format!("cannot read `{}`: {e}", path.display()), None))?;
-    Lock::parse(&bytes).map(Some).map_err(|e| {
-        EmitError(
-            format!("the lock file `{}` is damaged: {e}", path.display()),
-            Some(
-                "restore it from version control; without it gitopsc cannot tell its files from yours".into(),
-            ),
-        )
-    })
+    Lock::parse(&bytes)
+        .map(|lock| Some((lock, bytes.clone())))
+        .map_err(|e| {
+            EmitError(
+                format!("the lock file `{}` is damaged: {e}", path.display()),
+                Some(
+                    "restore it from version control; without it gitopsc cannot tell its files from yours"
+                        .into(),
+                ),
+            )
+        })
 }
 
 #[derive(Debug)]

@@ -3,7 +3,6 @@
 //! folder's kustomization.yaml, which Flux's root Kustomization applies).
 
 use super::Model;
-use super::helm::SOURCES_KUSTOMIZATION;
 use crate::diagnostic::Diagnostic;
 use crate::spec::ClusterSpec;
 use crate::spec::load::SpanIndex;
@@ -50,15 +49,45 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             }
         }
     }
-    if let Some(shared) = &model.shared_sources {
-        let name = shared.kustomization.name.as_str();
+    // The Flux Kustomizations gitopsc adds itself, and the files of the cluster folder.
+    let own = model
+        .shared_sources
+        .iter()
+        .map(|s| (&s.kustomization, "applies the shared Helm sources"))
+        .chain(
+            model
+                .shared_stores
+                .iter()
+                .map(|s| (&s.kustomization, "applies the shared secret stores")),
+        )
+        .chain(
+            model
+                .gates
+                .iter()
+                .map(|g| (&g.kustomization, "gates an operator")),
+        );
+    for (k, what) in own {
+        let name = k.name.as_str();
         if let Some(app) = names.get(name) {
             diags.push(
                 Diagnostic::error(format!(
-                    "app `{app}` has the name of the Flux Kustomization `{name}` that applies the shared Helm sources"
+                    "app `{app}` has the name of the Flux Kustomization `{name}`, which {what}"
                 ))
                 .at(name_span(app), "reserved name")
                 .help("rename the app"),
+            );
+        }
+        names.insert(name, "");
+    }
+    for app in &model.apps {
+        if matches!(
+            app.name.as_str(),
+            "kustomization" | "sources" | "operators" | "secret-stores"
+        ) {
+            diags.push(
+                Diagnostic::error(format!("the app name `{}` is reserved", app.name))
+                    .at(name_span(&app.name), "reserved name")
+                    .help("the cluster folder holds `kustomization.yaml`, `sources.yaml`, `operators.yaml` and `secret-stores.yaml`: rename the app"),
             );
         }
     }
@@ -77,9 +106,7 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
     }
     for k in model.kustomizations() {
         for dep in &k.depends_on {
-            let known = names.contains_key(dep.as_str())
-                || externals.contains(dep.as_str())
-                || (dep == SOURCES_KUSTOMIZATION && model.shared_sources.is_some());
+            let known = names.contains_key(dep.as_str()) || externals.contains(dep.as_str());
             if !known {
                 diags.push(Diagnostic::error(format!(
                     "internal: Flux Kustomization `{}` depends on `{dep}`, which the tree does not contain",

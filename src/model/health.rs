@@ -1,38 +1,67 @@
-//! CEL health checks for the custom resources the tree applies.
+//! CEL health checks for the custom resources the tree applies, by kind (`Kind.group` where
+//! two groups share a kind name).
 //!
 //! Flux's kstatus counts a custom resource with no status yet as ready, so a Kustomization
-//! that just created a HelmRelease would report ready before helm-controller looked at it.
-//! These expressions keep such objects in progress until their controller reports `Ready`.
-//! kustomize-controller itself first treats an object whose `status.observedGeneration`
-//! differs from `metadata.generation` as in progress, then evaluates `failed` before
-//! `current`, and anything else is in progress (fluxcd/pkg `runtime/cel` StatusEvaluator).
-//! Optional field access (`.?x.orValue(d)`) keeps a status without conditions from erroring.
+//! that just created a HelmRelease or a database cluster would report ready before its
+//! controller looked at it. These expressions keep such objects in progress until their
+//! controller reports them ready. kustomize-controller itself first treats an object whose
+//! `status.observedGeneration` differs from `metadata.generation` as in progress, then
+//! evaluates `failed` before `current`, and anything else is in progress (fluxcd/pkg
+//! `runtime/cel` StatusEvaluator). Optional field access (`.?x.orValue(d)`) keeps a status
+//! without the field from erroring. Kinds without a status (monitors, rules, ObjectStore,
+//! ScheduledBackup) get no expression: they would never become ready.
 
 use super::HealthCheckExpr;
 
 /// Ready once the controller sets `Ready=True`.
-const FLUX_CURRENT: &str =
-    "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
-/// Failed once the controller declares the object `Stalled` (it will not retry by itself).
-const FLUX_FAILED: &str =
-    "status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
+const READY: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
+/// Failed once a Flux controller declares the object `Stalled` (it will not retry by itself).
+const STALLED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
 
-/// The health check for a kind of custom resource, if the tree emits that kind.
+/// The health check for a kind of custom resource, if it has one.
 pub fn expr_for(kind: &str) -> Option<HealthCheckExpr> {
-    let api_version = match kind {
-        "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
-        "HelmRepository" | "OCIRepository" => "source.toolkit.fluxcd.io/v1",
+    let (api_version, kind, current, failed): (&str, &str, &str, Option<&str>) = match kind {
+        "HelmRelease" => ("helm.toolkit.fluxcd.io/v2", "HelmRelease", READY, Some(STALLED)),
+        "HelmRepository" => (
+            "source.toolkit.fluxcd.io/v1",
+            "HelmRepository",
+            READY,
+            Some(STALLED),
+        ),
+        "OCIRepository" => (
+            "source.toolkit.fluxcd.io/v1",
+            "OCIRepository",
+            READY,
+            Some(STALLED),
+        ),
+        "ExternalSecret" => ("external-secrets.io/v1", "ExternalSecret", READY, None),
+        "SecretStore" => ("external-secrets.io/v1", "SecretStore", READY, None),
+        "ClusterSecretStore" => ("external-secrets.io/v1", "ClusterSecretStore", READY, None),
+        "Cluster.postgresql.cnpg.io" => ("postgresql.cnpg.io/v1", "Cluster", READY, None),
+        "Database" => (
+            "postgresql.cnpg.io/v1",
+            "Database",
+            "status.?applied.orValue(false) == true",
+            None,
+        ),
+        "Cluster.apps.kubeblocks.io" => (
+            "apps.kubeblocks.io/v1",
+            "Cluster",
+            "status.?phase.orValue('') == 'Running'",
+            Some("status.?phase.orValue('') == 'Failed'"),
+        ),
+        "ClusterDefinition" => (
+            "apps.kubeblocks.io/v1",
+            "ClusterDefinition",
+            "status.?phase.orValue('') == 'Available'",
+            None,
+        ),
         _ => return None,
-    };
-    let kind = match kind {
-        "HelmRelease" => "HelmRelease",
-        "HelmRepository" => "HelmRepository",
-        _ => "OCIRepository",
     };
     Some(HealthCheckExpr {
         api_version,
         kind,
-        current: FLUX_CURRENT,
-        failed: FLUX_FAILED,
+        current,
+        failed,
     })
 }

@@ -60,8 +60,16 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
     })
 }
 
-/// The app's HelmRelease and, in its namespace, the chart source it needs.
-pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
+/// The app's HelmRelease and, in its namespace, the chart source it needs. `values` are the
+/// app's values with references resolved and wiring merged; `wired_from` the `valuesFrom`
+/// entries wiring adds.
+pub fn parts(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    parts: &mut Parts,
+    values: serde_json::Map<String, serde_json::Value>,
+    wired_from: Vec<ValuesFrom>,
+) {
     let Some(helm) = &app.spec.helm else { return };
     let source = spec
         .sources
@@ -136,7 +144,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
             CrdPolicy::CreateReplace => "CreateReplace",
         },
         retries: helm.retries,
-        values: helm.values.clone(),
+        values,
         values_from: helm
             .values_from
             .iter()
@@ -151,6 +159,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 literal: v.literal,
                 optional: v.optional,
             })
+            .chain(wired_from)
             .collect(),
     };
     parts.release(Manifest::new(

@@ -3,10 +3,17 @@
 //!
 //! The model is what blueprints see: it is serialized into their context as is.
 
+pub mod charts;
 mod graph;
 mod health;
 mod helm;
+pub mod operators;
+mod postgres;
+mod redis;
+mod refs;
 mod resolve;
+mod runbook;
+mod secrets;
 
 pub use resolve::resolve;
 
@@ -23,8 +30,34 @@ pub struct Model {
     pub flux: FluxModel,
     /// HelmRepositories shared from the Flux namespace, with their Flux Kustomization.
     pub shared_sources: Option<SharedSources>,
+    /// Secret stores shared by every namespace, with their Flux Kustomization.
+    pub shared_stores: Option<SharedStores>,
+    /// One gate per operator the apps use.
+    pub gates: Vec<Gate>,
     /// The apps, sorted by name.
     pub apps: Vec<App>,
+}
+
+/// The ClusterSecretStores and the Flux Kustomization applying them.
+#[derive(Debug, Serialize)]
+pub struct SharedStores {
+    /// Their folder.
+    pub dir: String,
+    /// The stores, as blueprint items, by name.
+    pub stores: Vec<Manifest>,
+    /// The Flux Kustomization applying them.
+    pub kustomization: FluxKustomization,
+}
+
+/// A Flux Kustomization that applies nothing and waits for an operator and what it creates.
+#[derive(Debug, Serialize)]
+pub struct Gate {
+    /// The operator (`cnpg`, `barman-cloud`, `external-secrets`, `kubeblocks`).
+    pub operator: &'static str,
+    /// Its (empty) folder.
+    pub dir: String,
+    /// The gate.
+    pub kustomization: FluxKustomization,
 }
 
 /// Flux settings every generated Flux object shares.
@@ -73,6 +106,10 @@ pub struct App {
     pub kustomizations_file: String,
     /// The layers, in apply order.
     pub layers: Vec<Layer>,
+    /// The app's folder (its layers' parent when it has several).
+    pub dir: String,
+    /// The generated runbook (`README.md` in the app's folder).
+    pub runbook: Option<Manifest>,
 }
 
 /// A Namespace object with its labels.
@@ -172,8 +209,24 @@ pub struct FluxKustomization {
     pub source_ref: SourceRef,
     /// `spec.dependsOn` names, sorted.
     pub depends_on: Vec<String>,
+    /// `spec.healthChecks`: objects outside the folder to wait for (operator gates only;
+    /// with `wait: true` Flux ignores them).
+    pub health_checks: Vec<ObjectRef>,
     /// `spec.healthCheckExprs`, one per custom resource kind the layer applies.
     pub health_check_exprs: Vec<HealthCheckExpr>,
+}
+
+/// A reference to a Kubernetes object (a Flux health check).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    /// apiVersion.
+    pub api_version: String,
+    /// kind.
+    pub kind: String,
+    /// name.
+    pub name: String,
+    /// namespace; none for cluster-scoped objects.
+    pub namespace: Option<String>,
 }
 
 /// A Flux source reference.
@@ -196,8 +249,8 @@ pub struct HealthCheckExpr {
     pub kind: &'static str,
     /// True when the resource is ready.
     pub current: &'static str,
-    /// True when the resource failed for good.
-    pub failed: &'static str,
+    /// True when the resource failed for good, when the kind can tell.
+    pub failed: Option<&'static str>,
 }
 
 /// A Flux `HelmRelease` and the source objects it needs in its namespace.
@@ -284,6 +337,12 @@ impl Model {
     /// the tree is in one of them.
     pub fn cluster_resources(&self) -> Vec<String> {
         let mut files: Vec<String> = Vec::with_capacity(self.apps.len() + 1);
+        if !self.gates.is_empty() {
+            files.push("operators.yaml".to_string());
+        }
+        if self.shared_stores.is_some() {
+            files.push("secret-stores.yaml".to_string());
+        }
         if self.shared_sources.is_some() {
             files.push("sources.yaml".to_string());
         }
@@ -293,10 +352,15 @@ impl Model {
 
     /// Every Flux Kustomization of the tree.
     pub fn kustomizations(&self) -> impl Iterator<Item = &FluxKustomization> {
-        self.shared_sources.iter().map(|s| &s.kustomization).chain(
-            self.apps
-                .iter()
-                .flat_map(|a| a.layers.iter().map(|l| &l.kustomization)),
-        )
+        self.shared_sources
+            .iter()
+            .map(|s| &s.kustomization)
+            .chain(self.shared_stores.iter().map(|s| &s.kustomization))
+            .chain(self.gates.iter().map(|g| &g.kustomization))
+            .chain(
+                self.apps
+                    .iter()
+                    .flat_map(|a| a.layers.iter().map(|l| &l.kustomization)),
+            )
     }
 }

@@ -5,11 +5,16 @@
 //! A new kind of object means: a function that adds manifests to [`Parts`] (see
 //! [`super::helm::parts`]), one call in [`resolve`], one blueprint.
 
+use super::charts::{self, WiringInput};
 use super::health::expr_for;
+use super::operators::{self, Operator};
+use super::refs::{Refs, Scope, UnknownRef};
+use super::secrets::{self, SecretUses};
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::spec::load::SpanIndex;
 use crate::spec::{AppSpec, ClusterSpec};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Namespaces that exist in every cluster: gitopsc never emits a Namespace object for them
@@ -56,6 +61,7 @@ impl Ctx {
             wait: true,
             source_ref: self.source_ref.clone(),
             depends_on: depends_on.into_iter().collect(),
+            health_checks: Vec::new(),
             health_check_exprs,
         }
     }
@@ -99,14 +105,21 @@ impl Parts {
             .insert(name.to_string());
     }
 
+    /// Makes a layer wait for a Flux Kustomization.
+    pub fn dep(&mut self, layer: LayerKind, name: &str) {
+        self.deps.entry(layer).or_default().insert(name.to_string());
+    }
+
     /// The layers that hold manifests, in apply order.
     fn kinds(&self) -> Vec<LayerKind> {
         self.manifests.keys().copied().collect()
     }
 }
 
-/// Builds the model of a spec that passed validation.
-pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagnostic>> {
+/// Builds the model of a spec that passed validation. Returns the model when there are no
+/// errors, and every diagnostic (warnings included) found on the way.
+pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
     let flux = &spec.flux;
     let cluster = spec.metadata.name.to_string();
     let path_prefix = if flux.repo_path.is_empty() {
@@ -131,11 +144,24 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
         interval: flux.interval.to_string(),
     };
     let shared_sources = helm::shared_sources(spec, &ctx);
+    let gates = operators::gates(spec, &ctx);
+    let eso_gate = gates
+        .iter()
+        .find(|g| g.operator == Operator::ExternalSecrets.name())
+        .map(|g| g.kustomization.name.clone());
+    let shared_stores = secrets::shared_stores(spec, &ctx, eso_gate);
+
+    // What every app offers to references, before any app resolves its own.
+    let all_refs: BTreeMap<String, Refs> = spec
+        .apps
+        .iter()
+        .map(|a| (a.name.to_string(), app_refs(a)))
+        .collect();
 
     // Collect every app's parts first: namespace owners' layer names are needed by the apps
     // that share their namespace.
     let mut namespace_owner: BTreeMap<String, usize> = BTreeMap::new();
-    let mut collected: Vec<(AppCtx, Parts)> = Vec::with_capacity(spec.apps.len());
+    let mut collected: Vec<(AppCtx, Parts, Vec<String>, Vec<String>)> = Vec::with_capacity(spec.apps.len());
     for (i, app) in spec.apps.iter().enumerate() {
         let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
         let emits_namespace =
@@ -150,12 +176,117 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
             namespace,
             flux_namespace: ctx.flux.namespace.clone(),
         };
+        let protect = app.prune_protection.unwrap_or(spec.defaults.prune_protection);
+        let scope = Scope {
+            own: &all_refs[app.name.as_str()],
+            all: &all_refs,
+        };
+        let base = format!("/apps/{i}");
+        let mut unknown = Vec::new();
+        let pg_conn = app
+            .postgres
+            .as_ref()
+            .map(|p| postgres::connection(app.name.as_str(), p));
+        let redis_conn = app
+            .redis
+            .as_ref()
+            .map(|r| redis::connection(app.name.as_str(), r));
+
+        // Chart values: references resolved, then what gitopsc wires for a chart it knows.
+        let mut values = app.helm.as_ref().map_or_else(serde_json::Map::new, |h| {
+            match scope.resolve_value(
+                &Value::Object(h.values.clone()),
+                &format!("{base}/helm/values"),
+                &mut unknown,
+            ) {
+                Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            }
+        });
+        let wiring = match app.helm.as_ref().and_then(|h| charts::lookup(&h.chart)) {
+            Some(chart) => {
+                let input = WiringInput {
+                    app,
+                    index: i,
+                    postgres: pg_conn.as_ref(),
+                    redis: redis_conn.as_ref(),
+                    monitor_labels: &spec.defaults.monitoring.labels,
+                };
+                charts::wire(chart, &input, spans, &mut diags)
+            }
+            None => {
+                if app.helm.is_some() && app.monitoring.as_ref().is_some_and(|m| m.enabled) {
+                    diags.push(
+                        Diagnostic::warning(format!(
+                            "gitopsc does not know where chart `{}` turns its metrics on",
+                            app.helm.as_ref().map(|h| h.chart.as_str()).unwrap_or_default()
+                        ))
+                        .at(spans.key(&format!("{base}/monitoring")), "")
+                        .help("turn them on in `helm.values`; the labels of `defaults.monitoring` select the monitors"),
+                    );
+                }
+                charts::Wiring::default()
+            }
+        };
+        charts::merge(&mut values, wiring.values);
+        let mut uses = SecretUses {
+            watched: wiring.watched,
+            ..SecretUses::default()
+        };
+        if let Some(pg) = &app.postgres {
+            uses.protected
+                .extend(pg.backup.as_ref().map(|b| b.credentials.to_string()));
+            uses.protected
+                .extend(pg.owner_secret.as_ref().map(|s| s.to_string()));
+            uses.protected.extend(
+                pg.roles
+                    .iter()
+                    .filter_map(|r| r.password_secret.as_ref().map(|s| s.to_string())),
+            );
+        }
+
         let mut parts = Parts::default();
-        helm::parts(spec, &app_ctx, &mut parts);
+        for op in operators::needed_by(app) {
+            if op.declared(spec).is_some() {
+                parts.dep(LayerKind::Data, &op.gate());
+            }
+        }
+        helm::parts(spec, &app_ctx, &mut parts, values, wiring.values_from);
+        let registry_of = |text: &str| match scope.resolve_str(text) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(_) => text.to_string(),
+        };
+        for (s, secret) in app.secrets.iter().enumerate() {
+            if let Some(registry) = &secret.registry
+                && let Err(name) = scope.resolve_str(registry)
+            {
+                unknown.push(UnknownRef {
+                    pointer: format!("{base}/secrets/{s}/registry"),
+                    name,
+                });
+            }
+        }
+        secrets::parts(spec, &app_ctx, &mut parts, &uses, protect, &registry_of);
+        let timeout = app.timeout.as_ref().unwrap_or(&spec.defaults.timeout);
+        postgres::parts(
+            spec,
+            &app_ctx,
+            &mut parts,
+            protect,
+            duration_secs(timeout.as_str()),
+        );
+        redis::parts(spec, &app_ctx, &mut parts, protect);
+        for u in unknown {
+            diags.push(
+                Diagnostic::error(format!("unknown reference `(({}))`", u.name))
+                    .at(spans.value(&u.pointer), "nothing of that name")
+                    .help(format!("app `{}` can reference {}", app.name, scope.describe())),
+            );
+        }
         if owner {
             // The Namespace goes first into the app's first layer.
             let first = parts.kinds().first().copied().unwrap_or(LayerKind::Release);
-            let protect = app.prune_protection.unwrap_or(spec.defaults.prune_protection);
             let level = app.pod_security.unwrap_or(spec.defaults.pod_security).as_str();
             let mut labels = BTreeMap::new();
             for mode in ["enforce", "audit", "warn"] {
@@ -176,7 +307,8 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
             );
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
-        collected.push((app_ctx, parts));
+        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats);
+        collected.push((app_ctx, parts, caveats, verify));
     }
 
     let first_layer_name = |parts: &Parts, app: &str| -> String {
@@ -187,16 +319,24 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
         }
     };
     let mut apps = Vec::with_capacity(collected.len());
-    for (i, (app, parts)) in collected.iter().enumerate() {
+    for (i, (app, parts, caveats, verify)) in collected.iter().enumerate() {
         let mut first_deps: BTreeSet<String> = app.spec.depends_on.iter().map(|d| d.to_string()).collect();
         if let Some(&owner) = namespace_owner.get(&app.namespace)
             && owner != i
         {
             // The namespace must exist before this app applies anything into it.
-            let (owner_app, owner_parts) = &collected[owner];
+            let (owner_app, owner_parts, _, _) = &collected[owner];
             first_deps.insert(first_layer_name(owner_parts, &owner_app.name));
         }
-        apps.push(assemble(spec, &ctx, app, parts, first_deps));
+        let mut assembled = assemble(spec, &ctx, app, parts, first_deps);
+        assembled.runbook = Some(runbook::runbook(
+            spec,
+            app.spec,
+            &assembled,
+            caveats.clone(),
+            verify.clone(),
+        ));
+        apps.push(assembled);
     }
     apps.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -204,10 +344,137 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> Result<Model, Vec<Diagn
         cluster,
         flux: ctx.flux,
         shared_sources,
+        shared_stores,
+        gates,
         apps,
     };
-    let diags = graph::check(&model, spec, spans);
-    if diags.is_empty() { Ok(model) } else { Err(diags) }
+    diags.extend(graph::check(&model, spec, spans));
+    let ok = !diags.iter().any(Diagnostic::is_error);
+    (ok.then_some(model), diags)
+}
+
+/// Everything an app offers to `((...))` references.
+fn app_refs(app: &AppSpec) -> Refs {
+    let mut refs = Refs::default();
+    refs.insert("name", app.name.to_string());
+    refs.insert(
+        "namespace",
+        app.namespace.as_ref().unwrap_or(&app.name).to_string(),
+    );
+    if let Some(pg) = &app.postgres {
+        refs.merge(postgres::refs(&postgres::connection(app.name.as_str(), pg)));
+    }
+    if let Some(r) = &app.redis {
+        refs.merge(redis::refs(&redis::connection(app.name.as_str(), r), r));
+    }
+    for s in &app.secrets {
+        refs.insert(format!("secrets.{}", s.name), s.name.to_string());
+    }
+    refs
+}
+
+/// The runbook's caveats and verification commands for an app.
+fn notes(
+    app: &AppCtx,
+    pg: Option<&postgres::Connection>,
+    parts: &Parts,
+    mut caveats: Vec<String>,
+) -> (Vec<String>, Vec<String>) {
+    let ns = &app.namespace;
+    let mut verify = Vec::new();
+    if !app.spec.secrets.is_empty() {
+        verify.push(format!("kubectl -n {ns} get externalsecrets"));
+    }
+    if let (Some(conn), Some(spec)) = (pg, &app.spec.postgres) {
+        match spec.provider {
+            crate::spec::data::PostgresProvider::Cnpg => {
+                verify.push(format!(
+                    "kubectl -n {ns} wait --for=condition=Ready clusters.postgresql.cnpg.io/{} --timeout=15m",
+                    conn.cluster
+                ));
+                if spec.backup.is_some() {
+                    verify.push(format!("kubectl -n {ns} get scheduledbackups,backups"));
+                }
+                if let Some(secret) = &spec.owner_secret {
+                    caveats.push(format!(
+                        "`{secret}` must hold `username: {}` (the database owner): CloudNative-PG requires it and then \
+                         creates no `{}-app` Secret.",
+                        conn.user, conn.cluster
+                    ));
+                }
+            }
+            crate::spec::data::PostgresProvider::Kubeblocks => {
+                verify.push(format!(
+                    "kubectl -n {ns} get clusters.apps.kubeblocks.io {}",
+                    conn.cluster
+                ));
+                for m in parts.manifests.get(&LayerKind::Init).into_iter().flatten() {
+                    if let Some(job) = m.item.get("name").and_then(Value::as_str) {
+                        verify.push(format!(
+                            "kubectl -n {ns} wait --for=condition=complete job/{job} --timeout=15m"
+                        ));
+                        caveats.push(format!(
+                            "KubeBlocks creates no application database: the Job `{job}` creates `{}` (idempotent; it waits for the \
+                             primary first). To rerun it: `kubectl -n {ns} delete job {job}`; Flux recreates it at the next \
+                             reconcile (`flux reconcile kustomization {}-init`).",
+                            conn.database, app.name
+                        ));
+                    }
+                }
+                caveats.push(format!(
+                    "On KubeBlocks the application connects as the `postgres` account (Secret `{}`).",
+                    conn.secret
+                ));
+            }
+        }
+    }
+    if app
+        .spec
+        .redis
+        .as_ref()
+        .is_some_and(|r| r.provider == crate::spec::data::RedisProvider::Kubeblocks)
+    {
+        caveats.push(
+            "Redis: the release talks to the primary's Service, not to Sentinel: Harbor cannot authenticate to \
+             Sentinel (goharbor/harbor#14757) and KubeBlocks' sentinels require a password. KubeBlocks keeps that \
+             Service on the current primary."
+                .to_string(),
+        );
+    }
+    if app.spec.helm.is_some() {
+        verify.push(format!(
+            "kubectl -n {ns} wait --for=condition=Ready helmrelease/{} --timeout=15m",
+            app.name
+        ));
+    }
+    (caveats, verify)
+}
+
+/// Seconds in a Go duration (`1h30m`, `90s`, `1.5h`, `500ms`).
+pub fn duration_secs(text: &str) -> u64 {
+    let mut total = 0.0;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let value: f64 = number.parse().unwrap_or(0.0);
+        number.clear();
+        let unit = match c {
+            'h' => 3600.0,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'm' => 60.0,
+            's' => 1.0,
+            _ => 0.0,
+        };
+        total += value * unit;
+    }
+    total.ceil() as u64
 }
 
 /// Turns an app's parts into layers: one folder and Flux Kustomization per non-empty layer,
@@ -269,5 +536,21 @@ fn assemble(spec: &ClusterSpec, ctx: &Ctx, app: &AppCtx, parts: &Parts, first_de
         namespace: app.namespace.clone(),
         kustomizations_file: format!("{}/{}.yaml", ctx.flux.cluster_dir, app.name),
         layers,
+        dir: base,
+        runbook: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_secs;
+
+    #[test]
+    fn go_durations_in_seconds() {
+        assert_eq!(duration_secs("5m"), 300);
+        assert_eq!(duration_secs("1h30m"), 5400);
+        assert_eq!(duration_secs("1.5h"), 5400);
+        assert_eq!(duration_secs("90s"), 90);
+        assert_eq!(duration_secs("500ms"), 1);
     }
 }

@@ -121,13 +121,29 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// Parses spec text. See [`load`].
 pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)> {
-    let text = source.text.strip_prefix('\u{feff}').unwrap_or(&source.text);
+    // A byte-order mark is not content.
+    let source = match source.text.strip_prefix('\u{feff}') {
+        Some(rest) => Source::new(source.name.clone(), rest.to_string()),
+        None => source,
+    };
+    let text = &source.text;
     if text.lines().all(|l| {
         let t = l.trim();
         t.is_empty() || t.starts_with('#') || t == "---"
     }) {
         let d = Diagnostic::error(format!("the spec `{}` is empty", source.name))
             .help("`gitopsc init > cluster.yaml` writes a commented starter spec");
+        return Err((Some(source), vec![d]));
+    }
+    if let Some(line) = too_deep(&source.text) {
+        // No snippet: the offending line can be megabytes long.
+        let d = Diagnostic::error(format!(
+            "the spec `{}` is nested too deeply at line {line}",
+            source.name
+        ))
+        .help(format!(
+            "a cluster spec needs only a few levels of nesting; gitopsc reads at most {MAX_DEPTH}"
+        ));
         return Err((Some(source), vec![d]));
     }
     if let Some(offset) = second_document(&source.text) {
@@ -160,6 +176,22 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
         return Err((Some(source), diags));
     }
     Ok(Loaded { source, value, spans })
+}
+
+/// Deepest block nesting gitopsc reads: a line may start with at most this many indentation
+/// and block-indicator characters (the YAML parser recurses per level).
+const MAX_DEPTH: usize = 200;
+
+/// The first line (1-based) nested deeper than [`MAX_DEPTH`] in block style.
+fn too_deep(text: &str) -> Option<usize> {
+    text.split('\n')
+        .position(|line| {
+            line.bytes()
+                .take_while(|b| matches!(b, b' ' | b'-' | b'?' | b':'))
+                .count()
+                > MAX_DEPTH
+        })
+        .map(|n| n + 1)
 }
 
 /// The offset of a `---` line that starts a second document, if any.
@@ -296,6 +328,16 @@ impl Builder<'_> {
                 for (k, v) in map.iter() {
                     let ks = self.start(k.span());
                     let kspan = Span::new(ks, self.source.scalar_end(ks));
+                    if k.may_coerce() && is_yaml11_bool(k.as_str()) {
+                        self.diags.push(
+                            Diagnostic::error(format!(
+                                "the key `{}` is ambiguous: YAML 1.1 tools read it as a boolean",
+                                k.as_str()
+                            ))
+                            .at(Some(kspan), "ambiguous key")
+                            .help(format!("quote it: `\"{}\":`", k.as_str())),
+                        );
+                    }
                     let child = format!("{pointer}/{}", escape_pointer(k.as_str()));
                     let value = self.convert(v, child, Some(kspan));
                     out.insert(k.as_str().to_string(), value);
@@ -320,25 +362,7 @@ impl Builder<'_> {
             "false" | "False" | "FALSE" => return Value::Bool(false),
             _ => {}
         }
-        if matches!(
-            s,
-            "yes"
-                | "Yes"
-                | "YES"
-                | "no"
-                | "No"
-                | "NO"
-                | "on"
-                | "On"
-                | "ON"
-                | "off"
-                | "Off"
-                | "OFF"
-                | "y"
-                | "Y"
-                | "n"
-                | "N"
-        ) {
+        if is_yaml11_bool(s) {
             self.diags.push(
                 Diagnostic::error(format!(
                     "`{s}` is ambiguous: YAML 1.1 tools read it as a boolean, YAML 1.2 tools as a string"
@@ -351,6 +375,22 @@ impl Builder<'_> {
             return Value::String(s.to_string());
         }
         let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+        if is_yaml11_only_number(digits)
+            || digits.starts_with("0o")
+            || digits.starts_with("0b")
+            || (is_yaml12_float(s) && !s.contains('.'))
+        {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "`{s}` is ambiguous: YAML 1.1 and YAML 1.2 tools read it differently"
+                ))
+                .at(Some(span), "ambiguous scalar")
+                .help(format!(
+                    "quote it (`\"{s}\"`) for a string, or write a plain decimal number"
+                )),
+            );
+            return Value::String(s.to_string());
+        }
         if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
             self.diags.push(
                 Diagnostic::error(format!(
@@ -384,8 +424,51 @@ impl Builder<'_> {
         {
             return Value::Number(n);
         }
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+            || is_yaml12_float(s)
+            || matches!(digits, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN")
+        {
+            self.diags.push(
+                Diagnostic::error(format!("`{s}` cannot be represented as a number"))
+                    .at(Some(span), "out of range")
+                    .help(format!("quote it (`\"{s}\"`) if it is a string")),
+            );
+        }
         Value::String(s.to_string())
     }
+}
+
+/// Words YAML 1.1 reads as booleans and YAML 1.2 as strings.
+fn is_yaml11_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "y"
+            | "Y"
+            | "n"
+            | "N"
+    )
+}
+
+/// Integers only YAML 1.1 reads as numbers: with `_` separators or base-60 `:` groups.
+fn is_yaml11_only_number(digits: &str) -> bool {
+    let starts_digit = digits.bytes().next().is_some_and(|b| b.is_ascii_digit());
+    starts_digit
+        && (digits.contains('_') || digits.contains(':'))
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'_' | b':' | b'.'))
 }
 
 fn is_yaml12_float(s: &str) -> bool {

@@ -4,8 +4,11 @@
 //! `schemas/cluster.schema.json`); their doc comments become the schema's descriptions.
 //! Loading with source positions lives in [`load`], schema validation in [`schema`].
 
+pub mod data;
+pub mod data_checks;
 pub mod load;
 pub mod schema;
+pub mod secrets;
 pub mod semantic;
 mod types;
 
@@ -23,6 +26,8 @@ pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 pub const GROUP_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 /// Pattern of a Flux minor version (`2.9`).
 pub const FLUX_VERSION_PATTERN: &str = r"^2\.[0-9]+$";
+/// Pattern of a chart name.
+pub const CHART_NAME_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]*$";
 /// Pattern of a chart version (not empty, no whitespace at the ends).
 pub const CHART_VERSION_PATTERN: &str = r"^\S(.*\S)?$";
 /// Pattern of a Helm repository URL.

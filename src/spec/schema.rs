@@ -5,8 +5,8 @@
 
 use super::load::{Loaded, escape_pointer};
 use super::{
-    CHART_VERSION_PATTERN, ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN, GROUP_PATTERN,
-    HELM_URL_PATTERN, NAME_PATTERN,
+    CHART_NAME_PATTERN, CHART_VERSION_PATTERN, ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN,
+    GROUP_PATTERN, HELM_URL_PATTERN, NAME_PATTERN,
 };
 use crate::diagnostic::Diagnostic;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -121,6 +121,15 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
                 let allowed = allowed_properties(&schema_path);
                 for field in unexpected {
                     let child = format!("{pointer}/{}", escape_pointer(field));
+                    if is_plaintext_secret_field(&pointer, field) {
+                        diags.push(
+                            Diagnostic::error(format!("`{field}`: plaintext secret values are not allowed in a spec"))
+                                .at(loaded.spans.key(&child), "plaintext secret")
+                                .help("put the value in the secret store and read it: `data: [{key, remoteKey, property}]`"),
+                        );
+                        remove(&mut pruned, &child);
+                        continue;
+                    }
                     let mut d = Diagnostic::error(format!("unknown field `{field}`"))
                         .at(loaded.spans.key(&child), "not a field here");
                     if let Some(best) = did_you_mean(field, allowed.iter().map(String::as_str)) {
@@ -206,6 +215,16 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
         }
     }
     (diags, pruned)
+}
+
+/// True for a field of a `secrets` entry that would carry a secret value.
+fn is_plaintext_secret_field(pointer: &str, field: &str) -> bool {
+    let in_secret = pointer.rsplit('/').nth(1) == Some("secrets");
+    in_secret
+        && matches!(
+            field,
+            "value" | "values" | "stringData" | "password" | "plaintext" | "secret"
+        )
 }
 
 /// Follows a schema path (through `$ref`s) to the object schema it names and lists its
@@ -306,7 +325,11 @@ fn pattern_meaning(pattern: &str, given: &str) -> (&'static str, String) {
             "a Helm repository URL",
             "use an `https://` chart repository URL or an `oci://` registry path".into(),
         ),
-        _ => ("in the expected form", format!("the value must match `{pattern}`")),
+        p if p == CHART_NAME_PATTERN => (
+            "a chart name",
+            "a chart name starts with a letter or digit and holds letters, digits, `.`, `_` and `-`".into(),
+        ),
+        _ => ("of the expected form", format!("the value must match `{pattern}`")),
     }
 }
 

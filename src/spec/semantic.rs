@@ -180,6 +180,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     }
 
     cycles(spec, &apps, spans, &mut diags);
+    diags.extend(super::data_checks::check(spec, spans, minor));
     diags
 }
 

@@ -1,7 +1,11 @@
 //! The spec's types. `#[serde(deny_unknown_fields)]` everywhere: the schema is closed, so a
 //! typo is an error with a suggestion, never a silently ignored field.
 
-use super::{CHART_VERSION_PATTERN, Duration, FLUX_VERSION_PATTERN, Group, HELM_URL_PATTERN, Name};
+use super::data::{Operators, PostgresSpec, RedisSpec};
+use super::secrets::{SecretSpec, SecretStoreSpec};
+use super::{
+    CHART_NAME_PATTERN, CHART_VERSION_PATTERN, Duration, FLUX_VERSION_PATTERN, Group, HELM_URL_PATTERN, Name,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -29,6 +33,12 @@ pub struct ClusterSpec {
     /// Chart repositories the apps install from.
     #[serde(default)]
     pub sources: Sources,
+    /// External Secrets stores the apps' secrets come from.
+    #[serde(default)]
+    pub secret_stores: Vec<SecretStoreSpec>,
+    /// The operators the apps' data services and secrets need.
+    #[serde(default)]
+    pub operators: Operators,
     /// The apps, each rendered into its own folder and Flux Kustomization(s).
     #[serde(default)]
     pub apps: Vec<AppSpec>,
@@ -166,6 +176,15 @@ pub struct Defaults {
     /// disabled`, so that removing or renaming an app never deletes them with their data.
     #[serde(default = "yes")]
     pub prune_protection: bool,
+    /// The secret store apps' secrets use when they name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_store: Option<Name>,
+    /// Storage class of database volumes that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// What every ServiceMonitor, PodMonitor and PrometheusRule carries.
+    #[serde(default)]
+    pub monitoring: MonitoringDefaults,
 }
 
 impl Default for Defaults {
@@ -176,8 +195,21 @@ impl Default for Defaults {
             helm_interval: default_helm_interval(),
             pod_security: PodSecurityLevel::default(),
             prune_protection: true,
+            secret_store: None,
+            storage_class: None,
+            monitoring: MonitoringDefaults::default(),
         }
     }
+}
+
+/// Monitoring settings shared by every app.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MonitoringDefaults {
+    /// Labels the cluster's Prometheus or VictoriaMetrics selects monitors and rules by
+    /// (e.g. `release: kube-prometheus-stack`): a monitor nobody selects fails silently.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// A Pod Security Standards level.
@@ -258,6 +290,27 @@ pub struct AppSpec {
     /// A Helm chart installed by a Flux HelmRelease.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm: Option<HelmSpec>,
+    /// The app's PostgreSQL cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresSpec>,
+    /// The app's Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisSpec>,
+    /// Secrets pulled from a secret store into the app's namespace.
+    #[serde(default)]
+    pub secrets: Vec<SecretSpec>,
+    /// Scrape the app's metrics (for a chart gitopsc knows: through the chart's own values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<AppMonitoring>,
+}
+
+/// Monitoring of an app.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppMonitoring {
+    /// Turn metrics and their scraping on.
+    #[serde(default = "yes")]
+    pub enabled: bool,
 }
 
 /// A Helm chart release.
@@ -265,7 +318,7 @@ pub struct AppSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HelmSpec {
     /// The chart's name in its repository.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"))]
+    #[schemars(regex(pattern = CHART_NAME_PATTERN))]
     pub chart: String,
     /// The chart version: an exact version, or a semver range for `https://` repositories.
     #[schemars(regex(pattern = CHART_VERSION_PATTERN))]
@@ -319,9 +372,14 @@ pub struct ValuesFrom {
     pub name: Name,
     /// The key to read (default `values.yaml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[\-._a-zA-Z0-9]+$"), length(max = 253))]
     pub values_key: Option<String>,
     /// Where in the values the key's content goes (default: merged at the root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        regex(pattern = r"^([a-zA-Z0-9_\-.\\\/]|\[[0-9]{1,5}\])+$"),
+        length(max = 250)
+    )]
     pub target_path: Option<String>,
     /// Put the content at `targetPath` as a plain string (no Helm `--set` parsing).
     #[serde(default)]

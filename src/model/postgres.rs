@@ -1,0 +1,521 @@
+//! PostgreSQL: a CloudNative-PG `Cluster` (with Barman Cloud backups, declarative databases,
+//! managed roles and a PodMonitor) or a KubeBlocks `Cluster` plus the Job that creates the
+//! application database KubeBlocks does not create.
+//!
+//! The names the operators create are a contract the rest of the spec wires against (see
+//! [`connection`]): CloudNative-PG's `<cluster>-rw` Service and `<cluster>-app` Secret (the
+//! `ownerSecret` instead, when given), KubeBlocks' `<cluster>-postgresql-postgresql` Service
+//! and `<cluster>-postgresql-account-postgres` Secret.
+
+use super::refs::Refs;
+use super::resolve::{AppCtx, LABEL_PRUNE, Parts};
+use super::*;
+use crate::emit::lock::sha256_hex;
+use crate::spec::ClusterSpec;
+use crate::spec::data::{
+    AntiAffinity, Compression, Encryption, PostgresProvider, PostgresSpec, PrimaryUpdateStrategy,
+};
+use std::collections::BTreeMap;
+
+/// How clients reach the database: what `((postgres.*))` references name.
+pub struct Connection {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Read-write Service.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// The application database.
+    pub database: String,
+    /// The user clients log in as.
+    pub user: String,
+    /// The Secret with that user's `username` and `password`.
+    pub secret: String,
+}
+
+/// The cluster's name.
+pub fn cluster_name(app: &str, pg: &PostgresSpec) -> String {
+    pg.name
+        .as_ref()
+        .map_or_else(|| format!("{app}-pg"), |n| n.to_string())
+}
+
+/// The connection contract of an app's database.
+pub fn connection(app: &str, pg: &PostgresSpec) -> Connection {
+    let cluster = cluster_name(app, pg);
+    match pg.provider {
+        PostgresProvider::Cnpg => Connection {
+            host: format!("{cluster}-rw"),
+            port: 5432,
+            database: pg.database.to_string(),
+            user: pg.owner.as_ref().unwrap_or(&pg.database).to_string(),
+            secret: pg
+                .owner_secret
+                .as_ref()
+                .map_or_else(|| format!("{cluster}-app"), |s| s.to_string()),
+            cluster,
+        },
+        PostgresProvider::Kubeblocks => Connection {
+            host: format!("{cluster}-postgresql-postgresql"),
+            port: 5432,
+            database: pg.database.to_string(),
+            user: "postgres".into(),
+            secret: format!("{cluster}-postgresql-account-postgres"),
+            cluster,
+        },
+    }
+}
+
+/// The references a database offers.
+pub fn refs(conn: &Connection) -> Refs {
+    let mut refs = Refs::default();
+    refs.insert("postgres.cluster", conn.cluster.clone());
+    refs.insert("postgres.host", conn.host.clone());
+    refs.insert("postgres.port", conn.port);
+    refs.insert("postgres.database", conn.database.clone());
+    refs.insert("postgres.user", conn.user.clone());
+    refs.insert("postgres.secret", conn.secret.clone());
+    refs
+}
+
+/// A volume.
+#[derive(Debug, Clone, Serialize)]
+pub struct Volume {
+    /// Size.
+    pub size: String,
+    /// Storage class.
+    pub storage_class: Option<String>,
+}
+
+/// A CloudNative-PG Cluster.
+#[derive(Debug, Serialize)]
+pub struct CnpgCluster {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Instances.
+    pub instances: u32,
+    /// Image.
+    pub image: String,
+    /// `primaryUpdateStrategy`.
+    pub primary_update_strategy: &'static str,
+    /// Data volume.
+    pub storage: Volume,
+    /// WAL volume.
+    pub wal_storage: Option<Volume>,
+    /// Resources.
+    pub resources: serde_json::Map<String, serde_json::Value>,
+    /// `podAntiAffinityType`.
+    pub anti_affinity: &'static str,
+    /// `postgresql.parameters`.
+    pub parameters: BTreeMap<String, String>,
+    /// `bootstrap.initdb`.
+    pub database: String,
+    /// Owner.
+    pub owner: String,
+    /// Owner secret.
+    pub owner_secret: Option<String>,
+    /// Encoding.
+    pub encoding: Option<String>,
+    /// Locale.
+    pub locale: Option<String>,
+    /// `postInitApplicationSQL`.
+    pub post_init_sql: Vec<String>,
+    /// `managed.roles`.
+    pub roles: Vec<Role>,
+    /// The Barman Cloud ObjectStore the plugin archives to.
+    pub plugin_object_store: Option<String>,
+    /// The deprecated in-tree backup configuration.
+    pub legacy_backup: Option<ObjectStore>,
+}
+
+/// A managed role.
+#[derive(Debug, Serialize)]
+pub struct Role {
+    /// Name.
+    pub name: String,
+    /// Login.
+    pub login: bool,
+    /// Password secret.
+    pub password_secret: Option<String>,
+    /// Memberships.
+    pub in_roles: Vec<String>,
+    /// Connection limit.
+    pub connection_limit: Option<i64>,
+}
+
+/// A Barman Cloud object store (the plugin's `ObjectStore`, or the legacy in-tree block).
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectStore {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// `s3://...`.
+    pub destination_path: String,
+    /// Endpoint.
+    pub endpoint_url: Option<String>,
+    /// Credentials secret.
+    pub credentials: String,
+    /// Access key id key.
+    pub access_key_id_key: String,
+    /// Secret access key key.
+    pub secret_access_key_key: String,
+    /// Compression.
+    pub compression: &'static str,
+    /// Encryption.
+    pub encryption: Option<&'static str>,
+    /// Retention.
+    pub retention: String,
+}
+
+/// A ScheduledBackup.
+#[derive(Debug, Serialize)]
+pub struct ScheduledBackup {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// The cluster.
+    pub cluster: String,
+    /// Six-field cron.
+    pub schedule: String,
+    /// `plugin` or `barmanObjectStore`.
+    pub method: &'static str,
+}
+
+/// A declarative Database.
+#[derive(Debug, Serialize)]
+pub struct Database {
+    /// Object name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// The cluster.
+    pub cluster: String,
+    /// The database name in PostgreSQL.
+    pub database: String,
+    /// Owner.
+    pub owner: String,
+    /// Extensions.
+    pub extensions: Vec<String>,
+}
+
+/// A PodMonitor scraping a database's instances.
+#[derive(Debug, Serialize)]
+pub struct PodMonitor {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Labels the Prometheus selects.
+    pub labels: BTreeMap<String, String>,
+    /// Pod selector labels.
+    pub selector: BTreeMap<String, String>,
+    /// Container port name.
+    pub port: String,
+}
+
+/// A KubeBlocks Cluster (PostgreSQL or Redis, replication topology).
+#[derive(Debug, Serialize)]
+pub struct KubeblocksCluster {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// `clusterDef`.
+    pub cluster_def: &'static str,
+    /// Components.
+    pub components: Vec<KubeblocksComponent>,
+}
+
+/// A component of a KubeBlocks Cluster.
+#[derive(Debug, Serialize)]
+pub struct KubeblocksComponent {
+    /// Component name.
+    pub name: &'static str,
+    /// Service version.
+    pub service_version: String,
+    /// Replicas.
+    pub replicas: u32,
+    /// Resources.
+    pub resources: serde_json::Map<String, serde_json::Value>,
+    /// Data volume.
+    pub storage: Volume,
+}
+
+/// The Job creating an application database on KubeBlocks.
+#[derive(Debug, Serialize)]
+pub struct InitJob {
+    /// Name (with a hash of its spec: a Job's template is immutable).
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Image with `psql`.
+    pub image: String,
+    /// Database host.
+    pub host: String,
+    /// Account secret.
+    pub secret: String,
+    /// Database to create.
+    pub database: String,
+    /// Shell script.
+    pub script: String,
+    /// Longer than the layer's timeout.
+    pub active_deadline_seconds: u64,
+}
+
+fn protected_labels(protect: bool) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    if protect {
+        labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
+    }
+    labels
+}
+
+fn volume(spec: &ClusterSpec, s: &crate::spec::data::StorageSpec) -> Volume {
+    Volume {
+        size: s.size.clone(),
+        storage_class: s
+            .storage_class
+            .clone()
+            .or_else(|| spec.defaults.storage_class.clone()),
+    }
+}
+
+/// Adds the app's database objects to its data layer (and, on KubeBlocks, the database
+/// initialisation Job to its init layer).
+pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool, init_timeout_secs: u64) {
+    let Some(pg) = &app.spec.postgres else { return };
+    let conn = connection(&app.name, pg);
+    let namespace = app.namespace.clone();
+    match pg.provider {
+        PostgresProvider::Cnpg => cnpg(spec, app, pg, &conn, parts, protect),
+        PostgresProvider::Kubeblocks => {
+            let cluster = KubeblocksCluster {
+                name: conn.cluster.clone(),
+                namespace: namespace.clone(),
+                labels: protected_labels(protect),
+                cluster_def: "postgresql",
+                components: vec![KubeblocksComponent {
+                    name: "postgresql",
+                    service_version: pg.version.clone().unwrap_or_default(),
+                    replicas: pg.instances,
+                    resources: pg.resources.clone(),
+                    storage: volume(spec, &pg.storage),
+                }],
+            };
+            parts.add(
+                LayerKind::Data,
+                Manifest::new(
+                    "postgres-cluster.yaml",
+                    "kubeblocks/cluster.yaml.j2",
+                    &["Cluster.apps.kubeblocks.io"],
+                    &cluster,
+                ),
+            );
+            let job = init_job(pg, &conn, &namespace, init_timeout_secs);
+            parts.add(
+                LayerKind::Init,
+                Manifest::new(
+                    "create-database-job.yaml",
+                    "kubeblocks/init-job.yaml.j2",
+                    &["Job"],
+                    &job,
+                ),
+            );
+        }
+    }
+}
+
+fn cnpg(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    pg: &PostgresSpec,
+    conn: &Connection,
+    parts: &mut Parts,
+    protect: bool,
+) {
+    let namespace = app.namespace.clone();
+    let object_store = pg.backup.as_ref().map(|b| ObjectStore {
+        name: format!("{}-backup", conn.cluster),
+        namespace: namespace.clone(),
+        labels: protected_labels(protect),
+        destination_path: b.destination_path.clone(),
+        endpoint_url: b.endpoint_url.clone(),
+        credentials: b.credentials.to_string(),
+        access_key_id_key: b.access_key_id_key.clone(),
+        secret_access_key_key: b.secret_access_key_key.clone(),
+        compression: match b.compression {
+            Compression::Gzip => "gzip",
+            Compression::Bzip2 => "bzip2",
+            Compression::Snappy => "snappy",
+        },
+        encryption: b.encryption.map(|e| match e {
+            Encryption::Aes256 => "AES256",
+            Encryption::AwsKms => "aws:kms",
+        }),
+        retention: b.retention.clone(),
+    });
+    let legacy = pg.backup.as_ref().is_some_and(|b| b.legacy);
+    let image = pg.image.clone().unwrap_or_else(|| {
+        format!(
+            "ghcr.io/cloudnative-pg/postgresql:{}-standard-trixie",
+            pg.version.as_deref().unwrap_or_default()
+        )
+    });
+    let cluster = CnpgCluster {
+        name: conn.cluster.clone(),
+        namespace: namespace.clone(),
+        labels: protected_labels(protect),
+        instances: pg.instances,
+        image,
+        primary_update_strategy: match pg.primary_update_strategy {
+            PrimaryUpdateStrategy::Unsupervised => "unsupervised",
+            PrimaryUpdateStrategy::Supervised => "supervised",
+        },
+        storage: volume(spec, &pg.storage),
+        wal_storage: pg.wal_storage.as_ref().map(|w| volume(spec, w)),
+        resources: pg.resources.clone(),
+        anti_affinity: match pg.anti_affinity {
+            AntiAffinity::Preferred => "preferred",
+            AntiAffinity::Required => "required",
+        },
+        parameters: pg.parameters.clone(),
+        database: conn.database.clone(),
+        owner: conn.user.clone(),
+        owner_secret: pg.owner_secret.as_ref().map(|s| s.to_string()),
+        encoding: pg.encoding.clone(),
+        locale: pg.locale.clone(),
+        post_init_sql: pg.post_init_sql.clone(),
+        roles: pg
+            .roles
+            .iter()
+            .map(|r| Role {
+                name: r.name.to_string(),
+                login: r.login,
+                password_secret: r.password_secret.as_ref().map(|s| s.to_string()),
+                in_roles: r.in_roles.clone(),
+                connection_limit: r.connection_limit,
+            })
+            .collect(),
+        plugin_object_store: object_store.as_ref().filter(|_| !legacy).map(|o| o.name.clone()),
+        legacy_backup: object_store.clone().filter(|_| legacy),
+    };
+    parts.add(
+        LayerKind::Data,
+        Manifest::new(
+            "postgres-cluster.yaml",
+            "cnpg/cluster.yaml.j2",
+            &["Cluster.postgresql.cnpg.io"],
+            &cluster,
+        ),
+    );
+    if let Some(store) = object_store.filter(|_| !legacy) {
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                "postgres-objectstore.yaml",
+                "cnpg/objectstore.yaml.j2",
+                &["ObjectStore"],
+                &store,
+            ),
+        );
+    }
+    if let Some(b) = &pg.backup {
+        let backup = ScheduledBackup {
+            name: format!("{}-scheduled", conn.cluster),
+            namespace: namespace.clone(),
+            cluster: conn.cluster.clone(),
+            schedule: b.schedule.clone(),
+            method: if b.legacy { "barmanObjectStore" } else { "plugin" },
+        };
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                "postgres-scheduledbackup.yaml",
+                "cnpg/scheduledbackup.yaml.j2",
+                &["ScheduledBackup"],
+                &backup,
+            ),
+        );
+    }
+    for db in &pg.databases {
+        let object = Database {
+            name: format!("{}-{}", conn.cluster, db.name.replace('_', "-")),
+            namespace: namespace.clone(),
+            cluster: conn.cluster.clone(),
+            database: db.name.clone(),
+            owner: db.owner.to_string(),
+            extensions: db.extensions.clone(),
+        };
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                format!("postgres-database-{}.yaml", object.name),
+                "cnpg/database.yaml.j2",
+                &["Database"],
+                &object,
+            ),
+        );
+    }
+    if pg.monitoring {
+        let monitor = PodMonitor {
+            name: conn.cluster.clone(),
+            namespace,
+            labels: spec.defaults.monitoring.labels.clone(),
+            selector: BTreeMap::from([("cnpg.io/cluster".to_string(), conn.cluster.clone())]),
+            port: "metrics".into(),
+        };
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                "postgres-podmonitor.yaml",
+                "monitoring/podmonitor.yaml.j2",
+                &["PodMonitor"],
+                &monitor,
+            ),
+        );
+    }
+}
+
+/// The Job that creates the application database on KubeBlocks: it waits for the primary
+/// to accept connections, creates the database when it is missing, and is named after a hash
+/// of its spec (a Job's pod template is immutable, so a changed Job must be a new Job).
+fn init_job(pg: &PostgresSpec, conn: &Connection, namespace: &str, layer_timeout_secs: u64) -> InitJob {
+    let major = pg
+        .version
+        .as_deref()
+        .and_then(|v| v.split('.').next())
+        .filter(|m| !m.is_empty())
+        .unwrap_or("16");
+    let image = format!("docker.io/library/postgres:{major}-alpine");
+    // The database name is a validated identifier (`^[a-z_][a-z0-9_]*$`): safe in SQL.
+    let script = format!(
+        "until pg_isready --quiet; do echo \"waiting for $PGHOST\"; sleep 5; done\n\
+         if psql -tAc \"SELECT 1 FROM pg_database WHERE datname = '{db}'\" | grep -q 1; then\n  \
+         echo \"database {db} exists\"\n\
+         else\n  \
+         psql -v ON_ERROR_STOP=1 -c 'CREATE DATABASE \"{db}\"'\n\
+         fi\n",
+        db = conn.database
+    );
+    let hash = sha256_hex(format!("{image}\n{}\n{}\n{script}", conn.host, conn.secret).as_bytes());
+    InitJob {
+        name: format!("{}-create-db-{}", conn.cluster, &hash[..8]),
+        namespace: namespace.to_string(),
+        image,
+        host: conn.host.clone(),
+        secret: conn.secret.clone(),
+        database: conn.database.clone(),
+        script,
+        active_deadline_seconds: layer_timeout_secs + 600,
+    }
+}

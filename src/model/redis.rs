@@ -1,0 +1,137 @@
+//! Redis: an external address (DragonflyDB, a managed Redis) or a KubeBlocks replication
+//! cluster with Sentinel. What clients need is exposed as `((redis.*))` references.
+
+use super::postgres::{KubeblocksCluster, KubeblocksComponent, Volume};
+use super::refs::Refs;
+use super::resolve::{AppCtx, LABEL_PRUNE, Parts};
+use super::*;
+use crate::spec::ClusterSpec;
+use crate::spec::data::{RedisProvider, RedisSpec};
+use std::collections::BTreeMap;
+
+/// How clients reach Redis.
+pub struct RedisConnection {
+    /// `host:port` (for sentinels: the comma-separated sentinel list).
+    pub address: String,
+    /// Sentinel master set.
+    pub sentinel_master_set: Option<String>,
+    /// The Secret with the password.
+    pub secret: Option<String>,
+    /// Its key.
+    pub password_key: String,
+    /// Whether gitopsc renders the Secret (an ExternalSecret it can label), or the operator
+    /// creates it.
+    pub secret_from_spec: bool,
+}
+
+/// The KubeBlocks cluster's name.
+pub fn cluster_name(app: &str, redis: &RedisSpec) -> String {
+    redis
+        .name
+        .as_ref()
+        .map_or_else(|| format!("{app}-redis"), |n| n.to_string())
+}
+
+/// The connection contract of an app's Redis.
+pub fn connection(app: &str, redis: &RedisSpec) -> RedisConnection {
+    match redis.provider {
+        RedisProvider::External => RedisConnection {
+            address: redis.address.clone().unwrap_or_default(),
+            sentinel_master_set: redis.sentinel_master_set.clone(),
+            secret: redis.password_secret.as_ref().map(|s| s.to_string()),
+            password_key: redis.password_key.clone(),
+            secret_from_spec: true,
+        },
+        // Clients go to the primary's Service (KubeBlocks keeps it on the primary): Harbor
+        // cannot authenticate to Sentinel, and KubeBlocks' sentinels require a password.
+        RedisProvider::Kubeblocks => {
+            let cluster = cluster_name(app, redis);
+            RedisConnection {
+                address: format!("{cluster}-redis-redis:6379"),
+                sentinel_master_set: None,
+                secret: Some(format!("{cluster}-redis-account-default")),
+                password_key: "password".into(),
+                secret_from_spec: false,
+            }
+        }
+    }
+}
+
+/// The references Redis offers.
+pub fn refs(conn: &RedisConnection, redis: &RedisSpec) -> Refs {
+    let mut refs = Refs::default();
+    refs.insert("redis.address", conn.address.clone());
+    if let Some((host, port)) = conn.address.rsplit_once(':')
+        && !conn.address.contains(',')
+    {
+        refs.insert("redis.host", host.to_string());
+        if let Ok(port) = port.parse::<u16>() {
+            refs.insert("redis.port", port);
+        }
+    }
+    if let Some(secret) = &conn.secret {
+        refs.insert("redis.secret", secret.clone());
+        refs.insert("redis.passwordKey", conn.password_key.clone());
+    }
+    for (consumer, index) in &redis.databases {
+        refs.insert(format!("redis.db.{consumer}"), *index);
+    }
+    refs
+}
+
+/// Adds a KubeBlocks Redis cluster to the app's data layer.
+pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool) {
+    let Some(redis) = &app.spec.redis else { return };
+    if redis.provider != RedisProvider::Kubeblocks {
+        return;
+    }
+    let version = redis.version.clone().unwrap_or_default();
+    let storage = redis.storage.as_ref().map_or(
+        Volume {
+            size: "1Gi".into(),
+            storage_class: spec.defaults.storage_class.clone(),
+        },
+        |s| Volume {
+            size: s.size.clone(),
+            storage_class: s
+                .storage_class
+                .clone()
+                .or_else(|| spec.defaults.storage_class.clone()),
+        },
+    );
+    let mut labels = BTreeMap::new();
+    if protect {
+        labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
+    }
+    let cluster = KubeblocksCluster {
+        name: cluster_name(&app.name, redis),
+        namespace: app.namespace.clone(),
+        labels,
+        cluster_def: "redis",
+        components: vec![
+            KubeblocksComponent {
+                name: "redis",
+                service_version: version.clone(),
+                replicas: redis.replicas,
+                resources: redis.resources.clone(),
+                storage: storage.clone(),
+            },
+            KubeblocksComponent {
+                name: "redis-sentinel",
+                service_version: version,
+                replicas: redis.sentinels,
+                resources: serde_json::Map::new(),
+                storage,
+            },
+        ],
+    };
+    parts.add(
+        LayerKind::Data,
+        Manifest::new(
+            "redis-cluster.yaml",
+            "kubeblocks/cluster.yaml.j2",
+            &["Cluster.apps.kubeblocks.io"],
+            &cluster,
+        ),
+    );
+}

@@ -1,0 +1,195 @@
+//! Compile-time references: `((postgres.host))` in chart values and secret fields names what
+//! gitopsc itself generates. The `(( ))` form cannot collide with Helm's `{{ }}`, ESO's
+//! `{{ .x }}`, Flux's `${VAR}` or Kubernetes' `$(VAR)`. A string that is one reference takes
+//! the referenced value's type (a port stays a number); a reference inside a longer string is
+//! interpolated. Unknown references are errors that list what can be referenced.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What an app can reference, by name.
+#[derive(Debug, Default, Clone)]
+pub struct Refs {
+    map: BTreeMap<String, Value>,
+}
+
+/// A reference that names nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRef {
+    /// JSON pointer (relative to the walked value) of the string holding it.
+    pub pointer: String,
+    /// The reference's name.
+    pub name: String,
+}
+
+impl Refs {
+    /// Adds a referenceable value.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<Value>) {
+        self.map.insert(name.into(), value.into());
+    }
+
+    /// Adds every reference of `other`.
+    pub fn merge(&mut self, other: Refs) {
+        self.map.extend(other.map);
+    }
+
+    /// The names that can be referenced.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+}
+
+/// What one app sees: its own references, and every app's as `apps.<app>.<name>`.
+pub struct Scope<'a> {
+    /// The app's own references.
+    pub own: &'a Refs,
+    /// Every app's references, by app name.
+    pub all: &'a BTreeMap<String, Refs>,
+}
+
+impl Scope<'_> {
+    /// The value of a reference.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        if let Some(rest) = name.strip_prefix("apps.")
+            && let Some((app, key)) = rest.split_once('.')
+        {
+            return self.all.get(app).and_then(|r| r.map.get(key));
+        }
+        self.own.map.get(name)
+    }
+
+    /// A short list of what can be referenced, for error messages.
+    pub fn describe(&self) -> String {
+        let own: Vec<String> = self.own.names().map(|n| format!("`{n}`")).collect();
+        let mut text = if own.is_empty() {
+            "nothing of its own".to_string()
+        } else {
+            own.join(", ")
+        };
+        text.push_str(", and `apps.<app>.<name>` for another app's");
+        text
+    }
+
+    /// Resolves the references in one string.
+    pub fn resolve_str(&self, s: &str) -> Result<Value, String> {
+        let spans = find(s);
+        if spans.is_empty() {
+            return Ok(Value::String(s.to_string()));
+        }
+        if let [(0, end, name)] = spans.as_slice()
+            && *end == s.len()
+        {
+            return self.get(name).cloned().ok_or_else(|| name.to_string());
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for (start, end, name) in spans {
+            out.push_str(&s[at..start]);
+            match self.get(name) {
+                Some(Value::String(v)) => out.push_str(v),
+                Some(other) => out.push_str(&other.to_string()),
+                None => return Err(name.to_string()),
+            }
+            at = end;
+        }
+        out.push_str(&s[at..]);
+        Ok(Value::String(out))
+    }
+
+    /// Resolves every reference in a JSON value (keys are left as written).
+    pub fn resolve_value(&self, value: &Value, pointer: &str, unknown: &mut Vec<UnknownRef>) -> Value {
+        match value {
+            Value::String(s) => self.resolve_str(s).unwrap_or_else(|name| {
+                unknown.push(UnknownRef {
+                    pointer: pointer.to_string(),
+                    name,
+                });
+                value.clone()
+            }),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| self.resolve_value(v, &format!("{pointer}/{i}"), unknown))
+                    .collect(),
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let child = format!("{pointer}/{}", crate::spec::load::escape_pointer(k));
+                        (k.clone(), self.resolve_value(v, &child, unknown))
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// The `((name))` references in `s`: (start, end, name).
+fn find(s: &str) -> Vec<(usize, usize, &str)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(open) = s[from..].find("((") {
+        let start = from + open;
+        let Some(close) = s[start + 2..].find("))") else {
+            break;
+        };
+        let name = s[start + 2..start + 2 + close].trim();
+        let end = start + 2 + close + 2;
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            found.push((start, end, name));
+        }
+        from = end;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn whole_references_keep_their_type_and_embedded_ones_interpolate() {
+        let mut refs = Refs::default();
+        refs.insert("postgres.host", "pg-rw");
+        refs.insert("postgres.port", 5432);
+        let all = BTreeMap::new();
+        let refs = Scope {
+            own: &refs,
+            all: &all,
+        };
+        assert_eq!(refs.resolve_str("((postgres.port))").unwrap(), json!(5432));
+        assert_eq!(
+            refs.resolve_str("postgres://((postgres.host)):((postgres.port))/x")
+                .unwrap(),
+            json!("postgres://pg-rw:5432/x")
+        );
+        assert_eq!(
+            refs.resolve_str("{{ .Values.x }} ${VAR} $(X)").unwrap(),
+            json!("{{ .Values.x }} ${VAR} $(X)")
+        );
+        assert_eq!(refs.resolve_str("((nope))"), Err("nope".to_string()));
+    }
+
+    #[test]
+    fn unknown_references_are_reported_with_their_place() {
+        let own = Refs::default();
+        let all = BTreeMap::from([("db".to_string(), own.clone())]);
+        let refs = Scope { own: &own, all: &all };
+        let mut unknown = Vec::new();
+        refs.resolve_value(&json!({"a": ["x", "((y.z))"]}), "", &mut unknown);
+        assert_eq!(
+            unknown,
+            vec![UnknownRef {
+                pointer: "/a/1".into(),
+                name: "y.z".into()
+            }]
+        );
+    }
+}

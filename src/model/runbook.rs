@@ -1,0 +1,104 @@
+//! The runbook generated into each app's folder: the Vault paths and keys the app expects
+//! (placeholders, never values), the objects it creates, the caveats that apply to it, and
+//! the commands that verify it.
+
+use super::secrets::store_name;
+use super::{App, Manifest};
+use crate::spec::{AppSpec, ClusterSpec};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A runbook.
+#[derive(Debug, Serialize)]
+pub struct Runbook {
+    /// The app.
+    pub app: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its Flux Kustomizations and folders, in apply order.
+    pub layers: Vec<RunbookLayer>,
+    /// `vault kv put` commands with placeholders.
+    pub vault: Vec<String>,
+    /// Caveats.
+    pub caveats: Vec<String>,
+    /// Verification commands.
+    pub verify: Vec<String>,
+}
+
+/// A layer as the runbook lists it.
+#[derive(Debug, Serialize)]
+pub struct RunbookLayer {
+    /// Flux Kustomization.
+    pub kustomization: String,
+    /// Folder.
+    pub dir: String,
+    /// Files in it.
+    pub files: Vec<String>,
+}
+
+/// Builds the runbook of an app whose layers are assembled.
+pub fn runbook(
+    spec: &ClusterSpec,
+    app_spec: &AppSpec,
+    app: &App,
+    caveats: Vec<String>,
+    verify: Vec<String>,
+) -> Manifest {
+    let mut vault: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for secret in &app_spec.secrets {
+        let store = store_name(spec, secret).unwrap_or_default();
+        let decl = spec.secret_stores.iter().find(|s| s.name.as_str() == store);
+        let Some(kv) = decl.and_then(|d| d.vault.as_ref()) else {
+            continue;
+        };
+        for d in &secret.data {
+            let keys = vault.entry((kv.path.clone(), d.remote_key.clone())).or_default();
+            let prop = d.property.clone().unwrap_or_else(|| d.key.clone());
+            if !keys.contains(&prop) {
+                keys.push(prop);
+            }
+        }
+        for key in &secret.data_from {
+            vault.entry((kv.path.clone(), key.clone())).or_default();
+        }
+    }
+    let vault = vault
+        .into_iter()
+        .map(|((mount, path), keys)| {
+            let pairs: Vec<String> = if keys.is_empty() {
+                vec!["<key>=<value>".into()]
+            } else {
+                keys.iter().map(|k| format!("{k}=<{k}>")).collect()
+            };
+            format!("vault kv put -mount={mount} {path} {}", pairs.join(" "))
+        })
+        .collect();
+    let mut all_verify: Vec<String> = app
+        .layers
+        .iter()
+        .map(|l| {
+            format!(
+                "flux get kustomizations {} -n {}",
+                l.kustomization.name, l.kustomization.namespace
+            )
+        })
+        .collect();
+    all_verify.extend(verify);
+    let runbook = Runbook {
+        app: app.name.clone(),
+        namespace: app.namespace.clone(),
+        layers: app
+            .layers
+            .iter()
+            .map(|l| RunbookLayer {
+                kustomization: l.kustomization.name.clone(),
+                dir: l.dir.clone(),
+                files: l.manifests.iter().map(|m| m.file.clone()).collect(),
+            })
+            .collect(),
+        vault,
+        caveats,
+        verify: all_verify,
+    };
+    Manifest::new("README.md", "runbook/README.md.j2", &[], &runbook)
+}

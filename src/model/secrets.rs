@@ -1,0 +1,366 @@
+//! Secrets: External Secrets stores and the ExternalSecrets of each app.
+//!
+//! ExternalSecrets go into the app's data layer, ahead of everything that reads them.
+//! Templates are built with ESO's own template functions (`dict`, `toJson`, `b64enc`), so a
+//! quote or backslash in a fetched value cannot break the JSON they produce; values gitopsc
+//! knows at compile time are written into a template as escaped Go string literals.
+
+use super::resolve::{AppCtx, Ctx, LABEL_PRUNE, Parts};
+use super::*;
+use crate::spec::ClusterSpec;
+use crate::spec::secrets::{CreationPolicy, KvVersion, SecretSpec, SecretStoreSpec, SecretType, StoreKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Flux's label that makes a change of a Secret reconcile the HelmReleases that read it.
+pub const LABEL_WATCH: &str = "reconcile.fluxcd.io/watch";
+
+/// Name of the Flux Kustomization that applies the shared ClusterSecretStores.
+pub const STORES_KUSTOMIZATION: &str = "secret-stores";
+
+const STORES_DIR: &str = "infrastructure/secret-stores";
+
+/// An ESO store object (`ClusterSecretStore` or `SecretStore`) backed by Vault.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreObject {
+    /// `ClusterSecretStore` or `SecretStore`.
+    pub kind: &'static str,
+    /// Object name.
+    pub name: String,
+    /// Namespace, for a SecretStore.
+    pub namespace: Option<String>,
+    /// Vault address.
+    pub server: String,
+    /// KV mount.
+    pub path: String,
+    /// `v1` or `v2`.
+    pub version: &'static str,
+    /// Vault Enterprise namespace.
+    pub vault_namespace: Option<String>,
+    /// Kubernetes auth mount.
+    pub mount_path: String,
+    /// Vault role.
+    pub role: String,
+    /// Service account name.
+    pub service_account: String,
+    /// Its namespace (ClusterSecretStore only).
+    pub service_account_namespace: Option<String>,
+    /// Token audiences.
+    pub audiences: Vec<String>,
+}
+
+/// An `ExternalSecret`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalSecret {
+    /// Object (and target Secret) name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Labels of the ExternalSecret itself.
+    pub labels: BTreeMap<String, String>,
+    /// Store kind.
+    pub store_kind: &'static str,
+    /// Store name.
+    pub store_name: String,
+    /// `refreshInterval`.
+    pub refresh_interval: Option<String>,
+    /// `target.creationPolicy`.
+    pub creation_policy: &'static str,
+    /// `target.template`.
+    pub template: Option<SecretTemplate>,
+    /// `data[]`.
+    pub data: Vec<SecretKey>,
+    /// `dataFrom[].extract.key`.
+    pub data_from: Vec<String>,
+}
+
+/// `target.template` of an ExternalSecret.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretTemplate {
+    /// Secret type.
+    pub secret_type: Option<&'static str>,
+    /// `Replace` (templated keys only) or `Merge` (fetched keys kept).
+    pub merge_policy: &'static str,
+    /// Labels of the Secret.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of the Secret.
+    pub annotations: BTreeMap<String, String>,
+    /// Templated keys.
+    pub data: BTreeMap<String, String>,
+}
+
+/// One `data[]` entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretKey {
+    /// Key in the Secret.
+    pub secret_key: String,
+    /// Remote key.
+    pub remote_key: String,
+    /// Remote property.
+    pub property: Option<String>,
+}
+
+fn store_object(
+    store: &SecretStoreSpec,
+    kind: StoreKind,
+    name: String,
+    namespace: Option<String>,
+) -> Option<StoreObject> {
+    let vault = store.vault.as_ref()?;
+    Some(StoreObject {
+        kind: kind.as_str(),
+        name,
+        namespace,
+        server: vault.server.clone(),
+        path: vault.path.clone(),
+        version: match vault.version {
+            KvVersion::V1 => "v1",
+            KvVersion::V2 => "v2",
+        },
+        vault_namespace: vault.namespace.clone(),
+        mount_path: vault.auth.kubernetes.mount_path.clone(),
+        role: vault.auth.kubernetes.role.clone(),
+        service_account: vault.auth.kubernetes.service_account.name.to_string(),
+        service_account_namespace: match kind {
+            StoreKind::ClusterSecretStore => vault
+                .auth
+                .kubernetes
+                .service_account
+                .namespace
+                .as_ref()
+                .map(|n| n.to_string()),
+            StoreKind::SecretStore => None,
+        },
+        audiences: vault.auth.kubernetes.audiences.clone(),
+    })
+}
+
+/// The ClusterSecretStores apps use, with the Flux Kustomization that applies them after the
+/// External Secrets gate.
+pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) -> Option<SharedStores> {
+    let used: BTreeSet<&str> = spec
+        .apps
+        .iter()
+        .flat_map(|a| a.secrets.iter().filter_map(|s| store_name(spec, s)))
+        .collect();
+    let mut stores: Vec<&SecretStoreSpec> = spec
+        .secret_stores
+        .iter()
+        .filter(|s| {
+            s.kind == StoreKind::ClusterSecretStore && s.vault.is_some() && used.contains(s.name.as_str())
+        })
+        .collect();
+    if stores.is_empty() {
+        return None;
+    }
+    stores.sort_by(|a, b| a.name.cmp(&b.name));
+    let manifests = stores
+        .iter()
+        .filter_map(|s| store_object(s, StoreKind::ClusterSecretStore, s.name.to_string(), None))
+        .map(|o| {
+            Manifest::new(
+                format!("{}.yaml", o.name),
+                "eso/secretstore.yaml.j2",
+                &["ClusterSecretStore"],
+                &o,
+            )
+        })
+        .collect();
+    let kustomization = ctx.kustomization(
+        STORES_KUSTOMIZATION.to_string(),
+        STORES_DIR,
+        &spec.defaults.timeout.to_string(),
+        &spec.defaults.retry_interval.to_string(),
+        &["ClusterSecretStore"],
+        eso_gate.into_iter().collect(),
+    );
+    Some(SharedStores {
+        dir: STORES_DIR.to_string(),
+        stores: manifests,
+        kustomization,
+    })
+}
+
+/// The store a secret reads from.
+pub fn store_name<'a>(spec: &'a ClusterSpec, secret: &'a SecretSpec) -> Option<&'a str> {
+    secret
+        .store
+        .as_ref()
+        .or(spec.defaults.secret_store.as_ref())
+        .map(|n| n.as_str())
+}
+
+/// Which of an app's secrets need more than a plain ExternalSecret.
+#[derive(Debug, Default)]
+pub struct SecretUses {
+    /// Data services depend on them: kept when the app leaves (prune disabled).
+    pub protected: BTreeSet<String>,
+    /// HelmReleases read them through `valuesFrom`: Flux watches them.
+    pub watched: BTreeSet<String>,
+}
+
+/// Adds the app's ExternalSecrets (and namespaced stores) to its data layer.
+pub fn parts(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    parts: &mut Parts,
+    uses: &SecretUses,
+    protect: bool,
+    registry_of: &dyn Fn(&str) -> String,
+) {
+    let mut local_stores: BTreeSet<&str> = BTreeSet::new();
+    for secret in &app.spec.secrets {
+        let Some(store) = store_name(spec, secret) else {
+            continue;
+        };
+        let declared = spec.secret_stores.iter().find(|s| s.name.as_str() == store);
+        let kind = declared.map_or(StoreKind::ClusterSecretStore, |s| s.kind);
+        let store_ref = match kind {
+            StoreKind::ClusterSecretStore => store.to_string(),
+            StoreKind::SecretStore => {
+                // A namespaced store is emitted per app, so two apps of one namespace never
+                // emit the same object.
+                let name = format!("{store}-{}", app.name);
+                if let Some(decl) = declared
+                    && local_stores.insert(store)
+                    && let Some(object) = store_object(decl, kind, name.clone(), Some(app.namespace.clone()))
+                {
+                    parts.add(
+                        LayerKind::Data,
+                        Manifest::new(
+                            format!("secretstore-{store}.yaml"),
+                            "eso/secretstore.yaml.j2",
+                            &["SecretStore"],
+                            &object,
+                        ),
+                    );
+                }
+                name
+            }
+        };
+        if kind == StoreKind::ClusterSecretStore && declared.is_some_and(|d| d.vault.is_some()) {
+            parts.dep(LayerKind::Data, STORES_KUSTOMIZATION);
+        }
+        let object = external_secret(secret, app, kind, store_ref, uses, protect, registry_of);
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                format!("externalsecret-{}.yaml", secret.name),
+                "eso/externalsecret.yaml.j2",
+                &["ExternalSecret"],
+                &object,
+            ),
+        );
+    }
+}
+
+fn external_secret(
+    secret: &SecretSpec,
+    app: &AppCtx,
+    store_kind: StoreKind,
+    store_name: String,
+    uses: &SecretUses,
+    protect: bool,
+    registry_of: &dyn Fn(&str) -> String,
+) -> ExternalSecret {
+    let name = secret.name.to_string();
+    let mut labels = BTreeMap::new();
+    // An `Owner` ExternalSecret takes its Secret with it when pruned: one a kept database
+    // depends on is kept too.
+    if protect && uses.protected.contains(&name) {
+        labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
+    }
+    let mut target_labels = secret.labels.clone();
+    if uses.watched.contains(&name) {
+        target_labels.insert(LABEL_WATCH.to_string(), "Enabled".to_string());
+    }
+    let (secret_type, data) = match secret.kind {
+        SecretType::Opaque => (None, secret.template.clone()),
+        SecretType::BasicAuth => (
+            Some("kubernetes.io/basic-auth"),
+            BTreeMap::from([
+                ("username".to_string(), "{{ .username }}".to_string()),
+                ("password".to_string(), "{{ .password }}".to_string()),
+            ]),
+        ),
+        SecretType::Dockerconfigjson => {
+            let registry = registry_of(secret.registry.as_deref().unwrap_or_default());
+            (
+                Some("kubernetes.io/dockerconfigjson"),
+                BTreeMap::from([(
+                    ".dockerconfigjson".to_string(),
+                    format!(
+                        "{{{{ dict \"auths\" (dict {} (dict \"username\" .username \"password\" .password \"auth\" (printf \"%s:%s\" .username .password | b64enc))) | toJson }}}}",
+                        go_string(&registry)
+                    ),
+                )]),
+            )
+        }
+    };
+    let template = (secret_type.is_some()
+        || !data.is_empty()
+        || !target_labels.is_empty()
+        || !secret.annotations.is_empty())
+    .then(|| SecretTemplate {
+        secret_type,
+        // Metadata alone must not drop the fetched keys.
+        merge_policy: if data.is_empty() { "Merge" } else { "Replace" },
+        labels: target_labels,
+        annotations: secret.annotations.clone(),
+        data,
+    });
+    ExternalSecret {
+        name,
+        namespace: app.namespace.clone(),
+        labels,
+        store_kind: store_kind.as_str(),
+        store_name,
+        refresh_interval: secret.refresh_interval.as_ref().map(|d| d.to_string()),
+        creation_policy: match secret.creation_policy {
+            CreationPolicy::Owner => "Owner",
+            CreationPolicy::Orphan => "Orphan",
+            CreationPolicy::Merge => "Merge",
+        },
+        template,
+        data: secret
+            .data
+            .iter()
+            .map(|d| SecretKey {
+                secret_key: d.key.clone(),
+                remote_key: d.remote_key.clone(),
+                property: d.property.clone(),
+            })
+            .collect(),
+        data_from: secret.data_from.clone(),
+    }
+}
+
+/// `s` as a Go double-quoted string literal (as Go's `strconv.Quote` writes it for the
+/// characters that matter): safe inside an ESO template whatever `s` holds.
+pub fn go_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_string;
+
+    #[test]
+    fn go_strings_escape_quotes_and_controls() {
+        assert_eq!(go_string("harbor.example.com"), "\"harbor.example.com\"");
+        assert_eq!(go_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\x01\"");
+    }
+}

@@ -1,0 +1,347 @@
+//! Data services an app owns: a PostgreSQL cluster (CloudNative-PG or KubeBlocks) and Redis
+//! (an external address, or KubeBlocks), and the operators they need.
+
+use super::{Duration, Name};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The app's PostgreSQL cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PostgresSpec {
+    /// Which operator runs it.
+    #[serde(default)]
+    pub provider: PostgresProvider,
+    /// The cluster's name (default `<app>-pg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    /// Number of instances (CloudNative-PG) or replicas (KubeBlocks).
+    #[serde(default = "default_instances")]
+    #[schemars(range(min = 1))]
+    pub instances: u32,
+    /// PostgreSQL version: `major.minor` for CloudNative-PG's `standard` images (e.g.
+    /// `16.9`), or the KubeBlocks addon's service version (e.g. `16.4.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// A full image reference instead of `version` (CloudNative-PG only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Data volume.
+    pub storage: StorageSpec,
+    /// Separate WAL volume (CloudNative-PG only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_storage: Option<StorageSpec>,
+    /// Container resources (requests / limits), as in Kubernetes.
+    #[serde(default)]
+    pub resources: Map<String, Value>,
+    /// `postgresql.parameters` (values are strings).
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    /// Spread instances over nodes: `preferred` (default) or `required`.
+    #[serde(default)]
+    pub anti_affinity: AntiAffinity,
+    /// How the primary is updated: `unsupervised` (default) or `supervised`.
+    #[serde(default)]
+    pub primary_update_strategy: PrimaryUpdateStrategy,
+    /// The CloudNative-PG operator version the cluster targets, `major.minor`.
+    #[serde(default = "default_cnpg_version")]
+    #[schemars(regex(pattern = r"^1\.[0-9]+$"))]
+    pub operator_version: String,
+    /// The application database created at bootstrap.
+    pub database: Name,
+    /// Its owner (default: the database name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Name>,
+    /// A `kubernetes.io/basic-auth` secret (from `secrets:`) with the owner's password;
+    /// CloudNative-PG then creates no `<cluster>-app` secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_secret: Option<Name>,
+    /// Encoding of the database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// Locale (`LC_COLLATE` and `LC_CTYPE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// SQL run in the application database after bootstrap.
+    #[serde(default)]
+    pub post_init_sql: Vec<String>,
+    /// More databases, as declarative `Database` objects (CloudNative-PG ≥ 1.25).
+    #[serde(default)]
+    pub databases: Vec<DatabaseSpec>,
+    /// Managed roles.
+    #[serde(default)]
+    pub roles: Vec<RoleSpec>,
+    /// Backups to S3-compatible object storage (CloudNative-PG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSpec>,
+    /// Scrape the instances' metrics with a PodMonitor.
+    #[serde(default = "yes")]
+    pub monitoring: bool,
+}
+
+/// Operators that run PostgreSQL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PostgresProvider {
+    /// CloudNative-PG (`postgresql.cnpg.io/v1` Cluster).
+    #[default]
+    Cnpg,
+    /// KubeBlocks (`apps.kubeblocks.io/v1` Cluster, replication topology).
+    Kubeblocks,
+}
+
+/// A persistent volume.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// Size, e.g. `30Gi`.
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$"))]
+    pub size: String,
+    /// Storage class (default `defaults.storageClass`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+/// Pod anti-affinity of database instances.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    /// Spread when possible.
+    #[default]
+    Preferred,
+    /// Never two instances on one node.
+    Required,
+}
+
+/// How CloudNative-PG updates the primary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PrimaryUpdateStrategy {
+    /// Automatically, after the replicas.
+    #[default]
+    Unsupervised,
+    /// Waits for a manual switchover.
+    Supervised,
+}
+
+/// A further database in the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DatabaseSpec {
+    /// The database name in PostgreSQL.
+    #[schemars(regex(pattern = "^[a-z_][a-z0-9_]*$"))]
+    pub name: String,
+    /// Its owner role.
+    pub owner: Name,
+    /// Extensions to create in it.
+    #[serde(default)]
+    pub extensions: Vec<String>,
+}
+
+/// A role CloudNative-PG manages.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RoleSpec {
+    /// The role's name.
+    pub name: Name,
+    /// Whether it may log in.
+    #[serde(default = "yes")]
+    pub login: bool,
+    /// A `kubernetes.io/basic-auth` secret (from `secrets:`) holding its password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret: Option<Name>,
+    /// Roles it is a member of.
+    #[serde(default)]
+    pub in_roles: Vec<String>,
+    /// Connection limit (-1: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_limit: Option<i64>,
+}
+
+/// Backups through the Barman Cloud plugin.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackupSpec {
+    /// `s3://bucket/path` the backups and WAL go to.
+    #[schemars(regex(pattern = r"^s3://\S+$"))]
+    pub destination_path: String,
+    /// The S3 endpoint, for S3-compatible stores.
+    #[serde(default, rename = "endpointURL", skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    /// The secret (from `secrets:`) holding the S3 credentials.
+    pub credentials: Name,
+    /// Its key with the access key id.
+    #[serde(default = "default_access_key_key")]
+    pub access_key_id_key: String,
+    /// Its key with the secret access key.
+    #[serde(default = "default_secret_key_key")]
+    pub secret_access_key_key: String,
+    /// How long backups are kept, e.g. `30d` (days, weeks or months).
+    #[serde(default = "default_retention")]
+    #[schemars(regex(pattern = "^[1-9][0-9]*[dwm]$"))]
+    pub retention: String,
+    /// When the base backup runs: a six-field cron with seconds first (`0 0 2 * * *`).
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    /// Compression of WAL files and base backups.
+    #[serde(default)]
+    pub compression: Compression,
+    /// Server-side encryption of the stored files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+    /// Use the deprecated in-tree `barmanObjectStore` instead of the plugin.
+    #[serde(default)]
+    pub legacy: bool,
+}
+
+/// Compression algorithms Barman Cloud supports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// gzip.
+    #[default]
+    Gzip,
+    /// bzip2.
+    Bzip2,
+    /// Snappy.
+    Snappy,
+}
+
+/// S3 server-side encryption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Encryption {
+    /// SSE with S3-managed keys.
+    #[serde(rename = "AES256")]
+    Aes256,
+    /// SSE with KMS keys.
+    #[serde(rename = "aws:kms")]
+    AwsKms,
+}
+
+/// The app's Redis.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RedisSpec {
+    /// `external` (an address, e.g. DragonflyDB) or `kubeblocks` (a Redis replication
+    /// cluster with Sentinel).
+    #[serde(default)]
+    pub provider: RedisProvider,
+    /// `host:port` of an external Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Sentinel master set, when `address` lists sentinels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinel_master_set: Option<String>,
+    /// The secret (from `secrets:`) holding the password, and its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret: Option<Name>,
+    /// The key of `passwordSecret` holding the password.
+    #[serde(default = "default_password_key")]
+    pub password_key: String,
+    /// Database index per consumer (the chart's consumers, e.g. Harbor's `core`,
+    /// `jobservice`, `registry`, `trivy`).
+    #[serde(default)]
+    pub databases: BTreeMap<String, u32>,
+    /// KubeBlocks: the cluster's name (default `<app>-redis`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    /// KubeBlocks: Redis service version, e.g. `7.2.4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// KubeBlocks: Redis replicas.
+    #[serde(default = "default_redis_replicas")]
+    pub replicas: u32,
+    /// KubeBlocks: Sentinel replicas (3 or more recommended).
+    #[serde(default = "default_sentinels")]
+    pub sentinels: u32,
+    /// KubeBlocks: data volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSpec>,
+    /// KubeBlocks: container resources.
+    #[serde(default)]
+    pub resources: Map<String, Value>,
+}
+
+/// Where Redis comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisProvider {
+    /// An address outside the app (DragonflyDB, a managed Redis).
+    #[default]
+    External,
+    /// A KubeBlocks Redis replication cluster with Sentinel.
+    Kubeblocks,
+}
+
+/// The operators data services need, each installed by an app of this spec or by a Flux
+/// Kustomization outside it. gitopsc renders a gate per operator that the data layers wait on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Operators {
+    /// CloudNative-PG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnpg: Option<OperatorSpec>,
+    /// The Barman Cloud plugin of CloudNative-PG (needs cert-manager; brings `ObjectStore`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barman_cloud: Option<OperatorSpec>,
+    /// External Secrets Operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_secrets: Option<OperatorSpec>,
+    /// KubeBlocks (its PostgreSQL and Redis addons are waited for too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeblocks: Option<OperatorSpec>,
+}
+
+/// Where an operator comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OperatorSpec {
+    /// The app of this spec that installs it (its HelmRelease is health-checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<Name>,
+    /// Or: a Flux Kustomization outside this tree (in `flux.external`) that installs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<Name>,
+    /// With `external`: the operator's Deployment to health-check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<Name>,
+    /// With `external`: the Deployment's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Name>,
+    /// How long the gate waits for the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_instances() -> u32 {
+    3
+}
+fn default_cnpg_version() -> String {
+    "1.30".into()
+}
+fn default_access_key_key() -> String {
+    "ACCESS_KEY_ID".into()
+}
+fn default_secret_key_key() -> String {
+    "ACCESS_SECRET_KEY".into()
+}
+fn default_retention() -> String {
+    "30d".into()
+}
+fn default_schedule() -> String {
+    "0 0 2 * * *".into()
+}
+fn default_password_key() -> String {
+    "password".into()
+}
+fn default_redis_replicas() -> u32 {
+    2
+}
+fn default_sentinels() -> u32 {
+    3
+}

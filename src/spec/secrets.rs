@@ -1,0 +1,202 @@
+//! Secrets: External Secrets Operator stores and the ExternalSecrets an app pulls from them.
+//! A spec never holds a secret value: only where it lives (a remote key and property).
+
+use super::{Duration, Name};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A secret store External Secrets reads from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretStoreSpec {
+    /// The store's name, as apps name it in `secrets[].store` or `defaults.secretStore`.
+    pub name: Name,
+    /// `ClusterSecretStore` (one store for every namespace) or `SecretStore` (a copy in each
+    /// namespace that uses it).
+    #[serde(default)]
+    pub kind: StoreKind,
+    /// A HashiCorp Vault KV store. Without it the store is declared only: it exists in the
+    /// cluster already and gitopsc renders no object for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<VaultSpec>,
+}
+
+/// Kinds of ESO store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum StoreKind {
+    /// Cluster-wide store.
+    #[default]
+    ClusterSecretStore,
+    /// Namespaced store.
+    SecretStore,
+}
+
+impl StoreKind {
+    /// The kind's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::ClusterSecretStore => "ClusterSecretStore",
+            StoreKind::SecretStore => "SecretStore",
+        }
+    }
+}
+
+/// A Vault KV secrets engine, read with Kubernetes auth.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultSpec {
+    /// Vault's address, e.g. `https://vault.example.com:8200`.
+    #[schemars(regex(pattern = r"^https?://\S+$"))]
+    pub server: String,
+    /// The KV mount, e.g. `secret`.
+    #[serde(default = "default_kv_path")]
+    pub path: String,
+    /// KV engine version.
+    #[serde(default)]
+    pub version: KvVersion,
+    /// Vault Enterprise namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// How External Secrets logs in.
+    pub auth: VaultAuth,
+}
+
+/// Vault auth methods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultAuth {
+    /// Kubernetes auth (a service account token).
+    pub kubernetes: VaultKubernetesAuth,
+}
+
+/// Vault KV engine version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KvVersion {
+    /// KV version 1.
+    V1,
+    /// KV version 2.
+    #[default]
+    V2,
+}
+
+/// Vault's Kubernetes auth method.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultKubernetesAuth {
+    /// Mount path of the auth method.
+    #[serde(default = "default_auth_mount")]
+    pub mount_path: String,
+    /// The Vault role.
+    pub role: String,
+    /// The service account whose token logs in (its namespace is required for a
+    /// ClusterSecretStore).
+    pub service_account: ServiceAccountRef,
+    /// Token audiences; must match the role's `audience` when it sets one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+}
+
+/// A service account reference.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceAccountRef {
+    /// Its name.
+    pub name: Name,
+    /// Its namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Name>,
+}
+
+/// A Secret External Secrets builds in the app's namespace from a store.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretSpec {
+    /// Name of the ExternalSecret and of the Secret it creates.
+    pub name: Name,
+    /// The store (default `defaults.secretStore`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<Name>,
+    /// How often ESO re-reads the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_interval: Option<Duration>,
+    /// Who owns the created Secret. `Owner` deletes it with the ExternalSecret.
+    #[serde(default)]
+    pub creation_policy: CreationPolicy,
+    /// What the Secret is: `opaque`, `basic-auth`, or `dockerconfigjson` (an image-pull
+    /// secret for `registry`, built from the keys `username` and `password`).
+    #[serde(default, rename = "type")]
+    pub kind: SecretType,
+    /// The registry host of a `dockerconfigjson` secret: a host name, or a compile-time
+    /// reference such as `((harbor.host))`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// Keys of the Secret, each read from a remote key and property.
+    #[serde(default)]
+    pub data: Vec<SecretKeySpec>,
+    /// Remote keys whose every property becomes a key of the Secret.
+    #[serde(default)]
+    pub data_from: Vec<String>,
+    /// Keys whose value is an ESO template over the fetched keys (`{{ .password }}`),
+    /// passed to ESO untouched.
+    #[serde(default)]
+    pub template: BTreeMap<String, String>,
+    /// Labels of the created Secret.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of the created Secret.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// The chart's use of this secret (see the chart table in the README), e.g. `core`
+    /// for Harbor's `core.existingSecret`.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub used_for: Option<String>,
+}
+
+/// One key of a Secret and where its value lives.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretKeySpec {
+    /// The key in the Secret.
+    #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub key: String,
+    /// The remote key (for Vault KV v2: the path under the mount, e.g. `harbor/core`).
+    pub remote_key: String,
+    /// The property (field) of the remote secret; the whole secret when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+}
+
+/// ESO's target creation policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CreationPolicy {
+    /// ESO owns the Secret: it is deleted with the ExternalSecret.
+    #[default]
+    Owner,
+    /// ESO creates the Secret and leaves it behind.
+    Orphan,
+    /// ESO merges into an existing Secret.
+    Merge,
+}
+
+/// The type of a generated Secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretType {
+    /// `Opaque`.
+    #[default]
+    Opaque,
+    /// `kubernetes.io/basic-auth` with keys `username` and `password`.
+    #[serde(rename = "basic-auth")]
+    BasicAuth,
+    /// `kubernetes.io/dockerconfigjson` for one registry.
+    Dockerconfigjson,
+}
+
+fn default_kv_path() -> String {
+    "secret".into()
+}
+fn default_auth_mount() -> String {
+    "kubernetes".into()
+}
