@@ -71,13 +71,14 @@ pub fn validate(spec: &Path, style: Style) -> Outcome {
                 ..Outcome::default()
             };
             if !style.quiet {
-                let layers: usize = checked.model.apps.iter().map(|a| a.layers.len()).sum();
+                let apps = checked.model.apps.len();
+                let kustomizations = checked.model.kustomizations().count();
                 out.stdout = format!(
-                    "{} is valid: cluster `{}`, {} apps, {} Flux Kustomizations\n",
+                    "{} is valid: cluster `{}`, {apps} app{}, {kustomizations} Flux Kustomization{}\n",
                     checked.source.name,
                     checked.model.cluster,
-                    checked.model.apps.len(),
-                    layers + usize::from(checked.model.shared_sources.is_some())
+                    if apps == 1 { "" } else { "s" },
+                    if kustomizations == 1 { "" } else { "s" },
                 );
             }
             out
@@ -147,7 +148,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                 out.code = 1;
                 let objects = report::objects(&review, paint_out);
                 if !objects.is_empty() {
-                    let _ = writeln!(out.stdout, "objects ({}):", report::summary(&cmp));
+                    let _ = writeln!(out.stdout, "objects (files: {}):", report::summary(&cmp));
                     out.stdout.push_str(&objects);
                     out.stdout.push('\n');
                 }

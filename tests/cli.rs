@@ -1190,7 +1190,10 @@ fn removing_an_unprotected_app_says_its_namespace_is_deleted() {
             "{out}"
         );
         assert!(out.contains("Do it in two commits"), "{out}");
-        assert!(out.contains("`defaults.pruneProtection: true`"), "{out}");
+        assert!(
+            out.contains("with the `kustomize.toolkit.fluxcd.io/prune: disabled` label"),
+            "{out}"
+        );
         assert!(out.contains("then remove it in a second commit"), "{out}");
         assert!(!out.contains("  kept "), "{out}");
     }

@@ -7,23 +7,44 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Every `healthCheckExprs` entry of every Flux Kustomization in `output/`.
+/// Every `healthCheckExprs` entry of every Flux Kustomization in `output/` and in the trees
+/// of the test fixtures.
 fn emitted_exprs() -> Vec<(String, Value)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("output");
-    let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs: Vec<(String, String)> = Vec::new();
+    for entry in walkdir::WalkDir::new(root.join("output")).sort_by_file_name() {
         let entry = entry.expect("readable output/");
-        if !entry.file_type().is_file() || entry.path().extension().is_none_or(|e| e != "yaml") {
-            continue;
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(entry.path()).expect("utf-8 manifest");
+            docs.push((entry.path().display().to_string(), text));
         }
-        let text = std::fs::read_to_string(entry.path()).expect("utf-8 manifest");
+    }
+    for entry in std::fs::read_dir(root.join("tests/fixtures"))
+        .expect("fixtures")
+        .flatten()
+    {
+        let spec = entry.path().join("cluster.yaml");
+        let Ok(compiled) = gitopsc::compile(&spec, None) else {
+            continue;
+        };
+        for (path, bytes) in compiled.tree {
+            if path.ends_with(".yaml") {
+                docs.push((
+                    format!("{}:{path}", spec.display()),
+                    String::from_utf8(bytes).expect("utf-8"),
+                ));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for (path, text) in docs {
         for doc in serde_yaml::Deserializer::from_str(&text) {
             let doc: Value = serde::Deserialize::deserialize(doc).expect("valid YAML");
             if doc["kind"] != "Kustomization" || doc["apiVersion"] != "kustomize.toolkit.fluxcd.io/v1" {
                 continue;
             }
             for e in doc["spec"]["healthCheckExprs"].as_array().into_iter().flatten() {
-                found.push((entry.path().display().to_string(), e.clone()));
+                found.push((path.clone(), e.clone()));
             }
         }
     }
@@ -64,71 +85,124 @@ fn evaluate(cases: &[(String, Value)]) -> Option<Vec<Value>> {
     Some(serde_json::from_slice(&out.stdout).expect("json results"))
 }
 
+/// The states a custom resource of `kind` goes through, each with whether `current` and
+/// `failed` must hold: (state, object, current, failed). `failed: None` in the emitted check
+/// means the kind cannot tell, and then it must never be reported failed.
+fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool)> {
+    let condition = |t: &str, s: &str| json!({"type": t, "status": s, "reason": "x", "message": "x"});
+    let with_status = |status: Value| json!({"metadata": {"generation": 1}, "status": status});
+    let created = json!({"metadata": {"generation": 1}});
+    match (api_version, kind) {
+        ("postgresql.cnpg.io/v1", "Database") => vec![
+            ("just created", created, false, false),
+            (
+                "not applied",
+                with_status(json!({"applied": false, "message": "x"})),
+                false,
+                false,
+            ),
+            ("applied", with_status(json!({"applied": true})), true, false),
+        ],
+        ("apps.kubeblocks.io/v1", "Cluster") => vec![
+            ("just created", created, false, false),
+            (
+                "creating",
+                with_status(json!({"phase": "Creating"})),
+                false,
+                false,
+            ),
+            ("running", with_status(json!({"phase": "Running"})), true, false),
+            ("failed", with_status(json!({"phase": "Failed"})), false, true),
+        ],
+        ("apps.kubeblocks.io/v1", "ClusterDefinition") => vec![
+            ("just created", created, false, false),
+            (
+                "unavailable",
+                with_status(json!({"phase": "Unavailable"})),
+                false,
+                false,
+            ),
+            (
+                "available",
+                with_status(json!({"phase": "Available"})),
+                true,
+                false,
+            ),
+        ],
+        // Everything else reports a `Ready` condition; Flux's own kinds also `Stalled`.
+        _ => {
+            let flux = api_version.contains("fluxcd.io");
+            vec![
+                ("just created", created, false, false),
+                ("status without conditions", with_status(json!({})), false, false),
+                (
+                    "not ready",
+                    with_status(json!({"conditions": [condition("Ready", "False")]})),
+                    false,
+                    false,
+                ),
+                (
+                    "ready",
+                    with_status(json!({"conditions": [condition("Ready", "True")]})),
+                    true,
+                    false,
+                ),
+                (
+                    "stalled",
+                    with_status(
+                        json!({"conditions": [condition("Ready", "False"), condition("Stalled", "True")]}),
+                    ),
+                    false,
+                    flux,
+                ),
+            ]
+        }
+    }
+}
+
 #[test]
-fn health_checks_wait_for_ready_and_fail_on_stalled() {
+fn health_checks_wait_for_ready_and_fail_when_the_kind_can_tell() {
     let exprs = emitted_exprs();
     assert!(
         !exprs.is_empty(),
         "output/ holds Flux Kustomizations with healthCheckExprs"
     );
-    let condition = |t: &str, s: &str| json!({"type": t, "status": s, "reason": "x", "message": "x"});
-    let states = [
-        ("just created", json!({"metadata": {"generation": 1}})),
-        (
-            "status without conditions",
-            json!({"metadata": {"generation": 1}, "status": {}}),
-        ),
-        (
-            "not ready",
-            json!({"metadata": {"generation": 1}, "status": {"conditions": [condition("Ready", "False")]}}),
-        ),
-        (
-            "ready",
-            json!({"metadata": {"generation": 1}, "status": {"conditions": [condition("Ready", "True")]}}),
-        ),
-        (
-            "stalled",
-            json!({"metadata": {"generation": 1}, "status": {"conditions": [condition("Ready", "False"), condition("Stalled", "True")]}}),
-        ),
-    ];
     let mut cases = Vec::new();
-    for (_, e) in &exprs {
-        for (_, object) in &states {
-            for field in ["current", "failed"] {
-                let expr = e[field].as_str().unwrap_or_else(|| panic!("{field} set in {e}"));
-                cases.push((expr.to_string(), object.clone()));
+    let mut expected = Vec::new();
+    for (path, e) in &exprs {
+        let api_version = e["apiVersion"].as_str().unwrap_or_default();
+        let kind = e["kind"].as_str().unwrap_or_default();
+        let current = e["current"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: `current` set in {e}"));
+        let failed = e["failed"].as_str();
+        for (state, object, want_current, want_failed) in states(api_version, kind) {
+            cases.push((current.to_string(), object.clone()));
+            expected.push((path.clone(), kind.to_string(), state, "current", want_current));
+            if let Some(failed) = failed {
+                cases.push((failed.to_string(), object));
+                expected.push((path.clone(), kind.to_string(), state, "failed", want_failed));
+            } else {
+                assert!(
+                    !want_failed,
+                    "{path} {kind}: the `{state}` state must be reported failed, but no `failed` check is emitted"
+                );
             }
         }
     }
     let Some(results) = evaluate(&cases) else { return };
-    let mut i = 0;
-    for (path, e) in &exprs {
-        for (state, _) in &states {
-            let (current, failed) = (&results[i], &results[i + 1]);
-            i += 2;
-            let kind = &e["kind"];
-            // Flux treats an evaluation error as not yet healthy: it keeps polling.
-            let is_true = |v: &Value| v == &Value::Bool(true);
-            match *state {
-                "ready" => assert!(
-                    is_true(current) && !is_true(failed),
-                    "{path} {kind}: ready → current"
-                ),
-                "stalled" => assert!(
-                    !is_true(current) && is_true(failed),
-                    "{path} {kind}: stalled → failed"
-                ),
-                _ => assert!(
-                    !is_true(current) && !is_true(failed),
-                    "{path} {kind}: {state} → in progress"
-                ),
-            }
-            if *state != "just created" {
-                assert!(
-                    current.is_boolean() && failed.is_boolean(),
-                    "{path} {kind}: {state} evaluates without error"
-                );
-            }
+    for ((path, kind, state, which, want), got) in expected.iter().zip(&results) {
+        // Flux treats an evaluation error as not healthy yet: it keeps polling.
+        let is_true = got == &Value::Bool(true);
+        assert_eq!(
+            is_true, *want,
+            "{path} {kind}: `{which}` on a {state} object gave {got}"
+        );
+        if *state != "just created" {
+            assert!(
+                got.is_boolean(),
+                "{path} {kind}: `{which}` on a {state} object evaluates without error, got {got}"
+            );
         }
     }
 }

@@ -154,8 +154,9 @@ pub fn leaving(review: &Review, paint: Paint) -> String {
         let _ = writeln!(
             out,
             "  Flux reads the prune protection from the live object, so it must be applied before the object leaves.\n  \
-             Do it in two commits: first restore the object with prune protection on (`defaults.pruneProtection: true`),\n  \
-             build, commit and let Flux reconcile; then remove it in a second commit."
+             Do it in two commits: first restore the object with the `kustomize.toolkit.fluxcd.io/prune: disabled` label\n  \
+             (gitopsc adds it unless `pruneProtection` is false), build, commit and let Flux reconcile;\n  \
+             then remove it in a second commit."
         );
     }
     out

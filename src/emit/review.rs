@@ -105,7 +105,10 @@ pub fn review(cmp: &Comparison, tree: &Tree) -> Review {
             continue;
         }
         review.removed.push(id.clone());
-        if is_stateful(id) {
+        // A Secret or ExternalSecret is recreated from its store; it matters here only when
+        // the previous tree protected it (a kept database depends on it).
+        let recreatable = matches!(id.kind.as_str(), "Secret" | "ExternalSecret");
+        if is_stateful(id) && (!recreatable || is_protected(&object.doc)) {
             review.leaving.push(Leaving {
                 id: id.clone(),
                 path: object.path.clone(),

@@ -29,6 +29,8 @@ pub struct Chart {
     pub monitor_labels: Option<&'static str>,
     /// Databases the chart no longer uses, and why.
     pub obsolete_databases: &'static [(&'static str, &'static str)],
+    /// What the runbook says about the values of the chart's secrets.
+    pub secrets_note: Option<&'static str>,
 }
 
 /// A database value.
@@ -164,6 +166,10 @@ pub const HARBOR: Chart = Chart {
             "Notary left the Harbor chart in 1.13: Harbor uses one database, `registry`",
         ),
     ],
+    secrets_note: Some(
+        "Harbor's secret values (core `secret`, `JOBSERVICE_SECRET`, `REGISTRY_HTTP_SECRET`, `secretKey`) must be \
+         16 characters long; the XSRF key (`CSRF_KEY`) 32.",
+    ),
 };
 
 /// The charts gitopsc knows.
@@ -376,6 +382,11 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
         }
     }
 
+    if app.secrets.iter().any(|s| s.used_for.is_some())
+        && let Some(note) = chart.secrets_note
+    {
+        w.caveats.push(note.to_string());
+    }
     for (s, secret) in app.secrets.iter().enumerate() {
         let Some(used_for) = &secret.used_for else {
             continue;

@@ -466,7 +466,11 @@ fn cnpg(
             ),
         );
     }
-    if pg.monitoring {
+    let monitored = pg.monitoring.unwrap_or(
+        app.spec.monitoring.as_ref().is_some_and(|m| m.enabled)
+            || !spec.defaults.monitoring.labels.is_empty(),
+    );
+    if monitored {
         let monitor = PodMonitor {
             name: conn.cluster.clone(),
             namespace,

@@ -43,8 +43,10 @@ impl Refs {
 pub struct Scope<'a> {
     /// The app's own references.
     pub own: &'a Refs,
-    /// Every app's references, by app name.
+    /// Every app's references as other namespaces see them (hosts fully qualified), by app.
     pub all: &'a BTreeMap<String, Refs>,
+    /// The other apps referenced so far.
+    pub used_apps: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl Scope<'_> {
@@ -53,7 +55,11 @@ impl Scope<'_> {
         if let Some(rest) = name.strip_prefix("apps.")
             && let Some((app, key)) = rest.split_once('.')
         {
-            return self.all.get(app).and_then(|r| r.map.get(key));
+            let found = self.all.get(app).and_then(|r| r.map.get(key));
+            if found.is_some() {
+                self.used_apps.borrow_mut().insert(app.to_string());
+            }
+            return found;
         }
         self.own.map.get(name)
     }
@@ -163,6 +169,7 @@ mod tests {
         let refs = Scope {
             own: &refs,
             all: &all,
+            used_apps: Default::default(),
         };
         assert_eq!(refs.resolve_str("((postgres.port))").unwrap(), json!(5432));
         assert_eq!(
@@ -181,7 +188,11 @@ mod tests {
     fn unknown_references_are_reported_with_their_place() {
         let own = Refs::default();
         let all = BTreeMap::from([("db".to_string(), own.clone())]);
-        let refs = Scope { own: &own, all: &all };
+        let refs = Scope {
+            own: &own,
+            all: &all,
+            used_apps: Default::default(),
+        };
         let mut unknown = Vec::new();
         refs.resolve_value(&json!({"a": ["x", "((y.z))"]}), "", &mut unknown);
         assert_eq!(

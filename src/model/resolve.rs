@@ -152,10 +152,15 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
     let shared_stores = secrets::shared_stores(spec, &ctx, eso_gate);
 
     // What every app offers to references, before any app resolves its own.
-    let all_refs: BTreeMap<String, Refs> = spec
+    let own_refs: BTreeMap<String, Refs> = spec
         .apps
         .iter()
-        .map(|a| (a.name.to_string(), app_refs(a)))
+        .map(|a| (a.name.to_string(), app_refs(a, false)))
+        .collect();
+    let public_refs: BTreeMap<String, Refs> = spec
+        .apps
+        .iter()
+        .map(|a| (a.name.to_string(), app_refs(a, true)))
         .collect();
 
     // Collect every app's parts first: namespace owners' layer names are needed by the apps
@@ -178,8 +183,9 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
         };
         let protect = app.prune_protection.unwrap_or(spec.defaults.prune_protection);
         let scope = Scope {
-            own: &all_refs[app.name.as_str()],
-            all: &all_refs,
+            own: &own_refs[app.name.as_str()],
+            all: &public_refs,
+            used_apps: Default::default(),
         };
         let base = format!("/apps/{i}");
         let mut unknown = Vec::new();
@@ -238,11 +244,13 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
                 .extend(pg.backup.as_ref().map(|b| b.credentials.to_string()));
             uses.protected
                 .extend(pg.owner_secret.as_ref().map(|s| s.to_string()));
-            uses.protected.extend(
-                pg.roles
-                    .iter()
-                    .filter_map(|r| r.password_secret.as_ref().map(|s| s.to_string())),
-            );
+            let role_secrets: Vec<String> = pg
+                .roles
+                .iter()
+                .filter_map(|r| r.password_secret.as_ref().map(|s| s.to_string()))
+                .collect();
+            uses.protected.extend(role_secrets.iter().cloned());
+            uses.reload.extend(role_secrets);
         }
 
         let mut parts = Parts::default();
@@ -277,6 +285,20 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
             duration_secs(timeout.as_str()),
         );
         redis::parts(spec, &app_ctx, &mut parts, protect);
+        for other in scope.used_apps.borrow().iter() {
+            if !app.depends_on.iter().any(|d| d.as_str() == other) && other != app.name.as_str() {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "app `{}` references app `{other}` but does not depend on it",
+                        app.name
+                    ))
+                    .at(spans.key(&format!("{base}/helm/values")), "")
+                    .help(format!(
+                        "add `{other}` to `dependsOn`, so what it references exists first"
+                    )),
+                );
+            }
+        }
         for u in unknown {
             diags.push(
                 Diagnostic::error(format!("unknown reference `(({}))`", u.name))
@@ -353,19 +375,26 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
     (ok.then_some(model), diags)
 }
 
-/// Everything an app offers to `((...))` references.
-fn app_refs(app: &AppSpec) -> Refs {
+/// Everything an app offers to `((...))` references; `public`: as other namespaces see it
+/// (Service hosts fully qualified).
+fn app_refs(app: &AppSpec, public: bool) -> Refs {
     let mut refs = Refs::default();
+    let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
     refs.insert("name", app.name.to_string());
-    refs.insert(
-        "namespace",
-        app.namespace.as_ref().unwrap_or(&app.name).to_string(),
-    );
+    refs.insert("namespace", namespace.clone());
     if let Some(pg) = &app.postgres {
-        refs.merge(postgres::refs(&postgres::connection(app.name.as_str(), pg)));
+        let mut conn = postgres::connection(app.name.as_str(), pg);
+        if public {
+            conn.host = format!("{}.{namespace}.svc", conn.host);
+        }
+        refs.merge(postgres::refs(&conn));
     }
     if let Some(r) = &app.redis {
-        refs.merge(redis::refs(&redis::connection(app.name.as_str(), r), r));
+        let mut conn = redis::connection(app.name.as_str(), r);
+        if public && r.provider == crate::spec::data::RedisProvider::Kubeblocks {
+            conn.address = conn.address.replacen(':', &format!(".{namespace}.svc:"), 1);
+        }
+        refs.merge(redis::refs(&conn, r));
     }
     for s in &app.secrets {
         refs.insert(format!("secrets.{}", s.name), s.name.to_string());
@@ -394,6 +423,12 @@ fn notes(
                 ));
                 if spec.backup.is_some() {
                     verify.push(format!("kubectl -n {ns} get scheduledbackups,backups"));
+                }
+                for role in spec.roles.iter().filter(|r| r.password_secret.is_some()) {
+                    caveats.push(format!(
+                        "The password secret of role `{}` must hold `username: {}`: CloudNative-PG matches it to the role.",
+                        role.name, role.name
+                    ));
                 }
                 if let Some(secret) = &spec.owner_secret {
                     caveats.push(format!(

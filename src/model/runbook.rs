@@ -19,6 +19,8 @@ pub struct Runbook {
     pub layers: Vec<RunbookLayer>,
     /// `vault kv put` commands with placeholders.
     pub vault: Vec<String>,
+    /// Remote keys and properties read from stores gitopsc does not render.
+    pub store_keys: Vec<String>,
     /// Caveats.
     pub caveats: Vec<String>,
     /// Verification commands.
@@ -44,24 +46,38 @@ pub fn runbook(
     caveats: Vec<String>,
     verify: Vec<String>,
 ) -> Manifest {
+    // (store or Vault mount, remote key) → properties; Vault stores give `vault kv put` lines.
     let mut vault: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut other: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for secret in &app_spec.secrets {
         let store = store_name(spec, secret).unwrap_or_default();
         let decl = spec.secret_stores.iter().find(|s| s.name.as_str() == store);
-        let Some(kv) = decl.and_then(|d| d.vault.as_ref()) else {
-            continue;
+        let (map, scope) = match decl.and_then(|d| d.vault.as_ref()) {
+            Some(kv) => (&mut vault, kv.path.clone()),
+            None => (&mut other, store.to_string()),
         };
         for d in &secret.data {
-            let keys = vault.entry((kv.path.clone(), d.remote_key.clone())).or_default();
+            let keys = map.entry((scope.clone(), d.remote_key.clone())).or_default();
             let prop = d.property.clone().unwrap_or_else(|| d.key.clone());
             if !keys.contains(&prop) {
                 keys.push(prop);
             }
         }
         for key in &secret.data_from {
-            vault.entry((kv.path.clone(), key.clone())).or_default();
+            map.entry((scope.clone(), key.clone())).or_default();
         }
     }
+    let store_keys = other
+        .into_iter()
+        .map(|((store, key), props)| {
+            if props.is_empty() {
+                format!("store `{store}`: `{key}` (every property)")
+            } else {
+                let props: Vec<String> = props.iter().map(|p| format!("`{p}`")).collect();
+                format!("store `{store}`: `{key}` with {}", props.join(", "))
+            }
+        })
+        .collect();
     let vault = vault
         .into_iter()
         .map(|((mount, path), keys)| {
@@ -97,6 +113,7 @@ pub fn runbook(
             })
             .collect(),
         vault,
+        store_keys,
         caveats,
         verify: all_verify,
     };

@@ -196,6 +196,8 @@ pub struct SecretUses {
     pub protected: BTreeSet<String>,
     /// HelmReleases read them through `valuesFrom`: Flux watches them.
     pub watched: BTreeSet<String>,
+    /// Passwords of CloudNative-PG managed roles: the operator applies changes at once.
+    pub reload: BTreeSet<String>,
 }
 
 /// Adds the app's ExternalSecrets (and namespaced stores) to its data layer.
@@ -272,6 +274,9 @@ fn external_secret(
     let mut target_labels = secret.labels.clone();
     if uses.watched.contains(&name) {
         target_labels.insert(LABEL_WATCH.to_string(), "Enabled".to_string());
+    }
+    if uses.reload.contains(&name) {
+        target_labels.insert("cnpg.io/reload".to_string(), "true".to_string());
     }
     let (secret_type, data) = match secret.kind {
         SecretType::Opaque => (None, secret.template.clone()),

@@ -76,9 +76,10 @@ pub struct PostgresSpec {
     /// Backups to S3-compatible object storage (CloudNative-PG).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupSpec>,
-    /// Scrape the instances' metrics with a PodMonitor.
-    #[serde(default = "yes")]
-    pub monitoring: bool,
+    /// Scrape the instances' metrics with a PodMonitor (needs the Prometheus operator's CRDs;
+    /// default: when the app's `monitoring` is on or `defaults.monitoring.labels` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<bool>,
 }
 
 /// Operators that run PostgreSQL.

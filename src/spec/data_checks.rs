@@ -233,6 +233,18 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                             .help("upgrade the operator and set `operatorVersion`, or create the databases another way"),
                         );
                     }
+                    if pg.databases.iter().any(|d| !d.extensions.is_empty())
+                        && cnpg_minor.is_some_and(|m| (25..26).contains(&m))
+                    {
+                        diags.push(
+                            Diagnostic::error(format!(
+                                "`Database` extensions need CloudNative-PG 1.26 or later; `operatorVersion` is {}",
+                                pg.operator_version
+                            ))
+                            .at(spans.key(&format!("{pp}/databases")), "needs CloudNative-PG ≥ 1.26")
+                            .help("upgrade the operator and set `operatorVersion`, or create the extensions in `postInitSQL`"),
+                        );
+                    }
                     if let Some(b) = &pg.backup {
                         if !b.legacy && cnpg_minor.is_some_and(|m| m < 26) {
                             diags.push(
@@ -264,22 +276,29 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                             &mut diags,
                         );
                     }
+                    let need_basic_auth = |name: &str, pointer: String, diags: &mut Vec<Diagnostic>| {
+                        if let Some(s) = app.secrets.iter().find(|s| s.name.as_str() == name)
+                            && s.kind != SecretType::BasicAuth
+                        {
+                            diags.push(
+                                Diagnostic::error(format!(
+                                    "`{name}` must be a `basic-auth` secret: CloudNative-PG reads `username` and `password` from a `kubernetes.io/basic-auth` Secret"
+                                ))
+                                .at(spans.value(&pointer), "")
+                                .help(format!("set `type: basic-auth` on the secret `{name}`")),
+                            );
+                        }
+                    };
                     if let Some(owner) = &pg.owner_secret {
-                        need_secret(
-                            owner.as_str(),
-                            format!("{pp}/ownerSecret"),
-                            "the owner secret",
-                            &mut diags,
-                        );
+                        let at = format!("{pp}/ownerSecret");
+                        need_secret(owner.as_str(), at.clone(), "the owner secret", &mut diags);
+                        need_basic_auth(owner.as_str(), at, &mut diags);
                     }
                     for (r, role) in pg.roles.iter().enumerate() {
                         if let Some(s) = &role.password_secret {
-                            need_secret(
-                                s.as_str(),
-                                format!("{pp}/roles/{r}/passwordSecret"),
-                                "the password secret",
-                                &mut diags,
-                            );
+                            let at = format!("{pp}/roles/{r}/passwordSecret");
+                            need_secret(s.as_str(), at.clone(), "the password secret", &mut diags);
+                            need_basic_auth(s.as_str(), at, &mut diags);
                         }
                     }
                 }
@@ -436,6 +455,12 @@ fn missing_key(secret: &str, key: &str, pointer: &str, spans: &SpanIndex) -> Dia
         ))
 }
 
+/// True for a chart values key that holds a secret value (not the name of a Secret).
+fn is_secret_value_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_VALUE_KEYS.contains(&key.as_str()) || (key.ends_with("password") && !key.starts_with("existing"))
+}
+
 /// Refuses chart values that hold a secret in plain text.
 fn plaintext_in_values(
     values: &serde_json::Map<String, serde_json::Value>,
@@ -447,10 +472,15 @@ fn plaintext_in_values(
         let child = format!("{pointer}/{}", super::load::escape_pointer(key));
         match value {
             serde_json::Value::Object(map) => plaintext_in_values(map, &child, spans, diags),
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let serde_json::Value::Object(map) = item {
+                        plaintext_in_values(map, &format!("{child}/{i}"), spans, diags);
+                    }
+                }
+            }
             serde_json::Value::String(s)
-                if !s.is_empty()
-                    && !s.trim_start().starts_with("((")
-                    && SECRET_VALUE_KEYS.contains(&key.to_ascii_lowercase().as_str()) =>
+                if !s.is_empty() && !s.trim_start().starts_with("((") && is_secret_value_key(key) =>
             {
                 diags.push(
                     Diagnostic::error(format!("`{key}` holds a secret in plain text"))
