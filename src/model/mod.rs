@@ -14,6 +14,7 @@ mod refs;
 mod resolve;
 mod runbook;
 mod secrets;
+mod workload;
 
 pub use resolve::resolve;
 

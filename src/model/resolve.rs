@@ -84,6 +84,7 @@ pub struct AppCtx<'a> {
 pub struct Parts {
     manifests: BTreeMap<LayerKind, Vec<Manifest>>,
     deps: BTreeMap<LayerKind, BTreeSet<String>>,
+    external_secrets: BTreeMap<String, super::secrets::ExternalSecret>,
 }
 
 impl Parts {
@@ -108,6 +109,16 @@ impl Parts {
     /// Makes a layer wait for a Flux Kustomization.
     pub fn dep(&mut self, layer: LayerKind, name: &str) {
         self.deps.entry(layer).or_default().insert(name.to_string());
+    }
+
+    /// Records an ExternalSecret of the app, so the pods that read its Secret can hash it.
+    pub fn external_secret(&mut self, object: &super::secrets::ExternalSecret) {
+        self.external_secrets.insert(object.name.clone(), object.clone());
+    }
+
+    /// The app's ExternalSecret that produces the Secret `name`.
+    pub fn external_secret_for(&self, name: &str) -> Option<&super::secrets::ExternalSecret> {
+        self.external_secrets.get(name)
     }
 
     /// The layers that hold manifests, in apply order.
@@ -306,6 +317,7 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
                     .help(format!("app `{}` can reference {}", app.name, scope.describe())),
             );
         }
+        workload::parts(spec, &app_ctx, &mut parts);
         if owner {
             // The Namespace goes first into the app's first layer.
             let first = parts.kinds().first().copied().unwrap_or(LayerKind::Release);

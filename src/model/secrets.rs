@@ -243,6 +243,7 @@ pub fn parts(
             parts.dep(LayerKind::Data, STORES_KUSTOMIZATION);
         }
         let object = external_secret(secret, app, kind, store_ref, uses, protect, registry_of);
+        parts.external_secret(&object);
         parts.add(
             LayerKind::Data,
             Manifest::new(

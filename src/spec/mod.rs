@@ -11,6 +11,8 @@ pub mod schema;
 pub mod secrets;
 pub mod semantic;
 mod types;
+pub mod workload;
+mod workload_checks;
 
 pub use types::*;
 

@@ -329,7 +329,10 @@ fn pattern_meaning(pattern: &str, given: &str) -> (&'static str, String) {
             "a chart name",
             "a chart name starts with a letter or digit and holds letters, digits, `.`, `_` and `-`".into(),
         ),
-        _ => ("of the expected form", format!("the value must match `{pattern}`")),
+        p => match super::workload::pattern_meaning(p) {
+            Some((what, help)) => (what, help.to_string()),
+            None => ("of the expected form", format!("the value must match `{pattern}`")),
+        },
     }
 }
 

@@ -181,6 +181,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 
     cycles(spec, &apps, spans, &mut diags);
     diags.extend(super::data_checks::check(spec, spans, minor));
+    diags.extend(super::workload_checks::check(spec, spans));
     diags
 }
 

@@ -3,6 +3,10 @@
 
 use super::data::{Operators, PostgresSpec, RedisSpec};
 use super::secrets::{SecretSpec, SecretStoreSpec};
+use super::workload::{
+    AlertGroup, ConfigMapSpec, LimitRangeSpec, NetworkDefaults, NetworkPolicySpec, ResourceQuotaSpec,
+    ServiceAccountSpec, WorkloadSpec,
+};
 use super::{
     CHART_NAME_PATTERN, CHART_VERSION_PATTERN, Duration, FLUX_VERSION_PATTERN, Group, HELM_URL_PATTERN, Name,
 };
@@ -185,6 +189,12 @@ pub struct Defaults {
     /// What every ServiceMonitor, PodMonitor and PrometheusRule carries.
     #[serde(default)]
     pub monitoring: MonitoringDefaults,
+    /// The API server's ports and the cluster DNS, for NetworkPolicies.
+    #[serde(default)]
+    pub network: NetworkDefaults,
+    /// Put Reloader annotations on every workload, so a rotated Secret restarts its pods.
+    #[serde(default)]
+    pub reloader: bool,
 }
 
 impl Default for Defaults {
@@ -198,6 +208,8 @@ impl Default for Defaults {
             secret_store: None,
             storage_class: None,
             monitoring: MonitoringDefaults::default(),
+            network: NetworkDefaults::default(),
+            reloader: false,
         }
     }
 }
@@ -210,6 +222,10 @@ pub struct MonitoringDefaults {
     /// (e.g. `release: kube-prometheus-stack`): a monitor nobody selects fails silently.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The namespace Prometheus scrapes from: allowed in to the workloads' metrics ports when
+    /// a network policy isolates their pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Name>,
 }
 
 /// A Pod Security Standards level.
@@ -302,6 +318,27 @@ pub struct AppSpec {
     /// Scrape the app's metrics (for a chart gitopsc knows: through the chart's own values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<AppMonitoring>,
+    /// ConfigMaps written into the tree, read by the app's workloads.
+    #[serde(default)]
+    pub config_maps: Vec<ConfigMapSpec>,
+    /// The app's own StatefulSets and Deployments.
+    #[serde(default)]
+    pub workloads: Vec<WorkloadSpec>,
+    /// ServiceAccounts with their Role and ClusterRole.
+    #[serde(default)]
+    pub service_accounts: Vec<ServiceAccountSpec>,
+    /// NetworkPolicies: default deny in the namespace, with what the workloads need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<NetworkPolicySpec>,
+    /// Prometheus alert groups, written into one PrometheusRule.
+    #[serde(default)]
+    pub alerts: Vec<AlertGroup>,
+    /// A ResourceQuota of the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_quota: Option<ResourceQuotaSpec>,
+    /// A LimitRange of the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_range: Option<LimitRangeSpec>,
 }
 
 /// Monitoring of an app.

@@ -1,0 +1,321 @@
+//! Workloads: an app's ConfigMaps, StatefulSets and Deployments with their Services,
+//! autoscalers and disruption budgets, and what guards and watches them — RBAC
+//! ([`rbac`]), NetworkPolicies, quotas and limit ranges ([`policy`]), monitors and alert
+//! rules ([`monitoring`]). Pod templates and their checksums are built in [`pod`].
+//!
+//! Every object goes into the app's release layer. Selectors and volume claim templates
+//! derive only from the app's and the workload's names, which never change.
+
+mod monitoring;
+mod pod;
+mod policy;
+mod rbac;
+
+use super::Manifest;
+use super::resolve::{AppCtx, Parts};
+use crate::spec::ClusterSpec;
+use crate::spec::workload::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The label every object gitopsc writes for a workload carries.
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "gitopsc");
+
+/// Labels of an object, sorted.
+pub type Labels = BTreeMap<String, String>;
+
+/// The selector of a workload's pods: its name and its app's, nothing that ever changes.
+pub fn selector(app: &str, workload: &str) -> Labels {
+    Labels::from([
+        ("app.kubernetes.io/instance".to_string(), app.to_string()),
+        ("app.kubernetes.io/name".to_string(), workload.to_string()),
+    ])
+}
+
+/// Labels of an object that belongs to a workload.
+fn workload_labels(app: &str, workload: &str) -> Labels {
+    let mut labels = selector(app, workload);
+    labels.insert(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string());
+    labels
+}
+
+/// Labels of an object that belongs to the app as a whole.
+fn app_labels(app: &str) -> Labels {
+    Labels::from([
+        ("app.kubernetes.io/instance".to_string(), app.to_string()),
+        (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+    ])
+}
+
+/// An object's identity and labels: what every item of these blueprints carries.
+#[derive(Debug, Serialize)]
+pub struct Meta {
+    /// Object name.
+    pub name: String,
+    /// Object namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Labels.
+    pub labels: Labels,
+}
+
+/// A ConfigMap.
+#[derive(Debug, Serialize)]
+struct ConfigMapItem {
+    meta: Meta,
+    data: BTreeMap<String, String>,
+}
+
+/// A Service.
+#[derive(Debug, Serialize)]
+struct ServiceItem {
+    meta: Meta,
+    headless: bool,
+    selector: Labels,
+    ports: Vec<Value>,
+}
+
+/// A HorizontalPodAutoscaler.
+#[derive(Debug, Serialize)]
+struct AutoscalerItem {
+    meta: Meta,
+    target_kind: &'static str,
+    min_replicas: u32,
+    max_replicas: u32,
+    metrics: Vec<Value>,
+    behavior: Option<Value>,
+}
+
+/// A PodDisruptionBudget.
+#[derive(Debug, Serialize)]
+struct DisruptionBudgetItem {
+    meta: Meta,
+    selector: Labels,
+    min_available: Option<Value>,
+    max_unavailable: Option<Value>,
+    unhealthy_pod_eviction_policy: Option<UnhealthyPodEvictionPolicy>,
+}
+
+/// Adds every workload object of the app to its release layer.
+pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
+    let a = app.spec;
+    for cm in &a.config_maps {
+        let item = ConfigMapItem {
+            meta: Meta {
+                name: cm.name.to_string(),
+                namespace: app.namespace.clone(),
+                labels: app_labels(&app.name),
+            },
+            data: cm.data.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect(),
+        };
+        parts.release(Manifest::new(
+            format!("configmap-{}.yaml", cm.name),
+            "workload/configmap.yaml.j2",
+            &["ConfigMap"],
+            &item,
+        ));
+    }
+    rbac::parts(app, parts);
+    policy::parts(spec, app, parts);
+    for wl in &a.workloads {
+        services(app, wl, parts);
+    }
+    for wl in &a.workloads {
+        pod::workload(spec, app, wl, parts);
+    }
+    for wl in &a.workloads {
+        if let Some(hpa) = &wl.autoscaling {
+            autoscaler(app, wl, hpa, parts);
+        }
+        if let Some(pdb) = &wl.disruption_budget {
+            disruption_budget(app, wl, pdb, parts);
+        }
+    }
+    monitoring::parts(spec, app, parts);
+}
+
+fn service_port(port: &PortSpec) -> Value {
+    json!({
+        "name": port.name,
+        "port": port.port,
+        "targetPort": port.name,
+        "protocol": port.protocol.as_str(),
+    })
+}
+
+fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
+    let meta = |name: String, labels: Labels| Meta {
+        name,
+        namespace: app.namespace.clone(),
+        labels,
+    };
+    let selector = selector(&app.name, wl.name.as_str());
+    let mut emit = |name: String, labels: Labels, headless: bool, ports: Vec<Value>| {
+        let item = ServiceItem {
+            meta: meta(name.clone(), labels),
+            headless,
+            selector: selector.clone(),
+            ports,
+        };
+        parts.release(Manifest::new(
+            format!("service-{name}.yaml"),
+            "workload/service.yaml.j2",
+            &["Service"],
+            &item,
+        ));
+    };
+    let labels = workload_labels(&app.name, wl.name.as_str());
+    let ports: Vec<Value> = wl.service_ports().map(service_port).collect();
+    if wl.service && !ports.is_empty() {
+        emit(wl.service_name(), labels.clone(), false, ports);
+    }
+    if wl.kind == WorkloadKind::StatefulSet {
+        let all = wl.ports.iter().map(service_port).collect();
+        emit(wl.headless_service_name(), labels.clone(), true, all);
+    }
+    if let Some(m) = &wl.monitoring
+        && wl.has_metrics_service()
+        && let Some(port) = wl.port(&m.port)
+    {
+        emit(
+            wl.metrics_service_name(),
+            monitoring::metrics_service_labels(&app.name, wl.name.as_str()),
+            false,
+            vec![service_port(port)],
+        );
+    }
+}
+
+/// The `conservative` preset: up by 2 pods a minute at most after a minute of stable
+/// recommendations; down by 10 % or 1 pod a minute, whichever is fewer, after five minutes.
+fn conservative(direction_up: bool) -> ScalingRules {
+    if direction_up {
+        ScalingRules {
+            stabilization_window_seconds: Some(60),
+            select_policy: Some(SelectPolicy::Max),
+            policies: vec![ScalingPolicy {
+                kind: ScalingPolicyKind::Pods,
+                value: 2,
+                period_seconds: 60,
+            }],
+        }
+    } else {
+        ScalingRules {
+            stabilization_window_seconds: Some(300),
+            select_policy: Some(SelectPolicy::Min),
+            policies: vec![
+                ScalingPolicy {
+                    kind: ScalingPolicyKind::Percent,
+                    value: 10,
+                    period_seconds: 60,
+                },
+                ScalingPolicy {
+                    kind: ScalingPolicyKind::Pods,
+                    value: 1,
+                    period_seconds: 60,
+                },
+            ],
+        }
+    }
+}
+
+fn scaling_rules(rules: &ScalingRules) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(window) = rules.stabilization_window_seconds {
+        out.insert("stabilizationWindowSeconds".into(), json!(window));
+    }
+    if let Some(select) = rules.select_policy {
+        out.insert("selectPolicy".into(), json!(select));
+    }
+    if !rules.policies.is_empty() {
+        out.insert("policies".into(), json!(rules.policies));
+    }
+    Value::Object(out)
+}
+
+fn autoscaler(app: &AppCtx, wl: &WorkloadSpec, hpa: &Autoscaling, parts: &mut Parts) {
+    let mut metrics = Vec::new();
+    for (name, target) in [("cpu", hpa.cpu), ("memory", hpa.memory)] {
+        if let Some(percent) = target {
+            metrics.push(json!({
+                "type": "Resource",
+                "resource": {"name": name, "target": {"type": "Utilization", "averageUtilization": percent}},
+            }));
+        }
+    }
+    for m in &hpa.pods {
+        metrics.push(json!({
+            "type": "Pods",
+            "pods": {
+                "metric": {"name": m.metric},
+                "target": {"type": "AverageValue", "averageValue": m.average_value.text()},
+            },
+        }));
+    }
+    let behavior = hpa.behavior.as_ref().map(|b| {
+        let preset = b.preset.map(|BehaviorPreset::Conservative| ());
+        let up = b.scale_up.clone().or_else(|| preset.map(|()| conservative(true)));
+        let down = b
+            .scale_down
+            .clone()
+            .or_else(|| preset.map(|()| conservative(false)));
+        let mut out = serde_json::Map::new();
+        if let Some(up) = up {
+            out.insert("scaleUp".into(), scaling_rules(&up));
+        }
+        if let Some(down) = down {
+            out.insert("scaleDown".into(), scaling_rules(&down));
+        }
+        Value::Object(out)
+    });
+    let item = AutoscalerItem {
+        meta: Meta {
+            name: wl.name.to_string(),
+            namespace: app.namespace.clone(),
+            labels: workload_labels(&app.name, wl.name.as_str()),
+        },
+        target_kind: wl.kind.as_str(),
+        min_replicas: hpa.min_replicas,
+        max_replicas: hpa.max_replicas,
+        metrics,
+        behavior,
+    };
+    parts.release(Manifest::new(
+        format!("horizontalpodautoscaler-{}.yaml", wl.name),
+        "workload/horizontalpodautoscaler.yaml.j2",
+        &["HorizontalPodAutoscaler"],
+        &item,
+    ));
+}
+
+fn int_or_percent(v: &IntOrPercent) -> Value {
+    match v {
+        IntOrPercent::Int(n) => json!(n),
+        IntOrPercent::Percent(s) => json!(s),
+    }
+}
+
+fn disruption_budget(app: &AppCtx, wl: &WorkloadSpec, pdb: &DisruptionBudget, parts: &mut Parts) {
+    let item = DisruptionBudgetItem {
+        meta: Meta {
+            name: wl.name.to_string(),
+            namespace: app.namespace.clone(),
+            labels: workload_labels(&app.name, wl.name.as_str()),
+        },
+        selector: selector(&app.name, wl.name.as_str()),
+        min_available: pdb.min_available.as_ref().map(int_or_percent),
+        max_unavailable: pdb.max_unavailable.as_ref().map(int_or_percent),
+        unhealthy_pod_eviction_policy: pdb.unhealthy_pod_eviction_policy,
+    };
+    parts.release(Manifest::new(
+        format!("poddisruptionbudget-{}.yaml", wl.name),
+        "workload/poddisruptionbudget.yaml.j2",
+        &["PodDisruptionBudget"],
+        &item,
+    ));
+}
+
+/// A Kubernetes label selector matching exactly these labels.
+fn match_labels(labels: &Labels) -> Value {
+    json!({ "matchLabels": labels })
+}

@@ -1,0 +1,161 @@
+//! Monitoring: a ServiceMonitor (with the metrics Service, see the parent module) or a
+//! PodMonitor per monitored workload, and the app's PrometheusRule. Their selectors derive
+//! from the workload's labels; `defaults.monitoring.labels` let a Prometheus select them.
+//! They have no status, so no health check waits for them.
+
+use super::{Labels, Meta, app_labels, selector, workload_labels};
+use crate::model::Manifest;
+use crate::model::resolve::{AppCtx, Parts};
+use crate::spec::ClusterSpec;
+use crate::spec::workload::ScrapeVia;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// The label that tells a workload's metrics Service from its other Services.
+const COMPONENT: (&str, &str) = ("app.kubernetes.io/component", "metrics");
+
+/// The labels by which a workload's ServiceMonitor selects its metrics Service.
+fn metrics_selector(app: &str, workload: &str) -> Labels {
+    let mut labels = selector(app, workload);
+    labels.insert(COMPONENT.0.into(), COMPONENT.1.into());
+    labels
+}
+
+/// Labels of a workload's metrics Service.
+pub fn metrics_service_labels(app: &str, workload: &str) -> Labels {
+    let mut labels = workload_labels(app, workload);
+    labels.extend(metrics_selector(app, workload));
+    labels
+}
+
+/// A ServiceMonitor.
+#[derive(Debug, Serialize)]
+struct ServiceMonitorItem {
+    meta: Meta,
+    selector: Labels,
+    endpoints: Vec<Value>,
+}
+
+/// A PodMonitor (the shape the data services' PodMonitors share).
+#[derive(Debug, Serialize)]
+struct PodMonitorItem {
+    name: String,
+    namespace: String,
+    labels: Labels,
+    selector: Labels,
+    port: String,
+    path: String,
+    interval: Option<String>,
+}
+
+/// A PrometheusRule.
+#[derive(Debug, Serialize)]
+struct RuleItem {
+    meta: Meta,
+    groups: Vec<Value>,
+}
+
+/// Adds the app's monitors and its PrometheusRule.
+pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
+    let extra = &spec.defaults.monitoring.labels;
+    let with_extra = |mut labels: Labels| {
+        labels.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        labels
+    };
+    for wl in &app.spec.workloads {
+        let Some(m) = &wl.monitoring else { continue };
+        let labels = with_extra(workload_labels(&app.name, wl.name.as_str()));
+        match m.via {
+            ScrapeVia::Service => {
+                let mut endpoint = json!({"port": m.port, "path": m.path});
+                if let Some(interval) = &m.interval {
+                    endpoint["interval"] = json!(interval);
+                }
+                let item = ServiceMonitorItem {
+                    meta: Meta {
+                        name: wl.name.to_string(),
+                        namespace: app.namespace.clone(),
+                        labels,
+                    },
+                    selector: metrics_selector(&app.name, wl.name.as_str()),
+                    endpoints: vec![endpoint],
+                };
+                parts.release(Manifest::new(
+                    format!("servicemonitor-{}.yaml", wl.name),
+                    "monitoring/servicemonitor.yaml.j2",
+                    &["ServiceMonitor"],
+                    &item,
+                ));
+            }
+            ScrapeVia::Pod => {
+                let item = PodMonitorItem {
+                    name: wl.name.to_string(),
+                    namespace: app.namespace.clone(),
+                    labels,
+                    selector: selector(&app.name, wl.name.as_str()),
+                    port: m.port.clone(),
+                    path: m.path.clone(),
+                    interval: m.interval.clone(),
+                };
+                parts.release(Manifest::new(
+                    format!("podmonitor-{}.yaml", wl.name),
+                    "monitoring/podmonitor.yaml.j2",
+                    &["PodMonitor"],
+                    &item,
+                ));
+            }
+        }
+    }
+    if app.spec.alerts.is_empty() {
+        return;
+    }
+    let groups = app
+        .spec
+        .alerts
+        .iter()
+        .map(|g| {
+            let rules: Vec<Value> = g
+                .rules
+                .iter()
+                .map(|r| {
+                    let mut labels = r.labels.clone();
+                    labels.insert("severity".into(), r.severity.as_str().into());
+                    let mut annotations = Labels::from([("summary".to_string(), r.summary.clone())]);
+                    if let Some(d) = &r.description {
+                        annotations.insert("description".into(), d.clone());
+                    }
+                    if let Some(u) = &r.runbook_url {
+                        annotations.insert("runbook_url".into(), u.clone());
+                    }
+                    let mut rule = json!({"alert": r.alert, "expr": r.expr});
+                    if let Some(f) = &r.for_ {
+                        rule["for"] = json!(f);
+                    }
+                    rule["labels"] = json!(labels);
+                    rule["annotations"] = json!(annotations);
+                    rule
+                })
+                .collect();
+            let mut group = json!({"name": g.name});
+            if let Some(i) = &g.interval {
+                group["interval"] = json!(i);
+            }
+            group["rules"] = json!(rules);
+            group
+        })
+        .collect();
+    let item = RuleItem {
+        meta: Meta {
+            name: app.name.clone(),
+            namespace: app.namespace.clone(),
+            labels: with_extra(app_labels(&app.name)),
+        },
+        groups,
+    };
+    parts.release(Manifest::new(
+        "prometheusrule.yaml",
+        "monitoring/prometheusrule.yaml.j2",
+        &["PrometheusRule"],
+        &item,
+    ));
+}

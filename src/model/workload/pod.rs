@@ -1,0 +1,609 @@
+//! The StatefulSet or Deployment of a workload and its pod template, with the checksums
+//! that roll the pods when what they read changes.
+//!
+//! - `checksum/config`: sha256 of the canonical JSON `{configMap: {key: value}}` of exactly
+//!   the ConfigMap keys the pod reads (env, envFrom, files; init containers included).
+//! - `checksum/externalsecret-spec`: sha256 of the canonical JSON `{secret: definition}` of
+//!   the ExternalSecrets in the tree that produce the Secrets the pod reads — what is asked
+//!   of the store, never the values, which the compiler cannot see.
+//! - Reloader's `secret.reloader.stakater.com/reload` (opt-in) names the Secrets the pod
+//!   reads, so a rotation Git never sees still restarts it.
+
+use super::{Labels, Meta, match_labels, selector, workload_labels};
+use crate::emit::lock::sha256_hex;
+use crate::model::Manifest;
+use crate::model::resolve::{AppCtx, Parts};
+use crate::spec::ClusterSpec;
+use crate::spec::workload::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The pod-template annotation hashing the ConfigMap data the pod reads.
+pub const CHECKSUM_CONFIG: &str = "checksum/config";
+/// The pod-template annotation hashing the definitions of the ExternalSecrets the pod reads.
+pub const CHECKSUM_EXTERNAL_SECRETS: &str = "checksum/externalsecret-spec";
+/// Reloader's workload annotation: restart on a change of these Secrets.
+pub const RELOADER_SECRETS: &str = "secret.reloader.stakater.com/reload";
+
+/// A StatefulSet or Deployment.
+#[derive(Debug, Serialize)]
+struct WorkloadItem {
+    meta: Meta,
+    annotations: Labels,
+    replicas: Option<u32>,
+    selector: Labels,
+    strategy: Option<Value>,
+    service_name: String,
+    pod_management_policy: PodManagementPolicy,
+    update_strategy: Option<Value>,
+    volume_claim_templates: Vec<Value>,
+    pod: PodTemplate,
+}
+
+/// A pod template.
+#[derive(Debug, Serialize)]
+struct PodTemplate {
+    labels: Labels,
+    annotations: Labels,
+    service_account_name: Option<String>,
+    automount_service_account_token: bool,
+    termination_grace_period_seconds: Option<u32>,
+    security_context: Value,
+    image_pull_secrets: Vec<String>,
+    node_selector: Labels,
+    affinity: Option<Value>,
+    topology_spread_constraints: Vec<Value>,
+    init_containers: Vec<Container>,
+    containers: Vec<Container>,
+    volumes: Vec<Value>,
+}
+
+/// A container.
+#[derive(Debug, Serialize)]
+struct Container {
+    name: String,
+    image: String,
+    image_pull_policy: Option<PullPolicy>,
+    command: Vec<String>,
+    args: Vec<String>,
+    ports: Vec<Value>,
+    env: Vec<Value>,
+    env_from: Vec<Value>,
+    liveness_probe: Option<Value>,
+    readiness_probe: Option<Value>,
+    startup_probe: Option<Value>,
+    resources: Option<Value>,
+    security_context: Value,
+    volume_mounts: Vec<Value>,
+}
+
+/// What a pod reads from ConfigMaps and Secrets.
+#[derive(Debug, Default)]
+struct Consumed {
+    /// ConfigMap → key → value, only the keys read.
+    config: BTreeMap<String, BTreeMap<String, String>>,
+    /// Secrets read by env, envFrom or files (not image pull secrets: a new credential
+    /// needs no restart).
+    secrets: BTreeSet<String>,
+}
+
+impl Consumed {
+    fn config_keys<'a>(&mut self, cm: &ConfigMapSpec, keys: impl IntoIterator<Item = &'a ConfigKey>) {
+        let entry = self.config.entry(cm.name.to_string()).or_default();
+        for key in keys {
+            if let Some(value) = cm.data.get(key) {
+                entry.insert(key.0.clone(), value.clone());
+            }
+        }
+    }
+
+    fn config_all(&mut self, cm: &ConfigMapSpec) {
+        self.config_keys(cm, cm.data.keys());
+    }
+}
+
+/// Sha256 hex of the canonical JSON of a sorted map.
+fn digest(value: &impl Serialize) -> String {
+    sha256_hex(&serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// The data-defining part of the app's ExternalSecret that produces Secret `name`: its
+/// store, remote keys and properties, and template — what `checksum/externalsecret-spec`
+/// hashes. Refresh interval, creation policy and labels change no value, so they are left out.
+fn external_secret_definition(parts: &Parts, name: &str) -> Option<Value> {
+    let es = parts.external_secret_for(name)?;
+    let template = es
+        .template
+        .as_ref()
+        .map(|t| json!({"type": t.secret_type, "mergePolicy": t.merge_policy, "data": t.data}));
+    let data: Vec<Value> = es
+        .data
+        .iter()
+        .map(|d| json!({"secretKey": d.secret_key, "remoteKey": d.remote_key, "property": d.property}))
+        .collect();
+    Some(json!({
+        "store": {"kind": es.store_kind, "name": es.store_name},
+        "data": data,
+        "dataFrom": es.data_from,
+        "template": template,
+    }))
+}
+
+/// Builds the workload object and adds it to the release layer.
+pub fn workload(spec: &ClusterSpec, app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
+    let configs: BTreeMap<&str, &ConfigMapSpec> = app
+        .spec
+        .config_maps
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
+    let mut consumed = Consumed::default();
+    let mut volumes = Volumes::default();
+    let sts = wl.kind == WorkloadKind::StatefulSet;
+    let selector = selector(&app.name, wl.name.as_str());
+
+    // Scratch directories and claims that init containers may mount by name.
+    let mut named_mounts: BTreeMap<&str, Value> = BTreeMap::new();
+    for dir in &wl.empty_dirs {
+        let mut empty = serde_json::Map::new();
+        if dir.memory {
+            empty.insert("medium".into(), json!("Memory"));
+        }
+        if let Some(limit) = &dir.size_limit {
+            empty.insert("sizeLimit".into(), json!(limit.text()));
+        }
+        volumes.insert(
+            dir.name.to_string(),
+            json!({"name": dir.name, "emptyDir": Value::Object(empty)}),
+        );
+        named_mounts.insert(
+            dir.name.as_str(),
+            json!({"name": dir.name, "mountPath": dir.mount_path}),
+        );
+    }
+    for claim in &wl.volume_claim_templates {
+        named_mounts.insert(
+            claim.name.as_str(),
+            json!({"name": claim.name, "mountPath": claim.mount_path}),
+        );
+    }
+
+    let container_security = container_security_context(&wl.security_context);
+    let mut init_containers = Vec::with_capacity(wl.init_containers.len());
+    for init in &wl.init_containers {
+        let mut mounts = files(&init.files, &configs, &mut consumed, &mut volumes);
+        mounts.extend(
+            init.mounts
+                .iter()
+                .filter_map(|m| named_mounts.get(m.as_str()).cloned()),
+        );
+        init_containers.push(Container {
+            name: init.name.to_string(),
+            image: init.image.clone().unwrap_or_else(|| wl.image.clone()),
+            image_pull_policy: wl.image_pull_policy,
+            command: init.command.clone(),
+            args: init.args.clone(),
+            ports: Vec::new(),
+            env: env(&init.env, &configs, &mut consumed),
+            env_from: env_from(&init.env_from, &configs, &mut consumed),
+            liveness_probe: None,
+            readiness_probe: None,
+            startup_probe: None,
+            resources: resources(&init.resources),
+            security_context: container_security.clone(),
+            volume_mounts: mounts,
+        });
+    }
+
+    let mut main_env = env(&wl.env, &configs, &mut consumed);
+    let mut mounts = files(&wl.files, &configs, &mut consumed, &mut volumes);
+    mounts.extend(named_mounts.values().cloned());
+    if let Some(identity) = &wl.instance_identity {
+        main_env.push(json!({"name": identity.pod_name_env, "valueFrom": {"fieldRef": {"fieldPath": PodField::PodName.path()}}}));
+        if let Some(ordinal) = &identity.ordinal_env {
+            main_env.push(
+                json!({"name": ordinal, "valueFrom": {"fieldRef": {"fieldPath": PodField::PodIndex.path()}}}),
+            );
+        }
+        // Equal to `replicas`: a scale change changes the template and rolls every pod.
+        main_env.push(json!({"name": identity.total_env, "value": wl.replicas.unwrap_or(1).to_string()}));
+        if let Some(path) = &identity.volume_path {
+            volumes.insert(
+                IDENTITY_VOLUME.to_string(),
+                json!({"name": IDENTITY_VOLUME, "downwardAPI": {"items": [{"path": "pod-name", "fieldRef": {"fieldPath": "metadata.name"}}]}}),
+            );
+            mounts.push(json!({"name": IDENTITY_VOLUME, "mountPath": path, "readOnly": true}));
+        }
+    }
+    let main = Container {
+        name: wl.name.to_string(),
+        image: wl.image.clone(),
+        image_pull_policy: wl.image_pull_policy,
+        command: wl.command.clone(),
+        args: wl.args.clone(),
+        ports: wl
+            .ports
+            .iter()
+            .map(|p| json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()}))
+            .collect(),
+        env: main_env,
+        env_from: env_from(&wl.env_from, &configs, &mut consumed),
+        liveness_probe: wl.probes.liveness.as_ref().map(probe),
+        readiness_probe: wl.probes.readiness.as_ref().map(probe),
+        startup_probe: wl.probes.startup.as_ref().map(probe),
+        resources: resources(&wl.resources),
+        security_context: container_security,
+        volume_mounts: mounts,
+    };
+    consumed
+        .secrets
+        .extend(secret_names(&wl.env, &wl.env_from, &wl.files));
+    for init in &wl.init_containers {
+        consumed
+            .secrets
+            .extend(secret_names(&init.env, &init.env_from, &init.files));
+    }
+
+    // The pod template's annotations: the user's, then the checksums.
+    let mut pod_annotations: Labels = wl.annotations.clone();
+    consumed.config.retain(|_, keys| !keys.is_empty());
+    if !consumed.config.is_empty() {
+        pod_annotations.insert(CHECKSUM_CONFIG.into(), digest(&consumed.config));
+    }
+    let external: BTreeMap<&str, Value> = consumed
+        .secrets
+        .iter()
+        .filter_map(|s| external_secret_definition(parts, s).map(|d| (s.as_str(), d)))
+        .collect();
+    if !external.is_empty() {
+        pod_annotations.insert(CHECKSUM_EXTERNAL_SECRETS.into(), digest(&external));
+    }
+    let mut annotations = Labels::new();
+    if wl.reloader.unwrap_or(spec.defaults.reloader) && !consumed.secrets.is_empty() {
+        let names: Vec<&str> = consumed.secrets.iter().map(String::as_str).collect();
+        annotations.insert(RELOADER_SECRETS.into(), names.join(","));
+    }
+
+    let mut pod_labels = wl.labels.clone();
+    pod_labels.extend(selector.clone());
+    let account = wl
+        .service_account
+        .as_ref()
+        .and_then(|name| app.spec.service_accounts.iter().find(|s| &s.name == name));
+    let pod = PodTemplate {
+        labels: pod_labels,
+        annotations: pod_annotations,
+        service_account_name: account.map(|a| a.name.to_string()),
+        automount_service_account_token: account.is_some_and(ServiceAccountSpec::talks_to_api),
+        termination_grace_period_seconds: wl.termination_grace_period_seconds,
+        security_context: pod_security_context(&wl.security_context),
+        image_pull_secrets: wl.image_pull_secrets.iter().map(|s| s.to_string()).collect(),
+        node_selector: wl.node_selector.clone(),
+        affinity: affinity(wl.anti_affinity, &selector),
+        topology_spread_constraints: wl
+            .topology_spread
+            .iter()
+            .map(|t| {
+                json!({
+                    "maxSkew": t.max_skew,
+                    "topologyKey": t.topology_key,
+                    "whenUnsatisfiable": t.when_unsatisfiable,
+                    "labelSelector": match_labels(&selector),
+                })
+            })
+            .collect(),
+        init_containers,
+        containers: vec![main],
+        volumes: volumes.by_name.into_values().collect(),
+    };
+
+    let strategy = wl.strategy.as_ref().map(|s| match s.kind {
+        DeploymentStrategyKind::Recreate => json!({"type": "Recreate"}),
+        DeploymentStrategyKind::RollingUpdate => {
+            let mut rolling = serde_json::Map::new();
+            if let Some(v) = &s.max_surge {
+                rolling.insert("maxSurge".into(), super::int_or_percent(v));
+            }
+            if let Some(v) = &s.max_unavailable {
+                rolling.insert("maxUnavailable".into(), super::int_or_percent(v));
+            }
+            json!({"type": "RollingUpdate", "rollingUpdate": rolling})
+        }
+    });
+    let update_strategy = wl.update_strategy.as_ref().map(|u| match (u.kind, u.partition) {
+        (StatefulSetUpdateKind::OnDelete, _) => json!({"type": "OnDelete"}),
+        (StatefulSetUpdateKind::RollingUpdate, None) => json!({"type": "RollingUpdate"}),
+        (StatefulSetUpdateKind::RollingUpdate, Some(p)) => {
+            json!({"type": "RollingUpdate", "rollingUpdate": {"partition": p}})
+        }
+    });
+    let volume_claim_templates = wl
+        .volume_claim_templates
+        .iter()
+        .map(|c| {
+            let mut claim = json!({
+                "accessModes": c.access_modes,
+                "resources": {"requests": {"storage": c.size.text()}},
+            });
+            if let Some(class) = &c.storage_class {
+                claim["storageClassName"] = json!(class);
+            }
+            json!({"metadata": {"name": c.name}, "spec": claim})
+        })
+        .collect();
+    let item = WorkloadItem {
+        meta: Meta {
+            name: wl.name.to_string(),
+            namespace: app.namespace.clone(),
+            labels: workload_labels(&app.name, wl.name.as_str()),
+        },
+        annotations,
+        // An autoscaler owns the count: a value here would be reset on every Flux apply.
+        replicas: if wl.autoscaling.is_some() {
+            None
+        } else {
+            Some(wl.replicas.unwrap_or(1))
+        },
+        selector,
+        strategy,
+        service_name: wl.headless_service_name(),
+        pod_management_policy: wl.pod_management_policy,
+        update_strategy,
+        volume_claim_templates,
+        pod,
+    };
+    let (file, blueprint, kinds): (String, &'static str, &'static [&'static str]) = if sts {
+        (
+            format!("statefulset-{}.yaml", wl.name),
+            "workload/statefulset.yaml.j2",
+            &["StatefulSet"],
+        )
+    } else {
+        (
+            format!("deployment-{}.yaml", wl.name),
+            "workload/deployment.yaml.j2",
+            &["Deployment"],
+        )
+    };
+    parts.release(Manifest::new(file, blueprint, kinds, &item));
+}
+
+fn env(vars: &[EnvVar], configs: &BTreeMap<&str, &ConfigMapSpec>, consumed: &mut Consumed) -> Vec<Value> {
+    vars.iter()
+        .filter_map(|v| {
+            if let Some(value) = &v.value {
+                Some(json!({"name": v.name, "value": value}))
+            } else if let Some(r) = &v.config_map {
+                if let Some(cm) = configs.get(r.name.as_str()) {
+                    consumed.config_keys(cm, [&r.key]);
+                }
+                Some(
+                    json!({"name": v.name, "valueFrom": {"configMapKeyRef": {"name": r.name, "key": r.key}}}),
+                )
+            } else if let Some(r) = &v.secret {
+                Some(json!({"name": v.name, "valueFrom": {"secretKeyRef": {"name": r.name, "key": r.key}}}))
+            } else {
+                v.field
+                    .map(|f| json!({"name": v.name, "valueFrom": {"fieldRef": {"fieldPath": f.path()}}}))
+            }
+        })
+        .collect()
+}
+
+fn env_from(
+    from: &[EnvFrom],
+    configs: &BTreeMap<&str, &ConfigMapSpec>,
+    consumed: &mut Consumed,
+) -> Vec<Value> {
+    from.iter()
+        .filter_map(|f| {
+            let mut entry = match (&f.config_map, &f.secret) {
+                (Some(name), None) => {
+                    if let Some(cm) = configs.get(name.as_str()) {
+                        consumed.config_all(cm);
+                    }
+                    json!({"configMapRef": {"name": name}})
+                }
+                (None, Some(name)) => json!({"secretRef": {"name": name}}),
+                _ => return None,
+            };
+            if let Some(prefix) = &f.prefix {
+                entry["prefix"] = json!(prefix);
+            }
+            Some(entry)
+        })
+        .collect()
+}
+
+/// The pod's volumes by name, and the volume already made for each mounted object and
+/// selection of keys.
+#[derive(Default)]
+struct Volumes {
+    by_name: BTreeMap<String, Value>,
+    sources: BTreeMap<(bool, String), Vec<(Value, String)>>,
+}
+
+impl Volumes {
+    fn insert(&mut self, name: String, volume: Value) {
+        self.by_name.insert(name, volume);
+    }
+
+    /// The volume of `source` (a `configMap` or `secret` volume source) of object `name`:
+    /// one per selection of keys, the first named after the object alone.
+    fn object(&mut self, secret: bool, name: &str, source: Value) -> String {
+        let variants = self.sources.entry((secret, name.to_string())).or_default();
+        if let Some((_, volume)) = variants.iter().find(|(s, _)| *s == source) {
+            return volume.clone();
+        }
+        let volume = match variants.len() {
+            0 => volume_name(secret, name),
+            n => volume_name(secret, &format!("{name}-{n}")),
+        };
+        variants.push((source.clone(), volume.clone()));
+        let kind = if secret { "secret" } else { "configMap" };
+        self.by_name
+            .insert(volume.clone(), json!({"name": volume, kind: source}));
+        volume
+    }
+}
+
+/// The volume mounts of `files`, adding their volumes to the pod's.
+fn files(
+    files: &[FileMount],
+    configs: &BTreeMap<&str, &ConfigMapSpec>,
+    consumed: &mut Consumed,
+    volumes: &mut Volumes,
+) -> Vec<Value> {
+    let mut mounts = Vec::with_capacity(files.len());
+    for file in files {
+        let Some((secret, name)) = file.source() else {
+            continue;
+        };
+        let mut source = if secret {
+            json!({"secretName": name})
+        } else {
+            json!({"name": name})
+        };
+        if !file.items.is_empty() {
+            let items: Vec<Value> = file.items.iter().map(|k| json!({"key": k, "path": k})).collect();
+            source["items"] = json!(items);
+        }
+        if !secret && let Some(cm) = configs.get(name.as_str()) {
+            if file.items.is_empty() {
+                consumed.config_all(cm);
+            } else {
+                consumed.config_keys(cm, &file.items);
+            }
+        }
+        let volume = volumes.object(secret, name.as_str(), source);
+        mounts.push(json!({"name": volume, "mountPath": file.mount_path, "readOnly": true}));
+    }
+    mounts
+}
+
+fn secret_names<'a>(
+    env: &'a [EnvVar],
+    from: &'a [EnvFrom],
+    files: &'a [FileMount],
+) -> impl Iterator<Item = String> + 'a {
+    env.iter()
+        .filter_map(|v| v.secret.as_ref().map(|r| r.name.to_string()))
+        .chain(
+            from.iter()
+                .filter_map(|f| f.secret.as_ref().map(|s| s.to_string())),
+        )
+        .chain(
+            files
+                .iter()
+                .filter_map(|f| f.secret.as_ref().map(|s| s.to_string())),
+        )
+}
+
+fn probe(p: &Probe) -> Value {
+    let port = |r: &PortRef| match r {
+        PortRef::Number(n) => json!(n),
+        PortRef::Name(s) => json!(s),
+    };
+    let mut out = serde_json::Map::new();
+    if let Some(http) = &p.http {
+        out.insert(
+            "httpGet".into(),
+            json!({"path": http.path, "port": port(&http.port)}),
+        );
+    }
+    if let Some(tcp) = &p.tcp {
+        out.insert("tcpSocket".into(), json!({"port": port(&tcp.port)}));
+    }
+    if let Some(command) = &p.exec {
+        out.insert("exec".into(), json!({"command": command}));
+    }
+    for (field, value) in [
+        ("initialDelaySeconds", p.initial_delay_seconds),
+        ("periodSeconds", p.period_seconds),
+        ("timeoutSeconds", p.timeout_seconds),
+        ("failureThreshold", p.failure_threshold),
+        ("successThreshold", p.success_threshold),
+    ] {
+        if let Some(v) = value {
+            out.insert(field.into(), json!(v));
+        }
+    }
+    Value::Object(out)
+}
+
+fn resources(r: &Resources) -> Option<Value> {
+    if r.is_empty() {
+        return None;
+    }
+    let text = |m: &BTreeMap<String, Quantity>| -> BTreeMap<String, String> {
+        m.iter().map(|(k, v)| (k.clone(), v.text())).collect()
+    };
+    let mut out = serde_json::Map::new();
+    if !r.requests.is_empty() {
+        out.insert("requests".into(), json!(text(&r.requests)));
+    }
+    if !r.limits.is_empty() {
+        out.insert("limits".into(), json!(text(&r.limits)));
+    }
+    Some(Value::Object(out))
+}
+
+fn pod_security_context(sc: &SecurityContextSpec) -> Value {
+    let mut out = json!({
+        "runAsNonRoot": sc.run_as_non_root,
+        "seccompProfile": {"type": sc.seccomp_profile},
+    });
+    for (field, value) in [
+        ("runAsUser", sc.run_as_user),
+        ("runAsGroup", sc.run_as_group),
+        ("fsGroup", sc.fs_group),
+    ] {
+        if let Some(v) = value {
+            out[field] = json!(v);
+        }
+    }
+    out
+}
+
+fn container_security_context(sc: &SecurityContextSpec) -> Value {
+    let mut capabilities = json!({"drop": ["ALL"]});
+    if !sc.add_capabilities.is_empty() {
+        capabilities["add"] = json!(sc.add_capabilities);
+    }
+    json!({
+        "allowPrivilegeEscalation": sc.allow_privilege_escalation,
+        "capabilities": capabilities,
+        "readOnlyRootFilesystem": sc.read_only_root_filesystem,
+    })
+}
+
+fn affinity(anti: AntiAffinity, selector: &Labels) -> Option<Value> {
+    let term = json!({"labelSelector": match_labels(selector), "topologyKey": "kubernetes.io/hostname"});
+    match anti {
+        AntiAffinity::None => None,
+        AntiAffinity::Preferred => Some(json!({"podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}],
+        }})),
+        AntiAffinity::Required => Some(json!({"podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [term],
+        }})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_canonical() {
+        let mut a: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        a.entry("b".into()).or_default().insert("y".into(), "2".into());
+        a.entry("a".into()).or_default().insert("x".into(), "1".into());
+        assert_eq!(
+            digest(&a),
+            sha256_hex(br#"{"a":{"x":"1"},"b":{"y":"2"}}"#),
+            "sorted keys, compact JSON"
+        );
+    }
+}

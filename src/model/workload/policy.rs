@@ -1,0 +1,243 @@
+//! What limits the app's namespace: NetworkPolicies (default deny, DNS, each workload's
+//! allowed peers, the API server for workloads whose RBAC talks to it), the ResourceQuota
+//! and the LimitRange.
+
+use super::{Labels, Meta, app_labels, selector, workload_labels};
+use crate::model::Manifest;
+use crate::model::resolve::{AppCtx, Parts};
+use crate::spec::ClusterSpec;
+use crate::spec::workload::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The label every namespace carries with its own name (set by the API server, immutable).
+const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
+
+/// A NetworkPolicy.
+#[derive(Debug, Serialize)]
+struct NetworkPolicyItem {
+    meta: Meta,
+    pod_selector: Labels,
+    policy_types: Vec<&'static str>,
+    ingress: Vec<Value>,
+    egress: Vec<Value>,
+}
+
+/// A ResourceQuota.
+#[derive(Debug, Serialize)]
+struct ResourceQuotaItem {
+    meta: Meta,
+    hard: BTreeMap<String, String>,
+}
+
+/// A LimitRange.
+#[derive(Debug, Serialize)]
+struct LimitRangeItem {
+    meta: Meta,
+    limits: Vec<Value>,
+}
+
+fn quantities(map: &BTreeMap<String, Quantity>) -> BTreeMap<String, String> {
+    map.iter().map(|(k, v)| (k.clone(), v.text())).collect()
+}
+
+/// Adds the app's quota, limit range and NetworkPolicies.
+pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
+    let meta = |name: String, labels: Labels| Meta {
+        name,
+        namespace: app.namespace.clone(),
+        labels,
+    };
+    if let Some(quota) = &app.spec.resource_quota {
+        let item = ResourceQuotaItem {
+            meta: meta(app.name.clone(), app_labels(&app.name)),
+            hard: quantities(&quota.hard),
+        };
+        parts.release(Manifest::new(
+            "resourcequota.yaml",
+            "policy/resourcequota.yaml.j2",
+            &["ResourceQuota"],
+            &item,
+        ));
+    }
+    if let Some(range) = &app.spec.limit_range {
+        let mut limit = serde_json::Map::new();
+        limit.insert("type".into(), json!("Container"));
+        for (field, map) in [
+            ("default", &range.default),
+            ("defaultRequest", &range.default_request),
+            ("max", &range.max),
+            ("min", &range.min),
+        ] {
+            if !map.is_empty() {
+                limit.insert(field.into(), json!(quantities(map)));
+            }
+        }
+        let item = LimitRangeItem {
+            meta: meta(app.name.clone(), app_labels(&app.name)),
+            limits: vec![Value::Object(limit)],
+        };
+        parts.release(Manifest::new(
+            "limitrange.yaml",
+            "policy/limitrange.yaml.j2",
+            &["LimitRange"],
+            &item,
+        ));
+    }
+
+    let policy = app.spec.network_policy.as_ref();
+    let network = &spec.defaults.network;
+    let mut emit = |item: NetworkPolicyItem| {
+        parts.release(Manifest::new(
+            format!("networkpolicy-{}.yaml", item.meta.name),
+            "policy/networkpolicy.yaml.j2",
+            &["NetworkPolicy"],
+            &item,
+        ));
+    };
+    let namespace_dns = policy.is_some_and(|p| p.default_deny && p.dns);
+    if let Some(p) = policy
+        && p.default_deny
+    {
+        emit(NetworkPolicyItem {
+            meta: meta(format!("{}-default-deny", app.name), app_labels(&app.name)),
+            pod_selector: Labels::new(),
+            policy_types: vec!["Ingress", "Egress"],
+            ingress: Vec::new(),
+            egress: Vec::new(),
+        });
+        if p.dns {
+            emit(NetworkPolicyItem {
+                meta: meta(format!("{}-allow-dns", app.name), app_labels(&app.name)),
+                pod_selector: Labels::new(),
+                policy_types: vec!["Egress"],
+                ingress: Vec::new(),
+                egress: vec![dns_rule(network)],
+            });
+        }
+    }
+    for wl in &app.spec.workloads {
+        let (ingress_isolated, egress_isolated) = wl.isolation(policy);
+        let mut ingress = Vec::new();
+        let mut egress = Vec::new();
+        if ingress_isolated {
+            ingress.extend(wl.allow_from.iter().map(|r| rule(r, &app.name, "from")));
+            if let (Some(m), Some(ns)) = (&wl.monitoring, &spec.defaults.monitoring.namespace) {
+                ingress.push(json!({
+                    "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
+                    "ports": [{"protocol": "TCP", "port": m.port}],
+                }));
+            }
+        }
+        if egress_isolated {
+            egress.extend(wl.allow_to.iter().map(|r| rule(r, &app.name, "to")));
+            let talks_to_api = wl
+                .service_account
+                .as_ref()
+                .and_then(|n| app.spec.service_accounts.iter().find(|s| &s.name == n))
+                .is_some_and(ServiceAccountSpec::talks_to_api);
+            if talks_to_api {
+                egress.push(api_server_rule(network));
+            }
+            if !namespace_dns {
+                egress.push(dns_rule(network));
+            }
+        }
+        if ingress.is_empty() && egress.is_empty() {
+            continue;
+        }
+        let mut policy_types = Vec::new();
+        if !ingress.is_empty() {
+            policy_types.push("Ingress");
+        }
+        if !egress.is_empty() {
+            policy_types.push("Egress");
+        }
+        emit(NetworkPolicyItem {
+            meta: meta(wl.name.to_string(), workload_labels(&app.name, wl.name.as_str())),
+            pod_selector: selector(&app.name, wl.name.as_str()),
+            policy_types,
+            ingress,
+            egress,
+        });
+    }
+}
+
+/// Selects namespaces by name.
+fn namespace_selector(names: &[&str]) -> Value {
+    match names {
+        [one] => json!({"matchLabels": {NAMESPACE_NAME: one}}),
+        many => json!({"matchExpressions": [{"key": NAMESPACE_NAME, "operator": "In", "values": many}]}),
+    }
+}
+
+/// A NetworkPolicy rule from the spec: its peers under `direction` (`from` or `to`), its ports.
+fn rule(rule: &NetworkRule, app: &str, direction: &str) -> Value {
+    let mut peers = Vec::new();
+    let namespaces: Vec<&str> = rule.namespaces.iter().map(|n| n.as_str()).collect();
+    match (namespaces.is_empty(), rule.pods.is_empty()) {
+        (false, false) => peers.push(json!({
+            "namespaceSelector": namespace_selector(&namespaces),
+            "podSelector": {"matchLabels": rule.pods},
+        })),
+        (false, true) => peers.push(json!({"namespaceSelector": namespace_selector(&namespaces)})),
+        (true, false) => peers.push(json!({"podSelector": {"matchLabels": rule.pods}})),
+        (true, true) => {}
+    }
+    for w in &rule.workloads {
+        peers.push(json!({"podSelector": {"matchLabels": selector(app, w.as_str())}}));
+    }
+    for cidr in &rule.cidrs {
+        peers.push(json!({"ipBlock": {"cidr": cidr.0}}));
+    }
+    let mut out = serde_json::Map::new();
+    if !peers.is_empty() {
+        out.insert(direction.into(), json!(peers));
+    }
+    if !rule.ports.is_empty() {
+        let ports: Vec<Value> = rule
+            .ports
+            .iter()
+            .map(|p| {
+                let port = match p {
+                    PortRef::Number(n) => json!(n),
+                    PortRef::Name(s) => json!(s),
+                };
+                json!({"protocol": rule.protocol.as_str(), "port": port})
+            })
+            .collect();
+        out.insert("ports".into(), json!(ports));
+    }
+    Value::Object(out)
+}
+
+/// Egress to the cluster DNS on port 53, UDP and TCP.
+fn dns_rule(network: &NetworkDefaults) -> Value {
+    json!({
+        "to": [{
+            "namespaceSelector": namespace_selector(&[network.dns_namespace.as_str()]),
+            "podSelector": {"matchLabels": network.dns_pods},
+        }],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    })
+}
+
+/// Egress to the API server: by port, or to its address blocks when the spec gives them.
+pub fn api_server_rule(network: &NetworkDefaults) -> Value {
+    let ports: Vec<Value> = network
+        .api_server_ports
+        .iter()
+        .map(|p| json!({"protocol": "TCP", "port": p}))
+        .collect();
+    let mut out = json!({ "ports": ports });
+    if !network.api_server_cidrs.is_empty() {
+        let to: Vec<Value> = network
+            .api_server_cidrs
+            .iter()
+            .map(|c| json!({"ipBlock": {"cidr": c.0}}))
+            .collect();
+        out["to"] = json!(to);
+    }
+    out
+}

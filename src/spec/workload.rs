@@ -1,0 +1,1367 @@
+//! The spec's workload types: an app's own StatefulSets and Deployments, the ConfigMaps they
+//! read, their scaling, disruption budget, monitoring, network policy and RBAC.
+//!
+//! Derived object names are decided here ([`WorkloadSpec::service_name`] and friends), so the
+//! semantic checks and the model agree on them.
+
+use super::Name;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// Pattern of a Kubernetes quantity (`500m`, `1.5`, `128Mi`, `1e3`).
+pub const QUANTITY_PATTERN: &str = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+/// Pattern of a port name (IANA service name: at most 15 characters).
+pub const PORT_NAME_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// Pattern of a ConfigMap or Secret key.
+pub const CONFIG_KEY_PATTERN: &str = r"^[-._a-zA-Z0-9]+$";
+/// Pattern of an environment variable name (C identifier).
+pub const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+/// Pattern of a Prometheus duration (`5m`, `1h30m`, `0`).
+pub const PROM_DURATION_PATTERN: &str =
+    "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$";
+/// Pattern of a container image reference (no whitespace).
+pub const IMAGE_PATTERN: &str = r"^[a-zA-Z0-9][^\s]*$";
+/// Pattern of a CIDR block.
+pub const CIDR_PATTERN: &str = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$";
+/// Pattern of an absolute path inside a container.
+pub const MOUNT_PATH_PATTERN: &str = r"^/[^\s:]*$";
+/// Pattern of an integer percentage (`25%`).
+pub const PERCENT_PATTERN: &str = "^[0-9]+%$";
+
+/// What a pattern means and how to fix a value that does not match it; `None` for patterns
+/// this module does not own.
+pub fn pattern_meaning(pattern: &str) -> Option<(&'static str, &'static str)> {
+    Some(match pattern {
+        QUANTITY_PATTERN => (
+            "a quantity",
+            "write a Kubernetes quantity such as `500m`, `2`, `128Mi` or `10Gi`",
+        ),
+        PORT_NAME_PATTERN => (
+            "a port name",
+            "port names are lowercase letters, digits and `-`, at most 15 characters, e.g. `http` or `metrics`",
+        ),
+        CONFIG_KEY_PATTERN => ("a valid key", "keys are letters, digits, `-`, `_` and `.`"),
+        ENV_NAME_PATTERN => (
+            "an environment variable name",
+            "use letters, digits and `_`, not starting with a digit, e.g. `LOG_LEVEL`",
+        ),
+        PROM_DURATION_PATTERN => (
+            "a Prometheus duration",
+            "write a duration such as `30s`, `5m`, `1h` or `1d`",
+        ),
+        IMAGE_PATTERN => (
+            "an image reference",
+            "write `registry/repository:tag` or `...@sha256:<digest>`",
+        ),
+        CIDR_PATTERN => ("a CIDR block", "write an address block such as `10.0.0.0/8`"),
+        MOUNT_PATH_PATTERN => ("an absolute path", "write an absolute path such as `/etc/app`"),
+        PERCENT_PATTERN => (
+            "a percentage",
+            "write a whole number or a percentage such as `25%`",
+        ),
+        _ => return None,
+    })
+}
+
+/// The labels that make up every workload's selector.
+pub const SELECTOR_KEYS: &[&str] = &["app.kubernetes.io/name", "app.kubernetes.io/instance"];
+
+/// The volume that holds the pod name for instance identity.
+pub const IDENTITY_VOLUME: &str = "pod-info";
+
+/// The pod volume of a mounted ConfigMap (`config-<name>`) or Secret (`secret-<name>`),
+/// shortened with a hash of the name when it would pass 63 characters.
+pub fn volume_name(secret: bool, name: &str) -> String {
+    let prefix = if secret { "secret" } else { "config" };
+    let full = format!("{prefix}-{name}");
+    if full.len() <= 63 {
+        return full;
+    }
+    let hash = crate::emit::lock::sha256_hex(name.as_bytes());
+    let keep = 63 - prefix.len() - 2 - 8;
+    format!("{prefix}-{}-{}", name[..keep].trim_end_matches('-'), &hash[..8])
+}
+
+/// A Kubernetes quantity, written as a number or a string (`2`, `"500m"`, `"128Mi"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Quantity {
+    /// A plain number.
+    Number(serde_json::Number),
+    /// A string with an optional suffix.
+    Text(String),
+}
+
+impl Quantity {
+    /// The quantity as the string Kubernetes reads.
+    pub fn text(&self) -> String {
+        match self {
+            Quantity::Number(n) => n.to_string(),
+            Quantity::Text(s) => s.clone(),
+        }
+    }
+
+    /// The quantity's value in base units (cores, bytes), when it parses.
+    pub fn value(&self) -> Option<f64> {
+        let text = self.text();
+        let suffixes: [(&str, f64); 15] = [
+            ("Ki", 1024f64),
+            ("Mi", 1024f64.powi(2)),
+            ("Gi", 1024f64.powi(3)),
+            ("Ti", 1024f64.powi(4)),
+            ("Pi", 1024f64.powi(5)),
+            ("Ei", 1024f64.powi(6)),
+            ("n", 1e-9),
+            ("u", 1e-6),
+            ("m", 1e-3),
+            ("k", 1e3),
+            ("M", 1e6),
+            ("G", 1e9),
+            ("T", 1e12),
+            ("P", 1e15),
+            ("E", 1e18),
+        ];
+        for (suffix, factor) in suffixes {
+            if let Some(number) = text.strip_suffix(suffix) {
+                return number.parse::<f64>().ok().map(|n| n * factor);
+            }
+        }
+        text.parse::<f64>().ok()
+    }
+}
+
+impl JsonSchema for Quantity {
+    fn schema_name() -> Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A Kubernetes quantity: a number, or a string such as `500m`, `128Mi`, `10Gi`.",
+            "type": ["string", "number"],
+            "pattern": QUANTITY_PATTERN
+        })
+    }
+}
+
+/// A whole number or a percentage (`1`, `"25%"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrPercent {
+    /// A count.
+    Int(u32),
+    /// A percentage such as `25%`.
+    Percent(String),
+}
+
+impl JsonSchema for IntOrPercent {
+    fn schema_name() -> Cow<'static, str> {
+        "IntOrPercent".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A whole number, or a percentage such as `25%`.",
+            "type": ["integer", "string"],
+            "minimum": 0,
+            "pattern": PERCENT_PATTERN
+        })
+    }
+}
+
+/// A container port, by name or number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PortRef {
+    /// A port number.
+    Number(u16),
+    /// The name of one of the workload's `ports`.
+    Name(String),
+}
+
+impl std::fmt::Display for PortRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortRef::Number(n) => write!(f, "{n}"),
+            PortRef::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+impl JsonSchema for PortRef {
+    fn schema_name() -> Cow<'static, str> {
+        "PortRef".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A port: the name of one of the workload's `ports`, or a number.",
+            "type": ["string", "integer"],
+            "minimum": 1,
+            "maximum": 65535,
+            "pattern": PORT_NAME_PATTERN
+        })
+    }
+}
+
+/// A ConfigMap of the app, written into the tree; its data is what `checksum/config` hashes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigMapSpec {
+    /// The ConfigMap's name in the app's namespace.
+    pub name: Name,
+    /// Keys and their string values (multi-line values make config files).
+    #[serde(default)]
+    pub data: BTreeMap<ConfigKey, String>,
+}
+
+/// A ConfigMap or Secret key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConfigKey(pub String);
+
+impl JsonSchema for ConfigKey {
+    fn schema_name() -> Cow<'static, str> {
+        "ConfigKey".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A ConfigMap or Secret key: letters, digits, `-`, `_` and `.`.",
+            "type": "string",
+            "pattern": CONFIG_KEY_PATTERN,
+            "maxLength": 253
+        })
+    }
+}
+
+/// Kinds of workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WorkloadKind {
+    /// Interchangeable replicas, rolled with surge.
+    Deployment,
+    /// Replicas with stable names (`<name>-0`, `<name>-1`, ...), DNS and volumes.
+    StatefulSet,
+}
+
+impl WorkloadKind {
+    /// The Kubernetes kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::StatefulSet => "StatefulSet",
+        }
+    }
+}
+
+/// A StatefulSet or Deployment the app runs (apps/v1), with its Services, autoscaler,
+/// disruption budget, monitoring and network policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    /// The workload's name: its object, its container and its Services are named after it.
+    /// Selectors derive from it and the app's name only, so it must never change.
+    pub name: Name,
+    /// `Deployment` or `StatefulSet`.
+    pub kind: WorkloadKind,
+    /// The container image: `registry/repository:tag` or `...@sha256:<digest>`.
+    #[schemars(regex(pattern = IMAGE_PATTERN))]
+    pub image: String,
+    /// When the kubelet pulls the image (Kubernetes' default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<PullPolicy>,
+    /// Secrets (in the app's namespace) holding registry credentials.
+    #[serde(default)]
+    pub image_pull_secrets: Vec<Name>,
+    /// Number of pods (default 1). Leave it out when `autoscaling` owns the count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub replicas: Option<u32>,
+    /// The container's entrypoint (the image's when empty).
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Arguments to the entrypoint.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Named container ports; each gets a port of the same name on the workload's Service.
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
+    /// Environment variables, in order.
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    /// Every key of a ConfigMap of the app, or of a Secret, as environment variables.
+    #[serde(default)]
+    pub env_from: Vec<EnvFrom>,
+    /// Files mounted from a ConfigMap of the app or from a Secret.
+    #[serde(default)]
+    pub files: Vec<FileMount>,
+    /// Scratch directories (emptyDir), e.g. `/tmp` under a read-only root filesystem.
+    #[serde(default)]
+    pub empty_dirs: Vec<EmptyDirSpec>,
+    /// Containers that run to completion, in order, before the workload's container starts.
+    #[serde(default)]
+    pub init_containers: Vec<InitContainerSpec>,
+    /// Liveness, readiness and startup probes.
+    #[serde(default)]
+    pub probes: Probes,
+    /// CPU and memory requests and limits.
+    #[serde(default)]
+    pub resources: Resources,
+    /// Security settings; the defaults meet the Pod Security `restricted` profile.
+    #[serde(default)]
+    pub security_context: SecurityContextSpec,
+    /// Seconds a pod gets to stop after SIGTERM (Kubernetes' default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_grace_period_seconds: Option<u32>,
+    /// Deployment only: how pods are replaced on a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<DeploymentStrategy>,
+    /// StatefulSet only: how pods are replaced on a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_strategy: Option<StatefulSetUpdateStrategy>,
+    /// StatefulSet only: start and stop pods one by one (`OrderedReady`) or all at once
+    /// (`Parallel`). Immutable.
+    #[serde(default)]
+    pub pod_management_policy: PodManagementPolicy,
+    /// StatefulSet only: a PersistentVolumeClaim per pod. Immutable.
+    #[serde(default)]
+    pub volume_claim_templates: Vec<VolumeClaimSpec>,
+    /// Keep the workload's pods on different nodes.
+    #[serde(default)]
+    pub anti_affinity: AntiAffinity,
+    /// Spread the pods over topology domains (zones, nodes).
+    #[serde(default)]
+    pub topology_spread: Vec<TopologySpreadSpec>,
+    /// Node labels the pods must run on.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// A `serviceAccounts` entry of the app the pods run as (none: no API token is mounted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<Name>,
+    /// StatefulSet only: give every replica a stable identity from its ordinal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_identity: Option<InstanceIdentity>,
+    /// A HorizontalPodAutoscaler owning the replica count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+    /// A PodDisruptionBudget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<DisruptionBudget>,
+    /// Prometheus scraping of one of the ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<WorkloadMonitoring>,
+    /// Whether the workload gets a ClusterIP Service for its ports (the metrics port goes to
+    /// its own Service when `monitoring` scrapes through one).
+    #[serde(default = "yes")]
+    pub service: bool,
+    /// Network peers allowed to connect to the pods.
+    #[serde(default)]
+    pub allow_from: Vec<NetworkRule>,
+    /// Network peers the pods may connect to (DNS, the API server and databases of the
+    /// namespace are allowed as needed).
+    #[serde(default)]
+    pub allow_to: Vec<NetworkRule>,
+    /// Restart the pods when a Secret they read changes (Reloader annotations); default
+    /// `defaults.reloader`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reloader: Option<bool>,
+    /// Extra labels of the pods (never part of the selector).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Extra annotations of the pods.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl WorkloadSpec {
+    /// The ClusterIP Service of the workload's ports.
+    pub fn service_name(&self) -> String {
+        self.name.to_string()
+    }
+
+    /// The headless Service of a StatefulSet (its `serviceName`).
+    pub fn headless_service_name(&self) -> String {
+        format!("{}-headless", self.name)
+    }
+
+    /// The Service that exposes the metrics port to a ServiceMonitor.
+    pub fn metrics_service_name(&self) -> String {
+        format!("{}-metrics", self.name)
+    }
+
+    /// True when the metrics port gets a Service of its own.
+    pub fn has_metrics_service(&self) -> bool {
+        self.monitoring
+            .as_ref()
+            .is_some_and(|m| m.via == ScrapeVia::Service)
+    }
+
+    /// The ports of the workload's ClusterIP Service: all but a metrics port that has its
+    /// own Service.
+    pub fn service_ports(&self) -> impl Iterator<Item = &PortSpec> {
+        let metrics = self
+            .monitoring
+            .as_ref()
+            .filter(|_| self.has_metrics_service())
+            .map(|m| m.port.as_str());
+        self.ports
+            .iter()
+            .filter(move |p| Some(p.name.as_str()) != metrics)
+    }
+
+    /// The port named `name`.
+    pub fn port(&self, name: &str) -> Option<&PortSpec> {
+        self.ports.iter().find(|p| p.name.as_str() == name)
+    }
+
+    /// Whether a NetworkPolicy isolates the pods for ingress and for egress: the app's
+    /// default deny does both; `allowFrom` / `allowTo` each isolate their direction.
+    pub fn isolation(&self, policy: Option<&NetworkPolicySpec>) -> (bool, bool) {
+        let deny = policy.is_some_and(|n| n.default_deny);
+        (
+            deny || !self.allow_from.is_empty(),
+            deny || !self.allow_to.is_empty(),
+        )
+    }
+}
+
+/// When the kubelet pulls an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PullPolicy {
+    /// On every pod start.
+    Always,
+    /// When the node does not have it.
+    IfNotPresent,
+    /// Never: the image must be on the node.
+    Never,
+}
+
+/// A named container port.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PortSpec {
+    /// The port's name, used by probes, Services, monitors and network policies.
+    #[schemars(regex(pattern = PORT_NAME_PATTERN), length(max = 15))]
+    pub name: String,
+    /// The port number the container listens on (the Service port too).
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// The protocol.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+/// A network protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub enum Protocol {
+    /// TCP.
+    #[default]
+    #[serde(rename = "TCP")]
+    Tcp,
+    /// UDP.
+    #[serde(rename = "UDP")]
+    Udp,
+    /// SCTP.
+    #[serde(rename = "SCTP")]
+    Sctp,
+}
+
+impl Protocol {
+    /// The Kubernetes name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+}
+
+/// An environment variable: exactly one of `value`, `configMap`, `secret`, `field`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvVar {
+    /// The variable's name.
+    #[schemars(regex(pattern = ENV_NAME_PATTERN))]
+    pub name: String,
+    /// A literal value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A key of one of the app's `configMaps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<KeyRef>,
+    /// A key of a Secret in the app's namespace (never a value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<KeyRef>,
+    /// A field of the pod, from the downward API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<PodField>,
+}
+
+/// A key of a ConfigMap or Secret.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyRef {
+    /// The object's name.
+    pub name: Name,
+    /// The key.
+    pub key: ConfigKey,
+}
+
+/// Pod fields the downward API exposes as environment variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PodField {
+    /// `metadata.name`: the pod's name (`<statefulset>-<ordinal>` in a StatefulSet).
+    PodName,
+    /// `metadata.namespace`.
+    Namespace,
+    /// `metadata.uid`.
+    PodUid,
+    /// `status.podIP`.
+    PodIp,
+    /// `spec.nodeName`.
+    NodeName,
+    /// `spec.serviceAccountName`.
+    ServiceAccount,
+    /// The StatefulSet ordinal (label `apps.kubernetes.io/pod-index`, Kubernetes 1.28+).
+    PodIndex,
+}
+
+impl PodField {
+    /// The `fieldRef.fieldPath`.
+    pub fn path(self) -> &'static str {
+        match self {
+            PodField::PodName => "metadata.name",
+            PodField::Namespace => "metadata.namespace",
+            PodField::PodUid => "metadata.uid",
+            PodField::PodIp => "status.podIP",
+            PodField::NodeName => "spec.nodeName",
+            PodField::ServiceAccount => "spec.serviceAccountName",
+            PodField::PodIndex => "metadata.labels['apps.kubernetes.io/pod-index']",
+        }
+    }
+}
+
+/// All keys of a ConfigMap or Secret as environment variables: exactly one of `configMap`,
+/// `secret`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvFrom {
+    /// One of the app's `configMaps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<Name>,
+    /// A Secret in the app's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Name>,
+    /// A prefix for every variable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME_PATTERN))]
+    pub prefix: Option<String>,
+}
+
+/// Files from a ConfigMap of the app or a Secret: exactly one of `configMap`, `secret`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FileMount {
+    /// One of the app's `configMaps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<Name>,
+    /// A Secret in the app's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Name>,
+    /// The directory the files appear in (one file per key).
+    #[schemars(regex(pattern = MOUNT_PATH_PATTERN))]
+    pub mount_path: String,
+    /// Only these keys (default: every key).
+    #[serde(default)]
+    pub items: Vec<ConfigKey>,
+}
+
+impl FileMount {
+    /// `(is_secret, name)` of the mounted object.
+    pub fn source(&self) -> Option<(bool, &Name)> {
+        match (&self.config_map, &self.secret) {
+            (Some(c), None) => Some((false, c)),
+            (None, Some(s)) => Some((true, s)),
+            _ => None,
+        }
+    }
+}
+
+/// A scratch directory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmptyDirSpec {
+    /// The volume's name.
+    pub name: Name,
+    /// Where it is mounted.
+    #[schemars(regex(pattern = MOUNT_PATH_PATTERN))]
+    pub mount_path: String,
+    /// The most it may hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<Quantity>,
+    /// Back it with memory (tmpfs) instead of the node's disk.
+    #[serde(default)]
+    pub memory: bool,
+}
+
+/// A container that runs before the workload's container.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InitContainerSpec {
+    /// The container's name.
+    pub name: Name,
+    /// Its image (default: the workload's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = IMAGE_PATTERN))]
+    pub image: Option<String>,
+    /// Its entrypoint.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Arguments to the entrypoint.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables, in order.
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    /// Every key of a ConfigMap of the app, or of a Secret, as environment variables.
+    #[serde(default)]
+    pub env_from: Vec<EnvFrom>,
+    /// Files mounted from a ConfigMap of the app or from a Secret.
+    #[serde(default)]
+    pub files: Vec<FileMount>,
+    /// Mount the workload's scratch directories and volume claims of these names too.
+    #[serde(default)]
+    pub mounts: Vec<Name>,
+    /// CPU and memory requests and limits.
+    #[serde(default)]
+    pub resources: Resources,
+}
+
+/// The three probes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Probes {
+    /// Restart the container when this fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<Probe>,
+    /// Take the pod out of its Services while this fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<Probe>,
+    /// Hold the other probes until this succeeds once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<Probe>,
+}
+
+/// A probe: exactly one of `http`, `tcp`, `exec`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Probe {
+    /// An HTTP GET that must answer 200–399.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpProbe>,
+    /// A TCP connection that must open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpProbe>,
+    /// A command that must exit 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Vec<String>>,
+    /// Seconds before the first probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_delay_seconds: Option<u32>,
+    /// Seconds between probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub period_seconds: Option<u32>,
+    /// Seconds a probe may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout_seconds: Option<u32>,
+    /// Failures in a row that count as failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub failure_threshold: Option<u32>,
+    /// Successes in a row that count as passing again (1 for liveness and startup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub success_threshold: Option<u32>,
+}
+
+/// An HTTP probe.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpProbe {
+    /// The path requested.
+    #[schemars(regex(pattern = MOUNT_PATH_PATTERN))]
+    pub path: String,
+    /// The port: a name of the workload's `ports` or a number.
+    pub port: PortRef,
+}
+
+/// A TCP probe.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TcpProbe {
+    /// The port: a name of the workload's `ports` or a number.
+    pub port: PortRef,
+}
+
+/// Requests and limits by resource name (`cpu`, `memory`, `ephemeral-storage`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    /// What the scheduler reserves.
+    #[serde(default)]
+    pub requests: BTreeMap<String, Quantity>,
+    /// The most the container may use.
+    #[serde(default)]
+    pub limits: BTreeMap<String, Quantity>,
+}
+
+impl Resources {
+    /// True when nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.limits.is_empty()
+    }
+}
+
+/// Security settings of the pod and its containers. The defaults meet the Pod Security
+/// `restricted` profile: non-root, no privilege escalation, every capability dropped,
+/// the runtime's default seccomp profile.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecurityContextSpec {
+    /// Refuse to start containers whose user is root.
+    #[serde(default = "yes")]
+    pub run_as_non_root: bool,
+    /// The user id the containers run as (the image's when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<i64>,
+    /// The primary group id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_group: Option<i64>,
+    /// The group that owns mounted volumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_group: Option<i64>,
+    /// Mount the container's root filesystem read-only.
+    #[serde(default)]
+    pub read_only_root_filesystem: bool,
+    /// Let a process gain more privileges than its parent (setuid binaries).
+    #[serde(default)]
+    pub allow_privilege_escalation: bool,
+    /// Capabilities added back after dropping all of them (`restricted` allows only
+    /// `NET_BIND_SERVICE`).
+    #[serde(default)]
+    pub add_capabilities: Vec<String>,
+    /// The seccomp profile.
+    #[serde(default)]
+    pub seccomp_profile: SeccompProfile,
+}
+
+impl Default for SecurityContextSpec {
+    fn default() -> Self {
+        SecurityContextSpec {
+            run_as_non_root: true,
+            run_as_user: None,
+            run_as_group: None,
+            fs_group: None,
+            read_only_root_filesystem: false,
+            allow_privilege_escalation: false,
+            add_capabilities: Vec::new(),
+            seccomp_profile: SeccompProfile::default(),
+        }
+    }
+}
+
+/// Seccomp profiles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SeccompProfile {
+    /// The container runtime's default profile.
+    #[default]
+    RuntimeDefault,
+    /// No seccomp filtering (refused by `baseline` and `restricted`).
+    Unconfined,
+}
+
+/// How a Deployment replaces its pods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeploymentStrategy {
+    /// `RollingUpdate` or `Recreate` (all pods stop before new ones start).
+    #[serde(default, rename = "type")]
+    pub kind: DeploymentStrategyKind,
+    /// Pods above the desired count during a rollout (Kubernetes' default 25%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<IntOrPercent>,
+    /// Pods below the desired count during a rollout (Kubernetes' default 25%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+/// Deployment strategies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DeploymentStrategyKind {
+    /// Replace pods gradually.
+    #[default]
+    RollingUpdate,
+    /// Stop every pod, then start the new ones.
+    Recreate,
+}
+
+/// How a StatefulSet replaces its pods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StatefulSetUpdateStrategy {
+    /// `RollingUpdate` (highest ordinal first) or `OnDelete` (only pods you delete).
+    #[serde(default, rename = "type")]
+    pub kind: StatefulSetUpdateKind,
+    /// Only pods with an ordinal at least this high are updated (staged rollouts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+}
+
+/// StatefulSet update strategies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum StatefulSetUpdateKind {
+    /// Replace pods one by one, highest ordinal first.
+    #[default]
+    RollingUpdate,
+    /// Replace a pod only when it is deleted.
+    OnDelete,
+}
+
+/// StatefulSet pod management policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PodManagementPolicy {
+    /// One pod at a time, in ordinal order.
+    #[default]
+    OrderedReady,
+    /// All pods at once.
+    Parallel,
+}
+
+/// A PersistentVolumeClaim template of a StatefulSet.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeClaimSpec {
+    /// The claim's name (each pod's claim is `<name>-<statefulset>-<ordinal>`).
+    pub name: Name,
+    /// Where the volume is mounted.
+    #[schemars(regex(pattern = MOUNT_PATH_PATTERN))]
+    pub mount_path: String,
+    /// The requested size.
+    pub size: Quantity,
+    /// The storage class (the cluster's default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<Name>,
+    /// Access modes.
+    #[serde(default = "default_access_modes")]
+    pub access_modes: Vec<AccessMode>,
+}
+
+fn default_access_modes() -> Vec<AccessMode> {
+    vec![AccessMode::ReadWriteOnce]
+}
+
+/// Volume access modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AccessMode {
+    /// One node reads and writes.
+    ReadWriteOnce,
+    /// One pod reads and writes.
+    ReadWriteOncePod,
+    /// Many nodes read.
+    ReadOnlyMany,
+    /// Many nodes read and write.
+    ReadWriteMany,
+}
+
+/// Pod anti-affinity between the workload's own pods, by node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    /// Prefer different nodes.
+    #[default]
+    Preferred,
+    /// Require different nodes (a pod stays pending when no node is free).
+    Required,
+    /// No anti-affinity.
+    None,
+}
+
+/// A topology spread constraint over the workload's pods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopologySpreadSpec {
+    /// The node label whose values are the domains (`topology.kubernetes.io/zone`).
+    pub topology_key: String,
+    /// The largest allowed difference in pods between two domains.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1))]
+    pub max_skew: u32,
+    /// Refuse to schedule (`DoNotSchedule`) or schedule anyway (`ScheduleAnyway`).
+    #[serde(default)]
+    pub when_unsatisfiable: WhenUnsatisfiable,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// What the scheduler does when a spread constraint cannot be met.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WhenUnsatisfiable {
+    /// Schedule, preferring the least loaded domains.
+    #[default]
+    ScheduleAnyway,
+    /// Leave the pod pending.
+    DoNotSchedule,
+}
+
+/// A stable identity per replica, from the StatefulSet ordinal: the pod name through the
+/// downward API and the total number of instances. Changing `replicas` then changes the pod
+/// template, which rolls every pod.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InstanceIdentity {
+    /// The variable holding the pod name (`<statefulset>-<ordinal>`).
+    #[serde(default = "default_pod_name_env")]
+    #[schemars(regex(pattern = ENV_NAME_PATTERN))]
+    pub pod_name_env: String,
+    /// The variable holding the ordinal alone (label `apps.kubernetes.io/pod-index`,
+    /// Kubernetes 1.28+); none when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME_PATTERN))]
+    pub ordinal_env: Option<String>,
+    /// The variable holding the number of instances, equal to `replicas`.
+    #[serde(default = "default_total_env")]
+    #[schemars(regex(pattern = ENV_NAME_PATTERN))]
+    pub total_env: String,
+    /// Also mount the pod name as a file (`<path>/pod-name`) through a downward-API volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = MOUNT_PATH_PATTERN))]
+    pub volume_path: Option<String>,
+}
+
+fn default_pod_name_env() -> String {
+    "POD_NAME".into()
+}
+fn default_total_env() -> String {
+    "TOTAL_INSTANCES".into()
+}
+
+/// A HorizontalPodAutoscaler (autoscaling/v2).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Autoscaling {
+    /// The fewest pods.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1))]
+    pub min_replicas: u32,
+    /// The most pods.
+    #[schemars(range(min = 1))]
+    pub max_replicas: u32,
+    /// Target average CPU use, in percent of the containers' CPU requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub cpu: Option<u32>,
+    /// Target average memory use, in percent of the containers' memory requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub memory: Option<u32>,
+    /// Targets on per-pod custom metrics (type `Pods`), e.g. `projection_lag_events`.
+    #[serde(default)]
+    pub pods: Vec<PodsMetric>,
+    /// How fast the autoscaler scales up and down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<ScalingBehavior>,
+}
+
+/// A target on a per-pod custom metric.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodsMetric {
+    /// The metric's name as the custom metrics API serves it.
+    #[schemars(regex(pattern = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"))]
+    pub metric: String,
+    /// The target average value per pod.
+    pub average_value: Quantity,
+}
+
+/// Scaling behaviour: a preset, optionally with either direction replaced.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScalingBehavior {
+    /// A preset for both directions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<BehaviorPreset>,
+    /// Scaling up (replaces the preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<ScalingRules>,
+    /// Scaling down (replaces the preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<ScalingRules>,
+}
+
+/// Scaling presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BehaviorPreset {
+    /// Up by at most 2 pods a minute after a 60 s window; down by at most 10 % or 1 pod a
+    /// minute (whichever is fewer) after a 300 s window.
+    Conservative,
+}
+
+/// Rules for one scaling direction.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScalingRules {
+    /// Seconds of past recommendations considered, to avoid flapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 3600))]
+    pub stabilization_window_seconds: Option<u32>,
+    /// Which policy wins when several apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<SelectPolicy>,
+    /// The policies.
+    #[serde(default)]
+    pub policies: Vec<ScalingPolicy>,
+}
+
+/// Which scaling policy wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SelectPolicy {
+    /// The policy allowing the largest change.
+    Max,
+    /// The policy allowing the smallest change.
+    Min,
+    /// No scaling in this direction.
+    Disabled,
+}
+
+/// A scaling policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScalingPolicy {
+    /// `Pods` (a count) or `Percent` (of the current count).
+    #[serde(rename = "type")]
+    pub kind: ScalingPolicyKind,
+    /// How many pods or percent.
+    #[schemars(range(min = 1))]
+    pub value: u32,
+    /// Over how many seconds.
+    #[schemars(range(min = 1, max = 1800))]
+    pub period_seconds: u32,
+}
+
+/// Kinds of scaling policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ScalingPolicyKind {
+    /// A number of pods.
+    Pods,
+    /// A percentage of the current pods.
+    Percent,
+}
+
+/// A PodDisruptionBudget (policy/v1): exactly one of `minAvailable`, `maxUnavailable`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DisruptionBudget {
+    /// Pods that must stay available during voluntary disruptions (drains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_available: Option<IntOrPercent>,
+    /// Pods that may be unavailable during voluntary disruptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrPercent>,
+    /// Evict pods that are not ready even when the budget is exhausted (`AlwaysAllow`), so
+    /// a crashing pod never blocks a drain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_pod_eviction_policy: Option<UnhealthyPodEvictionPolicy>,
+}
+
+/// What happens to unhealthy pods under a disruption budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum UnhealthyPodEvictionPolicy {
+    /// Evict them only while the budget allows.
+    IfHealthyBudget,
+    /// Always evict them.
+    AlwaysAllow,
+}
+
+/// Prometheus scraping of a workload.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadMonitoring {
+    /// The named port serving metrics.
+    #[schemars(regex(pattern = PORT_NAME_PATTERN))]
+    pub port: String,
+    /// The HTTP path of the metrics.
+    #[serde(default = "default_metrics_path")]
+    #[schemars(regex(pattern = MOUNT_PATH_PATTERN))]
+    pub path: String,
+    /// How often Prometheus scrapes (its own default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
+    pub interval: Option<String>,
+    /// `service`: a metrics Service and a ServiceMonitor; `pod`: a PodMonitor.
+    #[serde(default)]
+    pub via: ScrapeVia,
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".into()
+}
+
+/// How Prometheus finds the pods.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScrapeVia {
+    /// A metrics Service and a ServiceMonitor.
+    #[default]
+    Service,
+    /// A PodMonitor.
+    Pod,
+}
+
+/// Network peers and ports. With no peer, any source or destination matches; with no port,
+/// every port does.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkRule {
+    /// Namespaces, by name (with `pods`: those pods in these namespaces).
+    #[serde(default)]
+    pub namespaces: Vec<Name>,
+    /// Pods by labels (in `namespaces`, or in the app's namespace).
+    #[serde(default)]
+    pub pods: BTreeMap<String, String>,
+    /// Workloads of this app.
+    #[serde(default)]
+    pub workloads: Vec<Name>,
+    /// Address blocks outside the cluster.
+    #[serde(default)]
+    pub cidrs: Vec<Cidr>,
+    /// Ports: names of the workload's `ports` for `allowFrom`; numbers (or the target
+    /// workload's port names) for `allowTo`.
+    #[serde(default)]
+    pub ports: Vec<PortRef>,
+    /// The protocol of the ports.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+/// A CIDR block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cidr(pub String);
+
+impl JsonSchema for Cidr {
+    fn schema_name() -> Cow<'static, str> {
+        "Cidr".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An address block such as `10.0.0.0/8` or `fd00::/8`.",
+            "type": "string",
+            "pattern": CIDR_PATTERN
+        })
+    }
+}
+
+/// The app's NetworkPolicies.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    /// Deny all ingress and egress in the namespace except what the workloads' `allowFrom`
+    /// and `allowTo` allow (plus DNS, the API server and databases as needed).
+    #[serde(default = "yes")]
+    pub default_deny: bool,
+    /// Let every pod of the namespace resolve names through the cluster DNS.
+    #[serde(default = "yes")]
+    pub dns: bool,
+}
+
+/// A ServiceAccount of the app with its Role and ClusterRole.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceAccountSpec {
+    /// The ServiceAccount's name in the app's namespace.
+    pub name: Name,
+    /// Rules of a Role in the app's namespace, bound to the account.
+    #[serde(default)]
+    pub rules: Vec<PolicyRule>,
+    /// Rules of a ClusterRole, bound to the account cluster-wide.
+    #[serde(default)]
+    pub cluster_rules: Vec<PolicyRule>,
+    /// Mount an API token into the pods (default: when the account has rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automount_token: Option<bool>,
+}
+
+impl ServiceAccountSpec {
+    /// True when pods running as this account talk to the API server.
+    pub fn talks_to_api(&self) -> bool {
+        self.automount_token
+            .unwrap_or(!self.rules.is_empty() || !self.cluster_rules.is_empty())
+    }
+}
+
+/// An RBAC rule.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyRule {
+    /// API groups (`""` is the core group).
+    #[serde(default)]
+    pub api_groups: Vec<String>,
+    /// Resources, plural and lowercase (`persistentvolumeclaims`, `pods/log`).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Verbs (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, ...).
+    pub verbs: Vec<String>,
+    /// Only these objects.
+    #[serde(default)]
+    pub resource_names: Vec<String>,
+    /// ClusterRoles only: non-resource URLs such as `/healthz`.
+    #[serde(default)]
+    pub non_resource_urls: Vec<String>,
+}
+
+/// A group of Prometheus alerts (one group of the app's PrometheusRule).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlertGroup {
+    /// The group's name, unique in the app.
+    pub name: String,
+    /// How often the group is evaluated (Prometheus' default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
+    pub interval: Option<String>,
+    /// The alerts.
+    pub rules: Vec<AlertRule>,
+}
+
+/// A Prometheus alerting rule.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlertRule {
+    /// The alert's name.
+    #[schemars(regex(pattern = r"^[a-zA-Z_][a-zA-Z0-9_]*$"))]
+    pub alert: String,
+    /// The PromQL expression; the alert fires for each series it returns.
+    pub expr: String,
+    /// How long the expression must hold before the alert fires.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "for")]
+    #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
+    pub for_: Option<String>,
+    /// The `severity` label.
+    pub severity: Severity,
+    /// The `summary` annotation.
+    pub summary: String,
+    /// The `description` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The `runbook_url` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook_url: Option<String>,
+    /// More labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Alert severities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Page someone.
+    Critical,
+    /// Look at it soon.
+    Warning,
+    /// For information.
+    Info,
+}
+
+impl Severity {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A ResourceQuota of the app's namespace.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceQuotaSpec {
+    /// Limits by resource name (`requests.cpu`, `limits.memory`, `pods`,
+    /// `persistentvolumeclaims`, `requests.storage`).
+    pub hard: BTreeMap<String, Quantity>,
+}
+
+/// A LimitRange of the app's namespace: per-container defaults and bounds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitRangeSpec {
+    /// Limits given to containers that set none.
+    #[serde(default)]
+    pub default: BTreeMap<String, Quantity>,
+    /// Requests given to containers that set none.
+    #[serde(default)]
+    pub default_request: BTreeMap<String, Quantity>,
+    /// The largest limit a container may set.
+    #[serde(default)]
+    pub max: BTreeMap<String, Quantity>,
+    /// The smallest request a container may set.
+    #[serde(default)]
+    pub min: BTreeMap<String, Quantity>,
+}
+
+/// Network settings shared by every app's NetworkPolicies.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkDefaults {
+    /// Ports of the Kubernetes API server, allowed out of pods that talk to it. By port,
+    /// not address: the API server's address is not known at compile time, and policies
+    /// are matched after the `kubernetes` Service is translated to it.
+    #[serde(default = "default_api_server_ports")]
+    pub api_server_ports: Vec<u16>,
+    /// The API server's address blocks: when set, egress to it is limited to them.
+    #[serde(default)]
+    pub api_server_cidrs: Vec<Cidr>,
+    /// The namespace of the cluster DNS.
+    #[serde(default = "default_dns_namespace")]
+    pub dns_namespace: Name,
+    /// Labels of the cluster DNS pods.
+    #[serde(default = "default_dns_pods")]
+    pub dns_pods: BTreeMap<String, String>,
+}
+
+impl Default for NetworkDefaults {
+    fn default() -> Self {
+        NetworkDefaults {
+            api_server_ports: default_api_server_ports(),
+            api_server_cidrs: Vec::new(),
+            dns_namespace: default_dns_namespace(),
+            dns_pods: default_dns_pods(),
+        }
+    }
+}
+
+fn default_api_server_ports() -> Vec<u16> {
+    vec![443, 6443]
+}
+fn default_dns_namespace() -> Name {
+    Name("kube-system".into())
+}
+fn default_dns_pods() -> BTreeMap<String, String> {
+    BTreeMap::from([("k8s-app".to_string(), "kube-dns".to_string())])
+}

@@ -1,0 +1,1637 @@
+//! Semantic checks of the workload parts of a spec: references that resolve (ConfigMaps,
+//! keys, ports, ServiceAccounts, workloads), fields that fit the workload's kind, options
+//! that contradict each other (instance identity with a Deployment or an autoscaler), RBAC
+//! rules, security contexts the namespace's Pod Security level refuses, and names that would
+//! collide in the namespace.
+
+use super::load::SpanIndex;
+use super::schema::did_you_mean;
+use super::workload::*;
+use super::{AppSpec, ClusterSpec, Name, PodSecurityLevel};
+use crate::diagnostic::Diagnostic;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Namespaces gitopsc never labels (their Pod Security level is not known).
+const UNLABELLED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The longest StatefulSet name whose pods' `controller-revision-hash` label still fits.
+const MAX_STATEFULSET_NAME: usize = 52;
+
+/// Collects diagnostics with spans looked up by JSON pointer.
+struct Report<'a> {
+    spans: &'a SpanIndex,
+    diags: Vec<Diagnostic>,
+}
+
+impl Report<'_> {
+    fn push(&mut self, d: Diagnostic, pointer: &str, key: bool, label: &str, help: String) {
+        let span = if key {
+            self.spans.key(pointer)
+        } else {
+            self.spans.value(pointer)
+        };
+        let mut d = d.at(span, label);
+        if !help.is_empty() {
+            d = d.help(help);
+        }
+        self.diags.push(d);
+    }
+
+    /// An error at the value at `pointer`.
+    fn error(&mut self, pointer: &str, message: String, label: &str, help: impl Into<String>) {
+        self.push(Diagnostic::error(message), pointer, false, label, help.into());
+    }
+
+    /// An error at the key of the node at `pointer`.
+    fn error_key(&mut self, pointer: &str, message: String, label: &str, help: impl Into<String>) {
+        self.push(Diagnostic::error(message), pointer, true, label, help.into());
+    }
+
+    /// A warning at the key of the node at `pointer`.
+    fn warn(&mut self, pointer: &str, message: String, label: &str, help: impl Into<String>) {
+        self.push(Diagnostic::warning(message), pointer, true, label, help.into());
+    }
+
+    /// An error for a reference to an unknown name, with a did-you-mean.
+    fn unknown<'c>(
+        &mut self,
+        pointer: &str,
+        what: &str,
+        given: &str,
+        candidates: impl Iterator<Item = &'c str> + Clone,
+        otherwise: String,
+    ) {
+        let help = match did_you_mean(given, candidates.clone()) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => {
+                let known: Vec<String> = candidates.map(|c| format!("`{c}`")).collect();
+                if known.is_empty() {
+                    otherwise
+                } else {
+                    format!("known: {}", known.join(", "))
+                }
+            }
+        };
+        self.error(
+            pointer,
+            format!("{what} `{given}` is not defined"),
+            "unknown",
+            help,
+        );
+    }
+}
+
+/// Runs the workload checks on a spec that passed the schema.
+pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let mut r = Report {
+        spans,
+        diags: Vec::new(),
+    };
+    let levels = namespace_levels(spec);
+    // (namespace, kind, name) → the pointer that first emits it.
+    let mut objects: BTreeMap<(String, &str, String), String> = BTreeMap::new();
+    let mut warned_monitoring_labels = false;
+    for (a, app) in spec.apps.iter().enumerate() {
+        let base = format!("/apps/{a}");
+        let namespace = namespace_of(app);
+        let mut claim = |r: &mut Report, kind: &'static str, name: String, pointer: String| {
+            let key = (namespace.clone(), kind, name.clone());
+            if let Some(first) = objects.get(&key) {
+                r.error(
+                    &pointer,
+                    format!("the {kind} `{name}` in namespace `{namespace}` would be emitted twice"),
+                    "name taken",
+                    format!("`{first}` already emits it: rename one of them"),
+                );
+            } else {
+                objects.insert(key, pointer);
+            }
+        };
+        for (c, cm) in app.config_maps.iter().enumerate() {
+            claim(
+                &mut r,
+                "ConfigMap",
+                cm.name.to_string(),
+                format!("{base}/configMaps/{c}/name"),
+            );
+        }
+        for (s, sa) in app.service_accounts.iter().enumerate() {
+            let p = format!("{base}/serviceAccounts/{s}");
+            claim(&mut r, "ServiceAccount", sa.name.to_string(), format!("{p}/name"));
+            check_rules(&mut r, &sa.rules, &format!("{p}/rules"), false);
+            check_rules(&mut r, &sa.cluster_rules, &format!("{p}/clusterRules"), true);
+        }
+        for (w, wl) in app.workloads.iter().enumerate() {
+            let p = format!("{base}/workloads/{w}/name");
+            claim(&mut r, wl.kind.as_str(), wl.name.to_string(), p.clone());
+            for service in service_names(wl) {
+                claim(&mut r, "Service", service, p.clone());
+            }
+        }
+        if !app.workloads.is_empty() || app.network_policy.is_some() || !app.alerts.is_empty() {
+            check_app(spec, app, &base, &levels, &mut r);
+        }
+        let monitored = app.workloads.iter().position(|w| w.monitoring.is_some());
+        let first_monitor = monitored
+            .map(|w| format!("{base}/workloads/{w}/monitoring"))
+            .or_else(|| (!app.alerts.is_empty()).then(|| format!("{base}/alerts")));
+        if let Some(pointer) = first_monitor
+            && spec.defaults.monitoring.labels.is_empty()
+            && !warned_monitoring_labels
+        {
+            warned_monitoring_labels = true;
+            r.warn(
+                &pointer,
+                "monitors and rules carry no labels for a Prometheus to select them by".into(),
+                "",
+                "set `defaults.monitoring.labels` to what your Prometheus' `serviceMonitorSelector`, `podMonitorSelector` and `ruleSelector` match (e.g. `release: kube-prometheus-stack`): an object nothing selects fails silently",
+            );
+        }
+    }
+    network_policy_neighbours(spec, &mut r);
+    r.diags
+}
+
+/// The namespace an app runs in.
+fn namespace_of(app: &AppSpec) -> String {
+    app.namespace.as_ref().unwrap_or(&app.name).to_string()
+}
+
+/// The Pod Security level each namespace gitopsc labels is enforced at (the first app of a
+/// namespace owns its Namespace object).
+fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, PodSecurityLevel> {
+    let mut levels = BTreeMap::new();
+    for app in &spec.apps {
+        let ns = namespace_of(app);
+        if UNLABELLED_NAMESPACES.contains(&ns.as_str()) || ns == spec.flux.namespace.as_str() {
+            continue;
+        }
+        levels
+            .entry(ns)
+            .or_insert_with(|| app.pod_security.unwrap_or(spec.defaults.pod_security));
+    }
+    levels
+}
+
+/// The Services a workload emits.
+fn service_names(wl: &WorkloadSpec) -> Vec<String> {
+    let mut names = Vec::new();
+    if wl.service && wl.service_ports().next().is_some() {
+        names.push(wl.service_name());
+    }
+    if wl.kind == WorkloadKind::StatefulSet {
+        names.push(wl.headless_service_name());
+    }
+    if wl.has_metrics_service() {
+        names.push(wl.metrics_service_name());
+    }
+    names
+}
+
+fn check_app(
+    spec: &ClusterSpec,
+    app: &AppSpec,
+    base: &str,
+    levels: &BTreeMap<String, PodSecurityLevel>,
+    r: &mut Report,
+) {
+    let configs: BTreeMap<&str, &ConfigMapSpec> =
+        app.config_maps.iter().map(|c| (c.name.as_str(), c)).collect();
+    let accounts: BTreeMap<&str, &ServiceAccountSpec> = app
+        .service_accounts
+        .iter()
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let workloads: BTreeMap<&str, &WorkloadSpec> =
+        app.workloads.iter().map(|w| (w.name.as_str(), w)).collect();
+    let level = levels.get(&namespace_of(app)).copied();
+    let refs = Refs {
+        configs: &configs,
+        base,
+    };
+    for (w, wl) in app.workloads.iter().enumerate() {
+        let p = format!("{base}/workloads/{w}");
+        check_workload(app, wl, &p, &refs, level, r);
+        if let Some(sa) = &wl.service_account
+            && !accounts.contains_key(sa.as_str())
+        {
+            r.unknown(
+                &format!("{p}/serviceAccount"),
+                "service account",
+                sa.as_str(),
+                accounts.keys().copied(),
+                format!("declare it in the app's `serviceAccounts: [{{name: {sa}}}]`"),
+            );
+        }
+        for (field, rules) in [("allowFrom", &wl.allow_from), ("allowTo", &wl.allow_to)] {
+            for (i, rule) in rules.iter().enumerate() {
+                let rp = format!("{p}/{field}/{i}");
+                check_network_rule(wl, rule, &rp, field == "allowFrom", &workloads, r);
+            }
+        }
+        let (isolated, _) = wl.isolation(app.network_policy.as_ref());
+        if isolated && wl.monitoring.is_some() && spec.defaults.monitoring.namespace.is_none() {
+            r.warn(
+                &format!("{p}/monitoring"),
+                format!(
+                    "a network policy isolates workload `{}`, and Prometheus' namespace is not known",
+                    wl.name
+                ),
+                "",
+                "set `defaults.monitoring.namespace` so the metrics port is open to Prometheus, or allow it in `allowFrom`",
+            );
+        }
+    }
+    check_alerts(app, base, r);
+    check_quota(app, base, r);
+}
+
+/// What references inside a workload resolve against.
+struct Refs<'a> {
+    configs: &'a BTreeMap<&'a str, &'a ConfigMapSpec>,
+    base: &'a str,
+}
+
+impl Refs<'_> {
+    /// Checks a ConfigMap name, and a key of it when given.
+    fn config(&self, r: &mut Report, pointer: &str, name: &Name, key: Option<(&ConfigKey, String)>) {
+        match self.configs.get(name.as_str()) {
+            None => r.unknown(
+                pointer,
+                "ConfigMap",
+                name.as_str(),
+                self.configs.keys().copied(),
+                format!(
+                    "declare it in the app's `configMaps` (at `{}`): a ConfigMap gitopsc does not write is one `checksum/config` cannot see",
+                    self.base
+                ),
+            ),
+            Some(cm) => {
+                if let Some((key, key_pointer)) = key
+                    && !cm.data.contains_key(key)
+                {
+                    r.unknown(
+                        &key_pointer,
+                        &format!("key of ConfigMap `{name}`"),
+                        &key.0,
+                        cm.data.keys().map(|k| k.0.as_str()),
+                        "add it to the ConfigMap's `data`".into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_workload(
+    app: &AppSpec,
+    wl: &WorkloadSpec,
+    p: &str,
+    refs: &Refs,
+    level: Option<PodSecurityLevel>,
+    r: &mut Report,
+) {
+    let sts = wl.kind == WorkloadKind::StatefulSet;
+    let kind = wl.kind.as_str();
+    // Fields of the other kind.
+    let foreign: &[(&str, bool)] = if sts {
+        &[("strategy", wl.strategy.is_some())]
+    } else {
+        &[
+            ("updateStrategy", wl.update_strategy.is_some()),
+            (
+                "podManagementPolicy",
+                r.spans.contains(&format!("{p}/podManagementPolicy")),
+            ),
+            ("volumeClaimTemplates", !wl.volume_claim_templates.is_empty()),
+        ]
+    };
+    for (field, set) in foreign {
+        if *set {
+            let other = if sts { "Deployment" } else { "StatefulSet" };
+            r.error_key(
+                &format!("{p}/{field}"),
+                format!("`{field}` is a {other} field; workload `{}` is a {kind}", wl.name),
+                "not for this kind",
+                if sts {
+                    "a StatefulSet's rollout is set by `updateStrategy` and `podManagementPolicy`".to_string()
+                } else {
+                    format!("remove it, or make the workload `kind: {other}`")
+                },
+            );
+        }
+    }
+    if sts && wl.name.as_str().len() > MAX_STATEFULSET_NAME {
+        r.error(
+            &format!("{p}/name"),
+            format!(
+                "the StatefulSet name `{}` is longer than {MAX_STATEFULSET_NAME} characters",
+                wl.name
+            ),
+            "too long",
+            "its pods carry the label `controller-revision-hash: <name>-<hash>`, which must fit in 63 characters: shorten the name",
+        );
+    }
+    for service in service_names(wl) {
+        if !service.starts_with(|c: char| c.is_ascii_lowercase()) || service.len() > 63 {
+            r.error(
+                &format!("{p}/name"),
+                format!("the Service name `{service}` is not a valid Service name"),
+                "",
+                "Service names start with a letter and have at most 63 characters: rename the workload",
+            );
+        }
+    }
+    if !wl.image.contains('@') {
+        let tag = wl
+            .image
+            .rsplit_once('/')
+            .map_or(wl.image.as_str(), |(_, last)| last)
+            .split_once(':')
+            .map(|(_, t)| t);
+        if matches!(tag, None | Some("latest")) {
+            r.warn(
+                &format!("{p}/image"),
+                format!("the image `{}` has no fixed tag", wl.image),
+                "",
+                "pin a version tag or a digest: a moved `latest` changes nothing in Git, so pods never roll to it (and nodes run different images)",
+            );
+        }
+    }
+
+    check_ports(wl, p, r);
+    let mut env_names: BTreeMap<String, String> = BTreeMap::new();
+    check_env(wl, &wl.env, &format!("{p}/env"), refs, &mut env_names, r);
+    check_env_from(&wl.env_from, &format!("{p}/envFrom"), refs, r);
+    let mut mounts: BTreeMap<String, String> = BTreeMap::new();
+    check_files(&wl.files, &format!("{p}/files"), refs, &mut mounts, r);
+    let mut volumes: BTreeSet<&str> = BTreeSet::new();
+    for (i, dir) in wl.empty_dirs.iter().enumerate() {
+        let dp = format!("{p}/emptyDirs/{i}");
+        mount_path(&dir.mount_path, &format!("{dp}/mountPath"), &mut mounts, r);
+        unique_volume(dir.name.as_str(), &format!("{dp}/name"), &mut volumes, r);
+    }
+    for (i, claim) in wl.volume_claim_templates.iter().enumerate() {
+        let cp = format!("{p}/volumeClaimTemplates/{i}");
+        mount_path(&claim.mount_path, &format!("{cp}/mountPath"), &mut mounts, r);
+        unique_volume(claim.name.as_str(), &format!("{cp}/name"), &mut volumes, r);
+        if claim.size.value().is_none_or(|v| v <= 0.0) {
+            r.error(
+                &format!("{cp}/size"),
+                format!(
+                    "the volume size `{}` is not a positive quantity",
+                    claim.size.text()
+                ),
+                "",
+                "write a size such as `10Gi`",
+            );
+        }
+    }
+    for (i, init) in wl.init_containers.iter().enumerate() {
+        let ip = format!("{p}/initContainers/{i}");
+        if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
+            r.error(
+                &format!("{ip}/name"),
+                format!("the container name `{}` is used twice in the pod", init.name),
+                "",
+                "container names are unique in a pod (the workload's own container is named after it)",
+            );
+        }
+        let mut init_env = BTreeMap::new();
+        check_env(wl, &init.env, &format!("{ip}/env"), refs, &mut init_env, r);
+        check_env_from(&init.env_from, &format!("{ip}/envFrom"), refs, r);
+        let mut init_mounts = BTreeMap::new();
+        check_files(&init.files, &format!("{ip}/files"), refs, &mut init_mounts, r);
+        for (m, name) in init.mounts.iter().enumerate() {
+            if !volumes.contains(name.as_str()) {
+                r.unknown(
+                    &format!("{ip}/mounts/{m}"),
+                    "volume",
+                    name.as_str(),
+                    volumes.iter().copied(),
+                    "init containers can mount the workload's `emptyDirs` and `volumeClaimTemplates`".into(),
+                );
+            }
+        }
+        check_resources(&init.resources, &format!("{ip}/resources"), r);
+    }
+    check_probes(wl, p, r);
+    check_resources(&wl.resources, &format!("{p}/resources"), r);
+    check_labels(&wl.labels, &format!("{p}/labels"), true, r);
+    check_labels(&wl.node_selector, &format!("{p}/nodeSelector"), false, r);
+    if let Some(level) = level {
+        check_pod_security(wl, &namespace_of(app), level, &format!("{p}/securityContext"), r);
+    }
+    check_strategy(wl, p, r);
+    if let Some(identity) = &wl.instance_identity {
+        check_identity(wl, identity, p, &env_names, r);
+    }
+    if let Some(hpa) = &wl.autoscaling {
+        check_autoscaling(wl, hpa, p, r);
+    }
+    if let Some(pdb) = &wl.disruption_budget {
+        check_disruption_budget(wl, pdb, p, r);
+    }
+    if let Some(m) = &wl.monitoring
+        && wl.port(&m.port).is_none()
+    {
+        r.unknown(
+            &format!("{p}/monitoring/port"),
+            &format!("port of workload `{}`", wl.name),
+            &m.port,
+            wl.ports.iter().map(|p| p.name.as_str()),
+            "declare it in the workload's `ports` (a monitor scrapes a named port)".into(),
+        );
+    }
+}
+
+fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+    let mut names = BTreeSet::new();
+    let mut numbers = BTreeSet::new();
+    for (i, port) in wl.ports.iter().enumerate() {
+        let pp = format!("{p}/ports/{i}");
+        if !port.name.contains(|c: char| c.is_ascii_lowercase()) || port.name.contains("--") {
+            r.error(
+                &format!("{pp}/name"),
+                format!("`{}` is not a valid port name", port.name),
+                "",
+                "a port name needs at least one letter and no `--` (IANA service name), e.g. `http`",
+            );
+        }
+        if !names.insert(port.name.as_str()) {
+            r.error(
+                &format!("{pp}/name"),
+                format!("port name `{}` is used twice", port.name),
+                "",
+                "give each port its own name",
+            );
+        }
+        if !numbers.insert((port.port, port.protocol)) {
+            r.error(
+                &format!("{pp}/port"),
+                format!("port {} is declared twice", port.port),
+                "",
+                "declare each port once",
+            );
+        }
+    }
+}
+
+fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &str, r: &mut Report) {
+    if let PortRef::Name(name) = port
+        && wl.port(name).is_none()
+    {
+        r.unknown(
+            pointer,
+            &format!("port of workload `{}`", wl.name),
+            name,
+            wl.ports.iter().map(|p| p.name.as_str()),
+            "declare it in the workload's `ports`".into(),
+        );
+    }
+}
+
+fn check_env(
+    wl: &WorkloadSpec,
+    env: &[EnvVar],
+    p: &str,
+    refs: &Refs,
+    names: &mut BTreeMap<String, String>,
+    r: &mut Report,
+) {
+    for (i, var) in env.iter().enumerate() {
+        let ep = format!("{p}/{i}");
+        let sources = [
+            var.value.is_some(),
+            var.config_map.is_some(),
+            var.secret.is_some(),
+            var.field.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            r.error_key(
+                &ep,
+                format!("the variable `{}` needs exactly one source", var.name),
+                "",
+                "give it one of `value`, `configMap: {name, key}`, `secret: {name, key}` or `field`",
+            );
+        }
+        if names.insert(var.name.clone(), ep.clone()).is_some() {
+            r.error(
+                &format!("{ep}/name"),
+                format!("the variable `{}` is set twice", var.name),
+                "",
+                "the container would see only the last one: remove one",
+            );
+        }
+        if let Some(key_ref) = &var.config_map {
+            refs.config(
+                r,
+                &format!("{ep}/configMap/name"),
+                &key_ref.name,
+                Some((&key_ref.key, format!("{ep}/configMap/key"))),
+            );
+        }
+        if var.field == Some(PodField::PodIndex) && wl.kind == WorkloadKind::Deployment {
+            r.error(
+                &format!("{ep}/field"),
+                "a Deployment's pods have no ordinal".into(),
+                "",
+                "`podIndex` exists on StatefulSet pods only",
+            );
+        }
+    }
+}
+
+fn check_env_from(env_from: &[EnvFrom], p: &str, refs: &Refs, r: &mut Report) {
+    for (i, from) in env_from.iter().enumerate() {
+        let fp = format!("{p}/{i}");
+        match (&from.config_map, &from.secret) {
+            (Some(name), None) => refs.config(r, &format!("{fp}/configMap"), name, None),
+            (None, Some(_)) => {}
+            _ => r.error_key(
+                &fp,
+                "an `envFrom` entry needs exactly one of `configMap` and `secret`".into(),
+                "",
+                "split it into two entries",
+            ),
+        }
+    }
+}
+
+fn check_files(
+    files: &[FileMount],
+    p: &str,
+    refs: &Refs,
+    mounts: &mut BTreeMap<String, String>,
+    r: &mut Report,
+) {
+    for (i, file) in files.iter().enumerate() {
+        let fp = format!("{p}/{i}");
+        mount_path(&file.mount_path, &format!("{fp}/mountPath"), mounts, r);
+        match file.source() {
+            Some((false, name)) => {
+                refs.config(r, &format!("{fp}/configMap"), name, None);
+                for (k, key) in file.items.iter().enumerate() {
+                    refs.config(
+                        r,
+                        &format!("{fp}/configMap"),
+                        name,
+                        Some((key, format!("{fp}/items/{k}"))),
+                    );
+                }
+            }
+            Some((true, _)) => {}
+            None => r.error_key(
+                &fp,
+                "a `files` entry needs exactly one of `configMap` and `secret`".into(),
+                "",
+                "split it into two entries",
+            ),
+        }
+    }
+}
+
+fn mount_path(path: &str, pointer: &str, mounts: &mut BTreeMap<String, String>, r: &mut Report) {
+    let normal = path.trim_end_matches('/').to_string();
+    if mounts.insert(normal.clone(), pointer.to_string()).is_some() {
+        r.error(
+            pointer,
+            format!("two volumes are mounted at `{normal}`"),
+            "",
+            "mount each volume at its own path",
+        );
+    }
+}
+
+fn unique_volume<'a>(name: &'a str, pointer: &str, volumes: &mut BTreeSet<&'a str>, r: &mut Report) {
+    let generated = name.starts_with("config-") || name.starts_with("secret-") || name == IDENTITY_VOLUME;
+    if generated || !volumes.insert(name) {
+        r.error(
+            pointer,
+            format!("the volume name `{name}` is taken"),
+            "",
+            format!(
+                "volume names are unique in a pod; `config-*`, `secret-*` and `{IDENTITY_VOLUME}` are gitopsc's"
+            ),
+        );
+    }
+}
+
+fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+    let probes = [
+        ("liveness", &wl.probes.liveness),
+        ("readiness", &wl.probes.readiness),
+        ("startup", &wl.probes.startup),
+    ];
+    for (name, probe) in probes {
+        let Some(probe) = probe else { continue };
+        let pp = format!("{p}/probes/{name}");
+        let kinds = [probe.http.is_some(), probe.tcp.is_some(), probe.exec.is_some()];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            r.error_key(
+                &pp,
+                format!("the {name} probe needs exactly one of `http`, `tcp` and `exec`"),
+                "",
+                "e.g. `http: {path: /health, port: http}`",
+            );
+        }
+        if let Some(http) = &probe.http {
+            check_port_ref(wl, &http.port, &format!("{pp}/http/port"), r);
+        }
+        if let Some(tcp) = &probe.tcp {
+            check_port_ref(wl, &tcp.port, &format!("{pp}/tcp/port"), r);
+        }
+        if probe.exec.as_ref().is_some_and(Vec::is_empty) {
+            r.error(
+                &format!("{pp}/exec"),
+                "an empty `exec` probe".into(),
+                "",
+                "give the command to run",
+            );
+        }
+        if name != "readiness" && probe.success_threshold.is_some_and(|s| s != 1) {
+            r.error(
+                &format!("{pp}/successThreshold"),
+                format!("a {name} probe's `successThreshold` must be 1"),
+                "",
+                "remove it",
+            );
+        }
+    }
+}
+
+/// Resource names containers may request.
+fn resource_name_ok(name: &str) -> bool {
+    matches!(name, "cpu" | "memory" | "ephemeral-storage")
+        || name.starts_with("hugepages-")
+        || name.contains('/')
+}
+
+fn check_resources(resources: &Resources, p: &str, r: &mut Report) {
+    for (field, map) in [("requests", &resources.requests), ("limits", &resources.limits)] {
+        for (name, quantity) in map {
+            let rp = format!("{p}/{field}/{}", super::load::escape_pointer(name));
+            if !resource_name_ok(name) {
+                let help = match did_you_mean(name, ["cpu", "memory", "ephemeral-storage"].into_iter()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => "use `cpu`, `memory`, `ephemeral-storage`, `hugepages-<size>` or an extended resource such as `nvidia.com/gpu`".into(),
+                };
+                r.error_key(&rp, format!("`{name}` is not a container resource"), "", help);
+            }
+            if quantity.value().is_none_or(|v| v < 0.0) {
+                r.error(
+                    &rp,
+                    format!("`{}` is not a valid quantity", quantity.text()),
+                    "",
+                    "",
+                );
+            }
+        }
+    }
+    for (name, limit) in &resources.limits {
+        if let (Some(request), Some(limit_value)) = (resources.requests.get(name), limit.value())
+            && request.value().is_some_and(|v| v > limit_value)
+        {
+            r.error(
+                &format!("{p}/requests/{}", super::load::escape_pointer(name)),
+                format!(
+                    "the `{name}` request {} is above its limit {}",
+                    request.text(),
+                    limit.text()
+                ),
+                "",
+                "the API server refuses such a pod: lower the request or raise the limit",
+            );
+        }
+    }
+}
+
+/// Checks label keys and values (and, for pod labels, that they leave the selector alone).
+fn check_labels(labels: &BTreeMap<String, String>, p: &str, pod: bool, r: &mut Report) {
+    for (key, value) in labels {
+        let lp = format!("{p}/{}", super::load::escape_pointer(key));
+        if pod && SELECTOR_KEYS.contains(&key.as_str()) {
+            r.error_key(
+                &lp,
+                format!("`{key}` is part of the workload's selector"),
+                "",
+                "gitopsc sets it from the workload's and the app's names; choose another label",
+            );
+        }
+        if !label_key_ok(key) {
+            r.error_key(
+                &lp,
+                format!("`{key}` is not a valid label key"),
+                "",
+                "a label key is an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, `_`, `.`",
+            );
+        }
+        if !label_value_ok(value) {
+            r.error(
+                &lp,
+                format!("`{value}` is not a valid label value"),
+                "",
+                "at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit",
+            );
+        }
+    }
+}
+
+fn label_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn label_key_ok(key: &str) -> bool {
+    match key.split_once('/') {
+        Some((prefix, name)) => {
+            prefix.len() <= 253
+                && prefix.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                })
+                && label_name_ok(name)
+        }
+        None => label_name_ok(key),
+    }
+}
+
+fn label_value_ok(value: &str) -> bool {
+    value.is_empty() || label_name_ok(value)
+}
+
+/// Capabilities the `baseline` level allows containers to add.
+const BASELINE_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLevel, p: &str, r: &mut Report) {
+    let sc = &wl.security_context;
+    let mut refused: Vec<(String, String)> = Vec::new();
+    if level == PodSecurityLevel::Privileged {
+        return;
+    }
+    if sc.seccomp_profile == SeccompProfile::Unconfined {
+        refused.push(("seccompProfile".into(), "`Unconfined` seccomp".into()));
+    }
+    for (i, cap) in sc.add_capabilities.iter().enumerate() {
+        let allowed = match level {
+            PodSecurityLevel::Restricted => cap == "NET_BIND_SERVICE",
+            _ => BASELINE_CAPABILITIES.contains(&cap.as_str()),
+        };
+        if !allowed {
+            refused.push((format!("addCapabilities/{i}"), format!("the capability `{cap}`")));
+        }
+    }
+    if level == PodSecurityLevel::Restricted {
+        if !sc.run_as_non_root {
+            refused.push(("runAsNonRoot".into(), "`runAsNonRoot: false`".into()));
+        }
+        if sc.run_as_user == Some(0) {
+            refused.push(("runAsUser".into(), "running as user 0 (root)".into()));
+        }
+        if sc.allow_privilege_escalation {
+            refused.push((
+                "allowPrivilegeEscalation".into(),
+                "`allowPrivilegeEscalation: true`".into(),
+            ));
+        }
+    }
+    for (field, what) in refused {
+        r.error(
+            &format!("{p}/{field}"),
+            format!(
+                "namespace `{namespace}` enforces Pod Security `{}`, which refuses {what}",
+                level.as_str()
+            ),
+            "refused by Pod Security admission",
+            "the pods would never be created: keep the default, or lower the app's `podSecurity`",
+        );
+    }
+}
+
+fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+    if let Some(strategy) = &wl.strategy {
+        let zero = |v: &Option<IntOrPercent>| {
+            matches!(v, Some(IntOrPercent::Int(0)))
+                || matches!(v, Some(IntOrPercent::Percent(s)) if s == "0%")
+        };
+        match strategy.kind {
+            DeploymentStrategyKind::Recreate
+                if strategy.max_surge.is_some() || strategy.max_unavailable.is_some() =>
+            {
+                r.error_key(
+                    &format!("{p}/strategy"),
+                    "`maxSurge` and `maxUnavailable` apply to `RollingUpdate` only".into(),
+                    "",
+                    "remove them, or use `type: RollingUpdate`",
+                );
+            }
+            DeploymentStrategyKind::RollingUpdate
+                if zero(&strategy.max_surge) && zero(&strategy.max_unavailable) =>
+            {
+                r.error_key(
+                    &format!("{p}/strategy"),
+                    "`maxSurge` and `maxUnavailable` are both 0: the rollout could never progress".into(),
+                    "",
+                    "allow one extra pod (`maxSurge: 1`) or one missing pod (`maxUnavailable: 1`)",
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Some(update) = &wl.update_strategy
+        && update.kind == StatefulSetUpdateKind::OnDelete
+        && update.partition.is_some()
+    {
+        r.error_key(
+            &format!("{p}/updateStrategy/partition"),
+            "`partition` applies to `RollingUpdate` only".into(),
+            "",
+            "remove it, or use `type: RollingUpdate`",
+        );
+    }
+}
+
+fn check_identity(
+    wl: &WorkloadSpec,
+    identity: &InstanceIdentity,
+    p: &str,
+    env_names: &BTreeMap<String, String>,
+    r: &mut Report,
+) {
+    let ip = format!("{p}/instanceIdentity");
+    if wl.kind == WorkloadKind::Deployment {
+        r.error_key(
+            &ip,
+            format!("instance identity needs a StatefulSet; workload `{}` is a Deployment", wl.name),
+            "no ordinal",
+            "a Deployment's pod names end in a random suffix, so no replica has a stable id: use `kind: StatefulSet`",
+        );
+    }
+    if wl.autoscaling.is_some() {
+        r.error_key(
+            &ip,
+            "instance identity cannot be combined with `autoscaling`".into(),
+            "",
+            format!(
+                "the autoscaler changes the replica count behind the compiler's back, so `{}` would be wrong: drop one of them",
+                identity.total_env
+            ),
+        );
+    }
+    let mut own = BTreeSet::new();
+    let vars = [
+        Some(("podNameEnv", &identity.pod_name_env)),
+        identity.ordinal_env.as_ref().map(|e| ("ordinalEnv", e)),
+        Some(("totalEnv", &identity.total_env)),
+    ];
+    for (field, name) in vars.into_iter().flatten() {
+        if env_names.contains_key(name) || !own.insert(name) {
+            r.error(
+                &format!("{ip}/{field}"),
+                format!("the variable `{name}` is set twice"),
+                "",
+                "choose another name, or remove it from `env`",
+            );
+        }
+    }
+}
+
+fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Report) {
+    let hp = format!("{p}/autoscaling");
+    if wl.replicas.is_some() {
+        r.error_key(
+            &format!("{p}/replicas"),
+            format!("workload `{}` has both `replicas` and `autoscaling`", wl.name),
+            "the autoscaler owns the count",
+            "remove `replicas`: every Flux apply would reset the count the autoscaler chose (see the HPA hand-over in the docs)",
+        );
+    }
+    if hpa.min_replicas > hpa.max_replicas {
+        r.error(
+            &format!("{hp}/minReplicas"),
+            format!(
+                "`minReplicas` {} is above `maxReplicas` {}",
+                hpa.min_replicas, hpa.max_replicas
+            ),
+            "",
+            "",
+        );
+    }
+    if hpa.cpu.is_none() && hpa.memory.is_none() && hpa.pods.is_empty() {
+        r.error_key(
+            &hp,
+            "the autoscaler has no metric".into(),
+            "",
+            "set `cpu`, `memory` (percent of requests) or `pods` (custom metrics)",
+        );
+    }
+    for (field, set) in [("cpu", hpa.cpu.is_some()), ("memory", hpa.memory.is_some())] {
+        if set && !wl.resources.requests.contains_key(field) {
+            r.error(
+                &format!("{hp}/{field}"),
+                format!("a {field} utilisation target needs a {field} request"),
+                "",
+                format!("utilisation is a percentage of `resources.requests.{field}`: set it"),
+            );
+        }
+    }
+    if let Some(behavior) = &hpa.behavior
+        && behavior.preset.is_none()
+        && behavior.scale_up.is_none()
+        && behavior.scale_down.is_none()
+    {
+        r.error_key(
+            &format!("{hp}/behavior"),
+            "an empty `behavior`".into(),
+            "",
+            "set `preset: conservative`, `scaleUp` or `scaleDown`",
+        );
+    }
+}
+
+fn check_disruption_budget(wl: &WorkloadSpec, pdb: &DisruptionBudget, p: &str, r: &mut Report) {
+    let pp = format!("{p}/disruptionBudget");
+    match (&pdb.min_available, &pdb.max_unavailable) {
+        (Some(_), Some(_)) | (None, None) => r.error_key(
+            &pp,
+            "a disruption budget needs exactly one of `minAvailable` and `maxUnavailable`".into(),
+            "",
+            "e.g. `maxUnavailable: 1`",
+        ),
+        (min, max) => {
+            let pods = wl
+                .autoscaling
+                .as_ref()
+                .map_or(wl.replicas.unwrap_or(1), |h| h.min_replicas);
+            let blocks = match (min, max) {
+                (Some(IntOrPercent::Int(n)), _) => *n >= pods,
+                (Some(IntOrPercent::Percent(s)), _) => s == "100%",
+                (_, Some(IntOrPercent::Int(0))) => true,
+                (_, Some(IntOrPercent::Percent(s))) => s == "0%",
+                _ => false,
+            };
+            if blocks {
+                r.warn(
+                    &pp,
+                    format!(
+                        "the disruption budget of `{}` allows no disruption with {pods} pod(s)",
+                        wl.name
+                    ),
+                    "",
+                    "node drains and cluster upgrades will block on these pods: allow at least one (e.g. `maxUnavailable: 1`)",
+                );
+            }
+        }
+    }
+}
+
+fn check_network_rule(
+    wl: &WorkloadSpec,
+    rule: &NetworkRule,
+    p: &str,
+    ingress: bool,
+    workloads: &BTreeMap<&str, &WorkloadSpec>,
+    r: &mut Report,
+) {
+    for (i, name) in rule.workloads.iter().enumerate() {
+        if !workloads.contains_key(name.as_str()) {
+            r.unknown(
+                &format!("{p}/workloads/{i}"),
+                "workload",
+                name.as_str(),
+                workloads.keys().copied(),
+                "name a workload of this app, or select pods by `pods` labels".into(),
+            );
+        }
+    }
+    if !rule.workloads.is_empty() && !rule.namespaces.is_empty() {
+        r.error_key(
+            &format!("{p}/workloads"),
+            "`workloads` are in the app's namespace; they cannot be combined with `namespaces`".into(),
+            "",
+            "split the rule in two",
+        );
+    }
+    for (i, port) in rule.ports.iter().enumerate() {
+        let pp = format!("{p}/ports/{i}");
+        if ingress {
+            check_port_ref(wl, port, &pp, r);
+        } else if let PortRef::Name(name) = port {
+            // A named egress port is resolved on the destination pods: check it when they are
+            // the app's own workloads.
+            let targets: Vec<&WorkloadSpec> = rule
+                .workloads
+                .iter()
+                .filter_map(|w| workloads.get(w.as_str()).copied())
+                .collect();
+            let only_workloads = rule.namespaces.is_empty() && rule.pods.is_empty() && rule.cidrs.is_empty();
+            if only_workloads && !targets.is_empty() && targets.iter().any(|t| t.port(name).is_none()) {
+                r.error(
+                    &pp,
+                    format!("port `{name}` is not a port of every workload this rule reaches"),
+                    "",
+                    "name a port the destination workloads declare, or give the number",
+                );
+            }
+        }
+    }
+    check_labels(&rule.pods, &format!("{p}/pods"), false, r);
+}
+
+fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
+    let mut groups = BTreeSet::new();
+    for (g, group) in app.alerts.iter().enumerate() {
+        let gp = format!("{base}/alerts/{g}");
+        if !groups.insert(group.name.as_str()) {
+            r.error(
+                &format!("{gp}/name"),
+                format!("alert group `{}` is declared twice", group.name),
+                "",
+                "group names are unique in a PrometheusRule: merge the groups or rename one",
+            );
+        }
+        if group.rules.is_empty() {
+            r.error_key(
+                &format!("{gp}/rules"),
+                format!("alert group `{}` has no rules", group.name),
+                "",
+                "",
+            );
+        }
+        for (i, rule) in group.rules.iter().enumerate() {
+            if let Some(problem) = promql_problem(&rule.expr) {
+                r.error(
+                    &format!("{gp}/rules/{i}/expr"),
+                    format!("the expression of alert `{}` {problem}", rule.alert),
+                    "",
+                    "Prometheus would refuse the whole rule group",
+                );
+            }
+            check_labels(&rule.labels, &format!("{gp}/rules/{i}/labels"), false, r);
+            if rule.labels.contains_key("severity") {
+                r.error_key(
+                    &format!("{gp}/rules/{i}/labels/severity"),
+                    "`severity` is set by the rule's `severity` field".into(),
+                    "",
+                    "remove it from `labels`",
+                );
+            }
+        }
+    }
+}
+
+/// A cheap sanity check of a PromQL expression: not empty, brackets and quotes balanced.
+fn promql_problem(expr: &str) -> Option<&'static str> {
+    if expr.trim().is_empty() {
+        return Some("is empty");
+    }
+    let mut stack = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in expr.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => stack.push(c),
+            ')' | ']' | '}' => {
+                let open = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                if stack.pop() != Some(open) {
+                    return Some("has an unmatched closing bracket");
+                }
+            }
+            _ => {}
+        }
+    }
+    if quote.is_some() {
+        Some("has an unterminated string")
+    } else if !stack.is_empty() {
+        Some("has an unclosed bracket")
+    } else {
+        None
+    }
+}
+
+fn check_quota(app: &AppSpec, base: &str, r: &mut Report) {
+    let Some(quota) = &app.resource_quota else {
+        return;
+    };
+    let defaults = app.limit_range.as_ref();
+    // Under a quota on requests or limits of a resource, every container must set it (or
+    // get it from a LimitRange default), or the pod is refused.
+    for (key, field, default_field) in [
+        ("requests.cpu", "requests", "defaultRequest"),
+        ("cpu", "requests", "defaultRequest"),
+        ("requests.memory", "requests", "defaultRequest"),
+        ("memory", "requests", "defaultRequest"),
+        ("limits.cpu", "limits", "default"),
+        ("limits.memory", "limits", "default"),
+    ] {
+        if !quota.hard.contains_key(key) {
+            continue;
+        }
+        let resource = key.rsplit('.').next().unwrap_or(key);
+        let defaulted = defaults.is_some_and(|l| {
+            let map = if default_field == "default" {
+                &l.default
+            } else {
+                &l.default_request
+            };
+            map.contains_key(resource)
+        });
+        if defaulted {
+            continue;
+        }
+        for (w, wl) in app.workloads.iter().enumerate() {
+            let containers = std::iter::once((format!("{base}/workloads/{w}"), &wl.resources)).chain(
+                wl.init_containers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("{base}/workloads/{w}/initContainers/{i}"), &c.resources)),
+            );
+            for (pointer, resources) in containers {
+                let map = if field == "limits" {
+                    &resources.limits
+                } else {
+                    &resources.requests
+                };
+                if !map.contains_key(resource) {
+                    r.error_key(
+                        &pointer,
+                        format!("the quota on `{key}` refuses pods whose containers set no {field}.{resource}"),
+                        "",
+                        format!(
+                            "set `resources.{field}.{resource}`, or give a default in the app's `limitRange.{default_field}`"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Warns when an app's default deny also isolates pods of other apps in its namespace that
+/// declare no rules of their own.
+fn network_policy_neighbours(spec: &ClusterSpec, r: &mut Report) {
+    for (a, app) in spec.apps.iter().enumerate() {
+        if !app.network_policy.as_ref().is_some_and(|n| n.default_deny) {
+            continue;
+        }
+        let ns = namespace_of(app);
+        for other in &spec.apps {
+            if other.name == app.name || namespace_of(other) != ns || other.network_policy.is_some() {
+                continue;
+            }
+            if other.helm.is_some() || !other.workloads.is_empty() {
+                r.warn(
+                    &format!("/apps/{a}/networkPolicy/defaultDeny"),
+                    format!(
+                        "the default deny of app `{}` also cuts off the pods of app `{}` in namespace `{ns}`",
+                        app.name, other.name
+                    ),
+                    "",
+                    format!(
+                        "give app `{}` a `networkPolicy` and the `allowFrom`/`allowTo` its pods need, or move it to another namespace",
+                        other.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The API groups built into Kubernetes, with their resources (subresources after `/`).
+const API_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "",
+        &[
+            "bindings",
+            "componentstatuses",
+            "configmaps",
+            "endpoints",
+            "events",
+            "limitranges",
+            "namespaces",
+            "namespaces/finalize",
+            "namespaces/status",
+            "nodes",
+            "nodes/log",
+            "nodes/metrics",
+            "nodes/proxy",
+            "nodes/stats",
+            "nodes/status",
+            "persistentvolumeclaims",
+            "persistentvolumeclaims/status",
+            "persistentvolumes",
+            "persistentvolumes/status",
+            "pods",
+            "pods/attach",
+            "pods/binding",
+            "pods/ephemeralcontainers",
+            "pods/eviction",
+            "pods/exec",
+            "pods/log",
+            "pods/portforward",
+            "pods/proxy",
+            "pods/resize",
+            "pods/status",
+            "podtemplates",
+            "replicationcontrollers",
+            "replicationcontrollers/scale",
+            "replicationcontrollers/status",
+            "resourcequotas",
+            "resourcequotas/status",
+            "secrets",
+            "serviceaccounts",
+            "serviceaccounts/token",
+            "services",
+            "services/proxy",
+            "services/status",
+        ],
+    ),
+    (
+        "apps",
+        &[
+            "controllerrevisions",
+            "daemonsets",
+            "daemonsets/status",
+            "deployments",
+            "deployments/scale",
+            "deployments/status",
+            "replicasets",
+            "replicasets/scale",
+            "replicasets/status",
+            "statefulsets",
+            "statefulsets/scale",
+            "statefulsets/status",
+        ],
+    ),
+    ("batch", &["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
+    (
+        "autoscaling",
+        &["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
+    ),
+    ("policy", &["poddisruptionbudgets", "poddisruptionbudgets/status"]),
+    (
+        "networking.k8s.io",
+        &[
+            "ingressclasses",
+            "ingresses",
+            "ingresses/status",
+            "ipaddresses",
+            "networkpolicies",
+            "servicecidrs",
+        ],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        &["clusterrolebindings", "clusterroles", "rolebindings", "roles"],
+    ),
+    ("coordination.k8s.io", &["leases"]),
+    ("discovery.k8s.io", &["endpointslices"]),
+    ("events.k8s.io", &["events"]),
+    (
+        "storage.k8s.io",
+        &[
+            "csidrivers",
+            "csinodes",
+            "csistoragecapacities",
+            "storageclasses",
+            "volumeattachments",
+            "volumeattributesclasses",
+        ],
+    ),
+    (
+        "apiextensions.k8s.io",
+        &["customresourcedefinitions", "customresourcedefinitions/status"],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        &[
+            "mutatingwebhookconfigurations",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicybindings",
+            "validatingwebhookconfigurations",
+        ],
+    ),
+    (
+        "certificates.k8s.io",
+        &[
+            "certificatesigningrequests",
+            "certificatesigningrequests/approval",
+            "certificatesigningrequests/status",
+            "signers",
+        ],
+    ),
+    ("scheduling.k8s.io", &["priorityclasses"]),
+    ("node.k8s.io", &["runtimeclasses"]),
+    ("authentication.k8s.io", &["selfsubjectreviews", "tokenreviews"]),
+    (
+        "authorization.k8s.io",
+        &[
+            "localsubjectaccessreviews",
+            "selfsubjectaccessreviews",
+            "selfsubjectrulesreviews",
+            "subjectaccessreviews",
+        ],
+    ),
+];
+
+/// Built-in resources that are not namespaced: a Role cannot grant them.
+const CLUSTER_SCOPED: &[&str] = &[
+    "certificatesigningrequests",
+    "clusterrolebindings",
+    "clusterroles",
+    "componentstatuses",
+    "csidrivers",
+    "csinodes",
+    "customresourcedefinitions",
+    "ingressclasses",
+    "ipaddresses",
+    "mutatingwebhookconfigurations",
+    "namespaces",
+    "nodes",
+    "persistentvolumes",
+    "priorityclasses",
+    "runtimeclasses",
+    "selfsubjectaccessreviews",
+    "selfsubjectreviews",
+    "selfsubjectrulesreviews",
+    "servicecidrs",
+    "storageclasses",
+    "subjectaccessreviews",
+    "tokenreviews",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "validatingwebhookconfigurations",
+    "volumeattachments",
+    "volumeattributesclasses",
+];
+
+/// kubectl's short names.
+const SHORT_NAMES: &[(&str, &str)] = &[
+    ("cm", "configmaps"),
+    ("cj", "cronjobs"),
+    ("crd", "customresourcedefinitions"),
+    ("crds", "customresourcedefinitions"),
+    ("csr", "certificatesigningrequests"),
+    ("deploy", "deployments"),
+    ("ds", "daemonsets"),
+    ("ep", "endpoints"),
+    ("ev", "events"),
+    ("hpa", "horizontalpodautoscalers"),
+    ("ing", "ingresses"),
+    ("limits", "limitranges"),
+    ("netpol", "networkpolicies"),
+    ("no", "nodes"),
+    ("ns", "namespaces"),
+    ("pc", "priorityclasses"),
+    ("pdb", "poddisruptionbudgets"),
+    ("po", "pods"),
+    ("pv", "persistentvolumes"),
+    ("pvc", "persistentvolumeclaims"),
+    ("pvcs", "persistentvolumeclaims"),
+    ("quota", "resourcequotas"),
+    ("rc", "replicationcontrollers"),
+    ("rs", "replicasets"),
+    ("sa", "serviceaccounts"),
+    ("sc", "storageclasses"),
+    ("sts", "statefulsets"),
+    ("svc", "services"),
+];
+
+/// Verbs of resource rules.
+const VERBS: &[&str] = &[
+    "approve",
+    "bind",
+    "create",
+    "delete",
+    "deletecollection",
+    "escalate",
+    "get",
+    "impersonate",
+    "list",
+    "patch",
+    "sign",
+    "update",
+    "use",
+    "watch",
+];
+/// Verbs of non-resource rules (HTTP methods, lowercase).
+const URL_VERBS: &[&str] = &["delete", "get", "head", "options", "patch", "post", "put"];
+
+fn check_rules(r: &mut Report, rules: &[PolicyRule], p: &str, cluster: bool) {
+    for (i, rule) in rules.iter().enumerate() {
+        let rp = format!("{p}/{i}");
+        let urls = !rule.non_resource_urls.is_empty();
+        if urls && !cluster {
+            r.error_key(
+                &format!("{rp}/nonResourceUrls"),
+                "`nonResourceUrls` can only be granted by a ClusterRole".into(),
+                "",
+                "move the rule to `clusterRules`",
+            );
+        }
+        if urls && (!rule.resources.is_empty() || !rule.api_groups.is_empty()) {
+            r.error_key(
+                &rp,
+                "a rule grants either resources or non-resource URLs, not both".into(),
+                "",
+                "split it into two rules",
+            );
+        }
+        if !urls && rule.resources.is_empty() {
+            r.error_key(
+                &rp,
+                "the rule names no `resources`".into(),
+                "",
+                "list the resources it grants, e.g. `resources: [pods]`",
+            );
+        }
+        if !urls && rule.api_groups.is_empty() {
+            r.error_key(
+                &rp,
+                "the rule names no `apiGroups`".into(),
+                "",
+                "write `apiGroups: [\"\"]` for the core group (pods, services, configmaps, ...)",
+            );
+        }
+        if rule.verbs.is_empty() {
+            r.error_key(
+                &rp,
+                "the rule grants no `verbs`".into(),
+                "",
+                "e.g. `verbs: [get, list, watch]`",
+            );
+        }
+        let allowed = if urls { URL_VERBS } else { VERBS };
+        for (v, verb) in rule.verbs.iter().enumerate() {
+            let vp = format!("{rp}/verbs/{v}");
+            if verb == "*" {
+                r.warn(
+                    &vp,
+                    "the wildcard verb `*` grants every verb, including ones added later".into(),
+                    "",
+                    "list the verbs the workload needs",
+                );
+            } else if !allowed.contains(&verb.as_str()) {
+                let help = did_you_mean(verb, allowed.iter().copied()).map_or_else(
+                    || format!("verbs are: {}", allowed.join(", ")),
+                    |best| format!("did you mean `{best}`?"),
+                );
+                r.error(&vp, format!("`{verb}` is not an RBAC verb"), "unknown verb", help);
+            }
+        }
+        for (g, group) in rule.api_groups.iter().enumerate() {
+            if group == "*" {
+                r.warn(
+                    &format!("{rp}/apiGroups/{g}"),
+                    "the wildcard API group `*` grants every API group, including ones installed later"
+                        .into(),
+                    "",
+                    "list the API groups the workload needs",
+                );
+            }
+        }
+        for (n, resource) in rule.resources.iter().enumerate() {
+            let np = format!("{rp}/resources/{n}");
+            if resource == "*" || resource.starts_with("*/") {
+                r.warn(
+                    &np,
+                    format!("the wildcard resource `{resource}` grants every resource of its groups, including ones added later"),
+                    "",
+                    "list the resources the workload needs",
+                );
+                continue;
+            }
+            for group in &rule.api_groups {
+                check_resource(r, group, resource, &np, cluster);
+            }
+        }
+    }
+}
+
+/// Checks a resource of a built-in API group: unknown ones are errors with a suggestion.
+fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cluster: bool) {
+    let Some((_, known)) = API_GROUPS.iter().find(|(g, _)| *g == group) else {
+        // A custom resource's group: its resources are not known here.
+        return;
+    };
+    let base = resource.split('/').next().unwrap_or(resource);
+    if known.contains(&resource) {
+        if !cluster && CLUSTER_SCOPED.contains(&base) {
+            r.warn(
+                pointer,
+                format!("`{resource}` is cluster-scoped: a Role cannot grant it"),
+                "",
+                "move the rule to `clusterRules`",
+            );
+        }
+        return;
+    }
+    let group_name = if group.is_empty() {
+        "the core group `\"\"`"
+    } else {
+        group
+    };
+    let sub = resource.strip_prefix(base).unwrap_or_default();
+    let lower = base.to_lowercase();
+    let candidates = [
+        SHORT_NAMES
+            .iter()
+            .find(|(s, _)| *s == lower)
+            .map(|(_, full)| full.to_string()),
+        Some(lower.clone()),
+        Some(format!("{lower}s")),
+        Some(format!("{lower}es")),
+        lower.strip_suffix('y').map(|s| format!("{s}ies")),
+    ];
+    let help = candidates
+        .into_iter()
+        .flatten()
+        .map(|c| format!("{c}{sub}"))
+        .find(|c| known.contains(&c.as_str()))
+        .or_else(|| {
+            did_you_mean(resource, known.iter().copied())
+                .map(String::from)
+                .filter(|c| c != resource)
+        })
+        .map(|c| format!("did you mean `{c}`?"))
+        .or_else(|| {
+            API_GROUPS
+                .iter()
+                .find(|(_, resources)| resources.contains(&resource))
+                .map(|(g, _)| {
+                    format!("`{resource}` is in API group `\"{g}\"`: put it in a rule with that group")
+                })
+        })
+        .unwrap_or_else(|| {
+            let bases: BTreeSet<&str> = known.iter().map(|k| k.split('/').next().unwrap_or(k)).collect();
+            format!(
+                "resources of {group_name} are: {}",
+                bases.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        });
+    r.error(
+        pointer,
+        format!("`{resource}` is not a resource of {group_name}"),
+        "unknown resource",
+        help,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promql_brackets() {
+        assert_eq!(promql_problem("sum(rate(x[5m])) > 1"), None);
+        assert_eq!(promql_problem("up{job=\"a)\"} == 0"), None);
+        assert!(promql_problem("sum(rate(x[5m]) > 1").is_some());
+        assert!(promql_problem("x]").is_some());
+        assert!(promql_problem(" ").is_some());
+    }
+
+    #[test]
+    fn label_syntax() {
+        assert!(label_key_ok("app.kubernetes.io/name"));
+        assert!(label_key_ok("tier"));
+        assert!(!label_key_ok("Bad Key"));
+        assert!(!label_key_ok("a/b/c"));
+        assert!(label_value_ok(""));
+        assert!(!label_value_ok("-x"));
+    }
+}
