@@ -118,7 +118,8 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
         ..Outcome::default()
     };
     let dir = out_dir.display();
-    let leaving = report::leaving(&review, paint_out);
+    // The loud sections: stateful objects leaving, workload changes a plain apply cannot make.
+    let alarms = report::leaving(&review, paint_out) + &report::workloads(&review, paint_out);
     match mode {
         Mode::Check => {
             if cmp.is_current() {
@@ -129,7 +130,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                 out.code = 1;
                 let _ = writeln!(out.stdout, "{dir} is stale: {}", report::summary(&cmp));
                 out.stdout.push_str(&report::file_list(&cmp, paint_out));
-                out.stdout.push_str(&leaving);
+                out.stdout.push_str(&alarms);
                 let force = if cmp.conflicts.is_empty() {
                     ""
                 } else {
@@ -152,8 +153,8 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                     out.stdout.push_str(&objects);
                     out.stdout.push('\n');
                 }
-                out.stdout.push_str(&leaving);
-                if !leaving.is_empty() {
+                out.stdout.push_str(&alarms);
+                if !alarms.is_empty() {
                     out.stdout.push('\n');
                 }
                 out.stdout
@@ -166,7 +167,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                 Ok(s) => s,
                 Err(e) => return emit_failed(e, style),
             };
-            out.stdout.push_str(&leaving);
+            out.stdout.push_str(&alarms);
             if !cmp.conflicts.is_empty() {
                 out.code = 1;
                 let n = cmp.conflicts.len();

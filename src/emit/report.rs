@@ -1,6 +1,6 @@
 //! What `check`, `diff` and `build` print about a comparison.
 
-use super::review::{PRUNE_DISABLED, Review};
+use super::review::{PRUNE_DISABLED, Review, WorkloadChange};
 use super::{ChangeKind, Comparison, ConflictReason, Tree};
 use std::fmt::Write;
 
@@ -158,6 +158,47 @@ pub fn leaving(review: &Review, paint: Paint) -> String {
              (gitopsc adds it unless `pruneProtection` is false), build, commit and let Flux reconcile;\n  \
              then remove it in a second commit."
         );
+    }
+    out
+}
+
+/// The loud section: workload changes a plain Flux apply cannot carry out safely.
+pub fn workloads(review: &Review, paint: Paint) -> String {
+    if review.workloads.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.alarm("!! live workloads change in ways a plain apply cannot carry out safely:")
+    );
+    for change in &review.workloads {
+        match change {
+            WorkloadChange::Immutable { id, fields } => {
+                let fields: Vec<String> = fields.iter().map(|f| format!("`spec.{f}`")).collect();
+                let _ = writeln!(
+                    out,
+                    "  {} {id} — {} changed: the API server refuses to update it, so Flux's apply fails until the object is recreated.\n  \
+                     Delete it without its pods (`kubectl delete {} {} -n {} --cascade=orphan`) and let Flux recreate it,\n  \
+                     or set `spec.force: true` on the app's Flux Kustomization (recreates it, restarting its pods); volumes are never resized this way",
+                    paint.alarm("IMMUTABLE"),
+                    fields.join(", "),
+                    id.kind.to_lowercase(),
+                    id.name,
+                    id.namespace
+                );
+            }
+            WorkloadChange::ReplicasRemoved { id, replicas } => {
+                let _ = writeln!(
+                    out,
+                    "  {} {id} — `spec.replicas: {replicas}` leaves the manifest (an autoscaler takes over): when Flux applies this,\n  \
+                     the live workload can drop to one pod. Hand the field over first: `kubectl apply --server-side --field-manager=hpa-handover`\n  \
+                     of `spec.replicas: {replicas}` alone, then merge (see \"HPA hand-over\" in docs/workloads.md)",
+                    paint.alarm("REPLICAS "),
+                );
+            }
+        }
     }
     out
 }

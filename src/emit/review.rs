@@ -68,7 +68,44 @@ pub struct Review {
     pub removed: Vec<ObjectId>,
     /// The stateful ones among `removed`.
     pub leaving: Vec<Leaving>,
+    /// Changes to live workloads that a plain apply cannot carry out safely.
+    pub workloads: Vec<WorkloadChange>,
 }
+
+/// A change to a StatefulSet or Deployment that Flux cannot simply apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkloadChange {
+    /// Fields the API server refuses to update changed: the apply fails until the object is
+    /// recreated.
+    Immutable {
+        /// The workload.
+        id: ObjectId,
+        /// The fields, as `spec.<field>`.
+        fields: Vec<&'static str>,
+    },
+    /// `spec.replicas` left the manifest (an autoscaler takes over): with server-side apply
+    /// the live count can drop to the default, 1.
+    ReplicasRemoved {
+        /// The workload.
+        id: ObjectId,
+        /// The count the previous tree set.
+        replicas: String,
+    },
+}
+
+/// Fields of a workload's spec that the API server refuses to update, by kind.
+const IMMUTABLE: &[(&str, &[&str])] = &[
+    ("Deployment", &["selector"]),
+    (
+        "StatefulSet",
+        &[
+            "selector",
+            "serviceName",
+            "podManagementPolicy",
+            "volumeClaimTemplates",
+        ],
+    ),
+];
 
 struct Object {
     path: String,
@@ -96,7 +133,12 @@ pub fn review(cmp: &Comparison, tree: &Tree) -> Review {
     for (id, object) in &new {
         match old.get(id) {
             None => review.added.push(id.clone()),
-            Some(before) if before.doc != object.doc => review.changed.push(id.clone()),
+            Some(before) if before.doc != object.doc => {
+                review.changed.push(id.clone());
+                review
+                    .workloads
+                    .extend(workload_changes(id, &before.doc, &object.doc));
+            }
             Some(_) => {}
         }
     }
@@ -117,6 +159,53 @@ pub fn review(cmp: &Comparison, tree: &Tree) -> Review {
         }
     }
     review
+}
+
+/// What a change of a live StatefulSet or Deployment cannot simply apply.
+fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChange> {
+    let Some((_, fields)) = IMMUTABLE
+        .iter()
+        .find(|(kind, _)| *kind == id.kind && id.api_version == "apps/v1")
+    else {
+        return Vec::new();
+    };
+    let spec_field = |doc: &Value, field: &str| -> Value {
+        let value = doc.get("spec").and_then(|s| s.get(field)).cloned();
+        match (field, value) {
+            // Absent means the API server's default.
+            ("podManagementPolicy", None) => Value::String("OrderedReady".into()),
+            ("volumeClaimTemplates", None) => Value::Sequence(Vec::new()),
+            (_, v) => v.unwrap_or(Value::Null),
+        }
+    };
+    let mut out = Vec::new();
+    let changed: Vec<&'static str> = fields
+        .iter()
+        .copied()
+        .filter(|f| spec_field(old, f) != spec_field(new, f))
+        .collect();
+    if !changed.is_empty() {
+        out.push(WorkloadChange::Immutable {
+            id: id.clone(),
+            fields: changed,
+        });
+    }
+    let old_replicas = old.get("spec").and_then(|s| s.get("replicas"));
+    let new_replicas = new.get("spec").and_then(|s| s.get("replicas"));
+    if let (Some(before), None) = (old_replicas, new_replicas) {
+        let replicas = match before {
+            Value::Number(n) => n.to_string(),
+            other => serde_yaml::to_string(other)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        };
+        out.push(WorkloadChange::ReplicasRemoved {
+            id: id.clone(),
+            replicas,
+        });
+    }
+    out
 }
 
 fn collect(path: &str, bytes: &[u8], into: &mut BTreeMap<ObjectId, Object>) {

@@ -6,6 +6,7 @@
 
 use super::load::SpanIndex;
 use super::schema::did_you_mean;
+use super::secrets::{SecretSpec, SecretType};
 use super::workload::*;
 use super::{AppSpec, ClusterSpec, Name, PodSecurityLevel};
 use crate::diagnostic::Diagnostic;
@@ -207,8 +208,17 @@ fn check_app(
     let level = levels.get(&namespace_of(app)).copied();
     let refs = Refs {
         configs: &configs,
+        secrets: app.secrets.iter().map(|s| (s.name.as_str(), s)).collect(),
         base,
     };
+    if app.helm.is_some() && app.network_policy.as_ref().is_some_and(|n| n.default_deny) {
+        r.warn(
+            &format!("{base}/networkPolicy/defaultDeny"),
+            format!("the default deny of app `{}` also isolates the pods of its Helm chart", app.name),
+            "",
+            "they keep DNS and the namespace's databases only: give the chart's own network policy values what its pods need, or set `defaultDeny: false`",
+        );
+    }
     for (w, wl) in app.workloads.iter().enumerate() {
         let p = format!("{base}/workloads/{w}");
         check_workload(app, wl, &p, &refs, level, r);
@@ -249,10 +259,38 @@ fn check_app(
 /// What references inside a workload resolve against.
 struct Refs<'a> {
     configs: &'a BTreeMap<&'a str, &'a ConfigMapSpec>,
+    secrets: BTreeMap<&'a str, &'a SecretSpec>,
     base: &'a str,
 }
 
 impl Refs<'_> {
+    /// Checks the key of a Secret the app's own ExternalSecret builds (other Secrets are not
+    /// known at compile time).
+    fn secret_key(&self, r: &mut Report, pointer: &str, name: &Name, key: &ConfigKey) {
+        let Some(secret) = self.secrets.get(name.as_str()) else {
+            return;
+        };
+        let keys: Vec<String> = match secret.kind {
+            SecretType::BasicAuth => vec!["username".into(), "password".into()],
+            SecretType::Dockerconfigjson => vec![".dockerconfigjson".into()],
+            SecretType::Opaque if !secret.template.is_empty() => secret.template.keys().cloned().collect(),
+            SecretType::Opaque if secret.data_from.is_empty() => {
+                secret.data.iter().map(|d| d.key.clone()).collect()
+            }
+            // Every property of a remote key: not known at compile time.
+            SecretType::Opaque => return,
+        };
+        if !keys.contains(&key.0) {
+            r.unknown(
+                pointer,
+                &format!("key of Secret `{name}`"),
+                &key.0,
+                keys.iter().map(String::as_str),
+                "add it to the secret's `data`".into(),
+            );
+        }
+    }
+
     /// Checks a ConfigMap name, and a key of it when given.
     fn config(&self, r: &mut Report, pointer: &str, name: &Name, key: Option<(&ConfigKey, String)>) {
         match self.configs.get(name.as_str()) {
@@ -530,6 +568,9 @@ fn check_env(
                 &key_ref.name,
                 Some((&key_ref.key, format!("{ep}/configMap/key"))),
             );
+        }
+        if let Some(key_ref) = &var.secret {
+            refs.secret_key(r, &format!("{ep}/secret/key"), &key_ref.name, &key_ref.key);
         }
         if var.field == Some(PodField::PodIndex) && wl.kind == WorkloadKind::Deployment {
             r.error(

@@ -5,8 +5,9 @@
 use super::{Labels, Meta, app_labels, selector, workload_labels};
 use crate::model::Manifest;
 use crate::model::resolve::{AppCtx, Parts};
-use crate::spec::ClusterSpec;
+use crate::spec::data::{PostgresProvider, RedisProvider};
 use crate::spec::workload::*;
+use crate::spec::{AppSpec, ClusterSpec};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -115,6 +116,13 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 ingress: Vec::new(),
                 egress: vec![dns_rule(network)],
             });
+        }
+    }
+    if policy.is_some_and(|p| p.default_deny) {
+        for db in databases(spec, &app.namespace) {
+            for item in database_policies(spec, app, &db, namespace_dns) {
+                emit(item);
+            }
         }
     }
     for wl in &app.spec.workloads {
@@ -240,4 +248,187 @@ pub fn api_server_rule(network: &NetworkDefaults) -> Value {
         out["to"] = json!(to);
     }
     out
+}
+
+/// A database cluster of the data services in a namespace that a default deny isolates.
+struct Database {
+    /// The cluster's name.
+    name: String,
+    /// Labels of its pods.
+    pods: Labels,
+    /// What runs it.
+    kind: DatabaseKind,
+    /// Ports its clients connect to.
+    client_ports: Vec<u16>,
+}
+
+enum DatabaseKind {
+    /// CloudNative-PG: operator → instances on 8000 and 5432, instances to each other,
+    /// instances out to the API server and the backup object store.
+    Cnpg {
+        /// Port of the backup object store, when backups are on.
+        backup_port: Option<u16>,
+        /// Whether its PodMonitor scrapes port 9187.
+        metrics: bool,
+    },
+    /// KubeBlocks: its pods reach each other and are reached from the operator on every port.
+    Kubeblocks,
+}
+
+/// The namespace an app runs in.
+fn namespace_of(app: &AppSpec) -> String {
+    app.namespace.as_ref().unwrap_or(&app.name).to_string()
+}
+
+/// Every database cluster the data services put into `namespace`.
+fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
+    let mut out = Vec::new();
+    for owner in spec.apps.iter().filter(|a| namespace_of(a) == namespace) {
+        if let Some(pg) = &owner.postgres {
+            let name = crate::model::postgres::cluster_name(owner.name.as_str(), pg);
+            out.push(match pg.provider {
+                PostgresProvider::Cnpg => Database {
+                    pods: Labels::from([("cnpg.io/cluster".to_string(), name.clone())]),
+                    name,
+                    kind: DatabaseKind::Cnpg {
+                        backup_port: pg
+                            .backup
+                            .as_ref()
+                            .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
+                        metrics: pg.monitoring,
+                    },
+                    client_ports: vec![5432],
+                },
+                PostgresProvider::Kubeblocks => Database {
+                    pods: kubeblocks_pods(&name),
+                    name,
+                    kind: DatabaseKind::Kubeblocks,
+                    client_ports: vec![5432],
+                },
+            });
+        }
+        if let Some(redis) = &owner.redis
+            && redis.provider == RedisProvider::Kubeblocks
+        {
+            let name = crate::model::redis::cluster_name(owner.name.as_str(), redis);
+            out.push(Database {
+                pods: kubeblocks_pods(&name),
+                name,
+                kind: DatabaseKind::Kubeblocks,
+                client_ports: vec![6379, 26379],
+            });
+        }
+    }
+    out
+}
+
+fn kubeblocks_pods(cluster: &str) -> Labels {
+    Labels::from([
+        ("app.kubernetes.io/instance".to_string(), cluster.to_string()),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "kubeblocks".to_string(),
+        ),
+    ])
+}
+
+/// The port of an `http(s)://host[:port]/...` URL.
+fn url_port(url: &str) -> u16 {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let host = rest.split('/').next().unwrap_or_default();
+    host.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(if scheme == "http" { 80 } else { 443 })
+}
+
+/// The namespace an operator runs in, when the spec tells.
+fn operator_namespace(spec: &ClusterSpec, decl: Option<&crate::spec::data::OperatorSpec>) -> Option<String> {
+    let decl = decl?;
+    match &decl.app {
+        Some(app) => spec.apps.iter().find(|a| &a.name == app).map(namespace_of),
+        None => decl.namespace.as_ref().map(|n| n.to_string()),
+    }
+}
+
+fn tcp_ports(ports: &[u16]) -> Value {
+    json!(
+        ports
+            .iter()
+            .map(|p| json!({"protocol": "TCP", "port": p}))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// What a database cluster needs through a default deny: the cluster's own policy, and
+/// egress from every pod of the namespace to its client ports.
+fn database_policies(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    db: &Database,
+    namespace_dns: bool,
+) -> Vec<NetworkPolicyItem> {
+    let network = &spec.defaults.network;
+    let own = json!([{"podSelector": {"matchLabels": db.pods}}]);
+    let mut ingress = Vec::new();
+    let mut egress = Vec::new();
+    let operator = match db.kind {
+        DatabaseKind::Cnpg { .. } => {
+            operator_namespace(spec, spec.operators.cnpg.as_ref()).unwrap_or_else(|| "cnpg-system".into())
+        }
+        DatabaseKind::Kubeblocks => {
+            operator_namespace(spec, spec.operators.kubeblocks.as_ref()).unwrap_or_else(|| "kb-system".into())
+        }
+    };
+    let from_operator = json!([{"namespaceSelector": namespace_selector(&[operator.as_str()])}]);
+    match db.kind {
+        DatabaseKind::Cnpg { backup_port, metrics } => {
+            ingress.push(json!({"from": from_operator, "ports": tcp_ports(&[8000, 5432])}));
+            ingress.push(json!({"from": own, "ports": tcp_ports(&[5432, 8000])}));
+            if metrics && let Some(ns) = &spec.defaults.monitoring.namespace {
+                ingress.push(json!({
+                    "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
+                    "ports": tcp_ports(&[9187]),
+                }));
+            }
+            egress.push(json!({"to": own, "ports": tcp_ports(&[5432, 8000])}));
+            if let Some(port) = backup_port {
+                egress.push(json!({"ports": tcp_ports(&[port])}));
+            }
+        }
+        DatabaseKind::Kubeblocks => {
+            ingress.push(json!({"from": from_operator}));
+            ingress.push(json!({"from": own}));
+            egress.push(json!({"to": own}));
+        }
+    }
+    ingress.push(json!({"from": [{"podSelector": {}}], "ports": tcp_ports(&db.client_ports)}));
+    egress.push(api_server_rule(network));
+    if !namespace_dns {
+        egress.push(dns_rule(network));
+    }
+    let labels = app_labels(&app.name);
+    vec![
+        NetworkPolicyItem {
+            meta: Meta {
+                name: format!("{}-database", db.name),
+                namespace: app.namespace.clone(),
+                labels: labels.clone(),
+            },
+            pod_selector: db.pods.clone(),
+            policy_types: vec!["Ingress", "Egress"],
+            ingress,
+            egress,
+        },
+        NetworkPolicyItem {
+            meta: Meta {
+                name: format!("{}-clients", db.name),
+                namespace: app.namespace.clone(),
+                labels,
+            },
+            pod_selector: Labels::new(),
+            policy_types: vec!["Egress"],
+            ingress: Vec::new(),
+            egress: vec![json!({"to": own, "ports": tcp_ports(&db.client_ports)})],
+        },
+    ]
 }
