@@ -121,6 +121,11 @@ impl Parts {
         self.external_secrets.get(name)
     }
 
+    /// The first layer that holds manifests so far (the release layer when none does).
+    pub fn first_layer(&self) -> LayerKind {
+        self.kinds().first().copied().unwrap_or(LayerKind::Release)
+    }
+
     /// The layers that hold manifests, in apply order.
     fn kinds(&self) -> Vec<LayerKind> {
         self.manifests.keys().copied().collect()

@@ -3,8 +3,8 @@
 //! and the LimitRange.
 
 use super::{Labels, Meta, app_labels, selector, workload_labels};
-use crate::model::Manifest;
 use crate::model::resolve::{AppCtx, Parts};
+use crate::model::{LayerKind, Manifest};
 use crate::spec::data::{PostgresProvider, RedisProvider};
 use crate::spec::workload::*;
 use crate::spec::{AppSpec, ClusterSpec};
@@ -89,39 +89,52 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
 
     let policy = app.spec.network_policy.as_ref();
     let network = &spec.defaults.network;
-    let mut emit = |item: NetworkPolicyItem| {
-        parts.release(Manifest::new(
-            format!("networkpolicy-{}.yaml", item.meta.name),
-            "policy/networkpolicy.yaml.j2",
-            &["NetworkPolicy"],
-            &item,
-        ));
+    // The namespace-wide policies go into the app's first layer, so a database of the data
+    // layer is never up without them and its readiness proves they let it work.
+    let first = parts.first_layer();
+    let mut emit = |item: NetworkPolicyItem, namespace_wide: bool| {
+        let layer = if namespace_wide { first } else { LayerKind::Release };
+        parts.add(
+            layer,
+            Manifest::new(
+                format!("networkpolicy-{}.yaml", item.meta.name),
+                "policy/networkpolicy.yaml.j2",
+                &["NetworkPolicy"],
+                &item,
+            ),
+        );
     };
     let namespace_dns = policy.is_some_and(|p| p.default_deny && p.dns);
     if let Some(p) = policy
         && p.default_deny
     {
-        emit(NetworkPolicyItem {
-            meta: meta(format!("{}-default-deny", app.name), app_labels(&app.name)),
-            pod_selector: Labels::new(),
-            policy_types: vec!["Ingress", "Egress"],
-            ingress: Vec::new(),
-            egress: Vec::new(),
-        });
-        if p.dns {
-            emit(NetworkPolicyItem {
-                meta: meta(format!("{}-allow-dns", app.name), app_labels(&app.name)),
+        emit(
+            NetworkPolicyItem {
+                meta: meta(format!("{}-default-deny", app.name), app_labels(&app.name)),
                 pod_selector: Labels::new(),
-                policy_types: vec!["Egress"],
+                policy_types: vec!["Ingress", "Egress"],
                 ingress: Vec::new(),
-                egress: vec![dns_rule(network)],
-            });
+                egress: Vec::new(),
+            },
+            true,
+        );
+        if p.dns {
+            emit(
+                NetworkPolicyItem {
+                    meta: meta(format!("{}-allow-dns", app.name), app_labels(&app.name)),
+                    pod_selector: Labels::new(),
+                    policy_types: vec!["Egress"],
+                    ingress: Vec::new(),
+                    egress: vec![dns_rule(network)],
+                },
+                true,
+            );
         }
     }
     if policy.is_some_and(|p| p.default_deny) {
         for db in databases(spec, &app.namespace) {
             for item in database_policies(spec, app, &db, namespace_dns) {
-                emit(item);
+                emit(item, true);
             }
         }
     }
@@ -162,13 +175,16 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         if !egress.is_empty() {
             policy_types.push("Egress");
         }
-        emit(NetworkPolicyItem {
-            meta: meta(wl.name.to_string(), workload_labels(&app.name, wl.name.as_str())),
-            pod_selector: selector(&app.name, wl.name.as_str()),
-            policy_types,
-            ingress,
-            egress,
-        });
+        emit(
+            NetworkPolicyItem {
+                meta: meta(wl.name.to_string(), workload_labels(&app.name, wl.name.as_str())),
+                pod_selector: selector(&app.name, wl.name.as_str()),
+                policy_types,
+                ingress,
+                egress,
+            },
+            false,
+        );
     }
 }
 
