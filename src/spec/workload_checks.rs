@@ -57,7 +57,7 @@ impl Report<'_> {
     fn unknown<'c>(
         &mut self,
         pointer: &str,
-        what: &str,
+        message: String,
         given: &str,
         candidates: impl Iterator<Item = &'c str> + Clone,
         otherwise: String,
@@ -73,12 +73,7 @@ impl Report<'_> {
                 }
             }
         };
-        self.error(
-            pointer,
-            format!("{what} `{given}` is not defined"),
-            "unknown",
-            help,
-        );
+        self.error(pointer, message, "unknown", help);
     }
 }
 
@@ -227,7 +222,7 @@ fn check_app(
         {
             r.unknown(
                 &format!("{p}/serviceAccount"),
-                "service account",
+                format!("service account `{sa}` is not one of the app's `serviceAccounts`"),
                 sa.as_str(),
                 accounts.keys().copied(),
                 format!("declare it in the app's `serviceAccounts: [{{name: {sa}}}]`"),
@@ -283,7 +278,10 @@ impl Refs<'_> {
         if !keys.contains(&key.0) {
             r.unknown(
                 pointer,
-                &format!("key of Secret `{name}`"),
+                format!(
+                    "Secret `{name}` (the app's ExternalSecret) has no key `{}`",
+                    key.0
+                ),
                 &key.0,
                 keys.iter().map(String::as_str),
                 "add it to the secret's `data`".into(),
@@ -296,7 +294,7 @@ impl Refs<'_> {
         match self.configs.get(name.as_str()) {
             None => r.unknown(
                 pointer,
-                "ConfigMap",
+                format!("ConfigMap `{name}` is not one of the app's `configMaps`"),
                 name.as_str(),
                 self.configs.keys().copied(),
                 format!(
@@ -310,7 +308,7 @@ impl Refs<'_> {
                 {
                     r.unknown(
                         &key_pointer,
-                        &format!("key of ConfigMap `{name}`"),
+                        format!("ConfigMap `{name}` has no key `{}`", key.0),
                         &key.0,
                         cm.data.keys().map(|k| k.0.as_str()),
                         "add it to the ConfigMap's `data`".into(),
@@ -444,7 +442,7 @@ fn check_workload(
             if !volumes.contains(name.as_str()) {
                 r.unknown(
                     &format!("{ip}/mounts/{m}"),
-                    "volume",
+                    format!("workload `{}` has no volume `{name}`", wl.name),
                     name.as_str(),
                     volumes.iter().copied(),
                     "init containers can mount the workload's `emptyDirs` and `volumeClaimTemplates`".into(),
@@ -475,7 +473,7 @@ fn check_workload(
     {
         r.unknown(
             &format!("{p}/monitoring/port"),
-            &format!("port of workload `{}`", wl.name),
+            format!("workload `{}` has no port `{}`", wl.name, m.port),
             &m.port,
             wl.ports.iter().map(|p| p.name.as_str()),
             "declare it in the workload's `ports` (a monitor scrapes a named port)".into(),
@@ -521,7 +519,7 @@ fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &str, r: &mut Repo
     {
         r.unknown(
             pointer,
-            &format!("port of workload `{}`", wl.name),
+            format!("workload `{}` has no port `{name}`", wl.name),
             name,
             wl.ports.iter().map(|p| p.name.as_str()),
             "declare it in the workload's `ports`".into(),
@@ -1058,7 +1056,7 @@ fn check_network_rule(
         if !workloads.contains_key(name.as_str()) {
             r.unknown(
                 &format!("{p}/workloads/{i}"),
-                "workload",
+                format!("`{name}` is not a workload of this app"),
                 name.as_str(),
                 workloads.keys().copied(),
                 "name a workload of this app, or select pods by `pods` labels".into(),
@@ -1216,22 +1214,29 @@ fn check_quota(app: &AppSpec, base: &str, r: &mut Report) {
             continue;
         }
         for (w, wl) in app.workloads.iter().enumerate() {
-            let containers = std::iter::once((format!("{base}/workloads/{w}"), &wl.resources)).chain(
-                wl.init_containers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (format!("{base}/workloads/{w}/initContainers/{i}"), &c.resources)),
-            );
-            for (pointer, resources) in containers {
+            let containers =
+                std::iter::once((format!("{base}/workloads/{w}"), wl.name.as_str(), &wl.resources)).chain(
+                    wl.init_containers.iter().enumerate().map(|(i, c)| {
+                        (
+                            format!("{base}/workloads/{w}/initContainers/{i}"),
+                            c.name.as_str(),
+                            &c.resources,
+                        )
+                    }),
+                );
+            for (pointer, container, resources) in containers {
                 let map = if field == "limits" {
                     &resources.limits
                 } else {
                     &resources.requests
                 };
                 if !map.contains_key(resource) {
-                    r.error_key(
-                        &pointer,
-                        format!("the quota on `{key}` refuses pods whose containers set no {field}.{resource}"),
+                    r.error(
+                        &format!("{pointer}/name"),
+                        format!(
+                            "the quota on `{key}` refuses the pods of `{}`: container `{container}` sets no {field}.{resource}",
+                            wl.name
+                        ),
                         "",
                         format!(
                             "set `resources.{field}.{resource}`, or give a default in the app's `limitRange.{default_field}`"
@@ -1273,173 +1278,82 @@ fn network_policy_neighbours(spec: &ClusterSpec, r: &mut Report) {
     }
 }
 
-/// The API groups built into Kubernetes, with their resources (subresources after `/`).
-const API_GROUPS: &[(&str, &[&str])] = &[
+/// The API groups built into Kubernetes, each with its resources (subresources after `/`),
+/// space-separated.
+const API_GROUPS: &[(&str, &str)] = &[
     (
         "",
-        &[
-            "bindings",
-            "componentstatuses",
-            "configmaps",
-            "endpoints",
-            "events",
-            "limitranges",
-            "namespaces",
-            "namespaces/finalize",
-            "namespaces/status",
-            "nodes",
-            "nodes/log",
-            "nodes/metrics",
-            "nodes/proxy",
-            "nodes/stats",
-            "nodes/status",
-            "persistentvolumeclaims",
-            "persistentvolumeclaims/status",
-            "persistentvolumes",
-            "persistentvolumes/status",
-            "pods",
-            "pods/attach",
-            "pods/binding",
-            "pods/ephemeralcontainers",
-            "pods/eviction",
-            "pods/exec",
-            "pods/log",
-            "pods/portforward",
-            "pods/proxy",
-            "pods/resize",
-            "pods/status",
-            "podtemplates",
-            "replicationcontrollers",
-            "replicationcontrollers/scale",
-            "replicationcontrollers/status",
-            "resourcequotas",
-            "resourcequotas/status",
-            "secrets",
-            "serviceaccounts",
-            "serviceaccounts/token",
-            "services",
-            "services/proxy",
-            "services/status",
-        ],
+        "bindings componentstatuses configmaps endpoints events limitranges namespaces \
+         namespaces/finalize namespaces/status nodes nodes/log nodes/metrics nodes/proxy \
+         nodes/stats nodes/status persistentvolumeclaims persistentvolumeclaims/status \
+         persistentvolumes persistentvolumes/status pods pods/attach pods/binding \
+         pods/ephemeralcontainers pods/eviction pods/exec pods/log pods/portforward \
+         pods/proxy pods/resize pods/status podtemplates replicationcontrollers \
+         replicationcontrollers/scale replicationcontrollers/status resourcequotas \
+         resourcequotas/status secrets serviceaccounts serviceaccounts/token services \
+         services/proxy services/status",
     ),
     (
         "apps",
-        &[
-            "controllerrevisions",
-            "daemonsets",
-            "daemonsets/status",
-            "deployments",
-            "deployments/scale",
-            "deployments/status",
-            "replicasets",
-            "replicasets/scale",
-            "replicasets/status",
-            "statefulsets",
-            "statefulsets/scale",
-            "statefulsets/status",
-        ],
+        "controllerrevisions daemonsets daemonsets/status deployments deployments/scale \
+         deployments/status replicasets replicasets/scale replicasets/status statefulsets \
+         statefulsets/scale statefulsets/status",
     ),
-    ("batch", &["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
+    ("batch", "cronjobs cronjobs/status jobs jobs/status"),
     (
         "autoscaling",
-        &["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
+        "horizontalpodautoscalers horizontalpodautoscalers/status",
     ),
-    ("policy", &["poddisruptionbudgets", "poddisruptionbudgets/status"]),
+    ("policy", "poddisruptionbudgets poddisruptionbudgets/status"),
     (
         "networking.k8s.io",
-        &[
-            "ingressclasses",
-            "ingresses",
-            "ingresses/status",
-            "ipaddresses",
-            "networkpolicies",
-            "servicecidrs",
-        ],
+        "ingressclasses ingresses ingresses/status ipaddresses networkpolicies \
+         servicecidrs",
     ),
     (
         "rbac.authorization.k8s.io",
-        &["clusterrolebindings", "clusterroles", "rolebindings", "roles"],
+        "clusterrolebindings clusterroles rolebindings roles",
     ),
-    ("coordination.k8s.io", &["leases"]),
-    ("discovery.k8s.io", &["endpointslices"]),
-    ("events.k8s.io", &["events"]),
+    ("coordination.k8s.io", "leases"),
+    ("discovery.k8s.io", "endpointslices"),
+    ("events.k8s.io", "events"),
     (
         "storage.k8s.io",
-        &[
-            "csidrivers",
-            "csinodes",
-            "csistoragecapacities",
-            "storageclasses",
-            "volumeattachments",
-            "volumeattributesclasses",
-        ],
+        "csidrivers csinodes csistoragecapacities storageclasses volumeattachments \
+         volumeattributesclasses",
     ),
     (
         "apiextensions.k8s.io",
-        &["customresourcedefinitions", "customresourcedefinitions/status"],
+        "customresourcedefinitions customresourcedefinitions/status",
     ),
     (
         "admissionregistration.k8s.io",
-        &[
-            "mutatingwebhookconfigurations",
-            "validatingadmissionpolicies",
-            "validatingadmissionpolicybindings",
-            "validatingwebhookconfigurations",
-        ],
+        "mutatingwebhookconfigurations validatingadmissionpolicies \
+         validatingadmissionpolicybindings validatingwebhookconfigurations",
     ),
     (
         "certificates.k8s.io",
-        &[
-            "certificatesigningrequests",
-            "certificatesigningrequests/approval",
-            "certificatesigningrequests/status",
-            "signers",
-        ],
+        "certificatesigningrequests certificatesigningrequests/approval \
+         certificatesigningrequests/status signers",
     ),
-    ("scheduling.k8s.io", &["priorityclasses"]),
-    ("node.k8s.io", &["runtimeclasses"]),
-    ("authentication.k8s.io", &["selfsubjectreviews", "tokenreviews"]),
+    ("scheduling.k8s.io", "priorityclasses"),
+    ("node.k8s.io", "runtimeclasses"),
+    ("authentication.k8s.io", "selfsubjectreviews tokenreviews"),
     (
         "authorization.k8s.io",
-        &[
-            "localsubjectaccessreviews",
-            "selfsubjectaccessreviews",
-            "selfsubjectrulesreviews",
-            "subjectaccessreviews",
-        ],
+        "localsubjectaccessreviews selfsubjectaccessreviews selfsubjectrulesreviews \
+         subjectaccessreviews",
     ),
 ];
 
-/// Built-in resources that are not namespaced: a Role cannot grant them.
-const CLUSTER_SCOPED: &[&str] = &[
-    "certificatesigningrequests",
-    "clusterrolebindings",
-    "clusterroles",
-    "componentstatuses",
-    "csidrivers",
-    "csinodes",
-    "customresourcedefinitions",
-    "ingressclasses",
-    "ipaddresses",
-    "mutatingwebhookconfigurations",
-    "namespaces",
-    "nodes",
-    "persistentvolumes",
-    "priorityclasses",
-    "runtimeclasses",
-    "selfsubjectaccessreviews",
-    "selfsubjectreviews",
-    "selfsubjectrulesreviews",
-    "servicecidrs",
-    "storageclasses",
-    "subjectaccessreviews",
-    "tokenreviews",
-    "validatingadmissionpolicies",
-    "validatingadmissionpolicybindings",
-    "validatingwebhookconfigurations",
-    "volumeattachments",
-    "volumeattributesclasses",
-];
+/// Built-in resources that are not namespaced (a Role cannot grant them), space-separated.
+const CLUSTER_SCOPED: &str = "certificatesigningrequests clusterrolebindings clusterroles componentstatuses \
+     csidrivers csinodes customresourcedefinitions ingressclasses ipaddresses \
+     mutatingwebhookconfigurations namespaces nodes persistentvolumes priorityclasses \
+     runtimeclasses selfsubjectaccessreviews selfsubjectreviews \
+     selfsubjectrulesreviews servicecidrs storageclasses subjectaccessreviews \
+     tokenreviews validatingadmissionpolicies validatingadmissionpolicybindings \
+     validatingwebhookconfigurations volumeattachments volumeattributesclasses";
 
 /// kubectl's short names.
 const SHORT_NAMES: &[(&str, &str)] = &[
@@ -1590,9 +1504,10 @@ fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cl
         // A custom resource's group: its resources are not known here.
         return;
     };
+    let known: Vec<&str> = known.split_whitespace().collect();
     let base = resource.split('/').next().unwrap_or(resource);
     if known.contains(&resource) {
-        if !cluster && CLUSTER_SCOPED.contains(&base) {
+        if !cluster && CLUSTER_SCOPED.split_whitespace().any(|c| c == base) {
             r.warn(
                 pointer,
                 format!("`{resource}` is cluster-scoped: a Role cannot grant it"),
@@ -1603,9 +1518,9 @@ fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cl
         return;
     }
     let group_name = if group.is_empty() {
-        "the core group `\"\"`"
+        "the core group `\"\"`".to_string()
     } else {
-        group
+        format!("API group `{group}`")
     };
     let sub = resource.strip_prefix(base).unwrap_or_default();
     let lower = base.to_lowercase();
@@ -1633,7 +1548,7 @@ fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cl
         .or_else(|| {
             API_GROUPS
                 .iter()
-                .find(|(_, resources)| resources.contains(&resource))
+                .find(|(_, resources)| resources.split_whitespace().any(|r| r == resource))
                 .map(|(g, _)| {
                     format!("`{resource}` is in API group `\"{g}\"`: put it in a rule with that group")
                 })

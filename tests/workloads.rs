@@ -1,0 +1,397 @@
+//! Workloads: refused inputs (one fixture each under `tests/workloads/errors/`, its rendered
+//! diagnostics snapshotted), the checksums (one config value changes its ConfigMap and one
+//! annotation, and nothing else but the lock file), instance identity on a scale change,
+//! the warnings `check`/`diff` give for immutable fields and for `replicas` leaving a live
+//! workload, and Pod Security `restricted` admission of every emitted pod.
+//! The whole trees of the examples are snapshotted by `tests/tree.rs`.
+
+mod common;
+
+use common::{gitopsc, gitopsc_in, read_tree, root, s};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Runs `gitopsc` with `args` in `dir`, expecting `code`.
+fn run(dir: &Path, args: &[&str], code: i32) -> common::Run {
+    let mut all = vec!["--color", "never"];
+    all.extend_from_slice(args);
+    gitopsc_in(dir, &all).expect(code)
+}
+
+/// Writes `text` as `cluster.yaml` in `dir`.
+fn write_spec(dir: &Path, text: &str) {
+    std::fs::write(dir.join("cluster.yaml"), text).unwrap();
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(root().join(format!("examples/{name}/cluster.yaml"))).unwrap()
+}
+
+/// Replaces exactly one occurrence of `from` in `text`.
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+    text.replacen(from, to, 1)
+}
+
+/// The files whose bytes differ between two trees (added and removed included).
+fn changed(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let paths: std::collections::BTreeSet<&String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|p| a.get(*p) != b.get(*p))
+        .collect();
+    paths.into_iter().cloned().collect()
+}
+
+/// The lines of `after` that differ from `before` (same length: line by line).
+fn changed_lines(before: &[u8], after: &[u8]) -> Vec<(String, String)> {
+    let (before, after) = (
+        std::str::from_utf8(before).unwrap(),
+        std::str::from_utf8(after).unwrap(),
+    );
+    assert_eq!(before.lines().count(), after.lines().count());
+    before
+        .lines()
+        .zip(after.lines())
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| (x.to_string(), y.to_string()))
+        .collect()
+}
+
+/// Builds `text` into a fresh output root and returns the tree on disk (lock file included).
+fn build(text: &str) -> (tempfile::TempDir, BTreeMap<String, Vec<u8>>) {
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(dir.path(), text);
+    run(dir.path(), &["build", "cluster.yaml", "--out", "out"], 0);
+    let tree = read_tree(&dir.path().join("out"));
+    (dir, tree)
+}
+
+// ------------------------------------------------------------------------------------------
+// Refused inputs
+
+#[test]
+fn refused_inputs_say_why_at_their_place() {
+    insta::glob!("workloads/errors/*.yaml", |path| {
+        let rel = format!(
+            "tests/workloads/errors/{}",
+            path.file_name().unwrap().to_str().unwrap()
+        );
+        let out = gitopsc(&["--color", "never", "validate", &rel]).expect(2);
+        assert!(out.stderr.starts_with("error: ") || out.stderr.starts_with("warning: "));
+        for block in out.stderr.split("\n\n").filter(|b| !b.trim().is_empty()) {
+            assert!(
+                block.contains(&format!("[{rel}:")),
+                "a diagnostic without a location:\n{block}"
+            );
+            assert!(
+                block.contains("help: ") || block.contains("is above"),
+                "no help:\n{block}"
+            );
+        }
+        insta::assert_snapshot!(out.stderr);
+    });
+}
+
+// ------------------------------------------------------------------------------------------
+// Checksums
+
+#[test]
+fn one_config_value_changes_its_configmap_and_one_annotation_only() {
+    let spec = example("projections");
+    let (_a, before) = build(&spec);
+    // The first app's ConfigMap only (the lag variant has its own).
+    let edited = spec.replacen("BATCH_SIZE: \"500\"", "BATCH_SIZE: \"1000\"", 1);
+    let (_b, after) = build(&edited);
+    let base = "workloads/projections";
+    assert_eq!(
+        changed(&before, &after),
+        vec![
+            "gitopsc.lock".to_string(),
+            format!("{base}/configmap-projection-worker.yaml"),
+            format!("{base}/deployment-projection-worker.yaml"),
+        ]
+    );
+    let lines = changed_lines(
+        &before[&format!("{base}/configmap-projection-worker.yaml")],
+        &after[&format!("{base}/configmap-projection-worker.yaml")],
+    );
+    assert_eq!(
+        lines,
+        vec![(
+            "  BATCH_SIZE: \"500\"".to_string(),
+            "  BATCH_SIZE: \"1000\"".to_string()
+        )]
+    );
+    let lines = changed_lines(
+        &before[&format!("{base}/deployment-projection-worker.yaml")],
+        &after[&format!("{base}/deployment-projection-worker.yaml")],
+    );
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].0.trim_start().starts_with("checksum/config: "),
+        "{lines:?}"
+    );
+    assert!(
+        lines[0].1.trim_start().starts_with("checksum/config: "),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_config_key_the_pod_does_not_read_rolls_nothing() {
+    // harbor-core mounts only `app.conf` of `harbor-core-files`: another key of that
+    // ConfigMap changes the ConfigMap, not the pods.
+    let spec = example("harbor-core");
+    let (_a, before) = build(&spec);
+    let edited = replace_once(
+        &spec,
+        "      - name: harbor-core-files\n        data:\n",
+        "      - name: harbor-core-files\n        data:\n          unused.conf: \"x\"\n",
+    );
+    let (_b, after) = build(&edited);
+    assert_eq!(
+        changed(&before, &after),
+        vec![
+            "gitopsc.lock".to_string(),
+            "workloads/harbor-core/release/configmap-harbor-core-files.yaml".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn what_an_external_secret_fetches_changes_its_annotation() {
+    let spec = example("harbor-core");
+    let (_a, before) = build(&spec);
+    let edited = replace_once(&spec, "property: csrf-key", "property: xsrf-key");
+    let (_b, after) = build(&edited);
+    let sts = "workloads/harbor-core/release/statefulset-harbor-core.yaml";
+    assert_eq!(
+        changed(&before, &after),
+        vec![
+            "gitopsc.lock".to_string(),
+            "workloads/harbor-core/data/externalsecret-harbor-core.yaml".to_string(),
+            sts.to_string(),
+        ]
+    );
+    let lines = changed_lines(&before[sts], &after[sts]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0]
+            .1
+            .trim_start()
+            .starts_with("checksum/externalsecret-spec: "),
+        "{lines:?}"
+    );
+    // A refresh interval changes no value: the pods do not roll.
+    let refreshed = replace_once(
+        &spec,
+        "      - name: harbor-jobservice\n",
+        "      - name: harbor-jobservice\n        refreshInterval: 15m\n",
+    );
+    let (_c, refreshed) = build(&refreshed);
+    assert!(!changed(&before, &refreshed).contains(&sts.to_string()));
+}
+
+#[test]
+fn instance_identity_follows_replicas_and_rolls_every_pod() {
+    let spec = example("harbor-core");
+    let (_a, before) = build(&spec);
+    let (_b, after) = build(&replace_once(&spec, "replicas: 5", "replicas: 6"));
+    let sts = "workloads/harbor-core/release/statefulset-harbor-core.yaml";
+    let lines = changed_lines(&before[sts], &after[sts]);
+    assert_eq!(
+        lines,
+        vec![
+            ("  replicas: 5".to_string(), "  replicas: 6".to_string()),
+            (
+                "              value: \"5\"".to_string(),
+                "              value: \"6\"".to_string()
+            ),
+        ],
+        "the replica count and TOTAL_INSTANCES in the pod template"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Warnings about live workloads
+
+#[test]
+fn replicas_leaving_a_live_workload_is_announced_by_check_diff_and_build() {
+    // The guide's 3 replicas, then the autoscaler of the example taking over.
+    let spec = example("projections");
+    let fixed = replace_once(
+        &spec,
+        "        autoscaling:\n          minReplicas: 2\n          maxReplicas: 10\n          cpu: 70\n          behavior: { preset: conservative }\n",
+        "        replicas: 3\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(dir.path(), &fixed);
+    run(dir.path(), &["build", "cluster.yaml", "--out", "out"], 0);
+    write_spec(dir.path(), &spec);
+    let needle =
+        "REPLICAS  Deployment projections/projection-worker — `spec.replicas: 3` leaves the manifest";
+    let check = run(dir.path(), &["check", "cluster.yaml", "--out", "out"], 1);
+    assert!(check.stdout.contains(needle), "{}", check.stdout);
+    assert!(check.stdout.contains("can drop to one pod"), "{}", check.stdout);
+    let diff = run(dir.path(), &["diff", "cluster.yaml", "--out", "out"], 1);
+    assert!(diff.stdout.contains(needle), "{}", diff.stdout);
+    assert!(diff.stdout.contains("docs/workloads.md"), "{}", diff.stdout);
+    let build = run(dir.path(), &["build", "cluster.yaml", "--out", "out"], 0);
+    assert!(build.stdout.contains(needle), "{}", build.stdout);
+    // Once applied, the tree is current and nothing is announced again.
+    let check = run(dir.path(), &["check", "cluster.yaml", "--out", "out"], 0);
+    assert!(!check.stdout.contains("REPLICAS"), "{}", check.stdout);
+}
+
+#[test]
+fn immutable_fields_changes_are_flagged_by_diff() {
+    let spec = example("harbor-core");
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(dir.path(), &spec);
+    run(dir.path(), &["build", "cluster.yaml", "--out", "out"], 0);
+    // A volume claim template and the pod management policy of the StatefulSet.
+    let edited = replace_once(
+        &spec,
+        "        updateStrategy: { type: RollingUpdate }\n",
+        "        updateStrategy: { type: RollingUpdate }\n        podManagementPolicy: Parallel\n        volumeClaimTemplates: [{ name: data, mountPath: /data, size: 1Gi }]\n",
+    );
+    write_spec(dir.path(), &edited);
+    let diff = run(dir.path(), &["diff", "cluster.yaml", "--out", "out"], 1);
+    assert!(
+        diff.stdout.contains(
+            "IMMUTABLE StatefulSet harbor/harbor-core — `spec.podManagementPolicy`, `spec.volumeClaimTemplates` changed"
+        ),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("--cascade=orphan"), "{}", diff.stdout);
+    // A change of mutable fields only is not flagged.
+    let scaled = replace_once(&spec, "replicas: 5", "replicas: 4");
+    write_spec(dir.path(), &scaled);
+    let diff = run(dir.path(), &["diff", "cluster.yaml", "--out", "out"], 1);
+    assert!(!diff.stdout.contains("IMMUTABLE"), "{}", diff.stdout);
+}
+
+// ------------------------------------------------------------------------------------------
+// Pod Security
+
+/// Capabilities `restricted` lets a container add.
+const RESTRICTED_ADD: &[&str] = &["NET_BIND_SERVICE"];
+/// Volume types `restricted` allows.
+const RESTRICTED_VOLUMES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+/// The reasons Pod Security `restricted` (v1.33) would refuse a pod spec.
+fn restricted_violations(pod: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let psc = &pod["securityContext"];
+    for field in ["hostNetwork", "hostPID", "hostIPC"] {
+        if pod[field] == Value::Bool(true) {
+            out.push(field.to_string());
+        }
+    }
+    for v in pod["volumes"].as_array().into_iter().flatten() {
+        let kind = v
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| *k != "name")
+            .cloned()
+            .unwrap_or_default();
+        if !RESTRICTED_VOLUMES.contains(&kind.as_str()) {
+            out.push(format!("volume type {kind}"));
+        }
+    }
+    let containers = pod["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(pod["initContainers"].as_array().into_iter().flatten());
+    for c in containers {
+        let sc = &c["securityContext"];
+        let name = c["name"].as_str().unwrap_or_default();
+        if sc["privileged"] == Value::Bool(true) {
+            out.push(format!("{name}: privileged"));
+        }
+        if sc["allowPrivilegeEscalation"] != Value::Bool(false) {
+            out.push(format!("{name}: allowPrivilegeEscalation must be false"));
+        }
+        let drops = sc["capabilities"]["drop"].as_array().cloned().unwrap_or_default();
+        if !drops.iter().any(|d| d == "ALL") {
+            out.push(format!("{name}: capabilities must drop ALL"));
+        }
+        for add in sc["capabilities"]["add"].as_array().into_iter().flatten() {
+            if !RESTRICTED_ADD.contains(&add.as_str().unwrap_or_default()) {
+                out.push(format!("{name}: adds {add}"));
+            }
+        }
+        let non_root = sc.get("runAsNonRoot").unwrap_or(&psc["runAsNonRoot"]);
+        if non_root != &Value::Bool(true) {
+            out.push(format!("{name}: runAsNonRoot must be true"));
+        }
+        for ctx in [sc, psc] {
+            if ctx["runAsUser"] == 0 {
+                out.push(format!("{name}: runAsUser 0"));
+            }
+        }
+        let seccomp = sc["seccompProfile"]["type"]
+            .as_str()
+            .or(psc["seccompProfile"]["type"].as_str());
+        if !matches!(seccomp, Some("RuntimeDefault" | "Localhost")) {
+            out.push(format!(
+                "{name}: seccompProfile must be RuntimeDefault or Localhost"
+            ));
+        }
+        for port in c["ports"].as_array().into_iter().flatten() {
+            if port.get("hostPort").is_some_and(|p| *p != 0) {
+                out.push(format!("{name}: hostPort"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_emitted_pod_is_admitted_by_pod_security_restricted() {
+    let mut pods = 0;
+    for entry in walkdir::WalkDir::new(root().join("output")).sort_by_file_name() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy();
+        if !(name.starts_with("deployment-") || name.starts_with("statefulset-")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        let pod = &doc["spec"]["template"]["spec"];
+        let violations = restricted_violations(pod);
+        assert!(violations.is_empty(), "{}: {violations:?}", s(entry.path()));
+        pods += 1;
+    }
+    assert!(pods >= 4, "the examples hold workloads ({pods} found)");
+}
+
+#[test]
+fn the_restricted_check_catches_what_restricted_refuses() {
+    let pod: Value = serde_json::json!({
+        "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+        "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+        "containers": [{"name": "c", "securityContext": {
+            "allowPrivilegeEscalation": true, "capabilities": {"add": ["SYS_ADMIN"]}}}],
+    });
+    assert_eq!(
+        restricted_violations(&pod).len(),
+        4,
+        "{:?}",
+        restricted_violations(&pod)
+    );
+}
