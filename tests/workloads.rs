@@ -395,3 +395,116 @@ fn the_restricted_check_catches_what_restricted_refuses() {
         restricted_violations(&pod)
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// YAML is data
+
+/// Strings YAML readers retype, fold or take for syntax.
+const HOSTILE: &[&str] = &[
+    "yes",
+    "on",
+    "n",
+    "~",
+    "null",
+    "0777",
+    "1_000",
+    "1:20",
+    "2001-12-14",
+    "1e3",
+    ".inf",
+    "=",
+    "<<",
+    "a: b",
+    "a #b",
+    "#x",
+    "- a",
+    "{{ .x }}",
+    "${VAR}",
+    "\"",
+    "'",
+    "x\ny\n",
+    "x\n\n",
+    " lead",
+    "trail ",
+    "\t",
+    "\u{85}",
+    "\u{7f}",
+    "\u{2028}",
+    "\u{feff}",
+    "",
+];
+
+#[test]
+fn hostile_strings_in_config_env_and_alerts_read_back_as_written() {
+    let data: serde_json::Map<String, Value> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (format!("K{i}"), Value::String(h.to_string())))
+        .collect();
+    let env: Vec<Value> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, h)| serde_json::json!({"name": format!("E{i}"), "value": h}))
+        .collect();
+    let spec = serde_json::json!({
+        "apiVersion": "gitopsc.io/v1alpha1",
+        "kind": "Cluster",
+        "metadata": {"name": "hostile"},
+        "defaults": {"monitoring": {"labels": {"release": "yes"}}},
+        "apps": [{
+            "name": "app",
+            "configMaps": [{"name": "cfg", "data": data}],
+            "workloads": [{
+                "name": "web",
+                "kind": "Deployment",
+                "image": "example.com/web:1.0.0",
+                "args": HOSTILE,
+                "env": env,
+                "envFrom": [{"configMap": "cfg"}],
+                "labels": {"tier": "on"},
+                "annotations": {"note": "a: b\n#c"},
+            }],
+            "alerts": [{"name": "on", "rules": [{
+                "alert": "Hostile", "expr": "up == 0 # yes", "severity": "warning",
+                "summary": "{{ $labels.x }}: no", "description": "1:20\n- a",
+            }]}],
+        }],
+    });
+    let (_dir, tree) = build(&serde_json::to_string_pretty(&spec).unwrap());
+    let doc = |path: &str| -> Value { serde_yaml::from_slice(&tree[path]).unwrap() };
+    let cm = doc("workloads/app/configmap-cfg.yaml");
+    assert_eq!(
+        Value::Object(cm["data"].as_object().unwrap().clone()),
+        spec["apps"][0]["configMaps"][0]["data"]
+    );
+    let deployment = doc("workloads/app/deployment-web.yaml");
+    let pod = &deployment["spec"]["template"];
+    assert_eq!(pod["spec"]["containers"][0]["env"], Value::Array(env));
+    assert_eq!(pod["spec"]["containers"][0]["args"], serde_json::json!(HOSTILE));
+    assert_eq!(pod["metadata"]["labels"]["tier"], "on");
+    assert_eq!(pod["metadata"]["annotations"]["note"], "a: b\n#c");
+    let rule = doc("workloads/app/prometheusrule.yaml");
+    assert_eq!(rule["metadata"]["labels"]["release"], "yes");
+    assert_eq!(rule["spec"]["groups"][0]["name"], "on");
+    assert_eq!(rule["spec"]["groups"][0]["rules"][0]["expr"], "up == 0 # yes");
+    assert_eq!(
+        rule["spec"]["groups"][0]["rules"][0]["annotations"]["description"],
+        "1:20\n- a"
+    );
+    // The YAML 1.1 reader Kubernetes uses reads the same, when Python has PyYAML.
+    if common::python_has(&["yaml"]) {
+        for path in [
+            "workloads/app/configmap-cfg.yaml",
+            "workloads/app/deployment-web.yaml",
+            "workloads/app/prometheusrule.yaml",
+        ] {
+            let text = String::from_utf8(tree[path].clone()).unwrap();
+            let py = common::pyyaml_load_all(std::slice::from_ref(&text))
+                .remove(0)
+                .unwrap();
+            assert_eq!(py, vec![doc(path)], "{path}");
+        }
+    } else {
+        println!("SKIPPED: the YAML 1.1 read-back: python3 with PyYAML is not available");
+    }
+}

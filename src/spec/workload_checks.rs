@@ -145,6 +145,16 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         }
     }
     network_policy_neighbours(spec, &mut r);
+    for (i, port) in spec.defaults.network.api_server_ports.iter().enumerate() {
+        if *port == 0 {
+            r.error(
+                &format!("/defaults/network/apiServerPorts/{i}"),
+                "port 0 is not a port".into(),
+                "",
+                "the API server listens on 443 (the `kubernetes` Service) and usually 6443",
+            );
+        }
+    }
     r.diags
 }
 

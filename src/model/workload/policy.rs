@@ -131,7 +131,12 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
             );
         }
     }
-    if policy.is_some_and(|p| p.default_deny) {
+    // The databases' policies come from the first app of the namespace that denies by
+    // default, so two such apps never emit the same objects.
+    let first_deny = spec.apps.iter().find(|a| {
+        namespace_of(a) == app.namespace && a.network_policy.as_ref().is_some_and(|p| p.default_deny)
+    });
+    if first_deny.is_some_and(|a| a.name.as_str() == app.name) {
         for db in databases(spec, &app.namespace) {
             for item in database_policies(spec, app, &db, namespace_dns) {
                 emit(item, true);
