@@ -167,10 +167,12 @@ fn what_an_external_secret_fetches_changes_its_annotation() {
     let edited = replace_once(&spec, "property: csrf-key", "property: xsrf-key");
     let (_b, after) = build(&edited);
     let sts = "workloads/harbor-core/release/statefulset-harbor-core.yaml";
+    // The app's runbook lists the remote keys and properties it reads, too.
     assert_eq!(
         changed(&before, &after),
         vec![
             "gitopsc.lock".to_string(),
+            "workloads/harbor-core/README.md".to_string(),
             "workloads/harbor-core/data/externalsecret-harbor-core.yaml".to_string(),
             sts.to_string(),
         ]

@@ -316,7 +316,11 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
                             .backup
                             .as_ref()
                             .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
-                        metrics: pg.monitoring,
+                        // As the data services decide whether a PodMonitor scrapes it.
+                        metrics: pg.monitoring.unwrap_or(
+                            owner.monitoring.as_ref().is_some_and(|m| m.enabled)
+                                || !spec.defaults.monitoring.labels.is_empty(),
+                        ),
                     },
                     client_ports: vec![5432],
                 },
