@@ -1365,3 +1365,29 @@ fn default_dns_namespace() -> Name {
 fn default_dns_pods() -> BTreeMap<String, String> {
     BTreeMap::from([("k8s-app".to_string(), "kube-dns".to_string())])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_parse_with_their_suffixes() {
+        let q = |s: &str| Quantity::Text(s.into()).value();
+        assert_eq!(q("500m"), Some(0.5));
+        assert_eq!(q("128Mi"), Some(128.0 * 1024.0 * 1024.0));
+        assert_eq!(q("1G"), Some(1e9));
+        assert_eq!(q("1e3"), Some(1000.0));
+        assert_eq!(Quantity::Number(2.into()).text(), "2");
+        assert_eq!(q("x"), None);
+    }
+
+    #[test]
+    fn volume_names_fit_in_a_label() {
+        assert_eq!(volume_name(false, "app"), "config-app");
+        assert_eq!(volume_name(true, "app"), "secret-app");
+        let long = "a".repeat(63);
+        let name = volume_name(true, &long);
+        assert!(name.len() <= 63, "{name}");
+        assert_ne!(name, volume_name(true, &"a".repeat(62)));
+    }
+}
