@@ -244,6 +244,10 @@ fn check_app(
                 check_network_rule(wl, rule, &rp, field == "allowFrom", &workloads, r);
             }
         }
+        let (_, egress_isolated) = wl.isolation(app.network_policy.as_ref());
+        if egress_isolated {
+            unanswered_egress(app, wl, &p, &workloads, r);
+        }
         let (isolated, _) = wl.isolation(app.network_policy.as_ref());
         if isolated && wl.monitoring.is_some() && spec.defaults.monitoring.namespace.is_none() {
             r.warn(
@@ -1048,6 +1052,43 @@ fn check_disruption_budget(wl: &WorkloadSpec, pdb: &DisruptionBudget, p: &str, r
                     ),
                     "",
                     "node drains and cluster upgrades will block on these pods: allow at least one (e.g. `maxUnavailable: 1`)",
+                );
+            }
+        }
+    }
+}
+
+/// Warns when a workload may connect to another workload of the app whose own policy lets
+/// nothing in from it: a connection needs both ends allowed.
+fn unanswered_egress(
+    app: &AppSpec,
+    wl: &WorkloadSpec,
+    p: &str,
+    workloads: &BTreeMap<&str, &WorkloadSpec>,
+    r: &mut Report,
+) {
+    for (i, rule) in wl.allow_to.iter().enumerate() {
+        for target in rule.workloads.iter().filter_map(|t| workloads.get(t.as_str())) {
+            let (isolated, _) = target.isolation(app.network_policy.as_ref());
+            // A rule with no workload peers may select `wl` by labels or namespace: give it
+            // the benefit of the doubt.
+            let answered = !isolated
+                || target
+                    .allow_from
+                    .iter()
+                    .any(|f| f.workloads.is_empty() || f.workloads.contains(&wl.name));
+            if !answered {
+                r.warn(
+                    &format!("{p}/allowTo/{i}/workloads"),
+                    format!(
+                        "workload `{}` may connect to `{}`, whose network policy lets nothing in from it",
+                        wl.name, target.name
+                    ),
+                    "",
+                    format!(
+                        "add `{{workloads: [{}]}}` to the `allowFrom` of `{}`",
+                        wl.name, target.name
+                    ),
                 );
             }
         }
