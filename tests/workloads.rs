@@ -104,7 +104,7 @@ fn one_config_value_changes_its_configmap_and_one_annotation_only() {
     // The first app's ConfigMap only (the lag variant has its own).
     let edited = spec.replacen("BATCH_SIZE: \"500\"", "BATCH_SIZE: \"1000\"", 1);
     let (_b, after) = build(&edited);
-    let base = "workloads/projections";
+    let base = "workloads/projections/release";
     assert_eq!(
         changed(&before, &after),
         vec![
