@@ -63,13 +63,13 @@ if [ "$SETTLE" -gt 0 ]; then
 fi
 
 # measure NAME PREPARE COMMAND: time COMMAND RUNS times (PREPARE before each run, untimed,
-# one warm-up run first); writes "mean stddev" in seconds to $WORK/NAME.time.
+# one warm-up run first); writes "mean stddev min" in seconds to $WORK/NAME.time.
 measure() {
     local name=$1 prepare=$2 cmd=$3
     if command -v hyperfine >/dev/null 2>&1; then
         hyperfine --style basic --warmup 1 --runs "$RUNS" --prepare "$prepare" \
             --export-json "$WORK/$name.json" "$cmd" >&2
-        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], r["stddev"] or 0)' \
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], r["stddev"] or 0, r["min"])' \
             "$WORK/$name.json" >"$WORK/$name.time"
     else
         local i t0 t1 times=()
@@ -81,17 +81,22 @@ measure() {
             t1=$(date +%s%N)
             times+=($((t1 - t0)))
         done
-        printf '%s\n' "${times[@]}" | awk '{s+=$1; q+=$1*$1; n++} END {m=s/n; v=q/n-m*m; if (v<0) v=0;
-            printf "%.6f %.6f\n", m/1e9, sqrt(v)/1e9}' >"$WORK/$name.time"
-        log "$name: $(cat "$WORK/$name.time") (mean, stddev s)"
+        printf '%s\n' "${times[@]}" | awk 'NR==1 {lo=$1} {s+=$1; q+=$1*$1; n++; if ($1<lo) lo=$1}
+            END {m=s/n; v=q/n-m*m; if (v<0) v=0; printf "%.6f %.6f %.6f\n", m/1e9, sqrt(v)/1e9, lo/1e9}' \
+            >"$WORK/$name.time"
+        log "$name: $(cat "$WORK/$name.time") (mean, stddev, min s)"
     fi
 }
 
-mean() { cut -d' ' -f1 "$WORK/$1.time"; }
+field() { cut -d' ' -f"$2" "$WORK/$1.time"; } # field NAME 1|2|3: mean, stddev, min
 cell() { awk '{printf "%.3f ± %.3f", $1, $2}' "$WORK/$1.time"; }
-ratio() { awk -v a="$(mean "$1")" -v b="$(mean "$2")" 'BEGIN {printf "%.2f", a/b}'; }
+ratio() { awk -v a="$(field "$1" "$3")" -v b="$(field "$2" "$3")" 'BEGIN {printf "%.2f", a/b}'; }
+# Time (µs) that some task waited for a CPU (Linux PSI), to tell contended runs apart.
+cpu_wait() { awk '/^some/ {sub("total=", "", $5); print $5}' /proc/pressure/cpu 2>/dev/null || echo 0; }
+START_S=$(date +%s) START_WAIT=$(cpu_wait)
 
 ROWS=()
+MINS=()
 RSS=()
 for n in "${SIZES[@]}"; do
     spec="$WORK/spec-$n.yaml" ref="$WORK/ref-$n" out="$WORK/out-$n" tarball="$WORK/tree-$n.tar"
@@ -114,20 +119,24 @@ for n in "${SIZES[@]}"; do
         RSS+=("| $n | $(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK/rss-$n.txt") |")
     fi
     ROWS+=("| $n | $files | $(cell "build-$n") | $(cell "check-$n") | $(cell "tar-$n") | $(cell "noop-$n") \
-| $(ratio "build-$n" "tar-$n") | $(ratio "check-$n" "tar-$n") |")
+| $(ratio "build-$n" "tar-$n" 1) | $(ratio "check-$n" "tar-$n" 1) |")
+    MINS+=("N=$n: build/tar $(ratio "build-$n" "tar-$n" 3), check/tar $(ratio "check-$n" "tar-$n" 3)")
 done
 log "removing $WORK (takes a while: $(find "$WORK" -type f | wc -l) files)"
 
 # The report.
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); gitopsc $VERSION"
 echo "Machine: $(nproc) CPUs, Linux $(uname -r), /tmp on $(df -T /tmp | awk 'NR==2 {print $2}'); load after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU contention: some task waited for a CPU $(awk -v w=$(($(cpu_wait) - START_WAIT)) -v s=$(($(date +%s) - START_S)) \
+    'BEGIN {printf "%.0f", (s > 0 ? w / 1e4 / s : 0)}')% of the run's time (PSI; near 0 on an idle machine)"
 echo "Timing: $(command -v hyperfine >/dev/null && hyperfine --version || echo 'bash loop'), $RUNS runs + 1 warm-up, mean ± stddev"
 echo
 echo "| N apps | files | build-empty (s) | check-current (s) | tar -x (s) | build-noop (s) | build/tar | check/tar |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"
 echo
-echo "Target: build/tar ≤ 1.0, check/tar ≤ 0.5."
+echo "Target: build/tar ≤ 1.0, check/tar ≤ 0.5. Ratios above are of means; of the fastest runs (min):"
+printf -- '- %s\n' "${MINS[@]}"
 if [ "${#RSS[@]}" -gt 0 ]; then
     echo
     echo "| N apps | peak RSS of build-empty (MiB) |"
