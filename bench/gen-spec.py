@@ -191,9 +191,15 @@ def values_scheduling(rng):
                              "effect": "NoSchedule"}]}
 
 
+def values_chart_defaults(rng):
+    """What charts' values.yaml files are full of: empty maps and lists, "", null."""
+    return {"podAnnotations": {}, "affinity": {}, "extraVolumes": [], "fullnameOverride": "",
+            "existingSecret": None, "terminationGracePeriodSeconds": rng.choice([30, 60, 120])}
+
+
 VALUE_BLOCKS = [values_image, values_service, values_resources, values_ingress, values_env,
                 values_config, values_autoscaling, values_security, values_persistence,
-                values_scheduling]
+                values_scheduling, values_chart_defaults]
 
 
 def leaves(v):
@@ -261,6 +267,8 @@ YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
 
 def scalar(v):
+    if v is None:
+        return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
