@@ -379,7 +379,10 @@ pub struct HelmSpec {
     #[serde(default = "default_retries")]
     #[schemars(range(min = 0))]
     pub retries: i64,
-    /// Chart values, written into the HelmRelease as given.
+    /// Chart values, written into the HelmRelease as given. Strings may hold compile-time
+    /// references to what gitopsc generates — `((postgres.host))`, `((postgres.port))`,
+    /// `((postgres.secret))`, `((redis.address))`, `((secrets.<name>))`, `((namespace))`,
+    /// `((apps.<app>.postgres.host))` — resolved at compile time; an unknown one is an error.
     #[serde(default)]
     pub values: Map<String, Value>,
     /// Values read from ConfigMaps or Secrets in the app's namespace when the release renders.
