@@ -219,6 +219,9 @@ pub struct PodMonitor {
     pub selector: BTreeMap<String, String>,
     /// Container port name.
     pub port: String,
+    /// Metrics path, when not `/metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// A KubeBlocks Cluster (PostgreSQL or Redis, replication topology).
@@ -477,6 +480,7 @@ fn cnpg(
             labels: spec.defaults.monitoring.labels.clone(),
             selector: BTreeMap::from([("cnpg.io/cluster".to_string(), conn.cluster.clone())]),
             port: "metrics".into(),
+            path: None,
         };
         parts.add(
             LayerKind::Data,

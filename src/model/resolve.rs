@@ -237,15 +237,19 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
                 charts::wire(chart, &input, spans, &mut diags)
             }
             None => {
-                if app.helm.is_some() && app.monitoring.as_ref().is_some_and(|m| m.enabled) {
-                    diags.push(
-                        Diagnostic::warning(format!(
-                            "gitopsc does not know where chart `{}` turns its metrics on",
-                            app.helm.as_ref().map(|h| h.chart.as_str()).unwrap_or_default()
-                        ))
-                        .at(spans.key(&format!("{base}/monitoring")), "")
-                        .help("turn them on in `helm.values`; the labels of `defaults.monitoring` select the monitors"),
-                    );
+                if let (Some(helm), Some(monitoring)) =
+                    (&app.helm, app.monitoring.as_ref().filter(|m| m.enabled))
+                {
+                    if monitoring.port.is_none() {
+                        diags.push(
+                            Diagnostic::warning(format!(
+                                "gitopsc does not know where chart `{}` serves its metrics",
+                                helm.chart
+                            ))
+                            .at(spans.key(&format!("{base}/monitoring")), "")
+                            .help("set `monitoring.port` to the metrics port's name for a PodMonitor, and turn the metrics on in `helm.values`"),
+                        );
+                    }
                 }
                 charts::Wiring::default()
             }
@@ -276,6 +280,30 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
             }
         }
         helm::parts(spec, &app_ctx, &mut parts, values, wiring.values_from);
+        if let (Some(helm), Some(monitoring)) = (&app.helm, app.monitoring.as_ref().filter(|m| m.enabled))
+            && charts::lookup(&helm.chart).is_none()
+            && let Some(port) = &monitoring.port
+        {
+            let release = helm.release_name.as_ref().unwrap_or(&app.name).to_string();
+            let monitor = postgres::PodMonitor {
+                name: app.name.to_string(),
+                namespace: app_ctx.namespace.clone(),
+                labels: spec.defaults.monitoring.labels.clone(),
+                selector: if monitoring.selector.is_empty() {
+                    BTreeMap::from([("app.kubernetes.io/instance".to_string(), release)])
+                } else {
+                    monitoring.selector.clone()
+                },
+                port: port.clone(),
+                path: monitoring.path.clone(),
+            };
+            parts.release(Manifest::new(
+                "podmonitor.yaml",
+                "monitoring/podmonitor.yaml.j2",
+                &["PodMonitor"],
+                &monitor,
+            ));
+        }
         let registry_of = |text: &str| match scope.resolve_str(text) {
             Ok(Value::String(s)) => s,
             Ok(other) => other.to_string(),

@@ -348,6 +348,18 @@ pub struct AppMonitoring {
     /// Turn metrics and their scraping on.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// For a chart gitopsc does not know: the name of the container port its pods serve
+    /// metrics on; gitopsc then renders a PodMonitor selecting the release's pods by
+    /// `app.kubernetes.io/instance` (turn the metrics on in `helm.values`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// The metrics path (default `/metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Labels selecting the chart's metrics pods (default `app.kubernetes.io/instance:
+    /// <release>`, which most charts set).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub selector: std::collections::BTreeMap<String, String>,
 }
 
 /// A Helm chart release.
