@@ -239,8 +239,9 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
             None => {
                 if let (Some(helm), Some(monitoring)) =
                     (&app.helm, app.monitoring.as_ref().filter(|m| m.enabled))
+                    && monitoring.port.is_none()
                 {
-                    if monitoring.port.is_none() {
+                    {
                         diags.push(
                             Diagnostic::warning(format!(
                                 "gitopsc does not know where chart `{}` serves its metrics",
