@@ -241,16 +241,14 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
                     (&app.helm, app.monitoring.as_ref().filter(|m| m.enabled))
                     && monitoring.port.is_none()
                 {
-                    {
-                        diags.push(
-                            Diagnostic::warning(format!(
-                                "gitopsc does not know where chart `{}` serves its metrics",
-                                helm.chart
-                            ))
-                            .at(spans.key(&format!("{base}/monitoring")), "")
-                            .help("set `monitoring.port` to the metrics port's name for a PodMonitor, and turn the metrics on in `helm.values`"),
-                        );
-                    }
+                    diags.push(
+                        Diagnostic::warning(format!(
+                            "gitopsc does not know where chart `{}` serves its metrics",
+                            helm.chart
+                        ))
+                        .at(spans.key(&format!("{base}/monitoring")), "")
+                        .help("set `monitoring.port` to the metrics port's name for a PodMonitor, and turn the metrics on in `helm.values`"),
+                    );
                 }
                 charts::Wiring::default()
             }
