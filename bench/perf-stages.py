@@ -33,6 +33,7 @@ STAGES = [
     ("minijinja::", "render"),
     ("gitopsc::render::", "render"),
     ("emit::write::", "emit: write files (build)"),
+    ("emit::review", "emit: review (re-parses changed YAML)"),
     ("sha2::", "emit: compare + lock (sha256)"),
     ("emit::lock", "emit: compare + lock (sha256)"),
     ("emit::", "emit: compare (stat, read, compare)"),

@@ -5,7 +5,8 @@
 #      and 1), and tar -x of the same tree;
 #   2. check and validate with another malloc (LD_PRELOAD of jemalloc / mimalloc, when the
 #      Debian packages libjemalloc2 / libmimalloc2.0 are installed);
-#   3. a perf profile of check, summed by pipeline stage (bench/perf-stages.py);
+#   3. perf profiles of check and of build-empty, summed by pipeline stage
+#      (bench/perf-stages.py);
 #   4. the system calls of build-empty and of tar -x (strace -c -f).
 #
 # Usage: bench/profile.sh [N]        GITOPSC_BIN=/path/to/gitopsc to skip cargo build
@@ -62,12 +63,19 @@ if [ "${#libs[@]}" -gt 0 ]; then
 fi
 
 if command -v perf >/dev/null 2>&1; then
-    echo
-    echo "### 3. perf profile of check, by stage (share of CPU samples, all threads)"
-    echo
-    perf record -q -F 500 --call-graph dwarf,32768 -o "$WORK/perf.data" \
-        "$BIN" -q check "$spec" --out "$ref" 2>/dev/null
-    perf script -i "$WORK/perf.data" 2>/dev/null | python3 bench/perf-stages.py
+    for what in check build-empty; do
+        echo
+        echo "### 3. perf profile of $what, by stage (share of CPU samples, all threads)"
+        echo
+        if [ "$what" = check ]; then
+            cmd=("$BIN" -q check "$spec" --out "$ref")
+        else
+            bash -c "$aside"
+            cmd=("$BIN" -q build "$spec" --out "$out")
+        fi
+        perf record -q -F 500 --call-graph dwarf,32768 -o "$WORK/perf.data" "${cmd[@]}" 2>/dev/null
+        perf script -i "$WORK/perf.data" 2>/dev/null | python3 bench/perf-stages.py
+    done
 fi
 
 if command -v strace >/dev/null 2>&1; then
