@@ -63,7 +63,10 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
     let (mut diags, pruned) = spec::schema::validate(&loaded);
     // The schema's errors never stop the semantic checks of the parts that are well-formed.
-    let typed: Option<spec::ClusterSpec> = serde_json::from_value(pruned).ok();
+    let typed: Option<spec::ClusterSpec> = match pruned {
+        Some(pruned) => serde_json::from_value(pruned).ok(),
+        None => serde::Deserialize::deserialize(&loaded.value).ok(),
+    };
     if let Some(typed) = &typed {
         diags.extend(spec::semantic::check(typed, &loaded.spans));
     }

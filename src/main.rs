@@ -8,6 +8,11 @@ use gitopsc::commands::{self, Mode, Style};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+// A compiler allocates many small strings and maps: mimalloc is measurably faster here than
+// the system allocator (bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

@@ -113,15 +113,24 @@ struct Object {
 }
 
 /// Reviews the objects of the files a comparison changes.
-pub fn review(cmp: &Comparison, tree: &Tree) -> Review {
+/// With `objects` false only what concerns objects already in the tree is reviewed (what
+/// leaves it, what changes in a live workload): a build into an empty folder parses nothing.
+pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
     let mut old: BTreeMap<ObjectId, Object> = BTreeMap::new();
     let mut new: BTreeMap<ObjectId, Object> = BTreeMap::new();
     for change in &cmp.changes {
+        if let Some(bytes) = &change.old
+            && change.path.ends_with(".yaml")
+        {
+            collect(&change.path, bytes, &mut old);
+        }
+    }
+    if old.is_empty() && !objects {
+        return Review::default();
+    }
+    for change in &cmp.changes {
         if !change.path.ends_with(".yaml") {
             continue;
-        }
-        if let Some(bytes) = &change.old {
-            collect(&change.path, bytes, &mut old);
         }
         if change.kind != ChangeKind::Removed
             && let Some(bytes) = tree.get(&change.path)

@@ -301,7 +301,8 @@ type Files = Vec<(String, Vec<u8>)>;
 
 fn render_app(app: &App, blueprints: &Blueprints) -> Result<Files, Diagnostic> {
     let mut files = Vec::new();
-    let app_value = Value::from(minijinja::value::Serde(app));
+    // Blueprints see the app's name and namespace; what each renders is its `item`.
+    let app_value = context! { name => app.name.clone(), namespace => app.namespace.clone() };
     let mut kustomizations = Vec::with_capacity(app.layers.len());
     for layer in &app.layers {
         let mut resources = Vec::with_capacity(layer.manifests.len());

@@ -9,7 +9,6 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{Source, Span};
 use marked_yaml::{LoadError, LoaderOptions, Node};
 use serde_json::{Map, Number, Value};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// The spans of one node: its key in the parent mapping (if any) and its value.
@@ -21,10 +20,12 @@ pub struct NodeSpans {
     pub value: Span,
 }
 
-/// Spans of every node of the spec, by JSON pointer (`/apps/0/helm/version`).
-#[derive(Debug, Default)]
+/// Where every node of the spec is: the marked YAML tree, looked up by JSON pointer
+/// (`/apps/0/helm/version`) only when a diagnostic needs a place — nothing is indexed ahead.
+#[derive(Debug)]
 pub struct SpanIndex {
-    spans: HashMap<String, NodeSpans>,
+    root: Node,
+    source: Source,
 }
 
 impl SpanIndex {
@@ -41,17 +42,56 @@ impl SpanIndex {
 
     /// True when the spec has a node at `pointer`.
     pub fn contains(&self, pointer: &str) -> bool {
-        self.spans.contains_key(pointer)
+        self.walk(pointer).1
     }
 
-    fn nearest(&self, pointer: &str) -> Option<&NodeSpans> {
-        let mut p = pointer;
-        loop {
-            if let Some(s) = self.spans.get(p) {
-                return Some(s);
-            }
-            let (parent, _) = p.rsplit_once('/')?;
-            p = parent;
+    fn nearest(&self, pointer: &str) -> Option<NodeSpans> {
+        Some(self.walk(pointer).0)
+    }
+
+    /// The spans of the deepest node on the way to `pointer`, and whether it is that node.
+    fn walk(&self, pointer: &str) -> (NodeSpans, bool) {
+        let mut node = &self.root;
+        let mut spans = NodeSpans {
+            key: None,
+            value: self.node_span(node),
+        };
+        for segment in pointer.split('/').skip(1) {
+            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let next = match node {
+                Node::Mapping(map) => map.iter().find(|(k, _)| k.as_str() == segment).map(|(k, v)| {
+                    let ks = self.start(k.span());
+                    (Some(Span::new(ks, self.source.scalar_end(ks))), v)
+                }),
+                Node::Sequence(seq) => segment
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| seq.get(i))
+                    .map(|v| (None, v)),
+                Node::Scalar(_) => None,
+            };
+            let Some((key, child)) = next else {
+                return (spans, false);
+            };
+            node = child;
+            spans = NodeSpans {
+                key,
+                value: self.node_span(node),
+            };
+        }
+        (spans, true)
+    }
+
+    fn start(&self, span: &marked_yaml::Span) -> usize {
+        span.start()
+            .map_or(0, |m| self.source.offset(m.line(), m.column()))
+    }
+
+    fn node_span(&self, node: &Node) -> Span {
+        let start = self.start(node.span());
+        match node {
+            Node::Scalar(_) => Span::new(start, self.source.scalar_end(start)),
+            _ => Span::new(start, start + 1),
         }
     }
 }
@@ -167,14 +207,17 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
     };
     let mut builder = Builder {
         source: &source,
-        spans: SpanIndex::default(),
         diags: Vec::new(),
     };
-    let value = builder.convert(&node, String::new(), None);
-    let Builder { spans, diags, .. } = builder;
+    let value = builder.convert(&node);
+    let diags = builder.diags;
     if !diags.is_empty() {
         return Err((Some(source), diags));
     }
+    let spans = SpanIndex {
+        root: node,
+        source: source.clone(),
+    };
     Ok(Loaded { source, value, spans })
 }
 
@@ -280,7 +323,6 @@ fn load_error(source: &Source, e: &LoadError) -> Diagnostic {
 
 struct Builder<'a> {
     source: &'a Source,
-    spans: SpanIndex,
     diags: Vec<Diagnostic>,
 }
 
@@ -290,45 +332,21 @@ impl Builder<'_> {
             .map_or(0, |m| self.source.offset(m.line(), m.column()))
     }
 
-    fn convert(&mut self, node: &Node, pointer: String, key: Option<Span>) -> Value {
+    fn convert(&mut self, node: &Node) -> Value {
         match node {
-            Node::Scalar(s) => {
+            Node::Scalar(s) if s.may_coerce() => {
                 let start = self.start(s.span());
                 let span = Span::new(start, self.source.scalar_end(start));
-                self.spans.spans.insert(pointer, NodeSpans { key, value: span });
-                if s.may_coerce() {
-                    self.typed_scalar(s.as_str(), span)
-                } else {
-                    Value::String(s.as_str().to_string())
-                }
+                self.typed_scalar(s.as_str(), span)
             }
-            Node::Sequence(seq) => {
-                let start = self.start(seq.span());
-                let end = seq
-                    .span()
-                    .end()
-                    .map_or(start + 1, |m| self.source.offset(m.line(), m.column()));
-                let items = seq
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| self.convert(item, format!("{pointer}/{i}"), None))
-                    .collect();
-                self.spans.spans.insert(
-                    pointer,
-                    NodeSpans {
-                        key,
-                        value: Span::new(start, end.min(start + 1)),
-                    },
-                );
-                Value::Array(items)
-            }
+            Node::Scalar(s) => Value::String(s.as_str().to_string()),
+            Node::Sequence(seq) => Value::Array(seq.iter().map(|item| self.convert(item)).collect()),
             Node::Mapping(map) => {
-                let start = self.start(map.span());
                 let mut out = Map::new();
                 for (k, v) in map.iter() {
-                    let ks = self.start(k.span());
-                    let kspan = Span::new(ks, self.source.scalar_end(ks));
                     if k.may_coerce() && is_yaml11_bool(k.as_str()) {
+                        let ks = self.start(k.span());
+                        let kspan = Span::new(ks, self.source.scalar_end(ks));
                         self.diags.push(
                             Diagnostic::error(format!(
                                 "the key `{}` is ambiguous: YAML 1.1 tools read it as a boolean",
@@ -338,17 +356,8 @@ impl Builder<'_> {
                             .help(format!("quote it: `\"{}\":`", k.as_str())),
                         );
                     }
-                    let child = format!("{pointer}/{}", escape_pointer(k.as_str()));
-                    let value = self.convert(v, child, Some(kspan));
-                    out.insert(k.as_str().to_string(), value);
+                    out.insert(k.as_str().to_string(), self.convert(v));
                 }
-                self.spans.spans.insert(
-                    pointer,
-                    NodeSpans {
-                        key,
-                        value: Span::new(start, start + 1),
-                    },
-                );
                 Value::Object(out)
             }
         }

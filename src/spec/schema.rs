@@ -107,11 +107,13 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Validates the loaded spec against the schema. Returns every error, and a copy of the
-/// spec with each offending node removed, so later checks can still run on the rest.
-pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
+/// Validates the loaded spec against the schema. Returns every error, and when there are
+/// any, a copy of the spec with each offending node removed, so later checks can still run
+/// on the rest.
+pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
     let mut diags = Vec::new();
-    let mut pruned = loaded.value.clone();
+    // Copied only when a node has to go: a valid spec is never copied.
+    let mut pruned: Option<Value> = None;
     for error in validator().iter_errors(&loaded.value) {
         let pointer = error.instance_path().to_string();
         let schema_path = error.schema_path().to_string();
@@ -127,7 +129,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
                                 .at(loaded.spans.key(&child), "plaintext secret")
                                 .help("put the value in the secret store and read it: `data: [{key, remoteKey, property}]`"),
                         );
-                        remove(&mut pruned, &child);
+                        remove(pruned.get_or_insert_with(|| loaded.value.clone()), &child);
                         continue;
                     }
                     let mut d = Diagnostic::error(format!("unknown field `{field}`"))
@@ -138,7 +140,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
                         d = d.help(format!("expected one of: {}", backticked(&allowed)));
                     }
                     diags.push(d);
-                    remove(&mut pruned, &child);
+                    remove(pruned.get_or_insert_with(|| loaded.value.clone()), &child);
                 }
             }
             ValidationErrorKind::Required { property } => {
@@ -171,7 +173,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
                     d = d.help(format!("quote the value: `\"{}\"`", scalar_text(&instance)));
                 }
                 diags.push(d);
-                remove(&mut pruned, &pointer);
+                remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
             }
             ValidationErrorKind::Enum { options } => {
                 let choices: Vec<String> = options
@@ -189,7 +191,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
                     d = d.help(format!("use one of: {}", backticked(&choices)));
                 }
                 diags.push(d);
-                remove(&mut pruned, &pointer);
+                remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let given = scalar_text(&instance);
@@ -210,7 +212,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Value) {
                 diags.push(
                     Diagnostic::error(format!("invalid value: {error}")).at(loaded.spans.value(&pointer), ""),
                 );
-                remove(&mut pruned, &pointer);
+                remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
             }
         }
     }

@@ -133,9 +133,15 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     }
     // The databases' policies come from the first app of the namespace that denies by
     // default, so two such apps never emit the same objects.
-    let first_deny = spec.apps.iter().find(|a| {
-        namespace_of(a) == app.namespace && a.network_policy.as_ref().is_some_and(|p| p.default_deny)
-    });
+    // Only an app that denies by default can be that first app: test it before scanning.
+    let denies = app.spec.network_policy.as_ref().is_some_and(|p| p.default_deny);
+    let first_deny = denies
+        .then(|| {
+            spec.apps.iter().find(|a| {
+                in_namespace(a, &app.namespace) && a.network_policy.as_ref().is_some_and(|p| p.default_deny)
+            })
+        })
+        .flatten();
     if first_deny.is_some_and(|a| a.name.as_str() == app.name) {
         for db in databases(spec, &app.namespace) {
             for item in database_policies(spec, app, &db, namespace_dns) {
@@ -301,10 +307,15 @@ fn namespace_of(app: &AppSpec) -> String {
     app.namespace.as_ref().unwrap_or(&app.name).to_string()
 }
 
+/// Whether an app runs in `namespace` (without allocating).
+fn in_namespace(app: &AppSpec, namespace: &str) -> bool {
+    app.namespace.as_ref().unwrap_or(&app.name).as_str() == namespace
+}
+
 /// Every database cluster the data services put into `namespace`.
 fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
     let mut out = Vec::new();
-    for owner in spec.apps.iter().filter(|a| namespace_of(a) == namespace) {
+    for owner in spec.apps.iter().filter(|a| in_namespace(a, namespace)) {
         if let Some(pg) = &owner.postgres {
             let name = crate::model::postgres::cluster_name(owner.name.as_str(), pg);
             out.push(match pg.provider {
