@@ -7,7 +7,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::source::{Source, Span};
-use marked_yaml::{LoadError, LoaderOptions, Node};
+use marked_yaml::{LoaderOptions, Node};
 use serde_json::{Map, Number, Value};
 use std::path::Path;
 
@@ -24,7 +24,8 @@ pub struct NodeSpans {
 /// (`/apps/0/helm/version`) only when a diagnostic needs a place — nothing is indexed ahead.
 #[derive(Debug)]
 pub struct SpanIndex {
-    root: Node,
+    /// The marked tree, parsed again from the text the first time a place is asked for.
+    tree: std::sync::OnceLock<Option<Node>>,
     source: Source,
 }
 
@@ -51,7 +52,18 @@ impl SpanIndex {
 
     /// The spans of the deepest node on the way to `pointer`, and whether it is that node.
     fn walk(&self, pointer: &str) -> (NodeSpans, bool) {
-        let mut node = &self.root;
+        let tree = self.tree.get_or_init(|| {
+            let options = LoaderOptions::default().prevent_coercion(true);
+            marked_yaml::parse_yaml_with_options(0, &self.source.text, options).ok()
+        });
+        let Some(root) = tree else {
+            let start = NodeSpans {
+                key: None,
+                value: Span::new(0, 1),
+            };
+            return (start, false);
+        };
+        let mut node = root;
         let mut spans = NodeSpans {
             key: None,
             value: self.node_span(node),
@@ -195,27 +207,39 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
             .help("a spec is one document: remove this `---` and merge or drop what follows");
         return Err((Some(source), vec![d]));
     }
-    let options = LoaderOptions::default()
-        .error_on_duplicate_keys(true)
-        .prevent_coercion(true);
-    let node = match marked_yaml::parse_yaml_with_options(0, &source.text, options) {
-        Ok(node) => node,
-        Err(e) => {
-            let d = load_error(&source, &e);
+    let mut builder = Builder {
+        source: &source,
+        stack: Vec::new(),
+        root: None,
+        fatal: None,
+        diags: Vec::new(),
+    };
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(&source.text);
+    if let Err(e) = parser.load(&mut builder, false) {
+        let d = scan_error(&source, e.marker().line(), e.marker().col() + 1, e.info());
+        return Err((Some(source), vec![d]));
+    }
+    if let Some(d) = builder.fatal.take() {
+        return Err((Some(source), vec![d]));
+    }
+    let value = match builder.root.take() {
+        Some(v @ Value::Object(_)) => v,
+        _ => {
+            let d = Diagnostic::error("the spec must be a YAML mapping")
+                .at(
+                    Some(Span::new(0, source.scalar_end(0))),
+                    "expected `apiVersion: gitopsc.io/v1alpha1`, `kind: Cluster`, ...",
+                )
+                .help("`gitopsc init` prints a starter spec");
             return Err((Some(source), vec![d]));
         }
     };
-    let mut builder = Builder {
-        source: &source,
-        diags: Vec::new(),
-    };
-    let value = builder.convert(&node);
-    let diags = builder.diags;
+    let diags = std::mem::take(&mut builder.diags);
     if !diags.is_empty() {
         return Err((Some(source), diags));
     }
     let spans = SpanIndex {
-        root: node,
+        tree: std::sync::OnceLock::new(),
         source: source.clone(),
     };
     Ok(Loaded { source, value, spans })
@@ -259,112 +283,150 @@ fn second_document(text: &str) -> Option<usize> {
     None
 }
 
-fn load_error(source: &Source, e: &LoadError) -> Diagnostic {
-    let at = |m: &marked_yaml::Marker| {
-        let o = source.offset(m.line(), m.column());
-        Some(Span::new(o, source.scalar_end(o)))
-    };
-    match e {
-        LoadError::TopLevelMustBeMapping(m) => Diagnostic::error("the spec must be a YAML mapping")
-            .at(
-                at(m),
-                "expected `apiVersion: gitopsc.io/v1alpha1`, `kind: Cluster`, ...",
-            )
-            .help("`gitopsc init` prints a starter spec"),
-        LoadError::TopLevelMustBeSequence(m) => Diagnostic::error("unexpected YAML structure").at(at(m), ""),
-        LoadError::UnexpectedAnchor(m) => Diagnostic::error(
-            "YAML anchors and aliases are not allowed in a spec",
+fn scan_error(source: &Source, line: usize, col: usize, info: &str) -> Diagnostic {
+    let (msg, help) = if info.contains("recursion limit") {
+        (
+            "the spec is nested too deeply".to_string(),
+            "a cluster spec needs only a few levels of nesting",
         )
-        .at(at(m), "anchor or alias")
-        .help("write the value out in full; anchors make specs hard to review and can expand without bound"),
-        LoadError::MappingKeyMustBeScalar(m) => {
-            Diagnostic::error("mapping keys must be plain strings").at(at(m), "complex key")
-        }
-        LoadError::UnexpectedTag(m) => Diagnostic::error("YAML tags are not allowed in a spec")
-            .at(at(m), "tag")
-            .help("remove the `!tag`; quote the value if it must be a string"),
-        LoadError::ScanError(m, err) => {
-            let info = err.info();
-            let (msg, help) = if info.contains("recursion limit") {
-                (
-                    "the spec is nested too deeply".to_string(),
-                    "a cluster spec needs only a few levels of nesting",
-                )
-            } else if info.contains("unknown anchor") {
-                (
-                    "YAML aliases are not allowed in a spec".to_string(),
-                    "write the value out in full",
-                )
-            } else {
-                (
-                    format!("invalid YAML: {info}"),
-                    "check the indentation and quoting around this point",
-                )
-            };
-            let o = source.offset(m.line(), m.column());
-            Diagnostic::error(msg)
-                .at(Some(Span::new(o, o + 1)), "here")
-                .help(help)
-        }
-        LoadError::DuplicateKey(inner) => {
-            let o = source.offset(
-                inner.key.span().start().map_or(1, |m| m.line()),
-                inner.key.span().start().map_or(1, |m| m.column()),
-            );
-            Diagnostic::error(format!("duplicate key `{}`", inner.key.as_str()))
-                .at(
-                    Some(Span::new(o, o + inner.key.as_str().len().max(1))),
-                    "defined again here",
-                )
-                .help("a key may appear once per mapping; remove one of them")
-        }
-    }
+    } else if info.contains("unknown anchor") {
+        (
+            "YAML aliases are not allowed in a spec".to_string(),
+            "write the value out in full",
+        )
+    } else {
+        (
+            format!("invalid YAML: {info}"),
+            "check the indentation and quoting around this point",
+        )
+    };
+    let o = source.offset(line, col);
+    Diagnostic::error(msg)
+        .at(Some(Span::new(o, o + 1)), "here")
+        .help(help)
 }
 
+/// A mapping or sequence being built, and for a mapping the key waiting for its value.
+enum Frame {
+    Map(Map<String, Value>, Option<(String, yaml_rust2::scanner::Marker)>),
+    Seq(Vec<Value>),
+}
+
+/// Builds the spec's JSON straight from the parser's events: no intermediate tree.
 struct Builder<'a> {
     source: &'a Source,
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    /// The first error that stops loading (anchor, alias, tag, complex key, duplicate key).
+    fatal: Option<Diagnostic>,
+    /// Errors that do not (ambiguous scalars): all are reported.
     diags: Vec<Diagnostic>,
 }
 
-impl Builder<'_> {
-    fn start(&self, span: &marked_yaml::Span) -> usize {
-        span.start()
-            .map_or(0, |m| self.source.offset(m.line(), m.column()))
-    }
-
-    fn convert(&mut self, node: &Node) -> Value {
-        match node {
-            Node::Scalar(s) if s.may_coerce() => {
-                let start = self.start(s.span());
-                let span = Span::new(start, self.source.scalar_end(start));
-                self.typed_scalar(s.as_str(), span)
+impl yaml_rust2::parser::MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: yaml_rust2::Event, mark: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::Event;
+        if self.fatal.is_some() {
+            return;
+        }
+        // Places are computed only for what goes wrong: most scalars never need one.
+        let span = || {
+            let at = self.source.offset(mark.line(), mark.col() + 1);
+            Span::new(at, self.source.scalar_end(at))
+        };
+        match ev {
+            Event::Alias(_) => self.stop(
+                Diagnostic::error("YAML anchors and aliases are not allowed in a spec")
+                    .at(Some(span()), "alias")
+                    .help("write the value out in full; aliases make specs hard to review and can expand without bound"),
+            ),
+            Event::Scalar(_, _, anchor, _) | Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _)
+                if anchor != 0 =>
+            {
+                self.stop(
+                    Diagnostic::error("YAML anchors and aliases are not allowed in a spec")
+                        .at(Some(span()), "anchor")
+                        .help("write the value out in full; anchors make specs hard to review and can expand without bound"),
+                )
             }
-            Node::Scalar(s) => Value::String(s.as_str().to_string()),
-            Node::Sequence(seq) => Value::Array(seq.iter().map(|item| self.convert(item)).collect()),
-            Node::Mapping(map) => {
-                let mut out = Map::new();
-                for (k, v) in map.iter() {
-                    if k.may_coerce() && is_yaml11_bool(k.as_str()) {
-                        let ks = self.start(k.span());
-                        let kspan = Span::new(ks, self.source.scalar_end(ks));
+            Event::Scalar(_, _, _, Some(_)) | Event::SequenceStart(_, Some(_)) | Event::MappingStart(_, Some(_)) => self
+                .stop(
+                    Diagnostic::error("YAML tags are not allowed in a spec")
+                        .at(Some(span()), "tag")
+                        .help("remove the `!tag`; quote the value if it must be a string"),
+                ),
+            Event::Scalar(text, style, _, None) => {
+                let plain = style == yaml_rust2::scanner::TScalarStyle::Plain;
+                if let Some(Frame::Map(_, key @ None)) = self.stack.last_mut() {
+                    if plain && is_yaml11_bool(&text) {
+                        let span = span();
                         self.diags.push(
-                            Diagnostic::error(format!(
-                                "the key `{}` is ambiguous: YAML 1.1 tools read it as a boolean",
-                                k.as_str()
-                            ))
-                            .at(Some(kspan), "ambiguous key")
-                            .help(format!("quote it: `\"{}\":`", k.as_str())),
+                            Diagnostic::error(format!("the key `{text}` is ambiguous: YAML 1.1 tools read it as a boolean"))
+                                .at(Some(span), "ambiguous key")
+                                .help(format!("quote it: `\"{text}\":`")),
                         );
                     }
-                    out.insert(k.as_str().to_string(), self.convert(v));
+                    *key = Some((text, mark));
+                    return;
                 }
-                Value::Object(out)
+                let value = if plain { self.typed_scalar(&text, mark) } else { Value::String(text) };
+                self.push(value);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if let Some(Frame::Map(_, None)) = self.stack.last() {
+                    let span = span();
+                    self.stop(Diagnostic::error("mapping keys must be plain strings").at(Some(span), "complex key"));
+                    return;
+                }
+                self.stack.push(if matches!(ev, Event::MappingStart(..)) {
+                    Frame::Map(Map::new(), None)
+                } else {
+                    Frame::Seq(Vec::new())
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Map(map, _)) => self.push(Value::Object(map)),
+                Some(Frame::Seq(items)) => self.push(Value::Array(items)),
+                None => {}
+            },
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn span_at(&self, mark: yaml_rust2::scanner::Marker) -> Span {
+        let at = self.source.offset(mark.line(), mark.col() + 1);
+        Span::new(at, self.source.scalar_end(at))
+    }
+
+    fn stop(&mut self, d: Diagnostic) {
+        self.fatal = Some(d);
+    }
+
+    /// Places a finished value: into the enclosing sequence or mapping, or as the root.
+    fn push(&mut self, value: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Seq(items)) => items.push(value),
+            Some(Frame::Map(map, key)) => {
+                let Some((key, mark)) = key.take() else { return };
+                if map.contains_key(&key) {
+                    let span = self.span_at(mark);
+                    self.fatal = Some(
+                        Diagnostic::error(format!("duplicate key `{key}`"))
+                            .at(Some(span), "defined again here")
+                            .help("a key may appear once per mapping; remove one of them"),
+                    );
+                    return;
+                }
+                map.insert(key, value);
             }
         }
     }
 
     /// Types a plain scalar by the YAML 1.2 core schema, refusing YAML 1.1 look-alikes.
-    fn typed_scalar(&mut self, s: &str, span: Span) -> Value {
+    fn typed_scalar(&mut self, s: &str, mark: yaml_rust2::scanner::Marker) -> Value {
         match s {
             "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
             "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -376,7 +438,7 @@ impl Builder<'_> {
                 Diagnostic::error(format!(
                     "`{s}` is ambiguous: YAML 1.1 tools read it as a boolean, YAML 1.2 tools as a string"
                 ))
-                .at(Some(span), "ambiguous scalar")
+                .at(Some(self.span_at(mark)), "ambiguous scalar")
                 .help(format!(
                     "write `true` or `false` for a boolean, or `\"{s}\"` for the string"
                 )),
@@ -393,7 +455,7 @@ impl Builder<'_> {
                 Diagnostic::error(format!(
                     "`{s}` is ambiguous: YAML 1.1 and YAML 1.2 tools read it differently"
                 ))
-                .at(Some(span), "ambiguous scalar")
+                .at(Some(self.span_at(mark)), "ambiguous scalar")
                 .help(format!(
                     "quote it (`\"{s}\"`) for a string, or write a plain decimal number"
                 )),
@@ -405,7 +467,7 @@ impl Builder<'_> {
                 Diagnostic::error(format!(
                     "`{s}` is ambiguous: YAML 1.1 tools read it as an octal number, YAML 1.2 tools as decimal"
                 ))
-                .at(Some(span), "ambiguous number")
+                .at(Some(self.span_at(mark)), "ambiguous number")
                 .help(format!(
                     "quote it (`\"{s}\"`) for a string, or drop the leading zeros for a number"
                 )),
@@ -439,7 +501,7 @@ impl Builder<'_> {
         {
             self.diags.push(
                 Diagnostic::error(format!("`{s}` cannot be represented as a number"))
-                    .at(Some(span), "out of range")
+                    .at(Some(self.span_at(mark)), "out of range")
                     .help(format!("quote it (`\"{s}\"`) if it is a string")),
             );
         }
