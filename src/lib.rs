@@ -61,15 +61,25 @@ pub struct Checked {
 /// Loads, validates and resolves a spec.
 pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
-    let (mut diags, pruned) = spec::schema::validate(&loaded);
-    // The schema's errors never stop the semantic checks of the parts that are well-formed.
-    let typed: Option<spec::ClusterSpec> = match pruned {
-        Some(pruned) => serde_json::from_value(pruned).ok(),
-        None => serde::Deserialize::deserialize(&loaded.value).ok(),
+    // The schema and the semantic checks of a well-formed spec run side by side; when the
+    // schema rejects nodes, the semantic checks run again on the spec without them.
+    let checked_typed = |value: &serde_json::Value| {
+        let typed: Option<spec::ClusterSpec> = serde::Deserialize::deserialize(value).ok();
+        let diags = typed
+            .as_ref()
+            .map(|t| spec::semantic::check(t, &loaded.spans))
+            .unwrap_or_default();
+        (typed, diags)
     };
-    if let Some(typed) = &typed {
-        diags.extend(spec::semantic::check(typed, &loaded.spans));
-    }
+    let ((mut diags, pruned), (typed, semantic)) = rayon::join(
+        || spec::schema::validate(&loaded),
+        || checked_typed(&loaded.value),
+    );
+    let (typed, semantic) = match pruned {
+        Some(pruned) => checked_typed(&pruned),
+        None => (typed, semantic),
+    };
+    diags.extend(semantic);
     let fail = |source: Source, mut diagnostics: Vec<Diagnostic>| {
         diagnostic::sort(&mut diagnostics);
         Failure {

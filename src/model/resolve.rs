@@ -14,6 +14,7 @@ use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::spec::load::SpanIndex;
 use crate::spec::{AppSpec, ClusterSpec};
+use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,6 +133,9 @@ impl Parts {
     }
 }
 
+/// One app's resolution: its context, parts, runbook caveats and checks, diagnostics.
+type ResolvedApp<'a> = (AppCtx<'a>, Parts, Vec<String>, Vec<String>, Vec<Diagnostic>);
+
 /// Builds the model of a spec that passed validation. Returns the model when there are no
 /// errors, and every diagnostic (warnings included) found on the way.
 pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Diagnostic>) {
@@ -181,16 +185,22 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
 
     // Collect every app's parts first: namespace owners' layer names are needed by the apps
     // that share their namespace.
-    let mut namespace_owner: BTreeMap<String, usize> = BTreeMap::new();
-    let mut collected: Vec<(AppCtx, Parts, Vec<String>, Vec<String>)> = Vec::with_capacity(spec.apps.len());
+    let mut namespace_owner: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, app) in spec.apps.iter().enumerate() {
-        let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
-        let emits_namespace =
-            !SYSTEM_NAMESPACES.contains(&namespace.as_str()) && namespace != ctx.flux.namespace;
-        let owner = emits_namespace && !namespace_owner.contains_key(&namespace);
-        if owner {
-            namespace_owner.insert(namespace.clone(), i);
+        let namespace = app.namespace.as_ref().unwrap_or(&app.name).as_str();
+        if !SYSTEM_NAMESPACES.contains(&namespace) && namespace != ctx.flux.namespace {
+            namespace_owner.entry(namespace).or_insert(i);
         }
+    }
+    // Apps resolve in parallel; each returns its diagnostics, merged in spec order.
+    let resolved: Vec<ResolvedApp> = spec
+        .apps
+        .par_iter()
+        .enumerate()
+        .map(|(i, app)| {
+        let mut diags = Vec::new();
+        let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
+        let owner = namespace_owner.get(namespace.as_str()) == Some(&i);
         let app_ctx = AppCtx {
             spec: app,
             name: app.name.to_string(),
@@ -374,6 +384,12 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
         let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats);
+        (app_ctx, parts, caveats, verify, diags)
+        })
+        .collect();
+    let mut collected = Vec::with_capacity(resolved.len());
+    for (app_ctx, parts, caveats, verify, found) in resolved {
+        diags.extend(found);
         collected.push((app_ctx, parts, caveats, verify));
     }
 
@@ -387,7 +403,7 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
     let mut apps = Vec::with_capacity(collected.len());
     for (i, (app, parts, caveats, verify)) in collected.iter().enumerate() {
         let mut first_deps: BTreeSet<String> = app.spec.depends_on.iter().map(|d| d.to_string()).collect();
-        if let Some(&owner) = namespace_owner.get(&app.namespace)
+        if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
             && owner != i
         {
             // The namespace must exist before this app applies anything into it.
