@@ -5,6 +5,37 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=blueprints");
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    // An identity of this build's sources: the lock file records it, so a tree is only ever
+    // taken as current without rendering by the very code that rendered it.
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut inputs = Vec::new();
+    for dir in ["src", "blueprints"] {
+        collect_all(&root.join(dir), &mut inputs);
+    }
+    inputs.push(root.join("Cargo.lock"));
+    inputs.sort();
+    for path in inputs {
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(std::fs::read(&path).unwrap_or_default());
+        hasher.update([0]);
+    }
+    let id: String = hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    println!("cargo:rustc-env=GITOPSC_BUILD_ID={id}");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
@@ -19,6 +50,17 @@ fn main() {
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR set by cargo")).join("blueprints.rs");
     std::fs::write(out, code).expect("write blueprints.rs");
+}
+
+fn collect_all(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_all(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {

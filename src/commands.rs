@@ -102,12 +102,32 @@ pub enum Mode {
 
 /// `gitopsc build|check|diff SPEC --out DIR`.
 pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
+    // Fast path: the tree is what this very build rendered from this very spec, untouched.
+    if blueprints.is_none()
+        && matches!(mode, Mode::Check | Mode::Build { force: false })
+        && let Ok(text) = std::fs::read_to_string(spec)
+        && let Some(files) = emit::unchanged(
+            out_dir,
+            &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
+        )
+    {
+        let dir = out_dir.display();
+        let stdout = match (mode, style.quiet) {
+            (_, true) => String::new(),
+            (Mode::Check, false) => format!("{dir} is up to date ({files} files)\n"),
+            _ => format!("{dir}: {files} files, 0 written, 0 removed\n"),
+        };
+        return Outcome {
+            stdout,
+            ..Outcome::default()
+        };
+    }
     let compiled = match compile(spec, blueprints) {
         Ok(c) => c,
         Err(f) => return failed(f, style),
     };
     let force = matches!(mode, Mode::Build { force: true });
-    let cmp = match emit::compare(out_dir, &compiled.tree, &compiled.spec_hash, force) {
+    let cmp = match emit::compare(out_dir, &compiled.tree, &compiled.stamp, force) {
         Ok(c) => c,
         Err(e) => return emit_failed(e, style),
     };

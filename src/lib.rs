@@ -32,8 +32,8 @@ pub struct Compiled {
     pub model: Model,
     /// Every rendered file.
     pub tree: Tree,
-    /// `sha256:<hex>` of the spec's data.
-    pub spec_hash: String,
+    /// What the lock file records of the inputs.
+    pub stamp: emit::Stamp,
     /// Warnings found on the way.
     pub warnings: Vec<Diagnostic>,
 }
@@ -125,11 +125,19 @@ pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failu
         source: Some(checked.source.clone()),
         diagnostics,
     })?;
+    let stamp = emit::Stamp {
+        input: if blueprints.is_none() {
+            emit::Stamp::input_of(&checked.source.text)
+        } else {
+            String::new()
+        },
+        spec: checked.spec_hash,
+    };
     Ok(Compiled {
         source: checked.source,
         model: checked.model,
         tree,
-        spec_hash: checked.spec_hash,
+        stamp,
         warnings: checked.warnings,
     })
 }

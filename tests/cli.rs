@@ -1118,6 +1118,66 @@ fn an_unchanged_build_rewrites_nothing() {
     assert_eq!((quiet.stdout.as_str(), quiet.stderr.as_str()), ("", ""));
 }
 
+#[test]
+fn an_untouched_tree_is_current_without_rendering_and_an_edited_one_is_not() {
+    let infra = Infra::built();
+    let out = infra.out();
+    let files = infra.compiled().len();
+    let current = format!("out is up to date ({files} files)\n");
+    assert_eq!(
+        infra
+            .run(&["check", "cluster.yaml", "--out", "out"])
+            .expect(0)
+            .stdout,
+        current
+    );
+    // A hand edit of a generated file is seen, whatever the lock file says.
+    let file = out.join("workloads/platform/registry/harbor/release/helmrelease.yaml");
+    let original = std::fs::read(&file).unwrap();
+    let mut edited = original.clone();
+    edited.extend_from_slice(b"# mine\n");
+    std::fs::write(&file, &edited).unwrap();
+    let check = infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(1);
+    assert!(
+        check
+            .stdout
+            .contains("workloads/platform/registry/harbor/release/helmrelease.yaml"),
+        "{}",
+        check.stdout
+    );
+    std::fs::write(&file, &original).unwrap();
+    // So is a file gone missing.
+    std::fs::remove_file(&file).unwrap();
+    infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(1);
+    std::fs::write(&file, &original).unwrap();
+    // A comment in the spec changes nothing the tree holds: still current; a build only
+    // refreshes the lock file's input stamp, and the fast path holds again after it.
+    let spec = infra.spec_text();
+    infra.write_spec("cluster.yaml", &format!("# a new comment\n{spec}"));
+    assert_eq!(
+        infra
+            .run(&["check", "cluster.yaml", "--out", "out"])
+            .expect(0)
+            .stdout,
+        current
+    );
+    let lock_before = std::fs::read(out.join("gitopsc.lock")).unwrap();
+    let build = infra.run(&["build", "cluster.yaml", "--out", "out"]).expect(0);
+    assert!(
+        build.stdout.contains(", 0 written, 0 removed"),
+        "{}",
+        build.stdout
+    );
+    assert_ne!(std::fs::read(out.join("gitopsc.lock")).unwrap(), lock_before);
+    assert_eq!(
+        infra
+            .run(&["check", "cluster.yaml", "--out", "out"])
+            .expect(0)
+            .stdout,
+        current
+    );
+}
+
 // ------------------------------------------------------------------------------------------
 // Prune protection
 

@@ -19,6 +19,10 @@ pub struct Lock {
     pub generator: String,
     /// `sha256:<hex>` of the spec's data (comments and layout do not count).
     pub spec: String,
+    /// `sha256:<hex>` of the spec's text and the build of gitopsc that rendered it: when both
+    /// are unchanged and every file still has its hash, `check` needs no rendering.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub input: String,
     /// Every file gitopsc owns, relative to the output root, with its sha256.
     pub files: BTreeMap<String, String>,
 }

@@ -78,13 +78,63 @@ pub struct Comparison {
     pub new_lock: Lock,
     /// Whether the lock file on disk differs from the new one.
     pub lock_changed: bool,
+    /// Whether the lock file records other files or another spec or gitopsc: a lock that
+    /// differs only in its input stamp (say, a comment in the spec changed) is not stale;
+    /// `build` still refreshes it.
+    pub lock_stale: bool,
 }
 
 impl Comparison {
     /// True when the output root matches the rendered tree exactly.
     pub fn is_current(&self) -> bool {
-        self.changes.is_empty() && self.conflicts.is_empty() && !self.lock_changed
+        self.changes.is_empty() && self.conflicts.is_empty() && !self.lock_stale
     }
+}
+
+/// What the lock file records of the inputs of a tree.
+#[derive(Debug, Clone, Default)]
+pub struct Stamp {
+    /// `sha256:<hex>` of the spec's data.
+    pub spec: String,
+    /// `sha256:<hex>` of the spec's text and gitopsc's build; empty when blueprints were
+    /// overridden (then a tree is never taken as current without rendering).
+    pub input: String,
+}
+
+impl Stamp {
+    /// The input stamp of a spec's text rendered by this build with the built-in blueprints.
+    pub fn input_of(text: &str) -> String {
+        let mut bytes = Vec::with_capacity(text.len() + 64);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(env!("GITOPSC_BUILD_ID").as_bytes());
+        format!("sha256:{}", sha256_hex(&bytes))
+    }
+}
+
+/// Whether the output root is exactly what this build rendered from this input before:
+/// the lock file records `input`, and every file it lists still has its hash. Returns the
+/// number of files then; `None` means "render and compare".
+pub fn unchanged(root: &Path, input: &str) -> Option<usize> {
+    if input.is_empty() {
+        return None;
+    }
+    let bytes = std::fs::read(root.join(LOCK_FILE)).ok()?;
+    let lock = Lock::parse(&bytes).ok()?;
+    if lock.input != input || lock.generator != format!("gitopsc {}", env!("CARGO_PKG_VERSION")) {
+        return None;
+    }
+    if std::fs::symlink_metadata(root.join(write::STAGING_DIR)).is_ok() {
+        return None;
+    }
+    let all_match = lock.files.par_iter().all(|(path, hash)| {
+        let target = root.join(path);
+        let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
+        is_file && std::fs::read(&target).is_ok_and(|b| &sha256_hex(&b) == hash)
+    });
+    all_match.then_some(lock.files.len())
 }
 
 /// Errors that stop a comparison (reported as exit 2).
@@ -93,7 +143,7 @@ pub struct EmitError(pub String, pub Option<String>);
 
 /// Compares the rendered `tree` with the output root `root`. With `force`, files in the way
 /// count as changes (they will be overwritten or deleted).
-pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result<Comparison, EmitError> {
+pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<Comparison, EmitError> {
     match std::fs::metadata(root) {
         Ok(m) if !m.is_dir() => {
             return Err(EmitError(
@@ -211,10 +261,22 @@ pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result
 
     let new_lock = Lock {
         generator: format!("gitopsc {}", env!("CARGO_PKG_VERSION")),
-        spec: spec_hash.to_string(),
+        spec: stamp.spec.clone(),
+        // A tree with files left blocked is not all that was rendered: never a fast path.
+        input: if conflicts.is_empty() {
+            stamp.input.clone()
+        } else {
+            String::new()
+        },
         files,
     };
     let lock_changed = old_lock_bytes.as_deref() != Some(new_lock.to_bytes().as_slice());
+    let lock_stale = lock_changed
+        && old_lock.as_ref().is_none_or(|old| {
+            let mut restamped = old.clone();
+            restamped.input.clone_from(&new_lock.input);
+            restamped != new_lock
+        });
     Ok(Comparison {
         root: root.to_path_buf(),
         changes,
@@ -222,6 +284,7 @@ pub fn compare(root: &Path, tree: &Tree, spec_hash: &str, force: bool) -> Result
         old_lock,
         new_lock,
         lock_changed,
+        lock_stale,
     })
 }
 

@@ -53,7 +53,7 @@ pub fn file_list(cmp: &Comparison, paint: Paint) -> String {
         };
         let _ = writeln!(out, "  {colored}  {}", c.path);
     }
-    if cmp.lock_changed && cmp.changes.is_empty() {
+    if cmp.lock_stale && cmp.changes.is_empty() {
         let _ = writeln!(
             out,
             "  {}  {} (records the spec hash and gitopsc version)",
