@@ -178,9 +178,12 @@ fn format_value(
             "undefined value in a YAML blueprint",
         ));
     }
-    let json = to_json(value)?;
     let mut text = String::new();
-    yaml::flow(&json, &mut text);
+    match value.as_str() {
+        // Strings are most of what blueprints print: no detour through serde_json.
+        Some(s) => yaml::scalar(s, &mut text),
+        None => yaml::flow(&to_json(value)?, &mut text),
+    }
     out.write_str(&text).map_err(minijinja::Error::from)
 }
 
