@@ -132,7 +132,7 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
         if let Some(app_name) = &decl.app {
             deps.insert(app_name.to_string());
             if let Some(app) = spec.apps.iter().find(|a| &a.name == app_name) {
-                let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
+                let namespace = app.namespace().to_string();
                 checks.push(ObjectRef {
                     api_version: "helm.toolkit.fluxcd.io/v2".into(),
                     kind: "HelmRelease".into(),

@@ -33,6 +33,14 @@ pub struct Connection {
     pub secret: String,
 }
 
+/// Whether a PodMonitor scrapes the app's database: as `postgres.monitoring` says, else when
+/// the app's monitoring is on or the cluster's monitors carry selecting labels.
+pub fn monitored(spec: &ClusterSpec, app: &crate::spec::AppSpec, pg: &PostgresSpec) -> bool {
+    pg.monitoring.unwrap_or(
+        app.monitoring.as_ref().is_some_and(|m| m.enabled) || !spec.defaults.monitoring.labels.is_empty(),
+    )
+}
+
 /// The cluster's name.
 pub fn cluster_name(app: &str, pg: &PostgresSpec) -> String {
     pg.name
@@ -469,11 +477,7 @@ fn cnpg(
             ),
         );
     }
-    let monitored = pg.monitoring.unwrap_or(
-        app.spec.monitoring.as_ref().is_some_and(|m| m.enabled)
-            || !spec.defaults.monitoring.labels.is_empty(),
-    );
-    if monitored {
+    if monitored(spec, app.spec, pg) {
         let monitor = PodMonitor {
             name: conn.cluster.clone(),
             namespace,

@@ -187,7 +187,7 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
     // that share their namespace.
     let mut namespace_owner: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, app) in spec.apps.iter().enumerate() {
-        let namespace = app.namespace.as_ref().unwrap_or(&app.name).as_str();
+        let namespace = app.namespace();
         if !SYSTEM_NAMESPACES.contains(&namespace) && namespace != ctx.flux.namespace {
             namespace_owner.entry(namespace).or_insert(i);
         }
@@ -199,7 +199,7 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
         .enumerate()
         .map(|(i, app)| {
         let mut diags = Vec::new();
-        let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
+        let namespace = app.namespace().to_string();
         let owner = namespace_owner.get(namespace.as_str()) == Some(&i);
         let app_ctx = AppCtx {
             spec: app,
@@ -439,7 +439,7 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
 /// (Service hosts fully qualified).
 fn app_refs(app: &AppSpec, public: bool) -> Refs {
     let mut refs = Refs::default();
-    let namespace = app.namespace.as_ref().unwrap_or(&app.name).to_string();
+    let namespace = app.namespace().to_string();
     refs.insert("name", app.name.to_string());
     refs.insert("namespace", namespace.clone());
     if let Some(pg) = &app.postgres {

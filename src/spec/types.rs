@@ -341,6 +341,13 @@ pub struct AppSpec {
     pub limit_range: Option<LimitRangeSpec>,
 }
 
+impl AppSpec {
+    /// The namespace the app runs in (its own name unless `namespace` is set).
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_ref().unwrap_or(&self.name).as_str()
+    }
+}
+
 /// Monitoring of an app.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -89,7 +89,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut warned_monitoring_labels = false;
     for (a, app) in spec.apps.iter().enumerate() {
         let base = format!("/apps/{a}");
-        let namespace = namespace_of(app);
+        let namespace = app.namespace().to_string();
         let mut claim = |r: &mut Report, kind: &'static str, name: String, pointer: String| {
             let key = (namespace.clone(), kind, name.clone());
             if let Some(first) = objects.get(&key) {
@@ -158,17 +158,12 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     r.diags
 }
 
-/// The namespace an app runs in.
-fn namespace_of(app: &AppSpec) -> String {
-    app.namespace.as_ref().unwrap_or(&app.name).to_string()
-}
-
 /// The Pod Security level each namespace gitopsc labels is enforced at (the first app of a
 /// namespace owns its Namespace object).
 fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, PodSecurityLevel> {
     let mut levels = BTreeMap::new();
     for app in &spec.apps {
-        let ns = namespace_of(app);
+        let ns = app.namespace().to_string();
         if UNLABELLED_NAMESPACES.contains(&ns.as_str()) || ns == spec.flux.namespace.as_str() {
             continue;
         }
@@ -210,7 +205,7 @@ fn check_app(
         .collect();
     let workloads: BTreeMap<&str, &WorkloadSpec> =
         app.workloads.iter().map(|w| (w.name.as_str(), w)).collect();
-    let level = levels.get(&namespace_of(app)).copied();
+    let level = levels.get(app.namespace()).copied();
     let refs = Refs {
         configs: &configs,
         secrets: app.secrets.iter().map(|s| (s.name.as_str(), s)).collect(),
@@ -470,7 +465,7 @@ fn check_workload(
     check_labels(&wl.labels, &format!("{p}/labels"), true, r);
     check_labels(&wl.node_selector, &format!("{p}/nodeSelector"), false, r);
     if let Some(level) = level {
-        check_pod_security(wl, &namespace_of(app), level, &format!("{p}/securityContext"), r);
+        check_pod_security(wl, app.namespace(), level, &format!("{p}/securityContext"), r);
     }
     check_strategy(wl, p, r);
     if let Some(identity) = &wl.instance_identity {
@@ -1306,9 +1301,9 @@ fn network_policy_neighbours(spec: &ClusterSpec, r: &mut Report) {
         if !app.network_policy.as_ref().is_some_and(|n| n.default_deny) {
             continue;
         }
-        let ns = namespace_of(app);
+        let ns = app.namespace().to_string();
         for other in &spec.apps {
-            if other.name == app.name || namespace_of(other) != ns || other.network_policy.is_some() {
+            if other.name == app.name || other.namespace() != ns || other.network_policy.is_some() {
                 continue;
             }
             if other.helm.is_some() || !other.workloads.is_empty() {

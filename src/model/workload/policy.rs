@@ -5,9 +5,9 @@
 use super::{Labels, Meta, app_labels, selector, workload_labels};
 use crate::model::resolve::{AppCtx, Parts};
 use crate::model::{LayerKind, Manifest};
+use crate::spec::ClusterSpec;
 use crate::spec::data::{PostgresProvider, RedisProvider};
 use crate::spec::workload::*;
-use crate::spec::{AppSpec, ClusterSpec};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -138,7 +138,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     let first_deny = denies
         .then(|| {
             spec.apps.iter().find(|a| {
-                in_namespace(a, &app.namespace) && a.network_policy.as_ref().is_some_and(|p| p.default_deny)
+                a.namespace() == app.namespace && a.network_policy.as_ref().is_some_and(|p| p.default_deny)
             })
         })
         .flatten();
@@ -302,20 +302,10 @@ enum DatabaseKind {
     Kubeblocks,
 }
 
-/// The namespace an app runs in.
-fn namespace_of(app: &AppSpec) -> String {
-    app.namespace.as_ref().unwrap_or(&app.name).to_string()
-}
-
-/// Whether an app runs in `namespace` (without allocating).
-fn in_namespace(app: &AppSpec, namespace: &str) -> bool {
-    app.namespace.as_ref().unwrap_or(&app.name).as_str() == namespace
-}
-
 /// Every database cluster the data services put into `namespace`.
 fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
     let mut out = Vec::new();
-    for owner in spec.apps.iter().filter(|a| in_namespace(a, namespace)) {
+    for owner in spec.apps.iter().filter(|a| a.namespace() == namespace) {
         if let Some(pg) = &owner.postgres {
             let name = crate::model::postgres::cluster_name(owner.name.as_str(), pg);
             out.push(match pg.provider {
@@ -327,11 +317,7 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
                             .backup
                             .as_ref()
                             .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
-                        // As the data services decide whether a PodMonitor scrapes it.
-                        metrics: pg.monitoring.unwrap_or(
-                            owner.monitoring.as_ref().is_some_and(|m| m.enabled)
-                                || !spec.defaults.monitoring.labels.is_empty(),
-                        ),
+                        metrics: crate::model::postgres::monitored(spec, owner, pg),
                     },
                     client_ports: vec![5432],
                 },
@@ -381,7 +367,11 @@ fn url_port(url: &str) -> u16 {
 fn operator_namespace(spec: &ClusterSpec, decl: Option<&crate::spec::data::OperatorSpec>) -> Option<String> {
     let decl = decl?;
     match &decl.app {
-        Some(app) => spec.apps.iter().find(|a| &a.name == app).map(namespace_of),
+        Some(app) => spec
+            .apps
+            .iter()
+            .find(|a| &a.name == app)
+            .map(|a| a.namespace().to_string()),
         None => decl.namespace.as_ref().map(|n| n.to_string()),
     }
 }
