@@ -91,7 +91,7 @@ pub fn parts(
             "ocirepository.yaml",
             "flux/ocirepository.yaml.j2",
             &["OCIRepository"],
-            &repository,
+            repository.clone(),
         ));
         ChartSource::Oci { repository }
     } else if spec.flux.cross_namespace_refs {
@@ -118,7 +118,7 @@ pub fn parts(
             "helmrepository.yaml",
             "flux/helmrepository.yaml.j2",
             &["HelmRepository"],
-            &repository,
+            repository.clone(),
         ));
         ChartSource::Repository {
             repository,
@@ -166,6 +166,6 @@ pub fn parts(
         "helmrelease.yaml",
         "flux/helmrelease.yaml.j2",
         &["HelmRelease"],
-        &release,
+        release,
     ));
 }

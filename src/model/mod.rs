@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// The whole compiled cluster.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Model {
     /// The cluster's name.
     pub cluster: String,
@@ -40,7 +40,7 @@ pub struct Model {
 }
 
 /// The ClusterSecretStores and the Flux Kustomization applying them.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct SharedStores {
     /// Their folder.
     pub dir: String,
@@ -97,7 +97,7 @@ pub struct HelmRepository {
 }
 
 /// An app, rendered into one folder per layer and one Flux Kustomization per layer.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct App {
     /// The app's name.
     pub name: String,
@@ -147,7 +147,7 @@ impl LayerKind {
 }
 
 /// One Flux Kustomization of an app and the folder it applies.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Layer {
     /// Which layer.
     pub kind: LayerKind,
@@ -159,8 +159,11 @@ pub struct Layer {
     pub kustomization: FluxKustomization,
 }
 
+/// What a blueprint renders: a typed item of the model, serialized only when it renders.
+pub type Item = std::sync::Arc<dyn erased_serde::Serialize + Send + Sync>;
+
 /// One manifest file of a layer and the blueprint that renders it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone)]
 pub struct Manifest {
     /// File name inside the layer's folder.
     pub file: String,
@@ -169,7 +172,17 @@ pub struct Manifest {
     /// The kinds of object in the file.
     pub kinds: &'static [&'static str],
     /// What the blueprint renders: its `item`.
-    pub item: serde_json::Value,
+    pub item: Item,
+}
+
+impl std::fmt::Debug for Manifest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manifest")
+            .field("file", &self.file)
+            .field("blueprint", &self.blueprint)
+            .field("kinds", &self.kinds)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Manifest {
@@ -178,13 +191,13 @@ impl Manifest {
         file: impl Into<String>,
         blueprint: &'static str,
         kinds: &'static [&'static str],
-        item: &impl Serialize,
+        item: impl Serialize + Send + Sync + 'static,
     ) -> Self {
         Manifest {
             file: file.into(),
             blueprint,
             kinds,
-            item: serde_json::to_value(item).unwrap_or_default(),
+            item: std::sync::Arc::new(item),
         }
     }
 }
@@ -302,7 +315,7 @@ pub enum ChartSource {
 }
 
 /// A Flux `OCIRepository` holding one chart.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OciRepository {
     /// Object name.
     pub name: String,

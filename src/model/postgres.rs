@@ -329,7 +329,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool,
                     "postgres-cluster.yaml",
                     "kubeblocks/cluster.yaml.j2",
                     &["Cluster.apps.kubeblocks.io"],
-                    &cluster,
+                    cluster,
                 ),
             );
             let job = init_job(pg, &conn, &namespace, init_timeout_secs);
@@ -339,7 +339,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool,
                     "create-database-job.yaml",
                     "kubeblocks/init-job.yaml.j2",
                     &["Job"],
-                    &job,
+                    job,
                 ),
             );
         }
@@ -426,7 +426,7 @@ fn cnpg(
             "postgres-cluster.yaml",
             "cnpg/cluster.yaml.j2",
             &["Cluster.postgresql.cnpg.io"],
-            &cluster,
+            cluster,
         ),
     );
     if let Some(store) = object_store.filter(|_| !legacy) {
@@ -436,7 +436,7 @@ fn cnpg(
                 "postgres-objectstore.yaml",
                 "cnpg/objectstore.yaml.j2",
                 &["ObjectStore"],
-                &store,
+                store,
             ),
         );
     }
@@ -454,7 +454,7 @@ fn cnpg(
                 "postgres-scheduledbackup.yaml",
                 "cnpg/scheduledbackup.yaml.j2",
                 &["ScheduledBackup"],
-                &backup,
+                backup,
             ),
         );
     }
@@ -473,7 +473,7 @@ fn cnpg(
                 format!("postgres-database-{}.yaml", object.name),
                 "cnpg/database.yaml.j2",
                 &["Database"],
-                &object,
+                object,
             ),
         );
     }
@@ -492,7 +492,7 @@ fn cnpg(
                 "postgres-podmonitor.yaml",
                 "monitoring/podmonitor.yaml.j2",
                 &["PodMonitor"],
-                &monitor,
+                monitor,
             ),
         );
     }
@@ -501,6 +501,12 @@ fn cnpg(
 /// The Job that creates the application database on KubeBlocks: it waits for the primary
 /// to accept connections, creates the database when it is missing, and is named after a hash
 /// of its spec (a Job's pod template is immutable, so a changed Job must be a new Job).
+/// The name of the Job that creates a KubeBlocks app database: it changes with what the Job
+/// does, so a changed Job is a new one (a Job's template is immutable).
+pub fn init_job_name(pg: &PostgresSpec, conn: &Connection) -> String {
+    init_job(pg, conn, "", 0).name
+}
+
 fn init_job(pg: &PostgresSpec, conn: &Connection, namespace: &str, layer_timeout_secs: u64) -> InitJob {
     let major = pg
         .version

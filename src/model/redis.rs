@@ -131,7 +131,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool)
             "redis-cluster.yaml",
             "kubeblocks/cluster.yaml.j2",
             &["Cluster.apps.kubeblocks.io"],
-            &cluster,
+            cluster,
         ),
     );
 }

@@ -102,34 +102,68 @@ impl Scope<'_> {
         Ok(Value::String(out))
     }
 
-    /// Resolves every reference in a JSON value (keys are left as written).
-    pub fn resolve_value(&self, value: &Value, pointer: &str, unknown: &mut Vec<UnknownRef>) -> Value {
+    /// Resolves every reference in a JSON value, in place (keys are left as written).
+    /// `pointer` is the value's JSON pointer, to place the unknown references.
+    pub fn resolve_value(&self, value: &mut Value, pointer: &str, unknown: &mut Vec<UnknownRef>) {
+        self.walk(value, &mut Vec::new(), pointer, unknown);
+    }
+
+    fn walk<'v>(
+        &self,
+        value: &'v mut Value,
+        path: &mut Vec<Step<'v>>,
+        base: &str,
+        unknown: &mut Vec<UnknownRef>,
+    ) {
+        if let Value::String(s) = &*value {
+            if s.contains("((") {
+                match self.resolve_str(s) {
+                    Ok(resolved) => *value = resolved,
+                    Err(name) => unknown.push(UnknownRef {
+                        pointer: pointer(base, path),
+                        name,
+                    }),
+                }
+            }
+            return;
+        }
         match value {
-            Value::String(s) => self.resolve_str(s).unwrap_or_else(|name| {
-                unknown.push(UnknownRef {
-                    pointer: pointer.to_string(),
-                    name,
-                });
-                value.clone()
-            }),
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| self.resolve_value(v, &format!("{pointer}/{i}"), unknown))
-                    .collect(),
-            ),
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        let child = format!("{pointer}/{}", crate::spec::load::escape_pointer(k));
-                        (k.clone(), self.resolve_value(v, &child, unknown))
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    path.push(Step::Index(i));
+                    self.walk(item, path, base, unknown);
+                    path.pop();
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    path.push(Step::Key(key));
+                    self.walk(item, path, base, unknown);
+                    path.pop();
+                }
+            }
+            _ => {}
         }
     }
+}
+
+/// One step of a path into a JSON value.
+enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// The JSON pointer of a path below `base`.
+fn pointer(base: &str, path: &[Step]) -> String {
+    let mut out = base.to_string();
+    for step in path {
+        out.push('/');
+        match step {
+            Step::Key(k) => out.push_str(&crate::spec::load::escape_pointer(k)),
+            Step::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
 }
 
 /// The `((name))` references in `s`: (start, end, name).
@@ -186,7 +220,8 @@ mod tests {
 
     #[test]
     fn unknown_references_are_reported_with_their_place() {
-        let own = Refs::default();
+        let mut own = Refs::default();
+        own.insert("name", "x");
         let all = BTreeMap::from([("db".to_string(), own.clone())]);
         let refs = Scope {
             own: &own,
@@ -194,13 +229,21 @@ mod tests {
             used_apps: Default::default(),
         };
         let mut unknown = Vec::new();
-        refs.resolve_value(&json!({"a": ["x", "((y.z))"]}), "", &mut unknown);
+        let mut value = json!({"a": ["x", "((y.z))", "((w))"], "b": "((name))"});
+        refs.resolve_value(&mut value, "/v", &mut unknown);
         assert_eq!(
             unknown,
-            vec![UnknownRef {
-                pointer: "/a/1".into(),
-                name: "y.z".into()
-            }]
+            vec![
+                UnknownRef {
+                    pointer: "/v/a/1".into(),
+                    name: "y.z".into()
+                },
+                UnknownRef {
+                    pointer: "/v/a/2".into(),
+                    name: "w".into()
+                }
+            ]
         );
+        assert_eq!(value, json!({"a": ["x", "((y.z))", "((w))"], "b": "x"}));
     }
 }

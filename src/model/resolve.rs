@@ -225,16 +225,11 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
             .map(|r| redis::connection(app.name.as_str(), r));
 
         // Chart values: references resolved, then what gitopsc wires for a chart it knows.
-        let mut values = app.helm.as_ref().map_or_else(serde_json::Map::new, |h| {
-            match scope.resolve_value(
-                &Value::Object(h.values.clone()),
-                &format!("{base}/helm/values"),
-                &mut unknown,
-            ) {
-                Value::Object(m) => m,
-                _ => serde_json::Map::new(),
-            }
-        });
+        let mut values = app.helm.as_ref().map_or_else(serde_json::Map::new, |h| h.values.clone());
+        for (key, value) in values.iter_mut() {
+            let pointer = format!("{base}/helm/values/{}", crate::spec::load::escape_pointer(key));
+            scope.resolve_value(value, &pointer, &mut unknown);
+        }
         let wiring = match app.helm.as_ref().and_then(|h| charts::lookup(&h.chart)) {
             Some(chart) => {
                 let input = WiringInput {
@@ -310,7 +305,7 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
                 "podmonitor.yaml",
                 "monitoring/podmonitor.yaml.j2",
                 &["PodMonitor"],
-                &monitor,
+                monitor,
             ));
         }
         let registry_of = |text: &str| match scope.resolve_str(text) {
@@ -379,7 +374,7 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
                 "namespace.yaml",
                 "core/namespace.yaml.j2",
                 &["Namespace"],
-                &object,
+                object,
             );
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
@@ -400,26 +395,27 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
             [first, ..] => format!("{app}-{}", first.as_str()),
         }
     };
-    let mut apps = Vec::with_capacity(collected.len());
-    for (i, (app, parts, caveats, verify)) in collected.iter().enumerate() {
-        let mut first_deps: BTreeSet<String> = app.spec.depends_on.iter().map(|d| d.to_string()).collect();
-        if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
-            && owner != i
-        {
-            // The namespace must exist before this app applies anything into it.
-            let (owner_app, owner_parts, _, _) = &collected[owner];
-            first_deps.insert(first_layer_name(owner_parts, &owner_app.name));
-        }
-        let mut assembled = assemble(spec, &ctx, app, parts, first_deps);
-        assembled.runbook = Some(runbook::runbook(
-            spec,
-            app.spec,
-            &assembled,
-            caveats.clone(),
-            verify.clone(),
-        ));
-        apps.push(assembled);
-    }
+    let first_layers: Vec<String> = collected
+        .iter()
+        .map(|(app, parts, _, _)| first_layer_name(parts, &app.name))
+        .collect();
+    let mut apps: Vec<App> = collected
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, (app, parts, caveats, verify))| {
+            let mut first_deps: BTreeSet<String> =
+                app.spec.depends_on.iter().map(|d| d.to_string()).collect();
+            if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
+                && owner != i
+            {
+                // The namespace must exist before this app applies anything into it.
+                first_deps.insert(first_layers[owner].clone());
+            }
+            let mut assembled = assemble(spec, &ctx, &app, parts, first_deps);
+            assembled.runbook = Some(runbook::runbook(spec, app.spec, &assembled, caveats, verify));
+            assembled
+        })
+        .collect();
     apps.sort_by(|a, b| a.name.cmp(&b.name));
 
     let model = Model {
@@ -503,18 +499,17 @@ fn notes(
                     "kubectl -n {ns} get clusters.apps.kubeblocks.io {}",
                     conn.cluster
                 ));
-                for m in parts.manifests.get(&LayerKind::Init).into_iter().flatten() {
-                    if let Some(job) = m.item.get("name").and_then(Value::as_str) {
-                        verify.push(format!(
-                            "kubectl -n {ns} wait --for=condition=complete job/{job} --timeout=15m"
-                        ));
-                        caveats.push(format!(
-                            "KubeBlocks creates no application database: the Job `{job}` creates `{}` (idempotent; it waits for the \
-                             primary first). To rerun it: `kubectl -n {ns} delete job {job}`; Flux recreates it at the next \
-                             reconcile (`flux reconcile kustomization {}-init`).",
-                            conn.database, app.name
-                        ));
-                    }
+                if parts.manifests.contains_key(&LayerKind::Init) {
+                    let job = postgres::init_job_name(spec, conn);
+                    verify.push(format!(
+                        "kubectl -n {ns} wait --for=condition=complete job/{job} --timeout=15m"
+                    ));
+                    caveats.push(format!(
+                        "KubeBlocks creates no application database: the Job `{job}` creates `{}` (idempotent; it waits for the \
+                         primary first). To rerun it: `kubectl -n {ns} delete job {job}`; Flux recreates it at the next \
+                         reconcile (`flux reconcile kustomization {}-init`).",
+                        conn.database, app.name
+                    ));
                 }
                 caveats.push(format!(
                     "On KubeBlocks the application connects as the `postgres` account (Secret `{}`).",
@@ -575,7 +570,13 @@ pub fn duration_secs(text: &str) -> u64 {
 /// Turns an app's parts into layers: one folder and Flux Kustomization per non-empty layer,
 /// chained in order; the last is named after the app, so `dependsOn: [app]` waits for all
 /// of it.
-fn assemble(spec: &ClusterSpec, ctx: &Ctx, app: &AppCtx, parts: &Parts, first_deps: BTreeSet<String>) -> App {
+fn assemble(
+    spec: &ClusterSpec,
+    ctx: &Ctx,
+    app: &AppCtx,
+    mut parts: Parts,
+    first_deps: BTreeSet<String>,
+) -> App {
     let base = match &app.spec.group {
         Some(group) => format!("workloads/{group}/{}", app.name),
         None => format!("workloads/{}", app.name),
@@ -610,14 +611,14 @@ fn assemble(spec: &ClusterSpec, ctx: &Ctx, app: &AppCtx, parts: &Parts, first_de
         } else {
             format!("{base}/{}", kind.as_str())
         };
-        let mut deps = parts.deps.get(kind).cloned().unwrap_or_default();
+        let mut deps = parts.deps.remove(kind).unwrap_or_default();
         match layers.last() {
             None => deps.extend(first_deps.iter().cloned()),
             Some(previous) => {
                 deps.insert(previous.kustomization.name.clone());
             }
         }
-        let manifests = parts.manifests.get(kind).cloned().unwrap_or_default();
+        let manifests = parts.manifests.remove(kind).unwrap_or_default();
         let object_kinds: Vec<&str> = manifests.iter().flat_map(|m| m.kinds.iter().copied()).collect();
         layers.push(Layer {
             kind: *kind,

@@ -161,7 +161,7 @@ pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) ->
                 format!("{}.yaml", o.name),
                 "eso/secretstore.yaml.j2",
                 &["ClusterSecretStore"],
-                &o,
+                o,
             )
         })
         .collect();
@@ -232,7 +232,7 @@ pub fn parts(
                             format!("secretstore-{store}.yaml"),
                             "eso/secretstore.yaml.j2",
                             &["SecretStore"],
-                            &object,
+                            object,
                         ),
                     );
                 }
@@ -250,7 +250,7 @@ pub fn parts(
                 format!("externalsecret-{}.yaml", secret.name),
                 "eso/externalsecret.yaml.j2",
                 &["ExternalSecret"],
-                &object,
+                object,
             ),
         );
     }

@@ -112,7 +112,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
             format!("configmap-{}.yaml", cm.name),
             "workload/configmap.yaml.j2",
             &["ConfigMap"],
-            &item,
+            item,
         ));
     }
     rbac::parts(app, parts);
@@ -161,7 +161,7 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
             format!("service-{name}.yaml"),
             "workload/service.yaml.j2",
             &["Service"],
-            &item,
+            item,
         ));
     };
     let labels = workload_labels(&app.name, wl.name.as_str());
@@ -284,7 +284,7 @@ fn autoscaler(app: &AppCtx, wl: &WorkloadSpec, hpa: &Autoscaling, parts: &mut Pa
         format!("horizontalpodautoscaler-{}.yaml", wl.name),
         "workload/horizontalpodautoscaler.yaml.j2",
         &["HorizontalPodAutoscaler"],
-        &item,
+        item,
     ));
 }
 
@@ -311,7 +311,7 @@ fn disruption_budget(app: &AppCtx, wl: &WorkloadSpec, pdb: &DisruptionBudget, pa
         format!("poddisruptionbudget-{}.yaml", wl.name),
         "workload/poddisruptionbudget.yaml.j2",
         &["PodDisruptionBudget"],
-        &item,
+        item,
     ));
 }
 

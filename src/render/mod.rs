@@ -233,7 +233,7 @@ pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagno
             jobs.push((
                 format!("{}/{}", stores.dir, m.file),
                 m.blueprint,
-                context! { item => Value::from(minijinja::value::Serde(&m.item)) },
+                context! { item => Value::from(minijinja::value::Serde(&*m.item)) },
             ));
         }
         jobs.push((
@@ -312,7 +312,7 @@ fn render_app(app: &App, blueprints: &Blueprints) -> Result<Files, Diagnostic> {
         for m in &layer.manifests {
             let ctx = context! {
                 app => app_value.clone(),
-                item => Value::from(minijinja::value::Serde(&m.item)),
+                item => Value::from(minijinja::value::Serde(&*m.item)),
             };
             files.push((
                 format!("{}/{}", layer.dir, m.file),
@@ -332,7 +332,7 @@ fn render_app(app: &App, blueprints: &Blueprints) -> Result<Files, Diagnostic> {
     if let Some(runbook) = &app.runbook {
         let ctx = context! {
             app => app_value.clone(),
-            item => Value::from(minijinja::value::Serde(&runbook.item)),
+            item => Value::from(minijinja::value::Serde(&*runbook.item)),
         };
         files.push((
             format!("{}/{}", app.dir, runbook.file),

@@ -84,7 +84,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     format!("servicemonitor-{}.yaml", wl.name),
                     "monitoring/servicemonitor.yaml.j2",
                     &["ServiceMonitor"],
-                    &item,
+                    item,
                 ));
             }
             ScrapeVia::Pod => {
@@ -101,7 +101,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     format!("podmonitor-{}.yaml", wl.name),
                     "monitoring/podmonitor.yaml.j2",
                     &["PodMonitor"],
-                    &item,
+                    item,
                 ));
             }
         }
@@ -156,6 +156,6 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         "prometheusrule.yaml",
         "monitoring/prometheusrule.yaml.j2",
         &["PrometheusRule"],
-        &item,
+        item,
     ));
 }

@@ -366,7 +366,7 @@ pub fn workload(spec: &ClusterSpec, app: &AppCtx, wl: &WorkloadSpec, parts: &mut
             &["Deployment"],
         )
     };
-    parts.release(Manifest::new(file, blueprint, kinds, &item));
+    parts.release(Manifest::new(file, blueprint, kinds, item));
 }
 
 fn env(vars: &[EnvVar], configs: &BTreeMap<&str, &ConfigMapSpec>, consumed: &mut Consumed) -> Vec<Value> {

@@ -59,7 +59,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
             "resourcequota.yaml",
             "policy/resourcequota.yaml.j2",
             &["ResourceQuota"],
-            &item,
+            item,
         ));
     }
     if let Some(range) = &app.spec.limit_range {
@@ -83,7 +83,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
             "limitrange.yaml",
             "policy/limitrange.yaml.j2",
             &["LimitRange"],
-            &item,
+            item,
         ));
     }
 
@@ -100,7 +100,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 format!("networkpolicy-{}.yaml", item.meta.name),
                 "policy/networkpolicy.yaml.j2",
                 &["NetworkPolicy"],
-                &item,
+                item,
             ),
         );
     };

@@ -66,7 +66,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
             format!("serviceaccount-{name}.yaml"),
             "rbac/serviceaccount.yaml.j2",
             &["ServiceAccount"],
-            &ServiceAccountItem {
+            ServiceAccountItem {
                 meta: meta(name.clone(), &app.namespace),
                 automount: sa.talks_to_api(),
             },
@@ -77,7 +77,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
                 format!("role-{name}.yaml"),
                 "rbac/role.yaml.j2",
                 &["Role"],
-                &RoleItem {
+                RoleItem {
                     meta: meta(name.clone(), &app.namespace),
                     rules: rules(&sa.rules),
                 },
@@ -86,7 +86,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
                 format!("rolebinding-{name}.yaml"),
                 "rbac/rolebinding.yaml.j2",
                 &["RoleBinding"],
-                &BindingItem {
+                BindingItem {
                     meta: meta(name.clone(), &app.namespace),
                     role_kind: "Role",
                     role_name: name.clone(),
@@ -101,7 +101,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
                 format!("clusterrole-{name}.yaml"),
                 "rbac/clusterrole.yaml.j2",
                 &["ClusterRole"],
-                &RoleItem {
+                RoleItem {
                     meta: meta(cluster_name.clone(), ""),
                     rules: rules(&sa.cluster_rules),
                 },
@@ -110,7 +110,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
                 format!("clusterrolebinding-{name}.yaml"),
                 "rbac/clusterrolebinding.yaml.j2",
                 &["ClusterRoleBinding"],
-                &BindingItem {
+                BindingItem {
                     meta: meta(cluster_name.clone(), ""),
                     role_kind: "ClusterRole",
                     role_name: cluster_name,
