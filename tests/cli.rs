@@ -1057,7 +1057,7 @@ fn a_lock_file_never_steers_a_delete_outside_the_root() {
 
 #[test]
 fn a_killed_build_leaves_nothing_that_the_next_build_does_not_fix() {
-    // (g) the staging folder of a killed build, with a half-written tree.
+    // (g) the staging folder of a build of an earlier release, killed, with a half-written tree.
     let infra = Infra::built();
     let out = infra.out();
     let staging = out.join(".gitopsc-tmp");
@@ -1088,6 +1088,47 @@ fn a_killed_build_leaves_nothing_that_the_next_build_does_not_fix() {
         build.stdout
     );
     assert!(!staging.exists());
+    infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(0);
+    assert_eq!(read_tree(&out), read_tree(&Infra::built().out()));
+}
+
+#[test]
+fn a_killed_build_s_temp_files_are_removed_by_the_next_build_and_nothing_else() {
+    // (g) A build killed mid-way: its journal, temp files beside their targets (one
+    // half-written), a target missing; and files that only look like temp files.
+    let infra = Infra::built();
+    let out = infra.out();
+    let dir = HARBOR_RELEASE.rsplit_once('/').unwrap().0;
+    let name = HARBOR_RELEASE.rsplit_once('/').unwrap().1;
+    let listed_temp = format!("{dir}/.{name}.gitopsc-tmp");
+    let lock_temp = ".gitopsc.lock.gitopsc-tmp".to_string();
+    let unlisted_temp = format!("{dir}/.other.yaml.gitopsc-tmp");
+    std::fs::write(
+        out.join(".gitopsc-tmp"),
+        format!("# journal\n{listed_temp}\n{lock_temp}\n../.escape.gitopsc-tmp\n{dir}/kustomization.yaml\n"),
+    )
+    .unwrap();
+    std::fs::write(out.join(&listed_temp), "half a fi").unwrap();
+    std::fs::write(out.join(&lock_temp), "{").unwrap();
+    std::fs::write(out.join(&unlisted_temp), "not gitopsc's").unwrap();
+    std::fs::remove_file(out.join(HARBOR_RELEASE)).unwrap();
+    let outside = infra.path().join(".escape.gitopsc-tmp");
+    std::fs::write(&outside, "precious").unwrap();
+
+    // A journal means a build was interrupted: check renders and compares.
+    infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(1);
+    let build = infra.run(&["build", "cluster.yaml", "--out", "out"]).expect(0);
+    assert!(build.stdout.contains("1 written, 0 removed"), "{}", build.stdout);
+    for gone in [".gitopsc-tmp", listed_temp.as_str(), lock_temp.as_str()] {
+        assert!(!out.join(gone).exists(), "{gone} survived the build");
+    }
+    assert!(out.join(format!("{dir}/kustomization.yaml")).exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join(&unlisted_temp)).unwrap(),
+        "not gitopsc's"
+    );
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
+    std::fs::remove_file(out.join(&unlisted_temp)).unwrap();
     infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(0);
     assert_eq!(read_tree(&out), read_tree(&Infra::built().out()));
 }

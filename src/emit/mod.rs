@@ -126,7 +126,7 @@ pub fn unchanged(root: &Path, input: &str) -> Option<usize> {
     if lock.input != input || lock.generator != format!("gitopsc {}", env!("CARGO_PKG_VERSION")) {
         return None;
     }
-    if std::fs::symlink_metadata(root.join(write::STAGING_DIR)).is_ok() {
+    if std::fs::symlink_metadata(root.join(write::JOURNAL)).is_ok() {
         return None;
     }
     let all_match = lock.files.par_iter().all(|(path, hash)| {
@@ -162,24 +162,25 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         .map(|l| l.files.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect())
         .unwrap_or_default();
 
-    let blocked = blocked_dirs(root, tree);
-    let results: Vec<(String, FileState)> = tree
+    let dirs = examine_dirs(root, tree);
+    let results: Vec<(String, String, FileState)> = tree
         .par_iter()
         .map(|(path, bytes)| {
-            let state = if let Some(reason) = blocked_by(path, &blocked) {
+            let state = if let Some(reason) = dirs.blocked_by(path) {
                 FileState::Conflict(ConflictReason::NotAFile(reason), None)
+            } else if dirs.below_missing(path) {
+                FileState::Missing
             } else {
                 file_state(&root.join(path), bytes, owned.get(path.as_str()).copied())
             };
-            (path.clone(), state)
+            (path.clone(), sha256_hex(bytes), state)
         })
         .collect();
 
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
     let mut files = BTreeMap::new();
-    for (path, state) in results {
-        let hash = sha256_hex(&tree[&path]);
+    for (path, hash, state) in results {
         match state {
             FileState::Same => {
                 files.insert(path, hash);
@@ -382,9 +383,37 @@ fn parent_is_symlink(root: &Path, path: &str) -> bool {
     false
 }
 
-/// Directories of the tree that cannot be used: a symlink or a non-directory sits at that
-/// path inside the output root. Each directory is examined once.
-fn blocked_dirs(root: &Path, tree: &Tree) -> BTreeMap<String, String> {
+/// The directories of the tree as they are in the output root.
+struct Dirs {
+    /// Those that cannot be used, with why: a symlink or a non-directory sits at that path.
+    blocked: BTreeMap<String, String>,
+    /// Those that do not exist (the topmost of each missing subtree).
+    missing: std::collections::HashSet<String>,
+}
+
+impl Dirs {
+    /// Why `path` cannot be written, when a directory above it is blocked.
+    fn blocked_by(&self, path: &str) -> Option<String> {
+        if self.blocked.is_empty() {
+            return None;
+        }
+        path.match_indices('/')
+            .find_map(|(i, _)| self.blocked.get(&path[..i]))
+            .cloned()
+    }
+
+    /// Whether a directory above `path` is missing (so is the file).
+    fn below_missing(&self, path: &str) -> bool {
+        !self.missing.is_empty()
+            && path
+                .match_indices('/')
+                .any(|(i, _)| self.missing.contains(&path[..i]))
+    }
+}
+
+/// Examines each directory of the tree once, top-down; nothing below a missing or blocked
+/// one.
+fn examine_dirs(root: &Path, tree: &Tree) -> Dirs {
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
     for path in tree.keys() {
         let mut end = 0;
@@ -394,7 +423,10 @@ fn blocked_dirs(root: &Path, tree: &Tree) -> BTreeMap<String, String> {
             end += 1;
         }
     }
-    let mut blocked = BTreeMap::new();
+    let mut found = Dirs {
+        blocked: BTreeMap::new(),
+        missing: std::collections::HashSet::new(),
+    };
     // Below a missing or blocked directory there is nothing to examine.
     let mut skip: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for dir in dirs {
@@ -405,26 +437,22 @@ fn blocked_dirs(root: &Path, tree: &Tree) -> BTreeMap<String, String> {
         match std::fs::symlink_metadata(root.join(dir)) {
             Err(_) => {
                 skip.insert(dir);
+                found.missing.insert(dir.to_string());
             }
             Ok(m) if m.file_type().is_symlink() => {
                 skip.insert(dir);
-                blocked.insert(dir.to_string(), format!("`{dir}` is a symlink"));
+                found
+                    .blocked
+                    .insert(dir.to_string(), format!("`{dir}` is a symlink"));
             }
             Ok(m) if !m.is_dir() => {
                 skip.insert(dir);
-                blocked.insert(dir.to_string(), format!("`{dir}` is not a directory"));
+                found
+                    .blocked
+                    .insert(dir.to_string(), format!("`{dir}` is not a directory"));
             }
             Ok(_) => {}
         }
     }
-    blocked
-}
-
-fn blocked_by(path: &str, blocked: &BTreeMap<String, String>) -> Option<String> {
-    if blocked.is_empty() {
-        return None;
-    }
-    path.match_indices('/')
-        .find_map(|(i, _)| blocked.get(&path[..i]))
-        .cloned()
+    found
 }
