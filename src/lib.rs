@@ -19,7 +19,7 @@ pub mod spec;
 
 use diagnostic::{Diagnostic, has_errors};
 use emit::Tree;
-use emit::lock::sha256_hex;
+use emit::lock::hex;
 use model::Model;
 use source::Source;
 use std::path::Path;
@@ -71,8 +71,8 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
             .unwrap_or_default();
         (typed, diags)
     };
-    let ((mut diags, pruned), (typed, semantic)) = rayon::join(
-        || spec::schema::validate(&loaded),
+    let (((mut diags, pruned), spec_hash), (typed, semantic)) = rayon::join(
+        || rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value)),
         || checked_typed(&loaded.value),
     );
     let (typed, semantic) = match pruned {
@@ -100,10 +100,6 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let Some(model) = model else {
         return Err(fail(loaded.source, diags));
     };
-    let spec_hash = format!(
-        "sha256:{}",
-        sha256_hex(&serde_json::to_vec(&loaded.value).unwrap_or_default())
-    );
     diagnostic::sort(&mut diags);
     Ok(Checked {
         source: loaded.source,
@@ -113,11 +109,30 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     })
 }
 
+/// `sha256:<hex>` of a spec's data: of its compact JSON, streamed into the hash.
+fn data_hash(value: &serde_json::Value) -> String {
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            sha2::Digest::update(&mut self.0, bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(<sha2::Sha256 as sha2::Digest>::new());
+    let _ = serde_json::to_writer(std::io::BufWriter::with_capacity(1 << 16, &mut hashing), value);
+    format!("sha256:{}", hex(&sha2::Digest::finalize(hashing.0)))
+}
+
 /// Compiles a spec into its rendered tree, with the built-in blueprints or, for those it
 /// finds there, the ones in `blueprints`.
 pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failure> {
-    let checked = check_spec(path)?;
-    let engine = render::Blueprints::load(blueprints).map_err(|diagnostics| Failure {
+    // The blueprints compile while the spec loads.
+    let (checked, engine) = rayon::join(|| check_spec(path), || render::Blueprints::load(blueprints));
+    let checked = checked?;
+    let engine = engine.map_err(|diagnostics| Failure {
         source: Some(checked.source.clone()),
         diagnostics,
     })?;

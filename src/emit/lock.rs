@@ -46,10 +46,14 @@ impl Lock {
 
 /// Hex sha256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(64);
-    for b in digest {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
         hex.push(DIGITS[usize::from(b >> 4)] as char);
         hex.push(DIGITS[usize::from(b & 0xf)] as char);
     }

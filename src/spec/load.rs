@@ -207,22 +207,16 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
             .help("a spec is one document: remove this `---` and merge or drop what follows");
         return Err((Some(source), vec![d]));
     }
-    let mut builder = Builder {
-        source: &source,
-        stack: Vec::new(),
-        root: None,
-        fatal: None,
-        diags: Vec::new(),
+    let built = match split_apps(text, MIN_SPLIT_ITEMS) {
+        // Any trouble in a piece: the whole text again, for the diagnostics of one parse.
+        Some(split) => build_split(&source, &split).map_or_else(|| build(&source, text), Ok),
+        None => build(&source, text),
     };
-    let mut parser = yaml_rust2::parser::Parser::new_from_str(&source.text);
-    if let Err(e) = parser.load(&mut builder, false) {
-        let d = scan_error(&source, e.marker().line(), e.marker().col() + 1, e.info());
-        return Err((Some(source), vec![d]));
-    }
-    if let Some(d) = builder.fatal.take() {
-        return Err((Some(source), vec![d]));
-    }
-    let value = match builder.root.take() {
+    let Built { root, diags, .. } = match built {
+        Ok(built) => built,
+        Err(d) => return Err((Some(source), vec![d])),
+    };
+    let value = match root {
         Some(v @ Value::Object(_)) => v,
         _ => {
             let d = Diagnostic::error("the spec must be a YAML mapping")
@@ -234,7 +228,6 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
             return Err((Some(source), vec![d]));
         }
     };
-    let diags = std::mem::take(&mut builder.diags);
     if !diags.is_empty() {
         return Err((Some(source), diags));
     }
@@ -283,6 +276,176 @@ fn second_document(text: &str) -> Option<usize> {
     None
 }
 
+/// What parsing a text produced: its root value, the diagnostics that do not stop loading,
+/// and the line of the top-level `apps` key.
+struct Built {
+    root: Option<Value>,
+    diags: Vec<Diagnostic>,
+    apps_line: Option<usize>,
+}
+
+/// Parses `text` (the spec's text or a piece of it); the error is the one that stops loading.
+fn build(source: &Source, text: &str) -> Result<Built, Diagnostic> {
+    let mut builder = Builder {
+        source,
+        stack: Vec::new(),
+        root: None,
+        apps_line: None,
+        fatal: None,
+        diags: Vec::new(),
+    };
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, false) {
+        return Err(scan_error(
+            source,
+            e.marker().line(),
+            e.marker().col() + 1,
+            e.info(),
+        ));
+    }
+    if let Some(d) = builder.fatal.take() {
+        return Err(d);
+    }
+    Ok(Built {
+        root: builder.root,
+        diags: builder.diags,
+        apps_line: builder.apps_line,
+    })
+}
+
+/// Below this many apps a spec is parsed in one piece.
+const MIN_SPLIT_ITEMS: usize = 64;
+
+/// A spec cut for parsing in parallel: the items of its top-level `apps:` block sequence in
+/// pieces of whole items, and the rest of the text with those lines left blank.
+#[derive(Debug)]
+struct Split<'t> {
+    /// The text without the items (same line numbers).
+    header: String,
+    /// The 1-based line of the `apps:` key.
+    apps_line: usize,
+    /// The items, in order, a run of whole items each.
+    pieces: Vec<&'t str>,
+}
+
+/// Cuts the text at the lines that start an item of the top-level `apps:` block sequence
+/// (`<k spaces>- `). Any line it does not fully understand means `None`: parse whole. The
+/// cut cannot change what the text means: a construct that spans a cut (a quoted or flow
+/// scalar) leaves a piece that does not parse, and a plain or block scalar cannot hold a
+/// line indented as little as the items.
+fn split_apps(text: &str, min_items: usize) -> Option<Split<'_>> {
+    let mut offset = 0;
+    let mut lines = text.split_inclusive('\n').enumerate().map(|(n, line)| {
+        let at = offset;
+        offset += line.len();
+        (n, at, line)
+    });
+    let is_apps_key = |line: &str| {
+        line.strip_prefix("apps:").is_some_and(|rest| {
+            let rest = rest.trim_end_matches(['\r', '\n']).trim_start_matches(' ');
+            rest.is_empty() || rest.starts_with('#')
+        })
+    };
+    let (apps_index, _, _) = lines.by_ref().find(|(_, _, line)| is_apps_key(line))?;
+    let mut indent = None;
+    let mut starts = Vec::new();
+    let mut end = text.len();
+    for (_, at, line) in lines {
+        let bare = line.trim_end_matches(['\r', '\n']);
+        let content = bare.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if content.starts_with('\t') {
+            return None;
+        }
+        let depth = bare.len() - content.len();
+        let item = content == "-" || content.starts_with("- ");
+        let k = *indent.get_or_insert(depth);
+        if starts.is_empty() && !item {
+            return None;
+        }
+        if depth < k || (depth == k && !item && k == 0) {
+            end = at;
+            break;
+        }
+        if depth == k {
+            if !item {
+                return None;
+            }
+            starts.push(at);
+        }
+    }
+    if starts.len() < min_items.max(1) {
+        return None;
+    }
+    let begin = starts[0];
+    let pieces_wanted = (rayon::current_num_threads() * 4).clamp(1, starts.len());
+    let share = (end - begin).div_ceil(pieces_wanted);
+    let mut pieces = Vec::with_capacity(pieces_wanted);
+    let mut from = begin;
+    for &at in &starts[1..] {
+        if at - from >= share {
+            pieces.push(&text[from..at]);
+            from = at;
+        }
+    }
+    pieces.push(&text[from..end]);
+    let blank = text[begin..end].bytes().filter(|&b| b == b'\n').count();
+    let mut header = String::with_capacity(begin + blank + text.len() - end);
+    header.push_str(&text[..begin]);
+    header.extend(std::iter::repeat_n('\n', blank));
+    header.push_str(&text[end..]);
+    Some(Split {
+        header,
+        apps_line: apps_index + 1,
+        pieces,
+    })
+}
+
+/// Parses a split spec's pieces in parallel and joins them; `None` when any piece has a
+/// problem, or does not fit (then the text is parsed whole).
+fn build_split(source: &Source, split: &Split) -> Option<Built> {
+    use rayon::prelude::*;
+    let texts: Vec<&str> = std::iter::once(split.header.as_str())
+        .chain(split.pieces.iter().copied())
+        .collect();
+    let mut built = texts
+        .into_par_iter()
+        .map(|t| build(source, t))
+        .collect::<Vec<_>>()
+        .into_iter();
+    let Some(Ok(Built {
+        root: Some(Value::Object(mut root)),
+        diags,
+        apps_line,
+    })) = built.next()
+    else {
+        return None;
+    };
+    // The header's `apps` key must be the line the items were cut from, and hold nothing.
+    if !diags.is_empty() || apps_line != Some(split.apps_line) || root.get("apps") != Some(&Value::Null) {
+        return None;
+    }
+    let mut apps = Vec::new();
+    for piece in built {
+        match piece {
+            Ok(Built {
+                root: Some(Value::Array(items)),
+                diags,
+                ..
+            }) if diags.is_empty() => apps.extend(items),
+            _ => return None,
+        }
+    }
+    root.insert("apps".to_string(), Value::Array(apps));
+    Some(Built {
+        root: Some(Value::Object(root)),
+        diags: Vec::new(),
+        apps_line: Some(split.apps_line),
+    })
+}
+
 fn scan_error(source: &Source, line: usize, col: usize, info: &str) -> Diagnostic {
     let (msg, help) = if info.contains("recursion limit") {
         (
@@ -317,6 +480,8 @@ struct Builder<'a> {
     source: &'a Source,
     stack: Vec<Frame>,
     root: Option<Value>,
+    /// The line of the top-level `apps` key.
+    apps_line: Option<usize>,
     /// The first error that stops loading (anchor, alias, tag, complex key, duplicate key).
     fatal: Option<Diagnostic>,
     /// Errors that do not (ambiguous scalars): all are reported.
@@ -357,6 +522,7 @@ impl yaml_rust2::parser::MarkedEventReceiver for Builder<'_> {
                 ),
             Event::Scalar(text, style, _, None) => {
                 let plain = style == yaml_rust2::scanner::TScalarStyle::Plain;
+                let top_level = self.stack.len() == 1;
                 if let Some(Frame::Map(_, key @ None)) = self.stack.last_mut() {
                     if plain && is_yaml11_bool(&text) {
                         let span = span();
@@ -365,6 +531,9 @@ impl yaml_rust2::parser::MarkedEventReceiver for Builder<'_> {
                                 .at(Some(span), "ambiguous key")
                                 .help(format!("quote it: `\"{text}\":`")),
                         );
+                    }
+                    if top_level && text == "apps" {
+                        self.apps_line = Some(mark.line());
                     }
                     *key = Some((text, mark));
                     return;
@@ -594,6 +763,63 @@ mod tests {
         assert_eq!(&l.source.text[k.start..k.end], "name");
         let missing = l.spans.value("/apps/0/helm/chart").unwrap();
         assert_eq!(missing.start, l.spans.value("/apps/0/helm").unwrap().start);
+    }
+
+    /// The whole parse's root, and the split parse's when the text splits and every piece
+    /// parses (it must then be the same).
+    fn whole_and_split(text: &str) -> (Option<Value>, Option<Option<Value>>) {
+        let source = Source::new("t.yaml", text);
+        let whole = build(&source, text)
+            .ok()
+            .and_then(|b| b.diags.is_empty().then_some(b.root))
+            .flatten();
+        let split = split_apps(text, 1).map(|s| build_split(&source, &s).and_then(|b| b.root));
+        if let Some(Some(root)) = &split {
+            assert_eq!(Some(root), whole.as_ref(), "{text:?}");
+        }
+        (whole, split)
+    }
+
+    #[test]
+    fn the_apps_of_a_spec_parse_in_pieces_to_the_same_value() {
+        let mut many = String::from("# spec\napps: # the apps\n");
+        for i in 0..40 {
+            many.push_str(&format!(
+                "  - name: app{i}\n    # a comment\n\n    notes: |\n      - not an item\n  - name: b{i}\n    list:\n    - x\n    - \"y\n      z\"\n"
+            ));
+        }
+        many.push_str("# after\nflux: {version: \"2.9\"}\n");
+        let crlf = many.replace('\n', "\r\n");
+        let zero = "apps:\n- name: a\n- name: b\n  x: [1,\n    2]\nflux: {}\n";
+        for text in [many.as_str(), crlf.as_str(), zero] {
+            let (whole, split) = whole_and_split(text);
+            assert!(whole.is_some());
+            assert!(matches!(split, Some(Some(_))), "{text:?} did not split");
+        }
+        for root in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).unwrap() {
+            let text = std::fs::read_to_string(root.unwrap().path().join("cluster.yaml")).unwrap();
+            assert!(matches!(whole_and_split(&text).1, Some(Some(_))));
+        }
+    }
+
+    #[test]
+    fn a_cut_through_a_multi_line_construct_falls_back_to_the_whole_parse() {
+        for text in [
+            // `apps:` inside a quoted scalar, and the real key later.
+            "x: \"foo\napps:\n  - name: a\n\"\napps:\n",
+            "x: \"foo\napps:\n  - name: a\n\"\n\"apps\":\n",
+            // A quoted or flow scalar running across items.
+            "apps:\n  - name: \"a\n  - b\"\n",
+            "apps:\n  - name: [a,\n  - b]\n",
+            // Not a block sequence under `apps:`, or one indented with a tab.
+            "apps: []\n",
+            "apps:\n  x: 1\n",
+            "apps:\n\t- a\n",
+            "apps:\n  - a\n  x: 1\n",
+        ] {
+            let (_, split) = whole_and_split(text);
+            assert!(!matches!(split, Some(Some(_))), "{text:?} split");
+        }
     }
 
     #[test]
