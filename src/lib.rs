@@ -95,6 +95,8 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
             Diagnostic::error("the spec does not match the schema").help("run `gitopsc schema` to see it");
         return Err(fail(loaded.source, vec![d]));
     };
+    // The spec's JSON is done with: its memory serves resolution.
+    drop(loaded.value);
     let (model, found) = model::resolve(&typed, &loaded.spans);
     diags.extend(found);
     let Some(model) = model else {
