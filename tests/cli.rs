@@ -1109,6 +1109,12 @@ fn a_killed_build_s_temp_files_are_removed_by_the_next_build_and_nothing_else() 
     )
     .unwrap();
     std::fs::write(out.join(&listed_temp), "half a fi").unwrap();
+    let dir_temp = format!("{}/.new-app.gitopsc-tmp", dir.rsplit_once('/').unwrap().0);
+    std::fs::create_dir_all(out.join(&dir_temp).join("release")).unwrap();
+    std::fs::write(out.join(&dir_temp).join("release/half.yaml"), "kind: Hel").unwrap();
+    let mut journal = std::fs::read_to_string(out.join(".gitopsc-tmp")).unwrap();
+    journal.push_str(&format!("{dir_temp}\n"));
+    std::fs::write(out.join(".gitopsc-tmp"), journal).unwrap();
     std::fs::write(out.join(&lock_temp), "{").unwrap();
     std::fs::write(out.join(&unlisted_temp), "not gitopsc's").unwrap();
     std::fs::remove_file(out.join(HARBOR_RELEASE)).unwrap();
@@ -1119,7 +1125,12 @@ fn a_killed_build_s_temp_files_are_removed_by_the_next_build_and_nothing_else() 
     infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(1);
     let build = infra.run(&["build", "cluster.yaml", "--out", "out"]).expect(0);
     assert!(build.stdout.contains("1 written, 0 removed"), "{}", build.stdout);
-    for gone in [".gitopsc-tmp", listed_temp.as_str(), lock_temp.as_str()] {
+    for gone in [
+        ".gitopsc-tmp",
+        listed_temp.as_str(),
+        lock_temp.as_str(),
+        dir_temp.as_str(),
+    ] {
         assert!(!out.join(gone).exists(), "{gone} survived the build");
     }
     assert!(out.join(format!("{dir}/kustomization.yaml")).exists());
@@ -1131,6 +1142,55 @@ fn a_killed_build_s_temp_files_are_removed_by_the_next_build_and_nothing_else() 
     std::fs::remove_file(out.join(&unlisted_temp)).unwrap();
     infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(0);
     assert_eq!(read_tree(&out), read_tree(&Infra::built().out()));
+}
+
+#[test]
+fn new_folders_appear_whole_and_files_in_the_way_of_temp_names_are_left_alone() {
+    let infra = Infra::built();
+    let out = infra.out();
+    let tree = read_tree(&out);
+    // A new build into a fresh folder writes new folders whole, then renames them in.
+    let fresh = infra.run(&["build", "cluster.yaml", "--out", "fresh"]).expect(0);
+    assert!(fresh.stdout.contains("0 removed"), "{}", fresh.stdout);
+    assert_eq!(read_tree(&infra.path().join("fresh")), tree);
+    let leftovers: Vec<String> = dirs(&infra.path().join("fresh"))
+        .into_iter()
+        .filter(|d| d.contains("gitopsc-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A folder gitopsc did not make where a new folder's temp name goes: exit 2, untouched.
+    std::fs::remove_dir_all(out.join("workloads/platform/operators")).unwrap();
+    let foreign = out.join("workloads/platform/.operators.gitopsc-tmp");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("mine.txt"), "mine").unwrap();
+    for _ in 0..2 {
+        let build = infra.run(&["build", "cluster.yaml", "--out", "out"]).expect(2);
+        assert!(
+            build.stderr.contains(".operators.gitopsc-tmp` is in the way"),
+            "{}",
+            build.stderr
+        );
+        assert_eq!(std::fs::read_to_string(foreign.join("mine.txt")).unwrap(), "mine");
+        assert!(!out.join(".gitopsc-tmp").exists(), "a journal that lists it");
+    }
+    // A temp file's name taken by a file gitopsc did not write: the same.
+    let taken = format!(".{}.gitopsc-tmp", HARBOR_RELEASE.rsplit_once('/').unwrap().1);
+    let taken = out.join(HARBOR_RELEASE).with_file_name(taken);
+    std::fs::write(&taken, "mine").unwrap();
+    std::fs::write(out.join(HARBOR_RELEASE), "edited").unwrap();
+    let build = infra
+        .run(&["build", "cluster.yaml", "--out", "out", "--force"])
+        .expect(2);
+    assert!(build.stderr.contains("is in the way"), "{}", build.stderr);
+    assert_eq!(std::fs::read_to_string(&taken).unwrap(), "mine");
+    std::fs::remove_file(&taken).unwrap();
+    std::fs::remove_dir_all(&foreign).unwrap();
+    infra
+        .run(&["build", "cluster.yaml", "--out", "out", "--force"])
+        .expect(0);
+    infra.run(&["build", "cluster.yaml", "--out", "out"]).expect(0);
+    assert_eq!(read_tree(&out), tree);
 }
 
 #[test]

@@ -78,6 +78,9 @@ pub struct Comparison {
     pub new_lock: Lock,
     /// Whether the lock file on disk differs from the new one.
     pub lock_changed: bool,
+    /// Folders of the tree that do not exist yet, the topmost of each missing subtree:
+    /// `build` writes each whole under a temp name and renames it into place.
+    pub new_dirs: BTreeSet<String>,
     /// Whether the lock file records other files or another spec or gitopsc: a lock that
     /// differs only in its input stamp (say, a comment in the spec changed) is not stale;
     /// `build` still refreshes it.
@@ -286,6 +289,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         new_lock,
         lock_changed,
         lock_stale,
+        new_dirs: dirs.missing.into_iter().collect(),
     })
 }
 
@@ -435,9 +439,13 @@ fn examine_dirs(root: &Path, tree: &Tree) -> Dirs {
             continue;
         }
         match std::fs::symlink_metadata(root.join(dir)) {
-            Err(_) => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 skip.insert(dir);
                 found.missing.insert(dir.to_string());
+            }
+            Err(e) => {
+                skip.insert(dir);
+                found.blocked.insert(dir.to_string(), format!("`{dir}`: {e}"));
             }
             Ok(m) if m.file_type().is_symlink() => {
                 skip.insert(dir);

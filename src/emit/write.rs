@@ -1,11 +1,12 @@
 //! `build`: writes a comparison's changes into the output root.
 //!
-//! Each file is written to a temp file beside it (`.<name>.gitopsc-tmp`) and renamed into
-//! place: atomic per file, and two threads writing into different folders never contend for
-//! one. Before the first temp file, the journal (`<out>/.gitopsc-tmp`) lists them all;
-//! deletions follow the writes; the lock file is written last, then the journal is removed.
-//! A build that was killed leaves the journal, and the next one removes exactly the temp
-//! files it lists before converging.
+//! No file ever shows at its path half-written. A folder that does not exist yet is written
+//! whole under a temp name beside it (`.<name>.gitopsc-tmp/`) and renamed into place; a file
+//! in a folder that exists is written to a temp file beside it (`.<name>.gitopsc-tmp`) and
+//! renamed over its path. Before the first of them, the journal (`<out>/.gitopsc-tmp`)
+//! lists every temp name; deletions follow the writes; the lock file is written last, then
+//! the journal is removed. A build that was killed leaves the journal, and the next one
+//! removes exactly what it lists before converging.
 
 use super::lock::{LOCK_FILE, is_safe_relative};
 use super::{ChangeKind, Comparison, EmitError, Tree, parent_is_symlink};
@@ -44,9 +45,6 @@ fn temp_of(path: &str) -> String {
 /// Applies the comparison's changes (conflicts are left alone) and writes the lock file.
 pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
     let root = &cmp.root;
-    let io = |what: &str, path: &Path, e: std::io::Error| {
-        EmitError(format!("cannot {what} `{}`: {e}", path.display()), None)
-    };
     std::fs::create_dir_all(root).map_err(|e| io("create", root, e))?;
     let journal = root.join(JOURNAL);
     clear_leftovers(root).map_err(|e| io("clean up", &journal, e))?;
@@ -60,18 +58,70 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
         .filter(|c| c.kind != ChangeKind::Removed)
         .map(|c| c.path.as_str())
         .collect();
-    let mut listed = String::with_capacity(JOURNAL_HEADER.len() + writes.len() * 64);
+    let beside = writes
+        .iter()
+        .copied()
+        .filter(|p| new_dir_of(&cmp.new_dirs, p).is_none());
+    let temps: Vec<String> = cmp
+        .new_dirs
+        .iter()
+        .map(String::as_str)
+        .chain(beside)
+        .chain(std::iter::once(LOCK_FILE))
+        .map(temp_of)
+        .collect();
+    // The journal must list only what this build makes: nothing may be there yet.
+    if let Some(taken) = temps
+        .iter()
+        .find(|t| std::fs::symlink_metadata(root.join(t)).is_ok())
+    {
+        return Err(EmitError(
+            format!("`{}` is in the way", root.join(taken).display()),
+            Some("gitopsc writes its temp files and folders under that name: move it away".into()),
+        ));
+    }
+    let mut listed =
+        String::with_capacity(JOURNAL_HEADER.len() + temps.iter().map(|t| t.len() + 1).sum::<usize>());
     listed.push_str(JOURNAL_HEADER);
-    for path in writes.iter().copied().chain(std::iter::once(LOCK_FILE)) {
-        listed.push_str(&temp_of(path));
+    for temp in &temps {
+        listed.push_str(temp);
         listed.push('\n');
     }
     std::fs::write(&journal, listed).map_err(|e| io("write", &journal, e))?;
+    let stats = write_all(cmp, tree, &writes).inspect_err(|_| {
+        // What this build made so far goes; what was there stays.
+        let _ = clear_leftovers(root);
+    })?;
+    std::fs::remove_file(&journal).map_err(|e| io("remove", &journal, e))?;
+    Ok(stats)
+}
 
+fn io(what: &str, path: &Path, e: std::io::Error) -> EmitError {
+    EmitError(format!("cannot {what} `{}`: {e}", path.display()), None)
+}
+
+/// Writes and removes the files once the journal lists the temp names; the lock file last.
+fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStats, EmitError> {
+    let root = &cmp.root;
+    for dir in &cmp.new_dirs {
+        let temp = root.join(temp_of(dir));
+        std::fs::create_dir(&temp).map_err(|e| io("create", &temp, e))?;
+    }
     writes
         .par_iter()
-        .try_for_each(|&path| put(root, path, &tree[path]))
+        .try_for_each(|&path| match new_dir_of(&cmp.new_dirs, path) {
+            // Nothing shows there before the rename of the whole folder.
+            Some(dir) => {
+                let temp = root.join(format!("{}{}", temp_of(dir), &path[dir.len()..]));
+                write_creating_dirs(&temp, &tree[path])
+            }
+            None => put(root, path, &tree[path]),
+        })
         .map_err(|(p, e)| io("write", &p, e))?;
+    for dir in &cmp.new_dirs {
+        let (temp, target) = (root.join(temp_of(dir)), root.join(dir));
+        std::fs::rename(&temp, &target).map_err(|e| io("move into place", &target, e))?;
+    }
 
     let mut removed = 0;
     let mut emptied: BTreeSet<PathBuf> = BTreeSet::new();
@@ -99,37 +149,61 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
     if cmp.lock_changed {
         put(root, LOCK_FILE, &cmp.new_lock.to_bytes()).map_err(|(p, e)| io("write", &p, e))?;
     }
-    std::fs::remove_file(&journal).map_err(|e| io("remove", &journal, e))?;
     Ok(WriteStats {
         written: writes.len(),
         removed,
     })
 }
 
-/// Writes `bytes` to the temp file of `path`, then renames it over `path`; creates the
-/// folder when it is missing.
+/// The folder of `new_dirs` that `path` is in, if any.
+fn new_dir_of<'p>(new_dirs: &BTreeSet<String>, path: &'p str) -> Option<&'p str> {
+    if new_dirs.is_empty() {
+        return None;
+    }
+    path.match_indices('/')
+        .map(|(i, _)| &path[..i])
+        .find(|dir| new_dirs.contains(*dir))
+}
+
+/// Writes `bytes` to the temp file of `path`, then renames it over `path`.
 fn put(root: &Path, path: &str, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
     let temp = root.join(temp_of(path));
     let target = root.join(path);
-    match std::fs::write(&temp, bytes) {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| (dir.to_path_buf(), e))?;
-            }
-            std::fs::write(&temp, bytes)
-        }
-        other => other,
-    }
-    .map_err(|e| (temp.clone(), e))?;
+    write_new(&temp, bytes)?;
     std::fs::rename(&temp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&temp);
         (target, e)
     })
 }
 
-/// Removes what a killed build left: the temp files its journal lists (only regular files
-/// with a temp file's name, never below a symlink), then the journal. A staging folder of
-/// an earlier gitopsc release in its place goes whole.
+/// Writes a file that must not exist yet (a temp file: never anybody else's).
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| (path.to_path_buf(), e))
+}
+
+/// Writes a file, creating its folder when it is missing.
+fn write_creating_dirs(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+    match std::fs::write(path, bytes) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| (dir.to_path_buf(), e))?;
+            }
+            std::fs::write(path, bytes)
+        }
+        other => other,
+    }
+    .map_err(|e| (path.to_path_buf(), e))
+}
+
+/// Removes what a killed build left: the temp files and folders its journal lists (only
+/// those with a temp name, never below a symlink), then the journal. A staging folder of an
+/// earlier gitopsc release in its place goes whole.
 fn clear_leftovers(root: &Path) -> std::io::Result<()> {
     let journal = root.join(JOURNAL);
     match std::fs::symlink_metadata(&journal) {
@@ -142,12 +216,22 @@ fn clear_leftovers(root: &Path) -> std::io::Result<()> {
     let listed = String::from_utf8_lossy(&std::fs::read(&journal)?).into_owned();
     for temp in listed.lines().filter(|l| is_temp(l)) {
         let target = root.join(temp);
-        let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
-        if is_file && !parent_is_symlink(root, temp) {
-            match std::fs::remove_file(&target) {
-                Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+        let Ok(meta) = std::fs::symlink_metadata(&target) else {
+            continue;
+        };
+        if parent_is_symlink(root, temp) {
+            continue;
+        }
+        let removed = if meta.is_dir() {
+            std::fs::remove_dir_all(&target)
+        } else if meta.is_file() {
+            std::fs::remove_file(&target)
+        } else {
+            Ok(())
+        };
+        match removed {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
     }
     std::fs::remove_file(&journal)
