@@ -112,7 +112,7 @@ fn render_one(d: &Diagnostic, source: Option<&Source>, color: bool, out: &mut St
         (Some(src), Some(span)) => {
             let report = Snippet {
                 d,
-                named: miette::NamedSource::new(&src.name, src.text.clone()),
+                named: miette::NamedSource::new(&src.name, src.text.to_string()),
                 span,
             };
             let handler = GraphicalReportHandler::new_themed(theme)

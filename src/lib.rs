@@ -95,9 +95,12 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
             Diagnostic::error("the spec does not match the schema").help("run `gitopsc schema` to see it");
         return Err(fail(loaded.source, vec![d]));
     };
-    // The spec's JSON is done with: its memory serves resolution.
-    drop(loaded.value);
+    // The spec's JSON is done with, and the typed spec after resolution: they are freed
+    // beside what follows, so their memory serves it.
+    let value = loaded.value;
+    rayon::spawn(move || drop(value));
     let (model, found) = model::resolve(&typed, &loaded.spans);
+    rayon::spawn(move || drop(typed));
     diags.extend(found);
     let Some(model) = model else {
         return Err(fail(loaded.source, diags));

@@ -1,13 +1,16 @@
 //! The spec's text and positions in it: byte spans, and their `line:col` form.
 
-/// A loaded input file: its display name and its text.
+use std::sync::{Arc, OnceLock};
+
+/// A loaded input file: its display name and its text. Clones share the text.
 #[derive(Debug, Clone)]
 pub struct Source {
     /// The path as the user gave it, used in diagnostics.
     pub name: String,
     /// The whole text.
-    pub text: String,
-    line_starts: Vec<usize>,
+    pub text: Arc<String>,
+    /// Where each line starts: computed the first time a position is asked for.
+    line_starts: Arc<OnceLock<Vec<usize>>>,
 }
 
 /// A byte range in a [`Source`].
@@ -32,28 +35,33 @@ impl Span {
 impl Source {
     /// Wraps a file's text.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        let text = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Source {
             name: name.into(),
-            text,
-            line_starts,
+            text: Arc::new(text.into()),
+            line_starts: Arc::default(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            starts
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
+        let line = self.line_starts().partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts()[line];
         let col = self.text.get(start..offset).map_or(0, |t| t.chars().count());
         (line + 1, col + 1)
     }
 
     /// Byte offset of a 1-based line and character column.
     pub fn offset(&self, line: usize, col: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+        let Some(&start) = self.line_starts().get(line.saturating_sub(1)) else {
             return self.text.len();
         };
         let rest = &self.text[start..];

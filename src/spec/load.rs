@@ -54,7 +54,7 @@ impl SpanIndex {
     fn walk(&self, pointer: &str) -> (NodeSpans, bool) {
         let tree = self.tree.get_or_init(|| {
             let options = LoaderOptions::default().prevent_coercion(true);
-            marked_yaml::parse_yaml_with_options(0, &self.source.text, options).ok()
+            marked_yaml::parse_yaml_with_options(0, self.source.text.as_str(), options).ok()
         });
         let Some(root) = tree else {
             let start = NodeSpans {
@@ -187,7 +187,12 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
             .help("`gitopsc init > cluster.yaml` writes a commented starter spec");
         return Err((Some(source), vec![d]));
     }
-    if let Some(line) = too_deep(&source.text) {
+    // Three scans of the text, side by side.
+    let (deep, (second, split)) = rayon::join(
+        || too_deep(text),
+        || rayon::join(|| second_document(text), || split_apps(text, MIN_SPLIT_ITEMS)),
+    );
+    if let Some(line) = deep {
         // No snippet: the offending line can be megabytes long.
         let d = Diagnostic::error(format!(
             "the spec `{}` is nested too deeply at line {line}",
@@ -198,7 +203,7 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
         ));
         return Err((Some(source), vec![d]));
     }
-    if let Some(offset) = second_document(&source.text) {
+    if let Some(offset) = second {
         let d = Diagnostic::error("the spec holds more than one YAML document")
             .at(
                 Some(Span::new(offset, offset + 3)),
@@ -207,7 +212,7 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
             .help("a spec is one document: remove this `---` and merge or drop what follows");
         return Err((Some(source), vec![d]));
     }
-    let built = match split_apps(text, MIN_SPLIT_ITEMS) {
+    let built = match split {
         // Any trouble in a piece: the whole text again, for the diagnostics of one parse.
         Some(split) => build_split(&source, &split).map_or_else(|| build(&source, text), Ok),
         None => build(&source, text),
