@@ -144,7 +144,7 @@ pub fn parts(
             CrdPolicy::CreateReplace => "CreateReplace",
         },
         retries: helm.retries,
-        values,
+        values: serde_json::Value::Object(values).into(),
         values_from: helm
             .values_from
             .iter()

@@ -19,7 +19,7 @@ mod workload;
 pub use resolve::resolve;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+
 use std::collections::BTreeMap;
 
 /// The whole compiled cluster.
@@ -291,7 +291,7 @@ pub struct Release {
     /// Remediation retries.
     pub retries: i64,
     /// Inline values.
-    pub values: Map<String, Value>,
+    pub values: crate::render::json::Json,
     /// `spec.valuesFrom`.
     pub values_from: Vec<ValuesFrom>,
 }

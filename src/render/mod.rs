@@ -6,6 +6,7 @@
 //! strings come out plain or quoted as YAML 1.1 and 1.2 readers need, maps and lists in
 //! flow style; `toyaml(indent)` writes block style. Apps render in parallel.
 
+pub mod json;
 pub mod yaml;
 
 use crate::diagnostic::Diagnostic;
@@ -179,10 +180,11 @@ fn format_value(
         ));
     }
     let mut text = String::new();
-    match value.as_str() {
+    match (value.as_str(), value.downcast_object_ref::<json::View>()) {
         // Strings are most of what blueprints print: no detour through serde_json.
-        Some(s) => yaml::scalar(s, &mut text),
-        None => yaml::flow(&to_json(value)?, &mut text),
+        (Some(s), _) => yaml::scalar(s, &mut text),
+        (None, Some(view)) => yaml::flow(view.node(), &mut text),
+        (None, None) => yaml::flow(&to_json(value)?, &mut text),
     }
     out.write_str(&text).map_err(minijinja::Error::from)
 }
@@ -198,9 +200,11 @@ fn to_json(value: &Value) -> Result<serde_json::Value, minijinja::Error> {
 
 /// `value | toyaml(indent)`: block-style YAML for a position indented by `indent` spaces.
 fn toyaml(value: &Value, indent: Option<usize>) -> Result<Value, minijinja::Error> {
-    let json = to_json(value)?;
     let mut text = String::new();
-    yaml::block(&json, indent.unwrap_or(0), &mut text);
+    match value.downcast_object_ref::<json::View>() {
+        Some(view) => yaml::block(view.node(), indent.unwrap_or(0), &mut text),
+        None => yaml::block(&to_json(value)?, indent.unwrap_or(0), &mut text),
+    }
     Ok(Value::from_safe_string(text))
 }
 
