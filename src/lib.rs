@@ -20,6 +20,8 @@ pub mod spec;
 use diagnostic::{Diagnostic, has_errors};
 use emit::Tree;
 use emit::lock::hex;
+#[cfg(test)]
+use emit::lock::sha256_hex;
 use model::Model;
 use source::Source;
 use std::path::Path;
@@ -64,7 +66,7 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     // The schema and the semantic checks of a well-formed spec run side by side; when the
     // schema rejects nodes, the semantic checks run again on the spec without them.
     let checked_typed = |value: &serde_json::Value| {
-        let typed: Option<spec::ClusterSpec> = serde::Deserialize::deserialize(value).ok();
+        let typed = spec::typed(value);
         let diags = typed
             .as_ref()
             .map(|t| spec::semantic::check(t, &loaded.spans))
@@ -114,21 +116,42 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     })
 }
 
-/// `sha256:<hex>` of a spec's data: of its compact JSON, streamed into the hash.
+/// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key). The apps are
+/// serialized in parallel and hashed in order: the bytes are those of the whole.
 fn data_hash(value: &serde_json::Value) -> String {
-    struct Hashing(sha2::Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            sha2::Digest::update(&mut self.0, bytes);
-            Ok(bytes.len())
+    use rayon::prelude::*;
+    use sha2::Digest;
+    let json = |v: &serde_json::Value| serde_json::to_vec(v).unwrap_or_default();
+    let mut hash = sha2::Sha256::new();
+    match value {
+        serde_json::Value::Object(root) => {
+            hash.update(b"{");
+            for (i, (key, v)) in root.iter().enumerate() {
+                if i > 0 {
+                    hash.update(b",");
+                }
+                hash.update(serde_json::to_vec(key).unwrap_or_default());
+                hash.update(b":");
+                match v {
+                    serde_json::Value::Array(items) if key == "apps" => {
+                        let pieces: Vec<Vec<u8>> = items.par_iter().map(json).collect();
+                        hash.update(b"[");
+                        for (j, piece) in pieces.iter().enumerate() {
+                            if j > 0 {
+                                hash.update(b",");
+                            }
+                            hash.update(piece);
+                        }
+                        hash.update(b"]");
+                    }
+                    _ => hash.update(json(v)),
+                }
+            }
+            hash.update(b"}");
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+        _ => hash.update(json(value)),
     }
-    let mut hashing = Hashing(<sha2::Sha256 as sha2::Digest>::new());
-    let _ = serde_json::to_writer(std::io::BufWriter::with_capacity(1 << 16, &mut hashing), value);
-    format!("sha256:{}", hex(&sha2::Digest::finalize(hashing.0)))
+    format!("sha256:{}", hex(&hash.finalize()))
 }
 
 /// Compiles a spec into its rendered tree, with the built-in blueprints or, for those it
@@ -160,4 +183,21 @@ pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failu
         stamp,
         warnings: checked.warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_hash_is_that_of_the_whole_json() {
+        let value = serde_json::json!({
+            "a\"pi": 1, "apps": [{"name": "x", "v": [1.5, null]}, {"name": "é"}], "z": {"apps": []}
+        });
+        let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&value).unwrap()));
+        assert_eq!(data_hash(&value), whole);
+        let no_apps = serde_json::json!({"a": 1});
+        let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&no_apps).unwrap()));
+        assert_eq!(data_hash(&no_apps), whole);
+    }
 }

@@ -11,7 +11,7 @@
 use super::lock::{LOCK_FILE, is_safe_relative};
 use super::{ChangeKind, Comparison, EmitError, Tree, parent_is_symlink};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -107,15 +107,27 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
         let temp = root.join(temp_of(dir));
         std::fs::create_dir(&temp).map_err(|e| io("create", &temp, e))?;
     }
-    writes
+    // By folder: each folder is made once, before its files.
+    let mut by_dir: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for &path in writes {
+        by_dir
+            .entry(path.rsplit_once('/').map_or("", |(dir, _)| dir))
+            .or_default()
+            .push(path);
+    }
+    by_dir
         .par_iter()
-        .try_for_each(|&path| match new_dir_of(&cmp.new_dirs, path) {
+        .try_for_each(|(dir, paths)| match new_dir_of(&cmp.new_dirs, paths[0]) {
             // Nothing shows there before the rename of the whole folder.
-            Some(dir) => {
-                let temp = root.join(format!("{}{}", temp_of(dir), &path[dir.len()..]));
-                write_creating_dirs(&temp, &tree[path])
+            Some(new) => {
+                let temp_dir = root.join(format!("{}{}", temp_of(new), &dir[new.len()..]));
+                std::fs::create_dir_all(&temp_dir).map_err(|e| (temp_dir.clone(), e))?;
+                paths.iter().try_for_each(|path| {
+                    let temp = temp_dir.join(&path[dir.len() + 1..]);
+                    std::fs::write(&temp, &tree[*path]).map_err(|e| (temp, e))
+                })
             }
-            None => put(root, path, &tree[path]),
+            None => paths.iter().try_for_each(|path| put(root, path, &tree[*path])),
         })
         .map_err(|(p, e)| io("write", &p, e))?;
     for dir in &cmp.new_dirs {
@@ -185,20 +197,6 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)>
         .open(path)
         .and_then(|mut f| f.write_all(bytes))
         .map_err(|e| (path.to_path_buf(), e))
-}
-
-/// Writes a file, creating its folder when it is missing.
-fn write_creating_dirs(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
-    match std::fs::write(path, bytes) {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| (dir.to_path_buf(), e))?;
-            }
-            std::fs::write(path, bytes)
-        }
-        other => other,
-    }
-    .map_err(|e| (path.to_path_buf(), e))
 }
 
 /// Removes what a killed build left: the temp files and folders its journal lists (only

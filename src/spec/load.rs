@@ -585,16 +585,20 @@ impl Builder<'_> {
             Some(Frame::Seq(items)) => items.push(value),
             Some(Frame::Map(map, key)) => {
                 let Some((key, mark)) = key.take() else { return };
-                if map.contains_key(&key) {
-                    let span = self.span_at(mark);
-                    self.fatal = Some(
-                        Diagnostic::error(format!("duplicate key `{key}`"))
-                            .at(Some(span), "defined again here")
-                            .help("a key may appear once per mapping; remove one of them"),
-                    );
-                    return;
+                match map.entry(key) {
+                    serde_json::map::Entry::Vacant(slot) => {
+                        slot.insert(value);
+                    }
+                    serde_json::map::Entry::Occupied(taken) => {
+                        let key = taken.key().clone();
+                        let span = self.span_at(mark);
+                        self.fatal = Some(
+                            Diagnostic::error(format!("duplicate key `{key}`"))
+                                .at(Some(span), "defined again here")
+                                .help("a key may appear once per mapping; remove one of them"),
+                        );
+                    }
                 }
-                map.insert(key, value);
             }
         }
     }

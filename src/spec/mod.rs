@@ -20,6 +20,34 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+/// The typed spec of a spec's JSON, `None` when it does not fit the types. The apps are
+/// read in parallel.
+pub fn typed(value: &serde_json::Value) -> Option<ClusterSpec> {
+    use rayon::prelude::*;
+    let serde_json::Value::Object(root) = value else {
+        return None;
+    };
+    let Some(serde_json::Value::Array(apps)) = root.get("apps") else {
+        return ClusterSpec::deserialize(value).ok();
+    };
+    let rest: serde_json::Map<String, serde_json::Value> = root
+        .iter()
+        .filter(|(k, _)| k.as_str() != "apps")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let (spec, apps) = rayon::join(
+        || ClusterSpec::deserialize(serde_json::Value::Object(rest)).ok(),
+        || {
+            apps.par_iter()
+                .map(|a| AppSpec::deserialize(a).ok())
+                .collect::<Option<Vec<_>>>()
+        },
+    );
+    let mut spec = spec?;
+    spec.apps = apps?;
+    Some(spec)
+}
+
 /// Pattern of a DNS-1123 label, the form of Kubernetes object and namespace names.
 pub const NAME_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /// Pattern of a Go duration as Flux reads it (`30s`, `5m`, `1h30m`).

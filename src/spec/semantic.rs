@@ -26,10 +26,27 @@ const VALUES_FROM_LITERAL: Feature = Feature {
     since: 9,
 };
 
-/// Runs every semantic check on a spec that passed the schema.
+/// Runs every semantic check on a spec that passed the schema: those of names, references
+/// and versions beside those of data services and of workloads.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
     let minor = flux_minor(&spec.flux.version);
+    let (mut diags, (data, workloads)) = rayon::join(
+        || graph_checks(spec, spans, minor),
+        || {
+            rayon::join(
+                || super::data_checks::check(spec, spans, minor),
+                || super::workload_checks::check(spec, spans),
+            )
+        },
+    );
+    diags.extend(data);
+    diags.extend(workloads);
+    diags
+}
+
+/// Unique names, references that resolve, cycles, Flux features.
+fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
     let need = |feature: &Feature, pointer: &str, diags: &mut Vec<Diagnostic>| {
         if let Some(minor) = minor
             && minor < feature.since
@@ -180,8 +197,6 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     }
 
     cycles(spec, &apps, spans, &mut diags);
-    diags.extend(super::data_checks::check(spec, spans, minor));
-    diags.extend(super::workload_checks::check(spec, spans));
     diags
 }
 
