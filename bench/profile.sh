@@ -52,7 +52,7 @@ for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/x86_64-linux-gnu/
 done
 if [ "${#libs[@]}" -gt 0 ]; then
     echo
-    echo "### 2. Another malloc (LD_PRELOAD; gitopsc uses the system allocator)"
+    echo "### 2. Another malloc on top (LD_PRELOAD; gitopsc links mimalloc as its global allocator)"
     echo
     cmds=(-n "check, glibc malloc" "'$BIN' -q check '$spec' --out '$ref'")
     for lib in "${libs[@]}"; do

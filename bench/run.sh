@@ -11,7 +11,8 @@
 #   check         gitopsc check of the up-to-date reference tree
 #   tar -x        extracting the tree's tar into an empty directory (the floor)
 #   build-noop    gitopsc build into the up-to-date tree (reference only)
-# and the peak RSS of one build into an empty directory. Prints a markdown report on stdout;
+# then build-empty and tar -x again, interleaved round by round (the fairest ratio on a
+# machine whose speed drifts), and the peak RSS of one build into an empty directory. Prints a markdown report on stdout;
 # progress goes to stderr. Everything is written under one temp dir in /tmp, removed on exit.
 #
 # "Empty directory" without `rm -rf` between runs: the prepare step renames the last run's
@@ -88,6 +89,26 @@ measure() {
     fi
 }
 
+# interleave N PREP_A CMD_A PREP_B CMD_B: RUNS rounds of A then B (each after its PREP), so
+# that a drift of the machine during the run hits both alike; writes "median_a median_b
+# median_of_ratios" to $WORK/ab-N.time.
+interleave() {
+    local n=$1 i t0 t1 ta tb
+    : >"$WORK/ab-$n.rounds"
+    for ((i = 0; i < RUNS; i++)); do
+        bash -c "$2"
+        t0=$(date +%s%N) && bash -c "$3" >/dev/null && t1=$(date +%s%N) && ta=$((t1 - t0))
+        bash -c "$4"
+        t0=$(date +%s%N) && bash -c "$5" >/dev/null && t1=$(date +%s%N) && tb=$((t1 - t0))
+        echo "$ta $tb" >>"$WORK/ab-$n.rounds"
+    done
+    python3 -c 'import statistics as s, sys
+r = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
+print("%.3f %.3f %.2f" % (s.median(a for a, _ in r) / 1e9, s.median(b for _, b in r) / 1e9, s.median(a / b for a, b in r)))' \
+        "$WORK/ab-$n.rounds" >"$WORK/ab-$n.time"
+    log "N=$n interleaved build, tar -x: $(cat "$WORK/ab-$n.time") (median s, median s, median ratio)"
+}
+
 field() { cut -d' ' -f"$2" "$WORK/$1.time"; } # field NAME 1|2|3: mean, stddev, min
 cell() { awk '{printf "%.3f ± %.3f", $1, $2}' "$WORK/$1.time"; }
 ratio() { awk -v a="$(field "$1" "$3")" -v b="$(field "$2" "$3")" 'BEGIN {printf "%.2f", a/b}'; }
@@ -97,6 +118,7 @@ START_S=$(date +%s) START_WAIT=$(cpu_wait)
 
 ROWS=()
 MINS=()
+AB=()
 RSS=()
 for n in "${SIZES[@]}"; do
     spec="$WORK/spec-$n.yaml" ref="$WORK/ref-$n" out="$WORK/out-$n" tarball="$WORK/tree-$n.tar"
@@ -110,6 +132,8 @@ for n in "${SIZES[@]}"; do
     # `sync` before each run: no run competes with the write-back of the one before.
     measure "build-$n" "$MOVE_ASIDE '$out' && sync" "'$BIN' -q build '$spec' --out '$out'"
     measure "tar-$n" "$MOVE_ASIDE '$out' && mkdir '$out' && sync" "tar -C '$out' -xf '$tarball'"
+    interleave "$n" "$MOVE_ASIDE '$out' && sync" "'$BIN' -q build '$spec' --out '$out'" \
+        "$MOVE_ASIDE '$out' && mkdir '$out' && sync" "tar -C '$out' -xf '$tarball'"
     measure "check-$n" "sync" "'$BIN' -q check '$spec' --out '$ref'"
     measure "noop-$n" "sync" "'$BIN' -q build '$spec' --out '$ref'"
 
@@ -121,6 +145,7 @@ for n in "${SIZES[@]}"; do
     ROWS+=("| $n | $files | $(cell "build-$n") | $(cell "check-$n") | $(cell "tar-$n") | $(cell "noop-$n") \
 | $(ratio "build-$n" "tar-$n" 1) | $(ratio "check-$n" "tar-$n" 1) |")
     MINS+=("N=$n: build/tar $(ratio "build-$n" "tar-$n" 3), check/tar $(ratio "check-$n" "tar-$n" 3)")
+    AB+=("| $n | $(field "ab-$n" 1) | $(field "ab-$n" 2) | $(field "ab-$n" 3) |")
 done
 log "removing $WORK (takes a while: $(find "$WORK" -type f | wc -l) files)"
 
@@ -137,6 +162,12 @@ printf '%s\n' "${ROWS[@]}"
 echo
 echo "Target: build/tar ≤ 1.0, check/tar ≤ 0.5. Ratios above are of means; of the fastest runs (min):"
 printf -- '- %s\n' "${MINS[@]}"
+echo
+echo "Interleaved ($RUNS rounds of build-empty then tar -x, medians; the ratio is the median of the rounds' ratios):"
+echo
+echo "| N apps | build-empty (s) | tar -x (s) | build/tar |"
+echo "|---:|---:|---:|---:|"
+printf '%s\n' "${AB[@]}"
 if [ "${#RSS[@]}" -gt 0 ]; then
     echo
     echo "| N apps | peak RSS of build-empty (MiB) |"
