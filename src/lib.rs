@@ -101,7 +101,8 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     // beside what follows, so their memory serves it.
     let value = loaded.value;
     rayon::spawn(move || drop(value));
-    let (model, found) = model::resolve(&typed, &loaded.spans);
+    let mut typed = typed;
+    let (model, found) = model::resolve(&mut typed, &loaded.spans);
     rayon::spawn(move || drop(typed));
     diags.extend(found);
     let Some(model) = model else {

@@ -197,6 +197,8 @@ pub struct Wiring {
 pub struct WiringInput<'a> {
     /// The app.
     pub app: &'a AppSpec,
+    /// Its chart values as the user wrote them (references not resolved).
+    pub values: &'a Map<String, Value>,
     /// Its index in the spec.
     pub index: usize,
     /// Its database.
@@ -217,9 +219,8 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
     let app = input.app;
     let base = format!("/apps/{}", input.index);
     let mut w = Wiring::default();
-    let user_values = app.helm.as_ref().map(|h| &h.values);
     let mut set = |path: &str, value: Value, from: &str, diags: &mut Vec<Diagnostic>| {
-        if let Some(existing) = user_values.and_then(|v| get_path(v, path))
+        if let Some(existing) = get_path(input.values, path)
             && existing != &value
         {
             let pointer = format!("{base}/helm/values/{}", path.replace('.', "/"));

@@ -138,7 +138,20 @@ type ResolvedApp<'a> = (AppCtx<'a>, Parts, Vec<String>, Vec<String>, Vec<Diagnos
 
 /// Builds the model of a spec that passed validation. Returns the model when there are no
 /// errors, and every diagnostic (warnings included) found on the way.
-pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Diagnostic>) {
+/// The chart values move out of the spec into the model (the spec is not read for them
+/// after), so they are never copied.
+pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Diagnostic>) {
+    let chart_values: Vec<serde_json::Map<String, Value>> = spec
+        .apps
+        .iter_mut()
+        .map(|a| {
+            a.helm
+                .as_mut()
+                .map(|h| std::mem::take(&mut h.values))
+                .unwrap_or_default()
+        })
+        .collect();
+    let spec: &ClusterSpec = spec;
     let mut diags = Vec::new();
     let flux = &spec.flux;
     let cluster = spec.metadata.name.to_string();
@@ -196,8 +209,9 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
     let resolved: Vec<ResolvedApp> = spec
         .apps
         .par_iter()
+        .zip(chart_values)
         .enumerate()
-        .map(|(i, app)| {
+        .map(|(i, (app, mut values))| {
         let mut diags = Vec::new();
         let namespace = app.namespace().to_string();
         let owner = namespace_owner.get(namespace.as_str()) == Some(&i);
@@ -225,15 +239,11 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
             .map(|r| redis::connection(app.name.as_str(), r));
 
         // Chart values: references resolved, then what gitopsc wires for a chart it knows.
-        let mut values = app.helm.as_ref().map_or_else(serde_json::Map::new, |h| h.values.clone());
-        for (key, value) in values.iter_mut() {
-            let pointer = format!("{base}/helm/values/{}", crate::spec::load::escape_pointer(key));
-            scope.resolve_value(value, &pointer, &mut unknown);
-        }
         let wiring = match app.helm.as_ref().and_then(|h| charts::lookup(&h.chart)) {
             Some(chart) => {
                 let input = WiringInput {
                     app,
+                    values: &values,
                     index: i,
                     postgres: pg_conn.as_ref(),
                     redis: redis_conn.as_ref(),
@@ -258,6 +268,10 @@ pub fn resolve(spec: &ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Dia
                 charts::Wiring::default()
             }
         };
+        for (key, value) in values.iter_mut() {
+            let pointer = format!("{base}/helm/values/{}", crate::spec::load::escape_pointer(key));
+            scope.resolve_value(value, &pointer, &mut unknown);
+        }
         charts::merge(&mut values, wiring.values);
         let mut uses = SecretUses {
             watched: wiring.watched,
