@@ -274,7 +274,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         },
         files,
     };
-    let lock_changed = old_lock_bytes.as_deref() != Some(new_lock.to_bytes().as_slice());
+    let lock_changed = old_lock_bytes.is_none_or(|old| old != new_lock.to_bytes());
     let lock_stale = lock_changed
         && old_lock.as_ref().is_none_or(|old| {
             let mut restamped = old.clone();

@@ -281,22 +281,23 @@ pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagno
         .map(|app| render_app(app, blueprints))
         .collect();
 
-    let mut tree = Tree::new();
+    let mut files: Files = Vec::with_capacity(shared_files.len() + app_files.len() * 8);
     let mut diags = Vec::new();
     for result in shared_files {
         match result {
-            Ok((path, bytes)) => {
-                tree.insert(path, bytes);
-            }
+            Ok(file) => files.push(file),
             Err(d) => diags.push(d),
         }
     }
     for result in app_files {
         match result {
-            Ok(files) => tree.extend(files),
+            Ok(app) => files.extend(app),
             Err(d) => diags.push(d),
         }
     }
+    // Sorted first, the tree is built in one pass (a path rendered twice keeps the last).
+    files.par_sort_by(|a, b| a.0.cmp(&b.0));
+    let tree: Tree = files.into_iter().collect();
     if !blueprints.overridden.is_empty() && diags.is_empty() {
         diags.extend(parse_back(blueprints, &tree));
     }
