@@ -63,24 +63,28 @@ pub struct Checked {
 /// Loads, validates and resolves a spec.
 pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
-    // The schema and the semantic checks of a well-formed spec run side by side; when the
-    // schema rejects nodes, the semantic checks run again on the spec without them.
-    let checked_typed = |value: &serde_json::Value| {
-        let typed = spec::typed(value);
+    // The schema, the spec hash and the typed spec are made side by side; the semantic
+    // checks follow on the typed spec, once the chart values have moved into it. When the
+    // schema rejects nodes, they run on the spec without them.
+    let checked_typed = |typed: Option<spec::ClusterSpec>, value: &mut serde_json::Value| {
+        let typed = typed.and_then(|mut t| spec::move_values(&mut t, value).then_some(t));
         let diags = typed
             .as_ref()
             .map(|t| spec::semantic::check(t, &loaded.spans))
             .unwrap_or_default();
         (typed, diags)
     };
-    let (((mut diags, pruned), spec_hash), (typed, semantic)) = rayon::join(
+    let (((mut diags, pruned), spec_hash), typed) = rayon::join(
         || rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value)),
-        || checked_typed(&loaded.value),
+        || spec::typed(&loaded.value),
     );
+    let mut value = loaded.value;
     let (typed, semantic) = match pruned {
-        Some(pruned) => checked_typed(&pruned),
-        None => (typed, semantic),
+        Some(mut pruned) => checked_typed(spec::typed(&pruned), &mut pruned),
+        None => checked_typed(typed, &mut value),
     };
+    // The spec's JSON is done with: it is freed beside what follows, so its memory serves it.
+    rayon::spawn(move || drop(value));
     diags.extend(semantic);
     let fail = |source: Source, mut diagnostics: Vec<Diagnostic>| {
         diagnostic::sort(&mut diagnostics);
@@ -92,16 +96,12 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     if has_errors(&diags) {
         return Err(fail(loaded.source, diags));
     }
-    let Some(typed) = typed else {
+    let Some(mut typed) = typed else {
         let d =
             Diagnostic::error("the spec does not match the schema").help("run `gitopsc schema` to see it");
         return Err(fail(loaded.source, vec![d]));
     };
-    // The spec's JSON is done with, and the typed spec after resolution: they are freed
-    // beside what follows, so their memory serves it.
-    let value = loaded.value;
-    rayon::spawn(move || drop(value));
-    let mut typed = typed;
+    // The typed spec is freed after resolution, beside what follows.
     let (model, found) = model::resolve(&mut typed, &loaded.spans);
     rayon::spawn(move || drop(typed));
     diags.extend(found);

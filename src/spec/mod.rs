@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// The typed spec of a spec's JSON, `None` when it does not fit the types. The apps are
-/// read in parallel.
+/// read in parallel; their chart values are left empty, for [`move_values`].
 pub fn typed(value: &serde_json::Value) -> Option<ClusterSpec> {
     use rayon::prelude::*;
     let serde_json::Value::Object(root) = value else {
@@ -46,6 +46,31 @@ pub fn typed(value: &serde_json::Value) -> Option<ClusterSpec> {
     let mut spec = spec?;
     spec.apps = apps?;
     Some(spec)
+}
+
+/// Moves the apps' chart values from the spec's JSON into the typed spec [`typed`] made of
+/// it (they are most of a spec's data: never copied). False when one is not a mapping.
+pub fn move_values(spec: &mut ClusterSpec, value: &mut serde_json::Value) -> bool {
+    for (i, app) in spec.apps.iter_mut().enumerate() {
+        let Some(helm) = &mut app.helm else { continue };
+        match value
+            .pointer_mut(&format!("/apps/{i}/helm/values"))
+            .map(serde_json::Value::take)
+        {
+            None => {}
+            Some(serde_json::Value::Object(map)) => helm.values = map,
+            Some(_) => return false,
+        }
+    }
+    true
+}
+
+/// Deserializes nothing for a field that [`move_values`] fills.
+fn moved_in_later<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer)?;
+    Ok(serde_json::Map::new())
 }
 
 /// Pattern of a DNS-1123 label, the form of Kubernetes object and namespace names.

@@ -402,7 +402,10 @@ pub struct HelmSpec {
     /// references to what gitopsc generates — `((postgres.host))`, `((postgres.port))`,
     /// `((postgres.secret))`, `((redis.address))`, `((secrets.<name>))`, `((namespace))`,
     /// `((apps.<app>.postgres.host))` — resolved at compile time; an unknown one is an error.
-    #[serde(default)]
+    // Not copied out of the spec's JSON: `spec::typed` leaves it empty and
+    // `spec::move_values` moves the map in.
+    #[serde(default, deserialize_with = "super::moved_in_later")]
+    #[schemars(with = "Map<String, Value>")]
     pub values: Map<String, Value>,
     /// Values read from ConfigMaps or Secrets in the app's namespace when the release renders.
     #[serde(default)]
