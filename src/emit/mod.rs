@@ -182,14 +182,15 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
 
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
-    let mut files = BTreeMap::new();
+    // What the lock records, in path order (built in one pass at the end).
+    let mut files: Vec<(String, String)> = Vec::with_capacity(tree.len());
     for (path, hash, state) in results {
         match state {
             FileState::Same => {
-                files.insert(path, hash);
+                files.push((path, hash));
             }
             FileState::Missing => {
-                files.insert(path.clone(), hash);
+                files.push((path.clone(), hash));
                 changes.push(Change {
                     path,
                     kind: ChangeKind::Added,
@@ -197,7 +198,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
                 });
             }
             FileState::Owned(old) => {
-                files.insert(path.clone(), hash);
+                files.push((path.clone(), hash));
                 changes.push(Change {
                     path,
                     kind: ChangeKind::Changed,
@@ -206,7 +207,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
             }
             FileState::Conflict(reason, old) => {
                 if force && !matches!(reason, ConflictReason::NotAFile(_)) {
-                    files.insert(path.clone(), hash);
+                    files.push((path.clone(), hash));
                     changes.push(Change {
                         path,
                         kind: ChangeKind::Changed,
@@ -216,7 +217,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
                     // A hand-edited file stays recorded with its old hash: it stays in conflict
                     // until the user resolves it, and is never taken for a foreign file.
                     if let Some(h) = owned.get(path.as_str()) {
-                        files.insert(path.clone(), h.to_string());
+                        files.push((path.clone(), h.to_string()));
                     }
                     conflicts.push(Conflict { path, reason });
                 }
@@ -252,7 +253,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
                 } else {
                     // Still gitopsc's to resolve: it stays recorded, and blocked, until then.
                     if let Some(h) = owned.get(path.as_str()) {
-                        files.insert(path.clone(), h.to_string());
+                        files.push((path.clone(), h.to_string()));
                     }
                     conflicts.push(Conflict { path, reason });
                 }
@@ -272,7 +273,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         } else {
             String::new()
         },
-        files,
+        files: files.into_iter().collect(),
     };
     let lock_changed = old_lock_bytes.is_none_or(|old| old != new_lock.to_bytes());
     let lock_stale = lock_changed

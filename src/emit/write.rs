@@ -115,21 +115,27 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
             .or_default()
             .push(path);
     }
-    by_dir
-        .par_iter()
-        .try_for_each(|(dir, paths)| match new_dir_of(&cmp.new_dirs, paths[0]) {
-            // Nothing shows there before the rename of the whole folder.
-            Some(new) => {
-                let temp_dir = root.join(format!("{}{}", temp_of(new), &dir[new.len()..]));
-                std::fs::create_dir_all(&temp_dir).map_err(|e| (temp_dir.clone(), e))?;
-                paths.iter().try_for_each(|path| {
-                    let temp = temp_dir.join(&path[dir.len() + 1..]);
-                    std::fs::write(&temp, &tree[*path]).map_err(|e| (temp, e))
+    // The lock file's bytes are made while the files are written.
+    let (written, lock) = rayon::join(
+        || {
+            by_dir
+                .par_iter()
+                .try_for_each(|(dir, paths)| match new_dir_of(&cmp.new_dirs, paths[0]) {
+                    // Nothing shows there before the rename of the whole folder.
+                    Some(new) => {
+                        let temp_dir = root.join(format!("{}{}", temp_of(new), &dir[new.len()..]));
+                        std::fs::create_dir_all(&temp_dir).map_err(|e| (temp_dir.clone(), e))?;
+                        paths.iter().try_for_each(|path| {
+                            let temp = temp_dir.join(&path[dir.len() + 1..]);
+                            std::fs::write(&temp, &tree[*path]).map_err(|e| (temp, e))
+                        })
+                    }
+                    None => paths.iter().try_for_each(|path| put(root, path, &tree[*path])),
                 })
-            }
-            None => paths.iter().try_for_each(|path| put(root, path, &tree[*path])),
-        })
-        .map_err(|(p, e)| io("write", &p, e))?;
+        },
+        || cmp.lock_changed.then(|| cmp.new_lock.to_bytes()),
+    );
+    written.map_err(|(p, e)| io("write", &p, e))?;
     for dir in &cmp.new_dirs {
         let (temp, target) = (root.join(temp_of(dir)), root.join(dir));
         std::fs::rename(&temp, &target).map_err(|e| io("move into place", &target, e))?;
@@ -158,8 +164,8 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
         }
     }
 
-    if cmp.lock_changed {
-        put(root, LOCK_FILE, &cmp.new_lock.to_bytes()).map_err(|(p, e)| io("write", &p, e))?;
+    if let Some(lock) = lock {
+        put(root, LOCK_FILE, &lock).map_err(|(p, e)| io("write", &p, e))?;
     }
     Ok(WriteStats {
         written: writes.len(),
