@@ -20,8 +20,6 @@ pub mod spec;
 use diagnostic::{Diagnostic, has_errors};
 use emit::Tree;
 use emit::lock::hex;
-#[cfg(test)]
-use emit::lock::sha256_hex;
 use model::Model;
 use source::Source;
 use std::path::Path;
@@ -189,6 +187,7 @@ pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emit::lock::sha256_hex;
 
     #[test]
     fn the_data_hash_is_that_of_the_whole_json() {

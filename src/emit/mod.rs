@@ -171,7 +171,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         .map(|(path, bytes)| {
             let state = if let Some(reason) = dirs.blocked_by(path) {
                 FileState::Conflict(ConflictReason::NotAFile(reason), None)
-            } else if dirs.below_missing(path) {
+            } else if dir_above(&dirs.missing, path).is_some() {
                 FileState::Missing
             } else {
                 file_state(&root.join(path), bytes, owned.get(path.as_str()).copied())
@@ -290,7 +290,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         new_lock,
         lock_changed,
         lock_stale,
-        new_dirs: dirs.missing.into_iter().collect(),
+        new_dirs: dirs.missing,
     })
 }
 
@@ -393,7 +393,7 @@ struct Dirs {
     /// Those that cannot be used, with why: a symlink or a non-directory sits at that path.
     blocked: BTreeMap<String, String>,
     /// Those that do not exist (the topmost of each missing subtree).
-    missing: std::collections::HashSet<String>,
+    missing: BTreeSet<String>,
 }
 
 impl Dirs {
@@ -406,14 +406,16 @@ impl Dirs {
             .find_map(|(i, _)| self.blocked.get(&path[..i]))
             .cloned()
     }
+}
 
-    /// Whether a directory above `path` is missing (so is the file).
-    fn below_missing(&self, path: &str) -> bool {
-        !self.missing.is_empty()
-            && path
-                .match_indices('/')
-                .any(|(i, _)| self.missing.contains(&path[..i]))
+/// The directory of `dirs` that `path` is below, if any.
+fn dir_above<'p>(dirs: &BTreeSet<String>, path: &'p str) -> Option<&'p str> {
+    if dirs.is_empty() {
+        return None;
     }
+    path.match_indices('/')
+        .map(|(i, _)| &path[..i])
+        .find(|dir| dirs.contains(*dir))
 }
 
 /// Examines each directory of the tree once, top-down; nothing below a missing or blocked
@@ -430,7 +432,7 @@ fn examine_dirs(root: &Path, tree: &Tree) -> Dirs {
     }
     let mut found = Dirs {
         blocked: BTreeMap::new(),
-        missing: std::collections::HashSet::new(),
+        missing: BTreeSet::new(),
     };
     // Below a missing or blocked directory there is nothing to examine.
     let mut skip: std::collections::HashSet<&str> = std::collections::HashSet::new();

@@ -9,7 +9,7 @@
 //! removes exactly what it lists before converging.
 
 use super::lock::{LOCK_FILE, is_safe_relative};
-use super::{ChangeKind, Comparison, EmitError, Tree, parent_is_symlink};
+use super::{ChangeKind, Comparison, EmitError, Tree, dir_above, parent_is_symlink};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
@@ -61,7 +61,7 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
     let beside = writes
         .iter()
         .copied()
-        .filter(|p| new_dir_of(&cmp.new_dirs, p).is_none());
+        .filter(|p| dir_above(&cmp.new_dirs, p).is_none());
     let temps: Vec<String> = cmp
         .new_dirs
         .iter()
@@ -72,8 +72,8 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
         .collect();
     // The journal must list only what this build makes: nothing may be there yet.
     if let Some(taken) = temps
-        .iter()
-        .find(|t| std::fs::symlink_metadata(root.join(t)).is_ok())
+        .par_iter()
+        .find_first(|t| std::fs::symlink_metadata(root.join(t)).is_ok())
     {
         return Err(EmitError(
             format!("`{}` is in the way", root.join(taken).display()),
@@ -120,7 +120,7 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
         || {
             by_dir
                 .par_iter()
-                .try_for_each(|(dir, paths)| match new_dir_of(&cmp.new_dirs, paths[0]) {
+                .try_for_each(|(dir, paths)| match dir_above(&cmp.new_dirs, paths[0]) {
                     // Nothing shows there before the rename of the whole folder.
                     Some(new) => {
                         let temp_dir = root.join(format!("{}{}", temp_of(new), &dir[new.len()..]));
@@ -171,16 +171,6 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
         written: writes.len(),
         removed,
     })
-}
-
-/// The folder of `new_dirs` that `path` is in, if any.
-fn new_dir_of<'p>(new_dirs: &BTreeSet<String>, path: &'p str) -> Option<&'p str> {
-    if new_dirs.is_empty() {
-        return None;
-    }
-    path.match_indices('/')
-        .map(|(i, _)| &path[..i])
-        .find(|dir| new_dirs.contains(*dir))
 }
 
 /// Writes `bytes` to the temp file of `path`, then renames it over `path`.

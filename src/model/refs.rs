@@ -4,7 +4,7 @@
 //! the referenced value's type (a port stays a number); a reference inside a longer string is
 //! interpolated. Unknown references are errors that list what can be referenced.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// What an app can reference, by name.
@@ -102,10 +102,15 @@ impl Scope<'_> {
         Ok(Value::String(out))
     }
 
-    /// Resolves every reference in a JSON value, in place (keys are left as written).
-    /// `pointer` is the value's JSON pointer, to place the unknown references.
-    pub fn resolve_value(&self, value: &mut Value, pointer: &str, unknown: &mut Vec<UnknownRef>) {
-        self.walk(value, &mut Vec::new(), pointer, unknown);
+    /// Resolves every reference in a JSON mapping, in place (keys are left as written).
+    /// `pointer` is the mapping's JSON pointer, to place the unknown references.
+    pub fn resolve_map(&self, map: &mut Map<String, Value>, pointer: &str, unknown: &mut Vec<UnknownRef>) {
+        let mut path = Vec::new();
+        for (key, item) in map.iter_mut() {
+            path.push(Step::Key(key));
+            self.walk(item, &mut path, pointer, unknown);
+            path.pop();
+        }
     }
 
     fn walk<'v>(
@@ -230,7 +235,7 @@ mod tests {
         };
         let mut unknown = Vec::new();
         let mut value = json!({"a": ["x", "((y.z))", "((w))"], "b": "((name))"});
-        refs.resolve_value(&mut value, "/v", &mut unknown);
+        refs.resolve_map(value.as_object_mut().unwrap(), "/v", &mut unknown);
         assert_eq!(
             unknown,
             vec![

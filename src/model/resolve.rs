@@ -268,10 +268,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
                 charts::Wiring::default()
             }
         };
-        for (key, value) in values.iter_mut() {
-            let pointer = format!("{base}/helm/values/{}", crate::spec::load::escape_pointer(key));
-            scope.resolve_value(value, &pointer, &mut unknown);
-        }
+        scope.resolve_map(&mut values, &format!("{base}/helm/values"), &mut unknown);
         charts::merge(&mut values, wiring.values);
         let mut uses = SecretUses {
             watched: wiring.watched,
