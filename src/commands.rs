@@ -2,9 +2,11 @@
 //! and the exit code. Exit codes are a contract: 0 ok, 1 differs (or blocked), 2 error.
 
 use crate::diagnostic::{self, Diagnostic};
+use crate::emit::fresh::{Fresh, PutError};
 use crate::emit::report::{self, Paint};
 use crate::emit::{self, EmitError, review};
-use crate::{Failure, check_spec, compile};
+use crate::render::{self, Stop};
+use crate::{Failure, Prepared, check_spec, prepare};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -124,7 +126,19 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
             ..Outcome::default()
         };
     }
-    let compiled = match compile(spec, blueprints) {
+    let prepared = match prepare(spec, blueprints) {
+        Ok(p) => p,
+        Err(f) => return failed(f, style),
+    };
+    if matches!(mode, Mode::Build { .. })
+        && blueprints.is_none()
+        && let Some(outcome) = build_fresh(&prepared, out_dir, style)
+    {
+        // The process exits right after printing (see below).
+        std::mem::forget(prepared);
+        return outcome;
+    }
+    let compiled = match prepared.render() {
         Ok(c) => c,
         Err(f) => return failed(f, style),
     };
@@ -221,6 +235,57 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     // piece by piece would only cost time (a 5000-app spec holds hundreds of thousands).
     std::mem::forget((compiled, cmp, review));
     out
+}
+
+/// `build` into an output root that holds none of the tree: rendered and written in one
+/// pass ([`emit::fresh`]). `None` when the root is not fresh: the general way applies.
+fn build_fresh(prepared: &Prepared, out_dir: &Path, style: Style) -> Option<Outcome> {
+    let Prepared {
+        checked,
+        blueprints,
+        stamp,
+    } = prepared;
+    let tops = render::top_folders(&checked.model)?;
+    let fresh = match Fresh::begin(out_dir, &tops) {
+        Ok(fresh) => fresh?,
+        Err(e) => return Some(emit_failed(e, style)),
+    };
+    let written = render::render_each(&checked.model, blueprints, &|path, bytes| fresh.put(path, bytes));
+    let files = match written {
+        Ok(files) => fresh.finish(files, stamp),
+        Err(stop) => {
+            if let Err(e) = fresh.abandon() {
+                return Some(emit_failed(e, style));
+            }
+            return match stop {
+                Stop::Take(PutError::Unplanned) => None,
+                Stop::Take(PutError::Io(e)) => Some(emit_failed(e, style)),
+                Stop::Render(diagnostics) => Some(failed(
+                    Failure {
+                        source: Some(checked.source.clone()),
+                        diagnostics,
+                    },
+                    style,
+                )),
+            };
+        }
+    };
+    let mut out = Outcome {
+        stderr: warnings(&checked.warnings, &checked.source, style),
+        ..Outcome::default()
+    };
+    match files {
+        Ok(n) if !style.quiet => {
+            let _ = writeln!(
+                out.stdout,
+                "{}: {n} files, {n} written, 0 removed",
+                out_dir.display()
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return Some(emit_failed(e, style)),
+    }
+    Some(out)
 }
 
 /// `gitopsc schema`.

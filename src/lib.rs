@@ -153,17 +153,23 @@ fn data_hash(value: &serde_json::Value) -> String {
     format!("sha256:{}", hex(&hash.finalize()))
 }
 
-/// Compiles a spec into its rendered tree, with the built-in blueprints or, for those it
-/// finds there, the ones in `blueprints`.
-pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failure> {
+/// A checked spec and the blueprints that render it: everything but the rendering.
+pub struct Prepared {
+    /// The checked spec.
+    pub checked: Checked,
+    /// The template environment.
+    pub blueprints: render::Blueprints,
+    /// What the lock file records of the inputs.
+    pub stamp: emit::Stamp,
+}
+
+/// Checks a spec and compiles the built-in blueprints or, for those it finds there, the ones
+/// in `blueprints`.
+pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failure> {
     // The blueprints compile while the spec loads.
     let (checked, engine) = rayon::join(|| check_spec(path), || render::Blueprints::load(blueprints));
     let checked = checked?;
     let engine = engine.map_err(|diagnostics| Failure {
-        source: Some(checked.source.clone()),
-        diagnostics,
-    })?;
-    let tree = render::render(&checked.model, &engine).map_err(|diagnostics| Failure {
         source: Some(checked.source.clone()),
         diagnostics,
     })?;
@@ -173,15 +179,41 @@ pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failu
         } else {
             String::new()
         },
-        spec: checked.spec_hash,
+        spec: checked.spec_hash.clone(),
     };
-    Ok(Compiled {
-        source: checked.source,
-        model: checked.model,
-        tree,
+    Ok(Prepared {
+        checked,
+        blueprints: engine,
         stamp,
-        warnings: checked.warnings,
     })
+}
+
+impl Prepared {
+    /// Renders the tree.
+    pub fn render(self) -> Result<Compiled, Failure> {
+        let Prepared {
+            checked,
+            blueprints,
+            stamp,
+        } = self;
+        let tree = render::render(&checked.model, &blueprints).map_err(|diagnostics| Failure {
+            source: Some(checked.source.clone()),
+            diagnostics,
+        })?;
+        Ok(Compiled {
+            source: checked.source,
+            model: checked.model,
+            tree,
+            stamp,
+            warnings: checked.warnings,
+        })
+    }
+}
+
+/// Compiles a spec into its rendered tree, with the built-in blueprints or, for those it
+/// finds there, the ones in `blueprints`.
+pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failure> {
+    prepare(path, blueprints)?.render()
 }
 
 #[cfg(test)]

@@ -62,10 +62,22 @@ fn builds_are_identical_whatever_the_folder_and_thread_count() {
         build(&path, &a, &[]);
         build(&path, &b, &[]);
         build(&path, &one, &[("RAYON_NUM_THREADS", "1")]);
+        // A top-level folder of the tree already there: compared and written the general
+        // way, not rendered straight into a fresh root.
+        let compiled = compile(&path);
+        let first = compiled.keys().next().unwrap().split_once('/').unwrap().0;
+        let general = dir.path().join(format!("{i}-general"));
+        std::fs::create_dir_all(general.join(first)).unwrap();
+        build(&path, &general, &[]);
         let tree = read_tree(&a);
         assert!(tree.contains_key("gitopsc.lock"), "{spec}");
         assert_eq!(tree, read_tree(&b), "{spec}: two folders differ");
         assert_eq!(tree, read_tree(&one), "{spec}: one thread differs from many");
+        assert_eq!(
+            tree,
+            read_tree(&general),
+            "{spec}: a fresh build differs from an update"
+        );
         // The build is the compiled tree plus the lock file, which lists exactly its files.
         let mut files = tree.clone();
         let lock: Value = serde_json::from_slice(&files.remove("gitopsc.lock").unwrap()).unwrap();
@@ -79,6 +91,20 @@ fn builds_are_identical_whatever_the_folder_and_thread_count() {
                 "{spec}: {p}"
             );
         }
+    }
+}
+
+#[test]
+fn the_top_level_folders_are_known_before_rendering() {
+    for spec in specs() {
+        let compiled = gitopsc::compile(&root().join(&spec), None).ok().unwrap();
+        let tops = gitopsc::render::top_folders(&compiled.model).expect("no top-level files");
+        let rendered: std::collections::BTreeSet<&str> = compiled
+            .tree
+            .keys()
+            .map(|p| p.split_once('/').unwrap().0)
+            .collect();
+        assert_eq!(tops, rendered, "{spec}");
     }
 }
 

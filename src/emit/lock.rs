@@ -44,6 +44,11 @@ impl Lock {
     }
 }
 
+/// What the lock file names as its writer: `gitopsc <version>`.
+pub fn generator() -> String {
+    format!("gitopsc {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Hex sha256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

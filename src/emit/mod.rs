@@ -5,6 +5,7 @@
 //! the hash they still have — and only at safe relative paths inside the output root, never
 //! through a symlink.
 
+pub mod fresh;
 pub mod lock;
 pub mod report;
 pub mod review;
@@ -126,7 +127,7 @@ pub fn unchanged(root: &Path, input: &str) -> Option<usize> {
     }
     let bytes = std::fs::read(root.join(LOCK_FILE)).ok()?;
     let lock = Lock::parse(&bytes).ok()?;
-    if lock.input != input || lock.generator != format!("gitopsc {}", env!("CARGO_PKG_VERSION")) {
+    if lock.input != input || lock.generator != lock::generator() {
         return None;
     }
     if std::fs::symlink_metadata(root.join(write::JOURNAL)).is_ok() {
@@ -265,7 +266,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
     conflicts.sort_by(|a, b| a.path.cmp(&b.path));
 
     let new_lock = Lock {
-        generator: format!("gitopsc {}", env!("CARGO_PKG_VERSION")),
+        generator: lock::generator(),
         spec: stamp.spec.clone(),
         // A tree with files left blocked is not all that was rendered: never a fast path.
         input: if conflicts.is_empty() {

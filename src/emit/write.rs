@@ -35,7 +35,7 @@ pub struct WriteStats {
 }
 
 /// The temp file a file is written to before it is renamed into place: beside it, hidden.
-fn temp_of(path: &str) -> String {
+pub(super) fn temp_of(path: &str) -> String {
     match path.rsplit_once('/') {
         Some((dir, name)) => format!("{dir}/.{name}{TEMP_SUFFIX}"),
         None => format!(".{path}{TEMP_SUFFIX}"),
@@ -80,14 +80,7 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
             Some("gitopsc writes its temp files and folders under that name: move it away".into()),
         ));
     }
-    let mut listed =
-        String::with_capacity(JOURNAL_HEADER.len() + temps.iter().map(|t| t.len() + 1).sum::<usize>());
-    listed.push_str(JOURNAL_HEADER);
-    for temp in &temps {
-        listed.push_str(temp);
-        listed.push('\n');
-    }
-    std::fs::write(&journal, listed).map_err(|e| io("write", &journal, e))?;
+    write_journal(root, &temps)?;
     let stats = write_all(cmp, tree, &writes).inspect_err(|_| {
         // What this build made so far goes; what was there stays.
         let _ = clear_leftovers(root);
@@ -96,7 +89,20 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
     Ok(stats)
 }
 
-fn io(what: &str, path: &Path, e: std::io::Error) -> EmitError {
+/// Writes the journal: the temp names a build is about to make, before the first exists.
+pub(super) fn write_journal(root: &Path, temps: &[String]) -> Result<(), EmitError> {
+    let journal = root.join(JOURNAL);
+    let mut listed =
+        String::with_capacity(JOURNAL_HEADER.len() + temps.iter().map(|t| t.len() + 1).sum::<usize>());
+    listed.push_str(JOURNAL_HEADER);
+    for temp in temps {
+        listed.push_str(temp);
+        listed.push('\n');
+    }
+    std::fs::write(&journal, listed).map_err(|e| io("write", &journal, e))
+}
+
+pub(super) fn io(what: &str, path: &Path, e: std::io::Error) -> EmitError {
     EmitError(format!("cannot {what} `{}`: {e}", path.display()), None)
 }
 
@@ -174,7 +180,7 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
 }
 
 /// Writes `bytes` to the temp file of `path`, then renames it over `path`.
-fn put(root: &Path, path: &str, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+pub(super) fn put(root: &Path, path: &str, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
     let temp = root.join(temp_of(path));
     let target = root.join(path);
     write_new(&temp, bytes)?;
@@ -185,7 +191,7 @@ fn put(root: &Path, path: &str, bytes: &[u8]) -> Result<(), (PathBuf, std::io::E
 }
 
 /// Writes a file that must not exist yet (a temp file: never anybody else's).
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
     use std::io::Write;
     std::fs::OpenOptions::new()
         .write(true)
@@ -198,7 +204,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)>
 /// Removes what a killed build left: the temp files and folders its journal lists (only
 /// those with a temp name, never below a symlink), then the journal. A staging folder of an
 /// earlier gitopsc release in its place goes whole.
-fn clear_leftovers(root: &Path) -> std::io::Result<()> {
+pub(super) fn clear_leftovers(root: &Path) -> std::io::Result<()> {
     let journal = root.join(JOURNAL);
     match std::fs::symlink_metadata(&journal) {
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),

@@ -210,6 +210,41 @@ fn toyaml(value: &Value, indent: Option<usize>) -> Result<Value, minijinja::Erro
 
 /// Renders the whole tree of a model.
 pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagnostic>> {
+    let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
+    let mut files = render_each(model, blueprints, &keep).map_err(|stop| match stop {
+        Stop::Render(diags) => diags,
+        Stop::Take(never) => match never {},
+    })?;
+    // Sorted first, the tree is built in one pass (a path rendered twice keeps the last).
+    files.par_sort_by(|a, b| a.0.cmp(&b.0));
+    let tree: Tree = files.into_iter().collect();
+    if !blueprints.overridden.is_empty() {
+        let diags = parse_back(blueprints, &tree);
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+    }
+    Ok(tree)
+}
+
+/// Why [`render_each`] stopped.
+#[derive(Debug)]
+pub enum Stop<E> {
+    /// Blueprints failed to render: every app's first failure.
+    Render(Vec<Diagnostic>),
+    /// The consumer of the files failed (the first failure, in path order of the apps).
+    Take(E),
+}
+
+/// Renders every file of a model and hands each to `take` as soon as it is rendered, in
+/// parallel and in no particular order; returns what `take` made of them. Files of
+/// overridden blueprints are not parsed back here (see [`render`]).
+pub fn render_each<T, E, F>(model: &Model, blueprints: &Blueprints, take: &F) -> Result<Vec<T>, Stop<E>>
+where
+    T: Send,
+    E: Send,
+    F: Fn(String, Vec<u8>) -> Result<T, E> + Sync,
+{
     let mut jobs: Vec<(String, &'static str, Value)> = Vec::new();
     let kustomize = "kustomize/kustomization.yaml.j2";
 
@@ -271,44 +306,55 @@ pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagno
         context! { resources => model.cluster_resources() },
     ));
 
-    let shared_files: Vec<Result<(String, Vec<u8>), Diagnostic>> = jobs
-        .into_par_iter()
-        .map(|(path, blueprint, ctx)| Ok((path, blueprints.render(blueprint, ctx)?)))
-        .collect();
-    let app_files: Vec<Result<Files, Diagnostic>> = model
-        .apps
-        .par_iter()
-        .map(|app| render_app(app, blueprints))
-        .collect();
-
-    let mut files: Files = Vec::with_capacity(shared_files.len() + app_files.len() * 8);
+    let render_job = |(path, blueprint, ctx): (String, &'static str, Value)| {
+        let bytes = blueprints
+            .render(blueprint, ctx)
+            .map_err(|d| Stop::Render(vec![d]))?;
+        Ok(vec![take(path, bytes).map_err(Stop::Take)?])
+    };
+    // The cluster's own files and the apps' side by side; results in this order.
+    let (shared, apps): (Vec<_>, Vec<_>) = rayon::join(
+        || jobs.into_par_iter().map(render_job).collect(),
+        || {
+            model
+                .apps
+                .par_iter()
+                .map(|app| render_app(app, blueprints, take))
+                .collect()
+        },
+    );
+    let mut taken = Vec::with_capacity(shared.len() + apps.len() * 8);
     let mut diags = Vec::new();
-    for result in shared_files {
+    let mut failed = None;
+    for result in shared.into_iter().chain(apps) {
         match result {
-            Ok(file) => files.push(file),
-            Err(d) => diags.push(d),
+            Ok(files) => taken.extend(files),
+            Err(Stop::Render(d)) => diags.extend(d),
+            Err(Stop::Take(e)) => {
+                failed.get_or_insert(e);
+            }
         }
     }
-    for result in app_files {
-        match result {
-            Ok(app) => files.extend(app),
-            Err(d) => diags.push(d),
-        }
+    match failed {
+        Some(e) => Err(Stop::Take(e)),
+        None if !diags.is_empty() => Err(Stop::Render(diags)),
+        None => Ok(taken),
     }
-    // Sorted first, the tree is built in one pass (a path rendered twice keeps the last).
-    files.par_sort_by(|a, b| a.0.cmp(&b.0));
-    let tree: Tree = files.into_iter().collect();
-    if !blueprints.overridden.is_empty() && diags.is_empty() {
-        diags.extend(parse_back(blueprints, &tree));
-    }
-    if diags.is_empty() { Ok(tree) } else { Err(diags) }
 }
 
-/// Rendered files: (path, bytes).
-type Files = Vec<(String, Vec<u8>)>;
-
-fn render_app(app: &App, blueprints: &Blueprints) -> Result<Files, Diagnostic> {
-    let mut files = Vec::new();
+/// Renders one app's files, each handed to `take` as soon as it is rendered.
+fn render_app<T, E, F>(app: &App, blueprints: &Blueprints, take: &F) -> Result<Vec<T>, Stop<E>>
+where
+    F: Fn(String, Vec<u8>) -> Result<T, E>,
+{
+    let mut taken = Vec::new();
+    let mut file = |path: String, blueprint: &str, ctx: Value| {
+        let bytes = blueprints
+            .render(blueprint, ctx)
+            .map_err(|d| Stop::Render(vec![d]))?;
+        taken.push(take(path, bytes).map_err(Stop::Take)?);
+        Ok::<_, Stop<E>>(())
+    };
     // Blueprints see the app's name and namespace; what each renders is its `item`.
     let app_value = context! { name => app.name.clone(), namespace => app.namespace.clone() };
     let mut kustomizations = Vec::with_capacity(app.layers.len());
@@ -319,19 +365,14 @@ fn render_app(app: &App, blueprints: &Blueprints) -> Result<Files, Diagnostic> {
                 app => app_value.clone(),
                 item => Value::from(minijinja::value::Serde(&*m.item)),
             };
-            files.push((
-                format!("{}/{}", layer.dir, m.file),
-                blueprints.render(m.blueprint, ctx)?,
-            ));
+            file(format!("{}/{}", layer.dir, m.file), m.blueprint, ctx)?;
             resources.push(m.file.clone());
         }
-        files.push((
+        file(
             format!("{}/kustomization.yaml", layer.dir),
-            blueprints.render(
-                "kustomize/kustomization.yaml.j2",
-                context! { resources => resources },
-            )?,
-        ));
+            "kustomize/kustomization.yaml.j2",
+            context! { resources => resources },
+        )?;
         kustomizations.push(Value::from(minijinja::value::Serde(&layer.kustomization)));
     }
     if let Some(runbook) = &app.runbook {
@@ -339,19 +380,33 @@ fn render_app(app: &App, blueprints: &Blueprints) -> Result<Files, Diagnostic> {
             app => app_value.clone(),
             item => Value::from(minijinja::value::Serde(&*runbook.item)),
         };
-        files.push((
-            format!("{}/{}", app.dir, runbook.file),
-            blueprints.render(runbook.blueprint, ctx)?,
-        ));
+        file(format!("{}/{}", app.dir, runbook.file), runbook.blueprint, ctx)?;
     }
-    files.push((
+    file(
         app.kustomizations_file.clone(),
-        blueprints.render(
-            "flux/kustomization.yaml.j2",
-            context! { kustomizations => kustomizations },
-        )?,
-    ));
-    Ok(files)
+        "flux/kustomization.yaml.j2",
+        context! { kustomizations => kustomizations },
+    )?;
+    Ok(taken)
+}
+
+/// The first component of every path [`render_each`] renders to: the top-level folders of
+/// the tree. `None` when a file would sit at the top level itself.
+pub fn top_folders(model: &Model) -> Option<BTreeSet<&str>> {
+    let mut dirs: Vec<&str> = Vec::with_capacity(model.apps.len() * 3 + 8);
+    dirs.push(&model.flux.cluster_dir);
+    dirs.extend(model.shared_sources.iter().map(|s| s.dir.as_str()));
+    dirs.extend(model.shared_stores.iter().map(|s| s.dir.as_str()));
+    dirs.extend(model.gates.iter().map(|g| g.dir.as_str()));
+    let mut tops = BTreeSet::new();
+    for app in &model.apps {
+        dirs.push(&app.dir);
+        dirs.extend(app.layers.iter().map(|l| l.dir.as_str()));
+        // The one file named here: it needs a folder above it.
+        tops.insert(app.kustomizations_file.split_once('/')?.0);
+    }
+    tops.extend(dirs.into_iter().map(|dir| dir.split('/').next().unwrap_or(dir)));
+    (!tops.contains("")).then_some(tops)
 }
 
 /// Parses back every YAML file an overridden blueprint produced: a user's blueprint must

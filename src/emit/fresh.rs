@@ -1,0 +1,267 @@
+//! `build` into an output root that holds none of the tree: each file is written as soon as
+//! it is rendered, so rendering and writing share the machine instead of taking turns.
+//!
+//! It applies when the root has no lock file, no journal, and none of the tree's top-level
+//! folders, nor their temp names. Each top-level folder is written whole under its temp name
+//! (`.<name>.gitopsc-tmp/`), listed in the journal before it exists, and renamed into place
+//! once every file is written; the lock file follows, then the journal goes — what
+//! [`super::write`] does for new folders. Nothing can be in the way, so there is nothing to
+//! compare, and the rendered tree is never held in memory.
+
+use super::lock::{self, LOCK_FILE, Lock, is_safe_relative, sha256_hex};
+use super::write::{JOURNAL, clear_leftovers, io, put, temp_of, write_journal, write_new};
+use super::{EmitError, Stamp};
+use std::collections::{BTreeSet, HashMap};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A build in progress into a fresh output root.
+pub struct Fresh {
+    root: PathBuf,
+    /// The tree's top-level folders.
+    tops: BTreeSet<String>,
+    /// Each folder below them, made once (by whichever file needs it first).
+    made: Mutex<HashMap<String, Arc<OnceLock<bool>>>>,
+}
+
+/// Why a file could not be written.
+#[derive(Debug)]
+pub enum PutError {
+    /// The file does not fit the plan (a path outside the top-level folders, or rendered
+    /// twice): the build goes the general way instead.
+    Unplanned,
+    /// Writing failed.
+    Io(EmitError),
+}
+
+impl Fresh {
+    /// Starts a build into `root` when it holds none of the tree whose top-level folders are
+    /// `tops`: writes the journal and makes the temp folders. `None` when the root is not
+    /// fresh (or cannot be examined): then the general way applies.
+    pub fn begin(root: &Path, tops: &BTreeSet<&str>) -> Result<Option<Fresh>, EmitError> {
+        let absent = |name: &str| matches!(std::fs::symlink_metadata(root.join(name)), Err(e) if e.kind() == ErrorKind::NotFound);
+        match std::fs::metadata(root) {
+            Ok(m) if m.is_dir() => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            _ => return Ok(None),
+        }
+        let temps: Vec<String> = tops
+            .iter()
+            .copied()
+            .chain(std::iter::once(LOCK_FILE))
+            .map(temp_of)
+            .collect();
+        let fresh = [LOCK_FILE, JOURNAL]
+            .into_iter()
+            .chain(tops.iter().copied())
+            .chain(temps.iter().map(String::as_str))
+            .all(absent);
+        if !fresh {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(root).map_err(|e| io("create", root, e))?;
+        write_journal(root, &temps)?;
+        for top in tops {
+            let temp = root.join(temp_of(top));
+            if let Err(e) = std::fs::create_dir(&temp) {
+                let _ = clear_leftovers(root);
+                return Err(io("create", &temp, e));
+            }
+        }
+        Ok(Some(Fresh {
+            root: root.to_path_buf(),
+            tops: tops.iter().map(|t| t.to_string()).collect(),
+            made: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Writes one rendered file under its top-level folder's temp name; returns its path and
+    /// hash for the lock file.
+    pub fn put(&self, path: String, bytes: Vec<u8>) -> Result<(String, String), PutError> {
+        let Some((top, rest)) = path.split_once('/') else {
+            return Err(PutError::Unplanned);
+        };
+        if !is_safe_relative(&path) || !self.tops.contains(top) {
+            return Err(PutError::Unplanned);
+        }
+        let temp_top = self.root.join(temp_of(top));
+        if let Some((dir, _)) = rest.rsplit_once('/') {
+            self.make_dir(&path[..top.len() + 1 + dir.len()], &temp_top.join(dir));
+        }
+        let target = temp_top.join(rest);
+        match write_new(&target, &bytes) {
+            Ok(()) => Ok((path, sha256_hex(&bytes))),
+            Err((_, e)) if e.kind() == ErrorKind::AlreadyExists => Err(PutError::Unplanned),
+            Err((p, e)) => Err(PutError::Io(io("write", &p, e))),
+        }
+    }
+
+    /// Makes a folder below a temp folder, once; a failure shows as the write's.
+    fn make_dir(&self, key: &str, dir: &Path) {
+        let once = {
+            let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+            match made.get(key) {
+                Some(once) => once.clone(),
+                None => made.entry(key.to_string()).or_default().clone(),
+            }
+        };
+        once.get_or_init(|| std::fs::create_dir_all(dir).is_ok());
+    }
+
+    /// Moves the written folders into place and writes the lock file of `files` (path, hash).
+    pub fn finish(self, files: Vec<(String, String)>, stamp: &Stamp) -> Result<usize, EmitError> {
+        let count = files.len();
+        let done = (|| {
+            for top in &self.tops {
+                let (temp, target) = (self.root.join(temp_of(top)), self.root.join(top));
+                std::fs::rename(&temp, &target).map_err(|e| io("move into place", &target, e))?;
+            }
+            let lock = Lock {
+                generator: lock::generator(),
+                spec: stamp.spec.clone(),
+                input: stamp.input.clone(),
+                files: files.into_iter().collect(),
+            };
+            put(&self.root, LOCK_FILE, &lock.to_bytes()).map_err(|(p, e)| io("write", &p, e))
+        })();
+        if let Err(e) = done {
+            let _ = clear_leftovers(&self.root);
+            return Err(e);
+        }
+        let journal = self.root.join(JOURNAL);
+        std::fs::remove_file(&journal).map_err(|e| io("remove", &journal, e))?;
+        Ok(count)
+    }
+
+    /// Removes everything this build wrote (its temp folders), the journal last.
+    pub fn abandon(self) -> Result<(), EmitError> {
+        clear_leftovers(&self.root).map_err(|e| io("clean up", &self.root.join(JOURNAL), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tops() -> BTreeSet<&'static str> {
+        ["clusters", "workloads"].into_iter().collect()
+    }
+
+    fn stamp() -> Stamp {
+        Stamp {
+            spec: "sha256:s".into(),
+            input: "sha256:i".into(),
+        }
+    }
+
+    #[test]
+    fn only_a_root_that_holds_none_of_the_tree_is_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        let begun = |root: &Path| {
+            let fresh = Fresh::begin(root, &tops()).unwrap();
+            let taken = fresh.is_some();
+            if let Some(f) = fresh {
+                f.abandon().unwrap();
+            }
+            taken
+        };
+        assert!(begun(&root), "a missing root");
+        std::fs::create_dir_all(root.join("flux-system")).unwrap();
+        std::fs::write(root.join("README.md"), "mine").unwrap();
+        assert!(begun(&root), "a root with other files");
+        assert_eq!(std::fs::read_to_string(root.join("README.md")).unwrap(), "mine");
+        for (name, folder) in [
+            ("gitopsc.lock", false),
+            (".gitopsc-tmp", false),
+            ("workloads", true),
+            ("clusters", false),
+            (".clusters.gitopsc-tmp", true),
+            (".gitopsc.lock.gitopsc-tmp", false),
+        ] {
+            let path = root.join(name);
+            if folder {
+                std::fs::create_dir(&path).unwrap();
+            } else {
+                std::fs::write(&path, "x").unwrap();
+            }
+            assert!(!begun(&root), "{name} is there");
+            assert!(path.exists(), "{name} was touched");
+            if folder {
+                std::fs::remove_dir(&path).unwrap();
+            } else {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(!begun(&file), "a root that is a file");
+    }
+
+    #[test]
+    fn files_appear_when_all_are_written_and_the_lock_records_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        let fresh = Fresh::begin(&root, &tops()).unwrap().unwrap();
+        let journal = std::fs::read_to_string(root.join(JOURNAL)).unwrap();
+        assert!(
+            journal.ends_with(".clusters.gitopsc-tmp\n.workloads.gitopsc-tmp\n.gitopsc.lock.gitopsc-tmp\n"),
+            "{journal}"
+        );
+        let mut files = Vec::new();
+        for path in ["workloads/a/b/c.yaml", "workloads/a/d.yaml", "clusters/x/a.yaml"] {
+            files.push(fresh.put(path.to_string(), path.as_bytes().to_vec()).unwrap());
+        }
+        assert!(!root.join("workloads").exists(), "a folder showed before the end");
+        for path in [
+            "elsewhere/x.yaml",
+            "top.yaml",
+            "workloads/../x.yaml",
+            "workloads/a/d.yaml",
+        ] {
+            let put = fresh.put(path.to_string(), Vec::new());
+            assert!(matches!(put, Err(PutError::Unplanned)), "{path}: {put:?}");
+        }
+        assert_eq!(fresh.finish(files, &stamp()).unwrap(), 3);
+        assert_eq!(
+            std::fs::read_to_string(root.join("workloads/a/b/c.yaml")).unwrap(),
+            "workloads/a/b/c.yaml"
+        );
+        let lock = Lock::parse(&std::fs::read(root.join(LOCK_FILE)).unwrap()).unwrap();
+        assert_eq!(lock.input, "sha256:i");
+        assert_eq!(lock.files["clusters/x/a.yaml"], sha256_hex(b"clusters/x/a.yaml"));
+        assert_eq!(lock.files.len(), 3);
+        let mut names: Vec<String> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["clusters", "gitopsc.lock", "workloads"]);
+    }
+
+    #[test]
+    fn an_abandoned_or_killed_build_leaves_nothing_the_next_does_not_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("README.md"), "mine").unwrap();
+        let fresh = Fresh::begin(&root, &tops()).unwrap().unwrap();
+        fresh.put("workloads/a/b.yaml".into(), b"x".to_vec()).unwrap();
+        fresh.abandon().unwrap();
+        let names = |root: &Path| std::fs::read_dir(root).unwrap().count();
+        assert_eq!(names(&root), 1, "only README.md is left");
+
+        // Killed: the journal stays, and names what the next build removes.
+        let fresh = Fresh::begin(&root, &tops()).unwrap().unwrap();
+        fresh.put("clusters/a/b.yaml".into(), b"x".to_vec()).unwrap();
+        std::mem::forget(fresh);
+        assert!(
+            Fresh::begin(&root, &tops()).unwrap().is_none(),
+            "a journal is there"
+        );
+        clear_leftovers(&root).unwrap();
+        assert_eq!(names(&root), 1);
+        assert_eq!(std::fs::read_to_string(root.join("README.md")).unwrap(), "mine");
+    }
+}
