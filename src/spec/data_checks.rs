@@ -199,7 +199,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
             }
 
             if let Some(helm) = &app.helm {
-                plaintext_in_values(&helm.values, &format!("{base}/helm/values"), spans, &mut diags);
+                plaintext_in_values(&helm.values, &format!("{base}/helm/values"), &mut Vec::new(), spans, &mut diags);
             }
 
             if let Some(pg) = &app.postgres {
@@ -467,31 +467,62 @@ fn missing_key(secret: &str, key: &str, pointer: &str, spans: &SpanIndex) -> Dia
 
 /// True for a chart values key that holds a secret value (not the name of a Secret).
 fn is_secret_value_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SECRET_VALUE_KEYS.contains(&key.as_str()) || (key.ends_with("password") && !key.starts_with("existing"))
+    let ends_with = |suffix: &str| {
+        key.len() >= suffix.len()
+            && key.is_char_boundary(key.len() - suffix.len())
+            && key[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    let starts_with = |prefix: &str| {
+        key.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    SECRET_VALUE_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
+        || (ends_with("password") && !starts_with("existing"))
 }
 
-/// Refuses chart values that hold a secret in plain text.
-fn plaintext_in_values(
-    values: &serde_json::Map<String, serde_json::Value>,
+/// A step below a node: a key of a mapping or an index of a sequence.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Refuses chart values that hold a secret in plain text. `path` is where `values` is below
+/// `pointer`; pointers are built only for what is refused.
+fn plaintext_in_values<'a>(
+    values: &'a serde_json::Map<String, serde_json::Value>,
     pointer: &str,
+    path: &mut Vec<Step<'a>>,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
     for (key, value) in values {
-        let child = format!("{pointer}/{}", super::load::escape_pointer(key));
+        path.push(Step::Key(key));
         match value {
-            serde_json::Value::Object(map) => plaintext_in_values(map, &child, spans, diags),
+            serde_json::Value::Object(map) => plaintext_in_values(map, pointer, path, spans, diags),
             serde_json::Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     if let serde_json::Value::Object(map) = item {
-                        plaintext_in_values(map, &format!("{child}/{i}"), spans, diags);
+                        path.push(Step::Index(i));
+                        plaintext_in_values(map, pointer, path, spans, diags);
+                        path.pop();
                     }
                 }
             }
             serde_json::Value::String(s)
                 if !s.is_empty() && !s.trim_start().starts_with("((") && is_secret_value_key(key) =>
             {
+                let mut child = pointer.to_string();
+                for step in path.iter() {
+                    match step {
+                        Step::Key(k) => {
+                            child.push('/');
+                            child.push_str(&super::load::escape_pointer(k));
+                        }
+                        Step::Index(i) => {
+                            child.push_str(&format!("/{i}"));
+                        }
+                    }
+                }
                 diags.push(
                     Diagnostic::error(format!("`{key}` holds a secret in plain text"))
                         .at(spans.value(&child), "plaintext secret")
@@ -499,6 +530,36 @@ fn plaintext_in_values(
                 );
             }
             _ => {}
+        }
+        path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret_value_key;
+
+    #[test]
+    fn secret_value_keys_match_in_any_case() {
+        for key in [
+            "password",
+            "adminPassword",
+            "DB_PASSWORD",
+            "TOKEN",
+            "clientSecret",
+            "éPassword",
+        ] {
+            assert!(is_secret_value_key(key), "{key}");
+        }
+        for key in [
+            "existingPassword",
+            "ExistingSecretPassword",
+            "tokenTTL",
+            "passwordKey",
+            "é",
+            "",
+        ] {
+            assert!(!is_secret_value_key(key), "{key}");
         }
     }
 }
