@@ -110,13 +110,21 @@ fn render_one(d: &Diagnostic, source: Option<&Source>, color: bool, out: &mut St
     }
     match (source, d.span) {
         (Some(src), Some(span)) => {
+            // miette reads the source from its start for each snippet: it gets the lines
+            // around the span only, or a spec with many diagnostics takes quadratic time.
+            let (range, first_line) = src.lines_around(span, CONTEXT_LINES + 1);
             let report = Snippet {
                 d,
-                named: miette::NamedSource::new(&src.name, src.text.to_string()),
+                window: Window {
+                    name: &src.name,
+                    text: &src.text[range.clone()],
+                    start: range.start,
+                    first_line,
+                },
                 span,
             };
             let handler = GraphicalReportHandler::new_themed(theme)
-                .with_context_lines(1)
+                .with_context_lines(CONTEXT_LINES)
                 .with_width(100)
                 .without_syntax_highlighting();
             let mut snippet = String::new();
@@ -140,11 +148,46 @@ fn render_one(d: &Diagnostic, source: Option<&Source>, color: bool, out: &mut St
     out.push('\n');
 }
 
+/// Lines of source shown before and after a diagnostic's own.
+const CONTEXT_LINES: usize = 1;
+
 /// Adapter presenting one diagnostic to miette's renderer.
 struct Snippet<'a> {
     d: &'a Diagnostic,
-    named: miette::NamedSource<String>,
+    window: Window<'a>,
     span: Span,
+}
+
+/// Whole lines of a source, presented to miette at their place in the whole: offsets and
+/// line numbers are those of the file.
+struct Window<'a> {
+    name: &'a str,
+    text: &'a str,
+    /// Byte offset of `text` in the file.
+    start: usize,
+    /// 0-based line number of the first line of `text`.
+    first_line: usize,
+}
+
+impl miette::SourceCode for Window<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let local = miette::SourceSpan::new(span.offset().saturating_sub(self.start).into(), span.len());
+        let inner = self.text.read_span(&local, before, after)?;
+        let at = inner.span().offset() + self.start;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            miette::SourceSpan::new(at.into(), inner.span().len()),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for Snippet<'_> {
@@ -163,7 +206,7 @@ impl std::error::Error for Snippet<'_> {}
 
 impl miette::Diagnostic for Snippet<'_> {
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.named)
+        Some(&self.window)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
@@ -183,5 +226,40 @@ impl miette::Diagnostic for Snippet<'_> {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snippet_deep_in_a_file_shows_its_lines_and_numbers() {
+        let text: String = (1..=2000).map(|n| format!("key{n}: value{n}\n")).collect();
+        let source = Source::new("big.yaml", text.clone());
+        let at = text.find("key1500:").unwrap();
+        let d = Diagnostic::error("bad key")
+            .at(Some(Span::new(at, at + 7)), "here")
+            .help("fix it");
+        let out = render(&[d], Some(&source), false);
+        assert!(out.contains("[big.yaml:1500:1]"), "{out}");
+        for line in [
+            "1499 │ key1499: value1499",
+            "1500 │ key1500: value1500",
+            "1501 │ key1501: value1501",
+        ] {
+            assert!(out.contains(line), "{line} in\n{out}");
+        }
+        assert!(!out.contains("1498 │") && !out.contains("1502 │"), "{out}");
+        // At the very start and end of a file.
+        let last = text.rfind("key2000").unwrap();
+        for (span, line) in [
+            (Span::new(0, 4), "1 │ key1: value1"),
+            (Span::new(last, last + 7), "2000 │ key2000"),
+        ] {
+            let d = Diagnostic::error("bad key").at(Some(span), "here");
+            let out = render(&[d], Some(&source), false);
+            assert!(out.contains(line), "{line} in\n{out}");
+        }
     }
 }

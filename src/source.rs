@@ -70,6 +70,17 @@ impl Source {
             .map_or(self.text.len(), |(i, _)| start + i)
     }
 
+    /// The whole lines around a span, `context` more on each side: their byte range and the
+    /// 0-based number of the first.
+    pub fn lines_around(&self, span: Span, context: usize) -> (std::ops::Range<usize>, usize) {
+        let starts = self.line_starts();
+        let line_of = |offset: usize| starts.partition_point(|&s| s <= offset.min(self.text.len())) - 1;
+        let first = line_of(span.start).saturating_sub(context);
+        let last = line_of(span.end) + context + 1;
+        let end = starts.get(last).copied().unwrap_or(self.text.len());
+        (starts[first]..end, first)
+    }
+
     /// `name:line:col` of a span's start.
     pub fn location(&self, span: Span) -> String {
         let (line, col) = self.line_col(span.start);
