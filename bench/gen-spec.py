@@ -15,7 +15,10 @@ The mix follows real specs:
 Every app is drawn from its own seeded generator (`random.Random("app-<i>")`), so app i is
 the same whatever N is: the spec for N apps is a prefix of the spec for M > N apps.
 
-To grow the generator (databases, secrets, workloads per app), write one more `part_*`
+Apps also own CloudNative-PG databases (~30%, a third backed up) and pull secrets from Vault
+(~50% in all), behind three operator apps: ~7 files per app, the workload the targets name.
+
+To grow the generator (workloads per app, say), write one more `part_*`
 function taking (i, rng, ctx) and returning a dict of fields for the app, and add it to
 APP_PARTS; fields that need top-level declarations go through `ctx` like sources do.
 """
@@ -40,6 +43,21 @@ OCI_SOURCES = [
     ("ghcr-charts", "oci://ghcr.io/example-org/charts"),
     ("harbor-charts", "oci://harbor.example.com/platform/charts"),
     ("bitnami-oci", "oci://registry-1.docker.io/bitnamicharts"),
+]
+
+# The operators the databases and secrets need: three apps ahead of the generated ones.
+OPERATOR_SOURCES = {"cnpg": "https://cloudnative-pg.github.io/charts",
+                    "external-secrets": "https://charts.external-secrets.io"}
+OPERATORS = [
+    {"name": "cloudnative-pg", "namespace": "cnpg-system", "group": "platform/operators",
+     "dependsOn": [EXTERNAL], "helm": {"chart": "cloudnative-pg", "version": "0.27.1", "source": "cnpg",
+                                       "values": {"crds": {"create": True}}}},
+    {"name": "plugin-barman-cloud", "namespace": "cnpg-system", "group": "platform/operators",
+     "dependsOn": ["cloudnative-pg", EXTERNAL],
+     "helm": {"chart": "plugin-barman-cloud", "version": "0.3.1", "source": "cnpg"}},
+    {"name": "external-secrets", "namespace": "external-secrets", "group": "platform/operators",
+     "dependsOn": [EXTERNAL], "helm": {"chart": "external-secrets", "version": "2.9.0",
+                                        "source": "external-secrets", "values": {"installCRDs": True}}},
 ]
 
 TEAMS = 40  # team-00 .. team-39
@@ -122,7 +140,35 @@ def part_helm(i, rng, ctx):
     return {"helm": helm}
 
 
-APP_PARTS = [part_identity, part_dependencies, part_flux_overrides, part_helm]
+def part_data(i, rng, ctx):
+    """~30% of apps own a CloudNative-PG database (a third of them backed up to S3), its owner's
+    credentials pulled from Vault; ~20% more pull an app secret from Vault."""
+    name = ctx["names"][-1]
+    k = i % 10
+    if ctx["kind"] == "https" and k in (1, 4, 6):
+        db = name.split("-")[0]
+        pg = {"instances": rng.choice([1, 2, 3]), "version": rng.choice(["16.10", "17.6"]),
+              "storage": {"size": rng.choice(["5Gi", "20Gi", "100Gi"])},
+              "database": db, "owner": db, "ownerSecret": f"{name}-db"}
+        if k == 1:
+            pg["backup"] = {"destinationPath": f"s3://backups/{name}", "endpointURL": "https://s3.example.com",
+                            "credentials": f"{name}-s3", "retention": "14d", "schedule": "0 0 3 * * *"}
+        secrets = [{"name": f"{name}-db", "type": "basic-auth",
+                    "data": [{"key": "username", "remoteKey": f"db/{name}", "property": "username"},
+                             {"key": "password", "remoteKey": f"db/{name}", "property": "password"}]}]
+        if k == 1:
+            secrets.append({"name": f"{name}-s3",
+                            "data": [{"key": "ACCESS_KEY_ID", "remoteKey": f"s3/{name}", "property": "access-key-id"},
+                                     {"key": "ACCESS_SECRET_KEY", "remoteKey": f"s3/{name}",
+                                      "property": "secret-access-key"}]})
+        return {"postgres": pg, "secrets": secrets}
+    if k in (2, 5):
+        return {"secrets": [{"name": f"{name}-app", "data": [
+            {"key": "API_TOKEN", "remoteKey": f"apps/{name}", "property": "api-token"}]}]}
+    return {}
+
+
+APP_PARTS = [part_identity, part_dependencies, part_flux_overrides, part_helm, part_data]
 
 
 # --------------------------------------------------------------------------------------
@@ -249,15 +295,24 @@ def spec(n):
             app.update(part(i, rng, ctx))
         apps.append(app)
     used = {a["helm"]["source"] for a in apps if "helm" in a}
+    used.update(OPERATOR_SOURCES)
     return {
         "apiVersion": "gitopsc.io/v1alpha1",
         "kind": "Cluster",
         "metadata": {"name": "bench"},
         "flux": {"version": "2.9", "repoPath": "kubernetes", "interval": "30m", "external": [EXTERNAL]},
-        "defaults": {"timeout": "5m", "retryInterval": "1m", "podSecurity": "restricted"},
+        "defaults": {"timeout": "5m", "retryInterval": "1m", "podSecurity": "restricted",
+                     "secretStore": "vault"},
         "sources": {"helm": [{"name": name, "url": url} for name, url in HTTPS_SOURCES + OCI_SOURCES
-                             if name in used]},
-        "apps": apps,
+                             + list(OPERATOR_SOURCES.items()) if name in used]},
+        "secretStores": [{"name": "vault", "kind": "ClusterSecretStore", "vault": {
+            "server": "https://vault.example.com:8200", "path": "secret", "version": "v2",
+            "auth": {"kubernetes": {"mountPath": "kubernetes", "role": "external-secrets",
+                                    "serviceAccount": {"name": "external-secrets",
+                                                       "namespace": "external-secrets"}}}}}],
+        "operators": {"cnpg": {"app": "cloudnative-pg"}, "barmanCloud": {"app": "plugin-barman-cloud"},
+                      "externalSecrets": {"app": "external-secrets"}},
+        "apps": OPERATORS + apps,
     }
 
 
