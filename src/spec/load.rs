@@ -543,7 +543,7 @@ impl yaml_rust2::parser::MarkedEventReceiver for Builder<'_> {
                     *key = Some((text, mark));
                     return;
                 }
-                let value = if plain { self.typed_scalar(&text, mark) } else { Value::String(text) };
+                let value = if plain { self.typed_scalar(text, mark) } else { Value::String(text) };
                 self.push(value);
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
@@ -604,7 +604,8 @@ impl Builder<'_> {
     }
 
     /// Types a plain scalar by the YAML 1.2 core schema, refusing YAML 1.1 look-alikes.
-    fn typed_scalar(&mut self, s: &str, mark: yaml_rust2::scanner::Marker) -> Value {
+    fn typed_scalar(&mut self, text: String, mark: yaml_rust2::scanner::Marker) -> Value {
+        let s = text.as_str();
         match s {
             "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
             "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -621,7 +622,7 @@ impl Builder<'_> {
                     "write `true` or `false` for a boolean, or `\"{s}\"` for the string"
                 )),
             );
-            return Value::String(s.to_string());
+            return Value::String(text);
         }
         let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
         if is_yaml11_only_number(digits)
@@ -638,7 +639,7 @@ impl Builder<'_> {
                     "quote it (`\"{s}\"`) for a string, or write a plain decimal number"
                 )),
             );
-            return Value::String(s.to_string());
+            return Value::String(text);
         }
         if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
             self.diags.push(
@@ -650,7 +651,7 @@ impl Builder<'_> {
                     "quote it (`\"{s}\"`) for a string, or drop the leading zeros for a number"
                 )),
             );
-            return Value::String(s.to_string());
+            return Value::String(text);
         }
         if !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
@@ -683,7 +684,7 @@ impl Builder<'_> {
                     .help(format!("quote it (`\"{s}\"`) if it is a string")),
             );
         }
-        Value::String(s.to_string())
+        Value::String(text)
     }
 }
 
