@@ -61,28 +61,16 @@ pub struct Checked {
 /// Loads, validates and resolves a spec.
 pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
-    // The schema, the spec hash and the typed spec are made side by side; the semantic
-    // checks follow on the typed spec, once the chart values have moved into it. When the
-    // schema rejects nodes, they run on the spec without them.
-    let checked_typed = |typed: Option<spec::ClusterSpec>, value: &mut serde_json::Value| {
-        let typed = typed.and_then(|mut t| spec::move_values(&mut t, value).then_some(t));
-        let diags = typed
-            .as_ref()
-            .map(|t| spec::semantic::check(t, &loaded.spans))
-            .unwrap_or_default();
-        (typed, diags)
-    };
-    let (((mut diags, pruned), spec_hash), typed) = rayon::join(
-        || rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value)),
-        || spec::typed(&loaded.value),
-    );
-    let mut value = loaded.value;
-    let (typed, semantic) = match pruned {
-        Some(mut pruned) => checked_typed(spec::typed(&pruned), &mut pruned),
-        None => checked_typed(typed, &mut value),
-    };
-    // The spec's JSON is done with: it is freed beside what follows, so its memory serves it.
-    rayon::spawn(move || drop(value));
+    // The schema and the spec hash are made side by side; then the spec's JSON (without
+    // the nodes the schema rejects, if any) moves into the typed spec, app by app in
+    // parallel, and the semantic checks run on that.
+    let ((mut diags, pruned), spec_hash) =
+        rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value));
+    let typed = spec::typed(pruned.unwrap_or(loaded.value));
+    let semantic = typed
+        .as_ref()
+        .map(|t| spec::semantic::check(t, &loaded.spans))
+        .unwrap_or_default();
     diags.extend(semantic);
     let fail = |source: Source, mut diagnostics: Vec<Diagnostic>| {
         diagnostic::sort(&mut diagnostics);

@@ -20,52 +20,48 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-/// The typed spec of a spec's JSON, `None` when it does not fit the types. The apps are
-/// read in parallel; their chart values are left empty, for [`move_values`].
-pub fn typed(value: &serde_json::Value) -> Option<ClusterSpec> {
+/// The typed spec of a spec's JSON, which it consumes: strings and chart values move into
+/// it, never copied, and each app's JSON is freed once typed. `None` when it does not fit
+/// the types. The apps are typed in parallel.
+pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
     use rayon::prelude::*;
-    let serde_json::Value::Object(root) = value else {
+    let serde_json::Value::Object(mut root) = value else {
         return None;
     };
-    let Some(serde_json::Value::Array(apps)) = root.get("apps") else {
-        return ClusterSpec::deserialize(value).ok();
+    let apps = match root.remove("apps") {
+        Some(serde_json::Value::Array(apps)) => apps,
+        other => {
+            if let Some(other) = other {
+                root.insert("apps".to_string(), other);
+            }
+            return ClusterSpec::deserialize(serde_json::Value::Object(root)).ok();
+        }
     };
-    let rest: serde_json::Map<String, serde_json::Value> = root
-        .iter()
-        .filter(|(k, _)| k.as_str() != "apps")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     let (spec, apps) = rayon::join(
-        || ClusterSpec::deserialize(serde_json::Value::Object(rest)).ok(),
-        || {
-            apps.par_iter()
-                .map(|a| AppSpec::deserialize(a).ok())
-                .collect::<Option<Vec<_>>>()
-        },
+        || ClusterSpec::deserialize(serde_json::Value::Object(root)).ok(),
+        || apps.into_par_iter().map(typed_app).collect::<Option<Vec<_>>>(),
     );
     let mut spec = spec?;
     spec.apps = apps?;
     Some(spec)
 }
 
-/// Moves the apps' chart values from the spec's JSON into the typed spec [`typed`] made of
-/// it (they are most of a spec's data: never copied). False when one is not a mapping.
-pub fn move_values(spec: &mut ClusterSpec, value: &mut serde_json::Value) -> bool {
-    for (i, app) in spec.apps.iter_mut().enumerate() {
-        let Some(helm) = &mut app.helm else { continue };
-        match value
-            .pointer_mut(&format!("/apps/{i}/helm/values"))
-            .map(serde_json::Value::take)
-        {
-            None => {}
-            Some(serde_json::Value::Object(map)) => helm.values = map,
-            Some(_) => return false,
-        }
+/// One app of the spec's JSON, typed; its chart values move in whole.
+fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
+    let values = app
+        .get_mut("helm")
+        .and_then(|helm| helm.get_mut("values"))
+        .map(serde_json::Value::take);
+    let mut typed = AppSpec::deserialize(app).ok()?;
+    match (values, &mut typed.helm) {
+        (None, _) => {}
+        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = map,
+        _ => return None,
     }
-    true
+    Some(typed)
 }
 
-/// Deserializes nothing for a field that [`move_values`] fills.
+/// Deserializes nothing for a field that [`typed`] fills (chart values move in whole).
 fn moved_in_later<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {

@@ -402,8 +402,7 @@ pub struct HelmSpec {
     /// references to what gitopsc generates — `((postgres.host))`, `((postgres.port))`,
     /// `((postgres.secret))`, `((redis.address))`, `((secrets.<name>))`, `((namespace))`,
     /// `((apps.<app>.postgres.host))` — resolved at compile time; an unknown one is an error.
-    // Not copied out of the spec's JSON: `spec::typed` leaves it empty and
-    // `spec::move_values` moves the map in.
+    // Not copied out of the spec's JSON: `spec::typed` moves the map in.
     #[serde(default, deserialize_with = "super::moved_in_later")]
     #[schemars(with = "Map<String, Value>")]
     pub values: Map<String, Value>,
