@@ -85,11 +85,10 @@ impl Fresh {
         if !is_safe_relative(&path) || !self.tops.contains(top) {
             return Err(PutError::Unplanned);
         }
-        let temp_top = self.root.join(temp_of(top));
-        if let Some((dir, _)) = rest.rsplit_once('/') {
-            self.make_dir(&path[..top.len() + 1 + dir.len()], &temp_top.join(dir));
+        if let Some((dir, _)) = path.rsplit_once('/') {
+            self.make_dir(dir);
         }
-        let target = temp_top.join(rest);
+        let target = self.root.join(temp_of(top)).join(rest);
         match write_new(&target, &bytes) {
             Ok(()) => Ok((path, sha256_hex(&bytes))),
             Err((_, e)) if e.kind() == ErrorKind::AlreadyExists => Err(PutError::Unplanned),
@@ -97,16 +96,25 @@ impl Fresh {
         }
     }
 
-    /// Makes a folder below a temp folder, once; a failure shows as the write's.
-    fn make_dir(&self, key: &str, dir: &Path) {
+    /// Makes the folder of the tree at `dir` under its top-level folder's temp name, once,
+    /// its parents first (one `mkdir` each, none that fails); a failure shows as the write's.
+    fn make_dir(&self, dir: &str) -> bool {
+        let Some((parent, _)) = dir.rsplit_once('/') else {
+            return true; // a top-level folder: its temp folder exists
+        };
         let once = {
             let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
-            match made.get(key) {
+            match made.get(dir) {
                 Some(once) => once.clone(),
-                None => made.entry(key.to_string()).or_default().clone(),
+                None => made.entry(dir.to_string()).or_default().clone(),
             }
         };
-        once.get_or_init(|| std::fs::create_dir_all(dir).is_ok());
+        *once.get_or_init(|| {
+            self.make_dir(parent) && {
+                let (top, below) = dir.split_once('/').unwrap_or((dir, ""));
+                std::fs::create_dir(self.root.join(temp_of(top)).join(below)).is_ok()
+            }
+        })
     }
 
     /// Moves the written folders into place and writes the lock file of `files` (path, hash).
