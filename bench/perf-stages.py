@@ -35,6 +35,7 @@ STAGES = [
     ("minijinja::", "render"),
     ("gitopsc::render::", "render"),
     ("emit::write::", "emit: write files (build)"),
+    ("emit::fresh::", "emit: write files (build into a fresh root)"),
     ("emit::review", "emit: review (re-parses changed YAML)"),
     ("sha2::", "emit: compare + lock (sha256)"),
     ("emit::lock", "emit: compare + lock (sha256)"),
