@@ -60,13 +60,22 @@ pub struct Checked {
 
 /// Loads, validates and resolves a spec.
 pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
-    let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
+    // A large spec's apps are validated, hashed and typed while it loads, piece by piece
+    // (their JSON never exists whole); a spec with any app that does not pass loads whole.
+    let (loaded, digested) = spec::load::load(path, &spec::digest_apps)
+        .map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
+    let digested = digested.unwrap_or_default();
     // The schema and the spec hash are made side by side; then the spec's JSON (without
     // the nodes the schema rejects, if any) moves into the typed spec, app by app in
     // parallel, and the semantic checks run on that.
-    let ((mut diags, pruned), spec_hash) =
-        rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value));
-    let typed = spec::typed(pruned.unwrap_or(loaded.value));
+    let ((mut diags, pruned), spec_hash) = rayon::join(
+        || spec::schema::validate(&loaded),
+        || data_hash(&loaded.value, &digested),
+    );
+    let mut typed = spec::typed(pruned.unwrap_or(loaded.value));
+    if let Some(typed) = typed.as_mut().filter(|_| !digested.is_empty()) {
+        typed.apps = digested.into_iter().flat_map(|d| d.apps).collect();
+    }
     let semantic = typed
         .as_ref()
         .map(|t| spec::semantic::check(t, &loaded.spans))
@@ -103,9 +112,10 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     })
 }
 
-/// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key). The apps are
-/// serialized in parallel and hashed in order: the bytes are those of the whole.
-fn data_hash(value: &serde_json::Value) -> String {
+/// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key), with the apps
+/// of `digested` (when there are any) as its `apps`. The apps are serialized in parallel and
+/// hashed in order: the bytes are those of the whole.
+fn data_hash(value: &serde_json::Value, digested: &[spec::DigestedApps]) -> String {
     use rayon::prelude::*;
     use sha2::Digest;
     let json = |v: &serde_json::Value| serde_json::to_vec(v).unwrap_or_default();
@@ -120,16 +130,12 @@ fn data_hash(value: &serde_json::Value) -> String {
                 hash.update(serde_json::to_vec(key).unwrap_or_default());
                 hash.update(b":");
                 match v {
-                    serde_json::Value::Array(items) if key == "apps" => {
-                        let pieces: Vec<Vec<u8>> = items.par_iter().map(json).collect();
-                        hash.update(b"[");
-                        for (j, piece) in pieces.iter().enumerate() {
-                            if j > 0 {
-                                hash.update(b",");
-                            }
-                            hash.update(piece);
-                        }
-                        hash.update(b"]");
+                    _ if key == "apps" && !digested.is_empty() => {
+                        hash_items(&mut hash, digested.iter().map(|d| d.json.as_slice()));
+                    }
+                    serde_json::Value::Array(apps) if key == "apps" => {
+                        let pieces: Vec<Vec<u8>> = apps.par_iter().map(json).collect();
+                        hash_items(&mut hash, pieces.iter().map(Vec::as_slice));
                     }
                     _ => hash.update(json(v)),
                 }
@@ -139,6 +145,19 @@ fn data_hash(value: &serde_json::Value) -> String {
         _ => hash.update(json(value)),
     }
     format!("sha256:{}", hex(&hash.finalize()))
+}
+
+/// Hashes a JSON array made of `pieces`, each one or more comma-separated items.
+fn hash_items<'p>(hash: &mut sha2::Sha256, pieces: impl Iterator<Item = &'p [u8]>) {
+    use sha2::Digest;
+    hash.update(b"[");
+    for (j, piece) in pieces.enumerate() {
+        if j > 0 {
+            hash.update(b",");
+        }
+        hash.update(piece);
+    }
+    hash.update(b"]");
 }
 
 /// A checked spec and the blueprints that render it: everything but the rendering.
@@ -209,15 +228,77 @@ mod tests {
     use super::*;
     use crate::emit::lock::sha256_hex;
 
+    /// A spec large enough to load in pieces: `apps` apps, the one at `broken` (if any) with
+    /// a field the schema refuses.
+    fn large_spec(apps: usize, broken: Option<usize>) -> String {
+        let mut text =
+            String::from("apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: big}\napps:\n");
+        for i in 0..apps {
+            text.push_str(&format!(
+                "  - name: app{i}\n    helm:\n      chart: podinfo\n      version: 6.7.{i}\n      source: podinfo\n      values: {{replicas: {i}, ui: {{message: \"hi: #{i}\"}}, empty: {{}}}}\n"
+            ));
+            if broken == Some(i) {
+                text.push_str("    colour: blue\n");
+            }
+        }
+        text.push_str(
+            "sources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\n",
+        );
+        text
+    }
+
+    #[test]
+    fn apps_digested_while_loading_are_the_apps_of_the_whole_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.yaml");
+        let text = large_spec(200, None);
+        std::fs::write(&path, &text).unwrap();
+        let (loaded, digested) = spec::load::load(&path, &spec::digest_apps)
+            .map_err(|e| e.1)
+            .unwrap();
+        let digested = digested.expect("a 200-app spec loads in pieces");
+        assert!(digested.len() > 1);
+        assert_eq!(loaded.value["apps"], serde_json::json!([]));
+        let whole = spec::load::parse(Source::new("cluster.yaml", text))
+            .map_err(|e| e.1)
+            .unwrap();
+        assert_eq!(data_hash(&loaded.value, &digested), data_hash(&whole.value, &[]));
+        let typed = spec::typed(whole.value).unwrap();
+        let apps: Vec<_> = digested.into_iter().flat_map(|d| d.apps).collect();
+        assert_eq!(
+            serde_json::to_value(&apps).unwrap(),
+            serde_json::to_value(&typed.apps).unwrap()
+        );
+        let checked = check_spec(&path).ok().unwrap();
+        assert_eq!(checked.model.apps.len(), 200);
+    }
+
+    #[test]
+    fn a_large_spec_with_a_refused_app_is_reported_as_a_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.yaml");
+        std::fs::write(&path, large_spec(200, Some(150))).unwrap();
+        let (_, digested) = spec::load::load(&path, &spec::digest_apps)
+            .map_err(|e| e.1)
+            .unwrap();
+        assert!(digested.is_none());
+        let failure = check_spec(&path).err().unwrap();
+        assert_eq!(failure.diagnostics.len(), 1);
+        assert!(failure.diagnostics[0].message.contains("unknown field `colour`"));
+        let span = failure.diagnostics[0].span.unwrap();
+        let text = &failure.source.unwrap().text;
+        assert_eq!(&text[span.start..span.end], "colour");
+    }
+
     #[test]
     fn the_data_hash_is_that_of_the_whole_json() {
         let value = serde_json::json!({
             "a\"pi": 1, "apps": [{"name": "x", "v": [1.5, null]}, {"name": "é"}], "z": {"apps": []}
         });
         let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&value).unwrap()));
-        assert_eq!(data_hash(&value), whole);
+        assert_eq!(data_hash(&value, &[]), whole);
         let no_apps = serde_json::json!({"a": 1});
         let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&no_apps).unwrap()));
-        assert_eq!(data_hash(&no_apps), whole);
+        assert_eq!(data_hash(&no_apps, &[]), whole);
     }
 }

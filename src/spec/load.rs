@@ -119,9 +119,24 @@ pub struct Loaded {
     pub spans: SpanIndex,
 }
 
-/// Reads and parses the spec at `path`. Every failure is a diagnostic; `Source` is returned
-/// whenever the file could be read, so diagnostics can show it.
-pub fn load(path: &Path) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)> {
+/// What loading failed with: the file when it could be read, and every diagnostic.
+pub type LoadError = (Option<Source>, Vec<Diagnostic>);
+
+/// Turns the apps of one piece of a large spec into something smaller than their JSON, while
+/// the spec loads (in parallel, piece by piece, so the apps' JSON never exists whole); `None`
+/// when any app does not fit, and the spec is then parsed whole, without digesting.
+pub type Digest<'d, D> = &'d (dyn Fn(Vec<Value>) -> Option<D> + Sync);
+
+/// Reads and parses the spec at `path`, digesting the apps of a spec large enough to load in
+/// pieces: the loaded value then holds `apps: []` and the digests hold the apps, piece by
+/// piece in order. Every failure is a diagnostic; `Source` is returned whenever the file
+/// could be read, so diagnostics can show it.
+pub fn load<D: Send>(path: &Path, digest: Digest<'_, D>) -> Result<(Loaded, Option<Vec<D>>), LoadError> {
+    parse_with(read(path)?, Some(digest))
+}
+
+/// The spec's text.
+fn read(path: &Path) -> Result<Source, LoadError> {
     let name = path.display().to_string();
     let fail = |msg: String, help: &str| (None, vec![Diagnostic::error(msg).help(help)]);
     let meta = std::fs::metadata(path).map_err(|e| {
@@ -160,7 +175,7 @@ pub fn load(path: &Path) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)> {
             ));
         }
     };
-    parse(Source::new(name, text))
+    Ok(Source::new(name, text))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -172,7 +187,15 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Parses spec text. See [`load`].
-pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)> {
+pub fn parse(source: Source) -> Result<Loaded, LoadError> {
+    parse_with(source, None::<Digest<'_, ()>>).map(|(loaded, _)| loaded)
+}
+
+/// Parses spec text, digesting the apps when it loads in pieces. See [`load`].
+fn parse_with<D: Send>(
+    source: Source,
+    digest: Option<Digest<'_, D>>,
+) -> Result<(Loaded, Option<Vec<D>>), LoadError> {
     // A byte-order mark is not content.
     let source = match source.text.strip_prefix('\u{feff}') {
         Some(rest) => Source::new(source.name.clone(), rest.to_string()),
@@ -212,10 +235,10 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
             .help("a spec is one document: remove this `---` and merge or drop what follows");
         return Err((Some(source), vec![d]));
     }
-    let built = match split {
+    let (built, digests) = match split.and_then(|split| build_split(&source, &split, digest)) {
+        Some((built, digests)) => (Ok(built), digests),
         // Any trouble in a piece: the whole text again, for the diagnostics of one parse.
-        Some(split) => build_split(&source, &split).map_or_else(|| build(&source, text), Ok),
-        None => build(&source, text),
+        None => (build(&source, text), None),
     };
     let Built { root, diags, .. } = match built {
         Ok(built) => built,
@@ -240,7 +263,7 @@ pub fn parse(source: Source) -> Result<Loaded, (Option<Source>, Vec<Diagnostic>)
         tree: std::sync::OnceLock::new(),
         source: source.clone(),
     };
-    Ok(Loaded { source, value, spans })
+    Ok((Loaded { source, value, spans }, digests))
 }
 
 /// Deepest block nesting gitopsc reads: a line may start with at most this many indentation
@@ -408,23 +431,50 @@ fn split_apps(text: &str, min_items: usize) -> Option<Split<'_>> {
     })
 }
 
-/// Parses a split spec's pieces in parallel and joins them; `None` when any piece has a
-/// problem, or does not fit (then the text is parsed whole).
-fn build_split(source: &Source, split: &Split) -> Option<Built> {
+/// A parsed piece of a split spec: the header, a run of apps, or their digest.
+enum Piece<D> {
+    Header(Built),
+    Apps(Vec<Value>),
+    Digested(D),
+}
+
+/// Parses a split spec's pieces in parallel and joins them, each piece's apps digested when
+/// `digest` is given (then the root holds `apps: []`); `None` when any piece has a problem,
+/// does not fit or does not digest (then the text is parsed whole).
+fn build_split<D: Send>(
+    source: &Source,
+    split: &Split,
+    digest: Option<Digest<'_, D>>,
+) -> Option<(Built, Option<Vec<D>>)> {
     use rayon::prelude::*;
     let texts: Vec<&str> = std::iter::once(split.header.as_str())
         .chain(split.pieces.iter().copied())
         .collect();
-    let mut built = texts
+    let mut pieces = texts
         .into_par_iter()
-        .map(|t| build(source, t))
-        .collect::<Vec<_>>()
+        .enumerate()
+        .map(|(i, t)| match (i, build(source, t).ok()?) {
+            (0, header) => Some(Piece::Header(header)),
+            (
+                _,
+                Built {
+                    root: Some(Value::Array(items)),
+                    diags,
+                    ..
+                },
+            ) if diags.is_empty() => Some(match digest {
+                Some(digest) => Piece::Digested(digest(items)?),
+                None => Piece::Apps(items),
+            }),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?
         .into_iter();
-    let Some(Ok(Built {
+    let Some(Piece::Header(Built {
         root: Some(Value::Object(mut root)),
         diags,
         apps_line,
-    })) = built.next()
+    })) = pieces.next()
     else {
         return None;
     };
@@ -433,22 +483,21 @@ fn build_split(source: &Source, split: &Split) -> Option<Built> {
         return None;
     }
     let mut apps = Vec::new();
-    for piece in built {
+    let mut digests = Vec::new();
+    for piece in pieces {
         match piece {
-            Ok(Built {
-                root: Some(Value::Array(items)),
-                diags,
-                ..
-            }) if diags.is_empty() => apps.extend(items),
-            _ => return None,
+            Piece::Apps(items) => apps.extend(items),
+            Piece::Digested(d) => digests.push(d),
+            Piece::Header(_) => return None,
         }
     }
     root.insert("apps".to_string(), Value::Array(apps));
-    Some(Built {
+    let built = Built {
         root: Some(Value::Object(root)),
         diags: Vec::new(),
         apps_line: Some(split.apps_line),
-    })
+    };
+    Some((built, digest.map(|_| digests)))
 }
 
 fn scan_error(source: &Source, line: usize, col: usize, info: &str) -> Diagnostic {
@@ -783,7 +832,8 @@ mod tests {
             .ok()
             .and_then(|b| b.diags.is_empty().then_some(b.root))
             .flatten();
-        let split = split_apps(text, 1).map(|s| build_split(&source, &s).and_then(|b| b.root));
+        let split = split_apps(text, 1)
+            .map(|s| build_split(&source, &s, None::<Digest<'_, ()>>).and_then(|(b, _)| b.root));
         if let Some(Some(root)) = &split {
             assert_eq!(Some(root), whole.as_ref(), "{text:?}");
         }

@@ -46,6 +46,33 @@ pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
     Some(spec)
 }
 
+/// A run of apps digested while the spec loads ([`load::load`]): each valid against the
+/// schema, typed, and kept as the compact JSON the spec hash reads — their JSON is freed.
+pub struct DigestedApps {
+    /// The apps, typed.
+    pub apps: Vec<AppSpec>,
+    /// Their compact JSON (maps sorted by key), comma-separated.
+    pub json: Vec<u8>,
+}
+
+/// Digests a run of apps: `None` when any of them does not match the schema or the types,
+/// so that the whole spec goes the way that reports every error.
+pub fn digest_apps(apps: Vec<serde_json::Value>) -> Option<DigestedApps> {
+    let mut json = Vec::new();
+    let mut typed = Vec::with_capacity(apps.len());
+    for app in apps {
+        if !schema::app_is_valid(&app) {
+            return None;
+        }
+        if !json.is_empty() {
+            json.push(b',');
+        }
+        serde_json::to_writer(&mut json, &app).ok()?;
+        typed.push(typed_app(app)?);
+    }
+    Some(DigestedApps { apps: typed, json })
+}
+
 /// One app of the spec's JSON, typed; its chart values move in whole.
 fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let values = app
