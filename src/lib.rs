@@ -112,9 +112,10 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     })
 }
 
-/// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key), with the apps
-/// of `digested` (when there are any) as its `apps`. The apps are serialized in parallel and
-/// hashed in order: the bytes are those of the whole.
+/// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key) with each app
+/// replaced by the hex sha256 of its own compact JSON — the apps hash apart, in parallel or
+/// as they load, and no JSON of the whole is ever made. `digested` (when not empty) holds the
+/// app hashes of a spec whose apps were digested while it loaded.
 fn data_hash(value: &serde_json::Value, digested: &[spec::DigestedApps]) -> String {
     use rayon::prelude::*;
     use sha2::Digest;
@@ -131,11 +132,14 @@ fn data_hash(value: &serde_json::Value, digested: &[spec::DigestedApps]) -> Stri
                 hash.update(b":");
                 match v {
                     _ if key == "apps" && !digested.is_empty() => {
-                        hash_items(&mut hash, digested.iter().map(|d| d.json.as_slice()));
+                        hash_items(&mut hash, digested.iter().flat_map(|d| &d.hashes));
                     }
                     serde_json::Value::Array(apps) if key == "apps" => {
-                        let pieces: Vec<Vec<u8>> = apps.par_iter().map(json).collect();
-                        hash_items(&mut hash, pieces.iter().map(Vec::as_slice));
+                        let hashes: Vec<[u8; 32]> = apps
+                            .par_iter()
+                            .map_init(Vec::new, |buffer, app| spec::app_hash(app, buffer))
+                            .collect();
+                        hash_items(&mut hash, hashes.iter());
                     }
                     _ => hash.update(json(v)),
                 }
@@ -147,15 +151,17 @@ fn data_hash(value: &serde_json::Value, digested: &[spec::DigestedApps]) -> Stri
     format!("sha256:{}", hex(&hash.finalize()))
 }
 
-/// Hashes a JSON array made of `pieces`, each one or more comma-separated items.
-fn hash_items<'p>(hash: &mut sha2::Sha256, pieces: impl Iterator<Item = &'p [u8]>) {
+/// Hashes the JSON array of the hex strings of `hashes`.
+fn hash_items<'h>(hash: &mut sha2::Sha256, hashes: impl Iterator<Item = &'h [u8; 32]>) {
     use sha2::Digest;
     hash.update(b"[");
-    for (j, piece) in pieces.enumerate() {
+    for (j, item) in hashes.enumerate() {
         if j > 0 {
             hash.update(b",");
         }
-        hash.update(piece);
+        hash.update(b"\"");
+        hash.update(hex(item));
+        hash.update(b"\"");
     }
     hash.update(b"]");
 }
@@ -291,12 +297,23 @@ mod tests {
     }
 
     #[test]
-    fn the_data_hash_is_that_of_the_whole_json() {
+    fn the_data_hash_is_that_of_the_json_with_apps_hashed_apart() {
+        let app = |v: serde_json::Value| sha256_hex(&serde_json::to_vec(&v).unwrap());
         let value = serde_json::json!({
             "a\"pi": 1, "apps": [{"name": "x", "v": [1.5, null]}, {"name": "é"}], "z": {"apps": []}
         });
-        let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&value).unwrap()));
+        let apps_hashed = serde_json::json!({
+            "a\"pi": 1,
+            "apps": [app(serde_json::json!({"name": "x", "v": [1.5, null]})), app(serde_json::json!({"name": "é"}))],
+            "z": {"apps": []}
+        });
+        let whole = format!(
+            "sha256:{}",
+            sha256_hex(&serde_json::to_vec(&apps_hashed).unwrap())
+        );
         assert_eq!(data_hash(&value, &[]), whole);
+        let other = serde_json::json!({"a\"pi": 1, "apps": [{"name": "y"}], "z": {"apps": []}});
+        assert_ne!(data_hash(&other, &[]), whole, "an app's data counts");
         let no_apps = serde_json::json!({"a": 1});
         let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&no_apps).unwrap()));
         assert_eq!(data_hash(&no_apps, &[]), whole);

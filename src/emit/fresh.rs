@@ -9,7 +9,7 @@
 //! compare, and the rendered tree is never held in memory.
 
 use super::lock::{self, LOCK_FILE, Lock, is_safe_relative, sha256_hex};
-use super::write::{JOURNAL, clear_leftovers, io, put, temp_of, write_journal, write_new};
+use super::write::{JOURNAL, clear_leftovers, io, put_streamed, temp_of, write_journal, write_new};
 use super::{EmitError, Stamp};
 use std::collections::{BTreeSet, HashMap};
 use std::io::ErrorKind;
@@ -118,8 +118,11 @@ impl Fresh {
     }
 
     /// Moves the written folders into place and writes the lock file of `files` (path, hash).
-    pub fn finish(self, files: Vec<(String, String)>, stamp: &Stamp) -> Result<usize, EmitError> {
+    pub fn finish(self, mut files: Vec<(String, String)>, stamp: &Stamp) -> Result<usize, EmitError> {
+        use rayon::slice::ParallelSliceMut;
         let count = files.len();
+        // Sorted on both cores: the map is then built in one pass.
+        files.par_sort_unstable();
         let done = (|| {
             for top in &self.tops {
                 let (temp, target) = (self.root.join(temp_of(top)), self.root.join(top));
@@ -131,7 +134,7 @@ impl Fresh {
                 input: stamp.input.clone(),
                 files: files.into_iter().collect(),
             };
-            put(&self.root, LOCK_FILE, &lock.to_bytes()).map_err(|(p, e)| io("write", &p, e))
+            put_streamed(&self.root, LOCK_FILE, |out| lock.write_to(out)).map_err(|(p, e)| io("write", &p, e))
         })();
         if let Err(e) = done {
             let _ = clear_leftovers(&self.root);

@@ -108,13 +108,15 @@ pub struct Stamp {
 impl Stamp {
     /// The input stamp of a spec's text rendered by this build with the built-in blueprints.
     pub fn input_of(text: &str) -> String {
-        let mut bytes = Vec::with_capacity(text.len() + 64);
-        bytes.extend_from_slice(text.as_bytes());
-        bytes.push(0);
-        bytes.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
-        bytes.push(0);
-        bytes.extend_from_slice(env!("GITOPSC_BUILD_ID").as_bytes());
-        format!("sha256:{}", sha256_hex(&bytes))
+        use sha2::Digest;
+        // Hashed in place: a copy of a large spec's text would be fresh memory to fault in.
+        let mut hash = sha2::Sha256::new();
+        hash.update(text.as_bytes());
+        hash.update(b"\0");
+        hash.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hash.update(b"\0");
+        hash.update(env!("GITOPSC_BUILD_ID").as_bytes());
+        format!("sha256:{}", lock::hex(&hash.finalize()))
     }
 }
 

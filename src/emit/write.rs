@@ -190,6 +190,31 @@ pub(super) fn put(root: &Path, path: &str, bytes: &[u8]) -> Result<(), (PathBuf,
     })
 }
 
+/// [`put`] of a file streamed by `write` through a buffer (never whole in memory).
+pub(super) fn put_streamed(
+    root: &Path,
+    path: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    use std::io::Write;
+    let temp = root.join(temp_of(path));
+    let target = root.join(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            write(&mut out)?;
+            out.flush()
+        })
+        .map_err(|e| (temp.clone(), e))?;
+    std::fs::rename(&temp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        (target, e)
+    })
+}
+
 /// Writes a file that must not exist yet (a temp file: never anybody else's).
 pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
     use std::io::Write;

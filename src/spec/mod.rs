@@ -47,30 +47,37 @@ pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
 }
 
 /// A run of apps digested while the spec loads ([`load::load`]): each valid against the
-/// schema, typed, and kept as the compact JSON the spec hash reads — their JSON is freed.
+/// schema, typed, and hashed for the spec hash — their JSON is freed.
 pub struct DigestedApps {
     /// The apps, typed.
     pub apps: Vec<AppSpec>,
-    /// Their compact JSON (maps sorted by key), comma-separated.
-    pub json: Vec<u8>,
+    /// The sha256 of each one's compact JSON (maps sorted by key), in order.
+    pub hashes: Vec<[u8; 32]>,
 }
 
 /// Digests a run of apps: `None` when any of them does not match the schema or the types,
 /// so that the whole spec goes the way that reports every error.
 pub fn digest_apps(apps: Vec<serde_json::Value>) -> Option<DigestedApps> {
     let mut json = Vec::new();
+    let mut hashes = Vec::with_capacity(apps.len());
     let mut typed = Vec::with_capacity(apps.len());
     for app in apps {
         if !schema::app_is_valid(&app) {
             return None;
         }
-        if !json.is_empty() {
-            json.push(b',');
-        }
-        serde_json::to_writer(&mut json, &app).ok()?;
+        hashes.push(app_hash(&app, &mut json));
         typed.push(typed_app(app)?);
     }
-    Some(DigestedApps { apps: typed, json })
+    Some(DigestedApps { apps: typed, hashes })
+}
+
+/// The sha256 of an app's compact JSON, serialized into `buffer` (reused from app to app).
+pub fn app_hash(app: &serde_json::Value, buffer: &mut Vec<u8>) -> [u8; 32] {
+    use sha2::Digest;
+    buffer.clear();
+    // A JSON value always serializes.
+    let _ = serde_json::to_writer(&mut *buffer, app);
+    sha2::Sha256::digest(buffer.as_slice()).into()
 }
 
 /// One app of the spec's JSON, typed; its chart values move in whole.
