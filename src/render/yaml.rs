@@ -230,18 +230,35 @@ pub fn is_plain_safe(s: &str) -> bool {
     };
     // Plain scalars here are restricted to a quiet ASCII alphabet: no flow indicators, no
     // comment or anchor characters, no quotes, no spaces at the ends.
-    let quiet = |b: u8| b.is_ascii_alphanumeric() || b"-_./:@+=~%^$ ()".contains(&b);
-    if !bytes.iter().all(|&b| quiet(b)) {
+    if !bytes.iter().all(|&b| QUIET[usize::from(b)]) {
         return false;
     }
     if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_' || first == b'.') {
         return false;
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    if s.ends_with([' ', ':']) || (bytes.contains(&b' ') && (s.contains(": ") || s.contains(" #"))) {
         return false;
     }
     !looks_typed(s)
 }
+
+/// The bytes a plain scalar may hold (see [`is_plain_safe`]), as a table: the emitter asks
+/// for every string it writes.
+const QUIET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-_./:@+=~%^$ ()";
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// True when a YAML 1.1 or 1.2 reader could resolve the plain scalar `s` to a non-string:
 /// null, boolean, integer (any base, with `_`, sexagesimal), float, timestamp, merge or value key.
@@ -251,7 +268,7 @@ fn looks_typed(s: &str) -> bool {
         "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "<<", "=", ".inf",
         ".Inf", ".INF", ".nan", ".NaN", ".NAN",
     ];
-    if WORDS.contains(&s) {
+    if s.len() <= 5 && WORDS.contains(&s) {
         return true;
     }
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
