@@ -184,10 +184,7 @@ pub(super) fn put(root: &Path, path: &str, bytes: &[u8]) -> Result<(), (PathBuf,
     let temp = root.join(temp_of(path));
     let target = root.join(path);
     write_new(&temp, bytes)?;
-    std::fs::rename(&temp, &target).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        (target, e)
-    })
+    rename_into_place(&temp, target)
 }
 
 /// [`put`] of a file streamed by `write` through a buffer (never whole in memory).
@@ -209,8 +206,13 @@ pub(super) fn put_streamed(
             out.flush()
         })
         .map_err(|e| (temp.clone(), e))?;
-    std::fs::rename(&temp, &target).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
+    rename_into_place(&temp, target)
+}
+
+/// Renames a written temp file over `target`; the temp file goes when that fails.
+fn rename_into_place(temp: &Path, target: PathBuf) -> Result<(), (PathBuf, std::io::Error)> {
+    std::fs::rename(temp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(temp);
         (target, e)
     })
 }
