@@ -138,10 +138,10 @@ type ResolvedApp<'a> = (AppCtx<'a>, Parts, Vec<String>, Vec<String>, Vec<Diagnos
 
 /// Builds the model of a spec that passed validation. Returns the model when there are no
 /// errors, and every diagnostic (warnings included) found on the way.
-/// The chart values move out of the spec into the model (the spec is not read for them
-/// after), so they are never copied.
+/// The chart values are taken out of the spec (it is not read for them after); each app's
+/// become a tree only while the app resolves, and go into the model as compact text again.
 pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Diagnostic>) {
-    let chart_values: Vec<serde_json::Map<String, Value>> = spec
+    let chart_values: Vec<crate::spec::ChartValues> = spec
         .apps
         .iter_mut()
         .map(|a| {
@@ -211,7 +211,8 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
         .par_iter()
         .zip(chart_values)
         .enumerate()
-        .map(|(i, (app, mut values))| {
+        .map(|(i, (app, values))| {
+        let mut values = values.map();
         let mut diags = Vec::new();
         let namespace = app.namespace().to_string();
         let owner = namespace_owner.get(namespace.as_str()) == Some(&i);

@@ -6,22 +6,34 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde::{Serialize, Serializer};
 use std::sync::Arc;
 
-/// A JSON value of the model that blueprints render.
+/// A JSON value of the model that blueprints render. The model holds it as compact JSON
+/// text (one allocation, a fraction of the size of its tree, so a large model never holds
+/// the trees of all its chart values); the tree exists while a blueprint reads it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Json(Arc<serde_json::Value>);
+pub struct Json(Box<str>);
 
 impl From<serde_json::Value> for Json {
     fn from(value: serde_json::Value) -> Self {
-        Json(Arc::new(value))
+        // A JSON value always serializes.
+        Json(serde_json::to_string(&value).unwrap_or_default().into())
+    }
+}
+
+impl Json {
+    /// The value (null for the default).
+    pub fn value(&self) -> serde_json::Value {
+        // The text is always what `from` wrote.
+        serde_json::from_str(&self.0).unwrap_or_default()
     }
 }
 
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value = self.value();
         if minijinja::value::serializing_for_value() {
-            view(&self.0, Vec::new()).serialize(serializer)
+            view(&Arc::new(value), Vec::new()).serialize(serializer)
         } else {
-            self.0.serialize(serializer)
+            value.serialize(serializer)
         }
     }
 }
@@ -167,5 +179,9 @@ mod tests {
         }
         // Outside templates, it is plain JSON.
         assert_eq!(serde_json::to_value(&item.view).unwrap(), data);
+        // Its text keeps every value exactly.
+        let exact = json!({"f": [0.1, -0.0, 1e300, 2.2250738585072014e-308, 0.30000000000000004],
+            "i": [i64::MIN, i64::MAX], "s": "\u{0}\u{85}\u{7f}é\n{{ x }}\"'"});
+        assert_eq!(Json::from(exact.clone()).value(), exact);
     }
 }

@@ -199,7 +199,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
             }
 
             if let Some(helm) = &app.helm {
-                plaintext_in_values(&helm.values, &format!("{base}/helm/values"), &mut Vec::new(), spans, &mut diags);
+                plaintext_in_values(&helm.values.map(), &format!("{base}/helm/values"), &mut Vec::new(), spans, &mut diags);
             }
 
             if let Some(pg) = &app.postgres {

@@ -308,16 +308,16 @@ pub struct AppSpec {
     pub helm: Option<HelmSpec>,
     /// The app's PostgreSQL cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postgres: Option<PostgresSpec>,
+    pub postgres: Option<Box<PostgresSpec>>,
     /// The app's Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis: Option<RedisSpec>,
+    pub redis: Option<Box<RedisSpec>>,
     /// Secrets pulled from a secret store into the app's namespace.
     #[serde(default)]
     pub secrets: Vec<SecretSpec>,
     /// Scrape the app's metrics (for a chart gitopsc knows: through the chart's own values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monitoring: Option<AppMonitoring>,
+    pub monitoring: Option<Box<AppMonitoring>>,
     /// ConfigMaps written into the tree, read by the app's workloads.
     #[serde(default)]
     pub config_maps: Vec<ConfigMapSpec>,
@@ -338,7 +338,7 @@ pub struct AppSpec {
     pub resource_quota: Option<ResourceQuotaSpec>,
     /// A LimitRange of the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit_range: Option<LimitRangeSpec>,
+    pub limit_range: Option<Box<LimitRangeSpec>>,
 }
 
 impl AppSpec {
@@ -402,13 +402,41 @@ pub struct HelmSpec {
     /// references to what gitopsc generates — `((postgres.host))`, `((postgres.port))`,
     /// `((postgres.secret))`, `((redis.address))`, `((secrets.<name>))`, `((namespace))`,
     /// `((apps.<app>.postgres.host))` — resolved at compile time; an unknown one is an error.
-    // Not copied out of the spec's JSON: `spec::typed` moves the map in.
+    // Not deserialized with the rest: `spec::typed` writes the map in.
     #[serde(default, deserialize_with = "super::moved_in_later")]
     #[schemars(with = "Map<String, Value>")]
-    pub values: Map<String, Value>,
+    pub values: ChartValues,
     /// Values read from ConfigMaps or Secrets in the app's namespace when the release renders.
     #[serde(default)]
     pub values_from: Vec<ValuesFrom>,
+}
+
+/// Chart values as compact JSON text (maps sorted by key): one allocation per app, a
+/// fraction of the size of their tree, which exists only while a stage reads the values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChartValues(Box<str>);
+
+impl ChartValues {
+    /// The values of `map`.
+    pub fn new(map: &Map<String, Value>) -> Self {
+        if map.is_empty() {
+            return ChartValues::default();
+        }
+        // A JSON map always serializes.
+        ChartValues(serde_json::to_string(map).unwrap_or_default().into())
+    }
+
+    /// The values as a map.
+    pub fn map(&self) -> Map<String, Value> {
+        // The text is always what `new` wrote (or empty).
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for ChartValues {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.map().serialize(serializer)
+    }
 }
 
 /// What helm-controller does with a chart's CRDs.
