@@ -391,9 +391,14 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
         let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats);
+        // The copies of the app's ExternalSecrets served its pods' checksums; every app's
+        // parts wait for the others, so they go now (a tenth of a large spec's peak memory).
+        parts.external_secrets = BTreeMap::new();
         (app_ctx, parts, caveats, verify, diags)
         })
         .collect();
+    // The reference tables have served.
+    drop((own_refs, public_refs));
     let mut collected = Vec::with_capacity(resolved.len());
     for (app_ctx, parts, caveats, verify, found) in resolved {
         diags.extend(found);
