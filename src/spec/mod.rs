@@ -4,6 +4,7 @@
 //! `schemas/cluster.schema.json`); their doc comments become the schema's descriptions.
 //! Loading with source positions lives in [`load`], schema validation in [`schema`].
 
+mod block_yaml;
 pub mod data;
 pub mod data_checks;
 pub mod load;
