@@ -45,8 +45,9 @@ pub(super) fn parse(text: &str, sink: &mut impl Sink) -> Option<()> {
     }
     let mut stack: Vec<Open> = Vec::new();
     let mut after = After::Start;
-    for (n, line) in text.split('\n').enumerate() {
-        let line_no = n + 1;
+    let mut line_no = 0;
+    for line in text.split('\n') {
+        line_no += 1;
         let body = line.trim_start_matches(' ');
         let indent = line.len() - body.len();
         let body = body.trim_end_matches(' ');
@@ -122,11 +123,14 @@ pub(super) fn parse(text: &str, sink: &mut impl Sink) -> Option<()> {
         };
     }
     if let After::Key(_) | After::Dash(_) = after {
-        let end = Mark {
-            line: text.split('\n').count(),
-            col: 0,
-        };
-        sink.scalar(String::new(), true, end);
+        sink.scalar(
+            String::new(),
+            true,
+            Mark {
+                line: line_no,
+                col: 0,
+            },
+        );
     }
     for _ in stack.drain(..) {
         sink.end();
@@ -235,8 +239,9 @@ fn value(text: &str, at: Mark, sink: &mut impl Sink) -> Option<()> {
         }
         b'{' | b'[' => {
             let map = bytes[0] == b'{';
-            let rest = &text[2..];
-            if text.get(1..2) != Some(if map { "}" } else { "]" }) || !is_end(rest) {
+            let close = if map { b'}' } else { b']' };
+            // The closing bracket is ASCII: the rest starts on a character.
+            if bytes.get(1) != Some(&close) || !is_end(&text[2..]) {
                 return None;
             }
             sink.start(map, at);
@@ -453,15 +458,46 @@ mod tests {
         }
     }
 
-    /// Texts built from fragments, hostile ones among them, at random indentations: whatever
-    /// the fast parser takes, yaml-rust2 reads the same. `GITOPSC_RANDOM_TEXTS=N` runs N
-    /// texts instead of 20 000 (and another seed).
-    #[test]
-    fn random_texts_read_alike() {
-        let rounds: usize = std::env::var("GITOPSC_RANDOM_TEXTS")
+    /// How many random texts a test tries: `default`, or `GITOPSC_RANDOM_TEXTS` for a longer
+    /// run (and other texts).
+    fn rounds(default: usize) -> usize {
+        std::env::var("GITOPSC_RANDOM_TEXTS")
             .ok()
             .and_then(|n| n.parse().ok())
-            .unwrap_or(20_000);
+            .unwrap_or(default)
+    }
+
+    /// A xorshift generator of numbers below `n`.
+    fn random(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
+    /// Short texts of characters that mean something to YAML, in any order: the fast parser
+    /// never panics, and whatever it takes, yaml-rust2 reads the same.
+    #[test]
+    fn random_characters_read_alike() {
+        const ALPHABET: &[&str] = &[
+            "-", ":", " ", " ", "#", "'", "\"", "{", "}", "[", "]", "\n", "\n", "a", "b", "1", "é", "\\",
+            ",", "&", "*", "!", "|", "?", ".",
+        ];
+        let rounds = rounds(50_000);
+        let mut next = random(0x2545_F491_4F6C_DD1D ^ rounds as u64);
+        for _ in 0..rounds {
+            let text: String = (0..next(40)).map(|_| ALPHABET[next(ALPHABET.len())]).collect();
+            agrees(&text);
+        }
+    }
+
+    /// Texts built from fragments, hostile ones among them, at random indentations: whatever
+    /// the fast parser takes, yaml-rust2 reads the same.
+    #[test]
+    fn random_texts_read_alike() {
+        let rounds = rounds(20_000);
         const KEYS: &[&str] = &[
             "a",
             "name",
@@ -491,6 +527,10 @@ mod tests {
             "{}",
             "[]",
             "{a}",
+            "{",
+            "[",
+            "{é",
+            "[]x",
             "\"d\\n\\\"\"",
             "'s''q'",
             "'",
@@ -512,13 +552,7 @@ mod tests {
             "\"é\\\\ü\"",
             "'☃''☃'",
         ];
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15 ^ rounds as u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = random(0x9E37_79B9_7F4A_7C15 ^ rounds as u64);
         let mut taken = 0;
         for _ in 0..rounds {
             let mut text = String::new();
