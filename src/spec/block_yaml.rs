@@ -2,16 +2,18 @@
 //! mappings and sequences, one-line plain, single- and double-quoted scalars, `{}` and `[]`,
 //! comments. It takes only what it fully understands and gives up (`None`) on anything
 //! else — flow collections with content, block and multi-line scalars, anchors, aliases,
-//! tags, complex or quoted keys, tabs, carriage returns, non-ASCII text, document markers —
-//! and the caller then parses that text with yaml-rust2. On what it takes it reports the
-//! same scalars, collections and places, in the same order, as yaml-rust2 (the tests compare
-//! the two), so the builder behind both sees no difference.
+//! tags, complex or quoted keys, tabs, carriage returns, control characters and the Unicode
+//! ones YAML readers disagree on, `\x`/`\u` escapes, document markers — and the caller then
+//! parses that text with yaml-rust2. On what it takes it reports the same scalars,
+//! collections and places, in the same order, as yaml-rust2 (the tests compare the two), so
+//! the builder behind both sees no difference.
 
 use super::load::{Mark, Sink};
 
 /// Deepest nesting taken here; deeper text goes to yaml-rust2, which has its own limit.
 const MAX_DEPTH: usize = 100;
 
+/// A block collection's kind.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Map,
