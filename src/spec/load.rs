@@ -451,15 +451,12 @@ fn build_split<D: Send>(
         .into_par_iter()
         .enumerate()
         .map(|(i, t)| {
-            match (
-                i,
-                if i == 0 {
-                    build(source, t)
-                } else {
-                    build_apps(source, t)
-                }
-                .ok()?,
-            ) {
+            let built = if i == 0 {
+                build(source, t)
+            } else {
+                build_apps(source, t)
+            };
+            match (i, built.ok()?) {
                 (0, header) => Some(Piece::Header(header)),
                 (
                     _,
