@@ -76,8 +76,13 @@ pub enum Command {
         spec: PathBuf,
     },
     /// Print the spec's JSON Schema.
-    #[command(after_help = "Example:\n  gitopsc schema > schemas/cluster.schema.json")]
-    Schema,
+    #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \
+        gitopsc schema --markdown > docs/spec-reference.md")]
+    Schema {
+        /// Print the spec reference in Markdown (field tables from the schema) instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print a commented starter spec.
     #[command(after_help = "Example:\n  gitopsc init > cluster.yaml")]
     Init,

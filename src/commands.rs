@@ -288,10 +288,15 @@ fn build_fresh(prepared: &Prepared, out_dir: &Path, style: Style) -> Option<Outc
     Some(out)
 }
 
-/// `gitopsc schema`.
-pub fn schema() -> Outcome {
+/// `gitopsc schema`: the JSON Schema, or with `markdown` the spec reference made from it.
+pub fn schema(markdown: bool) -> Outcome {
+    let stdout = if markdown {
+        crate::spec::reference::markdown(crate::spec::schema::schema())
+    } else {
+        crate::spec::schema::schema_text()
+    };
     Outcome {
-        stdout: crate::spec::schema::schema_text(),
+        stdout,
         ..Outcome::default()
     }
 }

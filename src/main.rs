@@ -49,7 +49,7 @@ fn main() -> ExitCode {
             style,
         ),
         Command::Validate { spec } => commands::validate(spec, style),
-        Command::Schema => commands::schema(),
+        Command::Schema { markdown } => commands::schema(*markdown),
         Command::Init => commands::init(),
     };
     let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());

@@ -1,0 +1,61 @@
+//! The documentation stays true: the spec reference is what the schema says, and every
+//! relative link in the README and `docs/` leads to a file of the repository.
+
+mod common;
+
+use common::{gitopsc, root};
+use std::path::Path;
+
+#[test]
+fn spec_reference_is_current() {
+    let run = gitopsc(&["schema", "--markdown"]).expect(0);
+    let file = std::fs::read_to_string(root().join("docs/spec-reference.md")).unwrap_or_default();
+    assert!(
+        run.stdout == file,
+        "docs/spec-reference.md is not what `gitopsc schema --markdown` prints; regenerate it with \
+         `cargo run -- schema --markdown > docs/spec-reference.md`"
+    );
+}
+
+/// The relative link targets of a Markdown text: `](target)` outside code spans, without a
+/// scheme or anchor.
+fn relative_links(text: &str) -> Vec<String> {
+    let prose: String = text.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    prose
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(|target| target.split('#').next().unwrap_or("").to_string())
+        .filter(|target| !target.is_empty() && !target.contains("://") && !target.starts_with("mailto:"))
+        .collect()
+}
+
+#[test]
+fn every_relative_link_in_the_docs_exists() {
+    let mut pages = vec![root().join("README.md"), root().join("ARCHITECTURE.md")];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap().flatten() {
+        if entry.path().extension().is_some_and(|e| e == "md") {
+            pages.push(entry.path());
+        }
+    }
+    let mut dead = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let dir = page.parent().unwrap_or(Path::new("."));
+        for link in relative_links(&text) {
+            if !dir.join(&link).exists() {
+                dead.push(format!(
+                    "{}: {link}",
+                    page.strip_prefix(root()).unwrap_or(page).display()
+                ));
+            }
+        }
+    }
+    assert!(dead.is_empty(), "links to missing files:\n{}", dead.join("\n"));
+}
+
+#[test]
+fn relative_links_are_found() {
+    let links = relative_links("see [a](docs/a.md#x), [b](https://x.io), `[x](y)` and [c](../c.md)");
+    assert_eq!(links, ["docs/a.md", "../c.md"]);
+}
