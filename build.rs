@@ -36,6 +36,7 @@ fn main() {
         .map(|b| format!("{b:02x}"))
         .collect();
     println!("cargo:rustc-env=GITOPSC_BUILD_ID={id}");
+    println!("cargo:rustc-env=GITOPSC_VERSION_LINE={}", version_line(root));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
@@ -81,5 +82,29 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
                 .replace('\\', "/");
             files.push((name, path.to_string_lossy().into_owned()));
         }
+    }
+}
+
+/// `<version> (<commit>)` when the sources are a git checkout, else `<version>`; the build
+/// reruns when HEAD moves.
+fn version_line(root: &Path) -> String {
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+    };
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={dir}/logs/HEAD");
+    }
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(commit) if !commit.is_empty() => format!("{version} ({commit})"),
+        _ => version,
     }
 }

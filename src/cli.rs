@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Compile a cluster spec into a deterministic Flux tree.
 #[derive(Debug, Parser)]
-#[command(name = "gitopsc", version, about, long_about = None)]
+#[command(name = "gitopsc", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Print only errors and what the command exists to print.
     #[arg(long, short, global = true)]
@@ -56,18 +56,33 @@ pub enum Command {
         force: bool,
     },
     /// Fail when the tree on disk is not what the spec renders (for pre-commit hooks).
-    #[command(after_help = "Example:\n  gitopsc check cluster.yaml --out kubernetes/\n\n\
+    #[command(after_help = "Examples:\n  gitopsc check cluster.yaml --out kubernetes/\n  \
+        gitopsc check cluster.yaml --out kubernetes/ --staged   # what `git commit` records\n\n\
         Exit status: 0 up to date; 1 stale (files listed); 2 invalid spec or I/O error. Writes nothing.")]
     Check {
         #[command(flatten)]
         args: TreeArgs,
+        /// Check the spec and the tree as staged in git's index (what the commit records), and
+        /// fail on changes under them that are not staged.
+        #[arg(long)]
+        staged: bool,
     },
     /// Show, object by object and as a unified diff, what `build` would change.
-    #[command(after_help = "Example:\n  gitopsc diff cluster.yaml --out kubernetes/\n\n\
+    #[command(after_help = "Examples:\n  gitopsc diff cluster.yaml --out kubernetes/\n  \
+        gitopsc diff cluster.yaml --base origin/main   # the change since a revision, no tree needed\n\n\
         Exit status: 0 no change; 1 changes shown; 2 invalid spec or I/O error. Writes nothing.")]
     Diff {
-        #[command(flatten)]
-        args: TreeArgs,
+        /// The cluster spec.
+        spec: PathBuf,
+        /// The output root to compare with.
+        #[arg(long, short, required_unless_present = "base", conflicts_with = "base")]
+        out: Option<PathBuf>,
+        /// Compare with the spec as it is at this git revision, rendered from git's objects.
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+        /// A folder of blueprints that replace the built-in ones of the same name.
+        #[arg(long, value_name = "DIR")]
+        blueprints: Option<PathBuf>,
     },
     /// Check a spec without rendering it.
     #[command(after_help = "Example:\n  gitopsc validate cluster.yaml\n\nExit status: 0 valid; 2 invalid.")]
@@ -86,4 +101,40 @@ pub enum Command {
     /// Print a commented starter spec.
     #[command(after_help = "Example:\n  gitopsc init > cluster.yaml")]
     Init,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  gitopsc completions bash > /etc/bash_completion.d/gitopsc\n  \
+        gitopsc completions zsh > \"${fpath[1]}/_gitopsc\"\n  \
+        gitopsc completions fish > ~/.config/fish/completions/gitopsc.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = "Example:\n  gitopsc man > /usr/local/share/man/man1/gitopsc.1")]
+    Man,
+}
+
+/// The version line: the package version, and the commit it was built from when known
+/// (set by `build.rs`).
+pub const VERSION: &str = env!("GITOPSC_VERSION_LINE");
+
+/// A completion script for `shell`, made from the argument definitions.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "gitopsc",
+        &mut out,
+    );
+    out
+}
+
+/// The manual page, made from the argument definitions.
+pub fn man() -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+    Ok(out)
 }

@@ -34,25 +34,56 @@ fn main() -> ExitCode {
             Mode::Build { force: *force },
             style,
         ),
-        Command::Check { args } => commands::run(
+        Command::Check { args, staged: true } => {
+            gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
+        }
+        Command::Check { args, staged: false } => commands::run(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
             Mode::Check,
             style,
         ),
-        Command::Diff { args } => commands::run(
-            &args.spec,
-            &args.out,
-            args.blueprints.as_deref(),
-            Mode::Diff,
-            style,
-        ),
+        Command::Diff {
+            spec,
+            out,
+            base,
+            blueprints,
+        } => match (base, out) {
+            (Some(base), _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
+            (None, Some(out)) => commands::run(spec, out, blueprints.as_deref(), Mode::Diff, style),
+            (None, None) => commands::Outcome {
+                stderr: "error: `diff` needs `--out DIR` or `--base REV`\n".to_string(),
+                code: 2,
+                ..commands::Outcome::default()
+            },
+        },
         Command::Validate { spec } => commands::validate(spec, style),
         Command::Schema { markdown } => commands::schema(*markdown),
         Command::Init => commands::init(),
+        Command::Completions { shell } => return print_bytes(&cli::completions(*shell)),
+        Command::Man => match cli::man() {
+            Ok(page) => return print_bytes(&page),
+            Err(e) => commands::Outcome {
+                stderr: format!("error: cannot render the manual page: {e}\n"),
+                code: 2,
+                ..commands::Outcome::default()
+            },
+        },
     };
     let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
     let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
     ExitCode::from(outcome.code)
+}
+
+/// Writes a generated text to stdout: exit 2 with the error when stdout cannot take it.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write to standard output: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -59,3 +59,42 @@ fn relative_links_are_found() {
     let links = relative_links("see [a](docs/a.md#x), [b](https://x.io), `[x](y)` and [c](../c.md)");
     assert_eq!(links, ["docs/a.md", "../c.md"]);
 }
+
+#[test]
+fn completions_and_the_manual_come_from_the_argument_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = gitopsc(&["completions", shell]).expect(0);
+        assert!(
+            run.stdout.contains("gitopsc") && run.stdout.contains("staged"),
+            "{shell}"
+        );
+    }
+    let man = gitopsc(&["man"]).expect(0);
+    assert!(man.stdout.contains(".TH gitopsc 1") && man.stdout.contains("completions"));
+    // In a git checkout the version names the commit it was built from.
+    let version = gitopsc(&["--version"]).expect(0);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    if head.is_some() {
+        assert!(version.stdout.contains(" ("), "{}", version.stdout);
+    }
+}
+
+#[test]
+fn generated_text_that_cannot_be_written_is_an_error() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        common::skipped("no /dev/full on this system");
+        return;
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitopsc"))
+        .args(["completions", "bash"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write"));
+}

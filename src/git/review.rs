@@ -1,0 +1,143 @@
+//! The commands that read git: `check --staged` (is the commit being made current?) and
+//! `diff --base REV` (what does the change since REV do?). Each lays the files it needs out
+//! of git's objects into a private temporary folder and runs the ordinary `check` or `diff`
+//! there; paths in what they print are the repository's own.
+
+use super::{GitError, Repo, Snapshot};
+use crate::commands::{self, Mode, Outcome, Style};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// `gitopsc check SPEC --out DIR --staged`: renders the spec as staged and compares the tree
+/// as staged — exactly what `git commit` would record. Changes not staged under the spec or
+/// the output (the commit would not hold them) fail too, with the command that fixes them.
+pub fn check_staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> Outcome {
+    match staged(spec, out, blueprints, style) {
+        Ok(outcome) => outcome,
+        Err(e) => git_failed(&e),
+    }
+}
+
+fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> Result<Outcome, GitError> {
+    let repo = Repo::discover()?;
+    let (spec_rel, out_rel) = (repo.relative(spec)?, repo.relative(out)?);
+    let temp = temp_dir()?;
+    if repo.materialize(Snapshot::Index, &[&spec_rel], temp.path())? == 0 {
+        return Err(GitError(format!(
+            "`{spec_rel}` is not staged: the commit would not hold the spec (`git add {spec_rel}`)"
+        )));
+    }
+    repo.materialize(Snapshot::Index, &[&out_rel], temp.path())?;
+    let (staged_spec, staged_out) = (temp.path().join(&spec_rel), temp.path().join(&out_rel));
+    create_dir(&staged_out)?;
+    let mut outcome = commands::run(&staged_spec, &staged_out, blueprints, Mode::Check, style);
+    strip_prefix(&mut outcome, temp.path());
+    if outcome.code == 2 {
+        return Ok(outcome);
+    }
+    let untracked = repo.untracked(&[&out_rel])?;
+    if outcome.code == 1 {
+        let _ = writeln!(
+            outcome.stdout,
+            "the staged tree is checked (what `git commit` records): build, then `git add {spec_rel} {out_rel}`"
+        );
+        list(
+            &mut outcome.stdout,
+            "not staged (new files git does not track yet)",
+            &untracked,
+        );
+    }
+    let unstaged = repo.unstaged(&[&spec_rel, &out_rel])?;
+    if !unstaged.is_empty() {
+        outcome.code = 1;
+        list(
+            &mut outcome.stdout,
+            "changed since staged (the commit would not hold these versions)",
+            &unstaged,
+        );
+        let _ = writeln!(
+            outcome.stdout,
+            "stage them (`git add {spec_rel} {out_rel}`) or set them aside (`git stash --keep-index`)"
+        );
+    }
+    Ok(outcome)
+}
+
+/// `gitopsc diff SPEC --base REV`: renders the spec as it is at `REV` (from git's objects)
+/// and as it is in the working tree, and prints what the change does — no output tree on
+/// disk is read or written. A spec that does not exist at `REV` diffs against nothing.
+pub fn diff_base(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Outcome {
+    match based(spec, base, blueprints, style) {
+        Ok(outcome) => outcome,
+        Err(e) => git_failed(&e),
+    }
+}
+
+fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Result<Outcome, GitError> {
+    let repo = Repo::discover()?;
+    let spec_rel = repo.relative(spec)?;
+    let temp = temp_dir()?;
+    let base_dir = temp.path().join("base");
+    let tree = temp.path().join(format!("tree@{base}"));
+    create_dir(&tree)?;
+    if repo.materialize(Snapshot::Revision(base), &[&spec_rel], &base_dir)? > 0 {
+        let quiet = Style { quiet: true, ..style };
+        let built = commands::run(
+            &base_dir.join(&spec_rel),
+            &tree,
+            blueprints,
+            Mode::Build { force: false },
+            quiet,
+        );
+        if built.code != 0 {
+            let mut failed = built;
+            strip_prefix(&mut failed, &base_dir);
+            failed.code = 2;
+            failed
+                .stderr
+                .insert_str(0, &format!("error: the spec at `{base}` does not build:\n"));
+            return Ok(failed);
+        }
+    }
+    let mut outcome = commands::run(spec, &tree, blueprints, Mode::Diff, style);
+    strip_prefix(&mut outcome, temp.path());
+    Ok(outcome)
+}
+
+/// A private temporary folder, removed when dropped.
+fn temp_dir() -> Result<tempfile::TempDir, GitError> {
+    tempfile::Builder::new()
+        .prefix("gitopsc-git-")
+        .tempdir()
+        .map_err(|e| GitError(format!("cannot make a temporary folder: {e}")))
+}
+
+fn create_dir(dir: &PathBuf) -> Result<(), GitError> {
+    std::fs::create_dir_all(dir).map_err(|e| GitError(format!("cannot make `{}`: {e}", dir.display())))
+}
+
+/// Makes the temporary folder disappear from what the command prints: paths in it read as
+/// the repository's own. (Its name is random, so nothing else can contain it.)
+fn strip_prefix(outcome: &mut Outcome, temp: &Path) {
+    let prefix = format!("{}/", temp.display());
+    outcome.stdout = outcome.stdout.replace(&prefix, "");
+    outcome.stderr = outcome.stderr.replace(&prefix, "");
+}
+
+fn list(out: &mut String, title: &str, paths: &[String]) {
+    if paths.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}:");
+    for path in paths {
+        let _ = writeln!(out, "  {path}");
+    }
+}
+
+fn git_failed(e: &GitError) -> Outcome {
+    Outcome {
+        code: 2,
+        stderr: format!("error: {}\n", e.0),
+        ..Outcome::default()
+    }
+}

@@ -1,0 +1,297 @@
+//! The review loop with git and the real hook runners: `check --staged` judges what the
+//! commit records, `diff --base` renders a revision from git's objects, and the shipped
+//! `.pre-commit-hooks.yaml` works in pre-commit and prek as a user installs it.
+
+mod common;
+
+use common::{root, s};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs a program in `dir` with gitopsc's folder first on PATH; returns (exit code, output).
+fn run(dir: &Path, program: &str, args: &[&str]) -> (i32, String) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_gitopsc"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("PRE_COMMIT_HOME", dir.join("../cache-pre-commit"))
+        .env("PREK_HOME", dir.join("../cache-prek"))
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[track_caller]
+fn ok(dir: &Path, program: &str, args: &[&str]) -> String {
+    let (code, text) = run(dir, program, args);
+    assert_eq!(code, 0, "{program} {args:?}:\n{text}");
+    text
+}
+
+/// A new repository holding the minimal fixture's spec and its built tree, committed.
+fn repo(parent: &Path) -> PathBuf {
+    let dir = parent.join("repo");
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&dir, "git", &["init", "-q", "-b", "main"]);
+    std::fs::copy(
+        root().join("tests/fixtures/minimal/cluster.yaml"),
+        dir.join("cluster.yaml"),
+    )
+    .unwrap();
+    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "k8s"]);
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "first"]);
+    dir
+}
+
+/// Adds an app to the spec.
+fn add_app(dir: &Path) {
+    let spec = dir.join("cluster.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let app = "  - name: second\n    helm: {chart: podinfo, version: 6.7.1, source: podinfo}\n";
+    std::fs::write(&spec, text + app).unwrap();
+}
+
+#[test]
+fn staged_check_fails_when_new_generated_files_are_not_staged() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    ok(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    add_app(&dir);
+    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "k8s"]);
+    // What `git commit -a` stages: the spec and changed tracked files, not the new ones.
+    ok(&dir, "git", &["add", "-u"]);
+    // The working tree is current, so the plain check passes …
+    ok(&dir, "gitopsc", &["check", "cluster.yaml", "--out", "k8s"]);
+    // … but the commit would not hold the new app's files.
+    let (code, text) = run(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("added    workloads/second/helmrelease.yaml"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not staged (new files git does not track yet):\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  k8s/workloads/second/helmrelease.yaml\n"),
+        "{text}"
+    );
+    assert!(text.contains("git add cluster.yaml k8s"), "{text}");
+    ok(&dir, "git", &["add", "k8s"]);
+    ok(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    // Neither the index nor the working tree was touched by the checks.
+    let (_, status) = run(&dir, "git", &["status", "--porcelain"]);
+    assert!(
+        status.lines().all(|l| l.starts_with("A ") || l.starts_with("M ")),
+        "{status}"
+    );
+}
+
+#[test]
+fn staged_check_renders_the_staged_spec_and_fails_on_unstaged_changes() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    // A spec changed on disk but not staged: the commit still holds the old spec and tree.
+    add_app(&dir);
+    let (code, text) = run(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("k8s is up to date"),
+        "the staged pair is consistent:\n{text}"
+    );
+    assert!(
+        text.contains("changed since staged (the commit would not hold these versions):\n  cluster.yaml"),
+        "{text}"
+    );
+    assert!(text.contains("git stash --keep-index"), "{text}");
+    // A staged spec whose output is not staged (nor built).
+    ok(&dir, "git", &["add", "cluster.yaml"]);
+    let (code, text) = run(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("k8s is stale"), "{text}");
+    // Errors in the staged spec name the repository's path, not a temporary one.
+    std::fs::write(
+        dir.join("cluster.yaml"),
+        "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: x}\nbogus: 1\n",
+    )
+    .unwrap();
+    ok(&dir, "git", &["add", "cluster.yaml"]);
+    let (code, text) = run(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("cluster.yaml:4:1") && !text.contains("gitopsc-git-"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_against_a_revision_needs_no_tree_on_disk() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    std::fs::remove_dir_all(dir.join("k8s")).unwrap();
+    let spec = std::fs::read_to_string(dir.join("cluster.yaml")).unwrap();
+    std::fs::write(dir.join("cluster.yaml"), spec.replace("6.7.1", "6.7.2")).unwrap();
+    let (code, text) = run(&dir, "gitopsc", &["diff", "cluster.yaml", "--base", "HEAD"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("~ HelmRelease podinfo/podinfo"), "{text}");
+    assert!(
+        text.contains("-      version: \"6.7.1\"\n+      version: \"6.7.2\""),
+        "{text}"
+    );
+    assert!(!dir.join("k8s").exists(), "diff --base writes nothing");
+    // No change since the revision: exit 0.
+    std::fs::write(dir.join("cluster.yaml"), spec).unwrap();
+    ok(&dir, "gitopsc", &["diff", "cluster.yaml", "--base", "HEAD"]);
+    // A revision that does not exist is an error that says so.
+    let (code, text) = run(&dir, "gitopsc", &["diff", "cluster.yaml", "--base", "nope"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("`nope` names no commit"), "{text}");
+}
+
+/// A hook runner (`pre-commit` or `prek`) from PATH or the CI virtual environment, or `None`
+/// after saying why (a failure when `GITOPSC_REQUIRE_TOOLS=1`).
+fn runner(name: &str) -> Option<PathBuf> {
+    let venv = root().join("target/ci-venv/bin").join(name);
+    let found = if venv.is_file() {
+        Some(venv)
+    } else {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    };
+    if found.is_none() {
+        let why = format!("{name} is not installed (pip install {name})");
+        assert!(
+            std::env::var("GITOPSC_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "{why}"
+        );
+        common::skipped(&why);
+    }
+    found
+}
+
+/// A repository of hooks holding this checkout's `.pre-commit-hooks.yaml`, committed; its
+/// commit id is the `rev` a user pins.
+fn hooks_repo(parent: &Path) -> (PathBuf, String) {
+    let dir = parent.join("hooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&dir, "git", &["init", "-q", "-b", "main"]);
+    std::fs::copy(
+        root().join(".pre-commit-hooks.yaml"),
+        dir.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "hooks"]);
+    let rev = ok(&dir, "git", &["rev-parse", "HEAD"]).trim().to_string();
+    (dir, rev)
+}
+
+fn install_hooks(dir: &Path, tool: &Path, hooks: &Path, rev: &str, ids: &[&str]) {
+    let mut config = format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n", s(hooks));
+    for id in ids {
+        config += &format!("      - id: {id}\n        args: [cluster.yaml, --out, k8s]\n");
+    }
+    std::fs::write(dir.join(".pre-commit-config.yaml"), config).unwrap();
+    ok(dir, "git", &["add", ".pre-commit-config.yaml"]);
+    ok(dir, s(tool), &["install"]);
+}
+
+fn check_hook_guards_the_commit(tool_name: &str) {
+    let Some(tool) = runner(tool_name) else { return };
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    let (hooks, rev) = hooks_repo(temp.path());
+    install_hooks(&dir, &tool, &hooks, &rev, &["gitopsc-check"]);
+    ok(&dir, "git", &["commit", "-qm", "hooks"]);
+    add_app(&dir);
+    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "k8s"]);
+    let (code, text) = run(&dir, "git", &["commit", "-am", "second app"]);
+    assert_ne!(
+        code, 0,
+        "{tool_name} let a commit without the new files through:\n{text}"
+    );
+    assert!(text.contains("k8s/workloads/second/helmrelease.yaml"), "{text}");
+    // `commit -a` staged into a temporary index only: stage both, as the message says.
+    ok(&dir, "git", &["add", "cluster.yaml", "k8s"]);
+    ok(&dir, "git", &["commit", "-qm", "second app"]);
+}
+
+fn build_hook_writes_and_asks_to_stage(tool_name: &str) {
+    let Some(tool) = runner(tool_name) else { return };
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    let (hooks, rev) = hooks_repo(temp.path());
+    install_hooks(&dir, &tool, &hooks, &rev, &["gitopsc-build", "gitopsc-check"]);
+    ok(&dir, "git", &["commit", "-qm", "hooks"]);
+    add_app(&dir);
+    ok(&dir, "git", &["add", "cluster.yaml"]);
+    let (code, text) = run(&dir, "git", &["commit", "-m", "second app"]);
+    assert_ne!(code, 0, "the hook wrote files, so the commit must stop:\n{text}");
+    assert!(
+        dir.join("k8s/workloads/second/helmrelease.yaml").is_file(),
+        "{text}"
+    );
+    ok(&dir, "git", &["add", "k8s"]);
+    ok(&dir, "git", &["commit", "-qm", "second app"]);
+}
+
+#[test]
+fn pre_commit_check_hook_guards_the_commit() {
+    check_hook_guards_the_commit("pre-commit");
+}
+
+#[test]
+fn prek_check_hook_guards_the_commit() {
+    check_hook_guards_the_commit("prek");
+}
+
+#[test]
+fn pre_commit_build_hook_writes_and_asks_to_stage() {
+    build_hook_writes_and_asks_to_stage("pre-commit");
+}
+
+#[test]
+fn prek_build_hook_writes_and_asks_to_stage() {
+    build_hook_writes_and_asks_to_stage("prek");
+}
