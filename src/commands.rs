@@ -167,16 +167,15 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                 let _ = writeln!(out.stdout, "{dir} is stale: {}", report::summary(&cmp));
                 out.stdout.push_str(&report::file_list(&cmp, paint_out));
                 out.stdout.push_str(&alarms);
-                let force = if cmp.conflicts.is_empty() {
-                    ""
+                let (force, first) = if cmp.conflicts.is_empty() {
+                    ("", "")
                 } else {
-                    " --force` (after checking the blocked files"
+                    (" --force", " (after checking the blocked files)")
                 };
                 let _ = writeln!(
                     out.stdout,
-                    "run `gitopsc build {} --out {dir}{force}` to update it{}",
+                    "run `gitopsc build {} --out {dir}{force}` to update it{first}",
                     spec.display(),
-                    if force.is_empty() { "" } else { ")" }
                 );
             }
         }
