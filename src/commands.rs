@@ -110,11 +110,17 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     if blueprints.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
         && let Ok(text) = std::fs::read_to_string(spec)
-        && let Some(files) = emit::unchanged(
+        && let Some((files, recorded)) = emit::unchanged(
             out_dir,
             &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
         )
     {
+        // The warnings the build that wrote the tree found, at their place in this very text.
+        let source = crate::source::Source::new(
+            spec.display().to_string(),
+            text.strip_prefix('\u{feff}').unwrap_or(&text),
+        );
+        let diags: Vec<Diagnostic> = recorded.iter().map(|w| w.diagnostic(&source.text)).collect();
         let dir = out_dir.display();
         let stdout = match (mode, style.quiet) {
             (_, true) => String::new(),
@@ -123,6 +129,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
         };
         return Outcome {
             stdout,
+            stderr: warnings(&diags, &source, style),
             ..Outcome::default()
         };
     }

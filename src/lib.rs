@@ -193,6 +193,7 @@ pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failu
             String::new()
         },
         spec: checked.spec_hash.clone(),
+        warnings: emit::lock::Warning::record(&checked.warnings),
     };
     Ok(Prepared {
         checked,

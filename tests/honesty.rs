@@ -187,3 +187,64 @@ fn the_blocked_files_message_quotes_a_command_that_runs() {
     let args: Vec<&str> = command.split(' ').skip(1).collect();
     gitopsc(&args).expect(0);
 }
+
+/// One app whose spec draws two warnings: an image on `:latest`, a budget that blocks drains.
+const WARNED: &str = "# two warnings
+apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata: {name: demo}
+apps:
+  - name: web
+    workloads:
+      - name: web
+        kind: Deployment
+        image: ghcr.io/example/web:latest
+        disruptionBudget: {maxUnavailable: 0}
+";
+
+#[test]
+fn every_command_prints_the_same_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    std::fs::write(&spec, WARNED).unwrap();
+    let out = dir.path().join("out");
+    let run = |args: &[&str], code: i32| {
+        let mut all = args.to_vec();
+        all.insert(1, s(&spec));
+        gitopsc_env(dir.path(), &all, &[("NO_COLOR", "1")])
+            .expect(code)
+            .stderr
+    };
+    let built = run(&["build", "--out", s(&out)], 0);
+    assert!(built.contains("`latest`"), "{built}");
+    assert!(built.contains("allows no disruption"), "{built}");
+    assert!(built.contains("cluster.yaml:10:"), "at its place: {built}");
+    assert_eq!(
+        run(&["check", "--out", s(&out)], 0),
+        built,
+        "check, from the lock file"
+    );
+    assert_eq!(
+        run(&["build", "--out", s(&out)], 0),
+        built,
+        "a build that writes nothing"
+    );
+    assert_eq!(run(&["diff", "--out", s(&out)], 0), built, "diff");
+    assert_eq!(run(&["validate"], 0), built, "validate");
+    // A comment moves the warnings: the tree stays current, the lock's offsets follow.
+    std::fs::write(&spec, format!("# moved\n{WARNED}")).unwrap();
+    let moved = run(&["check", "--out", s(&out)], 0);
+    assert!(moved.contains("cluster.yaml:11:"), "{moved}");
+    run(&["build", "--out", s(&out)], 0);
+    assert_eq!(run(&["check", "--out", s(&out)], 0), moved);
+    // A spec without warnings leaves none behind in the lock file.
+    std::fs::write(
+        &spec,
+        WARNED
+            .replace(":latest", ":1.0.0")
+            .replace("maxUnavailable: 0", "maxUnavailable: 1"),
+    )
+    .unwrap();
+    run(&["build", "--out", s(&out)], 0);
+    assert_eq!(run(&["check", "--out", s(&out)], 0), "");
+}
