@@ -248,3 +248,72 @@ fn every_command_prints_the_same_warnings() {
     run(&["build", "--out", s(&out)], 0);
     assert_eq!(run(&["check", "--out", s(&out)], 0), "");
 }
+
+/// A password literal in chart values (found by the spec's own checks) and Harbor's
+/// jobservice and registry on one Redis database (found while the chart is wired).
+const TWO_KINDS: &str = "apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata: {name: infra}
+sources:
+  helm:
+    - {name: harbor, url: https://helm.goharbor.io}
+apps:
+  - name: harbor
+    redis:
+      address: dragonfly.dragonfly.svc.cluster.local:6379
+      databases: {core: 0, jobservice: 1, registry: 1, trivy: 5}
+    helm:
+      chart: harbor
+      version: 1.19.1
+      source: harbor
+      values:
+        externalURL: https://harbor.example.com
+        database:
+          external:
+            password: hunter2hunter2
+  - name: web
+    dependsOn: [nowhere]
+    helm: {chart: web, version: 1.0.0, source: undeclared}
+";
+
+#[test]
+fn one_run_reports_every_kind_of_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    std::fs::write(&spec, TWO_KINDS).unwrap();
+    for command in ["validate", "check", "build"] {
+        let mut args = vec![command, s(&spec)];
+        if command != "validate" {
+            args.extend(["--out", "out"]);
+        }
+        let run = gitopsc_env(dir.path(), &args, &[("NO_COLOR", "1")]).expect(2);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert!(
+            errors.iter().any(|e| e.contains("holds a secret in plain text")),
+            "{command}: the password literal: {}",
+            run.stderr
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("Redis database 1 is used by")),
+            "{command}: the wiring conflict: {}",
+            run.stderr
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("`nowhere`"))
+                && errors.iter().any(|e| e.contains("`undeclared`")),
+            "{command}: the unknown names: {}",
+            run.stderr
+        );
+        let mut unique = errors.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            errors.len(),
+            "{command}: each error once: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("internal"), "{}", run.stderr);
+        assert!(!dir.path().join("out").exists(), "nothing is written");
+    }
+}
