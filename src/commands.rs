@@ -162,7 +162,9 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     };
     let dir = out_dir.display();
     // The loud sections: stateful objects leaving, workload changes a plain apply cannot make.
-    let alarms = report::leaving(&review, paint_out) + &report::workloads(&review, paint_out);
+    let alarms = report::leaving(&review, paint_out)
+        + &report::databases(&review, paint_out)
+        + &report::workloads(&review, paint_out);
     match mode {
         Mode::Check => {
             if cmp.is_current() {
