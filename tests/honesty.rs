@@ -153,6 +153,29 @@ fn every_doc_path_gitopsc_prints_exists() {
     );
 }
 
+#[test]
+fn every_gitopsc_command_gitopsc_prints_exists() {
+    let mut commands = std::collections::BTreeSet::new();
+    for (_, text) in rust_files(&root().join("src")) {
+        for (at, _) in text.match_indices("`gitopsc ") {
+            let word: String = text[at + 9..]
+                .chars()
+                .take_while(char::is_ascii_lowercase)
+                .collect();
+            if !word.is_empty() {
+                commands.insert(word);
+            }
+        }
+    }
+    assert!(
+        commands.contains("build") && commands.contains("init"),
+        "{commands:?}"
+    );
+    for command in commands {
+        gitopsc(&[command.as_str(), "--help"]).expect(0);
+    }
+}
+
 /// A minimal spec: one app of plain workloads.
 const ONE_APP: &str = "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: demo}\napps:\n  - name: web\n    workloads:\n      - name: web\n        kind: Deployment\n        image: ghcr.io/example/web:1.0.0\n";
 
