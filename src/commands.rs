@@ -110,11 +110,17 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     if blueprints.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
         && let Ok(text) = std::fs::read_to_string(spec)
-        && let Some(files) = emit::unchanged(
+        && let Some((files, recorded)) = emit::unchanged(
             out_dir,
             &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
         )
     {
+        // The warnings the build that wrote the tree found, at their place in this very text.
+        let source = crate::source::Source::new(
+            spec.display().to_string(),
+            text.strip_prefix('\u{feff}').unwrap_or(&text),
+        );
+        let diags: Vec<Diagnostic> = recorded.iter().map(|w| w.diagnostic(&source.text)).collect();
         let dir = out_dir.display();
         let stdout = match (mode, style.quiet) {
             (_, true) => String::new(),
@@ -123,6 +129,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
         };
         return Outcome {
             stdout,
+            stderr: warnings(&diags, &source, style),
             ..Outcome::default()
         };
     }
@@ -155,7 +162,9 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     };
     let dir = out_dir.display();
     // The loud sections: stateful objects leaving, workload changes a plain apply cannot make.
-    let alarms = report::leaving(&review, paint_out) + &report::workloads(&review, paint_out);
+    let alarms = report::leaving(&review, paint_out)
+        + &report::databases(&review, paint_out)
+        + &report::workloads(&review, paint_out);
     match mode {
         Mode::Check => {
             if cmp.is_current() {
@@ -167,16 +176,15 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                 let _ = writeln!(out.stdout, "{dir} is stale: {}", report::summary(&cmp));
                 out.stdout.push_str(&report::file_list(&cmp, paint_out));
                 out.stdout.push_str(&alarms);
-                let force = if cmp.conflicts.is_empty() {
-                    ""
+                let (force, first) = if cmp.conflicts.is_empty() {
+                    ("", "")
                 } else {
-                    " --force` (after checking the blocked files"
+                    (" --force", " (after checking the blocked files)")
                 };
                 let _ = writeln!(
                     out.stdout,
-                    "run `gitopsc build {} --out {dir}{force}` to update it{}",
+                    "run `gitopsc build {} --out {dir}{force}` to update it{first}",
                     spec.display(),
-                    if force.is_empty() { "" } else { ")" }
                 );
             }
         }

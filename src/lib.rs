@@ -89,16 +89,19 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
             diagnostics,
         }
     };
-    if has_errors(&diags) {
-        return Err(fail(loaded.source, diags));
-    }
+    let spec_ok = !has_errors(&diags);
     let Some(mut typed) = typed else {
+        if !spec_ok {
+            return Err(fail(loaded.source, diags));
+        }
         let d =
             Diagnostic::error("the spec does not match the schema").help("run `gitopsc schema` to see it");
         return Err(fail(loaded.source, vec![d]));
     };
-    // The typed spec is freed after resolution, beside what follows.
-    let (model, found) = model::resolve(&mut typed, &loaded.spans);
+    // Resolution's checks (references, chart wiring) run even when the spec's own found
+    // errors, so one run reports both kinds. The typed spec is freed after resolution,
+    // beside what follows.
+    let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok);
     rayon::spawn(move || drop(typed));
     diags.extend(found);
     let Some(model) = model else {
@@ -194,6 +197,7 @@ pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failu
             String::new()
         },
         spec: checked.spec_hash.clone(),
+        warnings: emit::lock::Warning::record(&checked.warnings),
     };
     Ok(Prepared {
         checked,

@@ -2,6 +2,8 @@
 //! types (tests/cel: `npm install --prefix tests/cel`), against the states a custom resource
 //! goes through: just created (no status), status without conditions, not ready, ready, stalled.
 
+mod common;
+
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
@@ -54,7 +56,7 @@ fn emitted_exprs() -> Vec<(String, Value)> {
 fn evaluate(cases: &[(String, Value)]) -> Option<Vec<Value>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cel");
     if !dir.join("node_modules/@marcbachmann/cel-js").is_dir() {
-        println!("SKIPPED: CEL evaluator not installed (npm install --prefix tests/cel)");
+        common::skipped("CEL evaluator not installed (npm install --prefix tests/cel)");
         return None;
     }
     let mut child = match Command::new("node")
@@ -66,7 +68,7 @@ fn evaluate(cases: &[(String, Value)]) -> Option<Vec<Value>> {
     {
         Ok(c) => c,
         Err(e) => {
-            println!("SKIPPED: node not available ({e})");
+            common::skipped(&format!("node not available ({e})"));
             return None;
         }
     };

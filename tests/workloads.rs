@@ -507,6 +507,6 @@ fn hostile_strings_in_config_env_and_alerts_read_back_as_written() {
             assert_eq!(py, vec![doc(path)], "{path}");
         }
     } else {
-        println!("SKIPPED: the YAML 1.1 read-back: python3 with PyYAML is not available");
+        common::skipped("the YAML 1.1 read-back: python3 with PyYAML is not available");
     }
 }

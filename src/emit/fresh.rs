@@ -132,6 +132,7 @@ impl Fresh {
                 generator: lock::generator(),
                 spec: stamp.spec.clone(),
                 input: stamp.input.clone(),
+                warnings: stamp.warnings.clone(),
                 files: files.into_iter().collect(),
             };
             put_streamed(&self.root, LOCK_FILE, |out| lock.write_to(out)).map_err(|(p, e)| io("write", &p, e))
@@ -163,6 +164,7 @@ mod tests {
         Stamp {
             spec: "sha256:s".into(),
             input: "sha256:i".into(),
+            ..Stamp::default()
         }
     }
 

@@ -3,7 +3,11 @@
 //!
 //! It is JSON named `gitopsc.lock` (not a YAML manifest, so kustomize, Flux and validators
 //! skip it) and holds the gitopsc version and the spec's hash: the only place they appear.
+//! It also records the spec's warnings, so a `check` or `build` that finds the tree current
+//! without rendering prints the same warnings as one that renders.
 
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -24,8 +28,58 @@ pub struct Lock {
     /// are unchanged and every file still has its hash, `check` needs no rendering.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub input: String,
+    /// The spec's warnings, at their byte offsets in the spec's text (the text `input`
+    /// stamps, so the offsets hold whenever the stamp matches).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     /// Every file gitopsc owns, relative to the output root, with its sha256.
     pub files: BTreeMap<String, String>,
+}
+
+/// A warning as the lock file records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// What is wrong.
+    pub message: String,
+    /// Where in the spec: first byte and one past the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<[usize; 2]>,
+    /// The note shown under the span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Warning {
+    /// The warnings among `diags`, as the lock records them.
+    pub fn record(diags: &[Diagnostic]) -> Vec<Warning> {
+        diags
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(|d| Warning {
+                message: d.message.clone(),
+                span: d.span.map(|s| [s.start, s.end]),
+                label: d.label.clone(),
+                help: d.help.clone(),
+            })
+            .collect()
+    }
+
+    /// The warning as a diagnostic in the spec's `text`; a span outside the text (a lock file
+    /// edited by hand) is dropped, and the warning printed without a place.
+    pub fn diagnostic(&self, text: &str) -> Diagnostic {
+        let span = self
+            .span
+            .filter(|&[start, end]| start <= end && end <= text.len())
+            .map(|[start, end]| Span::new(start, end));
+        let mut d = Diagnostic::warning(self.message.clone());
+        d.span = span;
+        d.label = self.label.clone().filter(|_| span.is_some());
+        d.help = self.help.clone();
+        d
+    }
 }
 
 impl Lock {
@@ -61,6 +115,13 @@ impl Lock {
         field(out, "spec", &self.spec)?;
         if !self.input.is_empty() {
             field(out, "input", &self.input)?;
+        }
+        if !self.warnings.is_empty() {
+            // The pretty printer's text of the list, indented one level.
+            let list = serde_json::to_string_pretty(&self.warnings).map_err(std::io::Error::other)?;
+            out.write_all(b"  \"warnings\": ")?;
+            out.write_all(list.replace('\n', "\n  ").as_bytes())?;
+            out.write_all(b",\n")?;
         }
         out.write_all(b"  \"files\": {")?;
         for (i, (path, hash)) in self.files.iter().enumerate() {
@@ -142,6 +203,22 @@ mod tests {
     }
 
     #[test]
+    fn warnings_round_trip_into_diagnostics_at_their_place() {
+        let d = Diagnostic::warning("w")
+            .at(Some(Span::new(2, 4)), "label")
+            .help("help");
+        let recorded = Warning::record(&[d.clone(), Diagnostic::error("e")]);
+        assert_eq!(recorded.len(), 1, "errors are not recorded");
+        assert_eq!(recorded[0].diagnostic("0123456"), d);
+        let outside = recorded[0].diagnostic("012");
+        assert_eq!(
+            (outside.span, outside.label),
+            (None, None),
+            "a span past the text is dropped"
+        );
+    }
+
+    #[test]
     fn bytes_are_those_of_the_json_pretty_printer() {
         let pretty = |lock: &Lock| {
             let mut text = serde_json::to_string_pretty(lock).unwrap();
@@ -155,6 +232,19 @@ mod tests {
         };
         assert_eq!(lock.to_bytes(), pretty(&lock), "no files, no input");
         lock.input = "sha256:cd".into();
+        lock.warnings = vec![
+            Warning {
+                message: "image `x:latest`\n\"moves\"".into(),
+                span: Some([3, 9]),
+                label: Some("here".into()),
+                help: Some("pin it".into()),
+            },
+            Warning {
+                message: "no place".into(),
+                ..Warning::default()
+            },
+        ];
+        assert_eq!(Lock::parse(&lock.to_bytes()).unwrap(), lock);
         for (path, hash) in [
             ("b/x.yaml", "1"),
             ("a/\"q\"\\/é\u{7f}.yaml", "\u{1}\n"),

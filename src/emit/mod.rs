@@ -103,6 +103,9 @@ pub struct Stamp {
     /// `sha256:<hex>` of the spec's text and gitopsc's build; empty when blueprints were
     /// overridden (then a tree is never taken as current without rendering).
     pub input: String,
+    /// The spec's warnings, printed from the lock file when the tree is taken as current
+    /// without rendering.
+    pub warnings: Vec<lock::Warning>,
 }
 
 impl Stamp {
@@ -122,8 +125,8 @@ impl Stamp {
 
 /// Whether the output root is exactly what this build rendered from this input before:
 /// the lock file records `input`, and every file it lists still has its hash. Returns the
-/// number of files then; `None` means "render and compare".
-pub fn unchanged(root: &Path, input: &str) -> Option<usize> {
+/// number of files and the spec's warnings then; `None` means "render and compare".
+pub fn unchanged(root: &Path, input: &str) -> Option<(usize, Vec<lock::Warning>)> {
     if input.is_empty() {
         return None;
     }
@@ -140,7 +143,7 @@ pub fn unchanged(root: &Path, input: &str) -> Option<usize> {
         let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
         is_file && std::fs::read(&target).is_ok_and(|b| &sha256_hex(&b) == hash)
     });
-    all_match.then_some(lock.files.len())
+    all_match.then_some((lock.files.len(), lock.warnings))
 }
 
 /// Errors that stop a comparison (reported as exit 2).
@@ -276,6 +279,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         } else {
             String::new()
         },
+        warnings: stamp.warnings.clone(),
         files: files.into_iter().collect(),
     };
     let lock_changed = old_lock_bytes.is_none_or(|old| old != new_lock.to_bytes());
@@ -283,6 +287,8 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         && old_lock.as_ref().is_none_or(|old| {
             let mut restamped = old.clone();
             restamped.input.clone_from(&new_lock.input);
+            // Warnings sit at offsets in the text: a comment moves them, the tree stays current.
+            restamped.warnings.clone_from(&new_lock.warnings);
             restamped != new_lock
         });
     Ok(Comparison {

@@ -1,6 +1,6 @@
 //! What `check`, `diff` and `build` print about a comparison.
 
-use super::review::{PRUNE_DISABLED, Review, WorkloadChange};
+use super::review::{DatabaseChange, PRUNE_DISABLED, Review, WorkloadChange};
 use super::{ChangeKind, Comparison, ConflictReason, Tree};
 use std::fmt::Write;
 
@@ -117,12 +117,13 @@ pub fn objects(review: &Review, paint: Paint) -> String {
     out
 }
 
-/// The loud section: stateful objects that leave the tree, and what Flux does with them.
+/// The loud section: stateful objects that leave the tree or their Flux Kustomization, and
+/// what Flux does with them.
 pub fn leaving(review: &Review, paint: Paint) -> String {
+    let mut out = moving(review, paint);
     if review.leaving.is_empty() {
-        return String::new();
+        return out;
     }
-    let mut out = String::new();
     let _ = writeln!(
         out,
         "{}",
@@ -162,6 +163,106 @@ pub fn leaving(review: &Review, paint: Paint) -> String {
     out
 }
 
+/// Stateful objects that move to another Flux Kustomization: the one they leave prunes them
+/// as if they left the tree, racing the one that applies them now.
+fn moving(review: &Review, paint: Paint) -> String {
+    if review.moving.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.alarm(
+            "!! stateful objects move to another Flux Kustomization — the one they leave prunes them:"
+        )
+    );
+    let mut unprotected = false;
+    for m in &review.moving {
+        if m.protected {
+            let _ = writeln!(
+                out,
+                "  {} {} — moves from Flux Kustomization `{}` to `{}`; kept in the cluster: it carries `{}: {}`, so `{}` does not prune it",
+                paint.yellow("kept   "),
+                m.id,
+                m.from,
+                m.to,
+                PRUNE_DISABLED.0,
+                PRUNE_DISABLED.1,
+                m.from
+            );
+        } else {
+            unprotected = true;
+            let what = if m.id.kind == "Namespace" {
+                "it and everything in it"
+            } else {
+                "it and its data"
+            };
+            let _ = writeln!(
+                out,
+                "  {} {} — moves from Flux Kustomization `{}` to `{}`: unless `{}` applies it first, `{}` garbage-collects it\n  \
+                 and Flux WILL DELETE {what}: it was not protected in the previous tree",
+                paint.alarm("DELETED"),
+                m.id,
+                m.from,
+                m.to,
+                m.to,
+                m.from
+            );
+        }
+    }
+    if unprotected {
+        let _ = writeln!(
+            out,
+            "  Flux reads the prune protection from the live object, so it must be applied before the object moves.\n  \
+             Do it in two commits: first set `pruneProtection: true` on the app (the object gets the `kustomize.toolkit.fluxcd.io/prune: disabled` label)\n  \
+             without the change that moves it, build, commit and let Flux reconcile; then make the change in a second commit."
+        );
+    }
+    out
+}
+
+/// The loud section: changes to database clusters that the live cluster does not follow.
+pub fn databases(review: &Review, paint: Paint) -> String {
+    if review.databases.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.alarm("!! database changes the live cluster does not follow:")
+    );
+    for change in &review.databases {
+        match change {
+            DatabaseChange::Bootstrap { id, fields } => {
+                let fields: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+                let _ = writeln!(
+                    out,
+                    "  {} {id} — {} changed: CloudNative-PG reads `spec.bootstrap` only when it creates the cluster,\n  \
+                     so NOTHING changes on the live cluster (database, owner, encoding, locale and the post-init SQL stay as they are).\n  \
+                     Make the change by hand (`ALTER DATABASE … RENAME TO …`, `ALTER DATABASE … OWNER TO …`; another encoding or locale\n  \
+                     needs a new database filled by dump and restore), or create a new cluster that imports this one (`bootstrap.initdb.import`)",
+                    paint.alarm("BOOTSTRAP"),
+                    fields.join(", ")
+                );
+            }
+            DatabaseChange::Renamed { from, to } => {
+                let _ = writeln!(
+                    out,
+                    "  {} {from} → `{}` — a renamed cluster is a NEW, EMPTY cluster: the app moves to it, and the data stays in `{}`\n  \
+                     (or is deleted with it, when it is not kept). To carry the data over, keep the old name, or bootstrap the new cluster\n  \
+                     from the old one (CloudNative-PG `bootstrap.initdb.import`, or a recovery from its backup) before the app moves",
+                    paint.alarm("RENAMED  "),
+                    to.name,
+                    from.name
+                );
+            }
+        }
+    }
+    out
+}
+
 /// The loud section: workload changes a plain Flux apply cannot carry out safely.
 pub fn workloads(review: &Review, paint: Paint) -> String {
     if review.workloads.is_empty() {
@@ -194,7 +295,7 @@ pub fn workloads(review: &Review, paint: Paint) -> String {
                     out,
                     "  {} {id} — `spec.replicas: {replicas}` leaves the manifest (an autoscaler takes over): when Flux applies this,\n  \
                      the live workload can drop to one pod. Hand the field over first: `kubectl apply --server-side --field-manager=hpa-handover`\n  \
-                     of `spec.replicas: {replicas}` alone, then merge (see \"HPA hand-over\" in docs/workloads.md)",
+                     of `spec.replicas: {replicas}` alone, then merge (see \"Autoscaling and the HPA hand-over\" in docs/workloads.md)",
                     paint.alarm("REPLICAS "),
                 );
             }

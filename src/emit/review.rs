@@ -1,5 +1,7 @@
 //! Object-level review of a comparison: which Kubernetes objects a build adds, changes and
-//! removes, and which stateful objects leave the tree — what Flux would prune.
+//! removes, which stateful objects leave the tree — what Flux would prune — or move to another
+//! Flux Kustomization (whose garbage collection races the new owner's apply), and which
+//! changes to a database cluster do not reach the live one.
 //!
 //! Only files that change are parsed (old bytes from disk, new bytes from the render), so
 //! checking an up-to-date tree parses nothing. Unchanged files hold the same objects on both
@@ -57,6 +59,47 @@ pub struct Leaving {
     pub protected: bool,
 }
 
+/// A stateful object that moves from one Flux Kustomization to another: the old one's
+/// garbage collection deletes it unless the new one has applied it first, or it is protected.
+#[derive(Debug, Clone)]
+pub struct Moving {
+    /// The object.
+    pub id: ObjectId,
+    /// The Flux Kustomization that applied it.
+    pub from: String,
+    /// The Flux Kustomization that applies it now.
+    pub to: String,
+    /// Whether the previous tree (what is live) already protected it from pruning.
+    pub protected: bool,
+}
+
+/// A change to a database cluster that the live cluster does not follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseChange {
+    /// A CloudNative-PG `Cluster`'s `spec.bootstrap` changed: the operator reads it only when
+    /// it creates the cluster.
+    Bootstrap {
+        /// The cluster.
+        id: ObjectId,
+        /// The `spec.bootstrap.initdb` fields that changed.
+        fields: Vec<String>,
+    },
+    /// A database cluster left and another of its kind came in its namespace: the app moves
+    /// to a new, empty cluster.
+    Renamed {
+        /// The cluster that leaves.
+        from: ObjectId,
+        /// The cluster that comes.
+        to: ObjectId,
+    },
+}
+
+/// Database cluster kinds, (API group, kind), that hold an app's data under their name.
+const DATABASE_CLUSTERS: &[(&str, &str)] = &[
+    ("postgresql.cnpg.io", "Cluster"),
+    ("apps.kubeblocks.io", "Cluster"),
+];
+
 /// Objects added, changed and removed by a comparison.
 #[derive(Debug, Default)]
 pub struct Review {
@@ -70,6 +113,10 @@ pub struct Review {
     pub leaving: Vec<Leaving>,
     /// Changes to live workloads that a plain apply cannot carry out safely.
     pub workloads: Vec<WorkloadChange>,
+    /// Stateful objects that move to another Flux Kustomization.
+    pub moving: Vec<Moving>,
+    /// Changes to database clusters that do not reach the live cluster.
+    pub databases: Vec<DatabaseChange>,
 }
 
 /// A change to a StatefulSet or Deployment that Flux cannot simply apply.
@@ -147,6 +194,9 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
                 review
                     .workloads
                     .extend(workload_changes(id, &before.doc, &object.doc));
+                review
+                    .databases
+                    .extend(bootstrap_change(id, &before.doc, &object.doc));
             }
             Some(_) => {}
         }
@@ -158,8 +208,7 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
         review.removed.push(id.clone());
         // A Secret or ExternalSecret is recreated from its store; it matters here only when
         // the previous tree protected it (a kept database depends on it).
-        let recreatable = matches!(id.kind.as_str(), "Secret" | "ExternalSecret");
-        if is_stateful(id) && (!recreatable || is_protected(&object.doc)) {
+        if matters(id, &object.doc) {
             review.leaving.push(Leaving {
                 id: id.clone(),
                 path: object.path.clone(),
@@ -168,6 +217,159 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
         }
     }
     review
+        .databases
+        .extend(renamed_clusters(&review.removed, &review.added));
+    review.moving = moving(cmp, tree, &old, &new);
+    review
+}
+
+/// Whether a stateful object's leaving its Flux Kustomization matters. A Secret or
+/// ExternalSecret is recreated from its store; it matters only when the previous tree
+/// protected it (a kept database depends on it).
+fn matters(id: &ObjectId, old: &Value) -> bool {
+    let recreatable = matches!(id.kind.as_str(), "Secret" | "ExternalSecret");
+    is_stateful(id) && (!recreatable || is_protected(old))
+}
+
+/// Stateful objects in both trees whose folder, and with it their Flux Kustomization,
+/// changes (say, a Namespace going into an app's new data layer).
+fn moving(
+    cmp: &Comparison,
+    tree: &Tree,
+    old: &BTreeMap<ObjectId, Object>,
+    new: &BTreeMap<ObjectId, Object>,
+) -> Vec<Moving> {
+    let dir = |path: &str| path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+    let candidates: Vec<(&ObjectId, &Object, &Object)> = old
+        .iter()
+        .filter_map(|(id, before)| new.get(id).map(|after| (id, before, after)))
+        .filter(|(id, before, after)| dir(&before.path) != dir(&after.path) && matters(id, &before.doc))
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    // The Flux Kustomizations of both trees: the rendered ones, and the previous bytes of
+    // those that change (unchanged files are alike on both sides).
+    let previous: BTreeMap<&str, Option<&[u8]>> = cmp
+        .changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.old.as_deref()))
+        .collect();
+    let mut now = Vec::new();
+    let mut before = Vec::new();
+    for (path, bytes) in tree.iter() {
+        if path.starts_with("clusters/") {
+            flux_kustomizations(bytes, &mut now);
+            match previous.get(path.as_str()) {
+                None => flux_kustomizations(bytes, &mut before),
+                Some(old) => flux_kustomizations(old.unwrap_or_default(), &mut before),
+            }
+        }
+    }
+    for c in &cmp.changes {
+        if c.kind == ChangeKind::Removed && c.path.starts_with("clusters/") {
+            flux_kustomizations(c.old.as_deref().unwrap_or_default(), &mut before);
+        }
+    }
+    let owner = |kustomizations: &[(String, String)], path: &str| -> Option<String> {
+        let folder = dir(path);
+        kustomizations
+            .iter()
+            .find(|(applied, _)| {
+                let applied = applied.trim_start_matches("./");
+                applied == folder || applied.ends_with(&format!("/{folder}"))
+            })
+            .map(|(_, name)| name.clone())
+    };
+    candidates
+        .into_iter()
+        .filter_map(|(id, old_object, new_object)| {
+            let from = owner(&before, &old_object.path)?;
+            let to = owner(&now, &new_object.path)?;
+            (from != to).then(|| Moving {
+                id: id.clone(),
+                from,
+                to,
+                protected: is_protected(&old_object.doc),
+            })
+        })
+        .collect()
+}
+
+/// The (`spec.path`, name) of every Flux Kustomization in a file.
+fn flux_kustomizations(bytes: &[u8], into: &mut Vec<(String, String)>) {
+    let mut objects = BTreeMap::new();
+    collect("", bytes, &mut objects);
+    for (id, object) in objects {
+        if id.kind == "Kustomization"
+            && id.api_version.starts_with("kustomize.toolkit.fluxcd.io/")
+            && let Some(path) = object
+                .doc
+                .get("spec")
+                .and_then(|s| s.get("path"))
+                .and_then(Value::as_str)
+        {
+            into.push((path.to_string(), id.name));
+        }
+    }
+}
+
+/// The `spec.bootstrap.initdb` fields of a CloudNative-PG `Cluster` that changed.
+fn bootstrap_change(id: &ObjectId, old: &Value, new: &Value) -> Option<DatabaseChange> {
+    if id.kind != "Cluster" || !id.api_version.starts_with("postgresql.cnpg.io/") {
+        return None;
+    }
+    let bootstrap = |doc: &Value| doc.get("spec").and_then(|s| s.get("bootstrap")).cloned();
+    let (before, after) = (bootstrap(old), bootstrap(new));
+    if before == after {
+        return None;
+    }
+    let initdb = |b: &Option<Value>| {
+        b.as_ref()
+            .and_then(|b| b.get("initdb"))
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (a, b) = (initdb(&before), initdb(&after));
+    let mut fields: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .filter_map(|k| k.as_str().map(|k| format!("spec.bootstrap.initdb.{k}")))
+        .collect();
+    fields.sort();
+    fields.dedup();
+    if fields.is_empty() {
+        fields.push("spec.bootstrap".into());
+    }
+    Some(DatabaseChange::Bootstrap {
+        id: id.clone(),
+        fields,
+    })
+}
+
+/// Database clusters that leave while another of the same kind comes into their namespace.
+fn renamed_clusters(removed: &[ObjectId], added: &[ObjectId]) -> Vec<DatabaseChange> {
+    let is_database = |id: &ObjectId| {
+        let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        DATABASE_CLUSTERS.iter().any(|&(g, k)| g == group && k == id.kind)
+    };
+    let mut out = Vec::new();
+    for from in removed.iter().filter(|id| is_database(id)) {
+        if let Some(to) = added.iter().find(|to| {
+            is_database(to)
+                && to.kind == from.kind
+                && to.namespace == from.namespace
+                && to.api_version == from.api_version
+        }) {
+            out.push(DatabaseChange::Renamed {
+                from: from.clone(),
+                to: to.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// What a change of a live StatefulSet or Deployment cannot simply apply.

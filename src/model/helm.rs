@@ -71,12 +71,10 @@ pub fn parts(
     wired_from: Vec<ValuesFrom>,
 ) {
     let Some(helm) = &app.spec.helm else { return };
-    let source = spec
-        .sources
-        .helm
-        .iter()
-        .find(|s| s.name == helm.source)
-        .expect("validated: the source is declared");
+    // An undeclared source is the semantic checks' error; the app's other checks still run.
+    let Some(source) = spec.sources.helm.iter().find(|s| s.name == helm.source) else {
+        return;
+    };
     let url = source.url.trim_end_matches('/');
     let namespace = app.namespace.clone();
     let chart_source = if url.starts_with("oci://") {

@@ -138,9 +138,12 @@ type ResolvedApp<'a> = (AppCtx<'a>, Parts, Vec<String>, Vec<String>, Vec<Diagnos
 
 /// Builds the model of a spec that passed validation. Returns the model when there are no
 /// errors, and every diagnostic (warnings included) found on the way.
+/// With `spec_ok` false (the spec's own checks found errors) only the apps' checks run, so
+/// one run reports every error: the Flux graph of such a spec is not checked (its unknown or
+/// duplicate names would only be reported twice) and no model is returned.
 /// The chart values are taken out of the spec (it is not read for them after); each app's
 /// become a tree only while the app resolves, and go into the model as compact text again.
-pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec<Diagnostic>) {
+pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Option<Model>, Vec<Diagnostic>) {
     let chart_values: Vec<crate::spec::ChartValues> = spec
         .apps
         .iter_mut()
@@ -443,6 +446,9 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
         gates,
         apps,
     };
+    if !spec_ok {
+        return (None, diags);
+    }
     diags.extend(graph::check(&model, spec, spans));
     let ok = !diags.iter().any(Diagnostic::is_error);
     (ok.then_some(model), diags)

@@ -262,9 +262,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Reports a skipped check on the process's standard error, which the test harness does not
-/// capture, so the line shows in a plain `cargo test` run.
+/// The one rule for a check whose tool is missing (python3 with PyYAML/jsonschema, node and
+/// the CEL evaluator in tests/cel, kubectl, ../shared/conformance): with
+/// `GITOPSC_REQUIRE_TOOLS=1` (set by `.ci/run`) the test fails; otherwise `SKIPPED: <why>` goes
+/// to the process's standard error, which the test harness does not capture, so the line
+/// shows in a plain `cargo test` run, and onto the list `.ci/run` prints after the test
+/// summary: `target/skipped-checks.txt`, or the file `GITOPSC_SKIPPED_LIST` names.
+#[track_caller]
 pub fn skipped(why: &str) {
     use std::io::Write;
+    if require_tools() {
+        panic!("GITOPSC_REQUIRE_TOOLS=1 and a tool this test needs is missing: {why}");
+    }
     let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+    let list = std::env::var_os("GITOPSC_SKIPPED_LIST")
+        .map_or_else(|| root().join("target/skipped-checks.txt"), PathBuf::from);
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(list) {
+        let _ = writeln!(file, "SKIPPED: {why}");
+    }
+}
+
+/// True when `GITOPSC_REQUIRE_TOOLS=1`: a missing tool fails the test instead of skipping it.
+pub fn require_tools() -> bool {
+    std::env::var("GITOPSC_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
 }
