@@ -52,7 +52,24 @@ fn main() -> ExitCode {
         Command::Schema => commands::schema(),
         Command::Init => commands::init(),
     };
-    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
-    let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
-    ExitCode::from(outcome.code)
+    // What a command prints on stdout is its result (a schema, a starter spec, a report): when
+    // it cannot be written (a full disk, a closed pipe) the command failed, whatever it did.
+    let printed = print_stdout(&outcome.stdout);
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(outcome.stderr.as_bytes());
+    match printed {
+        Ok(()) => ExitCode::from(outcome.code),
+        Err(e) => {
+            let _ = writeln!(stderr, "error: cannot write to standard output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes all of `text` to stdout and flushes it: an error shows only at the flush when the
+/// text fits in the buffer.
+fn print_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
