@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         color_out: color(std::io::stdout().is_terminal()),
         color_err: color(std::io::stderr().is_terminal()),
         quiet: cli.quiet,
+        notice: |text| eprintln!("{text}"),
     };
     let outcome = match &cli.command {
         Command::Build { args, force } => commands::run(

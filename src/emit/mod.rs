@@ -6,6 +6,7 @@
 //! through a symlink.
 
 pub mod fresh;
+pub mod guard;
 pub mod lock;
 pub mod report;
 pub mod review;
