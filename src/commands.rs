@@ -121,8 +121,9 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
             ));
         }
     };
-    // Held until the process exits: no other run writes the root while this one uses it.
-    let _root_lock = match lock_root(out_dir, access, waiting) {
+    // Held until the end: no other run writes the root while this one uses it. A root that
+    // does not exist yet is locked once the spec compiled, when a build creates it.
+    let root_lock = match lock_root(out_dir, access, waiting) {
         Ok(lock) => lock,
         Err(e) => return emit_failed(e, style),
     };
@@ -149,6 +150,21 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     let prepared = match prepare(spec, blueprints) {
         Ok(p) => p,
         Err(f) => return failed(f, style),
+    };
+    let _late_lock = if root_lock.is_some() {
+        None
+    } else {
+        let created = match access {
+            // Something else by that name is the comparison's to report.
+            Access::Write if std::fs::symlink_metadata(out_dir).is_ok() => Ok(()),
+            Access::Write => std::fs::create_dir_all(out_dir)
+                .map_err(|e| EmitError(format!("cannot create `{}`: {e}", out_dir.display()), None)),
+            Access::Read => Ok(()),
+        };
+        match created.and_then(|()| lock_root(out_dir, access, waiting)) {
+            Ok(lock) => lock,
+            Err(e) => return emit_failed(e, style),
+        }
     };
     if matches!(mode, Mode::Build { .. })
         && blueprints.is_none()

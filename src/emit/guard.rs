@@ -18,7 +18,7 @@ pub struct RootLock {
 /// How a command uses the output root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// `build`: writes; no other run may read or write meanwhile. Creates the root.
+    /// `build`: writes; no other run may read or write meanwhile.
     Write,
     /// `check`, `diff`: reads; other readers may run at the same time.
     Read,
@@ -26,12 +26,9 @@ pub enum Access {
 
 /// Locks the output root `root` for `access`, waiting while another run holds it;
 /// `waiting` is called once before a wait. `None` when there is nothing to lock: a root that
-/// does not exist (for reading) or is not a folder (the comparison reports that).
+/// does not exist (a build creates it, then locks it) or is not a folder (the comparison
+/// reports that).
 pub fn lock_root(root: &Path, access: Access, waiting: impl FnOnce()) -> Result<Option<RootLock>, EmitError> {
-    if access == Access::Write && !root.exists() {
-        std::fs::create_dir_all(root)
-            .map_err(|e| EmitError(format!("cannot create `{}`: {e}", root.display()), None))?;
-    }
     let folder = match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => File::open(root),
         Ok(_) => return Ok(None),
@@ -73,11 +70,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("out");
         assert!(
-            lock_root(&root, Access::Read, || {}).unwrap().is_none(),
-            "nothing to read"
+            lock_root(&root, Access::Write, || {}).unwrap().is_none(),
+            "nothing to lock"
         );
+        std::fs::create_dir(&root).unwrap();
         let writer = lock_root(&root, Access::Write, || {}).unwrap().unwrap();
-        assert!(root.is_dir(), "a build creates the root");
         assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "no file of its own");
         let other = File::open(&root).unwrap();
         assert!(matches!(other.try_lock_shared(), Err(TryLockError::WouldBlock)));
