@@ -346,3 +346,38 @@ fn what_only_looks_like_gitopsc_s_is_never_removed() {
     assert!(out.join(".gitopsc-tmp/nested/notes.txt").exists());
     assert!(out.join("workloads").exists());
 }
+
+#[test]
+fn two_apps_that_would_render_into_one_folder_are_refused() {
+    // An app named like a layer of another app, in that app's group: `release`, `data`.
+    let infra = std::fs::read_to_string(root().join("examples/infra/cluster.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for layer in ["release", "data"] {
+        let app = format!(
+            "apps:\n  - name: {layer}\n    namespace: other\n    group: platform/registry/harbor\n    helm: {{ chart: harbor, version: 1.16.0, source: harbor }}\n"
+        );
+        std::fs::write(
+            dir.path().join("cluster.yaml"),
+            infra.replacen("apps:\n", &app, 1),
+        )
+        .unwrap();
+        let folder = format!("workloads/platform/registry/harbor/{layer}");
+        for command in ["validate", "build"] {
+            let mut args = vec!["--color", "never", command, "cluster.yaml"];
+            if command == "build" {
+                args.extend(["--out", "out"]);
+            }
+            let run = gitopsc_in(dir.path(), &args).expect(2);
+            let message = format!(
+                "app `{layer}` renders into the folder `{folder}`, which app `harbor` renders into too"
+            );
+            assert!(run.stderr.contains(&message), "{}", run.stderr);
+            assert!(
+                run.stderr.contains(&format!("  - name: {layer}\n")),
+                "not at the app's name: {}",
+                run.stderr
+            );
+        }
+        assert!(!dir.path().join("out").exists(), "a refused spec wrote a tree");
+    }
+}
