@@ -3,6 +3,7 @@
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::emit::fresh::{Fresh, PutError};
+use crate::emit::guard::{Access, lock_root};
 use crate::emit::report::{self, Paint};
 use crate::emit::{self, EmitError, review};
 use crate::render::{self, Stop};
@@ -30,6 +31,8 @@ pub struct Style {
     pub color_err: bool,
     /// Print only errors and what the command exists to print.
     pub quiet: bool,
+    /// Prints a notice on stderr at once (not at the end, as the rest): for a run that waits.
+    pub notice: fn(&str),
 }
 
 /// The starter spec `gitopsc init` prints.
@@ -106,6 +109,24 @@ pub enum Mode {
 
 /// `gitopsc build|check|diff SPEC --out DIR`.
 pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
+    let access = match mode {
+        Mode::Build { .. } => Access::Write,
+        Mode::Check | Mode::Diff => Access::Read,
+    };
+    let waiting = || {
+        if !style.quiet {
+            (style.notice)(&format!(
+                "waiting for another gitopsc run to finish with `{}`",
+                out_dir.display()
+            ));
+        }
+    };
+    // Held until the end: no other run writes the root while this one uses it. A root that
+    // does not exist yet is locked once the spec compiled, when a build creates it.
+    let root_lock = match lock_root(out_dir, access, waiting) {
+        Ok(lock) => lock,
+        Err(e) => return emit_failed(e, style),
+    };
     // Fast path: the tree is what this very build rendered from this very spec, untouched.
     if blueprints.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
@@ -136,6 +157,21 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     let prepared = match prepare(spec, blueprints) {
         Ok(p) => p,
         Err(f) => return failed(f, style),
+    };
+    let _late_lock = if root_lock.is_some() {
+        None
+    } else {
+        let created = match access {
+            // Something else by that name is the comparison's to report.
+            Access::Write if std::fs::symlink_metadata(out_dir).is_ok() => Ok(()),
+            Access::Write => std::fs::create_dir_all(out_dir)
+                .map_err(|e| EmitError(format!("cannot create `{}`: {e}", out_dir.display()), None)),
+            Access::Read => Ok(()),
+        };
+        match created.and_then(|()| lock_root(out_dir, access, waiting)) {
+            Ok(lock) => lock,
+            Err(e) => return emit_failed(e, style),
+        }
     };
     if matches!(mode, Mode::Build { .. })
         && blueprints.is_none()

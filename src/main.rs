@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         color_out: color(std::io::stdout().is_terminal()),
         color_err: color(std::io::stderr().is_terminal()),
         quiet: cli.quiet,
+        notice: |text| eprintln!("{text}"),
     };
     let outcome = match &cli.command {
         Command::Build { args, force } => commands::run(
@@ -71,9 +72,26 @@ fn main() -> ExitCode {
             },
         },
     };
-    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
-    let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
-    ExitCode::from(outcome.code)
+    // What a command prints on stdout is its result (a schema, a starter spec, a report): when
+    // it cannot be written (a full disk, a closed pipe) the command failed, whatever it did.
+    let printed = print_stdout(&outcome.stdout);
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(outcome.stderr.as_bytes());
+    match printed {
+        Ok(()) => ExitCode::from(outcome.code),
+        Err(e) => {
+            let _ = writeln!(stderr, "error: cannot write to standard output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes all of `text` to stdout and flushes it: an error shows only at the flush when the
+/// text fits in the buffer.
+fn print_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// Writes a generated text to stdout: exit 2 with the error when stdout cannot take it.

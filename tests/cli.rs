@@ -1057,21 +1057,19 @@ fn a_lock_file_never_steers_a_delete_outside_the_root() {
 
 #[test]
 fn a_killed_build_leaves_nothing_that_the_next_build_does_not_fix() {
-    // (g) the staging folder of a build of an earlier release, killed, with a half-written tree.
+    // (g) A folder named like the staging folder of an earlier release is nothing of
+    // gitopsc's: it is never removed (issue 20.11).
     let infra = Infra::built();
     let out = infra.out();
     let staging = out.join(".gitopsc-tmp");
     std::fs::create_dir_all(staging.join("nested")).unwrap();
     std::fs::write(staging.join("0"), "half a file").unwrap();
     std::fs::write(staging.join("nested/lock"), "{").unwrap();
-    // Unchanged tree: nothing to write, the leftovers still go.
     let build = infra.run(&["build", "cluster.yaml", "--out", "out"]).expect(0);
     assert!(build.stdout.contains("0 written, 0 removed"), "{}", build.stdout);
-    assert!(!staging.exists(), "the staging folder survived a build");
+    assert_eq!(std::fs::read_to_string(staging.join("0")).unwrap(), "half a file");
 
     // Half the files of a build missing and the staging folder left behind.
-    std::fs::create_dir_all(&staging).unwrap();
-    std::fs::write(staging.join("3"), "partial").unwrap();
     let missing = 1 + infra
         .compiled()
         .keys()
@@ -1087,10 +1085,15 @@ fn a_killed_build_leaves_nothing_that_the_next_build_does_not_fix() {
         "{}",
         build.stdout
     );
-    assert!(!staging.exists());
+    assert_eq!(std::fs::read_to_string(staging.join("nested/lock")).unwrap(), "{");
+    std::fs::remove_dir_all(&staging).unwrap();
     infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(0);
     assert_eq!(read_tree(&out), read_tree(&Infra::built().out()));
 }
+
+/// The journal of a build in progress, and its first line.
+const JOURNAL: &str = ".gitopsc-journal";
+const JOURNAL_HEADER: &str = "# gitopsc journal: a build in progress into this folder; the next gitopsc build reads it, finishes the job and removes it\n";
 
 #[test]
 fn a_killed_build_s_temp_files_are_removed_by_the_next_build_and_nothing_else() {
@@ -1104,17 +1107,17 @@ fn a_killed_build_s_temp_files_are_removed_by_the_next_build_and_nothing_else() 
     let lock_temp = ".gitopsc.lock.gitopsc-tmp".to_string();
     let unlisted_temp = format!("{dir}/.other.yaml.gitopsc-tmp");
     std::fs::write(
-        out.join(".gitopsc-tmp"),
-        format!("# journal\n{listed_temp}\n{lock_temp}\n../.escape.gitopsc-tmp\n{dir}/kustomization.yaml\n"),
+        out.join(JOURNAL),
+        format!("{JOURNAL_HEADER}temp {listed_temp}\ntemp {lock_temp}\ntemp ../.escape.gitopsc-tmp\ntemp {dir}/kustomization.yaml\n"),
     )
     .unwrap();
     std::fs::write(out.join(&listed_temp), "half a fi").unwrap();
     let dir_temp = format!("{}/.new-app.gitopsc-tmp", dir.rsplit_once('/').unwrap().0);
     std::fs::create_dir_all(out.join(&dir_temp).join("release")).unwrap();
     std::fs::write(out.join(&dir_temp).join("release/half.yaml"), "kind: Hel").unwrap();
-    let mut journal = std::fs::read_to_string(out.join(".gitopsc-tmp")).unwrap();
-    journal.push_str(&format!("{dir_temp}\n"));
-    std::fs::write(out.join(".gitopsc-tmp"), journal).unwrap();
+    let mut journal = std::fs::read_to_string(out.join(JOURNAL)).unwrap();
+    journal.push_str(&format!("temp {dir_temp}\n"));
+    std::fs::write(out.join(JOURNAL), journal).unwrap();
     std::fs::write(out.join(&lock_temp), "{").unwrap();
     std::fs::write(out.join(&unlisted_temp), "not gitopsc's").unwrap();
     std::fs::remove_file(out.join(HARBOR_RELEASE)).unwrap();
@@ -1126,7 +1129,7 @@ fn a_killed_build_s_temp_files_are_removed_by_the_next_build_and_nothing_else() 
     let build = infra.run(&["build", "cluster.yaml", "--out", "out"]).expect(0);
     assert!(build.stdout.contains("1 written, 0 removed"), "{}", build.stdout);
     for gone in [
-        ".gitopsc-tmp",
+        JOURNAL,
         listed_temp.as_str(),
         lock_temp.as_str(),
         dir_temp.as_str(),
@@ -1172,7 +1175,7 @@ fn new_folders_appear_whole_and_files_in_the_way_of_temp_names_are_left_alone() 
             build.stderr
         );
         assert_eq!(std::fs::read_to_string(foreign.join("mine.txt")).unwrap(), "mine");
-        assert!(!out.join(".gitopsc-tmp").exists(), "a journal that lists it");
+        assert!(!out.join(JOURNAL).exists(), "a journal that lists it");
     }
     // A temp file's name taken by a file gitopsc did not write: the same.
     let taken = format!(".{}.gitopsc-tmp", HARBOR_RELEASE.rsplit_once('/').unwrap().1);

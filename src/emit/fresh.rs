@@ -4,12 +4,13 @@
 //! It applies when the root has no lock file, no journal, and none of the tree's top-level
 //! folders, nor their temp names. Each top-level folder is written whole under its temp name
 //! (`.<name>.gitopsc-tmp/`), listed in the journal before it exists, and renamed into place
-//! once every file is written; the lock file follows, then the journal goes — what
-//! [`super::write`] does for new folders. Nothing can be in the way, so there is nothing to
+//! once every file is written and the journal lists their hashes; the lock file follows,
+//! then the journal goes — what [`super::write`] does for new folders. Nothing can be in the way, so there is nothing to
 //! compare, and the rendered tree is never held in memory.
 
+use super::journal::{self, JOURNAL, Journal};
 use super::lock::{self, LOCK_FILE, Lock, is_safe_relative, sha256_hex};
-use super::write::{JOURNAL, clear_leftovers, io, put_streamed, temp_of, write_journal, write_new};
+use super::write::{io, put_streamed, remove_temps, step, temp_of, write_new};
 use super::{EmitError, Stamp};
 use std::collections::{BTreeSet, HashMap};
 use std::io::ErrorKind;
@@ -61,11 +62,11 @@ impl Fresh {
             return Ok(None);
         }
         std::fs::create_dir_all(root).map_err(|e| io("create", root, e))?;
-        write_journal(root, &temps)?;
+        journal::add_temps(root, &temps)?;
         for top in tops {
             let temp = root.join(temp_of(top));
             if let Err(e) = std::fs::create_dir(&temp) {
-                let _ = clear_leftovers(root);
+                let _ = clear(root);
                 return Err(io("create", &temp, e));
             }
         }
@@ -124,9 +125,12 @@ impl Fresh {
         // Sorted on both cores: the map is then built in one pass.
         files.par_sort_unstable();
         let done = (|| {
+            journal::add_files(&self.root, files.iter().map(|(p, h)| (p.as_str(), h.as_str())))?;
             for top in &self.tops {
                 let (temp, target) = (self.root.join(temp_of(top)), self.root.join(top));
-                std::fs::rename(&temp, &target).map_err(|e| io("move into place", &target, e))?;
+                step()
+                    .and_then(|()| std::fs::rename(&temp, &target))
+                    .map_err(|e| io("move into place", &target, e))?;
             }
             let lock = Lock {
                 generator: lock::generator(),
@@ -135,21 +139,33 @@ impl Fresh {
                 warnings: stamp.warnings.clone(),
                 files: files.into_iter().collect(),
             };
+            step().map_err(|e| io("write", &self.root.join(LOCK_FILE), e))?;
             put_streamed(&self.root, LOCK_FILE, |out| lock.write_to(out)).map_err(|(p, e)| io("write", &p, e))
         })();
         if let Err(e) = done {
-            let _ = clear_leftovers(&self.root);
+            // The temp folders go; the journal stays: it lists what is in place already.
+            if let Ok(Some(listed)) = Journal::read(&self.root) {
+                let _ = remove_temps(&self.root, &listed);
+            }
             return Err(e);
         }
-        let journal = self.root.join(JOURNAL);
-        std::fs::remove_file(&journal).map_err(|e| io("remove", &journal, e))?;
+        journal::remove(&self.root)?;
         Ok(count)
     }
 
-    /// Removes everything this build wrote (its temp folders), the journal last.
+    /// Removes everything this build wrote (its temp folders; nothing is in place yet), the
+    /// journal last.
     pub fn abandon(self) -> Result<(), EmitError> {
-        clear_leftovers(&self.root).map_err(|e| io("clean up", &self.root.join(JOURNAL), e))
+        clear(&self.root)
     }
+}
+
+/// Removes the temp names the journal lists, then the journal.
+fn clear(root: &Path) -> Result<(), EmitError> {
+    if let Some(listed) = Journal::read(root)? {
+        remove_temps(root, &listed)?;
+    }
+    journal::remove(root)
 }
 
 #[cfg(test)]
@@ -187,7 +203,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(root.join("README.md")).unwrap(), "mine");
         for (name, folder) in [
             ("gitopsc.lock", false),
-            (".gitopsc-tmp", false),
+            (".gitopsc-journal", false),
             ("workloads", true),
             ("clusters", false),
             (".clusters.gitopsc-tmp", true),
@@ -217,10 +233,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("out");
         let fresh = Fresh::begin(&root, &tops()).unwrap().unwrap();
-        let journal = std::fs::read_to_string(root.join(JOURNAL)).unwrap();
-        assert!(
-            journal.ends_with(".clusters.gitopsc-tmp\n.workloads.gitopsc-tmp\n.gitopsc.lock.gitopsc-tmp\n"),
-            "{journal}"
+        let journal = Journal::read(&root).unwrap().unwrap();
+        assert_eq!(
+            journal.temps,
+            [
+                ".clusters.gitopsc-tmp",
+                ".workloads.gitopsc-tmp",
+                ".gitopsc.lock.gitopsc-tmp"
+            ]
         );
         let mut files = Vec::new();
         for path in ["workloads/a/b/c.yaml", "workloads/a/d.yaml", "clusters/x/a.yaml"] {
@@ -273,7 +293,7 @@ mod tests {
             Fresh::begin(&root, &tops()).unwrap().is_none(),
             "a journal is there"
         );
-        clear_leftovers(&root).unwrap();
+        clear(&root).unwrap();
         assert_eq!(names(&root), 1);
         assert_eq!(std::fs::read_to_string(root.join("README.md")).unwrap(), "mine");
     }

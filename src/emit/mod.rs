@@ -6,11 +6,14 @@
 //! through a symlink.
 
 pub mod fresh;
+pub mod guard;
+pub mod journal;
 pub mod lock;
 pub mod report;
 pub mod review;
 pub mod write;
 
+use journal::Journal;
 use lock::{LOCK_FILE, Lock, sha256_hex};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -86,6 +89,8 @@ pub struct Comparison {
     /// differs only in its input stamp (say, a comment in the spec changed) is not stale;
     /// `build` still refreshes it.
     pub lock_stale: bool,
+    /// The journal an interrupted build left, if any.
+    pub journal: Option<Journal>,
 }
 
 impl Comparison {
@@ -135,7 +140,7 @@ pub fn unchanged(root: &Path, input: &str) -> Option<(usize, Vec<lock::Warning>)
     if lock.input != input || lock.generator != lock::generator() {
         return None;
     }
-    if std::fs::symlink_metadata(root.join(write::JOURNAL)).is_ok() {
+    if std::fs::symlink_metadata(root.join(journal::JOURNAL)).is_ok() {
         return None;
     }
     let all_match = lock.files.par_iter().all(|(path, hash)| {
@@ -166,10 +171,8 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         Some((lock, bytes)) => (Some(lock), Some(bytes)),
         None => (None, None),
     };
-    let owned: HashMap<&str, &str> = old_lock
-        .as_ref()
-        .map(|l| l.files.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect())
-        .unwrap_or_default();
+    let journal = Journal::read(root)?;
+    let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
 
     let dirs = examine_dirs(root, tree);
     let results: Vec<(String, String, FileState)> = tree
@@ -180,7 +183,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
             } else if dir_above(&dirs.missing, path).is_some() {
                 FileState::Missing
             } else {
-                file_state(&root.join(path), bytes, owned.get(path.as_str()).copied())
+                file_state(&root.join(path), bytes, owned.get(path.as_str()))
             };
             (path.clone(), sha256_hex(bytes), state)
         })
@@ -223,7 +226,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
                     // A hand-edited file stays recorded with its old hash: it stays in conflict
                     // until the user resolves it, and is never taken for a foreign file.
                     if let Some(h) = owned.get(path.as_str()) {
-                        files.push((path.clone(), h.to_string()));
+                        files.push((path.clone(), h[0].to_string()));
                     }
                     conflicts.push(Conflict { path, reason });
                 }
@@ -232,14 +235,14 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
     }
 
     // Files gitopsc wrote before and no longer generates.
-    let stale: Vec<(&str, &str)> = owned
+    let stale: Vec<(&str, &Vec<&str>)> = owned
         .iter()
         .filter(|(p, _)| !tree.contains_key(**p))
-        .map(|(p, h)| (*p, *h))
+        .map(|(p, h)| (*p, h))
         .collect();
     let removed: Vec<(String, Option<FileState>)> = stale
         .par_iter()
-        .map(|&(path, hash)| (path.to_string(), stale_state(root, path, hash)))
+        .map(|&(path, hashes)| (path.to_string(), stale_state(root, path, hashes)))
         .collect();
     for (path, state) in removed {
         match state {
@@ -259,7 +262,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
                 } else {
                     // Still gitopsc's to resolve: it stays recorded, and blocked, until then.
                     if let Some(h) = owned.get(path.as_str()) {
-                        files.push((path.clone(), h.to_string()));
+                        files.push((path.clone(), h[0].to_string()));
                     }
                     conflicts.push(Conflict { path, reason });
                 }
@@ -300,7 +303,25 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         lock_changed,
         lock_stale,
         new_dirs: dirs.missing,
+        journal,
     })
+}
+
+/// What gitopsc wrote, path → the hashes its bytes may have: the lock file's first (what a
+/// file left in conflict stays recorded with), then those of the files interrupted builds
+/// were putting in place, from their journal.
+fn owned_hashes<'a>(lock: Option<&'a Lock>, journal: Option<&'a Journal>) -> HashMap<&'a str, Vec<&'a str>> {
+    let mut owned: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (path, hash) in lock.iter().flat_map(|l| &l.files) {
+        owned.entry(path.as_str()).or_default().push(hash.as_str());
+    }
+    for (path, hashes) in journal.iter().flat_map(|j| &j.files) {
+        owned
+            .entry(path.as_str())
+            .or_default()
+            .extend(hashes.iter().map(String::as_str));
+    }
+    owned
 }
 
 fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
@@ -338,7 +359,7 @@ enum FileState {
     Conflict(ConflictReason, Option<Vec<u8>>),
 }
 
-fn file_state(target: &Path, new: &[u8], owned_hash: Option<&str>) -> FileState {
+fn file_state(target: &Path, new: &[u8], owned_hashes: Option<&Vec<&str>>) -> FileState {
     match std::fs::symlink_metadata(target) {
         Err(e) if e.kind() == ErrorKind::NotFound => FileState::Missing,
         Err(e) => FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None),
@@ -351,8 +372,8 @@ fn file_state(target: &Path, new: &[u8], owned_hash: Option<&str>) -> FileState 
         Ok(_) => match std::fs::read(target) {
             Err(e) => FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None),
             Ok(old) if old == new => FileState::Same,
-            Ok(old) => match owned_hash {
-                Some(h) if sha256_hex(&old) == h => FileState::Owned(old),
+            Ok(old) => match owned_hashes {
+                Some(hs) if hs.contains(&sha256_hex(&old).as_str()) => FileState::Owned(old),
                 Some(_) => FileState::Conflict(ConflictReason::HandEdited, Some(old)),
                 None => FileState::Conflict(ConflictReason::Foreign, Some(old)),
             },
@@ -361,7 +382,7 @@ fn file_state(target: &Path, new: &[u8], owned_hash: Option<&str>) -> FileState 
 }
 
 /// The state of a file gitopsc owns but no longer generates: `None` when already gone.
-fn stale_state(root: &Path, path: &str, hash: &str) -> Option<FileState> {
+fn stale_state(root: &Path, path: &str, hashes: &[&str]) -> Option<FileState> {
     if parent_is_symlink(root, path) {
         return Some(FileState::Conflict(
             ConflictReason::NotAFile("below a symlink".into()),
@@ -377,7 +398,7 @@ fn stale_state(root: &Path, path: &str, hash: &str) -> Option<FileState> {
         )),
         Ok(_) => match std::fs::read(&target) {
             Err(e) => Some(FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None)),
-            Ok(old) if sha256_hex(&old) == hash => Some(FileState::Owned(old)),
+            Ok(old) if hashes.contains(&sha256_hex(&old).as_str()) => Some(FileState::Owned(old)),
             Ok(old) => Some(FileState::Conflict(ConflictReason::HandEditedStale, Some(old))),
         },
     }

@@ -3,11 +3,15 @@
 //! No file ever shows at its path half-written. A folder that does not exist yet is written
 //! whole under a temp name beside it (`.<name>.gitopsc-tmp/`) and renamed into place; a file
 //! in a folder that exists is written to a temp file beside it (`.<name>.gitopsc-tmp`) and
-//! renamed over its path. Before the first of them, the journal (`<out>/.gitopsc-tmp`)
-//! lists every temp name; deletions follow the writes; the lock file is written last, then
-//! the journal is removed. A build that was killed leaves the journal, and the next one
-//! removes exactly what it lists before converging.
+//! renamed over its path. Before the first of them, the journal ([`super::journal`]) lists
+//! every temp name and the hash of every file to be put in place. Every file is written
+//! before the first rename; the renames go deepest first, and a folder's `kustomization.yaml`
+//! after the other files of its folder, so a `kustomization.yaml` in place never lists what
+//! is not. Deletions follow; the lock file is written last, then the journal is removed. A
+//! build that was killed or failed leaves the journal; the next one removes exactly the temp
+//! names it lists, takes the files with the hashes it lists as gitopsc's, and converges.
 
+use super::journal::{self, Journal};
 use super::lock::{LOCK_FILE, is_safe_relative};
 use super::{ChangeKind, Comparison, EmitError, Tree, dir_above, parent_is_symlink};
 use rayon::prelude::*;
@@ -15,15 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-/// The journal of a build in progress, in the output root.
-pub const JOURNAL: &str = ".gitopsc-tmp";
-
 /// What ends the name of every temp file.
 const TEMP_SUFFIX: &str = ".gitopsc-tmp";
-
-/// The first line of the journal.
-const JOURNAL_HEADER: &str =
-    "# gitopsc: the temp files of a build in progress; the next build removes them\n";
 
 /// What a build did.
 #[derive(Debug, Default, Clone, Copy)]
@@ -46,9 +43,12 @@ pub(super) fn temp_of(path: &str) -> String {
 pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
     let root = &cmp.root;
     std::fs::create_dir_all(root).map_err(|e| io("create", root, e))?;
-    let journal = root.join(JOURNAL);
-    clear_leftovers(root).map_err(|e| io("clean up", &journal, e))?;
+    if let Some(left) = &cmp.journal {
+        remove_temps(root, left)?;
+    }
     if cmp.changes.is_empty() && !cmp.lock_changed {
+        // The lock file records all there is: what a journal listed is in it or gone.
+        journal::remove(root)?;
         return Ok(WriteStats::default());
     }
 
@@ -80,33 +80,30 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
             Some("gitopsc writes its temp files and folders under that name: move it away".into()),
         ));
     }
-    write_journal(root, &temps)?;
-    let stats = write_all(cmp, tree, &writes).inspect_err(|_| {
-        // What this build made so far goes; what was there stays.
-        let _ = clear_leftovers(root);
+    journal::add_temps(root, &temps)?;
+    let hashes = writes.iter().map(|p| (*p, cmp.new_lock.files[*p].as_str()));
+    journal::add_files(root, hashes)?;
+    let stats = write_all(cmp, tree, &writes).map_err(|e| {
+        // What this build made goes; what it put in place stays listed in the journal, for
+        // the next build to take as its own.
+        if let Ok(Some(listed)) = Journal::read(root) {
+            let _ = remove_temps(root, &listed);
+        }
+        let help = format!(
+            "the files already in place are listed in `{}`: the next build takes them as gitopsc's and finishes the job",
+            root.join(journal::JOURNAL).display()
+        );
+        EmitError(e.0, Some(e.1.unwrap_or(help)))
     })?;
-    std::fs::remove_file(&journal).map_err(|e| io("remove", &journal, e))?;
+    journal::remove(root)?;
     Ok(stats)
-}
-
-/// Writes the journal: the temp names a build is about to make, before the first exists.
-pub(super) fn write_journal(root: &Path, temps: &[String]) -> Result<(), EmitError> {
-    let journal = root.join(JOURNAL);
-    let mut listed =
-        String::with_capacity(JOURNAL_HEADER.len() + temps.iter().map(|t| t.len() + 1).sum::<usize>());
-    listed.push_str(JOURNAL_HEADER);
-    for temp in temps {
-        listed.push_str(temp);
-        listed.push('\n');
-    }
-    std::fs::write(&journal, listed).map_err(|e| io("write", &journal, e))
 }
 
 pub(super) fn io(what: &str, path: &Path, e: std::io::Error) -> EmitError {
     EmitError(format!("cannot {what} `{}`: {e}", path.display()), None)
 }
 
-/// Writes and removes the files once the journal lists the temp names; the lock file last.
+/// Writes and removes the files once the journal lists them; the lock file last.
 fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStats, EmitError> {
     let root = &cmp.root;
     for dir in &cmp.new_dirs {
@@ -136,22 +133,29 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
                             std::fs::write(&temp, &tree[*path]).map_err(|e| (temp, e))
                         })
                     }
-                    None => paths.iter().try_for_each(|path| put(root, path, &tree[*path])),
+                    None => paths
+                        .iter()
+                        .try_for_each(|path| write_new(&root.join(temp_of(path)), &tree[*path])),
                 })
         },
         || cmp.lock_changed.then(|| cmp.new_lock.to_bytes()),
     );
     written.map_err(|(p, e)| io("write", &p, e))?;
-    for dir in &cmp.new_dirs {
-        let (temp, target) = (root.join(temp_of(dir)), root.join(dir));
-        std::fs::rename(&temp, &target).map_err(|e| io("move into place", &target, e))?;
-    }
+    move_into_place(root, &cmp.new_dirs, writes)?;
 
     let mut removed = 0;
     let mut emptied: BTreeSet<PathBuf> = BTreeSet::new();
-    for change in cmp.changes.iter().filter(|c| c.kind == ChangeKind::Removed) {
-        let target = root.join(&change.path);
-        match std::fs::remove_file(&target) {
+    // The reverse of the renames' order: a `kustomization.yaml` goes before what it lists.
+    let mut removals: Vec<&str> = cmp
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Removed)
+        .map(|c| c.path.as_str())
+        .collect();
+    removals.sort_by_key(|path| (path.matches('/').count(), !lists_files(path)));
+    for path in removals {
+        let target = root.join(path);
+        match step().and_then(|()| std::fs::remove_file(&target)) {
             Ok(()) => removed += 1,
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(io("remove", &target, e)),
@@ -171,12 +175,77 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
     }
 
     if let Some(lock) = lock {
+        step().map_err(|e| io("write", &root.join(LOCK_FILE), e))?;
         put(root, LOCK_FILE, &lock).map_err(|(p, e)| io("write", &p, e))?;
     }
     Ok(WriteStats {
         written: writes.len(),
         removed,
     })
+}
+
+/// Renames the written temp folders and files into place: the new folders first, then the
+/// files in folders that exist, deepest first and each folder's `kustomization.yaml` after
+/// its other files — so whatever a rename that fails leaves, every `kustomization.yaml` in
+/// place lists files that are there.
+fn move_into_place(root: &Path, new_dirs: &BTreeSet<String>, writes: &[&str]) -> Result<(), EmitError> {
+    let rename = |path: &str| {
+        let (temp, target) = (root.join(temp_of(path)), root.join(path));
+        step()
+            .and_then(|()| std::fs::rename(&temp, &target))
+            .map_err(|e| io("move into place", &target, e))
+    };
+    new_dirs.par_iter().try_for_each(|dir| rename(dir))?;
+    let mut beside: BTreeMap<(std::cmp::Reverse<usize>, bool), Vec<&str>> = BTreeMap::new();
+    for &path in writes.iter().filter(|p| dir_above(new_dirs, p).is_none()) {
+        let depth = path.matches('/').count();
+        beside
+            .entry((std::cmp::Reverse(depth), lists_files(path)))
+            .or_default()
+            .push(path);
+    }
+    beside
+        .values()
+        .try_for_each(|paths| paths.par_iter().try_for_each(|path| rename(path)))
+}
+
+/// Whether `path` is a `kustomization.yaml`: a file that lists others.
+fn lists_files(path: &str) -> bool {
+    path.rsplit('/').next() == Some("kustomization.yaml")
+}
+
+/// A step of a build that changes the tree: a rename into place, a deletion, the lock file.
+///
+/// Test hook, compiled into debug builds only: with `GITOPSC_TEST_FAIL_AFTER=N` every step
+/// after the first N of the process fails; with `GITOPSC_TEST_KILL_AFTER=N` the process ends
+/// there at once (exit 137), leaving the tree as `kill -9` would.
+#[cfg(debug_assertions)]
+pub(super) fn step() -> std::io::Result<()> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    static LIMITS: OnceLock<[Option<usize>; 2]> = OnceLock::new();
+    let [fail, kill] = *LIMITS.get_or_init(|| {
+        ["GITOPSC_TEST_FAIL_AFTER", "GITOPSC_TEST_KILL_AFTER"]
+            .map(|var| std::env::var(var).ok().and_then(|n| n.parse().ok()))
+    });
+    let done = DONE.fetch_add(1, Ordering::SeqCst);
+    if kill.is_some_and(|n| done >= n) {
+        std::process::exit(137);
+    }
+    match fail {
+        Some(n) if done >= n => Err(std::io::Error::other(
+            "GITOPSC_TEST_FAIL_AFTER: a failure for a test",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A step of a build that changes the tree (the test hooks exist only in debug builds).
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub(super) fn step() -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Writes `bytes` to the temp file of `path`, then renames it over `path`.
@@ -228,20 +297,10 @@ pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::
         .map_err(|e| (path.to_path_buf(), e))
 }
 
-/// Removes what a killed build left: the temp files and folders its journal lists (only
-/// those with a temp name, never below a symlink), then the journal. A staging folder of an
-/// earlier gitopsc release in its place goes whole.
-pub(super) fn clear_leftovers(root: &Path) -> std::io::Result<()> {
-    let journal = root.join(JOURNAL);
-    match std::fs::symlink_metadata(&journal) {
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-        Ok(m) if m.is_dir() => return std::fs::remove_dir_all(&journal),
-        Ok(m) if !m.is_file() => return std::fs::remove_file(&journal),
-        Ok(_) => {}
-    }
-    let listed = String::from_utf8_lossy(&std::fs::read(&journal)?).into_owned();
-    for temp in listed.lines().filter(|l| is_temp(l)) {
+/// Removes the temp files and folders a journal lists (only those with a temp name, never
+/// below a symlink); the journal stays.
+pub(super) fn remove_temps(root: &Path, journal: &Journal) -> Result<(), EmitError> {
+    for temp in journal.temps.iter().filter(|l| is_temp(l)) {
         let target = root.join(temp);
         let Ok(meta) = std::fs::symlink_metadata(&target) else {
             continue;
@@ -257,11 +316,11 @@ pub(super) fn clear_leftovers(root: &Path) -> std::io::Result<()> {
             Ok(())
         };
         match removed {
-            Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(io("remove", &target, e)),
             _ => {}
         }
     }
-    std::fs::remove_file(&journal)
+    Ok(())
 }
 
 /// Whether a journal line names a temp file gitopsc writes.
@@ -290,7 +349,7 @@ mod tests {
             "/etc/.x.gitopsc-tmp",
             "a/../.x.gitopsc-tmp",
             "..gitopsc-tmp",
-            JOURNAL_HEADER.trim_end(),
+            journal::JOURNAL,
         ] {
             assert!(!is_temp(line), "{line}");
         }

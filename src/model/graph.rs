@@ -1,6 +1,8 @@
-//! Checks of the emitted Flux graph: unique Kustomization names, every `dependsOn`
-//! resolvable, every Kustomization reachable from the cluster root (listed by the cluster
-//! folder's kustomization.yaml, which Flux's root Kustomization applies).
+//! Checks of the emitted Flux graph: unique Kustomization names, every folder of the tree
+//! written by one owner only, every `dependsOn` resolvable, every Kustomization reachable
+//! from the cluster root (listed by the cluster folder's kustomization.yaml, which Flux's
+//! root Kustomization applies). The one place where what two apps would both claim in the
+//! tree is found: files are written into folders only, so unique folders mean unique paths.
 
 use super::Model;
 use crate::diagnostic::Diagnostic;
@@ -91,6 +93,7 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             );
         }
     }
+    diags.extend(shared_folders(model, &name_span));
     let listed: BTreeSet<String> = model
         .cluster_resources()
         .into_iter()
@@ -113,6 +116,62 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
                     k.name
                 )));
             }
+        }
+    }
+    diags
+}
+
+/// Every folder of the tree that gitopsc writes files into, each with its one owner: two apps
+/// in one folder (an app named `release`, `data` or `init` in the group of an app whose
+/// layers have those names) would overwrite each other's files, and two Flux Kustomizations
+/// would apply the same folder.
+fn shared_folders<'m>(
+    model: &'m Model,
+    name_span: &dyn Fn(&str) -> Option<crate::source::Span>,
+) -> Vec<Diagnostic> {
+    /// Who writes into a folder: what to call it, the app (if one), whether it is the folder
+    /// the app's name makes (not one of its layers').
+    type Owner<'m> = (String, Option<&'m str>, bool);
+    let mut owners: BTreeMap<&'m str, Owner<'m>> = BTreeMap::new();
+    let mut own = |dir: &'m str, what: String| owners.insert(dir, (what, None, false));
+    own(
+        &model.flux.cluster_dir,
+        "the cluster's Flux Kustomizations".into(),
+    );
+    if let Some(s) = &model.shared_sources {
+        own(&s.dir, "the shared Helm sources".into());
+    }
+    if let Some(s) = &model.shared_stores {
+        own(&s.dir, "the shared secret stores".into());
+    }
+    for g in &model.gates {
+        own(&g.dir, format!("the gate of operator `{}`", g.operator));
+    }
+    let mut diags = Vec::new();
+    for app in &model.apps {
+        let mut dirs: BTreeSet<&str> = app.layers.iter().map(|l| l.dir.as_str()).collect();
+        dirs.insert(&app.dir);
+        for dir in dirs {
+            let mine = (
+                format!("app `{}`", app.name),
+                Some(app.name.as_str()),
+                dir == app.dir,
+            );
+            let Some(other) = owners.insert(dir, mine.clone()) else {
+                continue;
+            };
+            // The app whose own name made the folder is the one that moved in.
+            let (blamed, other) = match other {
+                (_, Some(name), true) if !mine.2 => (name, mine.0),
+                (what, _, _) => (app.name.as_str(), what),
+            };
+            diags.push(
+                Diagnostic::error(format!(
+                    "app `{blamed}` renders into the folder `{dir}`, which {other} renders into too: one would overwrite the other's files (its HelmRelease, its kustomization.yaml), and two Flux Kustomizations would apply the same folder"
+                ))
+                .at(name_span(blamed), "folder taken")
+                .help("rename the app, or give it another `group`"),
+            );
         }
     }
     diags
