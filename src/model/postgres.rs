@@ -182,13 +182,17 @@ pub struct ObjectStore {
     pub retention: String,
 }
 
-/// A ScheduledBackup.
+/// A ScheduledBackup: it takes a base backup as soon as it is created (`immediate`), so a
+/// new cluster is recoverable before the first scheduled run, and it is prune-protected with
+/// its cluster, so a kept cluster whose app left the spec is still backed up.
 #[derive(Debug, Serialize)]
 pub struct ScheduledBackup {
     /// Name.
     pub name: String,
     /// Namespace.
     pub namespace: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
     /// The cluster.
     pub cluster: String,
     /// Six-field cron.
@@ -376,10 +380,13 @@ fn cnpg(
         retention: b.retention.clone(),
     });
     let legacy = pg.backup.as_ref().is_some_and(|b| b.legacy);
+    // The in-tree backup runs `barman-cloud` from the instance image: only the (deprecated)
+    // `system` images carry it; with the plugin, `standard` is the image to use.
     let image = pg.image.clone().unwrap_or_else(|| {
         format!(
-            "ghcr.io/cloudnative-pg/postgresql:{}-standard-trixie",
-            pg.version.as_deref().unwrap_or_default()
+            "ghcr.io/cloudnative-pg/postgresql:{}-{}-trixie",
+            pg.version.as_deref().unwrap_or_default(),
+            if legacy { "system" } else { "standard" }
         )
     });
     let cluster = CnpgCluster {
@@ -444,6 +451,7 @@ fn cnpg(
         let backup = ScheduledBackup {
             name: format!("{}-scheduled", conn.cluster),
             namespace: namespace.clone(),
+            labels: protected_labels(protect),
             cluster: conn.cluster.clone(),
             schedule: b.schedule.clone(),
             method: if b.legacy { "barmanObjectStore" } else { "plugin" },

@@ -8,6 +8,7 @@ mod block_yaml;
 pub mod data;
 pub mod data_checks;
 pub mod load;
+mod postgres_checks;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;

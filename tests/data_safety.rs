@@ -1,0 +1,140 @@
+//! Data services that would pass validation and then fail in the cluster, or lose something
+//! later: reserved names, extensions the image lacks, the deprecated in-tree backup, backups
+//! of kept clusters, declared secret stores, chart value keys, timeouts. Each test names the
+//! fixture it reads (under `tests/errors/`, snapshotted by `tests/cli.rs`) or writes its spec.
+
+mod common;
+
+use common::{gitopsc, root};
+use std::path::Path;
+
+/// `validate` of `rel` (relative to the crate root): exit code and stderr.
+fn validate(rel: &str) -> (i32, String) {
+    let run = gitopsc(&["--color", "never", "validate", rel]);
+    (run.code, run.stderr)
+}
+
+/// Asserts that `stderr` holds `severity: message` located at `rel:line:col`.
+fn assert_at(stderr: &str, severity: &str, message: &str, rel: &str, at: &str) {
+    let block = stderr
+        .split("\n\n")
+        .find(|b| b.contains(&format!("{severity}: {message}")))
+        .unwrap_or_else(|| panic!("no `{severity}: {message}` in:\n{stderr}"));
+    assert!(
+        block.contains(&format!("[{rel}:{at}]")),
+        "`{message}` is not at {rel}:{at}:\n{block}"
+    );
+}
+
+/// The rendered file of `spec` whose path ends with `suffix`.
+fn rendered(spec: &Path, suffix: &str) -> String {
+    let compiled = gitopsc::compile(spec, None).unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+    let (_, bytes) = compiled
+        .tree
+        .iter()
+        .find(|(path, _)| path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix} in the tree of {}", spec.display()));
+    String::from_utf8(bytes.clone()).unwrap()
+}
+
+/// Writes `text` as `cluster.yaml` in a new temporary folder.
+fn spec_in(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cluster.yaml"), text).unwrap();
+    dir
+}
+
+// ------------------------------------------------------------------------------------------
+// 19.2: reserved names
+
+#[test]
+fn reserved_database_and_role_names_are_refused_at_their_line() {
+    let rel = "tests/errors/reserved-database-names.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 2, "{stderr}");
+    assert_at(&stderr, "error", "`template1` is a template database", rel, "17:17");
+    assert_at(&stderr, "error", "the database name `postgres` is reserved", rel, "20:19");
+    assert_at(&stderr, "error", "the role name `postgres` is reserved", rel, "22:19");
+}
+
+#[test]
+fn a_kubeblocks_template_database_is_refused() {
+    let rel = "tests/errors/kubeblocks-template-database.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 2, "{stderr}");
+    assert_at(&stderr, "error", "`template0` is a template database", rel, "17:17");
+}
+
+#[test]
+fn an_initdb_database_postgres_is_a_warning_that_says_what_is_skipped() {
+    let rel = "tests/errors/warnings/initdb-database-postgres.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 0, "{stderr}");
+    assert_at(&stderr, "warning", "the application database `postgres` exists", rel, "16:17");
+    assert!(stderr.contains("skips its owner and `postInitSQL`"), "{stderr}");
+}
+
+// ------------------------------------------------------------------------------------------
+// 19.11: backups and extensions
+
+#[test]
+fn extensions_the_image_lacks_are_warnings() {
+    let rel = "tests/errors/warnings/extension-not-in-image.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 0, "{stderr}");
+    assert_at(
+        &stderr,
+        "warning",
+        "the CloudNative-PG `standard` image does not ship the extension `postgis`",
+        rel,
+        "18:61",
+    );
+    assert_at(
+        &stderr,
+        "warning",
+        "the CloudNative-PG `minimal` image does not ship the extension `vector`",
+        rel,
+        "25:62",
+    );
+    // `pg_trgm` (contrib) is in every image, `vector` in `standard`.
+    assert_eq!(stderr.matches("warning: ").count(), 2, "{stderr}");
+}
+
+#[test]
+fn a_scheduled_backup_starts_at_once_and_is_kept_with_its_cluster() {
+    let spec = root().join("examples/infra/cluster.yaml");
+    let backup = rendered(&spec, "postgres-scheduledbackup.yaml");
+    assert!(backup.contains("\n  immediate: true\n"), "{backup}");
+    assert!(
+        backup.contains("kustomize.toolkit.fluxcd.io/prune: disabled"),
+        "the ScheduledBackup of a prune-protected cluster is protected too:\n{backup}"
+    );
+    let store = rendered(&spec, "postgres-objectstore.yaml");
+    assert!(store.contains("kustomize.toolkit.fluxcd.io/prune: disabled"), "{store}");
+}
+
+// ------------------------------------------------------------------------------------------
+// 19.17: the deprecated in-tree backup
+
+#[test]
+fn the_legacy_backup_warns_with_the_migration_path_and_gets_a_system_image() {
+    let rel = "tests/errors/warnings/legacy-backup.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 0, "{stderr}");
+    assert_at(&stderr, "warning", "`legacy: true` uses CloudNative-PG's in-tree", rel, "26:17");
+    assert!(stderr.contains("Migrating from Built-in CloudNativePG Backup"), "{stderr}");
+    assert_eq!(stderr.matches("warning: ").count(), 1, "{stderr}");
+    let cluster = rendered(&root().join(rel), "postgres-cluster.yaml");
+    assert!(
+        cluster.contains("ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie"),
+        "the in-tree backup needs barman-cloud, which only the system images carry:\n{cluster}"
+    );
+}
+
+#[test]
+fn the_legacy_backup_with_a_standard_image_warns_that_it_cannot_archive() {
+    let rel = "tests/errors/warnings/legacy-backup-standard-image.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 0, "{stderr}");
+    assert_at(&stderr, "warning", "the in-tree backup runs `barman-cloud`", rel, "20:14");
+}
