@@ -52,9 +52,27 @@ fn reserved_database_and_role_names_are_refused_at_their_line() {
     let rel = "tests/errors/reserved-database-names.yaml";
     let (code, stderr) = validate(rel);
     assert_eq!(code, 2, "{stderr}");
-    assert_at(&stderr, "error", "`template1` is a template database", rel, "17:17");
-    assert_at(&stderr, "error", "the database name `postgres` is reserved", rel, "20:19");
-    assert_at(&stderr, "error", "the role name `postgres` is reserved", rel, "22:19");
+    assert_at(
+        &stderr,
+        "error",
+        "`template1` is a template database",
+        rel,
+        "17:17",
+    );
+    assert_at(
+        &stderr,
+        "error",
+        "the database name `postgres` is reserved",
+        rel,
+        "20:19",
+    );
+    assert_at(
+        &stderr,
+        "error",
+        "the role name `postgres` is reserved",
+        rel,
+        "22:19",
+    );
 }
 
 #[test]
@@ -62,7 +80,13 @@ fn a_kubeblocks_template_database_is_refused() {
     let rel = "tests/errors/kubeblocks-template-database.yaml";
     let (code, stderr) = validate(rel);
     assert_eq!(code, 2, "{stderr}");
-    assert_at(&stderr, "error", "`template0` is a template database", rel, "17:17");
+    assert_at(
+        &stderr,
+        "error",
+        "`template0` is a template database",
+        rel,
+        "17:17",
+    );
 }
 
 #[test]
@@ -70,7 +94,13 @@ fn an_initdb_database_postgres_is_a_warning_that_says_what_is_skipped() {
     let rel = "tests/errors/warnings/initdb-database-postgres.yaml";
     let (code, stderr) = validate(rel);
     assert_eq!(code, 0, "{stderr}");
-    assert_at(&stderr, "warning", "the application database `postgres` exists", rel, "16:17");
+    assert_at(
+        &stderr,
+        "warning",
+        "the application database `postgres` exists",
+        rel,
+        "16:17",
+    );
     assert!(stderr.contains("skips its owner and `postInitSQL`"), "{stderr}");
 }
 
@@ -110,7 +140,10 @@ fn a_scheduled_backup_starts_at_once_and_is_kept_with_its_cluster() {
         "the ScheduledBackup of a prune-protected cluster is protected too:\n{backup}"
     );
     let store = rendered(&spec, "postgres-objectstore.yaml");
-    assert!(store.contains("kustomize.toolkit.fluxcd.io/prune: disabled"), "{store}");
+    assert!(
+        store.contains("kustomize.toolkit.fluxcd.io/prune: disabled"),
+        "{store}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -121,8 +154,17 @@ fn the_legacy_backup_warns_with_the_migration_path_and_gets_a_system_image() {
     let rel = "tests/errors/warnings/legacy-backup.yaml";
     let (code, stderr) = validate(rel);
     assert_eq!(code, 0, "{stderr}");
-    assert_at(&stderr, "warning", "`legacy: true` uses CloudNative-PG's in-tree", rel, "26:17");
-    assert!(stderr.contains("Migrating from Built-in CloudNativePG Backup"), "{stderr}");
+    assert_at(
+        &stderr,
+        "warning",
+        "`legacy: true` uses CloudNative-PG's in-tree",
+        rel,
+        "26:17",
+    );
+    assert!(
+        stderr.contains("Migrating from Built-in CloudNativePG Backup"),
+        "{stderr}"
+    );
     assert_eq!(stderr.matches("warning: ").count(), 1, "{stderr}");
     let cluster = rendered(&root().join(rel), "postgres-cluster.yaml");
     assert!(
@@ -136,5 +178,11 @@ fn the_legacy_backup_with_a_standard_image_warns_that_it_cannot_archive() {
     let rel = "tests/errors/warnings/legacy-backup-standard-image.yaml";
     let (code, stderr) = validate(rel);
     assert_eq!(code, 0, "{stderr}");
-    assert_at(&stderr, "warning", "the in-tree backup runs `barman-cloud`", rel, "20:14");
+    assert_at(
+        &stderr,
+        "warning",
+        "the in-tree backup runs `barman-cloud`",
+        rel,
+        "20:14",
+    );
 }
