@@ -144,6 +144,11 @@ fn a_scheduled_backup_starts_at_once_and_is_kept_with_its_cluster() {
         store.contains("kustomize.toolkit.fluxcd.io/prune: disabled"),
         "{store}"
     );
+    let runbook = rendered(&spec, "registry/harbor/README.md");
+    assert!(
+        runbook.contains("`harbor-pg-scheduled` (and the ObjectStore) are prune-protected like the cluster"),
+        "the runbook says the backups outlive the app:\n{runbook}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -185,4 +190,49 @@ fn the_legacy_backup_with_a_standard_image_warns_that_it_cannot_archive() {
         rel,
         "20:14",
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// 19.10: what stays when an app leaves
+
+/// A spec declaring a Vault ClusterSecretStore, with `apps` below it.
+fn store_spec(apps: &str) -> String {
+    format!(
+        r#"apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata:
+  name: infra
+flux:
+  external: [cluster-infra]
+operators:
+  externalSecrets: {{ external: cluster-infra, deployment: external-secrets, namespace: external-secrets }}
+defaults:
+  secretStore: vault
+secretStores:
+  - name: vault
+    vault:
+      server: https://vault.example.com
+      path: secret
+      auth: {{ kubernetes: {{ role: eso, serviceAccount: {{ name: eso, namespace: external-secrets }} }} }}
+apps:
+{apps}"#
+    )
+}
+
+#[test]
+fn a_declared_store_stays_when_its_last_app_leaves() {
+    let with_app = spec_in(&store_spec(
+        "  - name: web\n    secrets:\n      - { name: token, data: [{ key: token, remoteKey: web, property: token }] }\n",
+    ));
+    let without = spec_in(&store_spec("  - name: other\n"));
+    for dir in [&with_app, &without] {
+        let spec = dir.path().join("cluster.yaml");
+        let store = rendered(&spec, "infrastructure/secret-stores/vault.yaml");
+        assert!(store.contains("kind: ClusterSecretStore"), "{store}");
+        let stores = rendered(&spec, "secret-stores.yaml");
+        assert!(
+            stores.contains("external-secrets"),
+            "the stores wait for the External Secrets gate:\n{stores}"
+        );
+    }
 }

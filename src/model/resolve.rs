@@ -390,7 +390,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
             );
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
-        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats);
+        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats, protect);
         // The copies of the app's ExternalSecrets served its pods' checksums; every app's
         // parts wait for the others, so they go now (a tenth of a large spec's peak memory).
         parts.external_secrets = BTreeMap::new();
@@ -481,6 +481,7 @@ fn notes(
     pg: Option<&postgres::Connection>,
     parts: &Parts,
     mut caveats: Vec<String>,
+    protect: bool,
 ) -> (Vec<String>, Vec<String>) {
     let ns = &app.namespace;
     let mut verify = Vec::new();
@@ -496,6 +497,14 @@ fn notes(
                 ));
                 if spec.backup.is_some() {
                     verify.push(format!("kubectl -n {ns} get scheduledbackups,backups"));
+                    if protect {
+                        caveats.push(format!(
+                            "The ScheduledBackup `{}-scheduled` (and the ObjectStore) are prune-protected like the cluster: \
+                             when the app leaves the spec, the kept cluster keeps being backed up. To stop that, delete \
+                             them by hand (`kubectl -n {ns} delete scheduledbackup {}-scheduled`).",
+                            conn.cluster, conn.cluster
+                        ));
+                    }
                 }
                 for role in spec.roles.iter().filter(|r| r.password_secret.is_some()) {
                     caveats.push(format!(
