@@ -236,3 +236,75 @@ fn a_declared_store_stays_when_its_last_app_leaves() {
         );
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// 19.6, 19.7: what the Harbor chart reads
+
+#[test]
+fn harbor_with_a_sentinel_and_a_password_is_a_warning() {
+    let rel = "tests/errors/warnings/harbor-sentinel-password.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 0, "{stderr}");
+    assert_at(
+        &stderr,
+        "warning",
+        "the harbor chart cannot use a Sentinel with a password",
+        rel,
+        "23:7",
+    );
+    assert!(stderr.contains("goharbor/harbor#14757"), "{stderr}");
+}
+
+#[test]
+fn chart_value_keys_the_chart_does_not_read_are_refused_with_a_suggestion() {
+    let rel = "tests/errors/harbor-unknown-value-key.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 2, "{stderr}");
+    assert_at(
+        &stderr,
+        "error",
+        "the harbor chart 1.17.0 reads no `redis.external.trivyAdapterDatabaseIndex`",
+        rel,
+        "19:13",
+    );
+    assert!(stderr.contains("did you mean `trivyAdapterIndex`?"), "{stderr}");
+    assert_at(
+        &stderr,
+        "error",
+        "the harbor chart 1.17.0 reads no `redis.external.tlsOptions.verify`",
+        rel,
+        "20:41",
+    );
+    assert_at(
+        &stderr,
+        "error",
+        "the harbor chart 1.17.0 reads no `database.external.sslMode`",
+        rel,
+        "22:23",
+    );
+    assert!(stderr.contains("did you mean `sslmode`?"), "{stderr}");
+    assert_at(
+        &stderr,
+        "error",
+        "the harbor chart 1.16.0 reads no `redis.external.tlsOptions`: it came with chart 1.17",
+        rel,
+        "31:13",
+    );
+    // `tlsOptions.enable` on 1.17 and the keys gitopsc wires are known.
+    assert_eq!(stderr.matches("error: ").count(), 4, "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_on_a_chart_version_outside_the_table_is_a_warning() {
+    let rel = "tests/errors/warnings/harbor-unknown-value-key-new-chart.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 0, "{stderr}");
+    assert_at(
+        &stderr,
+        "warning",
+        "the harbor chart reads no `redis.external.trivyAdapterDatabaseIndex` in the versions gitopsc knows",
+        rel,
+        "19:13",
+    );
+    assert!(stderr.contains("did you mean `trivyAdapterIndex`?"), "{stderr}");
+}
