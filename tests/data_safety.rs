@@ -308,3 +308,85 @@ fn an_unknown_key_on_a_chart_version_outside_the_table_is_a_warning() {
     );
     assert!(stderr.contains("did you mean `trivyAdapterIndex`?"), "{stderr}");
 }
+
+// ------------------------------------------------------------------------------------------
+// 19.5: timeouts
+
+#[test]
+fn a_helm_timeout_longer_than_the_layer_waits_is_refused() {
+    let rel = "tests/errors/helm-timeout-longer-than-layer.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 2, "{stderr}");
+    assert_at(
+        &stderr,
+        "error",
+        "`helm.timeout` 10m is longer than the Flux timeout of the app's release layer (5m, from `defaults.timeout`)",
+        rel,
+        "16:16",
+    );
+    let flat = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("set the app's `timeout: 10m`"), "{stderr}");
+}
+
+#[test]
+fn an_app_timeout_shorter_than_the_bootstrap_is_a_warning() {
+    let rel = "tests/errors/warnings/timeout-shorter-than-bootstrap.yaml";
+    let (code, stderr) = validate(rel);
+    assert_eq!(code, 0, "{stderr}");
+    assert_at(
+        &stderr,
+        "warning",
+        "`timeout` 5m is shorter than a CloudNative-PG cluster of 3 instances takes to bootstrap",
+        rel,
+        "13:14",
+    );
+    // The user's timeout is kept.
+    let kustomization = rendered(&root().join(rel), "gitopsc/billing.yaml");
+    assert!(kustomization.contains("\n  timeout: 5m\n"), "{kustomization}");
+}
+
+#[test]
+fn the_default_data_layer_timeout_fits_the_bootstrap_of_every_instance() {
+    let spec = |instances: u32| {
+        format!(
+            r#"apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata:
+  name: infra
+operators:
+  cnpg: {{ external: cluster-infra, deployment: cnpg-controller-manager, namespace: cnpg-system }}
+flux:
+  external: [cluster-infra]
+sources:
+  helm:
+    - {{ name: podinfo, url: https://stefanprodan.github.io/podinfo }}
+apps:
+  - name: billing
+    postgres:
+      version: "17.6"
+      instances: {instances}
+      storage: {{ size: 10Gi }}
+      database: billing
+    helm: {{ chart: podinfo, version: 6.9.0, source: podinfo }}
+"#
+        )
+    };
+    for (instances, data_timeout) in [(1, "5m"), (3, "15m"), (5, "25m")] {
+        let dir = spec_in(&spec(instances));
+        let flux = rendered(&dir.path().join("cluster.yaml"), "gitopsc/billing.yaml");
+        let layers: Vec<&str> = flux.split("\n---\n").collect();
+        let data = layers
+            .iter()
+            .find(|l| l.contains("name: billing-data\n"))
+            .unwrap_or_else(|| panic!("a data layer in:\n{flux}"));
+        let release = layers
+            .iter()
+            .find(|l| l.contains("name: billing\n"))
+            .unwrap_or_else(|| panic!("a release layer in:\n{flux}"));
+        assert!(
+            data.contains(&format!("\n  timeout: {data_timeout}\n")),
+            "{instances} instances: data layer\n{data}"
+        );
+        assert!(release.contains("\n  timeout: 5m\n"), "{release}");
+    }
+}

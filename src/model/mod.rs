@@ -17,7 +17,8 @@ mod runbook;
 mod secrets;
 mod workload;
 
-pub use resolve::resolve;
+pub use postgres::bootstrap_secs as postgres_bootstrap_secs;
+pub use resolve::{duration_secs, resolve};
 
 use serde::Serialize;
 

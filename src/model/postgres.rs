@@ -287,6 +287,18 @@ pub struct InitJob {
     pub active_deadline_seconds: u64,
 }
 
+/// How long a CloudNative-PG cluster may take to bootstrap, in seconds: five minutes per
+/// instance. The operator creates the instances one after another (it adds the next only once
+/// every instance it has reports ready: `reconcileMissingInstance` in
+/// `internal/controller/cluster_create.go`), and each is a Job — `initdb` for the primary,
+/// `pg_basebackup` from the primary for a replica — then its pod, on a node that may first
+/// pull the image. Five minutes is Flux's default for a whole layer, so it is what one
+/// instance gets: 5m for one instance, 15m for three. KubeBlocks creates its replicas
+/// together and gets no such minimum.
+pub fn bootstrap_secs(pg: &PostgresSpec) -> Option<u64> {
+    (pg.provider == PostgresProvider::Cnpg).then_some(300 * u64::from(pg.instances))
+}
+
 fn protected_labels(protect: bool) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     if protect {
@@ -312,7 +324,12 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool,
     let conn = connection(&app.name, pg);
     let namespace = app.namespace.clone();
     match pg.provider {
-        PostgresProvider::Cnpg => cnpg(spec, app, pg, &conn, parts, protect),
+        PostgresProvider::Cnpg => {
+            if let Some(secs) = bootstrap_secs(pg) {
+                parts.timeout_at_least(LayerKind::Data, secs);
+            }
+            cnpg(spec, app, pg, &conn, parts, protect)
+        }
         PostgresProvider::Kubeblocks => {
             let cluster = KubeblocksCluster {
                 name: conn.cluster.clone(),

@@ -86,6 +86,8 @@ pub struct Parts {
     manifests: BTreeMap<LayerKind, Vec<Manifest>>,
     deps: BTreeMap<LayerKind, BTreeSet<String>>,
     external_secrets: BTreeMap<String, super::secrets::ExternalSecret>,
+    /// The least timeout (seconds) a layer needs when the app sets none.
+    min_timeout: BTreeMap<LayerKind, u64>,
 }
 
 impl Parts {
@@ -105,6 +107,12 @@ impl Parts {
             .entry(LayerKind::Release)
             .or_default()
             .insert(name.to_string());
+    }
+
+    /// Asks for a layer's Flux timeout to be at least `secs` when the app sets no `timeout`.
+    pub fn timeout_at_least(&mut self, layer: LayerKind, secs: u64) {
+        let least = self.min_timeout.entry(layer).or_default();
+        *least = (*least).max(secs);
     }
 
     /// Makes a layer wait for a Flux Kustomization.
@@ -646,9 +654,16 @@ fn assemble(
         }
         let manifests = parts.manifests.remove(kind).unwrap_or_default();
         let object_kinds: Vec<&str> = manifests.iter().flat_map(|m| m.kinds.iter().copied()).collect();
+        // A timeout the app sets is the user's; the default grows to what the layer needs.
+        let layer_timeout = match parts.min_timeout.get(kind) {
+            Some(&least) if app.spec.timeout.is_none() && least > duration_secs(&timeout) => {
+                format!("{}m", least.div_ceil(60))
+            }
+            _ => timeout.clone(),
+        };
         layers.push(Layer {
             kind: *kind,
-            kustomization: ctx.kustomization(name, &dir, &timeout, &retry, &object_kinds, deps),
+            kustomization: ctx.kustomization(name, &dir, &layer_timeout, &retry, &object_kinds, deps),
             dir,
             manifests,
         });

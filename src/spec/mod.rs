@@ -12,6 +12,7 @@ mod postgres_checks;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;
+mod timeout_checks;
 mod types;
 pub mod workload;
 mod workload_checks;
