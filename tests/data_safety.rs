@@ -253,6 +253,11 @@ fn harbor_with_a_sentinel_and_a_password_is_a_warning() {
         "23:7",
     );
     assert!(stderr.contains("goharbor/harbor#14757"), "{stderr}");
+    let runbook = rendered(&root().join(rel), "harbor/README.md");
+    assert!(
+        runbook.contains("Harbor cannot authenticate to Sentinel (goharbor/harbor#14757)"),
+        "the runbook says so too:\n{runbook}"
+    );
 }
 
 #[test]

@@ -345,6 +345,10 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
                     "{why}; point `address` at the master's Service instead of the sentinels and drop `sentinelMasterSet` (what the `kubeblocks` provider does), or run the sentinels without a password"
                 )),
             );
+            w.caveats.push(format!(
+                "Redis: {why}. The release is wired to the sentinels with a password: run them without one, or \
+                 point `redis.address` at the master's Service."
+            ));
         }
         for (path, value) in table.literals {
             set(path, Value::String((*value).into()), "redis", diags);
