@@ -234,3 +234,32 @@ fn legacy_backup(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec
             .help("CloudNative-PG is removing in-tree Barman Cloud, and the `system` images that carry it. Migrate (Barman Cloud plugin docs, \"Migrating from Built-in CloudNativePG Backup\"): install the plugin (`operators.barmanCloud`) and drop `legacy: true`; gitopsc then renders an `ObjectStore` with the same destination and retention, switches the Cluster and the ScheduledBackup to the plugin in one change, and a `standard` image instead of the `system` one"),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ImageFamily, reserved_role};
+
+    #[test]
+    fn reserved_roles_are_those_the_webhook_refuses() {
+        for name in [
+            "postgres",
+            "streaming_replica",
+            "cnpg_pooler_pgbouncer",
+            "pg_monitor",
+        ] {
+            assert!(reserved_role(name), "{name}");
+        }
+        for name in ["app", "postgres2", "cnpg", "pg", "my_pg_role"] {
+            assert!(!reserved_role(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn image_families_differ_by_the_extensions_beyond_contrib() {
+        assert!(ImageFamily::Minimal.provides("pg_stat_statements"));
+        assert!(!ImageFamily::Minimal.provides("vector"));
+        assert!(ImageFamily::Standard.provides("vector"));
+        assert!(ImageFamily::System.provides("pgaudit"));
+        assert!(!ImageFamily::System.provides("postgis"));
+    }
+}
