@@ -105,6 +105,75 @@ fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool
             ),
             ("applied", with_status(json!({"applied": true})), true, false),
         ],
+        ("external-secrets.io/v1", "ExternalSecret") => {
+            // Generation 3; `syncedResourceVersion` is `<generation>-<hash>` of the last success.
+            let at = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "status": status});
+            let synced = |version: &str, ready: &str| json!({"conditions": [condition("Ready", ready)], "syncedResourceVersion": version});
+            vec![
+                (
+                    "just created",
+                    json!({"metadata": {"generation": 3}}),
+                    false,
+                    false,
+                ),
+                ("status without conditions", at(3, json!({})), false, false),
+                ("not ready", at(3, synced("2-ab", "False")), false, false),
+                ("ready", at(3, synced("3-ab", "True")), true, false),
+                (
+                    "ready, but for an older generation",
+                    at(3, synced("2-ab", "True")),
+                    false,
+                    false,
+                ),
+                (
+                    "ready, for generation 13 at generation 1",
+                    at(1, synced("13-ab", "True")),
+                    false,
+                    false,
+                ),
+                (
+                    "ready, for generation 1 at generation 13",
+                    at(13, synced("1-ab", "True")),
+                    false,
+                    false,
+                ),
+            ]
+        }
+        ("postgresql.cnpg.io/v1", "Cluster") => {
+            // Three instances of `img:17.6` asked for.
+            let cluster = |status: Value| json!({"metadata": {"generation": 2}, "spec": {"instances": 3, "imageName": "img:17.6"}, "status": status});
+            let healthy = |ready_instances: i64, image: &str| json!({"conditions": [condition("Ready", "True")], "phase": "Cluster in healthy state", "readyInstances": ready_instances, "image": image});
+            vec![
+                (
+                    "just created",
+                    json!({"metadata": {"generation": 1}, "spec": {"instances": 3, "imageName": "img:17.6"}}),
+                    false,
+                    false,
+                ),
+                ("status without conditions", cluster(json!({})), false, false),
+                (
+                    "not ready",
+                    cluster(
+                        json!({"conditions": [condition("Ready", "False")], "phase": "Setting up primary", "readyInstances": 0}),
+                    ),
+                    false,
+                    false,
+                ),
+                ("ready", cluster(healthy(3, "img:17.6")), true, false),
+                (
+                    "ready, but for an older generation (2 instances)",
+                    cluster(healthy(2, "img:17.6")),
+                    false,
+                    false,
+                ),
+                (
+                    "ready, but for an older generation (image)",
+                    cluster(healthy(3, "img:17.5")),
+                    false,
+                    false,
+                ),
+            ]
+        }
         ("apps.kubeblocks.io/v1", "Cluster") => vec![
             ("just created", created, false, false),
             (
@@ -159,6 +228,24 @@ fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool
                 ),
             ]
         }
+    }
+}
+
+#[test]
+fn integers_reach_the_evaluator_as_cel_ints() {
+    // Flux's cel-go sees `metadata.generation` as an `int`; an evaluator that held it as a
+    // `double` would test other expressions than the ones Flux runs.
+    let object = json!({"metadata": {"generation": 13}});
+    let cases = [
+        ("type(metadata.generation) == int", true),
+        ("string(metadata.generation) == '13'", true),
+        ("metadata.generation == 13", true),
+    ]
+    .map(|(e, want)| ((e.to_string(), object.clone()), want));
+    let (exprs, wants): (Vec<_>, Vec<_>) = cases.into_iter().unzip();
+    let Some(results) = evaluate(&exprs) else { return };
+    for (((expr, _), want), got) in exprs.iter().zip(wants).zip(results) {
+        assert_eq!(got, Value::Bool(want), "{expr}");
     }
 }
 

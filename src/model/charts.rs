@@ -31,6 +31,19 @@ pub struct Chart {
     pub obsolete_databases: &'static [(&'static str, &'static str)],
     /// What the runbook says about the values of the chart's secrets.
     pub secrets_note: Option<&'static str>,
+    /// The chart versions (`major.minor`, first and last) whose value keys `known_keys` lists.
+    pub versions: ((u64, u64), (u64, u64)),
+    /// The keys the chart reads below the sections gitopsc wires, checked in `helm.values`.
+    pub known_keys: &'static [KnownSection],
+}
+
+/// The keys a chart reads below one section of its values.
+pub struct KnownSection {
+    /// The section, a dotted path (`redis.external`).
+    pub section: &'static str,
+    /// Its keys, dotted below the section (`tlsOptions.enable`), each with the first chart
+    /// version (`major.minor`) that reads it, if later than the first of `versions`.
+    pub keys: &'static [(&'static str, Option<(u64, u64)>)],
 }
 
 /// A database value.
@@ -70,6 +83,8 @@ pub struct RedisTable {
     pub shared: &'static [&'static str],
     /// The first chart version that quotes the password in its YAML configs.
     pub password_quoted_since: Option<(u64, u64)>,
+    /// Why a password does not work with Sentinel, if the chart cannot authenticate to it.
+    pub sentinel_without_password: Option<&'static str>,
 }
 
 /// An `existingSecret` knob.
@@ -113,6 +128,10 @@ pub const HARBOR: Chart = Chart {
         )],
         shared: &["core", "harbor", "cacheLayer"],
         password_quoted_since: Some((1, 19)),
+        sentinel_without_password: Some(
+            "Harbor cannot authenticate to Sentinel (goharbor/harbor#14757): it sends the password to the Redis \
+             nodes only, so sentinels that require one refuse it and Harbor cannot find the master",
+        ),
     }),
     secrets: &[
         SecretKnob {
@@ -170,6 +189,42 @@ pub const HARBOR: Chart = Chart {
         "Harbor's secret values (core `secret`, `JOBSERVICE_SECRET`, `REGISTRY_HTTP_SECRET`, `secretKey`) must be \
          16 characters long; the XSRF key (`CSRF_KEY`) 32.",
     ),
+    // goharbor/harbor-helm v1.16.0–v1.19.1: the keys of `values.yaml` below these sections, and
+    // those only its templates read (`harborDatabaseIndex`, `cacheLayerDatabaseIndex`, which
+    // values.yaml shows commented out).
+    versions: ((1, 16), (1, 19)),
+    known_keys: &[
+        KnownSection {
+            section: "redis.external",
+            keys: &[
+                ("addr", None),
+                ("sentinelMasterSet", None),
+                ("tlsOptions", Some((1, 17))),
+                ("tlsOptions.enable", Some((1, 17))),
+                ("coreDatabaseIndex", None),
+                ("jobserviceDatabaseIndex", None),
+                ("registryDatabaseIndex", None),
+                ("trivyAdapterIndex", None),
+                ("harborDatabaseIndex", None),
+                ("cacheLayerDatabaseIndex", None),
+                ("username", None),
+                ("password", None),
+                ("existingSecret", None),
+            ],
+        },
+        KnownSection {
+            section: "database.external",
+            keys: &[
+                ("host", None),
+                ("port", None),
+                ("username", None),
+                ("password", None),
+                ("coreDatabase", None),
+                ("existingSecret", None),
+                ("sslmode", None),
+            ],
+        },
+    ],
 };
 
 /// The charts gitopsc knows.
@@ -209,7 +264,7 @@ pub struct WiringInput<'a> {
     pub monitor_labels: &'a BTreeMap<String, String>,
 }
 
-fn version_of(v: &str) -> Option<(u64, u64)> {
+pub(super) fn version_of(v: &str) -> Option<(u64, u64)> {
     let mut parts = v.trim_start_matches('v').split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
@@ -218,6 +273,9 @@ fn version_of(v: &str) -> Option<(u64, u64)> {
 pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) -> Wiring {
     let app = input.app;
     let base = format!("/apps/{}", input.index);
+    if let Some(helm) = &app.helm {
+        super::chart_keys::check(chart, &helm.version, input.values, &base, spans, diags);
+    }
     let mut w = Wiring::default();
     let mut set = |path: &str, value: Value, from: &str, diags: &mut Vec<Diagnostic>| {
         if let Some(existing) = get_path(input.values, path)
@@ -272,6 +330,26 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
     }
 
     if let (Some(conn), Some(redis), Some(table)) = (input.redis, &app.redis, &chart.redis) {
+        if let (Some(why), Some(_), Some(_)) = (
+            table.sentinel_without_password,
+            &conn.sentinel_master_set,
+            &conn.secret,
+        ) {
+            diags.push(
+                Diagnostic::warning(format!(
+                    "the {} chart cannot use a Sentinel with a password",
+                    chart.name
+                ))
+                .at(spans.key(&format!("{base}/redis/sentinelMasterSet")), "Sentinel and `passwordSecret`")
+                .help(format!(
+                    "{why}; point `address` at the master's Service instead of the sentinels and drop `sentinelMasterSet` (what the `kubeblocks` provider does), or run the sentinels without a password"
+                )),
+            );
+            w.caveats.push(format!(
+                "Redis: {why}. The release is wired to the sentinels with a password: run them without one, or \
+                 point `redis.address` at the master's Service."
+            ));
+        }
         for (path, value) in table.literals {
             set(path, Value::String((*value).into()), "redis", diags);
         }

@@ -15,6 +15,25 @@ use super::HealthCheckExpr;
 
 /// Ready once the controller sets `Ready=True`.
 const READY: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
+/// An ExternalSecret is ready for its current spec once `Ready=True` and the last successful
+/// sync was of this generation: External Secrets writes no `observedGeneration`, but sets
+/// `syncedResourceVersion` to `<generation>-<hash of labels and annotations>` on every
+/// successful sync only (external-secrets `markAsDone`). The `-` keeps generation 1 from
+/// matching `13-…`.
+const EXTERNAL_SECRET: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True') \
+     && status.?syncedResourceVersion.orValue('').startsWith(string(metadata.generation) + '-')";
+/// A CloudNative-PG Cluster writes no `observedGeneration`, neither in its status nor in its
+/// conditions (`SetClusterReadyCondition` derives `Ready` from the phase alone), so
+/// `Ready=True` from before a spec change reads as current until the operator reacts. What
+/// can be compared with the spec is: every asked-for instance ready (`readyInstances` ==
+/// `spec.instances`, so a scale-up waits) and the image the operator runs (`status.image`,
+/// set from `spec.imageName` once the operator took the change, so an image update waits).
+/// A change of any other field (parameters, resources) still passes until the operator
+/// leaves the healthy phase; docs/data.md says so.
+const CNPG_CLUSTER: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True') \
+     && status.?phase.orValue('') == 'Cluster in healthy state' \
+     && status.?readyInstances.orValue(0) == spec.instances \
+     && status.?image.orValue('') == spec.?imageName.orValue(status.?image.orValue(''))";
 /// Failed once a Flux controller declares the object `Stalled` (it will not retry by itself).
 const STALLED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
 
@@ -34,10 +53,10 @@ pub fn expr_for(kind: &str) -> Option<HealthCheckExpr> {
             READY,
             Some(STALLED),
         ),
-        "ExternalSecret" => ("external-secrets.io/v1", "ExternalSecret", READY, None),
+        "ExternalSecret" => ("external-secrets.io/v1", "ExternalSecret", EXTERNAL_SECRET, None),
         "SecretStore" => ("external-secrets.io/v1", "SecretStore", READY, None),
         "ClusterSecretStore" => ("external-secrets.io/v1", "ClusterSecretStore", READY, None),
-        "Cluster.postgresql.cnpg.io" => ("postgresql.cnpg.io/v1", "Cluster", READY, None),
+        "Cluster.postgresql.cnpg.io" => ("postgresql.cnpg.io/v1", "Cluster", CNPG_CLUSTER, None),
         "Database" => (
             "postgresql.cnpg.io/v1",
             "Database",

@@ -3,6 +3,7 @@
 //!
 //! The model is what blueprints see: it is serialized into their context as is.
 
+mod chart_keys;
 pub mod charts;
 mod graph;
 mod health;
@@ -16,7 +17,8 @@ mod runbook;
 mod secrets;
 mod workload;
 
-pub use resolve::resolve;
+pub use postgres::bootstrap_secs as postgres_bootstrap_secs;
+pub use resolve::{duration_secs, resolve};
 
 use serde::Serialize;
 

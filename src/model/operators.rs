@@ -6,6 +6,7 @@
 use super::resolve::Ctx;
 use super::*;
 use crate::spec::data::{OperatorSpec, PostgresProvider, RedisProvider};
+use crate::spec::secrets::StoreKind;
 use crate::spec::{AppSpec, ClusterSpec};
 use std::collections::BTreeSet;
 
@@ -123,7 +124,16 @@ fn cluster_definitions(spec: &ClusterSpec) -> BTreeSet<&'static str> {
 
 /// One gate per operator some app needs. Validation has checked each is declared.
 pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
-    let needed: BTreeSet<Operator> = spec.apps.iter().flat_map(needed_by).collect();
+    let mut needed: BTreeSet<Operator> = spec.apps.iter().flat_map(needed_by).collect();
+    // Declared ClusterSecretStores are rendered even when no app reads from them: they wait
+    // for External Secrets as well.
+    if spec
+        .secret_stores
+        .iter()
+        .any(|s| s.kind == StoreKind::ClusterSecretStore && s.vault.is_some())
+    {
+        needed.insert(Operator::ExternalSecrets);
+    }
     let mut gates = Vec::new();
     for op in needed {
         let Some(decl) = op.declared(spec) else { continue };

@@ -182,13 +182,17 @@ pub struct ObjectStore {
     pub retention: String,
 }
 
-/// A ScheduledBackup.
+/// A ScheduledBackup: it takes a base backup as soon as it is created (`immediate`), so a
+/// new cluster is recoverable before the first scheduled run, and it is prune-protected with
+/// its cluster, so a kept cluster whose app left the spec is still backed up.
 #[derive(Debug, Serialize)]
 pub struct ScheduledBackup {
     /// Name.
     pub name: String,
     /// Namespace.
     pub namespace: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
     /// The cluster.
     pub cluster: String,
     /// Six-field cron.
@@ -283,6 +287,18 @@ pub struct InitJob {
     pub active_deadline_seconds: u64,
 }
 
+/// How long a CloudNative-PG cluster may take to bootstrap, in seconds: five minutes per
+/// instance. The operator creates the instances one after another (it adds the next only once
+/// every instance it has reports ready: `reconcileMissingInstance` in
+/// `internal/controller/cluster_create.go`), and each is a Job — `initdb` for the primary,
+/// `pg_basebackup` from the primary for a replica — then its pod, on a node that may first
+/// pull the image. Five minutes is Flux's default for a whole layer, so it is what one
+/// instance gets: 5m for one instance, 15m for three. KubeBlocks creates its replicas
+/// together and gets no such minimum.
+pub fn bootstrap_secs(pg: &PostgresSpec) -> Option<u64> {
+    (pg.provider == PostgresProvider::Cnpg).then_some(300 * u64::from(pg.instances))
+}
+
 fn protected_labels(protect: bool) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     if protect {
@@ -308,7 +324,12 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool,
     let conn = connection(&app.name, pg);
     let namespace = app.namespace.clone();
     match pg.provider {
-        PostgresProvider::Cnpg => cnpg(spec, app, pg, &conn, parts, protect),
+        PostgresProvider::Cnpg => {
+            if let Some(secs) = bootstrap_secs(pg) {
+                parts.timeout_at_least(LayerKind::Data, secs);
+            }
+            cnpg(spec, app, pg, &conn, parts, protect)
+        }
         PostgresProvider::Kubeblocks => {
             let cluster = KubeblocksCluster {
                 name: conn.cluster.clone(),
@@ -376,10 +397,13 @@ fn cnpg(
         retention: b.retention.clone(),
     });
     let legacy = pg.backup.as_ref().is_some_and(|b| b.legacy);
+    // The in-tree backup runs `barman-cloud` from the instance image: only the (deprecated)
+    // `system` images carry it; with the plugin, `standard` is the image to use.
     let image = pg.image.clone().unwrap_or_else(|| {
         format!(
-            "ghcr.io/cloudnative-pg/postgresql:{}-standard-trixie",
-            pg.version.as_deref().unwrap_or_default()
+            "ghcr.io/cloudnative-pg/postgresql:{}-{}-trixie",
+            pg.version.as_deref().unwrap_or_default(),
+            if legacy { "system" } else { "standard" }
         )
     });
     let cluster = CnpgCluster {
@@ -444,6 +468,7 @@ fn cnpg(
         let backup = ScheduledBackup {
             name: format!("{}-scheduled", conn.cluster),
             namespace: namespace.clone(),
+            labels: protected_labels(protect),
             cluster: conn.cluster.clone(),
             schedule: b.schedule.clone(),
             method: if b.legacy { "barmanObjectStore" } else { "plugin" },

@@ -86,6 +86,8 @@ pub struct Parts {
     manifests: BTreeMap<LayerKind, Vec<Manifest>>,
     deps: BTreeMap<LayerKind, BTreeSet<String>>,
     external_secrets: BTreeMap<String, super::secrets::ExternalSecret>,
+    /// The least timeout (seconds) a layer needs when the app sets none.
+    min_timeout: BTreeMap<LayerKind, u64>,
 }
 
 impl Parts {
@@ -105,6 +107,12 @@ impl Parts {
             .entry(LayerKind::Release)
             .or_default()
             .insert(name.to_string());
+    }
+
+    /// Asks for a layer's Flux timeout to be at least `secs` when the app sets no `timeout`.
+    pub fn timeout_at_least(&mut self, layer: LayerKind, secs: u64) {
+        let least = self.min_timeout.entry(layer).or_default();
+        *least = (*least).max(secs);
     }
 
     /// Makes a layer wait for a Flux Kustomization.
@@ -393,7 +401,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
             );
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
-        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats);
+        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats, protect);
         // The copies of the app's ExternalSecrets served its pods' checksums; every app's
         // parts wait for the others, so they go now (a tenth of a large spec's peak memory).
         parts.external_secrets = BTreeMap::new();
@@ -487,6 +495,7 @@ fn notes(
     pg: Option<&postgres::Connection>,
     parts: &Parts,
     mut caveats: Vec<String>,
+    protect: bool,
 ) -> (Vec<String>, Vec<String>) {
     let ns = &app.namespace;
     let mut verify = Vec::new();
@@ -502,6 +511,14 @@ fn notes(
                 ));
                 if spec.backup.is_some() {
                     verify.push(format!("kubectl -n {ns} get scheduledbackups,backups"));
+                    if protect {
+                        caveats.push(format!(
+                            "The ScheduledBackup `{}-scheduled` (and the ObjectStore) are prune-protected like the cluster: \
+                             when the app leaves the spec, the kept cluster keeps being backed up. To stop that, delete \
+                             them by hand (`kubectl -n {ns} delete scheduledbackup {}-scheduled`).",
+                            conn.cluster, conn.cluster
+                        ));
+                    }
                 }
                 for role in spec.roles.iter().filter(|r| r.password_secret.is_some()) {
                     caveats.push(format!(
@@ -643,9 +660,16 @@ fn assemble(
         }
         let manifests = parts.manifests.remove(kind).unwrap_or_default();
         let object_kinds: Vec<&str> = manifests.iter().flat_map(|m| m.kinds.iter().copied()).collect();
+        // A timeout the app sets is the user's; the default grows to what the layer needs.
+        let layer_timeout = match parts.min_timeout.get(kind) {
+            Some(&least) if app.spec.timeout.is_none() && least > duration_secs(&timeout) => {
+                format!("{}m", least.div_ceil(60))
+            }
+            _ => timeout.clone(),
+        };
         layers.push(Layer {
             kind: *kind,
-            kustomization: ctx.kustomization(name, &dir, &timeout, &retry, &object_kinds, deps),
+            kustomization: ctx.kustomization(name, &dir, &layer_timeout, &retry, &object_kinds, deps),
             dir,
             manifests,
         });

@@ -134,20 +134,16 @@ fn store_object(
     })
 }
 
-/// The ClusterSecretStores apps use, with the Flux Kustomization that applies them after the
-/// External Secrets gate.
+/// The ClusterSecretStores the spec declares (with `vault:`), with the Flux Kustomization that
+/// applies them after the External Secrets gate. A declared store is rendered whether or not
+/// an app reads from it: were it rendered only while used, removing its last app would prune
+/// a store the spec still declares (and that other trees or hand-written ExternalSecrets may
+/// read from).
 pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) -> Option<SharedStores> {
-    let used: BTreeSet<&str> = spec
-        .apps
-        .iter()
-        .flat_map(|a| a.secrets.iter().filter_map(|s| store_name(spec, s)))
-        .collect();
     let mut stores: Vec<&SecretStoreSpec> = spec
         .secret_stores
         .iter()
-        .filter(|s| {
-            s.kind == StoreKind::ClusterSecretStore && s.vault.is_some() && used.contains(s.name.as_str())
-        })
+        .filter(|s| s.kind == StoreKind::ClusterSecretStore && s.vault.is_some())
         .collect();
     if stores.is_empty() {
         return None;

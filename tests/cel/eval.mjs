@@ -10,9 +10,14 @@ const env = new Environment({
 });
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
-const results = JSON.parse(input).map(({ expr, object }) => {
+// Kubernetes decodes a JSON integer into an int64, and Flux's cel-go keeps it an `int`; a
+// JavaScript number would be a `double` here (`string(3.0)`, `3.0 == 3` differ from cel-go).
+// So every integral number becomes a BigInt, which cel-js evaluates as an `int`.
+const asInt = (_key, value) => (typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : value);
+const results = JSON.parse(input, asInt).map(({ expr, object }) => {
   try {
-    return env.evaluate(expr, object);
+    const result = env.evaluate(expr, object);
+    return typeof result === 'bigint' ? Number(result) : result;
   } catch (e) {
     return `error: ${String(e.message).split('\n')[0]}`;
   }
