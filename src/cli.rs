@@ -29,6 +29,15 @@ pub enum Color {
     Never,
 }
 
+/// How `diff` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Objects, loud sections and unified diffs, for a terminal.
+    Text,
+    /// GitHub-flavoured Markdown, for a pull-request comment.
+    Markdown,
+}
+
 /// Arguments shared by build, check and diff.
 #[derive(Debug, clap::Args)]
 pub struct TreeArgs {
@@ -80,6 +89,9 @@ pub enum Command {
         /// Compare with the spec as it is at this git revision, rendered from git's objects.
         #[arg(long, value_name = "REV")]
         base: Option<String>,
+        /// `text` for a terminal, `markdown` for a pull-request comment.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
         /// A folder of blueprints that replace the built-in ones of the same name.
         #[arg(long, value_name = "DIR")]
         blueprints: Option<PathBuf>,

@@ -33,6 +33,18 @@ pub struct Style {
     pub quiet: bool,
     /// Prints a notice on stderr at once (not at the end, as the rest): for a run that waits.
     pub notice: fn(&str),
+    /// How `diff` prints what changes.
+    pub format: Format,
+}
+
+/// How `diff` prints what changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// For a terminal: objects, loud sections, unified diffs.
+    #[default]
+    Text,
+    /// GitHub-flavoured Markdown for a pull-request comment ([`emit::markdown`]).
+    Markdown,
 }
 
 /// The starter spec `gitopsc init` prints.
@@ -223,6 +235,10 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                     spec.display(),
                 );
             }
+        }
+        Mode::Diff if style.format == Format::Markdown => {
+            out.code = u8::from(!cmp.is_current());
+            out.stdout = emit::markdown::comment(&spec.display().to_string(), &cmp, &review, &compiled.tree);
         }
         Mode::Diff => {
             if !cmp.is_current() {

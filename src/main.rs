@@ -3,8 +3,8 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Color, Command};
-use gitopsc::commands::{self, Mode, Style};
+use cli::{Cli, Color, Command, DiffFormat};
+use gitopsc::commands::{self, Format, Mode, Style};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -26,6 +26,13 @@ fn main() -> ExitCode {
         color_err: color(std::io::stderr().is_terminal()),
         quiet: cli.quiet,
         notice: |text| eprintln!("{text}"),
+        format: match &cli.command {
+            Command::Diff {
+                format: DiffFormat::Markdown,
+                ..
+            } => Format::Markdown,
+            _ => Format::Text,
+        },
     };
     let outcome = match &cli.command {
         Command::Build { args, force } => commands::run(
@@ -50,6 +57,7 @@ fn main() -> ExitCode {
             out,
             base,
             blueprints,
+            ..
         } => match (base, out) {
             (Some(base), _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
             (None, Some(out)) => commands::run(spec, out, blueprints.as_deref(), Mode::Diff, style),

@@ -9,6 +9,7 @@ pub mod fresh;
 pub mod guard;
 pub mod journal;
 pub mod lock;
+pub mod markdown;
 pub mod report;
 pub mod review;
 pub mod write;

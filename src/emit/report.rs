@@ -308,22 +308,7 @@ pub fn workloads(review: &Review, paint: Paint) -> String {
 pub fn unified_diff(cmp: &Comparison, tree: &Tree, paint: Paint) -> String {
     let mut out = String::new();
     for c in &cmp.changes {
-        let old = c.old.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-        let new = match c.kind {
-            ChangeKind::Removed => Default::default(),
-            _ => tree
-                .get(&c.path)
-                .map(|b| String::from_utf8_lossy(b))
-                .unwrap_or_default(),
-        };
-        let (a, b) = match c.kind {
-            ChangeKind::Added => ("/dev/null".to_string(), format!("b/{}", c.path)),
-            ChangeKind::Removed => (format!("a/{}", c.path), "/dev/null".to_string()),
-            ChangeKind::Changed => (format!("a/{}", c.path), format!("b/{}", c.path)),
-        };
-        let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
-        let text = diff.unified_diff().context_radius(3).header(&a, &b).to_string();
-        for line in text.lines() {
+        for line in file_diff(c, tree).lines() {
             let styled = if line.starts_with("+++") || line.starts_with("---") {
                 paint.bold(line)
             } else if line.starts_with('+') {
@@ -347,4 +332,23 @@ pub fn unified_diff(cmp: &Comparison, tree: &Tree, paint: Paint) -> String {
         );
     }
     out
+}
+
+/// The unified diff of one changed file, uncoloured.
+pub fn file_diff(c: &super::Change, tree: &Tree) -> String {
+    let old = c.old.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let new = match c.kind {
+        ChangeKind::Removed => Default::default(),
+        _ => tree
+            .get(&c.path)
+            .map(|b| String::from_utf8_lossy(b))
+            .unwrap_or_default(),
+    };
+    let (a, b) = match c.kind {
+        ChangeKind::Added => ("/dev/null".to_string(), format!("b/{}", c.path)),
+        ChangeKind::Removed => (format!("a/{}", c.path), "/dev/null".to_string()),
+        ChangeKind::Changed => (format!("a/{}", c.path), format!("b/{}", c.path)),
+    };
+    let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+    diff.unified_diff().context_radius(3).header(&a, &b).to_string()
 }
