@@ -8,6 +8,7 @@ mod block_yaml;
 pub mod data;
 pub mod data_checks;
 pub mod load;
+pub mod plaintext;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;

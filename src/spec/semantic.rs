@@ -41,6 +41,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     );
     diags.extend(data);
     diags.extend(workloads);
+    diags.extend(super::plaintext::check(spec, spans));
     diags
 }
 
