@@ -302,3 +302,111 @@ fn allow_plaintext_lets_a_named_value_through_and_nothing_else() {
     let run = validate(dir.path(), "cluster.yaml", &url).expect(2);
     assert!(run.stderr.contains("URL carries a password"), "{}", run.stderr);
 }
+
+/// The `vault kv put` lines of a runbook's shell blocks.
+fn vault_lines(runbook: &str) -> Vec<String> {
+    runbook
+        .lines()
+        .filter(|l| l.starts_with("vault kv put "))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn hostile_remote_keys_properties_and_paths_stay_literal_in_the_runbook() {
+    let mount = "secret$(touch pwned-mount)";
+    let key = "web/db; touch pwned-key `touch pwned-tick` $HOME";
+    let property = "pass' ; touch pwned-prop ; echo '";
+    let text = BASE
+        .replace(
+            "      server: \"https://vault.example.com:8200\"\n",
+            &format!(
+                "      server: \"https://vault.example.com:8200\"\n      path: '{}'\n",
+                mount
+            ),
+        )
+        .replace(
+            "          - { key: user, remoteKey: web/db, property: user }",
+            &format!("          - {{ key: user, remoteKey: '{key}', property: \"{property}\" }}"),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    std::fs::write(&spec, &text).unwrap();
+    let out = dir.path().join("out");
+    gitopsc(&["build", s(&spec), "--out", s(&out)]).expect(0);
+    let runbook = std::fs::read_to_string(out.join("workloads/web/README.md")).unwrap();
+    let lines = vault_lines(&runbook);
+    assert_eq!(lines.len(), 1, "{runbook}");
+    // Every command line of the runbook parses as shell, and `vault` receives each value as one
+    // word, unchanged; nothing it holds runs.
+    let work = tempfile::tempdir().unwrap();
+    for line in runbook
+        .lines()
+        .filter(|l| l.starts_with("vault ") || l.starts_with("kubectl ") || l.starts_with("flux "))
+    {
+        let check = std::process::Command::new("bash")
+            .args(["-n", "-c", line])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "`bash -n` refuses {line:?}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    let script = format!("vault() {{ printf '%s\\n' \"$@\"; }}\n{}\n", lines[0]);
+    let run = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let words: Vec<String> = String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "kv".to_string(),
+            "put".into(),
+            format!("-mount={mount}"),
+            key.into(),
+            format!("{property}=<{property}>")
+        ],
+        "{}",
+        lines[0]
+    );
+    let made: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
+    assert!(made.is_empty(), "a command ran: {made:?}");
+}
+
+#[test]
+fn control_characters_in_secret_paths_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (old, new) in [
+        (
+            "          - { key: user, remoteKey: web/db, property: user }",
+            "          - { key: user, remoteKey: \"web/db\\n```\\nrm -rf /\", property: user }",
+        ),
+        (
+            "          - { key: user, remoteKey: web/db, property: user }",
+            "          - { key: user, remoteKey: web/db, property: \"us\\ter\" }",
+        ),
+        (
+            VAULT,
+            "      server: \"https://vault.example.com:8200\"\n      path: \"secret\\r\"",
+        ),
+    ] {
+        let (text, line) = with_line(old, new);
+        let run = validate(dir.path(), "cluster.yaml", &text).expect(2);
+        assert!(run.stderr.contains("control character"), "{new}:\n{}", run.stderr);
+        let at = if old == VAULT { line + 1 } else { line };
+        assert!(
+            run.stderr.contains(&format!("cluster.yaml:{at}:")),
+            "{new}:\n{}",
+            run.stderr
+        );
+    }
+}
