@@ -11,6 +11,9 @@ pub struct Source {
     pub text: Arc<String>,
     /// Where each line starts: computed the first time a position is asked for.
     line_starts: Arc<OnceLock<Vec<usize>>>,
+    /// Whether each line is ASCII only: there a character column is a byte column, found
+    /// without counting (a minified JSON spec is one long line, with many positions on it).
+    ascii_lines: Arc<OnceLock<Vec<bool>>>,
 }
 
 /// A byte range in a [`Source`].
@@ -39,6 +42,7 @@ impl Source {
             name: name.into(),
             text: Arc::new(text.into()),
             line_starts: Arc::default(),
+            ascii_lines: Arc::default(),
         }
     }
 
@@ -50,12 +54,32 @@ impl Source {
         })
     }
 
+    /// True when the 0-based line `line` is ASCII only.
+    fn is_ascii_line(&self, line: usize) -> bool {
+        let flags = self.ascii_lines.get_or_init(|| {
+            let starts = self.line_starts();
+            starts
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| {
+                    let end = starts.get(i + 1).copied().unwrap_or(self.text.len());
+                    self.text.as_bytes()[s..end].is_ascii()
+                })
+                .collect()
+        });
+        flags.get(line).copied().unwrap_or(false)
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts().partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts()[line];
-        let col = self.text.get(start..offset).map_or(0, |t| t.chars().count());
+        let col = if self.is_ascii_line(line) {
+            offset - start
+        } else {
+            self.text.get(start..offset).map_or(0, |t| t.chars().count())
+        };
         (line + 1, col + 1)
     }
 
@@ -64,6 +88,11 @@ impl Source {
         let Some(&start) = self.line_starts().get(line.saturating_sub(1)) else {
             return self.text.len();
         };
+        let end = self.line_starts().get(line).copied().unwrap_or(self.text.len());
+        let at = start + col.saturating_sub(1);
+        if at < end && self.is_ascii_line(line.saturating_sub(1)) {
+            return at;
+        }
         let rest = &self.text[start..];
         rest.char_indices()
             .nth(col.saturating_sub(1))

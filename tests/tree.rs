@@ -758,7 +758,7 @@ fn harbor_runbook_names_vault_paths_with_placeholders_only() {
     let text = String::from_utf8(tree["workloads/platform/registry/harbor/README.md"].clone()).unwrap();
     assert!(
         text.lines().any(|l| l
-            == "vault kv put -mount=secret harbor/s3 access-key-id=<access-key-id> secret-access-key=<secret-access-key>"),
+            == "vault kv put -mount=secret harbor/s3 'access-key-id=<access-key-id>' 'secret-access-key=<secret-access-key>'"),
         "{text}"
     );
     // Every Vault path the app's ExternalSecrets read is listed once, and every field is a
@@ -770,6 +770,11 @@ fn harbor_runbook_names_vault_paths_with_placeholders_only() {
         assert_eq!(words.next(), Some("-mount=secret"), "{line}");
         paths.push(words.next().unwrap().to_string());
         for pair in words {
+            // Quoted: `<` and `>` are redirections to a shell.
+            let pair = pair
+                .strip_prefix('\'')
+                .and_then(|p| p.strip_suffix('\''))
+                .unwrap_or_else(|| panic!("{line}"));
             let (key, value) = pair.split_once('=').unwrap_or_else(|| panic!("{line}"));
             assert_eq!(value, format!("<{key}>"), "{line}");
         }

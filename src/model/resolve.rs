@@ -142,7 +142,7 @@ impl Parts {
 }
 
 /// One app's resolution: its context, parts, runbook caveats and checks, diagnostics.
-type ResolvedApp<'a> = (AppCtx<'a>, Parts, Vec<String>, Vec<String>, Vec<Diagnostic>);
+type ResolvedApp<'a> = (AppCtx<'a>, Parts, Vec<String>, Vec<Vec<String>>, Vec<Diagnostic>);
 
 /// Builds the model of a spec that passed validation. Returns the model when there are no
 /// errors, and every diagnostic (warnings included) found on the way.
@@ -496,21 +496,26 @@ fn notes(
     parts: &Parts,
     mut caveats: Vec<String>,
     protect: bool,
-) -> (Vec<String>, Vec<String>) {
-    let ns = &app.namespace;
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let ns = app.namespace.as_str();
     let mut verify = Vec::new();
     if !app.spec.secrets.is_empty() {
-        verify.push(format!("kubectl -n {ns} get externalsecrets"));
+        verify.push(words(&["kubectl", "-n", ns, "get", "externalsecrets"]));
     }
     if let (Some(conn), Some(spec)) = (pg, &app.spec.postgres) {
         match spec.provider {
             crate::spec::data::PostgresProvider::Cnpg => {
-                verify.push(format!(
-                    "kubectl -n {ns} wait --for=condition=Ready clusters.postgresql.cnpg.io/{} --timeout=15m",
-                    conn.cluster
-                ));
+                verify.push(words(&[
+                    "kubectl",
+                    "-n",
+                    ns,
+                    "wait",
+                    "--for=condition=Ready",
+                    &format!("clusters.postgresql.cnpg.io/{}", conn.cluster),
+                    "--timeout=15m",
+                ]));
                 if spec.backup.is_some() {
-                    verify.push(format!("kubectl -n {ns} get scheduledbackups,backups"));
+                    verify.push(words(&["kubectl", "-n", ns, "get", "scheduledbackups,backups"]));
                     if protect {
                         caveats.push(format!(
                             "The ScheduledBackup `{}-scheduled` (and the ObjectStore) are prune-protected like the cluster: \
@@ -535,15 +540,25 @@ fn notes(
                 }
             }
             crate::spec::data::PostgresProvider::Kubeblocks => {
-                verify.push(format!(
-                    "kubectl -n {ns} get clusters.apps.kubeblocks.io {}",
-                    conn.cluster
-                ));
+                verify.push(words(&[
+                    "kubectl",
+                    "-n",
+                    ns,
+                    "get",
+                    "clusters.apps.kubeblocks.io",
+                    &conn.cluster,
+                ]));
                 if parts.manifests.contains_key(&LayerKind::Init) {
                     let job = postgres::init_job_name(spec, conn);
-                    verify.push(format!(
-                        "kubectl -n {ns} wait --for=condition=complete job/{job} --timeout=15m"
-                    ));
+                    verify.push(words(&[
+                        "kubectl",
+                        "-n",
+                        ns,
+                        "wait",
+                        "--for=condition=complete",
+                        &format!("job/{job}"),
+                        "--timeout=15m",
+                    ]));
                     caveats.push(format!(
                         "KubeBlocks creates no application database: the Job `{job}` creates `{}` (idempotent; it waits for the \
                          primary first). To rerun it: `kubectl -n {ns} delete job {job}`; Flux recreates it at the next \
@@ -572,12 +587,22 @@ fn notes(
         );
     }
     if app.spec.helm.is_some() {
-        verify.push(format!(
-            "kubectl -n {ns} wait --for=condition=Ready helmrelease/{} --timeout=15m",
-            app.name
-        ));
+        verify.push(words(&[
+            "kubectl",
+            "-n",
+            ns,
+            "wait",
+            "--for=condition=Ready",
+            &format!("helmrelease/{}", app.name),
+            "--timeout=15m",
+        ]));
     }
     (caveats, verify)
+}
+
+/// A command as its words; the runbook quotes each one.
+fn words(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
 }
 
 /// Seconds in a Go duration (`1h30m`, `90s`, `1.5h`, `500ms`).

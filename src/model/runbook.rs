@@ -17,14 +17,14 @@ pub struct Runbook {
     pub namespace: String,
     /// Its Flux Kustomizations and folders, in apply order.
     pub layers: Vec<RunbookLayer>,
-    /// `vault kv put` commands with placeholders.
-    pub vault: Vec<String>,
+    /// `vault kv put` commands with placeholders, word by word (the blueprint quotes each).
+    pub vault: Vec<Vec<String>>,
     /// Remote keys and properties read from stores gitopsc does not render.
     pub store_keys: Vec<String>,
     /// Caveats.
     pub caveats: Vec<String>,
-    /// Verification commands.
-    pub verify: Vec<String>,
+    /// Verification commands, word by word (the blueprint quotes each).
+    pub verify: Vec<Vec<String>>,
 }
 
 /// A layer as the runbook lists it.
@@ -44,7 +44,7 @@ pub fn runbook(
     app_spec: &AppSpec,
     app: &App,
     caveats: Vec<String>,
-    verify: Vec<String>,
+    verify: Vec<Vec<String>>,
 ) -> Manifest {
     // (store or Vault mount, remote key) → properties; Vault stores give `vault kv put` lines.
     let mut vault: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -81,22 +81,35 @@ pub fn runbook(
     let vault = vault
         .into_iter()
         .map(|((mount, path), keys)| {
-            let pairs: Vec<String> = if keys.is_empty() {
-                vec!["<key>=<value>".into()]
+            let mut words: Vec<String> = vec![
+                "vault".into(),
+                "kv".into(),
+                "put".into(),
+                format!("-mount={mount}"),
+                path,
+            ];
+            if keys.is_empty() {
+                words.push("<key>=<value>".into());
             } else {
-                keys.iter().map(|k| format!("{k}=<{k}>")).collect()
-            };
-            format!("vault kv put -mount={mount} {path} {}", pairs.join(" "))
+                words.extend(keys.iter().map(|k| format!("{k}=<{k}>")));
+            }
+            words
         })
         .collect();
-    let mut all_verify: Vec<String> = app
+    let mut all_verify: Vec<Vec<String>> = app
         .layers
         .iter()
         .map(|l| {
-            format!(
-                "flux get kustomizations {} -n {}",
-                l.kustomization.name, l.kustomization.namespace
-            )
+            [
+                "flux",
+                "get",
+                "kustomizations",
+                &l.kustomization.name,
+                "-n",
+                &l.kustomization.namespace,
+            ]
+            .map(String::from)
+            .to_vec()
         })
         .collect();
     all_verify.extend(verify);

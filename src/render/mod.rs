@@ -7,6 +7,7 @@
 //! flow style; `toyaml(indent)` writes block style. Apps render in parallel.
 
 pub mod json;
+pub mod shell;
 pub mod yaml;
 
 use crate::diagnostic::Diagnostic;
@@ -61,6 +62,7 @@ impl Blueprints {
         });
         env.set_formatter(format_value);
         env.add_filter("toyaml", toyaml);
+        env.add_filter("shquote", shquote);
 
         let mut diags = Vec::new();
         let mut overridden = BTreeSet::new();
@@ -205,6 +207,26 @@ fn toyaml(value: &Value, indent: Option<usize>) -> Result<Value, minijinja::Erro
         Some(view) => yaml::block(view.node(), indent.unwrap_or(0), &mut text),
         None => yaml::block(&to_json(value)?, indent.unwrap_or(0), &mut text),
     }
+    Ok(Value::from_safe_string(text))
+}
+
+/// `value | shquote`: a string as one shell word, or a list of strings as a command whose
+/// every word is quoted ([`shell::quote`]). Every value a runbook writes into a command goes
+/// through it.
+fn shquote(value: &Value) -> Result<Value, minijinja::Error> {
+    let word = |v: &Value| match v.as_str() {
+        Some(s) => Ok(shell::quote(s)),
+        None => Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("shquote takes strings, not {}", v.kind()),
+        )),
+    };
+    let text = if value.kind() == minijinja::value::ValueKind::Seq {
+        let words: Result<Vec<String>, _> = value.try_iter()?.map(|v| word(&v)).collect();
+        words?.join(" ")
+    } else {
+        word(value)?
+    };
     Ok(Value::from_safe_string(text))
 }
 

@@ -25,6 +25,13 @@ pub fn scalar_string(s: &str) -> String {
     out
 }
 
+/// The longest key, as written (quotes and escapes included), that is written as a simple
+/// `key: value`. YAML limits a simple key to 1024 characters and readers enforce it (PyYAML,
+/// libyaml, go-yaml and so kustomize fail on a longer one); a longer key is written as an
+/// explicit `? key` / `: value` pair, which has no limit. Bytes are counted, never fewer than
+/// characters, so a key of multi-byte characters stays within the limit too.
+const MAX_SIMPLE_KEY: usize = 1024;
+
 /// Writes a value inline: scalars as scalars, maps and lists in flow style.
 pub fn flow(value: &Value, out: &mut String) {
     flow_in(value, false, out);
@@ -54,7 +61,12 @@ fn flow_in(value: &Value, in_collection: bool, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                flow_in(&Value::String(k.clone()), true, out);
+                let mut key = String::new();
+                flow_in(&Value::String(k.clone()), true, &mut key);
+                if key.len() > MAX_SIMPLE_KEY {
+                    out.push_str("? ");
+                }
+                out.push_str(&key);
                 out.push_str(": ");
                 flow_in(v, true, out);
             }
@@ -73,7 +85,15 @@ pub fn block(value: &Value, indent: usize, out: &mut String) {
                 if i > 0 {
                     newline(indent, out);
                 }
-                scalar(k, out);
+                let key = scalar_string(k);
+                if key.len() > MAX_SIMPLE_KEY {
+                    // `? key` on its own line, then `: value` at the same indentation.
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    newline(indent, out);
+                } else {
+                    out.push_str(&key);
+                }
                 out.push(':');
                 nested(v, indent, out);
             }
@@ -370,6 +390,19 @@ mod tests {
             out,
             "a:\n    b:\n      - 1\n      - c: \"yes\"\n        d: []\n    e: {}\n  f: |\n    x\n    y"
         );
+    }
+
+    #[test]
+    fn keys_over_the_simple_key_limit_are_explicit() {
+        let short = "k".repeat(1024);
+        let long = "k".repeat(1025);
+        let v = json!({ short.clone(): 1, long.clone(): {"a": [1]} });
+        let mut out = String::new();
+        block(&v, 2, &mut out);
+        assert_eq!(out, format!("{short}: 1\n  ? {long}\n  :\n    a:\n      - 1"));
+        let mut out = String::new();
+        flow(&json!({ long.clone(): 1 }), &mut out);
+        assert_eq!(out, format!("{{? {long}: 1}}"));
     }
 
     #[test]

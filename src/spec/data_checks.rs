@@ -9,21 +9,6 @@ use crate::diagnostic::Diagnostic;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
-/// Keys of chart values that hold secret values, not names of Secrets.
-const SECRET_VALUE_KEYS: &[&str] = &[
-    "password",
-    "adminpassword",
-    "harboradminpassword",
-    "rootpassword",
-    "secretkey",
-    "token",
-    "apikey",
-    "accesskey",
-    "secretaccesskey",
-    "privatekey",
-    "clientsecret",
-];
-
 /// Checks every app's data services, secrets and the operators they need.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
@@ -196,10 +181,6 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     }
                     _ => {}
                 }
-            }
-
-            if let Some(helm) = &app.helm {
-                plaintext_in_values(&helm.values.map(), &format!("{base}/helm/values"), &mut Vec::new(), spans, &mut diags);
             }
 
             if let Some(pg) = &app.postgres {
@@ -465,103 +446,4 @@ fn missing_key(secret: &str, key: &str, pointer: &str, spans: &SpanIndex) -> Dia
         .help(format!(
             "add `{{key: {key}, remoteKey: ..., property: ...}}` to its `data`"
         ))
-}
-
-/// True for a chart values key that holds a secret value (not the name of a Secret).
-fn is_secret_value_key(key: &str) -> bool {
-    let ends_with = |suffix: &str| {
-        key.len() >= suffix.len()
-            && key.is_char_boundary(key.len() - suffix.len())
-            && key[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
-    let starts_with = |prefix: &str| {
-        key.get(..prefix.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
-    };
-    SECRET_VALUE_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
-        || (ends_with("password") && !starts_with("existing"))
-}
-
-/// A step below a node: a key of a mapping or an index of a sequence.
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// Refuses chart values that hold a secret in plain text. `path` is where `values` is below
-/// `pointer`; pointers are built only for what is refused.
-fn plaintext_in_values<'a>(
-    values: &'a serde_json::Map<String, serde_json::Value>,
-    pointer: &str,
-    path: &mut Vec<Step<'a>>,
-    spans: &SpanIndex,
-    diags: &mut Vec<Diagnostic>,
-) {
-    for (key, value) in values {
-        path.push(Step::Key(key));
-        match value {
-            serde_json::Value::Object(map) => plaintext_in_values(map, pointer, path, spans, diags),
-            serde_json::Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let serde_json::Value::Object(map) = item {
-                        path.push(Step::Index(i));
-                        plaintext_in_values(map, pointer, path, spans, diags);
-                        path.pop();
-                    }
-                }
-            }
-            serde_json::Value::String(s)
-                if !s.is_empty() && !s.trim_start().starts_with("((") && is_secret_value_key(key) =>
-            {
-                let mut child = pointer.to_string();
-                for step in path.iter() {
-                    match step {
-                        Step::Key(k) => {
-                            child.push('/');
-                            child.push_str(&super::load::escape_pointer(k));
-                        }
-                        Step::Index(i) => {
-                            child.push_str(&format!("/{i}"));
-                        }
-                    }
-                }
-                diags.push(
-                    Diagnostic::error(format!("`{key}` holds a secret in plain text"))
-                        .at(spans.value(&child), "plaintext secret")
-                        .help("a spec never holds secret values: put it in the secret store, add the app a `secrets:` entry, and pass it with the chart's `existingSecret` knob or `helm.valuesFrom`"),
-                );
-            }
-            _ => {}
-        }
-        path.pop();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_secret_value_key;
-
-    #[test]
-    fn secret_value_keys_match_in_any_case() {
-        for key in [
-            "password",
-            "adminPassword",
-            "DB_PASSWORD",
-            "TOKEN",
-            "clientSecret",
-            "éPassword",
-        ] {
-            assert!(is_secret_value_key(key), "{key}");
-        }
-        for key in [
-            "existingPassword",
-            "ExistingSecretPassword",
-            "tokenTTL",
-            "passwordKey",
-            "é",
-            "",
-        ] {
-            assert!(!is_secret_value_key(key), "{key}");
-        }
-    }
 }

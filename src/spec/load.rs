@@ -71,7 +71,8 @@ impl SpanIndex {
         for segment in pointer.split('/').skip(1) {
             let segment = segment.replace("~1", "/").replace("~0", "~");
             let next = match node {
-                Node::Mapping(map) => map.iter().find(|(k, _)| k.as_str() == segment).map(|(k, v)| {
+                // Looked up by hash: a mapping can hold many keys, and a diagnostic each.
+                Node::Mapping(map) => map.get_key_value(segment.as_str()).map(|(k, v)| {
                     let ks = self.start(k.span());
                     (Some(Span::new(ks, self.source.scalar_end(ks))), v)
                 }),

@@ -8,6 +8,7 @@ mod block_yaml;
 pub mod data;
 pub mod data_checks;
 pub mod load;
+pub mod plaintext;
 mod postgres_checks;
 pub mod reference;
 pub mod schema;

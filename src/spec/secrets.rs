@@ -1,7 +1,9 @@
 //! Secrets: External Secrets Operator stores and the ExternalSecrets an app pulls from them.
 //! A spec never holds a secret value: only where it lives (a remote key and property).
 
-use super::{Duration, Name};
+use super::load::SpanIndex;
+use super::{ClusterSpec, Duration, Name};
+use crate::diagnostic::Diagnostic;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -199,4 +201,44 @@ fn default_kv_path() -> String {
 }
 fn default_auth_mount() -> String {
     "kubernetes".into()
+}
+
+/// Refuses control characters (a newline included) in the store paths, remote keys and
+/// properties: the runbook writes them into `vault kv put` commands, where a newline would
+/// end the command and the code block, and no store names a key with one.
+pub fn check_command_text(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    for (s, store) in spec.secret_stores.iter().enumerate() {
+        if let Some(vault) = &store.vault {
+            texts.push((format!("/secretStores/{s}/vault/path"), &vault.path));
+        }
+    }
+    for (a, app) in spec.apps.iter().enumerate() {
+        for (s, secret) in app.secrets.iter().enumerate() {
+            let at = format!("/apps/{a}/secrets/{s}");
+            for (d, data) in secret.data.iter().enumerate() {
+                texts.push((format!("{at}/data/{d}/remoteKey"), &data.remote_key));
+                if let Some(property) = &data.property {
+                    texts.push((format!("{at}/data/{d}/property"), property));
+                }
+            }
+            for (d, key) in secret.data_from.iter().enumerate() {
+                texts.push((format!("{at}/dataFrom/{d}"), key));
+            }
+        }
+    }
+    texts
+        .into_iter()
+        .filter_map(|(pointer, text)| {
+            let bad = text.chars().find(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))?;
+            Some(
+                Diagnostic::error(format!(
+                    "a secret path or key holds the control character {}",
+                    bad.escape_unicode()
+                ))
+                .at(spans.value(&pointer), "control character")
+                .help("write the path or key on one line, without control characters: the runbook prints it into a `vault kv put` command, which a newline would end"),
+            )
+        })
+        .collect()
 }

@@ -339,6 +339,22 @@ pub struct AppSpec {
     /// A LimitRange of the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_range: Option<Box<LimitRangeSpec>>,
+    /// Values the plaintext-secret check refuses that are not secrets (see `docs/secrets.md`):
+    /// each names one value by its JSON pointer below the app and says why it is not a
+    /// secret, so every exception is written down and seen in review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_plaintext: Vec<AllowPlaintext>,
+}
+
+/// One value that looks like a secret by its key and is not one.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AllowPlaintext {
+    /// The value's JSON pointer below the app, e.g. `/helm/values/auth/tokenTTL`
+    /// (`~1` for a `/` in a key, `~0` for a `~`).
+    pub path: String,
+    /// Why the value is not a secret, e.g. `a duration, not a token`.
+    pub reason: String,
 }
 
 impl AppSpec {
