@@ -1,0 +1,94 @@
+//! Hostile and unusual spec texts: output that must not depend on the machine, characters
+//! YAML forbids, nesting too deep for later readers, plain scalars YAML 1.1 reads otherwise,
+//! and control characters kustomize cannot read back.
+
+mod common;
+
+use common::{gitopsc_env, read_tree, s};
+use gitopsc::source::Source;
+use gitopsc::spec::load;
+
+const HEADER: &str = "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: big}\n";
+const SOURCES: &str =
+    "sources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\n";
+
+/// A spec of `apps` apps, each ending in an empty block scalar (`notes: |`), so that every
+/// place a spec could be cut between apps has one right before it.
+fn spec_of_empty_block_scalars(apps: usize) -> String {
+    let mut text = format!("{HEADER}apps:\n");
+    for i in 0..apps {
+        text.push_str(&format!(
+            "  - name: app{i}\n    helm:\n      chart: podinfo\n      version: 6.7.0\n      source: podinfo\n      values:\n        notes: |\n"
+        ));
+    }
+    text.push_str(SOURCES);
+    text
+}
+
+/// The loader's JSON of a text, or its diagnostics' messages.
+fn load_text(text: &str) -> Result<serde_json::Value, Vec<String>> {
+    load::parse(Source::new("t.yaml", text))
+        .map(|l| l.value)
+        .map_err(|(_, d)| d.into_iter().map(|d| d.message).collect())
+}
+
+#[test]
+fn the_tree_of_a_large_spec_does_not_depend_on_the_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    std::fs::write(&spec, spec_of_empty_block_scalars(300)).unwrap();
+    let mut trees = Vec::new();
+    for threads in ["1", "2", "4", "16"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        gitopsc_env(
+            dir.path(),
+            &["build", s(&spec), "--out", s(&out)],
+            &[("RAYON_NUM_THREADS", threads)],
+        )
+        .expect(0);
+        trees.push((threads, read_tree(&out)));
+    }
+    let (_, first) = &trees[0];
+    for (threads, tree) in &trees[1..] {
+        assert!(
+            tree == first,
+            "the tree built with {threads} threads differs from 1 thread's"
+        );
+    }
+    let release = first
+        .iter()
+        .find(|(path, _)| path.contains("app299") && path.ends_with("release.yaml"))
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .expect("app299's HelmRelease");
+    let docs = common::serde_load_all(&release).unwrap();
+    assert_eq!(docs[0]["spec"]["values"]["notes"], "", "{release}");
+}
+
+#[test]
+fn an_empty_block_scalar_reads_empty_wherever_it_is() {
+    let value = load_text(&spec_of_empty_block_scalars(200)).unwrap();
+    for (i, app) in value["apps"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(app["helm"]["values"]["notes"], "", "app {i}");
+    }
+    for text in [
+        "a: |",
+        "a: |\n",
+        "a: |\n\n\n",
+        "a: >\n",
+        "a: |-\n",
+        "a: |+\n",
+        "a: |\nb: 1\n",
+        "a:\n  b: |\n  c: 1\n",
+        "a:\n  - |\n  - x\n",
+    ] {
+        let value = load_text(text).unwrap();
+        assert_eq!(
+            value["a"]
+                .as_str()
+                .or(value["a"]["b"].as_str())
+                .or(value["a"][0].as_str()),
+            Some(""),
+            "{text:?}"
+        );
+    }
+}
