@@ -92,3 +92,49 @@ fn an_empty_block_scalar_reads_empty_wherever_it_is() {
         );
     }
 }
+
+#[test]
+fn a_nul_byte_is_an_error_at_its_place_not_the_end_of_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    let text = spec_of_empty_block_scalars(3).replacen("  - name: app1\n", "  - name: app1\0\n", 1);
+    std::fs::write(&spec, &text).unwrap();
+    let run = gitopsc_env(dir.path(), &["--color", "never", "validate", s(&spec)], &[]).expect(2);
+    assert!(
+        run.stderr
+            .contains("the character U+0000, which YAML does not allow (line 12, column 15)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_character_yaml_forbids_is_refused_and_the_others_read() {
+    for c in [
+        '\0', '\u{1}', '\u{8}', '\u{b}', '\u{c}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}', '\u{fffe}',
+        '\u{ffff}',
+    ] {
+        for text in [
+            format!("a: \"x{c}y\"\n"),
+            format!("a: x{c}\n"),
+            format!("# {c}\na: 1\n"),
+        ] {
+            let errors = load_text(&text).unwrap_err();
+            let want = format!("U+{:04X}, which YAML does not allow", u32::from(c));
+            assert!(errors[0].contains(&want), "{text:?}: {errors:?}");
+        }
+    }
+    for c in [
+        '\t',
+        '\u{a0}',
+        '\u{d7ff}',
+        '\u{e000}',
+        '\u{feff}',
+        '\u{fffd}',
+        '\u{10000}',
+        '\u{10ffff}',
+    ] {
+        let value = load_text(&format!("a: \"x{c}y\"\n")).unwrap();
+        assert_eq!(value["a"], format!("x{c}y"), "{c:?}");
+    }
+}

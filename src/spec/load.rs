@@ -182,6 +182,9 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
             .help("`gitopsc init > cluster.yaml` writes a commented starter spec");
         return Err((Some(source), vec![d]));
     }
+    if let Some(d) = forbidden_character(&source) {
+        return Err((Some(source), vec![d]));
+    }
     let (root, spans, diags) = match build(&source) {
         Ok(built) => built,
         Err(d) => return Err((Some(source), vec![d])),
@@ -203,6 +206,29 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
     }
     let spans = SpanIndex { root };
     Ok(Loaded { source, value, spans })
+}
+
+/// True for a character YAML allows in a stream (the production `c-printable` of YAML 1.2):
+/// tab, line feed, carriage return, the printable ASCII characters, NEL, and the rest of
+/// Unicode but the C1 controls, surrogates (never in a Rust string) and U+FFFE, U+FFFF.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        || c >= '\u{10000}'
+}
+
+/// The first character of the text YAML forbids, as an error at its place: parsers stop
+/// at some of them (a NUL ended the spec there, and the apps after it were dropped).
+fn forbidden_character(source: &Source) -> Option<Diagnostic> {
+    let (at, c) = source.text.char_indices().find(|&(_, c)| !is_printable(c))?;
+    let (line, col) = source.line_col(at);
+    Some(
+        Diagnostic::error(format!(
+            "the spec holds the character U+{:04X}, which YAML does not allow (line {line}, column {col})",
+            u32::from(c)
+        ))
+        .at(Some(Span::new(at, at + c.len_utf8())), "not allowed in YAML")
+        .help("remove it; a control character in a value is written as an escape in a double-quoted string, e.g. `\"\\t\"`"),
+    )
 }
 
 /// Deepest nesting of mappings and sequences gitopsc reads (the root mapping is level 1).
