@@ -109,7 +109,7 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
 fn data_hash(value: &serde_json::Value) -> String {
     use rayon::prelude::*;
     use sha2::Digest;
-    let json = |v: &serde_json::Value| serde_json::to_vec(v).unwrap_or_default();
+    let json = |v: &serde_json::Value| serde_json::to_vec(v).expect("a JSON value always serializes");
     let mut hash = sha2::Sha256::new();
     match value {
         serde_json::Value::Object(root) => {
@@ -118,7 +118,7 @@ fn data_hash(value: &serde_json::Value) -> String {
                 if i > 0 {
                     hash.update(b",");
                 }
-                hash.update(serde_json::to_vec(key).unwrap_or_default());
+                hash.update(serde_json::to_vec(key).expect("a string always serializes"));
                 hash.update(b":");
                 match v {
                     serde_json::Value::Array(apps) if key == "apps" => {

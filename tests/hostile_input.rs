@@ -138,3 +138,59 @@ fn every_character_yaml_forbids_is_refused_and_the_others_read() {
         assert_eq!(value["a"], format!("x{c}y"), "{c:?}");
     }
 }
+
+/// A spec of one app whose chart values nest `levels` mappings deep, the innermost holding
+/// `leaf: deepest`.
+fn spec_with_values_nested(levels: usize) -> String {
+    let mut text = format!(
+        "{HEADER}apps:\n  - name: deep\n    helm:\n      chart: podinfo\n      version: 6.7.0\n      source: podinfo\n      values:\n"
+    );
+    let mut indent = String::from("        ");
+    for level in 1..levels {
+        text.push_str(&format!("{indent}l{level}:\n"));
+        indent.push_str("  ");
+    }
+    text.push_str(&format!("{indent}leaf: deepest\n{SOURCES}"));
+    text
+}
+
+#[test]
+fn chart_values_nested_too_deeply_are_refused_at_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    std::fs::write(&spec, spec_with_values_nested(127)).unwrap();
+    let run = gitopsc_env(dir.path(), &["--color", "never", "validate", s(&spec)], &[]).expect(2);
+    assert!(
+        run.stderr.contains("the spec is nested too deeply"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("cluster.yaml:107:"),
+        "the error is at level 101 (key `l97`): {}",
+        run.stderr
+    );
+    // In flow style, on one line, the same.
+    let flow = format!(
+        "{HEADER}apps:\n  - name: deep\n    helm: {{chart: podinfo, version: 6.7.0, source: podinfo, values: {}{{leaf: x}}{}}}\n{SOURCES}",
+        "{l: ".repeat(126),
+        "}".repeat(126)
+    );
+    std::fs::write(&spec, flow).unwrap();
+    let run = gitopsc_env(dir.path(), &["--color", "never", "validate", s(&spec)], &[]).expect(2);
+    assert!(
+        run.stderr.contains("the spec is nested too deeply"),
+        "{}",
+        run.stderr
+    );
+    // Up to the limit, the values reach the output whole.
+    std::fs::write(&spec, spec_with_values_nested(96)).unwrap();
+    let out = dir.path().join("out");
+    gitopsc_env(dir.path(), &["build", s(&spec), "--out", s(&out)], &[]).expect(0);
+    let release = std::fs::read_to_string(out.join("workloads/deep/helmrelease.yaml")).unwrap();
+    let mut node = &common::serde_load_all(&release).unwrap()[0]["spec"]["values"];
+    for level in 1..96 {
+        node = &node[format!("l{level}")];
+    }
+    assert_eq!(node["leaf"], "deepest", "{release}");
+}

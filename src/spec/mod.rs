@@ -50,8 +50,7 @@ pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
 pub fn app_hash(app: &serde_json::Value, buffer: &mut Vec<u8>) -> [u8; 32] {
     use sha2::Digest;
     buffer.clear();
-    // A JSON value always serializes.
-    let _ = serde_json::to_writer(&mut *buffer, app);
+    serde_json::to_writer(&mut *buffer, app).expect("a JSON value always serializes");
     sha2::Sha256::digest(buffer.as_slice()).into()
 }
 
