@@ -194,3 +194,78 @@ fn chart_values_nested_too_deeply_are_refused_at_their_place() {
     }
     assert_eq!(node["leaf"], "deepest", "{release}");
 }
+
+#[test]
+fn plain_scalars_yaml_1_1_reads_otherwise_are_refused_as_values_and_keys() {
+    for s in [
+        "2001-01-01",
+        "2001-12-14t21:59:43.10-05:00",
+        "=",
+        "<<",
+        "-0x1F",
+        "0x1_F",
+        "1.5e3",
+        "1_000",
+        "1:20",
+        "0o17",
+        "yes",
+        "0777",
+    ] {
+        let errors = load_text(&format!("a: {s}\n")).unwrap_err();
+        assert!(
+            errors[0].starts_with(&format!("`{s}` is ambiguous")),
+            "{s:?}: {errors:?}"
+        );
+    }
+    for s in ["0777", "true", "null", "~", "yes", "1.5", "<<"] {
+        let errors = load_text(&format!("{s}: 1\n")).unwrap_err();
+        assert!(
+            errors[0].starts_with(&format!("the key `{s}` is ambiguous")),
+            "{s:?}: {errors:?}"
+        );
+        // Quoted, each is a string key.
+        assert_eq!(load_text(&format!("\"{s}\": 1\n")).unwrap()[s], 1);
+    }
+    let errors = load_text("%YAML 1.1\n---\na: 1\n").unwrap_err();
+    assert!(
+        errors[0].contains("`%YAML 1.1`; gitopsc reads YAML 1.2 only"),
+        "{errors:?}"
+    );
+    assert_eq!(load_text("%YAML 1.2\n---\na: 1\n").unwrap()["a"], 1);
+    // A number too large is refused alike in every base.
+    for s in [
+        "123456789012345678901234567890",
+        "0x123456789012345678901234567890",
+    ] {
+        let errors = load_text(&format!("a: {s}\n")).unwrap_err();
+        assert_eq!(errors[0], format!("`{s}` cannot be represented as a number"));
+    }
+}
+
+#[test]
+fn a_repo_path_out_of_the_repository_and_a_group_name_too_long_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    let apps = spec_of_empty_block_scalars(1);
+    let group = "g".repeat(256);
+    for (text, message) in [
+        (
+            apps.replace(
+                "metadata: {name: big}\n",
+                "metadata: {name: big}\nflux: {version: \"2.6\", repoPath: ../x}\n",
+            ),
+            "`repoPath: ../x` has a `.` or `..` segment",
+        ),
+        (
+            apps.replace(
+                "  - name: app0\n",
+                &format!("  - name: app0\n    group: a/{group}\n"),
+            ),
+            "is 256 bytes long; filesystems take at most 255",
+        ),
+    ] {
+        std::fs::write(&spec, text).unwrap();
+        let run = gitopsc_env(dir.path(), &["--color", "never", "validate", s(&spec)], &[]).expect(2);
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+    }
+}

@@ -10,7 +10,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::{Source, Span};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use std::path::Path;
 
 /// The spans of one node: its key in the parent mapping (if any) and its value.
@@ -182,7 +182,7 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
             .help("`gitopsc init > cluster.yaml` writes a commented starter spec");
         return Err((Some(source), vec![d]));
     }
-    if let Some(d) = forbidden_character(&source) {
+    if let Some(d) = forbidden_character(&source).or_else(|| yaml_version(&source)) {
         return Err((Some(source), vec![d]));
     }
     let (root, spans, diags) = match build(&source) {
@@ -229,6 +229,31 @@ fn forbidden_character(source: &Source) -> Option<Diagnostic> {
         .at(Some(Span::new(at, at + c.len_utf8())), "not allowed in YAML")
         .help("remove it; a control character in a value is written as an escape in a double-quoted string, e.g. `\"\\t\"`"),
     )
+}
+
+/// A `%YAML` directive for another version than 1.2, as an error: the spec is read as YAML
+/// 1.2 whatever it declares, so declaring 1.1 would mislead its readers.
+fn yaml_version(source: &Source) -> Option<Diagnostic> {
+    let mut offset = 0;
+    for line in source.text.split_inclusive('\n') {
+        let at = offset;
+        offset += line.len();
+        let Some(version) = line.strip_prefix("%YAML") else {
+            continue;
+        };
+        let version = version.split('#').next().unwrap_or_default().trim();
+        if version != "1.2" {
+            let end = at + line.trim_end().len();
+            return Some(
+                Diagnostic::error(format!(
+                    "the spec declares `%YAML {version}`; gitopsc reads YAML 1.2 only"
+                ))
+                .at(Some(Span::new(at, end)), "YAML version directive")
+                .help("remove the directive (or write `%YAML 1.2`): the spec is read as YAML 1.2"),
+            );
+        }
+    }
+    None
 }
 
 /// Deepest nesting of mappings and sequences gitopsc reads (the root mapping is level 1).
@@ -435,24 +460,21 @@ impl<'a> Builder<'a> {
 
     fn scalar(&mut self, text: String, plain: bool, span: Span) {
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
-            if plain && is_yaml11_bool(&text) {
-                self.diags.push(
-                    Diagnostic::error(format!(
-                        "the key `{text}` is ambiguous: YAML 1.1 tools read it as a boolean"
-                    ))
-                    .at(Some(span), "ambiguous key")
-                    .help(format!("quote it: `\"{text}\":`")),
-                );
+            if plain && let Some(refusal) = super::plain::key(&text) {
+                self.diags.push(refused(refusal, span));
             }
             if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
                 *key = Some((text, span));
             }
             return;
         }
-        let value = if plain {
-            self.typed_scalar(text, span)
-        } else {
-            Value::String(text)
+        let value = match plain.then(|| super::plain::value(&text)) {
+            Some(Ok(value)) => value,
+            Some(Err(refusal)) => {
+                self.diags.push(refused(refusal, span));
+                Value::String(text)
+            }
+            None => Value::String(text),
         };
         self.push(
             value,
@@ -541,144 +563,13 @@ impl<'a> Builder<'a> {
             }
         }
     }
-
-    /// Types a plain scalar by the YAML 1.2 core schema, refusing YAML 1.1 look-alikes.
-    fn typed_scalar(&mut self, text: String, span: Span) -> Value {
-        let s = text.as_str();
-        match s {
-            "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-            "true" | "True" | "TRUE" => return Value::Bool(true),
-            "false" | "False" | "FALSE" => return Value::Bool(false),
-            _ => {}
-        }
-        if is_yaml11_bool(s) {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "`{s}` is ambiguous: YAML 1.1 tools read it as a boolean, YAML 1.2 tools as a string"
-                ))
-                .at(Some(span), "ambiguous scalar")
-                .help(format!(
-                    "write `true` or `false` for a boolean, or `\"{s}\"` for the string"
-                )),
-            );
-            return Value::String(text);
-        }
-        let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-        if is_yaml11_only_number(digits)
-            || digits.starts_with("0o")
-            || digits.starts_with("0b")
-            || (is_yaml12_float(s) && !s.contains('.'))
-        {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "`{s}` is ambiguous: YAML 1.1 and YAML 1.2 tools read it differently"
-                ))
-                .at(Some(span), "ambiguous scalar")
-                .help(format!(
-                    "quote it (`\"{s}\"`) for a string, or write a plain decimal number"
-                )),
-            );
-            return Value::String(text);
-        }
-        if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "`{s}` is ambiguous: YAML 1.1 tools read it as an octal number, YAML 1.2 tools as decimal"
-                ))
-                .at(Some(span), "ambiguous number")
-                .help(format!(
-                    "quote it (`\"{s}\"`) for a string, or drop the leading zeros for a number"
-                )),
-            );
-            return Value::String(text);
-        }
-        if !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && let Ok(i) = s.parse::<i64>()
-        {
-            return Value::Number(i.into());
-        }
-        if let Some(hex) = s.strip_prefix("0x")
-            && let Ok(i) = i64::from_str_radix(hex, 16)
-        {
-            return Value::Number(i.into());
-        }
-        if let Some(oct) = s.strip_prefix("0o")
-            && let Ok(i) = i64::from_str_radix(oct, 8)
-        {
-            return Value::Number(i.into());
-        }
-        if is_yaml12_float(s)
-            && let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64)
-        {
-            return Value::Number(n);
-        }
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-            || is_yaml12_float(s)
-            || matches!(digits, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN")
-        {
-            self.diags.push(
-                Diagnostic::error(format!("`{s}` cannot be represented as a number"))
-                    .at(Some(span), "out of range")
-                    .help(format!("quote it (`\"{s}\"`) if it is a string")),
-            );
-        }
-        Value::String(text)
-    }
 }
 
-/// Words YAML 1.1 reads as booleans and YAML 1.2 as strings.
-fn is_yaml11_bool(s: &str) -> bool {
-    matches!(
-        s,
-        "yes"
-            | "Yes"
-            | "YES"
-            | "no"
-            | "No"
-            | "NO"
-            | "on"
-            | "On"
-            | "ON"
-            | "off"
-            | "Off"
-            | "OFF"
-            | "y"
-            | "Y"
-            | "n"
-            | "N"
-    )
-}
-
-/// Integers only YAML 1.1 reads as numbers: with `_` separators or base-60 `:` groups.
-fn is_yaml11_only_number(digits: &str) -> bool {
-    let starts_digit = digits.bytes().next().is_some_and(|b| b.is_ascii_digit());
-    starts_digit
-        && (digits.contains('_') || digits.contains(':'))
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'_' | b':' | b'.'))
-}
-
-fn is_yaml12_float(s: &str) -> bool {
-    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
-        Some((m, e)) => (m, Some(e)),
-        None => (body, None),
-    };
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some((int, frac)) => {
-            (!int.is_empty() || !frac.is_empty())
-                && int.bytes().all(|b| b.is_ascii_digit())
-                && frac.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
-    };
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
-    });
-    mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some())
+/// A refused plain scalar as a diagnostic at its place.
+fn refused(refusal: super::plain::Refusal, span: Span) -> Diagnostic {
+    Diagnostic::error(refusal.message)
+        .at(Some(span), refusal.label)
+        .help(refusal.help)
 }
 
 /// Escapes a mapping key for use in a JSON pointer.

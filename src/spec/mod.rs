@@ -7,6 +7,7 @@
 pub mod data;
 pub mod data_checks;
 pub mod load;
+mod plain;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;
