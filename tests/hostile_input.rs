@@ -269,3 +269,26 @@ fn a_repo_path_out_of_the_repository_and_a_group_name_too_long_are_errors() {
         assert!(run.stderr.contains(message), "{}", run.stderr);
     }
 }
+
+#[test]
+fn del_and_c1_controls_are_refused_in_strings_because_kustomize_cannot_read_them_back() {
+    for escape in ["\\x7f", "\\u007F", "\\x80", "\\x85", "\\N", "\\u009f"] {
+        for text in [format!("a: \"x{escape}y\"\n"), format!("\"k{escape}\": 1\n")] {
+            let errors = load_text(&text).unwrap_err();
+            assert!(
+                errors[0].starts_with("this string holds the control character U+"),
+                "{text:?}: {errors:?}"
+            );
+        }
+    }
+    // NEL is a character YAML allows raw; in a string it is refused all the same.
+    let errors = load_text("a: x\u{85}y\n").unwrap_err();
+    assert_eq!(
+        errors[0],
+        "this string holds the control character U+0085 (a C1 control)"
+    );
+    // In a comment it is no one's data.
+    assert_eq!(load_text("# x\u{85}y\na: 1\n").unwrap()["a"], 1);
+    // The rest of Unicode and the escapes of tab and newline read.
+    assert_eq!(load_text("a: \"\\t\\n\\xa0é\"\n").unwrap()["a"], "\t\n\u{a0}é");
+}

@@ -459,6 +459,17 @@ impl<'a> Builder<'a> {
     }
 
     fn scalar(&mut self, text: String, plain: bool, span: Span) {
+        if let Some(c) = text.chars().find(|c| ('\u{7f}'..='\u{9f}').contains(c)) {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "this string holds the control character U+{:04X} ({})",
+                    u32::from(c),
+                    if c == '\u{7f}' { "DEL" } else { "a C1 control" }
+                ))
+                .at(Some(span), "control character")
+                .help("remove it: every tree is applied through `kubectl kustomize`, which cannot read DEL or a C1 control back from the YAML it is given, so the apply would fail"),
+            );
+        }
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
             if plain && let Some(refusal) = super::plain::key(&text) {
                 self.diags.push(refused(refusal, span));
