@@ -217,17 +217,41 @@ fn is_printable(c: char) -> bool {
 }
 
 /// The first character of the text YAML forbids, as an error at its place: parsers stop
-/// at some of them (a NUL ended the spec there, and the apps after it were dropped).
+/// at some of them (a NUL ended the spec there, and the apps after it were dropped). NEL,
+/// LS and PS are refused too, raw: YAML 1.1 readers (libyaml, PyYAML) take them for line
+/// breaks, YAML 1.2 readers for content, so the text means two things; and so is a
+/// byte-order mark past the start.
 fn forbidden_character(source: &Source) -> Option<Diagnostic> {
-    let (at, c) = source.text.char_indices().find(|&(_, c)| !is_printable(c))?;
+    let (at, c) = source
+        .text
+        .char_indices()
+        .find(|&(_, c)| !is_printable(c) || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'))?;
     let (line, col) = source.line_col(at);
+    let code = u32::from(c);
+    let (message, help) = if c == '\u{feff}' {
+        // A byte-order mark is allowed at the start only (taken off before this); inside
+        // the text, parsers skip it or keep it.
+        (
+            format!("the spec holds a byte-order mark (U+FEFF) inside its text (line {line}, column {col})"),
+            "remove it, or write it as the escape `\\uFEFF` in a double-quoted string".to_string(),
+        )
+    } else if is_printable(c) {
+        (
+            format!(
+                "the spec holds the character U+{code:04X} raw, which YAML 1.1 readers take for a line break (line {line}, column {col})"
+            ),
+            format!("remove it, or write it as the escape `\\u{code:04X}` in a double-quoted string"),
+        )
+    } else {
+        (
+            format!("the spec holds the character U+{code:04X}, which YAML does not allow (line {line}, column {col})"),
+            "remove it; a control character in a value is written as an escape in a double-quoted string, e.g. `\"\\t\"`".to_string(),
+        )
+    };
     Some(
-        Diagnostic::error(format!(
-            "the spec holds the character U+{:04X}, which YAML does not allow (line {line}, column {col})",
-            u32::from(c)
-        ))
-        .at(Some(Span::new(at, at + c.len_utf8())), "not allowed in YAML")
-        .help("remove it; a control character in a value is written as an escape in a double-quoted string, e.g. `\"\\t\"`"),
+        Diagnostic::error(message)
+            .at(Some(Span::new(at, at + c.len_utf8())), "not allowed here")
+            .help(help),
     )
 }
 
@@ -256,6 +280,36 @@ fn yaml_version(source: &Source) -> Option<Diagnostic> {
     None
 }
 
+/// True when the text's last line is a line of text of the block scalar that starts at
+/// `start` (the parser's start: its first character of text, or its header when it has
+/// none), with no line break after it: a line with anything but spaces, or with more spaces
+/// than the scalar's indentation (the column of its first character; spaces past it are
+/// text).
+fn ends_in_content_line(source: &str, start: usize) -> bool {
+    let last = &source[source.rfind('\n').map_or(0, |i| i + 1)..];
+    if !last.trim().is_empty() {
+        return true;
+    }
+    if source[start..].starts_with(['|', '>']) {
+        return false;
+    }
+    let indent = start - source[..start].rfind('\n').map_or(0, |i| i + 1);
+    last.len() > indent
+}
+
+/// True when the block scalar that starts at `start` keeps its final line breaks (`|+`):
+/// its header is the last `|` or `>` up to there.
+fn keeps_breaks(source: &str, start: usize) -> bool {
+    let through = source[start..]
+        .chars()
+        .next()
+        .map_or(start, |c| start + c.len_utf8());
+    source[..through]
+        .rfind(['|', '>'])
+        .and_then(|header| source[header + 1..].split([' ', '\t', '\n', '\r', '#']).next())
+        .is_some_and(|indicators| indicators.contains('+'))
+}
+
 /// Deepest nesting of mappings and sequences gitopsc reads (the root mapping is level 1).
 /// Chart values sit four levels down (`apps`, an app, `helm`, `values`), so they may nest
 /// up to 96 levels; the limit keeps every later reader of the data (JSON parsers allow 128)
@@ -269,7 +323,17 @@ type Built = (Option<Value>, Option<SpanNode>, Vec<Diagnostic>);
 /// Parses the spec's text; the error is the one that stops loading.
 fn build(source: &Source) -> Result<Built, Diagnostic> {
     let mut builder = Builder::new(source);
-    let mut parser = Parser::new_from_str(&source.text);
+    // The parser is given a text that ends with a line break: it chomps a block scalar that
+    // ends the text on a blank line without one wrongly. What the added break adds to a
+    // block scalar whose last line of text ends the file is taken off in `event`.
+    let padded;
+    let text = if source.text.ends_with(['\n', '\r']) {
+        source.text.as_str()
+    } else {
+        padded = format!("{}\n", source.text);
+        padded.as_str()
+    };
+    let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
     while let Some(next) = parser.next_event() {
         let (event, span) = match next {
@@ -433,8 +497,32 @@ impl<'a> Builder<'a> {
                 ),
             Event::Scalar(text, style, _, None) => {
                 let end = self.offsets.byte(span.end.index());
+                let mut text = text.into_owned();
+                // A block scalar whose last line of text ends the file, without a line break,
+                // has no final line break to keep (YAML 1.2, `b-chomped-last`); the parser
+                // read the one `build` added.
+                let source = self.source.text.as_str();
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && !source.ends_with(['\n', '\r'])
+                    && end >= source.len()
+                    && (ends_in_content_line(source, at) || keeps_breaks(source, at))
+                    && text.ends_with('\n')
+                {
+                    text.pop();
+                }
                 let span = self.scalar_span(at, end, style);
-                self.scalar(text.into_owned(), style == ScalarStyle::Plain, span);
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && text.bytes().all(|b| b == b'\n')
+                    && keeps_breaks(source, at)
+                {
+                    // saphyr-parser and libyaml disagree on such a scalar's line breaks.
+                    self.diags.push(
+                        Diagnostic::error("a `|+` block scalar with nothing but empty lines")
+                            .at(Some(span), "YAML readers count its line breaks differently")
+                            .help("write the value as a quoted string, e.g. `\"\\n\"` or `\"\"`"),
+                    );
+                }
+                self.scalar(text, style == ScalarStyle::Plain, span);
             }
             Event::MappingStart(..) => self.start(true, Span::new(at, at + 1)),
             Event::SequenceStart(..) => self.start(false, Span::new(at, at + 1)),

@@ -52,6 +52,29 @@ pub struct Refusal {
 /// The JSON value of a plain scalar, or why it is refused.
 pub fn value(s: &str) -> Result<Value, Refusal> {
     let (old, new) = (yaml11(s), yaml12(s));
+    let digits = split_sign(s).1;
+    if s.starts_with(['-', '+']) && ["0o", "0x", "0b"].iter().any(|p| digits.starts_with(p)) {
+        // `-0o17`: a string to YAML 1.2's core schema, a number to serde_yaml (and for `0x`
+        // and `0b`, to YAML 1.1).
+        return Err(Refusal {
+            message: format!(
+                "`{s}` is ambiguous: some YAML readers read a signed `0o`, `0x` or `0b` number as a number, others as a string"
+            ),
+            label: "ambiguous number",
+            help: format!("quote it (`\"{s}\"`) for a string, or write a plain decimal number"),
+        });
+    }
+    if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // `00`, `007`: octal to YAML 1.1, decimal to the YAML 1.2 core schema, a string to
+        // serde_yaml; the readers agree on no reading.
+        return Err(Refusal {
+            message: format!(
+                "`{s}` is ambiguous: YAML readers read a number with leading zeros as octal, decimal or a string"
+            ),
+            label: "ambiguous number",
+            help: format!("quote it (`\"{s}\"`) for a string, or drop the leading zeros for a number"),
+        });
+    }
     let agreed = match (old, new) {
         (Reading::Str, Reading::Str) => return Ok(Value::String(s.to_string())),
         (Reading::Null, Reading::Null) => return Ok(Value::Null),
@@ -452,7 +475,14 @@ mod tests {
             value("0777")
                 .unwrap_err()
                 .message
-                .contains("the number 511, YAML 1.2 tools as the number 777")
+                .contains("octal, decimal or a string")
+        );
+        assert!(value("-0o17").unwrap_err().message.contains("signed `0o`"));
+        assert!(
+            value("0b101")
+                .unwrap_err()
+                .message
+                .contains("the number 5, YAML 1.2 tools as a string")
         );
     }
 
