@@ -471,12 +471,14 @@ fn hostile_spec() -> (Value, Value, Value) {
 fn write_hostile_spec(dir: &Path) -> std::path::PathBuf {
     let (spec, _, _) = hostile_spec();
     let path = dir.join("cluster.yaml");
-    // JSON writes raw some characters that a spec holds only as escapes (U+FFFE, LS, PS).
+    // JSON writes raw some characters that a spec holds only as escapes (U+FFFE, LS, PS, BOM).
     let text: String = serde_json::to_string_pretty(&spec)
         .unwrap()
         .chars()
         .map(|c| match c {
-            '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}' => format!("\\u{:04x}", u32::from(c)),
+            '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {
+                format!("\\u{:04x}", u32::from(c))
+            }
             c => c.to_string(),
         })
         .collect();
