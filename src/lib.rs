@@ -61,22 +61,13 @@ pub struct Checked {
 
 /// Loads, validates and resolves a spec.
 pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
-    // A large spec's apps are validated, hashed and typed while it loads, piece by piece
-    // (their JSON never exists whole); a spec with any app that does not pass loads whole.
-    let (loaded, digested) = spec::load::load(path, &spec::digest_apps)
-        .map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
-    let digested = digested.unwrap_or_default();
+    let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
     // The schema and the spec hash are made side by side; then the spec's JSON (without
     // the nodes the schema rejects, if any) moves into the typed spec, app by app in
     // parallel, and the semantic checks run on that.
-    let ((mut diags, pruned), spec_hash) = rayon::join(
-        || spec::schema::validate(&loaded),
-        || data_hash(&loaded.value, &digested),
-    );
-    let mut typed = spec::typed(pruned.unwrap_or(loaded.value));
-    if let Some(typed) = typed.as_mut().filter(|_| !digested.is_empty()) {
-        typed.apps = digested.into_iter().flat_map(|d| d.apps).collect();
-    }
+    let ((mut diags, pruned), spec_hash) =
+        rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value));
+    let typed = spec::typed(pruned.unwrap_or(loaded.value));
     let semantic = typed
         .as_ref()
         .map(|t| spec::semantic::check(t, &loaded.spans))
@@ -117,13 +108,12 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
 }
 
 /// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key) with each app
-/// replaced by the hex sha256 of its own compact JSON — the apps hash apart, in parallel or
-/// as they load, and no JSON of the whole is ever made. `digested` (when not empty) holds the
-/// app hashes of a spec whose apps were digested while it loaded.
-fn data_hash(value: &serde_json::Value, digested: &[spec::DigestedApps]) -> String {
+/// replaced by the hex sha256 of its own compact JSON — the apps hash apart, in parallel,
+/// and no JSON of the whole is ever made.
+fn data_hash(value: &serde_json::Value) -> String {
     use rayon::prelude::*;
     use sha2::Digest;
-    let json = |v: &serde_json::Value| serde_json::to_vec(v).unwrap_or_default();
+    let json = |v: &serde_json::Value| serde_json::to_vec(v).expect("a JSON value always serializes");
     let mut hash = sha2::Sha256::new();
     match value {
         serde_json::Value::Object(root) => {
@@ -132,12 +122,9 @@ fn data_hash(value: &serde_json::Value, digested: &[spec::DigestedApps]) -> Stri
                 if i > 0 {
                     hash.update(b",");
                 }
-                hash.update(serde_json::to_vec(key).unwrap_or_default());
+                hash.update(serde_json::to_vec(key).expect("a string always serializes"));
                 hash.update(b":");
                 match v {
-                    _ if key == "apps" && !digested.is_empty() => {
-                        hash_items(&mut hash, digested.iter().flat_map(|d| &d.hashes));
-                    }
                     serde_json::Value::Array(apps) if key == "apps" => {
                         let hashes: Vec<[u8; 32]> = apps
                             .par_iter()
@@ -239,8 +226,7 @@ mod tests {
     use super::*;
     use crate::emit::lock::sha256_hex;
 
-    /// A spec large enough to load in pieces: `apps` apps, the one at `broken` (if any) with
-    /// a field the schema refuses.
+    /// A spec of `apps` apps, the one at `broken` (if any) with a field the schema refuses.
     fn large_spec(apps: usize, broken: Option<usize>) -> String {
         let mut text =
             String::from("apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: big}\napps:\n");
@@ -259,40 +245,12 @@ mod tests {
     }
 
     #[test]
-    fn apps_digested_while_loading_are_the_apps_of_the_whole_parse() {
+    fn a_large_spec_with_a_refused_app_is_reported_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cluster.yaml");
-        let text = large_spec(200, None);
-        std::fs::write(&path, &text).unwrap();
-        let (loaded, digested) = spec::load::load(&path, &spec::digest_apps)
-            .map_err(|e| e.1)
-            .unwrap();
-        let digested = digested.expect("a 200-app spec loads in pieces");
-        assert!(digested.len() > 1);
-        assert_eq!(loaded.value["apps"], serde_json::json!([]));
-        let whole = spec::load::parse(Source::new("cluster.yaml", text))
-            .map_err(|e| e.1)
-            .unwrap();
-        assert_eq!(data_hash(&loaded.value, &digested), data_hash(&whole.value, &[]));
-        let typed = spec::typed(whole.value).unwrap();
-        let apps: Vec<_> = digested.into_iter().flat_map(|d| d.apps).collect();
-        assert_eq!(
-            serde_json::to_value(&apps).unwrap(),
-            serde_json::to_value(&typed.apps).unwrap()
-        );
-        let checked = check_spec(&path).ok().unwrap();
-        assert_eq!(checked.model.apps.len(), 200);
-    }
-
-    #[test]
-    fn a_large_spec_with_a_refused_app_is_reported_as_a_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cluster.yaml");
+        std::fs::write(&path, large_spec(200, None)).unwrap();
+        assert_eq!(check_spec(&path).ok().unwrap().model.apps.len(), 200);
         std::fs::write(&path, large_spec(200, Some(150))).unwrap();
-        let (_, digested) = spec::load::load(&path, &spec::digest_apps)
-            .map_err(|e| e.1)
-            .unwrap();
-        assert!(digested.is_none());
         let failure = check_spec(&path).err().unwrap();
         assert_eq!(failure.diagnostics.len(), 1);
         assert!(failure.diagnostics[0].message.contains("unknown field `colour`"));
@@ -316,11 +274,11 @@ mod tests {
             "sha256:{}",
             sha256_hex(&serde_json::to_vec(&apps_hashed).unwrap())
         );
-        assert_eq!(data_hash(&value, &[]), whole);
+        assert_eq!(data_hash(&value), whole);
         let other = serde_json::json!({"a\"pi": 1, "apps": [{"name": "y"}], "z": {"apps": []}});
-        assert_ne!(data_hash(&other, &[]), whole, "an app's data counts");
+        assert_ne!(data_hash(&other), whole, "an app's data counts");
         let no_apps = serde_json::json!({"a": 1});
         let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&no_apps).unwrap()));
-        assert_eq!(data_hash(&no_apps, &[]), whole);
+        assert_eq!(data_hash(&no_apps), whole);
     }
 }

@@ -14,16 +14,23 @@ pub struct Json(Box<str>);
 
 impl From<serde_json::Value> for Json {
     fn from(value: serde_json::Value) -> Self {
-        // A JSON value always serializes.
-        Json(serde_json::to_string(&value).unwrap_or_default().into())
+        Json(
+            serde_json::to_string(&value)
+                .expect("a JSON value always serializes")
+                .into(),
+        )
     }
 }
 
 impl Json {
     /// The value (null for the default).
     pub fn value(&self) -> serde_json::Value {
-        // The text is always what `from` wrote.
-        serde_json::from_str(&self.0).unwrap_or_default()
+        if self.0.is_empty() {
+            return serde_json::Value::Null;
+        }
+        // The text is what `from` wrote, of model data whose user part the loader bounds to
+        // `spec::load::MAX_DEPTH` levels, well below serde_json's limit (128): it reads back.
+        serde_json::from_str(&self.0).expect("model JSON reads back: the loader bounds its depth")
     }
 }
 

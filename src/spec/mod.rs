@@ -4,10 +4,10 @@
 //! `schemas/cluster.schema.json`); their doc comments become the schema's descriptions.
 //! Loading with source positions lives in [`load`], schema validation in [`schema`].
 
-mod block_yaml;
 pub mod data;
 pub mod data_checks;
 pub mod load;
+mod plain;
 pub mod plaintext;
 mod postgres_checks;
 pub mod reference;
@@ -51,37 +51,11 @@ pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
     Some(spec)
 }
 
-/// A run of apps digested while the spec loads ([`load::load`]): each valid against the
-/// schema, typed, and hashed for the spec hash — their JSON is freed.
-pub struct DigestedApps {
-    /// The apps, typed.
-    pub apps: Vec<AppSpec>,
-    /// The sha256 of each one's compact JSON (maps sorted by key), in order.
-    pub hashes: Vec<[u8; 32]>,
-}
-
-/// Digests a run of apps: `None` when any of them does not match the schema or the types,
-/// so that the whole spec goes the way that reports every error.
-pub fn digest_apps(apps: Vec<serde_json::Value>) -> Option<DigestedApps> {
-    let mut json = Vec::new();
-    let mut hashes = Vec::with_capacity(apps.len());
-    let mut typed = Vec::with_capacity(apps.len());
-    for app in apps {
-        if !schema::app_is_valid(&app) {
-            return None;
-        }
-        hashes.push(app_hash(&app, &mut json));
-        typed.push(typed_app(app)?);
-    }
-    Some(DigestedApps { apps: typed, hashes })
-}
-
 /// The sha256 of an app's compact JSON, serialized into `buffer` (reused from app to app).
 pub fn app_hash(app: &serde_json::Value, buffer: &mut Vec<u8>) -> [u8; 32] {
     use sha2::Digest;
     buffer.clear();
-    // A JSON value always serializes.
-    let _ = serde_json::to_writer(&mut *buffer, app);
+    serde_json::to_writer(&mut *buffer, app).expect("a JSON value always serializes");
     sha2::Sha256::digest(buffer.as_slice()).into()
 }
 

@@ -107,25 +107,6 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// True when `app` is valid against the schema of one app (what the whole schema asks of
-/// each item of `apps`).
-pub fn app_is_valid(app: &Value) -> bool {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| {
-            let app_schema = serde_json::json!({
-                "$schema": schema()["$schema"],
-                "$defs": schema()["$defs"],
-                "$ref": "#/$defs/AppSpec",
-            });
-            jsonschema::options()
-                .should_validate_formats(false)
-                .build(&app_schema)
-                .expect("the generated schema is a valid JSON Schema")
-        })
-        .is_valid(app)
-}
-
 /// Validates the loaded spec against the schema. Returns every error, and when there are
 /// any, a copy of the spec with each offending node removed, so later checks can still run
 /// on the rest.
@@ -422,24 +403,5 @@ fn remove(value: &mut Value, pointer: &str) {
             }
         }
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// [`app_is_valid`] stands for what the whole schema asks of each app: nothing but that
-    /// each item of `apps` is an `AppSpec`.
-    #[test]
-    fn the_whole_schema_asks_of_each_app_what_the_app_schema_does() {
-        let apps = &schema()["properties"]["apps"];
-        assert_eq!(apps["type"], "array");
-        assert_eq!(apps["items"], serde_json::json!({"$ref": "#/$defs/AppSpec"}));
-        let mut keys: Vec<&str> = apps.as_object().unwrap().keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        assert_eq!(keys, ["default", "description", "items", "type"]);
-        assert!(app_is_valid(&serde_json::json!({"name": "a"})));
-        assert!(!app_is_valid(&serde_json::json!({"name": "a", "colour": "blue"})));
     }
 }

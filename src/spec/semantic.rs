@@ -199,7 +199,42 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
     }
 
     cycles(spec, &apps, spans, &mut diags);
+    paths(spec, spans, &mut diags);
     diags
+}
+
+/// Longest file or folder name most filesystems take (`NAME_MAX`), in bytes.
+const NAME_MAX: usize = 255;
+
+/// Paths the schema's patterns let through that no tree can hold: a `repoPath` that climbs
+/// out of the repository (`..`) or names the same folder (`.`), and a group folder name
+/// longer than a filesystem takes.
+fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let repo_path = &spec.flux.repo_path;
+    if repo_path
+        .split('/')
+        .any(|segment| segment == ".." || segment == ".")
+    {
+        diags.push(
+            Diagnostic::error(format!("`repoPath: {repo_path}` has a `.` or `..` segment"))
+                .at(spans.value("/flux/repoPath"), "not a plain path inside the repository")
+                .help("Flux reads Kustomization paths inside the repository: write the folder's path from the repository root, e.g. `clusters/prod`"),
+        );
+    }
+    for (i, app) in spec.apps.iter().enumerate() {
+        let Some(group) = &app.group else { continue };
+        if let Some(segment) = group.as_str().split('/').find(|s| s.len() > NAME_MAX) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "the group folder name `{}…` is {} bytes long; filesystems take at most {NAME_MAX}",
+                    segment.chars().take(20).collect::<String>(),
+                    segment.len()
+                ))
+                .at(spans.value(&format!("/apps/{i}/group")), "folder name too long")
+                .help("shorten the group's folder names"),
+            );
+        }
+    }
 }
 
 /// The minor version of a `2.N` Flux version.

@@ -438,14 +438,21 @@ impl ChartValues {
         if map.is_empty() {
             return ChartValues::default();
         }
-        // A JSON map always serializes.
-        ChartValues(serde_json::to_string(map).unwrap_or_default().into())
+        ChartValues(
+            serde_json::to_string(map)
+                .expect("a JSON map always serializes")
+                .into(),
+        )
     }
 
     /// The values as a map.
     pub fn map(&self) -> Map<String, Value> {
-        // The text is always what `new` wrote (or empty).
-        serde_json::from_str(&self.0).unwrap_or_default()
+        if self.0.is_empty() {
+            return Map::new();
+        }
+        // The text is what `new` wrote, of values the loader took: nested at most
+        // `spec::load::MAX_DEPTH` levels, below serde_json's limit (128), so it reads back.
+        serde_json::from_str(&self.0).expect("chart values read back: the loader bounds their depth")
     }
 }
 
