@@ -1,0 +1,70 @@
+//! What connects an app's objects to each other and to the cluster: a workload's Services when
+//! its only port is also its metrics port, `helm.valuesFrom` references checked against the
+//! app's own secrets, one source gate per chart repository, and the API-server egress rule
+//! said for what it is.
+
+mod common;
+
+use common::gitopsc_in;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Writes `spec` into a fresh folder and runs `gitopsc ARGS cluster.yaml` there.
+fn run(dir: &Path, spec: &str, args: &[&str]) -> common::Run {
+    std::fs::write(dir.join("cluster.yaml"), spec).unwrap();
+    let mut all = vec!["--color", "never"];
+    all.extend_from_slice(args);
+    all.push("cluster.yaml");
+    gitopsc_in(dir, &all)
+}
+
+/// Builds `spec` and returns the rendered tree (paths relative to the output root).
+fn build(spec: &str) -> BTreeMap<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), spec, &["build", "--out", "out"]).expect(0);
+    common::read_tree(&dir.path().join("out"))
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
+        .collect()
+}
+
+/// `validate` output (stdout + stderr) and its exit code.
+fn validate(spec: &str) -> common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), spec, &["validate"])
+}
+
+const HEAD: &str = "apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata:
+  name: test
+flux:
+  version: \"2.9\"
+";
+
+#[test]
+fn a_workload_whose_only_port_is_its_metrics_port_keeps_its_service() {
+    let spec = format!(
+        "{HEAD}apps:
+  - name: web
+    workloads:
+      - name: web
+        kind: Deployment
+        image: registry.example.com/web:1.0.0
+        service: true
+        ports: [{{ name: http, port: 8080 }}]
+        monitoring: {{ port: http }}
+"
+    );
+    let tree = build(&spec);
+    let services: Vec<&String> = tree.keys().filter(|p| p.contains("/service-")).collect();
+    assert!(
+        tree.contains_key("workloads/web/service-web.yaml"),
+        "the main Service is missing: {services:?}"
+    );
+    let main = &tree["workloads/web/service-web.yaml"];
+    assert!(
+        main.contains("name: http") && main.contains("port: 8080"),
+        "{main}"
+    );
+}
