@@ -68,3 +68,41 @@ fn a_workload_whose_only_port_is_its_metrics_port_keeps_its_service() {
         "{main}"
     );
 }
+
+#[test]
+fn each_chart_repository_gates_only_its_own_apps() {
+    let spec = format!(
+        "{HEAD}sources:
+  helm:
+    - {{ name: good, url: https://charts.good.example.com }}
+    - {{ name: bad, url: https://charts.bad.example.com }}
+apps:
+  - name: one
+    helm: {{ chart: one, version: 1.0.0, source: good }}
+  - name: two
+    helm: {{ chart: two, version: 1.0.0, source: bad }}
+"
+    );
+    let tree = build(&spec);
+    let sources = &tree["clusters/test/gitopsc/sources.yaml"];
+    for repo in ["good", "bad"] {
+        assert!(sources.contains(&format!("name: source-{repo}\n")), "{sources}");
+        let dir = format!("infrastructure/sources/helm/{repo}");
+        assert!(
+            sources.contains(&format!("path: ./{dir}\n")),
+            "{repo} has no folder of its own: {sources}"
+        );
+        assert!(tree[&format!("{dir}/helmrepository.yaml")].contains(&format!("name: {repo}\n")));
+    }
+    let one = &tree["clusters/test/gitopsc/one.yaml"];
+    assert!(one.contains("- name: source-good\n"), "{one}");
+    assert!(
+        !one.contains("source-bad"),
+        "app `one` waits for a repository it does not use: {one}"
+    );
+    let two = &tree["clusters/test/gitopsc/two.yaml"];
+    assert!(
+        two.contains("- name: source-bad\n") && !two.contains("source-good"),
+        "{two}"
+    );
+}

@@ -5,11 +5,14 @@ use super::*;
 use crate::spec::{ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
 use std::collections::BTreeSet;
 
-/// Name of the Flux Kustomization that applies the shared HelmRepositories.
-pub const SOURCES_KUSTOMIZATION: &str = "sources";
-
-/// Folder of the shared HelmRepositories.
+/// Folder of the shared HelmRepositories' folders.
 const SOURCES_DIR: &str = "infrastructure/sources/helm";
+
+/// The Flux Kustomization that applies the shared HelmRepository `source`: the apps that
+/// install from it wait for it, and for no other repository.
+pub fn source_gate(source: &str) -> String {
+    format!("source-{source}")
+}
 
 fn interval(source: &HelmSource) -> String {
     source
@@ -19,7 +22,7 @@ fn interval(source: &HelmSource) -> String {
 }
 
 /// The `https://` sources apps use, shared from the Flux namespace (unless cross-namespace
-/// references are off), with the Flux Kustomization that applies them.
+/// references are off), each with the Flux Kustomization that applies it.
 pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
     if !spec.flux.cross_namespace_refs {
         return None;
@@ -29,34 +32,40 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
         .iter()
         .filter_map(|a| a.helm.as_ref().map(|h| h.source.as_str()))
         .collect();
-    let mut repositories: Vec<HelmRepository> = spec
+    let mut sources: Vec<SharedSource> = spec
         .sources
         .helm
         .iter()
         .filter(|s| !s.url.starts_with("oci://") && used.contains(s.name.as_str()))
-        .map(|s| HelmRepository {
-            name: s.name.to_string(),
-            namespace: ctx.flux.namespace.clone(),
-            url: s.url.trim_end_matches('/').to_string(),
-            interval: interval(s),
+        .map(|s| {
+            let dir = format!("{SOURCES_DIR}/{}", s.name);
+            let kustomization = ctx.kustomization(
+                source_gate(s.name.as_str()),
+                &dir,
+                &spec.defaults.timeout.to_string(),
+                &spec.defaults.retry_interval.to_string(),
+                &["HelmRepository"],
+                BTreeSet::new(),
+            );
+            SharedSource {
+                dir,
+                repository: HelmRepository {
+                    name: s.name.to_string(),
+                    namespace: ctx.flux.namespace.clone(),
+                    url: s.url.trim_end_matches('/').to_string(),
+                    interval: interval(s),
+                },
+                kustomization,
+            }
         })
         .collect();
-    if repositories.is_empty() {
+    if sources.is_empty() {
         return None;
     }
-    repositories.sort_by(|a, b| a.name.cmp(&b.name));
-    let kustomization = ctx.kustomization(
-        SOURCES_KUSTOMIZATION.to_string(),
-        SOURCES_DIR,
-        &spec.defaults.timeout.to_string(),
-        &spec.defaults.retry_interval.to_string(),
-        &["HelmRepository"],
-        BTreeSet::new(),
-    );
+    sources.sort_by(|a, b| a.repository.name.cmp(&b.repository.name));
     Some(SharedSources {
         dir: SOURCES_DIR.to_string(),
-        repositories,
-        kustomization,
+        sources,
     })
 }
 
@@ -95,7 +104,7 @@ pub fn parts(
         ));
         ChartSource::Oci { repository }
     } else if spec.flux.cross_namespace_refs {
-        parts.release_dep(SOURCES_KUSTOMIZATION);
+        parts.release_dep(&source_gate(source.name.as_str()));
         ChartSource::Repository {
             repository: HelmRepository {
                 name: source.name.to_string(),
