@@ -106,3 +106,55 @@ apps:
         "{two}"
     );
 }
+
+/// An app whose workload talks to the API server behind a default deny; `network` goes under
+/// `defaults:`.
+fn api_client(network: &str) -> String {
+    format!(
+        "{HEAD}defaults:
+  network: {network}
+apps:
+  - name: ctl
+    networkPolicy: {{ defaultDeny: true }}
+    serviceAccounts:
+      - name: ctl
+        rules: [{{ apiGroups: [\"\"], resources: [configmaps], verbs: [get] }}]
+    workloads:
+      - name: ctl
+        kind: Deployment
+        image: registry.example.com/ctl:1.0.0
+        serviceAccount: ctl
+"
+    )
+}
+
+#[test]
+fn egress_to_the_api_server_by_port_only_is_said_for_what_it_is() {
+    let spec = api_client("{}");
+    let tree = build(&spec);
+    let policy = &tree["workloads/ctl/networkpolicy-ctl.yaml"];
+    assert!(
+        policy.contains("# The rule for the API server allows egress to ANY address on port 443, 6443:"),
+        "{policy}"
+    );
+    let runbook = &tree["workloads/ctl/README.md"];
+    assert!(runbook.contains("**any address** on port 443, 6443"), "{runbook}");
+    let checked = validate(&spec).expect(0);
+    assert!(
+        checked.stderr.contains("warning: the NetworkPolicies `ctl` of app `ctl` allow egress to the API server as egress to any address on port 443, 6443")
+            && checked.stderr.contains("defaults.network.apiServerCidrs"),
+        "{}",
+        checked.stderr
+    );
+
+    // With the API server's addresses given, the rule names them and nothing is said.
+    let spec = api_client("{ apiServerCidrs: [10.0.0.1/32] }");
+    let tree = build(&spec);
+    let policy = &tree["workloads/ctl/networkpolicy-ctl.yaml"];
+    assert!(
+        policy.contains("10.0.0.1/32") && !policy.contains("ANY address"),
+        "{policy}"
+    );
+    let checked = validate(&spec).expect(0);
+    assert!(!checked.stderr.contains("any address"), "{}", checked.stderr);
+}

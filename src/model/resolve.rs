@@ -86,6 +86,8 @@ pub struct Parts {
     manifests: BTreeMap<LayerKind, Vec<Manifest>>,
     deps: BTreeMap<LayerKind, BTreeSet<String>>,
     external_secrets: BTreeMap<String, super::secrets::ExternalSecret>,
+    /// NetworkPolicies whose API-server egress rule allows any address on its ports.
+    open_api_server_egress: Vec<String>,
 }
 
 impl Parts {
@@ -110,6 +112,11 @@ impl Parts {
     /// Makes a layer wait for a Flux Kustomization.
     pub fn dep(&mut self, layer: LayerKind, name: &str) {
         self.deps.entry(layer).or_default().insert(name.to_string());
+    }
+
+    /// Records a NetworkPolicy whose API-server egress rule names no address.
+    pub fn open_api_server_egress(&mut self, policy: &str) {
+        self.open_api_server_egress.push(policy.to_string());
     }
 
     /// Records an ExternalSecret of the app, so the pods that read its Secret can hash it.
@@ -367,6 +374,11 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
             );
         }
         workload::parts(spec, &app_ctx, &mut parts);
+        let mut caveats = wiring.caveats;
+        if let Some((warning, caveat)) = open_api_server_egress(spec, &app_ctx, &parts, &base, spans) {
+            diags.push(warning);
+            caveats.push(caveat);
+        }
         if owner {
             // The Namespace goes first into the app's first layer.
             let first = parts.kinds().first().copied().unwrap_or(LayerKind::Release);
@@ -390,7 +402,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
             );
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
-        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats);
+        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, caveats);
         // The copies of the app's ExternalSecrets served its pods' checksums; every app's
         // parts wait for the others, so they go now (a tenth of a large spec's peak memory).
         parts.external_secrets = BTreeMap::new();
@@ -473,6 +485,58 @@ fn app_refs(app: &AppSpec, public: bool) -> Refs {
         refs.insert(format!("secrets.{}", s.name), s.name.to_string());
     }
     refs
+}
+
+/// The warning and the runbook caveat of an app whose NetworkPolicies let pods out to any
+/// address on the API server's ports (`defaults.network.apiServerCidrs` unset).
+fn open_api_server_egress(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    parts: &Parts,
+    base: &str,
+    spans: &SpanIndex,
+) -> Option<(Diagnostic, String)> {
+    if parts.open_api_server_egress.is_empty() {
+        return None;
+    }
+    let policies: Vec<String> = parts
+        .open_api_server_egress
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect();
+    let ports: Vec<String> = spec
+        .defaults
+        .network
+        .api_server_ports
+        .iter()
+        .map(u16::to_string)
+        .collect();
+    let ports = ports.join(", ");
+    let at = [
+        format!("{base}/networkPolicy"),
+        format!("{base}/workloads"),
+        format!("{base}/name"),
+    ]
+    .iter()
+    .find_map(|p| spans.key(p));
+    let warning = Diagnostic::warning(format!(
+        "the NetworkPolicies {} of app `{}` allow egress to the API server as egress to any address on port {ports}",
+        policies.join(", "),
+        app.name
+    ))
+    .at(at, "")
+    .help(
+        "set `defaults.network.apiServerCidrs` to the API server's addresses (the endpoints of the `kubernetes` \
+         Service: `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`; policies see \
+         the endpoint, not the Service's cluster IP), so the pods reach the API server and nothing else on those ports",
+    );
+    let caveat = format!(
+        "Egress to the API server is egress to **any address** on port {ports} (NetworkPolicies {}): the API \
+         server's address is not known at compile time. Set `defaults.network.apiServerCidrs` to its endpoint \
+         addresses to allow only them.",
+        policies.join(", ")
+    );
+    Some((warning, caveat))
 }
 
 /// The runbook's caveats and verification commands for an app.
