@@ -457,6 +457,8 @@ fn hostile_spec() -> (Value, Value, Value) {
         "apps": [{
             "name": "app",
             "namespace": "null",
+            // Enforced as asked: no warning about a chart gitopsc does not know.
+            "podSecurity": "baseline",
             "helm": {
                 "chart": "app",
                 "version": "1.0.0",

@@ -31,6 +31,9 @@ pub struct Chart {
     pub obsolete_databases: &'static [(&'static str, &'static str)],
     /// What the runbook says about the values of the chart's secrets.
     pub secrets_note: Option<&'static str>,
+    /// The chart's pods pass Pod Security `restricted` with its default values (read in its
+    /// templates), so a namespace may enforce that level without the app asking for it.
+    pub restricted_pods: bool,
 }
 
 /// A database value.
@@ -170,6 +173,9 @@ pub const HARBOR: Chart = Chart {
         "Harbor's secret values (core `secret`, `JOBSERVICE_SECRET`, `REGISTRY_HTTP_SECRET`, `secretKey`) must be \
          16 characters long; the XSRF key (`CSRF_KEY`) 32.",
     ),
+    // Not verified against every component's templates (nginx, trivy, the internal
+    // databases): `baseline` is enforced unless the app asks for `restricted`.
+    restricted_pods: false,
 };
 
 /// The charts gitopsc knows.

@@ -8,6 +8,7 @@ mod graph;
 mod health;
 mod helm;
 pub mod operators;
+pub mod pod_security;
 mod postgres;
 mod redis;
 mod refs;

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Namespaces that exist in every cluster: gitopsc never emits a Namespace object for them
 /// (it would relabel or, unprotected, prune them). The Flux namespace is excluded too.
-const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+const SYSTEM_NAMESPACES: &[&str] = pod_security::UNLABELLED_NAMESPACES;
 
 /// The label (or annotation) that makes Flux keep an object it would otherwise prune.
 pub const LABEL_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
@@ -184,6 +184,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
         interval: flux.interval.to_string(),
     };
     let shared_sources = helm::shared_sources(spec, &ctx);
+    let pod_security_levels = pod_security::namespace_levels(spec);
     let gates = operators::gates(spec, &ctx);
     let eso_gate = gates
         .iter()
@@ -375,17 +376,47 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
         }
         workload::parts(spec, &app_ctx, &mut parts);
         let mut caveats = wiring.caveats;
+        if let Some(levels) = pod_security_levels.get(app_ctx.namespace.as_str())
+            && !levels.lowered_because.is_empty()
+        {
+            let mut caveat = format!(
+                "Namespace `{}` enforces Pod Security `{}` (audit and warn: `{}`), not the `{}` of \
+                 `defaults.podSecurity`: {}.",
+                app_ctx.namespace,
+                levels.enforce.as_str(),
+                levels.report.as_str(),
+                spec.defaults.pod_security.as_str(),
+                levels.lowered_because.join("; ")
+            );
+            if pod_security::runs_kubeblocks(app) {
+                caveat.push_str(
+                    " KubeBlocks' PostgreSQL and Redis addons run the database as root (`runAsUser: 0`), which \
+                     `restricted` refuses and `baseline` allows (they need no privileged container or hostPath).",
+                );
+            }
+            if levels.report != levels.enforce {
+                caveat.push_str(
+                    " A chart gitopsc cannot vouch for is enforced at `baseline` and audited at the level asked: the \
+                     API server's warnings and audit log show what would be refused.",
+                );
+            }
+            caveat.push_str(" See docs/pod-security.md.");
+            caveats.push(caveat);
+        }
         if let Some((warning, caveat)) = open_api_server_egress(spec, &app_ctx, &parts, &base, spans) {
             diags.push(warning);
             caveats.push(caveat);
         }
-        if owner {
+        if owner && let Some(levels) = pod_security_levels.get(app_ctx.namespace.as_str()) {
             // The Namespace goes first into the app's first layer.
             let first = parts.kinds().first().copied().unwrap_or(LayerKind::Release);
-            let level = app.pod_security.unwrap_or(spec.defaults.pod_security).as_str();
             let mut labels = BTreeMap::new();
-            for mode in ["enforce", "audit", "warn"] {
-                labels.insert(format!("pod-security.kubernetes.io/{mode}"), level.to_string());
+            for (mode, level) in [
+                ("enforce", levels.enforce),
+                ("audit", levels.report),
+                ("warn", levels.report),
+            ] {
+                labels.insert(format!("pod-security.kubernetes.io/{mode}"), level.as_str().to_string());
             }
             if protect {
                 labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
@@ -457,6 +488,10 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
     };
     diags.extend(graph::check(&model, spec, spans));
     let ok = !diags.iter().any(Diagnostic::is_error);
+    if ok {
+        // About the namespaces of the tree: said when there is a tree to write.
+        diags.extend(pod_security::lowered_warning(spec, &pod_security_levels, spans));
+    }
     (ok.then_some(model), diags)
 }
 
@@ -518,7 +553,8 @@ fn open_api_server_egress(
         format!("{base}/name"),
     ]
     .iter()
-    .find_map(|p| spans.key(p));
+    .find(|p| spans.contains(p))
+    .and_then(|p| spans.key(p));
     let warning = Diagnostic::warning(format!(
         "the NetworkPolicies {} of app `{}` allow egress to the API server as egress to any address on port {ports}",
         policies.join(", "),
