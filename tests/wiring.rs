@@ -158,3 +158,91 @@ fn egress_to_the_api_server_by_port_only_is_said_for_what_it_is() {
     let checked = validate(&spec).expect(0);
     assert!(!checked.stderr.contains("any address"), "{}", checked.stderr);
 }
+
+/// An app with one ExternalSecret and a release that reads `entry` through `valuesFrom`.
+fn values_from(entry: &str) -> String {
+    format!(
+        "{HEAD}  external: [infra]
+sources:
+  helm:
+    - {{ name: charts, url: https://charts.example.com }}
+secretStores:
+  - name: vault
+operators:
+  externalSecrets: {{ external: infra, deployment: external-secrets, namespace: external-secrets }}
+apps:
+  - name: shop
+    podSecurity: baseline
+    secrets:
+      - name: shop-db
+        store: vault
+        data: [{{ key: password, remoteKey: shop/db, property: password }}]
+    helm:
+      chart: shop
+      version: 1.0.0
+      source: charts
+      valuesFrom:
+        - {entry}
+"
+    )
+}
+
+#[test]
+fn values_from_secrets_are_checked_against_the_apps_own_secrets() {
+    // A mistyped name: refused with a did-you-mean.
+    let run = validate(&values_from(
+        "{ kind: Secret, name: shop-bd, valuesKey: password, targetPath: db.password }",
+    ))
+    .expect(2);
+    assert!(
+        run.stderr.contains(
+            "error: Secret `shop-bd` is not one that the app's ExternalSecrets or data services produce"
+        ) && run.stderr.contains("did you mean `shop-db`?"),
+        "{}",
+        run.stderr
+    );
+    // A key the ExternalSecret does not build.
+    let run = validate(&values_from(
+        "{ kind: Secret, name: shop-db, valuesKey: pasword, targetPath: db.password }",
+    ))
+    .expect(2);
+    assert!(
+        run.stderr
+            .contains("error: Secret `shop-db` (the app's ExternalSecret) has no key `pasword`")
+            && run.stderr.contains("did you mean `password`?"),
+        "{}",
+        run.stderr
+    );
+    // `optional: true` is no acknowledgement: the release would install without the values.
+    validate(&values_from(
+        "{ kind: Secret, name: elsewhere, valuesKey: token, targetPath: token, optional: true }",
+    ))
+    .expect(2);
+    // `external: true` is: the Secret is someone else's, and the runbook says Flux does not watch it.
+    let spec =
+        values_from("{ kind: Secret, name: elsewhere, valuesKey: token, targetPath: token, external: true }");
+    validate(&spec).expect(0);
+    let tree = build(&spec);
+    let runbook = &tree["workloads/shop/README.md"];
+    assert!(
+        runbook.contains("helm-controller does not watch the Secrets `elsewhere`")
+            && runbook.contains("--watch-configs-label-selector=owner!=helm"),
+        "{runbook}"
+    );
+}
+
+#[test]
+fn a_secret_read_by_values_from_is_watched_by_flux() {
+    let spec = values_from("{ kind: Secret, name: shop-db, valuesKey: password, targetPath: db.password }");
+    let tree = build(&spec);
+    let secret = tree
+        .iter()
+        .find(|(p, _)| p.contains("externalsecret") && p.contains("shop-db"))
+        .map(|(_, text)| text)
+        .unwrap_or_else(|| panic!("no ExternalSecret: {:?}", tree.keys()));
+    let doc = &common::serde_load_all(secret).unwrap()[0];
+    assert_eq!(
+        doc["spec"]["target"]["template"]["metadata"]["labels"]["reconcile.fluxcd.io/watch"], "Enabled",
+        "{secret}"
+    );
+}

@@ -1,8 +1,12 @@
-//! Helm: the shared HelmRepositories and each app's HelmRelease with its chart source.
+//! Helm: the shared HelmRepositories, each app's HelmRelease with its chart source, and the
+//! check of the Secrets its `valuesFrom` reads.
 
 use super::resolve::{AppCtx, Ctx, Parts};
 use super::*;
-use crate::spec::{ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
+use crate::diagnostic::Diagnostic;
+use crate::spec::load::SpanIndex;
+use crate::spec::schema::did_you_mean;
+use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
 use std::collections::BTreeSet;
 
 /// Folder of the shared HelmRepositories' folders.
@@ -177,4 +181,77 @@ pub fn parts(
         &["HelmRelease"],
         release,
     ));
+}
+
+/// Checks the Secrets the app's `valuesFrom` reads: each is one the app's ExternalSecrets
+/// build (with the key read, when its keys are known), one of its data services' Secrets,
+/// or marked `external: true`. Returns the diagnostics and the app's ExternalSecrets read,
+/// which Flux must watch so a changed value reaches the release.
+pub fn check_values_from(
+    app: &AppSpec,
+    base: &str,
+    data_secrets: &[&str],
+    spans: &SpanIndex,
+) -> (Vec<Diagnostic>, BTreeSet<String>) {
+    let mut diags = Vec::new();
+    let mut watched = BTreeSet::new();
+    let Some(helm) = &app.helm else {
+        return (diags, watched);
+    };
+    for (v, from) in helm.values_from.iter().enumerate() {
+        if from.kind != ValuesKind::Secret || from.external {
+            continue;
+        }
+        let pointer = format!("{base}/helm/valuesFrom/{v}");
+        let name = from.name.as_str();
+        if let Some(secret) = app.secrets.iter().find(|s| s.name.as_str() == name) {
+            watched.insert(name.to_string());
+            let key = from.values_key.as_deref().unwrap_or("values.yaml");
+            if let Some(keys) = secret.keys().filter(|keys| !keys.iter().any(|k| k == key)) {
+                let help = match did_you_mean(key, keys.iter().map(String::as_str)) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!(
+                        "its keys: {}; add the key to the secret's `data`",
+                        keys.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                let at = if from.values_key.is_some() {
+                    spans.value(&format!("{pointer}/valuesKey"))
+                } else {
+                    spans.key(&pointer)
+                };
+                diags.push(
+                    Diagnostic::error(format!(
+                        "Secret `{name}` (the app's ExternalSecret) has no key `{key}`: Flux would fail the release"
+                    ))
+                    .at(at, "unknown key")
+                    .help(help),
+                );
+            }
+        } else if !data_secrets.contains(&name) {
+            let known = app
+                .secrets
+                .iter()
+                .map(|s| s.name.as_str())
+                .chain(data_secrets.iter().copied());
+            let help = match did_you_mean(name, known) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "name one of the app's `secrets`, or, for a Secret something else creates in the \
+                         namespace, mark the entry `external: true`"
+                    .to_string(),
+            };
+            diags.push(
+                Diagnostic::error(format!(
+                    "Secret `{name}` is not one that the app's ExternalSecrets or data services produce: Flux would \
+                     fail the release until it exists"
+                ))
+                .at(spans.value(&format!("{pointer}/name")), "unknown Secret")
+                .help(help),
+            );
+        }
+    }
+    (diags, watched)
 }

@@ -279,10 +279,19 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
         };
         scope.resolve_map(&mut values, &format!("{base}/helm/values"), &mut unknown);
         charts::merge(&mut values, wiring.values);
+        let data_secrets: Vec<&str> = pg_conn
+            .iter()
+            .map(|c| c.secret.as_str())
+            .chain(redis_conn.iter().filter_map(|c| c.secret.as_deref()))
+            .collect();
+        let (found, read) = helm::check_values_from(app, &base, &data_secrets, spans);
+        diags.extend(found);
         let mut uses = SecretUses {
             watched: wiring.watched,
             ..SecretUses::default()
         };
+        uses.watched.extend(read);
+        let unwatched = unwatched_values_from(app, &wiring.values_from, &uses.watched);
         if let Some(pg) = &app.postgres {
             uses.protected
                 .extend(pg.backup.as_ref().map(|b| b.credentials.to_string()));
@@ -376,6 +385,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
         }
         workload::parts(spec, &app_ctx, &mut parts);
         let mut caveats = wiring.caveats;
+        caveats.extend(unwatched);
         if let Some(levels) = pod_security_levels.get(app_ctx.namespace.as_str())
             && !levels.lowered_because.is_empty()
         {
@@ -520,6 +530,37 @@ fn app_refs(app: &AppSpec, public: bool) -> Refs {
         refs.insert(format!("secrets.{}", s.name), s.name.to_string());
     }
     refs
+}
+
+/// The runbook caveat of a release that reads, through `valuesFrom`, Secrets helm-controller
+/// does not watch: gitopsc does not write them (the data services' operators, or something
+/// outside the tree, do), so it cannot label them.
+fn unwatched_values_from(app: &AppSpec, wired: &[ValuesFrom], watched: &BTreeSet<String>) -> Option<String> {
+    let user = app
+        .helm
+        .iter()
+        .flat_map(|h| &h.values_from)
+        .filter(|v| v.kind == crate::spec::ValuesKind::Secret)
+        .map(|v| v.name.to_string());
+    let wired = wired
+        .iter()
+        .filter(|v| v.kind == "Secret")
+        .map(|v| v.name.clone());
+    let names: BTreeSet<String> = user.chain(wired).filter(|n| !watched.contains(n)).collect();
+    if names.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    Some(format!(
+        "helm-controller does not watch the Secrets {} that the release reads through `valuesFrom`: gitopsc does not \
+         write them, so it cannot label them `reconcile.fluxcd.io/watch: Enabled`. A changed value reaches the release \
+         at its next interval, or at once with `flux reconcile helmrelease {} -n {}`. To make helm-controller react by \
+         itself, label a Secret you create, or run helm-controller with `--watch-configs-label-selector=owner!=helm` \
+         (it then watches every Secret and ConfigMap but Helm's own release storage).",
+        names.join(", "),
+        app.name,
+        app.namespace()
+    ))
 }
 
 /// The warning and the runbook caveat of an app whose NetworkPolicies let pods out to any

@@ -6,7 +6,7 @@
 
 use super::load::SpanIndex;
 use super::schema::did_you_mean;
-use super::secrets::{SecretSpec, SecretType};
+use super::secrets::SecretSpec;
 use super::workload::*;
 use super::{AppSpec, ClusterSpec, Name, PodSecurityLevel};
 use crate::diagnostic::Diagnostic;
@@ -284,15 +284,9 @@ impl Refs<'_> {
         let Some(secret) = self.secrets.get(name.as_str()) else {
             return;
         };
-        let keys: Vec<String> = match secret.kind {
-            SecretType::BasicAuth => vec!["username".into(), "password".into()],
-            SecretType::Dockerconfigjson => vec![".dockerconfigjson".into()],
-            SecretType::Opaque if !secret.template.is_empty() => secret.template.keys().cloned().collect(),
-            SecretType::Opaque if secret.data_from.is_empty() => {
-                secret.data.iter().map(|d| d.key.clone()).collect()
-            }
-            // Every property of a remote key: not known at compile time.
-            SecretType::Opaque => return,
+        // `None`: every property of a remote key, not known at compile time.
+        let Some(keys) = secret.keys() else {
+            return;
         };
         if !keys.contains(&key.0) {
             r.unknown(
