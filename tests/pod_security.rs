@@ -111,7 +111,9 @@ fn a_kubeblocks_data_service_gets_baseline_and_its_runbook_says_why() {
     let runbook = &tree["workloads/shop/README.md"];
     assert!(
         runbook.contains("Namespace `shop` enforces Pod Security `baseline`")
-            && runbook.contains("run the database as root (`runAsUser: 0`)"),
+            && runbook.contains(
+                "run the database as root (`runAsUser: 0`), which `restricted` refuses and `baseline` allows"
+            ),
         "{runbook}"
     );
 }

@@ -398,12 +398,6 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
                 spec.defaults.pod_security.as_str(),
                 levels.lowered_because.join("; ")
             );
-            if pod_security::runs_kubeblocks(app) {
-                caveat.push_str(
-                    " KubeBlocks' PostgreSQL and Redis addons run the database as root (`runAsUser: 0`), which \
-                     `restricted` refuses and `baseline` allows (they need no privileged container or hostPath).",
-                );
-            }
             if levels.report != levels.enforce {
                 caveat.push_str(
                     " A chart gitopsc cannot vouch for is enforced at `baseline` and audited at the level asked: the \
@@ -412,6 +406,14 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex) -> (Option<Model>, Vec
             }
             caveat.push_str(" See docs/pod-security.md.");
             caveats.push(caveat);
+        }
+        if pod_security::runs_kubeblocks(app) {
+            caveats.push(
+                "Pod Security: KubeBlocks' PostgreSQL and Redis addons run the database as root (`runAsUser: 0`), which \
+                 `restricted` refuses and `baseline` allows (they need no privileged container or hostPath): the \
+                 namespace enforces `baseline` at most, and an explicit `podSecurity: restricted` is refused."
+                    .to_string(),
+            );
         }
         if let Some((warning, caveat)) = open_api_server_egress(spec, &app_ctx, &parts, &base, spans) {
             diags.push(warning);
