@@ -928,7 +928,7 @@ fn removing_an_app_deletes_its_files_and_empty_folders() {
     for gone in [
         "workloads/platform/messaging",
         "clusters/infra/gitopsc/strimzi-operator.yaml",
-        "infrastructure/sources/helm/strimzi.yaml",
+        "infrastructure/sources/helm/strimzi",
     ] {
         assert!(!out.join(gone).exists(), "{gone} is still there");
     }
@@ -1560,7 +1560,7 @@ fn the_cluster_root_with_flux_bootstrap_files_builds_with_kustomize() {
         "{objects:?}"
     );
     for name in [
-        "sources",
+        "source-harbor",
         "secret-stores",
         "cnpg-gate",
         "cloudnative-pg",

@@ -456,12 +456,21 @@ fn hostile_spec() -> (Value, Value, Value) {
         "apps": [{
             "name": "app",
             "namespace": "null",
+            // Enforced as asked: no warning about a chart gitopsc does not know.
+            "podSecurity": "baseline",
             "helm": {
                 "chart": "app",
                 "version": "1.0.0",
                 "source": "charts",
                 "values": values,
-                "valuesFrom": values_from,
+                // Secrets of the namespace that gitopsc does not write, said so.
+                "valuesFrom": values_from.iter().map(|v| {
+                    let mut v = v.clone();
+                    if v["kind"] == "Secret" {
+                        v["external"] = json!(true);
+                    }
+                    v
+                }).collect::<Vec<_>>(),
             },
         }],
     });

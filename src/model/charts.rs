@@ -35,6 +35,9 @@ pub struct Chart {
     pub versions: ((u64, u64), (u64, u64)),
     /// The keys the chart reads below the sections gitopsc wires, checked in `helm.values`.
     pub known_keys: &'static [KnownSection],
+    /// The chart's pods pass Pod Security `restricted` with its default values (read in its
+    /// templates), so a namespace may enforce that level without the app asking for it.
+    pub restricted_pods: bool,
 }
 
 /// The keys a chart reads below one section of its values.
@@ -225,6 +228,9 @@ pub const HARBOR: Chart = Chart {
             ],
         },
     ],
+    // Not verified against every component's templates (nginx, trivy, the internal
+    // databases): `baseline` is enforced unless the app asks for `restricted`.
+    restricted_pods: false,
 };
 
 /// The charts gitopsc knows.

@@ -55,7 +55,8 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
     let own = model
         .shared_sources
         .iter()
-        .map(|s| (&s.kustomization, "applies the shared Helm sources"))
+        .flat_map(|s| s.sources.iter())
+        .map(|s| (&s.kustomization, "applies a shared Helm source"))
         .chain(
             model
                 .shared_stores

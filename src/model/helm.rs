@@ -1,15 +1,22 @@
-//! Helm: the shared HelmRepositories and each app's HelmRelease with its chart source.
+//! Helm: the shared HelmRepositories, each app's HelmRelease with its chart source, and the
+//! check of the Secrets its `valuesFrom` reads.
 
 use super::resolve::{AppCtx, Ctx, Parts};
 use super::*;
-use crate::spec::{ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
+use crate::diagnostic::Diagnostic;
+use crate::spec::load::SpanIndex;
+use crate::spec::schema::did_you_mean;
+use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
 use std::collections::BTreeSet;
 
-/// Name of the Flux Kustomization that applies the shared HelmRepositories.
-pub const SOURCES_KUSTOMIZATION: &str = "sources";
-
-/// Folder of the shared HelmRepositories.
+/// Folder of the shared HelmRepositories' folders.
 const SOURCES_DIR: &str = "infrastructure/sources/helm";
+
+/// The Flux Kustomization that applies the shared HelmRepository `source`: the apps that
+/// install from it wait for it, and for no other repository.
+pub fn source_gate(source: &str) -> String {
+    format!("source-{source}")
+}
 
 fn interval(source: &HelmSource) -> String {
     source
@@ -19,7 +26,7 @@ fn interval(source: &HelmSource) -> String {
 }
 
 /// The `https://` sources apps use, shared from the Flux namespace (unless cross-namespace
-/// references are off), with the Flux Kustomization that applies them.
+/// references are off), each with the Flux Kustomization that applies it.
 pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
     if !spec.flux.cross_namespace_refs {
         return None;
@@ -29,34 +36,40 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
         .iter()
         .filter_map(|a| a.helm.as_ref().map(|h| h.source.as_str()))
         .collect();
-    let mut repositories: Vec<HelmRepository> = spec
+    let mut sources: Vec<SharedSource> = spec
         .sources
         .helm
         .iter()
         .filter(|s| !s.url.starts_with("oci://") && used.contains(s.name.as_str()))
-        .map(|s| HelmRepository {
-            name: s.name.to_string(),
-            namespace: ctx.flux.namespace.clone(),
-            url: s.url.trim_end_matches('/').to_string(),
-            interval: interval(s),
+        .map(|s| {
+            let dir = format!("{SOURCES_DIR}/{}", s.name);
+            let kustomization = ctx.kustomization(
+                source_gate(s.name.as_str()),
+                &dir,
+                &spec.defaults.timeout.to_string(),
+                &spec.defaults.retry_interval.to_string(),
+                &["HelmRepository"],
+                BTreeSet::new(),
+            );
+            SharedSource {
+                dir,
+                repository: HelmRepository {
+                    name: s.name.to_string(),
+                    namespace: ctx.flux.namespace.clone(),
+                    url: s.url.trim_end_matches('/').to_string(),
+                    interval: interval(s),
+                },
+                kustomization,
+            }
         })
         .collect();
-    if repositories.is_empty() {
+    if sources.is_empty() {
         return None;
     }
-    repositories.sort_by(|a, b| a.name.cmp(&b.name));
-    let kustomization = ctx.kustomization(
-        SOURCES_KUSTOMIZATION.to_string(),
-        SOURCES_DIR,
-        &spec.defaults.timeout.to_string(),
-        &spec.defaults.retry_interval.to_string(),
-        &["HelmRepository"],
-        BTreeSet::new(),
-    );
+    sources.sort_by(|a, b| a.repository.name.cmp(&b.repository.name));
     Some(SharedSources {
         dir: SOURCES_DIR.to_string(),
-        repositories,
-        kustomization,
+        sources,
     })
 }
 
@@ -93,7 +106,7 @@ pub fn parts(
         ));
         ChartSource::Oci { repository }
     } else if spec.flux.cross_namespace_refs {
-        parts.release_dep(SOURCES_KUSTOMIZATION);
+        parts.release_dep(&source_gate(source.name.as_str()));
         ChartSource::Repository {
             repository: HelmRepository {
                 name: source.name.to_string(),
@@ -166,4 +179,77 @@ pub fn parts(
         &["HelmRelease"],
         release,
     ));
+}
+
+/// Checks the Secrets the app's `valuesFrom` reads: each is one the app's ExternalSecrets
+/// build (with the key read, when its keys are known), one of its data services' Secrets,
+/// or marked `external: true`. Returns the diagnostics and the app's ExternalSecrets read,
+/// which Flux must watch so a changed value reaches the release.
+pub fn check_values_from(
+    app: &AppSpec,
+    base: &str,
+    data_secrets: &[&str],
+    spans: &SpanIndex,
+) -> (Vec<Diagnostic>, BTreeSet<String>) {
+    let mut diags = Vec::new();
+    let mut watched = BTreeSet::new();
+    let Some(helm) = &app.helm else {
+        return (diags, watched);
+    };
+    for (v, from) in helm.values_from.iter().enumerate() {
+        if from.kind != ValuesKind::Secret || from.external {
+            continue;
+        }
+        let pointer = format!("{base}/helm/valuesFrom/{v}");
+        let name = from.name.as_str();
+        if let Some(secret) = app.secrets.iter().find(|s| s.name.as_str() == name) {
+            watched.insert(name.to_string());
+            let key = from.values_key.as_deref().unwrap_or("values.yaml");
+            if let Some(keys) = secret.keys().filter(|keys| !keys.iter().any(|k| k == key)) {
+                let help = match did_you_mean(key, keys.iter().map(String::as_str)) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!(
+                        "its keys: {}; add the key to the secret's `data`",
+                        keys.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                let at = if from.values_key.is_some() {
+                    spans.value(&format!("{pointer}/valuesKey"))
+                } else {
+                    spans.key(&pointer)
+                };
+                diags.push(
+                    Diagnostic::error(format!(
+                        "Secret `{name}` (the app's ExternalSecret) has no key `{key}`: Flux would fail the release"
+                    ))
+                    .at(at, "unknown key")
+                    .help(help),
+                );
+            }
+        } else if !data_secrets.contains(&name) {
+            let known = app
+                .secrets
+                .iter()
+                .map(|s| s.name.as_str())
+                .chain(data_secrets.iter().copied());
+            let help = match did_you_mean(name, known) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "name one of the app's `secrets`, or, for a Secret something else creates in the \
+                         namespace, mark the entry `external: true`"
+                    .to_string(),
+            };
+            diags.push(
+                Diagnostic::error(format!(
+                    "Secret `{name}` is not one that the app's ExternalSecrets or data services produce: Flux would \
+                     fail the release until it exists"
+                ))
+                .at(spans.value(&format!("{pointer}/name")), "unknown Secret")
+                .help(help),
+            );
+        }
+    }
+    (diags, watched)
 }

@@ -9,6 +9,7 @@ mod graph;
 mod health;
 mod helm;
 pub mod operators;
+pub mod pod_security;
 mod postgres;
 mod redis;
 mod refs;
@@ -31,7 +32,7 @@ pub struct Model {
     pub cluster: String,
     /// Flux settings every generated object shares.
     pub flux: FluxModel,
-    /// HelmRepositories shared from the Flux namespace, with their Flux Kustomization.
+    /// HelmRepositories shared from the Flux namespace, each with its own Flux Kustomization.
     pub shared_sources: Option<SharedSources>,
     /// Secret stores shared by every namespace, with their Flux Kustomization.
     pub shared_stores: Option<SharedStores>,
@@ -74,14 +75,24 @@ pub struct FluxModel {
     pub path_prefix: String,
 }
 
-/// The shared HelmRepositories and the Flux Kustomization applying them.
+/// The shared HelmRepositories. Each has a folder and a Flux Kustomization of its own (its
+/// gate), so an unreachable repository holds back only the apps that install from it.
 #[derive(Debug, Serialize)]
 pub struct SharedSources {
-    /// Folder of the HelmRepository manifests.
+    /// The folder that holds the repositories' folders.
     pub dir: String,
-    /// The HelmRepositories, sorted by name.
-    pub repositories: Vec<HelmRepository>,
-    /// The Flux Kustomization that applies them.
+    /// The repositories, sorted by name.
+    pub sources: Vec<SharedSource>,
+}
+
+/// One shared HelmRepository with its gate.
+#[derive(Debug, Serialize)]
+pub struct SharedSource {
+    /// Its folder.
+    pub dir: String,
+    /// The HelmRepository.
+    pub repository: HelmRepository,
+    /// The Flux Kustomization that applies it and waits for it to be ready.
     pub kustomization: FluxKustomization,
 }
 
@@ -370,7 +381,7 @@ impl Model {
     pub fn kustomizations(&self) -> impl Iterator<Item = &FluxKustomization> {
         self.shared_sources
             .iter()
-            .map(|s| &s.kustomization)
+            .flat_map(|s| s.sources.iter().map(|s| &s.kustomization))
             .chain(self.shared_stores.iter().map(|s| &s.kustomization))
             .chain(self.gates.iter().map(|g| &g.kustomization))
             .chain(

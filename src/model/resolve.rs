@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Namespaces that exist in every cluster: gitopsc never emits a Namespace object for them
 /// (it would relabel or, unprotected, prune them). The Flux namespace is excluded too.
-const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+const SYSTEM_NAMESPACES: &[&str] = pod_security::UNLABELLED_NAMESPACES;
 
 /// The label (or annotation) that makes Flux keep an object it would otherwise prune.
 pub const LABEL_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
@@ -88,6 +88,8 @@ pub struct Parts {
     external_secrets: BTreeMap<String, super::secrets::ExternalSecret>,
     /// The least timeout (seconds) a layer needs when the app sets none.
     min_timeout: BTreeMap<LayerKind, u64>,
+    /// NetworkPolicies whose API-server egress rule allows any address on its ports.
+    open_api_server_egress: Vec<String>,
 }
 
 impl Parts {
@@ -118,6 +120,11 @@ impl Parts {
     /// Makes a layer wait for a Flux Kustomization.
     pub fn dep(&mut self, layer: LayerKind, name: &str) {
         self.deps.entry(layer).or_default().insert(name.to_string());
+    }
+
+    /// Records a NetworkPolicy whose API-server egress rule names no address.
+    pub fn open_api_server_egress(&mut self, policy: &str) {
+        self.open_api_server_egress.push(policy.to_string());
     }
 
     /// Records an ExternalSecret of the app, so the pods that read its Secret can hash it.
@@ -188,6 +195,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
         interval: flux.interval.to_string(),
     };
     let shared_sources = helm::shared_sources(spec, &ctx);
+    let pod_security_levels = pod_security::namespace_levels(spec);
     let gates = operators::gates(spec, &ctx);
     let eso_gate = gates
         .iter()
@@ -282,10 +290,19 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
         };
         scope.resolve_map(&mut values, &format!("{base}/helm/values"), &mut unknown);
         charts::merge(&mut values, wiring.values);
+        let data_secrets: Vec<&str> = pg_conn
+            .iter()
+            .map(|c| c.secret.as_str())
+            .chain(redis_conn.iter().filter_map(|c| c.secret.as_deref()))
+            .collect();
+        let (found, read) = helm::check_values_from(app, &base, &data_secrets, spans);
+        diags.extend(found);
         let mut uses = SecretUses {
             watched: wiring.watched,
             ..SecretUses::default()
         };
+        uses.watched.extend(read);
+        let unwatched = unwatched_values_from(app, &wiring.values_from, &uses.watched);
         if let Some(pg) = &app.postgres {
             uses.protected
                 .extend(pg.backup.as_ref().map(|b| b.credentials.to_string()));
@@ -378,13 +395,51 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
             );
         }
         workload::parts(spec, &app_ctx, &mut parts);
-        if owner {
+        let mut caveats = wiring.caveats;
+        caveats.extend(unwatched);
+        if let Some(levels) = pod_security_levels.get(app_ctx.namespace.as_str())
+            && !levels.lowered_because.is_empty()
+        {
+            let mut caveat = format!(
+                "Namespace `{}` enforces Pod Security `{}` (audit and warn: `{}`), not the `{}` of \
+                 `defaults.podSecurity`: {}.",
+                app_ctx.namespace,
+                levels.enforce.as_str(),
+                levels.report.as_str(),
+                spec.defaults.pod_security.as_str(),
+                levels.lowered_because.join("; ")
+            );
+            if levels.report != levels.enforce {
+                caveat.push_str(
+                    " A chart gitopsc cannot vouch for is enforced at `baseline` and audited at the level asked: the \
+                     API server's warnings and audit log show what would be refused.",
+                );
+            }
+            caveat.push_str(" See docs/pod-security.md.");
+            caveats.push(caveat);
+        }
+        if pod_security::runs_kubeblocks(app) {
+            caveats.push(
+                "Pod Security: KubeBlocks' PostgreSQL and Redis addons run the database as root (`runAsUser: 0`), which \
+                 `restricted` refuses and `baseline` allows (they need no privileged container or hostPath): the \
+                 namespace enforces `baseline` at most, and an explicit `podSecurity: restricted` is refused."
+                    .to_string(),
+            );
+        }
+        if let Some((warning, caveat)) = open_api_server_egress(spec, &app_ctx, &parts, &base, spans) {
+            diags.push(warning);
+            caveats.push(caveat);
+        }
+        if owner && let Some(levels) = pod_security_levels.get(app_ctx.namespace.as_str()) {
             // The Namespace goes first into the app's first layer.
             let first = parts.kinds().first().copied().unwrap_or(LayerKind::Release);
-            let level = app.pod_security.unwrap_or(spec.defaults.pod_security).as_str();
             let mut labels = BTreeMap::new();
-            for mode in ["enforce", "audit", "warn"] {
-                labels.insert(format!("pod-security.kubernetes.io/{mode}"), level.to_string());
+            for (mode, level) in [
+                ("enforce", levels.enforce),
+                ("audit", levels.report),
+                ("warn", levels.report),
+            ] {
+                labels.insert(format!("pod-security.kubernetes.io/{mode}"), level.as_str().to_string());
             }
             if protect {
                 labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
@@ -401,7 +456,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
             );
             parts.manifests.entry(first).or_default().insert(0, ns);
         }
-        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, wiring.caveats, protect);
+        let (caveats, verify) = notes(&app_ctx, pg_conn.as_ref(), &parts, caveats, protect);
         // The copies of the app's ExternalSecrets served its pods' checksums; every app's
         // parts wait for the others, so they go now (a tenth of a large spec's peak memory).
         parts.external_secrets = BTreeMap::new();
@@ -459,6 +514,10 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
     }
     diags.extend(graph::check(&model, spec, spans));
     let ok = !diags.iter().any(Diagnostic::is_error);
+    if ok {
+        // About the namespaces of the tree: said when there is a tree to write.
+        diags.extend(pod_security::lowered_warning(spec, &pod_security_levels, spans));
+    }
     (ok.then_some(model), diags)
 }
 
@@ -487,6 +546,90 @@ fn app_refs(app: &AppSpec, public: bool) -> Refs {
         refs.insert(format!("secrets.{}", s.name), s.name.to_string());
     }
     refs
+}
+
+/// The runbook caveat of a release that reads, through `valuesFrom`, Secrets helm-controller
+/// does not watch: gitopsc does not write them (the data services' operators, or something
+/// outside the tree, do), so it cannot label them.
+fn unwatched_values_from(app: &AppSpec, wired: &[ValuesFrom], watched: &BTreeSet<String>) -> Option<String> {
+    let user = app
+        .helm
+        .iter()
+        .flat_map(|h| &h.values_from)
+        .filter(|v| v.kind == crate::spec::ValuesKind::Secret)
+        .map(|v| v.name.to_string());
+    let wired = wired
+        .iter()
+        .filter(|v| v.kind == "Secret")
+        .map(|v| v.name.clone());
+    let names: BTreeSet<String> = user.chain(wired).filter(|n| !watched.contains(n)).collect();
+    if names.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    Some(format!(
+        "helm-controller does not watch the Secrets {} that the release reads through `valuesFrom`: gitopsc does not \
+         write them, so it cannot label them `reconcile.fluxcd.io/watch: Enabled`. A changed value reaches the release \
+         at its next interval, or at once with `flux reconcile helmrelease {} -n {}`. To make helm-controller react by \
+         itself, label a Secret you create, or run helm-controller with `--watch-configs-label-selector=owner!=helm` \
+         (it then watches every Secret and ConfigMap but Helm's own release storage).",
+        names.join(", "),
+        app.name,
+        app.namespace()
+    ))
+}
+
+/// The warning and the runbook caveat of an app whose NetworkPolicies let pods out to any
+/// address on the API server's ports (`defaults.network.apiServerCidrs` unset).
+fn open_api_server_egress(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    parts: &Parts,
+    base: &str,
+    spans: &SpanIndex,
+) -> Option<(Diagnostic, String)> {
+    if parts.open_api_server_egress.is_empty() {
+        return None;
+    }
+    let policies: Vec<String> = parts
+        .open_api_server_egress
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect();
+    let ports: Vec<String> = spec
+        .defaults
+        .network
+        .api_server_ports
+        .iter()
+        .map(u16::to_string)
+        .collect();
+    let ports = ports.join(", ");
+    let at = [
+        format!("{base}/networkPolicy"),
+        format!("{base}/workloads"),
+        format!("{base}/name"),
+    ]
+    .iter()
+    .find(|p| spans.contains(p))
+    .and_then(|p| spans.key(p));
+    let warning = Diagnostic::warning(format!(
+        "the NetworkPolicies {} of app `{}` allow egress to the API server as egress to any address on port {ports}",
+        policies.join(", "),
+        app.name
+    ))
+    .at(at, "")
+    .help(
+        "set `defaults.network.apiServerCidrs` to the API server's addresses (the endpoints of the `kubernetes` \
+         Service: `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`; policies see \
+         the endpoint, not the Service's cluster IP), so the pods reach the API server and nothing else on those ports",
+    );
+    let caveat = format!(
+        "Egress to the API server is egress to **any address** on port {ports} (NetworkPolicies {}): the API \
+         server's address is not known at compile time. Set `defaults.network.apiServerCidrs` to its endpoint \
+         addresses to allow only them.",
+        policies.join(", ")
+    );
+    Some((warning, caveat))
 }
 
 /// The runbook's caveats and verification commands for an app.

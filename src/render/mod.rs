@@ -271,22 +271,22 @@ where
     let kustomize = "kustomize/kustomization.yaml.j2";
 
     if let Some(shared) = &model.shared_sources {
-        for repo in &shared.repositories {
+        for source in &shared.sources {
             jobs.push((
-                format!("{}/{}.yaml", shared.dir, repo.name),
+                format!("{}/helmrepository.yaml", source.dir),
                 "flux/helmrepository.yaml.j2",
-                context! { item => Value::from(minijinja::value::Serde(repo)) },
+                context! { item => Value::from(minijinja::value::Serde(&source.repository)) },
+            ));
+            jobs.push((
+                format!("{}/kustomization.yaml", source.dir),
+                kustomize,
+                context! { resources => vec!["helmrepository.yaml"] },
             ));
         }
         jobs.push((
-            format!("{}/kustomization.yaml", shared.dir),
-            kustomize,
-            context! { resources => shared.repositories.iter().map(|r| format!("{}.yaml", r.name)).collect::<Vec<_>>() },
-        ));
-        jobs.push((
             format!("{}/sources.yaml", model.flux.cluster_dir),
             "flux/kustomization.yaml.j2",
-            context! { kustomizations => vec![Value::from(minijinja::value::Serde(&shared.kustomization))] },
+            context! { kustomizations => shared.sources.iter().map(|s| Value::from(minijinja::value::Serde(&s.kustomization))).collect::<Vec<_>>() },
         ));
     }
     if let Some(stores) = &model.shared_stores {

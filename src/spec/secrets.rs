@@ -156,6 +156,22 @@ pub struct SecretSpec {
     pub used_for: Option<String>,
 }
 
+impl SecretSpec {
+    /// The keys of the Secret it builds, when known at compile time (not with `dataFrom`,
+    /// which takes every property of a remote key).
+    pub fn keys(&self) -> Option<Vec<String>> {
+        match self.kind {
+            SecretType::BasicAuth => Some(vec!["username".into(), "password".into()]),
+            SecretType::Dockerconfigjson => Some(vec![".dockerconfigjson".into()]),
+            SecretType::Opaque if !self.template.is_empty() => Some(self.template.keys().cloned().collect()),
+            SecretType::Opaque if self.data_from.is_empty() => {
+                Some(self.data.iter().map(|d| d.key.clone()).collect())
+            }
+            SecretType::Opaque => None,
+        }
+    }
+}
+
 /// One key of a Secret and where its value lives.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

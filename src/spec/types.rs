@@ -499,6 +499,10 @@ pub struct ValuesFrom {
     /// Render the release even when the object is missing.
     #[serde(default)]
     pub optional: bool,
+    /// A Secret that gitopsc does not write (none of the app's `secrets` or data services
+    /// produces it): said here, so that a mistyped name is not mistaken for one.
+    #[serde(default)]
+    pub external: bool,
 }
 
 /// Kinds of object `valuesFrom` reads.

@@ -403,12 +403,13 @@ impl WorkloadSpec {
     }
 
     /// The ports of the workload's ClusterIP Service: all but a metrics port that has its
-    /// own Service.
+    /// own Service, unless it is the only port (the two Services then share it: the main
+    /// Service must not vanish because its port is also scraped).
     pub fn service_ports(&self) -> impl Iterator<Item = &PortSpec> {
         let metrics = self
             .monitoring
             .as_ref()
-            .filter(|_| self.has_metrics_service())
+            .filter(|_| self.has_metrics_service() && self.ports.len() > 1)
             .map(|m| m.port.as_str());
         self.ports
             .iter()

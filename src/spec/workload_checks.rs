@@ -6,14 +6,12 @@
 
 use super::load::SpanIndex;
 use super::schema::did_you_mean;
-use super::secrets::{SecretSpec, SecretType};
+use super::secrets::SecretSpec;
 use super::workload::*;
 use super::{AppSpec, ClusterSpec, Name, PodSecurityLevel};
 use crate::diagnostic::Diagnostic;
+use crate::model::pod_security;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Namespaces gitopsc never labels (their Pod Security level is not known).
-const UNLABELLED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// The longest StatefulSet name whose pods' `controller-revision-hash` label still fits.
 const MAX_STATEFULSET_NAME: usize = 52;
@@ -84,6 +82,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         diags: Vec::new(),
     };
     let levels = namespace_levels(spec);
+    check_namespace_levels(spec, &mut r);
     // (namespace, kind, name) → the pointer that first emits it.
     let mut objects: BTreeMap<(String, &str, String), String> = BTreeMap::new();
     let mut warned_monitoring_labels = false;
@@ -158,20 +157,31 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     r.diags
 }
 
-/// The Pod Security level each namespace gitopsc labels is enforced at (the first app of a
-/// namespace owns its Namespace object).
+/// The Pod Security level each namespace gitopsc labels is enforced at (see
+/// [`crate::model::pod_security`]).
 fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, PodSecurityLevel> {
-    let mut levels = BTreeMap::new();
-    for app in &spec.apps {
-        let ns = app.namespace().to_string();
-        if UNLABELLED_NAMESPACES.contains(&ns.as_str()) || ns == spec.flux.namespace.as_str() {
-            continue;
+    pod_security::namespace_levels(spec)
+        .into_iter()
+        .map(|(ns, levels)| (ns, levels.enforce))
+        .collect()
+}
+
+/// Refuses an explicit `restricted` beside a KubeBlocks data service.
+fn check_namespace_levels(spec: &ClusterSpec, r: &mut Report) {
+    for (a, app) in spec.apps.iter().enumerate() {
+        if app.pod_security == Some(PodSecurityLevel::Restricted) && pod_security::runs_kubeblocks(app) {
+            r.error(
+                &format!("/apps/{a}/podSecurity"),
+                format!(
+                    "app `{}` runs a KubeBlocks data service, which Pod Security `restricted` refuses",
+                    app.name
+                ),
+                "refused by Pod Security admission",
+                "KubeBlocks' PostgreSQL and Redis addons run the database as root (`runAsUser: 0`): its pods would \
+                 never be created. Remove `podSecurity` (gitopsc enforces `baseline` there) or set `podSecurity: baseline`",
+            );
         }
-        levels
-            .entry(ns)
-            .or_insert_with(|| app.pod_security.unwrap_or(spec.defaults.pod_security));
     }
-    levels
 }
 
 /// The Services a workload emits.
@@ -274,15 +284,9 @@ impl Refs<'_> {
         let Some(secret) = self.secrets.get(name.as_str()) else {
             return;
         };
-        let keys: Vec<String> = match secret.kind {
-            SecretType::BasicAuth => vec!["username".into(), "password".into()],
-            SecretType::Dockerconfigjson => vec![".dockerconfigjson".into()],
-            SecretType::Opaque if !secret.template.is_empty() => secret.template.keys().cloned().collect(),
-            SecretType::Opaque if secret.data_from.is_empty() => {
-                secret.data.iter().map(|d| d.key.clone()).collect()
-            }
-            // Every property of a remote key: not known at compile time.
-            SecretType::Opaque => return,
+        // `None`: every property of a remote key, not known at compile time.
+        let Some(keys) = secret.keys() else {
+            return;
         };
         if !keys.contains(&key.0) {
             r.unknown(

@@ -23,6 +23,9 @@ struct NetworkPolicyItem {
     policy_types: Vec<&'static str>,
     ingress: Vec<Value>,
     egress: Vec<Value>,
+    /// The ports of an egress rule to the API server that names no address (it allows any
+    /// address on them): the blueprint says so in a comment.
+    api_server_any: Vec<u16>,
 }
 
 /// A ResourceQuota.
@@ -94,6 +97,9 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     let first = parts.first_layer();
     let mut emit = |item: NetworkPolicyItem, namespace_wide: bool| {
         let layer = if namespace_wide { first } else { LayerKind::Release };
+        if !item.api_server_any.is_empty() {
+            parts.open_api_server_egress(&item.meta.name);
+        }
         parts.add(
             layer,
             Manifest::new(
@@ -115,6 +121,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 policy_types: vec!["Ingress", "Egress"],
                 ingress: Vec::new(),
                 egress: Vec::new(),
+                api_server_any: Vec::new(),
             },
             true,
         );
@@ -126,6 +133,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     policy_types: vec!["Egress"],
                     ingress: Vec::new(),
                     egress: vec![dns_rule(network)],
+                    api_server_any: Vec::new(),
                 },
                 true,
             );
@@ -153,6 +161,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         let (ingress_isolated, egress_isolated) = wl.isolation(policy);
         let mut ingress = Vec::new();
         let mut egress = Vec::new();
+        let mut api_server_any = Vec::new();
         if ingress_isolated {
             ingress.extend(wl.allow_from.iter().map(|r| rule(r, &app.name, "from")));
             if let (Some(m), Some(ns)) = (&wl.monitoring, &spec.defaults.monitoring.namespace) {
@@ -171,6 +180,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 .is_some_and(ServiceAccountSpec::talks_to_api);
             if talks_to_api {
                 egress.push(api_server_rule(network));
+                api_server_any = any_address_ports(network);
             }
             if !namespace_dns {
                 egress.push(dns_rule(network));
@@ -193,6 +203,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 policy_types,
                 ingress,
                 egress,
+                api_server_any,
             },
             false,
         );
@@ -256,6 +267,16 @@ fn dns_rule(network: &NetworkDefaults) -> Value {
         }],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
     })
+}
+
+/// The ports the API-server rule opens to any address: all of them when the spec gives no
+/// address blocks (`defaults.network.apiServerCidrs`), none otherwise.
+fn any_address_ports(network: &NetworkDefaults) -> Vec<u16> {
+    if network.api_server_cidrs.is_empty() {
+        network.api_server_ports.clone()
+    } else {
+        Vec::new()
+    }
 }
 
 /// Egress to the API server: by port, or to its address blocks when the spec gives them.
@@ -444,6 +465,7 @@ fn database_policies(
             policy_types: vec!["Ingress", "Egress"],
             ingress,
             egress,
+            api_server_any: any_address_ports(network),
         },
         NetworkPolicyItem {
             meta: Meta {
@@ -455,6 +477,7 @@ fn database_policies(
             policy_types: vec!["Egress"],
             ingress: Vec::new(),
             egress: vec![json!({"to": own, "ports": tcp_ports(&db.client_ports)})],
+            api_server_any: Vec::new(),
         },
     ]
 }

@@ -1,0 +1,181 @@
+//! The Pod Security level of each namespace gitopsc labels, as a fact of what runs in it:
+//! gitopsc's own workloads and CloudNative-PG clusters pass `restricted`; a KubeBlocks data
+//! service runs its database as root and needs `baseline`; a chart gitopsc cannot vouch for
+//! is enforced at `baseline` (audited and warned at the level asked) unless the app asks for
+//! its level explicitly. A namespace of several apps gets the least level any of them needs.
+//! Read by the workload checks (what a workload must pass) and by resolution (the labels, the
+//! runbook caveats and the warning that names the namespaces below `defaults.podSecurity`).
+
+use super::charts;
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
+use crate::spec::data::{PostgresProvider, RedisProvider};
+use crate::spec::load::SpanIndex;
+use crate::spec::{AppSpec, ClusterSpec, PodSecurityLevel};
+use std::collections::BTreeMap;
+
+/// Namespaces gitopsc never labels (their Pod Security level is not its to set).
+pub const UNLABELLED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The levels of a namespace (or of what one app needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Levels {
+    /// `enforce`: pods that fail it are refused.
+    pub enforce: PodSecurityLevel,
+    /// `audit` and `warn`: failures are reported, pods still run.
+    pub report: PodSecurityLevel,
+    /// Why `enforce` is below the level the spec asks for by default, one sentence per cause.
+    pub lowered_because: Vec<String>,
+}
+
+/// Ranks levels from the least restrictive.
+fn rank(level: PodSecurityLevel) -> u8 {
+    match level {
+        PodSecurityLevel::Privileged => 0,
+        PodSecurityLevel::Baseline => 1,
+        PodSecurityLevel::Restricted => 2,
+    }
+}
+
+fn least(a: PodSecurityLevel, b: PodSecurityLevel) -> PodSecurityLevel {
+    if rank(a) <= rank(b) { a } else { b }
+}
+
+/// True when the app runs a KubeBlocks data service (its addons run the database as root).
+pub fn runs_kubeblocks(app: &AppSpec) -> bool {
+    app.postgres
+        .as_ref()
+        .is_some_and(|p| p.provider == PostgresProvider::Kubeblocks)
+        || app
+            .redis
+            .as_ref()
+            .is_some_and(|r| r.provider == RedisProvider::Kubeblocks)
+}
+
+/// What one app needs. An explicit `podSecurity` is enforced as written (an explicit
+/// `restricted` beside KubeBlocks is refused by the checks; `baseline` is still what it gets).
+pub fn app_levels(spec: &ClusterSpec, app: &AppSpec) -> Levels {
+    let asked = app.pod_security.unwrap_or(spec.defaults.pod_security);
+    let explicit = app.pod_security.is_some();
+    let mut levels = Levels {
+        enforce: asked,
+        report: asked,
+        lowered_because: Vec::new(),
+    };
+    if runs_kubeblocks(app) && asked == PodSecurityLevel::Restricted {
+        levels.enforce = PodSecurityLevel::Baseline;
+        levels.report = PodSecurityLevel::Baseline;
+        levels.lowered_because.push(format!(
+            "app `{}` runs a KubeBlocks data service, whose addon runs the database as root",
+            app.name
+        ));
+    }
+    if let Some(helm) = &app.helm
+        && !explicit
+        && levels.enforce == PodSecurityLevel::Restricted
+        && !charts::lookup(&helm.chart).is_some_and(|c| c.restricted_pods)
+    {
+        levels.enforce = PodSecurityLevel::Baseline;
+        levels.lowered_because.push(format!(
+            "app `{}` installs chart `{}`, not known to pass `restricted`",
+            app.name, helm.chart
+        ));
+    }
+    levels
+}
+
+/// The levels of every namespace gitopsc labels: the least any of its apps needs.
+pub fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, Levels> {
+    let mut out: BTreeMap<String, Levels> = BTreeMap::new();
+    for app in &spec.apps {
+        let ns = app.namespace();
+        if UNLABELLED_NAMESPACES.contains(&ns) || ns == spec.flux.namespace.as_str() {
+            continue;
+        }
+        let needs = app_levels(spec, app);
+        match out.get_mut(ns) {
+            None => {
+                out.insert(ns.to_string(), needs);
+            }
+            Some(levels) => {
+                levels.enforce = least(levels.enforce, needs.enforce);
+                levels.report = least(levels.report, needs.report);
+                levels.lowered_because.extend(needs.lowered_because);
+            }
+        }
+    }
+    out
+}
+
+/// Where a warning about lowered levels points: `defaults.podSecurity` when written, else the
+/// first app that lowers a level (its chart, or its KubeBlocks data service).
+fn cause_pointer(spec: &ClusterSpec, spans: &SpanIndex) -> Option<Span> {
+    if spans.contains("/defaults/podSecurity") {
+        return spans.key("/defaults/podSecurity");
+    }
+    let (a, app) = spec
+        .apps
+        .iter()
+        .enumerate()
+        .find(|(_, app)| !app_levels(spec, app).lowered_because.is_empty())?;
+    let field = if runs_kubeblocks(app) {
+        if app.postgres.is_some() {
+            "postgres"
+        } else {
+            "redis"
+        }
+    } else {
+        "helm/chart"
+    };
+    spans.key(&format!("/apps/{a}/{field}"))
+}
+
+/// The warning that names the namespaces enforcing less than `defaults.podSecurity` asks, and
+/// why (a large spec names the first few; each app's runbook names its own).
+pub fn lowered_warning(
+    spec: &ClusterSpec,
+    levels: &BTreeMap<String, Levels>,
+    spans: &SpanIndex,
+) -> Option<Diagnostic> {
+    const SHOWN: usize = 8;
+    let lowered: Vec<(&String, &Levels)> = levels
+        .iter()
+        .filter(|(_, l)| !l.lowered_because.is_empty())
+        .collect();
+    if lowered.is_empty() {
+        return None;
+    }
+    let more = |total: usize| {
+        if total > SHOWN {
+            format!(" and {} more", total - SHOWN)
+        } else {
+            String::new()
+        }
+    };
+    let names: Vec<String> = lowered
+        .iter()
+        .take(SHOWN)
+        .map(|(ns, l)| format!("`{ns}` ({})", l.enforce.as_str()))
+        .collect();
+    let all_why: Vec<&str> = lowered
+        .iter()
+        .flat_map(|(_, l)| l.lowered_because.iter().map(String::as_str))
+        .collect();
+    let why: Vec<&str> = all_why.iter().take(SHOWN).copied().collect();
+    let asked = spec.defaults.pod_security.as_str();
+    Some(
+        Diagnostic::warning(format!(
+            "`defaults.podSecurity: {asked}` is not enforced in namespaces {}{}: their pods would be refused",
+            names.join(", "),
+            more(lowered.len())
+        ))
+        .at(cause_pointer(spec, spans), "")
+        .help(format!(
+            "{}{}. Where a chart is the cause, audit and warn stay `{asked}`: the cluster reports what it would \
+             refuse. To enforce it anyway, set the app's `podSecurity` once the chart's values make its pods pass \
+             (see docs/pod-security.md)",
+            why.join("; "),
+            more(all_why.len())
+        )),
+    )
+}
