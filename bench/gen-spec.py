@@ -132,7 +132,7 @@ def part_helm(i, rng, ctx):
                               f">={major}.0.0 <{major + 1}.0.0"])
     helm = {"chart": rng.choice(CHARTS), "version": version, "source": source}
     if rng.random() < 0.15:
-        helm["timeout"] = rng.choice(["5m", "10m", "20m"])
+        helm["timeout"] = rng.choice(["3m", "4m", "5m"])
     if rng.random() < 0.1:
         helm["valuesFrom"] = [{"kind": "ConfigMap", "name": f"{ctx['names'][-1][:50]}-values",
                                "optional": True}]
