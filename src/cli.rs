@@ -123,6 +123,21 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print a spec that renders an existing Flux tree (hand-written or generated).
+    #[command(
+        after_help = "Examples:\n  gitopsc import kubernetes/ --cluster home > cluster.yaml\n  \
+        gitopsc import kubernetes/apps/default/echo > echo.yaml\n\n\
+        What the spec cannot express is listed on stderr and at the top of the spec.\n\
+        Exit status: 0 printed; 2 nothing to import or unreadable input."
+    )]
+    Import {
+        /// Folders (or files) of the Flux tree: a whole tree, or an app's folder.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The cluster's name in the spec.
+        #[arg(long, default_value = "imported")]
+        cluster: String,
+    },
     /// Print the manual page (roff).
     #[command(after_help = "Example:\n  gitopsc man > /usr/local/share/man/man1/gitopsc.1")]
     Man,

@@ -368,3 +368,31 @@ pub fn init() -> Outcome {
         ..Outcome::default()
     }
 }
+
+/// `gitopsc import`: the spec on stdout, what it does not express on stderr.
+pub fn import(paths: &[std::path::PathBuf], cluster: &str, style: Style) -> Outcome {
+    match crate::import::import(paths, cluster) {
+        Ok(imported) => {
+            let mut stderr = String::new();
+            if !style.quiet {
+                let (same, total) = imported.reproduced;
+                stderr.push_str(&format!(
+                    "note: the spec renders {same} of the {total} objects imported exactly\n"
+                ));
+                for note in &imported.notes {
+                    stderr.push_str(&format!("  - {note}\n"));
+                }
+            }
+            Outcome {
+                stdout: imported.spec,
+                stderr,
+                code: 0,
+            }
+        }
+        Err(message) => Outcome {
+            stderr: format!("error: {message}\n"),
+            code: 2,
+            ..Outcome::default()
+        },
+    }
+}

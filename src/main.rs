@@ -70,6 +70,7 @@ fn main() -> ExitCode {
         Command::Validate { spec } => commands::validate(spec, style),
         Command::Schema { markdown } => commands::schema(*markdown),
         Command::Init => commands::init(),
+        Command::Import { paths, cluster } => commands::import(paths, cluster, style),
         Command::Completions { shell } => return print_bytes(&cli::completions(*shell)),
         Command::Man => match cli::man() {
             Ok(page) => return print_bytes(&page),

@@ -1,0 +1,140 @@
+//! A HelmRelease and its chart source, as the spec's `helm` and `sources.helm`.
+
+use super::read::Object;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The chart sources of the tree: HelmRepositories by name, OCIRepositories by namespace/name.
+pub struct Sources {
+    helm: BTreeMap<String, Object>,
+    oci: BTreeMap<(String, String), Object>,
+}
+
+impl Sources {
+    /// Indexes the sources among `objects`.
+    pub fn new(objects: &[Object]) -> Self {
+        let mut helm = BTreeMap::new();
+        let mut oci = BTreeMap::new();
+        for object in objects {
+            if object.is("source.toolkit.fluxcd.io", "HelmRepository") {
+                helm.insert(object.name().to_string(), object.clone());
+            } else if object.is("source.toolkit.fluxcd.io", "OCIRepository") {
+                let ns = object.namespace().unwrap_or_default().to_string();
+                oci.insert((ns, object.name().to_string()), object.clone());
+            }
+        }
+        Sources { helm, oci }
+    }
+}
+
+/// The spec's `helm` of `release`, adding its source to `used`; `None` (with a note) when its
+/// chart cannot be found.
+pub fn release(
+    release: &Object,
+    sources: &Sources,
+    used: &mut BTreeMap<String, Value>,
+    secrets: &[&str],
+    notes: &mut Vec<String>,
+) -> Option<Value> {
+    let Some((chart, version, source)) = chart(release, sources, used) else {
+        notes.push(format!(
+            "the chart of {} is not found among the sources imported",
+            release.describe()
+        ));
+        return None;
+    };
+    let mut helm = Map::new();
+    helm.insert("chart".into(), json!(chart));
+    helm.insert("version".into(), json!(version));
+    helm.insert("source".into(), json!(source));
+    let spec = |pointer: &str| release.value.pointer(&format!("/spec{pointer}"));
+    if release.name() != release.str_at("/spec/releaseName")
+        && !release.str_at("/spec/releaseName").is_empty()
+    {
+        helm.insert("releaseName".into(), json!(release.str_at("/spec/releaseName")));
+    }
+    if let Some(v) = spec("/timeout").and_then(Value::as_str) {
+        helm.insert("timeout".into(), json!(v));
+    }
+    // 30m is `defaults.helmInterval`'s default.
+    if let Some(v) = spec("/interval").and_then(Value::as_str).filter(|v| *v != "30m") {
+        helm.insert("interval".into(), json!(v));
+    }
+    if let Some(crds) = spec("/install/crds")
+        .and_then(Value::as_str)
+        .filter(|c| *c != "CreateReplace")
+    {
+        helm.insert("crds".into(), json!(crds));
+    }
+    match spec("/install/remediation/retries").and_then(Value::as_i64) {
+        Some(r) if r < 0 => notes.push(format!(
+            "retries {r} (for ever) is not expressed: {}",
+            release.describe()
+        )),
+        Some(r) if r != 3 => {
+            helm.insert("retries".into(), json!(r));
+        }
+        _ => {}
+    }
+    if let Some(values) = spec("/values").filter(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+        helm.insert("values".into(), values.clone());
+    }
+    if let Some(list) = spec("/valuesFrom").and_then(Value::as_array) {
+        let from: Vec<Value> = list.iter().map(|item| values_from(item, secrets)).collect();
+        helm.insert("valuesFrom".into(), Value::Array(from));
+    }
+    Some(Value::Object(helm))
+}
+
+/// One `valuesFrom` entry: a Secret the app's ExternalSecrets do not build is `external`.
+fn values_from(item: &Value, secrets: &[&str]) -> Value {
+    let mut entry = item.as_object().cloned().unwrap_or_default();
+    let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
+    let is_secret = entry.get("kind").and_then(Value::as_str) == Some("Secret");
+    if is_secret && !secrets.contains(&name) {
+        entry.insert("external".into(), json!(true));
+    }
+    Value::Object(entry)
+}
+
+/// `(chart, version, source name)` of a release, from `chart.spec` and its HelmRepository or
+/// from `chartRef` and its OCIRepository.
+fn chart(
+    release: &Object,
+    sources: &Sources,
+    used: &mut BTreeMap<String, Value>,
+) -> Option<(String, String, String)> {
+    if let Some(chart) = release.value.pointer("/spec/chart/spec") {
+        let name = chart.get("chart")?.as_str()?;
+        let version = chart.get("version").and_then(Value::as_str).unwrap_or("*");
+        let source = chart.pointer("/sourceRef/name")?.as_str()?;
+        let repo = sources.helm.get(source)?;
+        let mut entry = Map::new();
+        entry.insert("name".into(), json!(source));
+        entry.insert("url".into(), json!(repo.str_at("/spec/url")));
+        let interval = repo.str_at("/spec/interval");
+        if !interval.is_empty() && interval != "1h" {
+            entry.insert("interval".into(), json!(interval));
+        }
+        used.insert(source.to_string(), Value::Object(entry));
+        return Some((name.into(), version.into(), source.into()));
+    }
+    let name = release.str_at("/spec/chartRef/name");
+    let ns = release
+        .value
+        .pointer("/spec/chartRef/namespace")
+        .and_then(Value::as_str)
+        .or(release.namespace())
+        .unwrap_or_default();
+    let repo = sources.oci.get(&(ns.to_string(), name.to_string()))?;
+    let url = repo.str_at("/spec/url");
+    let (base, chart) = url.rsplit_once('/')?;
+    let version = repo.str_at("/spec/ref/tag");
+    let source = used
+        .iter()
+        .find(|(_, v)| v.get("url").and_then(Value::as_str) == Some(base))
+        .map_or_else(|| chart.to_string(), |(k, _)| k.clone());
+    used.entry(source.clone())
+        .or_insert_with(|| json!({ "name": source, "url": base }));
+    Some((chart.into(), version.into(), source))
+}

@@ -1,0 +1,220 @@
+//! `gitopsc import`: read an existing Flux tree (hand-written or generated) and write the spec
+//! that renders it. What the spec can express becomes spec fields; every other object is listed,
+//! so nothing is dropped silently.
+//!
+//! The stages: read every object ([`read`]), find the apps (a Flux Kustomization and the folder
+//! it applies, or a HelmRelease alone: [`apps`]), turn each app's objects into spec fields
+//! ([`helm`], [`secrets`]), and write the spec through the one YAML emitter ([`write`]).
+
+mod apps;
+mod helm;
+mod postgres;
+mod read;
+mod secrets;
+mod verify;
+mod write;
+
+use read::Object;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What `import` found: the spec text and the notes on what it could not express.
+pub struct Imported {
+    /// The spec, as YAML.
+    pub spec: String,
+    /// Objects the spec renders exactly as imported, of how many.
+    pub reproduced: (usize, usize),
+    /// One line per object the spec does not reproduce exactly, and why.
+    pub notes: Vec<String>,
+}
+
+/// Reads the Flux trees under `paths` and writes a spec for cluster `cluster`.
+pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
+    let mut objects = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            return Err(format!("{} does not exist", path.display()));
+        }
+        objects.extend(read::objects(path)?);
+    }
+    if objects.is_empty() {
+        return Err("no Kubernetes objects found (looked for *.yaml and *.yml files)".into());
+    }
+    let mut notes = Vec::new();
+    let mut found = apps::find(&objects, paths, &mut notes);
+    for gate in objects
+        .iter()
+        .filter(|o| o.is("kustomize.toolkit.fluxcd.io", "Kustomization") && o.name().ends_with("-gate"))
+    {
+        let deps = gate.value.pointer("/spec/dependsOn").and_then(Value::as_array);
+        for dep in deps.into_iter().flatten().filter_map(|d| d.get("name")?.as_str()) {
+            if !found.apps.iter().any(|a| a.name == dep) {
+                found.flux.external.insert(dep.to_string());
+            }
+        }
+    }
+    let sources = helm::Sources::new(&found.objects);
+    let mut spec_apps = Vec::new();
+    let mut used_sources = BTreeMap::new();
+    for app in &found.apps {
+        spec_apps.push(app_spec(
+            app,
+            &sources,
+            &mut used_sources,
+            &found.flux,
+            &mut notes,
+        ));
+    }
+    let stores = secrets::stores(&objects, &mut notes);
+    let mut spec = Map::new();
+    spec.insert("apiVersion".into(), json!(crate::spec::API_VERSION));
+    spec.insert("kind".into(), json!("Cluster"));
+    spec.insert("metadata".into(), json!({ "name": cluster }));
+    spec.insert("flux".into(), found.flux.to_value());
+    spec.insert("defaults".into(), found.defaults.clone());
+    if !used_sources.is_empty() {
+        spec.insert(
+            "sources".into(),
+            json!({ "helm": used_sources.into_values().collect::<Vec<_>>() }),
+        );
+    }
+    if !stores.is_empty() {
+        spec.insert("secretStores".into(), Value::Array(stores));
+    }
+    let operators = operators(&objects, &found.apps);
+    if !operators.is_empty() {
+        spec.insert("operators".into(), Value::Object(operators));
+    }
+    spec.insert("apps".into(), Value::Array(spec_apps));
+    let text = write::spec(&spec);
+    let check = verify::verify(&text, &found.objects)?;
+    notes.extend(check.notes);
+    Ok(Imported {
+        spec: write::with_notes(&text, &notes),
+        reproduced: (check.reproduced, check.total),
+        notes,
+    })
+}
+
+/// One app of the spec, from the objects of one app found in the tree.
+fn app_spec(
+    app: &apps::App,
+    sources: &helm::Sources,
+    used: &mut BTreeMap<String, Value>,
+    flux: &apps::Flux,
+    notes: &mut Vec<String>,
+) -> Value {
+    let mut spec = Map::new();
+    spec.insert("name".into(), json!(app.name));
+    if let Some(ns) = app.namespace.as_deref().filter(|ns| *ns != app.name) {
+        spec.insert("namespace".into(), json!(ns));
+    }
+    if let Some(group) = &app.group {
+        spec.insert("group".into(), json!(group));
+    }
+    if !app.depends_on.is_empty() {
+        spec.insert("dependsOn".into(), json!(app.depends_on));
+    }
+    for (key, value) in [("timeout", &app.timeout), ("retryInterval", &app.retry_interval)] {
+        if let Some(v) = value
+            .as_ref()
+            .filter(|v| flux.default_of(key) != Some(v.as_str()))
+        {
+            spec.insert(key.into(), json!(v));
+        }
+    }
+    if let Some(level) = &app.pod_security {
+        spec.insert("podSecurity".into(), json!(level));
+    }
+    if app.prune_protection == Some(false) {
+        spec.insert("pruneProtection".into(), json!(false));
+    }
+    let secret_names: Vec<&str> = app
+        .objects
+        .iter()
+        .filter(|o| secrets::is_external_secret(o))
+        .map(|o| o.name())
+        .collect();
+    let mut releases = app
+        .objects
+        .iter()
+        .filter(|o| o.is("helm.toolkit.fluxcd.io", "HelmRelease"));
+    if let Some(release) = releases.next()
+        && let Some(helm) = helm::release(release, sources, used, &secret_names, notes)
+    {
+        spec.insert("helm".into(), helm);
+    }
+    for extra in releases {
+        notes.push(format!(
+            "app `{}`: a second HelmRelease is not expressed: {}",
+            app.name,
+            extra.describe()
+        ));
+    }
+    if let Some(pg) = postgres::postgres(&app.name, &app.objects, notes) {
+        spec.insert("postgres".into(), pg);
+    }
+    let secrets: Vec<Value> = app
+        .objects
+        .iter()
+        .filter(|o| secrets::is_external_secret(o))
+        .filter_map(|o| secrets::secret(o, flux.default_store.as_deref(), notes))
+        .collect();
+    if !secrets.is_empty() {
+        spec.insert("secrets".into(), Value::Array(secrets));
+    }
+    Value::Object(spec)
+}
+
+/// The operators the apps use: from gitopsc's gates (`cnpg-gate` health-checking a
+/// HelmRelease or a Deployment), else from the apps that install the operators' charts.
+fn operators(objects: &[Object], apps: &[apps::App]) -> Map<String, Value> {
+    const OPERATORS: [(&str, &str, &str); 4] = [
+        ("cnpg", "cnpg-gate", "cloudnative-pg"),
+        ("barmanCloud", "barman-cloud-gate", "plugin-barman-cloud"),
+        ("externalSecrets", "external-secrets-gate", "external-secrets"),
+        ("kubeblocks", "kubeblocks-gate", "kubeblocks"),
+    ];
+    let mut out = Map::new();
+    for (key, gate, chart) in OPERATORS {
+        let gate = objects
+            .iter()
+            .find(|o| o.is("kustomize.toolkit.fluxcd.io", "Kustomization") && o.name() == gate);
+        let check = gate
+            .and_then(|g| g.value.pointer("/spec/healthChecks")?.as_array())
+            .and_then(|checks| {
+                checks.iter().find(|c| {
+                    matches!(
+                        c.get("kind").and_then(Value::as_str),
+                        Some("HelmRelease" | "Deployment")
+                    )
+                })
+            });
+        let spec = match check {
+            Some(c) if c.get("kind").and_then(Value::as_str) == Some("HelmRelease") => {
+                json!({ "app": c.get("name") })
+            }
+            Some(c) => {
+                let external = gate.and_then(|g| g.value.pointer("/spec/dependsOn/0/name"));
+                json!({ "external": external, "deployment": c.get("name"), "namespace": c.get("namespace") })
+            }
+            None => {
+                let installs = |a: &&apps::App| {
+                    a.objects.iter().any(|o| {
+                        o.is("helm.toolkit.fluxcd.io", "HelmRelease")
+                            && o.str_at("/spec/chart/spec/chart") == chart
+                            || o.is("source.toolkit.fluxcd.io", "OCIRepository")
+                                && o.str_at("/spec/url").ends_with(&format!("/{chart}"))
+                    })
+                };
+                match apps.iter().find(installs) {
+                    Some(app) => json!({ "app": app.name }),
+                    None => continue,
+                }
+            }
+        };
+        out.insert(key.into(), spec);
+    }
+    out
+}

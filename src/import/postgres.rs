@@ -1,0 +1,206 @@
+//! A CloudNative-PG `Cluster` and what goes with it (its Barman Cloud `ObjectStore`,
+//! `ScheduledBackup`, `PodMonitor`, `Database`s), as the spec's `postgres`.
+
+use super::read::Object;
+use serde_json::{Map, Value, json};
+
+/// The spec's `postgres` of the app's one CNPG Cluster, or `None` when it has none (or more
+/// than one: a note says so).
+pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Option<Value> {
+    let mut clusters = objects.iter().filter(|o| o.is("postgresql.cnpg.io", "Cluster"));
+    let cluster = clusters.next()?;
+    for extra in clusters {
+        notes.push(format!(
+            "app `{app}`: a second CloudNative-PG cluster is not expressed: {}",
+            extra.describe()
+        ));
+    }
+    let spec = cluster.value.get("spec")?;
+    let mut pg = Map::new();
+    if cluster.name() != format!("{app}-pg") {
+        pg.insert("name".into(), json!(cluster.name()));
+    }
+    if let Some(n) = spec.get("instances") {
+        pg.insert("instances".into(), n.clone());
+    }
+    image(spec, &mut pg);
+    pg.insert("storage".into(), storage(spec.get("storage")));
+    if let Some(wal) = spec.get("walStorage") {
+        pg.insert("walStorage".into(), storage(Some(wal)));
+    }
+    for (from, to) in [
+        ("/resources", "resources"),
+        ("/postgresql/parameters", "parameters"),
+    ] {
+        if let Some(v) = spec
+            .pointer(from)
+            .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+        {
+            pg.insert(to.into(), v.clone());
+        }
+    }
+    if spec
+        .pointer("/affinity/podAntiAffinityType")
+        .and_then(Value::as_str)
+        == Some("required")
+    {
+        pg.insert("antiAffinity".into(), json!("required"));
+    }
+    if spec.get("primaryUpdateStrategy").and_then(Value::as_str) == Some("supervised") {
+        pg.insert("primaryUpdateStrategy".into(), json!("supervised"));
+    }
+    initdb(spec.pointer("/bootstrap/initdb"), &mut pg);
+    roles(spec.pointer("/managed/roles"), &mut pg);
+    databases(cluster.name(), objects, &mut pg);
+    if let Some(backup) = backup(cluster, objects) {
+        pg.insert("backup".into(), backup);
+    }
+    let monitored = objects
+        .iter()
+        .any(|o| o.is("monitoring.coreos.com", "PodMonitor") && o.name() == cluster.name());
+    if !monitored {
+        pg.insert("monitoring".into(), json!(false));
+    }
+    Some(Value::Object(pg))
+}
+
+/// `version` from CloudNative-PG's standard image (`…/postgresql:16.10-standard-trixie`), else
+/// `image`.
+fn image(spec: &Value, pg: &mut Map<String, Value>) {
+    let Some(image) = spec.get("imageName").and_then(Value::as_str) else {
+        return;
+    };
+    let standard = image
+        .strip_prefix("ghcr.io/cloudnative-pg/postgresql:")
+        .and_then(|tag| tag.strip_suffix("-standard-trixie"));
+    match standard {
+        Some(version) => pg.insert("version".into(), json!(version)),
+        None => pg.insert("image".into(), json!(image)),
+    };
+}
+
+fn storage(value: Option<&Value>) -> Value {
+    let mut out = Map::new();
+    for key in ["size", "storageClass"] {
+        if let Some(v) = value.and_then(|s| s.get(key)) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// The initdb bootstrap: database, owner, its secret, encoding, locale, SQL run after.
+fn initdb(initdb: Option<&Value>, pg: &mut Map<String, Value>) {
+    let Some(initdb) = initdb else { return };
+    for (from, to) in [
+        ("/database", "database"),
+        ("/owner", "owner"),
+        ("/secret/name", "ownerSecret"),
+        ("/encoding", "encoding"),
+        ("/localeCollate", "locale"),
+        ("/postInitApplicationSQL", "postInitSql"),
+    ] {
+        if let Some(v) = initdb.pointer(from) {
+            pg.insert(to.into(), v.clone());
+        }
+    }
+}
+
+/// Managed roles.
+fn roles(roles: Option<&Value>, pg: &mut Map<String, Value>) {
+    let Some(list) = roles.and_then(Value::as_array) else {
+        return;
+    };
+    let roles: Vec<Value> = list
+        .iter()
+        .map(|role| {
+            let mut out = Map::new();
+            out.insert("name".into(), role.get("name").cloned().unwrap_or(Value::Null));
+            if role.get("login") == Some(&json!(false)) {
+                out.insert("login".into(), json!(false));
+            }
+            for (from, to) in [
+                ("/passwordSecret/name", "passwordSecret"),
+                ("/inRoles", "inRoles"),
+                ("/connectionLimit", "connectionLimit"),
+            ] {
+                if let Some(v) = role.pointer(from) {
+                    out.insert(to.into(), v.clone());
+                }
+            }
+            Value::Object(out)
+        })
+        .collect();
+    pg.insert("roles".into(), Value::Array(roles));
+}
+
+/// `Database` objects of the cluster.
+fn databases(cluster: &str, objects: &[Object], pg: &mut Map<String, Value>) {
+    let list: Vec<Value> = objects
+        .iter()
+        .filter(|o| o.is("postgresql.cnpg.io", "Database") && o.str_at("/spec/cluster/name") == cluster)
+        .map(|db| {
+            let mut out = Map::new();
+            out.insert("name".into(), json!(db.str_at("/spec/name")));
+            out.insert("owner".into(), json!(db.str_at("/spec/owner")));
+            if let Some(ext) = db.value.pointer("/spec/extensions").and_then(Value::as_array) {
+                let names: Vec<&Value> = ext.iter().filter_map(|e| e.get("name")).collect();
+                out.insert("extensions".into(), json!(names));
+            }
+            Value::Object(out)
+        })
+        .collect();
+    if !list.is_empty() {
+        pg.insert("databases".into(), Value::Array(list));
+    }
+}
+
+/// The backup: the Barman Cloud ObjectStore the cluster archives to, and its ScheduledBackup.
+fn backup(cluster: &Object, objects: &[Object]) -> Option<Value> {
+    let store_name = cluster
+        .value
+        .pointer("/spec/plugins")?
+        .as_array()?
+        .iter()
+        .find_map(|p| p.pointer("/parameters/barmanObjectName")?.as_str())?;
+    let store = objects
+        .iter()
+        .find(|o| o.is("barmancloud.cnpg.io", "ObjectStore") && o.name() == store_name)?;
+    let config = store.value.pointer("/spec/configuration")?;
+    let mut backup = Map::new();
+    backup.insert("destinationPath".into(), config.get("destinationPath")?.clone());
+    if let Some(url) = config.get("endpointURL") {
+        backup.insert("endpointURL".into(), url.clone());
+    }
+    backup.insert(
+        "credentials".into(),
+        config.pointer("/s3Credentials/accessKeyId/name")?.clone(),
+    );
+    for (from, to, default) in [
+        (
+            "/s3Credentials/accessKeyId/key",
+            "accessKeyIdKey",
+            "ACCESS_KEY_ID",
+        ),
+        (
+            "/s3Credentials/secretAccessKey/key",
+            "secretAccessKeyKey",
+            "ACCESS_SECRET_KEY",
+        ),
+        ("/wal/compression", "compression", "gzip"),
+    ] {
+        if let Some(v) = config.pointer(from).filter(|v| v.as_str() != Some(default)) {
+            backup.insert(to.into(), v.clone());
+        }
+    }
+    if let Some(retention) = store.value.pointer("/spec/retentionPolicy") {
+        backup.insert("retention".into(), retention.clone());
+    }
+    let scheduled = objects.iter().find(|o| {
+        o.is("postgresql.cnpg.io", "ScheduledBackup") && o.str_at("/spec/cluster/name") == cluster.name()
+    });
+    if let Some(schedule) = scheduled.and_then(|s| s.value.pointer("/spec/schedule")) {
+        backup.insert("schedule".into(), schedule.clone());
+    }
+    Some(Value::Object(backup))
+}
