@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The folder of the temporary repository that holds the generated trees.
-const GENERATED: &str = "generated";
+/// The folder of the temporary repository that holds the generated trees: the one
+/// docs/renovate.md's configuration ignores.
+const GENERATED: &str = "kubernetes";
 
 /// Images gitopsc picks itself (not written in the spec, so the preset cannot find them): the
 /// KubeBlocks database Job's `postgres` image (src/model/postgres.rs). docs/renovate.md names
@@ -147,18 +148,13 @@ fn repository(dir: &Path) {
     }
 }
 
-/// Writes `renovate.json` (the preset by URL, Renovate's Flux and Kubernetes managers on the
-/// generated tree, and `extra`), commits, runs Renovate in extract mode and returns its log.
-fn extract(renovate: &Renovate, dir: &Path, preset_url: &str, extra: &Value) -> String {
+/// Writes `renovate.json`: `config` with Renovate's Flux and Kubernetes managers turned on for
+/// the generated trees (as a repository with Flux files of its own has them); commits, runs
+/// Renovate in extract mode and returns its log.
+fn extract(renovate: &Renovate, dir: &Path, preset_url: &str, mut config: Value) -> String {
     let tree = format!("/^{GENERATED}/.+\\.yaml$/");
-    let mut config = json!({
-        "extends": [preset_url],
-        "flux": { "managerFilePatterns": [tree] },
-        "kubernetes": { "managerFilePatterns": [tree] },
-    });
-    for (k, v) in extra.as_object().expect("an object") {
-        config[k] = v.clone();
-    }
+    config["flux"] = json!({ "managerFilePatterns": [tree] });
+    config["kubernetes"] = json!({ "managerFilePatterns": [tree] });
     std::fs::write(
         dir.join("renovate.json"),
         serde_json::to_string_pretty(&config).unwrap(),
@@ -414,9 +410,8 @@ fn cnpg_images(tree: &Path) -> Vec<String> {
     out
 }
 
-/// `version` of each `(extractVersion, tag)`, as Renovate reads it: a JavaScript RegExp.
-fn extract_versions(node: &Path, cases: &[(String, String)]) -> Vec<Option<String>> {
-    let script = "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{process.stdout.write(JSON.stringify(JSON.parse(s).map(([r,t])=>{const m=new RegExp(r).exec(t);return m&&m.groups?m.groups.version:null})))})";
+/// Runs a node script that reads `input` as JSON on stdin and writes JSON to stdout.
+fn node_json<T: serde::de::DeserializeOwned>(node: &Path, script: &str, input: &impl serde::Serialize) -> T {
     let mut child = Command::new(node)
         .args(["-e", script])
         .stdin(Stdio::piped())
@@ -427,11 +422,17 @@ fn extract_versions(node: &Path, cases: &[(String, String)]) -> Vec<Option<Strin
         .stdin
         .take()
         .unwrap()
-        .write_all(serde_json::to_string(cases).unwrap().as_bytes())
+        .write_all(serde_json::to_string(input).unwrap().as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `version` of each `(extractVersion, tag)`, as Renovate reads it: a JavaScript RegExp.
+fn extract_versions(node: &Path, cases: &[(String, String)]) -> Vec<Option<String>> {
+    let script = "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{process.stdout.write(JSON.stringify(JSON.parse(s).map(([r,t])=>{const m=new RegExp(r).exec(t);return m&&m.groups?m.groups.version:null})))})";
+    node_json(node, script, &cases)
 }
 
 /// One spec's preset deps agree with what Renovate's Flux and Kubernetes managers read from
@@ -535,6 +536,117 @@ fn postgres_agrees(renovate: &Renovate, tree: &Path, name: &str, from_spec: &[Va
     );
 }
 
+/// The JSON blocks of docs/renovate.md, each named by the word after `json` in its fence:
+/// `renovate.json` (a repository's configuration) or `config.json` (a self-hosted global one).
+fn docs_blocks() -> Vec<(String, Value)> {
+    let text = std::fs::read_to_string(root().join("docs/renovate.md")).unwrap();
+    let mut out = Vec::new();
+    let mut block: Option<(String, String)> = None;
+    for line in text.lines() {
+        if let Some((name, body)) = &mut block {
+            if line == "```" {
+                let value =
+                    serde_json::from_str(body).unwrap_or_else(|e| panic!("{name} block: {e}\n{body}"));
+                out.push((name.clone(), value));
+                block = None;
+            } else {
+                body.push_str(line);
+                body.push('\n');
+            }
+        } else if let Some(name) = line.strip_prefix("```json") {
+            let name = name.trim();
+            assert!(
+                ["renovate.json", "config.json"].contains(&name),
+                "name each JSON block of docs/renovate.md (renovate.json or config.json): {line}"
+            );
+            block = Some((name.to_string(), String::new()));
+        }
+    }
+    assert!(block.is_none(), "an unclosed block in docs/renovate.md");
+    out
+}
+
+/// The configuration docs/renovate.md has users write, extending the preset served at `url`
+/// instead of from their Git host.
+fn documented_config(url: &str) -> Value {
+    let (_, mut config) = docs_blocks()
+        .into_iter()
+        .find(|(name, c)| name == "renovate.json" && c.get("extends").is_some())
+        .expect("docs/renovate.md shows a renovate.json that extends the preset");
+    let mut replaced = 0;
+    for entry in config["extends"].as_array_mut().unwrap() {
+        if entry.as_str().is_some_and(|e| e.contains("//renovate/gitopsc")) {
+            *entry = json!(url);
+            replaced += 1;
+        }
+    }
+    assert_eq!(replaced, 1, "one reference to the preset: {config}");
+    config
+}
+
+/// Runs `renovate-config-validator --strict ARGS` in `dir`; panics unless it passes.
+fn validate(renovate: &Renovate, dir: &Path, args: &[&str]) {
+    let validator = renovate.entry.with_file_name("config-validator.js");
+    let mut cmd = Command::new(&renovate.node);
+    cmd.arg(validator).arg("--strict").args(args).current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RENOVATE_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let out = cmd
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .output()
+        .expect("run the validator");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("Config validated successfully"),
+        "{}: {args:?}\n{text}",
+        dir.display()
+    );
+}
+
+#[test]
+fn the_preset_and_every_configuration_of_the_docs_pass_renovates_validator() {
+    let Some(renovate) = installed() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let preset = std::fs::read_to_string(root().join("renovate/gitopsc.json")).unwrap();
+    let blocks = docs_blocks();
+    let preset = (
+        "renovate.json".to_string(),
+        serde_json::from_str::<Value>(&preset).unwrap(),
+    );
+    for (i, (name, config)) in std::iter::once(&preset).chain(&blocks).enumerate() {
+        let dir = tmp.path().join(i.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(config).unwrap()).unwrap();
+        // A repository's configuration is found by its name and checked as one; a global
+        // configuration is named on the command line.
+        let args: &[&str] = if name == "renovate.json" { &[] } else { &[name] };
+        validate(&renovate, &dir, args);
+    }
+    // The self-hosted configuration allows the commands the repository's asks to run.
+    let strings = |key: &dyn Fn(&Value) -> &Value| -> Vec<String> {
+        blocks
+            .iter()
+            .flat_map(|(_, c)| key(c).as_array().cloned().unwrap_or_default())
+            .map(|v| v.as_str().expect("a string").to_string())
+            .collect()
+    };
+    let allowed = strings(&|c| &c["allowedCommands"]);
+    let commands = strings(&|c| &c["postUpgradeTasks"]["commands"]);
+    assert!(!allowed.is_empty() && !commands.is_empty());
+    let script = "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const [a,c]=JSON.parse(s);process.stdout.write(JSON.stringify(c.map(x=>a.some(r=>new RegExp(r).test(x)))))})";
+    let matched: Vec<bool> = node_json(&renovate.node, script, &(&allowed, &commands));
+    for (command, ok) in commands.iter().zip(matched) {
+        assert!(
+            ok,
+            "no allowedCommands pattern of docs/renovate.md allows `{command}`"
+        );
+    }
+}
+
 #[test]
 fn renovate_finds_every_chart_and_image_of_the_specs_and_nothing_in_the_generated_tree() {
     let Some(renovate) = installed() else { return };
@@ -549,14 +661,19 @@ fn renovate_finds_every_chart_and_image_of_the_specs_and_nothing_in_the_generate
     let dir = tmp.path().join("repo");
     repository(&dir);
 
+    let documented = documented_config(&url);
+    let ignore = json!(format!("{GENERATED}/**"));
+    assert!(
+        documented["ignorePaths"]
+            .as_array()
+            .is_some_and(|a| a.contains(&ignore)),
+        "docs/renovate.md ignores the generated folder"
+    );
+    let mut without = documented.clone();
+    without.as_object_mut().unwrap().remove("ignorePaths");
     let started = Instant::now();
-    let control = read_log(&extract(&renovate, &dir, &url, &json!({})));
-    let ignored = read_log(&extract(
-        &renovate,
-        &dir,
-        &url,
-        &json!({ "ignorePaths": [format!("{GENERATED}/**")] }),
-    ));
+    let control = read_log(&extract(&renovate, &dir, &url, without));
+    let ignored = read_log(&extract(&renovate, &dir, &url, documented));
     eprintln!(
         "Renovate {} extracted twice in {:.1?}",
         control.version,
