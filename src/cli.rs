@@ -102,6 +102,12 @@ pub enum Command {
         /// The cluster spec.
         spec: PathBuf,
     },
+    /// Work with the vendored charts that chart values are checked against.
+    Charts {
+        /// What to do.
+        #[command(subcommand)]
+        command: ChartsCommand,
+    },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \
         gitopsc schema --markdown > docs/spec-reference.md")]
@@ -141,6 +147,29 @@ pub enum Command {
     /// Print the manual page (roff).
     #[command(after_help = "Example:\n  gitopsc man > /usr/local/share/man/man1/gitopsc.1")]
     Man,
+}
+
+/// `gitopsc charts` commands.
+#[derive(Debug, Subcommand)]
+pub enum ChartsCommand {
+    /// Copy `Chart.yaml`, `values.yaml` and `values.schema.json` of a chart archive (what
+    /// `helm pull` downloads) into `<charts-dir>/<chart>/<version>/`.
+    #[command(
+        after_help = "Example:\n  helm pull oci://ghcr.io/stefanprodan/charts/podinfo --version 6.7.1\n  \
+        gitopsc charts vendor podinfo-6.7.1.tgz\n\n\
+        Reads the local archive only. Exit status: 0 written or unchanged; 2 error (nothing written)."
+    )]
+    Vendor {
+        /// The chart archive (`.tgz`).
+        archive: PathBuf,
+        /// The vendored charts folder: the one the spec's `defaults.chartsDir` names, relative
+        /// to the spec (default `charts` beside it).
+        #[arg(long, value_name = "DIR", default_value = "charts")]
+        charts_dir: PathBuf,
+        /// Replace files that differ from the archive's.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// The version line: the package version, and the commit it was built from when known

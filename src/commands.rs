@@ -146,6 +146,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
         && let Some((files, recorded)) = emit::unchanged(
             out_dir,
             &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
+            spec.parent().unwrap_or(Path::new("")),
         )
     {
         // The warnings the build that wrote the tree found, at their place in this very text.

@@ -9,6 +9,7 @@
 //! The library never prints and never exits: [`commands`] turns each CLI command into an
 //! [`commands::Outcome`] that `main` prints.
 
+pub mod charts;
 pub mod commands;
 pub mod diagnostic;
 pub mod emit;
@@ -56,6 +57,8 @@ pub struct Checked {
     pub model: Model,
     /// `sha256:<hex>` of the spec's data.
     pub spec_hash: String,
+    /// The vendored charts folder its values were checked against, as the lock records it.
+    pub charts: Option<emit::lock::ChartsStamp>,
     /// Warnings.
     pub warnings: Vec<Diagnostic>,
 }
@@ -69,11 +72,20 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let ((mut diags, pruned), spec_hash) =
         rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value));
     let typed = spec::typed(pruned.unwrap_or(loaded.value));
-    let semantic = typed
-        .as_ref()
-        .map(|t| spec::semantic::check(t, &loaded.spans))
-        .unwrap_or_default();
-    diags.extend(semantic);
+    // Chart values are checked against the vendored charts beside the spec (read from disk)
+    // while the semantic checks run.
+    let spec_dir = path.parent().unwrap_or(Path::new(""));
+    let (semantic, (chart_values, charts)) = rayon::join(
+        || typed.as_ref().map(|t| spec::semantic::check(t, &loaded.spans)),
+        || {
+            typed
+                .as_ref()
+                .map(|t| spec::chart_values::check(t, &loaded.spans, spec_dir))
+                .unwrap_or_default()
+        },
+    );
+    diags.extend(semantic.unwrap_or_default());
+    diags.extend(chart_values);
     let fail = |source: Source, mut diagnostics: Vec<Diagnostic>| {
         diagnostic::sort(&mut diagnostics);
         Failure {
@@ -104,6 +116,7 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
         source: loaded.source,
         model,
         spec_hash,
+        charts,
         warnings: diags,
     })
 }
@@ -185,6 +198,7 @@ pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failu
             String::new()
         },
         spec: checked.spec_hash.clone(),
+        charts: checked.charts.clone(),
         warnings: emit::lock::Warning::record(&checked.warnings),
     };
     Ok(Prepared {

@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Color, Command, DiffFormat};
+use cli::{ChartsCommand, Cli, Color, Command, DiffFormat};
 use gitopsc::commands::{self, Format, Mode, Style};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -68,6 +68,14 @@ fn main() -> ExitCode {
             },
         },
         Command::Validate { spec } => commands::validate(spec, style),
+        Command::Charts {
+            command:
+                ChartsCommand::Vendor {
+                    archive,
+                    charts_dir,
+                    force,
+                },
+        } => gitopsc::charts::vendor::vendor(archive, charts_dir, *force, cli.quiet),
         Command::Schema { markdown } => commands::schema(*markdown),
         Command::Init => commands::init(),
         Command::Import { paths, cluster } => commands::import(paths, cluster, style),

@@ -136,6 +136,7 @@ impl Fresh {
                 generator: lock::generator(),
                 spec: stamp.spec.clone(),
                 input: stamp.input.clone(),
+                charts: stamp.charts.clone(),
                 warnings: stamp.warnings.clone(),
                 files: files.into_iter().collect(),
             };

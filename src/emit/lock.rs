@@ -28,12 +28,26 @@ pub struct Lock {
     /// are unchanged and every file still has its hash, `check` needs no rendering.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub input: String,
+    /// The vendored charts folder the spec's chart values were checked against, when it
+    /// holds files or the spec names one: `check` takes the tree as current without
+    /// rendering only while the folder still holds what it held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charts: Option<ChartsStamp>,
     /// The spec's warnings, at their byte offsets in the spec's text (the text `input`
     /// stamps, so the offsets hold whenever the stamp matches).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
     /// Every file gitopsc owns, relative to the output root, with its sha256.
     pub files: BTreeMap<String, String>,
+}
+
+/// What the lock file records of the vendored charts folder (docs/chart-values.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartsStamp {
+    /// The folder, as the spec names it, relative to the spec's folder.
+    pub dir: String,
+    /// `sha256:<hex>` of the chart files it holds (their paths and contents).
+    pub files: String,
 }
 
 /// A warning as the lock file records it.
@@ -115,6 +129,15 @@ impl Lock {
         field(out, "spec", &self.spec)?;
         if !self.input.is_empty() {
             field(out, "input", &self.input)?;
+        }
+        if let Some(charts) = &self.charts {
+            out.write_all(b"  \"charts\": {\n  ")?;
+            field(out, "dir", &charts.dir)?;
+            out.write_all(b"    ")?;
+            json_string(out, "files")?;
+            out.write_all(b": ")?;
+            json_string(out, &charts.files)?;
+            out.write_all(b"\n  },\n")?;
         }
         if !self.warnings.is_empty() {
             // The pretty printer's text of the list, indented one level.
@@ -232,6 +255,10 @@ mod tests {
         };
         assert_eq!(lock.to_bytes(), pretty(&lock), "no files, no input");
         lock.input = "sha256:cd".into();
+        lock.charts = Some(ChartsStamp {
+            dir: "../vendor/\"charts\"".into(),
+            files: "sha256:ef".into(),
+        });
         lock.warnings = vec![
             Warning {
                 message: "image `x:latest`\n\"moves\"".into(),

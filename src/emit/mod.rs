@@ -109,6 +109,8 @@ pub struct Stamp {
     /// `sha256:<hex>` of the spec's text and gitopsc's build; empty when blueprints were
     /// overridden (then a tree is never taken as current without rendering).
     pub input: String,
+    /// The vendored charts folder the spec was checked against, if any.
+    pub charts: Option<lock::ChartsStamp>,
     /// The spec's warnings, printed from the lock file when the tree is taken as current
     /// without rendering.
     pub warnings: Vec<lock::Warning>,
@@ -130,15 +132,24 @@ impl Stamp {
 }
 
 /// Whether the output root is exactly what this build rendered from this input before:
-/// the lock file records `input`, and every file it lists still has its hash. Returns the
-/// number of files and the spec's warnings then; `None` means "render and compare".
-pub fn unchanged(root: &Path, input: &str) -> Option<(usize, Vec<lock::Warning>)> {
+/// the lock file records `input`, the vendored charts folder beside the spec (in
+/// `spec_dir`) holds what it held, and every file the lock lists still has its hash. Returns
+/// the number of files and the spec's warnings then; `None` means "render and compare".
+pub fn unchanged(root: &Path, input: &str, spec_dir: &Path) -> Option<(usize, Vec<lock::Warning>)> {
     if input.is_empty() {
         return None;
     }
     let bytes = std::fs::read(root.join(LOCK_FILE)).ok()?;
     let lock = Lock::parse(&bytes).ok()?;
     if lock.input != input || lock.generator != lock::generator() {
+        return None;
+    }
+    // The same text names the same folder: the lock's is the spec's.
+    let dir = lock
+        .charts
+        .as_ref()
+        .map_or(crate::charts::DEFAULT_DIR, |c| c.dir.as_str());
+    if crate::charts::Folder::scan(spec_dir, dir).stamp() != lock.charts {
         return None;
     }
     if std::fs::symlink_metadata(root.join(journal::JOURNAL)).is_ok() {
@@ -283,6 +294,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         } else {
             String::new()
         },
+        charts: stamp.charts.clone(),
         warnings: stamp.warnings.clone(),
         files: files.into_iter().collect(),
     };
@@ -293,6 +305,9 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
             restamped.input.clone_from(&new_lock.input);
             // Warnings sit at offsets in the text: a comment moves them, the tree stays current.
             restamped.warnings.clone_from(&new_lock.warnings);
+            // Vendored chart files are checked, not rendered: a change that passes the checks
+            // and leaves the tree alone leaves it current.
+            restamped.charts.clone_from(&new_lock.charts);
             restamped != new_lock
         });
     Ok(Comparison {

@@ -28,6 +28,8 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
         )));
     }
     repo.materialize(Snapshot::Index, &[&out_rel], temp.path())?;
+    let charts_rel = charts_of(&repo, spec, &temp.path().join(&spec_rel))?;
+    repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
     let (staged_spec, staged_out) = (temp.path().join(&spec_rel), temp.path().join(&out_rel));
     create_dir(&staged_out)?;
     let mut outcome = commands::run(&staged_spec, &staged_out, blueprints, Mode::Check, style);
@@ -35,7 +37,7 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
     if outcome.code == 2 {
         return Ok(outcome);
     }
-    let untracked = repo.untracked(&[&out_rel])?;
+    let untracked = repo.untracked(&[&out_rel, &charts_rel])?;
     if outcome.code == 1 {
         let _ = writeln!(
             outcome.stdout,
@@ -47,7 +49,7 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
             &untracked,
         );
     }
-    let unstaged = repo.unstaged(&[&spec_rel, &out_rel])?;
+    let unstaged = repo.unstaged(&[&spec_rel, &out_rel, &charts_rel])?;
     if !unstaged.is_empty() {
         outcome.code = 1;
         list(
@@ -81,6 +83,8 @@ fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Re
     let tree = temp.path().join(format!("tree@{base}"));
     create_dir(&tree)?;
     if repo.materialize(Snapshot::Revision(base), &[&spec_rel], &base_dir)? > 0 {
+        let charts_rel = charts_of(&repo, spec, &base_dir.join(&spec_rel))?;
+        repo.materialize(Snapshot::Revision(base), &[&charts_rel], &base_dir)?;
         let quiet = Style { quiet: true, ..style };
         let built = commands::run(
             &base_dir.join(&spec_rel),
@@ -102,6 +106,20 @@ fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Re
     let mut outcome = commands::run(spec, &tree, blueprints, Mode::Diff, style);
     strip_prefix(&mut outcome, temp.path());
     Ok(outcome)
+}
+
+/// The vendored charts folder (repository-relative) that the spec at `laid_out` (a copy of
+/// `spec` out of git) names, beside `spec`: its files are inputs of the run too.
+fn charts_of(repo: &Repo, spec: &Path, laid_out: &Path) -> Result<String, GitError> {
+    let dir = crate::charts::dir_named_by(laid_out);
+    let folder = spec.parent().unwrap_or(Path::new("")).join(&dir);
+    let relative = repo.relative(&folder).map_err(|_| {
+        GitError(format!(
+            "`defaults.chartsDir` names `{dir}`, outside the repository: git holds no vendored charts there"
+        ))
+    })?;
+    // The top itself: git takes `.`, not an empty path.
+    Ok(if relative.is_empty() { ".".into() } else { relative })
 }
 
 /// A private temporary folder, removed when dropped.

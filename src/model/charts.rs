@@ -270,7 +270,7 @@ pub struct WiringInput<'a> {
     pub monitor_labels: &'a BTreeMap<String, String>,
 }
 
-pub(super) fn version_of(v: &str) -> Option<(u64, u64)> {
+pub(crate) fn version_of(v: &str) -> Option<(u64, u64)> {
     let mut parts = v.trim_start_matches('v').split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
@@ -279,9 +279,6 @@ pub(super) fn version_of(v: &str) -> Option<(u64, u64)> {
 pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) -> Wiring {
     let app = input.app;
     let base = format!("/apps/{}", input.index);
-    if let Some(helm) = &app.helm {
-        super::chart_keys::check(chart, &helm.version, input.values, &base, spans, diags);
-    }
     let mut w = Wiring::default();
     let mut set = |path: &str, value: Value, from: &str, diags: &mut Vec<Diagnostic>| {
         if let Some(existing) = get_path(input.values, path)

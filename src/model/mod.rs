@@ -3,7 +3,7 @@
 //!
 //! The model is what blueprints see: it is serialized into their context as is.
 
-mod chart_keys;
+pub(crate) mod chart_keys;
 pub mod charts;
 mod graph;
 mod health;

@@ -195,6 +195,12 @@ pub struct Defaults {
     /// Put Reloader annotations on every workload, so a rotated Secret restarts its pods.
     #[serde(default)]
     pub reloader: bool,
+    /// The folder of vendored chart files (`<chart>/<version>/values.yaml`,
+    /// `values.schema.json`, `Chart.yaml`) that apps' `helm.values` are checked against,
+    /// relative to the spec's folder (default `charts`); see docs/chart-values.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub charts_dir: Option<String>,
 }
 
 impl Default for Defaults {
@@ -210,6 +216,7 @@ impl Default for Defaults {
             monitoring: MonitoringDefaults::default(),
             network: NetworkDefaults::default(),
             reloader: false,
+            charts_dir: None,
         }
     }
 }
