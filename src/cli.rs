@@ -102,6 +102,18 @@ pub enum Command {
         /// The cluster spec.
         spec: PathBuf,
     },
+    /// Explain a diagnostic code: what it means, a spec that shows it, and the fix.
+    #[command(after_help = "Examples:\n  gitopsc explain GSC0201\n  \
+        gitopsc explain --index > docs/error-index.md   # every code, in Markdown\n\n\
+        Exit status: 0 explained; 2 unknown code.")]
+    Explain {
+        /// The code, e.g. `GSC0201` (as printed in `error[GSC0201]: ...`).
+        #[arg(required_unless_present = "index")]
+        code: Option<String>,
+        /// Print the whole error index in Markdown instead.
+        #[arg(long, conflicts_with = "code")]
+        index: bool,
+    },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \
         gitopsc schema --markdown > docs/spec-reference.md")]

@@ -1,7 +1,7 @@
 //! The CLI's commands, each a thin function over the pipeline that returns what to print
 //! and the exit code. Exit codes are a contract: 0 ok, 1 differs (or blocked), 2 error.
 
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::{self, Code, Diagnostic};
 use crate::emit::fresh::{Fresh, PutError};
 use crate::emit::guard::{Access, lock_root};
 use crate::emit::report::{self, Paint};
@@ -59,7 +59,7 @@ fn failed(f: Failure, style: Style) -> Outcome {
 }
 
 fn emit_failed(e: EmitError, style: Style) -> Outcome {
-    let mut d = Diagnostic::error(e.0);
+    let mut d = Diagnostic::error(Code::Output, e.0);
     if let Some(help) = e.1 {
         d = d.help(help);
     }
@@ -147,13 +147,16 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
             out_dir,
             &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
         )
-    {
         // The warnings the build that wrote the tree found, at their place in this very text.
+        && let Some(diags) = recorded
+            .iter()
+            .map(|w| w.diagnostic(text.strip_prefix('\u{feff}').unwrap_or(&text)))
+            .collect::<Option<Vec<Diagnostic>>>()
+    {
         let source = crate::source::Source::new(
             spec.display().to_string(),
             text.strip_prefix('\u{feff}').unwrap_or(&text),
         );
-        let diags: Vec<Diagnostic> = recorded.iter().map(|w| w.diagnostic(&source.text)).collect();
         let dir = out_dir.display();
         let stdout = match (mode, style.quiet) {
             (_, true) => String::new(),
@@ -358,6 +361,38 @@ pub fn schema(markdown: bool) -> Outcome {
     Outcome {
         stdout,
         ..Outcome::default()
+    }
+}
+
+/// `gitopsc explain CODE`: the code's page of the error index; with `index`, the whole
+/// index in Markdown.
+pub fn explain(code: Option<&str>, index: bool) -> Outcome {
+    if index {
+        return Outcome {
+            stdout: diagnostic::codes::index_markdown(),
+            ..Outcome::default()
+        };
+    }
+    let given = code.unwrap_or_default();
+    match Code::parse(given) {
+        Some(code) => Outcome {
+            stdout: code.explain(),
+            ..Outcome::default()
+        },
+        None => {
+            let upper = given.trim().to_ascii_uppercase();
+            let help = match crate::spec::schema::did_you_mean(&upper, Code::ALL.iter().map(|c| c.as_str())) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "`gitopsc explain --index` lists every code".to_string(),
+            };
+            let d = Diagnostic::error(Code::UnknownCode, format!("no code `{given}` in the error index"))
+                .help(help);
+            Outcome {
+                code: 2,
+                stdout: String::new(),
+                stderr: diagnostic::render(&[d], None, false),
+            }
+        }
     }
 }
 

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
             },
         },
         Command::Validate { spec } => commands::validate(spec, style),
+        Command::Explain { code, index } => commands::explain(code.as_deref(), *index),
         Command::Schema { markdown } => commands::schema(*markdown),
         Command::Init => commands::init(),
         Command::Completions { shell } => return print_bytes(&cli::completions(*shell)),

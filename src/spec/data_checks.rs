@@ -5,7 +5,7 @@ use super::data::{PostgresProvider, RedisProvider};
 use super::load::SpanIndex;
 use super::schema::did_you_mean;
 use super::secrets::{SecretType, StoreKind};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
@@ -22,12 +22,15 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
             && vault.auth.kubernetes.service_account.namespace.is_none()
         {
             diags.push(
-                Diagnostic::error("a ClusterSecretStore's service account needs a namespace")
-                    .at(
-                        spans.key(&format!("/secretStores/{s}/vault/auth/kubernetes/serviceAccount")),
-                        "no namespace",
-                    )
-                    .help("add `namespace:` (where External Secrets runs, e.g. `external-secrets`)"),
+                Diagnostic::error(
+                    Code::ClusterStoreNamespace,
+                    "a ClusterSecretStore's service account needs a namespace",
+                )
+                .at(
+                    spans.key(&format!("/secretStores/{s}/vault/auth/kubernetes/serviceAccount")),
+                    "no namespace",
+                )
+                .help("add `namespace:` (where External Secrets runs, e.g. `external-secrets`)"),
             );
         }
     }
@@ -54,13 +57,13 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
         let base = format!("/operators/{key}");
         match (&decl.app, &decl.external) {
             (Some(_), Some(_)) | (None, None) => diags.push(
-                Diagnostic::error(format!("operator `{key}` needs exactly one of `app` and `external`"))
+                Diagnostic::error(Code::OperatorSource, format!("operator `{key}` needs exactly one of `app` and `external`"))
                     .at(spans.key(&base), "")
                     .help("name the app of this spec that installs it, or the external Flux Kustomization that does"),
             ),
             (Some(app), None) => match spec.apps.iter().find(|a| &a.name == app) {
                 None => diags.push(
-                    Diagnostic::error(format!("`{app}` is not an app of this spec"))
+                    Diagnostic::error(Code::UnknownOperatorSource, format!("`{app}` is not an app of this spec"))
                         .at(spans.value(&format!("{base}/app")), "unknown app")
                         .help(match did_you_mean(app.as_str(), apps.iter().copied()) {
                             Some(best) => format!("did you mean `{best}`?"),
@@ -68,7 +71,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                         }),
                 ),
                 Some(a) if a.helm.is_none() => diags.push(
-                    Diagnostic::error(format!("app `{app}` installs no Helm chart, so its operator cannot be health-checked"))
+                    Diagnostic::error(Code::OperatorSource, format!("app `{app}` installs no Helm chart, so its operator cannot be health-checked"))
                         .at(spans.value(&format!("{base}/app")), "")
                         .help("use `external:` with `deployment:` and `namespace:` instead"),
                 ),
@@ -77,14 +80,14 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
             (None, Some(ext)) => {
                 if !externals.contains(ext.as_str()) {
                     diags.push(
-                        Diagnostic::error(format!("`{ext}` is not declared in `flux.external`"))
+                        Diagnostic::error(Code::UnknownOperatorSource, format!("`{ext}` is not declared in `flux.external`"))
                             .at(spans.value(&format!("{base}/external")), "undeclared")
                             .help(format!("add `{ext}` to `flux.external`")),
                     );
                 }
                 if decl.deployment.is_none() || decl.namespace.is_none() {
                     diags.push(
-                        Diagnostic::error(format!("operator `{key}` from an external Kustomization needs `deployment` and `namespace`"))
+                        Diagnostic::error(Code::OperatorSource, format!("operator `{key}` from an external Kustomization needs `deployment` and `namespace`"))
                             .at(spans.key(&base), "")
                             .help("name the operator's Deployment and its namespace, so the gate can health-check it"),
                     );
@@ -105,7 +108,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
             let need_secret = |name: &str, pointer: String, what: &str, diags: &mut Vec<Diagnostic>| {
                 if !secret_names.contains(name) {
                     diags.push(
-                        Diagnostic::error(format!("{what} `{name}` is not one of the app's `secrets`"))
+                        Diagnostic::error(Code::UnknownSecret, format!("{what} `{name}` is not one of the app's `secrets`"))
                             .at(spans.value(&pointer), "unknown secret")
                             .help(match did_you_mean(name, secret_names.iter().copied()) {
                                 Some(best) => format!("did you mean `{best}`?"),
@@ -120,14 +123,14 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                 let sp = format!("{base}/secrets/{s}");
                 if !seen.insert(secret.name.as_str()) {
                     diags.push(
-                        Diagnostic::error(format!("duplicate secret name `{}`", secret.name))
+                        Diagnostic::error(Code::DuplicateName, format!("duplicate secret name `{}`", secret.name))
                             .at(spans.value(&format!("{sp}/name")), "")
                             .help("give each secret a unique name"),
                     );
                 }
                 match secret.store.as_ref().or(spec.defaults.secret_store.as_ref()) {
                     None => diags.push(
-                        Diagnostic::error(format!("secret `{}` names no store", secret.name))
+                        Diagnostic::error(Code::SecretWithoutStore, format!("secret `{}` names no store", secret.name))
                             .at(spans.key(&sp), "")
                             .help("set `store:` or `defaults.secretStore`"),
                     ),
@@ -143,7 +146,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                 }
                 if secret.data.is_empty() && secret.data_from.is_empty() {
                     diags.push(
-                        Diagnostic::error(format!("secret `{}` reads nothing", secret.name))
+                        Diagnostic::error(Code::SecretReadsNothing, format!("secret `{}` reads nothing", secret.name))
                             .at(spans.key(&sp), "")
                             .help("add `data: [{key, remoteKey, property}]` or `dataFrom: [remoteKey]`"),
                     );
@@ -160,7 +163,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     SecretType::Dockerconfigjson => {
                         if secret.registry.as_deref().is_none_or(str::is_empty) {
                             diags.push(
-                                Diagnostic::error(format!(
+                                Diagnostic::error(Code::DockerConfigRegistry, format!(
                                     "the dockerconfigjson secret `{}` needs a `registry`",
                                     secret.name
                                 ))
@@ -193,7 +196,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     PostgresProvider::Cnpg => {
                         if pg.image.is_some() == pg.version.is_some() {
                             diags.push(
-                                Diagnostic::error(
+                                Diagnostic::error(Code::DataServiceVersion,
                                     "a CloudNative-PG cluster needs exactly one of `version` and `image`",
                                 )
                                 .at(spans.key(&pp), "")
@@ -206,14 +209,14 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
                         {
                             diags.push(
-                                Diagnostic::error(format!("`{v}` is not a PostgreSQL version"))
+                                Diagnostic::error(Code::DataServiceVersion, format!("`{v}` is not a PostgreSQL version"))
                                     .at(spans.value(&format!("{pp}/version")), "")
                                     .help("write `major.minor`, e.g. `16.9`"),
                             );
                         }
                         if !pg.databases.is_empty() && cnpg_minor.is_some_and(|m| m < 25) {
                             diags.push(
-                                Diagnostic::error(format!(
+                                Diagnostic::error(Code::OperatorTooOld, format!(
                                     "declarative `Database` objects need CloudNative-PG 1.25 or later; `operatorVersion` is {}",
                                     pg.operator_version
                                 ))
@@ -225,7 +228,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                             && cnpg_minor.is_some_and(|m| (25..26).contains(&m))
                         {
                             diags.push(
-                                Diagnostic::error(format!(
+                                Diagnostic::error(Code::OperatorTooOld, format!(
                                     "`Database` extensions need CloudNative-PG 1.26 or later; `operatorVersion` is {}",
                                     pg.operator_version
                                 ))
@@ -236,7 +239,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                         if let Some(b) = &pg.backup {
                             if !b.legacy && cnpg_minor.is_some_and(|m| m < 26) {
                                 diags.push(
-                                    Diagnostic::error(format!(
+                                    Diagnostic::error(Code::OperatorTooOld, format!(
                                         "the Barman Cloud plugin needs CloudNative-PG 1.26 or later; `operatorVersion` is {}",
                                         pg.operator_version
                                     ))
@@ -246,7 +249,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                             }
                             if b.schedule.split_whitespace().count() != 6 {
                                 diags.push(
-                                    Diagnostic::error(format!(
+                                    Diagnostic::error(Code::BackupSchedule, format!(
                                         "`{}` is not a six-field cron schedule",
                                         b.schedule
                                     ))
@@ -269,7 +272,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                                 && s.kind != SecretType::BasicAuth
                             {
                                 diags.push(
-                                    Diagnostic::error(format!(
+                                    Diagnostic::error(Code::SecretType, format!(
                                         "`{name}` must be a `basic-auth` secret: CloudNative-PG reads `username` and `password` from a `kubernetes.io/basic-auth` Secret"
                                     ))
                                     .at(spans.value(&pointer), "")
@@ -293,7 +296,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     PostgresProvider::Kubeblocks => {
                         if pg.version.is_none() {
                             diags.push(
-                                Diagnostic::error("a KubeBlocks PostgreSQL cluster needs `version` (the addon's service version)")
+                                Diagnostic::error(Code::DataServiceVersion, "a KubeBlocks PostgreSQL cluster needs `version` (the addon's service version)")
                                     .at(spans.key(&pp), "")
                                     .help("set e.g. `version: 16.4.0`: it must be a version the installed addon offers"),
                             );
@@ -308,7 +311,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                         ] {
                             if present {
                                 diags.push(
-                                    Diagnostic::error(format!(
+                                    Diagnostic::error(Code::ProviderField, format!(
                                         "`{field}` is a CloudNative-PG setting; KubeBlocks does not take it"
                                     ))
                                     .at(spans.key(&format!("{pp}/{field}")), "")
@@ -322,7 +325,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                 for (d, db) in pg.databases.iter().enumerate() {
                     if !dbs.insert(db.name.as_str()) {
                         diags.push(
-                            Diagnostic::error(format!("database `{}` is listed twice", db.name))
+                            Diagnostic::error(Code::DatabaseTwice, format!("database `{}` is listed twice", db.name))
                                 .at(
                                     spans.value(&format!("{pp}/databases/{d}/name")),
                                     "already created",
@@ -339,7 +342,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     RedisProvider::External => {
                         if redis.address.as_deref().is_none_or(str::is_empty) {
                             diags.push(
-                                Diagnostic::error("an external Redis needs `address`")
+                                Diagnostic::error(Code::ExternalRedisAddress, "an external Redis needs `address`")
                                     .at(spans.key(&rp), "")
                                     .help("e.g. `address: dragonfly.dragonfly.svc.cluster.local:6379`"),
                             );
@@ -353,7 +356,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                             );
                             if flux_minor.is_some_and(|m| m < 9) && app.helm.is_some() {
                                 diags.push(
-                                    Diagnostic::error("the Redis password reaches the release through `valuesFrom[].literal`, which needs Flux 2.9")
+                                    Diagnostic::error(Code::FluxTooOld, "the Redis password reaches the release through `valuesFrom[].literal`, which needs Flux 2.9")
                                         .at(spans.key(&format!("{rp}/passwordSecret")), "needs Flux ≥ 2.9")
                                         .help("upgrade Flux and set `flux.version: \"2.9\"`"),
                                 );
@@ -363,7 +366,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     RedisProvider::Kubeblocks => {
                         if redis.version.is_none() {
                             diags.push(
-                                Diagnostic::error(
+                                Diagnostic::error(Code::DataServiceVersion,
                                     "a KubeBlocks Redis needs `version` (the addon's service version)",
                                 )
                                 .at(spans.key(&rp), "")
@@ -383,7 +386,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     }
                     for (index, consumers) in by_index.into_iter().filter(|(_, c)| c.len() > 1) {
                         diags.push(
-                            Diagnostic::error(format!(
+                            Diagnostic::error(Code::RedisIndexClash, format!(
                                 "Redis database {index} is used by {}",
                                 consumers
                                     .iter()
@@ -413,7 +416,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                         _ => format!("{base}/postgres"),
                     };
                     diags.push(
-                        Diagnostic::error(format!("app `{}` needs {}, which `operators` does not declare", app.name, op.title()))
+                        Diagnostic::error(Code::OperatorNotDeclared, format!("app `{}` needs {}, which `operators` does not declare", app.name, op.title()))
                             .at(spans.key(&at), "")
                             .help(format!(
                                 "add `operators: {{{}: {{app: <the app that installs it>}}}}`, or `{{external: <Kustomization>, deployment: <name>, namespace: <ns>}}`",
@@ -432,7 +435,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
 }
 
 fn unknown_store(name: &str, pointer: &str, stores: &BTreeSet<&str>, spans: &SpanIndex) -> Diagnostic {
-    Diagnostic::error(format!("secret store `{name}` is not declared in `secretStores`"))
+    Diagnostic::error(Code::UnknownSecretStore, format!("secret store `{name}` is not declared in `secretStores`"))
         .at(spans.value(pointer), "unknown store")
         .help(match did_you_mean(name, stores.iter().copied()) {
             Some(best) => format!("did you mean `{best}`?"),
@@ -441,9 +444,12 @@ fn unknown_store(name: &str, pointer: &str, stores: &BTreeSet<&str>, spans: &Spa
 }
 
 fn missing_key(secret: &str, key: &str, pointer: &str, spans: &SpanIndex) -> Diagnostic {
-    Diagnostic::error(format!("secret `{secret}` needs the key `{key}`"))
-        .at(spans.key(pointer), "")
-        .help(format!(
-            "add `{{key: {key}, remoteKey: ..., property: ...}}` to its `data`"
-        ))
+    Diagnostic::error(
+        Code::SecretMissingKey,
+        format!("secret `{secret}` needs the key `{key}`"),
+    )
+    .at(spans.key(pointer), "")
+    .help(format!(
+        "add `{{key: {key}, remoteKey: ..., property: ...}}` to its `data`"
+    ))
 }

@@ -8,7 +8,7 @@ use super::{
     CHART_NAME_PATTERN, CHART_VERSION_PATTERN, ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN,
     GROUP_PATTERN, HELM_URL_PATTERN, NAME_PATTERN,
 };
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -125,14 +125,14 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
                     let child = format!("{pointer}/{}", escape_pointer(field));
                     if is_plaintext_secret_field(&pointer, field) {
                         diags.push(
-                            Diagnostic::error(format!("`{field}`: plaintext secret values are not allowed in a spec"))
+                            Diagnostic::error(Code::PlaintextSecretField, format!("`{field}`: plaintext secret values are not allowed in a spec"))
                                 .at(loaded.spans.key(&child), "plaintext secret")
                                 .help("put the value in the secret store and read it: `data: [{key, remoteKey, property}]`"),
                         );
                         remove(pruned.get_or_insert_with(|| loaded.value.clone()), &child);
                         continue;
                     }
-                    let mut d = Diagnostic::error(format!("unknown field `{field}`"))
+                    let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{field}`"))
                         .at(loaded.spans.key(&child), "not a field here");
                     if let Some(best) = did_you_mean(field, allowed.iter().map(String::as_str)) {
                         d = d.help(format!("did you mean `{best}`?"));
@@ -151,7 +151,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
                     "in this mapping".to_string()
                 };
                 diags.push(
-                    Diagnostic::error(format!("missing field `{field}`"))
+                    Diagnostic::error(Code::MissingField, format!("missing field `{field}`"))
                         .at(loaded.spans.key(&pointer), label)
                         .help(format!("add `{field}:`{}", required_hint(field))),
                 );
@@ -164,11 +164,14 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
                     }
                 };
                 let found = json_type(&instance);
-                let mut d = Diagnostic::error(format!("expected {} here, found {found}", article(&expected)))
-                    .at(
-                        loaded.spans.value(&pointer),
-                        format!("this is {}", article(found)),
-                    );
+                let mut d = Diagnostic::error(
+                    Code::WrongType,
+                    format!("expected {} here, found {found}", article(&expected)),
+                )
+                .at(
+                    loaded.spans.value(&pointer),
+                    format!("this is {}", article(found)),
+                );
                 if expected == "string" && matches!(instance, Value::Number(_) | Value::Bool(_)) {
                     d = d.help(format!("quote the value: `\"{}\"`", scalar_text(&instance)));
                 }
@@ -181,7 +184,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
                     .map(|a| a.iter().map(scalar_text).collect())
                     .unwrap_or_default();
                 let given = scalar_text(&instance);
-                let mut d = Diagnostic::error(format!("`{given}` is not allowed here")).at(
+                let mut d = Diagnostic::error(Code::NotAllowed, format!("`{given}` is not allowed here")).at(
                     loaded.spans.value(&pointer),
                     format!("expected one of: {}", choices.join(", ")),
                 );
@@ -202,7 +205,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
                     format!("`{given}`")
                 };
                 diags.push(
-                    Diagnostic::error(format!("{shown} is not {what}"))
+                    Diagnostic::error(Code::InvalidFormat, format!("{shown} is not {what}"))
                         .at(loaded.spans.value(&pointer), format!("expected {what}"))
                         .help(help),
                 );
@@ -210,7 +213,8 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
             }
             _ => {
                 diags.push(
-                    Diagnostic::error(format!("invalid value: {error}")).at(loaded.spans.value(&pointer), ""),
+                    Diagnostic::error(Code::InvalidValue, format!("invalid value: {error}"))
+                        .at(loaded.spans.value(&pointer), ""),
                 );
                 remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
             }

@@ -4,7 +4,7 @@
 use super::load::SpanIndex;
 use super::schema::did_you_mean;
 use super::{ClusterSpec, ValuesKind};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Flux features the generated tree relies on, with the Flux minor version that brought them.
@@ -54,10 +54,13 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
             && minor < feature.since
         {
             diags.push(
-                Diagnostic::error(format!(
-                    "Flux 2.{minor} lacks {}: it needs Flux 2.{} or later",
-                    feature.what, feature.since
-                ))
+                Diagnostic::error(
+                    Code::FluxTooOld,
+                    format!(
+                        "Flux 2.{minor} lacks {}: it needs Flux 2.{} or later",
+                        feature.what, feature.since
+                    ),
+                )
                 .at(spans.value(pointer), format!("needs Flux ≥ 2.{}", feature.since))
                 .help(format!(
                     "upgrade Flux and set `flux.version: \"2.{}\"` or later{}",
@@ -92,9 +95,10 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
     for (i, ext) in spec.flux.external.iter().enumerate() {
         if apps.contains_key(ext.as_str()) {
             diags.push(
-                Diagnostic::error(format!(
-                    "`{ext}` is both an app of this spec and a declared external Kustomization"
-                ))
+                Diagnostic::error(
+                    Code::AppIsExternal,
+                    format!("`{ext}` is both an app of this spec and a declared external Kustomization"),
+                )
                 .at(
                     spans.value(&format!("/flux/external/{i}")),
                     "declared external here",
@@ -116,15 +120,19 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
             let pointer = format!("{base}/dependsOn/{d}");
             if dep == &app.name {
                 diags.push(
-                    Diagnostic::error(format!("app `{}` depends on itself", app.name))
-                        .at(spans.value(&pointer), "self-dependency")
-                        .help("remove this entry"),
+                    Diagnostic::error(
+                        Code::SelfDependency,
+                        format!("app `{}` depends on itself", app.name),
+                    )
+                    .at(spans.value(&pointer), "self-dependency")
+                    .help("remove this entry"),
                 );
             } else if !apps.contains_key(dep.as_str()) && !externals.contains(dep.as_str()) {
                 let candidates = apps.keys().copied().chain(externals.iter().copied());
-                let mut d = Diagnostic::error(format!(
-                    "`{dep}` is neither an app of this spec nor a declared external Kustomization"
-                ))
+                let mut d = Diagnostic::error(
+                    Code::UnknownDependency,
+                    format!("`{dep}` is neither an app of this spec nor a declared external Kustomization"),
+                )
                 .at(spans.value(&pointer), "unknown dependency");
                 d = match did_you_mean(dep.as_str(), candidates) {
                     Some(best) => d.help(format!(
@@ -141,10 +149,10 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
             let pointer = format!("{base}/helm/source");
             match sources.get(helm.source.as_str()) {
                 None => {
-                    let mut d = Diagnostic::error(format!(
-                        "source `{}` is not declared in `sources.helm`",
-                        helm.source
-                    ))
+                    let mut d = Diagnostic::error(
+                        Code::UnknownSource,
+                        format!("source `{}` is not declared in `sources.helm`", helm.source),
+                    )
                     .at(spans.value(&pointer), "unknown source");
                     d = match did_you_mean(helm.source.as_str(), sources.keys().copied()) {
                         Some(best) => d.help(format!("did you mean `{best}`?")),
@@ -159,10 +167,13 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
                     let oci = spec.sources.helm[s].url.starts_with("oci://");
                     if oci && is_range(&helm.version) {
                         diags.push(
-                            Diagnostic::error(format!(
-                                "`{}` is a version range; an `oci://` chart needs an exact version",
-                                helm.version
-                            ))
+                            Diagnostic::error(
+                                Code::OciVersionRange,
+                                format!(
+                                    "`{}` is a version range; an `oci://` chart needs an exact version",
+                                    helm.version
+                                ),
+                            )
                             .at(spans.value(&format!("{base}/helm/version")), "range")
                             .help("pin the chart version, e.g. `1.2.3`"),
                         );
@@ -175,12 +186,15 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
                     need(&VALUES_FROM_LITERAL, &format!("{pointer}/literal"), &mut diags);
                     if from.target_path.is_none() {
                         diags.push(
-                            Diagnostic::error("`literal: true` needs a `targetPath`")
-                                .at(
-                                    spans.key(&format!("{pointer}/literal")),
-                                    "literal without a target",
-                                )
-                                .help("set `targetPath` to the values key the string goes to"),
+                            Diagnostic::error(
+                                Code::LiteralWithoutTarget,
+                                "`literal: true` needs a `targetPath`",
+                            )
+                            .at(
+                                spans.key(&format!("{pointer}/literal")),
+                                "literal without a target",
+                            )
+                            .help("set `targetPath` to the values key the string goes to"),
                         );
                     }
                 }
@@ -188,6 +202,7 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
                 {
                     diags.push(
                         Diagnostic::warning(
+                            Code::DefaultValuesKey,
                             "`valuesKey` defaults to `values.yaml`, an unusual key for a Secret value",
                         )
                         .at(spans.key(&pointer), "")
@@ -216,7 +231,7 @@ fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
         .any(|segment| segment == ".." || segment == ".")
     {
         diags.push(
-            Diagnostic::error(format!("`repoPath: {repo_path}` has a `.` or `..` segment"))
+            Diagnostic::error(Code::RepoPathSegment, format!("`repoPath: {repo_path}` has a `.` or `..` segment"))
                 .at(spans.value("/flux/repoPath"), "not a plain path inside the repository")
                 .help("Flux reads Kustomization paths inside the repository: write the folder's path from the repository root, e.g. `clusters/prod`"),
         );
@@ -225,11 +240,14 @@ fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
         let Some(group) = &app.group else { continue };
         if let Some(segment) = group.as_str().split('/').find(|s| s.len() > NAME_MAX) {
             diags.push(
-                Diagnostic::error(format!(
-                    "the group folder name `{}…` is {} bytes long; filesystems take at most {NAME_MAX}",
-                    segment.chars().take(20).collect::<String>(),
-                    segment.len()
-                ))
+                Diagnostic::error(
+                    Code::FolderNameTooLong,
+                    format!(
+                        "the group folder name `{}…` is {} bytes long; filesystems take at most {NAME_MAX}",
+                        segment.chars().take(20).collect::<String>(),
+                        segment.len()
+                    ),
+                )
                 .at(spans.value(&format!("/apps/{i}/group")), "folder name too long")
                 .help("shorten the group's folder names"),
             );
@@ -259,7 +277,7 @@ fn unique<'a>(
     for (i, name) in names.enumerate() {
         if let Some(&first) = seen.get(name) {
             diags.push(
-                Diagnostic::error(format!("duplicate {what} name `{name}`"))
+                Diagnostic::error(Code::DuplicateName, format!("duplicate {what} name `{name}`"))
                     .at(
                         spans.value(&format!("{list}/{i}/name")),
                         format!("`{name}` is already the name of {what} #{}", first + 1),
@@ -350,7 +368,7 @@ fn report_cycle(
         .find(|&&(to, _)| to == second)
         .map_or(0, |&(_, d)| d);
     diags.push(
-        Diagnostic::error(format!("dependency cycle: {path}"))
+        Diagnostic::error(Code::DependencyCycle, format!("dependency cycle: {path}"))
             .at(spans.value(&format!("/apps/{first}/dependsOn/{entry}")), "this dependency closes the cycle")
             .help("Flux never applies Kustomizations that wait on each other: remove one `dependsOn` entry of the cycle"),
     );
