@@ -13,6 +13,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod emit;
 pub mod git;
+pub mod json;
 pub mod model;
 pub mod render;
 pub mod source;
