@@ -370,6 +370,49 @@ fn check_workload(
     level: Option<PodSecurityLevel>,
     r: &mut Report,
 ) {
+    check_kind_fields(wl, p, r);
+    check_names_and_image(wl, p, r);
+    check_ports(wl, p, r);
+    let mut env_names: BTreeMap<String, String> = BTreeMap::new();
+    check_env(wl, &wl.env, &format!("{p}/env"), refs, &mut env_names, r);
+    check_env_from(&wl.env_from, &format!("{p}/envFrom"), refs, r);
+    let mut mounts: BTreeMap<String, String> = BTreeMap::new();
+    check_files(&wl.files, &format!("{p}/files"), refs, &mut mounts, r);
+    let volumes = check_volumes(wl, p, &mut mounts, r);
+    check_init_containers(wl, p, refs, &volumes, r);
+    check_probes(wl, p, r);
+    check_resources(&wl.resources, &format!("{p}/resources"), r);
+    check_labels(&wl.labels, &format!("{p}/labels"), true, r);
+    check_labels(&wl.node_selector, &format!("{p}/nodeSelector"), false, r);
+    if let Some(level) = level {
+        check_pod_security(wl, app.namespace(), level, &format!("{p}/securityContext"), r);
+    }
+    check_strategy(wl, p, r);
+    if let Some(identity) = &wl.instance_identity {
+        check_identity(wl, identity, p, &env_names, r);
+    }
+    if let Some(hpa) = &wl.autoscaling {
+        check_autoscaling(wl, hpa, p, r);
+    }
+    if let Some(pdb) = &wl.disruption_budget {
+        check_disruption_budget(wl, pdb, p, r);
+    }
+    if let Some(m) = &wl.monitoring
+        && wl.port(&m.port).is_none()
+    {
+        r.unknown(
+            Code::WorkloadUnknownName,
+            &format!("{p}/monitoring/port"),
+            format!("workload `{}` has no port `{}`", wl.name, m.port),
+            &m.port,
+            wl.ports.iter().map(|p| p.name.as_str()),
+            "declare it in the workload's `ports` (a monitor scrapes a named port)".into(),
+        );
+    }
+}
+
+/// Fields of the other kind: a Deployment's on a StatefulSet, a StatefulSet's on a Deployment.
+fn check_kind_fields(wl: &WorkloadSpec, p: &str, r: &mut Report) {
     let sts = wl.kind == WorkloadKind::StatefulSet;
     let kind = wl.kind.as_str();
     // Fields of the other kind.
@@ -401,6 +444,11 @@ fn check_workload(
             );
         }
     }
+}
+
+/// The names the workload gives its objects, and its image's tag.
+fn check_names_and_image(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+    let sts = wl.kind == WorkloadKind::StatefulSet;
     if sts && wl.name.as_str().len() > MAX_STATEFULSET_NAME {
         r.error(Code::InvalidName,
             &format!("{p}/name"),
@@ -439,22 +487,25 @@ fn check_workload(
             );
         }
     }
+}
 
-    check_ports(wl, p, r);
-    let mut env_names: BTreeMap<String, String> = BTreeMap::new();
-    check_env(wl, &wl.env, &format!("{p}/env"), refs, &mut env_names, r);
-    check_env_from(&wl.env_from, &format!("{p}/envFrom"), refs, r);
-    let mut mounts: BTreeMap<String, String> = BTreeMap::new();
-    check_files(&wl.files, &format!("{p}/files"), refs, &mut mounts, r);
+/// The workload's volumes (`emptyDirs`, `volumeClaimTemplates`): unique names and mount
+/// paths, positive sizes. Returns their names.
+fn check_volumes<'a>(
+    wl: &'a WorkloadSpec,
+    p: &str,
+    mounts: &mut BTreeMap<String, String>,
+    r: &mut Report,
+) -> BTreeSet<&'a str> {
     let mut volumes: BTreeSet<&str> = BTreeSet::new();
     for (i, dir) in wl.empty_dirs.iter().enumerate() {
         let dp = format!("{p}/emptyDirs/{i}");
-        mount_path(&dir.mount_path, &format!("{dp}/mountPath"), &mut mounts, r);
+        mount_path(&dir.mount_path, &format!("{dp}/mountPath"), mounts, r);
         unique_volume(dir.name.as_str(), &format!("{dp}/name"), &mut volumes, r);
     }
     for (i, claim) in wl.volume_claim_templates.iter().enumerate() {
         let cp = format!("{p}/volumeClaimTemplates/{i}");
-        mount_path(&claim.mount_path, &format!("{cp}/mountPath"), &mut mounts, r);
+        mount_path(&claim.mount_path, &format!("{cp}/mountPath"), mounts, r);
         unique_volume(claim.name.as_str(), &format!("{cp}/name"), &mut volumes, r);
         if claim.size.value().is_none_or(|v| v <= 0.0) {
             r.error(
@@ -469,6 +520,11 @@ fn check_workload(
             );
         }
     }
+    volumes
+}
+
+/// Init containers: unique names, their environment and files, mounts of the workload's volumes.
+fn check_init_containers(wl: &WorkloadSpec, p: &str, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
     for (i, init) in wl.init_containers.iter().enumerate() {
         let ip = format!("{p}/initContainers/{i}");
         if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
@@ -498,35 +554,6 @@ fn check_workload(
             }
         }
         check_resources(&init.resources, &format!("{ip}/resources"), r);
-    }
-    check_probes(wl, p, r);
-    check_resources(&wl.resources, &format!("{p}/resources"), r);
-    check_labels(&wl.labels, &format!("{p}/labels"), true, r);
-    check_labels(&wl.node_selector, &format!("{p}/nodeSelector"), false, r);
-    if let Some(level) = level {
-        check_pod_security(wl, app.namespace(), level, &format!("{p}/securityContext"), r);
-    }
-    check_strategy(wl, p, r);
-    if let Some(identity) = &wl.instance_identity {
-        check_identity(wl, identity, p, &env_names, r);
-    }
-    if let Some(hpa) = &wl.autoscaling {
-        check_autoscaling(wl, hpa, p, r);
-    }
-    if let Some(pdb) = &wl.disruption_budget {
-        check_disruption_budget(wl, pdb, p, r);
-    }
-    if let Some(m) = &wl.monitoring
-        && wl.port(&m.port).is_none()
-    {
-        r.unknown(
-            Code::WorkloadUnknownName,
-            &format!("{p}/monitoring/port"),
-            format!("workload `{}` has no port `{}`", wl.name, m.port),
-            &m.port,
-            wl.ports.iter().map(|p| p.name.as_str()),
-            "declare it in the workload's `ports` (a monitor scrapes a named port)".into(),
-        );
     }
 }
 
@@ -1537,103 +1564,119 @@ const URL_VERBS: &[&str] = &["delete", "get", "head", "options", "patch", "post"
 fn check_rules(r: &mut Report, rules: &[PolicyRule], p: &str, cluster: bool) {
     for (i, rule) in rules.iter().enumerate() {
         let rp = format!("{p}/{i}");
-        let urls = !rule.non_resource_urls.is_empty();
-        if urls && !cluster {
-            r.error_key(
-                Code::RbacRule,
-                &format!("{rp}/nonResourceUrls"),
-                "`nonResourceUrls` can only be granted by a ClusterRole".into(),
+        check_rule_shape(r, rule, &rp, cluster);
+        check_rule_verbs(r, rule, &rp);
+        check_rule_grants(r, rule, &rp, cluster);
+    }
+}
+
+/// A rule grants resources or non-resource URLs (those from a ClusterRole only), and names
+/// what it grants: resources, API groups, verbs.
+fn check_rule_shape(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool) {
+    let urls = !rule.non_resource_urls.is_empty();
+    if urls && !cluster {
+        r.error_key(
+            Code::RbacRule,
+            &format!("{rp}/nonResourceUrls"),
+            "`nonResourceUrls` can only be granted by a ClusterRole".into(),
+            "",
+            "move the rule to `clusterRules`",
+        );
+    }
+    if urls && (!rule.resources.is_empty() || !rule.api_groups.is_empty()) {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "a rule grants either resources or non-resource URLs, not both".into(),
+            "",
+            "split it into two rules",
+        );
+    }
+    if !urls && rule.resources.is_empty() {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "the rule names no `resources`".into(),
+            "",
+            "list the resources it grants, e.g. `resources: [pods]`",
+        );
+    }
+    if !urls && rule.api_groups.is_empty() {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "the rule names no `apiGroups`".into(),
+            "",
+            "write `apiGroups: [\"\"]` for the core group (pods, services, configmaps, ...)",
+        );
+    }
+    if rule.verbs.is_empty() {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "the rule grants no `verbs`".into(),
+            "",
+            "e.g. `verbs: [get, list, watch]`",
+        );
+    }
+}
+
+/// Each verb is one of its kind of rule, and `*` is a warning.
+fn check_rule_verbs(r: &mut Report, rule: &PolicyRule, rp: &str) {
+    let urls = !rule.non_resource_urls.is_empty();
+    let allowed = if urls { URL_VERBS } else { VERBS };
+    for (v, verb) in rule.verbs.iter().enumerate() {
+        let vp = format!("{rp}/verbs/{v}");
+        if verb == "*" {
+            r.warn(
+                Code::RbacWildcard,
+                &vp,
+                "the wildcard verb `*` grants every verb, including ones added later".into(),
                 "",
-                "move the rule to `clusterRules`",
+                "list the verbs the workload needs",
+            );
+        } else if !allowed.contains(&verb.as_str()) {
+            let help = did_you_mean(verb, allowed.iter().copied()).map_or_else(
+                || format!("verbs are: {}", allowed.join(", ")),
+                |best| format!("did you mean `{best}`?"),
+            );
+            r.error(
+                Code::RbacRule,
+                &vp,
+                format!("`{verb}` is not an RBAC verb"),
+                "unknown verb",
+                help,
             );
         }
-        if urls && (!rule.resources.is_empty() || !rule.api_groups.is_empty()) {
-            r.error_key(
-                Code::RbacRule,
-                &rp,
-                "a rule grants either resources or non-resource URLs, not both".into(),
+    }
+}
+
+/// Wildcard API groups and resources are warnings; each resource is one of its group's.
+fn check_rule_grants(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool) {
+    for (g, group) in rule.api_groups.iter().enumerate() {
+        if group == "*" {
+            r.warn(
+                Code::RbacWildcard,
+                &format!("{rp}/apiGroups/{g}"),
+                "the wildcard API group `*` grants every API group, including ones installed later".into(),
                 "",
-                "split it into two rules",
+                "list the API groups the workload needs",
             );
         }
-        if !urls && rule.resources.is_empty() {
-            r.error_key(
-                Code::RbacRule,
-                &rp,
-                "the rule names no `resources`".into(),
+    }
+    for (n, resource) in rule.resources.iter().enumerate() {
+        let np = format!("{rp}/resources/{n}");
+        if resource == "*" || resource.starts_with("*/") {
+            r.warn(Code::RbacWildcard,
+                &np,
+                format!("the wildcard resource `{resource}` grants every resource of its groups, including ones added later"),
                 "",
-                "list the resources it grants, e.g. `resources: [pods]`",
+                "list the resources the workload needs",
             );
+            continue;
         }
-        if !urls && rule.api_groups.is_empty() {
-            r.error_key(
-                Code::RbacRule,
-                &rp,
-                "the rule names no `apiGroups`".into(),
-                "",
-                "write `apiGroups: [\"\"]` for the core group (pods, services, configmaps, ...)",
-            );
-        }
-        if rule.verbs.is_empty() {
-            r.error_key(
-                Code::RbacRule,
-                &rp,
-                "the rule grants no `verbs`".into(),
-                "",
-                "e.g. `verbs: [get, list, watch]`",
-            );
-        }
-        let allowed = if urls { URL_VERBS } else { VERBS };
-        for (v, verb) in rule.verbs.iter().enumerate() {
-            let vp = format!("{rp}/verbs/{v}");
-            if verb == "*" {
-                r.warn(
-                    Code::RbacWildcard,
-                    &vp,
-                    "the wildcard verb `*` grants every verb, including ones added later".into(),
-                    "",
-                    "list the verbs the workload needs",
-                );
-            } else if !allowed.contains(&verb.as_str()) {
-                let help = did_you_mean(verb, allowed.iter().copied()).map_or_else(
-                    || format!("verbs are: {}", allowed.join(", ")),
-                    |best| format!("did you mean `{best}`?"),
-                );
-                r.error(
-                    Code::RbacRule,
-                    &vp,
-                    format!("`{verb}` is not an RBAC verb"),
-                    "unknown verb",
-                    help,
-                );
-            }
-        }
-        for (g, group) in rule.api_groups.iter().enumerate() {
-            if group == "*" {
-                r.warn(
-                    Code::RbacWildcard,
-                    &format!("{rp}/apiGroups/{g}"),
-                    "the wildcard API group `*` grants every API group, including ones installed later"
-                        .into(),
-                    "",
-                    "list the API groups the workload needs",
-                );
-            }
-        }
-        for (n, resource) in rule.resources.iter().enumerate() {
-            let np = format!("{rp}/resources/{n}");
-            if resource == "*" || resource.starts_with("*/") {
-                r.warn(Code::RbacWildcard,
-                    &np,
-                    format!("the wildcard resource `{resource}` grants every resource of its groups, including ones added later"),
-                    "",
-                    "list the resources the workload needs",
-                );
-                continue;
-            }
-            for group in &rule.api_groups {
-                check_resource(r, group, resource, &np, cluster);
-            }
+        for group in &rule.api_groups {
+            check_resource(r, group, resource, &np, cluster);
         }
     }
 }
