@@ -36,6 +36,17 @@ pub enum DiffFormat {
     Text,
     /// GitHub-flavoured Markdown, for a pull-request comment.
     Markdown,
+    /// One JSON document (docs/json-output.md).
+    Json,
+}
+
+/// How `validate`, `check` and `build` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For a terminal; diagnostics on stderr.
+    Text,
+    /// One JSON document on stdout, diagnostics included (docs/json-output.md).
+    Json,
 }
 
 /// Arguments shared by build, check and diff.
@@ -49,6 +60,9 @@ pub struct TreeArgs {
     /// A folder of blueprints that replace the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub blueprints: Option<PathBuf>,
+    /// `text` for a terminal, `json` for programs (docs/json-output.md).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// gitopsc's commands.
@@ -73,7 +87,7 @@ pub enum Command {
         args: TreeArgs,
         /// Check the spec and the tree as staged in git's index (what the commit records), and
         /// fail on changes under them that are not staged.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         staged: bool,
     },
     /// Show, object by object and as a unified diff, what `build` would change.
@@ -86,10 +100,11 @@ pub enum Command {
         /// The output root to compare with.
         #[arg(long, short, required_unless_present = "base", conflicts_with = "base")]
         out: Option<PathBuf>,
-        /// Compare with the spec as it is at this git revision, rendered from git's objects.
+        /// Compare with the spec as it is at this git revision, rendered from git's objects
+        /// (not with `--format json`).
         #[arg(long, value_name = "REV")]
         base: Option<String>,
-        /// `text` for a terminal, `markdown` for a pull-request comment.
+        /// `text` for a terminal, `markdown` for a pull-request comment, `json` for programs.
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
         /// A folder of blueprints that replace the built-in ones of the same name.
@@ -101,6 +116,21 @@ pub enum Command {
     Validate {
         /// The cluster spec.
         spec: PathBuf,
+        /// `text` for a terminal, `json` for programs (docs/json-output.md).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Explain a diagnostic code: what it means, a spec that shows it, and the fix.
+    #[command(after_help = "Examples:\n  gitopsc explain GSC0201\n  \
+        gitopsc explain --index > docs/error-index.md   # every code, in Markdown\n\n\
+        Exit status: 0 explained; 2 unknown code.")]
+    Explain {
+        /// The code, e.g. `GSC0201` (as printed in `error[GSC0201]: ...`).
+        #[arg(required_unless_present = "index")]
+        code: Option<String>,
+        /// Print the whole error index in Markdown instead.
+        #[arg(long, conflicts_with = "code")]
+        index: bool,
     },
     /// Work with the vendored charts that chart values are checked against.
     Charts {
@@ -115,6 +145,9 @@ pub enum Command {
         /// Print the spec reference in Markdown (field tables from the schema) instead.
         #[arg(long)]
         markdown: bool,
+        /// Print the JSON Schema of `--format json` output instead.
+        #[arg(long, conflicts_with = "markdown")]
+        output_json: bool,
     },
     /// Print a commented starter spec.
     #[command(after_help = "Example:\n  gitopsc init > cluster.yaml")]

@@ -1,13 +1,16 @@
 //! The CLI's commands, each a thin function over the pipeline that returns what to print
 //! and the exit code. Exit codes are a contract: 0 ok, 1 differs (or blocked), 2 error.
 
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::{self, Code, Diagnostic};
 use crate::emit::fresh::{Fresh, PutError};
-use crate::emit::guard::{Access, lock_root};
+use crate::emit::guard::{Access, RootLock, lock_root};
 use crate::emit::report::{self, Paint};
-use crate::emit::{self, EmitError, review};
+use crate::emit::review::{self, Review};
+use crate::emit::{self, Comparison, EmitError};
+use crate::json::{CommandName, FileCounts, ModelSummary, Report};
 use crate::render::{self, Stop};
-use crate::{Failure, Prepared, check_spec, prepare};
+use crate::source::Source;
+use crate::{Compiled, Failure, Prepared, check_spec, prepare};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -33,76 +36,127 @@ pub struct Style {
     pub quiet: bool,
     /// Prints a notice on stderr at once (not at the end, as the rest): for a run that waits.
     pub notice: fn(&str),
-    /// How `diff` prints what changes.
+    /// How the command prints what it found.
     pub format: Format,
 }
 
-/// How `diff` prints what changes.
+/// How `validate`, `check`, `diff` and `build` print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
-    /// For a terminal: objects, loud sections, unified diffs.
+    /// For a terminal: objects, loud sections, unified diffs; diagnostics on stderr.
     #[default]
     Text,
-    /// GitHub-flavoured Markdown for a pull-request comment ([`emit::markdown`]).
+    /// `diff` only: GitHub-flavoured Markdown for a pull-request comment ([`emit::markdown`]).
     Markdown,
+    /// One JSON document on stdout ([`crate::json`]), diagnostics included; exit codes as in text.
+    Json,
 }
 
 /// The starter spec `gitopsc init` prints.
 pub const STARTER: &str = include_str!("starter.yaml");
 
-fn failed(f: Failure, style: Style) -> Outcome {
-    Outcome {
-        code: 2,
-        stdout: String::new(),
-        stderr: diagnostic::render(&f.diagnostics, f.source.as_ref(), style.color_err),
-    }
+/// One run of `validate`, `check`, `diff` or `build`: what its report names, and how it prints.
+struct Ctx<'a> {
+    spec: &'a Path,
+    out: Option<&'a Path>,
+    command: CommandName,
+    style: Style,
 }
 
-fn emit_failed(e: EmitError, style: Style) -> Outcome {
-    let mut d = Diagnostic::error(e.0);
-    if let Some(help) = e.1 {
-        d = d.help(help);
+impl Ctx<'_> {
+    fn json(&self) -> bool {
+        self.style.format == Format::Json
     }
-    Outcome {
-        code: 2,
-        stdout: String::new(),
-        stderr: diagnostic::render(&[d], None, style.color_err),
-    }
-}
 
-fn warnings(diags: &[Diagnostic], source: &crate::source::Source, style: Style) -> String {
-    if style.quiet || diags.is_empty() {
-        String::new()
-    } else {
-        diagnostic::render(diags, Some(source), style.color_err)
+    /// An empty JSON report of this run.
+    fn report(&self) -> Report {
+        let out = self.out.map(|o| o.display().to_string());
+        Report::new(self.command, &self.spec.display().to_string(), out.as_deref())
+    }
+
+    /// Exit 2 with the diagnostics of a spec that did not compile.
+    fn failed(&self, f: Failure) -> Outcome {
+        if self.json() {
+            let report = self
+                .report()
+                .exit(2)
+                .diagnostics(&f.diagnostics, f.source.as_ref());
+            return Outcome {
+                code: 2,
+                stdout: report.to_text(),
+                stderr: String::new(),
+            };
+        }
+        Outcome {
+            code: 2,
+            stdout: String::new(),
+            stderr: diagnostic::render(&f.diagnostics, f.source.as_ref(), self.style.color_err),
+        }
+    }
+
+    /// Exit 2 with an error of the output root.
+    fn emit_failed(&self, e: EmitError) -> Outcome {
+        let mut d = Diagnostic::error(Code::Output, e.0);
+        if let Some(help) = e.1 {
+            d = d.help(help);
+        }
+        self.failed(Failure {
+            source: None,
+            diagnostics: vec![d],
+        })
+    }
+
+    /// The warnings as stderr prints them: none in JSON (the report holds them) or quiet.
+    fn warnings(&self, diags: &[Diagnostic], source: &Source) -> String {
+        if self.json() || self.style.quiet || diags.is_empty() {
+            String::new()
+        } else {
+            diagnostic::render(diags, Some(source), self.style.color_err)
+        }
     }
 }
 
 /// `gitopsc validate SPEC`.
 pub fn validate(spec: &Path, style: Style) -> Outcome {
-    match check_spec(spec) {
-        Err(f) => failed(f, style),
-        Ok(checked) => {
-            let mut out = Outcome {
-                stderr: warnings(&checked.warnings, &checked.source, style),
-                ..Outcome::default()
-            };
-            if !style.quiet {
-                let apps = checked.model.apps.len();
-                let kustomizations = checked.model.kustomizations().count();
-                out.stdout = format!(
-                    "{} is valid: cluster `{}`, {apps} app{}, {kustomizations} Flux Kustomization{}\n",
-                    checked.source.name,
-                    checked.model.cluster,
-                    if apps == 1 { "" } else { "s" },
-                    if kustomizations == 1 { "" } else { "s" },
-                );
-            }
-            // As in `run`: the process exits next, freeing the model piece by piece is waste.
-            std::mem::forget(checked);
-            out
-        }
+    let ctx = Ctx {
+        spec,
+        out: None,
+        command: CommandName::Validate,
+        style,
+    };
+    let checked = match check_spec(spec) {
+        Ok(checked) => checked,
+        Err(f) => return ctx.failed(f),
+    };
+    let model = &checked.model;
+    let summary = ModelSummary {
+        cluster: model.cluster.to_string(),
+        apps: model.apps.len(),
+        kustomizations: model.kustomizations().count(),
+    };
+    let mut out = Outcome {
+        stderr: ctx.warnings(&checked.warnings, &checked.source),
+        ..Outcome::default()
+    };
+    if ctx.json() {
+        let mut report = ctx.report().diagnostics(&checked.warnings, Some(&checked.source));
+        report.model = Some(summary);
+        out.stdout = report.to_text();
+    } else if !style.quiet {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        out.stdout = format!(
+            "{} is valid: cluster `{}`, {} app{}, {} Flux Kustomization{}\n",
+            checked.source.name,
+            summary.cluster,
+            summary.apps,
+            plural(summary.apps),
+            summary.kustomizations,
+            plural(summary.kustomizations),
+        );
     }
+    // As in `run`: the process exits next, freeing the model piece by piece is waste.
+    std::mem::forget(checked);
+    out
 }
 
 /// Which of the comparing commands runs.
@@ -121,6 +175,16 @@ pub enum Mode {
 
 /// `gitopsc build|check|diff SPEC --out DIR`.
 pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
+    let ctx = Ctx {
+        spec,
+        out: Some(out_dir),
+        command: match mode {
+            Mode::Build { .. } => CommandName::Build,
+            Mode::Check => CommandName::Check,
+            Mode::Diff => CommandName::Diff,
+        },
+        style,
+    };
     let access = match mode {
         Mode::Build { .. } => Access::Write,
         Mode::Check | Mode::Diff => Access::Read,
@@ -137,58 +201,29 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     // does not exist yet is locked once the spec compiled, when a build creates it.
     let root_lock = match lock_root(out_dir, access, waiting) {
         Ok(lock) => lock,
-        Err(e) => return emit_failed(e, style),
+        Err(e) => return ctx.emit_failed(e),
     };
-    // Fast path: the tree is what this very build rendered from this very spec, untouched.
     if blueprints.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
-        && let Ok(text) = std::fs::read_to_string(spec)
-        && let Some((files, recorded)) = emit::unchanged(
-            out_dir,
-            &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
-            spec.parent().unwrap_or(Path::new("")),
-        )
+        && let Some(outcome) = unchanged(&ctx, out_dir, mode)
     {
-        // The warnings the build that wrote the tree found, at their place in this very text.
-        let source = crate::source::Source::new(
-            spec.display().to_string(),
-            text.strip_prefix('\u{feff}').unwrap_or(&text),
-        );
-        let diags: Vec<Diagnostic> = recorded.iter().map(|w| w.diagnostic(&source.text)).collect();
-        let dir = out_dir.display();
-        let stdout = match (mode, style.quiet) {
-            (_, true) => String::new(),
-            (Mode::Check, false) => format!("{dir} is up to date ({files} files)\n"),
-            _ => format!("{dir}: {files} files, 0 written, 0 removed\n"),
-        };
-        return Outcome {
-            stdout,
-            stderr: warnings(&diags, &source, style),
-            ..Outcome::default()
-        };
+        return outcome;
     }
     let prepared = match prepare(spec, blueprints) {
         Ok(p) => p,
-        Err(f) => return failed(f, style),
+        Err(f) => return ctx.failed(f),
     };
     let _late_lock = if root_lock.is_some() {
         None
     } else {
-        let created = match access {
-            // Something else by that name is the comparison's to report.
-            Access::Write if std::fs::symlink_metadata(out_dir).is_ok() => Ok(()),
-            Access::Write => std::fs::create_dir_all(out_dir)
-                .map_err(|e| EmitError(format!("cannot create `{}`: {e}", out_dir.display()), None)),
-            Access::Read => Ok(()),
-        };
-        match created.and_then(|()| lock_root(out_dir, access, waiting)) {
+        match late_lock(out_dir, access, waiting) {
             Ok(lock) => lock,
-            Err(e) => return emit_failed(e, style),
+            Err(e) => return ctx.emit_failed(e),
         }
     };
     if matches!(mode, Mode::Build { .. })
         && blueprints.is_none()
-        && let Some(outcome) = build_fresh(&prepared, out_dir, style)
+        && let Some(outcome) = build_fresh(&ctx, &prepared, out_dir)
     {
         // The process exits right after printing (see below).
         std::mem::forget(prepared);
@@ -196,111 +231,221 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     }
     let compiled = match prepared.render() {
         Ok(c) => c,
-        Err(f) => return failed(f, style),
+        Err(f) => return ctx.failed(f),
     };
     let force = matches!(mode, Mode::Build { force: true });
     let cmp = match emit::compare(out_dir, &compiled.tree, &compiled.stamp, force) {
         Ok(c) => c,
-        Err(e) => return emit_failed(e, style),
+        Err(e) => return ctx.emit_failed(e),
     };
-    let review = review::review(&cmp, &compiled.tree, mode == Mode::Diff);
-    let paint_out = Paint(style.color_out);
-    let mut out = Outcome {
-        stderr: warnings(&compiled.warnings, &compiled.source, style),
-        ..Outcome::default()
+    let review = review::review(&cmp, &compiled.tree, mode == Mode::Diff || ctx.json());
+    let outcome = match mode {
+        Mode::Check => check(&ctx, &compiled, &cmp, &review),
+        Mode::Diff => diff(&ctx, &compiled, &cmp, &review),
+        Mode::Build { .. } => build(&ctx, &compiled, &cmp, &review),
     };
-    let dir = out_dir.display();
-    // The loud sections: stateful objects leaving, workload changes a plain apply cannot make.
-    let alarms = report::leaving(&review, paint_out)
-        + &report::databases(&review, paint_out)
-        + &report::workloads(&review, paint_out);
-    match mode {
-        Mode::Check => {
-            if cmp.is_current() {
-                if !style.quiet {
-                    let _ = writeln!(out.stdout, "{dir} is up to date ({} files)", compiled.tree.len());
-                }
-            } else {
-                out.code = 1;
-                let _ = writeln!(out.stdout, "{dir} is stale: {}", report::summary(&cmp));
-                out.stdout.push_str(&report::file_list(&cmp, paint_out));
-                out.stdout.push_str(&alarms);
-                let (force, first) = if cmp.conflicts.is_empty() {
-                    ("", "")
-                } else {
-                    (" --force", " (after checking the blocked files)")
-                };
-                let _ = writeln!(
-                    out.stdout,
-                    "run `gitopsc build {} --out {dir}{force}` to update it{first}",
-                    spec.display(),
-                );
-            }
-        }
-        Mode::Diff if style.format == Format::Markdown => {
-            out.code = u8::from(!cmp.is_current());
-            out.stdout = emit::markdown::comment(&spec.display().to_string(), &cmp, &review, &compiled.tree);
-        }
-        Mode::Diff => {
-            if !cmp.is_current() {
-                out.code = 1;
-                let objects = report::objects(&review, paint_out);
-                if !objects.is_empty() {
-                    let _ = writeln!(out.stdout, "objects (files: {}):", report::summary(&cmp));
-                    out.stdout.push_str(&objects);
-                    out.stdout.push('\n');
-                }
-                out.stdout.push_str(&alarms);
-                if !alarms.is_empty() {
-                    out.stdout.push('\n');
-                }
-                out.stdout
-                    .push_str(&report::unified_diff(&cmp, &compiled.tree, paint_out));
-                out.stdout.push_str(&report::conflicts(&cmp, paint_out));
-            }
-        }
-        Mode::Build { .. } => {
-            let stats = match emit::write::apply(&cmp, &compiled.tree) {
-                Ok(s) => s,
-                Err(e) => return emit_failed(e, style),
-            };
-            out.stdout.push_str(&alarms);
-            if !cmp.conflicts.is_empty() {
-                out.code = 1;
-                let n = cmp.conflicts.len();
-                let _ = writeln!(
-                    out.stderr,
-                    "{n} {} in the way and left alone (check them, then use --force to overwrite):",
-                    if n == 1 { "file is" } else { "files are" }
-                );
-                out.stderr
-                    .push_str(&report::conflicts(&cmp, Paint(style.color_err)));
-            }
-            if !style.quiet {
-                let _ = writeln!(
-                    out.stdout,
-                    "{dir}: {} files, {} written, {} removed{}",
-                    compiled.tree.len(),
-                    stats.written,
-                    stats.removed,
-                    if cmp.conflicts.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {} blocked", cmp.conflicts.len())
-                    }
-                );
-            }
-        }
-    }
     // The process exits right after printing: freeing the tree, the model and the review
     // piece by piece would only cost time (a 5000-app spec holds hundreds of thousands).
     std::mem::forget((compiled, cmp, review));
+    outcome
+}
+
+/// Fast path: the tree is what this very build rendered from this very spec, untouched. The
+/// warnings are those the build that wrote it found, at their place in this very text.
+fn unchanged(ctx: &Ctx, out_dir: &Path, mode: Mode) -> Option<Outcome> {
+    let text = std::fs::read_to_string(ctx.spec).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let (files, recorded) = emit::unchanged(
+        out_dir,
+        &emit::Stamp::input_of(text),
+        ctx.spec.parent().unwrap_or(Path::new("")),
+    )?;
+    let diags = recorded
+        .iter()
+        .map(|w| w.diagnostic(text))
+        .collect::<Option<Vec<Diagnostic>>>()?;
+    let source = Source::new(ctx.spec.display().to_string(), text);
+    let dir = out_dir.display();
+    let stdout = if ctx.json() {
+        let mut report = ctx.report().diagnostics(&diags, Some(&source));
+        report.files = Some(FileCounts {
+            total: files,
+            ..FileCounts::default()
+        });
+        report.to_text()
+    } else {
+        match (mode, ctx.style.quiet) {
+            (_, true) => String::new(),
+            (Mode::Check, false) => format!("{dir} is up to date ({files} files)\n"),
+            _ => format!("{dir}: {files} files, 0 written, 0 removed\n"),
+        }
+    };
+    Some(Outcome {
+        stdout,
+        stderr: ctx.warnings(&diags, &source),
+        ..Outcome::default()
+    })
+}
+
+/// Creates (for a build) and locks an output root that did not exist when the run began.
+fn late_lock(out_dir: &Path, access: Access, waiting: impl Fn()) -> Result<Option<RootLock>, EmitError> {
+    match access {
+        // Something else by that name is the comparison's to report.
+        Access::Write if std::fs::symlink_metadata(out_dir).is_ok() => {}
+        Access::Write => std::fs::create_dir_all(out_dir)
+            .map_err(|e| EmitError(format!("cannot create `{}`: {e}", out_dir.display()), None))?,
+        Access::Read => {}
+    }
+    lock_root(out_dir, access, waiting)
+}
+
+/// The JSON report of a comparison: the diagnostics, the file counts, the changes and the
+/// review.
+fn compared(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review, code: u8) -> Report {
+    let mut report = ctx
+        .report()
+        .exit(code)
+        .diagnostics(&compiled.warnings, Some(&compiled.source))
+        .comparison(cmp)
+        .review(review);
+    report.files = Some(FileCounts {
+        total: compiled.tree.len(),
+        blocked: cmp.conflicts.len(),
+        ..FileCounts::default()
+    });
+    report
+}
+
+/// The loud sections: stateful objects leaving, workload changes a plain apply cannot make.
+fn alarms(review: &Review, paint: Paint) -> String {
+    report::leaving(review, paint) + &report::databases(review, paint) + &report::workloads(review, paint)
+}
+
+/// `check`: exit 1 with the stale files when the tree is not what the spec renders.
+fn check(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review) -> Outcome {
+    let code = u8::from(!cmp.is_current());
+    let mut out = Outcome {
+        code,
+        stderr: ctx.warnings(&compiled.warnings, &compiled.source),
+        ..Outcome::default()
+    };
+    if ctx.json() {
+        out.stdout = compared(ctx, compiled, cmp, review, code).to_text();
+        return out;
+    }
+    let dir = ctx.out.unwrap_or(ctx.spec).display();
+    if cmp.is_current() {
+        if !ctx.style.quiet {
+            let _ = writeln!(out.stdout, "{dir} is up to date ({} files)", compiled.tree.len());
+        }
+        return out;
+    }
+    let paint = Paint(ctx.style.color_out);
+    let _ = writeln!(out.stdout, "{dir} is stale: {}", report::summary(cmp));
+    out.stdout.push_str(&report::file_list(cmp, paint));
+    out.stdout.push_str(&alarms(review, paint));
+    let (force, first) = if cmp.conflicts.is_empty() {
+        ("", "")
+    } else {
+        (" --force", " (after checking the blocked files)")
+    };
+    let _ = writeln!(
+        out.stdout,
+        "run `gitopsc build {} --out {dir}{force}` to update it{first}",
+        ctx.spec.display(),
+    );
+    out
+}
+
+/// `diff`: exit 1 with the objects, the loud sections and the unified diff of what changes.
+fn diff(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review) -> Outcome {
+    let code = u8::from(!cmp.is_current());
+    let mut out = Outcome {
+        code,
+        stderr: ctx.warnings(&compiled.warnings, &compiled.source),
+        ..Outcome::default()
+    };
+    match ctx.style.format {
+        Format::Json => out.stdout = compared(ctx, compiled, cmp, review, code).to_text(),
+        Format::Markdown => {
+            out.stdout =
+                emit::markdown::comment(&ctx.spec.display().to_string(), cmp, review, &compiled.tree);
+        }
+        Format::Text if code == 1 => {
+            let paint = Paint(ctx.style.color_out);
+            let objects = report::objects(review, paint);
+            if !objects.is_empty() {
+                let _ = writeln!(out.stdout, "objects (files: {}):", report::summary(cmp));
+                out.stdout.push_str(&objects);
+                out.stdout.push('\n');
+            }
+            let alarms = alarms(review, paint);
+            out.stdout.push_str(&alarms);
+            if !alarms.is_empty() {
+                out.stdout.push('\n');
+            }
+            out.stdout
+                .push_str(&report::unified_diff(cmp, &compiled.tree, paint));
+            out.stdout.push_str(&report::conflicts(cmp, paint));
+        }
+        Format::Text => {}
+    }
+    out
+}
+
+/// `build`: writes the tree; exit 1 when files in the way were left alone.
+fn build(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review) -> Outcome {
+    let stats = match emit::write::apply(cmp, &compiled.tree) {
+        Ok(s) => s,
+        Err(e) => return ctx.emit_failed(e),
+    };
+    let code = u8::from(!cmp.conflicts.is_empty());
+    let mut out = Outcome {
+        code,
+        stderr: ctx.warnings(&compiled.warnings, &compiled.source),
+        ..Outcome::default()
+    };
+    if ctx.json() {
+        let mut report = compared(ctx, compiled, cmp, review, code);
+        if let Some(files) = &mut report.files {
+            files.written = stats.written;
+            files.removed = stats.removed;
+        }
+        out.stdout = report.to_text();
+        return out;
+    }
+    out.stdout.push_str(&alarms(review, Paint(ctx.style.color_out)));
+    if code == 1 {
+        let n = cmp.conflicts.len();
+        let _ = writeln!(
+            out.stderr,
+            "{n} {} in the way and left alone (check them, then use --force to overwrite):",
+            if n == 1 { "file is" } else { "files are" }
+        );
+        out.stderr
+            .push_str(&report::conflicts(cmp, Paint(ctx.style.color_err)));
+    }
+    if !ctx.style.quiet {
+        let blocked = if code == 1 {
+            format!(", {} blocked", cmp.conflicts.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out.stdout,
+            "{}: {} files, {} written, {} removed{blocked}",
+            ctx.out.unwrap_or(ctx.spec).display(),
+            compiled.tree.len(),
+            stats.written,
+            stats.removed,
+        );
+    }
     out
 }
 
 /// `build` into an output root that holds none of the tree: rendered and written in one
 /// pass ([`emit::fresh`]). `None` when the root is not fresh: the general way applies.
-fn build_fresh(prepared: &Prepared, out_dir: &Path, style: Style) -> Option<Outcome> {
+fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome> {
     let Prepared {
         checked,
         blueprints,
@@ -309,49 +454,57 @@ fn build_fresh(prepared: &Prepared, out_dir: &Path, style: Style) -> Option<Outc
     let tops = render::top_folders(&checked.model)?;
     let fresh = match Fresh::begin(out_dir, &tops) {
         Ok(fresh) => fresh?,
-        Err(e) => return Some(emit_failed(e, style)),
+        Err(e) => return Some(ctx.emit_failed(e)),
     };
     let written = render::render_each(&checked.model, blueprints, &|path, bytes| fresh.put(path, bytes));
     let files = match written {
         Ok(files) => fresh.finish(files, stamp),
         Err(stop) => {
             if let Err(e) = fresh.abandon() {
-                return Some(emit_failed(e, style));
+                return Some(ctx.emit_failed(e));
             }
             return match stop {
                 Stop::Take(PutError::Unplanned) => None,
-                Stop::Take(PutError::Io(e)) => Some(emit_failed(e, style)),
-                Stop::Render(diagnostics) => Some(failed(
-                    Failure {
-                        source: Some(checked.source.clone()),
-                        diagnostics,
-                    },
-                    style,
-                )),
+                Stop::Take(PutError::Io(e)) => Some(ctx.emit_failed(e)),
+                Stop::Render(diagnostics) => Some(ctx.failed(Failure {
+                    source: Some(checked.source.clone()),
+                    diagnostics,
+                })),
             };
         }
     };
+    let n = match files {
+        Ok(n) => n,
+        Err(e) => return Some(ctx.emit_failed(e)),
+    };
     let mut out = Outcome {
-        stderr: warnings(&checked.warnings, &checked.source, style),
+        stderr: ctx.warnings(&checked.warnings, &checked.source),
         ..Outcome::default()
     };
-    match files {
-        Ok(n) if !style.quiet => {
-            let _ = writeln!(
-                out.stdout,
-                "{}: {n} files, {n} written, 0 removed",
-                out_dir.display()
-            );
-        }
-        Ok(_) => {}
-        Err(e) => return Some(emit_failed(e, style)),
+    if ctx.json() {
+        let mut report = ctx.report().diagnostics(&checked.warnings, Some(&checked.source));
+        report.files = Some(FileCounts {
+            total: n,
+            written: n,
+            ..FileCounts::default()
+        });
+        out.stdout = report.to_text();
+    } else if !ctx.style.quiet {
+        let _ = writeln!(
+            out.stdout,
+            "{}: {n} files, {n} written, 0 removed",
+            out_dir.display()
+        );
     }
     Some(out)
 }
 
-/// `gitopsc schema`: the JSON Schema, or with `markdown` the spec reference made from it.
-pub fn schema(markdown: bool) -> Outcome {
-    let stdout = if markdown {
+/// `gitopsc schema`: the spec's JSON Schema; with `markdown` the spec reference made from it;
+/// with `output_json` the schema of `--format json` output instead.
+pub fn schema(markdown: bool, output_json: bool) -> Outcome {
+    let stdout = if output_json {
+        crate::json::schema_text()
+    } else if markdown {
         crate::spec::reference::markdown(crate::spec::schema::schema())
     } else {
         crate::spec::schema::schema_text()
@@ -359,6 +512,38 @@ pub fn schema(markdown: bool) -> Outcome {
     Outcome {
         stdout,
         ..Outcome::default()
+    }
+}
+
+/// `gitopsc explain CODE`: the code's page of the error index; with `index`, the whole
+/// index in Markdown.
+pub fn explain(code: Option<&str>, index: bool) -> Outcome {
+    if index {
+        return Outcome {
+            stdout: diagnostic::codes::index_markdown(),
+            ..Outcome::default()
+        };
+    }
+    let given = code.unwrap_or_default();
+    match Code::parse(given) {
+        Some(code) => Outcome {
+            stdout: code.explain(),
+            ..Outcome::default()
+        },
+        None => {
+            let upper = given.trim().to_ascii_uppercase();
+            let help = match crate::spec::schema::did_you_mean(&upper, Code::ALL.iter().map(|c| c.as_str())) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "`gitopsc explain --index` lists every code".to_string(),
+            };
+            let d = Diagnostic::error(Code::UnknownCode, format!("no code `{given}` in the error index"))
+                .help(help);
+            Outcome {
+                code: 2,
+                stdout: String::new(),
+                stderr: diagnostic::render(&[d], None, false),
+            }
+        }
     }
 }
 

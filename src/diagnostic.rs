@@ -2,6 +2,10 @@
 //!
 //! Every stage returns all the diagnostics it finds; only the CLI prints them.
 
+pub mod codes;
+
+pub use codes::Code;
+
 use crate::source::{Source, Span};
 use std::borrow::Cow;
 use std::fmt;
@@ -20,6 +24,8 @@ pub enum Severity {
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
+    /// The kind of problem: a stable code of the error index.
+    pub code: Code,
     /// What is wrong, lowercase, names in backticks.
     pub message: String,
     /// Where, when it is in the spec.
@@ -31,10 +37,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A new error.
-    pub fn error(message: impl Into<String>) -> Self {
+    /// A new error of the kind `code`.
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
+            code,
             message: message.into(),
             span: None,
             label: None,
@@ -42,11 +49,11 @@ impl Diagnostic {
         }
     }
 
-    /// A new warning.
-    pub fn warning(message: impl Into<String>) -> Self {
+    /// A new warning of the kind `code`.
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
-            ..Diagnostic::error(message)
+            ..Diagnostic::error(code, message)
         }
     }
 
@@ -87,7 +94,7 @@ pub fn sort(diags: &mut [Diagnostic]) {
 /// hundred a reader learns nothing more, and each costs time and memory.
 pub const MAX_RENDERED: usize = 200;
 
-/// Renders diagnostics the way a user sees them: `error: message`, then `--> file:line:col`
+/// Renders diagnostics the way a user sees them: `error[GSC0201]: message`, then `--> file:line:col`
 /// and the source line with the span underlined, then `help:`. The first [`MAX_RENDERED`]
 /// are rendered, then `and N more errors`.
 pub fn render(diags: &[Diagnostic], source: Option<&Source>, color: bool) -> String {
@@ -154,10 +161,14 @@ fn render_one(
         Severity::Error => ("error", "\x1b[1;31m"),
         Severity::Warning => ("warning", "\x1b[1;33m"),
     };
+    let code = d.code;
     if color {
-        out.push_str(&format!("{paint}{word}\x1b[0m\x1b[1m: {}\x1b[0m\n", d.message));
+        out.push_str(&format!(
+            "{paint}{word}[{code}]\x1b[0m\x1b[1m: {}\x1b[0m\n",
+            d.message
+        ));
     } else {
-        out.push_str(&format!("{word}: {}\n", d.message));
+        out.push_str(&format!("{word}[{code}]: {}\n", d.message));
     }
     match (source, d.span) {
         (Some(src), Some(span)) => {
@@ -355,7 +366,7 @@ mod tests {
         ];
         let diags: Vec<Diagnostic> = spans
             .iter()
-            .map(|&s| Diagnostic::error("bad").at(Some(s), "here"))
+            .map(|&s| Diagnostic::error(Code::InvalidValue, "bad").at(Some(s), "here"))
             .collect();
         let out = render(&diags, Some(&source), false);
         assert!(out.contains("[wide.yaml:1:40005]"), "{out}");
@@ -371,12 +382,12 @@ mod tests {
     #[test]
     fn past_the_cap_diagnostics_are_counted() {
         let mut diags: Vec<Diagnostic> = (0..MAX_RENDERED + 3)
-            .map(|i| Diagnostic::error(format!("e{i}")))
+            .map(|i| Diagnostic::error(Code::InvalidValue, format!("e{i}")))
             .collect();
-        diags.push(Diagnostic::warning("w"));
+        diags.push(Diagnostic::warning(Code::InvalidValue, "w"));
         let out = render(&diags, None, false);
         assert_eq!(
-            out.lines().filter(|l| l.starts_with("error: ")).count(),
+            out.lines().filter(|l| l.starts_with("error[GSC0206]: ")).count(),
             MAX_RENDERED
         );
         assert!(
@@ -390,7 +401,7 @@ mod tests {
         let text: String = (1..=2000).map(|n| format!("key{n}: value{n}\n")).collect();
         let source = Source::new("big.yaml", text.clone());
         let at = text.find("key1500:").unwrap();
-        let d = Diagnostic::error("bad key")
+        let d = Diagnostic::error(Code::UnknownField, "bad key")
             .at(Some(Span::new(at, at + 7)), "here")
             .help("fix it");
         let out = render(&[d], Some(&source), false);
@@ -409,7 +420,7 @@ mod tests {
             (Span::new(0, 4), "1 │ key1: value1"),
             (Span::new(last, last + 7), "2000 │ key2000"),
         ] {
-            let d = Diagnostic::error("bad key").at(Some(span), "here");
+            let d = Diagnostic::error(Code::UnknownField, "bad key").at(Some(span), "here");
             let out = render(&[d], Some(&source), false);
             assert!(out.contains(line), "{line} in\n{out}");
         }

@@ -15,12 +15,13 @@ pub mod diagnostic;
 pub mod emit;
 pub mod git;
 pub mod import;
+pub mod json;
 pub mod model;
 pub mod render;
 pub mod source;
 pub mod spec;
 
-use diagnostic::{Diagnostic, has_errors};
+use diagnostic::{Code, Diagnostic, has_errors};
 use emit::Tree;
 use emit::lock::hex;
 use model::Model;
@@ -98,8 +99,8 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
         if !spec_ok {
             return Err(fail(loaded.source, diags));
         }
-        let d =
-            Diagnostic::error("the spec does not match the schema").help("run `gitopsc schema` to see it");
+        let d = Diagnostic::error(Code::SchemaMismatch, "the spec does not match the schema")
+            .help("run `gitopsc schema` to see it");
         return Err(fail(loaded.source, vec![d]));
     };
     // Resolution's checks (references, chart wiring) run even when the spec's own found

@@ -27,10 +27,13 @@ fn main() -> ExitCode {
         quiet: cli.quiet,
         notice: |text| eprintln!("{text}"),
         format: match &cli.command {
-            Command::Diff {
-                format: DiffFormat::Markdown,
-                ..
-            } => Format::Markdown,
+            Command::Diff { format, .. } => match format {
+                DiffFormat::Text => Format::Text,
+                DiffFormat::Markdown => Format::Markdown,
+                DiffFormat::Json => Format::Json,
+            },
+            Command::Build { args, .. } | Command::Check { args, .. } => json_if(args.format),
+            Command::Validate { format, .. } => json_if(*format),
             _ => Format::Text,
         },
     };
@@ -59,6 +62,11 @@ fn main() -> ExitCode {
             blueprints,
             ..
         } => match (base, out) {
+            (Some(_), _) if style.format == Format::Json => commands::Outcome {
+                stderr: "error: `diff --base` does not print `--format json`; use `--out DIR`\n".to_string(),
+                code: 2,
+                ..commands::Outcome::default()
+            },
             (Some(base), _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
             (None, Some(out)) => commands::run(spec, out, blueprints.as_deref(), Mode::Diff, style),
             (None, None) => commands::Outcome {
@@ -67,7 +75,8 @@ fn main() -> ExitCode {
                 ..commands::Outcome::default()
             },
         },
-        Command::Validate { spec } => commands::validate(spec, style),
+        Command::Validate { spec, .. } => commands::validate(spec, style),
+        Command::Explain { code, index } => commands::explain(code.as_deref(), *index),
         Command::Charts {
             command:
                 ChartsCommand::Vendor {
@@ -76,7 +85,10 @@ fn main() -> ExitCode {
                     force,
                 },
         } => gitopsc::charts::vendor::vendor(archive, charts_dir, *force, cli.quiet),
-        Command::Schema { markdown } => commands::schema(*markdown),
+        Command::Schema {
+            markdown,
+            output_json,
+        } => commands::schema(*markdown, *output_json),
         Command::Init => commands::init(),
         Command::Import { paths, cluster } => commands::import(paths, cluster, style),
         Command::Completions { shell } => return print_bytes(&cli::completions(*shell)),
@@ -100,6 +112,14 @@ fn main() -> ExitCode {
             let _ = writeln!(stderr, "error: cannot write to standard output: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The style's format for a `--format` of `validate`, `check` or `build`.
+fn json_if(format: cli::Format) -> Format {
+    match format {
+        cli::Format::Text => Format::Text,
+        cli::Format::Json => Format::Json,
     }
 }
 

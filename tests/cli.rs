@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Run, copy_dir, dirs, gitopsc, gitopsc_env, gitopsc_in, read_tree, root, s, tool_runs};
+use gitopsc::diagnostic::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -331,27 +332,22 @@ fn unusable_input_exits_2_with_a_message() {
     std::fs::write(p.join("regular-file"), "not a folder\n").unwrap();
     let spec = root().join("examples/infra/cluster.yaml");
 
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    let cases: Vec<(Vec<&str>, Code, &str)> = vec![
         (
             vec!["missing.yaml"],
-            "cannot read the spec `missing.yaml`: no such file",
+            Code::SpecUnreadable,
+            "`missing.yaml`: no such file",
         ),
-        (vec!["specdir"], "the spec `specdir` is a directory"),
-        (vec!["empty.yaml"], "the spec `empty.yaml` is empty"),
-        (vec!["comments.yaml"], "the spec `comments.yaml` is empty"),
-        (
-            vec!["latin1.yaml"],
-            "the spec `latin1.yaml` is not valid UTF-8 (byte 64, line 4, column 9)",
-        ),
-        (
-            vec!["anchors.yaml"],
-            "YAML anchors and aliases are not allowed in a spec",
-        ),
-        (vec!["alias.yaml"], "aliases are not allowed in a spec"),
-        (vec!["multi.yaml"], "the spec holds more than one YAML document"),
-        (vec!["deep.yaml"], "the spec is nested too deeply"),
+        (vec!["specdir"], Code::SpecUnreadable, "`specdir` is a directory"),
+        (vec!["empty.yaml"], Code::EmptySpec, "`empty.yaml`"),
+        (vec!["comments.yaml"], Code::EmptySpec, "`comments.yaml`"),
+        (vec!["latin1.yaml"], Code::NotUtf8, "(byte 64, line 4, column 9)"),
+        (vec!["anchors.yaml"], Code::AnchorOrAlias, ""),
+        (vec!["alias.yaml"], Code::AnchorOrAlias, ""),
+        (vec!["multi.yaml"], Code::MultipleDocuments, ""),
+        (vec!["deep.yaml"], Code::TooDeep, ""),
     ];
-    for (args, message) in &cases {
+    for (args, code, detail) in &cases {
         for cmd in ["validate", "build", "check", "diff"] {
             let mut all = vec!["--color", "never", cmd];
             all.extend(args.iter().copied());
@@ -361,8 +357,8 @@ fn unusable_input_exits_2_with_a_message() {
             let run = gitopsc_in(p, &all);
             assert_eq!(run.code, 2, "{all:?}: {}{}", run.stdout, run.stderr);
             assert!(
-                run.stderr.starts_with("error: ") && run.stderr.contains(message),
-                "{all:?}: expected `{message}` in:\n{}",
+                run.stderr.starts_with(&format!("error[{code}]: ")) && run.stderr.contains(detail),
+                "{all:?}: expected {code} `{detail}` in:\n{}",
                 run.stderr
             );
             assert_eq!(run.stdout, "", "{all:?}");
@@ -378,7 +374,7 @@ fn unusable_input_exits_2_with_a_message() {
         assert_eq!(run.code, 2, "{cmd}: {}{}", run.stdout, run.stderr);
         assert!(
             run.stderr
-                .contains("error: `--out regular-file` is not a directory"),
+                .contains("error[GSC0701]: `--out regular-file` is not a directory"),
             "{}",
             run.stderr
         );
@@ -490,10 +486,10 @@ fn validate_error(file: &str) -> Run {
 fn assert_located_as(severity: &str, file: &str, stderr: &str) -> usize {
     let rel = format!("tests/errors/{file}");
     let blocks: Vec<&str> = stderr
-        .split(&format!("\n{severity}: "))
+        .split(&format!("\n{severity}[GSC"))
         .filter(|b| !b.trim().is_empty())
         .collect();
-    assert!(stderr.starts_with(&format!("{severity}: ")), "{stderr}");
+    assert!(stderr.starts_with(&format!("{severity}[GSC")), "{stderr}");
     for block in &blocks {
         let second = block.lines().nth(1).unwrap_or_default();
         assert!(
@@ -536,7 +532,7 @@ fn errors_with_long_messages_are_reported_at_their_place() {
         (
             "flux-2.4.yaml",
             &[
-                "error: Flux 2.4 lacks `healthCheckExprs`, which every generated Flux Kustomization uses to wait for custom resources: it needs Flux 2.5 or later\n",
+                "error[GSC0307]: Flux 2.4 lacks `healthCheckExprs`, which every generated Flux Kustomization uses to wait for custom resources: it needs Flux 2.5 or later\n",
                 "[tests/errors/flux-2.4.yaml:6:12]",
                 "╰── needs Flux ≥ 2.5",
                 "help: upgrade Flux and set `flux.version: \"2.5\"` or later\n",
@@ -545,7 +541,7 @@ fn errors_with_long_messages_are_reported_at_their_place() {
         (
             "oci-flux-2.5.yaml",
             &[
-                "error: Flux 2.5 lacks `OCIRepository` v1, which an `oci://` chart source renders into: it needs Flux 2.6 or later\n",
+                "error[GSC0307]: Flux 2.5 lacks `OCIRepository` v1, which an `oci://` chart source renders into: it needs Flux 2.6 or later\n",
                 "[tests/errors/oci-flux-2.5.yaml:9:36]",
                 "╰── needs Flux ≥ 2.6",
                 "help: upgrade Flux and set `flux.version: \"2.6\"` or later, or drop this setting",
@@ -554,10 +550,10 @@ fn errors_with_long_messages_are_reported_at_their_place() {
         (
             "unknown-dependency.yaml",
             &[
-                "error: `cluster-infra-infrastucture` is neither an app of this spec nor a declared external Kustomization\n",
+                "error[GSC0302]: `cluster-infra-infrastucture` is neither an app of this spec nor a declared external Kustomization\n",
                 "[tests/errors/unknown-dependency.yaml:12:17]",
                 "help: did you mean `cluster-infra-infrastructure`? Kustomizations outside this tree go in",
-                "error: `postgres` is neither an app of this spec nor a declared external Kustomization\n",
+                "error[GSC0302]: `postgres` is neither an app of this spec nor a declared external Kustomization\n",
                 "[tests/errors/unknown-dependency.yaml:12:46]",
                 "help: add `postgres` to `flux.external` if it is a Flux Kustomization outside this tree",
             ],
@@ -566,7 +562,7 @@ fn errors_with_long_messages_are_reported_at_their_place() {
     for (file, needles) in cases {
         assert!(LONG_MESSAGE_CASES.contains(file));
         let run = validate_error(file);
-        let errors = needles.iter().filter(|n| n.starts_with("error: ")).count();
+        let errors = needles.iter().filter(|n| n.starts_with("error[")).count();
         assert_eq!(assert_located(file, &run.stderr), errors, "{}", run.stderr);
         for needle in *needles {
             assert!(
@@ -588,12 +584,12 @@ fn five_mistakes_are_reported_in_one_run() {
         run.stderr
     );
     for needle in [
-        "error: `10 minutes` is not a valid duration",
-        "error: `postgres` is neither an app of this spec nor a declared external Kustomization",
-        "error: unknown field `retires`",
+        "error[GSC0205]: `10 minutes` is not a valid duration",
+        "error[GSC0302]: `postgres` is neither an app of this spec nor a declared external Kustomization",
+        "error[GSC0201]: unknown field `retires`",
         "help: did you mean `retries`?",
-        "error: `Redis` is not a valid name",
-        "error: source `bitnami` is not declared in `sources.helm`",
+        "error[GSC0205]: `Redis` is not a valid name",
+        "error[GSC0305]: source `bitnami` is not declared in `sources.helm`",
     ] {
         assert!(run.stderr.contains(needle), "`{needle}` missing:\n{}", run.stderr);
     }
@@ -617,84 +613,84 @@ fn five_mistakes_are_reported_in_one_run() {
 #[test]
 fn data_and_secret_mistakes_are_refused_one_by_one() {
     // Each fixture holds one mistake and is otherwise valid: exactly one error, at its place.
-    let cases: &[(&str, &str, &str)] = &[
+    let cases: &[(&str, Code, &str)] = &[
         (
             "plaintext-secret-value.yaml",
-            "error: `value`: plaintext secret values are not allowed in a spec",
+            Code::PlaintextSecretField,
             "[tests/errors/plaintext-secret-value.yaml:18:9]",
         ),
         (
             "plaintext-password-in-values.yaml",
-            "error: `password` holds a secret in plain text",
+            Code::PlaintextSecret,
             "[tests/errors/plaintext-password-in-values.yaml:19:23]",
         ),
         (
             "unknown-reference.yaml",
-            "error: unknown reference `((postgres.nope))`",
+            Code::UnknownReference,
             "[tests/errors/unknown-reference.yaml:27:17]",
         ),
         (
             "redis-index-clash.yaml",
-            "error: Redis database 3 is used by `cache`, `queue`",
+            Code::RedisIndexClash,
             "[tests/errors/redis-index-clash.yaml:13:",
         ),
         (
             "harbor-redis-index-clash.yaml",
-            "error: Redis database 1 is used by `jobservice`, `registry`",
+            Code::RedisIndexClash,
             "[tests/errors/harbor-redis-index-clash.yaml:13:",
         ),
         (
             "harbor-core-index.yaml",
-            "error: `core` must use Redis database 0, not 1",
+            Code::RedisDatabaseNotZero,
             "[tests/errors/harbor-core-index.yaml:13:26]",
         ),
         (
             "database-listed-twice.yaml",
-            "error: database `billing` is listed twice",
+            Code::DatabaseTwice,
             "[tests/errors/database-listed-twice.yaml:18:19]",
         ),
         (
             "databases-cnpg-1.24.yaml",
-            "error: declarative `Database` objects need CloudNative-PG 1.25 or later; `operatorVersion` is 1.24",
+            Code::OperatorTooOld,
             "[tests/errors/databases-cnpg-1.24.yaml:17:7]",
         ),
         (
             "operator-not-declared.yaml",
-            "error: app `billing` needs CloudNative-PG, which `operators` does not declare",
+            Code::OperatorNotDeclared,
             "[tests/errors/operator-not-declared.yaml:8:5]",
         ),
         (
             "backup-five-field-schedule.yaml",
-            "error: `0 2 * * *` is not a six-field cron schedule",
+            Code::BackupSchedule,
             "[tests/errors/backup-five-field-schedule.yaml:25:19]",
         ),
         (
             "backup-credentials-not-in-secrets.yaml",
-            "error: the backup credentials `billing-s3` is not one of the app's `secrets`",
+            Code::UnknownSecret,
             "[tests/errors/backup-credentials-not-in-secrets.yaml:24:22]",
         ),
         (
             "dockerconfigjson-without-registry.yaml",
-            "error: the dockerconfigjson secret `pull` needs a `registry`",
+            Code::DockerConfigRegistry,
             "[tests/errors/dockerconfigjson-without-registry.yaml:17:",
         ),
         (
             "harbor-core-secret-missing-key.yaml",
-            "error: `harbor-core` must have the key `secret`: the chart reads it from `core.existingSecret`",
+            Code::SecretMissingKey,
             "[tests/errors/harbor-core-secret-missing-key.yaml:20:",
         ),
         (
             "cluster-store-without-namespace.yaml",
-            "error: a ClusterSecretStore's service account needs a namespace",
+            Code::ClusterStoreNamespace,
             "[tests/errors/cluster-store-without-namespace.yaml:14:11]",
         ),
     ];
-    for (file, message, place) in cases {
+    for (file, code, place) in cases {
         let run = validate_error(file);
         assert_eq!(assert_located(file, &run.stderr), 1, "{file}:\n{}", run.stderr);
         assert!(
-            run.stderr.starts_with(&format!("{message}\n")),
-            "{file}: expected `{message}`:\n{}",
+            run.stderr.starts_with(&format!("error[{code}]: ")),
+            "{file}: expected {code}:\n{}",
             run.stderr
         );
         assert!(
@@ -708,7 +704,11 @@ fn data_and_secret_mistakes_are_refused_one_by_one() {
         for cmd in ["build", "check", "diff"] {
             let run = gitopsc_in(dir.path(), &["--color", "never", cmd, s(&spec), "--out", "out"]);
             assert_eq!(run.code, 2, "{cmd} {file}: {}{}", run.stdout, run.stderr);
-            assert!(run.stderr.contains(&message[7..]), "{cmd} {file}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(&format!("error[{code}]: ")),
+                "{cmd} {file}: {}",
+                run.stderr
+            );
         }
         assert!(
             !dir.path().join("out").exists(),
@@ -725,7 +725,7 @@ fn warning_fixtures_are_valid_and_say_why() {
         let rel = format!("tests/errors/warnings/{file}");
         let run = gitopsc(&["--color", "never", "validate", &rel]).expect(0);
         assert!(run.stdout.contains(" is valid: "), "{rel}: {}", run.stdout);
-        assert!(!run.stderr.contains("error: "), "{rel}: {}", run.stderr);
+        assert!(!run.stderr.contains("error["), "{rel}: {}", run.stderr);
         let count = assert_located_as("warning", &format!("warnings/{file}"), &run.stderr);
         assert!(count >= 1, "{rel}");
         insta::assert_snapshot!(run.stderr);
@@ -736,7 +736,7 @@ fn warning_fixtures_are_valid_and_say_why() {
             &["--color", "never", "build", s(path), "--out", "out"],
         )
         .expect(0);
-        assert!(build.stderr.contains("warning: "), "{rel}: {}", build.stderr);
+        assert!(build.stderr.contains("warning[GSC"), "{rel}: {}", build.stderr);
     });
 }
 
@@ -751,9 +751,9 @@ fn notary_databases_for_harbor_are_a_warning() {
         run.stderr
     );
     for needle in [
-        "warning: the harbor chart does not use a `notary_server` database\n",
+        "warning[GSC0418]: the harbor chart does not use a `notary_server` database\n",
         "[tests/errors/warnings/harbor-notary-databases.yaml:22:19]",
-        "warning: the harbor chart does not use a `notary_signer` database\n",
+        "warning[GSC0418]: the harbor chart does not use a `notary_signer` database\n",
         "[tests/errors/warnings/harbor-notary-databases.yaml:23:19]",
         "help: Notary left the Harbor chart in 1.13: Harbor uses one database, `registry`; remove it",
     ] {
@@ -771,7 +771,7 @@ fn the_unquoted_redis_password_warning_ends_with_chart_1_19() {
     );
     assert!(
         run.stderr.starts_with(
-            "warning: harbor chart 1.16.0 writes the Redis password unquoted into the registry's YAML config\n"
+            "warning[GSC0422]: harbor chart 1.16.0 writes the Redis password unquoted into the registry's YAML config\n"
         ),
         "{}",
         run.stderr

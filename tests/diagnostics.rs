@@ -41,7 +41,7 @@ fn an_error_past_column_65535_renders_a_window_around_it() {
     std::fs::write(&spec, &text).unwrap();
     let run = gitopsc(&["validate", s(&spec)]).expect(2);
     assert!(
-        run.stderr.starts_with("error: unknown field `b0`\n"),
+        run.stderr.starts_with("error[GSC0201]: unknown field `b0`\n"),
         "{}",
         run.stderr
     );
@@ -74,7 +74,11 @@ fn a_hundred_thousand_errors_on_one_line_render_200_and_a_count() {
     let started = Instant::now();
     let run = gitopsc(&["validate", s(&spec)]).expect(2);
     let took = started.elapsed();
-    let shown = run.stderr.lines().filter(|l| l.starts_with("error: ")).count();
+    let shown = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error[GSC0201]: "))
+        .count();
     assert_eq!(
         shown,
         200,

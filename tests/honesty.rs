@@ -311,14 +311,14 @@ fn one_run_reports_every_kind_of_error() {
             args.extend(["--out", "out"]);
         }
         let run = gitopsc_env(dir.path(), &args, &[("NO_COLOR", "1")]).expect(2);
-        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error[")).collect();
         assert!(
-            errors.iter().any(|e| e.contains("holds a secret in plain text")),
+            errors.iter().any(|e| e.starts_with("error[GSC0508]: ")),
             "{command}: the password literal: {}",
             run.stderr
         );
         assert!(
-            errors.iter().any(|e| e.contains("Redis database 1 is used by")),
+            errors.iter().any(|e| e.starts_with("error[GSC0411]: ")),
             "{command}: the wiring conflict: {}",
             run.stderr
         );

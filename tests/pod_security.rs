@@ -131,7 +131,7 @@ fn an_explicit_restricted_beside_kubeblocks_is_refused() {
     let out = run(dir.path(), &spec, &["validate"]).expect(2);
     assert!(
         out.stderr.contains(
-            "error: app `shop` runs a KubeBlocks data service, which Pod Security `restricted` refuses"
+            "error[GSC0604]: app `shop` runs a KubeBlocks data service, which Pod Security `restricted` refuses"
         ) && out.stderr.contains("run the database as root")
             && out.stderr.contains("podSecurity: baseline"),
         "{}",
@@ -154,7 +154,7 @@ fn an_unknown_chart_is_enforced_at_baseline_and_audited_at_restricted() {
     );
     assert!(
         stderr.contains(
-            "warning: `defaults.podSecurity: restricted` is not enforced in namespaces `kafka` (baseline)"
+            "warning[GSC0605]: `defaults.podSecurity: restricted` is not enforced in namespaces `kafka` (baseline)"
         ) && stderr.contains("chart `strimzi-kafka-operator`, not known to pass `restricted`"),
         "{stderr}"
     );

@@ -201,8 +201,8 @@ fn every_attempt_to_hold_a_secret_is_refused_at_its_line() {
         let refused = run.code == 2
             && run
                 .stderr
-                .split("\nerror: ")
-                .any(|block| (block.contains("in plain text")) && block.contains(&at_line));
+                .split("\n\n")
+                .any(|block| block.starts_with("error[GSC0508]: ") && block.contains(&at_line));
         if !refused {
             leaked.push(format!("{new}\n  exit {}: {}", run.code, run.stderr));
         }

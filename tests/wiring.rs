@@ -141,7 +141,7 @@ fn egress_to_the_api_server_by_port_only_is_said_for_what_it_is() {
     assert!(runbook.contains("**any address** on port 443, 6443"), "{runbook}");
     let checked = validate(&spec).expect(0);
     assert!(
-        checked.stderr.contains("warning: the NetworkPolicies `ctl` of app `ctl` allow egress to the API server as egress to any address on port 443, 6443")
+        checked.stderr.contains("warning[GSC0625]: the NetworkPolicies `ctl` of app `ctl` allow egress to the API server as egress to any address on port 443, 6443")
             && checked.stderr.contains("defaults.network.apiServerCidrs"),
         "{}",
         checked.stderr
@@ -196,7 +196,7 @@ fn values_from_secrets_are_checked_against_the_apps_own_secrets() {
     .expect(2);
     assert!(
         run.stderr.contains(
-            "error: Secret `shop-bd` is not one that the app's ExternalSecrets or data services produce"
+            "error[GSC0512]: Secret `shop-bd` is not one that the app's ExternalSecrets or data services produce"
         ) && run.stderr.contains("did you mean `shop-db`?"),
         "{}",
         run.stderr
@@ -208,7 +208,7 @@ fn values_from_secrets_are_checked_against_the_apps_own_secrets() {
     .expect(2);
     assert!(
         run.stderr
-            .contains("error: Secret `shop-db` (the app's ExternalSecret) has no key `pasword`")
+            .contains("error[GSC0511]: Secret `shop-db` (the app's ExternalSecret) has no key `pasword`")
             && run.stderr.contains("did you mean `password`?"),
         "{}",
         run.stderr

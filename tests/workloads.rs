@@ -79,7 +79,7 @@ fn refused_inputs_say_why_at_their_place() {
             path.file_name().unwrap().to_str().unwrap()
         );
         let out = gitopsc(&["--color", "never", "validate", &rel]).expect(2);
-        assert!(out.stderr.starts_with("error: ") || out.stderr.starts_with("warning: "));
+        assert!(out.stderr.starts_with("error[GSC") || out.stderr.starts_with("warning[GSC"));
         for block in out.stderr.split("\n\n").filter(|b| !b.trim().is_empty()) {
             assert!(
                 block.contains(&format!("[{rel}:")),

@@ -6,7 +6,7 @@
 //! It also records the spec's warnings, so a `check` or `build` that finds the tree current
 //! without rendering prints the same warnings as one that renders.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -53,6 +53,9 @@ pub struct ChartsStamp {
 /// A warning as the lock file records it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
+    /// Its code in the error index, e.g. `GSC0605`.
+    #[serde(default)]
+    pub code: String,
     /// What is wrong.
     pub message: String,
     /// Where in the spec: first byte and one past the last.
@@ -73,6 +76,7 @@ impl Warning {
             .iter()
             .filter(|d| !d.is_error())
             .map(|d| Warning {
+                code: d.code.as_str().to_string(),
                 message: d.message.clone(),
                 span: d.span.map(|s| [s.start, s.end]),
                 label: d.label.clone(),
@@ -82,17 +86,19 @@ impl Warning {
     }
 
     /// The warning as a diagnostic in the spec's `text`; a span outside the text (a lock file
-    /// edited by hand) is dropped, and the warning printed without a place.
-    pub fn diagnostic(&self, text: &str) -> Diagnostic {
+    /// edited by hand) is dropped, and the warning printed without a place. `None` when its
+    /// code is none of this build's (the tree is then rendered anew).
+    pub fn diagnostic(&self, text: &str) -> Option<Diagnostic> {
+        let code = Code::parse(&self.code).filter(|c| c.as_str() == self.code)?;
         let span = self
             .span
             .filter(|&[start, end]| start <= end && end <= text.len())
             .map(|[start, end]| Span::new(start, end));
-        let mut d = Diagnostic::warning(self.message.clone());
+        let mut d = Diagnostic::warning(code, self.message.clone());
         d.span = span;
         d.label = self.label.clone().filter(|_| span.is_some());
         d.help = self.help.clone();
-        d
+        Some(d)
     }
 }
 
@@ -227,13 +233,13 @@ mod tests {
 
     #[test]
     fn warnings_round_trip_into_diagnostics_at_their_place() {
-        let d = Diagnostic::warning("w")
+        let d = Diagnostic::warning(Code::LegacyBackup, "w")
             .at(Some(Span::new(2, 4)), "label")
             .help("help");
-        let recorded = Warning::record(&[d.clone(), Diagnostic::error("e")]);
+        let recorded = Warning::record(&[d.clone(), Diagnostic::error(Code::UnknownField, "e")]);
         assert_eq!(recorded.len(), 1, "errors are not recorded");
-        assert_eq!(recorded[0].diagnostic("0123456"), d);
-        let outside = recorded[0].diagnostic("012");
+        assert_eq!(recorded[0].diagnostic("0123456"), Some(d));
+        let outside = recorded[0].diagnostic("012").unwrap();
         assert_eq!(
             (outside.span, outside.label),
             (None, None),
@@ -261,6 +267,7 @@ mod tests {
         });
         lock.warnings = vec![
             Warning {
+                code: "GSC0610".into(),
                 message: "image `x:latest`\n\"moves\"".into(),
                 span: Some([3, 9]),
                 label: Some("here".into()),

@@ -185,106 +185,17 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
     };
     let journal = Journal::read(root)?;
     let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
-
     let dirs = examine_dirs(root, tree);
-    let results: Vec<(String, String, FileState)> = tree
-        .par_iter()
-        .map(|(path, bytes)| {
-            let state = if let Some(reason) = dirs.blocked_by(path) {
-                FileState::Conflict(ConflictReason::NotAFile(reason), None)
-            } else if dir_above(&dirs.missing, path).is_some() {
-                FileState::Missing
-            } else {
-                file_state(&root.join(path), bytes, owned.get(path.as_str()))
-            };
-            (path.clone(), sha256_hex(bytes), state)
-        })
-        .collect();
-
-    let mut changes = Vec::new();
-    let mut conflicts = Vec::new();
-    // What the lock records, in path order (built in one pass at the end).
-    let mut files: Vec<(String, String)> = Vec::with_capacity(tree.len());
-    for (path, hash, state) in results {
-        match state {
-            FileState::Same => {
-                files.push((path, hash));
-            }
-            FileState::Missing => {
-                files.push((path.clone(), hash));
-                changes.push(Change {
-                    path,
-                    kind: ChangeKind::Added,
-                    old: None,
-                });
-            }
-            FileState::Owned(old) => {
-                files.push((path.clone(), hash));
-                changes.push(Change {
-                    path,
-                    kind: ChangeKind::Changed,
-                    old: Some(old),
-                });
-            }
-            FileState::Conflict(reason, old) => {
-                if force && !matches!(reason, ConflictReason::NotAFile(_)) {
-                    files.push((path.clone(), hash));
-                    changes.push(Change {
-                        path,
-                        kind: ChangeKind::Changed,
-                        old,
-                    });
-                } else {
-                    // A hand-edited file stays recorded with its old hash: it stays in conflict
-                    // until the user resolves it, and is never taken for a foreign file.
-                    if let Some(h) = owned.get(path.as_str()) {
-                        files.push((path.clone(), h[0].to_string()));
-                    }
-                    conflicts.push(Conflict { path, reason });
-                }
-            }
-        }
-    }
-
-    // Files gitopsc wrote before and no longer generates.
-    let stale: Vec<(&str, &Vec<&str>)> = owned
-        .iter()
-        .filter(|(p, _)| !tree.contains_key(**p))
-        .map(|(p, h)| (*p, h))
-        .collect();
-    let removed: Vec<(String, Option<FileState>)> = stale
-        .par_iter()
-        .map(|&(path, hashes)| (path.to_string(), stale_state(root, path, hashes)))
-        .collect();
-    for (path, state) in removed {
-        match state {
-            None => {}
-            Some(FileState::Owned(old)) => changes.push(Change {
-                path,
-                kind: ChangeKind::Removed,
-                old: Some(old),
-            }),
-            Some(FileState::Conflict(reason, old)) => {
-                if force && !matches!(reason, ConflictReason::NotAFile(_)) {
-                    changes.push(Change {
-                        path,
-                        kind: ChangeKind::Removed,
-                        old,
-                    });
-                } else {
-                    // Still gitopsc's to resolve: it stays recorded, and blocked, until then.
-                    if let Some(h) = owned.get(path.as_str()) {
-                        files.push((path.clone(), h[0].to_string()));
-                    }
-                    conflicts.push(Conflict { path, reason });
-                }
-            }
-            Some(_) => {}
-        }
-    }
+    let mut found = Found::default();
+    found.rendered(root, tree, &dirs, &owned, force);
+    found.stale(root, tree, &owned, force);
+    let Found {
+        mut changes,
+        mut conflicts,
+        files,
+    } = found;
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     conflicts.sort_by(|a, b| a.path.cmp(&b.path));
-
     let new_lock = Lock {
         generator: lock::generator(),
         spec: stamp.spec.clone(),
@@ -321,6 +232,105 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         new_dirs: dirs.missing,
         journal,
     })
+}
+
+/// What a comparison finds, file by file.
+#[derive(Default)]
+struct Found {
+    changes: Vec<Change>,
+    conflicts: Vec<Conflict>,
+    /// What the new lock records, (path, hash).
+    files: Vec<(String, String)>,
+}
+
+impl Found {
+    /// The rendered files: same, missing, owned (to overwrite) or in the way.
+    fn rendered(
+        &mut self,
+        root: &Path,
+        tree: &Tree,
+        dirs: &Dirs,
+        owned: &HashMap<&str, Vec<&str>>,
+        force: bool,
+    ) {
+        let results: Vec<(String, String, FileState)> = tree
+            .par_iter()
+            .map(|(path, bytes)| {
+                let state = if let Some(reason) = dirs.blocked_by(path) {
+                    FileState::Conflict(ConflictReason::NotAFile(reason), None)
+                } else if dir_above(&dirs.missing, path).is_some() {
+                    FileState::Missing
+                } else {
+                    file_state(&root.join(path), bytes, owned.get(path.as_str()))
+                };
+                (path.clone(), sha256_hex(bytes), state)
+            })
+            .collect();
+        self.files.reserve(tree.len());
+        for (path, hash, state) in results {
+            let kind = match state {
+                FileState::Same => {
+                    self.files.push((path, hash));
+                    continue;
+                }
+                FileState::Missing => (ChangeKind::Added, None),
+                FileState::Owned(old) => (ChangeKind::Changed, Some(old)),
+                FileState::Conflict(reason, old) => {
+                    if !force || matches!(reason, ConflictReason::NotAFile(_)) {
+                        self.blocked(path, reason, owned);
+                        continue;
+                    }
+                    (ChangeKind::Changed, old)
+                }
+            };
+            self.files.push((path.clone(), hash));
+            self.changes.push(Change {
+                path,
+                kind: kind.0,
+                old: kind.1,
+            });
+        }
+    }
+
+    /// Files gitopsc wrote before and no longer renders: to delete, or in the way.
+    fn stale(&mut self, root: &Path, tree: &Tree, owned: &HashMap<&str, Vec<&str>>, force: bool) {
+        let stale: Vec<(&str, &Vec<&str>)> = owned
+            .iter()
+            .filter(|(p, _)| !tree.contains_key(**p))
+            .map(|(p, h)| (*p, h))
+            .collect();
+        let removed: Vec<(String, Option<FileState>)> = stale
+            .par_iter()
+            .map(|&(path, hashes)| (path.to_string(), stale_state(root, path, hashes)))
+            .collect();
+        for (path, state) in removed {
+            let old = match state {
+                Some(FileState::Owned(old)) => Some(old),
+                Some(FileState::Conflict(reason, old)) => {
+                    if !force || matches!(reason, ConflictReason::NotAFile(_)) {
+                        self.blocked(path, reason, owned);
+                        continue;
+                    }
+                    old
+                }
+                _ => continue,
+            };
+            self.changes.push(Change {
+                path,
+                kind: ChangeKind::Removed,
+                old,
+            });
+        }
+    }
+
+    /// A file left alone. One gitopsc wrote (hand-edited since) stays recorded with its old
+    /// hash: it stays in conflict until the user resolves it, never taken for a foreign file.
+    fn blocked(&mut self, path: String, reason: ConflictReason, owned: &HashMap<&str, Vec<&str>>) {
+        if let Some(h) = owned.get(path.as_str()) {
+            self.files.push((path.clone(), h[0].to_string()));
+        }
+        self.conflicts.push(Conflict { path, reason });
+    }
 }
 
 /// What gitopsc wrote, path → the hashes its bytes may have: the lock file's first (what a

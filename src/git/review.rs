@@ -153,9 +153,10 @@ fn list(out: &mut String, title: &str, paths: &[String]) {
 }
 
 fn git_failed(e: &GitError) -> Outcome {
+    let d = crate::diagnostic::Diagnostic::error(crate::diagnostic::Code::Git, e.0.clone());
     Outcome {
         code: 2,
-        stderr: format!("error: {}\n", e.0),
+        stderr: crate::diagnostic::render(&[d], None, false),
         ..Outcome::default()
     }
 }

@@ -4,7 +4,7 @@
 //! `trivyAdapterIndex`) installs a release that silently uses the chart's default.
 
 use super::charts::{Chart, KnownSection, version_of};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::{SpanIndex, escape_pointer};
 use crate::spec::schema::did_you_mean;
 use serde_json::{Map, Value};
@@ -110,17 +110,20 @@ impl Section<'_> {
             p => format!("{p}.{key}"),
         };
         if let Some((_, Some((major, minor)))) = self.section.keys.iter().find(|(k, _)| *k == path) {
-            return Diagnostic::error(format!(
-                "the {} chart {} reads no `{}`: it came with chart {major}.{minor}",
-                self.chart.name,
-                self.version,
-                full(key)
-            ))
+            return Diagnostic::error(
+                Code::UnknownChartKey,
+                format!(
+                    "the {} chart {} reads no `{}`: it came with chart {major}.{minor}",
+                    self.chart.name,
+                    self.version,
+                    full(key)
+                ),
+            )
             .at(span, "too new for this chart")
             .help(format!("use chart {major}.{minor} or later, or remove it"));
         }
         if self.covered {
-            Diagnostic::error(format!(
+            Diagnostic::error(Code::UnknownChartKey, format!(
                 "the {} chart {} reads no `{}`",
                 self.chart.name,
                 self.version,
@@ -131,7 +134,7 @@ impl Section<'_> {
                     "{suggestion}Helm ignores a key no template reads, so the release would run with the chart's default; the keys it reads here: {keys}"
                 ))
         } else {
-            Diagnostic::warning(format!(
+            Diagnostic::warning(Code::UnknownChartKeyNewChart, format!(
                 "the {} chart reads no `{}` in the versions gitopsc knows",
                 self.chart.name,
                 full(key)

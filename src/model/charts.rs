@@ -5,7 +5,7 @@
 use super::ValuesFrom;
 use super::postgres::Connection;
 use super::redis::RedisConnection;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::AppSpec;
 use crate::spec::data::PostgresProvider;
 use crate::spec::load::SpanIndex;
@@ -286,9 +286,12 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
         {
             let pointer = format!("{base}/helm/values/{}", path.replace('.', "/"));
             diags.push(
-                Diagnostic::error(format!("`{path}` is set by gitopsc from `{from}`"))
-                    .at(spans.value(&pointer), format!("gitopsc sets {value}"))
-                    .help("remove it from `helm.values`; gitopsc wires it"),
+                Diagnostic::error(
+                    Code::ValueSetByGitopsc,
+                    format!("`{path}` is set by gitopsc from `{from}`"),
+                )
+                .at(spans.value(&pointer), format!("gitopsc sets {value}"))
+                .help("remove it from `helm.values`; gitopsc wires it"),
             );
         }
         set_path(&mut w.values, path, value);
@@ -318,10 +321,10 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
         for (d, db) in pg.databases.iter().enumerate() {
             if let Some((_, why)) = chart.obsolete_databases.iter().find(|(n, _)| *n == db.name) {
                 diags.push(
-                    Diagnostic::warning(format!(
-                        "the {} chart does not use a `{}` database",
-                        chart.name, db.name
-                    ))
+                    Diagnostic::warning(
+                        Code::ChartUnusedDatabase,
+                        format!("the {} chart does not use a `{}` database", chart.name, db.name),
+                    )
                     .at(
                         spans.value(&format!("{base}/postgres/databases/{d}/name")),
                         "unused database",
@@ -339,7 +342,7 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
             &conn.secret,
         ) {
             diags.push(
-                Diagnostic::warning(format!(
+                Diagnostic::warning(Code::ChartSentinelPassword, format!(
                     "the {} chart cannot use a Sentinel with a password",
                     chart.name
                 ))
@@ -369,10 +372,10 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
             let pointer = format!("{base}/redis/databases/{consumer}");
             match table.consumers.iter().find(|(c, _)| c == consumer) {
                 None => diags.push(
-                    Diagnostic::error(format!(
-                        "the {} chart has no Redis consumer `{consumer}`",
-                        chart.name
-                    ))
+                    Diagnostic::error(
+                        Code::UnknownRedisConsumer,
+                        format!("the {} chart has no Redis consumer `{consumer}`", chart.name),
+                    )
                     .at(spans.key(&pointer), "unknown consumer")
                     .help(format!(
                         "its consumers are: {}",
@@ -390,9 +393,12 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
                 && *index != 0
             {
                 diags.push(
-                    Diagnostic::error(format!("`{consumer}` must use Redis database 0, not {index}"))
-                        .at(spans.value(&pointer), "must be 0")
-                        .help(format!("{why}; set `{consumer}: 0`")),
+                    Diagnostic::error(
+                        Code::RedisDatabaseNotZero,
+                        format!("`{consumer}` must use Redis database 0, not {index}"),
+                    )
+                    .at(spans.value(&pointer), "must be 0")
+                    .help(format!("{why}; set `{consumer}: 0`")),
                 );
             }
         }
@@ -417,7 +423,7 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
             if old {
                 let version = app.helm.as_ref().map(|h| h.version.as_str()).unwrap_or_default();
                 diags.push(
-                    Diagnostic::warning(format!(
+                    Diagnostic::warning(Code::RedisPasswordUnquoted, format!(
                         "{} chart {version} writes the Redis password unquoted into the registry's YAML config",
                         chart.name
                     ))
@@ -453,12 +459,15 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
                     .join(", ");
                 let last = consumers.last().copied().unwrap_or_default();
                 diags.push(
-                    Diagnostic::error(format!("Redis database {index} is used by {names}"))
-                        .at(
-                            spans.value(&format!("{base}/redis/databases/{last}")),
-                            "index already used",
-                        )
-                        .help("give each consumer its own database index"),
+                    Diagnostic::error(
+                        Code::RedisIndexClash,
+                        format!("Redis database {index} is used by {names}"),
+                    )
+                    .at(
+                        spans.value(&format!("{base}/redis/databases/{last}")),
+                        "index already used",
+                    )
+                    .help("give each consumer its own database index"),
                 );
             }
         }
@@ -476,17 +485,20 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
         let pointer = format!("{base}/secrets/{s}/for");
         let Some(knob) = chart.secrets.iter().find(|k| k.used_for == used_for) else {
             diags.push(
-                Diagnostic::error(format!("the {} chart has no secret use `{used_for}`", chart.name))
-                    .at(spans.value(&pointer), "unknown use")
-                    .help(format!(
-                        "its uses are: {}",
-                        chart
-                            .secrets
-                            .iter()
-                            .map(|k| format!("`{}`", k.used_for))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
+                Diagnostic::error(
+                    Code::UnknownSecretUse,
+                    format!("the {} chart has no secret use `{used_for}`", chart.name),
+                )
+                .at(spans.value(&pointer), "unknown use")
+                .help(format!(
+                    "its uses are: {}",
+                    chart
+                        .secrets
+                        .iter()
+                        .map(|k| format!("`{}`", k.used_for))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             );
             continue;
         };
@@ -506,10 +518,13 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
             for key in knob.keys {
                 if !keys.contains(key) {
                     diags.push(
-                        Diagnostic::error(format!(
-                            "`{}` must have the key `{key}`: the chart reads it from `{}`",
-                            secret.name, knob.path
-                        ))
+                        Diagnostic::error(
+                            Code::SecretMissingKey,
+                            format!(
+                                "`{}` must have the key `{key}`: the chart reads it from `{}`",
+                                secret.name, knob.path
+                            ),
+                        )
                         .at(spans.key(&format!("{base}/secrets/{s}")), "missing key")
                         .help(format!(
                             "add `{{key: {key}, remoteKey: ..., property: ...}}` to its `data`"

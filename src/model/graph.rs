@@ -5,7 +5,7 @@
 //! tree is found: files are written into folders only, so unique folders mean unique paths.
 
 use super::Model;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::ClusterSpec;
 use crate::spec::load::SpanIndex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,7 +31,7 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             let name = layer.kustomization.name.as_str();
             if let Some(other) = names.insert(name, app.name.as_str()) {
                 diags.push(
-                    Diagnostic::error(format!(
+                    Diagnostic::error(Code::KustomizationNameClash, format!(
                         "the Flux Kustomization `{name}` of app `{}` has the same name as one of app `{other}`",
                         app.name
                     ))
@@ -41,7 +41,7 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             }
             if externals.contains(name) {
                 diags.push(
-                    Diagnostic::error(format!(
+                    Diagnostic::error(Code::KustomizationNameClash, format!(
                         "the Flux Kustomization `{name}` of app `{}` has the name of a declared external Kustomization",
                         app.name
                     ))
@@ -73,9 +73,10 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
         let name = k.name.as_str();
         if let Some(app) = names.get(name) {
             diags.push(
-                Diagnostic::error(format!(
-                    "app `{app}` has the name of the Flux Kustomization `{name}`, which {what}"
-                ))
+                Diagnostic::error(
+                    Code::ReservedAppName,
+                    format!("app `{app}` has the name of the Flux Kustomization `{name}`, which {what}"),
+                )
                 .at(name_span(app), "reserved name")
                 .help("rename the app"),
             );
@@ -88,7 +89,7 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             "kustomization" | "sources" | "operators" | "secret-stores"
         ) {
             diags.push(
-                Diagnostic::error(format!("the app name `{}` is reserved", app.name))
+                Diagnostic::error(Code::ReservedAppName, format!("the app name `{}` is reserved", app.name))
                     .at(name_span(&app.name), "reserved name")
                     .help("the cluster folder holds `kustomization.yaml`, `sources.yaml`, `operators.yaml` and `secret-stores.yaml`: rename the app"),
             );
@@ -102,17 +103,20 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
         .collect();
     for app in &model.apps {
         if !listed.contains(&app.kustomizations_file) {
-            diags.push(Diagnostic::error(format!(
-                "internal: the Flux Kustomizations of app `{}` are not reachable from the cluster root",
-                app.name
-            )));
+            diags.push(Diagnostic::error(
+                Code::Internal,
+                format!(
+                    "internal: the Flux Kustomizations of app `{}` are not reachable from the cluster root",
+                    app.name
+                ),
+            ));
         }
     }
     for k in model.kustomizations() {
         for dep in &k.depends_on {
             let known = names.contains_key(dep.as_str()) || externals.contains(dep.as_str());
             if !known {
-                diags.push(Diagnostic::error(format!(
+                diags.push(Diagnostic::error(Code::Internal, format!(
                     "internal: Flux Kustomization `{}` depends on `{dep}`, which the tree does not contain",
                     k.name
                 )));
@@ -167,7 +171,7 @@ fn shared_folders<'m>(
                 (what, _, _) => (app.name.as_str(), what),
             };
             diags.push(
-                Diagnostic::error(format!(
+                Diagnostic::error(Code::FolderClash, format!(
                     "app `{blamed}` renders into the folder `{dir}`, which {other} renders into too: one would overwrite the other's files (its HelmRelease, its kustomization.yaml), and two Flux Kustomizations would apply the same folder"
                 ))
                 .at(name_span(blamed), "folder taken")

@@ -3,7 +3,7 @@
 
 use super::resolve::{AppCtx, Ctx, Parts};
 use super::*;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::SpanIndex;
 use crate::spec::schema::did_you_mean;
 use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
@@ -222,7 +222,7 @@ pub fn check_values_from(
                     spans.key(&pointer)
                 };
                 diags.push(
-                    Diagnostic::error(format!(
+                    Diagnostic::error(Code::UnknownSecretKey, format!(
                         "Secret `{name}` (the app's ExternalSecret) has no key `{key}`: Flux would fail the release"
                     ))
                     .at(at, "unknown key")
@@ -242,7 +242,7 @@ pub fn check_values_from(
                     .to_string(),
             };
             diags.push(
-                Diagnostic::error(format!(
+                Diagnostic::error(Code::UnknownValuesFromSecret, format!(
                     "Secret `{name}` is not one that the app's ExternalSecrets or data services produce: Flux would \
                      fail the release until it exists"
                 ))

@@ -7,7 +7,7 @@
 //! runbook caveats and the warning that names the namespaces below `defaults.podSecurity`).
 
 use super::charts;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 use crate::spec::data::{PostgresProvider, RedisProvider};
 use crate::spec::load::SpanIndex;
@@ -164,7 +164,7 @@ pub fn lowered_warning(
     let why: Vec<&str> = all_why.iter().take(SHOWN).copied().collect();
     let asked = spec.defaults.pod_security.as_str();
     Some(
-        Diagnostic::warning(format!(
+        Diagnostic::warning(Code::PodSecurityNotEnforced, format!(
             "`defaults.podSecurity: {asked}` is not enforced in namespaces {}{}: their pods would be refused",
             names.join(", "),
             more(lowered.len())

@@ -11,7 +11,7 @@ use super::operators::{self, Operator};
 use super::refs::{Refs, Scope, UnknownRef};
 use super::secrets::{self, SecretUses};
 use super::*;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::SpanIndex;
 use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
@@ -277,7 +277,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
                     && monitoring.port.is_none()
                 {
                     diags.push(
-                        Diagnostic::warning(format!(
+                        Diagnostic::warning(Code::UnknownMetricsPort, format!(
                             "gitopsc does not know where chart `{}` serves its metrics",
                             helm.chart
                         ))
@@ -376,7 +376,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
         for other in scope.used_apps.borrow().iter() {
             if !app.depends_on.iter().any(|d| d.as_str() == other) && other != app.name.as_str() {
                 diags.push(
-                    Diagnostic::error(format!(
+                    Diagnostic::error(Code::ReferenceWithoutDependency, format!(
                         "app `{}` references app `{other}` but does not depend on it",
                         app.name
                     ))
@@ -389,7 +389,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
         }
         for u in unknown {
             diags.push(
-                Diagnostic::error(format!("unknown reference `(({}))`", u.name))
+                Diagnostic::error(Code::UnknownReference, format!("unknown reference `(({}))`", u.name))
                     .at(spans.value(&u.pointer), "nothing of that name")
                     .help(format!("app `{}` can reference {}", app.name, scope.describe())),
             );
@@ -612,7 +612,7 @@ fn open_api_server_egress(
     .iter()
     .find(|p| spans.contains(p))
     .and_then(|p| spans.key(p));
-    let warning = Diagnostic::warning(format!(
+    let warning = Diagnostic::warning(Code::ApiServerEgress, format!(
         "the NetworkPolicies {} of app `{}` allow egress to the API server as egress to any address on port {ports}",
         policies.join(", "),
         app.name

@@ -10,7 +10,7 @@ pub mod json;
 pub mod shell;
 pub mod yaml;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::Tree;
 use crate::model::{App, Model};
 use minijinja::value::Value;
@@ -69,9 +69,11 @@ impl Blueprints {
         if let Some(dir) = overrides {
             if !dir.is_dir() {
                 return Err(vec![
-                    Diagnostic::error(format!("`--blueprints {}` is not a directory", dir.display())).help(
-                        "pass a folder laid out like `blueprints/` (e.g. `DIR/flux/helmrelease.yaml.j2`)",
-                    ),
+                    Diagnostic::error(
+                        Code::BlueprintsNotDirectory,
+                        format!("`--blueprints {}` is not a directory", dir.display()),
+                    )
+                    .help("pass a folder laid out like `blueprints/` (e.g. `DIR/flux/helmrelease.yaml.j2`)"),
                 ]);
             }
             for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
@@ -86,10 +88,13 @@ impl Blueprints {
                     .unwrap_or_default();
                 if !BLUEPRINTS.iter().any(|(n, _)| *n == rel) {
                     diags.push(
-                        Diagnostic::warning(format!(
-                            "`{rel}` in `{}` is not a blueprint name; it is ignored",
-                            dir.display()
-                        ))
+                        Diagnostic::warning(
+                            Code::BlueprintIgnored,
+                            format!(
+                                "`{rel}` in `{}` is not a blueprint name; it is ignored",
+                                dir.display()
+                            ),
+                        )
                         .help(format!(
                             "blueprints are: {}",
                             BLUEPRINTS
@@ -113,18 +118,19 @@ impl Blueprints {
                     text
                 }
                 Some(Err((p, e))) => {
-                    diags.push(Diagnostic::error(format!(
-                        "cannot read blueprint `{}`: {e}",
-                        p.display()
-                    )));
+                    diags.push(Diagnostic::error(
+                        Code::Blueprint,
+                        format!("cannot read blueprint `{}`: {e}", p.display()),
+                    ));
                     continue;
                 }
                 None => (*builtin).to_string(),
             };
             if let Err(e) = env.add_template_owned(*name, text) {
-                diags.push(Diagnostic::error(format!(
-                    "blueprint `{name}` does not compile: {e}"
-                )));
+                diags.push(Diagnostic::error(
+                    Code::Blueprint,
+                    format!("blueprint `{name}` does not compile: {e}"),
+                ));
             }
         }
         if diags.iter().any(Diagnostic::is_error) {
@@ -137,9 +143,12 @@ impl Blueprints {
         let template = self
             .env
             .get_template(name)
-            .map_err(|e| Diagnostic::error(format!("blueprint `{name}`: {e}")))?;
+            .map_err(|e| Diagnostic::error(Code::Blueprint, format!("blueprint `{name}`: {e}")))?;
         let body = template.render(ctx).map_err(|e| {
-            Diagnostic::error(format!("blueprint `{name}` failed to render: {}", describe(&e)))
+            Diagnostic::error(
+                Code::Blueprint,
+                format!("blueprint `{name}` failed to render: {}", describe(&e)),
+            )
         })?;
         let header = if name.ends_with(".md.j2") {
             MARKDOWN_HEADER
@@ -443,15 +452,16 @@ fn parse_back(blueprints: &Blueprints, tree: &Tree) -> Vec<Diagnostic> {
         for doc in serde_yaml::Deserializer::from_str(&text) {
             if let Err(e) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) {
                 diags.push(
-                    Diagnostic::error(format!("`{path}` is not valid YAML: {e}")).help(format!(
-                        "check your blueprint overrides ({})",
-                        blueprints
-                            .overridden
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
+                    Diagnostic::error(Code::RenderedNotYaml, format!("`{path}` is not valid YAML: {e}"))
+                        .help(format!(
+                            "check your blueprint overrides ({})",
+                            blueprints
+                                .overridden
+                                .iter()
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                 );
                 break;
             }

@@ -11,7 +11,7 @@ use super::load::{SpanIndex, escape_pointer};
 use super::schema::did_you_mean;
 use super::{ClusterSpec, HelmSpec};
 use crate::charts::{ChartFiles, ChartMeta, DEFAULT_DIR, Folder, yaml_to_json};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::lock::ChartsStamp;
 use crate::model::chart_keys;
 use crate::model::charts::{Chart, lookup, version_of};
@@ -31,7 +31,7 @@ pub fn check(
     use rayon::prelude::*;
     let dir = spec.defaults.charts_dir.as_deref().unwrap_or(DEFAULT_DIR);
     if Path::new(dir).has_root() || dir.contains('\\') {
-        let d = Diagnostic::error("`chartsDir` must be a folder relative to the spec's")
+        let d = Diagnostic::error(Code::ChartsDirNotRelative, "`chartsDir` must be a folder relative to the spec's")
             .at(spans.value("/defaults/chartsDir"), "not a relative path")
             .help("write it with `/` separators, relative to the folder the spec is in, such as `charts` or `../charts`");
         return (vec![d], None);
@@ -59,7 +59,9 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
         if let Some(versions) = folder.charts.get(&helm.chart) {
             let held: Vec<String> = versions.keys().map(|v| format!("`{v}`")).collect();
             diags.push(
-                Diagnostic::warning(format!(
+                Diagnostic::warning(
+                    Code::ChartVersionNotVendored,
+                    format!(
                     "`{}/{}/` holds no version `{}`: the chart values are not checked",
                     folder.dir, helm.chart, helm.version
                 ))
@@ -168,9 +170,12 @@ impl App<'_> {
         let before = diags.len();
         let mut fail = |name: &str, why: String, help: &str| {
             diags.push(
-                Diagnostic::error(format!("cannot use `{}/{name}`: {why}", self.folder))
-                    .at(self.chart_span, "the chart whose values are checked")
-                    .help(help.to_string()),
+                Diagnostic::error(
+                    Code::VendoredChartUnusable,
+                    format!("cannot use `{}/{name}`: {why}", self.folder),
+                )
+                .at(self.chart_span, "the chart whose values are checked")
+                .help(help.to_string()),
             );
         };
         let again = "vendor the chart again: `gitopsc charts vendor <chart archive>` (docs/chart-values.md)";
@@ -329,12 +334,15 @@ impl App<'_> {
                 help = format!("did you mean `{best}`? {help}");
             }
         }
-        Diagnostic::error(format!(
-            "chart `{}` {} refuses `{}`: {why}",
-            self.helm.chart,
-            self.helm.version,
-            dotted(pointer)
-        ))
+        Diagnostic::error(
+            Code::ChartSchemaViolation,
+            format!(
+                "chart `{}` {} refuses `{}`: {why}",
+                self.helm.chart,
+                self.helm.version,
+                dotted(pointer)
+            ),
+        )
         .at(
             self.spans.value(full),
             "refused by the chart's values.schema.json",
@@ -347,12 +355,15 @@ impl App<'_> {
         let suggestion = did_you_mean(key, known.iter().map(String::as_str))
             .map(|best| format!("did you mean `{best}`? "))
             .unwrap_or_default();
-        Diagnostic::error(format!(
-            "chart `{}` {} has no value `{}`",
-            self.helm.chart,
-            self.helm.version,
-            dotted(pointer)
-        ))
+        Diagnostic::error(
+            Code::ChartSchemaUnknownKey,
+            format!(
+                "chart `{}` {} has no value `{}`",
+                self.helm.chart,
+                self.helm.version,
+                dotted(pointer)
+            ),
+        )
         .at(self.spans.key(full), "its values.schema.json allows no such key")
         .help(format!(
             "{suggestion}Helm fails the install or upgrade; the keys here: {}",
@@ -366,7 +377,7 @@ impl App<'_> {
             Some(full) => (self.spans.key(&full), "in this mapping"),
             None => (self.chart_span, "the chart whose values are checked"),
         };
-        Diagnostic::error(format!(
+        Diagnostic::error(Code::ChartSchemaRequired, format!(
             "chart `{}` {} requires `{}`",
             self.helm.chart,
             self.helm.version,
@@ -382,12 +393,15 @@ impl App<'_> {
 
     /// A value the user did not write (a chart default) that the schema refuses.
     fn refused_default(&self, pointer: &str, why: &str) -> Diagnostic {
-        Diagnostic::error(format!(
-            "the values of chart `{}` {} break its values.schema.json at `{}`: {why}",
-            self.helm.chart,
-            self.helm.version,
-            dotted(pointer)
-        ))
+        Diagnostic::error(
+            Code::ChartDefaultsBreakSchema,
+            format!(
+                "the values of chart `{}` {} break its values.schema.json at `{}`: {why}",
+                self.helm.chart,
+                self.helm.version,
+                dotted(pointer)
+            ),
+        )
         .at(
             self.chart_span,
             "the chart's default values, with `helm.values` over them",
@@ -502,7 +516,7 @@ impl Walk<'_> {
             .unwrap_or_default();
         let app = self.app;
         self.diags.push(
-            Diagnostic::warning(format!(
+            Diagnostic::warning(Code::ChartValuesUnknownKey, format!(
                 "`{dotted_path}` is not a value of chart `{}` {}",
                 app.helm.chart, app.helm.version
             ))

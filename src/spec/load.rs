@@ -7,7 +7,7 @@
 //! core schema; plain scalars that a YAML 1.1 reader would type differently (`yes`, `on`,
 //! `0777`) are refused, so the spec means the same to every tool that reads it.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Span};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use serde_json::{Map, Value};
@@ -119,7 +119,12 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 /// The spec's text.
 fn read(path: &Path) -> Result<Source, LoadError> {
     let name = path.display().to_string();
-    let fail = |msg: String, help: &str| (None, vec![Diagnostic::error(msg).help(help)]);
+    let fail = |msg: String, help: &str| {
+        (
+            None,
+            vec![Diagnostic::error(Code::SpecUnreadable, msg).help(help)],
+        )
+    };
     let meta = std::fs::metadata(path).map_err(|e| {
         fail(
             format!("cannot read the spec `{name}`: {}", io_reason(&e)),
@@ -148,9 +153,12 @@ fn read(path: &Path) -> Result<Source, LoadError> {
             return Err((
                 None,
                 vec![
-                    Diagnostic::error(format!(
-                        "the spec `{name}` is not valid UTF-8 (byte {at}, line {line}, column {col})"
-                    ))
+                    Diagnostic::error(
+                        Code::NotUtf8,
+                        format!(
+                            "the spec `{name}` is not valid UTF-8 (byte {at}, line {line}, column {col})"
+                        ),
+                    )
                     .help("save the file as UTF-8"),
                 ],
             ));
@@ -179,7 +187,7 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
         let t = l.trim();
         t.is_empty() || t.starts_with('#') || t == "---"
     }) {
-        let d = Diagnostic::error(format!("the spec `{}` is empty", source.name))
+        let d = Diagnostic::error(Code::EmptySpec, format!("the spec `{}` is empty", source.name))
             .help("`gitopsc init > cluster.yaml` writes a commented starter spec");
         return Err((Some(source), vec![d]));
     }
@@ -193,7 +201,7 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
     let (value, root) = match (root, spans) {
         (Some(v @ Value::Object(_)), Some(root)) => (v, root),
         _ => {
-            let d = Diagnostic::error("the spec must be a YAML mapping")
+            let d = Diagnostic::error(Code::NotAMapping, "the spec must be a YAML mapping")
                 .at(
                     Some(Span::new(0, source.scalar_end(0))),
                     "expected `apiVersion: gitopsc.io/v1alpha1`, `kind: Cluster`, ...",
@@ -250,7 +258,7 @@ fn forbidden_character(source: &Source) -> Option<Diagnostic> {
         )
     };
     Some(
-        Diagnostic::error(message)
+        Diagnostic::error(Code::ForbiddenCharacter, message)
             .at(Some(Span::new(at, at + c.len_utf8())), "not allowed here")
             .help(help),
     )
@@ -270,9 +278,10 @@ fn yaml_version(source: &Source) -> Option<Diagnostic> {
         if version != "1.2" {
             let end = at + line.trim_end().len();
             return Some(
-                Diagnostic::error(format!(
-                    "the spec declares `%YAML {version}`; gitopsc reads YAML 1.2 only"
-                ))
+                Diagnostic::error(
+                    Code::YamlVersion,
+                    format!("the spec declares `%YAML {version}`; gitopsc reads YAML 1.2 only"),
+                )
                 .at(Some(Span::new(at, end)), "YAML version directive")
                 .help("remove the directive (or write `%YAML 1.2`): the spec is read as YAML 1.2"),
             );
@@ -347,9 +356,12 @@ fn build(source: &Source) -> Result<Built, Diagnostic> {
                 documents += 1;
                 if documents > 1 {
                     let at = builder.offsets.byte(span.start.index());
-                    return Err(Diagnostic::error("the spec holds more than one YAML document")
-                        .at(Some(Span::new(at, at + 3)), "a second document starts here")
-                        .help("a spec is one document: remove this `---` and merge or drop what follows"));
+                    return Err(Diagnostic::error(
+                        Code::MultipleDocuments,
+                        "the spec holds more than one YAML document",
+                    )
+                    .at(Some(Span::new(at, at + 3)), "a second document starts here")
+                    .help("a spec is one document: remove this `---` and merge or drop what follows"));
                 }
             }
             event => builder.event(event, span),
@@ -364,23 +376,26 @@ fn build(source: &Source) -> Result<Built, Diagnostic> {
 fn scan_error(offsets: &mut Offsets, at: &Marker, info: &str) -> Diagnostic {
     let o = offsets.byte(at.index());
     // An alias of an anchor never defined fails in the parser, before the builder sees it.
-    let (msg, help) = if info.contains("recursion limit") {
+    let (code, msg, help) = if info.contains("recursion limit") {
         (
+            Code::TooDeep,
             "the spec is nested too deeply".to_string(),
             "a cluster spec needs only a few levels of nesting",
         )
     } else if info.contains("unknown anchor") {
         (
+            Code::AnchorOrAlias,
             "YAML aliases are not allowed in a spec".to_string(),
             "write the value out in full",
         )
     } else {
         (
+            Code::YamlSyntax,
             format!("invalid YAML: {info}"),
             "check the indentation and quoting around this point",
         )
     };
-    Diagnostic::error(msg)
+    Diagnostic::error(code, msg)
         .at(Some(Span::new(o, o + 1)), "here")
         .help(help)
 }
@@ -477,7 +492,7 @@ impl<'a> Builder<'a> {
         let at = self.offsets.byte(span.start.index());
         match event {
             Event::Alias(_) => self.stop(
-                Diagnostic::error("YAML anchors and aliases are not allowed in a spec")
+                Diagnostic::error(Code::AnchorOrAlias, "YAML anchors and aliases are not allowed in a spec")
                     .at(Some(Span::new(at, self.source.scalar_end(at))), "alias")
                     .help("write the value out in full; aliases make specs hard to review and can expand without bound"),
             ),
@@ -485,14 +500,14 @@ impl<'a> Builder<'a> {
                 if anchor != 0 =>
             {
                 self.stop(
-                    Diagnostic::error("YAML anchors and aliases are not allowed in a spec")
+                    Diagnostic::error(Code::AnchorOrAlias, "YAML anchors and aliases are not allowed in a spec")
                         .at(Some(Span::new(at, self.source.scalar_end(at))), "anchor")
                         .help("write the value out in full; anchors make specs hard to review and can expand without bound"),
                 )
             }
             Event::Scalar(_, _, _, Some(_)) | Event::SequenceStart(_, Some(_)) | Event::MappingStart(_, Some(_)) => self
                 .stop(
-                    Diagnostic::error("YAML tags are not allowed in a spec")
+                    Diagnostic::error(Code::YamlTag, "YAML tags are not allowed in a spec")
                         .at(Some(Span::new(at, self.source.scalar_end(at))), "tag")
                         .help("remove the `!tag`; quote the value if it must be a string"),
                 ),
@@ -518,7 +533,7 @@ impl<'a> Builder<'a> {
                 {
                     // saphyr-parser and libyaml disagree on such a scalar's line breaks.
                     self.diags.push(
-                        Diagnostic::error("a `|+` block scalar with nothing but empty lines")
+                        Diagnostic::error(Code::EmptyKeepScalar, "a `|+` block scalar with nothing but empty lines")
                             .at(Some(span), "YAML readers count its line breaks differently")
                             .help("write the value as a quoted string, e.g. `\"\\n\"` or `\"\"`"),
                     );
@@ -550,7 +565,7 @@ impl<'a> Builder<'a> {
     fn scalar(&mut self, text: String, plain: bool, span: Span) {
         if let Some(c) = text.chars().find(|c| ('\u{7f}'..='\u{9f}').contains(c)) {
             self.diags.push(
-                Diagnostic::error(format!(
+                Diagnostic::error(Code::ControlCharacter, format!(
                     "this string holds the control character U+{:04X} ({})",
                     u32::from(c),
                     if c == '\u{7f}' { "DEL" } else { "a C1 control" }
@@ -587,12 +602,15 @@ impl<'a> Builder<'a> {
 
     fn start(&mut self, map: bool, at: Span) {
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
-            self.stop(Diagnostic::error("mapping keys must be plain strings").at(Some(at), "complex key"));
+            self.stop(
+                Diagnostic::error(Code::ComplexKey, "mapping keys must be plain strings")
+                    .at(Some(at), "complex key"),
+            );
             return;
         }
         if self.stack.len() >= MAX_DEPTH {
             self.stop(
-                Diagnostic::error("the spec is nested too deeply")
+                Diagnostic::error(Code::TooDeep, "the spec is nested too deeply")
                     .at(Some(at), format!("level {} starts here", MAX_DEPTH + 1))
                     .help(format!(
                         "gitopsc reads at most {MAX_DEPTH} levels of mappings and sequences; a cluster spec needs only a few"
@@ -658,7 +676,7 @@ impl<'a> Builder<'a> {
             Some(Frame::Map { map, spans, key, .. }) => {
                 let Some((key, key_span)) = key.take() else { return };
                 if map.contains_key(&key) {
-                    let d = Diagnostic::error(format!("duplicate key `{key}`"))
+                    let d = Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{key}`"))
                         .at(Some(key_span), "defined again here")
                         .help("a key may appear once per mapping; remove one of them");
                     self.stop(d);
@@ -673,7 +691,7 @@ impl<'a> Builder<'a> {
 
 /// A refused plain scalar as a diagnostic at its place.
 fn refused(refusal: super::plain::Refusal, span: Span) -> Diagnostic {
-    Diagnostic::error(refusal.message)
+    Diagnostic::error(Code::AmbiguousScalar, refusal.message)
         .at(Some(span), refusal.label)
         .help(refusal.help)
 }

@@ -16,7 +16,7 @@
 
 use super::load::{SpanIndex, escape_pointer};
 use super::{AppSpec, ClusterSpec};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use serde_json::Value;
 
 /// Normalised endings (lowercase, without `_`, `-`, `.` and spaces) of keys whose value is a
@@ -267,14 +267,17 @@ fn check_app(app: &AppSpec, base: &str, spans: &SpanIndex) -> Vec<Diagnostic> {
         let at = format!("{base}/allowPlaintext/{i}");
         if entry.reason.trim().is_empty() {
             diags.push(
-                Diagnostic::error("an `allowPlaintext` entry needs a reason")
-                    .at(spans.key(&format!("{at}/reason")), "no reason given")
-                    .help("say why the value is not a secret, e.g. `reason: a duration, not a token`"),
+                Diagnostic::error(
+                    Code::AllowPlaintextEntry,
+                    "an `allowPlaintext` entry needs a reason",
+                )
+                .at(spans.key(&format!("{at}/reason")), "no reason given")
+                .help("say why the value is not a secret, e.g. `reason: a duration, not a token`"),
             );
         }
         if !used[i] {
             diags.push(
-                Diagnostic::error(format!("`allowPlaintext` names `{}`, which holds no value the secret check refuses", entry.path))
+                Diagnostic::error(Code::AllowPlaintextEntry, format!("`allowPlaintext` names `{}`, which holds no value the secret check refuses", entry.path))
                     .at(spans.value(&format!("{at}/path")), "allows nothing")
                     .help("give the JSON pointer of the refused value below the app, as the error about it shows (e.g. `/helm/values/auth/tokenTTL`), or drop the entry"),
             );
@@ -287,13 +290,13 @@ fn check_app(app: &AppSpec, base: &str, spans: &SpanIndex) -> Vec<Diagnostic> {
 fn refuse(f: &Finding, base: &str, spans: &SpanIndex) -> Diagnostic {
     let at = spans.value(&format!("{base}{}", f.pointer));
     match &f.key {
-        Some(key) => Diagnostic::error(format!("`{key}` holds a secret in plain text"))
+        Some(key) => Diagnostic::error(Code::PlaintextSecret, format!("`{key}` holds a secret in plain text"))
         .at(at, "plaintext secret")
         .help(format!(
             "the value would be written into the Git tree, where anyone who can read the repository reads it: put it in the secret store, add the app a `secrets:` entry and pass the Secret by name (a chart's `existingSecret`, `helm.valuesFrom`, `env[].secretKeyRef`); if it is not a secret, add `allowPlaintext: [{{path: \"{}\", reason: ...}}]` to the app",
             f.pointer
         )),
-        None => Diagnostic::error("this URL carries a password in plain text")
+        None => Diagnostic::error(Code::PlaintextSecret, "this URL carries a password in plain text")
         .at(at, "password in a URL")
         .help("the password would be written into the Git tree, where anyone who can read the repository reads it: drop it from the URL (`scheme://user@host`) and give it through a Secret (a `secrets:` entry, or the source's `secretRef`)"),
     }

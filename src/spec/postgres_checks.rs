@@ -6,7 +6,7 @@
 use super::ClusterSpec;
 use super::data::{PostgresProvider, PostgresSpec};
 use super::load::SpanIndex;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 
 /// Databases every PostgreSQL cluster has from `initdb` on.
 const SYSTEM_DATABASES: &[&str] = &["postgres", "template0", "template1"];
@@ -146,7 +146,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
     let cnpg = pg.provider == PostgresProvider::Cnpg;
     match pg.database.as_str() {
         name @ ("template0" | "template1") => diags.push(
-            Diagnostic::error(format!("`{name}` is a template database of PostgreSQL, not an application database"))
+            Diagnostic::error(Code::ReservedPostgresName, format!("`{name}` is a template database of PostgreSQL, not an application database"))
                 .at(spans.value(&format!("{pp}/database")), "reserved name")
                 .help(if cnpg {
                     "every cluster has it from `initdb` on, as the template new databases are copied from: the app would own and write into a template; name the application database after the app"
@@ -155,7 +155,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
                 }),
         ),
         "postgres" if cnpg => diags.push(
-            Diagnostic::warning("the application database `postgres` exists before bootstrap: CloudNative-PG skips its owner and `postInitSQL`")
+            Diagnostic::warning(Code::PostgresDatabaseExists, "the application database `postgres` exists before bootstrap: CloudNative-PG skips its owner and `postInitSQL`")
                 .at(spans.value(&format!("{pp}/database")), "exists after initdb")
                 .help("CloudNative-PG finds `postgres` existing, so it neither gives it the owner nor runs `postInitSQL` in it; name the application database after the app"),
         ),
@@ -164,7 +164,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
     for (d, db) in pg.databases.iter().enumerate() {
         if SYSTEM_DATABASES.contains(&db.name.as_str()) {
             diags.push(
-                Diagnostic::error(format!("the database name `{}` is reserved", db.name))
+                Diagnostic::error(Code::ReservedPostgresName, format!("the database name `{}` is reserved", db.name))
                     .at(spans.value(&format!("{pp}/databases/{d}/name")), "reserved name")
                     .help("the `Database` CRD refuses `postgres`, `template0` and `template1` (a rule of its own), and the whole data layer would wait on it: choose another name"),
             );
@@ -174,7 +174,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
         for (r, role) in pg.roles.iter().enumerate() {
             if reserved_role(role.name.as_str()) {
                 diags.push(
-                    Diagnostic::error(format!("the role name `{}` is reserved by CloudNative-PG", role.name))
+                    Diagnostic::error(Code::ReservedPostgresName, format!("the role name `{}` is reserved by CloudNative-PG", role.name))
                         .at(spans.value(&format!("{pp}/roles/{r}/name")), "reserved name")
                         .help("the Cluster webhook refuses managed roles named `postgres` or `streaming_replica` and any `cnpg_*` or `pg_*`, so the Cluster would not be applied: choose another name"),
                 );
@@ -190,7 +190,7 @@ fn extensions(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Di
         for (e, extension) in db.extensions.iter().enumerate() {
             if !family.provides(extension) {
                 diags.push(
-                    Diagnostic::warning(format!(
+                    Diagnostic::warning(Code::ExtensionNotInImage, format!(
                         "the CloudNative-PG `{}` image does not ship the extension `{extension}`",
                         family.as_str()
                     ))
@@ -220,7 +220,7 @@ fn legacy_backup(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec
     }
     if let Some(family @ (ImageFamily::Minimal | ImageFamily::Standard)) = image_family(pg) {
         diags.push(
-            Diagnostic::warning(format!(
+            Diagnostic::warning(Code::BarmanNotInImage, format!(
                 "the in-tree backup runs `barman-cloud` from the image, which a `{}` image does not have",
                 family.as_str()
             ))
@@ -229,7 +229,7 @@ fn legacy_backup(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec
         );
     }
     diags.push(
-        Diagnostic::warning("`legacy: true` uses CloudNative-PG's in-tree `barmanObjectStore`, deprecated since 1.26")
+        Diagnostic::warning(Code::LegacyBackup, "`legacy: true` uses CloudNative-PG's in-tree `barmanObjectStore`, deprecated since 1.26")
             .at(spans.value(&format!("{pp}/backup/legacy")), "deprecated")
             .help("CloudNative-PG is removing in-tree Barman Cloud, and the `system` images that carry it. Migrate (Barman Cloud plugin docs, \"Migrating from Built-in CloudNativePG Backup\"): install the plugin (`operators.barmanCloud`) and drop `legacy: true`; gitopsc then renders an `ObjectStore` with the same destination and retention, switches the Cluster and the ScheduledBackup to the plugin in one change, and a `standard` image instead of the `system` one"),
     );

@@ -8,7 +8,8 @@ use super::{
     CHART_NAME_PATTERN, CHART_VERSION_PATTERN, ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN,
     GROUP_PATTERN, HELM_URL_PATTERN, NAME_PATTERN,
 };
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -116,82 +117,20 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
     let mut pruned: Option<Value> = None;
     for error in validator().iter_errors(&loaded.value) {
         let pointer = error.instance_path().to_string();
-        let schema_path = error.schema_path().to_string();
         let instance = error.instance().as_ref().clone();
-        match error.kind() {
+        let at = loaded.spans.value(&pointer);
+        // Each error: what is wrong, and the nodes later checks must not see.
+        let (found, drop): (Vec<Diagnostic>, Vec<String>) = match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let allowed = allowed_properties(&schema_path);
-                for field in unexpected {
-                    let child = format!("{pointer}/{}", escape_pointer(field));
-                    if is_plaintext_secret_field(&pointer, field) {
-                        diags.push(
-                            Diagnostic::error(format!("`{field}`: plaintext secret values are not allowed in a spec"))
-                                .at(loaded.spans.key(&child), "plaintext secret")
-                                .help("put the value in the secret store and read it: `data: [{key, remoteKey, property}]`"),
-                        );
-                        remove(pruned.get_or_insert_with(|| loaded.value.clone()), &child);
-                        continue;
-                    }
-                    let mut d = Diagnostic::error(format!("unknown field `{field}`"))
-                        .at(loaded.spans.key(&child), "not a field here");
-                    if let Some(best) = did_you_mean(field, allowed.iter().map(String::as_str)) {
-                        d = d.help(format!("did you mean `{best}`?"));
-                    } else if !allowed.is_empty() {
-                        d = d.help(format!("expected one of: {}", backticked(&allowed)));
-                    }
-                    diags.push(d);
-                    remove(pruned.get_or_insert_with(|| loaded.value.clone()), &child);
-                }
+                let schema_path = error.schema_path().to_string();
+                unexpected_fields(loaded, &pointer, &schema_path, unexpected)
             }
             ValidationErrorKind::Required { property } => {
-                let field = property.as_str().unwrap_or_default();
-                let label = if pointer.is_empty() {
-                    "the spec".to_string()
-                } else {
-                    "in this mapping".to_string()
-                };
-                diags.push(
-                    Diagnostic::error(format!("missing field `{field}`"))
-                        .at(loaded.spans.key(&pointer), label)
-                        .help(format!("add `{field}:`{}", required_hint(field))),
-                );
+                (vec![missing_field(loaded, &pointer, property)], Vec::new())
             }
-            ValidationErrorKind::Type { kind } => {
-                let expected = match kind {
-                    TypeKind::Single(t) => t.to_string(),
-                    TypeKind::Multiple(ts) => {
-                        ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or ")
-                    }
-                };
-                let found = json_type(&instance);
-                let mut d = Diagnostic::error(format!("expected {} here, found {found}", article(&expected)))
-                    .at(
-                        loaded.spans.value(&pointer),
-                        format!("this is {}", article(found)),
-                    );
-                if expected == "string" && matches!(instance, Value::Number(_) | Value::Bool(_)) {
-                    d = d.help(format!("quote the value: `\"{}\"`", scalar_text(&instance)));
-                }
-                diags.push(d);
-                remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
-            }
+            ValidationErrorKind::Type { kind } => (vec![wrong_type(kind, &instance, at)], vec![pointer]),
             ValidationErrorKind::Enum { options } => {
-                let choices: Vec<String> = options
-                    .as_array()
-                    .map(|a| a.iter().map(scalar_text).collect())
-                    .unwrap_or_default();
-                let given = scalar_text(&instance);
-                let mut d = Diagnostic::error(format!("`{given}` is not allowed here")).at(
-                    loaded.spans.value(&pointer),
-                    format!("expected one of: {}", choices.join(", ")),
-                );
-                if let Some(best) = did_you_mean(&given, choices.iter().map(String::as_str)) {
-                    d = d.help(format!("did you mean `{best}`?"));
-                } else {
-                    d = d.help(format!("use one of: {}", backticked(&choices)));
-                }
-                diags.push(d);
-                remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
+                (vec![not_allowed(options, &instance, at)], vec![pointer])
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let given = scalar_text(&instance);
@@ -201,22 +140,105 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
                 } else {
                     format!("`{given}`")
                 };
-                diags.push(
-                    Diagnostic::error(format!("{shown} is not {what}"))
-                        .at(loaded.spans.value(&pointer), format!("expected {what}"))
-                        .help(help),
-                );
+                let d = Diagnostic::error(Code::InvalidFormat, format!("{shown} is not {what}"))
+                    .at(at, format!("expected {what}"))
+                    .help(help);
                 // The value still has the right type: keep it, so later checks see the rest.
+                (vec![d], Vec::new())
             }
             _ => {
-                diags.push(
-                    Diagnostic::error(format!("invalid value: {error}")).at(loaded.spans.value(&pointer), ""),
-                );
-                remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
+                let d = Diagnostic::error(Code::InvalidValue, format!("invalid value: {error}")).at(at, "");
+                (vec![d], vec![pointer])
             }
+        };
+        diags.extend(found);
+        for pointer in drop {
+            remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
         }
     }
     (diags, pruned)
+}
+
+/// Fields the schema does not know in the mapping at `pointer`: each an unknown field with a
+/// did-you-mean, or a secret value written in a secret's definition.
+fn unexpected_fields(
+    loaded: &Loaded,
+    pointer: &str,
+    schema_path: &str,
+    unexpected: &[String],
+) -> (Vec<Diagnostic>, Vec<String>) {
+    let allowed = allowed_properties(schema_path);
+    let mut diags = Vec::new();
+    let mut drop = Vec::new();
+    for field in unexpected {
+        let child = format!("{pointer}/{}", escape_pointer(field));
+        let at = loaded.spans.key(&child);
+        if is_plaintext_secret_field(pointer, field) {
+            diags.push(
+                Diagnostic::error(
+                    Code::PlaintextSecretField,
+                    format!("`{field}`: plaintext secret values are not allowed in a spec"),
+                )
+                .at(at, "plaintext secret")
+                .help("put the value in the secret store and read it: `data: [{key, remoteKey, property}]`"),
+            );
+        } else {
+            let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{field}`"))
+                .at(at, "not a field here");
+            if let Some(best) = did_you_mean(field, allowed.iter().map(String::as_str)) {
+                d = d.help(format!("did you mean `{best}`?"));
+            } else if !allowed.is_empty() {
+                d = d.help(format!("expected one of: {}", backticked(&allowed)));
+            }
+            diags.push(d);
+        }
+        drop.push(child);
+    }
+    (diags, drop)
+}
+
+fn missing_field(loaded: &Loaded, pointer: &str, property: &Value) -> Diagnostic {
+    let field = property.as_str().unwrap_or_default();
+    let label = if pointer.is_empty() {
+        "the spec"
+    } else {
+        "in this mapping"
+    };
+    Diagnostic::error(Code::MissingField, format!("missing field `{field}`"))
+        .at(loaded.spans.key(pointer), label)
+        .help(format!("add `{field}:`{}", required_hint(field)))
+}
+
+fn wrong_type(kind: &TypeKind, instance: &Value, at: Option<Span>) -> Diagnostic {
+    let expected = match kind {
+        TypeKind::Single(t) => t.to_string(),
+        TypeKind::Multiple(ts) => ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
+    };
+    let found = json_type(instance);
+    let d = Diagnostic::error(
+        Code::WrongType,
+        format!("expected {} here, found {found}", article(&expected)),
+    )
+    .at(at, format!("this is {}", article(found)));
+    if expected == "string" && matches!(instance, Value::Number(_) | Value::Bool(_)) {
+        d.help(format!("quote the value: `\"{}\"`", scalar_text(instance)))
+    } else {
+        d
+    }
+}
+
+fn not_allowed(options: &Value, instance: &Value, at: Option<Span>) -> Diagnostic {
+    let choices: Vec<String> = options
+        .as_array()
+        .map(|a| a.iter().map(scalar_text).collect())
+        .unwrap_or_default();
+    let given = scalar_text(instance);
+    let d = Diagnostic::error(Code::NotAllowed, format!("`{given}` is not allowed here"))
+        .at(at, format!("expected one of: {}", choices.join(", ")));
+    match did_you_mean(&given, choices.iter().map(String::as_str)) {
+        Some(best) => d.help(format!("did you mean `{best}`?")),
+        None => d.help(format!("use one of: {}", backticked(&choices))),
+    }
 }
 
 /// True for a field of a `secrets` entry that would carry a secret value.

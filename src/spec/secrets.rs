@@ -3,7 +3,7 @@
 
 use super::load::SpanIndex;
 use super::{ClusterSpec, Duration, Name};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -248,7 +248,7 @@ pub fn check_command_text(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnost
         .filter_map(|(pointer, text)| {
             let bad = text.chars().find(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))?;
             Some(
-                Diagnostic::error(format!(
+                Diagnostic::error(Code::SecretControlCharacter, format!(
                     "a secret path or key holds the control character {}",
                     bad.escape_unicode()
                 ))

@@ -3,8 +3,8 @@
 
 use super::load::SpanIndex;
 use super::schema::did_you_mean;
-use super::{ClusterSpec, ValuesKind};
-use crate::diagnostic::Diagnostic;
+use super::{AppSpec, ClusterSpec, HelmSpec, ValuesKind};
+use crate::diagnostic::{Code, Diagnostic};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Flux features the generated tree relies on, with the Flux minor version that brought them.
@@ -46,34 +46,42 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     diags
 }
 
+/// An error when the declared Flux version (`minor`) lacks `feature`, used at `pointer`.
+fn need(
+    feature: &Feature,
+    minor: Option<u32>,
+    pointer: &str,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(minor) = minor.filter(|&m| m < feature.since) else {
+        return;
+    };
+    diags.push(
+        Diagnostic::error(
+            Code::FluxTooOld,
+            format!(
+                "Flux 2.{minor} lacks {}: it needs Flux 2.{} or later",
+                feature.what, feature.since
+            ),
+        )
+        .at(spans.value(pointer), format!("needs Flux ≥ 2.{}", feature.since))
+        .help(format!(
+            "upgrade Flux and set `flux.version: \"2.{}\"` or later{}",
+            feature.since.max(minor),
+            if pointer == "/flux/version" {
+                String::new()
+            } else {
+                ", or drop this setting".into()
+            }
+        )),
+    );
+}
+
 /// Unique names, references that resolve, cycles, Flux features.
 fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let need = |feature: &Feature, pointer: &str, diags: &mut Vec<Diagnostic>| {
-        if let Some(minor) = minor
-            && minor < feature.since
-        {
-            diags.push(
-                Diagnostic::error(format!(
-                    "Flux 2.{minor} lacks {}: it needs Flux 2.{} or later",
-                    feature.what, feature.since
-                ))
-                .at(spans.value(pointer), format!("needs Flux ≥ 2.{}", feature.since))
-                .help(format!(
-                    "upgrade Flux and set `flux.version: \"2.{}\"` or later{}",
-                    feature.since.max(minor),
-                    if pointer == "/flux/version" {
-                        String::new()
-                    } else {
-                        ", or drop this setting".into()
-                    }
-                )),
-            );
-        }
-    };
-    need(&HEALTH_CHECK_EXPRS, "/flux/version", &mut diags);
-
-    // Unique names.
+    need(&HEALTH_CHECK_EXPRS, minor, "/flux/version", spans, &mut diags);
     let sources = unique(
         spec.sources.helm.iter().map(|s| s.name.as_str()),
         "/sources/helm",
@@ -92,9 +100,10 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
     for (i, ext) in spec.flux.external.iter().enumerate() {
         if apps.contains_key(ext.as_str()) {
             diags.push(
-                Diagnostic::error(format!(
-                    "`{ext}` is both an app of this spec and a declared external Kustomization"
-                ))
+                Diagnostic::error(
+                    Code::AppIsExternal,
+                    format!("`{ext}` is both an app of this spec and a declared external Kustomization"),
+                )
                 .at(
                     spans.value(&format!("/flux/external/{i}")),
                     "declared external here",
@@ -103,104 +112,150 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
             );
         }
     }
-
     for (s, source) in spec.sources.helm.iter().enumerate() {
         if source.url.starts_with("oci://") {
-            need(&OCI_REPOSITORY_V1, &format!("/sources/helm/{s}/url"), &mut diags);
+            need(
+                &OCI_REPOSITORY_V1,
+                minor,
+                &format!("/sources/helm/{s}/url"),
+                spans,
+                &mut diags,
+            );
         }
     }
-
     for (a, app) in spec.apps.iter().enumerate() {
         let base = format!("/apps/{a}");
-        for (d, dep) in app.depends_on.iter().enumerate() {
-            let pointer = format!("{base}/dependsOn/{d}");
-            if dep == &app.name {
-                diags.push(
-                    Diagnostic::error(format!("app `{}` depends on itself", app.name))
-                        .at(spans.value(&pointer), "self-dependency")
-                        .help("remove this entry"),
-                );
-            } else if !apps.contains_key(dep.as_str()) && !externals.contains(dep.as_str()) {
-                let candidates = apps.keys().copied().chain(externals.iter().copied());
-                let mut d = Diagnostic::error(format!(
-                    "`{dep}` is neither an app of this spec nor a declared external Kustomization"
-                ))
-                .at(spans.value(&pointer), "unknown dependency");
-                d = match did_you_mean(dep.as_str(), candidates) {
-                    Some(best) => d.help(format!(
-                        "did you mean `{best}`? Kustomizations outside this tree go in `flux.external`"
-                    )),
-                    None => d.help(format!(
-                        "add `{dep}` to `flux.external` if it is a Flux Kustomization outside this tree"
-                    )),
-                };
-                diags.push(d);
-            }
-        }
+        dependencies(app, &base, &apps, &externals, spans, &mut diags);
         if let Some(helm) = &app.helm {
-            let pointer = format!("{base}/helm/source");
-            match sources.get(helm.source.as_str()) {
-                None => {
-                    let mut d = Diagnostic::error(format!(
-                        "source `{}` is not declared in `sources.helm`",
-                        helm.source
-                    ))
-                    .at(spans.value(&pointer), "unknown source");
-                    d = match did_you_mean(helm.source.as_str(), sources.keys().copied()) {
-                        Some(best) => d.help(format!("did you mean `{best}`?")),
-                        None => d.help(format!(
-                            "declare it: `sources: {{helm: [{{name: {}, url: https://...}}]}}`",
-                            helm.source
-                        )),
-                    };
-                    diags.push(d);
-                }
-                Some(&s) => {
-                    let oci = spec.sources.helm[s].url.starts_with("oci://");
-                    if oci && is_range(&helm.version) {
-                        diags.push(
-                            Diagnostic::error(format!(
-                                "`{}` is a version range; an `oci://` chart needs an exact version",
-                                helm.version
-                            ))
-                            .at(spans.value(&format!("{base}/helm/version")), "range")
-                            .help("pin the chart version, e.g. `1.2.3`"),
-                        );
-                    }
-                }
-            }
-            for (v, from) in helm.values_from.iter().enumerate() {
-                let pointer = format!("{base}/helm/valuesFrom/{v}");
-                if from.literal {
-                    need(&VALUES_FROM_LITERAL, &format!("{pointer}/literal"), &mut diags);
-                    if from.target_path.is_none() {
-                        diags.push(
-                            Diagnostic::error("`literal: true` needs a `targetPath`")
-                                .at(
-                                    spans.key(&format!("{pointer}/literal")),
-                                    "literal without a target",
-                                )
-                                .help("set `targetPath` to the values key the string goes to"),
-                        );
-                    }
-                }
-                if from.kind == ValuesKind::Secret && from.values_key.is_none() && from.target_path.is_some()
-                {
-                    diags.push(
-                        Diagnostic::warning(
-                            "`valuesKey` defaults to `values.yaml`, an unusual key for a Secret value",
-                        )
-                        .at(spans.key(&pointer), "")
-                        .help("set `valuesKey` to the Secret key that holds the value"),
-                    );
-                }
-            }
+            helm_source(spec, helm, &base, &sources, spans, &mut diags);
+            values_from(helm, &base, minor, spans, &mut diags);
         }
     }
-
     cycles(spec, &apps, spans, &mut diags);
     paths(spec, spans, &mut diags);
     diags
+}
+
+/// Each `dependsOn` entry names another app of the spec or a declared external Kustomization.
+fn dependencies(
+    app: &AppSpec,
+    base: &str,
+    apps: &BTreeMap<&str, usize>,
+    externals: &BTreeSet<&str>,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (d, dep) in app.depends_on.iter().enumerate() {
+        let pointer = format!("{base}/dependsOn/{d}");
+        if dep == &app.name {
+            diags.push(
+                Diagnostic::error(
+                    Code::SelfDependency,
+                    format!("app `{}` depends on itself", app.name),
+                )
+                .at(spans.value(&pointer), "self-dependency")
+                .help("remove this entry"),
+            );
+        } else if !apps.contains_key(dep.as_str()) && !externals.contains(dep.as_str()) {
+            let candidates = apps.keys().copied().chain(externals.iter().copied());
+            let d = Diagnostic::error(
+                Code::UnknownDependency,
+                format!("`{dep}` is neither an app of this spec nor a declared external Kustomization"),
+            )
+            .at(spans.value(&pointer), "unknown dependency");
+            diags.push(match did_you_mean(dep.as_str(), candidates) {
+                Some(best) => d.help(format!(
+                    "did you mean `{best}`? Kustomizations outside this tree go in `flux.external`"
+                )),
+                None => d.help(format!(
+                    "add `{dep}` to `flux.external` if it is a Flux Kustomization outside this tree"
+                )),
+            });
+        }
+    }
+}
+
+/// The chart's source is declared, and an `oci://` one gets an exact version.
+fn helm_source(
+    spec: &ClusterSpec,
+    helm: &HelmSpec,
+    base: &str,
+    sources: &BTreeMap<&str, usize>,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(&s) = sources.get(helm.source.as_str()) else {
+        let d = Diagnostic::error(
+            Code::UnknownSource,
+            format!("source `{}` is not declared in `sources.helm`", helm.source),
+        )
+        .at(spans.value(&format!("{base}/helm/source")), "unknown source");
+        diags.push(
+            match did_you_mean(helm.source.as_str(), sources.keys().copied()) {
+                Some(best) => d.help(format!("did you mean `{best}`?")),
+                None => d.help(format!(
+                    "declare it: `sources: {{helm: [{{name: {}, url: https://...}}]}}`",
+                    helm.source
+                )),
+            },
+        );
+        return;
+    };
+    if spec.sources.helm[s].url.starts_with("oci://") && is_range(&helm.version) {
+        diags.push(
+            Diagnostic::error(
+                Code::OciVersionRange,
+                format!(
+                    "`{}` is a version range; an `oci://` chart needs an exact version",
+                    helm.version
+                ),
+            )
+            .at(spans.value(&format!("{base}/helm/version")), "range")
+            .help("pin the chart version, e.g. `1.2.3`"),
+        );
+    }
+}
+
+/// `valuesFrom`: a literal needs its Flux version and a target; a Secret value its key.
+fn values_from(
+    helm: &HelmSpec,
+    base: &str,
+    minor: Option<u32>,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (v, from) in helm.values_from.iter().enumerate() {
+        let pointer = format!("{base}/helm/valuesFrom/{v}");
+        if from.literal {
+            need(
+                &VALUES_FROM_LITERAL,
+                minor,
+                &format!("{pointer}/literal"),
+                spans,
+                diags,
+            );
+            if from.target_path.is_none() {
+                diags.push(
+                    Diagnostic::error(Code::LiteralWithoutTarget, "`literal: true` needs a `targetPath`")
+                        .at(
+                            spans.key(&format!("{pointer}/literal")),
+                            "literal without a target",
+                        )
+                        .help("set `targetPath` to the values key the string goes to"),
+                );
+            }
+        }
+        if from.kind == ValuesKind::Secret && from.values_key.is_none() && from.target_path.is_some() {
+            diags.push(
+                Diagnostic::warning(
+                    Code::DefaultValuesKey,
+                    "`valuesKey` defaults to `values.yaml`, an unusual key for a Secret value",
+                )
+                .at(spans.key(&pointer), "")
+                .help("set `valuesKey` to the Secret key that holds the value"),
+            );
+        }
+    }
 }
 
 /// Longest file or folder name most filesystems take (`NAME_MAX`), in bytes.
@@ -216,7 +271,7 @@ fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
         .any(|segment| segment == ".." || segment == ".")
     {
         diags.push(
-            Diagnostic::error(format!("`repoPath: {repo_path}` has a `.` or `..` segment"))
+            Diagnostic::error(Code::RepoPathSegment, format!("`repoPath: {repo_path}` has a `.` or `..` segment"))
                 .at(spans.value("/flux/repoPath"), "not a plain path inside the repository")
                 .help("Flux reads Kustomization paths inside the repository: write the folder's path from the repository root, e.g. `clusters/prod`"),
         );
@@ -225,11 +280,14 @@ fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
         let Some(group) = &app.group else { continue };
         if let Some(segment) = group.as_str().split('/').find(|s| s.len() > NAME_MAX) {
             diags.push(
-                Diagnostic::error(format!(
-                    "the group folder name `{}…` is {} bytes long; filesystems take at most {NAME_MAX}",
-                    segment.chars().take(20).collect::<String>(),
-                    segment.len()
-                ))
+                Diagnostic::error(
+                    Code::FolderNameTooLong,
+                    format!(
+                        "the group folder name `{}…` is {} bytes long; filesystems take at most {NAME_MAX}",
+                        segment.chars().take(20).collect::<String>(),
+                        segment.len()
+                    ),
+                )
                 .at(spans.value(&format!("/apps/{i}/group")), "folder name too long")
                 .help("shorten the group's folder names"),
             );
@@ -259,7 +317,7 @@ fn unique<'a>(
     for (i, name) in names.enumerate() {
         if let Some(&first) = seen.get(name) {
             diags.push(
-                Diagnostic::error(format!("duplicate {what} name `{name}`"))
+                Diagnostic::error(Code::DuplicateName, format!("duplicate {what} name `{name}`"))
                     .at(
                         spans.value(&format!("{list}/{i}/name")),
                         format!("`{name}` is already the name of {what} #{}", first + 1),
@@ -350,7 +408,7 @@ fn report_cycle(
         .find(|&&(to, _)| to == second)
         .map_or(0, |&(_, d)| d);
     diags.push(
-        Diagnostic::error(format!("dependency cycle: {path}"))
+        Diagnostic::error(Code::DependencyCycle, format!("dependency cycle: {path}"))
             .at(spans.value(&format!("/apps/{first}/dependsOn/{entry}")), "this dependency closes the cycle")
             .help("Flux never applies Kustomizations that wait on each other: remove one `dependsOn` entry of the cycle"),
     );

@@ -4,7 +4,7 @@
 
 use super::ClusterSpec;
 use super::load::SpanIndex;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::duration_secs;
 
 /// Checks every app's timeouts.
@@ -21,7 +21,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             && duration_secs(helm_timeout.as_str()) > duration_secs(flux.as_str())
         {
             diags.push(
-                Diagnostic::error(format!(
+                Diagnostic::error(Code::HelmTimeoutTooLong, format!(
                     "`helm.timeout` {helm_timeout} is longer than the Flux timeout of the app's release layer ({flux}, from {flux_where})"
                 ))
                 .at(spans.value(&format!("{base}/helm/timeout")), "longer than the layer waits")
@@ -35,7 +35,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             && duration_secs(timeout.as_str()) < needed
         {
             diags.push(
-                Diagnostic::warning(format!(
+                Diagnostic::warning(Code::TimeoutShorterThanBootstrap, format!(
                     "`timeout` {timeout} is shorter than a CloudNative-PG cluster of {} instances takes to bootstrap",
                     pg.instances
                 ))

@@ -9,7 +9,7 @@ use super::schema::did_you_mean;
 use super::secrets::SecretSpec;
 use super::workload::*;
 use super::{AppSpec, ClusterSpec, Name, PodSecurityLevel};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::pod_security;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,23 +37,49 @@ impl Report<'_> {
     }
 
     /// An error at the value at `pointer`.
-    fn error(&mut self, pointer: &str, message: String, label: &str, help: impl Into<String>) {
-        self.push(Diagnostic::error(message), pointer, false, label, help.into());
+    fn error(&mut self, code: Code, pointer: &str, message: String, label: &str, help: impl Into<String>) {
+        self.push(
+            Diagnostic::error(code, message),
+            pointer,
+            false,
+            label,
+            help.into(),
+        );
     }
 
     /// An error at the key of the node at `pointer`.
-    fn error_key(&mut self, pointer: &str, message: String, label: &str, help: impl Into<String>) {
-        self.push(Diagnostic::error(message), pointer, true, label, help.into());
+    fn error_key(
+        &mut self,
+        code: Code,
+        pointer: &str,
+        message: String,
+        label: &str,
+        help: impl Into<String>,
+    ) {
+        self.push(
+            Diagnostic::error(code, message),
+            pointer,
+            true,
+            label,
+            help.into(),
+        );
     }
 
     /// A warning at the key of the node at `pointer`.
-    fn warn(&mut self, pointer: &str, message: String, label: &str, help: impl Into<String>) {
-        self.push(Diagnostic::warning(message), pointer, true, label, help.into());
+    fn warn(&mut self, code: Code, pointer: &str, message: String, label: &str, help: impl Into<String>) {
+        self.push(
+            Diagnostic::warning(code, message),
+            pointer,
+            true,
+            label,
+            help.into(),
+        );
     }
 
     /// An error for a reference to an unknown name, with a did-you-mean.
     fn unknown<'c>(
         &mut self,
+        code: Code,
         pointer: &str,
         message: String,
         given: &str,
@@ -71,7 +97,7 @@ impl Report<'_> {
                 }
             }
         };
-        self.error(pointer, message, "unknown", help);
+        self.error(code, pointer, message, "unknown", help);
     }
 }
 
@@ -93,6 +119,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             let key = (namespace.clone(), kind, name.clone());
             if let Some(first) = objects.get(&key) {
                 r.error(
+                    Code::ObjectTwice,
                     &pointer,
                     format!("the {kind} `{name}` in namespace `{namespace}` would be emitted twice"),
                     "name taken",
@@ -135,7 +162,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             && !warned_monitoring_labels
         {
             warned_monitoring_labels = true;
-            r.warn(
+            r.warn(Code::MonitorsWithoutLabels,
                 &pointer,
                 "monitors and rules carry no labels for a Prometheus to select them by".into(),
                 "",
@@ -147,6 +174,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     for (i, port) in spec.defaults.network.api_server_ports.iter().enumerate() {
         if *port == 0 {
             r.error(
+                Code::PortZero,
                 &format!("/defaults/network/apiServerPorts/{i}"),
                 "port 0 is not a port".into(),
                 "",
@@ -170,7 +198,7 @@ fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, PodSecurityLevel> {
 fn check_namespace_levels(spec: &ClusterSpec, r: &mut Report) {
     for (a, app) in spec.apps.iter().enumerate() {
         if app.pod_security == Some(PodSecurityLevel::Restricted) && pod_security::runs_kubeblocks(app) {
-            r.error(
+            r.error(Code::PodSecurityRefused,
                 &format!("/apps/{a}/podSecurity"),
                 format!(
                     "app `{}` runs a KubeBlocks data service, which Pod Security `restricted` refuses",
@@ -222,7 +250,7 @@ fn check_app(
         base,
     };
     if app.helm.is_some() && app.network_policy.as_ref().is_some_and(|n| n.default_deny) {
-        r.warn(
+        r.warn(Code::DefaultDenyIsolates,
             &format!("{base}/networkPolicy/defaultDeny"),
             format!("the default deny of app `{}` also isolates the pods of its Helm chart", app.name),
             "",
@@ -236,6 +264,7 @@ fn check_app(
             && !accounts.contains_key(sa.as_str())
         {
             r.unknown(
+                Code::WorkloadUnknownName,
                 &format!("{p}/serviceAccount"),
                 format!("service account `{sa}` is not one of the app's `serviceAccounts`"),
                 sa.as_str(),
@@ -255,7 +284,7 @@ fn check_app(
         }
         let (isolated, _) = wl.isolation(app.network_policy.as_ref());
         if isolated && wl.monitoring.is_some() && spec.defaults.monitoring.namespace.is_none() {
-            r.warn(
+            r.warn(Code::PrometheusNamespace,
                 &format!("{p}/monitoring"),
                 format!(
                     "a network policy isolates workload `{}`, and Prometheus' namespace is not known",
@@ -290,6 +319,7 @@ impl Refs<'_> {
         };
         if !keys.contains(&key.0) {
             r.unknown(
+                Code::UnknownSecretKey,
                 pointer,
                 format!(
                     "Secret `{name}` (the app's ExternalSecret) has no key `{}`",
@@ -305,7 +335,7 @@ impl Refs<'_> {
     /// Checks a ConfigMap name, and a key of it when given.
     fn config(&self, r: &mut Report, pointer: &str, name: &Name, key: Option<(&ConfigKey, String)>) {
         match self.configs.get(name.as_str()) {
-            None => r.unknown(
+            None => r.unknown(Code::WorkloadUnknownName,
                 pointer,
                 format!("ConfigMap `{name}` is not one of the app's `configMaps`"),
                 name.as_str(),
@@ -319,7 +349,7 @@ impl Refs<'_> {
                 if let Some((key, key_pointer)) = key
                     && !cm.data.contains_key(key)
                 {
-                    r.unknown(
+                    r.unknown(Code::WorkloadUnknownName,
                         &key_pointer,
                         format!("ConfigMap `{name}` has no key `{}`", key.0),
                         &key.0,
@@ -340,130 +370,16 @@ fn check_workload(
     level: Option<PodSecurityLevel>,
     r: &mut Report,
 ) {
-    let sts = wl.kind == WorkloadKind::StatefulSet;
-    let kind = wl.kind.as_str();
-    // Fields of the other kind.
-    let foreign: &[(&str, bool)] = if sts {
-        &[("strategy", wl.strategy.is_some())]
-    } else {
-        &[
-            ("updateStrategy", wl.update_strategy.is_some()),
-            (
-                "podManagementPolicy",
-                r.spans.contains(&format!("{p}/podManagementPolicy")),
-            ),
-            ("volumeClaimTemplates", !wl.volume_claim_templates.is_empty()),
-        ]
-    };
-    for (field, set) in foreign {
-        if *set {
-            let other = if sts { "Deployment" } else { "StatefulSet" };
-            r.error_key(
-                &format!("{p}/{field}"),
-                format!("`{field}` is a {other} field; workload `{}` is a {kind}", wl.name),
-                "not for this kind",
-                if sts {
-                    "a StatefulSet's rollout is set by `updateStrategy` and `podManagementPolicy`".to_string()
-                } else {
-                    format!("remove it, or make the workload `kind: {other}`")
-                },
-            );
-        }
-    }
-    if sts && wl.name.as_str().len() > MAX_STATEFULSET_NAME {
-        r.error(
-            &format!("{p}/name"),
-            format!(
-                "the StatefulSet name `{}` is longer than {MAX_STATEFULSET_NAME} characters",
-                wl.name
-            ),
-            "too long",
-            "its pods carry the label `controller-revision-hash: <name>-<hash>`, which must fit in 63 characters: shorten the name",
-        );
-    }
-    for service in service_names(wl) {
-        if !service.starts_with(|c: char| c.is_ascii_lowercase()) || service.len() > 63 {
-            r.error(
-                &format!("{p}/name"),
-                format!("the Service name `{service}` is not a valid Service name"),
-                "",
-                "Service names start with a letter and have at most 63 characters: rename the workload",
-            );
-        }
-    }
-    if !wl.image.contains('@') {
-        let tag = wl
-            .image
-            .rsplit_once('/')
-            .map_or(wl.image.as_str(), |(_, last)| last)
-            .split_once(':')
-            .map(|(_, t)| t);
-        if matches!(tag, None | Some("latest")) {
-            r.warn(
-                &format!("{p}/image"),
-                format!("the image `{}` has no fixed tag", wl.image),
-                "",
-                "pin a version tag or a digest: a moved `latest` changes nothing in Git, so pods never roll to it (and nodes run different images)",
-            );
-        }
-    }
-
+    check_kind_fields(wl, p, r);
+    check_names_and_image(wl, p, r);
     check_ports(wl, p, r);
     let mut env_names: BTreeMap<String, String> = BTreeMap::new();
     check_env(wl, &wl.env, &format!("{p}/env"), refs, &mut env_names, r);
     check_env_from(&wl.env_from, &format!("{p}/envFrom"), refs, r);
     let mut mounts: BTreeMap<String, String> = BTreeMap::new();
     check_files(&wl.files, &format!("{p}/files"), refs, &mut mounts, r);
-    let mut volumes: BTreeSet<&str> = BTreeSet::new();
-    for (i, dir) in wl.empty_dirs.iter().enumerate() {
-        let dp = format!("{p}/emptyDirs/{i}");
-        mount_path(&dir.mount_path, &format!("{dp}/mountPath"), &mut mounts, r);
-        unique_volume(dir.name.as_str(), &format!("{dp}/name"), &mut volumes, r);
-    }
-    for (i, claim) in wl.volume_claim_templates.iter().enumerate() {
-        let cp = format!("{p}/volumeClaimTemplates/{i}");
-        mount_path(&claim.mount_path, &format!("{cp}/mountPath"), &mut mounts, r);
-        unique_volume(claim.name.as_str(), &format!("{cp}/name"), &mut volumes, r);
-        if claim.size.value().is_none_or(|v| v <= 0.0) {
-            r.error(
-                &format!("{cp}/size"),
-                format!(
-                    "the volume size `{}` is not a positive quantity",
-                    claim.size.text()
-                ),
-                "",
-                "write a size such as `10Gi`",
-            );
-        }
-    }
-    for (i, init) in wl.init_containers.iter().enumerate() {
-        let ip = format!("{p}/initContainers/{i}");
-        if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
-            r.error(
-                &format!("{ip}/name"),
-                format!("the container name `{}` is used twice in the pod", init.name),
-                "",
-                "container names are unique in a pod (the workload's own container is named after it)",
-            );
-        }
-        let mut init_env = BTreeMap::new();
-        check_env(wl, &init.env, &format!("{ip}/env"), refs, &mut init_env, r);
-        check_env_from(&init.env_from, &format!("{ip}/envFrom"), refs, r);
-        let mut init_mounts = BTreeMap::new();
-        check_files(&init.files, &format!("{ip}/files"), refs, &mut init_mounts, r);
-        for (m, name) in init.mounts.iter().enumerate() {
-            if !volumes.contains(name.as_str()) {
-                r.unknown(
-                    &format!("{ip}/mounts/{m}"),
-                    format!("workload `{}` has no volume `{name}`", wl.name),
-                    name.as_str(),
-                    volumes.iter().copied(),
-                    "init containers can mount the workload's `emptyDirs` and `volumeClaimTemplates`".into(),
-                );
-            }
-        }
-        check_resources(&init.resources, &format!("{ip}/resources"), r);
-    }
+    let volumes = check_volumes(wl, p, &mut mounts, r);
+    check_init_containers(wl, p, refs, &volumes, r);
     check_probes(wl, p, r);
     check_resources(&wl.resources, &format!("{p}/resources"), r);
     check_labels(&wl.labels, &format!("{p}/labels"), true, r);
@@ -485,12 +401,159 @@ fn check_workload(
         && wl.port(&m.port).is_none()
     {
         r.unknown(
+            Code::WorkloadUnknownName,
             &format!("{p}/monitoring/port"),
             format!("workload `{}` has no port `{}`", wl.name, m.port),
             &m.port,
             wl.ports.iter().map(|p| p.name.as_str()),
             "declare it in the workload's `ports` (a monitor scrapes a named port)".into(),
         );
+    }
+}
+
+/// Fields of the other kind: a Deployment's on a StatefulSet, a StatefulSet's on a Deployment.
+fn check_kind_fields(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+    let sts = wl.kind == WorkloadKind::StatefulSet;
+    let kind = wl.kind.as_str();
+    // Fields of the other kind.
+    let foreign: &[(&str, bool)] = if sts {
+        &[("strategy", wl.strategy.is_some())]
+    } else {
+        &[
+            ("updateStrategy", wl.update_strategy.is_some()),
+            (
+                "podManagementPolicy",
+                r.spans.contains(&format!("{p}/podManagementPolicy")),
+            ),
+            ("volumeClaimTemplates", !wl.volume_claim_templates.is_empty()),
+        ]
+    };
+    for (field, set) in foreign {
+        if *set {
+            let other = if sts { "Deployment" } else { "StatefulSet" };
+            r.error_key(
+                Code::KindMismatch,
+                &format!("{p}/{field}"),
+                format!("`{field}` is a {other} field; workload `{}` is a {kind}", wl.name),
+                "not for this kind",
+                if sts {
+                    "a StatefulSet's rollout is set by `updateStrategy` and `podManagementPolicy`".to_string()
+                } else {
+                    format!("remove it, or make the workload `kind: {other}`")
+                },
+            );
+        }
+    }
+}
+
+/// The names the workload gives its objects, and its image's tag.
+fn check_names_and_image(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+    let sts = wl.kind == WorkloadKind::StatefulSet;
+    if sts && wl.name.as_str().len() > MAX_STATEFULSET_NAME {
+        r.error(Code::InvalidName,
+            &format!("{p}/name"),
+            format!(
+                "the StatefulSet name `{}` is longer than {MAX_STATEFULSET_NAME} characters",
+                wl.name
+            ),
+            "too long",
+            "its pods carry the label `controller-revision-hash: <name>-<hash>`, which must fit in 63 characters: shorten the name",
+        );
+    }
+    for service in service_names(wl) {
+        if !service.starts_with(|c: char| c.is_ascii_lowercase()) || service.len() > 63 {
+            r.error(
+                Code::InvalidName,
+                &format!("{p}/name"),
+                format!("the Service name `{service}` is not a valid Service name"),
+                "",
+                "Service names start with a letter and have at most 63 characters: rename the workload",
+            );
+        }
+    }
+    if !wl.image.contains('@') {
+        let tag = wl
+            .image
+            .rsplit_once('/')
+            .map_or(wl.image.as_str(), |(_, last)| last)
+            .split_once(':')
+            .map(|(_, t)| t);
+        if matches!(tag, None | Some("latest")) {
+            r.warn(Code::UnpinnedImage,
+                &format!("{p}/image"),
+                format!("the image `{}` has no fixed tag", wl.image),
+                "",
+                "pin a version tag or a digest: a moved `latest` changes nothing in Git, so pods never roll to it (and nodes run different images)",
+            );
+        }
+    }
+}
+
+/// The workload's volumes (`emptyDirs`, `volumeClaimTemplates`): unique names and mount
+/// paths, positive sizes. Returns their names.
+fn check_volumes<'a>(
+    wl: &'a WorkloadSpec,
+    p: &str,
+    mounts: &mut BTreeMap<String, String>,
+    r: &mut Report,
+) -> BTreeSet<&'a str> {
+    let mut volumes: BTreeSet<&str> = BTreeSet::new();
+    for (i, dir) in wl.empty_dirs.iter().enumerate() {
+        let dp = format!("{p}/emptyDirs/{i}");
+        mount_path(&dir.mount_path, &format!("{dp}/mountPath"), mounts, r);
+        unique_volume(dir.name.as_str(), &format!("{dp}/name"), &mut volumes, r);
+    }
+    for (i, claim) in wl.volume_claim_templates.iter().enumerate() {
+        let cp = format!("{p}/volumeClaimTemplates/{i}");
+        mount_path(&claim.mount_path, &format!("{cp}/mountPath"), mounts, r);
+        unique_volume(claim.name.as_str(), &format!("{cp}/name"), &mut volumes, r);
+        if claim.size.value().is_none_or(|v| v <= 0.0) {
+            r.error(
+                Code::InvalidResources,
+                &format!("{cp}/size"),
+                format!(
+                    "the volume size `{}` is not a positive quantity",
+                    claim.size.text()
+                ),
+                "",
+                "write a size such as `10Gi`",
+            );
+        }
+    }
+    volumes
+}
+
+/// Init containers: unique names, their environment and files, mounts of the workload's volumes.
+fn check_init_containers(wl: &WorkloadSpec, p: &str, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
+    for (i, init) in wl.init_containers.iter().enumerate() {
+        let ip = format!("{p}/initContainers/{i}");
+        if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
+            r.error(
+                Code::WorkloadDuplicate,
+                &format!("{ip}/name"),
+                format!("the container name `{}` is used twice in the pod", init.name),
+                "",
+                "container names are unique in a pod (the workload's own container is named after it)",
+            );
+        }
+        let mut init_env = BTreeMap::new();
+        check_env(wl, &init.env, &format!("{ip}/env"), refs, &mut init_env, r);
+        check_env_from(&init.env_from, &format!("{ip}/envFrom"), refs, r);
+        let mut init_mounts = BTreeMap::new();
+        check_files(&init.files, &format!("{ip}/files"), refs, &mut init_mounts, r);
+        for (m, name) in init.mounts.iter().enumerate() {
+            if !volumes.contains(name.as_str()) {
+                r.unknown(
+                    Code::WorkloadUnknownName,
+                    &format!("{ip}/mounts/{m}"),
+                    format!("workload `{}` has no volume `{name}`", wl.name),
+                    name.as_str(),
+                    volumes.iter().copied(),
+                    "init containers can mount the workload's `emptyDirs` and `volumeClaimTemplates`".into(),
+                );
+            }
+        }
+        check_resources(&init.resources, &format!("{ip}/resources"), r);
     }
 }
 
@@ -501,6 +564,7 @@ fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         let pp = format!("{p}/ports/{i}");
         if !port.name.contains(|c: char| c.is_ascii_lowercase()) || port.name.contains("--") {
             r.error(
+                Code::InvalidName,
                 &format!("{pp}/name"),
                 format!("`{}` is not a valid port name", port.name),
                 "",
@@ -509,6 +573,7 @@ fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         }
         if !names.insert(port.name.as_str()) {
             r.error(
+                Code::WorkloadDuplicate,
                 &format!("{pp}/name"),
                 format!("port name `{}` is used twice", port.name),
                 "",
@@ -517,6 +582,7 @@ fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         }
         if !numbers.insert((port.port, port.protocol)) {
             r.error(
+                Code::WorkloadDuplicate,
                 &format!("{pp}/port"),
                 format!("port {} is declared twice", port.port),
                 "",
@@ -531,6 +597,7 @@ fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &str, r: &mut Repo
         && wl.port(name).is_none()
     {
         r.unknown(
+            Code::WorkloadUnknownName,
             pointer,
             format!("workload `{}` has no port `{name}`", wl.name),
             name,
@@ -558,6 +625,7 @@ fn check_env(
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
             r.error_key(
+                Code::OneOfRequired,
                 &ep,
                 format!("the variable `{}` needs exactly one source", var.name),
                 "",
@@ -566,6 +634,7 @@ fn check_env(
         }
         if names.insert(var.name.clone(), ep.clone()).is_some() {
             r.error(
+                Code::WorkloadDuplicate,
                 &format!("{ep}/name"),
                 format!("the variable `{}` is set twice", var.name),
                 "",
@@ -585,6 +654,7 @@ fn check_env(
         }
         if var.field == Some(PodField::PodIndex) && wl.kind == WorkloadKind::Deployment {
             r.error(
+                Code::KindMismatch,
                 &format!("{ep}/field"),
                 "a Deployment's pods have no ordinal".into(),
                 "",
@@ -601,6 +671,7 @@ fn check_env_from(env_from: &[EnvFrom], p: &str, refs: &Refs, r: &mut Report) {
             (Some(name), None) => refs.config(r, &format!("{fp}/configMap"), name, None),
             (None, Some(_)) => {}
             _ => r.error_key(
+                Code::OneOfRequired,
                 &fp,
                 "an `envFrom` entry needs exactly one of `configMap` and `secret`".into(),
                 "",
@@ -634,6 +705,7 @@ fn check_files(
             }
             Some((true, _)) => {}
             None => r.error_key(
+                Code::OneOfRequired,
                 &fp,
                 "a `files` entry needs exactly one of `configMap` and `secret`".into(),
                 "",
@@ -647,6 +719,7 @@ fn mount_path(path: &str, pointer: &str, mounts: &mut BTreeMap<String, String>, 
     let normal = path.trim_end_matches('/').to_string();
     if mounts.insert(normal.clone(), pointer.to_string()).is_some() {
         r.error(
+            Code::WorkloadDuplicate,
             pointer,
             format!("two volumes are mounted at `{normal}`"),
             "",
@@ -658,7 +731,7 @@ fn mount_path(path: &str, pointer: &str, mounts: &mut BTreeMap<String, String>, 
 fn unique_volume<'a>(name: &'a str, pointer: &str, volumes: &mut BTreeSet<&'a str>, r: &mut Report) {
     let generated = name.starts_with("config-") || name.starts_with("secret-") || name == IDENTITY_VOLUME;
     if generated || !volumes.insert(name) {
-        r.error(
+        r.error(Code::WorkloadDuplicate,
             pointer,
             format!("the volume name `{name}` is taken"),
             "",
@@ -681,6 +754,7 @@ fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         let kinds = [probe.http.is_some(), probe.tcp.is_some(), probe.exec.is_some()];
         if kinds.iter().filter(|k| **k).count() != 1 {
             r.error_key(
+                Code::OneOfRequired,
                 &pp,
                 format!("the {name} probe needs exactly one of `http`, `tcp` and `exec`"),
                 "",
@@ -695,6 +769,7 @@ fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         }
         if probe.exec.as_ref().is_some_and(Vec::is_empty) {
             r.error(
+                Code::InvalidProbe,
                 &format!("{pp}/exec"),
                 "an empty `exec` probe".into(),
                 "",
@@ -703,6 +778,7 @@ fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         }
         if name != "readiness" && probe.success_threshold.is_some_and(|s| s != 1) {
             r.error(
+                Code::InvalidProbe,
                 &format!("{pp}/successThreshold"),
                 format!("a {name} probe's `successThreshold` must be 1"),
                 "",
@@ -728,10 +804,17 @@ fn check_resources(resources: &Resources, p: &str, r: &mut Report) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => "use `cpu`, `memory`, `ephemeral-storage`, `hugepages-<size>` or an extended resource such as `nvidia.com/gpu`".into(),
                 };
-                r.error_key(&rp, format!("`{name}` is not a container resource"), "", help);
+                r.error_key(
+                    Code::InvalidResources,
+                    &rp,
+                    format!("`{name}` is not a container resource"),
+                    "",
+                    help,
+                );
             }
             if quantity.value().is_none_or(|v| v < 0.0) {
                 r.error(
+                    Code::InvalidResources,
                     &rp,
                     format!("`{}` is not a valid quantity", quantity.text()),
                     "",
@@ -745,6 +828,7 @@ fn check_resources(resources: &Resources, p: &str, r: &mut Report) {
             && request.value().is_some_and(|v| v > limit_value)
         {
             r.error(
+                Code::InvalidResources,
                 &format!("{p}/requests/{}", super::load::escape_pointer(name)),
                 format!(
                     "the `{name}` request {} is above its limit {}",
@@ -764,6 +848,7 @@ fn check_labels(labels: &BTreeMap<String, String>, p: &str, pod: bool, r: &mut R
         let lp = format!("{p}/{}", super::load::escape_pointer(key));
         if pod && SELECTOR_KEYS.contains(&key.as_str()) {
             r.error_key(
+                Code::SelectorLabel,
                 &lp,
                 format!("`{key}` is part of the workload's selector"),
                 "",
@@ -771,7 +856,7 @@ fn check_labels(labels: &BTreeMap<String, String>, p: &str, pod: bool, r: &mut R
             );
         }
         if !label_key_ok(key) {
-            r.error_key(
+            r.error_key(Code::InvalidName,
                 &lp,
                 format!("`{key}` is not a valid label key"),
                 "",
@@ -780,6 +865,7 @@ fn check_labels(labels: &BTreeMap<String, String>, p: &str, pod: bool, r: &mut R
         }
         if !label_value_ok(value) {
             r.error(
+                Code::InvalidName,
                 &lp,
                 format!("`{value}` is not a valid label value"),
                 "",
@@ -869,6 +955,7 @@ fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLeve
     }
     for (field, what) in refused {
         r.error(
+            Code::PodSecurityRefused,
             &format!("{p}/{field}"),
             format!(
                 "namespace `{namespace}` enforces Pod Security `{}`, which refuses {what}",
@@ -891,6 +978,7 @@ fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
                 if strategy.max_surge.is_some() || strategy.max_unavailable.is_some() =>
             {
                 r.error_key(
+                    Code::RolloutStrategy,
                     &format!("{p}/strategy"),
                     "`maxSurge` and `maxUnavailable` apply to `RollingUpdate` only".into(),
                     "",
@@ -901,6 +989,7 @@ fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
                 if zero(&strategy.max_surge) && zero(&strategy.max_unavailable) =>
             {
                 r.error_key(
+                    Code::RolloutStrategy,
                     &format!("{p}/strategy"),
                     "`maxSurge` and `maxUnavailable` are both 0: the rollout could never progress".into(),
                     "",
@@ -915,6 +1004,7 @@ fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         && update.partition.is_some()
     {
         r.error_key(
+            Code::RolloutStrategy,
             &format!("{p}/updateStrategy/partition"),
             "`partition` applies to `RollingUpdate` only".into(),
             "",
@@ -932,7 +1022,7 @@ fn check_identity(
 ) {
     let ip = format!("{p}/instanceIdentity");
     if wl.kind == WorkloadKind::Deployment {
-        r.error_key(
+        r.error_key(Code::KindMismatch,
             &ip,
             format!("instance identity needs a StatefulSet; workload `{}` is a Deployment", wl.name),
             "no ordinal",
@@ -940,7 +1030,7 @@ fn check_identity(
         );
     }
     if wl.autoscaling.is_some() {
-        r.error_key(
+        r.error_key(Code::Autoscaling,
             &ip,
             "instance identity cannot be combined with `autoscaling`".into(),
             "",
@@ -959,6 +1049,7 @@ fn check_identity(
     for (field, name) in vars.into_iter().flatten() {
         if env_names.contains_key(name) || !own.insert(name) {
             r.error(
+                Code::WorkloadDuplicate,
                 &format!("{ip}/{field}"),
                 format!("the variable `{name}` is set twice"),
                 "",
@@ -971,7 +1062,7 @@ fn check_identity(
 fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Report) {
     let hp = format!("{p}/autoscaling");
     if wl.replicas.is_some() {
-        r.error_key(
+        r.error_key(Code::Autoscaling,
             &format!("{p}/replicas"),
             format!("workload `{}` has both `replicas` and `autoscaling`", wl.name),
             "the autoscaler owns the count",
@@ -980,6 +1071,7 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
     }
     if hpa.min_replicas > hpa.max_replicas {
         r.error(
+            Code::Autoscaling,
             &format!("{hp}/minReplicas"),
             format!(
                 "`minReplicas` {} is above `maxReplicas` {}",
@@ -991,6 +1083,7 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
     }
     if hpa.cpu.is_none() && hpa.memory.is_none() && hpa.pods.is_empty() {
         r.error_key(
+            Code::Autoscaling,
             &hp,
             "the autoscaler has no metric".into(),
             "",
@@ -1000,6 +1093,7 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
     for (field, set) in [("cpu", hpa.cpu.is_some()), ("memory", hpa.memory.is_some())] {
         if set && !wl.resources.requests.contains_key(field) {
             r.error(
+                Code::Autoscaling,
                 &format!("{hp}/{field}"),
                 format!("a {field} utilisation target needs a {field} request"),
                 "",
@@ -1013,6 +1107,7 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
         && behavior.scale_down.is_none()
     {
         r.error_key(
+            Code::Autoscaling,
             &format!("{hp}/behavior"),
             "an empty `behavior`".into(),
             "",
@@ -1025,6 +1120,7 @@ fn check_disruption_budget(wl: &WorkloadSpec, pdb: &DisruptionBudget, p: &str, r
     let pp = format!("{p}/disruptionBudget");
     match (&pdb.min_available, &pdb.max_unavailable) {
         (Some(_), Some(_)) | (None, None) => r.error_key(
+            Code::OneOfRequired,
             &pp,
             "a disruption budget needs exactly one of `minAvailable` and `maxUnavailable`".into(),
             "",
@@ -1043,7 +1139,7 @@ fn check_disruption_budget(wl: &WorkloadSpec, pdb: &DisruptionBudget, p: &str, r
                 _ => false,
             };
             if blocks {
-                r.warn(
+                r.warn(Code::DisruptionBudgetBlocks,
                     &pp,
                     format!(
                         "the disruption budget of `{}` allows no disruption with {pods} pod(s)",
@@ -1078,6 +1174,7 @@ fn unanswered_egress(
                     .any(|f| f.workloads.is_empty() || f.workloads.contains(&wl.name));
             if !answered {
                 r.warn(
+                    Code::NetworkRule,
                     &format!("{p}/allowTo/{i}/workloads"),
                     format!(
                         "workload `{}` may connect to `{}`, whose network policy lets nothing in from it",
@@ -1105,6 +1202,7 @@ fn check_network_rule(
     for (i, name) in rule.workloads.iter().enumerate() {
         if !workloads.contains_key(name.as_str()) {
             r.unknown(
+                Code::WorkloadUnknownName,
                 &format!("{p}/workloads/{i}"),
                 format!("`{name}` is not a workload of this app"),
                 name.as_str(),
@@ -1115,6 +1213,7 @@ fn check_network_rule(
     }
     if !rule.workloads.is_empty() && !rule.namespaces.is_empty() {
         r.error_key(
+            Code::NetworkRule,
             &format!("{p}/workloads"),
             "`workloads` are in the app's namespace; they cannot be combined with `namespaces`".into(),
             "",
@@ -1136,6 +1235,7 @@ fn check_network_rule(
             let only_workloads = rule.namespaces.is_empty() && rule.pods.is_empty() && rule.cidrs.is_empty();
             if only_workloads && !targets.is_empty() && targets.iter().any(|t| t.port(name).is_none()) {
                 r.error(
+                    Code::NetworkRule,
                     &pp,
                     format!("port `{name}` is not a port of every workload this rule reaches"),
                     "",
@@ -1153,6 +1253,7 @@ fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
         let gp = format!("{base}/alerts/{g}");
         if !groups.insert(group.name.as_str()) {
             r.error(
+                Code::AlertRule,
                 &format!("{gp}/name"),
                 format!("alert group `{}` is declared twice", group.name),
                 "",
@@ -1161,6 +1262,7 @@ fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
         }
         if group.rules.is_empty() {
             r.error_key(
+                Code::AlertRule,
                 &format!("{gp}/rules"),
                 format!("alert group `{}` has no rules", group.name),
                 "",
@@ -1170,6 +1272,7 @@ fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
         for (i, rule) in group.rules.iter().enumerate() {
             if let Some(problem) = promql_problem(&rule.expr) {
                 r.error(
+                    Code::AlertRule,
                     &format!("{gp}/rules/{i}/expr"),
                     format!("the expression of alert `{}` {problem}", rule.alert),
                     "",
@@ -1179,6 +1282,7 @@ fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
             check_labels(&rule.labels, &format!("{gp}/rules/{i}/labels"), false, r);
             if rule.labels.contains_key("severity") {
                 r.error_key(
+                    Code::AlertRule,
                     &format!("{gp}/rules/{i}/labels/severity"),
                     "`severity` is set by the rule's `severity` field".into(),
                     "",
@@ -1281,7 +1385,7 @@ fn check_quota(app: &AppSpec, base: &str, r: &mut Report) {
                     &resources.requests
                 };
                 if !map.contains_key(resource) {
-                    r.error(
+                    r.error(Code::QuotaRefusesPods,
                         &format!("{pointer}/name"),
                         format!(
                             "the quota on `{key}` refuses the pods of `{}`: container `{container}` sets no {field}.{resource}",
@@ -1311,7 +1415,7 @@ fn network_policy_neighbours(spec: &ClusterSpec, r: &mut Report) {
                 continue;
             }
             if other.helm.is_some() || !other.workloads.is_empty() {
-                r.warn(
+                r.warn(Code::DefaultDenyIsolates,
                     &format!("/apps/{a}/networkPolicy/defaultDeny"),
                     format!(
                         "the default deny of app `{}` also cuts off the pods of app `{}` in namespace `{ns}`",
@@ -1460,90 +1564,119 @@ const URL_VERBS: &[&str] = &["delete", "get", "head", "options", "patch", "post"
 fn check_rules(r: &mut Report, rules: &[PolicyRule], p: &str, cluster: bool) {
     for (i, rule) in rules.iter().enumerate() {
         let rp = format!("{p}/{i}");
-        let urls = !rule.non_resource_urls.is_empty();
-        if urls && !cluster {
-            r.error_key(
-                &format!("{rp}/nonResourceUrls"),
-                "`nonResourceUrls` can only be granted by a ClusterRole".into(),
+        check_rule_shape(r, rule, &rp, cluster);
+        check_rule_verbs(r, rule, &rp);
+        check_rule_grants(r, rule, &rp, cluster);
+    }
+}
+
+/// A rule grants resources or non-resource URLs (those from a ClusterRole only), and names
+/// what it grants: resources, API groups, verbs.
+fn check_rule_shape(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool) {
+    let urls = !rule.non_resource_urls.is_empty();
+    if urls && !cluster {
+        r.error_key(
+            Code::RbacRule,
+            &format!("{rp}/nonResourceUrls"),
+            "`nonResourceUrls` can only be granted by a ClusterRole".into(),
+            "",
+            "move the rule to `clusterRules`",
+        );
+    }
+    if urls && (!rule.resources.is_empty() || !rule.api_groups.is_empty()) {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "a rule grants either resources or non-resource URLs, not both".into(),
+            "",
+            "split it into two rules",
+        );
+    }
+    if !urls && rule.resources.is_empty() {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "the rule names no `resources`".into(),
+            "",
+            "list the resources it grants, e.g. `resources: [pods]`",
+        );
+    }
+    if !urls && rule.api_groups.is_empty() {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "the rule names no `apiGroups`".into(),
+            "",
+            "write `apiGroups: [\"\"]` for the core group (pods, services, configmaps, ...)",
+        );
+    }
+    if rule.verbs.is_empty() {
+        r.error_key(
+            Code::RbacRule,
+            rp,
+            "the rule grants no `verbs`".into(),
+            "",
+            "e.g. `verbs: [get, list, watch]`",
+        );
+    }
+}
+
+/// Each verb is one of its kind of rule, and `*` is a warning.
+fn check_rule_verbs(r: &mut Report, rule: &PolicyRule, rp: &str) {
+    let urls = !rule.non_resource_urls.is_empty();
+    let allowed = if urls { URL_VERBS } else { VERBS };
+    for (v, verb) in rule.verbs.iter().enumerate() {
+        let vp = format!("{rp}/verbs/{v}");
+        if verb == "*" {
+            r.warn(
+                Code::RbacWildcard,
+                &vp,
+                "the wildcard verb `*` grants every verb, including ones added later".into(),
                 "",
-                "move the rule to `clusterRules`",
+                "list the verbs the workload needs",
+            );
+        } else if !allowed.contains(&verb.as_str()) {
+            let help = did_you_mean(verb, allowed.iter().copied()).map_or_else(
+                || format!("verbs are: {}", allowed.join(", ")),
+                |best| format!("did you mean `{best}`?"),
+            );
+            r.error(
+                Code::RbacRule,
+                &vp,
+                format!("`{verb}` is not an RBAC verb"),
+                "unknown verb",
+                help,
             );
         }
-        if urls && (!rule.resources.is_empty() || !rule.api_groups.is_empty()) {
-            r.error_key(
-                &rp,
-                "a rule grants either resources or non-resource URLs, not both".into(),
+    }
+}
+
+/// Wildcard API groups and resources are warnings; each resource is one of its group's.
+fn check_rule_grants(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool) {
+    for (g, group) in rule.api_groups.iter().enumerate() {
+        if group == "*" {
+            r.warn(
+                Code::RbacWildcard,
+                &format!("{rp}/apiGroups/{g}"),
+                "the wildcard API group `*` grants every API group, including ones installed later".into(),
                 "",
-                "split it into two rules",
+                "list the API groups the workload needs",
             );
         }
-        if !urls && rule.resources.is_empty() {
-            r.error_key(
-                &rp,
-                "the rule names no `resources`".into(),
+    }
+    for (n, resource) in rule.resources.iter().enumerate() {
+        let np = format!("{rp}/resources/{n}");
+        if resource == "*" || resource.starts_with("*/") {
+            r.warn(Code::RbacWildcard,
+                &np,
+                format!("the wildcard resource `{resource}` grants every resource of its groups, including ones added later"),
                 "",
-                "list the resources it grants, e.g. `resources: [pods]`",
+                "list the resources the workload needs",
             );
+            continue;
         }
-        if !urls && rule.api_groups.is_empty() {
-            r.error_key(
-                &rp,
-                "the rule names no `apiGroups`".into(),
-                "",
-                "write `apiGroups: [\"\"]` for the core group (pods, services, configmaps, ...)",
-            );
-        }
-        if rule.verbs.is_empty() {
-            r.error_key(
-                &rp,
-                "the rule grants no `verbs`".into(),
-                "",
-                "e.g. `verbs: [get, list, watch]`",
-            );
-        }
-        let allowed = if urls { URL_VERBS } else { VERBS };
-        for (v, verb) in rule.verbs.iter().enumerate() {
-            let vp = format!("{rp}/verbs/{v}");
-            if verb == "*" {
-                r.warn(
-                    &vp,
-                    "the wildcard verb `*` grants every verb, including ones added later".into(),
-                    "",
-                    "list the verbs the workload needs",
-                );
-            } else if !allowed.contains(&verb.as_str()) {
-                let help = did_you_mean(verb, allowed.iter().copied()).map_or_else(
-                    || format!("verbs are: {}", allowed.join(", ")),
-                    |best| format!("did you mean `{best}`?"),
-                );
-                r.error(&vp, format!("`{verb}` is not an RBAC verb"), "unknown verb", help);
-            }
-        }
-        for (g, group) in rule.api_groups.iter().enumerate() {
-            if group == "*" {
-                r.warn(
-                    &format!("{rp}/apiGroups/{g}"),
-                    "the wildcard API group `*` grants every API group, including ones installed later"
-                        .into(),
-                    "",
-                    "list the API groups the workload needs",
-                );
-            }
-        }
-        for (n, resource) in rule.resources.iter().enumerate() {
-            let np = format!("{rp}/resources/{n}");
-            if resource == "*" || resource.starts_with("*/") {
-                r.warn(
-                    &np,
-                    format!("the wildcard resource `{resource}` grants every resource of its groups, including ones added later"),
-                    "",
-                    "list the resources the workload needs",
-                );
-                continue;
-            }
-            for group in &rule.api_groups {
-                check_resource(r, group, resource, &np, cluster);
-            }
+        for group in &rule.api_groups {
+            check_resource(r, group, resource, &np, cluster);
         }
     }
 }
@@ -1559,6 +1692,7 @@ fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cl
     if known.contains(&resource) {
         if !cluster && CLUSTER_SCOPED.split_whitespace().any(|c| c == base) {
             r.warn(
+                Code::RbacRule,
                 pointer,
                 format!("`{resource}` is cluster-scoped: a Role cannot grant it"),
                 "",
@@ -1611,6 +1745,7 @@ fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cl
             )
         });
     r.error(
+        Code::RbacRule,
         pointer,
         format!("`{resource}` is not a resource of {group_name}"),
         "unknown resource",

@@ -1,0 +1,179 @@
+//! `--format json`: every command's report is one JSON document on stdout that validates
+//! against the committed schema, is deterministic, and keeps the exit codes of text mode.
+
+mod common;
+
+use common::{gitopsc, gitopsc_env, root, s};
+use serde_json::Value;
+use std::path::Path;
+
+/// The committed schema of the format.
+fn validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("schemas/json-output.schema.json")).unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+/// Runs `gitopsc ARGS --format json` in `dir` and checks the contract: the exit code, stdout
+/// is one JSON document valid against the schema (and nothing else), stderr is empty. Runs it
+/// twice: the bytes are the same.
+fn json_run(dir: &Path, args: &[&str], code: i32) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let run = gitopsc_env(dir, &all, &[]).expect(code);
+    assert_eq!(run.stderr, "", "{all:?}: stderr in json mode");
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{all:?}: stdout is not one JSON document ({e}):\n{}", run.stdout));
+    let errors: Vec<String> = validator().iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{all:?}: {errors:?}\n{}", run.stdout);
+    assert_eq!(report["schemaVersion"], 1);
+    assert_eq!(report["exitCode"], code);
+    assert_eq!(report["ok"], code == 0);
+    if !args.contains(&"build") {
+        let again = gitopsc_env(dir, &all, &[]).expect(code);
+        assert_eq!(again.stdout, run.stdout, "{all:?}: not deterministic");
+    }
+    report
+}
+
+fn codes(report: &Value) -> Vec<&str> {
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_schema_file_is_current() {
+    let run = gitopsc(&["schema", "--output-json"]).expect(0);
+    let file = std::fs::read_to_string(root().join("schemas/json-output.schema.json")).unwrap_or_default();
+    assert!(
+        run.stdout == file,
+        "schemas/json-output.schema.json is stale: run `cargo run -- schema --output-json > schemas/json-output.schema.json`"
+    );
+}
+
+#[test]
+fn validate_reports_a_valid_spec_and_an_invalid_one() {
+    let dir = root();
+    let ok = json_run(&dir, &["validate", "examples/infra/cluster.yaml"], 0);
+    assert_eq!(ok["command"], "validate");
+    assert_eq!(ok["model"]["cluster"], "infra");
+    assert!(codes(&ok).contains(&"GSC0422"), "{ok}");
+    let bad = json_run(&dir, &["validate", "tests/errors/five-mistakes.yaml"], 2);
+    assert_eq!(
+        codes(&bad),
+        ["GSC0205", "GSC0302", "GSC0201", "GSC0205", "GSC0305"],
+        "{bad}"
+    );
+    let first = &bad["diagnostics"][0];
+    assert_eq!(first["file"], "tests/errors/five-mistakes.yaml");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(7), Some(13))
+    );
+    assert_eq!(first["severity"], "error");
+    let missing = json_run(&dir, &["validate", "tests/no-such-spec.yaml"], 2);
+    assert_eq!(codes(&missing), ["GSC0101"]);
+    assert!(missing["diagnostics"][0].get("file").is_none());
+}
+
+#[test]
+fn build_check_and_diff_report_changes_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = root().join("tests/fixtures/minimal/cluster.yaml");
+    let out = dir.path().join("out");
+    let (spec, out) = (s(&spec), s(&out));
+    // Nothing built yet: check is stale, diff lists what a build adds.
+    let stale = json_run(dir.path(), &["check", spec, "--out", out], 1);
+    assert_eq!(stale["command"], "check");
+    assert!(
+        stale["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["change"] == "added")
+    );
+    let diff = json_run(dir.path(), &["diff", spec, "--out", out], 1);
+    assert!(
+        diff["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["change"] == "added" && o["object"]["kind"] == "HelmRelease"),
+        "{diff}"
+    );
+    let built = json_run(dir.path(), &["build", spec, "--out", out], 0);
+    let written = built["files"]["written"].as_u64().unwrap();
+    assert!(written > 0 && written == built["files"]["total"].as_u64().unwrap());
+    // Built: current, the fast path included.
+    let current = json_run(dir.path(), &["check", spec, "--out", out], 0);
+    assert_eq!(current["changes"], Value::Array(Vec::new()));
+    let again = json_run(dir.path(), &["build", spec, "--out", out], 0);
+    assert_eq!(again["files"]["written"], 0);
+    json_run(dir.path(), &["diff", spec, "--out", out], 0);
+    // An invalid spec: exit 2 and its diagnostics, for each command.
+    let bad = root().join("tests/errors/unknown-field.yaml");
+    for command in ["build", "check", "diff"] {
+        let report = json_run(dir.path(), &[command, s(&bad), "--out", out], 2);
+        assert_eq!(codes(&report), ["GSC0201"], "{command}");
+    }
+    // An output root that is a file: exit 2 with the output error.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let report = json_run(dir.path(), &["check", spec, "--out", s(&file)], 2);
+    assert_eq!(codes(&report), ["GSC0701"]);
+}
+
+#[test]
+fn the_loud_sections_are_data() {
+    let spec = |extra: &str| {
+        format!(
+            "apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata: {{name: demo}}
+operators:
+  cnpg: {{external: infra, deployment: cnpg-controller-manager, namespace: cnpg-system}}
+flux: {{external: [infra]}}
+apps:
+  - name: web
+    postgres: {{instances: 1, version: \"17.6\", storage: {{size: 1Gi}}, database: web{extra}}}
+    workloads:
+      - {{name: web, kind: Deployment, image: ghcr.io/example/web:1.0.0}}
+"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.yaml");
+    std::fs::write(&path, spec("")).unwrap();
+    json_run(dir.path(), &["build", s(&path), "--out", "out"], 0);
+    std::fs::write(&path, spec(", name: web-db")).unwrap();
+    for command in ["diff", "check"] {
+        let report = json_run(dir.path(), &[command, s(&path), "--out", "out"], 1);
+        let renamed = &report["databases"][0];
+        assert_eq!(renamed["change"], "renamed", "{report}");
+        assert_eq!(renamed["from"]["name"], "web-pg");
+        assert_eq!(renamed["to"]["name"], "web-db");
+        assert!(
+            report["leaving"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["object"]["kind"] == "Cluster" && l["protected"] == true),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn json_does_not_combine_with_the_git_modes() {
+    let run = gitopsc(&["check", "x.yaml", "--out", "o", "--staged", "--format", "json"]).expect(2);
+    assert!(run.stdout.is_empty());
+    let run = gitopsc(&["diff", "x.yaml", "--base", "HEAD", "--format", "json"]).expect(2);
+    assert!(
+        run.stdout.is_empty() && run.stderr.contains("--format json"),
+        "{}",
+        run.stderr
+    );
+}
