@@ -11,8 +11,10 @@
 
 pub mod commands;
 pub mod diagnostic;
+pub mod digest;
 pub mod emit;
 pub mod git;
+pub mod kinds;
 pub mod model;
 pub mod render;
 pub mod source;

@@ -6,9 +6,10 @@
 mod chart_keys;
 pub mod charts;
 mod graph;
-mod health;
 mod helm;
+mod namespace;
 pub mod operators;
+mod part;
 pub mod pod_security;
 mod postgres;
 mod redis;
@@ -21,6 +22,7 @@ mod workload;
 pub use postgres::bootstrap_secs as postgres_bootstrap_secs;
 pub use resolve::{duration_secs, resolve};
 
+use crate::kinds::Kind;
 use serde::Serialize;
 
 use std::collections::BTreeMap;
@@ -182,8 +184,8 @@ pub struct Manifest {
     pub file: String,
     /// The blueprint that renders it.
     pub blueprint: &'static str,
-    /// The kinds of object in the file.
-    pub kinds: &'static [&'static str],
+    /// The kind of object in the file (none for a document that is no object).
+    pub kind: Option<&'static Kind>,
     /// What the blueprint renders: its `item`.
     pub item: Item,
 }
@@ -193,23 +195,37 @@ impl std::fmt::Debug for Manifest {
         f.debug_struct("Manifest")
             .field("file", &self.file)
             .field("blueprint", &self.blueprint)
-            .field("kinds", &self.kinds)
+            .field("kind", &self.kind)
             .finish_non_exhaustive()
     }
 }
 
 impl Manifest {
-    /// A manifest rendered by `blueprint` from `item`.
+    /// A manifest of one object of `kind`, rendered by `blueprint` from `item`.
     pub fn new(
         file: impl Into<String>,
         blueprint: &'static str,
-        kinds: &'static [&'static str],
+        kind: &'static Kind,
         item: impl Serialize + Send + Sync + 'static,
     ) -> Self {
         Manifest {
             file: file.into(),
             blueprint,
-            kinds,
+            kind: Some(kind),
+            item: std::sync::Arc::new(item),
+        }
+    }
+
+    /// A document that holds no object (the runbook), rendered by `blueprint` from `item`.
+    pub fn document(
+        file: impl Into<String>,
+        blueprint: &'static str,
+        item: impl Serialize + Send + Sync + 'static,
+    ) -> Self {
+        Manifest {
+            file: file.into(),
+            blueprint,
+            kind: None,
             item: std::sync::Arc::new(item),
         }
     }

@@ -12,7 +12,8 @@ mod policy;
 mod rbac;
 
 use super::Manifest;
-use super::resolve::{AppCtx, Parts};
+use super::part::{AppCtx, Part, Parts};
+use crate::kinds;
 use crate::spec::ClusterSpec;
 use crate::spec::workload::*;
 use serde::Serialize;
@@ -96,8 +97,18 @@ struct DisruptionBudgetItem {
     unhealthy_pod_eviction_policy: Option<UnhealthyPodEvictionPolicy>,
 }
 
+/// The part of an app's own workloads and what guards and watches them.
+pub struct Workloads;
+
+impl Part for Workloads {
+    fn build(&self, app: &AppCtx, out: &mut Parts) {
+        parts(app.cluster, app, out);
+        policy::open_api_server_egress(app, out);
+    }
+}
+
 /// Adds every workload object of the app to its release layer.
-pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
+fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     let a = app.spec;
     for cm in &a.config_maps {
         let item = ConfigMapItem {
@@ -111,7 +122,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         parts.release(Manifest::new(
             format!("configmap-{}.yaml", cm.name),
             "workload/configmap.yaml.j2",
-            &["ConfigMap"],
+            &kinds::CONFIG_MAP,
             item,
         ));
     }
@@ -160,7 +171,7 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
         parts.release(Manifest::new(
             format!("service-{name}.yaml"),
             "workload/service.yaml.j2",
-            &["Service"],
+            &kinds::SERVICE,
             item,
         ));
     };
@@ -283,7 +294,7 @@ fn autoscaler(app: &AppCtx, wl: &WorkloadSpec, hpa: &Autoscaling, parts: &mut Pa
     parts.release(Manifest::new(
         format!("horizontalpodautoscaler-{}.yaml", wl.name),
         "workload/horizontalpodautoscaler.yaml.j2",
-        &["HorizontalPodAutoscaler"],
+        &kinds::HORIZONTAL_POD_AUTOSCALER,
         item,
     ));
 }
@@ -310,7 +321,7 @@ fn disruption_budget(app: &AppCtx, wl: &WorkloadSpec, pdb: &DisruptionBudget, pa
     parts.release(Manifest::new(
         format!("poddisruptionbudget-{}.yaml", wl.name),
         "workload/poddisruptionbudget.yaml.j2",
-        &["PodDisruptionBudget"],
+        &kinds::POD_DISRUPTION_BUDGET,
         item,
     ));
 }

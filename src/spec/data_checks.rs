@@ -402,12 +402,12 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
             }
 
             // Every operator the app needs is declared.
-            for op in crate::model::operators::needed_by(app) {
+            for op in app.operators() {
                 if op.declared(spec).is_none() {
                     let at = match op {
-                        crate::model::operators::Operator::ExternalSecrets => format!("{base}/secrets"),
-                        crate::model::operators::Operator::BarmanCloud => format!("{base}/postgres/backup"),
-                        crate::model::operators::Operator::Kubeblocks if app.postgres.is_none() => {
+                        crate::kinds::Operator::ExternalSecrets => format!("{base}/secrets"),
+                        crate::kinds::Operator::BarmanCloud => format!("{base}/postgres/backup"),
+                        crate::kinds::Operator::Kubeblocks if app.postgres.is_none() => {
                             format!("{base}/redis")
                         }
                         _ => format!("{base}/postgres"),
