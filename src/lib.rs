@@ -57,6 +57,9 @@ pub struct Checked {
     pub model: Model,
     /// `sha256:<hex>` of the spec's data.
     pub spec_hash: String,
+    /// Whether the spec reads manifest files beside it: the tree then depends on more than
+    /// the spec's text, and is never taken as current without rendering.
+    pub reads_files: bool,
     /// Warnings.
     pub warnings: Vec<Diagnostic>,
 }
@@ -94,7 +97,15 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     // Resolution's checks (references, chart wiring) run even when the spec's own found
     // errors, so one run reports both kinds. The typed spec is freed after resolution,
     // beside what follows.
-    let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let reads_files = typed
+        .apps
+        .iter()
+        .any(|a| a.manifests.iter().any(|m| m.path.is_some()));
+    let (user, read) = spec::manifests::read(&typed, dir, &loaded.spans);
+    let spec_ok = spec_ok && !has_errors(&read);
+    diags.extend(read);
+    let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
     rayon::spawn(move || drop(typed));
     diags.extend(found);
     let Some(model) = model else {
@@ -105,6 +116,7 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
         source: loaded.source,
         model,
         spec_hash,
+        reads_files,
         warnings: diags,
     })
 }
@@ -180,7 +192,7 @@ pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failu
         diagnostics,
     })?;
     let stamp = emit::Stamp {
-        input: if blueprints.is_none() {
+        input: if blueprints.is_none() && !checked.reads_files {
             emit::Stamp::input_of(&checked.source.text)
         } else {
             String::new()

@@ -7,6 +7,7 @@ mod chart_keys;
 pub mod charts;
 mod graph;
 mod helm;
+mod manifests;
 mod namespace;
 pub mod operators;
 mod part;
@@ -212,6 +213,21 @@ impl Manifest {
             file: file.into(),
             blueprint,
             kind: Some(kind),
+            item: std::sync::Arc::new(item),
+        }
+    }
+
+    /// A manifest of one object whose kind may be one the kind table does not know.
+    pub fn object(
+        file: impl Into<String>,
+        blueprint: &'static str,
+        kind: Option<&'static Kind>,
+        item: impl Serialize + Send + Sync + 'static,
+    ) -> Self {
+        Manifest {
+            file: file.into(),
+            blueprint,
+            kind,
             item: std::sync::Arc::new(item),
         }
     }

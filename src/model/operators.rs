@@ -34,8 +34,18 @@ fn cluster_definitions(spec: &ClusterSpec) -> BTreeSet<&'static str> {
 }
 
 /// One gate per operator some app needs. Validation has checked each is declared.
-pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
+/// `user` are the apps' own manifests: their kinds may need operators too.
+pub fn gates(spec: &ClusterSpec, ctx: &Ctx, user: &[Vec<crate::spec::manifests::UserObject>]) -> Vec<Gate> {
     let mut needed: BTreeSet<Operator> = spec.apps.iter().flat_map(|a| a.operators()).collect();
+    needed.extend(user.iter().flatten().filter_map(|o| {
+        let text = |k: &str| {
+            o.value
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+        };
+        kinds::lookup(text("apiVersion"), text("kind")).and_then(|k| k.operator)
+    }));
     // Declared ClusterSecretStores are rendered even when no app reads from them: they wait
     // for External Secrets as well.
     if spec

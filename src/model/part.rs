@@ -99,6 +99,8 @@ pub struct AppCtx<'a> {
     pub owns_namespace: bool,
     /// The Pod Security levels of its namespace, when gitopsc labels it.
     pub pod_security: Option<&'a super::pod_security::Levels>,
+    /// The objects of its `manifests`, as read.
+    pub user_objects: &'a [crate::spec::manifests::UserObject],
 }
 
 impl AppCtx<'_> {

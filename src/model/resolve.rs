@@ -7,6 +7,7 @@ use super::refs::{Refs, Scope};
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::spec::load::SpanIndex;
+use crate::spec::manifests::UserObject;
 use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,7 @@ const PARTS: &[&dyn Part] = &[
     &postgres::Postgres,
     &redis::Redis,
     &workload::Workloads,
+    &manifests::Manifests,
     &namespace::Namespace,
 ];
 
@@ -44,7 +46,13 @@ struct RefTables {
 /// duplicate names would only be reported twice) and no model is returned.
 /// The chart values are taken out of the spec (it is not read for them after); each app's
 /// become a tree only while the app resolves, and go into the model as compact text again.
-pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Option<Model>, Vec<Diagnostic>) {
+/// `user` holds each app's own manifests, read beside the spec ([`crate::spec::manifests`]).
+pub fn resolve(
+    spec: &mut ClusterSpec,
+    spans: &SpanIndex,
+    spec_ok: bool,
+    user: &[Vec<UserObject>],
+) -> (Option<Model>, Vec<Diagnostic>) {
     let chart_values: Vec<crate::spec::ChartValues> = spec
         .apps
         .iter_mut()
@@ -60,7 +68,7 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
     let ctx = context(spec);
     let shared_sources = helm::shared_sources(spec, &ctx);
     let pod_security_levels = pod_security::namespace_levels(spec);
-    let gates = operators::gates(spec, &ctx);
+    let gates = operators::gates(spec, &ctx, user);
     let eso_gate = gates
         .iter()
         .find(|g| g.operator == crate::kinds::Operator::ExternalSecrets.name())
@@ -88,7 +96,8 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
         .map(|(i, (app, values))| {
             let owner = namespace_owner.get(app.namespace()) == Some(&i);
             let levels = pod_security_levels.get(app.namespace());
-            let app_ctx = app_context(spec, spans, &ctx, &refs, (i, app), owner, levels);
+            let mut app_ctx = app_context(spec, spans, &ctx, &refs, (i, app), owner, levels);
+            app_ctx.user_objects = user.get(i).map_or(&[], Vec::as_slice);
             resolve_app(app, app_ctx, values.map())
         })
         .collect();
@@ -215,6 +224,7 @@ fn app_context<'a>(
             .map(|r| redis::connection(app.name.as_str(), r)),
         owns_namespace,
         pod_security,
+        user_objects: &[],
     }
 }
 

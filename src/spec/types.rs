@@ -339,6 +339,10 @@ pub struct AppSpec {
     /// A LimitRange of the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_range: Option<Box<LimitRangeSpec>>,
+    /// The user's own objects (inline, or files and folders beside the spec), written into
+    /// one of the app's layers and owned like generated ones (see `docs/manifests.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<super::manifests::ManifestSpec>,
     /// Values the plaintext-secret check refuses that are not secrets (see `docs/secrets.md`):
     /// each names one value by its JSON pointer below the app and says why it is not a
     /// secret, so every exception is written down and seen in review.
