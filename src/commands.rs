@@ -83,6 +83,10 @@ pub fn validate(spec: &Path, style: Style) -> Outcome {
     match check_spec(spec) {
         Err(f) => failed(f, style),
         Ok(checked) => {
+            if let Err(diagnostics) = rendered_checks(&checked) {
+                let source = Some(checked.source.clone());
+                return failed(Failure { source, diagnostics }, style);
+            }
             let mut out = Outcome {
                 stderr: warnings(&checked.warnings, &checked.source, style),
                 ..Outcome::default()
@@ -103,6 +107,16 @@ pub fn validate(spec: &Path, style: Style) -> Outcome {
             out
         }
     }
+}
+
+/// The checks that need the rendered tree (patches apply only to rendered objects): run in
+/// memory when the spec has patches.
+fn rendered_checks(checked: &crate::Checked) -> Result<(), Vec<Diagnostic>> {
+    if checked.model.patches.is_empty() {
+        return Ok(());
+    }
+    let blueprints = render::Blueprints::load(None)?;
+    render::render(&checked.model, &blueprints).map(drop)
 }
 
 /// Which of the comparing commands runs.

@@ -105,6 +105,9 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let (user, read) = spec::manifests::read(&typed, dir, &loaded.spans);
     let spec_ok = spec_ok && !has_errors(&read);
     diags.extend(read);
+    let patched = spec::patches::check(&typed, &loaded.spans);
+    let spec_ok = spec_ok && !has_errors(&patched);
+    diags.extend(patched);
     let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
     rayon::spawn(move || drop(typed));
     diags.extend(found);

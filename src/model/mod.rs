@@ -11,6 +11,7 @@ mod manifests;
 mod namespace;
 pub mod operators;
 mod part;
+pub mod patch;
 pub mod pod_security;
 mod postgres;
 mod redis;
@@ -43,6 +44,8 @@ pub struct Model {
     pub gates: Vec<Gate>,
     /// The apps, sorted by name.
     pub apps: Vec<App>,
+    /// Every patch of the spec, by id: each must select some object.
+    pub patches: Vec<patch::PatchInfo>,
 }
 
 /// The ClusterSecretStores and the Flux Kustomization applying them.
@@ -127,6 +130,8 @@ pub struct App {
     pub dir: String,
     /// The generated runbook (`README.md` in the app's folder).
     pub runbook: Option<Manifest>,
+    /// The labels, annotations and patches its objects get when they render.
+    pub post: patch::Post,
 }
 
 /// A Namespace object with its labels.

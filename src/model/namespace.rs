@@ -15,7 +15,8 @@ impl Part for Namespace {
         let Some(levels) = app.pod_security.filter(|_| app.owns_namespace) else {
             return;
         };
-        let mut labels = kinds::NAMESPACE.prune_labels(app.protect, false);
+        let mut labels = app.spec.namespace_labels.clone();
+        labels.extend(kinds::NAMESPACE.prune_labels(app.protect, false));
         for (mode, level) in [
             ("enforce", levels.enforce),
             ("audit", levels.report),

@@ -101,6 +101,8 @@ pub struct AppCtx<'a> {
     pub pod_security: Option<&'a super::pod_security::Levels>,
     /// The objects of its `manifests`, as read.
     pub user_objects: &'a [crate::spec::manifests::UserObject],
+    /// The labels, annotations and patches its objects get when they render.
+    pub post: &'a super::patch::Post,
 }
 
 impl AppCtx<'_> {

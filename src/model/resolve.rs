@@ -87,6 +87,7 @@ pub fn resolve(
             .collect(),
     };
     let namespace_owner = namespace_owners(spec, &ctx);
+    let (posts, patches) = posts(spec, spans);
     // Apps resolve in parallel; each returns its diagnostics, merged in spec order.
     let resolved: Vec<ResolvedApp> = spec
         .apps
@@ -98,6 +99,7 @@ pub fn resolve(
             let levels = pod_security_levels.get(app.namespace());
             let mut app_ctx = app_context(spec, spans, &ctx, &refs, (i, app), owner, levels);
             app_ctx.user_objects = user.get(i).map_or(&[], Vec::as_slice);
+            app_ctx.post = &posts[i];
             resolve_app(app, app_ctx, values.map())
         })
         .collect();
@@ -125,6 +127,7 @@ pub fn resolve(
                 first_deps.insert(first_layers[owner].clone());
             }
             let mut assembled = assemble(spec, &ctx, &app, parts, first_deps);
+            assembled.post = posts[i].clone();
             assembled.runbook = Some(runbook::runbook(spec, app.spec, &assembled, caveats, verify));
             assembled
         })
@@ -138,6 +141,7 @@ pub fn resolve(
         shared_stores,
         gates,
         apps,
+        patches,
     };
     if !spec_ok {
         return (None, diags);
@@ -149,6 +153,56 @@ pub fn resolve(
         diags.extend(pod_security::lowered_warning(spec, &pod_security_levels, spans));
     }
     (ok.then_some(model), diags)
+}
+
+/// The labels, annotations and patches of no app.
+static NO_POST: patch::Post = patch::Post {
+    labels: BTreeMap::new(),
+    annotations: BTreeMap::new(),
+    patches: Vec::new(),
+};
+
+/// Each app's labels, annotations and patches (`defaults.patches` first), and every patch of
+/// the spec with where it is.
+fn posts(spec: &ClusterSpec, spans: &SpanIndex) -> (Vec<patch::Post>, Vec<patch::PatchInfo>) {
+    let mut infos = Vec::new();
+    let mut make =
+        |specs: &[crate::spec::patches::PatchSpec], base: &str, owner: String| -> Vec<patch::Patch> {
+            let mut out = Vec::new();
+            for (p, s) in specs.iter().enumerate() {
+                let pointer = format!("{base}/{p}");
+                if let Some(made) = patch::Patch::new(infos.len(), s, &pointer, spans) {
+                    infos.push(patch::PatchInfo {
+                        span: made.span,
+                        owner: owner.clone(),
+                    });
+                    out.push(made);
+                }
+            }
+            out
+        };
+    let defaults = make(&spec.defaults.patches, "/defaults/patches", "defaults".into());
+    let posts = spec
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(i, app)| {
+            let mut patches = defaults.clone();
+            patches.extend(make(
+                &app.patches,
+                &format!("/apps/{i}/patches"),
+                format!("app `{}`", app.name),
+            ));
+            let mut labels = spec.defaults.labels.clone();
+            labels.extend(app.labels.clone());
+            patch::Post {
+                labels,
+                annotations: app.annotations.clone(),
+                patches,
+            }
+        })
+        .collect();
+    (posts, infos)
 }
 
 /// The cluster-wide settings of a spec.
@@ -225,6 +279,7 @@ fn app_context<'a>(
         owns_namespace,
         pod_security,
         user_objects: &[],
+        post: &NO_POST,
     }
 }
 
@@ -410,6 +465,7 @@ fn assemble(
         layers,
         dir: base,
         runbook: None,
+        post: patch::Post::default(),
     }
 }
 

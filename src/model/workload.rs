@@ -131,8 +131,10 @@ fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     for wl in &a.workloads {
         services(app, wl, parts);
     }
+    // The pods hash what they read as it will be written: patched.
+    let config_maps = patched_config_maps(app);
     for wl in &a.workloads {
-        pod::workload(spec, app, wl, parts);
+        pod::workload(spec, app, &config_maps, wl, parts);
     }
     for wl in &a.workloads {
         if let Some(hpa) = &wl.autoscaling {
@@ -143,6 +145,47 @@ fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         }
     }
     monitoring::parts(spec, app, parts);
+}
+
+/// The app's ConfigMaps with the data its patches give them: a pod's checksum follows what
+/// the tree writes. A patch that fails here fails when the ConfigMap renders, and is reported
+/// there.
+fn patched_config_maps(app: &AppCtx) -> Vec<ConfigMapSpec> {
+    app.spec
+        .config_maps
+        .iter()
+        .map(|cm| {
+            let patches: Vec<_> = app.post.patches.iter().collect();
+            if patches.is_empty() {
+                return cm.clone();
+            }
+            let mut object = json!({
+                "apiVersion": kinds::CONFIG_MAP.api_version,
+                "kind": kinds::CONFIG_MAP.kind,
+                "metadata": {"name": cm.name, "namespace": app.namespace, "labels": app_labels(&app.name)},
+                "data": cm.data,
+            });
+            super::patch::add_metadata(&mut object, "labels", &app.post.labels);
+            for patch in patches {
+                if patch.matches(&object) {
+                    let _ = patch.apply(&mut object);
+                }
+            }
+            let data = object
+                .get("data")
+                .and_then(Value::as_object)
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (ConfigKey(k.clone()), v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ConfigMapSpec {
+                name: cm.name.clone(),
+                data,
+            }
+        })
+        .collect()
 }
 
 fn service_port(port: &PortSpec) -> Value {

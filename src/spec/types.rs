@@ -195,6 +195,12 @@ pub struct Defaults {
     /// Put Reloader annotations on every workload, so a rotated Secret restarts its pods.
     #[serde(default)]
     pub reloader: bool,
+    /// Patches applied to every app's objects (see `apps[].patches`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<super::patches::PatchSpec>,
+    /// Labels every object of every app carries.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Defaults {
@@ -210,6 +216,8 @@ impl Default for Defaults {
             monitoring: MonitoringDefaults::default(),
             network: NetworkDefaults::default(),
             reloader: false,
+            patches: Vec::new(),
+            labels: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -343,6 +351,18 @@ pub struct AppSpec {
     /// one of the app's layers and owned like generated ones (see `docs/manifests.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub manifests: Vec<super::manifests::ManifestSpec>,
+    /// Patches of the app's objects (generated or its own), applied when the tree renders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<super::patches::PatchSpec>,
+    /// Labels every object of the app carries (besides `defaults.labels`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Annotations every object of the app carries.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// Labels of the app's Namespace object (when the app writes it).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub namespace_labels: std::collections::BTreeMap<String, String>,
     /// Values the plaintext-secret check refuses that are not secrets (see `docs/secrets.md`):
     /// each names one value by its JSON pointer below the app and says why it is not a
     /// secret, so every exception is written down and seen in review.

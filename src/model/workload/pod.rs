@@ -141,15 +141,17 @@ struct Pod<'a> {
     named_mounts: BTreeMap<&'a str, Value>,
 }
 
-/// Builds the workload object and adds it to the release layer.
-pub fn workload(spec: &ClusterSpec, app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
+/// Builds the workload object and adds it to the release layer. `config_maps` are the app's
+/// as the tree writes them (patched).
+pub fn workload(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    config_maps: &[ConfigMapSpec],
+    wl: &WorkloadSpec,
+    parts: &mut Parts,
+) {
     let mut pod = Pod {
-        configs: app
-            .spec
-            .config_maps
-            .iter()
-            .map(|c| (c.name.as_str(), c))
-            .collect(),
+        configs: config_maps.iter().map(|c| (c.name.as_str(), c)).collect(),
         ..Pod::default()
     };
     let selector = selector(&app.name, wl.name.as_str());
