@@ -49,6 +49,9 @@ pub struct TreeArgs {
     /// A folder of blueprints that replace the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub blueprints: Option<PathBuf>,
+    /// Check every object against the JSON schemas in DIR (`<group>/<kind>_<version>.json`).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
 }
 
 /// gitopsc's commands.
@@ -101,6 +104,9 @@ pub enum Command {
     Validate {
         /// The cluster spec.
         spec: PathBuf,
+        /// Also render the tree and check every object against the JSON schemas in DIR.
+        #[arg(long, value_name = "DIR")]
+        schemas: Option<PathBuf>,
     },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \

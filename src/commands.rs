@@ -78,12 +78,16 @@ fn warnings(diags: &[Diagnostic], source: &crate::source::Source, style: Style) 
     }
 }
 
-/// `gitopsc validate SPEC`.
-pub fn validate(spec: &Path, style: Style) -> Outcome {
+/// `gitopsc validate SPEC [--schemas DIR]`.
+pub fn validate(spec: &Path, schemas: Option<&Path>, style: Style) -> Outcome {
     match check_spec(spec) {
         Err(f) => failed(f, style),
-        Ok(checked) => {
-            if let Err(diagnostics) = rendered_checks(&checked) {
+        Ok(mut checked) => {
+            let rendered = rendered_checks(&checked, schemas);
+            if let Ok(found) = &rendered {
+                checked.warnings.extend(found.iter().cloned());
+            }
+            if let Err(diagnostics) = rendered {
                 let source = Some(checked.source.clone());
                 return failed(Failure { source, diagnostics }, style);
             }
@@ -109,14 +113,24 @@ pub fn validate(spec: &Path, style: Style) -> Outcome {
     }
 }
 
-/// The checks that need the rendered tree (patches apply only to rendered objects): run in
-/// memory when the spec has patches.
-fn rendered_checks(checked: &crate::Checked) -> Result<(), Vec<Diagnostic>> {
-    if checked.model.patches.is_empty() {
-        return Ok(());
+/// The checks that need the rendered tree, run in memory: the patches' (they apply only to
+/// rendered objects), and with `schemas` every object's against them. Returns the warnings.
+fn rendered_checks(
+    checked: &crate::Checked,
+    schemas: Option<&Path>,
+) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    if checked.model.patches.is_empty() && schemas.is_none() {
+        return Ok(Vec::new());
     }
     let blueprints = render::Blueprints::load(None)?;
-    render::render(&checked.model, &blueprints).map(drop)
+    let tree = render::render(&checked.model, &blueprints)?;
+    let found = schemas
+        .map(|dir| emit::schemas::check(&tree, dir))
+        .unwrap_or_default();
+    if diagnostic::has_errors(&found) {
+        return Err(found);
+    }
+    Ok(found)
 }
 
 /// Which of the comparing commands runs.
@@ -135,6 +149,19 @@ pub enum Mode {
 
 /// `gitopsc build|check|diff SPEC --out DIR`.
 pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
+    run_checked(spec, out_dir, blueprints, None, mode, style)
+}
+
+/// `gitopsc build|check SPEC --out DIR [--schemas DIR]`: with `schemas`, every object of the
+/// rendered tree is checked against them before anything is compared or written.
+pub fn run_checked(
+    spec: &Path,
+    out_dir: &Path,
+    blueprints: Option<&Path>,
+    schemas: Option<&Path>,
+    mode: Mode,
+    style: Style,
+) -> Outcome {
     let access = match mode {
         Mode::Build { .. } => Access::Write,
         Mode::Check | Mode::Diff => Access::Read,
@@ -155,6 +182,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     };
     // Fast path: the tree is what this very build rendered from this very spec, untouched.
     if blueprints.is_none()
+        && schemas.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
         && let Ok(text) = std::fs::read_to_string(spec)
         && let Some((files, recorded)) = emit::unchanged(
@@ -201,16 +229,31 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     };
     if matches!(mode, Mode::Build { .. })
         && blueprints.is_none()
+        && schemas.is_none()
         && let Some(outcome) = build_fresh(&prepared, out_dir, style)
     {
         // The process exits right after printing (see below).
         std::mem::forget(prepared);
         return outcome;
     }
-    let compiled = match prepared.render() {
+    let mut compiled = match prepared.render() {
         Ok(c) => c,
         Err(f) => return failed(f, style),
     };
+    if let Some(dir) = schemas {
+        let found = emit::schemas::check(&compiled.tree, dir);
+        if diagnostic::has_errors(&found) {
+            let source = Some(compiled.source.clone());
+            return failed(
+                Failure {
+                    source,
+                    diagnostics: found,
+                },
+                style,
+            );
+        }
+        compiled.warnings.extend(found);
+    }
     let force = matches!(mode, Mode::Build { force: true });
     let cmp = match emit::compare(out_dir, &compiled.tree, &compiled.stamp, force) {
         Ok(c) => c,

@@ -35,20 +35,22 @@ fn main() -> ExitCode {
         },
     };
     let outcome = match &cli.command {
-        Command::Build { args, force } => commands::run(
+        Command::Build { args, force } => commands::run_checked(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
+            args.schemas.as_deref(),
             Mode::Build { force: *force },
             style,
         ),
         Command::Check { args, staged: true } => {
             gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
         }
-        Command::Check { args, staged: false } => commands::run(
+        Command::Check { args, staged: false } => commands::run_checked(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
+            args.schemas.as_deref(),
             Mode::Check,
             style,
         ),
@@ -67,7 +69,7 @@ fn main() -> ExitCode {
                 ..commands::Outcome::default()
             },
         },
-        Command::Validate { spec } => commands::validate(spec, style),
+        Command::Validate { spec, schemas } => commands::validate(spec, schemas.as_deref(), style),
         Command::Schema { markdown } => commands::schema(*markdown),
         Command::Init => commands::init(),
         Command::Completions { shell } => return print_bytes(&cli::completions(*shell)),

@@ -252,7 +252,8 @@ mod tests {
         let docs =
             split_documents("# head\n---\na: 1\n--- {b: 2}\n...\n# only a comment\n---\nc: |\n  ---x\n");
         let texts: Vec<&str> = docs.iter().map(|(_, d)| d.as_str()).collect();
-        assert_eq!(texts, ["a: 1\n", "{b: 2}\n", "c: |\n  ---x\n"]);
+        // The rest of a marker line stays, so lines are counted from the marker.
+        assert_eq!(texts, ["\na: 1\n", "{b: 2}\n", "\nc: |\n  ---x\n"]);
         assert_eq!(docs.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 3, 6]);
     }
 
