@@ -263,6 +263,8 @@ kind!(
 );
 kind!(POD_DISRUPTION_BUDGET, "policy/v1", "PodDisruptionBudget");
 kind!(NETWORK_POLICY, "networking.k8s.io/v1", "NetworkPolicy");
+kind!(INGRESS, "networking.k8s.io/v1", "Ingress");
+kind!(PRIORITY_CLASS, "scheduling.k8s.io/v1", "PriorityClass", namespaced: false);
 kind!(ROLE, "rbac.authorization.k8s.io/v1", "Role");
 kind!(ROLE_BINDING, "rbac.authorization.k8s.io/v1", "RoleBinding");
 kind!(CLUSTER_ROLE, "rbac.authorization.k8s.io/v1", "ClusterRole", namespaced: false);
@@ -393,6 +395,8 @@ pub const ALL: &[&Kind] = &[
     &HORIZONTAL_POD_AUTOSCALER,
     &POD_DISRUPTION_BUDGET,
     &NETWORK_POLICY,
+    &INGRESS,
+    &PRIORITY_CLASS,
     &ROLE,
     &ROLE_BINDING,
     &CLUSTER_ROLE,
