@@ -60,6 +60,9 @@ pub struct TreeArgs {
     /// A folder of blueprints that replace the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub blueprints: Option<PathBuf>,
+    /// Check every object against the JSON schemas in DIR (`<group>/<kind>_<version>.json`).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
     /// `text` for a terminal, `json` for programs (docs/json-output.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -116,6 +119,9 @@ pub enum Command {
     Validate {
         /// The cluster spec.
         spec: PathBuf,
+        /// Also render the tree and check every object against the JSON schemas in DIR.
+        #[arg(long, value_name = "DIR")]
+        schemas: Option<PathBuf>,
         /// `text` for a terminal, `json` for programs (docs/json-output.md).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

@@ -116,18 +116,25 @@ impl Ctx<'_> {
     }
 }
 
-/// `gitopsc validate SPEC`.
-pub fn validate(spec: &Path, style: Style) -> Outcome {
+/// `gitopsc validate SPEC [--schemas DIR]`.
+pub fn validate(spec: &Path, schemas: Option<&Path>, style: Style) -> Outcome {
     let ctx = Ctx {
         spec,
         out: None,
         command: CommandName::Validate,
         style,
     };
-    let checked = match check_spec(spec) {
+    let mut checked = match check_spec(spec) {
         Ok(checked) => checked,
         Err(f) => return ctx.failed(f),
     };
+    match rendered_checks(&checked, schemas) {
+        Ok(found) => checked.warnings.extend(found),
+        Err(diagnostics) => {
+            let source = Some(checked.source.clone());
+            return ctx.failed(Failure { source, diagnostics });
+        }
+    }
     let model = &checked.model;
     let summary = ModelSummary {
         cluster: model.cluster.to_string(),
@@ -159,6 +166,26 @@ pub fn validate(spec: &Path, style: Style) -> Outcome {
     out
 }
 
+/// The checks that need the rendered tree, run in memory: the patches' (they apply only to
+/// rendered objects), and with `schemas` every object's against them. Returns the warnings.
+fn rendered_checks(
+    checked: &crate::Checked,
+    schemas: Option<&Path>,
+) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    if checked.model.patches.is_empty() && schemas.is_none() {
+        return Ok(Vec::new());
+    }
+    let blueprints = render::Blueprints::load(None)?;
+    let tree = render::render(&checked.model, &blueprints)?;
+    let found = schemas
+        .map(|dir| emit::schemas::check(&tree, dir))
+        .unwrap_or_default();
+    if diagnostic::has_errors(&found) {
+        return Err(found);
+    }
+    Ok(found)
+}
+
 /// Which of the comparing commands runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -175,6 +202,19 @@ pub enum Mode {
 
 /// `gitopsc build|check|diff SPEC --out DIR`.
 pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
+    run_checked(spec, out_dir, blueprints, None, mode, style)
+}
+
+/// `gitopsc build|check SPEC --out DIR [--schemas DIR]`: with `schemas`, every object of the
+/// rendered tree is checked against them before anything is compared or written.
+pub fn run_checked(
+    spec: &Path,
+    out_dir: &Path,
+    blueprints: Option<&Path>,
+    schemas: Option<&Path>,
+    mode: Mode,
+    style: Style,
+) -> Outcome {
     let ctx = Ctx {
         spec,
         out: Some(out_dir),
@@ -204,6 +244,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
         Err(e) => return ctx.emit_failed(e),
     };
     if blueprints.is_none()
+        && schemas.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
         && let Some(outcome) = unchanged(&ctx, out_dir, mode)
     {
@@ -223,16 +264,28 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     };
     if matches!(mode, Mode::Build { .. })
         && blueprints.is_none()
+        && schemas.is_none()
         && let Some(outcome) = build_fresh(&ctx, &prepared, out_dir)
     {
         // The process exits right after printing (see below).
         std::mem::forget(prepared);
         return outcome;
     }
-    let compiled = match prepared.render() {
+    let mut compiled = match prepared.render() {
         Ok(c) => c,
         Err(f) => return ctx.failed(f),
     };
+    if let Some(dir) = schemas {
+        let found = emit::schemas::check(&compiled.tree, dir);
+        if diagnostic::has_errors(&found) {
+            let source = Some(compiled.source.clone());
+            return ctx.failed(Failure {
+                source,
+                diagnostics: found,
+            });
+        }
+        compiled.warnings.extend(found);
+    }
     let force = matches!(mode, Mode::Build { force: true });
     let cmp = match emit::compare(out_dir, &compiled.tree, &compiled.stamp, force) {
         Ok(c) => c,

@@ -12,10 +12,12 @@
 pub mod charts;
 pub mod commands;
 pub mod diagnostic;
+pub mod digest;
 pub mod emit;
 pub mod git;
 pub mod import;
 pub mod json;
+pub mod kinds;
 pub mod model;
 pub mod render;
 pub mod source;
@@ -60,6 +62,9 @@ pub struct Checked {
     pub spec_hash: String,
     /// The vendored charts folder its values were checked against, as the lock records it.
     pub charts: Option<emit::lock::ChartsStamp>,
+    /// Whether the spec reads manifest files beside it: the tree then depends on more than
+    /// the spec's text, and is never taken as current without rendering.
+    pub reads_files: bool,
     /// Warnings.
     pub warnings: Vec<Diagnostic>,
 }
@@ -106,7 +111,18 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     // Resolution's checks (references, chart wiring) run even when the spec's own found
     // errors, so one run reports both kinds. The typed spec is freed after resolution,
     // beside what follows.
-    let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let reads_files = typed
+        .apps
+        .iter()
+        .any(|a| a.manifests.iter().any(|m| m.path.is_some()));
+    let (user, read) = spec::manifests::read(&typed, dir, &loaded.spans);
+    let spec_ok = spec_ok && !has_errors(&read);
+    diags.extend(read);
+    let patched = spec::patches::check(&typed, &loaded.spans);
+    let spec_ok = spec_ok && !has_errors(&patched);
+    diags.extend(patched);
+    let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
     rayon::spawn(move || drop(typed));
     diags.extend(found);
     let Some(model) = model else {
@@ -118,6 +134,7 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
         model,
         spec_hash,
         charts,
+        reads_files,
         warnings: diags,
     })
 }
@@ -193,7 +210,7 @@ pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failu
         diagnostics,
     })?;
     let stamp = emit::Stamp {
-        input: if blueprints.is_none() {
+        input: if blueprints.is_none() && !checked.reads_files {
             emit::Stamp::input_of(&checked.source.text)
         } else {
             String::new()

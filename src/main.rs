@@ -38,20 +38,22 @@ fn main() -> ExitCode {
         },
     };
     let outcome = match &cli.command {
-        Command::Build { args, force } => commands::run(
+        Command::Build { args, force } => commands::run_checked(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
+            args.schemas.as_deref(),
             Mode::Build { force: *force },
             style,
         ),
         Command::Check { args, staged: true } => {
             gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
         }
-        Command::Check { args, staged: false } => commands::run(
+        Command::Check { args, staged: false } => commands::run_checked(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
+            args.schemas.as_deref(),
             Mode::Check,
             style,
         ),
@@ -75,7 +77,7 @@ fn main() -> ExitCode {
                 ..commands::Outcome::default()
             },
         },
-        Command::Validate { spec, .. } => commands::validate(spec, style),
+        Command::Validate { spec, schemas, .. } => commands::validate(spec, schemas.as_deref(), style),
         Command::Explain { code, index } => commands::explain(code.as_deref(), *index),
         Command::Charts {
             command:

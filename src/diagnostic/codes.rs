@@ -13,6 +13,7 @@
 //! | GSC05xx | secrets and secret stores |
 //! | GSC06xx | workloads, RBAC, network policies, monitoring, Pod Security |
 //! | GSC07xx | the output tree, blueprints, git, the command line |
+//! | GSC08xx | user manifests, patches, labels, `--schemas` |
 //! | GSC09xx | internal errors (a bug of gitopsc) |
 
 /// The domains of the code ranges, in order: (first two digits, what they cover).
@@ -30,6 +31,7 @@ pub const RANGES: &[(&str, &str)] = &[
         "workloads, RBAC, network policies, monitoring, Pod Security",
     ),
     ("GSC07xx", "the output tree, blueprints, git, the command line"),
+    ("GSC08xx", "user manifests, patches, labels, `--schemas`"),
     ("GSC09xx", "internal errors (a bug of gitopsc)"),
 ];
 
@@ -194,6 +196,22 @@ codes! {
     RenderedNotYaml = "GSC0705", "a rendered file that is not valid YAML";
     Git = "GSC0706", "a git operation failed";
     UnknownCode = "GSC0707", "an unknown code given to `gitopsc explain`";
+    SchemasNotDirectory = "GSC0801", "`--schemas` that is not a folder";
+    RenderedObjectNotYaml = "GSC0802", "a rendered object that does not read back for `--schemas`";
+    SchemaViolation = "GSC0803", "an object its JSON schema refuses";
+    SchemaUnusable = "GSC0804", "a JSON schema that cannot be used";
+    SchemaMissing = "GSC0805", "objects no schema under `--schemas` covers";
+    ManifestSubstitution = "GSC0806", "`${...}` in a user manifest, which nothing substitutes";
+    ManifestRefused = "GSC0807", "a user manifest gitopsc refuses";
+    PatchDoesNotApply = "GSC0808", "a patch that fails on the object it selects";
+    PatchSelectsNothing = "GSC0809", "a patch that selects no object";
+    ManifestEntry = "GSC0810", "a `manifests` entry without exactly one of `object` and `path`";
+    ManifestUnreadable = "GSC0811", "a manifest file that cannot be read";
+    PatchTarget = "GSC0812", "a patch without a target";
+    PatchForm = "GSC0813", "a patch without exactly one of `json` and `merge`";
+    ReservedAnnotation = "GSC0814", "an annotation that steers Flux";
+    ReservedLabel = "GSC0815", "a label gitopsc sets and relies on";
+    PatchOperation = "GSC0816", "an entry of a JSON patch that is not an RFC 6902 operation";
     Internal = "GSC0901", "an internal error";
 }
 

@@ -9,7 +9,6 @@
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Component, Path};
@@ -182,21 +181,7 @@ pub fn generator() -> String {
     format!("gitopsc {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Hex sha256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex of some bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        hex.push(DIGITS[usize::from(b >> 4)] as char);
-        hex.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    hex
-}
+pub use crate::digest::{hex, sha256_hex};
 
 /// True for a non-empty relative path made only of normal components.
 pub fn is_safe_relative(path: &str) -> bool {

@@ -12,6 +12,7 @@ pub mod lock;
 pub mod markdown;
 pub mod report;
 pub mod review;
+pub mod schemas;
 pub mod write;
 
 use journal::Journal;

@@ -11,19 +11,10 @@ use super::{ChangeKind, Comparison, Tree};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 
-/// The label (or annotation) that makes Flux keep an object it would otherwise prune.
-pub const PRUNE_DISABLED: (&str, &str) = ("kustomize.toolkit.fluxcd.io/prune", "disabled");
+use crate::kinds;
 
-/// Kinds whose deletion loses data: (API group, kind).
-const STATEFUL: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "PersistentVolumeClaim"),
-    ("", "Secret"),
-    ("postgresql.cnpg.io", "Cluster"),
-    ("barmancloud.cnpg.io", "ObjectStore"),
-    ("apps.kubeblocks.io", "Cluster"),
-    ("external-secrets.io", "ExternalSecret"),
-];
+/// The label (or annotation) that makes Flux keep an object it would otherwise prune.
+pub use crate::kinds::PRUNE_DISABLED;
 
 /// A Kubernetes object's identity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,12 +85,6 @@ pub enum DatabaseChange {
     },
 }
 
-/// Database cluster kinds, (API group, kind), that hold an app's data under their name.
-const DATABASE_CLUSTERS: &[(&str, &str)] = &[
-    ("postgresql.cnpg.io", "Cluster"),
-    ("apps.kubeblocks.io", "Cluster"),
-];
-
 /// Objects added, changed and removed by a comparison.
 #[derive(Debug, Default)]
 pub struct Review {
@@ -139,20 +124,6 @@ pub enum WorkloadChange {
         replicas: String,
     },
 }
-
-/// Fields of a workload's spec that the API server refuses to update, by kind.
-const IMMUTABLE: &[(&str, &[&str])] = &[
-    ("Deployment", &["selector"]),
-    (
-        "StatefulSet",
-        &[
-            "selector",
-            "serviceName",
-            "podManagementPolicy",
-            "volumeClaimTemplates",
-        ],
-    ),
-];
 
 struct Object {
     path: String,
@@ -227,8 +198,8 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
 /// ExternalSecret is recreated from its store; it matters only when the previous tree
 /// protected it (a kept database depends on it).
 fn matters(id: &ObjectId, old: &Value) -> bool {
-    let recreatable = matches!(id.kind.as_str(), "Secret" | "ExternalSecret");
-    is_stateful(id) && (!recreatable || is_protected(old))
+    kind_of(id)
+        .is_some_and(|k| k.stateful && (k.prune != kinds::Prune::KeptWhenDepended || is_protected(old)))
 }
 
 /// Stateful objects in both trees whose folder, and with it their Flux Kustomization,
@@ -351,10 +322,7 @@ fn bootstrap_change(id: &ObjectId, old: &Value, new: &Value) -> Option<DatabaseC
 
 /// Database clusters that leave while another of the same kind comes into their namespace.
 fn renamed_clusters(removed: &[ObjectId], added: &[ObjectId]) -> Vec<DatabaseChange> {
-    let is_database = |id: &ObjectId| {
-        let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-        DATABASE_CLUSTERS.iter().any(|&(g, k)| g == group && k == id.kind)
-    };
+    let is_database = |id: &ObjectId| kind_of(id).is_some_and(|k| k.database);
     let mut out = Vec::new();
     for from in removed.iter().filter(|id| is_database(id)) {
         if let Some(to) = added.iter().find(|to| {
@@ -374,12 +342,10 @@ fn renamed_clusters(removed: &[ObjectId], added: &[ObjectId]) -> Vec<DatabaseCha
 
 /// What a change of a live StatefulSet or Deployment cannot simply apply.
 fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChange> {
-    let Some((_, fields)) = IMMUTABLE
-        .iter()
-        .find(|(kind, _)| *kind == id.kind && id.api_version == "apps/v1")
-    else {
+    let Some(kind) = kind_of(id) else {
         return Vec::new();
     };
+    let fields = kind.immutable;
     let spec_field = |doc: &Value, field: &str| -> Value {
         let value = doc.get("spec").and_then(|s| s.get(field)).cloned();
         match (field, value) {
@@ -400,6 +366,9 @@ fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChan
             id: id.clone(),
             fields: changed,
         });
+    }
+    if !kind.replicas {
+        return out;
     }
     let old_replicas = old.get("spec").and_then(|s| s.get("replicas"));
     let new_replicas = new.get("spec").and_then(|s| s.get("replicas"));
@@ -455,9 +424,10 @@ fn identify(doc: &Value) -> Option<ObjectId> {
     })
 }
 
-fn is_stateful(id: &ObjectId) -> bool {
+/// The kind table's row of an object's kind, by group (any version).
+fn kind_of(id: &ObjectId) -> Option<&'static kinds::Kind> {
     let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    STATEFUL.iter().any(|&(g, k)| g == group && k == id.kind)
+    kinds::in_group(group, &id.kind)
 }
 
 /// True when the object carries the prune-disabled label or annotation.

@@ -88,6 +88,10 @@ pub struct RedisTable {
     pub password_quoted_since: Option<(u64, u64)>,
     /// Why a password does not work with Sentinel, if the chart cannot authenticate to it.
     pub sentinel_without_password: Option<&'static str>,
+    /// Where else the chart writes the password (for the runbook).
+    pub password_copies: &'static str,
+    /// What the runbook says when the chart talks to a KubeBlocks Redis's primary Service.
+    pub primary_service_note: &'static str,
 }
 
 /// An `existingSecret` knob.
@@ -135,6 +139,10 @@ pub const HARBOR: Chart = Chart {
             "Harbor cannot authenticate to Sentinel (goharbor/harbor#14757): it sends the password to the Redis \
              nodes only, so sentinels that require one refuse it and Harbor cannot find the master",
         ),
+        password_copies: "every chart version also copies it into ConfigMaps (core, jobservice, exporter).",
+        primary_service_note: "Redis: the release talks to the primary's Service, not to Sentinel: Harbor cannot \
+             authenticate to Sentinel (goharbor/harbor#14757) and KubeBlocks' sentinels require a password. KubeBlocks \
+             keeps that Service on the current primary.",
     }),
     secrets: &[
         SecretKnob {
@@ -260,8 +268,8 @@ pub struct WiringInput<'a> {
     pub app: &'a AppSpec,
     /// Its chart values as the user wrote them (references not resolved).
     pub values: &'a Map<String, Value>,
-    /// Its index in the spec.
-    pub index: usize,
+    /// Its JSON pointer in the spec (`/apps/<i>`).
+    pub index_base: &'a str,
     /// Its database.
     pub postgres: Option<&'a Connection>,
     /// Its Redis.
@@ -277,175 +285,212 @@ pub(crate) fn version_of(v: &str) -> Option<(u64, u64)> {
 
 /// Wires an app's data services, secrets and monitoring into its chart's values.
 pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) -> Wiring {
-    let app = input.app;
-    let base = format!("/apps/{}", input.index);
-    let mut w = Wiring::default();
-    let mut set = |path: &str, value: Value, from: &str, diags: &mut Vec<Diagnostic>| {
-        if let Some(existing) = get_path(input.values, path)
+    let mut w = Wirer {
+        chart,
+        input,
+        spans,
+        diags,
+        wiring: Wiring::default(),
+    };
+    w.database();
+    w.redis();
+    w.redis_indexes();
+    w.secrets();
+    w.metrics();
+    w.wiring
+}
+
+/// One app's wiring under way.
+struct Wirer<'a> {
+    chart: &'a Chart,
+    input: &'a WiringInput<'a>,
+    spans: &'a SpanIndex,
+    diags: &'a mut Vec<Diagnostic>,
+    wiring: Wiring,
+}
+
+impl Wirer<'_> {
+    /// The JSON pointer of a field of the app.
+    fn at(&self, field: &str) -> String {
+        format!("{}/{field}", self.input.index_base)
+    }
+
+    /// Sets a value gitopsc wires (from the spec's `from`), refusing a different one the user
+    /// set at the same path.
+    fn set(&mut self, path: &str, value: Value, from: &str) {
+        if let Some(existing) = get_path(self.input.values, path)
             && existing != &value
         {
-            let pointer = format!("{base}/helm/values/{}", path.replace('.', "/"));
-            diags.push(
-                Diagnostic::error(
-                    Code::ValueSetByGitopsc,
-                    format!("`{path}` is set by gitopsc from `{from}`"),
-                )
-                .at(spans.value(&pointer), format!("gitopsc sets {value}"))
-                .help("remove it from `helm.values`; gitopsc wires it"),
+            let pointer = self.at(&format!("helm/values/{}", path.replace('.', "/")));
+            self.diags.push(
+                Diagnostic::error(Code::ValueSetByGitopsc, format!("`{path}` is set by gitopsc from `{from}`"))
+                    .at(self.spans.value(&pointer), format!("gitopsc sets {value}"))
+                    .help("remove it from `helm.values`; gitopsc wires it"),
             );
         }
-        set_path(&mut w.values, path, value);
-    };
+        set_path(&mut self.wiring.values, path, value);
+    }
 
-    if let (Some(conn), Some(pg)) = (input.postgres, &app.postgres) {
-        if !chart.database.is_empty() {
-            for (path, what) in chart.database {
-                let value = match what {
-                    DbValue::Literal(s) => Value::String((*s).into()),
-                    DbValue::Host => Value::String(conn.host.clone()),
-                    DbValue::PortString => Value::String(conn.port.to_string()),
-                    DbValue::User => Value::String(conn.user.clone()),
-                    DbValue::Database => Value::String(conn.database.clone()),
-                    DbValue::Secret => Value::String(conn.secret.clone()),
-                    DbValue::SslMode => Value::String(
-                        match pg.provider {
-                            PostgresProvider::Cnpg => "require",
-                            PostgresProvider::Kubeblocks => "disable",
-                        }
-                        .into(),
-                    ),
-                };
-                set(path, value, "postgres", diags);
-            }
+    /// The database connection, and the databases the chart no longer uses.
+    fn database(&mut self) {
+        let (Some(conn), Some(pg)) = (self.input.postgres, &self.input.app.postgres) else {
+            return;
+        };
+        for (path, what) in self.chart.database {
+            let value = match what {
+                DbValue::Literal(s) => (*s).to_string(),
+                DbValue::Host => conn.host.clone(),
+                DbValue::PortString => conn.port.to_string(),
+                DbValue::User => conn.user.clone(),
+                DbValue::Database => conn.database.clone(),
+                DbValue::Secret => conn.secret.clone(),
+                DbValue::SslMode => match pg.provider {
+                    PostgresProvider::Cnpg => "require",
+                    PostgresProvider::Kubeblocks => "disable",
+                }
+                .to_string(),
+            };
+            self.set(path, Value::String(value), "postgres");
         }
         for (d, db) in pg.databases.iter().enumerate() {
-            if let Some((_, why)) = chart.obsolete_databases.iter().find(|(n, _)| *n == db.name) {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::ChartUnusedDatabase,
-                        format!("the {} chart does not use a `{}` database", chart.name, db.name),
-                    )
-                    .at(
-                        spans.value(&format!("{base}/postgres/databases/{d}/name")),
-                        "unused database",
-                    )
+            if let Some((_, why)) = self.chart.obsolete_databases.iter().find(|(n, _)| *n == db.name) {
+                let at = self
+                    .spans
+                    .value(&self.at(&format!("postgres/databases/{d}/name")));
+                self.diags.push(
+                    Diagnostic::warning(Code::ChartUnusedDatabase, format!(
+                        "the {} chart does not use a `{}` database",
+                        self.chart.name, db.name
+                    ))
+                    .at(at, "unused database")
                     .help(format!("{why}; remove it")),
                 );
             }
         }
     }
 
-    if let (Some(conn), Some(redis), Some(table)) = (input.redis, &app.redis, &chart.redis) {
+    /// Redis: the address, the consumers' indexes, the password through `valuesFrom`.
+    fn redis(&mut self) {
+        let (Some(conn), Some(redis), Some(table)) =
+            (self.input.redis, &self.input.app.redis, &self.chart.redis)
+        else {
+            return;
+        };
         if let (Some(why), Some(_), Some(_)) = (
             table.sentinel_without_password,
             &conn.sentinel_master_set,
             &conn.secret,
         ) {
-            diags.push(
+            let at = self.spans.key(&self.at("redis/sentinelMasterSet"));
+            self.diags.push(
                 Diagnostic::warning(Code::ChartSentinelPassword, format!(
                     "the {} chart cannot use a Sentinel with a password",
-                    chart.name
+                    self.chart.name
                 ))
-                .at(spans.key(&format!("{base}/redis/sentinelMasterSet")), "Sentinel and `passwordSecret`")
+                .at(at, "Sentinel and `passwordSecret`")
                 .help(format!(
                     "{why}; point `address` at the master's Service instead of the sentinels and drop `sentinelMasterSet` (what the `kubeblocks` provider does), or run the sentinels without a password"
                 )),
             );
-            w.caveats.push(format!(
+            self.wiring.caveats.push(format!(
                 "Redis: {why}. The release is wired to the sentinels with a password: run them without one, or \
                  point `redis.address` at the master's Service."
             ));
         }
         for (path, value) in table.literals {
-            set(path, Value::String((*value).into()), "redis", diags);
+            self.set(path, Value::String((*value).into()), "redis");
         }
-        set(table.addr, Value::String(conn.address.clone()), "redis", diags);
+        self.set(table.addr, Value::String(conn.address.clone()), "redis");
         if let Some(master) = &conn.sentinel_master_set {
-            set(
-                table.sentinel_master_set,
-                Value::String(master.clone()),
-                "redis",
-                diags,
-            );
+            self.set(table.sentinel_master_set, Value::String(master.clone()), "redis");
         }
         for (consumer, index) in &redis.databases {
-            let pointer = format!("{base}/redis/databases/{consumer}");
-            match table.consumers.iter().find(|(c, _)| c == consumer) {
-                None => diags.push(
-                    Diagnostic::error(
-                        Code::UnknownRedisConsumer,
-                        format!("the {} chart has no Redis consumer `{consumer}`", chart.name),
-                    )
-                    .at(spans.key(&pointer), "unknown consumer")
-                    .help(format!(
-                        "its consumers are: {}",
-                        table
-                            .consumers
-                            .iter()
-                            .map(|(c, _)| format!("`{c}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                ),
-                Some((_, path)) => set(path, Value::String(index.to_string()), "redis.databases", diags),
-            }
-            if let Some((_, why)) = table.index_zero.iter().find(|(c, _)| c == consumer)
-                && *index != 0
-            {
-                diags.push(
-                    Diagnostic::error(
-                        Code::RedisDatabaseNotZero,
-                        format!("`{consumer}` must use Redis database 0, not {index}"),
-                    )
-                    .at(spans.value(&pointer), "must be 0")
-                    .help(format!("{why}; set `{consumer}: 0`")),
-                );
-            }
+            self.redis_consumer(table, consumer, *index);
         }
         if let Some(secret) = &conn.secret {
-            w.values_from.push(ValuesFrom {
-                kind: "Secret",
-                name: secret.clone(),
-                values_key: Some(conn.password_key.clone()),
-                target_path: Some(table.password.to_string()),
-                literal: true,
-                optional: false,
-            });
-            if conn.secret_from_spec {
-                w.watched.insert(secret.clone());
-            }
-            let old = app
-                .helm
-                .as_ref()
-                .and_then(|h| version_of(&h.version))
-                .zip(table.password_quoted_since)
-                .is_some_and(|(v, since)| v < since);
-            if old {
-                let version = app.helm.as_ref().map(|h| h.version.as_str()).unwrap_or_default();
-                diags.push(
-                    Diagnostic::warning(Code::RedisPasswordUnquoted, format!(
-                        "{} chart {version} writes the Redis password unquoted into the registry's YAML config",
-                        chart.name
-                    ))
-                    .at(spans.key(&format!("{base}/redis")), "")
-                    .help("generate the Redis password without `: `, ` #` or a leading `*&!@'\"[{`, or use chart 1.19 or later"),
-                );
-                w.caveats.push(format!(
-                    "Chart {version} writes the Redis password unquoted into the registry's YAML config \
-                     (quoted from 1.19.0): a password containing `: ` or ` #`, or starting with one of \
-                     `*&!@'\"[{{`, breaks the registry. Generate it without those characters."
-                ));
-            }
-            w.caveats.push(
-                "The Redis password reaches the release through `valuesFrom` (key → `redis.external.password`, \
-                 literal); every chart version also copies it into ConfigMaps (core, jobservice, exporter)."
-                    .to_string(),
+            self.redis_password(table, conn, secret);
+        }
+    }
+
+    /// Where one Redis consumer's index goes, and whether the chart allows it.
+    fn redis_consumer(&mut self, table: &RedisTable, consumer: &str, index: u32) {
+        let pointer = self.at(&format!("redis/databases/{consumer}"));
+        match table.consumers.iter().find(|(c, _)| *c == consumer) {
+            None => self.diags.push(
+                Diagnostic::error(Code::UnknownRedisConsumer, format!(
+                    "the {} chart has no Redis consumer `{consumer}`",
+                    self.chart.name
+                ))
+                .at(self.spans.key(&pointer), "unknown consumer")
+                .help(format!(
+                    "its consumers are: {}",
+                    table
+                        .consumers
+                        .iter()
+                        .map(|(c, _)| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            ),
+            Some((_, path)) => self.set(path, Value::String(index.to_string()), "redis.databases"),
+        }
+        if let Some((_, why)) = table.index_zero.iter().find(|(c, _)| *c == consumer)
+            && index != 0
+        {
+            self.diags.push(
+                Diagnostic::error(Code::RedisDatabaseNotZero, format!("`{consumer}` must use Redis database 0, not {index}"))
+                    .at(self.spans.value(&pointer), "must be 0")
+                    .help(format!("{why}; set `{consumer}: 0`")),
             );
         }
     }
-    if let Some(redis) = &app.redis {
-        // Two consumers on one index collide, except where the chart itself shares one.
-        let shared: &[&str] = chart.redis.as_ref().map_or(&[], |t| t.shared);
+
+    /// The Redis password, through `valuesFrom` as a literal, and what the chart does with it.
+    fn redis_password(&mut self, table: &RedisTable, conn: &RedisConnection, secret: &str) {
+        self.wiring.values_from.push(ValuesFrom {
+            kind: "Secret",
+            name: secret.to_string(),
+            values_key: Some(conn.password_key.clone()),
+            target_path: Some(table.password.to_string()),
+            literal: true,
+            optional: false,
+        });
+        if conn.secret_from_spec {
+            self.wiring.watched.insert(secret.to_string());
+        }
+        let version = self.input.app.helm.as_ref().map(|h| h.version.as_str());
+        let old = version
+            .and_then(version_of)
+            .zip(table.password_quoted_since)
+            .is_some_and(|(v, since)| v < since);
+        if let (true, Some(version)) = (old, version) {
+            let at = self.spans.key(&self.at("redis"));
+            self.diags.push(
+                Diagnostic::warning(Code::RedisPasswordUnquoted, format!(
+                    "{} chart {version} writes the Redis password unquoted into the registry's YAML config",
+                    self.chart.name
+                ))
+                .at(at, "")
+                .help("generate the Redis password without `: `, ` #` or a leading `*&!@'\"[{`, or use chart 1.19 or later"),
+            );
+            self.wiring.caveats.push(format!(
+                "Chart {version} writes the Redis password unquoted into the registry's YAML config \
+                 (quoted from 1.19.0): a password containing `: ` or ` #`, or starting with one of \
+                 `*&!@'\"[{{`, breaks the registry. Generate it without those characters."
+            ));
+        }
+        self.wiring.caveats.push(format!(
+            "The Redis password reaches the release through `valuesFrom` (key → `{}`, literal); {}",
+            table.password, table.password_copies
+        ));
+    }
+
+    /// Two consumers on one Redis index collide, except where the chart itself shares one.
+    fn redis_indexes(&mut self) {
+        let Some(redis) = &self.input.app.redis else {
+            return;
+        };
+        let shared: &[&str] = self.chart.redis.as_ref().map_or(&[], |t| t.shared);
         let mut by_index: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
         for (consumer, index) in &redis.databases {
             by_index.entry(*index).or_default().push(consumer);
@@ -458,99 +503,98 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
                     .collect::<Vec<_>>()
                     .join(", ");
                 let last = consumers.last().copied().unwrap_or_default();
-                diags.push(
-                    Diagnostic::error(
-                        Code::RedisIndexClash,
-                        format!("Redis database {index} is used by {names}"),
-                    )
-                    .at(
-                        spans.value(&format!("{base}/redis/databases/{last}")),
-                        "index already used",
-                    )
-                    .help("give each consumer its own database index"),
+                let at = self.spans.value(&self.at(&format!("redis/databases/{last}")));
+                self.diags.push(
+                    Diagnostic::error(Code::RedisIndexClash, format!("Redis database {index} is used by {names}"))
+                        .at(at, "index already used")
+                        .help("give each consumer its own database index"),
                 );
             }
         }
     }
 
-    if app.secrets.iter().any(|s| s.used_for.is_some())
-        && let Some(note) = chart.secrets_note
-    {
-        w.caveats.push(note.to_string());
-    }
-    for (s, secret) in app.secrets.iter().enumerate() {
-        let Some(used_for) = &secret.used_for else {
-            continue;
-        };
-        let pointer = format!("{base}/secrets/{s}/for");
-        let Some(knob) = chart.secrets.iter().find(|k| k.used_for == used_for) else {
-            diags.push(
-                Diagnostic::error(
-                    Code::UnknownSecretUse,
-                    format!("the {} chart has no secret use `{used_for}`", chart.name),
-                )
-                .at(spans.value(&pointer), "unknown use")
-                .help(format!(
-                    "its uses are: {}",
-                    chart
-                        .secrets
-                        .iter()
-                        .map(|k| format!("`{}`", k.used_for))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            );
-            continue;
-        };
-        set(
-            knob.path,
-            Value::String(secret.name.to_string()),
-            "secrets",
-            diags,
-        );
-        if secret.data_from.is_empty() {
-            let keys: BTreeSet<&str> = secret
-                .data
-                .iter()
-                .map(|d| d.key.as_str())
-                .chain(secret.template.keys().map(String::as_str))
-                .collect();
-            for key in knob.keys {
-                if !keys.contains(key) {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::SecretMissingKey,
-                            format!(
-                                "`{}` must have the key `{key}`: the chart reads it from `{}`",
-                                secret.name, knob.path
-                            ),
-                        )
-                        .at(spans.key(&format!("{base}/secrets/{s}")), "missing key")
-                        .help(format!(
-                            "add `{{key: {key}, remoteKey: ..., property: ...}}` to its `data`"
-                        )),
-                    );
-                }
+    /// The chart's `existingSecret` knobs, each with the keys it reads.
+    fn secrets(&mut self) {
+        let app = self.input.app;
+        if app.secrets.iter().any(|s| s.used_for.is_some())
+            && let Some(note) = self.chart.secrets_note
+        {
+            self.wiring.caveats.push(note.to_string());
+        }
+        for (s, secret) in app.secrets.iter().enumerate() {
+            let Some(used_for) = &secret.used_for else {
+                continue;
+            };
+            let Some(knob) = self.chart.secrets.iter().find(|k| k.used_for == used_for) else {
+                let at = self.spans.value(&self.at(&format!("secrets/{s}/for")));
+                self.diags.push(
+                    Diagnostic::error(Code::UnknownSecretUse, format!(
+                        "the {} chart has no secret use `{used_for}`",
+                        self.chart.name
+                    ))
+                    .at(at, "unknown use")
+                    .help(format!(
+                        "its uses are: {}",
+                        self.chart
+                            .secrets
+                            .iter()
+                            .map(|k| format!("`{}`", k.used_for))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+                continue;
+            };
+            self.set(knob.path, Value::String(secret.name.to_string()), "secrets");
+            if secret.data_from.is_empty() {
+                self.secret_keys(s, secret, knob);
             }
         }
     }
 
-    if app.monitoring.as_ref().is_some_and(|m| m.enabled) {
-        for (path, value) in chart.metrics {
-            set(path, Value::Bool(*value), "monitoring", diags);
+    /// The keys a knob reads that the secret lacks.
+    fn secret_keys(&mut self, s: usize, secret: &crate::spec::secrets::SecretSpec, knob: &SecretKnob) {
+        let keys: BTreeSet<&str> = secret
+            .data
+            .iter()
+            .map(|d| d.key.as_str())
+            .chain(secret.template.keys().map(String::as_str))
+            .collect();
+        for key in knob.keys.iter().filter(|k| !keys.contains(*k)) {
+            let at = self.spans.key(&self.at(&format!("secrets/{s}")));
+            self.diags.push(
+                Diagnostic::error(Code::SecretMissingKey, format!(
+                    "`{}` must have the key `{key}`: the chart reads it from `{}`",
+                    secret.name, knob.path
+                ))
+                .at(at, "missing key")
+                .help(format!(
+                    "add `{{key: {key}, remoteKey: ..., property: ...}}` to its `data`"
+                )),
+            );
         }
-        if let Some(path) = chart.monitor_labels
-            && !input.monitor_labels.is_empty()
+    }
+
+    /// Metrics and the chart's own monitors, with the labels a Prometheus selects.
+    fn metrics(&mut self) {
+        if !self.input.app.monitoring.as_ref().is_some_and(|m| m.enabled) {
+            return;
+        }
+        for (path, value) in self.chart.metrics {
+            self.set(path, Value::Bool(*value), "monitoring");
+        }
+        if let Some(path) = self.chart.monitor_labels
+            && !self.input.monitor_labels.is_empty()
         {
-            let labels: Map<String, Value> = input
+            let labels: Map<String, Value> = self
+                .input
                 .monitor_labels
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
-            set(path, Value::Object(labels), "defaults.monitoring.labels", diags);
+            self.set(path, Value::Object(labels), "defaults.monitoring.labels");
         }
     }
-    w
 }
 
 /// The value at a dotted path.

@@ -25,6 +25,21 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             .and_then(|i| spans.value(&format!("/apps/{i}/name")))
     };
     let externals: BTreeSet<&str> = spec.flux.external.iter().map(|e| e.as_str()).collect();
+    let mut names = app_kustomization_names(model, &externals, &name_span, &mut diags);
+    reserved_names(model, &mut names, &name_span, &mut diags);
+    diags.extend(shared_folders(model, &name_span));
+    diags.extend(unreachable(model, &names, &externals));
+    diags
+}
+
+/// The names of the apps' Flux Kustomizations, each with its app; two alike, or one named
+/// like a declared external Kustomization, are errors.
+fn app_kustomization_names<'m>(
+    model: &'m Model,
+    externals: &BTreeSet<&str>,
+    name_span: &dyn Fn(&str) -> Option<crate::source::Span>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<&'m str, &'m str> {
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     for app in &model.apps {
         for layer in &app.layers {
@@ -51,7 +66,17 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             }
         }
     }
-    // The Flux Kustomizations gitopsc adds itself, and the files of the cluster folder.
+    names
+}
+
+/// The Flux Kustomizations gitopsc adds itself, and the files of the cluster folder: no app
+/// may take their names.
+fn reserved_names<'m>(
+    model: &'m Model,
+    names: &mut BTreeMap<&'m str, &'m str>,
+    name_span: &dyn Fn(&str) -> Option<crate::source::Span>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let own = model
         .shared_sources
         .iter()
@@ -95,7 +120,12 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
             );
         }
     }
-    diags.extend(shared_folders(model, &name_span));
+}
+
+/// Flux Kustomizations the cluster root does not reach, and dependencies on ones the tree
+/// does not contain: gitopsc's own mistakes, said as such.
+fn unreachable(model: &Model, names: &BTreeMap<&str, &str>, externals: &BTreeSet<&str>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
     let listed: BTreeSet<String> = model
         .cluster_resources()
         .into_iter()

@@ -1,13 +1,155 @@
 //! Helm: the shared HelmRepositories, each app's HelmRelease with its chart source, and the
 //! check of the Secrets its `valuesFrom` reads.
 
-use super::resolve::{AppCtx, Ctx, Parts};
+use super::charts::{self, WiringInput};
+use super::part::{AppCtx, Ctx, Part, Parts, Topic};
 use super::*;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::kinds;
 use crate::spec::load::SpanIndex;
 use crate::spec::schema::did_you_mean;
-use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, HelmSource, ValuesKind};
+use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, HelmSource, HelmSpec, ValuesKind};
 use std::collections::BTreeSet;
+
+/// The part of an app's Helm release: the chart's values (references resolved, gitopsc's
+/// wiring merged), the chart source, the HelmRelease, and a PodMonitor for a chart gitopsc
+/// does not know when the app says where it serves metrics.
+pub struct Helm;
+
+impl Part for Helm {
+    fn build(&self, app: &AppCtx, out: &mut Parts) {
+        let Some(helm) = &app.spec.helm else { return };
+        let mut values = out.chart_values.take().unwrap_or_default();
+        let wiring = match charts::lookup(&helm.chart) {
+            Some(chart) => {
+                let input = WiringInput {
+                    app: app.spec,
+                    values: &values,
+                    index_base: &app.base,
+                    postgres: app.postgres.as_ref(),
+                    redis: app.redis.as_ref(),
+                    monitor_labels: &app.cluster.defaults.monitoring.labels,
+                };
+                charts::wire(chart, &input, app.spans, &mut out.diags)
+            }
+            None => {
+                out.diags.extend(unknown_metrics(app, helm));
+                charts::Wiring::default()
+            }
+        };
+        app.scope
+            .resolve_map(&mut values, &app.at("helm/values"), &mut out.unknown);
+        charts::merge(&mut values, wiring.values);
+        let data_secrets: Vec<&str> = app
+            .postgres
+            .iter()
+            .map(|c| c.secret.as_str())
+            .chain(app.redis.iter().filter_map(|c| c.secret.as_deref()))
+            .collect();
+        let (found, read) = check_values_from(app.spec, &app.base, &data_secrets, app.spans);
+        out.diags.extend(found);
+        out.watched = wiring.watched;
+        out.watched.extend(read);
+        for caveat in wiring.caveats {
+            out.caveat(Topic::Release, caveat);
+        }
+        if let Some(caveat) = unwatched_values_from(app.spec, &wiring.values_from, &out.watched) {
+            out.caveat(Topic::Release, caveat);
+        }
+        release(app, helm, out, values, wiring.values_from);
+        chart_monitor(app, helm, out);
+        let name = format!("helmrelease/{}", app.name);
+        out.verify(
+            LayerKind::Release,
+            &[
+                "kubectl",
+                "-n",
+                &app.namespace,
+                "wait",
+                "--for=condition=Ready",
+                &name,
+                "--timeout=15m",
+            ],
+        );
+    }
+}
+
+/// The warning for a chart gitopsc does not know when the app turns monitoring on without
+/// saying which port serves the metrics.
+fn unknown_metrics(app: &AppCtx, helm: &HelmSpec) -> Option<Diagnostic> {
+    app.spec
+        .monitoring
+        .as_ref()
+        .filter(|m| m.enabled && m.port.is_none())?;
+    Some(
+        Diagnostic::warning(Code::UnknownMetricsPort, format!(
+            "gitopsc does not know where chart `{}` serves its metrics",
+            helm.chart
+        ))
+        .at(app.spans.key(&app.at("monitoring")), "")
+        .help("set `monitoring.port` to the metrics port's name for a PodMonitor, and turn the metrics on in `helm.values`"),
+    )
+}
+
+/// The PodMonitor of a chart gitopsc does not know, scraping the port the app names.
+fn chart_monitor(app: &AppCtx, helm: &HelmSpec, out: &mut Parts) {
+    let Some(monitoring) = app.spec.monitoring.as_ref().filter(|m| m.enabled) else {
+        return;
+    };
+    let (None, Some(port)) = (charts::lookup(&helm.chart), &monitoring.port) else {
+        return;
+    };
+    let release = helm.release_name.as_ref().unwrap_or(&app.spec.name).to_string();
+    let monitor = postgres::PodMonitor {
+        name: app.name.clone(),
+        namespace: app.namespace.clone(),
+        labels: app.cluster.defaults.monitoring.labels.clone(),
+        selector: if monitoring.selector.is_empty() {
+            std::collections::BTreeMap::from([("app.kubernetes.io/instance".to_string(), release)])
+        } else {
+            monitoring.selector.clone()
+        },
+        port: port.clone(),
+        path: monitoring.path.clone(),
+    };
+    out.release(Manifest::new(
+        "podmonitor.yaml",
+        "monitoring/podmonitor.yaml.j2",
+        &kinds::POD_MONITOR,
+        monitor,
+    ));
+}
+
+/// The runbook caveat of a release that reads, through `valuesFrom`, Secrets helm-controller
+/// does not watch: gitopsc does not write them (the data services' operators, or something
+/// outside the tree, do), so it cannot label them.
+fn unwatched_values_from(app: &AppSpec, wired: &[ValuesFrom], watched: &BTreeSet<String>) -> Option<String> {
+    let user = app
+        .helm
+        .iter()
+        .flat_map(|h| &h.values_from)
+        .filter(|v| v.kind == ValuesKind::Secret)
+        .map(|v| v.name.to_string());
+    let wired = wired
+        .iter()
+        .filter(|v| v.kind == "Secret")
+        .map(|v| v.name.clone());
+    let names: BTreeSet<String> = user.chain(wired).filter(|n| !watched.contains(n)).collect();
+    if names.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    Some(format!(
+        "helm-controller does not watch the Secrets {} that the release reads through `valuesFrom`: gitopsc does not \
+         write them, so it cannot label them `reconcile.fluxcd.io/watch: Enabled`. A changed value reaches the release \
+         at its next interval, or at once with `flux reconcile helmrelease {} -n {}`. To make helm-controller react by \
+         itself, label a Secret you create, or run helm-controller with `--watch-configs-label-selector=owner!=helm` \
+         (it then watches every Secret and ConfigMap but Helm's own release storage).",
+        names.join(", "),
+        app.name,
+        app.namespace()
+    ))
+}
 
 /// Folder of the shared HelmRepositories' folders.
 const SOURCES_DIR: &str = "infrastructure/sources/helm";
@@ -48,7 +190,7 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
                 &dir,
                 &spec.defaults.timeout.to_string(),
                 &spec.defaults.retry_interval.to_string(),
-                &["HelmRepository"],
+                &[&kinds::HELM_REPOSITORY],
                 BTreeSet::new(),
             );
             SharedSource {
@@ -76,14 +218,14 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
 /// The app's HelmRelease and, in its namespace, the chart source it needs. `values` are the
 /// app's values with references resolved and wiring merged; `wired_from` the `valuesFrom`
 /// entries wiring adds.
-pub fn parts(
-    spec: &ClusterSpec,
+fn release(
     app: &AppCtx,
+    helm: &HelmSpec,
     parts: &mut Parts,
     values: serde_json::Map<String, serde_json::Value>,
     wired_from: Vec<ValuesFrom>,
 ) {
-    let Some(helm) = &app.spec.helm else { return };
+    let spec = app.cluster;
     // An undeclared source is the semantic checks' error; the app's other checks still run.
     let Some(source) = spec.sources.helm.iter().find(|s| s.name == helm.source) else {
         return;
@@ -101,7 +243,7 @@ pub fn parts(
         parts.release(Manifest::new(
             "ocirepository.yaml",
             "flux/ocirepository.yaml.j2",
-            &["OCIRepository"],
+            &kinds::OCI_REPOSITORY,
             repository.clone(),
         ));
         ChartSource::Oci { repository }
@@ -128,7 +270,7 @@ pub fn parts(
         parts.release(Manifest::new(
             "helmrepository.yaml",
             "flux/helmrepository.yaml.j2",
-            &["HelmRepository"],
+            &kinds::HELM_REPOSITORY,
             repository.clone(),
         ));
         ChartSource::Repository {
@@ -176,7 +318,7 @@ pub fn parts(
     parts.release(Manifest::new(
         "helmrelease.yaml",
         "flux/helmrelease.yaml.j2",
-        &["HelmRelease"],
+        &kinds::HELM_RELEASE,
         release,
     ));
 }

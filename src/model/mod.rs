@@ -6,9 +6,12 @@
 pub(crate) mod chart_keys;
 pub mod charts;
 mod graph;
-mod health;
 mod helm;
+mod manifests;
+mod namespace;
 pub mod operators;
+mod part;
+pub mod patch;
 pub mod pod_security;
 mod postgres;
 mod redis;
@@ -21,6 +24,7 @@ mod workload;
 pub use postgres::bootstrap_secs as postgres_bootstrap_secs;
 pub use resolve::{duration_secs, resolve};
 
+use crate::kinds::Kind;
 use serde::Serialize;
 
 use std::collections::BTreeMap;
@@ -40,6 +44,8 @@ pub struct Model {
     pub gates: Vec<Gate>,
     /// The apps, sorted by name.
     pub apps: Vec<App>,
+    /// Every patch of the spec, by id: each must select some object.
+    pub patches: Vec<patch::PatchInfo>,
 }
 
 /// The ClusterSecretStores and the Flux Kustomization applying them.
@@ -124,6 +130,8 @@ pub struct App {
     pub dir: String,
     /// The generated runbook (`README.md` in the app's folder).
     pub runbook: Option<Manifest>,
+    /// The labels, annotations and patches its objects get when they render.
+    pub post: patch::Post,
 }
 
 /// A Namespace object with its labels.
@@ -182,8 +190,8 @@ pub struct Manifest {
     pub file: String,
     /// The blueprint that renders it.
     pub blueprint: &'static str,
-    /// The kinds of object in the file.
-    pub kinds: &'static [&'static str],
+    /// The kind of object in the file (none for a document that is no object).
+    pub kind: Option<&'static Kind>,
     /// What the blueprint renders: its `item`.
     pub item: Item,
 }
@@ -193,23 +201,52 @@ impl std::fmt::Debug for Manifest {
         f.debug_struct("Manifest")
             .field("file", &self.file)
             .field("blueprint", &self.blueprint)
-            .field("kinds", &self.kinds)
+            .field("kind", &self.kind)
             .finish_non_exhaustive()
     }
 }
 
 impl Manifest {
-    /// A manifest rendered by `blueprint` from `item`.
+    /// A manifest of one object of `kind`, rendered by `blueprint` from `item`.
     pub fn new(
         file: impl Into<String>,
         blueprint: &'static str,
-        kinds: &'static [&'static str],
+        kind: &'static Kind,
         item: impl Serialize + Send + Sync + 'static,
     ) -> Self {
         Manifest {
             file: file.into(),
             blueprint,
-            kinds,
+            kind: Some(kind),
+            item: std::sync::Arc::new(item),
+        }
+    }
+
+    /// A manifest of one object whose kind may be one the kind table does not know.
+    pub fn object(
+        file: impl Into<String>,
+        blueprint: &'static str,
+        kind: Option<&'static Kind>,
+        item: impl Serialize + Send + Sync + 'static,
+    ) -> Self {
+        Manifest {
+            file: file.into(),
+            blueprint,
+            kind,
+            item: std::sync::Arc::new(item),
+        }
+    }
+
+    /// A document that holds no object (the runbook), rendered by `blueprint` from `item`.
+    pub fn document(
+        file: impl Into<String>,
+        blueprint: &'static str,
+        item: impl Serialize + Send + Sync + 'static,
+    ) -> Self {
+        Manifest {
+            file: file.into(),
+            blueprint,
+            kind: None,
             item: std::sync::Arc::new(item),
         }
     }

@@ -3,102 +3,13 @@
 //! the operator must have created (KubeBlocks' ClusterDefinitions, which its addons install
 //! asynchronously), so data layers that depend on it start only once the operator works.
 
-use super::resolve::Ctx;
+use super::part::Ctx;
 use super::*;
-use crate::spec::data::{OperatorSpec, PostgresProvider, RedisProvider};
+use crate::kinds::{self, Operator};
+use crate::spec::ClusterSpec;
+use crate::spec::data::{PostgresProvider, RedisProvider};
 use crate::spec::secrets::StoreKind;
-use crate::spec::{AppSpec, ClusterSpec};
 use std::collections::BTreeSet;
-
-/// An operator the tree can gate on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Operator {
-    /// CloudNative-PG.
-    Cnpg,
-    /// The Barman Cloud plugin.
-    BarmanCloud,
-    /// External Secrets Operator.
-    ExternalSecrets,
-    /// KubeBlocks.
-    Kubeblocks,
-}
-
-impl Operator {
-    /// Its name in folders and gate names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Operator::Cnpg => "cnpg",
-            Operator::BarmanCloud => "barman-cloud",
-            Operator::ExternalSecrets => "external-secrets",
-            Operator::Kubeblocks => "kubeblocks",
-        }
-    }
-
-    /// The spec key that declares it.
-    pub fn spec_key(self) -> &'static str {
-        match self {
-            Operator::Cnpg => "cnpg",
-            Operator::BarmanCloud => "barmanCloud",
-            Operator::ExternalSecrets => "externalSecrets",
-            Operator::Kubeblocks => "kubeblocks",
-        }
-    }
-
-    /// Its product name.
-    pub fn title(self) -> &'static str {
-        match self {
-            Operator::Cnpg => "CloudNative-PG",
-            Operator::BarmanCloud => "the Barman Cloud plugin",
-            Operator::ExternalSecrets => "External Secrets Operator",
-            Operator::Kubeblocks => "KubeBlocks",
-        }
-    }
-
-    /// The Flux Kustomization name of its gate.
-    pub fn gate(self) -> String {
-        format!("{}-gate", self.name())
-    }
-
-    /// Its declaration in the spec.
-    pub fn declared(self, spec: &ClusterSpec) -> Option<&OperatorSpec> {
-        let ops = &spec.operators;
-        match self {
-            Operator::Cnpg => ops.cnpg.as_ref(),
-            Operator::BarmanCloud => ops.barman_cloud.as_ref(),
-            Operator::ExternalSecrets => ops.external_secrets.as_ref(),
-            Operator::Kubeblocks => ops.kubeblocks.as_ref(),
-        }
-    }
-}
-
-/// The operators an app's data services and secrets need.
-pub fn needed_by(app: &AppSpec) -> BTreeSet<Operator> {
-    let mut ops = BTreeSet::new();
-    if let Some(pg) = &app.postgres {
-        match pg.provider {
-            PostgresProvider::Cnpg => {
-                ops.insert(Operator::Cnpg);
-                if pg.backup.as_ref().is_some_and(|b| !b.legacy) {
-                    ops.insert(Operator::BarmanCloud);
-                }
-            }
-            PostgresProvider::Kubeblocks => {
-                ops.insert(Operator::Kubeblocks);
-            }
-        }
-    }
-    if app
-        .redis
-        .as_ref()
-        .is_some_and(|r| r.provider == RedisProvider::Kubeblocks)
-    {
-        ops.insert(Operator::Kubeblocks);
-    }
-    if !app.secrets.is_empty() {
-        ops.insert(Operator::ExternalSecrets);
-    }
-    ops
-}
 
 /// The ClusterDefinitions KubeBlocks must have installed for the apps.
 fn cluster_definitions(spec: &ClusterSpec) -> BTreeSet<&'static str> {
@@ -123,8 +34,18 @@ fn cluster_definitions(spec: &ClusterSpec) -> BTreeSet<&'static str> {
 }
 
 /// One gate per operator some app needs. Validation has checked each is declared.
-pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
-    let mut needed: BTreeSet<Operator> = spec.apps.iter().flat_map(needed_by).collect();
+/// `user` are the apps' own manifests: their kinds may need operators too.
+pub fn gates(spec: &ClusterSpec, ctx: &Ctx, user: &[Vec<crate::spec::manifests::UserObject>]) -> Vec<Gate> {
+    let mut needed: BTreeSet<Operator> = spec.apps.iter().flat_map(|a| a.operators()).collect();
+    needed.extend(user.iter().flatten().filter_map(|o| {
+        let text = |k: &str| {
+            o.value
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+        };
+        kinds::lookup(text("apiVersion"), text("kind")).and_then(|k| k.operator)
+    }));
     // Declared ClusterSecretStores are rendered even when no app reads from them: they wait
     // for External Secrets as well.
     if spec
@@ -144,8 +65,8 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
             if let Some(app) = spec.apps.iter().find(|a| &a.name == app_name) {
                 let namespace = app.namespace().to_string();
                 checks.push(ObjectRef {
-                    api_version: "helm.toolkit.fluxcd.io/v2".into(),
-                    kind: "HelmRelease".into(),
+                    api_version: kinds::HELM_RELEASE.api_version.into(),
+                    kind: kinds::HELM_RELEASE.kind.into(),
                     name: app.name.to_string(),
                     namespace: Some(namespace),
                 });
@@ -155,8 +76,8 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
             deps.insert(external.to_string());
             if let (Some(deployment), Some(namespace)) = (&decl.deployment, &decl.namespace) {
                 checks.push(ObjectRef {
-                    api_version: "apps/v1".into(),
-                    kind: "Deployment".into(),
+                    api_version: kinds::DEPLOYMENT.api_version.into(),
+                    kind: kinds::DEPLOYMENT.kind.into(),
                     name: deployment.to_string(),
                     namespace: Some(namespace.to_string()),
                 });
@@ -165,15 +86,18 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
         if op == Operator::Kubeblocks {
             for def in cluster_definitions(spec) {
                 checks.push(ObjectRef {
-                    api_version: "apps.kubeblocks.io/v1".into(),
-                    kind: "ClusterDefinition".into(),
+                    api_version: kinds::KUBEBLOCKS_CLUSTER_DEFINITION.api_version.into(),
+                    kind: kinds::KUBEBLOCKS_CLUSTER_DEFINITION.kind.into(),
                     name: def.into(),
                     namespace: None,
                 });
             }
         }
         checks.sort();
-        let kinds: Vec<&str> = checks.iter().map(|c| c.kind.as_str()).collect();
+        let kinds: Vec<&'static kinds::Kind> = checks
+            .iter()
+            .filter_map(|c| kinds::lookup(&c.api_version, &c.kind))
+            .collect();
         let dir = format!("operators/{}", op.name());
         let timeout = decl
             .timeout

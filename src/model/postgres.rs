@@ -7,10 +7,11 @@
 //! `ownerSecret` instead, when given), KubeBlocks' `<cluster>-postgresql-postgresql` Service
 //! and `<cluster>-postgresql-account-postgres` Secret.
 
+use super::part::{AppCtx, Part, Parts, Topic};
 use super::refs::Refs;
-use super::resolve::{AppCtx, LABEL_PRUNE, Parts};
 use super::*;
-use crate::emit::lock::sha256_hex;
+use crate::digest::sha256_hex;
+use crate::kinds;
 use crate::spec::ClusterSpec;
 use crate::spec::data::{
     AntiAffinity, Compression, Encryption, PostgresProvider, PostgresSpec, PrimaryUpdateStrategy,
@@ -299,14 +300,6 @@ pub fn bootstrap_secs(pg: &PostgresSpec) -> Option<u64> {
     (pg.provider == PostgresProvider::Cnpg).then_some(300 * u64::from(pg.instances))
 }
 
-fn protected_labels(protect: bool) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    if protect {
-        labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
-    }
-    labels
-}
-
 fn volume(spec: &ClusterSpec, s: &crate::spec::data::StorageSpec) -> Volume {
     Volume {
         size: s.size.clone(),
@@ -317,24 +310,153 @@ fn volume(spec: &ClusterSpec, s: &crate::spec::data::StorageSpec) -> Volume {
     }
 }
 
+/// The part of an app's PostgreSQL cluster: its objects in the data layer (and, on
+/// KubeBlocks, the database initialisation Job in the init layer), what the runbook says
+/// about them, and the `((postgres.*))` references.
+pub struct Postgres;
+
+impl Part for Postgres {
+    fn build(&self, app: &AppCtx, out: &mut Parts) {
+        let (Some(pg), Some(conn)) = (&app.spec.postgres, &app.postgres) else {
+            return;
+        };
+        let timeout = app.spec.timeout.as_ref().unwrap_or(&app.cluster.defaults.timeout);
+        parts(app, pg, conn, out, super::duration_secs(timeout.as_str()));
+        match pg.provider {
+            PostgresProvider::Cnpg => cnpg_notes(app, pg, conn, out),
+            PostgresProvider::Kubeblocks => kubeblocks_notes(app, pg, conn, out),
+        }
+    }
+
+    fn refs(&self, app: &crate::spec::AppSpec, public: bool, refs: &mut Refs) {
+        let Some(pg) = &app.postgres else { return };
+        let mut conn = connection(app.name.as_str(), pg);
+        if public {
+            conn.host = format!("{}.{}.svc", conn.host, app.namespace());
+        }
+        refs.merge(self::refs(&conn));
+    }
+}
+
+/// The runbook's commands and caveats of a CloudNative-PG cluster.
+fn cnpg_notes(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts) {
+    let ns = app.namespace.as_str();
+    let cluster = format!("clusters.postgresql.cnpg.io/{}", conn.cluster);
+    out.verify(
+        LayerKind::Data,
+        &[
+            "kubectl",
+            "-n",
+            ns,
+            "wait",
+            "--for=condition=Ready",
+            &cluster,
+            "--timeout=15m",
+        ],
+    );
+    if pg.backup.is_some() {
+        out.verify(
+            LayerKind::Data,
+            &["kubectl", "-n", ns, "get", "scheduledbackups,backups"],
+        );
+        if app.protect {
+            out.caveat(
+                Topic::Data,
+                format!(
+                    "The ScheduledBackup `{}-scheduled` (and the ObjectStore) are prune-protected like the cluster: \
+                     when the app leaves the spec, the kept cluster keeps being backed up. To stop that, delete \
+                     them by hand (`kubectl -n {ns} delete scheduledbackup {}-scheduled`).",
+                    conn.cluster, conn.cluster
+                ),
+            );
+        }
+    }
+    for role in pg.roles.iter().filter(|r| r.password_secret.is_some()) {
+        out.caveat(
+            Topic::Data,
+            format!(
+                "The password secret of role `{}` must hold `username: {}`: CloudNative-PG matches it to the role.",
+                role.name, role.name
+            ),
+        );
+    }
+    if let Some(secret) = &pg.owner_secret {
+        out.caveat(
+            Topic::Data,
+            format!(
+                "`{secret}` must hold `username: {}` (the database owner): CloudNative-PG requires it and then \
+                 creates no `{}-app` Secret.",
+                conn.user, conn.cluster
+            ),
+        );
+    }
+}
+
+/// The runbook's commands and caveats of a KubeBlocks cluster and its database Job.
+fn kubeblocks_notes(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts) {
+    let ns = app.namespace.as_str();
+    out.verify(
+        LayerKind::Data,
+        &[
+            "kubectl",
+            "-n",
+            ns,
+            "get",
+            "clusters.apps.kubeblocks.io",
+            &conn.cluster,
+        ],
+    );
+    if out.has_layer(LayerKind::Init) {
+        let job = init_job_name(pg, conn);
+        out.verify(
+            LayerKind::Init,
+            &[
+                "kubectl",
+                "-n",
+                ns,
+                "wait",
+                "--for=condition=complete",
+                &format!("job/{job}"),
+                "--timeout=15m",
+            ],
+        );
+        out.caveat(
+            Topic::Data,
+            format!(
+                "KubeBlocks creates no application database: the Job `{job}` creates `{}` (idempotent; it waits for the \
+                 primary first). To rerun it: `kubectl -n {ns} delete job {job}`; Flux recreates it at the next \
+                 reconcile (`flux reconcile kustomization {}-init`).",
+                conn.database, app.name
+            ),
+        );
+    }
+    out.caveat(
+        Topic::Data,
+        format!(
+            "On KubeBlocks the application connects as the `postgres` account (Secret `{}`).",
+            conn.secret
+        ),
+    );
+}
+
 /// Adds the app's database objects to its data layer (and, on KubeBlocks, the database
 /// initialisation Job to its init layer).
-pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool, init_timeout_secs: u64) {
-    let Some(pg) = &app.spec.postgres else { return };
-    let conn = connection(&app.name, pg);
+fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts, init_timeout_secs: u64) {
+    let spec = app.cluster;
+    let protect = app.protect;
     let namespace = app.namespace.clone();
     match pg.provider {
         PostgresProvider::Cnpg => {
             if let Some(secs) = bootstrap_secs(pg) {
                 parts.timeout_at_least(LayerKind::Data, secs);
             }
-            cnpg(spec, app, pg, &conn, parts, protect)
+            cnpg(app, pg, conn, parts)
         }
         PostgresProvider::Kubeblocks => {
             let cluster = KubeblocksCluster {
                 name: conn.cluster.clone(),
                 namespace: namespace.clone(),
-                labels: protected_labels(protect),
+                labels: kinds::KUBEBLOCKS_CLUSTER.prune_labels(protect, false),
                 cluster_def: "postgresql",
                 components: vec![KubeblocksComponent {
                     name: "postgresql",
@@ -349,17 +471,17 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool,
                 Manifest::new(
                     "postgres-cluster.yaml",
                     "kubeblocks/cluster.yaml.j2",
-                    &["Cluster.apps.kubeblocks.io"],
+                    &kinds::KUBEBLOCKS_CLUSTER,
                     cluster,
                 ),
             );
-            let job = init_job(pg, &conn, &namespace, init_timeout_secs);
+            let job = init_job(pg, conn, &namespace, init_timeout_secs);
             parts.add(
                 LayerKind::Init,
                 Manifest::new(
                     "create-database-job.yaml",
                     "kubeblocks/init-job.yaml.j2",
-                    &["Job"],
+                    &kinds::JOB,
                     job,
                 ),
             );
@@ -367,19 +489,97 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool,
     }
 }
 
-fn cnpg(
-    spec: &ClusterSpec,
-    app: &AppCtx,
-    pg: &PostgresSpec,
-    conn: &Connection,
-    parts: &mut Parts,
-    protect: bool,
-) {
-    let namespace = app.namespace.clone();
-    let object_store = pg.backup.as_ref().map(|b| ObjectStore {
+/// The objects of a CloudNative-PG cluster: the Cluster, its backups (the plugin's
+/// ObjectStore, the ScheduledBackup), declarative Databases and a PodMonitor.
+fn cnpg(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts) {
+    let object_store = pg.backup.as_ref().map(|b| object_store(app, conn, b));
+    let legacy = pg.backup.as_ref().is_some_and(|b| b.legacy);
+    let cluster = cnpg_cluster(app, pg, conn, object_store.as_ref());
+    parts.add(
+        LayerKind::Data,
+        Manifest::new(
+            "postgres-cluster.yaml",
+            "cnpg/cluster.yaml.j2",
+            &kinds::CNPG_CLUSTER_KIND,
+            cluster,
+        ),
+    );
+    if let Some(store) = object_store.filter(|_| !legacy) {
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                "postgres-objectstore.yaml",
+                "cnpg/objectstore.yaml.j2",
+                &kinds::CNPG_OBJECT_STORE,
+                store,
+            ),
+        );
+    }
+    if let Some(b) = &pg.backup {
+        let backup = ScheduledBackup {
+            name: format!("{}-scheduled", conn.cluster),
+            namespace: app.namespace.clone(),
+            labels: kinds::CNPG_SCHEDULED_BACKUP.prune_labels(app.protect, false),
+            cluster: conn.cluster.clone(),
+            schedule: b.schedule.clone(),
+            method: if b.legacy { "barmanObjectStore" } else { "plugin" },
+        };
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                "postgres-scheduledbackup.yaml",
+                "cnpg/scheduledbackup.yaml.j2",
+                &kinds::CNPG_SCHEDULED_BACKUP,
+                backup,
+            ),
+        );
+    }
+    for db in &pg.databases {
+        let object = Database {
+            name: format!("{}-{}", conn.cluster, db.name.replace('_', "-")),
+            namespace: app.namespace.clone(),
+            cluster: conn.cluster.clone(),
+            database: db.name.clone(),
+            owner: db.owner.to_string(),
+            extensions: db.extensions.clone(),
+        };
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                format!("postgres-database-{}.yaml", object.name),
+                "cnpg/database.yaml.j2",
+                &kinds::CNPG_DATABASE,
+                object,
+            ),
+        );
+    }
+    if monitored(app.cluster, app.spec, pg) {
+        let monitor = PodMonitor {
+            name: conn.cluster.clone(),
+            namespace: app.namespace.clone(),
+            labels: app.cluster.defaults.monitoring.labels.clone(),
+            selector: BTreeMap::from([("cnpg.io/cluster".to_string(), conn.cluster.clone())]),
+            port: "metrics".into(),
+            path: None,
+        };
+        parts.add(
+            LayerKind::Data,
+            Manifest::new(
+                "postgres-podmonitor.yaml",
+                "monitoring/podmonitor.yaml.j2",
+                &kinds::POD_MONITOR,
+                monitor,
+            ),
+        );
+    }
+}
+
+/// The Barman Cloud object store of a cluster's backups.
+fn object_store(app: &AppCtx, conn: &Connection, b: &crate::spec::data::BackupSpec) -> ObjectStore {
+    ObjectStore {
         name: format!("{}-backup", conn.cluster),
-        namespace: namespace.clone(),
-        labels: protected_labels(protect),
+        namespace: app.namespace.clone(),
+        labels: kinds::CNPG_OBJECT_STORE.prune_labels(app.protect, false),
         destination_path: b.destination_path.clone(),
         endpoint_url: b.endpoint_url.clone(),
         credentials: b.credentials.to_string(),
@@ -395,7 +595,17 @@ fn cnpg(
             Encryption::AwsKms => "aws:kms",
         }),
         retention: b.retention.clone(),
-    });
+    }
+}
+
+/// The CloudNative-PG `Cluster` itself.
+fn cnpg_cluster(
+    app: &AppCtx,
+    pg: &PostgresSpec,
+    conn: &Connection,
+    store: Option<&ObjectStore>,
+) -> CnpgCluster {
+    let spec = app.cluster;
     let legacy = pg.backup.as_ref().is_some_and(|b| b.legacy);
     // The in-tree backup runs `barman-cloud` from the instance image: only the (deprecated)
     // `system` images carry it; with the plugin, `standard` is the image to use.
@@ -406,10 +616,10 @@ fn cnpg(
             if legacy { "system" } else { "standard" }
         )
     });
-    let cluster = CnpgCluster {
+    CnpgCluster {
         name: conn.cluster.clone(),
-        namespace: namespace.clone(),
-        labels: protected_labels(protect),
+        namespace: app.namespace.clone(),
+        labels: kinds::CNPG_CLUSTER_KIND.prune_labels(app.protect, false),
         instances: pg.instances,
         image,
         primary_update_strategy: match pg.primary_update_strategy {
@@ -441,85 +651,8 @@ fn cnpg(
                 connection_limit: r.connection_limit,
             })
             .collect(),
-        plugin_object_store: object_store.as_ref().filter(|_| !legacy).map(|o| o.name.clone()),
-        legacy_backup: object_store.clone().filter(|_| legacy),
-    };
-    parts.add(
-        LayerKind::Data,
-        Manifest::new(
-            "postgres-cluster.yaml",
-            "cnpg/cluster.yaml.j2",
-            &["Cluster.postgresql.cnpg.io"],
-            cluster,
-        ),
-    );
-    if let Some(store) = object_store.filter(|_| !legacy) {
-        parts.add(
-            LayerKind::Data,
-            Manifest::new(
-                "postgres-objectstore.yaml",
-                "cnpg/objectstore.yaml.j2",
-                &["ObjectStore"],
-                store,
-            ),
-        );
-    }
-    if let Some(b) = &pg.backup {
-        let backup = ScheduledBackup {
-            name: format!("{}-scheduled", conn.cluster),
-            namespace: namespace.clone(),
-            labels: protected_labels(protect),
-            cluster: conn.cluster.clone(),
-            schedule: b.schedule.clone(),
-            method: if b.legacy { "barmanObjectStore" } else { "plugin" },
-        };
-        parts.add(
-            LayerKind::Data,
-            Manifest::new(
-                "postgres-scheduledbackup.yaml",
-                "cnpg/scheduledbackup.yaml.j2",
-                &["ScheduledBackup"],
-                backup,
-            ),
-        );
-    }
-    for db in &pg.databases {
-        let object = Database {
-            name: format!("{}-{}", conn.cluster, db.name.replace('_', "-")),
-            namespace: namespace.clone(),
-            cluster: conn.cluster.clone(),
-            database: db.name.clone(),
-            owner: db.owner.to_string(),
-            extensions: db.extensions.clone(),
-        };
-        parts.add(
-            LayerKind::Data,
-            Manifest::new(
-                format!("postgres-database-{}.yaml", object.name),
-                "cnpg/database.yaml.j2",
-                &["Database"],
-                object,
-            ),
-        );
-    }
-    if monitored(spec, app.spec, pg) {
-        let monitor = PodMonitor {
-            name: conn.cluster.clone(),
-            namespace,
-            labels: spec.defaults.monitoring.labels.clone(),
-            selector: BTreeMap::from([("cnpg.io/cluster".to_string(), conn.cluster.clone())]),
-            port: "metrics".into(),
-            path: None,
-        };
-        parts.add(
-            LayerKind::Data,
-            Manifest::new(
-                "postgres-podmonitor.yaml",
-                "monitoring/podmonitor.yaml.j2",
-                &["PodMonitor"],
-                monitor,
-            ),
-        );
+        plugin_object_store: store.filter(|_| !legacy).map(|o| o.name.clone()),
+        legacy_backup: store.filter(|_| legacy).cloned(),
     }
 }
 

@@ -1,13 +1,48 @@
 //! Redis: an external address (DragonflyDB, a managed Redis) or a KubeBlocks replication
 //! cluster with Sentinel. What clients need is exposed as `((redis.*))` references.
 
+use super::part::{AppCtx, Part, Parts, Topic};
 use super::postgres::{KubeblocksCluster, KubeblocksComponent, Volume};
 use super::refs::Refs;
-use super::resolve::{AppCtx, LABEL_PRUNE, Parts};
 use super::*;
-use crate::spec::ClusterSpec;
+use crate::kinds;
 use crate::spec::data::{RedisProvider, RedisSpec};
-use std::collections::BTreeMap;
+
+/// The part of an app's Redis: a KubeBlocks cluster in its data layer, and the
+/// `((redis.*))` references.
+pub struct Redis;
+
+impl Part for Redis {
+    fn build(&self, app: &AppCtx, out: &mut Parts) {
+        let Some(redis) = &app.spec.redis else { return };
+        if redis.provider != RedisProvider::Kubeblocks {
+            return;
+        }
+        parts(app, redis, out);
+        // What the chart the app installs does with the primary's Service, when gitopsc knows.
+        let note = app
+            .spec
+            .helm
+            .as_ref()
+            .and_then(|h| super::charts::lookup(&h.chart))
+            .and_then(|c| c.redis.as_ref())
+            .map(|t| t.primary_service_note);
+        if let Some(note) = note {
+            out.caveat(Topic::Data, note);
+        }
+    }
+
+    fn refs(&self, app: &crate::spec::AppSpec, public: bool, refs: &mut Refs) {
+        let Some(r) = &app.redis else { return };
+        let mut conn = connection(app.name.as_str(), r);
+        if public && r.provider == RedisProvider::Kubeblocks {
+            conn.address = conn
+                .address
+                .replacen(':', &format!(".{}.svc:", app.namespace()), 1);
+        }
+        refs.merge(self::refs(&conn, r));
+    }
+}
 
 /// How clients reach Redis.
 pub struct RedisConnection {
@@ -80,11 +115,8 @@ pub fn refs(conn: &RedisConnection, redis: &RedisSpec) -> Refs {
 }
 
 /// Adds a KubeBlocks Redis cluster to the app's data layer.
-pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool) {
-    let Some(redis) = &app.spec.redis else { return };
-    if redis.provider != RedisProvider::Kubeblocks {
-        return;
-    }
+fn parts(app: &AppCtx, redis: &RedisSpec, parts: &mut Parts) {
+    let spec = app.cluster;
     let version = redis.version.clone().unwrap_or_default();
     let storage = redis.storage.as_ref().map_or(
         Volume {
@@ -99,10 +131,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool)
                 .or_else(|| spec.defaults.storage_class.clone()),
         },
     );
-    let mut labels = BTreeMap::new();
-    if protect {
-        labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
-    }
+    let labels = kinds::KUBEBLOCKS_CLUSTER.prune_labels(app.protect, false);
     let cluster = KubeblocksCluster {
         name: cluster_name(&app.name, redis),
         namespace: app.namespace.clone(),
@@ -130,7 +159,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts, protect: bool)
         Manifest::new(
             "redis-cluster.yaml",
             "kubeblocks/cluster.yaml.j2",
-            &["Cluster.apps.kubeblocks.io"],
+            &kinds::KUBEBLOCKS_CLUSTER,
             cluster,
         ),
     );

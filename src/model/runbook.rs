@@ -130,5 +130,5 @@ pub fn runbook(
         caveats,
         verify: all_verify,
     };
-    Manifest::new("README.md", "runbook/README.md.j2", &[], runbook)
+    Manifest::document("README.md", "runbook/README.md.j2", runbook)
 }

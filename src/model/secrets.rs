@@ -5,10 +5,13 @@
 //! quote or backslash in a fetched value cannot break the JSON they produce; values gitopsc
 //! knows at compile time are written into a template as escaped Go string literals.
 
-use super::resolve::{AppCtx, Ctx, LABEL_PRUNE, Parts};
+use super::part::{AppCtx, Ctx, Part, Parts};
+use super::refs::{Refs, UnknownRef};
 use super::*;
+use crate::kinds;
 use crate::spec::ClusterSpec;
 use crate::spec::secrets::{CreationPolicy, KvVersion, SecretSpec, SecretStoreSpec, SecretType, StoreKind};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Flux's label that makes a change of a Secret reconcile the HelmReleases that read it.
@@ -156,7 +159,7 @@ pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) ->
             Manifest::new(
                 format!("{}.yaml", o.name),
                 "eso/secretstore.yaml.j2",
-                &["ClusterSecretStore"],
+                &kinds::CLUSTER_SECRET_STORE,
                 o,
             )
         })
@@ -166,7 +169,7 @@ pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) ->
         STORES_DIR,
         &spec.defaults.timeout.to_string(),
         &spec.defaults.retry_interval.to_string(),
-        &["ClusterSecretStore"],
+        &[&kinds::CLUSTER_SECRET_STORE],
         eso_gate.into_iter().collect(),
     );
     Some(SharedStores {
@@ -196,15 +199,70 @@ pub struct SecretUses {
     pub reload: BTreeSet<String>,
 }
 
+/// The part of an app's secrets: its ExternalSecrets (and namespaced stores), in its data
+/// layer, ahead of everything that reads them.
+pub struct Secrets;
+
+impl Part for Secrets {
+    fn build(&self, app: &AppCtx, out: &mut Parts) {
+        let registry_of = |text: &str| match app.scope.resolve_str(text) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(_) => text.to_string(),
+        };
+        for (s, secret) in app.spec.secrets.iter().enumerate() {
+            if let Some(registry) = &secret.registry
+                && let Err(name) = app.scope.resolve_str(registry)
+            {
+                out.unknown.push(UnknownRef {
+                    pointer: app.at(&format!("secrets/{s}/registry")),
+                    name,
+                });
+            }
+        }
+        let uses = secret_uses(app.spec, &out.watched);
+        parts(app, out, &uses, &registry_of);
+        if !app.spec.secrets.is_empty() {
+            out.verify(
+                LayerKind::Data,
+                &["kubectl", "-n", &app.namespace, "get", "externalsecrets"],
+            );
+        }
+    }
+
+    fn refs(&self, app: &crate::spec::AppSpec, _public: bool, refs: &mut Refs) {
+        for s in &app.secrets {
+            refs.insert(format!("secrets.{}", s.name), s.name.to_string());
+        }
+    }
+}
+
+/// What the app's other parts do with its secrets: `watched` are those its HelmRelease reads.
+fn secret_uses(app: &crate::spec::AppSpec, watched: &BTreeSet<String>) -> SecretUses {
+    let mut uses = SecretUses {
+        watched: watched.clone(),
+        ..SecretUses::default()
+    };
+    if let Some(pg) = &app.postgres {
+        uses.protected
+            .extend(pg.backup.as_ref().map(|b| b.credentials.to_string()));
+        uses.protected
+            .extend(pg.owner_secret.as_ref().map(|s| s.to_string()));
+        let role_secrets: Vec<String> = pg
+            .roles
+            .iter()
+            .filter_map(|r| r.password_secret.as_ref().map(|s| s.to_string()))
+            .collect();
+        uses.protected.extend(role_secrets.iter().cloned());
+        uses.reload.extend(role_secrets);
+    }
+    uses
+}
+
 /// Adds the app's ExternalSecrets (and namespaced stores) to its data layer.
-pub fn parts(
-    spec: &ClusterSpec,
-    app: &AppCtx,
-    parts: &mut Parts,
-    uses: &SecretUses,
-    protect: bool,
-    registry_of: &dyn Fn(&str) -> String,
-) {
+fn parts(app: &AppCtx, parts: &mut Parts, uses: &SecretUses, registry_of: &dyn Fn(&str) -> String) {
+    let spec = app.cluster;
+    let protect = app.protect;
     let mut local_stores: BTreeSet<&str> = BTreeSet::new();
     for secret in &app.spec.secrets {
         let Some(store) = store_name(spec, secret) else {
@@ -227,7 +285,7 @@ pub fn parts(
                         Manifest::new(
                             format!("secretstore-{store}.yaml"),
                             "eso/secretstore.yaml.j2",
-                            &["SecretStore"],
+                            &kinds::SECRET_STORE,
                             object,
                         ),
                     );
@@ -245,7 +303,7 @@ pub fn parts(
             Manifest::new(
                 format!("externalsecret-{}.yaml", secret.name),
                 "eso/externalsecret.yaml.j2",
-                &["ExternalSecret"],
+                &kinds::EXTERNAL_SECRET_KIND,
                 object,
             ),
         );
@@ -262,12 +320,9 @@ fn external_secret(
     registry_of: &dyn Fn(&str) -> String,
 ) -> ExternalSecret {
     let name = secret.name.to_string();
-    let mut labels = BTreeMap::new();
     // An `Owner` ExternalSecret takes its Secret with it when pruned: one a kept database
     // depends on is kept too.
-    if protect && uses.protected.contains(&name) {
-        labels.insert(LABEL_PRUNE.to_string(), "disabled".to_string());
-    }
+    let labels = kinds::EXTERNAL_SECRET_KIND.prune_labels(protect, uses.protected.contains(&name));
     let mut target_labels = secret.labels.clone();
     if uses.watched.contains(&name) {
         target_labels.insert(LABEL_WATCH.to_string(), "Enabled".to_string());

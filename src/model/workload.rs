@@ -12,7 +12,8 @@ mod policy;
 mod rbac;
 
 use super::Manifest;
-use super::resolve::{AppCtx, Parts};
+use super::part::{AppCtx, Part, Parts};
+use crate::kinds;
 use crate::spec::ClusterSpec;
 use crate::spec::workload::*;
 use serde::Serialize;
@@ -96,8 +97,18 @@ struct DisruptionBudgetItem {
     unhealthy_pod_eviction_policy: Option<UnhealthyPodEvictionPolicy>,
 }
 
+/// The part of an app's own workloads and what guards and watches them.
+pub struct Workloads;
+
+impl Part for Workloads {
+    fn build(&self, app: &AppCtx, out: &mut Parts) {
+        parts(app.cluster, app, out);
+        policy::open_api_server_egress(app, out);
+    }
+}
+
 /// Adds every workload object of the app to its release layer.
-pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
+fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     let a = app.spec;
     for cm in &a.config_maps {
         let item = ConfigMapItem {
@@ -111,7 +122,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         parts.release(Manifest::new(
             format!("configmap-{}.yaml", cm.name),
             "workload/configmap.yaml.j2",
-            &["ConfigMap"],
+            &kinds::CONFIG_MAP,
             item,
         ));
     }
@@ -120,8 +131,10 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     for wl in &a.workloads {
         services(app, wl, parts);
     }
+    // The pods hash what they read as it will be written: patched.
+    let config_maps = patched_config_maps(app);
     for wl in &a.workloads {
-        pod::workload(spec, app, wl, parts);
+        pod::workload(spec, app, &config_maps, wl, parts);
     }
     for wl in &a.workloads {
         if let Some(hpa) = &wl.autoscaling {
@@ -132,6 +145,47 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         }
     }
     monitoring::parts(spec, app, parts);
+}
+
+/// The app's ConfigMaps with the data its patches give them: a pod's checksum follows what
+/// the tree writes. A patch that fails here fails when the ConfigMap renders, and is reported
+/// there.
+fn patched_config_maps(app: &AppCtx) -> Vec<ConfigMapSpec> {
+    app.spec
+        .config_maps
+        .iter()
+        .map(|cm| {
+            let patches: Vec<_> = app.post.patches.iter().collect();
+            if patches.is_empty() {
+                return cm.clone();
+            }
+            let mut object = json!({
+                "apiVersion": kinds::CONFIG_MAP.api_version,
+                "kind": kinds::CONFIG_MAP.kind,
+                "metadata": {"name": cm.name, "namespace": app.namespace, "labels": app_labels(&app.name)},
+                "data": cm.data,
+            });
+            super::patch::add_metadata(&mut object, "labels", &app.post.labels);
+            for patch in patches {
+                if patch.matches(&object) {
+                    let _ = patch.apply(&mut object);
+                }
+            }
+            let data = object
+                .get("data")
+                .and_then(Value::as_object)
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (ConfigKey(k.clone()), v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ConfigMapSpec {
+                name: cm.name.clone(),
+                data,
+            }
+        })
+        .collect()
 }
 
 fn service_port(port: &PortSpec) -> Value {
@@ -160,7 +214,7 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
         parts.release(Manifest::new(
             format!("service-{name}.yaml"),
             "workload/service.yaml.j2",
-            &["Service"],
+            &kinds::SERVICE,
             item,
         ));
     };
@@ -283,7 +337,7 @@ fn autoscaler(app: &AppCtx, wl: &WorkloadSpec, hpa: &Autoscaling, parts: &mut Pa
     parts.release(Manifest::new(
         format!("horizontalpodautoscaler-{}.yaml", wl.name),
         "workload/horizontalpodautoscaler.yaml.j2",
-        &["HorizontalPodAutoscaler"],
+        &kinds::HORIZONTAL_POD_AUTOSCALER,
         item,
     ));
 }
@@ -310,7 +364,7 @@ fn disruption_budget(app: &AppCtx, wl: &WorkloadSpec, pdb: &DisruptionBudget, pa
     parts.release(Manifest::new(
         format!("poddisruptionbudget-{}.yaml", wl.name),
         "workload/poddisruptionbudget.yaml.j2",
-        &["PodDisruptionBudget"],
+        &kinds::POD_DISRUPTION_BUDGET,
         item,
     ));
 }

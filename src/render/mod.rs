@@ -7,6 +7,7 @@
 //! flow style; `toyaml(indent)` writes block style. Apps render in parallel.
 
 pub mod json;
+pub mod post;
 pub mod shell;
 pub mod yaml;
 
@@ -337,6 +338,11 @@ where
         context! { resources => model.cluster_resources() },
     ));
 
+    let matched: Vec<std::sync::atomic::AtomicBool> = model
+        .patches
+        .iter()
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
     let render_job = |(path, blueprint, ctx): (String, &'static str, Value)| {
         let bytes = blueprints
             .render(blueprint, ctx)
@@ -350,7 +356,7 @@ where
             model
                 .apps
                 .par_iter()
-                .map(|app| render_app(app, blueprints, take))
+                .map(|app| render_app(app, blueprints, take, &matched))
                 .collect()
         },
     );
@@ -366,6 +372,9 @@ where
             }
         }
     }
+    if diags.is_empty() {
+        diags = post::unmatched(model, &matched);
+    }
     match failed {
         Some(e) => Err(Stop::Take(e)),
         None if !diags.is_empty() => Err(Stop::Render(diags)),
@@ -373,16 +382,25 @@ where
     }
 }
 
-/// Renders one app's files, each handed to `take` as soon as it is rendered.
-fn render_app<T, E, F>(app: &App, blueprints: &Blueprints, take: &F) -> Result<Vec<T>, Stop<E>>
+/// Renders one app's files, each handed to `take` as soon as it is rendered; its objects
+/// get the app's labels, annotations and patches ([`post`]).
+fn render_app<T, E, F>(
+    app: &App,
+    blueprints: &Blueprints,
+    take: &F,
+    matched: &[std::sync::atomic::AtomicBool],
+) -> Result<Vec<T>, Stop<E>>
 where
     F: Fn(String, Vec<u8>) -> Result<T, E>,
 {
     let mut taken = Vec::new();
-    let mut file = |path: String, blueprint: &str, ctx: Value| {
-        let bytes = blueprints
+    let mut file = |path: String, blueprint: &str, ctx: Value, object: bool| {
+        let mut bytes = blueprints
             .render(blueprint, ctx)
             .map_err(|d| Stop::Render(vec![d]))?;
+        if object {
+            bytes = post::apply(&app.post, &path, bytes, matched).map_err(Stop::Render)?;
+        }
         taken.push(take(path, bytes).map_err(Stop::Take)?);
         Ok::<_, Stop<E>>(())
     };
@@ -396,13 +414,14 @@ where
                 app => app_value.clone(),
                 item => Value::from(minijinja::value::Serde(&*m.item)),
             };
-            file(format!("{}/{}", layer.dir, m.file), m.blueprint, ctx)?;
+            file(format!("{}/{}", layer.dir, m.file), m.blueprint, ctx, true)?;
             resources.push(m.file.clone());
         }
         file(
             format!("{}/kustomization.yaml", layer.dir),
             "kustomize/kustomization.yaml.j2",
             context! { resources => resources },
+            false,
         )?;
         kustomizations.push(Value::from(minijinja::value::Serde(&layer.kustomization)));
     }
@@ -411,12 +430,18 @@ where
             app => app_value.clone(),
             item => Value::from(minijinja::value::Serde(&*runbook.item)),
         };
-        file(format!("{}/{}", app.dir, runbook.file), runbook.blueprint, ctx)?;
+        file(
+            format!("{}/{}", app.dir, runbook.file),
+            runbook.blueprint,
+            ctx,
+            false,
+        )?;
     }
     file(
         app.kustomizations_file.clone(),
         "flux/kustomization.yaml.j2",
         context! { kustomizations => kustomizations },
+        false,
     )?;
     Ok(taken)
 }

@@ -295,6 +295,51 @@ pub struct Operators {
     pub kubeblocks: Option<OperatorSpec>,
 }
 
+impl crate::kinds::Operator {
+    /// Its declaration in the spec.
+    pub fn declared(self, spec: &super::ClusterSpec) -> Option<&OperatorSpec> {
+        let ops = &spec.operators;
+        match self {
+            crate::kinds::Operator::Cnpg => ops.cnpg.as_ref(),
+            crate::kinds::Operator::BarmanCloud => ops.barman_cloud.as_ref(),
+            crate::kinds::Operator::ExternalSecrets => ops.external_secrets.as_ref(),
+            crate::kinds::Operator::Kubeblocks => ops.kubeblocks.as_ref(),
+        }
+    }
+}
+
+impl super::AppSpec {
+    /// The operators the app's data services and secrets need.
+    pub fn operators(&self) -> std::collections::BTreeSet<crate::kinds::Operator> {
+        use crate::kinds::Operator;
+        let mut ops = std::collections::BTreeSet::new();
+        if let Some(pg) = &self.postgres {
+            match pg.provider {
+                PostgresProvider::Cnpg => {
+                    ops.insert(Operator::Cnpg);
+                    if pg.backup.as_ref().is_some_and(|b| !b.legacy) {
+                        ops.insert(Operator::BarmanCloud);
+                    }
+                }
+                PostgresProvider::Kubeblocks => {
+                    ops.insert(Operator::Kubeblocks);
+                }
+            }
+        }
+        if self
+            .redis
+            .as_ref()
+            .is_some_and(|r| r.provider == RedisProvider::Kubeblocks)
+        {
+            ops.insert(Operator::Kubeblocks);
+        }
+        if !self.secrets.is_empty() {
+            ops.insert(Operator::ExternalSecrets);
+        }
+        ops
+    }
+}
+
 /// Where an operator comes from.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -8,7 +8,7 @@ use super::schema::did_you_mean;
 use super::secrets::{SecretType, StoreKind};
 use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::operators::{self, Operator};
+use crate::kinds::Operator;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -493,7 +493,7 @@ fn check_redis(ctx: &AppCtx, redis: &RedisSpec, flux_minor: Option<u32>, diags: 
 /// Every operator the app needs is declared.
 fn check_needed_operators(ctx: &AppCtx, diags: &mut Vec<Diagnostic>) {
     let base = &ctx.base;
-    for op in operators::needed_by(ctx.app) {
+    for op in ctx.app.operators() {
         if op.declared(ctx.spec).is_some() {
             continue;
         }

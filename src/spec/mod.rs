@@ -8,6 +8,8 @@ pub mod chart_values;
 pub mod data;
 pub mod data_checks;
 pub mod load;
+pub mod manifests;
+pub mod patches;
 mod plain;
 pub mod plaintext;
 mod postgres_checks;

@@ -201,6 +201,12 @@ pub struct Defaults {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024))]
     pub charts_dir: Option<String>,
+    /// Patches applied to every app's objects (see `apps[].patches`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<super::patches::PatchSpec>,
+    /// Labels every object of every app carries.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Defaults {
@@ -217,6 +223,8 @@ impl Default for Defaults {
             network: NetworkDefaults::default(),
             reloader: false,
             charts_dir: None,
+            patches: Vec::new(),
+            labels: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -346,6 +354,22 @@ pub struct AppSpec {
     /// A LimitRange of the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_range: Option<Box<LimitRangeSpec>>,
+    /// The user's own objects (inline, or files and folders beside the spec), written into
+    /// one of the app's layers and owned like generated ones (see `docs/manifests.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<super::manifests::ManifestSpec>,
+    /// Patches of the app's objects (generated or its own), applied when the tree renders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<super::patches::PatchSpec>,
+    /// Labels every object of the app carries (besides `defaults.labels`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Annotations every object of the app carries.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// Labels of the app's Namespace object (when the app writes it).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub namespace_labels: std::collections::BTreeMap<String, String>,
     /// Values the plaintext-secret check refuses that are not secrets (see `docs/secrets.md`):
     /// each names one value by its JSON pointer below the app and says why it is not a
     /// secret, so every exception is written down and seen in review.

@@ -4,8 +4,9 @@
 //! They have no status, so no health check waits for them.
 
 use super::{Labels, Meta, app_labels, selector, workload_labels};
+use crate::kinds;
 use crate::model::Manifest;
-use crate::model::resolve::{AppCtx, Parts};
+use crate::model::part::{AppCtx, Parts};
 use crate::spec::ClusterSpec;
 use crate::spec::workload::ScrapeVia;
 use serde::Serialize;
@@ -83,7 +84,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 parts.release(Manifest::new(
                     format!("servicemonitor-{}.yaml", wl.name),
                     "monitoring/servicemonitor.yaml.j2",
-                    &["ServiceMonitor"],
+                    &kinds::SERVICE_MONITOR,
                     item,
                 ));
             }
@@ -100,15 +101,28 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 parts.release(Manifest::new(
                     format!("podmonitor-{}.yaml", wl.name),
                     "monitoring/podmonitor.yaml.j2",
-                    &["PodMonitor"],
+                    &kinds::POD_MONITOR,
                     item,
                 ));
             }
         }
     }
+    rules(spec, app, parts);
+}
+
+/// The app's PrometheusRule, from its alert groups.
+fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     if app.spec.alerts.is_empty() {
         return;
     }
+    let mut labels = app_labels(&app.name);
+    labels.extend(
+        spec.defaults
+            .monitoring
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     let groups = app
         .spec
         .alerts
@@ -148,14 +162,14 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         meta: Meta {
             name: app.name.clone(),
             namespace: app.namespace.clone(),
-            labels: with_extra(app_labels(&app.name)),
+            labels,
         },
         groups,
     };
     parts.release(Manifest::new(
         "prometheusrule.yaml",
         "monitoring/prometheusrule.yaml.j2",
-        &["PrometheusRule"],
+        &kinds::PROMETHEUS_RULE,
         item,
     ));
 }

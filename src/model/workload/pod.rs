@@ -10,9 +10,10 @@
 //!   reads, so a rotation Git never sees still restarts it.
 
 use super::{Labels, Meta, match_labels, selector, workload_labels};
-use crate::emit::lock::sha256_hex;
+use crate::digest::sha256_hex;
+use crate::kinds;
 use crate::model::Manifest;
-use crate::model::resolve::{AppCtx, Parts};
+use crate::model::part::{AppCtx, Parts};
 use crate::spec::ClusterSpec;
 use crate::spec::workload::*;
 use serde::Serialize;
@@ -130,148 +131,46 @@ fn external_secret_definition(parts: &Parts, name: &str) -> Option<Value> {
     }))
 }
 
-/// Builds the workload object and adds it to the release layer.
-pub fn workload(spec: &ClusterSpec, app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
-    let configs: BTreeMap<&str, &ConfigMapSpec> = app
-        .spec
-        .config_maps
-        .iter()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
-    let mut consumed = Consumed::default();
-    let mut volumes = Volumes::default();
-    let sts = wl.kind == WorkloadKind::StatefulSet;
-    let selector = selector(&app.name, wl.name.as_str());
+/// A pod template under construction: the ConfigMaps it may read, what it reads of them and
+/// of Secrets, its volumes, and the scratch directories and claims mounted by name.
+#[derive(Default)]
+struct Pod<'a> {
+    configs: BTreeMap<&'a str, &'a ConfigMapSpec>,
+    consumed: Consumed,
+    volumes: Volumes,
+    named_mounts: BTreeMap<&'a str, Value>,
+}
 
-    // Scratch directories and claims that init containers may mount by name.
-    let mut named_mounts: BTreeMap<&str, Value> = BTreeMap::new();
-    for dir in &wl.empty_dirs {
-        let mut empty = serde_json::Map::new();
-        if dir.memory {
-            empty.insert("medium".into(), json!("Memory"));
-        }
-        if let Some(limit) = &dir.size_limit {
-            empty.insert("sizeLimit".into(), json!(limit.text()));
-        }
-        volumes.insert(
-            dir.name.to_string(),
-            json!({"name": dir.name, "emptyDir": Value::Object(empty)}),
-        );
-        named_mounts.insert(
-            dir.name.as_str(),
-            json!({"name": dir.name, "mountPath": dir.mount_path}),
-        );
-    }
-    for claim in &wl.volume_claim_templates {
-        named_mounts.insert(
-            claim.name.as_str(),
-            json!({"name": claim.name, "mountPath": claim.mount_path}),
-        );
-    }
-
-    let container_security = container_security_context(&wl.security_context);
-    let mut init_containers = Vec::with_capacity(wl.init_containers.len());
-    for init in &wl.init_containers {
-        let mut mounts = files(&init.files, &configs, &mut consumed, &mut volumes);
-        mounts.extend(
-            init.mounts
-                .iter()
-                .filter_map(|m| named_mounts.get(m.as_str()).cloned()),
-        );
-        init_containers.push(Container {
-            name: init.name.to_string(),
-            image: init.image.clone().unwrap_or_else(|| wl.image.clone()),
-            image_pull_policy: wl.image_pull_policy,
-            command: init.command.clone(),
-            args: init.args.clone(),
-            ports: Vec::new(),
-            env: env(&init.env, &configs, &mut consumed),
-            env_from: env_from(&init.env_from, &configs, &mut consumed),
-            liveness_probe: None,
-            readiness_probe: None,
-            startup_probe: None,
-            resources: resources(&init.resources),
-            security_context: container_security.clone(),
-            volume_mounts: mounts,
-        });
-    }
-
-    let mut main_env = env(&wl.env, &configs, &mut consumed);
-    let mut mounts = files(&wl.files, &configs, &mut consumed, &mut volumes);
-    mounts.extend(named_mounts.values().cloned());
-    if let Some(identity) = &wl.instance_identity {
-        main_env.push(json!({"name": identity.pod_name_env, "valueFrom": {"fieldRef": {"fieldPath": PodField::PodName.path()}}}));
-        if let Some(ordinal) = &identity.ordinal_env {
-            main_env.push(
-                json!({"name": ordinal, "valueFrom": {"fieldRef": {"fieldPath": PodField::PodIndex.path()}}}),
-            );
-        }
-        // Equal to `replicas`: a scale change changes the template and rolls every pod.
-        main_env.push(json!({"name": identity.total_env, "value": wl.replicas.unwrap_or(1).to_string()}));
-        if let Some(path) = &identity.volume_path {
-            volumes.insert(
-                IDENTITY_VOLUME.to_string(),
-                json!({"name": IDENTITY_VOLUME, "downwardAPI": {"items": [{"path": "pod-name", "fieldRef": {"fieldPath": "metadata.name"}}]}}),
-            );
-            mounts.push(json!({"name": IDENTITY_VOLUME, "mountPath": path, "readOnly": true}));
-        }
-    }
-    let main = Container {
-        name: wl.name.to_string(),
-        image: wl.image.clone(),
-        image_pull_policy: wl.image_pull_policy,
-        command: wl.command.clone(),
-        args: wl.args.clone(),
-        ports: wl
-            .ports
-            .iter()
-            .map(|p| json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()}))
-            .collect(),
-        env: main_env,
-        env_from: env_from(&wl.env_from, &configs, &mut consumed),
-        liveness_probe: wl.probes.liveness.as_ref().map(probe),
-        readiness_probe: wl.probes.readiness.as_ref().map(probe),
-        startup_probe: wl.probes.startup.as_ref().map(probe),
-        resources: resources(&wl.resources),
-        security_context: container_security,
-        volume_mounts: mounts,
+/// Builds the workload object and adds it to the release layer. `config_maps` are the app's
+/// as the tree writes them (patched).
+pub fn workload(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    config_maps: &[ConfigMapSpec],
+    wl: &WorkloadSpec,
+    parts: &mut Parts,
+) {
+    let mut pod = Pod {
+        configs: config_maps.iter().map(|c| (c.name.as_str(), c)).collect(),
+        ..Pod::default()
     };
-    consumed
-        .secrets
-        .extend(secret_names(&wl.env, &wl.env_from, &wl.files));
-    for init in &wl.init_containers {
-        consumed
-            .secrets
-            .extend(secret_names(&init.env, &init.env_from, &init.files));
-    }
-
-    // The pod template's annotations: the user's, then the checksums.
-    let mut pod_annotations: Labels = wl.annotations.clone();
-    consumed.config.retain(|_, keys| !keys.is_empty());
-    if !consumed.config.is_empty() {
-        pod_annotations.insert(CHECKSUM_CONFIG.into(), digest(&consumed.config));
-    }
-    let external: BTreeMap<&str, Value> = consumed
-        .secrets
+    let selector = selector(&app.name, wl.name.as_str());
+    pod.scratch(wl);
+    let security = container_security_context(&wl.security_context);
+    let init_containers: Vec<Container> = wl
+        .init_containers
         .iter()
-        .filter_map(|s| external_secret_definition(parts, s).map(|d| (s.as_str(), d)))
+        .map(|init| pod.init_container(wl, init, security.clone()))
         .collect();
-    if !external.is_empty() {
-        pod_annotations.insert(CHECKSUM_EXTERNAL_SECRETS.into(), digest(&external));
-    }
-    let mut annotations = Labels::new();
-    if wl.reloader.unwrap_or(spec.defaults.reloader) && !consumed.secrets.is_empty() {
-        let names: Vec<&str> = consumed.secrets.iter().map(String::as_str).collect();
-        annotations.insert(RELOADER_SECRETS.into(), names.join(","));
-    }
-
+    let main = pod.main_container(wl, security);
+    let (pod_annotations, annotations) = pod.annotations(spec, wl, parts);
     let mut pod_labels = wl.labels.clone();
     pod_labels.extend(selector.clone());
     let account = wl
         .service_account
         .as_ref()
         .and_then(|name| app.spec.service_accounts.iter().find(|s| &s.name == name));
-    let pod = PodTemplate {
+    let template = PodTemplate {
         labels: pod_labels,
         annotations: pod_annotations,
         service_account_name: account.map(|a| a.name.to_string()),
@@ -295,9 +194,181 @@ pub fn workload(spec: &ClusterSpec, app: &AppCtx, wl: &WorkloadSpec, parts: &mut
             .collect(),
         init_containers,
         containers: vec![main],
-        volumes: volumes.by_name.into_values().collect(),
+        volumes: pod.volumes.by_name.into_values().collect(),
     };
+    let (strategy, update_strategy) = rollout(wl);
+    let item = WorkloadItem {
+        meta: Meta {
+            name: wl.name.to_string(),
+            namespace: app.namespace.clone(),
+            labels: workload_labels(&app.name, wl.name.as_str()),
+        },
+        annotations,
+        // An autoscaler owns the count: a value here would be reset on every Flux apply.
+        replicas: if wl.autoscaling.is_some() {
+            None
+        } else {
+            Some(wl.replicas.unwrap_or(1))
+        },
+        selector,
+        strategy,
+        service_name: wl.headless_service_name(),
+        pod_management_policy: wl.pod_management_policy,
+        update_strategy,
+        volume_claim_templates: claims(wl),
+        pod: template,
+    };
+    let (file, blueprint, kind): (String, &'static str, &'static kinds::Kind) =
+        if wl.kind == WorkloadKind::StatefulSet {
+            (
+                format!("statefulset-{}.yaml", wl.name),
+                "workload/statefulset.yaml.j2",
+                &kinds::STATEFUL_SET,
+            )
+        } else {
+            (
+                format!("deployment-{}.yaml", wl.name),
+                "workload/deployment.yaml.j2",
+                &kinds::DEPLOYMENT,
+            )
+        };
+    parts.release(Manifest::new(file, blueprint, kind, item));
+}
 
+impl<'a> Pod<'a> {
+    /// Scratch directories and claims that init containers may mount by name.
+    fn scratch(&mut self, wl: &'a WorkloadSpec) {
+        for dir in &wl.empty_dirs {
+            let mut empty = serde_json::Map::new();
+            if dir.memory {
+                empty.insert("medium".into(), json!("Memory"));
+            }
+            if let Some(limit) = &dir.size_limit {
+                empty.insert("sizeLimit".into(), json!(limit.text()));
+            }
+            self.volumes.insert(
+                dir.name.to_string(),
+                json!({"name": dir.name, "emptyDir": Value::Object(empty)}),
+            );
+            self.named_mounts.insert(
+                dir.name.as_str(),
+                json!({"name": dir.name, "mountPath": dir.mount_path}),
+            );
+        }
+        for claim in &wl.volume_claim_templates {
+            self.named_mounts.insert(
+                claim.name.as_str(),
+                json!({"name": claim.name, "mountPath": claim.mount_path}),
+            );
+        }
+    }
+
+    /// An init container.
+    fn init_container(&mut self, wl: &WorkloadSpec, init: &InitContainerSpec, security: Value) -> Container {
+        let mut mounts = files(&init.files, &self.configs, &mut self.consumed, &mut self.volumes);
+        mounts.extend(
+            init.mounts
+                .iter()
+                .filter_map(|m| self.named_mounts.get(m.as_str()).cloned()),
+        );
+        Container {
+            name: init.name.to_string(),
+            image: init.image.clone().unwrap_or_else(|| wl.image.clone()),
+            image_pull_policy: wl.image_pull_policy,
+            command: init.command.clone(),
+            args: init.args.clone(),
+            ports: Vec::new(),
+            env: env(&init.env, &self.configs, &mut self.consumed),
+            env_from: env_from(&init.env_from, &self.configs, &mut self.consumed),
+            liveness_probe: None,
+            readiness_probe: None,
+            startup_probe: None,
+            resources: resources(&init.resources),
+            security_context: security,
+            volume_mounts: mounts,
+        }
+    }
+
+    /// The workload's own container.
+    fn main_container(&mut self, wl: &WorkloadSpec, security: Value) -> Container {
+        let mut main_env = env(&wl.env, &self.configs, &mut self.consumed);
+        let mut mounts = files(&wl.files, &self.configs, &mut self.consumed, &mut self.volumes);
+        mounts.extend(self.named_mounts.values().cloned());
+        if let Some(identity) = &wl.instance_identity {
+            main_env.push(json!({"name": identity.pod_name_env, "valueFrom": {"fieldRef": {"fieldPath": PodField::PodName.path()}}}));
+            if let Some(ordinal) = &identity.ordinal_env {
+                main_env.push(
+                    json!({"name": ordinal, "valueFrom": {"fieldRef": {"fieldPath": PodField::PodIndex.path()}}}),
+                );
+            }
+            // Equal to `replicas`: a scale change changes the template and rolls every pod.
+            main_env.push(json!({"name": identity.total_env, "value": wl.replicas.unwrap_or(1).to_string()}));
+            if let Some(path) = &identity.volume_path {
+                self.volumes.insert(
+                    IDENTITY_VOLUME.to_string(),
+                    json!({"name": IDENTITY_VOLUME, "downwardAPI": {"items": [{"path": "pod-name", "fieldRef": {"fieldPath": "metadata.name"}}]}}),
+                );
+                mounts.push(json!({"name": IDENTITY_VOLUME, "mountPath": path, "readOnly": true}));
+            }
+        }
+        Container {
+            name: wl.name.to_string(),
+            image: wl.image.clone(),
+            image_pull_policy: wl.image_pull_policy,
+            command: wl.command.clone(),
+            args: wl.args.clone(),
+            ports: wl
+                .ports
+                .iter()
+                .map(|p| json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()}))
+                .collect(),
+            env: main_env,
+            env_from: env_from(&wl.env_from, &self.configs, &mut self.consumed),
+            liveness_probe: wl.probes.liveness.as_ref().map(probe),
+            readiness_probe: wl.probes.readiness.as_ref().map(probe),
+            startup_probe: wl.probes.startup.as_ref().map(probe),
+            resources: resources(&wl.resources),
+            security_context: security,
+            volume_mounts: mounts,
+        }
+    }
+
+    /// The pod template's annotations (the user's, then the checksums of what it reads) and
+    /// the workload's own (Reloader's).
+    fn annotations(&mut self, spec: &ClusterSpec, wl: &WorkloadSpec, parts: &Parts) -> (Labels, Labels) {
+        let consumed = &mut self.consumed;
+        consumed
+            .secrets
+            .extend(secret_names(&wl.env, &wl.env_from, &wl.files));
+        for init in &wl.init_containers {
+            consumed
+                .secrets
+                .extend(secret_names(&init.env, &init.env_from, &init.files));
+        }
+        let mut pod_annotations: Labels = wl.annotations.clone();
+        consumed.config.retain(|_, keys| !keys.is_empty());
+        if !consumed.config.is_empty() {
+            pod_annotations.insert(CHECKSUM_CONFIG.into(), digest(&consumed.config));
+        }
+        let external: BTreeMap<&str, Value> = consumed
+            .secrets
+            .iter()
+            .filter_map(|s| external_secret_definition(parts, s).map(|d| (s.as_str(), d)))
+            .collect();
+        if !external.is_empty() {
+            pod_annotations.insert(CHECKSUM_EXTERNAL_SECRETS.into(), digest(&external));
+        }
+        let mut annotations = Labels::new();
+        if wl.reloader.unwrap_or(spec.defaults.reloader) && !consumed.secrets.is_empty() {
+            let names: Vec<&str> = consumed.secrets.iter().map(String::as_str).collect();
+            annotations.insert(RELOADER_SECRETS.into(), names.join(","));
+        }
+        (pod_annotations, annotations)
+    }
+}
+
+/// A Deployment's `strategy` and a StatefulSet's `updateStrategy`.
+fn rollout(wl: &WorkloadSpec) -> (Option<Value>, Option<Value>) {
     let strategy = wl.strategy.as_ref().map(|s| match s.kind {
         DeploymentStrategyKind::Recreate => json!({"type": "Recreate"}),
         DeploymentStrategyKind::RollingUpdate => {
@@ -318,8 +389,12 @@ pub fn workload(spec: &ClusterSpec, app: &AppCtx, wl: &WorkloadSpec, parts: &mut
             json!({"type": "RollingUpdate", "rollingUpdate": {"partition": p}})
         }
     });
-    let volume_claim_templates = wl
-        .volume_claim_templates
+    (strategy, update_strategy)
+}
+
+/// A StatefulSet's volume claim templates.
+fn claims(wl: &WorkloadSpec) -> Vec<Value> {
+    wl.volume_claim_templates
         .iter()
         .map(|c| {
             let mut claim = json!({
@@ -331,42 +406,7 @@ pub fn workload(spec: &ClusterSpec, app: &AppCtx, wl: &WorkloadSpec, parts: &mut
             }
             json!({"metadata": {"name": c.name}, "spec": claim})
         })
-        .collect();
-    let item = WorkloadItem {
-        meta: Meta {
-            name: wl.name.to_string(),
-            namespace: app.namespace.clone(),
-            labels: workload_labels(&app.name, wl.name.as_str()),
-        },
-        annotations,
-        // An autoscaler owns the count: a value here would be reset on every Flux apply.
-        replicas: if wl.autoscaling.is_some() {
-            None
-        } else {
-            Some(wl.replicas.unwrap_or(1))
-        },
-        selector,
-        strategy,
-        service_name: wl.headless_service_name(),
-        pod_management_policy: wl.pod_management_policy,
-        update_strategy,
-        volume_claim_templates,
-        pod,
-    };
-    let (file, blueprint, kinds): (String, &'static str, &'static [&'static str]) = if sts {
-        (
-            format!("statefulset-{}.yaml", wl.name),
-            "workload/statefulset.yaml.j2",
-            &["StatefulSet"],
-        )
-    } else {
-        (
-            format!("deployment-{}.yaml", wl.name),
-            "workload/deployment.yaml.j2",
-            &["Deployment"],
-        )
-    };
-    parts.release(Manifest::new(file, blueprint, kinds, item));
+        .collect()
 }
 
 fn env(vars: &[EnvVar], configs: &BTreeMap<&str, &ConfigMapSpec>, consumed: &mut Consumed) -> Vec<Value> {

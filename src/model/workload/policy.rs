@@ -3,7 +3,9 @@
 //! and the LimitRange.
 
 use super::{Labels, Meta, app_labels, selector, workload_labels};
-use crate::model::resolve::{AppCtx, Parts};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::kinds;
+use crate::model::part::{AppCtx, Parts, Topic};
 use crate::model::{LayerKind, Manifest};
 use crate::spec::ClusterSpec;
 use crate::spec::data::{PostgresProvider, RedisProvider};
@@ -48,20 +50,53 @@ fn quantities(map: &BTreeMap<String, Quantity>) -> BTreeMap<String, String> {
 
 /// Adds the app's quota, limit range and NetworkPolicies.
 pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
-    let meta = |name: String, labels: Labels| Meta {
-        name,
+    quota_and_limits(app, parts);
+    let policy = app.spec.network_policy.as_ref();
+    // The namespace-wide policies go into the app's first layer, so a database of the data
+    // layer is never up without them and its readiness proves they let it work.
+    let first = parts.first_layer();
+    let mut emit = |item: NetworkPolicyItem, namespace_wide: bool| {
+        let layer = if namespace_wide { first } else { LayerKind::Release };
+        if !item.api_server_any.is_empty() {
+            parts.open_api_server_egress(&item.meta.name);
+        }
+        parts.add(
+            layer,
+            Manifest::new(
+                format!("networkpolicy-{}.yaml", item.meta.name),
+                "policy/networkpolicy.yaml.j2",
+                &kinds::NETWORK_POLICY,
+                item,
+            ),
+        );
+    };
+    let namespace_dns = policy.is_some_and(|p| p.default_deny && p.dns);
+    for item in namespace_policies(spec, app, namespace_dns) {
+        emit(item, true);
+    }
+    for wl in &app.spec.workloads {
+        if let Some(item) = workload_policy(spec, app, wl, namespace_dns) {
+            emit(item, false);
+        }
+    }
+}
+
+/// The app's ResourceQuota and LimitRange.
+fn quota_and_limits(app: &AppCtx, parts: &mut Parts) {
+    let meta = || Meta {
+        name: app.name.clone(),
         namespace: app.namespace.clone(),
-        labels,
+        labels: app_labels(&app.name),
     };
     if let Some(quota) = &app.spec.resource_quota {
         let item = ResourceQuotaItem {
-            meta: meta(app.name.clone(), app_labels(&app.name)),
+            meta: meta(),
             hard: quantities(&quota.hard),
         };
         parts.release(Manifest::new(
             "resourcequota.yaml",
             "policy/resourcequota.yaml.j2",
-            &["ResourceQuota"],
+            &kinds::RESOURCE_QUOTA,
             item,
         ));
     }
@@ -79,135 +114,117 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
             }
         }
         let item = LimitRangeItem {
-            meta: meta(app.name.clone(), app_labels(&app.name)),
+            meta: meta(),
             limits: vec![Value::Object(limit)],
         };
         parts.release(Manifest::new(
             "limitrange.yaml",
             "policy/limitrange.yaml.j2",
-            &["LimitRange"],
+            &kinds::LIMIT_RANGE,
             item,
         ));
     }
+}
 
-    let policy = app.spec.network_policy.as_ref();
-    let network = &spec.defaults.network;
-    // The namespace-wide policies go into the app's first layer, so a database of the data
-    // layer is never up without them and its readiness proves they let it work.
-    let first = parts.first_layer();
-    let mut emit = |item: NetworkPolicyItem, namespace_wide: bool| {
-        let layer = if namespace_wide { first } else { LayerKind::Release };
-        if !item.api_server_any.is_empty() {
-            parts.open_api_server_egress(&item.meta.name);
-        }
-        parts.add(
-            layer,
-            Manifest::new(
-                format!("networkpolicy-{}.yaml", item.meta.name),
-                "policy/networkpolicy.yaml.j2",
-                &["NetworkPolicy"],
-                item,
-            ),
-        );
+/// The namespace-wide policies: default deny, DNS, and the databases' (from the first app of
+/// the namespace that denies by default, so two such apps never emit the same objects).
+fn namespace_policies(spec: &ClusterSpec, app: &AppCtx, namespace_dns: bool) -> Vec<NetworkPolicyItem> {
+    let mut out = Vec::new();
+    let Some(p) = app.spec.network_policy.as_ref().filter(|p| p.default_deny) else {
+        return out;
     };
-    let namespace_dns = policy.is_some_and(|p| p.default_deny && p.dns);
-    if let Some(p) = policy
-        && p.default_deny
-    {
-        emit(
-            NetworkPolicyItem {
-                meta: meta(format!("{}-default-deny", app.name), app_labels(&app.name)),
-                pod_selector: Labels::new(),
-                policy_types: vec!["Ingress", "Egress"],
-                ingress: Vec::new(),
-                egress: Vec::new(),
-                api_server_any: Vec::new(),
-            },
-            true,
-        );
-        if p.dns {
-            emit(
-                NetworkPolicyItem {
-                    meta: meta(format!("{}-allow-dns", app.name), app_labels(&app.name)),
-                    pod_selector: Labels::new(),
-                    policy_types: vec!["Egress"],
-                    ingress: Vec::new(),
-                    egress: vec![dns_rule(network)],
-                    api_server_any: Vec::new(),
-                },
-                true,
-            );
-        }
+    let meta = |name: String| Meta {
+        name,
+        namespace: app.namespace.clone(),
+        labels: app_labels(&app.name),
+    };
+    out.push(NetworkPolicyItem {
+        meta: meta(format!("{}-default-deny", app.name)),
+        pod_selector: Labels::new(),
+        policy_types: vec!["Ingress", "Egress"],
+        ingress: Vec::new(),
+        egress: Vec::new(),
+        api_server_any: Vec::new(),
+    });
+    if p.dns {
+        out.push(NetworkPolicyItem {
+            meta: meta(format!("{}-allow-dns", app.name)),
+            pod_selector: Labels::new(),
+            policy_types: vec!["Egress"],
+            ingress: Vec::new(),
+            egress: vec![dns_rule(&spec.defaults.network)],
+            api_server_any: Vec::new(),
+        });
     }
-    // The databases' policies come from the first app of the namespace that denies by
-    // default, so two such apps never emit the same objects.
-    // Only an app that denies by default can be that first app: test it before scanning.
-    let denies = app.spec.network_policy.as_ref().is_some_and(|p| p.default_deny);
-    let first_deny = denies
-        .then(|| {
-            spec.apps.iter().find(|a| {
-                a.namespace() == app.namespace && a.network_policy.as_ref().is_some_and(|p| p.default_deny)
-            })
-        })
-        .flatten();
+    let first_deny = spec.apps.iter().find(|a| {
+        a.namespace() == app.namespace && a.network_policy.as_ref().is_some_and(|p| p.default_deny)
+    });
     if first_deny.is_some_and(|a| a.name.as_str() == app.name) {
         for db in databases(spec, &app.namespace) {
-            for item in database_policies(spec, app, &db, namespace_dns) {
-                emit(item, true);
-            }
+            out.extend(database_policies(spec, app, &db, namespace_dns));
         }
     }
-    for wl in &app.spec.workloads {
-        let (ingress_isolated, egress_isolated) = wl.isolation(policy);
-        let mut ingress = Vec::new();
-        let mut egress = Vec::new();
-        let mut api_server_any = Vec::new();
-        if ingress_isolated {
-            ingress.extend(wl.allow_from.iter().map(|r| rule(r, &app.name, "from")));
-            if let (Some(m), Some(ns)) = (&wl.monitoring, &spec.defaults.monitoring.namespace) {
-                ingress.push(json!({
-                    "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
-                    "ports": [{"protocol": "TCP", "port": m.port}],
-                }));
-            }
+    out
+}
+
+/// A workload's own policy: the peers it allows in and out, when something isolates it.
+fn workload_policy(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    wl: &WorkloadSpec,
+    namespace_dns: bool,
+) -> Option<NetworkPolicyItem> {
+    let network = &spec.defaults.network;
+    let (ingress_isolated, egress_isolated) = wl.isolation(app.spec.network_policy.as_ref());
+    let mut ingress = Vec::new();
+    let mut egress = Vec::new();
+    let mut api_server_any = Vec::new();
+    if ingress_isolated {
+        ingress.extend(wl.allow_from.iter().map(|r| rule(r, &app.name, "from")));
+        if let (Some(m), Some(ns)) = (&wl.monitoring, &spec.defaults.monitoring.namespace) {
+            ingress.push(json!({
+                "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
+                "ports": [{"protocol": "TCP", "port": m.port}],
+            }));
         }
-        if egress_isolated {
-            egress.extend(wl.allow_to.iter().map(|r| rule(r, &app.name, "to")));
-            let talks_to_api = wl
-                .service_account
-                .as_ref()
-                .and_then(|n| app.spec.service_accounts.iter().find(|s| &s.name == n))
-                .is_some_and(ServiceAccountSpec::talks_to_api);
-            if talks_to_api {
-                egress.push(api_server_rule(network));
-                api_server_any = any_address_ports(network);
-            }
-            if !namespace_dns {
-                egress.push(dns_rule(network));
-            }
-        }
-        if ingress.is_empty() && egress.is_empty() {
-            continue;
-        }
-        let mut policy_types = Vec::new();
-        if !ingress.is_empty() {
-            policy_types.push("Ingress");
-        }
-        if !egress.is_empty() {
-            policy_types.push("Egress");
-        }
-        emit(
-            NetworkPolicyItem {
-                meta: meta(wl.name.to_string(), workload_labels(&app.name, wl.name.as_str())),
-                pod_selector: selector(&app.name, wl.name.as_str()),
-                policy_types,
-                ingress,
-                egress,
-                api_server_any,
-            },
-            false,
-        );
     }
+    if egress_isolated {
+        egress.extend(wl.allow_to.iter().map(|r| rule(r, &app.name, "to")));
+        let talks_to_api = wl
+            .service_account
+            .as_ref()
+            .and_then(|n| app.spec.service_accounts.iter().find(|s| &s.name == n))
+            .is_some_and(ServiceAccountSpec::talks_to_api);
+        if talks_to_api {
+            egress.push(api_server_rule(network));
+            api_server_any = any_address_ports(network);
+        }
+        if !namespace_dns {
+            egress.push(dns_rule(network));
+        }
+    }
+    if ingress.is_empty() && egress.is_empty() {
+        return None;
+    }
+    let mut policy_types = Vec::new();
+    if !ingress.is_empty() {
+        policy_types.push("Ingress");
+    }
+    if !egress.is_empty() {
+        policy_types.push("Egress");
+    }
+    Some(NetworkPolicyItem {
+        meta: Meta {
+            name: wl.name.to_string(),
+            namespace: app.namespace.clone(),
+            labels: workload_labels(&app.name, wl.name.as_str()),
+        },
+        pod_selector: selector(&app.name, wl.name.as_str()),
+        policy_types,
+        ingress,
+        egress,
+        api_server_any,
+    })
 }
 
 /// Selects namespaces by name.
@@ -302,25 +319,39 @@ pub fn api_server_rule(network: &NetworkDefaults) -> Value {
 struct Database {
     /// The cluster's name.
     name: String,
+    /// Its kind: what its pods need (the kind table's `network`) and which operator runs it.
+    kind: &'static kinds::Kind,
     /// Labels of its pods.
     pods: Labels,
-    /// What runs it.
-    kind: DatabaseKind,
     /// Ports its clients connect to.
     client_ports: Vec<u16>,
+    /// Port of the backup object store, when backups are on.
+    backup_port: Option<u16>,
+    /// Whether a PodMonitor scrapes its metrics port.
+    metrics: bool,
 }
 
-enum DatabaseKind {
-    /// CloudNative-PG: operator → instances on 8000 and 5432, instances to each other,
-    /// instances out to the API server and the backup object store.
-    Cnpg {
-        /// Port of the backup object store, when backups are on.
-        backup_port: Option<u16>,
-        /// Whether its PodMonitor scrapes port 9187.
-        metrics: bool,
-    },
-    /// KubeBlocks: its pods reach each other and are reached from the operator on every port.
-    Kubeblocks,
+impl Database {
+    fn new(kind: &'static kinds::Kind, name: String, client_ports: Vec<u16>) -> Self {
+        let pods = match kind.network.and_then(|n| n.pod_label) {
+            Some(label) => Labels::from([(label.to_string(), name.clone())]),
+            None => Labels::from([
+                ("app.kubernetes.io/instance".to_string(), name.clone()),
+                (
+                    "app.kubernetes.io/managed-by".to_string(),
+                    "kubeblocks".to_string(),
+                ),
+            ]),
+        };
+        Database {
+            name,
+            kind,
+            pods,
+            client_ports,
+            backup_port: None,
+            metrics: false,
+        }
+    }
 }
 
 /// Every database cluster the data services put into `namespace`.
@@ -331,48 +362,24 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
             let name = crate::model::postgres::cluster_name(owner.name.as_str(), pg);
             out.push(match pg.provider {
                 PostgresProvider::Cnpg => Database {
-                    pods: Labels::from([("cnpg.io/cluster".to_string(), name.clone())]),
-                    name,
-                    kind: DatabaseKind::Cnpg {
-                        backup_port: pg
-                            .backup
-                            .as_ref()
-                            .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
-                        metrics: crate::model::postgres::monitored(spec, owner, pg),
-                    },
-                    client_ports: vec![5432],
+                    backup_port: pg
+                        .backup
+                        .as_ref()
+                        .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
+                    metrics: crate::model::postgres::monitored(spec, owner, pg),
+                    ..Database::new(&kinds::CNPG_CLUSTER_KIND, name, vec![5432])
                 },
-                PostgresProvider::Kubeblocks => Database {
-                    pods: kubeblocks_pods(&name),
-                    name,
-                    kind: DatabaseKind::Kubeblocks,
-                    client_ports: vec![5432],
-                },
+                PostgresProvider::Kubeblocks => Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![5432]),
             });
         }
         if let Some(redis) = &owner.redis
             && redis.provider == RedisProvider::Kubeblocks
         {
             let name = crate::model::redis::cluster_name(owner.name.as_str(), redis);
-            out.push(Database {
-                pods: kubeblocks_pods(&name),
-                name,
-                kind: DatabaseKind::Kubeblocks,
-                client_ports: vec![6379, 26379],
-            });
+            out.push(Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![6379, 26379]));
         }
     }
     out
-}
-
-fn kubeblocks_pods(cluster: &str) -> Labels {
-    Labels::from([
-        ("app.kubernetes.io/instance".to_string(), cluster.to_string()),
-        (
-            "app.kubernetes.io/managed-by".to_string(),
-            "kubeblocks".to_string(),
-        ),
-    ])
 }
 
 /// The port of an `http(s)://host[:port]/...` URL.
@@ -406,8 +413,17 @@ fn tcp_ports(ports: &[u16]) -> Value {
     )
 }
 
-/// What a database cluster needs through a default deny: the cluster's own policy, and
-/// egress from every pod of the namespace to its client ports.
+/// A rule to or from `peers`, on `ports` when there are some (every port otherwise).
+fn peer_rule(direction: &str, peers: &Value, ports: &[u16]) -> Value {
+    if ports.is_empty() {
+        json!({ direction: peers })
+    } else {
+        json!({ direction: peers, "ports": tcp_ports(ports) })
+    }
+}
+
+/// What a database cluster needs through a default deny, as its kind says: the cluster's own
+/// policy, and egress from every pod of the namespace to its client ports.
 fn database_policies(
     spec: &ClusterSpec,
     app: &AppCtx,
@@ -415,52 +431,45 @@ fn database_policies(
     namespace_dns: bool,
 ) -> Vec<NetworkPolicyItem> {
     let network = &spec.defaults.network;
+    let needs = db.kind.network.unwrap_or(kinds::NetworkNeeds {
+        pod_label: None,
+        from_operator: &[],
+        peers: &[],
+        metrics: None,
+    });
     let own = json!([{"podSelector": {"matchLabels": db.pods}}]);
     let mut ingress = Vec::new();
     let mut egress = Vec::new();
-    let operator = match db.kind {
-        DatabaseKind::Cnpg { .. } => {
-            operator_namespace(spec, spec.operators.cnpg.as_ref()).unwrap_or_else(|| "cnpg-system".into())
-        }
-        DatabaseKind::Kubeblocks => {
-            operator_namespace(spec, spec.operators.kubeblocks.as_ref()).unwrap_or_else(|| "kb-system".into())
-        }
-    };
-    let from_operator = json!([{"namespaceSelector": namespace_selector(&[operator.as_str()])}]);
-    match db.kind {
-        DatabaseKind::Cnpg { backup_port, metrics } => {
-            ingress.push(json!({"from": from_operator, "ports": tcp_ports(&[8000, 5432])}));
-            ingress.push(json!({"from": own, "ports": tcp_ports(&[5432, 8000])}));
-            if metrics && let Some(ns) = &spec.defaults.monitoring.namespace {
-                ingress.push(json!({
-                    "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
-                    "ports": tcp_ports(&[9187]),
-                }));
-            }
-            egress.push(json!({"to": own, "ports": tcp_ports(&[5432, 8000])}));
-            if let Some(port) = backup_port {
-                egress.push(json!({"ports": tcp_ports(&[port])}));
-            }
-        }
-        DatabaseKind::Kubeblocks => {
-            ingress.push(json!({"from": from_operator}));
-            ingress.push(json!({"from": own}));
-            egress.push(json!({"to": own}));
-        }
+    if let Some(op) = db.kind.operator {
+        let operator =
+            operator_namespace(spec, op.declared(spec)).unwrap_or_else(|| op.default_namespace().into());
+        let from_operator = json!([{"namespaceSelector": namespace_selector(&[operator.as_str()])}]);
+        ingress.push(peer_rule("from", &from_operator, needs.from_operator));
+    }
+    ingress.push(peer_rule("from", &own, needs.peers));
+    if let (Some(port), true, Some(ns)) = (needs.metrics, db.metrics, &spec.defaults.monitoring.namespace) {
+        ingress.push(json!({
+            "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
+            "ports": tcp_ports(&[port]),
+        }));
+    }
+    egress.push(peer_rule("to", &own, needs.peers));
+    if let Some(port) = db.backup_port {
+        egress.push(json!({"ports": tcp_ports(&[port])}));
     }
     ingress.push(json!({"from": [{"podSelector": {}}], "ports": tcp_ports(&db.client_ports)}));
     egress.push(api_server_rule(network));
     if !namespace_dns {
         egress.push(dns_rule(network));
     }
-    let labels = app_labels(&app.name);
+    let meta = |name: String| Meta {
+        name,
+        namespace: app.namespace.clone(),
+        labels: app_labels(&app.name),
+    };
     vec![
         NetworkPolicyItem {
-            meta: Meta {
-                name: format!("{}-database", db.name),
-                namespace: app.namespace.clone(),
-                labels: labels.clone(),
-            },
+            meta: meta(format!("{}-database", db.name)),
             pod_selector: db.pods.clone(),
             policy_types: vec!["Ingress", "Egress"],
             ingress,
@@ -468,11 +477,7 @@ fn database_policies(
             api_server_any: any_address_ports(network),
         },
         NetworkPolicyItem {
-            meta: Meta {
-                name: format!("{}-clients", db.name),
-                namespace: app.namespace.clone(),
-                labels,
-            },
+            meta: meta(format!("{}-clients", db.name)),
             pod_selector: Labels::new(),
             policy_types: vec!["Egress"],
             ingress: Vec::new(),
@@ -480,4 +485,53 @@ fn database_policies(
             api_server_any: Vec::new(),
         },
     ]
+}
+
+/// The warning and the runbook caveat of an app whose NetworkPolicies let pods out to any
+/// address on the API server's ports (`defaults.network.apiServerCidrs` unset).
+pub fn open_api_server_egress(app: &AppCtx, out: &mut Parts) {
+    if out.open_api_server_egress.is_empty() {
+        return;
+    }
+    let policies: Vec<String> = out
+        .open_api_server_egress
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect();
+    let ports: Vec<String> = app
+        .cluster
+        .defaults
+        .network
+        .api_server_ports
+        .iter()
+        .map(u16::to_string)
+        .collect();
+    let ports = ports.join(", ");
+    let at = ["networkPolicy", "workloads", "name"]
+        .iter()
+        .map(|f| app.at(f))
+        .find(|p| app.spans.contains(p))
+        .and_then(|p| app.spans.key(&p));
+    out.diagnostic(
+        Diagnostic::warning(Code::ApiServerEgress, format!(
+            "the NetworkPolicies {} of app `{}` allow egress to the API server as egress to any address on port {ports}",
+            policies.join(", "),
+            app.name
+        ))
+        .at(at, "")
+        .help(
+            "set `defaults.network.apiServerCidrs` to the API server's addresses (the endpoints of the `kubernetes` \
+             Service: `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`; policies see \
+             the endpoint, not the Service's cluster IP), so the pods reach the API server and nothing else on those ports",
+        ),
+    );
+    out.caveat(
+        Topic::Network,
+        format!(
+            "Egress to the API server is egress to **any address** on port {ports} (NetworkPolicies {}): the API \
+             server's address is not known at compile time. Set `defaults.network.apiServerCidrs` to its endpoint \
+             addresses to allow only them.",
+            policies.join(", ")
+        ),
+    );
 }

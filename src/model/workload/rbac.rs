@@ -2,8 +2,9 @@
 //! rules and a ClusterRole and ClusterRoleBinding for its cluster-wide ones.
 
 use super::{Labels, Meta, app_labels};
+use crate::kinds;
 use crate::model::Manifest;
-use crate::model::resolve::{AppCtx, Parts};
+use crate::model::part::{AppCtx, Parts};
 use crate::spec::workload::PolicyRule;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -65,7 +66,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
         parts.release(Manifest::new(
             format!("serviceaccount-{name}.yaml"),
             "rbac/serviceaccount.yaml.j2",
-            &["ServiceAccount"],
+            &kinds::SERVICE_ACCOUNT,
             ServiceAccountItem {
                 meta: meta(name.clone(), &app.namespace),
                 automount: sa.talks_to_api(),
@@ -76,7 +77,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
             parts.release(Manifest::new(
                 format!("role-{name}.yaml"),
                 "rbac/role.yaml.j2",
-                &["Role"],
+                &kinds::ROLE,
                 RoleItem {
                     meta: meta(name.clone(), &app.namespace),
                     rules: rules(&sa.rules),
@@ -85,7 +86,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
             parts.release(Manifest::new(
                 format!("rolebinding-{name}.yaml"),
                 "rbac/rolebinding.yaml.j2",
-                &["RoleBinding"],
+                &kinds::ROLE_BINDING,
                 BindingItem {
                     meta: meta(name.clone(), &app.namespace),
                     role_kind: "Role",
@@ -100,7 +101,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
             parts.release(Manifest::new(
                 format!("clusterrole-{name}.yaml"),
                 "rbac/clusterrole.yaml.j2",
-                &["ClusterRole"],
+                &kinds::CLUSTER_ROLE,
                 RoleItem {
                     meta: meta(cluster_name.clone(), ""),
                     rules: rules(&sa.cluster_rules),
@@ -109,7 +110,7 @@ pub fn parts(app: &AppCtx, parts: &mut Parts) {
             parts.release(Manifest::new(
                 format!("clusterrolebinding-{name}.yaml"),
                 "rbac/clusterrolebinding.yaml.j2",
-                &["ClusterRoleBinding"],
+                &kinds::CLUSTER_ROLE_BINDING,
                 BindingItem {
                     meta: meta(cluster_name.clone(), ""),
                     role_kind: "ClusterRole",

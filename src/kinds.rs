@@ -1,0 +1,531 @@
+//! The kind table: one row per apiVersion/kind the tree can hold, with every fact gitopsc
+//! acts on about it — whether deleting it loses data (the review's loud section, prune
+//! protection), the spec fields the API server refuses to change, the CEL health check that
+//! keeps a Flux Kustomization waiting for it, the operator whose gate it needs, what its pods
+//! need through a default-deny NetworkPolicy, and the Flux version that brought it.
+//!
+//! Resolution (health checks, gates, prune labels, NetworkPolicies), the review of a change
+//! and the check of user manifests read this table; nothing else lists kinds. A new kind is a
+//! new row (see ARCHITECTURE.md, "Adding a kind").
+
+use std::fmt;
+
+/// An operator a kind needs: its objects wait behind that operator's gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operator {
+    /// CloudNative-PG.
+    Cnpg,
+    /// The Barman Cloud plugin of CloudNative-PG.
+    BarmanCloud,
+    /// External Secrets Operator.
+    ExternalSecrets,
+    /// KubeBlocks.
+    Kubeblocks,
+}
+
+impl Operator {
+    /// Its name in folders and gate names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operator::Cnpg => "cnpg",
+            Operator::BarmanCloud => "barman-cloud",
+            Operator::ExternalSecrets => "external-secrets",
+            Operator::Kubeblocks => "kubeblocks",
+        }
+    }
+
+    /// The key of `operators` in the spec that declares it.
+    pub fn spec_key(self) -> &'static str {
+        match self {
+            Operator::Cnpg => "cnpg",
+            Operator::BarmanCloud => "barmanCloud",
+            Operator::ExternalSecrets => "externalSecrets",
+            Operator::Kubeblocks => "kubeblocks",
+        }
+    }
+
+    /// Its product name.
+    pub fn title(self) -> &'static str {
+        match self {
+            Operator::Cnpg => "CloudNative-PG",
+            Operator::BarmanCloud => "the Barman Cloud plugin",
+            Operator::ExternalSecrets => "External Secrets Operator",
+            Operator::Kubeblocks => "KubeBlocks",
+        }
+    }
+
+    /// The Flux Kustomization name of its gate.
+    pub fn gate(self) -> String {
+        format!("{}-gate", self.name())
+    }
+
+    /// The namespace it runs in when the spec does not say.
+    pub fn default_namespace(self) -> &'static str {
+        match self {
+            Operator::Cnpg | Operator::BarmanCloud => "cnpg-system",
+            Operator::ExternalSecrets => "external-secrets",
+            Operator::Kubeblocks => "kb-system",
+        }
+    }
+}
+
+/// What prune protection (`defaults.pruneProtection`) does to objects of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prune {
+    /// Pruned with the app.
+    Pruned,
+    /// Kept when the app leaves: deleting it loses data, or stops what keeps data safe.
+    Kept,
+    /// Kept only when a kept object depends on it (a Secret a database reads); otherwise it is
+    /// recreated from its store.
+    KeptWhenDepended,
+}
+
+/// A CEL health check (Flux `healthCheckExprs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    /// True when the object is ready for its current spec.
+    pub current: &'static str,
+    /// True when the object failed for good, when the kind can tell.
+    pub failed: Option<&'static str>,
+}
+
+/// What the pods of a data service need through a default-deny NetworkPolicy (beyond their
+/// clients, whose ports the part that adds the service knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkNeeds {
+    /// The label that selects the pods of one object, with the object's name as value; or,
+    /// when `None`, KubeBlocks' pair (`app.kubernetes.io/instance: <name>`,
+    /// `app.kubernetes.io/managed-by: kubeblocks`).
+    pub pod_label: Option<&'static str>,
+    /// Ports the operator reaches the pods on (none: every port).
+    pub from_operator: &'static [u16],
+    /// Ports the pods reach each other on (none: every port).
+    pub peers: &'static [u16],
+    /// The metrics port a PodMonitor scrapes, when one does.
+    pub metrics: Option<u16>,
+}
+
+/// One apiVersion/kind.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Kind {
+    /// `apiVersion` (`group/version`, or `v1` for the core group).
+    pub api_version: &'static str,
+    /// `kind`.
+    pub kind: &'static str,
+    /// Whether its objects live in a namespace.
+    pub namespaced: bool,
+    /// Whether deleting it loses data: the review's loud section when it leaves.
+    pub stateful: bool,
+    /// What prune protection does to it.
+    pub prune: Prune,
+    /// `spec` fields the API server refuses to update.
+    pub immutable: &'static [&'static str],
+    /// `spec.replicas` may be handed to an autoscaler (the review warns when it leaves).
+    pub replicas: bool,
+    /// It holds an app's data under its name: a rename moves the app to an empty one.
+    pub database: bool,
+    /// The CEL health check; none where kstatus suffices or the kind has no status.
+    pub health: Option<Health>,
+    /// The operator whose gate its objects wait for.
+    pub operator: Option<Operator>,
+    /// What its pods need through a default deny.
+    pub network: Option<NetworkNeeds>,
+    /// The Flux minor version (`2.x`) that can apply it, when later than the oldest gitopsc
+    /// supports: its controller's API came then.
+    pub flux_since: Option<u32>,
+}
+
+impl Kind {
+    /// The API group (empty for the core group).
+    pub fn group(&self) -> &'static str {
+        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+
+    /// The version.
+    pub fn version(&self) -> &'static str {
+        self.api_version
+            .rsplit_once('/')
+            .map_or(self.api_version, |(_, v)| v)
+    }
+
+    /// The prune-protection labels its objects carry when protection is on.
+    pub fn prune_labels(&self, protect: bool, depended: bool) -> std::collections::BTreeMap<String, String> {
+        let keep = match self.prune {
+            Prune::Pruned => false,
+            Prune::Kept => protect,
+            Prune::KeptWhenDepended => protect && depended,
+        };
+        let mut labels = std::collections::BTreeMap::new();
+        if keep {
+            labels.insert(PRUNE_DISABLED.0.to_string(), PRUNE_DISABLED.1.to_string());
+        }
+        labels
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.api_version, self.kind)
+    }
+}
+
+/// The label (or annotation) that makes Flux keep an object it would otherwise prune.
+pub const PRUNE_DISABLED: (&str, &str) = ("kustomize.toolkit.fluxcd.io/prune", "disabled");
+
+/// Ready once the controller sets `Ready=True`.
+const READY: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')";
+/// Failed once a Flux controller declares the object `Stalled` (it will not retry by itself).
+const STALLED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Stalled' && c.status == 'True')";
+/// A Flux object: ready, or stalled.
+const FLUX: Option<Health> = Some(Health {
+    current: READY,
+    failed: Some(STALLED),
+});
+/// An ExternalSecret is ready for its current spec once `Ready=True` and the last successful
+/// sync was of this generation: External Secrets writes no `observedGeneration`, but sets
+/// `syncedResourceVersion` to `<generation>-<hash of labels and annotations>` on every
+/// successful sync only (external-secrets `markAsDone`). The `-` keeps generation 1 from
+/// matching `13-…`.
+const EXTERNAL_SECRET: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True') \
+     && status.?syncedResourceVersion.orValue('').startsWith(string(metadata.generation) + '-')";
+/// A CloudNative-PG Cluster writes no `observedGeneration`, neither in its status nor in its
+/// conditions (`SetClusterReadyCondition` derives `Ready` from the phase alone), so
+/// `Ready=True` from before a spec change reads as current until the operator reacts. What
+/// can be compared with the spec is: every asked-for instance ready (`readyInstances` ==
+/// `spec.instances`, so a scale-up waits) and the image the operator runs (`status.image`,
+/// set from `spec.imageName` once the operator took the change, so an image update waits).
+/// A change of any other field (parameters, resources) still passes until the operator
+/// leaves the healthy phase; docs/data.md says so.
+const CNPG_CLUSTER: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True') \
+     && status.?phase.orValue('') == 'Cluster in healthy state' \
+     && status.?readyInstances.orValue(0) == spec.instances \
+     && status.?image.orValue('') == spec.?imageName.orValue(status.?image.orValue(''))";
+
+/// A row with every fact at its most common value; rows below change what differs.
+const PLAIN: Kind = Kind {
+    api_version: "",
+    kind: "",
+    namespaced: true,
+    stateful: false,
+    prune: Prune::Pruned,
+    immutable: &[],
+    replicas: false,
+    database: false,
+    health: None,
+    operator: None,
+    network: None,
+    flux_since: None,
+};
+
+macro_rules! kind {
+    ($(#[$doc:meta])* $name:ident, $api:literal, $kind:literal $(, $field:ident: $value:expr)* $(,)?) => {
+        $(#[$doc])*
+        pub const $name: Kind = Kind {
+            api_version: $api,
+            kind: $kind,
+            $($field: $value,)*
+            ..PLAIN
+        };
+    };
+}
+
+kind!(
+    /// A Namespace: deleting it deletes everything in it.
+    NAMESPACE, "v1", "Namespace", namespaced: false, stateful: true, prune: Prune::Kept
+);
+kind!(CONFIG_MAP, "v1", "ConfigMap");
+kind!(
+    /// A Secret: recreated from its store when an ExternalSecret makes it.
+    SECRET, "v1", "Secret", stateful: true, prune: Prune::KeptWhenDepended
+);
+kind!(
+    /// A PersistentVolumeClaim: its volume goes with it (reclaim policy `Delete`).
+    PERSISTENT_VOLUME_CLAIM, "v1", "PersistentVolumeClaim", stateful: true, prune: Prune::Kept
+);
+kind!(SERVICE, "v1", "Service");
+kind!(SERVICE_ACCOUNT, "v1", "ServiceAccount");
+kind!(RESOURCE_QUOTA, "v1", "ResourceQuota");
+kind!(LIMIT_RANGE, "v1", "LimitRange");
+kind!(DEPLOYMENT, "apps/v1", "Deployment", immutable: &["selector"], replicas: true);
+kind!(
+    STATEFUL_SET,
+    "apps/v1",
+    "StatefulSet",
+    immutable: &["selector", "serviceName", "podManagementPolicy", "volumeClaimTemplates"],
+    replicas: true,
+);
+kind!(JOB, "batch/v1", "Job", immutable: &["selector", "template"]);
+kind!(
+    HORIZONTAL_POD_AUTOSCALER,
+    "autoscaling/v2",
+    "HorizontalPodAutoscaler"
+);
+kind!(POD_DISRUPTION_BUDGET, "policy/v1", "PodDisruptionBudget");
+kind!(NETWORK_POLICY, "networking.k8s.io/v1", "NetworkPolicy");
+kind!(INGRESS, "networking.k8s.io/v1", "Ingress");
+kind!(PRIORITY_CLASS, "scheduling.k8s.io/v1", "PriorityClass", namespaced: false);
+kind!(ROLE, "rbac.authorization.k8s.io/v1", "Role");
+kind!(ROLE_BINDING, "rbac.authorization.k8s.io/v1", "RoleBinding");
+kind!(CLUSTER_ROLE, "rbac.authorization.k8s.io/v1", "ClusterRole", namespaced: false);
+kind!(CLUSTER_ROLE_BINDING, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", namespaced: false);
+kind!(
+    /// v2 since Flux 2.3.
+    HELM_RELEASE, "helm.toolkit.fluxcd.io/v2", "HelmRelease", health: FLUX, flux_since: Some(3)
+);
+kind!(
+    /// v1 since Flux 2.3.
+    HELM_REPOSITORY, "source.toolkit.fluxcd.io/v1", "HelmRepository", health: FLUX, flux_since: Some(3)
+);
+kind!(
+    /// v1 since Flux 2.6 (source-controller 1.6).
+    OCI_REPOSITORY, "source.toolkit.fluxcd.io/v1", "OCIRepository", health: FLUX, flux_since: Some(6)
+);
+kind!(FLUX_KUSTOMIZATION, "kustomize.toolkit.fluxcd.io/v1", "Kustomization", health: FLUX);
+kind!(
+    /// External Secrets v1 (0.16 and later).
+    EXTERNAL_SECRET_KIND,
+    "external-secrets.io/v1",
+    "ExternalSecret",
+    stateful: true,
+    prune: Prune::KeptWhenDepended,
+    health: Some(Health { current: EXTERNAL_SECRET, failed: None }),
+    operator: Some(Operator::ExternalSecrets),
+);
+kind!(
+    SECRET_STORE,
+    "external-secrets.io/v1",
+    "SecretStore",
+    health: Some(Health { current: READY, failed: None }),
+    operator: Some(Operator::ExternalSecrets),
+);
+kind!(
+    CLUSTER_SECRET_STORE,
+    "external-secrets.io/v1",
+    "ClusterSecretStore",
+    namespaced: false,
+    health: Some(Health { current: READY, failed: None }),
+    operator: Some(Operator::ExternalSecrets),
+);
+kind!(
+    /// A CloudNative-PG cluster: its PVCs are owned by it.
+    CNPG_CLUSTER_KIND,
+    "postgresql.cnpg.io/v1",
+    "Cluster",
+    stateful: true,
+    prune: Prune::Kept,
+    database: true,
+    health: Some(Health { current: CNPG_CLUSTER, failed: None }),
+    operator: Some(Operator::Cnpg),
+    // CloudNative-PG docs (networking.md): the operator reaches every instance on 8000 and
+    // 5432, instances reach each other, the exporter serves 9187.
+    network: Some(NetworkNeeds {
+        pod_label: Some("cnpg.io/cluster"),
+        from_operator: &[8000, 5432],
+        peers: &[5432, 8000],
+        metrics: Some(9187),
+    }),
+);
+kind!(
+    CNPG_DATABASE,
+    "postgresql.cnpg.io/v1",
+    "Database",
+    health: Some(Health { current: "status.?applied.orValue(false) == true", failed: None }),
+    operator: Some(Operator::Cnpg),
+);
+kind!(
+    /// Kept with its cluster, so a kept cluster goes on being backed up.
+    CNPG_SCHEDULED_BACKUP,
+    "postgresql.cnpg.io/v1",
+    "ScheduledBackup",
+    prune: Prune::Kept,
+    immutable: &["cluster"],
+    operator: Some(Operator::Cnpg),
+);
+kind!(
+    /// Where the backups are: deleting it loses their configuration, not the backups.
+    CNPG_OBJECT_STORE,
+    "barmancloud.cnpg.io/v1",
+    "ObjectStore",
+    stateful: true,
+    prune: Prune::Kept,
+    operator: Some(Operator::BarmanCloud),
+);
+kind!(
+    KUBEBLOCKS_CLUSTER,
+    "apps.kubeblocks.io/v1",
+    "Cluster",
+    stateful: true,
+    prune: Prune::Kept,
+    database: true,
+    health: Some(Health {
+        current: "status.?phase.orValue('') == 'Running'",
+        failed: Some("status.?phase.orValue('') == 'Failed'"),
+    }),
+    operator: Some(Operator::Kubeblocks),
+    // KubeBlocks' pods reach each other and are reached from the operator on every port.
+    network: Some(NetworkNeeds { pod_label: None, from_operator: &[], peers: &[], metrics: None }),
+);
+kind!(
+    /// Installed by KubeBlocks' addons; gates wait for it.
+    KUBEBLOCKS_CLUSTER_DEFINITION,
+    "apps.kubeblocks.io/v1",
+    "ClusterDefinition",
+    namespaced: false,
+    health: Some(Health { current: "status.?phase.orValue('') == 'Available'", failed: None }),
+    operator: Some(Operator::Kubeblocks),
+);
+kind!(POD_MONITOR, "monitoring.coreos.com/v1", "PodMonitor");
+kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
+kind!(PROMETHEUS_RULE, "monitoring.coreos.com/v1", "PrometheusRule");
+
+/// Every row.
+pub const ALL: &[&Kind] = &[
+    &NAMESPACE,
+    &CONFIG_MAP,
+    &SECRET,
+    &PERSISTENT_VOLUME_CLAIM,
+    &SERVICE,
+    &SERVICE_ACCOUNT,
+    &RESOURCE_QUOTA,
+    &LIMIT_RANGE,
+    &DEPLOYMENT,
+    &STATEFUL_SET,
+    &JOB,
+    &HORIZONTAL_POD_AUTOSCALER,
+    &POD_DISRUPTION_BUDGET,
+    &NETWORK_POLICY,
+    &INGRESS,
+    &PRIORITY_CLASS,
+    &ROLE,
+    &ROLE_BINDING,
+    &CLUSTER_ROLE,
+    &CLUSTER_ROLE_BINDING,
+    &HELM_RELEASE,
+    &HELM_REPOSITORY,
+    &OCI_REPOSITORY,
+    &FLUX_KUSTOMIZATION,
+    &EXTERNAL_SECRET_KIND,
+    &SECRET_STORE,
+    &CLUSTER_SECRET_STORE,
+    &CNPG_CLUSTER_KIND,
+    &CNPG_DATABASE,
+    &CNPG_SCHEDULED_BACKUP,
+    &CNPG_OBJECT_STORE,
+    &KUBEBLOCKS_CLUSTER,
+    &KUBEBLOCKS_CLUSTER_DEFINITION,
+    &POD_MONITOR,
+    &SERVICE_MONITOR,
+    &PROMETHEUS_RULE,
+];
+
+/// The row of an apiVersion and kind.
+pub fn lookup(api_version: &str, kind: &str) -> Option<&'static Kind> {
+    ALL.iter()
+        .copied()
+        .find(|k| k.api_version == api_version && k.kind == kind)
+}
+
+/// The row of a kind in an API group, whatever the version: what a tree written by an older
+/// gitopsc held is judged by what the kind is.
+pub fn in_group(group: &str, kind: &str) -> Option<&'static Kind> {
+    ALL.iter().copied().find(|k| k.group() == group && k.kind == kind)
+}
+
+/// The CEL health checks of a set of kinds: one per kind that has one, ordered by kind and
+/// group.
+pub fn health_checks<'k>(kinds: impl IntoIterator<Item = &'k Kind>) -> Vec<(&'k Kind, Health)> {
+    let mut found: Vec<(&Kind, Health)> = kinds
+        .into_iter()
+        .filter_map(|k| k.health.map(|h| (k, h)))
+        .collect();
+    found.sort_by_key(|(k, _)| (k.kind, k.group()));
+    found.dedup_by_key(|(k, _)| (k.kind, k.group()));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_row_is_one_api_version_and_kind() {
+        let mut seen = BTreeSet::new();
+        for k in ALL {
+            assert!(seen.insert((k.api_version, k.kind)), "{k} twice");
+            assert_eq!(lookup(k.api_version, k.kind), Some(*k));
+            assert!(!k.kind.is_empty() && !k.api_version.is_empty());
+        }
+    }
+
+    #[test]
+    fn kinds_are_found_by_group_whatever_the_version() {
+        assert_eq!(
+            in_group("postgresql.cnpg.io", "Cluster"),
+            Some(&CNPG_CLUSTER_KIND)
+        );
+        assert_eq!(
+            in_group("apps.kubeblocks.io", "Cluster"),
+            Some(&KUBEBLOCKS_CLUSTER)
+        );
+        assert_eq!(in_group("", "Secret"), Some(&SECRET));
+        assert_eq!(lookup("postgresql.cnpg.io/v2", "Cluster"), None);
+        assert_eq!(CNPG_CLUSTER_KIND.group(), "postgresql.cnpg.io");
+        assert_eq!(NAMESPACE.group(), "");
+        assert_eq!(NAMESPACE.version(), "v1");
+        assert_eq!(HELM_RELEASE.version(), "v2");
+    }
+
+    #[test]
+    fn health_checks_are_one_per_kind_in_kind_then_group_order() {
+        let checks = health_checks([
+            &HELM_RELEASE,
+            &CNPG_CLUSTER_KIND,
+            &DEPLOYMENT,
+            &KUBEBLOCKS_CLUSTER,
+            &HELM_RELEASE,
+            &KUBEBLOCKS_CLUSTER_DEFINITION,
+        ]);
+        let names: Vec<String> = checks
+            .iter()
+            .map(|(k, _)| format!("{}.{}", k.kind, k.group()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Cluster.apps.kubeblocks.io",
+                "Cluster.postgresql.cnpg.io",
+                "ClusterDefinition.apps.kubeblocks.io",
+                "HelmRelease.helm.toolkit.fluxcd.io"
+            ]
+        );
+        assert_eq!(checks[3].1.failed, Some(STALLED));
+    }
+
+    #[test]
+    fn prune_protection_follows_the_row() {
+        assert_eq!(
+            CNPG_CLUSTER_KIND
+                .prune_labels(true, false)
+                .get(PRUNE_DISABLED.0)
+                .map(String::as_str),
+            Some("disabled")
+        );
+        assert!(CNPG_CLUSTER_KIND.prune_labels(false, true).is_empty());
+        assert!(EXTERNAL_SECRET_KIND.prune_labels(true, false).is_empty());
+        assert!(!EXTERNAL_SECRET_KIND.prune_labels(true, true).is_empty());
+        assert!(DEPLOYMENT.prune_labels(true, true).is_empty());
+    }
+
+    #[test]
+    fn data_services_say_what_their_pods_need() {
+        let cnpg = CNPG_CLUSTER_KIND.network.unwrap();
+        assert_eq!(cnpg.from_operator, &[8000, 5432]);
+        assert_eq!(cnpg.pod_label, Some("cnpg.io/cluster"));
+        assert!(KUBEBLOCKS_CLUSTER.network.unwrap().from_operator.is_empty());
+        assert_eq!(CNPG_CLUSTER_KIND.operator, Some(Operator::Cnpg));
+        assert_eq!(CNPG_OBJECT_STORE.operator, Some(Operator::BarmanCloud));
+        assert!(ALL.iter().filter(|k| k.database).all(|k| k.stateful));
+    }
+}
