@@ -103,8 +103,7 @@ pub enum Command {
         /// The output root to compare with.
         #[arg(long, short, required_unless_present = "base", conflicts_with = "base")]
         out: Option<PathBuf>,
-        /// Compare with the spec as it is at this git revision, rendered from git's objects
-        /// (not with `--format json`).
+        /// Compare with the spec as it is at this git revision, rendered from git's objects.
         #[arg(long, value_name = "REV")]
         base: Option<String>,
         /// `text` for a terminal, `markdown` for a pull-request comment, `json` for programs.

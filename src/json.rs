@@ -8,14 +8,14 @@ use crate::emit::review::{DatabaseChange, ObjectId, Review, WorkloadChange};
 use crate::emit::{ChangeKind, Comparison, ConflictReason};
 use crate::source::Source;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The version of the format. It is raised when a field is removed, renamed or changes
 /// meaning; fields may be added within a version, so readers ignore fields they do not know.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The report of one command run.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(title = "gitopsc JSON output")]
 pub struct Report {
@@ -58,7 +58,7 @@ pub struct Report {
 }
 
 /// A command that reports in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum CommandName {
     /// `gitopsc validate`.
@@ -72,7 +72,7 @@ pub enum CommandName {
 }
 
 /// One error or warning.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JsonDiagnostic {
     /// `error` stops the command; `warning` does not.
@@ -105,7 +105,7 @@ pub struct JsonDiagnostic {
 }
 
 /// How bad a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum JsonSeverity {
     /// The command fails (exit 2).
@@ -115,7 +115,7 @@ pub enum JsonSeverity {
 }
 
 /// What a valid spec holds.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelSummary {
     /// The cluster's name.
@@ -127,7 +127,7 @@ pub struct ModelSummary {
 }
 
 /// Counts of the rendered tree's files.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileCounts {
     /// Files the spec renders.
@@ -141,7 +141,7 @@ pub struct FileCounts {
 }
 
 /// A file that `build` writes or deletes.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileChange {
     /// The path relative to the output root.
@@ -151,7 +151,7 @@ pub struct FileChange {
 }
 
 /// What happens to a file or an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Change {
     /// It is new.
@@ -163,7 +163,7 @@ pub enum Change {
 }
 
 /// A file in the way.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileConflict {
     /// The path relative to the output root.
@@ -176,7 +176,7 @@ pub struct FileConflict {
 }
 
 /// Why a file is in the way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ConflictKind {
     /// gitopsc did not write it.
@@ -190,7 +190,7 @@ pub enum ConflictKind {
 }
 
 /// A Kubernetes object.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Object {
     /// `apiVersion`.
@@ -205,7 +205,7 @@ pub struct Object {
 }
 
 /// An object created, changed or deleted.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectChange {
     /// What happens to it.
@@ -215,7 +215,7 @@ pub struct ObjectChange {
 }
 
 /// A stateful object that leaves the tree.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeavingObject {
     /// The object.
@@ -227,7 +227,7 @@ pub struct LeavingObject {
 }
 
 /// A stateful object that moves to another Flux Kustomization.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MovingObject {
     /// The object.
@@ -241,7 +241,7 @@ pub struct MovingObject {
 }
 
 /// A database cluster change the live cluster does not follow.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "change", rename_all = "camelCase")]
 pub enum DatabaseAlarm {
     /// `spec.bootstrap` changed: CloudNative-PG reads it only when it creates the cluster.
@@ -263,7 +263,7 @@ pub enum DatabaseAlarm {
 }
 
 /// A workload change a plain apply cannot carry out.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "change", rename_all = "camelCase")]
 pub enum WorkloadAlarm {
     /// Fields the API server refuses to update changed: the object must be recreated.
@@ -390,6 +390,11 @@ impl Report {
         self.databases = review.databases.iter().map(database).collect();
         self.workloads = review.workloads.iter().map(workload).collect();
         self
+    }
+
+    /// A report from its text (as [`Report::to_text`] writes it).
+    pub fn parse(text: &str) -> Option<Report> {
+        serde_json::from_str(text).ok()
     }
 
     /// The report as the pretty-printed JSON text printed on stdout.

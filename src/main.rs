@@ -64,11 +64,6 @@ fn main() -> ExitCode {
             blueprints,
             ..
         } => match (base, out) {
-            (Some(_), _) if style.format == Format::Json => commands::Outcome {
-                stderr: "error: `diff --base` does not print `--format json`; use `--out DIR`\n".to_string(),
-                code: 2,
-                ..commands::Outcome::default()
-            },
             (Some(base), _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
             (None, Some(out)) => commands::run(spec, out, blueprints.as_deref(), Mode::Diff, style),
             (None, None) => commands::Outcome {

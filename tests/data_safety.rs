@@ -1,7 +1,7 @@
 //! Data services that would pass validation and then fail in the cluster, or lose something
 //! later: reserved names, extensions the image lacks, the deprecated in-tree backup, backups
 //! of kept clusters, declared secret stores, chart value keys, timeouts. Each test names the
-//! fixture it reads (under `tests/errors/`, snapshotted by `tests/cli.rs`) or writes its spec.
+//! fixture it reads (under `tests/errors/`, snapshotted by `tests/cli_errors.rs` and `tests/cli_warnings.rs`) or writes its spec.
 
 mod common;
 

@@ -22,14 +22,38 @@ const NO_SPEC_EXAMPLE: &[(Code, &str)] = &[
     (Code::Git, "about the git repository"),
     (Code::UnknownCode, "about `gitopsc explain`"),
     (Code::Internal, "a bug"),
-    (Code::SchemasNotDirectory, "needs files beside the spec, --schemas or a rendered tree"),
-    (Code::RenderedObjectNotYaml, "needs files beside the spec, --schemas or a rendered tree"),
-    (Code::SchemaViolation, "needs files beside the spec, --schemas or a rendered tree"),
-    (Code::SchemaUnusable, "needs files beside the spec, --schemas or a rendered tree"),
-    (Code::SchemaMissing, "needs files beside the spec, --schemas or a rendered tree"),
-    (Code::PatchDoesNotApply, "needs files beside the spec, --schemas or a rendered tree"),
-    (Code::PatchSelectsNothing, "needs files beside the spec, --schemas or a rendered tree"),
-    (Code::ManifestUnreadable, "needs files beside the spec, --schemas or a rendered tree"),
+    (
+        Code::SchemasNotDirectory,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
+    (
+        Code::RenderedObjectNotYaml,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
+    (
+        Code::SchemaViolation,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
+    (
+        Code::SchemaUnusable,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
+    (
+        Code::SchemaMissing,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
+    (
+        Code::PatchDoesNotApply,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
+    (
+        Code::PatchSelectsNothing,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
+    (
+        Code::ManifestUnreadable,
+        "needs files beside the spec, --schemas or a rendered tree",
+    ),
     (
         Code::ChartVersionNotVendored,
         "needs a vendored chart beside the spec",

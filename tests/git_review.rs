@@ -188,6 +188,74 @@ fn diff_against_a_revision_needs_no_tree_on_disk() {
     assert!(text.contains("`nope` names no commit"), "{text}");
 }
 
+/// Runs `gitopsc ARGS --format json` in `dir`: the exit code and the report, which must be
+/// valid against the committed schema, with nothing on stderr.
+fn json_report(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gitopsc"))
+        .args(args)
+        .args(["--format", "json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema = std::fs::read_to_string(root().join("schemas/json-output.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&serde_json::from_str(&schema).unwrap()).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}\n{report}");
+    (out.status.code().unwrap_or(-1), report)
+}
+
+#[test]
+fn diff_against_a_revision_reports_in_json() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    let spec = std::fs::read_to_string(dir.join("cluster.yaml")).unwrap();
+    std::fs::write(dir.join("cluster.yaml"), spec.replace("6.7.1", "6.7.2")).unwrap();
+    let (code, report) = json_report(&dir, &["diff", "cluster.yaml", "--base", "HEAD"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        (&report["command"], &report["spec"], report.get("out")),
+        (
+            &serde_json::json!("diff"),
+            &serde_json::json!("cluster.yaml"),
+            None
+        )
+    );
+    assert!(
+        report["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["change"] == "changed" && o["object"]["kind"] == "HelmRelease"),
+        "{report}"
+    );
+    assert!(!report.to_string().contains("gitopsc-git-"), "{report}");
+    // A revision that does not exist, and one whose spec does not build.
+    let (code, report) = json_report(&dir, &["diff", "cluster.yaml", "--base", "nope"]);
+    assert_eq!(
+        (code, &report["diagnostics"][0]["code"]),
+        (2, &serde_json::json!("GSC0706"))
+    );
+    std::fs::write(
+        dir.join("cluster.yaml"),
+        spec.replace("chart: podinfo", "chrt: podinfo"),
+    )
+    .unwrap();
+    ok(&dir, "git", &["commit", "-qam", "broken"]);
+    std::fs::write(dir.join("cluster.yaml"), &spec).unwrap();
+    let (code, report) = json_report(&dir, &["diff", "cluster.yaml", "--base", "HEAD"]);
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!((code, report["command"].as_str()), (2, Some("diff")), "{report}");
+    assert_eq!(codes, ["GSC0706", "GSC0202", "GSC0201"], "{report}");
+    assert_eq!(report["diagnostics"][2]["file"], "cluster.yaml", "{report}");
+}
+
 /// A hook runner (`pre-commit` or `prek`) from PATH or the CI virtual environment, or `None`
 /// after saying why (a failure when `GITOPSC_REQUIRE_TOOLS=1`).
 fn runner(name: &str) -> Option<PathBuf> {

@@ -87,12 +87,23 @@ fn evaluate(cases: &[(String, Value)]) -> Option<Vec<Value>> {
     Some(serde_json::from_slice(&out.stdout).expect("json results"))
 }
 
+/// A state of a custom resource: (state, object, whether `current` holds, whether `failed`
+/// holds).
+type State = (&'static str, Value, bool, bool);
+
+fn condition(t: &str, s: &str) -> Value {
+    json!({"type": t, "status": s, "reason": "x", "message": "x"})
+}
+
+/// An object of generation 1 with `status`.
+fn with_status(status: Value) -> Value {
+    json!({"metadata": {"generation": 1}, "status": status})
+}
+
 /// The states a custom resource of `kind` goes through, each with whether `current` and
-/// `failed` must hold: (state, object, current, failed). `failed: None` in the emitted check
-/// means the kind cannot tell, and then it must never be reported failed.
-fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool)> {
-    let condition = |t: &str, s: &str| json!({"type": t, "status": s, "reason": "x", "message": "x"});
-    let with_status = |status: Value| json!({"metadata": {"generation": 1}, "status": status});
+/// `failed` must hold. `failed: None` in the emitted check means the kind cannot tell, and
+/// then it must never be reported failed.
+fn states(api_version: &str, kind: &str) -> Vec<State> {
     let created = json!({"metadata": {"generation": 1}});
     match (api_version, kind) {
         ("postgresql.cnpg.io/v1", "Database") => vec![
@@ -105,75 +116,8 @@ fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool
             ),
             ("applied", with_status(json!({"applied": true})), true, false),
         ],
-        ("external-secrets.io/v1", "ExternalSecret") => {
-            // Generation 3; `syncedResourceVersion` is `<generation>-<hash>` of the last success.
-            let at = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "status": status});
-            let synced = |version: &str, ready: &str| json!({"conditions": [condition("Ready", ready)], "syncedResourceVersion": version});
-            vec![
-                (
-                    "just created",
-                    json!({"metadata": {"generation": 3}}),
-                    false,
-                    false,
-                ),
-                ("status without conditions", at(3, json!({})), false, false),
-                ("not ready", at(3, synced("2-ab", "False")), false, false),
-                ("ready", at(3, synced("3-ab", "True")), true, false),
-                (
-                    "ready, but for an older generation",
-                    at(3, synced("2-ab", "True")),
-                    false,
-                    false,
-                ),
-                (
-                    "ready, for generation 13 at generation 1",
-                    at(1, synced("13-ab", "True")),
-                    false,
-                    false,
-                ),
-                (
-                    "ready, for generation 1 at generation 13",
-                    at(13, synced("1-ab", "True")),
-                    false,
-                    false,
-                ),
-            ]
-        }
-        ("postgresql.cnpg.io/v1", "Cluster") => {
-            // Three instances of `img:17.6` asked for.
-            let cluster = |status: Value| json!({"metadata": {"generation": 2}, "spec": {"instances": 3, "imageName": "img:17.6"}, "status": status});
-            let healthy = |ready_instances: i64, image: &str| json!({"conditions": [condition("Ready", "True")], "phase": "Cluster in healthy state", "readyInstances": ready_instances, "image": image});
-            vec![
-                (
-                    "just created",
-                    json!({"metadata": {"generation": 1}, "spec": {"instances": 3, "imageName": "img:17.6"}}),
-                    false,
-                    false,
-                ),
-                ("status without conditions", cluster(json!({})), false, false),
-                (
-                    "not ready",
-                    cluster(
-                        json!({"conditions": [condition("Ready", "False")], "phase": "Setting up primary", "readyInstances": 0}),
-                    ),
-                    false,
-                    false,
-                ),
-                ("ready", cluster(healthy(3, "img:17.6")), true, false),
-                (
-                    "ready, but for an older generation (2 instances)",
-                    cluster(healthy(2, "img:17.6")),
-                    false,
-                    false,
-                ),
-                (
-                    "ready, but for an older generation (image)",
-                    cluster(healthy(3, "img:17.5")),
-                    false,
-                    false,
-                ),
-            ]
-        }
+        ("external-secrets.io/v1", "ExternalSecret") => external_secret_states(),
+        ("postgresql.cnpg.io/v1", "Cluster") => cnpg_cluster_states(),
         ("apps.kubeblocks.io/v1", "Cluster") => vec![
             ("just created", created, false, false),
             (
@@ -201,34 +145,106 @@ fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool
             ),
         ],
         // Everything else reports a `Ready` condition; Flux's own kinds also `Stalled`.
-        _ => {
-            let flux = api_version.contains("fluxcd.io");
-            vec![
-                ("just created", created, false, false),
-                ("status without conditions", with_status(json!({})), false, false),
-                (
-                    "not ready",
-                    with_status(json!({"conditions": [condition("Ready", "False")]})),
-                    false,
-                    false,
-                ),
-                (
-                    "ready",
-                    with_status(json!({"conditions": [condition("Ready", "True")]})),
-                    true,
-                    false,
-                ),
-                (
-                    "stalled",
-                    with_status(
-                        json!({"conditions": [condition("Ready", "False"), condition("Stalled", "True")]}),
-                    ),
-                    false,
-                    flux,
-                ),
-            ]
-        }
+        _ => ready_condition_states(api_version.contains("fluxcd.io")),
     }
+}
+
+fn external_secret_states() -> Vec<State> {
+    // Generation 3; `syncedResourceVersion` is `<generation>-<hash>` of the last success.
+    let at =
+        |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "status": status});
+    let synced = |version: &str, ready: &str| json!({"conditions": [condition("Ready", ready)], "syncedResourceVersion": version});
+    vec![
+        (
+            "just created",
+            json!({"metadata": {"generation": 3}}),
+            false,
+            false,
+        ),
+        ("status without conditions", at(3, json!({})), false, false),
+        ("not ready", at(3, synced("2-ab", "False")), false, false),
+        ("ready", at(3, synced("3-ab", "True")), true, false),
+        (
+            "ready, but for an older generation",
+            at(3, synced("2-ab", "True")),
+            false,
+            false,
+        ),
+        (
+            "ready, for generation 13 at generation 1",
+            at(1, synced("13-ab", "True")),
+            false,
+            false,
+        ),
+        (
+            "ready, for generation 1 at generation 13",
+            at(13, synced("1-ab", "True")),
+            false,
+            false,
+        ),
+    ]
+}
+
+fn cnpg_cluster_states() -> Vec<State> {
+    // Three instances of `img:17.6` asked for.
+    let cluster = |status: Value| json!({"metadata": {"generation": 2}, "spec": {"instances": 3, "imageName": "img:17.6"}, "status": status});
+    let healthy = |ready_instances: i64, image: &str| json!({"conditions": [condition("Ready", "True")], "phase": "Cluster in healthy state", "readyInstances": ready_instances, "image": image});
+    vec![
+        (
+            "just created",
+            json!({"metadata": {"generation": 1}, "spec": {"instances": 3, "imageName": "img:17.6"}}),
+            false,
+            false,
+        ),
+        ("status without conditions", cluster(json!({})), false, false),
+        (
+            "not ready",
+            cluster(
+                json!({"conditions": [condition("Ready", "False")], "phase": "Setting up primary", "readyInstances": 0}),
+            ),
+            false,
+            false,
+        ),
+        ("ready", cluster(healthy(3, "img:17.6")), true, false),
+        (
+            "ready, but for an older generation (2 instances)",
+            cluster(healthy(2, "img:17.6")),
+            false,
+            false,
+        ),
+        (
+            "ready, but for an older generation (image)",
+            cluster(healthy(3, "img:17.5")),
+            false,
+            false,
+        ),
+    ]
+}
+
+fn ready_condition_states(flux: bool) -> Vec<State> {
+    let created = json!({"metadata": {"generation": 1}});
+    vec![
+        ("just created", created, false, false),
+        ("status without conditions", with_status(json!({})), false, false),
+        (
+            "not ready",
+            with_status(json!({"conditions": [condition("Ready", "False")]})),
+            false,
+            false,
+        ),
+        (
+            "ready",
+            with_status(json!({"conditions": [condition("Ready", "True")]})),
+            true,
+            false,
+        ),
+        (
+            "stalled",
+            with_status(json!({"conditions": [condition("Ready", "False"), condition("Stalled", "True")]})),
+            false,
+            flux,
+        ),
+    ]
 }
 
 #[test]

@@ -282,14 +282,16 @@ fn allow_plaintext_lets_a_named_value_through_and_nothing_else() {
         "/helm/values/session/ttl, reason: \" \"",
     );
     let run = validate(dir.path(), "cluster.yaml", &stale).expect(2);
-    assert!(run.stderr.contains("needs a reason"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("holds no value the secret check refuses"),
+    // Two entries refused (no reason; nothing to allow), and the value they no longer allow.
+    assert_eq!(
+        run.stderr.matches("error[GSC0509]: ").count(),
+        2,
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("`token` holds a secret in plain text"),
+        run.stderr
+            .contains("error[GSC0508]: `token` holds a secret in plain text"),
         "{}",
         run.stderr
     );
@@ -300,7 +302,11 @@ fn allow_plaintext_lets_a_named_value_through_and_nothing_else() {
         "    allowPlaintext:\n      - { path: /helm/values/url, reason: \"a test password\" }\n    configMaps:\n",
     );
     let run = validate(dir.path(), "cluster.yaml", &url).expect(2);
-    assert!(run.stderr.contains("URL carries a password"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error[GSC0508]: this URL carries a password"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// The `vault kv put` lines of a runbook's shell blocks.
@@ -401,7 +407,7 @@ fn control_characters_in_secret_paths_are_refused() {
     ] {
         let (text, line) = with_line(old, new);
         let run = validate(dir.path(), "cluster.yaml", &text).expect(2);
-        assert!(run.stderr.contains("control character"), "{new}:\n{}", run.stderr);
+        assert!(run.stderr.contains("error[GSC0510]: "), "{new}:\n{}", run.stderr);
         let at = if old == VAULT { line + 1 } else { line };
         assert!(
             run.stderr.contains(&format!("cluster.yaml:{at}:")),

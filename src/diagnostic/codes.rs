@@ -267,7 +267,9 @@ pub fn index_markdown() -> String {
     out.push_str("\n| code | title |\n|---|---|\n");
     for code in Code::ALL {
         let anchor = code.as_str().to_lowercase();
-        out.push_str(&format!("| [{code}](#{anchor}) | {} |\n", code.title()));
+        // A `|` would end the table's cell, even in code.
+        let title = code.title().replace('|', "\\|");
+        out.push_str(&format!("| [{code}](#{anchor}) | {title} |\n"));
     }
     for code in Code::ALL {
         out.push_str(&format!("\n## {code}\n\n**{}**\n\n", code.title()));

@@ -19,8 +19,11 @@ const PER_OBJECT: usize = 5;
 pub fn check(tree: &Tree, dir: &Path) -> Vec<Diagnostic> {
     if !dir.is_dir() {
         return vec![
-            Diagnostic::error(Code::SchemasNotDirectory, format!("`--schemas {}` is not a directory", dir.display()))
-                .help("pass a folder laid out as `<group>/<kind>_<version>.json` (`core/` for v1 kinds)"),
+            Diagnostic::error(
+                Code::SchemasNotDirectory,
+                format!("`--schemas {}` is not a directory", dir.display()),
+            )
+            .help("pass a folder laid out as `<group>/<kind>_<version>.json` (`core/` for v1 kinds)"),
         ];
     }
     let mut cache: BTreeMap<PathBuf, Option<Result<jsonschema::Validator, String>>> = BTreeMap::new();
@@ -32,7 +35,10 @@ pub fn check(tree: &Tree, dir: &Path) -> Vec<Diagnostic> {
         }
         for doc in serde_yaml::Deserializer::from_slice(bytes) {
             let Ok(object) = <Value as serde::Deserialize>::deserialize(doc) else {
-                diags.push(Diagnostic::error(Code::RenderedObjectNotYaml, format!("`{path}` is not valid YAML")));
+                diags.push(Diagnostic::error(
+                    Code::RenderedObjectNotYaml,
+                    format!("`{path}` is not valid YAML"),
+                ));
                 break;
             };
             let text = |p: &str| {
@@ -63,20 +69,23 @@ pub fn check(tree: &Tree, dir: &Path) -> Vec<Diagnostic> {
                         .collect();
                     if !errors.is_empty() {
                         diags.push(
-                            Diagnostic::error(Code::SchemaViolation, format!(
-                                "`{path}`: {kind} `{name}` does not match {}: {}",
-                                file.display(),
-                                errors.join("; ")
-                            ))
+                            Diagnostic::error(
+                                Code::SchemaViolation,
+                                format!(
+                                    "`{path}`: {kind} `{name}` does not match {}: {}",
+                                    file.display(),
+                                    errors.join("; ")
+                                ),
+                            )
                             .help("fix the field in the spec, the manifest or the patch that writes it"),
                         );
                     }
                 }
                 Some(Err(e)) => {
-                    diags.push(Diagnostic::error(Code::SchemaUnusable, format!(
-                        "the schema {} cannot be used: {e}",
-                        file.display()
-                    )));
+                    diags.push(Diagnostic::error(
+                        Code::SchemaUnusable,
+                        format!("the schema {} cannot be used: {e}", file.display()),
+                    ));
                     *validator = None;
                 }
                 None => {}
@@ -86,14 +95,17 @@ pub fn check(tree: &Tree, dir: &Path) -> Vec<Diagnostic> {
     if !unknown.is_empty() {
         let shown: Vec<&str> = unknown.iter().take(8).map(String::as_str).collect();
         diags.push(
-            Diagnostic::warning(Code::SchemaMissing, format!(
-                "{} object{} not checked: no schema in {} for {}{}",
-                unknown.len(),
-                if unknown.len() == 1 { "" } else { "s" },
-                dir.display(),
-                shown.join(", "),
-                if unknown.len() > shown.len() { ", ..." } else { "" }
-            ))
+            Diagnostic::warning(
+                Code::SchemaMissing,
+                format!(
+                    "{} object{} not checked: no schema in {} for {}{}",
+                    unknown.len(),
+                    if unknown.len() == 1 { "" } else { "s" },
+                    dir.display(),
+                    shown.join(", "),
+                    if unknown.len() > shown.len() { ", ..." } else { "" }
+                ),
+            )
             .help("add their schemas as `<group>/<kind>_<version>.json`"),
         );
     }

@@ -4,7 +4,9 @@
 //! there; paths in what they print are the repository's own.
 
 use super::{GitError, Repo, Snapshot};
-use crate::commands::{self, Mode, Outcome, Style};
+use crate::commands::{self, Format, Mode, Outcome, Style};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::json::{CommandName, Report};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub fn check_staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> Outcome {
     match staged(spec, out, blueprints, style) {
         Ok(outcome) => outcome,
-        Err(e) => git_failed(&e),
+        Err(e) => git_failed(&e, CommandName::Check, spec, style),
     }
 }
 
@@ -71,7 +73,7 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
 pub fn diff_base(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Outcome {
     match based(spec, base, blueprints, style) {
         Ok(outcome) => outcome,
-        Err(e) => git_failed(&e),
+        Err(e) => git_failed(&e, CommandName::Diff, spec, style),
     }
 }
 
@@ -97,14 +99,27 @@ fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Re
             let mut failed = built;
             strip_prefix(&mut failed, &base_dir);
             failed.code = 2;
-            failed
-                .stderr
-                .insert_str(0, &format!("error: the spec at `{base}` does not build:\n"));
+            let why = format!("the spec at `{base}` does not build");
+            if style.format == Format::Json {
+                // The base build's report, as the diff's, behind the reason.
+                edit_report(&mut failed, spec, |report| {
+                    let first = Diagnostic::error(Code::Git, format!("{why}: its diagnostics follow"));
+                    let mut diff = Report::new(CommandName::Diff, &spec.display().to_string(), None)
+                        .exit(2)
+                        .diagnostics(&[first], None);
+                    diff.diagnostics.append(&mut report.diagnostics);
+                    *report = diff;
+                });
+            } else {
+                failed.stderr.insert_str(0, &format!("error: {why}:\n"));
+            }
             return Ok(failed);
         }
     }
     let mut outcome = commands::run(spec, &tree, blueprints, Mode::Diff, style);
     strip_prefix(&mut outcome, temp.path());
+    // The tree compared with is a temporary one, not an output root of the user's.
+    edit_report(&mut outcome, spec, |report| report.out = None);
     Ok(outcome)
 }
 
@@ -120,6 +135,15 @@ fn charts_of(repo: &Repo, spec: &Path, laid_out: &Path) -> Result<String, GitErr
     })?;
     // The top itself: git takes `.`, not an empty path.
     Ok(if relative.is_empty() { ".".into() } else { relative })
+}
+
+/// In JSON mode, rewrites the report an outcome prints; other outcomes stay as they are.
+fn edit_report(outcome: &mut Outcome, spec: &Path, edit: impl FnOnce(&mut Report)) {
+    if let Some(mut report) = Report::parse(&outcome.stdout) {
+        report.spec = spec.display().to_string();
+        edit(&mut report);
+        outcome.stdout = report.to_text();
+    }
 }
 
 /// A private temporary folder, removed when dropped.
@@ -152,11 +176,21 @@ fn list(out: &mut String, title: &str, paths: &[String]) {
     }
 }
 
-fn git_failed(e: &GitError) -> Outcome {
-    let d = crate::diagnostic::Diagnostic::error(crate::diagnostic::Code::Git, e.0.clone());
+fn git_failed(e: &GitError, command: CommandName, spec: &Path, style: Style) -> Outcome {
+    let d = Diagnostic::error(Code::Git, e.0.clone());
+    if style.format == Format::Json {
+        let report = Report::new(command, &spec.display().to_string(), None)
+            .exit(2)
+            .diagnostics(&[d], None);
+        return Outcome {
+            code: 2,
+            stdout: report.to_text(),
+            ..Outcome::default()
+        };
+    }
     Outcome {
         code: 2,
-        stderr: crate::diagnostic::render(&[d], None, false),
+        stderr: crate::diagnostic::render(&[d], None, style.color_err),
         ..Outcome::default()
     }
 }

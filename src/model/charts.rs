@@ -323,9 +323,12 @@ impl Wirer<'_> {
         {
             let pointer = self.at(&format!("helm/values/{}", path.replace('.', "/")));
             self.diags.push(
-                Diagnostic::error(Code::ValueSetByGitopsc, format!("`{path}` is set by gitopsc from `{from}`"))
-                    .at(self.spans.value(&pointer), format!("gitopsc sets {value}"))
-                    .help("remove it from `helm.values`; gitopsc wires it"),
+                Diagnostic::error(
+                    Code::ValueSetByGitopsc,
+                    format!("`{path}` is set by gitopsc from `{from}`"),
+                )
+                .at(self.spans.value(&pointer), format!("gitopsc sets {value}"))
+                .help("remove it from `helm.values`; gitopsc wires it"),
             );
         }
         set_path(&mut self.wiring.values, path, value);
@@ -358,10 +361,13 @@ impl Wirer<'_> {
                     .spans
                     .value(&self.at(&format!("postgres/databases/{d}/name")));
                 self.diags.push(
-                    Diagnostic::warning(Code::ChartUnusedDatabase, format!(
-                        "the {} chart does not use a `{}` database",
-                        self.chart.name, db.name
-                    ))
+                    Diagnostic::warning(
+                        Code::ChartUnusedDatabase,
+                        format!(
+                            "the {} chart does not use a `{}` database",
+                            self.chart.name, db.name
+                        ),
+                    )
                     .at(at, "unused database")
                     .help(format!("{why}; remove it")),
                 );
@@ -417,10 +423,10 @@ impl Wirer<'_> {
         let pointer = self.at(&format!("redis/databases/{consumer}"));
         match table.consumers.iter().find(|(c, _)| *c == consumer) {
             None => self.diags.push(
-                Diagnostic::error(Code::UnknownRedisConsumer, format!(
-                    "the {} chart has no Redis consumer `{consumer}`",
-                    self.chart.name
-                ))
+                Diagnostic::error(
+                    Code::UnknownRedisConsumer,
+                    format!("the {} chart has no Redis consumer `{consumer}`", self.chart.name),
+                )
                 .at(self.spans.key(&pointer), "unknown consumer")
                 .help(format!(
                     "its consumers are: {}",
@@ -438,9 +444,12 @@ impl Wirer<'_> {
             && index != 0
         {
             self.diags.push(
-                Diagnostic::error(Code::RedisDatabaseNotZero, format!("`{consumer}` must use Redis database 0, not {index}"))
-                    .at(self.spans.value(&pointer), "must be 0")
-                    .help(format!("{why}; set `{consumer}: 0`")),
+                Diagnostic::error(
+                    Code::RedisDatabaseNotZero,
+                    format!("`{consumer}` must use Redis database 0, not {index}"),
+                )
+                .at(self.spans.value(&pointer), "must be 0")
+                .help(format!("{why}; set `{consumer}: 0`")),
             );
         }
     }
@@ -505,9 +514,12 @@ impl Wirer<'_> {
                 let last = consumers.last().copied().unwrap_or_default();
                 let at = self.spans.value(&self.at(&format!("redis/databases/{last}")));
                 self.diags.push(
-                    Diagnostic::error(Code::RedisIndexClash, format!("Redis database {index} is used by {names}"))
-                        .at(at, "index already used")
-                        .help("give each consumer its own database index"),
+                    Diagnostic::error(
+                        Code::RedisIndexClash,
+                        format!("Redis database {index} is used by {names}"),
+                    )
+                    .at(at, "index already used")
+                    .help("give each consumer its own database index"),
                 );
             }
         }
@@ -528,10 +540,10 @@ impl Wirer<'_> {
             let Some(knob) = self.chart.secrets.iter().find(|k| k.used_for == used_for) else {
                 let at = self.spans.value(&self.at(&format!("secrets/{s}/for")));
                 self.diags.push(
-                    Diagnostic::error(Code::UnknownSecretUse, format!(
-                        "the {} chart has no secret use `{used_for}`",
-                        self.chart.name
-                    ))
+                    Diagnostic::error(
+                        Code::UnknownSecretUse,
+                        format!("the {} chart has no secret use `{used_for}`", self.chart.name),
+                    )
                     .at(at, "unknown use")
                     .help(format!(
                         "its uses are: {}",
@@ -563,10 +575,13 @@ impl Wirer<'_> {
         for key in knob.keys.iter().filter(|k| !keys.contains(*k)) {
             let at = self.spans.key(&self.at(&format!("secrets/{s}")));
             self.diags.push(
-                Diagnostic::error(Code::SecretMissingKey, format!(
-                    "`{}` must have the key `{key}`: the chart reads it from `{}`",
-                    secret.name, knob.path
-                ))
+                Diagnostic::error(
+                    Code::SecretMissingKey,
+                    format!(
+                        "`{}` must have the key `{key}`: the chart reads it from `{}`",
+                        secret.name, knob.path
+                    ),
+                )
                 .at(at, "missing key")
                 .help(format!(
                     "add `{{key: {key}, remoteKey: ..., property: ...}}` to its `data`"

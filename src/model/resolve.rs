@@ -313,10 +313,13 @@ fn check_references(app: &AppCtx, parts: &mut Parts) {
     for other in app.scope.used_apps.borrow().iter() {
         if !app.spec.depends_on.iter().any(|d| d.as_str() == other) && other != app.name.as_str() {
             parts.diagnostic(
-                Diagnostic::error(Code::ReferenceWithoutDependency, format!(
-                    "app `{}` references app `{other}` but does not depend on it",
-                    app.name
-                ))
+                Diagnostic::error(
+                    Code::ReferenceWithoutDependency,
+                    format!(
+                        "app `{}` references app `{other}` but does not depend on it",
+                        app.name
+                    ),
+                )
                 .at(app.spans.key(&app.at("helm/values")), "")
                 .help(format!(
                     "add `{other}` to `dependsOn`, so what it references exists first"
@@ -326,13 +329,16 @@ fn check_references(app: &AppCtx, parts: &mut Parts) {
     }
     for u in std::mem::take(&mut parts.unknown) {
         parts.diagnostic(
-            Diagnostic::error(Code::UnknownReference, format!("unknown reference `(({}))`", u.name))
-                .at(app.spans.value(&u.pointer), "nothing of that name")
-                .help(format!(
-                    "app `{}` can reference {}",
-                    app.name,
-                    app.scope.describe()
-                )),
+            Diagnostic::error(
+                Code::UnknownReference,
+                format!("unknown reference `(({}))`", u.name),
+            )
+            .at(app.spans.value(&u.pointer), "nothing of that name")
+            .help(format!(
+                "app `{}` can reference {}",
+                app.name,
+                app.scope.describe()
+            )),
         );
     }
 }

@@ -21,9 +21,10 @@ pub fn apply(
         return Ok(bytes);
     }
     let mut object: Value = serde_yaml::from_slice(&bytes).map_err(|e| {
-        vec![Diagnostic::error(Code::Internal, format!(
-            "internal: `{path}` does not read back as one object to patch: {e}"
-        ))]
+        vec![Diagnostic::error(
+            Code::Internal,
+            format!("internal: `{path}` does not read back as one object to patch: {e}"),
+        )]
     })?;
     add_metadata(&mut object, "labels", &post.labels);
     add_metadata(&mut object, "annotations", &post.annotations);
@@ -60,9 +61,12 @@ pub fn unmatched(model: &crate::model::Model, matched: &[AtomicBool]) -> Vec<Dia
         .zip(matched)
         .filter(|(_, m)| !m.load(Ordering::Relaxed))
         .map(|(info, _)| {
-            Diagnostic::error(Code::PatchSelectsNothing, format!("this patch of {} selects no object", info.owner))
-                .at(info.span, "matches nothing")
-                .help("check its `target` (kind, name and labels must all match one object of the app)")
+            Diagnostic::error(
+                Code::PatchSelectsNothing,
+                format!("this patch of {} selects no object", info.owner),
+            )
+            .at(info.span, "matches nothing")
+            .help("check its `target` (kind, name and labels must all match one object of the app)")
         })
         .collect()
 }

@@ -12,6 +12,8 @@ use crate::source::{Source, Span};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The spans of one node: its key in the parent mapping (if any) and its value.
 #[derive(Debug, Clone, Copy)]
@@ -43,17 +45,44 @@ enum Children {
     Seq(Vec<SpanNode>),
 }
 
+/// Whether lookups of pointers that match no node are recorded ([`record_misses`]).
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// The pointers looked up that matched no node, while recording.
+static MISSES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Turns the recording of missed lookups on or off, and returns (and forgets) the pointers
+/// recorded so far. A check that locates its diagnostic by a mistyped pointer lands on the
+/// nearest ancestor without a word: tests record every [`SpanIndex::value`] and
+/// [`SpanIndex::key`] whose pointer matches no node, and fail on any.
+pub fn record_misses(on: bool) -> Vec<String> {
+    RECORDING.store(on, Ordering::SeqCst);
+    std::mem::take(&mut *MISSES.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
 impl SpanIndex {
     /// The value span of the node at `pointer`, or of its nearest existing ancestor.
     pub fn value(&self, pointer: &str) -> Option<Span> {
-        Some(self.walk(pointer).0.value)
+        Some(self.located(pointer).value)
     }
 
     /// The key span of the node at `pointer` (its value span when it has no key), or of its
     /// nearest existing ancestor.
     pub fn key(&self, pointer: &str) -> Option<Span> {
-        let spans = self.walk(pointer).0;
+        let spans = self.located(pointer);
         Some(spans.key.unwrap_or(spans.value))
+    }
+
+    /// [`Self::walk`] for a diagnostic's place: a miss is recorded while recording is on.
+    fn located(&self, pointer: &str) -> NodeSpans {
+        let (spans, found) = self.walk(pointer);
+        if !found && RECORDING.load(Ordering::Relaxed) {
+            MISSES
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(pointer.to_string());
+        }
+        spans
     }
 
     /// True when the spec has a node at `pointer`.

@@ -101,7 +101,11 @@ fn read_entry(
         (Some(value), None) => objects.push(object(value.clone(), "inline".into())),
         (None, Some(path)) => {
             let at = spans.value(&format!("{pointer}/path"));
-            let fail = |message: String, help: &str| Diagnostic::error(Code::ManifestUnreadable, message).at(at, "").help(help);
+            let fail = |message: String, help: &str| {
+                Diagnostic::error(Code::ManifestUnreadable, message)
+                    .at(at, "")
+                    .help(help)
+            };
             if !is_inside(path) {
                 diags.push(fail(
                     format!("the manifest path `{path}` leaves the spec's folder"),
@@ -136,9 +140,12 @@ fn read_entry(
             }
         }
         _ => diags.push(
-            Diagnostic::error(Code::ManifestEntry, "a `manifests` entry needs one of `object` and `path`")
-                .at(spans.key(pointer), "")
-                .help("write the object under `object:`, or name a file or folder with `path:`"),
+            Diagnostic::error(
+                Code::ManifestEntry,
+                "a `manifests` entry needs one of `object` and `path`",
+            )
+            .at(spans.key(pointer), "")
+            .help("write the object under `object:`, or name a file or folder with `path:`"),
         ),
     }
 }

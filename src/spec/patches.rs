@@ -94,9 +94,10 @@ fn app_checks(app: &AppSpec, base: &str, spans: &SpanIndex, diags: &mut Vec<Diag
     {
         let pointer = format!("{base}/annotations/{}", super::load::escape_pointer(key));
         diags.push(
-            Diagnostic::error(Code::ReservedAnnotation, format!(
-                "the annotation `{key}` steers Flux, and gitopsc sets what it needs"
-            ))
+            Diagnostic::error(
+                Code::ReservedAnnotation,
+                format!("the annotation `{key}` steers Flux, and gitopsc sets what it needs"),
+            )
             .at(spans.key(&pointer), "reserved annotation")
             .help("drop it: prune protection is `pruneProtection`"),
         );
@@ -108,12 +109,15 @@ fn labels(labels: &BTreeMap<String, String>, pointer: &str, spans: &SpanIndex, d
     for key in labels.keys().filter(|k| is_reserved(k)) {
         let at = format!("{pointer}/{}", super::load::escape_pointer(key));
         diags.push(
-            Diagnostic::error(Code::ReservedLabel, format!("the label `{key}` is one gitopsc sets and relies on"))
-                .at(spans.key(&at), "reserved label")
-                .help(
-                    "choose another key: gitopsc uses this one for selectors, prune protection, Pod Security or \
+            Diagnostic::error(
+                Code::ReservedLabel,
+                format!("the label `{key}` is one gitopsc sets and relies on"),
+            )
+            .at(spans.key(&at), "reserved label")
+            .help(
+                "choose another key: gitopsc uses this one for selectors, prune protection, Pod Security or \
                      Flux's watch; a value of yours would break what relies on it",
-                ),
+            ),
         );
     }
 }
@@ -125,9 +129,12 @@ fn patches(patches: &[PatchSpec], pointer: &str, spans: &SpanIndex, diags: &mut 
         let t = &patch.target;
         if t.kind.is_none() && t.name.is_none() && t.labels.is_empty() {
             diags.push(
-                Diagnostic::error(Code::PatchTarget, "a patch needs a `target` that names a kind, a name or labels")
-                    .at(spans.key(&format!("{at}/target")), "matches every object")
-                    .help("say which objects it patches, e.g. `target: {kind: Deployment, name: web}`"),
+                Diagnostic::error(
+                    Code::PatchTarget,
+                    "a patch needs a `target` that names a kind, a name or labels",
+                )
+                .at(spans.key(&format!("{at}/target")), "matches every object")
+                .help("say which objects it patches, e.g. `target: {kind: Deployment, name: web}`"),
             );
         }
         match (&patch.json, &patch.merge) {

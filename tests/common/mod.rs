@@ -286,3 +286,4 @@ pub fn skipped(why: &str) {
 pub fn require_tools() -> bool {
     std::env::var("GITOPSC_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
 }
+pub mod cli;
