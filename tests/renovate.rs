@@ -141,8 +141,15 @@ fn repository(dir: &Path) {
     std::fs::create_dir_all(dir.join("clusters")).unwrap();
     ok(dir, "git", &["init", "-q", "-b", "main"]);
     for (name, source) in specs() {
-        let spec = dir.join(format!("clusters/{name}.yaml"));
-        std::fs::copy(&source, &spec).unwrap();
+        // An example's folder goes whole (a spec may read manifest files beside it).
+        let spec = if source.ends_with("cluster.yaml") {
+            common::copy_dir(source.parent().unwrap(), &dir.join("clusters").join(&name));
+            dir.join(format!("clusters/{name}/cluster.yaml"))
+        } else {
+            let spec = dir.join(format!("clusters/{name}.yaml"));
+            std::fs::copy(&source, &spec).unwrap();
+            spec
+        };
         let out = dir.join(GENERATED).join(&name);
         common::gitopsc_in(dir, &["build", s(&spec), "--out", s(&out), "--quiet"]).expect(0);
     }
@@ -712,7 +719,11 @@ fn renovate_finds_every_chart_and_image_of_the_specs_and_nothing_in_the_generate
 
     let mut all = Vec::new();
     for (name, source) in specs() {
-        let file = format!("clusters/{name}.yaml");
+        let file = if source.ends_with("cluster.yaml") {
+            format!("clusters/{name}/cluster.yaml")
+        } else {
+            format!("clusters/{name}.yaml")
+        };
         let want = expected(&load(&source));
         all.extend(want.clone());
         let lines = |deps: &[Value]| deps.iter().map(ToString::to_string).collect::<Vec<_>>();
