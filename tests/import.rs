@@ -65,22 +65,30 @@ fn round_trip(example: &str, dir: &Path) -> (Objects, Objects, String) {
     (objects(&first), objects(&second), imported.stderr)
 }
 
+/// The examples whose every object the imported spec renders byte for byte (what no field
+/// says carried as user manifests). `harbor-kubeblocks` is not among them: its KubeBlocks
+/// clusters are carried as manifests, so its gate waits on fewer ClusterDefinitions.
+const EXACT: &[&str] = &["infra", "harbor-core", "projections", "sharding", "custom"];
+
 #[test]
-fn build_import_build_reproduces_the_infra_example_object_for_object() {
-    let dir = tempfile::tempdir().unwrap();
-    let (first, second, stderr) = round_trip("infra", dir.path());
-    assert_eq!(
-        first.keys().collect::<Vec<_>>(),
-        second.keys().collect::<Vec<_>>(),
-        "{stderr}"
-    );
-    for (key, object) in &first {
+fn build_import_build_reproduces_the_examples_object_for_object() {
+    for example in EXACT {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second, stderr) = round_trip(example, dir.path());
+        let keys = |m: &Objects| m.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&first), keys(&second), "{example}: {stderr}");
+        for (key, object) in &first {
+            assert_eq!(
+                object, &second[key],
+                "{example}: {key:?} differs after build → import → build"
+            );
+        }
         assert_eq!(
-            object, &second[key],
-            "{key:?} differs after build → import → build"
+            reproduced(&stderr),
+            (first.len(), first.len()),
+            "{example}: {stderr}"
         );
     }
-    assert_eq!(reproduced(&stderr), (first.len(), first.len()), "{stderr}");
 }
 
 /// The examples whose workloads and KubeBlocks services import does not express yet: the

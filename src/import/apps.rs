@@ -26,6 +26,8 @@ pub struct App {
     pub pod_security: Option<String>,
     /// Whether its Namespace carries the prune-protection label.
     pub prune_protection: Option<bool>,
+    /// Its Namespace's other labels.
+    pub namespace_labels: Map<String, Value>,
     /// The app's objects.
     pub objects: Vec<Object>,
 }
@@ -187,8 +189,19 @@ fn finish(
         .and_then(|k| k.value.pointer("/spec/sourceRef"))
         .cloned();
     let mut defaults = Map::new();
+    // gitopsc's source gates and secret-store Kustomization wait `defaults.timeout`; the apps'
+    // layers may each set their own.
+    let infrastructure: Vec<&&Object> = flux_ks
+        .iter()
+        .filter(|k| k.name().starts_with("source-") || k.name() == "secret-stores")
+        .collect();
+    let basis = if infrastructure.is_empty() {
+        &release_layers
+    } else {
+        &infrastructure
+    };
     for key in ["timeout", "retryInterval"] {
-        let common = most_common(release_layers.iter().map(|k| k.str_at(&format!("/spec/{key}"))));
+        let common = most_common(basis.iter().map(|k| k.str_at(&format!("/spec/{key}"))));
         if let Some(value) = common.filter(|v| !v.is_empty()) {
             defaults.insert(key.into(), json!(value));
             flux.defaults_map.insert(
@@ -372,6 +385,19 @@ fn add_objects(app: &mut App, objects: &[&Object]) {
             let protected =
                 object.str_at("/metadata/labels/kustomize.toolkit.fluxcd.io~1prune") == "disabled";
             app.prune_protection = Some(protected);
+            let labels = object
+                .value
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object);
+            app.namespace_labels = labels
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| {
+                    !k.starts_with("pod-security.kubernetes.io/")
+                        && !k.starts_with("kustomize.toolkit.fluxcd.io/")
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
         } else if object.is("helm.toolkit.fluxcd.io", "HelmRelease")
             && let Some(ns) = object.namespace()
         {

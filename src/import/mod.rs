@@ -7,6 +7,7 @@
 //! ([`helm`], [`secrets`]), and write the spec through the one YAML emitter ([`write`]).
 
 mod apps;
+mod carry;
 mod helm;
 mod postgres;
 mod read;
@@ -82,13 +83,31 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     if !stores.is_empty() {
         spec.insert("secretStores".into(), Value::Array(stores));
     }
-    let operators = operators(&objects, &found.apps);
+    let operators = operators(&objects, &found.apps, found.flux.default_of("timeout"));
     if !operators.is_empty() {
         spec.insert("operators".into(), Value::Object(operators));
     }
-    spec.insert("apps".into(), Value::Array(spec_apps));
-    let text = write::spec(&spec);
-    let check = verify::verify(&text, &found.objects)?;
+    spec.insert("apps".into(), Value::Array(spec_apps.clone()));
+    let mut text = write::spec(&spec);
+    let mut check = verify::verify(&text, &found.objects)?;
+    // What no field says is carried as the apps' own manifests, then everything is compared
+    // again: the notes are those of the spec printed.
+    let mut carried_notes = Vec::new();
+    if carry::carry(&mut spec_apps, &found.apps, &check.missing, &mut carried_notes) > 0 {
+        let mut with = spec;
+        with.insert("apps".into(), Value::Array(spec_apps));
+        let with_text = write::spec(&with);
+        match verify::verify(&with_text, &found.objects) {
+            Ok(again) => {
+                (text, check) = (with_text, again);
+                notes.extend(carried_notes);
+            }
+            // The objects stay out, and the notes say why.
+            Err(why) => notes.push(format!(
+                "the objects not reproduced are not carried as user manifests: {why}"
+            )),
+        }
+    }
     notes.extend(check.notes);
     Ok(Imported {
         spec: write::with_notes(&text, &notes),
@@ -130,6 +149,22 @@ fn app_spec(
     if app.prune_protection == Some(false) {
         spec.insert("pruneProtection".into(), json!(false));
     }
+    let labels = common(app, "labels");
+    let namespace_labels: Map<String, Value> = app
+        .namespace_labels
+        .iter()
+        .filter(|(k, _)| !labels.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, map) in [
+        ("labels", labels),
+        ("annotations", common(app, "annotations")),
+        ("namespaceLabels", namespace_labels),
+    ] {
+        if !map.is_empty() {
+            spec.insert(key.into(), Value::Object(map));
+        }
+    }
     let secret_names: Vec<&str> = app
         .objects
         .iter()
@@ -167,9 +202,42 @@ fn app_spec(
     Value::Object(spec)
 }
 
+/// The labels (or annotations) every object of the app carries, but those gitopsc sets itself.
+fn common(app: &apps::App, which: &str) -> Map<String, Value> {
+    let mut objects = app
+        .objects
+        .iter()
+        .filter(|o| !o.is("kustomize.config.k8s.io", "Kustomization"));
+    let pointer = format!("/metadata/{which}");
+    let Some(first) = objects
+        .next()
+        .and_then(|o| o.value.pointer(&pointer)?.as_object().cloned())
+    else {
+        return Map::new();
+    };
+    let rest: Vec<&read::Object> = objects.collect();
+    first
+        .into_iter()
+        .filter(|(k, _)| {
+            ![
+                "app.kubernetes.io/",
+                "pod-security.kubernetes.io/",
+                "kustomize.toolkit.fluxcd.io/",
+                "reconcile.fluxcd.io/",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p))
+        })
+        .filter(|(k, v)| {
+            rest.iter()
+                .all(|o| o.value.pointer(&pointer).and_then(|m| m.get(k)) == Some(v))
+        })
+        .collect()
+}
+
 /// The operators the apps use: from gitopsc's gates (`cnpg-gate` health-checking a
 /// HelmRelease or a Deployment), else from the apps that install the operators' charts.
-fn operators(objects: &[Object], apps: &[apps::App]) -> Map<String, Value> {
+fn operators(objects: &[Object], apps: &[apps::App], default_timeout: Option<&str>) -> Map<String, Value> {
     const OPERATORS: [(&str, &str, &str); 4] = [
         ("cnpg", "cnpg-gate", "cloudnative-pg"),
         ("barmanCloud", "barman-cloud-gate", "plugin-barman-cloud"),
@@ -214,6 +282,13 @@ fn operators(objects: &[Object], apps: &[apps::App]) -> Map<String, Value> {
                 }
             }
         };
+        let mut spec = spec;
+        let timeout = gate.map(|g| g.str_at("/spec/timeout")).filter(|t| !t.is_empty());
+        if let (Some(t), Some(map)) = (timeout, spec.as_object_mut())
+            && Some(t) != default_timeout
+        {
+            map.insert("timeout".into(), json!(t));
+        }
         out.insert(key.into(), spec);
     }
     out

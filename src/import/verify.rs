@@ -15,9 +15,12 @@ pub struct Verification {
     pub total: usize,
     /// One line per object not reproduced, rendered differently, or added.
     pub notes: Vec<String>,
+    /// The objects the spec does not render at all.
+    pub missing: Vec<Key>,
 }
 
-type Key = (String, String, String, String);
+/// An object's identity: group, kind, namespace, name.
+pub type Key = (String, String, String, String);
 
 /// Compiles `spec` and compares its objects with `imported`.
 pub fn verify(spec: &str, imported: &[Object]) -> Result<Verification, String> {
@@ -56,6 +59,7 @@ pub fn verify(spec: &str, imported: &[Object]) -> Result<Verification, String> {
         }
     }
     let mut notes = Vec::new();
+    let mut missing = Vec::new();
     let mut reproduced = 0;
     let mut total = 0;
     for object in imported.iter().filter(|o| counted(o)) {
@@ -78,7 +82,10 @@ pub fn verify(spec: &str, imported: &[Object]) -> Result<Verification, String> {
                     fields.join(", ")
                 ));
             }
-            None => notes.push(format!("not reproduced: {}", object.describe())),
+            None => {
+                notes.push(format!("not reproduced: {}", object.describe()));
+                missing.push(key(object));
+            }
         }
     }
     for (value, file) in rendered.into_values() {
@@ -89,6 +96,7 @@ pub fn verify(spec: &str, imported: &[Object]) -> Result<Verification, String> {
         reproduced,
         total,
         notes,
+        missing,
     })
 }
 
@@ -97,7 +105,8 @@ fn counted(object: &Object) -> bool {
     !object.is("kustomize.config.k8s.io", "Kustomization")
 }
 
-fn key(object: &Object) -> Key {
+/// The identity of `object`.
+pub fn key(object: &Object) -> Key {
     (
         object.group().to_string(),
         object.kind().to_string(),

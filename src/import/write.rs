@@ -72,7 +72,7 @@ fn nested(value: &Value, out: &mut String) {
 }
 
 /// Where an app's fields come, as a person writes them; the rest follow in name order.
-const APP_ORDER: [&str; 10] = [
+const APP_ORDER: [&str; 11] = [
     "name",
     "namespace",
     "group",
@@ -83,6 +83,7 @@ const APP_ORDER: [&str; 10] = [
     "helm",
     "postgres",
     "secrets",
+    "manifests",
 ];
 
 /// Where a release's fields come.
