@@ -98,10 +98,10 @@ pub struct NetworkNeeds {
     /// when `None`, KubeBlocks' pair (`app.kubernetes.io/instance: <name>`,
     /// `app.kubernetes.io/managed-by: kubeblocks`).
     pub pod_label: Option<&'static str>,
-    /// Ports the operator reaches the pods on (none: every port).
-    pub from_operator: &'static [u16],
-    /// Ports the pods reach each other on (none: every port).
-    pub peers: &'static [u16],
+    /// Ports the operator reaches the pods on (empty: every port; `None`: it does not).
+    pub from_operator: Option<&'static [u16]>,
+    /// Ports the pods reach each other on (empty: every port; `None`: they do not).
+    pub peers: Option<&'static [u16]>,
     /// The metrics port a PodMonitor scrapes, when one does.
     pub metrics: Option<u16>,
 }
@@ -319,8 +319,8 @@ kind!(
     // 5432, instances reach each other, the exporter serves 9187.
     network: Some(NetworkNeeds {
         pod_label: Some("cnpg.io/cluster"),
-        from_operator: &[8000, 5432],
-        peers: &[5432, 8000],
+        from_operator: Some(&[8000, 5432]),
+        peers: Some(&[5432, 8000]),
         metrics: Some(9187),
     }),
 );
@@ -339,6 +339,30 @@ kind!(
     prune: Prune::Kept,
     immutable: &["cluster"],
     operator: Some(Operator::Cnpg),
+);
+kind!(
+    /// A CloudNative-PG PgBouncer pooler: a Deployment and a Service the operator makes.
+    /// CloudNative-PG writes no conditions and no `observedGeneration` for it; from 1.30 it
+    /// writes `status.phase` (`active`, `paused`, `inactive`, `failed`), which the health
+    /// check reads (the checks of the spec refuse poolers on an older operator).
+    CNPG_POOLER,
+    "postgresql.cnpg.io/v1",
+    "Pooler",
+    immutable: &["cluster"],
+    health: Some(Health {
+        current: "status.?phase.orValue('') == 'active'",
+        failed: Some("status.?phase.orValue('') == 'failed'"),
+    }),
+    operator: Some(Operator::Cnpg),
+    // connection_pooling.md: PgBouncer pods (`cnpg.io/poolerName: <pooler>`) take clients on
+    // 5432 and serve metrics on 9127; the operator does not connect to them and they do not
+    // connect to each other (their way to the cluster's instances is added per pooler).
+    network: Some(NetworkNeeds {
+        pod_label: Some("cnpg.io/poolerName"),
+        from_operator: None,
+        peers: None,
+        metrics: Some(9127),
+    }),
 );
 kind!(
     /// Where the backups are: deleting it loses their configuration, not the backups.
@@ -362,7 +386,7 @@ kind!(
     }),
     operator: Some(Operator::Kubeblocks),
     // KubeBlocks' pods reach each other and are reached from the operator on every port.
-    network: Some(NetworkNeeds { pod_label: None, from_operator: &[], peers: &[], metrics: None }),
+    network: Some(NetworkNeeds { pod_label: None, from_operator: Some(&[]), peers: Some(&[]), metrics: None }),
 );
 kind!(
     /// Installed by KubeBlocks' addons; gates wait for it.
@@ -407,6 +431,7 @@ pub const ALL: &[&Kind] = &[
     &CNPG_CLUSTER_KIND,
     &CNPG_DATABASE,
     &CNPG_SCHEDULED_BACKUP,
+    &CNPG_POOLER,
     &CNPG_OBJECT_STORE,
     &KUBEBLOCKS_CLUSTER,
     &KUBEBLOCKS_CLUSTER_DEFINITION,
@@ -517,9 +542,10 @@ mod tests {
     #[test]
     fn data_services_say_what_their_pods_need() {
         let cnpg = CNPG_CLUSTER_KIND.network.unwrap();
-        assert_eq!(cnpg.from_operator, &[8000, 5432]);
+        assert_eq!(cnpg.from_operator, Some(&[8000, 5432][..]));
         assert_eq!(cnpg.pod_label, Some("cnpg.io/cluster"));
-        assert!(KUBEBLOCKS_CLUSTER.network.unwrap().from_operator.is_empty());
+        assert_eq!(KUBEBLOCKS_CLUSTER.network.unwrap().from_operator, Some(&[][..]));
+        assert_eq!(CNPG_POOLER.network.unwrap().from_operator, None);
         assert_eq!(CNPG_CLUSTER_KIND.operator, Some(Operator::Cnpg));
         assert_eq!(CNPG_OBJECT_STORE.operator, Some(Operator::BarmanCloud));
         assert!(ALL.iter().filter(|k| k.database).all(|k| k.stateful));

@@ -185,6 +185,30 @@ fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool
             ("running", with_status(json!({"phase": "Running"})), true, false),
             ("failed", with_status(json!({"phase": "Failed"})), false, true),
         ],
+        // CloudNative-PG 1.30 writes `status.phase`; earlier ones only `instances`.
+        ("postgresql.cnpg.io/v1", "Pooler") => vec![
+            ("just created", created, false, false),
+            (
+                "status without a phase",
+                with_status(json!({"instances": 2})),
+                false,
+                false,
+            ),
+            ("paused", with_status(json!({"phase": "paused"})), false, false),
+            (
+                "inactive",
+                with_status(json!({"phase": "inactive"})),
+                false,
+                false,
+            ),
+            ("active", with_status(json!({"phase": "active"})), true, false),
+            (
+                "failed",
+                with_status(json!({"phase": "failed", "phaseReason": "x"})),
+                false,
+                true,
+            ),
+        ],
         ("apps.kubeblocks.io/v1", "ClusterDefinition") => vec![
             ("just created", created, false, false),
             (

@@ -11,6 +11,7 @@ mod namespace;
 pub mod operators;
 mod part;
 pub mod pod_security;
+mod pooler;
 mod postgres;
 mod redis;
 mod refs;
@@ -20,6 +21,7 @@ mod secrets;
 mod workload;
 
 pub use postgres::bootstrap_secs as postgres_bootstrap_secs;
+pub use postgres::cluster_name as postgres_cluster_name;
 pub use resolve::{duration_secs, resolve};
 
 use crate::kinds::Kind;

@@ -80,6 +80,126 @@ pub struct PostgresSpec {
     /// default: when the app's `monitoring` is on or `defaults.monitoring.labels` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<bool>,
+    /// PgBouncer poolers in front of the cluster (CloudNative-PG `Pooler`, operator ≥ 1.30).
+    /// Each is reachable as `((postgres.pooler.<name>.host))` / `((postgres.pooler.<name>.port))`.
+    #[serde(default)]
+    pub poolers: Vec<PoolerSpec>,
+    /// The pooler clients connect through: `((postgres.host))` and the database host gitopsc
+    /// wires into a known chart name its Service instead of `<cluster>-rw` (the credentials
+    /// stay those of the cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_via: Option<Name>,
+    /// `pg_hba` lines, after CloudNative-PG's fixed rules and before its default
+    /// `host all all all scram-sha-256` (first match wins).
+    #[serde(default, rename = "pgHba")]
+    pub pg_hba: Vec<String>,
+    /// Synchronous replication (default: asynchronous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<SynchronousSpec>,
+    /// Give the `postgres` superuser a password and the `<cluster>-superuser` Secret (or
+    /// `superuserSecret`); off by default (CloudNative-PG's default).
+    #[serde(default)]
+    pub enable_superuser_access: bool,
+    /// A `kubernetes.io/basic-auth` secret (from `secrets:`, `username: postgres`) with the
+    /// superuser's password; used only with `enableSuperuserAccess`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superuser_secret: Option<Name>,
+}
+
+/// Synchronous replication (CloudNative-PG `postgresql.synchronous`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SynchronousSpec {
+    /// `any` (quorum) or `first` (priority).
+    pub method: SyncMethod,
+    /// How many standbys confirm each commit; fewer than `instances`.
+    #[schemars(range(min = 1))]
+    pub number: u32,
+    /// `required` (writes wait while too few standbys are up; the default) or `preferred`
+    /// (the number shrinks to the standbys available).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_durability: Option<DataDurability>,
+}
+
+/// How synchronous standbys are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMethod {
+    /// Quorum: any `number` standbys.
+    Any,
+    /// Priority: the first `number` standbys.
+    First,
+}
+
+/// What synchronous replication does when too few standbys are up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataDurability {
+    /// Writes wait (no committed transaction is lost on failover).
+    Required,
+    /// Writes go on with the standbys there are.
+    Preferred,
+}
+
+/// A PgBouncer pooler (CloudNative-PG `Pooler` named `<cluster>-pooler-<name>`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerSpec {
+    /// Its name, unique in the app (the object is `<cluster>-pooler-<name>`).
+    pub name: Name,
+    /// The instances it sends connections to: `rw` (primary; default), `ro` (replicas) or
+    /// `r` (any instance).
+    #[serde(default, rename = "type")]
+    pub kind: PoolerType,
+    /// PgBouncer pods (default 2, so one survives a node drain).
+    #[serde(default = "default_pooler_instances")]
+    #[schemars(range(min = 1))]
+    pub instances: u32,
+    /// `session` (default) or `transaction`.
+    #[serde(default)]
+    pub pool_mode: PoolMode,
+    /// PgBouncer settings CloudNative-PG lets through (values are strings), e.g.
+    /// `max_client_conn: "500"`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    /// Resources of the `pgbouncer` container, as in Kubernetes.
+    #[serde(default)]
+    pub resources: Map<String, Value>,
+    /// The pods' `affinity`, as in Kubernetes.
+    #[serde(default)]
+    pub affinity: Map<String, Value>,
+    /// Scrape PgBouncer's exporter (port `metrics`, 9127) with a PodMonitor (default: as the
+    /// cluster's `monitoring`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<bool>,
+    /// A PodDisruptionBudget for its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<super::workload::DisruptionBudget>,
+}
+
+/// Where a pooler sends connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolerType {
+    /// The primary.
+    #[default]
+    Rw,
+    /// The replicas.
+    Ro,
+    /// Any instance.
+    R,
+}
+
+/// When PgBouncer gives a server connection back to the pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolMode {
+    /// When the client disconnects.
+    #[default]
+    Session,
+    /// After each transaction (no session state: prepared statements need
+    /// `max_prepared_statements`, no `SET`, no advisory locks across transactions).
+    Transaction,
 }
 
 /// Operators that run PostgreSQL.
@@ -159,6 +279,21 @@ pub struct RoleSpec {
     /// Connection limit (-1: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_limit: Option<i64>,
+    /// May create databases.
+    #[serde(default)]
+    pub createdb: bool,
+    /// May start streaming replication and backups.
+    #[serde(default)]
+    pub replication: bool,
+    /// Bypasses row-level security.
+    #[serde(default)]
+    pub bypassrls: bool,
+    /// When its password stops being valid: an RFC 3339 time, e.g. `2027-06-30T00:00:00Z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+    ))]
+    pub valid_until: Option<String>,
 }
 
 /// Backups through the Barman Cloud plugin.
@@ -195,6 +330,27 @@ pub struct BackupSpec {
     /// Use the deprecated in-tree `barmanObjectStore` instead of the plugin.
     #[serde(default)]
     pub legacy: bool,
+    /// Files a base backup uploads in parallel (Barman Cloud's default: 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub jobs: Option<u32>,
+    /// Start a base backup with an immediate checkpoint instead of waiting for a spread one.
+    #[serde(default)]
+    pub immediate_checkpoint: bool,
+    /// Where scheduled backups run: `prefer-standby` (the most up-to-date standby, else the
+    /// primary; CloudNative-PG's default) or `primary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<BackupTarget>,
+}
+
+/// The instance a backup is taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupTarget {
+    /// The primary.
+    Primary,
+    /// The most up-to-date standby, else the primary.
+    PreferStandby,
 }
 
 /// Compression algorithms Barman Cloud supports.
@@ -366,6 +522,9 @@ fn yes() -> bool {
 }
 fn default_instances() -> u32 {
     3
+}
+fn default_pooler_instances() -> u32 {
+    2
 }
 fn default_cnpg_version() -> String {
     "1.30".into()

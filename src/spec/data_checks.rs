@@ -427,6 +427,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
         .collect();
     diags.extend(per_app.into_iter().flatten());
     diags.extend(super::postgres_checks::check(spec, spans));
+    diags.extend(super::pooler_checks::check(spec, spans));
     diags.extend(super::timeout_checks::check(spec, spans));
     diags
 }

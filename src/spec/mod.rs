@@ -9,6 +9,7 @@ pub mod data_checks;
 pub mod load;
 mod plain;
 pub mod plaintext;
+mod pooler_checks;
 mod postgres_checks;
 pub mod reference;
 pub mod schema;

@@ -329,6 +329,8 @@ struct Database {
     backup_port: Option<u16>,
     /// Whether a PodMonitor scrapes its metrics port.
     metrics: bool,
+    /// Pods it connects to and on which ports (a pooler: its cluster's instances).
+    upstream: Option<(Labels, Vec<u16>)>,
 }
 
 impl Database {
@@ -350,6 +352,7 @@ impl Database {
             client_ports,
             backup_port: None,
             metrics: false,
+            upstream: None,
         }
     }
 }
@@ -371,6 +374,15 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
                 },
                 PostgresProvider::Kubeblocks => Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![5432]),
             });
+            out.extend(
+                crate::model::pooler::network(spec, owner, pg)
+                    .into_iter()
+                    .map(|p| Database {
+                        metrics: p.monitored,
+                        upstream: Some((p.upstream, vec![5432])),
+                        ..Database::new(&kinds::CNPG_POOLER, p.name, vec![5432])
+                    }),
+            );
         }
         if let Some(redis) = &owner.redis
             && redis.provider == RedisProvider::Kubeblocks
@@ -433,27 +445,38 @@ fn database_policies(
     let network = &spec.defaults.network;
     let needs = db.kind.network.unwrap_or(kinds::NetworkNeeds {
         pod_label: None,
-        from_operator: &[],
-        peers: &[],
+        from_operator: Some(&[]),
+        peers: Some(&[]),
         metrics: None,
     });
     let own = json!([{"podSelector": {"matchLabels": db.pods}}]);
     let mut ingress = Vec::new();
     let mut egress = Vec::new();
-    if let Some(op) = db.kind.operator {
+    if let (Some(op), Some(ports)) = (db.kind.operator, needs.from_operator) {
         let operator =
             operator_namespace(spec, op.declared(spec)).unwrap_or_else(|| op.default_namespace().into());
         let from_operator = json!([{"namespaceSelector": namespace_selector(&[operator.as_str()])}]);
-        ingress.push(peer_rule("from", &from_operator, needs.from_operator));
+        ingress.push(peer_rule("from", &from_operator, ports));
     }
-    ingress.push(peer_rule("from", &own, needs.peers));
+    if let Some(peers) = needs.peers {
+        ingress.push(peer_rule("from", &own, peers));
+    }
     if let (Some(port), true, Some(ns)) = (needs.metrics, db.metrics, &spec.defaults.monitoring.namespace) {
         ingress.push(json!({
             "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
             "ports": tcp_ports(&[port]),
         }));
     }
-    egress.push(peer_rule("to", &own, needs.peers));
+    if let Some(peers) = needs.peers {
+        egress.push(peer_rule("to", &own, peers));
+    }
+    if let Some((pods, ports)) = &db.upstream {
+        egress.push(peer_rule(
+            "to",
+            &json!([{"podSelector": {"matchLabels": pods}}]),
+            ports,
+        ));
+    }
     if let Some(port) = db.backup_port {
         egress.push(json!({"ports": tcp_ports(&[port])}));
     }
@@ -469,7 +492,12 @@ fn database_policies(
     };
     vec![
         NetworkPolicyItem {
-            meta: meta(format!("{}-database", db.name)),
+            // A pooler's name already says what it is; its pods are not a database.
+            meta: meta(if *db.kind == kinds::CNPG_POOLER {
+                format!("{}-pods", db.name)
+            } else {
+                format!("{}-database", db.name)
+            }),
             pod_selector: db.pods.clone(),
             policy_types: vec!["Ingress", "Egress"],
             ingress,
