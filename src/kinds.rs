@@ -21,6 +21,8 @@ pub enum Operator {
     ExternalSecrets,
     /// KubeBlocks.
     Kubeblocks,
+    /// The Dragonfly operator.
+    Dragonfly,
 }
 
 impl Operator {
@@ -31,6 +33,7 @@ impl Operator {
             Operator::BarmanCloud => "barman-cloud",
             Operator::ExternalSecrets => "external-secrets",
             Operator::Kubeblocks => "kubeblocks",
+            Operator::Dragonfly => "dragonfly",
         }
     }
 
@@ -41,6 +44,7 @@ impl Operator {
             Operator::BarmanCloud => "barmanCloud",
             Operator::ExternalSecrets => "externalSecrets",
             Operator::Kubeblocks => "kubeblocks",
+            Operator::Dragonfly => "dragonfly",
         }
     }
 
@@ -51,6 +55,7 @@ impl Operator {
             Operator::BarmanCloud => "the Barman Cloud plugin",
             Operator::ExternalSecrets => "External Secrets Operator",
             Operator::Kubeblocks => "KubeBlocks",
+            Operator::Dragonfly => "the Dragonfly operator",
         }
     }
 
@@ -65,6 +70,7 @@ impl Operator {
             Operator::Cnpg | Operator::BarmanCloud => "cnpg-system",
             Operator::ExternalSecrets => "external-secrets",
             Operator::Kubeblocks => "kb-system",
+            Operator::Dragonfly => "dragonfly-operator-system",
         }
     }
 }
@@ -104,6 +110,8 @@ pub struct NetworkNeeds {
     pub peers: Option<&'static [u16]>,
     /// The metrics port a PodMonitor scrapes, when one does.
     pub metrics: Option<u16>,
+    /// Whether the pods talk to the Kubernetes API server.
+    pub api_server: bool,
 }
 
 /// One apiVersion/kind.
@@ -322,6 +330,7 @@ kind!(
         from_operator: Some(&[8000, 5432]),
         peers: Some(&[5432, 8000]),
         metrics: Some(9187),
+        api_server: true,
     }),
 );
 kind!(
@@ -362,6 +371,8 @@ kind!(
         from_operator: None,
         peers: None,
         metrics: Some(9127),
+        // The instance manager in each PgBouncer pod watches its Pooler and Secrets.
+        api_server: true,
     }),
 );
 kind!(
@@ -386,7 +397,13 @@ kind!(
     }),
     operator: Some(Operator::Kubeblocks),
     // KubeBlocks' pods reach each other and are reached from the operator on every port.
-    network: Some(NetworkNeeds { pod_label: None, from_operator: Some(&[]), peers: Some(&[]), metrics: None }),
+    network: Some(NetworkNeeds {
+        pod_label: None,
+        from_operator: Some(&[]),
+        peers: Some(&[]),
+        metrics: None,
+        api_server: true,
+    }),
 );
 kind!(
     /// Installed by KubeBlocks' addons; gates wait for it.
@@ -396,6 +413,32 @@ kind!(
     namespaced: false,
     health: Some(Health { current: "status.?phase.orValue('') == 'Available'", failed: None }),
     operator: Some(Operator::Kubeblocks),
+);
+kind!(
+    /// A Dragonfly instance (dragonfly-operator 1.x): a StatefulSet of `replicas` pods, one the
+    /// master behind the Service `<name>`; its snapshots live on the pods' volumes. The
+    /// operator writes `status.phase` only (no conditions, no `observedGeneration`).
+    DRAGONFLY_KIND,
+    "dragonflydb.io/v1alpha1",
+    "Dragonfly",
+    stateful: true,
+    prune: Prune::Kept,
+    database: true,
+    health: Some(Health {
+        current: "status.?phase.orValue('') == 'Ready'",
+        failed: None,
+    }),
+    operator: Some(Operator::Dragonfly),
+    // dragonfly-operator `internal/resources`: pods labelled `app: <name>`; the operator
+    // reaches them on the admin port 9999, replicas replicate from the master on 6379, and the
+    // admin port serves the metrics. They never call the API server.
+    network: Some(NetworkNeeds {
+        pod_label: Some("app"),
+        from_operator: Some(&[9999]),
+        peers: Some(&[6379, 9999]),
+        metrics: Some(9999),
+        api_server: false,
+    }),
 );
 kind!(POD_MONITOR, "monitoring.coreos.com/v1", "PodMonitor");
 kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
@@ -435,6 +478,7 @@ pub const ALL: &[&Kind] = &[
     &CNPG_OBJECT_STORE,
     &KUBEBLOCKS_CLUSTER,
     &KUBEBLOCKS_CLUSTER_DEFINITION,
+    &DRAGONFLY_KIND,
     &POD_MONITOR,
     &SERVICE_MONITOR,
     &PROMETHEUS_RULE,

@@ -209,6 +209,30 @@ fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool
                 true,
             ),
         ],
+        // The Dragonfly operator writes `status.phase` only.
+        ("dragonflydb.io/v1alpha1", "Dragonfly") => vec![
+            ("just created", created, false, false),
+            ("status without a phase", with_status(json!({})), false, false),
+            (
+                "resources created",
+                with_status(json!({"phase": "ResourcesCreated"})),
+                false,
+                false,
+            ),
+            (
+                "configuring",
+                with_status(json!({"phase": "Configuring"})),
+                false,
+                false,
+            ),
+            (
+                "rolling update",
+                with_status(json!({"phase": "RollingUpdate", "isRollingUpdate": true})),
+                false,
+                false,
+            ),
+            ("ready", with_status(json!({"phase": "Ready"})), true, false),
+        ],
         ("apps.kubeblocks.io/v1", "ClusterDefinition") => vec![
             ("just created", created, false, false),
             (

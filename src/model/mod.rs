@@ -5,6 +5,7 @@
 
 mod chart_keys;
 pub mod charts;
+pub(crate) mod dragonfly;
 mod graph;
 mod helm;
 mod namespace;

@@ -381,8 +381,8 @@ pub enum Encryption {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedisSpec {
-    /// `external` (an address, e.g. DragonflyDB) or `kubeblocks` (a Redis replication
-    /// cluster with Sentinel).
+    /// `external` (an address), `kubeblocks` (a Redis replication cluster with Sentinel) or
+    /// `dragonfly` (a DragonflyDB instance run by the Dragonfly operator).
     #[serde(default)]
     pub provider: RedisProvider,
     /// `host:port` of an external Redis.
@@ -401,13 +401,14 @@ pub struct RedisSpec {
     /// `jobservice`, `registry`, `trivy`).
     #[serde(default)]
     pub databases: BTreeMap<String, u32>,
-    /// KubeBlocks: the cluster's name (default `<app>-redis`).
+    /// KubeBlocks / Dragonfly: the cluster's name (default `<app>-redis`, `<app>-dragonfly`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
-    /// KubeBlocks: Redis service version, e.g. `7.2.4`.
+    /// KubeBlocks: Redis service version, e.g. `7.2.4`; Dragonfly: its release, e.g. `1.39.0`
+    /// (image `docker.dragonflydb.io/dragonflydb/dragonfly:v1.39.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// KubeBlocks: Redis replicas.
+    /// KubeBlocks: Redis replicas; Dragonfly: pods in all, the master included.
     #[serde(default = "default_redis_replicas")]
     pub replicas: u32,
     /// KubeBlocks: Sentinel replicas (3 or more recommended).
@@ -416,9 +417,52 @@ pub struct RedisSpec {
     /// KubeBlocks: data volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSpec>,
-    /// KubeBlocks: container resources.
+    /// KubeBlocks / Dragonfly: container resources.
     #[serde(default)]
     pub resources: Map<String, Value>,
+    /// Dragonfly: a full image reference instead of `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Dragonfly: arguments appended to the operator's own (e.g. `--cache_mode=true`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Dragonfly: snapshots to the pods' volumes (`storage`, 1Gi by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<DragonflySnapshot>,
+    /// Dragonfly: the pods' `affinity`, as in Kubernetes.
+    #[serde(default)]
+    pub affinity: Map<String, Value>,
+    /// Dragonfly: the pods' `topologySpreadConstraints`, as in Kubernetes.
+    #[serde(default)]
+    pub topology_spread: Vec<Map<String, Value>>,
+    /// Dragonfly: the operator's PodDisruptionBudget (default `maxUnavailable: 1` with more than
+    /// one replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<super::workload::DisruptionBudget>,
+    /// Dragonfly: scrape its metrics (admin port 9999) with a PodMonitor (default: when the
+    /// app's `monitoring` is on or `defaults.monitoring.labels` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<bool>,
+    /// Dragonfly: namespaces whose pods may connect (the operator's own NetworkPolicy lets in
+    /// only the instance's namespace).
+    #[serde(default)]
+    pub allow_namespaces: Vec<Name>,
+    /// Dragonfly: give the pods the security contexts Pod Security `restricted` asks for (uid
+    /// 999, no privilege escalation, all capabilities dropped, `RuntimeDefault` seccomp);
+    /// without it they pass `baseline` only.
+    #[serde(default)]
+    pub restricted_pods: bool,
+}
+
+/// Dragonfly snapshots.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DragonflySnapshot {
+    /// When: a five-field cron (`*/30 * * * *`).
+    pub cron: String,
+    /// Snapshot on the master only.
+    #[serde(default)]
+    pub master_only: bool,
 }
 
 /// Where Redis comes from.
@@ -430,6 +474,8 @@ pub enum RedisProvider {
     External,
     /// A KubeBlocks Redis replication cluster with Sentinel.
     Kubeblocks,
+    /// A DragonflyDB instance (`dragonflydb.io/v1alpha1` Dragonfly).
+    Dragonfly,
 }
 
 /// The operators data services need, each installed by an app of this spec or by a Flux
@@ -449,6 +495,9 @@ pub struct Operators {
     /// KubeBlocks (its PostgreSQL and Redis addons are waited for too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubeblocks: Option<OperatorSpec>,
+    /// The Dragonfly operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dragonfly: Option<OperatorSpec>,
 }
 
 impl crate::kinds::Operator {
@@ -460,6 +509,7 @@ impl crate::kinds::Operator {
             crate::kinds::Operator::BarmanCloud => ops.barman_cloud.as_ref(),
             crate::kinds::Operator::ExternalSecrets => ops.external_secrets.as_ref(),
             crate::kinds::Operator::Kubeblocks => ops.kubeblocks.as_ref(),
+            crate::kinds::Operator::Dragonfly => ops.dragonfly.as_ref(),
         }
     }
 }
@@ -488,6 +538,13 @@ impl super::AppSpec {
             .is_some_and(|r| r.provider == RedisProvider::Kubeblocks)
         {
             ops.insert(Operator::Kubeblocks);
+        }
+        if self
+            .redis
+            .as_ref()
+            .is_some_and(|r| r.provider == RedisProvider::Dragonfly)
+        {
+            ops.insert(Operator::Dragonfly);
         }
         if !self.secrets.is_empty() {
             ops.insert(Operator::ExternalSecrets);

@@ -48,6 +48,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
         ("barmanCloud", spec.operators.barman_cloud.as_ref()),
         ("externalSecrets", spec.operators.external_secrets.as_ref()),
         ("kubeblocks", spec.operators.kubeblocks.as_ref()),
+        ("dragonfly", spec.operators.dragonfly.as_ref()),
     ];
     for (key, decl) in decls {
         let Some(decl) = decl else { continue };
@@ -360,6 +361,8 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                             }
                         }
                     }
+                    // Checked beside its part (dragonfly_checks).
+                    RedisProvider::Dragonfly => {}
                     RedisProvider::Kubeblocks => {
                         if redis.version.is_none() {
                             diags.push(
@@ -407,6 +410,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                     let at = match op {
                         crate::kinds::Operator::ExternalSecrets => format!("{base}/secrets"),
                         crate::kinds::Operator::BarmanCloud => format!("{base}/postgres/backup"),
+                        crate::kinds::Operator::Dragonfly => format!("{base}/redis"),
                         crate::kinds::Operator::Kubeblocks if app.postgres.is_none() => {
                             format!("{base}/redis")
                         }
@@ -428,6 +432,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
     diags.extend(per_app.into_iter().flatten());
     diags.extend(super::postgres_checks::check(spec, spans));
     diags.extend(super::pooler_checks::check(spec, spans));
+    diags.extend(super::dragonfly_checks::check(spec, spans, flux_minor));
     diags.extend(super::timeout_checks::check(spec, spans));
     diags
 }

@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod data_checks;
+mod dragonfly_checks;
 pub mod load;
 mod plain;
 pub mod plaintext;

@@ -390,6 +390,15 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
             let name = crate::model::redis::cluster_name(owner.name.as_str(), redis);
             out.push(Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![6379, 26379]));
         }
+        if let Some(redis) = &owner.redis
+            && redis.provider == RedisProvider::Dragonfly
+        {
+            let name = crate::model::redis::cluster_name(owner.name.as_str(), redis);
+            out.push(Database {
+                metrics: crate::model::dragonfly::monitored(spec, owner, redis),
+                ..Database::new(&kinds::DRAGONFLY_KIND, name, vec![6379])
+            });
+        }
     }
     out
 }
@@ -448,6 +457,7 @@ fn database_policies(
         from_operator: Some(&[]),
         peers: Some(&[]),
         metrics: None,
+        api_server: true,
     });
     let own = json!([{"podSelector": {"matchLabels": db.pods}}]);
     let mut ingress = Vec::new();
@@ -481,7 +491,9 @@ fn database_policies(
         egress.push(json!({"ports": tcp_ports(&[port])}));
     }
     ingress.push(json!({"from": [{"podSelector": {}}], "ports": tcp_ports(&db.client_ports)}));
-    egress.push(api_server_rule(network));
+    if needs.api_server {
+        egress.push(api_server_rule(network));
+    }
     if !namespace_dns {
         egress.push(dns_rule(network));
     }
@@ -502,7 +514,11 @@ fn database_policies(
             policy_types: vec!["Ingress", "Egress"],
             ingress,
             egress,
-            api_server_any: any_address_ports(network),
+            api_server_any: if needs.api_server {
+                any_address_ports(network)
+            } else {
+                Vec::new()
+            },
         },
         NetworkPolicyItem {
             meta: meta(format!("{}-clients", db.name)),
