@@ -17,6 +17,7 @@ mod postgres;
 mod redis;
 mod refs;
 mod resolve;
+mod restore;
 mod runbook;
 mod secrets;
 mod workload;

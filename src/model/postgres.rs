@@ -14,8 +14,8 @@ use crate::digest::sha256_hex;
 use crate::kinds;
 use crate::spec::ClusterSpec;
 use crate::spec::data::{
-    AntiAffinity, BackupTarget, Compression, DataDurability, Encryption, PostgresProvider, PostgresSpec,
-    PrimaryUpdateStrategy, SyncMethod,
+    AntiAffinity, BackupTarget, Compression, DataDurability, Encryption, MigrateMethod, PostgresProvider,
+    PostgresSpec, PrimaryUpdateStrategy, SyncMethod,
 };
 use std::collections::BTreeMap;
 
@@ -148,6 +148,38 @@ pub struct CnpgCluster {
     pub enable_superuser_access: bool,
     /// `superuserSecret`.
     pub superuser_secret: Option<String>,
+    /// The plugin's `serverName` (the lineage the cluster archives under), when given.
+    pub archive_server_name: Option<String>,
+    /// How the cluster starts: `initdb`, `recovery` or `pg_basebackup`.
+    pub bootstrap: &'static str,
+    /// `bootstrap.recovery`: from the app's object store.
+    pub recovery: Option<Recovery>,
+    /// `bootstrap.initdb.import`: the database imported from `source`.
+    pub import_database: Option<String>,
+    /// The existing server the cluster is created from (`externalClusters`).
+    pub source: Option<Source>,
+}
+
+/// A recovery from the app's object store.
+#[derive(Debug, Serialize)]
+pub struct Recovery {
+    /// The ObjectStore.
+    pub object_store: String,
+    /// The lineage restored.
+    pub server_name: String,
+    /// Point-in-time target.
+    pub target_time: Option<String>,
+}
+
+/// An existing PostgreSQL server (`externalClusters[].connectionParameters`).
+#[derive(Debug, Serialize)]
+pub struct Source {
+    /// Connection parameters (libpq keywords; values are strings).
+    pub parameters: BTreeMap<String, String>,
+    /// The password Secret.
+    pub password_secret: String,
+    /// Its key.
+    pub password_key: String,
 }
 
 /// `postgresql.synchronous`.
@@ -408,6 +440,7 @@ fn cnpg_notes(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Part
             );
         }
     }
+    super::restore::notes(app, pg, conn, out);
     for role in pg.roles.iter().filter(|r| r.password_secret.is_some()) {
         out.caveat(
             Topic::Data,
@@ -715,6 +748,49 @@ fn cnpg_cluster(
         }),
         enable_superuser_access: pg.enable_superuser_access,
         superuser_secret: pg.superuser_secret.as_ref().map(|s| s.to_string()),
+        archive_server_name: pg
+            .backup
+            .as_ref()
+            .and_then(|b| b.server_name.as_ref())
+            .map(|n| n.to_string()),
+        bootstrap: bootstrap_method(pg),
+        recovery: pg.restore.as_ref().zip(store).map(|(r, store)| Recovery {
+            object_store: store.name.clone(),
+            server_name: r
+                .server_name
+                .as_ref()
+                .map_or_else(|| conn.cluster.clone(), |n| n.to_string()),
+            target_time: r.target_time.clone(),
+        }),
+        import_database: pg
+            .migrate
+            .as_ref()
+            .filter(|m| m.method == MigrateMethod::Import)
+            .map(|m| m.database.clone().unwrap_or_else(|| conn.database.clone())),
+        source: pg.migrate.as_ref().map(|m| Source {
+            parameters: BTreeMap::from([
+                ("host".to_string(), m.host.clone()),
+                ("port".to_string(), m.port.to_string()),
+                ("user".to_string(), m.user.clone()),
+                (
+                    "dbname".to_string(),
+                    m.database.clone().unwrap_or_else(|| conn.database.clone()),
+                ),
+                ("sslmode".to_string(), m.ssl_mode.clone()),
+            ]),
+            password_secret: m.password_secret.to_string(),
+            password_key: m.password_key.clone(),
+        }),
+    }
+}
+
+/// How a CloudNative-PG cluster starts: from `initdb` (empty, or importing a database), a
+/// recovery from the app's backups, or a physical copy of another server.
+pub fn bootstrap_method(pg: &PostgresSpec) -> &'static str {
+    match (&pg.restore, &pg.migrate) {
+        (Some(_), _) => "recovery",
+        (None, Some(m)) if m.method == MigrateMethod::Basebackup => "pg_basebackup",
+        _ => "initdb",
     }
 }
 

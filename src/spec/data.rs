@@ -104,6 +104,70 @@ pub struct PostgresSpec {
     /// superuser's password; used only with `enableSuperuserAccess`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub superuser_secret: Option<Name>,
+    /// Create the cluster from the app's backups (`backup`) instead of an empty `initdb`
+    /// (CloudNative-PG `bootstrap.recovery` through the Barman Cloud plugin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreSpec>,
+    /// Create the cluster from an existing PostgreSQL server: a physical copy
+    /// (`pg_basebackup`) or a logical import of one database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrate: Option<MigrateSpec>,
+}
+
+/// A restore from the app's object store.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RestoreSpec {
+    /// The backup lineage to restore: the `serverName` the old cluster archived under
+    /// (default: the cluster's name). `backup.serverName` must then name a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<Name>,
+    /// Recover up to this time (RFC 3339) instead of the end of the archived WAL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+    ))]
+    pub target_time: Option<String>,
+}
+
+/// An existing PostgreSQL server the cluster is created from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MigrateSpec {
+    /// `import` (default: `pg_dump`/`pg_restore` of `database` into the new cluster's
+    /// application database; any version up to the new one) or `basebackup` (a physical copy of
+    /// the whole server; same major version, a user with `REPLICATION`).
+    #[serde(default)]
+    pub method: MigrateMethod,
+    /// The server's host.
+    pub host: String,
+    /// Its port.
+    #[serde(default = "default_pg_port")]
+    pub port: u16,
+    /// The user to connect as.
+    pub user: String,
+    /// The database to import (`import`; default: `database`) or to connect to (`basebackup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// The secret (from `secrets:`) holding that user's password.
+    pub password_secret: Name,
+    /// Its key.
+    #[serde(default = "default_password_key")]
+    pub password_key: String,
+    /// libpq `sslmode` (default `require`).
+    #[serde(default = "default_sslmode")]
+    pub ssl_mode: String,
+}
+
+/// How a database is moved under gitopsc.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrateMethod {
+    /// A logical import of one database (`bootstrap.initdb.import`, `microservice`).
+    #[default]
+    Import,
+    /// A physical copy of the server (`bootstrap.pg_basebackup`).
+    Basebackup,
 }
 
 /// Synchronous replication (CloudNative-PG `postgresql.synchronous`).
@@ -337,6 +401,11 @@ pub struct BackupSpec {
     /// Start a base backup with an immediate checkpoint instead of waiting for a spread one.
     #[serde(default)]
     pub immediate_checkpoint: bool,
+    /// The backup lineage the cluster archives under (the plugin's `serverName`; default: the
+    /// cluster's name). A restored cluster needs a new one: Barman refuses to archive into a
+    /// lineage that holds WAL already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<Name>,
     /// Where scheduled backups run: `prefer-standby` (the most up-to-date standby, else the
     /// primary; CloudNative-PG's default) or `primary`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -600,6 +669,12 @@ fn default_schedule() -> String {
 }
 fn default_password_key() -> String {
     "password".into()
+}
+fn default_pg_port() -> u16 {
+    5432
+}
+fn default_sslmode() -> String {
+    "require".into()
 }
 fn default_redis_replicas() -> u32 {
     2

@@ -432,6 +432,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
     diags.extend(per_app.into_iter().flatten());
     diags.extend(super::postgres_checks::check(spec, spans));
     diags.extend(super::pooler_checks::check(spec, spans));
+    diags.extend(super::restore_checks::check(spec, spans));
     diags.extend(super::dragonfly_checks::check(spec, spans, flux_minor));
     diags.extend(super::timeout_checks::check(spec, spans));
     diags

@@ -13,6 +13,7 @@ pub mod plaintext;
 mod pooler_checks;
 mod postgres_checks;
 pub mod reference;
+mod restore_checks;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;

@@ -331,6 +331,8 @@ struct Database {
     metrics: bool,
     /// Pods it connects to and on which ports (a pooler: its cluster's instances).
     upstream: Option<(Labels, Vec<u16>)>,
+    /// Port of the server it is migrated from, while `migrate` is set.
+    source_port: Option<u16>,
 }
 
 impl Database {
@@ -353,6 +355,7 @@ impl Database {
             backup_port: None,
             metrics: false,
             upstream: None,
+            source_port: None,
         }
     }
 }
@@ -370,6 +373,7 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
                         .as_ref()
                         .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
                     metrics: crate::model::postgres::monitored(spec, owner, pg),
+                    source_port: pg.migrate.as_ref().map(|m| m.port),
                     ..Database::new(&kinds::CNPG_CLUSTER_KIND, name, vec![5432])
                 },
                 PostgresProvider::Kubeblocks => Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![5432]),
@@ -487,7 +491,7 @@ fn database_policies(
             ports,
         ));
     }
-    if let Some(port) = db.backup_port {
+    for port in [db.backup_port, db.source_port].into_iter().flatten() {
         egress.push(json!({"ports": tcp_ports(&[port])}));
     }
     ingress.push(json!({"from": [{"podSelector": {}}], "ports": tcp_ports(&db.client_ports)}));
