@@ -23,6 +23,8 @@ pub enum Operator {
     Kubeblocks,
     /// The Dragonfly operator.
     Dragonfly,
+    /// VolSync.
+    Volsync,
 }
 
 impl Operator {
@@ -34,6 +36,7 @@ impl Operator {
             Operator::ExternalSecrets => "external-secrets",
             Operator::Kubeblocks => "kubeblocks",
             Operator::Dragonfly => "dragonfly",
+            Operator::Volsync => "volsync",
         }
     }
 
@@ -45,6 +48,7 @@ impl Operator {
             Operator::ExternalSecrets => "externalSecrets",
             Operator::Kubeblocks => "kubeblocks",
             Operator::Dragonfly => "dragonfly",
+            Operator::Volsync => "volsync",
         }
     }
 
@@ -56,6 +60,7 @@ impl Operator {
             Operator::ExternalSecrets => "External Secrets Operator",
             Operator::Kubeblocks => "KubeBlocks",
             Operator::Dragonfly => "the Dragonfly operator",
+            Operator::Volsync => "VolSync",
         }
     }
 
@@ -71,6 +76,7 @@ impl Operator {
             Operator::ExternalSecrets => "external-secrets",
             Operator::Kubeblocks => "kb-system",
             Operator::Dragonfly => "dragonfly-operator-system",
+            Operator::Volsync => "volsync-system",
         }
     }
 }
@@ -440,6 +446,31 @@ kind!(
         api_server: false,
     }),
 );
+kind!(
+    /// A VolSync backup schedule of a PVC: kept with the volume it backs up (deleting it loses
+    /// no backup; the restic repository stays). VolSync reports one `Synchronizing` condition,
+    /// whose reason is `Error` when the mover fails.
+    VOLSYNC_REPLICATION_SOURCE,
+    "volsync.backube/v1alpha1",
+    "ReplicationSource",
+    prune: Prune::Kept,
+    health: Some(Health {
+        current: "status.?conditions.orValue([]).exists(c, c.type == 'Synchronizing' && c.reason != 'Error')",
+        failed: None,
+    }),
+    operator: Some(Operator::Volsync),
+);
+kind!(
+    /// A one-off VolSync restore (a manual trigger): done once `lastManualSync` is the trigger.
+    VOLSYNC_REPLICATION_DESTINATION,
+    "volsync.backube/v1alpha1",
+    "ReplicationDestination",
+    health: Some(Health {
+        current: "status.?lastManualSync.orValue('') != '' && status.?lastManualSync.orValue('') == spec.?trigger.?manual.orValue('')",
+        failed: None,
+    }),
+    operator: Some(Operator::Volsync),
+);
 kind!(POD_MONITOR, "monitoring.coreos.com/v1", "PodMonitor");
 kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
 kind!(PROMETHEUS_RULE, "monitoring.coreos.com/v1", "PrometheusRule");
@@ -479,6 +510,8 @@ pub const ALL: &[&Kind] = &[
     &KUBEBLOCKS_CLUSTER,
     &KUBEBLOCKS_CLUSTER_DEFINITION,
     &DRAGONFLY_KIND,
+    &VOLSYNC_REPLICATION_SOURCE,
+    &VOLSYNC_REPLICATION_DESTINATION,
     &POD_MONITOR,
     &SERVICE_MONITOR,
     &PROMETHEUS_RULE,

@@ -20,6 +20,7 @@ mod resolve;
 mod restore;
 mod runbook;
 mod secrets;
+mod volsync;
 mod workload;
 
 pub use postgres::bootstrap_secs as postgres_bootstrap_secs;

@@ -17,6 +17,7 @@ const PARTS: &[&dyn Part] = &[
     &secrets::Secrets,
     &postgres::Postgres,
     &redis::Redis,
+    &volsync::VolumeBackups,
     &workload::Workloads,
     &namespace::Namespace,
 ];

@@ -258,6 +258,9 @@ fn secret_uses(app: &crate::spec::AppSpec, watched: &BTreeSet<String>) -> Secret
         uses.protected
             .extend(pg.superuser_secret.as_ref().map(|s| s.to_string()));
     }
+    // A kept ReplicationSource reads its restic repository from the app's secret.
+    uses.protected
+        .extend(app.volume_backups.iter().map(|b| b.repository.to_string()));
     // A kept Dragonfly reads its password from the app's secret.
     if let Some(redis) = app
         .redis

@@ -8,7 +8,7 @@
 
 mod monitoring;
 mod pod;
-mod policy;
+pub(crate) mod policy;
 mod rbac;
 
 use super::Manifest;

@@ -547,6 +547,107 @@ pub enum RedisProvider {
     Dragonfly,
 }
 
+/// A backup of one PVC of the app with VolSync: a restic `ReplicationSource` on a schedule,
+/// and, when `restore` is set, a `ReplicationDestination` that restores into the PVC.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeBackupSpec {
+    /// The PVC (in the app's namespace, e.g. one a chart creates).
+    pub pvc: Name,
+    /// When: a five-field cron (`0 3 * * *`).
+    pub schedule: String,
+    /// The secret (from `secrets:`) with `RESTIC_REPOSITORY` (`s3:https://host/bucket/path`,
+    /// one path per PVC), `RESTIC_PASSWORD`, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    pub repository: Name,
+    /// Snapshots restic keeps (`forget`); at least one count or `within`.
+    pub retain: RetainSpec,
+    /// The port of the S3 endpoint in `RESTIC_REPOSITORY` (gitopsc cannot read the secret):
+    /// under a default deny the mover pods may reach it (default 443).
+    #[serde(default = "default_https_port")]
+    pub repository_port: u16,
+    /// Days between `restic prune` runs (default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub prune_interval_days: Option<u32>,
+    /// How the point-in-time copy is taken: `Snapshot` (default; a VolumeSnapshot), `Clone`
+    /// or `Direct` (the live volume, not consistent).
+    #[serde(default)]
+    pub copy_method: CopyMethod,
+    /// The VolumeSnapshotClass for `Snapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_snapshot_class: Option<String>,
+    /// The StorageClass of the copy (default: the PVC's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// Run the mover pod as this user and group instead of root (what Pod Security
+    /// `restricted` needs; the user must be able to read the volume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mover_user: Option<MoverUser>,
+    /// Restore the latest (or an older) backup into the PVC, once per `trigger` value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<VolumeRestoreSpec>,
+}
+
+/// Snapshots restic keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RetainSpec {
+    /// Hourly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly: Option<u32>,
+    /// Daily snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<u32>,
+    /// Weekly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<u32>,
+    /// Monthly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<u32>,
+    /// Yearly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yearly: Option<u32>,
+    /// Every snapshot younger than this (restic `--keep-within`, e.g. `3d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+[ymwdh])+$"))]
+    pub within: Option<String>,
+}
+
+/// How VolSync copies a volume before backing it up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CopyMethod {
+    /// A VolumeSnapshot.
+    #[default]
+    Snapshot,
+    /// A clone of the PVC.
+    Clone,
+    /// The live volume.
+    Direct,
+}
+
+/// The user a VolSync mover runs as.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MoverUser {
+    /// `runAsUser` (not 0).
+    #[schemars(range(min = 1))]
+    pub uid: i64,
+    /// `runAsGroup` and `fsGroup`.
+    #[schemars(range(min = 1))]
+    pub gid: i64,
+}
+
+/// A restore of a volume backup.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeRestoreSpec {
+    /// Any string: the restore runs once per value (`spec.trigger.manual`).
+    pub trigger: String,
+    /// Restore the last backup taken before this time (RFC 3339) instead of the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+}
+
 /// The operators data services need, each installed by an app of this spec or by a Flux
 /// Kustomization outside it. gitopsc renders a gate per operator that the data layers wait on.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -567,6 +668,9 @@ pub struct Operators {
     /// The Dragonfly operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dragonfly: Option<OperatorSpec>,
+    /// VolSync (volume backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volsync: Option<OperatorSpec>,
 }
 
 impl crate::kinds::Operator {
@@ -579,6 +683,7 @@ impl crate::kinds::Operator {
             crate::kinds::Operator::ExternalSecrets => ops.external_secrets.as_ref(),
             crate::kinds::Operator::Kubeblocks => ops.kubeblocks.as_ref(),
             crate::kinds::Operator::Dragonfly => ops.dragonfly.as_ref(),
+            crate::kinds::Operator::Volsync => ops.volsync.as_ref(),
         }
     }
 }
@@ -614,6 +719,9 @@ impl super::AppSpec {
             .is_some_and(|r| r.provider == RedisProvider::Dragonfly)
         {
             ops.insert(Operator::Dragonfly);
+        }
+        if !self.volume_backups.is_empty() {
+            ops.insert(Operator::Volsync);
         }
         if !self.secrets.is_empty() {
             ops.insert(Operator::ExternalSecrets);
@@ -669,6 +777,9 @@ fn default_schedule() -> String {
 }
 fn default_password_key() -> String {
     "password".into()
+}
+fn default_https_port() -> u16 {
+    443
 }
 fn default_pg_port() -> u16 {
     5432

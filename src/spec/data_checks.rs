@@ -49,6 +49,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
         ("externalSecrets", spec.operators.external_secrets.as_ref()),
         ("kubeblocks", spec.operators.kubeblocks.as_ref()),
         ("dragonfly", spec.operators.dragonfly.as_ref()),
+        ("volsync", spec.operators.volsync.as_ref()),
     ];
     for (key, decl) in decls {
         let Some(decl) = decl else { continue };
@@ -411,6 +412,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                         crate::kinds::Operator::ExternalSecrets => format!("{base}/secrets"),
                         crate::kinds::Operator::BarmanCloud => format!("{base}/postgres/backup"),
                         crate::kinds::Operator::Dragonfly => format!("{base}/redis"),
+                        crate::kinds::Operator::Volsync => format!("{base}/volumeBackups"),
                         crate::kinds::Operator::Kubeblocks if app.postgres.is_none() => {
                             format!("{base}/redis")
                         }
@@ -433,6 +435,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
     diags.extend(super::postgres_checks::check(spec, spans));
     diags.extend(super::pooler_checks::check(spec, spans));
     diags.extend(super::restore_checks::check(spec, spans));
+    diags.extend(super::volsync_checks::check(spec, spans));
     diags.extend(super::dragonfly_checks::check(spec, spans, flux_minor));
     diags.extend(super::timeout_checks::check(spec, spans));
     diags

@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod semantic;
 mod timeout_checks;
 mod types;
+mod volsync_checks;
 pub mod workload;
 mod workload_checks;
 

@@ -276,7 +276,7 @@ fn rule(rule: &NetworkRule, app: &str, direction: &str) -> Value {
 }
 
 /// Egress to the cluster DNS on port 53, UDP and TCP.
-fn dns_rule(network: &NetworkDefaults) -> Value {
+pub(crate) fn dns_rule(network: &NetworkDefaults) -> Value {
     json!({
         "to": [{
             "namespaceSelector": namespace_selector(&[network.dns_namespace.as_str()]),
