@@ -626,5 +626,12 @@ mod tests {
         assert_eq!(CNPG_CLUSTER_KIND.operator, Some(Operator::Cnpg));
         assert_eq!(CNPG_OBJECT_STORE.operator, Some(Operator::BarmanCloud));
         assert!(ALL.iter().filter(|k| k.database).all(|k| k.stateful));
+        let dragonfly = DRAGONFLY_KIND.network.unwrap();
+        assert_eq!(dragonfly.from_operator, Some(&[9999][..]));
+        assert!(!dragonfly.api_server);
+        assert!(CNPG_POOLER.network.unwrap().api_server);
+        assert_eq!(CNPG_POOLER.network.unwrap().peers, None);
+        assert_eq!(DRAGONFLY_KIND.operator, Some(Operator::Dragonfly));
+        assert_eq!(VOLSYNC_REPLICATION_SOURCE.prune, Prune::Kept);
     }
 }
