@@ -21,6 +21,10 @@ pub enum Operator {
     ExternalSecrets,
     /// KubeBlocks.
     Kubeblocks,
+    /// The Dragonfly operator.
+    Dragonfly,
+    /// VolSync.
+    Volsync,
 }
 
 impl Operator {
@@ -31,6 +35,8 @@ impl Operator {
             Operator::BarmanCloud => "barman-cloud",
             Operator::ExternalSecrets => "external-secrets",
             Operator::Kubeblocks => "kubeblocks",
+            Operator::Dragonfly => "dragonfly",
+            Operator::Volsync => "volsync",
         }
     }
 
@@ -41,6 +47,8 @@ impl Operator {
             Operator::BarmanCloud => "barmanCloud",
             Operator::ExternalSecrets => "externalSecrets",
             Operator::Kubeblocks => "kubeblocks",
+            Operator::Dragonfly => "dragonfly",
+            Operator::Volsync => "volsync",
         }
     }
 
@@ -51,6 +59,8 @@ impl Operator {
             Operator::BarmanCloud => "the Barman Cloud plugin",
             Operator::ExternalSecrets => "External Secrets Operator",
             Operator::Kubeblocks => "KubeBlocks",
+            Operator::Dragonfly => "the Dragonfly operator",
+            Operator::Volsync => "VolSync",
         }
     }
 
@@ -65,6 +75,8 @@ impl Operator {
             Operator::Cnpg | Operator::BarmanCloud => "cnpg-system",
             Operator::ExternalSecrets => "external-secrets",
             Operator::Kubeblocks => "kb-system",
+            Operator::Dragonfly => "dragonfly-operator-system",
+            Operator::Volsync => "volsync-system",
         }
     }
 }
@@ -98,12 +110,14 @@ pub struct NetworkNeeds {
     /// when `None`, KubeBlocks' pair (`app.kubernetes.io/instance: <name>`,
     /// `app.kubernetes.io/managed-by: kubeblocks`).
     pub pod_label: Option<&'static str>,
-    /// Ports the operator reaches the pods on (none: every port).
-    pub from_operator: &'static [u16],
-    /// Ports the pods reach each other on (none: every port).
-    pub peers: &'static [u16],
+    /// Ports the operator reaches the pods on (empty: every port; `None`: it does not).
+    pub from_operator: Option<&'static [u16]>,
+    /// Ports the pods reach each other on (empty: every port; `None`: they do not).
+    pub peers: Option<&'static [u16]>,
     /// The metrics port a PodMonitor scrapes, when one does.
     pub metrics: Option<u16>,
+    /// Whether the pods talk to the Kubernetes API server.
+    pub api_server: bool,
 }
 
 /// One apiVersion/kind.
@@ -321,9 +335,10 @@ kind!(
     // 5432, instances reach each other, the exporter serves 9187.
     network: Some(NetworkNeeds {
         pod_label: Some("cnpg.io/cluster"),
-        from_operator: &[8000, 5432],
-        peers: &[5432, 8000],
+        from_operator: Some(&[8000, 5432]),
+        peers: Some(&[5432, 8000]),
         metrics: Some(9187),
+        api_server: true,
     }),
 );
 kind!(
@@ -341,6 +356,32 @@ kind!(
     prune: Prune::Kept,
     immutable: &["cluster"],
     operator: Some(Operator::Cnpg),
+);
+kind!(
+    /// A CloudNative-PG PgBouncer pooler: a Deployment and a Service the operator makes.
+    /// CloudNative-PG writes no conditions and no `observedGeneration` for it; from 1.30 it
+    /// writes `status.phase` (`active`, `paused`, `inactive`, `failed`), which the health
+    /// check reads (the checks of the spec refuse poolers on an older operator).
+    CNPG_POOLER,
+    "postgresql.cnpg.io/v1",
+    "Pooler",
+    immutable: &["cluster"],
+    health: Some(Health {
+        current: "status.?phase.orValue('') == 'active'",
+        failed: Some("status.?phase.orValue('') == 'failed'"),
+    }),
+    operator: Some(Operator::Cnpg),
+    // connection_pooling.md: PgBouncer pods (`cnpg.io/poolerName: <pooler>`) take clients on
+    // 5432 and serve metrics on 9127; the operator does not connect to them and they do not
+    // connect to each other (their way to the cluster's instances is added per pooler).
+    network: Some(NetworkNeeds {
+        pod_label: Some("cnpg.io/poolerName"),
+        from_operator: None,
+        peers: None,
+        metrics: Some(9127),
+        // The instance manager in each PgBouncer pod watches its Pooler and Secrets.
+        api_server: true,
+    }),
 );
 kind!(
     /// Where the backups are: deleting it loses their configuration, not the backups.
@@ -364,7 +405,13 @@ kind!(
     }),
     operator: Some(Operator::Kubeblocks),
     // KubeBlocks' pods reach each other and are reached from the operator on every port.
-    network: Some(NetworkNeeds { pod_label: None, from_operator: &[], peers: &[], metrics: None }),
+    network: Some(NetworkNeeds {
+        pod_label: None,
+        from_operator: Some(&[]),
+        peers: Some(&[]),
+        metrics: None,
+        api_server: true,
+    }),
 );
 kind!(
     /// Installed by KubeBlocks' addons; gates wait for it.
@@ -374,6 +421,57 @@ kind!(
     namespaced: false,
     health: Some(Health { current: "status.?phase.orValue('') == 'Available'", failed: None }),
     operator: Some(Operator::Kubeblocks),
+);
+kind!(
+    /// A Dragonfly instance (dragonfly-operator 1.x): a StatefulSet of `replicas` pods, one the
+    /// master behind the Service `<name>`; its snapshots live on the pods' volumes. The
+    /// operator writes `status.phase` only (no conditions, no `observedGeneration`).
+    DRAGONFLY_KIND,
+    "dragonflydb.io/v1alpha1",
+    "Dragonfly",
+    stateful: true,
+    prune: Prune::Kept,
+    database: true,
+    health: Some(Health {
+        current: "status.?phase.orValue('') == 'Ready'",
+        failed: None,
+    }),
+    operator: Some(Operator::Dragonfly),
+    // dragonfly-operator `internal/resources`: pods labelled `app: <name>`; the operator
+    // reaches them on the admin port 9999, replicas replicate from the master on 6379, and the
+    // admin port serves the metrics. They never call the API server.
+    network: Some(NetworkNeeds {
+        pod_label: Some("app"),
+        from_operator: Some(&[9999]),
+        peers: Some(&[6379, 9999]),
+        metrics: Some(9999),
+        api_server: false,
+    }),
+);
+kind!(
+    /// A VolSync backup schedule of a PVC: kept with the volume it backs up (deleting it loses
+    /// no backup; the restic repository stays). VolSync reports one `Synchronizing` condition,
+    /// whose reason is `Error` when the mover fails.
+    VOLSYNC_REPLICATION_SOURCE,
+    "volsync.backube/v1alpha1",
+    "ReplicationSource",
+    prune: Prune::Kept,
+    health: Some(Health {
+        current: "status.?conditions.orValue([]).exists(c, c.type == 'Synchronizing' && c.reason != 'Error')",
+        failed: None,
+    }),
+    operator: Some(Operator::Volsync),
+);
+kind!(
+    /// A one-off VolSync restore (a manual trigger): done once `lastManualSync` is the trigger.
+    VOLSYNC_REPLICATION_DESTINATION,
+    "volsync.backube/v1alpha1",
+    "ReplicationDestination",
+    health: Some(Health {
+        current: "status.?lastManualSync.orValue('') != '' && status.?lastManualSync.orValue('') == spec.?trigger.?manual.orValue('')",
+        failed: None,
+    }),
+    operator: Some(Operator::Volsync),
 );
 kind!(POD_MONITOR, "monitoring.coreos.com/v1", "PodMonitor");
 kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
@@ -411,9 +509,13 @@ pub const ALL: &[&Kind] = &[
     &CNPG_CLUSTER_KIND,
     &CNPG_DATABASE,
     &CNPG_SCHEDULED_BACKUP,
+    &CNPG_POOLER,
     &CNPG_OBJECT_STORE,
     &KUBEBLOCKS_CLUSTER,
     &KUBEBLOCKS_CLUSTER_DEFINITION,
+    &DRAGONFLY_KIND,
+    &VOLSYNC_REPLICATION_SOURCE,
+    &VOLSYNC_REPLICATION_DESTINATION,
     &POD_MONITOR,
     &SERVICE_MONITOR,
     &PROMETHEUS_RULE,
@@ -521,11 +623,19 @@ mod tests {
     #[test]
     fn data_services_say_what_their_pods_need() {
         let cnpg = CNPG_CLUSTER_KIND.network.unwrap();
-        assert_eq!(cnpg.from_operator, &[8000, 5432]);
+        assert_eq!(cnpg.from_operator, Some(&[8000, 5432][..]));
         assert_eq!(cnpg.pod_label, Some("cnpg.io/cluster"));
-        assert!(KUBEBLOCKS_CLUSTER.network.unwrap().from_operator.is_empty());
+        assert_eq!(KUBEBLOCKS_CLUSTER.network.unwrap().from_operator, Some(&[][..]));
+        assert_eq!(CNPG_POOLER.network.unwrap().from_operator, None);
         assert_eq!(CNPG_CLUSTER_KIND.operator, Some(Operator::Cnpg));
         assert_eq!(CNPG_OBJECT_STORE.operator, Some(Operator::BarmanCloud));
         assert!(ALL.iter().filter(|k| k.database).all(|k| k.stateful));
+        let dragonfly = DRAGONFLY_KIND.network.unwrap();
+        assert_eq!(dragonfly.from_operator, Some(&[9999][..]));
+        assert!(!dragonfly.api_server);
+        assert!(CNPG_POOLER.network.unwrap().api_server);
+        assert_eq!(CNPG_POOLER.network.unwrap().peers, None);
+        assert_eq!(DRAGONFLY_KIND.operator, Some(Operator::Dragonfly));
+        assert_eq!(VOLSYNC_REPLICATION_SOURCE.prune, Prune::Kept);
     }
 }

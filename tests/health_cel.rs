@@ -129,6 +129,94 @@ fn states(api_version: &str, kind: &str) -> Vec<State> {
             ("running", with_status(json!({"phase": "Running"})), true, false),
             ("failed", with_status(json!({"phase": "Failed"})), false, true),
         ],
+        // CloudNative-PG 1.30 writes `status.phase`; earlier ones only `instances`.
+        ("postgresql.cnpg.io/v1", "Pooler") => vec![
+            ("just created", created, false, false),
+            (
+                "status without a phase",
+                with_status(json!({"instances": 2})),
+                false,
+                false,
+            ),
+            ("paused", with_status(json!({"phase": "paused"})), false, false),
+            (
+                "inactive",
+                with_status(json!({"phase": "inactive"})),
+                false,
+                false,
+            ),
+            ("active", with_status(json!({"phase": "active"})), true, false),
+            (
+                "failed",
+                with_status(json!({"phase": "failed", "phaseReason": "x"})),
+                false,
+                true,
+            ),
+        ],
+        // VolSync: one `Synchronizing` condition; its reason says whether the mover failed.
+        ("volsync.backube/v1alpha1", "ReplicationSource") => {
+            let sync = |status: &str, reason: &str| {
+                with_status(
+                    json!({"conditions": [{"type": "Synchronizing", "status": status, "reason": reason, "message": "x"}]}),
+                )
+            };
+            vec![
+                ("just created", created, false, false),
+                ("status without conditions", with_status(json!({})), false, false),
+                ("syncing", sync("True", "SyncInProgress"), true, false),
+                (
+                    "waiting for its schedule",
+                    sync("True", "WaitingForSchedule"),
+                    true,
+                    false,
+                ),
+                ("mover failed", sync("False", "Error"), false, false),
+            ]
+        }
+        // A manual restore is done once `lastManualSync` is the trigger asked for.
+        ("volsync.backube/v1alpha1", "ReplicationDestination") => {
+            let restore = |status: Value| json!({"metadata": {"generation": 1}, "spec": {"trigger": {"manual": "r2"}}, "status": status});
+            vec![
+                (
+                    "just created",
+                    json!({"metadata": {"generation": 1}, "spec": {"trigger": {"manual": "r2"}}}),
+                    false,
+                    false,
+                ),
+                ("restoring", restore(json!({"conditions": []})), false, false),
+                (
+                    "restored for an older trigger",
+                    restore(json!({"lastManualSync": "r1"})),
+                    false,
+                    false,
+                ),
+                ("restored", restore(json!({"lastManualSync": "r2"})), true, false),
+            ]
+        }
+        // The Dragonfly operator writes `status.phase` only.
+        ("dragonflydb.io/v1alpha1", "Dragonfly") => vec![
+            ("just created", created, false, false),
+            ("status without a phase", with_status(json!({})), false, false),
+            (
+                "resources created",
+                with_status(json!({"phase": "ResourcesCreated"})),
+                false,
+                false,
+            ),
+            (
+                "configuring",
+                with_status(json!({"phase": "Configuring"})),
+                false,
+                false,
+            ),
+            (
+                "rolling update",
+                with_status(json!({"phase": "RollingUpdate", "isRollingUpdate": true})),
+                false,
+                false,
+            ),
+            ("ready", with_status(json!({"phase": "Ready"})), true, false),
+        ],
         ("apps.kubeblocks.io/v1", "ClusterDefinition") => vec![
             ("just created", created, false, false),
             (

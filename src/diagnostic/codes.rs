@@ -150,6 +150,11 @@ codes! {
     UnknownRedisConsumer = "GSC0420", "a Redis consumer the chart does not have";
     RedisDatabaseNotZero = "GSC0421", "a Redis consumer that must use database 0";
     RedisPasswordUnquoted = "GSC0422", "a chart that writes the Redis password unquoted";
+    PoolerInvalid = "GSC0423", "a pooler CloudNative-PG would refuse";
+    ClusterSettings = "GSC0424", "CloudNative-PG cluster settings that contradict each other";
+    RestoreInvalid = "GSC0425", "a restore or migration that cannot work as written";
+    VolumeBackupInvalid = "GSC0426", "a volume backup that cannot work as written";
+    DragonflyInvalid = "GSC0427", "a Dragonfly setting the operator refuses or ignores";
     UnknownSecret = "GSC0501", "a secret not among the app's `secrets`";
     SecretWithoutStore = "GSC0502", "a secret that names no store";
     UnknownSecretStore = "GSC0503", "a secret store not declared";

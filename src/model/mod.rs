@@ -5,6 +5,7 @@
 
 pub(crate) mod chart_keys;
 pub mod charts;
+pub(crate) mod dragonfly;
 mod graph;
 mod helm;
 mod manifests;
@@ -13,15 +14,19 @@ pub mod operators;
 mod part;
 pub mod patch;
 pub mod pod_security;
+mod pooler;
 mod postgres;
 mod redis;
 mod refs;
 mod resolve;
+mod restore;
 mod runbook;
 mod secrets;
+mod volsync;
 mod workload;
 
 pub use postgres::bootstrap_secs as postgres_bootstrap_secs;
+pub use postgres::cluster_name as postgres_cluster_name;
 pub use resolve::{duration_secs, resolve};
 
 use crate::kinds::Kind;

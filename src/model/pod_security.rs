@@ -52,6 +52,14 @@ pub fn runs_kubeblocks(app: &AppSpec) -> bool {
             .is_some_and(|r| r.provider == RedisProvider::Kubeblocks)
 }
 
+/// True when the app runs Dragonfly pods that pass `baseline` only (the operator gives them
+/// `fsGroup` alone; `redis.restrictedPods` sets what `restricted` asks).
+pub fn runs_baseline_dragonfly(app: &AppSpec) -> bool {
+    app.redis
+        .as_ref()
+        .is_some_and(|r| r.provider == RedisProvider::Dragonfly && !r.restricted_pods)
+}
+
 /// What one app needs. An explicit `podSecurity` is enforced as written (an explicit
 /// `restricted` beside KubeBlocks is refused by the checks; `baseline` is still what it gets).
 pub fn app_levels(spec: &ClusterSpec, app: &AppSpec) -> Levels {
@@ -67,6 +75,14 @@ pub fn app_levels(spec: &ClusterSpec, app: &AppSpec) -> Levels {
         levels.report = PodSecurityLevel::Baseline;
         levels.lowered_because.push(format!(
             "app `{}` runs a KubeBlocks data service, whose addon runs the database as root",
+            app.name
+        ));
+    }
+    if runs_baseline_dragonfly(app) && levels.enforce == PodSecurityLevel::Restricted {
+        levels.enforce = PodSecurityLevel::Baseline;
+        levels.report = PodSecurityLevel::Baseline;
+        levels.lowered_because.push(format!(
+            "app `{}` runs Dragonfly, whose operator sets no restricted security context",
             app.name
         ));
     }
@@ -108,7 +124,7 @@ pub fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, Levels> {
 }
 
 /// Where a warning about lowered levels points: `defaults.podSecurity` when written, else the
-/// first app that lowers a level (its chart, or its KubeBlocks data service).
+/// first app that lowers a level (its chart, its KubeBlocks data service or its Dragonfly).
 fn cause_pointer(spec: &ClusterSpec, spans: &SpanIndex) -> Option<Span> {
     if spans.contains("/defaults/podSecurity") {
         return spans.key("/defaults/podSecurity");
@@ -118,12 +134,14 @@ fn cause_pointer(spec: &ClusterSpec, spans: &SpanIndex) -> Option<Span> {
         .iter()
         .enumerate()
         .find(|(_, app)| !app_levels(spec, app).lowered_because.is_empty())?;
-    let field = if runs_kubeblocks(app) {
-        if app.postgres.is_some() {
-            "postgres"
-        } else {
-            "redis"
-        }
+    let field = if app
+        .postgres
+        .as_ref()
+        .is_some_and(|p| p.provider == PostgresProvider::Kubeblocks)
+    {
+        "postgres"
+    } else if runs_kubeblocks(app) || runs_baseline_dragonfly(app) {
+        "redis"
     } else {
         "helm/chart"
     };

@@ -14,7 +14,8 @@ use crate::digest::sha256_hex;
 use crate::kinds;
 use crate::spec::ClusterSpec;
 use crate::spec::data::{
-    AntiAffinity, Compression, Encryption, PostgresProvider, PostgresSpec, PrimaryUpdateStrategy,
+    AntiAffinity, BackupTarget, Compression, DataDurability, Encryption, MigrateMethod, PostgresProvider,
+    PostgresSpec, PrimaryUpdateStrategy, SyncMethod,
 };
 use std::collections::BTreeMap;
 
@@ -54,7 +55,7 @@ pub fn connection(app: &str, pg: &PostgresSpec) -> Connection {
     let cluster = cluster_name(app, pg);
     match pg.provider {
         PostgresProvider::Cnpg => Connection {
-            host: format!("{cluster}-rw"),
+            host: super::pooler::client_host(&cluster, pg),
             port: 5432,
             database: pg.database.to_string(),
             user: pg.owner.as_ref().unwrap_or(&pg.database).to_string(),
@@ -139,6 +140,57 @@ pub struct CnpgCluster {
     pub plugin_object_store: Option<String>,
     /// The deprecated in-tree backup configuration.
     pub legacy_backup: Option<ObjectStore>,
+    /// `postgresql.pg_hba`.
+    pub pg_hba: Vec<String>,
+    /// `postgresql.synchronous`.
+    pub synchronous: Option<Synchronous>,
+    /// `enableSuperuserAccess`.
+    pub enable_superuser_access: bool,
+    /// `superuserSecret`.
+    pub superuser_secret: Option<String>,
+    /// The plugin's `serverName` (the lineage the cluster archives under), when given.
+    pub archive_server_name: Option<String>,
+    /// How the cluster starts: `initdb`, `recovery` or `pg_basebackup`.
+    pub bootstrap: &'static str,
+    /// `bootstrap.recovery`: from the app's object store.
+    pub recovery: Option<Recovery>,
+    /// `bootstrap.initdb.import`: the database imported from `source`.
+    pub import_database: Option<String>,
+    /// The existing server the cluster is created from (`externalClusters`).
+    pub source: Option<Source>,
+}
+
+/// A recovery from the app's object store.
+#[derive(Debug, Serialize)]
+pub struct Recovery {
+    /// The ObjectStore.
+    pub object_store: String,
+    /// The lineage restored.
+    pub server_name: String,
+    /// Point-in-time target.
+    pub target_time: Option<String>,
+}
+
+/// An existing PostgreSQL server (`externalClusters[].connectionParameters`).
+#[derive(Debug, Serialize)]
+pub struct Source {
+    /// Connection parameters (libpq keywords; values are strings).
+    pub parameters: BTreeMap<String, String>,
+    /// The password Secret.
+    pub password_secret: String,
+    /// Its key.
+    pub password_key: String,
+}
+
+/// `postgresql.synchronous`.
+#[derive(Debug, Serialize)]
+pub struct Synchronous {
+    /// `any` or `first`.
+    pub method: &'static str,
+    /// Standbys that confirm a commit.
+    pub number: u32,
+    /// `required` or `preferred`.
+    pub data_durability: Option<&'static str>,
 }
 
 /// A managed role.
@@ -154,6 +206,14 @@ pub struct Role {
     pub in_roles: Vec<String>,
     /// Connection limit.
     pub connection_limit: Option<i64>,
+    /// `createdb`.
+    pub createdb: bool,
+    /// `replication`.
+    pub replication: bool,
+    /// `bypassrls`.
+    pub bypassrls: bool,
+    /// `validUntil`.
+    pub valid_until: Option<String>,
 }
 
 /// A Barman Cloud object store (the plugin's `ObjectStore`, or the legacy in-tree block).
@@ -181,6 +241,10 @@ pub struct ObjectStore {
     pub encryption: Option<&'static str>,
     /// Retention.
     pub retention: String,
+    /// Parallel upload jobs of a base backup.
+    pub jobs: Option<u32>,
+    /// `immediateCheckpoint`.
+    pub immediate_checkpoint: bool,
 }
 
 /// A ScheduledBackup: it takes a base backup as soon as it is created (`immediate`), so a
@@ -200,6 +264,8 @@ pub struct ScheduledBackup {
     pub schedule: String,
     /// `plugin` or `barmanObjectStore`.
     pub method: &'static str,
+    /// `primary` or `prefer-standby`, when set.
+    pub target: Option<&'static str>,
 }
 
 /// A declarative Database.
@@ -335,6 +401,9 @@ impl Part for Postgres {
             conn.host = format!("{}.{}.svc", conn.host, app.namespace());
         }
         refs.merge(self::refs(&conn));
+        if pg.provider == PostgresProvider::Cnpg {
+            refs.merge(super::pooler::refs(app, pg, public));
+        }
     }
 }
 
@@ -371,6 +440,7 @@ fn cnpg_notes(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Part
             );
         }
     }
+    super::restore::notes(app, pg, conn, out);
     for role in pg.roles.iter().filter(|r| r.password_secret.is_some()) {
         out.caveat(
             Topic::Data,
@@ -523,6 +593,10 @@ fn cnpg(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts) {
             cluster: conn.cluster.clone(),
             schedule: b.schedule.clone(),
             method: if b.legacy { "barmanObjectStore" } else { "plugin" },
+            target: b.target.map(|t| match t {
+                BackupTarget::Primary => "primary",
+                BackupTarget::PreferStandby => "prefer-standby",
+            }),
         };
         parts.add(
             LayerKind::Data,
@@ -553,6 +627,7 @@ fn cnpg(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts) {
             ),
         );
     }
+    super::pooler::parts(app, pg, conn, parts);
     if monitored(app.cluster, app.spec, pg) {
         let monitor = PodMonitor {
             name: conn.cluster.clone(),
@@ -595,6 +670,8 @@ fn object_store(app: &AppCtx, conn: &Connection, b: &crate::spec::data::BackupSp
             Encryption::AwsKms => "aws:kms",
         }),
         retention: b.retention.clone(),
+        jobs: b.jobs,
+        immediate_checkpoint: b.immediate_checkpoint,
     }
 }
 
@@ -649,10 +726,71 @@ fn cnpg_cluster(
                 password_secret: r.password_secret.as_ref().map(|s| s.to_string()),
                 in_roles: r.in_roles.clone(),
                 connection_limit: r.connection_limit,
+                createdb: r.createdb,
+                replication: r.replication,
+                bypassrls: r.bypassrls,
+                valid_until: r.valid_until.clone(),
             })
             .collect(),
         plugin_object_store: store.filter(|_| !legacy).map(|o| o.name.clone()),
         legacy_backup: store.filter(|_| legacy).cloned(),
+        pg_hba: pg.pg_hba.clone(),
+        synchronous: pg.synchronous.as_ref().map(|s| Synchronous {
+            method: match s.method {
+                SyncMethod::Any => "any",
+                SyncMethod::First => "first",
+            },
+            number: s.number,
+            data_durability: s.data_durability.map(|d| match d {
+                DataDurability::Required => "required",
+                DataDurability::Preferred => "preferred",
+            }),
+        }),
+        enable_superuser_access: pg.enable_superuser_access,
+        superuser_secret: pg.superuser_secret.as_ref().map(|s| s.to_string()),
+        archive_server_name: pg
+            .backup
+            .as_ref()
+            .and_then(|b| b.server_name.as_ref())
+            .map(|n| n.to_string()),
+        bootstrap: bootstrap_method(pg),
+        recovery: pg.restore.as_ref().zip(store).map(|(r, store)| Recovery {
+            object_store: store.name.clone(),
+            server_name: r
+                .server_name
+                .as_ref()
+                .map_or_else(|| conn.cluster.clone(), |n| n.to_string()),
+            target_time: r.target_time.clone(),
+        }),
+        import_database: pg
+            .migrate
+            .as_ref()
+            .filter(|m| m.method == MigrateMethod::Import)
+            .map(|m| m.database.clone().unwrap_or_else(|| conn.database.clone())),
+        source: pg.migrate.as_ref().map(|m| Source {
+            parameters: BTreeMap::from([
+                ("host".to_string(), m.host.clone()),
+                ("port".to_string(), m.port.to_string()),
+                ("user".to_string(), m.user.clone()),
+                (
+                    "dbname".to_string(),
+                    m.database.clone().unwrap_or_else(|| conn.database.clone()),
+                ),
+                ("sslmode".to_string(), m.ssl_mode.clone()),
+            ]),
+            password_secret: m.password_secret.to_string(),
+            password_key: m.password_key.clone(),
+        }),
+    }
+}
+
+/// How a CloudNative-PG cluster starts: from `initdb` (empty, or importing a database), a
+/// recovery from the app's backups, or a physical copy of another server.
+pub fn bootstrap_method(pg: &PostgresSpec) -> &'static str {
+    match (&pg.restore, &pg.migrate) {
+        (Some(_), _) => "recovery",
+        (None, Some(m)) if m.method == MigrateMethod::Basebackup => "pg_basebackup",
+        _ => "initdb",
     }
 }
 

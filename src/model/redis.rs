@@ -1,5 +1,6 @@
-//! Redis: an external address (DragonflyDB, a managed Redis) or a KubeBlocks replication
-//! cluster with Sentinel. What clients need is exposed as `((redis.*))` references.
+//! Redis: an external address (a managed Redis), a KubeBlocks replication cluster with
+//! Sentinel, or a DragonflyDB instance (see [`super::dragonfly`]). What clients need is
+//! exposed as `((redis.*))` references.
 
 use super::part::{AppCtx, Part, Parts, Topic};
 use super::postgres::{KubeblocksCluster, KubeblocksComponent, Volume};
@@ -15,10 +16,11 @@ pub struct Redis;
 impl Part for Redis {
     fn build(&self, app: &AppCtx, out: &mut Parts) {
         let Some(redis) = &app.spec.redis else { return };
-        if redis.provider != RedisProvider::Kubeblocks {
-            return;
+        match redis.provider {
+            RedisProvider::External => return,
+            RedisProvider::Dragonfly => return super::dragonfly::parts(app, redis, out),
+            RedisProvider::Kubeblocks => parts(app, redis, out),
         }
-        parts(app, redis, out);
         // What the chart the app installs does with the primary's Service, when gitopsc knows.
         let note = app
             .spec
@@ -35,7 +37,7 @@ impl Part for Redis {
     fn refs(&self, app: &crate::spec::AppSpec, public: bool, refs: &mut Refs) {
         let Some(r) = &app.redis else { return };
         let mut conn = connection(app.name.as_str(), r);
-        if public && r.provider == RedisProvider::Kubeblocks {
+        if public && r.provider != RedisProvider::External {
             conn.address = conn
                 .address
                 .replacen(':', &format!(".{}.svc:", app.namespace()), 1);
@@ -59,12 +61,17 @@ pub struct RedisConnection {
     pub secret_from_spec: bool,
 }
 
-/// The KubeBlocks cluster's name.
+/// The KubeBlocks cluster's or the Dragonfly instance's name.
 pub fn cluster_name(app: &str, redis: &RedisSpec) -> String {
+    let suffix = if redis.provider == RedisProvider::Dragonfly {
+        "dragonfly"
+    } else {
+        "redis"
+    };
     redis
         .name
         .as_ref()
-        .map_or_else(|| format!("{app}-redis"), |n| n.to_string())
+        .map_or_else(|| format!("{app}-{suffix}"), |n| n.to_string())
 }
 
 /// The connection contract of an app's Redis.
@@ -89,6 +96,15 @@ pub fn connection(app: &str, redis: &RedisSpec) -> RedisConnection {
                 secret_from_spec: false,
             }
         }
+        // The operator's one Service selects the master and follows failover; the password
+        // is the app's secret the instance reads too (`authentication.passwordFromSecret`).
+        RedisProvider::Dragonfly => RedisConnection {
+            address: format!("{}:6379", cluster_name(app, redis)),
+            sentinel_master_set: None,
+            secret: redis.password_secret.as_ref().map(|s| s.to_string()),
+            password_key: redis.password_key.clone(),
+            secret_from_spec: true,
+        },
     }
 }
 

@@ -18,6 +18,7 @@ const PARTS: &[&dyn Part] = &[
     &secrets::Secrets,
     &postgres::Postgres,
     &redis::Redis,
+    &volsync::VolumeBackups,
     &workload::Workloads,
     &manifests::Manifests,
     &namespace::Namespace,

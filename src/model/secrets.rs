@@ -255,6 +255,20 @@ fn secret_uses(app: &crate::spec::AppSpec, watched: &BTreeSet<String>) -> Secret
             .collect();
         uses.protected.extend(role_secrets.iter().cloned());
         uses.reload.extend(role_secrets);
+        uses.protected
+            .extend(pg.superuser_secret.as_ref().map(|s| s.to_string()));
+    }
+    // A kept ReplicationSource reads its restic repository from the app's secret.
+    uses.protected
+        .extend(app.volume_backups.iter().map(|b| b.repository.to_string()));
+    // A kept Dragonfly reads its password from the app's secret.
+    if let Some(redis) = app
+        .redis
+        .as_ref()
+        .filter(|r| r.provider == crate::spec::data::RedisProvider::Dragonfly)
+    {
+        uses.protected
+            .extend(redis.password_secret.as_ref().map(|s| s.to_string()));
     }
     uses
 }

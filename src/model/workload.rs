@@ -8,7 +8,7 @@
 
 mod monitoring;
 mod pod;
-mod policy;
+pub(crate) mod policy;
 mod rbac;
 
 use super::Manifest;
@@ -42,7 +42,7 @@ fn workload_labels(app: &str, workload: &str) -> Labels {
 }
 
 /// Labels of an object that belongs to the app as a whole.
-fn app_labels(app: &str) -> Labels {
+pub(crate) fn app_labels(app: &str) -> Labels {
     Labels::from([
         ("app.kubernetes.io/instance".to_string(), app.to_string()),
         (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),

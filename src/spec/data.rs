@@ -80,6 +80,190 @@ pub struct PostgresSpec {
     /// default: when the app's `monitoring` is on or `defaults.monitoring.labels` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<bool>,
+    /// PgBouncer poolers in front of the cluster (CloudNative-PG `Pooler`, operator ≥ 1.30).
+    /// Each is reachable as `((postgres.pooler.<name>.host))` / `((postgres.pooler.<name>.port))`.
+    #[serde(default)]
+    pub poolers: Vec<PoolerSpec>,
+    /// The pooler clients connect through: `((postgres.host))` and the database host gitopsc
+    /// wires into a known chart name its Service instead of `<cluster>-rw` (the credentials
+    /// stay those of the cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_via: Option<Name>,
+    /// `pg_hba` lines, after CloudNative-PG's fixed rules and before its default
+    /// `host all all all scram-sha-256` (first match wins).
+    #[serde(default, rename = "pgHba")]
+    pub pg_hba: Vec<String>,
+    /// Synchronous replication (default: asynchronous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<SynchronousSpec>,
+    /// Give the `postgres` superuser a password and the `<cluster>-superuser` Secret (or
+    /// `superuserSecret`); off by default (CloudNative-PG's default).
+    #[serde(default)]
+    pub enable_superuser_access: bool,
+    /// A `kubernetes.io/basic-auth` secret (from `secrets:`, `username: postgres`) with the
+    /// superuser's password; used only with `enableSuperuserAccess`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superuser_secret: Option<Name>,
+    /// Create the cluster from the app's backups (`backup`) instead of an empty `initdb`
+    /// (CloudNative-PG `bootstrap.recovery` through the Barman Cloud plugin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreSpec>,
+    /// Create the cluster from an existing PostgreSQL server: a physical copy
+    /// (`pg_basebackup`) or a logical import of one database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrate: Option<MigrateSpec>,
+}
+
+/// A restore from the app's object store.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RestoreSpec {
+    /// The backup lineage to restore: the `serverName` the old cluster archived under
+    /// (default: the cluster's name). `backup.serverName` must then name a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<Name>,
+    /// Recover up to this time (RFC 3339) instead of the end of the archived WAL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+    ))]
+    pub target_time: Option<String>,
+}
+
+/// An existing PostgreSQL server the cluster is created from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MigrateSpec {
+    /// `import` (default: `pg_dump`/`pg_restore` of `database` into the new cluster's
+    /// application database; any version up to the new one) or `basebackup` (a physical copy of
+    /// the whole server; same major version, a user with `REPLICATION`).
+    #[serde(default)]
+    pub method: MigrateMethod,
+    /// The server's host.
+    pub host: String,
+    /// Its port.
+    #[serde(default = "default_pg_port")]
+    pub port: u16,
+    /// The user to connect as.
+    pub user: String,
+    /// The database to import (`import`; default: `database`) or to connect to (`basebackup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// The secret (from `secrets:`) holding that user's password.
+    pub password_secret: Name,
+    /// Its key.
+    #[serde(default = "default_password_key")]
+    pub password_key: String,
+    /// libpq `sslmode` (default `require`).
+    #[serde(default = "default_sslmode")]
+    pub ssl_mode: String,
+}
+
+/// How a database is moved under gitopsc.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrateMethod {
+    /// A logical import of one database (`bootstrap.initdb.import`, `microservice`).
+    #[default]
+    Import,
+    /// A physical copy of the server (`bootstrap.pg_basebackup`).
+    Basebackup,
+}
+
+/// Synchronous replication (CloudNative-PG `postgresql.synchronous`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SynchronousSpec {
+    /// `any` (quorum) or `first` (priority).
+    pub method: SyncMethod,
+    /// How many standbys confirm each commit; fewer than `instances`.
+    #[schemars(range(min = 1))]
+    pub number: u32,
+    /// `required` (writes wait while too few standbys are up; the default) or `preferred`
+    /// (the number shrinks to the standbys available).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_durability: Option<DataDurability>,
+}
+
+/// How synchronous standbys are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMethod {
+    /// Quorum: any `number` standbys.
+    Any,
+    /// Priority: the first `number` standbys.
+    First,
+}
+
+/// What synchronous replication does when too few standbys are up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataDurability {
+    /// Writes wait (no committed transaction is lost on failover).
+    Required,
+    /// Writes go on with the standbys there are.
+    Preferred,
+}
+
+/// A PgBouncer pooler (CloudNative-PG `Pooler` named `<cluster>-pooler-<name>`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerSpec {
+    /// Its name, unique in the app (the object is `<cluster>-pooler-<name>`).
+    pub name: Name,
+    /// The instances it sends connections to: `rw` (primary; default), `ro` (replicas) or
+    /// `r` (any instance).
+    #[serde(default, rename = "type")]
+    pub kind: PoolerType,
+    /// PgBouncer pods (default 2, so one survives a node drain).
+    #[serde(default = "default_pooler_instances")]
+    #[schemars(range(min = 1))]
+    pub instances: u32,
+    /// `session` (default) or `transaction`.
+    #[serde(default)]
+    pub pool_mode: PoolMode,
+    /// PgBouncer settings CloudNative-PG lets through (values are strings), e.g.
+    /// `max_client_conn: "500"`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    /// Resources of the `pgbouncer` container, as in Kubernetes.
+    #[serde(default)]
+    pub resources: Map<String, Value>,
+    /// The pods' `affinity`, as in Kubernetes.
+    #[serde(default)]
+    pub affinity: Map<String, Value>,
+    /// Scrape PgBouncer's exporter (port `metrics`, 9127) with a PodMonitor (default: as the
+    /// cluster's `monitoring`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<bool>,
+    /// A PodDisruptionBudget for its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<super::workload::DisruptionBudget>,
+}
+
+/// Where a pooler sends connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolerType {
+    /// The primary.
+    #[default]
+    Rw,
+    /// The replicas.
+    Ro,
+    /// Any instance.
+    R,
+}
+
+/// When PgBouncer gives a server connection back to the pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolMode {
+    /// When the client disconnects.
+    #[default]
+    Session,
+    /// After each transaction (no session state: prepared statements need
+    /// `max_prepared_statements`, no `SET`, no advisory locks across transactions).
+    Transaction,
 }
 
 /// Operators that run PostgreSQL.
@@ -159,6 +343,21 @@ pub struct RoleSpec {
     /// Connection limit (-1: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_limit: Option<i64>,
+    /// May create databases.
+    #[serde(default)]
+    pub createdb: bool,
+    /// May start streaming replication and backups.
+    #[serde(default)]
+    pub replication: bool,
+    /// Bypasses row-level security.
+    #[serde(default)]
+    pub bypassrls: bool,
+    /// When its password stops being valid: an RFC 3339 time, e.g. `2027-06-30T00:00:00Z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+    ))]
+    pub valid_until: Option<String>,
 }
 
 /// Backups through the Barman Cloud plugin.
@@ -195,6 +394,32 @@ pub struct BackupSpec {
     /// Use the deprecated in-tree `barmanObjectStore` instead of the plugin.
     #[serde(default)]
     pub legacy: bool,
+    /// Files a base backup uploads in parallel (Barman Cloud's default: 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub jobs: Option<u32>,
+    /// Start a base backup with an immediate checkpoint instead of waiting for a spread one.
+    #[serde(default)]
+    pub immediate_checkpoint: bool,
+    /// The backup lineage the cluster archives under (the plugin's `serverName`; default: the
+    /// cluster's name). A restored cluster needs a new one: Barman refuses to archive into a
+    /// lineage that holds WAL already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<Name>,
+    /// Where scheduled backups run: `prefer-standby` (the most up-to-date standby, else the
+    /// primary; CloudNative-PG's default) or `primary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<BackupTarget>,
+}
+
+/// The instance a backup is taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupTarget {
+    /// The primary.
+    Primary,
+    /// The most up-to-date standby, else the primary.
+    PreferStandby,
 }
 
 /// Compression algorithms Barman Cloud supports.
@@ -225,8 +450,8 @@ pub enum Encryption {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedisSpec {
-    /// `external` (an address, e.g. DragonflyDB) or `kubeblocks` (a Redis replication
-    /// cluster with Sentinel).
+    /// `external` (an address), `kubeblocks` (a Redis replication cluster with Sentinel) or
+    /// `dragonfly` (a DragonflyDB instance run by the Dragonfly operator).
     #[serde(default)]
     pub provider: RedisProvider,
     /// `host:port` of an external Redis.
@@ -245,13 +470,14 @@ pub struct RedisSpec {
     /// `jobservice`, `registry`, `trivy`).
     #[serde(default)]
     pub databases: BTreeMap<String, u32>,
-    /// KubeBlocks: the cluster's name (default `<app>-redis`).
+    /// KubeBlocks / Dragonfly: the cluster's name (default `<app>-redis`, `<app>-dragonfly`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
-    /// KubeBlocks: Redis service version, e.g. `7.2.4`.
+    /// KubeBlocks: Redis service version, e.g. `7.2.4`; Dragonfly: its release, e.g. `1.39.0`
+    /// (image `docker.dragonflydb.io/dragonflydb/dragonfly:v1.39.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// KubeBlocks: Redis replicas.
+    /// KubeBlocks: Redis replicas; Dragonfly: pods in all, the master included.
     #[serde(default = "default_redis_replicas")]
     pub replicas: u32,
     /// KubeBlocks: Sentinel replicas (3 or more recommended).
@@ -260,9 +486,52 @@ pub struct RedisSpec {
     /// KubeBlocks: data volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSpec>,
-    /// KubeBlocks: container resources.
+    /// KubeBlocks / Dragonfly: container resources.
     #[serde(default)]
     pub resources: Map<String, Value>,
+    /// Dragonfly: a full image reference instead of `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Dragonfly: arguments appended to the operator's own (e.g. `--cache_mode=true`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Dragonfly: snapshots to the pods' volumes (`storage`, 1Gi by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<DragonflySnapshot>,
+    /// Dragonfly: the pods' `affinity`, as in Kubernetes.
+    #[serde(default)]
+    pub affinity: Map<String, Value>,
+    /// Dragonfly: the pods' `topologySpreadConstraints`, as in Kubernetes.
+    #[serde(default)]
+    pub topology_spread: Vec<Map<String, Value>>,
+    /// Dragonfly: the operator's PodDisruptionBudget (default `maxUnavailable: 1` with more than
+    /// one replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<super::workload::DisruptionBudget>,
+    /// Dragonfly: scrape its metrics (admin port 9999) with a PodMonitor (default: when the
+    /// app's `monitoring` is on or `defaults.monitoring.labels` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<bool>,
+    /// Dragonfly: namespaces whose pods may connect (the operator's own NetworkPolicy lets in
+    /// only the instance's namespace).
+    #[serde(default)]
+    pub allow_namespaces: Vec<Name>,
+    /// Dragonfly: give the pods the security contexts Pod Security `restricted` asks for (uid
+    /// 999, no privilege escalation, all capabilities dropped, `RuntimeDefault` seccomp);
+    /// without it they pass `baseline` only.
+    #[serde(default)]
+    pub restricted_pods: bool,
+}
+
+/// Dragonfly snapshots.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DragonflySnapshot {
+    /// When: a five-field cron (`*/30 * * * *`).
+    pub cron: String,
+    /// Snapshot on the master only.
+    #[serde(default)]
+    pub master_only: bool,
 }
 
 /// Where Redis comes from.
@@ -274,6 +543,109 @@ pub enum RedisProvider {
     External,
     /// A KubeBlocks Redis replication cluster with Sentinel.
     Kubeblocks,
+    /// A DragonflyDB instance (`dragonflydb.io/v1alpha1` Dragonfly).
+    Dragonfly,
+}
+
+/// A backup of one PVC of the app with VolSync: a restic `ReplicationSource` on a schedule,
+/// and, when `restore` is set, a `ReplicationDestination` that restores into the PVC.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeBackupSpec {
+    /// The PVC (in the app's namespace, e.g. one a chart creates).
+    pub pvc: Name,
+    /// When: a five-field cron (`0 3 * * *`).
+    pub schedule: String,
+    /// The secret (from `secrets:`) with `RESTIC_REPOSITORY` (`s3:https://host/bucket/path`,
+    /// one path per PVC), `RESTIC_PASSWORD`, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    pub repository: Name,
+    /// Snapshots restic keeps (`forget`); at least one count or `within`.
+    pub retain: RetainSpec,
+    /// The port of the S3 endpoint in `RESTIC_REPOSITORY` (gitopsc cannot read the secret):
+    /// under a default deny the mover pods may reach it (default 443).
+    #[serde(default = "default_https_port")]
+    pub repository_port: u16,
+    /// Days between `restic prune` runs (default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub prune_interval_days: Option<u32>,
+    /// How the point-in-time copy is taken: `Snapshot` (default; a VolumeSnapshot), `Clone`
+    /// or `Direct` (the live volume, not consistent).
+    #[serde(default)]
+    pub copy_method: CopyMethod,
+    /// The VolumeSnapshotClass for `Snapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_snapshot_class: Option<String>,
+    /// The StorageClass of the copy (default: the PVC's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// Run the mover pod as this user and group instead of root (what Pod Security
+    /// `restricted` needs; the user must be able to read the volume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mover_user: Option<MoverUser>,
+    /// Restore the latest (or an older) backup into the PVC, once per `trigger` value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<VolumeRestoreSpec>,
+}
+
+/// Snapshots restic keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RetainSpec {
+    /// Hourly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly: Option<u32>,
+    /// Daily snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<u32>,
+    /// Weekly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<u32>,
+    /// Monthly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<u32>,
+    /// Yearly snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yearly: Option<u32>,
+    /// Every snapshot younger than this (restic `--keep-within`, e.g. `3d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+[ymwdh])+$"))]
+    pub within: Option<String>,
+}
+
+/// How VolSync copies a volume before backing it up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CopyMethod {
+    /// A VolumeSnapshot.
+    #[default]
+    Snapshot,
+    /// A clone of the PVC.
+    Clone,
+    /// The live volume.
+    Direct,
+}
+
+/// The user a VolSync mover runs as.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MoverUser {
+    /// `runAsUser` (not 0).
+    #[schemars(range(min = 1))]
+    pub uid: i64,
+    /// `runAsGroup` and `fsGroup`.
+    #[schemars(range(min = 1))]
+    pub gid: i64,
+}
+
+/// A restore of a volume backup.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeRestoreSpec {
+    /// Any string: the restore runs once per value (`spec.trigger.manual`).
+    pub trigger: String,
+    /// Restore the last backup taken before this time (RFC 3339) instead of the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 /// The operators data services need, each installed by an app of this spec or by a Flux
@@ -293,6 +665,12 @@ pub struct Operators {
     /// KubeBlocks (its PostgreSQL and Redis addons are waited for too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubeblocks: Option<OperatorSpec>,
+    /// The Dragonfly operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dragonfly: Option<OperatorSpec>,
+    /// VolSync (volume backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volsync: Option<OperatorSpec>,
 }
 
 impl crate::kinds::Operator {
@@ -304,6 +682,8 @@ impl crate::kinds::Operator {
             crate::kinds::Operator::BarmanCloud => ops.barman_cloud.as_ref(),
             crate::kinds::Operator::ExternalSecrets => ops.external_secrets.as_ref(),
             crate::kinds::Operator::Kubeblocks => ops.kubeblocks.as_ref(),
+            crate::kinds::Operator::Dragonfly => ops.dragonfly.as_ref(),
+            crate::kinds::Operator::Volsync => ops.volsync.as_ref(),
         }
     }
 }
@@ -332,6 +712,16 @@ impl super::AppSpec {
             .is_some_and(|r| r.provider == RedisProvider::Kubeblocks)
         {
             ops.insert(Operator::Kubeblocks);
+        }
+        if self
+            .redis
+            .as_ref()
+            .is_some_and(|r| r.provider == RedisProvider::Dragonfly)
+        {
+            ops.insert(Operator::Dragonfly);
+        }
+        if !self.volume_backups.is_empty() {
+            ops.insert(Operator::Volsync);
         }
         if !self.secrets.is_empty() {
             ops.insert(Operator::ExternalSecrets);
@@ -367,6 +757,9 @@ fn yes() -> bool {
 fn default_instances() -> u32 {
     3
 }
+fn default_pooler_instances() -> u32 {
+    2
+}
 fn default_cnpg_version() -> String {
     "1.30".into()
 }
@@ -384,6 +777,15 @@ fn default_schedule() -> String {
 }
 fn default_password_key() -> String {
     "password".into()
+}
+fn default_https_port() -> u16 {
+    443
+}
+fn default_pg_port() -> u16 {
+    5432
+}
+fn default_sslmode() -> String {
+    "require".into()
 }
 fn default_redis_replicas() -> u32 {
     2

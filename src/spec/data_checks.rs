@@ -45,6 +45,10 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
         .collect();
     diags.extend(per_app.into_iter().flatten());
     diags.extend(super::postgres_checks::check(spec, spans));
+    diags.extend(super::pooler_checks::check(spec, spans));
+    diags.extend(super::restore_checks::check(spec, spans));
+    diags.extend(super::volsync_checks::check(spec, spans));
+    diags.extend(super::dragonfly_checks::check(spec, spans, flux_minor));
     diags.extend(super::timeout_checks::check(spec, spans));
     diags
 }
@@ -91,6 +95,8 @@ fn check_operators(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagno
         ("barmanCloud", spec.operators.barman_cloud.as_ref()),
         ("externalSecrets", spec.operators.external_secrets.as_ref()),
         ("kubeblocks", spec.operators.kubeblocks.as_ref()),
+        ("dragonfly", spec.operators.dragonfly.as_ref()),
+        ("volsync", spec.operators.volsync.as_ref()),
     ];
     for (key, decl) in decls {
         let Some(decl) = decl else { continue };
@@ -452,6 +458,8 @@ fn check_redis(ctx: &AppCtx, redis: &RedisSpec, flux_minor: Option<u32>, diags: 
                 }
             }
         }
+        // Checked beside its part (dragonfly_checks).
+        RedisProvider::Dragonfly => {}
         RedisProvider::Kubeblocks if redis.version.is_none() => diags.push(
             Diagnostic::error(
                 Code::DataServiceVersion,
@@ -500,6 +508,8 @@ fn check_needed_operators(ctx: &AppCtx, diags: &mut Vec<Diagnostic>) {
         let at = match op {
             Operator::ExternalSecrets => format!("{base}/secrets"),
             Operator::BarmanCloud => format!("{base}/postgres/backup"),
+            Operator::Dragonfly => format!("{base}/redis"),
+            Operator::Volsync => format!("{base}/volumeBackups"),
             Operator::Kubeblocks if ctx.app.postgres.is_none() => format!("{base}/redis"),
             _ => format!("{base}/postgres"),
         };

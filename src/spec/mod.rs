@@ -7,18 +7,22 @@
 pub mod chart_values;
 pub mod data;
 pub mod data_checks;
+mod dragonfly_checks;
 pub mod load;
 pub mod manifests;
 pub mod patches;
 mod plain;
 pub mod plaintext;
+mod pooler_checks;
 mod postgres_checks;
 pub mod reference;
+mod restore_checks;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;
 mod timeout_checks;
 mod types;
+mod volsync_checks;
 pub mod workload;
 mod workload_checks;
 

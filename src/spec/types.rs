@@ -327,6 +327,9 @@ pub struct AppSpec {
     /// The app's Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<Box<RedisSpec>>,
+    /// Backups of the app's volumes with VolSync (restic to S3).
+    #[serde(default)]
+    pub volume_backups: Vec<super::data::VolumeBackupSpec>,
     /// Secrets pulled from a secret store into the app's namespace.
     #[serde(default)]
     pub secrets: Vec<SecretSpec>,

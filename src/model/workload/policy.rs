@@ -276,7 +276,7 @@ fn rule(rule: &NetworkRule, app: &str, direction: &str) -> Value {
 }
 
 /// Egress to the cluster DNS on port 53, UDP and TCP.
-fn dns_rule(network: &NetworkDefaults) -> Value {
+pub(crate) fn dns_rule(network: &NetworkDefaults) -> Value {
     json!({
         "to": [{
             "namespaceSelector": namespace_selector(&[network.dns_namespace.as_str()]),
@@ -329,6 +329,10 @@ struct Database {
     backup_port: Option<u16>,
     /// Whether a PodMonitor scrapes its metrics port.
     metrics: bool,
+    /// Pods it connects to and on which ports (a pooler: its cluster's instances).
+    upstream: Option<(Labels, Vec<u16>)>,
+    /// Port of the server it is migrated from, while `migrate` is set.
+    source_port: Option<u16>,
 }
 
 impl Database {
@@ -350,6 +354,8 @@ impl Database {
             client_ports,
             backup_port: None,
             metrics: false,
+            upstream: None,
+            source_port: None,
         }
     }
 }
@@ -367,16 +373,35 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
                         .as_ref()
                         .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
                     metrics: crate::model::postgres::monitored(spec, owner, pg),
+                    source_port: pg.migrate.as_ref().map(|m| m.port),
                     ..Database::new(&kinds::CNPG_CLUSTER_KIND, name, vec![5432])
                 },
                 PostgresProvider::Kubeblocks => Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![5432]),
             });
+            out.extend(
+                crate::model::pooler::network(spec, owner, pg)
+                    .into_iter()
+                    .map(|p| Database {
+                        metrics: p.monitored,
+                        upstream: Some((p.upstream, vec![5432])),
+                        ..Database::new(&kinds::CNPG_POOLER, p.name, vec![5432])
+                    }),
+            );
         }
         if let Some(redis) = &owner.redis
             && redis.provider == RedisProvider::Kubeblocks
         {
             let name = crate::model::redis::cluster_name(owner.name.as_str(), redis);
             out.push(Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![6379, 26379]));
+        }
+        if let Some(redis) = &owner.redis
+            && redis.provider == RedisProvider::Dragonfly
+        {
+            let name = crate::model::redis::cluster_name(owner.name.as_str(), redis);
+            out.push(Database {
+                metrics: crate::model::dragonfly::monitored(spec, owner, redis),
+                ..Database::new(&kinds::DRAGONFLY_KIND, name, vec![6379])
+            });
         }
     }
     out
@@ -433,32 +458,46 @@ fn database_policies(
     let network = &spec.defaults.network;
     let needs = db.kind.network.unwrap_or(kinds::NetworkNeeds {
         pod_label: None,
-        from_operator: &[],
-        peers: &[],
+        from_operator: Some(&[]),
+        peers: Some(&[]),
         metrics: None,
+        api_server: true,
     });
     let own = json!([{"podSelector": {"matchLabels": db.pods}}]);
     let mut ingress = Vec::new();
     let mut egress = Vec::new();
-    if let Some(op) = db.kind.operator {
+    if let (Some(op), Some(ports)) = (db.kind.operator, needs.from_operator) {
         let operator =
             operator_namespace(spec, op.declared(spec)).unwrap_or_else(|| op.default_namespace().into());
         let from_operator = json!([{"namespaceSelector": namespace_selector(&[operator.as_str()])}]);
-        ingress.push(peer_rule("from", &from_operator, needs.from_operator));
+        ingress.push(peer_rule("from", &from_operator, ports));
     }
-    ingress.push(peer_rule("from", &own, needs.peers));
+    if let Some(peers) = needs.peers {
+        ingress.push(peer_rule("from", &own, peers));
+    }
     if let (Some(port), true, Some(ns)) = (needs.metrics, db.metrics, &spec.defaults.monitoring.namespace) {
         ingress.push(json!({
             "from": [{"namespaceSelector": namespace_selector(&[ns.as_str()])}],
             "ports": tcp_ports(&[port]),
         }));
     }
-    egress.push(peer_rule("to", &own, needs.peers));
-    if let Some(port) = db.backup_port {
+    if let Some(peers) = needs.peers {
+        egress.push(peer_rule("to", &own, peers));
+    }
+    if let Some((pods, ports)) = &db.upstream {
+        egress.push(peer_rule(
+            "to",
+            &json!([{"podSelector": {"matchLabels": pods}}]),
+            ports,
+        ));
+    }
+    for port in [db.backup_port, db.source_port].into_iter().flatten() {
         egress.push(json!({"ports": tcp_ports(&[port])}));
     }
     ingress.push(json!({"from": [{"podSelector": {}}], "ports": tcp_ports(&db.client_ports)}));
-    egress.push(api_server_rule(network));
+    if needs.api_server {
+        egress.push(api_server_rule(network));
+    }
     if !namespace_dns {
         egress.push(dns_rule(network));
     }
@@ -469,12 +508,21 @@ fn database_policies(
     };
     vec![
         NetworkPolicyItem {
-            meta: meta(format!("{}-database", db.name)),
+            // A pooler's name already says what it is; its pods are not a database.
+            meta: meta(if *db.kind == kinds::CNPG_POOLER {
+                format!("{}-pods", db.name)
+            } else {
+                format!("{}-database", db.name)
+            }),
             pod_selector: db.pods.clone(),
             policy_types: vec!["Ingress", "Egress"],
             ingress,
             egress,
-            api_server_any: any_address_ports(network),
+            api_server_any: if needs.api_server {
+                any_address_ports(network)
+            } else {
+                Vec::new()
+            },
         },
         NetworkPolicyItem {
             meta: meta(format!("{}-clients", db.name)),

@@ -1,0 +1,146 @@
+//! Checks of a CloudNative-PG cluster created from something else than an empty `initdb`:
+//! a restore from the app's backups (`restore`) or a migration from an existing server
+//! (`migrate`). What they catch would otherwise fail at bootstrap, where a Flux layer only
+//! sees the cluster never become ready.
+
+use super::data::{MigrateMethod, PostgresProvider, PostgresSpec};
+use super::load::SpanIndex;
+use super::{AppSpec, ClusterSpec};
+use crate::diagnostic::{Code, Diagnostic};
+
+/// Checks every app's `restore` and `migrate`.
+pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (i, app) in spec.apps.iter().enumerate() {
+        let Some(pg) = &app.postgres else { continue };
+        let pp = format!("/apps/{i}/postgres");
+        if pg.provider == PostgresProvider::Kubeblocks {
+            for (field, set) in [
+                ("restore", pg.restore.is_some()),
+                ("migrate", pg.migrate.is_some()),
+            ] {
+                if set {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::ProviderField,
+                            format!("`{field}` is a CloudNative-PG setting; KubeBlocks does not take it"),
+                        )
+                        .at(spans.key(&format!("{pp}/{field}")), "")
+                        .help("remove it, or use `provider: cnpg`"),
+                    );
+                }
+            }
+            continue;
+        }
+        if pg.restore.is_some() && pg.migrate.is_some() {
+            diags.push(
+                Diagnostic::error(
+                    Code::RestoreInvalid,
+                    "a cluster starts from a backup or from another server, not both",
+                )
+                .at(spans.key(&format!("{pp}/migrate")), "")
+                .help("keep `restore` (the app's own backups) or `migrate` (an existing server)"),
+            );
+        }
+        let cluster = crate::model::postgres_cluster_name(app.name.as_str(), pg);
+        restore(pg, &cluster, &pp, spans, &mut diags);
+        migrate(app, pg, &pp, spans, &mut diags);
+        initdb_only(pg, &pp, spans, &mut diags);
+    }
+    diags
+}
+
+/// A restore reads the app's object store and must archive under a new lineage.
+fn restore(pg: &PostgresSpec, cluster: &str, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let Some(r) = &pg.restore else { return };
+    let at = format!("{pp}/restore");
+    let Some(backup) = &pg.backup else {
+        diags.push(
+            Diagnostic::error(
+                Code::RestoreInvalid,
+                "`restore` reads the app's backups, but the cluster has no `backup`",
+            )
+            .at(spans.key(&at), "no object store")
+            .help(
+                "add `backup:` with the object store the backups are in (`destinationPath`, `credentials`)",
+            ),
+        );
+        return;
+    };
+    if backup.legacy {
+        diags.push(
+            Diagnostic::error(Code::RestoreInvalid, "`restore` goes through the Barman Cloud plugin, not the in-tree `legacy` backup")
+                .at(spans.key(&format!("{pp}/backup/legacy")), "")
+                .help("remove `legacy: true` and declare `operators.barmanCloud`: the plugin reads backups the in-tree backup wrote"),
+        );
+    }
+    // Both lineages default to the cluster's name.
+    let restored = r.server_name.as_ref().map_or(cluster, |n| n.as_str());
+    let archived = backup.server_name.as_ref().map_or(cluster, |n| n.as_str());
+    if restored == archived {
+        diags.push(
+            Diagnostic::error(Code::RestoreInvalid, "the restored cluster would archive into the backup lineage it restores from")
+                .at(spans.key(&at), "same `serverName`")
+                .help("set `backup.serverName` to a new name (e.g. the cluster's name with `-2`): Barman refuses to archive WAL where WAL already is, and the old backups must stay as they are"),
+        );
+    }
+}
+
+/// A migration reads a password the app fetches.
+fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let Some(m) = &pg.migrate else { return };
+    if m.host.trim().is_empty() {
+        diags.push(
+            Diagnostic::error(
+                Code::RestoreInvalid,
+                "`migrate` needs the `host` of the server to copy",
+            )
+            .at(spans.value(&format!("{pp}/migrate/host")), "")
+            .help("e.g. `host: old-db.example.com`"),
+        );
+    }
+    if !app.secrets.iter().any(|s| s.name == m.password_secret) {
+        diags.push(
+            Diagnostic::error(
+                Code::UnknownSecret,
+                format!(
+                    "the migration password secret `{}` is not one of the app's `secrets`",
+                    m.password_secret
+                ),
+            )
+            .at(
+                spans.value(&format!("{pp}/migrate/passwordSecret")),
+                "unknown secret",
+            )
+            .help(format!(
+                "add `{{name: {}, data: [...]}}` to the app's `secrets`",
+                m.password_secret
+            )),
+        );
+    }
+}
+
+/// `initdb` settings mean nothing to a cluster that starts from a copy.
+fn initdb_only(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let copied = pg.restore.is_some()
+        || pg
+            .migrate
+            .as_ref()
+            .is_some_and(|m| m.method == MigrateMethod::Basebackup);
+    if !copied {
+        return;
+    }
+    for (field, set) in [
+        ("encoding", pg.encoding.is_some()),
+        ("locale", pg.locale.is_some()),
+        ("postInitSQL", !pg.post_init_sql.is_empty()),
+    ] {
+        if set {
+            diags.push(
+                Diagnostic::error(Code::RestoreInvalid, format!("`{field}` is an `initdb` setting; a cluster copied from a backup or a server keeps the original's"))
+                    .at(spans.key(&format!("{pp}/{field}")), "ignored by CloudNative-PG")
+                    .help("remove it: the copy brings its own encoding, locale and data"),
+            );
+        }
+    }
+}
