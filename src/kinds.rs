@@ -202,6 +202,17 @@ const CNPG_CLUSTER: &str = "status.?conditions.orValue([]).exists(c, c.type == '
      && status.?readyInstances.orValue(0) == spec.instances \
      && status.?image.orValue('') == spec.?imageName.orValue(status.?image.orValue(''))";
 
+/// A VictoriaMetrics scrape or rule object (operator 0.74 and later): applied by at least one
+/// VMAgent or VMAlert that selects it (`updateStatus: operational`) for its current
+/// generation. One that no parent selects stays in progress until the timeout (a monitor
+/// nothing reads fails silently otherwise); `failed` and `ignored` (no parent selects it any
+/// more) fail.
+const VM: Option<Health> = Some(Health {
+    current: "status.?updateStatus.orValue('') == 'operational' \
+              && status.?observedGeneration.orValue(0) == metadata.generation",
+    failed: Some("status.?updateStatus.orValue('') in ['failed', 'ignored']"),
+});
+
 /// A row with every fact at its most common value; rows below change what differs.
 const PLAIN: Kind = Kind {
     api_version: "",
@@ -376,6 +387,18 @@ kind!(
 kind!(POD_MONITOR, "monitoring.coreos.com/v1", "PodMonitor");
 kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
 kind!(PROMETHEUS_RULE, "monitoring.coreos.com/v1", "PrometheusRule");
+kind!(
+    /// The VictoriaMetrics ServiceMonitor.
+    VM_SERVICE_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMServiceScrape", health: VM
+);
+kind!(
+    /// The VictoriaMetrics PodMonitor.
+    VM_POD_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMPodScrape", health: VM
+);
+kind!(
+    /// The VictoriaMetrics PrometheusRule.
+    VM_RULE, "operator.victoriametrics.com/v1beta1", "VMRule", health: VM
+);
 
 /// Every row.
 pub const ALL: &[&Kind] = &[
@@ -413,6 +436,9 @@ pub const ALL: &[&Kind] = &[
     &POD_MONITOR,
     &SERVICE_MONITOR,
     &PROMETHEUS_RULE,
+    &VM_SERVICE_SCRAPE,
+    &VM_POD_SCRAPE,
+    &VM_RULE,
 ];
 
 /// The row of an apiVersion and kind.

@@ -200,6 +200,51 @@ fn states(api_version: &str, kind: &str) -> Vec<(&'static str, Value, bool, bool
                 false,
             ),
         ],
+        // VMServiceScrape, VMPodScrape, VMRule (operator 0.74+): `updateStatus` over the parents
+        // that select the object, `observedGeneration` of the last one applied.
+        ("operator.victoriametrics.com/v1beta1", _) => {
+            let at = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "status": status});
+            let applied = condition("vmagent.monitoring.vmagent.victoriametrics.com/Applied", "True");
+            vec![
+                (
+                    "just created",
+                    json!({"metadata": {"generation": 2}}),
+                    false,
+                    false,
+                ),
+                ("status without conditions", at(2, json!({})), false, false),
+                (
+                    "operational",
+                    at(
+                        2,
+                        json!({"updateStatus": "operational", "observedGeneration": 2, "conditions": [applied]}),
+                    ),
+                    true,
+                    false,
+                ),
+                (
+                    "operational, for an older generation",
+                    at(2, json!({"updateStatus": "operational", "observedGeneration": 1})),
+                    false,
+                    false,
+                ),
+                (
+                    "failed to parse",
+                    at(
+                        2,
+                        json!({"updateStatus": "failed", "observedGeneration": 2, "reason": "x"}),
+                    ),
+                    false,
+                    true,
+                ),
+                (
+                    "selected by no agent any more",
+                    at(2, json!({"updateStatus": "ignored", "observedGeneration": 2})),
+                    false,
+                    true,
+                ),
+            ]
+        }
         // Everything else reports a `Ready` condition; Flux's own kinds also `Stalled`.
         _ => {
             let flux = api_version.contains("fluxcd.io");

@@ -7,6 +7,7 @@ mod chart_keys;
 pub mod charts;
 mod graph;
 mod helm;
+mod monitors;
 mod namespace;
 pub mod operators;
 mod part;

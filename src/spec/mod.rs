@@ -7,6 +7,7 @@
 pub mod data;
 pub mod data_checks;
 pub mod load;
+mod monitoring_checks;
 mod plain;
 pub mod plaintext;
 mod postgres_checks;

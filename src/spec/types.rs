@@ -186,7 +186,7 @@ pub struct Defaults {
     /// Storage class of database volumes that name none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
-    /// What every ServiceMonitor, PodMonitor and PrometheusRule carries.
+    /// The monitoring stack the apps' monitors and rules are written for, and what they carry.
     #[serde(default)]
     pub monitoring: MonitoringDefaults,
     /// The API server's ports and the cluster DNS, for NetworkPolicies.
@@ -226,6 +226,24 @@ pub struct MonitoringDefaults {
     /// a network policy isolates their pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Name>,
+    /// The operator that reads the monitors and rules: `prometheus` (ServiceMonitor,
+    /// PodMonitor, PrometheusRule of `monitoring.coreos.com/v1`) or `victoriametrics`
+    /// (VMServiceScrape, VMPodScrape, VMRule of `operator.victoriametrics.com/v1beta1`).
+    #[serde(default)]
+    pub flavor: MonitoringFlavor,
+}
+
+/// The monitoring operator a cluster runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitoringFlavor {
+    /// The Prometheus operator (kube-prometheus-stack).
+    #[default]
+    Prometheus,
+    /// The VictoriaMetrics operator (victoria-metrics-k8s-stack): gitopsc writes its own kinds,
+    /// never the Prometheus ones its converter would copy and never delete.
+    #[serde(rename = "victoriametrics")]
+    VictoriaMetrics,
 }
 
 /// A Pod Security Standards level.

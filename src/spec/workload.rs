@@ -1261,6 +1261,11 @@ pub struct AlertRule {
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "for")]
     #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
     pub for_: Option<String>,
+    /// How long the alert keeps firing after its expression stopped holding
+    /// (`keep_firing_for`), so a flapping condition does not resolve and fire again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
+    pub keep_firing_for: Option<String>,
     /// The `severity` label.
     pub severity: Severity,
     /// The `summary` annotation.
@@ -1274,6 +1279,9 @@ pub struct AlertRule {
     /// More labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// More annotations (`summary`, `description` and `runbook_url` come from their fields).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Alert severities.

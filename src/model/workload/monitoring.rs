@@ -1,11 +1,12 @@
 //! Monitoring: a ServiceMonitor (with the metrics Service, see the parent module) or a
-//! PodMonitor per monitored workload, and the app's PrometheusRule. Their selectors derive
+//! PodMonitor per monitored workload, and the app's PrometheusRule — or their VictoriaMetrics
+//! kinds (see [`monitors`]). Their selectors derive
 //! from the workload's labels; `defaults.monitoring.labels` let a Prometheus select them.
-//! They have no status, so no health check waits for them.
+//! The Prometheus kinds have no status, so no health check waits for them; the
+//! VictoriaMetrics kinds say whether an agent applied them.
 
 use super::{Labels, Meta, app_labels, selector, workload_labels};
-use crate::kinds;
-use crate::model::Manifest;
+use crate::model::monitors;
 use crate::model::part::{AppCtx, Parts};
 use crate::spec::ClusterSpec;
 use crate::spec::workload::ScrapeVia;
@@ -27,14 +28,6 @@ pub fn metrics_service_labels(app: &str, workload: &str) -> Labels {
     let mut labels = workload_labels(app, workload);
     labels.extend(metrics_selector(app, workload));
     labels
-}
-
-/// A ServiceMonitor.
-#[derive(Debug, Serialize)]
-struct ServiceMonitorItem {
-    meta: Meta,
-    selector: Labels,
-    endpoints: Vec<Value>,
 }
 
 /// A PodMonitor (the shape the data services' PodMonitors share).
@@ -72,7 +65,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 if let Some(interval) = &m.interval {
                     endpoint["interval"] = json!(interval);
                 }
-                let item = ServiceMonitorItem {
+                let item = monitors::ScrapeItem {
                     meta: Meta {
                         name: wl.name.to_string(),
                         namespace: app.namespace.clone(),
@@ -81,10 +74,10 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     selector: metrics_selector(&app.name, wl.name.as_str()),
                     endpoints: vec![endpoint],
                 };
-                parts.release(Manifest::new(
-                    format!("servicemonitor-{}.yaml", wl.name),
-                    "monitoring/servicemonitor.yaml.j2",
-                    &kinds::SERVICE_MONITOR,
+                parts.release(monitors::service_monitor(
+                    spec,
+                    "",
+                    &format!("-{}", wl.name),
                     item,
                 ));
             }
@@ -98,12 +91,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     path: m.path.clone(),
                     interval: m.interval.clone(),
                 };
-                parts.release(Manifest::new(
-                    format!("podmonitor-{}.yaml", wl.name),
-                    "monitoring/podmonitor.yaml.j2",
-                    &kinds::POD_MONITOR,
-                    item,
-                ));
+                parts.release(monitors::pod_monitor(spec, "", &format!("-{}", wl.name), item));
             }
         }
     }
@@ -134,7 +122,8 @@ fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 .map(|r| {
                     let mut labels = r.labels.clone();
                     labels.insert("severity".into(), r.severity.as_str().into());
-                    let mut annotations = Labels::from([("summary".to_string(), r.summary.clone())]);
+                    let mut annotations = r.annotations.clone();
+                    annotations.insert("summary".into(), r.summary.clone());
                     if let Some(d) = &r.description {
                         annotations.insert("description".into(), d.clone());
                     }
@@ -144,6 +133,9 @@ fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     let mut rule = json!({"alert": r.alert, "expr": r.expr});
                     if let Some(f) = &r.for_ {
                         rule["for"] = json!(f);
+                    }
+                    if let Some(k) = &r.keep_firing_for {
+                        rule["keep_firing_for"] = json!(k);
                     }
                     rule["labels"] = json!(labels);
                     rule["annotations"] = json!(annotations);
@@ -166,10 +158,5 @@ fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         },
         groups,
     };
-    parts.release(Manifest::new(
-        "prometheusrule.yaml",
-        "monitoring/prometheusrule.yaml.j2",
-        &kinds::PROMETHEUS_RULE,
-        item,
-    ));
+    parts.release(monitors::rule(spec, item));
 }
