@@ -249,6 +249,7 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
                     namespace: ctx.flux.namespace.clone(),
                     url: s.url.trim_end_matches('/').to_string(),
                     interval: interval(s),
+                    timeout: s.timeout.as_ref().map(|t| t.to_string()),
                 },
                 kustomization,
             }
@@ -288,6 +289,7 @@ fn release(
             url: format!("{url}/{}", helm.chart),
             tag: helm.version.clone(),
             interval: interval(source),
+            timeout: source.timeout.as_ref().map(|t| t.to_string()),
         };
         parts.release(Manifest::new(
             "ocirepository.yaml",
@@ -304,6 +306,7 @@ fn release(
                 namespace: app.flux_namespace.clone(),
                 url: url.to_string(),
                 interval: interval(source),
+                timeout: source.timeout.as_ref().map(|t| t.to_string()),
             },
             local: false,
         }
@@ -315,6 +318,7 @@ fn release(
             namespace: namespace.clone(),
             url: url.to_string(),
             interval: interval(source),
+            timeout: source.timeout.as_ref().map(|t| t.to_string()),
         };
         parts.release(Manifest::new(
             "helmrepository.yaml",
@@ -363,6 +367,7 @@ fn release(
             })
             .chain(wired_from)
             .collect(),
+        policy: release_policy::policy(spec, helm),
     };
     parts.release(Manifest::new(
         "helmrelease.yaml",

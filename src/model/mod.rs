@@ -15,6 +15,7 @@ pub mod pod_security;
 mod postgres;
 mod redis;
 mod refs;
+mod release_policy;
 mod resolve;
 mod runbook;
 mod secrets;
@@ -110,6 +111,8 @@ pub struct HelmRepository {
     pub url: String,
     /// Check interval.
     pub interval: String,
+    /// Timeout of remote operations, when set.
+    pub timeout: Option<String>,
 }
 
 /// An app, rendered into one folder per layer and one Flux Kustomization per layer.
@@ -324,6 +327,8 @@ pub struct Release {
     pub values: crate::render::json::Json,
     /// `spec.valuesFrom`.
     pub values_from: Vec<ValuesFrom>,
+    /// Install, upgrade, rollback and uninstall settings.
+    pub policy: release_policy::Policy,
 }
 
 /// How a release reaches its chart.
@@ -357,6 +362,8 @@ pub struct OciRepository {
     pub tag: String,
     /// Check interval.
     pub interval: String,
+    /// Timeout of remote operations, when set.
+    pub timeout: Option<String>,
 }
 
 /// A `valuesFrom` entry.

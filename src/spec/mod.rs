@@ -12,6 +12,7 @@ mod plain;
 pub mod plaintext;
 mod postgres_checks;
 pub mod reference;
+pub mod release;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;

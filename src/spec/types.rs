@@ -173,6 +173,10 @@ pub struct Defaults {
     /// How often helm-controller reconciles each HelmRelease.
     #[serde(default = "default_helm_interval")]
     pub helm_interval: Duration,
+    /// How every HelmRelease is installed, upgraded, rolled back and uninstalled, unless its
+    /// app's `helm` says otherwise (field by field).
+    #[serde(default)]
+    pub helm: super::release::ReleaseDefaults,
     /// Pod Security level of the apps' namespaces.
     #[serde(default)]
     pub pod_security: PodSecurityLevel,
@@ -203,6 +207,7 @@ impl Default for Defaults {
             timeout: default_timeout(),
             retry_interval: default_retry_interval(),
             helm_interval: default_helm_interval(),
+            helm: Default::default(),
             pod_security: PodSecurityLevel::default(),
             prune_protection: true,
             secret_store: None,
@@ -292,6 +297,10 @@ pub struct HelmSource {
     /// How often Flux checks the repository for new chart versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
+    /// How long Flux waits for the repository (index fetch, chart pull; Flux's default 60s;
+    /// `ms`, `s` and `m` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
 }
 
 /// An app: a namespace, what runs in it, and its place in the Flux dependency graph.
@@ -432,6 +441,25 @@ pub struct HelmSpec {
     #[serde(default = "default_retries")]
     #[schemars(range(min = 0))]
     pub retries: i64,
+    /// Revisions Helm keeps (default: `defaults.helm.maxHistory`, else helm-controller's 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_history: Option<u32>,
+    /// How often helm-controller checks an `https://` source for a new chart (an `oci://`
+    /// chart is checked at its source's `interval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart_interval: Option<Duration>,
+    /// What happens when an install fails (over `defaults.helm.install`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<super::release::InstallPolicy>,
+    /// What happens when an upgrade fails (over `defaults.helm.upgrade`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<super::release::UpgradePolicy>,
+    /// How a remediation rolls back (over `defaults.helm.rollback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<super::release::RollbackPolicy>,
+    /// How a remediation uninstalls (over `defaults.helm.uninstall`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uninstall: Option<super::release::UninstallPolicy>,
     /// Chart values, written into the HelmRelease as given. Strings may hold compile-time
     /// references to what gitopsc generates — `((postgres.host))`, `((postgres.port))`,
     /// `((postgres.secret))`, `((redis.address))`, `((secrets.<name>))`, `((namespace))`,
