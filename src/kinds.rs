@@ -213,6 +213,15 @@ const VM: Option<Health> = Some(Health {
     failed: Some("status.?updateStatus.orValue('') in ['failed', 'ignored']"),
 });
 
+/// An HTTPRoute is ready once a status entry exists for each Gateway it names, each
+/// `Accepted` (the listener took it) and `ResolvedRefs` (its backends exist) for the current
+/// generation (conditions without `observedGeneration` count as current). A refusal can be
+/// transient (the Gateway not yet there), so it is never reported failed: the route waits
+/// until the timeout.
+const HTTP_ROUTE_ACCEPTED: &str = "status.?parents.orValue([]).size() >= spec.?parentRefs.orValue([]).size() \
+     && status.?parents.orValue([]).all(p, ['Accepted', 'ResolvedRefs'].all(t, p.?conditions.orValue([]).exists(c, \
+     c.type == t && c.status == 'True' && c.?observedGeneration.orValue(metadata.generation) == metadata.generation)))";
+
 /// A row with every fact at its most common value; rows below change what differs.
 const PLAIN: Kind = Kind {
     api_version: "",
@@ -400,6 +409,14 @@ kind!(
     VM_RULE, "operator.victoriametrics.com/v1beta1", "VMRule", health: VM
 );
 
+kind!(
+    /// A Gateway API route: accepted by every Gateway it names, its backends resolved.
+    HTTP_ROUTE,
+    "gateway.networking.k8s.io/v1",
+    "HTTPRoute",
+    health: Some(Health { current: HTTP_ROUTE_ACCEPTED, failed: None }),
+);
+
 /// Every row.
 pub const ALL: &[&Kind] = &[
     &NAMESPACE,
@@ -439,6 +456,7 @@ pub const ALL: &[&Kind] = &[
     &VM_SERVICE_SCRAPE,
     &VM_POD_SCRAPE,
     &VM_RULE,
+    &HTTP_ROUTE,
 ];
 
 /// The row of an apiVersion and kind.

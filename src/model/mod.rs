@@ -17,6 +17,7 @@ mod redis;
 mod refs;
 mod release_policy;
 mod resolve;
+mod routes;
 mod runbook;
 mod secrets;
 mod workload;

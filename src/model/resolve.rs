@@ -18,6 +18,7 @@ const PARTS: &[&dyn Part] = &[
     &postgres::Postgres,
     &redis::Redis,
     &workload::Workloads,
+    &routes::Routes,
     &namespace::Namespace,
 ];
 

@@ -13,6 +13,7 @@ pub mod plaintext;
 mod postgres_checks;
 pub mod reference;
 pub mod release;
+pub mod routes;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;

@@ -360,6 +360,9 @@ pub struct AppSpec {
     /// Prometheus alert groups, written into one PrometheusRule.
     #[serde(default)]
     pub alerts: Vec<AlertGroup>,
+    /// Gateway API HTTPRoutes to the app's workloads or its chart's Services.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<super::routes::RouteSpec>,
     /// A ResourceQuota of the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_quota: Option<ResourceQuotaSpec>,
