@@ -416,6 +416,22 @@ kind!(
     "HTTPRoute",
     health: Some(Health { current: HTTP_ROUTE_ACCEPTED, failed: None }),
 );
+kind!(
+    /// v1 since Flux 2.7 (image-reflector-controller 1.0).
+    IMAGE_REPOSITORY, "image.toolkit.fluxcd.io/v1", "ImageRepository", health: FLUX, flux_since: Some(7)
+);
+kind!(
+    /// v1 since Flux 2.7 (image-reflector-controller 1.0).
+    IMAGE_POLICY, "image.toolkit.fluxcd.io/v1", "ImagePolicy", health: FLUX, flux_since: Some(7)
+);
+kind!(
+    /// v1 since Flux 2.7 (image-automation-controller 1.0).
+    IMAGE_UPDATE_AUTOMATION,
+    "image.toolkit.fluxcd.io/v1",
+    "ImageUpdateAutomation",
+    health: FLUX,
+    flux_since: Some(7),
+);
 
 /// Every row.
 pub const ALL: &[&Kind] = &[
@@ -457,6 +473,9 @@ pub const ALL: &[&Kind] = &[
     &VM_POD_SCRAPE,
     &VM_RULE,
     &HTTP_ROUTE,
+    &IMAGE_REPOSITORY,
+    &IMAGE_POLICY,
+    &IMAGE_UPDATE_AUTOMATION,
 ];
 
 /// The row of an apiVersion and kind.

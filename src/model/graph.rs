@@ -90,6 +90,12 @@ fn reserved_names<'m>(
         )
         .chain(
             model
+                .image_automation
+                .iter()
+                .map(|s| (&s.kustomization, "applies the image automation")),
+        )
+        .chain(
+            model
                 .gates
                 .iter()
                 .map(|g| (&g.kustomization, "gates an operator")),
@@ -174,6 +180,9 @@ fn shared_folders<'m>(
     }
     if let Some(s) = &model.shared_stores {
         own(&s.dir, "the shared secret stores".into());
+    }
+    if let Some(s) = &model.image_automation {
+        own(&s.dir, "the image automation".into());
     }
     for g in &model.gates {
         own(&g.dir, format!("the gate of operator `{}`", g.operator));

@@ -7,6 +7,7 @@ mod chart_keys;
 pub mod charts;
 mod graph;
 mod helm;
+mod images;
 mod monitors;
 mod namespace;
 pub mod operators;
@@ -43,8 +44,21 @@ pub struct Model {
     pub shared_stores: Option<SharedStores>,
     /// One gate per operator the apps use.
     pub gates: Vec<Gate>,
+    /// Flux image automation, when the spec asks for it.
+    pub image_automation: Option<ImageAutomationModel>,
     /// The apps, sorted by name.
     pub apps: Vec<App>,
+}
+
+/// The image automation's objects and the Flux Kustomization applying them.
+#[derive(Debug)]
+pub struct ImageAutomationModel {
+    /// Their folder.
+    pub dir: String,
+    /// The objects.
+    pub manifests: Vec<Manifest>,
+    /// The Flux Kustomization applying them.
+    pub kustomization: FluxKustomization,
 }
 
 /// The ClusterSecretStores and the Flux Kustomization applying them.
@@ -398,6 +412,9 @@ impl Model {
         if self.shared_sources.is_some() {
             files.push("sources.yaml".to_string());
         }
+        if self.image_automation.is_some() {
+            files.push("image-automation.yaml".to_string());
+        }
         files.extend(self.apps.iter().map(|a| format!("{}.yaml", a.name)));
         files
     }
@@ -408,6 +425,7 @@ impl Model {
             .iter()
             .flat_map(|s| s.sources.iter().map(|s| &s.kustomization))
             .chain(self.shared_stores.iter().map(|s| &s.kustomization))
+            .chain(self.image_automation.iter().map(|s| &s.kustomization))
             .chain(self.gates.iter().map(|g| &g.kustomization))
             .chain(
                 self.apps

@@ -123,12 +123,14 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
         .collect();
     apps.sort_by(|a, b| a.name.cmp(&b.name));
 
+    let image_automation = images::automation(spec, &ctx);
     let model = Model {
         cluster: spec.metadata.name.to_string(),
         flux: ctx.flux,
         shared_sources,
         shared_stores,
         gates,
+        image_automation,
         apps,
     };
     if !spec_ok {

@@ -46,6 +46,9 @@ pub struct ClusterSpec {
     /// The apps, each rendered into its own folder and Flux Kustomization(s).
     #[serde(default)]
     pub apps: Vec<AppSpec>,
+    /// Flux image automation: new image tags committed to this spec's marked lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_automation: Option<super::images::ImageAutomation>,
 }
 
 /// The spec's `apiVersion`.
