@@ -276,6 +276,15 @@ pub struct FluxKustomization {
     pub health_checks: Vec<ObjectRef>,
     /// `spec.healthCheckExprs`, one per custom resource kind the layer applies.
     pub health_check_exprs: Vec<HealthCheckExpr>,
+    /// `spec.decryption` (provider `sops`).
+    pub decryption: Option<SopsDecryption>,
+}
+
+/// A Flux Kustomization's SOPS decryption.
+#[derive(Debug, Clone, Serialize)]
+pub struct SopsDecryption {
+    /// The Secret holding the keys, when the controller does not reach a KMS by itself.
+    pub secret: Option<String>,
 }
 
 /// A reference to a Kubernetes object (a Flux health check).

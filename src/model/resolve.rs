@@ -389,9 +389,16 @@ fn assemble(
             }
             _ => timeout.clone(),
         };
+        let mut kustomization = ctx.kustomization(name, &dir, &layer_timeout, &retry, &object_kinds, deps);
+        kustomization.decryption =
+            crate::spec::decryption::of(spec.defaults.decryption.as_ref(), app.spec.decryption.as_ref()).map(
+                |secret| SopsDecryption {
+                    secret: secret.map(String::from),
+                },
+            );
         layers.push(Layer {
             kind: *kind,
-            kustomization: ctx.kustomization(name, &dir, &layer_timeout, &retry, &object_kinds, deps),
+            kustomization,
             dir,
             manifests,
         });

@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod data_checks;
+pub mod decryption;
 pub mod images;
 pub mod load;
 mod monitoring_checks;

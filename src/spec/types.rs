@@ -202,6 +202,9 @@ pub struct Defaults {
     /// Put Reloader annotations on every workload, so a rotated Secret restarts its pods.
     #[serde(default)]
     pub reloader: bool,
+    /// Decrypt SOPS-encrypted files in every app's folders (Flux Kustomization `decryption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<super::decryption::Decryption>,
 }
 
 impl Default for Defaults {
@@ -218,6 +221,7 @@ impl Default for Defaults {
             monitoring: MonitoringDefaults::default(),
             network: NetworkDefaults::default(),
             reloader: false,
+            decryption: None,
         }
     }
 }
@@ -363,6 +367,9 @@ pub struct AppSpec {
     /// Prometheus alert groups, written into one PrometheusRule.
     #[serde(default)]
     pub alerts: Vec<AlertGroup>,
+    /// Decrypt SOPS-encrypted files in the app's folders (over `defaults.decryption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<super::decryption::Decryption>,
     /// Gateway API HTTPRoutes to the app's workloads or its chart's Services.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<super::routes::RouteSpec>,
