@@ -41,7 +41,7 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
     if spec
         .secret_stores
         .iter()
-        .any(|s| s.kind == StoreKind::ClusterSecretStore && s.vault.is_some())
+        .any(|s| s.kind == StoreKind::ClusterSecretStore && s.rendered())
     {
         needed.insert(Operator::ExternalSecrets);
     }

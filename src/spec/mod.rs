@@ -19,6 +19,7 @@ pub mod routes;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;
+pub mod stores;
 mod timeout_checks;
 mod types;
 pub mod workload;
