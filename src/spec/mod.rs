@@ -10,6 +10,7 @@ pub mod decryption;
 pub mod images;
 pub mod load;
 mod monitoring_checks;
+mod names;
 mod plain;
 pub mod plaintext;
 mod postgres_checks;

@@ -47,6 +47,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     diags.extend(super::routes::check(spec, spans));
     diags.extend(super::images::check(spec, spans));
     diags.extend(super::stores::check(spec, spans));
+    diags.extend(super::names::check(spec, spans));
     diags.extend(super::secrets::check_command_text(spec, spans));
     diags
 }

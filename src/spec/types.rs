@@ -367,6 +367,10 @@ pub struct AppSpec {
     /// Prometheus alert groups, written into one PrometheusRule.
     #[serde(default)]
     pub alerts: Vec<AlertGroup>,
+    /// The name of the object holding `alerts`, when it is not the app's (one the team
+    /// already has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<Name>,
     /// Decrypt SOPS-encrypted files in the app's folders (over `defaults.decryption`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decryption: Option<super::decryption::Decryption>,

@@ -266,6 +266,10 @@ pub struct WorkloadSpec {
     pub name: Name,
     /// `Deployment` or `StatefulSet`.
     pub kind: WorkloadKind,
+    /// The container's name, when it is not the workload's (a team keeping the name its
+    /// dashboards and `kubectl logs -c` use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<Name>,
     /// The container image: `registry/repository:tag` or `...@sha256:<digest>`.
     #[schemars(regex(pattern = IMAGE_PATTERN))]
     pub image: String,
@@ -1114,6 +1118,9 @@ pub struct WorkloadMonitoring {
     /// `service`: a metrics Service and a ServiceMonitor; `pod`: a PodMonitor.
     #[serde(default)]
     pub via: ScrapeVia,
+    /// The monitor's name, when it is not the workload's (one the team already has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
 }
 
 fn default_metrics_path() -> String {

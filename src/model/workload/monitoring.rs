@@ -59,6 +59,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     for wl in &app.spec.workloads {
         let Some(m) = &wl.monitoring else { continue };
         let labels = with_extra(workload_labels(&app.name, wl.name.as_str()));
+        let object = m.name.as_ref().unwrap_or(&wl.name).to_string();
         match m.via {
             ScrapeVia::Service => {
                 let mut endpoint = json!({"port": m.port, "path": m.path});
@@ -67,7 +68,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 }
                 let item = monitors::ScrapeItem {
                     meta: Meta {
-                        name: wl.name.to_string(),
+                        name: object,
                         namespace: app.namespace.clone(),
                         labels,
                     },
@@ -83,7 +84,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
             }
             ScrapeVia::Pod => {
                 let item = PodMonitorItem {
-                    name: wl.name.to_string(),
+                    name: object,
                     namespace: app.namespace.clone(),
                     labels,
                     selector: selector(&app.name, wl.name.as_str()),
@@ -152,7 +153,11 @@ fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         .collect();
     let item = RuleItem {
         meta: Meta {
-            name: app.name.clone(),
+            name: app
+                .spec
+                .rule_name
+                .as_ref()
+                .map_or_else(|| app.name.clone(), |n| n.to_string()),
             namespace: app.namespace.clone(),
             labels,
         },
