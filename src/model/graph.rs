@@ -51,7 +51,7 @@ fn app_kustomization_names<'m>(
                         app.name
                     ))
                     .at(name_span(&app.name), "")
-                    .help("rename one of the apps"),
+                    .help("rename one of the apps, or give one another `kustomizationName`"),
                 );
             }
             if externals.contains(name) {

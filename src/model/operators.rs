@@ -51,8 +51,9 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
         let mut deps = BTreeSet::new();
         let mut checks = Vec::new();
         if let Some(app_name) = &decl.app {
-            deps.insert(app_name.to_string());
-            if let Some(app) = spec.apps.iter().find(|a| &a.name == app_name) {
+            let app = spec.apps.iter().find(|a| &a.name == app_name);
+            deps.insert(app.map_or_else(|| app_name.to_string(), |a| a.flux_name().to_string()));
+            if let Some(app) = app {
                 let namespace = app.namespace().to_string();
                 checks.push(ObjectRef {
                     api_version: kinds::HELM_RELEASE.api_version.into(),

@@ -102,14 +102,24 @@ pub fn resolve(spec: &mut ClusterSpec, spans: &SpanIndex, spec_ok: bool) -> (Opt
     }
     let first_layers: Vec<String> = collected
         .iter()
-        .map(|(app, parts, _, _)| first_layer_name(parts, &app.name))
+        .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
         .collect();
     let mut apps: Vec<App> = collected
         .into_par_iter()
         .enumerate()
         .map(|(i, (app, parts, caveats, verify))| {
-            let mut first_deps: BTreeSet<String> =
-                app.spec.depends_on.iter().map(|d| d.to_string()).collect();
+            // `dependsOn` names apps (or external Kustomizations): each app by its Flux name.
+            let mut first_deps: BTreeSet<String> = app
+                .spec
+                .depends_on
+                .iter()
+                .map(|d| {
+                    spec.apps
+                        .iter()
+                        .find(|a| &a.name == d)
+                        .map_or_else(|| d.to_string(), |a| a.flux_name().to_string())
+                })
+                .collect();
             if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
                 && owner != i
             {
@@ -354,10 +364,11 @@ fn assemble(
     }
     let mut layers: Vec<Layer> = Vec::with_capacity(kinds.len());
     for (n, kind) in kinds.iter().enumerate() {
+        let flux_name = app.spec.flux_name();
         let name = if n + 1 == kinds.len() {
-            app.name.clone()
+            flux_name.to_string()
         } else {
-            format!("{}-{}", app.name, kind.as_str())
+            format!("{flux_name}-{}", kind.as_str())
         };
         let dir = if kinds.len() == 1 {
             base.clone()

@@ -322,6 +322,11 @@ pub struct AppSpec {
     /// The folder under `workloads/` that holds the app's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+    /// The name of the app's (last) Flux Kustomization, when it is not the app's: one an
+    /// adopting team keeps (its other layers are `<name>-<layer>`). `dependsOn` still names
+    /// apps; a name another Kustomization has is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kustomization_name: Option<Name>,
     /// Apps of this spec, or `flux.external` Kustomizations, that must be ready first.
     #[serde(default)]
     pub depends_on: Vec<Name>,
@@ -402,6 +407,11 @@ pub struct AllowPlaintext {
 }
 
 impl AppSpec {
+    /// The name of the app's last Flux Kustomization (`kustomizationName`, else its name).
+    pub fn flux_name(&self) -> &str {
+        self.kustomization_name.as_ref().unwrap_or(&self.name).as_str()
+    }
+
     /// The namespace the app runs in (its own name unless `namespace` is set).
     pub fn namespace(&self) -> &str {
         self.namespace.as_ref().unwrap_or(&self.name).as_str()
