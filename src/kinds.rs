@@ -216,6 +216,26 @@ const CNPG_CLUSTER: &str = "status.?conditions.orValue([]).exists(c, c.type == '
      && status.?readyInstances.orValue(0) == spec.instances \
      && status.?image.orValue('') == spec.?imageName.orValue(status.?image.orValue(''))";
 
+/// A VictoriaMetrics scrape or rule object (operator 0.74 and later): applied by at least one
+/// VMAgent or VMAlert that selects it (`updateStatus: operational`) for its current
+/// generation. One that no parent selects stays in progress until the timeout (a monitor
+/// nothing reads fails silently otherwise); `failed` and `ignored` (no parent selects it any
+/// more) fail.
+const VM: Option<Health> = Some(Health {
+    current: "status.?updateStatus.orValue('') == 'operational' \
+              && status.?observedGeneration.orValue(0) == metadata.generation",
+    failed: Some("status.?updateStatus.orValue('') in ['failed', 'ignored']"),
+});
+
+/// An HTTPRoute is ready once a status entry exists for each Gateway it names, each
+/// `Accepted` (the listener took it) and `ResolvedRefs` (its backends exist) for the current
+/// generation (conditions without `observedGeneration` count as current). A refusal can be
+/// transient (the Gateway not yet there), so it is never reported failed: the route waits
+/// until the timeout.
+const HTTP_ROUTE_ACCEPTED: &str = "status.?parents.orValue([]).size() >= spec.?parentRefs.orValue([]).size() \
+     && status.?parents.orValue([]).all(p, ['Accepted', 'ResolvedRefs'].all(t, p.?conditions.orValue([]).exists(c, \
+     c.type == t && c.status == 'True' && c.?observedGeneration.orValue(metadata.generation) == metadata.generation)))";
+
 /// A row with every fact at its most common value; rows below change what differs.
 const PLAIN: Kind = Kind {
     api_version: "",
@@ -476,6 +496,42 @@ kind!(
 kind!(POD_MONITOR, "monitoring.coreos.com/v1", "PodMonitor");
 kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
 kind!(PROMETHEUS_RULE, "monitoring.coreos.com/v1", "PrometheusRule");
+kind!(
+    /// The VictoriaMetrics ServiceMonitor.
+    VM_SERVICE_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMServiceScrape", health: VM
+);
+kind!(
+    /// The VictoriaMetrics PodMonitor.
+    VM_POD_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMPodScrape", health: VM
+);
+kind!(
+    /// The VictoriaMetrics PrometheusRule.
+    VM_RULE, "operator.victoriametrics.com/v1beta1", "VMRule", health: VM
+);
+
+kind!(
+    /// A Gateway API route: accepted by every Gateway it names, its backends resolved.
+    HTTP_ROUTE,
+    "gateway.networking.k8s.io/v1",
+    "HTTPRoute",
+    health: Some(Health { current: HTTP_ROUTE_ACCEPTED, failed: None }),
+);
+kind!(
+    /// v1 since Flux 2.7 (image-reflector-controller 1.0).
+    IMAGE_REPOSITORY, "image.toolkit.fluxcd.io/v1", "ImageRepository", health: FLUX, flux_since: Some(7)
+);
+kind!(
+    /// v1 since Flux 2.7 (image-reflector-controller 1.0).
+    IMAGE_POLICY, "image.toolkit.fluxcd.io/v1", "ImagePolicy", health: FLUX, flux_since: Some(7)
+);
+kind!(
+    /// v1 since Flux 2.7 (image-automation-controller 1.0).
+    IMAGE_UPDATE_AUTOMATION,
+    "image.toolkit.fluxcd.io/v1",
+    "ImageUpdateAutomation",
+    health: FLUX,
+    flux_since: Some(7),
+);
 
 /// Every row.
 pub const ALL: &[&Kind] = &[
@@ -519,6 +575,13 @@ pub const ALL: &[&Kind] = &[
     &POD_MONITOR,
     &SERVICE_MONITOR,
     &PROMETHEUS_RULE,
+    &VM_SERVICE_SCRAPE,
+    &VM_POD_SCRAPE,
+    &VM_RULE,
+    &HTTP_ROUTE,
+    &IMAGE_REPOSITORY,
+    &IMAGE_POLICY,
+    &IMAGE_UPDATE_AUTOMATION,
 ];
 
 /// The row of an apiVersion and kind.

@@ -232,6 +232,112 @@ fn states(api_version: &str, kind: &str) -> Vec<State> {
                 false,
             ),
         ],
+        // Two Gateways named; one status entry per Gateway (and controller).
+        ("gateway.networking.k8s.io/v1", "HTTPRoute") => {
+            let route = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "spec": {"parentRefs": [{"name": "a"}, {"name": "b"}]}, "status": status});
+            let parent = |accepted: &str, resolved: &str, observed: i64| {
+                json!({"parentRef": {"name": "a"}, "controllerName": "x", "conditions": [
+                    {"type": "Accepted", "status": accepted, "reason": "x", "message": "x", "observedGeneration": observed},
+                    {"type": "ResolvedRefs", "status": resolved, "reason": "x", "message": "x", "observedGeneration": observed},
+                ]})
+            };
+            vec![
+                (
+                    "just created",
+                    json!({"metadata": {"generation": 1}, "spec": {"parentRefs": [{"name": "a"}]}}),
+                    false,
+                    false,
+                ),
+                ("status without parents", route(2, json!({})), false, false),
+                (
+                    "accepted by one of two Gateways",
+                    route(2, json!({"parents": [parent("True", "True", 2)]})),
+                    false,
+                    false,
+                ),
+                (
+                    "accepted by both",
+                    route(
+                        2,
+                        json!({"parents": [parent("True", "True", 2), parent("True", "True", 2)]}),
+                    ),
+                    true,
+                    false,
+                ),
+                (
+                    "a backend missing",
+                    route(
+                        2,
+                        json!({"parents": [parent("True", "False", 2), parent("True", "True", 2)]}),
+                    ),
+                    false,
+                    false,
+                ),
+                (
+                    "refused by a listener",
+                    route(
+                        2,
+                        json!({"parents": [parent("False", "True", 2), parent("True", "True", 2)]}),
+                    ),
+                    false,
+                    false,
+                ),
+                (
+                    "accepted, for an older generation",
+                    route(
+                        2,
+                        json!({"parents": [parent("True", "True", 1), parent("True", "True", 2)]}),
+                    ),
+                    false,
+                    false,
+                ),
+            ]
+        }
+        // VMServiceScrape, VMPodScrape, VMRule (operator 0.74+): `updateStatus` over the parents
+        // that select the object, `observedGeneration` of the last one applied.
+        ("operator.victoriametrics.com/v1beta1", _) => {
+            let at = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "status": status});
+            let applied = condition("vmagent.monitoring.vmagent.victoriametrics.com/Applied", "True");
+            vec![
+                (
+                    "just created",
+                    json!({"metadata": {"generation": 2}}),
+                    false,
+                    false,
+                ),
+                ("status without conditions", at(2, json!({})), false, false),
+                (
+                    "operational",
+                    at(
+                        2,
+                        json!({"updateStatus": "operational", "observedGeneration": 2, "conditions": [applied]}),
+                    ),
+                    true,
+                    false,
+                ),
+                (
+                    "operational, for an older generation",
+                    at(2, json!({"updateStatus": "operational", "observedGeneration": 1})),
+                    false,
+                    false,
+                ),
+                (
+                    "failed to parse",
+                    at(
+                        2,
+                        json!({"updateStatus": "failed", "observedGeneration": 2, "reason": "x"}),
+                    ),
+                    false,
+                    true,
+                ),
+                (
+                    "selected by no agent any more",
+                    at(2, json!({"updateStatus": "ignored", "observedGeneration": 2})),
+                    false,
+                    true,
+                ),
+            ]
+        }
         // Everything else reports a `Ready` condition; Flux's own kinds also `Stalled`.
         _ => ready_condition_states(api_version.contains("fluxcd.io")),
     }

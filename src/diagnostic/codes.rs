@@ -128,6 +128,8 @@ codes! {
     ChartSchemaRequired = "GSC0327", "a value the chart's values.schema.json requires";
     ChartDefaultsBreakSchema = "GSC0328", "chart defaults that break the chart's own schema";
     ChartValuesUnknownKey = "GSC0329", "a key the chart's vendored values.yaml does not have";
+    ImageAutomation = "GSC0330", "an image automation that cannot work as written";
+    ReleasePolicy = "GSC0331", "release settings the remediation strategy does not read";
     OperatorSource = "GSC0401", "an operator declared without a usable source";
     UnknownOperatorSource = "GSC0402", "an operator's app or external Kustomization is unknown";
     OperatorNotDeclared = "GSC0403", "a data service whose operator is not declared";
@@ -168,6 +170,7 @@ codes! {
     UnknownSecretKey = "GSC0511", "a key the app's ExternalSecret does not produce";
     UnknownValuesFromSecret = "GSC0512", "a `valuesFrom` Secret nothing produces";
     UnknownSecretUse = "GSC0513", "a secret use the chart does not have";
+    StoreProviders = "GSC0514", "a secret store with other than one provider";
     ObjectTwice = "GSC0601", "an object emitted twice";
     MonitorsWithoutLabels = "GSC0602", "monitors and rules without labels";
     PortZero = "GSC0603", "port 0";
@@ -194,6 +197,8 @@ codes! {
     UnknownMetricsPort = "GSC0624", "a chart whose metrics port gitopsc does not know";
     ApiServerEgress = "GSC0625", "API-server egress allowed as egress to any address";
     PrometheusNamespace = "GSC0626", "an isolated workload that Prometheus cannot reach";
+    MonitorMisses = "GSC0627", "a monitor gitopsc writes for a chart that may miss its metrics";
+    RouteBackend = "GSC0628", "a route backend that does not exist or does not serve the port";
     Output = "GSC0701", "the output root cannot be read or written";
     BlueprintsNotDirectory = "GSC0702", "`--blueprints` is not a directory";
     BlueprintIgnored = "GSC0703", "a file in `--blueprints` that is not a blueprint";

@@ -22,11 +22,17 @@ pub struct Chart {
     pub redis: Option<RedisTable>,
     /// The chart's `existingSecret` knobs, by the `for:` name a secret uses.
     pub secrets: &'static [SecretKnob],
-    /// Values that turn metrics and the chart's own ServiceMonitors on; the labels of
-    /// `defaults.monitoring` go to `monitor_labels`.
+    /// Values that turn metrics on.
     pub metrics: &'static [(&'static str, bool)],
+    /// The value that turns the chart's own ServiceMonitor on (with the Prometheus flavour;
+    /// off with VictoriaMetrics, whose scrape gitopsc writes from `scrape`); the labels of
+    /// `defaults.monitoring` go to `monitor_labels`.
+    pub service_monitor: Option<&'static str>,
     /// Where the monitor labels go.
     pub monitor_labels: Option<&'static str>,
+    /// What the chart's own ServiceMonitor scrapes, for a chart that writes no
+    /// VictoriaMetrics objects itself.
+    pub scrape: Option<ChartScrape>,
     /// Databases the chart no longer uses, and why.
     pub obsolete_databases: &'static [(&'static str, &'static str)],
     /// What the runbook says about the values of the chart's secrets.
@@ -38,6 +44,19 @@ pub struct Chart {
     /// The chart's pods pass Pod Security `restricted` with its default values (read in its
     /// templates), so a namespace may enforce that level without the app asking for it.
     pub restricted_pods: bool,
+}
+
+/// The Services a chart's own ServiceMonitor scrapes.
+pub struct ChartScrape {
+    /// Constant selector labels.
+    pub labels: &'static [(&'static str, &'static str)],
+    /// The selector label whose value is the release name.
+    pub release_label: &'static str,
+    /// The name of the Services' metrics port.
+    pub port: &'static str,
+    /// Values under which the chart serves another port or scheme, and why gitopsc does not
+    /// scrape it.
+    pub unsupported: &'static [(&'static str, &'static str)],
 }
 
 /// The keys a chart reads below one section of its values.
@@ -181,11 +200,30 @@ pub const HARBOR: Chart = Chart {
             keys: &["HARBOR_ADMIN_PASSWORD"],
         },
     ],
-    metrics: &[
-        ("metrics.enabled", true),
-        ("metrics.serviceMonitor.enabled", true),
-    ],
+    metrics: &[("metrics.enabled", true)],
+    service_monitor: Some("metrics.serviceMonitor.enabled"),
     monitor_labels: Some("metrics.serviceMonitor.additionalLabels"),
+    // templates/metrics/metrics-svcmon.yaml: `harbor.serviceMonitorMatchLabels` (release and
+    // app) and `harbor.metricsPortName`, `https-metrics` with internal TLS.
+    scrape: Some(ChartScrape {
+        labels: &[("app", "harbor")],
+        release_label: "release",
+        port: "http-metrics",
+        unsupported: &[
+            (
+                "internalTLS.enabled",
+                "with internal TLS Harbor serves metrics on `https-metrics` with certificates of its own CA, which the scrape cannot verify",
+            ),
+            (
+                "nameOverride",
+                "the chart's selector label `app` follows `nameOverride`",
+            ),
+            (
+                "metrics.serviceMonitor.matchLabels",
+                "the chart's own ServiceMonitor is off with VictoriaMetrics; gitopsc selects the Services by `release` and `app`",
+            ),
+        ],
+    }),
     obsolete_databases: &[
         (
             "notary_server",
@@ -274,8 +312,8 @@ pub struct WiringInput<'a> {
     pub postgres: Option<&'a Connection>,
     /// Its Redis.
     pub redis: Option<&'a RedisConnection>,
-    /// Monitor labels.
-    pub monitor_labels: &'a BTreeMap<String, String>,
+    /// The cluster's monitoring.
+    pub monitoring: &'a crate::spec::MonitoringDefaults,
 }
 
 pub(crate) fn version_of(v: &str) -> Option<(u64, u64)> {
@@ -598,12 +636,18 @@ impl Wirer<'_> {
         for (path, value) in self.chart.metrics {
             self.set(path, Value::Bool(*value), "monitoring");
         }
+        let prometheus = self.input.monitoring.flavor == crate::spec::MonitoringFlavor::Prometheus;
+        if let Some(path) = self.chart.service_monitor {
+            self.set(path, Value::Bool(prometheus), "defaults.monitoring.flavor");
+        }
         if let Some(path) = self.chart.monitor_labels
-            && !self.input.monitor_labels.is_empty()
+            && prometheus
+            && !self.input.monitoring.labels.is_empty()
         {
             let labels: Map<String, Value> = self
                 .input
-                .monitor_labels
+                .monitoring
+                .labels
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();

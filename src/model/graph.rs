@@ -51,7 +51,7 @@ fn app_kustomization_names<'m>(
                         app.name
                     ))
                     .at(name_span(&app.name), "")
-                    .help("rename one of the apps"),
+                    .help("rename one of the apps, or give one another `kustomizationName`"),
                 );
             }
             if externals.contains(name) {
@@ -87,6 +87,12 @@ fn reserved_names<'m>(
                 .shared_stores
                 .iter()
                 .map(|s| (&s.kustomization, "applies the shared secret stores")),
+        )
+        .chain(
+            model
+                .image_automation
+                .iter()
+                .map(|s| (&s.kustomization, "applies the image automation")),
         )
         .chain(
             model
@@ -178,6 +184,9 @@ fn shared_folders<'m>(
     }
     if let Some(s) = &model.shared_stores {
         own(&s.dir, "the shared secret stores".into());
+    }
+    if let Some(s) = &model.image_automation {
+        own(&s.dir, "the image automation".into());
     }
     for g in &model.gates {
         own(&g.dir, format!("the gate of operator `{}`", g.operator));

@@ -28,7 +28,7 @@ impl Part for Helm {
                     index_base: &app.base,
                     postgres: app.postgres.as_ref(),
                     redis: app.redis.as_ref(),
-                    monitor_labels: &app.cluster.defaults.monitoring.labels,
+                    monitoring: &app.cluster.defaults.monitoring,
                 };
                 charts::wire(chart, &input, app.spans, &mut out.diags)
             }
@@ -56,6 +56,7 @@ impl Part for Helm {
         if let Some(caveat) = unwatched_values_from(app.spec, &wiring.values_from, &out.watched) {
             out.caveat(Topic::Release, caveat);
         }
+        chart_scrape(app, helm, &values, out);
         release(app, helm, out, values, wiring.values_from);
         chart_monitor(app, helm, out);
         let name = format!("helmrelease/{}", app.name);
@@ -112,12 +113,60 @@ fn chart_monitor(app: &AppCtx, helm: &HelmSpec, out: &mut Parts) {
         port: port.clone(),
         path: monitoring.path.clone(),
     };
-    out.release(Manifest::new(
-        "podmonitor.yaml",
-        "monitoring/podmonitor.yaml.j2",
-        &kinds::POD_MONITOR,
-        monitor,
-    ));
+    out.release(monitors::pod_monitor(app.cluster, "", "", monitor));
+}
+
+/// With VictoriaMetrics, the scrape of a known chart's metrics Services that its own
+/// ServiceMonitor (turned off) would have made; a warning for each value under which the
+/// chart serves them elsewhere.
+fn chart_scrape(
+    app: &AppCtx,
+    helm: &HelmSpec,
+    values: &serde_json::Map<String, serde_json::Value>,
+    out: &mut Parts,
+) {
+    let monitoring = &app.cluster.defaults.monitoring;
+    let (Some(scrape), true, crate::spec::MonitoringFlavor::VictoriaMetrics) = (
+        charts::lookup(&helm.chart).and_then(|c| c.scrape.as_ref()),
+        app.spec.monitoring.as_ref().is_some_and(|m| m.enabled),
+        monitoring.flavor,
+    ) else {
+        return;
+    };
+    for (path, why) in scrape.unsupported {
+        if charts::get_path(values, path)
+            .is_some_and(|v| !v.is_null() && v != &serde_json::Value::Bool(false))
+        {
+            let pointer = app.at(&format!("helm/values/{}", path.replace('.', "/")));
+            out.diagnostic(
+                Diagnostic::warning(
+                    Code::MonitorMisses,
+                    format!("the VMServiceScrape of chart `{}` misses its metrics", helm.chart),
+                )
+                .at(app.spans.key(&pointer), "")
+                .help(format!(
+                    "{why}: drop `{path}`, or scrape those Services with a VMServiceScrape of your own"
+                )),
+            );
+        }
+    }
+    let release = helm.release_name.as_ref().unwrap_or(&app.spec.name).to_string();
+    let mut selector: std::collections::BTreeMap<String, String> = scrape
+        .labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    selector.insert(scrape.release_label.to_string(), release);
+    let item = monitors::ScrapeItem {
+        meta: workload::Meta {
+            name: app.name.clone(),
+            namespace: app.namespace.clone(),
+            labels: monitoring.labels.clone(),
+        },
+        selector,
+        endpoints: vec![serde_json::json!({"port": scrape.port, "honorLabels": true})],
+    };
+    out.release(monitors::service_monitor(app.cluster, "", "", item));
 }
 
 /// The runbook caveat of a release that reads, through `valuesFrom`, Secrets helm-controller
@@ -200,6 +249,7 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
                     namespace: ctx.flux.namespace.clone(),
                     url: s.url.trim_end_matches('/').to_string(),
                     interval: interval(s),
+                    timeout: s.timeout.as_ref().map(|t| t.to_string()),
                 },
                 kustomization,
             }
@@ -239,6 +289,7 @@ fn release(
             url: format!("{url}/{}", helm.chart),
             tag: helm.version.clone(),
             interval: interval(source),
+            timeout: source.timeout.as_ref().map(|t| t.to_string()),
         };
         parts.release(Manifest::new(
             "ocirepository.yaml",
@@ -255,6 +306,7 @@ fn release(
                 namespace: app.flux_namespace.clone(),
                 url: url.to_string(),
                 interval: interval(source),
+                timeout: source.timeout.as_ref().map(|t| t.to_string()),
             },
             local: false,
         }
@@ -266,6 +318,7 @@ fn release(
             namespace: namespace.clone(),
             url: url.to_string(),
             interval: interval(source),
+            timeout: source.timeout.as_ref().map(|t| t.to_string()),
         };
         parts.release(Manifest::new(
             "helmrepository.yaml",
@@ -314,6 +367,7 @@ fn release(
             })
             .chain(wired_from)
             .collect(),
+        policy: release_policy::policy(spec, helm),
     };
     parts.release(Manifest::new(
         "helmrelease.yaml",

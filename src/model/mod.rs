@@ -8,7 +8,9 @@ pub mod charts;
 pub(crate) mod dragonfly;
 mod graph;
 mod helm;
+mod images;
 mod manifests;
+mod monitors;
 mod namespace;
 pub mod operators;
 mod part;
@@ -18,8 +20,10 @@ mod pooler;
 mod postgres;
 mod redis;
 mod refs;
+mod release_policy;
 mod resolve;
 mod restore;
+mod routes;
 mod runbook;
 mod secrets;
 mod volsync;
@@ -47,10 +51,23 @@ pub struct Model {
     pub shared_stores: Option<SharedStores>,
     /// One gate per operator the apps use.
     pub gates: Vec<Gate>,
+    /// Flux image automation, when the spec asks for it.
+    pub image_automation: Option<ImageAutomationModel>,
     /// The apps, sorted by name.
     pub apps: Vec<App>,
     /// Every patch of the spec, by id: each must select some object.
     pub patches: Vec<patch::PatchInfo>,
+}
+
+/// The image automation's objects and the Flux Kustomization applying them.
+#[derive(Debug)]
+pub struct ImageAutomationModel {
+    /// Their folder.
+    pub dir: String,
+    /// The objects.
+    pub manifests: Vec<Manifest>,
+    /// The Flux Kustomization applying them.
+    pub kustomization: FluxKustomization,
 }
 
 /// The ClusterSecretStores and the Flux Kustomization applying them.
@@ -118,6 +135,8 @@ pub struct HelmRepository {
     pub url: String,
     /// Check interval.
     pub interval: String,
+    /// Timeout of remote operations, when set.
+    pub timeout: Option<String>,
 }
 
 /// An app, rendered into one folder per layer and one Flux Kustomization per layer.
@@ -283,6 +302,15 @@ pub struct FluxKustomization {
     pub health_checks: Vec<ObjectRef>,
     /// `spec.healthCheckExprs`, one per custom resource kind the layer applies.
     pub health_check_exprs: Vec<HealthCheckExpr>,
+    /// `spec.decryption` (provider `sops`).
+    pub decryption: Option<SopsDecryption>,
+}
+
+/// A Flux Kustomization's SOPS decryption.
+#[derive(Debug, Clone, Serialize)]
+pub struct SopsDecryption {
+    /// The Secret holding the keys, when the controller does not reach a KMS by itself.
+    pub secret: Option<String>,
 }
 
 /// A reference to a Kubernetes object (a Flux health check).
@@ -349,6 +377,8 @@ pub struct Release {
     pub values: crate::render::json::Json,
     /// `spec.valuesFrom`.
     pub values_from: Vec<ValuesFrom>,
+    /// Install, upgrade, rollback and uninstall settings.
+    pub policy: release_policy::Policy,
 }
 
 /// How a release reaches its chart.
@@ -382,6 +412,8 @@ pub struct OciRepository {
     pub tag: String,
     /// Check interval.
     pub interval: String,
+    /// Timeout of remote operations, when set.
+    pub timeout: Option<String>,
 }
 
 /// A `valuesFrom` entry.
@@ -415,6 +447,9 @@ impl Model {
         if self.shared_sources.is_some() {
             files.push("sources.yaml".to_string());
         }
+        if self.image_automation.is_some() {
+            files.push("image-automation.yaml".to_string());
+        }
         files.extend(self.apps.iter().map(|a| format!("{}.yaml", a.name)));
         files
     }
@@ -425,6 +460,7 @@ impl Model {
             .iter()
             .flat_map(|s| s.sources.iter().map(|s| &s.kustomization))
             .chain(self.shared_stores.iter().map(|s| &s.kustomization))
+            .chain(self.image_automation.iter().map(|s| &s.kustomization))
             .chain(self.gates.iter().map(|g| &g.kustomization))
             .chain(
                 self.apps

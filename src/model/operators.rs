@@ -51,7 +51,7 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx, user: &[Vec<crate::spec::manifests::
     if spec
         .secret_stores
         .iter()
-        .any(|s| s.kind == StoreKind::ClusterSecretStore && s.vault.is_some())
+        .any(|s| s.kind == StoreKind::ClusterSecretStore && s.rendered())
     {
         needed.insert(Operator::ExternalSecrets);
     }
@@ -61,8 +61,9 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx, user: &[Vec<crate::spec::manifests::
         let mut deps = BTreeSet::new();
         let mut checks = Vec::new();
         if let Some(app_name) = &decl.app {
-            deps.insert(app_name.to_string());
-            if let Some(app) = spec.apps.iter().find(|a| &a.name == app_name) {
+            let app = spec.apps.iter().find(|a| &a.name == app_name);
+            deps.insert(app.map_or_else(|| app_name.to_string(), |a| a.flux_name().to_string()));
+            if let Some(app) = app {
                 let namespace = app.namespace().to_string();
                 checks.push(ObjectRef {
                     api_version: kinds::HELM_RELEASE.api_version.into(),

@@ -67,6 +67,7 @@ impl Ctx {
             depends_on: depends_on.into_iter().collect(),
             health_checks: Vec::new(),
             health_check_exprs,
+            decryption: None,
         }
     }
 }

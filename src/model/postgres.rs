@@ -639,12 +639,7 @@ fn cnpg(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts) {
         };
         parts.add(
             LayerKind::Data,
-            Manifest::new(
-                "postgres-podmonitor.yaml",
-                "monitoring/podmonitor.yaml.j2",
-                &kinds::POD_MONITOR,
-                monitor,
-            ),
+            monitors::pod_monitor(app.cluster, "postgres-", "", monitor),
         );
     }
 }

@@ -21,6 +21,7 @@ const PARTS: &[&dyn Part] = &[
     &volsync::VolumeBackups,
     &workload::Workloads,
     &manifests::Manifests,
+    &routes::Routes,
     &namespace::Namespace,
 ];
 
@@ -113,14 +114,24 @@ pub fn resolve(
     }
     let first_layers: Vec<String> = collected
         .iter()
-        .map(|(app, parts, _, _)| first_layer_name(parts, &app.name))
+        .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
         .collect();
     let mut apps: Vec<App> = collected
         .into_par_iter()
         .enumerate()
         .map(|(i, (app, parts, caveats, verify))| {
-            let mut first_deps: BTreeSet<String> =
-                app.spec.depends_on.iter().map(|d| d.to_string()).collect();
+            // `dependsOn` names apps (or external Kustomizations): each app by its Flux name.
+            let mut first_deps: BTreeSet<String> = app
+                .spec
+                .depends_on
+                .iter()
+                .map(|d| {
+                    spec.apps
+                        .iter()
+                        .find(|a| &a.name == d)
+                        .map_or_else(|| d.to_string(), |a| a.flux_name().to_string())
+                })
+                .collect();
             if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
                 && owner != i
             {
@@ -135,12 +146,14 @@ pub fn resolve(
         .collect();
     apps.sort_by(|a, b| a.name.cmp(&b.name));
 
+    let image_automation = images::automation(spec, &ctx);
     let model = Model {
         cluster: spec.metadata.name.to_string(),
         flux: ctx.flux,
         shared_sources,
         shared_stores,
         gates,
+        image_automation,
         apps,
         patches,
     };
@@ -423,10 +436,11 @@ fn assemble(
     }
     let mut layers: Vec<Layer> = Vec::with_capacity(kinds.len());
     for (n, kind) in kinds.iter().enumerate() {
+        let flux_name = app.spec.flux_name();
         let name = if n + 1 == kinds.len() {
-            app.name.clone()
+            flux_name.to_string()
         } else {
-            format!("{}-{}", app.name, kind.as_str())
+            format!("{flux_name}-{}", kind.as_str())
         };
         let dir = if kinds.len() == 1 {
             base.clone()
@@ -458,9 +472,16 @@ fn assemble(
             }
             _ => timeout.clone(),
         };
+        let mut kustomization = ctx.kustomization(name, &dir, &layer_timeout, &retry, &object_kinds, deps);
+        kustomization.decryption =
+            crate::spec::decryption::of(spec.defaults.decryption.as_ref(), app.spec.decryption.as_ref()).map(
+                |secret| SopsDecryption {
+                    secret: secret.map(String::from),
+                },
+            );
         layers.push(Layer {
             kind: *kind,
-            kustomization: ctx.kustomization(name, &dir, &layer_timeout, &retry, &object_kinds, deps),
+            kustomization,
             dir,
             manifests,
         });

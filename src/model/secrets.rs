@@ -54,8 +54,10 @@ pub struct StoreObject {
 /// An `ExternalSecret`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExternalSecret {
-    /// Object (and target Secret) name.
+    /// The target Secret's name (the object's too, unless `object_name` says otherwise).
     pub name: String,
+    /// The ExternalSecret's own name, when it differs from its Secret's.
+    pub object_name: Option<String>,
     /// Namespace.
     pub namespace: String,
     /// Labels of the ExternalSecret itself.
@@ -137,6 +139,39 @@ fn store_object(
     })
 }
 
+/// A store provided by something other than Vault: its provider as External Secrets reads it.
+#[derive(Debug, Serialize)]
+struct ProviderStore {
+    kind: &'static str,
+    name: String,
+    namespace: Option<String>,
+    provider: serde_json::Value,
+}
+
+/// The object of a store that names a provider (file `file`), of `kind`.
+fn store_manifest(
+    store: &SecretStoreSpec,
+    kind: StoreKind,
+    name: String,
+    namespace: Option<String>,
+    file: String,
+) -> Option<Manifest> {
+    let row = match kind {
+        StoreKind::ClusterSecretStore => &kinds::CLUSTER_SECRET_STORE,
+        StoreKind::SecretStore => &kinds::SECRET_STORE,
+    };
+    if let Some(object) = store_object(store, kind, name.clone(), namespace.clone()) {
+        return Some(Manifest::new(file, "eso/secretstore.yaml.j2", row, object));
+    }
+    let item = ProviderStore {
+        kind: kind.as_str(),
+        name,
+        namespace,
+        provider: store.provider()?,
+    };
+    Some(Manifest::new(file, "eso/providerstore.yaml.j2", row, item))
+}
+
 /// The ClusterSecretStores the spec declares (with `vault:`), with the Flux Kustomization that
 /// applies them after the External Secrets gate. A declared store is rendered whether or not
 /// an app reads from it: were it rendered only while used, removing its last app would prune
@@ -146,7 +181,7 @@ pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) ->
     let mut stores: Vec<&SecretStoreSpec> = spec
         .secret_stores
         .iter()
-        .filter(|s| s.kind == StoreKind::ClusterSecretStore && s.vault.is_some())
+        .filter(|s| s.kind == StoreKind::ClusterSecretStore && s.rendered())
         .collect();
     if stores.is_empty() {
         return None;
@@ -154,13 +189,13 @@ pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) ->
     stores.sort_by(|a, b| a.name.cmp(&b.name));
     let manifests = stores
         .iter()
-        .filter_map(|s| store_object(s, StoreKind::ClusterSecretStore, s.name.to_string(), None))
-        .map(|o| {
-            Manifest::new(
-                format!("{}.yaml", o.name),
-                "eso/secretstore.yaml.j2",
-                &kinds::CLUSTER_SECRET_STORE,
-                o,
+        .filter_map(|s| {
+            store_manifest(
+                s,
+                StoreKind::ClusterSecretStore,
+                s.name.to_string(),
+                None,
+                format!("{}.yaml", s.name),
             )
         })
         .collect();
@@ -292,22 +327,20 @@ fn parts(app: &AppCtx, parts: &mut Parts, uses: &SecretUses, registry_of: &dyn F
                 let name = format!("{store}-{}", app.name);
                 if let Some(decl) = declared
                     && local_stores.insert(store)
-                    && let Some(object) = store_object(decl, kind, name.clone(), Some(app.namespace.clone()))
+                    && let Some(manifest) = store_manifest(
+                        decl,
+                        kind,
+                        name.clone(),
+                        Some(app.namespace.clone()),
+                        format!("secretstore-{store}.yaml"),
+                    )
                 {
-                    parts.add(
-                        LayerKind::Data,
-                        Manifest::new(
-                            format!("secretstore-{store}.yaml"),
-                            "eso/secretstore.yaml.j2",
-                            &kinds::SECRET_STORE,
-                            object,
-                        ),
-                    );
+                    parts.add(LayerKind::Data, manifest);
                 }
                 name
             }
         };
-        if kind == StoreKind::ClusterSecretStore && declared.is_some_and(|d| d.vault.is_some()) {
+        if kind == StoreKind::ClusterSecretStore && declared.is_some_and(SecretStoreSpec::rendered) {
             parts.dep(LayerKind::Data, STORES_KUSTOMIZATION);
         }
         let object = external_secret(secret, app, kind, store_ref, uses, protect, registry_of);
@@ -381,6 +414,7 @@ fn external_secret(
     });
     ExternalSecret {
         name,
+        object_name: secret.external_secret_name.as_ref().map(|n| n.to_string()),
         namespace: app.namespace.clone(),
         labels,
         store_kind: store_kind.as_str(),

@@ -42,7 +42,7 @@ fn workload_labels(app: &str, workload: &str) -> Labels {
 }
 
 /// Labels of an object that belongs to the app as a whole.
-pub(crate) fn app_labels(app: &str) -> Labels {
+pub fn app_labels(app: &str) -> Labels {
     Labels::from([
         ("app.kubernetes.io/instance".to_string(), app.to_string()),
         (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),

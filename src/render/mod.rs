@@ -318,6 +318,25 @@ where
             context! { kustomizations => vec![Value::from(minijinja::value::Serde(&stores.kustomization))] },
         ));
     }
+    if let Some(images) = &model.image_automation {
+        for m in &images.manifests {
+            jobs.push((
+                format!("{}/{}", images.dir, m.file),
+                m.blueprint,
+                context! { item => Value::from(minijinja::value::Serde(&*m.item)) },
+            ));
+        }
+        jobs.push((
+            format!("{}/kustomization.yaml", images.dir),
+            kustomize,
+            context! { resources => images.manifests.iter().map(|m| m.file.clone()).collect::<Vec<_>>() },
+        ));
+        jobs.push((
+            format!("{}/image-automation.yaml", model.flux.cluster_dir),
+            "flux/kustomization.yaml.j2",
+            context! { kustomizations => vec![Value::from(minijinja::value::Serde(&images.kustomization))] },
+        ));
+    }
     if !model.gates.is_empty() {
         for gate in &model.gates {
             jobs.push((
@@ -453,6 +472,7 @@ pub fn top_folders(model: &Model) -> Option<BTreeSet<&str>> {
     dirs.push(&model.flux.cluster_dir);
     dirs.extend(model.shared_sources.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.shared_stores.iter().map(|s| s.dir.as_str()));
+    dirs.extend(model.image_automation.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.gates.iter().map(|g| g.dir.as_str()));
     let mut tops = BTreeSet::new();
     for app in &model.apps {

@@ -18,10 +18,28 @@ pub struct SecretStoreSpec {
     /// namespace that uses it).
     #[serde(default)]
     pub kind: StoreKind,
-    /// A HashiCorp Vault KV store. Without it the store is declared only: it exists in the
-    /// cluster already and gitopsc renders no object for it.
+    /// A HashiCorp Vault KV store. Without it (or another provider below) the store is
+    /// declared only: it exists in the cluster already and gitopsc renders no object for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault: Option<VaultSpec>,
+    /// 1Password through a Connect server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_password: Option<super::stores::OnePasswordConnect>,
+    /// 1Password through its SDK and a service account token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_password_sdk: Option<super::stores::OnePasswordSdk>,
+    /// AWS Secrets Manager or Parameter Store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<super::stores::AwsStore>,
+    /// GCP Secret Manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<super::stores::GcpStore>,
+    /// Azure Key Vault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<super::stores::AzureStore>,
+    /// Bitwarden Secrets Manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitwarden: Option<super::stores::BitwardenStore>,
 }
 
 /// Kinds of ESO store.
@@ -115,8 +133,12 @@ pub struct ServiceAccountRef {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SecretSpec {
-    /// Name of the ExternalSecret and of the Secret it creates.
+    /// Name of the Secret it creates (and of the ExternalSecret, unless
+    /// `externalSecretName` is set); what references and `valuesFrom` name.
     pub name: Name,
+    /// The ExternalSecret's own name, when it differs from its Secret's (an adopted one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_secret_name: Option<Name>,
     /// The store (default `defaults.secretStore`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<Name>,

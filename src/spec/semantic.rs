@@ -42,6 +42,12 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     diags.extend(data);
     diags.extend(workloads);
     diags.extend(super::plaintext::check(spec, spans));
+    diags.extend(super::monitoring_checks::check(spec, spans));
+    diags.extend(super::release::check(spec, spans));
+    diags.extend(super::routes::check(spec, spans));
+    diags.extend(super::images::check(spec, spans));
+    diags.extend(super::stores::check(spec, spans));
+    diags.extend(super::names::check(spec, spans));
     diags.extend(super::secrets::check_command_text(spec, spans));
     diags
 }

@@ -46,6 +46,9 @@ pub struct ClusterSpec {
     /// The apps, each rendered into its own folder and Flux Kustomization(s).
     #[serde(default)]
     pub apps: Vec<AppSpec>,
+    /// Flux image automation: new image tags committed to this spec's marked lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_automation: Option<super::images::ImageAutomation>,
 }
 
 /// The spec's `apiVersion`.
@@ -173,6 +176,10 @@ pub struct Defaults {
     /// How often helm-controller reconciles each HelmRelease.
     #[serde(default = "default_helm_interval")]
     pub helm_interval: Duration,
+    /// How every HelmRelease is installed, upgraded, rolled back and uninstalled, unless its
+    /// app's `helm` says otherwise (field by field).
+    #[serde(default)]
+    pub helm: super::release::ReleaseDefaults,
     /// Pod Security level of the apps' namespaces.
     #[serde(default)]
     pub pod_security: PodSecurityLevel,
@@ -186,7 +193,7 @@ pub struct Defaults {
     /// Storage class of database volumes that name none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
-    /// What every ServiceMonitor, PodMonitor and PrometheusRule carries.
+    /// The monitoring stack the apps' monitors and rules are written for, and what they carry.
     #[serde(default)]
     pub monitoring: MonitoringDefaults,
     /// The API server's ports and the cluster DNS, for NetworkPolicies.
@@ -207,6 +214,9 @@ pub struct Defaults {
     /// Labels every object of every app carries.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Decrypt SOPS-encrypted files in every app's folders (Flux Kustomization `decryption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<super::decryption::Decryption>,
 }
 
 impl Default for Defaults {
@@ -215,6 +225,7 @@ impl Default for Defaults {
             timeout: default_timeout(),
             retry_interval: default_retry_interval(),
             helm_interval: default_helm_interval(),
+            helm: Default::default(),
             pod_security: PodSecurityLevel::default(),
             prune_protection: true,
             secret_store: None,
@@ -225,6 +236,7 @@ impl Default for Defaults {
             charts_dir: None,
             patches: Vec::new(),
             labels: std::collections::BTreeMap::new(),
+            decryption: None,
         }
     }
 }
@@ -241,6 +253,24 @@ pub struct MonitoringDefaults {
     /// a network policy isolates their pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Name>,
+    /// The operator that reads the monitors and rules: `prometheus` (ServiceMonitor,
+    /// PodMonitor, PrometheusRule of `monitoring.coreos.com/v1`) or `victoriametrics`
+    /// (VMServiceScrape, VMPodScrape, VMRule of `operator.victoriametrics.com/v1beta1`).
+    #[serde(default)]
+    pub flavor: MonitoringFlavor,
+}
+
+/// The monitoring operator a cluster runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitoringFlavor {
+    /// The Prometheus operator (kube-prometheus-stack).
+    #[default]
+    Prometheus,
+    /// The VictoriaMetrics operator (victoria-metrics-k8s-stack): gitopsc writes its own kinds,
+    /// never the Prometheus ones its converter would copy and never delete.
+    #[serde(rename = "victoriametrics")]
+    VictoriaMetrics,
 }
 
 /// A Pod Security Standards level.
@@ -289,6 +319,10 @@ pub struct HelmSource {
     /// How often Flux checks the repository for new chart versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
+    /// How long Flux waits for the repository (index fetch, chart pull; Flux's default 60s;
+    /// `ms`, `s` and `m` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
 }
 
 /// An app: a namespace, what runs in it, and its place in the Flux dependency graph.
@@ -303,6 +337,11 @@ pub struct AppSpec {
     /// The folder under `workloads/` that holds the app's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+    /// The name of the app's (last) Flux Kustomization, when it is not the app's: one an
+    /// adopting team keeps (its other layers are `<name>-<layer>`). `dependsOn` still names
+    /// apps; a name another Kustomization has is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kustomization_name: Option<Name>,
     /// Apps of this spec, or `flux.external` Kustomizations, that must be ready first.
     #[serde(default)]
     pub depends_on: Vec<Name>,
@@ -351,6 +390,16 @@ pub struct AppSpec {
     /// Prometheus alert groups, written into one PrometheusRule.
     #[serde(default)]
     pub alerts: Vec<AlertGroup>,
+    /// The name of the object holding `alerts`, when it is not the app's (one the team
+    /// already has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<Name>,
+    /// Decrypt SOPS-encrypted files in the app's folders (over `defaults.decryption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<super::decryption::Decryption>,
+    /// Gateway API HTTPRoutes to the app's workloads or its chart's Services.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<super::routes::RouteSpec>,
     /// A ResourceQuota of the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_quota: Option<ResourceQuotaSpec>,
@@ -392,6 +441,11 @@ pub struct AllowPlaintext {
 }
 
 impl AppSpec {
+    /// The name of the app's last Flux Kustomization (`kustomizationName`, else its name).
+    pub fn flux_name(&self) -> &str {
+        self.kustomization_name.as_ref().unwrap_or(&self.name).as_str()
+    }
+
     /// The namespace the app runs in (its own name unless `namespace` is set).
     pub fn namespace(&self) -> &str {
         self.namespace.as_ref().unwrap_or(&self.name).as_str()
@@ -448,6 +502,25 @@ pub struct HelmSpec {
     #[serde(default = "default_retries")]
     #[schemars(range(min = 0))]
     pub retries: i64,
+    /// Revisions Helm keeps (default: `defaults.helm.maxHistory`, else helm-controller's 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_history: Option<u32>,
+    /// How often helm-controller checks an `https://` source for a new chart (an `oci://`
+    /// chart is checked at its source's `interval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart_interval: Option<Duration>,
+    /// What happens when an install fails (over `defaults.helm.install`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<super::release::InstallPolicy>,
+    /// What happens when an upgrade fails (over `defaults.helm.upgrade`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<super::release::UpgradePolicy>,
+    /// How a remediation rolls back (over `defaults.helm.rollback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<super::release::RollbackPolicy>,
+    /// How a remediation uninstalls (over `defaults.helm.uninstall`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uninstall: Option<super::release::UninstallPolicy>,
     /// Chart values, written into the HelmRelease as given. Strings may hold compile-time
     /// references to what gitopsc generates — `((postgres.host))`, `((postgres.port))`,
     /// `((postgres.secret))`, `((redis.address))`, `((secrets.<name>))`, `((namespace))`,

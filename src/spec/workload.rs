@@ -266,6 +266,10 @@ pub struct WorkloadSpec {
     pub name: Name,
     /// `Deployment` or `StatefulSet`.
     pub kind: WorkloadKind,
+    /// The container's name, when it is not the workload's (a team keeping the name its
+    /// dashboards and `kubectl logs -c` use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<Name>,
     /// The container image: `registry/repository:tag` or `...@sha256:<digest>`.
     #[schemars(regex(pattern = IMAGE_PATTERN))]
     pub image: String,
@@ -1114,6 +1118,9 @@ pub struct WorkloadMonitoring {
     /// `service`: a metrics Service and a ServiceMonitor; `pod`: a PodMonitor.
     #[serde(default)]
     pub via: ScrapeVia,
+    /// The monitor's name, when it is not the workload's (one the team already has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
 }
 
 fn default_metrics_path() -> String {
@@ -1261,6 +1268,11 @@ pub struct AlertRule {
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "for")]
     #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
     pub for_: Option<String>,
+    /// How long the alert keeps firing after its expression stopped holding
+    /// (`keep_firing_for`), so a flapping condition does not resolve and fire again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
+    pub keep_firing_for: Option<String>,
     /// The `severity` label.
     pub severity: Severity,
     /// The `summary` annotation.
@@ -1274,6 +1286,9 @@ pub struct AlertRule {
     /// More labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// More annotations (`summary`, `description` and `runbook_url` come from their fields).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Alert severities.

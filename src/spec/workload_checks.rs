@@ -166,7 +166,10 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 &pointer,
                 "monitors and rules carry no labels for a Prometheus to select them by".into(),
                 "",
-                "set `defaults.monitoring.labels` to what your Prometheus' `serviceMonitorSelector`, `podMonitorSelector` and `ruleSelector` match (e.g. `release: kube-prometheus-stack`): an object nothing selects fails silently",
+                match spec.defaults.monitoring.flavor {
+                    crate::spec::MonitoringFlavor::Prometheus => "set `defaults.monitoring.labels` to what your Prometheus' `serviceMonitorSelector`, `podMonitorSelector` and `ruleSelector` match (e.g. `release: kube-prometheus-stack`): an object nothing selects fails silently",
+                    crate::spec::MonitoringFlavor::VictoriaMetrics => "set `defaults.monitoring.labels` to what your VMAgent's `serviceScrapeSelector` and `podScrapeSelector` and your VMAlert's `ruleSelector` match: with no selector they select nothing (unless `selectAllByDefault`), and the Flux Kustomization waits until one applies them",
+                },
             );
         }
     }

@@ -1,11 +1,12 @@
 //! Monitoring: a ServiceMonitor (with the metrics Service, see the parent module) or a
-//! PodMonitor per monitored workload, and the app's PrometheusRule. Their selectors derive
+//! PodMonitor per monitored workload, and the app's PrometheusRule — or their VictoriaMetrics
+//! kinds (see [`monitors`]). Their selectors derive
 //! from the workload's labels; `defaults.monitoring.labels` let a Prometheus select them.
-//! They have no status, so no health check waits for them.
+//! The Prometheus kinds have no status, so no health check waits for them; the
+//! VictoriaMetrics kinds say whether an agent applied them.
 
 use super::{Labels, Meta, app_labels, selector, workload_labels};
-use crate::kinds;
-use crate::model::Manifest;
+use crate::model::monitors;
 use crate::model::part::{AppCtx, Parts};
 use crate::spec::ClusterSpec;
 use crate::spec::workload::ScrapeVia;
@@ -27,14 +28,6 @@ pub fn metrics_service_labels(app: &str, workload: &str) -> Labels {
     let mut labels = workload_labels(app, workload);
     labels.extend(metrics_selector(app, workload));
     labels
-}
-
-/// A ServiceMonitor.
-#[derive(Debug, Serialize)]
-struct ServiceMonitorItem {
-    meta: Meta,
-    selector: Labels,
-    endpoints: Vec<Value>,
 }
 
 /// A PodMonitor (the shape the data services' PodMonitors share).
@@ -66,31 +59,32 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     for wl in &app.spec.workloads {
         let Some(m) = &wl.monitoring else { continue };
         let labels = with_extra(workload_labels(&app.name, wl.name.as_str()));
+        let object = m.name.as_ref().unwrap_or(&wl.name).to_string();
         match m.via {
             ScrapeVia::Service => {
                 let mut endpoint = json!({"port": m.port, "path": m.path});
                 if let Some(interval) = &m.interval {
                     endpoint["interval"] = json!(interval);
                 }
-                let item = ServiceMonitorItem {
+                let item = monitors::ScrapeItem {
                     meta: Meta {
-                        name: wl.name.to_string(),
+                        name: object,
                         namespace: app.namespace.clone(),
                         labels,
                     },
                     selector: metrics_selector(&app.name, wl.name.as_str()),
                     endpoints: vec![endpoint],
                 };
-                parts.release(Manifest::new(
-                    format!("servicemonitor-{}.yaml", wl.name),
-                    "monitoring/servicemonitor.yaml.j2",
-                    &kinds::SERVICE_MONITOR,
+                parts.release(monitors::service_monitor(
+                    spec,
+                    "",
+                    &format!("-{}", wl.name),
                     item,
                 ));
             }
             ScrapeVia::Pod => {
                 let item = PodMonitorItem {
-                    name: wl.name.to_string(),
+                    name: object,
                     namespace: app.namespace.clone(),
                     labels,
                     selector: selector(&app.name, wl.name.as_str()),
@@ -98,12 +92,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     path: m.path.clone(),
                     interval: m.interval.clone(),
                 };
-                parts.release(Manifest::new(
-                    format!("podmonitor-{}.yaml", wl.name),
-                    "monitoring/podmonitor.yaml.j2",
-                    &kinds::POD_MONITOR,
-                    item,
-                ));
+                parts.release(monitors::pod_monitor(spec, "", &format!("-{}", wl.name), item));
             }
         }
     }
@@ -134,7 +123,8 @@ fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 .map(|r| {
                     let mut labels = r.labels.clone();
                     labels.insert("severity".into(), r.severity.as_str().into());
-                    let mut annotations = Labels::from([("summary".to_string(), r.summary.clone())]);
+                    let mut annotations = r.annotations.clone();
+                    annotations.insert("summary".into(), r.summary.clone());
                     if let Some(d) = &r.description {
                         annotations.insert("description".into(), d.clone());
                     }
@@ -144,6 +134,9 @@ fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     let mut rule = json!({"alert": r.alert, "expr": r.expr});
                     if let Some(f) = &r.for_ {
                         rule["for"] = json!(f);
+                    }
+                    if let Some(k) = &r.keep_firing_for {
+                        rule["keep_firing_for"] = json!(k);
                     }
                     rule["labels"] = json!(labels);
                     rule["annotations"] = json!(annotations);
@@ -160,16 +153,15 @@ fn rules(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
         .collect();
     let item = RuleItem {
         meta: Meta {
-            name: app.name.clone(),
+            name: app
+                .spec
+                .rule_name
+                .as_ref()
+                .map_or_else(|| app.name.clone(), |n| n.to_string()),
             namespace: app.namespace.clone(),
             labels,
         },
         groups,
     };
-    parts.release(Manifest::new(
-        "prometheusrule.yaml",
-        "monitoring/prometheusrule.yaml.j2",
-        &kinds::PROMETHEUS_RULE,
-        item,
-    ));
+    parts.release(monitors::rule(spec, item));
 }

@@ -312,7 +312,7 @@ impl<'a> Pod<'a> {
             }
         }
         Container {
-            name: wl.name.to_string(),
+            name: wl.container_name.as_ref().unwrap_or(&wl.name).to_string(),
             image: wl.image.clone(),
             image_pull_policy: wl.image_pull_policy,
             command: wl.command.clone(),
