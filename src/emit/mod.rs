@@ -10,6 +10,7 @@ pub mod guard;
 pub mod journal;
 pub mod lock;
 pub mod markdown;
+pub mod owner;
 pub mod report;
 pub mod review;
 pub mod write;
@@ -172,6 +173,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         Some((lock, bytes)) => (Some(lock), Some(bytes)),
         None => (None, None),
     };
+    owner::check_cluster(root, tree, old_lock.as_ref(), force)?;
     let journal = Journal::read(root)?;
     let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
 
