@@ -104,11 +104,15 @@ pub enum Command {
     },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \
-        gitopsc schema --markdown > docs/spec-reference.md")]
+        gitopsc schema --markdown > docs/spec-reference.md\n  \
+        gitopsc schema --fleet > schemas/fleet.schema.json")]
     Schema {
         /// Print the spec reference in Markdown (field tables from the schema) instead.
         #[arg(long)]
         markdown: bool,
+        /// The fleet spec's (`kind: Fleet`) instead of the cluster spec's.
+        #[arg(long)]
+        fleet: bool,
     },
     /// Print a commented starter spec.
     #[command(after_help = "Example:\n  gitopsc init > cluster.yaml")]

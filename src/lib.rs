@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod diagnostic;
 pub mod emit;
+pub mod fleet;
 pub mod git;
 pub mod model;
 pub mod render;
@@ -62,12 +63,20 @@ pub struct Checked {
 /// Loads, validates and resolves a spec.
 pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
+    check_loaded(loaded)
+}
+
+/// Validates and resolves a loaded spec (a file's, or a cluster of a fleet's).
+pub fn check_loaded(loaded: spec::load::Loaded) -> Result<Checked, Failure> {
     // The schema and the spec hash are made side by side; then the spec's JSON (without
     // the nodes the schema rejects, if any) moves into the typed spec, app by app in
     // parallel, and the semantic checks run on that.
     let ((mut diags, pruned), spec_hash) =
         rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value));
-    let typed = spec::typed(pruned.unwrap_or(loaded.value));
+    let mut typed = spec::typed(pruned.unwrap_or(loaded.value));
+    if let Some(typed) = &mut typed {
+        typed.tree_root = loaded.tree_root;
+    }
     let semantic = typed
         .as_ref()
         .map(|t| spec::semantic::check(t, &loaded.spans))
@@ -170,8 +179,16 @@ pub struct Prepared {
 /// Checks a spec and compiles the built-in blueprints or, for those it finds there, the ones
 /// in `blueprints`.
 pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failure> {
+    prepare_with(|| check_spec(path), blueprints)
+}
+
+/// [`prepare`] of the spec `check` checks.
+pub fn prepare_with(
+    check: impl FnOnce() -> Result<Checked, Failure> + Send,
+    blueprints: Option<&Path>,
+) -> Result<Prepared, Failure> {
     // The blueprints compile while the spec loads.
-    let (checked, engine) = rayon::join(|| check_spec(path), || render::Blueprints::load(blueprints));
+    let (checked, engine) = rayon::join(check, || render::Blueprints::load(blueprints));
     let checked = checked?;
     let engine = engine.map_err(|diagnostics| Failure {
         source: Some(checked.source.clone()),

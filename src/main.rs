@@ -68,7 +68,14 @@ fn main() -> ExitCode {
             },
         },
         Command::Validate { spec } => commands::validate(spec, style),
-        Command::Schema { markdown } => commands::schema(*markdown),
+        Command::Schema {
+            markdown,
+            fleet: false,
+        } => commands::schema(*markdown),
+        Command::Schema {
+            markdown,
+            fleet: true,
+        } => gitopsc::fleet::schema(*markdown),
         Command::Init => commands::init(),
         Command::Completions { shell } => return print_bytes(&cli::completions(*shell)),
         Command::Man => match cli::man() {

@@ -65,3 +65,38 @@ fn a_second_cluster_spec_never_deletes_the_first_ones_tree() {
     );
     assert_eq!(after, hashes(&dir.path().join("other")));
 }
+
+#[test]
+fn fleet_schema_and_reference_are_current() {
+    for (file, args) in [
+        ("schemas/fleet.schema.json", vec!["schema", "--fleet"]),
+        ("docs/fleet-reference.md", vec!["schema", "--fleet", "--markdown"]),
+    ] {
+        let printed = gitopsc(&args).expect(0).stdout;
+        let text = std::fs::read_to_string(root().join(file)).unwrap_or_default();
+        assert!(
+            text == printed,
+            "{file} is stale; regenerate it with `cargo run -- {} > {file}`",
+            args.join(" ")
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(root().join("schemas/fleet.schema.json")).unwrap(),
+        gitopsc::fleet::types::schema_text()
+    );
+}
+
+#[test]
+fn the_docs_list_exactly_the_lists_that_merge_by_name() {
+    let docs = std::fs::read_to_string(root().join("docs/fleet.md")).unwrap();
+    let start = docs
+        .find("<!-- named lists -->")
+        .expect("docs/fleet.md marks its list of named lists");
+    let end = docs[start..].find("<!-- end -->").unwrap() + start;
+    let listed: Vec<&str> = docs[start..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("- `")?.strip_suffix('`'))
+        .collect();
+    let named = gitopsc::fleet::merge::named_lists(gitopsc::spec::schema::schema());
+    assert_eq!(listed, named, "docs/fleet.md: the lists that merge by name");
+}

@@ -8,6 +8,15 @@ use super::{EmitError, Tree, lock::Lock};
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// The folder of the output root that holds the folders of each cluster of a fleet.
+pub const FLEET_DIR: &str = "fleet";
+
+/// The folder of a fleet's cluster `cluster`, beside `clusters/<cluster>/`: its app,
+/// operator and infrastructure folders, and its lock file.
+pub fn fleet_dir(cluster: &str) -> String {
+    format!("{FLEET_DIR}/{cluster}")
+}
+
 /// The clusters whose folders `paths` hold: `x` for every `clusters/x/...`.
 pub fn clusters<'p>(paths: impl Iterator<Item = &'p str>) -> BTreeSet<&'p str> {
     paths

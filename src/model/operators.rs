@@ -174,7 +174,7 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx) -> Vec<Gate> {
         }
         checks.sort();
         let kinds: Vec<&str> = checks.iter().map(|c| c.kind.as_str()).collect();
-        let dir = format!("operators/{}", op.name());
+        let dir = format!("{}operators/{}", ctx.flux.tree_root, op.name());
         let timeout = decl
             .timeout
             .as_ref()

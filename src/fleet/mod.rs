@@ -1,0 +1,53 @@
+//! Fleets: several clusters in one output root, sharing the definitions of their apps.
+//!
+//! A fleet spec (`kind: Fleet`) defines each app once and lists its clusters, each with the
+//! apps it runs and what differs there. [`expand`] turns it, before validation, into one
+//! cluster spec per cluster whose nodes keep the fleet file's spans ([`merge`] has the
+//! override rules); the pipeline then checks, resolves and renders each as it does a cluster
+//! spec's. A cluster's tree is `clusters/<cluster>/` and `fleet/<cluster>/`, with its lock
+//! file in the latter, so no two clusters share a path (docs/fleet.md).
+
+pub mod expand;
+pub mod merge;
+pub mod types;
+
+use crate::Failure;
+use crate::spec::load;
+use expand::Fleet;
+use std::path::Path;
+
+/// The fleet at `path`, expanded; `None` when the file is not a fleet spec (or cannot be
+/// read or parsed: the cluster spec's pipeline then says why). Only a text that holds
+/// `Fleet` is parsed here, so a cluster spec is read once more at most.
+pub fn load_if_fleet(path: &Path) -> Option<Result<Fleet, Failure>> {
+    let text = std::fs::read(path).ok()?;
+    names_fleet(&text).then_some(())?;
+    let loaded = load::load(path).ok()?;
+    if loaded.value.get("kind").and_then(serde_json::Value::as_str) != Some("Fleet") {
+        return None;
+    }
+    Some(expand::expand(&loaded).map_err(|mut diagnostics| {
+        crate::diagnostic::sort(&mut diagnostics);
+        Failure {
+            source: Some(loaded.source.clone()),
+            diagnostics,
+        }
+    }))
+}
+
+/// `gitopsc schema --fleet`: the fleet spec's JSON Schema, or with `markdown` its reference.
+pub fn schema(markdown: bool) -> crate::commands::Outcome {
+    crate::commands::Outcome {
+        stdout: if markdown {
+            types::markdown()
+        } else {
+            types::schema_text()
+        },
+        ..crate::commands::Outcome::default()
+    }
+}
+
+/// Whether `text` holds the word `Fleet` anywhere.
+fn names_fleet(text: &[u8]) -> bool {
+    text.windows(5).any(|w| w == b"Fleet")
+}
