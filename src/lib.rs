@@ -202,6 +202,7 @@ pub fn prepare_with(
         },
         spec: checked.spec_hash.clone(),
         warnings: emit::lock::Warning::record(&checked.warnings),
+        owner: emit::owner::Owner::default(),
     };
     Ok(Prepared {
         checked,

@@ -93,6 +93,8 @@ pub struct Comparison {
     pub lock_stale: bool,
     /// The journal an interrupted build left, if any.
     pub journal: Option<Journal>,
+    /// Whose tree it is: where its lock file and journal are.
+    pub owner: owner::Owner,
 }
 
 impl Comparison {
@@ -113,6 +115,8 @@ pub struct Stamp {
     /// The spec's warnings, printed from the lock file when the tree is taken as current
     /// without rendering.
     pub warnings: Vec<lock::Warning>,
+    /// Whose tree it is: a cluster spec's, or a fleet's cluster's.
+    pub owner: owner::Owner,
 }
 
 impl Stamp {
@@ -134,15 +138,20 @@ impl Stamp {
 /// the lock file records `input`, and every file it lists still has its hash. Returns the
 /// number of files and the spec's warnings then; `None` means "render and compare".
 pub fn unchanged(root: &Path, input: &str) -> Option<(usize, Vec<lock::Warning>)> {
+    unchanged_for(root, &owner::Owner::default(), input)
+}
+
+/// [`unchanged`] for the tree of `owner`.
+pub fn unchanged_for(root: &Path, owner: &owner::Owner, input: &str) -> Option<(usize, Vec<lock::Warning>)> {
     if input.is_empty() {
         return None;
     }
-    let bytes = std::fs::read(root.join(LOCK_FILE)).ok()?;
+    let bytes = std::fs::read(root.join(owner.lock_path())).ok()?;
     let lock = Lock::parse(&bytes).ok()?;
-    if lock.input != input || lock.generator != lock::generator() {
+    if lock.input != input || lock.generator != lock::generator() || owner::Owner::of(&lock) != *owner {
         return None;
     }
-    if std::fs::symlink_metadata(root.join(journal::JOURNAL)).is_ok() {
+    if std::fs::symlink_metadata(root.join(owner.dir()).join(journal::JOURNAL)).is_ok() {
         return None;
     }
     let all_match = lock.files.par_iter().all(|(path, hash)| {
@@ -169,12 +178,14 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         }
         Ok(_) | Err(_) => {}
     }
-    let (old_lock, old_lock_bytes) = match read_lock(root)? {
+    // A fleet's cluster keeps its lock file and journal in its own folder.
+    let ledger = root.join(stamp.owner.dir());
+    let (old_lock, old_lock_bytes) = match read_lock(&ledger)? {
         Some((lock, bytes)) => (Some(lock), Some(bytes)),
         None => (None, None),
     };
-    owner::check_cluster(root, tree, old_lock.as_ref(), force)?;
-    let journal = Journal::read(root)?;
+    owner::check(root, tree, &stamp.owner, old_lock.as_ref(), force)?;
+    let journal = Journal::read(&ledger)?;
     let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
 
     let dirs = examine_dirs(root, tree);
@@ -278,6 +289,8 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
 
     let new_lock = Lock {
         generator: lock::generator(),
+        fleet: stamp.owner.fleet.clone(),
+        cluster: stamp.owner.cluster.clone(),
         spec: stamp.spec.clone(),
         // A tree with files left blocked is not all that was rendered: never a fast path.
         input: if conflicts.is_empty() {
@@ -307,6 +320,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         lock_stale,
         new_dirs: dirs.missing,
         journal,
+        owner: stamp.owner.clone(),
     })
 }
 
