@@ -49,6 +49,9 @@ pub struct TreeArgs {
     /// A folder of blueprints that replace the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub blueprints: Option<PathBuf>,
+    /// For a fleet spec: only this cluster (default: every cluster of the fleet).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 /// gitopsc's commands.
@@ -78,13 +81,14 @@ pub enum Command {
     },
     /// Show, object by object and as a unified diff, what `build` would change.
     #[command(after_help = "Examples:\n  gitopsc diff cluster.yaml --out kubernetes/\n  \
-        gitopsc diff cluster.yaml --base origin/main   # the change since a revision, no tree needed\n\n\
+        gitopsc diff cluster.yaml --base origin/main   # the change since a revision, no tree needed\n  \
+        gitopsc diff fleet.yaml --cluster production --against staging   # promotion\n\n\
         Exit status: 0 no change; 1 changes shown; 2 invalid spec or I/O error. Writes nothing.")]
     Diff {
         /// The cluster spec.
         spec: PathBuf,
         /// The output root to compare with.
-        #[arg(long, short, required_unless_present = "base", conflicts_with = "base")]
+        #[arg(long, short, required_unless_present_any = ["base", "against"], conflicts_with_all = ["base", "against"])]
         out: Option<PathBuf>,
         /// Compare with the spec as it is at this git revision, rendered from git's objects.
         #[arg(long, value_name = "REV")]
@@ -95,12 +99,35 @@ pub enum Command {
         /// A folder of blueprints that replace the built-in ones of the same name.
         #[arg(long, value_name = "DIR")]
         blueprints: Option<PathBuf>,
+        /// For a fleet spec: only this cluster (default: every cluster of the fleet).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// For a fleet spec: show what `--cluster` would change to match this cluster, app by
+        /// app, for the apps both run (no output root is read).
+        #[arg(long, value_name = "CLUSTER", requires = "cluster", conflicts_with = "base")]
+        against: Option<String>,
     },
     /// Check a spec without rendering it.
     #[command(after_help = "Example:\n  gitopsc validate cluster.yaml\n\nExit status: 0 valid; 2 invalid.")]
     Validate {
-        /// The cluster spec.
+        /// The cluster or fleet spec.
         spec: PathBuf,
+        /// For a fleet spec: only this cluster (default: every cluster of the fleet).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+    },
+    /// Print an app of a fleet's cluster as the cluster runs it, each value with the line it
+    /// comes from: the shared definition or the cluster's override.
+    #[command(
+        after_help = "Example:\n  gitopsc show fleet.yaml production harbor\n\nExit status: 0 shown; 2 no such cluster or app, or invalid spec."
+    )]
+    Show {
+        /// The fleet spec.
+        spec: PathBuf,
+        /// The cluster.
+        cluster: String,
+        /// The app.
+        app: String,
     },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \

@@ -7,7 +7,8 @@ use crate::emit::guard::{Access, lock_root};
 use crate::emit::report::{self, Paint};
 use crate::emit::{self, EmitError, review};
 use crate::render::{self, Stop};
-use crate::{Failure, Prepared, check_spec, prepare};
+use crate::target::Target;
+use crate::{Failure, Prepared, check_spec};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -119,8 +120,20 @@ pub enum Mode {
     Diff,
 }
 
-/// `gitopsc build|check|diff SPEC --out DIR`.
+/// `gitopsc build|check|diff SPEC --out DIR`: a cluster spec, or every cluster of a fleet.
 pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
+    crate::fleet::command::run(spec, out_dir, blueprints, mode, style, None)
+}
+
+/// [`run`] of one cluster spec, or one cluster of a fleet.
+pub fn run_target(
+    mut target: Target,
+    out_dir: &Path,
+    blueprints: Option<&Path>,
+    mode: Mode,
+    style: Style,
+) -> Outcome {
+    let spec = target.spec();
     let access = match mode {
         Mode::Build { .. } => Access::Write,
         Mode::Check | Mode::Diff => Access::Read,
@@ -143,8 +156,9 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
     if blueprints.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
         && let Ok(text) = std::fs::read_to_string(spec)
-        && let Some((files, recorded)) = emit::unchanged(
+        && let Some((files, recorded)) = emit::unchanged_for(
             out_dir,
+            &target.owner(),
             &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
         )
     {
@@ -166,7 +180,7 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
             ..Outcome::default()
         };
     }
-    let prepared = match prepare(spec, blueprints) {
+    let prepared = match target.prepare(blueprints) {
         Ok(p) => p,
         Err(f) => return failed(f, style),
     };
@@ -185,6 +199,11 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
             Err(e) => return emit_failed(e, style),
         }
     };
+    if access == Access::Write
+        && let Err(e) = target.make_lock_folder(out_dir)
+    {
+        return emit_failed(e, style);
+    }
     if matches!(mode, Mode::Build { .. })
         && blueprints.is_none()
         && let Some(outcome) = build_fresh(&prepared, out_dir, style)
@@ -232,13 +251,13 @@ pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, s
                 let _ = writeln!(
                     out.stdout,
                     "run `gitopsc build {} --out {dir}{force}` to update it{first}",
-                    spec.display(),
+                    target.args(),
                 );
             }
         }
         Mode::Diff if style.format == Format::Markdown => {
             out.code = u8::from(!cmp.is_current());
-            out.stdout = emit::markdown::comment(&spec.display().to_string(), &cmp, &review, &compiled.tree);
+            out.stdout = emit::markdown::comment(&target.args(), &cmp, &review, &compiled.tree);
         }
         Mode::Diff => {
             if !cmp.is_current() {
@@ -305,6 +324,10 @@ fn build_fresh(prepared: &Prepared, out_dir: &Path, style: Style) -> Option<Outc
         blueprints,
         stamp,
     } = prepared;
+    // A fleet's cluster keeps its lock file in its own folder: built the general way.
+    if !stamp.owner.dir().is_empty() {
+        return None;
+    }
     let tops = render::top_folders(&checked.model)?;
     let fresh = match Fresh::begin(out_dir, &tops) {
         Ok(fresh) => fresh?,

@@ -18,6 +18,7 @@ pub mod model;
 pub mod render;
 pub mod source;
 pub mod spec;
+pub mod target;
 
 use diagnostic::{Diagnostic, has_errors};
 use emit::Tree;

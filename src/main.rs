@@ -5,6 +5,7 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Color, Command, DiffFormat};
 use gitopsc::commands::{self, Format, Mode, Style};
+use gitopsc::fleet;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -35,39 +36,56 @@ fn main() -> ExitCode {
         },
     };
     let outcome = match &cli.command {
-        Command::Build { args, force } => commands::run(
+        Command::Build { args, force } => fleet::command::run(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
             Mode::Build { force: *force },
             style,
+            args.cluster.as_deref(),
         ),
+        Command::Check { args, staged: true } if args.cluster.is_some() => whole_fleet("check --staged"),
         Command::Check { args, staged: true } => {
             gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
         }
-        Command::Check { args, staged: false } => commands::run(
+        Command::Check { args, staged: false } => fleet::command::run(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
             Mode::Check,
             style,
+            args.cluster.as_deref(),
         ),
         Command::Diff {
             spec,
             out,
             base,
             blueprints,
+            cluster,
+            against,
             ..
-        } => match (base, out) {
-            (Some(base), _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
-            (None, Some(out)) => commands::run(spec, out, blueprints.as_deref(), Mode::Diff, style),
-            (None, None) => commands::Outcome {
+        } => match (base, out, against) {
+            (_, _, Some(against)) => {
+                fleet::promote::diff(spec, cluster.as_deref().unwrap_or_default(), against, style)
+            }
+            (Some(_), _, _) if cluster.is_some() => whole_fleet("diff --base"),
+            (Some(base), _, _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
+            (None, Some(out), _) => fleet::command::run(
+                spec,
+                out,
+                blueprints.as_deref(),
+                Mode::Diff,
+                style,
+                cluster.as_deref(),
+            ),
+            (None, None, None) => commands::Outcome {
                 stderr: "error: `diff` needs `--out DIR` or `--base REV`\n".to_string(),
                 code: 2,
                 ..commands::Outcome::default()
             },
         },
-        Command::Validate { spec } => commands::validate(spec, style),
+        Command::Validate { spec, cluster } => fleet::command::validate(spec, cluster.as_deref(), style),
+        Command::Show { spec, cluster, app } => fleet::show::show(spec, cluster, app, style),
         Command::Schema {
             markdown,
             fleet: false,
@@ -98,6 +116,15 @@ fn main() -> ExitCode {
             let _ = writeln!(stderr, "error: cannot write to standard output: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The outcome of a git command given `--cluster`: it reads every cluster of a fleet.
+fn whole_fleet(command: &str) -> commands::Outcome {
+    commands::Outcome {
+        stderr: format!("error: `{command}` compares every cluster of a fleet: drop `--cluster`\n"),
+        code: 2,
+        ..commands::Outcome::default()
     }
 }
 

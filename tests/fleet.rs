@@ -100,3 +100,354 @@ fn the_docs_list_exactly_the_lists_that_merge_by_name() {
     let named = gitopsc::fleet::merge::named_lists(gitopsc::spec::schema::schema());
     assert_eq!(listed, named, "docs/fleet.md: the lists that merge by name");
 }
+
+// ------------------------------------------------------------------------------------------
+// Two clusters of a fleet in one output root
+
+/// A folder holding `fleet.yaml` (tests/fleets/two-clusters.yaml); `out/` is its output root.
+fn fleet_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("tests/fleets/two-clusters.yaml"),
+        dir.path().join("fleet.yaml"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Edits `fleet.yaml` in `dir`: `from` (found once) becomes `to`.
+fn edit_fleet(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("fleet.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from:?}");
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
+/// Every file of cluster `cluster` in `out` (its `clusters/` and `fleet/` folders, its lock
+/// file included) with its hash.
+fn cluster_files(out: &Path, cluster: &str) -> BTreeMap<String, String> {
+    let (entry, own) = (format!("clusters/{cluster}/"), format!("fleet/{cluster}/"));
+    hashes(out)
+        .into_iter()
+        .filter(|(p, _)| p.starts_with(&entry) || p.starts_with(&own))
+        .collect()
+}
+
+#[test]
+fn a_fleets_clusters_share_an_output_root_and_no_path() {
+    let dir = fleet_dir();
+    let run = gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("cluster `staging`: out: "),
+        "{}",
+        run.stdout
+    );
+    let out = dir.path().join("out");
+    let all = hashes(&out);
+    let (staging, production) = (cluster_files(&out, "staging"), cluster_files(&out, "production"));
+    assert_eq!(
+        staging.len() + production.len(),
+        all.len(),
+        "a file of no cluster: {all:?}"
+    );
+    for (cluster, files) in [("staging", &staging), ("production", &production)] {
+        for path in [
+            format!("clusters/{cluster}/gitopsc/kustomization.yaml"),
+            format!("fleet/{cluster}/gitopsc.lock"),
+            format!("fleet/{cluster}/workloads/web/helmrelease.yaml"),
+            format!("fleet/{cluster}/workloads/api/helmrelease.yaml"),
+        ] {
+            assert!(files.contains_key(&path), "{path}: {files:?}");
+        }
+        // The lock file names its fleet and cluster, and lists exactly the cluster's files.
+        let lock: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("fleet/{cluster}/gitopsc.lock"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (lock["fleet"].as_str(), lock["cluster"].as_str()),
+            (Some("acme"), Some(cluster))
+        );
+        let listed: Vec<&String> = lock["files"].as_object().unwrap().keys().collect();
+        let on_disk: Vec<&String> = files.keys().filter(|p| !p.ends_with("gitopsc.lock")).collect();
+        assert_eq!(listed, on_disk);
+    }
+    // Flux applies each cluster's folders from its own place in the repository.
+    let release = std::fs::read_to_string(out.join("clusters/production/gitopsc/web.yaml")).unwrap();
+    assert!(
+        release.contains("path: ./kubernetes/fleet/production/workloads/web"),
+        "{release}"
+    );
+    // The override is there, the shared value too.
+    let production_web =
+        std::fs::read_to_string(out.join("fleet/production/workloads/web/helmrelease.yaml")).unwrap();
+    assert!(production_web.contains("replicaCount: 3") && production_web.contains("message: hello"));
+    assert!(production_web.contains("version: \"6.7.1\""), "{production_web}");
+    let staging_web =
+        std::fs::read_to_string(out.join("fleet/staging/workloads/web/helmrelease.yaml")).unwrap();
+    assert!(staging_web.contains("version: \"6.7.2\"") && staging_web.contains("replicaCount: 1"));
+    gitopsc_in(dir.path(), &["check", "fleet.yaml", "--out", "out"]).expect(0);
+}
+
+#[test]
+fn build_check_diff_and_prune_of_one_cluster_leave_the_other_alone() {
+    let dir = fleet_dir();
+    let out = dir.path().join("out");
+    gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    let staging = cluster_files(&out, "staging");
+    let one = |command: &str, code: i32| {
+        gitopsc_in(
+            dir.path(),
+            &[
+                "--color",
+                "never",
+                command,
+                "fleet.yaml",
+                "--out",
+                "out",
+                "--cluster",
+                "production",
+            ],
+        )
+        .expect(code)
+    };
+
+    // A change of production only: its check and diff see it, and nothing of staging moves.
+    edit_fleet(
+        dir.path(),
+        "            replicaCount: 3",
+        "            replicaCount: 5",
+    );
+    let check = one("check", 1);
+    assert!(
+        check
+            .stdout
+            .contains("fleet/production/workloads/web/helmrelease.yaml"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check
+            .stdout
+            .contains("gitopsc build fleet.yaml --cluster production --out out"),
+        "{}",
+        check.stdout
+    );
+    assert!(!check.stdout.contains("staging"), "{}", check.stdout);
+    let diff = one("diff", 1);
+    assert!(diff.stdout.contains("+    replicaCount: 5"), "{}", diff.stdout);
+    assert_eq!(cluster_files(&out, "staging"), staging);
+    one("build", 0);
+    assert_eq!(cluster_files(&out, "staging"), staging);
+
+    // Pruning: production stops running `api`; staging's `api` stays, byte for byte.
+    edit_fleet(
+        dir.path(),
+        "            replicaCount: 5\n      - name: api\n",
+        "            replicaCount: 5\n",
+    );
+    let built = one("build", 0);
+    assert!(
+        built.stdout.contains(" removed") && !built.stdout.contains(" 0 removed"),
+        "{}",
+        built.stdout
+    );
+    let production = cluster_files(&out, "production");
+    assert!(!production.keys().any(|p| p.contains("/api")), "{production:?}");
+    assert_eq!(cluster_files(&out, "staging"), staging);
+    gitopsc_in(
+        dir.path(),
+        &["check", "fleet.yaml", "--out", "out", "--cluster", "staging"],
+    )
+    .expect(0);
+
+    // A hand edit in staging's tree blocks staging, never production.
+    let staging_web = out.join("fleet/staging/workloads/web/helmrelease.yaml");
+    let mut text = std::fs::read_to_string(&staging_web).unwrap();
+    text.push_str("# hand edit\n");
+    std::fs::write(&staging_web, text).unwrap();
+    let staging = cluster_files(&out, "staging");
+    edit_fleet(dir.path(), "      timeout: 10m", "      timeout: 15m");
+    let built = one("build", 0);
+    assert!(!built.stderr.contains("in the way"), "{}", built.stderr);
+    assert_eq!(cluster_files(&out, "staging"), staging);
+    let whole = gitopsc_in(
+        dir.path(),
+        &["--color", "never", "check", "fleet.yaml", "--out", "out"],
+    )
+    .expect(1);
+    assert!(
+        whole.stdout.contains("cluster `staging`:\nout is stale"),
+        "{}",
+        whole.stdout
+    );
+    assert!(
+        whole.stdout.contains("cluster `production`: out is up to date"),
+        "{}",
+        whole.stdout
+    );
+}
+
+#[test]
+fn a_cluster_spec_and_another_fleet_cannot_claim_a_fleets_cluster() {
+    let dir = fleet_dir();
+    gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    let before = hashes(&dir.path().join("out"));
+    // A cluster spec named as one of the fleet's clusters.
+    std::fs::write(dir.path().join("staging.yaml"), cluster_spec("staging")).unwrap();
+    let run = gitopsc_in(
+        dir.path(),
+        &["--color", "never", "build", "staging.yaml", "--out", "out"],
+    )
+    .expect(2);
+    assert!(
+        run.stderr
+            .contains("this cluster spec (`staging`) and cluster `staging` of fleet `acme`")
+            && run.stderr.contains("both claim `clusters/staging/gitopsc/"),
+        "{}",
+        run.stderr
+    );
+    // Another fleet with a cluster of the same name.
+    let other = std::fs::read_to_string(dir.path().join("fleet.yaml"))
+        .unwrap()
+        .replace("name: acme", "name: other");
+    std::fs::write(dir.path().join("other.yaml"), other).unwrap();
+    let run = gitopsc_in(
+        dir.path(),
+        &["--color", "never", "build", "other.yaml", "--out", "out"],
+    )
+    .expect(2);
+    assert!(
+        run.stderr
+            .contains("records cluster `staging` of fleet `acme`, not cluster `staging` of fleet `other`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(hashes(&dir.path().join("out")), before);
+    // Selecting a cluster of a cluster spec, or one the fleet lacks, is an error.
+    let run = gitopsc_in(
+        dir.path(),
+        &[
+            "--color",
+            "never",
+            "check",
+            "fleet.yaml",
+            "--out",
+            "out",
+            "--cluster",
+            "productoin",
+        ],
+    )
+    .expect(2);
+    assert!(
+        run.stderr.contains("has no cluster `productoin`")
+            && run.stderr.contains("did you mean `production`?"),
+        "{}",
+        run.stderr
+    );
+    let run = gitopsc_in(
+        dir.path(),
+        &["check", "staging.yaml", "--out", "x", "--cluster", "staging"],
+    )
+    .expect(2);
+    assert!(run.stderr.contains("is not one"), "{}", run.stderr);
+}
+
+#[test]
+fn two_clusters_built_at_once_into_one_root_leave_whole_trees() {
+    use std::process::{Command, Stdio};
+    let dir = fleet_dir();
+    for i in 0..6 {
+        let out = format!("out-{i}");
+        let children: Vec<_> = ["staging", "production"]
+            .into_iter()
+            .map(|cluster| {
+                Command::new(env!("CARGO_BIN_EXE_gitopsc"))
+                    .args(["build", "fleet.yaml", "--out", &out, "--cluster", cluster])
+                    .current_dir(dir.path())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let done = child.wait_with_output().unwrap();
+            assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        }
+        let out = dir.path().join(&out);
+        for cluster in ["staging", "production"] {
+            let lock: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(out.join(format!("fleet/{cluster}/gitopsc.lock"))).unwrap(),
+            )
+            .unwrap();
+            let listed: BTreeMap<String, String> = lock["files"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(p, h)| (p.clone(), h.as_str().unwrap().to_string()))
+                .collect();
+            let mut files = cluster_files(&out, cluster);
+            files.remove(&format!("fleet/{cluster}/gitopsc.lock"));
+            assert_eq!(files, listed, "{cluster}");
+        }
+        assert!(!dirs(&out).iter().any(|d| d.contains("gitopsc-tmp")));
+        gitopsc_in(dir.path(), &["check", "fleet.yaml", "--out", &format!("out-{i}")]).expect(0);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Provenance: errors, `show`, `--against`
+
+#[test]
+fn fleet_errors_name_the_cluster_and_the_line_of_the_definition_or_override() {
+    insta::glob!("fleets/errors/*.yaml", |path| {
+        let run = gitopsc(&["--color", "never", "validate", s(path)]).expect(2);
+        let text = run.stderr.replace(&format!("{}/", root().display()), "");
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[test]
+fn show_prints_the_effective_app_with_where_each_value_comes_from() {
+    let spec = "tests/fleets/two-clusters.yaml";
+    let run = gitopsc(&["show", spec, "production", "web"]).expect(0);
+    insta::assert_snapshot!(run.stdout);
+    // It is YAML, and reads back as the app the cluster runs.
+    let shown: serde_json::Value = serde_yaml::from_str(&run.stdout).unwrap();
+    assert_eq!(shown["helm"]["values"]["replicaCount"], 3);
+    assert_eq!(shown["helm"]["chart"], "podinfo");
+    for (args, needle) in [
+        (
+            vec!["show", spec, "productoin", "web"],
+            "did you mean `production`?",
+        ),
+        (vec!["show", spec, "production", "wbe"], "did you mean `web`?"),
+        (
+            vec![
+                "show",
+                "tests/fixtures/minimal/cluster.yaml",
+                "minimal",
+                "podinfo",
+            ],
+            "is not a fleet spec",
+        ),
+    ] {
+        let run = gitopsc(&args).expect(2);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn diff_against_shows_what_a_promotion_changes() {
+    let spec = "tests/fleets/two-clusters.yaml";
+    let run = gitopsc(&["diff", spec, "--cluster", "production", "--against", "staging"]).expect(1);
+    insta::assert_snapshot!(run.stdout);
+    let same = gitopsc(&["diff", spec, "--cluster", "production", "--against", "production"]).expect(2);
+    assert!(
+        same.stderr.contains("names the cluster itself"),
+        "{}",
+        same.stderr
+    );
+}

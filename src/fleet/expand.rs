@@ -54,6 +54,29 @@ pub struct Fleet {
     pub clusters: Vec<Cluster>,
     /// What is odd but not wrong (an app no cluster runs).
     pub warnings: Vec<Diagnostic>,
+    /// The parts of the fleet file values come from: each app's definition, each cluster and
+    /// each shared field, with its span ([`Fleet::origin`]).
+    pub origins: Vec<(Span, String)>,
+}
+
+impl Fleet {
+    /// The part of the fleet file a span is in (`app `harbor``, `cluster `production``,
+    /// `defaults`): the innermost that holds it.
+    pub fn origin(&self, span: Span) -> Option<&str> {
+        self.origins
+            .iter()
+            .filter(|(s, _)| s.start <= span.start && span.end <= s.end)
+            .min_by_key(|(s, _)| s.end - s.start)
+            .map(|(_, what)| what.as_str())
+    }
+
+    /// `file:line:column` of a span, and the part of the fleet it is in.
+    pub fn place(&self, span: Span) -> String {
+        match self.origin(span) {
+            Some(what) => format!("{} ({what})", self.source.location(span)),
+            None => self.source.location(span),
+        }
+    }
 }
 
 /// One cluster of a fleet.
@@ -120,7 +143,50 @@ pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
         name,
         clusters: expanded,
         warnings,
+        origins: origins(root, fleet.source.text.len()),
     })
+}
+
+/// The parts of the fleet file that values come from, each with the text it covers: a
+/// top-level field runs to the next one, an item of `apps` or `clusters` to the next item.
+/// (A mapping's span is where it starts; where it ends is where the next node starts.)
+fn origins(root: Part, text_len: usize) -> Vec<(Span, String)> {
+    let Some(map) = root.value.as_object() else {
+        return Vec::new();
+    };
+    let mut starts: Vec<(usize, &str)> = map
+        .keys()
+        .filter_map(|k| Some((root.entry(k)?.0.start, k.as_str())))
+        .collect();
+    starts.sort_unstable();
+    let mut origins = Vec::new();
+    for (i, &(start, field)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text_len, |next| next.0);
+        if SHARED_FIELDS.contains(&field) {
+            origins.push((Span::new(start, end), format!("the fleet's `{field}`")));
+        }
+        let what = match field {
+            "apps" => "app",
+            "clusters" => "cluster",
+            _ => continue,
+        };
+        let Some((_, items)) = root.entry(field) else {
+            continue;
+        };
+        let parts: Vec<Part> = (0..items.value.as_array().map_or(0, Vec::len))
+            .filter_map(|j| items.item(j))
+            .collect();
+        for (j, item) in parts.iter().enumerate() {
+            let item_end = parts.get(j + 1).map_or(end, |next| next.spans.span().start);
+            if let Some(name) = item.value.get("name").and_then(Value::as_str) {
+                origins.push((
+                    Span::new(item.spans.span().start, item_end),
+                    format!("{what} `{name}`"),
+                ));
+            }
+        }
+    }
+    origins
 }
 
 /// Reports the fields of a mapping not among `allowed`.

@@ -116,7 +116,7 @@ impl<'s> SchemaAt<'s> {
     }
 
     /// Whether the items of this list are objects told apart by a required `name`.
-    fn names_items(&self) -> bool {
+    pub fn names_items(&self) -> bool {
         self.items().is_some_and(|items| {
             items.alternatives().iter().any(|alt| {
                 alt.get("required")

@@ -7,8 +7,11 @@
 //! spec's. A cluster's tree is `clusters/<cluster>/` and `fleet/<cluster>/`, with its lock
 //! file in the latter, so no two clusters share a path (docs/fleet.md).
 
+pub mod command;
 pub mod expand;
 pub mod merge;
+pub mod promote;
+pub mod show;
 pub mod types;
 
 use crate::Failure;

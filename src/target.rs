@@ -1,0 +1,129 @@
+//! What `build`, `check` and `diff` compile into an output root: a cluster spec file, or one
+//! cluster of a fleet (its spec expanded from the fleet file, and perhaps checked already).
+
+use crate::emit::owner::Owner;
+use crate::spec::load::Loaded;
+use crate::{Checked, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
+use std::path::Path;
+
+/// A spec to compile, and whose tree it is.
+pub struct Target<'a> {
+    /// The spec file as the user named it.
+    spec: &'a Path,
+    /// For a cluster of a fleet: which, and its spec.
+    cluster: Option<FleetCluster>,
+}
+
+/// One cluster of a fleet.
+struct FleetCluster {
+    owner: Owner,
+    spec: Spec,
+}
+
+/// A fleet's cluster's spec: expanded, or checked already.
+enum Spec {
+    Loaded(Box<Loaded>),
+    Checked(Box<Checked>),
+    Taken,
+}
+
+impl<'a> Target<'a> {
+    /// The cluster spec in the file `spec`.
+    pub fn file(spec: &'a Path) -> Self {
+        Target { spec, cluster: None }
+    }
+
+    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, expanded.
+    pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded) -> Self {
+        Self::cluster(spec, fleet, cluster, Spec::Loaded(Box::new(loaded)))
+    }
+
+    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, checked.
+    pub fn checked_cluster(spec: &'a Path, fleet: &str, cluster: &str, checked: Checked) -> Self {
+        Self::cluster(spec, fleet, cluster, Spec::Checked(Box::new(checked)))
+    }
+
+    fn cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Spec) -> Self {
+        Target {
+            spec,
+            cluster: Some(FleetCluster {
+                owner: Owner::fleet_cluster(fleet, cluster),
+                spec: loaded,
+            }),
+        }
+    }
+
+    /// The spec file.
+    pub fn spec(&self) -> &'a Path {
+        self.spec
+    }
+
+    /// Whose tree it is.
+    pub fn owner(&self) -> Owner {
+        self.cluster.as_ref().map(|c| c.owner.clone()).unwrap_or_default()
+    }
+
+    /// How a command line names it: `SPEC`, or `FLEET --cluster NAME`.
+    pub fn args(&self) -> String {
+        match &self.cluster {
+            None => self.spec.display().to_string(),
+            Some(c) => format!("{} --cluster {}", self.spec.display(), c.owner.cluster),
+        }
+    }
+
+    /// Checks the spec (unless it was) and compiles the blueprints.
+    pub fn prepare(&mut self, blueprints: Option<&Path>) -> Result<Prepared, Failure> {
+        let Some(cluster) = &mut self.cluster else {
+            return prepare(self.spec, blueprints);
+        };
+        let owner = cluster.owner.clone();
+        let spec = std::mem::replace(&mut cluster.spec, Spec::Taken);
+        let mut prepared = prepare_with(
+            || match spec {
+                Spec::Loaded(loaded) => check_cluster(*loaded, &owner.cluster),
+                Spec::Checked(checked) => Ok(*checked),
+                Spec::Taken => Err(Failure {
+                    source: None,
+                    diagnostics: vec![crate::diagnostic::Diagnostic::error(
+                        "the cluster's spec was compiled twice",
+                    )],
+                }),
+            },
+            blueprints,
+        )?;
+        prepared.stamp.owner = owner;
+        Ok(prepared)
+    }
+
+    /// Makes the folder of the tree's lock file, for a build: a fleet's cluster's own (a
+    /// cluster spec's is the output root; an output root that is not a folder is the
+    /// comparison's to report).
+    pub fn make_lock_folder(&self, out: &Path) -> Result<(), emit::EmitError> {
+        let owner = self.owner();
+        if owner.dir().is_empty() || std::fs::metadata(out).is_ok_and(|m| !m.is_dir()) {
+            return Ok(());
+        }
+        let dir = out.join(owner.dir());
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| emit::EmitError(format!("cannot create `{}`: {e}", dir.display()), None))
+    }
+}
+
+/// Checks a fleet's cluster's spec; every diagnostic names the cluster.
+fn check_cluster(loaded: Loaded, cluster: &str) -> Result<Checked, Failure> {
+    let name = |diags: &mut Vec<crate::diagnostic::Diagnostic>| {
+        for d in diags {
+            d.message = format!("cluster `{cluster}`: {}", d.message);
+        }
+    };
+    match check_loaded(loaded) {
+        Ok(mut checked) => {
+            name(&mut checked.warnings);
+            Ok(checked)
+        }
+        Err(mut failure) => {
+            name(&mut failure.diagnostics);
+            Err(failure)
+        }
+    }
+}
