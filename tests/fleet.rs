@@ -451,3 +451,96 @@ fn diff_against_shows_what_a_promotion_changes() {
         same.stderr
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// The example
+
+#[test]
+fn the_fleet_schema_accepts_the_fleets_and_refuses_a_typo() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/fleet.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for spec in ["examples/fleet/fleet.yaml", "tests/fleets/two-clusters.yaml"] {
+        let value: serde_json::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(root().join(spec)).unwrap()).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{spec}: {errors:?}");
+        let mut typo = value.clone();
+        typo["clusters"][0]["apps"][0]["helm"]["verison"] = "1".into();
+        assert!(!validator.is_valid(&typo), "{spec}: a typo in an override passes");
+    }
+}
+
+#[test]
+fn the_example_fleet_conforms_with_its_flux_paths_and_each_cluster_root_holds_its_entry_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let out = repo.join("kubernetes");
+    gitopsc(&["build", "examples/fleet/fleet.yaml", "--out", s(&out)]).expect(0);
+    // `flux bootstrap --path=kubernetes/clusters/<cluster>` reconciles that folder whole
+    // (kustomize-controller generates its kustomization.yaml): only the Flux entry is there,
+    // the apps' folders are beside it, under `fleet/<cluster>/`.
+    for cluster in ["staging", "production"] {
+        let entry = out.join("clusters").join(cluster);
+        let names: Vec<String> = std::fs::read_dir(&entry)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["gitopsc"], "{}", entry.display());
+    }
+    let validator = root().join("../shared/conformance/validate.py");
+    if !validator.is_file() {
+        common::skipped(&format!(
+            "fleet conformance: {} does not exist",
+            validator.display()
+        ));
+        return;
+    }
+    if !python_has(&["yaml", "jsonschema"]) {
+        common::skipped("fleet conformance: python3 with jsonschema and PyYAML is not available");
+        return;
+    }
+    let run = std::process::Command::new("python3")
+        .arg(&validator)
+        .args(["--fail-unknown", "--repo-root", s(&repo), s(&repo)])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success() && text.contains(" passed, 0 failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_folder_of_the_example_fleet_builds_with_kustomize() {
+    if !tool_runs("kubectl", &["version", "--client"]) {
+        common::skipped("kubectl kustomize of output/fleet: kubectl is not installed");
+        return;
+    }
+    let output = root().join("output/fleet");
+    let mut built = 0;
+    for dir in dirs(&output) {
+        let dir = output.join(dir);
+        if !dir.join("kustomization.yaml").is_file() {
+            continue;
+        }
+        let run = std::process::Command::new("kubectl")
+            .args(["kustomize", s(&dir)])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        built += 1;
+    }
+    assert!(built > 10, "{built} folders");
+}
