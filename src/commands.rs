@@ -159,7 +159,7 @@ pub fn run_target(
         && let Some((files, recorded)) = emit::unchanged_for(
             out_dir,
             &target.owner(),
-            &emit::Stamp::input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
+            &target.input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
         )
     {
         // The warnings the build that wrote the tree found, at their place in this very text.

@@ -18,6 +18,8 @@ pub struct Target<'a> {
 struct FleetCluster {
     owner: Owner,
     spec: Spec,
+    /// The input stamp of the cluster's spec ([`input_of_cluster`]).
+    input: String,
 }
 
 /// A fleet's cluster's spec: expanded, or checked already.
@@ -33,23 +35,50 @@ impl<'a> Target<'a> {
         Target { spec, cluster: None }
     }
 
-    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, expanded.
-    pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded) -> Self {
-        Self::cluster(spec, fleet, cluster, Spec::Loaded(Box::new(loaded)))
+    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, expanded; `input` is
+    /// its stamp ([`input_of_cluster`]).
+    pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded, input: String) -> Self {
+        Self::cluster(
+            spec,
+            Owner::fleet_cluster(fleet, cluster),
+            Spec::Loaded(Box::new(loaded)),
+            input,
+        )
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, checked.
-    pub fn checked_cluster(spec: &'a Path, fleet: &str, cluster: &str, checked: Checked) -> Self {
-        Self::cluster(spec, fleet, cluster, Spec::Checked(Box::new(checked)))
+    pub fn checked_cluster(
+        spec: &'a Path,
+        fleet: &str,
+        cluster: &str,
+        checked: Checked,
+        input: String,
+    ) -> Self {
+        Self::cluster(
+            spec,
+            Owner::fleet_cluster(fleet, cluster),
+            Spec::Checked(Box::new(checked)),
+            input,
+        )
     }
 
-    fn cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Spec) -> Self {
+    fn cluster(spec: &'a Path, owner: Owner, loaded: Spec, input: String) -> Self {
         Target {
             spec,
             cluster: Some(FleetCluster {
-                owner: Owner::fleet_cluster(fleet, cluster),
+                owner,
                 spec: loaded,
+                input,
             }),
+        }
+    }
+
+    /// The input stamp of the spec whose file holds `text`: the text's for a cluster spec, the
+    /// cluster's own for a fleet's.
+    pub fn input_of(&self, text: &str) -> String {
+        match &self.cluster {
+            None => emit::Stamp::input_of(text),
+            Some(c) => c.input.clone(),
         }
     }
 
@@ -92,6 +121,9 @@ impl<'a> Target<'a> {
             blueprints,
         )?;
         prepared.stamp.owner = owner;
+        if !prepared.stamp.input.is_empty() {
+            prepared.stamp.input.clone_from(&cluster.input);
+        }
         Ok(prepared)
     }
 
@@ -126,4 +158,17 @@ fn check_cluster(loaded: Loaded, cluster: &str) -> Result<Checked, Failure> {
             Err(failure)
         }
     }
+}
+
+/// The input stamp of a fleet's cluster: of its spec's data and the place in the fleet file of
+/// each of its nodes (the recorded warnings are at those places), with gitopsc's build. An edit
+/// of the fleet file that neither changes a cluster's data nor moves its nodes — in another
+/// cluster's entry below them, say — leaves the stamp, and so the cluster's lock file, as it is.
+pub fn input_of_cluster(loaded: &Loaded) -> String {
+    let mut text = serde_json::to_string(&loaded.value).unwrap_or_default();
+    loaded.spans.root().visit(&mut |span| {
+        use std::fmt::Write;
+        let _ = write!(text, " {}-{}", span.start, span.end);
+    });
+    emit::Stamp::input_of(&text)
 }

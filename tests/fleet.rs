@@ -240,6 +240,16 @@ fn build_check_diff_and_prune_of_one_cluster_leave_the_other_alone() {
     assert_eq!(cluster_files(&out, "staging"), staging);
     one("build", 0);
     assert_eq!(cluster_files(&out, "staging"), staging);
+    // A build of the whole fleet finds staging as it was: its lock file is not even restamped.
+    let whole = gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    assert!(
+        whole
+            .stdout
+            .contains("cluster `staging`: out: 14 files, 0 written, 0 removed"),
+        "{}",
+        whole.stdout
+    );
+    assert_eq!(cluster_files(&out, "staging"), staging);
 
     // Pruning: production stops running `api`; staging's `api` stays, byte for byte.
     edit_fleet(
@@ -543,4 +553,81 @@ fn every_folder_of_the_example_fleet_builds_with_kustomize() {
         built += 1;
     }
     assert!(built > 10, "{built} folders");
+}
+
+#[test]
+fn a_cluster_that_leaves_the_fleet_is_removed_by_a_build_of_the_whole_fleet_only() {
+    let dir = fleet_dir();
+    let out = dir.path().join("out");
+    gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    let staging = cluster_files(&out, "staging");
+    let text = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
+    let cut = text.find("  - name: production").unwrap();
+    std::fs::write(dir.path().join("fleet.yaml"), &text[..cut]).unwrap();
+
+    // One cluster's run leaves the other alone, even one that left the fleet.
+    gitopsc_in(
+        dir.path(),
+        &["check", "fleet.yaml", "--out", "out", "--cluster", "staging"],
+    )
+    .expect(0);
+    let check = gitopsc_in(
+        dir.path(),
+        &["--color", "never", "check", "fleet.yaml", "--out", "out"],
+    )
+    .expect(1);
+    assert!(
+        check
+            .stdout
+            .contains("cluster `production` is no longer in the fleet `acme`"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check
+            .stdout
+            .contains("removed  fleet/production/workloads/web/helmrelease.yaml"),
+        "{}",
+        check.stdout
+    );
+    let diff = gitopsc_in(
+        dir.path(),
+        &["--color", "never", "diff", "fleet.yaml", "--out", "out"],
+    )
+    .expect(1);
+    assert!(
+        diff.stdout.contains("--- a/clusters/production/gitopsc/web.yaml"),
+        "{}",
+        diff.stdout
+    );
+
+    // A file edited by hand blocks the removal, and keeps the lock file.
+    let edited = out.join("fleet/production/workloads/api/helmrelease.yaml");
+    let mut hand = std::fs::read_to_string(&edited).unwrap();
+    hand.push_str("# hand edit\n");
+    std::fs::write(&edited, &hand).unwrap();
+    let blocked = gitopsc_in(
+        dir.path(),
+        &["--color", "never", "build", "fleet.yaml", "--out", "out"],
+    )
+    .expect(1);
+    assert!(blocked.stdout.contains("1 blocked"), "{}", blocked.stdout);
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), hand);
+    assert!(out.join("fleet/production/gitopsc.lock").is_file());
+
+    std::fs::remove_file(&edited).unwrap();
+    let built = gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    assert!(
+        built.stdout.contains("cluster `production` left the fleet"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        cluster_files(&out, "production").is_empty(),
+        "{:?}",
+        cluster_files(&out, "production")
+    );
+    assert!(!out.join("fleet/production").exists() && !out.join("clusters/production").exists());
+    assert_eq!(cluster_files(&out, "staging"), staging);
+    gitopsc_in(dir.path(), &["check", "fleet.yaml", "--out", "out"]).expect(0);
 }

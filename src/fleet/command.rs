@@ -7,7 +7,7 @@ use super::expand::{Cluster, Fleet};
 use crate::commands::{self, Mode, Outcome, Style};
 use crate::diagnostic::{self, Diagnostic};
 use crate::emit::{self, owner::Owner};
-use crate::target::Target;
+use crate::target::{Target, input_of_cluster};
 use crate::{Checked, Failure};
 use std::fmt::Write;
 use std::path::Path;
@@ -26,6 +26,13 @@ pub fn run(
         Opened::Failed(outcome) => return outcome,
         Opened::Fleet(fleet) => fleet,
     };
+    // Over the whole fleet, the clusters that left it are compared with nothing.
+    let left = if cluster.is_none() {
+        let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
+        super::retire::left(out, &fleet.name, &names)
+    } else {
+        Vec::new()
+    };
     let Fleet {
         source,
         name: fleet_name,
@@ -33,31 +40,27 @@ pub fn run(
         warnings,
         ..
     } = fleet;
-    // A cluster whose tree is what this very fleet file rendered needs no checking first:
-    // its command takes it as current without rendering, as a cluster spec's does.
-    let input = emit::Stamp::input_of(&source.text);
-    let current = |name: &str| {
+    // A cluster whose tree is what this very spec rendered needs no checking first: its
+    // command takes it as current without rendering, as a cluster spec's does.
+    let current = |name: &str, input: &str| {
         blueprints.is_none()
             && matches!(mode, Mode::Check | Mode::Build { force: false })
-            && emit::unchanged_for(out, &Owner::fleet_cluster(&fleet_name, name), &input).is_some()
+            && emit::unchanged_for(out, &Owner::fleet_cluster(&fleet_name, name), input).is_some()
     };
     let mut targets = Vec::new();
     let mut failures = Vec::new();
     for Cluster { name, loaded } in clusters {
-        if current(&name) {
-            targets.push((
-                name.clone(),
-                Target::fleet_cluster(spec, &fleet_name, &name, loaded),
-            ));
+        let input = input_of_cluster(&loaded);
+        if current(&name, &input) {
+            let target = Target::fleet_cluster(spec, &fleet_name, &name, loaded, input);
+            targets.push((name, target));
             continue;
         }
         match crate::check_loaded(loaded) {
             Ok(checked) => {
                 let checked = named(checked, &name);
-                targets.push((
-                    name.clone(),
-                    Target::checked_cluster(spec, &fleet_name, &name, checked),
-                ));
+                let target = Target::checked_cluster(spec, &fleet_name, &name, checked, input);
+                targets.push((name, target));
             }
             Err(failure) => failures.push((name, failure.diagnostics)),
         }
@@ -80,6 +83,12 @@ pub fn run(
         outcome.code = outcome.code.max(one.code);
         outcome.stderr.push_str(&one.stderr);
         outcome.stdout.push_str(&headed(&name, &one.stdout));
+    }
+    for name in left {
+        let one = super::retire::retire(out, &fleet_name, &name, mode, style);
+        outcome.code = outcome.code.max(one.code);
+        outcome.stderr.push_str(&one.stderr);
+        outcome.stdout.push_str(&one.stdout);
     }
     outcome
 }

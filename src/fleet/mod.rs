@@ -11,6 +11,7 @@ pub mod command;
 pub mod expand;
 pub mod merge;
 pub mod promote;
+pub mod retire;
 pub mod show;
 pub mod types;
 

@@ -89,6 +89,22 @@ impl SpanNode {
         }
     }
 
+    /// Calls `f` with every span below the node, its own first, each key's before its value,
+    /// in order.
+    pub fn visit(&self, f: &mut impl FnMut(Span)) {
+        f(self.span);
+        match &self.children {
+            Children::Scalar => {}
+            Children::Map(entries) => {
+                for (_, key, node) in entries {
+                    f(*key);
+                    node.visit(f);
+                }
+            }
+            Children::Seq(items) => items.iter().for_each(|n| n.visit(f)),
+        }
+    }
+
     /// The node of item `index` of a sequence.
     pub fn item(&self, index: usize) -> Option<&SpanNode> {
         match &self.children {
