@@ -132,7 +132,8 @@ pub enum Command {
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \
         gitopsc schema --markdown > docs/spec-reference.md\n  \
-        gitopsc schema --fleet > schemas/fleet.schema.json")]
+        gitopsc schema --fleet > schemas/fleet.schema.json\n  \
+        gitopsc schema --fleet-part > schemas/fleet-part.schema.json")]
     Schema {
         /// Print the spec reference in Markdown (field tables from the schema) instead.
         #[arg(long)]
@@ -140,6 +141,9 @@ pub enum Command {
         /// The fleet spec's (`kind: Fleet`) instead of the cluster spec's.
         #[arg(long)]
         fleet: bool,
+        /// The schema of a file a fleet spec includes (`kind: FleetPart`).
+        #[arg(long, conflicts_with_all = ["fleet", "markdown"])]
+        fleet_part: bool,
     },
     /// Print a commented starter spec.
     #[command(after_help = "Example:\n  gitopsc init > cluster.yaml")]

@@ -133,7 +133,6 @@ pub fn run_target(
     mode: Mode,
     style: Style,
 ) -> Outcome {
-    let spec = target.spec();
     let access = match mode {
         Mode::Build { .. } => Access::Write,
         Mode::Check | Mode::Diff => Access::Read,
@@ -155,18 +154,11 @@ pub fn run_target(
     // Fast path: the tree is what this very build rendered from this very spec, untouched.
     if blueprints.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
-        && let Ok(text) = std::fs::read_to_string(spec)
-        && let Some((files, recorded)) = emit::unchanged_for(
-            out_dir,
-            &target.owner(),
-            &target.input_of(text.strip_prefix('\u{feff}').unwrap_or(&text)),
-        )
+        && let Some(source) = target.text()
+        && let Some((files, recorded)) =
+            emit::unchanged_for(out_dir, &target.owner(), &target.input_of(&source.text))
     {
         // The warnings the build that wrote the tree found, at their place in this very text.
-        let source = crate::source::Source::new(
-            spec.display().to_string(),
-            text.strip_prefix('\u{feff}').unwrap_or(&text),
-        );
         let diags: Vec<Diagnostic> = recorded.iter().map(|w| w.diagnostic(&source.text)).collect();
         let dir = out_dir.display();
         let stdout = match (mode, style.quiet) {

@@ -86,13 +86,16 @@ fn main() -> ExitCode {
         },
         Command::Validate { spec, cluster } => fleet::command::validate(spec, cluster.as_deref(), style),
         Command::Show { spec, cluster, app } => fleet::show::show(spec, cluster, app, style),
+        Command::Schema { fleet_part: true, .. } => gitopsc::fleet::part_schema(),
         Command::Schema {
             markdown,
             fleet: false,
+            ..
         } => commands::schema(*markdown),
         Command::Schema {
             markdown,
             fleet: true,
+            ..
         } => gitopsc::fleet::schema(*markdown),
         Command::Init => commands::init(),
         Command::Completions { shell } => return print_bytes(&cli::completions(*shell)),

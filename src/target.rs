@@ -2,6 +2,7 @@
 //! cluster of a fleet (its spec expanded from the fleet file, and perhaps checked already).
 
 use crate::emit::owner::Owner;
+use crate::source::Source;
 use crate::spec::load::Loaded;
 use crate::{Checked, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
 use std::path::Path;
@@ -17,6 +18,8 @@ pub struct Target<'a> {
 /// One cluster of a fleet.
 struct FleetCluster {
     owner: Owner,
+    /// The fleet's text (all its files).
+    source: Source,
     spec: Spec,
     /// The input stamp of the cluster's spec ([`input_of_cluster`]).
     input: String,
@@ -38,12 +41,9 @@ impl<'a> Target<'a> {
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, expanded; `input` is
     /// its stamp ([`input_of_cluster`]).
     pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded, input: String) -> Self {
-        Self::cluster(
-            spec,
-            Owner::fleet_cluster(fleet, cluster),
-            Spec::Loaded(Box::new(loaded)),
-            input,
-        )
+        let source = loaded.source.clone();
+        let owner = Owner::fleet_cluster(fleet, cluster);
+        Self::cluster(spec, owner, source, Spec::Loaded(Box::new(loaded)), input)
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, checked.
@@ -54,22 +54,33 @@ impl<'a> Target<'a> {
         checked: Checked,
         input: String,
     ) -> Self {
-        Self::cluster(
-            spec,
-            Owner::fleet_cluster(fleet, cluster),
-            Spec::Checked(Box::new(checked)),
-            input,
-        )
+        let source = checked.source.clone();
+        let owner = Owner::fleet_cluster(fleet, cluster);
+        Self::cluster(spec, owner, source, Spec::Checked(Box::new(checked)), input)
     }
 
-    fn cluster(spec: &'a Path, owner: Owner, loaded: Spec, input: String) -> Self {
+    fn cluster(spec: &'a Path, owner: Owner, source: Source, loaded: Spec, input: String) -> Self {
         Target {
             spec,
             cluster: Some(FleetCluster {
                 owner,
+                source,
                 spec: loaded,
                 input,
             }),
+        }
+    }
+
+    /// The spec's text, which the positions of its recorded warnings are in: the file's, or
+    /// the fleet's (all its files). `None` when the file cannot be read.
+    pub fn text(&self) -> Option<Source> {
+        match &self.cluster {
+            Some(c) => Some(c.source.clone()),
+            None => {
+                let text = std::fs::read_to_string(self.spec).ok()?;
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                Some(Source::new(self.spec.display().to_string(), text))
+            }
         }
     }
 
@@ -80,11 +91,6 @@ impl<'a> Target<'a> {
             None => emit::Stamp::input_of(text),
             Some(c) => c.input.clone(),
         }
-    }
-
-    /// The spec file.
-    pub fn spec(&self) -> &'a Path {
-        self.spec
     }
 
     /// Whose tree it is.

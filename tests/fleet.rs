@@ -71,6 +71,7 @@ fn fleet_schema_and_reference_are_current() {
     for (file, args) in [
         ("schemas/fleet.schema.json", vec!["schema", "--fleet"]),
         ("docs/fleet-reference.md", vec!["schema", "--fleet", "--markdown"]),
+        ("schemas/fleet-part.schema.json", vec!["schema", "--fleet-part"]),
     ] {
         let printed = gitopsc(&args).expect(0).stdout;
         let text = std::fs::read_to_string(root().join(file)).unwrap_or_default();
@@ -630,4 +631,154 @@ fn a_cluster_that_leaves_the_fleet_is_removed_by_a_build_of_the_whole_fleet_only
     assert!(!out.join("fleet/production").exists() && !out.join("clusters/production").exists());
     assert_eq!(cluster_files(&out, "staging"), staging);
     gitopsc_in(dir.path(), &["check", "fleet.yaml", "--out", "out"]).expect(0);
+}
+
+// ------------------------------------------------------------------------------------------
+// A fleet in several files
+
+/// The tree in `out` without the lock files' input stamps (which differ with the places of
+/// the values in the files).
+fn tree_without_stamps(out: &Path) -> BTreeMap<String, String> {
+    read_tree(out)
+        .into_iter()
+        .map(|(path, bytes)| {
+            let text = String::from_utf8(bytes).unwrap();
+            let text: String = text
+                .lines()
+                .filter(|l| !l.contains("\"input\":"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (path, text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_fleet_in_several_files_renders_what_it_does_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name);
+    gitopsc(&["build", "tests/fleets/two-clusters.yaml", "--out", s(&out("one"))]).expect(0);
+    gitopsc(&[
+        "build",
+        "tests/fleets/split/fleet.yaml",
+        "--out",
+        s(&out("split")),
+    ])
+    .expect(0);
+    gitopsc(&["build", "tests/fleets/folder", "--out", s(&out("folder"))]).expect(0);
+    let one = tree_without_stamps(&out("one"));
+    assert_eq!(tree_without_stamps(&out("split")), one);
+    assert_eq!(tree_without_stamps(&out("folder")), one);
+    for (spec, name) in [
+        ("tests/fleets/split/fleet.yaml", "split"),
+        ("tests/fleets/folder", "folder"),
+    ] {
+        let check = gitopsc(&["check", spec, "--out", s(&out(name))]).expect(0);
+        assert!(
+            check.stdout.contains("cluster `production`: "),
+            "{}",
+            check.stdout
+        );
+    }
+    // Each value keeps its file and line.
+    let shown = gitopsc(&["show", "tests/fleets/split/fleet.yaml", "production", "web"]).expect(0);
+    assert!(
+        shown
+            .stdout
+            .contains("chart: podinfo  # tests/fleets/split/apps/web.yaml:8:14 (app `web`)"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains(
+            "replicaCount: 3  # tests/fleets/split/clusters/production.yaml:12:27 (cluster `production`)"
+        ),
+        "{}",
+        shown.stdout
+    );
+    // And the parts pass their schema.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/fleet-part.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for part in [
+        "split/apps/web.yaml",
+        "split/apps/api.yaml",
+        "split/clusters/staging.yaml",
+        "folder/teams/frontend.yaml",
+        "folder/clusters.yaml",
+    ] {
+        let value: serde_json::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(root().join("tests/fleets").join(part)).unwrap())
+                .unwrap();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{part}: {errors:?}");
+    }
+}
+
+#[test]
+fn errors_of_a_fleet_in_several_files_point_into_the_right_file() {
+    for case in [
+        "typo/fleet.yaml",
+        "include/fleet.yaml",
+        "kind/fleet.yaml",
+        "duplicate",
+    ] {
+        let spec = format!("tests/fleets/split-errors/{case}");
+        let run = gitopsc(&["--color", "never", "validate", &spec]).expect(2);
+        insta::assert_snapshot!(case.replace('/', "_"), run.stderr);
+    }
+}
+
+#[test]
+fn check_staged_lays_out_the_files_a_fleet_includes() {
+    if !tool_runs("git", &["--version"]) {
+        common::skipped("check --staged of a fleet in several files: git is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    copy_dir(&root().join("tests/fleets/split"), &repo.join("spec"));
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    gitopsc_in(repo, &["build", "spec/fleet.yaml", "--out", "out"]).expect(0);
+    git(&["add", "."]);
+    gitopsc_in(repo, &["check", "spec/fleet.yaml", "--out", "out", "--staged"]).expect(0);
+    // A change in an included file, staged without the tree, is caught.
+    let part = repo.join("spec/clusters/production.yaml");
+    let text = std::fs::read_to_string(&part)
+        .unwrap()
+        .replace("replicaCount: 3", "replicaCount: 4");
+    std::fs::write(&part, text).unwrap();
+    git(&["add", "spec"]);
+    let run = gitopsc_in(repo, &["check", "spec/fleet.yaml", "--out", "out", "--staged"]).expect(1);
+    assert!(
+        run.stdout
+            .contains("fleet/production/workloads/web/helmrelease.yaml"),
+        "{}",
+        run.stdout
+    );
+    git(&["commit", "-q", "-m", "x"]);
+    let diff = gitopsc_in(repo, &["diff", "spec/fleet.yaml", "--base", "HEAD~0"]).expect(0);
+    assert!(diff.stdout.is_empty(), "{}", diff.stdout);
 }

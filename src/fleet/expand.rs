@@ -97,8 +97,8 @@ pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     unknown_fields(root, FLEET_FIELDS, "a fleet spec", &mut diags);
     let name = fleet_name(root, &mut diags);
-    let shared = shared_apps(root, &mut diags);
-    let clusters = clusters(root, &shared, &mut diags);
+    let shared = shared_apps(root, &fleet.source, &mut diags);
+    let clusters = clusters(root, &shared, &fleet.source, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
@@ -289,16 +289,19 @@ fn list<'a>(part: Part<'a>, key: &str, diags: &mut Vec<Diagnostic>) -> Vec<Part<
 /// Reports a name given twice; true when `name` is new.
 fn first_time(
     seen: &mut Vec<(String, Span)>,
-    name: String,
-    span: Span,
+    (name, span): (String, Span),
     what: &str,
+    source: &Source,
     diags: &mut Vec<Diagnostic>,
 ) -> bool {
-    if seen.iter().any(|(n, _)| *n == name) {
+    if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
         diags.push(
             Diagnostic::error(format!("{what} `{name}` is listed twice"))
                 .at(Some(span), "listed again here")
-                .help("list each once; merge the two entries"),
+                .help(format!(
+                    "it is listed first at {}: list each once, and merge the two entries",
+                    source.location(*first)
+                )),
         );
         return false;
     }
@@ -307,18 +310,23 @@ fn first_time(
 }
 
 /// The fleet's app definitions: name and the span of the name.
-fn shared_apps(root: Part, diags: &mut Vec<Diagnostic>) -> Vec<(String, Span)> {
+fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Vec<(String, Span)> {
     let mut seen = Vec::new();
     for app in list(root, "apps", diags) {
         if let Some((name, span)) = label_of(app, "an app", diags) {
-            first_time(&mut seen, name, span, "app", diags);
+            first_time(&mut seen, (name, span), "app", source, diags);
         }
     }
     seen
 }
 
 /// The clusters' names, after checking each cluster's structure.
-fn clusters(root: Part, shared: &[(String, Span)], diags: &mut Vec<Diagnostic>) -> Vec<String> {
+fn clusters(
+    root: Part,
+    shared: &[(String, Span)],
+    source: &Source,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     if root.entry("clusters").is_none() {
         diags.push(
             Diagnostic::error("a fleet spec needs `clusters`")
@@ -339,7 +347,7 @@ fn clusters(root: Part, shared: &[(String, Span)], diags: &mut Vec<Diagnostic>) 
         }
         unknown_fields(*cluster, CLUSTER_FIELDS, "a cluster of a fleet", diags);
         if let Some((name, span)) = label_of(*cluster, "a cluster", diags) {
-            first_time(&mut seen, name, span, "cluster", diags);
+            first_time(&mut seen, (name, span), "cluster", source, diags);
         }
         if let Some((key, _)) = cluster.entry("flux").and_then(|(_, f)| f.entry("repoPath")) {
             diags.push(
@@ -362,7 +370,7 @@ fn clusters(root: Part, shared: &[(String, Span)], diags: &mut Vec<Diagnostic>) 
                 };
                 diags.push(d);
             }
-            first_time(&mut runs, name, span, "app", diags);
+            first_time(&mut runs, (name, span), "app", source, diags);
         }
     }
     if items.is_empty() && !diags.iter().any(Diagnostic::is_error) {

@@ -5,10 +5,12 @@
 //! cluster spec per cluster whose nodes keep the fleet file's spans ([`merge`] has the
 //! override rules); the pipeline then checks, resolves and renders each as it does a cluster
 //! spec's. A cluster's tree is `clusters/<cluster>/` and `fleet/<cluster>/`, with its lock
-//! file in the latter, so no two clusters share a path (docs/fleet.md).
+//! file in the latter, so no two clusters share a path (docs/fleet.md). A fleet may be split
+//! into files ([`include`]).
 
 pub mod command;
 pub mod expand;
+pub mod include;
 pub mod merge;
 pub mod promote;
 pub mod retire;
@@ -16,7 +18,6 @@ pub mod show;
 pub mod types;
 
 use crate::Failure;
-use crate::spec::load;
 use expand::Fleet;
 use std::path::Path;
 
@@ -24,12 +25,13 @@ use std::path::Path;
 /// read or parsed: the cluster spec's pipeline then says why). Only a text that holds
 /// `Fleet` is parsed here, so a cluster spec is read once more at most.
 pub fn load_if_fleet(path: &Path) -> Option<Result<Fleet, Failure>> {
-    let text = std::fs::read(path).ok()?;
+    let files = include::Files::of(path)?;
+    let text = std::fs::read(&files.root).ok()?;
     names_fleet(&text).then_some(())?;
-    let loaded = load::load(path).ok()?;
-    if loaded.value.get("kind").and_then(serde_json::Value::as_str) != Some("Fleet") {
-        return None;
-    }
+    let loaded = match include::load(&files)? {
+        Ok(loaded) => loaded,
+        Err(failure) => return Some(Err(failure)),
+    };
     Some(expand::expand(&loaded).map_err(|mut diagnostics| {
         crate::diagnostic::sort(&mut diagnostics);
         Failure {
@@ -47,6 +49,14 @@ pub fn schema(markdown: bool) -> crate::commands::Outcome {
         } else {
             types::schema_text()
         },
+        ..crate::commands::Outcome::default()
+    }
+}
+
+/// `gitopsc schema --fleet-part`: the JSON Schema of a file a fleet spec includes.
+pub fn part_schema() -> crate::commands::Outcome {
+    crate::commands::Outcome {
+        stdout: types::part_schema_text(),
         ..crate::commands::Outcome::default()
     }
 }

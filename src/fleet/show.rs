@@ -22,7 +22,7 @@ pub fn show(spec: &Path, cluster: &str, app: &str, style: Style) -> Outcome {
     let value = &cluster.loaded.value["apps"][index];
     let mut out = format!(
         "# app `{app}` of cluster `{}` of fleet `{}`, as the cluster runs it; after each value,\n\
-         # the place in the fleet file it comes from\n",
+         # where in the fleet spec it comes from\n",
         cluster.name, fleet.name
     );
     let note = |at: &str| {

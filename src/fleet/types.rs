@@ -24,6 +24,10 @@ pub struct FleetSpec {
     pub kind: FleetKind,
     /// The fleet's name, recorded in each cluster's lock file.
     pub metadata: FleetMetadata,
+    /// Files of the fleet (`kind: FleetPart`, relative to this file's folder) whose apps,
+    /// clusters, sources and secret stores join this file's, in this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
     /// Flux settings every cluster starts from (`repoPath` is the fleet's alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flux: Option<FluxSpec>,
@@ -44,6 +48,38 @@ pub struct FleetSpec {
     pub apps: Option<Vec<AppSpec>>,
     /// The clusters: each names the apps it runs and what differs from the shared definitions.
     pub clusters: Vec<FleetCluster>,
+}
+
+/// A part of a fleet spec in a file of its own (one per app, per team or per cluster), named
+/// in the root's `include` or found below the root's folder: what it holds joins the root's
+/// lists.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "gitopsc fleet part")]
+pub struct FleetPart {
+    /// Always `gitopsc.io/v1alpha1`.
+    pub api_version: ApiVersion,
+    /// Always `FleetPart`.
+    pub kind: FleetPartKind,
+    /// App definitions, joining the fleet's `apps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps: Option<Vec<AppSpec>>,
+    /// Clusters, joining the fleet's `clusters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<Vec<FleetCluster>>,
+    /// Chart repositories, joining the fleet's `sources.helm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Sources>,
+    /// Secret stores, joining the fleet's `secretStores`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_stores: Option<Vec<SecretStoreSpec>>,
+}
+
+/// A fleet part's `kind`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+pub enum FleetPartKind {
+    /// A part of a fleet spec.
+    FleetPart,
 }
 
 /// The fleet spec's `kind`.
@@ -93,27 +129,33 @@ pub struct FleetCluster {
 /// The JSON Schema of the fleet spec.
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let settings = schemars::generate::SchemaSettings::draft2020_12().with_transform(
-            schemars::transform::RecursiveTransform(crate::spec::schema::strip_null),
+    SCHEMA.get_or_init(|| schema_of::<FleetSpec>("fleet"))
+}
+
+/// The JSON Schema of a fleet part.
+pub fn part_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| schema_of::<FleetPart>("fleet-part"))
+}
+
+/// The schema of `T`, its definitions partial, as `schemas/<name>.schema.json`.
+fn schema_of<T: JsonSchema>(name: &str) -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with_transform(
+        schemars::transform::RecursiveTransform(crate::spec::schema::strip_null),
+    );
+    let mut schema = settings.into_generator().into_root_schema_for::<T>().to_value();
+    if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
+        for def in defs.values_mut() {
+            partial(def);
+        }
+    }
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            Value::String(format!("https://gitopsc.io/schemas/{name}.schema.json")),
         );
-        let mut schema = settings
-            .into_generator()
-            .into_root_schema_for::<FleetSpec>()
-            .to_value();
-        if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
-            for def in defs.values_mut() {
-                partial(def);
-            }
-        }
-        if let Some(obj) = schema.as_object_mut() {
-            obj.insert(
-                "$id".into(),
-                Value::String("https://gitopsc.io/schemas/fleet.schema.json".into()),
-            );
-        }
-        schema
-    })
+    }
+    schema
 }
 
 /// Leaves `name` the only field a definition requires: the rest may come from the fleet's
@@ -136,7 +178,16 @@ fn partial(schema: &mut Value) {
 
 /// The schema as the pretty-printed text committed in `schemas/fleet.schema.json`.
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(schema()).unwrap_or_default();
+    pretty(schema())
+}
+
+/// The part's schema as the text committed in `schemas/fleet-part.schema.json`.
+pub fn part_schema_text() -> String {
+    pretty(part_schema())
+}
+
+fn pretty(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -161,9 +212,12 @@ pub fn markdown() -> String {
         let _ = writeln!(out, "## `{name}`\n");
         crate::spec::reference::object_table(&schema["$defs"][name], &mut out);
     }
+    out.push_str("## `FleetPart` (the top level of an included file)\n\n");
+    crate::spec::reference::object_table(part_schema(), &mut out);
     out.push_str(
         "## Value types\n\n| type | accepts | meaning |\n|---|---|---|\n\
-         | <a id=\"fleetkind\"></a>`FleetKind` | `Fleet` | A fleet spec. |\n",
+         | <a id=\"fleetkind\"></a>`FleetKind` | `Fleet` | A fleet spec. |\n\
+         | <a id=\"fleetpartkind\"></a>`FleetPartKind` | `FleetPart` | A part of a fleet spec. |\n",
     );
     // Links to the shared types lead to the cluster spec's reference.
     let mut linked = String::with_capacity(out.len());
@@ -172,7 +226,7 @@ pub fn markdown() -> String {
         linked.push_str(&rest[..at + 2]);
         rest = &rest[at + 2..];
         let target = rest[1..].split(')').next().unwrap_or_default();
-        if !["fleetcluster", "fleetmetadata", "fleetkind"].contains(&target) {
+        if !["fleetcluster", "fleetmetadata", "fleetkind", "fleetpartkind"].contains(&target) {
             linked.push_str("spec-reference.md");
         }
     }

@@ -105,6 +105,25 @@ impl SpanNode {
         }
     }
 
+    /// A copy with every span `by` bytes later: the node's place in a text that holds its file
+    /// from `by` on.
+    pub fn shifted(&self, by: usize) -> SpanNode {
+        let shift = |s: Span| Span::new(s.start + by, s.end + by);
+        SpanNode {
+            span: shift(self.span),
+            children: match &self.children {
+                Children::Scalar => Children::Scalar,
+                Children::Map(entries) => Children::Map(
+                    entries
+                        .iter()
+                        .map(|(k, s, n)| (k.clone(), shift(*s), n.shifted(by)))
+                        .collect(),
+                ),
+                Children::Seq(items) => Children::Seq(items.iter().map(|n| n.shifted(by)).collect()),
+            },
+        }
+    }
+
     /// The node of item `index` of a sequence.
     pub fn item(&self, index: usize) -> Option<&SpanNode> {
         match &self.children {
