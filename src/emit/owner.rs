@@ -115,7 +115,7 @@ pub fn check(
             Some("build each fleet into its own `--out`, or rename one of the clusters; if the fleet was renamed, `gitopsc build` with `--force` replaces the cluster's tree".into()),
         ));
     }
-    for (path, lock) in other_locks(root, owner)? {
+    for (path, lock) in other_locks(root, tree, owner)? {
         let theirs = Owner::of(&lock);
         let shared: Vec<&String> = tree.keys().filter(|p| lock.files.contains_key(*p)).collect();
         let Some(first) = shared.first() else { continue };
@@ -146,18 +146,21 @@ pub fn check(
     Ok(())
 }
 
-/// The lock files of the root's other owners (relative path, lock): the root's own and each
-/// `fleet/<cluster>/gitopsc.lock`, but `owner`'s. One that cannot be read is an error: it
-/// may record files this build would take.
-fn other_locks(root: &Path, owner: &Owner) -> Result<Vec<(String, Lock)>, EmitError> {
-    let mut paths = vec![LOCK_FILE.to_string()];
-    if let Ok(entries) = std::fs::read_dir(root.join(FLEET_DIR)) {
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        paths.extend(names.iter().map(|c| format!("{}/{LOCK_FILE}", fleet_dir(c))));
-    }
+/// The lock files of the root's other owners that could record a path of `tree` (relative
+/// path, lock). The paths of two clusters of fleets differ by construction (`clusters/<c>/`,
+/// `fleet/<c>/`, one lock file per `c`); a cluster spec's meet a fleet cluster's in
+/// `clusters/<c>/` only. So a fleet's cluster reads the root's lock file, and a cluster spec
+/// the lock file of each fleet cluster named as one of its clusters. One that cannot be read
+/// is an error: it may record files this build would take.
+fn other_locks(root: &Path, tree: &Tree, owner: &Owner) -> Result<Vec<(String, Lock)>, EmitError> {
+    let paths: Vec<String> = if owner.fleet.is_empty() {
+        clusters(tree.keys().map(String::as_str))
+            .into_iter()
+            .map(|c| format!("{}/{LOCK_FILE}", fleet_dir(c)))
+            .collect()
+    } else {
+        vec![LOCK_FILE.to_string()]
+    };
     let mut locks = Vec::new();
     for path in paths.into_iter().filter(|p| *p != owner.lock_path()) {
         let target = root.join(&path);
