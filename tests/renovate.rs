@@ -143,6 +143,16 @@ fn repository(dir: &Path) {
     for (name, source) in specs() {
         let spec = dir.join(format!("clusters/{name}.yaml"));
         std::fs::copy(&source, &spec).unwrap();
+        // The manifest files an example reads beside its spec.
+        let manifests = source.parent().unwrap().join("manifests");
+        if manifests.is_dir() {
+            let into = dir.join("clusters/manifests");
+            std::fs::create_dir_all(&into).unwrap();
+            for entry in std::fs::read_dir(&manifests).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), into.join(entry.file_name())).unwrap();
+            }
+        }
         let out = dir.join(GENERATED).join(&name);
         common::gitopsc_in(dir, &["build", s(&spec), "--out", s(&out), "--quiet"]).expect(0);
     }

@@ -46,6 +46,10 @@ pub struct ClusterSpec {
     /// The apps, each rendered into its own folder and Flux Kustomization(s).
     #[serde(default)]
     pub apps: Vec<AppSpec>,
+    /// The folder of the output root that holds the app, operator and infrastructure folders
+    /// (`spec::load::Loaded::tree_root`): set for a cluster of a fleet, never read from a spec.
+    #[serde(skip)]
+    pub tree_root: String,
 }
 
 /// The spec's `apiVersion`.
