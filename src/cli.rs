@@ -52,7 +52,7 @@ pub enum Format {
 /// Arguments shared by build, check and diff.
 #[derive(Debug, clap::Args)]
 pub struct TreeArgs {
-    /// The cluster spec.
+    /// The cluster or fleet spec.
     pub spec: PathBuf,
     /// The output root: the rendered tree's folder in the GitOps repository.
     #[arg(long, short)]
@@ -66,6 +66,9 @@ pub struct TreeArgs {
     /// `text` for a terminal, `json` for programs (docs/json-output.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// For a fleet spec: only this cluster (default: every cluster of the fleet).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 /// gitopsc's commands.
@@ -95,13 +98,14 @@ pub enum Command {
     },
     /// Show, object by object and as a unified diff, what `build` would change.
     #[command(after_help = "Examples:\n  gitopsc diff cluster.yaml --out kubernetes/\n  \
-        gitopsc diff cluster.yaml --base origin/main   # the change since a revision, no tree needed\n\n\
+        gitopsc diff cluster.yaml --base origin/main   # the change since a revision, no tree needed\n  \
+        gitopsc diff fleet.yaml --cluster production --against staging   # promotion\n\n\
         Exit status: 0 no change; 1 changes shown; 2 invalid spec or I/O error. Writes nothing.")]
     Diff {
         /// The cluster spec.
         spec: PathBuf,
         /// The output root to compare with.
-        #[arg(long, short, required_unless_present = "base", conflicts_with = "base")]
+        #[arg(long, short, required_unless_present_any = ["base", "against"], conflicts_with_all = ["base", "against"])]
         out: Option<PathBuf>,
         /// Compare with the spec as it is at this git revision, rendered from git's objects.
         #[arg(long, value_name = "REV")]
@@ -112,12 +116,22 @@ pub enum Command {
         /// A folder of blueprints that replace the built-in ones of the same name.
         #[arg(long, value_name = "DIR")]
         blueprints: Option<PathBuf>,
+        /// For a fleet spec: only this cluster (default: every cluster of the fleet).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// For a fleet spec: show what `--cluster` would change to match this cluster, app by
+        /// app, for the apps both run (no output root is read).
+        #[arg(long, value_name = "CLUSTER", requires = "cluster", conflicts_with = "base")]
+        against: Option<String>,
     },
     /// Check a spec without rendering it.
     #[command(after_help = "Example:\n  gitopsc validate cluster.yaml\n\nExit status: 0 valid; 2 invalid.")]
     Validate {
-        /// The cluster spec.
+        /// The cluster or fleet spec.
         spec: PathBuf,
+        /// For a fleet spec: only this cluster (default: every cluster of the fleet).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
         /// Also render the tree and check every object against the JSON schemas in DIR.
         #[arg(long, value_name = "DIR")]
         schemas: Option<PathBuf>,
@@ -143,15 +157,37 @@ pub enum Command {
         #[command(subcommand)]
         command: ChartsCommand,
     },
+    /// Print an app of a fleet's cluster as the cluster runs it, each value with the line it
+    /// comes from: the shared definition or the cluster's override.
+    #[command(
+        after_help = "Example:\n  gitopsc show fleet.yaml production harbor\n\nExit status: 0 shown; 2 no such cluster or app, or invalid spec."
+    )]
+    Show {
+        /// The fleet spec.
+        spec: PathBuf,
+        /// The cluster.
+        cluster: String,
+        /// The app.
+        app: String,
+    },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \
-        gitopsc schema --markdown > docs/spec-reference.md")]
+        gitopsc schema --markdown > docs/spec-reference.md\n  \
+        gitopsc schema --fleet > schemas/fleet.schema.json\n  \
+        gitopsc schema --fleet-part > schemas/fleet-part.schema.json\n  \
+        gitopsc schema --output-json > schemas/json-output.schema.json")]
     Schema {
         /// Print the spec reference in Markdown (field tables from the schema) instead.
         #[arg(long)]
         markdown: bool,
+        /// The fleet spec's (`kind: Fleet`) instead of the cluster spec's.
+        #[arg(long)]
+        fleet: bool,
+        /// The schema of a file a fleet spec includes (`kind: FleetPart`).
+        #[arg(long, conflicts_with_all = ["fleet", "markdown"])]
+        fleet_part: bool,
         /// Print the JSON Schema of `--format json` output instead.
-        #[arg(long, conflicts_with = "markdown")]
+        #[arg(long, conflicts_with_all = ["markdown", "fleet", "fleet_part"])]
         output_json: bool,
     },
     /// Print a commented starter spec.

@@ -10,7 +10,8 @@ use crate::emit::{self, Comparison, EmitError};
 use crate::json::{CommandName, FileCounts, ModelSummary, Report};
 use crate::render::{self, Stop};
 use crate::source::Source;
-use crate::{Compiled, Failure, Prepared, check_spec, prepare};
+use crate::target::Target;
+use crate::{Compiled, Failure, Prepared, check_spec};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -58,6 +59,8 @@ pub const STARTER: &str = include_str!("starter.yaml");
 /// One run of `validate`, `check`, `diff` or `build`: what its report names, and how it prints.
 struct Ctx<'a> {
     spec: &'a Path,
+    /// How a command line names the spec: `SPEC`, or `FLEET --cluster NAME`.
+    args: String,
     out: Option<&'a Path>,
     command: CommandName,
     style: Style,
@@ -96,7 +99,7 @@ impl Ctx<'_> {
 
     /// Exit 2 with an error of the output root.
     fn emit_failed(&self, e: EmitError) -> Outcome {
-        let mut d = Diagnostic::error(Code::Output, e.0);
+        let mut d = Diagnostic::error(e.2, e.0);
         if let Some(help) = e.1 {
             d = d.help(help);
         }
@@ -120,6 +123,7 @@ impl Ctx<'_> {
 pub fn validate(spec: &Path, schemas: Option<&Path>, style: Style) -> Outcome {
     let ctx = Ctx {
         spec,
+        args: spec.display().to_string(),
         out: None,
         command: CommandName::Validate,
         style,
@@ -168,7 +172,7 @@ pub fn validate(spec: &Path, schemas: Option<&Path>, style: Style) -> Outcome {
 
 /// The checks that need the rendered tree, run in memory: the patches' (they apply only to
 /// rendered objects), and with `schemas` every object's against them. Returns the warnings.
-fn rendered_checks(
+pub(crate) fn rendered_checks(
     checked: &crate::Checked,
     schemas: Option<&Path>,
 ) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
@@ -200,15 +204,15 @@ pub enum Mode {
     Diff,
 }
 
-/// `gitopsc build|check|diff SPEC --out DIR`.
+/// `gitopsc build|check|diff SPEC --out DIR`: a cluster spec, or every cluster of a fleet.
 pub fn run(spec: &Path, out_dir: &Path, blueprints: Option<&Path>, mode: Mode, style: Style) -> Outcome {
-    run_checked(spec, out_dir, blueprints, None, mode, style)
+    crate::fleet::command::run(spec, out_dir, blueprints, None, mode, style, None)
 }
 
-/// `gitopsc build|check SPEC --out DIR [--schemas DIR]`: with `schemas`, every object of the
+/// [`run`] of one cluster spec, or one cluster of a fleet; with `schemas`, every object of the
 /// rendered tree is checked against them before anything is compared or written.
-pub fn run_checked(
-    spec: &Path,
+pub fn run_target(
+    mut target: Target,
     out_dir: &Path,
     blueprints: Option<&Path>,
     schemas: Option<&Path>,
@@ -216,13 +220,10 @@ pub fn run_checked(
     style: Style,
 ) -> Outcome {
     let ctx = Ctx {
-        spec,
+        spec: target.spec(),
+        args: target.args(),
         out: Some(out_dir),
-        command: match mode {
-            Mode::Build { .. } => CommandName::Build,
-            Mode::Check => CommandName::Check,
-            Mode::Diff => CommandName::Diff,
-        },
+        command: CommandName::of(mode),
         style,
     };
     let access = match mode {
@@ -246,11 +247,11 @@ pub fn run_checked(
     if blueprints.is_none()
         && schemas.is_none()
         && matches!(mode, Mode::Check | Mode::Build { force: false })
-        && let Some(outcome) = unchanged(&ctx, out_dir, mode)
+        && let Some(outcome) = unchanged(&ctx, &target, out_dir, mode)
     {
         return outcome;
     }
-    let prepared = match prepare(spec, blueprints) {
+    let prepared = match target.prepare(blueprints) {
         Ok(p) => p,
         Err(f) => return ctx.failed(f),
     };
@@ -262,6 +263,11 @@ pub fn run_checked(
             Err(e) => return ctx.emit_failed(e),
         }
     };
+    if access == Access::Write
+        && let Err(e) = target.make_lock_folder(out_dir)
+    {
+        return ctx.emit_failed(e);
+    }
     if matches!(mode, Mode::Build { .. })
         && blueprints.is_none()
         && schemas.is_none()
@@ -305,19 +311,18 @@ pub fn run_checked(
 
 /// Fast path: the tree is what this very build rendered from this very spec, untouched. The
 /// warnings are those the build that wrote it found, at their place in this very text.
-fn unchanged(ctx: &Ctx, out_dir: &Path, mode: Mode) -> Option<Outcome> {
-    let text = std::fs::read_to_string(ctx.spec).ok()?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let (files, recorded) = emit::unchanged(
+fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<Outcome> {
+    let source = target.text()?;
+    let (files, recorded) = emit::unchanged_for(
         out_dir,
-        &emit::Stamp::input_of(text),
-        ctx.spec.parent().unwrap_or(Path::new("")),
+        &target.owner(),
+        &target.input_of(&source.text),
+        &target.spec_dir(),
     )?;
     let diags = recorded
         .iter()
-        .map(|w| w.diagnostic(text))
+        .map(|w| w.diagnostic(&source.text))
         .collect::<Option<Vec<Diagnostic>>>()?;
-    let source = Source::new(ctx.spec.display().to_string(), text);
     let dir = out_dir.display();
     let stdout = if ctx.json() {
         let mut report = ctx.report().diagnostics(&diags, Some(&source));
@@ -345,8 +350,13 @@ fn late_lock(out_dir: &Path, access: Access, waiting: impl Fn()) -> Result<Optio
     match access {
         // Something else by that name is the comparison's to report.
         Access::Write if std::fs::symlink_metadata(out_dir).is_ok() => {}
-        Access::Write => std::fs::create_dir_all(out_dir)
-            .map_err(|e| EmitError(format!("cannot create `{}`: {e}", out_dir.display()), None))?,
+        Access::Write => std::fs::create_dir_all(out_dir).map_err(|e| {
+            EmitError(
+                format!("cannot create `{}`: {e}", out_dir.display()),
+                None,
+                crate::diagnostic::Code::Output,
+            )
+        })?,
         Access::Read => {}
     }
     lock_root(out_dir, access, waiting)
@@ -405,7 +415,7 @@ fn check(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review) -> O
     let _ = writeln!(
         out.stdout,
         "run `gitopsc build {} --out {dir}{force}` to update it{first}",
-        ctx.spec.display(),
+        ctx.args,
     );
     out
 }
@@ -421,8 +431,7 @@ fn diff(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review) -> Ou
     match ctx.style.format {
         Format::Json => out.stdout = compared(ctx, compiled, cmp, review, code).to_text(),
         Format::Markdown => {
-            out.stdout =
-                emit::markdown::comment(&ctx.spec.display().to_string(), cmp, review, &compiled.tree);
+            out.stdout = emit::markdown::comment(&ctx.args, cmp, review, &compiled.tree);
         }
         Format::Text if code == 1 => {
             let paint = Paint(ctx.style.color_out);
@@ -504,6 +513,10 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         blueprints,
         stamp,
     } = prepared;
+    // A fleet's cluster keeps its lock file in its own folder: built the general way.
+    if !stamp.owner.dir().is_empty() {
+        return None;
+    }
     let tops = render::top_folders(&checked.model)?;
     let fresh = match Fresh::begin(out_dir, &tops) {
         Ok(fresh) => fresh?,

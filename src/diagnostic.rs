@@ -210,12 +210,14 @@ const CONTEXT_LINES: usize = 1;
 fn window_around<'a>(src: &'a Source, span: Span, columns: &mut ColumnCursor) -> (Window<'a>, Span) {
     let (range, first_line) = src.lines_around(span, CONTEXT_LINES + 1);
     let text = &src.text[range.clone()];
+    // A spec of several files: the name and line numbers are those of the span's file.
+    let (name, file_line) = (src.name_at(span.start), src.first_line_at(span.start));
     if text.lines().all(|l| l.len() <= LONG_LINE) {
         let window = Window {
-            name: &src.name,
+            name,
             text: Cow::Borrowed(text),
             start: range.start,
-            first_line,
+            first_line: first_line - file_line,
             column: None,
         };
         return (window, span);
@@ -245,10 +247,10 @@ fn window_around<'a>(src: &'a Source, span: Span, columns: &mut ColumnCursor) ->
         shown.push_str(CUT);
     }
     let window = Window {
-        name: &src.name,
+        name,
         text: Cow::Owned(shown),
         start: if cut_before { from - CUT.len() } else { from },
-        first_line: line,
+        first_line: line - file_line,
         column: Some(columns.column(&src.text, line_range.start, start) - 1),
     };
     (window, Span::new(start, end))

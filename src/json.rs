@@ -55,6 +55,25 @@ pub struct Report {
     /// Workload changes that a plain apply cannot carry out: immutable fields, replicas
     /// handed over to an autoscaler.
     pub workloads: Vec<WorkloadAlarm>,
+    /// For a fleet spec: the fleet's name. The report's own `diagnostics` are then the
+    /// fleet's (errors before any cluster ran, a cluster's errors naming it, warnings about
+    /// the whole fleet); its other lists stay empty and each cluster reports in `clusters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
+    /// For a fleet spec: each cluster's report, in the fleet's order (a cluster that left the
+    /// fleet last); the report's `exitCode` is the highest of theirs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<ClusterReport>,
+}
+
+/// The report of one cluster of a fleet.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterReport {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Its report, as a cluster spec's (without `fleet` and `clusters`).
+    pub report: Report,
 }
 
 /// A command that reports in JSON.
@@ -69,6 +88,17 @@ pub enum CommandName {
     Diff,
     /// `gitopsc build`.
     Build,
+}
+
+impl CommandName {
+    /// The command of a comparing run.
+    pub fn of(mode: crate::commands::Mode) -> CommandName {
+        match mode {
+            crate::commands::Mode::Build { .. } => CommandName::Build,
+            crate::commands::Mode::Check => CommandName::Check,
+            crate::commands::Mode::Diff => CommandName::Diff,
+        }
+    }
 }
 
 /// One error or warning.
@@ -305,6 +335,8 @@ impl Report {
             moving: Vec::new(),
             databases: Vec::new(),
             workloads: Vec::new(),
+            fleet: None,
+            clusters: Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod digest;
 pub mod emit;
+pub mod fleet;
 pub mod git;
 pub mod import;
 pub mod json;
@@ -22,6 +23,7 @@ pub mod model;
 pub mod render;
 pub mod source;
 pub mod spec;
+pub mod target;
 
 use diagnostic::{Code, Diagnostic, has_errors};
 use emit::Tree;
@@ -72,15 +74,23 @@ pub struct Checked {
 /// Loads, validates and resolves a spec.
 pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     let loaded = spec::load::load(path).map_err(|(source, diagnostics)| Failure { source, diagnostics })?;
+    check_loaded(loaded, path.parent().unwrap_or(Path::new("")))
+}
+
+/// Validates and resolves a loaded spec (a file's, or a cluster of a fleet's) whose file is
+/// in `spec_dir`: the vendored charts and manifest files it names are read from there.
+pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Checked, Failure> {
     // The schema and the spec hash are made side by side; then the spec's JSON (without
     // the nodes the schema rejects, if any) moves into the typed spec, app by app in
     // parallel, and the semantic checks run on that.
     let ((mut diags, pruned), spec_hash) =
         rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value));
-    let typed = spec::typed(pruned.unwrap_or(loaded.value));
+    let mut typed = spec::typed(pruned.unwrap_or(loaded.value));
+    if let Some(typed) = &mut typed {
+        typed.tree_root = loaded.tree_root;
+    }
     // Chart values are checked against the vendored charts beside the spec (read from disk)
     // while the semantic checks run.
-    let spec_dir = path.parent().unwrap_or(Path::new(""));
     let (semantic, (chart_values, charts)) = rayon::join(
         || typed.as_ref().map(|t| spec::semantic::check(t, &loaded.spans)),
         || {
@@ -111,7 +121,11 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
     // Resolution's checks (references, chart wiring) run even when the spec's own found
     // errors, so one run reports both kinds. The typed spec is freed after resolution,
     // beside what follows.
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if spec_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        spec_dir
+    };
     let reads_files = typed
         .apps
         .iter()
@@ -202,8 +216,16 @@ pub struct Prepared {
 /// Checks a spec and compiles the built-in blueprints or, for those it finds there, the ones
 /// in `blueprints`.
 pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failure> {
+    prepare_with(|| check_spec(path), blueprints)
+}
+
+/// [`prepare`] of the spec `check` checks.
+pub fn prepare_with(
+    check: impl FnOnce() -> Result<Checked, Failure> + Send,
+    blueprints: Option<&Path>,
+) -> Result<Prepared, Failure> {
     // The blueprints compile while the spec loads.
-    let (checked, engine) = rayon::join(|| check_spec(path), || render::Blueprints::load(blueprints));
+    let (checked, engine) = rayon::join(check, || render::Blueprints::load(blueprints));
     let checked = checked?;
     let engine = engine.map_err(|diagnostics| Failure {
         source: Some(checked.source.clone()),
@@ -218,6 +240,7 @@ pub fn prepare(path: &Path, blueprints: Option<&Path>) -> Result<Prepared, Failu
         spec: checked.spec_hash.clone(),
         charts: checked.charts.clone(),
         warnings: emit::lock::Warning::record(&checked.warnings),
+        owner: emit::owner::Owner::default(),
     };
     Ok(Prepared {
         checked,

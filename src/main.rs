@@ -5,6 +5,7 @@ mod cli;
 use clap::Parser;
 use cli::{ChartsCommand, Cli, Color, Command, DiffFormat};
 use gitopsc::commands::{self, Format, Mode, Style};
+use gitopsc::fleet;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -38,41 +39,63 @@ fn main() -> ExitCode {
         },
     };
     let outcome = match &cli.command {
-        Command::Build { args, force } => commands::run_checked(
+        Command::Build { args, force } => fleet::command::run(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
             args.schemas.as_deref(),
             Mode::Build { force: *force },
             style,
+            args.cluster.as_deref(),
         ),
+        Command::Check { args, staged: true } if args.cluster.is_some() => whole_fleet("check --staged"),
         Command::Check { args, staged: true } => {
             gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
         }
-        Command::Check { args, staged: false } => commands::run_checked(
+        Command::Check { args, staged: false } => fleet::command::run(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
             args.schemas.as_deref(),
             Mode::Check,
             style,
+            args.cluster.as_deref(),
         ),
         Command::Diff {
             spec,
             out,
             base,
             blueprints,
+            cluster,
+            against,
             ..
-        } => match (base, out) {
-            (Some(base), _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
-            (None, Some(out)) => commands::run(spec, out, blueprints.as_deref(), Mode::Diff, style),
-            (None, None) => commands::Outcome {
+        } => match (base, out, against) {
+            (_, _, Some(against)) => {
+                fleet::promote::diff(spec, cluster.as_deref().unwrap_or_default(), against, style)
+            }
+            (Some(_), _, _) if cluster.is_some() => whole_fleet("diff --base"),
+            (Some(base), _, _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
+            (None, Some(out), _) => fleet::command::run(
+                spec,
+                out,
+                blueprints.as_deref(),
+                None,
+                Mode::Diff,
+                style,
+                cluster.as_deref(),
+            ),
+            (None, None, None) => commands::Outcome {
                 stderr: "error: `diff` needs `--out DIR` or `--base REV`\n".to_string(),
                 code: 2,
                 ..commands::Outcome::default()
             },
         },
-        Command::Validate { spec, schemas, .. } => commands::validate(spec, schemas.as_deref(), style),
+        Command::Validate {
+            spec,
+            cluster,
+            schemas,
+            ..
+        } => fleet::command::validate(spec, cluster.as_deref(), schemas.as_deref(), style),
         Command::Explain { code, index } => commands::explain(code.as_deref(), *index),
         Command::Charts {
             command:
@@ -82,9 +105,17 @@ fn main() -> ExitCode {
                     force,
                 },
         } => gitopsc::charts::vendor::vendor(archive, charts_dir, *force, cli.quiet),
+        Command::Show { spec, cluster, app } => fleet::show::show(spec, cluster, app, style),
+        Command::Schema { fleet_part: true, .. } => gitopsc::fleet::part_schema(),
+        Command::Schema {
+            markdown,
+            fleet: true,
+            ..
+        } => gitopsc::fleet::schema(*markdown),
         Command::Schema {
             markdown,
             output_json,
+            ..
         } => commands::schema(*markdown, *output_json),
         Command::Init => commands::init(),
         Command::Import { paths, cluster } => commands::import(paths, cluster, style),
@@ -117,6 +148,15 @@ fn json_if(format: cli::Format) -> Format {
     match format {
         cli::Format::Text => Format::Text,
         cli::Format::Json => Format::Json,
+    }
+}
+
+/// The outcome of a git command given `--cluster`: it reads every cluster of a fleet.
+fn whole_fleet(command: &str) -> commands::Outcome {
+    commands::Outcome {
+        stderr: format!("error: `{command}` compares every cluster of a fleet: drop `--cluster`\n"),
+        code: 2,
+        ..commands::Outcome::default()
     }
 }
 

@@ -14,6 +14,9 @@ pub struct Source {
     /// Whether each line is ASCII only: there a character column is a byte column, found
     /// without counting (a minified JSON spec is one long line, with many positions on it).
     ascii_lines: Arc<OnceLock<Vec<bool>>>,
+    /// For a spec of several files laid end to end in `text`: where each starts, and its
+    /// name; empty for one file.
+    files: Arc<Vec<(usize, String)>>,
 }
 
 /// A byte range in a [`Source`].
@@ -43,7 +46,55 @@ impl Source {
             text: Arc::new(text.into()),
             line_starts: Arc::default(),
             ascii_lines: Arc::default(),
+            files: Arc::default(),
         }
+    }
+
+    /// The files `files` laid end to end (each from the start of a line) as one source named
+    /// `name`; a position in it is shown as the place in its file. Returns where each file
+    /// starts.
+    pub fn composite(name: impl Into<String>, files: &[Source]) -> (Source, Vec<usize>) {
+        let mut text = String::with_capacity(files.iter().map(|f| f.text.len() + 1).sum());
+        let mut starts = Vec::with_capacity(files.len());
+        for file in files {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            starts.push(text.len());
+            text.push_str(&file.text);
+        }
+        let mut source = Source::new(name, text);
+        source.files = Arc::new(
+            starts
+                .iter()
+                .copied()
+                .zip(files.iter().map(|f| f.name.clone()))
+                .collect(),
+        );
+        (source, starts)
+    }
+
+    /// The file that holds `offset`: its name, and the range of the text it covers.
+    fn file_at(&self, offset: usize) -> (&str, std::ops::Range<usize>) {
+        let i = self.files.partition_point(|(start, _)| *start <= offset);
+        match i.checked_sub(1).and_then(|i| self.files.get(i).map(|f| (i, f))) {
+            None => (&self.name, 0..self.text.len()),
+            Some((i, (start, name))) => {
+                let end = self.files.get(i + 1).map_or(self.text.len(), |(next, _)| *next);
+                (name, *start..end)
+            }
+        }
+    }
+
+    /// The name of the file that holds `offset`.
+    pub fn name_at(&self, offset: usize) -> &str {
+        self.file_at(offset).0
+    }
+
+    /// The 0-based line (of the whole text) where the file that holds `offset` starts.
+    pub fn first_line_at(&self, offset: usize) -> usize {
+        let start = self.file_at(offset).1.start;
+        self.line_starts().partition_point(|&s| s <= start) - 1
     }
 
     fn line_starts(&self) -> &[usize] {
@@ -99,21 +150,25 @@ impl Source {
             .map_or(self.text.len(), |(i, _)| start + i)
     }
 
-    /// The whole lines around a span, `context` more on each side: their byte range and the
-    /// 0-based number of the first.
+    /// The whole lines around a span, `context` more on each side (within its file): their
+    /// byte range and the 0-based number of the first.
     pub fn lines_around(&self, span: Span, context: usize) -> (std::ops::Range<usize>, usize) {
         let starts = self.line_starts();
         let line_of = |offset: usize| starts.partition_point(|&s| s <= offset.min(self.text.len())) - 1;
-        let first = line_of(span.start).saturating_sub(context);
+        let file = self.file_at(span.start).1;
+        let first = line_of(span.start)
+            .saturating_sub(context)
+            .max(line_of(file.start));
         let last = line_of(span.end) + context + 1;
-        let end = starts.get(last).copied().unwrap_or(self.text.len());
-        (starts[first]..end, first)
+        let end = starts.get(last).copied().unwrap_or(self.text.len()).min(file.end);
+        (starts[first]..end.max(starts[first]), first)
     }
 
-    /// `name:line:col` of a span's start.
+    /// `name:line:col` of a span's start, in the file that holds it.
     pub fn location(&self, span: Span) -> String {
         let (line, col) = self.line_col(span.start);
-        format!("{}:{line}:{col}", self.name)
+        let line = line - self.first_line_at(span.start);
+        format!("{}:{line}:{col}", self.name_at(span.start))
     }
 
     /// The end of the YAML scalar that starts at `start`: a quoted scalar up to its closing
@@ -187,5 +242,27 @@ mod tests {
         assert_eq!(s.line_col(off), (2, 5));
         assert_eq!(&s.text[off..s.scalar_end(off)], "\"q\\\"x\"");
         assert_eq!(&s.text[3..s.scalar_end(3)], "1");
+    }
+
+    #[test]
+    fn a_composite_shows_each_place_in_its_own_file() {
+        let (s, starts) = Source::composite(
+            "root.yaml",
+            &[
+                Source::new("root.yaml", "a: 1\nb: 2"),
+                Source::new("part.yaml", "c: 3\nd: 4\n"),
+            ],
+        );
+        assert_eq!(starts, [0, 10]);
+        assert_eq!(s.location(Span::new(5, 6)), "root.yaml:2:1");
+        assert_eq!(s.location(Span::new(15, 16)), "part.yaml:2:1");
+        assert_eq!(&s.text[15..16], "d");
+        assert_eq!(s.first_line_at(15), 2);
+        // The lines around a span stop at its file's ends.
+        let (range, first) = s.lines_around(Span::new(10, 11), 3);
+        assert_eq!((&s.text[range], first), ("c: 3\nd: 4\n", 2));
+        let (range, _) = s.lines_around(Span::new(5, 6), 3);
+        assert_eq!(&s.text[range], "a: 1\nb: 2\n");
+        assert_eq!(Source::new("x", "y").location(Span::new(0, 1)), "x:1:1");
     }
 }

@@ -129,9 +129,12 @@ fn two_builds_at_once_into_an_empty_folder_leave_a_whole_tree() {
 
 #[test]
 fn two_builds_of_two_specs_at_once_into_a_tree_leave_a_whole_tree() {
-    let dir = tempfile::tempdir().unwrap();
+    // Two versions of one cluster's spec: a spec of another cluster is refused there
+    // (tests/fleet.rs).
+    let dir = two_specs();
     let out = dir.path().join("out");
-    let (a, b) = ("examples/infra/cluster.yaml", "examples/harbor-core/cluster.yaml");
+    let (a, b) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+    let (a, b) = (s(&a), s(&b));
     gitopsc(&["build", a, "--out", s(&out)]).expect(0);
     for i in 0..pairs() {
         let (first, second) = if i % 2 == 0 { (b, a) } else { (a, b) };

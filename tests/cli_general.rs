@@ -24,10 +24,9 @@ fn help_of_every_subcommand_shows_an_example() {
 
 #[test]
 fn output_dir_is_current_for_every_example() {
-    let examples = common::examples();
+    let examples = common::example_specs();
     assert!(!examples.is_empty());
-    for name in examples {
-        let spec = format!("examples/{name}/cluster.yaml");
+    for (name, spec) in examples {
         let out = format!("output/{name}");
         let run = gitopsc(&["--color", "never", "check", &spec, "--out", &out]);
         assert_eq!(

@@ -82,13 +82,35 @@ const NO_SPEC_EXAMPLE: &[(Code, &str)] = &[
         Code::ChartValuesUnknownKey,
         "needs a vendored chart beside the spec",
     ),
+    (Code::UnknownCluster, "about `--cluster`, `--against` or `show`"),
+    (Code::IncludeInFolder, "needs a fleet spec given as a folder"),
+    (Code::NotAFleetPart, "needs a second file the fleet includes"),
+    (Code::OwnedElsewhere, "about the output root"),
+    (Code::NotAFleet, "about `--cluster`, `--against` or `show`"),
+    (Code::AppNotRun, "about `gitopsc show`"),
+    (Code::AgainstItself, "about `--against`"),
 ];
 
-/// The codes `spec` reports when validated.
+/// The codes `spec` reports when validated: a cluster spec's, or a fleet's (its own and
+/// each cluster's).
 fn codes_of(spec: &str) -> Vec<Code> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cluster.yaml");
     std::fs::write(&path, spec).unwrap();
+    if let Some(fleet) = gitopsc::fleet::load_if_fleet(&path) {
+        let fleet = match fleet {
+            Ok(fleet) => fleet,
+            Err(failure) => return failure.diagnostics.iter().map(|d| d.code).collect(),
+        };
+        let mut codes: Vec<Code> = fleet.warnings.iter().map(|d| d.code).collect();
+        for cluster in fleet.clusters {
+            codes.extend(match gitopsc::check_loaded(cluster.loaded, dir.path()) {
+                Ok(checked) => checked.warnings.iter().map(|d| d.code).collect::<Vec<_>>(),
+                Err(failure) => failure.diagnostics.iter().map(|d| d.code).collect(),
+            });
+        }
+        return codes;
+    }
     let diags = match gitopsc::check_spec(&path) {
         Ok(checked) => checked.warnings,
         Err(failure) => failure.diagnostics,

@@ -171,3 +171,52 @@ fn json_does_not_combine_with_a_staged_check() {
     let run = gitopsc(&["check", "x.yaml", "--out", "o", "--staged", "--format", "json"]).expect(2);
     assert!(run.stdout.is_empty());
 }
+
+#[test]
+fn a_fleet_reports_once_with_each_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::copy(root().join("tests/fleets/two-clusters.yaml"), &spec).unwrap();
+    let (spec, out) = (s(&spec), "out");
+    let clusters = |report: &Value| -> Vec<String> {
+        report["clusters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no clusters: {report}"))
+            .iter()
+            .map(|c| c["cluster"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let valid = json_run(dir.path(), &["validate", spec], 0);
+    assert_eq!(valid["fleet"], "acme");
+    assert_eq!(clusters(&valid), ["staging", "production"]);
+    assert_eq!(valid["clusters"][1]["report"]["model"]["cluster"], "production");
+    let stale = json_run(dir.path(), &["check", spec, "--out", out], 1);
+    assert_eq!(stale["clusters"][0]["report"]["exitCode"], 1);
+    assert!(stale["changes"].as_array().unwrap().is_empty(), "{stale}");
+    let built = json_run(dir.path(), &["build", spec, "--out", out], 0);
+    for cluster in built["clusters"].as_array().unwrap() {
+        assert!(
+            cluster["report"]["files"]["written"].as_u64().unwrap() > 0,
+            "{built}"
+        );
+    }
+    let one = json_run(
+        dir.path(),
+        &["check", spec, "--out", out, "--cluster", "production"],
+        0,
+    );
+    assert_eq!(clusters(&one), ["production"]);
+    // A cluster the fleet does not have: one report, its error.
+    let wrong = json_run(dir.path(), &["diff", spec, "--out", out, "--cluster", "prod"], 2);
+    assert_eq!(codes(&wrong), ["GSC1002"]);
+    // A cluster that runs an app the fleet does not define: the fleet's error, once.
+    let text = std::fs::read_to_string(spec).unwrap();
+    std::fs::write(
+        spec,
+        text.replacen("      - name: web\n", "      - name: webb\n", 1),
+    )
+    .unwrap();
+    let bad = json_run(dir.path(), &["build", spec, "--out", out], 2);
+    assert!(codes(&bad).contains(&"GSC1001"), "{bad}");
+    assert!(bad.get("clusters").is_none(), "{bad}");
+}

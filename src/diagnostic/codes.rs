@@ -15,6 +15,7 @@
 //! | GSC07xx | the output tree, blueprints, git, the command line |
 //! | GSC08xx | user manifests, patches, labels, `--schemas` |
 //! | GSC09xx | internal errors (a bug of gitopsc) |
+//! | GSC10xx | fleets: clusters, overrides, includes |
 
 /// The domains of the code ranges, in order: (first two digits, what they cover).
 pub const RANGES: &[(&str, &str)] = &[
@@ -33,6 +34,7 @@ pub const RANGES: &[(&str, &str)] = &[
     ("GSC07xx", "the output tree, blueprints, git, the command line"),
     ("GSC08xx", "user manifests, patches, labels, `--schemas`"),
     ("GSC09xx", "internal errors (a bug of gitopsc)"),
+    ("GSC10xx", "fleets: clusters, overrides, includes"),
 ];
 
 macro_rules! codes {
@@ -223,6 +225,17 @@ codes! {
     ReservedLabel = "GSC0815", "a label gitopsc sets and relies on";
     PatchOperation = "GSC0816", "an entry of a JSON patch that is not an RFC 6902 operation";
     Internal = "GSC0901", "an internal error";
+    FleetAppUndefined = "GSC1001", "a cluster runs an app the fleet does not define";
+    UnknownCluster = "GSC1002", "a cluster the fleet does not have";
+    ClusterRepoPath = "GSC1003", "`repoPath` set on a cluster of a fleet";
+    IncludeInFolder = "GSC1004", "`include` in a folder's `fleet.yaml`";
+    IncludeFile = "GSC1005", "an `include` entry that names no usable file";
+    NotAFleetPart = "GSC1006", "an included file that is not a `FleetPart`";
+    AppNoClusterRuns = "GSC1007", "an app no cluster of the fleet runs";
+    OwnedElsewhere = "GSC1008", "a tree or path another cluster's lock file owns";
+    NotAFleet = "GSC1009", "a fleet's option or command given a cluster spec";
+    AppNotRun = "GSC1010", "an app the cluster does not run";
+    AgainstItself = "GSC1011", "`--against` naming the cluster it compares";
 }
 
 impl Code {

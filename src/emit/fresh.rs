@@ -5,7 +5,8 @@
 //! folders, nor their temp names. Each top-level folder is written whole under its temp name
 //! (`.<name>.gitopsc-tmp/`), listed in the journal before it exists, and renamed into place
 //! once every file is written and the journal lists their hashes; the lock file follows,
-//! then the journal goes — what [`super::write`] does for new folders. Nothing can be in the way, so there is nothing to
+//! then the journal goes — what [`super::write`] does for new folders. A cluster spec's
+//! tree only: a fleet's cluster, whose lock file is in its own folder, is built the general way. Nothing can be in the way, so there is nothing to
 //! compare, and the rendered tree is never held in memory.
 
 use super::journal::{self, JOURNAL, Journal};
@@ -139,6 +140,8 @@ impl Fresh {
                 charts: stamp.charts.clone(),
                 warnings: stamp.warnings.clone(),
                 files: files.into_iter().collect(),
+                // A cluster spec's tree: a fleet's cluster is built the general way.
+                ..Lock::default()
             };
             step().map_err(|e| io("write", &self.root.join(LOCK_FILE), e))?;
             put_streamed(&self.root, LOCK_FILE, |out| lock.write_to(out)).map_err(|(p, e)| io("write", &p, e))

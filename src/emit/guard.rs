@@ -39,7 +39,8 @@ pub fn lock_root(root: &Path, access: Access, waiting: impl FnOnce()) -> Result<
         EmitError(
             format!("cannot lock `{}` against other gitopsc runs: {e}", root.display()),
             Some("gitopsc takes an advisory lock on the output folder so that two builds never write it at once; it needs a file system that supports `flock`".into()),
-        )
+crate::diagnostic::Code::Output,
+)
     };
     let folder = folder.map_err(cannot)?;
     let tried = match access {

@@ -50,6 +50,7 @@ impl Journal {
                 Some(format!(
                     "gitopsc keeps the journal of a build in progress at `{JOURNAL}` and leaves what it did not write alone: move it away"
                 )),
+                crate::diagnostic::Code::Output,
             )
         };
         match std::fs::symlink_metadata(&path) {

@@ -21,6 +21,12 @@ pub const LOCK_FILE: &str = "gitopsc.lock";
 pub struct Lock {
     /// `gitopsc <version>` that wrote the tree.
     pub generator: String,
+    /// The fleet whose cluster owns the files (empty for a cluster spec's tree).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fleet: String,
+    /// That cluster's name (a cluster spec's tree names its cluster in its paths).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
     /// `sha256:<hex>` of the spec's data (comments and layout do not count).
     pub spec: String,
     /// `sha256:<hex>` of the spec's text and the build of gitopsc that rendered it: when both
@@ -131,6 +137,12 @@ impl Lock {
         };
         out.write_all(b"{\n")?;
         field(out, "generator", &self.generator)?;
+        if !self.fleet.is_empty() {
+            field(out, "fleet", &self.fleet)?;
+        }
+        if !self.cluster.is_empty() {
+            field(out, "cluster", &self.cluster)?;
+        }
         field(out, "spec", &self.spec)?;
         if !self.input.is_empty() {
             field(out, "input", &self.input)?;
@@ -245,6 +257,9 @@ mod tests {
             ..Lock::default()
         };
         assert_eq!(lock.to_bytes(), pretty(&lock), "no files, no input");
+        lock.fleet = "acme".into();
+        lock.cluster = "prod".into();
+        assert_eq!(lock.to_bytes(), pretty(&lock), "a fleet's cluster");
         lock.input = "sha256:cd".into();
         lock.charts = Some(ChartsStamp {
             dir: "../vendor/\"charts\"".into(),

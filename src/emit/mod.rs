@@ -10,6 +10,7 @@ pub mod guard;
 pub mod journal;
 pub mod lock;
 pub mod markdown;
+pub mod owner;
 pub mod report;
 pub mod review;
 pub mod schemas;
@@ -93,6 +94,8 @@ pub struct Comparison {
     pub lock_stale: bool,
     /// The journal an interrupted build left, if any.
     pub journal: Option<Journal>,
+    /// Whose tree it is: where its lock file and journal are.
+    pub owner: owner::Owner,
 }
 
 impl Comparison {
@@ -115,6 +118,8 @@ pub struct Stamp {
     /// The spec's warnings, printed from the lock file when the tree is taken as current
     /// without rendering.
     pub warnings: Vec<lock::Warning>,
+    /// Whose tree it is: a cluster spec's, or a fleet's cluster's.
+    pub owner: owner::Owner,
 }
 
 impl Stamp {
@@ -133,16 +138,21 @@ impl Stamp {
 }
 
 /// Whether the output root is exactly what this build rendered from this input before:
-/// the lock file records `input`, the vendored charts folder beside the spec (in
-/// `spec_dir`) holds what it held, and every file the lock lists still has its hash. Returns
-/// the number of files and the spec's warnings then; `None` means "render and compare".
-pub fn unchanged(root: &Path, input: &str, spec_dir: &Path) -> Option<(usize, Vec<lock::Warning>)> {
+/// the lock file of `owner`'s tree records `input`, the vendored charts folder beside the spec
+/// (in `spec_dir`) holds what it held, and every file the lock lists still has its hash.
+/// Returns the number of files and the spec's warnings then; `None` means "render and compare".
+pub fn unchanged_for(
+    root: &Path,
+    owner: &owner::Owner,
+    input: &str,
+    spec_dir: &Path,
+) -> Option<(usize, Vec<lock::Warning>)> {
     if input.is_empty() {
         return None;
     }
-    let bytes = std::fs::read(root.join(LOCK_FILE)).ok()?;
+    let bytes = std::fs::read(root.join(owner.lock_path())).ok()?;
     let lock = Lock::parse(&bytes).ok()?;
-    if lock.input != input || lock.generator != lock::generator() {
+    if lock.input != input || lock.generator != lock::generator() || owner::Owner::of(&lock) != *owner {
         return None;
     }
     // The same text names the same folder: the lock's is the spec's.
@@ -153,7 +163,7 @@ pub fn unchanged(root: &Path, input: &str, spec_dir: &Path) -> Option<(usize, Ve
     if crate::charts::Folder::scan(spec_dir, dir).stamp() != lock.charts {
         return None;
     }
-    if std::fs::symlink_metadata(root.join(journal::JOURNAL)).is_ok() {
+    if std::fs::symlink_metadata(root.join(owner.dir()).join(journal::JOURNAL)).is_ok() {
         return None;
     }
     let all_match = lock.files.par_iter().all(|(path, hash)| {
@@ -164,9 +174,10 @@ pub fn unchanged(root: &Path, input: &str, spec_dir: &Path) -> Option<(usize, Ve
     all_match.then_some((lock.files.len(), lock.warnings))
 }
 
-/// Errors that stop a comparison (reported as exit 2).
+/// Errors that stop a comparison (reported as exit 2): the message, the help, and the code of
+/// the error index.
 #[derive(Debug)]
-pub struct EmitError(pub String, pub Option<String>);
+pub struct EmitError(pub String, pub Option<String>, pub crate::diagnostic::Code);
 
 /// Compares the rendered `tree` with the output root `root`. With `force`, files in the way
 /// count as changes (they will be overwritten or deleted).
@@ -176,15 +187,19 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
             return Err(EmitError(
                 format!("`--out {}` is not a directory", root.display()),
                 Some("pass the folder the tree goes into (it is created when missing)".into()),
+                crate::diagnostic::Code::Output,
             ));
         }
         Ok(_) | Err(_) => {}
     }
-    let (old_lock, old_lock_bytes) = match read_lock(root)? {
+    // A fleet's cluster keeps its lock file and journal in its own folder.
+    let ledger = root.join(stamp.owner.dir());
+    let (old_lock, old_lock_bytes) = match read_lock(&ledger)? {
         Some((lock, bytes)) => (Some(lock), Some(bytes)),
         None => (None, None),
     };
-    let journal = Journal::read(root)?;
+    owner::check(root, tree, &stamp.owner, old_lock.as_ref(), force)?;
+    let journal = Journal::read(&ledger)?;
     let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
     let dirs = examine_dirs(root, tree);
     let mut found = Found::default();
@@ -199,6 +214,8 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
     conflicts.sort_by(|a, b| a.path.cmp(&b.path));
     let new_lock = Lock {
         generator: lock::generator(),
+        fleet: stamp.owner.fleet.clone(),
+        cluster: stamp.owner.cluster.clone(),
         spec: stamp.spec.clone(),
         // A tree with files left blocked is not all that was rendered: never a fast path.
         input: if conflicts.is_empty() {
@@ -232,6 +249,7 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         lock_stale,
         new_dirs: dirs.missing,
         journal,
+        owner: stamp.owner.clone(),
     })
 }
 
@@ -359,12 +377,18 @@ fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
             return Err(EmitError(
                 format!("`{}` is not a regular file", path.display()),
                 Some("remove it; gitopsc keeps its lock file there".into()),
+                crate::diagnostic::Code::Output,
             ));
         }
         _ => {}
     }
-    let bytes = std::fs::read(&path)
-        .map_err(|e| EmitError(format!("cannot read `{}`: {e}", path.display()), None))?;
+    let bytes = std::fs::read(&path).map_err(|e| {
+        EmitError(
+            format!("cannot read `{}`: {e}", path.display()),
+            None,
+            crate::diagnostic::Code::Output,
+        )
+    })?;
     Lock::parse(&bytes)
         .map(|lock| Some((lock, bytes.clone())))
         .map_err(|e| {
@@ -374,6 +398,7 @@ fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
                     "restore it from version control; without it gitopsc cannot tell its files from yours"
                         .into(),
                 ),
+                crate::diagnostic::Code::Output,
             )
         })
 }

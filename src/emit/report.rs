@@ -58,7 +58,7 @@ pub fn file_list(cmp: &Comparison, paint: Paint) -> String {
             out,
             "  {}  {} (records the spec hash and gitopsc version)",
             paint.yellow("changed"),
-            super::lock::LOCK_FILE
+            cmp.owner.lock_path()
         );
     }
     out.push_str(&conflicts(cmp, paint));
@@ -328,7 +328,7 @@ pub fn unified_diff(cmp: &Comparison, tree: &Tree, paint: Paint) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint.bold(&format!("~~~ {} (updated)", super::lock::LOCK_FILE))
+            paint.bold(&format!("~~~ {} (updated)", cmp.owner.lock_path()))
         );
     }
     out

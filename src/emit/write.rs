@@ -12,7 +12,7 @@
 //! names it lists, takes the files with the hashes it lists as gitopsc's, and converges.
 
 use super::journal::{self, Journal};
-use super::lock::{LOCK_FILE, is_safe_relative};
+use super::lock::is_safe_relative;
 use super::{ChangeKind, Comparison, EmitError, Tree, dir_above, parent_is_symlink};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,13 +42,23 @@ pub(super) fn temp_of(path: &str) -> String {
 /// Applies the comparison's changes (conflicts are left alone) and writes the lock file.
 pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
     let root = &cmp.root;
-    std::fs::create_dir_all(root).map_err(|e| io("create", root, e))?;
+    // The folder of the lock file and journal (a fleet's cluster's own) exists before the
+    // comparison: were it new, it would be written under a temp name with the journal in it.
+    let ledger = root.join(cmp.owner.dir());
+    if dir_above(&cmp.new_dirs, &cmp.owner.lock_path()).is_some() {
+        return Err(EmitError(
+            format!("`{}` must exist before the tree is compared", ledger.display()),
+            Some("run the build again: it creates the folder first".into()),
+            crate::diagnostic::Code::Output,
+        ));
+    }
+    std::fs::create_dir_all(&ledger).map_err(|e| io("create", &ledger, e))?;
     if let Some(left) = &cmp.journal {
         remove_temps(root, left)?;
     }
     if cmp.changes.is_empty() && !cmp.lock_changed {
         // The lock file records all there is: what a journal listed is in it or gone.
-        journal::remove(root)?;
+        journal::remove(&ledger)?;
         return Ok(WriteStats::default());
     }
 
@@ -67,7 +77,7 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
         .iter()
         .map(String::as_str)
         .chain(beside)
-        .chain(std::iter::once(LOCK_FILE))
+        .chain(std::iter::once(cmp.owner.lock_path().as_str()))
         .map(temp_of)
         .collect();
     // The journal must list only what this build makes: nothing may be there yet.
@@ -78,29 +88,34 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
         return Err(EmitError(
             format!("`{}` is in the way", root.join(taken).display()),
             Some("gitopsc writes its temp files and folders under that name: move it away".into()),
+            crate::diagnostic::Code::Output,
         ));
     }
-    journal::add_temps(root, &temps)?;
+    journal::add_temps(&ledger, &temps)?;
     let hashes = writes.iter().map(|p| (*p, cmp.new_lock.files[*p].as_str()));
-    journal::add_files(root, hashes)?;
+    journal::add_files(&ledger, hashes)?;
     let stats = write_all(cmp, tree, &writes).map_err(|e| {
         // What this build made goes; what it put in place stays listed in the journal, for
         // the next build to take as its own.
-        if let Ok(Some(listed)) = Journal::read(root) {
+        if let Ok(Some(listed)) = Journal::read(&ledger) {
             let _ = remove_temps(root, &listed);
         }
         let help = format!(
             "the files already in place are listed in `{}`: the next build takes them as gitopsc's and finishes the job",
-            root.join(journal::JOURNAL).display()
+            ledger.join(journal::JOURNAL).display()
         );
-        EmitError(e.0, Some(e.1.unwrap_or(help)))
+        EmitError(e.0, Some(e.1.unwrap_or(help)), e.2)
     })?;
-    journal::remove(root)?;
+    journal::remove(&ledger)?;
     Ok(stats)
 }
 
 pub(super) fn io(what: &str, path: &Path, e: std::io::Error) -> EmitError {
-    EmitError(format!("cannot {what} `{}`: {e}", path.display()), None)
+    EmitError(
+        format!("cannot {what} `{}`: {e}", path.display()),
+        None,
+        crate::diagnostic::Code::Output,
+    )
 }
 
 /// Writes and removes the files once the journal lists them; the lock file last.
@@ -175,8 +190,9 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
     }
 
     if let Some(lock) = lock {
-        step().map_err(|e| io("write", &root.join(LOCK_FILE), e))?;
-        put(root, LOCK_FILE, &lock).map_err(|(p, e)| io("write", &p, e))?;
+        let path = cmp.owner.lock_path();
+        step().map_err(|e| io("write", &root.join(&path), e))?;
+        put(root, &path, &lock).map_err(|(p, e)| io("write", &p, e))?;
     }
     Ok(WriteStats {
         written: writes.len(),

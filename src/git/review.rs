@@ -29,6 +29,7 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
             "`{spec_rel}` is not staged: the commit would not hold the spec (`git add {spec_rel}`)"
         )));
     }
+    materialize_included(&repo, Snapshot::Index, &spec_rel, temp.path())?;
     repo.materialize(Snapshot::Index, &[&out_rel], temp.path())?;
     let charts_rel = charts_of(&repo, spec, &temp.path().join(&spec_rel))?;
     repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
@@ -85,6 +86,7 @@ fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Re
     let tree = temp.path().join(format!("tree@{base}"));
     create_dir(&tree)?;
     if repo.materialize(Snapshot::Revision(base), &[&spec_rel], &base_dir)? > 0 {
+        materialize_included(&repo, Snapshot::Revision(base), &spec_rel, &base_dir)?;
         let charts_rel = charts_of(&repo, spec, &base_dir.join(&spec_rel))?;
         repo.materialize(Snapshot::Revision(base), &[&charts_rel], &base_dir)?;
         let quiet = Style { quiet: true, ..style };
@@ -144,6 +146,25 @@ fn edit_report(outcome: &mut Outcome, spec: &Path, edit: impl FnOnce(&mut Report
         edit(&mut report);
         outcome.stdout = report.to_text();
     }
+}
+
+/// Lays out the files a fleet root laid out at `into/spec_rel` includes, from the same snapshot.
+fn materialize_included(
+    repo: &Repo,
+    snapshot: Snapshot<'_>,
+    spec_rel: &str,
+    into: &Path,
+) -> Result<(), GitError> {
+    let folder = Path::new(spec_rel).parent().unwrap_or(Path::new(""));
+    let parts: Vec<String> = crate::fleet::include::listed(&into.join(spec_rel))
+        .iter()
+        .map(|p| folder.join(p).to_string_lossy().replace('\\', "/"))
+        .collect();
+    if !parts.is_empty() {
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        repo.materialize(snapshot, &parts, into)?;
+    }
+    Ok(())
 }
 
 /// A private temporary folder, removed when dropped.

@@ -233,7 +233,7 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
         .iter()
         .filter(|s| !s.url.starts_with("oci://") && used.contains(s.name.as_str()))
         .map(|s| {
-            let dir = format!("{SOURCES_DIR}/{}", s.name);
+            let dir = format!("{}{SOURCES_DIR}/{}", ctx.flux.tree_root, s.name);
             let kustomization = ctx.kustomization(
                 source_gate(s.name.as_str()),
                 &dir,
@@ -260,7 +260,7 @@ pub fn shared_sources(spec: &ClusterSpec, ctx: &Ctx) -> Option<SharedSources> {
     }
     sources.sort_by(|a, b| a.repository.name.cmp(&b.repository.name));
     Some(SharedSources {
-        dir: SOURCES_DIR.to_string(),
+        dir: format!("{}{SOURCES_DIR}", ctx.flux.tree_root),
         sources,
     })
 }

@@ -105,9 +105,11 @@ pub fn automation(spec: &ClusterSpec, ctx: &Ctx) -> Option<ImageAutomationModel>
         "gitopsc-spec".into(),
         update,
     ));
+    // A fleet's cluster keeps its folders below its own root (`fleet/<cluster>/`).
+    let dir = format!("{}{IMAGES_DIR}", ctx.flux.tree_root);
     let kustomization = ctx.kustomization(
         "image-automation".into(),
-        IMAGES_DIR,
+        &dir,
         &spec.defaults.timeout.to_string(),
         &spec.defaults.retry_interval.to_string(),
         &[
@@ -118,7 +120,7 @@ pub fn automation(spec: &ClusterSpec, ctx: &Ctx) -> Option<ImageAutomationModel>
         BTreeSet::new(),
     );
     Some(ImageAutomationModel {
-        dir: IMAGES_DIR.to_string(),
+        dir,
         manifests,
         kustomization,
     })

@@ -101,6 +101,9 @@ pub struct FluxModel {
     pub cluster_dir: String,
     /// The repository path prefix of every Flux Kustomization path (`./kubernetes`).
     pub path_prefix: String,
+    /// What the folders of apps, operators and infrastructure start with: empty (they are at
+    /// the output root), or a fleet cluster's folder and `/` (`fleet/prod/`).
+    pub tree_root: String,
 }
 
 /// The shared HelmRepositories. Each has a folder and a Flux Kustomization of its own (its

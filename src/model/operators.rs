@@ -99,7 +99,7 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx, user: &[Vec<crate::spec::manifests::
             .iter()
             .filter_map(|c| kinds::lookup(&c.api_version, &c.kind))
             .collect();
-        let dir = format!("operators/{}", op.name());
+        let dir = format!("{}operators/{}", ctx.flux.tree_root, op.name());
         let timeout = decl
             .timeout
             .as_ref()

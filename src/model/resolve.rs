@@ -232,6 +232,10 @@ fn context(spec: &ClusterSpec) -> Ctx {
             namespace: flux.namespace.to_string(),
             cluster_dir: format!("clusters/{}/{}", spec.metadata.name, flux.dir),
             path_prefix,
+            tree_root: match spec.tree_root.as_str() {
+                "" => String::new(),
+                root => [root, "/"].concat(),
+            },
         },
         source_ref: SourceRef {
             kind: serde_json::to_value(flux.source_ref.kind)
@@ -415,8 +419,8 @@ fn assemble(
     first_deps: BTreeSet<String>,
 ) -> App {
     let base = match &app.spec.group {
-        Some(group) => format!("workloads/{group}/{}", app.name),
-        None => format!("workloads/{}", app.name),
+        Some(group) => format!("{}workloads/{group}/{}", ctx.flux.tree_root, app.name),
+        None => format!("{}workloads/{}", ctx.flux.tree_root, app.name),
     };
     let timeout = app
         .spec

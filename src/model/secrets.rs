@@ -201,14 +201,14 @@ pub fn shared_stores(spec: &ClusterSpec, ctx: &Ctx, eso_gate: Option<String>) ->
         .collect();
     let kustomization = ctx.kustomization(
         STORES_KUSTOMIZATION.to_string(),
-        STORES_DIR,
+        &format!("{}{STORES_DIR}", ctx.flux.tree_root),
         &spec.defaults.timeout.to_string(),
         &spec.defaults.retry_interval.to_string(),
         &[&kinds::CLUSTER_SECRET_STORE],
         eso_gate.into_iter().collect(),
     );
     Some(SharedStores {
-        dir: STORES_DIR.to_string(),
+        dir: format!("{}{STORES_DIR}", ctx.flux.tree_root),
         stores: manifests,
         kustomization,
     })

@@ -124,6 +124,68 @@ pub fn block(value: &Value, indent: usize, out: &mut String) {
     }
 }
 
+/// Writes a value in block style, as [`block`] does at the start of a line, with a comment
+/// after each scalar and empty collection: `note` of its JSON pointer. Strings are written
+/// inline (never as `|` blocks), so each comment ends its value's line.
+pub fn block_with_notes(value: &Value, note: &dyn Fn(&str) -> String, out: &mut String) {
+    noted(value, "", 0, note, out);
+}
+
+fn noted(value: &Value, pointer: &str, indent: usize, note: &dyn Fn(&str) -> String, out: &mut String) {
+    let nested = |v: &Value| match v {
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => false,
+    };
+    let child = |key: &str| format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    newline(indent, out);
+                }
+                let key = scalar_string(k);
+                if key.len() > MAX_SIMPLE_KEY {
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    newline(indent, out);
+                } else {
+                    out.push_str(&key);
+                }
+                out.push(':');
+                if nested(v) {
+                    newline(indent + 2, out);
+                    noted(v, &child(k), indent + 2, note, out);
+                } else {
+                    out.push(' ');
+                    noted(v, &child(k), indent + 2, note, out);
+                }
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    newline(indent, out);
+                }
+                out.push_str("- ");
+                noted(item, &child(&i.to_string()), indent + 2, note, out);
+            }
+        }
+        _ => {
+            flow(value, out);
+            out.push_str("  # ");
+            // A comment ends at a line break: nothing in it may start another line.
+            for c in note(pointer).chars() {
+                if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+                    out.extend(c.escape_unicode());
+                } else {
+                    out.push(c);
+                }
+            }
+        }
+    }
+}
+
 /// Writes the value of a mapping entry whose key (and colon) is already written.
 fn nested(value: &Value, indent: usize, out: &mut String) {
     match value {
@@ -312,6 +374,29 @@ fn looks_typed(s: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn notes_follow_every_value_and_the_text_reads_back() {
+        let value = json!({
+            "name": "web",
+            "helm": {"version": "1.2", "values": {"a/b": "x\ny", "list": [1, {"k": "yes"}], "empty": {}}},
+            "tags": []
+        });
+        let mut out = String::new();
+        block_with_notes(&value, &|p| format!("at {p}\nnext"), &mut out);
+        let back: Value = serde_yaml::from_str(&out).unwrap();
+        assert_eq!(back, value, "{out}");
+        assert!(
+            out.contains("version: \"1.2\"  # at /helm/version\\u{a}next\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("a/b: \"x\\ny\"  # at /helm/values/a~1b\\u{a}next"),
+            "{out}"
+        );
+        assert!(out.contains("- k: \"yes\"  # at /helm/values/list/1/k"), "{out}");
+        assert_eq!(out.lines().count(), 10, "{out}");
+    }
 
     #[test]
     fn typed_lookalikes_are_quoted() {

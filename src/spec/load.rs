@@ -31,14 +31,14 @@ pub struct SpanIndex {
 }
 
 /// The span of one node and those of its children.
-#[derive(Debug)]
-struct SpanNode {
+#[derive(Debug, Clone)]
+pub struct SpanNode {
     span: Span,
     children: Children,
 }
 
 /// The children of a node: for a mapping each key with its span, for a sequence the items.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Children {
     Scalar,
     Map(Vec<(Box<str>, Span, SpanNode)>),
@@ -60,7 +60,108 @@ pub fn record_misses(on: bool) -> Vec<String> {
     std::mem::take(&mut *MISSES.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
 }
 
+impl SpanNode {
+    /// A scalar at `span`.
+    pub fn scalar(span: Span) -> Self {
+        SpanNode {
+            span,
+            children: Children::Scalar,
+        }
+    }
+
+    /// A mapping at `span` with its entries: key, key span, value.
+    pub fn map(span: Span, mut entries: Vec<(String, Span, SpanNode)>) -> Self {
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let entries = entries
+            .into_iter()
+            .map(|(k, s, n)| (k.into_boxed_str(), s, n))
+            .collect();
+        SpanNode {
+            span,
+            children: Children::Map(entries),
+        }
+    }
+
+    /// A sequence at `span` with its items.
+    pub fn seq(span: Span, items: Vec<SpanNode>) -> Self {
+        SpanNode {
+            span,
+            children: Children::Seq(items),
+        }
+    }
+
+    /// The node's own span.
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
+    /// The span of the key `key` of a mapping and the node of its value.
+    pub fn entry(&self, key: &str) -> Option<(Span, &SpanNode)> {
+        match &self.children {
+            Children::Map(entries) => entries
+                .binary_search_by(|(k, _, _)| (**k).cmp(key))
+                .ok()
+                .map(|i| (entries[i].1, &entries[i].2)),
+            _ => None,
+        }
+    }
+
+    /// Calls `f` with every span below the node, its own first, each key's before its value,
+    /// in order.
+    pub fn visit(&self, f: &mut impl FnMut(Span)) {
+        f(self.span);
+        match &self.children {
+            Children::Scalar => {}
+            Children::Map(entries) => {
+                for (_, key, node) in entries {
+                    f(*key);
+                    node.visit(f);
+                }
+            }
+            Children::Seq(items) => items.iter().for_each(|n| n.visit(f)),
+        }
+    }
+
+    /// A copy with every span `by` bytes later: the node's place in a text that holds its file
+    /// from `by` on.
+    pub fn shifted(&self, by: usize) -> SpanNode {
+        let shift = |s: Span| Span::new(s.start + by, s.end + by);
+        SpanNode {
+            span: shift(self.span),
+            children: match &self.children {
+                Children::Scalar => Children::Scalar,
+                Children::Map(entries) => Children::Map(
+                    entries
+                        .iter()
+                        .map(|(k, s, n)| (k.clone(), shift(*s), n.shifted(by)))
+                        .collect(),
+                ),
+                Children::Seq(items) => Children::Seq(items.iter().map(|n| n.shifted(by)).collect()),
+            },
+        }
+    }
+
+    /// The node of item `index` of a sequence.
+    pub fn item(&self, index: usize) -> Option<&SpanNode> {
+        match &self.children {
+            Children::Seq(items) => items.get(index),
+            _ => None,
+        }
+    }
+}
+
 impl SpanIndex {
+    /// An index of the nodes below `root`: one built from other indexes' spans (a cluster of
+    /// a fleet, whose nodes come from the fleet's definitions and overrides).
+    pub fn new(root: SpanNode) -> Self {
+        SpanIndex { root }
+    }
+
+    /// The root node.
+    pub fn root(&self) -> &SpanNode {
+        &self.root
+    }
+
     /// The value span of the node at `pointer`, or of its nearest existing ancestor.
     pub fn value(&self, pointer: &str) -> Option<Span> {
         Some(self.located(pointer).value)
@@ -134,6 +235,10 @@ pub struct Loaded {
     pub value: Value,
     /// Node spans by JSON pointer.
     pub spans: SpanIndex,
+    /// The folder of the output root that holds the cluster's app, operator and
+    /// infrastructure folders: empty (the root itself) for a cluster spec, `fleet/<cluster>`
+    /// for a cluster of a fleet (docs/fleet.md).
+    pub tree_root: String,
 }
 
 /// What loading failed with: the file when it could be read, and every diagnostic.
@@ -243,7 +348,12 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
         return Err((Some(source), diags));
     }
     let spans = SpanIndex { root };
-    Ok(Loaded { source, value, spans })
+    Ok(Loaded {
+        source,
+        value,
+        spans,
+        tree_root: String::new(),
+    })
 }
 
 /// True for a character YAML allows in a stream (the production `c-printable` of YAML 1.2):

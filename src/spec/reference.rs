@@ -85,7 +85,7 @@ fn is_object(def: &Value) -> bool {
 }
 
 /// The field table of an object type.
-fn object_table(def: &Value, out: &mut String) {
+pub(crate) fn object_table(def: &Value, out: &mut String) {
     let text = description(def);
     if !text.is_empty() {
         let _ = writeln!(out, "{text}\n");

@@ -37,7 +37,7 @@ pub fn schema() -> &'static Value {
 
 /// Drops the `null` alternative schemars adds for `Option` fields, and turns a `oneOf` of
 /// documented constants (a unit enum) into an `enum` whose description lists the choices.
-fn strip_null(schema: &mut schemars::Schema) {
+pub(crate) fn strip_null(schema: &mut schemars::Schema) {
     let Some(obj) = schema.as_object_mut() else {
         return;
     };

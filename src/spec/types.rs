@@ -49,6 +49,10 @@ pub struct ClusterSpec {
     /// Flux image automation: new image tags committed to this spec's marked lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_automation: Option<super::images::ImageAutomation>,
+    /// The folder of the output root that holds the app, operator and infrastructure folders
+    /// (`spec::load::Loaded::tree_root`): set for a cluster of a fleet, never read from a spec.
+    #[serde(skip)]
+    pub tree_root: String,
 }
 
 /// The spec's `apiVersion`.

@@ -152,6 +152,23 @@ pub fn examples() -> Vec<String> {
         .collect()
 }
 
+/// Every example: its name and its spec, `examples/<name>/cluster.yaml` or, for a fleet,
+/// `examples/<name>/fleet.yaml`; sorted by name.
+pub fn example_specs() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = examples()
+        .into_iter()
+        .map(|n| (n.clone(), format!("examples/{n}/cluster.yaml")))
+        .collect();
+    for entry in std::fs::read_dir(root().join("examples")).unwrap().flatten() {
+        let name = entry.file_name().into_string().unwrap();
+        if entry.path().join("fleet.yaml").is_file() {
+            out.push((name.clone(), format!("examples/{name}/fleet.yaml")));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Renders a tree as one string: `=== path` then the content, path by path.
 pub fn render_tree(tree: &BTreeMap<String, Vec<u8>>) -> String {
     let mut out = String::new();

@@ -1,0 +1,351 @@
+//! `build`, `check`, `diff` and `validate` of a fleet: every cluster (or the one `--cluster`
+//! names), each compared with its own part of the output root. The clusters' specs are
+//! checked first, all of them: an error in a definition several clusters share is reported
+//! once, naming them. A spec file that is not a fleet goes the cluster spec's way. In JSON a
+//! fleet's run prints one report whose `clusters` hold each cluster's (docs/json-output.md).
+
+use super::expand::{Cluster, Fleet};
+use crate::commands::{self, Format, Mode, Outcome, Style};
+use crate::diagnostic::{self, Code, Diagnostic};
+use crate::emit::{self, owner::Owner};
+use crate::json::{ClusterReport, CommandName, ModelSummary, Report};
+use crate::source::Source;
+use crate::target::{Target, input_of_cluster};
+use crate::{Checked, Failure};
+use std::fmt::Write;
+use std::path::Path;
+
+/// `gitopsc build|check|diff SPEC --out DIR [--cluster NAME]`.
+pub fn run(
+    spec: &Path,
+    out: &Path,
+    blueprints: Option<&Path>,
+    schemas: Option<&Path>,
+    mode: Mode,
+    style: Style,
+    cluster: Option<&str>,
+) -> Outcome {
+    let report = || {
+        Report::new(
+            CommandName::of(mode),
+            &spec.display().to_string(),
+            Some(&out.display().to_string()),
+        )
+    };
+    let fleet = match opened(spec, cluster, style, report) {
+        Opened::Cluster => {
+            return commands::run_target(Target::file(spec), out, blueprints, schemas, mode, style);
+        }
+        Opened::Failed(outcome) => return outcome,
+        Opened::Fleet(fleet) => fleet,
+    };
+    // Over the whole fleet, the clusters that left it are compared with nothing.
+    let left = if cluster.is_none() {
+        let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
+        super::retire::left(out, &fleet.name, &names)
+    } else {
+        Vec::new()
+    };
+    let Fleet {
+        source,
+        name: fleet_name,
+        clusters,
+        warnings,
+        ..
+    } = fleet;
+    let spec_dir = super::spec_dir(spec);
+    // A cluster whose tree is what this very spec rendered needs no checking first: its
+    // command takes it as current without rendering, as a cluster spec's does.
+    let current = |name: &str, input: &str| {
+        blueprints.is_none()
+            && schemas.is_none()
+            && matches!(mode, Mode::Check | Mode::Build { force: false })
+            && emit::unchanged_for(out, &Owner::fleet_cluster(&fleet_name, name), input, &spec_dir).is_some()
+    };
+    let mut targets = Vec::new();
+    let mut failures = Vec::new();
+    for Cluster { name, loaded } in clusters {
+        let input = input_of_cluster(&loaded);
+        if current(&name, &input) {
+            let target = Target::fleet_cluster(spec, &fleet_name, &name, loaded, input);
+            targets.push((name, target));
+            continue;
+        }
+        match crate::check_loaded(loaded, &spec_dir) {
+            Ok(checked) => {
+                let checked = named(checked, &name);
+                let target = Target::checked_cluster(spec, &fleet_name, &name, checked, input);
+                targets.push((name, target));
+            }
+            Err(failure) => failures.push((name, failure.diagnostics)),
+        }
+    }
+    let json = style.format == Format::Json;
+    let mut outcome = Outcome {
+        stderr: if style.quiet || json {
+            String::new()
+        } else {
+            diagnostic::render(&warnings, Some(&source), style.color_err)
+        },
+        ..Outcome::default()
+    };
+    let mut fleet_report = report().diagnostics(&warnings, Some(&source));
+    fleet_report.fleet = Some(fleet_name.clone());
+    if !failures.is_empty() {
+        return failed_clusters(fleet_report, failures, &source, style);
+    }
+    let ran = targets.into_iter().map(|(name, target)| {
+        (
+            name,
+            commands::run_target(target, out, blueprints, schemas, mode, style),
+        )
+    });
+    let retired = left.into_iter().map(|name| {
+        (
+            name.clone(),
+            super::retire::retire(spec, out, &fleet_name, &name, mode, style),
+        )
+    });
+    for (name, one) in ran.chain(retired) {
+        outcome.code = outcome.code.max(one.code);
+        outcome.stderr.push_str(&one.stderr);
+        if json {
+            fleet_report.clusters.push(ClusterReport {
+                cluster: name,
+                report: cluster_report(&one, report),
+            });
+        } else {
+            outcome.stdout.push_str(&headed(&name, &one.stdout));
+        }
+    }
+    if json {
+        outcome.stdout = fleet_report.exit(outcome.code).to_text();
+    }
+    outcome
+}
+
+/// The report of one cluster's run: the one it printed, or (when it printed none, as for an
+/// error of the output root in text) its exit code and what it wrote on stderr.
+fn cluster_report(one: &Outcome, report: impl Fn() -> Report) -> Report {
+    Report::parse(&one.stdout).unwrap_or_else(|| {
+        let d = Diagnostic::error(Code::Output, one.stderr.trim().to_string());
+        report().exit(one.code).diagnostics(&[d], None)
+    })
+}
+
+/// Exit 2 with the errors of the clusters that did not check, each once.
+fn failed_clusters(
+    mut report: Report,
+    failures: Vec<(String, Vec<Diagnostic>)>,
+    source: &Source,
+    style: Style,
+) -> Outcome {
+    let merged = merged(failures);
+    if style.format == Format::Json {
+        report.diagnostics.clear();
+        return Outcome {
+            code: 2,
+            stdout: report.exit(2).diagnostics(&merged, Some(source)).to_text(),
+            stderr: String::new(),
+        };
+    }
+    Outcome {
+        code: 2,
+        stdout: String::new(),
+        stderr: diagnostic::render(&merged, Some(source), style.color_err),
+    }
+}
+
+/// What the spec file turned out to be.
+enum Opened {
+    /// A cluster spec (or a file the cluster spec's way reports on).
+    Cluster,
+    /// A fleet, with the clusters `--cluster` selects.
+    Fleet(Fleet),
+    /// A fleet that does not expand, or a `--cluster` that names none of its clusters.
+    Failed(Outcome),
+}
+
+/// Opens `spec`: a fleet, expanded, with only the cluster `cluster` when one is named. An
+/// error prints as `report` (of the command) in JSON.
+fn opened(spec: &Path, cluster: Option<&str>, style: Style, report: impl Fn() -> Report) -> Opened {
+    let fail = |diagnostics: Vec<Diagnostic>, source: Option<Source>| {
+        Opened::Failed(failed(Failure { source, diagnostics }, style, report()))
+    };
+    let mut fleet = match super::load_if_fleet(spec) {
+        None if cluster.is_none() => return Opened::Cluster,
+        None => {
+            let d = Diagnostic::error(
+                Code::NotAFleet,
+                format!(
+                    "`--cluster` selects a cluster of a fleet spec; `{}` is not one",
+                    spec.display()
+                ),
+            )
+            .help("drop `--cluster`: a cluster spec is one cluster");
+            return fail(vec![d], None);
+        }
+        Some(Err(f)) => return fail(f.diagnostics, f.source),
+        Some(Ok(fleet)) => fleet,
+    };
+    if let Some(name) = cluster {
+        if !fleet.clusters.iter().any(|c| c.name == name) {
+            let d = Diagnostic::error(
+                Code::UnknownCluster,
+                format!("the fleet `{}` has no cluster `{name}`", fleet.name),
+            )
+            .help(clusters_help(&fleet, name));
+            return fail(vec![d], None);
+        }
+        fleet.clusters.retain(|c| c.name == name);
+        // The fleet's warnings are about all its clusters.
+        fleet.warnings.clear();
+    }
+    Opened::Fleet(fleet)
+}
+
+/// The help of a `--cluster` the fleet does not have: the nearest name, or all of them.
+fn clusters_help(fleet: &Fleet, name: &str) -> String {
+    let names = fleet.clusters.iter().map(|c| c.name.as_str());
+    match crate::spec::schema::did_you_mean(name, names) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!(
+            "its clusters: {}",
+            fleet
+                .clusters
+                .iter()
+                .map(|c| format!("`{}`", c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// `gitopsc validate SPEC [--cluster NAME] [--schemas DIR]`.
+pub fn validate(spec: &Path, cluster: Option<&str>, schemas: Option<&Path>, style: Style) -> Outcome {
+    let report = || Report::new(CommandName::Validate, &spec.display().to_string(), None);
+    let fleet = match opened(spec, cluster, style, report) {
+        Opened::Cluster => return commands::validate(spec, schemas, style),
+        Opened::Failed(outcome) => return outcome,
+        Opened::Fleet(fleet) => fleet,
+    };
+    let json = style.format == Format::Json;
+    let spec_dir = super::spec_dir(spec);
+    let mut outcome = Outcome::default();
+    let mut fleet_report = report().diagnostics(&fleet.warnings, Some(&fleet.source));
+    fleet_report.fleet = Some(fleet.name.clone());
+    let mut warnings = fleet.warnings.clone();
+    let mut failures = Vec::new();
+    for Cluster { name, loaded } in fleet.clusters {
+        let checked = crate::check_loaded(loaded, &spec_dir).and_then(|mut checked| {
+            let found = commands::rendered_checks(&checked, schemas).map_err(|diagnostics| Failure {
+                source: Some(checked.source.clone()),
+                diagnostics,
+            })?;
+            checked.warnings.extend(found);
+            Ok(checked)
+        });
+        let checked = match checked {
+            Ok(checked) => named(checked, &name),
+            Err(failure) => {
+                failures.push((name, failure.diagnostics));
+                continue;
+            }
+        };
+        warnings.extend(checked.warnings.iter().cloned());
+        let summary = ModelSummary {
+            cluster: name.clone(),
+            apps: checked.model.apps.len(),
+            kustomizations: checked.model.kustomizations().count(),
+        };
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let _ = writeln!(
+            outcome.stdout,
+            "{} is valid: cluster `{name}` of fleet `{}`, {} app{}, {} Flux Kustomization{}",
+            spec.display(),
+            fleet.name,
+            summary.apps,
+            plural(summary.apps),
+            summary.kustomizations,
+            plural(summary.kustomizations),
+        );
+        let mut one = report().diagnostics(&checked.warnings, Some(&fleet.source));
+        one.model = Some(summary);
+        fleet_report.clusters.push(ClusterReport {
+            cluster: name,
+            report: one,
+        });
+    }
+    if !failures.is_empty() {
+        return failed_clusters(fleet_report, failures, &fleet.source, style);
+    }
+    if json {
+        outcome.stdout = fleet_report.to_text();
+    } else if style.quiet {
+        outcome.stdout.clear();
+    } else {
+        outcome.stderr = diagnostic::render(&warnings, Some(&fleet.source), style.color_err);
+    }
+    outcome
+}
+
+/// A checked cluster whose warnings name it.
+fn named(mut checked: Checked, cluster: &str) -> Checked {
+    for d in &mut checked.warnings {
+        d.message = format!("cluster `{cluster}`: {}", d.message);
+    }
+    checked
+}
+
+/// The diagnostics of the clusters that failed, one for each place and message: one in a
+/// definition several clusters share names them all.
+fn merged(failures: Vec<(String, Vec<Diagnostic>)>) -> Vec<Diagnostic> {
+    let mut merged: Vec<(Diagnostic, Vec<String>)> = Vec::new();
+    for (cluster, diags) in failures {
+        for d in diags {
+            match merged.iter_mut().find(|(m, _)| *m == d) {
+                Some((_, clusters)) => clusters.push(cluster.clone()),
+                None => merged.push((d, vec![cluster.clone()])),
+            }
+        }
+    }
+    let mut out: Vec<Diagnostic> = merged
+        .into_iter()
+        .map(|(mut d, clusters)| {
+            let names: Vec<String> = clusters.iter().map(|c| format!("`{c}`")).collect();
+            let word = if names.len() == 1 { "cluster" } else { "clusters" };
+            d.message = format!("{word} {}: {}", names.join(", "), d.message);
+            d
+        })
+        .collect();
+    diagnostic::sort(&mut out);
+    out
+}
+
+/// A cluster's output under its name: one line gets the name in front, more a heading.
+fn headed(cluster: &str, text: &str) -> String {
+    match text.trim_end().lines().count() {
+        0 => String::new(),
+        1 => format!("cluster `{cluster}`: {text}"),
+        _ => format!("cluster `{cluster}`:\n{text}"),
+    }
+}
+
+/// Exit 2 with the diagnostics of a spec that did not expand, or of a wrong `--cluster`.
+fn failed(f: Failure, style: Style, report: Report) -> Outcome {
+    if style.format == Format::Json {
+        return Outcome {
+            code: 2,
+            stdout: report
+                .exit(2)
+                .diagnostics(&f.diagnostics, f.source.as_ref())
+                .to_text(),
+            stderr: String::new(),
+        };
+    }
+    Outcome {
+        code: 2,
+        stdout: String::new(),
+        stderr: diagnostic::render(&f.diagnostics, f.source.as_ref(), style.color_err),
+    }
+}

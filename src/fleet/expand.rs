@@ -1,0 +1,557 @@
+//! A fleet spec expanded into one cluster spec per cluster, before validation: each cluster
+//! spec is a [`Loaded`] like a file's, whose every node has the span of the node of the fleet
+//! file it came from — the shared definition or the cluster's override — so validation,
+//! resolution and rendering run unchanged and every diagnostic points at the right line.
+//!
+//! Only the fleet's own structure is checked here (its top-level fields, the clusters' names
+//! and fields, the apps each cluster runs); everything else is checked on the cluster specs.
+
+use super::merge::{Part, SchemaAt, merge};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::emit::owner;
+use crate::source::{Source, Span};
+use crate::spec::load::{Loaded, SpanIndex, SpanNode};
+use crate::spec::schema::did_you_mean;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// The fields of a fleet spec.
+pub const FLEET_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "flux",
+    "defaults",
+    "sources",
+    "secretStores",
+    "operators",
+    "apps",
+    "clusters",
+];
+
+/// The fields of a fleet that each cluster's same field is merged over.
+pub const SHARED_FIELDS: &[&str] = &["flux", "defaults", "sources", "secretStores", "operators"];
+
+/// The fields of a cluster of a fleet.
+pub const CLUSTER_FIELDS: &[&str] = &[
+    "name",
+    "flux",
+    "defaults",
+    "sources",
+    "secretStores",
+    "operators",
+    "apps",
+];
+
+/// A fleet spec, expanded.
+#[derive(Debug)]
+pub struct Fleet {
+    /// The fleet file.
+    pub source: Source,
+    /// The fleet's name.
+    pub name: String,
+    /// The clusters, in the fleet's order.
+    pub clusters: Vec<Cluster>,
+    /// What is odd but not wrong (an app no cluster runs).
+    pub warnings: Vec<Diagnostic>,
+    /// The parts of the fleet file values come from: each app's definition, each cluster and
+    /// each shared field, with its span ([`Fleet::origin`]).
+    pub origins: Vec<(Span, String)>,
+}
+
+impl Fleet {
+    /// The part of the fleet file a span is in (`app `harbor``, `cluster `production``,
+    /// `defaults`): the innermost that holds it.
+    pub fn origin(&self, span: Span) -> Option<&str> {
+        self.origins
+            .iter()
+            .filter(|(s, _)| s.start <= span.start && span.end <= s.end)
+            .min_by_key(|(s, _)| s.end - s.start)
+            .map(|(_, what)| what.as_str())
+    }
+
+    /// `file:line:column` of a span, and the part of the fleet it is in.
+    pub fn place(&self, span: Span) -> String {
+        match self.origin(span) {
+            Some(what) => format!("{} ({what})", self.source.location(span)),
+            None => self.source.location(span),
+        }
+    }
+}
+
+/// One cluster of a fleet.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Its name.
+    pub name: String,
+    /// Its cluster spec, with the fleet file's spans.
+    pub loaded: Loaded,
+}
+
+/// Expands a loaded fleet spec; the errors of its structure otherwise.
+pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
+    let root = Part {
+        value: &fleet.value,
+        spans: fleet.spans.root(),
+    };
+    let mut diags = Vec::new();
+    unknown_fields(root, FLEET_FIELDS, "a fleet spec", &mut diags);
+    let name = fleet_name(root, &mut diags);
+    let shared = shared_apps(root, &fleet.source, &mut diags);
+    let clusters = clusters(root, &shared, &fleet.source, &mut diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    let mut run: BTreeSet<&str> = BTreeSet::new();
+    let mut expanded = Vec::new();
+    for (i, cluster_name) in clusters.iter().enumerate() {
+        let Some(cluster) = root.entry("clusters").and_then(|(_, c)| c.item(i)) else {
+            continue;
+        };
+        if let Some((_, apps)) = cluster.entry("apps") {
+            run.extend(
+                apps.value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.get("name")?.as_str()),
+            );
+        }
+        let (value, spans) = cluster_spec(root, cluster, &shared);
+        expanded.push(Cluster {
+            name: cluster_name.clone(),
+            loaded: Loaded {
+                source: fleet.source.clone(),
+                value,
+                spans: SpanIndex::new(spans),
+                tree_root: owner::fleet_dir(cluster_name),
+            },
+        });
+    }
+    let mut warnings = Vec::new();
+    for (name, span) in &shared {
+        if !run.contains(name.as_str()) {
+            warnings.push(
+                Diagnostic::warning(
+                    Code::AppNoClusterRuns,
+                    format!("app `{name}` is defined, and no cluster runs it"),
+                )
+                .at(Some(*span), "defined here")
+                .help("list it in the `apps` of the clusters that run it, or remove it"),
+            );
+        }
+    }
+    Ok(Fleet {
+        source: fleet.source.clone(),
+        name,
+        clusters: expanded,
+        warnings,
+        origins: origins(root, fleet.source.text.len()),
+    })
+}
+
+/// The parts of the fleet file that values come from, each with the text it covers: a
+/// top-level field runs to the next one, an item of `apps` or `clusters` to the next item.
+/// (A mapping's span is where it starts; where it ends is where the next node starts.)
+fn origins(root: Part, text_len: usize) -> Vec<(Span, String)> {
+    let Some(map) = root.value.as_object() else {
+        return Vec::new();
+    };
+    let mut starts: Vec<(usize, &str)> = map
+        .keys()
+        .filter_map(|k| Some((root.entry(k)?.0.start, k.as_str())))
+        .collect();
+    starts.sort_unstable();
+    let mut origins = Vec::new();
+    for (i, &(start, field)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text_len, |next| next.0);
+        if SHARED_FIELDS.contains(&field) {
+            origins.push((Span::new(start, end), format!("the fleet's `{field}`")));
+        }
+        let what = match field {
+            "apps" => "app",
+            "clusters" => "cluster",
+            _ => continue,
+        };
+        let Some((_, items)) = root.entry(field) else {
+            continue;
+        };
+        let parts: Vec<Part> = (0..items.value.as_array().map_or(0, Vec::len))
+            .filter_map(|j| items.item(j))
+            .collect();
+        for (j, item) in parts.iter().enumerate() {
+            let item_end = parts.get(j + 1).map_or(end, |next| next.spans.span().start);
+            if let Some(name) = item.value.get("name").and_then(Value::as_str) {
+                origins.push((
+                    Span::new(item.spans.span().start, item_end),
+                    format!("{what} `{name}`"),
+                ));
+            }
+        }
+    }
+    origins
+}
+
+/// Reports the fields of a mapping not among `allowed`.
+fn unknown_fields(part: Part, allowed: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
+    let Some(map) = part.value.as_object() else {
+        return;
+    };
+    for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        let span = part.entry(key).map(|(s, _)| s);
+        let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
+            .at(span, format!("not a field of {what}"));
+        d = match did_you_mean(key, allowed.iter().copied()) {
+            Some(best) => d.help(format!("did you mean `{best}`?")),
+            None => d.help(format!(
+                "expected one of: {}",
+                allowed
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+        diags.push(d);
+    }
+}
+
+/// A DNS-1123 label, as names of clusters and apps must be to become folders.
+fn is_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// The `name` of a mapping: a DNS-1123 label, or an error at its place.
+fn label_of(part: Part, what: &str, diags: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
+    let Some((_, name)) = part.entry("name") else {
+        diags.push(
+            Diagnostic::error(Code::MissingField, format!("{what} has no `name`"))
+                .at(Some(part.spans.span()), "here")
+                .help("add `name: <name>` (lowercase letters, digits and `-`)"),
+        );
+        return None;
+    };
+    match name.value.as_str() {
+        Some(text) if is_label(text) => Some((text.to_string(), name.spans.span())),
+        _ => {
+            diags.push(
+                Diagnostic::error(Code::InvalidName, format!("the `name` of {what} must be a DNS-1123 label"))
+                    .at(Some(name.spans.span()), "not a DNS-1123 label")
+                    .help("lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters"),
+            );
+            None
+        }
+    }
+}
+
+/// The fleet's `metadata.name`.
+fn fleet_name(root: Part, diags: &mut Vec<Diagnostic>) -> String {
+    let Some((_, metadata)) = root.entry("metadata") else {
+        diags.push(
+            Diagnostic::error(Code::MissingField, "a fleet spec needs `metadata.name`")
+                .at(Some(root.spans.span()), "no `metadata`")
+                .help("add `metadata: {name: <fleet>}`: each cluster's lock file records it"),
+        );
+        return String::new();
+    };
+    if !metadata.value.is_object() {
+        diags.push(
+            Diagnostic::error(Code::WrongType, "`metadata` must be a mapping")
+                .at(Some(metadata.spans.span()), "expected `{name: <fleet>}`"),
+        );
+        return String::new();
+    }
+    unknown_fields(metadata, &["name"], "`metadata`", diags);
+    label_of(metadata, "the fleet", diags)
+        .map(|(n, _)| n)
+        .unwrap_or_default()
+}
+
+/// The items of a list field of a mapping, or an error when it is not a list.
+fn list<'a>(part: Part<'a>, key: &str, diags: &mut Vec<Diagnostic>) -> Vec<Part<'a>> {
+    let Some((_, field)) = part.entry(key) else {
+        return Vec::new();
+    };
+    let Some(items) = field.value.as_array() else {
+        diags.push(
+            Diagnostic::error(Code::WrongType, format!("`{key}` must be a list"))
+                .at(Some(field.spans.span()), "not a list")
+                .help(format!("write `{key}:` with one `- name: ...` item per entry")),
+        );
+        return Vec::new();
+    };
+    (0..items.len()).filter_map(|i| field.item(i)).collect()
+}
+
+/// Reports a name given twice; true when `name` is new.
+fn first_time(
+    seen: &mut Vec<(String, Span)>,
+    (name, span): (String, Span),
+    what: &str,
+    source: &Source,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+        diags.push(
+            Diagnostic::error(Code::DuplicateName, format!("{what} `{name}` is listed twice"))
+                .at(Some(span), "listed again here")
+                .help(format!(
+                    "it is listed first at {}: list each once, and merge the two entries",
+                    source.location(*first)
+                )),
+        );
+        return false;
+    }
+    seen.push((name, span));
+    true
+}
+
+/// The fleet's app definitions: name and the span of the name.
+fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Vec<(String, Span)> {
+    let mut seen = Vec::new();
+    for app in list(root, "apps", diags) {
+        if let Some((name, span)) = label_of(app, "an app", diags) {
+            first_time(&mut seen, (name, span), "app", source, diags);
+        }
+    }
+    seen
+}
+
+/// The clusters' names, after checking each cluster's structure.
+fn clusters(
+    root: Part,
+    shared: &[(String, Span)],
+    source: &Source,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    if root.entry("clusters").is_none() {
+        diags.push(
+            Diagnostic::error(Code::MissingField, "a fleet spec needs `clusters`")
+                .at(Some(root.spans.span()), "no `clusters`")
+                .help("add `clusters:` with one `- name: <cluster>` item per cluster, each listing the `apps` it runs"),
+        );
+        return Vec::new();
+    }
+    let items = list(root, "clusters", diags);
+    let mut seen = Vec::new();
+    for cluster in &items {
+        if !cluster.value.is_object() {
+            diags.push(
+                Diagnostic::error(Code::WrongType, "a cluster of a fleet is a mapping")
+                    .at(Some(cluster.spans.span()), "expected `name: ...`, `apps: [...]`"),
+            );
+            continue;
+        }
+        unknown_fields(*cluster, CLUSTER_FIELDS, "a cluster of a fleet", diags);
+        if let Some((name, span)) = label_of(*cluster, "a cluster", diags) {
+            first_time(&mut seen, (name, span), "cluster", source, diags);
+        }
+        if let Some((key, _)) = cluster.entry("flux").and_then(|(_, f)| f.entry("repoPath")) {
+            diags.push(
+                Diagnostic::error(
+                    Code::ClusterRepoPath,
+                    "`repoPath` is the fleet's: every cluster's tree is in its output root",
+                )
+                .at(Some(key), "set per cluster")
+                .help("set `flux.repoPath` once, at the top of the fleet spec"),
+            );
+        }
+        let mut runs = Vec::new();
+        for app in list(*cluster, "apps", diags) {
+            let Some((name, span)) = label_of(app, "an app", diags) else {
+                continue;
+            };
+            if !shared.iter().any(|(n, _)| *n == name) {
+                let mut d = Diagnostic::error(
+                    Code::FleetAppUndefined,
+                    format!("app `{name}` is not defined in the fleet's `apps`"),
+                )
+                .at(Some(span), "no such app");
+                d = match did_you_mean(&name, shared.iter().map(|(n, _)| n.as_str())) {
+                    Some(best) => d.help(format!("did you mean `{best}`?")),
+                    None => d.help("define each app once in the fleet's `apps`; a cluster lists the apps it runs and what differs there"),
+                };
+                diags.push(d);
+            }
+            first_time(&mut runs, (name, span), "app", source, diags);
+        }
+    }
+    if items.is_empty() && !diags.iter().any(Diagnostic::is_error) {
+        let span = root.entry("clusters").map(|(s, _)| s);
+        diags.push(
+            Diagnostic::error(Code::InvalidValue, "a fleet spec has at least one cluster")
+                .at(span, "no clusters")
+                .help("add `- name: <cluster>` items, each listing the `apps` it runs"),
+        );
+    }
+    seen.into_iter().map(|(n, _)| n).collect()
+}
+
+/// The cluster spec of `cluster`: the fleet's shared fields with the cluster's merged over
+/// them, and the apps it lists, each merged over its definition.
+fn cluster_spec(root: Part, cluster: Part, shared: &[(String, Span)]) -> (Value, SpanNode) {
+    let schema = SchemaAt::root(crate::spec::schema::schema());
+    let mut value = Map::new();
+    let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
+    let mut put = |key: &str, key_span: Span, (v, spans): (Value, SpanNode)| {
+        value.insert(key.to_string(), v);
+        entries.push((key.to_string(), key_span, spans));
+    };
+    if let Some((key_span, api)) = root.entry("apiVersion") {
+        put("apiVersion", key_span, api.owned());
+    }
+    if let Some((key_span, kind)) = root.entry("kind") {
+        let node = SpanNode::scalar(kind.spans.span());
+        put("kind", key_span, (Value::String("Cluster".into()), node));
+    }
+    if let Some((key_span, name)) = cluster.entry("name") {
+        let metadata = Map::from_iter([("name".to_string(), name.value.clone())]);
+        let node = SpanNode::map(
+            cluster.spans.span(),
+            vec![("name".into(), key_span, name.spans.clone())],
+        );
+        put("metadata", key_span, (Value::Object(metadata), node));
+    }
+    for field in SHARED_FIELDS {
+        let merged = match (root.entry(field), cluster.entry(field)) {
+            (Some((_, base)), Some((key_span, over))) => {
+                (key_span, merge(base, over, Some(field), schema.property(field)))
+            }
+            (Some((key_span, part)), None) | (None, Some((key_span, part))) => (key_span, part.owned()),
+            (None, None) => continue,
+        };
+        put(field, merged.0, merged.1);
+    }
+    if let Some((key_span, apps)) = cluster.entry("apps") {
+        let app_schema = schema.property("apps").and_then(|s| s.items());
+        let definitions = root.entry("apps").map(|(_, a)| a);
+        let (mut values, mut spans) = (Vec::new(), Vec::new());
+        for i in 0..apps.value.as_array().map_or(0, Vec::len) {
+            let Some(item) = apps.item(i) else { continue };
+            let name = item.value.get("name").and_then(Value::as_str).unwrap_or_default();
+            let definition = shared
+                .iter()
+                .position(|(n, _)| n == name)
+                .and_then(|j| definitions?.item(j));
+            let (v, s) = match definition {
+                Some(base) => merge(base, item, None, app_schema),
+                None => item.owned(),
+            };
+            values.push(v);
+            spans.push(s);
+        }
+        put(
+            "apps",
+            key_span,
+            (Value::Array(values), SpanNode::seq(apps.spans.span(), spans)),
+        );
+    }
+    (Value::Object(value), SpanNode::map(cluster.spans.span(), entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::parse;
+
+    const FLEET: &str = "\
+apiVersion: gitopsc.io/v1alpha1
+kind: Fleet
+metadata: {name: acme}
+flux: {repoPath: kubernetes}
+defaults: {timeout: 5m}
+sources:
+  helm:
+    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}
+apps:
+  - name: web
+    helm: {chart: podinfo, version: 6.7.1, source: podinfo, values: {replicaCount: 1}}
+  - name: unused
+clusters:
+  - name: staging
+    apps:
+      - name: web
+  - name: production
+    defaults: {timeout: 9m}
+    apps:
+      - name: web
+        helm: {version: 6.7.2, values: {replicaCount: 3}}
+";
+
+    fn loaded(text: &str) -> Loaded {
+        parse(Source::new("fleet.yaml", text))
+            .map_err(|(_, d)| d)
+            .unwrap()
+    }
+
+    #[test]
+    fn each_cluster_is_a_cluster_spec_with_the_fleets_spans() {
+        let fleet_spec = loaded(FLEET);
+        let fleet = expand(&fleet_spec).unwrap();
+        assert_eq!(fleet.name, "acme");
+        let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["staging", "production"]);
+        let prod = &fleet.clusters[1].loaded;
+        assert_eq!(prod.tree_root, "fleet/production");
+        assert_eq!(prod.value["kind"], "Cluster");
+        assert_eq!(prod.value["metadata"]["name"], "production");
+        assert_eq!(prod.value["defaults"]["timeout"], "9m");
+        assert_eq!(prod.value["flux"]["repoPath"], "kubernetes");
+        let web = &prod.value["apps"][0];
+        assert_eq!(web["helm"]["version"], "6.7.2");
+        assert_eq!(web["helm"]["chart"], "podinfo");
+        assert_eq!(web["helm"]["values"]["replicaCount"], 3);
+        let text_at = |pointer: &str| {
+            let span = prod.spans.value(pointer).unwrap();
+            let (line, _) = prod.source.line_col(span.start);
+            (line, &FLEET[span.start..span.end])
+        };
+        assert_eq!(text_at("/apps/0/helm/version"), (21, "6.7.2"));
+        assert_eq!(text_at("/apps/0/helm/chart"), (11, "podinfo"));
+        assert_eq!(text_at("/metadata/name"), (17, "production"));
+        assert_eq!(
+            fleet.clusters[0].loaded.value["apps"][0]["helm"]["version"],
+            "6.7.1"
+        );
+        assert_eq!(fleet.clusters[0].loaded.value["defaults"]["timeout"], "5m");
+        // Every expanded cluster checks as a cluster spec.
+        for cluster in fleet.clusters {
+            let checked = crate::check_loaded(cluster.loaded, std::path::Path::new(""))
+                .map_err(|f| f.diagnostics)
+                .unwrap();
+            assert_eq!(checked.model.cluster, cluster.name);
+            assert_eq!(
+                checked.model.apps[0].dir,
+                format!("fleet/{}/workloads/web", cluster.name)
+            );
+        }
+        assert_eq!(fleet.warnings.len(), 1);
+        assert!(fleet.warnings[0].message.contains("`unused`"));
+    }
+
+    #[test]
+    fn the_fleets_structure_is_checked_with_every_error_at_its_place() {
+        let text = FLEET
+            .replace("metadata: {name: acme}", "metadata: {name: acme}\nclustres: []")
+            .replace("  - name: staging\n    apps:\n      - name: web", "  - name: staging\n    flux: {repoPath: x}\n    apps:\n      - name: wbe\n  - name: production2\n  - name: staging");
+        let errors = expand(&loaded(&text)).unwrap_err();
+        let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
+        for expected in [
+            "unknown field `clustres`",
+            "`repoPath` is the fleet's: every cluster's tree is in its output root",
+            "app `wbe` is not defined in the fleet's `apps`",
+            "cluster `staging` is listed twice",
+        ] {
+            assert!(messages.contains(&expected), "{expected}: {messages:?}");
+        }
+        let typo = errors.iter().find(|d| d.message.contains("`wbe`")).unwrap();
+        assert_eq!(typo.help.as_deref(), Some("did you mean `web`?"));
+        assert_eq!(&text[typo.span.unwrap().start..typo.span.unwrap().end], "wbe");
+    }
+}

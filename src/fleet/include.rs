@@ -1,0 +1,349 @@
+//! A fleet spec in several files: a root fleet file that names the others in `include:`, or a
+//! folder whose `fleet.yaml` is the root and every other `*.yaml` file below it a part. A part
+//! (`kind: FleetPart`, its schema `schemas/fleet-part.schema.json`) holds apps, clusters, chart
+//! sources or secret stores — one file per app, per team or per cluster — and they join the
+//! root's lists, in the order of `include:` (or of the parts' paths). Nothing else: no
+//! templating, no overrides between files; a name two files define is an error naming both.
+//!
+//! The files are laid end to end in one [`Source`], each node keeping its place in its file,
+//! so the expansion and every diagnostic after it point into the right file and line.
+
+use crate::Failure;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::emit::lock::is_safe_relative;
+use crate::source::{Source, Span};
+use crate::spec::load::{self, Loaded, SpanIndex, SpanNode};
+use crate::spec::schema::did_you_mean;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// The fields of a part.
+pub const PART_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "apps",
+    "clusters",
+    "sources",
+    "secretStores",
+];
+
+/// The lists a part adds to: `(field, field below it)`.
+const LISTS: &[(&str, Option<&str>)] = &[
+    ("apps", None),
+    ("clusters", None),
+    ("secretStores", None),
+    ("sources", Some("helm")),
+];
+
+/// The files of a fleet spec: the root's path, and its parts' (none for a fleet of one file).
+pub struct Files {
+    /// The root fleet file.
+    pub root: PathBuf,
+    /// Whether the spec was named as a folder.
+    folder: bool,
+}
+
+impl Files {
+    /// The root file of the spec at `path`: itself, or a folder's `fleet.yaml`; `None` for a
+    /// folder without one.
+    pub fn of(path: &Path) -> Option<Files> {
+        if path.is_dir() {
+            let root = path.join("fleet.yaml");
+            return root.is_file().then_some(Files { root, folder: true });
+        }
+        Some(Files {
+            root: path.to_path_buf(),
+            folder: false,
+        })
+    }
+}
+
+/// The loaded root, with its parts joined in when it has any. `None` when the root is not a
+/// fleet spec (or cannot be loaded: the cluster spec's way then says why).
+pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
+    let mut root = load::load(&files.root).ok()?;
+    if root.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
+        return None;
+    }
+    let parts = match part_paths(files, &mut root) {
+        Ok(parts) => parts,
+        Err(diagnostics) => {
+            return Some(Err(Failure {
+                source: Some(root.source),
+                diagnostics,
+            }));
+        }
+    };
+    if parts.is_empty() {
+        return Some(Ok(root));
+    }
+    let mut loaded = vec![root];
+    for (path, _) in &parts {
+        match load::load(path) {
+            Ok(part) => loaded.push(part),
+            Err((source, diagnostics)) => return Some(Err(Failure { source, diagnostics })),
+        }
+    }
+    Some(join(loaded))
+}
+
+/// The files a fleet root at `root` names in `include:`, relative to its folder as written:
+/// what a command that lays the spec out of git needs beside it. Empty for anything else.
+pub fn listed(root: &Path) -> Vec<String> {
+    let Ok(loaded) = load::load(root) else {
+        return Vec::new();
+    };
+    if loaded.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
+        return Vec::new();
+    }
+    loaded.value["include"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|p| is_safe_relative(p))
+        .map(String::from)
+        .collect()
+}
+
+/// The parts of the spec, with the span of the `include:` entry that names each (none in a
+/// folder); takes `include` out of the root's value.
+fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<Span>)>, Vec<Diagnostic>> {
+    let include = root.value.as_object_mut().and_then(|m| m.remove("include"));
+    let base = files.root.parent().unwrap_or(Path::new("."));
+    if files.folder {
+        if include.is_some() {
+            let span = root.spans.key("/include");
+            return Err(vec![
+                Diagnostic::error(Code::IncludeInFolder, "a folder's `fleet.yaml` includes every other `*.yaml` file of the folder: `include` has no place here")
+                    .at(span, "in a folder's root")
+                    .help("remove `include`, or name the root file itself instead of its folder"),
+            ]);
+        }
+        return Ok(yaml_files(base)
+            .into_iter()
+            .filter(|p| *p != files.root)
+            .map(|p| (p, None))
+            .collect());
+    }
+    let Some(include) = include else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(entries) = include else {
+        let span = root.spans.value("/include");
+        return Err(vec![
+            Diagnostic::error(Code::WrongType, "`include` must be a list of files")
+                .at(span, "not a list")
+                .help("write `include: [apps/harbor.yaml, clusters/production.yaml]`"),
+        ]);
+    };
+    let mut diags = Vec::new();
+    let mut paths: Vec<(PathBuf, Option<Span>)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let span = root.spans.value(&format!("/include/{i}"));
+        let file = entry.as_str().unwrap_or_default();
+        let path = base.join(file);
+        let fault = if !is_safe_relative(file) {
+            Some("a relative path inside the root file's folder, without `.` or `..`")
+        } else if paths.iter().any(|(p, _)| *p == path) {
+            Some("each file once")
+        } else if !path.is_file() {
+            Some("a file that exists")
+        } else {
+            None
+        };
+        match fault {
+            Some(expected) => diags.push(
+                Diagnostic::error(
+                    Code::IncludeFile,
+                    format!("`include` names `{file}`; expected {expected}"),
+                )
+                .at(span, "this file")
+                .help(format!("files are looked up from `{}`", base.display())),
+            ),
+            None => paths.push((path, span)),
+        }
+    }
+    if diags.is_empty() { Ok(paths) } else { Err(diags) }
+}
+
+/// Every `*.yaml` file below `dir` (hidden folders and files skipped), sorted by path.
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yaml"))
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The root and its parts as one loaded spec: the parts' lists appended to the root's.
+fn join(files: Vec<Loaded>) -> Result<Loaded, Failure> {
+    let sources: Vec<Source> = files.iter().map(|f| f.source.clone()).collect();
+    let (source, starts) = Source::composite(sources[0].name.clone(), &sources);
+    let mut diags = Vec::new();
+    let mut value = Map::new();
+    let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
+    // The root's own fields first; the lists are made again below, from every file.
+    let root_spans = files[0].spans.root().shifted(starts[0]);
+    if let Some(root) = files[0].value.as_object() {
+        for (key, v) in root.iter().filter(|(k, _)| !LISTS.iter().any(|(l, _)| l == k)) {
+            if let Some((key_span, node)) = root_spans.entry(key) {
+                value.insert(key.clone(), v.clone());
+                entries.push((key.clone(), key_span, node.clone()));
+            }
+        }
+    }
+    let parts: Vec<(Value, SpanNode)> = files
+        .iter()
+        .zip(&starts)
+        .map(|(f, &at)| (f.value.clone(), f.spans.root().shifted(at)))
+        .collect();
+    for (i, (part, spans)) in parts.iter().enumerate() {
+        if i > 0 {
+            check_part(part, spans, &mut diags);
+        }
+        check_lists(part, spans, &mut diags);
+    }
+    for (field, below) in LISTS {
+        if let Some((v, key_span, node)) = joined(&parts, field, *below) {
+            value.insert((*field).to_string(), v);
+            entries.push(((*field).to_string(), key_span, node));
+        }
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        crate::diagnostic::sort(&mut diags);
+        return Err(Failure {
+            source: Some(source),
+            diagnostics: diags,
+        });
+    }
+    Ok(Loaded {
+        source,
+        value: Value::Object(value),
+        spans: SpanIndex::new(SpanNode::map(root_spans.span(), entries)),
+        tree_root: String::new(),
+    })
+}
+
+/// Checks a part's own structure: its kind and fields.
+fn check_part(part: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
+    let at = |key: &str| spans.entry(key).map(|(k, _)| k).or(Some(spans.span()));
+    if part.get("apiVersion").and_then(Value::as_str) != Some(crate::spec::API_VERSION) {
+        diags.push(
+            Diagnostic::error(
+                Code::NotAFleetPart,
+                format!(
+                    "an included file's `apiVersion` is `{}`",
+                    crate::spec::API_VERSION
+                ),
+            )
+            .at(at("apiVersion"), "expected `apiVersion: gitopsc.io/v1alpha1`"),
+        );
+    }
+    match part.get("kind").and_then(Value::as_str) {
+        Some("FleetPart") => {}
+        other => diags.push(
+            Diagnostic::error(Code::NotAFleetPart, format!(
+                "an included file is a `FleetPart`{}",
+                other.map(|k| format!(", not a `{k}`")).unwrap_or_default()
+            ))
+            .at(at("kind"), "expected `kind: FleetPart`")
+            .help("start it with `apiVersion: gitopsc.io/v1alpha1` and `kind: FleetPart`; it holds `apps`, `clusters`, `sources` or `secretStores`"),
+        ),
+    }
+    for key in part.as_object().into_iter().flat_map(Map::keys) {
+        if !PART_FIELDS.contains(&key.as_str()) {
+            let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
+                .at(at(key), "not a field of a fleet part");
+            d = match did_you_mean(key, PART_FIELDS.iter().copied()) {
+                Some(best) => d.help(format!("did you mean `{best}`?")),
+                None => d.help(
+                    "a part holds `apps`, `clusters`, `sources` or `secretStores`; the rest is the root's",
+                ),
+            };
+            diags.push(d);
+        }
+    }
+    if let Some(Value::Object(sources)) = part.get("sources") {
+        for key in sources.keys().filter(|k| *k != "helm") {
+            let span = spans
+                .entry("sources")
+                .and_then(|(_, s)| s.entry(key))
+                .map(|(k, _)| k);
+            diags.push(
+                Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
+                    .at(span, "a part's `sources` holds `helm` only"),
+            );
+        }
+    }
+}
+
+/// Reports a list field of a file (the root or a part) that is not a list: its items could
+/// not join the others'.
+fn check_lists(file: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
+    for (field, below) in LISTS {
+        let (value, node) = match below {
+            None => (file.get(field), spans.entry(field).map(|(_, n)| n)),
+            Some(inner) => (
+                file.get(field).and_then(|v| v.get(inner)),
+                spans
+                    .entry(field)
+                    .and_then(|(_, n)| n.entry(inner))
+                    .map(|(_, n)| n),
+            ),
+        };
+        if let (Some(v), Some(node)) = (value, node)
+            && !v.is_array()
+        {
+            let name = below.map_or_else(|| (*field).to_string(), |inner| format!("{field}.{inner}"));
+            diags.push(
+                Diagnostic::error(Code::WrongType, format!("`{name}` must be a list"))
+                    .at(Some(node.span()), "not a list")
+                    .help(format!("write `{name}:` with one `- name: ...` item per entry")),
+            );
+        }
+    }
+}
+
+/// One list of every file joined: its value, key span and spans. `None` when no file has it.
+fn joined(parts: &[(Value, SpanNode)], field: &str, below: Option<&str>) -> Option<(Value, Span, SpanNode)> {
+    let mut items = Vec::new();
+    let mut nodes = Vec::new();
+    let mut first: Option<(Span, Span)> = None;
+    for (value, spans) in parts {
+        let Some((key_span, node)) = spans.entry(field) else {
+            continue;
+        };
+        let (list, list_node) = match below {
+            None => (value.get(field), node),
+            Some(inner) => match node.entry(inner) {
+                Some((_, inner_node)) => (value.get(field).and_then(|v| v.get(inner)), inner_node),
+                None => continue,
+            },
+        };
+        // What is not a list is reported by `check_lists`.
+        let Some(Value::Array(list)) = list else { continue };
+        first.get_or_insert((key_span, list_node.span()));
+        for (i, item) in list.iter().enumerate() {
+            if let Some(n) = list_node.item(i) {
+                items.push(item.clone());
+                nodes.push(n.clone());
+            }
+        }
+    }
+    let (key_span, list_span) = first?;
+    let list = SpanNode::seq(list_span, nodes);
+    Some(match below {
+        None => (Value::Array(items), key_span, list),
+        Some(inner) => {
+            let map = Map::from_iter([(inner.to_string(), Value::Array(items))]);
+            let node = SpanNode::map(list_span, vec![(inner.to_string(), key_span, list)]);
+            (Value::Object(map), key_span, node)
+        }
+    })
+}

@@ -1,0 +1,182 @@
+//! `gitopsc diff FLEET --cluster production --against staging`: what `production` would
+//! change to match `staging`, for the apps both run — value by value, each with the place in
+//! the fleet file it comes from on each side, so a promotion is an edit of the right line
+//! (the shared definition, or a cluster's override). Lists compare as the override rules
+//! merge them: named items by name, other lists whole.
+
+use super::expand::{Cluster, Fleet};
+use super::merge::{REPLACED_NAMED_LISTS, SchemaAt};
+use super::show::{apps_of, failed, find_cluster, open, ticked};
+use crate::commands::{Outcome, Style};
+use crate::diagnostic::{Code, Diagnostic};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+/// `gitopsc diff FLEET --cluster CLUSTER --against OTHER`. Exit 1 when an app differs.
+pub fn diff(spec: &Path, cluster: &str, against: &str, style: Style) -> Outcome {
+    let fleet = match open(spec, style) {
+        Ok(fleet) => fleet,
+        Err(outcome) => return outcome,
+    };
+    let (to, from) = match (find_cluster(&fleet, cluster), find_cluster(&fleet, against)) {
+        (Ok(to), Ok(from)) if to.name != from.name => (to, from),
+        (Ok(_), Ok(_)) => {
+            let d = Diagnostic::error(
+                Code::AgainstItself,
+                format!("`--against {against}` names the cluster itself"),
+            )
+            .help("name another cluster of the fleet: the one whose apps to match");
+            return failed(&[d], None, style);
+        }
+        (Err(d), _) | (_, Err(d)) => return failed(&[d], None, style),
+    };
+    let (to_apps, from_apps) = (apps_of(to), apps_of(from));
+    let mut out = format!(
+        "what cluster `{}` would change to match cluster `{}`, app by app (`~` changed, `+` added, `-` removed; each value's place in the fleet file below it)\n",
+        to.name, from.name
+    );
+    let mut differs = false;
+    for (i, app) in to_apps.iter().enumerate() {
+        let Some(j) = from_apps.iter().position(|a| a == app) else {
+            continue;
+        };
+        let changes = app_changes(&fleet, (to, i), (from, j));
+        if changes.is_empty() {
+            let _ = writeln!(out, "\napp `{app}`: the same in both");
+        } else {
+            differs = true;
+            let _ = write!(out, "\napp `{app}`:\n{changes}");
+        }
+    }
+    let only = |a: &[&str], b: &[&str]| ticked(a.iter().copied().filter(|x| !b.contains(x)));
+    for (cluster, text) in [
+        (to, only(&to_apps, &from_apps)),
+        (from, only(&from_apps, &to_apps)),
+    ] {
+        if !text.is_empty() {
+            let _ = writeln!(out, "\nonly `{}` runs {text}", cluster.name);
+        }
+    }
+    Outcome {
+        code: u8::from(differs),
+        stdout: out,
+        ..Outcome::default()
+    }
+}
+
+/// A leaf of an app's value: where it is below the app (JSON pointer) and the value.
+type Leaves<'v> = BTreeMap<String, (String, &'v Value)>;
+
+/// The changes from app `to` to app `from`, one block per value, or empty.
+fn app_changes(fleet: &Fleet, (to, i): (&Cluster, usize), (from, j): (&Cluster, usize)) -> String {
+    let schema = crate::spec::schema::schema();
+    let app_schema = SchemaAt::root(schema).property("apps").and_then(|s| s.items());
+    let (mut ours, mut theirs) = (Leaves::new(), Leaves::new());
+    leaves(&to.loaded.value["apps"][i], "", "", app_schema, &mut ours);
+    leaves(&from.loaded.value["apps"][j], "", "", app_schema, &mut theirs);
+    let place = |cluster: &Cluster, index: usize, pointer: &str| {
+        cluster
+            .loaded
+            .spans
+            .value(&format!("/apps/{index}{pointer}"))
+            .map_or_else(String::new, |span| fleet.place(span))
+    };
+    let flow = |v: &Value| {
+        let mut text = String::new();
+        crate::render::yaml::flow(v, &mut text);
+        text
+    };
+    let mut out = String::new();
+    let mut paths: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    for path in paths {
+        let (line, places) = match (ours.get(path), theirs.get(path)) {
+            (Some((_, a)), Some((_, b))) if a == b => continue,
+            (Some((p, a)), Some((q, b))) => (
+                format!("~ {path}: {} → {}", flow(a), flow(b)),
+                vec![(&to.name, place(to, i, p)), (&from.name, place(from, j, q))],
+            ),
+            (None, Some((q, b))) => (
+                format!("+ {path}: {}", flow(b)),
+                vec![(&from.name, place(from, j, q))],
+            ),
+            (Some((p, a)), None) => (
+                format!("- {path}: {}", flow(a)),
+                vec![(&to.name, place(to, i, p))],
+            ),
+            (None, None) => continue,
+        };
+        let _ = writeln!(out, "  {line}");
+        for (cluster, place) in places {
+            let _ = writeln!(out, "      {cluster}: {place}");
+        }
+    }
+    out
+}
+
+/// The leaves of `value`: scalars, empty collections, lists the override rules replace
+/// whole, each under its path (`helm.values.image.tag`, `workloads[api].replicas`).
+fn leaves<'v>(value: &'v Value, pointer: &str, path: &str, schema: Option<SchemaAt>, out: &mut Leaves<'v>) {
+    let join = |segment: &str| {
+        let plain = !segment.is_empty()
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let segment = if plain {
+            segment.to_string()
+        } else {
+            serde_json::to_string(segment).unwrap_or_default()
+        };
+        if path.is_empty() {
+            segment
+        } else {
+            format!("{path}.{segment}")
+        }
+    };
+    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, v) in map {
+                let (child, here) = (
+                    schema.and_then(|s| s.property(key)),
+                    format!("{pointer}/{}", escape(key)),
+                );
+                match v.as_array() {
+                    // As the override rules merge it: by name.
+                    Some(items)
+                        if child.is_some_and(|s| s.names_items())
+                            && !REPLACED_NAMED_LISTS.contains(&key.as_str())
+                            && distinct_names(items) =>
+                    {
+                        for (index, item) in items.iter().enumerate() {
+                            let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+                            let at = format!("{here}/{index}");
+                            leaves(
+                                item,
+                                &at,
+                                &format!("{}[{name}]", join(key)),
+                                child.and_then(|s| s.items()),
+                                out,
+                            );
+                        }
+                    }
+                    _ => leaves(v, &here, &join(key), child, out),
+                }
+            }
+        }
+        _ => {
+            out.insert(path.to_string(), (pointer.to_string(), value));
+        }
+    }
+}
+
+/// Whether every item of a list has a `name`, and no two the same.
+fn distinct_names(items: &[Value]) -> bool {
+    let mut names: Vec<&str> = items.iter().filter_map(|i| i.get("name")?.as_str()).collect();
+    let all = names.len() == items.len();
+    names.sort_unstable();
+    all && names.windows(2).all(|w| w[0] != w[1])
+}

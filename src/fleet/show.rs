@@ -1,0 +1,115 @@
+//! `gitopsc show FLEET CLUSTER APP`: an app as a cluster runs it — its definition with the
+//! cluster's override merged over it — printed as YAML (through the one emitter) with, after
+//! each value, the place in the fleet file it comes from.
+
+use super::expand::{Cluster, Fleet};
+use crate::commands::{Outcome, Style};
+use crate::diagnostic::{self, Code, Diagnostic};
+use crate::spec::schema::did_you_mean;
+use std::path::Path;
+
+/// `gitopsc show FLEET CLUSTER APP`.
+pub fn show(spec: &Path, cluster: &str, app: &str, style: Style) -> Outcome {
+    let fleet = match open(spec, style) {
+        Ok(fleet) => fleet,
+        Err(outcome) => return outcome,
+    };
+    let (cluster, index) = match find_app(&fleet, cluster, app) {
+        Ok(found) => found,
+        Err(d) => return failed(&[d], None, style),
+    };
+    let pointer = format!("/apps/{index}");
+    let value = &cluster.loaded.value["apps"][index];
+    let mut out = format!(
+        "# app `{app}` of cluster `{}` of fleet `{}`, as the cluster runs it; after each value,\n\
+         # where in the fleet spec it comes from\n",
+        cluster.name, fleet.name
+    );
+    let note = |at: &str| {
+        cluster
+            .loaded
+            .spans
+            .value(&format!("{pointer}{at}"))
+            .map_or_else(String::new, |span| fleet.place(span))
+    };
+    crate::render::yaml::block_with_notes(value, &note, &mut out);
+    out.push('\n');
+    Outcome {
+        stdout: out,
+        ..Outcome::default()
+    }
+}
+
+/// The fleet in `spec`, or what to print when it is none or does not expand.
+pub(super) fn open(spec: &Path, style: Style) -> Result<Fleet, Outcome> {
+    match super::load_if_fleet(spec) {
+        Some(Ok(fleet)) => Ok(fleet),
+        Some(Err(f)) => Err(failed(&f.diagnostics, f.source.as_ref(), style)),
+        None => Err(failed(
+            &[Diagnostic::error(
+                Code::NotAFleet,
+                format!("`{}` is not a fleet spec", spec.display()),
+            )
+            .help("this command compares the clusters of a fleet spec (`kind: Fleet`, docs/fleet.md)")],
+            None,
+            style,
+        )),
+    }
+}
+
+/// The cluster named `name`, or an error naming the fleet's.
+pub(super) fn find_cluster<'f>(fleet: &'f Fleet, name: &str) -> Result<&'f Cluster, Diagnostic> {
+    fleet.clusters.iter().find(|c| c.name == name).ok_or_else(|| {
+        let names = fleet.clusters.iter().map(|c| c.name.as_str());
+        let help = match did_you_mean(name, names.clone()) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => format!("its clusters: {}", ticked(names)),
+        };
+        Diagnostic::error(
+            Code::UnknownCluster,
+            format!("the fleet `{}` has no cluster `{name}`", fleet.name),
+        )
+        .help(help)
+    })
+}
+
+/// The names of the apps a cluster runs, in its order.
+pub(super) fn apps_of(cluster: &Cluster) -> Vec<&str> {
+    cluster.loaded.value["apps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("name")?.as_str())
+        .collect()
+}
+
+/// The cluster `cluster` and the index of its app `app`, or an error saying which is not.
+fn find_app<'f>(fleet: &'f Fleet, cluster: &str, app: &str) -> Result<(&'f Cluster, usize), Diagnostic> {
+    let cluster = find_cluster(fleet, cluster)?;
+    let apps = apps_of(cluster);
+    if let Some(index) = apps.iter().position(|a| *a == app) {
+        return Ok((cluster, index));
+    }
+    let help = match did_you_mean(app, apps.iter().copied()) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!("the apps it runs: {}", ticked(apps.iter().copied())),
+    };
+    Err(Diagnostic::error(
+        Code::AppNotRun,
+        format!("cluster `{}` runs no app `{app}`", cluster.name),
+    )
+    .help(help))
+}
+
+/// Names in backticks, separated by commas.
+pub(super) fn ticked<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+pub(super) fn failed(diags: &[Diagnostic], source: Option<&crate::source::Source>, style: Style) -> Outcome {
+    Outcome {
+        code: 2,
+        stderr: diagnostic::render(diags, source, style.color_err),
+        ..Outcome::default()
+    }
+}

@@ -1,0 +1,200 @@
+//! What `build`, `check` and `diff` compile into an output root: a cluster spec file, or one
+//! cluster of a fleet (its spec expanded from the fleet file, and perhaps checked already).
+
+use crate::emit::owner::Owner;
+use crate::source::Source;
+use crate::spec::load::Loaded;
+use crate::{Checked, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
+use std::path::Path;
+
+/// A spec to compile, and whose tree it is.
+pub struct Target<'a> {
+    /// The spec file as the user named it.
+    spec: &'a Path,
+    /// For a cluster of a fleet: which, and its spec.
+    cluster: Option<FleetCluster>,
+}
+
+/// One cluster of a fleet.
+struct FleetCluster {
+    owner: Owner,
+    /// The fleet's text (all its files).
+    source: Source,
+    spec: Spec,
+    /// The input stamp of the cluster's spec ([`input_of_cluster`]).
+    input: String,
+}
+
+/// A fleet's cluster's spec: expanded, or checked already.
+enum Spec {
+    Loaded(Box<Loaded>),
+    Checked(Box<Checked>),
+    Taken,
+}
+
+impl<'a> Target<'a> {
+    /// The cluster spec in the file `spec`.
+    pub fn file(spec: &'a Path) -> Self {
+        Target { spec, cluster: None }
+    }
+
+    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, expanded; `input` is
+    /// its stamp ([`input_of_cluster`]).
+    pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded, input: String) -> Self {
+        let source = loaded.source.clone();
+        let owner = Owner::fleet_cluster(fleet, cluster);
+        Self::cluster(spec, owner, source, Spec::Loaded(Box::new(loaded)), input)
+    }
+
+    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, checked.
+    pub fn checked_cluster(
+        spec: &'a Path,
+        fleet: &str,
+        cluster: &str,
+        checked: Checked,
+        input: String,
+    ) -> Self {
+        let source = checked.source.clone();
+        let owner = Owner::fleet_cluster(fleet, cluster);
+        Self::cluster(spec, owner, source, Spec::Checked(Box::new(checked)), input)
+    }
+
+    fn cluster(spec: &'a Path, owner: Owner, source: Source, loaded: Spec, input: String) -> Self {
+        Target {
+            spec,
+            cluster: Some(FleetCluster {
+                owner,
+                source,
+                spec: loaded,
+                input,
+            }),
+        }
+    }
+
+    /// The spec file (a fleet's, for a fleet's cluster).
+    pub fn spec(&self) -> &'a Path {
+        self.spec
+    }
+
+    /// The folder the spec's vendored charts and manifest files are read from.
+    pub fn spec_dir(&self) -> std::path::PathBuf {
+        match &self.cluster {
+            None => self.spec.parent().unwrap_or(Path::new("")).to_path_buf(),
+            Some(_) => crate::fleet::spec_dir(self.spec),
+        }
+    }
+
+    /// The spec's text, which the positions of its recorded warnings are in: the file's, or
+    /// the fleet's (all its files). `None` when the file cannot be read.
+    pub fn text(&self) -> Option<Source> {
+        match &self.cluster {
+            Some(c) => Some(c.source.clone()),
+            None => {
+                let text = std::fs::read_to_string(self.spec).ok()?;
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                Some(Source::new(self.spec.display().to_string(), text))
+            }
+        }
+    }
+
+    /// The input stamp of the spec whose file holds `text`: the text's for a cluster spec, the
+    /// cluster's own for a fleet's.
+    pub fn input_of(&self, text: &str) -> String {
+        match &self.cluster {
+            None => emit::Stamp::input_of(text),
+            Some(c) => c.input.clone(),
+        }
+    }
+
+    /// Whose tree it is.
+    pub fn owner(&self) -> Owner {
+        self.cluster.as_ref().map(|c| c.owner.clone()).unwrap_or_default()
+    }
+
+    /// How a command line names it: `SPEC`, or `FLEET --cluster NAME`.
+    pub fn args(&self) -> String {
+        match &self.cluster {
+            None => self.spec.display().to_string(),
+            Some(c) => format!("{} --cluster {}", self.spec.display(), c.owner.cluster),
+        }
+    }
+
+    /// Checks the spec (unless it was) and compiles the blueprints.
+    pub fn prepare(&mut self, blueprints: Option<&Path>) -> Result<Prepared, Failure> {
+        let Some(cluster) = &mut self.cluster else {
+            return prepare(self.spec, blueprints);
+        };
+        let spec_path = self.spec;
+        let owner = cluster.owner.clone();
+        let spec = std::mem::replace(&mut cluster.spec, Spec::Taken);
+        let mut prepared = prepare_with(
+            || match spec {
+                Spec::Loaded(loaded) => check_cluster(*loaded, &owner.cluster, spec_path),
+                Spec::Checked(checked) => Ok(*checked),
+                Spec::Taken => Err(Failure {
+                    source: None,
+                    diagnostics: vec![crate::diagnostic::Diagnostic::error(
+                        crate::diagnostic::Code::Internal,
+                        "the cluster's spec was compiled twice",
+                    )],
+                }),
+            },
+            blueprints,
+        )?;
+        prepared.stamp.owner = owner;
+        if !prepared.stamp.input.is_empty() {
+            prepared.stamp.input.clone_from(&cluster.input);
+        }
+        Ok(prepared)
+    }
+
+    /// Makes the folder of the tree's lock file, for a build: a fleet's cluster's own (a
+    /// cluster spec's is the output root; an output root that is not a folder is the
+    /// comparison's to report).
+    pub fn make_lock_folder(&self, out: &Path) -> Result<(), emit::EmitError> {
+        let owner = self.owner();
+        if owner.dir().is_empty() || std::fs::metadata(out).is_ok_and(|m| !m.is_dir()) {
+            return Ok(());
+        }
+        let dir = out.join(owner.dir());
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            emit::EmitError(
+                format!("cannot create `{}`: {e}", dir.display()),
+                None,
+                crate::diagnostic::Code::Output,
+            )
+        })
+    }
+}
+
+/// Checks a fleet's cluster's spec; every diagnostic names the cluster.
+fn check_cluster(loaded: Loaded, cluster: &str, spec: &Path) -> Result<Checked, Failure> {
+    let name = |diags: &mut Vec<crate::diagnostic::Diagnostic>| {
+        for d in diags {
+            d.message = format!("cluster `{cluster}`: {}", d.message);
+        }
+    };
+    match check_loaded(loaded, &crate::fleet::spec_dir(spec)) {
+        Ok(mut checked) => {
+            name(&mut checked.warnings);
+            Ok(checked)
+        }
+        Err(mut failure) => {
+            name(&mut failure.diagnostics);
+            Err(failure)
+        }
+    }
+}
+
+/// The input stamp of a fleet's cluster: of its spec's data and the place in the fleet file of
+/// each of its nodes (the recorded warnings are at those places), with gitopsc's build. An edit
+/// of the fleet file that neither changes a cluster's data nor moves its nodes — in another
+/// cluster's entry below them, say — leaves the stamp, and so the cluster's lock file, as it is.
+pub fn input_of_cluster(loaded: &Loaded) -> String {
+    let mut text = serde_json::to_string(&loaded.value).unwrap_or_default();
+    loaded.spans.root().visit(&mut |span| {
+        use std::fmt::Write;
+        let _ = write!(text, " {}-{}", span.start, span.end);
+    });
+    emit::Stamp::input_of(&text)
+}
