@@ -334,6 +334,7 @@ fn expected(spec: &Value) -> Vec<Value> {
     let list = |v: &Value| v.as_array().unwrap_or(&none).clone();
     let sources = list(&spec["sources"]["helm"]);
     let (mut charts, mut images, mut pg_images, mut pg_versions) = (vec![], vec![], vec![], vec![]);
+    let (mut redis_images, mut redis_versions) = (vec![], vec![]);
     for app in list(&spec["apps"]) {
         let helm = &app["helm"];
         if let Some(chart) = helm["chart"].as_str() {
@@ -362,6 +363,17 @@ fn expected(spec: &Value) -> Vec<Value> {
                 }
             }
         }
+        let redis = &app["redis"];
+        if redis["provider"] == "dragonfly" {
+            if let Some(image) = redis["image"].as_str() {
+                redis_images.push(image_dep(image, "redis-image"));
+            } else if let Some(version) = redis["version"].as_str() {
+                redis_versions.push(canonical(&json!({
+                    "depName": DRAGONFLY, "currentValue": version, "datasource": "docker",
+                    "depType": "redis-version", "extractVersion": "^v(?<version>.+)$",
+                })));
+            }
+        }
         let pg = &app["postgres"];
         if pg.is_null() || !matches!(pg["provider"].as_str(), None | Some("cnpg")) {
             continue;
@@ -381,8 +393,19 @@ fn expected(spec: &Value) -> Vec<Value> {
             })));
         }
     }
-    [charts, images, pg_images, pg_versions].concat()
+    [
+        charts,
+        images,
+        pg_images,
+        pg_versions,
+        redis_images,
+        redis_versions,
+    ]
+    .concat()
 }
+
+/// Dragonfly's image, whose tags are its versions with a `v`.
+const DRAGONFLY: &str = "docker.dragonflydb.io/dragonflydb/dragonfly";
 
 /// The spec as JSON, read by serde (YAML 1.2).
 fn load(path: &Path) -> Value {
@@ -469,11 +492,19 @@ fn agrees_with_tree(renovate: &Renovate, control: &Extraction, dir: &Path, name:
     );
 
     let image_key = |d: &Value| json!([d["depName"], d["currentValue"], d["currentDigest"]]).to_string();
-    let spec_images: BTreeSet<String> = of_type("image").into_iter().map(image_key).collect();
+    let mut spec_images: BTreeSet<String> = of_type("image").into_iter().map(image_key).collect();
+    spec_images.extend(of_type("redis-image").into_iter().map(image_key));
+    // A Dragonfly `version` is the tag `v<version>` of its image in the tree.
+    spec_images.extend(of_type("redis-version").into_iter().map(|d| {
+        let tag = format!("v{}", d["currentValue"].as_str().unwrap());
+        json!([d["depName"], tag, Value::Null]).to_string()
+    }));
     let tree_images: BTreeSet<String> = deps_under(control, "kubernetes", &tree)
         .iter()
         .filter(|d| d["datasource"] == "docker")
         .filter(|d| !GITOPSC_OWN_IMAGES.contains(&d["depName"].as_str().unwrap()))
+        // An image with neither tag nor digest (an ImageRepository's `image:`) pins nothing.
+        .filter(|d| !d["currentValue"].is_null() || !d["currentDigest"].is_null())
         .map(image_key)
         .collect();
     assert_eq!(

@@ -52,6 +52,7 @@ pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Optio
     initdb(spec.pointer("/bootstrap/initdb"), &mut pg);
     roles(spec.pointer("/managed/roles"), &mut pg);
     databases(cluster.name(), objects, &mut pg);
+    poolers(cluster.name(), objects, &mut pg);
     if let Some(backup) = backup(cluster, objects) {
         pg.insert("backup".into(), backup);
     }
@@ -203,4 +204,73 @@ fn backup(cluster: &Object, objects: &[Object]) -> Option<Value> {
         backup.insert("schedule".into(), schedule.clone());
     }
     Some(Value::Object(backup))
+}
+
+/// The cluster's CloudNative-PG `Pooler`s (`<cluster>-pooler-<name>`), and `connectVia` when a
+/// release's values name one's Service.
+fn poolers(cluster: &str, objects: &[Object], pg: &mut Map<String, Value>) {
+    let prefix = format!("{cluster}-pooler-");
+    let mut list = Vec::new();
+    for pooler in objects
+        .iter()
+        .filter(|o| o.is("postgresql.cnpg.io", "Pooler") && o.str_at("/spec/cluster/name") == cluster)
+    {
+        let Some(name) = pooler.name().strip_prefix(&prefix) else {
+            continue;
+        };
+        let mut out = Map::new();
+        out.insert("name".into(), json!(name));
+        let spec = |p: &str| pooler.value.pointer(&format!("/spec{p}"));
+        for (from, to) in [
+            ("/type", "type"),
+            ("/instances", "instances"),
+            ("/pgbouncer/poolMode", "poolMode"),
+            ("/pgbouncer/parameters", "parameters"),
+            ("/template/spec/containers/0/resources", "resources"),
+            ("/template/spec/affinity", "affinity"),
+        ] {
+            if let Some(v) = spec(from) {
+                out.insert(to.into(), v.clone());
+            }
+        }
+        let budget = objects
+            .iter()
+            .find(|o| o.is("policy", "PodDisruptionBudget") && o.name() == pooler.name());
+        if let Some(budget) = budget {
+            let mut b = Map::new();
+            for key in ["minAvailable", "maxUnavailable"] {
+                if let Some(v) = budget.value.pointer(&format!("/spec/{key}")) {
+                    b.insert(key.into(), v.clone());
+                }
+            }
+            out.insert("disruptionBudget".into(), Value::Object(b));
+        }
+        let monitored = objects
+            .iter()
+            .any(|o| o.is("monitoring.coreos.com", "PodMonitor") && o.name() == pooler.name());
+        if !monitored {
+            out.insert("monitoring".into(), json!(false));
+        }
+        let named = objects
+            .iter()
+            .filter(|o| o.is("helm.toolkit.fluxcd.io", "HelmRelease"))
+            .any(|r| r.value.get("spec").is_some_and(|v| mentions(v, pooler.name())));
+        if named {
+            pg.insert("connectVia".into(), json!(name));
+        }
+        list.push(Value::Object(out));
+    }
+    if !list.is_empty() {
+        pg.insert("poolers".into(), Value::Array(list));
+    }
+}
+
+/// True when a string in `value` is `text`.
+fn mentions(value: &Value, text: &str) -> bool {
+    match value {
+        Value::String(s) => s == text,
+        Value::Array(items) => items.iter().any(|v| mentions(v, text)),
+        Value::Object(map) => map.values().any(|v| mentions(v, text)),
+        _ => false,
+    }
 }

@@ -1418,8 +1418,15 @@ fn network_policy_neighbours(spec: &ClusterSpec, r: &mut Report) {
                 continue;
             }
             if other.helm.is_some() || !other.workloads.is_empty() {
+                // `defaultDeny` is true unless written: point at it when written.
+                let written = format!("/apps/{a}/networkPolicy/defaultDeny");
+                let at = if r.spans.contains(&written) {
+                    written
+                } else {
+                    format!("/apps/{a}/networkPolicy")
+                };
                 r.warn(Code::DefaultDenyIsolates,
-                    &format!("/apps/{a}/networkPolicy/defaultDeny"),
+                    &at,
                     format!(
                         "the default deny of app `{}` also cuts off the pods of app `{}` in namespace `{ns}`",
                         app.name, other.name
