@@ -46,29 +46,29 @@ pub fn spec(spec: &Map<String, Value>) -> String {
         if key == "apps" {
             apps(value, &mut out);
         } else {
-            nested(value, &mut out);
+            after_key(value, 2, &mut out);
+            out.push('\n');
         }
     }
     out
 }
 
-/// A value after `key:`: a scalar on the same line, a collection on the lines below.
-fn nested(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(m) if !m.is_empty() => {
-            out.push_str("\n  ");
-            yaml::block(value, 2, out);
-        }
-        Value::Array(a) if !a.is_empty() => {
-            out.push_str("\n  ");
-            yaml::block(value, 2, out);
-        }
-        _ => {
-            out.push(' ');
-            yaml::flow(value, out);
-        }
+/// A value after `key:` whose collections are indented by `indent`: a scalar on the same
+/// line, a collection on the lines below.
+fn after_key(value: &Value, indent: usize, out: &mut String) {
+    let is_collection = match value {
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => false,
+    };
+    if is_collection {
+        out.push('\n');
+        out.push_str(&" ".repeat(indent));
+        yaml::block(value, indent, out);
+    } else {
+        out.push(' ');
+        yaml::flow(value, out);
     }
-    out.push('\n');
 }
 
 /// Where an app's fields come, as a person writes them; the rest follow in name order.
@@ -125,20 +125,7 @@ fn in_order(map: &Map<String, Value>, order: &[&str], indent: usize, out: &mut S
                 out.push_str(&" ".repeat(indent + 2));
                 in_order(m, &HELM_ORDER, indent + 2, out);
             }
-            Value::Object(m) if !m.is_empty() => {
-                out.push('\n');
-                out.push_str(&" ".repeat(indent + 2));
-                yaml::block(value, indent + 2, out);
-            }
-            Value::Array(a) if !a.is_empty() => {
-                out.push('\n');
-                out.push_str(&" ".repeat(indent + 2));
-                yaml::block(value, indent + 2, out);
-            }
-            _ => {
-                out.push(' ');
-                yaml::flow(value, out);
-            }
+            _ => after_key(value, indent + 2, out),
         }
     }
 }

@@ -85,16 +85,7 @@ pub fn block(value: &Value, indent: usize, out: &mut String) {
                 if i > 0 {
                     newline(indent, out);
                 }
-                let key = scalar_string(k);
-                if key.len() > MAX_SIMPLE_KEY {
-                    // `? key` on its own line, then `: value` at the same indentation.
-                    out.push_str("? ");
-                    out.push_str(&key);
-                    newline(indent, out);
-                } else {
-                    out.push_str(&key);
-                }
-                out.push(':');
+                key(k, indent, out);
                 nested(v, indent, out);
             }
         }
@@ -124,6 +115,20 @@ pub fn block(value: &Value, indent: usize, out: &mut String) {
     }
 }
 
+/// Writes a mapping key and its `:`. A key longer than YAML's simple-key limit goes on a line
+/// of its own after `? `, its `:` at the same indentation on the next line.
+fn key(k: &str, indent: usize, out: &mut String) {
+    let key = scalar_string(k);
+    if key.len() > MAX_SIMPLE_KEY {
+        out.push_str("? ");
+        out.push_str(&key);
+        newline(indent, out);
+    } else {
+        out.push_str(&key);
+    }
+    out.push(':');
+}
+
 /// Writes a value in block style, as [`block`] does at the start of a line, with a comment
 /// after each scalar and empty collection: `note` of its JSON pointer. Strings are written
 /// inline (never as `|` blocks), so each comment ends its value's line.
@@ -144,15 +149,7 @@ fn noted(value: &Value, pointer: &str, indent: usize, note: &dyn Fn(&str) -> Str
                 if i > 0 {
                     newline(indent, out);
                 }
-                let key = scalar_string(k);
-                if key.len() > MAX_SIMPLE_KEY {
-                    out.push_str("? ");
-                    out.push_str(&key);
-                    newline(indent, out);
-                } else {
-                    out.push_str(&key);
-                }
-                out.push(':');
+                key(k, indent, out);
                 if nested(v) {
                     newline(indent + 2, out);
                     noted(v, &child(k), indent + 2, note, out);
