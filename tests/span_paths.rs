@@ -158,7 +158,8 @@ fn every_field_a_pointer_template_names_is_a_field_of_the_spec() {
         .collect();
     let mut templates = 0;
     let mut wrong = Vec::new();
-    for file in files {
+    // The typed paths' own tests hold wrong pointers on purpose.
+    for file in files.into_iter().filter(|f| !f.ends_with("spec/path.rs")) {
         let text = std::fs::read_to_string(&file).unwrap();
         for literal in string_literals(&text)
             .into_iter()

@@ -60,6 +60,20 @@ pub fn record_misses(on: bool) -> Vec<String> {
     std::mem::take(&mut *MISSES.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
 }
 
+/// True while misses are recorded.
+pub(crate) fn recording() -> bool {
+    RECORDING.load(Ordering::Relaxed)
+}
+
+/// Records a miss: a lookup that matched no node, or a [`super::path::SpecPath`] step the
+/// schema has no place for.
+pub(crate) fn record_miss(miss: String) {
+    MISSES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(miss);
+}
+
 impl SpanNode {
     /// A scalar at `span`.
     pub fn scalar(span: Span) -> Self {
@@ -177,11 +191,8 @@ impl SpanIndex {
     /// [`Self::walk`] for a diagnostic's place: a miss is recorded while recording is on.
     fn located(&self, pointer: &str) -> NodeSpans {
         let (spans, found) = self.walk(pointer);
-        if !found && RECORDING.load(Ordering::Relaxed) {
-            MISSES
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(pointer.to_string());
+        if !found && recording() {
+            record_miss(pointer.to_string());
         }
         spans
     }

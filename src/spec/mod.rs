@@ -15,6 +15,7 @@ pub mod manifests;
 mod monitoring_checks;
 mod names;
 pub mod patches;
+pub mod path;
 mod plain;
 pub mod plaintext;
 mod pooler_checks;

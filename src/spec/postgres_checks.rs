@@ -3,9 +3,10 @@
 //! deprecated in-tree backup. Each finding here would otherwise pass validation and fail (or
 //! silently do less) in the cluster.
 
-use super::ClusterSpec;
-use super::data::{PostgresProvider, PostgresSpec};
+use super::data::{BackupSpec, DatabaseSpec, PostgresProvider, PostgresSpec, RoleSpec};
 use super::load::SpanIndex;
+use super::path::SpecPath;
+use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// Databases every PostgreSQL cluster has from `initdb` on.
@@ -130,7 +131,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         if let Some(pg) = &app.postgres {
-            let pp = format!("/apps/{i}/postgres");
+            let pp = SpecPath::app(i).field(AppSpec::POSTGRES);
             reserved_names(pg, &pp, spans, &mut diags);
             if pg.provider == PostgresProvider::Cnpg {
                 extensions(pg, &pp, spans, &mut diags);
@@ -142,12 +143,12 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// Database and role names PostgreSQL or CloudNative-PG reserve.
-fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn reserved_names(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let cnpg = pg.provider == PostgresProvider::Cnpg;
     match pg.database.as_str() {
         name @ ("template0" | "template1") => diags.push(
             Diagnostic::error(Code::ReservedPostgresName, format!("`{name}` is a template database of PostgreSQL, not an application database"))
-                .at(spans.value(&format!("{pp}/database")), "reserved name")
+                .at(spans.value(&pp.field(PostgresSpec::DATABASE)), "reserved name")
                 .help(if cnpg {
                     "every cluster has it from `initdb` on, as the template new databases are copied from: the app would own and write into a template; name the application database after the app"
                 } else {
@@ -156,7 +157,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
         ),
         "postgres" if cnpg => diags.push(
             Diagnostic::warning(Code::PostgresDatabaseExists, "the application database `postgres` exists before bootstrap: CloudNative-PG skips its owner and `postInitSQL`")
-                .at(spans.value(&format!("{pp}/database")), "exists after initdb")
+                .at(spans.value(&pp.field(PostgresSpec::DATABASE)), "exists after initdb")
                 .help("CloudNative-PG finds `postgres` existing, so it neither gives it the owner nor runs `postInitSQL` in it; name the application database after the app"),
         ),
         _ => {}
@@ -165,7 +166,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
         if SYSTEM_DATABASES.contains(&db.name.as_str()) {
             diags.push(
                 Diagnostic::error(Code::ReservedPostgresName, format!("the database name `{}` is reserved", db.name))
-                    .at(spans.value(&format!("{pp}/databases/{d}/name")), "reserved name")
+                    .at(spans.value(&pp.field(PostgresSpec::DATABASES).index(d).field(DatabaseSpec::NAME)), "reserved name")
                     .help("the `Database` CRD refuses `postgres`, `template0` and `template1` (a rule of its own), and the whole data layer would wait on it: choose another name"),
             );
         }
@@ -175,7 +176,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
             if reserved_role(role.name.as_str()) {
                 diags.push(
                     Diagnostic::error(Code::ReservedPostgresName, format!("the role name `{}` is reserved by CloudNative-PG", role.name))
-                        .at(spans.value(&format!("{pp}/roles/{r}/name")), "reserved name")
+                        .at(spans.value(&pp.field(PostgresSpec::ROLES).index(r).field(RoleSpec::NAME)), "reserved name")
                         .help("the Cluster webhook refuses managed roles named `postgres` or `streaming_replica` and any `cnpg_*` or `pg_*`, so the Cluster would not be applied: choose another name"),
                 );
             }
@@ -184,7 +185,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Ve
 }
 
 /// Extensions the cluster's image does not ship.
-fn extensions(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn extensions(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let Some(family) = image_family(pg) else { return };
     for (d, db) in pg.databases.iter().enumerate() {
         for (e, extension) in db.extensions.iter().enumerate() {
@@ -195,7 +196,7 @@ fn extensions(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Di
                         family.as_str()
                     ))
                     .at(
-                        spans.value(&format!("{pp}/databases/{d}/extensions/{e}")),
+                        spans.value(&pp.field(PostgresSpec::DATABASES).index(d).field(DatabaseSpec::EXTENSIONS).index(e)),
                         "not in the image",
                     )
                     .help(format!(
@@ -214,7 +215,7 @@ fn extensions(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Di
 }
 
 /// The deprecated in-tree `barmanObjectStore`.
-fn legacy_backup(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn legacy_backup(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     if !pg.backup.as_ref().is_some_and(|b| b.legacy) {
         return;
     }
@@ -224,13 +225,13 @@ fn legacy_backup(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec
                 "the in-tree backup runs `barman-cloud` from the image, which a `{}` image does not have",
                 family.as_str()
             ))
-            .at(spans.value(&format!("{pp}/image")), "no barman-cloud")
+            .at(spans.value(&pp.field(PostgresSpec::IMAGE)), "no barman-cloud")
             .help("WAL archiving and backups fail: drop `legacy: true` and use the Barman Cloud plugin, or use a `system` image"),
         );
     }
     diags.push(
         Diagnostic::warning(Code::LegacyBackup, "`legacy: true` uses CloudNative-PG's in-tree `barmanObjectStore`, deprecated since 1.26")
-            .at(spans.value(&format!("{pp}/backup/legacy")), "deprecated")
+            .at(spans.value(&pp.field(PostgresSpec::BACKUP).field(BackupSpec::LEGACY)), "deprecated")
             .help("CloudNative-PG is removing in-tree Barman Cloud, and the `system` images that carry it. Migrate (Barman Cloud plugin docs, \"Migrating from Built-in CloudNativePG Backup\"): install the plugin (`operators.barmanCloud`) and drop `legacy: true`; gitopsc then renders an `ObjectStore` with the same destination and retention, switches the Cluster and the ScheduledBackup to the plugin in one change, and a `standard` image instead of the `system` one"),
     );
 }

@@ -1,8 +1,10 @@
 //! Checks of an app's volume backups (VolSync): what the mover would fail on at its first run,
 //! long after the tree was applied.
 
+use super::data::VolumeBackupSpec;
 use super::load::SpanIndex;
-use super::{ClusterSpec, PodSecurityLevel};
+use super::path::SpecPath;
+use super::{AppSpec, ClusterSpec, PodSecurityLevel};
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::BTreeSet;
 
@@ -12,14 +14,14 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     for (i, app) in spec.apps.iter().enumerate() {
         let mut seen = BTreeSet::new();
         for (b, backup) in app.volume_backups.iter().enumerate() {
-            let at = format!("/apps/{i}/volumeBackups/{b}");
+            let at = SpecPath::app(i).field(AppSpec::VOLUME_BACKUPS).index(b);
             if !seen.insert(backup.pvc.as_str()) {
                 diags.push(
                     Diagnostic::error(
                         Code::VolumeBackupInvalid,
                         format!("the volume `{}` is backed up twice", backup.pvc),
                     )
-                    .at(spans.value(&format!("{at}/pvc")), "")
+                    .at(spans.value(&at.field(VolumeBackupSpec::PVC)), "")
                     .help("VolSync supports one restic repository per volume: keep one entry"),
                 );
             }
@@ -29,7 +31,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                         Code::BackupSchedule,
                         format!("`{}` is not a five-field cron schedule", backup.schedule),
                     )
-                    .at(spans.value(&format!("{at}/schedule")), "")
+                    .at(spans.value(&at.field(VolumeBackupSpec::SCHEDULE)), "")
                     .help(
                         "VolSync's `trigger.schedule` takes minute hour day month weekday, e.g. `0 3 * * *`",
                     ),
@@ -38,14 +40,14 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             if backup.retain == super::data::RetainSpec::default() {
                 diags.push(
                     Diagnostic::error(Code::VolumeBackupInvalid, "a volume backup keeps no snapshot")
-                        .at(spans.key(&format!("{at}/retain")), "")
+                        .at(spans.key(&at.field(VolumeBackupSpec::RETAIN)), "")
                         .help("without a retention restic never forgets a snapshot and the repository only grows: set e.g. `retain: {daily: 7, weekly: 4}`"),
                 );
             }
             if !app.secrets.iter().any(|s| s.name == backup.repository) {
                 diags.push(
                     Diagnostic::error(Code::UnknownSecret, format!("the restic repository secret `{}` is not one of the app's `secrets`", backup.repository))
-                        .at(spans.value(&format!("{at}/repository")), "unknown secret")
+                        .at(spans.value(&at.field(VolumeBackupSpec::REPOSITORY)), "unknown secret")
                         .help(format!(
                             "add `{{name: {}, data: [...]}}` with `RESTIC_REPOSITORY`, `RESTIC_PASSWORD`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`",
                             backup.repository
