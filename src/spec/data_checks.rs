@@ -2,11 +2,17 @@
 //! secret stores, the operators' declarations, and per app its secrets, its PostgreSQL
 //! (CloudNative-PG or KubeBlocks), its Redis and the operators they need.
 
-use super::data::{PostgresProvider, PostgresSpec, RedisProvider, RedisSpec};
+use super::data::{
+    BackupSpec, DatabaseSpec, OperatorSpec, Operators, PostgresProvider, PostgresSpec, RedisProvider,
+    RedisSpec, RoleSpec,
+};
 use super::load::SpanIndex;
+use super::path::{Field, SpecPath};
 use super::schema::did_you_mean;
-use super::secrets::{SecretType, StoreKind};
-use super::{AppSpec, ClusterSpec};
+use super::secrets::{
+    SecretSpec, SecretStoreSpec, SecretType, StoreKind, VaultAuth, VaultKubernetesAuth, VaultSpec,
+};
+use super::{AppSpec, ClusterSpec, Defaults};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds::Operator;
 use rayon::prelude::*;
@@ -27,7 +33,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
             let ctx = AppCtx {
                 spec,
                 app,
-                base: format!("/apps/{i}"),
+                base: SpecPath::app(i),
                 spans,
                 secret_names: app.secrets.iter().map(|s| s.name.as_str()).collect(),
             };
@@ -66,7 +72,15 @@ fn check_stores(spec: &ClusterSpec, spans: &SpanIndex, stores: &BTreeSet<&str>, 
                     "a ClusterSecretStore's service account needs a namespace",
                 )
                 .at(
-                    spans.key(&format!("/secretStores/{s}/vault/auth/kubernetes/serviceAccount")),
+                    spans.key(
+                        &SpecPath::root()
+                            .field(ClusterSpec::SECRET_STORES)
+                            .index(s)
+                            .field(SecretStoreSpec::VAULT)
+                            .field(VaultSpec::AUTH)
+                            .field(VaultAuth::KUBERNETES)
+                            .field(VaultKubernetesAuth::SERVICE_ACCOUNT),
+                    ),
                     "no namespace",
                 )
                 .help("add `namespace:` (where External Secrets runs, e.g. `external-secrets`)"),
@@ -78,7 +92,9 @@ fn check_stores(spec: &ClusterSpec, spans: &SpanIndex, stores: &BTreeSet<&str>, 
     {
         diags.push(unknown_store(
             default.as_str(),
-            "/defaults/secretStore",
+            &SpecPath::root()
+                .field(ClusterSpec::DEFAULTS)
+                .field(Defaults::SECRET_STORE),
             stores,
             spans,
         ));
@@ -91,16 +107,20 @@ fn check_operators(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagno
     let apps: BTreeSet<&str> = spec.apps.iter().map(|a| a.name.as_str()).collect();
     let externals: BTreeSet<&str> = spec.flux.external.iter().map(|e| e.as_str()).collect();
     let decls = [
-        ("cnpg", spec.operators.cnpg.as_ref()),
-        ("barmanCloud", spec.operators.barman_cloud.as_ref()),
-        ("externalSecrets", spec.operators.external_secrets.as_ref()),
-        ("kubeblocks", spec.operators.kubeblocks.as_ref()),
-        ("dragonfly", spec.operators.dragonfly.as_ref()),
-        ("volsync", spec.operators.volsync.as_ref()),
+        (Operators::CNPG, spec.operators.cnpg.as_ref()),
+        (Operators::BARMAN_CLOUD, spec.operators.barman_cloud.as_ref()),
+        (
+            Operators::EXTERNAL_SECRETS,
+            spec.operators.external_secrets.as_ref(),
+        ),
+        (Operators::KUBEBLOCKS, spec.operators.kubeblocks.as_ref()),
+        (Operators::DRAGONFLY, spec.operators.dragonfly.as_ref()),
+        (Operators::VOLSYNC, spec.operators.volsync.as_ref()),
     ];
-    for (key, decl) in decls {
+    for (field, decl) in decls {
         let Some(decl) = decl else { continue };
-        let base = format!("/operators/{key}");
+        let key = field.name();
+        let base = SpecPath::root().field(ClusterSpec::OPERATORS).field(field);
         match (&decl.app, &decl.external) {
             (Some(_), Some(_)) | (None, None) => diags.push(
                 Diagnostic::error(Code::OperatorSource, format!("operator `{key}` needs exactly one of `app` and `external`"))
@@ -110,7 +130,7 @@ fn check_operators(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagno
             (Some(app), None) => match spec.apps.iter().find(|a| &a.name == app) {
                 None => diags.push(
                     Diagnostic::error(Code::UnknownOperatorSource, format!("`{app}` is not an app of this spec"))
-                        .at(spans.value(&format!("{base}/app")), "unknown app")
+                        .at(spans.value(&base.field(OperatorSpec::APP)), "unknown app")
                         .help(match did_you_mean(app.as_str(), apps.iter().copied()) {
                             Some(best) => format!("did you mean `{best}`?"),
                             None => "name the app that installs the operator".into(),
@@ -118,7 +138,7 @@ fn check_operators(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagno
                 ),
                 Some(a) if a.helm.is_none() => diags.push(
                     Diagnostic::error(Code::OperatorSource, format!("app `{app}` installs no Helm chart, so its operator cannot be health-checked"))
-                        .at(spans.value(&format!("{base}/app")), "")
+                        .at(spans.value(&base.field(OperatorSpec::APP)), "")
                         .help("use `external:` with `deployment:` and `namespace:` instead"),
                 ),
                 Some(_) => {}
@@ -127,7 +147,7 @@ fn check_operators(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagno
                 if !externals.contains(ext.as_str()) {
                     diags.push(
                         Diagnostic::error(Code::UnknownOperatorSource, format!("`{ext}` is not declared in `flux.external`"))
-                            .at(spans.value(&format!("{base}/external")), "undeclared")
+                            .at(spans.value(&base.field(OperatorSpec::EXTERNAL)), "undeclared")
                             .help(format!("add `{ext}` to `flux.external`")),
                     );
                 }
@@ -148,7 +168,7 @@ struct AppCtx<'a> {
     spec: &'a ClusterSpec,
     app: &'a AppSpec,
     /// `/apps/<i>`.
-    base: String,
+    base: SpecPath,
     spans: &'a SpanIndex,
     /// The names of the app's secrets.
     secret_names: BTreeSet<&'a str>,
@@ -156,7 +176,7 @@ struct AppCtx<'a> {
 
 impl AppCtx<'_> {
     /// An error unless `name` is one of the app's secrets.
-    fn need_secret(&self, name: &str, pointer: &str, what: &str, diags: &mut Vec<Diagnostic>) {
+    fn need_secret(&self, name: &str, pointer: &SpecPath, what: &str, diags: &mut Vec<Diagnostic>) {
         if self.secret_names.contains(name) {
             return;
         }
@@ -171,7 +191,7 @@ impl AppCtx<'_> {
     }
 
     /// An error when the app's secret `name` is not of type `basic-auth`.
-    fn need_basic_auth(&self, name: &str, pointer: &str, diags: &mut Vec<Diagnostic>) {
+    fn need_basic_auth(&self, name: &str, pointer: &SpecPath, diags: &mut Vec<Diagnostic>) {
         if let Some(s) = self.app.secrets.iter().find(|s| s.name.as_str() == name)
             && s.kind != SecretType::BasicAuth
         {
@@ -191,14 +211,14 @@ fn check_secrets(ctx: &AppCtx, stores: &BTreeSet<&str>, diags: &mut Vec<Diagnost
     let spans = ctx.spans;
     let mut seen = BTreeSet::new();
     for (s, secret) in ctx.app.secrets.iter().enumerate() {
-        let sp = format!("{}/secrets/{s}", ctx.base);
+        let sp = ctx.base.field(AppSpec::SECRETS).index(s);
         if !seen.insert(secret.name.as_str()) {
             diags.push(
                 Diagnostic::error(
                     Code::DuplicateName,
                     format!("duplicate secret name `{}`", secret.name),
                 )
-                .at(spans.value(&format!("{sp}/name")), "")
+                .at(spans.value(&sp.field(SecretSpec::NAME)), "")
                 .help("give each secret a unique name"),
             );
         }
@@ -214,7 +234,7 @@ fn check_secrets(ctx: &AppCtx, stores: &BTreeSet<&str>, diags: &mut Vec<Diagnost
             Some(store) if secret.store.is_some() && !stores.contains(store.as_str()) => {
                 diags.push(unknown_store(
                     store.as_str(),
-                    &format!("{sp}/store"),
+                    &sp.field(SecretSpec::STORE),
                     stores,
                     spans,
                 ));
@@ -254,7 +274,7 @@ fn check_secrets(ctx: &AppCtx, stores: &BTreeSet<&str>, diags: &mut Vec<Diagnost
 
 /// The app's PostgreSQL: the provider's own checks, then databases listed once.
 fn check_postgres(ctx: &AppCtx, pg: &PostgresSpec, diags: &mut Vec<Diagnostic>) {
-    let pp = format!("{}/postgres", ctx.base);
+    let pp = ctx.base.field(AppSpec::POSTGRES);
     match pg.provider {
         PostgresProvider::Cnpg => {
             check_cnpg_version(ctx, pg, &pp, diags);
@@ -271,7 +291,11 @@ fn check_postgres(ctx: &AppCtx, pg: &PostgresSpec, diags: &mut Vec<Diagnostic>) 
                     format!("database `{}` is listed twice", db.name),
                 )
                 .at(
-                    ctx.spans.value(&format!("{pp}/databases/{d}/name")),
+                    ctx.spans.value(
+                        &pp.field(PostgresSpec::DATABASES)
+                            .index(d)
+                            .field(DatabaseSpec::NAME),
+                    ),
                     "already created",
                 )
                 .help("each database is created once: remove this entry"),
@@ -281,7 +305,7 @@ fn check_postgres(ctx: &AppCtx, pg: &PostgresSpec, diags: &mut Vec<Diagnostic>) 
 }
 
 /// A CloudNative-PG cluster's version or image, and the features its operator version has.
-fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec<Diagnostic>) {
+fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &SpecPath, diags: &mut Vec<Diagnostic>) {
     let spans = ctx.spans;
     let cnpg_minor: Option<u32> = pg
         .operator_version
@@ -307,11 +331,11 @@ fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
                 Code::DataServiceVersion,
                 format!("`{v}` is not a PostgreSQL version"),
             )
-            .at(spans.value(&format!("{pp}/version")), "")
+            .at(spans.value(&pp.field(PostgresSpec::VERSION)), "")
             .help("write `major.minor`, e.g. `16.9`"),
         );
     }
-    let too_old = |what: &str, since: u32, at: &str, help: &str| {
+    let too_old = |what: &str, since: u32, at: Field, help: &str| {
         Diagnostic::error(
             Code::OperatorTooOld,
             format!(
@@ -321,7 +345,7 @@ fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
             ),
         )
         .at(
-            spans.key(&format!("{pp}/{at}")),
+            spans.key(&pp.field(at)),
             format!("needs CloudNative-PG ≥ 1.{since}"),
         )
         .help(help)
@@ -330,7 +354,7 @@ fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
         diags.push(too_old(
             "declarative `Database` objects",
             25,
-            "databases",
+            PostgresSpec::DATABASES,
             "upgrade the operator and set `operatorVersion`, or create the databases another way",
         ));
     }
@@ -340,7 +364,7 @@ fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
         diags.push(too_old(
             "`Database` extensions",
             26,
-            "databases",
+            PostgresSpec::DATABASES,
             "upgrade the operator and set `operatorVersion`, or create the extensions in `postInitSQL`",
         ));
     }
@@ -351,7 +375,7 @@ fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
         let mut d = too_old(
             "the Barman Cloud plugin",
             26,
-            "backup",
+            PostgresSpec::BACKUP,
             "upgrade the operator, or set `legacy: true` for the deprecated in-tree backup",
         );
         d.label = None;
@@ -361,7 +385,7 @@ fn check_cnpg_version(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
 
 /// A CloudNative-PG cluster's backup schedule, and the secrets it reads: backup credentials,
 /// the owner's and the roles' passwords (`basic-auth`).
-fn check_cnpg_secrets(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec<Diagnostic>) {
+fn check_cnpg_secrets(ctx: &AppCtx, pg: &PostgresSpec, pp: &SpecPath, diags: &mut Vec<Diagnostic>) {
     if let Some(b) = &pg.backup {
         if b.schedule.split_whitespace().count() != 6 {
             diags.push(
@@ -370,7 +394,8 @@ fn check_cnpg_secrets(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
                     format!("`{}` is not a six-field cron schedule", b.schedule),
                 )
                 .at(
-                    ctx.spans.value(&format!("{pp}/backup/schedule")),
+                    ctx.spans
+                        .value(&pp.field(PostgresSpec::BACKUP).field(BackupSpec::SCHEDULE)),
                     "CloudNative-PG counts seconds first",
                 )
                 .help("write six fields, seconds first: `0 0 2 * * *` is daily at 02:00"),
@@ -378,19 +403,22 @@ fn check_cnpg_secrets(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
         }
         ctx.need_secret(
             b.credentials.as_str(),
-            &format!("{pp}/backup/credentials"),
+            &pp.field(PostgresSpec::BACKUP).field(BackupSpec::CREDENTIALS),
             "the backup credentials",
             diags,
         );
     }
     if let Some(owner) = &pg.owner_secret {
-        let at = format!("{pp}/ownerSecret");
+        let at = pp.field(PostgresSpec::OWNER_SECRET);
         ctx.need_secret(owner.as_str(), &at, "the owner secret", diags);
         ctx.need_basic_auth(owner.as_str(), &at, diags);
     }
     for (r, role) in pg.roles.iter().enumerate() {
         if let Some(s) = &role.password_secret {
-            let at = format!("{pp}/roles/{r}/passwordSecret");
+            let at = pp
+                .field(PostgresSpec::ROLES)
+                .index(r)
+                .field(RoleSpec::PASSWORD_SECRET);
             ctx.need_secret(s.as_str(), &at, "the password secret", diags);
             ctx.need_basic_auth(s.as_str(), &at, diags);
         }
@@ -398,7 +426,7 @@ fn check_cnpg_secrets(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec
 }
 
 /// A KubeBlocks PostgreSQL cluster has a version and none of CloudNative-PG's settings.
-fn check_kubeblocks_postgres(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &mut Vec<Diagnostic>) {
+fn check_kubeblocks_postgres(ctx: &AppCtx, pg: &PostgresSpec, pp: &SpecPath, diags: &mut Vec<Diagnostic>) {
     if pg.version.is_none() {
         diags.push(
             Diagnostic::error(
@@ -410,20 +438,22 @@ fn check_kubeblocks_postgres(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &
         );
     }
     for (field, present) in [
-        ("image", pg.image.is_some()),
-        ("backup", pg.backup.is_some()),
-        ("databases", !pg.databases.is_empty()),
-        ("roles", !pg.roles.is_empty()),
-        ("ownerSecret", pg.owner_secret.is_some()),
-        ("walStorage", pg.wal_storage.is_some()),
+        (PostgresSpec::IMAGE, pg.image.is_some()),
+        (PostgresSpec::BACKUP, pg.backup.is_some()),
+        (PostgresSpec::DATABASES, !pg.databases.is_empty()),
+        (PostgresSpec::ROLES, !pg.roles.is_empty()),
+        (PostgresSpec::OWNER_SECRET, pg.owner_secret.is_some()),
+        (PostgresSpec::WAL_STORAGE, pg.wal_storage.is_some()),
     ] {
         if present {
+            let at = pp.field(field);
+            let field = field.name();
             diags.push(
                 Diagnostic::error(
                     Code::ProviderField,
                     format!("`{field}` is a CloudNative-PG setting; KubeBlocks does not take it"),
                 )
-                .at(ctx.spans.key(&format!("{pp}/{field}")), "")
+                .at(ctx.spans.key(&at), "")
                 .help("remove it, or use `provider: cnpg`"),
             );
         }
@@ -433,7 +463,7 @@ fn check_kubeblocks_postgres(ctx: &AppCtx, pg: &PostgresSpec, pp: &str, diags: &
 /// The app's Redis: an address (external) or a version (KubeBlocks), its password secret,
 /// and one database index per consumer when no known chart wires them.
 fn check_redis(ctx: &AppCtx, redis: &RedisSpec, flux_minor: Option<u32>, diags: &mut Vec<Diagnostic>) {
-    let (spans, rp) = (ctx.spans, format!("{}/redis", ctx.base));
+    let (spans, rp) = (ctx.spans, ctx.base.field(AppSpec::REDIS));
     match redis.provider {
         RedisProvider::External => {
             if redis.address.as_deref().is_none_or(str::is_empty) {
@@ -444,7 +474,7 @@ fn check_redis(ctx: &AppCtx, redis: &RedisSpec, flux_minor: Option<u32>, diags: 
                 );
             }
             if let Some(s) = &redis.password_secret {
-                let at = format!("{rp}/passwordSecret");
+                let at = rp.field(RedisSpec::PASSWORD_SECRET);
                 ctx.need_secret(s.as_str(), &at, "the Redis password secret", diags);
                 if flux_minor.is_some_and(|m| m < 9) && ctx.app.helm.is_some() {
                     diags.push(
@@ -490,7 +520,7 @@ fn check_redis(ctx: &AppCtx, redis: &RedisSpec, flux_minor: Option<u32>, diags: 
                 format!("Redis database {index} is used by {}", names.join(", ")),
             )
             .at(
-                spans.value(&format!("{rp}/databases/{}", consumers[consumers.len() - 1])),
+                spans.value(&rp.field(RedisSpec::DATABASES).key(consumers[consumers.len() - 1])),
                 "index already used",
             )
             .help("give each consumer its own database index"),
@@ -506,12 +536,12 @@ fn check_needed_operators(ctx: &AppCtx, diags: &mut Vec<Diagnostic>) {
             continue;
         }
         let at = match op {
-            Operator::ExternalSecrets => format!("{base}/secrets"),
-            Operator::BarmanCloud => format!("{base}/postgres/backup"),
-            Operator::Dragonfly => format!("{base}/redis"),
-            Operator::Volsync => format!("{base}/volumeBackups"),
-            Operator::Kubeblocks if ctx.app.postgres.is_none() => format!("{base}/redis"),
-            _ => format!("{base}/postgres"),
+            Operator::ExternalSecrets => base.field(AppSpec::SECRETS),
+            Operator::BarmanCloud => base.field(AppSpec::POSTGRES).field(PostgresSpec::BACKUP),
+            Operator::Dragonfly => base.field(AppSpec::REDIS),
+            Operator::Volsync => base.field(AppSpec::VOLUME_BACKUPS),
+            Operator::Kubeblocks if ctx.app.postgres.is_none() => base.field(AppSpec::REDIS),
+            _ => base.field(AppSpec::POSTGRES),
         };
         diags.push(
             Diagnostic::error(Code::OperatorNotDeclared, format!("app `{}` needs {}, which `operators` does not declare", ctx.app.name, op.title()))
@@ -524,7 +554,7 @@ fn check_needed_operators(ctx: &AppCtx, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unknown_store(name: &str, pointer: &str, stores: &BTreeSet<&str>, spans: &SpanIndex) -> Diagnostic {
+fn unknown_store(name: &str, pointer: &SpecPath, stores: &BTreeSet<&str>, spans: &SpanIndex) -> Diagnostic {
     Diagnostic::error(Code::UnknownSecretStore, format!("secret store `{name}` is not declared in `secretStores`"))
         .at(spans.value(pointer), "unknown store")
         .help(match did_you_mean(name, stores.iter().copied()) {
@@ -533,7 +563,7 @@ fn unknown_store(name: &str, pointer: &str, stores: &BTreeSet<&str>, spans: &Spa
         })
 }
 
-fn missing_key(secret: &str, key: &str, pointer: &str, spans: &SpanIndex) -> Diagnostic {
+fn missing_key(secret: &str, key: &str, pointer: &SpecPath, spans: &SpanIndex) -> Diagnostic {
     Diagnostic::error(
         Code::SecretMissingKey,
         format!("secret `{secret}` needs the key `{key}`"),

@@ -2,8 +2,10 @@
 //! or the instance would refuse or silently ignore, and the settings of the other providers
 //! it does not take.
 
-use super::data::{RedisProvider, RedisSpec};
+use super::data::{DragonflySnapshot, RedisProvider, RedisSpec};
 use super::load::SpanIndex;
+use super::path::{Field, SpecPath};
+use super::workload::DisruptionBudget;
 use super::{AppSpec, ClusterSpec, PodSecurityLevel};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -15,13 +17,13 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let Some(redis) = &app.redis else { continue };
-        let rp = format!("/apps/{i}/redis");
+        let rp = SpecPath::app(i).field(AppSpec::REDIS);
         if redis.provider == RedisProvider::Dragonfly {
             dragonfly(app, redis, &rp, spans, flux_minor, &mut diags);
             if app.pod_security == Some(PodSecurityLevel::Restricted) && !redis.restricted_pods {
                 diags.push(
                     Diagnostic::error(Code::PodSecurityRefused, format!("app `{}` runs Dragonfly pods that Pod Security `restricted` refuses", app.name))
-                        .at(spans.key(&format!("/apps/{i}/podSecurity")), "refused by Pod Security admission")
+                        .at(spans.key(&SpecPath::app(i).field(AppSpec::POD_SECURITY)), "refused by Pod Security admission")
                         .help("the Dragonfly operator sets no `runAsNonRoot`, seccomp profile or dropped capabilities: set `redis.restrictedPods: true`, or `podSecurity: baseline`"),
                 );
             }
@@ -30,9 +32,12 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
                 diags.push(
                     Diagnostic::error(
                         Code::ProviderField,
-                        format!("`{field}` is a Dragonfly setting; this Redis provider does not take it"),
+                        format!(
+                            "`{}` is a Dragonfly setting; this Redis provider does not take it",
+                            field.name()
+                        ),
                     )
-                    .at(spans.key(&format!("{rp}/{field}")), "")
+                    .at(spans.key(&rp.field(field)), "")
                     .help("remove it, or use `provider: dragonfly`"),
                 );
             }
@@ -42,17 +47,17 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
 }
 
 /// The Dragonfly-only fields a Redis sets.
-fn dragonfly_only(redis: &RedisSpec) -> Vec<&'static str> {
+fn dragonfly_only(redis: &RedisSpec) -> Vec<Field> {
     [
-        ("image", redis.image.is_some()),
-        ("args", !redis.args.is_empty()),
-        ("snapshot", redis.snapshot.is_some()),
-        ("affinity", !redis.affinity.is_empty()),
-        ("topologySpread", !redis.topology_spread.is_empty()),
-        ("disruptionBudget", redis.disruption_budget.is_some()),
-        ("monitoring", redis.monitoring.is_some()),
-        ("allowNamespaces", !redis.allow_namespaces.is_empty()),
-        ("restrictedPods", redis.restricted_pods),
+        (RedisSpec::IMAGE, redis.image.is_some()),
+        (RedisSpec::ARGS, !redis.args.is_empty()),
+        (RedisSpec::SNAPSHOT, redis.snapshot.is_some()),
+        (RedisSpec::AFFINITY, !redis.affinity.is_empty()),
+        (RedisSpec::TOPOLOGY_SPREAD, !redis.topology_spread.is_empty()),
+        (RedisSpec::DISRUPTION_BUDGET, redis.disruption_budget.is_some()),
+        (RedisSpec::MONITORING, redis.monitoring.is_some()),
+        (RedisSpec::ALLOW_NAMESPACES, !redis.allow_namespaces.is_empty()),
+        (RedisSpec::RESTRICTED_PODS, redis.restricted_pods),
     ]
     .into_iter()
     .filter_map(|(f, set)| set.then_some(f))
@@ -63,7 +68,7 @@ fn dragonfly_only(redis: &RedisSpec) -> Vec<&'static str> {
 fn dragonfly(
     app: &AppSpec,
     redis: &RedisSpec,
-    rp: &str,
+    rp: &SpecPath,
     spans: &SpanIndex,
     flux_minor: Option<u32>,
     diags: &mut Vec<Diagnostic>,
@@ -85,18 +90,21 @@ fn dragonfly(
                 Code::DataServiceVersion,
                 format!("`{v}` is not a Dragonfly release"),
             )
-            .at(spans.value(&format!("{rp}/version")), "")
+            .at(spans.value(&rp.field(RedisSpec::VERSION)), "")
             .help("write `major.minor.patch` without the `v`, e.g. `1.39.0`"),
         );
     }
     for (field, set) in [
-        ("address", redis.address.is_some()),
-        ("sentinelMasterSet", redis.sentinel_master_set.is_some()),
+        (RedisSpec::ADDRESS, redis.address.is_some()),
+        (
+            RedisSpec::SENTINEL_MASTER_SET,
+            redis.sentinel_master_set.is_some(),
+        ),
     ] {
         if set {
             diags.push(
-                Diagnostic::error(Code::DragonflyInvalid, format!("`{field}` is not a Dragonfly setting"))
-                    .at(spans.key(&format!("{rp}/{field}")), "")
+                Diagnostic::error(Code::DragonflyInvalid, format!("`{}` is not a Dragonfly setting", field.name()))
+                    .at(spans.key(&rp.field(field)), "")
                     .help("gitopsc runs the instance and knows its address (the Service `<name>:6379`, which follows the master): remove it"),
             );
         }
@@ -104,7 +112,7 @@ fn dragonfly(
     if redis.replicas == 0 {
         diags.push(
             Diagnostic::error(Code::DragonflyInvalid, "a Dragonfly needs at least one replica")
-                .at(spans.value(&format!("{rp}/replicas")), "no pods")
+                .at(spans.value(&rp.field(RedisSpec::REPLICAS)), "no pods")
                 .help("`replicas` counts every pod, the master included: set 2 for a master and one replica"),
         );
     }
@@ -116,12 +124,15 @@ fn dragonfly(
                 Code::BackupSchedule,
                 format!("`{}` is not a five-field cron schedule", s.cron),
             )
-            .at(spans.value(&format!("{rp}/snapshot/cron")), "")
+            .at(
+                spans.value(&rp.field(RedisSpec::SNAPSHOT).field(DragonflySnapshot::CRON)),
+                "",
+            )
             .help("Dragonfly's `--snapshot_cron` takes minute hour day month weekday, e.g. `*/30 * * * *`"),
         );
     }
     if let Some(b) = &redis.disruption_budget {
-        let at = format!("{rp}/disruptionBudget");
+        let at = rp.field(RedisSpec::DISRUPTION_BUDGET);
         if b.min_available.is_some() == b.max_unavailable.is_some() {
             diags.push(
                 Diagnostic::error(
@@ -135,7 +146,7 @@ fn dragonfly(
         if b.unhealthy_pod_eviction_policy.is_some() {
             diags.push(
                 Diagnostic::error(Code::DragonflyInvalid, "the Dragonfly operator's disruption budget has no `unhealthyPodEvictionPolicy`")
-                    .at(spans.key(&format!("{at}/unhealthyPodEvictionPolicy")), "")
+                    .at(spans.key(&at.field(DisruptionBudget::UNHEALTHY_POD_EVICTION_POLICY)), "")
                     .help("remove it: the operator writes its own PodDisruptionBudget from `minAvailable` or `maxUnavailable` only"),
             );
         }
@@ -152,14 +163,14 @@ fn dragonfly(
                 Code::DragonflyInvalid,
                 format!("Redis database {index} does not exist on this Dragonfly ({dbnum} databases)"),
             )
-            .at(spans.value(&format!("{rp}/databases/{consumer}")), "")
+            .at(spans.value(&rp.field(RedisSpec::DATABASES).key(consumer)), "")
             .help(format!(
                 "use an index below {dbnum}, or add `--dbnum=<n>` to `args`"
             )),
         );
     }
     if let Some(s) = &redis.password_secret {
-        let at = format!("{rp}/passwordSecret");
+        let at = rp.field(RedisSpec::PASSWORD_SECRET);
         if !app.secrets.iter().any(|x| x.name == *s) {
             diags.push(
                 Diagnostic::error(Code::UnknownSecret, format!("the Redis password secret `{s}` is not one of the app's `secrets`"))

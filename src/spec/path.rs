@@ -12,10 +12,9 @@
 //! - that test also records every lookup that matched no node of its spec, so a diagnostic
 //!   never lands on the nearest parent in silence.
 
-use super::data::{
-    BackupSpec, DatabaseSpec, PoolerSpec, PostgresSpec, RedisSpec, RestoreSpec, RoleSpec, VolumeBackupSpec,
-};
-use super::{AppSpec, ClusterSpec};
+// The spec types, whose fields are declared below.
+#[allow(clippy::wildcard_imports)]
+use super::{data::*, secrets::*, types::*, workload::*};
 use serde_json::Value;
 
 /// The serialized name of a field of a spec type; declared once, under its type, by [`fields!`].
@@ -113,22 +112,76 @@ macro_rules! fields {
 }
 
 fields! {
-    ClusterSpec { APPS = "apps" }
-    AppSpec { POSTGRES = "postgres", REDIS = "redis", VOLUME_BACKUPS = "volumeBackups" }
+    ClusterSpec {
+        APPS = "apps",
+        DEFAULTS = "defaults",
+        OPERATORS = "operators",
+        SECRET_STORES = "secretStores",
+    }
+    Defaults { SECRET_STORE = "secretStore" }
+    AppSpec {
+        POD_SECURITY = "podSecurity",
+        POSTGRES = "postgres",
+        REDIS = "redis",
+        SECRETS = "secrets",
+        VOLUME_BACKUPS = "volumeBackups",
+    }
     PostgresSpec {
         BACKUP = "backup",
+        CONNECT_VIA = "connectVia",
         DATABASE = "database",
         DATABASES = "databases",
+        ENABLE_SUPERUSER_ACCESS = "enableSuperuserAccess",
+        ENCODING = "encoding",
         IMAGE = "image",
+        LOCALE = "locale",
+        MIGRATE = "migrate",
+        OWNER_SECRET = "ownerSecret",
+        PG_HBA = "pgHba",
         POOLERS = "poolers",
+        POST_INIT_SQL = "postInitSql",
         RESTORE = "restore",
         ROLES = "roles",
+        SUPERUSER_SECRET = "superuserSecret",
+        SYNCHRONOUS = "synchronous",
+        VERSION = "version",
+        WAL_STORAGE = "walStorage",
     }
-    BackupSpec { LEGACY = "legacy" }
+    BackupSpec { CREDENTIALS = "credentials", LEGACY = "legacy", SCHEDULE = "schedule" }
     DatabaseSpec { EXTENSIONS = "extensions", NAME = "name" }
-    RoleSpec { NAME = "name" }
-    PoolerSpec { NAME = "name" }
-    RedisSpec { REPLICAS = "replicas" }
+    RoleSpec { NAME = "name", PASSWORD_SECRET = "passwordSecret" }
+    PoolerSpec { DISRUPTION_BUDGET = "disruptionBudget", NAME = "name", PARAMETERS = "parameters" }
+    RedisSpec {
+        ADDRESS = "address",
+        AFFINITY = "affinity",
+        ALLOW_NAMESPACES = "allowNamespaces",
+        ARGS = "args",
+        DATABASES = "databases",
+        DISRUPTION_BUDGET = "disruptionBudget",
+        IMAGE = "image",
+        MONITORING = "monitoring",
+        PASSWORD_SECRET = "passwordSecret",
+        REPLICAS = "replicas",
+        RESTRICTED_PODS = "restrictedPods",
+        SENTINEL_MASTER_SET = "sentinelMasterSet",
+        SNAPSHOT = "snapshot",
+        TOPOLOGY_SPREAD = "topologySpread",
+        VERSION = "version",
+    }
+    Operators {
+        BARMAN_CLOUD = "barmanCloud",
+        CNPG = "cnpg",
+        DRAGONFLY = "dragonfly",
+        EXTERNAL_SECRETS = "externalSecrets",
+        KUBEBLOCKS = "kubeblocks",
+        VOLSYNC = "volsync",
+    }
+    OperatorSpec { APP = "app", EXTERNAL = "external" }
+    SecretSpec { NAME = "name", STORE = "store" }
+    SecretStoreSpec { VAULT = "vault" }
+    VaultSpec { AUTH = "auth" }
+    VaultAuth { KUBERNETES = "kubernetes" }
+    VaultKubernetesAuth { SERVICE_ACCOUNT = "serviceAccount" }
     RestoreSpec { SERVER_NAME = "serverName" }
     VolumeBackupSpec {
         MOVER_USER = "moverUser",
@@ -137,6 +190,10 @@ fields! {
         RETAIN = "retain",
         SCHEDULE = "schedule",
     }
+    SynchronousSpec { NUMBER = "number" }
+    DragonflySnapshot { CRON = "cron" }
+    DisruptionBudget { UNHEALTHY_POD_EVICTION_POLICY = "unhealthyPodEvictionPolicy" }
+    MigrateSpec { HOST = "host", PASSWORD_SECRET = "passwordSecret" }
 }
 
 /// Whether the schema has a place for every step of `pointer`: a property of an object, an

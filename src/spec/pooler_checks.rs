@@ -2,11 +2,12 @@
 //! (`pgHba`, `synchronous`, the superuser): what CloudNative-PG's webhooks refuse or what
 //! would leave a Flux layer waiting, found before anything is applied.
 
-use super::ClusterSpec;
-use super::data::{PostgresProvider, PostgresSpec};
+use super::data::{PoolerSpec, PostgresProvider, PostgresSpec, SynchronousSpec};
 use super::load::SpanIndex;
+use super::path::SpecPath;
 use super::schema::did_you_mean;
 use super::secrets::SecretType;
+use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::BTreeSet;
 
@@ -80,7 +81,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let Some(pg) = &app.postgres else { continue };
-        let pp = format!("/apps/{i}/postgres");
+        let pp = SpecPath::app(i).field(AppSpec::POSTGRES);
         if pg.provider == PostgresProvider::Kubeblocks {
             cnpg_only(pg, &pp, spans, &mut diags);
             continue;
@@ -92,22 +93,25 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// The new settings are CloudNative-PG's: KubeBlocks takes none of them.
-fn cnpg_only(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn cnpg_only(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     for (field, present) in [
-        ("poolers", !pg.poolers.is_empty()),
-        ("connectVia", pg.connect_via.is_some()),
-        ("pgHba", !pg.pg_hba.is_empty()),
-        ("synchronous", pg.synchronous.is_some()),
-        ("enableSuperuserAccess", pg.enable_superuser_access),
-        ("superuserSecret", pg.superuser_secret.is_some()),
+        (PostgresSpec::POOLERS, !pg.poolers.is_empty()),
+        (PostgresSpec::CONNECT_VIA, pg.connect_via.is_some()),
+        (PostgresSpec::PG_HBA, !pg.pg_hba.is_empty()),
+        (PostgresSpec::SYNCHRONOUS, pg.synchronous.is_some()),
+        (PostgresSpec::ENABLE_SUPERUSER_ACCESS, pg.enable_superuser_access),
+        (PostgresSpec::SUPERUSER_SECRET, pg.superuser_secret.is_some()),
     ] {
         if present {
             diags.push(
                 Diagnostic::error(
                     Code::ProviderField,
-                    format!("`{field}` is a CloudNative-PG setting; KubeBlocks does not take it"),
+                    format!(
+                        "`{}` is a CloudNative-PG setting; KubeBlocks does not take it",
+                        field.name()
+                    ),
                 )
-                .at(spans.key(&format!("{pp}/{field}")), "")
+                .at(spans.key(&pp.field(field)), "")
                 .help("remove it, or use `provider: cnpg`"),
             );
         }
@@ -119,7 +123,7 @@ fn poolers(
     spec: &ClusterSpec,
     app: &super::AppSpec,
     pg: &PostgresSpec,
-    pp: &str,
+    pp: &SpecPath,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -133,7 +137,7 @@ fn poolers(
                 "poolers need CloudNative-PG 1.30 or later; `operatorVersion` is {}",
                 pg.operator_version
             ))
-            .at(spans.key(&format!("{pp}/poolers")), "needs CloudNative-PG ≥ 1.30")
+            .at(spans.key(&pp.field(PostgresSpec::POOLERS)), "needs CloudNative-PG ≥ 1.30")
             .help("before 1.30 a Pooler reports no status Flux can wait for, so its layer would time out: upgrade the operator and set `operatorVersion`"),
         );
     }
@@ -141,7 +145,7 @@ fn poolers(
     let clusters = namespace_clusters(spec, app.namespace());
     let mut seen = BTreeSet::new();
     for (n, p) in pg.poolers.iter().enumerate() {
-        let at = format!("{pp}/poolers/{n}");
+        let at = pp.field(PostgresSpec::POOLERS).index(n);
         let object = format!("{cluster}-pooler-{}", p.name);
         if !seen.insert(p.name.as_str()) {
             diags.push(
@@ -149,21 +153,21 @@ fn poolers(
                     Code::DuplicateName,
                     format!("pooler `{}` is listed twice", p.name),
                 )
-                .at(spans.value(&format!("{at}/name")), "")
+                .at(spans.value(&at.field(PoolerSpec::NAME)), "")
                 .help("give each pooler a unique name"),
             );
         }
         if object.len() > 63 {
             diags.push(
                 Diagnostic::error(Code::PoolerInvalid, format!("the pooler's Service name `{object}` is longer than 63 characters"))
-                    .at(spans.value(&format!("{at}/name")), "")
+                    .at(spans.value(&at.field(PoolerSpec::NAME)), "")
                     .help("shorten the pooler's or the cluster's name: the Service is named `<cluster>-pooler-<name>`"),
             );
         }
         if clusters.contains(object.as_str()) {
             diags.push(
                 Diagnostic::error(Code::PoolerInvalid, format!("the pooler `{object}` has the name of a database cluster of its namespace"))
-                    .at(spans.value(&format!("{at}/name")), "")
+                    .at(spans.value(&at.field(PoolerSpec::NAME)), "")
                     .help("CloudNative-PG refuses a Pooler named like a Cluster of its namespace: rename the pooler"),
             );
         }
@@ -171,7 +175,7 @@ fn poolers(
             if !PGBOUNCER_PARAMETERS.contains(&key.as_str()) {
                 diags.push(
                     Diagnostic::error(Code::PoolerInvalid, format!("`{key}` is not a PgBouncer setting CloudNative-PG lets through"))
-                        .at(spans.key(&format!("{at}/parameters/{}", pointer_escape(key))), "refused by the webhook")
+                        .at(spans.key(&at.field(PoolerSpec::PARAMETERS).key(key)), "refused by the webhook")
                         .help(match did_you_mean(key, PGBOUNCER_PARAMETERS.iter().copied()) {
                             Some(best) => format!("did you mean `{best}`?"),
                             None => "listen addresses, authentication and TLS files are the operator's; see docs/data.md for the allowed settings".into(),
@@ -187,7 +191,7 @@ fn poolers(
                     Code::OneOfRequired,
                     "a disruption budget needs exactly one of `minAvailable` and `maxUnavailable`",
                 )
-                .at(spans.key(&format!("{at}/disruptionBudget")), "")
+                .at(spans.key(&at.field(PoolerSpec::DISRUPTION_BUDGET)), "")
                 .help("e.g. `disruptionBudget: {maxUnavailable: 1}`"),
             );
         }
@@ -200,7 +204,10 @@ fn poolers(
                 Code::PoolerInvalid,
                 format!("`{via}` is not one of the cluster's `poolers`"),
             )
-            .at(spans.value(&format!("{pp}/connectVia")), "unknown pooler")
+            .at(
+                spans.value(&pp.field(PostgresSpec::CONNECT_VIA)),
+                "unknown pooler",
+            )
             .help(match did_you_mean(via.as_str(), seen.iter().copied()) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None => {
@@ -229,7 +236,7 @@ fn namespace_clusters(spec: &ClusterSpec, namespace: &str) -> BTreeSet<String> {
 fn cluster_settings(
     app: &super::AppSpec,
     pg: &PostgresSpec,
-    pp: &str,
+    pp: &SpecPath,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -241,12 +248,12 @@ fn cluster_settings(
                 "synchronous replication to {} standbys needs more than {} instances",
                 sync.number, pg.instances
             ))
-            .at(spans.value(&format!("{pp}/synchronous/number")), "not fewer than `instances`")
+            .at(spans.value(&pp.field(PostgresSpec::SYNCHRONOUS).field(SynchronousSpec::NUMBER)), "not fewer than `instances`")
             .help("CloudNative-PG's webhook refuses `number` ≥ `instances` (the primary is no standby): lower `number` or add instances"),
         );
     }
     if let Some(secret) = &pg.superuser_secret {
-        let at = format!("{pp}/superuserSecret");
+        let at = pp.field(PostgresSpec::SUPERUSER_SECRET);
         if !pg.enable_superuser_access {
             diags.push(
                 Diagnostic::error(
@@ -271,9 +278,4 @@ fn cluster_settings(
             Some(_) => {}
         }
     }
-}
-
-/// A key as one JSON-pointer segment.
-fn pointer_escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }

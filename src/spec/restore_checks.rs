@@ -3,8 +3,9 @@
 //! (`migrate`). What they catch would otherwise fail at bootstrap, where a Flux layer only
 //! sees the cluster never become ready.
 
-use super::data::{MigrateMethod, PostgresProvider, PostgresSpec};
+use super::data::{BackupSpec, MigrateMethod, MigrateSpec, PostgresProvider, PostgresSpec};
 use super::load::SpanIndex;
+use super::path::SpecPath;
 use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -13,19 +14,21 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let Some(pg) = &app.postgres else { continue };
-        let pp = format!("/apps/{i}/postgres");
+        let pp = SpecPath::app(i).field(AppSpec::POSTGRES);
         if pg.provider == PostgresProvider::Kubeblocks {
             for (field, set) in [
-                ("restore", pg.restore.is_some()),
-                ("migrate", pg.migrate.is_some()),
+                (PostgresSpec::RESTORE, pg.restore.is_some()),
+                (PostgresSpec::MIGRATE, pg.migrate.is_some()),
             ] {
+                let at = pp.field(field);
+                let field = field.name();
                 if set {
                     diags.push(
                         Diagnostic::error(
                             Code::ProviderField,
                             format!("`{field}` is a CloudNative-PG setting; KubeBlocks does not take it"),
                         )
-                        .at(spans.key(&format!("{pp}/{field}")), "")
+                        .at(spans.key(&at), "")
                         .help("remove it, or use `provider: cnpg`"),
                     );
                 }
@@ -38,7 +41,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                     Code::RestoreInvalid,
                     "a cluster starts from a backup or from another server, not both",
                 )
-                .at(spans.key(&format!("{pp}/migrate")), "")
+                .at(spans.key(&pp.field(PostgresSpec::MIGRATE)), "")
                 .help("keep `restore` (the app's own backups) or `migrate` (an existing server)"),
             );
         }
@@ -51,9 +54,9 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// A restore reads the app's object store and must archive under a new lineage.
-fn restore(pg: &PostgresSpec, cluster: &str, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn restore(pg: &PostgresSpec, cluster: &str, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let Some(r) = &pg.restore else { return };
-    let at = format!("{pp}/restore");
+    let at = pp.field(PostgresSpec::RESTORE);
     let Some(backup) = &pg.backup else {
         diags.push(
             Diagnostic::error(
@@ -70,7 +73,7 @@ fn restore(pg: &PostgresSpec, cluster: &str, pp: &str, spans: &SpanIndex, diags:
     if backup.legacy {
         diags.push(
             Diagnostic::error(Code::RestoreInvalid, "`restore` goes through the Barman Cloud plugin, not the in-tree `legacy` backup")
-                .at(spans.key(&format!("{pp}/backup/legacy")), "")
+                .at(spans.key(&pp.field(PostgresSpec::BACKUP).field(BackupSpec::LEGACY)), "")
                 .help("remove `legacy: true` and declare `operators.barmanCloud`: the plugin reads backups the in-tree backup wrote"),
         );
     }
@@ -87,7 +90,7 @@ fn restore(pg: &PostgresSpec, cluster: &str, pp: &str, spans: &SpanIndex, diags:
 }
 
 /// A migration reads a password the app fetches.
-fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let Some(m) = &pg.migrate else { return };
     if m.host.trim().is_empty() {
         diags.push(
@@ -95,7 +98,10 @@ fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags:
                 Code::RestoreInvalid,
                 "`migrate` needs the `host` of the server to copy",
             )
-            .at(spans.value(&format!("{pp}/migrate/host")), "")
+            .at(
+                spans.value(&pp.field(PostgresSpec::MIGRATE).field(MigrateSpec::HOST)),
+                "",
+            )
             .help("e.g. `host: old-db.example.com`"),
         );
     }
@@ -109,7 +115,10 @@ fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags:
                 ),
             )
             .at(
-                spans.value(&format!("{pp}/migrate/passwordSecret")),
+                spans.value(
+                    &pp.field(PostgresSpec::MIGRATE)
+                        .field(MigrateSpec::PASSWORD_SECRET),
+                ),
                 "unknown secret",
             )
             .help(format!(
@@ -121,7 +130,7 @@ fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags:
 }
 
 /// `initdb` settings mean nothing to a cluster that starts from a copy.
-fn initdb_only(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn initdb_only(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let copied = pg.restore.is_some()
         || pg
             .migrate
@@ -131,14 +140,16 @@ fn initdb_only(pg: &PostgresSpec, pp: &str, spans: &SpanIndex, diags: &mut Vec<D
         return;
     }
     for (field, set) in [
-        ("encoding", pg.encoding.is_some()),
-        ("locale", pg.locale.is_some()),
-        ("postInitSQL", !pg.post_init_sql.is_empty()),
+        (PostgresSpec::ENCODING, pg.encoding.is_some()),
+        (PostgresSpec::LOCALE, pg.locale.is_some()),
+        (PostgresSpec::POST_INIT_SQL, !pg.post_init_sql.is_empty()),
     ] {
+        let at = pp.field(field);
+        let field = field.name();
         if set {
             diags.push(
                 Diagnostic::error(Code::RestoreInvalid, format!("`{field}` is an `initdb` setting; a cluster copied from a backup or a server keeps the original's"))
-                    .at(spans.key(&format!("{pp}/{field}")), "ignored by CloudNative-PG")
+                    .at(spans.key(&at), "ignored by CloudNative-PG")
                     .help("remove it: the copy brings its own encoding, locale and data"),
             );
         }
