@@ -3,13 +3,14 @@
 //! Checked here for collisions with what else gitopsc names alike.
 
 use super::load::SpanIndex;
-use super::workload::ScrapeVia;
-use super::{ClusterSpec, MonitoringFlavor};
+use super::path::SpecPath;
+use super::workload::{ScrapeVia, WorkloadMonitoring, WorkloadSpec};
+use super::{AppSpec, ClusterSpec, MonitoringFlavor};
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::BTreeMap;
 
 /// One named object: (namespace, kind, name) → where it is named.
-type Claims = BTreeMap<(String, &'static str, String), String>;
+type Claims = BTreeMap<(String, &'static str, String), SpecPath>;
 
 /// Every container, monitor and rule name is unique where it must be.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
@@ -17,7 +18,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut claims: Claims = BTreeMap::new();
     let mut claim = |key: (&'static str, String),
                      ns: &'_ str,
-                     pointer: String,
+                     pointer: SpecPath,
                      diags: &mut Vec<Diagnostic>| {
         let (kind, name) = key;
         if let Some(first) = claims.insert((ns.to_string(), kind, name.clone()), pointer.clone()) {
@@ -36,24 +37,27 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     };
     for (a, app) in spec.apps.iter().enumerate() {
         let ns = app.namespace();
-        let base = format!("/apps/{a}");
+        let base = SpecPath::app(a);
         if !app.alerts.is_empty() {
             let (name, at) = match &app.rule_name {
-                Some(n) => (n.to_string(), format!("{base}/ruleName")),
-                None => (app.name.to_string(), format!("{base}/name")),
+                Some(n) => (n.to_string(), base.field(AppSpec::RULE_NAME)),
+                None => (app.name.to_string(), base.field(AppSpec::NAME)),
             };
             claim((rule, name), ns, at, &mut diags);
         }
         for (w, wl) in app.workloads.iter().enumerate() {
-            let at = format!("{base}/workloads/{w}");
+            let at = base.field(AppSpec::WORKLOADS).index(w);
             if let Some(m) = &wl.monitoring {
                 let kind = match m.via {
                     ScrapeVia::Service => service,
                     ScrapeVia::Pod => pod,
                 };
                 let (name, pointer) = match &m.name {
-                    Some(n) => (n.to_string(), format!("{at}/monitoring/name")),
-                    None => (wl.name.to_string(), format!("{at}/name")),
+                    Some(n) => (
+                        n.to_string(),
+                        at.field(WorkloadSpec::MONITORING).field(WorkloadMonitoring::NAME),
+                    ),
+                    None => (wl.name.to_string(), at.field(WorkloadSpec::NAME)),
                 };
                 claim((kind, name), ns, pointer, &mut diags);
             }
@@ -65,7 +69,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                         Code::WorkloadDuplicate,
                         format!("container `{container}` is named twice in workload `{}`", wl.name),
                     )
-                    .at(spans.value(&format!("{at}/containerName")), "")
+                    .at(spans.value(&at.field(WorkloadSpec::CONTAINER_NAME)), "")
                     .help(format!(
                         "init container {} has that name: container names are unique in a pod",
                         i + 1
@@ -83,7 +87,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 .name
                 .as_ref()
                 .map_or_else(|| format!("{}-pg", app.name), |n| n.to_string());
-            claim((pod, name), ns, format!("{base}/postgres"), &mut diags);
+            claim((pod, name), ns, base.field(AppSpec::POSTGRES), &mut diags);
         }
     }
     diags

@@ -5,7 +5,8 @@
 //! label) cannot be set this way.
 
 use super::load::SpanIndex;
-use super::{AppSpec, ClusterSpec};
+use super::path::SpecPath;
+use super::{AppSpec, ClusterSpec, Defaults};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -70,20 +71,31 @@ pub fn is_reserved(key: &str) -> bool {
 /// The checks of every patch and label of the spec.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    patches(&spec.defaults.patches, "/defaults/patches", spans, &mut diags);
-    labels(&spec.defaults.labels, "/defaults/labels", spans, &mut diags);
+    let defaults = SpecPath::root().field(ClusterSpec::DEFAULTS);
+    patches(
+        &spec.defaults.patches,
+        &defaults.field(Defaults::PATCHES),
+        spans,
+        &mut diags,
+    );
+    labels(
+        &spec.defaults.labels,
+        &defaults.field(Defaults::LABELS),
+        spans,
+        &mut diags,
+    );
     for (a, app) in spec.apps.iter().enumerate() {
-        app_checks(app, &format!("/apps/{a}"), spans, &mut diags);
+        app_checks(app, &SpecPath::app(a), spans, &mut diags);
     }
     diags
 }
 
-fn app_checks(app: &AppSpec, base: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
-    patches(&app.patches, &format!("{base}/patches"), spans, diags);
-    labels(&app.labels, &format!("{base}/labels"), spans, diags);
+fn app_checks(app: &AppSpec, base: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    patches(&app.patches, &base.field(AppSpec::PATCHES), spans, diags);
+    labels(&app.labels, &base.field(AppSpec::LABELS), spans, diags);
     labels(
         &app.namespace_labels,
-        &format!("{base}/namespaceLabels"),
+        &base.field(AppSpec::NAMESPACE_LABELS),
         spans,
         diags,
     );
@@ -92,7 +104,7 @@ fn app_checks(app: &AppSpec, base: &str, spans: &SpanIndex, diags: &mut Vec<Diag
         .keys()
         .filter(|k| k.starts_with("kustomize.toolkit.fluxcd.io/"))
     {
-        let pointer = format!("{base}/annotations/{}", super::load::escape_pointer(key));
+        let pointer = base.field(AppSpec::ANNOTATIONS).key(key);
         diags.push(
             Diagnostic::error(
                 Code::ReservedAnnotation,
@@ -105,9 +117,14 @@ fn app_checks(app: &AppSpec, base: &str, spans: &SpanIndex, diags: &mut Vec<Diag
 }
 
 /// User labels: none that gitopsc relies on.
-fn labels(labels: &BTreeMap<String, String>, pointer: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn labels(
+    labels: &BTreeMap<String, String>,
+    pointer: &SpecPath,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
     for key in labels.keys().filter(|k| is_reserved(k)) {
-        let at = format!("{pointer}/{}", super::load::escape_pointer(key));
+        let at = pointer.key(key);
         diags.push(
             Diagnostic::error(
                 Code::ReservedLabel,
@@ -123,9 +140,9 @@ fn labels(labels: &BTreeMap<String, String>, pointer: &str, spans: &SpanIndex, d
 }
 
 /// Patches: a target, and exactly one well-formed patch.
-fn patches(patches: &[PatchSpec], pointer: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn patches(patches: &[PatchSpec], pointer: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     for (p, patch) in patches.iter().enumerate() {
-        let at = format!("{pointer}/{p}");
+        let at = pointer.index(p);
         let t = &patch.target;
         if t.kind.is_none() && t.name.is_none() && t.labels.is_empty() {
             diags.push(
@@ -133,7 +150,7 @@ fn patches(patches: &[PatchSpec], pointer: &str, spans: &SpanIndex, diags: &mut 
                     Code::PatchTarget,
                     "a patch needs a `target` that names a kind, a name or labels",
                 )
-                .at(spans.key(&format!("{at}/target")), "matches every object")
+                .at(spans.key(&at.field(PatchSpec::TARGET)), "matches every object")
                 .help("say which objects it patches, e.g. `target: {kind: Deployment, name: web}`"),
             );
         }
@@ -143,7 +160,7 @@ fn patches(patches: &[PatchSpec], pointer: &str, spans: &SpanIndex, diags: &mut 
                     if let Err(e) = serde_json::from_value::<json_patch::PatchOperation>(op.clone()) {
                         diags.push(
                             Diagnostic::error(Code::PatchOperation, format!("this is not an RFC 6902 operation: {e}"))
-                                .at(spans.value(&format!("{at}/json/{o}")), "not an operation")
+                                .at(spans.value(&at.field(PatchSpec::JSON).index(o)), "not an operation")
                                 .help("write `{op: replace, path: /spec/replicas, value: 3}`; `op` is one of add, remove, replace, move, copy, test"),
                         );
                     }

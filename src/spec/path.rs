@@ -14,7 +14,7 @@
 
 // The spec types, whose fields are declared below.
 #[allow(clippy::wildcard_imports)]
-use super::{data::*, secrets::*, types::*, workload::*};
+use super::{data::*, patches::*, secrets::*, types::*, workload::*};
 use serde_json::Value;
 
 /// The serialized name of a field of a spec type; declared once, under its type, by [`fields!`].
@@ -59,6 +59,13 @@ impl SpecPath {
     #[must_use]
     pub fn key(&self, key: &str) -> Self {
         self.step(&key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    /// The node at `pointer` below this one: a JSON pointer found by walking the spec's data
+    /// (its keys already escaped).
+    #[must_use]
+    pub fn below(&self, pointer: &str) -> Self {
+        SpecPath(format!("{}{pointer}", self.0))
     }
 
     /// A pointer that comes from data rather than from code: a schema validator's instance
@@ -115,16 +122,29 @@ fields! {
     ClusterSpec {
         APPS = "apps",
         DEFAULTS = "defaults",
+        FLUX = "flux",
         OPERATORS = "operators",
         SECRET_STORES = "secretStores",
+        SOURCES = "sources",
     }
-    Defaults { SECRET_STORE = "secretStore" }
+    Defaults { LABELS = "labels", PATCHES = "patches", SECRET_STORE = "secretStore" }
     AppSpec {
+        ALLOW_PLAINTEXT = "allowPlaintext",
+        ANNOTATIONS = "annotations",
+        DEPENDS_ON = "dependsOn",
+        GROUP = "group",
+        HELM = "helm",
+        LABELS = "labels",
+        NAME = "name",
+        NAMESPACE_LABELS = "namespaceLabels",
+        PATCHES = "patches",
         POD_SECURITY = "podSecurity",
         POSTGRES = "postgres",
         REDIS = "redis",
+        RULE_NAME = "ruleName",
         SECRETS = "secrets",
         VOLUME_BACKUPS = "volumeBackups",
+        WORKLOADS = "workloads",
     }
     PostgresSpec {
         BACKUP = "backup",
@@ -177,9 +197,9 @@ fields! {
         VOLSYNC = "volsync",
     }
     OperatorSpec { APP = "app", EXTERNAL = "external" }
-    SecretSpec { NAME = "name", STORE = "store" }
+    SecretSpec { DATA = "data", DATA_FROM = "dataFrom", NAME = "name", STORE = "store" }
     SecretStoreSpec { VAULT = "vault" }
-    VaultSpec { AUTH = "auth" }
+    VaultSpec { AUTH = "auth", PATH = "path" }
     VaultAuth { KUBERNETES = "kubernetes" }
     VaultKubernetesAuth { SERVICE_ACCOUNT = "serviceAccount" }
     RestoreSpec { SERVER_NAME = "serverName" }
@@ -194,6 +214,16 @@ fields! {
     DragonflySnapshot { CRON = "cron" }
     DisruptionBudget { UNHEALTHY_POD_EVICTION_POLICY = "unhealthyPodEvictionPolicy" }
     MigrateSpec { HOST = "host", PASSWORD_SECRET = "passwordSecret" }
+    Sources { HELM = "helm" }
+    HelmSource { NAME = "name", URL = "url" }
+    HelmSpec { SOURCE = "source", VALUES_FROM = "valuesFrom", VERSION = "version" }
+    ValuesFrom { LITERAL = "literal" }
+    FluxSpec { EXTERNAL = "external", REPO_PATH = "repoPath", VERSION = "version" }
+    WorkloadSpec { CONTAINER_NAME = "containerName", MONITORING = "monitoring", NAME = "name" }
+    WorkloadMonitoring { NAME = "name" }
+    PatchSpec { JSON = "json", TARGET = "target" }
+    AllowPlaintext { PATH = "path", REASON = "reason" }
+    SecretKeySpec { PROPERTY = "property", REMOTE_KEY = "remoteKey" }
 }
 
 /// Whether the schema has a place for every step of `pointer`: a property of an object, an

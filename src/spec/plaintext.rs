@@ -15,7 +15,8 @@
 //! `docs/secrets.md` is the user's copy of these rules; keep the two in step.
 
 use super::load::{SpanIndex, escape_pointer};
-use super::{AppSpec, ClusterSpec};
+use super::path::SpecPath;
+use super::{AllowPlaintext, AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 use serde_json::Value;
 
@@ -148,7 +149,7 @@ fn scalar_text(value: &Value) -> Option<String> {
 
 /// A value refused, by its pointer below the walked root.
 struct Finding {
-    /// JSON pointer below the walked root.
+    /// JSON pointer below the walked root, found by walking its data.
     pointer: String,
     /// The key that names a secret, or `None` for a URL with a password.
     key: Option<String>,
@@ -217,29 +218,33 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         .apps
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(i, app)| check_app(app, &format!("/apps/{i}"), spans))
+        .flat_map_iter(|(i, app)| check_app(app, &SpecPath::app(i), spans))
         .collect();
     // Outside the apps only URLs and keys of the cluster's own settings are user text.
     let parts = [
-        ("/sources", serde_json::to_value(&spec.sources)),
-        ("/secretStores", serde_json::to_value(&spec.secret_stores)),
-        ("/defaults", serde_json::to_value(&spec.defaults)),
-        ("/operators", serde_json::to_value(&spec.operators)),
-        ("/flux", serde_json::to_value(&spec.flux)),
+        (ClusterSpec::SOURCES, serde_json::to_value(&spec.sources)),
+        (
+            ClusterSpec::SECRET_STORES,
+            serde_json::to_value(&spec.secret_stores),
+        ),
+        (ClusterSpec::DEFAULTS, serde_json::to_value(&spec.defaults)),
+        (ClusterSpec::OPERATORS, serde_json::to_value(&spec.operators)),
+        (ClusterSpec::FLUX, serde_json::to_value(&spec.flux)),
     ];
-    for (base, value) in parts {
+    for (field, value) in parts {
         // Spec types always serialize.
         let Ok(value) = value else { continue };
         let mut found = Vec::new();
-        walk(&value, false, &mut base.to_string(), &mut found);
-        diags.extend(found.iter().map(|f| refuse(f, "", spans)));
+        walk(&value, false, &mut String::new(), &mut found);
+        let base = SpecPath::root().field(field);
+        diags.extend(found.iter().map(|f| refuse(f, &base, spans)));
     }
     diags
 }
 
 /// The findings of one app, less those its `allowPlaintext` names; and the entries that are
 /// malformed or name nothing refused.
-fn check_app(app: &AppSpec, base: &str, spans: &SpanIndex) -> Vec<Diagnostic> {
+fn check_app(app: &AppSpec, base: &SpecPath, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     // Spec types always serialize.
     let Ok(mut value) = serde_json::to_value(app) else {
@@ -264,21 +269,21 @@ fn check_app(app: &AppSpec, base: &str, spans: &SpanIndex) -> Vec<Diagnostic> {
         }
     }
     for (i, entry) in app.allow_plaintext.iter().enumerate() {
-        let at = format!("{base}/allowPlaintext/{i}");
+        let at = base.field(AppSpec::ALLOW_PLAINTEXT).index(i);
         if entry.reason.trim().is_empty() {
             diags.push(
                 Diagnostic::error(
                     Code::AllowPlaintextEntry,
                     "an `allowPlaintext` entry needs a reason",
                 )
-                .at(spans.key(&format!("{at}/reason")), "no reason given")
+                .at(spans.key(&at.field(AllowPlaintext::REASON)), "no reason given")
                 .help("say why the value is not a secret, e.g. `reason: a duration, not a token`"),
             );
         }
         if !used[i] {
             diags.push(
                 Diagnostic::error(Code::AllowPlaintextEntry, format!("`allowPlaintext` names `{}`, which holds no value the secret check refuses", entry.path))
-                    .at(spans.value(&format!("{at}/path")), "allows nothing")
+                    .at(spans.value(&at.field(AllowPlaintext::PATH)), "allows nothing")
                     .help("give the JSON pointer of the refused value below the app, as the error about it shows (e.g. `/helm/values/auth/tokenTTL`), or drop the entry"),
             );
         }
@@ -287,8 +292,8 @@ fn check_app(app: &AppSpec, base: &str, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// The error for one finding; `base` is the pointer of the walked root in the spec.
-fn refuse(f: &Finding, base: &str, spans: &SpanIndex) -> Diagnostic {
-    let at = spans.value(&format!("{base}{}", f.pointer));
+fn refuse(f: &Finding, base: &SpecPath, spans: &SpanIndex) -> Diagnostic {
+    let at = spans.value(&base.below(&f.pointer));
     match &f.key {
         Some(key) => Diagnostic::error(Code::PlaintextSecret, format!("`{key}` holds a secret in plain text"))
         .at(at, "plaintext secret")

@@ -2,7 +2,8 @@
 //! A spec never holds a secret value: only where it lives (a remote key and property).
 
 use super::load::SpanIndex;
-use super::{ClusterSpec, Duration, Name};
+use super::path::SpecPath;
+use super::{AppSpec, ClusterSpec, Duration, Name};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -245,23 +246,38 @@ fn default_auth_mount() -> String {
 /// properties: the runbook writes them into `vault kv put` commands, where a newline would
 /// end the command and the code block, and no store names a key with one.
 pub fn check_command_text(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
-    let mut texts: Vec<(String, &str)> = Vec::new();
+    let mut texts: Vec<(SpecPath, &str)> = Vec::new();
     for (s, store) in spec.secret_stores.iter().enumerate() {
         if let Some(vault) = &store.vault {
-            texts.push((format!("/secretStores/{s}/vault/path"), &vault.path));
+            texts.push((
+                SpecPath::root()
+                    .field(ClusterSpec::SECRET_STORES)
+                    .index(s)
+                    .field(SecretStoreSpec::VAULT)
+                    .field(VaultSpec::PATH),
+                &vault.path,
+            ));
         }
     }
     for (a, app) in spec.apps.iter().enumerate() {
         for (s, secret) in app.secrets.iter().enumerate() {
-            let at = format!("/apps/{a}/secrets/{s}");
+            let at = SpecPath::app(a).field(AppSpec::SECRETS).index(s);
             for (d, data) in secret.data.iter().enumerate() {
-                texts.push((format!("{at}/data/{d}/remoteKey"), &data.remote_key));
+                texts.push((
+                    at.field(SecretSpec::DATA)
+                        .index(d)
+                        .field(SecretKeySpec::REMOTE_KEY),
+                    &data.remote_key,
+                ));
                 if let Some(property) = &data.property {
-                    texts.push((format!("{at}/data/{d}/property"), property));
+                    texts.push((
+                        at.field(SecretSpec::DATA).index(d).field(SecretKeySpec::PROPERTY),
+                        property,
+                    ));
                 }
             }
             for (d, key) in secret.data_from.iter().enumerate() {
-                texts.push((format!("{at}/dataFrom/{d}"), key));
+                texts.push((at.field(SecretSpec::DATA_FROM).index(d), key));
             }
         }
     }

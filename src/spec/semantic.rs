@@ -2,8 +2,9 @@
 //! dependency cycles, and the features the declared Flux version has.
 
 use super::load::SpanIndex;
+use super::path::{Field, SpecPath};
 use super::schema::did_you_mean;
-use super::{AppSpec, ClusterSpec, HelmSpec, ValuesKind};
+use super::{AppSpec, ClusterSpec, FluxSpec, HelmSource, HelmSpec, Sources, ValuesFrom, ValuesKind};
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -56,7 +57,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 fn need(
     feature: &Feature,
     minor: Option<u32>,
-    pointer: &str,
+    pointer: &SpecPath,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -75,7 +76,7 @@ fn need(
         .help(format!(
             "upgrade Flux and set `flux.version: \"2.{}\"` or later{}",
             feature.since.max(minor),
-            if pointer == "/flux/version" {
+            if *pointer == flux_version() {
                 String::new()
             } else {
                 ", or drop this setting".into()
@@ -87,17 +88,19 @@ fn need(
 /// Unique names, references that resolve, cycles, Flux features.
 fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    need(&HEALTH_CHECK_EXPRS, minor, "/flux/version", spans, &mut diags);
+    need(&HEALTH_CHECK_EXPRS, minor, &flux_version(), spans, &mut diags);
     let sources = unique(
         spec.sources.helm.iter().map(|s| s.name.as_str()),
-        "/sources/helm",
+        &SpecPath::root().field(ClusterSpec::SOURCES).field(Sources::HELM),
+        HelmSource::NAME,
         "source",
         spans,
         &mut diags,
     );
     let apps = unique(
         spec.apps.iter().map(|a| a.name.as_str()),
-        "/apps",
+        &SpecPath::root().field(ClusterSpec::APPS),
+        AppSpec::NAME,
         "app",
         spans,
         &mut diags,
@@ -111,7 +114,12 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
                     format!("`{ext}` is both an app of this spec and a declared external Kustomization"),
                 )
                 .at(
-                    spans.value(&format!("/flux/external/{i}")),
+                    spans.value(
+                        &SpecPath::root()
+                            .field(ClusterSpec::FLUX)
+                            .field(FluxSpec::EXTERNAL)
+                            .index(i),
+                    ),
                     "declared external here",
                 )
                 .help("remove it from `flux.external`: apps of this spec need no declaration"),
@@ -123,14 +131,18 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
             need(
                 &OCI_REPOSITORY_V1,
                 minor,
-                &format!("/sources/helm/{s}/url"),
+                &SpecPath::root()
+                    .field(ClusterSpec::SOURCES)
+                    .field(Sources::HELM)
+                    .index(s)
+                    .field(HelmSource::URL),
                 spans,
                 &mut diags,
             );
         }
     }
     for (a, app) in spec.apps.iter().enumerate() {
-        let base = format!("/apps/{a}");
+        let base = SpecPath::app(a);
         dependencies(app, &base, &apps, &externals, spans, &mut diags);
         if let Some(helm) = &app.helm {
             helm_source(spec, helm, &base, &sources, spans, &mut diags);
@@ -145,14 +157,14 @@ fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Ve
 /// Each `dependsOn` entry names another app of the spec or a declared external Kustomization.
 fn dependencies(
     app: &AppSpec,
-    base: &str,
+    base: &SpecPath,
     apps: &BTreeMap<&str, usize>,
     externals: &BTreeSet<&str>,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
     for (d, dep) in app.depends_on.iter().enumerate() {
-        let pointer = format!("{base}/dependsOn/{d}");
+        let pointer = base.field(AppSpec::DEPENDS_ON).index(d);
         if dep == &app.name {
             diags.push(
                 Diagnostic::error(
@@ -185,7 +197,7 @@ fn dependencies(
 fn helm_source(
     spec: &ClusterSpec,
     helm: &HelmSpec,
-    base: &str,
+    base: &SpecPath,
     sources: &BTreeMap<&str, usize>,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
@@ -195,7 +207,10 @@ fn helm_source(
             Code::UnknownSource,
             format!("source `{}` is not declared in `sources.helm`", helm.source),
         )
-        .at(spans.value(&format!("{base}/helm/source")), "unknown source");
+        .at(
+            spans.value(&base.field(AppSpec::HELM).field(HelmSpec::SOURCE)),
+            "unknown source",
+        );
         diags.push(
             match did_you_mean(helm.source.as_str(), sources.keys().copied()) {
                 Some(best) => d.help(format!("did you mean `{best}`?")),
@@ -216,7 +231,10 @@ fn helm_source(
                     helm.version
                 ),
             )
-            .at(spans.value(&format!("{base}/helm/version")), "range")
+            .at(
+                spans.value(&base.field(AppSpec::HELM).field(HelmSpec::VERSION)),
+                "range",
+            )
             .help("pin the chart version, e.g. `1.2.3`"),
         );
     }
@@ -225,18 +243,18 @@ fn helm_source(
 /// `valuesFrom`: a literal needs its Flux version and a target; a Secret value its key.
 fn values_from(
     helm: &HelmSpec,
-    base: &str,
+    base: &SpecPath,
     minor: Option<u32>,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
     for (v, from) in helm.values_from.iter().enumerate() {
-        let pointer = format!("{base}/helm/valuesFrom/{v}");
+        let pointer = base.field(AppSpec::HELM).field(HelmSpec::VALUES_FROM).index(v);
         if from.literal {
             need(
                 &VALUES_FROM_LITERAL,
                 minor,
-                &format!("{pointer}/literal"),
+                &pointer.field(ValuesFrom::LITERAL),
                 spans,
                 diags,
             );
@@ -244,7 +262,7 @@ fn values_from(
                 diags.push(
                     Diagnostic::error(Code::LiteralWithoutTarget, "`literal: true` needs a `targetPath`")
                         .at(
-                            spans.key(&format!("{pointer}/literal")),
+                            spans.key(&pointer.field(ValuesFrom::LITERAL)),
                             "literal without a target",
                         )
                         .help("set `targetPath` to the values key the string goes to"),
@@ -278,7 +296,7 @@ fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     {
         diags.push(
             Diagnostic::error(Code::RepoPathSegment, format!("`repoPath: {repo_path}` has a `.` or `..` segment"))
-                .at(spans.value("/flux/repoPath"), "not a plain path inside the repository")
+                .at(spans.value(&SpecPath::root().field(ClusterSpec::FLUX).field(FluxSpec::REPO_PATH)), "not a plain path inside the repository")
                 .help("Flux reads Kustomization paths inside the repository: write the folder's path from the repository root, e.g. `clusters/prod`"),
         );
     }
@@ -294,11 +312,19 @@ fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
                         segment.len()
                     ),
                 )
-                .at(spans.value(&format!("/apps/{i}/group")), "folder name too long")
+                .at(
+                    spans.value(&SpecPath::app(i).field(AppSpec::GROUP)),
+                    "folder name too long",
+                )
                 .help("shorten the group's folder names"),
             );
         }
     }
+}
+
+/// Where the spec declares its Flux version.
+fn flux_version() -> SpecPath {
+    SpecPath::root().field(ClusterSpec::FLUX).field(FluxSpec::VERSION)
 }
 
 /// The minor version of a `2.N` Flux version.
@@ -314,7 +340,8 @@ pub fn is_range(version: &str) -> bool {
 /// Reports repeated names; returns the index of each name's first occurrence.
 fn unique<'a>(
     names: impl Iterator<Item = &'a str>,
-    list: &str,
+    list: &SpecPath,
+    name_field: Field,
     what: &str,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
@@ -325,7 +352,7 @@ fn unique<'a>(
             diags.push(
                 Diagnostic::error(Code::DuplicateName, format!("duplicate {what} name `{name}`"))
                     .at(
-                        spans.value(&format!("{list}/{i}/name")),
+                        spans.value(&list.index(i).field(name_field)),
                         format!("`{name}` is already the name of {what} #{}", first + 1),
                     )
                     .help(format!("give each {what} a unique name")),
@@ -415,7 +442,7 @@ fn report_cycle(
         .map_or(0, |&(_, d)| d);
     diags.push(
         Diagnostic::error(Code::DependencyCycle, format!("dependency cycle: {path}"))
-            .at(spans.value(&format!("/apps/{first}/dependsOn/{entry}")), "this dependency closes the cycle")
+            .at(spans.value(&SpecPath::app(first).field(AppSpec::DEPENDS_ON).index(entry)), "this dependency closes the cycle")
             .help("Flux never applies Kustomizations that wait on each other: remove one `dependsOn` entry of the cycle"),
     );
 }
