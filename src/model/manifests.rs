@@ -7,7 +7,7 @@ use super::part::{AppCtx, Part, Parts, Topic};
 use super::{LayerKind, Manifest};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds::{self, Kind};
-use crate::spec::manifests::{ManifestLayer, UserObject};
+use crate::spec::manifests::{ManifestLayer, ManifestSpec, UserObject};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -57,8 +57,8 @@ impl Part for Manifests {
 /// Where a user object is written in the spec: its entry's `path`, or its `object` key.
 fn at(app: &AppCtx, object: &UserObject) -> Option<crate::source::Span> {
     match object.entry.path {
-        Some(_) => app.spans.value(&format!("{}/path", object.pointer)),
-        None => app.spans.key(&format!("{}/object", object.pointer)),
+        Some(_) => app.spans.value(&object.pointer.field(ManifestSpec::PATH)),
+        None => app.spans.key(&object.pointer.field(ManifestSpec::OBJECT)),
     }
 }
 

@@ -5,6 +5,7 @@
 //! the automation's commits (docs/image-automation.md). And the checks of those settings.
 
 use super::load::SpanIndex;
+use super::path::{Field, SpecPath};
 use super::{ClusterSpec, Duration, Name, SourceKind};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
@@ -130,7 +131,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             Diagnostic::error(Code::FluxTooOld, format!(
                 "Flux 2.{minor} lacks the image automation API `image.toolkit.fluxcd.io/v1`: it needs Flux 2.7 or later"
             ))
-            .at(spans.key("/imageAutomation"), "needs Flux ≥ 2.7")
+            .at(spans.key(&SpecPath::root().field(ClusterSpec::IMAGE_AUTOMATION)), "needs Flux ≥ 2.7")
             .help("upgrade Flux and set `flux.version: \"2.7\"` or later, or drop `imageAutomation`"),
         );
     }
@@ -140,27 +141,36 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 Code::ImageAutomation,
                 "image automation commits to Git, but Flux applies this tree from no GitRepository",
             )
-            .at(spans.key("/imageAutomation"), "")
+            .at(
+                spans.key(&SpecPath::root().field(ClusterSpec::IMAGE_AUTOMATION)),
+                "",
+            )
             .help("set `flux.sourceRef.kind: GitRepository`, or drop `imageAutomation`"),
         );
     }
     let mut names = BTreeSet::new();
     for (i, image) in automation.images.iter().enumerate() {
-        let at = |field: &str| format!("/imageAutomation/images/{i}/{field}");
+        let at = |field: Field| {
+            SpecPath::root()
+                .field(ClusterSpec::IMAGE_AUTOMATION)
+                .field(ImageAutomation::IMAGES)
+                .index(i)
+                .field(field)
+        };
         if !names.insert(image.name.as_str()) {
             diags.push(
                 Diagnostic::error(
                     Code::DuplicateName,
                     format!("image `{}` is declared twice", image.name),
                 )
-                .at(spans.value(&at("name")), "second declaration")
+                .at(spans.value(&at(ImageSpec::NAME)), "second declaration")
                 .help("give each image its own name"),
             );
         }
         if image.extract.is_some() && image.tag_pattern.is_none() {
             diags.push(
                 Diagnostic::error(Code::ImageAutomation, "`extract` needs `tagPattern`")
-                    .at(spans.key(&at("extract")), "")
+                    .at(spans.key(&at(ImageSpec::EXTRACT)), "")
                     .help("set `tagPattern` to a regular expression with the named group `extract` uses"),
             );
         }

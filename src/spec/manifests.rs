@@ -5,6 +5,7 @@
 //! part's (`model::manifests`).
 
 use super::load::SpanIndex;
+use super::path::SpecPath;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Source;
 use schemars::JsonSchema;
@@ -51,7 +52,7 @@ pub struct UserObject {
     /// The object.
     pub value: Map<String, Value>,
     /// The JSON pointer of the `manifests` entry it comes from.
-    pub pointer: String,
+    pub pointer: SpecPath,
     /// Where it was written, for messages: `inline`, or `file.yaml` with its document.
     pub origin: String,
     /// The entry it comes from.
@@ -73,7 +74,7 @@ pub fn read(
         .map(|(a, app)| {
             let mut objects = Vec::new();
             for (m, entry) in app.manifests.iter().enumerate() {
-                let pointer = format!("/apps/{a}/manifests/{m}");
+                let pointer = SpecPath::app(a).field(super::AppSpec::MANIFESTS).index(m);
                 read_entry(entry, &pointer, dir, spans, &mut objects, &mut diags);
             }
             objects
@@ -85,7 +86,7 @@ pub fn read(
 /// Reads one `manifests` entry.
 fn read_entry(
     entry: &ManifestSpec,
-    pointer: &str,
+    pointer: &SpecPath,
     dir: &Path,
     spans: &SpanIndex,
     objects: &mut Vec<UserObject>,
@@ -93,14 +94,14 @@ fn read_entry(
 ) {
     let object = |value: Map<String, Value>, origin: String| UserObject {
         value,
-        pointer: pointer.to_string(),
+        pointer: pointer.clone(),
         origin,
         entry: entry.clone(),
     };
     match (&entry.object, &entry.path) {
         (Some(value), None) => objects.push(object(value.clone(), "inline".into())),
         (None, Some(path)) => {
-            let at = spans.value(&format!("{pointer}/path"));
+            let at = spans.value(&pointer.field(ManifestSpec::PATH));
             let fail = |message: String, help: &str| {
                 Diagnostic::error(Code::ManifestUnreadable, message)
                     .at(at, "")

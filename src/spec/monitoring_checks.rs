@@ -1,8 +1,10 @@
 //! Checks of the app's alert rules that the schema cannot say: annotations that their own
 //! fields already write.
 
-use super::ClusterSpec;
 use super::load::SpanIndex;
+use super::path::SpecPath;
+use super::workload::{AlertGroup, AlertRule};
+use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// The annotations an alert rule writes from its fields.
@@ -20,7 +22,13 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             for (r, rule) in group.rules.iter().enumerate() {
                 for (key, field) in FIELD_ANNOTATIONS {
                     if rule.annotations.contains_key(*key) {
-                        let pointer = format!("/apps/{a}/alerts/{g}/rules/{r}/annotations/{key}");
+                        let pointer = SpecPath::app(a)
+                            .field(AppSpec::ALERTS)
+                            .index(g)
+                            .field(AlertGroup::RULES)
+                            .index(r)
+                            .field(AlertRule::ANNOTATIONS)
+                            .key(key);
                         diags.push(
                             Diagnostic::error(
                                 Code::AlertRule,

@@ -14,7 +14,9 @@
 
 // The spec types, whose fields are declared below.
 #[allow(clippy::wildcard_imports)]
-use super::{data::*, patches::*, secrets::*, types::*, workload::*};
+use super::{
+    data::*, images::*, manifests::*, patches::*, release::*, routes::*, secrets::*, types::*, workload::*,
+};
 use serde_json::Value;
 
 /// The serialized name of a field of a spec type; declared once, under its type, by [`fields!`].
@@ -123,26 +125,31 @@ fields! {
         APPS = "apps",
         DEFAULTS = "defaults",
         FLUX = "flux",
+        IMAGE_AUTOMATION = "imageAutomation",
         OPERATORS = "operators",
         SECRET_STORES = "secretStores",
         SOURCES = "sources",
     }
-    Defaults { LABELS = "labels", PATCHES = "patches", SECRET_STORE = "secretStore" }
+    Defaults { HELM = "helm", LABELS = "labels", PATCHES = "patches", SECRET_STORE = "secretStore" }
     AppSpec {
+        ALERTS = "alerts",
         ALLOW_PLAINTEXT = "allowPlaintext",
         ANNOTATIONS = "annotations",
         DEPENDS_ON = "dependsOn",
         GROUP = "group",
         HELM = "helm",
         LABELS = "labels",
+        MANIFESTS = "manifests",
         NAME = "name",
         NAMESPACE_LABELS = "namespaceLabels",
         PATCHES = "patches",
         POD_SECURITY = "podSecurity",
         POSTGRES = "postgres",
         REDIS = "redis",
+        ROUTES = "routes",
         RULE_NAME = "ruleName",
         SECRETS = "secrets",
+        TIMEOUT = "timeout",
         VOLUME_BACKUPS = "volumeBackups",
         WORKLOADS = "workloads",
     }
@@ -197,8 +204,22 @@ fields! {
         VOLSYNC = "volsync",
     }
     OperatorSpec { APP = "app", EXTERNAL = "external" }
-    SecretSpec { DATA = "data", DATA_FROM = "dataFrom", NAME = "name", STORE = "store" }
-    SecretStoreSpec { VAULT = "vault" }
+    SecretSpec {
+        DATA = "data",
+        DATA_FROM = "dataFrom",
+        EXTERNAL_SECRET_NAME = "externalSecretName",
+        NAME = "name",
+        STORE = "store",
+    }
+    SecretStoreSpec {
+        AWS = "aws",
+        AZURE = "azure",
+        BITWARDEN = "bitwarden",
+        GCP = "gcp",
+        ONE_PASSWORD = "onePassword",
+        ONE_PASSWORD_SDK = "onePasswordSdk",
+        VAULT = "vault",
+    }
     VaultSpec { AUTH = "auth", PATH = "path" }
     VaultAuth { KUBERNETES = "kubernetes" }
     VaultKubernetesAuth { SERVICE_ACCOUNT = "serviceAccount" }
@@ -215,8 +236,15 @@ fields! {
     DisruptionBudget { UNHEALTHY_POD_EVICTION_POLICY = "unhealthyPodEvictionPolicy" }
     MigrateSpec { HOST = "host", PASSWORD_SECRET = "passwordSecret" }
     Sources { HELM = "helm" }
-    HelmSource { NAME = "name", URL = "url" }
-    HelmSpec { SOURCE = "source", VALUES_FROM = "valuesFrom", VERSION = "version" }
+    HelmSource { NAME = "name", TIMEOUT = "timeout", URL = "url" }
+    HelmSpec {
+        INSTALL = "install",
+        SOURCE = "source",
+        TIMEOUT = "timeout",
+        UPGRADE = "upgrade",
+        VALUES_FROM = "valuesFrom",
+        VERSION = "version",
+    }
     ValuesFrom { LITERAL = "literal" }
     FluxSpec { EXTERNAL = "external", REPO_PATH = "repoPath", VERSION = "version" }
     WorkloadSpec { CONTAINER_NAME = "containerName", MONITORING = "monitoring", NAME = "name" }
@@ -224,6 +252,20 @@ fields! {
     PatchSpec { JSON = "json", TARGET = "target" }
     AllowPlaintext { PATH = "path", REASON = "reason" }
     SecretKeySpec { PROPERTY = "property", REMOTE_KEY = "remoteKey" }
+    RouteSpec { NAME = "name", RULES = "rules" }
+    RouteRule { BACKEND = "backend" }
+    Backend { PORT = "port", SERVICE = "service", WORKLOAD = "workload" }
+    InstallPolicy {
+        REMEDIATE_LAST_FAILURE = "remediateLastFailure",
+        RETRY_INTERVAL = "retryInterval",
+        STRATEGY = "strategy",
+    }
+    UpgradePolicy { REMEDIATION = "remediation" }
+    ManifestSpec { OBJECT = "object", PATH = "path" }
+    AlertGroup { RULES = "rules" }
+    AlertRule { ANNOTATIONS = "annotations" }
+    ImageAutomation { IMAGES = "images" }
+    ImageSpec { EXTRACT = "extract", NAME = "name" }
 }
 
 /// Whether the schema has a place for every step of `pointer`: a property of an object, an

@@ -3,7 +3,8 @@
 //! app sets wins, field by field); and the checks of those settings.
 
 use super::load::SpanIndex;
-use super::{ClusterSpec, Duration};
+use super::path::SpecPath;
+use super::{AppSpec, ClusterSpec, Defaults, Duration, HelmSource, HelmSpec, Sources};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -183,7 +184,9 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let minor = super::semantic::flux_minor(&spec.flux.version);
     let d = &spec.defaults.helm;
     check_policies(
-        "/defaults/helm",
+        &SpecPath::root()
+            .field(ClusterSpec::DEFAULTS)
+            .field(Defaults::HELM),
         (d.install.as_ref(), d.upgrade.as_ref()),
         minor,
         spans,
@@ -191,7 +194,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     );
     for (a, app) in spec.apps.iter().enumerate() {
         if let Some(h) = &app.helm {
-            let base = format!("/apps/{a}/helm");
+            let base = SpecPath::app(a).field(AppSpec::HELM);
             check_policies(
                 &base,
                 (h.install.as_ref(), h.upgrade.as_ref()),
@@ -211,7 +214,13 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                     format!("a chart source's `timeout` is at most in minutes, not `{t}`"),
                 )
                 .at(
-                    spans.value(&format!("/sources/helm/{s}/timeout")),
+                    spans.value(
+                        &SpecPath::root()
+                            .field(ClusterSpec::SOURCES)
+                            .field(Sources::HELM)
+                            .index(s)
+                            .field(HelmSource::TIMEOUT),
+                    ),
                     "hours are refused",
                 )
                 .help(
@@ -225,7 +234,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 
 /// The install and upgrade settings at `base`.
 fn check_policies(
-    base: &str,
+    base: &SpecPath,
     (install, upgrade): (Option<&InstallPolicy>, Option<&UpgradePolicy>),
     minor: Option<u32>,
     spans: &SpanIndex,
@@ -247,11 +256,13 @@ fn check_policies(
             u.remediation.is_some(),
         )
     });
-    for (action, policy) in [("install", install), ("upgrade", upgrade)] {
+    // `ReleaseDefaults` spells its `install` and `upgrade` as `HelmSpec` does.
+    for (action_field, policy) in [(HelmSpec::INSTALL, install), (HelmSpec::UPGRADE, upgrade)] {
         let Some((strategy, retry_interval, remediate_last, remediation)) = policy else {
             continue;
         };
-        let at = |field: &str| format!("{base}/{action}/{field}");
+        let action = action_field.name();
+        let at = |field| base.field(action_field).field(field);
         if let (Some(_), Some(minor)) = (strategy, minor)
             && minor < STRATEGY_SINCE
         {
@@ -260,7 +271,7 @@ fn check_policies(
                     Code::FluxTooOld,
                     format!("Flux 2.{minor} lacks `{action}.strategy`: it needs Flux 2.7 or later"),
                 )
-                .at(spans.value(&at("strategy")), "needs Flux ≥ 2.7")
+                .at(spans.value(&at(InstallPolicy::STRATEGY)), "needs Flux ≥ 2.7")
                 .help("upgrade Flux and set `flux.version: \"2.7\"` or later, or drop this setting"),
             );
         }
@@ -271,18 +282,20 @@ fn check_policies(
                     Code::ReleasePolicy,
                     "`retryInterval` is only read with `strategy: retryOnFailure`",
                 )
-                .at(spans.key(&at("retryInterval")), "")
+                .at(spans.key(&at(InstallPolicy::RETRY_INTERVAL)), "")
                 .help("set `strategy: retryOnFailure`, or drop `retryInterval`"),
             );
         }
         for (set, field) in [
-            (remediate_last, "remediateLastFailure"),
-            (remediation, "remediation"),
+            (remediate_last, InstallPolicy::REMEDIATE_LAST_FAILURE),
+            (remediation, UpgradePolicy::REMEDIATION),
         ] {
             if set && retry {
+                let at = at(field);
+                let field = field.name();
                 diags.push(
                     Diagnostic::error(Code::ReleasePolicy, format!("`{field}` has no effect with `strategy: retryOnFailure`"))
-                        .at(spans.key(&at(field)), "")
+                        .at(spans.key(&at), "")
                         .help(format!(
                             "`retryOnFailure` retries without remediating: drop `{field}`, or use `strategy: remediateOnFailure`"
                         )),

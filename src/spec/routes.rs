@@ -3,6 +3,7 @@
 //! gateway's data plane named as a peer wherever a NetworkPolicy isolates the backend's pods.
 
 use super::load::SpanIndex;
+use super::path::{Field, SpecPath};
 use super::workload::{NetworkRule, PortRef, WorkloadSpec};
 use super::{AppSpec, ClusterSpec, Name};
 use crate::diagnostic::{Code, Diagnostic};
@@ -168,14 +169,14 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     for (a, app) in spec.apps.iter().enumerate() {
         let mut names = BTreeSet::new();
         for (r, route) in app.routes.iter().enumerate() {
-            let base = format!("/apps/{a}/routes/{r}");
+            let base = SpecPath::app(a).field(AppSpec::ROUTES).index(r);
             if !names.insert(route.name.as_str()) {
                 diags.push(
                     Diagnostic::error(
                         Code::DuplicateName,
                         format!("route `{}` is declared twice", route.name),
                     )
-                    .at(spans.value(&format!("{base}/name")), "second declaration")
+                    .at(spans.value(&base.field(RouteSpec::NAME)), "second declaration")
                     .help("give each route of the app its own name"),
                 );
             }
@@ -183,7 +184,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 check_backend(
                     app,
                     &rule.backend,
-                    &format!("{base}/rules/{i}/backend"),
+                    &base.field(RouteSpec::RULES).index(i).field(RouteRule::BACKEND),
                     spans,
                     &mut diags,
                 );
@@ -194,7 +195,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                         "route `{}`: a NetworkPolicy isolates its backends, and the gateway's proxies are not named",
                         route.name
                     ))
-                    .at(spans.value(&format!("{base}/name")), "needs `from`")
+                    .at(spans.value(&base.field(RouteSpec::NAME)), "needs `from`")
                     .help("set the route's `from: {namespaces: [...], pods: {...}}` to where your Gateway implementation runs its proxies (e.g. the Gateway's namespace for Envoy Gateway or Istio, the controller's for others)"),
                 );
             }
@@ -204,16 +205,22 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// One backend: it exists, serves the port, and is reachable through its NetworkPolicies.
-fn check_backend(app: &AppSpec, backend: &Backend, at: &str, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
-    let error = |field: &str, message: String, help: String| {
+fn check_backend(
+    app: &AppSpec,
+    backend: &Backend,
+    at: &SpecPath,
+    spans: &SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let error = |field: Field, message: String, help: String| {
         Diagnostic::error(Code::RouteBackend, message)
-            .at(spans.value(&format!("{at}/{field}")).or(spans.key(at)), "")
+            .at(spans.value(&at.field(field)).or(spans.key(at)), "")
             .help(help)
     };
     match (&backend.workload, &backend.service) {
         (Some(w), None) => match app.workloads.iter().find(|wl| &wl.name == w) {
             None => diags.push(error(
-                "workload",
+                Backend::WORKLOAD,
                 format!("route backend `{w}` is no workload of app `{}`", app.name),
                 format!(
                     "name one of: {}",
@@ -225,7 +232,7 @@ fn check_backend(app: &AppSpec, backend: &Backend, at: &str, spans: &SpanIndex, 
                 ),
             )),
             Some(wl) if workload_port(wl, &backend.port).is_none() => diags.push(error(
-                "port",
+                Backend::PORT,
                 format!("the Service of workload `{w}` serves no port `{}`", backend.port),
                 format!(
                     "name one of its Service's ports: {}",
@@ -240,7 +247,7 @@ fn check_backend(app: &AppSpec, backend: &Backend, at: &str, spans: &SpanIndex, 
         (None, Some(s)) => {
             if app.helm.is_none() {
                 diags.push(error(
-                    "service",
+                    Backend::SERVICE,
                     format!(
                         "route backend `{s}` names a chart's Service, but app `{}` installs no chart",
                         app.name
@@ -250,14 +257,14 @@ fn check_backend(app: &AppSpec, backend: &Backend, at: &str, spans: &SpanIndex, 
             }
             if let PortRef::Name(p) = &backend.port {
                 diags.push(error(
-                    "port",
+                    Backend::PORT,
                     format!("the port of a chart's Service must be a number, not `{p}`"),
                     "the Gateway API needs the Service port's number (its name is not enough)".into(),
                 ));
             }
             if isolated(app, backend) && backend.target_port.is_none() {
                 diags.push(error(
-                    "service",
+                    Backend::SERVICE,
                     format!("the gateway must be allowed in to the pods behind `{s}`, on a port gitopsc does not know"),
                     "set `targetPort` to the container port the Service forwards to (and `pods` if the chart's pods lack `app.kubernetes.io/instance: <release>`)".into(),
                 ));

@@ -3,8 +3,9 @@
 //! the `spec.provider` of an External Secrets store with its auth; and their checks.
 
 use super::load::SpanIndex;
-use super::secrets::{SecretStoreSpec, ServiceAccountRef, StoreKind};
-use super::{ClusterSpec, Name};
+use super::path::{Field, SpecPath};
+use super::secrets::{SecretSpec, SecretStoreSpec, ServiceAccountRef, StoreKind};
+use super::{AppSpec, ClusterSpec, Name};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -293,15 +294,15 @@ impl SecretStoreSpec {
     }
 
     /// The providers the store names, by their spec key.
-    fn providers(&self) -> Vec<&'static str> {
+    fn providers(&self) -> Vec<Field> {
         [
-            ("vault", self.vault.is_some()),
-            ("onePassword", self.one_password.is_some()),
-            ("onePasswordSdk", self.one_password_sdk.is_some()),
-            ("aws", self.aws.is_some()),
-            ("gcp", self.gcp.is_some()),
-            ("azure", self.azure.is_some()),
-            ("bitwarden", self.bitwarden.is_some()),
+            (SecretStoreSpec::VAULT, self.vault.is_some()),
+            (SecretStoreSpec::ONE_PASSWORD, self.one_password.is_some()),
+            (SecretStoreSpec::ONE_PASSWORD_SDK, self.one_password_sdk.is_some()),
+            (SecretStoreSpec::AWS, self.aws.is_some()),
+            (SecretStoreSpec::GCP, self.gcp.is_some()),
+            (SecretStoreSpec::AZURE, self.azure.is_some()),
+            (SecretStoreSpec::BITWARDEN, self.bitwarden.is_some()),
         ]
         .into_iter()
         .filter_map(|(k, set)| set.then_some(k))
@@ -319,7 +320,7 @@ impl SecretStoreSpec {
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (s, store) in spec.secret_stores.iter().enumerate() {
-        let at = format!("/secretStores/{s}");
+        let at = SpecPath::root().field(ClusterSpec::SECRET_STORES).index(s);
         let providers = store.providers();
         if providers.len() > 1 {
             diags.push(
@@ -327,18 +328,18 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                     Code::StoreProviders,
                     format!("store `{}` names {} providers", store.name, providers.len()),
                 )
-                .at(spans.key(&format!("{at}/{}", providers[1])), "second provider")
+                .at(spans.key(&at.field(providers[1])), "second provider")
                 .help(format!(
                     "keep one of {}: declare another store for the other",
                     providers
                         .iter()
-                        .map(|p| format!("`{p}`"))
+                        .map(|p| format!("`{}`", p.name()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),
             );
         }
-        if store.kind != StoreKind::ClusterSecretStore || providers.first() == Some(&"vault") {
+        if store.kind != StoreKind::ClusterSecretStore || providers.first() == Some(&SecretStoreSpec::VAULT) {
             continue;
         }
         if let Some(provider) = store.provider()
@@ -370,13 +371,13 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                     || app.secrets[first].external_secret_name.is_some())
             {
                 let field = if secret.external_secret_name.is_some() {
-                    "externalSecretName"
+                    SecretSpec::EXTERNAL_SECRET_NAME
                 } else {
-                    "name"
+                    SecretSpec::NAME
                 };
                 diags.push(
                     Diagnostic::error(Code::DuplicateName, format!("two ExternalSecrets of app `{}` are named `{object}`", app.name))
-                        .at(spans.value(&format!("/apps/{a}/secrets/{i}/{field}")), "second one")
+                        .at(spans.value(&SpecPath::app(a).field(AppSpec::SECRETS).index(i).field(field)), "second one")
                         .help(format!(
                             "secret {} is already written as ExternalSecret `{object}`: give this one another `externalSecretName`",
                             first + 1

@@ -2,8 +2,9 @@
 //! that waits for the release, and an app timeout shorter than its CloudNative-PG cluster's
 //! bootstrap takes.
 
-use super::ClusterSpec;
 use super::load::SpanIndex;
+use super::path::SpecPath;
+use super::{AppSpec, ClusterSpec, HelmSpec};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::duration_secs;
 
@@ -11,7 +12,7 @@ use crate::model::duration_secs;
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
-        let base = format!("/apps/{i}");
+        let base = SpecPath::app(i);
         let flux = app.timeout.as_ref().unwrap_or(&spec.defaults.timeout);
         let flux_where = match &app.timeout {
             Some(_) => "the app's `timeout`",
@@ -24,7 +25,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 Diagnostic::error(Code::HelmTimeoutTooLong, format!(
                     "`helm.timeout` {helm_timeout} is longer than the Flux timeout of the app's release layer ({flux}, from {flux_where})"
                 ))
-                .at(spans.value(&format!("{base}/helm/timeout")), "longer than the layer waits")
+                .at(spans.value(&base.field(AppSpec::HELM).field(HelmSpec::TIMEOUT)), "longer than the layer waits")
                 .help(format!(
                     "the Flux Kustomization's health check gives up after {flux} and reports the layer failed while Helm is still installing, and the apps that depend on it wait for a retry: set the app's `timeout: {helm_timeout}` (or longer), or shorten `helm.timeout`"
                 )),
@@ -39,7 +40,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                     "`timeout` {timeout} is shorter than a CloudNative-PG cluster of {} instances takes to bootstrap",
                     pg.instances
                 ))
-                .at(spans.value(&format!("{base}/timeout")), "")
+                .at(spans.value(&base.field(AppSpec::TIMEOUT)), "")
                 .help(format!(
                     "the operator creates the instances one after another (initdb, then a pg_basebackup per replica, each on a node that may first pull the image): the data layer reports failed before the cluster is ready and is retried; allow about five minutes per instance (`timeout: {}m`), or leave `timeout` unset for that default",
                     needed / 60
