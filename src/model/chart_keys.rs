@@ -5,8 +5,10 @@
 
 use super::charts::{Chart, KnownSection, version_of};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::{SpanIndex, escape_pointer};
+use crate::spec::load::SpanIndex;
+use crate::spec::path::SpecPath;
 use crate::spec::schema::did_you_mean;
+use crate::spec::{AppSpec, HelmSpec};
 use serde_json::{Map, Value};
 
 /// Reports every key below a known section that the chart (at `version`) does not read: an
@@ -16,7 +18,7 @@ pub fn check(
     chart: &Chart,
     version: &str,
     values: &Map<String, Value>,
-    base: &str,
+    base: &SpecPath,
     spans: &SpanIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -33,7 +35,10 @@ pub fn check(
             .filter(|(_, since)| !covered || since.is_none_or(|s| parsed.is_some_and(|v| v >= s)))
             .map(|(k, _)| *k)
             .collect();
-        let pointer = format!("{base}/helm/values/{}", section.section.replace('.', "/"));
+        let pointer = base
+            .field(AppSpec::HELM)
+            .field(HelmSpec::VALUES)
+            .keys(section.section.split('.'));
         let ctx = Section {
             chart,
             version,
@@ -60,7 +65,7 @@ impl Section<'_> {
         &self,
         map: &Map<String, Value>,
         prefix: &str,
-        pointer: &str,
+        pointer: &SpecPath,
         spans: &SpanIndex,
         diags: &mut Vec<Diagnostic>,
     ) {
@@ -70,7 +75,7 @@ impl Section<'_> {
             } else {
                 format!("{prefix}.{key}")
             };
-            let at = format!("{pointer}/{}", escape_pointer(key));
+            let at = pointer.key(key);
             let has_children = self.known.iter().any(|k| k.starts_with(&format!("{path}.")));
             if self.known.contains(&path.as_str()) || has_children {
                 if let Value::Object(children) = value
@@ -85,7 +90,7 @@ impl Section<'_> {
     }
 
     /// The diagnostic of a key the chart does not read.
-    fn unknown(&self, key: &str, prefix: &str, at: &str, spans: &SpanIndex) -> Diagnostic {
+    fn unknown(&self, key: &str, prefix: &str, at: &SpecPath, spans: &SpanIndex) -> Diagnostic {
         let siblings = self.known.iter().filter_map(|k| {
             let rest = if prefix.is_empty() {
                 Some(*k)

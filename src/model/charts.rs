@@ -6,9 +6,11 @@ use super::ValuesFrom;
 use super::postgres::Connection;
 use super::redis::RedisConnection;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::AppSpec;
-use crate::spec::data::PostgresProvider;
+use crate::spec::data::{DatabaseSpec, PostgresProvider, PostgresSpec, RedisSpec};
 use crate::spec::load::SpanIndex;
+use crate::spec::path::{Field, SpecPath};
+use crate::spec::secrets::SecretSpec;
+use crate::spec::{AppSpec, HelmSpec};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -306,8 +308,8 @@ pub struct WiringInput<'a> {
     pub app: &'a AppSpec,
     /// Its chart values as the user wrote them (references not resolved).
     pub values: &'a Map<String, Value>,
-    /// Its JSON pointer in the spec (`/apps/<i>`).
-    pub index_base: &'a str,
+    /// Its place in the spec (`/apps/<i>`).
+    pub index_base: &'a SpecPath,
     /// Its database.
     pub postgres: Option<&'a Connection>,
     /// Its Redis.
@@ -348,9 +350,9 @@ struct Wirer<'a> {
 }
 
 impl Wirer<'_> {
-    /// The JSON pointer of a field of the app.
-    fn at(&self, field: &str) -> String {
-        format!("{}/{field}", self.input.index_base)
+    /// The place of a field of the app.
+    fn at(&self, field: Field) -> SpecPath {
+        self.input.index_base.field(field)
     }
 
     /// Sets a value gitopsc wires (from the spec's `from`), refusing a different one the user
@@ -359,7 +361,10 @@ impl Wirer<'_> {
         if let Some(existing) = get_path(self.input.values, path)
             && existing != &value
         {
-            let pointer = self.at(&format!("helm/values/{}", path.replace('.', "/")));
+            let pointer = self
+                .at(AppSpec::HELM)
+                .field(HelmSpec::VALUES)
+                .keys(path.split('.'));
             self.diags.push(
                 Diagnostic::error(
                     Code::ValueSetByGitopsc,
@@ -395,9 +400,13 @@ impl Wirer<'_> {
         }
         for (d, db) in pg.databases.iter().enumerate() {
             if let Some((_, why)) = self.chart.obsolete_databases.iter().find(|(n, _)| *n == db.name) {
-                let at = self
-                    .spans
-                    .value(&self.at(&format!("postgres/databases/{d}/name")));
+                let at = self.spans.value(
+                    &self
+                        .at(AppSpec::POSTGRES)
+                        .field(PostgresSpec::DATABASES)
+                        .index(d)
+                        .field(DatabaseSpec::NAME),
+                );
                 self.diags.push(
                     Diagnostic::warning(
                         Code::ChartUnusedDatabase,
@@ -425,7 +434,9 @@ impl Wirer<'_> {
             &conn.sentinel_master_set,
             &conn.secret,
         ) {
-            let at = self.spans.key(&self.at("redis/sentinelMasterSet"));
+            let at = self
+                .spans
+                .key(&self.at(AppSpec::REDIS).field(RedisSpec::SENTINEL_MASTER_SET));
             self.diags.push(
                 Diagnostic::warning(Code::ChartSentinelPassword, format!(
                     "the {} chart cannot use a Sentinel with a password",
@@ -458,7 +469,7 @@ impl Wirer<'_> {
 
     /// Where one Redis consumer's index goes, and whether the chart allows it.
     fn redis_consumer(&mut self, table: &RedisTable, consumer: &str, index: u32) {
-        let pointer = self.at(&format!("redis/databases/{consumer}"));
+        let pointer = self.at(AppSpec::REDIS).field(RedisSpec::DATABASES).key(consumer);
         match table.consumers.iter().find(|(c, _)| *c == consumer) {
             None => self.diags.push(
                 Diagnostic::error(
@@ -511,7 +522,7 @@ impl Wirer<'_> {
             .zip(table.password_quoted_since)
             .is_some_and(|(v, since)| v < since);
         if let (true, Some(version)) = (old, version) {
-            let at = self.spans.key(&self.at("redis"));
+            let at = self.spans.key(&self.at(AppSpec::REDIS));
             self.diags.push(
                 Diagnostic::warning(Code::RedisPasswordUnquoted, format!(
                     "{} chart {version} writes the Redis password unquoted into the registry's YAML config",
@@ -550,7 +561,9 @@ impl Wirer<'_> {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let last = consumers.last().copied().unwrap_or_default();
-                let at = self.spans.value(&self.at(&format!("redis/databases/{last}")));
+                let at = self
+                    .spans
+                    .value(&self.at(AppSpec::REDIS).field(RedisSpec::DATABASES).key(last));
                 self.diags.push(
                     Diagnostic::error(
                         Code::RedisIndexClash,
@@ -576,7 +589,9 @@ impl Wirer<'_> {
                 continue;
             };
             let Some(knob) = self.chart.secrets.iter().find(|k| k.used_for == used_for) else {
-                let at = self.spans.value(&self.at(&format!("secrets/{s}/for")));
+                let at = self
+                    .spans
+                    .value(&self.at(AppSpec::SECRETS).index(s).field(SecretSpec::FOR));
                 self.diags.push(
                     Diagnostic::error(
                         Code::UnknownSecretUse,
@@ -611,7 +626,7 @@ impl Wirer<'_> {
             .chain(secret.template.keys().map(String::as_str))
             .collect();
         for key in knob.keys.iter().filter(|k| !keys.contains(*k)) {
-            let at = self.spans.key(&self.at(&format!("secrets/{s}")));
+            let at = self.spans.key(&self.at(AppSpec::SECRETS).index(s));
             self.diags.push(
                 Diagnostic::error(
                     Code::SecretMissingKey,

@@ -20,9 +20,9 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
         .map(|(i, a)| (a.name.as_str(), i))
         .collect();
     let name_span = |app: &str| {
-        app_index
-            .get(app)
-            .and_then(|i| spans.value(&format!("/apps/{i}/name")))
+        app_index.get(app).and_then(|i| {
+            spans.value(&crate::spec::path::SpecPath::app(*i).field(crate::spec::AppSpec::NAME))
+        })
     };
     let externals: BTreeSet<&str> = spec.flux.external.iter().map(|e| e.as_str()).collect();
     let mut names = app_kustomization_names(model, &externals, &name_span, &mut diags);

@@ -7,6 +7,7 @@ use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds;
 use crate::spec::load::SpanIndex;
+use crate::spec::path::SpecPath;
 use crate::spec::schema::did_you_mean;
 use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, HelmSource, HelmSpec, ValuesKind};
 use std::collections::BTreeSet;
@@ -38,7 +39,7 @@ impl Part for Helm {
             }
         };
         app.scope
-            .resolve_map(&mut values, &app.at("helm/values"), &mut out.unknown);
+            .resolve_map(&mut values, &app.helm_values(), &mut out.unknown);
         charts::merge(&mut values, wiring.values);
         let data_secrets: Vec<&str> = app
             .postgres
@@ -87,7 +88,7 @@ fn unknown_metrics(app: &AppCtx, helm: &HelmSpec) -> Option<Diagnostic> {
             "gitopsc does not know where chart `{}` serves its metrics",
             helm.chart
         ))
-        .at(app.spans.key(&app.at("monitoring")), "")
+        .at(app.spans.key(&app.at(AppSpec::MONITORING)), "")
         .help("set `monitoring.port` to the metrics port's name for a PodMonitor, and turn the metrics on in `helm.values`"),
     )
 }
@@ -137,7 +138,7 @@ fn chart_scrape(
         if charts::get_path(values, path)
             .is_some_and(|v| !v.is_null() && v != &serde_json::Value::Bool(false))
         {
-            let pointer = app.at(&format!("helm/values/{}", path.replace('.', "/")));
+            let pointer = app.helm_values().keys(path.split('.'));
             out.diagnostic(
                 Diagnostic::warning(
                     Code::MonitorMisses,
@@ -383,7 +384,7 @@ fn release(
 /// which Flux must watch so a changed value reaches the release.
 pub fn check_values_from(
     app: &AppSpec,
-    base: &str,
+    base: &SpecPath,
     data_secrets: &[&str],
     spans: &SpanIndex,
 ) -> (Vec<Diagnostic>, BTreeSet<String>) {
@@ -396,7 +397,7 @@ pub fn check_values_from(
         if from.kind != ValuesKind::Secret || from.external {
             continue;
         }
-        let pointer = format!("{base}/helm/valuesFrom/{v}");
+        let pointer = base.field(AppSpec::HELM).field(HelmSpec::VALUES_FROM).index(v);
         let name = from.name.as_str();
         if let Some(secret) = app.secrets.iter().find(|s| s.name.as_str() == name) {
             watched.insert(name.to_string());
@@ -413,7 +414,7 @@ pub fn check_values_from(
                     ),
                 };
                 let at = if from.values_key.is_some() {
-                    spans.value(&format!("{pointer}/valuesKey"))
+                    spans.value(&pointer.field(crate::spec::ValuesFrom::VALUES_KEY))
                 } else {
                     spans.key(&pointer)
                 };
@@ -442,7 +443,7 @@ pub fn check_values_from(
                     "Secret `{name}` is not one that the app's ExternalSecrets or data services produce: Flux would \
                      fail the release until it exists"
                 ))
-                .at(spans.value(&format!("{pointer}/name")), "unknown Secret")
+                .at(spans.value(&pointer.field(crate::spec::ValuesFrom::NAME)), "unknown Secret")
                 .help(help),
             );
         }

@@ -11,7 +11,8 @@ use super::{FluxKustomization, FluxModel, LayerKind, Manifest, SourceRef};
 use crate::diagnostic::Diagnostic;
 use crate::kinds::{self, Kind};
 use crate::spec::load::SpanIndex;
-use crate::spec::{AppSpec, ClusterSpec};
+use crate::spec::path::{Field, SpecPath};
+use crate::spec::{AppSpec, ClusterSpec, HelmSpec};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One domain of an app.
@@ -84,8 +85,8 @@ pub struct AppCtx<'a> {
     pub namespace: String,
     /// The Flux namespace.
     pub flux_namespace: String,
-    /// The JSON pointer of the app in the spec (`/apps/<i>`).
-    pub base: String,
+    /// The app's place in the spec (`/apps/<i>`).
+    pub base: SpecPath,
     /// Where each node of the spec is.
     pub spans: &'a SpanIndex,
     /// Whether stateful objects are kept when the app leaves.
@@ -107,9 +108,14 @@ pub struct AppCtx<'a> {
 }
 
 impl AppCtx<'_> {
-    /// The JSON pointer of a field of the app.
-    pub fn at(&self, field: &str) -> String {
-        format!("{}/{field}", self.base)
+    /// The place of a field of the app.
+    pub fn at(&self, field: Field) -> SpecPath {
+        self.base.field(field)
+    }
+
+    /// The place of the app's `helm.values`.
+    pub fn helm_values(&self) -> SpecPath {
+        self.at(AppSpec::HELM).field(HelmSpec::VALUES)
     }
 }
 

@@ -63,7 +63,7 @@ impl Patch {
     pub fn new(
         id: usize,
         spec: &PatchSpec,
-        pointer: &str,
+        pointer: &crate::spec::path::SpecPath,
         spans: &crate::spec::load::SpanIndex,
     ) -> Option<Patch> {
         let change = match (&spec.json, &spec.merge) {
@@ -76,7 +76,7 @@ impl Patch {
             _ => return None,
         };
         let op_spans = (0..spec.json.as_ref().map_or(0, Vec::len))
-            .map(|o| spans.value(&format!("{pointer}/json/{o}")))
+            .map(|o| spans.value(&pointer.field(PatchSpec::JSON).index(o)))
             .collect();
         Some(Patch {
             id,

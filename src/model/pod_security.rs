@@ -11,7 +11,8 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 use crate::spec::data::{PostgresProvider, RedisProvider};
 use crate::spec::load::SpanIndex;
-use crate::spec::{AppSpec, ClusterSpec, PodSecurityLevel};
+use crate::spec::path::SpecPath;
+use crate::spec::{AppSpec, ClusterSpec, Defaults, HelmSpec, PodSecurityLevel};
 use std::collections::BTreeMap;
 
 /// Namespaces gitopsc never labels (their Pod Security level is not its to set).
@@ -126,8 +127,11 @@ pub fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, Levels> {
 /// Where a warning about lowered levels points: `defaults.podSecurity` when written, else the
 /// first app that lowers a level (its chart, its KubeBlocks data service or its Dragonfly).
 fn cause_pointer(spec: &ClusterSpec, spans: &SpanIndex) -> Option<Span> {
-    if spans.contains("/defaults/podSecurity") {
-        return spans.key("/defaults/podSecurity");
+    let written = SpecPath::root()
+        .field(ClusterSpec::DEFAULTS)
+        .field(Defaults::POD_SECURITY);
+    if spans.contains(&written) {
+        return spans.key(&written);
     }
     let (a, app) = spec
         .apps
@@ -139,13 +143,13 @@ fn cause_pointer(spec: &ClusterSpec, spans: &SpanIndex) -> Option<Span> {
         .as_ref()
         .is_some_and(|p| p.provider == PostgresProvider::Kubeblocks)
     {
-        "postgres"
+        SpecPath::app(a).field(AppSpec::POSTGRES)
     } else if runs_kubeblocks(app) || runs_baseline_dragonfly(app) {
-        "redis"
+        SpecPath::app(a).field(AppSpec::REDIS)
     } else {
-        "helm/chart"
+        SpecPath::app(a).field(AppSpec::HELM).field(HelmSpec::CHART)
     };
-    spans.key(&format!("/apps/{a}/{field}"))
+    spans.key(&field)
 }
 
 /// The warning that names the namespaces enforcing less than `defaults.podSecurity` asks, and

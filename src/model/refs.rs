@@ -4,6 +4,7 @@
 //! the referenced value's type (a port stays a number); a reference inside a longer string is
 //! interpolated. Unknown references are errors that list what can be referenced.
 
+use crate::spec::path::SpecPath;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -16,8 +17,8 @@ pub struct Refs {
 /// A reference that names nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownRef {
-    /// JSON pointer (relative to the walked value) of the string holding it.
-    pub pointer: String,
+    /// The place of the string holding it.
+    pub pointer: SpecPath,
     /// The reference's name.
     pub name: String,
 }
@@ -104,7 +105,12 @@ impl Scope<'_> {
 
     /// Resolves every reference in a JSON mapping, in place (keys are left as written).
     /// `pointer` is the mapping's JSON pointer, to place the unknown references.
-    pub fn resolve_map(&self, map: &mut Map<String, Value>, pointer: &str, unknown: &mut Vec<UnknownRef>) {
+    pub fn resolve_map(
+        &self,
+        map: &mut Map<String, Value>,
+        pointer: &SpecPath,
+        unknown: &mut Vec<UnknownRef>,
+    ) {
         let mut path = Vec::new();
         for (key, item) in map.iter_mut() {
             path.push(Step::Key(key));
@@ -117,7 +123,7 @@ impl Scope<'_> {
         &self,
         value: &'v mut Value,
         path: &mut Vec<Step<'v>>,
-        base: &str,
+        base: &SpecPath,
         unknown: &mut Vec<UnknownRef>,
     ) {
         if let Value::String(s) = &*value {
@@ -158,17 +164,12 @@ enum Step<'v> {
     Index(usize),
 }
 
-/// The JSON pointer of a path below `base`.
-fn pointer(base: &str, path: &[Step]) -> String {
-    let mut out = base.to_string();
-    for step in path {
-        out.push('/');
-        match step {
-            Step::Key(k) => out.push_str(&crate::spec::load::escape_pointer(k)),
-            Step::Index(i) => out.push_str(&i.to_string()),
-        }
-    }
-    out
+/// The place of a path below `base`.
+fn pointer(base: &SpecPath, path: &[Step]) -> SpecPath {
+    path.iter().fold(base.clone(), |at, step| match step {
+        Step::Key(k) => at.key(k),
+        Step::Index(i) => at.index(*i),
+    })
 }
 
 /// The `((name))` references in `s`: (start, end, name).
@@ -235,16 +236,16 @@ mod tests {
         };
         let mut unknown = Vec::new();
         let mut value = json!({"a": ["x", "((y.z))", "((w))"], "b": "((name))"});
-        refs.resolve_map(value.as_object_mut().unwrap(), "/v", &mut unknown);
+        refs.resolve_map(value.as_object_mut().unwrap(), &SpecPath::from_pointer("/v"), &mut unknown);
         assert_eq!(
             unknown,
             vec![
                 UnknownRef {
-                    pointer: "/v/a/1".into(),
+                    pointer: SpecPath::from_pointer("/v/a/1"),
                     name: "y.z".into()
                 },
                 UnknownRef {
-                    pointer: "/v/a/2".into(),
+                    pointer: SpecPath::from_pointer("/v/a/2"),
                     name: "w".into()
                 }
             ]

@@ -8,7 +8,8 @@ use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::SpanIndex;
 use crate::spec::manifests::UserObject;
-use crate::spec::{AppSpec, ClusterSpec};
+use crate::spec::path::SpecPath;
+use crate::spec::{AppSpec, ClusterSpec, Defaults};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -181,10 +182,10 @@ static NO_POST: patch::Post = patch::Post {
 fn posts(spec: &ClusterSpec, spans: &SpanIndex) -> (Vec<patch::Post>, Vec<patch::PatchInfo>) {
     let mut infos = Vec::new();
     let mut make =
-        |specs: &[crate::spec::patches::PatchSpec], base: &str, owner: String| -> Vec<patch::Patch> {
+        |specs: &[crate::spec::patches::PatchSpec], base: &SpecPath, owner: String| -> Vec<patch::Patch> {
             let mut out = Vec::new();
             for (p, s) in specs.iter().enumerate() {
-                let pointer = format!("{base}/{p}");
+                let pointer = base.index(p);
                 if let Some(made) = patch::Patch::new(infos.len(), s, &pointer, spans) {
                     infos.push(patch::PatchInfo {
                         span: made.span,
@@ -195,7 +196,13 @@ fn posts(spec: &ClusterSpec, spans: &SpanIndex) -> (Vec<patch::Post>, Vec<patch:
             }
             out
         };
-    let defaults = make(&spec.defaults.patches, "/defaults/patches", "defaults".into());
+    let defaults = make(
+        &spec.defaults.patches,
+        &SpecPath::root()
+            .field(ClusterSpec::DEFAULTS)
+            .field(Defaults::PATCHES),
+        "defaults".into(),
+    );
     let posts = spec
         .apps
         .iter()
@@ -204,7 +211,7 @@ fn posts(spec: &ClusterSpec, spans: &SpanIndex) -> (Vec<patch::Post>, Vec<patch:
             let mut patches = defaults.clone();
             patches.extend(make(
                 &app.patches,
-                &format!("/apps/{i}/patches"),
+                &SpecPath::app(i).field(AppSpec::PATCHES),
                 format!("app `{}`", app.name),
             ));
             let mut labels = spec.defaults.labels.clone();
@@ -278,7 +285,7 @@ fn app_context<'a>(
         name: app.name.to_string(),
         namespace: app.namespace().to_string(),
         flux_namespace: ctx.flux.namespace.clone(),
-        base: format!("/apps/{i}"),
+        base: SpecPath::app(i),
         spans,
         protect: app.prune_protection.unwrap_or(spec.defaults.prune_protection),
         scope: Scope {
@@ -338,7 +345,7 @@ fn check_references(app: &AppCtx, parts: &mut Parts) {
                         app.name
                     ),
                 )
-                .at(app.spans.key(&app.at("helm/values")), "")
+                .at(app.spans.key(&app.helm_values()), "")
                 .help(format!(
                     "add `{other}` to `dependsOn`, so what it references exists first"
                 )),

@@ -9,8 +9,8 @@ use super::part::{AppCtx, Ctx, Part, Parts};
 use super::refs::{Refs, UnknownRef};
 use super::*;
 use crate::kinds;
-use crate::spec::ClusterSpec;
 use crate::spec::secrets::{CreationPolicy, KvVersion, SecretSpec, SecretStoreSpec, SecretType, StoreKind};
+use crate::spec::{AppSpec, ClusterSpec};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -250,7 +250,7 @@ impl Part for Secrets {
                 && let Err(name) = app.scope.resolve_str(registry)
             {
                 out.unknown.push(UnknownRef {
-                    pointer: app.at(&format!("secrets/{s}/registry")),
+                    pointer: app.at(AppSpec::SECRETS).index(s).field(SecretSpec::REGISTRY),
                     name,
                 });
             }

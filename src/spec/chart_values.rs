@@ -8,8 +8,9 @@
 //! the vendored `values.yaml` decides everywhere else.
 
 use super::load::{SpanIndex, escape_pointer};
+use super::path::SpecPath;
 use super::schema::did_you_mean;
-use super::{ClusterSpec, HelmSpec};
+use super::{AppSpec, ClusterSpec, Defaults, HelmSpec};
 use crate::charts::{ChartFiles, ChartMeta, DEFAULT_DIR, Folder, yaml_to_json};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::lock::ChartsStamp;
@@ -32,7 +33,7 @@ pub fn check(
     let dir = spec.defaults.charts_dir.as_deref().unwrap_or(DEFAULT_DIR);
     if Path::new(dir).has_root() || dir.contains('\\') {
         let d = Diagnostic::error(Code::ChartsDirNotRelative, "`chartsDir` must be a folder relative to the spec's")
-            .at(spans.value("/defaults/chartsDir"), "not a relative path")
+            .at(spans.value(&SpecPath::root().field(ClusterSpec::DEFAULTS).field(Defaults::CHARTS_DIR)), "not a relative path")
             .help("write it with `/` separators, relative to the folder the spec is in, such as `charts` or `../charts`");
         return (vec![d], None);
     }
@@ -52,7 +53,7 @@ pub fn check(
 /// The checks of one app's chart values.
 fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let base = format!("/apps/{index}");
+    let base = SpecPath::app(index);
     let table = lookup(&helm.chart);
     let covered = table.is_some_and(|t| covers(t, &helm.version));
     let Some(files) = folder.get(&helm.chart, &helm.version) else {
@@ -65,7 +66,7 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
                     "`{}/{}/` holds no version `{}`: the chart values are not checked",
                     folder.dir, helm.chart, helm.version
                 ))
-                .at(spans.value(&format!("{base}/helm/version")), "not vendored")
+                .at(spans.value(&base.field(AppSpec::HELM).field(HelmSpec::VERSION)), "not vendored")
                 .help(format!(
                     "vendor this version (`helm pull <repository>/{0} --version {1}`, then `gitopsc charts vendor {0}-{1}.tgz`); the folder holds {2}",
                     helm.chart,
@@ -83,8 +84,8 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
     let app = App {
         helm,
         folder: format!("{}/{}/{}", folder.dir, helm.chart, helm.version),
-        values_pointer: format!("{base}/helm/values"),
-        chart_span: spans.value(&format!("{base}/helm/chart")),
+        values_pointer: base.field(AppSpec::HELM).field(HelmSpec::VALUES),
+        chart_span: spans.value(&base.field(AppSpec::HELM).field(HelmSpec::CHART)),
         spans,
     };
     let Some(vendored) = app.read(files, &mut diags) else {
@@ -134,8 +135,8 @@ struct App<'a> {
     helm: &'a HelmSpec,
     /// The chart version's folder, as shown (`charts/podinfo/6.7.0`).
     folder: String,
-    /// Pointer of the app's `helm.values`.
-    values_pointer: String,
+    /// The place of the app's `helm.values`.
+    values_pointer: SpecPath,
     /// Where diagnostics about the chart as a whole go: the `helm.chart` value.
     chart_span: Option<Span>,
     spans: &'a SpanIndex,
@@ -236,8 +237,8 @@ impl App<'_> {
 
     /// The spec's node for a pointer below the values (`/image/tag`), when the user wrote it.
     fn written(&self, pointer: &str) -> Option<String> {
-        let full = format!("{}{pointer}", self.values_pointer);
-        self.spans.contains(&full).then_some(full)
+        let full = self.values_pointer.below(pointer);
+        self.spans.contains(&full).then(|| full.to_string())
     }
 
     /// True when a `valuesFrom` entry may supply the value at `pointer`: one without

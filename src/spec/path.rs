@@ -70,6 +70,12 @@ impl SpecPath {
         SpecPath(format!("{}{pointer}", self.0))
     }
 
+    /// The entries keyed `keys` one below the other (a dotted path of a chart's values).
+    #[must_use]
+    pub fn keys<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> Self {
+        keys.into_iter().fold(self.clone(), |path, key| path.key(key))
+    }
+
     /// A pointer that comes from data rather than from code: a schema validator's instance
     /// path, a path into free-form values, a node a fleet merge recorded.
     pub fn from_pointer(pointer: impl Into<String>) -> Self {
@@ -130,7 +136,14 @@ fields! {
         SECRET_STORES = "secretStores",
         SOURCES = "sources",
     }
-    Defaults { HELM = "helm", LABELS = "labels", PATCHES = "patches", SECRET_STORE = "secretStore" }
+    Defaults {
+        CHARTS_DIR = "chartsDir",
+        HELM = "helm",
+        LABELS = "labels",
+        PATCHES = "patches",
+        POD_SECURITY = "podSecurity",
+        SECRET_STORE = "secretStore",
+    }
     AppSpec {
         ALERTS = "alerts",
         ALLOW_PLAINTEXT = "allowPlaintext",
@@ -140,8 +153,10 @@ fields! {
         HELM = "helm",
         LABELS = "labels",
         MANIFESTS = "manifests",
+        MONITORING = "monitoring",
         NAME = "name",
         NAMESPACE_LABELS = "namespaceLabels",
+        NETWORK_POLICY = "networkPolicy",
         PATCHES = "patches",
         POD_SECURITY = "podSecurity",
         POSTGRES = "postgres",
@@ -208,7 +223,9 @@ fields! {
         DATA = "data",
         DATA_FROM = "dataFrom",
         EXTERNAL_SECRET_NAME = "externalSecretName",
+        FOR = "for",
         NAME = "name",
+        REGISTRY = "registry",
         STORE = "store",
     }
     SecretStoreSpec {
@@ -238,14 +255,16 @@ fields! {
     Sources { HELM = "helm" }
     HelmSource { NAME = "name", TIMEOUT = "timeout", URL = "url" }
     HelmSpec {
+        CHART = "chart",
         INSTALL = "install",
         SOURCE = "source",
         TIMEOUT = "timeout",
         UPGRADE = "upgrade",
+        VALUES = "values",
         VALUES_FROM = "valuesFrom",
         VERSION = "version",
     }
-    ValuesFrom { LITERAL = "literal" }
+    ValuesFrom { LITERAL = "literal", NAME = "name", VALUES_KEY = "valuesKey" }
     FluxSpec { EXTERNAL = "external", REPO_PATH = "repoPath", VERSION = "version" }
     WorkloadSpec { CONTAINER_NAME = "containerName", MONITORING = "monitoring", NAME = "name" }
     WorkloadMonitoring { NAME = "name" }

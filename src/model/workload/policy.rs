@@ -555,11 +555,15 @@ pub fn open_api_server_egress(app: &AppCtx, out: &mut Parts) {
         .map(u16::to_string)
         .collect();
     let ports = ports.join(", ");
-    let at = ["networkPolicy", "workloads", "name"]
-        .iter()
-        .map(|f| app.at(f))
-        .find(|p| app.spans.contains(p))
-        .and_then(|p| app.spans.key(&p));
+    let at = [
+        crate::spec::AppSpec::NETWORK_POLICY,
+        crate::spec::AppSpec::WORKLOADS,
+        crate::spec::AppSpec::NAME,
+    ]
+    .into_iter()
+    .map(|f| app.at(f))
+    .find(|p| app.spans.contains(p))
+    .and_then(|p| app.spans.key(&p));
     out.diagnostic(
         Diagnostic::warning(Code::ApiServerEgress, format!(
             "the NetworkPolicies {} of app `{}` allow egress to the API server as egress to any address on port {ports}",
