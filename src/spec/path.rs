@@ -140,6 +140,7 @@ fields! {
         CHARTS_DIR = "chartsDir",
         HELM = "helm",
         LABELS = "labels",
+        NETWORK = "network",
         PATCHES = "patches",
         POD_SECURITY = "podSecurity",
         SECRET_STORE = "secretStore",
@@ -148,6 +149,7 @@ fields! {
         ALERTS = "alerts",
         ALLOW_PLAINTEXT = "allowPlaintext",
         ANNOTATIONS = "annotations",
+        CONFIG_MAPS = "configMaps",
         DEPENDS_ON = "dependsOn",
         GROUP = "group",
         HELM = "helm",
@@ -164,6 +166,7 @@ fields! {
         ROUTES = "routes",
         RULE_NAME = "ruleName",
         SECRETS = "secrets",
+        SERVICE_ACCOUNTS = "serviceAccounts",
         TIMEOUT = "timeout",
         VOLUME_BACKUPS = "volumeBackups",
         WORKLOADS = "workloads",
@@ -266,8 +269,35 @@ fields! {
     }
     ValuesFrom { LITERAL = "literal", NAME = "name", VALUES_KEY = "valuesKey" }
     FluxSpec { EXTERNAL = "external", REPO_PATH = "repoPath", VERSION = "version" }
-    WorkloadSpec { CONTAINER_NAME = "containerName", MONITORING = "monitoring", NAME = "name" }
-    WorkloadMonitoring { NAME = "name" }
+    WorkloadSpec {
+        ALLOW_FROM = "allowFrom",
+        ALLOW_TO = "allowTo",
+        AUTOSCALING = "autoscaling",
+        CONTAINER_NAME = "containerName",
+        DISRUPTION_BUDGET = "disruptionBudget",
+        EMPTY_DIRS = "emptyDirs",
+        ENV = "env",
+        ENV_FROM = "envFrom",
+        FILES = "files",
+        IMAGE = "image",
+        INIT_CONTAINERS = "initContainers",
+        INSTANCE_IDENTITY = "instanceIdentity",
+        LABELS = "labels",
+        MONITORING = "monitoring",
+        NAME = "name",
+        NODE_SELECTOR = "nodeSelector",
+        POD_MANAGEMENT_POLICY = "podManagementPolicy",
+        PORTS = "ports",
+        PROBES = "probes",
+        REPLICAS = "replicas",
+        RESOURCES = "resources",
+        SECURITY_CONTEXT = "securityContext",
+        SERVICE_ACCOUNT = "serviceAccount",
+        STRATEGY = "strategy",
+        UPDATE_STRATEGY = "updateStrategy",
+        VOLUME_CLAIM_TEMPLATES = "volumeClaimTemplates",
+    }
+    WorkloadMonitoring { NAME = "name", PORT = "port" }
     PatchSpec { JSON = "json", TARGET = "target" }
     AllowPlaintext { PATH = "path", REASON = "reason" }
     SecretKeySpec { PROPERTY = "property", REMOTE_KEY = "remoteKey" }
@@ -281,10 +311,60 @@ fields! {
     }
     UpgradePolicy { REMEDIATION = "remediation" }
     ManifestSpec { OBJECT = "object", PATH = "path" }
-    AlertGroup { RULES = "rules" }
-    AlertRule { ANNOTATIONS = "annotations" }
+    AlertGroup { NAME = "name", RULES = "rules" }
+    AlertRule { ANNOTATIONS = "annotations", EXPR = "expr", LABELS = "labels" }
     ImageAutomation { IMAGES = "images" }
     ImageSpec { EXTRACT = "extract", NAME = "name" }
+    ConfigMapSpec { NAME = "name" }
+    ServiceAccountSpec { CLUSTER_RULES = "clusterRules", NAME = "name", RULES = "rules" }
+    NetworkDefaults { API_SERVER_PORTS = "apiServerPorts" }
+    NetworkPolicySpec { DEFAULT_DENY = "defaultDeny" }
+    EmptyDirSpec { MOUNT_PATH = "mountPath", NAME = "name" }
+    VolumeClaimSpec { MOUNT_PATH = "mountPath", NAME = "name", SIZE = "size" }
+    InitContainerSpec {
+        ENV = "env",
+        ENV_FROM = "envFrom",
+        FILES = "files",
+        MOUNTS = "mounts",
+        NAME = "name",
+        RESOURCES = "resources",
+    }
+    PortSpec { NAME = "name", PORT = "port" }
+    EnvVar { CONFIG_MAP = "configMap", FIELD = "field", NAME = "name", SECRET = "secret" }
+    KeyRef { KEY = "key", NAME = "name" }
+    EnvFrom { CONFIG_MAP = "configMap" }
+    FileMount { CONFIG_MAP = "configMap", ITEMS = "items", MOUNT_PATH = "mountPath" }
+    Probe { EXEC = "exec", HTTP = "http", SUCCESS_THRESHOLD = "successThreshold", TCP = "tcp" }
+    HttpProbe { PORT = "port" }
+    TcpProbe { PORT = "port" }
+    StatefulSetUpdateStrategy { PARTITION = "partition" }
+    Autoscaling {
+        BEHAVIOR = "behavior",
+        CPU = "cpu",
+        MEMORY = "memory",
+        MIN_REPLICAS = "minReplicas",
+    }
+    NetworkRule { PODS = "pods", PORTS = "ports", WORKLOADS = "workloads" }
+    PolicyRule {
+        API_GROUPS = "apiGroups",
+        NON_RESOURCE_URLS = "nonResourceUrls",
+        RESOURCES = "resources",
+        VERBS = "verbs",
+    }
+    Probes { LIVENESS = "liveness", READINESS = "readiness", STARTUP = "startup" }
+    Resources { LIMITS = "limits", REQUESTS = "requests" }
+    SecurityContextSpec {
+        ADD_CAPABILITIES = "addCapabilities",
+        ALLOW_PRIVILEGE_ESCALATION = "allowPrivilegeEscalation",
+        RUN_AS_NON_ROOT = "runAsNonRoot",
+        RUN_AS_USER = "runAsUser",
+        SECCOMP_PROFILE = "seccompProfile",
+    }
+    InstanceIdentity {
+        ORDINAL_ENV = "ordinalEnv",
+        POD_NAME_ENV = "podNameEnv",
+        TOTAL_ENV = "totalEnv",
+    }
 }
 
 /// Whether the schema has a place for every step of `pointer`: a property of an object, an

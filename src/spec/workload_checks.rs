@@ -5,10 +5,11 @@
 //! collide in the namespace.
 
 use super::load::SpanIndex;
+use super::path::{Field, SpecPath};
 use super::schema::did_you_mean;
 use super::secrets::SecretSpec;
 use super::workload::*;
-use super::{AppSpec, ClusterSpec, Name, PodSecurityLevel};
+use super::{AppSpec, ClusterSpec, Defaults, Name, PodSecurityLevel};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::pod_security;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +24,7 @@ struct Report<'a> {
 }
 
 impl Report<'_> {
-    fn push(&mut self, d: Diagnostic, pointer: &str, key: bool, label: &str, help: String) {
+    fn push(&mut self, d: Diagnostic, pointer: &SpecPath, key: bool, label: &str, help: String) {
         let span = if key {
             self.spans.key(pointer)
         } else {
@@ -37,7 +38,7 @@ impl Report<'_> {
     }
 
     /// An error at the value at `pointer`.
-    fn error(&mut self, code: Code, pointer: &str, message: String, label: &str, help: impl Into<String>) {
+    fn error(&mut self, code: Code, pointer: &SpecPath, message: String, label: &str, help: impl Into<String>) {
         self.push(
             Diagnostic::error(code, message),
             pointer,
@@ -51,7 +52,7 @@ impl Report<'_> {
     fn error_key(
         &mut self,
         code: Code,
-        pointer: &str,
+        pointer: &SpecPath,
         message: String,
         label: &str,
         help: impl Into<String>,
@@ -66,7 +67,7 @@ impl Report<'_> {
     }
 
     /// A warning at the key of the node at `pointer`.
-    fn warn(&mut self, code: Code, pointer: &str, message: String, label: &str, help: impl Into<String>) {
+    fn warn(&mut self, code: Code, pointer: &SpecPath, message: String, label: &str, help: impl Into<String>) {
         self.push(
             Diagnostic::warning(code, message),
             pointer,
@@ -80,7 +81,7 @@ impl Report<'_> {
     fn unknown<'c>(
         &mut self,
         code: Code,
-        pointer: &str,
+        pointer: &SpecPath,
         message: String,
         given: &str,
         candidates: impl Iterator<Item = &'c str> + Clone,
@@ -110,12 +111,12 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let levels = namespace_levels(spec);
     check_namespace_levels(spec, &mut r);
     // (namespace, kind, name) → the pointer that first emits it.
-    let mut objects: BTreeMap<(String, &str, String), String> = BTreeMap::new();
+    let mut objects: BTreeMap<(String, &str, String), SpecPath> = BTreeMap::new();
     let mut warned_monitoring_labels = false;
     for (a, app) in spec.apps.iter().enumerate() {
-        let base = format!("/apps/{a}");
+        let base = SpecPath::app(a);
         let namespace = app.namespace().to_string();
-        let mut claim = |r: &mut Report, kind: &'static str, name: String, pointer: String| {
+        let mut claim = |r: &mut Report, kind: &'static str, name: String, pointer: SpecPath| {
             let key = (namespace.clone(), kind, name.clone());
             if let Some(first) = objects.get(&key) {
                 r.error(
@@ -134,17 +135,17 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 &mut r,
                 "ConfigMap",
                 cm.name.to_string(),
-                format!("{base}/configMaps/{c}/name"),
+                base.field(AppSpec::CONFIG_MAPS).index(c).field(ConfigMapSpec::NAME),
             );
         }
         for (s, sa) in app.service_accounts.iter().enumerate() {
-            let p = format!("{base}/serviceAccounts/{s}");
-            claim(&mut r, "ServiceAccount", sa.name.to_string(), format!("{p}/name"));
-            check_rules(&mut r, &sa.rules, &format!("{p}/rules"), false);
-            check_rules(&mut r, &sa.cluster_rules, &format!("{p}/clusterRules"), true);
+            let p = base.field(AppSpec::SERVICE_ACCOUNTS).index(s);
+            claim(&mut r, "ServiceAccount", sa.name.to_string(), p.field(ServiceAccountSpec::NAME));
+            check_rules(&mut r, &sa.rules, &p.field(ServiceAccountSpec::RULES), false);
+            check_rules(&mut r, &sa.cluster_rules, &p.field(ServiceAccountSpec::CLUSTER_RULES), true);
         }
         for (w, wl) in app.workloads.iter().enumerate() {
-            let p = format!("{base}/workloads/{w}/name");
+            let p = base.field(AppSpec::WORKLOADS).index(w).field(WorkloadSpec::NAME);
             claim(&mut r, wl.kind.as_str(), wl.name.to_string(), p.clone());
             for service in service_names(wl) {
                 claim(&mut r, "Service", service, p.clone());
@@ -155,8 +156,8 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         }
         let monitored = app.workloads.iter().position(|w| w.monitoring.is_some());
         let first_monitor = monitored
-            .map(|w| format!("{base}/workloads/{w}/monitoring"))
-            .or_else(|| (!app.alerts.is_empty()).then(|| format!("{base}/alerts")));
+            .map(|w| base.field(AppSpec::WORKLOADS).index(w).field(WorkloadSpec::MONITORING))
+            .or_else(|| (!app.alerts.is_empty()).then(|| base.field(AppSpec::ALERTS)));
         if let Some(pointer) = first_monitor
             && spec.defaults.monitoring.labels.is_empty()
             && !warned_monitoring_labels
@@ -178,7 +179,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         if *port == 0 {
             r.error(
                 Code::PortZero,
-                &format!("/defaults/network/apiServerPorts/{i}"),
+                &SpecPath::root().field(ClusterSpec::DEFAULTS).field(Defaults::NETWORK).field(NetworkDefaults::API_SERVER_PORTS).index(i),
                 "port 0 is not a port".into(),
                 "",
                 "the API server listens on 443 (the `kubernetes` Service) and usually 6443",
@@ -202,7 +203,7 @@ fn check_namespace_levels(spec: &ClusterSpec, r: &mut Report) {
     for (a, app) in spec.apps.iter().enumerate() {
         if app.pod_security == Some(PodSecurityLevel::Restricted) && pod_security::runs_kubeblocks(app) {
             r.error(Code::PodSecurityRefused,
-                &format!("/apps/{a}/podSecurity"),
+                &SpecPath::app(a).field(AppSpec::POD_SECURITY),
                 format!(
                     "app `{}` runs a KubeBlocks data service, which Pod Security `restricted` refuses",
                     app.name
@@ -233,7 +234,7 @@ fn service_names(wl: &WorkloadSpec) -> Vec<String> {
 fn check_app(
     spec: &ClusterSpec,
     app: &AppSpec,
-    base: &str,
+    base: &SpecPath,
     levels: &BTreeMap<String, PodSecurityLevel>,
     r: &mut Report,
 ) {
@@ -254,31 +255,31 @@ fn check_app(
     };
     if app.helm.is_some() && app.network_policy.as_ref().is_some_and(|n| n.default_deny) {
         r.warn(Code::DefaultDenyIsolates,
-            &format!("{base}/networkPolicy/defaultDeny"),
+            &base.field(AppSpec::NETWORK_POLICY).field(NetworkPolicySpec::DEFAULT_DENY),
             format!("the default deny of app `{}` also isolates the pods of its Helm chart", app.name),
             "",
             "they keep DNS and the namespace's databases only: give the chart's own network policy values what its pods need, or set `defaultDeny: false`",
         );
     }
     for (w, wl) in app.workloads.iter().enumerate() {
-        let p = format!("{base}/workloads/{w}");
+        let p = base.field(AppSpec::WORKLOADS).index(w);
         check_workload(app, wl, &p, &refs, level, r);
         if let Some(sa) = &wl.service_account
             && !accounts.contains_key(sa.as_str())
         {
             r.unknown(
                 Code::WorkloadUnknownName,
-                &format!("{p}/serviceAccount"),
+                &p.field(WorkloadSpec::SERVICE_ACCOUNT),
                 format!("service account `{sa}` is not one of the app's `serviceAccounts`"),
                 sa.as_str(),
                 accounts.keys().copied(),
                 format!("declare it in the app's `serviceAccounts: [{{name: {sa}}}]`"),
             );
         }
-        for (field, rules) in [("allowFrom", &wl.allow_from), ("allowTo", &wl.allow_to)] {
+        for (field, rules) in [(WorkloadSpec::ALLOW_FROM, &wl.allow_from), (WorkloadSpec::ALLOW_TO, &wl.allow_to)] {
             for (i, rule) in rules.iter().enumerate() {
-                let rp = format!("{p}/{field}/{i}");
-                check_network_rule(wl, rule, &rp, field == "allowFrom", &workloads, r);
+                let rp = p.field(field).index(i);
+                check_network_rule(wl, rule, &rp, field == WorkloadSpec::ALLOW_FROM, &workloads, r);
             }
         }
         let (_, egress_isolated) = wl.isolation(app.network_policy.as_ref());
@@ -288,7 +289,7 @@ fn check_app(
         let (isolated, _) = wl.isolation(app.network_policy.as_ref());
         if isolated && wl.monitoring.is_some() && spec.defaults.monitoring.namespace.is_none() {
             r.warn(Code::PrometheusNamespace,
-                &format!("{p}/monitoring"),
+                &p.field(WorkloadSpec::MONITORING),
                 format!(
                     "a network policy isolates workload `{}`, and Prometheus' namespace is not known",
                     wl.name
@@ -306,13 +307,13 @@ fn check_app(
 struct Refs<'a> {
     configs: &'a BTreeMap<&'a str, &'a ConfigMapSpec>,
     secrets: BTreeMap<&'a str, &'a SecretSpec>,
-    base: &'a str,
+    base: &'a SpecPath,
 }
 
 impl Refs<'_> {
     /// Checks the key of a Secret the app's own ExternalSecret builds (other Secrets are not
     /// known at compile time).
-    fn secret_key(&self, r: &mut Report, pointer: &str, name: &Name, key: &ConfigKey) {
+    fn secret_key(&self, r: &mut Report, pointer: &SpecPath, name: &Name, key: &ConfigKey) {
         let Some(secret) = self.secrets.get(name.as_str()) else {
             return;
         };
@@ -336,7 +337,7 @@ impl Refs<'_> {
     }
 
     /// Checks a ConfigMap name, and a key of it when given.
-    fn config(&self, r: &mut Report, pointer: &str, name: &Name, key: Option<(&ConfigKey, String)>) {
+    fn config(&self, r: &mut Report, pointer: &SpecPath, name: &Name, key: Option<(&ConfigKey, SpecPath)>) {
         match self.configs.get(name.as_str()) {
             None => r.unknown(Code::WorkloadUnknownName,
                 pointer,
@@ -368,7 +369,7 @@ impl Refs<'_> {
 fn check_workload(
     app: &AppSpec,
     wl: &WorkloadSpec,
-    p: &str,
+    p: &SpecPath,
     refs: &Refs,
     level: Option<PodSecurityLevel>,
     r: &mut Report,
@@ -376,19 +377,19 @@ fn check_workload(
     check_kind_fields(wl, p, r);
     check_names_and_image(wl, p, r);
     check_ports(wl, p, r);
-    let mut env_names: BTreeMap<String, String> = BTreeMap::new();
-    check_env(wl, &wl.env, &format!("{p}/env"), refs, &mut env_names, r);
-    check_env_from(&wl.env_from, &format!("{p}/envFrom"), refs, r);
-    let mut mounts: BTreeMap<String, String> = BTreeMap::new();
-    check_files(&wl.files, &format!("{p}/files"), refs, &mut mounts, r);
+    let mut env_names: BTreeMap<String, SpecPath> = BTreeMap::new();
+    check_env(wl, &wl.env, &p.field(WorkloadSpec::ENV), refs, &mut env_names, r);
+    check_env_from(&wl.env_from, &p.field(WorkloadSpec::ENV_FROM), refs, r);
+    let mut mounts: BTreeMap<String, SpecPath> = BTreeMap::new();
+    check_files(&wl.files, &p.field(WorkloadSpec::FILES), refs, &mut mounts, r);
     let volumes = check_volumes(wl, p, &mut mounts, r);
     check_init_containers(wl, p, refs, &volumes, r);
     check_probes(wl, p, r);
-    check_resources(&wl.resources, &format!("{p}/resources"), r);
-    check_labels(&wl.labels, &format!("{p}/labels"), true, r);
-    check_labels(&wl.node_selector, &format!("{p}/nodeSelector"), false, r);
+    check_resources(&wl.resources, &p.field(WorkloadSpec::RESOURCES), r);
+    check_labels(&wl.labels, &p.field(WorkloadSpec::LABELS), true, r);
+    check_labels(&wl.node_selector, &p.field(WorkloadSpec::NODE_SELECTOR), false, r);
     if let Some(level) = level {
-        check_pod_security(wl, app.namespace(), level, &format!("{p}/securityContext"), r);
+        check_pod_security(wl, app.namespace(), level, &p.field(WorkloadSpec::SECURITY_CONTEXT), r);
     }
     check_strategy(wl, p, r);
     if let Some(identity) = &wl.instance_identity {
@@ -405,7 +406,7 @@ fn check_workload(
     {
         r.unknown(
             Code::WorkloadUnknownName,
-            &format!("{p}/monitoring/port"),
+            &p.field(WorkloadSpec::MONITORING).field(WorkloadMonitoring::PORT),
             format!("workload `{}` has no port `{}`", wl.name, m.port),
             &m.port,
             wl.ports.iter().map(|p| p.name.as_str()),
@@ -415,28 +416,30 @@ fn check_workload(
 }
 
 /// Fields of the other kind: a Deployment's on a StatefulSet, a StatefulSet's on a Deployment.
-fn check_kind_fields(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+fn check_kind_fields(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     let sts = wl.kind == WorkloadKind::StatefulSet;
     let kind = wl.kind.as_str();
     // Fields of the other kind.
-    let foreign: &[(&str, bool)] = if sts {
-        &[("strategy", wl.strategy.is_some())]
+    let foreign: &[(Field, bool)] = if sts {
+        &[(WorkloadSpec::STRATEGY, wl.strategy.is_some())]
     } else {
         &[
-            ("updateStrategy", wl.update_strategy.is_some()),
+            (WorkloadSpec::UPDATE_STRATEGY, wl.update_strategy.is_some()),
             (
-                "podManagementPolicy",
-                r.spans.contains(&format!("{p}/podManagementPolicy")),
+                WorkloadSpec::POD_MANAGEMENT_POLICY,
+                r.spans.contains(&p.field(WorkloadSpec::POD_MANAGEMENT_POLICY)),
             ),
-            ("volumeClaimTemplates", !wl.volume_claim_templates.is_empty()),
+            (WorkloadSpec::VOLUME_CLAIM_TEMPLATES, !wl.volume_claim_templates.is_empty()),
         ]
     };
     for (field, set) in foreign {
         if *set {
+            let at = p.field(*field);
+            let field = field.name();
             let other = if sts { "Deployment" } else { "StatefulSet" };
             r.error_key(
                 Code::KindMismatch,
-                &format!("{p}/{field}"),
+                &at,
                 format!("`{field}` is a {other} field; workload `{}` is a {kind}", wl.name),
                 "not for this kind",
                 if sts {
@@ -450,11 +453,11 @@ fn check_kind_fields(wl: &WorkloadSpec, p: &str, r: &mut Report) {
 }
 
 /// The names the workload gives its objects, and its image's tag.
-fn check_names_and_image(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+fn check_names_and_image(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     let sts = wl.kind == WorkloadKind::StatefulSet;
     if sts && wl.name.as_str().len() > MAX_STATEFULSET_NAME {
         r.error(Code::InvalidName,
-            &format!("{p}/name"),
+            &p.field(WorkloadSpec::NAME),
             format!(
                 "the StatefulSet name `{}` is longer than {MAX_STATEFULSET_NAME} characters",
                 wl.name
@@ -467,7 +470,7 @@ fn check_names_and_image(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         if !service.starts_with(|c: char| c.is_ascii_lowercase()) || service.len() > 63 {
             r.error(
                 Code::InvalidName,
-                &format!("{p}/name"),
+                &p.field(WorkloadSpec::NAME),
                 format!("the Service name `{service}` is not a valid Service name"),
                 "",
                 "Service names start with a letter and have at most 63 characters: rename the workload",
@@ -483,7 +486,7 @@ fn check_names_and_image(wl: &WorkloadSpec, p: &str, r: &mut Report) {
             .map(|(_, t)| t);
         if matches!(tag, None | Some("latest")) {
             r.warn(Code::UnpinnedImage,
-                &format!("{p}/image"),
+                &p.field(WorkloadSpec::IMAGE),
                 format!("the image `{}` has no fixed tag", wl.image),
                 "",
                 "pin a version tag or a digest: a moved `latest` changes nothing in Git, so pods never roll to it (and nodes run different images)",
@@ -496,24 +499,24 @@ fn check_names_and_image(wl: &WorkloadSpec, p: &str, r: &mut Report) {
 /// paths, positive sizes. Returns their names.
 fn check_volumes<'a>(
     wl: &'a WorkloadSpec,
-    p: &str,
-    mounts: &mut BTreeMap<String, String>,
+    p: &SpecPath,
+    mounts: &mut BTreeMap<String, SpecPath>,
     r: &mut Report,
 ) -> BTreeSet<&'a str> {
     let mut volumes: BTreeSet<&str> = BTreeSet::new();
     for (i, dir) in wl.empty_dirs.iter().enumerate() {
-        let dp = format!("{p}/emptyDirs/{i}");
-        mount_path(&dir.mount_path, &format!("{dp}/mountPath"), mounts, r);
-        unique_volume(dir.name.as_str(), &format!("{dp}/name"), &mut volumes, r);
+        let dp = p.field(WorkloadSpec::EMPTY_DIRS).index(i);
+        mount_path(&dir.mount_path, &dp.field(EmptyDirSpec::MOUNT_PATH), mounts, r);
+        unique_volume(dir.name.as_str(), &dp.field(EmptyDirSpec::NAME), &mut volumes, r);
     }
     for (i, claim) in wl.volume_claim_templates.iter().enumerate() {
-        let cp = format!("{p}/volumeClaimTemplates/{i}");
-        mount_path(&claim.mount_path, &format!("{cp}/mountPath"), mounts, r);
-        unique_volume(claim.name.as_str(), &format!("{cp}/name"), &mut volumes, r);
+        let cp = p.field(WorkloadSpec::VOLUME_CLAIM_TEMPLATES).index(i);
+        mount_path(&claim.mount_path, &cp.field(VolumeClaimSpec::MOUNT_PATH), mounts, r);
+        unique_volume(claim.name.as_str(), &cp.field(VolumeClaimSpec::NAME), &mut volumes, r);
         if claim.size.value().is_none_or(|v| v <= 0.0) {
             r.error(
                 Code::InvalidResources,
-                &format!("{cp}/size"),
+                &cp.field(VolumeClaimSpec::SIZE),
                 format!(
                     "the volume size `{}` is not a positive quantity",
                     claim.size.text()
@@ -527,28 +530,28 @@ fn check_volumes<'a>(
 }
 
 /// Init containers: unique names, their environment and files, mounts of the workload's volumes.
-fn check_init_containers(wl: &WorkloadSpec, p: &str, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
+fn check_init_containers(wl: &WorkloadSpec, p: &SpecPath, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
     for (i, init) in wl.init_containers.iter().enumerate() {
-        let ip = format!("{p}/initContainers/{i}");
+        let ip = p.field(WorkloadSpec::INIT_CONTAINERS).index(i);
         if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
             r.error(
                 Code::WorkloadDuplicate,
-                &format!("{ip}/name"),
+                &ip.field(InitContainerSpec::NAME),
                 format!("the container name `{}` is used twice in the pod", init.name),
                 "",
                 "container names are unique in a pod (the workload's own container is named after it)",
             );
         }
         let mut init_env = BTreeMap::new();
-        check_env(wl, &init.env, &format!("{ip}/env"), refs, &mut init_env, r);
-        check_env_from(&init.env_from, &format!("{ip}/envFrom"), refs, r);
+        check_env(wl, &init.env, &ip.field(InitContainerSpec::ENV), refs, &mut init_env, r);
+        check_env_from(&init.env_from, &ip.field(InitContainerSpec::ENV_FROM), refs, r);
         let mut init_mounts = BTreeMap::new();
-        check_files(&init.files, &format!("{ip}/files"), refs, &mut init_mounts, r);
+        check_files(&init.files, &ip.field(InitContainerSpec::FILES), refs, &mut init_mounts, r);
         for (m, name) in init.mounts.iter().enumerate() {
             if !volumes.contains(name.as_str()) {
                 r.unknown(
                     Code::WorkloadUnknownName,
-                    &format!("{ip}/mounts/{m}"),
+                    &ip.field(InitContainerSpec::MOUNTS).index(m),
                     format!("workload `{}` has no volume `{name}`", wl.name),
                     name.as_str(),
                     volumes.iter().copied(),
@@ -556,19 +559,19 @@ fn check_init_containers(wl: &WorkloadSpec, p: &str, refs: &Refs, volumes: &BTre
                 );
             }
         }
-        check_resources(&init.resources, &format!("{ip}/resources"), r);
+        check_resources(&init.resources, &ip.field(InitContainerSpec::RESOURCES), r);
     }
 }
 
-fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+fn check_ports(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     let mut names = BTreeSet::new();
     let mut numbers = BTreeSet::new();
     for (i, port) in wl.ports.iter().enumerate() {
-        let pp = format!("{p}/ports/{i}");
+        let pp = p.field(WorkloadSpec::PORTS).index(i);
         if !port.name.contains(|c: char| c.is_ascii_lowercase()) || port.name.contains("--") {
             r.error(
                 Code::InvalidName,
-                &format!("{pp}/name"),
+                &pp.field(PortSpec::NAME),
                 format!("`{}` is not a valid port name", port.name),
                 "",
                 "a port name needs at least one letter and no `--` (IANA service name), e.g. `http`",
@@ -577,7 +580,7 @@ fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         if !names.insert(port.name.as_str()) {
             r.error(
                 Code::WorkloadDuplicate,
-                &format!("{pp}/name"),
+                &pp.field(PortSpec::NAME),
                 format!("port name `{}` is used twice", port.name),
                 "",
                 "give each port its own name",
@@ -586,7 +589,7 @@ fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         if !numbers.insert((port.port, port.protocol)) {
             r.error(
                 Code::WorkloadDuplicate,
-                &format!("{pp}/port"),
+                &pp.field(PortSpec::PORT),
                 format!("port {} is declared twice", port.port),
                 "",
                 "declare each port once",
@@ -595,7 +598,7 @@ fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
     }
 }
 
-fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &str, r: &mut Report) {
+fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &SpecPath, r: &mut Report) {
     if let PortRef::Name(name) = port
         && wl.port(name).is_none()
     {
@@ -613,13 +616,13 @@ fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &str, r: &mut Repo
 fn check_env(
     wl: &WorkloadSpec,
     env: &[EnvVar],
-    p: &str,
+    p: &SpecPath,
     refs: &Refs,
-    names: &mut BTreeMap<String, String>,
+    names: &mut BTreeMap<String, SpecPath>,
     r: &mut Report,
 ) {
     for (i, var) in env.iter().enumerate() {
-        let ep = format!("{p}/{i}");
+        let ep = p.index(i);
         let sources = [
             var.value.is_some(),
             var.config_map.is_some(),
@@ -638,7 +641,7 @@ fn check_env(
         if names.insert(var.name.clone(), ep.clone()).is_some() {
             r.error(
                 Code::WorkloadDuplicate,
-                &format!("{ep}/name"),
+                &ep.field(EnvVar::NAME),
                 format!("the variable `{}` is set twice", var.name),
                 "",
                 "the container would see only the last one: remove one",
@@ -647,18 +650,18 @@ fn check_env(
         if let Some(key_ref) = &var.config_map {
             refs.config(
                 r,
-                &format!("{ep}/configMap/name"),
+                &ep.field(EnvVar::CONFIG_MAP).field(KeyRef::NAME),
                 &key_ref.name,
-                Some((&key_ref.key, format!("{ep}/configMap/key"))),
+                Some((&key_ref.key, ep.field(EnvVar::CONFIG_MAP).field(KeyRef::KEY))),
             );
         }
         if let Some(key_ref) = &var.secret {
-            refs.secret_key(r, &format!("{ep}/secret/key"), &key_ref.name, &key_ref.key);
+            refs.secret_key(r, &ep.field(EnvVar::SECRET).field(KeyRef::KEY), &key_ref.name, &key_ref.key);
         }
         if var.field == Some(PodField::PodIndex) && wl.kind == WorkloadKind::Deployment {
             r.error(
                 Code::KindMismatch,
-                &format!("{ep}/field"),
+                &ep.field(EnvVar::FIELD),
                 "a Deployment's pods have no ordinal".into(),
                 "",
                 "`podIndex` exists on StatefulSet pods only",
@@ -667,11 +670,11 @@ fn check_env(
     }
 }
 
-fn check_env_from(env_from: &[EnvFrom], p: &str, refs: &Refs, r: &mut Report) {
+fn check_env_from(env_from: &[EnvFrom], p: &SpecPath, refs: &Refs, r: &mut Report) {
     for (i, from) in env_from.iter().enumerate() {
-        let fp = format!("{p}/{i}");
+        let fp = p.index(i);
         match (&from.config_map, &from.secret) {
-            (Some(name), None) => refs.config(r, &format!("{fp}/configMap"), name, None),
+            (Some(name), None) => refs.config(r, &fp.field(EnvFrom::CONFIG_MAP), name, None),
             (None, Some(_)) => {}
             _ => r.error_key(
                 Code::OneOfRequired,
@@ -686,23 +689,23 @@ fn check_env_from(env_from: &[EnvFrom], p: &str, refs: &Refs, r: &mut Report) {
 
 fn check_files(
     files: &[FileMount],
-    p: &str,
+    p: &SpecPath,
     refs: &Refs,
-    mounts: &mut BTreeMap<String, String>,
+    mounts: &mut BTreeMap<String, SpecPath>,
     r: &mut Report,
 ) {
     for (i, file) in files.iter().enumerate() {
-        let fp = format!("{p}/{i}");
-        mount_path(&file.mount_path, &format!("{fp}/mountPath"), mounts, r);
+        let fp = p.index(i);
+        mount_path(&file.mount_path, &fp.field(FileMount::MOUNT_PATH), mounts, r);
         match file.source() {
             Some((false, name)) => {
-                refs.config(r, &format!("{fp}/configMap"), name, None);
+                refs.config(r, &fp.field(FileMount::CONFIG_MAP), name, None);
                 for (k, key) in file.items.iter().enumerate() {
                     refs.config(
                         r,
-                        &format!("{fp}/configMap"),
+                        &fp.field(FileMount::CONFIG_MAP),
                         name,
-                        Some((key, format!("{fp}/items/{k}"))),
+                        Some((key, fp.field(FileMount::ITEMS).index(k))),
                     );
                 }
             }
@@ -718,9 +721,9 @@ fn check_files(
     }
 }
 
-fn mount_path(path: &str, pointer: &str, mounts: &mut BTreeMap<String, String>, r: &mut Report) {
+fn mount_path(path: &str, pointer: &SpecPath, mounts: &mut BTreeMap<String, SpecPath>, r: &mut Report) {
     let normal = path.trim_end_matches('/').to_string();
-    if mounts.insert(normal.clone(), pointer.to_string()).is_some() {
+    if mounts.insert(normal.clone(), pointer.clone()).is_some() {
         r.error(
             Code::WorkloadDuplicate,
             pointer,
@@ -731,7 +734,7 @@ fn mount_path(path: &str, pointer: &str, mounts: &mut BTreeMap<String, String>, 
     }
 }
 
-fn unique_volume<'a>(name: &'a str, pointer: &str, volumes: &mut BTreeSet<&'a str>, r: &mut Report) {
+fn unique_volume<'a>(name: &'a str, pointer: &SpecPath, volumes: &mut BTreeSet<&'a str>, r: &mut Report) {
     let generated = name.starts_with("config-") || name.starts_with("secret-") || name == IDENTITY_VOLUME;
     if generated || !volumes.insert(name) {
         r.error(Code::WorkloadDuplicate,
@@ -745,15 +748,16 @@ fn unique_volume<'a>(name: &'a str, pointer: &str, volumes: &mut BTreeSet<&'a st
     }
 }
 
-fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+fn check_probes(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     let probes = [
-        ("liveness", &wl.probes.liveness),
-        ("readiness", &wl.probes.readiness),
-        ("startup", &wl.probes.startup),
+        (Probes::LIVENESS, &wl.probes.liveness),
+        (Probes::READINESS, &wl.probes.readiness),
+        (Probes::STARTUP, &wl.probes.startup),
     ];
-    for (name, probe) in probes {
+    for (field, probe) in probes {
         let Some(probe) = probe else { continue };
-        let pp = format!("{p}/probes/{name}");
+        let pp = p.field(WorkloadSpec::PROBES).field(field);
+        let name = field.name();
         let kinds = [probe.http.is_some(), probe.tcp.is_some(), probe.exec.is_some()];
         if kinds.iter().filter(|k| **k).count() != 1 {
             r.error_key(
@@ -765,15 +769,15 @@ fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
             );
         }
         if let Some(http) = &probe.http {
-            check_port_ref(wl, &http.port, &format!("{pp}/http/port"), r);
+            check_port_ref(wl, &http.port, &pp.field(Probe::HTTP).field(HttpProbe::PORT), r);
         }
         if let Some(tcp) = &probe.tcp {
-            check_port_ref(wl, &tcp.port, &format!("{pp}/tcp/port"), r);
+            check_port_ref(wl, &tcp.port, &pp.field(Probe::TCP).field(TcpProbe::PORT), r);
         }
         if probe.exec.as_ref().is_some_and(Vec::is_empty) {
             r.error(
                 Code::InvalidProbe,
-                &format!("{pp}/exec"),
+                &pp.field(Probe::EXEC),
                 "an empty `exec` probe".into(),
                 "",
                 "give the command to run",
@@ -782,7 +786,7 @@ fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
         if name != "readiness" && probe.success_threshold.is_some_and(|s| s != 1) {
             r.error(
                 Code::InvalidProbe,
-                &format!("{pp}/successThreshold"),
+                &pp.field(Probe::SUCCESS_THRESHOLD),
                 format!("a {name} probe's `successThreshold` must be 1"),
                 "",
                 "remove it",
@@ -798,10 +802,11 @@ fn resource_name_ok(name: &str) -> bool {
         || name.contains('/')
 }
 
-fn check_resources(resources: &Resources, p: &str, r: &mut Report) {
-    for (field, map) in [("requests", &resources.requests), ("limits", &resources.limits)] {
+fn check_resources(resources: &Resources, p: &SpecPath, r: &mut Report) {
+    for (field, map) in [(Resources::REQUESTS, &resources.requests), (Resources::LIMITS, &resources.limits)] {
+        let field_path = p.field(field);
         for (name, quantity) in map {
-            let rp = format!("{p}/{field}/{}", super::load::escape_pointer(name));
+            let rp = field_path.key(name);
             if !resource_name_ok(name) {
                 let help = match did_you_mean(name, ["cpu", "memory", "ephemeral-storage"].into_iter()) {
                     Some(best) => format!("did you mean `{best}`?"),
@@ -832,7 +837,7 @@ fn check_resources(resources: &Resources, p: &str, r: &mut Report) {
         {
             r.error(
                 Code::InvalidResources,
-                &format!("{p}/requests/{}", super::load::escape_pointer(name)),
+                &p.field(Resources::REQUESTS).key(name),
                 format!(
                     "the `{name}` request {} is above its limit {}",
                     request.text(),
@@ -846,9 +851,9 @@ fn check_resources(resources: &Resources, p: &str, r: &mut Report) {
 }
 
 /// Checks label keys and values (and, for pod labels, that they leave the selector alone).
-fn check_labels(labels: &BTreeMap<String, String>, p: &str, pod: bool, r: &mut Report) {
+fn check_labels(labels: &BTreeMap<String, String>, p: &SpecPath, pod: bool, r: &mut Report) {
     for (key, value) in labels {
-        let lp = format!("{p}/{}", super::load::escape_pointer(key));
+        let lp = p.key(key);
         if pod && SELECTOR_KEYS.contains(&key.as_str()) {
             r.error_key(
                 Code::SelectorLabel,
@@ -924,14 +929,14 @@ const BASELINE_CAPABILITIES: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLevel, p: &str, r: &mut Report) {
+fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLevel, p: &SpecPath, r: &mut Report) {
     let sc = &wl.security_context;
-    let mut refused: Vec<(String, String)> = Vec::new();
+    let mut refused: Vec<(SpecPath, String)> = Vec::new();
     if level == PodSecurityLevel::Privileged {
         return;
     }
     if sc.seccomp_profile == SeccompProfile::Unconfined {
-        refused.push(("seccompProfile".into(), "`Unconfined` seccomp".into()));
+        refused.push((p.field(SecurityContextSpec::SECCOMP_PROFILE), "`Unconfined` seccomp".into()));
     }
     for (i, cap) in sc.add_capabilities.iter().enumerate() {
         let allowed = match level {
@@ -939,27 +944,27 @@ fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLeve
             _ => BASELINE_CAPABILITIES.contains(&cap.as_str()),
         };
         if !allowed {
-            refused.push((format!("addCapabilities/{i}"), format!("the capability `{cap}`")));
+            refused.push((p.field(SecurityContextSpec::ADD_CAPABILITIES).index(i), format!("the capability `{cap}`")));
         }
     }
     if level == PodSecurityLevel::Restricted {
         if !sc.run_as_non_root {
-            refused.push(("runAsNonRoot".into(), "`runAsNonRoot: false`".into()));
+            refused.push((p.field(SecurityContextSpec::RUN_AS_NON_ROOT), "`runAsNonRoot: false`".into()));
         }
         if sc.run_as_user == Some(0) {
-            refused.push(("runAsUser".into(), "running as user 0 (root)".into()));
+            refused.push((p.field(SecurityContextSpec::RUN_AS_USER), "running as user 0 (root)".into()));
         }
         if sc.allow_privilege_escalation {
             refused.push((
-                "allowPrivilegeEscalation".into(),
+                p.field(SecurityContextSpec::ALLOW_PRIVILEGE_ESCALATION),
                 "`allowPrivilegeEscalation: true`".into(),
             ));
         }
     }
-    for (field, what) in refused {
+    for (at, what) in refused {
         r.error(
             Code::PodSecurityRefused,
-            &format!("{p}/{field}"),
+            &at,
             format!(
                 "namespace `{namespace}` enforces Pod Security `{}`, which refuses {what}",
                 level.as_str()
@@ -970,7 +975,7 @@ fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLeve
     }
 }
 
-fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+fn check_strategy(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     if let Some(strategy) = &wl.strategy {
         let zero = |v: &Option<IntOrPercent>| {
             matches!(v, Some(IntOrPercent::Int(0)))
@@ -982,7 +987,7 @@ fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
             {
                 r.error_key(
                     Code::RolloutStrategy,
-                    &format!("{p}/strategy"),
+                    &p.field(WorkloadSpec::STRATEGY),
                     "`maxSurge` and `maxUnavailable` apply to `RollingUpdate` only".into(),
                     "",
                     "remove them, or use `type: RollingUpdate`",
@@ -993,7 +998,7 @@ fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
             {
                 r.error_key(
                     Code::RolloutStrategy,
-                    &format!("{p}/strategy"),
+                    &p.field(WorkloadSpec::STRATEGY),
                     "`maxSurge` and `maxUnavailable` are both 0: the rollout could never progress".into(),
                     "",
                     "allow one extra pod (`maxSurge: 1`) or one missing pod (`maxUnavailable: 1`)",
@@ -1008,7 +1013,7 @@ fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
     {
         r.error_key(
             Code::RolloutStrategy,
-            &format!("{p}/updateStrategy/partition"),
+            &p.field(WorkloadSpec::UPDATE_STRATEGY).field(StatefulSetUpdateStrategy::PARTITION),
             "`partition` applies to `RollingUpdate` only".into(),
             "",
             "remove it, or use `type: RollingUpdate`",
@@ -1019,11 +1024,11 @@ fn check_strategy(wl: &WorkloadSpec, p: &str, r: &mut Report) {
 fn check_identity(
     wl: &WorkloadSpec,
     identity: &InstanceIdentity,
-    p: &str,
-    env_names: &BTreeMap<String, String>,
+    p: &SpecPath,
+    env_names: &BTreeMap<String, SpecPath>,
     r: &mut Report,
 ) {
-    let ip = format!("{p}/instanceIdentity");
+    let ip = p.field(WorkloadSpec::INSTANCE_IDENTITY);
     if wl.kind == WorkloadKind::Deployment {
         r.error_key(Code::KindMismatch,
             &ip,
@@ -1045,15 +1050,15 @@ fn check_identity(
     }
     let mut own = BTreeSet::new();
     let vars = [
-        Some(("podNameEnv", &identity.pod_name_env)),
-        identity.ordinal_env.as_ref().map(|e| ("ordinalEnv", e)),
-        Some(("totalEnv", &identity.total_env)),
+        Some((InstanceIdentity::POD_NAME_ENV, &identity.pod_name_env)),
+        identity.ordinal_env.as_ref().map(|e| (InstanceIdentity::ORDINAL_ENV, e)),
+        Some((InstanceIdentity::TOTAL_ENV, &identity.total_env)),
     ];
     for (field, name) in vars.into_iter().flatten() {
         if env_names.contains_key(name) || !own.insert(name) {
             r.error(
                 Code::WorkloadDuplicate,
-                &format!("{ip}/{field}"),
+                &ip.field(field),
                 format!("the variable `{name}` is set twice"),
                 "",
                 "choose another name, or remove it from `env`",
@@ -1062,11 +1067,11 @@ fn check_identity(
     }
 }
 
-fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Report) {
-    let hp = format!("{p}/autoscaling");
+fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &SpecPath, r: &mut Report) {
+    let hp = p.field(WorkloadSpec::AUTOSCALING);
     if wl.replicas.is_some() {
         r.error_key(Code::Autoscaling,
-            &format!("{p}/replicas"),
+            &p.field(WorkloadSpec::REPLICAS),
             format!("workload `{}` has both `replicas` and `autoscaling`", wl.name),
             "the autoscaler owns the count",
             "remove `replicas`: every Flux apply would reset the count the autoscaler chose (see the HPA hand-over in the docs)",
@@ -1075,7 +1080,7 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
     if hpa.min_replicas > hpa.max_replicas {
         r.error(
             Code::Autoscaling,
-            &format!("{hp}/minReplicas"),
+            &hp.field(Autoscaling::MIN_REPLICAS),
             format!(
                 "`minReplicas` {} is above `maxReplicas` {}",
                 hpa.min_replicas, hpa.max_replicas
@@ -1093,11 +1098,13 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
             "set `cpu`, `memory` (percent of requests) or `pods` (custom metrics)",
         );
     }
-    for (field, set) in [("cpu", hpa.cpu.is_some()), ("memory", hpa.memory.is_some())] {
+    for (field, set) in [(Autoscaling::CPU, hpa.cpu.is_some()), (Autoscaling::MEMORY, hpa.memory.is_some())] {
+        let at = hp.field(field);
+        let field = field.name();
         if set && !wl.resources.requests.contains_key(field) {
             r.error(
                 Code::Autoscaling,
-                &format!("{hp}/{field}"),
+                &at,
                 format!("a {field} utilisation target needs a {field} request"),
                 "",
                 format!("utilisation is a percentage of `resources.requests.{field}`: set it"),
@@ -1111,7 +1118,7 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
     {
         r.error_key(
             Code::Autoscaling,
-            &format!("{hp}/behavior"),
+            &hp.field(Autoscaling::BEHAVIOR),
             "an empty `behavior`".into(),
             "",
             "set `preset: conservative`, `scaleUp` or `scaleDown`",
@@ -1119,8 +1126,8 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &str, r: &mut Repo
     }
 }
 
-fn check_disruption_budget(wl: &WorkloadSpec, pdb: &DisruptionBudget, p: &str, r: &mut Report) {
-    let pp = format!("{p}/disruptionBudget");
+fn check_disruption_budget(wl: &WorkloadSpec, pdb: &DisruptionBudget, p: &SpecPath, r: &mut Report) {
+    let pp = p.field(WorkloadSpec::DISRUPTION_BUDGET);
     match (&pdb.min_available, &pdb.max_unavailable) {
         (Some(_), Some(_)) | (None, None) => r.error_key(
             Code::OneOfRequired,
@@ -1161,7 +1168,7 @@ fn check_disruption_budget(wl: &WorkloadSpec, pdb: &DisruptionBudget, p: &str, r
 fn unanswered_egress(
     app: &AppSpec,
     wl: &WorkloadSpec,
-    p: &str,
+    p: &SpecPath,
     workloads: &BTreeMap<&str, &WorkloadSpec>,
     r: &mut Report,
 ) {
@@ -1178,7 +1185,7 @@ fn unanswered_egress(
             if !answered {
                 r.warn(
                     Code::NetworkRule,
-                    &format!("{p}/allowTo/{i}/workloads"),
+                    &p.field(WorkloadSpec::ALLOW_TO).index(i).field(NetworkRule::WORKLOADS),
                     format!(
                         "workload `{}` may connect to `{}`, whose network policy lets nothing in from it",
                         wl.name, target.name
@@ -1197,7 +1204,7 @@ fn unanswered_egress(
 fn check_network_rule(
     wl: &WorkloadSpec,
     rule: &NetworkRule,
-    p: &str,
+    p: &SpecPath,
     ingress: bool,
     workloads: &BTreeMap<&str, &WorkloadSpec>,
     r: &mut Report,
@@ -1206,7 +1213,7 @@ fn check_network_rule(
         if !workloads.contains_key(name.as_str()) {
             r.unknown(
                 Code::WorkloadUnknownName,
-                &format!("{p}/workloads/{i}"),
+                &p.field(NetworkRule::WORKLOADS).index(i),
                 format!("`{name}` is not a workload of this app"),
                 name.as_str(),
                 workloads.keys().copied(),
@@ -1217,14 +1224,14 @@ fn check_network_rule(
     if !rule.workloads.is_empty() && !rule.namespaces.is_empty() {
         r.error_key(
             Code::NetworkRule,
-            &format!("{p}/workloads"),
+            &p.field(NetworkRule::WORKLOADS),
             "`workloads` are in the app's namespace; they cannot be combined with `namespaces`".into(),
             "",
             "split the rule in two",
         );
     }
     for (i, port) in rule.ports.iter().enumerate() {
-        let pp = format!("{p}/ports/{i}");
+        let pp = p.field(NetworkRule::PORTS).index(i);
         if ingress {
             check_port_ref(wl, port, &pp, r);
         } else if let PortRef::Name(name) = port {
@@ -1247,17 +1254,17 @@ fn check_network_rule(
             }
         }
     }
-    check_labels(&rule.pods, &format!("{p}/pods"), false, r);
+    check_labels(&rule.pods, &p.field(NetworkRule::PODS), false, r);
 }
 
-fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
+fn check_alerts(app: &AppSpec, base: &SpecPath, r: &mut Report) {
     let mut groups = BTreeSet::new();
     for (g, group) in app.alerts.iter().enumerate() {
-        let gp = format!("{base}/alerts/{g}");
+        let gp = base.field(AppSpec::ALERTS).index(g);
         if !groups.insert(group.name.as_str()) {
             r.error(
                 Code::AlertRule,
-                &format!("{gp}/name"),
+                &gp.field(AlertGroup::NAME),
                 format!("alert group `{}` is declared twice", group.name),
                 "",
                 "group names are unique in a PrometheusRule: merge the groups or rename one",
@@ -1266,7 +1273,7 @@ fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
         if group.rules.is_empty() {
             r.error_key(
                 Code::AlertRule,
-                &format!("{gp}/rules"),
+                &gp.field(AlertGroup::RULES),
                 format!("alert group `{}` has no rules", group.name),
                 "",
                 "",
@@ -1276,17 +1283,17 @@ fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
             if let Some(problem) = promql_problem(&rule.expr) {
                 r.error(
                     Code::AlertRule,
-                    &format!("{gp}/rules/{i}/expr"),
+                    &gp.field(AlertGroup::RULES).index(i).field(AlertRule::EXPR),
                     format!("the expression of alert `{}` {problem}", rule.alert),
                     "",
                     "Prometheus would refuse the whole rule group",
                 );
             }
-            check_labels(&rule.labels, &format!("{gp}/rules/{i}/labels"), false, r);
+            check_labels(&rule.labels, &gp.field(AlertGroup::RULES).index(i).field(AlertRule::LABELS), false, r);
             if rule.labels.contains_key("severity") {
                 r.error_key(
                     Code::AlertRule,
-                    &format!("{gp}/rules/{i}/labels/severity"),
+                    &gp.field(AlertGroup::RULES).index(i).field(AlertRule::LABELS).key("severity"),
                     "`severity` is set by the rule's `severity` field".into(),
                     "",
                     "remove it from `labels`",
@@ -1340,7 +1347,7 @@ fn promql_problem(expr: &str) -> Option<&'static str> {
     }
 }
 
-fn check_quota(app: &AppSpec, base: &str, r: &mut Report) {
+fn check_quota(app: &AppSpec, base: &SpecPath, r: &mut Report) {
     let Some(quota) = &app.resource_quota else {
         return;
     };
@@ -1372,10 +1379,10 @@ fn check_quota(app: &AppSpec, base: &str, r: &mut Report) {
         }
         for (w, wl) in app.workloads.iter().enumerate() {
             let containers =
-                std::iter::once((format!("{base}/workloads/{w}"), wl.name.as_str(), &wl.resources)).chain(
+                std::iter::once((base.field(AppSpec::WORKLOADS).index(w), wl.name.as_str(), &wl.resources)).chain(
                     wl.init_containers.iter().enumerate().map(|(i, c)| {
                         (
-                            format!("{base}/workloads/{w}/initContainers/{i}"),
+                            base.field(AppSpec::WORKLOADS).index(w).field(WorkloadSpec::INIT_CONTAINERS).index(i),
                             c.name.as_str(),
                             &c.resources,
                         )
@@ -1389,7 +1396,7 @@ fn check_quota(app: &AppSpec, base: &str, r: &mut Report) {
                 };
                 if !map.contains_key(resource) {
                     r.error(Code::QuotaRefusesPods,
-                        &format!("{pointer}/name"),
+                        &pointer.field(WorkloadSpec::NAME),
                         format!(
                             "the quota on `{key}` refuses the pods of `{}`: container `{container}` sets no {field}.{resource}",
                             wl.name
@@ -1419,11 +1426,11 @@ fn network_policy_neighbours(spec: &ClusterSpec, r: &mut Report) {
             }
             if other.helm.is_some() || !other.workloads.is_empty() {
                 // `defaultDeny` is true unless written: point at it when written.
-                let written = format!("/apps/{a}/networkPolicy/defaultDeny");
+                let written = SpecPath::app(a).field(AppSpec::NETWORK_POLICY).field(NetworkPolicySpec::DEFAULT_DENY);
                 let at = if r.spans.contains(&written) {
                     written
                 } else {
-                    format!("/apps/{a}/networkPolicy")
+                    SpecPath::app(a).field(AppSpec::NETWORK_POLICY)
                 };
                 r.warn(Code::DefaultDenyIsolates,
                     &at,
@@ -1571,9 +1578,9 @@ const VERBS: &[&str] = &[
 /// Verbs of non-resource rules (HTTP methods, lowercase).
 const URL_VERBS: &[&str] = &["delete", "get", "head", "options", "patch", "post", "put"];
 
-fn check_rules(r: &mut Report, rules: &[PolicyRule], p: &str, cluster: bool) {
+fn check_rules(r: &mut Report, rules: &[PolicyRule], p: &SpecPath, cluster: bool) {
     for (i, rule) in rules.iter().enumerate() {
-        let rp = format!("{p}/{i}");
+        let rp = p.index(i);
         check_rule_shape(r, rule, &rp, cluster);
         check_rule_verbs(r, rule, &rp);
         check_rule_grants(r, rule, &rp, cluster);
@@ -1582,12 +1589,12 @@ fn check_rules(r: &mut Report, rules: &[PolicyRule], p: &str, cluster: bool) {
 
 /// A rule grants resources or non-resource URLs (those from a ClusterRole only), and names
 /// what it grants: resources, API groups, verbs.
-fn check_rule_shape(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool) {
+fn check_rule_shape(r: &mut Report, rule: &PolicyRule, rp: &SpecPath, cluster: bool) {
     let urls = !rule.non_resource_urls.is_empty();
     if urls && !cluster {
         r.error_key(
             Code::RbacRule,
-            &format!("{rp}/nonResourceUrls"),
+            &rp.field(PolicyRule::NON_RESOURCE_URLS),
             "`nonResourceUrls` can only be granted by a ClusterRole".into(),
             "",
             "move the rule to `clusterRules`",
@@ -1632,11 +1639,11 @@ fn check_rule_shape(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool) 
 }
 
 /// Each verb is one of its kind of rule, and `*` is a warning.
-fn check_rule_verbs(r: &mut Report, rule: &PolicyRule, rp: &str) {
+fn check_rule_verbs(r: &mut Report, rule: &PolicyRule, rp: &SpecPath) {
     let urls = !rule.non_resource_urls.is_empty();
     let allowed = if urls { URL_VERBS } else { VERBS };
     for (v, verb) in rule.verbs.iter().enumerate() {
-        let vp = format!("{rp}/verbs/{v}");
+        let vp = rp.field(PolicyRule::VERBS).index(v);
         if verb == "*" {
             r.warn(
                 Code::RbacWildcard,
@@ -1662,12 +1669,12 @@ fn check_rule_verbs(r: &mut Report, rule: &PolicyRule, rp: &str) {
 }
 
 /// Wildcard API groups and resources are warnings; each resource is one of its group's.
-fn check_rule_grants(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool) {
+fn check_rule_grants(r: &mut Report, rule: &PolicyRule, rp: &SpecPath, cluster: bool) {
     for (g, group) in rule.api_groups.iter().enumerate() {
         if group == "*" {
             r.warn(
                 Code::RbacWildcard,
-                &format!("{rp}/apiGroups/{g}"),
+                &rp.field(PolicyRule::API_GROUPS).index(g),
                 "the wildcard API group `*` grants every API group, including ones installed later".into(),
                 "",
                 "list the API groups the workload needs",
@@ -1675,7 +1682,7 @@ fn check_rule_grants(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool)
         }
     }
     for (n, resource) in rule.resources.iter().enumerate() {
-        let np = format!("{rp}/resources/{n}");
+        let np = rp.field(PolicyRule::RESOURCES).index(n);
         if resource == "*" || resource.starts_with("*/") {
             r.warn(Code::RbacWildcard,
                 &np,
@@ -1692,7 +1699,7 @@ fn check_rule_grants(r: &mut Report, rule: &PolicyRule, rp: &str, cluster: bool)
 }
 
 /// Checks a resource of a built-in API group: unknown ones are errors with a suggestion.
-fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cluster: bool) {
+fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &SpecPath, cluster: bool) {
     let Some((_, known)) = API_GROUPS.iter().find(|(g, _)| *g == group) else {
         // A custom resource's group: its resources are not known here.
         return;
