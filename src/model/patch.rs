@@ -91,13 +91,14 @@ impl Patch {
     pub fn matches(&self, object: &Value) -> bool {
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
         let t = &self.target;
+        // The rendered object's labels and name: not a spec path.
         let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
+        // (not a spec path either)
+        let name = text(object.pointer("/metadata/name"));
         t.kind
             .as_ref()
             .is_none_or(|k| text(object.get("kind")).as_ref() == Some(k))
-            && t.name
-                .as_ref()
-                .is_none_or(|n| text(object.pointer("/metadata/name")).as_ref() == Some(n))
+            && t.name.as_ref().is_none_or(|n| name.as_ref() == Some(n))
             && t.labels
                 .iter()
                 .all(|(k, v)| labels.and_then(|l| l.get(k)).and_then(Value::as_str) == Some(v.as_str()))

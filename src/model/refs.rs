@@ -236,7 +236,11 @@ mod tests {
         };
         let mut unknown = Vec::new();
         let mut value = json!({"a": ["x", "((y.z))", "((w))"], "b": "((name))"});
-        refs.resolve_map(value.as_object_mut().unwrap(), &SpecPath::from_pointer("/v"), &mut unknown);
+        refs.resolve_map(
+            value.as_object_mut().unwrap(),
+            &SpecPath::from_pointer("/v"),
+            &mut unknown,
+        );
         assert_eq!(
             unknown,
             vec![

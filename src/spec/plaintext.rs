@@ -166,6 +166,7 @@ fn walk(value: &Value, free: bool, pointer: &mut String, found: &mut Vec<Finding
                 && is_secret_value(name, v)
             {
                 found.push(Finding {
+                    // The `value` beside the `name`, found in the walked data: not a spec path.
                     pointer: format!("{pointer}/value"),
                     key: Some(name.clone()),
                 });

@@ -38,7 +38,14 @@ impl Report<'_> {
     }
 
     /// An error at the value at `pointer`.
-    fn error(&mut self, code: Code, pointer: &SpecPath, message: String, label: &str, help: impl Into<String>) {
+    fn error(
+        &mut self,
+        code: Code,
+        pointer: &SpecPath,
+        message: String,
+        label: &str,
+        help: impl Into<String>,
+    ) {
         self.push(
             Diagnostic::error(code, message),
             pointer,
@@ -67,7 +74,14 @@ impl Report<'_> {
     }
 
     /// A warning at the key of the node at `pointer`.
-    fn warn(&mut self, code: Code, pointer: &SpecPath, message: String, label: &str, help: impl Into<String>) {
+    fn warn(
+        &mut self,
+        code: Code,
+        pointer: &SpecPath,
+        message: String,
+        label: &str,
+        help: impl Into<String>,
+    ) {
         self.push(
             Diagnostic::warning(code, message),
             pointer,
@@ -135,14 +149,26 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 &mut r,
                 "ConfigMap",
                 cm.name.to_string(),
-                base.field(AppSpec::CONFIG_MAPS).index(c).field(ConfigMapSpec::NAME),
+                base.field(AppSpec::CONFIG_MAPS)
+                    .index(c)
+                    .field(ConfigMapSpec::NAME),
             );
         }
         for (s, sa) in app.service_accounts.iter().enumerate() {
             let p = base.field(AppSpec::SERVICE_ACCOUNTS).index(s);
-            claim(&mut r, "ServiceAccount", sa.name.to_string(), p.field(ServiceAccountSpec::NAME));
+            claim(
+                &mut r,
+                "ServiceAccount",
+                sa.name.to_string(),
+                p.field(ServiceAccountSpec::NAME),
+            );
             check_rules(&mut r, &sa.rules, &p.field(ServiceAccountSpec::RULES), false);
-            check_rules(&mut r, &sa.cluster_rules, &p.field(ServiceAccountSpec::CLUSTER_RULES), true);
+            check_rules(
+                &mut r,
+                &sa.cluster_rules,
+                &p.field(ServiceAccountSpec::CLUSTER_RULES),
+                true,
+            );
         }
         for (w, wl) in app.workloads.iter().enumerate() {
             let p = base.field(AppSpec::WORKLOADS).index(w).field(WorkloadSpec::NAME);
@@ -156,7 +182,11 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         }
         let monitored = app.workloads.iter().position(|w| w.monitoring.is_some());
         let first_monitor = monitored
-            .map(|w| base.field(AppSpec::WORKLOADS).index(w).field(WorkloadSpec::MONITORING))
+            .map(|w| {
+                base.field(AppSpec::WORKLOADS)
+                    .index(w)
+                    .field(WorkloadSpec::MONITORING)
+            })
             .or_else(|| (!app.alerts.is_empty()).then(|| base.field(AppSpec::ALERTS)));
         if let Some(pointer) = first_monitor
             && spec.defaults.monitoring.labels.is_empty()
@@ -179,7 +209,11 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         if *port == 0 {
             r.error(
                 Code::PortZero,
-                &SpecPath::root().field(ClusterSpec::DEFAULTS).field(Defaults::NETWORK).field(NetworkDefaults::API_SERVER_PORTS).index(i),
+                &SpecPath::root()
+                    .field(ClusterSpec::DEFAULTS)
+                    .field(Defaults::NETWORK)
+                    .field(NetworkDefaults::API_SERVER_PORTS)
+                    .index(i),
                 "port 0 is not a port".into(),
                 "",
                 "the API server listens on 443 (the `kubernetes` Service) and usually 6443",
@@ -276,7 +310,10 @@ fn check_app(
                 format!("declare it in the app's `serviceAccounts: [{{name: {sa}}}]`"),
             );
         }
-        for (field, rules) in [(WorkloadSpec::ALLOW_FROM, &wl.allow_from), (WorkloadSpec::ALLOW_TO, &wl.allow_to)] {
+        for (field, rules) in [
+            (WorkloadSpec::ALLOW_FROM, &wl.allow_from),
+            (WorkloadSpec::ALLOW_TO, &wl.allow_to),
+        ] {
             for (i, rule) in rules.iter().enumerate() {
                 let rp = p.field(field).index(i);
                 check_network_rule(wl, rule, &rp, field == WorkloadSpec::ALLOW_FROM, &workloads, r);
@@ -389,7 +426,13 @@ fn check_workload(
     check_labels(&wl.labels, &p.field(WorkloadSpec::LABELS), true, r);
     check_labels(&wl.node_selector, &p.field(WorkloadSpec::NODE_SELECTOR), false, r);
     if let Some(level) = level {
-        check_pod_security(wl, app.namespace(), level, &p.field(WorkloadSpec::SECURITY_CONTEXT), r);
+        check_pod_security(
+            wl,
+            app.namespace(),
+            level,
+            &p.field(WorkloadSpec::SECURITY_CONTEXT),
+            r,
+        );
     }
     check_strategy(wl, p, r);
     if let Some(identity) = &wl.instance_identity {
@@ -429,7 +472,10 @@ fn check_kind_fields(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
                 WorkloadSpec::POD_MANAGEMENT_POLICY,
                 r.spans.contains(&p.field(WorkloadSpec::POD_MANAGEMENT_POLICY)),
             ),
-            (WorkloadSpec::VOLUME_CLAIM_TEMPLATES, !wl.volume_claim_templates.is_empty()),
+            (
+                WorkloadSpec::VOLUME_CLAIM_TEMPLATES,
+                !wl.volume_claim_templates.is_empty(),
+            ),
         ]
     };
     for (field, set) in foreign {
@@ -511,8 +557,18 @@ fn check_volumes<'a>(
     }
     for (i, claim) in wl.volume_claim_templates.iter().enumerate() {
         let cp = p.field(WorkloadSpec::VOLUME_CLAIM_TEMPLATES).index(i);
-        mount_path(&claim.mount_path, &cp.field(VolumeClaimSpec::MOUNT_PATH), mounts, r);
-        unique_volume(claim.name.as_str(), &cp.field(VolumeClaimSpec::NAME), &mut volumes, r);
+        mount_path(
+            &claim.mount_path,
+            &cp.field(VolumeClaimSpec::MOUNT_PATH),
+            mounts,
+            r,
+        );
+        unique_volume(
+            claim.name.as_str(),
+            &cp.field(VolumeClaimSpec::NAME),
+            &mut volumes,
+            r,
+        );
         if claim.size.value().is_none_or(|v| v <= 0.0) {
             r.error(
                 Code::InvalidResources,
@@ -530,7 +586,13 @@ fn check_volumes<'a>(
 }
 
 /// Init containers: unique names, their environment and files, mounts of the workload's volumes.
-fn check_init_containers(wl: &WorkloadSpec, p: &SpecPath, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
+fn check_init_containers(
+    wl: &WorkloadSpec,
+    p: &SpecPath,
+    refs: &Refs,
+    volumes: &BTreeSet<&str>,
+    r: &mut Report,
+) {
     for (i, init) in wl.init_containers.iter().enumerate() {
         let ip = p.field(WorkloadSpec::INIT_CONTAINERS).index(i);
         if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
@@ -543,10 +605,23 @@ fn check_init_containers(wl: &WorkloadSpec, p: &SpecPath, refs: &Refs, volumes: 
             );
         }
         let mut init_env = BTreeMap::new();
-        check_env(wl, &init.env, &ip.field(InitContainerSpec::ENV), refs, &mut init_env, r);
+        check_env(
+            wl,
+            &init.env,
+            &ip.field(InitContainerSpec::ENV),
+            refs,
+            &mut init_env,
+            r,
+        );
         check_env_from(&init.env_from, &ip.field(InitContainerSpec::ENV_FROM), refs, r);
         let mut init_mounts = BTreeMap::new();
-        check_files(&init.files, &ip.field(InitContainerSpec::FILES), refs, &mut init_mounts, r);
+        check_files(
+            &init.files,
+            &ip.field(InitContainerSpec::FILES),
+            refs,
+            &mut init_mounts,
+            r,
+        );
         for (m, name) in init.mounts.iter().enumerate() {
             if !volumes.contains(name.as_str()) {
                 r.unknown(
@@ -656,7 +731,12 @@ fn check_env(
             );
         }
         if let Some(key_ref) = &var.secret {
-            refs.secret_key(r, &ep.field(EnvVar::SECRET).field(KeyRef::KEY), &key_ref.name, &key_ref.key);
+            refs.secret_key(
+                r,
+                &ep.field(EnvVar::SECRET).field(KeyRef::KEY),
+                &key_ref.name,
+                &key_ref.key,
+            );
         }
         if var.field == Some(PodField::PodIndex) && wl.kind == WorkloadKind::Deployment {
             r.error(
@@ -803,7 +883,10 @@ fn resource_name_ok(name: &str) -> bool {
 }
 
 fn check_resources(resources: &Resources, p: &SpecPath, r: &mut Report) {
-    for (field, map) in [(Resources::REQUESTS, &resources.requests), (Resources::LIMITS, &resources.limits)] {
+    for (field, map) in [
+        (Resources::REQUESTS, &resources.requests),
+        (Resources::LIMITS, &resources.limits),
+    ] {
         let field_path = p.field(field);
         for (name, quantity) in map {
             let rp = field_path.key(name);
@@ -929,14 +1012,23 @@ const BASELINE_CAPABILITIES: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLevel, p: &SpecPath, r: &mut Report) {
+fn check_pod_security(
+    wl: &WorkloadSpec,
+    namespace: &str,
+    level: PodSecurityLevel,
+    p: &SpecPath,
+    r: &mut Report,
+) {
     let sc = &wl.security_context;
     let mut refused: Vec<(SpecPath, String)> = Vec::new();
     if level == PodSecurityLevel::Privileged {
         return;
     }
     if sc.seccomp_profile == SeccompProfile::Unconfined {
-        refused.push((p.field(SecurityContextSpec::SECCOMP_PROFILE), "`Unconfined` seccomp".into()));
+        refused.push((
+            p.field(SecurityContextSpec::SECCOMP_PROFILE),
+            "`Unconfined` seccomp".into(),
+        ));
     }
     for (i, cap) in sc.add_capabilities.iter().enumerate() {
         let allowed = match level {
@@ -944,15 +1036,24 @@ fn check_pod_security(wl: &WorkloadSpec, namespace: &str, level: PodSecurityLeve
             _ => BASELINE_CAPABILITIES.contains(&cap.as_str()),
         };
         if !allowed {
-            refused.push((p.field(SecurityContextSpec::ADD_CAPABILITIES).index(i), format!("the capability `{cap}`")));
+            refused.push((
+                p.field(SecurityContextSpec::ADD_CAPABILITIES).index(i),
+                format!("the capability `{cap}`"),
+            ));
         }
     }
     if level == PodSecurityLevel::Restricted {
         if !sc.run_as_non_root {
-            refused.push((p.field(SecurityContextSpec::RUN_AS_NON_ROOT), "`runAsNonRoot: false`".into()));
+            refused.push((
+                p.field(SecurityContextSpec::RUN_AS_NON_ROOT),
+                "`runAsNonRoot: false`".into(),
+            ));
         }
         if sc.run_as_user == Some(0) {
-            refused.push((p.field(SecurityContextSpec::RUN_AS_USER), "running as user 0 (root)".into()));
+            refused.push((
+                p.field(SecurityContextSpec::RUN_AS_USER),
+                "running as user 0 (root)".into(),
+            ));
         }
         if sc.allow_privilege_escalation {
             refused.push((
@@ -1013,7 +1114,8 @@ fn check_strategy(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     {
         r.error_key(
             Code::RolloutStrategy,
-            &p.field(WorkloadSpec::UPDATE_STRATEGY).field(StatefulSetUpdateStrategy::PARTITION),
+            &p.field(WorkloadSpec::UPDATE_STRATEGY)
+                .field(StatefulSetUpdateStrategy::PARTITION),
             "`partition` applies to `RollingUpdate` only".into(),
             "",
             "remove it, or use `type: RollingUpdate`",
@@ -1051,7 +1153,10 @@ fn check_identity(
     let mut own = BTreeSet::new();
     let vars = [
         Some((InstanceIdentity::POD_NAME_ENV, &identity.pod_name_env)),
-        identity.ordinal_env.as_ref().map(|e| (InstanceIdentity::ORDINAL_ENV, e)),
+        identity
+            .ordinal_env
+            .as_ref()
+            .map(|e| (InstanceIdentity::ORDINAL_ENV, e)),
         Some((InstanceIdentity::TOTAL_ENV, &identity.total_env)),
     ];
     for (field, name) in vars.into_iter().flatten() {
@@ -1098,7 +1203,10 @@ fn check_autoscaling(wl: &WorkloadSpec, hpa: &Autoscaling, p: &SpecPath, r: &mut
             "set `cpu`, `memory` (percent of requests) or `pods` (custom metrics)",
         );
     }
-    for (field, set) in [(Autoscaling::CPU, hpa.cpu.is_some()), (Autoscaling::MEMORY, hpa.memory.is_some())] {
+    for (field, set) in [
+        (Autoscaling::CPU, hpa.cpu.is_some()),
+        (Autoscaling::MEMORY, hpa.memory.is_some()),
+    ] {
         let at = hp.field(field);
         let field = field.name();
         if set && !wl.resources.requests.contains_key(field) {
@@ -1185,7 +1293,9 @@ fn unanswered_egress(
             if !answered {
                 r.warn(
                     Code::NetworkRule,
-                    &p.field(WorkloadSpec::ALLOW_TO).index(i).field(NetworkRule::WORKLOADS),
+                    &p.field(WorkloadSpec::ALLOW_TO)
+                        .index(i)
+                        .field(NetworkRule::WORKLOADS),
                     format!(
                         "workload `{}` may connect to `{}`, whose network policy lets nothing in from it",
                         wl.name, target.name
@@ -1289,11 +1399,19 @@ fn check_alerts(app: &AppSpec, base: &SpecPath, r: &mut Report) {
                     "Prometheus would refuse the whole rule group",
                 );
             }
-            check_labels(&rule.labels, &gp.field(AlertGroup::RULES).index(i).field(AlertRule::LABELS), false, r);
+            check_labels(
+                &rule.labels,
+                &gp.field(AlertGroup::RULES).index(i).field(AlertRule::LABELS),
+                false,
+                r,
+            );
             if rule.labels.contains_key("severity") {
                 r.error_key(
                     Code::AlertRule,
-                    &gp.field(AlertGroup::RULES).index(i).field(AlertRule::LABELS).key("severity"),
+                    &gp.field(AlertGroup::RULES)
+                        .index(i)
+                        .field(AlertRule::LABELS)
+                        .key("severity"),
                     "`severity` is set by the rule's `severity` field".into(),
                     "",
                     "remove it from `labels`",
@@ -1378,16 +1496,21 @@ fn check_quota(app: &AppSpec, base: &SpecPath, r: &mut Report) {
             continue;
         }
         for (w, wl) in app.workloads.iter().enumerate() {
-            let containers =
-                std::iter::once((base.field(AppSpec::WORKLOADS).index(w), wl.name.as_str(), &wl.resources)).chain(
-                    wl.init_containers.iter().enumerate().map(|(i, c)| {
-                        (
-                            base.field(AppSpec::WORKLOADS).index(w).field(WorkloadSpec::INIT_CONTAINERS).index(i),
-                            c.name.as_str(),
-                            &c.resources,
-                        )
-                    }),
-                );
+            let containers = std::iter::once((
+                base.field(AppSpec::WORKLOADS).index(w),
+                wl.name.as_str(),
+                &wl.resources,
+            ))
+            .chain(wl.init_containers.iter().enumerate().map(|(i, c)| {
+                (
+                    base.field(AppSpec::WORKLOADS)
+                        .index(w)
+                        .field(WorkloadSpec::INIT_CONTAINERS)
+                        .index(i),
+                    c.name.as_str(),
+                    &c.resources,
+                )
+            }));
             for (pointer, container, resources) in containers {
                 let map = if field == "limits" {
                     &resources.limits
@@ -1426,7 +1549,9 @@ fn network_policy_neighbours(spec: &ClusterSpec, r: &mut Report) {
             }
             if other.helm.is_some() || !other.workloads.is_empty() {
                 // `defaultDeny` is true unless written: point at it when written.
-                let written = SpecPath::app(a).field(AppSpec::NETWORK_POLICY).field(NetworkPolicySpec::DEFAULT_DENY);
+                let written = SpecPath::app(a)
+                    .field(AppSpec::NETWORK_POLICY)
+                    .field(NetworkPolicySpec::DEFAULT_DENY);
                 let at = if r.spans.contains(&written) {
                     written
                 } else {
