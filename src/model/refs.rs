@@ -238,18 +238,18 @@ mod tests {
         let mut value = json!({"a": ["x", "((y.z))", "((w))"], "b": "((name))"});
         refs.resolve_map(
             value.as_object_mut().unwrap(),
-            &SpecPath::from_pointer("/v"),
+            &SpecPath::root().key("v"),
             &mut unknown,
         );
         assert_eq!(
             unknown,
             vec![
                 UnknownRef {
-                    pointer: SpecPath::from_pointer("/v/a/1"),
+                    pointer: SpecPath::root().keys(["v", "a"]).index(1),
                     name: "y.z".into()
                 },
                 UnknownRef {
-                    pointer: SpecPath::from_pointer("/v/a/2"),
+                    pointer: SpecPath::root().keys(["v", "a"]).index(2),
                     name: "w".into()
                 }
             ]

@@ -76,12 +76,6 @@ impl SpecPath {
         keys.into_iter().fold(self.clone(), |path, key| path.key(key))
     }
 
-    /// A pointer that comes from data rather than from code: a schema validator's instance
-    /// path, a path into free-form values, a node a fleet merge recorded.
-    pub fn from_pointer(pointer: impl Into<String>) -> Self {
-        SpecPath(pointer.into())
-    }
-
     /// The JSON pointer.
     pub fn as_str(&self) -> &str {
         &self.0
