@@ -208,6 +208,7 @@ codes! {
     RenderedNotYaml = "GSC0705", "a rendered file that is not valid YAML";
     Git = "GSC0706", "a git operation failed";
     UnknownCode = "GSC0707", "an unknown code given to `gitopsc explain`";
+    ObjectWrittenTwice = "GSC0708", "an object two places of the spec write";
     SchemasNotDirectory = "GSC0801", "`--schemas` that is not a folder";
     RenderedObjectNotYaml = "GSC0802", "a rendered object that does not read back for `--schemas`";
     SchemaViolation = "GSC0803", "an object its JSON schema refuses";

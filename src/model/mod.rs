@@ -5,6 +5,7 @@
 
 pub(crate) mod chart_keys;
 pub mod charts;
+mod collisions;
 pub(crate) mod dragonfly;
 mod graph;
 mod helm;
@@ -221,6 +222,9 @@ pub struct Manifest {
     pub kind: Option<&'static Kind>,
     /// What the blueprint renders: its `item`.
     pub item: Item,
+    /// The JSON pointer of the spec node that wrote the object, when one node did (a user
+    /// manifest, a chart policy); messages about the object point there.
+    pub origin: Option<String>,
 }
 
 impl std::fmt::Debug for Manifest {
@@ -246,6 +250,7 @@ impl Manifest {
             blueprint,
             kind: Some(kind),
             item: std::sync::Arc::new(item),
+            origin: None,
         }
     }
 
@@ -261,7 +266,14 @@ impl Manifest {
             blueprint,
             kind,
             item: std::sync::Arc::new(item),
+            origin: None,
         }
+    }
+
+    /// The same manifest, written by the spec node at `pointer`.
+    pub fn from_spec(mut self, pointer: impl Into<String>) -> Self {
+        self.origin = Some(pointer.into());
+        self
     }
 
     /// A document that holds no object (the runbook), rendered by `blueprint` from `item`.
@@ -275,6 +287,7 @@ impl Manifest {
             blueprint,
             kind: None,
             item: std::sync::Arc::new(item),
+            origin: None,
         }
     }
 }

@@ -160,6 +160,7 @@ pub fn resolve(
     if !spec_ok {
         return (None, diags);
     }
+    diags.extend(collisions::check(&model, spec, spans));
     diags.extend(graph::check(&model, spec, spans));
     let ok = !diags.iter().any(Diagnostic::is_error);
     if ok {
