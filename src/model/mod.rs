@@ -4,6 +4,7 @@
 //! The model is what blueprints see: it is serialized into their context as is.
 
 pub(crate) mod chart_keys;
+mod chart_policy;
 pub mod charts;
 mod collisions;
 pub(crate) mod dragonfly;

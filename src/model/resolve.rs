@@ -19,6 +19,7 @@ const PARTS: &[&dyn Part] = &[
     &postgres::Postgres,
     &redis::Redis,
     &volsync::VolumeBackups,
+    &chart_policy::ChartPolicies,
     &workload::Workloads,
     &manifests::Manifests,
     &routes::Routes,

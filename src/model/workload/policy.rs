@@ -555,7 +555,7 @@ pub fn open_api_server_egress(app: &AppCtx, out: &mut Parts) {
         .map(u16::to_string)
         .collect();
     let ports = ports.join(", ");
-    let at = ["networkPolicy", "workloads", "name"]
+    let at = ["networkPolicy", "networkPolicies", "workloads", "name"]
         .iter()
         .map(|f| app.at(f))
         .find(|p| app.spans.contains(p))
