@@ -148,6 +148,21 @@ pub struct Kind {
     /// The Flux minor version (`2.x`) that can apply it, when later than the oldest gitopsc
     /// supports: its controller's API came then.
     pub flux_since: Option<u32>,
+    /// The release of the project serving its API from which gitopsc's objects of the kind
+    /// work: the API version gitopsc writes came then, or the status its health check reads.
+    /// Recorded where an upstream release says so, else none.
+    pub since: Option<Since>,
+}
+
+/// A release of the project that serves a kind's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since {
+    /// The project.
+    pub project: &'static str,
+    /// Its release.
+    pub version: &'static str,
+    /// What came with that release.
+    pub what: &'static str,
 }
 
 impl Kind {
@@ -227,6 +242,13 @@ const VM: Option<Health> = Some(Health {
     failed: Some("status.?updateStatus.orValue('') in ['failed', 'ignored']"),
 });
 
+/// VictoriaMetrics operator 0.74.0 (PR #2438) writes the `updateStatus` the health check reads.
+const VM_SINCE: Option<Since> = Some(Since {
+    project: "VictoriaMetrics operator",
+    version: "0.74.0",
+    what: "`status.updateStatus: operational`, which the health check reads",
+});
+
 /// An HTTPRoute is ready once a status entry exists for each Gateway it names, each
 /// `Accepted` (the listener took it) and `ResolvedRefs` (its backends exist) for the current
 /// generation (conditions without `observedGeneration` count as current). A refusal can be
@@ -250,6 +272,7 @@ const PLAIN: Kind = Kind {
     operator: None,
     network: None,
     flux_since: None,
+    since: None,
 };
 
 macro_rules! kind {
@@ -325,6 +348,7 @@ kind!(
     prune: Prune::KeptWhenDepended,
     health: Some(Health { current: EXTERNAL_SECRET, failed: None }),
     operator: Some(Operator::ExternalSecrets),
+    since: Some(Since { project: "External Secrets Operator", version: "0.16.0", what: "`external-secrets.io/v1`" }),
 );
 kind!(
     SECRET_STORE,
@@ -332,6 +356,7 @@ kind!(
     "SecretStore",
     health: Some(Health { current: READY, failed: None }),
     operator: Some(Operator::ExternalSecrets),
+    since: Some(Since { project: "External Secrets Operator", version: "0.16.0", what: "`external-secrets.io/v1`" }),
 );
 kind!(
     CLUSTER_SECRET_STORE,
@@ -340,6 +365,7 @@ kind!(
     namespaced: false,
     health: Some(Health { current: READY, failed: None }),
     operator: Some(Operator::ExternalSecrets),
+    since: Some(Since { project: "External Secrets Operator", version: "0.16.0", what: "`external-secrets.io/v1`" }),
 );
 kind!(
     /// A CloudNative-PG cluster: its PVCs are owned by it.
@@ -367,6 +393,7 @@ kind!(
     "Database",
     health: Some(Health { current: "status.?applied.orValue(false) == true", failed: None }),
     operator: Some(Operator::Cnpg),
+    since: Some(Since { project: "CloudNative-PG", version: "1.25.0", what: "the `Database` kind" }),
 );
 kind!(
     /// Kept with its cluster, so a kept cluster goes on being backed up.
@@ -402,6 +429,7 @@ kind!(
         // The instance manager in each PgBouncer pod watches its Pooler and Secrets.
         api_server: true,
     }),
+    since: Some(Since { project: "CloudNative-PG", version: "1.30.0", what: "`status.phase`, which the health check reads" }),
 );
 kind!(
     /// Where the backups are: deleting it loses their configuration, not the backups.
@@ -498,15 +526,15 @@ kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
 kind!(PROMETHEUS_RULE, "monitoring.coreos.com/v1", "PrometheusRule");
 kind!(
     /// The VictoriaMetrics ServiceMonitor.
-    VM_SERVICE_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMServiceScrape", health: VM
+    VM_SERVICE_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMServiceScrape", health: VM, since: VM_SINCE
 );
 kind!(
     /// The VictoriaMetrics PodMonitor.
-    VM_POD_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMPodScrape", health: VM
+    VM_POD_SCRAPE, "operator.victoriametrics.com/v1beta1", "VMPodScrape", health: VM, since: VM_SINCE
 );
 kind!(
     /// The VictoriaMetrics PrometheusRule.
-    VM_RULE, "operator.victoriametrics.com/v1beta1", "VMRule", health: VM
+    VM_RULE, "operator.victoriametrics.com/v1beta1", "VMRule", health: VM, since: VM_SINCE
 );
 
 kind!(
@@ -515,6 +543,7 @@ kind!(
     "gateway.networking.k8s.io/v1",
     "HTTPRoute",
     health: Some(Health { current: HTTP_ROUTE_ACCEPTED, failed: None }),
+    since: Some(Since { project: "Gateway API", version: "1.0.0", what: "`gateway.networking.k8s.io/v1` HTTPRoute" }),
 );
 kind!(
     /// v1 since Flux 2.7 (image-reflector-controller 1.0).
@@ -595,6 +624,56 @@ pub fn lookup(api_version: &str, kind: &str) -> Option<&'static Kind> {
 /// gitopsc held is judged by what the kind is.
 pub fn in_group(group: &str, kind: &str) -> Option<&'static Kind> {
     ALL.iter().copied().find(|k| k.group() == group && k.kind == kind)
+}
+
+/// The kind table in Markdown (`docs/kinds.md`): one line per row, in the table's order.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Kinds\n\n\
+         Every apiVersion/kind gitopsc writes or knows in user manifests, from its kind table \
+         (`src/kinds.rs`; this page is generated from it and a test keeps it current). \
+         **Stateful**: deleting it loses data (the loud section of `diff`/`check`). \
+         **Prune protection**: what `defaults.pruneProtection` does to it. \
+         **Health**: a CEL check in the Flux Kustomization (`healthCheckExprs`), else kstatus. \
+         **Needs**: the Flux version, the operator whose gate it waits for, and the release of \
+         the project serving its API from which gitopsc's objects of it work.\n\n\
+         | apiVersion | kind | scope | stateful | prune protection | health | needs |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for k in ALL {
+        let prune = match k.prune {
+            Prune::Pruned => "pruned",
+            Prune::Kept => "kept",
+            Prune::KeptWhenDepended => "kept when a kept object reads it",
+        };
+        let mut needs = Vec::new();
+        if let Some(minor) = k.flux_since {
+            needs.push(format!("Flux 2.{minor}"));
+        }
+        let since = k
+            .since
+            .map(|s| format!("{} from {} ({})", s.project, s.version, s.what));
+        match (k.operator, since) {
+            (Some(op), Some(since)) if k.since.is_some_and(|s| s.project == op.title()) => {
+                needs.push(format!("{since}, gate `{}`", op.gate()));
+            }
+            (op, since) => {
+                needs.extend(op.map(|op| format!("{}, gate `{}`", op.title(), op.gate())));
+                needs.extend(since);
+            }
+        }
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} | {} | {} |\n",
+            k.api_version,
+            k.kind,
+            if k.namespaced { "namespaced" } else { "cluster" },
+            if k.stateful { "yes" } else { "" },
+            prune,
+            if k.health.is_some() { "CEL" } else { "" },
+            needs.join("; "),
+        ));
+    }
+    out
 }
 
 /// The CEL health checks of a set of kinds: one per kind that has one, ordered by kind and
@@ -700,5 +779,20 @@ mod tests {
         assert_eq!(CNPG_POOLER.network.unwrap().peers, None);
         assert_eq!(DRAGONFLY_KIND.operator, Some(Operator::Dragonfly));
         assert_eq!(VOLSYNC_REPLICATION_SOURCE.prune, Prune::Kept);
+    }
+
+    #[test]
+    fn operator_kinds_say_from_which_release_they_work() {
+        assert_eq!(CNPG_POOLER.since.map(|s| s.version), Some("1.30.0"));
+        assert_eq!(CNPG_DATABASE.since.map(|s| s.version), Some("1.25.0"));
+        assert!(
+            [&VM_RULE, &VM_SERVICE_SCRAPE, &VM_POD_SCRAPE]
+                .iter()
+                .all(|k| k.since.map(|s| s.version) == Some("0.74.0"))
+        );
+        assert_eq!(HTTP_ROUTE.since.map(|s| s.project), Some("Gateway API"));
+        let table = markdown();
+        assert_eq!(table.lines().filter(|l| l.starts_with("| `")).count(), ALL.len());
+        assert!(table.contains("CloudNative-PG from 1.30.0"));
     }
 }

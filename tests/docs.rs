@@ -17,6 +17,22 @@ fn spec_reference_is_current() {
     );
 }
 
+/// `docs/kinds.md` is the kind table as it is; `GITOPSC_UPDATE_DOCS=1` rewrites it.
+#[test]
+fn kinds_table_is_current() {
+    let expected = gitopsc::kinds::markdown();
+    let path = root().join("docs/kinds.md");
+    if std::env::var_os("GITOPSC_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let file = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        file == expected,
+        "docs/kinds.md is not the kind table of src/kinds.rs; regenerate it with \
+         `GITOPSC_UPDATE_DOCS=1 cargo test --test docs kinds_table_is_current`"
+    );
+}
+
 /// The relative link targets of a Markdown text: `](target)` outside code spans, without a
 /// scheme or anchor.
 fn relative_links(text: &str) -> Vec<String> {

@@ -201,6 +201,9 @@ codes! {
     PrometheusNamespace = "GSC0626", "an isolated workload that Prometheus cannot reach";
     MonitorMisses = "GSC0627", "a monitor gitopsc writes for a chart that may miss its metrics";
     RouteBackend = "GSC0628", "a route backend that does not exist or does not serve the port";
+    NetworkPeer = "GSC0640", "a network peer that selects nothing or mixes its forms";
+    PeerCombine = "GSC0641", "a network peer that does not say how pods and namespaces combine";
+    ChartPods = "GSC0642", "a chart policy or budget with no pods to select";
     Output = "GSC0701", "the output root cannot be read or written";
     BlueprintsNotDirectory = "GSC0702", "`--blueprints` is not a directory";
     BlueprintIgnored = "GSC0703", "a file in `--blueprints` that is not a blueprint";
@@ -208,6 +211,7 @@ codes! {
     RenderedNotYaml = "GSC0705", "a rendered file that is not valid YAML";
     Git = "GSC0706", "a git operation failed";
     UnknownCode = "GSC0707", "an unknown code given to `gitopsc explain`";
+    ObjectWrittenTwice = "GSC0708", "an object two places of the spec write";
     SchemasNotDirectory = "GSC0801", "`--schemas` that is not a folder";
     RenderedObjectNotYaml = "GSC0802", "a rendered object that does not read back for `--schemas`";
     SchemaViolation = "GSC0803", "an object its JSON schema refuses";

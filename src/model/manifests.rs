@@ -145,7 +145,10 @@ fn manifest(app: &AppCtx, object: &UserObject, out: &mut Parts) -> Option<(Layer
         metadata,
         rest: value,
     };
-    Some((layer, Manifest::object(file, "core/object.yaml.j2", row, item)))
+    Some((
+        layer,
+        Manifest::object(file, "core/object.yaml.j2", row, item).from_spec(object.pointer.clone()),
+    ))
 }
 
 /// The refusals and warnings of a user object's content and kind; false when refused.

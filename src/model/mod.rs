@@ -4,7 +4,9 @@
 //! The model is what blueprints see: it is serialized into their context as is.
 
 pub(crate) mod chart_keys;
+mod chart_policy;
 pub mod charts;
+mod collisions;
 pub(crate) mod dragonfly;
 mod graph;
 mod helm;
@@ -221,6 +223,9 @@ pub struct Manifest {
     pub kind: Option<&'static Kind>,
     /// What the blueprint renders: its `item`.
     pub item: Item,
+    /// The JSON pointer of the spec node that wrote the object, when one node did (a user
+    /// manifest, a chart policy); messages about the object point there.
+    pub origin: Option<String>,
 }
 
 impl std::fmt::Debug for Manifest {
@@ -246,6 +251,7 @@ impl Manifest {
             blueprint,
             kind: Some(kind),
             item: std::sync::Arc::new(item),
+            origin: None,
         }
     }
 
@@ -261,7 +267,14 @@ impl Manifest {
             blueprint,
             kind,
             item: std::sync::Arc::new(item),
+            origin: None,
         }
+    }
+
+    /// The same manifest, written by the spec node at `pointer`.
+    pub fn from_spec(mut self, pointer: impl Into<String>) -> Self {
+        self.origin = Some(pointer.into());
+        self
     }
 
     /// A document that holds no object (the runbook), rendered by `blueprint` from `item`.
@@ -275,6 +288,7 @@ impl Manifest {
             blueprint,
             kind: None,
             item: std::sync::Arc::new(item),
+            origin: None,
         }
     }
 }

@@ -20,6 +20,7 @@ const PARTS: &[&dyn Part] = &[
     &postgres::Postgres,
     &redis::Redis,
     &volsync::VolumeBackups,
+    &chart_policy::ChartPolicies,
     &workload::Workloads,
     &manifests::Manifests,
     &routes::Routes,
@@ -161,6 +162,7 @@ pub fn resolve(
     if !spec_ok {
         return (None, diags);
     }
+    diags.extend(collisions::check(&model, spec, spans));
     diags.extend(graph::check(&model, spec, spans));
     let ok = !diags.iter().any(Diagnostic::is_error);
     if ok {

@@ -4,6 +4,7 @@
 //! `schemas/cluster.schema.json`); their doc comments become the schema's descriptions.
 //! Loading with source positions lives in [`load`], schema validation in [`schema`].
 
+pub mod chart_policy;
 pub mod chart_values;
 pub mod data;
 pub mod data_checks;

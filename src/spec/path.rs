@@ -153,6 +153,8 @@ fields! {
         NAME = "name",
         NAMESPACE_LABELS = "namespaceLabels",
         NETWORK_POLICY = "networkPolicy",
+        NETWORK_POLICIES = "networkPolicies",
+        DISRUPTION_BUDGET = "disruptionBudget",
         PATCHES = "patches",
         POD_SECURITY = "podSecurity",
         POSTGRES = "postgres",

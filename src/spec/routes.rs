@@ -150,7 +150,12 @@ pub fn isolated(app: &AppSpec, backend: &Backend) -> bool {
             .iter()
             .find(|wl| &wl.name == w)
             .is_some_and(|wl| wl.isolation(app.network_policy.as_ref()).0),
-        None => app.network_policy.as_ref().is_some_and(|p| p.default_deny),
+        // A chart's pods: isolated by a default deny, or by a chart policy that restricts
+        // ingress (gitopsc cannot tell which of the chart's pods it selects).
+        None => {
+            app.network_policy.as_ref().is_some_and(|p| p.default_deny)
+                || app.network_policies.iter().any(|p| p.ingress.is_some())
+        }
     }
 }
 

@@ -46,6 +46,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     diags.extend(super::monitoring_checks::check(spec, spans));
     diags.extend(super::release::check(spec, spans));
     diags.extend(super::routes::check(spec, spans));
+    diags.extend(super::chart_policy::check(spec, spans));
     diags.extend(super::images::check(spec, spans));
     diags.extend(super::stores::check(spec, spans));
     diags.extend(super::names::check(spec, spans));

@@ -391,6 +391,12 @@ pub struct AppSpec {
     /// NetworkPolicies: default deny in the namespace, with what the workloads need.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<NetworkPolicySpec>,
+    /// NetworkPolicies for the pods of the app's chart (see `docs/chart-policies.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_policies: Vec<super::chart_policy::ChartNetworkPolicy>,
+    /// A PodDisruptionBudget for the pods of the app's chart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<super::chart_policy::ChartDisruptionBudget>,
     /// Prometheus alert groups, written into one PrometheusRule.
     #[serde(default)]
     pub alerts: Vec<AlertGroup>,

@@ -292,7 +292,7 @@ fn check_app(
             &base.field(AppSpec::NETWORK_POLICY).field(NetworkPolicySpec::DEFAULT_DENY),
             format!("the default deny of app `{}` also isolates the pods of its Helm chart", app.name),
             "",
-            "they keep DNS and the namespace's databases only: give the chart's own network policy values what its pods need, or set `defaultDeny: false`",
+            "they keep DNS and the namespace's databases only: allow what its pods need with the app's `networkPolicies` (or the chart's own network policy values), or set `defaultDeny: false`",
         );
     }
     for (w, wl) in app.workloads.iter().enumerate() {
@@ -976,7 +976,7 @@ fn label_name_ok(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-fn label_key_ok(key: &str) -> bool {
+pub(super) fn label_key_ok(key: &str) -> bool {
     match key.split_once('/') {
         Some((prefix, name)) => {
             prefix.len() <= 253
@@ -991,7 +991,7 @@ fn label_key_ok(key: &str) -> bool {
     }
 }
 
-fn label_value_ok(value: &str) -> bool {
+pub(super) fn label_value_ok(value: &str) -> bool {
     value.is_empty() || label_name_ok(value)
 }
 

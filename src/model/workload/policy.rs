@@ -557,6 +557,7 @@ pub fn open_api_server_egress(app: &AppCtx, out: &mut Parts) {
     let ports = ports.join(", ");
     let at = [
         crate::spec::AppSpec::NETWORK_POLICY,
+        crate::spec::AppSpec::NETWORK_POLICIES,
         crate::spec::AppSpec::WORKLOADS,
         crate::spec::AppSpec::NAME,
     ]

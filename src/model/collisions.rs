@@ -1,0 +1,251 @@
+//! One object, one writer: after resolution, every object the tree would hold (each app's
+//! generated objects and user manifests, the shared sources and stores, the gates, the image
+//! automation, the Flux Kustomizations) is keyed by API group, kind, namespace and name —
+//! cluster-scoped kinds without a namespace — and a key written twice is an error. Two
+//! writers of one object make two Flux Kustomizations fight over it, and pruning either
+//! deletes it from under the other.
+//!
+//! One pass with a hash map: linear in the number of objects.
+
+use super::{FluxKustomization, Manifest, Model};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::kinds;
+use crate::spec::ClusterSpec;
+use crate::spec::load::SpanIndex;
+use rayon::prelude::*;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What identifies an object in a cluster: API group, kind, namespace (none for a
+/// cluster-scoped kind), name.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Key {
+    group: String,
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+}
+
+/// Who writes an object, and where.
+#[derive(Debug, Clone)]
+struct Writer<'m> {
+    /// The app, or none for the cluster's shared objects.
+    app: Option<&'m str>,
+    /// The folder and file (for a Flux Kustomization: the file that lists it, and no folder).
+    path: (&'m str, &'m str),
+    /// The spec node that wrote it, when one did.
+    origin: Option<&'m str>,
+    /// A Flux Kustomization gitopsc generates: their names are checked with the Flux graph.
+    generated_kustomization: bool,
+}
+
+impl Writer<'_> {
+    fn describe(&self) -> String {
+        let who = match (self.app, self.origin) {
+            (Some(app), Some(origin)) => format!("app `{app}` at `{origin}`"),
+            (Some(app), None) => format!("app `{app}`"),
+            (None, _) => "the cluster's shared objects".to_string(),
+        };
+        match self.path {
+            ("", file) => format!("{who} (`{file}`)"),
+            (dir, file) => format!("{who} (`{dir}/{file}`)"),
+        }
+    }
+}
+
+/// Every object written twice, as an error at the second writer (at the spec node that wrote
+/// it when one did).
+pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let app_index: HashMap<&str, usize> = spec
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.as_str(), i))
+        .collect();
+    let mut seen: HashMap<Key, Writer> = HashMap::new();
+    let mut diags = Vec::new();
+    for (key, writer) in objects(model) {
+        match seen.get(&key) {
+            None => {
+                seen.insert(key, writer);
+            }
+            Some(first) if first.generated_kustomization && writer.generated_kustomization => {}
+            Some(first) => diags.push(twice(&key, first, &writer, &app_index, spans)),
+        }
+    }
+    diags
+}
+
+/// The error of an object two writers write.
+fn twice(
+    key: &Key,
+    first: &Writer,
+    second: &Writer,
+    app_index: &HashMap<&str, usize>,
+    spans: &SpanIndex,
+) -> Diagnostic {
+    let object = match &key.namespace {
+        Some(ns) => format!("the {} `{}` in namespace `{ns}`", key.kind, key.name),
+        None => format!("the {} `{}` (cluster-scoped)", key.kind, key.name),
+    };
+    // Point where the user can change something: a node that wrote it, else the later app.
+    let app_of = |w: &Writer| w.app.and_then(|a| app_index.get(a).copied());
+    let later = if app_of(first) > app_of(second) {
+        first
+    } else {
+        second
+    };
+    let at = [second, first]
+        .iter()
+        .find_map(|w| w.origin.and_then(|o| origin_span(o, spans)))
+        .or_else(|| spans.value(&format!("/apps/{}/name", app_of(later)?)));
+    Diagnostic::error(
+        Code::ObjectWrittenTwice,
+        format!(
+            "{object} is written twice: by {} and by {}",
+            first.describe(),
+            second.describe()
+        ),
+    )
+    .at(at, "writes an object written elsewhere")
+    .help(
+        "an object has one writer, or two Flux Kustomizations fight over it and pruning one deletes it: \
+         rename one of them, or drop the user manifest of an object gitopsc writes (change it with `patches`)",
+    )
+}
+
+/// Where the spec node at `pointer` is: a manifest entry's `object` key or `path` value.
+fn origin_span(pointer: &str, spans: &SpanIndex) -> Option<crate::source::Span> {
+    spans
+        .key(&format!("{pointer}/object"))
+        .or_else(|| spans.value(&format!("{pointer}/path")))
+        .or_else(|| spans.key(pointer))
+}
+
+/// Every object of the model with its writer, in the order the tree lists them.
+fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
+    let mut out = Vec::new();
+    let shared = |dir: &'m str| Writer {
+        app: None,
+        path: (dir, "helmrepository.yaml"),
+        origin: None,
+        generated_kustomization: false,
+    };
+    if let Some(sources) = &model.shared_sources {
+        for s in &sources.sources {
+            let r = &s.repository;
+            out.push((
+                key(&kinds::HELM_REPOSITORY, Some(&r.namespace), &r.name),
+                shared(&s.dir),
+            ));
+            out.push(kustomization(&s.kustomization, &model.flux.cluster_dir, None));
+        }
+    }
+    if let Some(stores) = &model.shared_stores {
+        out.extend(manifests(&stores.stores, &stores.dir, None));
+        out.push(kustomization(
+            &stores.kustomization,
+            &model.flux.cluster_dir,
+            None,
+        ));
+    }
+    for gate in &model.gates {
+        out.push(kustomization(&gate.kustomization, &model.flux.cluster_dir, None));
+    }
+    if let Some(images) = &model.image_automation {
+        out.extend(manifests(&images.manifests, &images.dir, None));
+        out.push(kustomization(
+            &images.kustomization,
+            &model.flux.cluster_dir,
+            None,
+        ));
+    }
+    // Reading an object's key serializes its item: the apps' objects are read in parallel.
+    let apps: Vec<Vec<(Key, Writer)>> = model
+        .apps
+        .par_iter()
+        .map(|app| {
+            let mut own = Vec::new();
+            for layer in &app.layers {
+                own.extend(manifests(&layer.manifests, &layer.dir, Some(&app.name)));
+                own.push(kustomization(
+                    &layer.kustomization,
+                    &app.kustomizations_file,
+                    Some(&app.name),
+                ));
+            }
+            own
+        })
+        .collect();
+    out.extend(apps.into_iter().flatten());
+    out
+}
+
+fn key(kind: &kinds::Kind, namespace: Option<&str>, name: &str) -> Key {
+    Key {
+        group: kind.group().to_string(),
+        kind: kind.kind.to_string(),
+        namespace: namespace.filter(|_| kind.namespaced).map(String::from),
+        name: name.to_string(),
+    }
+}
+
+/// A Flux Kustomization gitopsc generates, listed in `file`.
+fn kustomization<'m>(k: &'m FluxKustomization, file: &'m str, app: Option<&'m str>) -> (Key, Writer<'m>) {
+    (
+        key(&kinds::FLUX_KUSTOMIZATION, Some(&k.namespace), &k.name),
+        Writer {
+            app,
+            path: ("", file),
+            origin: None,
+            generated_kustomization: true,
+        },
+    )
+}
+
+/// The objects of a folder's manifests (documents that hold no object are skipped).
+fn manifests<'m>(
+    manifests: &'m [Manifest],
+    dir: &'m str,
+    app: Option<&'m str>,
+) -> impl Iterator<Item = (Key, Writer<'m>)> {
+    manifests.iter().filter_map(move |m| {
+        Some((
+            identity(m)?,
+            Writer {
+                app,
+                path: (dir, m.file.as_str()),
+                origin: m.origin.as_deref(),
+                generated_kustomization: false,
+            },
+        ))
+    })
+}
+
+/// The key of a manifest's object, read from its item the way the blueprints read it:
+/// `metadata` (a user object), `meta`, or the item itself holds `name` and `namespace`
+/// (`object_name` first: an ExternalSecret named apart from its Secret).
+fn identity(m: &Manifest) -> Option<Key> {
+    let value = serde_json::to_value(&*m.item).ok()?;
+    let text = |v: &Value, field: &str| v.get(field).and_then(Value::as_str).map(String::from);
+    let (group, kind, namespaced) = match m.kind {
+        Some(k) => (k.group().to_string(), k.kind.to_string(), k.namespaced),
+        None => {
+            // A user object of a kind the table does not know: namespaced when it has one.
+            let api_version = text(&value, "api_version")?;
+            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+            (group, text(&value, "kind")?, true)
+        }
+    };
+    let meta = ["metadata", "meta"]
+        .iter()
+        .find_map(|f| value.get(*f).filter(|v| v.is_object()))
+        .unwrap_or(&value);
+    let name = text(&value, "object_name").or_else(|| text(meta, "name"))?;
+    Some(Key {
+        group,
+        kind,
+        namespace: text(meta, "namespace").filter(|_| namespaced),
+        name,
+    })
+}
