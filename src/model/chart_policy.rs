@@ -9,6 +9,7 @@ use super::workload::policy::{api_server_rule, dns_rule};
 use super::workload::{Labels, Meta, app_labels};
 use super::{LayerKind, Manifest};
 use crate::kinds;
+use crate::spec::AppSpec;
 use crate::spec::chart_policy::{
     ChartDisruptionBudget, ChartNetworkPolicy, Combine, INSTANCE_LABEL, Peer, chart_pods,
 };
@@ -64,7 +65,7 @@ impl Part for ChartPolicies {
                     &kinds::NETWORK_POLICY,
                     item,
                 )
-                .from_spec(app.at(&format!("networkPolicies/{i}"))),
+                .from_spec(app.at(AppSpec::NETWORK_POLICIES).index(i)),
             );
         }
         if let Some(pdb) = &app.spec.disruption_budget
@@ -81,7 +82,7 @@ impl Part for ChartPolicies {
                     &kinds::POD_DISRUPTION_BUDGET,
                     budget_item(app, pdb, name, pods),
                 )
-                .from_spec(app.at("disruptionBudget")),
+                .from_spec(app.at(AppSpec::DISRUPTION_BUDGET)),
             );
         }
         if !defaulted.is_empty() {

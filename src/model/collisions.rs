@@ -10,8 +10,10 @@
 use super::{FluxKustomization, Manifest, Model};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds;
-use crate::spec::ClusterSpec;
 use crate::spec::load::SpanIndex;
+use crate::spec::manifests::ManifestSpec;
+use crate::spec::path::SpecPath;
+use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -34,7 +36,7 @@ struct Writer<'m> {
     /// The folder and file (for a Flux Kustomization: the file that lists it, and no folder).
     path: (&'m str, &'m str),
     /// The spec node that wrote it, when one did.
-    origin: Option<&'m str>,
+    origin: Option<&'m SpecPath>,
     /// A Flux Kustomization gitopsc generates: their names are checked with the Flux graph.
     generated_kustomization: bool,
 }
@@ -98,7 +100,7 @@ fn twice(
     let at = [second, first]
         .iter()
         .find_map(|w| w.origin.and_then(|o| origin_span(o, spans)))
-        .or_else(|| spans.value(&format!("/apps/{}/name", app_of(later)?)));
+        .or_else(|| spans.value(&SpecPath::app(app_of(later)?).field(AppSpec::NAME)));
     Diagnostic::error(
         Code::ObjectWrittenTwice,
         format!(
@@ -115,10 +117,10 @@ fn twice(
 }
 
 /// Where the spec node at `pointer` is: a manifest entry's `object` key or `path` value.
-fn origin_span(pointer: &str, spans: &SpanIndex) -> Option<crate::source::Span> {
+fn origin_span(pointer: &SpecPath, spans: &SpanIndex) -> Option<crate::source::Span> {
     spans
-        .key(&format!("{pointer}/object"))
-        .or_else(|| spans.value(&format!("{pointer}/path")))
+        .key(&pointer.field(ManifestSpec::OBJECT))
+        .or_else(|| spans.value(&pointer.field(ManifestSpec::PATH)))
         .or_else(|| spans.key(pointer))
 }
 
@@ -215,7 +217,7 @@ fn manifests<'m>(
             Writer {
                 app,
                 path: (dir, m.file.as_str()),
-                origin: m.origin.as_deref(),
+                origin: m.origin.as_ref(),
                 generated_kustomization: false,
             },
         ))

@@ -225,7 +225,7 @@ pub struct Manifest {
     pub item: Item,
     /// The JSON pointer of the spec node that wrote the object, when one node did (a user
     /// manifest, a chart policy); messages about the object point there.
-    pub origin: Option<String>,
+    pub origin: Option<crate::spec::path::SpecPath>,
 }
 
 impl std::fmt::Debug for Manifest {
@@ -272,8 +272,8 @@ impl Manifest {
     }
 
     /// The same manifest, written by the spec node at `pointer`.
-    pub fn from_spec(mut self, pointer: impl Into<String>) -> Self {
-        self.origin = Some(pointer.into());
+    pub fn from_spec(mut self, pointer: crate::spec::path::SpecPath) -> Self {
+        self.origin = Some(pointer);
         self
     }
 

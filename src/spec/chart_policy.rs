@@ -6,7 +6,8 @@
 //! (`helm create`) puts on every pod, which most charts keep. Charts that label otherwise
 //! (Harbor: `app: harbor`, `release: <release>`) need `pods`.
 
-use super::load::{SpanIndex, escape_pointer};
+use super::load::SpanIndex;
+use super::path::SpecPath;
 use super::workload::{Cidr, IntOrPercent, PortRef, Protocol, UnhealthyPodEvictionPolicy};
 use super::{AppSpec, ClusterSpec, Name};
 use crate::diagnostic::{Code, Diagnostic};
@@ -165,14 +166,14 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         diags: Vec::new(),
     };
     for (a, app) in spec.apps.iter().enumerate() {
-        let base = format!("/apps/{a}");
+        let base = SpecPath::app(a);
         let mut names = BTreeMap::new();
         for (i, policy) in app.network_policies.iter().enumerate() {
-            let p = format!("{base}/networkPolicies/{i}");
+            let p = base.field(AppSpec::NETWORK_POLICIES).index(i);
             if let Some(first) = names.insert(policy.name.as_str(), i) {
                 r.error(
                     Code::WorkloadDuplicate,
-                    &format!("{p}/name"),
+                    &p.field(ChartNetworkPolicy::NAME),
                     format!("the NetworkPolicy `{}` is declared twice", policy.name),
                     format!("`networkPolicies[{first}]` has this name: rename one"),
                 );
@@ -180,7 +181,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             check_policy(app, policy, &p, &mut r);
         }
         if let Some(pdb) = &app.disruption_budget {
-            check_budget(app, pdb, &format!("{base}/disruptionBudget"), &mut r);
+            check_budget(app, pdb, &base.field(AppSpec::DISRUPTION_BUDGET), &mut r);
         }
     }
     r.diags
@@ -203,7 +204,7 @@ impl Report<'_> {
     }
 }
 
-fn check_policy(app: &AppSpec, policy: &ChartNetworkPolicy, p: &str, r: &mut Report) {
+fn check_policy(app: &AppSpec, policy: &ChartNetworkPolicy, p: &SpecPath, r: &mut Report) {
     if chart_pods(app, policy.pods.as_ref()).is_none() {
         r.error(
             Code::ChartPods,
@@ -225,28 +226,30 @@ fn check_policy(app: &AppSpec, policy: &ChartNetworkPolicy, p: &str, r: &mut Rep
         );
     }
     if let Some(pods) = &policy.pods {
-        check_labels(pods, &format!("{p}/pods"), r);
+        check_labels(pods, &p.field(ChartNetworkPolicy::PODS), r);
     }
     for (i, rule) in policy.ingress.iter().flatten().enumerate() {
         for (j, peer) in rule.from.iter().enumerate() {
-            check_peer(peer, &format!("{p}/ingress/{i}/from/{j}"), r);
+            let at = p.field(ChartNetworkPolicy::INGRESS).index(i);
+            check_peer(peer, &at.field(IngressRule::FROM).index(j), r);
         }
     }
     for (i, rule) in policy.egress.iter().flatten().enumerate() {
         for (j, peer) in rule.to.iter().enumerate() {
-            check_peer(peer, &format!("{p}/egress/{i}/to/{j}"), r);
+            let at = p.field(ChartNetworkPolicy::EGRESS).index(i);
+            check_peer(peer, &at.field(EgressRule::TO).index(j), r);
         }
     }
 }
 
 /// A peer is one of: pods and/or namespaces (saying how they combine), or an address block.
-fn check_peer(peer: &Peer, p: &str, r: &mut Report) {
+fn check_peer(peer: &Peer, p: &SpecPath, r: &mut Report) {
     let namespaced = !peer.namespaces.is_empty() || peer.namespace_labels.is_some();
     let selects = peer.pods.is_some() || namespaced;
     if peer.cidr.is_some() && selects {
         r.error(
             Code::NetworkPeer,
-            &format!("{p}/cidr"),
+            &p.field(Peer::CIDR),
             "a peer is an address block or pods and namespaces, not both".into(),
             "write the address block as a peer of its own",
         );
@@ -262,7 +265,7 @@ fn check_peer(peer: &Peer, p: &str, r: &mut Report) {
     if !peer.namespaces.is_empty() && peer.namespace_labels.is_some() {
         r.error(
             Code::NetworkPeer,
-            &format!("{p}/namespaceLabels"),
+            &p.field(Peer::NAMESPACE_LABELS),
             "a peer selects namespaces by `namespaces` or by `namespaceLabels`, not both".into(),
             "keep one; to select namespaces by name and label, write the name as the label \
              `kubernetes.io/metadata.name`",
@@ -278,7 +281,7 @@ fn check_peer(peer: &Peer, p: &str, r: &mut Report) {
         ),
         (false, Some(_)) => r.error(
             Code::PeerCombine,
-            &format!("{p}/combine"),
+            &p.field(Peer::COMBINE),
             "`combine` without both `pods` and namespaces".into(),
             "drop `combine`: it says how `pods` and `namespaces` (or `namespaceLabels`) combine",
         ),
@@ -287,20 +290,23 @@ fn check_peer(peer: &Peer, p: &str, r: &mut Report) {
     if !peer.except.is_empty() {
         check_except(peer, p, r);
     }
-    for (field, labels) in [("pods", &peer.pods), ("namespaceLabels", &peer.namespace_labels)] {
+    for (field, labels) in [
+        (Peer::PODS, &peer.pods),
+        (Peer::NAMESPACE_LABELS, &peer.namespace_labels),
+    ] {
         if let Some(labels) = labels {
-            check_labels(labels, &format!("{p}/{field}"), r);
+            check_labels(labels, &p.field(field), r);
         }
     }
 }
 
 /// `except` needs `cidr`, and each block must lie strictly inside it (the API server refuses
 /// other blocks).
-fn check_except(peer: &Peer, p: &str, r: &mut Report) {
+fn check_except(peer: &Peer, p: &SpecPath, r: &mut Report) {
     let Some(cidr) = &peer.cidr else {
         r.error(
             Code::NetworkPeer,
-            &format!("{p}/except"),
+            &p.field(Peer::EXCEPT),
             "`except` without `cidr`".into(),
             "`except` leaves blocks out of the peer's `cidr`: give the `cidr`",
         );
@@ -310,7 +316,7 @@ fn check_except(peer: &Peer, p: &str, r: &mut Report) {
         if !strictly_inside(&block.0, &cidr.0) {
             r.error(
                 Code::NetworkPeer,
-                &format!("{p}/except/{i}"),
+                &p.field(Peer::EXCEPT).index(i),
                 format!("`{}` is not a block inside `{}`", block.0, cidr.0),
                 "each `except` block must be a smaller block inside `cidr`",
             );
@@ -341,7 +347,7 @@ fn strictly_inside(inner: &str, outer: &str) -> bool {
     width == width_b && pa > pb && (a & mask(pb)) == (b & mask(pb))
 }
 
-fn check_budget(app: &AppSpec, pdb: &ChartDisruptionBudget, p: &str, r: &mut Report) {
+fn check_budget(app: &AppSpec, pdb: &ChartDisruptionBudget, p: &SpecPath, r: &mut Report) {
     if chart_pods(app, pdb.pods.as_ref()).is_none() {
         r.error(
             Code::ChartPods,
@@ -354,7 +360,7 @@ fn check_budget(app: &AppSpec, pdb: &ChartDisruptionBudget, p: &str, r: &mut Rep
         );
     }
     if let Some(pods) = &pdb.pods {
-        check_labels(pods, &format!("{p}/pods"), r);
+        check_labels(pods, &p.field(ChartDisruptionBudget::PODS), r);
     }
     let replicas = app.helm.as_ref().and_then(|h| {
         h.values
@@ -394,9 +400,9 @@ fn check_budget(app: &AppSpec, pdb: &ChartDisruptionBudget, p: &str, r: &mut Rep
 }
 
 /// Label keys and values as Kubernetes takes them.
-fn check_labels(labels: &BTreeMap<String, String>, p: &str, r: &mut Report) {
+fn check_labels(labels: &BTreeMap<String, String>, p: &SpecPath, r: &mut Report) {
     for (key, value) in labels {
-        let lp = format!("{p}/{}", escape_pointer(key));
+        let lp = p.key(key);
         if !super::workload_checks::label_key_ok(key) {
             r.error(
                 Code::InvalidName,

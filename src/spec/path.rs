@@ -13,6 +13,7 @@
 //!   never lands on the nearest parent in silence.
 
 // The spec types, whose fields are declared below.
+use super::chart_policy::{ChartDisruptionBudget, ChartNetworkPolicy, EgressRule, IngressRule, Peer};
 #[allow(clippy::wildcard_imports)]
 use super::{
     data::*, images::*, manifests::*, patches::*, release::*, routes::*, secrets::*, types::*, workload::*,
@@ -121,6 +122,28 @@ macro_rules! fields {
 }
 
 fields! {
+    ChartNetworkPolicy {
+        EGRESS = "egress",
+        INGRESS = "ingress",
+        NAME = "name",
+        PODS = "pods",
+    }
+    IngressRule {
+        FROM = "from",
+    }
+    EgressRule {
+        TO = "to",
+    }
+    Peer {
+        CIDR = "cidr",
+        COMBINE = "combine",
+        EXCEPT = "except",
+        NAMESPACE_LABELS = "namespaceLabels",
+        PODS = "pods",
+    }
+    ChartDisruptionBudget {
+        PODS = "pods",
+    }
     ClusterSpec {
         APPS = "apps",
         DEFAULTS = "defaults",
