@@ -93,7 +93,7 @@ pub enum Command {
         args: TreeArgs,
         /// Check the spec and the tree as staged in git's index (what the commit records), and
         /// fail on changes under them that are not staged.
-        #[arg(long, conflicts_with = "format")]
+        #[arg(long)]
         staged: bool,
     },
     /// Show, object by object and as a unified diff, what `build` would change.

@@ -64,6 +64,22 @@ pub struct Report {
     /// fleet last); the report's `exitCode` is the highest of theirs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clusters: Vec<ClusterReport>,
+    /// `check --staged`: the files under the spec and the output that the commit would not
+    /// hold as they are on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staged: Option<StagedFiles>,
+}
+
+/// What `check --staged` found outside the index, by repository-relative path.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StagedFiles {
+    /// New files under the output that git does not track yet (listed when the staged tree
+    /// is stale): `git add` them.
+    pub untracked: Vec<String>,
+    /// Files whose working copy differs from the staged one: the commit would not hold
+    /// these versions. Any makes the exit code 1.
+    pub unstaged: Vec<String>,
 }
 
 /// The report of one cluster of a fleet.
@@ -337,6 +353,7 @@ impl Report {
             workloads: Vec::new(),
             fleet: None,
             clusters: Vec::new(),
+            staged: None,
         }
     }
 

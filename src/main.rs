@@ -48,10 +48,13 @@ fn main() -> ExitCode {
             style,
             args.cluster.as_deref(),
         ),
-        Command::Check { args, staged: true } if args.cluster.is_some() => whole_fleet("check --staged"),
-        Command::Check { args, staged: true } => {
-            gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
-        }
+        Command::Check { args, staged: true } => gitopsc::git::review::check_staged(
+            &args.spec,
+            &args.out,
+            args.blueprints.as_deref(),
+            args.cluster.as_deref(),
+            style,
+        ),
         Command::Check { args, staged: false } => fleet::command::run(
             &args.spec,
             &args.out,
@@ -73,8 +76,9 @@ fn main() -> ExitCode {
             (_, _, Some(against)) => {
                 fleet::promote::diff(spec, cluster.as_deref().unwrap_or_default(), against, style)
             }
-            (Some(_), _, _) if cluster.is_some() => whole_fleet("diff --base"),
-            (Some(base), _, _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
+            (Some(base), _, _) => {
+                gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), cluster.as_deref(), style)
+            }
             (None, Some(out), _) => fleet::command::run(
                 spec,
                 out,
@@ -148,15 +152,6 @@ fn json_if(format: cli::Format) -> Format {
     match format {
         cli::Format::Text => Format::Text,
         cli::Format::Json => Format::Json,
-    }
-}
-
-/// The outcome of a git command given `--cluster`: it reads every cluster of a fleet.
-fn whole_fleet(command: &str) -> commands::Outcome {
-    commands::Outcome {
-        stderr: format!("error: `{command}` compares every cluster of a fleet: drop `--cluster`\n"),
-        code: 2,
-        ..commands::Outcome::default()
     }
 }
 

@@ -166,10 +166,105 @@ apps:
     }
 }
 
+/// Runs git in `dir`, which must succeed.
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn paths(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect()
+}
+
 #[test]
-fn json_does_not_combine_with_a_staged_check() {
-    let run = gitopsc(&["check", "x.yaml", "--out", "o", "--staged", "--format", "json"]).expect(2);
-    assert!(run.stdout.is_empty());
+fn a_staged_check_reports_what_the_commit_would_not_hold() {
+    if !common::tool_runs("git", &["--version"]) {
+        common::skipped("check --staged --format json: git is not installed");
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    git(dir, &["init", "-q"]);
+    std::fs::copy(
+        root().join("tests/fixtures/minimal/cluster.yaml"),
+        dir.join("cluster.yaml"),
+    )
+    .unwrap();
+    gitopsc_env(dir, &["build", "cluster.yaml", "--out", "k8s"], &[]).expect(0);
+    git(dir, &["add", "-A"]);
+    let staged = ["check", "cluster.yaml", "--out", "k8s", "--staged"];
+    let report = json_run(dir, &staged, 0);
+    assert_eq!(
+        (report["command"].as_str(), report["spec"].as_str()),
+        (Some("check"), Some("cluster.yaml"))
+    );
+    assert_eq!(report["out"], "k8s");
+    assert!(paths(&report["staged"]["unstaged"]).is_empty(), "{report}");
+    // A new app built but its new files not staged (what `git commit -a` does).
+    let spec = dir.join("cluster.yaml");
+    let app = "  - name: second\n    helm: {chart: podinfo, version: 6.7.1, source: podinfo}\n";
+    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap() + app).unwrap();
+    gitopsc_env(dir, &["build", "cluster.yaml", "--out", "k8s"], &[]).expect(0);
+    git(dir, &["add", "-u"]);
+    let report = json_run(dir, &staged, 1);
+    assert!(
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["path"] == "workloads/second/helmrelease.yaml" && c["change"] == "added"),
+        "{report}"
+    );
+    assert!(
+        paths(&report["staged"]["untracked"]).contains(&"k8s/workloads/second/helmrelease.yaml"),
+        "{report}"
+    );
+    // All staged, then the spec changed on disk only: the staged pair is current, the
+    // unstaged spec fails the check.
+    git(dir, &["add", "k8s"]);
+    json_run(dir, &staged, 0);
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap() + "  - name: third\n",
+    )
+    .unwrap();
+    let report = json_run(dir, &staged, 1);
+    assert!(report["changes"].as_array().unwrap().is_empty(), "{report}");
+    assert_eq!(paths(&report["staged"]["unstaged"]), ["cluster.yaml"], "{report}");
+    // A staged spec that does not compile: its diagnostics name the repository's path.
+    std::fs::write(
+        &spec,
+        "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: x}\nbogus: 1\n",
+    )
+    .unwrap();
+    git(dir, &["add", "cluster.yaml"]);
+    let report = json_run(dir, &staged, 2);
+    assert_eq!(report["diagnostics"][0]["file"], "cluster.yaml", "{report}");
+    assert_eq!(report["diagnostics"][0]["line"], 4, "{report}");
+    // Outside a repository, the git failure is a diagnostic too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let report = json_run(elsewhere.path(), &staged, 2);
+    assert_eq!(report["diagnostics"][0]["code"], "GSC0706", "{report}");
 }
 
 #[test]
