@@ -68,7 +68,14 @@ fn round_trip(example: &str, dir: &Path) -> (Objects, Objects, String) {
 /// The examples whose every object the imported spec renders byte for byte (what no field
 /// says carried as user manifests). `harbor-kubeblocks` is not among them: its KubeBlocks
 /// clusters are carried as manifests, so its gate waits on fewer ClusterDefinitions.
-const EXACT: &[&str] = &["harbor-core", "projections", "sharding", "custom"];
+const EXACT: &[&str] = &[
+    "harbor-core",
+    "projections",
+    "sharding",
+    "custom",
+    "infra",
+    "harbor-kubeblocks",
+];
 
 #[test]
 fn build_import_build_reproduces_the_examples_object_for_object() {

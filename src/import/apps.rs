@@ -441,6 +441,8 @@ fn monitoring(objects: &[Object]) -> Option<Value> {
         .collect();
     if rules.len() == 1 && monitors.iter().filter(|m| m.kind() == "PrometheusRule").count() > 1 {
         out.insert("namespace".into(), json!(rules.first()));
+    } else if let Some(ns) = super::redis::monitoring_namespace(objects) {
+        out.insert("namespace".into(), json!(ns));
     }
     Some(Value::Object(out)).filter(|o| o.as_object().is_some_and(|m| !m.is_empty()))
 }

@@ -11,8 +11,10 @@ mod carry;
 mod helm;
 mod postgres;
 mod read;
+mod redis;
 mod secrets;
 mod verify;
+mod volsync;
 mod write;
 
 use read::Object;
@@ -190,6 +192,16 @@ fn app_spec(
     if let Some(pg) = postgres::postgres(&app.name, &app.objects, notes) {
         spec.insert("postgres".into(), pg);
     }
+    if let Some(redis) = redis::redis(&app.name, &app.objects) {
+        if let Some(helm) = spec.get_mut("helm") {
+            redis::unwire_password(&app.name, &redis, helm);
+        }
+        spec.insert("redis".into(), redis);
+    }
+    let backups = volsync::volume_backups(&app.objects);
+    if !backups.is_empty() {
+        spec.insert("volumeBackups".into(), Value::Array(backups));
+    }
     let secrets: Vec<Value> = app
         .objects
         .iter()
@@ -238,11 +250,13 @@ fn common(app: &apps::App, which: &str) -> Map<String, Value> {
 /// The operators the apps use: from gitopsc's gates (`cnpg-gate` health-checking a
 /// HelmRelease or a Deployment), else from the apps that install the operators' charts.
 fn operators(objects: &[Object], apps: &[apps::App], default_timeout: Option<&str>) -> Map<String, Value> {
-    const OPERATORS: [(&str, &str, &str); 4] = [
+    const OPERATORS: [(&str, &str, &str); 6] = [
         ("cnpg", "cnpg-gate", "cloudnative-pg"),
         ("barmanCloud", "barman-cloud-gate", "plugin-barman-cloud"),
         ("externalSecrets", "external-secrets-gate", "external-secrets"),
         ("kubeblocks", "kubeblocks-gate", "kubeblocks"),
+        ("dragonfly", "dragonfly-gate", "dragonfly-operator"),
+        ("volsync", "volsync-gate", "volsync"),
     ];
     let mut out = Map::new();
     for (key, gate, chart) in OPERATORS {
