@@ -9,6 +9,7 @@
 mod apps;
 mod carry;
 mod helm;
+mod images;
 mod postgres;
 mod read;
 mod redis;
@@ -52,7 +53,8 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     {
         let deps = gate.value.pointer("/spec/dependsOn").and_then(Value::as_array);
         for dep in deps.into_iter().flatten().filter_map(|d| d.get("name")?.as_str()) {
-            if !found.apps.iter().any(|a| a.name == dep) {
+            let is_app = |a: &apps::App| a.name == dep || a.kustomization_name.as_deref() == Some(dep);
+            if !found.apps.iter().any(is_app) {
                 found.flux.external.insert(dep.to_string());
             }
         }
@@ -88,6 +90,9 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     let operators = operators(&objects, &found.apps, found.flux.default_of("timeout"));
     if !operators.is_empty() {
         spec.insert("operators".into(), Value::Object(operators));
+    }
+    if let Some(automation) = images::automation(&objects) {
+        spec.insert("imageAutomation".into(), automation);
     }
     spec.insert("apps".into(), Value::Array(spec_apps.clone()));
     let mut text = write::spec(&spec);
@@ -133,6 +138,12 @@ fn app_spec(
     }
     if let Some(group) = &app.group {
         spec.insert("group".into(), json!(group));
+    }
+    if let Some(ks) = &app.kustomization_name {
+        spec.insert("kustomizationName".into(), json!(ks));
+    }
+    if let Some(decryption) = &app.decryption {
+        spec.insert("decryption".into(), decryption.clone());
     }
     if !app.depends_on.is_empty() {
         spec.insert("dependsOn".into(), json!(app.depends_on));
