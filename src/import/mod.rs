@@ -10,6 +10,7 @@ mod apps;
 mod carry;
 mod helm;
 mod images;
+mod operators;
 mod postgres;
 mod read;
 mod redis;
@@ -18,7 +19,6 @@ mod verify;
 mod volsync;
 mod write;
 
-use read::Object;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -87,7 +87,24 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     if !stores.is_empty() {
         spec.insert("secretStores".into(), Value::Array(stores));
     }
-    let operators = operators(&objects, &found.apps, found.flux.default_of("timeout"));
+    let mut operators = operators::operators(&objects, &found.apps, found.flux.default_of("timeout"));
+    let assumed = operators::assumed(&spec_apps, &mut operators);
+    if !assumed.is_empty() {
+        found
+            .flux
+            .external
+            .extend(assumed.iter().map(|(_, ks)| ks.to_string()));
+        let flux = spec.get_mut("flux").and_then(Value::as_object_mut);
+        if let Some(flux) = flux {
+            flux.insert("external".into(), json!(found.flux.external));
+        }
+        for (operator, ks) in assumed {
+            notes.push(format!(
+                "`operators.{operator}` is assumed installed outside the tree by the Flux Kustomization `{ks}`, \
+                 with its conventional Deployment and namespace: check them"
+            ));
+        }
+    }
     if !operators.is_empty() {
         spec.insert("operators".into(), Value::Object(operators));
     }
@@ -256,65 +273,4 @@ fn common(app: &apps::App, which: &str) -> Map<String, Value> {
                 .all(|o| o.value.pointer(&pointer).and_then(|m| m.get(k)) == Some(v))
         })
         .collect()
-}
-
-/// The operators the apps use: from gitopsc's gates (`cnpg-gate` health-checking a
-/// HelmRelease or a Deployment), else from the apps that install the operators' charts.
-fn operators(objects: &[Object], apps: &[apps::App], default_timeout: Option<&str>) -> Map<String, Value> {
-    const OPERATORS: [(&str, &str, &str); 6] = [
-        ("cnpg", "cnpg-gate", "cloudnative-pg"),
-        ("barmanCloud", "barman-cloud-gate", "plugin-barman-cloud"),
-        ("externalSecrets", "external-secrets-gate", "external-secrets"),
-        ("kubeblocks", "kubeblocks-gate", "kubeblocks"),
-        ("dragonfly", "dragonfly-gate", "dragonfly-operator"),
-        ("volsync", "volsync-gate", "volsync"),
-    ];
-    let mut out = Map::new();
-    for (key, gate, chart) in OPERATORS {
-        let gate = objects
-            .iter()
-            .find(|o| o.is("kustomize.toolkit.fluxcd.io", "Kustomization") && o.name() == gate);
-        let check = gate
-            .and_then(|g| g.value.pointer("/spec/healthChecks")?.as_array())
-            .and_then(|checks| {
-                checks.iter().find(|c| {
-                    matches!(
-                        c.get("kind").and_then(Value::as_str),
-                        Some("HelmRelease" | "Deployment")
-                    )
-                })
-            });
-        let spec = match check {
-            Some(c) if c.get("kind").and_then(Value::as_str) == Some("HelmRelease") => {
-                json!({ "app": c.get("name") })
-            }
-            Some(c) => {
-                let external = gate.and_then(|g| g.value.pointer("/spec/dependsOn/0/name"));
-                json!({ "external": external, "deployment": c.get("name"), "namespace": c.get("namespace") })
-            }
-            None => {
-                let installs = |a: &&apps::App| {
-                    a.objects.iter().any(|o| {
-                        o.is("helm.toolkit.fluxcd.io", "HelmRelease")
-                            && o.str_at("/spec/chart/spec/chart") == chart
-                            || o.is("source.toolkit.fluxcd.io", "OCIRepository")
-                                && o.str_at("/spec/url").ends_with(&format!("/{chart}"))
-                    })
-                };
-                match apps.iter().find(installs) {
-                    Some(app) => json!({ "app": app.name }),
-                    None => continue,
-                }
-            }
-        };
-        let mut spec = spec;
-        let timeout = gate.map(|g| g.str_at("/spec/timeout")).filter(|t| !t.is_empty());
-        if let (Some(t), Some(map)) = (timeout, spec.as_object_mut())
-            && Some(t) != default_timeout
-        {
-            map.insert("timeout".into(), json!(t));
-        }
-        out.insert(key.into(), spec);
-    }
-    out
 }
