@@ -169,6 +169,9 @@ pub enum Command {
         cluster: String,
         /// The app.
         app: String,
+        /// `text` (YAML with each value's place) or `json` (docs/json-output.md).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \

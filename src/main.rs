@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                 DiffFormat::Json => Format::Json,
             },
             Command::Build { args, .. } | Command::Check { args, .. } => json_if(args.format),
-            Command::Validate { format, .. } => json_if(*format),
+            Command::Validate { format, .. } | Command::Show { format, .. } => json_if(*format),
             _ => Format::Text,
         },
     };
@@ -109,7 +109,9 @@ fn main() -> ExitCode {
                     force,
                 },
         } => gitopsc::charts::vendor::vendor(archive, charts_dir, *force, cli.quiet),
-        Command::Show { spec, cluster, app } => fleet::show::show(spec, cluster, app, style),
+        Command::Show {
+            spec, cluster, app, ..
+        } => fleet::show::show(spec, cluster, app, style),
         Command::Schema { fleet_part: true, .. } => gitopsc::fleet::part_schema(),
         Command::Schema {
             markdown,

@@ -315,3 +315,77 @@ fn a_fleet_reports_once_with_each_cluster() {
     assert!(codes(&bad).contains(&"GSC1001"), "{bad}");
     assert!(bad.get("clusters").is_none(), "{bad}");
 }
+
+#[test]
+fn show_and_a_promotion_report_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::copy(root().join("tests/fleets/two-clusters.yaml"), &spec).unwrap();
+    let spec = s(&spec);
+    let shown = json_run(dir.path(), &["show", spec, "production", "web"], 0);
+    assert_eq!(
+        (shown["command"].as_str(), shown["fleet"].as_str()),
+        (Some("show"), Some("acme"))
+    );
+    let app = &shown["shown"];
+    assert_eq!(
+        (app["cluster"].as_str(), app["app"].as_str()),
+        (Some("production"), Some("web"))
+    );
+    assert_eq!(app["value"]["helm"]["values"]["replicaCount"], 3, "{shown}");
+    let place = |pointer: &str| {
+        app["places"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pointer"] == pointer)
+            .and_then(|p| p["place"].as_str())
+            .unwrap_or_else(|| panic!("no place for {pointer}: {shown}"))
+            .to_string()
+    };
+    assert!(
+        place("/helm/values/replicaCount").ends_with("(cluster `production`)"),
+        "{shown}"
+    );
+    assert!(place("/helm/chart").ends_with("(app `web`)"), "{shown}");
+    let promotion = json_run(
+        dir.path(),
+        &["diff", spec, "--cluster", "production", "--against", "staging"],
+        1,
+    );
+    let p = &promotion["promotion"];
+    assert_eq!(
+        (p["cluster"].as_str(), p["against"].as_str()),
+        (Some("production"), Some("staging"))
+    );
+    let web = p["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "web")
+        .unwrap();
+    let replicas = web["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "helm.values.replicaCount")
+        .unwrap_or_else(|| panic!("{promotion}"));
+    assert_eq!(replicas["change"], "changed");
+    assert_eq!(
+        (replicas["value"].as_i64(), replicas["againstValue"].as_i64()),
+        (Some(3), Some(1))
+    );
+    assert!(
+        replicas["place"].as_str().unwrap().contains("fleet.yaml:"),
+        "{promotion}"
+    );
+    // Errors are diagnostics of the report.
+    let unknown = json_run(dir.path(), &["show", spec, "prod", "web"], 2);
+    assert_eq!(unknown["diagnostics"][0]["severity"], "error", "{unknown}");
+    let itself = json_run(
+        dir.path(),
+        &["diff", spec, "--cluster", "staging", "--against", "staging"],
+        2,
+    );
+    assert!(itself["promotion"].is_null(), "{itself}");
+}
