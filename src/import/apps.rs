@@ -436,10 +436,15 @@ fn add_objects(app: &mut App, objects: &[&Object]) {
 /// `defaults.monitoring`: the labels every monitor carries, and the namespace of the rules when
 /// they all share one other than their app's.
 fn monitoring(objects: &[Object]) -> Option<Value> {
-    let monitors: Vec<&Object> = objects
+    let victoria = objects
         .iter()
-        .filter(|o| o.group() == "monitoring.coreos.com")
-        .collect();
+        .any(|o| o.group() == "operator.victoriametrics.com");
+    let group = if victoria {
+        "operator.victoriametrics.com"
+    } else {
+        "monitoring.coreos.com"
+    };
+    let monitors: Vec<&Object> = objects.iter().filter(|o| o.group() == group).collect();
     let first = monitors.first()?;
     let labels = first
         .value
@@ -454,18 +459,30 @@ fn monitoring(objects: &[Object]) -> Option<Value> {
                 .iter()
                 .all(|m| m.value.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
         })
-        .filter(|(k, _)| !k.starts_with("app.kubernetes.io/"))
+        // gitopsc's own labels (a monitoring label may be `app.kubernetes.io/part-of`).
+        .filter(|(k, _)| {
+            !["instance", "managed-by", "name", "component"]
+                .iter()
+                .any(|own| **k == format!("app.kubernetes.io/{own}"))
+        })
         .collect();
     let mut out = Map::new();
+    if victoria {
+        out.insert("flavor".into(), json!("victoriametrics"));
+    }
     if !common.is_empty() {
         out.insert("labels".into(), Value::Object(common));
     }
     let rules: BTreeSet<&str> = monitors
         .iter()
-        .filter(|m| m.kind() == "PrometheusRule")
+        .filter(|m| matches!(m.kind(), "PrometheusRule" | "VMRule"))
         .filter_map(|m| m.namespace())
         .collect();
-    if rules.len() == 1 && monitors.iter().filter(|m| m.kind() == "PrometheusRule").count() > 1 {
+    let rule_count = monitors
+        .iter()
+        .filter(|m| matches!(m.kind(), "PrometheusRule" | "VMRule"))
+        .count();
+    if rules.len() == 1 && rule_count > 1 {
         out.insert("namespace".into(), json!(rules.first()));
     } else if let Some(ns) = super::redis::monitoring_namespace(objects) {
         out.insert("namespace".into(), json!(ns));

@@ -6,6 +6,7 @@
 //! it applies, or a HelmRelease alone: [`apps`]), turn each app's objects into spec fields
 //! ([`helm`], [`secrets`]), and write the spec through the one YAML emitter ([`write`]).
 
+mod alerts;
 mod apps;
 mod carry;
 mod helm;
@@ -226,6 +227,7 @@ fn app_spec(
         }
         spec.insert("redis".into(), redis);
     }
+    alerts::alerts(&app.name, &app.objects, &mut spec);
     let backups = volsync::volume_backups(&app.objects);
     if !backups.is_empty() {
         spec.insert("volumeBackups".into(), Value::Array(backups));

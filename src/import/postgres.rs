@@ -66,9 +66,10 @@ pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Optio
     if let Some(backup) = backup(cluster, objects) {
         pg.insert("backup".into(), backup);
     }
-    let monitored = objects
-        .iter()
-        .any(|o| o.is("monitoring.coreos.com", "PodMonitor") && o.name() == cluster.name());
+    let monitored = objects.iter().any(|o| {
+        (o.is("monitoring.coreos.com", "PodMonitor") || o.is("operator.victoriametrics.com", "VMPodScrape"))
+            && o.name() == cluster.name()
+    });
     if !monitored {
         pg.insert("monitoring".into(), json!(false));
     }
