@@ -160,7 +160,7 @@ fn build_import_build_reproduces_every_example_object_for_object() {
 
 /// The kinds import carries as user manifests in the examples: workloads and what goes with
 /// them (Services, ConfigMaps, RBAC, autoscalers, disruption budgets, scrapes, network
-/// policies) and routes, which it does not read into fields yet, and the `custom` example's
+/// policies) and routes to them, which it does not read into fields yet, and the `custom` example's
 /// own user manifests (a PVC, an Ingress, a PriorityClass). Data services, secrets, stores,
 /// sources, alerts, image automation and Flux settings must be read into their fields.
 const CARRIED_KINDS: [&str; 20] = [

@@ -15,6 +15,7 @@ mod operators;
 mod postgres;
 mod read;
 mod redis;
+mod routes;
 mod secrets;
 mod verify;
 mod volsync;
@@ -228,6 +229,17 @@ fn app_spec(
         spec.insert("redis".into(), redis);
     }
     alerts::alerts(&app.name, &app.objects, &mut spec);
+    // Names of Deployments and StatefulSets: a route to one of those is a workload's.
+    let workloads: Vec<&str> = app
+        .objects
+        .iter()
+        .filter(|o| o.group() == "apps")
+        .map(|o| o.name())
+        .collect();
+    let routes = routes::routes(&app.objects, &workloads);
+    if !routes.is_empty() {
+        spec.insert("routes".into(), Value::Array(routes));
+    }
     let backups = volsync::volume_backups(&app.objects);
     if !backups.is_empty() {
         spec.insert("volumeBackups".into(), Value::Array(backups));
