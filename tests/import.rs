@@ -237,3 +237,36 @@ fn import_of_nothing_is_an_error() {
     let run = gitopsc(&["import", "does/not/exist"]).expect(2);
     assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
 }
+
+/// Lifecycle fields and CloudNative-PG settings the spec has no field for do not make the
+/// imported spec fail to compile: they are left out, and the notes say the object differs.
+#[test]
+fn fields_the_spec_lacks_are_left_out_and_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("web");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("release.yaml"),
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: podinfo, namespace: flux-system}\n\
+         spec: {interval: 1h, url: https://stefanprodan.github.io/podinfo}\n---\n\
+         apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: web}\n\
+         spec:\n  interval: 30m\n  chart: {spec: {chart: podinfo, version: 6.7.1, sourceRef: {kind: HelmRepository, name: podinfo}}}\n  \
+         install: {strategy: {name: SomethingNew}}\n  rollback: {timeout: 5m, disableWaitForJobs: true}\n",
+    )
+    .unwrap();
+    let run = gitopsc(&["import", s(&app), "--cluster", "x"]).expect(0);
+    let spec: Value = serde_load_all(&run.stdout).unwrap().remove(0);
+    let helm = &spec["apps"][0]["helm"];
+    assert_eq!(
+        helm["rollback"],
+        serde_json::json!({"timeout": "5m"}),
+        "{}",
+        run.stdout
+    );
+    assert!(helm["install"].is_null(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("HelmRelease web/web") && run.stderr.contains("spec.rollback"),
+        "{}",
+        run.stderr
+    );
+}

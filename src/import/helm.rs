@@ -94,17 +94,53 @@ fn lifecycle(release: &Object, helm: &mut Map<String, Value>) {
     for (from, to) in [
         ("/maxHistory", "maxHistory"),
         ("/chart/spec/interval", "chartInterval"),
-        ("/rollback", "rollback"),
-        ("/uninstall", "uninstall"),
     ] {
         if let Some(v) = spec(from) {
             helm.insert(to.into(), v.clone());
         }
     }
+    // The fields the spec has (others, such as `disableWaitForJobs`, are listed as differing).
+    for (key, fields) in [
+        (
+            "rollback",
+            &[
+                "timeout",
+                "cleanupOnFail",
+                "force",
+                "recreate",
+                "disableHooks",
+                "disableWait",
+            ][..],
+        ),
+        (
+            "uninstall",
+            &[
+                "timeout",
+                "keepHistory",
+                "disableHooks",
+                "disableWait",
+                "deletionPropagation",
+            ][..],
+        ),
+    ] {
+        let known: Map<String, Value> = spec(&format!("/{key}"))
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| fields.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !known.is_empty() {
+            helm.insert(key.into(), Value::Object(known));
+        }
+    }
     for action in ["install", "upgrade"] {
         let at = |p: &str| spec(&format!("/{action}{p}"));
         let mut out = Map::new();
-        if let Some(name) = at("/strategy/name").and_then(Value::as_str) {
+        if let Some(name) = at("/strategy/name")
+            .and_then(Value::as_str)
+            .filter(|n| matches!(*n, "RemediateOnFailure" | "RetryOnFailure"))
+        {
             let lower = name[..1].to_lowercase() + &name[1..];
             out.insert("strategy".into(), json!(lower));
         }

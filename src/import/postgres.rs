@@ -33,7 +33,6 @@ pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Optio
     for (from, to) in [
         ("/resources", "resources"),
         ("/postgresql/parameters", "parameters"),
-        ("/postgresql/synchronous", "synchronous"),
         ("/postgresql/pg_hba", "pgHba"),
         ("/superuserSecret/name", "superuserSecret"),
     ] {
@@ -45,6 +44,15 @@ pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Optio
         if let Some(v) = spec.pointer(from).filter(present) {
             pg.insert(to.into(), v.clone());
         }
+    }
+    // The synchronous settings the spec has (others are listed as differing).
+    if let Some(sync) = spec.pointer("/postgresql/synchronous").and_then(Value::as_object) {
+        let known: Map<String, Value> = sync
+            .iter()
+            .filter(|(k, _)| matches!(k.as_str(), "method" | "number" | "dataDurability"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pg.insert("synchronous".into(), Value::Object(known));
     }
     if spec.get("enableSuperuserAccess") == Some(&json!(true)) {
         pg.insert("enableSuperuserAccess".into(), json!(true));
