@@ -93,7 +93,7 @@ pub enum Command {
         args: TreeArgs,
         /// Check the spec and the tree as staged in git's index (what the commit records), and
         /// fail on changes under them that are not staged.
-        #[arg(long, conflicts_with = "format")]
+        #[arg(long)]
         staged: bool,
     },
     /// Show, object by object and as a unified diff, what `build` would change.
@@ -169,6 +169,9 @@ pub enum Command {
         cluster: String,
         /// The app.
         app: String,
+        /// `text` (YAML with each value's place) or `json` (docs/json-output.md).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print the spec's JSON Schema.
     #[command(after_help = "Examples:\n  gitopsc schema > schemas/cluster.schema.json\n  \

@@ -64,6 +64,102 @@ pub struct Report {
     /// fleet last); the report's `exitCode` is the highest of theirs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clusters: Vec<ClusterReport>,
+    /// `check --staged`: the files under the spec and the output that the commit would not
+    /// hold as they are on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staged: Option<StagedFiles>,
+    /// `diff --cluster C --against O` of a fleet: what `C` would change to match `O`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Promotion>,
+    /// `show`: the app as the cluster runs it, with where each value comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<ShownApp>,
+}
+
+/// What a cluster of a fleet would change to match another, for the apps both run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Promotion {
+    /// The cluster that would change (`--cluster`).
+    pub cluster: String,
+    /// The cluster it would match (`--against`).
+    pub against: String,
+    /// Each app both run, in the cluster's order, with its changes (none: the same in both).
+    pub apps: Vec<PromotedApp>,
+    /// Apps only `cluster` runs.
+    pub only_in_cluster: Vec<String>,
+    /// Apps only `against` runs.
+    pub only_in_against: Vec<String>,
+}
+
+/// One app's changes in a promotion.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotedApp {
+    /// The app.
+    pub app: String,
+    /// Value by value, by path (`helm.values.image.tag`, `workloads[api].replicas`).
+    pub changes: Vec<ValueChange>,
+}
+
+/// One value that differs between the two clusters.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueChange {
+    /// Its path below the app.
+    pub path: String,
+    /// `changed`, `added` (only `against` sets it) or `removed` (only `cluster` sets it).
+    pub change: Change,
+    /// The cluster's value (absent when added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// Where in the fleet spec the cluster's value comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// The value of `against` (absent when removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against_value: Option<serde_json::Value>,
+    /// Where in the fleet spec the value of `against` comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against_place: Option<String>,
+}
+
+/// An app as a cluster of a fleet runs it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownApp {
+    /// The cluster.
+    pub cluster: String,
+    /// The app.
+    pub app: String,
+    /// Its effective value: the definition with the cluster's override merged over it.
+    pub value: serde_json::Value,
+    /// Where each value comes from: `{pointer, place}`, `pointer` a JSON pointer into `value`,
+    /// `place` the file, line and column of the fleet spec (and whether the shared
+    /// definition or the cluster's override wrote it).
+    pub places: Vec<ValuePlace>,
+}
+
+/// Where one value of a shown app comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValuePlace {
+    /// A JSON pointer into the app's value.
+    pub pointer: String,
+    /// The place in the fleet spec.
+    pub place: String,
+}
+
+/// What `check --staged` found outside the index, by repository-relative path.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StagedFiles {
+    /// New files under the output that git does not track yet (listed when the staged tree
+    /// is stale): `git add` them.
+    pub untracked: Vec<String>,
+    /// Files whose working copy differs from the staged one: the commit would not hold
+    /// these versions. Any makes the exit code 1.
+    pub unstaged: Vec<String>,
 }
 
 /// The report of one cluster of a fleet.
@@ -88,6 +184,8 @@ pub enum CommandName {
     Diff,
     /// `gitopsc build`.
     Build,
+    /// `gitopsc show`.
+    Show,
 }
 
 impl CommandName {
@@ -337,6 +435,9 @@ impl Report {
             workloads: Vec::new(),
             fleet: None,
             clusters: Vec::new(),
+            staged: None,
+            promotion: None,
+            shown: None,
         }
     }
 

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                 DiffFormat::Json => Format::Json,
             },
             Command::Build { args, .. } | Command::Check { args, .. } => json_if(args.format),
-            Command::Validate { format, .. } => json_if(*format),
+            Command::Validate { format, .. } | Command::Show { format, .. } => json_if(*format),
             _ => Format::Text,
         },
     };
@@ -48,10 +48,13 @@ fn main() -> ExitCode {
             style,
             args.cluster.as_deref(),
         ),
-        Command::Check { args, staged: true } if args.cluster.is_some() => whole_fleet("check --staged"),
-        Command::Check { args, staged: true } => {
-            gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
-        }
+        Command::Check { args, staged: true } => gitopsc::git::review::check_staged(
+            &args.spec,
+            &args.out,
+            args.blueprints.as_deref(),
+            args.cluster.as_deref(),
+            style,
+        ),
         Command::Check { args, staged: false } => fleet::command::run(
             &args.spec,
             &args.out,
@@ -73,8 +76,9 @@ fn main() -> ExitCode {
             (_, _, Some(against)) => {
                 fleet::promote::diff(spec, cluster.as_deref().unwrap_or_default(), against, style)
             }
-            (Some(_), _, _) if cluster.is_some() => whole_fleet("diff --base"),
-            (Some(base), _, _) => gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), style),
+            (Some(base), _, _) => {
+                gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), cluster.as_deref(), style)
+            }
             (None, Some(out), _) => fleet::command::run(
                 spec,
                 out,
@@ -105,7 +109,9 @@ fn main() -> ExitCode {
                     force,
                 },
         } => gitopsc::charts::vendor::vendor(archive, charts_dir, *force, cli.quiet),
-        Command::Show { spec, cluster, app } => fleet::show::show(spec, cluster, app, style),
+        Command::Show {
+            spec, cluster, app, ..
+        } => fleet::show::show(spec, cluster, app, style),
         Command::Schema { fleet_part: true, .. } => gitopsc::fleet::part_schema(),
         Command::Schema {
             markdown,
@@ -148,15 +154,6 @@ fn json_if(format: cli::Format) -> Format {
     match format {
         cli::Format::Text => Format::Text,
         cli::Format::Json => Format::Json,
-    }
-}
-
-/// The outcome of a git command given `--cluster`: it reads every cluster of a fleet.
-fn whole_fleet(command: &str) -> commands::Outcome {
-    commands::Outcome {
-        stderr: format!("error: `{command}` compares every cluster of a fleet: drop `--cluster`\n"),
-        code: 2,
-        ..commands::Outcome::default()
     }
 }
 

@@ -734,7 +734,7 @@ fn errors_of_a_fleet_in_several_files_point_into_the_right_file() {
 }
 
 #[test]
-fn check_staged_lays_out_the_files_a_fleet_includes() {
+fn check_staged_and_diff_base_lay_out_the_files_a_fleet_includes_one_cluster_or_all() {
     if !tool_runs("git", &["--version"]) {
         common::skipped("check --staged of a fleet in several files: git is not installed");
         return;
@@ -780,7 +780,51 @@ fn check_staged_lays_out_the_files_a_fleet_includes() {
         "{}",
         run.stdout
     );
+    // One cluster: only the production cluster is stale.
+    let staged = |cluster: &str, code: i32| {
+        gitopsc_in(
+            repo,
+            &[
+                "check",
+                "spec/fleet.yaml",
+                "--out",
+                "out",
+                "--staged",
+                "--cluster",
+                cluster,
+            ],
+        )
+        .expect(code)
+    };
+    staged("staging", 0);
+    let run = staged("production", 1);
+    assert!(
+        run.stdout
+            .contains("fleet/production/workloads/web/helmrelease.yaml")
+            && !run.stdout.contains("fleet/staging/"),
+        "{}",
+        run.stdout
+    );
     git(&["commit", "-q", "-m", "x"]);
     let diff = gitopsc_in(repo, &["diff", "spec/fleet.yaml", "--base", "HEAD~0"]).expect(0);
     assert!(diff.stdout.is_empty(), "{}", diff.stdout);
+    // The change since a revision, one cluster at a time.
+    let text = std::fs::read_to_string(&part)
+        .unwrap()
+        .replace("replicaCount: 4", "replicaCount: 5");
+    std::fs::write(&part, text).unwrap();
+    let based = |cluster: &str, code: i32| {
+        gitopsc_in(
+            repo,
+            &["diff", "spec/fleet.yaml", "--base", "HEAD", "--cluster", cluster],
+        )
+        .expect(code)
+    };
+    assert!(based("staging", 0).stdout.is_empty());
+    let diff = based("production", 1);
+    assert!(
+        diff.stdout.contains("replicaCount: 5") && !diff.stdout.contains("staging"),
+        "{}",
+        diff.stdout
+    );
 }

@@ -166,10 +166,105 @@ apps:
     }
 }
 
+/// Runs git in `dir`, which must succeed.
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn paths(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect()
+}
+
 #[test]
-fn json_does_not_combine_with_a_staged_check() {
-    let run = gitopsc(&["check", "x.yaml", "--out", "o", "--staged", "--format", "json"]).expect(2);
-    assert!(run.stdout.is_empty());
+fn a_staged_check_reports_what_the_commit_would_not_hold() {
+    if !common::tool_runs("git", &["--version"]) {
+        common::skipped("check --staged --format json: git is not installed");
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    git(dir, &["init", "-q"]);
+    std::fs::copy(
+        root().join("tests/fixtures/minimal/cluster.yaml"),
+        dir.join("cluster.yaml"),
+    )
+    .unwrap();
+    gitopsc_env(dir, &["build", "cluster.yaml", "--out", "k8s"], &[]).expect(0);
+    git(dir, &["add", "-A"]);
+    let staged = ["check", "cluster.yaml", "--out", "k8s", "--staged"];
+    let report = json_run(dir, &staged, 0);
+    assert_eq!(
+        (report["command"].as_str(), report["spec"].as_str()),
+        (Some("check"), Some("cluster.yaml"))
+    );
+    assert_eq!(report["out"], "k8s");
+    assert!(paths(&report["staged"]["unstaged"]).is_empty(), "{report}");
+    // A new app built but its new files not staged (what `git commit -a` does).
+    let spec = dir.join("cluster.yaml");
+    let app = "  - name: second\n    helm: {chart: podinfo, version: 6.7.1, source: podinfo}\n";
+    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap() + app).unwrap();
+    gitopsc_env(dir, &["build", "cluster.yaml", "--out", "k8s"], &[]).expect(0);
+    git(dir, &["add", "-u"]);
+    let report = json_run(dir, &staged, 1);
+    assert!(
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["path"] == "workloads/second/helmrelease.yaml" && c["change"] == "added"),
+        "{report}"
+    );
+    assert!(
+        paths(&report["staged"]["untracked"]).contains(&"k8s/workloads/second/helmrelease.yaml"),
+        "{report}"
+    );
+    // All staged, then the spec changed on disk only: the staged pair is current, the
+    // unstaged spec fails the check.
+    git(dir, &["add", "k8s"]);
+    json_run(dir, &staged, 0);
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap() + "  - name: third\n",
+    )
+    .unwrap();
+    let report = json_run(dir, &staged, 1);
+    assert!(report["changes"].as_array().unwrap().is_empty(), "{report}");
+    assert_eq!(paths(&report["staged"]["unstaged"]), ["cluster.yaml"], "{report}");
+    // A staged spec that does not compile: its diagnostics name the repository's path.
+    std::fs::write(
+        &spec,
+        "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: x}\nbogus: 1\n",
+    )
+    .unwrap();
+    git(dir, &["add", "cluster.yaml"]);
+    let report = json_run(dir, &staged, 2);
+    assert_eq!(report["diagnostics"][0]["file"], "cluster.yaml", "{report}");
+    assert_eq!(report["diagnostics"][0]["line"], 4, "{report}");
+    // Outside a repository, the git failure is a diagnostic too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let report = json_run(elsewhere.path(), &staged, 2);
+    assert_eq!(report["diagnostics"][0]["code"], "GSC0706", "{report}");
 }
 
 #[test]
@@ -219,4 +314,78 @@ fn a_fleet_reports_once_with_each_cluster() {
     let bad = json_run(dir.path(), &["build", spec, "--out", out], 2);
     assert!(codes(&bad).contains(&"GSC1001"), "{bad}");
     assert!(bad.get("clusters").is_none(), "{bad}");
+}
+
+#[test]
+fn show_and_a_promotion_report_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::copy(root().join("tests/fleets/two-clusters.yaml"), &spec).unwrap();
+    let spec = s(&spec);
+    let shown = json_run(dir.path(), &["show", spec, "production", "web"], 0);
+    assert_eq!(
+        (shown["command"].as_str(), shown["fleet"].as_str()),
+        (Some("show"), Some("acme"))
+    );
+    let app = &shown["shown"];
+    assert_eq!(
+        (app["cluster"].as_str(), app["app"].as_str()),
+        (Some("production"), Some("web"))
+    );
+    assert_eq!(app["value"]["helm"]["values"]["replicaCount"], 3, "{shown}");
+    let place = |pointer: &str| {
+        app["places"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pointer"] == pointer)
+            .and_then(|p| p["place"].as_str())
+            .unwrap_or_else(|| panic!("no place for {pointer}: {shown}"))
+            .to_string()
+    };
+    assert!(
+        place("/helm/values/replicaCount").ends_with("(cluster `production`)"),
+        "{shown}"
+    );
+    assert!(place("/helm/chart").ends_with("(app `web`)"), "{shown}");
+    let promotion = json_run(
+        dir.path(),
+        &["diff", spec, "--cluster", "production", "--against", "staging"],
+        1,
+    );
+    let p = &promotion["promotion"];
+    assert_eq!(
+        (p["cluster"].as_str(), p["against"].as_str()),
+        (Some("production"), Some("staging"))
+    );
+    let web = p["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "web")
+        .unwrap();
+    let replicas = web["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "helm.values.replicaCount")
+        .unwrap_or_else(|| panic!("{promotion}"));
+    assert_eq!(replicas["change"], "changed");
+    assert_eq!(
+        (replicas["value"].as_i64(), replicas["againstValue"].as_i64()),
+        (Some(3), Some(1))
+    );
+    assert!(
+        replicas["place"].as_str().unwrap().contains("fleet.yaml:"),
+        "{promotion}"
+    );
+    // Errors are diagnostics of the report.
+    let unknown = json_run(dir.path(), &["show", spec, "prod", "web"], 2);
+    assert_eq!(unknown["diagnostics"][0]["severity"], "error", "{unknown}");
+    let itself = json_run(
+        dir.path(),
+        &["diff", spec, "--cluster", "staging", "--against", "staging"],
+        2,
+    );
+    assert!(itself["promotion"].is_null(), "{itself}");
 }

@@ -7,8 +7,9 @@
 use super::expand::{Cluster, Fleet};
 use super::merge::{REPLACED_NAMED_LISTS, SchemaAt};
 use super::show::{apps_of, failed, find_cluster, open, ticked};
-use crate::commands::{Outcome, Style};
+use crate::commands::{Format, Outcome, Style};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::json::{Change, CommandName, PromotedApp, Promotion, Report, ValueChange};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,7 +17,8 @@ use std::path::Path;
 
 /// `gitopsc diff FLEET --cluster CLUSTER --against OTHER`. Exit 1 when an app differs.
 pub fn diff(spec: &Path, cluster: &str, against: &str, style: Style) -> Outcome {
-    let fleet = match open(spec, style) {
+    let command = CommandName::Diff;
+    let fleet = match open(spec, command, style) {
         Ok(fleet) => fleet,
         Err(outcome) => return outcome,
     };
@@ -28,49 +30,106 @@ pub fn diff(spec: &Path, cluster: &str, against: &str, style: Style) -> Outcome 
                 format!("`--against {against}` names the cluster itself"),
             )
             .help("name another cluster of the fleet: the one whose apps to match");
-            return failed(&[d], None, style);
+            return failed(&[d], None, spec, command, style);
         }
-        (Err(d), _) | (_, Err(d)) => return failed(&[d], None, style),
+        (Err(d), _) | (_, Err(d)) => return failed(&[d], None, spec, command, style),
     };
-    let (to_apps, from_apps) = (apps_of(to), apps_of(from));
-    let mut out = format!(
-        "what cluster `{}` would change to match cluster `{}`, app by app (`~` changed, `+` added, `-` removed; each value's place in the fleet file below it)\n",
-        to.name, from.name
-    );
-    let mut differs = false;
-    for (i, app) in to_apps.iter().enumerate() {
-        let Some(j) = from_apps.iter().position(|a| a == app) else {
-            continue;
-        };
-        let changes = app_changes(&fleet, (to, i), (from, j));
-        if changes.is_empty() {
-            let _ = writeln!(out, "\napp `{app}`: the same in both");
-        } else {
-            differs = true;
-            let _ = write!(out, "\napp `{app}`:\n{changes}");
-        }
-    }
-    let only = |a: &[&str], b: &[&str]| ticked(a.iter().copied().filter(|x| !b.contains(x)));
-    for (cluster, text) in [
-        (to, only(&to_apps, &from_apps)),
-        (from, only(&from_apps, &to_apps)),
-    ] {
-        if !text.is_empty() {
-            let _ = writeln!(out, "\nonly `{}` runs {text}", cluster.name);
-        }
-    }
+    let promotion = promotion(&fleet, to, from);
+    let differs = promotion.apps.iter().any(|a| !a.changes.is_empty());
+    let code = u8::from(differs);
+    let stdout = if style.format == Format::Json {
+        let mut report = Report::new(command, &spec.display().to_string(), None).exit(code);
+        report.fleet = Some(fleet.name.clone());
+        report.promotion = Some(promotion);
+        report.to_text()
+    } else {
+        text(&promotion)
+    };
     Outcome {
-        code: u8::from(differs),
-        stdout: out,
+        code,
+        stdout,
         ..Outcome::default()
     }
+}
+
+/// What `to` would change to match `from`, app by app.
+fn promotion(fleet: &Fleet, to: &Cluster, from: &Cluster) -> Promotion {
+    let (to_apps, from_apps) = (apps_of(to), apps_of(from));
+    let apps = to_apps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, app)| {
+            let j = from_apps.iter().position(|a| a == app)?;
+            Some(PromotedApp {
+                app: (*app).to_string(),
+                changes: app_changes(fleet, (to, i), (from, j)),
+            })
+        })
+        .collect();
+    let only = |a: &[&str], b: &[&str]| {
+        a.iter()
+            .filter(|x| !b.contains(x))
+            .map(|x| (*x).to_string())
+            .collect()
+    };
+    Promotion {
+        cluster: to.name.clone(),
+        against: from.name.clone(),
+        apps,
+        only_in_cluster: only(&to_apps, &from_apps),
+        only_in_against: only(&from_apps, &to_apps),
+    }
+}
+
+/// The promotion as text: a block per app, each value with its places below it.
+fn text(p: &Promotion) -> String {
+    let mut out = format!(
+        "what cluster `{}` would change to match cluster `{}`, app by app (`~` changed, `+` added, `-` removed; each value's place in the fleet file below it)\n",
+        p.cluster, p.against
+    );
+    let flow = |v: &Value| {
+        let mut text = String::new();
+        crate::render::yaml::flow(v, &mut text);
+        text
+    };
+    for app in &p.apps {
+        if app.changes.is_empty() {
+            let _ = writeln!(out, "\napp `{}`: the same in both", app.app);
+            continue;
+        }
+        let _ = writeln!(out, "\napp `{}`:", app.app);
+        for c in &app.changes {
+            let line = match (&c.value, &c.against_value) {
+                (Some(a), Some(b)) => format!("~ {}: {} → {}", c.path, flow(a), flow(b)),
+                (None, Some(b)) => format!("+ {}: {}", c.path, flow(b)),
+                (Some(a), None) => format!("- {}: {}", c.path, flow(a)),
+                (None, None) => continue,
+            };
+            let _ = writeln!(out, "  {line}");
+            for (cluster, place) in [(&p.cluster, &c.place), (&p.against, &c.against_place)] {
+                if let Some(place) = place {
+                    let _ = writeln!(out, "      {cluster}: {place}");
+                }
+            }
+        }
+    }
+    for (cluster, apps) in [(&p.cluster, &p.only_in_cluster), (&p.against, &p.only_in_against)] {
+        if !apps.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nonly `{cluster}` runs {}",
+                ticked(apps.iter().map(String::as_str))
+            );
+        }
+    }
+    out
 }
 
 /// A leaf of an app's value: where it is below the app (JSON pointer) and the value.
 type Leaves<'v> = BTreeMap<String, (String, &'v Value)>;
 
-/// The changes from app `to` to app `from`, one block per value, or empty.
-fn app_changes(fleet: &Fleet, (to, i): (&Cluster, usize), (from, j): (&Cluster, usize)) -> String {
+/// The changes from app `to` to app `from`, value by value.
+fn app_changes(fleet: &Fleet, (to, i): (&Cluster, usize), (from, j): (&Cluster, usize)) -> Vec<ValueChange> {
     let schema = crate::spec::schema::schema();
     let app_schema = SchemaAt::root(schema).property("apps").and_then(|s| s.items());
     let (mut ours, mut theirs) = (Leaves::new(), Leaves::new());
@@ -83,36 +142,27 @@ fn app_changes(fleet: &Fleet, (to, i): (&Cluster, usize), (from, j): (&Cluster, 
             .value(&format!("/apps/{index}{pointer}"))
             .map_or_else(String::new, |span| fleet.place(span))
     };
-    let flow = |v: &Value| {
-        let mut text = String::new();
-        crate::render::yaml::flow(v, &mut text);
-        text
-    };
-    let mut out = String::new();
     let mut paths: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
     paths.sort();
     paths.dedup();
+    let mut out = Vec::new();
     for path in paths {
-        let (line, places) = match (ours.get(path), theirs.get(path)) {
-            (Some((_, a)), Some((_, b))) if a == b => continue,
-            (Some((p, a)), Some((q, b))) => (
-                format!("~ {path}: {} → {}", flow(a), flow(b)),
-                vec![(&to.name, place(to, i, p)), (&from.name, place(from, j, q))],
-            ),
-            (None, Some((q, b))) => (
-                format!("+ {path}: {}", flow(b)),
-                vec![(&from.name, place(from, j, q))],
-            ),
-            (Some((p, a)), None) => (
-                format!("- {path}: {}", flow(a)),
-                vec![(&to.name, place(to, i, p))],
-            ),
+        let (a, b) = (ours.get(path), theirs.get(path));
+        let change = match (a, b) {
+            (Some((_, x)), Some((_, y))) if x == y => continue,
+            (Some(_), Some(_)) => Change::Changed,
+            (None, Some(_)) => Change::Added,
+            (Some(_), None) => Change::Removed,
             (None, None) => continue,
         };
-        let _ = writeln!(out, "  {line}");
-        for (cluster, place) in places {
-            let _ = writeln!(out, "      {cluster}: {place}");
-        }
+        out.push(ValueChange {
+            path: path.clone(),
+            change,
+            value: a.map(|(_, v)| (*v).clone()),
+            place: a.map(|(p, _)| place(to, i, p)),
+            against_value: b.map(|(_, v)| (*v).clone()),
+            against_place: b.map(|(q, _)| place(from, j, q)),
+        });
     }
     out
 }

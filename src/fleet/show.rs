@@ -3,28 +3,26 @@
 //! each value, the place in the fleet file it comes from.
 
 use super::expand::{Cluster, Fleet};
-use crate::commands::{Outcome, Style};
+use crate::commands::{Format, Outcome, Style};
 use crate::diagnostic::{self, Code, Diagnostic};
+use crate::json::{CommandName, Report, ShownApp, ValuePlace};
 use crate::spec::schema::did_you_mean;
+use serde_json::Value;
 use std::path::Path;
 
 /// `gitopsc show FLEET CLUSTER APP`.
 pub fn show(spec: &Path, cluster: &str, app: &str, style: Style) -> Outcome {
-    let fleet = match open(spec, style) {
+    let command = CommandName::Show;
+    let fleet = match open(spec, command, style) {
         Ok(fleet) => fleet,
         Err(outcome) => return outcome,
     };
     let (cluster, index) = match find_app(&fleet, cluster, app) {
         Ok(found) => found,
-        Err(d) => return failed(&[d], None, style),
+        Err(d) => return failed(&[d], None, spec, command, style),
     };
     let pointer = format!("/apps/{index}");
     let value = &cluster.loaded.value["apps"][index];
-    let mut out = format!(
-        "# app `{app}` of cluster `{}` of fleet `{}`, as the cluster runs it; after each value,\n\
-         # where in the fleet spec it comes from\n",
-        cluster.name, fleet.name
-    );
     let note = |at: &str| {
         cluster
             .loaded
@@ -32,6 +30,27 @@ pub fn show(spec: &Path, cluster: &str, app: &str, style: Style) -> Outcome {
             .value(&format!("{pointer}{at}"))
             .map_or_else(String::new, |span| fleet.place(span))
     };
+    if style.format == Format::Json {
+        let mut places = Vec::new();
+        places_of(value, String::new(), &note, &mut places);
+        let mut report = Report::new(command, &spec.display().to_string(), None);
+        report.fleet = Some(fleet.name.clone());
+        report.shown = Some(ShownApp {
+            cluster: cluster.name.clone(),
+            app: app.to_string(),
+            value: value.clone(),
+            places,
+        });
+        return Outcome {
+            stdout: report.to_text(),
+            ..Outcome::default()
+        };
+    }
+    let mut out = format!(
+        "# app `{app}` of cluster `{}` of fleet `{}`, as the cluster runs it; after each value,\n\
+         # where in the fleet spec it comes from\n",
+        cluster.name, fleet.name
+    );
     crate::render::yaml::block_with_notes(value, &note, &mut out);
     out.push('\n');
     Outcome {
@@ -40,11 +59,36 @@ pub fn show(spec: &Path, cluster: &str, app: &str, style: Style) -> Outcome {
     }
 }
 
+/// The place of every value below `value` (the value itself included) that has one.
+fn places_of(value: &Value, pointer: String, note: &dyn Fn(&str) -> String, out: &mut Vec<ValuePlace>) {
+    let place = note(&pointer);
+    if !place.is_empty() {
+        out.push(ValuePlace {
+            pointer: pointer.clone(),
+            place,
+        });
+    }
+    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                places_of(v, format!("{pointer}/{}", escape(key)), note, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                places_of(v, format!("{pointer}/{i}"), note, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The fleet in `spec`, or what to print when it is none or does not expand.
-pub(super) fn open(spec: &Path, style: Style) -> Result<Fleet, Outcome> {
+pub(super) fn open(spec: &Path, command: CommandName, style: Style) -> Result<Fleet, Outcome> {
     match super::load_if_fleet(spec) {
         Some(Ok(fleet)) => Ok(fleet),
-        Some(Err(f)) => Err(failed(&f.diagnostics, f.source.as_ref(), style)),
+        Some(Err(f)) => Err(failed(&f.diagnostics, f.source.as_ref(), spec, command, style)),
         None => Err(failed(
             &[Diagnostic::error(
                 Code::NotAFleet,
@@ -52,6 +96,8 @@ pub(super) fn open(spec: &Path, style: Style) -> Result<Fleet, Outcome> {
             )
             .help("this command compares the clusters of a fleet spec (`kind: Fleet`, docs/fleet.md)")],
             None,
+            spec,
+            command,
             style,
         )),
     }
@@ -106,7 +152,25 @@ pub(super) fn ticked<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
-pub(super) fn failed(diags: &[Diagnostic], source: Option<&crate::source::Source>, style: Style) -> Outcome {
+/// The outcome of a command that failed with `diags`: rendered on stderr, or in JSON mode a
+/// report holding them on stdout.
+pub(super) fn failed(
+    diags: &[Diagnostic],
+    source: Option<&crate::source::Source>,
+    spec: &Path,
+    command: CommandName,
+    style: Style,
+) -> Outcome {
+    if style.format == Format::Json {
+        let report = Report::new(command, &spec.display().to_string(), None)
+            .exit(2)
+            .diagnostics(diags, source);
+        return Outcome {
+            code: 2,
+            stdout: report.to_text(),
+            ..Outcome::default()
+        };
+    }
     Outcome {
         code: 2,
         stderr: diagnostic::render(diags, source, style.color_err),

@@ -4,23 +4,36 @@
 //! there; paths in what they print are the repository's own.
 
 use super::{GitError, Repo, Snapshot};
-use crate::commands::{self, Format, Mode, Outcome, Style};
+use crate::commands::{Format, Mode, Outcome, Style};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::json::{CommandName, Report};
+use crate::json::{CommandName, Report, StagedFiles};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// `gitopsc check SPEC --out DIR --staged`: renders the spec as staged and compares the tree
 /// as staged — exactly what `git commit` would record. Changes not staged under the spec or
 /// the output (the commit would not hold them) fail too, with the command that fixes them.
-pub fn check_staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> Outcome {
-    match staged(spec, out, blueprints, style) {
+/// For a fleet, `cluster` checks only that cluster.
+pub fn check_staged(
+    spec: &Path,
+    out: &Path,
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    style: Style,
+) -> Outcome {
+    match staged(spec, out, blueprints, cluster, style) {
         Ok(outcome) => outcome,
         Err(e) => git_failed(&e, CommandName::Check, spec, style),
     }
 }
 
-fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> Result<Outcome, GitError> {
+fn staged(
+    spec: &Path,
+    out: &Path,
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    style: Style,
+) -> Result<Outcome, GitError> {
     let repo = Repo::discover()?;
     let (spec_rel, out_rel) = (repo.relative(spec)?, repo.relative(out)?);
     let temp = temp_dir()?;
@@ -35,12 +48,32 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
     repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
     let (staged_spec, staged_out) = (temp.path().join(&spec_rel), temp.path().join(&out_rel));
     create_dir(&staged_out)?;
-    let mut outcome = commands::run(&staged_spec, &staged_out, blueprints, Mode::Check, style);
+    let mut outcome = fleet_run(&staged_spec, &staged_out, blueprints, Mode::Check, style, cluster);
     strip_prefix(&mut outcome, temp.path());
     if outcome.code == 2 {
+        edit_report(&mut outcome, spec, |report| {
+            report.out = Some(out.display().to_string())
+        });
         return Ok(outcome);
     }
-    let untracked = repo.untracked(&[&out_rel, &charts_rel])?;
+    let mut found = StagedFiles::default();
+    if outcome.code == 1 {
+        found.untracked = repo.untracked(&[&out_rel, &charts_rel])?;
+    }
+    found.unstaged = repo.unstaged(&[&spec_rel, &out_rel, &charts_rel])?;
+    if !found.unstaged.is_empty() {
+        outcome.code = 1;
+    }
+    if style.format == Format::Json {
+        let code = outcome.code;
+        edit_report(&mut outcome, spec, |report| {
+            report.out = Some(out.display().to_string());
+            report.exit_code = code;
+            report.ok = code == 0;
+            report.staged = Some(found);
+        });
+        return Ok(outcome);
+    }
     if outcome.code == 1 {
         let _ = writeln!(
             outcome.stdout,
@@ -49,16 +82,14 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
         list(
             &mut outcome.stdout,
             "not staged (new files git does not track yet)",
-            &untracked,
+            &found.untracked,
         );
     }
-    let unstaged = repo.unstaged(&[&spec_rel, &out_rel, &charts_rel])?;
-    if !unstaged.is_empty() {
-        outcome.code = 1;
+    if !found.unstaged.is_empty() {
         list(
             &mut outcome.stdout,
             "changed since staged (the commit would not hold these versions)",
-            &unstaged,
+            &found.unstaged,
         );
         let _ = writeln!(
             outcome.stdout,
@@ -68,17 +99,42 @@ fn staged(spec: &Path, out: &Path, blueprints: Option<&Path>, style: Style) -> R
     Ok(outcome)
 }
 
+/// The ordinary command over a spec (a cluster spec, a fleet, or one cluster of a fleet).
+fn fleet_run(
+    spec: &Path,
+    out: &Path,
+    blueprints: Option<&Path>,
+    mode: Mode,
+    style: Style,
+    cluster: Option<&str>,
+) -> Outcome {
+    crate::fleet::command::run(spec, out, blueprints, None, mode, style, cluster)
+}
+
 /// `gitopsc diff SPEC --base REV`: renders the spec as it is at `REV` (from git's objects)
 /// and as it is in the working tree, and prints what the change does — no output tree on
-/// disk is read or written. A spec that does not exist at `REV` diffs against nothing.
-pub fn diff_base(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Outcome {
-    match based(spec, base, blueprints, style) {
+/// disk is read or written. A spec that does not exist at `REV` diffs against nothing. For a
+/// fleet, `cluster` diffs only that cluster.
+pub fn diff_base(
+    spec: &Path,
+    base: &str,
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    style: Style,
+) -> Outcome {
+    match based(spec, base, blueprints, cluster, style) {
         Ok(outcome) => outcome,
         Err(e) => git_failed(&e, CommandName::Diff, spec, style),
     }
 }
 
-fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Result<Outcome, GitError> {
+fn based(
+    spec: &Path,
+    base: &str,
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    style: Style,
+) -> Result<Outcome, GitError> {
     let repo = Repo::discover()?;
     let spec_rel = repo.relative(spec)?;
     let temp = temp_dir()?;
@@ -90,12 +146,13 @@ fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Re
         let charts_rel = charts_of(&repo, spec, &base_dir.join(&spec_rel))?;
         repo.materialize(Snapshot::Revision(base), &[&charts_rel], &base_dir)?;
         let quiet = Style { quiet: true, ..style };
-        let built = commands::run(
+        let built = fleet_run(
             &base_dir.join(&spec_rel),
             &tree,
             blueprints,
             Mode::Build { force: false },
             quiet,
+            cluster,
         );
         if built.code != 0 {
             let mut failed = built;
@@ -118,7 +175,7 @@ fn based(spec: &Path, base: &str, blueprints: Option<&Path>, style: Style) -> Re
             return Ok(failed);
         }
     }
-    let mut outcome = commands::run(spec, &tree, blueprints, Mode::Diff, style);
+    let mut outcome = fleet_run(spec, &tree, blueprints, Mode::Diff, style, cluster);
     strip_prefix(&mut outcome, temp.path());
     // The tree compared with is a temporary one, not an output root of the user's.
     edit_report(&mut outcome, spec, |report| report.out = None);

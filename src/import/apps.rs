@@ -28,6 +28,11 @@ pub struct App {
     pub prune_protection: Option<bool>,
     /// Its Namespace's other labels.
     pub namespace_labels: Map<String, Value>,
+    /// The release layer's SOPS decryption, as the spec's `decryption`.
+    pub decryption: Option<Value>,
+    /// The release layer's Flux Kustomization, when its name is not the app's (gitopsc's
+    /// `kustomizationName`: the app's folder has the app's name).
+    pub kustomization_name: Option<String>,
     /// The app's objects.
     pub objects: Vec<Object>,
 }
@@ -163,12 +168,14 @@ fn finish(
         .map(|k| k.name())
         .filter(|n| !known.contains(*n))
         .collect();
-    for app in apps.values_mut() {
+    // A dependency names a Kustomization; the spec names the app.
+    let app_names: BTreeMap<String, String> = apps.iter().map(|(k, a)| (k.clone(), a.name.clone())).collect();
+    for (ks_name, app) in &mut apps {
         let mut deps = BTreeSet::new();
         for dep in std::mem::take(&mut app.depends_on) {
-            if known.contains(&dep) {
-                deps.insert(dep);
-            } else if dep.starts_with(&format!("{}-", app.name)) || generated.contains(dep.as_str()) {
+            if let Some(name) = app_names.get(&dep) {
+                deps.insert(name.clone());
+            } else if dep.starts_with(&format!("{ks_name}-")) || generated.contains(dep.as_str()) {
                 // The app's own layers, gitopsc's gates, sources and secret stores.
             } else {
                 flux.external.insert(dep.clone());
@@ -296,17 +303,19 @@ fn layer_owner<'a>(name: &'a str, names: &BTreeSet<&str>) -> &'a str {
 /// secret stores, which the spec's `sources`, `operators` and `secretStores` stand for.
 fn is_infrastructure(objects: &[&Object]) -> bool {
     objects.iter().all(|o| {
-        matches!(
-            (o.group(), o.kind()),
-            ("source.toolkit.fluxcd.io", "HelmRepository")
-                | ("external-secrets.io", "ClusterSecretStore")
-                | ("kustomize.config.k8s.io", "Kustomization")
-        )
+        super::images::is_image_automation(o)
+            || matches!(
+                (o.group(), o.kind()),
+                ("source.toolkit.fluxcd.io", "HelmRepository")
+                    | ("external-secrets.io", "ClusterSecretStore")
+                    | ("kustomize.config.k8s.io", "Kustomization")
+            )
     })
 }
 
 fn is_flux_or_source(object: &Object) -> bool {
-    object.is("kustomize.toolkit.fluxcd.io", "Kustomization")
+    super::images::is_image_automation(object)
+        || object.is("kustomize.toolkit.fluxcd.io", "Kustomization")
         || object.is("source.toolkit.fluxcd.io", "HelmRepository")
         || object.is("external-secrets.io", "ClusterSecretStore")
         || object.is("kustomize.config.k8s.io", "Kustomization")
@@ -319,6 +328,23 @@ fn take_layer(app: &mut App, ks: &Object, folder: &Path, objects: &[&Object]) {
         app.timeout = spec("timeout");
         app.retry_interval = spec("retryInterval");
         app.group = group_of(folder, &app.name);
+        app.decryption = ks
+            .value
+            .pointer("/spec/decryption")
+            .map(|d| match d.pointer("/secretRef/name") {
+                Some(secret) => json!({ "secret": secret }),
+                None => json!({}),
+            });
+        // gitopsc's layout: `.../<app>/release`, whatever the Kustomization's name.
+        let layer = folder.file_name().and_then(|n| n.to_str());
+        let dir = folder.parent().and_then(Path::file_name).and_then(|n| n.to_str());
+        if let (Some("release"), Some(dir)) = (layer, dir)
+            && dir != app.name
+        {
+            app.kustomization_name = Some(app.name.clone());
+            app.group = group_of(folder, dir);
+            app.name = dir.to_string();
+        }
     }
     if let Some(deps) = ks.value.pointer("/spec/dependsOn").and_then(Value::as_array) {
         app.depends_on.extend(
@@ -410,10 +436,15 @@ fn add_objects(app: &mut App, objects: &[&Object]) {
 /// `defaults.monitoring`: the labels every monitor carries, and the namespace of the rules when
 /// they all share one other than their app's.
 fn monitoring(objects: &[Object]) -> Option<Value> {
-    let monitors: Vec<&Object> = objects
+    let victoria = objects
         .iter()
-        .filter(|o| o.group() == "monitoring.coreos.com")
-        .collect();
+        .any(|o| o.group() == "operator.victoriametrics.com");
+    let group = if victoria {
+        "operator.victoriametrics.com"
+    } else {
+        "monitoring.coreos.com"
+    };
+    let monitors: Vec<&Object> = objects.iter().filter(|o| o.group() == group).collect();
     let first = monitors.first()?;
     let labels = first
         .value
@@ -428,19 +459,33 @@ fn monitoring(objects: &[Object]) -> Option<Value> {
                 .iter()
                 .all(|m| m.value.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
         })
-        .filter(|(k, _)| !k.starts_with("app.kubernetes.io/"))
+        // gitopsc's own labels (a monitoring label may be `app.kubernetes.io/part-of`).
+        .filter(|(k, _)| {
+            !["instance", "managed-by", "name", "component"]
+                .iter()
+                .any(|own| **k == format!("app.kubernetes.io/{own}"))
+        })
         .collect();
     let mut out = Map::new();
+    if victoria {
+        out.insert("flavor".into(), json!("victoriametrics"));
+    }
     if !common.is_empty() {
         out.insert("labels".into(), Value::Object(common));
     }
     let rules: BTreeSet<&str> = monitors
         .iter()
-        .filter(|m| m.kind() == "PrometheusRule")
+        .filter(|m| matches!(m.kind(), "PrometheusRule" | "VMRule"))
         .filter_map(|m| m.namespace())
         .collect();
-    if rules.len() == 1 && monitors.iter().filter(|m| m.kind() == "PrometheusRule").count() > 1 {
+    let rule_count = monitors
+        .iter()
+        .filter(|m| matches!(m.kind(), "PrometheusRule" | "VMRule"))
+        .count();
+    if rules.len() == 1 && rule_count > 1 {
         out.insert("namespace".into(), json!(rules.first()));
+    } else if let Some(ns) = super::redis::monitoring_namespace(objects) {
+        out.insert("namespace".into(), json!(ns));
     }
     Some(Value::Object(out)).filter(|o| o.as_object().is_some_and(|m| !m.is_empty()))
 }

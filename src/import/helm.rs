@@ -76,6 +76,7 @@ pub fn release(
         }
         _ => {}
     }
+    lifecycle(release, &mut helm);
     if let Some(values) = spec("/values").filter(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
         helm.insert("values".into(), values.clone());
     }
@@ -84,6 +85,88 @@ pub fn release(
         helm.insert("valuesFrom".into(), Value::Array(from));
     }
     Some(Value::Object(helm))
+}
+
+/// The release's lifecycle settings, on the app's `helm` (they then stand over any default):
+/// history, chart interval, install and upgrade strategies, rollback and uninstall.
+fn lifecycle(release: &Object, helm: &mut Map<String, Value>) {
+    let spec = |pointer: &str| release.value.pointer(&format!("/spec{pointer}"));
+    for (from, to) in [
+        ("/maxHistory", "maxHistory"),
+        ("/chart/spec/interval", "chartInterval"),
+    ] {
+        if let Some(v) = spec(from) {
+            helm.insert(to.into(), v.clone());
+        }
+    }
+    // The fields the spec has (others, such as `disableWaitForJobs`, are listed as differing).
+    for (key, fields) in [
+        (
+            "rollback",
+            &[
+                "timeout",
+                "cleanupOnFail",
+                "force",
+                "recreate",
+                "disableHooks",
+                "disableWait",
+            ][..],
+        ),
+        (
+            "uninstall",
+            &[
+                "timeout",
+                "keepHistory",
+                "disableHooks",
+                "disableWait",
+                "deletionPropagation",
+            ][..],
+        ),
+    ] {
+        let known: Map<String, Value> = spec(&format!("/{key}"))
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| fields.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !known.is_empty() {
+            helm.insert(key.into(), Value::Object(known));
+        }
+    }
+    for action in ["install", "upgrade"] {
+        let at = |p: &str| spec(&format!("/{action}{p}"));
+        let mut out = Map::new();
+        if let Some(name) = at("/strategy/name")
+            .and_then(Value::as_str)
+            .filter(|n| matches!(*n, "RemediateOnFailure" | "RetryOnFailure"))
+        {
+            let lower = name[..1].to_lowercase() + &name[1..];
+            out.insert("strategy".into(), json!(lower));
+        }
+        for (from, to) in [
+            ("/strategy/retryInterval", "retryInterval"),
+            ("/remediation/remediateLastFailure", "remediateLastFailure"),
+        ] {
+            if let Some(v) = at(from) {
+                out.insert(to.into(), v.clone());
+            }
+        }
+        // Upgrade only: its remediation, clean-up (gitopsc's default: true) and force.
+        let upgrade = |p: &str| at(p).filter(|_| action == "upgrade");
+        if let Some(v) = upgrade("/remediation/strategy").filter(|s| s.as_str() != Some("rollback")) {
+            out.insert("remediation".into(), v.clone());
+        }
+        if let Some(v) = upgrade("/cleanupOnFail").filter(|c| **c == json!(false)) {
+            out.insert("cleanupOnFail".into(), v.clone());
+        }
+        if let Some(v) = upgrade("/force") {
+            out.insert("force".into(), v.clone());
+        }
+        if !out.is_empty() {
+            helm.insert(action.into(), Value::Object(out));
+        }
+    }
 }
 
 /// One `valuesFrom` entry: a Secret the app's ExternalSecrets do not build is `external`.
@@ -115,6 +198,9 @@ fn chart(
         let interval = repo.str_at("/spec/interval");
         if !interval.is_empty() && interval != "1h" {
             entry.insert("interval".into(), json!(interval));
+        }
+        if let Some(timeout) = repo.value.pointer("/spec/timeout") {
+            entry.insert("timeout".into(), timeout.clone());
         }
         used.insert(source.to_string(), Value::Object(entry));
         return Some((name.into(), version.into(), source.into()));

@@ -6,16 +6,21 @@
 //! it applies, or a HelmRelease alone: [`apps`]), turn each app's objects into spec fields
 //! ([`helm`], [`secrets`]), and write the spec through the one YAML emitter ([`write`]).
 
+mod alerts;
 mod apps;
 mod carry;
 mod helm;
+mod images;
+mod operators;
 mod postgres;
 mod read;
+mod redis;
+mod routes;
 mod secrets;
 mod verify;
+mod volsync;
 mod write;
 
-use read::Object;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,7 +55,8 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     {
         let deps = gate.value.pointer("/spec/dependsOn").and_then(Value::as_array);
         for dep in deps.into_iter().flatten().filter_map(|d| d.get("name")?.as_str()) {
-            if !found.apps.iter().any(|a| a.name == dep) {
+            let is_app = |a: &apps::App| a.name == dep || a.kustomization_name.as_deref() == Some(dep);
+            if !found.apps.iter().any(is_app) {
                 found.flux.external.insert(dep.to_string());
             }
         }
@@ -83,9 +89,29 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     if !stores.is_empty() {
         spec.insert("secretStores".into(), Value::Array(stores));
     }
-    let operators = operators(&objects, &found.apps, found.flux.default_of("timeout"));
+    let mut operators = operators::operators(&objects, &found.apps, found.flux.default_of("timeout"));
+    let assumed = operators::assumed(&spec_apps, &mut operators);
+    if !assumed.is_empty() {
+        found
+            .flux
+            .external
+            .extend(assumed.iter().map(|(_, ks)| ks.to_string()));
+        let flux = spec.get_mut("flux").and_then(Value::as_object_mut);
+        if let Some(flux) = flux {
+            flux.insert("external".into(), json!(found.flux.external));
+        }
+        for (operator, ks) in assumed {
+            notes.push(format!(
+                "`operators.{operator}` is assumed installed outside the tree by the Flux Kustomization `{ks}`, \
+                 with its conventional Deployment and namespace: check them"
+            ));
+        }
+    }
     if !operators.is_empty() {
         spec.insert("operators".into(), Value::Object(operators));
+    }
+    if let Some(automation) = images::automation(&objects) {
+        spec.insert("imageAutomation".into(), automation);
     }
     spec.insert("apps".into(), Value::Array(spec_apps.clone()));
     let mut text = write::spec(&spec);
@@ -131,6 +157,12 @@ fn app_spec(
     }
     if let Some(group) = &app.group {
         spec.insert("group".into(), json!(group));
+    }
+    if let Some(ks) = &app.kustomization_name {
+        spec.insert("kustomizationName".into(), json!(ks));
+    }
+    if let Some(decryption) = &app.decryption {
+        spec.insert("decryption".into(), decryption.clone());
     }
     if !app.depends_on.is_empty() {
         spec.insert("dependsOn".into(), json!(app.depends_on));
@@ -190,6 +222,28 @@ fn app_spec(
     if let Some(pg) = postgres::postgres(&app.name, &app.objects, notes) {
         spec.insert("postgres".into(), pg);
     }
+    if let Some(redis) = redis::redis(&app.name, &app.objects) {
+        if let Some(helm) = spec.get_mut("helm") {
+            redis::unwire_password(&app.name, &redis, helm);
+        }
+        spec.insert("redis".into(), redis);
+    }
+    alerts::alerts(&app.name, &app.objects, &mut spec);
+    // Names of Deployments and StatefulSets: a route to one of those is a workload's.
+    let workloads: Vec<&str> = app
+        .objects
+        .iter()
+        .filter(|o| o.group() == "apps")
+        .map(|o| o.name())
+        .collect();
+    let routes = routes::routes(&app.objects, &workloads);
+    if !routes.is_empty() {
+        spec.insert("routes".into(), Value::Array(routes));
+    }
+    let backups = volsync::volume_backups(&app.objects);
+    if !backups.is_empty() {
+        spec.insert("volumeBackups".into(), Value::Array(backups));
+    }
     let secrets: Vec<Value> = app
         .objects
         .iter()
@@ -233,63 +287,4 @@ fn common(app: &apps::App, which: &str) -> Map<String, Value> {
                 .all(|o| o.value.pointer(&pointer).and_then(|m| m.get(k)) == Some(v))
         })
         .collect()
-}
-
-/// The operators the apps use: from gitopsc's gates (`cnpg-gate` health-checking a
-/// HelmRelease or a Deployment), else from the apps that install the operators' charts.
-fn operators(objects: &[Object], apps: &[apps::App], default_timeout: Option<&str>) -> Map<String, Value> {
-    const OPERATORS: [(&str, &str, &str); 4] = [
-        ("cnpg", "cnpg-gate", "cloudnative-pg"),
-        ("barmanCloud", "barman-cloud-gate", "plugin-barman-cloud"),
-        ("externalSecrets", "external-secrets-gate", "external-secrets"),
-        ("kubeblocks", "kubeblocks-gate", "kubeblocks"),
-    ];
-    let mut out = Map::new();
-    for (key, gate, chart) in OPERATORS {
-        let gate = objects
-            .iter()
-            .find(|o| o.is("kustomize.toolkit.fluxcd.io", "Kustomization") && o.name() == gate);
-        let check = gate
-            .and_then(|g| g.value.pointer("/spec/healthChecks")?.as_array())
-            .and_then(|checks| {
-                checks.iter().find(|c| {
-                    matches!(
-                        c.get("kind").and_then(Value::as_str),
-                        Some("HelmRelease" | "Deployment")
-                    )
-                })
-            });
-        let spec = match check {
-            Some(c) if c.get("kind").and_then(Value::as_str) == Some("HelmRelease") => {
-                json!({ "app": c.get("name") })
-            }
-            Some(c) => {
-                let external = gate.and_then(|g| g.value.pointer("/spec/dependsOn/0/name"));
-                json!({ "external": external, "deployment": c.get("name"), "namespace": c.get("namespace") })
-            }
-            None => {
-                let installs = |a: &&apps::App| {
-                    a.objects.iter().any(|o| {
-                        o.is("helm.toolkit.fluxcd.io", "HelmRelease")
-                            && o.str_at("/spec/chart/spec/chart") == chart
-                            || o.is("source.toolkit.fluxcd.io", "OCIRepository")
-                                && o.str_at("/spec/url").ends_with(&format!("/{chart}"))
-                    })
-                };
-                match apps.iter().find(installs) {
-                    Some(app) => json!({ "app": app.name }),
-                    None => continue,
-                }
-            }
-        };
-        let mut spec = spec;
-        let timeout = gate.map(|g| g.str_at("/spec/timeout")).filter(|t| !t.is_empty());
-        if let (Some(t), Some(map)) = (timeout, spec.as_object_mut())
-            && Some(t) != default_timeout
-        {
-            map.insert("timeout".into(), json!(t));
-        }
-        out.insert(key.into(), spec);
-    }
-    out
 }

@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 /// than one: a note says so).
 pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Option<Value> {
     let mut clusters = objects.iter().filter(|o| o.is("postgresql.cnpg.io", "Cluster"));
-    let cluster = clusters.next()?;
+    let Some(cluster) = clusters.next() else {
+        return kubeblocks(app, objects);
+    };
     for extra in clusters {
         notes.push(format!(
             "app `{app}`: a second CloudNative-PG cluster is not expressed: {}",
@@ -31,13 +33,29 @@ pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Optio
     for (from, to) in [
         ("/resources", "resources"),
         ("/postgresql/parameters", "parameters"),
+        ("/postgresql/pg_hba", "pgHba"),
+        ("/superuserSecret/name", "superuserSecret"),
     ] {
-        if let Some(v) = spec
-            .pointer(from)
-            .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
-        {
+        let present = |v: &&Value| match v {
+            Value::Object(m) => !m.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            _ => true,
+        };
+        if let Some(v) = spec.pointer(from).filter(present) {
             pg.insert(to.into(), v.clone());
         }
+    }
+    // The synchronous settings the spec has (others are listed as differing).
+    if let Some(sync) = spec.pointer("/postgresql/synchronous").and_then(Value::as_object) {
+        let known: Map<String, Value> = sync
+            .iter()
+            .filter(|(k, _)| matches!(k.as_str(), "method" | "number" | "dataDurability"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pg.insert("synchronous".into(), Value::Object(known));
+    }
+    if spec.get("enableSuperuserAccess") == Some(&json!(true)) {
+        pg.insert("enableSuperuserAccess".into(), json!(true));
     }
     if spec
         .pointer("/affinity/podAntiAffinityType")
@@ -56,12 +74,41 @@ pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Optio
     if let Some(backup) = backup(cluster, objects) {
         pg.insert("backup".into(), backup);
     }
-    let monitored = objects
-        .iter()
-        .any(|o| o.is("monitoring.coreos.com", "PodMonitor") && o.name() == cluster.name());
+    let monitored = objects.iter().any(|o| {
+        (o.is("monitoring.coreos.com", "PodMonitor") || o.is("operator.victoriametrics.com", "VMPodScrape"))
+            && o.name() == cluster.name()
+    });
     if !monitored {
         pg.insert("monitoring".into(), json!(false));
     }
+    Some(Value::Object(pg))
+}
+
+/// A KubeBlocks `Cluster` of the `postgresql` ClusterDefinition, with the database its
+/// create-database Job makes (`<cluster>-create-db-<hash>`).
+fn kubeblocks(app: &str, objects: &[Object]) -> Option<Value> {
+    let cluster = objects
+        .iter()
+        .find(|o| o.is("apps.kubeblocks.io", "Cluster") && o.str_at("/spec/clusterDef") == "postgresql")?;
+    let job_prefix = format!("{}-create-db-", cluster.name());
+    let script = objects
+        .iter()
+        .find(|o| o.is("batch", "Job") && o.name().starts_with(&job_prefix))?
+        .str_at("/spec/template/spec/containers/0/command/2");
+    let database = script.split("datname = '").nth(1)?.split('\'').next()?;
+    let mut pg = Map::new();
+    pg.insert("provider".into(), json!("kubeblocks"));
+    if cluster.name() != format!("{app}-pg") {
+        pg.insert("name".into(), json!(cluster.name()));
+    }
+    let component = cluster
+        .value
+        .pointer("/spec/componentSpecs")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some("postgresql"))?;
+    super::redis::kubeblocks_component(component, "instances", &mut pg);
+    pg.insert("database".into(), json!(database));
     Some(Value::Object(pg))
 }
 
@@ -124,6 +171,10 @@ fn roles(roles: Option<&Value>, pg: &mut Map<String, Value>) {
                 ("/passwordSecret/name", "passwordSecret"),
                 ("/inRoles", "inRoles"),
                 ("/connectionLimit", "connectionLimit"),
+                ("/createdb", "createdb"),
+                ("/replication", "replication"),
+                ("/bypassrls", "bypassrls"),
+                ("/validUntil", "validUntil"),
             ] {
                 if let Some(v) = role.pointer(from) {
                     out.insert(to.into(), v.clone());
@@ -197,11 +248,26 @@ fn backup(cluster: &Object, objects: &[Object]) -> Option<Value> {
     if let Some(retention) = store.value.pointer("/spec/retentionPolicy") {
         backup.insert("retention".into(), retention.clone());
     }
+    for (from, to) in [
+        ("/data/jobs", "jobs"),
+        ("/data/immediateCheckpoint", "immediateCheckpoint"),
+        ("/wal/encryption", "encryption"),
+    ] {
+        if let Some(v) = config.pointer(from) {
+            backup.insert(to.into(), v.clone());
+        }
+    }
+    let server = cluster.value.pointer("/spec/plugins")?.as_array()?.iter();
+    if let Some(name) = server.filter_map(|p| p.pointer("/parameters/serverName")).next() {
+        backup.insert("serverName".into(), name.clone());
+    }
     let scheduled = objects.iter().find(|o| {
         o.is("postgresql.cnpg.io", "ScheduledBackup") && o.str_at("/spec/cluster/name") == cluster.name()
     });
-    if let Some(schedule) = scheduled.and_then(|s| s.value.pointer("/spec/schedule")) {
-        backup.insert("schedule".into(), schedule.clone());
+    for (from, to) in [("/spec/schedule", "schedule"), ("/spec/target", "target")] {
+        if let Some(v) = scheduled.and_then(|s| s.value.pointer(from)) {
+            backup.insert(to.into(), v.clone());
+        }
     }
     Some(Value::Object(backup))
 }

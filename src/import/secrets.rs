@@ -21,11 +21,11 @@ pub fn secret(object: &Object, default_store: Option<&str>, notes: &mut Vec<Stri
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or(object.name());
-    if target_name != object.name() {
-        return refuse("its Secret has another name", notes);
-    }
     let mut secret = Map::new();
-    secret.insert("name".into(), json!(object.name()));
+    secret.insert("name".into(), json!(target_name));
+    if target_name != object.name() {
+        secret.insert("externalSecretName".into(), json!(object.name()));
+    }
     let store = object.str_at("/spec/secretStoreRef/name");
     if Some(store) != default_store {
         secret.insert("store".into(), json!(store));
@@ -172,14 +172,19 @@ pub fn stores(objects: &[Object], notes: &mut Vec<String>) -> Vec<Value> {
     out
 }
 
-/// The spec's secret store for a Vault ClusterSecretStore, or `None` with a note.
+/// The spec's secret store for a ClusterSecretStore (Vault, or a provider [`provider`] reads),
+/// or `None` with a note.
 fn store(object: &Object, notes: &mut Vec<String>) -> Option<Value> {
     let Some(vault) = object.value.pointer("/spec/provider/vault") else {
-        notes.push(format!(
-            "not expressed (a provider other than Vault): {}",
-            object.describe()
-        ));
-        return None;
+        let provider = object.value.pointer("/spec/provider").and_then(provider);
+        if provider.is_none() {
+            notes.push(format!(
+                "not expressed (a provider gitopsc does not write): {}",
+                object.describe()
+            ));
+        }
+        let (key, spec) = provider?;
+        return Some(json!({ "name": object.name(), "kind": "ClusterSecretStore", key: spec }));
     };
     let auth = vault.pointer("/auth/kubernetes")?;
     let mut kubernetes = Map::new();
@@ -200,4 +205,79 @@ fn store(object: &Object, notes: &mut Vec<String>) -> Option<Value> {
     }
     spec.insert("auth".into(), json!({ "kubernetes": kubernetes }));
     Some(json!({ "name": object.name(), "kind": "ClusterSecretStore", "vault": spec }))
+}
+
+/// The spec's key and value for a store's provider other than Vault, as gitopsc writes them
+/// (1Password Connect or SDK, AWS, GCP, Azure Key Vault, Bitwarden).
+fn provider(provider: &Value) -> Option<(&'static str, Value)> {
+    let at = |p: &str| provider.pointer(p).cloned();
+    if let Some(p) = provider.get("onepassword") {
+        let token = p.pointer("/auth/secretRef/connectTokenSecretRef")?;
+        return Some((
+            "onePassword",
+            json!({ "connectHost": p.get("connectHost")?, "vaults": p.get("vaults")?, "token": token }),
+        ));
+    }
+    if let Some(p) = provider.get("onepasswordSDK") {
+        let token = p.pointer("/auth/serviceAccountSecretRef")?;
+        return Some((
+            "onePasswordSdk",
+            json!({ "vault": p.get("vault")?, "serviceAccountToken": token }),
+        ));
+    }
+    if let Some(p) = provider.get("aws") {
+        let mut aws = json!({ "region": p.get("region")?, "service": p.get("service")? });
+        if let Some(role) = p.get("role") {
+            aws["role"] = role.clone();
+        }
+        if let Some(sa) = at("/aws/auth/jwt/serviceAccountRef") {
+            aws["auth"] = json!({ "serviceAccount": sa });
+        } else if let Some(keys) = at("/aws/auth/secretRef") {
+            aws["auth"] = json!({ "accessKey": {
+                "id": keys.get("accessKeyIDSecretRef")?, "secret": keys.get("secretAccessKeySecretRef")? } });
+        }
+        return Some(("aws", aws));
+    }
+    if let Some(p) = provider.get("gcpsm") {
+        let mut gcp = json!({ "projectID": p.get("projectID")? });
+        if let Some(wi) = at("/gcpsm/auth/workloadIdentity") {
+            gcp["auth"] = json!({ "workloadIdentity": {
+                "serviceAccount": wi.get("serviceAccountRef")?,
+                "clusterLocation": wi.get("clusterLocation")?,
+                "clusterName": wi.get("clusterName")? } });
+        } else if let Some(key) = at("/gcpsm/auth/secretRef/secretAccessKeySecretRef") {
+            gcp["auth"] = json!({ "credentials": key });
+        }
+        return Some(("gcp", gcp));
+    }
+    if let Some(p) = provider.get("azurekv") {
+        let auth = match p.get("authType")?.as_str()? {
+            "WorkloadIdentity" => json!({ "workloadIdentity": p.get("serviceAccountRef")? }),
+            "ManagedIdentity" => match p.get("identityId") {
+                Some(id) => json!({ "managedIdentity": { "identityId": id } }),
+                None => json!({ "managedIdentity": {} }),
+            },
+            "ServicePrincipal" => json!({ "servicePrincipal": {
+                "clientId": p.pointer("/authSecretRef/clientId")?,
+                "clientSecret": p.pointer("/authSecretRef/clientSecret")? } }),
+            _ => return None,
+        };
+        let vault = json!({ "vaultUrl": p.get("vaultUrl")?, "tenantId": p.get("tenantId")?, "auth": auth });
+        return Some(("azure", vault));
+    }
+    let p = provider.get("bitwardensecretsmanager")?;
+    let mut ca = json!({ "name": p.pointer("/caProvider/name")?, "key": p.pointer("/caProvider/key")? });
+    if let Some(ns) = p.pointer("/caProvider/namespace") {
+        ca["namespace"] = ns.clone();
+    }
+    Some((
+        "bitwarden",
+        json!({
+            "organizationID": p.get("organizationID")?,
+            "projectID": p.get("projectID")?,
+            "sdkServerUrl": p.get("bitwardenServerSDKURL")?,
+            "ca": ca,
+            "token": p.pointer("/auth/secretRef/credentials")?,
+        }),
+    ))
 }

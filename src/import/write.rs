@@ -5,7 +5,7 @@ use crate::render::yaml;
 use serde_json::{Map, Value};
 
 /// The order of the spec's top-level sections.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "apiVersion",
     "kind",
     "metadata",
@@ -14,6 +14,7 @@ const SECTIONS: [&str; 9] = [
     "sources",
     "secretStores",
     "operators",
+    "imageAutomation",
     "apps",
 ];
 
