@@ -8,6 +8,7 @@ use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::SpanIndex;
 use crate::spec::manifests::UserObject;
+use crate::spec::pod_security;
 use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -230,7 +231,7 @@ fn context(spec: &ClusterSpec) -> Ctx {
     Ctx {
         flux: FluxModel {
             namespace: flux.namespace.to_string(),
-            cluster_dir: format!("clusters/{}/{}", spec.metadata.name, flux.dir),
+            cluster_dir: format!("{CLUSTERS_DIR}/{}/{}", spec.metadata.name, flux.dir),
             path_prefix,
             tree_root: match spec.tree_root.as_str() {
                 "" => String::new(),
@@ -255,7 +256,7 @@ fn namespace_owners<'s>(spec: &'s ClusterSpec, ctx: &Ctx) -> BTreeMap<&'s str, u
     let mut owners = BTreeMap::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let namespace = app.namespace();
-        if !pod_security::UNLABELLED_NAMESPACES.contains(&namespace) && namespace != ctx.flux.namespace {
+        if pod_security::labels_namespace(namespace, &ctx.flux.namespace) {
             owners.entry(namespace).or_insert(i);
         }
     }
@@ -373,33 +374,6 @@ fn app_refs(app: &AppSpec, public: bool) -> Refs {
     refs
 }
 
-/// Seconds in a Go duration (`1h30m`, `90s`, `1.5h`, `500ms`).
-pub fn duration_secs(text: &str) -> u64 {
-    let mut total = 0.0;
-    let mut number = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let value: f64 = number.parse().unwrap_or(0.0);
-        number.clear();
-        let unit = match c {
-            'h' => 3600.0,
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                0.001
-            }
-            'm' => 60.0,
-            's' => 1.0,
-            _ => 0.0,
-        };
-        total += value * unit;
-    }
-    total.ceil() as u64
-}
-
 /// The name of an app's first Flux Kustomization.
 fn first_layer_name(parts: &Parts, app: &str) -> String {
     match parts.layers().as_slice() {
@@ -471,7 +445,7 @@ fn assemble(
         );
         // A timeout the app sets is the user's; the default grows to what the layer needs.
         let layer_timeout = match parts.min_timeout.get(kind) {
-            Some(&least) if app.spec.timeout.is_none() && least > duration_secs(&timeout) => {
+            Some(&least) if app.spec.timeout.is_none() && least > crate::spec::duration_secs(&timeout) => {
                 format!("{}m", least.div_ceil(60))
             }
             _ => timeout.clone(),
@@ -498,19 +472,5 @@ fn assemble(
         dir: base,
         runbook: None,
         post: patch::Post::default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::duration_secs;
-
-    #[test]
-    fn go_durations_in_seconds() {
-        assert_eq!(duration_secs("5m"), 300);
-        assert_eq!(duration_secs("1h30m"), 5400);
-        assert_eq!(duration_secs("1.5h"), 5400);
-        assert_eq!(duration_secs("90s"), 90);
-        assert_eq!(duration_secs("500ms"), 1);
     }
 }

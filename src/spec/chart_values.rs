@@ -3,18 +3,17 @@
 //! errors, keys its `values.yaml` does not have are warnings with a did-you-mean, each at its
 //! place in the spec. Nothing is fetched: a chart version that is not vendored is not checked.
 //!
-//! For a chart gitopsc knows ([`crate::model::charts`]), its table of the keys the chart's
+//! For a chart gitopsc knows ([`crate::charts::table`]), its table of the keys the chart's
 //! templates read still decides within the sections it covers, on the versions it covers;
 //! the vendored `values.yaml` decides everywhere else.
 
+use super::chart_keys;
 use super::load::{SpanIndex, escape_pointer};
 use super::schema::did_you_mean;
 use super::{ClusterSpec, HelmSpec};
-use crate::charts::{ChartFiles, ChartMeta, DEFAULT_DIR, Folder, yaml_to_json};
+use crate::charts::table::{Chart, lookup, version_of};
+use crate::charts::{ChartFiles, ChartMeta, ChartsStamp, DEFAULT_DIR, Folder, yaml_to_json};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::emit::lock::ChartsStamp;
-use crate::model::chart_keys;
-use crate::model::charts::{Chart, lookup, version_of};
 use crate::source::Span;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};

@@ -4,6 +4,7 @@
 //! `schemas/cluster.schema.json`); their doc comments become the schema's descriptions.
 //! Loading with source positions lives in [`load`], schema validation in [`schema`].
 
+mod chart_keys;
 pub mod chart_values;
 pub mod data;
 pub mod data_checks;
@@ -17,6 +18,7 @@ mod names;
 pub mod patches;
 mod plain;
 pub mod plaintext;
+pub mod pod_security;
 mod pooler_checks;
 mod postgres_checks;
 pub mod reference;
@@ -162,6 +164,33 @@ string_newtype!(
     })
 );
 
+/// Seconds in a Go duration (`1h30m`, `90s`, `1.5h`, `500ms`).
+pub fn duration_secs(text: &str) -> u64 {
+    let mut total = 0.0;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let value: f64 = number.parse().unwrap_or(0.0);
+        number.clear();
+        let unit = match c {
+            'h' => 3600.0,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'm' => 60.0,
+            's' => 1.0,
+            _ => 0.0,
+        };
+        total += value * unit;
+    }
+    total.ceil() as u64
+}
+
 string_newtype!(
     /// A folder path of DNS-1123 labels under `workloads/`, such as `platform/registry`.
     Group,
@@ -171,3 +200,17 @@ string_newtype!(
         "pattern": GROUP_PATTERN
     })
 );
+
+#[cfg(test)]
+mod tests {
+    use super::duration_secs;
+
+    #[test]
+    fn go_durations_in_seconds() {
+        assert_eq!(duration_secs("5m"), 300);
+        assert_eq!(duration_secs("1h30m"), 5400);
+        assert_eq!(duration_secs("1.5h"), 5400);
+        assert_eq!(duration_secs("90s"), 90);
+        assert_eq!(duration_secs("500ms"), 1);
+    }
+}

@@ -3,9 +3,9 @@
 //! bootstrap takes.
 
 use super::ClusterSpec;
+use super::duration_secs;
 use super::load::SpanIndex;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::duration_secs;
 
 /// Checks every app's timeouts.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
@@ -31,7 +31,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             );
         }
         if let (Some(timeout), Some(pg)) = (&app.timeout, &app.postgres)
-            && let Some(needed) = crate::model::postgres_bootstrap_secs(pg)
+            && let Some(needed) = pg.bootstrap_secs()
             && duration_secs(timeout.as_str()) < needed
         {
             diags.push(
