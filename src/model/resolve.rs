@@ -47,8 +47,8 @@ struct RefTables {
 /// With `spec_ok` false (the spec's own checks found errors) only the apps' checks run, so
 /// one run reports every error: the Flux graph of such a spec is not checked (its unknown or
 /// duplicate names would only be reported twice) and no model is returned.
-/// The chart values are taken out of the spec (it is not read for them after); each app's
-/// become a tree only while the app resolves, and go into the model as compact text again.
+/// The chart values move out of the spec (it is not read for them after) into the model:
+/// the loader's tree, never copied or re-read.
 /// `user` holds each app's own manifests, read beside the spec ([`crate::spec::manifests`]).
 pub fn resolve(
     spec: &mut ClusterSpec,
@@ -56,7 +56,7 @@ pub fn resolve(
     spec_ok: bool,
     user: &[Vec<UserObject>],
 ) -> (Option<Model>, Vec<Diagnostic>) {
-    let chart_values: Vec<crate::spec::ChartValues> = spec
+    let chart_values: Vec<serde_json::Map<String, serde_json::Value>> = spec
         .apps
         .iter_mut()
         .map(|a| {
@@ -103,7 +103,7 @@ pub fn resolve(
             let mut app_ctx = app_context(spec, spans, &ctx, &refs, (i, app), owner, levels);
             app_ctx.user_objects = user.get(i).map_or(&[], Vec::as_slice);
             app_ctx.post = &posts[i];
-            resolve_app(app, app_ctx, values.map())
+            resolve_app(app, app_ctx, values)
         })
         .collect();
     // The reference tables have served.

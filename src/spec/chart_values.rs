@@ -74,11 +74,11 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
             );
         }
         if let Some(table) = table {
-            chart_keys::check(table, &helm.version, &helm.values.map(), &base, spans, &mut diags);
+            chart_keys::check(table, &helm.version, &helm.values, &base, spans, &mut diags);
         }
         return diags;
     };
-    let values = helm.values.map();
+    let values = &helm.values;
     let app = App {
         helm,
         folder: format!("{}/{}/{}", folder.dir, helm.chart, helm.version),
@@ -94,11 +94,11 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
     if let Some(table) = table
         && (covered || vendored.defaults.is_none())
     {
-        chart_keys::check(table, &helm.version, &values, &base, spans, &mut diags);
+        chart_keys::check(table, &helm.version, values, &base, spans, &mut diags);
     }
     let reported = match &vendored.schema {
         Some((schema, validator)) => {
-            app.schema_errors(schema, validator, vendored.defaults.as_ref(), &values, &mut diags)
+            app.schema_errors(schema, validator, vendored.defaults.as_ref(), values, &mut diags)
         }
         None => BTreeSet::new(),
     };
@@ -112,7 +112,7 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
             diags: &mut diags,
         };
         walk.map(
-            &values,
+            values,
             defaults,
             vendored.schema.as_ref().map(|(s, _)| s),
             &mut Vec::new(),

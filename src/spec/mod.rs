@@ -41,8 +41,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-/// The typed spec of a spec's JSON, which it consumes: strings move into it, never copied
-/// (chart values become compact text), and each app's JSON is freed once typed. `None` when
+/// The typed spec of a spec's JSON, which it consumes: strings and chart values move into it,
+/// never copied, and each app's JSON is freed once typed. `None` when
 /// it does not fit the types. The apps are typed in parallel.
 pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
     use rayon::prelude::*;
@@ -75,7 +75,7 @@ pub fn app_hash(app: &serde_json::Value, buffer: &mut Vec<u8>) -> [u8; 32] {
     sha2::Sha256::digest(buffer.as_slice()).into()
 }
 
-/// One app of the spec's JSON, typed; its chart values kept as compact text ([`ChartValues`]).
+/// One app of the spec's JSON, typed; its chart values moved in whole, never copied.
 fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let values = app
         .get_mut("helm")
@@ -84,16 +84,18 @@ fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let mut typed = AppSpec::deserialize(app).ok()?;
     match (values, &mut typed.helm) {
         (None, _) => {}
-        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = ChartValues::new(&map),
+        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = map,
         _ => return None,
     }
     Some(typed)
 }
 
 /// Deserializes nothing for a field that [`typed`] fills (chart values, from the map).
-fn moved_in_later<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<ChartValues, D::Error> {
+fn moved_in_later<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
     serde::de::IgnoredAny::deserialize(deserializer)?;
-    Ok(ChartValues::default())
+    Ok(serde_json::Map::new())
 }
 
 /// Pattern of a DNS-1123 label, the form of Kubernetes object and namespace names.
