@@ -56,16 +56,7 @@ pub fn resolve(
     spec_ok: bool,
     user: &[Vec<UserObject>],
 ) -> (Option<Model>, Vec<Diagnostic>) {
-    let chart_values: Vec<serde_json::Map<String, serde_json::Value>> = spec
-        .apps
-        .iter_mut()
-        .map(|a| {
-            a.helm
-                .as_mut()
-                .map(|h| std::mem::take(&mut h.values))
-                .unwrap_or_default()
-        })
-        .collect();
+    let chart_values = take_chart_values(spec);
     let spec: &ClusterSpec = spec;
     let mut diags = Vec::new();
     let ctx = context(spec);
@@ -77,18 +68,7 @@ pub fn resolve(
         .find(|g| g.operator == crate::kinds::Operator::ExternalSecrets.name())
         .map(|g| g.kustomization.name.clone());
     let shared_stores = secrets::shared_stores(spec, &ctx, eso_gate);
-    let refs = RefTables {
-        own: spec
-            .apps
-            .iter()
-            .map(|a| (a.name.to_string(), app_refs(a, false)))
-            .collect(),
-        public: spec
-            .apps
-            .iter()
-            .map(|a| (a.name.to_string(), app_refs(a, true)))
-            .collect(),
-    };
+    let refs = RefTables::new(spec);
     let namespace_owner = namespace_owners(spec, &ctx);
     let (posts, patches) = posts(spec, spans);
     // Apps resolve in parallel; each returns its diagnostics, merged in spec order.
@@ -113,38 +93,7 @@ pub fn resolve(
         diags.append(&mut parts.diags);
         collected.push((app_ctx, parts, caveats, verify));
     }
-    let first_layers: Vec<String> = collected
-        .iter()
-        .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
-        .collect();
-    let mut apps: Vec<App> = collected
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, (app, parts, caveats, verify))| {
-            // `dependsOn` names apps (or external Kustomizations): each app by its Flux name.
-            let mut first_deps: BTreeSet<String> = app
-                .spec
-                .depends_on
-                .iter()
-                .map(|d| {
-                    spec.apps
-                        .iter()
-                        .find(|a| &a.name == d)
-                        .map_or_else(|| d.to_string(), |a| a.flux_name().to_string())
-                })
-                .collect();
-            if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
-                && owner != i
-            {
-                // The namespace must exist before this app applies anything into it.
-                first_deps.insert(first_layers[owner].clone());
-            }
-            let mut assembled = assemble(spec, &ctx, &app, parts, first_deps);
-            assembled.post = posts[i].clone();
-            assembled.runbook = Some(runbook::runbook(spec, app.spec, &assembled, caveats, verify));
-            assembled
-        })
-        .collect();
+    let mut apps = assemble_apps(spec, &ctx, collected, &namespace_owner, &posts);
     apps.sort_by(|a, b| a.name.cmp(&b.name));
 
     let image_automation = images::automation(spec, &ctx);
@@ -168,6 +117,77 @@ pub fn resolve(
         diags.extend(pod_security::lowered_warning(spec, &pod_security_levels, spans));
     }
     (ok.then_some(model), diags)
+}
+
+/// Each app's chart values, moved out of the spec (it is not read for them after).
+fn take_chart_values(spec: &mut ClusterSpec) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    spec.apps
+        .iter_mut()
+        .map(|a| {
+            a.helm
+                .as_mut()
+                .map(|h| std::mem::take(&mut h.values))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+impl RefTables {
+    /// What each app offers to references, from its own namespace and from others.
+    fn new(spec: &ClusterSpec) -> RefTables {
+        let table = |public| {
+            spec.apps
+                .iter()
+                .map(|a| (a.name.to_string(), app_refs(a, public)))
+                .collect()
+        };
+        RefTables {
+            own: table(false),
+            public: table(true),
+        }
+    }
+}
+/// Each app's layers and runbook, in spec order: its first layer waits for the apps it
+/// depends on and for the app that writes its namespace.
+fn assemble_apps(
+    spec: &ClusterSpec,
+    ctx: &Ctx,
+    collected: Vec<ResolvedApp>,
+    namespace_owner: &BTreeMap<&str, usize>,
+    posts: &[patch::Post],
+) -> Vec<App> {
+    let first_layers: Vec<String> = collected
+        .iter()
+        .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
+        .collect();
+    collected
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, (app, parts, caveats, verify))| {
+            // `dependsOn` names apps (or external Kustomizations): each app by its Flux name.
+            let mut first_deps: BTreeSet<String> = app
+                .spec
+                .depends_on
+                .iter()
+                .map(|d| {
+                    spec.apps
+                        .iter()
+                        .find(|a| &a.name == d)
+                        .map_or_else(|| d.to_string(), |a| a.flux_name().to_string())
+                })
+                .collect();
+            if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
+                && owner != i
+            {
+                // The namespace must exist before this app applies anything into it.
+                first_deps.insert(first_layers[owner].clone());
+            }
+            let mut assembled = assemble(spec, ctx, &app, parts, first_deps);
+            assembled.post = posts[i].clone();
+            assembled.runbook = Some(runbook::runbook(spec, app.spec, &assembled, caveats, verify));
+            assembled
+        })
+        .collect()
 }
 
 /// The labels, annotations and patches of no app.

@@ -278,7 +278,58 @@ where
     E: Send,
     F: Fn(String, Vec<u8>) -> Result<T, E> + Sync,
 {
-    let mut jobs: Vec<(String, &'static str, Value)> = Vec::new();
+    let jobs = cluster_jobs(model);
+    let matched: Vec<std::sync::atomic::AtomicBool> = model
+        .patches
+        .iter()
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
+    let render_job = |(path, blueprint, ctx): Job| {
+        let bytes = blueprints
+            .render(blueprint, ctx)
+            .map_err(|d| Stop::Render(vec![d]))?;
+        Ok(vec![take(path, bytes).map_err(Stop::Take)?])
+    };
+    // The cluster's own files and the apps' side by side; results in this order.
+    let (shared, apps): (Vec<_>, Vec<_>) = rayon::join(
+        || jobs.into_par_iter().map(render_job).collect(),
+        || {
+            model
+                .apps
+                .par_iter()
+                .map(|app| render_app(app, blueprints, take, &matched))
+                .collect()
+        },
+    );
+    let mut taken = Vec::with_capacity(shared.len() + apps.len() * 8);
+    let mut diags = Vec::new();
+    let mut failed = None;
+    for result in shared.into_iter().chain(apps) {
+        match result {
+            Ok(files) => taken.extend(files),
+            Err(Stop::Render(d)) => diags.extend(d),
+            Err(Stop::Take(e)) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    if diags.is_empty() {
+        diags = post::unmatched(model, &matched);
+    }
+    match failed {
+        Some(e) => Err(Stop::Take(e)),
+        None if !diags.is_empty() => Err(Stop::Render(diags)),
+        None => Ok(taken),
+    }
+}
+
+/// A file to render: its path, its blueprint and the blueprint's context.
+type Job = (String, &'static str, Value);
+
+/// The files of the cluster as a whole: shared Helm sources, secret stores, image automation,
+/// operator gates and the cluster's entry point.
+fn cluster_jobs(model: &Model) -> Vec<Job> {
+    let mut jobs: Vec<Job> = Vec::new();
     let kustomize = "kustomize/kustomization.yaml.j2";
 
     if let Some(shared) = &model.shared_sources {
@@ -357,49 +408,7 @@ where
         kustomize,
         context! { resources => model.cluster_resources() },
     ));
-
-    let matched: Vec<std::sync::atomic::AtomicBool> = model
-        .patches
-        .iter()
-        .map(|_| std::sync::atomic::AtomicBool::new(false))
-        .collect();
-    let render_job = |(path, blueprint, ctx): (String, &'static str, Value)| {
-        let bytes = blueprints
-            .render(blueprint, ctx)
-            .map_err(|d| Stop::Render(vec![d]))?;
-        Ok(vec![take(path, bytes).map_err(Stop::Take)?])
-    };
-    // The cluster's own files and the apps' side by side; results in this order.
-    let (shared, apps): (Vec<_>, Vec<_>) = rayon::join(
-        || jobs.into_par_iter().map(render_job).collect(),
-        || {
-            model
-                .apps
-                .par_iter()
-                .map(|app| render_app(app, blueprints, take, &matched))
-                .collect()
-        },
-    );
-    let mut taken = Vec::with_capacity(shared.len() + apps.len() * 8);
-    let mut diags = Vec::new();
-    let mut failed = None;
-    for result in shared.into_iter().chain(apps) {
-        match result {
-            Ok(files) => taken.extend(files),
-            Err(Stop::Render(d)) => diags.extend(d),
-            Err(Stop::Take(e)) => {
-                failed.get_or_insert(e);
-            }
-        }
-    }
-    if diags.is_empty() {
-        diags = post::unmatched(model, &matched);
-    }
-    match failed {
-        Some(e) => Err(Stop::Take(e)),
-        None if !diags.is_empty() => Err(Stop::Render(diags)),
-        None => Ok(taken),
-    }
+    jobs
 }
 
 /// Renders one app's files, each handed to `take` as soon as it is rendered; its objects
