@@ -16,28 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = |terminal: bool| match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => terminal && !no_color,
-    };
-    let style = Style {
-        color_out: color(std::io::stdout().is_terminal()),
-        color_err: color(std::io::stderr().is_terminal()),
-        quiet: cli.quiet,
-        notice: |text| eprintln!("{text}"),
-        format: match &cli.command {
-            Command::Diff { format, .. } => match format {
-                DiffFormat::Text => Format::Text,
-                DiffFormat::Markdown => Format::Markdown,
-                DiffFormat::Json => Format::Json,
-            },
-            Command::Build { args, .. } | Command::Check { args, .. } => json_if(args.format),
-            Command::Validate { format, .. } | Command::Show { format, .. } => json_if(*format),
-            _ => Format::Text,
-        },
-    };
+    let style = style(&cli);
     let outcome = match &cli.command {
         Command::Build { args, force } => fleet::command::run(
             &args.spec,
@@ -135,6 +114,37 @@ fn main() -> ExitCode {
             },
         },
     };
+    finish(&outcome)
+}
+
+/// How the command prints: colours, quiet, and the format it was asked for.
+fn style(cli: &Cli) -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = |terminal: bool| match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && !no_color,
+    };
+    Style {
+        color_out: color(std::io::stdout().is_terminal()),
+        color_err: color(std::io::stderr().is_terminal()),
+        quiet: cli.quiet,
+        notice: |text| eprintln!("{text}"),
+        format: match &cli.command {
+            Command::Diff { format, .. } => match format {
+                DiffFormat::Text => Format::Text,
+                DiffFormat::Markdown => Format::Markdown,
+                DiffFormat::Json => Format::Json,
+            },
+            Command::Build { args, .. } | Command::Check { args, .. } => json_if(args.format),
+            Command::Validate { format, .. } | Command::Show { format, .. } => json_if(*format),
+            _ => Format::Text,
+        },
+    }
+}
+
+/// Prints an outcome and gives its exit code.
+fn finish(outcome: &commands::Outcome) -> ExitCode {
     // What a command prints on stdout is its result (a schema, a starter spec, a report): when
     // it cannot be written (a full disk, a closed pipe) the command failed, whatever it did.
     let printed = print_stdout(&outcome.stdout);

@@ -153,46 +153,7 @@ fn states(api_version: &str, kind: &str) -> Vec<State> {
                 true,
             ),
         ],
-        // VolSync: one `Synchronizing` condition; its reason says whether the mover failed.
-        ("volsync.backube/v1alpha1", "ReplicationSource") => {
-            let sync = |status: &str, reason: &str| {
-                with_status(
-                    json!({"conditions": [{"type": "Synchronizing", "status": status, "reason": reason, "message": "x"}]}),
-                )
-            };
-            vec![
-                ("just created", created, false, false),
-                ("status without conditions", with_status(json!({})), false, false),
-                ("syncing", sync("True", "SyncInProgress"), true, false),
-                (
-                    "waiting for its schedule",
-                    sync("True", "WaitingForSchedule"),
-                    true,
-                    false,
-                ),
-                ("mover failed", sync("False", "Error"), false, false),
-            ]
-        }
-        // A manual restore is done once `lastManualSync` is the trigger asked for.
-        ("volsync.backube/v1alpha1", "ReplicationDestination") => {
-            let restore = |status: Value| json!({"metadata": {"generation": 1}, "spec": {"trigger": {"manual": "r2"}}, "status": status});
-            vec![
-                (
-                    "just created",
-                    json!({"metadata": {"generation": 1}, "spec": {"trigger": {"manual": "r2"}}}),
-                    false,
-                    false,
-                ),
-                ("restoring", restore(json!({"conditions": []})), false, false),
-                (
-                    "restored for an older trigger",
-                    restore(json!({"lastManualSync": "r1"})),
-                    false,
-                    false,
-                ),
-                ("restored", restore(json!({"lastManualSync": "r2"})), true, false),
-            ]
-        }
+        ("volsync.backube/v1alpha1", _) => volsync_states(kind),
         // The Dragonfly operator writes `status.phase` only.
         ("dragonflydb.io/v1alpha1", "Dragonfly") => vec![
             ("just created", created, false, false),
@@ -232,114 +193,168 @@ fn states(api_version: &str, kind: &str) -> Vec<State> {
                 false,
             ),
         ],
-        // Two Gateways named; one status entry per Gateway (and controller).
-        ("gateway.networking.k8s.io/v1", "HTTPRoute") => {
-            let route = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "spec": {"parentRefs": [{"name": "a"}, {"name": "b"}]}, "status": status});
-            let parent = |accepted: &str, resolved: &str, observed: i64| {
-                json!({"parentRef": {"name": "a"}, "controllerName": "x", "conditions": [
-                    {"type": "Accepted", "status": accepted, "reason": "x", "message": "x", "observedGeneration": observed},
-                    {"type": "ResolvedRefs", "status": resolved, "reason": "x", "message": "x", "observedGeneration": observed},
-                ]})
-            };
-            vec![
-                (
-                    "just created",
-                    json!({"metadata": {"generation": 1}, "spec": {"parentRefs": [{"name": "a"}]}}),
-                    false,
-                    false,
-                ),
-                ("status without parents", route(2, json!({})), false, false),
-                (
-                    "accepted by one of two Gateways",
-                    route(2, json!({"parents": [parent("True", "True", 2)]})),
-                    false,
-                    false,
-                ),
-                (
-                    "accepted by both",
-                    route(
-                        2,
-                        json!({"parents": [parent("True", "True", 2), parent("True", "True", 2)]}),
-                    ),
-                    true,
-                    false,
-                ),
-                (
-                    "a backend missing",
-                    route(
-                        2,
-                        json!({"parents": [parent("True", "False", 2), parent("True", "True", 2)]}),
-                    ),
-                    false,
-                    false,
-                ),
-                (
-                    "refused by a listener",
-                    route(
-                        2,
-                        json!({"parents": [parent("False", "True", 2), parent("True", "True", 2)]}),
-                    ),
-                    false,
-                    false,
-                ),
-                (
-                    "accepted, for an older generation",
-                    route(
-                        2,
-                        json!({"parents": [parent("True", "True", 1), parent("True", "True", 2)]}),
-                    ),
-                    false,
-                    false,
-                ),
-            ]
-        }
-        // VMServiceScrape, VMPodScrape, VMRule (operator 0.74+): `updateStatus` over the parents
-        // that select the object, `observedGeneration` of the last one applied.
-        ("operator.victoriametrics.com/v1beta1", _) => {
-            let at = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "status": status});
-            let applied = condition("vmagent.monitoring.vmagent.victoriametrics.com/Applied", "True");
-            vec![
-                (
-                    "just created",
-                    json!({"metadata": {"generation": 2}}),
-                    false,
-                    false,
-                ),
-                ("status without conditions", at(2, json!({})), false, false),
-                (
-                    "operational",
-                    at(
-                        2,
-                        json!({"updateStatus": "operational", "observedGeneration": 2, "conditions": [applied]}),
-                    ),
-                    true,
-                    false,
-                ),
-                (
-                    "operational, for an older generation",
-                    at(2, json!({"updateStatus": "operational", "observedGeneration": 1})),
-                    false,
-                    false,
-                ),
-                (
-                    "failed to parse",
-                    at(
-                        2,
-                        json!({"updateStatus": "failed", "observedGeneration": 2, "reason": "x"}),
-                    ),
-                    false,
-                    true,
-                ),
-                (
-                    "selected by no agent any more",
-                    at(2, json!({"updateStatus": "ignored", "observedGeneration": 2})),
-                    false,
-                    true,
-                ),
-            ]
-        }
+        ("gateway.networking.k8s.io/v1", "HTTPRoute") => http_route_states(),
+        ("operator.victoriametrics.com/v1beta1", _) => victoria_metrics_states(),
         // Everything else reports a `Ready` condition; Flux's own kinds also `Stalled`.
         _ => ready_condition_states(api_version.contains("fluxcd.io")),
+    }
+}
+
+/// Two Gateways named; one status entry per Gateway (and controller).
+fn http_route_states() -> Vec<State> {
+    let route = |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "spec": {"parentRefs": [{"name": "a"}, {"name": "b"}]}, "status": status});
+    let parent = |accepted: &str, resolved: &str, observed: i64| {
+        json!({"parentRef": {"name": "a"}, "controllerName": "x", "conditions": [
+            {"type": "Accepted", "status": accepted, "reason": "x", "message": "x", "observedGeneration": observed},
+            {"type": "ResolvedRefs", "status": resolved, "reason": "x", "message": "x", "observedGeneration": observed},
+        ]})
+    };
+    vec![
+        (
+            "just created",
+            json!({"metadata": {"generation": 1}, "spec": {"parentRefs": [{"name": "a"}]}}),
+            false,
+            false,
+        ),
+        ("status without parents", route(2, json!({})), false, false),
+        (
+            "accepted by one of two Gateways",
+            route(2, json!({"parents": [parent("True", "True", 2)]})),
+            false,
+            false,
+        ),
+        (
+            "accepted by both",
+            route(
+                2,
+                json!({"parents": [parent("True", "True", 2), parent("True", "True", 2)]}),
+            ),
+            true,
+            false,
+        ),
+        (
+            "a backend missing",
+            route(
+                2,
+                json!({"parents": [parent("True", "False", 2), parent("True", "True", 2)]}),
+            ),
+            false,
+            false,
+        ),
+        (
+            "refused by a listener",
+            route(
+                2,
+                json!({"parents": [parent("False", "True", 2), parent("True", "True", 2)]}),
+            ),
+            false,
+            false,
+        ),
+        (
+            "accepted, for an older generation",
+            route(
+                2,
+                json!({"parents": [parent("True", "True", 1), parent("True", "True", 2)]}),
+            ),
+            false,
+            false,
+        ),
+    ]
+}
+
+/// VMServiceScrape, VMPodScrape, VMRule (operator 0.74+): `updateStatus` over the parents
+/// that select the object, `observedGeneration` of the last one applied.
+fn victoria_metrics_states() -> Vec<State> {
+    let at =
+        |generation: i64, status: Value| json!({"metadata": {"generation": generation}, "status": status});
+    let applied = condition("vmagent.monitoring.vmagent.victoriametrics.com/Applied", "True");
+    vec![
+        (
+            "just created",
+            json!({"metadata": {"generation": 2}}),
+            false,
+            false,
+        ),
+        ("status without conditions", at(2, json!({})), false, false),
+        (
+            "operational",
+            at(
+                2,
+                json!({"updateStatus": "operational", "observedGeneration": 2, "conditions": [applied]}),
+            ),
+            true,
+            false,
+        ),
+        (
+            "operational, for an older generation",
+            at(2, json!({"updateStatus": "operational", "observedGeneration": 1})),
+            false,
+            false,
+        ),
+        (
+            "failed to parse",
+            at(
+                2,
+                json!({"updateStatus": "failed", "observedGeneration": 2, "reason": "x"}),
+            ),
+            false,
+            true,
+        ),
+        (
+            "selected by no agent any more",
+            at(2, json!({"updateStatus": "ignored", "observedGeneration": 2})),
+            false,
+            true,
+        ),
+    ]
+}
+
+/// VolSync's movers, by kind.
+fn volsync_states(kind: &str) -> Vec<State> {
+    let created = json!({"metadata": {"generation": 1}});
+    match kind {
+        // VolSync: one `Synchronizing` condition; its reason says whether the mover failed.
+        "ReplicationSource" => {
+            let sync = |status: &str, reason: &str| {
+                with_status(
+                    json!({"conditions": [{"type": "Synchronizing", "status": status, "reason": reason, "message": "x"}]}),
+                )
+            };
+            vec![
+                ("just created", created, false, false),
+                ("status without conditions", with_status(json!({})), false, false),
+                ("syncing", sync("True", "SyncInProgress"), true, false),
+                (
+                    "waiting for its schedule",
+                    sync("True", "WaitingForSchedule"),
+                    true,
+                    false,
+                ),
+                ("mover failed", sync("False", "Error"), false, false),
+            ]
+        }
+        // A manual restore is done once `lastManualSync` is the trigger asked for.
+        "ReplicationDestination" => {
+            let restore = |status: Value| json!({"metadata": {"generation": 1}, "spec": {"trigger": {"manual": "r2"}}, "status": status});
+            vec![
+                (
+                    "just created",
+                    json!({"metadata": {"generation": 1}, "spec": {"trigger": {"manual": "r2"}}}),
+                    false,
+                    false,
+                ),
+                ("restoring", restore(json!({"conditions": []})), false, false),
+                (
+                    "restored for an older trigger",
+                    restore(json!({"lastManualSync": "r1"})),
+                    false,
+                    false,
+                ),
+                ("restored", restore(json!({"lastManualSync": "r2"})), true, false),
+            ]
+        }
+        // Any other VolSync kind reports a `Ready` condition, as every other kind does.
+        _ => ready_condition_states(false),
     }
 }
 

@@ -6,9 +6,11 @@
 //! lock file's stamp of it both use what that one read found. [`vendor`] fills the folder from
 //! a chart archive that `helm pull` downloaded.
 
+pub mod table;
 pub mod vendor;
 
-use crate::emit::lock::{ChartsStamp, hex, sha256_hex};
+use crate::digest::{hex, sha256_hex};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,6 +34,15 @@ pub fn dir_named_by(spec: &Path) -> String {
         .and_then(|text| crate::spec::load::parse(crate::source::Source::new("", text)).ok())
         .and_then(|l| l.value.pointer("/defaults/chartsDir")?.as_str().map(String::from));
     named.unwrap_or_else(|| DEFAULT_DIR.to_string())
+}
+
+/// What the lock file records of the vendored charts folder (docs/chart-values.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartsStamp {
+    /// The folder, as the spec names it, relative to the spec's folder.
+    pub dir: String,
+    /// `sha256:<hex>` of the chart files it holds (their paths and contents).
+    pub files: String,
 }
 
 /// The files of one chart version, each when present.

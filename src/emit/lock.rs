@@ -46,15 +46,6 @@ pub struct Lock {
     pub files: BTreeMap<String, String>,
 }
 
-/// What the lock file records of the vendored charts folder (docs/chart-values.md).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChartsStamp {
-    /// The folder, as the spec names it, relative to the spec's folder.
-    pub dir: String,
-    /// `sha256:<hex>` of the chart files it holds (their paths and contents).
-    pub files: String,
-}
-
 /// A warning as the lock file records it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
@@ -193,6 +184,7 @@ pub fn generator() -> String {
     format!("gitopsc {}", env!("CARGO_PKG_VERSION"))
 }
 
+pub use crate::charts::ChartsStamp;
 pub use crate::digest::{hex, sha256_hex};
 
 /// True for a non-empty relative path made only of normal components.

@@ -23,8 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-/// The rendered tree: relative path (with `/`) → bytes, sorted.
-pub type Tree = BTreeMap<String, Vec<u8>>;
+pub use crate::render::Tree;
 
 /// What happens to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

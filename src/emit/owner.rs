@@ -10,6 +10,7 @@
 //! cluster replaces its old tree); so is a tree with a path another lock file records.
 
 use super::{EmitError, Tree, lock::LOCK_FILE, lock::Lock};
+use crate::model::CLUSTERS_DIR;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -83,7 +84,12 @@ pub fn fleet_dir(cluster: &str) -> String {
 /// The clusters whose folders `paths` hold: `x` for every `clusters/x/...`.
 pub fn clusters<'p>(paths: impl Iterator<Item = &'p str>) -> BTreeSet<&'p str> {
     paths
-        .filter_map(|p| p.strip_prefix("clusters/")?.split_once('/').map(|(c, _)| c))
+        .filter_map(|p| {
+            p.strip_prefix(CLUSTERS_DIR)?
+                .strip_prefix('/')?
+                .split_once('/')
+                .map(|(c, _)| c)
+        })
         .collect()
 }
 

@@ -12,6 +12,7 @@ use serde_yaml::Value;
 use std::collections::BTreeMap;
 
 use crate::kinds;
+use crate::model::in_clusters_dir;
 
 /// The label (or annotation) that makes Flux keep an object it would otherwise prune.
 pub use crate::kinds::PRUNE_DISABLED;
@@ -229,7 +230,7 @@ fn moving(
     let mut now = Vec::new();
     let mut before = Vec::new();
     for (path, bytes) in tree.iter() {
-        if path.starts_with("clusters/") {
+        if in_clusters_dir(path) {
             flux_kustomizations(bytes, &mut now);
             match previous.get(path.as_str()) {
                 None => flux_kustomizations(bytes, &mut before),
@@ -238,7 +239,7 @@ fn moving(
         }
     }
     for c in &cmp.changes {
-        if c.kind == ChangeKind::Removed && c.path.starts_with("clusters/") {
+        if c.kind == ChangeKind::Removed && in_clusters_dir(&c.path) {
             flux_kustomizations(c.old.as_deref().unwrap_or_default(), &mut before);
         }
     }

@@ -146,7 +146,7 @@ fn retired(
                     )
                 })?;
                 remove_empty_folders(&dir);
-                remove_empty_folders(&out.join("clusters").join(cluster));
+                remove_empty_folders(&out.join(crate::model::CLUSTERS_DIR).join(cluster));
             } else {
                 outcome.code = 1;
                 outcome.stderr = report::conflicts(&cmp, Paint(style.color_err));

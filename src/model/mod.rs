@@ -3,7 +3,6 @@
 //!
 //! The model is what blueprints see: it is serialized into their context as is.
 
-pub(crate) mod chart_keys;
 mod chart_policy;
 pub mod charts;
 mod collisions;
@@ -11,13 +10,13 @@ pub(crate) mod dragonfly;
 mod graph;
 mod helm;
 mod images;
+pub mod json;
 mod manifests;
 mod monitors;
 mod namespace;
 pub mod operators;
 mod part;
 pub mod patch;
-pub mod pod_security;
 mod pooler;
 mod postgres;
 mod redis;
@@ -31,9 +30,17 @@ mod secrets;
 mod volsync;
 mod workload;
 
-pub use postgres::bootstrap_secs as postgres_bootstrap_secs;
-pub use postgres::cluster_name as postgres_cluster_name;
-pub use resolve::{duration_secs, resolve};
+pub use resolve::resolve;
+
+/// The tree's folder of cluster entry points: `clusters/<cluster>/<flux dir>/` holds the Flux
+/// Kustomizations of one cluster.
+pub const CLUSTERS_DIR: &str = "clusters";
+
+/// True when `path` (relative to the output root) is in [`CLUSTERS_DIR`].
+pub fn in_clusters_dir(path: &str) -> bool {
+    path.strip_prefix(CLUSTERS_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
 
 use crate::kinds::Kind;
 use serde::Serialize;
@@ -391,7 +398,7 @@ pub struct Release {
     /// Remediation retries.
     pub retries: i64,
     /// Inline values.
-    pub values: crate::render::json::Json,
+    pub values: json::Json,
     /// `spec.valuesFrom`.
     pub values_from: Vec<ValuesFrom>,
     /// Install, upgrade, rollback and uninstall settings.

@@ -3,8 +3,9 @@
 //! says about the level the namespace enforces.
 
 use super::part::{AppCtx, Part, Parts, Topic};
-use super::{Manifest, NamespaceObject, pod_security};
+use super::{Manifest, NamespaceObject};
 use crate::kinds;
+use crate::spec::pod_security;
 
 /// The part of an app's namespace.
 pub struct Namespace;

@@ -100,7 +100,7 @@ pub struct AppCtx<'a> {
     /// Whether the app writes its namespace's Namespace object.
     pub owns_namespace: bool,
     /// The Pod Security levels of its namespace, when gitopsc labels it.
-    pub pod_security: Option<&'a super::pod_security::Levels>,
+    pub pod_security: Option<&'a crate::spec::pod_security::Levels>,
     /// The objects of its `manifests`, as read.
     pub user_objects: &'a [crate::spec::manifests::UserObject],
     /// The labels, annotations and patches its objects get when they render.

@@ -8,7 +8,7 @@
 //! no superuser, so poolers work with `enableSuperuserAccess: false`.
 
 use super::part::{AppCtx, Parts, Topic};
-use super::postgres::{Connection, PodMonitor, cluster_name, monitored};
+use super::postgres::{Connection, PodMonitor, monitored};
 use super::refs::Refs;
 use super::*;
 use crate::kinds;
@@ -73,7 +73,7 @@ pub fn network(spec: &ClusterSpec, app: &AppSpec, pg: &PostgresSpec) -> Vec<Pool
     if pg.provider != crate::spec::data::PostgresProvider::Cnpg {
         return Vec::new();
     }
-    let cluster = cluster_name(app.name.as_str(), pg);
+    let cluster = pg.cluster_name(app.name.as_str());
     pg.poolers
         .iter()
         .map(|p| PoolerNetwork {
@@ -86,7 +86,7 @@ pub fn network(spec: &ClusterSpec, app: &AppSpec, pg: &PostgresSpec) -> Vec<Pool
 
 /// The references of an app's poolers: `postgres.pooler.<name>.host` and `.port`.
 pub fn refs(app: &AppSpec, pg: &PostgresSpec, public: bool) -> Refs {
-    let cluster = cluster_name(app.name.as_str(), pg);
+    let cluster = pg.cluster_name(app.name.as_str());
     let mut refs = Refs::default();
     for p in &pg.poolers {
         let mut host = object_name(&cluster, p.name.as_str());

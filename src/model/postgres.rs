@@ -43,16 +43,9 @@ pub fn monitored(spec: &ClusterSpec, app: &crate::spec::AppSpec, pg: &PostgresSp
     )
 }
 
-/// The cluster's name.
-pub fn cluster_name(app: &str, pg: &PostgresSpec) -> String {
-    pg.name
-        .as_ref()
-        .map_or_else(|| format!("{app}-pg"), |n| n.to_string())
-}
-
 /// The connection contract of an app's database.
 pub fn connection(app: &str, pg: &PostgresSpec) -> Connection {
-    let cluster = cluster_name(app, pg);
+    let cluster = pg.cluster_name(app);
     match pg.provider {
         PostgresProvider::Cnpg => Connection {
             host: super::pooler::client_host(&cluster, pg),
@@ -354,18 +347,6 @@ pub struct InitJob {
     pub active_deadline_seconds: u64,
 }
 
-/// How long a CloudNative-PG cluster may take to bootstrap, in seconds: five minutes per
-/// instance. The operator creates the instances one after another (it adds the next only once
-/// every instance it has reports ready: `reconcileMissingInstance` in
-/// `internal/controller/cluster_create.go`), and each is a Job — `initdb` for the primary,
-/// `pg_basebackup` from the primary for a replica — then its pod, on a node that may first
-/// pull the image. Five minutes is Flux's default for a whole layer, so it is what one
-/// instance gets: 5m for one instance, 15m for three. KubeBlocks creates its replicas
-/// together and gets no such minimum.
-pub fn bootstrap_secs(pg: &PostgresSpec) -> Option<u64> {
-    (pg.provider == PostgresProvider::Cnpg).then_some(300 * u64::from(pg.instances))
-}
-
 fn volume(spec: &ClusterSpec, s: &crate::spec::data::StorageSpec) -> Volume {
     Volume {
         size: s.size.clone(),
@@ -387,7 +368,7 @@ impl Part for Postgres {
             return;
         };
         let timeout = app.spec.timeout.as_ref().unwrap_or(&app.cluster.defaults.timeout);
-        parts(app, pg, conn, out, super::duration_secs(timeout.as_str()));
+        parts(app, pg, conn, out, crate::spec::duration_secs(timeout.as_str()));
         match pg.provider {
             PostgresProvider::Cnpg => cnpg_notes(app, pg, conn, out),
             PostgresProvider::Kubeblocks => kubeblocks_notes(app, pg, conn, out),
@@ -517,7 +498,7 @@ fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts, 
     let namespace = app.namespace.clone();
     match pg.provider {
         PostgresProvider::Cnpg => {
-            if let Some(secs) = bootstrap_secs(pg) {
+            if let Some(secs) = pg.bootstrap_secs() {
                 parts.timeout_at_least(LayerKind::Data, secs);
             }
             cnpg(app, pg, conn, parts)

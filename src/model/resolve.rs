@@ -9,6 +9,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::SpanIndex;
 use crate::spec::manifests::UserObject;
 use crate::spec::path::SpecPath;
+use crate::spec::pod_security;
 use crate::spec::{AppSpec, ClusterSpec, Defaults};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,8 +49,8 @@ struct RefTables {
 /// With `spec_ok` false (the spec's own checks found errors) only the apps' checks run, so
 /// one run reports every error: the Flux graph of such a spec is not checked (its unknown or
 /// duplicate names would only be reported twice) and no model is returned.
-/// The chart values are taken out of the spec (it is not read for them after); each app's
-/// become a tree only while the app resolves, and go into the model as compact text again.
+/// The chart values move out of the spec (it is not read for them after) into the model:
+/// the loader's tree, never copied or re-read.
 /// `user` holds each app's own manifests, read beside the spec ([`crate::spec::manifests`]).
 pub fn resolve(
     spec: &mut ClusterSpec,
@@ -57,16 +58,7 @@ pub fn resolve(
     spec_ok: bool,
     user: &[Vec<UserObject>],
 ) -> (Option<Model>, Vec<Diagnostic>) {
-    let chart_values: Vec<crate::spec::ChartValues> = spec
-        .apps
-        .iter_mut()
-        .map(|a| {
-            a.helm
-                .as_mut()
-                .map(|h| std::mem::take(&mut h.values))
-                .unwrap_or_default()
-        })
-        .collect();
+    let chart_values = take_chart_values(spec);
     let spec: &ClusterSpec = spec;
     let mut diags = Vec::new();
     let ctx = context(spec);
@@ -78,18 +70,7 @@ pub fn resolve(
         .find(|g| g.operator == crate::kinds::Operator::ExternalSecrets.name())
         .map(|g| g.kustomization.name.clone());
     let shared_stores = secrets::shared_stores(spec, &ctx, eso_gate);
-    let refs = RefTables {
-        own: spec
-            .apps
-            .iter()
-            .map(|a| (a.name.to_string(), app_refs(a, false)))
-            .collect(),
-        public: spec
-            .apps
-            .iter()
-            .map(|a| (a.name.to_string(), app_refs(a, true)))
-            .collect(),
-    };
+    let refs = RefTables::new(spec);
     let namespace_owner = namespace_owners(spec, &ctx);
     let (posts, patches) = posts(spec, spans);
     // Apps resolve in parallel; each returns its diagnostics, merged in spec order.
@@ -104,7 +85,7 @@ pub fn resolve(
             let mut app_ctx = app_context(spec, spans, &ctx, &refs, (i, app), owner, levels);
             app_ctx.user_objects = user.get(i).map_or(&[], Vec::as_slice);
             app_ctx.post = &posts[i];
-            resolve_app(app, app_ctx, values.map())
+            resolve_app(app, app_ctx, values)
         })
         .collect();
     // The reference tables have served.
@@ -114,38 +95,7 @@ pub fn resolve(
         diags.append(&mut parts.diags);
         collected.push((app_ctx, parts, caveats, verify));
     }
-    let first_layers: Vec<String> = collected
-        .iter()
-        .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
-        .collect();
-    let mut apps: Vec<App> = collected
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, (app, parts, caveats, verify))| {
-            // `dependsOn` names apps (or external Kustomizations): each app by its Flux name.
-            let mut first_deps: BTreeSet<String> = app
-                .spec
-                .depends_on
-                .iter()
-                .map(|d| {
-                    spec.apps
-                        .iter()
-                        .find(|a| &a.name == d)
-                        .map_or_else(|| d.to_string(), |a| a.flux_name().to_string())
-                })
-                .collect();
-            if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
-                && owner != i
-            {
-                // The namespace must exist before this app applies anything into it.
-                first_deps.insert(first_layers[owner].clone());
-            }
-            let mut assembled = assemble(spec, &ctx, &app, parts, first_deps);
-            assembled.post = posts[i].clone();
-            assembled.runbook = Some(runbook::runbook(spec, app.spec, &assembled, caveats, verify));
-            assembled
-        })
-        .collect();
+    let mut apps = assemble_apps(spec, &ctx, collected, &namespace_owner, &posts);
     apps.sort_by(|a, b| a.name.cmp(&b.name));
 
     let image_automation = images::automation(spec, &ctx);
@@ -170,6 +120,77 @@ pub fn resolve(
         diags.extend(pod_security::lowered_warning(spec, &pod_security_levels, spans));
     }
     (ok.then_some(model), diags)
+}
+
+/// Each app's chart values, moved out of the spec (it is not read for them after).
+fn take_chart_values(spec: &mut ClusterSpec) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    spec.apps
+        .iter_mut()
+        .map(|a| {
+            a.helm
+                .as_mut()
+                .map(|h| std::mem::take(&mut h.values))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+impl RefTables {
+    /// What each app offers to references, from its own namespace and from others.
+    fn new(spec: &ClusterSpec) -> RefTables {
+        let table = |public| {
+            spec.apps
+                .iter()
+                .map(|a| (a.name.to_string(), app_refs(a, public)))
+                .collect()
+        };
+        RefTables {
+            own: table(false),
+            public: table(true),
+        }
+    }
+}
+/// Each app's layers and runbook, in spec order: its first layer waits for the apps it
+/// depends on and for the app that writes its namespace.
+fn assemble_apps(
+    spec: &ClusterSpec,
+    ctx: &Ctx,
+    collected: Vec<ResolvedApp>,
+    namespace_owner: &BTreeMap<&str, usize>,
+    posts: &[patch::Post],
+) -> Vec<App> {
+    let first_layers: Vec<String> = collected
+        .iter()
+        .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
+        .collect();
+    collected
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, (app, parts, caveats, verify))| {
+            // `dependsOn` names apps (or external Kustomizations): each app by its Flux name.
+            let mut first_deps: BTreeSet<String> = app
+                .spec
+                .depends_on
+                .iter()
+                .map(|d| {
+                    spec.apps
+                        .iter()
+                        .find(|a| &a.name == d)
+                        .map_or_else(|| d.to_string(), |a| a.flux_name().to_string())
+                })
+                .collect();
+            if let Some(&owner) = namespace_owner.get(app.namespace.as_str())
+                && owner != i
+            {
+                // The namespace must exist before this app applies anything into it.
+                first_deps.insert(first_layers[owner].clone());
+            }
+            let mut assembled = assemble(spec, ctx, &app, parts, first_deps);
+            assembled.post = posts[i].clone();
+            assembled.runbook = Some(runbook::runbook(spec, app.spec, &assembled, caveats, verify));
+            assembled
+        })
+        .collect()
 }
 
 /// The labels, annotations and patches of no app.
@@ -239,7 +260,7 @@ fn context(spec: &ClusterSpec) -> Ctx {
     Ctx {
         flux: FluxModel {
             namespace: flux.namespace.to_string(),
-            cluster_dir: format!("clusters/{}/{}", spec.metadata.name, flux.dir),
+            cluster_dir: format!("{CLUSTERS_DIR}/{}/{}", spec.metadata.name, flux.dir),
             path_prefix,
             tree_root: match spec.tree_root.as_str() {
                 "" => String::new(),
@@ -264,7 +285,7 @@ fn namespace_owners<'s>(spec: &'s ClusterSpec, ctx: &Ctx) -> BTreeMap<&'s str, u
     let mut owners = BTreeMap::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let namespace = app.namespace();
-        if !pod_security::UNLABELLED_NAMESPACES.contains(&namespace) && namespace != ctx.flux.namespace {
+        if pod_security::labels_namespace(namespace, &ctx.flux.namespace) {
             owners.entry(namespace).or_insert(i);
         }
     }
@@ -382,33 +403,6 @@ fn app_refs(app: &AppSpec, public: bool) -> Refs {
     refs
 }
 
-/// Seconds in a Go duration (`1h30m`, `90s`, `1.5h`, `500ms`).
-pub fn duration_secs(text: &str) -> u64 {
-    let mut total = 0.0;
-    let mut number = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let value: f64 = number.parse().unwrap_or(0.0);
-        number.clear();
-        let unit = match c {
-            'h' => 3600.0,
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                0.001
-            }
-            'm' => 60.0,
-            's' => 1.0,
-            _ => 0.0,
-        };
-        total += value * unit;
-    }
-    total.ceil() as u64
-}
-
 /// The name of an app's first Flux Kustomization.
 fn first_layer_name(parts: &Parts, app: &str) -> String {
     match parts.layers().as_slice() {
@@ -480,7 +474,7 @@ fn assemble(
         );
         // A timeout the app sets is the user's; the default grows to what the layer needs.
         let layer_timeout = match parts.min_timeout.get(kind) {
-            Some(&least) if app.spec.timeout.is_none() && least > duration_secs(&timeout) => {
+            Some(&least) if app.spec.timeout.is_none() && least > crate::spec::duration_secs(&timeout) => {
                 format!("{}m", least.div_ceil(60))
             }
             _ => timeout.clone(),
@@ -507,19 +501,5 @@ fn assemble(
         dir: base,
         runbook: None,
         post: patch::Post::default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::duration_secs;
-
-    #[test]
-    fn go_durations_in_seconds() {
-        assert_eq!(duration_secs("5m"), 300);
-        assert_eq!(duration_secs("1h30m"), 5400);
-        assert_eq!(duration_secs("1.5h"), 5400);
-        assert_eq!(duration_secs("90s"), 90);
-        assert_eq!(duration_secs("500ms"), 1);
     }
 }

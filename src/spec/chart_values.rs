@@ -3,19 +3,18 @@
 //! errors, keys its `values.yaml` does not have are warnings with a did-you-mean, each at its
 //! place in the spec. Nothing is fetched: a chart version that is not vendored is not checked.
 //!
-//! For a chart gitopsc knows ([`crate::model::charts`]), its table of the keys the chart's
+//! For a chart gitopsc knows ([`crate::charts::table`]), its table of the keys the chart's
 //! templates read still decides within the sections it covers, on the versions it covers;
 //! the vendored `values.yaml` decides everywhere else.
 
+use super::chart_keys;
 use super::load::{SpanIndex, escape_pointer};
 use super::path::SpecPath;
 use super::schema::did_you_mean;
 use super::{AppSpec, ClusterSpec, Defaults, HelmSpec};
-use crate::charts::{ChartFiles, ChartMeta, DEFAULT_DIR, Folder, yaml_to_json};
+use crate::charts::table::{Chart, lookup, version_of};
+use crate::charts::{ChartFiles, ChartMeta, ChartsStamp, DEFAULT_DIR, Folder, yaml_to_json};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::emit::lock::ChartsStamp;
-use crate::model::chart_keys;
-use crate::model::charts::{Chart, lookup, version_of};
 use crate::source::Span;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
@@ -76,11 +75,11 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
             );
         }
         if let Some(table) = table {
-            chart_keys::check(table, &helm.version, &helm.values.map(), &base, spans, &mut diags);
+            chart_keys::check(table, &helm.version, &helm.values, &base, spans, &mut diags);
         }
         return diags;
     };
-    let values = helm.values.map();
+    let values = &helm.values;
     let app = App {
         helm,
         folder: format!("{}/{}/{}", folder.dir, helm.chart, helm.version),
@@ -96,11 +95,11 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
     if let Some(table) = table
         && (covered || vendored.defaults.is_none())
     {
-        chart_keys::check(table, &helm.version, &values, &base, spans, &mut diags);
+        chart_keys::check(table, &helm.version, values, &base, spans, &mut diags);
     }
     let reported = match &vendored.schema {
         Some((schema, validator)) => {
-            app.schema_errors(schema, validator, vendored.defaults.as_ref(), &values, &mut diags)
+            app.schema_errors(schema, validator, vendored.defaults.as_ref(), values, &mut diags)
         }
         None => BTreeSet::new(),
     };
@@ -114,7 +113,7 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
             diags: &mut diags,
         };
         walk.map(
-            &values,
+            values,
             defaults,
             vendored.schema.as_ref().map(|(s, _)| s),
             &mut Vec::new(),

@@ -114,6 +114,27 @@ pub struct PostgresSpec {
     pub migrate: Option<MigrateSpec>,
 }
 
+impl PostgresSpec {
+    /// The cluster's name (`<app>-pg` unless named).
+    pub fn cluster_name(&self, app: &str) -> String {
+        self.name
+            .as_ref()
+            .map_or_else(|| format!("{app}-pg"), |n| n.to_string())
+    }
+
+    /// How long a CloudNative-PG cluster may take to bootstrap, in seconds: five minutes per
+    /// instance. The operator creates the instances one after another (it adds the next only once
+    /// every instance it has reports ready: `reconcileMissingInstance` in
+    /// `internal/controller/cluster_create.go`), and each is a Job — `initdb` for the primary,
+    /// `pg_basebackup` from the primary for a replica — then its pod, on a node that may first
+    /// pull the image. Five minutes is Flux's default for a whole layer, so it is what one
+    /// instance gets: 5m for one instance, 15m for three. KubeBlocks creates its replicas
+    /// together and gets no such minimum.
+    pub fn bootstrap_secs(&self) -> Option<u64> {
+        (self.provider == PostgresProvider::Cnpg).then_some(300 * u64::from(self.instances))
+    }
+}
+
 /// A restore from the app's object store.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

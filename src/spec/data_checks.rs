@@ -504,7 +504,7 @@ fn check_redis(ctx: &AppCtx, redis: &RedisSpec, flux_minor: Option<u32>, diags: 
         .app
         .helm
         .as_ref()
-        .is_some_and(|h| crate::model::charts::lookup(&h.chart).is_some());
+        .is_some_and(|h| crate::charts::table::lookup(&h.chart).is_some());
     if chart_known {
         return;
     }

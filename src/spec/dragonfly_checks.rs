@@ -151,6 +151,18 @@ fn dragonfly(
             );
         }
     }
+    dragonfly_clients(app, redis, rp, spans, flux_minor, diags);
+}
+
+/// What a Dragonfly's clients use: its databases and its password.
+fn dragonfly_clients(
+    app: &AppSpec,
+    redis: &RedisSpec,
+    rp: &SpecPath,
+    spans: &SpanIndex,
+    flux_minor: Option<u32>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let dbnum = redis
         .args
         .iter()

@@ -4,6 +4,7 @@
 //! `schemas/cluster.schema.json`); their doc comments become the schema's descriptions.
 //! Loading with source positions lives in [`load`], schema validation in [`schema`].
 
+mod chart_keys;
 pub mod chart_policy;
 pub mod chart_values;
 pub mod data;
@@ -19,6 +20,7 @@ pub mod patches;
 pub mod path;
 mod plain;
 pub mod plaintext;
+pub mod pod_security;
 mod pooler_checks;
 mod postgres_checks;
 pub mod reference;
@@ -41,8 +43,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-/// The typed spec of a spec's JSON, which it consumes: strings move into it, never copied
-/// (chart values become compact text), and each app's JSON is freed once typed. `None` when
+/// The typed spec of a spec's JSON, which it consumes: strings and chart values move into it,
+/// never copied, and each app's JSON is freed once typed. `None` when
 /// it does not fit the types. The apps are typed in parallel.
 pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
     use rayon::prelude::*;
@@ -75,7 +77,7 @@ pub fn app_hash(app: &serde_json::Value, buffer: &mut Vec<u8>) -> [u8; 32] {
     sha2::Sha256::digest(buffer.as_slice()).into()
 }
 
-/// One app of the spec's JSON, typed; its chart values kept as compact text ([`ChartValues`]).
+/// One app of the spec's JSON, typed; its chart values moved in whole, never copied.
 fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let values = app
         .get_mut("helm")
@@ -84,16 +86,18 @@ fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let mut typed = AppSpec::deserialize(app).ok()?;
     match (values, &mut typed.helm) {
         (None, _) => {}
-        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = ChartValues::new(&map),
+        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = map,
         _ => return None,
     }
     Some(typed)
 }
 
 /// Deserializes nothing for a field that [`typed`] fills (chart values, from the map).
-fn moved_in_later<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<ChartValues, D::Error> {
+fn moved_in_later<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
     serde::de::IgnoredAny::deserialize(deserializer)?;
-    Ok(ChartValues::default())
+    Ok(serde_json::Map::new())
 }
 
 /// Pattern of a DNS-1123 label, the form of Kubernetes object and namespace names.
@@ -164,6 +168,33 @@ string_newtype!(
     })
 );
 
+/// Seconds in a Go duration (`1h30m`, `90s`, `1.5h`, `500ms`).
+pub fn duration_secs(text: &str) -> u64 {
+    let mut total = 0.0;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let value: f64 = number.parse().unwrap_or(0.0);
+        number.clear();
+        let unit = match c {
+            'h' => 3600.0,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'm' => 60.0,
+            's' => 1.0,
+            _ => 0.0,
+        };
+        total += value * unit;
+    }
+    total.ceil() as u64
+}
+
 string_newtype!(
     /// A folder path of DNS-1123 labels under `workloads/`, such as `platform/registry`.
     Group,
@@ -173,3 +204,17 @@ string_newtype!(
         "pattern": GROUP_PATTERN
     })
 );
+
+#[cfg(test)]
+mod tests {
+    use super::duration_secs;
+
+    #[test]
+    fn go_durations_in_seconds() {
+        assert_eq!(duration_secs("5m"), 300);
+        assert_eq!(duration_secs("1h30m"), 5400);
+        assert_eq!(duration_secs("1.5h"), 5400);
+        assert_eq!(duration_secs("90s"), 90);
+        assert_eq!(duration_secs("500ms"), 1);
+    }
+}

@@ -141,7 +141,7 @@ fn poolers(
             .help("before 1.30 a Pooler reports no status Flux can wait for, so its layer would time out: upgrade the operator and set `operatorVersion`"),
         );
     }
-    let cluster = crate::model::postgres_cluster_name(app.name.as_str(), pg);
+    let cluster = pg.cluster_name(app.name.as_str());
     let clusters = namespace_clusters(spec, app.namespace());
     let mut seen = BTreeSet::new();
     for (n, p) in pg.poolers.iter().enumerate() {
@@ -224,11 +224,7 @@ fn namespace_clusters(spec: &ClusterSpec, namespace: &str) -> BTreeSet<String> {
     spec.apps
         .iter()
         .filter(|a| a.namespace() == namespace)
-        .filter_map(|a| {
-            a.postgres
-                .as_ref()
-                .map(|pg| crate::model::postgres_cluster_name(a.name.as_str(), pg))
-        })
+        .filter_map(|a| a.postgres.as_ref().map(|pg| pg.cluster_name(a.name.as_str())))
         .collect()
 }
 

@@ -45,7 +45,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 .help("keep `restore` (the app's own backups) or `migrate` (an existing server)"),
             );
         }
-        let cluster = crate::model::postgres_cluster_name(app.name.as_str(), pg);
+        let cluster = pg.cluster_name(app.name.as_str());
         restore(pg, &cluster, &pp, spans, &mut diags);
         migrate(app, pg, &pp, spans, &mut diags);
         initdb_only(pg, &pp, spans, &mut diags);

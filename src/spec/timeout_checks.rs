@@ -2,11 +2,11 @@
 //! that waits for the release, and an app timeout shorter than its CloudNative-PG cluster's
 //! bootstrap takes.
 
+use super::duration_secs;
 use super::load::SpanIndex;
 use super::path::SpecPath;
 use super::{AppSpec, ClusterSpec, HelmSpec};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::duration_secs;
 
 /// Checks every app's timeouts.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
@@ -32,7 +32,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             );
         }
         if let (Some(timeout), Some(pg)) = (&app.timeout, &app.postgres)
-            && let Some(needed) = crate::model::postgres_bootstrap_secs(pg)
+            && let Some(needed) = pg.bootstrap_secs()
             && duration_secs(timeout.as_str()) < needed
         {
             diags.push(

@@ -538,45 +538,10 @@ pub struct HelmSpec {
     // Not deserialized with the rest: `spec::typed` writes the map in.
     #[serde(default, deserialize_with = "super::moved_in_later")]
     #[schemars(with = "Map<String, Value>")]
-    pub values: ChartValues,
+    pub values: Map<String, Value>,
     /// Values read from ConfigMaps or Secrets in the app's namespace when the release renders.
     #[serde(default)]
     pub values_from: Vec<ValuesFrom>,
-}
-
-/// Chart values as compact JSON text (maps sorted by key): one allocation per app, a
-/// fraction of the size of their tree, which exists only while a stage reads the values.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChartValues(Box<str>);
-
-impl ChartValues {
-    /// The values of `map`.
-    pub fn new(map: &Map<String, Value>) -> Self {
-        if map.is_empty() {
-            return ChartValues::default();
-        }
-        ChartValues(
-            serde_json::to_string(map)
-                .expect("a JSON map always serializes")
-                .into(),
-        )
-    }
-
-    /// The values as a map.
-    pub fn map(&self) -> Map<String, Value> {
-        if self.0.is_empty() {
-            return Map::new();
-        }
-        // The text is what `new` wrote, of values the loader took: nested at most
-        // `spec::load::MAX_DEPTH` levels, below serde_json's limit (128), so it reads back.
-        serde_json::from_str(&self.0).expect("chart values read back: the loader bounds their depth")
-    }
-}
-
-impl Serialize for ChartValues {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.map().serialize(serializer)
-    }
 }
 
 /// What helm-controller does with a chart's CRDs.

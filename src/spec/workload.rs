@@ -79,7 +79,7 @@ pub fn volume_name(secret: bool, name: &str) -> String {
     if full.len() <= 63 {
         return full;
     }
-    let hash = crate::emit::lock::sha256_hex(name.as_bytes());
+    let hash = crate::digest::sha256_hex(name.as_bytes());
     let keep = 63 - prefix.len() - 2 - 8;
     format!("{prefix}-{}-{}", name[..keep].trim_end_matches('-'), &hash[..8])
 }

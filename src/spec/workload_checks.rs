@@ -6,12 +6,12 @@
 
 use super::load::SpanIndex;
 use super::path::{Field, SpecPath};
+use super::pod_security;
 use super::schema::did_you_mean;
 use super::secrets::SecretSpec;
 use super::workload::*;
 use super::{AppSpec, ClusterSpec, Defaults, Name, PodSecurityLevel};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::pod_security;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest StatefulSet name whose pods' `controller-revision-hash` label still fits.
@@ -224,7 +224,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// The Pod Security level each namespace gitopsc labels is enforced at (see
-/// [`crate::model::pod_security`]).
+/// [`super::pod_security`]).
 fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, PodSecurityLevel> {
     pod_security::namespace_levels(spec)
         .into_iter()

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration test binaries: running the `gitopsc` binary, reading a
 //! tree from disk, finding the example and fixture specs, and asking Python (PyYAML, the YAML
 //! 1.1 reader) to parse documents.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary includes this module and uses only some of its helpers"
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

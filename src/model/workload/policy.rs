@@ -365,7 +365,7 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
     let mut out = Vec::new();
     for owner in spec.apps.iter().filter(|a| a.namespace() == namespace) {
         if let Some(pg) = &owner.postgres {
-            let name = crate::model::postgres::cluster_name(owner.name.as_str(), pg);
+            let name = pg.cluster_name(owner.name.as_str());
             out.push(match pg.provider {
                 PostgresProvider::Cnpg => Database {
                     backup_port: pg

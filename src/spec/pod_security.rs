@@ -6,7 +6,7 @@
 //! Read by the workload checks (what a workload must pass) and by resolution (the labels, the
 //! runbook caveats and the warning that names the namespaces below `defaults.podSecurity`).
 
-use super::charts;
+use crate::charts::table as charts;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 use crate::spec::data::{PostgresProvider, RedisProvider};
@@ -16,7 +16,13 @@ use crate::spec::{AppSpec, ClusterSpec, Defaults, HelmSpec, PodSecurityLevel};
 use std::collections::BTreeMap;
 
 /// Namespaces gitopsc never labels (their Pod Security level is not its to set).
-pub const UNLABELLED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+const UNLABELLED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// True when gitopsc writes (and labels) the Namespace object of `namespace`: every namespace
+/// but those that exist in every cluster and the Flux namespace.
+pub fn labels_namespace(namespace: &str, flux_namespace: &str) -> bool {
+    !UNLABELLED_NAMESPACES.contains(&namespace) && namespace != flux_namespace
+}
 
 /// The levels of a namespace (or of what one app needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +112,7 @@ pub fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, Levels> {
     let mut out: BTreeMap<String, Levels> = BTreeMap::new();
     for app in &spec.apps {
         let ns = app.namespace();
-        if UNLABELLED_NAMESPACES.contains(&ns) || ns == spec.flux.namespace.as_str() {
+        if !labels_namespace(ns, spec.flux.namespace.as_str()) {
             continue;
         }
         let needs = app_levels(spec, app);

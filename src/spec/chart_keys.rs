@@ -3,7 +3,7 @@
 //! Helm ignores a key no template reads, so a misspelt one (`trivyAdapterDatabaseIndex` for
 //! `trivyAdapterIndex`) installs a release that silently uses the chart's default.
 
-use super::charts::{Chart, KnownSection, version_of};
+use crate::charts::table::{Chart, KnownSection, get_path, version_of};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::SpanIndex;
 use crate::spec::path::SpecPath;
@@ -26,7 +26,7 @@ pub fn check(
     let (first, last) = chart.versions;
     let covered = parsed.is_some_and(|v| first <= v && v <= last);
     for section in chart.known_keys {
-        let Some(Value::Object(map)) = super::charts::get_path(values, section.section) else {
+        let Some(Value::Object(map)) = get_path(values, section.section) else {
             continue;
         };
         let known: Vec<&str> = section

@@ -6,41 +6,23 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde::{Serialize, Serializer};
 use std::sync::Arc;
 
-/// A JSON value of the model that blueprints render. The model holds it as compact JSON
-/// text (one allocation, a fraction of the size of its tree, so a large model never holds
-/// the trees of all its chart values); the tree exists while a blueprint reads it.
+/// A JSON value of the model that blueprints render: the tree the spec's loader built, moved
+/// (never copied or re-read) from the spec through the model into the templates.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Json(Box<str>);
+pub struct Json(Arc<serde_json::Value>);
 
 impl From<serde_json::Value> for Json {
     fn from(value: serde_json::Value) -> Self {
-        Json(
-            serde_json::to_string(&value)
-                .expect("a JSON value always serializes")
-                .into(),
-        )
-    }
-}
-
-impl Json {
-    /// The value (null for the default).
-    pub fn value(&self) -> serde_json::Value {
-        if self.0.is_empty() {
-            return serde_json::Value::Null;
-        }
-        // The text is what `from` wrote, of model data whose user part the loader bounds to
-        // `spec::load::MAX_DEPTH` levels, well below serde_json's limit (128): it reads back.
-        serde_json::from_str(&self.0).expect("model JSON reads back: the loader bounds its depth")
+        Json(Arc::new(value))
     }
 }
 
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let value = self.value();
         if minijinja::value::serializing_for_value() {
-            view(&Arc::new(value), Vec::new()).serialize(serializer)
+            view(&self.0, Vec::new()).serialize(serializer)
         } else {
-            value.serialize(serializer)
+            self.0.serialize(serializer)
         }
     }
 }
@@ -186,9 +168,5 @@ mod tests {
         }
         // Outside templates, it is plain JSON.
         assert_eq!(serde_json::to_value(&item.view).unwrap(), data);
-        // Its text keeps every value exactly.
-        let exact = json!({"f": [0.1, -0.0, 1e300, 2.2250738585072014e-308, 0.30000000000000004],
-            "i": [i64::MIN, i64::MAX], "s": "\u{0}\u{85}\u{7f}é\n{{ x }}\"'"});
-        assert_eq!(Json::from(exact.clone()).value(), exact);
     }
 }
