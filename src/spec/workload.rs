@@ -57,6 +57,10 @@ pub fn pattern_meaning(pattern: &str) -> Option<(&'static str, &'static str)> {
         ),
         CIDR_PATTERN => ("a CIDR block", "write an address block such as `10.0.0.0/8`"),
         MOUNT_PATH_PATTERN => ("an absolute path", "write an absolute path such as `/etc/app`"),
+        LABEL_NAME_PATTERN => (
+            "a label name",
+            "use letters, digits and `_`, not starting with a digit, e.g. `instance`",
+        ),
         PERCENT_PATTERN => (
             "a percentage",
             "write a whole number or a percentage such as `25%`",
@@ -1121,6 +1125,132 @@ pub struct WorkloadMonitoring {
     /// The monitor's name, when it is not the workload's (one the team already has).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
+    /// How long a scrape may take before it counts as failed (Prometheus' global timeout
+    /// when unset); never longer than `interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
+    pub scrape_timeout: Option<String>,
+    /// `http` (the default) or `https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<ScrapeScheme>,
+    /// Rewrites of the target's labels before the scrape (`relabelings`; `relabelConfigs`
+    /// under the VictoriaMetrics flavour).
+    #[serde(default)]
+    pub relabelings: Vec<Relabeling>,
+    /// Rewrites of the scraped series' labels, or series dropped, before they are stored
+    /// (`metricRelabelings`; `metricRelabelConfigs` under the VictoriaMetrics flavour).
+    #[serde(default)]
+    pub metric_relabelings: Vec<Relabeling>,
+}
+
+/// The protocol a scrape speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScrapeScheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+/// A Prometheus relabeling rule (`relabel_config`): the `sourceLabels` joined by `separator`
+/// are matched against `regex`, then `action` applies.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Relabeling {
+    /// What to do with a match (default `replace`).
+    #[serde(default)]
+    pub action: RelabelAction,
+    /// The labels whose values are joined and matched.
+    #[serde(default)]
+    pub source_labels: Vec<LabelName>,
+    /// What joins the source labels' values (Prometheus' default `;`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    /// The label written by `replace`, `hashmod`, `lowercase`, `uppercase`, and compared by
+    /// `keepequal` / `dropequal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_label: Option<LabelName>,
+    /// The regular expression (RE2, anchored at both ends; Prometheus' default `(.*)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// `hashmod` only: the modulus of the hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub modulus: Option<u64>,
+    /// The value written by `replace` (`$1` is the regex's first group; default `$1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+}
+
+/// A Prometheus label name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LabelName(pub String);
+
+impl JsonSchema for LabelName {
+    fn schema_name() -> Cow<'static, str> {
+        "LabelName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A Prometheus label name: letters, digits and `_`, not starting with a digit.",
+            "type": "string",
+            "pattern": LABEL_NAME_PATTERN
+        })
+    }
+}
+
+/// Pattern of a Prometheus label name.
+pub const LABEL_NAME_PATTERN: &str = "^[a-zA-Z_][a-zA-Z0-9_]*$";
+
+/// Relabeling actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RelabelAction {
+    /// Write `replacement` (with the regex's groups) to `targetLabel`.
+    #[default]
+    Replace,
+    /// Keep only the targets or series that match.
+    Keep,
+    /// Drop the targets or series that match.
+    Drop,
+    /// Write the hash of the source values modulo `modulus` to `targetLabel` (sharding).
+    Hashmod,
+    /// Copy every label whose name matches to the name `replacement` makes of it.
+    Labelmap,
+    /// Remove every label whose name matches.
+    Labeldrop,
+    /// Remove every label whose name does not match.
+    Labelkeep,
+    /// Write the joined source values, lowercased, to `targetLabel`.
+    Lowercase,
+    /// Write the joined source values, uppercased, to `targetLabel`.
+    Uppercase,
+    /// Keep only what has the joined source values equal to `targetLabel`'s value.
+    Keepequal,
+    /// Drop what has the joined source values equal to `targetLabel`'s value.
+    Dropequal,
+}
+
+impl RelabelAction {
+    /// The name Prometheus reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelabelAction::Replace => "replace",
+            RelabelAction::Keep => "keep",
+            RelabelAction::Drop => "drop",
+            RelabelAction::Hashmod => "hashmod",
+            RelabelAction::Labelmap => "labelmap",
+            RelabelAction::Labeldrop => "labeldrop",
+            RelabelAction::Labelkeep => "labelkeep",
+            RelabelAction::Lowercase => "lowercase",
+            RelabelAction::Uppercase => "uppercase",
+            RelabelAction::Keepequal => "keepequal",
+            RelabelAction::Dropequal => "dropequal",
+        }
+    }
 }
 
 fn default_metrics_path() -> String {

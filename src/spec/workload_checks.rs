@@ -400,6 +400,9 @@ fn check_workload(
     if let Some(pdb) = &wl.disruption_budget {
         check_disruption_budget(wl, pdb, p, r);
     }
+    if let Some(m) = &wl.monitoring {
+        check_monitor_endpoint(m, &format!("{p}/monitoring"), r);
+    }
     if let Some(m) = &wl.monitoring
         && wl.port(&m.port).is_none()
     {
@@ -1250,6 +1253,130 @@ fn check_network_rule(
     check_labels(&rule.pods, &format!("{p}/pods"), false, r);
 }
 
+/// Milliseconds in a Prometheus duration (`1h30m`, `90s`, `500ms`), when it is one.
+fn prom_duration_ms(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let value: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = ["ms", "y", "w", "d", "h", "m", "s"]
+            .into_iter()
+            .find(|u| rest.starts_with(u));
+        let factor: u64 = match unit {
+            Some("ms") => 1,
+            Some("s") => 1_000,
+            Some("m") => 60_000,
+            Some("h") => 3_600_000,
+            Some("d") => 86_400_000,
+            Some("w") => 604_800_000,
+            Some("y") => 31_536_000_000,
+            _ if rest.is_empty() && value == 0 => 0,
+            _ => return None,
+        };
+        rest = &rest[unit.map_or(0, str::len)..];
+        total = total.checked_add(value.checked_mul(factor)?)?;
+    }
+    Some(total)
+}
+
+/// A monitor's endpoint: a scrape timeout within the interval, relabelings with the fields
+/// their action needs (what Prometheus checks when it loads the configuration the operator
+/// writes: a refused one stops the whole scrape configuration from reloading).
+fn check_monitor_endpoint(m: &WorkloadMonitoring, p: &str, r: &mut Report) {
+    if let (Some(timeout), Some(interval)) = (&m.scrape_timeout, &m.interval)
+        && let (Some(t), Some(i)) = (prom_duration_ms(timeout), prom_duration_ms(interval))
+        && t > i
+    {
+        r.error(
+            Code::MonitorEndpoint,
+            &format!("{p}/scrapeTimeout"),
+            format!("the scrape timeout `{timeout}` is longer than the interval `{interval}`"),
+            "longer than `interval`",
+            "the operator refuses a timeout longer than the interval: shorten it, or scrape less often",
+        );
+    }
+    for (field, rules) in [
+        ("relabelings", &m.relabelings),
+        ("metricRelabelings", &m.metric_relabelings),
+    ] {
+        for (i, rule) in rules.iter().enumerate() {
+            check_relabeling(rule, &format!("{p}/{field}/{i}"), r);
+        }
+    }
+}
+
+/// The fields a relabeling's action needs, and those it forbids (Prometheus'
+/// `relabel.Config.Validate`).
+fn check_relabeling(rule: &Relabeling, p: &str, r: &mut Report) {
+    use RelabelAction as A;
+    let action = rule.action.as_str();
+    // `action` may be left to its default: the entry itself is then where the problem is.
+    let at = format!("{p}/action");
+    let (at, key) = if r.spans.contains(&at) {
+        (at, true)
+    } else {
+        (p.to_string(), false)
+    };
+    let needs_target = matches!(
+        rule.action,
+        A::Replace | A::Hashmod | A::Lowercase | A::Uppercase | A::Keepequal | A::Dropequal
+    );
+    if needs_target && rule.target_label.is_none() {
+        r.push(
+            Diagnostic::error(
+                Code::MonitorEndpoint,
+                format!("a `{action}` relabeling needs a `targetLabel`"),
+            ),
+            &at,
+            key,
+            "no `targetLabel`",
+            "name the label it writes (or compares with) in `targetLabel`".into(),
+        );
+    }
+    if rule.action == A::Hashmod && rule.modulus.is_none() {
+        r.push(
+            Diagnostic::error(Code::MonitorEndpoint, "a `hashmod` relabeling needs a `modulus`"),
+            &at,
+            key,
+            "no `modulus`",
+            "set `modulus` to the number of shards".into(),
+        );
+    }
+    let only_regex = matches!(rule.action, A::Labeldrop | A::Labelkeep);
+    let only_labels = matches!(rule.action, A::Keepequal | A::Dropequal);
+    let extra: Vec<&str> = [
+        ("sourceLabels", !rule.source_labels.is_empty() && only_regex),
+        ("targetLabel", rule.target_label.is_some() && only_regex),
+        ("separator", rule.separator.is_some() && only_regex),
+        ("regex", rule.regex.is_some() && only_labels),
+        (
+            "replacement",
+            rule.replacement.is_some() && (only_regex || only_labels),
+        ),
+        ("modulus", rule.modulus.is_some() && rule.action != A::Hashmod),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    for field in extra {
+        r.error_key(
+            Code::MonitorEndpoint,
+            &format!("{p}/{field}"),
+            format!("a `{action}` relabeling takes no `{field}`"),
+            "not for this action",
+            if only_regex {
+                "`labeldrop` and `labelkeep` take only `regex` (matched against label names)"
+            } else if only_labels {
+                "`keepequal` and `dropequal` take only `sourceLabels` and `targetLabel`"
+            } else {
+                "`modulus` is for `hashmod` only"
+            },
+        );
+    }
+}
+
 fn check_alerts(app: &AppSpec, base: &str, r: &mut Report) {
     let mut groups = BTreeSet::new();
     for (g, group) in app.alerts.iter().enumerate() {
@@ -1766,6 +1893,16 @@ fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &str, cl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prometheus_durations() {
+        assert_eq!(prom_duration_ms("30s"), Some(30_000));
+        assert_eq!(prom_duration_ms("1m30s"), Some(90_000));
+        assert_eq!(prom_duration_ms("500ms"), Some(500));
+        assert_eq!(prom_duration_ms("1h"), Some(3_600_000));
+        assert_eq!(prom_duration_ms("0"), Some(0));
+        assert_eq!(prom_duration_ms("5x"), None);
+    }
 
     #[test]
     fn promql_brackets() {
