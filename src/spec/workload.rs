@@ -1276,7 +1276,15 @@ pub struct NetworkRule {
     /// Namespaces, by name (with `pods`: those pods in these namespaces).
     #[serde(default)]
     pub namespaces: Vec<Name>,
-    /// Pods by labels (in `namespaces`, or in the app's namespace).
+    /// Namespaces, by their labels (with `pods`: those pods in these namespaces); instead of
+    /// `namespaces`.
+    #[serde(default)]
+    pub namespace_labels: BTreeMap<String, String>,
+    /// Every namespace of the cluster (with `pods`: those pods wherever they run); instead of
+    /// `namespaces` and `namespaceLabels`. Addresses outside the cluster are not included.
+    #[serde(default)]
+    pub all_namespaces: bool,
+    /// Pods by labels (in the namespaces chosen above, or in the app's namespace).
     #[serde(default)]
     pub pods: BTreeMap<String, String>,
     /// Workloads of this app.
@@ -1292,6 +1300,13 @@ pub struct NetworkRule {
     /// The protocol of the ports.
     #[serde(default)]
     pub protocol: Protocol,
+}
+
+impl NetworkRule {
+    /// Whether the rule chooses namespaces (by name, by labels or all of them).
+    pub fn has_namespaces(&self) -> bool {
+        !self.namespaces.is_empty() || !self.namespace_labels.is_empty() || self.all_namespaces
+    }
 }
 
 /// A CIDR block.

@@ -1217,15 +1217,35 @@ fn check_network_rule(
             );
         }
     }
-    if !rule.workloads.is_empty() && !rule.namespaces.is_empty() {
+    if !rule.workloads.is_empty() && rule.has_namespaces() {
         r.error_key(
             Code::NetworkRule,
             &format!("{p}/workloads"),
-            "`workloads` are in the app's namespace; they cannot be combined with `namespaces`".into(),
+            "`workloads` are in the app's namespace; they cannot be combined with `namespaces`, `namespaceLabels` or `allNamespaces`".into(),
             "",
             "split the rule in two",
         );
     }
+    let chosen: Vec<&str> = [
+        ("namespaces", !rule.namespaces.is_empty()),
+        ("namespaceLabels", !rule.namespace_labels.is_empty()),
+        ("allNamespaces", rule.all_namespaces),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    if let [first, rest @ ..] = chosen.as_slice() {
+        for field in rest {
+            r.error_key(
+                Code::NetworkRule,
+                &format!("{p}/{field}"),
+                format!("`{field}` and `{first}` both choose the namespaces of one peer"),
+                "choose namespaces once",
+                "keep one of them; for namespaces chosen either way, write two rules",
+            );
+        }
+    }
+    check_labels(&rule.namespace_labels, &format!("{p}/namespaceLabels"), false, r);
     for (i, port) in rule.ports.iter().enumerate() {
         let pp = format!("{p}/ports/{i}");
         if ingress {
@@ -1238,7 +1258,7 @@ fn check_network_rule(
                 .iter()
                 .filter_map(|w| workloads.get(w.as_str()).copied())
                 .collect();
-            let only_workloads = rule.namespaces.is_empty() && rule.pods.is_empty() && rule.cidrs.is_empty();
+            let only_workloads = !rule.has_namespaces() && rule.pods.is_empty() && rule.cidrs.is_empty();
             if only_workloads && !targets.is_empty() && targets.iter().any(|t| t.port(name).is_none()) {
                 r.error(
                     Code::NetworkRule,
