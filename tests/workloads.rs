@@ -369,12 +369,22 @@ fn every_emitted_pod_is_admitted_by_pod_security_restricted() {
     for entry in walkdir::WalkDir::new(root().join("output")).sort_by_file_name() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy();
-        if !(name.starts_with("deployment-") || name.starts_with("statefulset-")) {
+        let cron = name.starts_with("cronjob-");
+        if !(["deployment-", "statefulset-", "job-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+            || cron)
+        {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).unwrap();
         let doc: Value = serde_yaml::from_str(&text).unwrap();
-        let pod = &doc["spec"]["template"]["spec"];
+        let pod = if cron {
+            &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        } else {
+            &doc["spec"]["template"]["spec"]
+        };
+        assert!(pod.is_object(), "{}: a pod template", s(entry.path()));
         let violations = restricted_violations(pod);
         assert!(violations.is_empty(), "{}: {violations:?}", s(entry.path()));
         pods += 1;

@@ -248,6 +248,11 @@ pub enum WorkloadKind {
     Deployment,
     /// Replicas with stable names (`<name>-0`, `<name>-1`, ...), DNS and volumes.
     StatefulSet,
+    /// Pods that run to completion once (batch/v1); the app's Flux Kustomization waits until
+    /// it completed, and recreates it when its pod template changes.
+    Job,
+    /// A Job on a schedule (batch/v1); `job.schedule` says when.
+    CronJob,
 }
 
 impl WorkloadKind {
@@ -256,20 +261,133 @@ impl WorkloadKind {
         match self {
             WorkloadKind::Deployment => "Deployment",
             WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
         }
+    }
+
+    /// Whether its pods run to completion (a Job or CronJob) rather than serve.
+    pub fn runs_to_completion(self) -> bool {
+        matches!(self, WorkloadKind::Job | WorkloadKind::CronJob)
     }
 }
 
+/// How a Job or CronJob runs its pods.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobSettings {
+    /// CronJob only, required there: when a Job starts, in cron syntax (`0 3 * * *`: minute,
+    /// hour, day of month, month, day of week) or a macro (`@hourly`, `@daily`, `@weekly`,
+    /// `@monthly`, `@yearly`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// CronJob only: the time zone of the schedule (an IANA name such as `Europe/Berlin`;
+    /// the controller's, usually UTC, when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// CronJob only: what happens when a Job is due while the last one still runs
+    /// (Kubernetes' default `Allow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<ConcurrencyPolicy>,
+    /// CronJob only: seconds after its time a missed Job may still start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_deadline_seconds: Option<u32>,
+    /// CronJob only: finished Jobs kept (Kubernetes' defaults 3 succeeded, 1 failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successful_jobs_history_limit: Option<u32>,
+    /// CronJob only: failed Jobs kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_jobs_history_limit: Option<u32>,
+    /// CronJob only: start no more Jobs until it is set back to `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// CronJob only: seconds after a Job finished that Kubernetes deletes it (a Flux-applied
+    /// Job must not be deleted: Flux would create it again, and it would run again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds_after_finished: Option<u32>,
+    /// Retries before the Job counts as failed (Kubernetes' default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_limit: Option<u32>,
+    /// Seconds the Job may run, retries included, before it is stopped and failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub active_deadline_seconds: Option<u32>,
+    /// Pods that must succeed (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub completions: Option<u32>,
+    /// Pods that run at once (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
+    /// Whether a failed container restarts in its pod (`OnFailure`) or the pod fails and a
+    /// new one is made (`Never`).
+    #[serde(default)]
+    pub restart_policy: JobRestartPolicy,
+}
+
+impl JobSettings {
+    /// The CronJob-only fields that are set, by spec name.
+    pub fn cron_fields(&self) -> Vec<&'static str> {
+        [
+            ("schedule", self.schedule.is_some()),
+            ("timeZone", self.time_zone.is_some()),
+            ("concurrencyPolicy", self.concurrency_policy.is_some()),
+            (
+                "startingDeadlineSeconds",
+                self.starting_deadline_seconds.is_some(),
+            ),
+            (
+                "successfulJobsHistoryLimit",
+                self.successful_jobs_history_limit.is_some(),
+            ),
+            ("failedJobsHistoryLimit", self.failed_jobs_history_limit.is_some()),
+            ("suspend", self.suspend.is_some()),
+            (
+                "ttlSecondsAfterFinished",
+                self.ttl_seconds_after_finished.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect()
+    }
+}
+
+/// What a CronJob does when a Job is due while the last one runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ConcurrencyPolicy {
+    /// Start it anyway.
+    Allow,
+    /// Skip it.
+    Forbid,
+    /// Stop the running one and start it.
+    Replace,
+}
+
+/// The restart policy of a Job's pods.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum JobRestartPolicy {
+    /// Restart the failed container in the same pod.
+    #[default]
+    OnFailure,
+    /// Fail the pod; the Job makes a new one.
+    Never,
+}
+
 /// A StatefulSet or Deployment the app runs (apps/v1), with its Services, autoscaler,
-/// disruption budget, monitoring and network policy.
+/// disruption budget, monitoring and network policy; or a Job or CronJob (batch/v1), with its
+/// monitoring and network policy.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WorkloadSpec {
     /// The workload's name: its object, its container and its Services are named after it.
     /// Selectors derive from it and the app's name only, so it must never change.
     pub name: Name,
-    /// `Deployment` or `StatefulSet`.
+    /// `Deployment`, `StatefulSet`, `Job` or `CronJob`.
     pub kind: WorkloadKind,
+    /// Job and CronJob only: the schedule, retries, deadlines and history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobSettings>,
     /// The container's name, when it is not the workload's (a team keeping the name its
     /// dashboards and `kubectl logs -c` use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -412,16 +530,18 @@ impl WorkloadSpec {
 
     /// The ports of the workload's ClusterIP Service: all but a metrics port that has its
     /// own Service, unless it is the only port (the two Services then share it: the main
-    /// Service must not vanish because its port is also scraped).
+    /// Service must not vanish because its port is also scraped). None for a Job or CronJob,
+    /// whose pods come and go.
     pub fn service_ports(&self) -> impl Iterator<Item = &PortSpec> {
         let metrics = self
             .monitoring
             .as_ref()
             .filter(|_| self.has_metrics_service() && self.ports.len() > 1)
             .map(|m| m.port.as_str());
+        let serves = !self.kind.runs_to_completion();
         self.ports
             .iter()
-            .filter(move |p| Some(p.name.as_str()) != metrics)
+            .filter(move |p| serves && Some(p.name.as_str()) != metrics)
     }
 
     /// The port named `name`.

@@ -417,36 +417,184 @@ fn check_workload(
     }
 }
 
-/// Fields of the other kind: a Deployment's on a StatefulSet, a StatefulSet's on a Deployment.
+/// Fields of another kind: a Deployment's on a StatefulSet, a StatefulSet's on a Deployment,
+/// a serving workload's (replicas, autoscaler, disruption budget) on a Job or CronJob, `job`
+/// on a serving workload.
 fn check_kind_fields(wl: &WorkloadSpec, p: &str, r: &mut Report) {
-    let sts = wl.kind == WorkloadKind::StatefulSet;
+    use WorkloadKind::{CronJob, Deployment, Job, StatefulSet};
     let kind = wl.kind.as_str();
-    // Fields of the other kind.
-    let foreign: &[(&str, bool)] = if sts {
-        &[("strategy", wl.strategy.is_some())]
-    } else {
-        &[
-            ("updateStrategy", wl.update_strategy.is_some()),
-            (
-                "podManagementPolicy",
-                r.spans.contains(&format!("{p}/podManagementPolicy")),
+    let fields: [(&str, bool, &[WorkloadKind]); 8] = [
+        ("strategy", wl.strategy.is_some(), &[Deployment]),
+        ("updateStrategy", wl.update_strategy.is_some(), &[StatefulSet]),
+        (
+            "podManagementPolicy",
+            r.spans.contains(&format!("{p}/podManagementPolicy")),
+            &[StatefulSet],
+        ),
+        (
+            "volumeClaimTemplates",
+            !wl.volume_claim_templates.is_empty(),
+            &[StatefulSet],
+        ),
+        ("replicas", wl.replicas.is_some(), &[Deployment, StatefulSet]),
+        (
+            "autoscaling",
+            wl.autoscaling.is_some(),
+            &[Deployment, StatefulSet],
+        ),
+        (
+            "disruptionBudget",
+            wl.disruption_budget.is_some(),
+            &[Deployment, StatefulSet],
+        ),
+        ("job", wl.job.is_some(), &[Job, CronJob]),
+    ];
+    for (field, set, kinds) in fields {
+        if !set || kinds.contains(&wl.kind) {
+            continue;
+        }
+        let owners: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let help = if wl.kind == StatefulSet && field == "strategy" {
+            "a StatefulSet's rollout is set by `updateStrategy` and `podManagementPolicy`".to_string()
+        } else if wl.kind.runs_to_completion() {
+            format!(
+                "a {kind}'s pods run to completion: `job.parallelism` and `job.completions` say how many; remove `{field}`"
+            )
+        } else {
+            format!("remove it, or make the workload `kind: {}`", owners[0])
+        };
+        r.error_key(
+            Code::KindMismatch,
+            &format!("{p}/{field}"),
+            format!(
+                "`{field}` is a {} field; workload `{}` is a {kind}",
+                owners.join(" and "),
+                wl.name
             ),
-            ("volumeClaimTemplates", !wl.volume_claim_templates.is_empty()),
-        ]
-    };
-    for (field, set) in foreign {
-        if *set {
-            let other = if sts { "Deployment" } else { "StatefulSet" };
+            "not for this kind",
+            help,
+        );
+    }
+    if wl.kind.runs_to_completion() {
+        check_job(wl, p, r);
+    }
+}
+
+/// A Job's or CronJob's settings: a CronJob's schedule, no CronJob field on a Job, a scrape
+/// through the pods.
+fn check_job(wl: &WorkloadSpec, p: &str, r: &mut Report) {
+    let settings = wl.job.clone().unwrap_or_default();
+    let jp = format!("{p}/job");
+    if wl.kind == WorkloadKind::Job {
+        for field in settings.cron_fields() {
             r.error_key(
                 Code::KindMismatch,
-                &format!("{p}/{field}"),
-                format!("`{field}` is a {other} field; workload `{}` is a {kind}", wl.name),
+                &format!("{jp}/{field}"),
+                format!("`{field}` is a CronJob field; workload `{}` is a Job", wl.name),
                 "not for this kind",
-                if sts {
-                    "a StatefulSet's rollout is set by `updateStrategy` and `podManagementPolicy`".to_string()
+                if field == "ttlSecondsAfterFinished" {
+                    "Flux applies the Job again once Kubernetes deleted it, so it would run again: keep finished Jobs (a CronJob may delete its own)".to_string()
                 } else {
-                    format!("remove it, or make the workload `kind: {other}`")
+                    "remove it, or make the workload `kind: CronJob`".to_string()
                 },
+            );
+        }
+    } else {
+        check_schedule(wl, &settings, &jp, p, r);
+    }
+    if let Some(m) = &wl.monitoring
+        && m.via == ScrapeVia::Service
+    {
+        r.error_key(
+            Code::KindMismatch,
+            &format!("{p}/monitoring"),
+            format!(
+                "workload `{}` is a {}: it gets no Service to scrape through",
+                wl.name,
+                wl.kind.as_str()
+            ),
+            "no Service",
+            "its pods come and go: scrape them with `via: pod`",
+        );
+    }
+}
+
+/// The macros a CronJob schedule may be.
+const CRON_MACROS: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
+
+/// A CronJob's schedule: present, five fields or a macro, its time zone in `timeZone`.
+fn check_schedule(wl: &WorkloadSpec, settings: &JobSettings, jp: &str, p: &str, r: &mut Report) {
+    let Some(schedule) = &settings.schedule else {
+        let at = if wl.job.is_some() {
+            jp.to_string()
+        } else {
+            format!("{p}/kind")
+        };
+        r.error_key(
+            Code::JobSchedule,
+            &at,
+            format!("CronJob `{}` has no `job.schedule`", wl.name),
+            "no schedule",
+            "say when its Job starts, e.g. `job: {schedule: \"0 3 * * *\"}` (03:00 every day)",
+        );
+        return;
+    };
+    let sp = format!("{jp}/schedule");
+    let trimmed = schedule.trim();
+    let problem = if trimmed.starts_with("TZ=") || trimmed.starts_with("CRON_TZ=") {
+        Some("Kubernetes refuses a time zone inside the schedule: write it in `job.timeZone`".to_string())
+    } else if trimmed.starts_with('@') {
+        (!CRON_MACROS.contains(&trimmed)).then(|| format!("the macros are {}", CRON_MACROS.join(", ")))
+    } else {
+        let fields: Vec<&str> = trimmed.split_whitespace().collect();
+        let allowed = |f: &&str| {
+            f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "*/,-?".contains(c))
+        };
+        if fields.len() != 5 {
+            Some(format!(
+                "a schedule has five fields (minute, hour, day of month, month, day of week); this one has {}",
+                fields.len()
+            ))
+        } else {
+            fields
+                .iter()
+                .find(|f| !allowed(f))
+                .map(|f| format!("`{f}` is not a cron field: use digits, names, `*`, `/`, `,`, `-` and `?`"))
+        }
+    };
+    if let Some(help) = problem {
+        r.error(
+            Code::JobSchedule,
+            &sp,
+            format!("`{schedule}` is not a schedule Kubernetes accepts"),
+            "invalid schedule",
+            help,
+        );
+    }
+    if let Some(zone) = &settings.time_zone {
+        let ok = !zone.is_empty()
+            && !zone.starts_with('/')
+            && !zone.ends_with('/')
+            && !zone.contains("..")
+            && zone
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        if !ok {
+            r.error(
+                Code::JobSchedule,
+                &format!("{jp}/timeZone"),
+                format!("`{zone}` is not a time zone name"),
+                "invalid time zone",
+                "write an IANA time zone such as `Etc/UTC` or `Europe/Berlin`",
             );
         }
     }
@@ -658,11 +806,11 @@ fn check_env(
         if let Some(key_ref) = &var.secret {
             refs.secret_key(r, &format!("{ep}/secret/key"), &key_ref.name, &key_ref.key);
         }
-        if var.field == Some(PodField::PodIndex) && wl.kind == WorkloadKind::Deployment {
+        if var.field == Some(PodField::PodIndex) && wl.kind != WorkloadKind::StatefulSet {
             r.error(
                 Code::KindMismatch,
                 &format!("{ep}/field"),
-                "a Deployment's pods have no ordinal".into(),
+                format!("a {}'s pods have no ordinal", wl.kind.as_str()),
                 "",
                 "`podIndex` exists on StatefulSet pods only",
             );
@@ -1027,12 +1175,13 @@ fn check_identity(
     r: &mut Report,
 ) {
     let ip = format!("{p}/instanceIdentity");
-    if wl.kind == WorkloadKind::Deployment {
+    if wl.kind != WorkloadKind::StatefulSet {
+        let kind = wl.kind.as_str();
         r.error_key(Code::KindMismatch,
             &ip,
-            format!("instance identity needs a StatefulSet; workload `{}` is a Deployment", wl.name),
+            format!("instance identity needs a StatefulSet; workload `{}` is a {kind}", wl.name),
             "no ordinal",
-            "a Deployment's pod names end in a random suffix, so no replica has a stable id: use `kind: StatefulSet`",
+            format!("a {kind}'s pod names end in a random suffix, so no replica has a stable id: use `kind: StatefulSet`"),
         );
     }
     if wl.autoscaling.is_some() {
