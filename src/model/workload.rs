@@ -224,7 +224,7 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
         emit(wl.service_name(), labels.clone(), false, ports);
     }
     if wl.kind == WorkloadKind::StatefulSet {
-        let all = wl.ports.iter().map(service_port).collect();
+        let all = wl.all_ports().map(service_port).collect();
         emit(wl.headless_service_name(), labels.clone(), true, all);
     }
     if let Some(m) = &wl.monitoring

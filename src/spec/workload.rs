@@ -426,7 +426,8 @@ pub struct WorkloadSpec {
     /// Scratch directories (emptyDir), e.g. `/tmp` under a read-only root filesystem.
     #[serde(default)]
     pub empty_dirs: Vec<EmptyDirSpec>,
-    /// Containers that run to completion, in order, before the workload's container starts.
+    /// Containers that run to completion, in order, before the workload's container starts;
+    /// with `sidecar: true`, containers that keep running beside it (started in this order).
     #[serde(default)]
     pub init_containers: Vec<InitContainerSpec>,
     /// Liveness, readiness and startup probes.
@@ -536,17 +537,27 @@ impl WorkloadSpec {
         let metrics = self
             .monitoring
             .as_ref()
-            .filter(|_| self.has_metrics_service() && self.ports.len() > 1)
+            .filter(|_| self.has_metrics_service())
             .map(|m| m.port.as_str());
         let serves = !self.kind.runs_to_completion();
-        self.ports
-            .iter()
-            .filter(move |p| serves && Some(p.name.as_str()) != metrics)
+        let several = self.all_ports().nth(1).is_some();
+        self.all_ports()
+            .filter(move |p| serves && !(several && Some(p.name.as_str()) == metrics))
     }
 
-    /// The port named `name`.
+    /// The pod's named ports: the workload container's, then its sidecars'.
+    pub fn all_ports(&self) -> impl Iterator<Item = &PortSpec> {
+        self.ports.iter().chain(
+            self.init_containers
+                .iter()
+                .filter(|c| c.sidecar)
+                .flat_map(|c| c.ports.iter()),
+        )
+    }
+
+    /// The port named `name`, of the workload's container or a sidecar.
     pub fn port(&self, name: &str) -> Option<&PortSpec> {
-        self.ports.iter().find(|p| p.name.as_str() == name)
+        self.all_ports().find(|p| p.name.as_str() == name)
     }
 
     /// Whether a NetworkPolicy isolates the pods for ingress and for egress: the app's
@@ -741,7 +752,8 @@ pub struct EmptyDirSpec {
     pub memory: bool,
 }
 
-/// A container that runs before the workload's container.
+/// A container that runs to completion before the workload's container starts, or — with
+/// `sidecar: true` — runs beside it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InitContainerSpec {
@@ -772,6 +784,16 @@ pub struct InitContainerSpec {
     /// CPU and memory requests and limits.
     #[serde(default)]
     pub resources: Resources,
+    /// Keep it running beside the workload's container (a native sidecar: an init container
+    /// with `restartPolicy: Always`, Kubernetes 1.29+): it starts before the containers
+    /// listed after it and stops after the workload's container; a Job completes without
+    /// waiting for it.
+    #[serde(default)]
+    pub sidecar: bool,
+    /// Sidecars only: its named ports, served by the workload's Services, monitors and network
+    /// rules like the workload's own `ports` (e.g. a metrics exporter's).
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
 }
 
 /// The three probes.

@@ -681,6 +681,18 @@ fn check_volumes<'a>(
 fn check_init_containers(wl: &WorkloadSpec, p: &str, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
     for (i, init) in wl.init_containers.iter().enumerate() {
         let ip = format!("{p}/initContainers/{i}");
+        if !init.sidecar && !init.ports.is_empty() {
+            r.error_key(
+                Code::KindMismatch,
+                &format!("{ip}/ports"),
+                format!(
+                    "init container `{}` runs to completion: it serves no ports",
+                    init.name
+                ),
+                "not a sidecar",
+                "make it a sidecar (`sidecar: true`) to keep it running beside the workload's container",
+            );
+        }
         if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
             r.error(
                 Code::WorkloadDuplicate,
@@ -711,11 +723,23 @@ fn check_init_containers(wl: &WorkloadSpec, p: &str, refs: &Refs, volumes: &BTre
     }
 }
 
+/// The pod's ports, the workload container's and its sidecars': valid names, each name and
+/// number once in the pod (they share its network namespace and its Services).
 fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
     let mut names = BTreeSet::new();
     let mut numbers = BTreeSet::new();
-    for (i, port) in wl.ports.iter().enumerate() {
-        let pp = format!("{p}/ports/{i}");
+    let own = wl
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| (format!("{p}/ports/{i}"), port));
+    let sidecars = wl.init_containers.iter().enumerate().flat_map(|(c, init)| {
+        init.ports
+            .iter()
+            .enumerate()
+            .map(move |(i, port)| (format!("{p}/initContainers/{c}/ports/{i}"), port))
+    });
+    for (pp, port) in own.chain(sidecars) {
         if !port.name.contains(|c: char| c.is_ascii_lowercase()) || port.name.contains("--") {
             r.error(
                 Code::InvalidName,

@@ -68,6 +68,8 @@ struct Container {
     name: String,
     image: String,
     image_pull_policy: Option<PullPolicy>,
+    /// `Always` for a native sidecar.
+    restart_policy: Option<&'static str>,
     command: Vec<String>,
     args: Vec<String>,
     ports: Vec<Value>,
@@ -375,9 +377,10 @@ impl<'a> Pod<'a> {
             name: init.name.to_string(),
             image: init.image.clone().unwrap_or_else(|| wl.image.clone()),
             image_pull_policy: wl.image_pull_policy,
+            restart_policy: init.sidecar.then_some("Always"),
             command: init.command.clone(),
             args: init.args.clone(),
-            ports: Vec::new(),
+            ports: init.ports.iter().map(container_port).collect(),
             env: env(&init.env, &self.configs, &mut self.consumed),
             env_from: env_from(&init.env_from, &self.configs, &mut self.consumed),
             liveness_probe: None,
@@ -415,13 +418,10 @@ impl<'a> Pod<'a> {
             name: wl.container_name.as_ref().unwrap_or(&wl.name).to_string(),
             image: wl.image.clone(),
             image_pull_policy: wl.image_pull_policy,
+            restart_policy: None,
             command: wl.command.clone(),
             args: wl.args.clone(),
-            ports: wl
-                .ports
-                .iter()
-                .map(|p| json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()}))
-                .collect(),
+            ports: wl.ports.iter().map(container_port).collect(),
             env: main_env,
             env_from: env_from(&wl.env_from, &self.configs, &mut self.consumed),
             liveness_probe: wl.probes.liveness.as_ref().map(probe),
@@ -507,6 +507,11 @@ fn claims(wl: &WorkloadSpec) -> Vec<Value> {
             json!({"metadata": {"name": c.name}, "spec": claim})
         })
         .collect()
+}
+
+/// A container port.
+fn container_port(p: &PortSpec) -> Value {
+    json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()})
 }
 
 fn env(vars: &[EnvVar], configs: &BTreeMap<&str, &ConfigMapSpec>, consumed: &mut Consumed) -> Vec<Value> {
