@@ -203,6 +203,7 @@ codes! {
     RouteBackend = "GSC0628", "a route backend that does not exist or does not serve the port";
     MonitorEndpoint = "GSC0640", "a monitor endpoint setting Prometheus refuses";
     JobSchedule = "GSC0641", "a CronJob without a schedule Kubernetes accepts";
+    ServiceInvalid = "GSC0642", "a Service Kubernetes refuses";
     Output = "GSC0701", "the output root cannot be read or written";
     BlueprintsNotDirectory = "GSC0702", "`--blueprints` is not a directory";
     BlueprintIgnored = "GSC0703", "a file in `--blueprints` that is not a blueprint";

@@ -221,6 +221,56 @@ pub struct ConfigMapSpec {
     pub data: BTreeMap<ConfigKey, String>,
 }
 
+/// A Service of the app not tied to one workload's ports: a headless Service for peer
+/// discovery, a second Service with the annotations a load balancer or mesh reads, a Service
+/// over pods gitopsc does not run. Exactly one of `workload` and `selector`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// The Service's name in the app's namespace.
+    pub name: Name,
+    /// A workload of the app whose pods it selects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<Name>,
+    /// The labels of the pods it selects, instead of `workload`.
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    /// No cluster address (`clusterIP: None`): DNS answers with the addresses of the pods.
+    #[serde(default)]
+    pub headless: bool,
+    /// Answer in DNS for pods that are not ready too (peers that must find each other before
+    /// they are ready, e.g. to form a cluster).
+    #[serde(default)]
+    pub publish_not_ready_addresses: bool,
+    /// Its ports (a Service that is not headless needs one).
+    #[serde(default)]
+    pub ports: Vec<ServicePortSpec>,
+    /// Annotations of the Service (what a load balancer controller or a mesh reads).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// More labels of the Service.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A port of a [`ServiceSpec`].
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServicePortSpec {
+    /// The port's name.
+    #[schemars(regex(pattern = PORT_NAME_PATTERN), length(max = 15))]
+    pub name: String,
+    /// The port clients connect to.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// The pods' port: a name of the workload's ports, or a number (default: `port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_port: Option<PortRef>,
+    /// The protocol.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
 /// A ConfigMap or Secret key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -150,7 +150,15 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 claim(&mut r, "Service", service, p.clone());
             }
         }
-        if !app.workloads.is_empty() || app.network_policy.is_some() || !app.alerts.is_empty() {
+        for (i, svc) in app.services.iter().enumerate() {
+            let p = format!("{base}/services/{i}/name");
+            claim(&mut r, "Service", svc.name.to_string(), p);
+        }
+        if !app.workloads.is_empty()
+            || app.network_policy.is_some()
+            || !app.alerts.is_empty()
+            || !app.services.is_empty()
+        {
             check_app(spec, app, &base, &levels, &mut r);
         }
         let monitored = app.workloads.iter().position(|w| w.monitoring.is_some());
@@ -298,8 +306,88 @@ fn check_app(
             );
         }
     }
+    for (i, svc) in app.services.iter().enumerate() {
+        check_service(svc, &format!("{base}/services/{i}"), &workloads, r);
+    }
     check_alerts(app, base, r);
     check_quota(app, base, r);
+}
+
+/// A Service of the app's `services`: what it selects, its ports.
+fn check_service(svc: &ServiceSpec, p: &str, workloads: &BTreeMap<&str, &WorkloadSpec>, r: &mut Report) {
+    let target = match (&svc.workload, svc.selector.is_empty()) {
+        (Some(name), true) => match workloads.get(name.as_str()) {
+            Some(wl) => Some(*wl),
+            None => {
+                r.unknown(
+                    Code::WorkloadUnknownName,
+                    &format!("{p}/workload"),
+                    format!("`{name}` is not a workload of this app"),
+                    name.as_str(),
+                    workloads.keys().copied(),
+                    "name a workload of this app, or select pods by `selector` labels".into(),
+                );
+                None
+            }
+        },
+        (None, false) => None,
+        (Some(_), false) | (None, true) => {
+            r.error(
+                Code::OneOfRequired,
+                p,
+                format!(
+                    "Service `{}` needs exactly one of `workload` and `selector`",
+                    svc.name
+                ),
+                "",
+                "name the workload whose pods it serves, or the labels of the pods in `selector`",
+            );
+            None
+        }
+    };
+    check_labels(&svc.selector, &format!("{p}/selector"), false, r);
+    check_labels(&svc.labels, &format!("{p}/labels"), false, r);
+    if svc.ports.is_empty() && !svc.headless {
+        r.error_key(
+            Code::ServiceInvalid,
+            &format!("{p}/name"),
+            format!("Service `{}` has no ports", svc.name),
+            "no ports",
+            "a Service with a cluster address needs a port: add `ports`, or make it `headless: true`",
+        );
+    }
+    let mut names = BTreeSet::new();
+    let mut numbers = BTreeSet::new();
+    for (i, port) in svc.ports.iter().enumerate() {
+        let pp = format!("{p}/ports/{i}");
+        if !names.insert(port.name.as_str()) || !numbers.insert((port.port, port.protocol)) {
+            r.error(
+                Code::WorkloadDuplicate,
+                &pp,
+                format!(
+                    "Service `{}` declares port `{}` ({}) twice",
+                    svc.name, port.name, port.port
+                ),
+                "",
+                "give each port its own name and number",
+            );
+        }
+        if let (Some(wl), Some(PortRef::Name(name))) = (target, &port.target_port)
+            && wl.port(name).is_none()
+        {
+            r.unknown(
+                Code::WorkloadUnknownName,
+                &format!("{pp}/targetPort"),
+                format!("workload `{}` has no port `{name}`", wl.name),
+                name,
+                wl.all_ports()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                "name one of the workload's `ports`, or give the number".into(),
+            );
+        }
+    }
 }
 
 /// What references inside a workload resolve against.
