@@ -858,9 +858,18 @@ fn check_ports(wl: &WorkloadSpec, p: &str, r: &mut Report) {
     }
 }
 
-fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &str, r: &mut Report) {
+/// A port by name: one of the pod's ports (`own`: of the workload's container only, as a
+/// probe of that container needs).
+fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &str, own: bool, r: &mut Report) {
+    let known = |name: &str| {
+        if own {
+            wl.ports.iter().any(|p| p.name == name)
+        } else {
+            wl.port(name).is_some()
+        }
+    };
     if let PortRef::Name(name) = port
-        && wl.port(name).is_none()
+        && !known(name)
     {
         r.unknown(
             Code::WorkloadUnknownName,
@@ -1028,10 +1037,10 @@ fn check_probes(wl: &WorkloadSpec, p: &str, r: &mut Report) {
             );
         }
         if let Some(http) = &probe.http {
-            check_port_ref(wl, &http.port, &format!("{pp}/http/port"), r);
+            check_port_ref(wl, &http.port, &format!("{pp}/http/port"), true, r);
         }
         if let Some(tcp) = &probe.tcp {
-            check_port_ref(wl, &tcp.port, &format!("{pp}/tcp/port"), r);
+            check_port_ref(wl, &tcp.port, &format!("{pp}/tcp/port"), true, r);
         }
         if probe.exec.as_ref().is_some_and(Vec::is_empty) {
             r.error(
@@ -1510,7 +1519,7 @@ fn check_network_rule(
     for (i, port) in rule.ports.iter().enumerate() {
         let pp = format!("{p}/ports/{i}");
         if ingress {
-            check_port_ref(wl, port, &pp, r);
+            check_port_ref(wl, port, &pp, false, r);
         } else if let PortRef::Name(name) = port {
             // A named egress port is resolved on the destination pods: check it when they are
             // the app's own workloads.
