@@ -4,6 +4,9 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
+    // Read at run time, not with `env!`: a build script compiled in one checkout and reused by
+    // another (a copied `target/`) would otherwise embed the first checkout's blueprints.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR set by cargo");
     println!("cargo:rerun-if-changed=blueprints");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=Cargo.lock");
@@ -11,7 +14,7 @@ fn main() {
     // taken as current without rendering by the very code that rendered it.
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(&manifest_dir);
     let mut inputs = Vec::new();
     for dir in ["src", "blueprints"] {
         collect_all(&root.join(dir), &mut inputs);
@@ -37,7 +40,7 @@ fn main() {
         .collect();
     println!("cargo:rustc-env=GITOPSC_BUILD_ID={id}");
     println!("cargo:rustc-env=GITOPSC_VERSION_LINE={}", version_line(root));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints");
+    let root = Path::new(&manifest_dir).join("blueprints");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();

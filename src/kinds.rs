@@ -236,6 +236,12 @@ const CNPG_CLUSTER: &str = "status.?conditions.orValue([]).exists(c, c.type == '
 /// generation. One that no parent selects stays in progress until the timeout (a monitor
 /// nothing reads fails silently otherwise); `failed` and `ignored` (no parent selects it any
 /// more) fail.
+/// A Job is done once the Job controller set `Complete=True` (all its completions succeeded).
+const JOB_COMPLETE: &str =
+    "status.?conditions.orValue([]).exists(c, c.type == 'Complete' && c.status == 'True')";
+/// A Job failed for good once `Failed=True` (its backoff limit or deadline was reached).
+const JOB_FAILED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Failed' && c.status == 'True')";
+
 const VM: Option<Health> = Some(Health {
     current: "status.?updateStatus.orValue('') == 'operational' \
               && status.?observedGeneration.orValue(0) == metadata.generation",
@@ -312,7 +318,16 @@ kind!(
     immutable: &["selector", "serviceName", "podManagementPolicy", "volumeClaimTemplates"],
     replicas: true,
 );
-kind!(JOB, "batch/v1", "Job", immutable: &["selector", "template"]);
+kind!(
+    JOB,
+    "batch/v1",
+    "Job",
+    immutable: &["selector", "template"],
+    health: Some(Health { current: JOB_COMPLETE, failed: Some(JOB_FAILED) }),
+);
+// A CronJob has no status that says it is healthy (only `active`, `lastScheduleTime`,
+// `lastSuccessfulTime`): kstatus takes it as current once applied, and so does Flux.
+kind!(CRON_JOB, "batch/v1", "CronJob");
 kind!(
     HORIZONTAL_POD_AUTOSCALER,
     "autoscaling/v2",
@@ -575,6 +590,7 @@ pub const ALL: &[&Kind] = &[
     &DEPLOYMENT,
     &STATEFUL_SET,
     &JOB,
+    &CRON_JOB,
     &HORIZONTAL_POD_AUTOSCALER,
     &POD_DISRUPTION_BUDGET,
     &NETWORK_POLICY,

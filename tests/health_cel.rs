@@ -116,6 +116,45 @@ fn states(api_version: &str, kind: &str) -> Vec<State> {
             ),
             ("applied", with_status(json!({"applied": true})), true, false),
         ],
+        // The Job controller sets `Complete` or `Failed` once the Job is finished; on the way
+        // (Kubernetes 1.31+) `SuccessCriteriaMet` or `FailureTarget` come first.
+        ("batch/v1", "Job") => vec![
+            ("just created", created, false, false),
+            (
+                "running",
+                with_status(json!({"active": 1, "startTime": "x"})),
+                false,
+                false,
+            ),
+            (
+                "success criteria met, pods terminating",
+                with_status(json!({"conditions": [condition("SuccessCriteriaMet", "True")]})),
+                false,
+                false,
+            ),
+            (
+                "complete",
+                with_status(
+                    json!({"conditions": [condition("SuccessCriteriaMet", "True"), condition("Complete", "True")], "succeeded": 1}),
+                ),
+                true,
+                false,
+            ),
+            (
+                "failing, pods terminating",
+                with_status(json!({"conditions": [condition("FailureTarget", "True")]})),
+                false,
+                false,
+            ),
+            (
+                "failed",
+                with_status(
+                    json!({"conditions": [condition("FailureTarget", "True"), condition("Failed", "True")], "failed": 3}),
+                ),
+                false,
+                true,
+            ),
+        ],
         ("external-secrets.io/v1", "ExternalSecret") => external_secret_states(),
         ("postgresql.cnpg.io/v1", "Cluster") => cnpg_cluster_states(),
         ("apps.kubeblocks.io/v1", "Cluster") => vec![

@@ -140,6 +140,67 @@ fn one_config_value_changes_its_configmap_and_one_annotation_only() {
 }
 
 #[test]
+fn a_config_value_only_a_sidecar_reads_rolls_a_deployment_and_recreates_a_job() {
+    let spec = |value: &str| {
+        format!(
+            r#"apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata: {{ name: demo }}
+apps:
+  - name: shop
+    configMaps:
+      - name: proxy
+        data: {{ upstream: "{value}" }}
+    workloads:
+      - name: web
+        kind: Deployment
+        image: example.com/web:1.0.0
+        initContainers:
+          - {{ name: proxy, sidecar: true, image: example.com/proxy:1.0.0, env: [{{ name: UPSTREAM, configMap: {{ name: proxy, key: upstream }} }}] }}
+      - name: nightly
+        kind: CronJob
+        image: example.com/report:1.0.0
+        job: {{ schedule: "@daily" }}
+        initContainers:
+          - {{ name: proxy, sidecar: true, image: example.com/proxy:1.0.0, files: [{{ configMap: proxy, mountPath: /etc/proxy }}] }}
+      - name: migrate
+        kind: Job
+        image: example.com/migrate:1.0.0
+        initContainers:
+          - {{ name: proxy, sidecar: true, image: example.com/proxy:1.0.0, envFrom: [{{ configMap: proxy }}] }}
+"#
+        )
+    };
+    let (_a, before) = build(&spec("a.example.com"));
+    let (_b, after) = build(&spec("b.example.com"));
+    let base = "workloads/shop";
+    assert_eq!(
+        changed(&before, &after),
+        vec![
+            "gitopsc.lock".to_string(),
+            format!("{base}/configmap-proxy.yaml"),
+            format!("{base}/cronjob-nightly.yaml"),
+            format!("{base}/deployment-web.yaml"),
+            format!("{base}/job-migrate.yaml"),
+        ]
+    );
+    for file in ["cronjob-nightly.yaml", "deployment-web.yaml", "job-migrate.yaml"] {
+        let path = format!("{base}/{file}");
+        let lines = changed_lines(&before[&path], &after[&path]);
+        assert_eq!(lines.len(), 1, "{file}: {lines:?}");
+        assert!(
+            lines[0].1.trim_start().starts_with("checksum/config: "),
+            "{file}: {lines:?}"
+        );
+    }
+    let job = String::from_utf8(after[&format!("{base}/job-migrate.yaml")].clone()).unwrap();
+    assert!(
+        job.contains("kustomize.toolkit.fluxcd.io/force: enabled"),
+        "a changed Job is recreated by Flux:\n{job}"
+    );
+}
+
+#[test]
 fn a_config_key_the_pod_does_not_read_rolls_nothing() {
     // harbor-core mounts only `app.conf` of `harbor-core-files`: another key of that
     // ConfigMap changes the ConfigMap, not the pods.
@@ -369,12 +430,22 @@ fn every_emitted_pod_is_admitted_by_pod_security_restricted() {
     for entry in walkdir::WalkDir::new(root().join("output")).sort_by_file_name() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy();
-        if !(name.starts_with("deployment-") || name.starts_with("statefulset-")) {
+        let cron = name.starts_with("cronjob-");
+        if !(["deployment-", "statefulset-", "job-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+            || cron)
+        {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).unwrap();
         let doc: Value = serde_yaml::from_str(&text).unwrap();
-        let pod = &doc["spec"]["template"]["spec"];
+        let pod = if cron {
+            &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        } else {
+            &doc["spec"]["template"]["spec"]
+        };
+        assert!(pod.is_object(), "{}: a pod template", s(entry.path()));
         let violations = restricted_violations(pod);
         assert!(violations.is_empty(), "{}: {violations:?}", s(entry.path()));
         pods += 1;

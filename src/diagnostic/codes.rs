@@ -201,6 +201,9 @@ codes! {
     PrometheusNamespace = "GSC0626", "an isolated workload that Prometheus cannot reach";
     MonitorMisses = "GSC0627", "a monitor gitopsc writes for a chart that may miss its metrics";
     RouteBackend = "GSC0628", "a route backend that does not exist or does not serve the port";
+    MonitorEndpoint = "GSC0629", "a monitor endpoint setting Prometheus refuses";
+    JobSchedule = "GSC0630", "a CronJob without a schedule Kubernetes accepts";
+    ServiceInvalid = "GSC0631", "a Service Kubernetes refuses";
     NetworkPeer = "GSC0640", "a network peer that selects nothing or mixes its forms";
     PeerCombine = "GSC0641", "a network peer that does not say how pods and namespaces combine";
     ChartPods = "GSC0642", "a chart policy or budget with no pods to select";

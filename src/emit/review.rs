@@ -341,7 +341,7 @@ fn renamed_clusters(removed: &[ObjectId], added: &[ObjectId]) -> Vec<DatabaseCha
     out
 }
 
-/// What a change of a live StatefulSet or Deployment cannot simply apply.
+/// What a change of a live StatefulSet, Deployment or Job cannot simply apply.
 fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChange> {
     let Some(kind) = kind_of(id) else {
         return Vec::new();
@@ -362,7 +362,15 @@ fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChan
         .copied()
         .filter(|f| spec_field(old, f) != spec_field(new, f))
         .collect();
-    if !changed.is_empty() {
+    // Flux deletes and recreates an object annotated `force: enabled` (a Job gitopsc writes)
+    // when an immutable field changed: the apply does not fail.
+    let forced = new
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get("kustomize.toolkit.fluxcd.io/force"))
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.eq_ignore_ascii_case("enabled"));
+    if !changed.is_empty() && !forced {
         out.push(WorkloadChange::Immutable {
             id: id.clone(),
             fields: changed,

@@ -10,6 +10,16 @@ use crate::kinds::{self, Kind};
 use crate::spec::{ClusterSpec, MonitoringFlavor};
 use serde::Serialize;
 
+/// The endpoint fields that hold relabelings, target and metric: the Prometheus operator's
+/// `relabelings` / `metricRelabelings`, VictoriaMetrics' `relabelConfigs` /
+/// `metricRelabelConfigs` (the entries have the same fields).
+pub fn relabel_fields(spec: &ClusterSpec) -> (&'static str, &'static str) {
+    match spec.defaults.monitoring.flavor {
+        MonitoringFlavor::Prometheus => ("relabelings", "metricRelabelings"),
+        MonitoringFlavor::VictoriaMetrics => ("relabelConfigs", "metricRelabelConfigs"),
+    }
+}
+
 /// One kind of monitoring object in one family.
 struct Form {
     kind: &'static Kind,
@@ -90,7 +100,7 @@ pub fn service_monitor(
 }
 
 /// A scrape of pods; the item renders `name`, `namespace`, `labels`, `selector`, `port`,
-/// `path`, `interval`.
+/// `path`, `interval`, and `extra` (more endpoint fields) when it has them.
 pub fn pod_monitor(
     spec: &ClusterSpec,
     prefix: &str,

@@ -74,6 +74,8 @@ struct ServiceItem {
     headless: bool,
     selector: Labels,
     ports: Vec<Value>,
+    annotations: Labels,
+    publish_not_ready_addresses: bool,
 }
 
 /// A HorizontalPodAutoscaler.
@@ -130,6 +132,9 @@ fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     policy::parts(spec, app, parts);
     for wl in &a.workloads {
         services(app, wl, parts);
+    }
+    for svc in &a.services {
+        own_service(app, svc, parts);
     }
     // The pods hash what they read as it will be written: patched.
     let config_maps = patched_config_maps(app);
@@ -210,6 +215,8 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
             headless,
             selector: selector.clone(),
             ports,
+            annotations: Labels::new(),
+            publish_not_ready_addresses: false,
         };
         parts.release(Manifest::new(
             format!("service-{name}.yaml"),
@@ -224,7 +231,7 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
         emit(wl.service_name(), labels.clone(), false, ports);
     }
     if wl.kind == WorkloadKind::StatefulSet {
-        let all = wl.ports.iter().map(service_port).collect();
+        let all = wl.all_ports().map(service_port).collect();
         emit(wl.headless_service_name(), labels.clone(), true, all);
     }
     if let Some(m) = &wl.monitoring
@@ -238,6 +245,49 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
             vec![service_port(port)],
         );
     }
+}
+
+/// A Service of the app's `services`.
+fn own_service(app: &AppCtx, svc: &ServiceSpec, parts: &mut Parts) {
+    let selector = match &svc.workload {
+        Some(wl) => selector(&app.name, wl.as_str()),
+        None => svc.selector.clone(),
+    };
+    let mut labels = svc.labels.clone();
+    labels.extend(match &svc.workload {
+        Some(wl) => workload_labels(&app.name, wl.as_str()),
+        None => app_labels(&app.name),
+    });
+    let ports = svc
+        .ports
+        .iter()
+        .map(|p| {
+            let target = match &p.target_port {
+                Some(PortRef::Name(n)) => json!(n),
+                Some(PortRef::Number(n)) => json!(n),
+                None => json!(p.port),
+            };
+            json!({"name": p.name, "port": p.port, "targetPort": target, "protocol": p.protocol.as_str()})
+        })
+        .collect();
+    let item = ServiceItem {
+        meta: Meta {
+            name: svc.name.to_string(),
+            namespace: app.namespace.clone(),
+            labels,
+        },
+        headless: svc.headless,
+        selector,
+        ports,
+        annotations: svc.annotations.clone(),
+        publish_not_ready_addresses: svc.publish_not_ready_addresses,
+    };
+    parts.release(Manifest::new(
+        format!("service-{}.yaml", svc.name),
+        "workload/service.yaml.j2",
+        &kinds::SERVICE,
+        item,
+    ));
 }
 
 /// The `conservative` preset: up by 2 pods a minute at most after a minute of stable

@@ -183,6 +183,7 @@ fields! {
         POSTGRES = "postgres",
         REDIS = "redis",
         ROUTES = "routes",
+        SERVICES = "services",
         RULE_NAME = "ruleName",
         SECRETS = "secrets",
         SERVICE_ACCOUNTS = "serviceAccounts",
@@ -315,8 +316,43 @@ fields! {
         STRATEGY = "strategy",
         UPDATE_STRATEGY = "updateStrategy",
         VOLUME_CLAIM_TEMPLATES = "volumeClaimTemplates",
+        JOB = "job",
+        KIND = "kind",
     }
-    WorkloadMonitoring { NAME = "name", PORT = "port" }
+    WorkloadMonitoring {
+        METRIC_RELABELINGS = "metricRelabelings",
+        NAME = "name",
+        PORT = "port",
+        RELABELINGS = "relabelings",
+        SCRAPE_TIMEOUT = "scrapeTimeout",
+    }
+    Relabeling {
+        ACTION = "action",
+        MODULUS = "modulus",
+        REGEX = "regex",
+        REPLACEMENT = "replacement",
+        SEPARATOR = "separator",
+        SOURCE_LABELS = "sourceLabels",
+        TARGET_LABEL = "targetLabel",
+    }
+    JobSettings {
+        CONCURRENCY_POLICY = "concurrencyPolicy",
+        FAILED_JOBS_HISTORY_LIMIT = "failedJobsHistoryLimit",
+        SCHEDULE = "schedule",
+        STARTING_DEADLINE_SECONDS = "startingDeadlineSeconds",
+        SUCCESSFUL_JOBS_HISTORY_LIMIT = "successfulJobsHistoryLimit",
+        SUSPEND = "suspend",
+        TIME_ZONE = "timeZone",
+        TTL_SECONDS_AFTER_FINISHED = "ttlSecondsAfterFinished",
+    }
+    ServiceSpec {
+        LABELS = "labels",
+        NAME = "name",
+        PORTS = "ports",
+        SELECTOR = "selector",
+        WORKLOAD = "workload",
+    }
+    ServicePortSpec { TARGET_PORT = "targetPort" }
     PatchSpec { JSON = "json", TARGET = "target" }
     AllowPlaintext { PATH = "path", REASON = "reason" }
     SecretKeySpec { PROPERTY = "property", REMOTE_KEY = "remoteKey" }
@@ -346,6 +382,7 @@ fields! {
         FILES = "files",
         MOUNTS = "mounts",
         NAME = "name",
+        PORTS = "ports",
         RESOURCES = "resources",
     }
     PortSpec { NAME = "name", PORT = "port" }
@@ -363,7 +400,14 @@ fields! {
         MEMORY = "memory",
         MIN_REPLICAS = "minReplicas",
     }
-    NetworkRule { PODS = "pods", PORTS = "ports", WORKLOADS = "workloads" }
+    NetworkRule {
+        ALL_NAMESPACES = "allNamespaces",
+        NAMESPACE_LABELS = "namespaceLabels",
+        NAMESPACES = "namespaces",
+        PODS = "pods",
+        PORTS = "ports",
+        WORKLOADS = "workloads",
+    }
     PolicyRule {
         API_GROUPS = "apiGroups",
         NON_RESOURCE_URLS = "nonResourceUrls",

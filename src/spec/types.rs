@@ -382,9 +382,13 @@ pub struct AppSpec {
     /// ConfigMaps written into the tree, read by the app's workloads.
     #[serde(default)]
     pub config_maps: Vec<ConfigMapSpec>,
-    /// The app's own StatefulSets and Deployments.
+    /// The app's own StatefulSets, Deployments, Jobs and CronJobs.
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
+    /// Services of their own, beside the ones each workload gets: headless, selecting a
+    /// workload's pods or pods by labels, with annotations.
+    #[serde(default)]
+    pub services: Vec<super::workload::ServiceSpec>,
     /// ServiceAccounts with their Role and ClusterRole.
     #[serde(default)]
     pub service_accounts: Vec<ServiceAccountSpec>,

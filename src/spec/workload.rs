@@ -57,6 +57,10 @@ pub fn pattern_meaning(pattern: &str) -> Option<(&'static str, &'static str)> {
         ),
         CIDR_PATTERN => ("a CIDR block", "write an address block such as `10.0.0.0/8`"),
         MOUNT_PATH_PATTERN => ("an absolute path", "write an absolute path such as `/etc/app`"),
+        LABEL_NAME_PATTERN => (
+            "a label name",
+            "use letters, digits and `_`, not starting with a digit, e.g. `instance`",
+        ),
         PERCENT_PATTERN => (
             "a percentage",
             "write a whole number or a percentage such as `25%`",
@@ -217,6 +221,56 @@ pub struct ConfigMapSpec {
     pub data: BTreeMap<ConfigKey, String>,
 }
 
+/// A Service of the app not tied to one workload's ports: a headless Service for peer
+/// discovery, a second Service with the annotations a load balancer or mesh reads, a Service
+/// over pods gitopsc does not run. Exactly one of `workload` and `selector`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// The Service's name in the app's namespace.
+    pub name: Name,
+    /// A workload of the app whose pods it selects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<Name>,
+    /// The labels of the pods it selects, instead of `workload`.
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    /// No cluster address (`clusterIP: None`): DNS answers with the addresses of the pods.
+    #[serde(default)]
+    pub headless: bool,
+    /// Answer in DNS for pods that are not ready too (peers that must find each other before
+    /// they are ready, e.g. to form a cluster).
+    #[serde(default)]
+    pub publish_not_ready_addresses: bool,
+    /// Its ports (a Service that is not headless needs one).
+    #[serde(default)]
+    pub ports: Vec<ServicePortSpec>,
+    /// Annotations of the Service (what a load balancer controller or a mesh reads).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// More labels of the Service.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A port of a [`ServiceSpec`].
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServicePortSpec {
+    /// The port's name.
+    #[schemars(regex(pattern = PORT_NAME_PATTERN), length(max = 15))]
+    pub name: String,
+    /// The port clients connect to.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// The pods' port: a name of the workload's ports, or a number (default: `port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_port: Option<PortRef>,
+    /// The protocol.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
 /// A ConfigMap or Secret key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -244,6 +298,11 @@ pub enum WorkloadKind {
     Deployment,
     /// Replicas with stable names (`<name>-0`, `<name>-1`, ...), DNS and volumes.
     StatefulSet,
+    /// Pods that run to completion once (batch/v1); the app's Flux Kustomization waits until
+    /// it completed, and recreates it when its pod template changes.
+    Job,
+    /// A Job on a schedule (batch/v1); `job.schedule` says when.
+    CronJob,
 }
 
 impl WorkloadKind {
@@ -252,20 +311,136 @@ impl WorkloadKind {
         match self {
             WorkloadKind::Deployment => "Deployment",
             WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
         }
+    }
+
+    /// Whether its pods run to completion (a Job or CronJob) rather than serve.
+    pub fn runs_to_completion(self) -> bool {
+        matches!(self, WorkloadKind::Job | WorkloadKind::CronJob)
     }
 }
 
+/// How a Job or CronJob runs its pods.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobSettings {
+    /// CronJob only, required there: when a Job starts, in cron syntax (`0 3 * * *`: minute,
+    /// hour, day of month, month, day of week) or a macro (`@hourly`, `@daily`, `@weekly`,
+    /// `@monthly`, `@yearly`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// CronJob only: the time zone of the schedule (an IANA name such as `Europe/Berlin`;
+    /// the controller's, usually UTC, when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// CronJob only: what happens when a Job is due while the last one still runs
+    /// (Kubernetes' default `Allow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<ConcurrencyPolicy>,
+    /// CronJob only: seconds after its time a missed Job may still start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_deadline_seconds: Option<u32>,
+    /// CronJob only: finished Jobs kept (Kubernetes' defaults 3 succeeded, 1 failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successful_jobs_history_limit: Option<u32>,
+    /// CronJob only: failed Jobs kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_jobs_history_limit: Option<u32>,
+    /// CronJob only: start no more Jobs until it is set back to `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// CronJob only: seconds after a Job finished that Kubernetes deletes it (a Flux-applied
+    /// Job must not be deleted: Flux would create it again, and it would run again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds_after_finished: Option<u32>,
+    /// Retries before the Job counts as failed (Kubernetes' default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_limit: Option<u32>,
+    /// Seconds the Job may run, retries included, before it is stopped and failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub active_deadline_seconds: Option<u32>,
+    /// Pods that must succeed (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub completions: Option<u32>,
+    /// Pods that run at once (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
+    /// Whether a failed container restarts in its pod (`OnFailure`) or the pod fails and a
+    /// new one is made (`Never`).
+    #[serde(default)]
+    pub restart_policy: JobRestartPolicy,
+}
+
+impl JobSettings {
+    /// The CronJob-only fields that are set.
+    pub fn cron_fields(&self) -> Vec<super::path::Field> {
+        [
+            (Self::SCHEDULE, self.schedule.is_some()),
+            (Self::TIME_ZONE, self.time_zone.is_some()),
+            (Self::CONCURRENCY_POLICY, self.concurrency_policy.is_some()),
+            (
+                Self::STARTING_DEADLINE_SECONDS,
+                self.starting_deadline_seconds.is_some(),
+            ),
+            (
+                Self::SUCCESSFUL_JOBS_HISTORY_LIMIT,
+                self.successful_jobs_history_limit.is_some(),
+            ),
+            (
+                Self::FAILED_JOBS_HISTORY_LIMIT,
+                self.failed_jobs_history_limit.is_some(),
+            ),
+            (Self::SUSPEND, self.suspend.is_some()),
+            (
+                Self::TTL_SECONDS_AFTER_FINISHED,
+                self.ttl_seconds_after_finished.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect()
+    }
+}
+
+/// What a CronJob does when a Job is due while the last one runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ConcurrencyPolicy {
+    /// Start it anyway.
+    Allow,
+    /// Skip it.
+    Forbid,
+    /// Stop the running one and start it.
+    Replace,
+}
+
+/// The restart policy of a Job's pods.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum JobRestartPolicy {
+    /// Restart the failed container in the same pod.
+    #[default]
+    OnFailure,
+    /// Fail the pod; the Job makes a new one.
+    Never,
+}
+
 /// A StatefulSet or Deployment the app runs (apps/v1), with its Services, autoscaler,
-/// disruption budget, monitoring and network policy.
+/// disruption budget, monitoring and network policy; or a Job or CronJob (batch/v1), with its
+/// monitoring and network policy.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WorkloadSpec {
     /// The workload's name: its object, its container and its Services are named after it.
     /// Selectors derive from it and the app's name only, so it must never change.
     pub name: Name,
-    /// `Deployment` or `StatefulSet`.
+    /// `Deployment`, `StatefulSet`, `Job` or `CronJob`.
     pub kind: WorkloadKind,
+    /// Job and CronJob only: the schedule, retries, deadlines and history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobSettings>,
     /// The container's name, when it is not the workload's (a team keeping the name its
     /// dashboards and `kubectl logs -c` use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,7 +479,8 @@ pub struct WorkloadSpec {
     /// Scratch directories (emptyDir), e.g. `/tmp` under a read-only root filesystem.
     #[serde(default)]
     pub empty_dirs: Vec<EmptyDirSpec>,
-    /// Containers that run to completion, in order, before the workload's container starts.
+    /// Containers that run to completion, in order, before the workload's container starts;
+    /// with `sidecar: true`, containers that keep running beside it (started in this order).
     #[serde(default)]
     pub init_containers: Vec<InitContainerSpec>,
     /// Liveness, readiness and startup probes.
@@ -408,21 +584,33 @@ impl WorkloadSpec {
 
     /// The ports of the workload's ClusterIP Service: all but a metrics port that has its
     /// own Service, unless it is the only port (the two Services then share it: the main
-    /// Service must not vanish because its port is also scraped).
+    /// Service must not vanish because its port is also scraped). None for a Job or CronJob,
+    /// whose pods come and go.
     pub fn service_ports(&self) -> impl Iterator<Item = &PortSpec> {
         let metrics = self
             .monitoring
             .as_ref()
-            .filter(|_| self.has_metrics_service() && self.ports.len() > 1)
+            .filter(|_| self.has_metrics_service())
             .map(|m| m.port.as_str());
-        self.ports
-            .iter()
-            .filter(move |p| Some(p.name.as_str()) != metrics)
+        let serves = !self.kind.runs_to_completion();
+        let several = self.all_ports().nth(1).is_some();
+        self.all_ports()
+            .filter(move |p| serves && !(several && Some(p.name.as_str()) == metrics))
     }
 
-    /// The port named `name`.
+    /// The pod's named ports: the workload container's, then its sidecars'.
+    pub fn all_ports(&self) -> impl Iterator<Item = &PortSpec> {
+        self.ports.iter().chain(
+            self.init_containers
+                .iter()
+                .filter(|c| c.sidecar)
+                .flat_map(|c| c.ports.iter()),
+        )
+    }
+
+    /// The port named `name`, of the workload's container or a sidecar.
     pub fn port(&self, name: &str) -> Option<&PortSpec> {
-        self.ports.iter().find(|p| p.name.as_str() == name)
+        self.all_ports().find(|p| p.name.as_str() == name)
     }
 
     /// Whether a NetworkPolicy isolates the pods for ingress and for egress: the app's
@@ -617,7 +805,8 @@ pub struct EmptyDirSpec {
     pub memory: bool,
 }
 
-/// A container that runs before the workload's container.
+/// A container that runs to completion before the workload's container starts, or — with
+/// `sidecar: true` — runs beside it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InitContainerSpec {
@@ -648,6 +837,16 @@ pub struct InitContainerSpec {
     /// CPU and memory requests and limits.
     #[serde(default)]
     pub resources: Resources,
+    /// Keep it running beside the workload's container (a native sidecar: an init container
+    /// with `restartPolicy: Always`, Kubernetes 1.29+): it starts before the containers
+    /// listed after it and stops after the workload's container; a Job completes without
+    /// waiting for it.
+    #[serde(default)]
+    pub sidecar: bool,
+    /// Sidecars only: its named ports, served by the workload's Services, monitors and network
+    /// rules like the workload's own `ports` (e.g. a metrics exporter's).
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
 }
 
 /// The three probes.
@@ -1121,6 +1320,132 @@ pub struct WorkloadMonitoring {
     /// The monitor's name, when it is not the workload's (one the team already has).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
+    /// How long a scrape may take before it counts as failed (Prometheus' global timeout
+    /// when unset); never longer than `interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PROM_DURATION_PATTERN))]
+    pub scrape_timeout: Option<String>,
+    /// `http` (the default) or `https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<ScrapeScheme>,
+    /// Rewrites of the target's labels before the scrape (`relabelings`; `relabelConfigs`
+    /// under the VictoriaMetrics flavour).
+    #[serde(default)]
+    pub relabelings: Vec<Relabeling>,
+    /// Rewrites of the scraped series' labels, or series dropped, before they are stored
+    /// (`metricRelabelings`; `metricRelabelConfigs` under the VictoriaMetrics flavour).
+    #[serde(default)]
+    pub metric_relabelings: Vec<Relabeling>,
+}
+
+/// The protocol a scrape speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScrapeScheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+/// A Prometheus relabeling rule (`relabel_config`): the `sourceLabels` joined by `separator`
+/// are matched against `regex`, then `action` applies.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Relabeling {
+    /// What to do with a match (default `replace`).
+    #[serde(default)]
+    pub action: RelabelAction,
+    /// The labels whose values are joined and matched.
+    #[serde(default)]
+    pub source_labels: Vec<LabelName>,
+    /// What joins the source labels' values (Prometheus' default `;`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    /// The label written by `replace`, `hashmod`, `lowercase`, `uppercase`, and compared by
+    /// `keepequal` / `dropequal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_label: Option<LabelName>,
+    /// The regular expression (RE2, anchored at both ends; Prometheus' default `(.*)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// `hashmod` only: the modulus of the hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub modulus: Option<u64>,
+    /// The value written by `replace` (`$1` is the regex's first group; default `$1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+}
+
+/// A Prometheus label name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LabelName(pub String);
+
+impl JsonSchema for LabelName {
+    fn schema_name() -> Cow<'static, str> {
+        "LabelName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A Prometheus label name: letters, digits and `_`, not starting with a digit.",
+            "type": "string",
+            "pattern": LABEL_NAME_PATTERN
+        })
+    }
+}
+
+/// Pattern of a Prometheus label name.
+pub const LABEL_NAME_PATTERN: &str = "^[a-zA-Z_][a-zA-Z0-9_]*$";
+
+/// Relabeling actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RelabelAction {
+    /// Write `replacement` (with the regex's groups) to `targetLabel`.
+    #[default]
+    Replace,
+    /// Keep only the targets or series that match.
+    Keep,
+    /// Drop the targets or series that match.
+    Drop,
+    /// Write the hash of the source values modulo `modulus` to `targetLabel` (sharding).
+    Hashmod,
+    /// Copy every label whose name matches to the name `replacement` makes of it.
+    Labelmap,
+    /// Remove every label whose name matches.
+    Labeldrop,
+    /// Remove every label whose name does not match.
+    Labelkeep,
+    /// Write the joined source values, lowercased, to `targetLabel`.
+    Lowercase,
+    /// Write the joined source values, uppercased, to `targetLabel`.
+    Uppercase,
+    /// Keep only what has the joined source values equal to `targetLabel`'s value.
+    Keepequal,
+    /// Drop what has the joined source values equal to `targetLabel`'s value.
+    Dropequal,
+}
+
+impl RelabelAction {
+    /// The name Prometheus reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelabelAction::Replace => "replace",
+            RelabelAction::Keep => "keep",
+            RelabelAction::Drop => "drop",
+            RelabelAction::Hashmod => "hashmod",
+            RelabelAction::Labelmap => "labelmap",
+            RelabelAction::Labeldrop => "labeldrop",
+            RelabelAction::Labelkeep => "labelkeep",
+            RelabelAction::Lowercase => "lowercase",
+            RelabelAction::Uppercase => "uppercase",
+            RelabelAction::Keepequal => "keepequal",
+            RelabelAction::Dropequal => "dropequal",
+        }
+    }
 }
 
 fn default_metrics_path() -> String {
@@ -1146,7 +1471,15 @@ pub struct NetworkRule {
     /// Namespaces, by name (with `pods`: those pods in these namespaces).
     #[serde(default)]
     pub namespaces: Vec<Name>,
-    /// Pods by labels (in `namespaces`, or in the app's namespace).
+    /// Namespaces, by their labels (with `pods`: those pods in these namespaces); instead of
+    /// `namespaces`.
+    #[serde(default)]
+    pub namespace_labels: BTreeMap<String, String>,
+    /// Every namespace of the cluster (with `pods`: those pods wherever they run); instead of
+    /// `namespaces` and `namespaceLabels`. Addresses outside the cluster are not included.
+    #[serde(default)]
+    pub all_namespaces: bool,
+    /// Pods by labels (in the namespaces chosen above, or in the app's namespace).
     #[serde(default)]
     pub pods: BTreeMap<String, String>,
     /// Workloads of this app.
@@ -1162,6 +1495,13 @@ pub struct NetworkRule {
     /// The protocol of the ports.
     #[serde(default)]
     pub protocol: Protocol,
+}
+
+impl NetworkRule {
+    /// Whether the rule chooses namespaces (by name, by labels or all of them).
+    pub fn has_namespaces(&self) -> bool {
+        !self.namespaces.is_empty() || !self.namespace_labels.is_empty() || self.all_namespaces
+    }
 }
 
 /// A CIDR block.

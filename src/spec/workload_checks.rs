@@ -177,7 +177,15 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
                 claim(&mut r, "Service", service, p.clone());
             }
         }
-        if !app.workloads.is_empty() || app.network_policy.is_some() || !app.alerts.is_empty() {
+        for (i, svc) in app.services.iter().enumerate() {
+            let p = base.field(AppSpec::SERVICES).index(i).field(ServiceSpec::NAME);
+            claim(&mut r, "Service", svc.name.to_string(), p);
+        }
+        if !app.workloads.is_empty()
+            || app.network_policy.is_some()
+            || !app.alerts.is_empty()
+            || !app.services.is_empty()
+        {
             check_app(spec, app, &base, &levels, &mut r);
         }
         let monitored = app.workloads.iter().position(|w| w.monitoring.is_some());
@@ -336,8 +344,88 @@ fn check_app(
             );
         }
     }
+    for (i, svc) in app.services.iter().enumerate() {
+        check_service(svc, &base.field(AppSpec::SERVICES).index(i), &workloads, r);
+    }
     check_alerts(app, base, r);
     check_quota(app, base, r);
+}
+
+/// A Service of the app's `services`: what it selects, its ports.
+fn check_service(svc: &ServiceSpec, p: &SpecPath, workloads: &BTreeMap<&str, &WorkloadSpec>, r: &mut Report) {
+    let target = match (&svc.workload, svc.selector.is_empty()) {
+        (Some(name), true) => match workloads.get(name.as_str()) {
+            Some(wl) => Some(*wl),
+            None => {
+                r.unknown(
+                    Code::WorkloadUnknownName,
+                    &p.field(ServiceSpec::WORKLOAD),
+                    format!("`{name}` is not a workload of this app"),
+                    name.as_str(),
+                    workloads.keys().copied(),
+                    "name a workload of this app, or select pods by `selector` labels".into(),
+                );
+                None
+            }
+        },
+        (None, false) => None,
+        (Some(_), false) | (None, true) => {
+            r.error(
+                Code::OneOfRequired,
+                p,
+                format!(
+                    "Service `{}` needs exactly one of `workload` and `selector`",
+                    svc.name
+                ),
+                "",
+                "name the workload whose pods it serves, or the labels of the pods in `selector`",
+            );
+            None
+        }
+    };
+    check_labels(&svc.selector, &p.field(ServiceSpec::SELECTOR), false, r);
+    check_labels(&svc.labels, &p.field(ServiceSpec::LABELS), false, r);
+    if svc.ports.is_empty() && !svc.headless {
+        r.error_key(
+            Code::ServiceInvalid,
+            &p.field(ServiceSpec::NAME),
+            format!("Service `{}` has no ports", svc.name),
+            "no ports",
+            "a Service with a cluster address needs a port: add `ports`, or make it `headless: true`",
+        );
+    }
+    let mut names = BTreeSet::new();
+    let mut numbers = BTreeSet::new();
+    for (i, port) in svc.ports.iter().enumerate() {
+        let pp = p.field(ServiceSpec::PORTS).index(i);
+        if !names.insert(port.name.as_str()) || !numbers.insert((port.port, port.protocol)) {
+            r.error(
+                Code::WorkloadDuplicate,
+                &pp,
+                format!(
+                    "Service `{}` declares port `{}` ({}) twice",
+                    svc.name, port.name, port.port
+                ),
+                "",
+                "give each port its own name and number",
+            );
+        }
+        if let (Some(wl), Some(PortRef::Name(name))) = (target, &port.target_port)
+            && wl.port(name).is_none()
+        {
+            r.unknown(
+                Code::WorkloadUnknownName,
+                &pp.field(ServicePortSpec::TARGET_PORT),
+                format!("workload `{}` has no port `{name}`", wl.name),
+                name,
+                wl.all_ports()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                "name one of the workload's `ports`, or give the number".into(),
+            );
+        }
+    }
 }
 
 /// What references inside a workload resolve against.
@@ -444,6 +532,9 @@ fn check_workload(
     if let Some(pdb) = &wl.disruption_budget {
         check_disruption_budget(wl, pdb, p, r);
     }
+    if let Some(m) = &wl.monitoring {
+        check_monitor_endpoint(m, &p.field(WorkloadSpec::MONITORING), r);
+    }
     if let Some(m) = &wl.monitoring
         && wl.port(&m.port).is_none()
     {
@@ -458,41 +549,196 @@ fn check_workload(
     }
 }
 
-/// Fields of the other kind: a Deployment's on a StatefulSet, a StatefulSet's on a Deployment.
+/// Fields of another kind: a Deployment's on a StatefulSet, a StatefulSet's on a Deployment,
+/// a serving workload's (replicas, autoscaler, disruption budget) on a Job or CronJob, `job`
+/// on a serving workload.
 fn check_kind_fields(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
-    let sts = wl.kind == WorkloadKind::StatefulSet;
+    use WorkloadKind::{CronJob, Deployment, Job, StatefulSet};
     let kind = wl.kind.as_str();
-    // Fields of the other kind.
-    let foreign: &[(Field, bool)] = if sts {
-        &[(WorkloadSpec::STRATEGY, wl.strategy.is_some())]
-    } else {
-        &[
-            (WorkloadSpec::UPDATE_STRATEGY, wl.update_strategy.is_some()),
-            (
-                WorkloadSpec::POD_MANAGEMENT_POLICY,
-                r.spans.contains(&p.field(WorkloadSpec::POD_MANAGEMENT_POLICY)),
+    let fields: [(Field, bool, &[WorkloadKind]); 8] = [
+        (WorkloadSpec::STRATEGY, wl.strategy.is_some(), &[Deployment]),
+        (
+            WorkloadSpec::UPDATE_STRATEGY,
+            wl.update_strategy.is_some(),
+            &[StatefulSet],
+        ),
+        (
+            WorkloadSpec::POD_MANAGEMENT_POLICY,
+            r.spans.contains(&p.field(WorkloadSpec::POD_MANAGEMENT_POLICY)),
+            &[StatefulSet],
+        ),
+        (
+            WorkloadSpec::VOLUME_CLAIM_TEMPLATES,
+            !wl.volume_claim_templates.is_empty(),
+            &[StatefulSet],
+        ),
+        (
+            WorkloadSpec::REPLICAS,
+            wl.replicas.is_some(),
+            &[Deployment, StatefulSet],
+        ),
+        (
+            WorkloadSpec::AUTOSCALING,
+            wl.autoscaling.is_some(),
+            &[Deployment, StatefulSet],
+        ),
+        (
+            WorkloadSpec::DISRUPTION_BUDGET,
+            wl.disruption_budget.is_some(),
+            &[Deployment, StatefulSet],
+        ),
+        (WorkloadSpec::JOB, wl.job.is_some(), &[Job, CronJob]),
+    ];
+    for (field, set, kinds) in fields {
+        if !set || kinds.contains(&wl.kind) {
+            continue;
+        }
+        let at = p.field(field);
+        let field = field.name();
+        let owners: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let help = if wl.kind == StatefulSet && field == "strategy" {
+            "a StatefulSet's rollout is set by `updateStrategy` and `podManagementPolicy`".to_string()
+        } else if wl.kind.runs_to_completion() {
+            format!(
+                "a {kind}'s pods run to completion: `job.parallelism` and `job.completions` say how many; remove `{field}`"
+            )
+        } else {
+            format!("remove it, or make the workload `kind: {}`", owners[0])
+        };
+        r.error_key(
+            Code::KindMismatch,
+            &at,
+            format!(
+                "`{field}` is a {} field; workload `{}` is a {kind}",
+                owners.join(" and "),
+                wl.name
             ),
-            (
-                WorkloadSpec::VOLUME_CLAIM_TEMPLATES,
-                !wl.volume_claim_templates.is_empty(),
-            ),
-        ]
-    };
-    for (field, set) in foreign {
-        if *set {
-            let at = p.field(*field);
+            "not for this kind",
+            help,
+        );
+    }
+    if wl.kind.runs_to_completion() {
+        check_job(wl, p, r);
+    }
+}
+
+/// A Job's or CronJob's settings: a CronJob's schedule, no CronJob field on a Job, a scrape
+/// through the pods.
+fn check_job(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
+    let settings = wl.job.clone().unwrap_or_default();
+    let jp = p.field(WorkloadSpec::JOB);
+    if wl.kind == WorkloadKind::Job {
+        for field in settings.cron_fields() {
+            let at = jp.field(field);
             let field = field.name();
-            let other = if sts { "Deployment" } else { "StatefulSet" };
             r.error_key(
                 Code::KindMismatch,
                 &at,
-                format!("`{field}` is a {other} field; workload `{}` is a {kind}", wl.name),
+                format!("`{field}` is a CronJob field; workload `{}` is a Job", wl.name),
                 "not for this kind",
-                if sts {
-                    "a StatefulSet's rollout is set by `updateStrategy` and `podManagementPolicy`".to_string()
+                if field == "ttlSecondsAfterFinished" {
+                    "Flux applies the Job again once Kubernetes deleted it, so it would run again: keep finished Jobs (a CronJob may delete its own)".to_string()
                 } else {
-                    format!("remove it, or make the workload `kind: {other}`")
+                    "remove it, or make the workload `kind: CronJob`".to_string()
                 },
+            );
+        }
+    } else {
+        check_schedule(wl, &settings, &jp, p, r);
+    }
+    if let Some(m) = &wl.monitoring
+        && m.via == ScrapeVia::Service
+    {
+        r.error_key(
+            Code::KindMismatch,
+            &p.field(WorkloadSpec::MONITORING),
+            format!(
+                "workload `{}` is a {}: it gets no Service to scrape through",
+                wl.name,
+                wl.kind.as_str()
+            ),
+            "no Service",
+            "its pods come and go: scrape them with `via: pod`",
+        );
+    }
+}
+
+/// The macros a CronJob schedule may be.
+const CRON_MACROS: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
+
+/// A CronJob's schedule: present, five fields or a macro, its time zone in `timeZone`.
+fn check_schedule(wl: &WorkloadSpec, settings: &JobSettings, jp: &SpecPath, p: &SpecPath, r: &mut Report) {
+    let Some(schedule) = &settings.schedule else {
+        let at = if wl.job.is_some() {
+            jp.clone()
+        } else {
+            p.field(WorkloadSpec::KIND)
+        };
+        r.error_key(
+            Code::JobSchedule,
+            &at,
+            format!("CronJob `{}` has no `job.schedule`", wl.name),
+            "no schedule",
+            "say when its Job starts, e.g. `job: {schedule: \"0 3 * * *\"}` (03:00 every day)",
+        );
+        return;
+    };
+    let sp = jp.field(JobSettings::SCHEDULE);
+    let trimmed = schedule.trim();
+    let problem = if trimmed.starts_with("TZ=") || trimmed.starts_with("CRON_TZ=") {
+        Some("Kubernetes refuses a time zone inside the schedule: write it in `job.timeZone`".to_string())
+    } else if trimmed.starts_with('@') {
+        (!CRON_MACROS.contains(&trimmed)).then(|| format!("the macros are {}", CRON_MACROS.join(", ")))
+    } else {
+        let fields: Vec<&str> = trimmed.split_whitespace().collect();
+        let allowed = |f: &&str| {
+            f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "*/,-?".contains(c))
+        };
+        if fields.len() != 5 {
+            Some(format!(
+                "a schedule has five fields (minute, hour, day of month, month, day of week); this one has {}",
+                fields.len()
+            ))
+        } else {
+            fields
+                .iter()
+                .find(|f| !allowed(f))
+                .map(|f| format!("`{f}` is not a cron field: use digits, names, `*`, `/`, `,`, `-` and `?`"))
+        }
+    };
+    if let Some(help) = problem {
+        r.error(
+            Code::JobSchedule,
+            &sp,
+            format!("`{schedule}` is not a schedule Kubernetes accepts"),
+            "invalid schedule",
+            help,
+        );
+    }
+    if let Some(zone) = &settings.time_zone {
+        let ok = !zone.is_empty()
+            && !zone.starts_with('/')
+            && !zone.ends_with('/')
+            && !zone.contains("..")
+            && zone
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        if !ok {
+            r.error(
+                Code::JobSchedule,
+                &jp.field(JobSettings::TIME_ZONE),
+                format!("`{zone}` is not a time zone name"),
+                "invalid time zone",
+                "write an IANA time zone such as `Etc/UTC` or `Europe/Berlin`",
             );
         }
     }
@@ -595,6 +841,18 @@ fn check_init_containers(
 ) {
     for (i, init) in wl.init_containers.iter().enumerate() {
         let ip = p.field(WorkloadSpec::INIT_CONTAINERS).index(i);
+        if !init.sidecar && !init.ports.is_empty() {
+            r.error_key(
+                Code::KindMismatch,
+                &ip.field(InitContainerSpec::PORTS),
+                format!(
+                    "init container `{}` runs to completion: it serves no ports",
+                    init.name
+                ),
+                "not a sidecar",
+                "make it a sidecar (`sidecar: true`) to keep it running beside the workload's container",
+            );
+        }
         if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
             r.error(
                 Code::WorkloadDuplicate,
@@ -638,11 +896,23 @@ fn check_init_containers(
     }
 }
 
+/// The pod's ports, the workload container's and its sidecars': valid names, each name and
+/// number once in the pod (they share its network namespace and its Services).
 fn check_ports(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     let mut names = BTreeSet::new();
     let mut numbers = BTreeSet::new();
-    for (i, port) in wl.ports.iter().enumerate() {
-        let pp = p.field(WorkloadSpec::PORTS).index(i);
+    let own = wl
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| (p.field(WorkloadSpec::PORTS).index(i), port));
+    let sidecars = wl.init_containers.iter().enumerate().flat_map(|(c, init)| {
+        init.ports.iter().enumerate().map(move |(i, port)| {
+            let at = p.field(WorkloadSpec::INIT_CONTAINERS).index(c);
+            (at.field(InitContainerSpec::PORTS).index(i), port)
+        })
+    });
+    for (pp, port) in own.chain(sidecars) {
         if !port.name.contains(|c: char| c.is_ascii_lowercase()) || port.name.contains("--") {
             r.error(
                 Code::InvalidName,
@@ -673,9 +943,18 @@ fn check_ports(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     }
 }
 
-fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &SpecPath, r: &mut Report) {
+/// A port by name: one of the pod's ports (`own`: of the workload's container only, as a
+/// probe of that container needs).
+fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &SpecPath, own: bool, r: &mut Report) {
+    let known = |name: &str| {
+        if own {
+            wl.ports.iter().any(|p| p.name == name)
+        } else {
+            wl.port(name).is_some()
+        }
+    };
     if let PortRef::Name(name) = port
-        && wl.port(name).is_none()
+        && !known(name)
     {
         r.unknown(
             Code::WorkloadUnknownName,
@@ -738,11 +1017,11 @@ fn check_env(
                 &key_ref.key,
             );
         }
-        if var.field == Some(PodField::PodIndex) && wl.kind == WorkloadKind::Deployment {
+        if var.field == Some(PodField::PodIndex) && wl.kind != WorkloadKind::StatefulSet {
             r.error(
                 Code::KindMismatch,
                 &ep.field(EnvVar::FIELD),
-                "a Deployment's pods have no ordinal".into(),
+                format!("a {}'s pods have no ordinal", wl.kind.as_str()),
                 "",
                 "`podIndex` exists on StatefulSet pods only",
             );
@@ -849,10 +1128,22 @@ fn check_probes(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
             );
         }
         if let Some(http) = &probe.http {
-            check_port_ref(wl, &http.port, &pp.field(Probe::HTTP).field(HttpProbe::PORT), r);
+            check_port_ref(
+                wl,
+                &http.port,
+                &pp.field(Probe::HTTP).field(HttpProbe::PORT),
+                true,
+                r,
+            );
         }
         if let Some(tcp) = &probe.tcp {
-            check_port_ref(wl, &tcp.port, &pp.field(Probe::TCP).field(TcpProbe::PORT), r);
+            check_port_ref(
+                wl,
+                &tcp.port,
+                &pp.field(Probe::TCP).field(TcpProbe::PORT),
+                true,
+                r,
+            );
         }
         if probe.exec.as_ref().is_some_and(Vec::is_empty) {
             r.error(
@@ -1131,12 +1422,13 @@ fn check_identity(
     r: &mut Report,
 ) {
     let ip = p.field(WorkloadSpec::INSTANCE_IDENTITY);
-    if wl.kind == WorkloadKind::Deployment {
+    if wl.kind != WorkloadKind::StatefulSet {
+        let kind = wl.kind.as_str();
         r.error_key(Code::KindMismatch,
             &ip,
-            format!("instance identity needs a StatefulSet; workload `{}` is a Deployment", wl.name),
+            format!("instance identity needs a StatefulSet; workload `{}` is a {kind}", wl.name),
             "no ordinal",
-            "a Deployment's pod names end in a random suffix, so no replica has a stable id: use `kind: StatefulSet`",
+            format!("a {kind}'s pod names end in a random suffix, so no replica has a stable id: use `kind: StatefulSet`"),
         );
     }
     if wl.autoscaling.is_some() {
@@ -1331,19 +1623,47 @@ fn check_network_rule(
             );
         }
     }
-    if !rule.workloads.is_empty() && !rule.namespaces.is_empty() {
+    if !rule.workloads.is_empty() && rule.has_namespaces() {
         r.error_key(
             Code::NetworkRule,
             &p.field(NetworkRule::WORKLOADS),
-            "`workloads` are in the app's namespace; they cannot be combined with `namespaces`".into(),
+            "`workloads` are in the app's namespace; they cannot be combined with `namespaces`, `namespaceLabels` or `allNamespaces`".into(),
             "",
             "split the rule in two",
         );
     }
+    let chosen: Vec<Field> = [
+        (NetworkRule::NAMESPACES, !rule.namespaces.is_empty()),
+        (NetworkRule::NAMESPACE_LABELS, !rule.namespace_labels.is_empty()),
+        (NetworkRule::ALL_NAMESPACES, rule.all_namespaces),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    if let [first, rest @ ..] = chosen.as_slice() {
+        let first = first.name();
+        for field in rest {
+            let at = p.field(*field);
+            let field = field.name();
+            r.error_key(
+                Code::NetworkRule,
+                &at,
+                format!("`{field}` and `{first}` both choose the namespaces of one peer"),
+                "choose namespaces once",
+                "keep one of them; for namespaces chosen either way, write two rules",
+            );
+        }
+    }
+    check_labels(
+        &rule.namespace_labels,
+        &p.field(NetworkRule::NAMESPACE_LABELS),
+        false,
+        r,
+    );
     for (i, port) in rule.ports.iter().enumerate() {
         let pp = p.field(NetworkRule::PORTS).index(i);
         if ingress {
-            check_port_ref(wl, port, &pp, r);
+            check_port_ref(wl, port, &pp, false, r);
         } else if let PortRef::Name(name) = port {
             // A named egress port is resolved on the destination pods: check it when they are
             // the app's own workloads.
@@ -1352,7 +1672,7 @@ fn check_network_rule(
                 .iter()
                 .filter_map(|w| workloads.get(w.as_str()).copied())
                 .collect();
-            let only_workloads = rule.namespaces.is_empty() && rule.pods.is_empty() && rule.cidrs.is_empty();
+            let only_workloads = !rule.has_namespaces() && rule.pods.is_empty() && rule.cidrs.is_empty();
             if only_workloads && !targets.is_empty() && targets.iter().any(|t| t.port(name).is_none()) {
                 r.error(
                     Code::NetworkRule,
@@ -1365,6 +1685,141 @@ fn check_network_rule(
         }
     }
     check_labels(&rule.pods, &p.field(NetworkRule::PODS), false, r);
+}
+
+/// Milliseconds in a Prometheus duration (`1h30m`, `90s`, `500ms`), when it is one.
+fn prom_duration_ms(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let value: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = ["ms", "y", "w", "d", "h", "m", "s"]
+            .into_iter()
+            .find(|u| rest.starts_with(u));
+        let factor: u64 = match unit {
+            Some("ms") => 1,
+            Some("s") => 1_000,
+            Some("m") => 60_000,
+            Some("h") => 3_600_000,
+            Some("d") => 86_400_000,
+            Some("w") => 604_800_000,
+            Some("y") => 31_536_000_000,
+            _ if rest.is_empty() && value == 0 => 0,
+            _ => return None,
+        };
+        rest = &rest[unit.map_or(0, str::len)..];
+        total = total.checked_add(value.checked_mul(factor)?)?;
+    }
+    Some(total)
+}
+
+/// A monitor's endpoint: a scrape timeout within the interval, relabelings with the fields
+/// their action needs (what Prometheus checks when it loads the configuration the operator
+/// writes: a refused one stops the whole scrape configuration from reloading).
+fn check_monitor_endpoint(m: &WorkloadMonitoring, p: &SpecPath, r: &mut Report) {
+    if let (Some(timeout), Some(interval)) = (&m.scrape_timeout, &m.interval)
+        && let (Some(t), Some(i)) = (prom_duration_ms(timeout), prom_duration_ms(interval))
+        && t > i
+    {
+        r.error(
+            Code::MonitorEndpoint,
+            &p.field(WorkloadMonitoring::SCRAPE_TIMEOUT),
+            format!("the scrape timeout `{timeout}` is longer than the interval `{interval}`"),
+            "longer than `interval`",
+            "the operator refuses a timeout longer than the interval: shorten it, or scrape less often",
+        );
+    }
+    for (field, rules) in [
+        (WorkloadMonitoring::RELABELINGS, &m.relabelings),
+        (WorkloadMonitoring::METRIC_RELABELINGS, &m.metric_relabelings),
+    ] {
+        for (i, rule) in rules.iter().enumerate() {
+            check_relabeling(rule, &p.field(field).index(i), r);
+        }
+    }
+}
+
+/// The fields a relabeling's action needs, and those it forbids (Prometheus'
+/// `relabel.Config.Validate`).
+fn check_relabeling(rule: &Relabeling, p: &SpecPath, r: &mut Report) {
+    use RelabelAction as A;
+    let action = rule.action.as_str();
+    // `action` may be left to its default: the entry itself is then where the problem is.
+    let at = p.field(Relabeling::ACTION);
+    let (at, key) = if r.spans.contains(&at) {
+        (at, true)
+    } else {
+        (p.clone(), false)
+    };
+    let needs_target = matches!(
+        rule.action,
+        A::Replace | A::Hashmod | A::Lowercase | A::Uppercase | A::Keepequal | A::Dropequal
+    );
+    if needs_target && rule.target_label.is_none() {
+        r.push(
+            Diagnostic::error(
+                Code::MonitorEndpoint,
+                format!("a `{action}` relabeling needs a `targetLabel`"),
+            ),
+            &at,
+            key,
+            "no `targetLabel`",
+            "name the label it writes (or compares with) in `targetLabel`".into(),
+        );
+    }
+    if rule.action == A::Hashmod && rule.modulus.is_none() {
+        r.push(
+            Diagnostic::error(Code::MonitorEndpoint, "a `hashmod` relabeling needs a `modulus`"),
+            &at,
+            key,
+            "no `modulus`",
+            "set `modulus` to the number of shards".into(),
+        );
+    }
+    let only_regex = matches!(rule.action, A::Labeldrop | A::Labelkeep);
+    let only_labels = matches!(rule.action, A::Keepequal | A::Dropequal);
+    let extra: Vec<Field> = [
+        (
+            Relabeling::SOURCE_LABELS,
+            !rule.source_labels.is_empty() && only_regex,
+        ),
+        (
+            Relabeling::TARGET_LABEL,
+            rule.target_label.is_some() && only_regex,
+        ),
+        (Relabeling::SEPARATOR, rule.separator.is_some() && only_regex),
+        (Relabeling::REGEX, rule.regex.is_some() && only_labels),
+        (
+            Relabeling::REPLACEMENT,
+            rule.replacement.is_some() && (only_regex || only_labels),
+        ),
+        (
+            Relabeling::MODULUS,
+            rule.modulus.is_some() && rule.action != A::Hashmod,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    for field in extra {
+        let at = p.field(field);
+        let field = field.name();
+        r.error_key(
+            Code::MonitorEndpoint,
+            &at,
+            format!("a `{action}` relabeling takes no `{field}`"),
+            "not for this action",
+            if only_regex {
+                "`labeldrop` and `labelkeep` take only `regex` (matched against label names)"
+            } else if only_labels {
+                "`keepequal` and `dropequal` take only `sourceLabels` and `targetLabel`"
+            } else {
+                "`modulus` is for `hashmod` only"
+            },
+        );
+    }
 }
 
 fn check_alerts(app: &AppSpec, base: &SpecPath, r: &mut Report) {
@@ -1898,6 +2353,16 @@ fn check_resource(r: &mut Report, group: &str, resource: &str, pointer: &SpecPat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prometheus_durations() {
+        assert_eq!(prom_duration_ms("30s"), Some(30_000));
+        assert_eq!(prom_duration_ms("1m30s"), Some(90_000));
+        assert_eq!(prom_duration_ms("500ms"), Some(500));
+        assert_eq!(prom_duration_ms("1h"), Some(3_600_000));
+        assert_eq!(prom_duration_ms("0"), Some(0));
+        assert_eq!(prom_duration_ms("5x"), None);
+    }
 
     #[test]
     fn promql_brackets() {

@@ -9,7 +9,7 @@ use super::{Labels, Meta, app_labels, selector, workload_labels};
 use crate::model::monitors;
 use crate::model::part::{AppCtx, Parts};
 use crate::spec::ClusterSpec;
-use crate::spec::workload::ScrapeVia;
+use crate::spec::workload::{Relabeling, ScrapeVia, WorkloadMonitoring};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -40,6 +40,50 @@ struct PodMonitorItem {
     port: String,
     path: String,
     interval: Option<String>,
+    /// More endpoint fields: scheme, timeout, relabelings.
+    extra: serde_json::Map<String, Value>,
+}
+
+/// A relabeling as the operators read it.
+fn relabeling(r: &Relabeling) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("action".into(), json!(r.action.as_str()));
+    if !r.source_labels.is_empty() {
+        out.insert("sourceLabels".into(), json!(r.source_labels));
+    }
+    for (field, value) in [
+        ("separator", &r.separator),
+        ("targetLabel", &r.target_label.as_ref().map(|l| l.0.clone())),
+        ("regex", &r.regex),
+        ("replacement", &r.replacement),
+    ] {
+        if let Some(v) = value {
+            out.insert(field.into(), json!(v));
+        }
+    }
+    if let Some(m) = r.modulus {
+        out.insert("modulus".into(), json!(m));
+    }
+    Value::Object(out)
+}
+
+/// The endpoint fields beyond port, path and interval: the scheme, the scrape timeout and the
+/// relabelings, under the flavour's field names.
+fn endpoint_extra(spec: &ClusterSpec, m: &WorkloadMonitoring) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    if let Some(scheme) = m.scheme {
+        out.insert("scheme".into(), json!(scheme));
+    }
+    if let Some(timeout) = &m.scrape_timeout {
+        out.insert("scrapeTimeout".into(), json!(timeout));
+    }
+    let (target, metric) = monitors::relabel_fields(spec);
+    for (field, rules) in [(target, &m.relabelings), (metric, &m.metric_relabelings)] {
+        if !rules.is_empty() {
+            out.insert(field.into(), rules.iter().map(relabeling).collect());
+        }
+    }
+    out
 }
 
 /// A PrometheusRule.
@@ -66,6 +110,9 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                 if let Some(interval) = &m.interval {
                     endpoint["interval"] = json!(interval);
                 }
+                if let Some(fields) = endpoint.as_object_mut() {
+                    fields.extend(endpoint_extra(spec, m));
+                }
                 let item = monitors::ScrapeItem {
                     meta: Meta {
                         name: object,
@@ -91,6 +138,7 @@ pub fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
                     port: m.port.clone(),
                     path: m.path.clone(),
                     interval: m.interval.clone(),
+                    extra: endpoint_extra(spec, m),
                 };
                 parts.release(monitors::pod_monitor(spec, "", &format!("-{}", wl.name), item));
             }

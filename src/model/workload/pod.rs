@@ -1,5 +1,5 @@
-//! The StatefulSet or Deployment of a workload and its pod template, with the checksums
-//! that roll the pods when what they read changes.
+//! The StatefulSet, Deployment, Job or CronJob of a workload and its pod template, with the
+//! checksums that roll the pods when what they read changes.
 //!
 //! - `checksum/config`: sha256 of the canonical JSON `{configMap: {key: value}}` of exactly
 //!   the ConfigMap keys the pod reads (env, envFrom, files; init containers included).
@@ -49,6 +49,8 @@ struct PodTemplate {
     annotations: Labels,
     service_account_name: Option<String>,
     automount_service_account_token: bool,
+    /// A Job's pods only.
+    restart_policy: Option<JobRestartPolicy>,
     termination_grace_period_seconds: Option<u32>,
     security_context: Value,
     image_pull_secrets: Vec<String>,
@@ -66,6 +68,8 @@ struct Container {
     name: String,
     image: String,
     image_pull_policy: Option<PullPolicy>,
+    /// `Always` for a native sidecar.
+    restart_policy: Option<&'static str>,
     command: Vec<String>,
     args: Vec<String>,
     ports: Vec<Value>,
@@ -141,6 +145,22 @@ struct Pod<'a> {
     named_mounts: BTreeMap<&'a str, Value>,
 }
 
+/// A Job, or a CronJob's Job template.
+#[derive(Debug, Serialize)]
+struct JobItem {
+    meta: Meta,
+    annotations: Labels,
+    /// The CronJob's own fields (`schedule`, `concurrencyPolicy`, ...); empty for a Job.
+    cron: serde_json::Map<String, Value>,
+    /// The Job's spec fields besides its template (`backoffLimit`, ...).
+    job: serde_json::Map<String, Value>,
+    pod: PodTemplate,
+}
+
+/// Flux's per-object annotation that deletes and recreates an object whose immutable fields
+/// changed: a Job's pod template is immutable, so a changed Job runs again as a new one.
+const FLUX_FORCE: (&str, &str) = ("kustomize.toolkit.fluxcd.io/force", "enabled");
+
 /// Builds the workload object and adds it to the release layer. `config_maps` are the app's
 /// as the tree writes them (patched).
 pub fn workload(
@@ -150,11 +170,71 @@ pub fn workload(
     wl: &WorkloadSpec,
     parts: &mut Parts,
 ) {
+    let selector = selector(&app.name, wl.name.as_str());
+    let (template, annotations) = pod_template(spec, app, config_maps, wl, &selector, parts);
+    let meta = Meta {
+        name: wl.name.to_string(),
+        namespace: app.namespace.clone(),
+        labels: workload_labels(&app.name, wl.name.as_str()),
+    };
+    let name = &wl.name;
+    let (file, blueprint, kind): (String, &'static str, &'static kinds::Kind) = match wl.kind {
+        WorkloadKind::StatefulSet => (
+            format!("statefulset-{name}.yaml"),
+            "workload/statefulset.yaml.j2",
+            &kinds::STATEFUL_SET,
+        ),
+        WorkloadKind::Deployment => (
+            format!("deployment-{name}.yaml"),
+            "workload/deployment.yaml.j2",
+            &kinds::DEPLOYMENT,
+        ),
+        WorkloadKind::Job => (format!("job-{name}.yaml"), "workload/job.yaml.j2", &kinds::JOB),
+        WorkloadKind::CronJob => (
+            format!("cronjob-{name}.yaml"),
+            "workload/cronjob.yaml.j2",
+            &kinds::CRON_JOB,
+        ),
+    };
+    if wl.kind.runs_to_completion() {
+        let item = job_item(wl, meta, annotations, template);
+        parts.release(Manifest::new(file, blueprint, kind, item));
+        return;
+    }
+    let (strategy, update_strategy) = rollout(wl);
+    let item = WorkloadItem {
+        meta,
+        annotations,
+        // An autoscaler owns the count: a value here would be reset on every Flux apply.
+        replicas: if wl.autoscaling.is_some() {
+            None
+        } else {
+            Some(wl.replicas.unwrap_or(1))
+        },
+        selector,
+        strategy,
+        service_name: wl.headless_service_name(),
+        pod_management_policy: wl.pod_management_policy,
+        update_strategy,
+        volume_claim_templates: claims(wl),
+        pod: template,
+    };
+    parts.release(Manifest::new(file, blueprint, kind, item));
+}
+
+/// The pod template of a workload, and the workload object's own annotations.
+fn pod_template(
+    spec: &ClusterSpec,
+    app: &AppCtx,
+    config_maps: &[ConfigMapSpec],
+    wl: &WorkloadSpec,
+    selector: &Labels,
+    parts: &Parts,
+) -> (PodTemplate, Labels) {
     let mut pod = Pod {
         configs: config_maps.iter().map(|c| (c.name.as_str(), c)).collect(),
         ..Pod::default()
     };
-    let selector = selector(&app.name, wl.name.as_str());
     pod.scratch(wl);
     let security = container_security_context(&wl.security_context);
     let init_containers: Vec<Container> = wl
@@ -175,11 +255,15 @@ pub fn workload(
         annotations: pod_annotations,
         service_account_name: account.map(|a| a.name.to_string()),
         automount_service_account_token: account.is_some_and(ServiceAccountSpec::talks_to_api),
+        restart_policy: wl
+            .kind
+            .runs_to_completion()
+            .then(|| wl.job.as_ref().map(|j| j.restart_policy).unwrap_or_default()),
         termination_grace_period_seconds: wl.termination_grace_period_seconds,
         security_context: pod_security_context(&wl.security_context),
         image_pull_secrets: wl.image_pull_secrets.iter().map(|s| s.to_string()).collect(),
         node_selector: wl.node_selector.clone(),
-        affinity: affinity(wl.anti_affinity, &selector),
+        affinity: affinity(anti_affinity(wl), selector),
         topology_spread_constraints: wl
             .topology_spread
             .iter()
@@ -188,7 +272,7 @@ pub fn workload(
                     "maxSkew": t.max_skew,
                     "topologyKey": t.topology_key,
                     "whenUnsatisfiable": t.when_unsatisfiable,
-                    "labelSelector": match_labels(&selector),
+                    "labelSelector": match_labels(selector),
                 })
             })
             .collect(),
@@ -196,43 +280,61 @@ pub fn workload(
         containers: vec![main],
         volumes: pod.volumes.by_name.into_values().collect(),
     };
-    let (strategy, update_strategy) = rollout(wl);
-    let item = WorkloadItem {
-        meta: Meta {
-            name: wl.name.to_string(),
-            namespace: app.namespace.clone(),
-            labels: workload_labels(&app.name, wl.name.as_str()),
-        },
+    (template, annotations)
+}
+
+/// A Job or CronJob. The Job's selector is left to Kubernetes (it adds a unique one): its
+/// pods still carry the workload's labels, which policies and monitors select.
+fn job_item(wl: &WorkloadSpec, meta: Meta, mut annotations: Labels, pod: PodTemplate) -> JobItem {
+    let settings = wl.job.clone().unwrap_or_default();
+    let mut job = serde_json::Map::new();
+    for (field, value) in [
+        ("backoffLimit", settings.backoff_limit),
+        ("activeDeadlineSeconds", settings.active_deadline_seconds),
+        ("completions", settings.completions),
+        ("parallelism", settings.parallelism),
+        ("ttlSecondsAfterFinished", settings.ttl_seconds_after_finished),
+    ] {
+        if let Some(v) = value {
+            job.insert(field.into(), json!(v));
+        }
+    }
+    let mut cron = serde_json::Map::new();
+    if wl.kind == WorkloadKind::CronJob {
+        if let Some(schedule) = &settings.schedule {
+            cron.insert("schedule".into(), json!(schedule));
+        }
+        if let Some(zone) = &settings.time_zone {
+            cron.insert("timeZone".into(), json!(zone));
+        }
+        if let Some(policy) = settings.concurrency_policy {
+            cron.insert("concurrencyPolicy".into(), json!(policy));
+        }
+        for (field, value) in [
+            ("startingDeadlineSeconds", settings.starting_deadline_seconds),
+            (
+                "successfulJobsHistoryLimit",
+                settings.successful_jobs_history_limit,
+            ),
+            ("failedJobsHistoryLimit", settings.failed_jobs_history_limit),
+        ] {
+            if let Some(v) = value {
+                cron.insert(field.into(), json!(v));
+            }
+        }
+        if let Some(suspend) = settings.suspend {
+            cron.insert("suspend".into(), json!(suspend));
+        }
+    } else {
+        annotations.insert(FLUX_FORCE.0.into(), FLUX_FORCE.1.into());
+    }
+    JobItem {
+        meta,
         annotations,
-        // An autoscaler owns the count: a value here would be reset on every Flux apply.
-        replicas: if wl.autoscaling.is_some() {
-            None
-        } else {
-            Some(wl.replicas.unwrap_or(1))
-        },
-        selector,
-        strategy,
-        service_name: wl.headless_service_name(),
-        pod_management_policy: wl.pod_management_policy,
-        update_strategy,
-        volume_claim_templates: claims(wl),
-        pod: template,
-    };
-    let (file, blueprint, kind): (String, &'static str, &'static kinds::Kind) =
-        if wl.kind == WorkloadKind::StatefulSet {
-            (
-                format!("statefulset-{}.yaml", wl.name),
-                "workload/statefulset.yaml.j2",
-                &kinds::STATEFUL_SET,
-            )
-        } else {
-            (
-                format!("deployment-{}.yaml", wl.name),
-                "workload/deployment.yaml.j2",
-                &kinds::DEPLOYMENT,
-            )
-        };
-    parts.release(Manifest::new(file, blueprint, kind, item));
+        cron,
+        job,
+        pod,
+    }
 }
 
 impl<'a> Pod<'a> {
@@ -275,9 +377,10 @@ impl<'a> Pod<'a> {
             name: init.name.to_string(),
             image: init.image.clone().unwrap_or_else(|| wl.image.clone()),
             image_pull_policy: wl.image_pull_policy,
+            restart_policy: init.sidecar.then_some("Always"),
             command: init.command.clone(),
             args: init.args.clone(),
-            ports: Vec::new(),
+            ports: init.ports.iter().map(container_port).collect(),
             env: env(&init.env, &self.configs, &mut self.consumed),
             env_from: env_from(&init.env_from, &self.configs, &mut self.consumed),
             liveness_probe: None,
@@ -315,13 +418,10 @@ impl<'a> Pod<'a> {
             name: wl.container_name.as_ref().unwrap_or(&wl.name).to_string(),
             image: wl.image.clone(),
             image_pull_policy: wl.image_pull_policy,
+            restart_policy: None,
             command: wl.command.clone(),
             args: wl.args.clone(),
-            ports: wl
-                .ports
-                .iter()
-                .map(|p| json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()}))
-                .collect(),
+            ports: wl.ports.iter().map(container_port).collect(),
             env: main_env,
             env_from: env_from(&wl.env_from, &self.configs, &mut self.consumed),
             liveness_probe: wl.probes.liveness.as_ref().map(probe),
@@ -407,6 +507,11 @@ fn claims(wl: &WorkloadSpec) -> Vec<Value> {
             json!({"metadata": {"name": c.name}, "spec": claim})
         })
         .collect()
+}
+
+/// A container port.
+fn container_port(p: &PortSpec) -> Value {
+    json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()})
 }
 
 fn env(vars: &[EnvVar], configs: &BTreeMap<&str, &ConfigMapSpec>, consumed: &mut Consumed) -> Vec<Value> {
@@ -616,6 +721,17 @@ fn container_security_context(sc: &SecurityContextSpec) -> Value {
         "capabilities": capabilities,
         "readOnlyRootFilesystem": sc.read_only_root_filesystem,
     })
+}
+
+/// The anti-affinity the pods get: a Job or CronJob running one pod at a time has no
+/// siblings to keep apart, so the `preferred` default is left out there.
+fn anti_affinity(wl: &WorkloadSpec) -> AntiAffinity {
+    let parallel = wl.job.as_ref().and_then(|j| j.parallelism).unwrap_or(1) > 1;
+    if wl.kind.runs_to_completion() && wl.anti_affinity == AntiAffinity::Preferred && !parallel {
+        AntiAffinity::None
+    } else {
+        wl.anti_affinity
+    }
 }
 
 fn affinity(anti: AntiAffinity, selector: &Labels) -> Option<Value> {

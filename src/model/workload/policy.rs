@@ -239,14 +239,24 @@ fn namespace_selector(names: &[&str]) -> Value {
 fn rule(rule: &NetworkRule, app: &str, direction: &str) -> Value {
     let mut peers = Vec::new();
     let namespaces: Vec<&str> = rule.namespaces.iter().map(|n| n.as_str()).collect();
-    match (namespaces.is_empty(), rule.pods.is_empty()) {
-        (false, false) => peers.push(json!({
-            "namespaceSelector": namespace_selector(&namespaces),
+    // One peer: namespaces AND pods (two peers would allow either).
+    let namespace = if rule.all_namespaces {
+        Some(json!({}))
+    } else if !rule.namespace_labels.is_empty() {
+        Some(json!({"matchLabels": rule.namespace_labels}))
+    } else if !namespaces.is_empty() {
+        Some(namespace_selector(&namespaces))
+    } else {
+        None
+    };
+    match (namespace, rule.pods.is_empty()) {
+        (Some(ns), false) => peers.push(json!({
+            "namespaceSelector": ns,
             "podSelector": {"matchLabels": rule.pods},
         })),
-        (false, true) => peers.push(json!({"namespaceSelector": namespace_selector(&namespaces)})),
-        (true, false) => peers.push(json!({"podSelector": {"matchLabels": rule.pods}})),
-        (true, true) => {}
+        (Some(ns), true) => peers.push(json!({"namespaceSelector": ns})),
+        (None, false) => peers.push(json!({"podSelector": {"matchLabels": rule.pods}})),
+        (None, true) => {}
     }
     for w in &rule.workloads {
         peers.push(json!({"podSelector": {"matchLabels": selector(app, w.as_str())}}));
