@@ -116,45 +116,7 @@ fn states(api_version: &str, kind: &str) -> Vec<State> {
             ),
             ("applied", with_status(json!({"applied": true})), true, false),
         ],
-        // The Job controller sets `Complete` or `Failed` once the Job is finished; on the way
-        // (Kubernetes 1.31+) `SuccessCriteriaMet` or `FailureTarget` come first.
-        ("batch/v1", "Job") => vec![
-            ("just created", created, false, false),
-            (
-                "running",
-                with_status(json!({"active": 1, "startTime": "x"})),
-                false,
-                false,
-            ),
-            (
-                "success criteria met, pods terminating",
-                with_status(json!({"conditions": [condition("SuccessCriteriaMet", "True")]})),
-                false,
-                false,
-            ),
-            (
-                "complete",
-                with_status(
-                    json!({"conditions": [condition("SuccessCriteriaMet", "True"), condition("Complete", "True")], "succeeded": 1}),
-                ),
-                true,
-                false,
-            ),
-            (
-                "failing, pods terminating",
-                with_status(json!({"conditions": [condition("FailureTarget", "True")]})),
-                false,
-                false,
-            ),
-            (
-                "failed",
-                with_status(
-                    json!({"conditions": [condition("FailureTarget", "True"), condition("Failed", "True")], "failed": 3}),
-                ),
-                false,
-                true,
-            ),
-        ],
+        ("batch/v1", "Job") => job_states(),
         ("external-secrets.io/v1", "ExternalSecret") => external_secret_states(),
         ("postgresql.cnpg.io/v1", "Cluster") => cnpg_cluster_states(),
         ("apps.kubeblocks.io/v1", "Cluster") => vec![
@@ -237,6 +199,49 @@ fn states(api_version: &str, kind: &str) -> Vec<State> {
         // Everything else reports a `Ready` condition; Flux's own kinds also `Stalled`.
         _ => ready_condition_states(api_version.contains("fluxcd.io")),
     }
+}
+
+/// The Job controller sets `Complete` or `Failed` once the Job is finished; on the way
+/// (Kubernetes 1.31+) `SuccessCriteriaMet` or `FailureTarget` come first.
+fn job_states() -> Vec<State> {
+    let created = json!({"metadata": {"generation": 1}});
+    vec![
+        ("just created", created, false, false),
+        (
+            "running",
+            with_status(json!({"active": 1, "startTime": "x"})),
+            false,
+            false,
+        ),
+        (
+            "success criteria met, pods terminating",
+            with_status(json!({"conditions": [condition("SuccessCriteriaMet", "True")]})),
+            false,
+            false,
+        ),
+        (
+            "complete",
+            with_status(
+                json!({"conditions": [condition("SuccessCriteriaMet", "True"), condition("Complete", "True")], "succeeded": 1}),
+            ),
+            true,
+            false,
+        ),
+        (
+            "failing, pods terminating",
+            with_status(json!({"conditions": [condition("FailureTarget", "True")]})),
+            false,
+            false,
+        ),
+        (
+            "failed",
+            with_status(
+                json!({"conditions": [condition("FailureTarget", "True"), condition("Failed", "True")], "failed": 3}),
+            ),
+            false,
+            true,
+        ),
+    ]
 }
 
 /// Two Gateways named; one status entry per Gateway (and controller).

@@ -142,14 +142,8 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     })
 }
 
-/// One app of the spec, from the objects of one app found in the tree.
-fn app_spec(
-    app: &apps::App,
-    sources: &helm::Sources,
-    used: &mut BTreeMap<String, Value>,
-    flux: &apps::Flux,
-    notes: &mut Vec<String>,
-) -> Value {
+/// An app's own settings: its name, namespace and Flux Kustomization's settings, its labels.
+fn app_settings(app: &apps::App, flux: &apps::Flux) -> Map<String, Value> {
     let mut spec = Map::new();
     spec.insert("name".into(), json!(app.name));
     if let Some(ns) = app.namespace.as_deref().filter(|ns| *ns != app.name) {
@@ -197,6 +191,18 @@ fn app_spec(
             spec.insert(key.into(), Value::Object(map));
         }
     }
+    spec
+}
+
+/// One app of the spec, from the objects of one app found in the tree.
+fn app_spec(
+    app: &apps::App,
+    sources: &helm::Sources,
+    used: &mut BTreeMap<String, Value>,
+    flux: &apps::Flux,
+    notes: &mut Vec<String>,
+) -> Value {
+    let mut spec = app_settings(app, flux);
     let secret_names: Vec<&str> = app
         .objects
         .iter()

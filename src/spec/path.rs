@@ -14,7 +14,7 @@
 
 // The spec types, whose fields are declared below.
 use super::chart_policy::{ChartDisruptionBudget, ChartNetworkPolicy, EgressRule, IngressRule, Peer};
-#[allow(clippy::wildcard_imports)]
+#[allow(clippy::wildcard_imports, reason = "fields are declared on most spec types")]
 use super::{
     data::*, images::*, manifests::*, patches::*, release::*, routes::*, secrets::*, types::*, workload::*,
 };

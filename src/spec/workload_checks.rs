@@ -188,31 +188,45 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
         {
             check_app(spec, app, &base, &levels, &mut r);
         }
-        let monitored = app.workloads.iter().position(|w| w.monitoring.is_some());
-        let first_monitor = monitored
-            .map(|w| {
-                base.field(AppSpec::WORKLOADS)
-                    .index(w)
-                    .field(WorkloadSpec::MONITORING)
-            })
-            .or_else(|| (!app.alerts.is_empty()).then(|| base.field(AppSpec::ALERTS)));
-        if let Some(pointer) = first_monitor
-            && spec.defaults.monitoring.labels.is_empty()
-            && !warned_monitoring_labels
-        {
-            warned_monitoring_labels = true;
-            r.warn(Code::MonitorsWithoutLabels,
-                &pointer,
-                "monitors and rules carry no labels for a Prometheus to select them by".into(),
-                "",
-                match spec.defaults.monitoring.flavor {
-                    crate::spec::MonitoringFlavor::Prometheus => "set `defaults.monitoring.labels` to what your Prometheus' `serviceMonitorSelector`, `podMonitorSelector` and `ruleSelector` match (e.g. `release: kube-prometheus-stack`): an object nothing selects fails silently",
-                    crate::spec::MonitoringFlavor::VictoriaMetrics => "set `defaults.monitoring.labels` to what your VMAgent's `serviceScrapeSelector` and `podScrapeSelector` and your VMAlert's `ruleSelector` match: with no selector they select nothing (unless `selectAllByDefault`), and the Flux Kustomization waits until one applies them",
-                },
-            );
+        if !warned_monitoring_labels {
+            warned_monitoring_labels = warn_monitoring_labels(spec, app, &base, &mut r);
         }
     }
     network_policy_neighbours(spec, &mut r);
+    check_api_server_ports(spec, &mut r);
+    r.diags
+}
+
+/// The first monitor or rule of the cluster warns when monitors carry no labels a Prometheus
+/// (or VictoriaMetrics) selects them by; says whether it was the first.
+fn warn_monitoring_labels(spec: &ClusterSpec, app: &AppSpec, base: &SpecPath, r: &mut Report) -> bool {
+    let monitored = app.workloads.iter().position(|w| w.monitoring.is_some());
+    let first_monitor = monitored
+        .map(|w| {
+            base.field(AppSpec::WORKLOADS)
+                .index(w)
+                .field(WorkloadSpec::MONITORING)
+        })
+        .or_else(|| (!app.alerts.is_empty()).then(|| base.field(AppSpec::ALERTS)));
+    let Some(pointer) = first_monitor else {
+        return false;
+    };
+    if spec.defaults.monitoring.labels.is_empty() {
+        r.warn(Code::MonitorsWithoutLabels,
+            &pointer,
+            "monitors and rules carry no labels for a Prometheus to select them by".into(),
+            "",
+            match spec.defaults.monitoring.flavor {
+                crate::spec::MonitoringFlavor::Prometheus => "set `defaults.monitoring.labels` to what your Prometheus' `serviceMonitorSelector`, `podMonitorSelector` and `ruleSelector` match (e.g. `release: kube-prometheus-stack`): an object nothing selects fails silently",
+                crate::spec::MonitoringFlavor::VictoriaMetrics => "set `defaults.monitoring.labels` to what your VMAgent's `serviceScrapeSelector` and `podScrapeSelector` and your VMAlert's `ruleSelector` match: with no selector they select nothing (unless `selectAllByDefault`), and the Flux Kustomization waits until one applies them",
+            },
+        );
+    }
+    true
+}
+
+/// The API server ports of `defaults.network`.
+fn check_api_server_ports(spec: &ClusterSpec, r: &mut Report) {
     for (i, port) in spec.defaults.network.api_server_ports.iter().enumerate() {
         if *port == 0 {
             r.error(
@@ -228,7 +242,6 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             );
         }
     }
-    r.diags
 }
 
 /// The Pod Security level each namespace gitopsc labels is enforced at (see
