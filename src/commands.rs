@@ -24,6 +24,27 @@ pub struct Outcome {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+    /// What the run built and no longer needs: `main` exits right after printing and may
+    /// skip freeing it piece by piece (a 5000-app model holds hundreds of thousands).
+    pub retained: Retained,
+}
+
+/// Values a command hands back only to be freed (or, by `main`, not).
+#[derive(Default)]
+pub struct Retained(pub Vec<Box<dyn std::any::Any + Send>>);
+
+impl std::fmt::Debug for Retained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Retained({})", self.0.len())
+    }
+}
+
+impl Outcome {
+    /// The outcome, holding `value` until `main` is done with it.
+    fn retaining(mut self, value: impl std::any::Any + Send) -> Outcome {
+        self.retained.0.push(Box::new(value));
+        self
+    }
 }
 
 /// How commands print.
@@ -88,12 +109,14 @@ impl Ctx<'_> {
                 code: 2,
                 stdout: report.to_text(),
                 stderr: String::new(),
+                ..Outcome::default()
             };
         }
         Outcome {
             code: 2,
             stdout: String::new(),
             stderr: diagnostic::render(&f.diagnostics, f.source.as_ref(), self.style.color_err),
+            ..Outcome::default()
         }
     }
 
@@ -165,9 +188,7 @@ pub fn validate(spec: &Path, schemas: Option<&Path>, style: Style) -> Outcome {
             plural(summary.kustomizations),
         );
     }
-    // As in `run`: the process exits next, freeing the model piece by piece is waste.
-    std::mem::forget(checked);
-    out
+    out.retaining(checked)
 }
 
 /// The checks that need the rendered tree, run in memory: the patches' (they apply only to
@@ -273,9 +294,7 @@ pub fn run_target(
         && schemas.is_none()
         && let Some(outcome) = build_fresh(&ctx, &prepared, out_dir)
     {
-        // The process exits right after printing (see below).
-        std::mem::forget(prepared);
-        return outcome;
+        return outcome.retaining(prepared);
     }
     let mut compiled = match prepared.render() {
         Ok(c) => c,
@@ -303,10 +322,7 @@ pub fn run_target(
         Mode::Diff => diff(&ctx, &compiled, &cmp, &review),
         Mode::Build { .. } => build(&ctx, &compiled, &cmp, &review),
     };
-    // The process exits right after printing: freeing the tree, the model and the review
-    // piece by piece would only cost time (a 5000-app spec holds hundreds of thousands).
-    std::mem::forget((compiled, cmp, review));
-    outcome
+    outcome.retaining((compiled, cmp, review))
 }
 
 /// Fast path: the tree is what this very build rendered from this very spec, untouched. The
@@ -608,6 +624,7 @@ pub fn explain(code: Option<&str>, index: bool) -> Outcome {
                 code: 2,
                 stdout: String::new(),
                 stderr: diagnostic::render(&[d], None, false),
+                ..Outcome::default()
             }
         }
     }
@@ -639,6 +656,7 @@ pub fn import(paths: &[std::path::PathBuf], cluster: &str, style: Style) -> Outc
                 stdout: imported.spec,
                 stderr,
                 code: 0,
+                ..Outcome::default()
             }
         }
         Err(message) => Outcome {

@@ -134,6 +134,8 @@ fn main() -> ExitCode {
     let printed = print_stdout(&outcome.stdout);
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(outcome.stderr.as_bytes());
+    // The process exits next: freeing what the command built piece by piece is waste.
+    std::mem::forget(outcome.retained);
     match printed {
         Ok(()) => ExitCode::from(outcome.code),
         Err(e) => {

@@ -289,10 +289,11 @@ mod tests {
         let names = |root: &Path| std::fs::read_dir(root).unwrap().count();
         assert_eq!(names(&root), 1, "only README.md is left");
 
-        // Killed: the journal stays, and names what the next build removes.
+        // Killed: the journal stays, and names what the next build removes. (A build in
+        // progress cleans up nothing when dropped: only `abandon` does.)
         let fresh = Fresh::begin(&root, &tops()).unwrap().unwrap();
         fresh.put("clusters/a/b.yaml".into(), b"x".to_vec()).unwrap();
-        std::mem::forget(fresh);
+        drop(fresh);
         assert!(
             Fresh::begin(&root, &tops()).unwrap().is_none(),
             "a journal is there"
