@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             Command::Validate { format, .. } => json_if(*format),
             _ => Format::Text,
         },
+        full: matches!(&cli.command, Command::Check { full: true, .. }),
     };
     let outcome = match &cli.command {
         Command::Build { args, force } => fleet::command::run(
@@ -48,11 +49,15 @@ fn main() -> ExitCode {
             style,
             args.cluster.as_deref(),
         ),
-        Command::Check { args, staged: true } if args.cluster.is_some() => whole_fleet("check --staged"),
-        Command::Check { args, staged: true } => {
-            gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style)
-        }
-        Command::Check { args, staged: false } => fleet::command::run(
+        Command::Check {
+            args, staged: true, ..
+        } if args.cluster.is_some() => whole_fleet("check --staged"),
+        Command::Check {
+            args, staged: true, ..
+        } => gitopsc::git::review::check_staged(&args.spec, &args.out, args.blueprints.as_deref(), style),
+        Command::Check {
+            args, staged: false, ..
+        } => fleet::command::run(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),

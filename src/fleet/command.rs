@@ -60,7 +60,14 @@ pub fn run(
         blueprints.is_none()
             && schemas.is_none()
             && matches!(mode, Mode::Check | Mode::Build { force: false })
-            && emit::unchanged_for(out, &Owner::fleet_cluster(&fleet_name, name), input, &spec_dir).is_some()
+            && emit::unchanged_for(
+                out,
+                &Owner::fleet_cluster(&fleet_name, name),
+                input,
+                &spec_dir,
+                style.full,
+            )
+            .is_some()
     };
     let mut targets = Vec::new();
     let mut failures = Vec::new();
