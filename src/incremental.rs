@@ -101,13 +101,17 @@ impl Cache {
     /// The cache of `owner`'s tree in `root`, when this build of gitopsc wrote it and no
     /// interrupted build left a journal since.
     fn read(root: &Path, owner: &Owner) -> Option<Cache> {
+        Cache::read_at(&cache_path(root, owner)?, root, owner)
+    }
+
+    /// [`Cache::read`] of the cache file at `path`.
+    fn read_at(path: &Path, root: &Path, owner: &Owner) -> Option<Cache> {
         let ledger = root.join(owner.dir());
         if std::fs::symlink_metadata(ledger.join(crate::emit::journal::JOURNAL)).is_ok() {
             return None;
         }
-        let path = cache_path(root, owner)?;
-        let written = Stat::of(&path)?.mtime;
-        let text = std::fs::read_to_string(&path).ok()?;
+        let written = Stat::of(path)?.mtime;
+        let text = std::fs::read_to_string(path).ok()?;
         let mut lines = text.lines();
         if lines.next()? != header() {
             return None;
@@ -188,8 +192,13 @@ impl Reuse {
 /// The apps of `model` whose files in `root` are what this build of gitopsc rendered from
 /// the same key and are untouched since, with their files; none when nothing can be taken.
 pub fn recall(root: &Path, owner: &Owner, model: &Model) -> Reuse {
+    recall_from(cache_path(root, owner).as_deref(), root, owner, model)
+}
+
+/// [`recall`] from the cache file at `path`.
+fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -> Reuse {
     let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
-    let Some(cache) = Cache::read(root, owner) else {
+    let Some(cache) = path.and_then(|path| Cache::read_at(path, root, owner)) else {
         return Reuse {
             keys,
             ..Reuse::default()
@@ -252,9 +261,20 @@ pub fn record(
     files: &BTreeMap<String, String>,
     blocked: &HashSet<&str>,
 ) {
-    let Some(path) = cache_path(root, owner) else {
-        return;
-    };
+    if let Some(path) = cache_path(root, owner) {
+        record_at(&path, root, model, reuse, files, blocked);
+    }
+}
+
+/// [`record`] into the cache file at `path`.
+fn record_at(
+    path: &Path,
+    root: &Path,
+    model: &Model,
+    reuse: &Reuse,
+    files: &BTreeMap<String, String>,
+    blocked: &HashSet<&str>,
+) {
     let keys: Vec<Option<[u8; 32]>> = if reuse.keys.len() == model.apps.len() {
         reuse.keys.clone()
     } else {
@@ -288,7 +308,7 @@ pub fn record(
     for line in lines.iter().flatten() {
         text.push_str(line);
     }
-    let _ = write_atomically(&path, text.as_bytes());
+    let _ = write_atomically(path, text.as_bytes());
 }
 
 /// Removes the cache of `owner`'s tree in `root` (a build that rendered with other blueprints).
@@ -321,4 +341,103 @@ pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>, f
         let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
         is_file && std::fs::read(&target).is_ok_and(|b| sha256_hex(&b) == *hash)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::{self, Kept};
+
+    fn spec(apps: usize, replicas: u32) -> String {
+        let mut text = String::from(
+            "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\napps:\n",
+        );
+        for i in 0..apps {
+            let r = if i == 0 { replicas } else { 1 };
+            text.push_str(&format!(
+                "  - name: app{i}\n    namespace: team{}\n    helm: {{chart: podinfo, version: 6.7.{i}, source: podinfo, values: {{replicaCount: {r}}}}}\n",
+                i % 2
+            ));
+        }
+        text
+    }
+
+    /// Renders the spec at `path` taking what the cache at `cache` holds.
+    fn render(path: &Path, cache: &Path, out: &Path) -> crate::Compiled {
+        let prepared = crate::prepare(path, None).ok().unwrap();
+        let owner = Owner::default();
+        prepared
+            .render_reusing(|model| recall_from(Some(cache), out, &owner, model))
+            .ok()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_comment_renders_no_app_and_a_value_edit_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, out, cache) = (
+            dir.path().join("c.yaml"),
+            dir.path().join("out"),
+            dir.path().join("c.cache"),
+        );
+        std::fs::write(&path, spec(6, 1)).unwrap();
+        let full = render(&path, &cache, &out);
+        assert!(full.reuse.kept.is_empty(), "no cache yet");
+        let cmp = emit::compare(&out, &full.tree, &Kept::new(), &full.stamp, false).unwrap();
+        emit::write::apply(&cmp, &full.tree).unwrap();
+        let written = cmp.new_lock.files;
+        // Written a clock tick after the files, the cache takes them as untouched.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        record_at(
+            &cache,
+            &out,
+            &full.model,
+            &full.reuse,
+            &cmp.new_lock.files,
+            &HashSet::new(),
+        );
+        let app_files: BTreeSet<String> = full
+            .model
+            .apps
+            .iter()
+            .flat_map(crate::render::app_files)
+            .collect();
+
+        std::fs::write(&path, spec(6, 1) + "# a comment\n").unwrap();
+        let comment = render(&path, &cache, &out);
+        assert!(
+            comment.tree.keys().all(|p| !app_files.contains(p)),
+            "an app rendered: {:?}",
+            comment.tree.keys()
+        );
+        assert_eq!(comment.reuse.kept.len(), app_files.len());
+        let cmp = emit::compare(&out, &comment.tree, &comment.reuse.kept, &comment.stamp, false).unwrap();
+        assert!(cmp.is_current());
+
+        std::fs::write(&path, spec(6, 2)).unwrap();
+        let edit = render(&path, &cache, &out);
+        let rendered: Vec<&String> = edit.tree.keys().filter(|p| app_files.contains(*p)).collect();
+        assert!(
+            !rendered.is_empty() && rendered.iter().all(|p| p.contains("app0")),
+            "{rendered:?}"
+        );
+        let cmp = emit::compare(&out, &edit.tree, &edit.reuse.kept, &edit.stamp, false).unwrap();
+        assert_eq!(cmp.changes.len(), 1, "{:?}", cmp.changes);
+
+        // A file written in the cache's own clock tick is in doubt: its app renders.
+        let one = comment.reuse.kept.keys().next().unwrap();
+        let target = out.join(one);
+        std::fs::write(&target, std::fs::read(&target).unwrap()).unwrap();
+        record_at(
+            &cache,
+            &out,
+            &full.model,
+            &full.reuse,
+            &cmp.new_lock.files,
+            &HashSet::new(),
+        );
+        std::fs::write(&path, spec(6, 1)).unwrap();
+        let doubt = render(&path, &cache, &out);
+        assert!(!doubt.reuse.kept.contains_key(one) && doubt.tree.contains_key(one));
+    }
 }
