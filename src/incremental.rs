@@ -388,14 +388,7 @@ mod tests {
         let written = cmp.new_lock.files;
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
-        record_at(
-            &cache,
-            &out,
-            &full.model,
-            &full.reuse,
-            &cmp.new_lock.files,
-            &HashSet::new(),
-        );
+        record_at(&cache, &out, &full.model, &full.reuse, &written, &HashSet::new());
         let app_files: BTreeSet<String> = full
             .model
             .apps
@@ -428,14 +421,7 @@ mod tests {
         let one = comment.reuse.kept.keys().next().unwrap();
         let target = out.join(one);
         std::fs::write(&target, std::fs::read(&target).unwrap()).unwrap();
-        record_at(
-            &cache,
-            &out,
-            &full.model,
-            &full.reuse,
-            &cmp.new_lock.files,
-            &HashSet::new(),
-        );
+        record_at(&cache, &out, &full.model, &full.reuse, &written, &HashSet::new());
         std::fs::write(&path, spec(6, 1)).unwrap();
         let doubt = render(&path, &cache, &out);
         assert!(!doubt.reuse.kept.contains_key(one) && doubt.tree.contains_key(one));

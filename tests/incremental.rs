@@ -34,8 +34,7 @@ impl Fleet {
             let depends = live
                 .iter()
                 .map(|(m, _)| *m)
-                .filter(|m| *m < n && m % 4 == 1)
-                .last()
+                .rfind(|m| *m < n && m % 4 == 1)
                 .map(|m| format!("    dependsOn: [app{m}]\n"))
                 .unwrap_or_default();
             let broken = if self.broken == Some(n) {
