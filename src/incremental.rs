@@ -395,6 +395,10 @@ mod tests {
             .iter()
             .flat_map(crate::render::app_files)
             .collect();
+        // The apps' files are what rendering wrote for them; the rest is the cluster's own.
+        let own: Vec<&String> = full.tree.keys().filter(|p| !app_files.contains(*p)).collect();
+        assert!(app_files.iter().all(|p| full.tree.contains_key(p)));
+        assert!(own.iter().all(|p| !p.contains("app")), "{own:?}");
 
         std::fs::write(&path, spec(6, 1) + "# a comment\n").unwrap();
         let comment = render(&path, &cache, &out);
@@ -417,13 +421,21 @@ mod tests {
         let cmp = emit::compare(&out, &edit.tree, &edit.reuse.kept, &edit.stamp, false).unwrap();
         assert_eq!(cmp.changes.len(), 1, "{:?}", cmp.changes);
 
-        // A file written in the cache's own clock tick is in doubt: its app renders.
+        // A file changed in the cache's own clock tick (or later) is in doubt.
         let one = comment.reuse.kept.keys().next().unwrap();
+        let mut read = Cache::read_at(&cache, &out, &Owner::default()).unwrap();
+        assert!(read.untouched(&out, one).is_some());
+        let changed = read.files[one.as_str()]
+            .stat
+            .ctime
+            .max(read.files[one.as_str()].stat.mtime);
+        read.written = changed;
+        assert!(read.untouched(&out, one).is_none(), "same tick");
+        read.written = changed + 1;
+        assert!(read.untouched(&out, one).is_some());
+        // A file whose bytes change, whatever it keeps, is not taken.
         let target = out.join(one);
         std::fs::write(&target, std::fs::read(&target).unwrap()).unwrap();
-        record_at(&cache, &out, &full.model, &full.reuse, &written, &HashSet::new());
-        std::fs::write(&path, spec(6, 1)).unwrap();
-        let doubt = render(&path, &cache, &out);
-        assert!(!doubt.reuse.kept.contains_key(one) && doubt.tree.contains_key(one));
+        assert!(read.untouched(&out, one).is_none(), "its change time moved");
     }
 }
