@@ -42,7 +42,7 @@ mount_floor() {
 }
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
 stats() { python3 -c 'import statistics as s,sys; v=sorted(map(int,sys.argv[1:])); print("%d / %d / %d ms" % (v[0], s.median(v), v[-1]))' "$@"; }
-peak_kib() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'; }
+peak_kib() { { /usr/bin/time -v "$@" 2>&1 >/dev/null || true; } | awk -F': ' '/Maximum resident set size/ {print $2}'; }
 # edit FILE ROUND [NTH]: sets the chart version of the NTH app of FILE to 1.0.ROUND.
 edit() {
     python3 - "$@" <<'PY'
@@ -83,7 +83,8 @@ for floor in "${FLOOR_LIST[@]}"; do
             if [ $layout = split ]; then edit "${apps[$((i * 37 % ${#apps[@]}))]}" "$i"; else edit "$spec" "$i" "$((i * 37 % N))"; fi
             C+=("$(ms "$BIN" -q check "$spec" --out "$out")")
             B+=("$(ms "$BIN" -q build "$spec" --out "$out")")
-            if [ $layout = split ]; then echo "# round $i" >>"$spec/fleet.yaml"; else echo "# round $i" >>"$spec"; fi
+            # A comment at the top: every node after it moves, no data changes.
+            if [ $layout = split ]; then sed -i "1i # round $i" "$spec/fleet.yaml"; else sed -i "1i # round $i" "$spec"; fi
             M+=("$(ms "$BIN" -q check "$spec" --out "$out")")
             "$BIN" -q build "$spec" --out "$out" >/dev/null 2>&1 || true
             U+=("$(ms "$BIN" -q check "$spec" --out "$out")")
