@@ -77,12 +77,21 @@ for floor in "${FLOOR_LIST[@]}"; do
         "$BIN" -q build "$spec" --out "$out"
         tarball="$root/tree-$layout.tar"
         tar -C "$out" -cf "$tarball" .
-        apps=("$root"/split/apps/*.yaml)
+        # The generated apps (not the three operators, whose versions are pinned).
+        apps=()
+        for f in "$root"/split/apps/*.yaml; do
+            case $(basename "$f") in cloudnative-pg.yaml | plugin-barman-cloud.yaml | external-secrets.yaml) ;; *) apps+=("$f") ;; esac
+        done
         C=() B=() M=() U=() T=()
         for ((i = 0; i < ROUNDS; i++)); do
-            if [ $layout = split ]; then edit "${apps[$((i * 37 % ${#apps[@]}))]}" "$i"; else edit "$spec" "$i" "$((i * 37 % N))"; fi
+            if [ $layout = split ]; then edit "${apps[$((i * 37 % ${#apps[@]}))]}" "$i"; else edit "$spec" "$i" "$((3 + i * 37 % N))"; fi
+            # The edit must be a valid one that changes the tree: check exits 1, build 0.
+            rc=0 && "$BIN" -q check "$spec" --out "$out" >/dev/null 2>&1 || rc=$?
+            [ $rc = 1 ] || { echo "bench: the edit of round $i made check exit $rc" >&2; exit 1; }
+            if [ $layout = split ]; then edit "${apps[$((i * 37 % ${#apps[@]}))]}" "$i$i"; else edit "$spec" "$i$i" "$((3 + i * 37 % N))"; fi
             C+=("$(ms "$BIN" -q check "$spec" --out "$out")")
             B+=("$(ms "$BIN" -q build "$spec" --out "$out")")
+            "$BIN" -q check "$spec" --out "$out" >/dev/null 2>&1 || { echo "bench: round $i: the build left the tree stale" >&2; exit 1; }
             # A comment at the top: every node after it moves, no data changes.
             if [ $layout = split ]; then sed -i "1i # round $i" "$spec/fleet.yaml"; else sed -i "1i # round $i" "$spec"; fi
             M+=("$(ms "$BIN" -q check "$spec" --out "$out")")
@@ -91,8 +100,7 @@ for floor in "${FLOOR_LIST[@]}"; do
             mkdir "$root/t-$layout-$i"
             T+=("$(ms tar -C "$root/t-$layout-$i" -xf "$tarball")")
         done
-        edit "${apps[0]}" 99 2>/dev/null || true
-        [ $layout = one ] && edit "$spec" 99 0
+        if [ $layout = split ]; then edit "${apps[1]}" 99; else edit "$spec" 99 4; fi
         rss_c=$(peak_kib "$BIN" -q check "$spec" --out "$out")
         rss_b=$(peak_kib "$BIN" -q build "$spec" --out "$out")
         echo "| $floor | $layout | $(stats "${C[@]}") | $(stats "${B[@]}") | $(stats "${M[@]}") | $(stats "${U[@]}") | $(stats "${T[@]}") | $((rss_b / N)) / $((rss_c / N)) |"
