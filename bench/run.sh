@@ -47,6 +47,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# The incremental path's cache (docs/performance.md) goes with the run.
+export GITOPSC_CACHE_DIR="$WORK/cache"
 
 # mount_floor NAME: prints the directory the floor NAME provides, or nothing when it cannot.
 mount_floor() {

@@ -95,6 +95,11 @@ pub enum Command {
         /// fail on changes under them that are not staged.
         #[arg(long)]
         staged: bool,
+        /// Read and hash every file of the tree and render every app, trusting nothing the
+        /// cache of the last build records (by default a file whose size, times and inode are
+        /// those the cache records is taken as written).
+        #[arg(long)]
+        full: bool,
     },
     /// Show, object by object and as a unified diff, what `build` would change.
     #[command(after_help = "Examples:\n  gitopsc diff cluster.yaml --out kubernetes/\n  \

@@ -24,6 +24,27 @@ pub struct Outcome {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+    /// What the run built and no longer needs: `main` exits right after printing and may
+    /// skip freeing it piece by piece (a 5000-app model holds hundreds of thousands).
+    pub retained: Retained,
+}
+
+/// Values a command hands back only to be freed (or, by `main`, not).
+#[derive(Default)]
+pub struct Retained(pub Vec<Box<dyn std::any::Any + Send>>);
+
+impl std::fmt::Debug for Retained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Retained({})", self.0.len())
+    }
+}
+
+impl Outcome {
+    /// The outcome, holding `value` until `main` is done with it.
+    fn retaining(mut self, value: impl std::any::Any + Send) -> Outcome {
+        self.retained.0.push(Box::new(value));
+        self
+    }
 }
 
 /// How commands print.
@@ -39,6 +60,9 @@ pub struct Style {
     pub notice: fn(&str),
     /// How the command prints what it found.
     pub format: Format,
+    /// `check --full`: read and hash every file of the tree, and render every app, instead of
+    /// taking what the cache records as untouched ([`crate::incremental`]).
+    pub full: bool,
 }
 
 /// How `validate`, `check`, `diff` and `build` print.
@@ -88,12 +112,14 @@ impl Ctx<'_> {
                 code: 2,
                 stdout: report.to_text(),
                 stderr: String::new(),
+                ..Outcome::default()
             };
         }
         Outcome {
             code: 2,
             stdout: String::new(),
             stderr: diagnostic::render(&f.diagnostics, f.source.as_ref(), self.style.color_err),
+            ..Outcome::default()
         }
     }
 
@@ -165,9 +191,7 @@ pub fn validate(spec: &Path, schemas: Option<&Path>, style: Style) -> Outcome {
             plural(summary.kustomizations),
         );
     }
-    // As in `run`: the process exits next, freeing the model piece by piece is waste.
-    std::mem::forget(checked);
-    out
+    out.retaining(checked)
 }
 
 /// The checks that need the rendered tree, run in memory: the patches' (they apply only to
@@ -273,11 +297,18 @@ pub fn run_target(
         && schemas.is_none()
         && let Some(outcome) = build_fresh(&ctx, &prepared, out_dir)
     {
-        // The process exits right after printing (see below).
-        std::mem::forget(prepared);
-        return outcome;
+        return outcome.retaining(prepared);
     }
-    let mut compiled = match prepared.render() {
+    // With the built-in blueprints, the apps whose files are on disk as rendered are taken.
+    let incremental = blueprints.is_none() && schemas.is_none() && !style.full;
+    let owner = target.owner();
+    let mut compiled = match prepared.render_reusing(|model| {
+        if incremental {
+            crate::incremental::recall(out_dir, &owner, model)
+        } else {
+            crate::incremental::Reuse::default()
+        }
+    }) {
         Ok(c) => c,
         Err(f) => return ctx.failed(f),
     };
@@ -293,7 +324,13 @@ pub fn run_target(
         compiled.warnings.extend(found);
     }
     let force = matches!(mode, Mode::Build { force: true });
-    let cmp = match emit::compare(out_dir, &compiled.tree, &compiled.stamp, force) {
+    let cmp = match emit::compare(
+        out_dir,
+        &compiled.tree,
+        &compiled.reuse.kept,
+        &compiled.stamp,
+        force,
+    ) {
         Ok(c) => c,
         Err(e) => return ctx.emit_failed(e),
     };
@@ -303,10 +340,28 @@ pub fn run_target(
         Mode::Diff => diff(&ctx, &compiled, &cmp, &review),
         Mode::Build { .. } => build(&ctx, &compiled, &cmp, &review),
     };
-    // The process exits right after printing: freeing the tree, the model and the review
-    // piece by piece would only cost time (a 5000-app spec holds hundreds of thousands).
-    std::mem::forget((compiled, cmp, review));
-    outcome
+    if matches!(mode, Mode::Build { .. }) {
+        remember(out_dir, &compiled, &cmp, incremental && outcome.code != 2);
+    }
+    outcome.retaining((compiled, cmp, review))
+}
+
+/// After a build: records what the next run may take without rendering, or (a build with
+/// other blueprints, or one that failed) forgets it.
+fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool) {
+    if !record {
+        crate::incremental::forget(out_dir, &cmp.owner);
+        return;
+    }
+    let blocked = cmp.conflicts.iter().map(|c| c.path.as_str()).collect();
+    crate::incremental::record(
+        out_dir,
+        &cmp.owner,
+        &compiled.model,
+        &compiled.reuse,
+        &cmp.new_lock.files,
+        &blocked,
+    );
 }
 
 /// Fast path: the tree is what this very build rendered from this very spec, untouched. The
@@ -318,6 +373,7 @@ fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<O
         &target.owner(),
         &target.input_of(&source.text),
         &target.spec_dir(),
+        ctx.style.full,
     )?;
     let diags = recorded
         .iter()
@@ -372,7 +428,7 @@ fn compared(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review, c
         .comparison(cmp)
         .review(review);
     report.files = Some(FileCounts {
-        total: compiled.tree.len(),
+        total: compiled.file_count(),
         blocked: cmp.conflicts.len(),
         ..FileCounts::default()
     });
@@ -399,7 +455,11 @@ fn check(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review) -> O
     let dir = ctx.out.unwrap_or(ctx.spec).display();
     if cmp.is_current() {
         if !ctx.style.quiet {
-            let _ = writeln!(out.stdout, "{dir} is up to date ({} files)", compiled.tree.len());
+            let _ = writeln!(
+                out.stdout,
+                "{dir} is up to date ({} files)",
+                compiled.file_count()
+            );
         }
         return out;
     }
@@ -497,7 +557,7 @@ fn build(ctx: &Ctx, compiled: &Compiled, cmp: &Comparison, review: &Review) -> O
             out.stdout,
             "{}: {} files, {} written, {} removed{blocked}",
             ctx.out.unwrap_or(ctx.spec).display(),
-            compiled.tree.len(),
+            compiled.file_count(),
             stats.written,
             stats.removed,
         );
@@ -523,7 +583,7 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         Err(e) => return Some(ctx.emit_failed(e)),
     };
     let written = render::render_each(&checked.model, blueprints, &|path, bytes| fresh.put(path, bytes));
-    let files = match written {
+    let lock = match written {
         Ok(files) => fresh.finish(files, stamp),
         Err(stop) => {
             if let Err(e) = fresh.abandon() {
@@ -539,8 +599,19 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
             };
         }
     };
-    let n = match files {
-        Ok(n) => n,
+    let n = match lock {
+        Ok(lock) => {
+            let none = crate::incremental::Reuse::default();
+            crate::incremental::record(
+                out_dir,
+                &stamp.owner,
+                &checked.model,
+                &none,
+                &lock.files,
+                &Default::default(),
+            );
+            lock.files.len()
+        }
         Err(e) => return Some(ctx.emit_failed(e)),
     };
     let mut out = Outcome {
@@ -608,6 +679,7 @@ pub fn explain(code: Option<&str>, index: bool) -> Outcome {
                 code: 2,
                 stdout: String::new(),
                 stderr: diagnostic::render(&[d], None, false),
+                ..Outcome::default()
             }
         }
     }
@@ -639,6 +711,7 @@ pub fn import(paths: &[std::path::PathBuf], cluster: &str, style: Style) -> Outc
                 stdout: imported.spec,
                 stderr,
                 code: 0,
+                ..Outcome::default()
             }
         }
         Err(message) => Outcome {

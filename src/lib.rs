@@ -17,6 +17,7 @@ pub mod emit;
 pub mod fleet;
 pub mod git;
 pub mod import;
+pub mod incremental;
 pub mod json;
 pub mod kinds;
 pub mod model;
@@ -40,10 +41,20 @@ pub struct Compiled {
     pub model: Model,
     /// Every rendered file.
     pub tree: Tree,
+    /// What was taken from the last build instead of rendered: the apps whose files are on
+    /// disk as this build renders them ([`incremental`]); its `kept` files are not in `tree`.
+    pub reuse: incremental::Reuse,
     /// What the lock file records of the inputs.
     pub stamp: emit::Stamp,
     /// Warnings found on the way.
     pub warnings: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// How many files the tree has: those rendered and those kept.
+    pub fn file_count(&self) -> usize {
+        self.tree.len() + self.reuse.kept.len()
+    }
 }
 
 /// Why a spec did not compile: all its diagnostics, and the file when it could be read.
@@ -252,19 +263,32 @@ pub fn prepare_with(
 impl Prepared {
     /// Renders the tree.
     pub fn render(self) -> Result<Compiled, Failure> {
+        self.render_reusing(|_| incremental::Reuse::default())
+    }
+
+    /// Renders the tree but for the apps that `recall` finds on disk as rendered (the
+    /// incremental path, [`incremental::recall`]: only with the built-in blueprints).
+    pub fn render_reusing(
+        self,
+        recall: impl FnOnce(&Model) -> incremental::Reuse,
+    ) -> Result<Compiled, Failure> {
         let Prepared {
             checked,
             blueprints,
             stamp,
         } = self;
-        let tree = render::render(&checked.model, &blueprints).map_err(|diagnostics| Failure {
-            source: Some(checked.source.clone()),
-            diagnostics,
-        })?;
+        let reuse = recall(&checked.model);
+        let tree = render::render_except(&checked.model, &blueprints, &|i| reuse.skips(i)).map_err(
+            |diagnostics| Failure {
+                source: Some(checked.source.clone()),
+                diagnostics,
+            },
+        )?;
         Ok(Compiled {
             source: checked.source,
             model: checked.model,
             tree,
+            reuse,
             stamp,
             warnings: checked.warnings,
         })

@@ -27,14 +27,18 @@ fn main() -> ExitCode {
             style,
             args.cluster.as_deref(),
         ),
-        Command::Check { args, staged: true } => gitopsc::git::review::check_staged(
+        Command::Check {
+            args, staged: true, ..
+        } => gitopsc::git::review::check_staged(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
             args.cluster.as_deref(),
             style,
         ),
-        Command::Check { args, staged: false } => fleet::command::run(
+        Command::Check {
+            args, staged: false, ..
+        } => fleet::command::run(
             &args.spec,
             &args.out,
             args.blueprints.as_deref(),
@@ -114,7 +118,7 @@ fn main() -> ExitCode {
             },
         },
     };
-    finish(&outcome)
+    finish(outcome)
 }
 
 /// How the command prints: colours, quiet, and the format it was asked for.
@@ -140,16 +144,19 @@ fn style(cli: &Cli) -> Style {
             Command::Validate { format, .. } | Command::Show { format, .. } => json_if(*format),
             _ => Format::Text,
         },
+        full: matches!(&cli.command, Command::Check { full: true, .. }),
     }
 }
 
 /// Prints an outcome and gives its exit code.
-fn finish(outcome: &commands::Outcome) -> ExitCode {
+fn finish(outcome: commands::Outcome) -> ExitCode {
     // What a command prints on stdout is its result (a schema, a starter spec, a report): when
     // it cannot be written (a full disk, a closed pipe) the command failed, whatever it did.
     let printed = print_stdout(&outcome.stdout);
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(outcome.stderr.as_bytes());
+    // The process exits next: freeing what the command built piece by piece is waste.
+    std::mem::forget(outcome.retained);
     match printed {
         Ok(()) => ExitCode::from(outcome.code),
         Err(e) => {

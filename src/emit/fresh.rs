@@ -119,10 +119,10 @@ impl Fresh {
         })
     }
 
-    /// Moves the written folders into place and writes the lock file of `files` (path, hash).
-    pub fn finish(self, mut files: Vec<(String, String)>, stamp: &Stamp) -> Result<usize, EmitError> {
+    /// Moves the written folders into place and writes the lock file of `files` (path,
+    /// hash); returns the lock file.
+    pub fn finish(self, mut files: Vec<(String, String)>, stamp: &Stamp) -> Result<Lock, EmitError> {
         use rayon::slice::ParallelSliceMut;
-        let count = files.len();
         // Sorted on both cores: the map is then built in one pass.
         files.par_sort_unstable();
         let done = (|| {
@@ -144,17 +144,22 @@ impl Fresh {
                 ..Lock::default()
             };
             step().map_err(|e| io("write", &self.root.join(LOCK_FILE), e))?;
-            put_streamed(&self.root, LOCK_FILE, |out| lock.write_to(out)).map_err(|(p, e)| io("write", &p, e))
+            put_streamed(&self.root, LOCK_FILE, |out| lock.write_to(out))
+                .map_err(|(p, e)| io("write", &p, e))?;
+            Ok(lock)
         })();
-        if let Err(e) = done {
-            // The temp folders go; the journal stays: it lists what is in place already.
-            if let Ok(Some(listed)) = Journal::read(&self.root) {
-                let _ = remove_temps(&self.root, &listed);
+        let lock = match done {
+            Ok(lock) => lock,
+            Err(e) => {
+                // The temp folders go; the journal stays: it lists what is in place already.
+                if let Ok(Some(listed)) = Journal::read(&self.root) {
+                    let _ = remove_temps(&self.root, &listed);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
+        };
         journal::remove(&self.root)?;
-        Ok(count)
+        Ok(lock)
     }
 
     /// Removes everything this build wrote (its temp folders; nothing is in place yet), the
@@ -260,7 +265,7 @@ mod tests {
             let put = fresh.put(path.to_string(), Vec::new());
             assert!(matches!(put, Err(PutError::Unplanned)), "{path}: {put:?}");
         }
-        assert_eq!(fresh.finish(files, &stamp()).unwrap(), 3);
+        assert_eq!(fresh.finish(files, &stamp()).unwrap().files.len(), 3);
         assert_eq!(
             std::fs::read_to_string(root.join("workloads/a/b/c.yaml")).unwrap(),
             "workloads/a/b/c.yaml"
@@ -289,10 +294,11 @@ mod tests {
         let names = |root: &Path| std::fs::read_dir(root).unwrap().count();
         assert_eq!(names(&root), 1, "only README.md is left");
 
-        // Killed: the journal stays, and names what the next build removes.
+        // Killed: the journal stays, and names what the next build removes. (A build in
+        // progress cleans up nothing when dropped: only `abandon` does.)
         let fresh = Fresh::begin(&root, &tops()).unwrap().unwrap();
         fresh.put("clusters/a/b.yaml".into(), b"x".to_vec()).unwrap();
-        std::mem::forget(fresh);
+        drop(fresh);
         assert!(
             Fresh::begin(&root, &tops()).unwrap().is_none(),
             "a journal is there"

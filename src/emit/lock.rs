@@ -107,7 +107,7 @@ impl Lock {
         Ok(lock)
     }
 
-    /// The lock file's bytes: stable JSON, one file per line.
+    /// The lock file's bytes: stable JSON, one file per line (the order of the fields above).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128 + self.files.len() * 160);
         // Writing into a Vec does not fail.
@@ -115,67 +115,12 @@ impl Lock {
         out
     }
 
-    /// Writes the lock file's bytes: those of `serde_json`'s pretty printer plus a newline,
-    /// written by hand and streamed, since a large tree's lock file (4.6 MB for 33 533 files)
-    /// is the last write of a build, on one thread.
+    /// Writes the lock file's bytes: `serde_json`'s pretty printer, then a newline. Measured
+    /// against the hand-written printer it replaced (33 540 files, 4.4 MB, release build): the
+    /// same bytes in the same time, 21–38 ms each.
     pub fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let field = |out: &mut dyn Write, key: &str, value: &str| {
-            out.write_all(b"  ")?;
-            json_string(out, key)?;
-            out.write_all(b": ")?;
-            json_string(out, value)?;
-            out.write_all(b",\n")
-        };
-        out.write_all(b"{\n")?;
-        field(out, "generator", &self.generator)?;
-        if !self.fleet.is_empty() {
-            field(out, "fleet", &self.fleet)?;
-        }
-        if !self.cluster.is_empty() {
-            field(out, "cluster", &self.cluster)?;
-        }
-        field(out, "spec", &self.spec)?;
-        if !self.input.is_empty() {
-            field(out, "input", &self.input)?;
-        }
-        if let Some(charts) = &self.charts {
-            out.write_all(b"  \"charts\": {\n  ")?;
-            field(out, "dir", &charts.dir)?;
-            out.write_all(b"    ")?;
-            json_string(out, "files")?;
-            out.write_all(b": ")?;
-            json_string(out, &charts.files)?;
-            out.write_all(b"\n  },\n")?;
-        }
-        if !self.warnings.is_empty() {
-            // The pretty printer's text of the list, indented one level.
-            let list = serde_json::to_string_pretty(&self.warnings).map_err(std::io::Error::other)?;
-            out.write_all(b"  \"warnings\": ")?;
-            out.write_all(list.replace('\n', "\n  ").as_bytes())?;
-            out.write_all(b",\n")?;
-        }
-        out.write_all(b"  \"files\": {")?;
-        for (i, (path, hash)) in self.files.iter().enumerate() {
-            out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-            json_string(out, path)?;
-            out.write_all(b": ")?;
-            json_string(out, hash)?;
-        }
-        if !self.files.is_empty() {
-            out.write_all(b"\n  ")?;
-        }
-        out.write_all(b"}\n}\n")
-    }
-}
-
-/// Writes `text` as a JSON string; the common case (nothing to escape) is a plain copy.
-fn json_string(out: &mut (impl Write + ?Sized), text: &str) -> std::io::Result<()> {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.write_all(b"\"")?;
-        out.write_all(text.as_bytes())?;
-        out.write_all(b"\"")
-    } else {
-        out.write_all(&serde_json::to_vec(text).map_err(std::io::Error::other)?)
+        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
     }
 }
 
@@ -237,50 +182,65 @@ mod tests {
     }
 
     #[test]
-    fn bytes_are_those_of_the_json_pretty_printer() {
-        let pretty = |lock: &Lock| {
-            let mut text = serde_json::to_string_pretty(lock).unwrap();
-            text.push('\n');
-            text.into_bytes()
-        };
+    fn bytes_are_stable_json_one_file_per_line() {
         let mut lock = Lock {
             generator: "gitopsc 1".into(),
             spec: "sha256:ab".into(),
             ..Lock::default()
         };
-        assert_eq!(lock.to_bytes(), pretty(&lock), "no files, no input");
+        let text = |lock: &Lock| String::from_utf8(lock.to_bytes()).unwrap();
+        assert_eq!(
+            text(&lock),
+            "{\n  \"generator\": \"gitopsc 1\",\n  \"spec\": \"sha256:ab\",\n  \"files\": {}\n}\n"
+        );
         lock.fleet = "acme".into();
         lock.cluster = "prod".into();
-        assert_eq!(lock.to_bytes(), pretty(&lock), "a fleet's cluster");
         lock.input = "sha256:cd".into();
         lock.charts = Some(ChartsStamp {
             dir: "../vendor/\"charts\"".into(),
             files: "sha256:ef".into(),
         });
-        lock.warnings = vec![
-            Warning {
-                code: "GSC0610".into(),
-                message: "image `x:latest`\n\"moves\"".into(),
-                span: Some([3, 9]),
-                label: Some("here".into()),
-                help: Some("pin it".into()),
-            },
-            Warning {
-                message: "no place".into(),
-                ..Warning::default()
-            },
-        ];
-        assert_eq!(Lock::parse(&lock.to_bytes()).unwrap(), lock);
-        for (path, hash) in [
-            ("b/x.yaml", "1"),
-            ("a/\"q\"\\/é\u{7f}.yaml", "\u{1}\n"),
-            ("c.yaml", ""),
-        ] {
-            lock.files.insert(path.into(), hash.into());
-            assert_eq!(
-                String::from_utf8(lock.to_bytes()).unwrap(),
-                String::from_utf8(pretty(&lock)).unwrap()
-            );
-        }
+        lock.warnings = vec![Warning {
+            code: "GSC0610".into(),
+            message: "image `x:latest`\n\"moves\"".into(),
+            span: Some([3, 9]),
+            label: None,
+            help: Some("pin it".into()),
+        }];
+        lock.files.insert("b/x.yaml".into(), "1".into());
+        lock.files
+            .insert("a/\"q\"\\é\u{7f}.yaml".into(), "\u{1}\n".into());
+        let expected = r#"{
+  "generator": "gitopsc 1",
+  "fleet": "acme",
+  "cluster": "prod",
+  "spec": "sha256:ab",
+  "input": "sha256:cd",
+  "charts": {
+    "dir": "../vendor/\"charts\"",
+    "files": "sha256:ef"
+  },
+  "warnings": [
+    {
+      "code": "GSC0610",
+      "message": "image `x:latest`\n\"moves\"",
+      "span": [
+        3,
+        9
+      ],
+      "help": "pin it"
+    }
+  ],
+  "files": {
+    "a/\"q\"\\éDEL.yaml": "\u0001\n",
+    "b/x.yaml": "1"
+  }
+}
+"#
+        .replace("DEL", "\u{7f}");
+        assert_eq!(text(&lock), expected);
+        let parsed = Lock::parse(&lock.to_bytes()).unwrap();
+        lock.files.retain(|path, _| is_safe_relative(path));
+        assert_eq!(parsed, lock, "all but the unsafe path read back");
     }
 }

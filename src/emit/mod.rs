@@ -138,13 +138,16 @@ impl Stamp {
 
 /// Whether the output root is exactly what this build rendered from this input before:
 /// the lock file of `owner`'s tree records `input`, the vendored charts folder beside the spec
-/// (in `spec_dir`) holds what it held, and every file the lock lists still has its hash.
-/// Returns the number of files and the spec's warnings then; `None` means "render and compare".
+/// (in `spec_dir`) holds what it held, and every file the lock lists still has its hash (read
+/// and hashed, unless the cache records it untouched since and `full` is false:
+/// [`crate::incremental::untouched`]). Returns the number of files and the spec's warnings
+/// then; `None` means "render and compare".
 pub fn unchanged_for(
     root: &Path,
     owner: &owner::Owner,
     input: &str,
     spec_dir: &Path,
+    full: bool,
 ) -> Option<(usize, Vec<lock::Warning>)> {
     if input.is_empty() {
         return None;
@@ -165,12 +168,7 @@ pub fn unchanged_for(
     if std::fs::symlink_metadata(root.join(owner.dir()).join(journal::JOURNAL)).is_ok() {
         return None;
     }
-    let all_match = lock.files.par_iter().all(|(path, hash)| {
-        let target = root.join(path);
-        let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
-        is_file && std::fs::read(&target).is_ok_and(|b| &sha256_hex(&b) == hash)
-    });
-    all_match.then_some((lock.files.len(), lock.warnings))
+    crate::incremental::untouched(root, owner, &lock.files, full).then_some((lock.files.len(), lock.warnings))
 }
 
 /// Errors that stop a comparison (reported as exit 2): the message, the help, and the code of
@@ -178,9 +176,19 @@ pub fn unchanged_for(
 #[derive(Debug)]
 pub struct EmitError(pub String, pub Option<String>, pub crate::diagnostic::Code);
 
-/// Compares the rendered `tree` with the output root `root`. With `force`, files in the way
+/// The files of a tree that were not rendered, known to be on disk as rendered: path → hash.
+pub type Kept = BTreeMap<String, String>;
+
+/// Compares the rendered `tree`, and the `kept` files (on disk as rendered, see
+/// [`crate::incremental`]), with the output root `root`. With `force`, files in the way
 /// count as changes (they will be overwritten or deleted).
-pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<Comparison, EmitError> {
+pub fn compare(
+    root: &Path,
+    tree: &Tree,
+    kept: &Kept,
+    stamp: &Stamp,
+    force: bool,
+) -> Result<Comparison, EmitError> {
     match std::fs::metadata(root) {
         Ok(m) if !m.is_dir() => {
             return Err(EmitError(
@@ -197,13 +205,16 @@ pub fn compare(root: &Path, tree: &Tree, stamp: &Stamp, force: bool) -> Result<C
         Some((lock, bytes)) => (Some(lock), Some(bytes)),
         None => (None, None),
     };
-    owner::check(root, tree, &stamp.owner, old_lock.as_ref(), force)?;
+    owner::check(root, tree, kept, &stamp.owner, old_lock.as_ref(), force)?;
     let journal = Journal::read(&ledger)?;
     let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
     let dirs = examine_dirs(root, tree);
     let mut found = Found::default();
     found.rendered(root, tree, &dirs, &owned, force);
-    found.stale(root, tree, &owned, force);
+    found
+        .files
+        .extend(kept.iter().map(|(path, hash)| (path.clone(), hash.clone())));
+    found.stale(root, tree, kept, &owned, force);
     let Found {
         mut changes,
         mut conflicts,
@@ -311,10 +322,17 @@ impl Found {
     }
 
     /// Files gitopsc wrote before and no longer renders: to delete, or in the way.
-    fn stale(&mut self, root: &Path, tree: &Tree, owned: &HashMap<&str, Vec<&str>>, force: bool) {
+    fn stale(
+        &mut self,
+        root: &Path,
+        tree: &Tree,
+        kept: &Kept,
+        owned: &HashMap<&str, Vec<&str>>,
+        force: bool,
+    ) {
         let stale: Vec<(&str, &Vec<&str>)> = owned
             .iter()
-            .filter(|(p, _)| !tree.contains_key(**p))
+            .filter(|(p, _)| !tree.contains_key(**p) && !kept.contains_key(**p))
             .map(|(p, h)| (*p, h))
             .collect();
         let removed: Vec<(String, Option<FileState>)> = stale

@@ -96,10 +96,11 @@ pub fn clusters<'p>(paths: impl Iterator<Item = &'p str>) -> BTreeSet<&'p str> {
 /// Refuses what would make one owner's build write or delete another's files: for a
 /// cluster spec, a lock file of another cluster ([`check_cluster`]); for a cluster of a fleet,
 /// its lock file recording another fleet; for both, a path of the tree that another owner's
-/// lock file in the root records.
+/// lock file in the root records (of the rendered tree, or of the `kept` files).
 pub fn check(
     root: &Path,
     tree: &Tree,
+    kept: &super::Kept,
     owner: &Owner,
     old: Option<&Lock>,
     force: bool,
@@ -124,7 +125,11 @@ crate::diagnostic::Code::OwnedElsewhere,
     }
     for (path, lock) in other_locks(root, tree, owner)? {
         let theirs = Owner::of(&lock);
-        let shared: Vec<&String> = tree.keys().filter(|p| lock.files.contains_key(*p)).collect();
+        let shared: Vec<&String> = tree
+            .keys()
+            .chain(kept.keys())
+            .filter(|p| lock.files.contains_key(*p))
+            .collect();
         let Some(first) = shared.first() else { continue };
         let ours = if owner.fleet.is_empty() {
             format!(
@@ -226,6 +231,7 @@ pub fn check_cluster(root: &Path, tree: &Tree, old: Option<&Lock>, force: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emit::Kept;
 
     #[test]
     fn clusters_are_read_from_their_folders() {
@@ -296,7 +302,7 @@ mod tests {
             ("fleet/prod/workloads/a/x.yaml".to_string(), Vec::new()),
         ]
         .into();
-        check(root, &tree, &prod, None, false).unwrap();
+        check(root, &tree, &Kept::new(), &prod, None, false).unwrap();
 
         // A cluster spec of the same name claims `clusters/prod/`.
         write_lock(
@@ -304,7 +310,7 @@ mod tests {
             &Owner::default(),
             &["clusters/prod/gitopsc/a.yaml", "workloads/a/x.yaml"],
         );
-        let e = check(root, &tree, &prod, None, false).unwrap_err();
+        let e = check(root, &tree, &Kept::new(), &prod, None, false).unwrap_err();
         assert!(
             e.0.contains("cluster `prod` of fleet `acme` and the cluster spec of `prod`")
                 && e.0.contains("both claim `clusters/prod/gitopsc/a.yaml`"),
@@ -315,7 +321,7 @@ mod tests {
         // And the other way round: a cluster spec built where the fleet's cluster is.
         write_lock(root, &prod, &["clusters/prod/gitopsc/a.yaml"]);
         let spec_tree: Tree = [("clusters/prod/gitopsc/a.yaml".to_string(), Vec::new())].into();
-        let e = check(root, &spec_tree, &Owner::default(), None, false).unwrap_err();
+        let e = check(root, &spec_tree, &Kept::new(), &Owner::default(), None, false).unwrap_err();
         assert!(
             e.0.contains("this cluster spec (`prod`) and cluster `prod` of fleet `acme`"),
             "{}",
@@ -328,12 +334,12 @@ mod tests {
             cluster: "prod".into(),
             ..Lock::default()
         };
-        let e = check(root, &tree, &prod, Some(&other), false).unwrap_err();
+        let e = check(root, &tree, &Kept::new(), &prod, Some(&other), false).unwrap_err();
         assert!(
             e.0.contains("cluster `prod` of fleet `other`, not cluster `prod` of fleet `acme`"),
             "{}",
             e.0
         );
-        check(root, &tree, &prod, Some(&other), true).unwrap();
+        check(root, &tree, &Kept::new(), &prod, Some(&other), true).unwrap();
     }
 }

@@ -60,7 +60,14 @@ pub fn run(
         blueprints.is_none()
             && schemas.is_none()
             && matches!(mode, Mode::Check | Mode::Build { force: false })
-            && emit::unchanged_for(out, &Owner::fleet_cluster(&fleet_name, name), input, &spec_dir).is_some()
+            && emit::unchanged_for(
+                out,
+                &Owner::fleet_cluster(&fleet_name, name),
+                input,
+                &spec_dir,
+                style.full,
+            )
+            .is_some()
     };
     let mut targets = Vec::new();
     let mut failures = Vec::new();
@@ -106,9 +113,10 @@ pub fn run(
             super::retire::retire(spec, out, &fleet_name, &name, mode, style),
         )
     });
-    for (name, one) in ran.chain(retired) {
+    for (name, mut one) in ran.chain(retired) {
         outcome.code = outcome.code.max(one.code);
         outcome.stderr.push_str(&one.stderr);
+        outcome.retained.0.append(&mut one.retained.0);
         if json {
             fleet_report.clusters.push(ClusterReport {
                 cluster: name,
@@ -147,12 +155,14 @@ fn failed_clusters(
             code: 2,
             stdout: report.exit(2).diagnostics(&merged, Some(source)).to_text(),
             stderr: String::new(),
+            ..Outcome::default()
         };
     }
     Outcome {
         code: 2,
         stdout: String::new(),
         stderr: diagnostic::render(&merged, Some(source), style.color_err),
+        ..Outcome::default()
     }
 }
 
@@ -341,11 +351,13 @@ fn failed(f: Failure, style: Style, report: Report) -> Outcome {
                 .diagnostics(&f.diagnostics, f.source.as_ref())
                 .to_text(),
             stderr: String::new(),
+            ..Outcome::default()
         };
     }
     Outcome {
         code: 2,
         stdout: String::new(),
         stderr: diagnostic::render(&f.diagnostics, f.source.as_ref(), style.color_err),
+        ..Outcome::default()
     }
 }

@@ -77,9 +77,12 @@ pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
     if parts.is_empty() {
         return Some(Ok(root));
     }
+    // The parts parse in parallel; the first that fails, in their order, is reported.
+    use rayon::prelude::*;
+    let parsed: Vec<_> = parts.par_iter().map(|(path, _)| load::load(path)).collect();
     let mut loaded = vec![root];
-    for (path, _) in &parts {
-        match load::load(path) {
+    for part in parsed {
+        match part {
             Ok(part) => loaded.push(part),
             Err((source, diagnostics)) => return Some(Err(Failure { source, diagnostics })),
         }

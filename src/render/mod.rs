@@ -243,8 +243,17 @@ fn shquote(value: &Value) -> Result<Value, minijinja::Error> {
 
 /// Renders the whole tree of a model.
 pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagnostic>> {
+    render_except(model, blueprints, &|_| false)
+}
+
+/// Renders the tree of a model but for the apps (by index) `skip` names.
+pub fn render_except(
+    model: &Model,
+    blueprints: &Blueprints,
+    skip: &(dyn Fn(usize) -> bool + Sync),
+) -> Result<Tree, Vec<Diagnostic>> {
     let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
-    let mut files = render_each(model, blueprints, &keep).map_err(|stop| match stop {
+    let mut files = each_except(model, blueprints, skip, &keep).map_err(|stop| match stop {
         Stop::Render(diags) => diags,
         Stop::Take(never) => match never {},
     })?;
@@ -278,6 +287,22 @@ where
     E: Send,
     F: Fn(String, Vec<u8>) -> Result<T, E> + Sync,
 {
+    each_except(model, blueprints, &|_| false, take)
+}
+
+/// [`render_each`] of the cluster's own files and of the apps (by index in the model) that
+/// `skip` does not name.
+fn each_except<T, E, F>(
+    model: &Model,
+    blueprints: &Blueprints,
+    skip: &(dyn Fn(usize) -> bool + Sync),
+    take: &F,
+) -> Result<Vec<T>, Stop<E>>
+where
+    T: Send,
+    E: Send,
+    F: Fn(String, Vec<u8>) -> Result<T, E> + Sync,
+{
     let jobs = cluster_jobs(model);
     let matched: Vec<std::sync::atomic::AtomicBool> = model
         .patches
@@ -297,7 +322,9 @@ where
             model
                 .apps
                 .par_iter()
-                .map(|app| render_app(app, blueprints, take, &matched))
+                .enumerate()
+                .filter(|(i, _)| !skip(*i))
+                .map(|(_, app)| render_app(app, blueprints, take, &matched))
                 .collect()
         },
     );
@@ -473,6 +500,80 @@ where
         false,
     )?;
     Ok(taken)
+}
+
+/// The paths of the files [`render_app`] renders for `app`, in its order.
+pub fn app_files(app: &App) -> Vec<String> {
+    let mut files = Vec::with_capacity(app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2);
+    for layer in &app.layers {
+        files.extend(
+            layer
+                .manifests
+                .iter()
+                .map(|m| format!("{}/{}", layer.dir, m.file)),
+        );
+        files.push(format!("{}/kustomization.yaml", layer.dir));
+    }
+    if let Some(runbook) = &app.runbook {
+        files.push(format!("{}/{}", app.dir, runbook.file));
+    }
+    files.push(app.kustomizations_file.clone());
+    files
+}
+
+/// The sha256 of all that [`render_app`] reads of `app`: two apps of one key render the same
+/// files with the same blueprints. `None` for an app whose objects get labels, annotations or
+/// patches (they are applied to the rendered text, and every patch must match some object:
+/// such an app always renders), or whose items do not serialize.
+pub fn app_key(app: &App) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    /// Feeds what serde_json writes into the hash.
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    if !app.post.is_empty() {
+        return None;
+    }
+    let mut out = Hashing(sha2::Sha256::new());
+    let mut text = |t: &str| {
+        out.0.update(t.len().to_le_bytes());
+        out.0.update(t.as_bytes());
+    };
+    text(&app.name);
+    text(&app.namespace);
+    text(&app.dir);
+    text(&app.kustomizations_file);
+    let manifest = |out: &mut Hashing, m: &crate::model::Manifest| {
+        for t in [m.file.as_str(), m.blueprint] {
+            out.0.update(t.len().to_le_bytes());
+            out.0.update(t.as_bytes());
+        }
+        serde_json::to_writer(&mut *out, &*m.item).ok()?;
+        out.0.update([0xff]);
+        Some(())
+    };
+    for layer in &app.layers {
+        out.0.update(b"layer");
+        out.0.update(layer.dir.len().to_le_bytes());
+        out.0.update(layer.dir.as_bytes());
+        for m in &layer.manifests {
+            manifest(&mut out, m)?;
+        }
+        out.0.update(b"kustomization");
+        serde_json::to_writer(&mut out, &layer.kustomization).ok()?;
+    }
+    if let Some(runbook) = &app.runbook {
+        out.0.update(b"runbook");
+        manifest(&mut out, runbook)?;
+    }
+    Some(out.0.finalize().into())
 }
 
 /// The first component of every path [`render_each`] renders to: the top-level folders of

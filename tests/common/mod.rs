@@ -40,11 +40,16 @@ impl Run {
 }
 
 /// Runs `gitopsc ARGS` in `cwd` with extra environment variables. `NO_COLOR` and
-/// `RAYON_NUM_THREADS` from the caller's environment are removed so every run starts alike.
+/// `RAYON_NUM_THREADS` from the caller's environment are removed so every run starts alike,
+/// and the incremental cache goes below the build's temporary folder, not the user's home.
 pub fn gitopsc_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitopsc"));
     cmd.args(args).current_dir(cwd);
     cmd.env_remove("NO_COLOR").env_remove("RAYON_NUM_THREADS");
+    cmd.env(
+        "GITOPSC_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/gitopsc-cache"),
+    );
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -1,0 +1,441 @@
+//! Edits cost what they change: the one seam of the incremental path (docs/performance.md).
+//!
+//! After a build, a cache records two facts, outside the output root (it is this machine's,
+//! never committed): the **key** of every app it rendered — the sha256 of exactly what
+//! rendering the app reads of the model ([`crate::render::app_key`]) — and, for every file
+//! of the tree, its sha256 with its size, modification and change times and inode, as git's
+//! index does. The next run resolves the spec as always, then [`recall`] takes an app whose
+//! key is recorded and whose files all still have their recorded size, times and inode as
+//! rendered already: its files are not rendered, read or compared, and the lock file records
+//! their recorded hashes. Rendering is a function of the key and this build of gitopsc, so the
+//! tree, the lock file and every report are byte for byte those of a full run.
+//!
+//! Whenever anything is in doubt — no cache, another build of gitopsc, a journal left by an
+//! interrupted build, a file written in the same clock tick as the cache (git's "racily
+//! clean"), a folder turned into a symlink — the app is rendered and compared in full. The
+//! same records let a `check` of an untouched tree skip reading files ([`untouched`]);
+//! `check --full` reads and hashes every file instead.
+
+use crate::emit::lock::{self, sha256_hex};
+use crate::emit::owner::Owner;
+use crate::model::Model;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The first line of a cache file: its format, and the build of gitopsc that wrote it.
+fn header() -> String {
+    format!(
+        "gitopsc-cache 1 {} {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("GITOPSC_BUILD_ID")
+    )
+}
+
+/// What the file system says of a file: enough to tell that it was not touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    size: u64,
+    mtime: i128,
+    ctime: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Stat {
+    /// The stat of the regular file at `path` (not followed through a symlink).
+    #[cfg(unix)]
+    fn of(path: &Path) -> Option<Stat> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        m.is_file().then(|| Stat {
+            size: m.size(),
+            mtime: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        })
+    }
+
+    /// Without unix stat fields nothing is ever taken as untouched.
+    #[cfg(not(unix))]
+    fn of(_: &Path) -> Option<Stat> {
+        None
+    }
+}
+
+/// A file as the cache records it.
+#[derive(Debug, Clone)]
+struct Entry {
+    hash: String,
+    stat: Stat,
+}
+
+/// A cache file, read.
+#[derive(Default)]
+struct Cache {
+    /// The keys of the apps the build rendered.
+    keys: HashSet<[u8; 32]>,
+    /// Every file of the tree: path → hash and stat.
+    files: HashMap<String, Entry>,
+    /// When the cache was written: a file changed in that clock tick or later is in doubt.
+    written: i128,
+}
+
+/// Where the cache of `owner`'s tree in `root` lives: `$GITOPSC_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/gitopsc`, else `~/.cache/gitopsc`, named by the root's absolute path.
+/// `None` when there is no such folder (then there is no incremental path).
+fn cache_path(root: &Path, owner: &Owner) -> Option<PathBuf> {
+    let env = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = env("GITOPSC_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("gitopsc")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache/gitopsc")))?;
+    let root = std::fs::canonicalize(root).ok()?;
+    let mut name = root.as_os_str().as_encoded_bytes().to_vec();
+    name.push(0);
+    name.extend_from_slice(owner.lock_path().as_bytes());
+    Some(dir.join(format!("{}.cache", &sha256_hex(&name)[..32])))
+}
+
+impl Cache {
+    /// The cache of `owner`'s tree in `root`, when this build of gitopsc wrote it and no
+    /// interrupted build left a journal since.
+    fn read(root: &Path, owner: &Owner) -> Option<Cache> {
+        Cache::read_at(&cache_path(root, owner)?, root, owner)
+    }
+
+    /// [`Cache::read`] of the cache file at `path`.
+    fn read_at(path: &Path, root: &Path, owner: &Owner) -> Option<Cache> {
+        let ledger = root.join(owner.dir());
+        if std::fs::symlink_metadata(ledger.join(crate::emit::journal::JOURNAL)).is_ok() {
+            return None;
+        }
+        let written = Stat::of(path)?.mtime;
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut lines = text.lines();
+        if lines.next()? != header() {
+            return None;
+        }
+        let mut cache = Cache {
+            written,
+            ..Cache::default()
+        };
+        for line in lines {
+            cache.line(line)?;
+        }
+        Some(cache)
+    }
+
+    /// Reads one line: `a <key>` or `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`.
+    fn line(&mut self, line: &str) -> Option<()> {
+        if let Some(key) = line.strip_prefix("a ") {
+            self.keys.insert(unhex(key)?);
+            return Some(());
+        }
+        let mut fields = line.strip_prefix("f ")?.splitn(7, ' ');
+        let hash = fields.next()?.to_string();
+        let mut number = || fields.next()?.parse::<i128>().ok();
+        let (size, mtime, ctime, ino, dev) = (number()?, number()?, number()?, number()?, number()?);
+        let path = fields.next()?;
+        let stat = Stat {
+            size: u64::try_from(size).ok()?,
+            mtime,
+            ctime,
+            ino: u64::try_from(ino).ok()?,
+            dev: u64::try_from(dev).ok()?,
+        };
+        self.files.insert(path.to_string(), Entry { hash, stat });
+        Some(())
+    }
+
+    /// The recorded hash of the file at `path` when it is untouched since: same stat, and
+    /// changed before the cache was written (not in the same clock tick).
+    fn untouched(&self, root: &Path, path: &str) -> Option<&str> {
+        let entry = self.files.get(path)?;
+        (entry.stat.mtime < self.written && entry.stat.ctime < self.written).then_some(())?;
+        (Stat::of(&root.join(path))? == entry.stat).then_some(entry.hash.as_str())
+    }
+}
+
+/// 32 bytes from 64 hex digits.
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// What a run takes from the last build instead of rendering it.
+#[derive(Default)]
+pub struct Reuse {
+    /// Each app's key (by the model's order), `None` for one that always renders.
+    keys: Vec<Option<[u8; 32]>>,
+    /// Whether each app's files are taken as they are on disk.
+    skip: Vec<bool>,
+    /// The files of those apps: path → sha256 hex, untouched on disk since they were written.
+    pub kept: BTreeMap<String, String>,
+    /// The cache's records of the kept files, carried into the next cache.
+    entries: HashMap<String, Entry>,
+}
+
+impl Reuse {
+    /// Whether app `i` of the model is taken from disk, not rendered.
+    pub fn skips(&self, i: usize) -> bool {
+        self.skip.get(i).copied().unwrap_or(false)
+    }
+}
+
+/// The apps of `model` whose files in `root` are what this build of gitopsc rendered from
+/// the same key and are untouched since, with their files; none when nothing can be taken.
+pub fn recall(root: &Path, owner: &Owner, model: &Model) -> Reuse {
+    recall_from(cache_path(root, owner).as_deref(), root, owner, model)
+}
+
+/// [`recall`] from the cache file at `path`.
+fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -> Reuse {
+    let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
+    let Some(cache) = path.and_then(|path| Cache::read_at(path, root, owner)) else {
+        return Reuse {
+            keys,
+            ..Reuse::default()
+        };
+    };
+    let found: Vec<Option<Vec<(String, Entry)>>> = model
+        .apps
+        .par_iter()
+        .zip(&keys)
+        .map(|(app, key)| {
+            cache.keys.contains(key.as_ref()?).then_some(())?;
+            crate::render::app_files(app)
+                .into_iter()
+                .map(|path| {
+                    cache.untouched(root, &path)?;
+                    let entry = cache.files.get(&path)?.clone();
+                    Some((path, entry))
+                })
+                .collect()
+        })
+        .collect();
+    let skip: Vec<bool> = found.iter().map(Option::is_some).collect();
+    let entries: HashMap<String, Entry> = found.into_iter().flatten().flatten().collect();
+    // A folder above a kept file that became a symlink (or no folder) would be in the way
+    // of a full run: then nothing is kept.
+    if !folders_are_real(root, entries.keys()) {
+        return Reuse {
+            keys,
+            ..Reuse::default()
+        };
+    }
+    Reuse {
+        keys,
+        skip,
+        kept: entries.iter().map(|(p, e)| (p.clone(), e.hash.clone())).collect(),
+        entries,
+    }
+}
+
+/// Whether every folder above `paths` (below the root) is a folder, not a symlink.
+fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p String>) -> bool {
+    let mut dirs: BTreeSet<&str> = BTreeSet::new();
+    for path in paths {
+        dirs.extend(path.match_indices('/').map(|(i, _)| &path[..i]));
+    }
+    dirs.par_iter().all(|dir| {
+        std::fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink())
+    })
+}
+
+/// Records, after a build of `model` into `root`, the keys of its apps and the files of the
+/// tree (`files`, path → hash, as its lock file lists them), but for `blocked` ones (left
+/// with other bytes than the lock records). Kept files carry their records; the others are
+/// stat'ed now. A cache that cannot be written is no error: the next run renders in full.
+pub fn record(
+    root: &Path,
+    owner: &Owner,
+    model: &Model,
+    reuse: &Reuse,
+    files: &BTreeMap<String, String>,
+    blocked: &HashSet<&str>,
+) {
+    if let Some(path) = cache_path(root, owner) {
+        record_at(&path, root, model, reuse, files, blocked);
+    }
+}
+
+/// [`record`] into the cache file at `path`.
+fn record_at(
+    path: &Path,
+    root: &Path,
+    model: &Model,
+    reuse: &Reuse,
+    files: &BTreeMap<String, String>,
+    blocked: &HashSet<&str>,
+) {
+    let keys: Vec<Option<[u8; 32]>> = if reuse.keys.len() == model.apps.len() {
+        reuse.keys.clone()
+    } else {
+        model.apps.par_iter().map(crate::render::app_key).collect()
+    };
+    let lines: Vec<Option<String>> = files
+        .par_iter()
+        .filter(|(path, _)| !blocked.contains(path.as_str()) && !path.contains(['\n', '\r']))
+        .map(|(path, hash)| {
+            let stat = match reuse.entries.get(path) {
+                Some(entry) if entry.hash == *hash => entry.stat,
+                _ => Stat::of(&root.join(path))?,
+            };
+            let Stat {
+                size,
+                mtime,
+                ctime,
+                ino,
+                dev,
+            } = stat;
+            Some(format!("f {hash} {size} {mtime} {ctime} {ino} {dev} {path}\n"))
+        })
+        .collect();
+    let mut text = header();
+    text.push('\n');
+    for key in keys.iter().flatten() {
+        text.push_str("a ");
+        text.push_str(&lock::hex(key));
+        text.push('\n');
+    }
+    for line in lines.iter().flatten() {
+        text.push_str(line);
+    }
+    let _ = write_atomically(path, text.as_bytes());
+}
+
+/// Removes the cache of `owner`'s tree in `root` (a build that rendered with other blueprints).
+pub fn forget(root: &Path, owner: &Owner) {
+    if let Some(path) = cache_path(root, owner) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut temp, bytes)?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Whether every file `files` lists (path → hash) has its hash in `root`: a file the cache
+/// records untouched with that hash is taken as is; any other is read and hashed (all of
+/// them with `full`).
+pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>, full: bool) -> bool {
+    let cache = if full { None } else { Cache::read(root, owner) };
+    files.par_iter().all(|(path, hash)| {
+        if cache.as_ref().and_then(|c| c.untouched(root, path)) == Some(hash.as_str()) {
+            return true;
+        }
+        let target = root.join(path);
+        let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
+        is_file && std::fs::read(&target).is_ok_and(|b| sha256_hex(&b) == *hash)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::{self, Kept};
+
+    fn spec(apps: usize, replicas: u32) -> String {
+        let mut text = String::from(
+            "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\napps:\n",
+        );
+        for i in 0..apps {
+            let r = if i == 0 { replicas } else { 1 };
+            text.push_str(&format!(
+                "  - name: app{i}\n    namespace: team{}\n    helm: {{chart: podinfo, version: 6.7.{i}, source: podinfo, values: {{replicaCount: {r}}}}}\n",
+                i % 2
+            ));
+        }
+        text
+    }
+
+    /// Renders the spec at `path` taking what the cache at `cache` holds.
+    fn render(path: &Path, cache: &Path, out: &Path) -> crate::Compiled {
+        let prepared = crate::prepare(path, None).ok().unwrap();
+        let owner = Owner::default();
+        prepared
+            .render_reusing(|model| recall_from(Some(cache), out, &owner, model))
+            .ok()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_comment_renders_no_app_and_a_value_edit_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, out, cache) = (
+            dir.path().join("c.yaml"),
+            dir.path().join("out"),
+            dir.path().join("c.cache"),
+        );
+        std::fs::write(&path, spec(6, 1)).unwrap();
+        let full = render(&path, &cache, &out);
+        assert!(full.reuse.kept.is_empty(), "no cache yet");
+        let cmp = emit::compare(&out, &full.tree, &Kept::new(), &full.stamp, false).unwrap();
+        emit::write::apply(&cmp, &full.tree).unwrap();
+        let written = cmp.new_lock.files;
+        // Written a clock tick after the files, the cache takes them as untouched.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        record_at(&cache, &out, &full.model, &full.reuse, &written, &HashSet::new());
+        let app_files: BTreeSet<String> = full
+            .model
+            .apps
+            .iter()
+            .flat_map(crate::render::app_files)
+            .collect();
+        // The apps' files are what rendering wrote for them; the rest is the cluster's own.
+        let own: Vec<&String> = full.tree.keys().filter(|p| !app_files.contains(*p)).collect();
+        assert!(app_files.iter().all(|p| full.tree.contains_key(p)));
+        assert!(own.iter().all(|p| !p.contains("app")), "{own:?}");
+
+        std::fs::write(&path, spec(6, 1) + "# a comment\n").unwrap();
+        let comment = render(&path, &cache, &out);
+        assert!(
+            comment.tree.keys().all(|p| !app_files.contains(p)),
+            "an app rendered: {:?}",
+            comment.tree.keys()
+        );
+        assert_eq!(comment.reuse.kept.len(), app_files.len());
+        let cmp = emit::compare(&out, &comment.tree, &comment.reuse.kept, &comment.stamp, false).unwrap();
+        assert!(cmp.is_current());
+
+        std::fs::write(&path, spec(6, 2)).unwrap();
+        let edit = render(&path, &cache, &out);
+        let rendered: Vec<&String> = edit.tree.keys().filter(|p| app_files.contains(*p)).collect();
+        assert!(
+            !rendered.is_empty() && rendered.iter().all(|p| p.contains("app0")),
+            "{rendered:?}"
+        );
+        let cmp = emit::compare(&out, &edit.tree, &edit.reuse.kept, &edit.stamp, false).unwrap();
+        assert_eq!(cmp.changes.len(), 1, "{:?}", cmp.changes);
+
+        // A file changed in the cache's own clock tick (or later) is in doubt.
+        let one = comment.reuse.kept.keys().next().unwrap();
+        let mut read = Cache::read_at(&cache, &out, &Owner::default()).unwrap();
+        assert!(read.untouched(&out, one).is_some());
+        let changed = read.files[one.as_str()]
+            .stat
+            .ctime
+            .max(read.files[one.as_str()].stat.mtime);
+        read.written = changed;
+        assert!(read.untouched(&out, one).is_none(), "same tick");
+        read.written = changed + 1;
+        assert!(read.untouched(&out, one).is_some());
+        // A file whose bytes change, whatever it keeps, is not taken.
+        let target = out.join(one);
+        std::fs::write(&target, std::fs::read(&target).unwrap()).unwrap();
+        assert!(read.untouched(&out, one).is_none(), "its change time moved");
+    }
+}

@@ -1,0 +1,226 @@
+//! The incremental path (docs/performance.md): a run that takes apps from the last build's
+//! cache produces the bytes, the reports and the diagnostics of a full run, and a hand edit
+//! of an output file is still caught.
+
+mod common;
+
+use common::{Run, gitopsc_env, read_tree, s};
+use std::path::Path;
+
+/// A fleet in a folder, one file per app: `fleet.yaml` (sources, the cluster and the apps it
+/// runs) and `apps/<name>.yaml`.
+struct Fleet {
+    /// Per app: its number and `replicaCount`, or `None` once removed.
+    apps: Vec<Option<(usize, u32)>>,
+    /// A comment written into the root, to change its text and not its data.
+    comment: u32,
+    /// An app written with a field the schema refuses.
+    broken: Option<usize>,
+}
+
+impl Fleet {
+    fn write(&self, dir: &Path) {
+        let apps_dir = dir.join("apps");
+        let _ = std::fs::remove_dir_all(&apps_dir);
+        std::fs::create_dir_all(&apps_dir).unwrap();
+        let mut root = format!(
+            "# comment {}\napiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {{name: acme}}\nsources:\n  helm:\n    - {{name: podinfo, url: https://stefanprodan.github.io/podinfo}}\nclusters:\n  - name: prod\n    apps:\n",
+            self.comment
+        );
+        let live: Vec<(usize, u32)> = self.apps.iter().flatten().copied().collect();
+        for &(n, replicas) in &live {
+            root.push_str(&format!("      - name: app{n}\n"));
+            // Apps share namespaces and depend on one another: facts across apps.
+            let depends = live
+                .iter()
+                .map(|(m, _)| *m)
+                .rfind(|m| *m < n && m % 4 == 1)
+                .map(|m| format!("    dependsOn: [app{m}]\n"))
+                .unwrap_or_default();
+            let broken = if self.broken == Some(n) {
+                "    colour: blue\n"
+            } else {
+                ""
+            };
+            let part = format!(
+                "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps:\n  - name: app{n}\n    namespace: team{}\n{depends}{broken}    helm:\n      chart: podinfo\n      version: 6.7.{n}\n      source: podinfo\n      values: {{replicaCount: {replicas}}}\n",
+                n % 3
+            );
+            std::fs::write(apps_dir.join(format!("app{n}.yaml")), part).unwrap();
+        }
+        std::fs::write(dir.join("fleet.yaml"), root).unwrap();
+    }
+}
+
+/// Runs gitopsc with its cache in `cache`.
+fn run(cache: &Path, args: &[&str]) -> Run {
+    gitopsc_env(&common::root(), args, &[("GITOPSC_CACHE_DIR", s(cache))])
+}
+
+/// A small deterministic generator (no dependency): xorshift.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join("spec"),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    std::fs::create_dir_all(&spec).unwrap();
+    let mut fleet = Fleet {
+        apps: (0..12).map(|n| Some((n, 1))).collect(),
+        comment: 0,
+        broken: None,
+    };
+    fleet.write(&spec);
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..14 {
+        let edit = match round {
+            0 => 0, // a value
+            1 => 4, // a comment only
+            2 => 5, // an error
+            _ => rng.below(6),
+        };
+        fleet.broken = None;
+        let live: Vec<usize> = (0..fleet.apps.len())
+            .filter(|i| fleet.apps[*i].is_some())
+            .collect();
+        let pick = live[rng.below(live.len())];
+        match edit {
+            0 | 1 => fleet.apps[pick] = fleet.apps[pick].map(|(n, r)| (n, r + 1)),
+            2 => fleet.apps.push(Some((fleet.apps.len(), 1))),
+            3 if live.len() > 2 => fleet.apps[pick] = None,
+            5 => fleet.broken = fleet.apps[pick].map(|(n, _)| n),
+            _ => fleet.comment += 1,
+        }
+        fleet.write(&spec);
+        // `check` and `diff` with the cache say what they say without it.
+        for command in ["check", "diff"] {
+            let fast = run(&cache, &[command, s(&spec), "--out", s(&out)]);
+            let full = run(&dir.path().join("none"), &[command, s(&spec), "--out", s(&out)]);
+            assert_eq!(
+                (fast.code, &fast.stdout, &fast.stderr),
+                (full.code, &full.stdout, &full.stderr),
+                "round {round}: {command} after edit {edit}"
+            );
+            if command == "check" {
+                let forced = run(&cache, &["check", "--full", s(&spec), "--out", s(&out)]);
+                assert_eq!(
+                    (forced.code, &forced.stdout, &forced.stderr),
+                    (full.code, &full.stdout, &full.stderr),
+                    "round {round}: check --full"
+                );
+            }
+        }
+        // `build` with the cache writes the tree a build into an empty folder writes.
+        let built = run(&cache, &["build", s(&spec), "--out", s(&out)]);
+        let fresh_out = dir.path().join(format!("fresh{round}"));
+        let fresh = run(
+            &dir.path().join("none"),
+            &["build", s(&spec), "--out", s(&fresh_out)],
+        );
+        assert_eq!(
+            (built.code, &built.stderr),
+            (fresh.code, &fresh.stderr),
+            "round {round}: build after edit {edit}"
+        );
+        if built.code == 2 {
+            assert!(built.stderr.contains("colour"), "{}", built.stderr);
+            continue;
+        }
+        assert!(
+            read_tree(&out) == read_tree(&fresh_out),
+            "round {round}: the trees differ after edit {edit}"
+        );
+    }
+}
+
+/// A cluster spec of `apps` apps in one file.
+fn cluster_spec(apps: usize, replicas: u32) -> String {
+    let mut text = String::from(
+        "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: big}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\napps:\n",
+    );
+    for i in 0..apps {
+        let r = if i == 0 { replicas } else { 1 };
+        text.push_str(&format!(
+            "  - name: app{i}\n    helm: {{chart: podinfo, version: 6.7.{i}, source: podinfo, values: {{replicaCount: {r}}}}}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_hand_edit_of_an_output_file_is_caught_whatever_its_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join("cluster.yaml"),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    std::fs::write(&spec, cluster_spec(5, 1)).unwrap();
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    let tree = read_tree(&out);
+    let (path, bytes) = tree
+        .iter()
+        .find(|(p, _)| p.ends_with("app3/helmrelease.yaml"))
+        .unwrap();
+    let file = out.join(path);
+    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+    // Same size, same modification time: only the change time and the bytes differ.
+    let mut edited = bytes.clone();
+    let at = edited.iter().position(|b| *b == b'1').unwrap();
+    edited[at] = b'2';
+    std::fs::write(&file, &edited).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    for spec_text in [
+        cluster_spec(5, 1),
+        cluster_spec(5, 1) + "# a comment\n",
+        cluster_spec(5, 2),
+    ] {
+        std::fs::write(&spec, spec_text).unwrap();
+        let check = run(&cache, &["check", s(&spec), "--out", s(&out)]).expect(1);
+        assert!(check.stdout.contains(path.as_str()), "{}", check.stdout);
+    }
+}
+
+#[test]
+fn an_untouched_tree_and_a_comment_are_current_and_the_cache_is_not_in_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join("cluster.yaml"),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    std::fs::write(&spec, cluster_spec(4, 1)).unwrap();
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    let tree = read_tree(&out);
+    assert!(tree.keys().all(|p| !p.contains("cache")), "{:?}", tree.keys());
+    assert_eq!(
+        std::fs::read_dir(&cache).unwrap().count(),
+        1,
+        "one cache file, outside the tree"
+    );
+    std::fs::write(&spec, cluster_spec(4, 1) + "# a comment\n").unwrap();
+    for args in [["check", "--full"].as_slice(), &["check"]] {
+        let mut all = args.to_vec();
+        all.extend([s(&spec), "--out", s(&out)]);
+        run(&cache, &all).expect(0);
+    }
+}
