@@ -7,6 +7,7 @@ use cli::{ChartsCommand, Cli, Color, Command, DiffFormat};
 use gitopsc::commands::{self, Format, Mode, Style};
 use gitopsc::fleet;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 // A compiler allocates many small strings and maps: mimalloc is measurably faster here than
@@ -55,28 +56,15 @@ fn main() -> ExitCode {
             cluster,
             against,
             ..
-        } => match (base, out, against) {
-            (_, _, Some(against)) => {
-                fleet::promote::diff(spec, cluster.as_deref().unwrap_or_default(), against, style)
-            }
-            (Some(base), _, _) => {
-                gitopsc::git::review::diff_base(spec, base, blueprints.as_deref(), cluster.as_deref(), style)
-            }
-            (None, Some(out), _) => fleet::command::run(
-                spec,
-                out,
-                blueprints.as_deref(),
-                None,
-                Mode::Diff,
-                style,
-                cluster.as_deref(),
-            ),
-            (None, None, None) => commands::Outcome {
-                stderr: "error: `diff` needs `--out DIR` or `--base REV`\n".to_string(),
-                code: 2,
-                ..commands::Outcome::default()
-            },
-        },
+        } => diff(
+            spec,
+            out.as_deref(),
+            base.as_deref(),
+            blueprints.as_deref(),
+            cluster.as_deref(),
+            against.as_deref(),
+            style,
+        ),
         Command::Validate {
             spec,
             cluster,
@@ -119,6 +107,28 @@ fn main() -> ExitCode {
         },
     };
     finish(outcome)
+}
+
+/// `gitopsc diff`: against another cluster, a git revision or the output tree.
+fn diff(
+    spec: &Path,
+    out: Option<&Path>,
+    base: Option<&str>,
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    against: Option<&str>,
+    style: Style,
+) -> commands::Outcome {
+    match (base, out, against) {
+        (_, _, Some(against)) => fleet::promote::diff(spec, cluster.unwrap_or_default(), against, style),
+        (Some(base), _, _) => gitopsc::git::review::diff_base(spec, base, blueprints, cluster, style),
+        (None, Some(out), _) => fleet::command::run(spec, out, blueprints, None, Mode::Diff, style, cluster),
+        (None, None, None) => commands::Outcome {
+            stderr: "error: `diff` needs `--out DIR` or `--base REV`\n".to_string(),
+            code: 2,
+            ..commands::Outcome::default()
+        },
+    }
 }
 
 /// How the command prints: colours, quiet, and the format it was asked for.

@@ -53,40 +53,15 @@ pub fn run(
         warnings,
         ..
     } = fleet;
-    let spec_dir = super::spec_dir(spec);
-    // A cluster whose tree is what this very spec rendered needs no checking first: its
-    // command takes it as current without rendering, as a cluster spec's does.
-    let current = |name: &str, input: &str| {
-        blueprints.is_none()
-            && schemas.is_none()
-            && matches!(mode, Mode::Check | Mode::Build { force: false })
-            && emit::unchanged_for(
-                out,
-                &Owner::fleet_cluster(&fleet_name, name),
-                input,
-                &spec_dir,
-                style.full,
-            )
-            .is_some()
-    };
-    let mut targets = Vec::new();
-    let mut failures = Vec::new();
-    for Cluster { name, loaded } in clusters {
-        let input = input_of_cluster(&loaded);
-        if current(&name, &input) {
-            let target = Target::fleet_cluster(spec, &fleet_name, &name, loaded, input);
-            targets.push((name, target));
-            continue;
-        }
-        match crate::check_loaded(loaded, &spec_dir) {
-            Ok(checked) => {
-                let checked = named(checked, &name);
-                let target = Target::checked_cluster(spec, &fleet_name, &name, checked, input);
-                targets.push((name, target));
-            }
-            Err(failure) => failures.push((name, failure.diagnostics)),
-        }
-    }
+    let (targets, failures) = cluster_targets(
+        spec,
+        out,
+        &fleet_name,
+        clusters,
+        blueprints.is_none() && schemas.is_none(),
+        mode,
+        style,
+    );
     let json = style.format == Format::Json;
     let mut outcome = Outcome {
         stderr: if style.quiet || json {
@@ -130,6 +105,58 @@ pub fn run(
         outcome.stdout = fleet_report.exit(outcome.code).to_text();
     }
     outcome
+}
+
+/// Each cluster of the fleet as a target to run: taken as current when its tree is what this
+/// very spec rendered (a `plain` run: no `--blueprints` or `--schemas`), else checked; and the
+/// diagnostics of the clusters that do not compile.
+#[allow(
+    clippy::type_complexity,
+    reason = "the two lists a caller takes apart at once"
+)]
+fn cluster_targets<'a>(
+    spec: &'a Path,
+    out: &Path,
+    fleet_name: &str,
+    clusters: Vec<Cluster>,
+    plain: bool,
+    mode: Mode,
+    style: Style,
+) -> (Vec<(String, Target<'a>)>, Vec<(String, Vec<Diagnostic>)>) {
+    let spec_dir = super::spec_dir(spec);
+    // A cluster whose tree is what this very spec rendered needs no checking first: its
+    // command takes it as current without rendering, as a cluster spec's does.
+    let current = |name: &str, input: &str| {
+        plain
+            && matches!(mode, Mode::Check | Mode::Build { force: false })
+            && emit::unchanged_for(
+                out,
+                &Owner::fleet_cluster(fleet_name, name),
+                input,
+                &spec_dir,
+                style.full,
+            )
+            .is_some()
+    };
+    let mut targets = Vec::new();
+    let mut failures = Vec::new();
+    for Cluster { name, loaded } in clusters {
+        let input = input_of_cluster(&loaded);
+        if current(&name, &input) {
+            let target = Target::fleet_cluster(spec, fleet_name, &name, loaded, input);
+            targets.push((name, target));
+            continue;
+        }
+        match crate::check_loaded(loaded, &spec_dir) {
+            Ok(checked) => {
+                let checked = named(checked, &name);
+                let target = Target::checked_cluster(spec, fleet_name, &name, checked, input);
+                targets.push((name, target));
+            }
+            Err(failure) => failures.push((name, failure.diagnostics)),
+        }
+    }
+    (targets, failures)
 }
 
 /// The report of one cluster's run: the one it printed, or (when it printed none, as for an
