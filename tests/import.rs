@@ -163,7 +163,7 @@ fn build_import_build_reproduces_every_example_object_for_object() {
 /// policies) and routes to them, which it does not read into fields yet, and the `custom` example's
 /// own user manifests (a PVC, an Ingress, a PriorityClass). Data services, secrets, stores,
 /// sources, alerts, image automation and Flux settings must be read into their fields.
-const CARRIED_KINDS: [&str; 20] = [
+const CARRIED_KINDS: [&str; 22] = [
     "Deployment",
     "StatefulSet",
     "Service",
@@ -178,6 +178,8 @@ const CARRIED_KINDS: [&str; 20] = [
     "PriorityClass",
     "PodDisruptionBudget",
     "HorizontalPodAutoscaler",
+    "Job",
+    "CronJob",
     "PodMonitor",
     "ServiceAccount",
     "Role",
