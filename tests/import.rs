@@ -272,3 +272,37 @@ fn fields_the_spec_lacks_are_left_out_and_noted() {
         run.stderr
     );
 }
+
+/// Under the VictoriaMetrics flavour the data services' VMPodScrapes import as monitoring on
+/// (the cluster's, a pooler's, Dragonfly's) and build back the same scrapes.
+#[test]
+fn vmpodscrapes_of_data_services_import_as_monitoring_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let fixture = common::root().join("tests/fixtures/victoriametrics-data/cluster.yaml");
+    gitopsc(&["-q", "build", s(&fixture), "--out", s(&first)]).expect(0);
+    let imported = gitopsc(&["import", s(&first), "--cluster", "vmdata"]).expect(0);
+    let spec = &serde_load_all(&imported.stdout).unwrap()[0];
+    let app = &spec["apps"][0];
+    assert_eq!(app["postgres"].get("monitoring"), None, "{}", imported.stdout);
+    assert_eq!(
+        app["postgres"]["poolers"][0].get("monitoring"),
+        None,
+        "{}",
+        imported.stdout
+    );
+    assert_eq!(app["redis"].get("monitoring"), None, "{}", imported.stdout);
+    let spec_path = dir.path().join("vmdata.yaml");
+    std::fs::write(&spec_path, &imported.stdout).unwrap();
+    let second = dir.path().join("second");
+    gitopsc(&["-q", "build", s(&spec_path), "--out", s(&second)]).expect(0);
+    let scrapes = |tree: &Objects| -> Vec<Value> {
+        tree.iter()
+            .filter(|((_, kind, _, _), _)| kind == "VMPodScrape")
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let (a, b) = (scrapes(&objects(&first)), scrapes(&objects(&second)));
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, b);
+}

@@ -808,3 +808,79 @@ fn harbor_runbook_names_vault_paths_with_placeholders_only() {
     read.dedup();
     assert_eq!(paths, read, "{text}");
 }
+
+#[test]
+fn victoriametrics_flavour_scrapes_data_services_with_vmpodscrapes_only() {
+    // Every spec under `flavor: victoriametrics` writes no Prometheus operator object.
+    let mut seen = 0;
+    for spec in specs() {
+        let path = root().join(&spec);
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("flavor: victoriametrics") {
+            continue;
+        }
+        seen += 1;
+        for (file, bytes) in compile(&path) {
+            let body = std::str::from_utf8(&bytes).unwrap();
+            assert!(
+                !body.contains("monitoring.coreos.com"),
+                "{spec}: {file} is a Prometheus object"
+            );
+        }
+    }
+    assert!(seen >= 2, "expected the victoriametrics fixtures, saw {seen}");
+
+    // The cluster's, the pooler's and Dragonfly's pod scrapes, each on its metrics port.
+    let tree = compile(&root().join("tests/fixtures/victoriametrics-data/cluster.yaml"));
+    let scrapes: BTreeMap<String, (Value, String)> = all_docs(&tree)
+        .into_iter()
+        .filter(|d| d["kind"] == json!("VMPodScrape"))
+        .map(|d| {
+            assert_eq!(d["apiVersion"], json!("operator.victoriametrics.com/v1beta1"));
+            let port = d["spec"]["podMetricsEndpoints"][0]["port"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (
+                d["metadata"]["name"].as_str().unwrap().to_string(),
+                (d["spec"]["selector"].clone(), port),
+            )
+        })
+        .collect();
+    assert_eq!(
+        scrapes,
+        BTreeMap::from([
+            (
+                "orders-pg".into(),
+                (
+                    json!({"matchLabels": {"cnpg.io/cluster": "orders-pg"}}),
+                    "metrics".into()
+                )
+            ),
+            (
+                "orders-pg-pooler-rw".into(),
+                (
+                    json!({"matchLabels": {"cnpg.io/poolerName": "orders-pg-pooler-rw"}}),
+                    "metrics".into()
+                )
+            ),
+            (
+                "orders-dragonfly".into(),
+                (
+                    json!({"matchLabels": {"app": "orders-dragonfly"}}),
+                    "admin".into()
+                )
+            ),
+        ])
+    );
+    for file in [
+        "workloads/orders/data/postgres-vmpodscrape.yaml",
+        "workloads/orders/data/postgres-pooler-rw-vmpodscrape.yaml",
+        "workloads/orders/data/redis-dragonfly-vmpodscrape.yaml",
+    ] {
+        assert!(tree.contains_key(file), "{file} missing");
+    }
+    // The data Kustomization waits until an agent applied them.
+    let flux = std::str::from_utf8(&tree["clusters/vmdata/gitopsc/orders.yaml"]).unwrap();
+    assert!(flux.contains("kind: VMPodScrape"), "{flux}");
+}

@@ -74,10 +74,9 @@ pub fn postgres(app: &str, objects: &[Object], notes: &mut Vec<String>) -> Optio
     if let Some(backup) = backup(cluster, objects) {
         pg.insert("backup".into(), backup);
     }
-    let monitored = objects.iter().any(|o| {
-        (o.is("monitoring.coreos.com", "PodMonitor") || o.is("operator.victoriametrics.com", "VMPodScrape"))
-            && o.name() == cluster.name()
-    });
+    let monitored = objects
+        .iter()
+        .any(|o| o.is_pod_scrape() && o.name() == cluster.name());
     if !monitored {
         pg.insert("monitoring".into(), json!(false));
     }
@@ -313,7 +312,7 @@ fn poolers(cluster: &str, objects: &[Object], pg: &mut Map<String, Value>) {
         }
         let monitored = objects
             .iter()
-            .any(|o| o.is("monitoring.coreos.com", "PodMonitor") && o.name() == pooler.name());
+            .any(|o| o.is_pod_scrape() && o.name() == pooler.name());
         if !monitored {
             out.insert("monitoring".into(), json!(false));
         }

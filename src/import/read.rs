@@ -45,6 +45,12 @@ impl Object {
         self.group() == group && self.kind() == kind
     }
 
+    /// True for a scrape of pods of either monitoring family (`PodMonitor`, `VMPodScrape`).
+    pub fn is_pod_scrape(&self) -> bool {
+        self.is("monitoring.coreos.com", "PodMonitor")
+            || self.is("operator.victoriametrics.com", "VMPodScrape")
+    }
+
     /// `group/kind namespace/name`, for notes.
     pub fn describe(&self) -> String {
         let ns = self.namespace().map(|n| format!("{n}/")).unwrap_or_default();

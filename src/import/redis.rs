@@ -1,4 +1,4 @@
-//! Redis an app runs: a `Dragonfly` of the Dragonfly operator (with its PodMonitor and access
+//! Redis an app runs: a `Dragonfly` of the Dragonfly operator (with its PodMonitor or VMPodScrape and access
 //! policy) or a KubeBlocks `Cluster` of the `redis` ClusterDefinition, as the spec's `redis`.
 
 use super::read::Object;
@@ -108,9 +108,7 @@ fn from_dragonfly(app: &str, dragonfly: &Object, objects: &[Object]) -> Value {
     if spec("/podSecurityContext").is_some() {
         out.insert("restrictedPods".into(), json!(true));
     }
-    let monitored = objects
-        .iter()
-        .any(|o| o.is("monitoring.coreos.com", "PodMonitor") && o.name() == name);
+    let monitored = objects.iter().any(|o| o.is_pod_scrape() && o.name() == name);
     if !monitored {
         out.insert("monitoring".into(), json!(false));
     }

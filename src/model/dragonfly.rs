@@ -83,7 +83,7 @@ struct Access {
     api_server_any: Vec<u16>,
 }
 
-/// Whether a PodMonitor scrapes the instance: as `redis.monitoring` says, else when the app's
+/// Whether a pod monitor scrapes the instance: as `redis.monitoring` says, else when the app's
 /// monitoring is on or the cluster's monitors carry selecting labels.
 pub fn monitored(spec: &ClusterSpec, app: &AppSpec, redis: &RedisSpec) -> bool {
     redis.monitoring.unwrap_or(
@@ -99,7 +99,7 @@ pub fn image(redis: &RedisSpec) -> String {
         .unwrap_or_else(|| format!("{IMAGE}:v{}", redis.version.as_deref().unwrap_or_default()))
 }
 
-/// Adds the app's Dragonfly (and its PodMonitor and access policy) to its data layer.
+/// Adds the app's Dragonfly (and its pod monitor and access policy) to its data layer.
 pub fn parts(app: &AppCtx, redis: &RedisSpec, out: &mut Parts) {
     let spec = app.cluster;
     let name = super::redis::cluster_name(&app.name, redis);
@@ -172,12 +172,7 @@ pub fn parts(app: &AppCtx, redis: &RedisSpec, out: &mut Parts) {
         };
         out.add(
             LayerKind::Data,
-            Manifest::new(
-                "redis-dragonfly-podmonitor.yaml",
-                "monitoring/podmonitor.yaml.j2",
-                &kinds::POD_MONITOR,
-                monitor,
-            ),
+            monitors::pod_monitor(spec, "redis-dragonfly-", "", monitor),
         );
     }
     access(app, redis, &name, selector, monitored, out);
@@ -260,7 +255,8 @@ fn notes(app: &AppCtx, redis: &RedisSpec, name: &str, monitored: bool, out: &mut
             format!(
                 "Dragonfly `{name}` serves its metrics on the admin port 9999, which the operator's NetworkPolicy opens \
                  to the operator and the instance only: set `defaults.monitoring.namespace` so gitopsc lets the \
-                 scraper in, or the PodMonitor finds the target down."
+                 scraper in, or the {} finds the target down.",
+                monitors::pod_kind(app.cluster)
             ),
         );
     }

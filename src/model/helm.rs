@@ -89,7 +89,10 @@ fn unknown_metrics(app: &AppCtx, helm: &HelmSpec) -> Option<Diagnostic> {
             helm.chart
         ))
         .at(app.spans.key(&app.at(AppSpec::MONITORING)), "")
-        .help("set `monitoring.port` to the metrics port's name for a PodMonitor, and turn the metrics on in `helm.values`"),
+        .help(format!(
+            "set `monitoring.port` to the metrics port's name for a {}, and turn the metrics on in `helm.values`",
+            monitors::pod_kind(app.cluster)
+        )),
     )
 }
 

@@ -110,6 +110,11 @@ pub fn pod_monitor(
     manifest(&family(spec).pod, prefix, suffix, item)
 }
 
+/// The kind of a pod scrape in the cluster's family (`PodMonitor`, `VMPodScrape`), for notes.
+pub fn pod_kind(spec: &ClusterSpec) -> &'static str {
+    family(spec).pod.kind.kind
+}
+
 /// A rule object; the item renders `meta` and `groups`.
 pub fn rule(spec: &ClusterSpec, item: impl Serialize + Send + Sync + 'static) -> Manifest {
     manifest(&family(spec).rule, "", "", item)

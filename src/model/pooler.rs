@@ -1,6 +1,7 @@
 //! PgBouncer poolers of a CloudNative-PG cluster: a `Pooler` per `postgres.poolers[]` entry
 //! (named `<cluster>-pooler-<name>`; the operator makes a Deployment and a Service of that
-//! name, port 5432), its PodDisruptionBudget and PodMonitor, and the `((postgres.pooler.*))`
+//! name, port 5432), its PodDisruptionBudget and pod monitor (in the
+//! cluster's monitoring family), and the `((postgres.pooler.*))`
 //! references. A function of the PostgreSQL part: it runs where the cluster's objects are made.
 //!
 //! Clients log in with the cluster's credentials; only the host changes. The operator's
@@ -64,7 +65,7 @@ pub struct PoolerNetwork {
     pub name: String,
     /// The pods of its cluster, which it connects to.
     pub upstream: BTreeMap<String, String>,
-    /// Whether a PodMonitor scrapes it.
+    /// Whether a pod monitor scrapes it.
     pub monitored: bool,
 }
 
@@ -174,14 +175,10 @@ pub fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts
                 port: "metrics".into(),
                 path: None,
             };
+            let prefix = format!("postgres-pooler-{}-", p.name);
             out.add(
                 LayerKind::Data,
-                Manifest::new(
-                    format!("postgres-pooler-{}-podmonitor.yaml", p.name),
-                    "monitoring/podmonitor.yaml.j2",
-                    &kinds::POD_MONITOR,
-                    monitor,
-                ),
+                monitors::pod_monitor(app.cluster, &prefix, "", monitor),
             );
         }
     }

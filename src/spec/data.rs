@@ -76,8 +76,9 @@ pub struct PostgresSpec {
     /// Backups to S3-compatible object storage (CloudNative-PG).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupSpec>,
-    /// Scrape the instances' metrics with a PodMonitor (needs the Prometheus operator's CRDs;
-    /// default: when the app's `monitoring` is on or `defaults.monitoring.labels` is set).
+    /// Scrape the instances' metrics with a PodMonitor, or a VMPodScrape under
+    /// `defaults.monitoring.flavor: victoriametrics` (needs that operator's CRDs; default: when
+    /// the app's `monitoring` is on or `defaults.monitoring.labels` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<bool>,
     /// PgBouncer poolers in front of the cluster (CloudNative-PG `Pooler`, operator ≥ 1.30).
@@ -253,8 +254,8 @@ pub struct PoolerSpec {
     /// The pods' `affinity`, as in Kubernetes.
     #[serde(default)]
     pub affinity: Map<String, Value>,
-    /// Scrape PgBouncer's exporter (port `metrics`, 9127) with a PodMonitor (default: as the
-    /// cluster's `monitoring`).
+    /// Scrape PgBouncer's exporter (port `metrics`, 9127) with a PodMonitor or VMPodScrape, as
+    /// `defaults.monitoring.flavor` says (default: as the cluster's `monitoring`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<bool>,
     /// A PodDisruptionBudget for its pods.
@@ -529,8 +530,9 @@ pub struct RedisSpec {
     /// one replica).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disruption_budget: Option<super::workload::DisruptionBudget>,
-    /// Dragonfly: scrape its metrics (admin port 9999) with a PodMonitor (default: when the
-    /// app's `monitoring` is on or `defaults.monitoring.labels` is set).
+    /// Dragonfly: scrape its metrics (admin port 9999) with a PodMonitor or VMPodScrape, as
+    /// `defaults.monitoring.flavor` says (default: when the app's `monitoring` is on or
+    /// `defaults.monitoring.labels` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<bool>,
     /// Dragonfly: namespaces whose pods may connect (the operator's own NetworkPolicy lets in
