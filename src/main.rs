@@ -120,14 +120,13 @@ fn diff(
     style: Style,
 ) -> commands::Outcome {
     match (base, out, against) {
-        (_, _, Some(against)) => fleet::promote::diff(spec, cluster.unwrap_or_default(), against, style),
+        (_, _, Some(against)) => match cluster {
+            Some(cluster) => fleet::promote::diff(spec, cluster, against, style),
+            None => usage_error("`diff --against` needs `--cluster NAME`: the cluster to promote to"),
+        },
         (Some(base), _, _) => gitopsc::git::review::diff_base(spec, base, blueprints, cluster, style),
         (None, Some(out), _) => fleet::command::run(spec, out, blueprints, None, Mode::Diff, style, cluster),
-        (None, None, None) => commands::Outcome {
-            stderr: "error: `diff` needs `--out DIR` or `--base REV`\n".to_string(),
-            code: 2,
-            ..commands::Outcome::default()
-        },
+        (None, None, None) => usage_error("`diff` needs `--out DIR` or `--base REV`"),
     }
 }
 
@@ -201,5 +200,14 @@ fn print_bytes(bytes: &[u8]) -> ExitCode {
             let _ = writeln!(std::io::stderr(), "error: cannot write to standard output: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A command line the parser let through but the command cannot run: exit code 2.
+fn usage_error(message: &str) -> commands::Outcome {
+    commands::Outcome {
+        stderr: format!("error: {message}\n"),
+        code: 2,
+        ..commands::Outcome::default()
     }
 }
