@@ -277,6 +277,40 @@ fn instance_identity_follows_replicas_and_rolls_every_pod() {
     );
 }
 
+/// The workload-references fixture.
+fn references_fixture() -> String {
+    std::fs::read_to_string(root().join("tests/fixtures/workload-references/cluster.yaml")).unwrap()
+}
+
+#[test]
+fn references_in_env_values_resolve_into_the_pod_template() {
+    let (_d, tree) = build(&references_fixture());
+    let deployment = "workloads/orders/release/deployment-api.yaml";
+    let text = std::str::from_utf8(&tree[deployment]).unwrap();
+    insta::assert_snapshot!(text);
+    for (path, bytes) in &tree {
+        let text = std::str::from_utf8(bytes).unwrap();
+        assert!(!text.contains("(("), "{path} keeps a reference:\n{text}");
+    }
+}
+
+#[test]
+fn a_referenced_value_changing_changes_the_pod_template() {
+    let spec = references_fixture();
+    let (_a, before) = build(&spec);
+    let (_b, after) = build(&replace_once(&spec, "database: inventory", "database: stock"));
+    let deployment = "workloads/orders/release/deployment-api.yaml";
+    let lines = changed_lines(&before[deployment], &after[deployment]);
+    assert_eq!(
+        lines,
+        vec![(
+            "              value: postgres://inventory-pg-rw.inventory.svc:5432/inventory".to_string(),
+            "              value: postgres://inventory-pg-rw.inventory.svc:5432/stock".to_string()
+        )],
+        "the env value in the pod template, which rolls the pods"
+    );
+}
+
 // ------------------------------------------------------------------------------------------
 // Warnings about live workloads
 

@@ -77,6 +77,16 @@ impl Scope<'_> {
         text
     }
 
+    /// The referenceable name nearest to `name`, for a did-you-mean.
+    pub fn suggest(&self, name: &str) -> Option<String> {
+        let others = self
+            .all
+            .iter()
+            .flat_map(|(app, refs)| refs.names().map(move |n| format!("apps.{app}.{n}")));
+        let names: Vec<String> = self.own.names().map(str::to_string).chain(others).collect();
+        crate::spec::schema::did_you_mean(name, names.iter().map(String::as_str)).map(str::to_string)
+    }
+
     /// Resolves the references in one string.
     pub fn resolve_str(&self, s: &str) -> Result<Value, String> {
         let spans = find(s);

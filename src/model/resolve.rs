@@ -382,11 +382,14 @@ fn check_references(app: &AppCtx, parts: &mut Parts) {
                 format!("unknown reference `(({}))`", u.name),
             )
             .at(app.spans.value(&u.pointer), "nothing of that name")
-            .help(format!(
-                "app `{}` can reference {}",
-                app.name,
-                app.scope.describe()
-            )),
+            .help(match app.scope.suggest(&u.name) {
+                Some(best) => format!(
+                    "did you mean `(({best}))`? app `{}` can reference {}",
+                    app.name,
+                    app.scope.describe()
+                ),
+                None => format!("app `{}` can reference {}", app.name, app.scope.describe()),
+            }),
         );
     }
 }

@@ -138,8 +138,9 @@ fn parts(spec: &ClusterSpec, app: &AppCtx, parts: &mut Parts) {
     }
     // The pods hash what they read as it will be written: patched.
     let config_maps = patched_config_maps(app);
-    for wl in &a.workloads {
-        pod::workload(spec, app, &config_maps, wl, parts);
+    for (i, wl) in a.workloads.iter().enumerate() {
+        let at = app.base.field(crate::spec::AppSpec::WORKLOADS).index(i);
+        pod::workload(spec, app, &config_maps, (wl, &at), parts);
     }
     for wl in &a.workloads {
         if let Some(hpa) = &wl.autoscaling {

@@ -386,7 +386,7 @@ fields! {
         RESOURCES = "resources",
     }
     PortSpec { NAME = "name", PORT = "port" }
-    EnvVar { CONFIG_MAP = "configMap", FIELD = "field", NAME = "name", SECRET = "secret" }
+    EnvVar { CONFIG_MAP = "configMap", FIELD = "field", NAME = "name", SECRET = "secret", VALUE = "value" }
     KeyRef { KEY = "key", NAME = "name" }
     EnvFrom { CONFIG_MAP = "configMap" }
     FileMount { CONFIG_MAP = "configMap", ITEMS = "items", MOUNT_PATH = "mountPath" }

@@ -683,7 +683,7 @@ pub struct EnvVar {
     /// The variable's name.
     #[schemars(regex(pattern = ENV_NAME_PATTERN))]
     pub name: String,
-    /// A literal value.
+    /// A literal value; may hold `((references))` (`((postgres.host))`, ...), resolved at build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// A key of one of the app's `configMaps`.

@@ -14,7 +14,9 @@ use crate::digest::sha256_hex;
 use crate::kinds;
 use crate::model::Manifest;
 use crate::model::part::{AppCtx, Parts};
+use crate::model::refs::{Scope, UnknownRef};
 use crate::spec::ClusterSpec;
+use crate::spec::path::SpecPath;
 use crate::spec::workload::*;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -143,6 +145,8 @@ struct Pod<'a> {
     consumed: Consumed,
     volumes: Volumes,
     named_mounts: BTreeMap<&'a str, Value>,
+    /// The `((...))` references of its env values that name nothing.
+    unknown: Vec<UnknownRef>,
 }
 
 /// A Job, or a CronJob's Job template.
@@ -162,16 +166,16 @@ struct JobItem {
 const FLUX_FORCE: (&str, &str) = ("kustomize.toolkit.fluxcd.io/force", "enabled");
 
 /// Builds the workload object and adds it to the release layer. `config_maps` are the app's
-/// as the tree writes them (patched).
+/// as the tree writes them (patched); `at` is the workload's place in the spec.
 pub fn workload(
     spec: &ClusterSpec,
     app: &AppCtx,
     config_maps: &[ConfigMapSpec],
-    wl: &WorkloadSpec,
+    (wl, at): (&WorkloadSpec, &SpecPath),
     parts: &mut Parts,
 ) {
     let selector = selector(&app.name, wl.name.as_str());
-    let (template, annotations) = pod_template(spec, app, config_maps, wl, &selector, parts);
+    let (template, annotations) = pod_template(spec, app, config_maps, (wl, at), &selector, parts);
     let meta = Meta {
         name: wl.name.to_string(),
         namespace: app.namespace.clone(),
@@ -227,9 +231,9 @@ fn pod_template(
     spec: &ClusterSpec,
     app: &AppCtx,
     config_maps: &[ConfigMapSpec],
-    wl: &WorkloadSpec,
+    (wl, at): (&WorkloadSpec, &SpecPath),
     selector: &Labels,
-    parts: &Parts,
+    parts: &mut Parts,
 ) -> (PodTemplate, Labels) {
     let mut pod = Pod {
         configs: config_maps.iter().map(|c| (c.name.as_str(), c)).collect(),
@@ -240,10 +244,18 @@ fn pod_template(
     let init_containers: Vec<Container> = wl
         .init_containers
         .iter()
-        .map(|init| pod.init_container(wl, init, security.clone()))
+        .enumerate()
+        .map(|(i, init)| {
+            let env_at = at
+                .field(WorkloadSpec::INIT_CONTAINERS)
+                .index(i)
+                .field(InitContainerSpec::ENV);
+            pod.init_container(wl, init, (&app.scope, &env_at), security.clone())
+        })
         .collect();
-    let main = pod.main_container(wl, security);
+    let main = pod.main_container(wl, (&app.scope, &at.field(WorkloadSpec::ENV)), security);
     let (pod_annotations, annotations) = pod.annotations(spec, wl, parts);
+    parts.unknown.append(&mut pod.unknown);
     let mut pod_labels = wl.labels.clone();
     pod_labels.extend(selector.clone());
     let account = wl
@@ -366,7 +378,13 @@ impl<'a> Pod<'a> {
     }
 
     /// An init container.
-    fn init_container(&mut self, wl: &WorkloadSpec, init: &InitContainerSpec, security: Value) -> Container {
+    fn init_container(
+        &mut self,
+        wl: &WorkloadSpec,
+        init: &InitContainerSpec,
+        refs: (&Scope, &SpecPath),
+        security: Value,
+    ) -> Container {
         let mut mounts = files(&init.files, &self.configs, &mut self.consumed, &mut self.volumes);
         mounts.extend(
             init.mounts
@@ -381,7 +399,7 @@ impl<'a> Pod<'a> {
             command: init.command.clone(),
             args: init.args.clone(),
             ports: init.ports.iter().map(container_port).collect(),
-            env: env(&init.env, &self.configs, &mut self.consumed),
+            env: self.env(&init.env, refs),
             env_from: env_from(&init.env_from, &self.configs, &mut self.consumed),
             liveness_probe: None,
             readiness_probe: None,
@@ -393,8 +411,8 @@ impl<'a> Pod<'a> {
     }
 
     /// The workload's own container.
-    fn main_container(&mut self, wl: &WorkloadSpec, security: Value) -> Container {
-        let mut main_env = env(&wl.env, &self.configs, &mut self.consumed);
+    fn main_container(&mut self, wl: &WorkloadSpec, refs: (&Scope, &SpecPath), security: Value) -> Container {
+        let mut main_env = self.env(&wl.env, refs);
         let mut mounts = files(&wl.files, &self.configs, &mut self.consumed, &mut self.volumes);
         mounts.extend(self.named_mounts.values().cloned());
         if let Some(identity) = &wl.instance_identity {
@@ -514,26 +532,43 @@ fn container_port(p: &PortSpec) -> Value {
     json!({"name": p.name, "containerPort": p.port, "protocol": p.protocol.as_str()})
 }
 
-fn env(vars: &[EnvVar], configs: &BTreeMap<&str, &ConfigMapSpec>, consumed: &mut Consumed) -> Vec<Value> {
-    vars.iter()
-        .filter_map(|v| {
-            if let Some(value) = &v.value {
-                Some(json!({"name": v.name, "value": value}))
-            } else if let Some(r) = &v.config_map {
-                if let Some(cm) = configs.get(r.name.as_str()) {
-                    consumed.config_keys(cm, [&r.key]);
+impl Pod<'_> {
+    /// A container's env; `((...))` references in values resolve through the app's `scope`
+    /// (`at`: the env list's place, for those that name nothing).
+    fn env(&mut self, vars: &[EnvVar], (scope, at): (&Scope, &SpecPath)) -> Vec<Value> {
+        vars.iter()
+            .enumerate()
+            .filter_map(|(i, v)| self.env_var(v, scope, &at.index(i)))
+            .collect()
+    }
+
+    fn env_var(&mut self, v: &EnvVar, scope: &Scope, at: &SpecPath) -> Option<Value> {
+        if let Some(value) = &v.value {
+            let value = match scope.resolve_str(value) {
+                // A port is a number: an env value is its digits.
+                Ok(Value::String(s)) => s,
+                Ok(other) => other.to_string(),
+                Err(name) => {
+                    self.unknown.push(UnknownRef {
+                        pointer: at.field(EnvVar::VALUE),
+                        name,
+                    });
+                    value.clone()
                 }
-                Some(
-                    json!({"name": v.name, "valueFrom": {"configMapKeyRef": {"name": r.name, "key": r.key}}}),
-                )
-            } else if let Some(r) = &v.secret {
-                Some(json!({"name": v.name, "valueFrom": {"secretKeyRef": {"name": r.name, "key": r.key}}}))
-            } else {
-                v.field
-                    .map(|f| json!({"name": v.name, "valueFrom": {"fieldRef": {"fieldPath": f.path()}}}))
+            };
+            Some(json!({"name": v.name, "value": value}))
+        } else if let Some(r) = &v.config_map {
+            if let Some(cm) = self.configs.get(r.name.as_str()) {
+                self.consumed.config_keys(cm, [&r.key]);
             }
-        })
-        .collect()
+            Some(json!({"name": v.name, "valueFrom": {"configMapKeyRef": {"name": r.name, "key": r.key}}}))
+        } else if let Some(r) = &v.secret {
+            Some(json!({"name": v.name, "valueFrom": {"secretKeyRef": {"name": r.name, "key": r.key}}}))
+        } else {
+            v.field
+                .map(|f| json!({"name": v.name, "valueFrom": {"fieldRef": {"fieldPath": f.path()}}}))
+        }
+    }
 }
 
 fn env_from(
