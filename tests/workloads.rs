@@ -311,6 +311,64 @@ fn a_referenced_value_changing_changes_the_pod_template() {
     );
 }
 
+#[test]
+fn a_database_denied_by_default_admits_the_namespaces_it_allows() {
+    let deny = replace_once(
+        &references_fixture(),
+        "      database: inventory\n",
+        "      database: inventory\n    networkPolicy: { defaultDeny: true }\n",
+    );
+    let policy = "workloads/inventory/networkpolicy-inventory-pg-database.yaml";
+    let from_orders = "kubernetes.io/metadata.name: orders";
+    let (_a, closed) = build(&deny);
+    let text = std::str::from_utf8(&closed[policy]).unwrap();
+    assert!(!text.contains(from_orders), "{text}");
+    let allowed = replace_once(
+        &deny,
+        "      database: inventory\n",
+        "      database: inventory\n      allowNamespaces: [orders]\n",
+    );
+    let (_b, open) = build(&allowed);
+    let lines = changed_lines_added(&closed[policy], &open[policy]);
+    assert_eq!(
+        lines,
+        vec![
+            "    - from:",
+            "        - namespaceSelector:",
+            "            matchLabels:",
+            "              kubernetes.io/metadata.name: orders",
+            "      ports:",
+            "        - port: 5432",
+            "          protocol: TCP",
+        ],
+        "one ingress rule on 5432 from the allowed namespace"
+    );
+}
+
+/// The lines `after` adds to `before` (in order; `before`'s lines all kept).
+fn changed_lines_added(before: &[u8], after: &[u8]) -> Vec<String> {
+    let (before, after) = (
+        std::str::from_utf8(before).unwrap().lines().collect::<Vec<_>>(),
+        std::str::from_utf8(after).unwrap().lines().collect::<Vec<_>>(),
+    );
+    let prefix = before.iter().zip(&after).take_while(|(x, y)| x == y).count();
+    let suffix = before[prefix..]
+        .iter()
+        .rev()
+        .zip(after[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    assert_eq!(
+        prefix + suffix,
+        before.len(),
+        "lines of the policy changed, not only added"
+    );
+    after[prefix..after.len() - suffix]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
 // ------------------------------------------------------------------------------------------
 // Warnings about live workloads
 

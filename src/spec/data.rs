@@ -94,6 +94,11 @@ pub struct PostgresSpec {
     /// `host all all all scram-sha-256` (first match wins).
     #[serde(default, rename = "pgHba")]
     pub pg_hba: Vec<String>,
+    /// Namespaces whose pods may connect to the cluster and its poolers (port 5432), when the
+    /// namespace's `networkPolicy.defaultDeny` lets in only its own pods (other apps reading
+    /// `((apps.<app>.postgres.host))` from their namespaces).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_namespaces: Vec<Name>,
     /// Synchronous replication (default: asynchronous).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronous: Option<SynchronousSpec>,

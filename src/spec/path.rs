@@ -192,6 +192,7 @@ fields! {
         WORKLOADS = "workloads",
     }
     PostgresSpec {
+        ALLOW_NAMESPACES = "allowNamespaces",
         BACKUP = "backup",
         CONNECT_VIA = "connectVia",
         DATABASE = "database",

@@ -343,6 +343,8 @@ struct Database {
     upstream: Option<(Labels, Vec<u16>)>,
     /// Port of the server it is migrated from, while `migrate` is set.
     source_port: Option<u16>,
+    /// Other namespaces whose pods may connect to its client ports.
+    allow_namespaces: Vec<String>,
 }
 
 impl Database {
@@ -366,6 +368,7 @@ impl Database {
             metrics: false,
             upstream: None,
             source_port: None,
+            allow_namespaces: Vec::new(),
         }
     }
 }
@@ -376,6 +379,7 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
     for owner in spec.apps.iter().filter(|a| a.namespace() == namespace) {
         if let Some(pg) = &owner.postgres {
             let name = pg.cluster_name(owner.name.as_str());
+            let allow: Vec<String> = pg.allow_namespaces.iter().map(ToString::to_string).collect();
             out.push(match pg.provider {
                 PostgresProvider::Cnpg => Database {
                     backup_port: pg
@@ -384,9 +388,13 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
                         .map(|b| b.endpoint_url.as_deref().map_or(443, url_port)),
                     metrics: crate::model::postgres::monitored(spec, owner, pg),
                     source_port: pg.migrate.as_ref().map(|m| m.port),
+                    allow_namespaces: allow.clone(),
                     ..Database::new(&kinds::CNPG_CLUSTER_KIND, name, vec![5432])
                 },
-                PostgresProvider::Kubeblocks => Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![5432]),
+                PostgresProvider::Kubeblocks => Database {
+                    allow_namespaces: allow.clone(),
+                    ..Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![5432])
+                },
             });
             out.extend(
                 crate::model::pooler::network(spec, owner, pg)
@@ -394,6 +402,7 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
                     .map(|p| Database {
                         metrics: p.monitored,
                         upstream: Some((p.upstream, vec![5432])),
+                        allow_namespaces: allow.clone(),
                         ..Database::new(&kinds::CNPG_POOLER, p.name, vec![5432])
                     }),
             );
@@ -505,6 +514,13 @@ fn database_policies(
         egress.push(json!({"ports": tcp_ports(&[port])}));
     }
     ingress.push(json!({"from": [{"podSelector": {}}], "ports": tcp_ports(&db.client_ports)}));
+    if !db.allow_namespaces.is_empty() {
+        let names: Vec<&str> = db.allow_namespaces.iter().map(String::as_str).collect();
+        ingress.push(json!({
+            "from": [{"namespaceSelector": namespace_selector(&names)}],
+            "ports": tcp_ports(&db.client_ports),
+        }));
+    }
     if needs.api_server {
         egress.push(api_server_rule(network));
     }
