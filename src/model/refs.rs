@@ -46,8 +46,9 @@ pub struct Scope<'a> {
     pub own: &'a Refs,
     /// Every app's references as other namespaces see them (hosts fully qualified), by app.
     pub all: &'a BTreeMap<String, Refs>,
-    /// The other apps referenced so far.
-    pub used_apps: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// The other apps referenced so far, each with the place of its first reference (when
+    /// resolved by [`Scope::resolve_at`]).
+    pub used_apps: std::cell::RefCell<BTreeMap<String, Option<SpecPath>>>,
 }
 
 impl Scope<'_> {
@@ -58,7 +59,7 @@ impl Scope<'_> {
         {
             let found = self.all.get(app).and_then(|r| r.map.get(key));
             if found.is_some() {
-                self.used_apps.borrow_mut().insert(app.to_string());
+                self.used_apps.borrow_mut().entry(app.to_string()).or_insert(None);
             }
             return found;
         }
@@ -85,6 +86,16 @@ impl Scope<'_> {
             .flat_map(|(app, refs)| refs.names().map(move |n| format!("apps.{app}.{n}")));
         let names: Vec<String> = self.own.names().map(str::to_string).chain(others).collect();
         crate::spec::schema::did_you_mean(name, names.iter().map(String::as_str)).map(str::to_string)
+    }
+
+    /// Resolves the references in the string at `at`, which places the first reference to
+    /// each other app.
+    pub fn resolve_at(&self, s: &str, at: &SpecPath) -> Result<Value, String> {
+        let resolved = self.resolve_str(s);
+        for place in self.used_apps.borrow_mut().values_mut() {
+            place.get_or_insert_with(|| at.clone());
+        }
+        resolved
     }
 
     /// Resolves the references in one string.
@@ -138,12 +149,10 @@ impl Scope<'_> {
     ) {
         if let Value::String(s) = &*value {
             if s.contains("((") {
-                match self.resolve_str(s) {
+                let at = pointer(base, path);
+                match self.resolve_at(s, &at) {
                     Ok(resolved) => *value = resolved,
-                    Err(name) => unknown.push(UnknownRef {
-                        pointer: pointer(base, path),
-                        name,
-                    }),
+                    Err(name) => unknown.push(UnknownRef { pointer: at, name }),
                 }
             }
             return;

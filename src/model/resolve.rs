@@ -358,8 +358,9 @@ fn resolve_app<'s>(
 /// The references of an app that name nothing, and the apps it references without
 /// depending on them.
 fn check_references(app: &AppCtx, parts: &mut Parts) {
-    for other in app.scope.used_apps.borrow().iter() {
+    for (other, place) in app.scope.used_apps.borrow().iter() {
         if !app.spec.depends_on.iter().any(|d| d.as_str() == other) && other != app.name.as_str() {
+            let at = place.clone().unwrap_or_else(|| app.helm_values());
             parts.diagnostic(
                 Diagnostic::error(
                     Code::ReferenceWithoutDependency,
@@ -368,7 +369,7 @@ fn check_references(app: &AppCtx, parts: &mut Parts) {
                         app.name
                     ),
                 )
-                .at(app.spans.key(&app.helm_values()), "")
+                .at(app.spans.value(&at), "references it")
                 .help(format!(
                     "add `{other}` to `dependsOn`, so what it references exists first"
                 )),

@@ -246,13 +246,11 @@ impl Part for Secrets {
             Err(_) => text.to_string(),
         };
         for (s, secret) in app.spec.secrets.iter().enumerate() {
+            let at = app.at(AppSpec::SECRETS).index(s).field(SecretSpec::REGISTRY);
             if let Some(registry) = &secret.registry
-                && let Err(name) = app.scope.resolve_str(registry)
+                && let Err(name) = app.scope.resolve_at(registry, &at)
             {
-                out.unknown.push(UnknownRef {
-                    pointer: app.at(AppSpec::SECRETS).index(s).field(SecretSpec::REGISTRY),
-                    name,
-                });
+                out.unknown.push(UnknownRef { pointer: at, name });
             }
         }
         let uses = secret_uses(app.spec, &out.watched);

@@ -544,7 +544,7 @@ impl Pod<'_> {
 
     fn env_var(&mut self, v: &EnvVar, scope: &Scope, at: &SpecPath) -> Option<Value> {
         if let Some(value) = &v.value {
-            let value = match scope.resolve_str(value) {
+            let value = match scope.resolve_at(value, &at.field(EnvVar::VALUE)) {
                 // A port is a number: an env value is its digits.
                 Ok(Value::String(s)) => s,
                 Ok(other) => other.to_string(),
