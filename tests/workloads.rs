@@ -320,15 +320,23 @@ fn a_database_denied_by_default_admits_the_namespaces_it_allows() {
     );
     let policy = "workloads/inventory/networkpolicy-inventory-pg-database.yaml";
     let from_orders = "kubernetes.io/metadata.name: orders";
-    let (_a, closed) = build(&deny);
+    let (a, closed) = build(&deny);
     let text = std::str::from_utf8(&closed[policy]).unwrap();
     assert!(!text.contains(from_orders), "{text}");
+    let warned = run(a.path(), &["validate", "cluster.yaml"], 0).stderr;
+    assert!(warned.contains("warning[GSC0428]"), "{warned}");
+    assert!(
+        warned.contains("add `orders` to `postgres.allowNamespaces`"),
+        "{warned}"
+    );
     let allowed = replace_once(
         &deny,
         "      database: inventory\n",
         "      database: inventory\n      allowNamespaces: [orders]\n",
     );
-    let (_b, open) = build(&allowed);
+    let (b, open) = build(&allowed);
+    let quiet = run(b.path(), &["validate", "cluster.yaml"], 0).stderr;
+    assert!(!quiet.contains("GSC0428"), "{quiet}");
     let lines = changed_lines_added(&closed[policy], &open[policy]);
     assert_eq!(
         lines,

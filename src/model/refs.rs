@@ -40,15 +40,23 @@ impl Refs {
     }
 }
 
+/// How an app references another.
+#[derive(Debug, Default)]
+pub struct UsedApp {
+    /// The place of the first reference (when resolved by [`Scope::resolve_at`]).
+    pub place: Option<SpecPath>,
+    /// The names referenced, without `apps.<app>.`.
+    pub keys: std::collections::BTreeSet<String>,
+}
+
 /// What one app sees: its own references, and every app's as `apps.<app>.<name>`.
 pub struct Scope<'a> {
     /// The app's own references.
     pub own: &'a Refs,
     /// Every app's references as other namespaces see them (hosts fully qualified), by app.
     pub all: &'a BTreeMap<String, Refs>,
-    /// The other apps referenced so far, each with the place of its first reference (when
-    /// resolved by [`Scope::resolve_at`]).
-    pub used_apps: std::cell::RefCell<BTreeMap<String, Option<SpecPath>>>,
+    /// The other apps referenced so far, by name.
+    pub used_apps: std::cell::RefCell<BTreeMap<String, UsedApp>>,
 }
 
 impl Scope<'_> {
@@ -59,7 +67,11 @@ impl Scope<'_> {
         {
             let found = self.all.get(app).and_then(|r| r.map.get(key));
             if found.is_some() {
-                self.used_apps.borrow_mut().entry(app.to_string()).or_insert(None);
+                let mut used = self.used_apps.borrow_mut();
+                used.entry(app.to_string())
+                    .or_default()
+                    .keys
+                    .insert(key.to_string());
             }
             return found;
         }
@@ -92,8 +104,8 @@ impl Scope<'_> {
     /// each other app.
     pub fn resolve_at(&self, s: &str, at: &SpecPath) -> Result<Value, String> {
         let resolved = self.resolve_str(s);
-        for place in self.used_apps.borrow_mut().values_mut() {
-            place.get_or_insert_with(|| at.clone());
+        for used in self.used_apps.borrow_mut().values_mut() {
+            used.place.get_or_insert_with(|| at.clone());
         }
         resolved
     }

@@ -358,9 +358,10 @@ fn resolve_app<'s>(
 /// The references of an app that name nothing, and the apps it references without
 /// depending on them.
 fn check_references(app: &AppCtx, parts: &mut Parts) {
-    for (other, place) in app.scope.used_apps.borrow().iter() {
+    for (other, used) in app.scope.used_apps.borrow().iter() {
+        let at = used.place.clone().unwrap_or_else(|| app.helm_values());
+        parts.diags.extend(database_refused(app, other, used, &at));
         if !app.spec.depends_on.iter().any(|d| d.as_str() == other) && other != app.name.as_str() {
-            let at = place.clone().unwrap_or_else(|| app.helm_values());
             parts.diagnostic(
                 Diagnostic::error(
                     Code::ReferenceWithoutDependency,
@@ -393,6 +394,46 @@ fn check_references(app: &AppCtx, parts: &mut Parts) {
             }),
         );
     }
+}
+
+/// A warning when an app connects to another app's PostgreSQL (references its host) from a
+/// namespace the database's default-deny policies do not admit.
+fn database_refused(
+    app: &AppCtx,
+    other: &str,
+    used: &super::refs::UsedApp,
+    at: &SpecPath,
+) -> Option<Diagnostic> {
+    let owner = app.cluster.apps.iter().find(|a| a.name.as_str() == other)?;
+    let pg = owner.postgres.as_ref()?;
+    let namespace = owner.namespace();
+    let connects = used
+        .keys
+        .iter()
+        .any(|k| k.starts_with("postgres.") && k.ends_with(".host"));
+    let denies = app
+        .cluster
+        .apps
+        .iter()
+        .any(|a| a.namespace() == namespace && a.network_policy.as_ref().is_some_and(|p| p.default_deny));
+    let allowed = pg.allow_namespaces.iter().any(|n| n.as_str() == app.namespace);
+    if !connects || !denies || allowed || namespace == app.namespace {
+        return None;
+    }
+    Some(
+        Diagnostic::warning(
+            Code::DatabaseNamespaceNotAllowed,
+            format!(
+                "app `{}` connects to the database of app `{other}`, whose namespace `{namespace}` denies by default and does not admit namespace `{}`",
+                app.name, app.namespace
+            ),
+        )
+        .at(app.spans.value(at), "refused by the database's NetworkPolicy")
+        .help(format!(
+            "add `{}` to `postgres.allowNamespaces` of app `{other}`",
+            app.namespace
+        )),
+    )
 }
 
 /// Everything an app offers to `((...))` references; `public`: as other namespaces see it
