@@ -1,0 +1,240 @@
+//! A workload's pod template read back into the fields of its `workloads` entry: the
+//! container (image, command, args, ports, env, probes, resources), files and scratch
+//! directories, init containers and sidecars, security context and scheduling. Every field it
+//! does not read stays in the [`Rest`] and is named in the notes.
+
+use super::rest::Rest;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The pod-template annotations gitopsc writes itself (it computes them again).
+const CHECKSUMS: [&str; 2] = ["checksum/config", "checksum/externalsecret-spec"];
+
+/// What a pod template says, as `workloads` fields.
+pub struct Pod<'a> {
+    /// The workload's name (its default container name).
+    pub name: &'a str,
+    /// The selector labels gitopsc derives for the workload.
+    pub selector: &'a Map<String, Value>,
+    /// True for a Job or CronJob.
+    pub runs_to_completion: bool,
+    /// The fields read, by the spec's names.
+    pub fields: Map<String, Value>,
+    /// The ConfigMaps (and keys, none for all) the pod reads.
+    pub config_maps: BTreeMap<String, BTreeSet<String>>,
+    /// Dotted paths of what the spec cannot say.
+    pub unread: Vec<String>,
+    /// The pod's volumes by name.
+    pub(super) volumes: BTreeMap<String, Value>,
+    /// The volumes some container mounts.
+    pub(super) mounted: BTreeSet<String>,
+    /// The names of the StatefulSet's claim templates, which containers mount by name.
+    pub claims: BTreeMap<String, Option<String>>,
+}
+
+impl<'a> Pod<'a> {
+    /// A reader of the pod template of workload `name`.
+    pub fn new(name: &'a str, selector: &'a Map<String, Value>, runs_to_completion: bool) -> Pod<'a> {
+        Pod {
+            name,
+            selector,
+            runs_to_completion,
+            fields: Map::new(),
+            config_maps: BTreeMap::new(),
+            unread: Vec::new(),
+            volumes: BTreeMap::new(),
+            mounted: BTreeSet::new(),
+            claims: BTreeMap::new(),
+        }
+    }
+
+    /// Reads the pod template `template` (found at dotted path `at`).
+    pub fn read(&mut self, template: Value, at: &str) {
+        let mut rest = Rest::new(template, at);
+        let labels = rest.take_map("/metadata/labels");
+        let own: Map<String, Value> = labels
+            .into_iter()
+            .filter(|(k, v)| self.selector.get(k) != Some(v))
+            .collect();
+        self.set("labels", Value::Object(own));
+        let annotations: Map<String, Value> = rest
+            .take_map("/metadata/annotations")
+            .into_iter()
+            .filter(|(k, _)| !CHECKSUMS.contains(&k.as_str()))
+            .collect();
+        self.set("annotations", Value::Object(annotations));
+        // No ServiceAccount: the namespace's default one, without a token.
+        if rest.peek("/spec/automountServiceAccountToken") == Some(&json!(false))
+            && rest.peek("/spec/serviceAccountName").is_none()
+        {
+            rest.take("/spec/automountServiceAccountToken");
+        }
+        if self.runs_to_completion
+            && let Some(policy) = rest.take_str("/spec/restartPolicy")
+            && policy != "OnFailure"
+        {
+            self.job_field("restartPolicy", json!(policy));
+        }
+        self.moved(
+            &mut rest,
+            "/spec/terminationGracePeriodSeconds",
+            "terminationGracePeriodSeconds",
+        );
+        self.moved(&mut rest, "/spec/nodeSelector", "nodeSelector");
+        let secrets: Vec<Value> = rest
+            .take_list("/spec/imagePullSecrets")
+            .into_iter()
+            .filter_map(|s| self.only_name(s, &rest.path("/spec/imagePullSecrets")))
+            .collect();
+        self.set("imagePullSecrets", Value::Array(secrets));
+        self.security(&mut rest);
+        self.scheduling(&mut rest);
+        for volume in rest.take_list("/spec/volumes") {
+            match volume.get("name").and_then(Value::as_str) {
+                Some(name) => {
+                    self.volumes.insert(name.to_string(), volume);
+                }
+                None => self.unread.push(rest.path("/spec/volumes")),
+            }
+        }
+        let containers = rest.take_list("/spec/containers");
+        let main_at = rest.path("/spec/containers");
+        match <[Value; 1]>::try_from(containers) {
+            Ok([main]) => self.main_container(main, &format!("{main_at}[0]")),
+            Err(_) => self
+                .unread
+                .push(format!("{main_at} (one container; more are sidecars)")),
+        }
+        let init_at = rest.path("/spec/initContainers");
+        let inits: Vec<Value> = rest
+            .take_list("/spec/initContainers")
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, c)| self.init_container(c, &format!("{init_at}[{i}]")))
+            .collect();
+        self.set("initContainers", Value::Array(inits));
+        for name in self.volumes.keys().filter(|n| !self.mounted.contains(*n)) {
+            self.unread
+                .push(format!("{} `{name}`", rest.path("/spec/volumes")));
+        }
+        self.unread.extend(rest.left());
+    }
+
+    /// Sets a field unless it is empty (the spec's default).
+    pub fn set(&mut self, field: &str, value: Value) {
+        let empty = match &value {
+            Value::Object(m) => m.is_empty(),
+            Value::Array(l) => l.is_empty(),
+            Value::Null => true,
+            _ => false,
+        };
+        if !empty {
+            self.fields.insert(field.into(), value);
+        }
+    }
+
+    /// Sets a field of `job`.
+    pub fn job_field(&mut self, field: &str, value: Value) {
+        let job = self.fields.entry("job").or_insert_with(|| json!({}));
+        if let Some(job) = job.as_object_mut() {
+            job.insert(field.into(), value);
+        }
+    }
+
+    /// Moves a value as it is from the object to a field.
+    fn moved(&mut self, rest: &mut Rest, pointer: &str, field: &str) {
+        if let Some(value) = rest.take(pointer) {
+            self.set(field, value);
+        }
+    }
+
+    /// The name of `{name: x}`, or the entry named as unread.
+    fn only_name(&mut self, entry: Value, at: &str) -> Option<Value> {
+        match entry.as_object().map(|m| (m.len(), m.get("name"))) {
+            Some((1, Some(name @ Value::String(_)))) => Some(name.clone()),
+            _ => {
+                self.unread.push(at.to_string());
+                None
+            }
+        }
+    }
+
+    /// The pod's security context (the containers' is read from the workload's container).
+    fn security(&mut self, rest: &mut Rest) {
+        let mut security = Map::new();
+        if let Some(Value::Bool(false)) = rest.take("/spec/securityContext/runAsNonRoot") {
+            security.insert("runAsNonRoot".into(), json!(false));
+        }
+        match rest
+            .take_str("/spec/securityContext/seccompProfile/type")
+            .as_deref()
+        {
+            None | Some("RuntimeDefault") => {}
+            Some(other) => {
+                security.insert("seccompProfile".into(), json!(other));
+            }
+        }
+        for field in ["runAsUser", "runAsGroup", "fsGroup"] {
+            if let Some(v) = rest.take(&format!("/spec/securityContext/{field}")) {
+                security.insert(field.into(), v);
+            }
+        }
+        let mut fields = self
+            .fields
+            .remove("securityContext")
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        fields.extend(security);
+        self.set("securityContext", Value::Object(fields));
+    }
+
+    /// Anti-affinity in gitopsc's two shapes, and topology spread over the workload's pods.
+    fn scheduling(&mut self, rest: &mut Rest) {
+        let term =
+            json!({"labelSelector": {"matchLabels": self.selector}, "topologyKey": "kubernetes.io/hostname"});
+        let preferred = json!({"podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]}});
+        let required = json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}});
+        let affinity = rest.take("/spec/affinity");
+        let parallel = self
+            .fields
+            .get("job")
+            .and_then(|j| j.get("parallelism"))
+            .and_then(Value::as_u64)
+            .unwrap_or(1)
+            > 1;
+        // A Job running one pod at a time gets no anti-affinity by default.
+        let default_applies = !self.runs_to_completion || parallel;
+        match affinity {
+            None if default_applies => {
+                self.fields.insert("antiAffinity".into(), json!("none"));
+            }
+            None => {}
+            Some(a) if a == preferred && default_applies => {}
+            Some(a) if a == required => {
+                self.fields.insert("antiAffinity".into(), json!("required"));
+            }
+            Some(a) => rest.put_back("/spec/affinity", a),
+        }
+        let at = rest.path("/spec/topologySpreadConstraints");
+        let mut spread = Vec::new();
+        for (i, mut c) in rest
+            .take_list("/spec/topologySpreadConstraints")
+            .into_iter()
+            .enumerate()
+        {
+            let selector = c.as_object_mut().and_then(|m| m.remove("labelSelector"));
+            let keys: BTreeSet<&str> = c
+                .as_object()
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let known = BTreeSet::from(["maxSkew", "topologyKey", "whenUnsatisfiable"]);
+            if selector != Some(json!({"matchLabels": self.selector})) || !keys.is_subset(&known) {
+                self.unread.push(format!("{at}[{i}]"));
+                continue;
+            }
+            spread.push(c);
+        }
+        self.set("topologySpread", Value::Array(spread));
+    }
+}
