@@ -67,6 +67,7 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
             &mut notes,
         ));
     }
+    postgres::allow_namespaces(&mut spec_apps, &found.objects);
     let stores = secrets::stores(&objects, &mut notes);
     let mut spec = Map::new();
     spec.insert("apiVersion".into(), json!(crate::spec::API_VERSION));
