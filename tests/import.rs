@@ -294,6 +294,18 @@ fn a_workload_with_a_field_the_model_lacks_is_carried_with_the_field_named() {
          ports: [{name: http, containerPort: 8080}]\n          lifecycle: {preStop: {exec: {command: [sleep, '5']}}}\n",
     )
     .unwrap();
+    // Every field has its place, but the spec refuses a port name of more than 15 characters.
+    let labels = "{app.kubernetes.io/instance: web, app.kubernetes.io/name: api}";
+    std::fs::write(
+        app.join("app/api.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, labels: {labels}}}\n\
+             spec:\n  replicas: 1\n  selector: {{matchLabels: {labels}}}\n  template:\n    metadata: {{labels: {labels}}}\n    \
+             spec:\n      containers:\n        - name: api\n          image: nginx:1.27\n          \
+             ports: [{{name: much-too-long-port-name, containerPort: 8080}}]\n"
+        ),
+    )
+    .unwrap();
     let run = gitopsc(&["import", s(&app), "--cluster", "x"]).expect(0);
     let spec: Value = serde_load_all(&run.stdout).unwrap().remove(0);
     let web = &spec["apps"][0];
@@ -304,6 +316,15 @@ fn a_workload_with_a_field_the_model_lacks_is_carried_with_the_field_named() {
         .lines()
         .find(|l| l.contains("Deployment web/web"))
         .unwrap_or_else(|| panic!("{}", run.stderr));
+    let api = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("Deployment web/api"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(
+        api.contains("not read into `workloads`: the spec would not compile with it"),
+        "{api}"
+    );
     for field in [
         "spec.template.spec.priorityClassName",
         "spec.template.spec.containers[0].lifecycle.preStop.exec.command[0]",

@@ -199,9 +199,11 @@ fn settle(
         let check = match verify::verify(&text, &found.objects) {
             Ok(check) => check,
             Err(why) if read.iter().any(|r| !r.is_empty()) => {
-                for workload in read.iter_mut().flat_map(|r| r.drain(..)) {
-                    let reason = format!("the spec would not compile with it ({why})");
-                    reasons.insert(workload.owned[0].clone(), reason);
+                if !compiling_alone(spec, apps, read, found, reasons) {
+                    for workload in read.iter_mut().flat_map(|r| r.drain(..)) {
+                        let reason = format!("the spec would not compile with it ({why})");
+                        reasons.insert(workload.owned[0].clone(), reason);
+                    }
                 }
                 continue;
             }
@@ -211,6 +213,36 @@ fn settle(
             return Ok((text, check));
         }
     }
+}
+
+/// Leaves out each workload the spec would not compile with, tried one at a time; returns
+/// whether it left any out.
+fn compiling_alone(
+    spec: &mut Map<String, Value>,
+    apps: &[Value],
+    read: &mut [Vec<workloads::Workload>],
+    found: &apps::Found,
+    reasons: &mut BTreeMap<verify::Key, String>,
+) -> bool {
+    let mut any = false;
+    for i in 0..read.len() {
+        let mut k = 0;
+        while k < read[i].len() {
+            let mut alone: Vec<Vec<workloads::Workload>> = vec![Vec::new(); read.len()];
+            alone[i].push(read[i][k].clone());
+            spec.insert("apps".into(), Value::Array(with_workloads(apps, &alone)));
+            match verify::verify(&write::spec(spec), &found.objects) {
+                Ok(_) => k += 1,
+                Err(why) => {
+                    let workload = read[i].remove(k);
+                    let reason = format!("the spec would not compile with it ({why})");
+                    reasons.insert(workload.owned[0].clone(), reason);
+                    any = true;
+                }
+            }
+        }
+    }
+    any
 }
 
 /// The spec's apps with the workloads read, their Services and ConfigMaps.
