@@ -3,6 +3,7 @@
 
 use super::pod::Pod;
 use super::rest::Rest;
+use crate::spec::workload::IDENTITY_VOLUME;
 use serde_json::{Map, Value, json};
 
 /// The `fieldRef` paths the spec's `env[].field` names.
@@ -257,7 +258,16 @@ impl Pod<'_> {
             self.mounted.insert(name.clone());
             let mut volume = Rest::new(volume, &format!("volume `{name}`"));
             volume.take("/name");
-            if read_only && let Some(file) = file_of(&mut volume, &path) {
+            let identity =
+                json!({"items": [{"path": "pod-name", "fieldRef": {"fieldPath": "metadata.name"}}]});
+            if name == IDENTITY_VOLUME
+                && read_only
+                && entry.is_none()
+                && volume.peek("/downwardAPI") == Some(&identity)
+            {
+                volume.take("/downwardAPI");
+                self.identity_path = Some(path);
+            } else if read_only && let Some(file) = file_of(&mut volume, &path) {
                 if let Some(cm) = file.get("configMap").and_then(Value::as_str) {
                     let keys = file.get("items").and_then(Value::as_array).into_iter().flatten();
                     let keys = keys.filter_map(Value::as_str).map(String::from);

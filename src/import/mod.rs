@@ -16,10 +16,12 @@ mod monitor;
 mod operators;
 mod pod;
 mod postgres;
+mod rbac;
 mod read;
 mod redis;
 mod rest;
 mod routes;
+mod scaling;
 mod secrets;
 mod verify;
 mod volsync;
@@ -252,22 +254,30 @@ fn with_workloads(apps: &[Value], read: &[Vec<workloads::Workload>]) -> Vec<Valu
         let Some(app) = app.as_object_mut() else {
             continue;
         };
-        let mut config_maps: Vec<Value> = Vec::new();
-        for cm in read.iter().flat_map(|w| &w.config_maps) {
-            if !config_maps.iter().any(|c| c.get("name") == cm.get("name")) {
-                config_maps.push(cm.clone());
-            }
-        }
+        let config_maps = once(read.iter().flat_map(|w| &w.config_maps));
+        let accounts = once(read.iter().flat_map(|w| &w.service_accounts));
         let services: Vec<Value> = read.iter().flat_map(|w| w.services.clone()).collect();
         let entries: Vec<Value> = read.iter().map(|w| w.entry.clone()).collect();
         for (field, list) in [
             ("configMaps", config_maps),
+            ("serviceAccounts", accounts),
             ("workloads", entries),
             ("services", services),
         ] {
             if !list.is_empty() {
                 app.insert(field.into(), Value::Array(list));
             }
+        }
+    }
+    out
+}
+
+/// The entries of `lists`, the first of each name only (workloads may share one).
+fn once<'a>(entries: impl Iterator<Item = &'a Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for entry in entries {
+        if !out.iter().any(|c| c.get("name") == entry.get("name")) {
+            out.push(entry.clone());
         }
     }
     out

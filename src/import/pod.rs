@@ -4,6 +4,7 @@
 //! does not read stays in the [`Rest`] and is named in the notes.
 
 use super::rest::Rest;
+use crate::spec::workload::IDENTITY_VOLUME;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,6 +31,8 @@ pub struct Pod<'a> {
     pub(super) mounted: BTreeSet<String>,
     /// The names of the StatefulSet's claim templates, which containers mount by name.
     pub claims: BTreeMap<String, Option<String>>,
+    /// Where the workload's container mounts gitopsc's pod-name volume (`instanceIdentity`).
+    pub identity_path: Option<String>,
 }
 
 impl<'a> Pod<'a> {
@@ -45,6 +48,7 @@ impl<'a> Pod<'a> {
             volumes: BTreeMap::new(),
             mounted: BTreeSet::new(),
             claims: BTreeMap::new(),
+            identity_path: None,
         }
     }
 
@@ -63,11 +67,17 @@ impl<'a> Pod<'a> {
             .filter(|(k, _)| !CHECKSUMS.contains(&k.as_str()))
             .collect();
         self.set("annotations", Value::Object(annotations));
-        // No ServiceAccount: the namespace's default one, without a token.
-        if rest.peek("/spec/automountServiceAccountToken") == Some(&json!(false))
-            && rest.peek("/spec/serviceAccountName").is_none()
-        {
-            rest.take("/spec/automountServiceAccountToken");
+        // The token is mounted as the account's rules say (compared when the spec renders);
+        // with no account, the namespace's default one runs the pod without a token.
+        match rest.take_str("/spec/serviceAccountName") {
+            Some(account) => {
+                self.set("serviceAccount", json!(account));
+                rest.take("/spec/automountServiceAccountToken");
+            }
+            None if rest.peek("/spec/automountServiceAccountToken") == Some(&json!(false)) => {
+                rest.take("/spec/automountServiceAccountToken");
+            }
+            None => {}
         }
         if self.runs_to_completion
             && let Some(policy) = rest.take_str("/spec/restartPolicy")
@@ -236,5 +246,67 @@ impl<'a> Pod<'a> {
             spread.push(c);
         }
         self.set("topologySpread", Value::Array(spread));
+    }
+}
+
+impl Pod<'_> {
+    /// A StatefulSet's `instanceIdentity`: the variables gitopsc appends to the container's env
+    /// (the pod name, the ordinal, the count equal to `replicas`) and the pod-name volume. Read
+    /// when the volume is there or the variables have their default names.
+    pub fn identity(&mut self) {
+        let replicas = self.fields.get("replicas").cloned().unwrap_or(json!(1));
+        let total = json!(replicas.to_string());
+        let env = self
+            .fields
+            .get("env")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let var = |i: usize, field: &str| -> Option<String> {
+            let v = env.get(i)?.as_object()?;
+            (v.len() == 2).then_some(())?;
+            let name = v.get("name")?.as_str()?.to_string();
+            match field {
+                "total" => (v.get("value") == Some(&total)).then_some(name),
+                field => (v.get("field") == Some(&json!(field))).then_some(name),
+            }
+        };
+        let n = env.len();
+        let found = n.checked_sub(1).and_then(|last| {
+            let total = var(last, "total")?;
+            let ordinal = last.checked_sub(1).and_then(|i| var(i, "podIndex"));
+            let at = last.checked_sub(1 + usize::from(ordinal.is_some()))?;
+            Some((var(at, "podName")?, ordinal, total, at))
+        });
+        let Some((pod_name, ordinal, total, at)) = found else {
+            if self.identity_path.is_some() {
+                self.unread.push(format!(
+                    "volume `{IDENTITY_VOLUME}` (without the instance identity's env)"
+                ));
+            }
+            return;
+        };
+        let defaults = pod_name == "POD_NAME" && total == "TOTAL_INSTANCES";
+        if self.identity_path.is_none() && !defaults {
+            return;
+        }
+        let mut identity = Map::new();
+        if pod_name != "POD_NAME" {
+            identity.insert("podNameEnv".into(), json!(pod_name));
+        }
+        if let Some(ordinal) = ordinal {
+            identity.insert("ordinalEnv".into(), json!(ordinal));
+        }
+        if total != "TOTAL_INSTANCES" {
+            identity.insert("totalEnv".into(), json!(total));
+        }
+        if let Some(path) = self.identity_path.take() {
+            identity.insert("volumePath".into(), json!(path));
+        }
+        let rest: Vec<Value> = env[..at].to_vec();
+        self.fields.remove("env");
+        self.set("env", Value::Array(rest));
+        self.fields
+            .insert("instanceIdentity".into(), Value::Object(identity));
     }
 }

@@ -20,6 +20,8 @@ pub struct Workload {
     pub services: Vec<Value>,
     /// The `configMaps` entries its pods read.
     pub config_maps: Vec<Value>,
+    /// The `serviceAccounts` entry of the account its pods run as.
+    pub service_accounts: Vec<Value>,
     /// The objects of the tree it stands for.
     pub owned: Vec<Key>,
 }
@@ -129,6 +131,14 @@ fn workload(cx: &Context, object: &Object) -> Result<Workload, Vec<String>> {
         Some((template, at)) => pod.read(template, &at),
         None => unread.push("spec.template".into()),
     }
+    if kind == "StatefulSet" {
+        pod.identity();
+    } else if pod.identity_path.is_some() {
+        unread.push(format!(
+            "volume `{}` (an instance identity is a StatefulSet's)",
+            crate::spec::workload::IDENTITY_VOLUME
+        ));
+    }
     for (name, path) in std::mem::take(&mut pod.claims) {
         match path {
             Some(path) => claim_path(&mut pod, &name, &path),
@@ -141,7 +151,24 @@ fn workload(cx: &Context, object: &Object) -> Result<Workload, Vec<String>> {
     unread.extend(rest.left());
     let mut owned = vec![key(object)];
     let config_maps = config_maps(cx, &pod, &mut owned, &mut unread);
+    if matches!(kind, "Deployment" | "StatefulSet") {
+        let counted = object.value.pointer("/spec/replicas").is_some();
+        if !counted && !super::scaling::autoscaler(cx, (name, kind), &mut pod, &mut owned, &mut unread) {
+            unread
+                .push("spec.replicas (absent, and no HorizontalPodAutoscaler of the workload's name)".into());
+        }
+        super::scaling::budget(cx, name, &mut pod, &mut owned, &mut unread);
+    }
     let services = services(cx, object, &mut pod, &mut owned);
+    let account = pod
+        .fields
+        .get("serviceAccount")
+        .and_then(Value::as_str)
+        .map(String::from);
+    let service_accounts = account
+        .and_then(|a| super::rbac::account(cx, &a, &mut owned, &mut unread))
+        .into_iter()
+        .collect();
     super::monitor::monitor(cx, name, &mut pod, &mut owned, &mut unread);
     if !unread.is_empty() {
         return Err(unread);
@@ -150,6 +177,7 @@ fn workload(cx: &Context, object: &Object) -> Result<Workload, Vec<String>> {
         entry: Value::Object(std::mem::take(&mut pod.fields)),
         services,
         config_maps,
+        service_accounts,
         owned,
     })
 }
@@ -167,7 +195,8 @@ fn serving(
     match rest.take("/spec/replicas") {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
         Some(n) => pod.set("replicas", n),
-        None => unread.push("spec.replicas (absent: an autoscaler owns the count)".into()),
+        // An autoscaler owns the count (read with the workload's other objects).
+        None => {}
     }
     if let Some(strategy) = rest.take("/spec/strategy") {
         let mut s = Rest::new(strategy, "spec.strategy");
