@@ -179,14 +179,13 @@ fn build_import_build_reproduces_every_example_object_for_object() {
 
 /// The kinds import carries as user manifests in the examples: network policies and routes to
 /// workloads, which it does not read into fields yet, a workload with fields the model lacks
-/// and what goes with it (its Service, its ConfigMap), and the `custom` example's own user
+/// and its Service, and the `custom` example's own user
 /// manifests (a PVC, an Ingress, a PriorityClass), and a chart's scrape and disruption budget
 /// (`infra`, `observability`). Data services, secrets, stores,
 /// sources, alerts, image automation and Flux settings must be read into their fields.
-const CARRIED_KINDS: [&str; 10] = [
+const CARRIED_KINDS: [&str; 9] = [
     "Deployment",
     "Service",
-    "ConfigMap",
     "HTTPRoute",
     "NetworkPolicy",
     "VMServiceScrape",
@@ -218,7 +217,7 @@ fn assert_carried_kinds(name: &str, stderr: &str) {
 
 /// The fixture's workloads land in `workloads` (with their Services, monitors and ConfigMaps)
 /// and its database's `allowNamespaces` in `postgres`; only the network policies, which import
-/// does not read, and a ConfigMap no pod reads are carried.
+/// does not read, are carried.
 #[test]
 fn workloads_and_allowed_namespaces_are_read_into_their_fields() {
     let dir = tempfile::tempdir().unwrap();
@@ -246,7 +245,11 @@ fn workloads_and_allowed_namespaces_are_read_into_their_fields() {
     );
     assert_eq!(names(&spec["apps"][1]["workloads"]), ["web"]);
     assert_eq!(names(&orders["services"]), ["api-public", "ledger-peers"]);
-    assert_eq!(names(&orders["configMaps"]), ["settings"]);
+    assert_eq!(
+        names(&orders["configMaps"]),
+        ["settings", "unused"],
+        "a ConfigMap no pod reads is the app's too"
+    );
     assert_eq!(
         orders["postgres"]["allowNamespaces"],
         serde_json::json!(["web", "reports"])
@@ -267,9 +270,7 @@ fn workloads_and_allowed_namespaces_are_read_into_their_fields() {
         .filter_map(|l| l.strip_prefix("  - carried as a user manifest: "))
         .collect();
     assert!(
-        carried
-            .iter()
-            .all(|l| l.starts_with("NetworkPolicy ") || l.starts_with("ConfigMap orders/unused ")),
+        carried.iter().all(|l| l.starts_with("NetworkPolicy ")),
         "{carried:#?}"
     );
 }

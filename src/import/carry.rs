@@ -35,7 +35,7 @@ pub fn carry(
                     manifests.push(entry);
                     let why = reasons
                         .get(&key(object))
-                        .map(|r| format!(" — not read into `workloads`: {r}"))
+                        .map(|r| format!(" — {r}"))
                         .unwrap_or_default();
                     notes.push(format!("carried as a user manifest: {}{why}", object.describe()));
                 }

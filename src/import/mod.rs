@@ -203,7 +203,10 @@ fn settle(
             Err(why) if read.iter().any(|r| !r.is_empty()) => {
                 if !compiling_alone(spec, apps, read, found, reasons) {
                     for workload in read.iter_mut().flat_map(|r| r.drain(..)) {
-                        let reason = format!("the spec would not compile with it ({why})");
+                        let reason = format!(
+                            "not read into `{}`: the spec would not compile with it ({why})",
+                            workload.field()
+                        );
                         reasons.insert(workload.owned[0].clone(), reason);
                     }
                 }
@@ -237,7 +240,10 @@ fn compiling_alone(
                 Ok(_) => k += 1,
                 Err(why) => {
                     let workload = read[i].remove(k);
-                    let reason = format!("the spec would not compile with it ({why})");
+                    let reason = format!(
+                        "not read into `{}`: the spec would not compile with it ({why})",
+                        workload.field()
+                    );
                     reasons.insert(workload.owned[0].clone(), reason);
                     any = true;
                 }
@@ -257,7 +263,7 @@ fn with_workloads(apps: &[Value], read: &[Vec<workloads::Workload>]) -> Vec<Valu
         let config_maps = once(read.iter().flat_map(|w| &w.config_maps));
         let accounts = once(read.iter().flat_map(|w| &w.service_accounts));
         let services: Vec<Value> = read.iter().flat_map(|w| w.services.clone()).collect();
-        let entries: Vec<Value> = read.iter().map(|w| w.entry.clone()).collect();
+        let entries: Vec<Value> = read.iter().filter_map(|w| w.entry.clone()).collect();
         for (field, list) in [
             ("configMaps", config_maps),
             ("serviceAccounts", accounts),

@@ -9,13 +9,13 @@ use super::read::Object;
 use super::rest::Rest;
 use super::verify::{Key, Verification, key};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One workload read from the tree.
+/// One workload read from the tree, or a ConfigMap read on its own.
 #[derive(Debug, Clone)]
 pub struct Workload {
-    /// Its `workloads` entry.
-    pub entry: Value,
+    /// Its `workloads` entry (none for a ConfigMap read alone).
+    pub entry: Option<Value>,
     /// The `services` entries over its pods.
     pub services: Vec<Value>,
     /// The `configMaps` entries its pods read.
@@ -47,10 +47,13 @@ pub fn read(cx: &Context, reasons: &mut BTreeMap<Key, String>) -> Vec<Workload> 
         match workload(cx, object) {
             Ok(read) => out.push(read),
             Err(unread) => {
-                reasons.insert(key(object), unread.join(", "));
+                let why = format!("not read into `workloads`: {}", unread.join(", "));
+                reasons.insert(key(object), why);
             }
         }
     }
+    let others = other_config_maps(cx, &out);
+    out.extend(others);
     out
 }
 
@@ -174,7 +177,7 @@ fn workload(cx: &Context, object: &Object) -> Result<Workload, Vec<String>> {
         return Err(unread);
     }
     Ok(Workload {
-        entry: Value::Object(std::mem::take(&mut pod.fields)),
+        entry: Some(Value::Object(std::mem::take(&mut pod.fields))),
         services,
         config_maps,
         service_accounts,
@@ -347,40 +350,72 @@ fn config_maps(cx: &Context, pod: &Pod, owned: &mut Vec<Key>, unread: &mut Vec<S
             unread.push(format!("reads ConfigMap `{name}`, which is not the app's"));
             continue;
         };
-        let mut rest = Rest::new(object.value.clone(), "");
-        let mut own = Map::new();
-        own.insert("app.kubernetes.io/instance".into(), json!(cx.app.name));
-        own.insert("app.kubernetes.io/managed-by".into(), json!("gitopsc"));
-        let (labels, annotations) = metadata(cx, &mut rest, &own);
-        let data = rest.take_map("/data");
-        let mut left: Vec<String> = labels.keys().map(|k| format!("metadata.labels.{k}")).collect();
-        left.extend(annotations.keys().map(|k| format!("metadata.annotations.{k}")));
-        left.extend(rest.left());
-        left.extend(
-            data.iter()
-                .filter(|(_, v)| !v.is_string())
-                .map(|(k, _)| format!("data.{k}")),
-        );
-        left.extend(
-            keys.iter()
-                .filter(|k| !data.contains_key(*k))
-                .map(|k| format!("(no key `{k}`)")),
-        );
-        if !left.is_empty() {
-            unread.push(format!(
+        match config_map(cx, object, keys) {
+            Ok(entry) => {
+                owned.push(key(object));
+                out.push(entry);
+            }
+            Err(left) => unread.push(format!(
                 "reads ConfigMap `{name}`, which `configMaps` cannot say ({})",
                 left.join(", ")
-            ));
-            continue;
+            )),
         }
-        owned.push(key(object));
-        let mut entry = json!({"name": name});
-        if !data.is_empty() {
-            entry["data"] = Value::Object(data);
-        }
-        out.push(entry);
     }
     out
+}
+
+/// A ConfigMap as a `configMaps` entry (with `keys` among its data), or what it says beyond.
+fn config_map(cx: &Context, object: &Object, keys: &BTreeSet<String>) -> Result<Value, Vec<String>> {
+    let mut rest = Rest::new(object.value.clone(), "");
+    let mut own = Map::new();
+    own.insert("app.kubernetes.io/instance".into(), json!(cx.app.name));
+    own.insert("app.kubernetes.io/managed-by".into(), json!("gitopsc"));
+    let (labels, annotations) = metadata(cx, &mut rest, &own);
+    let data = rest.take_map("/data");
+    let mut left: Vec<String> = labels.keys().map(|k| format!("metadata.labels.{k}")).collect();
+    left.extend(annotations.keys().map(|k| format!("metadata.annotations.{k}")));
+    left.extend(rest.left());
+    left.extend(
+        data.iter()
+            .filter(|(_, v)| !v.is_string())
+            .map(|(k, _)| format!("data.{k}")),
+    );
+    left.extend(
+        keys.iter()
+            .filter(|k| !data.contains_key(*k))
+            .map(|k| format!("(no key `{k}`)")),
+    );
+    if !left.is_empty() {
+        return Err(left);
+    }
+    let mut entry = json!({"name": object.name()});
+    if !data.is_empty() {
+        entry["data"] = Value::Object(data);
+    }
+    Ok(entry)
+}
+
+/// The app's other ConfigMaps of its release layer as gitopsc writes them (with its labels),
+/// which no workload read reads: `configMaps` entries of their own.
+fn other_config_maps(cx: &Context, read: &[Workload]) -> Vec<Workload> {
+    let is_read = |k: &Key| read.iter().any(|w| w.owned.contains(k));
+    let gitopsc = |o: &Object| o.str_at("/metadata/labels/app.kubernetes.io~1managed-by") == "gitopsc";
+    cx.app
+        .objects
+        .iter()
+        .filter(|o| o.is("", "ConfigMap") && gitopsc(o) && super::carry::layer_of(o) == "release")
+        .filter(|o| !is_read(&key(o)))
+        .filter_map(|o| {
+            let entry = config_map(cx, o, &BTreeSet::new()).ok()?;
+            Some(Workload {
+                entry: None,
+                services: Vec::new(),
+                config_maps: vec![entry],
+                service_accounts: Vec::new(),
+                owned: vec![key(o)],
+            })
+        })
+        .collect()
 }
 
 /// The Services over the workload's pods: its own (`service`), a StatefulSet's headless one,
@@ -466,6 +501,17 @@ fn service_entry(cx: &Context, service: &Object, workload: &str) -> Option<Value
     rest.left().is_empty().then_some(entry)
 }
 
+impl Workload {
+    /// The field it is read into.
+    pub fn field(&self) -> &'static str {
+        if self.entry.is_some() {
+            "workloads"
+        } else {
+            "configMaps"
+        }
+    }
+}
+
 /// Leaves out each workload the spec does not render exactly as imported: one of its objects
 /// rendered differently or not at all, or an object of it added; `reasons` says why. Returns
 /// whether it left any out.
@@ -479,7 +525,10 @@ pub fn leave_out(
     for (list, app) in read.iter_mut().zip(apps) {
         list.retain(|w| match why_out(w, &app.name, check) {
             Some(why) => {
-                reasons.insert(w.owned[0].clone(), why);
+                reasons.insert(
+                    w.owned[0].clone(),
+                    format!("not read into `{}`: {why}", w.field()),
+                );
                 any = true;
                 false
             }
@@ -502,7 +551,7 @@ fn why_out(w: &Workload, app: &str, check: &Verification) -> Option<String> {
     if let Some(k) = check.missing.iter().find(|k| w.owned.contains(k)) {
         return Some(format!("the spec would not render {} `{}`", k.1, k.3));
     }
-    let name = w.entry.get("name")?;
+    let name = w.entry.as_ref()?.get("name")?;
     let label = |v: &Value, l: &str| {
         v.pointer(&format!("/metadata/labels/app.kubernetes.io~1{l}"))
             .cloned()
