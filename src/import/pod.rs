@@ -310,3 +310,44 @@ impl Pod<'_> {
             .insert("instanceIdentity".into(), Value::Object(identity));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod_with_env(env: Value, replicas: u64) -> Pod<'static> {
+        static SELECTOR: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        let mut pod = Pod::new("db", SELECTOR.get_or_init(Map::new), false);
+        pod.fields.insert("env".into(), env);
+        pod.fields.insert("replicas".into(), json!(replicas));
+        pod
+    }
+
+    #[test]
+    fn an_instance_identity_is_read_from_the_end_of_the_env() {
+        let mut pod = pod_with_env(
+            json!([{"name": "A", "value": "1"}, {"name": "POD_NAME", "field": "podName"},
+                   {"name": "ORD", "field": "podIndex"}, {"name": "TOTAL_INSTANCES", "value": "3"}]),
+            3,
+        );
+        pod.identity();
+        assert_eq!(pod.fields["instanceIdentity"], json!({"ordinalEnv": "ORD"}));
+        assert_eq!(pod.fields["env"], json!([{"name": "A", "value": "1"}]));
+    }
+
+    #[test]
+    fn variables_of_other_names_without_the_volume_stay_variables() {
+        let env = json!([{"name": "ME", "field": "podName"}, {"name": "N", "value": "2"}]);
+        let mut pod = pod_with_env(env.clone(), 2);
+        pod.identity();
+        assert_eq!(pod.fields.get("instanceIdentity"), None);
+        assert_eq!(pod.fields["env"], env);
+        // A count other than `replicas` is no instance identity either.
+        let mut pod = pod_with_env(
+            json!([{"name": "POD_NAME", "field": "podName"}, {"name": "TOTAL_INSTANCES", "value": "5"}]),
+            2,
+        );
+        pod.identity();
+        assert_eq!(pod.fields.get("instanceIdentity"), None);
+    }
+}

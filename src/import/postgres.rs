@@ -417,3 +417,26 @@ fn namespaces_by_name(rule: &Value) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_namespaces_are_read_from_either_selector_form() {
+        const NAME: &str = "kubernetes.io/metadata.name";
+        let one = json!({"from": [{"namespaceSelector": {"matchLabels": {NAME: "web"}}}]});
+        assert_eq!(namespaces_by_name(&one), ["web"]);
+        let many = json!({"from": [{"namespaceSelector": {"matchExpressions": [
+            {"key": NAME, "operator": "In", "values": ["web", "reports"]}]}}]});
+        assert_eq!(namespaces_by_name(&many), ["web", "reports"]);
+        let with_pods =
+            json!({"from": [{"namespaceSelector": {"matchLabels": {NAME: "web"}}, "podSelector": {}}]});
+        assert!(
+            namespaces_by_name(&with_pods).is_empty(),
+            "pods of a namespace are not the namespace"
+        );
+        let by_label = json!({"from": [{"namespaceSelector": {"matchLabels": {"team": "web"}}}]});
+        assert!(namespaces_by_name(&by_label).is_empty());
+    }
+}
