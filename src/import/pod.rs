@@ -111,9 +111,9 @@ impl<'a> Pod<'a> {
         let main_at = rest.path("/spec/containers");
         match <[Value; 1]>::try_from(containers) {
             Ok([main]) => self.main_container(main, &format!("{main_at}[0]")),
-            Err(_) => self
-                .unread
-                .push(format!("{main_at} (one container; more are sidecars)")),
+            Err(_) => self.unread.push(format!(
+                "{main_at} (the model has one container: others are `initContainers` with `sidecar: true`)"
+            )),
         }
         let init_at = rest.path("/spec/initContainers");
         let inits: Vec<Value> = rest
