@@ -44,6 +44,14 @@ pub struct Context<'a> {
 pub fn read(cx: &Context, reasons: &mut BTreeMap<Key, String>) -> Vec<Workload> {
     let mut out = Vec::new();
     for object in cx.app.objects.iter().filter(|o| is_workload(o)) {
+        let layer = super::carry::layer_of(object);
+        if layer != "release" {
+            let why = format!(
+                "not read into `workloads`: it is in the `{layer}` layer, and workloads are the release layer's"
+            );
+            reasons.insert(key(object), why);
+            continue;
+        }
         match workload(cx, object) {
             Ok(read) => out.push(read),
             Err(unread) => {
@@ -57,13 +65,13 @@ pub fn read(cx: &Context, reasons: &mut BTreeMap<Key, String>) -> Vec<Workload> 
     out
 }
 
-/// A Deployment, StatefulSet, Job or CronJob of gitopsc's release layer.
+/// A Deployment, StatefulSet, Job or CronJob.
 fn is_workload(object: &Object) -> bool {
     let kind = (object.group(), object.kind());
     matches!(
         kind,
         ("apps", "Deployment" | "StatefulSet") | ("batch", "Job" | "CronJob")
-    ) && super::carry::layer_of(object) == "release"
+    )
 }
 
 /// The labels gitopsc gives a workload's objects.
