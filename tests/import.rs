@@ -61,11 +61,17 @@ struct Case {
     cluster: String,
 }
 
+/// The fixture whose workloads import reads into `workloads` (and its database's
+/// `allowNamespaces`): a case of the round trip like the examples.
+const WORKLOADS_FIXTURE: (&str, &str) = ("import-workloads", "tests/fixtures/import-workloads/cluster.yaml");
+
 /// Builds every example (each fleet cluster is a case of its own: `clusters/<c>` and
 /// `fleet/<c>` of the fleet's tree) into `dir`; returns the cases and every tree's objects.
 fn cases(dir: &Path) -> Vec<(Case, Objects)> {
     let mut out = Vec::new();
-    for (example, spec) in common::example_specs() {
+    let mut specs = common::example_specs();
+    specs.push((WORKLOADS_FIXTURE.0.into(), WORKLOADS_FIXTURE.1.into()));
+    for (example, spec) in specs {
         let first = dir.join(&example).join("first");
         let spec = common::root().join(spec);
         gitopsc(&["-q", "build", s(&spec), "--out", s(&first)]).expect(0);
@@ -129,6 +135,7 @@ fn build_import_build_reproduces_every_example_object_for_object() {
         cases.len() > common::examples().len(),
         "the fleet's clusters are cases too"
     );
+    let mut carried_workloads = Vec::new();
     for (case, first) in &cases {
         let work = dir.path().join(case.name.replace('/', "-"));
         std::fs::create_dir_all(&work).unwrap();
@@ -155,37 +162,37 @@ fn build_import_build_reproduces_every_example_object_for_object() {
             .collect();
         assert!(other.is_empty(), "{name}: {other:?}");
         assert_carried_kinds(name, &stderr);
+        carried_workloads.extend(stderr.lines().filter_map(|l| {
+            let rest = l.strip_prefix("  - carried as a user manifest: ")?;
+            let (kind, object) = rest.split_once(' ')?;
+            let object = object.split(' ').next()?;
+            ["Deployment", "StatefulSet", "Job", "CronJob"]
+                .contains(&kind)
+                .then(|| format!("{name}: {kind} {object}"))
+        }));
     }
+    // Every workload of the examples is read into `workloads` — with its Services, monitor,
+    // ConfigMaps, ServiceAccount, autoscaler, disruption budget and instance identity — but the
+    // one a patch gives fields the model lacks.
+    assert_eq!(carried_workloads, ["custom: Deployment shop/web"]);
 }
 
-/// The kinds import carries as user manifests in the examples: workloads and what goes with
-/// them (Services, ConfigMaps, RBAC, autoscalers, disruption budgets, scrapes, network
-/// policies) and routes to them, which it does not read into fields yet, and the `custom` example's
-/// own user manifests (a PVC, an Ingress, a PriorityClass). Data services, secrets, stores,
+/// The kinds import carries as user manifests in the examples: network policies and routes to
+/// workloads, which it does not read into fields yet, a workload with fields the model lacks
+/// and its Service, and the `custom` example's own user
+/// manifests (a PVC, an Ingress, a PriorityClass), and a chart's scrape and disruption budget
+/// (`infra`, `observability`). Data services, secrets, stores,
 /// sources, alerts, image automation and Flux settings must be read into their fields.
-const CARRIED_KINDS: [&str; 22] = [
+const CARRIED_KINDS: [&str; 9] = [
     "Deployment",
-    "StatefulSet",
     "Service",
-    "ConfigMap",
     "HTTPRoute",
     "NetworkPolicy",
     "VMServiceScrape",
-    "VMPodScrape",
-    "ServiceMonitor",
     "PersistentVolumeClaim",
     "Ingress",
     "PriorityClass",
     "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
-    "Job",
-    "CronJob",
-    "PodMonitor",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
 ];
 
 fn assert_carried_kinds(name: &str, stderr: &str) {
@@ -198,6 +205,134 @@ fn assert_carried_kinds(name: &str, stderr: &str) {
             CARRIED_KINDS.contains(&kind),
             "{name}: a {kind} is carried, not read into its field: {line}"
         );
+        // A workload is carried only with the fields that kept it out of `workloads`.
+        if ["Deployment", "StatefulSet", "Job", "CronJob"].contains(&kind) {
+            assert!(
+                rest.contains(" — not read into `workloads`: "),
+                "{name}: a {kind} is carried with no reason: {line}"
+            );
+        }
+    }
+}
+
+/// The fixture's workloads land in `workloads` (with their Services, monitors and ConfigMaps)
+/// and its database's `allowNamespaces` in `postgres`; only the network policies, which import
+/// does not read, are carried.
+#[test]
+fn workloads_and_allowed_namespaces_are_read_into_their_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let fixture = common::root().join(WORKLOADS_FIXTURE.1);
+    gitopsc(&["-q", "build", s(&fixture), "--out", s(&first)]).expect(0);
+    let imported = gitopsc(&["import", s(&first), "--cluster", "iw"]).expect(0);
+    let spec = &serde_load_all(&imported.stdout).unwrap()[0];
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| w["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let orders = &spec["apps"][0];
+    assert_eq!(orders["name"], "orders");
+    let mut read = names(&orders["workloads"]);
+    read.sort();
+    assert_eq!(
+        read,
+        ["api", "ledger", "migrate", "nightly"],
+        "{}",
+        imported.stderr
+    );
+    assert_eq!(names(&spec["apps"][1]["workloads"]), ["web"]);
+    assert_eq!(names(&orders["services"]), ["api-public", "ledger-peers"]);
+    assert_eq!(
+        names(&orders["configMaps"]),
+        ["settings", "unused"],
+        "a ConfigMap no pod reads is the app's too"
+    );
+    assert_eq!(
+        orders["postgres"]["allowNamespaces"],
+        serde_json::json!(["web", "reports"])
+    );
+    let workloads = orders["workloads"].as_array().unwrap();
+    let api = workloads.iter().find(|w| w["name"] == "api").unwrap();
+    assert_eq!(api["monitoring"]["interval"], "30s");
+    assert_eq!(api["initContainers"][1]["sidecar"], true);
+    assert_eq!(api["env"][3]["field"], "podName");
+    assert_eq!(
+        api["annotations"],
+        serde_json::json!({"example.com/team": "orders"}),
+        "the checksums gitopsc computes are not the user's annotations"
+    );
+    let carried: Vec<&str> = imported
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - carried as a user manifest: "))
+        .collect();
+    assert!(
+        carried.iter().all(|l| l.starts_with("NetworkPolicy ")),
+        "{carried:#?}"
+    );
+}
+
+/// A workload with a field the model has no place for stays a user manifest, and the note
+/// names the field; a Service over its pods stays with it.
+#[test]
+fn a_workload_with_a_field_the_model_lacks_is_carried_with_the_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("web");
+    std::fs::create_dir_all(app.join("app")).unwrap();
+    std::fs::write(
+        app.join("ks.yaml"),
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: web, namespace: flux-system}\n\
+         spec:\n  targetNamespace: web\n  path: ./web/app\n  prune: true\n  interval: 30m\n  \
+         sourceRef: {kind: GitRepository, name: flux-system}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("app/deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n\
+         spec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
+         spec:\n      priorityClassName: high\n      containers:\n        - name: web\n          image: nginx:1.27\n          \
+         ports: [{name: http, containerPort: 8080}]\n          lifecycle: {preStop: {exec: {command: [sleep, '5']}}}\n",
+    )
+    .unwrap();
+    // Every field has its place, but the spec refuses a port name of more than 15 characters.
+    let labels = "{app.kubernetes.io/instance: web, app.kubernetes.io/name: api}";
+    std::fs::write(
+        app.join("app/api.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, labels: {labels}}}\n\
+             spec:\n  replicas: 1\n  selector: {{matchLabels: {labels}}}\n  template:\n    metadata: {{labels: {labels}}}\n    \
+             spec:\n      containers:\n        - name: api\n          image: nginx:1.27\n          \
+             ports: [{{name: much-too-long-port-name, containerPort: 8080}}]\n"
+        ),
+    )
+    .unwrap();
+    let run = gitopsc(&["import", s(&app), "--cluster", "x"]).expect(0);
+    let spec: Value = serde_load_all(&run.stdout).unwrap().remove(0);
+    let web = &spec["apps"][0];
+    assert!(web["workloads"].is_null(), "{}", run.stdout);
+    assert_eq!(web["manifests"][0]["object"]["kind"], "Deployment");
+    let note = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("Deployment web/web"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let api = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("Deployment web/api"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(
+        api.contains("not read into `workloads`: the spec would not compile with it"),
+        "{api}"
+    );
+    for field in [
+        "spec.template.spec.priorityClassName",
+        "spec.template.spec.containers[0].lifecycle.preStop.exec.command[0]",
+    ] {
+        assert!(note.contains(field), "{field} in {note}");
     }
 }
 

@@ -6,6 +6,7 @@ use super::apps::App;
 use super::read::Object;
 use super::verify::{Key, key};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 /// Flux's and kustomize's own objects: the spec's apps and layers stand for them.
 fn is_flux(object: &Object) -> bool {
@@ -15,7 +16,12 @@ fn is_flux(object: &Object) -> bool {
 
 /// Adds each object of `missing` that belongs to an app to its `manifests` in `apps` (the
 /// spec's list, in the order of `found`); returns how many it carried.
-pub fn carry(apps: &mut [Value], found: &[App], missing: &[Key], notes: &mut Vec<String>) -> usize {
+pub fn carry(
+    apps: &mut [Value],
+    found: &[App],
+    (missing, reasons): (&[Key], &BTreeMap<Key, String>),
+    notes: &mut Vec<String>,
+) -> usize {
     let mut carried = 0;
     for (spec, app) in apps.iter_mut().zip(found) {
         let mut manifests = Vec::new();
@@ -27,7 +33,11 @@ pub fn carry(apps: &mut [Value], found: &[App], missing: &[Key], notes: &mut Vec
             match entry(app, object) {
                 Ok(entry) => {
                     manifests.push(entry);
-                    notes.push(format!("carried as a user manifest: {}", object.describe()));
+                    let why = reasons
+                        .get(&key(object))
+                        .map(|r| format!(" — {r}"))
+                        .unwrap_or_default();
+                    notes.push(format!("carried as a user manifest: {}{why}", object.describe()));
                 }
                 Err(why) => notes.push(format!("not carried ({why}): {}", object.describe())),
             }
@@ -73,7 +83,7 @@ fn entry(app: &App, object: &Object) -> Result<Value, &'static str> {
 }
 
 /// The app layer a file sits in: `…/data/…`, `…/init/…`, else the release.
-fn layer_of(object: &Object) -> &'static str {
+pub fn layer_of(object: &Object) -> &'static str {
     let parent = object
         .file
         .parent()

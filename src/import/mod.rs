@@ -9,16 +9,23 @@
 mod alerts;
 mod apps;
 mod carry;
+mod container;
 mod helm;
 mod images;
+mod monitor;
 mod operators;
+mod pod;
 mod postgres;
+mod rbac;
 mod read;
 mod redis;
+mod rest;
 mod routes;
+mod scaling;
 mod secrets;
 mod verify;
 mod volsync;
+mod workloads;
 mod write;
 
 use serde_json::{Map, Value, json};
@@ -49,18 +56,7 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     }
     let mut notes = Vec::new();
     let mut found = apps::find(&objects, paths, &mut notes);
-    for gate in objects
-        .iter()
-        .filter(|o| o.is("kustomize.toolkit.fluxcd.io", "Kustomization") && o.name().ends_with("-gate"))
-    {
-        let deps = gate.value.pointer("/spec/dependsOn").and_then(Value::as_array);
-        for dep in deps.into_iter().flatten().filter_map(|d| d.get("name")?.as_str()) {
-            let is_app = |a: &apps::App| a.name == dep || a.kustomization_name.as_deref() == Some(dep);
-            if !found.apps.iter().any(is_app) {
-                found.flux.external.insert(dep.to_string());
-            }
-        }
-    }
+    external_gates(&objects, &mut found);
     let sources = helm::Sources::new(&found.objects);
     let mut spec_apps = Vec::new();
     let mut used_sources = BTreeMap::new();
@@ -73,6 +69,7 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
             &mut notes,
         ));
     }
+    postgres::allow_namespaces(&mut spec_apps, &found.objects);
     let stores = secrets::stores(&objects, &mut notes);
     let mut spec = Map::new();
     spec.insert("apiVersion".into(), json!(crate::spec::API_VERSION));
@@ -113,13 +110,15 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     if let Some(automation) = images::automation(&objects) {
         spec.insert("imageAutomation".into(), automation);
     }
-    spec.insert("apps".into(), Value::Array(spec_apps.clone()));
-    let mut text = write::spec(&spec);
-    let mut check = verify::verify(&text, &found.objects)?;
+    let mut reasons = BTreeMap::new();
+    let mut read = read_workloads(&found, &mut reasons);
+    let (mut text, mut check) = settle(&mut spec, &spec_apps, &mut read, &found, &mut reasons)?;
+    spec_apps = with_workloads(&spec_apps, &read);
     // What no field says is carried as the apps' own manifests, then everything is compared
     // again: the notes are those of the spec printed.
     let mut carried_notes = Vec::new();
-    if carry::carry(&mut spec_apps, &found.apps, &check.missing, &mut carried_notes) > 0 {
+    let missing = (check.missing.as_slice(), &reasons);
+    if carry::carry(&mut spec_apps, &found.apps, missing, &mut carried_notes) > 0 {
         let mut with = spec;
         with.insert("apps".into(), Value::Array(spec_apps));
         let with_text = write::spec(&with);
@@ -140,6 +139,154 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
         reproduced: (check.reproduced, check.total),
         notes,
     })
+}
+
+/// The Flux Kustomizations gitopsc's operator gates wait for that no app of the tree is:
+/// `flux.external`.
+fn external_gates(objects: &[read::Object], found: &mut apps::Found) {
+    for gate in objects
+        .iter()
+        .filter(|o| o.is("kustomize.toolkit.fluxcd.io", "Kustomization") && o.name().ends_with("-gate"))
+    {
+        let deps = gate.value.pointer("/spec/dependsOn").and_then(Value::as_array);
+        for dep in deps.into_iter().flatten().filter_map(|d| d.get("name")?.as_str()) {
+            let is_app = |a: &apps::App| a.name == dep || a.kustomization_name.as_deref() == Some(dep);
+            if !found.apps.iter().any(is_app) {
+                found.flux.external.insert(dep.to_string());
+            }
+        }
+    }
+}
+
+/// Each app's workloads the model expresses; `reasons` gets why each other one is not read.
+fn read_workloads(
+    found: &apps::Found,
+    reasons: &mut BTreeMap<verify::Key, String>,
+) -> Vec<Vec<workloads::Workload>> {
+    let monitor_labels = found
+        .defaults
+        .pointer("/monitoring/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    found
+        .apps
+        .iter()
+        .map(|app| {
+            let (labels, annotations) = (common(app, "labels"), common(app, "annotations"));
+            let cx = workloads::Context {
+                app,
+                labels: &labels,
+                annotations: &annotations,
+                monitor_labels: monitor_labels.clone(),
+            };
+            workloads::read(&cx, reasons)
+        })
+        .collect()
+}
+
+/// Compiles the spec with the workloads read, and leaves out (with the reason) each workload
+/// whose objects the spec would not render exactly as imported, until all that are left do;
+/// returns the spec's text and its verification.
+fn settle(
+    spec: &mut Map<String, Value>,
+    apps: &[Value],
+    read: &mut [Vec<workloads::Workload>],
+    found: &apps::Found,
+    reasons: &mut BTreeMap<verify::Key, String>,
+) -> Result<(String, verify::Verification), String> {
+    loop {
+        spec.insert("apps".into(), Value::Array(with_workloads(apps, read)));
+        let text = write::spec(spec);
+        let check = match verify::verify(&text, &found.objects) {
+            Ok(check) => check,
+            Err(why) if read.iter().any(|r| !r.is_empty()) => {
+                if !compiling_alone(spec, apps, read, found, reasons) {
+                    for workload in read.iter_mut().flat_map(|r| r.drain(..)) {
+                        let reason = format!(
+                            "not read into `{}`: the spec would not compile with it ({why})",
+                            workload.field()
+                        );
+                        reasons.insert(workload.owned[0].clone(), reason);
+                    }
+                }
+                continue;
+            }
+            Err(why) => return Err(why),
+        };
+        if !workloads::leave_out(read, &found.apps, &check, reasons) {
+            return Ok((text, check));
+        }
+    }
+}
+
+/// Leaves out each workload the spec would not compile with, tried one at a time; returns
+/// whether it left any out.
+fn compiling_alone(
+    spec: &mut Map<String, Value>,
+    apps: &[Value],
+    read: &mut [Vec<workloads::Workload>],
+    found: &apps::Found,
+    reasons: &mut BTreeMap<verify::Key, String>,
+) -> bool {
+    let mut any = false;
+    for i in 0..read.len() {
+        let mut k = 0;
+        while k < read[i].len() {
+            let mut alone: Vec<Vec<workloads::Workload>> = vec![Vec::new(); read.len()];
+            alone[i].push(read[i][k].clone());
+            spec.insert("apps".into(), Value::Array(with_workloads(apps, &alone)));
+            match verify::verify(&write::spec(spec), &found.objects) {
+                Ok(_) => k += 1,
+                Err(why) => {
+                    let workload = read[i].remove(k);
+                    let reason = format!(
+                        "not read into `{}`: the spec would not compile with it ({why})",
+                        workload.field()
+                    );
+                    reasons.insert(workload.owned[0].clone(), reason);
+                    any = true;
+                }
+            }
+        }
+    }
+    any
+}
+
+/// The spec's apps with the workloads read, their Services and ConfigMaps.
+fn with_workloads(apps: &[Value], read: &[Vec<workloads::Workload>]) -> Vec<Value> {
+    let mut out = apps.to_vec();
+    for (app, read) in out.iter_mut().zip(read) {
+        let Some(app) = app.as_object_mut() else {
+            continue;
+        };
+        let config_maps = once(read.iter().flat_map(|w| &w.config_maps));
+        let accounts = once(read.iter().flat_map(|w| &w.service_accounts));
+        let services: Vec<Value> = read.iter().flat_map(|w| w.services.clone()).collect();
+        let entries: Vec<Value> = read.iter().filter_map(|w| w.entry.clone()).collect();
+        for (field, list) in [
+            ("configMaps", config_maps),
+            ("serviceAccounts", accounts),
+            ("workloads", entries),
+            ("services", services),
+        ] {
+            if !list.is_empty() {
+                app.insert(field.into(), Value::Array(list));
+            }
+        }
+    }
+    out
+}
+
+/// The entries of `lists`, the first of each name only (workloads may share one).
+fn once<'a>(entries: impl Iterator<Item = &'a Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for entry in entries {
+        if !out.iter().any(|c| c.get("name") == entry.get("name")) {
+            out.push(entry.clone());
+        }
+    }
+    out
 }
 
 /// An app's own settings: its name, namespace and Flux Kustomization's settings, its labels.

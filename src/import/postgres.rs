@@ -339,3 +339,104 @@ fn mentions(value: &Value, text: &str) -> bool {
         _ => false,
     }
 }
+
+/// `postgres.allowNamespaces` of each app, read back from its cluster's `<cluster>-database`
+/// NetworkPolicy (written under a default deny of the namespace, by whichever app denies): the
+/// rule after the one that admits the namespace's own pods, on the same client ports, from
+/// namespaces by name.
+pub fn allow_namespaces(apps: &mut [Value], objects: &[Object]) {
+    for app in apps.iter_mut() {
+        let name = app
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let namespace = app
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(&name)
+            .to_string();
+        let Some(pg) = app.get_mut("postgres").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let cluster = match pg.get("name").and_then(Value::as_str) {
+            Some(cluster) => cluster.to_string(),
+            None => format!("{name}-pg"),
+        };
+        let policy = objects.iter().find(|o| {
+            o.is("networking.k8s.io", "NetworkPolicy")
+                && o.name() == format!("{cluster}-database")
+                && o.namespace() == Some(namespace.as_str())
+        });
+        let rules = policy
+            .and_then(|p| p.value.pointer("/spec/ingress")?.as_array())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let own = rules
+            .iter()
+            .position(|r| r.get("from") == Some(&json!([{"podSelector": {}}])));
+        let allowed = own
+            .and_then(|i| Some((&rules[i], rules.get(i + 1)?)))
+            .filter(|(own, next)| own.get("ports") == next.get("ports"))
+            .map(|(_, next)| namespaces_by_name(next))
+            .unwrap_or_default();
+        if !allowed.is_empty() {
+            pg.insert("allowNamespaces".into(), json!(allowed));
+        }
+    }
+}
+
+/// The namespaces a rule's one `from` peer names by `kubernetes.io/metadata.name` (one by
+/// `matchLabels`, several by an `In` expression); none when it selects otherwise.
+fn namespaces_by_name(rule: &Value) -> Vec<String> {
+    const NAME: &str = "kubernetes.io/metadata.name";
+    let Some([peer]) = rule.get("from").and_then(Value::as_array).map(Vec::as_slice) else {
+        return Vec::new();
+    };
+    let Some(selector) = peer.get("namespaceSelector").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    if peer.as_object().is_some_and(|p| p.len() != 1) || selector.len() != 1 {
+        return Vec::new();
+    }
+    if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object)
+        && labels.len() == 1
+        && let Some(one) = labels.get(NAME).and_then(Value::as_str)
+    {
+        return vec![one.to_string()];
+    }
+    let expressions = selector.get("matchExpressions").and_then(Value::as_array);
+    match expressions.map(Vec::as_slice) {
+        Some([e]) if e.get("key") == Some(&json!(NAME)) && e.get("operator") == Some(&json!("In")) => e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_namespaces_are_read_from_either_selector_form() {
+        const NAME: &str = "kubernetes.io/metadata.name";
+        let one = json!({"from": [{"namespaceSelector": {"matchLabels": {NAME: "web"}}}]});
+        assert_eq!(namespaces_by_name(&one), ["web"]);
+        let many = json!({"from": [{"namespaceSelector": {"matchExpressions": [
+            {"key": NAME, "operator": "In", "values": ["web", "reports"]}]}}]});
+        assert_eq!(namespaces_by_name(&many), ["web", "reports"]);
+        let with_pods =
+            json!({"from": [{"namespaceSelector": {"matchLabels": {NAME: "web"}}, "podSelector": {}}]});
+        assert!(
+            namespaces_by_name(&with_pods).is_empty(),
+            "pods of a namespace are not the namespace"
+        );
+        let by_label = json!({"from": [{"namespaceSelector": {"matchLabels": {"team": "web"}}}]});
+        assert!(namespaces_by_name(&by_label).is_empty());
+    }
+}

@@ -17,6 +17,10 @@ pub struct Verification {
     pub notes: Vec<String>,
     /// The objects the spec does not render at all.
     pub missing: Vec<Key>,
+    /// The objects it renders differently, with the fields that differ.
+    pub changed: Vec<(Key, String)>,
+    /// The objects it renders that were not imported.
+    pub added: Vec<Value>,
 }
 
 /// An object's identity: group, kind, namespace, name.
@@ -60,6 +64,7 @@ pub fn verify(spec: &str, imported: &[Object]) -> Result<Verification, String> {
     }
     let mut notes = Vec::new();
     let mut missing = Vec::new();
+    let mut changed = Vec::new();
     let mut reproduced = 0;
     let mut total = 0;
     for object in imported.iter().filter(|o| counted(o)) {
@@ -76,11 +81,9 @@ pub fn verify(spec: &str, imported: &[Object]) -> Result<Verification, String> {
                 } else {
                     String::new()
                 };
-                notes.push(format!(
-                    "rendered differently: {} at {}{more}",
-                    object.describe(),
-                    fields.join(", ")
-                ));
+                let at = format!("{}{more}", fields.join(", "));
+                notes.push(format!("rendered differently: {} at {at}", object.describe()));
+                changed.push((key(object), at));
             }
             None => {
                 notes.push(format!("not reproduced: {}", object.describe()));
@@ -88,15 +91,19 @@ pub fn verify(spec: &str, imported: &[Object]) -> Result<Verification, String> {
             }
         }
     }
+    let mut added = Vec::new();
     for (value, file) in rendered.into_values() {
         let object = Object { file, value };
         notes.push(format!("added by gitopsc: {}", object.describe()));
+        added.push(object.value);
     }
     Ok(Verification {
         reproduced,
         total,
         notes,
         missing,
+        changed,
+        added,
     })
 }
 

@@ -90,6 +90,12 @@ const APP_ORDER: [&str; 11] = [
 /// Where a release's fields come.
 const HELM_ORDER: [&str; 3] = ["chart", "version", "source"];
 
+/// Where the fields of an entry of an app's lists of named things come.
+const ENTRY_ORDER: [&str; 3] = ["name", "kind", "image"];
+
+/// The app's lists whose entries are written name (and kind, image) first.
+const NAMED_LISTS: [&str; 4] = ["workloads", "services", "configMaps", "serviceAccounts"];
+
 /// The apps, a blank line between them, each with its name first.
 fn apps(value: &Value, out: &mut String) {
     out.push('\n');
@@ -105,7 +111,7 @@ fn apps(value: &Value, out: &mut String) {
 }
 
 /// Writes a map's entries in `order` first, then the rest, at `indent` (the first line already
-/// indented); `helm` in its own order.
+/// indented); `helm` in its own order, the entries of the app's named lists name first.
 fn in_order(map: &Map<String, Value>, order: &[&str], indent: usize, out: &mut String) {
     let keys = order
         .iter()
@@ -125,6 +131,18 @@ fn in_order(map: &Map<String, Value>, order: &[&str], indent: usize, out: &mut S
                 out.push('\n');
                 out.push_str(&" ".repeat(indent + 2));
                 in_order(m, &HELM_ORDER, indent + 2, out);
+            }
+            Value::Array(list)
+                if NAMED_LISTS.contains(&key.as_str())
+                    && !list.is_empty()
+                    && list.iter().all(Value::is_object) =>
+            {
+                for entry in list.iter().filter_map(Value::as_object) {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(indent + 2));
+                    out.push_str("- ");
+                    in_order(entry, &ENTRY_ORDER, indent + 4, out);
+                }
             }
             _ => after_key(value, indent + 2, out),
         }
