@@ -30,6 +30,7 @@ pub mod routes;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;
+mod service_checks;
 pub mod stores;
 mod timeout_checks;
 mod types;

@@ -295,6 +295,7 @@ fields! {
         ALLOW_TO = "allowTo",
         AUTOSCALING = "autoscaling",
         CONTAINER_NAME = "containerName",
+        CONTAINERS = "containers",
         DISRUPTION_BUDGET = "disruptionBudget",
         EMPTY_DIRS = "emptyDirs",
         ENV = "env",
@@ -313,6 +314,7 @@ fields! {
         REPLICAS = "replicas",
         RESOURCES = "resources",
         SECURITY_CONTEXT = "securityContext",
+        SERVICE = "service",
         SERVICE_ACCOUNT = "serviceAccount",
         STRATEGY = "strategy",
         UPDATE_STRATEGY = "updateStrategy",
@@ -347,13 +349,21 @@ fields! {
         TTL_SECONDS_AFTER_FINISHED = "ttlSecondsAfterFinished",
     }
     ServiceSpec {
+        EXTERNAL_TRAFFIC_POLICY = "externalTrafficPolicy",
+        HEADLESS = "headless",
         LABELS = "labels",
+        LOAD_BALANCER_CLASS = "loadBalancerClass",
         NAME = "name",
         PORTS = "ports",
         SELECTOR = "selector",
         WORKLOAD = "workload",
     }
-    ServicePortSpec { TARGET_PORT = "targetPort" }
+    ServicePortSpec { NODE_PORT = "nodePort", TARGET_PORT = "targetPort" }
+    WorkloadServiceSpec {
+        EXTERNAL_TRAFFIC_POLICY = "externalTrafficPolicy",
+        LOAD_BALANCER_CLASS = "loadBalancerClass",
+        NODE_PORTS = "nodePorts",
+    }
     PatchSpec { JSON = "json", TARGET = "target" }
     AllowPlaintext { PATH = "path", REASON = "reason" }
     SecretKeySpec { PROPERTY = "property", REMOTE_KEY = "remoteKey" }
@@ -377,14 +387,16 @@ fields! {
     NetworkPolicySpec { DEFAULT_DENY = "defaultDeny" }
     EmptyDirSpec { MOUNT_PATH = "mountPath", NAME = "name" }
     VolumeClaimSpec { MOUNT_PATH = "mountPath", NAME = "name", SIZE = "size" }
-    InitContainerSpec {
+    ContainerSpec {
         ENV = "env",
         ENV_FROM = "envFrom",
         FILES = "files",
         MOUNTS = "mounts",
         NAME = "name",
         PORTS = "ports",
+        PROBES = "probes",
         RESOURCES = "resources",
+        SIDECAR = "sidecar",
     }
     PortSpec { NAME = "name", PORT = "port" }
     EnvVar { CONFIG_MAP = "configMap", FIELD = "field", NAME = "name", SECRET = "secret", VALUE = "value" }
