@@ -16,6 +16,7 @@ pub mod load;
 pub mod manifests;
 mod monitoring_checks;
 mod names;
+pub mod network;
 pub mod patches;
 pub mod path;
 mod plain;

@@ -13,7 +13,8 @@
 //!   never lands on the nearest parent in silence.
 
 // The spec types, whose fields are declared below.
-use super::chart_policy::{ChartDisruptionBudget, ChartNetworkPolicy, EgressRule, IngressRule, Peer};
+use super::chart_policy::{ChartDisruptionBudget, ChartNetworkPolicy, EgressRule, IngressRule};
+use super::network::{NetworkRule, Peer};
 #[allow(clippy::wildcard_imports, reason = "fields are declared on most spec types")]
 use super::{
     data::*, images::*, manifests::*, patches::*, release::*, routes::*, secrets::*, types::*, workload::*,
@@ -135,11 +136,14 @@ fields! {
         TO = "to",
     }
     Peer {
+        ALL_NAMESPACES = "allNamespaces",
         CIDR = "cidr",
         COMBINE = "combine",
         EXCEPT = "except",
         NAMESPACE_LABELS = "namespaceLabels",
+        NAMESPACES = "namespaces",
         PODS = "pods",
+        WORKLOADS = "workloads",
     }
     ChartDisruptionBudget {
         PODS = "pods",
@@ -413,14 +417,7 @@ fields! {
         MEMORY = "memory",
         MIN_REPLICAS = "minReplicas",
     }
-    NetworkRule {
-        ALL_NAMESPACES = "allNamespaces",
-        NAMESPACE_LABELS = "namespaceLabels",
-        NAMESPACES = "namespaces",
-        PODS = "pods",
-        PORTS = "ports",
-        WORKLOADS = "workloads",
-    }
+    NetworkRule { PORTS = "ports" }
     PolicyRule {
         API_GROUPS = "apiGroups",
         NON_RESOURCE_URLS = "nonResourceUrls",

@@ -5,6 +5,7 @@
 //! semantic checks and the model agree on them.
 
 use super::Name;
+pub use super::network::{Combine, NetworkRule, Peer};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -1598,47 +1599,6 @@ pub enum ScrapeVia {
     Service,
     /// A PodMonitor.
     Pod,
-}
-
-/// Network peers and ports. With no peer, any source or destination matches; with no port,
-/// every port does.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NetworkRule {
-    /// Namespaces, by name (with `pods`: those pods in these namespaces).
-    #[serde(default)]
-    pub namespaces: Vec<Name>,
-    /// Namespaces, by their labels (with `pods`: those pods in these namespaces); instead of
-    /// `namespaces`.
-    #[serde(default)]
-    pub namespace_labels: BTreeMap<String, String>,
-    /// Every namespace of the cluster (with `pods`: those pods wherever they run); instead of
-    /// `namespaces` and `namespaceLabels`. Addresses outside the cluster are not included.
-    #[serde(default)]
-    pub all_namespaces: bool,
-    /// Pods by labels (in the namespaces chosen above, or in the app's namespace).
-    #[serde(default)]
-    pub pods: BTreeMap<String, String>,
-    /// Workloads of this app.
-    #[serde(default)]
-    pub workloads: Vec<Name>,
-    /// Address blocks outside the cluster.
-    #[serde(default)]
-    pub cidrs: Vec<Cidr>,
-    /// Ports: names of the workload's `ports` for `allowFrom`; numbers (or the target
-    /// workload's port names) for `allowTo`.
-    #[serde(default)]
-    pub ports: Vec<PortRef>,
-    /// The protocol of the ports.
-    #[serde(default)]
-    pub protocol: Protocol,
-}
-
-impl NetworkRule {
-    /// Whether the rule chooses namespaces (by name, by labels or all of them).
-    pub fn has_namespaces(&self) -> bool {
-        !self.namespaces.is_empty() || !self.namespace_labels.is_empty() || self.all_namespaces
-    }
 }
 
 /// A CIDR block.

@@ -5,6 +5,7 @@
 //! collide in the namespace.
 
 use super::load::SpanIndex;
+use super::network::{self, PeerPlace};
 use super::path::{Field, SpecPath};
 use super::pod_security;
 use super::schema::did_you_mean;
@@ -1353,7 +1354,7 @@ fn check_resources(resources: &Resources, p: &SpecPath, r: &mut Report) {
 }
 
 /// Checks label keys and values (and, for pod labels, that they leave the selector alone).
-fn check_labels(labels: &BTreeMap<String, String>, p: &SpecPath, pod: bool, r: &mut Report) {
+pub(super) fn check_labels(labels: &BTreeMap<String, String>, p: &SpecPath, pod: bool, r: &mut Report) {
     for (key, value) in labels {
         let lp = p.key(key);
         if pod && SELECTOR_KEYS.contains(&key.as_str()) {
@@ -1701,7 +1702,12 @@ fn unanswered_egress(
     r: &mut Report,
 ) {
     for (i, rule) in wl.allow_to.iter().enumerate() {
-        for target in rule.workloads.iter().filter_map(|t| workloads.get(t.as_str())) {
+        for target in rule
+            .peer
+            .workloads
+            .iter()
+            .filter_map(|t| workloads.get(t.as_str()))
+        {
             let (isolated, _) = target.isolation(app.network_policy.as_ref());
             // A rule with no workload peers may select `wl` by labels or namespace: give it
             // the benefit of the doubt.
@@ -1709,13 +1715,11 @@ fn unanswered_egress(
                 || target
                     .allow_from
                     .iter()
-                    .any(|f| f.workloads.is_empty() || f.workloads.contains(&wl.name));
+                    .any(|f| f.peer.workloads.is_empty() || f.peer.workloads.contains(&wl.name));
             if !answered {
                 r.warn(
                     Code::NetworkRule,
-                    &p.field(WorkloadSpec::ALLOW_TO)
-                        .index(i)
-                        .field(NetworkRule::WORKLOADS),
+                    &p.field(WorkloadSpec::ALLOW_TO).index(i).field(Peer::WORKLOADS),
                     format!(
                         "workload `{}` may connect to `{}`, whose network policy lets nothing in from it",
                         wl.name, target.name
@@ -1739,55 +1743,8 @@ fn check_network_rule(
     workloads: &BTreeMap<&str, &WorkloadSpec>,
     r: &mut Report,
 ) {
-    for (i, name) in rule.workloads.iter().enumerate() {
-        if !workloads.contains_key(name.as_str()) {
-            r.unknown(
-                Code::WorkloadUnknownName,
-                &p.field(NetworkRule::WORKLOADS).index(i),
-                format!("`{name}` is not a workload of this app"),
-                name.as_str(),
-                workloads.keys().copied(),
-                "name a workload of this app, or select pods by `pods` labels".into(),
-            );
-        }
-    }
-    if !rule.workloads.is_empty() && rule.has_namespaces() {
-        r.error_key(
-            Code::NetworkRule,
-            &p.field(NetworkRule::WORKLOADS),
-            "`workloads` are in the app's namespace; they cannot be combined with `namespaces`, `namespaceLabels` or `allNamespaces`".into(),
-            "",
-            "split the rule in two",
-        );
-    }
-    let chosen: Vec<Field> = [
-        (NetworkRule::NAMESPACES, !rule.namespaces.is_empty()),
-        (NetworkRule::NAMESPACE_LABELS, !rule.namespace_labels.is_empty()),
-        (NetworkRule::ALL_NAMESPACES, rule.all_namespaces),
-    ]
-    .into_iter()
-    .filter_map(|(f, set)| set.then_some(f))
-    .collect();
-    if let [first, rest @ ..] = chosen.as_slice() {
-        let first = first.name();
-        for field in rest {
-            let at = p.field(*field);
-            let field = field.name();
-            r.error_key(
-                Code::NetworkRule,
-                &at,
-                format!("`{field}` and `{first}` both choose the namespaces of one peer"),
-                "choose namespaces once",
-                "keep one of them; for namespaces chosen either way, write two rules",
-            );
-        }
-    }
-    check_labels(
-        &rule.namespace_labels,
-        &p.field(NetworkRule::NAMESPACE_LABELS),
-        false,
-        r,
-    );
+    let names: Vec<&str> = workloads.keys().copied().collect();
+    network::check_peer(&rule.peer, p, PeerPlace::Inline, &names, r);
     for (i, port) in rule.ports.iter().enumerate() {
         let pp = p.field(NetworkRule::PORTS).index(i);
         if ingress {
@@ -1796,11 +1753,14 @@ fn check_network_rule(
             // A named egress port is resolved on the destination pods: check it when they are
             // the app's own workloads.
             let targets: Vec<&WorkloadSpec> = rule
+                .peer
                 .workloads
                 .iter()
                 .filter_map(|w| workloads.get(w.as_str()).copied())
                 .collect();
-            let only_workloads = !rule.has_namespaces() && rule.pods.is_empty() && rule.cidrs.is_empty();
+            let peer = &rule.peer;
+            let only_workloads =
+                !peer.has_namespaces() && peer.pods.is_none() && peer.cidrs.is_empty() && peer.cidr.is_none();
             if only_workloads && !targets.is_empty() && targets.iter().any(|t| t.port(name).is_none()) {
                 r.error(
                     Code::NetworkRule,
@@ -1812,7 +1772,6 @@ fn check_network_rule(
             }
         }
     }
-    check_labels(&rule.pods, &p.field(NetworkRule::PODS), false, r);
 }
 
 /// Milliseconds in a Prometheus duration (`1h30m`, `90s`, `500ms`), when it is one.
