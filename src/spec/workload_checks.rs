@@ -453,6 +453,16 @@ fn check_service(svc: &ServiceSpec, p: &SpecPath, workloads: &BTreeMap<&str, &Wo
 
 /// A workload's own Service with settings: what its type takes, node ports of its ports.
 fn check_workload_service(wl: &WorkloadSpec, settings: &WorkloadServiceSpec, p: &SpecPath, r: &mut Report) {
+    if wl.kind.runs_to_completion() {
+        r.error_key(
+            Code::KindMismatch,
+            &p.field(WorkloadSpec::SERVICE),
+            format!("workload `{}` is a {}: it gets no Service", wl.name, wl.kind.as_str()),
+            "not for this kind",
+            "its pods come and go: remove `service` (a Service of the app's `services` can select them by labels)",
+        );
+        return;
+    }
     service_checks::check_type(&ServiceShape::of_workload(wl, settings, p), r);
     let served: Vec<&str> = wl.service_ports().map(|port| port.name.as_str()).collect();
     for name in settings.node_ports.keys() {
