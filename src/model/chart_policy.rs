@@ -5,7 +5,7 @@
 //! asked, reach the API server, as the app's own workloads do.
 
 use super::part::{AppCtx, Part, Parts, Topic};
-use super::workload::policy::{api_server_rule, dns_rule, rule_value};
+use super::workload::policy::{NetworkPolicyItem, api_server_rule, dns_rule, rule_value};
 use super::workload::{Labels, Meta, app_labels};
 use super::{LayerKind, Manifest};
 use crate::kinds;
@@ -17,17 +17,6 @@ use serde_json::{Value, json};
 
 /// The part of the chart's policies and budget.
 pub struct ChartPolicies;
-
-/// A NetworkPolicy in the shape of `policy/networkpolicy.yaml.j2`.
-#[derive(Debug, Serialize)]
-struct PolicyItem {
-    meta: Meta,
-    pod_selector: Labels,
-    policy_types: Vec<&'static str>,
-    ingress: Vec<Value>,
-    egress: Vec<Value>,
-    api_server_any: Vec<u16>,
-}
 
 /// A PodDisruptionBudget in the shape of `workload/poddisruptionbudget.yaml.j2`.
 #[derive(Debug, Serialize)]
@@ -115,7 +104,7 @@ fn defaulted_selector_note(app: &AppCtx, objects: &[String], out: &mut Parts) {
     );
 }
 
-fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> PolicyItem {
+fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> NetworkPolicyItem {
     let network = &app.cluster.defaults.network;
     let mut policy_types = Vec::new();
     let mut ingress = Vec::new();
@@ -157,7 +146,7 @@ fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> Polic
             }
         }
     }
-    PolicyItem {
+    NetworkPolicyItem {
         meta: Meta {
             name: policy.name.to_string(),
             namespace: app.namespace.clone(),

@@ -6,7 +6,7 @@
 
 use super::Manifest;
 use super::part::{AppCtx, Part, Parts, Topic};
-use super::workload::policy::peer_values;
+use super::workload::policy::{NetworkPolicyItem, peer_values};
 use super::workload::{Meta, app_labels, selector};
 use crate::kinds;
 use crate::spec::routes::{Backend, PathType, RouteSpec, isolated, workload_port};
@@ -25,17 +25,6 @@ struct RouteItem {
     parent_refs: Vec<Value>,
     hostnames: Vec<String>,
     rules: Vec<Value>,
-}
-
-/// A NetworkPolicy in the shape of `policy/networkpolicy.yaml.j2`.
-#[derive(Debug, Serialize)]
-struct PolicyItem {
-    meta: Meta,
-    pod_selector: BTreeMap<String, String>,
-    policy_types: Vec<&'static str>,
-    ingress: Vec<Value>,
-    egress: Vec<Value>,
-    api_server_any: Vec<u16>,
 }
 
 impl Part for Routes {
@@ -189,7 +178,7 @@ fn gateway_policy(app: &AppCtx, route: &RouteSpec, backend: &Backend, index: usi
         (None, None) => return None,
     };
     let name = format!("route-{}-{index}", route.name);
-    let item = PolicyItem {
+    let item = NetworkPolicyItem {
         meta: Meta {
             name: name.clone(),
             namespace: app.namespace.clone(),

@@ -17,17 +17,19 @@ use std::collections::BTreeMap;
 /// The label every namespace carries with its own name (set by the API server, immutable).
 const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
 
-/// A NetworkPolicy.
+/// A NetworkPolicy in the shape of `policy/networkpolicy.yaml.j2`: the item of every policy
+/// gitopsc writes (the namespace's, a workload's, a chart's, a route's).
 #[derive(Debug, Serialize)]
-struct NetworkPolicyItem {
-    meta: Meta,
-    pod_selector: Labels,
-    policy_types: Vec<&'static str>,
-    ingress: Vec<Value>,
-    egress: Vec<Value>,
+pub(crate) struct NetworkPolicyItem {
+    pub(crate) meta: Meta,
+    /// The pods it applies to (none: every pod of the namespace).
+    pub(crate) pod_selector: Labels,
+    pub(crate) policy_types: Vec<&'static str>,
+    pub(crate) ingress: Vec<Value>,
+    pub(crate) egress: Vec<Value>,
     /// The ports of an egress rule to the API server that names no address (it allows any
     /// address on them): the blueprint says so in a comment.
-    api_server_any: Vec<u16>,
+    pub(crate) api_server_any: Vec<u16>,
 }
 
 /// A ResourceQuota.
