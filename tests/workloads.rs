@@ -201,6 +201,57 @@ apps:
 }
 
 #[test]
+fn what_only_another_container_reads_rolls_the_pods_and_reloads_them() {
+    let spec = |value: &str| {
+        format!(
+            r#"apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata: {{ name: demo }}
+apps:
+  - name: shop
+    configMaps:
+      - name: exporter
+        data: {{ interval: "{value}" }}
+    workloads:
+      - name: web
+        kind: Deployment
+        image: example.com/web:1.0.0
+        reloader: true
+        containers:
+          - name: exporter
+            image: example.com/exporter:1.0.0
+            env:
+              - {{ name: INTERVAL, configMap: {{ name: exporter, key: interval }} }}
+              - {{ name: TOKEN, secret: {{ name: exporter-token, key: token }} }}
+"#
+        )
+    };
+    let (_a, before) = build(&spec("15s"));
+    let (_b, after) = build(&spec("30s"));
+    let base = "workloads/shop";
+    let deployment = format!("{base}/deployment-web.yaml");
+    assert_eq!(
+        changed(&before, &after),
+        vec![
+            "gitopsc.lock".to_string(),
+            format!("{base}/configmap-exporter.yaml"),
+            deployment.clone(),
+        ]
+    );
+    let lines = changed_lines(&before[&deployment], &after[&deployment]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].1.trim_start().starts_with("checksum/config: "),
+        "{lines:?}"
+    );
+    let text = String::from_utf8(after[&deployment].clone()).unwrap();
+    assert!(
+        text.contains("secret.reloader.stakater.com/reload: exporter-token"),
+        "the Secret only the other container reads is reloaded:\n{text}"
+    );
+}
+
+#[test]
 fn a_config_key_the_pod_does_not_read_rolls_nothing() {
     // harbor-core mounts only `app.conf` of `harbor-core-files`: another key of that
     // ConfigMap changes the ConfigMap, not the pods.

@@ -208,6 +208,9 @@ codes! {
     NetworkPeer = "GSC0640", "a network peer that selects nothing or mixes its forms";
     PeerCombine = "GSC0641", "a network peer that does not say how pods and namespaces combine";
     ChartPods = "GSC0642", "a chart policy or budget with no pods to select";
+    ServiceTypeField = "GSC0650", "a Service field its type does not take";
+    NodePort = "GSC0651", "a node port outside the range or taken twice";
+    InitContainerProbe = "GSC0652", "a probe on an init container that runs to completion";
     Output = "GSC0701", "the output root cannot be read or written";
     BlueprintsNotDirectory = "GSC0702", "`--blueprints` is not a directory";
     BlueprintIgnored = "GSC0703", "a file in `--blueprints` that is not a blueprint";

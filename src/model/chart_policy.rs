@@ -5,34 +5,18 @@
 //! asked, reach the API server, as the app's own workloads do.
 
 use super::part::{AppCtx, Part, Parts, Topic};
-use super::workload::policy::{api_server_rule, dns_rule};
+use super::workload::policy::{NetworkPolicyItem, api_server_rule, dns_rule, rule_value};
 use super::workload::{Labels, Meta, app_labels};
 use super::{LayerKind, Manifest};
 use crate::kinds;
 use crate::spec::AppSpec;
-use crate::spec::chart_policy::{
-    ChartDisruptionBudget, ChartNetworkPolicy, Combine, INSTANCE_LABEL, Peer, chart_pods,
-};
-use crate::spec::workload::{IntOrPercent, PortRef, Protocol, UnhealthyPodEvictionPolicy};
+use crate::spec::chart_policy::{ChartDisruptionBudget, ChartNetworkPolicy, INSTANCE_LABEL, chart_pods};
+use crate::spec::workload::{IntOrPercent, UnhealthyPodEvictionPolicy};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// The label every namespace carries with its own name.
-const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
-
 /// The part of the chart's policies and budget.
 pub struct ChartPolicies;
-
-/// A NetworkPolicy in the shape of `policy/networkpolicy.yaml.j2`.
-#[derive(Debug, Serialize)]
-struct PolicyItem {
-    meta: Meta,
-    pod_selector: Labels,
-    policy_types: Vec<&'static str>,
-    ingress: Vec<Value>,
-    egress: Vec<Value>,
-    api_server_any: Vec<u16>,
-}
 
 /// A PodDisruptionBudget in the shape of `workload/poddisruptionbudget.yaml.j2`.
 #[derive(Debug, Serialize)]
@@ -120,14 +104,19 @@ fn defaulted_selector_note(app: &AppCtx, objects: &[String], out: &mut Parts) {
     );
 }
 
-fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> PolicyItem {
+fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> NetworkPolicyItem {
     let network = &app.cluster.defaults.network;
     let mut policy_types = Vec::new();
     let mut ingress = Vec::new();
     if let Some(rules) = &policy.ingress {
         policy_types.push("Ingress");
         for rule in rules {
-            ingress.push(rule_value("from", &rule.from, &rule.ports, rule.protocol));
+            ingress.push(rule_value(
+                "from",
+                &rule.from,
+                (&rule.ports, rule.protocol),
+                &app.name,
+            ));
         }
     }
     let mut egress = Vec::new();
@@ -135,7 +124,12 @@ fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> Polic
     if let Some(rules) = &policy.egress {
         policy_types.push("Egress");
         for rule in rules {
-            egress.push(rule_value("to", &rule.to, &rule.ports, rule.protocol));
+            egress.push(rule_value(
+                "to",
+                &rule.to,
+                (&rule.ports, rule.protocol),
+                &app.name,
+            ));
         }
         let namespace_dns = app
             .spec
@@ -152,7 +146,7 @@ fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> Polic
             }
         }
     }
-    PolicyItem {
+    NetworkPolicyItem {
         meta: Meta {
             name: policy.name.to_string(),
             namespace: app.namespace.clone(),
@@ -163,72 +157,6 @@ fn policy_item(app: &AppCtx, policy: &ChartNetworkPolicy, pods: Labels) -> Polic
         ingress,
         egress,
         api_server_any,
-    }
-}
-
-/// A NetworkPolicy rule: its peers under `direction` (`from` or `to`), its ports.
-fn rule_value(direction: &str, peers: &[Peer], ports: &[PortRef], protocol: Protocol) -> Value {
-    let mut out = serde_json::Map::new();
-    if !peers.is_empty() {
-        let peers: Vec<Value> = peers.iter().flat_map(peer_values).collect();
-        out.insert(direction.into(), json!(peers));
-    }
-    if !ports.is_empty() {
-        let ports: Vec<Value> = ports
-            .iter()
-            .map(|p| {
-                let port = match p {
-                    PortRef::Number(n) => json!(n),
-                    PortRef::Name(s) => json!(s),
-                };
-                json!({"protocol": protocol.as_str(), "port": port})
-            })
-            .collect();
-        out.insert("ports".into(), json!(ports));
-    }
-    Value::Object(out)
-}
-
-/// The NetworkPolicy peers of a spec peer: one, or two for `combine: or`.
-fn peer_values(peer: &Peer) -> Vec<Value> {
-    if let Some(cidr) = &peer.cidr {
-        let mut block = json!({"cidr": cidr.0});
-        if !peer.except.is_empty() {
-            let except: Vec<&str> = peer.except.iter().map(|c| c.0.as_str()).collect();
-            block["except"] = json!(except);
-        }
-        return vec![json!({ "ipBlock": block })];
-    }
-    let namespaces = namespace_selector(peer);
-    let pods = peer.pods.as_ref().map(|p| json!({"matchLabels": p}));
-    match (pods, namespaces) {
-        (Some(pods), Some(namespaces)) if peer.combine == Some(Combine::Or) => vec![
-            json!({"podSelector": pods}),
-            json!({"namespaceSelector": namespaces}),
-        ],
-        (Some(pods), Some(namespaces)) => vec![json!({"namespaceSelector": namespaces, "podSelector": pods})],
-        (Some(pods), None) => vec![json!({"podSelector": pods})],
-        (None, Some(namespaces)) => vec![json!({"namespaceSelector": namespaces})],
-        (None, None) => Vec::new(),
-    }
-}
-
-/// The namespace selector of a peer: by names (their `kubernetes.io/metadata.name`) or by
-/// labels (`{}`: every namespace).
-fn namespace_selector(peer: &Peer) -> Option<Value> {
-    if let Some(labels) = &peer.namespace_labels {
-        return Some(if labels.is_empty() {
-            json!({})
-        } else {
-            json!({"matchLabels": labels})
-        });
-    }
-    match peer.namespaces.as_slice() {
-        [] => None,
-        [one] => Some(json!({"matchLabels": {NAMESPACE_NAME: one}})),
-        many => {
-            Some(json!({"matchExpressions": [{"key": NAMESPACE_NAME, "operator": "In", "values": many}]}))
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::Manifest;
 use super::part::{AppCtx, Part, Parts, Topic};
+use super::workload::policy::{NetworkPolicyItem, peer_values};
 use super::workload::{Meta, app_labels, selector};
 use crate::kinds;
 use crate::spec::routes::{Backend, PathType, RouteSpec, isolated, workload_port};
@@ -13,9 +14,6 @@ use crate::spec::workload::PortRef;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-
-/// The label every namespace carries with its own name.
-const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
 
 /// The part of an app's routes.
 pub struct Routes;
@@ -27,17 +25,6 @@ struct RouteItem {
     parent_refs: Vec<Value>,
     hostnames: Vec<String>,
     rules: Vec<Value>,
-}
-
-/// A NetworkPolicy in the shape of `policy/networkpolicy.yaml.j2`.
-#[derive(Debug, Serialize)]
-struct PolicyItem {
-    meta: Meta,
-    pod_selector: BTreeMap<String, String>,
-    policy_types: Vec<&'static str>,
-    ingress: Vec<Value>,
-    egress: Vec<Value>,
-    api_server_any: Vec<u16>,
 }
 
 impl Part for Routes {
@@ -190,17 +177,8 @@ fn gateway_policy(app: &AppCtx, route: &RouteSpec, backend: &Backend, index: usi
         }
         (None, None) => return None,
     };
-    let names: Vec<&str> = from.namespaces.iter().map(|n| n.as_str()).collect();
-    let namespaces = match names.as_slice() {
-        [one] => json!({"matchLabels": {NAMESPACE_NAME: one}}),
-        many => json!({"matchExpressions": [{"key": NAMESPACE_NAME, "operator": "In", "values": many}]}),
-    };
-    let mut peer = json!({"namespaceSelector": namespaces});
-    if !from.pods.is_empty() {
-        peer["podSelector"] = json!({"matchLabels": from.pods});
-    }
     let name = format!("route-{}-{index}", route.name);
-    let item = PolicyItem {
+    let item = NetworkPolicyItem {
         meta: Meta {
             name: name.clone(),
             namespace: app.namespace.clone(),
@@ -208,7 +186,9 @@ fn gateway_policy(app: &AppCtx, route: &RouteSpec, backend: &Backend, index: usi
         },
         pod_selector: pods,
         policy_types: vec!["Ingress"],
-        ingress: vec![json!({"from": [peer], "ports": [{"protocol": "TCP", "port": port}]})],
+        ingress: vec![
+            json!({"from": peer_values(&from.peer(), &app.name), "ports": [{"protocol": "TCP", "port": port}]}),
+        ],
         egress: Vec::new(),
         api_server_any: Vec::new(),
     };

@@ -76,6 +76,10 @@ struct ServiceItem {
     ports: Vec<Value>,
     annotations: Labels,
     publish_not_ready_addresses: bool,
+    /// `ClusterIP`, `NodePort` or `LoadBalancer`.
+    kind: ServiceType,
+    load_balancer_class: Option<String>,
+    external_traffic_policy: Option<TrafficPolicy>,
 }
 
 /// A HorizontalPodAutoscaler.
@@ -210,14 +214,29 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
         labels,
     };
     let selector = selector(&app.name, wl.name.as_str());
+    let settings = wl.service.settings();
     let mut emit = |name: String, labels: Labels, headless: bool, ports: Vec<Value>| {
+        // The settings are the workload's own Service's; the headless and metrics Services
+        // stay inside the cluster.
+        let own = name == wl.service_name();
         let item = ServiceItem {
             meta: meta(name.clone(), labels),
             headless,
             selector: selector.clone(),
             ports,
-            annotations: Labels::new(),
+            annotations: if own {
+                settings.annotations.clone()
+            } else {
+                Labels::new()
+            },
             publish_not_ready_addresses: false,
+            kind: if own {
+                settings.kind
+            } else {
+                ServiceType::ClusterIP
+            },
+            load_balancer_class: settings.load_balancer_class.clone().filter(|_| own),
+            external_traffic_policy: settings.external_traffic_policy.filter(|_| own),
         };
         parts.release(Manifest::new(
             format!("service-{name}.yaml"),
@@ -227,8 +246,17 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
         ));
     };
     let labels = workload_labels(&app.name, wl.name.as_str());
-    let ports: Vec<Value> = wl.service_ports().map(service_port).collect();
-    if wl.service && !ports.is_empty() {
+    let ports: Vec<Value> = wl
+        .service_ports()
+        .map(|p| {
+            let mut port = service_port(p);
+            if let Some(node_port) = settings.node_ports.get(&p.name) {
+                port["nodePort"] = json!(node_port);
+            }
+            port
+        })
+        .collect();
+    if wl.service.enabled() && !ports.is_empty() {
         emit(wl.service_name(), labels.clone(), false, ports);
     }
     if wl.kind == WorkloadKind::StatefulSet {
@@ -268,7 +296,11 @@ fn own_service(app: &AppCtx, svc: &ServiceSpec, parts: &mut Parts) {
                 Some(PortRef::Number(n)) => json!(n),
                 None => json!(p.port),
             };
-            json!({"name": p.name, "port": p.port, "targetPort": target, "protocol": p.protocol.as_str()})
+            let mut port = json!({"name": p.name, "port": p.port, "targetPort": target, "protocol": p.protocol.as_str()});
+            if let Some(node_port) = p.node_port {
+                port["nodePort"] = json!(node_port);
+            }
+            port
         })
         .collect();
     let item = ServiceItem {
@@ -282,6 +314,9 @@ fn own_service(app: &AppCtx, svc: &ServiceSpec, parts: &mut Parts) {
         ports,
         annotations: svc.annotations.clone(),
         publish_not_ready_addresses: svc.publish_not_ready_addresses,
+        kind: svc.kind,
+        load_balancer_class: svc.load_balancer_class.clone(),
+        external_traffic_policy: svc.external_traffic_policy,
     };
     parts.release(Manifest::new(
         format!("service-{}.yaml", svc.name),

@@ -13,7 +13,8 @@
 //!   never lands on the nearest parent in silence.
 
 // The spec types, whose fields are declared below.
-use super::chart_policy::{ChartDisruptionBudget, ChartNetworkPolicy, EgressRule, IngressRule, Peer};
+use super::chart_policy::{ChartDisruptionBudget, ChartNetworkPolicy, EgressRule, IngressRule};
+use super::network::{NetworkRule, Peer};
 #[allow(clippy::wildcard_imports, reason = "fields are declared on most spec types")]
 use super::{
     data::*, images::*, manifests::*, patches::*, release::*, routes::*, secrets::*, types::*, workload::*,
@@ -135,11 +136,14 @@ fields! {
         TO = "to",
     }
     Peer {
+        ALL_NAMESPACES = "allNamespaces",
         CIDR = "cidr",
         COMBINE = "combine",
         EXCEPT = "except",
         NAMESPACE_LABELS = "namespaceLabels",
+        NAMESPACES = "namespaces",
         PODS = "pods",
+        WORKLOADS = "workloads",
     }
     ChartDisruptionBudget {
         PODS = "pods",
@@ -295,6 +299,7 @@ fields! {
         ALLOW_TO = "allowTo",
         AUTOSCALING = "autoscaling",
         CONTAINER_NAME = "containerName",
+        CONTAINERS = "containers",
         DISRUPTION_BUDGET = "disruptionBudget",
         EMPTY_DIRS = "emptyDirs",
         ENV = "env",
@@ -313,6 +318,7 @@ fields! {
         REPLICAS = "replicas",
         RESOURCES = "resources",
         SECURITY_CONTEXT = "securityContext",
+        SERVICE = "service",
         SERVICE_ACCOUNT = "serviceAccount",
         STRATEGY = "strategy",
         UPDATE_STRATEGY = "updateStrategy",
@@ -347,13 +353,21 @@ fields! {
         TTL_SECONDS_AFTER_FINISHED = "ttlSecondsAfterFinished",
     }
     ServiceSpec {
+        EXTERNAL_TRAFFIC_POLICY = "externalTrafficPolicy",
+        HEADLESS = "headless",
         LABELS = "labels",
+        LOAD_BALANCER_CLASS = "loadBalancerClass",
         NAME = "name",
         PORTS = "ports",
         SELECTOR = "selector",
         WORKLOAD = "workload",
     }
-    ServicePortSpec { TARGET_PORT = "targetPort" }
+    ServicePortSpec { NODE_PORT = "nodePort", TARGET_PORT = "targetPort" }
+    WorkloadServiceSpec {
+        EXTERNAL_TRAFFIC_POLICY = "externalTrafficPolicy",
+        LOAD_BALANCER_CLASS = "loadBalancerClass",
+        NODE_PORTS = "nodePorts",
+    }
     PatchSpec { JSON = "json", TARGET = "target" }
     AllowPlaintext { PATH = "path", REASON = "reason" }
     SecretKeySpec { PROPERTY = "property", REMOTE_KEY = "remoteKey" }
@@ -377,14 +391,16 @@ fields! {
     NetworkPolicySpec { DEFAULT_DENY = "defaultDeny" }
     EmptyDirSpec { MOUNT_PATH = "mountPath", NAME = "name" }
     VolumeClaimSpec { MOUNT_PATH = "mountPath", NAME = "name", SIZE = "size" }
-    InitContainerSpec {
+    ContainerSpec {
         ENV = "env",
         ENV_FROM = "envFrom",
         FILES = "files",
         MOUNTS = "mounts",
         NAME = "name",
         PORTS = "ports",
+        PROBES = "probes",
         RESOURCES = "resources",
+        SIDECAR = "sidecar",
     }
     PortSpec { NAME = "name", PORT = "port" }
     EnvVar { CONFIG_MAP = "configMap", FIELD = "field", NAME = "name", SECRET = "secret", VALUE = "value" }
@@ -401,14 +417,7 @@ fields! {
         MEMORY = "memory",
         MIN_REPLICAS = "minReplicas",
     }
-    NetworkRule {
-        ALL_NAMESPACES = "allNamespaces",
-        NAMESPACE_LABELS = "namespaceLabels",
-        NAMESPACES = "namespaces",
-        PODS = "pods",
-        PORTS = "ports",
-        WORKLOADS = "workloads",
-    }
+    NetworkRule { PORTS = "ports" }
     PolicyRule {
         API_GROUPS = "apiGroups",
         NON_RESOURCE_URLS = "nonResourceUrls",

@@ -3,8 +3,9 @@
 //! gateway's data plane named as a peer wherever a NetworkPolicy isolates the backend's pods.
 
 use super::load::SpanIndex;
+use super::network::{Combine, Peer};
 use super::path::{Field, SpecPath};
-use super::workload::{NetworkRule, PortRef, WorkloadSpec};
+use super::workload::{PortRef, WorkloadSpec};
 use super::{AppSpec, ClusterSpec, Name};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
@@ -132,12 +133,14 @@ pub struct GatewayPeer {
 }
 
 impl GatewayPeer {
-    /// The peer as a NetworkPolicy rule's peer.
-    pub fn rule(&self) -> NetworkRule {
-        NetworkRule {
+    /// The proxies as a network peer: those pods (every pod when none are given) in those
+    /// namespaces.
+    pub fn peer(&self) -> Peer {
+        Peer {
             namespaces: self.namespaces.clone(),
-            pods: self.pods.clone(),
-            ..NetworkRule::default()
+            pods: (!self.pods.is_empty()).then(|| self.pods.clone()),
+            combine: Some(Combine::And),
+            ..Peer::default()
         }
     }
 }

@@ -5,6 +5,7 @@
 //! semantic checks and the model agree on them.
 
 use super::Name;
+pub use super::network::{Combine, NetworkRule, Peer};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -245,6 +246,18 @@ pub struct ServiceSpec {
     /// Its ports (a Service that is not headless needs one).
     #[serde(default)]
     pub ports: Vec<ServicePortSpec>,
+    /// `ClusterIP` (inside the cluster), `NodePort` (also on a port of every node) or
+    /// `LoadBalancer` (also through a cloud or bare-metal load balancer).
+    #[serde(default, rename = "type")]
+    pub kind: ServiceType,
+    /// `LoadBalancer` only: the load balancer implementation that serves it
+    /// (`example.com/internal-vip`; the cloud provider's when unset). Immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_class: Option<String>,
+    /// `NodePort` and `LoadBalancer` only: `Local` keeps the client's address and routes only to
+    /// pods on the receiving node; `Cluster` (Kubernetes' default) spreads over every pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_traffic_policy: Option<TrafficPolicy>,
     /// Annotations of the Service (what a load balancer controller or a mesh reads).
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
@@ -266,9 +279,108 @@ pub struct ServicePortSpec {
     /// The pods' port: a name of the workload's ports, or a number (default: `port`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_port: Option<PortRef>,
+    /// `NodePort` and `LoadBalancer` only: the port every node opens for it (30000-32767;
+    /// Kubernetes picks a free one when unset). Node ports are shared by the whole cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_port: Option<u16>,
     /// The protocol.
     #[serde(default)]
     pub protocol: Protocol,
+}
+
+/// The kinds of Service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ServiceType {
+    /// A cluster address only.
+    #[default]
+    ClusterIP,
+    /// A cluster address, and a port on every node.
+    NodePort,
+    /// A cluster address, node ports, and an external load balancer.
+    LoadBalancer,
+}
+
+impl ServiceType {
+    /// The Kubernetes name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::ClusterIP => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+        }
+    }
+
+    /// Whether it opens ports on the nodes (and so takes `nodePort` and an
+    /// `externalTrafficPolicy`).
+    pub fn opens_node_ports(self) -> bool {
+        self != ServiceType::ClusterIP
+    }
+}
+
+/// How a Service reachable from outside the cluster routes external traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum TrafficPolicy {
+    /// Over every ready pod of the cluster (the client's address is hidden).
+    Cluster,
+    /// Only to pods on the node that received it (the client's address is kept).
+    Local,
+}
+
+/// The lowest and highest node port of Kubernetes' default range (`--service-node-port-range`).
+pub const NODE_PORT_RANGE: (u16, u16) = (30000, 32767);
+
+/// A workload's own Service: `true` (a ClusterIP Service, the default), `false` (none), or
+/// its settings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum WorkloadService {
+    /// With (`true`) or without (`false`) a ClusterIP Service.
+    Enabled(bool),
+    /// A Service of another type or with annotations.
+    Settings(WorkloadServiceSpec),
+}
+
+impl Default for WorkloadService {
+    fn default() -> Self {
+        WorkloadService::Enabled(true)
+    }
+}
+
+impl WorkloadService {
+    /// Whether the workload gets its Service.
+    pub fn enabled(&self) -> bool {
+        !matches!(self, WorkloadService::Enabled(false))
+    }
+
+    /// Its settings (the defaults for `true` and `false`).
+    pub fn settings(&self) -> Cow<'_, WorkloadServiceSpec> {
+        match self {
+            WorkloadService::Settings(s) => Cow::Borrowed(s),
+            WorkloadService::Enabled(_) => Cow::Owned(WorkloadServiceSpec::default()),
+        }
+    }
+}
+
+/// The settings of a workload's own Service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadServiceSpec {
+    /// `ClusterIP`, `NodePort` or `LoadBalancer`.
+    #[serde(default, rename = "type")]
+    pub kind: ServiceType,
+    /// `NodePort` and `LoadBalancer` only: the node port of each of the Service's ports, by
+    /// port name (30000-32767; Kubernetes picks free ones for the others).
+    #[serde(default)]
+    pub node_ports: BTreeMap<String, u16>,
+    /// `LoadBalancer` only: the load balancer implementation that serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_class: Option<String>,
+    /// `NodePort` and `LoadBalancer` only: `Local` or `Cluster`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_traffic_policy: Option<TrafficPolicy>,
+    /// Annotations of the Service (what a load balancer controller reads).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// A ConfigMap or Secret key.
@@ -482,7 +594,11 @@ pub struct WorkloadSpec {
     /// Containers that run to completion, in order, before the workload's container starts;
     /// with `sidecar: true`, containers that keep running beside it (started in this order).
     #[serde(default)]
-    pub init_containers: Vec<InitContainerSpec>,
+    pub init_containers: Vec<ContainerSpec>,
+    /// More containers that run beside the workload's container for the pod's whole life
+    /// (a second process of the same image, a proxy, an exporter, a log shipper).
+    #[serde(default)]
+    pub containers: Vec<ContainerSpec>,
     /// Liveness, readiness and startup probes.
     #[serde(default)]
     pub probes: Probes,
@@ -532,10 +648,11 @@ pub struct WorkloadSpec {
     /// Prometheus scraping of one of the ports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<WorkloadMonitoring>,
-    /// Whether the workload gets a ClusterIP Service for its ports (the metrics port goes to
-    /// its own Service when `monitoring` scrapes through one).
-    #[serde(default = "yes")]
-    pub service: bool,
+    /// Whether the workload gets a Service for its ports (the metrics port goes to its own
+    /// Service when `monitoring` scrapes through one): `true` (a ClusterIP Service), `false`,
+    /// or `{type, nodePorts, loadBalancerClass, externalTrafficPolicy, annotations}`.
+    #[serde(default)]
+    pub service: WorkloadService,
     /// Network peers allowed to connect to the pods.
     #[serde(default)]
     pub allow_from: Vec<NetworkRule>,
@@ -598,14 +715,21 @@ impl WorkloadSpec {
             .filter(move |p| serves && !(several && Some(p.name.as_str()) == metrics))
     }
 
-    /// The pod's named ports: the workload container's, then its sidecars'.
+    /// The pod's named ports: the workload container's, then its sidecars', then those of its
+    /// other `containers`.
     pub fn all_ports(&self) -> impl Iterator<Item = &PortSpec> {
         self.ports.iter().chain(
             self.init_containers
                 .iter()
                 .filter(|c| c.sidecar)
+                .chain(&self.containers)
                 .flat_map(|c| c.ports.iter()),
         )
+    }
+
+    /// The name of the workload's own container.
+    pub fn main_container_name(&self) -> &Name {
+        self.container_name.as_ref().unwrap_or(&self.name)
     }
 
     /// The port named `name`, of the workload's container or a sidecar.
@@ -805,11 +929,13 @@ pub struct EmptyDirSpec {
     pub memory: bool,
 }
 
-/// A container that runs to completion before the workload's container starts, or — with
-/// `sidecar: true` — runs beside it.
+/// A container of the pod besides the workload's own. In `initContainers`: one that runs to
+/// completion before the workload's container starts, or — with `sidecar: true` — runs beside
+/// it, started before it. In `containers`: one that runs beside the workload's container for
+/// the pod's whole life.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct InitContainerSpec {
+pub struct ContainerSpec {
     /// The container's name.
     pub name: Name,
     /// Its image (default: the workload's).
@@ -843,10 +969,22 @@ pub struct InitContainerSpec {
     /// waiting for it.
     #[serde(default)]
     pub sidecar: bool,
-    /// Sidecars only: its named ports, served by the workload's Services, monitors and network
-    /// rules like the workload's own `ports` (e.g. a metrics exporter's).
+    /// Sidecars and `containers` only: its named ports, served by the workload's Services,
+    /// monitors and network rules like the workload's own `ports` (e.g. a metrics exporter's).
     #[serde(default)]
     pub ports: Vec<PortSpec>,
+    /// Sidecars and `containers` only: its liveness, readiness and startup probes (a port by
+    /// name is one of its own `ports`).
+    #[serde(default)]
+    pub probes: Probes,
+}
+
+impl ContainerSpec {
+    /// Whether it keeps running beside the workload's container (and so may serve ports and
+    /// have probes): a sidecar, or a container of `containers` (`regular`).
+    pub fn keeps_running(&self, regular: bool) -> bool {
+        regular || self.sidecar
+    }
 }
 
 /// The three probes.
@@ -1461,47 +1599,6 @@ pub enum ScrapeVia {
     Service,
     /// A PodMonitor.
     Pod,
-}
-
-/// Network peers and ports. With no peer, any source or destination matches; with no port,
-/// every port does.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NetworkRule {
-    /// Namespaces, by name (with `pods`: those pods in these namespaces).
-    #[serde(default)]
-    pub namespaces: Vec<Name>,
-    /// Namespaces, by their labels (with `pods`: those pods in these namespaces); instead of
-    /// `namespaces`.
-    #[serde(default)]
-    pub namespace_labels: BTreeMap<String, String>,
-    /// Every namespace of the cluster (with `pods`: those pods wherever they run); instead of
-    /// `namespaces` and `namespaceLabels`. Addresses outside the cluster are not included.
-    #[serde(default)]
-    pub all_namespaces: bool,
-    /// Pods by labels (in the namespaces chosen above, or in the app's namespace).
-    #[serde(default)]
-    pub pods: BTreeMap<String, String>,
-    /// Workloads of this app.
-    #[serde(default)]
-    pub workloads: Vec<Name>,
-    /// Address blocks outside the cluster.
-    #[serde(default)]
-    pub cidrs: Vec<Cidr>,
-    /// Ports: names of the workload's `ports` for `allowFrom`; numbers (or the target
-    /// workload's port names) for `allowTo`.
-    #[serde(default)]
-    pub ports: Vec<PortRef>,
-    /// The protocol of the ports.
-    #[serde(default)]
-    pub protocol: Protocol,
-}
-
-impl NetworkRule {
-    /// Whether the rule chooses namespaces (by name, by labels or all of them).
-    pub fn has_namespaces(&self) -> bool {
-        !self.namespaces.is_empty() || !self.namespace_labels.is_empty() || self.all_namespaces
-    }
 }
 
 /// A CIDR block.

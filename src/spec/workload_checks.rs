@@ -5,10 +5,12 @@
 //! collide in the namespace.
 
 use super::load::SpanIndex;
+use super::network::{self, PeerPlace};
 use super::path::{Field, SpecPath};
 use super::pod_security;
 use super::schema::did_you_mean;
 use super::secrets::SecretSpec;
+use super::service_checks::{self, ServiceShape};
 use super::workload::*;
 use super::{AppSpec, ClusterSpec, Defaults, Name, PodSecurityLevel};
 use crate::diagnostic::{Code, Diagnostic};
@@ -17,14 +19,23 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The longest StatefulSet name whose pods' `controller-revision-hash` label still fits.
 const MAX_STATEFULSET_NAME: usize = 52;
 
-/// Collects diagnostics with spans looked up by JSON pointer.
-struct Report<'a> {
-    spans: &'a SpanIndex,
-    diags: Vec<Diagnostic>,
+/// Collects diagnostics with spans looked up by JSON pointer: the one report of the
+/// workload, Service, network-policy and chart-policy checks.
+pub(super) struct Report<'a> {
+    pub(super) spans: &'a SpanIndex,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
-impl Report<'_> {
-    fn push(&mut self, d: Diagnostic, pointer: &SpecPath, key: bool, label: &str, help: String) {
+impl<'a> Report<'a> {
+    /// An empty report over `spans`.
+    pub(super) fn new(spans: &'a SpanIndex) -> Self {
+        Report {
+            spans,
+            diags: Vec::new(),
+        }
+    }
+
+    pub(super) fn push(&mut self, d: Diagnostic, pointer: &SpecPath, key: bool, label: &str, help: String) {
         let span = if key {
             self.spans.key(pointer)
         } else {
@@ -38,7 +49,7 @@ impl Report<'_> {
     }
 
     /// An error at the value at `pointer`.
-    fn error(
+    pub(super) fn error(
         &mut self,
         code: Code,
         pointer: &SpecPath,
@@ -56,7 +67,7 @@ impl Report<'_> {
     }
 
     /// An error at the key of the node at `pointer`.
-    fn error_key(
+    pub(super) fn error_key(
         &mut self,
         code: Code,
         pointer: &SpecPath,
@@ -74,7 +85,7 @@ impl Report<'_> {
     }
 
     /// A warning at the key of the node at `pointer`.
-    fn warn(
+    pub(super) fn warn(
         &mut self,
         code: Code,
         pointer: &SpecPath,
@@ -92,7 +103,7 @@ impl Report<'_> {
     }
 
     /// An error for a reference to an unknown name, with a did-you-mean.
-    fn unknown<'c>(
+    pub(super) fn unknown<'c>(
         &mut self,
         code: Code,
         pointer: &SpecPath,
@@ -118,10 +129,7 @@ impl Report<'_> {
 
 /// Runs the workload checks on a spec that passed the schema.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
-    let mut r = Report {
-        spans,
-        diags: Vec::new(),
-    };
+    let mut r = Report::new(spans);
     let levels = namespace_levels(spec);
     check_namespace_levels(spec, &mut r);
     // (namespace, kind, name) → the pointer that first emits it.
@@ -194,6 +202,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     }
     network_policy_neighbours(spec, &mut r);
     check_api_server_ports(spec, &mut r);
+    service_checks::check_node_ports(spec, &mut r);
     r.diags
 }
 
@@ -274,7 +283,7 @@ fn check_namespace_levels(spec: &ClusterSpec, r: &mut Report) {
 /// The Services a workload emits.
 fn service_names(wl: &WorkloadSpec) -> Vec<String> {
     let mut names = Vec::new();
-    if wl.service && wl.service_ports().next().is_some() {
+    if wl.service.enabled() && wl.service_ports().next().is_some() {
         names.push(wl.service_name());
     }
     if wl.kind == WorkloadKind::StatefulSet {
@@ -396,6 +405,7 @@ fn check_service(svc: &ServiceSpec, p: &SpecPath, workloads: &BTreeMap<&str, &Wo
             None
         }
     };
+    service_checks::check_type(&ServiceShape::of_service(svc, p), r);
     check_labels(&svc.selector, &p.field(ServiceSpec::SELECTOR), false, r);
     check_labels(&svc.labels, &p.field(ServiceSpec::LABELS), false, r);
     if svc.ports.is_empty() && !svc.headless {
@@ -436,6 +446,36 @@ fn check_service(svc: &ServiceSpec, p: &SpecPath, workloads: &BTreeMap<&str, &Wo
                     .collect::<Vec<_>>()
                     .into_iter(),
                 "name one of the workload's `ports`, or give the number".into(),
+            );
+        }
+    }
+}
+
+/// A workload's own Service with settings: what its type takes, node ports of its ports.
+fn check_workload_service(wl: &WorkloadSpec, settings: &WorkloadServiceSpec, p: &SpecPath, r: &mut Report) {
+    if wl.kind.runs_to_completion() {
+        r.error_key(
+            Code::KindMismatch,
+            &p.field(WorkloadSpec::SERVICE),
+            format!("workload `{}` is a {}: it gets no Service", wl.name, wl.kind.as_str()),
+            "not for this kind",
+            "its pods come and go: remove `service` (a Service of the app's `services` can select them by labels)",
+        );
+        return;
+    }
+    service_checks::check_type(&ServiceShape::of_workload(wl, settings, p), r);
+    let served: Vec<&str> = wl.service_ports().map(|port| port.name.as_str()).collect();
+    for name in settings.node_ports.keys() {
+        if !served.contains(&name.as_str()) {
+            r.unknown(
+                Code::WorkloadUnknownName,
+                &p.field(WorkloadSpec::SERVICE)
+                    .field(WorkloadServiceSpec::NODE_PORTS)
+                    .key(name),
+                format!("the Service of workload `{}` has no port `{name}`", wl.name),
+                name,
+                served.iter().copied(),
+                "name one of the workload's `ports` the Service serves".into(),
             );
         }
     }
@@ -521,8 +561,14 @@ fn check_workload(
     let mut mounts: BTreeMap<String, SpecPath> = BTreeMap::new();
     check_files(&wl.files, &p.field(WorkloadSpec::FILES), refs, &mut mounts, r);
     let volumes = check_volumes(wl, p, &mut mounts, r);
-    check_init_containers(wl, p, refs, &volumes, r);
-    check_probes(wl, p, r);
+    check_containers(wl, p, refs, &volumes, r);
+    check_probes(
+        wl,
+        &wl.probes,
+        (wl.main_container_name().as_str(), &wl.ports),
+        &p.field(WorkloadSpec::PROBES),
+        r,
+    );
     check_resources(&wl.resources, &p.field(WorkloadSpec::RESOURCES), r);
     check_labels(&wl.labels, &p.field(WorkloadSpec::LABELS), true, r);
     check_labels(&wl.node_selector, &p.field(WorkloadSpec::NODE_SELECTOR), false, r);
@@ -536,6 +582,9 @@ fn check_workload(
         );
     }
     check_strategy(wl, p, r);
+    if let WorkloadService::Settings(settings) = &wl.service {
+        check_workload_service(wl, settings, p, r);
+    }
     if let Some(identity) = &wl.instance_identity {
         check_identity(wl, identity, p, &env_names, r);
     }
@@ -844,72 +893,124 @@ fn check_volumes<'a>(
     volumes
 }
 
-/// Init containers: unique names, their environment and files, mounts of the workload's volumes.
-fn check_init_containers(
+/// The pod's other containers (`initContainers`, then `containers`): unique names, what
+/// only a running container takes (ports, probes), their environment, files, mounts of the
+/// workload's volumes and resources.
+fn check_containers(wl: &WorkloadSpec, p: &SpecPath, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
+    let lists = [
+        (WorkloadSpec::INIT_CONTAINERS, &wl.init_containers, false),
+        (WorkloadSpec::CONTAINERS, &wl.containers, true),
+    ];
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for (list, containers, regular) in lists {
+        for (i, c) in containers.iter().enumerate() {
+            let cp = p.field(list).index(i);
+            check_container_kind(c, &cp, regular, r);
+            // `containerName` against an init container is `names`' check.
+            let main = c.name == *wl.main_container_name() && (regular || wl.container_name.is_none());
+            if main || !names.insert(c.name.as_str()) {
+                r.error(
+                    Code::WorkloadDuplicate,
+                    &cp.field(ContainerSpec::NAME),
+                    format!("the container name `{}` is used twice in the pod", c.name),
+                    "",
+                    "container names are unique in a pod (the workload's own container is named after it, or `containerName`)",
+                );
+            }
+            check_container_parts(wl, c, &cp, refs, volumes, r);
+        }
+    }
+}
+
+/// What a container takes as an init container, a sidecar or a regular container.
+fn check_container_kind(c: &ContainerSpec, cp: &SpecPath, regular: bool, r: &mut Report) {
+    if regular && c.sidecar {
+        r.error_key(
+            Code::KindMismatch,
+            &cp.field(ContainerSpec::SIDECAR),
+            format!("container `{}` is not an init container", c.name),
+            "init containers only",
+            "a container of `containers` runs beside the workload's container already: remove `sidecar`, or move it to `initContainers` to start it first",
+        );
+    }
+    if c.keeps_running(regular) {
+        return;
+    }
+    if !c.ports.is_empty() {
+        r.error_key(
+            Code::KindMismatch,
+            &cp.field(ContainerSpec::PORTS),
+            format!(
+                "init container `{}` runs to completion: it serves no ports",
+                c.name
+            ),
+            "not a sidecar",
+            "make it a sidecar (`sidecar: true`) to keep it running beside the workload's container",
+        );
+    }
+    let probes = &c.probes;
+    if probes.liveness.is_some() || probes.readiness.is_some() || probes.startup.is_some() {
+        r.error_key(
+            Code::InitContainerProbe,
+            &cp.field(ContainerSpec::PROBES),
+            format!(
+                "init container `{}` runs to completion: the API server refuses its probes",
+                c.name
+            ),
+            "not a sidecar",
+            "remove `probes`, or make it a sidecar (`sidecar: true`) when it keeps running",
+        );
+    }
+}
+
+/// A container's environment, files, mounts, resources and probes.
+fn check_container_parts(
     wl: &WorkloadSpec,
-    p: &SpecPath,
+    c: &ContainerSpec,
+    cp: &SpecPath,
     refs: &Refs,
     volumes: &BTreeSet<&str>,
     r: &mut Report,
 ) {
-    for (i, init) in wl.init_containers.iter().enumerate() {
-        let ip = p.field(WorkloadSpec::INIT_CONTAINERS).index(i);
-        if !init.sidecar && !init.ports.is_empty() {
-            r.error_key(
-                Code::KindMismatch,
-                &ip.field(InitContainerSpec::PORTS),
-                format!(
-                    "init container `{}` runs to completion: it serves no ports",
-                    init.name
-                ),
-                "not a sidecar",
-                "make it a sidecar (`sidecar: true`) to keep it running beside the workload's container",
+    check_env(
+        wl,
+        &c.env,
+        &cp.field(ContainerSpec::ENV),
+        refs,
+        &mut BTreeMap::new(),
+        r,
+    );
+    check_env_from(&c.env_from, &cp.field(ContainerSpec::ENV_FROM), refs, r);
+    check_files(
+        &c.files,
+        &cp.field(ContainerSpec::FILES),
+        refs,
+        &mut BTreeMap::new(),
+        r,
+    );
+    for (m, name) in c.mounts.iter().enumerate() {
+        if !volumes.contains(name.as_str()) {
+            r.unknown(
+                Code::WorkloadUnknownName,
+                &cp.field(ContainerSpec::MOUNTS).index(m),
+                format!("workload `{}` has no volume `{name}`", wl.name),
+                name.as_str(),
+                volumes.iter().copied(),
+                "a container can mount the workload's `emptyDirs` and `volumeClaimTemplates`".into(),
             );
         }
-        if init.name == wl.name || wl.init_containers[..i].iter().any(|c| c.name == init.name) {
-            r.error(
-                Code::WorkloadDuplicate,
-                &ip.field(InitContainerSpec::NAME),
-                format!("the container name `{}` is used twice in the pod", init.name),
-                "",
-                "container names are unique in a pod (the workload's own container is named after it)",
-            );
-        }
-        let mut init_env = BTreeMap::new();
-        check_env(
-            wl,
-            &init.env,
-            &ip.field(InitContainerSpec::ENV),
-            refs,
-            &mut init_env,
-            r,
-        );
-        check_env_from(&init.env_from, &ip.field(InitContainerSpec::ENV_FROM), refs, r);
-        let mut init_mounts = BTreeMap::new();
-        check_files(
-            &init.files,
-            &ip.field(InitContainerSpec::FILES),
-            refs,
-            &mut init_mounts,
-            r,
-        );
-        for (m, name) in init.mounts.iter().enumerate() {
-            if !volumes.contains(name.as_str()) {
-                r.unknown(
-                    Code::WorkloadUnknownName,
-                    &ip.field(InitContainerSpec::MOUNTS).index(m),
-                    format!("workload `{}` has no volume `{name}`", wl.name),
-                    name.as_str(),
-                    volumes.iter().copied(),
-                    "init containers can mount the workload's `emptyDirs` and `volumeClaimTemplates`".into(),
-                );
-            }
-        }
-        check_resources(&init.resources, &ip.field(InitContainerSpec::RESOURCES), r);
     }
+    check_resources(&c.resources, &cp.field(ContainerSpec::RESOURCES), r);
+    check_probes(
+        wl,
+        &c.probes,
+        (c.name.as_str(), &c.ports),
+        &cp.field(ContainerSpec::PROBES),
+        r,
+    );
 }
 
-/// The pod's ports, the workload container's and its sidecars': valid names, each name and
+/// The pod's ports, the workload container's and its other containers': valid names, each name and
 /// number once in the pod (they share its network namespace and its Services).
 fn check_ports(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     let mut names = BTreeSet::new();
@@ -919,13 +1020,20 @@ fn check_ports(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
         .iter()
         .enumerate()
         .map(|(i, port)| (p.field(WorkloadSpec::PORTS).index(i), port));
-    let sidecars = wl.init_containers.iter().enumerate().flat_map(|(c, init)| {
-        init.ports.iter().enumerate().map(move |(i, port)| {
-            let at = p.field(WorkloadSpec::INIT_CONTAINERS).index(c);
-            (at.field(InitContainerSpec::PORTS).index(i), port)
+    let others = [
+        (WorkloadSpec::INIT_CONTAINERS, &wl.init_containers),
+        (WorkloadSpec::CONTAINERS, &wl.containers),
+    ]
+    .into_iter()
+    .flat_map(|(list, containers)| {
+        containers.iter().enumerate().flat_map(move |(c, container)| {
+            container.ports.iter().enumerate().map(move |(i, port)| {
+                let at = p.field(list).index(c);
+                (at.field(ContainerSpec::PORTS).index(i), port)
+            })
         })
     });
-    for (pp, port) in own.chain(sidecars) {
+    for (pp, port) in own.chain(others) {
         if !port.name.contains(|c: char| c.is_ascii_lowercase()) || port.name.contains("--") {
             r.error(
                 Code::InvalidName,
@@ -956,26 +1064,43 @@ fn check_ports(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
     }
 }
 
-/// A port by name: one of the pod's ports (`own`: of the workload's container only, as a
-/// probe of that container needs).
-fn check_port_ref(wl: &WorkloadSpec, port: &PortRef, pointer: &SpecPath, own: bool, r: &mut Report) {
-    let known = |name: &str| {
-        if own {
-            wl.ports.iter().any(|p| p.name == name)
-        } else {
-            wl.port(name).is_some()
-        }
+/// A port by name: one of the pod's ports, or of `own` (a container's, named, as a probe of
+/// that container needs).
+fn check_port_ref(
+    wl: &WorkloadSpec,
+    port: &PortRef,
+    pointer: &SpecPath,
+    own: Option<(&str, &[PortSpec])>,
+    r: &mut Report,
+) {
+    let PortRef::Name(name) = port else {
+        return;
     };
-    if let PortRef::Name(name) = port
-        && !known(name)
-    {
+    let (known, owner, help): (Vec<&str>, String, &str) = match own {
+        Some((container, ports)) if container != wl.main_container_name().as_str() => (
+            ports.iter().map(|p| p.name.as_str()).collect(),
+            format!("container `{container}`"),
+            "a probe's port is one of its own container's `ports`: declare it there, or give the number",
+        ),
+        Some((_, ports)) => (
+            ports.iter().map(|p| p.name.as_str()).collect(),
+            format!("workload `{}`", wl.name),
+            "declare it in the workload's `ports`",
+        ),
+        None => (
+            wl.all_ports().map(|p| p.name.as_str()).collect(),
+            format!("workload `{}`", wl.name),
+            "declare it in the workload's `ports`",
+        ),
+    };
+    if !known.contains(&name.as_str()) {
         r.unknown(
             Code::WorkloadUnknownName,
             pointer,
-            format!("workload `{}` has no port `{name}`", wl.name),
+            format!("{owner} has no port `{name}`"),
             name,
-            wl.ports.iter().map(|p| p.name.as_str()),
-            "declare it in the workload's `ports`".into(),
+            known.iter().copied(),
+            help.into(),
         );
     }
 }
@@ -1120,15 +1245,16 @@ fn unique_volume<'a>(name: &'a str, pointer: &SpecPath, volumes: &mut BTreeSet<&
     }
 }
 
-fn check_probes(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
+/// A container's probes (`ports`: the container's own, which a probe's port name is one of).
+fn check_probes(wl: &WorkloadSpec, probes: &Probes, own: (&str, &[PortSpec]), p: &SpecPath, r: &mut Report) {
     let probes = [
-        (Probes::LIVENESS, &wl.probes.liveness),
-        (Probes::READINESS, &wl.probes.readiness),
-        (Probes::STARTUP, &wl.probes.startup),
+        (Probes::LIVENESS, &probes.liveness),
+        (Probes::READINESS, &probes.readiness),
+        (Probes::STARTUP, &probes.startup),
     ];
     for (field, probe) in probes {
         let Some(probe) = probe else { continue };
-        let pp = p.field(WorkloadSpec::PROBES).field(field);
+        let pp = p.field(field);
         let name = field.name();
         let kinds = [probe.http.is_some(), probe.tcp.is_some(), probe.exec.is_some()];
         if kinds.iter().filter(|k| **k).count() != 1 {
@@ -1145,7 +1271,7 @@ fn check_probes(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
                 wl,
                 &http.port,
                 &pp.field(Probe::HTTP).field(HttpProbe::PORT),
-                true,
+                Some(own),
                 r,
             );
         }
@@ -1154,7 +1280,7 @@ fn check_probes(wl: &WorkloadSpec, p: &SpecPath, r: &mut Report) {
                 wl,
                 &tcp.port,
                 &pp.field(Probe::TCP).field(TcpProbe::PORT),
-                true,
+                Some(own),
                 r,
             );
         }
@@ -1238,7 +1364,7 @@ fn check_resources(resources: &Resources, p: &SpecPath, r: &mut Report) {
 }
 
 /// Checks label keys and values (and, for pod labels, that they leave the selector alone).
-fn check_labels(labels: &BTreeMap<String, String>, p: &SpecPath, pod: bool, r: &mut Report) {
+pub(super) fn check_labels(labels: &BTreeMap<String, String>, p: &SpecPath, pod: bool, r: &mut Report) {
     for (key, value) in labels {
         let lp = p.key(key);
         if pod && SELECTOR_KEYS.contains(&key.as_str()) {
@@ -1586,7 +1712,12 @@ fn unanswered_egress(
     r: &mut Report,
 ) {
     for (i, rule) in wl.allow_to.iter().enumerate() {
-        for target in rule.workloads.iter().filter_map(|t| workloads.get(t.as_str())) {
+        for target in rule
+            .peer
+            .workloads
+            .iter()
+            .filter_map(|t| workloads.get(t.as_str()))
+        {
             let (isolated, _) = target.isolation(app.network_policy.as_ref());
             // A rule with no workload peers may select `wl` by labels or namespace: give it
             // the benefit of the doubt.
@@ -1594,13 +1725,11 @@ fn unanswered_egress(
                 || target
                     .allow_from
                     .iter()
-                    .any(|f| f.workloads.is_empty() || f.workloads.contains(&wl.name));
+                    .any(|f| f.peer.workloads.is_empty() || f.peer.workloads.contains(&wl.name));
             if !answered {
                 r.warn(
                     Code::NetworkRule,
-                    &p.field(WorkloadSpec::ALLOW_TO)
-                        .index(i)
-                        .field(NetworkRule::WORKLOADS),
+                    &p.field(WorkloadSpec::ALLOW_TO).index(i).field(Peer::WORKLOADS),
                     format!(
                         "workload `{}` may connect to `{}`, whose network policy lets nothing in from it",
                         wl.name, target.name
@@ -1624,68 +1753,24 @@ fn check_network_rule(
     workloads: &BTreeMap<&str, &WorkloadSpec>,
     r: &mut Report,
 ) {
-    for (i, name) in rule.workloads.iter().enumerate() {
-        if !workloads.contains_key(name.as_str()) {
-            r.unknown(
-                Code::WorkloadUnknownName,
-                &p.field(NetworkRule::WORKLOADS).index(i),
-                format!("`{name}` is not a workload of this app"),
-                name.as_str(),
-                workloads.keys().copied(),
-                "name a workload of this app, or select pods by `pods` labels".into(),
-            );
-        }
-    }
-    if !rule.workloads.is_empty() && rule.has_namespaces() {
-        r.error_key(
-            Code::NetworkRule,
-            &p.field(NetworkRule::WORKLOADS),
-            "`workloads` are in the app's namespace; they cannot be combined with `namespaces`, `namespaceLabels` or `allNamespaces`".into(),
-            "",
-            "split the rule in two",
-        );
-    }
-    let chosen: Vec<Field> = [
-        (NetworkRule::NAMESPACES, !rule.namespaces.is_empty()),
-        (NetworkRule::NAMESPACE_LABELS, !rule.namespace_labels.is_empty()),
-        (NetworkRule::ALL_NAMESPACES, rule.all_namespaces),
-    ]
-    .into_iter()
-    .filter_map(|(f, set)| set.then_some(f))
-    .collect();
-    if let [first, rest @ ..] = chosen.as_slice() {
-        let first = first.name();
-        for field in rest {
-            let at = p.field(*field);
-            let field = field.name();
-            r.error_key(
-                Code::NetworkRule,
-                &at,
-                format!("`{field}` and `{first}` both choose the namespaces of one peer"),
-                "choose namespaces once",
-                "keep one of them; for namespaces chosen either way, write two rules",
-            );
-        }
-    }
-    check_labels(
-        &rule.namespace_labels,
-        &p.field(NetworkRule::NAMESPACE_LABELS),
-        false,
-        r,
-    );
+    let names: Vec<&str> = workloads.keys().copied().collect();
+    network::check_peer(&rule.peer, p, PeerPlace::Inline, &names, r);
     for (i, port) in rule.ports.iter().enumerate() {
         let pp = p.field(NetworkRule::PORTS).index(i);
         if ingress {
-            check_port_ref(wl, port, &pp, false, r);
+            check_port_ref(wl, port, &pp, None, r);
         } else if let PortRef::Name(name) = port {
             // A named egress port is resolved on the destination pods: check it when they are
             // the app's own workloads.
             let targets: Vec<&WorkloadSpec> = rule
+                .peer
                 .workloads
                 .iter()
                 .filter_map(|w| workloads.get(w.as_str()).copied())
                 .collect();
-            let only_workloads = !rule.has_namespaces() && rule.pods.is_empty() && rule.cidrs.is_empty();
+            let peer = &rule.peer;
+            let only_workloads =
+                !peer.has_namespaces() && peer.pods.is_none() && peer.cidrs.is_empty() && peer.cidr.is_none();
             if only_workloads && !targets.is_empty() && targets.iter().any(|t| t.port(name).is_none()) {
                 r.error(
                     Code::NetworkRule,
@@ -1697,7 +1782,6 @@ fn check_network_rule(
             }
         }
     }
-    check_labels(&rule.pods, &p.field(NetworkRule::PODS), false, r);
 }
 
 /// Milliseconds in a Prometheus duration (`1h30m`, `90s`, `500ms`), when it is one.
@@ -1974,6 +2058,16 @@ fn check_quota(app: &AppSpec, base: &SpecPath, r: &mut Report) {
                     base.field(AppSpec::WORKLOADS)
                         .index(w)
                         .field(WorkloadSpec::INIT_CONTAINERS)
+                        .index(i),
+                    c.name.as_str(),
+                    &c.resources,
+                )
+            }))
+            .chain(wl.containers.iter().enumerate().map(|(i, c)| {
+                (
+                    base.field(AppSpec::WORKLOADS)
+                        .index(w)
+                        .field(WorkloadSpec::CONTAINERS)
                         .index(i),
                     c.name.as_str(),
                     &c.resources,

@@ -2,7 +2,7 @@
 //! checksums that roll the pods when what they read changes.
 //!
 //! - `checksum/config`: sha256 of the canonical JSON `{configMap: {key: value}}` of exactly
-//!   the ConfigMap keys the pod reads (env, envFrom, files; init containers included).
+//!   the ConfigMap keys the pod reads (env, envFrom, files; of every container).
 //! - `checksum/externalsecret-spec`: sha256 of the canonical JSON `{secret: definition}` of
 //!   the ExternalSecrets in the tree that produce the Secrets the pod reads — what is asked
 //!   of the store, never the values, which the compiler cannot see.
@@ -241,19 +241,20 @@ fn pod_template(
     };
     pod.scratch(wl);
     let security = container_security_context(&wl.security_context);
-    let init_containers: Vec<Container> = wl
-        .init_containers
-        .iter()
-        .enumerate()
-        .map(|(i, init)| {
-            let env_at = at
-                .field(WorkloadSpec::INIT_CONTAINERS)
-                .index(i)
-                .field(InitContainerSpec::ENV);
-            pod.init_container(wl, init, (&app.scope, &env_at), security.clone())
-        })
-        .collect();
-    let main = pod.main_container(wl, (&app.scope, &at.field(WorkloadSpec::ENV)), security);
+    let mut others = |list, containers: &[ContainerSpec], init: bool| -> Vec<Container> {
+        containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let env_at = at.field(list).index(i).field(ContainerSpec::ENV);
+                pod.other_container(wl, (c, init), (&app.scope, &env_at), security.clone())
+            })
+            .collect()
+    };
+    let init_containers = others(WorkloadSpec::INIT_CONTAINERS, &wl.init_containers, true);
+    let extra = others(WorkloadSpec::CONTAINERS, &wl.containers, false);
+    let mut containers = vec![pod.main_container(wl, (&app.scope, &at.field(WorkloadSpec::ENV)), security)];
+    containers.extend(extra);
     let (pod_annotations, annotations) = pod.annotations(spec, wl, parts);
     parts.unknown.append(&mut pod.unknown);
     let mut pod_labels = wl.labels.clone();
@@ -289,7 +290,7 @@ fn pod_template(
             })
             .collect(),
         init_containers,
-        containers: vec![main],
+        containers,
         volumes: pod.volumes.by_name.into_values().collect(),
     };
     (template, annotations)
@@ -377,34 +378,34 @@ impl<'a> Pod<'a> {
         }
     }
 
-    /// An init container.
-    fn init_container(
+    /// A container of `initContainers` (`init`) or `containers`.
+    fn other_container(
         &mut self,
         wl: &WorkloadSpec,
-        init: &InitContainerSpec,
+        (c, init): (&ContainerSpec, bool),
         refs: (&Scope, &SpecPath),
         security: Value,
     ) -> Container {
-        let mut mounts = files(&init.files, &self.configs, &mut self.consumed, &mut self.volumes);
+        let mut mounts = files(&c.files, &self.configs, &mut self.consumed, &mut self.volumes);
         mounts.extend(
-            init.mounts
+            c.mounts
                 .iter()
                 .filter_map(|m| self.named_mounts.get(m.as_str()).cloned()),
         );
         Container {
-            name: init.name.to_string(),
-            image: init.image.clone().unwrap_or_else(|| wl.image.clone()),
+            name: c.name.to_string(),
+            image: c.image.clone().unwrap_or_else(|| wl.image.clone()),
             image_pull_policy: wl.image_pull_policy,
-            restart_policy: init.sidecar.then_some("Always"),
-            command: init.command.clone(),
-            args: init.args.clone(),
-            ports: init.ports.iter().map(container_port).collect(),
-            env: self.env(&init.env, refs),
-            env_from: env_from(&init.env_from, &self.configs, &mut self.consumed),
-            liveness_probe: None,
-            readiness_probe: None,
-            startup_probe: None,
-            resources: resources(&init.resources),
+            restart_policy: (init && c.sidecar).then_some("Always"),
+            command: c.command.clone(),
+            args: c.args.clone(),
+            ports: c.ports.iter().map(container_port).collect(),
+            env: self.env(&c.env, refs),
+            env_from: env_from(&c.env_from, &self.configs, &mut self.consumed),
+            liveness_probe: c.probes.liveness.as_ref().map(probe),
+            readiness_probe: c.probes.readiness.as_ref().map(probe),
+            startup_probe: c.probes.startup.as_ref().map(probe),
+            resources: resources(&c.resources),
             security_context: security,
             volume_mounts: mounts,
         }
@@ -433,7 +434,7 @@ impl<'a> Pod<'a> {
             }
         }
         Container {
-            name: wl.container_name.as_ref().unwrap_or(&wl.name).to_string(),
+            name: wl.main_container_name().to_string(),
             image: wl.image.clone(),
             image_pull_policy: wl.image_pull_policy,
             restart_policy: None,
@@ -458,10 +459,10 @@ impl<'a> Pod<'a> {
         consumed
             .secrets
             .extend(secret_names(&wl.env, &wl.env_from, &wl.files));
-        for init in &wl.init_containers {
+        for c in wl.init_containers.iter().chain(&wl.containers) {
             consumed
                 .secrets
-                .extend(secret_names(&init.env, &init.env_from, &init.files));
+                .extend(secret_names(&c.env, &c.env_from, &c.files));
         }
         let mut pod_annotations: Labels = wl.annotations.clone();
         consumed.config.retain(|_, keys| !keys.is_empty());

@@ -17,17 +17,19 @@ use std::collections::BTreeMap;
 /// The label every namespace carries with its own name (set by the API server, immutable).
 const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
 
-/// A NetworkPolicy.
+/// A NetworkPolicy in the shape of `policy/networkpolicy.yaml.j2`: the item of every policy
+/// gitopsc writes (the namespace's, a workload's, a chart's, a route's).
 #[derive(Debug, Serialize)]
-struct NetworkPolicyItem {
-    meta: Meta,
-    pod_selector: Labels,
-    policy_types: Vec<&'static str>,
-    ingress: Vec<Value>,
-    egress: Vec<Value>,
+pub(crate) struct NetworkPolicyItem {
+    pub(crate) meta: Meta,
+    /// The pods it applies to (none: every pod of the namespace).
+    pub(crate) pod_selector: Labels,
+    pub(crate) policy_types: Vec<&'static str>,
+    pub(crate) ingress: Vec<Value>,
+    pub(crate) egress: Vec<Value>,
     /// The ports of an egress rule to the API server that names no address (it allows any
     /// address on them): the blueprint says so in a comment.
-    api_server_any: Vec<u16>,
+    pub(crate) api_server_any: Vec<u16>,
 }
 
 /// A ResourceQuota.
@@ -235,54 +237,90 @@ fn namespace_selector(names: &[&str]) -> Value {
     }
 }
 
-/// A NetworkPolicy rule from the spec: its peers under `direction` (`from` or `to`), its ports.
-fn rule(rule: &NetworkRule, app: &str, direction: &str) -> Value {
-    let mut peers = Vec::new();
-    let namespaces: Vec<&str> = rule.namespaces.iter().map(|n| n.as_str()).collect();
-    // One peer: namespaces AND pods (two peers would allow either).
-    let namespace = if rule.all_namespaces {
-        Some(json!({}))
-    } else if !rule.namespace_labels.is_empty() {
-        Some(json!({"matchLabels": rule.namespace_labels}))
-    } else if !namespaces.is_empty() {
-        Some(namespace_selector(&namespaces))
-    } else {
-        None
-    };
-    match (namespace, rule.pods.is_empty()) {
-        (Some(ns), false) => peers.push(json!({
-            "namespaceSelector": ns,
-            "podSelector": {"matchLabels": rule.pods},
-        })),
-        (Some(ns), true) => peers.push(json!({"namespaceSelector": ns})),
-        (None, false) => peers.push(json!({"podSelector": {"matchLabels": rule.pods}})),
-        (None, true) => {}
+/// The namespace selector of a peer: by names (their `kubernetes.io/metadata.name`), by
+/// labels, or every namespace (`{}`).
+fn peer_namespaces(peer: &Peer) -> Option<Value> {
+    if peer.all_namespaces {
+        return Some(json!({}));
     }
-    for w in &rule.workloads {
-        peers.push(json!({"podSelector": {"matchLabels": selector(app, w.as_str())}}));
+    if let Some(labels) = &peer.namespace_labels {
+        return Some(if labels.is_empty() {
+            json!({})
+        } else {
+            json!({"matchLabels": labels})
+        });
     }
-    for cidr in &rule.cidrs {
-        peers.push(json!({"ipBlock": {"cidr": cidr.0}}));
+    let names: Vec<&str> = peer.namespaces.iter().map(|n| n.as_str()).collect();
+    (!names.is_empty()).then(|| namespace_selector(&names))
+}
+
+/// The NetworkPolicy peers of a spec peer, for every surface that writes one (a workload's
+/// rule, a chart policy, a route's gateway): pods and namespaces as one peer (`combine: and`,
+/// the default) or two (`or`), then one per workload of `app`, then the address blocks.
+pub(crate) fn peer_values(peer: &Peer, app: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let pods = peer.pods.as_ref().map(|p| json!({"matchLabels": p}));
+    match (pods, peer_namespaces(peer)) {
+        (Some(pods), Some(namespaces)) if peer.combine == Some(Combine::Or) => {
+            out.push(json!({"podSelector": pods}));
+            out.push(json!({"namespaceSelector": namespaces}));
+        }
+        (Some(pods), Some(namespaces)) => {
+            out.push(json!({"namespaceSelector": namespaces, "podSelector": pods}))
+        }
+        (Some(pods), None) => out.push(json!({"podSelector": pods})),
+        (None, Some(namespaces)) => out.push(json!({"namespaceSelector": namespaces})),
+        (None, None) => {}
     }
+    for w in &peer.workloads {
+        out.push(json!({"podSelector": {"matchLabels": selector(app, w.as_str())}}));
+    }
+    if let Some(cidr) = &peer.cidr {
+        let mut block = json!({"cidr": cidr.0});
+        if !peer.except.is_empty() {
+            let except: Vec<&str> = peer.except.iter().map(|c| c.0.as_str()).collect();
+            block["except"] = json!(except);
+        }
+        out.push(json!({ "ipBlock": block }));
+    }
+    for cidr in &peer.cidrs {
+        out.push(json!({"ipBlock": {"cidr": cidr.0}}));
+    }
+    out
+}
+
+/// A NetworkPolicy rule: the peers of `peers` under `direction` (`from` or `to`; none: any),
+/// its ports (none: every port).
+pub(crate) fn rule_value<'p>(
+    direction: &str,
+    peers: impl IntoIterator<Item = &'p Peer>,
+    (ports, protocol): (&[PortRef], Protocol),
+    app: &str,
+) -> Value {
+    let peers: Vec<Value> = peers.into_iter().flat_map(|p| peer_values(p, app)).collect();
     let mut out = serde_json::Map::new();
     if !peers.is_empty() {
         out.insert(direction.into(), json!(peers));
     }
-    if !rule.ports.is_empty() {
-        let ports: Vec<Value> = rule
-            .ports
+    if !ports.is_empty() {
+        let ports: Vec<Value> = ports
             .iter()
             .map(|p| {
                 let port = match p {
                     PortRef::Number(n) => json!(n),
                     PortRef::Name(s) => json!(s),
                 };
-                json!({"protocol": rule.protocol.as_str(), "port": port})
+                json!({"protocol": protocol.as_str(), "port": port})
             })
             .collect();
         out.insert("ports".into(), json!(ports));
     }
     Value::Object(out)
+}
+
+/// A workload's rule from the spec, under `direction`.
+fn rule(rule: &NetworkRule, app: &str, direction: &str) -> Value {
+    rule_value(direction, [&rule.peer], (&rule.ports, rule.protocol), app)
 }
 
 /// Egress to the cluster DNS on port 53, UDP and TCP.
