@@ -42,7 +42,9 @@ struct Reference<'m> {
 
 /// Every setter marker of the spec's text, checked. `whole_file`: the text is this spec's
 /// alone (a cluster spec), so a marker on no value of it is reported too; a fleet's text holds
-/// other clusters' lines, and only the markers on this cluster's values are its own.
+/// other clusters' lines, and only the markers on this cluster's values are its own. A fleet
+/// writes no image automation (its markers name ImagePolicies made elsewhere): its markers'
+/// form and fields are checked, not their policies.
 pub fn check(spec: &ClusterSpec, source: &Source, spans: &SpanIndex, whole_file: bool) -> Vec<Diagnostic> {
     let text = source.text.as_str();
     if !text.to_ascii_lowercase().contains(MARKER_KEY) {
@@ -58,7 +60,7 @@ pub fn check(spec: &ClusterSpec, source: &Source, spans: &SpanIndex, whole_file:
     comments(text, &scalars)
         .iter()
         .filter(|c| c.text.to_ascii_lowercase().contains(MARKER_KEY) && (whole_file || c.after.is_some()))
-        .filter_map(|c| check_marker(spec, text, c, &images))
+        .filter_map(|c| check_marker(spec, text, c, &images, whole_file))
         .collect()
 }
 
@@ -174,6 +176,7 @@ fn check_marker(
     text: &str,
     comment: &Comment,
     images: &BTreeMap<String, &ImageSpec>,
+    whole_file: bool,
 ) -> Option<Diagnostic> {
     let body = comment.text.trim_start_matches('#');
     let (_, value) = match reference(body) {
@@ -185,9 +188,10 @@ fn check_marker(
         Err((message, help)) => return Some(error(comment.span, message, "marker", help)),
     };
     let policy = format!("{}:{}", parsed.namespace, parsed.name);
-    let Some(image) = images.get(&policy) else {
+    let image = images.get(&policy);
+    if image.is_none() && whole_file {
         return Some(unknown_policy(spec, comment.span, &policy, &parsed, images));
-    };
+    }
     let Some(scalar) = comment.after else {
         return Some(error(
             comment.span,
@@ -222,6 +226,8 @@ fn check_marker(
             "a marker `<ns>:<name>` goes on an app's whole image reference (`image:`), `:tag` on a `tag:` or `version:`, `:name` on an image without tag (`image:` or `repository:`): move the marker or change its suffix",
         ));
     }
+    // A fleet writes no image automation: its markers name ImagePolicies made elsewhere.
+    let image = image?;
     let written = text
         .get(scalar.span.start..scalar.span.end)?
         .trim_matches(['"', '\'']);
@@ -320,6 +326,14 @@ mod tests {
         let found = messages(tail, true);
         assert!(found[0].contains("ends no value's line"), "{found:?}");
         assert_eq!(messages(tail, false), Vec::<String>::new());
+        // A fleet's markers name policies made elsewhere; their fields are still checked.
+        let unknown =
+            "        image: ghcr.io/example/web:1.0.0 # {\"$imagepolicy\": \"flux-system:elsewhere\"}\n";
+        assert!(messages(unknown, true)[0].contains("does not define"));
+        assert_eq!(messages(unknown, false), Vec::<String>::new());
+        let tag =
+            "        image: ghcr.io/example/web:1.0.0 # {\"$imagepolicy\": \"flux-system:elsewhere:tag\"}\n";
+        assert!(messages(tag, false)[0].contains("writes a tag into"));
     }
 
     #[test]
