@@ -113,7 +113,7 @@ fn error(span: Span, message: impl Into<String>, label: &str, help: impl Into<St
 
 /// The reference of a marker's text (`{"$imagepolicy": "ns:name"}` after its `#`), read as
 /// Flux reads it: a JSON object of strings, the reference `<ns>:<name>[:tag|:name]`.
-fn reference(body: &str) -> Result<(String, String), (String, String)> {
+fn reference(body: &str) -> Result<String, (String, String)> {
     let map: BTreeMap<String, String> = serde_json::from_str(body.trim()).map_err(|e| {
         (
             format!("this image automation marker is not a JSON object of strings ({e}): Flux skips it"),
@@ -132,7 +132,7 @@ fn reference(body: &str) -> Result<(String, String), (String, String)> {
             format!("write the key `{MARKER_KEY}`, all lowercase"),
         ));
     }
-    Ok((key, value))
+    Ok(value)
 }
 
 /// The parts of a reference, or what is wrong with them.
@@ -179,7 +179,7 @@ fn check_marker(
     whole_file: bool,
 ) -> Option<Diagnostic> {
     let body = comment.text.trim_start_matches('#');
-    let (_, value) = match reference(body) {
+    let value = match reference(body) {
         Ok(found) => found,
         Err((message, help)) => return Some(error(comment.span, message, "marker", help)),
     };
