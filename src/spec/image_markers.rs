@@ -232,7 +232,7 @@ fn check_marker(
         .get(scalar.span.start..scalar.span.end)?
         .trim_matches(['"', '\'']);
     let repository = repository(written);
-    (parsed.suffix != Some("tag") && repository != image.image).then(|| {
+    (parsed.suffix != Some("tag") && canonical(repository) != canonical(&image.image)).then(|| {
         error(
             comment.span,
             format!(
@@ -282,6 +282,19 @@ fn unknown_policy(
         "unknown policy",
         help,
     )
+}
+
+/// A repository as a registry names it: Docker Hub's implied (`nginx` is
+/// `docker.io/library/nginx`, `index.docker.io/x` is `docker.io/x`).
+fn canonical(repository: &str) -> String {
+    let repository = repository
+        .strip_prefix("index.docker.io/")
+        .map_or_else(|| repository.to_string(), |rest| format!("docker.io/{rest}"));
+    match repository.split_once('/') {
+        None => format!("docker.io/library/{repository}"),
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => repository,
+        Some(_) => format!("docker.io/{repository}"),
+    }
 }
 
 /// The repository of an image reference: without its digest and its tag.
@@ -355,6 +368,17 @@ mod tests {
             found[0].message.contains("`/imageAutomation/specPath`"),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn docker_hub_repositories_compare_by_their_full_name() {
+        assert_eq!(canonical("nginx"), canonical("docker.io/library/nginx"));
+        assert_eq!(
+            canonical("bitnami/redis"),
+            canonical("index.docker.io/bitnami/redis")
+        );
+        assert_ne!(canonical("ghcr.io/a/b"), canonical("a/b"));
+        assert_eq!(canonical("localhost:5000/a"), "localhost:5000/a");
     }
 
     #[test]
