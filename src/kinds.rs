@@ -510,6 +510,12 @@ kind!(
         metrics: Some(9999),
         api_server: false,
     }),
+    // dragonfly-operator serves `dragonflydb.io/v1alpha1` Dragonfly from its first release,
+    // v0.0.1 (2023-04); it wrote the phase `ready` until v1.2.0 (2025-08, #314 "update go and
+    // refactoring"), which writes `Ready`, the phase the health check waits for. Fields
+    // written only when the spec asks: `topologySpreadConstraints` from v1.1.1, the security
+    // contexts from v1.1.10, `snapshot.enableOnMasterOnly` from v1.3.0, `pdb` from v1.5.0.
+    since: Some(Since { project: "the Dragonfly operator", version: "1.2.0", what: "`status.phase: Ready`, which the health check reads" }),
 );
 kind!(
     /// A VolSync backup schedule of a PVC: kept with the volume it backs up (deleting it loses
@@ -523,7 +529,11 @@ kind!(
         current: "status.?conditions.orValue([]).exists(c, c.type == 'Synchronizing' && c.reason != 'Error')",
         failed: None,
     }),
-    operator: Some(Operator::Volsync),
+    operator: Some(Operator::Volsync),    // VolSync serves `volsync.backube/v1alpha1` from v0.3.0 (2021-08; `scribe.backube`
+    // before), with the `Synchronizing` condition; `restic.moverPodLabels`, which gitopsc
+    // always writes so the app's NetworkPolicy lets the mover pods out, came in v0.9.0
+    // (2024-02, "resourceReqs and podLabels for mover job/deploy").
+    since: VOLSYNC_SINCE,
 );
 kind!(
     /// A one-off VolSync restore (a manual trigger): done once `lastManualSync` is the trigger.
@@ -534,8 +544,16 @@ kind!(
         current: "status.?lastManualSync.orValue('') != '' && status.?lastManualSync.orValue('') == spec.?trigger.?manual.orValue('')",
         failed: None,
     }),
-    operator: Some(Operator::Volsync),
+    operator: Some(Operator::Volsync),    since: VOLSYNC_SINCE,
 );
+
+/// The VolSync release from which gitopsc's ReplicationSources and ReplicationDestinations
+/// work: the first with `restic.moverPodLabels` (see `VOLSYNC_REPLICATION_SOURCE`).
+const VOLSYNC_SINCE: Option<Since> = Some(Since {
+    project: "VolSync",
+    version: "0.9.0",
+    what: "`restic.moverPodLabels`, which the mover pods' NetworkPolicy selects",
+});
 kind!(POD_MONITOR, "monitoring.coreos.com/v1", "PodMonitor");
 kind!(SERVICE_MONITOR, "monitoring.coreos.com/v1", "ServiceMonitor");
 kind!(PROMETHEUS_RULE, "monitoring.coreos.com/v1", "PrometheusRule");
@@ -807,6 +825,16 @@ mod tests {
                 .all(|k| k.since.map(|s| s.version) == Some("0.74.0"))
         );
         assert_eq!(HTTP_ROUTE.since.map(|s| s.project), Some("Gateway API"));
+        assert_eq!(
+            DRAGONFLY_KIND.since.map(|s| (s.project, s.version)),
+            Some((Operator::Dragonfly.title(), "1.2.0"))
+        );
+        for volsync in [&VOLSYNC_REPLICATION_SOURCE, &VOLSYNC_REPLICATION_DESTINATION] {
+            assert_eq!(
+                volsync.since.map(|s| (s.project, s.version)),
+                Some((Operator::Volsync.title(), "0.9.0"))
+            );
+        }
         let table = markdown();
         assert_eq!(table.lines().filter(|l| l.starts_with("| `")).count(), ALL.len());
         assert!(table.contains("CloudNative-PG from 1.30.0"));

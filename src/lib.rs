@@ -144,6 +144,10 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
     let (user, read) = spec::manifests::read(&typed, dir, &loaded.spans);
     let spec_ok = spec_ok && !has_errors(&read);
     diags.extend(read);
+    let markers =
+        spec::image_markers::check(&typed, &loaded.source, &loaded.spans, typed.tree_root.is_empty());
+    let spec_ok = spec_ok && !has_errors(&markers);
+    diags.extend(markers);
     let patched = spec::patches::check(&typed, &loaded.spans);
     let spec_ok = spec_ok && !has_errors(&patched);
     diags.extend(patched);

@@ -828,3 +828,29 @@ fn check_staged_and_diff_base_lay_out_the_files_a_fleet_includes_one_cluster_or_
         diff.stdout
     );
 }
+
+#[test]
+fn image_markers_of_a_fleet_are_checked_once_for_the_clusters_that_share_them() {
+    let dir = fleet_dir();
+    // A marker on a shared definition, on the wrong field; one on staging's own chart version
+    // (its policy is made outside the fleet: not checked); one on no value.
+    edit_fleet(
+        dir.path(),
+        "        ui: { message: hello }\n",
+        "        ui: { message: hello }\n        image:\n          tag: 6.7.1 # {\"$imagepolicy\": \"flux-system:podinfo\"}\n",
+    );
+    edit_fleet(
+        dir.path(),
+        "          version: 6.7.2\n",
+        "          version: 6.7.2 # {\"$imagepolicy\": \"flux-system:podinfo:tag\"}\n        # {\"$imagepolicy\": \"flux-system:podinfo\"}\n",
+    );
+    let run = gitopsc_in(dir.path(), &["--color", "never", "validate", "fleet.yaml"]).expect(2);
+    assert_eq!(run.stderr.matches("error[GSC0460]").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "clusters `staging`, `production`: the marker `flux-system:podinfo` writes a whole image reference into `/apps/0/helm/values/image/tag`"
+        ),
+        "{}",
+        run.stderr
+    );
+}

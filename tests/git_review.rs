@@ -188,6 +188,58 @@ fn diff_against_a_revision_needs_no_tree_on_disk() {
     assert!(text.contains("`nope` names no commit"), "{text}");
 }
 
+#[test]
+fn staged_check_and_diff_base_read_manifest_files_from_the_same_snapshot_as_the_spec() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    let spec = std::fs::read_to_string(dir.join("cluster.yaml")).unwrap();
+    let app = "  - name: extras\n    manifests:\n      - path: extras/settings.yaml\n";
+    std::fs::write(dir.join("cluster.yaml"), spec + app).unwrap();
+    std::fs::create_dir_all(dir.join("extras")).unwrap();
+    let settings = |mode: &str| {
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{mode: {mode}}}\n"
+        );
+        std::fs::write(dir.join("extras/settings.yaml"), text).unwrap();
+    };
+    settings("first");
+    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "k8s"]);
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "extras"]);
+    let staged = ["check", "cluster.yaml", "--out", "k8s", "--staged"];
+    ok(&dir, "gitopsc", &staged);
+    // Changed on disk only: the staged manifest and tree agree; the change is named as one
+    // the commit would not hold.
+    settings("second");
+    let (code, text) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("k8s is up to date"), "{text}");
+    assert!(
+        text.contains(
+            "changed since staged (the commit would not hold these versions):\n  extras/settings.yaml"
+        ),
+        "{text}"
+    );
+    // Staged without the tree rebuilt: the staged manifest is the one rendered.
+    ok(&dir, "git", &["add", "extras/settings.yaml"]);
+    let (code, text) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("k8s is stale"), "{text}");
+    // The base renders the manifest as committed, the work tree as it is now.
+    let (code, text) = run(&dir, "gitopsc", &["diff", "cluster.yaml", "--base", "HEAD"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("-  mode: first\n+  mode: second"), "{text}");
+    // A manifest file the commit does not hold is missing from the staged spec's inputs.
+    ok(&dir, "git", &["rm", "-q", "--cached", "extras/settings.yaml"]);
+    let (code, text) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("cannot read the manifests at `extras/settings.yaml`")
+            && !text.contains("gitopsc-git-"),
+        "{text}"
+    );
+}
+
 /// Runs `gitopsc ARGS --format json` in `dir`: the exit code and the report, which must be
 /// valid against the committed schema, with nothing on stderr.
 fn json_report(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {

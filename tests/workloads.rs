@@ -404,6 +404,54 @@ fn a_database_denied_by_default_admits_the_namespaces_it_allows() {
     );
 }
 
+#[test]
+fn a_dragonfly_read_from_another_namespace_is_refused_unless_allowed() {
+    let template = "apiVersion: gitopsc.io/v1alpha1
+kind: Cluster
+metadata: {name: c}
+flux: {version: \"2.9\", external: [infra]}
+operators:
+  dragonfly: {external: infra, deployment: dragonfly-operator-controller-manager, namespace: dragonfly-operator-system}
+apps:
+  - name: cache
+    redis: {provider: dragonfly, version: 1.39.0ALLOW}
+DENY  - name: web
+    dependsOn: [cache]
+    workloads:
+      - name: web
+        kind: Deployment
+        image: example.com/web:1.0.0
+        env: [{name: REDIS, value: ((apps.cache.redis.address))}]
+";
+    let spec = |allow: &str, deny: &str| template.replace("ALLOW", allow).replace("DENY", deny);
+    let dir = tempfile::tempdir().unwrap();
+    // The operator's own NetworkPolicy admits the instance's namespace only: with or without
+    // gitopsc's default deny, another namespace needs `allowNamespaces`.
+    for deny in ["", "    networkPolicy: {defaultDeny: true}\n"] {
+        write_spec(dir.path(), &spec("", deny));
+        let warned = run(dir.path(), &["validate", "cluster.yaml"], 0).stderr;
+        assert!(
+            warned.contains("warning[GSC0428]: app `web` connects to the Dragonfly of app `cache`"),
+            "{warned}"
+        );
+        assert!(
+            warned.contains("add `web` to `redis.allowNamespaces` of app `cache`"),
+            "{warned}"
+        );
+        write_spec(dir.path(), &spec(", allowNamespaces: [web]", deny));
+        let quiet = run(dir.path(), &["validate", "cluster.yaml"], 0).stderr;
+        assert!(!quiet.contains("GSC0428"), "{quiet}");
+    }
+    // A KubeBlocks Redis has no allow-list to name: no warning to act on.
+    let kubeblocks = spec("", "    networkPolicy: {defaultDeny: true}\n").replace(
+        "provider: dragonfly, version: 1.39.0",
+        "provider: kubeblocks, version: 7.2.4, storage: {size: 1Gi}",
+    );
+    write_spec(dir.path(), &kubeblocks);
+    let run_kb = gitopsc_in(dir.path(), &["--color", "never", "validate", "cluster.yaml"]);
+    assert!(!run_kb.stderr.contains("GSC0428"), "{}", run_kb.stderr);
+}
+
 /// The lines `after` adds to `before` (in order; `before`'s lines all kept).
 fn changed_lines_added(before: &[u8], after: &[u8]) -> Vec<String> {
     let (before, after) = (

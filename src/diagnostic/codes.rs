@@ -160,6 +160,7 @@ codes! {
     VolumeBackupInvalid = "GSC0426", "a volume backup that cannot work as written";
     DragonflyInvalid = "GSC0427", "a Dragonfly setting the operator refuses or ignores";
     DatabaseNamespaceNotAllowed = "GSC0428", "a database referenced from a namespace its policy refuses";
+    ImageMarker = "GSC0460", "an image automation marker Flux would skip or misapply";
     UnknownSecret = "GSC0501", "a secret not among the app's `secrets`";
     SecretWithoutStore = "GSC0502", "a secret that names no store";
     UnknownSecretStore = "GSC0503", "a secret store not declared";

@@ -43,6 +43,7 @@ fn staged(
         )));
     }
     materialize_included(&repo, Snapshot::Index, &spec_rel, temp.path())?;
+    let manifests = materialize_manifests(&repo, Snapshot::Index, &spec_rel, temp.path())?;
     repo.materialize(Snapshot::Index, &[&out_rel], temp.path())?;
     let charts_rel = charts_of(&repo, spec, &temp.path().join(&spec_rel))?;
     repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
@@ -58,9 +59,13 @@ fn staged(
     }
     let mut found = StagedFiles::default();
     if outcome.code == 1 {
-        found.untracked = repo.untracked(&[&out_rel, &charts_rel])?;
+        let mut inputs = vec![out_rel.as_str(), charts_rel.as_str()];
+        inputs.extend(manifests.iter().map(String::as_str));
+        found.untracked = repo.untracked(&inputs)?;
     }
-    found.unstaged = repo.unstaged(&[&spec_rel, &out_rel, &charts_rel])?;
+    let mut inputs = vec![spec_rel.as_str(), out_rel.as_str(), charts_rel.as_str()];
+    inputs.extend(manifests.iter().map(String::as_str));
+    found.unstaged = repo.unstaged(&inputs)?;
     if !found.unstaged.is_empty() {
         outcome.code = 1;
     }
@@ -143,6 +148,7 @@ fn based(
     create_dir(&tree)?;
     if repo.materialize(Snapshot::Revision(base), &[&spec_rel], &base_dir)? > 0 {
         materialize_included(&repo, Snapshot::Revision(base), &spec_rel, &base_dir)?;
+        materialize_manifests(&repo, Snapshot::Revision(base), &spec_rel, &base_dir)?;
         let charts_rel = charts_of(&repo, spec, &base_dir.join(&spec_rel))?;
         repo.materialize(Snapshot::Revision(base), &[&charts_rel], &base_dir)?;
         let quiet = Style { quiet: true, ..style };
@@ -222,6 +228,47 @@ fn materialize_included(
         repo.materialize(snapshot, &parts, into)?;
     }
     Ok(())
+}
+
+/// Lays out the manifest files (`apps[].manifests[].path`) the spec laid out at
+/// `into/spec_rel` (and the parts of a fleet it includes) reads, from the same snapshot;
+/// returns their repository-relative paths.
+fn materialize_manifests(
+    repo: &Repo,
+    snapshot: Snapshot<'_>,
+    spec_rel: &str,
+    into: &Path,
+) -> Result<Vec<String>, GitError> {
+    let laid_out = into.join(spec_rel);
+    // The folder the paths are relative to: the spec's, or a fleet folder itself.
+    let folder = if laid_out.is_dir() {
+        Path::new(spec_rel)
+    } else {
+        Path::new(spec_rel).parent().unwrap_or(Path::new(""))
+    };
+    let mut files: Vec<PathBuf> = crate::fleet::include::listed(&laid_out)
+        .iter()
+        .map(|p| into.join(folder).join(p))
+        .collect();
+    match std::fs::read_dir(&laid_out) {
+        Ok(entries) => files.extend(entries.filter_map(|e| Some(e.ok()?.path()))),
+        Err(_) => files.push(laid_out),
+    }
+    let mut paths: Vec<String> = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter(|text| text.contains("manifests"))
+        .filter_map(|text| crate::spec::load::parse(crate::source::Source::new("", text)).ok())
+        .flat_map(|loaded| crate::spec::manifests::named_paths(&loaded.value))
+        .map(|p| folder.join(p).to_string_lossy().replace('\\', "/"))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    if !paths.is_empty() {
+        let listed: Vec<&str> = paths.iter().map(String::as_str).collect();
+        repo.materialize(snapshot, &listed, into)?;
+    }
+    Ok(paths)
 }
 
 /// A private temporary folder, removed when dropped.

@@ -7,15 +7,17 @@
 //!
 //! One pass with a hash map: linear in the number of objects.
 
+use super::patch::{Patch, Post, add_metadata};
 use super::{FluxKustomization, Manifest, Model};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds;
+use crate::source::Span;
 use crate::spec::load::SpanIndex;
 use crate::spec::manifests::ManifestSpec;
 use crate::spec::path::SpecPath;
 use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 /// What identifies an object in a cluster: API group, kind, namespace (none for a
@@ -39,6 +41,9 @@ struct Writer<'m> {
     origin: Option<&'m SpecPath>,
     /// A Flux Kustomization gitopsc generates: their names are checked with the Flux graph.
     generated_kustomization: bool,
+    /// The name (`namespace/name`) the object had before the app's patches renamed it, and
+    /// where the last renaming patch is written.
+    renamed: Option<(String, Option<Span>)>,
 }
 
 impl Writer<'_> {
@@ -48,9 +53,13 @@ impl Writer<'_> {
             (Some(app), None) => format!("app `{app}`"),
             (None, _) => "the cluster's shared objects".to_string(),
         };
+        let renamed = match &self.renamed {
+            Some((before, _)) => format!(", `{before}` renamed by a patch"),
+            None => String::new(),
+        };
         match self.path {
-            ("", file) => format!("{who} (`{file}`)"),
-            (dir, file) => format!("{who} (`{dir}/{file}`)"),
+            ("", file) => format!("{who} (`{file}`{renamed})"),
+            (dir, file) => format!("{who} (`{dir}/{file}`{renamed})"),
         }
     }
 }
@@ -97,10 +106,29 @@ fn twice(
     } else {
         second
     };
-    let at = [second, first]
+    let renaming = [second, first]
         .iter()
-        .find_map(|w| w.origin.and_then(|o| origin_span(o, spans)))
+        .find_map(|w| w.renamed.as_ref().and_then(|(_, at)| *at));
+    let at = renaming
+        .or_else(|| {
+            [second, first]
+                .iter()
+                .find_map(|w| w.origin.and_then(|o| origin_span(o, spans)))
+        })
         .or_else(|| spans.value(&SpecPath::app(app_of(later)?).field(AppSpec::NAME)));
+    let (label, help) = if renaming.is_some() {
+        (
+            "renames an object onto one written elsewhere",
+            "an object has one writer, or two Flux Kustomizations fight over it and pruning one deletes it: \
+             change the patch's new name or namespace, or narrow its `target`",
+        )
+    } else {
+        (
+            "writes an object written elsewhere",
+            "an object has one writer, or two Flux Kustomizations fight over it and pruning one deletes it: \
+             rename one of them, or drop the user manifest of an object gitopsc writes (change it with `patches`)",
+        )
+    };
     Diagnostic::error(
         Code::ObjectWrittenTwice,
         format!(
@@ -109,11 +137,8 @@ fn twice(
             second.describe()
         ),
     )
-    .at(at, "writes an object written elsewhere")
-    .help(
-        "an object has one writer, or two Flux Kustomizations fight over it and pruning one deletes it: \
-         rename one of them, or drop the user manifest of an object gitopsc writes (change it with `patches`)",
-    )
+    .at(at, label)
+    .help(help)
 }
 
 /// Where the spec node at `pointer` is: a manifest entry's `object` key or `path` value.
@@ -132,6 +157,7 @@ fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
         path: (dir, "helmrepository.yaml"),
         origin: None,
         generated_kustomization: false,
+        renamed: None,
     };
     if let Some(sources) = &model.shared_sources {
         for s in &sources.sources {
@@ -144,7 +170,7 @@ fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
         }
     }
     if let Some(stores) = &model.shared_stores {
-        out.extend(manifests(&stores.stores, &stores.dir, None));
+        out.extend(manifests(&stores.stores, &stores.dir, None, None));
         out.push(kustomization(
             &stores.kustomization,
             &model.flux.cluster_dir,
@@ -155,7 +181,7 @@ fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
         out.push(kustomization(&gate.kustomization, &model.flux.cluster_dir, None));
     }
     if let Some(images) = &model.image_automation {
-        out.extend(manifests(&images.manifests, &images.dir, None));
+        out.extend(manifests(&images.manifests, &images.dir, None, None));
         out.push(kustomization(
             &images.kustomization,
             &model.flux.cluster_dir,
@@ -169,7 +195,12 @@ fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
         .map(|app| {
             let mut own = Vec::new();
             for layer in &app.layers {
-                own.extend(manifests(&layer.manifests, &layer.dir, Some(&app.name)));
+                own.extend(manifests(
+                    &layer.manifests,
+                    &layer.dir,
+                    Some(&app.name),
+                    Some(&app.post).filter(|p| p.patches.iter().any(Patch::renames)),
+                ));
                 own.push(kustomization(
                     &layer.kustomization,
                     &app.kustomizations_file,
@@ -201,33 +232,86 @@ fn kustomization<'m>(k: &'m FluxKustomization, file: &'m str, app: Option<&'m st
             path: ("", file),
             origin: None,
             generated_kustomization: true,
+            renamed: None,
         },
     )
 }
 
-/// The objects of a folder's manifests (documents that hold no object are skipped).
+/// The objects of a folder's manifests (documents that hold no object are skipped), under
+/// the names `post`'s patches give them.
 fn manifests<'m>(
     manifests: &'m [Manifest],
     dir: &'m str,
     app: Option<&'m str>,
+    post: Option<&'m Post>,
 ) -> impl Iterator<Item = (Key, Writer<'m>)> {
     manifests.iter().filter_map(move |m| {
+        let (key, labels) = identity(m)?;
+        let (key, renamed) = match post {
+            Some(post) => patched(key, labels, post),
+            None => (key, None),
+        };
         Some((
-            identity(m)?,
+            key,
             Writer {
                 app,
                 path: (dir, m.file.as_str()),
                 origin: m.origin.as_ref(),
                 generated_kustomization: false,
+                renamed,
             },
         ))
     })
 }
 
+/// An object's key after the app's labels and patches, as the render stage applies them to
+/// it: its kind and metadata alone (what a patch's target and a rename read), with the name
+/// it had and the last renaming patch when a patch renames it.
+fn patched(key: Key, labels: Map<String, Value>, post: &Post) -> (Key, Option<(String, Option<Span>)>) {
+    // A skeleton of the rendered object: not spec paths.
+    let mut object = json!({"kind": key.kind, "metadata": {"name": key.name, "labels": labels}});
+    if let Some(ns) = &key.namespace {
+        object["metadata"]["namespace"] = json!(ns);
+    }
+    add_metadata(&mut object, "labels", &post.labels);
+    let mut by = None;
+    for patch in &post.patches {
+        if patch.renames() && patch.matches(&object) {
+            let before = (
+                object["metadata"]["name"].clone(),
+                object["metadata"]["namespace"].clone(),
+            );
+            patch.apply_to_metadata(&mut object);
+            if (
+                object["metadata"]["name"].clone(),
+                object["metadata"]["namespace"].clone(),
+            ) != before
+            {
+                by = Some(patch.span);
+            }
+        }
+    }
+    let Some(at) = by else {
+        return (key, None);
+    };
+    let text = |field: &str| object["metadata"][field].as_str().map(String::from);
+    let before = match &key.namespace {
+        Some(ns) => format!("{ns}/{}", key.name),
+        None => key.name.clone(),
+    };
+    let renamed = Key {
+        name: text("name").unwrap_or_else(|| key.name.clone()),
+        namespace: key.namespace.as_ref().and(text("namespace")),
+        ..key
+    };
+    (renamed, Some((before, at)))
+}
+
 /// The key of a manifest's object, read from its item the way the blueprints read it:
-/// `metadata` (a user object), `meta`, or the item itself holds `name` and `namespace`
-/// (`object_name` first: an ExternalSecret named apart from its Secret).
-fn identity(m: &Manifest) -> Option<Key> {
+/// `metadata` (a user object), `meta`, or the item itself holds `name`, `namespace` and
+/// `labels` (`object_name` first: an ExternalSecret named apart from its Secret); and the
+/// labels the item gives it.
+fn identity(m: &Manifest) -> Option<(Key, Map<String, Value>)> {
     let value = serde_json::to_value(&*m.item).ok()?;
     let text = |v: &Value, field: &str| v.get(field).and_then(Value::as_str).map(String::from);
     let (group, kind, namespaced) = match m.kind {
@@ -244,10 +328,15 @@ fn identity(m: &Manifest) -> Option<Key> {
         .find_map(|f| value.get(*f).filter(|v| v.is_object()))
         .unwrap_or(&value);
     let name = text(&value, "object_name").or_else(|| text(meta, "name"))?;
-    Some(Key {
+    let labels = meta
+        .get("labels")
+        .and_then(Value::as_object)
+        .map_or_else(Map::new, Map::clone);
+    let key = Key {
         group,
         kind,
         namespace: text(meta, "namespace").filter(|_| namespaced),
         name,
-    })
+    };
+    Some((key, labels))
 }

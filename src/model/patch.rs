@@ -123,6 +123,63 @@ impl Patch {
     }
 }
 
+/// The rendered object's metadata, which a renaming operation writes or reads below:
+/// not a spec path.
+const METADATA: &str = "/metadata";
+
+impl Patch {
+    /// Whether the patch may change an object's name or namespace: a JSON patch operation on
+    /// `/metadata` (or below it), a merge patch of `metadata.name` or `metadata.namespace`.
+    pub fn renames(&self) -> bool {
+        match &self.change {
+            Change::Json(ops) => ops.iter().any(on_metadata),
+            Change::Merge(merge) => renaming_merge(merge).is_some(),
+        }
+    }
+
+    /// Applies to `object` (its kind and metadata) what the patch does to an object's
+    /// metadata: each JSON patch operation on `/metadata` on its own (the others need the
+    /// whole object; one that fails here fails on the object too, and is reported when it
+    /// renders), a merge patch's `metadata.name` and `metadata.namespace`.
+    pub fn apply_to_metadata(&self, object: &mut Value) {
+        match &self.change {
+            Change::Json(ops) => {
+                for op in ops.iter().filter(|op| on_metadata(op)) {
+                    let _failed_on_the_whole_object_too = json_patch::patch(object, std::slice::from_ref(op));
+                }
+            }
+            Change::Merge(merge) => {
+                if let Some(renaming) = renaming_merge(merge) {
+                    json_patch::merge(object, &renaming);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a JSON patch operation reads or writes an object's metadata.
+fn on_metadata(op: &json_patch::PatchOperation) -> bool {
+    let Ok(Value::Object(fields)) = serde_json::to_value(op) else {
+        return false;
+    };
+    ["path", "from"].iter().any(|f| {
+        fields
+            .get(*f)
+            .and_then(Value::as_str)
+            .is_some_and(|p| p == METADATA || p.starts_with(&format!("{METADATA}/")))
+    })
+}
+
+/// The part of a merge patch that renames: its `metadata.name` and `metadata.namespace`.
+fn renaming_merge(merge: &Value) -> Option<Value> {
+    let metadata = merge.get("metadata")?.as_object()?;
+    let kept: Map<String, Value> = ["name", "namespace"]
+        .iter()
+        .filter_map(|f| Some((f.to_string(), metadata.get(*f)?.clone())))
+        .collect();
+    (!kept.is_empty()).then(|| serde_json::json!({ "metadata": kept }))
+}
+
 /// Adds labels or annotations to an object's metadata; those it has already stay.
 pub fn add_metadata(object: &mut Value, field: &str, entries: &BTreeMap<String, String>) {
     if entries.is_empty() {
@@ -191,6 +248,38 @@ mod tests {
         let mut object = json!({"spec": {"replicas": 1, "x": 1}});
         merge.apply(&mut object).unwrap();
         assert_eq!(object, json!({"spec": {"replicas": 2}}));
+    }
+
+    #[test]
+    fn renames_are_read_from_the_metadata_operations_alone() {
+        let ops = serde_json::from_value(json!([
+            {"op": "replace", "path": "/spec/type", "value": "ClusterIP"},
+            // An operation on the rendered object: not a spec path.
+            {"op": "replace", "path": "/metadata/name", "value": "web"}
+        ]))
+        .unwrap();
+        let json = patch(PatchTarget::default(), Change::Json(ops));
+        assert!(json.renames());
+        let mut object = json!({"kind": "Service", "metadata": {"name": "web2"}});
+        json.apply_to_metadata(&mut object);
+        assert_eq!(object["metadata"]["name"], "web");
+        let merge = patch(
+            PatchTarget::default(),
+            Change::Merge(
+                json!({"metadata": {"namespace": "shared", "labels": {"a": "b"}}, "spec": {"x": 1}}),
+            ),
+        );
+        assert!(merge.renames());
+        merge.apply_to_metadata(&mut object);
+        assert_eq!(
+            object,
+            json!({"kind": "Service", "metadata": {"name": "web", "namespace": "shared"}})
+        );
+        let labels_only = patch(
+            PatchTarget::default(),
+            Change::Merge(json!({"metadata": {"labels": {}}})),
+        );
+        assert!(!labels_only.renames());
     }
 
     #[test]

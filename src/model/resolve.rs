@@ -396,8 +396,49 @@ fn check_references(app: &AppCtx, parts: &mut Parts) {
     }
 }
 
-/// A warning when an app connects to another app's PostgreSQL (references its host) from a
-/// namespace the database's default-deny policies do not admit.
+/// A data service of an app, as a client in another namespace meets its NetworkPolicies:
+/// what it is, whether it refuses other namespaces unless listed, the list, and its field.
+struct Guarded<'s> {
+    what: &'static str,
+    /// Closed by its namespace's default deny (else by the operator's own NetworkPolicy).
+    by_default_deny: bool,
+    denies: bool,
+    allowed: &'s [crate::spec::Name],
+    field: &'static str,
+}
+
+/// The data services of `owner` that a reference of `key` connects to, with an allow-list of
+/// namespaces: its PostgreSQL (any host: the cluster's or a pooler's), which a default deny of
+/// its namespace closes, and its Dragonfly, which the operator's own NetworkPolicy closes (and
+/// gitopsc's default deny). A KubeBlocks Redis has no allow-list: not one of them.
+fn guarded<'s>(owner: &'s AppSpec, key: &str, default_deny: bool) -> Option<Guarded<'s>> {
+    if let Some(pg) = &owner.postgres
+        && key.starts_with("postgres.")
+        && key.ends_with(".host")
+    {
+        return Some(Guarded {
+            what: "the database",
+            by_default_deny: true,
+            denies: default_deny,
+            allowed: &pg.allow_namespaces,
+            field: "postgres.allowNamespaces",
+        });
+    }
+    let redis = owner.redis.as_ref()?;
+    (redis.provider == crate::spec::data::RedisProvider::Dragonfly
+        && matches!(key, "redis.host" | "redis.address"))
+    .then(|| Guarded {
+        what: "the Dragonfly",
+        by_default_deny: false,
+        denies: true,
+        allowed: &redis.allow_namespaces,
+        field: "redis.allowNamespaces",
+    })
+}
+
+/// A warning when an app connects to a data service of another app (references its host)
+/// from a namespace the service's policies do not admit: a PostgreSQL under a default deny, a
+/// Dragonfly (the operator's NetworkPolicy); each takes other namespaces by name only.
 fn database_refused(
     app: &AppCtx,
     other: &str,
@@ -405,34 +446,41 @@ fn database_refused(
     at: &SpecPath,
 ) -> Option<Diagnostic> {
     let owner = app.cluster.apps.iter().find(|a| a.name.as_str() == other)?;
-    let pg = owner.postgres.as_ref()?;
     let namespace = owner.namespace();
-    let connects = used
-        .keys
-        .iter()
-        .any(|k| k.starts_with("postgres.") && k.ends_with(".host"));
-    let denies = app
+    if namespace == app.namespace {
+        return None;
+    }
+    let default_deny = app
         .cluster
         .apps
         .iter()
         .any(|a| a.namespace() == namespace && a.network_policy.as_ref().is_some_and(|p| p.default_deny));
-    let allowed = pg.allow_namespaces.iter().any(|n| n.as_str() == app.namespace);
-    if !connects || !denies || allowed || namespace == app.namespace {
-        return None;
-    }
-    Some(
-        Diagnostic::warning(
-            Code::DatabaseNamespaceNotAllowed,
-            format!(
-                "app `{}` connects to the database of app `{other}`, whose namespace `{namespace}` denies by default and does not admit namespace `{}`",
-                app.name, app.namespace
-            ),
+    let refused = used
+        .keys
+        .iter()
+        .filter_map(|k| guarded(owner, k, default_deny))
+        .find(|g| g.denies && !g.allowed.iter().any(|n| n.as_str() == app.namespace))?;
+    let message = if refused.by_default_deny {
+        format!(
+            "app `{}` connects to {} of app `{other}`, whose namespace `{namespace}` denies by default and does not admit namespace `{}`",
+            app.name, refused.what, app.namespace
         )
-        .at(app.spans.value(at), "refused by the database's NetworkPolicy")
-        .help(format!(
-            "add `{}` to `postgres.allowNamespaces` of app `{other}`",
-            app.namespace
-        )),
+    } else {
+        format!(
+            "app `{}` connects to {} of app `{other}`, whose NetworkPolicies (the operator's, and gitopsc's under a default deny) admit clients of namespace `{namespace}` only, not of `{}`",
+            app.name, refused.what, app.namespace
+        )
+    };
+    Some(
+        Diagnostic::warning(Code::DatabaseNamespaceNotAllowed, message)
+            .at(
+                app.spans.value(at),
+                format!("refused by {}'s NetworkPolicy", refused.what),
+            )
+            .help(format!(
+                "add `{}` to `{}` of app `{other}`",
+                app.namespace, refused.field
+            )),
     )
 }
 

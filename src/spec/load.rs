@@ -24,6 +24,17 @@ pub struct NodeSpans {
     pub value: Span,
 }
 
+/// A scalar of the spec: a key or a value, at its JSON pointer (a key's is its entry's).
+#[derive(Debug, Clone)]
+pub struct ScalarAt {
+    /// The JSON pointer of the node (of the entry, for a key).
+    pub pointer: String,
+    /// Where it is written.
+    pub span: Span,
+    /// Whether it is a mapping's key.
+    pub key: bool,
+}
+
 /// Where every node of the spec is, looked up by JSON pointer (`/apps/0/helm/version`).
 #[derive(Debug)]
 pub struct SpanIndex {
@@ -155,6 +166,39 @@ impl SpanNode {
         }
     }
 
+    /// Pushes every scalar below the node (at `pointer`) to `out`.
+    fn scalars(&self, pointer: &mut String, out: &mut Vec<ScalarAt>) {
+        let len = pointer.len();
+        match &self.children {
+            Children::Scalar => out.push(ScalarAt {
+                pointer: pointer.clone(),
+                span: self.span,
+                key: false,
+            }),
+            Children::Map(entries) => {
+                for (key, key_span, node) in entries {
+                    pointer.push('/');
+                    pointer.push_str(&escape_pointer(key));
+                    out.push(ScalarAt {
+                        pointer: pointer.clone(),
+                        span: *key_span,
+                        key: true,
+                    });
+                    node.scalars(pointer, out);
+                    pointer.truncate(len);
+                }
+            }
+            Children::Seq(items) => {
+                for (i, node) in items.iter().enumerate() {
+                    pointer.push('/');
+                    pointer.push_str(&i.to_string());
+                    node.scalars(pointer, out);
+                    pointer.truncate(len);
+                }
+            }
+        }
+    }
+
     /// The node of item `index` of a sequence.
     pub fn item(&self, index: usize) -> Option<&SpanNode> {
         match &self.children {
@@ -195,6 +239,15 @@ impl SpanIndex {
             record_miss(pointer.to_string());
         }
         spans
+    }
+
+    /// Every scalar of the spec, keys included, in the order of the text: what a comment
+    /// of the text can follow (`# ...` outside all of them is a comment).
+    pub fn scalars(&self) -> Vec<ScalarAt> {
+        let mut out = Vec::new();
+        self.root.scalars(&mut String::new(), &mut out);
+        out.sort_unstable_by_key(|s| s.span.start);
+        out
     }
 
     /// True when the spec has a node at `pointer`.

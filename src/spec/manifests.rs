@@ -160,6 +160,44 @@ fn is_inside(path: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
+/// The manifest paths (`manifests[].path`) anywhere in the data of a spec or of a fleet's
+/// file, those inside the spec's folder, normalized (`a/b`): what a command that lays the spec
+/// out of git needs beside it.
+pub fn named_paths(value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![value];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                let entries = map
+                    .get(super::AppSpec::MANIFESTS.name())
+                    .and_then(Value::as_array);
+                let paths = entries
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.get(ManifestSpec::PATH.name())?.as_str());
+                found.extend(paths.filter(|p| is_inside(p)).map(|p| {
+                    Path::new(p)
+                        .components()
+                        .filter_map(|c| {
+                            c.as_os_str()
+                                .to_str()
+                                .filter(|_| matches!(c, Component::Normal(_)))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("/")
+                }));
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// The YAML files at `path`: itself, or those below it in name order.
 fn files(path: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let meta = std::fs::metadata(path)?;
@@ -254,6 +292,15 @@ fn split_documents(text: &str) -> Vec<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_paths_are_found_at_any_depth_and_kept_inside() {
+        let value = serde_json::json!({
+            "apps": [{"name": "a", "manifests": [{"path": "./x/y.yaml"}, {"path": "../out.yaml"}, {"object": {}}]}],
+            "clusters": [{"overrides": {"apps": [{"manifests": [{"path": "z"}]}]}}]
+        });
+        assert_eq!(named_paths(&value), ["x/y.yaml", "z"]);
+    }
 
     #[test]
     fn streams_split_at_document_markers() {

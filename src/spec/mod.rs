@@ -11,6 +11,7 @@ pub mod data;
 pub mod data_checks;
 pub mod decryption;
 mod dragonfly_checks;
+pub mod image_markers;
 pub mod images;
 pub mod load;
 pub mod manifests;
