@@ -14,6 +14,7 @@ use crate::spec::load::{Loaded, SpanIndex, SpanNode};
 use crate::spec::schema::did_you_mean;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 /// The fields of a fleet spec.
 pub const FLEET_FIELDS: &[&str] = &[
@@ -57,6 +58,8 @@ pub struct Fleet {
     /// The parts of the fleet file values come from: each app's definition, each cluster and
     /// each shared field, with its span ([`Fleet::origin`]).
     pub origins: Vec<(Span, String)>,
+    /// The files it was read from, in order, then the folders walked for its parts.
+    pub read: Vec<PathBuf>,
 }
 
 impl Fleet {
@@ -88,8 +91,9 @@ pub struct Cluster {
     pub loaded: Loaded,
 }
 
-/// Expands a loaded fleet spec; the errors of its structure otherwise.
-pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
+/// Expands a loaded fleet spec, read from the paths `read`; the errors of its structure
+/// otherwise.
+pub fn expand(fleet: &Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
     let root = Part {
         value: &fleet.value,
         spans: fleet.spans.root(),
@@ -147,6 +151,7 @@ pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
         clusters: expanded,
         warnings,
         origins: origins(root, fleet.source.text.len()),
+        read,
     })
 }
 
@@ -493,7 +498,7 @@ clusters:
     #[test]
     fn each_cluster_is_a_cluster_spec_with_the_fleets_spans() {
         let fleet_spec = loaded(FLEET);
-        let fleet = expand(&fleet_spec).unwrap();
+        let fleet = expand(&fleet_spec, Vec::new()).unwrap();
         assert_eq!(fleet.name, "acme");
         let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["staging", "production"]);
@@ -540,7 +545,7 @@ clusters:
         let text = FLEET
             .replace("metadata: {name: acme}", "metadata: {name: acme}\nclustres: []")
             .replace("  - name: staging\n    apps:\n      - name: web", "  - name: staging\n    flux: {repoPath: x}\n    apps:\n      - name: wbe\n  - name: production2\n  - name: staging");
-        let errors = expand(&loaded(&text)).unwrap_err();
+        let errors = expand(&loaded(&text), Vec::new()).unwrap_err();
         let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
         for expected in [
             "unknown field `clustres`",

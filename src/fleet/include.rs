@@ -58,9 +58,10 @@ impl Files {
     }
 }
 
-/// The loaded root, with its parts joined in when it has any. `None` when the root is not a
+/// The loaded root, with its parts joined in when it has any, and the paths it was read from:
+/// its files in order, then the folders walked for parts. `None` when the root is not a
 /// fleet spec (or cannot be loaded: the cluster spec's way then says why).
-pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
+pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     let mut root = load::load(&files.root).ok()?;
     if root.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
         return None;
@@ -74,8 +75,14 @@ pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
             }));
         }
     };
+    let mut read: Vec<PathBuf> = std::iter::once(files.root.clone())
+        .chain(parts.iter().map(|(p, _)| p.clone()))
+        .collect();
+    if files.folder {
+        read.extend(folders(files.root.parent().unwrap_or(Path::new("."))));
+    }
     if parts.is_empty() {
-        return Some(Ok(root));
+        return Some(Ok((root, read)));
     }
     // The parts parse in parallel; the first that fails, in their order, is reported.
     use rayon::prelude::*;
@@ -87,7 +94,7 @@ pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
             Err((source, diagnostics)) => return Some(Err(Failure { source, diagnostics })),
         }
     }
-    Some(join(loaded))
+    Some(join(loaded).map(|joined| (joined, read)))
 }
 
 /// The files a fleet root at `root` names in `include:`, relative to its folder as written:
@@ -172,16 +179,32 @@ fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<S
 
 /// Every `*.yaml` file below `dir` (hidden folders and files skipped), sorted by path.
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
+    let mut out: Vec<PathBuf> = walk(dir)
         .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yaml"))
         .map(walkdir::DirEntry::into_path)
         .collect();
     out.sort();
     out
+}
+
+/// Every folder [`yaml_files`] walks below `dir`, `dir` included: a file added to or removed
+/// from one changes the folder's own times.
+fn folders(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walk(dir)
+        .filter(|e| e.file_type().is_dir())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The entries below `dir`, hidden ones skipped, symlinks not followed.
+fn walk(dir: &Path) -> impl Iterator<Item = walkdir::DirEntry> {
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
 }
 
 /// The root and its parts as one loaded spec: the parts' lists appended to the root's.

@@ -320,6 +320,15 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// The text of the spec file at `path`, as [`load`] parses it (without a byte-order mark).
+pub fn read_text(path: &Path) -> Option<Source> {
+    let source = read(path).ok()?;
+    Some(match source.text.strip_prefix('\u{feff}') {
+        Some(rest) => Source::new(source.name.clone(), rest.to_string()),
+        None => source,
+    })
+}
+
 /// Parses spec text. See [`load`].
 pub fn parse(source: Source) -> Result<Loaded, LoadError> {
     // A byte-order mark is not content.
