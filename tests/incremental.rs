@@ -312,6 +312,16 @@ fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
         }
         run(&cache, &["-q", "build", "--force", s(&spec), "--out", s(&out)]).expect(0);
     }
+    // Named relative to the folder a run starts in, the spec is recorded all the same.
+    let here = |args: &[&str]| gitopsc_env(dir.path(), args, &[("GITOPSC_CACHE_DIR", s(&cache))]);
+    std::fs::write(spec.join("apps/note.yaml.txt"), "not a part").unwrap();
+    assert_eq!(recall_in(&cache, &spec, &out), None, "a file added to the folder");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    here(&["-q", "check", "spec", "--out", "out"]).expect(0);
+    assert!(
+        recall_in(&cache, &spec, &out).is_some(),
+        "a relative spec is not recorded"
+    );
     // A build that changes nothing takes the recorded expansion too, and says so as a full one.
     let fast = run(&cache, &["build", s(&spec), "--out", s(&out)]);
     let full = run(&dir.path().join("none"), &["build", s(&spec), "--out", s(&out)]);

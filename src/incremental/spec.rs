@@ -82,7 +82,9 @@ impl Recorder {
         let lines: Option<Vec<String>> = read
             .par_iter()
             .map(|path| {
-                let abs = std::fs::canonicalize(path.parent()?)
+                // The folder of a path named relative to here may be empty: here.
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                let abs = std::fs::canonicalize(parent.unwrap_or(Path::new(".")))
                     .ok()?
                     .join(path.file_name()?);
                 let rel = abs.strip_prefix(&self.base).ok()?.to_str()?;
