@@ -367,14 +367,26 @@ fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool)
 /// Fast path: the tree is what this very build rendered from this very spec, untouched. The
 /// warnings are those the build that wrote it found, at their place in this very text.
 fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<Outcome> {
-    let source = target.text()?;
+    // A fleet's cluster has its input stamp: its text is read only for recorded warnings.
+    let (input, text) = match target.cluster_input() {
+        Some(input) => (input.to_string(), None),
+        None => {
+            let source = target.text()?;
+            (target.input_of(&source.text), Some(source))
+        }
+    };
     let (files, recorded) = emit::unchanged_for(
         out_dir,
         &target.owner(),
-        &target.input_of(&source.text),
+        &input,
         &target.spec_dir(),
         ctx.style.full,
     )?;
+    let source = match text {
+        Some(source) => source,
+        None if recorded.is_empty() => Source::new(target.spec().display().to_string(), ""),
+        None => target.text()?,
+    };
     let diags = recorded
         .iter()
         .map(|w| w.diagnostic(&source.text))

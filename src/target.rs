@@ -5,7 +5,7 @@ use crate::emit::owner::Owner;
 use crate::source::Source;
 use crate::spec::load::Loaded;
 use crate::{Checked, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A spec to compile, and whose tree it is.
 pub struct Target<'a> {
@@ -18,17 +18,19 @@ pub struct Target<'a> {
 /// One cluster of a fleet.
 struct FleetCluster {
     owner: Owner,
-    /// The fleet's text (all its files).
-    source: Source,
+    /// The fleet's text (all its files); for a remembered cluster, the files to read it from.
+    source: Result<Source, Vec<PathBuf>>,
     spec: Spec,
     /// The input stamp of the cluster's spec ([`input_of_cluster`]).
     input: String,
 }
 
-/// A fleet's cluster's spec: expanded, or checked already.
+/// A fleet's cluster's spec: expanded, checked already, or remembered (its input stamp taken
+/// from the record of the fleet's files, [`crate::incremental::spec`]; expanded when needed).
 enum Spec {
     Loaded(Box<Loaded>),
     Checked(Box<Checked>),
+    Remembered,
     Taken,
 }
 
@@ -43,7 +45,20 @@ impl<'a> Target<'a> {
     pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded, input: String) -> Self {
         let source = loaded.source.clone();
         let owner = Owner::fleet_cluster(fleet, cluster);
-        Self::cluster(spec, owner, source, Spec::Loaded(Box::new(loaded)), input)
+        Self::cluster(spec, owner, Ok(source), Spec::Loaded(Box::new(loaded)), input)
+    }
+
+    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, whose input stamp
+    /// `input` is remembered for the fleet's `files` as they are.
+    pub fn remembered_cluster(
+        spec: &'a Path,
+        fleet: &str,
+        cluster: &str,
+        input: String,
+        files: Vec<PathBuf>,
+    ) -> Self {
+        let owner = Owner::fleet_cluster(fleet, cluster);
+        Self::cluster(spec, owner, Err(files), Spec::Remembered, input)
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, checked.
@@ -56,10 +71,16 @@ impl<'a> Target<'a> {
     ) -> Self {
         let source = checked.source.clone();
         let owner = Owner::fleet_cluster(fleet, cluster);
-        Self::cluster(spec, owner, source, Spec::Checked(Box::new(checked)), input)
+        Self::cluster(spec, owner, Ok(source), Spec::Checked(Box::new(checked)), input)
     }
 
-    fn cluster(spec: &'a Path, owner: Owner, source: Source, loaded: Spec, input: String) -> Self {
+    fn cluster(
+        spec: &'a Path,
+        owner: Owner,
+        source: Result<Source, Vec<PathBuf>>,
+        loaded: Spec,
+        input: String,
+    ) -> Self {
         Target {
             spec,
             cluster: Some(FleetCluster {
@@ -88,7 +109,15 @@ impl<'a> Target<'a> {
     /// the fleet's (all its files). `None` when the file cannot be read.
     pub fn text(&self) -> Option<Source> {
         match &self.cluster {
-            Some(c) => Some(c.source.clone()),
+            Some(FleetCluster { source: Ok(s), .. }) => Some(s.clone()),
+            Some(FleetCluster {
+                source: Err(files), ..
+            }) => {
+                let sources: Option<Vec<Source>> =
+                    files.iter().map(|f| crate::spec::load::read_text(f)).collect();
+                let sources = sources?;
+                Some(Source::composite(sources.first()?.name.clone(), &sources).0)
+            }
             None => {
                 let text = std::fs::read_to_string(self.spec).ok()?;
                 let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -104,6 +133,11 @@ impl<'a> Target<'a> {
             None => emit::Stamp::input_of(text),
             Some(c) => c.input.clone(),
         }
+    }
+
+    /// A fleet's cluster's input stamp; `None` for a cluster spec (its text's is its stamp).
+    pub fn cluster_input(&self) -> Option<&str> {
+        self.cluster.as_ref().map(|c| c.input.as_str())
     }
 
     /// Whose tree it is.
@@ -126,12 +160,17 @@ impl<'a> Target<'a> {
         };
         let spec_path = self.spec;
         let owner = cluster.owner.clone();
-        let spec = std::mem::replace(&mut cluster.spec, Spec::Taken);
+        let mut spec = std::mem::replace(&mut cluster.spec, Spec::Taken);
+        if let Spec::Remembered = spec {
+            let loaded = expanded(spec_path, &owner.cluster)?;
+            cluster.input = input_of_cluster(&loaded);
+            spec = Spec::Loaded(Box::new(loaded));
+        }
         let mut prepared = prepare_with(
             || match spec {
                 Spec::Loaded(loaded) => check_cluster(*loaded, &owner.cluster, spec_path),
                 Spec::Checked(checked) => Ok(*checked),
-                Spec::Taken => Err(Failure {
+                Spec::Remembered | Spec::Taken => Err(Failure {
                     source: None,
                     diagnostics: vec![crate::diagnostic::Diagnostic::error(
                         crate::diagnostic::Code::Internal,
@@ -165,6 +204,27 @@ impl<'a> Target<'a> {
             )
         })
     }
+}
+
+/// The spec of the cluster `cluster` of the fleet in the file `spec`, expanded now.
+fn expanded(spec: &Path, cluster: &str) -> Result<Loaded, Failure> {
+    let lost = || Failure {
+        source: None,
+        diagnostics: vec![crate::diagnostic::Diagnostic::error(
+            crate::diagnostic::Code::Internal,
+            format!(
+                "the cluster `{cluster}` left the fleet `{}` during the run",
+                spec.display()
+            ),
+        )],
+    };
+    let fleet = crate::fleet::load_if_fleet(spec).ok_or_else(lost)??;
+    fleet
+        .clusters
+        .into_iter()
+        .find(|c| c.name == cluster)
+        .map(|c| c.loaded)
+        .ok_or_else(lost)
 }
 
 /// Checks a fleet's cluster's spec; every diagnostic names the cluster.

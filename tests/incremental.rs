@@ -224,3 +224,106 @@ fn an_untouched_tree_and_a_comment_are_current_and_the_cache_is_not_in_the_tree(
         run(&cache, &all).expect(0);
     }
 }
+
+/// What a step does to a fleet folder, and the change.
+type Step<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
+#[test]
+fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
+    use gitopsc::incremental::spec::recall_in;
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join("spec"),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    std::fs::create_dir_all(&spec).unwrap();
+    let fleet = Fleet {
+        apps: (0..6).map(|n| Some((n, 1))).collect(),
+        comment: 0,
+        broken: None,
+    };
+    fleet.write(&spec);
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    // Each step changes the folder, then a check (which records the expansion once the
+    // files are older than it) must say what a run without any cache says.
+    let part = spec.join("apps/app3.yaml");
+    let steps: Vec<Step> = vec![
+        ("nothing", Box::new(|| {})),
+        (
+            "a part edited, its size kept",
+            Box::new(|| {
+                let text = std::fs::read_to_string(&part).unwrap();
+                std::fs::write(&part, text.replace("replicaCount: 1", "replicaCount: 2")).unwrap();
+            }),
+        ),
+        (
+            "a part added",
+            Box::new(|| {
+                let text = std::fs::read_to_string(&part).unwrap();
+                std::fs::write(spec.join("apps/extra.yaml"), text.replace("app3", "app99")).unwrap();
+            }),
+        ),
+        (
+            "a part removed",
+            Box::new(|| std::fs::remove_file(spec.join("apps/extra.yaml")).unwrap()),
+        ),
+        (
+            "an output file edited by hand",
+            Box::new(|| {
+                let tree = read_tree(&out);
+                let file = tree
+                    .keys()
+                    .find(|p| p.ends_with(".yaml") && p.contains("app1"))
+                    .unwrap();
+                std::fs::write(out.join(file), "hand: edit\n").unwrap();
+            }),
+        ),
+    ];
+    for (what, step) in steps {
+        step();
+        if what != "an output file edited by hand" {
+            assert_eq!(recall_in(&cache, &spec, &out), None, "{what}: recorded already");
+        }
+        // Files must be older than the run that records them: a clock tick between.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        for round in ["records", "recalls"] {
+            let fast = run(&cache, &["check", s(&spec), "--out", s(&out)]);
+            let full = run(&dir.path().join("none"), &["check", s(&spec), "--out", s(&out)]);
+            assert_eq!(
+                (fast.code, &fast.stdout, &fast.stderr),
+                (full.code, &full.stdout, &full.stderr),
+                "{what}: the check that {round}"
+            );
+            let json = run(&cache, &["check", "--format", "json", s(&spec), "--out", s(&out)]);
+            let full = run(
+                &dir.path().join("none"),
+                &["check", "--format", "json", s(&spec), "--out", s(&out)],
+            );
+            assert_eq!(json.stdout, full.stdout, "{what}: JSON, the check that {round}");
+            // A fleet with warnings of its own (an app no cluster runs) is not recorded.
+            assert_eq!(
+                recall_in(&cache, &spec, &out).is_some(),
+                serde_json::from_str::<serde_json::Value>(&full.stdout).unwrap()["diagnostics"]
+                    .as_array()
+                    .is_some_and(Vec::is_empty),
+                "{what}: whether the check recorded the expansion"
+            );
+        }
+        run(&cache, &["-q", "build", "--force", s(&spec), "--out", s(&out)]).expect(0);
+    }
+    // Named relative to the folder a run starts in, the spec is recorded all the same.
+    let here = |args: &[&str]| gitopsc_env(dir.path(), args, &[("GITOPSC_CACHE_DIR", s(&cache))]);
+    std::fs::write(spec.join("apps/note.yaml.txt"), "not a part").unwrap();
+    assert_eq!(recall_in(&cache, &spec, &out), None, "a file added to the folder");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    here(&["-q", "check", "spec", "--out", "out"]).expect(0);
+    assert!(
+        recall_in(&cache, &spec, &out).is_some(),
+        "a relative spec is not recorded"
+    );
+    // A build that changes nothing takes the recorded expansion too, and says so as a full one.
+    let fast = run(&cache, &["build", s(&spec), "--out", s(&out)]);
+    let full = run(&dir.path().join("none"), &["build", s(&spec), "--out", s(&out)]);
+    assert_eq!((fast.code, &fast.stdout), (full.code, &full.stdout));
+}

@@ -29,7 +29,7 @@ fn file_stage(rel: &str) -> usize {
         _ if rel.starts_with("model/") => MODEL,
         _ if rel.starts_with("render/") => RENDER,
         // The incremental seam is the emit stage's memory of the trees it wrote.
-        _ if rel.starts_with("emit/") || rel == "incremental.rs" => EMIT,
+        _ if rel.starts_with("emit/") || rel.starts_with("incremental") => EMIT,
         _ => ABOVE,
     }
 }

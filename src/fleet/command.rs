@@ -15,6 +15,41 @@ use crate::{Checked, Failure};
 use std::fmt::Write;
 use std::path::Path;
 
+/// How a fleet command runs: its spec, output root and options.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    /// The spec file (or folder).
+    spec: &'a Path,
+    /// The output root.
+    out: &'a Path,
+    /// `--blueprints`.
+    blueprints: Option<&'a Path>,
+    /// `--schemas`.
+    schemas: Option<&'a Path>,
+    /// The command.
+    mode: Mode,
+    /// How it prints.
+    style: Style,
+    /// `--cluster`.
+    cluster: Option<&'a str>,
+}
+
+impl Run<'_> {
+    /// The command's report, before anything is in it.
+    fn report(&self) -> Report {
+        Report::new(
+            CommandName::of(self.mode),
+            &self.spec.display().to_string(),
+            Some(&self.out.display().to_string()),
+        )
+    }
+
+    /// Whether the run uses only what gitopsc has built in (no `--blueprints` or `--schemas`).
+    fn plain(&self) -> bool {
+        self.blueprints.is_none() && self.schemas.is_none()
+    }
+}
+
 /// `gitopsc build|check|diff SPEC --out DIR [--cluster NAME]`.
 pub fn run(
     spec: &Path,
@@ -25,16 +60,44 @@ pub fn run(
     style: Style,
     cluster: Option<&str>,
 ) -> Outcome {
-    let report = || {
-        Report::new(
-            CommandName::of(mode),
-            &spec.display().to_string(),
-            Some(&out.display().to_string()),
-        )
+    run_fleet(Run {
+        spec,
+        out,
+        blueprints,
+        schemas,
+        mode,
+        style,
+        cluster,
+    })
+}
+
+/// [`run`] of its arguments.
+fn run_fleet(run: Run) -> Outcome {
+    let Run {
+        spec,
+        out,
+        mode,
+        style,
+        cluster,
+        ..
+    } = run;
+    // A check or build of a fleet whose files are untouched since a run expanded them takes
+    // their expansion from that run (crate::incremental::spec).
+    if run.plain()
+        && !style.full
+        && matches!(mode, Mode::Check | Mode::Build { force: false })
+        && let Some(outcome) = remembered(run)
+    {
+        return outcome;
+    }
+    let recorder = if run.plain() && cluster.is_none() {
+        crate::incremental::spec::begin(spec, out)
+    } else {
+        None
     };
-    let fleet = match opened(spec, cluster, style, report) {
+    let fleet = match opened(spec, cluster, style, || run.report()) {
         Opened::Cluster => {
-            return commands::run_target(Target::file(spec), out, blueprints, schemas, mode, style);
+            return commands::run_target(Target::file(spec), out, run.blueprints, run.schemas, mode, style);
         }
         Opened::Failed(outcome) => return outcome,
         Opened::Fleet(fleet) => fleet,
@@ -51,41 +114,100 @@ pub fn run(
         name: fleet_name,
         clusters,
         warnings,
+        read,
         ..
     } = fleet;
-    let (targets, failures) = cluster_targets(
-        spec,
-        out,
-        &fleet_name,
-        clusters,
-        blueprints.is_none() && schemas.is_none(),
-        mode,
-        style,
-    );
-    let json = style.format == Format::Json;
-    let mut outcome = Outcome {
-        stderr: if style.quiet || json {
-            String::new()
-        } else {
-            diagnostic::render(&warnings, Some(&source), style.color_err)
-        },
-        ..Outcome::default()
-    };
-    let mut fleet_report = report().diagnostics(&warnings, Some(&source));
+    let (targets, failures) = cluster_targets(spec, out, &fleet_name, clusters, run.plain(), mode, style);
+    let mut fleet_report = run.report().diagnostics(&warnings, Some(&source));
     fleet_report.fleet = Some(fleet_name.clone());
     if !failures.is_empty() {
         return failed_clusters(fleet_report, failures, &source, style);
     }
+    if let Some(recorder) = recorder
+        && warnings.is_empty()
+    {
+        let stamps: Option<Vec<(String, String)>> = targets
+            .iter()
+            .map(|(name, t)| Some((name.clone(), t.cluster_input()?.to_string())))
+            .collect();
+        if let Some(stamps) = stamps {
+            recorder.record(&read, &fleet_name, &stamps);
+        }
+    }
+    let stderr = if style.quiet || style.format == Format::Json {
+        String::new()
+    } else {
+        diagnostic::render(&warnings, Some(&source), style.color_err)
+    };
+    run_clusters(run, &fleet_name, targets, left, fleet_report, stderr)
+}
+
+/// The run over the clusters of a fleet whose files are as a recorded run read them, with
+/// their recorded input stamps; `None` without such a record (or one with the cluster named).
+fn remembered(run: Run) -> Option<Outcome> {
+    let memo = crate::incremental::spec::recall(run.spec, run.out)?;
+    let chosen: Vec<&(String, String)> = match run.cluster {
+        Some(name) => vec![memo.clusters.iter().find(|(n, _)| n == name)?],
+        None => memo.clusters.iter().collect(),
+    };
+    let left = if run.cluster.is_none() {
+        let names: Vec<&str> = memo.clusters.iter().map(|(n, _)| n.as_str()).collect();
+        super::retire::left(run.out, &memo.fleet, &names)
+    } else {
+        Vec::new()
+    };
+    let targets = chosen
+        .into_iter()
+        .map(|(name, input)| {
+            let target =
+                Target::remembered_cluster(run.spec, &memo.fleet, name, input.clone(), memo.files.clone());
+            (name.clone(), target)
+        })
+        .collect();
+    let mut fleet_report = run.report();
+    fleet_report.fleet = Some(memo.fleet.clone());
+    Some(run_clusters(
+        run,
+        &memo.fleet,
+        targets,
+        left,
+        fleet_report,
+        String::new(),
+    ))
+}
+
+/// Runs each cluster's target, then retires the clusters that `left` the fleet, into one
+/// outcome: the clusters' outputs under their names, or one JSON report holding theirs.
+fn run_clusters(
+    run: Run,
+    fleet_name: &str,
+    targets: Vec<(String, Target)>,
+    left: Vec<String>,
+    mut fleet_report: Report,
+    stderr: String,
+) -> Outcome {
+    let Run {
+        spec,
+        out,
+        mode,
+        style,
+        ..
+    } = run;
+    let json = style.format == Format::Json;
+    let mut outcome = Outcome {
+        stderr,
+        ..Outcome::default()
+    };
     let ran = targets.into_iter().map(|(name, target)| {
         (
             name,
-            commands::run_target(target, out, blueprints, schemas, mode, style),
+            commands::run_target(target, out, run.blueprints, run.schemas, mode, style),
         )
     });
     let retired = left.into_iter().map(|name| {
         (
             name.clone(),
-            super::retire::retire(spec, out, &fleet_name, &name, mode, style),
+            super::retire::retire(spec, out, fleet_name, &name, mode, style),
         )
     });
     for (name, mut one) in ran.chain(retired) {
@@ -95,7 +217,7 @@ pub fn run(
         if json {
             fleet_report.clusters.push(ClusterReport {
                 cluster: name,
-                report: cluster_report(&one, report),
+                report: cluster_report(&one, || run.report()),
             });
         } else {
             outcome.stdout.push_str(&headed(&name, &one.stdout));

@@ -13,7 +13,8 @@ use crate::source::{Source, Span};
 use crate::spec::load::{Loaded, SpanIndex, SpanNode};
 use crate::spec::schema::did_you_mean;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 
 /// The fields of a fleet spec.
 pub const FLEET_FIELDS: &[&str] = &[
@@ -57,6 +58,8 @@ pub struct Fleet {
     /// The parts of the fleet file values come from: each app's definition, each cluster and
     /// each shared field, with its span ([`Fleet::origin`]).
     pub origins: Vec<(Span, String)>,
+    /// The files it was read from, in order, then the folders walked for its parts.
+    pub read: Vec<PathBuf>,
 }
 
 impl Fleet {
@@ -88,8 +91,9 @@ pub struct Cluster {
     pub loaded: Loaded,
 }
 
-/// Expands a loaded fleet spec; the errors of its structure otherwise.
-pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
+/// Expands a loaded fleet spec, read from the paths `read`; the errors of its structure
+/// otherwise.
+pub fn expand(fleet: &Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
     let root = Part {
         value: &fleet.value,
         spans: fleet.spans.root(),
@@ -129,7 +133,7 @@ pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
         });
     }
     let mut warnings = Vec::new();
-    for (name, span) in &shared {
+    for (name, span) in shared.iter() {
         if !run.contains(name.as_str()) {
             warnings.push(
                 Diagnostic::warning(
@@ -147,6 +151,7 @@ pub fn expand(fleet: &Loaded) -> Result<Fleet, Vec<Diagnostic>> {
         clusters: expanded,
         warnings,
         origins: origins(root, fleet.source.text.len()),
+        read,
     })
 }
 
@@ -289,32 +294,53 @@ fn list<'a>(part: Part<'a>, key: &str, diags: &mut Vec<Diagnostic>) -> Vec<Part<
     (0..items.len()).filter_map(|i| field.item(i)).collect()
 }
 
+/// Names in the order they were first listed, each with the span of its first listing.
+#[derive(Default)]
+struct Names {
+    list: Vec<(String, Span)>,
+    index: HashMap<String, usize>,
+}
+
+impl Names {
+    /// The place of `name` in the list.
+    fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// The names with their spans, in order.
+    fn iter(&self) -> impl Iterator<Item = &(String, Span)> {
+        self.list.iter()
+    }
+}
+
 /// Reports a name given twice; true when `name` is new.
 fn first_time(
-    seen: &mut Vec<(String, Span)>,
+    seen: &mut Names,
     (name, span): (String, Span),
     what: &str,
     source: &Source,
     diags: &mut Vec<Diagnostic>,
 ) -> bool {
-    if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+    if let Some(i) = seen.position(&name) {
+        let first = seen.list[i].1;
         diags.push(
             Diagnostic::error(Code::DuplicateName, format!("{what} `{name}` is listed twice"))
                 .at(Some(span), "listed again here")
                 .help(format!(
                     "it is listed first at {}: list each once, and merge the two entries",
-                    source.location(*first)
+                    source.location(first)
                 )),
         );
         return false;
     }
-    seen.push((name, span));
+    seen.index.insert(name.clone(), seen.list.len());
+    seen.list.push((name, span));
     true
 }
 
 /// The fleet's app definitions: name and the span of the name.
-fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Vec<(String, Span)> {
-    let mut seen = Vec::new();
+fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Names {
+    let mut seen = Names::default();
     for app in list(root, "apps", diags) {
         if let Some((name, span)) = label_of(app, "an app", diags) {
             first_time(&mut seen, (name, span), "app", source, diags);
@@ -324,12 +350,7 @@ fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Vec<
 }
 
 /// The clusters' names, after checking each cluster's structure.
-fn clusters(
-    root: Part,
-    shared: &[(String, Span)],
-    source: &Source,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<String> {
+fn clusters(root: Part, shared: &Names, source: &Source, diags: &mut Vec<Diagnostic>) -> Vec<String> {
     if root.entry("clusters").is_none() {
         diags.push(
             Diagnostic::error(Code::MissingField, "a fleet spec needs `clusters`")
@@ -339,7 +360,7 @@ fn clusters(
         return Vec::new();
     }
     let items = list(root, "clusters", diags);
-    let mut seen = Vec::new();
+    let mut seen = Names::default();
     for cluster in &items {
         if !cluster.value.is_object() {
             diags.push(
@@ -362,12 +383,12 @@ fn clusters(
                 .help("set `flux.repoPath` once, at the top of the fleet spec"),
             );
         }
-        let mut runs = Vec::new();
+        let mut runs = Names::default();
         for app in list(*cluster, "apps", diags) {
             let Some((name, span)) = label_of(app, "an app", diags) else {
                 continue;
             };
-            if !shared.iter().any(|(n, _)| *n == name) {
+            if shared.position(&name).is_none() {
                 let mut d = Diagnostic::error(
                     Code::FleetAppUndefined,
                     format!("app `{name}` is not defined in the fleet's `apps`"),
@@ -390,12 +411,12 @@ fn clusters(
                 .help("add `- name: <cluster>` items, each listing the `apps` it runs"),
         );
     }
-    seen.into_iter().map(|(n, _)| n).collect()
+    seen.list.into_iter().map(|(n, _)| n).collect()
 }
 
 /// The cluster spec of `cluster`: the fleet's shared fields with the cluster's merged over
 /// them, and the apps it lists, each merged over its definition.
-fn cluster_spec(root: Part, cluster: Part, shared: &[(String, Span)]) -> (Value, SpanNode) {
+fn cluster_spec(root: Part, cluster: Part, shared: &Names) -> (Value, SpanNode) {
     let schema = SchemaAt::root(crate::spec::schema::schema());
     let mut value = Map::new();
     let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
@@ -435,10 +456,7 @@ fn cluster_spec(root: Part, cluster: Part, shared: &[(String, Span)]) -> (Value,
         for i in 0..apps.value.as_array().map_or(0, Vec::len) {
             let Some(item) = apps.item(i) else { continue };
             let name = item.value.get("name").and_then(Value::as_str).unwrap_or_default();
-            let definition = shared
-                .iter()
-                .position(|(n, _)| n == name)
-                .and_then(|j| definitions?.item(j));
+            let definition = shared.position(name).and_then(|j| definitions?.item(j));
             let (v, s) = match definition {
                 Some(base) => merge(base, item, None, app_schema),
                 None => item.owned(),
@@ -493,7 +511,7 @@ clusters:
     #[test]
     fn each_cluster_is_a_cluster_spec_with_the_fleets_spans() {
         let fleet_spec = loaded(FLEET);
-        let fleet = expand(&fleet_spec).unwrap();
+        let fleet = expand(&fleet_spec, Vec::new()).unwrap();
         assert_eq!(fleet.name, "acme");
         let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["staging", "production"]);
@@ -540,7 +558,7 @@ clusters:
         let text = FLEET
             .replace("metadata: {name: acme}", "metadata: {name: acme}\nclustres: []")
             .replace("  - name: staging\n    apps:\n      - name: web", "  - name: staging\n    flux: {repoPath: x}\n    apps:\n      - name: wbe\n  - name: production2\n  - name: staging");
-        let errors = expand(&loaded(&text)).unwrap_err();
+        let errors = expand(&loaded(&text), Vec::new()).unwrap_err();
         let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
         for expected in [
             "unknown field `clustres`",

@@ -58,9 +58,10 @@ impl Files {
     }
 }
 
-/// The loaded root, with its parts joined in when it has any. `None` when the root is not a
+/// The loaded root, with its parts joined in when it has any, and the paths it was read from:
+/// its files in order, then the folders walked for parts. `None` when the root is not a
 /// fleet spec (or cannot be loaded: the cluster spec's way then says why).
-pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
+pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     let mut root = load::load(&files.root).ok()?;
     if root.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
         return None;
@@ -74,8 +75,14 @@ pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
             }));
         }
     };
+    let mut read: Vec<PathBuf> = std::iter::once(files.root.clone())
+        .chain(parts.iter().map(|(p, _)| p.clone()))
+        .collect();
+    if files.folder {
+        read.extend(folders(files.root.parent().unwrap_or(Path::new("."))));
+    }
     if parts.is_empty() {
-        return Some(Ok(root));
+        return Some(Ok((root, read)));
     }
     // The parts parse in parallel; the first that fails, in their order, is reported.
     use rayon::prelude::*;
@@ -87,7 +94,7 @@ pub fn load(files: &Files) -> Option<Result<Loaded, Failure>> {
             Err((source, diagnostics)) => return Some(Err(Failure { source, diagnostics })),
         }
     }
-    Some(join(loaded))
+    Some(join(loaded).map(|joined| (joined, read)))
 }
 
 /// The files a fleet root at `root` names in `include:`, relative to its folder as written:
@@ -172,11 +179,7 @@ fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<S
 
 /// Every `*.yaml` file below `dir` (hidden folders and files skipped), sorted by path.
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
+    let mut out: Vec<PathBuf> = walk(dir)
         .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yaml"))
         .map(walkdir::DirEntry::into_path)
         .collect();
@@ -184,39 +187,47 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The root and its parts as one loaded spec: the parts' lists appended to the root's.
+/// Every folder [`yaml_files`] walks below `dir`, `dir` included: a file added to or removed
+/// from one changes the folder's own times.
+fn folders(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walk(dir)
+        .filter(|e| e.file_type().is_dir())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The entries below `dir`, hidden ones skipped, symlinks not followed.
+fn walk(dir: &Path) -> impl Iterator<Item = walkdir::DirEntry> {
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+}
+
+/// The root and its parts as one loaded spec: the parts' lists appended to the root's. The
+/// files' values and spans move into the joined spec (shifted to their place in the text).
 fn join(files: Vec<Loaded>) -> Result<Loaded, Failure> {
     let sources: Vec<Source> = files.iter().map(|f| f.source.clone()).collect();
     let (source, starts) = Source::composite(sources[0].name.clone(), &sources);
+    drop(sources);
     let mut diags = Vec::new();
-    let mut value = Map::new();
-    let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
-    // The root's own fields first; the lists are made again below, from every file.
-    let root_spans = files[0].spans.root().shifted(starts[0]);
-    if let Some(root) = files[0].value.as_object() {
-        for (key, v) in root.iter().filter(|(k, _)| !LISTS.iter().any(|(l, _)| l == k)) {
-            if let Some((key_span, node)) = root_spans.entry(key) {
-                value.insert(key.clone(), v.clone());
-                entries.push((key.clone(), key_span, node.clone()));
-            }
-        }
-    }
-    let parts: Vec<(Value, SpanNode)> = files
-        .iter()
+    let mut parts: Vec<(Value, SpanNode)> = files
+        .into_iter()
         .zip(&starts)
-        .map(|(f, &at)| (f.value.clone(), f.spans.root().shifted(at)))
+        .map(|(f, &at)| {
+            let mut spans = f.spans.into_root();
+            spans.shift(at);
+            (f.value, spans)
+        })
         .collect();
     for (i, (part, spans)) in parts.iter().enumerate() {
         if i > 0 {
             check_part(part, spans, &mut diags);
         }
         check_lists(part, spans, &mut diags);
-    }
-    for (field, below) in LISTS {
-        if let Some((v, key_span, node)) = joined(&parts, field, *below) {
-            value.insert((*field).to_string(), v);
-            entries.push(((*field).to_string(), key_span, node));
-        }
     }
     if diags.iter().any(Diagnostic::is_error) {
         crate::diagnostic::sort(&mut diags);
@@ -225,10 +236,34 @@ fn join(files: Vec<Loaded>) -> Result<Loaded, Failure> {
             diagnostics: diags,
         });
     }
+    // The root's own fields first; the lists are made below, from every file.
+    let mut value = Map::new();
+    let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
+    let root_span = parts[0].1.span();
+    let (root_value, root_spans) = &mut parts[0];
+    if let Value::Object(root) = root_value {
+        let own: Vec<String> = root
+            .keys()
+            .filter(|k| !LISTS.iter().any(|(l, _)| l == k))
+            .cloned()
+            .collect();
+        for key in own {
+            if let (Some(v), Some((key_span, node))) = (root.remove(&key), root_spans.entry(&key)) {
+                entries.push((key.clone(), key_span, node.clone()));
+                value.insert(key, v);
+            }
+        }
+    }
+    for (field, below) in LISTS {
+        if let Some((v, key_span, node)) = joined(&mut parts, field, *below) {
+            value.insert((*field).to_string(), v);
+            entries.push(((*field).to_string(), key_span, node));
+        }
+    }
     Ok(Loaded {
         source,
         value: Value::Object(value),
-        spans: SpanIndex::new(SpanNode::map(root_spans.span(), entries)),
+        spans: SpanIndex::new(SpanNode::map(root_span, entries)),
         tree_root: String::new(),
     })
 }
@@ -313,31 +348,36 @@ fn check_lists(file: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// One list of every file joined: its value, key span and spans. `None` when no file has it.
-fn joined(parts: &[(Value, SpanNode)], field: &str, below: Option<&str>) -> Option<(Value, Span, SpanNode)> {
+/// One list of every file joined: its value, key span and spans, moved out of the files.
+/// `None` when no file has it.
+fn joined(
+    parts: &mut [(Value, SpanNode)],
+    field: &str,
+    below: Option<&str>,
+) -> Option<(Value, Span, SpanNode)> {
     let mut items = Vec::new();
     let mut nodes = Vec::new();
     let mut first: Option<(Span, Span)> = None;
-    for (value, spans) in parts {
-        let Some((key_span, node)) = spans.entry(field) else {
+    for (value, spans) in parts.iter_mut() {
+        let Some((key_span, node)) = spans.entry_mut(field) else {
             continue;
         };
         let (list, list_node) = match below {
-            None => (value.get(field), node),
-            Some(inner) => match node.entry(inner) {
-                Some((_, inner_node)) => (value.get(field).and_then(|v| v.get(inner)), inner_node),
+            None => (value.get_mut(field), node),
+            Some(inner) => match node.entry_mut(inner) {
+                Some((_, inner_node)) => (value.get_mut(field).and_then(|v| v.get_mut(inner)), inner_node),
                 None => continue,
             },
         };
         // What is not a list is reported by `check_lists`.
         let Some(Value::Array(list)) = list else { continue };
         first.get_or_insert((key_span, list_node.span()));
-        for (i, item) in list.iter().enumerate() {
-            if let Some(n) = list_node.item(i) {
-                items.push(item.clone());
-                nodes.push(n.clone());
-            }
+        let taken = list_node.take_items();
+        if taken.len() != list.len() {
+            continue;
         }
+        items.append(list);
+        nodes.extend(taken);
     }
     let (key_span, list_span) = first?;
     let list = SpanNode::seq(list_span, nodes);

@@ -28,11 +28,11 @@ pub fn load_if_fleet(path: &Path) -> Option<Result<Fleet, Failure>> {
     let files = include::Files::of(path)?;
     let text = std::fs::read(&files.root).ok()?;
     names_fleet(&text).then_some(())?;
-    let loaded = match include::load(&files)? {
+    let (loaded, read) = match include::load(&files)? {
         Ok(loaded) => loaded,
         Err(failure) => return Some(Err(failure)),
     };
-    Some(expand::expand(&loaded).map_err(|mut diagnostics| {
+    Some(expand::expand(&loaded, read).map_err(|mut diagnostics| {
         crate::diagnostic::sort(&mut diagnostics);
         Failure {
             source: Some(loaded.source.clone()),

@@ -163,6 +163,11 @@ fn assemble_apps(
         .iter()
         .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
         .collect();
+    // The first app of each name (a name given twice is the spec checks' error).
+    let mut by_name: std::collections::HashMap<&str, &AppSpec> = std::collections::HashMap::new();
+    for a in &spec.apps {
+        by_name.entry(a.name.as_str()).or_insert(a);
+    }
     collected
         .into_par_iter()
         .enumerate()
@@ -173,9 +178,8 @@ fn assemble_apps(
                 .depends_on
                 .iter()
                 .map(|d| {
-                    spec.apps
-                        .iter()
-                        .find(|a| &a.name == d)
+                    by_name
+                        .get(d.as_str())
                         .map_or_else(|| d.to_string(), |a| a.flux_name().to_string())
                 })
                 .collect();

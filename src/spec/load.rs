@@ -147,22 +147,40 @@ impl SpanNode {
         }
     }
 
-    /// A copy with every span `by` bytes later: the node's place in a text that holds its file
-    /// from `by` on.
-    pub fn shifted(&self, by: usize) -> SpanNode {
-        let shift = |s: Span| Span::new(s.start + by, s.end + by);
-        SpanNode {
-            span: shift(self.span),
-            children: match &self.children {
-                Children::Scalar => Children::Scalar,
-                Children::Map(entries) => Children::Map(
-                    entries
-                        .iter()
-                        .map(|(k, s, n)| (k.clone(), shift(*s), n.shifted(by)))
-                        .collect(),
-                ),
-                Children::Seq(items) => Children::Seq(items.iter().map(|n| n.shifted(by)).collect()),
-            },
+    /// Moves the node and every node below it `by` bytes on: its place in a text that holds
+    /// its file from `by` on.
+    pub fn shift(&mut self, by: usize) {
+        let shift = |s: &mut Span| *s = Span::new(s.start + by, s.end + by);
+        shift(&mut self.span);
+        match &mut self.children {
+            Children::Scalar => {}
+            Children::Map(entries) => {
+                for (_, s, n) in entries {
+                    shift(s);
+                    n.shift(by);
+                }
+            }
+            Children::Seq(items) => items.iter_mut().for_each(|n| n.shift(by)),
+        }
+    }
+
+    /// [`SpanNode::entry`], to change the value's node.
+    pub fn entry_mut(&mut self, key: &str) -> Option<(Span, &mut SpanNode)> {
+        match &mut self.children {
+            Children::Map(entries) => {
+                let i = entries.binary_search_by(|(k, _, _)| (**k).cmp(key)).ok()?;
+                let (_, span, node) = &mut entries[i];
+                Some((*span, node))
+            }
+            _ => None,
+        }
+    }
+
+    /// The items of a sequence, moved out (none for another node).
+    pub fn take_items(&mut self) -> Vec<SpanNode> {
+        match &mut self.children {
+            Children::Seq(items) => std::mem::take(items),
+            _ => Vec::new(),
         }
     }
 
@@ -213,6 +231,11 @@ impl SpanIndex {
     /// a fleet, whose nodes come from the fleet's definitions and overrides).
     pub fn new(root: SpanNode) -> Self {
         SpanIndex { root }
+    }
+
+    /// The root node, moved out.
+    pub fn into_root(self) -> SpanNode {
+        self.root
     }
 
     /// The root node.
@@ -371,6 +394,15 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         _ => e.to_string(),
     }
+}
+
+/// The text of the spec file at `path`, as [`load`] parses it (without a byte-order mark).
+pub fn read_text(path: &Path) -> Option<Source> {
+    let source = read(path).ok()?;
+    Some(match source.text.strip_prefix('\u{feff}') {
+        Some(rest) => Source::new(source.name.clone(), rest.to_string()),
+        None => source,
+    })
 }
 
 /// Parses spec text. See [`load`].

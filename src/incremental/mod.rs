@@ -16,6 +16,8 @@
 //! same records let a `check` of an untouched tree skip reading files ([`untouched`]);
 //! `check --full` reads and hashes every file instead.
 
+pub mod spec;
+
 use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;
@@ -44,11 +46,20 @@ struct Stat {
 
 impl Stat {
     /// The stat of the regular file at `path` (not followed through a symlink).
-    #[cfg(unix)]
     fn of(path: &Path) -> Option<Stat> {
+        Stat::read(path, false)
+    }
+
+    /// The stat of the regular file or the folder at `path` (not of a symlink).
+    fn of_entry(path: &Path) -> Option<Stat> {
+        Stat::read(path, true)
+    }
+
+    #[cfg(unix)]
+    fn read(path: &Path, folders: bool) -> Option<Stat> {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::symlink_metadata(path).ok()?;
-        m.is_file().then(|| Stat {
+        (m.is_file() || (folders && m.is_dir())).then(|| Stat {
             size: m.size(),
             mtime: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
             ctime: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
@@ -59,8 +70,35 @@ impl Stat {
 
     /// Without unix stat fields nothing is ever taken as untouched.
     #[cfg(not(unix))]
-    fn of(_: &Path) -> Option<Stat> {
+    fn read(_: &Path, _: bool) -> Option<Stat> {
         None
+    }
+
+    /// Its fields as a cache line holds them: `<size> <mtime> <ctime> <ino> <dev>`.
+    fn fields(&self) -> String {
+        let Stat {
+            size,
+            mtime,
+            ctime,
+            ino,
+            dev,
+        } = self;
+        format!("{size} {mtime} {ctime} {ino} {dev}")
+    }
+
+    /// The stat at the start of `text` ([`Stat::fields`]) and the rest after a space.
+    fn parse_fields(text: &str) -> Option<(Stat, &str)> {
+        let mut fields = text.splitn(6, ' ');
+        let mut number = || fields.next()?.parse::<i128>().ok();
+        let (size, mtime, ctime, ino, dev) = (number()?, number()?, number()?, number()?, number()?);
+        let stat = Stat {
+            size: u64::try_from(size).ok()?,
+            mtime,
+            ctime,
+            ino: u64::try_from(ino).ok()?,
+            dev: u64::try_from(dev).ok()?,
+        };
+        Some((stat, fields.next()?))
     }
 }
 
@@ -86,15 +124,21 @@ struct Cache {
 /// `$XDG_CACHE_HOME/gitopsc`, else `~/.cache/gitopsc`, named by the root's absolute path.
 /// `None` when there is no such folder (then there is no incremental path).
 fn cache_path(root: &Path, owner: &Owner) -> Option<PathBuf> {
-    let env = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let dir = env("GITOPSC_CACHE_DIR")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("gitopsc")))
-        .or_else(|| env("HOME").map(|d| d.join(".cache/gitopsc")))?;
+    let dir = cache_dir()?;
     let root = std::fs::canonicalize(root).ok()?;
     let mut name = root.as_os_str().as_encoded_bytes().to_vec();
     name.push(0);
     name.extend_from_slice(owner.lock_path().as_bytes());
     Some(dir.join(format!("{}.cache", &sha256_hex(&name)[..32])))
+}
+
+/// The folder of the caches: `$GITOPSC_CACHE_DIR`, else `$XDG_CACHE_HOME/gitopsc`, else
+/// `~/.cache/gitopsc`.
+fn cache_dir() -> Option<PathBuf> {
+    let env = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    env("GITOPSC_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("gitopsc")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache/gitopsc")))
 }
 
 impl Cache {
@@ -132,19 +176,15 @@ impl Cache {
             self.keys.insert(unhex(key)?);
             return Some(());
         }
-        let mut fields = line.strip_prefix("f ")?.splitn(7, ' ');
-        let hash = fields.next()?.to_string();
-        let mut number = || fields.next()?.parse::<i128>().ok();
-        let (size, mtime, ctime, ino, dev) = (number()?, number()?, number()?, number()?, number()?);
-        let path = fields.next()?;
-        let stat = Stat {
-            size: u64::try_from(size).ok()?,
-            mtime,
-            ctime,
-            ino: u64::try_from(ino).ok()?,
-            dev: u64::try_from(dev).ok()?,
-        };
-        self.files.insert(path.to_string(), Entry { hash, stat });
+        let (hash, rest) = line.strip_prefix("f ")?.split_once(' ')?;
+        let (stat, path) = Stat::parse_fields(rest)?;
+        self.files.insert(
+            path.to_string(),
+            Entry {
+                hash: hash.to_string(),
+                stat,
+            },
+        );
         Some(())
     }
 
@@ -288,14 +328,7 @@ fn record_at(
                 Some(entry) if entry.hash == *hash => entry.stat,
                 _ => Stat::of(&root.join(path))?,
             };
-            let Stat {
-                size,
-                mtime,
-                ctime,
-                ino,
-                dev,
-            } = stat;
-            Some(format!("f {hash} {size} {mtime} {ctime} {ino} {dev} {path}\n"))
+            Some(format!("f {hash} {} {path}\n", stat.fields()))
         })
         .collect();
     let mut text = header();

@@ -1,0 +1,206 @@
+//! The spec side of the seam: what a fleet spec's files expanded to, so that a run over
+//! untouched files need not read, parse or expand them again.
+//!
+//! A run that expands a fleet without errors or warnings records, beside the tree cache, the
+//! stat of every file it read and every folder it walked for parts, and each cluster's input
+//! stamp ([`crate::target::input_of_cluster`]). The next run takes the stamps from the record
+//! when every recorded path still has its recorded size, times, inode and device, and changed
+//! strictly before the recording run began reading (a change in that clock tick, or later,
+//! is in doubt, as git's "racily clean" entries are). A file added to or removed from a
+//! walked folder changes the folder's times, so the set of parts is covered too.
+//!
+//! The stamps only stand in for the expansion: whether a cluster's tree is current is then
+//! decided as always, against its lock file and the files on disk.
+
+use super::{Stat, cache_dir, header, write_atomically};
+use crate::emit::lock::sha256_hex;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// What a fleet spec expanded to when its files were as they are now.
+#[derive(Debug, PartialEq)]
+pub struct Memo {
+    /// The fleet's name.
+    pub fleet: String,
+    /// Each cluster's name and input stamp, in the fleet's order.
+    pub clusters: Vec<(String, String)>,
+    /// The spec's files, in the order they were read (the root first).
+    pub files: Vec<PathBuf>,
+}
+
+/// A run that may record its spec's expansion: it knows the clock tick its reading began in.
+pub struct Recorder {
+    path: PathBuf,
+    base: PathBuf,
+    began: i128,
+}
+
+/// Where the record of `spec`'s expansion for the output root `out` lives, and the folder the
+/// spec's paths are relative to. `None` without a cache folder or when a path cannot be
+/// resolved (an output root not made yet).
+fn memo_path(cache: &Path, spec: &Path, out: &Path) -> Option<(PathBuf, PathBuf)> {
+    let spec = std::fs::canonicalize(spec).ok()?;
+    let out = std::fs::canonicalize(out).ok()?;
+    let base = if spec.is_dir() {
+        spec.clone()
+    } else {
+        spec.parent()?.to_path_buf()
+    };
+    let mut name = out.as_os_str().as_encoded_bytes().to_vec();
+    name.extend_from_slice(b"\0spec\0");
+    name.extend_from_slice(spec.as_os_str().as_encoded_bytes());
+    let file = cache.join(format!("{}.spec", &sha256_hex(&name)[..32]));
+    Some((file, base))
+}
+
+/// Starts a run that may record `spec`'s expansion for `out`: notes the clock tick now, as
+/// the file system keeps it. Call before the spec is read.
+pub fn begin(spec: &Path, out: &Path) -> Option<Recorder> {
+    begin_in(&cache_dir()?, spec, out)
+}
+
+/// [`begin`] with the cache folder `cache`.
+fn begin_in(cache: &Path, spec: &Path, out: &Path) -> Option<Recorder> {
+    let (path, base) = memo_path(cache, spec, out)?;
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let probe = tempfile::NamedTempFile::new_in(dir).ok()?;
+    let began = Stat::of(probe.path())?.mtime;
+    Some(Recorder { path, base, began })
+}
+
+impl Recorder {
+    /// Records that the spec, read from `read` (files, then folders), expanded to `clusters`
+    /// (name, input stamp) of the fleet `fleet`. Nothing is recorded for a path outside the
+    /// spec's folder or a name that would not survive the record's lines; a record that
+    /// cannot be written is no error (the next run expands the spec).
+    pub fn record(self, read: &[PathBuf], fleet: &str, clusters: &[(String, String)]) {
+        let line_safe = |s: &str| !s.is_empty() && !s.contains(['\n', '\r', ' ']);
+        if !line_safe(fleet) || clusters.iter().any(|(n, i)| !line_safe(n) || !line_safe(i)) {
+            return;
+        }
+        let lines: Option<Vec<String>> = read
+            .par_iter()
+            .map(|path| {
+                // The folder of a path named relative to here may be empty: here.
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                let abs = std::fs::canonicalize(parent.unwrap_or(Path::new(".")))
+                    .ok()?
+                    .join(path.file_name()?);
+                let rel = abs.strip_prefix(&self.base).ok()?.to_str()?;
+                let stat = Stat::of_entry(&abs)?;
+                let kind = if path.is_dir() { 'd' } else { 'f' };
+                (!rel.contains(['\n', '\r'])).then(|| format!("{kind} {} {rel}\n", stat.fields()))
+            })
+            .collect();
+        let Some(lines) = lines else { return };
+        let mut text = format!("{}\nb {}\nn {fleet}\n", header(), self.began);
+        for (name, input) in clusters {
+            text.push_str(&format!("c {input} {name}\n"));
+        }
+        text.extend(lines);
+        let _ = write_atomically(&self.path, text.as_bytes());
+    }
+}
+
+/// What `spec` expanded to, from the record for `out`, when every file and folder it was
+/// read from is untouched since.
+pub fn recall(spec: &Path, out: &Path) -> Option<Memo> {
+    recall_in(&cache_dir()?, spec, out)
+}
+
+/// [`recall`] with the cache folder `cache`.
+pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
+    let (path, base) = memo_path(cache, spec, out)?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    (lines.next()? == header()).then_some(())?;
+    let began: i128 = lines.next()?.strip_prefix("b ")?.parse().ok()?;
+    let fleet = lines.next()?.strip_prefix("n ")?.to_string();
+    let mut memo = Memo {
+        fleet,
+        clusters: Vec::new(),
+        files: Vec::new(),
+    };
+    let mut paths = Vec::new();
+    for line in lines {
+        if let Some(cluster) = line.strip_prefix("c ") {
+            let (input, name) = cluster.split_once(' ')?;
+            memo.clusters.push((name.to_string(), input.to_string()));
+            continue;
+        }
+        let (kind, rest) = line.split_at_checked(2)?;
+        let (stat, rel) = Stat::parse_fields(rest)?;
+        (stat.mtime < began && stat.ctime < began).then_some(())?;
+        let abs = base.join(rel);
+        match kind {
+            "f " => memo.files.push(abs.clone()),
+            "d " => {}
+            _ => return None,
+        }
+        paths.push((abs, stat));
+    }
+    paths
+        .par_iter()
+        .all(|(path, stat)| Stat::of_entry(path) == Some(*stat))
+        .then_some(memo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_stands_until_a_file_or_folder_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let spec = dir.path().join("spec");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(spec.join("apps")).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(spec.join("fleet.yaml"), "a").unwrap();
+        std::fs::write(spec.join("apps/x.yaml"), "b").unwrap();
+        let read = vec![
+            spec.join("fleet.yaml"),
+            spec.join("apps/x.yaml"),
+            spec.clone(),
+            spec.join("apps"),
+        ];
+        let clusters = vec![("one".to_string(), "sha256:1".to_string())];
+        let begin = |spec: &Path, out: &Path| begin_in(&cache, spec, out);
+        let recall = |spec: &Path, out: &Path| recall_in(&cache, spec, out);
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            begin(&spec, &out).unwrap().record(&read, "f", &clusters);
+            let memo = recall(&spec, &out).expect("untouched");
+            assert_eq!(memo.clusters, clusters);
+            assert_eq!(memo.files.len(), 2);
+            assert!(memo.files[1].ends_with("apps/x.yaml"));
+            // A new part changes its folder.
+            std::fs::write(spec.join("apps/y.yaml"), "c").unwrap();
+            assert_eq!(recall(&spec, &out), None, "a part was added");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let mut read = read.clone();
+            read.push(spec.join("apps/y.yaml"));
+            begin(&spec, &out).unwrap().record(&read, "f", &clusters);
+            assert!(recall(&spec, &out).is_some());
+            // An edit that keeps the size changes the change time.
+            std::fs::write(spec.join("apps/x.yaml"), "d").unwrap();
+            assert_eq!(recall(&spec, &out), None, "a part was edited");
+        }
+    }
+
+    #[test]
+    fn a_file_changed_once_reading_began_is_in_doubt() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let (spec, out) = (dir.path().join("fleet.yaml"), dir.path().join("out"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(&spec, "a").unwrap();
+        let recorder = begin_in(&cache, &spec, &out).unwrap();
+        // Written in the tick reading began in, or later: it may have been read before.
+        std::fs::write(&spec, "b").unwrap();
+        recorder.record(std::slice::from_ref(&spec), "f", &[]);
+        assert_eq!(recall_in(&cache, &spec, &out), None);
+    }
+}
