@@ -19,10 +19,8 @@ Works on local paths only (no network). Three steps, each a subcommand:
       `gotk-components.yaml`, which `flux bootstrap` writes) and WORK/tree/ (one flat folder
       per Flux Kustomization, its `spec.path` pointing there, so that `gitopsc import`
       assigns each object to the Kustomization that applies it). An object two
-      Kustomizations apply is counted once and given to import once; an object whose kind
-      and name come twice in one Kustomization (several namespaces, several API groups) is
-      given to import once (import keys an app's objects by kind and name); both are listed
-      in WORK/render.log and, when not reproduced, counted as lost.
+      Kustomizations apply is counted once and given to import once (listed in
+      WORK/render.log and, when not reproduced, counted as lost).
 
   compare ORIGINAL BUILT [--spec SPEC] [--import-log LOG] [--render-log LOG] [--json FILE] [--top N]
       For each object of ORIGINAL (a file or folder of YAML) finds the object of BUILT with
@@ -43,8 +41,9 @@ Works on local paths only (no network). Three steps, each a subcommand:
       figures in WORK/report.json). When import writes a spec that does not compile (or
       cannot carry the manifests), the import input is edited and import run again; each
       edit is written to WORK/workarounds.log, and the originals are never edited, so what
-      an edit loses counts as lost: an explicit Kustomization `timeout` (Flux's default, its
-      `interval`, raised to its longest HelmRelease's), scalar entries the plaintext-secret
+      an edit loses counts as lost: when import's spec is refused for a `helm.timeout` longer
+      than its layer's, an explicit Kustomization `timeout` (its own, else Flux's default, its
+      `interval`, raised to its longest HelmRelease's); scalar entries the plaintext-secret
       check refuses dropped, HTTPRoutes read as routes to a chart the app lacks dropped, a
       Kustomization with a reserved app name renamed, ClusterSecretStores import would write
       twice moved to a folder of their own.
@@ -372,17 +371,8 @@ def cmd_render(args):
             kept.append(obj)
             seen.add(key(obj))
             original.append(obj)
-        rewritten, names = [], set()
+        rewritten = []
         for obj in kept:
-            g, kind, ns, name = key(obj)
-            if (kind.lower(), name) in names and (g, kind) != FLUX_KS:
-                # import keys an app's objects by kind and name (and writes `<kind>-<name>.yaml`):
-                # the same kind and name twice in one Kustomization (another namespace, another
-                # API group) makes a spec that does not compile.
-                r.log.append(f"left out of the import: {g}/{kind} {ns}/{name} (a second "
-                             f"{kind} {name} of {ks['metadata']['name']})")
-                continue
-            names.add((kind.lower(), name))
             if (group(obj), obj.get("kind")) == FLUX_KS:
                 obj = json.loads(json.dumps(obj))
                 k = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
@@ -471,6 +461,8 @@ def import_reasons(import_log, render_log):
              lambda m: "left out of the import input: same kind and name twice in one Kustomization"),
             (import_log, r"^  - app `[^`]+`: (a second HelmRelease is not expressed): (\w+) (\S+) \(",
              lambda m: "a second HelmRelease of one Kustomization: not expressed"),
+            (import_log, r"^  - app `[^`]+`: (a HelmRelease outside the app's namespace is not expressed): (\w+) (\S+) \(",
+             lambda m: "a HelmRelease outside its app's namespace: not expressed"),
             # An object in another namespace than its app's is not carried whatever else
             # import says of it: that reason first.
             (import_log, r"^  - (not carried) \((.*?)\): (\w+) (\S+) \(",
@@ -699,8 +691,7 @@ def run_import(args, work):
     compile (each workaround logged in WORK/workarounds.log, the fields it costs counted)."""
     tree = os.path.join(work, "tree")
     spec = os.path.join(work, "spec.yaml")
-    notes = [f"import input: explicit `timeout` (Flux's default, `interval`, or the longest "
-             f"HelmRelease's) on {explicit_timeouts(tree)} Kustomizations"]
+    notes = []
     for _ in range(20):
         with open(spec, "w", encoding="utf-8") as out, \
                 open(os.path.join(work, "import.log"), "w", encoding="utf-8") as err:
@@ -711,6 +702,10 @@ def run_import(args, work):
         carry = re.search(r"not carried as user manifests: the imported spec does not compile: (.*)", log)
         if rc == 0 and not carry:
             break
+        if "is longer than the Flux timeout of the app's release layer" in log and not any("timeout" in n for n in notes):
+            notes.append(f"import input: explicit `timeout` (its own or `interval`, raised to the longest "
+                         f"HelmRelease's) on {explicit_timeouts(tree)} Kustomizations")
+            continue
         keys = sorted(set(re.findall(r"`([^`]+)` holds a secret in plain text", log)))
         routes = sorted(set(re.findall(r"route backend `([^`]+)` names a chart's Service, but app `([^`]+)` installs no chart", log)))
         for backend, app in routes:
@@ -770,6 +765,7 @@ def run_import(args, work):
                          f"(the plaintext-secret check refuses it)")
     else:
         sys.exit(f"import failed ({rc}): see {work}/import.log")
+    notes = notes or ["none: import wrote a spec that compiles and carries its manifests"]
     with open(os.path.join(work, "workarounds.log"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(notes) + "\n")
     print("\n".join(notes))

@@ -208,7 +208,11 @@ fn finish(
         &infrastructure
     };
     for key in ["timeout", "retryInterval"] {
-        let common = most_common(basis.iter().map(|k| k.str_at(&format!("/spec/{key}"))));
+        let common = if key == "timeout" {
+            most_common(basis.iter().map(|k| timeout_of(k)))
+        } else {
+            most_common(basis.iter().map(|k| k.str_at(&format!("/spec/{key}"))))
+        };
         if let Some(value) = common.filter(|v| !v.is_empty()) {
             defaults.insert(key.into(), json!(value));
             flux.defaults_map.insert(
@@ -325,7 +329,7 @@ fn is_flux_or_source(object: &Object) -> bool {
 fn take_layer(app: &mut App, ks: &Object, folder: &Path, objects: &[&Object]) {
     let spec = |key: &str| Some(ks.str_at(&format!("/spec/{key}")).to_string()).filter(|s| !s.is_empty());
     if ks.name() == app.name {
-        app.timeout = spec("timeout");
+        app.timeout = Some(timeout_of(ks).to_string()).filter(|t| !t.is_empty());
         app.retry_interval = spec("retryInterval");
         app.group = group_of(folder, &app.name);
         app.decryption = ks
@@ -375,7 +379,7 @@ fn take_layer(app: &mut App, ks: &Object, folder: &Path, objects: &[&Object]) {
 }
 
 /// Kinds without a namespace, which `targetNamespace` leaves alone.
-const CLUSTER_SCOPED: [&str; 9] = [
+pub const CLUSTER_SCOPED: [&str; 9] = [
     "Namespace",
     "ClusterRole",
     "ClusterRoleBinding",
@@ -488,6 +492,14 @@ fn monitoring(objects: &[Object]) -> Option<Value> {
         out.insert("namespace".into(), json!(ns));
     }
     Some(Value::Object(out)).filter(|o| o.as_object().is_some_and(|m| !m.is_empty()))
+}
+
+/// A Flux Kustomization's timeout as Flux reads it: without `timeout`, its `interval`.
+fn timeout_of(ks: &Object) -> &str {
+    match ks.str_at("/spec/timeout") {
+        "" => ks.str_at("/spec/interval"),
+        timeout => timeout,
+    }
 }
 
 /// The value most items have (the first in order on a tie), if any.

@@ -4,7 +4,7 @@
 
 use super::apps::App;
 use super::read::Object;
-use super::verify::{Key, key};
+use super::verify::{Key, Verification, key};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -47,9 +47,116 @@ pub fn carry(
             if let Some(map) = spec.as_object_mut() {
                 map.insert("manifests".into(), Value::Array(manifests));
             }
+            super::plaintext::allow_copied(spec, notes);
         }
     }
     carried
+}
+
+/// Carries what compiles when carrying every object does not: app by app, and within an app
+/// that does not compile object by object, keeping each addition only when the spec still
+/// compiles. Returns the spec's text and its verification when anything is carried; each
+/// object left out is noted with the compiler's reason.
+pub fn settle(
+    spec: &mut Map<String, Value>,
+    imported: &[Object],
+    notes: &mut Vec<String>,
+) -> Option<(String, Verification)> {
+    let Some(Value::Array(apps)) = spec.get_mut("apps") else {
+        return None;
+    };
+    let wanted: Vec<Vec<Value>> = apps
+        .iter_mut()
+        .map(
+            |app| match app.as_object_mut().and_then(|a| a.remove("manifests")) {
+                Some(Value::Array(list)) => list,
+                _ => Vec::new(),
+            },
+        )
+        .collect();
+    let mut best = None;
+    for (at, list) in wanted.into_iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+        if let Some(done) = attempt(spec, at, list.clone(), imported) {
+            notes.extend(
+                list.iter()
+                    .map(|e| format!("carried as a user manifest: {}", describe(e))),
+            );
+            best = Some(done);
+            continue;
+        }
+        let mut kept = Vec::new();
+        for entry in list {
+            let mut with = kept.clone();
+            with.push(entry.clone());
+            match attempt_why(spec, at, with, imported) {
+                Ok(done) => {
+                    notes.push(format!("carried as a user manifest: {}", describe(&entry)));
+                    kept.push(entry);
+                    best = Some(done);
+                }
+                Err(why) => notes.push(format!("not carried ({why}): {}", describe(&entry))),
+            }
+        }
+        set(spec, at, kept);
+    }
+    best
+}
+
+/// The spec with app `at`'s `manifests` set to `list`, compiled and verified, or why not; on
+/// failure the app's manifests are left out again.
+fn attempt_why(
+    spec: &mut Map<String, Value>,
+    at: usize,
+    list: Vec<Value>,
+    imported: &[Object],
+) -> Result<(String, Verification), String> {
+    set(spec, at, list);
+    let text = super::write::spec(spec);
+    let result = super::verify::verify(&text, imported).map(|check| (text, check));
+    if result.is_err() {
+        set(spec, at, Vec::new());
+    }
+    result
+}
+
+fn attempt(
+    spec: &mut Map<String, Value>,
+    at: usize,
+    list: Vec<Value>,
+    imported: &[Object],
+) -> Option<(String, Verification)> {
+    attempt_why(spec, at, list, imported).ok()
+}
+
+/// Sets (or, for an empty list, removes) app `at`'s `manifests`, and its `allowPlaintext` to
+/// match (notes on it dropped: `carry` gave them).
+fn set(spec: &mut Map<String, Value>, at: usize, list: Vec<Value>) {
+    let app = spec
+        .get_mut("apps")
+        .and_then(|apps| apps.get_mut(at))
+        .and_then(Value::as_object_mut);
+    if let Some(app) = app {
+        if list.is_empty() {
+            app.remove("manifests");
+        } else {
+            app.insert("manifests".into(), Value::Array(list));
+        }
+    }
+    if let Some(app) = spec.get_mut("apps").and_then(|apps| apps.get_mut(at)) {
+        super::plaintext::allow_copied(app, &mut Vec::new());
+    }
+}
+
+/// `Kind name` of a `manifests` entry, for the notes.
+fn describe(entry: &Value) -> String {
+    let object = entry.get("object");
+    let at = |p: &str| {
+        object
+            .and_then(|o| o.pointer(p))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+    };
+    format!("{} {} ({})", at("/kind"), at("/metadata/name"), at("/apiVersion"))
 }
 
 /// The `manifests` entry of one object, or why it cannot be one.

@@ -1,5 +1,6 @@
 //! A HelmRelease and its chart source, as the spec's `helm` and `sources.helm`.
 
+use super::apps::App;
 use super::read::Object;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -27,9 +28,45 @@ impl Sources {
     }
 }
 
+/// The HelmRelease an app's `helm` stands for: the one named after the app, else the first, of
+/// those in the app's namespace (`helm` renders there), rendered under its own name so that it
+/// is never also carried. The others are noted as not expressed (and carried when they can be).
+pub fn primary<'a>(app: &'a App, notes: &mut Vec<String>) -> Option<&'a Object> {
+    let namespace = app.namespace.as_deref().unwrap_or(&app.name);
+    let releases: Vec<&Object> = app
+        .objects
+        .iter()
+        .filter(|o| o.is("helm.toolkit.fluxcd.io", "HelmRelease"))
+        .collect();
+    let mine = |o: &&&Object| o.namespace().is_none_or(|ns| ns == namespace);
+    let chosen = releases
+        .iter()
+        .filter(mine)
+        .find(|o| o.name() == app.name)
+        .or_else(|| releases.iter().find(mine))
+        .copied();
+    for other in releases
+        .iter()
+        .filter(|o| !chosen.is_some_and(|c| std::ptr::eq(c, **o)))
+    {
+        let why = if mine(&other) {
+            "a second HelmRelease"
+        } else {
+            "a HelmRelease outside the app's namespace"
+        };
+        notes.push(format!(
+            "app `{}`: {why} is not expressed: {}",
+            app.name,
+            other.describe()
+        ));
+    }
+    chosen
+}
+
 /// The spec's `helm` of `release`, adding its source to `used`; `None` (with a note) when its
 /// chart cannot be found.
 pub fn release(
+    app: &str,
     release: &Object,
     sources: &Sources,
     used: &mut BTreeMap<String, Value>,
@@ -47,6 +84,9 @@ pub fn release(
     helm.insert("chart".into(), json!(chart));
     helm.insert("version".into(), json!(version));
     helm.insert("source".into(), json!(source));
+    if release.name() != app {
+        helm.insert("name".into(), json!(release.name()));
+    }
     let spec = |pointer: &str| release.value.pointer(&format!("/spec{pointer}"));
     if release.name() != release.str_at("/spec/releaseName")
         && !release.str_at("/spec/releaseName").is_empty()

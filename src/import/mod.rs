@@ -14,6 +14,7 @@ mod helm;
 mod images;
 mod monitor;
 mod operators;
+mod plaintext;
 mod pod;
 mod postgres;
 mod rbac;
@@ -61,13 +62,9 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
     let mut spec_apps = Vec::new();
     let mut used_sources = BTreeMap::new();
     for app in &found.apps {
-        spec_apps.push(app_spec(
-            app,
-            &sources,
-            &mut used_sources,
-            &found.flux,
-            &mut notes,
-        ));
+        let mut spec_app = app_spec(app, &sources, &mut used_sources, &found.flux, &mut notes);
+        plaintext::allow_copied(&mut spec_app, &mut notes);
+        spec_apps.push(spec_app);
     }
     postgres::allow_namespaces(&mut spec_apps, &found.objects);
     let stores = secrets::stores(&objects, &mut notes);
@@ -127,10 +124,12 @@ pub fn import(paths: &[PathBuf], cluster: &str) -> Result<Imported, String> {
                 (text, check) = (with_text, again);
                 notes.extend(carried_notes);
             }
-            // The objects stay out, and the notes say why.
-            Err(why) => notes.push(format!(
-                "the objects not reproduced are not carried as user manifests: {why}"
-            )),
+            // What compiles is carried; the notes say why the rest is not.
+            Err(_) => {
+                if let Some(settled) = carry::settle(&mut with, &found.objects, &mut notes) {
+                    (text, check) = settled;
+                }
+            }
         }
     }
     notes.extend(check.notes);
@@ -356,21 +355,11 @@ fn app_spec(
         .filter(|o| secrets::is_external_secret(o))
         .map(|o| o.name())
         .collect();
-    let mut releases = app
-        .objects
-        .iter()
-        .filter(|o| o.is("helm.toolkit.fluxcd.io", "HelmRelease"));
-    if let Some(release) = releases.next()
-        && let Some(helm) = helm::release(release, sources, used, &secret_names, notes)
+    if let Some(release) = helm::primary(app, notes)
+        && let Some(helm) = helm::release(&app.name, release, sources, used, &secret_names, notes)
     {
         spec.insert("helm".into(), helm);
-    }
-    for extra in releases {
-        notes.push(format!(
-            "app `{}`: a second HelmRelease is not expressed: {}",
-            app.name,
-            extra.describe()
-        ));
+        wait_for_release(&mut spec, flux, notes);
     }
     if let Some(pg) = postgres::postgres(&app.name, &app.objects, notes) {
         spec.insert("postgres".into(), pg);
@@ -389,7 +378,12 @@ fn app_spec(
         .filter(|o| o.group() == "apps")
         .map(|o| o.name())
         .collect();
-    let routes = routes::routes(&app.objects, &workloads);
+    // A route to a chart's Service is the app's only when the app installs the chart.
+    let routes = if spec.contains_key("helm") {
+        routes::routes(&app.objects, &workloads)
+    } else {
+        Vec::new()
+    };
     if !routes.is_empty() {
         spec.insert("routes".into(), Value::Array(routes));
     }
@@ -397,16 +391,45 @@ fn app_spec(
     if !backups.is_empty() {
         spec.insert("volumeBackups".into(), Value::Array(backups));
     }
+    // The app's secrets are made in its namespace: an ExternalSecret of another namespace
+    // (the same one in several, from a kustomize component) is carried or noted instead.
+    let namespace = app.namespace.as_deref().unwrap_or(&app.name);
     let secrets: Vec<Value> = app
         .objects
         .iter()
-        .filter(|o| secrets::is_external_secret(o))
+        .filter(|o| secrets::is_external_secret(o) && o.namespace().is_none_or(|ns| ns == namespace))
         .filter_map(|o| secrets::secret(o, flux.default_store.as_deref(), notes))
         .collect();
     if !secrets.is_empty() {
         spec.insert("secrets".into(), Value::Array(secrets));
     }
     Value::Object(spec)
+}
+
+/// gitopsc's release layer waits for the HelmRelease, which a Flux Kustomization need not
+/// (`wait` is off by default): when the layer's timeout (its own, Flux's default `interval`,
+/// else `defaults.timeout`) is shorter than Helm's, the app's `timeout` is raised to it, noted.
+fn wait_for_release(spec: &mut Map<String, Value>, flux: &apps::Flux, notes: &mut Vec<String>) {
+    let helm = spec
+        .get("helm")
+        .and_then(|h| h.get("timeout"))
+        .and_then(Value::as_str);
+    let Some(helm) = helm.map(str::to_string) else {
+        return;
+    };
+    let layer = spec
+        .get("timeout")
+        .and_then(Value::as_str)
+        .or_else(|| flux.default_of("timeout"))
+        .unwrap_or("5m")
+        .to_string();
+    if crate::spec::duration_secs(&helm) > crate::spec::duration_secs(&layer) {
+        let app = spec.get("name").and_then(Value::as_str).unwrap_or_default();
+        notes.push(format!(
+            "app `{app}`: `timeout` {helm}, Helm's, not {layer}: its release layer waits for the HelmRelease"
+        ));
+        spec.insert("timeout".into(), json!(helm));
+    }
 }
 
 /// The labels (or annotations) every object of the app carries, but those gitopsc sets itself.

@@ -112,12 +112,19 @@ fn counted(object: &Object) -> bool {
     !object.is("kustomize.config.k8s.io", "Kustomization")
 }
 
-/// The identity of `object`.
+/// The identity of `object`. A cluster-scoped object has no namespace, whatever its metadata
+/// says (kustomize's `namespace:` sets one on a cluster-scoped kind it does not know, such as
+/// a ClusterSecretStore; the API server ignores it).
 pub fn key(object: &Object) -> Key {
+    let cluster_scoped = super::apps::CLUSTER_SCOPED.contains(&object.kind());
     (
         object.group().to_string(),
         object.kind().to_string(),
-        object.namespace().unwrap_or_default().to_string(),
+        object
+            .namespace()
+            .filter(|_| !cluster_scoped)
+            .unwrap_or_default()
+            .to_string(),
         object.name().to_string(),
     )
 }

@@ -60,7 +60,7 @@ impl Part for Helm {
         chart_scrape(app, helm, &values, out);
         release(app, helm, out, values, wiring.values_from);
         chart_monitor(app, helm, out);
-        let name = format!("helmrelease/{}", app.name);
+        let name = format!("helmrelease/{}", helm.object_name(&app.name));
         out.verify(
             LayerKind::Release,
             &[
@@ -104,7 +104,7 @@ fn chart_monitor(app: &AppCtx, helm: &HelmSpec, out: &mut Parts) {
     let (None, Some(port)) = (charts::lookup(&helm.chart), &monitoring.port) else {
         return;
     };
-    let release = helm.release_name.as_ref().unwrap_or(&app.spec.name).to_string();
+    let release = helm.release(app.spec.name.as_str()).to_string();
     let monitor = postgres::PodMonitor {
         name: app.name.clone(),
         namespace: app.namespace.clone(),
@@ -154,7 +154,7 @@ fn chart_scrape(
             );
         }
     }
-    let release = helm.release_name.as_ref().unwrap_or(&app.spec.name).to_string();
+    let release = helm.release(app.spec.name.as_str()).to_string();
     let mut selector: std::collections::BTreeMap<String, String> = scrape
         .labels
         .iter()
@@ -199,7 +199,9 @@ fn unwatched_values_from(app: &AppSpec, wired: &[ValuesFrom], watched: &BTreeSet
          itself, label a Secret you create, or run helm-controller with `--watch-configs-label-selector=owner!=helm` \
          (it then watches every Secret and ConfigMap but Helm's own release storage).",
         names.join(", "),
-        app.name,
+        app.helm
+            .as_ref()
+            .map_or(app.name.as_str(), |h| h.object_name(app.name.as_str())),
         app.namespace()
     ))
 }
@@ -336,7 +338,7 @@ fn release(
         }
     };
     let release = Release {
-        name: app.name.clone(),
+        name: helm.object_name(&app.name).to_string(),
         namespace,
         release_name: helm.release_name.as_ref().map(|n| n.to_string()),
         interval: helm

@@ -30,12 +30,21 @@ pub struct ObjectItem {
 impl Part for Manifests {
     fn build(&self, app: &AppCtx, out: &mut Parts) {
         for object in app.user_objects {
-            if let Some((layer, manifest)) = manifest(app, object, out) {
-                let taken = out
-                    .manifests
-                    .get(&layer)
-                    .is_some_and(|ms| ms.iter().any(|m| m.file == manifest.file));
-                if taken {
+            if let Some((layer, mut manifest)) = manifest(app, object, out) {
+                let taken = |file: &str, out: &Parts| {
+                    out.manifests
+                        .get(&layer)
+                        .is_some_and(|ms| ms.iter().any(|m| m.file == file))
+                };
+                // The same kind and name in another API group is another object: its file
+                // names its group.
+                if taken(&manifest.file, out)
+                    && let Some(grouped) = grouped_file(object, &manifest.file)
+                    && !taken(&grouped, out)
+                {
+                    manifest.file = grouped;
+                }
+                if taken(&manifest.file, out) {
                     out.diagnostic(problem(
                         app,
                         object,
@@ -52,6 +61,16 @@ impl Part for Manifests {
             }
         }
     }
+}
+
+/// The file of a user object named with its API group (`serviceaccount.talos.dev-admin.yaml`
+/// for `serviceaccount-admin.yaml`), for one whose kind and name another object of the app
+/// has (`core` for the core group).
+fn grouped_file(object: &UserObject, file: &str) -> Option<String> {
+    let api_version = text(&object.value, "apiVersion")?;
+    let group = api_version.rsplit_once('/').map_or("core", |(group, _)| group);
+    let (kind, name) = file.split_once('-')?;
+    Some(format!("{kind}.{group}-{name}"))
 }
 
 /// Where a user object is written in the spec: its entry's `path`, or its `object` key.

@@ -68,7 +68,11 @@ pub fn gates(spec: &ClusterSpec, ctx: &Ctx, user: &[Vec<crate::spec::manifests::
                 checks.push(ObjectRef {
                     api_version: kinds::HELM_RELEASE.api_version.into(),
                     kind: kinds::HELM_RELEASE.kind.into(),
-                    name: app.name.to_string(),
+                    name: app
+                        .helm
+                        .as_ref()
+                        .map_or(app.name.as_str(), |h| h.object_name(app.name.as_str()))
+                        .to_string(),
                     namespace: Some(namespace),
                 });
             }

@@ -158,13 +158,7 @@ fn gateway_policy(app: &AppCtx, route: &RouteSpec, backend: &Backend, index: usi
         }
         (None, Some(_)) => {
             let pods = if backend.pods.is_empty() {
-                let release = app
-                    .spec
-                    .helm
-                    .as_ref()?
-                    .release_name
-                    .as_ref()
-                    .unwrap_or(&app.spec.name);
+                let release = app.spec.helm.as_ref()?.release(app.spec.name.as_str());
                 BTreeMap::from([("app.kubernetes.io/instance".to_string(), release.to_string())])
             } else {
                 backend.pods.clone()

@@ -115,7 +115,7 @@ pub fn chart_pods(
         Some(p) => Some(p.clone()),
         None => {
             let helm = app.helm.as_ref()?;
-            let release = helm.release_name.as_ref().unwrap_or(&app.name);
+            let release = helm.release(app.name.as_str());
             Some(BTreeMap::from([(
                 INSTANCE_LABEL.to_string(),
                 release.to_string(),

@@ -171,11 +171,14 @@ fn walk(value: &Value, free: bool, pointer: &mut String, found: &mut Vec<Finding
                     key: Some(name.clone()),
                 });
             }
+            // An ESO data entry (`{secretKey, remoteRef}` of an ExternalSecret or PushSecret):
+            // `secretKey` names a key of the Secret, it holds no value.
+            let eso_entry = map.contains_key("remoteRef");
             for (k, v) in map {
                 let len = pointer.len();
                 pointer.push('/');
                 pointer.push_str(&escape_pointer(k));
-                if free && is_secret_value(k, v) {
+                if free && is_secret_value(k, v) && !(eso_entry && k == "secretKey") {
                     found.push(Finding {
                         pointer: pointer.clone(),
                         key: Some(k.clone()),
@@ -204,6 +207,22 @@ fn walk(value: &Value, free: bool, pointer: &mut String, found: &mut Vec<Finding
         }
         Value::Number(_) | Value::Bool(_) | Value::Null => {}
     }
+}
+
+/// The JSON pointers (below the app) and keys of the values the check refuses in `app` (an
+/// app of a spec as JSON; its `allowPlaintext` aside), URLs with a password left out: what
+/// `import` copies from a tree and must list in `allowPlaintext`.
+pub fn refused_keys(app: &Value) -> Vec<(String, String)> {
+    let mut value = app.clone();
+    if let Value::Object(map) = &mut value {
+        map.remove("allowPlaintext");
+    }
+    let mut found = Vec::new();
+    walk(&value, false, &mut String::new(), &mut found);
+    found
+        .into_iter()
+        .filter_map(|f| Some((f.pointer, f.key?)))
+        .collect()
 }
 
 /// True for a scalar under a secret-like key that is not empty and not only references.

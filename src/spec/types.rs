@@ -454,6 +454,20 @@ pub struct AllowPlaintext {
     pub reason: String,
 }
 
+impl HelmSpec {
+    /// The HelmRelease object's name: `name`, else the app's.
+    pub fn object_name<'a>(&'a self, app: &'a str) -> &'a str {
+        self.name.as_ref().map_or(app, Name::as_str)
+    }
+
+    /// The Helm release name, as helm-controller sets it: `releaseName`, else the object's name.
+    pub fn release<'a>(&'a self, app: &'a str) -> &'a str {
+        self.release_name
+            .as_ref()
+            .map_or_else(|| self.object_name(app), Name::as_str)
+    }
+}
+
 impl AppSpec {
     /// The name of the app's last Flux Kustomization (`kustomizationName`, else its name).
     pub fn flux_name(&self) -> &str {
@@ -499,7 +513,11 @@ pub struct HelmSpec {
     pub version: String,
     /// The `sources.helm` entry the chart comes from.
     pub source: Name,
-    /// The Helm release name (default: the app's name).
+    /// The HelmRelease object's name (default: the app's name), for a release that already has
+    /// one in the cluster. It is also the Helm release name unless `releaseName` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    /// The Helm release name (default: `name`, else the app's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 53))]
     pub release_name: Option<Name>,
