@@ -35,21 +35,7 @@ impl Pod<'_> {
         for (field, value) in common {
             self.set(&field, value);
         }
-        let mut probes = Map::new();
-        for (field, name) in [
-            ("livenessProbe", "liveness"),
-            ("readinessProbe", "readiness"),
-            ("startupProbe", "startup"),
-        ] {
-            if let Some(probe) = rest.take(&format!("/{field}")) {
-                match probe_of(probe, &rest.path(&format!("/{field}"))) {
-                    Ok(p) => {
-                        probes.insert(name.into(), p);
-                    }
-                    Err(path) => self.unread.push(path),
-                }
-            }
-        }
+        let probes = self.probes(&mut rest);
         self.set("probes", Value::Object(probes));
         let mut security = Map::new();
         if rest.peek("/securityContext/capabilities/drop") == Some(&json!(["ALL"])) {
@@ -78,8 +64,39 @@ impl Pod<'_> {
         self.unread.extend(rest.left());
     }
 
+    /// The liveness, readiness and startup probes of a container, taken out of `rest`.
+    fn probes(&mut self, rest: &mut Rest) -> Map<String, Value> {
+        let mut probes = Map::new();
+        for (field, name) in [
+            ("livenessProbe", "liveness"),
+            ("readinessProbe", "readiness"),
+            ("startupProbe", "startup"),
+        ] {
+            if let Some(probe) = rest.take(&format!("/{field}")) {
+                match probe_of(probe, &rest.path(&format!("/{field}"))) {
+                    Ok(p) => {
+                        probes.insert(name.into(), p);
+                    }
+                    Err(path) => self.unread.push(path),
+                }
+            }
+        }
+        probes
+    }
+
+    /// A container beside the workload's own, as a `containers` entry.
+    pub fn extra_container(&mut self, container: Value, at: &str) -> Option<Value> {
+        self.other_container(container, at, false)
+    }
+
     /// An init container or sidecar, as an `initContainers` entry.
     pub fn init_container(&mut self, container: Value, at: &str) -> Option<Value> {
+        self.other_container(container, at, true)
+    }
+
+    /// A container other than the workload's own: an init container or sidecar (`init`), or
+    /// one beside the workload's.
+    fn other_container(&mut self, container: Value, at: &str, init: bool) -> Option<Value> {
         let mut rest = Rest::new(container, at);
         let mut entry = Map::new();
         entry.insert("name".into(), json!(rest.take_str("/name")));
@@ -92,13 +109,21 @@ impl Pod<'_> {
         rest.take("/imagePullPolicy");
         rest.take("/securityContext");
         match rest.take_str("/restartPolicy").as_deref() {
-            Some("Always") => {
+            Some("Always") if init => {
                 entry.insert("sidecar".into(), json!(true));
             }
             Some(other) => rest.put_back("/restartPolicy", json!(other)),
             None => {}
         }
-        entry.extend(self.common(&mut rest, entry.contains_key("sidecar")));
+        // Containers that keep running have ports and probes; those that run to completion not.
+        let running = !init || entry.contains_key("sidecar");
+        entry.extend(self.common(&mut rest, running));
+        if running {
+            let probes = self.probes(&mut rest);
+            if !probes.is_empty() {
+                entry.insert("probes".into(), Value::Object(probes));
+            }
+        }
         self.mounts(&mut rest, Some(&mut entry));
         let left = rest.left();
         let read = left.is_empty();

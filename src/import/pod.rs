@@ -107,13 +107,19 @@ impl<'a> Pod<'a> {
                 None => self.unread.push(rest.path("/spec/volumes")),
             }
         }
-        let containers = rest.take_list("/spec/containers");
+        // The workload's own container comes first; the others run beside it.
         let main_at = rest.path("/spec/containers");
-        match <[Value; 1]>::try_from(containers) {
-            Ok([main]) => self.main_container(main, &format!("{main_at}[0]")),
-            Err(_) => self.unread.push(format!(
-                "{main_at} (the model has one container: others are `initContainers` with `sidecar: true`)"
-            )),
+        let mut containers = rest.take_list("/spec/containers").into_iter();
+        match containers.next() {
+            Some(main) => self.main_container(main, &format!("{main_at}[0]")),
+            None => self.unread.push(main_at.clone()),
+        }
+        let extra: Vec<Value> = containers
+            .enumerate()
+            .filter_map(|(i, c)| self.extra_container(c, &format!("{main_at}[{}]", i + 1)))
+            .collect();
+        if !extra.is_empty() {
+            self.set("containers", Value::Array(extra));
         }
         let init_at = rest.path("/spec/initContainers");
         let inits: Vec<Value> = rest
