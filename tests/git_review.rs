@@ -415,3 +415,67 @@ fn pre_commit_build_hook_writes_and_asks_to_stage() {
 fn prek_build_hook_writes_and_asks_to_stage() {
     build_hook_writes_and_asks_to_stage("prek");
 }
+
+#[test]
+fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("repo");
+    let cache = temp.path().join("cache");
+    std::fs::create_dir_all(dir.join("spec/apps")).unwrap();
+    let git = |args: &[&str]| ok(&dir, "git", args);
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(
+        dir.join("spec/fleet.yaml"),
+        "apiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {name: acme}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\nclusters:\n  - name: prod\n    apps:\n      - name: web\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("spec/apps/web.yaml"),
+        "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps:\n  - name: web\n    helm: {chart: podinfo, version: 6.7.1, source: podinfo}\n",
+    )
+    .unwrap();
+    let gitopsc = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gitopsc"))
+            .args(args)
+            .current_dir(&dir)
+            .env("GITOPSC_CACHE_DIR", &cache)
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    };
+    assert_eq!(gitopsc(&["-q", "build", "spec", "--out", "k8s"]).0, 0);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "first"]);
+    let recorded =
+        || gitopsc::incremental::spec::recall_in(&cache, &dir.join("spec"), &dir.join("k8s")).is_some();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let staged = ["check", "spec", "--out", "k8s", "--staged"];
+    let (code, text) = gitopsc(&staged);
+    assert_eq!(code, 0, "{text}");
+    assert!(recorded(), "a clean work tree is checked in place:\n{text}");
+    // A file the work tree holds and the index does not (an ignored one too) sends the check
+    // to the staged files: it says what it said before, and records nothing of the work tree.
+    std::fs::write(dir.join(".gitignore"), "*.bak\n").unwrap();
+    git(&["add", ".gitignore"]);
+    std::fs::write(dir.join("spec/apps/old.yaml.bak"), "x").unwrap();
+    assert!(!recorded(), "a new file changes the spec's folder");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (code, again) = gitopsc(&staged);
+    assert_eq!((code, &again), (0, &text));
+    assert!(
+        !recorded(),
+        "an ignored file in the spec's folder is read from the index"
+    );
+    // So does an end-of-line conversion.
+    std::fs::remove_file(dir.join("spec/apps/old.yaml.bak")).unwrap();
+    git(&["config", "core.autocrlf", "input"]);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (code, again) = gitopsc(&staged);
+    assert_eq!((code, &again), (0, &text));
+    assert!(
+        !recorded(),
+        "with autocrlf the work tree is not taken for the index"
+    );
+}

@@ -357,8 +357,11 @@ fn expected(spec: &Value) -> Vec<Value> {
         }
         for workload in list(&app["workloads"]) {
             images.push(image_dep(workload["image"].as_str().unwrap(), "image"));
-            for init in list(&workload["initContainers"]) {
-                if let Some(image) = init["image"].as_str() {
+            for other in list(&workload["initContainers"])
+                .into_iter()
+                .chain(list(&workload["containers"]))
+            {
+                if let Some(image) = other["image"].as_str() {
                     images.push(image_dep(image, "image"));
                 }
             }

@@ -94,6 +94,41 @@ impl Repo {
         Ok(split_z(&run_git(Some(&self.top), &args)?))
     }
 
+    /// Files of `paths` that git does not track, ignored ones included.
+    pub fn untracked_or_ignored(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
+        let mut args = vec!["ls-files", "--others", "-z", "--"];
+        args.extend(paths);
+        Ok(split_z(&run_git(Some(&self.top), &args)?))
+    }
+
+    /// Whether git may convert files between the work tree and the index: an attributes file
+    /// (which may name filters or end-of-line conversion) or a `core.autocrlf` / `core.eol`
+    /// setting. A file is then not known to hold its staged bytes when git says it is clean.
+    pub fn converts(&self) -> Result<bool, GitError> {
+        let settings = run_git(
+            Some(&self.top),
+            &["config", "--get-regexp", r"^core\.(autocrlf|eol)$"],
+        )
+        .unwrap_or_default();
+        let converting = String::from_utf8_lossy(&settings)
+            .lines()
+            .any(|l| !matches!(l.split_once(' '), Some((_, "false"))));
+        let attributes = run_git(
+            Some(&self.top),
+            &[
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--",
+                ":(glob)**/.gitattributes",
+            ],
+        )?;
+        let info = run_git(Some(&self.top), &["rev-parse", "--git-path", "info/attributes"])?;
+        let info = self.top.join(String::from_utf8_lossy(&info).trim());
+        Ok(converting || !attributes.is_empty() || info.exists())
+    }
+
     /// Files of `paths` that git does not track and does not ignore.
     pub fn untracked(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
         let mut args = vec!["ls-files", "--others", "--exclude-standard", "-z", "--"];

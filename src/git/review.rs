@@ -36,6 +36,16 @@ fn staged(
 ) -> Result<Outcome, GitError> {
     let repo = Repo::discover()?;
     let (spec_rel, out_rel) = (repo.relative(spec)?, repo.relative(out)?);
+    if let Some(outcome) = in_place(
+        &repo,
+        (spec, out),
+        (&spec_rel, &out_rel),
+        blueprints,
+        cluster,
+        style,
+    )? {
+        return Ok(outcome);
+    }
     let temp = temp_dir()?;
     if repo.materialize(Snapshot::Index, &[&spec_rel], temp.path())? == 0 {
         return Err(GitError(format!(
@@ -66,6 +76,71 @@ fn staged(
     let mut inputs = vec![spec_rel.as_str(), out_rel.as_str(), charts_rel.as_str()];
     inputs.extend(manifests.iter().map(String::as_str));
     found.unstaged = repo.unstaged(&inputs)?;
+    Ok(reported(
+        outcome,
+        found,
+        (spec, out),
+        (&spec_rel, &out_rel),
+        style,
+    ))
+}
+
+/// The staged check run in the work tree, when the work tree holds what is staged of every
+/// file the check reads: nothing below the spec's folder or the output root differs from the
+/// index, nothing there is untracked (ignored files included), and git converts no file
+/// (no attributes, no end-of-line conversion). The staged tree is then the work tree, and the
+/// caches of earlier runs apply (docs/performance.md). `None` otherwise: the files are laid
+/// out of the index.
+fn in_place(
+    repo: &Repo,
+    (spec, out): (&Path, &Path),
+    (spec_rel, out_rel): (&str, &str),
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    style: Style,
+) -> Result<Option<Outcome>, GitError> {
+    let (spec_abs, out_abs) = (repo.top.join(spec_rel), repo.top.join(out_rel));
+    if !out_abs.is_dir() {
+        return Ok(None);
+    }
+    // The spec's folder holds what it reads: included files, manifest files, vendored charts.
+    let folder = if spec_abs.is_dir() {
+        spec_rel.to_string()
+    } else {
+        Path::new(spec_rel)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| ".".into())
+    };
+    let inputs = [folder.as_str(), out_rel];
+    if repo.converts()?
+        || !repo.unstaged(&inputs)?.is_empty()
+        || !repo.untracked_or_ignored(&inputs)?.is_empty()
+    {
+        return Ok(None);
+    }
+    let mut outcome = fleet_run(&spec_abs, &out_abs, blueprints, Mode::Check, style, cluster);
+    strip_prefix(&mut outcome, &repo.top);
+    let found = StagedFiles::default();
+    Ok(Some(reported(
+        outcome,
+        found,
+        (spec, out),
+        (spec_rel, out_rel),
+        style,
+    )))
+}
+
+/// What the staged check prints: the check's `outcome`, with what `found` says was not
+/// staged, and the commands that fix a stale commit.
+fn reported(
+    mut outcome: Outcome,
+    found: StagedFiles,
+    (spec, out): (&Path, &Path),
+    (spec_rel, out_rel): (&str, &str),
+    style: Style,
+) -> Outcome {
     if !found.unstaged.is_empty() {
         outcome.code = 1;
     }
@@ -77,7 +152,7 @@ fn staged(
             report.ok = code == 0;
             report.staged = Some(found);
         });
-        return Ok(outcome);
+        return outcome;
     }
     if outcome.code == 1 {
         let _ = writeln!(
@@ -101,7 +176,7 @@ fn staged(
             "stage them (`git add {spec_rel} {out_rel}`) or set them aside (`git stash --keep-index`)"
         );
     }
-    Ok(outcome)
+    outcome
 }
 
 /// The ordinary command over a spec (a cluster spec, a fleet, or one cluster of a fleet).
