@@ -442,14 +442,47 @@ DENY  - name: web
         let quiet = run(dir.path(), &["validate", "cluster.yaml"], 0).stderr;
         assert!(!quiet.contains("GSC0428"), "{quiet}");
     }
-    // A KubeBlocks Redis has no allow-list to name: no warning to act on.
-    let kubeblocks = spec("", "    networkPolicy: {defaultDeny: true}\n").replace(
-        "provider: dragonfly, version: 1.39.0",
-        "provider: kubeblocks, version: 7.2.4, storage: {size: 1Gi}",
+    // A KubeBlocks Redis is refused to other namespaces by a default deny of its own, and
+    // admits those `allowNamespaces` names: its database policy lets them in.
+    let kubeblocks = |allow: &str, deny: &str| {
+        spec(allow, deny)
+            .replace(
+                "provider: dragonfly, version: 1.39.0",
+                "provider: kubeblocks, version: 7.2.4, storage: {size: 1Gi}",
+            )
+            .replace(
+                "operators:\n",
+                "operators:\n  kubeblocks: {external: infra, deployment: kubeblocks, namespace: kb-system}\n",
+            )
+    };
+    write_spec(dir.path(), &kubeblocks("", ""));
+    let open = run(dir.path(), &["validate", "cluster.yaml"], 0).stderr;
+    assert!(
+        !open.contains("GSC0428"),
+        "no default deny, nothing refused: {open}"
     );
-    write_spec(dir.path(), &kubeblocks);
-    let run_kb = gitopsc_in(dir.path(), &["--color", "never", "validate", "cluster.yaml"]);
-    assert!(!run_kb.stderr.contains("GSC0428"), "{}", run_kb.stderr);
+    let deny = "    networkPolicy: {defaultDeny: true}\n";
+    write_spec(dir.path(), &kubeblocks("", deny));
+    let warned = run(dir.path(), &["validate", "cluster.yaml"], 0).stderr;
+    assert!(
+        warned.contains("warning[GSC0428]: app `web` connects to the Redis of app `cache`")
+            && warned.contains("add `web` to `redis.allowNamespaces` of app `cache`"),
+        "{warned}"
+    );
+    write_spec(dir.path(), &kubeblocks(", allowNamespaces: [web]", deny));
+    let quiet = run(dir.path(), &["validate", "cluster.yaml"], 0).stderr;
+    assert!(!quiet.contains("GSC0428"), "{quiet}");
+    run(dir.path(), &["build", "cluster.yaml", "--out", "out"], 0);
+    let tree = common::read_tree(&dir.path().join("out"));
+    let policy = tree
+        .iter()
+        .find(|(p, _)| p.contains("networkpolicy") && p.contains("database"))
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .unwrap_or_else(|| panic!("no database policy in {:?}", tree.keys()));
+    assert!(
+        policy.contains("kubernetes.io/metadata.name: web") && policy.contains("port: 6379"),
+        "{policy}"
+    );
 }
 
 /// The lines `after` adds to `before` (in order; `before`'s lines all kept).

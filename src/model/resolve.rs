@@ -429,15 +429,26 @@ fn guarded<'s>(owner: &'s AppSpec, key: &str, default_deny: bool) -> Option<Guar
         });
     }
     let redis = owner.redis.as_ref()?;
-    (redis.provider == crate::spec::data::RedisProvider::Dragonfly
-        && matches!(key, "redis.host" | "redis.address"))
-    .then(|| Guarded {
-        what: "the Dragonfly",
-        by_default_deny: false,
-        denies: true,
-        allowed: &redis.allow_namespaces,
-        field: "redis.allowNamespaces",
-    })
+    if !matches!(key, "redis.host" | "redis.address") {
+        return None;
+    }
+    match redis.provider {
+        crate::spec::data::RedisProvider::Dragonfly => Some(Guarded {
+            what: "the Dragonfly",
+            by_default_deny: false,
+            denies: true,
+            allowed: &redis.allow_namespaces,
+            field: "redis.allowNamespaces",
+        }),
+        crate::spec::data::RedisProvider::Kubeblocks => Some(Guarded {
+            what: "the Redis",
+            by_default_deny: true,
+            denies: default_deny,
+            allowed: &redis.allow_namespaces,
+            field: "redis.allowNamespaces",
+        }),
+        crate::spec::data::RedisProvider::External => None,
+    }
 }
 
 /// A warning when an app connects to a data service of another app (references its host)

@@ -540,8 +540,9 @@ pub struct RedisSpec {
     /// `defaults.monitoring.labels` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<bool>,
-    /// Dragonfly: namespaces whose pods may connect (the operator's own NetworkPolicy lets in
-    /// only the instance's namespace).
+    /// Dragonfly and KubeBlocks: namespaces whose pods may connect. The Dragonfly operator's
+    /// own NetworkPolicy lets in only the instance's namespace; a KubeBlocks Redis under a
+    /// default deny of its namespace (`networkPolicy.defaultDeny`) admits these too.
     #[serde(default)]
     pub allow_namespaces: Vec<Name>,
     /// Dragonfly: give the pods the security contexts Pod Security `restricted` asks for (uid

@@ -46,8 +46,9 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
     diags
 }
 
-/// The Dragonfly-only fields a Redis sets.
+/// The Dragonfly-only fields a Redis sets (`allowNamespaces` is a KubeBlocks Redis's too).
 fn dragonfly_only(redis: &RedisSpec) -> Vec<Field> {
+    let allow_list = redis.provider != RedisProvider::Kubeblocks && !redis.allow_namespaces.is_empty();
     [
         (RedisSpec::IMAGE, redis.image.is_some()),
         (RedisSpec::ARGS, !redis.args.is_empty()),
@@ -56,7 +57,7 @@ fn dragonfly_only(redis: &RedisSpec) -> Vec<Field> {
         (RedisSpec::TOPOLOGY_SPREAD, !redis.topology_spread.is_empty()),
         (RedisSpec::DISRUPTION_BUDGET, redis.disruption_budget.is_some()),
         (RedisSpec::MONITORING, redis.monitoring.is_some()),
-        (RedisSpec::ALLOW_NAMESPACES, !redis.allow_namespaces.is_empty()),
+        (RedisSpec::ALLOW_NAMESPACES, allow_list),
         (RedisSpec::RESTRICTED_PODS, redis.restricted_pods),
     ]
     .into_iter()

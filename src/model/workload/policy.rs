@@ -449,7 +449,10 @@ fn databases(spec: &ClusterSpec, namespace: &str) -> Vec<Database> {
             && redis.provider == RedisProvider::Kubeblocks
         {
             let name = crate::model::redis::cluster_name(owner.name.as_str(), redis);
-            out.push(Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![6379, 26379]));
+            out.push(Database {
+                allow_namespaces: redis.allow_namespaces.iter().map(ToString::to_string).collect(),
+                ..Database::new(&kinds::KUBEBLOCKS_CLUSTER, name, vec![6379, 26379])
+            });
         }
         if let Some(redis) = &owner.redis
             && redis.provider == RedisProvider::Dragonfly
