@@ -302,3 +302,49 @@ fn values_naming_secrets_are_copied_with_an_allow_entry() {
         "{spec}\n{notes}"
     );
 }
+
+/// An object a Kustomization applies to another namespace (a kustomize component applying one
+/// object to every namespace) is carried by the app of that namespace, where it keeps its
+/// namespace; one in a namespace no app has is noted, not carried.
+#[test]
+fn an_object_in_another_apps_namespace_is_carried_by_that_app() {
+    let map = |ns: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: alerting, namespace: {ns}}}\ndata: {{LEVEL: warn}}\n"
+        )
+    };
+    let maps = [map("ci"), map("observability"), map("lab")].join("---\n");
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("flux/observability.yaml", &kustomization("observability")),
+        ("apps/ci/namespace.yaml", NAMESPACE_CI),
+        ("apps/ci/maps.yaml", &maps),
+        (
+            "apps/observability/namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: observability}\n",
+        ),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    let apps = spec["apps"].as_array().unwrap();
+    let manifests_of = |name: &str| {
+        let app = apps.iter().find(|a| a["name"] == name).unwrap();
+        app["manifests"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(
+        (manifests_of("ci"), manifests_of("observability")),
+        (1, 1),
+        "{spec}\n{notes}"
+    );
+    assert!(
+        notes.contains("carried as a user manifest of app `observability`, whose namespace it is: ConfigMap observability/alerting"),
+        "{notes}"
+    );
+    assert!(notes.contains("ConfigMap lab/alerting"), "{notes}");
+    let namespaces: Vec<String> = files
+        .iter()
+        .flat_map(|(_, text)| serde_load_all(text).unwrap_or_default())
+        .filter(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "alerting")
+        .map(|o| o["metadata"]["namespace"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(namespaces, ["ci", "observability"], "{namespaces:?}");
+}
