@@ -348,3 +348,63 @@ fn an_object_in_another_apps_namespace_is_carried_by_that_app() {
         .collect();
     assert_eq!(namespaces, ["ci", "observability"], "{namespaces:?}");
 }
+
+/// A HelmRelease installing from an OCIRepository of the app's, in home-ops' shape.
+fn oci_release(remediation: &str) -> String {
+    format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: ci, namespace: ci}}\n\
+         spec: {{interval: 15m, url: oci://ghcr.io/example/charts/jenkins, ref: {{tag: 5.8.0}}, layerSelector: {{mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}}}}\n---\n\
+         apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: ci, namespace: ci}}\n\
+         spec:\n  interval: 1h\n  chartRef: {{kind: OCIRepository, name: ci}}\n{remediation}"
+    )
+}
+
+/// The built object of `kind` named `name`.
+fn built(files: &[(String, String)], kind: &str, name: &str) -> Value {
+    files
+        .iter()
+        .flat_map(|(_, text)| serde_load_all(text).unwrap_or_default())
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} built"))
+}
+
+/// Upgrade remediation retries without install remediation (home-ops' `cluster-apps` patch)
+/// are read as the release's retries, not left at gitopsc's default 3; that install then
+/// retries as often is noted.
+#[test]
+fn upgrade_retries_are_read_when_install_has_none() {
+    let release = oci_release(
+        "  upgrade:\n    cleanupOnFail: true\n    strategy: {name: RemediateOnFailure}\n    \
+         remediation: {retries: 2, remediateLastFailure: true}\n",
+    );
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("apps/ci/namespace.yaml", NAMESPACE_CI),
+        ("apps/ci/release.yaml", &release),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    assert_eq!(spec["apps"][0]["helm"]["retries"], 2, "{spec}\n{notes}");
+    let upgrade = &built(&files, "HelmRelease", "ci")["spec"]["upgrade"]["remediation"];
+    assert_eq!(
+        (&upgrade["retries"], &upgrade["remediateLastFailure"]),
+        (&2.into(), &true.into())
+    );
+    assert!(
+        notes.contains("2 for both, where the release has no install remediation retries"),
+        "{notes}"
+    );
+}
+
+/// A chart OCIRepository's `interval` is read into its source's `interval`, so the built one
+/// checks as often (not every hour, gitopsc's default).
+#[test]
+fn a_chart_oci_repository_keeps_its_interval() {
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("apps/ci/namespace.yaml", NAMESPACE_CI),
+        ("apps/ci/release.yaml", &oci_release("")),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    assert_eq!(spec["sources"]["helm"][0]["interval"], "15m", "{spec}\n{notes}");
+    assert_eq!(built(&files, "OCIRepository", "ci")["spec"]["interval"], "15m");
+}
