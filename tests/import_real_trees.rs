@@ -408,3 +408,49 @@ fn a_chart_oci_repository_keeps_its_interval() {
     assert_eq!(spec["sources"]["helm"][0]["interval"], "15m", "{spec}\n{notes}");
     assert_eq!(built(&files, "OCIRepository", "ci")["spec"]["interval"], "15m");
 }
+
+/// An ExternalSecret's own labels and annotations (ee-ops' ownership labels) are not a
+/// `secrets` field: import gives them back with a merge patch on it, less those the app gives
+/// every object (`labels`).
+#[test]
+fn an_external_secret_keeps_its_labels_and_annotations() {
+    let secret = |name: &str, id: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: es-{name}\n  namespace: ci\n  \
+             labels: {{team: platform, managed-by: fluxcd}}\n  annotations: {{source-id: {id}}}\n\
+             spec:\n  secretStoreRef: {{kind: ClusterSecretStore, name: vault}}\n  target: {{name: {name}}}\n  \
+             data: [{{secretKey: token, remoteRef: {{key: {id}}}}}]\n"
+        )
+    };
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ci, labels: {team: platform}}\n";
+    let store = "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: vault}\n\
+        spec: {provider: {vault: {server: 'https://vault.example.com', auth: {tokenSecretRef: {name: vault-token, key: token, namespace: ci}}}}}\n";
+    let secrets = [secret("github", "gh__app"), secret("maven", "mvn__token")].join("---\n");
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("apps/ci/namespace.yaml", namespace),
+        ("apps/ci/secrets.yaml", &secrets),
+        ("stores/store.yaml", store),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    let app = &spec["apps"][0];
+    assert_eq!(app["labels"]["team"], "platform", "{spec}\n{notes}");
+    assert_eq!(
+        app["patches"].as_array().map(Vec::len),
+        Some(2),
+        "{spec}\n{notes}"
+    );
+    assert_eq!(
+        app["patches"][0]["merge"]["metadata"],
+        serde_json::json!({"labels": {"managed-by": "fluxcd"}, "annotations": {"source-id": "gh__app"}})
+    );
+    let built = built(&files, "ExternalSecret", "es-maven");
+    assert_eq!(built["metadata"]["annotations"]["source-id"], "mvn__token");
+    assert_eq!(built["metadata"]["labels"]["managed-by"], "fluxcd");
+    assert!(
+        notes
+            .lines()
+            .all(|l| !(l.contains("ExternalSecret ci/es-") && l.contains("metadata"))),
+        "{notes}"
+    );
+}

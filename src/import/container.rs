@@ -35,21 +35,7 @@ impl Pod<'_> {
         for (field, value) in common {
             self.set(&field, value);
         }
-        let mut probes = Map::new();
-        for (field, name) in [
-            ("livenessProbe", "liveness"),
-            ("readinessProbe", "readiness"),
-            ("startupProbe", "startup"),
-        ] {
-            if let Some(probe) = rest.take(&format!("/{field}")) {
-                match probe_of(probe, &rest.path(&format!("/{field}"))) {
-                    Ok(p) => {
-                        probes.insert(name.into(), p);
-                    }
-                    Err(path) => self.unread.push(path),
-                }
-            }
-        }
+        let probes = self.probes(&mut rest);
         self.set("probes", Value::Object(probes));
         let mut security = Map::new();
         if rest.peek("/securityContext/capabilities/drop") == Some(&json!(["ALL"])) {
@@ -99,11 +85,39 @@ impl Pod<'_> {
             None => {}
         }
         entry.extend(self.common(&mut rest, entry.contains_key("sidecar")));
+        // A native sidecar may have probes; an init container that runs to completion not.
+        if entry.contains_key("sidecar") {
+            let probes = self.probes(&mut rest);
+            if !probes.is_empty() {
+                entry.insert("probes".into(), Value::Object(probes));
+            }
+        }
         self.mounts(&mut rest, Some(&mut entry));
         let left = rest.left();
         let read = left.is_empty();
         self.unread.extend(left);
         read.then_some(Value::Object(entry))
+    }
+
+    /// A container's liveness, readiness and startup probes, as the spec's `probes`; a probe
+    /// the model cannot say is left unread.
+    fn probes(&mut self, rest: &mut Rest) -> Map<String, Value> {
+        let mut probes = Map::new();
+        for (field, name) in [
+            ("livenessProbe", "liveness"),
+            ("readinessProbe", "readiness"),
+            ("startupProbe", "startup"),
+        ] {
+            if let Some(probe) = rest.take(&format!("/{field}")) {
+                match probe_of(probe, &rest.path(&format!("/{field}"))) {
+                    Ok(p) => {
+                        probes.insert(name.into(), p);
+                    }
+                    Err(path) => self.unread.push(path),
+                }
+            }
+        }
+        probes
     }
 
     /// What both kinds of container say alike: command, args, ports, env, envFrom, resources.
