@@ -64,8 +64,9 @@ impl Pod<'_> {
         self.unread.extend(rest.left());
     }
 
-    /// An init container or sidecar, as an `initContainers` entry.
-    pub fn init_container(&mut self, container: Value, at: &str) -> Option<Value> {
+    /// An init container or sidecar, as an `initContainers` entry, or (`regular`) a container
+    /// beside the workload's, as a `containers` entry.
+    pub fn other_container(&mut self, container: Value, at: &str, regular: bool) -> Option<Value> {
         let mut rest = Rest::new(container, at);
         let mut entry = Map::new();
         entry.insert("name".into(), json!(rest.take_str("/name")));
@@ -78,15 +79,17 @@ impl Pod<'_> {
         rest.take("/imagePullPolicy");
         rest.take("/securityContext");
         match rest.take_str("/restartPolicy").as_deref() {
-            Some("Always") => {
+            Some("Always") if !regular => {
                 entry.insert("sidecar".into(), json!(true));
             }
             Some(other) => rest.put_back("/restartPolicy", json!(other)),
             None => {}
         }
-        entry.extend(self.common(&mut rest, entry.contains_key("sidecar")));
-        // A native sidecar may have probes; an init container that runs to completion not.
-        if entry.contains_key("sidecar") {
+        // A native sidecar or a regular container may serve ports and have probes; an init
+        // container that runs to completion not.
+        let keeps_running = regular || entry.contains_key("sidecar");
+        entry.extend(self.common(&mut rest, keeps_running));
+        if keeps_running {
             let probes = self.probes(&mut rest);
             if !probes.is_empty() {
                 entry.insert("probes".into(), Value::Object(probes));

@@ -107,20 +107,25 @@ impl<'a> Pod<'a> {
                 None => self.unread.push(rest.path("/spec/volumes")),
             }
         }
-        let containers = rest.take_list("/spec/containers");
+        // The workload's own container is the first (as gitopsc writes it); the others are
+        // `containers` entries.
         let main_at = rest.path("/spec/containers");
-        match <[Value; 1]>::try_from(containers) {
-            Ok([main]) => self.main_container(main, &format!("{main_at}[0]")),
-            Err(_) => self.unread.push(format!(
-                "{main_at} (the model has one container: others are `initContainers` with `sidecar: true`)"
-            )),
+        let mut containers = rest.take_list("/spec/containers").into_iter();
+        match containers.next() {
+            Some(main) => self.main_container(main, &format!("{main_at}[0]")),
+            None => self.unread.push(main_at.clone()),
         }
+        let others: Vec<Value> = containers
+            .enumerate()
+            .filter_map(|(i, c)| self.other_container(c, &format!("{main_at}[{}]", i + 1), true))
+            .collect();
+        self.set("containers", Value::Array(others));
         let init_at = rest.path("/spec/initContainers");
         let inits: Vec<Value> = rest
             .take_list("/spec/initContainers")
             .into_iter()
             .enumerate()
-            .filter_map(|(i, c)| self.init_container(c, &format!("{init_at}[{i}]")))
+            .filter_map(|(i, c)| self.other_container(c, &format!("{init_at}[{i}]"), false))
             .collect();
         self.set("initContainers", Value::Array(inits));
         for name in self.volumes.keys().filter(|n| !self.mounted.contains(*n)) {
