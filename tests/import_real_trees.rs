@@ -302,3 +302,155 @@ fn values_naming_secrets_are_copied_with_an_allow_entry() {
         "{spec}\n{notes}"
     );
 }
+
+/// An object a Kustomization applies to another namespace (a kustomize component applying one
+/// object to every namespace) is carried by the app of that namespace, where it keeps its
+/// namespace; one in a namespace no app has is noted, not carried.
+#[test]
+fn an_object_in_another_apps_namespace_is_carried_by_that_app() {
+    let map = |ns: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: alerting, namespace: {ns}}}\ndata: {{LEVEL: warn}}\n"
+        )
+    };
+    let maps = [map("ci"), map("observability"), map("lab")].join("---\n");
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("flux/observability.yaml", &kustomization("observability")),
+        ("apps/ci/namespace.yaml", NAMESPACE_CI),
+        ("apps/ci/maps.yaml", &maps),
+        (
+            "apps/observability/namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: observability}\n",
+        ),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    let apps = spec["apps"].as_array().unwrap();
+    let manifests_of = |name: &str| {
+        let app = apps.iter().find(|a| a["name"] == name).unwrap();
+        app["manifests"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(
+        (manifests_of("ci"), manifests_of("observability")),
+        (1, 1),
+        "{spec}\n{notes}"
+    );
+    assert!(
+        notes.contains("carried as a user manifest of app `observability`, whose namespace it is: ConfigMap observability/alerting"),
+        "{notes}"
+    );
+    assert!(notes.contains("ConfigMap lab/alerting"), "{notes}");
+    let namespaces: Vec<String> = files
+        .iter()
+        .flat_map(|(_, text)| serde_load_all(text).unwrap_or_default())
+        .filter(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "alerting")
+        .map(|o| o["metadata"]["namespace"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(namespaces, ["ci", "observability"], "{namespaces:?}");
+}
+
+/// A HelmRelease installing from an OCIRepository of the app's, in home-ops' shape.
+fn oci_release(remediation: &str) -> String {
+    format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {{name: ci, namespace: ci}}\n\
+         spec: {{interval: 15m, url: oci://ghcr.io/example/charts/jenkins, ref: {{tag: 5.8.0}}, layerSelector: {{mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}}}}\n---\n\
+         apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: ci, namespace: ci}}\n\
+         spec:\n  interval: 1h\n  chartRef: {{kind: OCIRepository, name: ci}}\n{remediation}"
+    )
+}
+
+/// The built object of `kind` named `name`.
+fn built(files: &[(String, String)], kind: &str, name: &str) -> Value {
+    files
+        .iter()
+        .flat_map(|(_, text)| serde_load_all(text).unwrap_or_default())
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} built"))
+}
+
+/// Upgrade remediation retries without install remediation (home-ops' `cluster-apps` patch)
+/// are read as the release's retries, not left at gitopsc's default 3; that install then
+/// retries as often is noted.
+#[test]
+fn upgrade_retries_are_read_when_install_has_none() {
+    let release = oci_release(
+        "  upgrade:\n    cleanupOnFail: true\n    strategy: {name: RemediateOnFailure}\n    \
+         remediation: {retries: 2, remediateLastFailure: true}\n",
+    );
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("apps/ci/namespace.yaml", NAMESPACE_CI),
+        ("apps/ci/release.yaml", &release),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    assert_eq!(spec["apps"][0]["helm"]["retries"], 2, "{spec}\n{notes}");
+    let upgrade = &built(&files, "HelmRelease", "ci")["spec"]["upgrade"]["remediation"];
+    assert_eq!(
+        (&upgrade["retries"], &upgrade["remediateLastFailure"]),
+        (&2.into(), &true.into())
+    );
+    assert!(
+        notes.contains("2 for both, where the release has no install remediation retries"),
+        "{notes}"
+    );
+}
+
+/// A chart OCIRepository's `interval` is read into its source's `interval`, so the built one
+/// checks as often (not every hour, gitopsc's default).
+#[test]
+fn a_chart_oci_repository_keeps_its_interval() {
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("apps/ci/namespace.yaml", NAMESPACE_CI),
+        ("apps/ci/release.yaml", &oci_release("")),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    assert_eq!(spec["sources"]["helm"][0]["interval"], "15m", "{spec}\n{notes}");
+    assert_eq!(built(&files, "OCIRepository", "ci")["spec"]["interval"], "15m");
+}
+
+/// An ExternalSecret's own labels and annotations (ee-ops' ownership labels) are not a
+/// `secrets` field: import gives them back with a merge patch on it, less those the app gives
+/// every object (`labels`).
+#[test]
+fn an_external_secret_keeps_its_labels_and_annotations() {
+    let secret = |name: &str, id: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: es-{name}\n  namespace: ci\n  \
+             labels: {{team: platform, managed-by: fluxcd}}\n  annotations: {{source-id: {id}}}\n\
+             spec:\n  secretStoreRef: {{kind: ClusterSecretStore, name: vault}}\n  target: {{name: {name}}}\n  \
+             data: [{{secretKey: token, remoteRef: {{key: {id}}}}}]\n"
+        )
+    };
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ci, labels: {team: platform}}\n";
+    let store = "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: vault}\n\
+        spec: {provider: {vault: {server: 'https://vault.example.com', auth: {tokenSecretRef: {name: vault-token, key: token, namespace: ci}}}}}\n";
+    let secrets = [secret("github", "gh__app"), secret("maven", "mvn__token")].join("---\n");
+    let dir = tree(&[
+        ("flux/ci.yaml", &kustomization("ci")),
+        ("apps/ci/namespace.yaml", namespace),
+        ("apps/ci/secrets.yaml", &secrets),
+        ("stores/store.yaml", store),
+    ]);
+    let (spec, notes, files) = import(dir.path());
+    let app = &spec["apps"][0];
+    assert_eq!(app["labels"]["team"], "platform", "{spec}\n{notes}");
+    assert_eq!(
+        app["patches"].as_array().map(Vec::len),
+        Some(2),
+        "{spec}\n{notes}"
+    );
+    assert_eq!(
+        app["patches"][0]["merge"]["metadata"],
+        serde_json::json!({"labels": {"managed-by": "fluxcd"}, "annotations": {"source-id": "gh__app"}})
+    );
+    let built = built(&files, "ExternalSecret", "es-maven");
+    assert_eq!(built["metadata"]["annotations"]["source-id"], "mvn__token");
+    assert_eq!(built["metadata"]["labels"]["managed-by"], "fluxcd");
+    assert!(
+        notes
+            .lines()
+            .all(|l| !(l.contains("ExternalSecret ci/es-") && l.contains("metadata"))),
+        "{notes}"
+    );
+}

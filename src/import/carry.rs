@@ -14,34 +14,47 @@ fn is_flux(object: &Object) -> bool {
         || object.is("kustomize.config.k8s.io", "Kustomization")
 }
 
-/// Adds each object of `missing` that belongs to an app to its `manifests` in `apps` (the
-/// spec's list, in the order of `found`); returns how many it carried.
+/// Adds each object of `missing` that belongs to an app to `manifests` in `apps` (the spec's
+/// list, in the order of `found`): an object in another namespace than its app's to the first
+/// app of that namespace, where it keeps its namespace (a user manifest lives in its app's).
+/// Returns how many it carried.
 pub fn carry(
     apps: &mut [Value],
     found: &[App],
     (missing, reasons): (&[Key], &BTreeMap<Key, String>),
     notes: &mut Vec<String>,
 ) -> usize {
-    let mut carried = 0;
-    for (spec, app) in apps.iter_mut().zip(found) {
-        let mut manifests = Vec::new();
+    let mut lists: Vec<Vec<Value>> = vec![Vec::new(); found.len()];
+    for (at, app) in found.iter().enumerate() {
         for object in app
             .objects
             .iter()
             .filter(|o| missing.contains(&key(o)) && !is_flux(o))
         {
-            match entry(app, object) {
+            let owner = owner(found, at, object);
+            match entry(&found[owner], object) {
                 Ok(entry) => {
-                    manifests.push(entry);
+                    lists[owner].push(entry);
                     let why = reasons
                         .get(&key(object))
                         .map(|r| format!(" — {r}"))
                         .unwrap_or_default();
-                    notes.push(format!("carried as a user manifest: {}{why}", object.describe()));
+                    let into = if owner == at {
+                        String::new()
+                    } else {
+                        format!(" of app `{}`, whose namespace it is", found[owner].name)
+                    };
+                    notes.push(format!(
+                        "carried as a user manifest{into}: {}{why}",
+                        object.describe()
+                    ));
                 }
                 Err(why) => notes.push(format!("not carried ({why}): {}", object.describe())),
             }
         }
+    }
+    let mut carried = 0;
+    for (spec, manifests) in apps.iter_mut().zip(lists) {
         if !manifests.is_empty() {
             carried += manifests.len();
             if let Some(map) = spec.as_object_mut() {
@@ -51,6 +64,24 @@ pub fn carry(
         }
     }
     carried
+}
+
+/// The app that carries an object of app `at`: `at` itself, unless the object lives in
+/// another namespace that an app of the tree has (the first such app).
+fn owner(found: &[App], at: usize, object: &Object) -> usize {
+    let (_, _, namespace, _) = key(object);
+    if namespace.is_empty() || namespace_of(&found[at]) == namespace {
+        return at;
+    }
+    found
+        .iter()
+        .position(|app| namespace_of(app) == namespace)
+        .unwrap_or(at)
+}
+
+/// An app's namespace: its own, else its name.
+fn namespace_of(app: &App) -> &str {
+    app.namespace.as_deref().unwrap_or(&app.name)
 }
 
 /// Carries what compiles when carrying every object does not: app by app, and within an app

@@ -73,7 +73,7 @@ pub fn release(
     secrets: &[&str],
     notes: &mut Vec<String>,
 ) -> Option<Value> {
-    let Some((chart, version, source)) = chart(release, sources, used) else {
+    let Some((chart, version, source)) = chart(release, sources, used, notes) else {
         notes.push(format!(
             "the chart of {} is not found among the sources imported",
             release.describe()
@@ -106,15 +106,8 @@ pub fn release(
     {
         helm.insert("crds".into(), json!(crds));
     }
-    match spec("/install/remediation/retries").and_then(Value::as_i64) {
-        Some(r) if r < 0 => notes.push(format!(
-            "retries {r} (for ever) is not expressed: {}",
-            release.describe()
-        )),
-        Some(r) if r != 3 => {
-            helm.insert("retries".into(), json!(r));
-        }
-        _ => {}
+    if let Some(r) = retries(release, notes).filter(|r| *r != 3) {
+        helm.insert("retries".into(), json!(r));
     }
     lifecycle(release, &mut helm);
     if let Some(values) = spec("/values").filter(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
@@ -125,6 +118,41 @@ pub fn release(
         helm.insert("valuesFrom".into(), Value::Array(from));
     }
     Some(Value::Object(helm))
+}
+
+/// The release's remediation retries, as `helm.retries` says them for install and upgrade
+/// alike: both actions' when they agree, else the one the release sets (the install's when
+/// both do), with a note on what the other action then gets. `None` when neither sets any,
+/// or for retries for ever (noted: not expressed).
+fn retries(release: &Object, notes: &mut Vec<String>) -> Option<i64> {
+    let at = |action: &str| {
+        release
+            .value
+            .pointer(&format!("/spec/{action}/remediation/retries"))
+            .and_then(Value::as_i64)
+    };
+    let (install, upgrade) = (at("install"), at("upgrade"));
+    let chosen = install.or(upgrade)?;
+    if chosen < 0 {
+        notes.push(format!(
+            "retries {chosen} (for ever) is not expressed: {}",
+            release.describe()
+        ));
+        return None;
+    }
+    let other = match (install, upgrade) {
+        (Some(i), Some(u)) if i == u => None,
+        (Some(_), Some(u)) => Some(format!("upgrade retries {u}")),
+        (Some(_), None) => Some("no upgrade remediation retries".to_string()),
+        (None, _) => Some("no install remediation retries".to_string()),
+    };
+    if let Some(other) = other {
+        notes.push(format!(
+            "`helm.retries` is one count for install and upgrade: {chosen} for both, where the release has {other}: {}",
+            release.describe()
+        ));
+    }
+    Some(chosen)
 }
 
 /// The release's lifecycle settings, on the app's `helm` (they then stand over any default):
@@ -221,11 +249,13 @@ fn values_from(item: &Value, secrets: &[&str]) -> Value {
 }
 
 /// `(chart, version, source name)` of a release, from `chart.spec` and its HelmRepository or
-/// from `chartRef` and its OCIRepository.
+/// from `chartRef` and its OCIRepository (whose `interval` is its source's: an OCIRepository
+/// that checks at another interval than the source's first is noted).
 fn chart(
     release: &Object,
     sources: &Sources,
     used: &mut BTreeMap<String, Value>,
+    notes: &mut Vec<String>,
 ) -> Option<(String, String, String)> {
     if let Some(chart) = release.value.pointer("/spec/chart/spec") {
         let name = chart.get("chart")?.as_str()?;
@@ -260,7 +290,20 @@ fn chart(
         .iter()
         .find(|(_, v)| v.get("url").and_then(Value::as_str) == Some(base))
         .map_or_else(|| chart.to_string(), |(k, _)| k.clone());
-    used.entry(source.clone())
-        .or_insert_with(|| json!({ "name": source, "url": base }));
+    let interval = repo.str_at("/spec/interval");
+    let entry = used.entry(source.clone()).or_insert_with(|| {
+        let mut entry = json!({ "name": source, "url": base });
+        if !interval.is_empty() && interval != "1h" {
+            entry["interval"] = json!(interval);
+        }
+        entry
+    });
+    let checks = entry.get("interval").and_then(Value::as_str).unwrap_or("1h");
+    if !interval.is_empty() && interval != checks {
+        notes.push(format!(
+            "interval {interval} is not expressed (the source `{source}` checks every {checks}): {}",
+            repo.describe()
+        ));
+    }
     Some((chart.into(), version.into(), source))
 }

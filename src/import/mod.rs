@@ -394,14 +394,23 @@ fn app_spec(
     // The app's secrets are made in its namespace: an ExternalSecret of another namespace
     // (the same one in several, from a kustomize component) is carried or noted instead.
     let namespace = app.namespace.as_deref().unwrap_or(&app.name);
+    let (labels, annotations) = (common(app, "labels"), common(app, "annotations"));
+    let mut patches = Vec::new();
     let secrets: Vec<Value> = app
         .objects
         .iter()
         .filter(|o| secrets::is_external_secret(o) && o.namespace().is_none_or(|ns| ns == namespace))
-        .filter_map(|o| secrets::secret(o, flux.default_store.as_deref(), notes))
+        .filter_map(|o| {
+            let secret = secrets::secret(o, flux.default_store.as_deref(), notes)?;
+            patches.extend(secrets::metadata_patch(o, [&labels, &annotations]));
+            Some(secret)
+        })
         .collect();
     if !secrets.is_empty() {
         spec.insert("secrets".into(), Value::Array(secrets));
+    }
+    if !patches.is_empty() {
+        spec.insert("patches".into(), Value::Array(patches));
     }
     Value::Object(spec)
 }

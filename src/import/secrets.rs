@@ -281,3 +281,30 @@ fn provider(provider: &Value) -> Option<(&'static str, Value)> {
         }),
     ))
 }
+
+/// A patch that gives an ExternalSecret read into `secrets` its own labels and annotations
+/// (`secrets[]` has those of the Secret it creates, not its own), but those the app gives
+/// every object (`common`: the app's `labels` and `annotations`); `None` when nothing is left.
+pub fn metadata_patch(object: &Object, common: [&Map<String, Value>; 2]) -> Option<Value> {
+    let mut metadata = Map::new();
+    for (which, common) in ["labels", "annotations"].into_iter().zip(common) {
+        let own: Map<String, Value> = object
+            .value
+            .pointer(&format!("/metadata/{which}"))
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !common.contains_key(k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !own.is_empty() {
+            metadata.insert(which.into(), Value::Object(own));
+        }
+    }
+    (!metadata.is_empty()).then(|| {
+        json!({
+            "target": {"kind": "ExternalSecret", "name": object.name()},
+            "merge": {"metadata": metadata},
+        })
+    })
+}
