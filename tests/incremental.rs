@@ -312,6 +312,30 @@ fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
         }
         run(&cache, &["-q", "build", "--force", s(&spec), "--out", s(&out)]).expect(0);
     }
+    // A build that changes nothing takes the recorded expansion too, and says so as a full one.
+    let fast = run(&cache, &["build", s(&spec), "--out", s(&out)]);
+    let full = run(&dir.path().join("none"), &["build", s(&spec), "--out", s(&out)]);
+    assert_eq!((fast.code, &fast.stdout), (full.code, &full.stdout));
+}
+
+#[test]
+fn a_fleet_folder_named_relative_to_here_is_recorded_and_its_files_named_as_given() {
+    use gitopsc::incremental::spec::recall_in;
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join("spec"),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    std::fs::create_dir_all(&spec).unwrap();
+    let fleet = Fleet {
+        apps: (0..6).map(|n| Some((n, 1))).collect(),
+        comment: 0,
+        broken: None,
+    };
+    fleet.write(&spec);
+    let part = spec.join("apps/app3.yaml");
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
     // Named relative to the folder a run starts in, the spec is recorded all the same.
     let here = |args: &[&str]| gitopsc_env(dir.path(), args, &[("GITOPSC_CACHE_DIR", s(&cache))]);
     std::fs::write(spec.join("apps/note.yaml.txt"), "not a part").unwrap();
@@ -322,8 +346,21 @@ fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
         recall_in(&cache, &spec, &out).is_some(),
         "a relative spec is not recorded"
     );
-    // A build that changes nothing takes the recorded expansion too, and says so as a full one.
-    let fast = run(&cache, &["build", s(&spec), "--out", s(&out)]);
-    let full = run(&dir.path().join("none"), &["build", s(&spec), "--out", s(&out)]);
-    assert_eq!((fast.code, &fast.stdout), (full.code, &full.stdout));
+    // A warning recorded at a part's line names the part as the command line does.
+    let text = std::fs::read_to_string(&part).unwrap();
+    let budget = "    disruptionBudget: {maxUnavailable: 0}\n    helm:";
+    std::fs::write(&part, text.replace("    helm:", budget)).unwrap();
+    here(&["-q", "build", "spec", "--out", "out"]).expect(0);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    here(&["check", "spec", "--out", "out"]).expect(0);
+    let fast = here(&["check", "spec", "--out", "out"]);
+    assert!(recall_in(&cache, &spec, &out).is_some());
+    let none = dir.path().join("none");
+    let full = gitopsc_env(
+        dir.path(),
+        &["check", "spec", "--out", "out"],
+        &[("GITOPSC_CACHE_DIR", s(&none))],
+    );
+    assert!(full.stderr.contains("spec/apps/app3.yaml:"), "{}", full.stderr);
+    assert_eq!((fast.code, &fast.stderr), (full.code, &full.stderr));
 }

@@ -24,7 +24,8 @@ pub struct Memo {
     pub fleet: String,
     /// Each cluster's name and input stamp, in the fleet's order.
     pub clusters: Vec<(String, String)>,
-    /// The spec's files, in the order they were read (the root first).
+    /// The spec's files, in the order they were read (the root first), named as a run that
+    /// reads them names them (below the spec's folder as the command line gives it).
     pub files: Vec<PathBuf>,
 }
 
@@ -112,6 +113,11 @@ pub fn recall(spec: &Path, out: &Path) -> Option<Memo> {
 /// [`recall`] with the cache folder `cache`.
 pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
     let (path, base) = memo_path(cache, spec, out)?;
+    let shown = if spec.is_dir() {
+        spec
+    } else {
+        spec.parent().unwrap_or(Path::new(""))
+    };
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     (lines.next()? == header()).then_some(())?;
@@ -134,7 +140,7 @@ pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
         (stat.mtime < began && stat.ctime < began).then_some(())?;
         let abs = base.join(rel);
         match kind {
-            "f " => memo.files.push(abs.clone()),
+            "f " => memo.files.push(shown.join(rel)),
             "d " => {}
             _ => return None,
         }
