@@ -254,6 +254,7 @@ fn workloads_and_allowed_namespaces_are_read_into_their_fields() {
         orders["postgres"]["allowNamespaces"],
         serde_json::json!(["web", "reports"])
     );
+    assert_eq!(orders["redis"]["allowNamespaces"], serde_json::json!(["web"]));
     let workloads = orders["workloads"].as_array().unwrap();
     let api = workloads.iter().find(|w| w["name"] == "api").unwrap();
     assert_eq!(api["monitoring"]["interval"], "30s");

@@ -340,10 +340,10 @@ fn mentions(value: &Value, text: &str) -> bool {
     }
 }
 
-/// `postgres.allowNamespaces` of each app, read back from its cluster's `<cluster>-database`
-/// NetworkPolicy (written under a default deny of the namespace, by whichever app denies): the
-/// rule after the one that admits the namespace's own pods, on the same client ports, from
-/// namespaces by name.
+/// `postgres.allowNamespaces` and a KubeBlocks Redis's `redis.allowNamespaces` of each app,
+/// read back from its cluster's `<cluster>-database` NetworkPolicy (written under a default
+/// deny of the namespace, by whichever app denies): the rule after the one that admits the
+/// namespace's own pods, on the same client ports, from namespaces by name.
 pub fn allow_namespaces(apps: &mut [Value], objects: &[Object]) {
     for app in apps.iter_mut() {
         let name = app
@@ -356,34 +356,42 @@ pub fn allow_namespaces(apps: &mut [Value], objects: &[Object]) {
             .and_then(Value::as_str)
             .unwrap_or(&name)
             .to_string();
-        let Some(pg) = app.get_mut("postgres").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        let cluster = match pg.get("name").and_then(Value::as_str) {
-            Some(cluster) => cluster.to_string(),
-            None => format!("{name}-pg"),
-        };
-        let policy = objects.iter().find(|o| {
-            o.is("networking.k8s.io", "NetworkPolicy")
-                && o.name() == format!("{cluster}-database")
-                && o.namespace() == Some(namespace.as_str())
-        });
-        let rules = policy
-            .and_then(|p| p.value.pointer("/spec/ingress")?.as_array())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let own = rules
-            .iter()
-            .position(|r| r.get("from") == Some(&json!([{"podSelector": {}}])));
-        let allowed = own
-            .and_then(|i| Some((&rules[i], rules.get(i + 1)?)))
-            .filter(|(own, next)| own.get("ports") == next.get("ports"))
-            .map(|(_, next)| namespaces_by_name(next))
-            .unwrap_or_default();
-        if !allowed.is_empty() {
-            pg.insert("allowNamespaces".into(), json!(allowed));
+        for (field, suffix) in [("postgres", "pg"), ("redis", "redis")] {
+            let Some(service) = app.get_mut(field).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            if field == "redis" && service.get("provider") != Some(&json!("kubeblocks")) {
+                continue;
+            }
+            let cluster = match service.get("name").and_then(Value::as_str) {
+                Some(cluster) => cluster.to_string(),
+                None => format!("{name}-{suffix}"),
+            };
+            let allowed = admitted(objects, &format!("{cluster}-database"), &namespace);
+            if !allowed.is_empty() {
+                service.insert("allowNamespaces".into(), json!(allowed));
+            }
         }
     }
+}
+
+/// The namespaces the NetworkPolicy `policy` in `namespace` admits by name beside the
+/// namespace's own pods, on the same ports.
+fn admitted(objects: &[Object], policy: &str, namespace: &str) -> Vec<String> {
+    let policy = objects.iter().find(|o| {
+        o.is("networking.k8s.io", "NetworkPolicy") && o.name() == policy && o.namespace() == Some(namespace)
+    });
+    let rules = policy
+        .and_then(|p| p.value.pointer("/spec/ingress")?.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let own = rules
+        .iter()
+        .position(|r| r.get("from") == Some(&json!([{"podSelector": {}}])));
+    own.and_then(|i| Some((&rules[i], rules.get(i + 1)?)))
+        .filter(|(own, next)| own.get("ports") == next.get("ports"))
+        .map(|(_, next)| namespaces_by_name(next))
+        .unwrap_or_default()
 }
 
 /// The namespaces a rule's one `from` peer names by `kubernetes.io/metadata.name` (one by
