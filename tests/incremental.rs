@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Run, gitopsc_env, read_tree, s};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A fleet in a folder, one file per app: `fleet.yaml` (sources, the cluster and the apps it
 /// runs) and `apps/<name>.yaml`.
@@ -225,12 +225,8 @@ fn an_untouched_tree_and_a_comment_are_current_and_the_cache_is_not_in_the_tree(
     }
 }
 
-/// What a step does to a fleet folder, and the change.
-type Step<'a> = (&'a str, Box<dyn Fn() + 'a>);
-
-#[test]
-fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
-    use gitopsc::incremental::spec::recall_in;
+/// A fleet folder of six apps (`spec/`), built into `out/` with its cache in `cache/`.
+fn built_fleet_folder() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let (spec, out, cache) = (
         dir.path().join("spec"),
@@ -245,6 +241,16 @@ fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
     };
     fleet.write(&spec);
     run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    (dir, spec, out, cache)
+}
+
+/// What a step does to a fleet folder, and the change.
+type Step<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
+#[test]
+fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
+    use gitopsc::incremental::spec::recall_in;
+    let (dir, spec, out, cache) = built_fleet_folder();
     // Each step changes the folder, then a check (which records the expansion once the
     // files are older than it) must say what a run without any cache says.
     let part = spec.join("apps/app3.yaml");
@@ -321,21 +327,8 @@ fn a_fleet_folder_untouched_is_not_read_again_and_any_change_to_it_is() {
 #[test]
 fn a_fleet_folder_named_relative_to_here_is_recorded_and_its_files_named_as_given() {
     use gitopsc::incremental::spec::recall_in;
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("spec"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
-    std::fs::create_dir_all(&spec).unwrap();
-    let fleet = Fleet {
-        apps: (0..6).map(|n| Some((n, 1))).collect(),
-        comment: 0,
-        broken: None,
-    };
-    fleet.write(&spec);
+    let (dir, spec, out, cache) = built_fleet_folder();
     let part = spec.join("apps/app3.yaml");
-    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
     // Named relative to the folder a run starts in, the spec is recorded all the same.
     let here = |args: &[&str]| gitopsc_env(dir.path(), args, &[("GITOPSC_CACHE_DIR", s(&cache))]);
     std::fs::write(spec.join("apps/note.yaml.txt"), "not a part").unwrap();

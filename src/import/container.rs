@@ -53,13 +53,7 @@ impl Pod<'_> {
                 None => {}
             }
         }
-        let mut fields = self
-            .fields
-            .remove("securityContext")
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default();
-        fields.extend(security);
-        self.set("securityContext", Value::Object(fields));
+        self.merge_security(security);
         self.mounts(&mut rest, None);
         self.unread.extend(rest.left());
     }

@@ -149,6 +149,17 @@ impl<'a> Pod<'a> {
         }
     }
 
+    /// Adds `security` to the workload's `securityContext` (the pod's and the container's
+    /// settings share it).
+    pub(super) fn merge_security(&mut self, security: Map<String, Value>) {
+        let mut fields = match self.fields.remove("securityContext") {
+            Some(Value::Object(fields)) => fields,
+            _ => Map::new(),
+        };
+        fields.extend(security);
+        self.set("securityContext", Value::Object(fields));
+    }
+
     /// Sets a field of `job`.
     pub fn job_field(&mut self, field: &str, value: Value) {
         let job = self.fields.entry("job").or_insert_with(|| json!({}));
@@ -195,13 +206,7 @@ impl<'a> Pod<'a> {
                 security.insert(field.into(), v);
             }
         }
-        let mut fields = self
-            .fields
-            .remove("securityContext")
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default();
-        fields.extend(security);
-        self.set("securityContext", Value::Object(fields));
+        self.merge_security(security);
     }
 
     /// Anti-affinity in gitopsc's two shapes, and topology spread over the workload's pods.

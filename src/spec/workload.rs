@@ -677,6 +677,26 @@ fn yes() -> bool {
 }
 
 impl WorkloadSpec {
+    /// The pod's containers other than the workload's own, `initContainers` then
+    /// `containers`: each with its place below `at` (the workload's) and whether it is a
+    /// regular container.
+    pub fn other_containers<'a>(
+        &'a self,
+        at: &'a super::path::SpecPath,
+    ) -> impl Iterator<Item = (super::path::SpecPath, &'a ContainerSpec, bool)> + 'a {
+        [
+            (Self::INIT_CONTAINERS, &self.init_containers, false),
+            (Self::CONTAINERS, &self.containers, true),
+        ]
+        .into_iter()
+        .flat_map(move |(list, containers, regular)| {
+            containers
+                .iter()
+                .enumerate()
+                .map(move |(i, c)| (at.field(list).index(i), c, regular))
+        })
+    }
+
     /// The ClusterIP Service of the workload's ports.
     pub fn service_name(&self) -> String {
         self.name.to_string()

@@ -897,28 +897,21 @@ fn check_volumes<'a>(
 /// only a running container takes (ports, probes), their environment, files, mounts of the
 /// workload's volumes and resources.
 fn check_containers(wl: &WorkloadSpec, p: &SpecPath, refs: &Refs, volumes: &BTreeSet<&str>, r: &mut Report) {
-    let lists = [
-        (WorkloadSpec::INIT_CONTAINERS, &wl.init_containers, false),
-        (WorkloadSpec::CONTAINERS, &wl.containers, true),
-    ];
     let mut names: BTreeSet<&str> = BTreeSet::new();
-    for (list, containers, regular) in lists {
-        for (i, c) in containers.iter().enumerate() {
-            let cp = p.field(list).index(i);
-            check_container_kind(c, &cp, regular, r);
-            // `containerName` against an init container is `names`' check.
-            let main = c.name == *wl.main_container_name() && (regular || wl.container_name.is_none());
-            if main || !names.insert(c.name.as_str()) {
-                r.error(
-                    Code::WorkloadDuplicate,
-                    &cp.field(ContainerSpec::NAME),
-                    format!("the container name `{}` is used twice in the pod", c.name),
-                    "",
-                    "container names are unique in a pod (the workload's own container is named after it, or `containerName`)",
-                );
-            }
-            check_container_parts(wl, c, &cp, refs, volumes, r);
+    for (cp, c, regular) in wl.other_containers(p) {
+        check_container_kind(c, &cp, regular, r);
+        // `containerName` against an init container is `names`' check.
+        let main = c.name == *wl.main_container_name() && (regular || wl.container_name.is_none());
+        if main || !names.insert(c.name.as_str()) {
+            r.error(
+                Code::WorkloadDuplicate,
+                &cp.field(ContainerSpec::NAME),
+                format!("the container name `{}` is used twice in the pod", c.name),
+                "",
+                "container names are unique in a pod (the workload's own container is named after it, or `containerName`)",
+            );
         }
+        check_container_parts(wl, c, &cp, refs, volumes, r);
     }
 }
 
@@ -2048,31 +2041,11 @@ fn check_quota(app: &AppSpec, base: &SpecPath, r: &mut Report) {
             continue;
         }
         for (w, wl) in app.workloads.iter().enumerate() {
-            let containers = std::iter::once((
-                base.field(AppSpec::WORKLOADS).index(w),
-                wl.name.as_str(),
-                &wl.resources,
-            ))
-            .chain(wl.init_containers.iter().enumerate().map(|(i, c)| {
-                (
-                    base.field(AppSpec::WORKLOADS)
-                        .index(w)
-                        .field(WorkloadSpec::INIT_CONTAINERS)
-                        .index(i),
-                    c.name.as_str(),
-                    &c.resources,
-                )
-            }))
-            .chain(wl.containers.iter().enumerate().map(|(i, c)| {
-                (
-                    base.field(AppSpec::WORKLOADS)
-                        .index(w)
-                        .field(WorkloadSpec::CONTAINERS)
-                        .index(i),
-                    c.name.as_str(),
-                    &c.resources,
-                )
-            }));
+            let at = base.field(AppSpec::WORKLOADS).index(w);
+            let containers = std::iter::once((at.clone(), wl.name.as_str(), &wl.resources)).chain(
+                wl.other_containers(&at)
+                    .map(|(cp, c, _)| (cp, c.name.as_str(), &c.resources)),
+            );
             for (pointer, container, resources) in containers {
                 let map = if field == "limits" {
                     &resources.limits
