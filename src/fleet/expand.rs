@@ -6,14 +6,14 @@
 //! Only the fleet's own structure is checked here (its top-level fields, the clusters' names
 //! and fields, the apps each cluster runs); everything else is checked on the cluster specs.
 
-use super::merge::{Part, SchemaAt, merge};
+use super::merge::{Part, SchemaAt, merge, merge_into};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::owner;
 use crate::source::{Source, Span};
 use crate::spec::load::{Loaded, SpanIndex, SpanNode};
 use crate::spec::schema::did_you_mean;
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// The fields of a fleet spec.
@@ -92,8 +92,9 @@ pub struct Cluster {
 }
 
 /// Expands a loaded fleet spec, read from the paths `read`; the errors of its structure
-/// otherwise.
-pub fn expand(fleet: &Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
+/// otherwise. The apps' definitions move into the cluster specs: each is copied only for the
+/// clusters that run it before the last one.
+pub fn expand(mut fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
     let root = Part {
         value: &fleet.value,
         spans: fleet.spans.root(),
@@ -106,22 +107,38 @@ pub fn expand(fleet: &Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnosti
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
-    let mut run: BTreeSet<&str> = BTreeSet::new();
+    let origins = origins(root, fleet.source.text.len());
+    // The definitions, by the last cluster that runs each: that one takes it.
+    let runs: Vec<Vec<Option<usize>>> = (0..clusters.len())
+        .map(|i| {
+            let cluster = root.entry("clusters").and_then(|(_, c)| c.item(i));
+            let apps = cluster.and_then(|c| c.entry("apps")).map(|(_, a)| a);
+            let names = apps
+                .and_then(|a| a.value.as_array())
+                .map_or(&[][..], Vec::as_slice);
+            names
+                .iter()
+                .map(|a| shared.position(a.get("name")?.as_str()?))
+                .collect()
+        })
+        .collect();
+    let mut last = vec![None; shared.list.len()];
+    for (i, apps) in runs.iter().enumerate() {
+        for j in apps.iter().flatten() {
+            last[*j] = Some(i);
+        }
+    }
+    let mut definitions = take_definitions(&mut fleet);
+    let root = Part {
+        value: &fleet.value,
+        spans: fleet.spans.root(),
+    };
     let mut expanded = Vec::new();
     for (i, cluster_name) in clusters.iter().enumerate() {
         let Some(cluster) = root.entry("clusters").and_then(|(_, c)| c.item(i)) else {
             continue;
         };
-        if let Some((_, apps)) = cluster.entry("apps") {
-            run.extend(
-                apps.value
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| a.get("name")?.as_str()),
-            );
-        }
-        let (value, spans) = cluster_spec(root, cluster, &shared);
+        let (value, spans) = cluster_spec(root, cluster, &runs[i], |j| last[j] == Some(i), &mut definitions);
         expanded.push(Cluster {
             name: cluster_name.clone(),
             loaded: Loaded {
@@ -133,8 +150,8 @@ pub fn expand(fleet: &Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnosti
         });
     }
     let mut warnings = Vec::new();
-    for (name, span) in shared.iter() {
-        if !run.contains(name.as_str()) {
+    for (j, (name, span)) in shared.iter().enumerate() {
+        if last[j].is_none() {
             warnings.push(
                 Diagnostic::warning(
                     Code::AppNoClusterRuns,
@@ -146,13 +163,35 @@ pub fn expand(fleet: &Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnosti
         }
     }
     Ok(Fleet {
-        source: fleet.source.clone(),
+        source: fleet.source,
         name,
         clusters: expanded,
         warnings,
-        origins: origins(root, fleet.source.text.len()),
+        origins,
         read,
     })
+}
+
+/// The fleet's app definitions with their spans, moved out of it (by their place in `apps`).
+fn take_definitions(fleet: &mut Loaded) -> Vec<Option<(Value, SpanNode)>> {
+    let values = match fleet.value.get_mut("apps") {
+        Some(Value::Array(apps)) => std::mem::take(apps),
+        _ => return Vec::new(),
+    };
+    let mut root = std::mem::replace(
+        &mut fleet.spans,
+        SpanIndex::new(SpanNode::scalar(Span::new(0, 0))),
+    )
+    .into_root();
+    let spans = root
+        .entry_mut("apps")
+        .map(|(_, n)| n.take_items())
+        .unwrap_or_default();
+    fleet.spans = SpanIndex::new(root);
+    if spans.len() != values.len() {
+        return Vec::new();
+    }
+    values.into_iter().zip(spans).map(Some).collect()
 }
 
 /// The parts of the fleet file that values come from, each with the text it covers: a
@@ -415,8 +454,16 @@ fn clusters(root: Part, shared: &Names, source: &Source, diags: &mut Vec<Diagnos
 }
 
 /// The cluster spec of `cluster`: the fleet's shared fields with the cluster's merged over
-/// them, and the apps it lists, each merged over its definition.
-fn cluster_spec(root: Part, cluster: Part, shared: &Names) -> (Value, SpanNode) {
+/// them, and the apps it lists (`runs`: each one's definition, by its place in the fleet's
+/// `apps`), each merged over its definition: moved out of `definitions` when `takes` it (the
+/// last cluster that runs it), copied otherwise.
+fn cluster_spec(
+    root: Part,
+    cluster: Part,
+    runs: &[Option<usize>],
+    takes: impl Fn(usize) -> bool,
+    definitions: &mut [Option<(Value, SpanNode)>],
+) -> (Value, SpanNode) {
     let schema = SchemaAt::root(crate::spec::schema::schema());
     let mut value = Map::new();
     let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
@@ -451,15 +498,20 @@ fn cluster_spec(root: Part, cluster: Part, shared: &Names) -> (Value, SpanNode) 
     }
     if let Some((key_span, apps)) = cluster.entry("apps") {
         let app_schema = schema.property("apps").and_then(|s| s.items());
-        let definitions = root.entry("apps").map(|(_, a)| a);
         let (mut values, mut spans) = (Vec::new(), Vec::new());
-        for i in 0..apps.value.as_array().map_or(0, Vec::len) {
+        for (i, run) in runs.iter().enumerate() {
             let Some(item) = apps.item(i) else { continue };
-            let name = item.value.get("name").and_then(Value::as_str).unwrap_or_default();
-            let definition = shared.position(name).and_then(|j| definitions?.item(j));
+            let definition = run.and_then(|j| Some((j, definitions.get_mut(j)?)));
             let (v, s) = match definition {
-                Some(base) => merge(base, item, None, app_schema),
-                None => item.owned(),
+                Some((j, slot)) if takes(j) => match slot.take() {
+                    Some((mut v, mut s)) => {
+                        merge_into(&mut v, &mut s, item, None, app_schema);
+                        (v, s)
+                    }
+                    None => item.owned(),
+                },
+                Some((_, Some((value, spans)))) => merge(Part { value, spans }, item, None, app_schema),
+                _ => item.owned(),
             };
             values.push(v);
             spans.push(s);
@@ -511,7 +563,7 @@ clusters:
     #[test]
     fn each_cluster_is_a_cluster_spec_with_the_fleets_spans() {
         let fleet_spec = loaded(FLEET);
-        let fleet = expand(&fleet_spec, Vec::new()).unwrap();
+        let fleet = expand(fleet_spec, Vec::new()).unwrap();
         assert_eq!(fleet.name, "acme");
         let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["staging", "production"]);
@@ -558,7 +610,7 @@ clusters:
         let text = FLEET
             .replace("metadata: {name: acme}", "metadata: {name: acme}\nclustres: []")
             .replace("  - name: staging\n    apps:\n      - name: web", "  - name: staging\n    flux: {repoPath: x}\n    apps:\n      - name: wbe\n  - name: production2\n  - name: staging");
-        let errors = expand(&loaded(&text), Vec::new()).unwrap_err();
+        let errors = expand(loaded(&text), Vec::new()).unwrap_err();
         let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
         for expected in [
             "unknown field `clustres`",

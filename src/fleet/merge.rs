@@ -164,6 +164,72 @@ pub fn merge(base: Part, over: Part, key: Option<&str>, schema: Option<SchemaAt>
     }
 }
 
+/// [`merge`] of `over` into `base` in place: the same value and spans, made without copying
+/// the base (a definition only one cluster runs moves into its cluster spec).
+pub fn merge_into(
+    base: &mut Value,
+    base_spans: &mut SpanNode,
+    over: Part,
+    key: Option<&str>,
+    schema: Option<SchemaAt>,
+) {
+    match (&mut *base, over.value) {
+        (Value::Object(b), Value::Object(o)) => {
+            for k in o.keys() {
+                let Some((key_span, over_child)) = over.entry(k) else {
+                    continue;
+                };
+                let child_schema = schema.and_then(|s| s.property(k));
+                match (b.get_mut(k), base_spans.entry_mut(k)) {
+                    (Some(child), Some((_, child_spans))) => {
+                        merge_into(child, child_spans, over_child, Some(k), child_schema);
+                        base_spans.set_key_span(k, key_span);
+                    }
+                    _ => {
+                        let (v, spans) = over_child.owned();
+                        b.insert(k.clone(), v);
+                        base_spans.put_entry(k, key_span, spans);
+                    }
+                }
+            }
+            base_spans.set_span(over.spans.span());
+        }
+        (Value::Array(b), Value::Array(o))
+            if schema.is_some_and(|s| s.names_items())
+                && !key.is_some_and(|k| REPLACED_NAMED_LISTS.contains(&k)) =>
+        {
+            let items = schema.and_then(|s| s.items());
+            let spans_match = base_spans.item_count() == b.len() && over.spans.item_count() == o.len();
+            let (Some(base_names), Some(over_names), true) = (names(b), names(o), spans_match) else {
+                (*base, *base_spans) = over.owned();
+                return;
+            };
+            let base_names: Vec<String> = base_names.into_iter().map(str::to_string).collect();
+            let slots = b.iter_mut().zip(base_spans.items_mut());
+            for ((item, item_spans), name) in slots.zip(&base_names) {
+                if let Some(over_item) = over_names
+                    .iter()
+                    .position(|n| n == name)
+                    .and_then(|j| over.item(j))
+                {
+                    merge_into(item, item_spans, over_item, None, items);
+                }
+            }
+            for (j, name) in over_names.iter().enumerate() {
+                if !base_names.iter().any(|n| n == name)
+                    && let Some(over_item) = over.item(j)
+                {
+                    let (v, spans) = over_item.owned();
+                    b.push(v);
+                    base_spans.push_item(spans);
+                }
+            }
+            base_spans.set_span(over.spans.span());
+        }
+        _ => (*base, *base_spans) = over.owned(),
+    }
+}
+
 /// The `name` of each item of a list, when every item has a distinct one.
 fn names(list: &[Value]) -> Option<Vec<&str>> {
     let names: Vec<&str> = list
@@ -257,6 +323,17 @@ mod tests {
         let (b, o) = (root.entry("b").unwrap().1, root.entry("o").unwrap().1);
         let schema = crate::spec::schema::schema();
         let (value, spans) = merge(b, o, None, Some(SchemaAt::root(schema)));
+        // The merge in place makes the same value and spans.
+        let (mut in_place, mut in_place_spans) = b.owned();
+        merge_into(
+            &mut in_place,
+            &mut in_place_spans,
+            o,
+            None,
+            Some(SchemaAt::root(schema)),
+        );
+        assert_eq!(in_place, value);
+        assert_eq!(format!("{in_place_spans:?}"), format!("{spans:?}"));
         (value, text, crate::spec::load::SpanIndex::new(spans))
     }
 

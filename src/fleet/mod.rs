@@ -32,10 +32,11 @@ pub fn load_if_fleet(path: &Path) -> Option<Result<Fleet, Failure>> {
         Ok(loaded) => loaded,
         Err(failure) => return Some(Err(failure)),
     };
-    Some(expand::expand(&loaded, read).map_err(|mut diagnostics| {
+    let source = loaded.source.clone();
+    Some(expand::expand(loaded, read).map_err(|mut diagnostics| {
         crate::diagnostic::sort(&mut diagnostics);
         Failure {
-            source: Some(loaded.source.clone()),
+            source: Some(source),
             diagnostics,
         }
     }))

@@ -176,6 +176,54 @@ impl SpanNode {
         }
     }
 
+    /// Sets the node's own span.
+    pub fn set_span(&mut self, span: Span) {
+        self.span = span;
+    }
+
+    /// Sets the span of the key `key` of a mapping and the node of its value, adding the
+    /// entry when the mapping has no such key (no change to another node).
+    pub fn put_entry(&mut self, key: &str, key_span: Span, node: SpanNode) {
+        if let Children::Map(entries) = &mut self.children {
+            match entries.binary_search_by(|(k, _, _)| (**k).cmp(key)) {
+                Ok(i) => entries[i] = (key.into(), key_span, node),
+                Err(i) => entries.insert(i, (key.into(), key_span, node)),
+            }
+        }
+    }
+
+    /// Sets the span of the key `key` of a mapping, keeping the node of its value.
+    pub fn set_key_span(&mut self, key: &str, key_span: Span) {
+        if let Children::Map(entries) = &mut self.children
+            && let Ok(i) = entries.binary_search_by(|(k, _, _)| (**k).cmp(key))
+        {
+            entries[i].1 = key_span;
+        }
+    }
+
+    /// The items of a sequence, to change (none for another node).
+    pub fn items_mut(&mut self) -> &mut [SpanNode] {
+        match &mut self.children {
+            Children::Seq(items) => items,
+            _ => &mut [],
+        }
+    }
+
+    /// Appends an item to a sequence (no change to another node).
+    pub fn push_item(&mut self, item: SpanNode) {
+        if let Children::Seq(items) = &mut self.children {
+            items.push(item);
+        }
+    }
+
+    /// The number of items of a sequence (0 for another node).
+    pub fn item_count(&self) -> usize {
+        match &self.children {
+            Children::Seq(items) => items.len(),
+            _ => 0,
+        }
+    }
+
     /// The items of a sequence, moved out (none for another node).
     pub fn take_items(&mut self) -> Vec<SpanNode> {
         match &mut self.children {
