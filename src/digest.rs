@@ -18,3 +18,35 @@ pub fn hex(bytes: &[u8]) -> String {
     }
     hex
 }
+
+/// A sha256 that serializers write into: what they write is hashed, never kept.
+pub struct Hashing(pub Sha256);
+
+impl Hashing {
+    /// A new hash.
+    pub fn new() -> Self {
+        Hashing(Sha256::new())
+    }
+
+    /// The digest of everything written.
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Hashing::new()
+    }
+}
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

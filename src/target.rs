@@ -251,10 +251,54 @@ fn check_cluster(loaded: Loaded, cluster: &str, spec: &Path) -> Result<Checked, 
 /// of the fleet file that neither changes a cluster's data nor moves its nodes — in another
 /// cluster's entry below them, say — leaves the stamp, and so the cluster's lock file, as it is.
 pub fn input_of_cluster(loaded: &Loaded) -> String {
-    let mut text = serde_json::to_string(&loaded.value).unwrap_or_default();
-    loaded.spans.root().visit(&mut |span| {
-        use std::fmt::Write;
-        let _ = write!(text, " {}-{}", span.start, span.end);
-    });
-    emit::Stamp::input_of(&text)
+    use crate::digest::Hashing;
+    use rayon::prelude::*;
+    use serde_json::Value;
+    use std::io::Write;
+    // Each app hashes apart, in parallel, its data then its spans; then the root's other
+    // entries, key by key, and the apps' digests in order.
+    let spans_into = |node: &crate::spec::load::SpanNode, out: &mut Hashing| {
+        node.visit(&mut |span| {
+            let _ = write!(out, " {}-{}", span.start, span.end);
+        });
+    };
+    let root = loaded.spans.root();
+    let apps = loaded.value.get("apps").and_then(Value::as_array);
+    let apps_spans = root.entry("apps");
+    let digests: Vec<[u8; 32]> = apps
+        .map_or(&[][..], Vec::as_slice)
+        .par_iter()
+        .enumerate()
+        .map(|(i, app)| {
+            let mut out = Hashing::new();
+            let _ = serde_json::to_writer(&mut out, app);
+            if let Some(node) = apps_spans.and_then(|(_, n)| n.item(i)) {
+                spans_into(node, &mut out);
+            }
+            out.finish()
+        })
+        .collect();
+    let mut out = Hashing::new();
+    let _ = write!(out, "{}-{}", root.span().start, root.span().end);
+    if let Some(map) = loaded.value.as_object() {
+        for (key, value) in map {
+            let _ = serde_json::to_writer(&mut out, key);
+            if let Some((key_span, node)) = root.entry(key) {
+                let _ = write!(out, " {}-{}", key_span.start, key_span.end);
+                if key == "apps" && value.is_array() {
+                    let _ = write!(out, " {}-{}", node.span().start, node.span().end);
+                    continue;
+                }
+                spans_into(node, &mut out);
+            }
+            let _ = out.write_all(b":");
+            let _ = serde_json::to_writer(&mut out, value);
+            let _ = out.write_all(b",");
+        }
+    }
+    let _ = write!(out, "apps {}:", digests.len());
+    for digest in &digests {
+        let _ = out.write_all(digest);
+    }
+    emit::Stamp::input_of(&crate::digest::hex(&out.finish()))
 }

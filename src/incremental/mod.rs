@@ -50,27 +50,33 @@ impl Stat {
         Stat::read(path, false)
     }
 
-    /// The stat of the regular file or the folder at `path` (not of a symlink).
-    fn of_entry(path: &Path) -> Option<Stat> {
-        Stat::read(path, true)
+    /// The stat of the regular file or the folder at `path` (not of a symlink), and whether
+    /// it is a folder.
+    fn of_entry(path: &Path) -> Option<(Stat, bool)> {
+        Stat::read_kind(path, true)
+    }
+
+    fn read(path: &Path, folders: bool) -> Option<Stat> {
+        Stat::read_kind(path, folders).map(|(stat, _)| stat)
     }
 
     #[cfg(unix)]
-    fn read(path: &Path, folders: bool) -> Option<Stat> {
+    fn read_kind(path: &Path, folders: bool) -> Option<(Stat, bool)> {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::symlink_metadata(path).ok()?;
-        (m.is_file() || (folders && m.is_dir())).then(|| Stat {
+        let stat = Stat {
             size: m.size(),
             mtime: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
             ctime: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
             ino: m.ino(),
             dev: m.dev(),
-        })
+        };
+        (m.is_file() || (folders && m.is_dir())).then_some((stat, m.is_dir()))
     }
 
     /// Without unix stat fields nothing is ever taken as untouched.
     #[cfg(not(unix))]
-    fn read(_: &Path, _: bool) -> Option<Stat> {
+    fn read_kind(_: &Path, _: bool) -> Option<(Stat, bool)> {
         None
     }
 

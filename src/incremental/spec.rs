@@ -15,6 +15,7 @@
 use super::{Stat, cache_dir, header, write_atomically};
 use crate::emit::lock::sha256_hex;
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// What a fleet spec expanded to when its files were as they are now.
@@ -80,17 +81,21 @@ impl Recorder {
         if !line_safe(fleet) || clusters.iter().any(|(n, i)| !line_safe(n) || !line_safe(i)) {
             return;
         }
+        // The folder of a path named relative to here may be empty: here. Each folder is
+        // resolved once (the parts of a fleet share a few).
+        let mut folders: HashMap<&Path, Option<PathBuf>> = HashMap::new();
+        for path in read {
+            folders
+                .entry(folder(path))
+                .or_insert_with_key(|f| std::fs::canonicalize(f).ok());
+        }
         let lines: Option<Vec<String>> = read
             .par_iter()
             .map(|path| {
-                // The folder of a path named relative to here may be empty: here.
-                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-                let abs = std::fs::canonicalize(parent.unwrap_or(Path::new(".")))
-                    .ok()?
-                    .join(path.file_name()?);
+                let abs = folders.get(folder(path))?.as_ref()?.join(path.file_name()?);
                 let rel = abs.strip_prefix(&self.base).ok()?.to_str()?;
-                let stat = Stat::of_entry(&abs)?;
-                let kind = if path.is_dir() { 'd' } else { 'f' };
+                let (stat, dir) = Stat::of_entry(&abs)?;
+                let kind = if dir { 'd' } else { 'f' };
                 (!rel.contains(['\n', '\r'])).then(|| format!("{kind} {} {rel}\n", stat.fields()))
             })
             .collect();
@@ -108,6 +113,13 @@ impl Recorder {
 /// read from is untouched since.
 pub fn recall(spec: &Path, out: &Path) -> Option<Memo> {
     recall_in(&cache_dir()?, spec, out)
+}
+
+/// The folder of `path`: here for a bare name.
+fn folder(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// [`recall`] with the cache folder `cache`.
@@ -139,16 +151,19 @@ pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
         let (stat, rel) = Stat::parse_fields(rest)?;
         (stat.mtime < began && stat.ctime < began).then_some(())?;
         let abs = base.join(rel);
-        match kind {
-            "f " => memo.files.push(shown.join(rel)),
-            "d " => {}
+        let dir = match kind {
+            "f " => {
+                memo.files.push(shown.join(rel));
+                false
+            }
+            "d " => true,
             _ => return None,
-        }
-        paths.push((abs, stat));
+        };
+        paths.push((abs, (stat, dir)));
     }
     paths
         .par_iter()
-        .all(|(path, stat)| Stat::of_entry(path) == Some(*stat))
+        .all(|(path, entry)| Stat::of_entry(path) == Some(*entry))
         .then_some(memo)
 }
 

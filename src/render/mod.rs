@@ -526,22 +526,12 @@ pub fn app_files(app: &App) -> Vec<String> {
 /// patches (they are applied to the rendered text, and every patch must match some object:
 /// such an app always renders), or whose items do not serialize.
 pub fn app_key(app: &App) -> Option<[u8; 32]> {
+    use crate::digest::Hashing;
     use sha2::Digest;
-    /// Feeds what serde_json writes into the hash.
-    struct Hashing(sha2::Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     if !app.post.is_empty() {
         return None;
     }
-    let mut out = Hashing(sha2::Sha256::new());
+    let mut out = Hashing::new();
     let mut text = |t: &str| {
         out.0.update(t.len().to_le_bytes());
         out.0.update(t.as_bytes());
@@ -573,7 +563,7 @@ pub fn app_key(app: &App) -> Option<[u8; 32]> {
         out.0.update(b"runbook");
         manifest(&mut out, runbook)?;
     }
-    Some(out.0.finalize().into())
+    Some(out.finish())
 }
 
 /// The first component of every path [`render_each`] renders to: the top-level folders of
