@@ -307,35 +307,58 @@ fn patched(key: Key, labels: Map<String, Value>, post: &Post) -> (Key, Option<(S
     (renamed, Some((before, at)))
 }
 
+/// The fields of an item its key is read from; the rest of the item is skipped unread.
+#[derive(serde::Deserialize)]
+struct Head {
+    api_version: Option<Value>,
+    kind: Option<Value>,
+    object_name: Option<Value>,
+    metadata: Option<Value>,
+    meta: Option<Value>,
+    name: Option<Value>,
+    namespace: Option<Value>,
+    labels: Option<Value>,
+}
+
 /// The key of a manifest's object, read from its item the way the blueprints read it:
 /// `metadata` (a user object), `meta`, or the item itself holds `name`, `namespace` and
 /// `labels` (`object_name` first: an ExternalSecret named apart from its Secret); and the
-/// labels the item gives it.
+/// labels the item gives it. The item is written as JSON and only those fields read back.
 fn identity(m: &Manifest) -> Option<(Key, Map<String, Value>)> {
-    let value = serde_json::to_value(&*m.item).ok()?;
-    let text = |v: &Value, field: &str| v.get(field).and_then(Value::as_str).map(String::from);
+    let json = serde_json::to_vec(&*m.item).ok()?;
+    // A key written twice (JSON allows it) is read as a value reads it: the last one wins.
+    let head: Head = match serde_json::from_slice(&json) {
+        Ok(head) => head,
+        Err(_) => serde_json::from_value(serde_json::from_slice(&json).ok()?).ok()?,
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(String::from);
     let (group, kind, namespaced) = match m.kind {
         Some(k) => (k.group().to_string(), k.kind.to_string(), k.namespaced),
         None => {
             // A user object of a kind the table does not know: namespaced when it has one.
-            let api_version = text(&value, "api_version")?;
+            let api_version = text(head.api_version.as_ref())?;
             let group = api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
-            (group, text(&value, "kind")?, true)
+            (group, text(head.kind.as_ref())?, true)
         }
     };
-    let meta = ["metadata", "meta"]
-        .iter()
-        .find_map(|f| value.get(*f).filter(|v| v.is_object()))
-        .unwrap_or(&value);
-    let name = text(&value, "object_name").or_else(|| text(meta, "name"))?;
-    let labels = meta
-        .get("labels")
-        .and_then(Value::as_object)
-        .map_or_else(Map::new, Map::clone);
+    let meta = [&head.metadata, &head.meta]
+        .into_iter()
+        .find_map(|v| v.as_ref().and_then(Value::as_object));
+    let field = |name: &str, own: &Option<Value>| match meta {
+        Some(meta) => meta.get(name).cloned(),
+        None => own.clone(),
+    };
+    let name = text(head.object_name.as_ref()).or_else(|| text(field("name", &head.name).as_ref()))?;
+    let labels = field("labels", &head.labels)
+        .and_then(|l| match l {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default();
     let key = Key {
         group,
         kind,
-        namespace: text(meta, "namespace").filter(|_| namespaced),
+        namespace: text(field("namespace", &head.namespace).as_ref()).filter(|_| namespaced),
         name,
     };
     Some((key, labels))
