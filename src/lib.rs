@@ -130,8 +130,7 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
         return Err(fail(loaded.source, vec![d]));
     };
     // Resolution's checks (references, chart wiring) run even when the spec's own found
-    // errors, so one run reports both kinds. The typed spec is freed after resolution,
-    // beside what follows.
+    // errors, so one run reports both kinds.
     let dir = if spec_dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -152,7 +151,9 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
     let spec_ok = spec_ok && !has_errors(&patched);
     diags.extend(patched);
     let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
-    rayon::spawn(move || drop(typed));
+    // The typed spec and the spans are freed beside what follows.
+    let spans = loaded.spans;
+    rayon::spawn(move || drop((typed, spans)));
     diags.extend(found);
     let Some(model) = model else {
         return Err(fail(loaded.source, diags));
