@@ -46,6 +46,29 @@ pub struct Lock {
     pub files: BTreeMap<String, String>,
 }
 
+impl Lock {
+    /// Whether `other` records the same tree: all but the stamps of the input (the text and
+    /// build that rendered it, the warnings at their offsets, the vendored charts checked).
+    pub fn same_tree(&self, other: &Lock) -> bool {
+        // Destructured whole: a new field has to be placed on one side or the other.
+        let Lock {
+            generator,
+            fleet,
+            cluster,
+            spec,
+            input: _,
+            charts: _,
+            warnings: _,
+            files,
+        } = self;
+        *generator == other.generator
+            && *fleet == other.fleet
+            && *cluster == other.cluster
+            && *spec == other.spec
+            && *files == other.files
+    }
+}
+
 /// A warning as the lock file records it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {

@@ -238,17 +238,10 @@ pub fn compare(
         files: files.into_iter().collect(),
     };
     let lock_changed = old_lock_bytes.is_none_or(|old| old != new_lock.to_bytes());
-    let lock_stale = lock_changed
-        && old_lock.as_ref().is_none_or(|old| {
-            let mut restamped = old.clone();
-            restamped.input.clone_from(&new_lock.input);
-            // Warnings sit at offsets in the text: a comment moves them, the tree stays current.
-            restamped.warnings.clone_from(&new_lock.warnings);
-            // Vendored chart files are checked, not rendered: a change that passes the checks
-            // and leaves the tree alone leaves it current.
-            restamped.charts.clone_from(&new_lock.charts);
-            restamped != new_lock
-        });
+    // Warnings sit at offsets in the text: a comment moves them, the tree stays current.
+    // Vendored chart files are checked, not rendered: a change that passes the checks and
+    // leaves the tree alone leaves it current.
+    let lock_stale = lock_changed && old_lock.as_ref().is_none_or(|old| !old.same_tree(&new_lock));
     Ok(Comparison {
         root: root.to_path_buf(),
         changes,

@@ -22,7 +22,7 @@ use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The first line of a cache file: its format, and the build of gitopsc that wrote it.
@@ -267,7 +267,9 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         })
         .collect();
     let skip: Vec<bool> = found.iter().map(Option::is_some).collect();
-    let entries: HashMap<String, Entry> = found.into_iter().flatten().flatten().collect();
+    let mut entries: HashMap<String, Entry> =
+        HashMap::with_capacity(found.iter().flatten().map(Vec::len).sum());
+    entries.extend(found.into_iter().flatten().flatten());
     // A folder above a kept file that became a symlink (or no folder) would be in the way
     // of a full run: then nothing is kept.
     if !folders_are_real(root, entries.keys()) {
@@ -286,9 +288,16 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
 
 /// Whether every folder above `paths` (below the root) is a folder, not a symlink.
 fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p String>) -> bool {
-    let mut dirs: BTreeSet<&str> = BTreeSet::new();
+    let mut dirs: HashSet<&str> = HashSet::new();
     for path in paths {
-        dirs.extend(path.match_indices('/').map(|(i, _)| &path[..i]));
+        // A folder's ancestors went in with it: the walk up stops at one already in.
+        let mut at = path.as_str();
+        while let Some((dir, _)) = at.rsplit_once('/') {
+            if !dirs.insert(dir) {
+                break;
+            }
+            at = dir;
+        }
     }
     dirs.par_iter().all(|dir| {
         std::fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink())
@@ -428,7 +437,7 @@ mod tests {
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
         record_at(&cache, &out, &full.model, &full.reuse, &written, &HashSet::new());
-        let app_files: BTreeSet<String> = full
+        let app_files: std::collections::BTreeSet<String> = full
             .model
             .apps
             .iter()

@@ -73,9 +73,10 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
         .enumerate()
         .map(|(i, a)| (a.name.as_str(), i))
         .collect();
-    let mut seen: HashMap<Key, Writer> = HashMap::new();
+    let objects = objects(model);
+    let mut seen: HashMap<Key, Writer> = HashMap::with_capacity(objects.len());
     let mut diags = Vec::new();
-    for (key, writer) in objects(model) {
+    for (key, writer) in objects {
         match seen.get(&key) {
             None => {
                 seen.insert(key, writer);
@@ -210,6 +211,7 @@ fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
             own
         })
         .collect();
+    out.reserve(apps.iter().map(Vec::len).sum());
     out.extend(apps.into_iter().flatten());
     out
 }

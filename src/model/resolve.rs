@@ -164,7 +164,8 @@ fn assemble_apps(
         .map(|(app, parts, _, _)| first_layer_name(parts, app.spec.flux_name()))
         .collect();
     // The first app of each name (a name given twice is the spec checks' error).
-    let mut by_name: std::collections::HashMap<&str, &AppSpec> = std::collections::HashMap::new();
+    let mut by_name: std::collections::HashMap<&str, &AppSpec> =
+        std::collections::HashMap::with_capacity(spec.apps.len());
     for a in &spec.apps {
         by_name.entry(a.name.as_str()).or_insert(a);
     }
