@@ -923,7 +923,10 @@ impl<'a> Builder<'a> {
                 map, mut spans, at, ..
             }) => {
                 // Keys are unique (duplicates are refused), so sorted they can be searched.
+                // Every node of the spec is kept to the end of validation: without the room
+                // the list grew into.
                 spans.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                spans.shrink_to_fit();
                 (
                     Value::Object(map),
                     SpanNode {
@@ -932,13 +935,21 @@ impl<'a> Builder<'a> {
                     },
                 )
             }
-            Some(Frame::Seq { items, spans, at }) => (
-                Value::Array(items),
-                SpanNode {
-                    span: at,
-                    children: Children::Seq(spans),
-                },
-            ),
+            Some(Frame::Seq {
+                mut items,
+                mut spans,
+                at,
+            }) => {
+                items.shrink_to_fit();
+                spans.shrink_to_fit();
+                (
+                    Value::Array(items),
+                    SpanNode {
+                        span: at,
+                        children: Children::Seq(spans),
+                    },
+                )
+            }
             None => return,
         };
         self.push(value, node);
