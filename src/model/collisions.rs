@@ -365,3 +365,63 @@ fn identity(m: &Manifest) -> Option<(Key, Map<String, Value>)> {
     };
     Some((key, labels))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key of an item of `kind` (none: a user object of an unknown kind), as
+    /// `group/kind/namespace/name`, and its labels.
+    fn key_of(kind: Option<&'static kinds::Kind>, item: Value) -> Option<(String, Value)> {
+        let mut m = Manifest::new("x.yaml", "x.j2", &kinds::NAMESPACE, item);
+        m.kind = kind;
+        let (key, labels) = identity(&m)?;
+        let ns = key.namespace.unwrap_or_default();
+        Some((
+            format!("{}/{}/{ns}/{}", key.group, key.kind, key.name),
+            Value::Object(labels),
+        ))
+    }
+
+    #[test]
+    fn an_objects_key_is_read_from_metadata_meta_or_the_item_itself() {
+        let secret = Some(&kinds::EXTERNAL_SECRET_KIND);
+        let (key, labels) = key_of(
+            secret,
+            json!({"metadata": {"name": "a", "namespace": "n", "labels": {"x": "1"}}, "name": "no"}),
+        )
+        .unwrap();
+        assert_eq!(key, "external-secrets.io/ExternalSecret/n/a");
+        assert_eq!(labels, json!({"x": "1"}));
+        // `meta` when `metadata` is no mapping; `object_name` before either.
+        let (key, _) = key_of(
+            secret,
+            json!({"metadata": "x", "meta": {"name": "b", "namespace": "m"}}),
+        )
+        .unwrap();
+        assert_eq!(key, "external-secrets.io/ExternalSecret/m/b");
+        let (key, _) = key_of(secret, json!({"object_name": "c", "meta": {"name": "b"}})).unwrap();
+        assert_eq!(key, "external-secrets.io/ExternalSecret//c");
+        // The item itself, when it has neither.
+        let (key, labels) = key_of(
+            secret,
+            json!({"name": "d", "namespace": "k", "labels": {"y": "2"}}),
+        )
+        .unwrap();
+        assert_eq!(key, "external-secrets.io/ExternalSecret/k/d");
+        assert_eq!(labels, json!({"y": "2"}));
+        // A cluster-scoped kind has no namespace; a user object of an unknown kind is read
+        // from its own `api_version` and `kind`.
+        let (key, _) = key_of(Some(&kinds::NAMESPACE), json!({"name": "e", "namespace": "k"})).unwrap();
+        assert_eq!(key, "/Namespace//e");
+        let (key, _) = key_of(
+            None,
+            json!({"api_version": "example.com/v1", "kind": "Widget", "metadata": {"name": "f"}}),
+        )
+        .unwrap();
+        assert_eq!(key, "example.com/Widget//f");
+        // No name, or no object: no key.
+        assert!(key_of(secret, json!({"metadata": {"namespace": "n"}})).is_none());
+        assert!(key_of(secret, json!(["a"])).is_none());
+    }
+}
