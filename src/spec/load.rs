@@ -991,8 +991,12 @@ fn refused(refusal: super::plain::Refusal, span: Span) -> Diagnostic {
 }
 
 /// Escapes a mapping key for use in a JSON pointer.
-pub fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+pub fn escape_pointer(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.contains(['~', '/']) {
+        key.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        key.into()
+    }
 }
 
 #[cfg(test)]

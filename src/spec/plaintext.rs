@@ -80,15 +80,25 @@ pub const FREE_FORM_FIELDS: &[&str] = &[
 /// otherwise name a secret rather than hold one (`secretName`, `secretKeyRef`,
 /// `passwordKey`, `tokenTTL`) and do not match.
 pub fn is_secret_key(key: &str) -> bool {
-    let norm: String = key
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect();
-    // The last segment of an annotation or label key (`vault.hashicorp.com/token`) counts.
-    let last = norm.rsplit('/').next().unwrap_or(&norm);
-    SECRET_KEY_ENDINGS.iter().any(|e| last.ends_with(e))
-        && !REFERENCE_KEY_BEGINNINGS.iter().any(|b| last.starts_with(b))
+    // The last segment of an annotation or label key (`vault.hashicorp.com/token`) counts:
+    // lower-cased, without separators. A short ASCII key is normalised on the stack.
+    let last = key.rsplit('/').next().unwrap_or(key);
+    let kept = |c: &char| !matches!(c, '_' | '-' | '.' | ' ');
+    let matches = |norm: &str| {
+        SECRET_KEY_ENDINGS.iter().any(|e| norm.ends_with(e))
+            && !REFERENCE_KEY_BEGINNINGS.iter().any(|b| norm.starts_with(b))
+    };
+    let mut buffer = [0u8; 64];
+    if last.is_ascii() && last.len() <= buffer.len() {
+        let mut len = 0;
+        for c in last.chars().filter(kept) {
+            buffer[len] = c.to_ascii_lowercase() as u8;
+            len += 1;
+        }
+        return std::str::from_utf8(&buffer[..len]).is_ok_and(matches);
+    }
+    let norm: String = last.chars().filter(kept).flat_map(char::to_lowercase).collect();
+    matches(&norm)
 }
 
 /// True when `s` is made only of references and blanks: `((name))` references gitopsc
@@ -330,6 +340,44 @@ fn refuse(f: &Finding, base: &SpecPath, spans: &SpanIndex) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_normalised_the_same_on_the_stack_and_in_a_string() {
+        // Lower-cased whole, separators dropped, then its last segment: the plain way.
+        let plain = |key: &str| {
+            let norm: String = key
+                .chars()
+                .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+                .flat_map(char::to_lowercase)
+                .collect();
+            let last = norm.rsplit('/').next().unwrap_or(&norm);
+            SECRET_KEY_ENDINGS.iter().any(|e| last.ends_with(e))
+                && !REFERENCE_KEY_BEGINNINGS.iter().any(|b| last.starts_with(b))
+        };
+        let long = format!("{}_PASSWORD", "x".repeat(70));
+        let keys = [
+            "password",
+            "DB_PASSWORD",
+            "db-password",
+            "vault.hashicorp.com/token",
+            "token/",
+            "/",
+            "",
+            "secretName",
+            "passwordKey",
+            "ADMIN.PASS WORD",
+            "Ünïcode_Token",
+            "tökenPassword",
+            "İ_SECRET",
+            "a/b/api_key",
+            "apiKey",
+            "x/secretKeyRef",
+            long.as_str(),
+        ];
+        for key in keys {
+            assert_eq!(is_secret_key(key), plain(key), "{key}");
+        }
+    }
 
     #[test]
     fn secret_keys_match_in_any_case_and_spelling() {
