@@ -28,6 +28,7 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> (i32, String) {
         .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .env("PRE_COMMIT_HOME", dir.join("../cache-pre-commit"))
         .env("PREK_HOME", dir.join("../cache-prek"))
+        .env("GITOPSC_CACHE_DIR", dir.join("../cache-gitopsc"))
         .env_remove("NO_COLOR")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
@@ -171,8 +172,15 @@ fn diff_against_a_revision_needs_no_tree_on_disk() {
     std::fs::remove_dir_all(dir.join("k8s")).unwrap();
     let spec = std::fs::read_to_string(dir.join("cluster.yaml")).unwrap();
     std::fs::write(dir.join("cluster.yaml"), spec.replace("6.7.1", "6.7.2")).unwrap();
+    let caches = || std::fs::read_dir(temp.path().join("cache-gitopsc")).map_or(0, Iterator::count);
+    let before = caches();
     let (code, text) = run(&dir, "gitopsc", &["diff", "cluster.yaml", "--base", "HEAD"]);
     assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        caches(),
+        before,
+        "the caches of a temporary tree are not left behind"
+    );
     assert!(text.contains("~ HelmRelease podinfo/podinfo"), "{text}");
     assert!(
         text.contains("-      version: \"6.7.1\"\n+      version: \"6.7.2\""),
@@ -461,6 +469,19 @@ fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
     git(&["add", ".gitignore"]);
     std::fs::write(dir.join("spec/apps/old.yaml.bak"), "x").unwrap();
     assert!(!recorded(), "a new file changes the spec's folder");
+    let records = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "spec")
+            })
+            .count()
+    };
+    let before = records();
     std::thread::sleep(std::time::Duration::from_millis(30));
     let (code, again) = gitopsc(&staged);
     assert_eq!((code, &again), (0, &text));
@@ -468,8 +489,19 @@ fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
         !recorded(),
         "an ignored file in the spec's folder is read from the index"
     );
+    // A part the index does not hold is not read, even one that would not load; the run over
+    // the staged copy leaves no record of it behind.
+    std::fs::write(dir.join("spec/apps/new.yaml"), "apiVersion: [\n").unwrap();
+    let (code, again) = gitopsc(&staged);
+    assert_eq!((code, &again), (0, &text));
+    assert_eq!(
+        records(),
+        before,
+        "a record of a temporary copy would never be read"
+    );
     // So does an end-of-line conversion.
     std::fs::remove_file(dir.join("spec/apps/old.yaml.bak")).unwrap();
+    std::fs::remove_file(dir.join("spec/apps/new.yaml")).unwrap();
     git(&["config", "core.autocrlf", "input"]);
     std::thread::sleep(std::time::Duration::from_millis(30));
     let (code, again) = gitopsc(&staged);

@@ -36,15 +36,16 @@ fn staged(
 ) -> Result<Outcome, GitError> {
     let repo = Repo::discover()?;
     let (spec_rel, out_rel) = (repo.relative(spec)?, repo.relative(out)?);
-    if let Some(outcome) = in_place(
-        &repo,
-        (spec, out),
-        (&spec_rel, &out_rel),
-        blueprints,
-        cluster,
-        style,
-    )? {
-        return Ok(outcome);
+    let held = held(&repo, &spec_rel, &out_rel)?;
+    if held.spec && held.out {
+        return Ok(in_place(
+            &repo,
+            (spec, out),
+            (&spec_rel, &out_rel),
+            blueprints,
+            cluster,
+            style,
+        ));
     }
     let temp = temp_dir()?;
     if repo.materialize(Snapshot::Index, &[&spec_rel], temp.path())? == 0 {
@@ -54,13 +55,24 @@ fn staged(
     }
     materialize_included(&repo, Snapshot::Index, &spec_rel, temp.path())?;
     let manifests = materialize_manifests(&repo, Snapshot::Index, &spec_rel, temp.path())?;
-    repo.materialize(Snapshot::Index, &[&out_rel], temp.path())?;
     let charts_rel = charts_of(&repo, spec, &temp.path().join(&spec_rel))?;
     repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
-    let (staged_spec, staged_out) = (temp.path().join(&spec_rel), temp.path().join(&out_rel));
-    create_dir(&staged_out)?;
+    let staged_spec = temp.path().join(&spec_rel);
+    // The output root is checked where it is when it holds what is staged (its cache then
+    // applies); otherwise it is laid out of the index too.
+    let staged_out = if held.out {
+        repo.top.join(&out_rel)
+    } else {
+        repo.materialize(Snapshot::Index, &[&out_rel], temp.path())?;
+        let laid_out = temp.path().join(&out_rel);
+        create_dir(&laid_out)?;
+        laid_out
+    };
     let mut outcome = fleet_run(&staged_spec, &staged_out, blueprints, Mode::Check, style, cluster);
+    // What a run records of a spec in a temporary folder would never be read again.
+    crate::incremental::spec::forget(&staged_spec, &staged_out);
     strip_prefix(&mut outcome, temp.path());
+    strip_prefix(&mut outcome, &repo.top);
     if outcome.code == 2 {
         edit_report(&mut outcome, spec, |report| {
             report.out = Some(out.display().to_string())
@@ -85,25 +97,24 @@ fn staged(
     ))
 }
 
-/// The staged check run in the work tree, when the work tree holds what is staged of every
-/// file the check reads: nothing below the spec's folder or the output root differs from the
-/// index, nothing there is untracked (ignored files included), and git converts no file
-/// (no attributes, no end-of-line conversion). The staged tree is then the work tree, and the
-/// caches of earlier runs apply (docs/performance.md). `None` otherwise: the files are laid
-/// out of the index.
-fn in_place(
-    repo: &Repo,
-    (spec, out): (&Path, &Path),
-    (spec_rel, out_rel): (&str, &str),
-    blueprints: Option<&Path>,
-    cluster: Option<&str>,
-    style: Style,
-) -> Result<Option<Outcome>, GitError> {
+/// Which sides of a staged check the work tree holds as they are staged: the spec's folder
+/// (which holds what the spec reads: included files, manifest files, vendored charts) and the
+/// output root. A side is held when nothing below it differs from the index and nothing there
+/// is untracked (ignored files included); neither is when git converts files (attributes,
+/// end-of-line conversion) or the output root is no folder.
+struct Held {
+    spec: bool,
+    out: bool,
+}
+
+fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
     let (spec_abs, out_abs) = (repo.top.join(spec_rel), repo.top.join(out_rel));
-    if !out_abs.is_dir() {
-        return Ok(None);
+    if !out_abs.is_dir() || repo.converts()? {
+        return Ok(Held {
+            spec: false,
+            out: false,
+        });
     }
-    // The spec's folder holds what it reads: included files, manifest files, vendored charts.
     let folder = if spec_abs.is_dir() {
         spec_rel.to_string()
     } else {
@@ -114,22 +125,38 @@ fn in_place(
             .unwrap_or_else(|| ".".into())
     };
     let inputs = [folder.as_str(), out_rel];
-    if repo.converts()?
-        || !repo.unstaged(&inputs)?.is_empty()
-        || !repo.untracked_or_ignored(&inputs)?.is_empty()
-    {
-        return Ok(None);
-    }
+    let mut differ = repo.unstaged(&inputs)?;
+    differ.extend(repo.untracked_or_ignored(&inputs)?);
+    let below = |dir: &str, path: &str| {
+        dir == "." || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+    };
+    Ok(Held {
+        spec: !differ.iter().any(|p| below(&folder, p)),
+        out: !differ.iter().any(|p| below(out_rel, p)),
+    })
+}
+
+/// The staged check run in the work tree, which holds what is staged of every file the check
+/// reads ([`held`]): the staged tree is then the work tree, and the caches of earlier runs
+/// apply (docs/performance.md).
+fn in_place(
+    repo: &Repo,
+    (spec, out): (&Path, &Path),
+    (spec_rel, out_rel): (&str, &str),
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    style: Style,
+) -> Outcome {
+    let (spec_abs, out_abs) = (repo.top.join(spec_rel), repo.top.join(out_rel));
     let mut outcome = fleet_run(&spec_abs, &out_abs, blueprints, Mode::Check, style, cluster);
     strip_prefix(&mut outcome, &repo.top);
-    let found = StagedFiles::default();
-    Ok(Some(reported(
+    reported(
         outcome,
-        found,
+        StagedFiles::default(),
         (spec, out),
         (spec_rel, out_rel),
         style,
-    )))
+    )
 }
 
 /// What the staged check prints: the check's `outcome`, with what `found` says was not
@@ -257,6 +284,10 @@ fn based(
         }
     }
     let mut outcome = fleet_run(spec, &tree, blueprints, Mode::Diff, style, cluster);
+    // What the runs recorded of the temporary tree and copy would never be read again.
+    crate::incremental::forget_root(&tree);
+    crate::incremental::spec::forget(&base_dir.join(&spec_rel), &tree);
+    crate::incremental::spec::forget(spec, &tree);
     strip_prefix(&mut outcome, temp.path());
     // The tree compared with is a temporary one, not an output root of the user's.
     edit_report(&mut outcome, spec, |report| report.out = None);
@@ -392,5 +423,68 @@ fn git_failed(e: &GitError, command: CommandName, spec: &Path, style: Style) -> 
         code: 2,
         stderr: crate::diagnostic::render(&[d], None, style.color_err),
         ..Outcome::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// (spec side held, output side held) of a spec at `spec_rel` and an output root `k8s`.
+    fn sides(repo: &Repo, spec_rel: &str) -> (bool, bool) {
+        let held = held(repo, spec_rel, "k8s").unwrap();
+        (held.spec, held.out)
+    }
+
+    #[test]
+    fn the_spec_side_and_the_output_side_are_held_apart() {
+        let temp = tempfile::tempdir().unwrap();
+        let top = std::fs::canonicalize(temp.path()).unwrap();
+        for (path, text) in [
+            ("spec/fleet.yaml", "a"),
+            ("k8s/a.yaml", "b"),
+            ("cluster.yaml", "c"),
+        ] {
+            std::fs::create_dir_all(top.join(path).parent().unwrap()).unwrap();
+            std::fs::write(top.join(path), text).unwrap();
+        }
+        git(&top, &["init", "-q", "-b", "main"]);
+        git(&top, &["add", "-A"]);
+        git(&top, &["commit", "-qm", "first"]);
+        let repo = Repo { top: top.clone() };
+        assert_eq!(sides(&repo, "spec"), (true, true));
+        // A file the index does not hold, in the spec's folder: only that side.
+        std::fs::write(top.join("spec/notes.txt"), "x").unwrap();
+        assert_eq!(sides(&repo, "spec"), (false, true));
+        assert_eq!(sides(&repo, "spec/fleet.yaml"), (false, true));
+        std::fs::remove_file(top.join("spec/notes.txt")).unwrap();
+        // An unstaged change below the output root: only that side.
+        std::fs::write(top.join("k8s/a.yaml"), "changed").unwrap();
+        assert_eq!(sides(&repo, "spec"), (true, false));
+        // A spec at the top: its folder holds the output root too.
+        assert_eq!(sides(&repo, "cluster.yaml"), (false, false));
+        std::fs::write(top.join("k8s/a.yaml"), "b").unwrap();
+        std::fs::write(top.join("notes.txt"), "x").unwrap();
+        assert_eq!(sides(&repo, "cluster.yaml"), (false, true));
+        // A name that only begins like the output root is not below it.
+        std::fs::write(top.join("k8s-notes.txt"), "x").unwrap();
+        assert_eq!(sides(&repo, "spec"), (true, true));
     }
 }
