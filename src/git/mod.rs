@@ -70,7 +70,7 @@ impl Repo {
         into: &Path,
     ) -> Result<usize, GitError> {
         let entries = self.entries(snapshot, paths)?;
-        let mut batch = CatFile::start(&self.top)?;
+        let mut batch = CatFile::start(&self.top, entries.iter().map(|e| e.oid.clone()).collect())?;
         for entry in &entries {
             let bytes = batch.blob(&entry.oid)?;
             let target = into.join(&entry.path);
@@ -200,17 +200,18 @@ fn is_plain_relative(path: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// One `git cat-file --batch` process, asked for blob after blob.
+/// One `git cat-file --batch` process, asked for every blob at once: a thread writes the
+/// requests while the answers are read, in order (a pipe round trip for each blob was most of
+/// the time of laying out a large tree).
 struct CatFile {
     child: std::process::Child,
-    input: std::process::ChildStdin,
     output: BufReader<std::process::ChildStdout>,
 }
 
 impl CatFile {
-    fn start(top: &Path) -> Result<CatFile, GitError> {
+    fn start(top: &Path, oids: Vec<String>) -> Result<CatFile, GitError> {
         let mut child = Command::new("git")
-            .args(["cat-file", "--batch"])
+            .args(["cat-file", "--batch", "--buffer"])
             .current_dir(top)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -220,23 +221,32 @@ impl CatFile {
         let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(GitError("cannot talk to `git cat-file`".to_string()));
         };
+        // Ends when every request is written, or when git is gone (the writes then fail).
+        std::thread::spawn(move || {
+            let mut input = std::io::BufWriter::new(input);
+            for oid in oids {
+                if writeln!(input, "{oid}").is_err() {
+                    return;
+                }
+            }
+            let _ = input.flush();
+        });
         Ok(CatFile {
             child,
-            input,
             output: BufReader::new(output),
         })
     }
 
+    /// The next answer, which is that for `oid`.
     fn blob(&mut self, oid: &str) -> Result<Vec<u8>, GitError> {
         let broken = |e: std::io::Error| GitError(format!("`git cat-file` failed: {e}"));
-        writeln!(self.input, "{oid}").map_err(broken)?;
-        self.input.flush().map_err(broken)?;
         let mut header = String::new();
         self.output.read_line(&mut header).map_err(broken)?;
         // `<oid> blob <size>`, or `<oid> missing`.
         let size = header
             .split(' ')
             .nth(2)
+            .filter(|_| header.starts_with(oid))
             .and_then(|s| s.trim().parse::<usize>().ok())
             .ok_or_else(|| GitError(format!("git has no object {oid}: {}", header.trim())))?;
         let mut bytes = vec![0; size + 1];
