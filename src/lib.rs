@@ -151,9 +151,7 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
     let spec_ok = spec_ok && !has_errors(&patched);
     diags.extend(patched);
     let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
-    // The typed spec and the spans are freed beside what follows.
-    let spans = loaded.spans;
-    rayon::spawn(move || drop((typed, spans)));
+    rayon::spawn(move || drop(typed));
     diags.extend(found);
     let Some(model) = model else {
         return Err(fail(loaded.source, diags));
