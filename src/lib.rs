@@ -151,6 +151,8 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
     let spec_ok = spec_ok && !has_errors(&patched);
     diags.extend(patched);
     let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
+    // The typed spec is freed beside what follows; the spans, needed no more either, are
+    // freed here, where rendering can take their memory at once.
     rayon::spawn(move || drop(typed));
     diags.extend(found);
     let Some(model) = model else {
