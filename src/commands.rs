@@ -63,6 +63,10 @@ pub struct Style {
     /// `check --full`: read and hash every file of the tree, and render every app, instead of
     /// taking what the cache records as untouched ([`crate::incremental`]).
     pub full: bool,
+    /// A run over copies in a temporary folder (`check --staged`, `diff --base`): it records
+    /// nothing for later runs, which would never read it (no tree cache, no record of the
+    /// spec's files).
+    pub scratch: bool,
 }
 
 /// How `validate`, `check`, `diff` and `build` print.
@@ -340,7 +344,7 @@ pub fn run_target(
         Mode::Diff => diff(&ctx, &compiled, &cmp, &review),
         Mode::Build { .. } => build(&ctx, &compiled, &cmp, &review),
     };
-    if matches!(mode, Mode::Build { .. }) {
+    if matches!(mode, Mode::Build { .. }) && !style.scratch {
         remember(out_dir, &compiled, &cmp, incremental && outcome.code != 2);
     }
     outcome.retaining((compiled, cmp, review))
@@ -613,15 +617,17 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
     };
     let n = match lock {
         Ok(lock) => {
-            let none = crate::incremental::Reuse::default();
-            crate::incremental::record(
-                out_dir,
-                &stamp.owner,
-                &checked.model,
-                &none,
-                &lock.files,
-                &Default::default(),
-            );
+            if !ctx.style.scratch {
+                let none = crate::incremental::Reuse::default();
+                crate::incremental::record(
+                    out_dir,
+                    &stamp.owner,
+                    &checked.model,
+                    &none,
+                    &lock.files,
+                    &Default::default(),
+                );
+            }
             lock.files.len()
         }
         Err(e) => return Some(ctx.emit_failed(e)),

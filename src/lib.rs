@@ -154,6 +154,7 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
     // The typed spec is freed beside what follows; the spans, needed no more either, are
     // freed here, where rendering can take their memory at once.
     rayon::spawn(move || drop(typed));
+    drop(loaded.spans);
     diags.extend(found);
     let Some(model) = model else {
         return Err(fail(loaded.source, diags));

@@ -154,6 +154,7 @@ fn style(cli: &Cli) -> Style {
             _ => Format::Text,
         },
         full: matches!(&cli.command, Command::Check { full: true, .. }),
+        scratch: false,
     }
 }
 

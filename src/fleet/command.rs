@@ -90,7 +90,7 @@ fn run_fleet(run: Run) -> Outcome {
     {
         return outcome;
     }
-    let recorder = if run.plain() && cluster.is_none() {
+    let recorder = if run.plain() && cluster.is_none() && !style.scratch {
         crate::incremental::spec::begin(spec, out)
     } else {
         None

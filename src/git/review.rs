@@ -68,9 +68,18 @@ fn staged(
         create_dir(&laid_out)?;
         laid_out
     };
-    let mut outcome = fleet_run(&staged_spec, &staged_out, blueprints, Mode::Check, style, cluster);
-    // What a run records of a spec in a temporary folder would never be read again.
-    crate::incremental::spec::forget(&staged_spec, &staged_out);
+    let scratch = Style {
+        scratch: true,
+        ..style
+    };
+    let mut outcome = fleet_run(
+        &staged_spec,
+        &staged_out,
+        blueprints,
+        Mode::Check,
+        scratch,
+        cluster,
+    );
     strip_prefix(&mut outcome, temp.path());
     strip_prefix(&mut outcome, &repo.top);
     if outcome.code == 2 {
@@ -253,7 +262,11 @@ fn based(
         materialize_manifests(&repo, Snapshot::Revision(base), &spec_rel, &base_dir)?;
         let charts_rel = charts_of(&repo, spec, &base_dir.join(&spec_rel))?;
         repo.materialize(Snapshot::Revision(base), &[&charts_rel], &base_dir)?;
-        let quiet = Style { quiet: true, ..style };
+        let quiet = Style {
+            quiet: true,
+            scratch: true,
+            ..style
+        };
         let built = fleet_run(
             &base_dir.join(&spec_rel),
             &tree,
@@ -283,11 +296,11 @@ fn based(
             return Ok(failed);
         }
     }
-    let mut outcome = fleet_run(spec, &tree, blueprints, Mode::Diff, style, cluster);
-    // What the runs recorded of the temporary tree and copy would never be read again.
-    crate::incremental::forget_root(&tree);
-    crate::incremental::spec::forget(&base_dir.join(&spec_rel), &tree);
-    crate::incremental::spec::forget(spec, &tree);
+    let scratch = Style {
+        scratch: true,
+        ..style
+    };
+    let mut outcome = fleet_run(spec, &tree, blueprints, Mode::Diff, scratch, cluster);
     strip_prefix(&mut outcome, temp.path());
     // The tree compared with is a temporary one, not an output root of the user's.
     edit_report(&mut outcome, spec, |report| report.out = None);

@@ -130,30 +130,12 @@ struct Cache {
 /// `$XDG_CACHE_HOME/gitopsc`, else `~/.cache/gitopsc`, named by the root's absolute path.
 /// `None` when there is no such folder (then there is no incremental path).
 fn cache_path(root: &Path, owner: &Owner) -> Option<PathBuf> {
-    cache_path_of(root, &owner.lock_path())
-}
-
-/// [`cache_path`] of the owner whose lock file is at `lock` below the root.
-fn cache_path_of(root: &Path, lock: &str) -> Option<PathBuf> {
     let dir = cache_dir()?;
     let root = std::fs::canonicalize(root).ok()?;
     let mut name = root.as_os_str().as_encoded_bytes().to_vec();
     name.push(0);
-    name.extend_from_slice(lock.as_bytes());
+    name.extend_from_slice(owner.lock_path().as_bytes());
     Some(dir.join(format!("{}.cache", &sha256_hex(&name)[..32])))
-}
-
-/// Removes the caches of every tree in the output root `root` (each owner's, found by its
-/// lock file): a root in a temporary folder, which no later run reads.
-pub fn forget_root(root: &Path) {
-    for entry in walkdir::WalkDir::new(root).into_iter().filter_map(Result::ok) {
-        if entry.file_type().is_file() && entry.file_name() == crate::emit::lock::LOCK_FILE {
-            let lock = entry.path().strip_prefix(root).ok().and_then(Path::to_str);
-            if let Some(path) = lock.and_then(|lock| cache_path_of(root, lock)) {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-    }
 }
 
 /// The folder of the caches: `$GITOPSC_CACHE_DIR`, else `$XDG_CACHE_HOME/gitopsc`, else

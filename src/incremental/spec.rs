@@ -115,14 +115,6 @@ pub fn recall(spec: &Path, out: &Path) -> Option<Memo> {
     recall_in(&cache_dir()?, spec, out)
 }
 
-/// Removes the record of `spec`'s expansion for `out`: a run over a copy in a temporary
-/// folder, whose record no later run would read.
-pub fn forget(spec: &Path, out: &Path) {
-    if let Some((path, _)) = cache_dir().and_then(|cache| memo_path(&cache, spec, out)) {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
 /// The folder of `path`: here for a bare name.
 fn folder(path: &Path) -> &Path {
     path.parent()
