@@ -279,6 +279,10 @@ pub fn run_target(
     {
         return outcome;
     }
+    // A fleet's cluster compiled over its changed apps only (crate::incremental::apps).
+    if let Some(compiled) = target.take_compiled() {
+        return finish(&ctx, compiled, out_dir, None, mode, true);
+    }
     let prepared = match target.prepare(blueprints) {
         Ok(p) => p,
         Err(f) => return ctx.failed(f),
@@ -306,7 +310,7 @@ pub fn run_target(
     // With the built-in blueprints, the apps whose files are on disk as rendered are taken.
     let incremental = blueprints.is_none() && schemas.is_none() && !style.full;
     let owner = target.owner();
-    let mut compiled = match prepared.render_reusing(|model| {
+    let compiled = match prepared.render_reusing(|model| {
         if incremental {
             crate::incremental::recall(out_dir, &owner, model)
         } else {
@@ -316,6 +320,20 @@ pub fn run_target(
         Ok(c) => c,
         Err(f) => return ctx.failed(f),
     };
+    finish(&ctx, compiled, out_dir, schemas, mode, incremental)
+}
+
+/// The rest of [`run_target`] once the tree is rendered: checks it against `schemas`, compares
+/// it with the output root, and checks, diffs or builds it.
+fn finish(
+    ctx: &Ctx,
+    mut compiled: Compiled,
+    out_dir: &Path,
+    schemas: Option<&Path>,
+    mode: Mode,
+    incremental: bool,
+) -> Outcome {
+    let style = ctx.style;
     if let Some(dir) = schemas {
         let found = emit::schemas::check(&compiled.tree, dir);
         if diagnostic::has_errors(&found) {
@@ -340,9 +358,9 @@ pub fn run_target(
     };
     let review = review::review(&cmp, &compiled.tree, mode == Mode::Diff || ctx.json());
     let outcome = match mode {
-        Mode::Check => check(&ctx, &compiled, &cmp, &review),
-        Mode::Diff => diff(&ctx, &compiled, &cmp, &review),
-        Mode::Build { .. } => build(&ctx, &compiled, &cmp, &review),
+        Mode::Check => check(ctx, &compiled, &cmp, &review),
+        Mode::Diff => diff(ctx, &compiled, &cmp, &review),
+        Mode::Build { .. } => build(ctx, &compiled, &cmp, &review),
     };
     if matches!(mode, Mode::Build { .. }) && !style.scratch {
         remember(out_dir, &compiled, &cmp, incremental && outcome.code != 2);

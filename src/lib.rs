@@ -28,7 +28,6 @@ pub mod target;
 
 use diagnostic::{Code, Diagnostic, has_errors};
 use emit::Tree;
-use emit::lock::hex;
 use model::Model;
 use source::Source;
 use std::path::Path;
@@ -174,50 +173,7 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
 /// replaced by the hex sha256 of its own compact JSON — the apps hash apart, in parallel,
 /// and no JSON of the whole is ever made.
 fn data_hash(value: &serde_json::Value) -> String {
-    use rayon::prelude::*;
-    use sha2::Digest;
-    let json = |v: &serde_json::Value| serde_json::to_vec(v).expect("a JSON value always serializes");
-    let mut hash = sha2::Sha256::new();
-    match value {
-        serde_json::Value::Object(root) => {
-            hash.update(b"{");
-            for (i, (key, v)) in root.iter().enumerate() {
-                if i > 0 {
-                    hash.update(b",");
-                }
-                hash.update(serde_json::to_vec(key).expect("a string always serializes"));
-                hash.update(b":");
-                match v {
-                    serde_json::Value::Array(apps) if key == "apps" => {
-                        let hashes: Vec<[u8; 32]> = apps
-                            .par_iter()
-                            .map_init(Vec::new, |buffer, app| spec::app_hash(app, buffer))
-                            .collect();
-                        hash_items(&mut hash, hashes.iter());
-                    }
-                    _ => hash.update(json(v)),
-                }
-            }
-            hash.update(b"}");
-        }
-        _ => hash.update(json(value)),
-    }
-    format!("sha256:{}", hex(&hash.finalize()))
-}
-
-/// Hashes the JSON array of the hex strings of `hashes`.
-fn hash_items<'h>(hash: &mut sha2::Sha256, hashes: impl Iterator<Item = &'h [u8; 32]>) {
-    use sha2::Digest;
-    hash.update(b"[");
-    for (j, item) in hashes.enumerate() {
-        if j > 0 {
-            hash.update(b",");
-        }
-        hash.update(b"\"");
-        hash.update(hex(item));
-        hash.update(b"\"");
-    }
-    hash.update(b"]");
+    spec::data_hash_from(value, &spec::app_data_hashes(value))
 }
 
 /// A checked spec and the blueprints that render it: everything but the rendering.

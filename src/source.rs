@@ -86,6 +86,14 @@ impl Source {
         }
     }
 
+    /// Where each file starts in the text, in order: `[0]` for one file.
+    pub fn file_starts(&self) -> Vec<usize> {
+        if self.files.is_empty() {
+            return vec![0];
+        }
+        self.files.iter().map(|(start, _)| *start).collect()
+    }
+
     /// The name of the file that holds `offset`.
     pub fn name_at(&self, offset: usize) -> &str {
         self.file_at(offset).0

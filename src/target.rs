@@ -2,9 +2,10 @@
 //! cluster of a fleet (its spec expanded from the fleet file, and perhaps checked already).
 
 use crate::emit::owner::Owner;
+use crate::incremental::stamp::input_of_cluster;
 use crate::source::Source;
 use crate::spec::load::Loaded;
-use crate::{Checked, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
+use crate::{Checked, Compiled, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
 use std::path::{Path, PathBuf};
 
 /// A spec to compile, and whose tree it is.
@@ -21,7 +22,7 @@ struct FleetCluster {
     /// The fleet's text (all its files); for a remembered cluster, the files to read it from.
     source: Result<Source, Vec<PathBuf>>,
     spec: Spec,
-    /// The input stamp of the cluster's spec ([`input_of_cluster`]).
+    /// The input stamp of the cluster's spec ([`crate::incremental::stamp::input_of_cluster`]).
     input: String,
 }
 
@@ -30,6 +31,8 @@ struct FleetCluster {
 enum Spec {
     Loaded(Box<Loaded>),
     Checked(Box<Checked>),
+    /// Compiled over its changed apps only ([`crate::incremental::apps`]).
+    Compiled(Box<Compiled>),
     Remembered,
     Taken,
 }
@@ -41,7 +44,7 @@ impl<'a> Target<'a> {
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, expanded; `input` is
-    /// its stamp ([`input_of_cluster`]).
+    /// its stamp ([`crate::incremental::stamp::input_of_cluster`]).
     pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded, input: String) -> Self {
         let source = loaded.source.clone();
         let owner = Owner::fleet_cluster(fleet, cluster);
@@ -72,6 +75,32 @@ impl<'a> Target<'a> {
         let source = checked.source.clone();
         let owner = Owner::fleet_cluster(fleet, cluster);
         Self::cluster(spec, owner, Ok(source), Spec::Checked(Box::new(checked)), input)
+    }
+
+    /// The cluster `cluster` of the fleet `fleet` in the file `spec`, compiled over its
+    /// changed apps only, with the input stamp `input`.
+    pub fn compiled_cluster(
+        spec: &'a Path,
+        fleet: &str,
+        cluster: &str,
+        compiled: Compiled,
+        input: String,
+    ) -> Self {
+        let source = compiled.source.clone();
+        let owner = Owner::fleet_cluster(fleet, cluster);
+        Self::cluster(spec, owner, Ok(source), Spec::Compiled(Box::new(compiled)), input)
+    }
+
+    /// The cluster's tree, when it was compiled already.
+    pub fn take_compiled(&mut self) -> Option<Compiled> {
+        let cluster = self.cluster.as_mut()?;
+        match std::mem::replace(&mut cluster.spec, Spec::Taken) {
+            Spec::Compiled(compiled) => Some(*compiled),
+            other => {
+                cluster.spec = other;
+                None
+            }
+        }
     }
 
     fn cluster(
@@ -170,7 +199,7 @@ impl<'a> Target<'a> {
             || match spec {
                 Spec::Loaded(loaded) => check_cluster(*loaded, &owner.cluster, spec_path),
                 Spec::Checked(checked) => Ok(*checked),
-                Spec::Remembered | Spec::Taken => Err(Failure {
+                Spec::Compiled(_) | Spec::Remembered | Spec::Taken => Err(Failure {
                     source: None,
                     diagnostics: vec![crate::diagnostic::Diagnostic::error(
                         crate::diagnostic::Code::Internal,
@@ -244,61 +273,4 @@ fn check_cluster(loaded: Loaded, cluster: &str, spec: &Path) -> Result<Checked, 
             Err(failure)
         }
     }
-}
-
-/// The input stamp of a fleet's cluster: of its spec's data and the place in the fleet file of
-/// each of its nodes (the recorded warnings are at those places), with gitopsc's build. An edit
-/// of the fleet file that neither changes a cluster's data nor moves its nodes — in another
-/// cluster's entry below them, say — leaves the stamp, and so the cluster's lock file, as it is.
-pub fn input_of_cluster(loaded: &Loaded) -> String {
-    use crate::digest::Hashing;
-    use rayon::prelude::*;
-    use serde_json::Value;
-    use std::io::Write;
-    // Each app hashes apart, in parallel, its data then its spans; then the root's other
-    // entries, key by key, and the apps' digests in order.
-    let spans_into = |node: &crate::spec::load::SpanNode, out: &mut Hashing| {
-        node.visit(&mut |span| {
-            let _ = write!(out, " {}-{}", span.start, span.end);
-        });
-    };
-    let root = loaded.spans.root();
-    let apps = loaded.value.get("apps").and_then(Value::as_array);
-    let apps_spans = root.entry("apps");
-    let digests: Vec<[u8; 32]> = apps
-        .map_or(&[][..], Vec::as_slice)
-        .par_iter()
-        .enumerate()
-        .map(|(i, app)| {
-            let mut out = Hashing::new();
-            let _ = serde_json::to_writer(&mut out, app);
-            if let Some(node) = apps_spans.and_then(|(_, n)| n.item(i)) {
-                spans_into(node, &mut out);
-            }
-            out.finish()
-        })
-        .collect();
-    let mut out = Hashing::new();
-    let _ = write!(out, "{}-{}", root.span().start, root.span().end);
-    if let Some(map) = loaded.value.as_object() {
-        for (key, value) in map {
-            let _ = serde_json::to_writer(&mut out, key);
-            if let Some((key_span, node)) = root.entry(key) {
-                let _ = write!(out, " {}-{}", key_span.start, key_span.end);
-                if key == "apps" && value.is_array() {
-                    let _ = write!(out, " {}-{}", node.span().start, node.span().end);
-                    continue;
-                }
-                spans_into(node, &mut out);
-            }
-            let _ = out.write_all(b":");
-            let _ = serde_json::to_writer(&mut out, value);
-            let _ = out.write_all(b",");
-        }
-    }
-    let _ = write!(out, "apps {}:", digests.len());
-    for digest in &digests {
-        let _ = out.write_all(digest);
-    }
-    emit::Stamp::input_of(&crate::digest::hex(&out.finish()))
 }

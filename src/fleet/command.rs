@@ -8,9 +8,11 @@ use super::expand::{Cluster, Fleet};
 use crate::commands::{self, Format, Mode, Outcome, Style};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::emit::{self, owner::Owner};
+use crate::incremental::apps::{ClusterRecord, Record};
+use crate::incremental::stamp::{Layout, app_digests, input_from};
 use crate::json::{ClusterReport, CommandName, ModelSummary, Report};
 use crate::source::Source;
-use crate::target::{Target, input_of_cluster};
+use crate::target::Target;
 use crate::{Checked, Failure};
 use std::fmt::Write;
 use std::path::Path;
@@ -90,6 +92,17 @@ fn run_fleet(run: Run) -> Outcome {
     {
         return outcome;
     }
+    // One whose only changed files define apps is compiled over those apps
+    // (crate::incremental::apps).
+    if run.plain()
+        && !style.full
+        && !style.scratch
+        && matches!(mode, Mode::Check | Mode::Build { force: false })
+        && let Some(changed) =
+            super::changed::compile_changed(spec, out, cluster, matches!(mode, Mode::Build { .. }))
+    {
+        return changed_apps(run, changed);
+    }
     let recorder = if run.plain() && cluster.is_none() && !style.scratch {
         crate::incremental::spec::begin(spec, out)
     } else {
@@ -115,9 +128,19 @@ fn run_fleet(run: Run) -> Outcome {
         clusters,
         warnings,
         read,
+        defined,
+        listed,
         ..
     } = fleet;
-    let (targets, failures) = cluster_targets(spec, out, &fleet_name, clusters, run.plain(), mode, style);
+    let (targets, failures, records) = cluster_targets(
+        spec,
+        out,
+        &fleet_name,
+        clusters,
+        (run.plain(), recorder.is_some()),
+        mode,
+        style,
+    );
     let mut fleet_report = run.report().diagnostics(&warnings, Some(&source));
     fleet_report.fleet = Some(fleet_name.clone());
     if !failures.is_empty() {
@@ -131,7 +154,10 @@ fn run_fleet(run: Run) -> Outcome {
             .map(|(name, t)| Some((name.clone(), t.cluster_input()?.to_string())))
             .collect();
         if let Some(stamps) = stamps {
-            recorder.record(&read, &fleet_name, &stamps);
+            let (began, apps) = (recorder.began(), recorder.apps_path());
+            if recorder.record(&read, &fleet_name, &stamps) {
+                Record::new(began, &source, &defined, &listed, records).write(&apps);
+            }
         }
     }
     let stderr = if style.quiet || style.format == Format::Json {
@@ -140,6 +166,40 @@ fn run_fleet(run: Run) -> Outcome {
         diagnostic::render(&warnings, Some(&source), style.color_err)
     };
     run_clusters(run, &fleet_name, targets, left, fleet_report, stderr)
+}
+
+/// The run over the clusters of a fleet compiled over its changed apps; a build records what
+/// the next run needs.
+fn changed_apps(run: Run, changed: super::changed::Changed) -> Outcome {
+    let super::changed::Changed {
+        fleet,
+        clusters,
+        names,
+        pending,
+    } = changed;
+    let left = if run.cluster.is_none() {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        super::retire::left(run.out, &fleet, &names)
+    } else {
+        Vec::new()
+    };
+    let stamps: Vec<(String, String)> = clusters.iter().map(|(n, i, _)| (n.clone(), i.clone())).collect();
+    let targets = clusters
+        .into_iter()
+        .map(|(name, input, compiled)| {
+            let target = Target::compiled_cluster(run.spec, &fleet, &name, compiled, input);
+            (name, target)
+        })
+        .collect();
+    let mut fleet_report = run.report();
+    fleet_report.fleet = Some(fleet.clone());
+    let outcome = run_clusters(run, &fleet, targets, left, fleet_report, String::new());
+    if let Some(pending) = pending
+        && outcome.code == 0
+    {
+        pending.record(&fleet, &stamps);
+    }
+    outcome
 }
 
 /// The run over the clusters of a fleet whose files are as a recorded run read them, with
@@ -241,10 +301,14 @@ fn cluster_targets<'a>(
     out: &Path,
     fleet_name: &str,
     clusters: Vec<Cluster>,
-    plain: bool,
+    (plain, record): (bool, bool),
     mode: Mode,
     style: Style,
-) -> (Vec<(String, Target<'a>)>, Vec<(String, Vec<Diagnostic>)>) {
+) -> (
+    Vec<(String, Target<'a>)>,
+    Vec<(String, Vec<Diagnostic>)>,
+    Vec<ClusterRecord>,
+) {
     let spec_dir = super::spec_dir(spec);
     // A cluster whose tree is what this very spec rendered needs no checking first: its
     // command takes it as current without rendering, as a cluster spec's does.
@@ -262,8 +326,21 @@ fn cluster_targets<'a>(
     };
     let mut targets = Vec::new();
     let mut failures = Vec::new();
-    for Cluster { name, loaded } in clusters {
-        let input = input_of_cluster(&loaded);
+    let mut records = Vec::new();
+    for Cluster {
+        name,
+        loaded,
+        overrides,
+    } in clusters
+    {
+        let layout = Layout::of(&loaded.source);
+        let digests = app_digests(&loaded, &layout);
+        let input = input_from(&loaded, &layout, &digests);
+        if record {
+            records.push(crate::incremental::apps::cluster_record(
+                &name, &loaded, &digests, overrides,
+            ));
+        }
         if current(&name, &input) {
             let target = Target::fleet_cluster(spec, fleet_name, &name, loaded, input);
             targets.push((name, target));
@@ -278,7 +355,7 @@ fn cluster_targets<'a>(
             Err(failure) => failures.push((name, failure.diagnostics)),
         }
     }
-    (targets, failures)
+    (targets, failures, records)
 }
 
 /// The report of one cluster's run: the one it printed, or (when it printed none, as for an
@@ -395,7 +472,7 @@ pub fn validate(spec: &Path, cluster: Option<&str>, schemas: Option<&Path>, styl
     fleet_report.fleet = Some(fleet.name.clone());
     let mut warnings = fleet.warnings.clone();
     let mut failures = Vec::new();
-    for Cluster { name, loaded } in fleet.clusters {
+    for Cluster { name, loaded, .. } in fleet.clusters {
         let checked = crate::check_loaded(loaded, &spec_dir).and_then(|mut checked| {
             let found = commands::rendered_checks(&checked, schemas).map_err(|diagnostics| Failure {
                 source: Some(checked.source.clone()),

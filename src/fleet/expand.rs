@@ -60,6 +60,11 @@ pub struct Fleet {
     pub origins: Vec<(Span, String)>,
     /// The files it was read from, in order, then the folders walked for its parts.
     pub read: Vec<PathBuf>,
+    /// Each app's definition: its name and the span of the name.
+    pub defined: Vec<(String, Span)>,
+    /// The spans of what else the fleet's lists hold: its clusters, chart sources and
+    /// secret stores (the files that hold them are more than apps).
+    pub listed: Vec<Span>,
 }
 
 impl Fleet {
@@ -89,12 +94,20 @@ pub struct Cluster {
     pub name: String,
     /// Its cluster spec, with the fleet file's spans.
     pub loaded: Loaded,
+    /// The apps it lists with more than their name: those it overrides.
+    pub overrides: Vec<String>,
 }
 
 /// Expands a loaded fleet spec, read from the paths `read`; the errors of its structure
 /// otherwise. The apps' definitions move into the cluster specs: each is copied only for the
 /// clusters that run it before the last one.
-pub fn expand(mut fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
+pub fn expand(fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
+    expand_some(fleet, read, false)
+}
+
+/// [`expand`] of a fleet of which only some app definitions were read (`partial`): a
+/// cluster's entries for the others are left out, and no app is reported as run by none.
+pub fn expand_some(mut fleet: Loaded, read: Vec<PathBuf>, partial: bool) -> Result<Fleet, Vec<Diagnostic>> {
     let root = Part {
         value: &fleet.value,
         spans: fleet.spans.root(),
@@ -103,11 +116,12 @@ pub fn expand(mut fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagno
     unknown_fields(root, FLEET_FIELDS, "a fleet spec", &mut diags);
     let name = fleet_name(root, &mut diags);
     let shared = shared_apps(root, &fleet.source, &mut diags);
-    let clusters = clusters(root, &shared, &fleet.source, &mut diags);
+    let clusters = clusters(root, &shared, &fleet.source, partial, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
     let origins = origins(root, fleet.source.text.len());
+    let listed = listed_spans(root);
     // The definitions, by the last cluster that runs each: that one takes it.
     let runs: Vec<Vec<Option<usize>>> = (0..clusters.len())
         .map(|i| {
@@ -138,8 +152,16 @@ pub fn expand(mut fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagno
         let Some(cluster) = root.entry("clusters").and_then(|(_, c)| c.item(i)) else {
             continue;
         };
-        let (value, spans) = cluster_spec(root, cluster, &runs[i], |j| last[j] == Some(i), &mut definitions);
+        let (value, spans) = cluster_spec(
+            root,
+            cluster,
+            &runs[i],
+            |j| last[j] == Some(i),
+            &mut definitions,
+            partial,
+        );
         expanded.push(Cluster {
+            overrides: overrides(cluster),
             name: cluster_name.clone(),
             loaded: Loaded {
                 source: fleet.source.clone(),
@@ -151,7 +173,7 @@ pub fn expand(mut fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagno
     }
     let mut warnings = Vec::new();
     for (j, (name, span)) in shared.iter().enumerate() {
-        if last[j].is_none() {
+        if last[j].is_none() && !partial {
             warnings.push(
                 Diagnostic::warning(
                     Code::AppNoClusterRuns,
@@ -169,7 +191,38 @@ pub fn expand(mut fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagno
         warnings,
         origins,
         read,
+        defined: shared.list,
+        listed,
     })
+}
+
+/// The names of the apps a cluster lists with more than their name.
+fn overrides(cluster: Part) -> Vec<String> {
+    let apps = cluster.entry("apps").and_then(|(_, a)| a.value.as_array());
+    apps.into_iter()
+        .flatten()
+        .filter(|a| a.as_object().is_some_and(|m| m.len() > 1))
+        .filter_map(|a| Some(a.get("name")?.as_str()?.to_string()))
+        .collect()
+}
+
+/// The spans of the items of the fleet's lists but its apps.
+fn listed_spans(root: Part) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut items = |node: Option<&SpanNode>| {
+        for i in 0..node.map_or(0, SpanNode::item_count) {
+            spans.extend(node.and_then(|n| n.item(i)).map(SpanNode::span));
+        }
+    };
+    items(root.spans.entry("clusters").map(|(_, n)| n));
+    items(root.spans.entry("secretStores").map(|(_, n)| n));
+    items(
+        root.spans
+            .entry("sources")
+            .and_then(|(_, n)| n.entry("helm"))
+            .map(|(_, n)| n),
+    );
+    spans
 }
 
 /// The fleet's app definitions with their spans, moved out of it (by their place in `apps`).
@@ -389,7 +442,13 @@ fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Name
 }
 
 /// The clusters' names, after checking each cluster's structure.
-fn clusters(root: Part, shared: &Names, source: &Source, diags: &mut Vec<Diagnostic>) -> Vec<String> {
+fn clusters(
+    root: Part,
+    shared: &Names,
+    source: &Source,
+    partial: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     if root.entry("clusters").is_none() {
         diags.push(
             Diagnostic::error(Code::MissingField, "a fleet spec needs `clusters`")
@@ -427,7 +486,7 @@ fn clusters(root: Part, shared: &Names, source: &Source, diags: &mut Vec<Diagnos
             let Some((name, span)) = label_of(app, "an app", diags) else {
                 continue;
             };
-            if shared.position(&name).is_none() {
+            if shared.position(&name).is_none() && !partial {
                 let mut d = Diagnostic::error(
                     Code::FleetAppUndefined,
                     format!("app `{name}` is not defined in the fleet's `apps`"),
@@ -463,6 +522,7 @@ fn cluster_spec(
     runs: &[Option<usize>],
     takes: impl Fn(usize) -> bool,
     definitions: &mut [Option<(Value, SpanNode)>],
+    partial: bool,
 ) -> (Value, SpanNode) {
     let schema = SchemaAt::root(crate::spec::schema::schema());
     let mut value = Map::new();
@@ -511,6 +571,8 @@ fn cluster_spec(
                     None => item.owned(),
                 },
                 Some((_, Some((value, spans)))) => merge(Part { value, spans }, item, None, app_schema),
+                // Left out of a partial expansion.
+                None if partial => continue,
                 _ => item.owned(),
             };
             values.push(v);

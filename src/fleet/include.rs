@@ -97,6 +97,32 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     Some(join(loaded).map(|joined| (joined, read)))
 }
 
+/// The root and the parts `parts` (of all the spec's, in their order) joined: what a run over
+/// some of a fleet's files reads ([`crate::incremental::apps`]). A part read already is taken
+/// from `read`. `None` when a file cannot be read or parsed, or does not join.
+pub fn load_some(
+    files: &Files,
+    parts: &[PathBuf],
+    mut read: std::collections::HashMap<PathBuf, Loaded>,
+) -> Option<Loaded> {
+    use rayon::prelude::*;
+    let mut root = load::load(&files.root).ok()?;
+    if let Some(map) = root.value.as_object_mut() {
+        map.remove("include");
+    }
+    let taken: Vec<Option<Loaded>> = parts.iter().map(|p| read.remove(p)).collect();
+    let parsed: Vec<Option<Loaded>> = parts
+        .par_iter()
+        .zip(taken)
+        .map(|(path, taken)| taken.or_else(|| load::load(path).ok()))
+        .collect();
+    let mut loaded = vec![root];
+    for part in parsed {
+        loaded.push(part?);
+    }
+    join(loaded).ok()
+}
+
 /// The files a fleet root at `root` names in `include:`, relative to its folder as written:
 /// what a command that lays the spec out of git needs beside it. Empty for anything else.
 pub fn listed(root: &Path) -> Vec<String> {

@@ -8,6 +8,7 @@
 //! file in the latter, so no two clusters share a path (docs/fleet.md). A fleet may be split
 //! into files ([`include`]).
 
+pub mod changed;
 pub mod command;
 pub mod expand;
 pub mod include;

@@ -16,7 +16,9 @@
 //! same records let a `check` of an untouched tree skip reading files ([`untouched`]);
 //! `check --full` reads and hashes every file instead.
 
+pub mod apps;
 pub mod spec;
+pub mod stamp;
 
 use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
@@ -118,8 +120,8 @@ struct Entry {
 /// A cache file, read.
 #[derive(Default)]
 struct Cache {
-    /// The keys of the apps the build rendered.
-    keys: HashSet<[u8; 32]>,
+    /// The keys of the apps the build rendered, with each app's name.
+    keys: HashMap<[u8; 32], String>,
     /// Every file of the tree: path → hash and stat.
     files: HashMap<String, Entry>,
     /// When the cache was written: a file changed in that clock tick or later is in doubt.
@@ -176,10 +178,11 @@ impl Cache {
         Some(cache)
     }
 
-    /// Reads one line: `a <key>` or `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`.
+    /// Reads one line: `a <key> <app>` or `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`.
     fn line(&mut self, line: &str) -> Option<()> {
         if let Some(key) = line.strip_prefix("a ") {
-            self.keys.insert(unhex(key)?);
+            let (key, name) = key.split_once(' ')?;
+            self.keys.insert(unhex(key)?, name.to_string());
             return Some(());
         }
         let (hash, rest) = line.strip_prefix("f ")?.split_once(' ')?;
@@ -226,6 +229,9 @@ pub struct Reuse {
     pub kept: BTreeMap<String, String>,
     /// The cache's records of the kept files, carried into the next cache.
     entries: HashMap<String, Entry>,
+    /// Every app's key and name, when the model holds only some of the apps (a run over
+    /// the changed apps of a fleet, [`apps`]).
+    all_keys: Option<Vec<([u8; 32], String)>>,
 }
 
 impl Reuse {
@@ -255,7 +261,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         .par_iter()
         .zip(&keys)
         .map(|(app, key)| {
-            cache.keys.contains(key.as_ref()?).then_some(())?;
+            cache.keys.contains_key(key.as_ref()?).then_some(())?;
             crate::render::app_files(app)
                 .into_iter()
                 .map(|path| {
@@ -283,6 +289,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         skip,
         kept: entries.iter().map(|(p, e)| (p.clone(), e.hash.clone())).collect(),
         entries,
+        all_keys: None,
     }
 }
 
@@ -330,10 +337,19 @@ fn record_at(
     files: &BTreeMap<String, String>,
     blocked: &HashSet<&str>,
 ) {
-    let keys: Vec<Option<[u8; 32]>> = if reuse.keys.len() == model.apps.len() {
-        reuse.keys.clone()
-    } else {
-        model.apps.par_iter().map(crate::render::app_key).collect()
+    let keys: Vec<([u8; 32], &str)> = match &reuse.all_keys {
+        Some(all) => all.iter().map(|(k, n)| (*k, n.as_str())).collect(),
+        None => {
+            let keys: Vec<Option<[u8; 32]>> = if reuse.keys.len() == model.apps.len() {
+                reuse.keys.clone()
+            } else {
+                model.apps.par_iter().map(crate::render::app_key).collect()
+            };
+            keys.iter()
+                .zip(&model.apps)
+                .filter_map(|(k, app)| Some(((*k)?, app.name.as_str())))
+                .collect()
+        }
     };
     let lines: Vec<Option<String>> = files
         .par_iter()
@@ -348,9 +364,11 @@ fn record_at(
         .collect();
     let mut text = header();
     text.push('\n');
-    for key in keys.iter().flatten() {
+    for (key, name) in &keys {
         text.push_str("a ");
         text.push_str(&lock::hex(key));
+        text.push(' ');
+        text.push_str(name);
         text.push('\n');
     }
     for line in lines.iter().flatten() {

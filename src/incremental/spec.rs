@@ -28,6 +28,10 @@ pub struct Memo {
     /// The spec's files, in the order they were read (the root first), named as a run that
     /// reads them names them (below the spec's folder as the command line gives it).
     pub files: Vec<PathBuf>,
+    /// The folders walked for parts, named so too.
+    pub folders: Vec<PathBuf>,
+    /// The clock tick the recording run began reading in.
+    pub began: i128,
 }
 
 /// A run that may record its spec's expansion: it knows the clock tick its reading began in.
@@ -76,10 +80,11 @@ impl Recorder {
     /// (name, input stamp) of the fleet `fleet`. Nothing is recorded for a path outside the
     /// spec's folder or a name that would not survive the record's lines; a record that
     /// cannot be written is no error (the next run expands the spec).
-    pub fn record(self, read: &[PathBuf], fleet: &str, clusters: &[(String, String)]) {
+    /// Returns whether it was written.
+    pub fn record(self, read: &[PathBuf], fleet: &str, clusters: &[(String, String)]) -> bool {
         let line_safe = |s: &str| !s.is_empty() && !s.contains(['\n', '\r', ' ']);
         if !line_safe(fleet) || clusters.iter().any(|(n, i)| !line_safe(n) || !line_safe(i)) {
-            return;
+            return false;
         }
         // The folder of a path named relative to here may be empty: here. Each folder is
         // resolved once (the parts of a fleet share a few).
@@ -99,14 +104,29 @@ impl Recorder {
                 (!rel.contains(['\n', '\r'])).then(|| format!("{kind} {} {rel}\n", stat.fields()))
             })
             .collect();
-        let Some(lines) = lines else { return };
+        let Some(lines) = lines else { return false };
         let mut text = format!("{}\nb {}\nn {fleet}\n", header(), self.began);
         for (name, input) in clusters {
             text.push_str(&format!("c {input} {name}\n"));
         }
         text.extend(lines);
-        let _ = write_atomically(&self.path, text.as_bytes());
+        write_atomically(&self.path, text.as_bytes()).is_ok()
     }
+
+    /// The clock tick the run began reading in.
+    pub fn began(&self) -> i128 {
+        self.began
+    }
+
+    /// Where the record of the fleet's apps goes ([`super::apps`]).
+    pub fn apps_path(&self) -> PathBuf {
+        self.path.with_extension("apps")
+    }
+}
+
+/// Where the record of `spec`'s apps for `out` lives ([`super::apps`]).
+pub fn apps_path(spec: &Path, out: &Path) -> Option<PathBuf> {
+    Some(memo_path(&cache_dir()?, spec, out)?.0.with_extension("apps"))
 }
 
 /// What `spec` expanded to, from the record for `out`, when every file and folder it was
@@ -124,6 +144,22 @@ fn folder(path: &Path) -> &Path {
 
 /// [`recall`] with the cache folder `cache`.
 pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
+    match read_memo(cache, spec, out)? {
+        (memo, changed) if changed.is_empty() => Some(memo),
+        _ => None,
+    }
+}
+
+/// What `spec` expanded to, from the record for `out`, when only some of its files changed
+/// since, not the root or a folder: with the numbers of those files, in order (none when
+/// nothing changed).
+pub fn recall_changed(spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)> {
+    read_memo(&cache_dir()?, spec, out)
+}
+
+/// The record of `spec`'s expansion for `out` and the numbers of the files that changed
+/// since it was made; `None` without one, or when the root file or a folder changed.
+fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)> {
     let (path, base) = memo_path(cache, spec, out)?;
     let shown = if spec.is_dir() {
         spec
@@ -139,6 +175,8 @@ pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
         fleet,
         clusters: Vec::new(),
         files: Vec::new(),
+        folders: Vec::new(),
+        began,
     };
     let mut paths = Vec::new();
     for line in lines {
@@ -149,22 +187,38 @@ pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
         }
         let (kind, rest) = line.split_at_checked(2)?;
         let (stat, rel) = Stat::parse_fields(rest)?;
-        (stat.mtime < began && stat.ctime < began).then_some(())?;
         let abs = base.join(rel);
         let dir = match kind {
             "f " => {
                 memo.files.push(shown.join(rel));
                 false
             }
-            "d " => true,
+            "d " => {
+                memo.folders.push(shown.join(rel));
+                true
+            }
             _ => return None,
         };
-        paths.push((abs, (stat, dir)));
+        // Changed in the recording run's clock tick or later: in doubt.
+        let sure = stat.mtime < began && stat.ctime < began;
+        paths.push((abs, (stat, dir), sure));
     }
-    paths
+    let same: Vec<bool> = paths
         .par_iter()
-        .all(|(path, entry)| Stat::of_entry(path) == Some(*entry))
-        .then_some(memo)
+        .map(|(path, entry, sure)| *sure && Stat::of_entry(path) == Some(*entry))
+        .collect();
+    let mut changed = Vec::new();
+    let mut file = 0;
+    for ((_, (_, dir), _), same) in paths.iter().zip(same) {
+        match (dir, same) {
+            (true, false) => return None,
+            (false, false) if file == 0 => return None,
+            (false, false) => changed.push(file),
+            _ => {}
+        }
+        file += usize::from(!dir);
+    }
+    Some((memo, changed))
 }
 
 #[cfg(test)]

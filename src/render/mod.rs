@@ -269,6 +269,26 @@ pub fn render_except(
     Ok(tree)
 }
 
+/// Renders the files of the apps (by index in the model) `only` names, and none of the
+/// cluster's own: a run over the changed apps of a fleet, whose model has no patches.
+pub fn render_apps(
+    model: &Model,
+    blueprints: &Blueprints,
+    only: &(dyn Fn(usize) -> bool + Sync),
+) -> Result<Tree, Vec<Diagnostic>> {
+    let matched: Vec<std::sync::atomic::AtomicBool> = Vec::new();
+    let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
+    let mut tree = Tree::new();
+    for (_, app) in model.apps.iter().enumerate().filter(|(i, _)| only(*i)) {
+        match render_app(app, blueprints, &keep, &matched) {
+            Ok(files) => tree.extend(files),
+            Err(Stop::Render(diags)) => return Err(diags),
+            Err(Stop::Take(never)) => match never {},
+        }
+    }
+    Ok(tree)
+}
+
 /// Why [`render_each`] stopped.
 #[derive(Debug)]
 pub enum Stop<E> {

@@ -80,6 +80,60 @@ pub fn app_hash(app: &serde_json::Value, buffer: &mut Vec<u8>) -> [u8; 32] {
     sha2::Sha256::digest(buffer.as_slice()).into()
 }
 
+/// The sha256 of each app's compact JSON, in order.
+pub fn app_data_hashes(value: &serde_json::Value) -> Vec<[u8; 32]> {
+    use rayon::prelude::*;
+    match value.get("apps") {
+        Some(serde_json::Value::Array(apps)) => apps
+            .par_iter()
+            .map_init(Vec::new, |buffer, app| app_hash(app, buffer))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// [`data_hash`] of a spec whose apps' hashes are `hashes` (of the apps its `apps` holds, or
+/// of those of the whole spec when it holds some of them).
+pub fn data_hash_from(value: &serde_json::Value, hashes: &[[u8; 32]]) -> String {
+    use sha2::Digest;
+    let json = |v: &serde_json::Value| serde_json::to_vec(v).expect("a JSON value always serializes");
+    let mut hash = sha2::Sha256::new();
+    match value {
+        serde_json::Value::Object(root) => {
+            hash.update(b"{");
+            for (i, (key, v)) in root.iter().enumerate() {
+                if i > 0 {
+                    hash.update(b",");
+                }
+                hash.update(serde_json::to_vec(key).expect("a string always serializes"));
+                hash.update(b":");
+                match v {
+                    serde_json::Value::Array(_) if key == "apps" => hash_items(&mut hash, hashes.iter()),
+                    _ => hash.update(json(v)),
+                }
+            }
+            hash.update(b"}");
+        }
+        _ => hash.update(json(value)),
+    }
+    format!("sha256:{}", crate::digest::hex(&hash.finalize()))
+}
+
+/// Hashes the JSON array of the hex strings of `hashes`.
+fn hash_items<'h>(hash: &mut sha2::Sha256, hashes: impl Iterator<Item = &'h [u8; 32]>) {
+    use sha2::Digest;
+    hash.update(b"[");
+    for (j, item) in hashes.enumerate() {
+        if j > 0 {
+            hash.update(b",");
+        }
+        hash.update(b"\"");
+        hash.update(crate::digest::hex(item));
+        hash.update(b"\"");
+    }
+    hash.update(b"]");
+}
+
 /// One app of the spec's JSON, typed; its chart values moved in whole, never copied.
 fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let values = app

@@ -1,0 +1,306 @@
+//! A fleet whose only changed files define apps, compiled over those apps and the few whose
+//! data their checks and resolution read ([`crate::incremental::apps`] says which, and what
+//! is recorded for it): each cluster is checked and resolved over them, only the changed apps
+//! are rendered, and every other file is taken from the tree cache. Whatever is in doubt
+//! sends the run the whole way.
+
+use crate::Compiled;
+use crate::emit::lock::{Lock, Warning};
+use crate::emit::owner::Owner;
+use crate::incremental::apps::{self, ClusterRecord, Edit, Places, Record};
+use crate::incremental::stamp::Layout;
+use crate::source::{Source, Span};
+use rayon::prelude::*;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// A fleet compiled over its changed apps: each cluster's name, input stamp and tree.
+pub struct Changed {
+    /// The fleet's name.
+    pub fleet: String,
+    /// Each cluster (or the one asked for): name, input stamp and compiled tree.
+    pub clusters: Vec<(String, String, Compiled)>,
+    /// Every cluster's name.
+    pub names: Vec<String>,
+    /// What a build records for the next run.
+    pub pending: Option<Pending>,
+}
+
+/// The records a build over the changed apps leaves for the next run.
+pub struct Pending {
+    recorder: crate::incremental::spec::Recorder,
+    read: Vec<PathBuf>,
+    record: Record,
+}
+
+impl Pending {
+    /// Records the fleet's files and apps as this run found them, its clusters' input
+    /// stamps being `stamps`: after a build.
+    pub fn record(self, fleet: &str, stamps: &[(String, String)]) {
+        let Pending {
+            recorder,
+            read,
+            mut record,
+        } = self;
+        record.memo = recorder.began();
+        let apps = recorder.apps_path();
+        if recorder.record(&read, fleet, stamps) {
+            record.write(&apps);
+        }
+    }
+}
+
+/// The fleet `spec` compiled for `out` over its changed apps, when the records allow it (the
+/// module's doc); every cluster's, or `only`'s. With `record`, what a build then records.
+pub fn compile_changed(spec: &Path, out: &Path, only: Option<&str>, record: bool) -> Option<Changed> {
+    let recorder = if record && only.is_none() {
+        crate::incremental::spec::begin(spec, out)
+    } else {
+        None
+    };
+    let (memo, changed) = crate::incremental::spec::recall_changed(spec, out)?;
+    (!changed.is_empty()).then_some(())?;
+    let apps_path = crate::incremental::spec::apps_path(spec, out)?;
+    let mut rec = Record::read(&apps_path, memo.began, memo.files.len())?;
+    let edit = apps::edit(&rec, &memo.files, &changed)?;
+    let needed = apps::neighbours(&rec, &edit);
+    let wanted: BTreeSet<usize> = rec
+        .shared
+        .iter()
+        .copied()
+        .chain(
+            rec.defined
+                .iter()
+                .filter(|(n, _)| needed.contains(n))
+                .map(|(_, f)| *f),
+        )
+        .filter(|&f| f != 0)
+        .collect();
+    let whole = whole_starts(&rec.starts, &edit)?;
+    let changed_files: BTreeSet<usize> = changed.iter().copied().collect();
+    let parts: Vec<PathBuf> = wanted
+        .iter()
+        .map(|&f| memo.files.get(f).cloned())
+        .collect::<Option<_>>()?;
+    let read_parts: HashMap<PathBuf, crate::spec::load::Loaded> =
+        edit.files.into_iter().map(|f| (f.path, f.loaded)).collect();
+    let files = crate::fleet::include::Files::of(spec)?;
+    let loaded = crate::fleet::include::load_some(&files, &parts, read_parts)?;
+    let fleet = crate::fleet::expand::expand_some(loaded, Vec::new(), true).ok()?;
+    (fleet.warnings.is_empty() && fleet.name == memo.fleet).then_some(())?;
+    let index: Vec<usize> = std::iter::once(0).chain(wanted.iter().copied()).collect();
+    let starts = fleet.source.file_starts();
+    (starts.len() == index.len()).then_some(())?;
+    let layout = Layout::mapped(starts, index, whole.clone());
+    let old_starts = rec.starts.clone();
+    let ctx = Context {
+        spec,
+        out,
+        fleet: &fleet.name,
+        memo: &memo,
+        places: Places {
+            old_starts: &old_starts,
+            whole: &whole,
+            changed: &changed_files,
+            layout: &layout,
+        },
+        apps: &edit.apps,
+        all_text: std::sync::OnceLock::new(),
+    };
+    let names: Vec<String> = fleet.clusters.iter().map(|c| c.name.clone()).collect();
+    (names.len() == rec.clusters.len()).then_some(())?;
+    let mut clusters = Vec::new();
+    for cluster in fleet.clusters {
+        if only.is_some_and(|o| o != cluster.name) {
+            continue;
+        }
+        let c = rec.clusters.iter_mut().find(|c| c.name == cluster.name)?;
+        let (input, compiled) = ctx.cluster(cluster, c)?;
+        clusters.push((c.name.clone(), input, compiled));
+    }
+    (only.is_none() || !clusters.is_empty()).then_some(())?;
+    rec.starts = whole;
+    let pending = recorder.map(|recorder| Pending {
+        recorder,
+        read: memo.files.iter().chain(&memo.folders).cloned().collect(),
+        record: rec,
+    });
+    Some(Changed {
+        fleet: fleet.name,
+        clusters,
+        names,
+        pending,
+    })
+}
+
+/// Where each file starts in the fleet's text now: the recorded starts, moved by the changed
+/// files' new lengths (each ends with a line break, so none is added after it).
+fn whole_starts(starts: &[usize], edit: &Edit) -> Option<Vec<usize>> {
+    let lengths: HashMap<usize, usize> = edit
+        .files
+        .iter()
+        .map(|f| (f.number, f.loaded.source.text.len()))
+        .collect();
+    let mut whole = Vec::with_capacity(starts.len());
+    let mut shift: isize = 0;
+    for (i, &start) in starts.iter().enumerate() {
+        whole.push(usize::try_from(isize::try_from(start).ok()? + shift).ok()?);
+        if let (Some(&new), Some(&next)) = (lengths.get(&i), starts.get(i + 1)) {
+            shift += isize::try_from(new).ok()? - isize::try_from(next - start).ok()?;
+        }
+    }
+    Some(whole)
+}
+
+/// Declares the Kustomizations that the apps of a partial cluster spec depend on and that it
+/// does not hold external: the apps it was read without. Their names are all the checks
+/// need; an app whose Flux name is not its name is found out by its dependents' keys.
+fn declare_external(loaded: &mut crate::spec::load::Loaded) {
+    use crate::spec::load::{SpanIndex, SpanNode};
+    let apps = loaded
+        .value
+        .get("apps")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let held: HashSet<&str> = apps.iter().filter_map(|a| a.get("name")?.as_str()).collect();
+    let declared: HashSet<&str> = loaded
+        .value
+        .pointer("/flux/external")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let missing: BTreeSet<String> = apps
+        .iter()
+        .filter_map(|a| a.get("dependsOn")?.as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|d| !held.contains(d) && !declared.contains(d))
+        .map(String::from)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let nowhere = Span::new(0, 0);
+    let Some(root) = loaded.value.as_object_mut() else {
+        return;
+    };
+    let flux = root
+        .entry("flux")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    let Some(flux) = flux.as_object_mut() else { return };
+    let external = flux.entry("external").or_insert_with(|| Value::Array(Vec::new()));
+    let Some(external) = external.as_array_mut() else {
+        return;
+    };
+    let mut spans =
+        std::mem::replace(&mut loaded.spans, SpanIndex::new(SpanNode::scalar(nowhere))).into_root();
+    if spans.entry("flux").is_none() {
+        spans.put_entry("flux", nowhere, SpanNode::map(nowhere, Vec::new()));
+    }
+    if let Some((_, flux_spans)) = spans.entry_mut("flux") {
+        if flux_spans.entry("external").is_none() {
+            flux_spans.put_entry("external", nowhere, SpanNode::seq(nowhere, Vec::new()));
+        }
+        if let Some((_, items)) = flux_spans.entry_mut("external") {
+            for _ in &missing {
+                items.push_item(SpanNode::scalar(nowhere));
+            }
+        }
+    }
+    loaded.spans = SpanIndex::new(spans);
+    external.extend(missing.into_iter().map(Value::String));
+}
+
+/// What each cluster's run over the changed apps shares.
+struct Context<'a> {
+    spec: &'a Path,
+    out: &'a Path,
+    fleet: &'a str,
+    memo: &'a crate::incremental::spec::Memo,
+    /// Where the files were and are.
+    places: Places<'a>,
+    /// The changed apps.
+    apps: &'a BTreeSet<String>,
+    /// The fleet's whole text, read once when a warning is shown.
+    all_text: std::sync::OnceLock<Option<Source>>,
+}
+
+impl Context<'_> {
+    /// The cluster's input stamp and its tree compiled over its changed apps; updates its
+    /// record to what this run found.
+    fn cluster(
+        &self,
+        cluster: crate::fleet::expand::Cluster,
+        rec: &mut ClusterRecord,
+    ) -> Option<(String, Compiled)> {
+        let owner = Owner::fleet_cluster(self.fleet, &rec.name);
+        let recorded = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
+        let lock = Lock::parse(&std::fs::read(self.out.join(owner.lock_path())).ok()?).ok()?;
+        let sure = lock.input == recorded.1
+            && lock.generator == crate::emit::lock::generator()
+            && Owner::of(&lock) == owner
+            && std::fs::symlink_metadata(self.out.join(owner.dir()).join(crate::emit::journal::JOURNAL))
+                .is_err();
+        sure.then_some(())?;
+        let spec_dir = crate::fleet::spec_dir(self.spec);
+        let dir = lock
+            .charts
+            .as_ref()
+            .map_or(crate::charts::DEFAULT_DIR, |c| c.dir.as_str());
+        (crate::charts::Folder::scan(&spec_dir, dir).stamp() == lock.charts).then_some(())?;
+        let (input, spec_hash) = apps::cluster_stamps(&cluster.loaded, rec, self.places.layout, self.apps)?;
+        let mut loaded = cluster.loaded;
+        declare_external(&mut loaded);
+        let checked = crate::check_loaded(loaded, &spec_dir).ok()?;
+        (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
+        let (tree, reuse) = apps::tree_of_changed(self.out, &owner, &checked.model, &lock, self.apps)?;
+        let whole_text = || self.whole_text();
+        let warnings = apps::warnings(
+            &self.places,
+            &checked.warnings,
+            &lock.warnings,
+            &rec.name,
+            &whole_text,
+        )?;
+        let source = if warnings.is_empty() {
+            Source::new(self.spec.display().to_string(), "")
+        } else {
+            self.whole_text()?
+        };
+        let stamp = crate::emit::Stamp {
+            input: input.clone(),
+            spec: spec_hash,
+            charts: checked.charts,
+            warnings: Warning::record(&warnings),
+            owner,
+        };
+        let compiled = Compiled {
+            source,
+            model: checked.model,
+            tree,
+            reuse,
+            stamp,
+            warnings,
+        };
+        Some((input, compiled))
+    }
+
+    /// The fleet's whole text, as a run over all of it lays it out.
+    fn whole_text(&self) -> Option<Source> {
+        self.all_text
+            .get_or_init(|| {
+                let sources: Vec<Source> = self
+                    .memo
+                    .files
+                    .par_iter()
+                    .map(|f| crate::spec::load::read_text(f))
+                    .collect::<Option<_>>()?;
+                let (source, starts) = Source::composite(sources.first()?.name.clone(), &sources);
+                (starts == self.places.whole).then_some(source)
+            })
+            .clone()
+    }
+}

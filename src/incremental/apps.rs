@@ -1,0 +1,525 @@
+//! The apps side of the seam: a fleet whose only changed files define apps is compiled over
+//! those apps and the few whose data their checks and resolution read, not over all of it.
+//!
+//! A run that records a fleet's expansion ([`super::spec`]) also records, beside it, what the
+//! rest of the fleet needs of each app of each cluster: its **outline** (the hash of its data
+//! without its chart values and chart version — the only fields no other app's checks,
+//! resolution or files read), its namespace and `dependsOn`, and its digests for the input
+//! stamp and the spec hash. A later run whose changed files are all parts that define the same
+//! apps, each with its recorded outline and overridden by no cluster, reads the root, the
+//! fleet's other shared parts and the files of the changed apps and their **neighbours**:
+//! the apps of their namespaces, the apps they depend on or reference, and the operators'
+//! apps. Each cluster is checked and resolved over those; only the changed apps are rendered;
+//! every other file is taken from the tree cache, untouched on disk since it was written.
+//!
+//! Whatever is in doubt sends the run the whole way: an error, a neighbour that resolves to
+//! another key than the one its files were rendered from, a warning outside the changed files
+//! that the last run did not report, a warning decided by the order of all apps, patches,
+//! a changed vendored charts folder, a lock file that is not the recorded run's.
+
+use super::stamp::{self, Layout};
+use super::{Cache, Entry, Reuse, folders_are_real};
+use crate::diagnostic::{self, Code, Diagnostic};
+use crate::digest::{Hashing, hex};
+use crate::emit::lock::{Lock, Warning};
+use crate::emit::owner::Owner;
+use crate::source::{Source, Span};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// What a recording run found of a fleet's files and apps.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Record {
+    /// The clock tick of the record of the expansion it goes with ([`super::spec::Memo`]).
+    pub memo: i128,
+    /// Where each file starts in the fleet's text, in the order read.
+    pub starts: Vec<usize>,
+    /// The files that hold more than app definitions (the root's among them), by number.
+    pub shared: BTreeSet<usize>,
+    /// Each app's definition: its name and the number of its file.
+    pub defined: Vec<(String, usize)>,
+    /// Each cluster's apps.
+    pub clusters: Vec<ClusterRecord>,
+}
+
+/// What a recording run found of a cluster.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    /// Its name.
+    pub name: String,
+    /// The apps the operators are installed by.
+    pub operators: Vec<String>,
+    /// The apps it lists with more than their name.
+    pub overrides: Vec<String>,
+    /// Its apps, in its spec's order.
+    pub apps: Vec<AppRecord>,
+}
+
+/// What a recording run found of an app of a cluster.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AppRecord {
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The apps (and external Kustomizations) it depends on.
+    pub depends_on: Vec<String>,
+    /// Hex sha256 of its data without its chart values and version ([`outline`]).
+    pub outline: String,
+    /// Hex of its digest in the cluster's input stamp ([`stamp::app_digests`]).
+    pub digest: String,
+    /// Hex sha256 of its data ([`crate::spec::app_data_hashes`]).
+    pub data: String,
+}
+
+/// The sha256 of an app's data without `helm.values` and `helm.version`: what is left is
+/// what other apps' checks, resolution and files may read of it.
+pub fn outline(app: &Value) -> [u8; 32] {
+    let mut out = Hashing::new();
+    if let Value::Object(map) = app {
+        for (key, value) in map {
+            let _ = serde_json::to_writer(&mut out, key);
+            match (key.as_str(), value) {
+                ("helm", Value::Object(helm)) => {
+                    for (k, v) in helm
+                        .iter()
+                        .filter(|(k, _)| !matches!(k.as_str(), "values" | "version"))
+                    {
+                        let _ = serde_json::to_writer(&mut out, k);
+                        let _ = serde_json::to_writer(&mut out, v);
+                    }
+                    let _ = std::io::Write::write_all(&mut out, b"}");
+                }
+                _ => {
+                    let _ = serde_json::to_writer(&mut out, value);
+                }
+            }
+        }
+    } else {
+        let _ = serde_json::to_writer(&mut out, app);
+    }
+    out.finish()
+}
+
+/// The record of a cluster's spec, whose apps' input digests are `digests`.
+pub fn cluster_record(
+    name: &str,
+    loaded: &crate::spec::load::Loaded,
+    digests: &[[u8; 32]],
+    overrides: Vec<String>,
+) -> ClusterRecord {
+    let value = &loaded.value;
+    let apps = value
+        .get("apps")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let data = crate::spec::app_data_hashes(value);
+    let apps = apps
+        .par_iter()
+        .zip(digests.par_iter().zip(data.par_iter()))
+        .map(|(app, (digest, data))| {
+            let text = |key: &str| app.get(key).and_then(Value::as_str).map(String::from);
+            let name = text("name").unwrap_or_default();
+            AppRecord {
+                namespace: text("namespace").unwrap_or_else(|| name.clone()),
+                depends_on: app
+                    .get("dependsOn")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.as_str().map(String::from))
+                    .collect(),
+                outline: hex(&outline(app)),
+                digest: hex(digest),
+                data: hex(data),
+                name,
+            }
+        })
+        .collect();
+    let operators = value
+        .get("operators")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|ops| ops.values())
+        .filter_map(|op| Some(op.get("app")?.as_str()?.to_string()))
+        .collect();
+    ClusterRecord {
+        name: name.to_string(),
+        operators,
+        overrides,
+        apps,
+    }
+}
+
+impl Record {
+    /// The record of a fleet read from `source`, whose apps are defined at `defined` and whose
+    /// other list items are at `listed`, with its clusters' records.
+    pub fn new(
+        memo: i128,
+        source: &Source,
+        defined: &[(String, Span)],
+        listed: &[Span],
+        clusters: Vec<ClusterRecord>,
+    ) -> Record {
+        let starts = source.file_starts();
+        let file = |offset: usize| starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let mut shared: BTreeSet<usize> = listed.iter().map(|s| file(s.start)).collect();
+        shared.insert(0);
+        Record {
+            memo,
+            defined: defined.iter().map(|(n, s)| (n.clone(), file(s.start))).collect(),
+            starts,
+            shared,
+            clusters,
+        }
+    }
+
+    /// Writes the record to `path`; a record that cannot be written is no error.
+    pub fn write(&self, path: &Path) {
+        if let Ok(bytes) = serde_json::to_vec(self) {
+            let _ = super::write_atomically(path, &bytes);
+        }
+    }
+
+    /// The record at `path`, when it goes with the record of the expansion made at `memo`.
+    pub fn read(path: &Path, memo: i128, files: usize) -> Option<Record> {
+        let record: Record = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        (record.memo == memo && record.starts.len() == files).then_some(record)
+    }
+}
+
+/// The names `((apps.<name>.…))` references in an app's strings name.
+fn references(value: &Value, names: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            for (at, _) in s.match_indices("((apps.") {
+                let rest = &s[at + "((apps.".len()..];
+                if let Some(end) = rest.find(['.', ')']) {
+                    names.insert(rest[..end].to_string());
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, names)),
+        Value::Object(map) => map.values().for_each(|v| references(v, names)),
+        _ => {}
+    }
+}
+
+/// A changed file of the fleet, read.
+pub struct ChangedFile {
+    /// Its number among the fleet's files.
+    pub number: usize,
+    /// Its path.
+    pub path: PathBuf,
+    /// Its spec.
+    pub loaded: crate::spec::load::Loaded,
+}
+
+/// The apps that changed, with what the run needs of them.
+pub struct Edit {
+    /// The changed files, read.
+    pub files: Vec<ChangedFile>,
+    /// The apps they define.
+    pub apps: BTreeSet<String>,
+    /// The apps those reference.
+    pub references: BTreeSet<String>,
+}
+
+/// Reads the changed files `changed`: each a part that defines apps only, the apps the record
+/// says, each with its recorded outline and overridden by no cluster.
+pub fn edit(record: &Record, files: &[PathBuf], changed: &[usize]) -> Option<Edit> {
+    let mut edit = Edit {
+        files: Vec::new(),
+        apps: BTreeSet::new(),
+        references: BTreeSet::new(),
+    };
+    let mut outlines: HashMap<String, String> = HashMap::new();
+    for &number in changed {
+        if record.shared.contains(&number) {
+            return None;
+        }
+        let path = files.get(number)?.clone();
+        let loaded = crate::spec::load::load(&path).ok()?;
+        let text = &loaded.source.text;
+        (!text.is_empty() && text.ends_with('\n')).then_some(())?;
+        let map = loaded.value.as_object()?;
+        let fields_ok = map
+            .keys()
+            .all(|k| matches!(k.as_str(), "apiVersion" | "kind" | "apps"));
+        let kind_ok = map.get("kind").and_then(Value::as_str) == Some("FleetPart")
+            && map.get("apiVersion").and_then(Value::as_str) == Some(crate::spec::API_VERSION);
+        (fields_ok && kind_ok).then_some(())?;
+        let apps = map
+            .get("apps")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        let names: Vec<&str> = apps
+            .iter()
+            .map(|a| a.get("name").and_then(Value::as_str))
+            .collect::<Option<_>>()?;
+        let recorded: Vec<&str> = record
+            .defined
+            .iter()
+            .filter(|(_, file)| *file == number)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        (names == recorded).then_some(())?;
+        for (app, name) in apps.iter().zip(names) {
+            outlines.insert(name.to_string(), hex(&outline(app)));
+            references(app, &mut edit.references);
+            edit.apps.insert(name.to_string());
+        }
+        edit.files.push(ChangedFile { number, path, loaded });
+    }
+    let same = record.clusters.iter().all(|c| {
+        c.apps
+            .iter()
+            .filter(|a| edit.apps.contains(&a.name))
+            .all(|a| !c.overrides.contains(&a.name) && outlines.get(&a.name) == Some(&a.outline))
+    });
+    same.then_some(edit)
+}
+
+/// The apps a run over `edit` reads: in each cluster that runs a changed app, the changed
+/// apps, the apps they depend on and reference, the operators' apps, and every app of the
+/// namespaces of those (whose first app owns the namespace, and whose apps' Pod Security
+/// levels, network policies and databases are the namespace's).
+pub fn neighbours(record: &Record, edit: &Edit) -> BTreeSet<String> {
+    let mut needed = edit.apps.clone();
+    for c in &record.clusters {
+        let runs: Vec<&AppRecord> = c.apps.iter().filter(|a| edit.apps.contains(&a.name)).collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let mut seeds: HashSet<&str> = runs.iter().map(|a| a.name.as_str()).collect();
+        seeds.extend(runs.iter().flat_map(|a| a.depends_on.iter().map(String::as_str)));
+        seeds.extend(c.operators.iter().map(String::as_str));
+        seeds.extend(edit.references.iter().map(String::as_str));
+        let namespaces: HashSet<&str> = c
+            .apps
+            .iter()
+            .filter(|a| seeds.contains(a.name.as_str()))
+            .map(|a| a.namespace.as_str())
+            .collect();
+        needed.extend(
+            c.apps
+                .iter()
+                .filter(|a| seeds.contains(a.name.as_str()) || namespaces.contains(a.namespace.as_str()))
+                .map(|a| a.name.clone()),
+        );
+    }
+    needed
+}
+
+/// Where the fleet's files were in the text of the run that recorded it and where they are
+/// now: what moves the recorded warnings.
+pub struct Places<'a> {
+    /// Where the files started in the recorded run's text.
+    pub old_starts: &'a [usize],
+    /// Where they start now.
+    pub whole: &'a [usize],
+    /// The changed files, by number.
+    pub changed: &'a BTreeSet<usize>,
+    /// The partial text's layout.
+    pub layout: &'a Layout,
+}
+
+impl Places<'_> {
+    /// The number of the file that holds `offset` of the fleet's text now.
+    fn file_now(&self, offset: usize) -> usize {
+        self.whole.partition_point(|&s| s <= offset).saturating_sub(1)
+    }
+}
+
+/// Warnings whose place is decided by the order of all the apps: taken from the last run.
+const DECIDED: &[Code] = &[Code::PodSecurityNotEnforced, Code::MonitorsWithoutLabels];
+
+/// The cluster's input stamp and spec hash: of the recorded digests of its apps, the
+/// changed ones' made now. Updates the record; `None` when an unchanged app read here
+/// does not have its recorded digests.
+pub fn cluster_stamps(
+    loaded: &crate::spec::load::Loaded,
+    rec: &mut ClusterRecord,
+    layout: &Layout,
+    changed: &BTreeSet<String>,
+) -> Option<(String, String)> {
+    let unhex = |h: &str| super::unhex(h);
+    let mut digests: Vec<[u8; 32]> = rec.apps.iter().map(|a| unhex(&a.digest)).collect::<Option<_>>()?;
+    let mut data: Vec<[u8; 32]> = rec.apps.iter().map(|a| unhex(&a.data)).collect::<Option<_>>()?;
+    let position: HashMap<String, usize> = rec
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.clone(), i))
+        .collect();
+    let apps = loaded
+        .value
+        .get("apps")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let mine = stamp::app_digests(loaded, layout);
+    let mine_data = crate::spec::app_data_hashes(&loaded.value);
+    let mut last = None;
+    for (k, app) in apps.iter().enumerate() {
+        let name = app.get("name").and_then(Value::as_str)?;
+        let i = *position.get(name)?;
+        // The apps read keep the cluster's order.
+        (last < Some(i)).then_some(())?;
+        last = Some(i);
+        if changed.contains(name) {
+            digests[i] = *mine.get(k)?;
+            data[i] = *mine_data.get(k)?;
+            rec.apps[i].digest = hex(&digests[i]);
+            rec.apps[i].data = hex(&data[i]);
+        } else {
+            (digests[i] == *mine.get(k)? && data[i] == *mine_data.get(k)?).then_some(())?;
+        }
+    }
+    let input = stamp::input_from(loaded, layout, &digests);
+    Some((input, crate::spec::data_hash_from(&loaded.value, &data)))
+}
+
+/// The changed apps' files, rendered, and every other file of the tree taken from the
+/// cache: `None` when an app read here resolves to another key than the one its files
+/// were rendered from, or a file is not as the cache and the lock record it.
+pub fn tree_of_changed(
+    out: &Path,
+    owner: &Owner,
+    model: &crate::model::Model,
+    lock: &Lock,
+    changed: &BTreeSet<String>,
+) -> Option<(crate::render::Tree, Reuse)> {
+    let cache = Cache::read(out, owner)?;
+    let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
+    let mut all_keys: Vec<([u8; 32], String)> = cache
+        .keys
+        .iter()
+        .filter(|(_, name)| !changed.contains(*name))
+        .map(|(k, n)| (*k, n.clone()))
+        .collect();
+    let mut owned: Vec<String> = Vec::new();
+    let mut exact: HashSet<&str> = HashSet::new();
+    for (app, key) in model.apps.iter().zip(&keys) {
+        let key = (*key)?;
+        if changed.contains(&app.name) {
+            all_keys.push((key, app.name.clone()));
+            owned.push(format!("{}/", app.dir));
+            owned.extend(app.layers.iter().map(|l| format!("{}/", l.dir)));
+            exact.insert(&app.kustomizations_file);
+        } else {
+            (cache.keys.get(&key) == Some(&app.name)).then_some(())?;
+        }
+    }
+    all_keys.sort();
+    let is_owned = |path: &str| exact.contains(path) || owned.iter().any(|p| path.starts_with(p.as_str()));
+    let blueprints = crate::render::Blueprints::load(None).ok()?;
+    let tree =
+        crate::render::render_apps(model, &blueprints, &|i| changed.contains(&model.apps[i].name)).ok()?;
+    tree.keys().all(|p| is_owned(p)).then_some(())?;
+    // Every other file the lock lists is on disk with its hash: untouched since the cache
+    // recorded it, or read and hashed (one written in the cache's clock tick).
+    let kept: Vec<(String, Option<Entry>)> = lock
+        .files
+        .par_iter()
+        .filter(|(path, _)| !is_owned(path))
+        .map(|(path, hash)| {
+            let entry = cache.files.get(path).filter(|e| e.hash == *hash);
+            if let Some(entry) = entry
+                && cache.untouched(out, path).is_some()
+            {
+                return Some((path.clone(), Some(entry.clone())));
+            }
+            let target = out.join(path);
+            let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
+            let same = is_file && std::fs::read(&target).is_ok_and(|b| super::sha256_hex(&b) == *hash);
+            same.then(|| (path.clone(), None))
+        })
+        .collect::<Option<_>>()?;
+    folders_are_real(out, kept.iter().map(|(p, _)| p)).then_some(())?;
+    let kept_hashes = kept
+        .iter()
+        .filter_map(|(p, _)| Some((p.clone(), lock.files.get(p)?.clone())))
+        .collect();
+    let reuse = Reuse {
+        keys,
+        skip: Vec::new(),
+        kept: kept_hashes,
+        entries: kept.into_iter().filter_map(|(p, e)| Some((p, e?))).collect(),
+        all_keys: Some(all_keys),
+    };
+    Some((tree, reuse))
+}
+
+/// The cluster's warnings: the last run's, moved with the files, but for those in the
+/// changed files, which this run's checks found. `None` when this run found one outside
+/// the changed files that the last did not, or one decided by the order of all apps in
+/// a changed file.
+pub fn warnings(
+    places: &Places,
+    found: &[Diagnostic],
+    recorded: &[Warning],
+    cluster: &str,
+    whole_text: &dyn Fn() -> Option<Source>,
+) -> Option<Vec<Diagnostic>> {
+    let mut moved: Vec<Warning> = Vec::new();
+    for w in recorded {
+        let Some([start, end]) = w.span else {
+            moved.push(w.clone());
+            continue;
+        };
+        let file = places
+            .old_starts
+            .partition_point(|&s| s <= start)
+            .saturating_sub(1);
+        let base = *places.old_starts.get(file)?;
+        let decided = DECIDED.iter().any(|c| c.as_str() == w.code);
+        match (places.changed.contains(&file), decided) {
+            (true, true) => return None,
+            (true, false) => {}
+            (false, _) => {
+                let now = places.whole.get(file)?;
+                let mut w = w.clone();
+                w.span = Some([now + start - base, now + end - base]);
+                moved.push(w);
+            }
+        }
+    }
+    let mut new = Vec::new();
+    for d in found.iter().filter(|d| !d.is_error()) {
+        let mut d = d.clone();
+        d.message = format!("cluster `{cluster}`: {}", d.message);
+        if let Some(span) = d.span {
+            d.span = Some(Span::new(
+                places.layout.whole_offset(span.start),
+                places.layout.whole_offset(span.end),
+            ));
+        }
+        let in_changed = d
+            .span
+            .is_some_and(|s| places.changed.contains(&places.file_now(s.start)));
+        if DECIDED.contains(&d.code) {
+            (!in_changed).then_some(())?;
+            continue;
+        }
+        if in_changed {
+            new.push(d);
+        } else {
+            let w = Warning::record(std::slice::from_ref(&d)).pop()?;
+            moved.contains(&w).then_some(())?;
+        }
+    }
+    if moved.is_empty() && new.is_empty() {
+        return Some(Vec::new());
+    }
+    let text = whole_text()?;
+    let mut all: Vec<Diagnostic> = moved
+        .iter()
+        .map(|w| w.diagnostic(&text.text))
+        .collect::<Option<_>>()?;
+    all.extend(new);
+    diagnostic::sort(&mut all);
+    Some(all)
+}

@@ -1,0 +1,128 @@
+//! The input stamp of a fleet's cluster: what the lock file records of the spec it was
+//! built from, so that a run over untouched files takes the tree as current.
+
+use crate::emit;
+use crate::source::Source;
+use crate::spec::load::Loaded;
+
+/// Where the files of a spec's text start, so that a span is hashed by its place in its own
+/// file: the number of the file in the whole spec and the offset in it. A run over some of
+/// a fleet's files ([`crate::fleet::changed`]) maps its text onto the whole spec's.
+pub struct Layout {
+    /// Where each file of this text starts.
+    starts: Vec<usize>,
+    /// Each file's number in the whole spec.
+    index: Vec<usize>,
+    /// Where each file of the whole spec starts in the whole spec's text.
+    whole: Vec<usize>,
+}
+
+impl Layout {
+    /// The layout of a spec read whole.
+    pub fn of(source: &Source) -> Layout {
+        let starts = source.file_starts();
+        Layout {
+            index: (0..starts.len()).collect(),
+            whole: starts.clone(),
+            starts,
+        }
+    }
+
+    /// The layout of a text of some files of a spec (starting at `starts`, the files
+    /// `index` of it), whose files start at `whole` in the whole spec's text.
+    pub fn mapped(starts: Vec<usize>, index: Vec<usize>, whole: Vec<usize>) -> Layout {
+        Layout { starts, index, whole }
+    }
+
+    /// The place of an offset: the number of its file in the whole spec, and the offset in it.
+    fn place(&self, offset: usize) -> (usize, usize) {
+        let i = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let start = self.starts.get(i).copied().unwrap_or(0);
+        (
+            self.index.get(i).copied().unwrap_or(0),
+            offset.saturating_sub(start),
+        )
+    }
+
+    /// Writes the place of each span below `node`.
+    fn spans_into(&self, node: &crate::spec::load::SpanNode, out: &mut crate::digest::Hashing) {
+        use std::io::Write;
+        node.visit(&mut |span| {
+            let (file, start) = self.place(span.start);
+            let _ = write!(out, " {file}:{start}+{}", span.end.saturating_sub(span.start));
+        });
+    }
+
+    /// The offset in the whole spec's text of an offset in this one.
+    pub fn whole_offset(&self, offset: usize) -> usize {
+        let (file, at) = self.place(offset);
+        self.whole.get(file).copied().unwrap_or(0) + at
+    }
+}
+
+/// The input stamp of a fleet's cluster: of its spec's data and the place of each of its
+/// nodes in its file, of where the fleet's files start (the recorded warnings are at those
+/// places), and of gitopsc's build. An edit of the fleet file that neither changes a
+/// cluster's data nor moves its nodes — in another cluster's entry below them, say — leaves
+/// the stamp, and so the cluster's lock file, as it is.
+pub fn input_of_cluster(loaded: &Loaded) -> String {
+    let layout = Layout::of(&loaded.source);
+    input_from(loaded, &layout, &app_digests(loaded, &layout))
+}
+
+/// The digest of each app of a cluster's spec: its data, then the places of its nodes.
+pub fn app_digests(loaded: &Loaded, layout: &Layout) -> Vec<[u8; 32]> {
+    use crate::digest::Hashing;
+    use rayon::prelude::*;
+    let apps = loaded.value.get("apps").and_then(serde_json::Value::as_array);
+    let apps_spans = loaded.spans.root().entry("apps");
+    apps.map_or(&[][..], Vec::as_slice)
+        .par_iter()
+        .enumerate()
+        .map(|(i, app)| {
+            let mut out = Hashing::new();
+            let _ = serde_json::to_writer(&mut out, app);
+            if let Some(node) = apps_spans.and_then(|(_, n)| n.item(i)) {
+                layout.spans_into(node, &mut out);
+            }
+            out.finish()
+        })
+        .collect()
+}
+
+/// The input stamp of a cluster's spec whose apps' digests are `digests`: the root's other
+/// entries, key by key, with the places of their nodes, then the digests in order.
+pub fn input_from(loaded: &Loaded, layout: &Layout, digests: &[[u8; 32]]) -> String {
+    use crate::digest::Hashing;
+    use std::io::Write;
+    let root = loaded.spans.root();
+    let mut out = Hashing::new();
+    let _ = write!(out, "files {:?} ", layout.whole);
+    let (file, start) = layout.place(root.span().start);
+    let _ = write!(out, "{file}:{start}");
+    if let Some(map) = loaded.value.as_object() {
+        for (key, value) in map {
+            let _ = serde_json::to_writer(&mut out, key);
+            let entry = root.entry(key);
+            if let Some((key_span, _)) = entry {
+                let (file, start) = layout.place(key_span.start);
+                let _ = write!(out, " {file}:{start}");
+            }
+            if key == "apps" && value.is_array() {
+                let _ = out.write_all(b",");
+                continue;
+            }
+            if let Some((_, node)) = entry {
+                layout.spans_into(node, &mut out);
+            }
+            let _ = out.write_all(b":");
+            let _ = serde_json::to_writer(&mut out, value);
+            let _ = out.write_all(b",");
+        }
+    }
+    let _ = write!(out, "apps {}:", digests.len());
+    for digest in digests {
+        let _ = out.write_all(digest);
+    }
+    emit::Stamp::input_of(&crate::digest::hex(&out.finish()))
+}
