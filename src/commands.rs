@@ -280,7 +280,7 @@ pub fn run_target(
         return outcome;
     }
     // A fleet's cluster compiled over its changed apps only (crate::incremental::apps).
-    if let Some(compiled) = target.take_compiled() {
+    if let Some(compiled) = target.take_compiled(out_dir) {
         return finish(&ctx, compiled, out_dir, None, mode, true);
     }
     let prepared = match target.prepare(blueprints) {

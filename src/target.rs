@@ -31,8 +31,9 @@ struct FleetCluster {
 enum Spec {
     Loaded(Box<Loaded>),
     Checked(Box<Checked>),
-    /// Compiled over its changed apps only ([`crate::incremental::apps`]).
-    Compiled(Box<Compiled>),
+    /// Compiled over its changed apps only ([`crate::fleet::changed`]), against the lock
+    /// file with these bytes.
+    Compiled(Box<Compiled>, Vec<u8>),
     Remembered,
     Taken,
 }
@@ -78,24 +79,39 @@ impl<'a> Target<'a> {
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, compiled over its
-    /// changed apps only, with the input stamp `input`.
+    /// changed apps only against the lock file `lock` (its bytes), with the input stamp
+    /// `input`.
     pub fn compiled_cluster(
         spec: &'a Path,
-        fleet: &str,
-        cluster: &str,
+        (fleet, cluster): (&str, &str),
         compiled: Compiled,
+        lock: Vec<u8>,
         input: String,
     ) -> Self {
         let source = compiled.source.clone();
         let owner = Owner::fleet_cluster(fleet, cluster);
-        Self::cluster(spec, owner, Ok(source), Spec::Compiled(Box::new(compiled)), input)
+        Self::cluster(
+            spec,
+            owner,
+            Ok(source),
+            Spec::Compiled(Box::new(compiled), lock),
+            input,
+        )
     }
 
-    /// The cluster's tree, when it was compiled already.
-    pub fn take_compiled(&mut self) -> Option<Compiled> {
+    /// The cluster's tree, when it was compiled already against the lock file that `out`
+    /// holds now (call it with the output root locked). A tree compiled against another lock
+    /// file (another run wrote the root meanwhile) is dropped: the spec is expanded again.
+    pub fn take_compiled(&mut self, out: &Path) -> Option<Compiled> {
         let cluster = self.cluster.as_mut()?;
         match std::mem::replace(&mut cluster.spec, Spec::Taken) {
-            Spec::Compiled(compiled) => Some(*compiled),
+            Spec::Compiled(compiled, lock) => {
+                if std::fs::read(out.join(cluster.owner.lock_path())).is_ok_and(|now| now == lock) {
+                    return Some(*compiled);
+                }
+                cluster.spec = Spec::Remembered;
+                None
+            }
             other => {
                 cluster.spec = other;
                 None
@@ -199,7 +215,7 @@ impl<'a> Target<'a> {
             || match spec {
                 Spec::Loaded(loaded) => check_cluster(*loaded, &owner.cluster, spec_path),
                 Spec::Checked(checked) => Ok(*checked),
-                Spec::Compiled(_) | Spec::Remembered | Spec::Taken => Err(Failure {
+                Spec::Compiled(..) | Spec::Remembered | Spec::Taken => Err(Failure {
                     source: None,
                     diagnostics: vec![crate::diagnostic::Diagnostic::error(
                         crate::diagnostic::Code::Internal,

@@ -379,8 +379,9 @@ fn app_part(n: usize, version: usize, replicas: usize) -> String {
     )
 }
 
-/// A fleet folder of `apps` apps, one file each, written once.
-fn edited_fleet(dir: &Path, apps: usize) {
+/// A fleet folder of `apps` apps, one file each, written once: the cluster `prod` runs them
+/// all; with `stage`, the cluster `stage` runs three in four.
+fn edited_fleet(dir: &Path, apps: usize, stage: bool) {
     std::fs::create_dir_all(dir.join("apps")).unwrap();
     let mut root = String::from(
         "apiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {name: acme}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\nclusters:\n  - name: prod\n    apps:\n",
@@ -388,6 +389,12 @@ fn edited_fleet(dir: &Path, apps: usize) {
     for n in 0..apps {
         root.push_str(&format!("      - name: app{n}\n"));
         std::fs::write(dir.join(format!("apps/app{n}.yaml")), app_part(n, n, 1)).unwrap();
+    }
+    if stage {
+        root.push_str("  - name: stage\n    apps:\n");
+        for n in (0..apps).filter(|n| n % 4 != 2) {
+            root.push_str(&format!("      - name: app{n}\n"));
+        }
     }
     std::fs::write(dir.join("fleet.yaml"), root).unwrap();
 }
@@ -404,13 +411,25 @@ fn spec_record(cache: &Path) -> Vec<u8> {
 
 #[test]
 fn an_edit_of_chart_values_or_version_compiles_the_changed_app_only_and_as_a_full_run() {
+    edits_of_values_and_versions(false);
+}
+
+#[test]
+fn so_it_does_in_a_fleet_of_two_clusters_that_run_some_apps_each() {
+    edits_of_values_and_versions(true);
+}
+
+/// Random edits of chart values and versions, each of one app's file in place: `check`,
+/// its JSON and `build` say and write what a run without any cache does, and the edits of
+/// the apps whose files hold no warning decided by all apps take the changed apps' way.
+fn edits_of_values_and_versions(stage: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (spec, out, cache) = (
         dir.path().join("spec"),
         dir.path().join("out"),
         dir.path().join("cache"),
     );
-    edited_fleet(&spec, 12);
+    edited_fleet(&spec, 12, stage);
     // The second build records the fleet (the first made the output root).
     for _ in 0..2 {
         run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
@@ -442,6 +461,12 @@ fn an_edit_of_chart_values_or_version_compiles_the_changed_app_only_and_as_a_ful
         );
         assert_eq!(fast.code, 1, "{}", fast.stdout);
         assert!(fast.stderr.contains("warning[GSC0605]"), "{}", fast.stderr);
+        let json = ["check", "--format", "json", s(&spec), "--out", s(&out)];
+        assert_eq!(
+            run(&cache, &json).stdout,
+            run(&dir.path().join("none"), &json).stdout,
+            "round {round}: JSON"
+        );
         let built = run(&cache, &["build", s(&spec), "--out", s(&out)]);
         let fresh_out = dir.path().join(format!("fresh{round}"));
         let fresh = run(

@@ -19,12 +19,24 @@ use std::path::{Path, PathBuf};
 pub struct Changed {
     /// The fleet's name.
     pub fleet: String,
-    /// Each cluster (or the one asked for): name, input stamp and compiled tree.
-    pub clusters: Vec<(String, String, Compiled)>,
+    /// Each cluster (or the one asked for).
+    pub clusters: Vec<ChangedCluster>,
     /// Every cluster's name.
     pub names: Vec<String>,
     /// What a build records for the next run.
     pub pending: Option<Pending>,
+}
+
+/// A cluster compiled over the changed apps.
+pub struct ChangedCluster {
+    /// Its name.
+    pub name: String,
+    /// Its input stamp.
+    pub input: String,
+    /// Its tree.
+    pub compiled: Compiled,
+    /// The bytes of the lock file it was compiled against.
+    pub lock: Vec<u8>,
 }
 
 /// The records a build over the changed apps leaves for the next run.
@@ -51,19 +63,21 @@ impl Pending {
     }
 }
 
-/// The fleet `spec` compiled for `out` over its changed apps, when the records allow it (the
-/// module's doc); every cluster's, or `only`'s. With `record`, what a build then records.
-pub fn compile_changed(spec: &Path, out: &Path, only: Option<&str>, record: bool) -> Option<Changed> {
-    let recorder = if record && only.is_none() {
-        crate::incremental::spec::begin(spec, out)
-    } else {
-        None
-    };
-    let (memo, changed) = crate::incremental::spec::recall_changed(spec, out)?;
-    (!changed.is_empty()).then_some(())?;
+/// The fleet `spec` compiled for `out` over its changed apps (the files `changed` of those
+/// `memo` records), when the records allow it (the module's doc); every cluster's, or
+/// `only`'s. With a `recorder`, begun before the spec's files were looked at, what a build
+/// then records.
+pub fn compile_changed(
+    spec: &Path,
+    out: &Path,
+    only: Option<&str>,
+    recorder: Option<crate::incremental::spec::Recorder>,
+    memo: crate::incremental::spec::Memo,
+    changed: &[usize],
+) -> Option<Changed> {
     let apps_path = crate::incremental::spec::apps_path(spec, out)?;
     let mut rec = Record::read(&apps_path, memo.began, memo.files.len())?;
-    let edit = apps::edit(&rec, &memo.files, &changed)?;
+    let edit = apps::edit(&rec, &memo.files, changed)?;
     let needed = apps::neighbours(&rec, &edit);
     let wanted: BTreeSet<usize> = rec
         .shared
@@ -116,8 +130,13 @@ pub fn compile_changed(spec: &Path, out: &Path, only: Option<&str>, record: bool
             continue;
         }
         let c = rec.clusters.iter_mut().find(|c| c.name == cluster.name)?;
-        let (input, compiled) = ctx.cluster(cluster, c)?;
-        clusters.push((c.name.clone(), input, compiled));
+        let (input, compiled, lock) = ctx.cluster(cluster, c)?;
+        clusters.push(ChangedCluster {
+            name: c.name.clone(),
+            input,
+            compiled,
+            lock,
+        });
     }
     (only.is_none() || !clusters.is_empty()).then_some(())?;
     rec.starts = whole;
@@ -229,16 +248,17 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The cluster's input stamp and its tree compiled over its changed apps; updates its
-    /// record to what this run found.
+    /// The cluster's input stamp, its tree compiled over its changed apps, and the bytes of
+    /// the lock file it was compiled against; updates its record to what this run found.
     fn cluster(
         &self,
         cluster: crate::fleet::expand::Cluster,
         rec: &mut ClusterRecord,
-    ) -> Option<(String, Compiled)> {
+    ) -> Option<(String, Compiled, Vec<u8>)> {
         let owner = Owner::fleet_cluster(self.fleet, &rec.name);
         let recorded = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
-        let lock = Lock::parse(&std::fs::read(self.out.join(owner.lock_path())).ok()?).ok()?;
+        let lock_bytes = std::fs::read(self.out.join(owner.lock_path())).ok()?;
+        let lock = Lock::parse(&lock_bytes).ok()?;
         let sure = lock.input == recorded.1
             && lock.generator == crate::emit::lock::generator()
             && Owner::of(&lock) == owner
@@ -285,7 +305,7 @@ impl Context<'_> {
             stamp,
             warnings,
         };
-        Some((input, compiled))
+        Some((input, compiled, lock_bytes))
     }
 
     /// The fleet's whole text, as a run over all of it lays it out.

@@ -84,24 +84,27 @@ fn run_fleet(run: Run) -> Outcome {
         ..
     } = run;
     // A check or build of a fleet whose files are untouched since a run expanded them takes
-    // their expansion from that run (crate::incremental::spec).
-    if run.plain()
-        && !style.full
-        && matches!(mode, Mode::Check | Mode::Build { force: false })
-        && let Some(outcome) = remembered(run)
-    {
-        return outcome;
-    }
-    // One whose only changed files define apps is compiled over those apps
-    // (crate::incremental::apps).
-    if run.plain()
-        && !style.full
-        && !style.scratch
-        && matches!(mode, Mode::Check | Mode::Build { force: false })
-        && let Some(changed) =
-            super::changed::compile_changed(spec, out, cluster, matches!(mode, Mode::Build { .. }))
-    {
-        return changed_apps(run, changed);
+    // their expansion from that run (crate::incremental::spec); one whose only changed files
+    // define apps is compiled over those apps (super::changed). A build over changed apps
+    // records: its clock tick is taken before any file of the spec is looked at.
+    if run.plain() && !style.full && matches!(mode, Mode::Check | Mode::Build { force: false }) {
+        let recorder = if matches!(mode, Mode::Build { .. }) && cluster.is_none() && !style.scratch {
+            crate::incremental::spec::begin(spec, out)
+        } else {
+            None
+        };
+        if let Some((memo, changed)) = crate::incremental::spec::recall_changed(spec, out) {
+            if changed.is_empty() {
+                if let Some(outcome) = remembered(run, memo) {
+                    return outcome;
+                }
+            } else if !style.scratch
+                && let Some(changed) =
+                    super::changed::compile_changed(spec, out, cluster, recorder, memo, &changed)
+            {
+                return changed_apps(run, changed);
+            }
+        }
     }
     let recorder = if run.plain() && cluster.is_none() && !style.scratch {
         crate::incremental::spec::begin(spec, out)
@@ -183,12 +186,15 @@ fn changed_apps(run: Run, changed: super::changed::Changed) -> Outcome {
     } else {
         Vec::new()
     };
-    let stamps: Vec<(String, String)> = clusters.iter().map(|(n, i, _)| (n.clone(), i.clone())).collect();
+    let stamps: Vec<(String, String)> = clusters
+        .iter()
+        .map(|c| (c.name.clone(), c.input.clone()))
+        .collect();
     let targets = clusters
         .into_iter()
-        .map(|(name, input, compiled)| {
-            let target = Target::compiled_cluster(run.spec, &fleet, &name, compiled, input);
-            (name, target)
+        .map(|c| {
+            let target = Target::compiled_cluster(run.spec, (&fleet, &c.name), c.compiled, c.lock, c.input);
+            (c.name, target)
         })
         .collect();
     let mut fleet_report = run.report();
@@ -204,8 +210,7 @@ fn changed_apps(run: Run, changed: super::changed::Changed) -> Outcome {
 
 /// The run over the clusters of a fleet whose files are as a recorded run read them, with
 /// their recorded input stamps; `None` without such a record (or one with the cluster named).
-fn remembered(run: Run) -> Option<Outcome> {
-    let memo = crate::incremental::spec::recall(run.spec, run.out)?;
+fn remembered(run: Run, memo: crate::incremental::spec::Memo) -> Option<Outcome> {
     let chosen: Vec<&(String, String)> = match run.cluster {
         Some(name) => vec![memo.clusters.iter().find(|(n, _)| n == name)?],
         None => memo.clusters.iter().collect(),

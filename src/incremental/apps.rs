@@ -18,7 +18,7 @@
 //! a changed vendored charts folder, a lock file that is not the recorded run's.
 
 use super::stamp::{self, Layout};
-use super::{Cache, Entry, Reuse, folders_are_real};
+use super::{Cache, Entry, Reuse, Stat, folders_are_real};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::digest::{Hashing, hex};
 use crate::emit::lock::{Lock, Warning};
@@ -283,21 +283,20 @@ pub fn edit(record: &Record, files: &[PathBuf], changed: &[usize]) -> Option<Edi
     same.then_some(edit)
 }
 
-/// The apps a run over `edit` reads: in each cluster that runs a changed app, the changed
-/// apps, the apps they depend on and reference, the operators' apps, and every app of the
-/// namespaces of those (whose first app owns the namespace, and whose apps' Pod Security
-/// levels, network policies and databases are the namespace's).
+/// The apps a run over `edit` reads: in each cluster, the operators' apps and, when it runs
+/// a changed app, the changed apps and the apps they depend on and reference; with every app
+/// of the namespaces of those (whose first app owns the namespace, and whose apps' Pod
+/// Security levels, network policies and databases are the namespace's).
 pub fn neighbours(record: &Record, edit: &Edit) -> BTreeSet<String> {
     let mut needed = edit.apps.clone();
     for c in &record.clusters {
         let runs: Vec<&AppRecord> = c.apps.iter().filter(|a| edit.apps.contains(&a.name)).collect();
-        if runs.is_empty() {
-            continue;
+        let mut seeds: HashSet<&str> = c.operators.iter().map(String::as_str).collect();
+        if !runs.is_empty() {
+            seeds.extend(runs.iter().map(|a| a.name.as_str()));
+            seeds.extend(runs.iter().flat_map(|a| a.depends_on.iter().map(String::as_str)));
+            seeds.extend(edit.references.iter().map(String::as_str));
         }
-        let mut seeds: HashSet<&str> = runs.iter().map(|a| a.name.as_str()).collect();
-        seeds.extend(runs.iter().flat_map(|a| a.depends_on.iter().map(String::as_str)));
-        seeds.extend(c.operators.iter().map(String::as_str));
-        seeds.extend(edit.references.iter().map(String::as_str));
         let namespaces: HashSet<&str> = c
             .apps
             .iter()
@@ -420,34 +419,41 @@ pub fn tree_of_changed(
         crate::render::render_apps(model, &blueprints, &|i| changed.contains(&model.apps[i].name)).ok()?;
     tree.keys().all(|p| is_owned(p)).then_some(())?;
     // Every other file the lock lists is on disk with its hash: untouched since the cache
-    // recorded it, or read and hashed (one written in the cache's clock tick).
-    let kept: Vec<(String, Option<Entry>)> = lock
+    // recorded it (its record carried into the next cache), or read and hashed (one written
+    // in the cache's clock tick).
+    let kept: Vec<(&String, &String, Option<Stat>)> = lock
         .files
         .par_iter()
         .filter(|(path, _)| !is_owned(path))
         .map(|(path, hash)| {
             let entry = cache.files.get(path).filter(|e| e.hash == *hash);
-            if let Some(entry) = entry
-                && cache.untouched(out, path).is_some()
+            if entry.is_some()
+                && let Some(stat) = cache.untouched_stat(out, path)
             {
-                return Some((path.clone(), Some(entry.clone())));
+                return Some((path, hash, Some(stat)));
             }
             let target = out.join(path);
             let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
             let same = is_file && std::fs::read(&target).is_ok_and(|b| super::sha256_hex(&b) == *hash);
-            same.then(|| (path.clone(), None))
+            same.then_some((path, hash, None))
         })
         .collect::<Option<_>>()?;
-    folders_are_real(out, kept.iter().map(|(p, _)| p)).then_some(())?;
-    let kept_hashes = kept
+    folders_are_real(out, kept.iter().map(|(p, _, _)| *p)).then_some(())?;
+    let entries = kept
         .iter()
-        .filter_map(|(p, _)| Some((p.clone(), lock.files.get(p)?.clone())))
+        .filter_map(|(p, h, stat)| {
+            let entry = Entry {
+                hash: (*h).clone(),
+                stat: (*stat)?,
+            };
+            Some(((*p).clone(), entry))
+        })
         .collect();
     let reuse = Reuse {
         keys,
         skip: Vec::new(),
-        kept: kept_hashes,
-        entries: kept.into_iter().filter_map(|(p, e)| Some((p, e?))).collect(),
+        kept: kept.into_iter().map(|(p, h, _)| (p.clone(), h.clone())).collect(),
+        entries,
         all_keys: Some(all_keys),
     };
     Some((tree, reuse))

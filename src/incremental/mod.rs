@@ -200,9 +200,15 @@ impl Cache {
     /// The recorded hash of the file at `path` when it is untouched since: same stat, and
     /// changed before the cache was written (not in the same clock tick).
     fn untouched(&self, root: &Path, path: &str) -> Option<&str> {
+        self.untouched_stat(root, path)?;
+        Some(self.files.get(path)?.hash.as_str())
+    }
+
+    /// [`Cache::untouched`], with the file's stat.
+    fn untouched_stat(&self, root: &Path, path: &str) -> Option<Stat> {
         let entry = self.files.get(path)?;
         (entry.stat.mtime < self.written && entry.stat.ctime < self.written).then_some(())?;
-        (Stat::of(&root.join(path))? == entry.stat).then_some(entry.hash.as_str())
+        (Stat::of(&root.join(path))? == entry.stat).then_some(entry.stat)
     }
 }
 

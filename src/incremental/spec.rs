@@ -129,12 +129,6 @@ pub fn apps_path(spec: &Path, out: &Path) -> Option<PathBuf> {
     Some(memo_path(&cache_dir()?, spec, out)?.0.with_extension("apps"))
 }
 
-/// What `spec` expanded to, from the record for `out`, when every file and folder it was
-/// read from is untouched since.
-pub fn recall(spec: &Path, out: &Path) -> Option<Memo> {
-    recall_in(&cache_dir()?, spec, out)
-}
-
 /// The folder of `path`: here for a bare name.
 fn folder(path: &Path) -> &Path {
     path.parent()
@@ -142,7 +136,8 @@ fn folder(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// [`recall`] with the cache folder `cache`.
+/// What `spec` expanded to, from the record for `out` in the cache folder `cache`, when every
+/// file and folder it was read from is untouched since.
 pub fn recall_in(cache: &Path, spec: &Path, out: &Path) -> Option<Memo> {
     match read_memo(cache, spec, out)? {
         (memo, changed) if changed.is_empty() => Some(memo),
