@@ -361,7 +361,8 @@ fn a_fleet_folder_named_relative_to_here_is_recorded_and_its_files_named_as_give
 }
 
 /// The part file of app `n` of [`edited_fleet`]: in namespace `team<n % 3>`, depending on an
-/// earlier app, every fourth with a default deny (a warning in its own file).
+/// earlier app, every fourth with a default deny (a warning in its own file), every third
+/// with a workload whose image and replicas follow `version` and `replicas`.
 fn app_part(n: usize, version: usize, replicas: usize) -> String {
     let depends = if n > 1 {
         format!("    dependsOn: [app{}]\n", (n - 2) / 4 * 4 + 1)
@@ -373,8 +374,15 @@ fn app_part(n: usize, version: usize, replicas: usize) -> String {
     } else {
         ""
     };
+    let workload = if n % 3 == 2 {
+        format!(
+            "    workloads:\n      - name: web{n}\n        kind: Deployment\n        image: ghcr.io/example/app{n}:1.{version}.0\n        replicas: {replicas}\n        ports:\n          - {{name: http, port: 8080}}\n"
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps:\n  - name: app{n}\n    namespace: team{}\n{depends}{deny}    helm:\n      chart: podinfo\n      version: 6.7.{version}\n      source: podinfo\n      values: {{replicaCount: {replicas}}}\n",
+        "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps:\n  - name: app{n}\n    namespace: team{}\n{depends}{deny}{workload}    helm:\n      chart: podinfo\n      version: 6.7.{version}\n      source: podinfo\n      values: {{replicaCount: {replicas}}}\n",
         n % 3
     )
 }
@@ -419,7 +427,8 @@ fn so_it_does_in_a_fleet_of_two_clusters_that_run_some_apps_each() {
     edits_of_values_and_versions(true);
 }
 
-/// Random edits of chart values and versions, each of one app's file in place: `check`,
+/// Random edits of chart values and versions and of workloads' images and replicas, each of
+/// one app's file in place: `check`,
 /// its JSON and `build` say and write what a run without any cache does, and the edits of
 /// the apps whose files hold no warning decided by all apps take the changed apps' way.
 fn edits_of_values_and_versions(stage: bool) {

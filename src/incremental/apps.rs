@@ -75,33 +75,68 @@ pub struct AppRecord {
     pub data: String,
 }
 
-/// The sha256 of an app's data without `helm.values` and `helm.version`: what is left is
-/// what other apps' checks, resolution and files may read of it.
+/// The fields of an app that only the app's own checks, resolution and files read (`*`: every
+/// item of a list): its chart's values and version, and its workloads' images and replicas.
+/// No other app's check or resolution reads them (the catalogue in docs/performance.md), and
+/// no file of the cluster's own depends on them.
+pub const LOCAL: &[&[&str]] = &[
+    &["helm", "values"],
+    &["helm", "version"],
+    &["workloads", "*", "image"],
+    &["workloads", "*", "replicas"],
+    &["workloads", "*", "containers", "*", "image"],
+    &["workloads", "*", "initContainers", "*", "image"],
+];
+
+/// The sha256 of an app's data without its [`LOCAL`] fields: what other apps' checks,
+/// resolution and files may read of it.
 pub fn outline(app: &Value) -> [u8; 32] {
     let mut out = Hashing::new();
-    if let Value::Object(map) = app {
-        for (key, value) in map {
-            let _ = serde_json::to_writer(&mut out, key);
-            match (key.as_str(), value) {
-                ("helm", Value::Object(helm)) => {
-                    for (k, v) in helm
-                        .iter()
-                        .filter(|(k, _)| !matches!(k.as_str(), "values" | "version"))
-                    {
-                        let _ = serde_json::to_writer(&mut out, k);
-                        let _ = serde_json::to_writer(&mut out, v);
-                    }
-                    let _ = std::io::Write::write_all(&mut out, b"}");
-                }
-                _ => {
-                    let _ = serde_json::to_writer(&mut out, value);
-                }
-            }
-        }
-    } else {
-        let _ = serde_json::to_writer(&mut out, app);
-    }
+    write_without(app, LOCAL, &mut out);
     out.finish()
+}
+
+/// Writes `value` as JSON into `out`, without the fields `paths` name below it.
+fn write_without(value: &Value, paths: &[&[&str]], out: &mut Hashing) {
+    use std::io::Write;
+    let below = |key: &str| -> Option<Vec<&[&str]>> {
+        let mut tails = Vec::new();
+        for path in paths.iter().filter(|p| p.first() == Some(&key)) {
+            if path.len() == 1 {
+                return None;
+            }
+            tails.push(&path[1..]);
+        }
+        Some(tails)
+    };
+    match value {
+        _ if paths.is_empty() => {
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        Value::Object(map) => {
+            let _ = out.write_all(b"{");
+            for (key, v) in map {
+                let Some(tails) = below(key) else { continue };
+                let _ = serde_json::to_writer(&mut *out, key);
+                let _ = out.write_all(b":");
+                write_without(v, &tails, out);
+                let _ = out.write_all(b",");
+            }
+            let _ = out.write_all(b"}");
+        }
+        Value::Array(items) => {
+            let tails = below("*").unwrap_or_default();
+            let _ = out.write_all(b"[");
+            for item in items {
+                write_without(item, &tails, out);
+                let _ = out.write_all(b",");
+            }
+            let _ = out.write_all(b"]");
+        }
+        _ => {
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+    }
 }
 
 /// The record of a cluster's spec, whose apps' input digests are `digests`.
@@ -528,4 +563,38 @@ pub fn warnings(
     all.extend(new);
     diagnostic::sort(&mut all);
     Some(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_outline_leaves_out_the_local_fields_and_nothing_else() {
+        let app = |version: &str, image: &str, name: &str, port: u16| {
+            json!({
+                "name": "web", "namespace": "shop",
+                "helm": {"chart": "podinfo", "version": version, "values": {"a": version}},
+                "workloads": [{
+                    "name": name, "image": image, "replicas": image.len(), "ports": [{"port": port}],
+                    "containers": [{"name": "side", "image": image}]
+                }]
+            })
+        };
+        let base = outline(&app("1.0.0", "app:1", "api", 80));
+        assert_eq!(outline(&app("2.0.0", "app:22", "api", 80)), base);
+        assert_ne!(
+            outline(&app("1.0.0", "app:1", "worker", 80)),
+            base,
+            "a workload's name"
+        );
+        assert_ne!(outline(&app("1.0.0", "app:1", "api", 81)), base, "a port");
+        let mut moved = app("1.0.0", "app:1", "api", 80);
+        moved["namespace"] = json!("other");
+        assert_ne!(outline(&moved), base, "the namespace");
+        let mut chart = app("1.0.0", "app:1", "api", 80);
+        chart["helm"]["chart"] = json!("nginx");
+        assert_ne!(outline(&chart), base, "the chart");
+    }
 }
