@@ -122,6 +122,7 @@ pub fn compile_changed(
         apps: &edit.apps,
         all_text: std::sync::OnceLock::new(),
     };
+    let entries = cluster_entries(&fleet, &layout);
     let names: Vec<String> = fleet.clusters.iter().map(|c| c.name.clone()).collect();
     (names.len() == rec.clusters.len()).then_some(())?;
     let mut clusters = Vec::new();
@@ -130,7 +131,13 @@ pub fn compile_changed(
             continue;
         }
         let c = rec.clusters.iter_mut().find(|c| c.name == cluster.name)?;
-        let (input, compiled, lock) = ctx.cluster(cluster, c)?;
+        let overrides_changed = c.overrides.iter().any(|a| edit.apps.contains(a));
+        let overriding = if overrides_changed {
+            Some(*entries.get(&c.name)?)
+        } else {
+            None
+        };
+        let (input, compiled, lock) = ctx.cluster(cluster, c, overriding)?;
         clusters.push(ChangedCluster {
             name: c.name.clone(),
             input,
@@ -151,6 +158,27 @@ pub fn compile_changed(
         names,
         pending,
     })
+}
+
+/// Where each cluster's entry is in the fleet's text now, by name (for the warnings an override
+/// may own): from its start to the next entry, or to the end of its file.
+fn cluster_entries(fleet: &crate::fleet::expand::Fleet, layout: &Layout) -> HashMap<String, (usize, usize)> {
+    let starts = fleet.source.file_starts();
+    fleet
+        .origins
+        .iter()
+        .filter_map(|(span, what)| {
+            let name = what.strip_prefix("cluster `")?.strip_suffix('`')?;
+            let file_end = starts
+                .iter()
+                .copied()
+                .find(|&s| s > span.start)
+                .unwrap_or(span.end);
+            let end = span.end.min(file_end).max(span.start + 1);
+            let at = (layout.whole_offset(span.start), layout.whole_offset(end - 1) + 1);
+            Some((name.to_string(), at))
+        })
+        .collect()
 }
 
 /// Where each file starts in the fleet's text now: the recorded starts, moved by the changed
@@ -250,10 +278,12 @@ struct Context<'a> {
 impl Context<'_> {
     /// The cluster's input stamp, its tree compiled over its changed apps, and the bytes of
     /// the lock file it was compiled against; updates its record to what this run found.
+    /// `overriding`: where its entry is, when it overrides a changed app.
     fn cluster(
         &self,
         cluster: crate::fleet::expand::Cluster,
         rec: &mut ClusterRecord,
+        overriding: Option<(usize, usize)>,
     ) -> Option<(String, Compiled, Vec<u8>)> {
         let owner = Owner::fleet_cluster(self.fleet, &rec.name);
         let recorded = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
@@ -280,6 +310,7 @@ impl Context<'_> {
         let whole_text = || self.whole_text();
         let warnings = apps::warnings(
             &self.places,
+            overriding,
             &checked.warnings,
             &lock.warnings,
             &rec.name,

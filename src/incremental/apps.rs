@@ -6,7 +6,7 @@
 //! without its chart values and chart version — the only fields no other app's checks,
 //! resolution or files read), its namespace and `dependsOn`, and its digests for the input
 //! stamp and the spec hash. A later run whose changed files are all parts that define the same
-//! apps, each with its recorded outline and overridden by no cluster, reads the root, the
+//! apps, each with its recorded outline as each cluster merges it, reads the root, the
 //! fleet's other shared parts and the files of the changed apps and their **neighbours**:
 //! the apps of their namespaces, the apps they depend on or reference, and the operators'
 //! apps. Each cluster is checked and resolved over those; only the changed apps are rendered;
@@ -264,7 +264,7 @@ pub struct Edit {
 }
 
 /// Reads the changed files `changed`: each a part that defines apps only, the apps the record
-/// says, each with its recorded outline and overridden by no cluster.
+/// says, each with its recorded outline where no cluster overrides it.
 pub fn edit(record: &Record, files: &[PathBuf], changed: &[usize]) -> Option<Edit> {
     let mut edit = Edit {
         files: Vec::new(),
@@ -309,11 +309,13 @@ pub fn edit(record: &Record, files: &[PathBuf], changed: &[usize]) -> Option<Edi
         }
         edit.files.push(ChangedFile { number, path, loaded });
     }
+    // An app a cluster overrides is compared as that cluster merges it, once read
+    // ([`cluster_stamps`]).
     let same = record.clusters.iter().all(|c| {
         c.apps
             .iter()
-            .filter(|a| edit.apps.contains(&a.name))
-            .all(|a| !c.overrides.contains(&a.name) && outlines.get(&a.name) == Some(&a.outline))
+            .filter(|a| edit.apps.contains(&a.name) && !c.overrides.contains(&a.name))
+            .all(|a| outlines.get(&a.name) == Some(&a.outline))
     });
     same.then_some(edit)
 }
@@ -372,8 +374,9 @@ impl Places<'_> {
 const DECIDED: &[Code] = &[Code::PodSecurityNotEnforced, Code::MonitorsWithoutLabels];
 
 /// The cluster's input stamp and spec hash: of the recorded digests of its apps, the
-/// changed ones' made now. Updates the record; `None` when an unchanged app read here
-/// does not have its recorded digests.
+/// changed ones' made now. Updates the record; `None` when a changed app, as the cluster
+/// merges it, does not have its recorded outline, or an unchanged app read here does not
+/// have its recorded digests.
 pub fn cluster_stamps(
     loaded: &crate::spec::load::Loaded,
     rec: &mut ClusterRecord,
@@ -404,6 +407,7 @@ pub fn cluster_stamps(
         (last < Some(i)).then_some(())?;
         last = Some(i);
         if changed.contains(name) {
+            (hex(&outline(app)) == rec.apps[i].outline).then_some(())?;
             digests[i] = *mine.get(k)?;
             data[i] = *mine_data.get(k)?;
             rec.apps[i].digest = hex(&digests[i]);
@@ -496,10 +500,12 @@ pub fn tree_of_changed(
 
 /// The cluster's warnings: the last run's, moved with the files, but for those in the
 /// changed files, which this run's checks found. `None` when this run found one outside
-/// the changed files that the last did not, or one decided by the order of all apps in
-/// a changed file.
+/// the changed files that the last did not, one decided by the order of all apps in a
+/// changed file, or the last run had one in `overriding` (the entry, in the text now, of a
+/// cluster that overrides a changed app).
 pub fn warnings(
     places: &Places,
+    overriding: Option<(usize, usize)>,
     found: &[Diagnostic],
     recorded: &[Warning],
     cluster: &str,
@@ -522,8 +528,14 @@ pub fn warnings(
             (true, false) => {}
             (false, _) => {
                 let now = places.whole.get(file)?;
+                let (start, end) = (now + start - base, now + end - base);
+                // One in the entry of a cluster that overrides a changed app may be the
+                // app's: in doubt.
+                overriding
+                    .is_none_or(|(from, to)| end <= from || to <= start)
+                    .then_some(())?;
                 let mut w = w.clone();
-                w.span = Some([now + start - base, now + end - base]);
+                w.span = Some([start, end]);
                 moved.push(w);
             }
         }
