@@ -346,12 +346,14 @@ fn finish(
         compiled.warnings.extend(found);
     }
     let force = matches!(mode, Mode::Build { force: true });
-    let cmp = match emit::compare(
+    let read = compiled.reuse.read.take();
+    let cmp = match emit::compare_read(
         out_dir,
         &compiled.tree,
         &compiled.reuse.kept,
         &compiled.stamp,
         force,
+        read,
     ) {
         Ok(c) => c,
         Err(e) => return ctx.emit_failed(e),

@@ -31,9 +31,8 @@ struct FleetCluster {
 enum Spec {
     Loaded(Box<Loaded>),
     Checked(Box<Checked>),
-    /// Compiled over its changed apps only ([`crate::fleet::changed`]), against the lock
-    /// file with these bytes.
-    Compiled(Box<Compiled>, Vec<u8>),
+    /// Compiled over its changed apps only ([`crate::fleet::changed`]).
+    Compiled(Box<Compiled>),
     Remembered,
     Taken,
 }
@@ -79,24 +78,16 @@ impl<'a> Target<'a> {
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, compiled over its
-    /// changed apps only against the lock file `lock` (its bytes), with the input stamp
-    /// `input`.
+    /// changed apps only against the lock file its reuse holds, with the input stamp `input`.
     pub fn compiled_cluster(
         spec: &'a Path,
         (fleet, cluster): (&str, &str),
         compiled: Compiled,
-        lock: Vec<u8>,
         input: String,
     ) -> Self {
         let source = compiled.source.clone();
         let owner = Owner::fleet_cluster(fleet, cluster);
-        Self::cluster(
-            spec,
-            owner,
-            Ok(source),
-            Spec::Compiled(Box::new(compiled), lock),
-            input,
-        )
+        Self::cluster(spec, owner, Ok(source), Spec::Compiled(Box::new(compiled)), input)
     }
 
     /// The cluster's tree, when it was compiled already against the lock file that `out`
@@ -105,8 +96,10 @@ impl<'a> Target<'a> {
     pub fn take_compiled(&mut self, out: &Path) -> Option<Compiled> {
         let cluster = self.cluster.as_mut()?;
         match std::mem::replace(&mut cluster.spec, Spec::Taken) {
-            Spec::Compiled(compiled, lock) => {
-                if std::fs::read(out.join(cluster.owner.lock_path())).is_ok_and(|now| now == lock) {
+            Spec::Compiled(compiled) => {
+                let read = compiled.reuse.read.as_ref().map(|(_, bytes)| bytes);
+                let now = std::fs::read(out.join(cluster.owner.lock_path())).ok();
+                if read.is_some() && read == now.as_ref() {
                     return Some(*compiled);
                 }
                 cluster.spec = Spec::Remembered;

@@ -189,6 +189,19 @@ pub fn compare(
     stamp: &Stamp,
     force: bool,
 ) -> Result<Comparison, EmitError> {
+    compare_read(root, tree, kept, stamp, force, None)
+}
+
+/// [`compare`] with the lock file read already (`read`: as parsed, and its bytes, which the
+/// output root still holds: the caller holds the root's lock and compared them).
+pub fn compare_read(
+    root: &Path,
+    tree: &Tree,
+    kept: &Kept,
+    stamp: &Stamp,
+    force: bool,
+    read: Option<(Lock, Vec<u8>)>,
+) -> Result<Comparison, EmitError> {
     match std::fs::metadata(root) {
         Ok(m) if !m.is_dir() => {
             return Err(EmitError(
@@ -201,7 +214,11 @@ pub fn compare(
     }
     // A fleet's cluster keeps its lock file and journal in its own folder.
     let ledger = root.join(stamp.owner.dir());
-    let (old_lock, old_lock_bytes) = match read_lock(&ledger)? {
+    let read = match read {
+        Some(read) if lock_file(&ledger)? => Some(read),
+        _ => read_lock(&ledger)?,
+    };
+    let (old_lock, old_lock_bytes) = match read {
         Some((lock, bytes)) => (Some(lock), Some(bytes)),
         None => (None, None),
     };
@@ -379,18 +396,25 @@ fn owned_hashes<'a>(lock: Option<&'a Lock>, journal: Option<&'a Journal>) -> Has
     owned
 }
 
-fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
+/// Whether the lock file in `root` is there; an error when something else is in its place.
+fn lock_file(root: &Path) -> Result<bool, EmitError> {
     let path = root.join(LOCK_FILE);
     match std::fs::symlink_metadata(&path) {
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Ok(m) if !m.is_file() => {
-            return Err(EmitError(
-                format!("`{}` is not a regular file", path.display()),
-                Some("remove it; gitopsc keeps its lock file there".into()),
-                crate::diagnostic::Code::Output,
-            ));
-        }
-        _ => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Ok(m) if !m.is_file() => Err(EmitError(
+            format!("`{}` is not a regular file", path.display()),
+            Some("remove it; gitopsc keeps its lock file there".into()),
+            crate::diagnostic::Code::Output,
+        )),
+        _ => Ok(true),
+    }
+}
+
+/// The lock file in `root`, parsed, and its bytes; `None` when there is none.
+fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
+    let path = root.join(LOCK_FILE);
+    if !lock_file(root)? {
+        return Ok(None);
     }
     let bytes = std::fs::read(&path).map_err(|e| {
         EmitError(

@@ -33,10 +33,8 @@ pub struct ChangedCluster {
     pub name: String,
     /// Its input stamp.
     pub input: String,
-    /// Its tree.
+    /// Its tree, with the lock file it was compiled against.
     pub compiled: Compiled,
-    /// The bytes of the lock file it was compiled against.
-    pub lock: Vec<u8>,
 }
 
 /// The records a build over the changed apps leaves for the next run.
@@ -137,12 +135,11 @@ pub fn compile_changed(
         } else {
             None
         };
-        let (input, compiled, lock) = ctx.cluster(cluster, c, overriding)?;
+        let (input, compiled) = ctx.cluster(cluster, c, overriding)?;
         clusters.push(ChangedCluster {
             name: c.name.clone(),
             input,
             compiled,
-            lock,
         });
     }
     (only.is_none() || !clusters.is_empty()).then_some(())?;
@@ -276,15 +273,15 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The cluster's input stamp, its tree compiled over its changed apps, and the bytes of
-    /// the lock file it was compiled against; updates its record to what this run found.
+    /// The cluster's input stamp and its tree compiled over its changed apps (with the lock
+    /// file it was compiled against); updates its record to what this run found.
     /// `overriding`: where its entry is, when it overrides a changed app.
     fn cluster(
         &self,
         cluster: crate::fleet::expand::Cluster,
         rec: &mut ClusterRecord,
         overriding: Option<(usize, usize)>,
-    ) -> Option<(String, Compiled, Vec<u8>)> {
+    ) -> Option<(String, Compiled)> {
         let owner = Owner::fleet_cluster(self.fleet, &rec.name);
         let recorded = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
         let lock_bytes = std::fs::read(self.out.join(owner.lock_path())).ok()?;
@@ -306,7 +303,7 @@ impl Context<'_> {
         declare_external(&mut loaded);
         let checked = crate::check_loaded(loaded, &spec_dir).ok()?;
         (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
-        let (tree, reuse) = apps::tree_of_changed(self.out, &owner, &checked.model, &lock, self.apps)?;
+        let (tree, mut reuse) = apps::tree_of_changed(self.out, &owner, &checked.model, &lock, self.apps)?;
         let whole_text = || self.whole_text();
         let warnings = apps::warnings(
             &self.places,
@@ -328,6 +325,7 @@ impl Context<'_> {
             warnings: Warning::record(&warnings),
             owner,
         };
+        reuse.read = Some((lock, lock_bytes));
         let compiled = Compiled {
             source,
             model: checked.model,
@@ -336,7 +334,7 @@ impl Context<'_> {
             stamp,
             warnings,
         };
-        Some((input, compiled, lock_bytes))
+        Some((input, compiled))
     }
 
     /// The fleet's whole text, as a run over all of it lays it out.

@@ -494,6 +494,7 @@ pub fn tree_of_changed(
         kept: kept.into_iter().map(|(p, h, _)| (p.clone(), h.clone())).collect(),
         entries,
         all_keys: Some(all_keys),
+        read: None,
     };
     Some((tree, reuse))
 }

@@ -24,7 +24,8 @@ use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The first line of a cache file: its format, and the build of gitopsc that wrote it.
@@ -121,9 +122,9 @@ struct Entry {
 #[derive(Default)]
 struct Cache {
     /// The keys of the apps the build rendered, with each app's name.
-    keys: HashMap<[u8; 32], String>,
+    keys: FxHashMap<[u8; 32], String>,
     /// Every file of the tree: path → hash and stat.
-    files: HashMap<String, Entry>,
+    files: FxHashMap<String, Entry>,
     /// When the cache was written: a file changed in that clock tick or later is in doubt.
     written: i128,
 }
@@ -172,6 +173,8 @@ impl Cache {
             written,
             ..Cache::default()
         };
+        // A line is about 150 bytes.
+        cache.files.reserve(text.len() / 150);
         for line in lines {
             cache.line(line)?;
         }
@@ -234,10 +237,13 @@ pub struct Reuse {
     /// The files of those apps: path → sha256 hex, untouched on disk since they were written.
     pub kept: BTreeMap<String, String>,
     /// The cache's records of the kept files, carried into the next cache.
-    entries: HashMap<String, Entry>,
+    entries: FxHashMap<String, Entry>,
     /// Every app's key and name, when the model holds only some of the apps (a run over
     /// the changed apps of a fleet, [`apps`]).
     all_keys: Option<Vec<([u8; 32], String)>>,
+    /// The lock file the kept files were taken against, as parsed and its bytes (a run over
+    /// the changed apps, which read it before the output root was locked).
+    pub read: Option<(lock::Lock, Vec<u8>)>,
 }
 
 impl Reuse {
@@ -279,8 +285,8 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         })
         .collect();
     let skip: Vec<bool> = found.iter().map(Option::is_some).collect();
-    let mut entries: HashMap<String, Entry> =
-        HashMap::with_capacity(found.iter().flatten().map(Vec::len).sum());
+    let mut entries: FxHashMap<String, Entry> =
+        FxHashMap::with_capacity_and_hasher(found.iter().flatten().map(Vec::len).sum(), Default::default());
     entries.extend(found.into_iter().flatten().flatten());
     // A folder above a kept file that became a symlink (or no folder) would be in the way
     // of a full run: then nothing is kept.
@@ -296,6 +302,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         kept: entries.iter().map(|(p, e)| (p.clone(), e.hash.clone())).collect(),
         entries,
         all_keys: None,
+        read: None,
     }
 }
 
