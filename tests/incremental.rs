@@ -364,6 +364,11 @@ fn a_fleet_folder_named_relative_to_here_is_recorded_and_its_files_named_as_give
 /// earlier app, every fourth with a default deny (a warning in its own file), every third
 /// with a workload whose image and replicas follow `version` and `replicas`.
 fn app_part(n: usize, version: usize, replicas: usize) -> String {
+    app_part_in(n, version, replicas, 0)
+}
+
+/// [`app_part`] in namespace `team<(n + shift) % 3>`.
+fn app_part_in(n: usize, version: usize, replicas: usize, shift: usize) -> String {
     let depends = if n > 1 {
         format!("    dependsOn: [app{}]\n", (n - 2) / 4 * 4 + 1)
     } else {
@@ -383,7 +388,7 @@ fn app_part(n: usize, version: usize, replicas: usize) -> String {
     };
     format!(
         "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps:\n  - name: app{n}\n    namespace: team{}\n{depends}{deny}{workload}    helm:\n      chart: podinfo\n      version: 6.7.{version}\n      source: podinfo\n      values: {{replicaCount: {replicas}}}\n",
-        n % 3
+        (n + shift) % 3
     )
 }
 
@@ -454,23 +459,29 @@ fn edits_of_values_and_versions(stage: bool) {
     }
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut taken = 0;
-    for round in 0..10 {
+    // Every fourth round moves the app to another namespace (or back): not a local field.
+    let mut shifted = [0; 12];
+    for round in 0..12 {
         let pick = rng.below(12);
         let (version, replicas) = (pick + round * 100, 2 + rng.below(5));
+        let moves = round % 4 == 3;
+        if moves {
+            shifted[pick] = 1 - shifted[pick];
+        }
         // Written in place: only this file changes.
         std::fs::write(
             spec.join(format!("apps/app{pick}.yaml")),
-            app_part(pick, version, replicas),
+            app_part_in(pick, version, replicas, shifted[pick]),
         )
         .unwrap();
         let record = spec_record(&cache);
         let fast = run(&cache, &["check", s(&spec), "--out", s(&out)]);
         // A check over the changed apps records nothing; the whole way records the files.
-        // app0 is where the Pod Security warning of all apps points, and the warnings of
-        // the default deny `stage` gives app4 are in `stage`'s entry: their edits go the
-        // whole way.
+        // A move to another namespace, edits of app0 (where the Pod Security warning of all
+        // apps points) and of app4 (the warnings of the default deny `stage` gives it are in
+        // `stage`'s entry) go the whole way.
         let changed_only = spec_record(&cache) == record;
-        let whole_way = pick == 0 || (stage && pick == 4);
+        let whole_way = moves || pick == 0 || (stage && pick == 4);
         assert_eq!(changed_only, !whole_way, "round {round}: app{pick}");
         taken += usize::from(changed_only);
         let full = run(&dir.path().join("none"), &["check", s(&spec), "--out", s(&out)]);
@@ -504,5 +515,5 @@ fn edits_of_values_and_versions(stage: bool) {
         );
         run(&cache, &["check", s(&spec), "--out", s(&out)]).expect(0);
     }
-    assert!(taken >= 5, "the changed apps' way was taken {taken} times of 10");
+    assert!(taken >= 5, "the changed apps' way was taken {taken} times of 12");
 }
