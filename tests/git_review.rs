@@ -511,3 +511,60 @@ fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
         "with autocrlf the work tree is not taken for the index"
     );
 }
+
+#[test]
+fn a_staged_check_lays_out_the_staged_tree_linking_what_holds_its_staged_bytes() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    let tree: Vec<String> = ok(&dir, "git", &["ls-files", "k8s"])
+        .lines()
+        .filter(|p| p.ends_with(".yaml") && !p.contains("kustomization"))
+        .map(String::from)
+        .collect();
+    let (edited, staged) = (&tree[0], &tree[1]);
+    // The work tree differs from the index below the output root: an untracked note, and a
+    // hand edit not staged. The staged tree is what the staged spec renders.
+    std::fs::write(dir.join("k8s/NOTES.txt"), "notes\n").unwrap();
+    std::fs::write(dir.join(edited), "hand: edit\n").unwrap();
+    let (code, text) = run(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("k8s is up to date"),
+        "the staged pair is consistent:\n{text}"
+    );
+    assert!(
+        text.contains(edited.as_str()),
+        "the unstaged edit is listed:\n{text}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join(edited)).unwrap(), "hand: edit\n");
+    // A hand edit staged: the staged tree is stale, found in the file linked to its working
+    // copy (the two hold the same bytes).
+    std::fs::write(dir.join(staged), "staged: edit\n").unwrap();
+    ok(&dir, "git", &["add", staged]);
+    let (code, text) = run(
+        &dir,
+        "gitopsc",
+        &["check", "cluster.yaml", "--out", "k8s", "--staged"],
+    );
+    assert_eq!(code, 1, "{text}");
+    let in_root = staged.trim_start_matches("k8s/");
+    assert!(
+        text.contains("k8s is stale") && text.contains(&format!("blocked  {in_root}")),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(staged)).unwrap(),
+        "staged: edit\n"
+    );
+    // Nothing is left in the repository's folder.
+    let left: Vec<_> = std::fs::read_dir(dir.join(".git"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("gitopsc-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

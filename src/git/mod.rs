@@ -87,6 +87,51 @@ impl Repo {
         Ok(entries.len())
     }
 
+    /// Lays the staged files of `paths` out below `into`, as [`Repo::materialize`] does, but
+    /// links each regular file whose working copy holds its staged bytes — none of `differ`
+    /// (the unstaged changes; git must convert no file) — instead of writing it: a hard link
+    /// to the working copy, written after all when it cannot be made (another file system).
+    pub fn materialize_linked(
+        &self,
+        paths: &[&str],
+        into: &Path,
+        differ: &std::collections::HashSet<String>,
+    ) -> Result<usize, GitError> {
+        let entries = self.entries(Snapshot::Index, paths)?;
+        let mut written = Vec::new();
+        for entry in &entries {
+            let target = into.join(&entry.path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io_error(&target, &e))?;
+            }
+            let regular = matches!(entry.mode.as_str(), "100644" | "100755");
+            if !(regular
+                && !differ.contains(&entry.path)
+                && std::fs::hard_link(self.top.join(&entry.path), &target).is_ok())
+            {
+                written.push(entry);
+            }
+        }
+        let mut batch = CatFile::start(&self.top, written.iter().map(|e| e.oid.clone()).collect())?;
+        for entry in &written {
+            let bytes = batch.blob(&entry.oid)?;
+            let target = into.join(&entry.path);
+            if entry.mode == "120000" {
+                let link = String::from_utf8_lossy(&bytes).to_string();
+                symlink(&link, &target).map_err(|e| io_error(&target, &e))?;
+            } else {
+                std::fs::write(&target, &bytes).map_err(|e| io_error(&target, &e))?;
+            }
+        }
+        Ok(entries.len())
+    }
+
+    /// The repository's own folder (`.git`), absolute.
+    pub fn git_dir(&self) -> Result<PathBuf, GitError> {
+        let dir = run_git(Some(&self.top), &["rev-parse", "--absolute-git-dir"])?;
+        Ok(PathBuf::from(String::from_utf8_lossy(&dir).trim()))
+    }
+
     /// Files of `paths` whose working copy differs from the index (unstaged changes).
     pub fn unstaged(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
         let mut args = vec!["diff", "--name-only", "-z", "--"];

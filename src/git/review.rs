@@ -59,14 +59,22 @@ fn staged(
     repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
     let staged_spec = temp.path().join(&spec_rel);
     // The output root is checked where it is when it holds what is staged (its cache then
-    // applies); otherwise it is laid out of the index too.
-    let staged_out = if held.out {
-        repo.top.join(&out_rel)
-    } else {
-        repo.materialize(Snapshot::Index, &[&out_rel], temp.path())?;
-        let laid_out = temp.path().join(&out_rel);
-        create_dir(&laid_out)?;
-        laid_out
+    // applies); otherwise it is laid out of the index too: beside the repository's own
+    // folder, each file that holds its staged bytes linked to its working copy.
+    let out_temp = if held.out { None } else { Some(out_dir(&repo)?) };
+    let staged_out = match &out_temp {
+        None => repo.top.join(&out_rel),
+        Some(out_temp) => {
+            if repo.converts()? {
+                repo.materialize(Snapshot::Index, &[&out_rel], out_temp.path())?;
+            } else {
+                let differ = repo.unstaged(&[&out_rel])?.into_iter().collect();
+                repo.materialize_linked(&[&out_rel], out_temp.path(), &differ)?;
+            }
+            let laid_out = out_temp.path().join(&out_rel);
+            create_dir(&laid_out)?;
+            laid_out
+        }
     };
     let scratch = Style {
         scratch: true,
@@ -81,6 +89,9 @@ fn staged(
         cluster,
     );
     strip_prefix(&mut outcome, temp.path());
+    if let Some(out_temp) = &out_temp {
+        strip_prefix(&mut outcome, out_temp.path());
+    }
     strip_prefix(&mut outcome, &repo.top);
     if outcome.code == 2 {
         edit_report(&mut outcome, spec, |report| {
@@ -391,6 +402,15 @@ fn materialize_manifests(
 }
 
 /// A private temporary folder, removed when dropped.
+/// A private temporary folder in the repository's own folder, on the work tree's file system
+/// as a rule: where files linked to their working copies go.
+fn out_dir(repo: &super::Repo) -> Result<tempfile::TempDir, GitError> {
+    tempfile::Builder::new()
+        .prefix("gitopsc-staged-")
+        .tempdir_in(repo.git_dir()?)
+        .map_err(|e| GitError(format!("cannot make a temporary folder: {e}")))
+}
+
 fn temp_dir() -> Result<tempfile::TempDir, GitError> {
     tempfile::Builder::new()
         .prefix("gitopsc-git-")
