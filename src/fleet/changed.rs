@@ -102,6 +102,12 @@ pub fn compile_changed(
     let fleet = crate::fleet::expand::expand_some(loaded, Vec::new(), true).ok()?;
     (fleet.warnings.is_empty() && fleet.name == memo.fleet).then_some(())?;
     let index: Vec<usize> = std::iter::once(0).chain(wanted.iter().copied()).collect();
+    // The apps' files read (a shared file holds overrides of apps not read, too).
+    let read_files: BTreeSet<usize> = index
+        .iter()
+        .copied()
+        .filter(|f| !rec.shared.contains(f))
+        .collect();
     let starts = fleet.source.file_starts();
     (starts.len() == index.len()).then_some(())?;
     let layout = Layout::mapped(starts, index, whole.clone());
@@ -116,6 +122,7 @@ pub fn compile_changed(
             whole: &whole,
             changed: &changed_files,
             layout: &layout,
+            read: &read_files,
         },
         apps: &edit.apps,
         all_text: std::sync::OnceLock::new(),

@@ -361,6 +361,8 @@ pub struct Places<'a> {
     pub changed: &'a BTreeSet<usize>,
     /// The partial text's layout.
     pub layout: &'a Layout,
+    /// The files of apps read, by number: the changed ones and their neighbours'.
+    pub read: &'a BTreeSet<usize>,
 }
 
 impl Places<'_> {
@@ -542,6 +544,7 @@ pub fn warnings(
         }
     }
     let mut new = Vec::new();
+    let mut seen: Vec<Warning> = Vec::new();
     for d in found.iter().filter(|d| !d.is_error()) {
         let mut d = d.clone();
         d.message = format!("cluster `{cluster}`: {}", d.message);
@@ -563,8 +566,18 @@ pub fn warnings(
         } else {
             let w = Warning::record(std::slice::from_ref(&d)).pop()?;
             moved.contains(&w).then_some(())?;
+            seen.push(w);
         }
     }
+    // In a file of apps read, the last run's warnings are this run's too, both ways.
+    let unread = |w: &Warning| {
+        w.span
+            .is_none_or(|[start, _]| !places.read.contains(&places.file_now(start)))
+    };
+    moved
+        .iter()
+        .all(|w| unread(w) || DECIDED.iter().any(|c| c.as_str() == w.code) || seen.contains(w))
+        .then_some(())?;
     if moved.is_empty() && new.is_empty() {
         return Some(Vec::new());
     }
