@@ -70,8 +70,15 @@ impl Repo {
         into: &Path,
     ) -> Result<usize, GitError> {
         let entries = self.entries(snapshot, paths)?;
+        let all: Vec<&Entry> = entries.iter().collect();
+        self.write_entries(&all, into)?;
+        Ok(entries.len())
+    }
+
+    /// Writes `entries` below `into` from git's objects (asked for all at once).
+    fn write_entries(&self, entries: &[&Entry], into: &Path) -> Result<(), GitError> {
         let mut batch = CatFile::start(&self.top, entries.iter().map(|e| e.oid.clone()).collect())?;
-        for entry in &entries {
+        for entry in entries {
             let bytes = batch.blob(&entry.oid)?;
             let target = into.join(&entry.path);
             if let Some(parent) = target.parent() {
@@ -84,7 +91,7 @@ impl Repo {
                 std::fs::write(&target, &bytes).map_err(|e| io_error(&target, &e))?;
             }
         }
-        Ok(entries.len())
+        Ok(())
     }
 
     /// Lays the staged files of `paths` out below `into`, as [`Repo::materialize`] does, but
@@ -112,17 +119,7 @@ impl Repo {
                 written.push(entry);
             }
         }
-        let mut batch = CatFile::start(&self.top, written.iter().map(|e| e.oid.clone()).collect())?;
-        for entry in &written {
-            let bytes = batch.blob(&entry.oid)?;
-            let target = into.join(&entry.path);
-            if entry.mode == "120000" {
-                let link = String::from_utf8_lossy(&bytes).to_string();
-                symlink(&link, &target).map_err(|e| io_error(&target, &e))?;
-            } else {
-                std::fs::write(&target, &bytes).map_err(|e| io_error(&target, &e))?;
-            }
-        }
+        self.write_entries(&written, into)?;
         Ok(entries.len())
     }
 
