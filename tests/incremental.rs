@@ -498,6 +498,18 @@ fn edits_of_values_and_versions(stage: bool) {
             run(&dir.path().join("none"), &json).stdout,
             "round {round}: JSON"
         );
+        let diff = ["diff", s(&spec), "--out", s(&out)];
+        let (fast, full) = (run(&cache, &diff), run(&dir.path().join("none"), &diff));
+        assert_eq!(
+            (fast.code, &fast.stdout, &fast.stderr),
+            (full.code, &full.stdout, &full.stderr),
+            "round {round}: diff"
+        );
+        assert_eq!(
+            spec_record(&cache) == record,
+            !whole_way,
+            "round {round}: diff records"
+        );
         let built = run(&cache, &["build", s(&spec), "--out", s(&out)]);
         let fresh_out = dir.path().join(format!("fresh{round}"));
         let fresh = run(

@@ -84,10 +84,10 @@ fn run_fleet(run: Run) -> Outcome {
         ..
     } = run;
     // A check or build of a fleet whose files are untouched since a run expanded them takes
-    // their expansion from that run (crate::incremental::spec); one whose only changed files
-    // define apps is compiled over those apps (super::changed). A build over changed apps
+    // their expansion from that run (crate::incremental::spec); a check, diff or build of one
+    // whose only changed files define apps is compiled over those apps (super::changed). A build over changed apps
     // records: its clock tick is taken before any file of the spec is looked at.
-    if run.plain() && !style.full && matches!(mode, Mode::Check | Mode::Build { force: false }) {
+    if run.plain() && !style.full && matches!(mode, Mode::Check | Mode::Diff | Mode::Build { force: false }) {
         let recorder = if matches!(mode, Mode::Build { .. }) && cluster.is_none() && !style.scratch {
             crate::incremental::spec::begin(spec, out)
         } else {
@@ -95,7 +95,9 @@ fn run_fleet(run: Run) -> Outcome {
         };
         if let Some((memo, changed)) = crate::incremental::spec::recall_changed(spec, out) {
             if changed.is_empty() {
-                if let Some(outcome) = remembered(run, memo) {
+                if mode != Mode::Diff
+                    && let Some(outcome) = remembered(run, memo)
+                {
                     return outcome;
                 }
             } else if !style.scratch
