@@ -98,7 +98,7 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
 }
 
 /// The root and the parts `parts` (of all the spec's, in their order) joined: what a run over
-/// some of a fleet's files reads ([`crate::incremental::apps`]). A part read already is taken
+/// some of a fleet's files reads ([`super::changed`]). A part read already is taken
 /// from `read`. `None` when a file cannot be read or parsed, or does not join.
 pub fn load_some(
     files: &Files,

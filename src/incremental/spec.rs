@@ -3,7 +3,7 @@
 //!
 //! A run that expands a fleet without errors or warnings records, beside the tree cache, the
 //! stat of every file it read and every folder it walked for parts, and each cluster's input
-//! stamp ([`crate::target::input_of_cluster`]). The next run takes the stamps from the record
+//! stamp ([`super::stamp::input_of_cluster`]). The next run takes the stamps from the record
 //! when every recorded path still has its recorded size, times, inode and device, and changed
 //! strictly before the recording run began reading (a change in that clock tick, or later,
 //! is in doubt, as git's "racily clean" entries are). A file added to or removed from a
