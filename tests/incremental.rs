@@ -362,7 +362,7 @@ fn a_fleet_folder_named_relative_to_here_is_recorded_and_its_files_named_as_give
 
 /// The part file of app `n` of [`edited_fleet`]: in namespace `team<n % 3>`, depending on an
 /// earlier app, every fourth with a default deny (a warning in its own file), every third
-/// with a workload whose image and replicas follow `version` and `replicas`.
+/// with a workload whose image, replicas and CPU request follow `version` and `replicas`.
 fn app_part(n: usize, version: usize, replicas: usize) -> String {
     app_part_in(n, version, replicas, 0)
 }
@@ -381,7 +381,7 @@ fn app_part_in(n: usize, version: usize, replicas: usize, shift: usize) -> Strin
     };
     let workload = if n % 3 == 2 {
         format!(
-            "    workloads:\n      - name: web{n}\n        kind: Deployment\n        image: ghcr.io/example/app{n}:1.{version}.0\n        replicas: {replicas}\n        ports:\n          - {{name: http, port: 8080}}\n"
+            "    workloads:\n      - name: web{n}\n        kind: Deployment\n        image: ghcr.io/example/app{n}:1.{version}.0\n        replicas: {replicas}\n        resources: {{requests: {{cpu: {replicas}00m, memory: 64Mi}}, limits: {{memory: 128Mi}}}}\n        ports:\n          - {{name: http, port: 8080}}\n"
         )
     } else {
         String::new()
@@ -441,10 +441,11 @@ fn so_it_does_in_a_fleet_of_two_clusters_that_run_some_apps_each() {
     edits_of_values_and_versions(true);
 }
 
-/// Random edits of chart values and versions and of workloads' images and replicas, each of
-/// one app's file in place: `check`,
-/// its JSON and `build` say and write what a run without any cache does, and the edits of
-/// the apps whose files hold no warning decided by all apps take the changed apps' way.
+/// Random edits of chart values and versions and of workloads' images, replicas and resources,
+/// each of one app's file in place, and moves to another namespace: `check`, its JSON, `diff`
+/// and `build` say and write what a run without any cache does, and the edits within local
+/// fields of the apps whose files hold no warning decided by all apps take the changed apps'
+/// way.
 fn edits_of_values_and_versions(stage: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (spec, out, cache) = (

@@ -76,7 +76,8 @@ pub struct AppRecord {
 }
 
 /// The fields of an app that only the app's own checks, resolution and files read (`*`: every
-/// item of a list): its chart's values and version, and its workloads' images and replicas.
+/// item of a list): its chart's values and version, and its workloads' images, replicas and
+/// resources.
 /// No other app's check or resolution reads them (the catalogue in docs/performance.md), and
 /// no file of the cluster's own depends on them.
 pub const LOCAL: &[&[&str]] = &[
@@ -84,8 +85,11 @@ pub const LOCAL: &[&[&str]] = &[
     &["helm", "version"],
     &["workloads", "*", "image"],
     &["workloads", "*", "replicas"],
+    &["workloads", "*", "resources"],
     &["workloads", "*", "containers", "*", "image"],
+    &["workloads", "*", "containers", "*", "resources"],
     &["workloads", "*", "initContainers", "*", "image"],
+    &["workloads", "*", "initContainers", "*", "resources"],
 ];
 
 /// The sha256 of an app's data without its [`LOCAL`] fields: what other apps' checks,
