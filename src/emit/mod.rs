@@ -137,9 +137,8 @@ impl Stamp {
 }
 
 /// Whether the output root is exactly what this build rendered from this input before:
-/// the lock file of `owner`'s tree records `input`, the vendored charts folder beside the spec
-/// (in `spec_dir`) holds what it held, and every file the lock lists still has its hash (read
-/// and hashed, unless the cache records it untouched since and `full` is false:
+/// the lock file records it ([`recorded_for`]) and every file the lock lists still has its
+/// hash (read and hashed, unless the cache records it untouched since and `full` is false:
 /// [`crate::incremental::untouched`]). Returns the number of files and the spec's warnings
 /// then; `None` means "render and compare".
 pub fn unchanged_for(
@@ -149,6 +148,19 @@ pub fn unchanged_for(
     spec_dir: &Path,
     full: bool,
 ) -> Option<(usize, Vec<lock::Warning>)> {
+    let (lock, _) = recorded_for(root, owner, input, spec_dir)?;
+    crate::incremental::untouched(root, owner, &lock.files, full).then_some((lock.files.len(), lock.warnings))
+}
+
+/// The lock file of `owner`'s tree in `root`, parsed, and its bytes, when this build of
+/// gitopsc wrote it from `input` (not empty) with the vendored charts folder beside the spec
+/// (in `spec_dir`) holding what it holds now, and no interrupted build left a journal since.
+pub fn recorded_for(
+    root: &Path,
+    owner: &owner::Owner,
+    input: &str,
+    spec_dir: &Path,
+) -> Option<(Lock, Vec<u8>)> {
     if input.is_empty() {
         return None;
     }
@@ -168,7 +180,7 @@ pub fn unchanged_for(
     if std::fs::symlink_metadata(root.join(owner.dir()).join(journal::JOURNAL)).is_ok() {
         return None;
     }
-    crate::incremental::untouched(root, owner, &lock.files, full).then_some((lock.files.len(), lock.warnings))
+    Some((lock, bytes))
 }
 
 /// Errors that stop a comparison (reported as exit 2): the message, the help, and the code of

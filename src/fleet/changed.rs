@@ -5,7 +5,7 @@
 //! sends the run the whole way.
 
 use crate::Compiled;
-use crate::emit::lock::{Lock, Warning};
+use crate::emit::lock::Warning;
 use crate::emit::owner::Owner;
 use crate::incremental::apps::{self, ClusterRecord, Edit, Places, Record};
 use crate::incremental::stamp::Layout;
@@ -290,21 +290,10 @@ impl Context<'_> {
         overriding: Option<(usize, usize)>,
     ) -> Option<(String, Compiled)> {
         let owner = Owner::fleet_cluster(self.fleet, &rec.name);
-        let recorded = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
-        let lock_bytes = std::fs::read(self.out.join(owner.lock_path())).ok()?;
-        let lock = Lock::parse(&lock_bytes).ok()?;
-        let sure = lock.input == recorded.1
-            && lock.generator == crate::emit::lock::generator()
-            && Owner::of(&lock) == owner
-            && std::fs::symlink_metadata(self.out.join(owner.dir()).join(crate::emit::journal::JOURNAL))
-                .is_err();
-        sure.then_some(())?;
+        // The tree is what the recorded run built.
+        let (_, recorded) = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
         let spec_dir = crate::fleet::spec_dir(self.spec);
-        let dir = lock
-            .charts
-            .as_ref()
-            .map_or(crate::charts::DEFAULT_DIR, |c| c.dir.as_str());
-        (crate::charts::Folder::scan(&spec_dir, dir).stamp() == lock.charts).then_some(())?;
+        let (lock, lock_bytes) = crate::emit::recorded_for(self.out, &owner, recorded, &spec_dir)?;
         let (input, spec_hash) = apps::cluster_stamps(&cluster.loaded, rec, self.places.layout, self.apps)?;
         let mut loaded = cluster.loaded;
         declare_external(&mut loaded);

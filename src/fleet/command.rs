@@ -46,6 +46,16 @@ impl Run<'_> {
         )
     }
 
+    /// The clusters that left the fleet `fleet`, whose clusters are now `names`: compared with
+    /// nothing over the whole fleet; none for a run of one cluster.
+    fn left<'n>(&self, fleet: &str, names: impl Iterator<Item = &'n str>) -> Vec<String> {
+        if self.cluster.is_some() {
+            return Vec::new();
+        }
+        let names: Vec<&str> = names.collect();
+        super::retire::left(self.out, fleet, &names)
+    }
+
     /// Whether the run uses only what gitopsc has built in (no `--blueprints` or `--schemas`).
     fn plain(&self) -> bool {
         self.blueprints.is_none() && self.schemas.is_none()
@@ -120,13 +130,7 @@ fn run_fleet(run: Run) -> Outcome {
         Opened::Failed(outcome) => return outcome,
         Opened::Fleet(fleet) => fleet,
     };
-    // Over the whole fleet, the clusters that left it are compared with nothing.
-    let left = if cluster.is_none() {
-        let names: Vec<&str> = fleet.clusters.iter().map(|c| c.name.as_str()).collect();
-        super::retire::left(out, &fleet.name, &names)
-    } else {
-        Vec::new()
-    };
+    let left = run.left(&fleet.name, fleet.clusters.iter().map(|c| c.name.as_str()));
     let Fleet {
         source,
         name: fleet_name,
@@ -182,12 +186,7 @@ fn changed_apps(run: Run, changed: super::changed::Changed) -> Outcome {
         names,
         pending,
     } = changed;
-    let left = if run.cluster.is_none() {
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        super::retire::left(run.out, &fleet, &names)
-    } else {
-        Vec::new()
-    };
+    let left = run.left(&fleet, names.iter().map(String::as_str));
     let stamps: Vec<(String, String)> = clusters
         .iter()
         .map(|c| (c.name.clone(), c.input.clone()))
@@ -217,12 +216,7 @@ fn remembered(run: Run, memo: crate::incremental::spec::Memo) -> Option<Outcome>
         Some(name) => vec![memo.clusters.iter().find(|(n, _)| n == name)?],
         None => memo.clusters.iter().collect(),
     };
-    let left = if run.cluster.is_none() {
-        let names: Vec<&str> = memo.clusters.iter().map(|(n, _)| n.as_str()).collect();
-        super::retire::left(run.out, &memo.fleet, &names)
-    } else {
-        Vec::new()
-    };
+    let left = run.left(&memo.fleet, memo.clusters.iter().map(|(n, _)| n.as_str()));
     let targets = chosen
         .into_iter()
         .map(|(name, input)| {

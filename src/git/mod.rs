@@ -96,8 +96,9 @@ impl Repo {
 
     /// Lays the staged files of `paths` out below `into`, as [`Repo::materialize`] does, but
     /// links each regular file whose working copy holds its staged bytes — none of `differ`
-    /// (the unstaged changes; git must convert no file) — instead of writing it: a hard link
-    /// to the working copy, written after all when it cannot be made (another file system).
+    /// (the files whose working copy differs from the index; git must convert no file) —
+    /// instead of writing it: a hard link to the working copy, written after all when it
+    /// cannot be made (another file system, no working copy).
     pub fn materialize_linked(
         &self,
         paths: &[&str],

@@ -65,10 +65,10 @@ fn staged(
     let staged_out = match &out_temp {
         None => repo.top.join(&out_rel),
         Some(out_temp) => {
-            if repo.converts()? {
+            if held.converts {
                 repo.materialize(Snapshot::Index, &[&out_rel], out_temp.path())?;
             } else {
-                let differ = repo.unstaged(&[&out_rel])?.into_iter().collect();
+                let differ = held.differ.iter().cloned().collect();
                 repo.materialize_linked(&[&out_rel], out_temp.path(), &differ)?;
             }
             let laid_out = out_temp.path().join(&out_rel);
@@ -125,14 +125,22 @@ fn staged(
 struct Held {
     spec: bool,
     out: bool,
+    /// Whether git converts files.
+    converts: bool,
+    /// The files below either side that differ from the index or are untracked (none asked
+    /// for when git converts files or the output root is no folder).
+    differ: Vec<String>,
 }
 
 fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
     let (spec_abs, out_abs) = (repo.top.join(spec_rel), repo.top.join(out_rel));
-    if !out_abs.is_dir() || repo.converts()? {
+    let converts = repo.converts()?;
+    if !out_abs.is_dir() || converts {
         return Ok(Held {
             spec: false,
             out: false,
+            converts,
+            differ: Vec::new(),
         });
     }
     let folder = if spec_abs.is_dir() {
@@ -153,6 +161,8 @@ fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
     Ok(Held {
         spec: !differ.iter().any(|p| below(&folder, p)),
         out: !differ.iter().any(|p| below(out_rel, p)),
+        converts,
+        differ,
     })
 }
 

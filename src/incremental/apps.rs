@@ -3,9 +3,8 @@
 //!
 //! A run that records a fleet's expansion ([`super::spec`]) also records, beside it, what the
 //! rest of the fleet needs of each app of each cluster: its **outline** (the hash of its data
-//! without its chart values and chart version — the only fields no other app's checks,
-//! resolution or files read), its namespace and `dependsOn`, and its digests for the input
-//! stamp and the spec hash. A later run whose changed files are all parts that define the same
+//! without its [`LOCAL`] fields, which no other app's checks, resolution or files read), its
+//! namespace and `dependsOn`, and its digests for the input stamp and the spec hash. A later run whose changed files are all parts that define the same
 //! apps, each with its recorded outline as each cluster merges it, reads the root, the
 //! fleet's other shared parts and the files of the changed apps and their **neighbours**:
 //! the apps of their namespaces, the apps they depend on or reference, and the operators'
@@ -14,8 +13,9 @@
 //!
 //! Whatever is in doubt sends the run the whole way: an error, a neighbour that resolves to
 //! another key than the one its files were rendered from, a warning outside the changed files
-//! that the last run did not report, a warning decided by the order of all apps, patches,
-//! a changed vendored charts folder, a lock file that is not the recorded run's.
+//! that the last run did not report (or the reverse, in a neighbour's file), a warning
+//! decided by the order of all apps in a changed file, patches, a changed vendored charts
+//! folder, a lock file that is not the recorded run's.
 
 use super::stamp::{self, Layout};
 use super::{Cache, Entry, Reuse, Stat, folders_are_real};
@@ -389,7 +389,7 @@ pub fn cluster_stamps(
     layout: &Layout,
     changed: &BTreeSet<String>,
 ) -> Option<(String, String)> {
-    let unhex = |h: &str| super::unhex(h);
+    let unhex = super::unhex;
     let mut digests: Vec<[u8; 32]> = rec.apps.iter().map(|a| unhex(&a.digest)).collect::<Option<_>>()?;
     let mut data: Vec<[u8; 32]> = rec.apps.iter().map(|a| unhex(&a.data)).collect::<Option<_>>()?;
     let position: HashMap<String, usize> = rec
@@ -549,7 +549,12 @@ pub fn warnings(
     }
     let mut new = Vec::new();
     let mut seen: Vec<Warning> = Vec::new();
-    for d in found.iter().filter(|d| !d.is_error()) {
+    // This run read only part of the fleet: where it puts the warnings decided by all apps
+    // says nothing.
+    for d in found
+        .iter()
+        .filter(|d| !d.is_error() && !DECIDED.contains(&d.code))
+    {
         let mut d = d.clone();
         d.message = format!("cluster `{cluster}`: {}", d.message);
         if let Some(span) = d.span {
@@ -561,10 +566,6 @@ pub fn warnings(
         let in_changed = d
             .span
             .is_some_and(|s| places.changed.contains(&places.file_now(s.start)));
-        // This run read only part of the fleet: where it puts these says nothing.
-        if DECIDED.contains(&d.code) {
-            continue;
-        }
         if in_changed {
             new.push(d);
         } else {
