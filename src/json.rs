@@ -541,9 +541,12 @@ impl Report {
 impl JsonDiagnostic {
     fn new(d: &Diagnostic, source: Option<&Source>) -> JsonDiagnostic {
         let place = source.zip(d.span).map(|(src, span)| {
+            // A spec of several files: the name and line numbers are those of the span's file.
+            let first = src.first_line_at(span.start);
             let (line, column) = src.line_col(span.start);
             let (end_line, end_column) = src.line_col(span.end);
-            (src.name.clone(), line, column, end_line, end_column)
+            let name = src.name_at(span.start).to_string();
+            (name, line - first, column, end_line - first, end_column)
         });
         JsonDiagnostic {
             severity: match d.severity {

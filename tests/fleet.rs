@@ -730,6 +730,22 @@ fn errors_of_a_fleet_in_several_files_point_into_the_right_file() {
         let spec = format!("tests/fleets/split-errors/{case}");
         let run = gitopsc(&["--color", "never", "validate", &spec]).expect(2);
         insta::assert_snapshot!(case.replace('/', "_"), run.stderr);
+        // The JSON report names the same file, line and column as the text.
+        let shown: Vec<String> = run
+            .stderr
+            .lines()
+            .filter_map(|l| Some(l.split_once("─[")?.1.trim_end_matches(']').to_string()))
+            .collect();
+        let json = gitopsc(&["validate", "--format", "json", &spec]).expect(2);
+        let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        let placed: Vec<String> = report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["file"].is_string())
+            .map(|d| format!("{}:{}:{}", d["file"].as_str().unwrap(), d["line"], d["column"]))
+            .collect();
+        assert_eq!(placed, shown, "{case}");
     }
 }
 

@@ -147,6 +147,29 @@ impl Lock {
     }
 }
 
+/// The input stamp in the head of a lock file as [`Lock::to_bytes`] lays it out (empty when
+/// it records none), found without parsing the files it lists; `None` for any other layout.
+pub fn head_input(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes.get(..bytes.len().min(4096))?).ok()?;
+    let mut lines = text.lines();
+    (lines.next()? == "{").then_some(())?;
+    for line in lines {
+        let (key, value) = line.strip_prefix("  \"")?.split_once("\": ")?;
+        if matches!(key, "charts" | "warnings" | "files") {
+            return Some("");
+        }
+        let value = value.strip_suffix(',').unwrap_or(value);
+        let value = value.strip_prefix('"')?.strip_suffix('"')?;
+        if value.contains(['"', '\\']) {
+            return None;
+        }
+        if key == "input" {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// What the lock file names as its writer: `gitopsc <version>`.
 pub fn generator() -> String {
     format!("gitopsc {}", env!("CARGO_PKG_VERSION"))
@@ -175,6 +198,32 @@ mod tests {
         let text = br#"{"generator":"gitopsc 0","spec":"x","files":{"a/b.yaml":"1","../x":"2","/etc/passwd":"3","a/./c":"4"}}"#;
         let lock = Lock::parse(text).unwrap();
         assert_eq!(lock.files.keys().collect::<Vec<_>>(), vec!["a/b.yaml"]);
+    }
+
+    #[test]
+    fn the_input_is_read_from_the_head() {
+        let mut lock = Lock {
+            generator: "gitopsc 1".into(),
+            fleet: "f".into(),
+            spec: "sha256:ab".into(),
+            warnings: vec![Warning {
+                code: "GSC0101".into(),
+                message: "\n  \"input\": \"x\"".into(),
+                span: None,
+                label: None,
+                help: None,
+            }],
+            ..Lock::default()
+        };
+        lock.files.insert("x.yaml".into(), sha256_hex(b"x"));
+        assert_eq!(head_input(&lock.to_bytes()), Some(""));
+        lock.input = "sha256:cd".into();
+        assert_eq!(head_input(&lock.to_bytes()), Some("sha256:cd"));
+        assert_eq!(
+            head_input(br#"{"generator":"gitopsc 1","input":"sha256:cd"}"#),
+            None
+        );
+        assert_eq!(head_input(b"{\n  \"input\": \"a\\\"b\"\n}"), None);
     }
 
     #[test]

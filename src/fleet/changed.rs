@@ -125,7 +125,6 @@ pub fn compile_changed(
             read: &read_files,
         },
         apps: &edit.apps,
-        all_text: std::sync::OnceLock::new(),
     };
     let entries = cluster_entries(&fleet, &layout);
     let names: Vec<String> = fleet.clusters.iter().map(|c| c.name.clone()).collect();
@@ -275,8 +274,6 @@ struct Context<'a> {
     places: Places<'a>,
     /// The changed apps.
     apps: &'a BTreeSet<String>,
-    /// The fleet's whole text, read once when a warning is shown.
-    all_text: std::sync::OnceLock<Option<Source>>,
 }
 
 impl Context<'_> {
@@ -300,7 +297,7 @@ impl Context<'_> {
         let checked = crate::check_loaded(loaded, &spec_dir).ok()?;
         (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
         let (tree, mut reuse) = apps::tree_of_changed(self.out, &owner, &checked.model, &lock, self.apps)?;
-        let whole_text = || self.whole_text();
+        let whole_text = |spans: &[Span]| self.whole_text(spans);
         let warnings = apps::warnings(
             &self.places,
             overriding,
@@ -312,7 +309,8 @@ impl Context<'_> {
         let source = if warnings.is_empty() {
             Source::new(self.spec.display().to_string(), "")
         } else {
-            self.whole_text()?
+            let spans: Vec<Span> = warnings.iter().filter_map(|w| w.span).collect();
+            self.whole_text(&spans)?
         };
         let stamp = crate::emit::Stamp {
             input: input.clone(),
@@ -333,19 +331,36 @@ impl Context<'_> {
         Some((input, compiled))
     }
 
-    /// The fleet's whole text, as a run over all of it lays it out.
-    fn whole_text(&self) -> Option<Source> {
-        self.all_text
-            .get_or_init(|| {
-                let sources: Vec<Source> = self
-                    .memo
-                    .files
-                    .par_iter()
-                    .map(|f| crate::spec::load::read_text(f))
-                    .collect::<Option<_>>()?;
-                let (source, starts) = Source::composite(sources.first()?.name.clone(), &sources);
-                (starts == self.places.whole).then_some(source)
+    /// The fleet's whole text as a run over all of it lays it out, but for the files that
+    /// hold none of `spans`: those are left blank, at their length. A span's line and column
+    /// count from the start of its own file, so they are the whole text's.
+    fn whole_text(&self, spans: &[Span]) -> Option<Source> {
+        let whole = self.places.whole;
+        let last = self.memo.files.len().checked_sub(1)?;
+        let needed: BTreeSet<usize> = spans
+            .iter()
+            .flat_map(|s| [s.start, s.end.max(s.start + 1) - 1])
+            .map(|offset| self.places.file_now(offset))
+            .chain([last])
+            .collect();
+        let sources: Vec<Source> = self
+            .memo
+            .files
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if needed.contains(&i) {
+                    return crate::spec::load::read_text(f);
+                }
+                let len = whole.get(i + 1)?.checked_sub(*whole.get(i)?)?;
+                let mut blank = " ".repeat(len.saturating_sub(1));
+                if len > 0 {
+                    blank.push('\n');
+                }
+                Some(Source::new(f.display().to_string(), blank))
             })
-            .clone()
+            .collect::<Option<_>>()?;
+        let (source, starts) = Source::composite(sources.first()?.name.clone(), &sources);
+        (starts == whole).then_some(source)
     }
 }

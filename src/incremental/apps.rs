@@ -371,7 +371,7 @@ pub struct Places<'a> {
 
 impl Places<'_> {
     /// The number of the file that holds `offset` of the fleet's text now.
-    fn file_now(&self, offset: usize) -> usize {
+    pub fn file_now(&self, offset: usize) -> usize {
         self.whole.partition_point(|&s| s <= offset).saturating_sub(1)
     }
 }
@@ -516,7 +516,7 @@ pub fn warnings(
     found: &[Diagnostic],
     recorded: &[Warning],
     cluster: &str,
-    whole_text: &dyn Fn() -> Option<Source>,
+    whole_text: &dyn Fn(&[Span]) -> Option<Source>,
 ) -> Option<Vec<Diagnostic>> {
     let mut moved: Vec<Warning> = Vec::new();
     for w in recorded {
@@ -586,7 +586,11 @@ pub fn warnings(
     if moved.is_empty() && new.is_empty() {
         return Some(Vec::new());
     }
-    let text = whole_text()?;
+    let spans: Vec<Span> = moved
+        .iter()
+        .filter_map(|w| w.span.map(|[start, end]| Span::new(start, end)))
+        .collect();
+    let text = whole_text(&spans)?;
     let mut all: Vec<Diagnostic> = moved
         .iter()
         .map(|w| w.diagnostic(&text.text))
