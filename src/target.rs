@@ -6,6 +6,7 @@ use crate::incremental::stamp::input_of_cluster;
 use crate::source::Source;
 use crate::spec::load::Loaded;
 use crate::{Checked, Compiled, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// A spec to compile, and whose tree it is.
@@ -151,8 +152,10 @@ impl<'a> Target<'a> {
             Some(FleetCluster {
                 source: Err(files), ..
             }) => {
-                let sources: Option<Vec<Source>> =
-                    files.iter().map(|f| crate::spec::load::read_text(f)).collect();
+                let sources: Option<Vec<Source>> = files
+                    .par_iter()
+                    .map(|f| crate::spec::load::read_text(f))
+                    .collect();
                 let sources = sources?;
                 Some(Source::composite(sources.first()?.name.clone(), &sources).0)
             }

@@ -18,7 +18,7 @@
 //! folder, a lock file that is not the recorded run's.
 
 use super::stamp::{self, Layout};
-use super::{Cache, Entry, Reuse, Stat, folders_are_real};
+use super::{Cache, Reuse, Stat, folders_are_real};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::digest::{Hashing, hex};
 use crate::emit::lock::{Lock, Warning};
@@ -436,7 +436,7 @@ pub fn tree_of_changed(
     lock: &Lock,
     changed: &BTreeSet<String>,
 ) -> Option<(crate::render::Tree, Reuse)> {
-    let cache = Cache::read(out, owner)?;
+    let mut cache = Cache::read(out, owner)?;
     let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
     let mut all_keys: Vec<([u8; 32], String)> = cache
         .keys
@@ -484,15 +484,12 @@ pub fn tree_of_changed(
         })
         .collect::<Option<_>>()?;
     folders_are_real(out, kept.iter().map(|(p, _, _)| *p)).then_some(())?;
+    // Their records move from this cache into the next (each one's hash and stat are those
+    // found above).
     let entries = kept
         .iter()
-        .filter_map(|(p, h, stat)| {
-            let entry = Entry {
-                hash: (*h).clone(),
-                stat: (*stat)?,
-            };
-            Some(((*p).clone(), entry))
-        })
+        .filter(|(_, _, stat)| stat.is_some())
+        .filter_map(|(p, _, _)| cache.files.remove_entry(p.as_str()))
         .collect();
     let reuse = Reuse {
         keys,
