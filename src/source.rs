@@ -74,6 +74,41 @@ impl Source {
         (source, starts)
     }
 
+    /// [`Source::composite`] of files of which only some were read: each other one is a
+    /// blank of the length it has in the whole (spaces and a line break), which no span
+    /// points into. A span's line and column count from its own file's start, so they are
+    /// what the whole text gives.
+    pub fn composite_in_part(
+        name: impl Into<String>,
+        files: Vec<(String, Result<Source, usize>)>,
+    ) -> (Source, Vec<usize>) {
+        let len = files
+            .iter()
+            .map(|(_, f)| f.as_ref().map_or_else(|blank| *blank, |s| s.text.len() + 1))
+            .sum();
+        let mut text = String::with_capacity(len);
+        let mut starts = Vec::with_capacity(files.len());
+        let mut names = Vec::with_capacity(files.len());
+        for (file, read) in files {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            starts.push(text.len());
+            names.push(file);
+            match read {
+                Ok(source) => text.push_str(&source.text),
+                Err(0) => {}
+                Err(blank) => {
+                    text.extend(std::iter::repeat_n(' ', blank - 1));
+                    text.push('\n');
+                }
+            }
+        }
+        let mut source = Source::new(name, text);
+        source.files = Arc::new(starts.iter().copied().zip(names).collect());
+        (source, starts)
+    }
+
     /// The file that holds `offset`: its name, and the range of the text it covers.
     fn file_at(&self, offset: usize) -> (&str, std::ops::Range<usize>) {
         let i = self.files.partition_point(|(start, _)| *start <= offset);
@@ -240,6 +275,28 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_left_blank_keep_every_place_of_the_files_read() {
+        let files = [
+            Source::new("a.yaml", "a: 1\nb: 2"),
+            Source::new("b.yaml", "é: 1\n\nc: 3\n"),
+            Source::new("c.yaml", "d: 4\n"),
+        ];
+        let (whole, starts) = Source::composite("a.yaml", &files);
+        let part = |i: usize| {
+            let len = starts.get(i + 1).unwrap_or(&whole.text.len()) - starts[i];
+            let read = if i == 1 { Ok(files[1].clone()) } else { Err(len) };
+            (files[i].name.clone(), read)
+        };
+        let (blank, blank_starts) = Source::composite_in_part("a.yaml", (0..3).map(part).collect());
+        assert_eq!((blank_starts, blank.text.len()), (starts.clone(), whole.text.len()));
+        for offset in starts[1]..starts[2] {
+            let span = Span::new(offset, offset);
+            assert_eq!(blank.location(span), whole.location(span));
+            assert_eq!(blank.line_col(offset).1, whole.line_col(offset).1);
+        }
+    }
 
     #[test]
     fn positions_round_trip() {

@@ -332,8 +332,7 @@ impl Context<'_> {
     }
 
     /// The fleet's whole text as a run over all of it lays it out, but for the files that
-    /// hold none of `spans`: those are left blank, at their length. A span's line and column
-    /// count from the start of its own file, so they are the whole text's.
+    /// hold none of `spans`: those are left blank ([`Source::composite_in_part`]).
     fn whole_text(&self, spans: &[Span]) -> Option<Source> {
         let whole = self.places.whole;
         let last = self.memo.files.len().checked_sub(1)?;
@@ -343,24 +342,22 @@ impl Context<'_> {
             .map(|offset| self.places.file_now(offset))
             .chain([last])
             .collect();
-        let sources: Vec<Source> = self
+        let files: Vec<(String, Result<Source, usize>)> = self
             .memo
             .files
             .par_iter()
             .enumerate()
             .map(|(i, f)| {
-                if needed.contains(&i) {
-                    return crate::spec::load::read_text(f);
-                }
-                let len = whole.get(i + 1)?.checked_sub(*whole.get(i)?)?;
-                let mut blank = " ".repeat(len.saturating_sub(1));
-                if len > 0 {
-                    blank.push('\n');
-                }
-                Some(Source::new(f.display().to_string(), blank))
+                let read = if needed.contains(&i) {
+                    Ok(crate::spec::load::read_text(f)?)
+                } else {
+                    Err(whole.get(i + 1)?.checked_sub(*whole.get(i)?)?)
+                };
+                Some((f.display().to_string(), read))
             })
             .collect::<Option<_>>()?;
-        let (source, starts) = Source::composite(sources.first()?.name.clone(), &sources);
+        let name = files.first()?.0.clone();
+        let (source, starts) = Source::composite_in_part(name, files);
         (starts == whole).then_some(source)
     }
 }
