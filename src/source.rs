@@ -290,7 +290,10 @@ mod tests {
             (files[i].name.clone(), read)
         };
         let (blank, blank_starts) = Source::composite_in_part("a.yaml", (0..3).map(part).collect());
-        assert_eq!((blank_starts, blank.text.len()), (starts.clone(), whole.text.len()));
+        assert_eq!(
+            (blank_starts, blank.text.len()),
+            (starts.clone(), whole.text.len())
+        );
         for offset in starts[1]..starts[2] {
             let span = Span::new(offset, offset);
             assert_eq!(blank.location(span), whole.location(span));
