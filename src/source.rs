@@ -54,24 +54,8 @@ impl Source {
     /// `name`; a position in it is shown as the place in its file. Returns where each file
     /// starts.
     pub fn composite(name: impl Into<String>, files: &[Source]) -> (Source, Vec<usize>) {
-        let mut text = String::with_capacity(files.iter().map(|f| f.text.len() + 1).sum());
-        let mut starts = Vec::with_capacity(files.len());
-        for file in files {
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            starts.push(text.len());
-            text.push_str(&file.text);
-        }
-        let mut source = Source::new(name, text);
-        source.files = Arc::new(
-            starts
-                .iter()
-                .copied()
-                .zip(files.iter().map(|f| f.name.clone()))
-                .collect(),
-        );
-        (source, starts)
+        let read = files.iter().map(|f| (f.name.clone(), Ok(f.clone()))).collect();
+        Source::composite_in_part(name, read)
     }
 
     /// [`Source::composite`] of files of which only some were read: each other one is a

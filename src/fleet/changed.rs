@@ -298,7 +298,7 @@ impl Context<'_> {
         (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
         let (tree, mut reuse) = apps::tree_of_changed(self.out, &owner, &checked.model, &lock, self.apps)?;
         let whole_text = |spans: &[Span]| self.whole_text(spans);
-        let warnings = apps::warnings(
+        let (warnings, text) = apps::warnings(
             &self.places,
             overriding,
             &checked.warnings,
@@ -306,12 +306,7 @@ impl Context<'_> {
             &rec.name,
             &whole_text,
         )?;
-        let source = if warnings.is_empty() {
-            Source::new(self.spec.display().to_string(), "")
-        } else {
-            let spans: Vec<Span> = warnings.iter().filter_map(|w| w.span).collect();
-            self.whole_text(&spans)?
-        };
+        let source = text.unwrap_or_else(|| Source::new(self.spec.display().to_string(), ""));
         let stamp = crate::emit::Stamp {
             input: input.clone(),
             spec: spec_hash,

@@ -506,7 +506,8 @@ pub fn tree_of_changed(
 /// changed files, which this run's checks found. `None` when this run found one outside
 /// the changed files that the last did not, the last run had one decided by the order of all
 /// apps in a changed file, or one in `overriding` (the entry, in the text now, of a cluster
-/// that overrides a changed app).
+/// that overrides a changed app). With the text that shows them, made once by `whole_text`
+/// of their spans, when there are any.
 pub fn warnings(
     places: &Places,
     overriding: Option<(usize, usize)>,
@@ -514,7 +515,7 @@ pub fn warnings(
     recorded: &[Warning],
     cluster: &str,
     whole_text: &dyn Fn(&[Span]) -> Option<Source>,
-) -> Option<Vec<Diagnostic>> {
+) -> Option<(Vec<Diagnostic>, Option<Source>)> {
     let mut moved: Vec<Warning> = Vec::new();
     for w in recorded {
         let Some([start, end]) = w.span else {
@@ -581,11 +582,12 @@ pub fn warnings(
         .all(|w| unread(w) || DECIDED.iter().any(|c| c.as_str() == w.code) || seen.contains(w))
         .then_some(())?;
     if moved.is_empty() && new.is_empty() {
-        return Some(Vec::new());
+        return Some((Vec::new(), None));
     }
     let spans: Vec<Span> = moved
         .iter()
         .filter_map(|w| w.span.map(|[start, end]| Span::new(start, end)))
+        .chain(new.iter().filter_map(|d| d.span))
         .collect();
     let text = whole_text(&spans)?;
     let mut all: Vec<Diagnostic> = moved
@@ -594,7 +596,7 @@ pub fn warnings(
         .collect::<Option<_>>()?;
     all.extend(new);
     diagnostic::sort(&mut all);
-    Some(all)
+    Some((all, Some(text)))
 }
 
 #[cfg(test)]
