@@ -9,7 +9,7 @@ use crate::emit::review::{self, Review};
 use crate::emit::{self, Comparison, EmitError};
 use crate::json::{CommandName, FileCounts, ModelSummary, Report};
 use crate::render::{self, Stop};
-use crate::source::Source;
+use crate::source::{Source, Span};
 use crate::target::Target;
 use crate::{Compiled, Failure, Prepared, check_spec};
 use std::fmt::Write;
@@ -383,7 +383,7 @@ fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool)
         &cmp.owner,
         &compiled.model,
         &compiled.reuse,
-        &cmp.new_lock.files,
+        (&cmp.new_lock.files, &cmp.new_lock_bytes),
         &blocked,
     );
 }
@@ -409,7 +409,14 @@ fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<O
     let source = match text {
         Some(source) => source,
         None if recorded.is_empty() => Source::new(target.spec().display().to_string(), ""),
-        None => target.text()?,
+        None => {
+            let spans: Vec<Span> = recorded
+                .iter()
+                .filter_map(|w| w.span)
+                .map(|[s, e]| Span::new(s, e))
+                .collect();
+            target.text_at(&spans)?
+        }
     };
     let diags = recorded
         .iter()
@@ -636,7 +643,7 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         }
     };
     let n = match lock {
-        Ok(lock) => {
+        Ok((lock, bytes)) => {
             if !ctx.style.scratch {
                 let none = crate::incremental::Reuse::default();
                 crate::incremental::record(
@@ -644,7 +651,7 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
                     &stamp.owner,
                     &checked.model,
                     &none,
-                    &lock.files,
+                    (&lock.files, &bytes),
                     &Default::default(),
                 );
             }

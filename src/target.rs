@@ -3,7 +3,7 @@
 
 use crate::emit::owner::Owner;
 use crate::incremental::stamp::input_of_cluster;
-use crate::source::Source;
+use crate::source::{Source, Span};
 use crate::spec::load::Loaded;
 use crate::{Checked, Compiled, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
 use rayon::prelude::*;
@@ -20,8 +20,9 @@ pub struct Target<'a> {
 /// One cluster of a fleet.
 struct FleetCluster {
     owner: Owner,
-    /// The fleet's text (all its files); for a remembered cluster, the files to read it from.
-    source: Result<Source, Vec<PathBuf>>,
+    /// The fleet's text (all its files); for a remembered cluster, the files to read it from
+    /// and where each starts in it.
+    source: Result<Source, (Vec<PathBuf>, Vec<usize>)>,
     spec: Spec,
     /// The input stamp of the cluster's spec ([`crate::incremental::stamp::input_of_cluster`]).
     input: String,
@@ -59,10 +60,10 @@ impl<'a> Target<'a> {
         fleet: &str,
         cluster: &str,
         input: String,
-        files: Vec<PathBuf>,
+        text: (Vec<PathBuf>, Vec<usize>),
     ) -> Self {
         let owner = Owner::fleet_cluster(fleet, cluster);
-        Self::cluster(spec, owner, Err(files), Spec::Remembered, input)
+        Self::cluster(spec, owner, Err(text), Spec::Remembered, input)
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, checked.
@@ -116,7 +117,7 @@ impl<'a> Target<'a> {
     fn cluster(
         spec: &'a Path,
         owner: Owner,
-        source: Result<Source, Vec<PathBuf>>,
+        source: Result<Source, (Vec<PathBuf>, Vec<usize>)>,
         loaded: Spec,
         input: String,
     ) -> Self {
@@ -150,7 +151,8 @@ impl<'a> Target<'a> {
         match &self.cluster {
             Some(FleetCluster { source: Ok(s), .. }) => Some(s.clone()),
             Some(FleetCluster {
-                source: Err(files), ..
+                source: Err((files, _)),
+                ..
             }) => {
                 let sources: Option<Vec<Source>> = files
                     .par_iter()
@@ -165,6 +167,24 @@ impl<'a> Target<'a> {
                 Some(Source::new(self.spec.display().to_string(), text))
             }
         }
+    }
+
+    /// [`Target::text`] where `spans` are: the files of a remembered fleet that hold none of
+    /// them are left blank ([`crate::spec::load::read_in_part`]).
+    pub fn text_at(&self, spans: &[Span]) -> Option<Source> {
+        let Some(FleetCluster {
+            source: Err((files, starts)),
+            ..
+        }) = &self.cluster
+        else {
+            return self.text();
+        };
+        let wanted: std::collections::BTreeSet<usize> = spans
+            .iter()
+            .flat_map(|s| [s.start, s.end.max(s.start + 1) - 1])
+            .map(|offset| starts.partition_point(|&s| s <= offset).saturating_sub(1))
+            .collect();
+        crate::spec::load::read_in_part(files, starts, |i| wanted.contains(&i))
     }
 
     /// The input stamp of the spec whose file holds `text`: the text's for a cluster spec, the

@@ -431,6 +431,48 @@ fn spec_record(cache: &Path) -> Vec<u8> {
     std::fs::read(entry.path()).unwrap()
 }
 
+/// An untouched fleet of two clusters whose warnings point into several part files: a
+/// `check` and a `build` that take the recorded expansion (and read only the files the
+/// warnings are in) say what runs without any cache say, in text and in JSON.
+#[test]
+fn an_untouched_fleet_shows_its_recorded_warnings_in_their_own_files() {
+    use gitopsc::incremental::spec::recall_in;
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join("spec"),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    edited_fleet(&spec, 12, true);
+    for _ in 0..2 {
+        run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    assert!(
+        recall_in(&cache, &spec, &out).is_some(),
+        "the build recorded the fleet"
+    );
+    let none = dir.path().join("none");
+    for args in [
+        vec!["check", s(&spec), "--out", s(&out)],
+        vec!["check", "--format", "json", s(&spec), "--out", s(&out)],
+        vec!["check", "--cluster", "stage", s(&spec), "--out", s(&out)],
+        vec!["build", s(&spec), "--out", s(&out)],
+    ] {
+        let (fast, full) = (run(&cache, &args), run(&none, &args));
+        assert_eq!(
+            (fast.code, &fast.stdout, &fast.stderr),
+            (full.code, &full.stdout, &full.stderr),
+            "{args:?}"
+        );
+        assert_eq!(fast.code, 0, "{args:?}: {}", fast.stdout);
+    }
+    let shown = run(&cache, &["check", s(&spec), "--out", s(&out)]).stderr;
+    for file in ["apps/app3.yaml", "apps/app7.yaml", "fleet.yaml"] {
+        assert!(shown.contains(file), "a warning in {file}: {shown}");
+    }
+}
+
 #[test]
 fn an_edit_of_chart_values_or_version_compiles_the_changed_app_only_and_as_a_full_run() {
     edits_of_values_and_versions(false);

@@ -14,7 +14,7 @@ use super::lock::{self, LOCK_FILE, Lock, is_safe_relative, sha256_hex};
 use super::write::{io, put_streamed, remove_temps, step, temp_of, write_new};
 use super::{EmitError, Stamp};
 use std::collections::{BTreeSet, HashMap};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -120,8 +120,12 @@ impl Fresh {
     }
 
     /// Moves the written folders into place and writes the lock file of `files` (path,
-    /// hash); returns the lock file.
-    pub fn finish(self, mut files: Vec<(String, String)>, stamp: &Stamp) -> Result<Lock, EmitError> {
+    /// hash); returns the lock file and its bytes.
+    pub fn finish(
+        self,
+        mut files: Vec<(String, String)>,
+        stamp: &Stamp,
+    ) -> Result<(Lock, Vec<u8>), EmitError> {
         use rayon::slice::ParallelSliceMut;
         // Sorted on both cores: the map is then built in one pass.
         files.par_sort_unstable();
@@ -144,9 +148,10 @@ impl Fresh {
                 ..Lock::default()
             };
             step().map_err(|e| io("write", &self.root.join(LOCK_FILE), e))?;
-            put_streamed(&self.root, LOCK_FILE, |out| lock.write_to(out))
+            let bytes = lock.to_bytes();
+            put_streamed(&self.root, LOCK_FILE, |out| out.write_all(&bytes))
                 .map_err(|(p, e)| io("write", &p, e))?;
-            Ok(lock)
+            Ok((lock, bytes))
         })();
         let lock = match done {
             Ok(lock) => lock,
@@ -265,7 +270,7 @@ mod tests {
             let put = fresh.put(path.to_string(), Vec::new());
             assert!(matches!(put, Err(PutError::Unplanned)), "{path}: {put:?}");
         }
-        assert_eq!(fresh.finish(files, &stamp()).unwrap().files.len(), 3);
+        assert_eq!(fresh.finish(files, &stamp()).unwrap().0.files.len(), 3);
         assert_eq!(
             std::fs::read_to_string(root.join("workloads/a/b/c.yaml")).unwrap(),
             "workloads/a/b/c.yaml"

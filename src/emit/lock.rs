@@ -17,8 +17,16 @@ use std::path::{Component, Path};
 pub const LOCK_FILE: &str = "gitopsc.lock";
 
 /// The lock file's content.
+pub type Lock = LockOf<BTreeMap<String, String>>;
+
+/// A lock file read for all but its list of files ([`Lock::parse_head`]): what decides
+/// whether a tree is current, when the cache of the tree lists its files
+/// ([`crate::incremental::listed`]).
+pub type LockHead = LockOf<serde::de::IgnoredAny>;
+
+/// The lock file's content, with its list of files as `Files`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lock {
+pub struct LockOf<Files> {
     /// `gitopsc <version>` that wrote the tree.
     pub generator: String,
     /// The fleet whose cluster owns the files (empty for a cluster spec's tree).
@@ -43,7 +51,7 @@ pub struct Lock {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
     /// Every file gitopsc owns, relative to the output root, with its sha256.
-    pub files: BTreeMap<String, String>,
+    pub files: Files,
 }
 
 impl Lock {
@@ -128,6 +136,11 @@ impl Lock {
         let mut lock: Lock = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         lock.files.retain(|path, _| is_safe_relative(path));
         Ok(lock)
+    }
+
+    /// Parses a lock file but for its list of files, which is only skipped over.
+    pub fn parse_head(bytes: &[u8]) -> Result<LockHead, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
     }
 
     /// The lock file's bytes: stable JSON, one file per line (the order of the fields above).

@@ -82,6 +82,8 @@ pub struct Comparison {
     pub old_lock: Option<Lock>,
     /// The lock file a build writes.
     pub new_lock: Lock,
+    /// Its bytes.
+    pub new_lock_bytes: Vec<u8>,
     /// Whether the lock file on disk differs from the new one.
     pub lock_changed: bool,
     /// Folders of the tree that do not exist yet, the topmost of each missing subtree:
@@ -141,6 +143,9 @@ impl Stamp {
 /// hash (read and hashed, unless the cache records it untouched since and `full` is false:
 /// [`crate::incremental::untouched`]). Returns the number of files and the spec's warnings
 /// then; `None` means "render and compare".
+///
+/// When the cache lists the very lock file's files ([`crate::incremental::listed`]), the
+/// lock is read but for its list, and the files are checked from the cache's lines.
 pub fn unchanged_for(
     root: &Path,
     owner: &owner::Owner,
@@ -148,7 +153,14 @@ pub fn unchanged_for(
     spec_dir: &Path,
     full: bool,
 ) -> Option<(usize, Vec<lock::Warning>)> {
-    let (lock, _) = recorded_for(root, owner, input, spec_dir)?;
+    let bytes = lock_bytes_for(root, owner, input)?;
+    if !full && let Some((files, same)) = crate::incremental::listed(root, owner, &bytes) {
+        let head = Lock::parse_head(&bytes).ok()?;
+        records(root, owner, input, spec_dir, &head)?;
+        return same.then_some((files, head.warnings));
+    }
+    let lock = Lock::parse(&bytes).ok()?;
+    records(root, owner, input, spec_dir, &lock)?;
     crate::incremental::untouched(root, owner, &lock.files, full).then_some((lock.files.len(), lock.warnings))
 }
 
@@ -161,6 +173,15 @@ pub fn recorded_for(
     input: &str,
     spec_dir: &Path,
 ) -> Option<(Lock, Vec<u8>)> {
+    let bytes = lock_bytes_for(root, owner, input)?;
+    let lock = Lock::parse(&bytes).ok()?;
+    records(root, owner, input, spec_dir, &lock)?;
+    Some((lock, bytes))
+}
+
+/// The bytes of `owner`'s lock file in `root`, unless its head shows that it records
+/// another input than `input` (or `input` is empty).
+fn lock_bytes_for(root: &Path, owner: &owner::Owner, input: &str) -> Option<Vec<u8>> {
     if input.is_empty() {
         return None;
     }
@@ -169,8 +190,19 @@ pub fn recorded_for(
     lock::head_input(&bytes)
         .is_none_or(|head| head == input)
         .then_some(())?;
-    let lock = Lock::parse(&bytes).ok()?;
-    if lock.input != input || lock.generator != lock::generator() || owner::Owner::of(&lock) != *owner {
+    Some(bytes)
+}
+
+/// Whether `lock` records what this build of gitopsc wrote for `owner` from `input`, with the
+/// vendored charts folder in `spec_dir` as it is now, and no journal of an interrupted build.
+fn records<Files>(
+    root: &Path,
+    owner: &owner::Owner,
+    input: &str,
+    spec_dir: &Path,
+    lock: &lock::LockOf<Files>,
+) -> Option<()> {
+    if lock.input != input || lock.generator != lock::generator() || owner::Owner::of(lock) != *owner {
         return None;
     }
     // The same text names the same folder: the lock's is the spec's.
@@ -181,10 +213,9 @@ pub fn recorded_for(
     if crate::charts::Folder::scan(spec_dir, dir).stamp() != lock.charts {
         return None;
     }
-    if std::fs::symlink_metadata(root.join(owner.dir()).join(journal::JOURNAL)).is_ok() {
-        return None;
-    }
-    Some((lock, bytes))
+    std::fs::symlink_metadata(root.join(owner.dir()).join(journal::JOURNAL))
+        .is_err()
+        .then_some(())
 }
 
 /// Errors that stop a comparison (reported as exit 2): the message, the help, and the code of
@@ -270,7 +301,8 @@ pub fn compare_read(
         warnings: stamp.warnings.clone(),
         files: files.into_iter().collect(),
     };
-    let lock_changed = old_lock_bytes.is_none_or(|old| old != new_lock.to_bytes());
+    let new_lock_bytes = new_lock.to_bytes();
+    let lock_changed = old_lock_bytes.is_none_or(|old| old != new_lock_bytes);
     // Warnings sit at offsets in the text: a comment moves them, the tree stays current.
     // Vendored chart files are checked, not rendered: a change that passes the checks and
     // leaves the tree alone leaves it current.
@@ -281,6 +313,7 @@ pub fn compare_read(
         conflicts,
         old_lock,
         new_lock,
+        new_lock_bytes,
         lock_changed,
         lock_stale,
         new_dirs: dirs.missing,

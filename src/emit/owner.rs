@@ -51,7 +51,7 @@ impl Owner {
     }
 
     /// The owner recorded in a lock file.
-    pub fn of(lock: &Lock) -> Self {
+    pub fn of<Files>(lock: &super::lock::LockOf<Files>) -> Self {
         Owner {
             fleet: lock.fleet.clone(),
             cluster: lock.cluster.clone(),

@@ -10,7 +10,6 @@ use crate::emit::owner::Owner;
 use crate::incremental::apps::{self, ClusterRecord, Edit, Places, Record};
 use crate::incremental::stamp::Layout;
 use crate::source::{Source, Span};
-use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -55,7 +54,7 @@ impl Pending {
         } = self;
         record.memo = recorder.began();
         let apps = recorder.apps_path();
-        if recorder.record(&read, fleet, stamps) {
+        if recorder.record(&read, fleet, stamps, &record.starts) {
             record.write(&apps);
         }
     }
@@ -327,32 +326,13 @@ impl Context<'_> {
     }
 
     /// The fleet's whole text as a run over all of it lays it out, but for the files that
-    /// hold none of `spans`: those are left blank ([`Source::composite_in_part`]).
+    /// hold none of `spans`: those are left blank ([`crate::spec::load::read_in_part`]).
     fn whole_text(&self, spans: &[Span]) -> Option<Source> {
-        let whole = self.places.whole;
-        let last = self.memo.files.len().checked_sub(1)?;
         let needed: BTreeSet<usize> = spans
             .iter()
             .flat_map(|s| [s.start, s.end.max(s.start + 1) - 1])
             .map(|offset| self.places.file_now(offset))
-            .chain([last])
             .collect();
-        let files: Vec<(String, Result<Source, usize>)> = self
-            .memo
-            .files
-            .par_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let read = if needed.contains(&i) {
-                    Ok(crate::spec::load::read_text(f)?)
-                } else {
-                    Err(whole.get(i + 1)?.checked_sub(*whole.get(i)?)?)
-                };
-                Some((f.display().to_string(), read))
-            })
-            .collect::<Option<_>>()?;
-        let name = files.first()?.0.clone();
-        let (source, starts) = Source::composite_in_part(name, files);
-        (starts == whole).then_some(source)
+        crate::spec::load::read_in_part(&self.memo.files, self.places.whole, |i| needed.contains(&i))
     }
 }

@@ -164,7 +164,7 @@ fn run_fleet(run: Run) -> Outcome {
             .collect();
         if let Some(stamps) = stamps {
             let (began, apps) = (recorder.began(), recorder.apps_path());
-            if recorder.record(&read, &fleet_name, &stamps) {
+            if recorder.record(&read, &fleet_name, &stamps, &source.file_starts()) {
                 Record::new(began, &source, &defined, &listed, records).write(&apps);
             }
         }
@@ -220,8 +220,8 @@ fn remembered(run: Run, memo: crate::incremental::spec::Memo) -> Option<Outcome>
     let targets = chosen
         .into_iter()
         .map(|(name, input)| {
-            let target =
-                Target::remembered_cluster(run.spec, &memo.fleet, name, input.clone(), memo.files.clone());
+            let text = (memo.files.clone(), memo.starts.clone());
+            let target = Target::remembered_cluster(run.spec, &memo.fleet, name, input.clone(), text);
             (name.clone(), target)
         })
         .collect();

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 /// The first line of a cache file: its format, and the build of gitopsc that wrote it.
 fn header() -> String {
     format!(
-        "gitopsc-cache 1 {} {}",
+        "gitopsc-cache 2 {} {}",
         env!("CARGO_PKG_VERSION"),
         env!("GITOPSC_BUILD_ID")
     )
@@ -181,8 +181,12 @@ impl Cache {
         Some(cache)
     }
 
-    /// Reads one line: `a <key> <app>` or `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`.
+    /// Reads one line: `l <sha256 of the lock file>`, `a <key> <app>` or
+    /// `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`.
     fn line(&mut self, line: &str) -> Option<()> {
+        if line.starts_with("l ") {
+            return Some(());
+        }
         if let Some(key) = line.strip_prefix("a ") {
             let (key, name) = key.split_once(' ')?;
             self.keys.insert(unhex(key)?, name.to_string());
@@ -325,19 +329,21 @@ fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p String>) ->
 }
 
 /// Records, after a build of `model` into `root`, the keys of its apps and the files of the
-/// tree (`files`, path → hash, as its lock file lists them), but for `blocked` ones (left
-/// with other bytes than the lock records). Kept files carry their records; the others are
-/// stat'ed now. A cache that cannot be written is no error: the next run renders in full.
+/// tree (`files`, path → hash, as the lock file it wrote lists them, with that file's bytes),
+/// but for `blocked` ones (left with other bytes than the lock records). Kept files carry
+/// their records; the others are stat'ed now. A cache that lists every file of the lock file
+/// names the lock file by its sha256 ([`listed`]). A cache that cannot be written is no
+/// error: the next run renders in full.
 pub fn record(
     root: &Path,
     owner: &Owner,
     model: &Model,
     reuse: &Reuse,
-    files: &BTreeMap<String, String>,
+    lock: (&BTreeMap<String, String>, &[u8]),
     blocked: &HashSet<&str>,
 ) {
     if let Some(path) = cache_path(root, owner) {
-        record_at(&path, root, model, reuse, files, blocked);
+        record_at(&path, root, model, reuse, lock, blocked);
     }
 }
 
@@ -347,7 +353,7 @@ fn record_at(
     root: &Path,
     model: &Model,
     reuse: &Reuse,
-    files: &BTreeMap<String, String>,
+    (files, lock): (&BTreeMap<String, String>, &[u8]),
     blocked: &HashSet<&str>,
 ) {
     let keys: Vec<([u8; 32], &str)> = match &reuse.all_keys {
@@ -377,6 +383,11 @@ fn record_at(
         .collect();
     let mut text = header();
     text.push('\n');
+    if lines.len() == files.len() && lines.iter().all(Option::is_some) {
+        text.push_str("l ");
+        text.push_str(&sha256_hex(lock));
+        text.push('\n');
+    }
     for (key, name) in &keys {
         text.push_str("a ");
         text.push_str(&lock::hex(key));
@@ -413,13 +424,46 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>, full: bool) -> bool {
     let cache = if full { None } else { Cache::read(root, owner) };
     files.par_iter().all(|(path, hash)| {
-        if cache.as_ref().and_then(|c| c.untouched(root, path)) == Some(hash.as_str()) {
-            return true;
-        }
-        let target = root.join(path);
-        let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
-        is_file && std::fs::read(&target).is_ok_and(|b| sha256_hex(&b) == *hash)
+        cache.as_ref().and_then(|c| c.untouched(root, path)) == Some(hash.as_str()) || holds(root, path, hash)
     })
+}
+
+/// Whether the file at `path` in `root` is a regular file whose sha256 is `hash`.
+fn holds(root: &Path, path: &str, hash: &str) -> bool {
+    let target = root.join(path);
+    let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
+    is_file && std::fs::read(&target).is_ok_and(|b| sha256_hex(&b) == hash)
+}
+
+/// What the cache of `owner`'s tree in `root` says of its files when it lists exactly those
+/// of the lock file whose bytes are `lock`: how many there are, and whether each has its
+/// hash on disk ([`untouched`], line by line from the cache, with no lock file's list parsed
+/// or map built). `None` when it lists other files, or some were left out of it.
+pub fn listed(root: &Path, owner: &Owner, lock: &[u8]) -> Option<(usize, bool)> {
+    listed_at(&cache_path(root, owner)?, root, lock)
+}
+
+/// [`listed`] from the cache file at `path`.
+fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
+    let written = Stat::of(path)?.mtime;
+    let text = std::fs::read_to_string(path).ok()?;
+    let (head, rest) = text.split_once('\n')?;
+    let (named, rest) = rest.split_once('\n')?;
+    (head == header() && named.strip_prefix("l ")? == sha256_hex(lock)).then_some(())?;
+    let each = |line: &str| -> Option<(usize, bool)> {
+        let Some(file) = line.strip_prefix("f ") else {
+            return line.starts_with("a ").then_some((0, true));
+        };
+        let (hash, rest) = file.split_once(' ')?;
+        let (stat, path) = Stat::parse_fields(rest)?;
+        lock::is_safe_relative(path).then_some(())?;
+        let sure = stat.mtime < written && stat.ctime < written;
+        let same = (sure && Stat::of(&root.join(path)) == Some(stat)) || holds(root, path, hash);
+        Some((1, same))
+    };
+    rest.par_lines()
+        .map(each)
+        .try_reduce(|| (0, true), |a, b| Some((a.0 + b.0, a.1 && b.1)))
 }
 
 #[cfg(test)]
@@ -464,10 +508,10 @@ mod tests {
         assert!(full.reuse.kept.is_empty(), "no cache yet");
         let cmp = emit::compare(&out, &full.tree, &Kept::new(), &full.stamp, false).unwrap();
         emit::write::apply(&cmp, &full.tree).unwrap();
-        let written = cmp.new_lock.files;
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
-        record_at(&cache, &out, &full.model, &full.reuse, &written, &HashSet::new());
+        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes.as_slice());
+        record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
         let app_files: std::collections::BTreeSet<String> = full
             .model
             .apps
@@ -516,5 +560,37 @@ mod tests {
         let target = out.join(one);
         std::fs::write(&target, std::fs::read(&target).unwrap()).unwrap();
         assert!(read.untouched(&out, one).is_none(), "its change time moved");
+    }
+    #[test]
+    fn a_cache_lists_the_files_of_the_very_lock_file_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, out, cache) = (
+            dir.path().join("c.yaml"),
+            dir.path().join("out"),
+            dir.path().join("c.cache"),
+        );
+        std::fs::write(&path, spec(3, 1)).unwrap();
+        let full = render(&path, &cache, &out);
+        let cmp = emit::compare(&out, &full.tree, &Kept::new(), &full.stamp, false).unwrap();
+        emit::write::apply(&cmp, &full.tree).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes.as_slice());
+        let listed_at = |bytes: &[u8]| listed_at(&cache, &out, bytes);
+        record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
+        let n = cmp.new_lock.files.len();
+        assert_eq!(listed_at(&cmp.new_lock_bytes), Some((n, true)));
+        assert_eq!(listed_at(b"another lock file"), None, "another lock file");
+        // A file whose bytes change is read and hashed, and found changed.
+        let one = out.join(cmp.new_lock.files.keys().next().unwrap());
+        std::fs::write(&one, "changed: true\n").unwrap();
+        assert_eq!(listed_at(&cmp.new_lock_bytes), Some((n, false)));
+        // One put back as it was (another inode, new times) holds its hash.
+        let first = cmp.new_lock.files.keys().next().unwrap();
+        std::fs::write(&one, &full.tree[first]).unwrap();
+        assert_eq!(listed_at(&cmp.new_lock_bytes), Some((n, true)));
+        // A cache that leaves a file out names no lock file.
+        let blocked: HashSet<&str> = [first.as_str()].into();
+        record_at(&cache, &out, &full.model, &full.reuse, lock, &blocked);
+        assert_eq!(listed_at(&cmp.new_lock_bytes), None);
     }
 }

@@ -30,6 +30,8 @@ pub struct Memo {
     pub files: Vec<PathBuf>,
     /// The folders walked for parts, named so too.
     pub folders: Vec<PathBuf>,
+    /// Where each file starts in the fleet's text ([`crate::source::Source::composite`]).
+    pub starts: Vec<usize>,
     /// The clock tick the recording run began reading in.
     pub began: i128,
 }
@@ -76,12 +78,19 @@ fn begin_in(cache: &Path, spec: &Path, out: &Path) -> Option<Recorder> {
 }
 
 impl Recorder {
-    /// Records that the spec, read from `read` (files, then folders), expanded to `clusters`
-    /// (name, input stamp) of the fleet `fleet`. Nothing is recorded for a path outside the
+    /// Records that the spec, read from `read` (files, then folders, the files starting at
+    /// `starts` in the fleet's text), expanded to `clusters` (name, input stamp) of the
+    /// fleet `fleet`. Nothing is recorded for a path outside the
     /// spec's folder or a name that would not survive the record's lines; a record that
     /// cannot be written is no error (the next run expands the spec).
     /// Returns whether it was written.
-    pub fn record(self, read: &[PathBuf], fleet: &str, clusters: &[(String, String)]) -> bool {
+    pub fn record(
+        self,
+        read: &[PathBuf],
+        fleet: &str,
+        clusters: &[(String, String)],
+        starts: &[usize],
+    ) -> bool {
         let line_safe = |s: &str| !s.is_empty() && !s.contains(['\n', '\r', ' ']);
         if !line_safe(fleet) || clusters.iter().any(|(n, i)| !line_safe(n) || !line_safe(i)) {
             return false;
@@ -109,6 +118,11 @@ impl Recorder {
         for (name, input) in clusters {
             text.push_str(&format!("c {input} {name}\n"));
         }
+        text.push('s');
+        for start in starts {
+            text.push_str(&format!(" {start}"));
+        }
+        text.push('\n');
         text.extend(lines);
         write_atomically(&self.path, text.as_bytes()).is_ok()
     }
@@ -171,6 +185,7 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
         clusters: Vec::new(),
         files: Vec::new(),
         folders: Vec::new(),
+        starts: Vec::new(),
         began,
     };
     let mut paths = Vec::new();
@@ -178,6 +193,14 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
         if let Some(cluster) = line.strip_prefix("c ") {
             let (input, name) = cluster.split_once(' ')?;
             memo.clusters.push((name.to_string(), input.to_string()));
+            continue;
+        }
+        if let Some(starts) = line.strip_prefix('s') {
+            memo.starts = starts
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .ok()?;
             continue;
         }
         let (kind, rest) = line.split_at_checked(2)?;
@@ -241,10 +264,10 @@ mod tests {
         let recall = |spec: &Path, out: &Path| recall_in(&cache, spec, out);
         {
             std::thread::sleep(std::time::Duration::from_millis(20));
-            begin(&spec, &out).unwrap().record(&read, "f", &clusters);
+            begin(&spec, &out).unwrap().record(&read, "f", &clusters, &[0, 1]);
             let memo = recall(&spec, &out).expect("untouched");
             assert_eq!(memo.clusters, clusters);
-            assert_eq!(memo.files.len(), 2);
+            assert_eq!((memo.files.len(), memo.starts.as_slice()), (2, [0, 1].as_slice()));
             assert!(memo.files[1].ends_with("apps/x.yaml"));
             // A new part changes its folder.
             std::fs::write(spec.join("apps/y.yaml"), "c").unwrap();
@@ -252,7 +275,9 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
             let mut read = read.clone();
             read.push(spec.join("apps/y.yaml"));
-            begin(&spec, &out).unwrap().record(&read, "f", &clusters);
+            begin(&spec, &out)
+                .unwrap()
+                .record(&read, "f", &clusters, &[0, 2, 4]);
             assert!(recall(&spec, &out).is_some());
             // An edit that keeps the size changes the change time.
             std::fs::write(spec.join("apps/x.yaml"), "d").unwrap();
@@ -270,7 +295,7 @@ mod tests {
         let recorder = begin_in(&cache, &spec, &out).unwrap();
         // Written in the tick reading began in, or later: it may have been read before.
         std::fs::write(&spec, "b").unwrap();
-        recorder.record(std::slice::from_ref(&spec), "f", &[]);
+        recorder.record(std::slice::from_ref(&spec), "f", &[], &[0]);
         assert_eq!(recall_in(&cache, &spec, &out), None);
     }
 }

@@ -453,6 +453,36 @@ pub fn read_text(path: &Path) -> Option<Source> {
     })
 }
 
+/// The text of the spec files `files` as a run over all of them lays it out
+/// ([`Source::composite`]), each where `starts` places it, but for the files that `wanted`
+/// leaves out: those are blanks of their length ([`Source::composite_in_part`]). The last
+/// file is always read: no start records where it ends. `None` when a file cannot be read
+/// or does not end where the next one starts.
+pub fn read_in_part(
+    files: &[std::path::PathBuf],
+    starts: &[usize],
+    wanted: impl Fn(usize) -> bool + Sync,
+) -> Option<Source> {
+    use rayon::prelude::*;
+    (starts.len() == files.len()).then_some(())?;
+    let last = files.len().checked_sub(1)?;
+    let read: Vec<(String, Result<Source, usize>)> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let text = if i == last || wanted(i) {
+                Ok(read_text(f)?)
+            } else {
+                Err(starts.get(i + 1)?.checked_sub(*starts.get(i)?)?)
+            };
+            Some((f.display().to_string(), text))
+        })
+        .collect::<Option<_>>()?;
+    let name = read.first()?.0.clone();
+    let (source, laid) = Source::composite_in_part(name, read);
+    (laid == starts).then_some(source)
+}
+
 /// Parses spec text. See [`load`].
 pub fn parse(source: Source) -> Result<Loaded, LoadError> {
     // A byte-order mark is not content.
