@@ -289,13 +289,26 @@ impl Context<'_> {
         // The tree is what the recorded run built.
         let (_, recorded) = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
         let spec_dir = crate::fleet::spec_dir(self.spec);
-        let (lock, lock_bytes) = crate::emit::recorded_for(self.out, &owner, recorded, &spec_dir)?;
-        let (input, spec_hash) = apps::cluster_stamps(&cluster.loaded, rec, self.places.layout, self.apps)?;
+        // The lock file and the tree's cache are read while the part of the fleet read is
+        // checked.
         let mut loaded = cluster.loaded;
-        declare_external(&mut loaded);
-        let checked = crate::check_loaded(loaded, &spec_dir).ok()?;
+        let ((lock, cache), compiled) = rayon::join(
+            || {
+                rayon::join(
+                    || crate::emit::recorded_for(self.out, &owner, recorded, &spec_dir),
+                    || apps::tree_cache(self.out, &owner),
+                )
+            },
+            || {
+                let stamps = apps::cluster_stamps(&loaded, &mut *rec, self.places.layout, self.apps)?;
+                declare_external(&mut loaded);
+                Some((stamps, crate::check_loaded(loaded, &spec_dir).ok()?))
+            },
+        );
+        let ((lock, lock_bytes), cache) = (lock?, cache?);
+        let ((input, spec_hash), checked) = compiled?;
         (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
-        let (tree, mut reuse) = apps::tree_of_changed(self.out, &owner, &checked.model, &lock, self.apps)?;
+        let (tree, mut reuse) = apps::tree_of_changed(self.out, &checked.model, (&lock, cache), self.apps)?;
         let whole_text = |spans: &[Span]| self.whole_text(spans);
         let (warnings, text) = apps::warnings(
             &self.places,

@@ -426,17 +426,20 @@ pub fn cluster_stamps(
     Some((input, crate::spec::data_hash_from(&loaded.value, &data)))
 }
 
+/// The cache of `owner`'s tree in `out`, for [`tree_of_changed`].
+pub fn tree_cache(out: &Path, owner: &Owner) -> Option<Cache> {
+    Cache::read(out, owner)
+}
+
 /// The changed apps' files, rendered, and every other file of the tree taken from the
 /// cache: `None` when an app read here resolves to another key than the one its files
 /// were rendered from, or a file is not as the cache and the lock record it.
 pub fn tree_of_changed(
     out: &Path,
-    owner: &Owner,
     model: &crate::model::Model,
-    lock: &Lock,
+    (lock, mut cache): (&Lock, Cache),
     changed: &BTreeSet<String>,
 ) -> Option<(crate::render::Tree, Reuse)> {
-    let mut cache = Cache::read(out, owner)?;
     let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
     let mut all_keys: Vec<([u8; 32], String)> = cache
         .keys

@@ -120,7 +120,7 @@ struct Entry {
 
 /// A cache file, read.
 #[derive(Default)]
-struct Cache {
+pub struct Cache {
     /// The keys of the apps the build rendered, with each app's name.
     keys: FxHashMap<[u8; 32], String>,
     /// Every file of the tree: path → hash and stat.
