@@ -9,7 +9,7 @@ use super::schema::did_you_mean;
 use super::secrets::SecretType;
 use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// PgBouncer settings CloudNative-PG 1.30 lets through (`AllowedPgbouncerGenericConfigurationParameters`,
 /// `internal/webhook/v1/pooler_webhook.go`); the rest are the operator's own.
@@ -79,6 +79,7 @@ const POOLER_PHASE_SINCE: u32 = 30;
 /// Checks every app's poolers and cluster settings.
 pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let clusters = namespace_clusters(spec);
     for (i, app) in spec.apps.iter().enumerate() {
         let Some(pg) = &app.postgres else { continue };
         let pp = SpecPath::app(i).field(AppSpec::POSTGRES);
@@ -86,7 +87,8 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
             cnpg_only(pg, &pp, spans, &mut diags);
             continue;
         }
-        poolers(spec, app, pg, &pp, spans, &mut diags);
+        let theirs = clusters.get(app.namespace());
+        poolers(theirs, app, pg, &pp, spans, &mut diags);
         cluster_settings(app, pg, &pp, spans, &mut diags);
     }
     diags
@@ -120,7 +122,7 @@ fn cnpg_only(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Ve
 
 /// Pooler names, parameters, budgets, the operator version, and `connectVia`.
 fn poolers(
-    spec: &ClusterSpec,
+    clusters: Option<&BTreeSet<String>>,
     app: &super::AppSpec,
     pg: &PostgresSpec,
     pp: &SpecPath,
@@ -142,7 +144,6 @@ fn poolers(
         );
     }
     let cluster = pg.cluster_name(app.name.as_str());
-    let clusters = namespace_clusters(spec, app.namespace());
     let mut seen = BTreeSet::new();
     for (n, p) in pg.poolers.iter().enumerate() {
         let at = pp.field(PostgresSpec::POOLERS).index(n);
@@ -164,7 +165,7 @@ fn poolers(
                     .help("shorten the pooler's or the cluster's name: the Service is named `<cluster>-pooler-<name>`"),
             );
         }
-        if clusters.contains(object.as_str()) {
+        if clusters.is_some_and(|c| c.contains(object.as_str())) {
             diags.push(
                 Diagnostic::error(Code::PoolerInvalid, format!("the pooler `{object}` has the name of a database cluster of its namespace"))
                     .at(spans.value(&at.field(PoolerSpec::NAME)), "")
@@ -219,13 +220,25 @@ fn poolers(
     }
 }
 
-/// The names of the database clusters of a namespace.
-fn namespace_clusters(spec: &ClusterSpec, namespace: &str) -> BTreeSet<String> {
-    spec.apps
+/// The names of the database clusters of each namespace that holds an app with poolers
+/// (made once: a pooler is named apart from the clusters of its namespace).
+fn namespace_clusters(spec: &ClusterSpec) -> HashMap<&str, BTreeSet<String>> {
+    let pooled: HashSet<&str> = spec
+        .apps
         .iter()
-        .filter(|a| a.namespace() == namespace)
-        .filter_map(|a| a.postgres.as_ref().map(|pg| pg.cluster_name(a.name.as_str())))
-        .collect()
+        .filter(|a| a.postgres.as_ref().is_some_and(|pg| !pg.poolers.is_empty()))
+        .map(|a| a.namespace())
+        .collect();
+    let mut clusters: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for app in spec.apps.iter().filter(|a| pooled.contains(a.namespace())) {
+        if let Some(pg) = &app.postgres {
+            clusters
+                .entry(app.namespace())
+                .or_default()
+                .insert(pg.cluster_name(app.name.as_str()));
+        }
+    }
+    clusters
 }
 
 /// `synchronous` and the superuser.
