@@ -406,22 +406,31 @@ fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<O
         &target.spec_dir(),
         ctx.style.full,
     )?;
-    let source = match text {
-        Some(source) => source,
-        None if recorded.is_empty() => Source::new(target.spec().display().to_string(), ""),
+    // A fleet's text is read only in the files the warnings are in.
+    let (source, diags) = match text {
+        Some(source) => {
+            let len = source.text.len();
+            let diags = recorded
+                .iter()
+                .map(|w| w.diagnostic(len))
+                .collect::<Option<Vec<_>>>()?;
+            (source, diags)
+        }
+        None if recorded.is_empty() => (Source::new(target.spec().display().to_string(), ""), Vec::new()),
         None => {
             let spans: Vec<Span> = recorded
                 .iter()
                 .filter_map(|w| w.span)
                 .map(|[s, e]| Span::new(s, e))
                 .collect();
-            target.text_at(&spans)?
+            let text = target.text_at(&spans)?;
+            let diags = recorded
+                .iter()
+                .map(|w| text.show(w.diagnostic(text.whole_len())?))
+                .collect::<Option<Vec<_>>>()?;
+            (text.source, diags)
         }
     };
-    let diags = recorded
-        .iter()
-        .map(|w| w.diagnostic(&source.text))
-        .collect::<Option<Vec<Diagnostic>>>()?;
     let dir = out_dir.display();
     let stdout = if ctx.json() {
         let mut report = ctx.report().diagnostics(&diags, Some(&source));

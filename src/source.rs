@@ -55,42 +55,8 @@ impl Source {
     /// starts.
     pub fn composite(name: impl Into<String>, files: &[Source]) -> (Source, Vec<usize>) {
         let read = files.iter().map(|f| (f.name.clone(), Ok(f.clone()))).collect();
-        Source::composite_in_part(name, read)
-    }
-
-    /// [`Source::composite`] of files of which only some were read: each other one is a
-    /// blank of the length it has in the whole (spaces and a line break), which no span
-    /// points into. A span's line and column count from its own file's start, so they are
-    /// what the whole text gives.
-    pub fn composite_in_part(
-        name: impl Into<String>,
-        files: Vec<(String, Result<Source, usize>)>,
-    ) -> (Source, Vec<usize>) {
-        let len = files
-            .iter()
-            .map(|(_, f)| f.as_ref().map_or_else(|blank| *blank, |s| s.text.len() + 1))
-            .sum();
-        let mut text = String::with_capacity(len);
-        let mut starts = Vec::with_capacity(files.len());
-        let mut names = Vec::with_capacity(files.len());
-        for (file, read) in files {
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            starts.push(text.len());
-            names.push(file);
-            match read {
-                Ok(source) => text.push_str(&source.text),
-                Err(0) => {}
-                Err(blank) => {
-                    text.extend(std::iter::repeat_n(' ', blank - 1));
-                    text.push('\n');
-                }
-            }
-        }
-        let mut source = Source::new(name, text);
-        source.files = Arc::new(starts.iter().copied().zip(names).collect());
-        (source, starts)
+        let (sparse, starts) = Sparse::of(name, read);
+        (sparse.source, starts)
     }
 
     /// The file that holds `offset`: its name, and the range of the text it covers.
@@ -256,32 +222,159 @@ impl Source {
     }
 }
 
+/// The text of several files as [`Source::composite`] lays them out, of which only some
+/// were read: those alone, laid end to end the same way, each knowing where it starts in the
+/// whole. A span of the whole text within a file read is placed in it ([`Sparse::place`]) at
+/// the same line and column of the same file; the files not read cost nothing.
+#[derive(Debug, Clone)]
+pub struct Sparse {
+    /// The files read, laid end to end.
+    pub source: Source,
+    /// For each file read: where it starts in the whole text and in `source`, and its length.
+    places: Vec<(usize, usize, usize)>,
+    /// The length of the whole text.
+    whole_len: usize,
+}
+
+impl Sparse {
+    /// A text read whole.
+    pub fn whole(source: Source) -> Self {
+        let len = source.text.len();
+        Sparse {
+            source,
+            places: vec![(0, 0, len)],
+            whole_len: len,
+        }
+    }
+
+    /// `files`, each read or the length it has in the whole text, as the whole text lays them
+    /// out in a source named `name`; with where each file starts in the whole text.
+    pub fn of(name: impl Into<String>, files: Vec<(String, Result<Source, usize>)>) -> (Sparse, Vec<usize>) {
+        let len = files
+            .iter()
+            .filter_map(|(_, f)| f.as_ref().ok())
+            .map(|s| s.text.len() + 1)
+            .sum();
+        let mut text = String::with_capacity(len);
+        let mut starts = Vec::with_capacity(files.len());
+        let mut named = Vec::with_capacity(files.len());
+        let mut places = Vec::new();
+        // Where the whole text is, and whether it is empty or ends with a line break.
+        let (mut at, mut empty, mut broken) = (0, true, false);
+        for (file, read) in files {
+            if !empty && !broken {
+                at += 1;
+                broken = true;
+            }
+            starts.push(at);
+            match read {
+                Ok(source) => {
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    places.push((at, text.len(), source.text.len()));
+                    named.push((text.len(), file));
+                    text.push_str(&source.text);
+                    at += source.text.len();
+                    if !source.text.is_empty() {
+                        (empty, broken) = (false, source.text.ends_with('\n'));
+                    }
+                }
+                Err(0) => {}
+                Err(blank) => {
+                    at += blank;
+                    (empty, broken) = (false, true);
+                }
+            }
+        }
+        let mut source = Source::new(name, text);
+        source.files = Arc::new(named);
+        let sparse = Sparse {
+            source,
+            places,
+            whole_len: at,
+        };
+        (sparse, starts)
+    }
+
+    /// `d`, whose span is in the whole text, with its span placed in [`Sparse::source`] to be
+    /// shown there; `None` when the span lies in no file read (of a text not read whole).
+    pub fn show(&self, mut d: crate::diagnostic::Diagnostic) -> Option<crate::diagnostic::Diagnostic> {
+        if let Some(span) = d.span {
+            d.span = Some(self.place(span)?);
+        }
+        Some(d)
+    }
+
+    /// The length of the whole text.
+    pub fn whole_len(&self) -> usize {
+        self.whole_len
+    }
+
+    /// Where `span` of the whole text is in [`Sparse::source`]: `None` unless it lies within
+    /// one file read.
+    pub fn place(&self, span: Span) -> Option<Span> {
+        let i = self.places.partition_point(|&(start, _, _)| start <= span.start);
+        let &(whole, here, len) = self.places.get(i.checked_sub(1)?)?;
+        (span.end <= whole + len).then(|| Span::new(here + span.start - whole, here + span.end - whole))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn files_left_blank_keep_every_place_of_the_files_read() {
+    fn files_not_read_keep_every_place_of_the_files_read() {
         let files = [
             Source::new("a.yaml", "a: 1\nb: 2"),
             Source::new("b.yaml", "é: 1\n\nc: 3\n"),
-            Source::new("c.yaml", "d: 4\n"),
+            Source::new("e.yaml", ""),
+            Source::new("c.yaml", "d: 4"),
+            Source::new("d.yaml", "f: 5\n"),
         ];
         let (whole, starts) = Source::composite("a.yaml", &files);
-        let part = |i: usize| {
-            let len = starts.get(i + 1).unwrap_or(&whole.text.len()) - starts[i];
-            let read = if i == 1 { Ok(files[1].clone()) } else { Err(len) };
-            (files[i].name.clone(), read)
-        };
-        let (blank, blank_starts) = Source::composite_in_part("a.yaml", (0..3).map(part).collect());
-        assert_eq!(
-            (blank_starts, blank.text.len()),
-            (starts.clone(), whole.text.len())
-        );
-        for offset in starts[1]..starts[2] {
-            let span = Span::new(offset, offset);
-            assert_eq!(blank.location(span), whole.location(span));
-            assert_eq!(blank.line_col(offset).1, whole.line_col(offset).1);
+        for read in [[1, 3], [0, 4], [3, 4]] {
+            let part = |i: usize| {
+                let len = starts.get(i + 1).unwrap_or(&whole.text.len()) - starts[i];
+                let text = if read.contains(&i) {
+                    Ok(files[i].clone())
+                } else {
+                    Err(len)
+                };
+                (files[i].name.clone(), text)
+            };
+            let (sparse, sparse_starts) = Sparse::of("a.yaml", (0..5).map(part).collect());
+            assert_eq!(
+                (sparse_starts, sparse.whole_len()),
+                (starts.clone(), whole.text.len())
+            );
+            for &i in &read {
+                let end = starts[i] + files[i].text.len();
+                for offset in starts[i]..=end {
+                    let span = Span::new(offset, end);
+                    let placed = sparse.place(span).unwrap();
+                    assert_eq!(
+                        sparse.source.location(placed),
+                        whole.location(span),
+                        "{read:?} {offset}"
+                    );
+                    let in_file = |s: &Source, at: usize| {
+                        let (line, col) = s.line_col(at);
+                        (line - s.first_line_at(at), col)
+                    };
+                    assert_eq!(
+                        in_file(&sparse.source, placed.start),
+                        in_file(&whole, offset),
+                        "{read:?} {offset}"
+                    );
+                    assert_eq!(sparse.source.name_at(placed.start), whole.name_at(offset));
+                }
+            }
+            let unread = (0..5)
+                .find(|i| !read.contains(i) && !files[*i].text.is_empty())
+                .unwrap();
+            assert_eq!(sparse.place(Span::new(starts[unread], starts[unread] + 1)), None);
         }
     }
 

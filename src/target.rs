@@ -3,7 +3,7 @@
 
 use crate::emit::owner::Owner;
 use crate::incremental::stamp::input_of_cluster;
-use crate::source::{Source, Span};
+use crate::source::{Source, Span, Sparse};
 use crate::spec::load::Loaded;
 use crate::{Checked, Compiled, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
 use rayon::prelude::*;
@@ -22,7 +22,7 @@ struct FleetCluster {
     owner: Owner,
     /// The fleet's text (all its files); for a remembered cluster, the files to read it from
     /// and where each starts in it.
-    source: Result<Source, (Vec<PathBuf>, Vec<usize>)>,
+    source: Result<Sparse, (Vec<PathBuf>, Vec<usize>)>,
     spec: Spec,
     /// The input stamp of the cluster's spec ([`crate::incremental::stamp::input_of_cluster`]).
     input: String,
@@ -48,7 +48,7 @@ impl<'a> Target<'a> {
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, expanded; `input` is
     /// its stamp ([`crate::incremental::stamp::input_of_cluster`]).
     pub fn fleet_cluster(spec: &'a Path, fleet: &str, cluster: &str, loaded: Loaded, input: String) -> Self {
-        let source = loaded.source.clone();
+        let source = Sparse::whole(loaded.source.clone());
         let owner = Owner::fleet_cluster(fleet, cluster);
         Self::cluster(spec, owner, Ok(source), Spec::Loaded(Box::new(loaded)), input)
     }
@@ -74,9 +74,9 @@ impl<'a> Target<'a> {
         checked: Checked,
         input: String,
     ) -> Self {
-        let source = checked.source.clone();
+        let text = Sparse::whole(checked.source.clone());
         let owner = Owner::fleet_cluster(fleet, cluster);
-        Self::cluster(spec, owner, Ok(source), Spec::Checked(Box::new(checked)), input)
+        Self::cluster(spec, owner, Ok(text), Spec::Checked(Box::new(checked)), input)
     }
 
     /// The cluster `cluster` of the fleet `fleet` in the file `spec`, compiled over its
@@ -84,12 +84,12 @@ impl<'a> Target<'a> {
     pub fn compiled_cluster(
         spec: &'a Path,
         (fleet, cluster): (&str, &str),
-        compiled: Compiled,
+        (compiled, text): (Compiled, Option<Sparse>),
         input: String,
     ) -> Self {
-        let source = compiled.source.clone();
+        let text = text.unwrap_or_else(|| Sparse::whole(compiled.source.clone()));
         let owner = Owner::fleet_cluster(fleet, cluster);
-        Self::cluster(spec, owner, Ok(source), Spec::Compiled(Box::new(compiled)), input)
+        Self::cluster(spec, owner, Ok(text), Spec::Compiled(Box::new(compiled)), input)
     }
 
     /// The cluster's tree, when it was compiled already against the lock file that `out`
@@ -117,7 +117,7 @@ impl<'a> Target<'a> {
     fn cluster(
         spec: &'a Path,
         owner: Owner,
-        source: Result<Source, (Vec<PathBuf>, Vec<usize>)>,
+        source: Result<Sparse, (Vec<PathBuf>, Vec<usize>)>,
         loaded: Spec,
         input: String,
     ) -> Self {
@@ -149,7 +149,7 @@ impl<'a> Target<'a> {
     /// the fleet's (all its files). `None` when the file cannot be read.
     pub fn text(&self) -> Option<Source> {
         match &self.cluster {
-            Some(FleetCluster { source: Ok(s), .. }) => Some(s.clone()),
+            Some(FleetCluster { source: Ok(s), .. }) => Some(s.source.clone()),
             Some(FleetCluster {
                 source: Err((files, _)),
                 ..
@@ -169,15 +169,16 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// [`Target::text`] where `spans` are: the files of a remembered fleet that hold none of
-    /// them are left blank ([`crate::spec::load::read_in_part`]).
-    pub fn text_at(&self, spans: &[Span]) -> Option<Source> {
-        let Some(FleetCluster {
-            source: Err((files, starts)),
-            ..
-        }) = &self.cluster
-        else {
-            return self.text();
+    /// [`Target::text`] where `spans` (of the whole text) are: the files of a remembered fleet
+    /// that hold none of them are not read ([`crate::spec::load::read_in_part`]); a cluster
+    /// compiled over its changed apps has the files its own warnings are in.
+    pub fn text_at(&self, spans: &[Span]) -> Option<Sparse> {
+        let (files, starts) = match &self.cluster {
+            Some(FleetCluster { source: Ok(text), .. }) => return Some(text.clone()),
+            Some(FleetCluster {
+                source: Err(unread), ..
+            }) => unread,
+            None => return self.text().map(Sparse::whole),
         };
         let wanted: std::collections::BTreeSet<usize> = spans
             .iter()

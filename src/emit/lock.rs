@@ -112,14 +112,14 @@ impl Warning {
             .collect()
     }
 
-    /// The warning as a diagnostic in the spec's `text`; a span outside the text (a lock file
-    /// edited by hand) is dropped, and the warning printed without a place. `None` when its
-    /// code is none of this build's (the tree is then rendered anew).
-    pub fn diagnostic(&self, text: &str) -> Option<Diagnostic> {
+    /// The warning as a diagnostic in the spec's text, `len` bytes long; a span outside the
+    /// text (a lock file edited by hand) is dropped, and the warning printed without a place.
+    /// `None` when its code is none of this build's (the tree is then rendered anew).
+    pub fn diagnostic(&self, len: usize) -> Option<Diagnostic> {
         let code = Code::parse(&self.code).filter(|c| c.as_str() == self.code)?;
         let span = self
             .span
-            .filter(|&[start, end]| start <= end && end <= text.len())
+            .filter(|&[start, end]| start <= end && end <= len)
             .map(|[start, end]| Span::new(start, end));
         let mut d = Diagnostic::warning(code, self.message.clone());
         d.span = span;
@@ -257,8 +257,8 @@ mod tests {
             .help("help");
         let recorded = Warning::record(&[d.clone(), Diagnostic::error(Code::UnknownField, "e")]);
         assert_eq!(recorded.len(), 1, "errors are not recorded");
-        assert_eq!(recorded[0].diagnostic("0123456"), Some(d));
-        let outside = recorded[0].diagnostic("012").unwrap();
+        assert_eq!(recorded[0].diagnostic(7), Some(d));
+        let outside = recorded[0].diagnostic(3).unwrap();
         assert_eq!(
             (outside.span, outside.label),
             (None, None),

@@ -9,7 +9,7 @@ use crate::emit::lock::Warning;
 use crate::emit::owner::Owner;
 use crate::incremental::apps::{self, ClusterRecord, Edit, Places, Record};
 use crate::incremental::stamp::Layout;
-use crate::source::{Source, Span};
+use crate::source::{Source, Span, Sparse};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -34,6 +34,9 @@ pub struct ChangedCluster {
     pub input: String,
     /// Its tree, with the lock file it was compiled against.
     pub compiled: Compiled,
+    /// The fleet's text its warnings are shown in, when it has warnings: the files they are
+    /// in, each standing for its place in the whole text.
+    pub text: Option<Sparse>,
 }
 
 /// The records a build over the changed apps leaves for the next run.
@@ -140,11 +143,12 @@ pub fn compile_changed(
         } else {
             None
         };
-        let (input, compiled) = ctx.cluster(cluster, c, overriding)?;
+        let (input, compiled, text) = ctx.cluster(cluster, c, overriding)?;
         clusters.push(ChangedCluster {
             name: c.name.clone(),
             input,
             compiled,
+            text,
         });
     }
     (only.is_none() || !clusters.is_empty()).then_some(())?;
@@ -284,7 +288,7 @@ impl Context<'_> {
         cluster: crate::fleet::expand::Cluster,
         rec: &mut ClusterRecord,
         overriding: Option<(usize, usize)>,
-    ) -> Option<(String, Compiled)> {
+    ) -> Option<(String, Compiled, Option<Sparse>)> {
         let owner = Owner::fleet_cluster(self.fleet, &rec.name);
         // The tree is what the recorded run built.
         let (_, recorded) = self.memo.clusters.iter().find(|(n, _)| *n == rec.name)?;
@@ -318,13 +322,23 @@ impl Context<'_> {
             &rec.name,
             &whole_text,
         )?;
-        let source = text.unwrap_or_else(|| Source::new(self.spec.display().to_string(), ""));
         let stamp = crate::emit::Stamp {
             input: input.clone(),
             spec: spec_hash,
             charts: checked.charts,
             warnings: Warning::record(&warnings),
             owner,
+        };
+        // Recorded at their places in the whole text, shown in the files read.
+        let (source, warnings) = match &text {
+            Some(text) => {
+                let shown = warnings
+                    .into_iter()
+                    .map(|d| text.show(d))
+                    .collect::<Option<_>>()?;
+                (text.source.clone(), shown)
+            }
+            None => (Source::new(self.spec.display().to_string(), ""), warnings),
         };
         reuse.read = Some((lock, lock_bytes));
         let compiled = Compiled {
@@ -335,12 +349,12 @@ impl Context<'_> {
             stamp,
             warnings,
         };
-        Some((input, compiled))
+        Some((input, compiled, text))
     }
 
     /// The fleet's whole text as a run over all of it lays it out, but for the files that
-    /// hold none of `spans`: those are left blank ([`crate::spec::load::read_in_part`]).
-    fn whole_text(&self, spans: &[Span]) -> Option<Source> {
+    /// hold none of `spans`: those are not read ([`crate::spec::load::read_in_part`]).
+    fn whole_text(&self, spans: &[Span]) -> Option<Sparse> {
         let needed: BTreeSet<usize> = spans
             .iter()
             .flat_map(|s| [s.start, s.end.max(s.start + 1) - 1])

@@ -194,7 +194,7 @@ fn changed_apps(run: Run, changed: super::changed::Changed) -> Outcome {
     let targets = clusters
         .into_iter()
         .map(|c| {
-            let target = Target::compiled_cluster(run.spec, (&fleet, &c.name), c.compiled, c.input);
+            let target = Target::compiled_cluster(run.spec, (&fleet, &c.name), (c.compiled, c.text), c.input);
             (c.name, target)
         })
         .collect();

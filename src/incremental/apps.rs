@@ -23,7 +23,7 @@ use crate::diagnostic::{self, Code, Diagnostic};
 use crate::digest::{Hashing, hex};
 use crate::emit::lock::{Lock, Warning};
 use crate::emit::owner::Owner;
-use crate::source::{Source, Span};
+use crate::source::{Source, Span, Sparse};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -517,8 +517,8 @@ pub fn warnings(
     found: &[Diagnostic],
     recorded: &[Warning],
     cluster: &str,
-    whole_text: &dyn Fn(&[Span]) -> Option<Source>,
-) -> Option<(Vec<Diagnostic>, Option<Source>)> {
+    whole_text: &dyn Fn(&[Span]) -> Option<Sparse>,
+) -> Option<(Vec<Diagnostic>, Option<Sparse>)> {
     let mut moved: Vec<Warning> = Vec::new();
     for w in recorded {
         let Some([start, end]) = w.span else {
@@ -593,10 +593,16 @@ pub fn warnings(
         .chain(new.iter().filter_map(|d| d.span))
         .collect();
     let text = whole_text(&spans)?;
+    // Each in a file read, to be shown there (the caller places them once the lock file's
+    // record of them is made).
     let mut all: Vec<Diagnostic> = moved
         .iter()
-        .map(|w| w.diagnostic(&text.text))
+        .map(|w| w.diagnostic(text.whole_len()))
         .collect::<Option<_>>()?;
+    all.iter()
+        .chain(&new)
+        .all(|d| d.span.is_none_or(|s| text.place(s).is_some()))
+        .then_some(())?;
     all.extend(new);
     diagnostic::sort(&mut all);
     Some((all, Some(text)))

@@ -8,7 +8,7 @@
 //! `0777`) are refused, so the spec means the same to every tool that reads it.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::source::{Source, Span};
+use crate::source::{Source, Span, Sparse};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -455,14 +455,14 @@ pub fn read_text(path: &Path) -> Option<Source> {
 
 /// The text of the spec files `files` as a run over all of them lays it out
 /// ([`Source::composite`]), each where `starts` places it, but for the files that `wanted`
-/// leaves out: those are blanks of their length ([`Source::composite_in_part`]). The last
-/// file is always read: no start records where it ends. `None` when a file cannot be read
-/// or does not end where the next one starts.
+/// leaves out: those are not read ([`Sparse`]). The last file is always read: no start
+/// records where it ends. `None` when a file cannot be read or does not end where the next
+/// one starts.
 pub fn read_in_part(
     files: &[std::path::PathBuf],
     starts: &[usize],
     wanted: impl Fn(usize) -> bool + Sync,
-) -> Option<Source> {
+) -> Option<Sparse> {
     use rayon::prelude::*;
     (starts.len() == files.len()).then_some(())?;
     let last = files.len().checked_sub(1)?;
@@ -479,8 +479,8 @@ pub fn read_in_part(
         })
         .collect::<Option<_>>()?;
     let name = read.first()?.0.clone();
-    let (source, laid) = Source::composite_in_part(name, read);
-    (laid == starts).then_some(source)
+    let (text, laid) = Sparse::of(name, read);
+    (laid == starts).then_some(text)
 }
 
 /// Parses spec text. See [`load`].
