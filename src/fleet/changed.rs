@@ -66,14 +66,15 @@ impl Pending {
 /// The fleet `spec` compiled for `out` over its changed apps (the files `changed` of those
 /// `memo` records), when the records allow it (the module's doc); every cluster's, or
 /// `only`'s. With a `recorder`, begun before the spec's files were looked at, what a build
-/// then records.
+/// then records; `build` says whether the run is a build (which carries the kept files'
+/// records into the next tree cache).
 pub fn compile_changed(
     spec: &Path,
     out: &Path,
     only: Option<&str>,
     recorder: Option<crate::incremental::spec::Recorder>,
     memo: crate::incremental::spec::Memo,
-    changed: &[usize],
+    (changed, build): (&[usize], bool),
 ) -> Option<Changed> {
     let apps_path = crate::incremental::spec::apps_path(spec, out)?;
     let mut rec = Record::read(&apps_path, memo.began, memo.files.len())?;
@@ -127,6 +128,7 @@ pub fn compile_changed(
             read: &read_files,
         },
         apps: &edit.apps,
+        build,
     };
     let entries = cluster_entries(&fleet, &layout);
     let names: Vec<String> = fleet.clusters.iter().map(|c| c.name.clone()).collect();
@@ -277,6 +279,8 @@ struct Context<'a> {
     places: Places<'a>,
     /// The changed apps.
     apps: &'a BTreeSet<String>,
+    /// Whether the run is a build (which records the kept files' stats for the next).
+    build: bool,
 }
 
 impl Context<'_> {
@@ -312,7 +316,8 @@ impl Context<'_> {
         let ((lock, lock_bytes), cache) = (lock?, cache?);
         let ((input, spec_hash), checked) = compiled?;
         (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
-        let (tree, mut reuse) = apps::tree_of_changed(self.out, &checked.model, (&lock, cache), self.apps)?;
+        let (tree, mut reuse) =
+            apps::tree_of_changed(self.out, &checked.model, (&lock, cache), self.apps, self.build)?;
         let whole_text = |spans: &[Span]| self.whole_text(spans);
         let (warnings, text) = apps::warnings(
             &self.places,

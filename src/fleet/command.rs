@@ -111,8 +111,14 @@ fn run_fleet(run: Run) -> Outcome {
                     return outcome;
                 }
             } else if !style.scratch
-                && let Some(changed) =
-                    super::changed::compile_changed(spec, out, cluster, recorder, memo, &changed)
+                && let Some(changed) = super::changed::compile_changed(
+                    spec,
+                    out,
+                    cluster,
+                    recorder,
+                    memo,
+                    (&changed, matches!(mode, Mode::Build { .. })),
+                )
             {
                 return changed_apps(run, changed);
             }

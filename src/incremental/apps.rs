@@ -439,6 +439,7 @@ pub fn tree_of_changed(
     model: &crate::model::Model,
     (lock, mut cache): (&Lock, Cache),
     changed: &BTreeSet<String>,
+    build: bool,
 ) -> Option<(crate::render::Tree, Reuse)> {
     let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
     let mut all_keys: Vec<([u8; 32], String)> = cache
@@ -487,13 +488,17 @@ pub fn tree_of_changed(
         })
         .collect::<Option<_>>()?;
     folders_are_real(out, kept.iter().map(|(p, _, _)| *p)).then_some(())?;
-    // Their records move from this cache into the next (each one's hash and stat are those
-    // found above).
-    let entries = kept
-        .iter()
-        .filter(|(_, _, stat)| stat.is_some())
-        .filter_map(|(p, _, _)| cache.files.remove_entry(p.as_str()))
-        .collect();
+    // For a build, their records move from this cache into the next (each one's hash and
+    // stat are those found above); a check or diff records nothing.
+    let entries = if build {
+        kept.iter()
+            .filter(|(_, _, stat)| stat.is_some())
+            .filter_map(|(p, _, _)| cache.files.remove_entry(p.as_str()))
+            .collect()
+    } else {
+        Default::default()
+    };
+    drop(cache);
     let reuse = Reuse {
         keys,
         skip: Vec::new(),
