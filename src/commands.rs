@@ -383,7 +383,7 @@ fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool)
         &cmp.owner,
         &compiled.model,
         &compiled.reuse,
-        (&cmp.new_lock.files, &cmp.new_lock_bytes),
+        (&cmp.new_lock.files, cmp.new_lock_bytes()),
         &blocked,
     );
 }

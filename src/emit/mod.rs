@@ -82,8 +82,8 @@ pub struct Comparison {
     pub old_lock: Option<Lock>,
     /// The lock file a build writes.
     pub new_lock: Lock,
-    /// Its bytes.
-    pub new_lock_bytes: Vec<u8>,
+    /// Its bytes, made when first asked for ([`Comparison::new_lock_bytes`]).
+    new_lock_bytes: std::sync::OnceLock<Vec<u8>>,
     /// Whether the lock file on disk differs from the new one.
     pub lock_changed: bool,
     /// Folders of the tree that do not exist yet, the topmost of each missing subtree:
@@ -100,6 +100,11 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// The new lock file's bytes.
+    pub fn new_lock_bytes(&self) -> &[u8] {
+        self.new_lock_bytes.get_or_init(|| self.new_lock.to_bytes())
+    }
+
     /// True when the output root matches the rendered tree exactly.
     pub fn is_current(&self) -> bool {
         self.changes.is_empty() && self.conflicts.is_empty() && !self.lock_stale
@@ -301,8 +306,15 @@ pub fn compare_read(
         warnings: stamp.warnings.clone(),
         files: files.into_iter().collect(),
     };
-    let new_lock_bytes = new_lock.to_bytes();
-    let lock_changed = old_lock_bytes.is_none_or(|old| old != new_lock_bytes);
+    // A lock file that records anything else differs in its bytes: they are made only to
+    // compare with one that records the same (a `check` after an edit never makes them).
+    let new_lock_bytes = std::sync::OnceLock::new();
+    let lock_changed = match (&old_lock, old_lock_bytes) {
+        (Some(old), Some(bytes)) if *old == new_lock => {
+            bytes != *new_lock_bytes.get_or_init(|| new_lock.to_bytes())
+        }
+        _ => true,
+    };
     // Warnings sit at offsets in the text: a comment moves them, the tree stays current.
     // Vendored chart files are checked, not rendered: a change that passes the checks and
     // leaves the tree alone leaves it current.

@@ -153,7 +153,7 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
                         .try_for_each(|path| write_new(&root.join(temp_of(path)), &tree[*path])),
                 })
         },
-        || cmp.lock_changed.then_some(&cmp.new_lock_bytes),
+        || cmp.lock_changed.then(|| cmp.new_lock_bytes()),
     );
     written.map_err(|(p, e)| io("write", &p, e))?;
     move_into_place(root, &cmp.new_dirs, writes)?;

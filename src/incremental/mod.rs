@@ -510,7 +510,7 @@ mod tests {
         emit::write::apply(&cmp, &full.tree).unwrap();
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes.as_slice());
+        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes());
         record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
         let app_files: std::collections::BTreeSet<String> = full
             .model
@@ -574,23 +574,23 @@ mod tests {
         let cmp = emit::compare(&out, &full.tree, &Kept::new(), &full.stamp, false).unwrap();
         emit::write::apply(&cmp, &full.tree).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes.as_slice());
+        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes());
         let listed_at = |bytes: &[u8]| listed_at(&cache, &out, bytes);
         record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
         let n = cmp.new_lock.files.len();
-        assert_eq!(listed_at(&cmp.new_lock_bytes), Some((n, true)));
+        assert_eq!(listed_at(cmp.new_lock_bytes()), Some((n, true)));
         assert_eq!(listed_at(b"another lock file"), None, "another lock file");
         // A file whose bytes change is read and hashed, and found changed.
         let one = out.join(cmp.new_lock.files.keys().next().unwrap());
         std::fs::write(&one, "changed: true\n").unwrap();
-        assert_eq!(listed_at(&cmp.new_lock_bytes), Some((n, false)));
+        assert_eq!(listed_at(cmp.new_lock_bytes()), Some((n, false)));
         // One put back as it was (another inode, new times) holds its hash.
         let first = cmp.new_lock.files.keys().next().unwrap();
         std::fs::write(&one, &full.tree[first]).unwrap();
-        assert_eq!(listed_at(&cmp.new_lock_bytes), Some((n, true)));
+        assert_eq!(listed_at(cmp.new_lock_bytes()), Some((n, true)));
         // A cache that leaves a file out names no lock file.
         let blocked: HashSet<&str> = [first.as_str()].into();
         record_at(&cache, &out, &full.model, &full.reuse, lock, &blocked);
-        assert_eq!(listed_at(&cmp.new_lock_bytes), None);
+        assert_eq!(listed_at(cmp.new_lock_bytes()), None);
     }
 }
