@@ -347,14 +347,8 @@ fn finish(
     }
     let force = matches!(mode, Mode::Build { force: true });
     let read = compiled.reuse.read.take();
-    let cmp = match emit::compare_read(
-        out_dir,
-        &compiled.tree,
-        &compiled.reuse.kept,
-        &compiled.stamp,
-        force,
-        read,
-    ) {
+    let kept = compiled.reuse.take_kept();
+    let cmp = match emit::compare_read(out_dir, &compiled.tree, kept, &compiled.stamp, force, read) {
         Ok(c) => c,
         Err(e) => return ctx.emit_failed(e),
     };

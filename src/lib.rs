@@ -52,7 +52,7 @@ pub struct Compiled {
 impl Compiled {
     /// How many files the tree has: those rendered and those kept.
     pub fn file_count(&self) -> usize {
-        self.tree.len() + self.reuse.kept.len()
+        self.tree.len() + self.reuse.kept_len()
     }
 }
 

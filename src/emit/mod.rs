@@ -237,7 +237,7 @@ pub type Kept = BTreeMap<String, String>;
 pub fn compare(
     root: &Path,
     tree: &Tree,
-    kept: &Kept,
+    kept: Kept,
     stamp: &Stamp,
     force: bool,
 ) -> Result<Comparison, EmitError> {
@@ -249,7 +249,7 @@ pub fn compare(
 pub fn compare_read(
     root: &Path,
     tree: &Tree,
-    kept: &Kept,
+    kept: Kept,
     stamp: &Stamp,
     force: bool,
     read: Option<(Lock, Vec<u8>)>,
@@ -274,16 +274,14 @@ pub fn compare_read(
         Some((lock, bytes)) => (Some(lock), Some(bytes)),
         None => (None, None),
     };
-    owner::check(root, tree, kept, &stamp.owner, old_lock.as_ref(), force)?;
+    owner::check(root, tree, &kept, &stamp.owner, old_lock.as_ref(), force)?;
     let journal = Journal::read(&ledger)?;
     let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
     let dirs = examine_dirs(root, tree);
     let mut found = Found::default();
     found.rendered(root, tree, &dirs, &owned, force);
-    found
-        .files
-        .extend(kept.iter().map(|(path, hash)| (path.clone(), hash.clone())));
-    found.stale(root, tree, kept, &owned, force);
+    found.stale(root, tree, &kept, &owned, force);
+    found.files.extend(kept);
     let Found {
         mut changes,
         mut conflicts,

@@ -99,7 +99,7 @@ fn retired(
     };
     let force = matches!(mode, Mode::Build { force: true });
     let nothing = Tree::new();
-    let cmp = emit::compare(out, &nothing, &emit::Kept::new(), &stamp, force)?;
+    let cmp = emit::compare(out, &nothing, emit::Kept::new(), &stamp, force)?;
     let review = review::review(&cmp, &nothing, mode == Mode::Diff || style.format == Format::Json);
     let paint = Paint(style.color_out);
     let alarms = report::leaving(&review, paint) + &report::databases(&review, paint);

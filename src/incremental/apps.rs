@@ -218,9 +218,9 @@ impl Record {
 
     /// Writes the record to `path`; a record that cannot be written is no error.
     pub fn write(&self, path: &Path) {
-        if let Ok(bytes) = serde_json::to_vec(self) {
-            let _ = super::write_atomically(path, &bytes);
-        }
+        let _ = super::write_atomically_with(path, |out| {
+            serde_json::to_writer(out, self).map_err(std::io::Error::other)
+        });
     }
 
     /// The record at `path`, when it goes with the record of the expansion made at `memo`.
@@ -503,6 +503,7 @@ pub fn tree_of_changed(
         keys,
         skip: Vec::new(),
         kept: kept.into_iter().map(|(p, h, _)| (p.clone(), h.clone())).collect(),
+        taken: 0,
         entries,
         all_keys: Some(all_keys),
         read: None,

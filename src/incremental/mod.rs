@@ -240,6 +240,8 @@ pub struct Reuse {
     skip: Vec<bool>,
     /// The files of those apps: path → sha256 hex, untouched on disk since they were written.
     pub kept: BTreeMap<String, String>,
+    /// How many of them [`Reuse::take_kept`] took.
+    taken: usize,
     /// The cache's records of the kept files, carried into the next cache.
     entries: FxHashMap<String, Entry>,
     /// Every app's key and name, when the model holds only some of the apps (a run over
@@ -251,6 +253,18 @@ pub struct Reuse {
 }
 
 impl Reuse {
+    /// Takes the kept files (into the comparison, and so into the new lock file): their
+    /// number stays [`Reuse::kept_len`].
+    pub fn take_kept(&mut self) -> BTreeMap<String, String> {
+        self.taken += self.kept.len();
+        std::mem::take(&mut self.kept)
+    }
+
+    /// How many files are kept, taken or not.
+    pub fn kept_len(&self) -> usize {
+        self.kept.len() + self.taken
+    }
+
     /// Whether app `i` of the model is taken from disk, not rendered.
     pub fn skips(&self, i: usize) -> bool {
         self.skip.get(i).copied().unwrap_or(false)
@@ -304,6 +318,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         keys,
         skip,
         kept: entries.iter().map(|(p, e)| (p.clone(), e.hash.clone())).collect(),
+        taken: 0,
         entries,
         all_keys: None,
         read: None,
@@ -381,24 +396,21 @@ fn record_at(
             Some(format!("f {hash} {} {path}\n", stat.fields()))
         })
         .collect();
-    let mut text = header();
-    text.push('\n');
-    if lines.len() == files.len() && lines.iter().all(Option::is_some) {
-        text.push_str("l ");
-        text.push_str(&sha256_hex(lock));
-        text.push('\n');
-    }
-    for (key, name) in &keys {
-        text.push_str("a ");
-        text.push_str(&lock::hex(key));
-        text.push(' ');
-        text.push_str(name);
-        text.push('\n');
-    }
-    for line in lines.iter().flatten() {
-        text.push_str(line);
-    }
-    let _ = write_atomically(path, text.as_bytes());
+    let complete = lines.len() == files.len() && lines.iter().all(Option::is_some);
+    // Written as it is made: no copy of the whole text.
+    let _ = write_atomically_with(path, |out| {
+        writeln!(out, "{}", header())?;
+        if complete {
+            writeln!(out, "l {}", sha256_hex(lock))?;
+        }
+        for (key, name) in &keys {
+            writeln!(out, "a {} {name}", lock::hex(key))?;
+        }
+        lines
+            .iter()
+            .flatten()
+            .try_for_each(|line| out.write_all(line.as_bytes()))
+    });
 }
 
 /// Removes the cache of `owner`'s tree in `root` (a build that rendered with other blueprints).
@@ -410,10 +422,23 @@ pub fn forget(root: &Path, owner: &Owner) {
 
 /// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// Writes what `write` writes to a temp file beside `path`, then renames it over `path`.
+fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut temp, bytes)?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, temp.as_file_mut());
+        write(&mut out)?;
+        out.flush()?;
+    }
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -506,7 +531,7 @@ mod tests {
         std::fs::write(&path, spec(6, 1)).unwrap();
         let full = render(&path, &cache, &out);
         assert!(full.reuse.kept.is_empty(), "no cache yet");
-        let cmp = emit::compare(&out, &full.tree, &Kept::new(), &full.stamp, false).unwrap();
+        let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
         emit::write::apply(&cmp, &full.tree).unwrap();
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -531,7 +556,14 @@ mod tests {
             comment.tree.keys()
         );
         assert_eq!(comment.reuse.kept.len(), app_files.len());
-        let cmp = emit::compare(&out, &comment.tree, &comment.reuse.kept, &comment.stamp, false).unwrap();
+        let cmp = emit::compare(
+            &out,
+            &comment.tree,
+            comment.reuse.kept.clone(),
+            &comment.stamp,
+            false,
+        )
+        .unwrap();
         assert!(cmp.is_current());
 
         std::fs::write(&path, spec(6, 2)).unwrap();
@@ -541,7 +573,7 @@ mod tests {
             !rendered.is_empty() && rendered.iter().all(|p| p.contains("app0")),
             "{rendered:?}"
         );
-        let cmp = emit::compare(&out, &edit.tree, &edit.reuse.kept, &edit.stamp, false).unwrap();
+        let cmp = emit::compare(&out, &edit.tree, edit.reuse.kept.clone(), &edit.stamp, false).unwrap();
         assert_eq!(cmp.changes.len(), 1, "{:?}", cmp.changes);
 
         // A file changed in the cache's own clock tick (or later) is in doubt.
@@ -571,7 +603,7 @@ mod tests {
         );
         std::fs::write(&path, spec(3, 1)).unwrap();
         let full = render(&path, &cache, &out);
-        let cmp = emit::compare(&out, &full.tree, &Kept::new(), &full.stamp, false).unwrap();
+        let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
         emit::write::apply(&cmp, &full.tree).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         let lock = (&cmp.new_lock.files, cmp.new_lock_bytes());
