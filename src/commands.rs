@@ -377,7 +377,7 @@ fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool)
         &cmp.owner,
         &compiled.model,
         &compiled.reuse,
-        (&cmp.new_lock.files, cmp.new_lock_bytes()),
+        (&cmp.new_lock.files, cmp.lock_digest()),
         &blocked,
     );
 }
@@ -646,7 +646,7 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         }
     };
     let n = match lock {
-        Ok((lock, bytes)) => {
+        Ok((lock, digest)) => {
             if !ctx.style.scratch {
                 let none = crate::incremental::Reuse::default();
                 crate::incremental::record(
@@ -654,7 +654,7 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
                     &stamp.owner,
                     &checked.model,
                     &none,
-                    (&lock.files, &bytes),
+                    (&lock.files, &digest),
                     &Default::default(),
                 );
             }

@@ -225,6 +225,39 @@ fn an_untouched_tree_and_a_comment_are_current_and_the_cache_is_not_in_the_tree(
     }
 }
 
+/// The lock file a cache names (its `l` line) is the one on disk, byte for byte: after a
+/// build into an empty folder, after one that rewrites the lock file, and after one that
+/// leaves it as it is.
+#[test]
+fn the_cache_names_the_lock_file_the_build_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join("cluster.yaml"),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    let named = || {
+        let entry = std::fs::read_dir(&cache).unwrap().flatten().next().unwrap();
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        text.lines().find_map(|l| l.strip_prefix("l ")).map(String::from)
+    };
+    let on_disk = || gitopsc::digest::sha256_hex(&std::fs::read(out.join("gitopsc.lock")).unwrap());
+    for (replicas, comment) in [(1, ""), (2, ""), (2, "# a comment\n")] {
+        std::fs::write(&spec, cluster_spec(4, replicas) + comment).unwrap();
+        run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+        assert_eq!(
+            named(),
+            Some(on_disk()),
+            "replicas {replicas}, comment {comment:?}"
+        );
+    }
+    // `--force` compares a current tree: the lock file stays, and is named still.
+    let before = std::fs::read(out.join("gitopsc.lock")).unwrap();
+    run(&cache, &["-q", "build", "--force", s(&spec), "--out", s(&out)]).expect(0);
+    assert_eq!(std::fs::read(out.join("gitopsc.lock")).unwrap(), before);
+    assert_eq!(named(), Some(on_disk()), "a forced build");
+}
+
 /// A fleet folder of six apps (`spec/`), built into `out/` with its cache in `cache/`.
 fn built_fleet_folder() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

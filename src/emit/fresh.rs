@@ -14,7 +14,7 @@ use super::lock::{self, LOCK_FILE, Lock, is_safe_relative, sha256_hex};
 use super::write::{io, put_streamed, remove_temps, step, temp_of, write_new};
 use super::{EmitError, Stamp};
 use std::collections::{BTreeSet, HashMap};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -120,12 +120,12 @@ impl Fresh {
     }
 
     /// Moves the written folders into place and writes the lock file of `files` (path,
-    /// hash); returns the lock file and its bytes.
+    /// hash); returns the lock file and the sha256 of its bytes.
     pub fn finish(
         self,
         mut files: Vec<(String, String)>,
         stamp: &Stamp,
-    ) -> Result<(Lock, Vec<u8>), EmitError> {
+    ) -> Result<(Lock, String), EmitError> {
         use rayon::slice::ParallelSliceMut;
         // Sorted on both cores: the map is then built in one pass.
         files.par_sort_unstable();
@@ -148,10 +148,13 @@ impl Fresh {
                 ..Lock::default()
             };
             step().map_err(|e| io("write", &self.root.join(LOCK_FILE), e))?;
-            let bytes = lock.to_bytes();
-            put_streamed(&self.root, LOCK_FILE, |out| out.write_all(&bytes))
-                .map_err(|(p, e)| io("write", &p, e))?;
-            Ok((lock, bytes))
+            let mut digest = String::new();
+            put_streamed(&self.root, LOCK_FILE, |out| {
+                digest = lock.write_hashed(out)?;
+                Ok(())
+            })
+            .map_err(|(p, e)| io("write", &p, e))?;
+            Ok((lock, digest))
         })();
         let lock = match done {
             Ok(lock) => lock,

@@ -151,6 +151,26 @@ impl Lock {
         out
     }
 
+    /// Writes the lock file's bytes into `out` ([`Lock::write_to`]) and returns their sha256
+    /// in hex: the bytes are never whole in memory.
+    pub fn write_hashed(&self, out: &mut impl Write) -> std::io::Result<String> {
+        /// Writes into a file and a hash at once.
+        struct Tee<'a, W>(&'a mut W, crate::digest::Hashing);
+        impl<W: Write> Write for Tee<'_, W> {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                let n = self.0.write(bytes)?;
+                self.1.write_all(bytes.get(..n).unwrap_or_default())?;
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.0.flush()
+            }
+        }
+        let mut tee = Tee(out, crate::digest::Hashing::new());
+        self.write_to(&mut tee)?;
+        Ok(hex(&tee.1.finish()))
+    }
+
     /// Writes the lock file's bytes: `serde_json`'s pretty printer, then a newline. Measured
     /// against the hand-written printer it replaced (33 540 files, 4.4 MB, release build): the
     /// same bytes in the same time, 21–38 ms each.

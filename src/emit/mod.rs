@@ -84,6 +84,8 @@ pub struct Comparison {
     pub new_lock: Lock,
     /// Its bytes, made when first asked for ([`Comparison::new_lock_bytes`]).
     new_lock_bytes: std::sync::OnceLock<Vec<u8>>,
+    /// The sha256 of its bytes: noted when a build writes it ([`Comparison::lock_digest`]).
+    lock_digest: std::sync::OnceLock<String>,
     /// Whether the lock file on disk differs from the new one.
     pub lock_changed: bool,
     /// Folders of the tree that do not exist yet, the topmost of each missing subtree:
@@ -103,6 +105,12 @@ impl Comparison {
     /// The new lock file's bytes.
     pub fn new_lock_bytes(&self) -> &[u8] {
         self.new_lock_bytes.get_or_init(|| self.new_lock.to_bytes())
+    }
+
+    /// The sha256 (hex) of the new lock file's bytes.
+    pub fn lock_digest(&self) -> &str {
+        self.lock_digest
+            .get_or_init(|| lock::sha256_hex(self.new_lock_bytes()))
     }
 
     /// True when the output root matches the rendered tree exactly.
@@ -324,6 +332,7 @@ pub fn compare_read(
         old_lock,
         new_lock,
         new_lock_bytes,
+        lock_digest: std::sync::OnceLock::new(),
         lock_changed,
         lock_stale,
         new_dirs: dirs.missing,

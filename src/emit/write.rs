@@ -133,28 +133,23 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
             .or_default()
             .push(path);
     }
-    // The lock file's bytes are made while the files are written.
-    let (written, lock) = rayon::join(
-        || {
-            by_dir
-                .par_iter()
-                .try_for_each(|(dir, paths)| match dir_above(&cmp.new_dirs, paths[0]) {
-                    // Nothing shows there before the rename of the whole folder.
-                    Some(new) => {
-                        let temp_dir = root.join(format!("{}{}", temp_of(new), &dir[new.len()..]));
-                        std::fs::create_dir_all(&temp_dir).map_err(|e| (temp_dir.clone(), e))?;
-                        paths.iter().try_for_each(|path| {
-                            let temp = temp_dir.join(&path[dir.len() + 1..]);
-                            std::fs::write(&temp, &tree[*path]).map_err(|e| (temp, e))
-                        })
-                    }
-                    None => paths
-                        .iter()
-                        .try_for_each(|path| write_new(&root.join(temp_of(path)), &tree[*path])),
-                })
-        },
-        || cmp.lock_changed.then(|| cmp.new_lock_bytes()),
-    );
+    let written: Result<(), (PathBuf, std::io::Error)> =
+        by_dir
+            .par_iter()
+            .try_for_each(|(dir, paths)| match dir_above(&cmp.new_dirs, paths[0]) {
+                // Nothing shows there before the rename of the whole folder.
+                Some(new) => {
+                    let temp_dir = root.join(format!("{}{}", temp_of(new), &dir[new.len()..]));
+                    std::fs::create_dir_all(&temp_dir).map_err(|e| (temp_dir.clone(), e))?;
+                    paths.iter().try_for_each(|path| {
+                        let temp = temp_dir.join(&path[dir.len() + 1..]);
+                        std::fs::write(&temp, &tree[*path]).map_err(|e| (temp, e))
+                    })
+                }
+                None => paths
+                    .iter()
+                    .try_for_each(|path| write_new(&root.join(temp_of(path)), &tree[*path])),
+            });
     written.map_err(|(p, e)| io("write", &p, e))?;
     move_into_place(root, &cmp.new_dirs, writes)?;
 
@@ -189,10 +184,19 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
         }
     }
 
-    if let Some(lock) = lock {
+    if cmp.lock_changed {
+        // Streamed through a hash: the cache names the lock file by it.
         let path = cmp.owner.lock_path();
         step().map_err(|e| io("write", &root.join(&path), e))?;
-        put(root, &path, lock).map_err(|(p, e)| io("write", &p, e))?;
+        let mut digest = None;
+        put_streamed(root, &path, |out| {
+            digest = Some(cmp.new_lock.write_hashed(out)?);
+            Ok(())
+        })
+        .map_err(|(p, e)| io("write", &p, e))?;
+        if let Some(digest) = digest {
+            let _ = cmp.lock_digest.set(digest);
+        }
     }
     Ok(WriteStats {
         written: writes.len(),
@@ -264,15 +268,8 @@ pub(super) fn step() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to the temp file of `path`, then renames it over `path`.
-pub(super) fn put(root: &Path, path: &str, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
-    let temp = root.join(temp_of(path));
-    let target = root.join(path);
-    write_new(&temp, bytes)?;
-    rename_into_place(&temp, target)
-}
-
-/// [`put`] of a file streamed by `write` through a buffer (never whole in memory).
+/// Writes the file at `path` in `root` under its temp name, streamed by `write` through a
+/// buffer (never whole in memory), then renames it into place.
 pub(super) fn put_streamed(
     root: &Path,
     path: &str,

@@ -344,7 +344,8 @@ fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p String>) ->
 }
 
 /// Records, after a build of `model` into `root`, the keys of its apps and the files of the
-/// tree (`files`, path → hash, as the lock file it wrote lists them, with that file's bytes),
+/// tree (`files`, path → hash, as the lock file it wrote lists them, with the sha256 of that
+/// file's bytes),
 /// but for `blocked` ones (left with other bytes than the lock records). Kept files carry
 /// their records; the others are stat'ed now. A cache that lists every file of the lock file
 /// names the lock file by its sha256 ([`listed`]). A cache that cannot be written is no
@@ -354,7 +355,7 @@ pub fn record(
     owner: &Owner,
     model: &Model,
     reuse: &Reuse,
-    lock: (&BTreeMap<String, String>, &[u8]),
+    lock: (&BTreeMap<String, String>, &str),
     blocked: &HashSet<&str>,
 ) {
     if let Some(path) = cache_path(root, owner) {
@@ -368,7 +369,7 @@ fn record_at(
     root: &Path,
     model: &Model,
     reuse: &Reuse,
-    (files, lock): (&BTreeMap<String, String>, &[u8]),
+    (files, lock): (&BTreeMap<String, String>, &str),
     blocked: &HashSet<&str>,
 ) {
     let keys: Vec<([u8; 32], &str)> = match &reuse.all_keys {
@@ -401,7 +402,7 @@ fn record_at(
     let _ = write_atomically_with(path, |out| {
         writeln!(out, "{}", header())?;
         if complete {
-            writeln!(out, "l {}", sha256_hex(lock))?;
+            writeln!(out, "l {lock}")?;
         }
         for (key, name) in &keys {
             writeln!(out, "a {} {name}", lock::hex(key))?;
@@ -535,7 +536,7 @@ mod tests {
         emit::write::apply(&cmp, &full.tree).unwrap();
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes());
+        let lock = (&cmp.new_lock.files, cmp.lock_digest());
         record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
         let app_files: std::collections::BTreeSet<String> = full
             .model
@@ -606,7 +607,7 @@ mod tests {
         let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
         emit::write::apply(&cmp, &full.tree).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let lock = (&cmp.new_lock.files, cmp.new_lock_bytes());
+        let lock = (&cmp.new_lock.files, cmp.lock_digest());
         let listed_at = |bytes: &[u8]| listed_at(&cache, &out, bytes);
         record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
         let n = cmp.new_lock.files.len();
