@@ -9,7 +9,7 @@ use crate::emit::review::{self, Review};
 use crate::emit::{self, Comparison, EmitError};
 use crate::json::{CommandName, FileCounts, ModelSummary, Report};
 use crate::render::{self, Stop};
-use crate::source::{Source, Span};
+use crate::source::{Source, Span, Sparse};
 use crate::target::Target;
 use crate::{Compiled, Failure, Prepared, check_spec};
 use std::fmt::Write;
@@ -401,30 +401,23 @@ fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<O
         ctx.style.full,
     )?;
     // A fleet's text is read only in the files the warnings are in.
-    let (source, diags) = match text {
-        Some(source) => {
-            let len = source.text.len();
-            let diags = recorded
-                .iter()
-                .map(|w| w.diagnostic(len))
-                .collect::<Option<Vec<_>>>()?;
-            (source, diags)
-        }
-        None if recorded.is_empty() => (Source::new(target.spec().display().to_string(), ""), Vec::new()),
+    let text = match text {
+        Some(source) => Sparse::whole(source),
+        None if recorded.is_empty() => Sparse::whole(Source::new(target.spec().display().to_string(), "")),
         None => {
             let spans: Vec<Span> = recorded
                 .iter()
                 .filter_map(|w| w.span)
                 .map(|[s, e]| Span::new(s, e))
                 .collect();
-            let text = target.text_at(&spans)?;
-            let diags = recorded
-                .iter()
-                .map(|w| text.show(w.diagnostic(text.whole_len())?))
-                .collect::<Option<Vec<_>>>()?;
-            (text.source, diags)
+            target.text_at(&spans)?
         }
     };
+    let diags = recorded
+        .iter()
+        .map(|w| text.show(w.diagnostic(text.whole_len())?))
+        .collect::<Option<Vec<_>>>()?;
+    let source = text.source;
     let dir = out_dir.display();
     let stdout = if ctx.json() {
         let mut report = ctx.report().diagnostics(&diags, Some(&source));

@@ -311,6 +311,16 @@ impl Sparse {
         self.whole_len
     }
 
+    /// The numbers of the files that hold an end of one of `spans`, in a whole text whose
+    /// files start at `starts`.
+    pub fn files_holding(starts: &[usize], spans: &[Span]) -> std::collections::BTreeSet<usize> {
+        spans
+            .iter()
+            .flat_map(|s| [s.start, s.end.max(s.start + 1) - 1])
+            .map(|offset| starts.partition_point(|&s| s <= offset).saturating_sub(1))
+            .collect()
+    }
+
     /// Where `span` of the whole text is in [`Sparse::source`]: `None` unless it lies within
     /// one file read.
     pub fn place(&self, span: Span) -> Option<Span> {

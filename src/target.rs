@@ -6,7 +6,6 @@ use crate::incremental::stamp::input_of_cluster;
 use crate::source::{Source, Span, Sparse};
 use crate::spec::load::Loaded;
 use crate::{Checked, Compiled, Failure, Prepared, check_loaded, emit, prepare, prepare_with};
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// A spec to compile, and whose tree it is.
@@ -151,16 +150,9 @@ impl<'a> Target<'a> {
         match &self.cluster {
             Some(FleetCluster { source: Ok(s), .. }) => Some(s.source.clone()),
             Some(FleetCluster {
-                source: Err((files, _)),
+                source: Err((files, starts)),
                 ..
-            }) => {
-                let sources: Option<Vec<Source>> = files
-                    .par_iter()
-                    .map(|f| crate::spec::load::read_text(f))
-                    .collect();
-                let sources = sources?;
-                Some(Source::composite(sources.first()?.name.clone(), &sources).0)
-            }
+            }) => Some(crate::spec::load::read_in_part(files, starts, |_| true)?.source),
             None => {
                 let text = std::fs::read_to_string(self.spec).ok()?;
                 let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -180,11 +172,7 @@ impl<'a> Target<'a> {
             }) => unread,
             None => return self.text().map(Sparse::whole),
         };
-        let wanted: std::collections::BTreeSet<usize> = spans
-            .iter()
-            .flat_map(|s| [s.start, s.end.max(s.start + 1) - 1])
-            .map(|offset| starts.partition_point(|&s| s <= offset).saturating_sub(1))
-            .collect();
+        let wanted = Sparse::files_holding(starts, spans);
         crate::spec::load::read_in_part(files, starts, |i| wanted.contains(&i))
     }
 

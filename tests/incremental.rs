@@ -52,6 +52,17 @@ impl Fleet {
     }
 }
 
+/// A new folder, and in it the paths of a spec (named `spec`), an output root and a cache.
+fn paths(spec: &str) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, out, cache) = (
+        dir.path().join(spec),
+        dir.path().join("out"),
+        dir.path().join("cache"),
+    );
+    (dir, spec, out, cache)
+}
+
 /// Runs gitopsc with its cache in `cache`.
 fn run(cache: &Path, args: &[&str]) -> Run {
     gitopsc_env(&common::root(), args, &[("GITOPSC_CACHE_DIR", s(cache))])
@@ -71,12 +82,7 @@ impl Rng {
 
 #[test]
 fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("spec"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
+    let (dir, spec, out, cache) = paths("spec");
     std::fs::create_dir_all(&spec).unwrap();
     let mut fleet = Fleet {
         apps: (0..12).map(|n| Some((n, 1))).collect(),
@@ -163,12 +169,7 @@ fn cluster_spec(apps: usize, replicas: u32) -> String {
 
 #[test]
 fn a_hand_edit_of_an_output_file_is_caught_whatever_its_times() {
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("cluster.yaml"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
+    let (_dir, spec, out, cache) = paths("cluster.yaml");
     std::fs::write(&spec, cluster_spec(5, 1)).unwrap();
     run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
     let tree = read_tree(&out);
@@ -202,12 +203,7 @@ fn a_hand_edit_of_an_output_file_is_caught_whatever_its_times() {
 
 #[test]
 fn an_untouched_tree_and_a_comment_are_current_and_the_cache_is_not_in_the_tree() {
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("cluster.yaml"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
+    let (_dir, spec, out, cache) = paths("cluster.yaml");
     std::fs::write(&spec, cluster_spec(4, 1)).unwrap();
     run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
     let tree = read_tree(&out);
@@ -230,12 +226,7 @@ fn an_untouched_tree_and_a_comment_are_current_and_the_cache_is_not_in_the_tree(
 /// leaves it as it is.
 #[test]
 fn the_cache_names_the_lock_file_the_build_wrote() {
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("cluster.yaml"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
+    let (_dir, spec, out, cache) = paths("cluster.yaml");
     let named = || {
         let entry = std::fs::read_dir(&cache).unwrap().flatten().next().unwrap();
         let text = std::fs::read_to_string(entry.path()).unwrap();
@@ -260,12 +251,7 @@ fn the_cache_names_the_lock_file_the_build_wrote() {
 
 /// A fleet folder of six apps (`spec/`), built into `out/` with its cache in `cache/`.
 fn built_fleet_folder() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("spec"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
+    let (dir, spec, out, cache) = paths("spec");
     std::fs::create_dir_all(&spec).unwrap();
     let fleet = Fleet {
         apps: (0..6).map(|n| Some((n, 1))).collect(),
@@ -470,12 +456,7 @@ fn spec_record(cache: &Path) -> Vec<u8> {
 #[test]
 fn an_untouched_fleet_shows_its_recorded_warnings_in_their_own_files() {
     use gitopsc::incremental::spec::recall_in;
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("spec"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
+    let (dir, spec, out, cache) = paths("spec");
     edited_fleet(&spec, 12, true);
     for _ in 0..2 {
         run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
@@ -522,12 +503,7 @@ fn so_it_does_in_a_fleet_of_two_clusters_that_run_some_apps_each() {
 /// fields of the apps whose files hold no warning decided by all apps take the changed apps'
 /// way.
 fn edits_of_values_and_versions(stage: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let (spec, out, cache) = (
-        dir.path().join("spec"),
-        dir.path().join("out"),
-        dir.path().join("cache"),
-    );
+    let (dir, spec, out, cache) = paths("spec");
     edited_fleet(&spec, 12, stage);
     // The second build records the fleet (the first made the output root).
     for _ in 0..2 {

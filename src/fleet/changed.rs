@@ -360,11 +360,7 @@ impl Context<'_> {
     /// The fleet's whole text as a run over all of it lays it out, but for the files that
     /// hold none of `spans`: those are not read ([`crate::spec::load::read_in_part`]).
     fn whole_text(&self, spans: &[Span]) -> Option<Sparse> {
-        let needed: BTreeSet<usize> = spans
-            .iter()
-            .flat_map(|s| [s.start, s.end.max(s.start + 1) - 1])
-            .map(|offset| self.places.file_now(offset))
-            .collect();
+        let needed = Sparse::files_holding(self.places.whole, spans);
         crate::spec::load::read_in_part(&self.memo.files, self.places.whole, |i| needed.contains(&i))
     }
 }

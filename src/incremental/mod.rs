@@ -192,8 +192,7 @@ impl Cache {
             self.keys.insert(unhex(key)?, name.to_string());
             return Some(());
         }
-        let (hash, rest) = line.strip_prefix("f ")?.split_once(' ')?;
-        let (stat, path) = Stat::parse_fields(rest)?;
+        let (hash, stat, path) = file_line(line)?;
         self.files.insert(
             path.to_string(),
             Entry {
@@ -217,6 +216,14 @@ impl Cache {
         (entry.stat.mtime < self.written && entry.stat.ctime < self.written).then_some(())?;
         (Stat::of(&root.join(path))? == entry.stat).then_some(entry.stat)
     }
+}
+
+/// A cache's line of a file, `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`: its hash,
+/// stat and path.
+fn file_line(line: &str) -> Option<(&str, Stat, &str)> {
+    let (hash, rest) = line.strip_prefix("f ")?.split_once(' ')?;
+    let (stat, path) = Stat::parse_fields(rest)?;
+    Some((hash, stat, path))
 }
 
 /// 32 bytes from 64 hex digits.
@@ -477,11 +484,10 @@ fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
     let (named, rest) = rest.split_once('\n')?;
     (head == header() && named.strip_prefix("l ")? == sha256_hex(lock)).then_some(())?;
     let each = |line: &str| -> Option<(usize, bool)> {
-        let Some(file) = line.strip_prefix("f ") else {
-            return line.starts_with("a ").then_some((0, true));
-        };
-        let (hash, rest) = file.split_once(' ')?;
-        let (stat, path) = Stat::parse_fields(rest)?;
+        if line.starts_with("a ") {
+            return Some((0, true));
+        }
+        let (hash, stat, path) = file_line(line)?;
         lock::is_safe_relative(path).then_some(())?;
         let sure = stat.mtime < written && stat.ctime < written;
         let same = (sure && Stat::of(&root.join(path)) == Some(stat)) || holds(root, path, hash);
