@@ -284,7 +284,7 @@ pub fn compare_read(
     };
     owner::check(root, tree, &kept, &stamp.owner, old_lock.as_ref(), force)?;
     let journal = Journal::read(&ledger)?;
-    let owned = owned_hashes(old_lock.as_ref(), journal.as_ref());
+    let owned = owned_hashes(old_lock.as_ref(), journal.as_ref(), &kept, tree);
     let dirs = examine_dirs(root, tree);
     let mut found = Found::default();
     found.rendered(root, tree, &dirs, &owned, force);
@@ -449,10 +449,22 @@ impl Found {
 
 /// What gitopsc wrote, path → the hashes its bytes may have: the lock file's first (what a
 /// file left in conflict stays recorded with), then those of the files interrupted builds
-/// were putting in place, from their journal.
-fn owned_hashes<'a>(lock: Option<&'a Lock>, journal: Option<&'a Journal>) -> HashMap<&'a str, Vec<&'a str>> {
+/// were putting in place, from their journal. Only the files that may be rendered or stale:
+/// a `kept` one is neither, unless `tree` renders it too (the lock file and `kept` are both
+/// in path order, so they are gone through side by side, not looked up).
+fn owned_hashes<'a>(
+    lock: Option<&'a Lock>,
+    journal: Option<&'a Journal>,
+    kept: &Kept,
+    tree: &Tree,
+) -> HashMap<&'a str, Vec<&'a str>> {
     let mut owned: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut kept = kept.keys().peekable();
     for (path, hash) in lock.iter().flat_map(|l| &l.files) {
+        while kept.next_if(|k| k.as_str() < path.as_str()).is_some() {}
+        if kept.next_if(|k| *k == path).is_some() && !tree.contains_key(path) {
+            continue;
+        }
         owned.entry(path.as_str()).or_default().push(hash.as_str());
     }
     for (path, hashes) in journal.iter().flat_map(|j| &j.files) {
@@ -650,4 +662,59 @@ fn examine_dirs(root: &Path, tree: &Tree) -> Dirs {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(p, h)| (p.to_string(), h.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_owned_files_are_those_that_may_be_rendered_or_stale() {
+        let lock = Lock {
+            files: map(&[
+                ("a/1", "h1"),
+                ("a/2", "h2"),
+                ("b/1", "h3"),
+                ("c/1", "h4"),
+                ("d/1", "h5"),
+            ]),
+            ..Lock::default()
+        };
+        // Kept: a/1 and c/1 (c/1 rendered too), and one the lock does not list.
+        let kept = map(&[("a/1", "h1"), ("aa/0", "h0"), ("c/1", "h4")]);
+        let tree: Tree = [
+            ("c/1".to_string(), b"x".to_vec()),
+            ("e/1".to_string(), b"y".to_vec()),
+        ]
+        .into_iter()
+        .collect();
+        let journal = Journal {
+            temps: Vec::new(),
+            files: [("a/1".to_string(), vec!["j1".to_string()])]
+                .into_iter()
+                .collect(),
+        };
+        let owned = owned_hashes(Some(&lock), Some(&journal), &kept, &tree);
+        let mut paths: Vec<(&str, Vec<&str>)> = owned.into_iter().collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            vec![
+                ("a/1", vec!["j1"]),
+                ("a/2", vec!["h2"]),
+                ("b/1", vec!["h3"]),
+                ("c/1", vec!["h4"]),
+                ("d/1", vec!["h5"]),
+            ]
+        );
+        let all = owned_hashes(Some(&lock), None, &Kept::new(), &tree);
+        assert_eq!(all.len(), 5, "with nothing kept, every file of the lock");
+    }
 }

@@ -498,7 +498,8 @@ pub fn tree_of_changed(
     } else {
         Default::default()
     };
-    drop(cache);
+    // Freed beside what follows.
+    rayon::spawn(move || drop(cache));
     let reuse = Reuse {
         keys,
         skip: Vec::new(),

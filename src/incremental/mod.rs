@@ -24,7 +24,7 @@ use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -334,8 +334,15 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
 
 /// Whether every folder above `paths` (below the root) is a folder, not a symlink.
 fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p String>) -> bool {
-    let mut dirs: HashSet<&str> = HashSet::new();
+    let mut dirs: FxHashSet<&str> = FxHashSet::default();
+    let mut last = None;
     for path in paths {
+        // A file in the folder of the one before (paths come in order): that folder is in.
+        let dir = path.rsplit_once('/').map(|(dir, _)| dir);
+        if dir == last {
+            continue;
+        }
+        last = dir;
         // A folder's ancestors went in with it: the walk up stops at one already in.
         let mut at = path.as_str();
         while let Some((dir, _)) = at.rsplit_once('/') {
