@@ -647,7 +647,7 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
                     &stamp.owner,
                     &checked.model,
                     &none,
-                    (&lock.files, &digest),
+                    (&lock.files, Some(&digest)),
                     &Default::default(),
                 );
             }

@@ -98,9 +98,11 @@ impl<'a> Target<'a> {
         let cluster = self.cluster.as_mut()?;
         match std::mem::replace(&mut cluster.spec, Spec::Taken) {
             Spec::Compiled(compiled) => {
-                let read = compiled.reuse.read.as_ref().map(|(_, bytes)| bytes);
-                let now = std::fs::read(out.join(cluster.owner.lock_path())).ok();
-                if read.is_some() && read == now.as_ref() {
+                let read = compiled.reuse.read.as_ref().map(|(_, digest)| digest.as_str());
+                let now = std::fs::read(out.join(cluster.owner.lock_path()))
+                    .ok()
+                    .map(|bytes| crate::emit::lock::sha256_hex(&bytes));
+                if read.is_some() && read == now.as_deref() {
                     return Some(*compiled);
                 }
                 cluster.spec = Spec::Remembered;

@@ -82,10 +82,9 @@ pub struct Comparison {
     pub old_lock: Option<Lock>,
     /// The lock file a build writes.
     pub new_lock: Lock,
-    /// Its bytes, made when first asked for ([`Comparison::new_lock_bytes`]).
-    new_lock_bytes: std::sync::OnceLock<Vec<u8>>,
-    /// The sha256 of its bytes: noted when a build writes it ([`Comparison::lock_digest`]).
-    lock_digest: std::sync::OnceLock<String>,
+    /// The sha256 of its bytes: noted when a build writes it, or when compared
+    /// ([`Comparison::lock_digest`]).
+    lock_digest: std::sync::OnceLock<Option<String>>,
     /// Whether the lock file on disk differs from the new one.
     pub lock_changed: bool,
     /// Folders of the tree that do not exist yet, the topmost of each missing subtree:
@@ -102,15 +101,10 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// The new lock file's bytes.
-    pub fn new_lock_bytes(&self) -> &[u8] {
-        self.new_lock_bytes.get_or_init(|| self.new_lock.to_bytes())
-    }
-
-    /// The sha256 (hex) of the new lock file's bytes.
-    pub fn lock_digest(&self) -> &str {
-        self.lock_digest
-            .get_or_init(|| lock::sha256_hex(self.new_lock_bytes()))
+    /// The sha256 (hex) of the new lock file's bytes (made through the hash, never whole);
+    /// `None` if they cannot be made.
+    pub fn lock_digest(&self) -> Option<&str> {
+        self.lock_digest.get_or_init(|| self.new_lock.digest()).as_deref()
     }
 
     /// True when the output root matches the rendered tree exactly.
@@ -177,7 +171,7 @@ pub fn unchanged_for(
     crate::incremental::untouched(root, owner, &lock.files, full).then_some((lock.files.len(), lock.warnings))
 }
 
-/// The lock file of `owner`'s tree in `root`, parsed, and its bytes, when this build of
+/// The lock file of `owner`'s tree in `root`, parsed, and the sha256 of its bytes, when this build of
 /// gitopsc wrote it from `input` (not empty) with the vendored charts folder beside the spec
 /// (in `spec_dir`) holding what it holds now, and no interrupted build left a journal since.
 pub fn recorded_for(
@@ -185,11 +179,11 @@ pub fn recorded_for(
     owner: &owner::Owner,
     input: &str,
     spec_dir: &Path,
-) -> Option<(Lock, Vec<u8>)> {
+) -> Option<(Lock, String)> {
     let bytes = lock_bytes_for(root, owner, input)?;
     let lock = Lock::parse(&bytes).ok()?;
     records(root, owner, input, spec_dir, &lock)?;
-    Some((lock, bytes))
+    Some((lock, sha256_hex(&bytes)))
 }
 
 /// The bytes of `owner`'s lock file in `root`, unless its head shows that it records
@@ -252,7 +246,7 @@ pub fn compare(
     compare_read(root, tree, kept, stamp, force, None)
 }
 
-/// [`compare`] with the lock file read already (`read`: as parsed, and its bytes, which the
+/// [`compare`] with the lock file read already (`read`: as parsed, and the sha256 of its bytes, which the
 /// output root still holds: the caller holds the root's lock and compared them).
 pub fn compare_read(
     root: &Path,
@@ -260,7 +254,7 @@ pub fn compare_read(
     kept: Kept,
     stamp: &Stamp,
     force: bool,
-    read: Option<(Lock, Vec<u8>)>,
+    read: Option<(Lock, String)>,
 ) -> Result<Comparison, EmitError> {
     match std::fs::metadata(root) {
         Ok(m) if !m.is_dir() => {
@@ -278,8 +272,8 @@ pub fn compare_read(
         Some(read) if lock_file(&ledger)? => Some(read),
         _ => read_lock(&ledger)?,
     };
-    let (old_lock, old_lock_bytes) = match read {
-        Some((lock, bytes)) => (Some(lock), Some(bytes)),
+    let (old_lock, old_digest) = match read {
+        Some((lock, digest)) => (Some(lock), Some(digest)),
         None => (None, None),
     };
     owner::check(root, tree, &kept, &stamp.owner, old_lock.as_ref(), force)?;
@@ -312,12 +306,12 @@ pub fn compare_read(
         warnings: stamp.warnings.clone(),
         files: files.into_iter().collect(),
     };
-    // A lock file that records anything else differs in its bytes: they are made only to
-    // compare with one that records the same (a `check` after an edit never makes them).
-    let new_lock_bytes = std::sync::OnceLock::new();
-    let lock_changed = match (&old_lock, old_lock_bytes) {
-        (Some(old), Some(bytes)) if *old == new_lock => {
-            bytes != *new_lock_bytes.get_or_init(|| new_lock.to_bytes())
+    // A lock file that records anything else differs in its bytes: their hash is made only
+    // to compare with one that records the same (a `check` after an edit never makes it).
+    let lock_digest = std::sync::OnceLock::new();
+    let lock_changed = match (&old_lock, old_digest) {
+        (Some(old), Some(digest)) if *old == new_lock => {
+            lock_digest.get_or_init(|| new_lock.digest()).as_deref() != Some(digest.as_str())
         }
         _ => true,
     };
@@ -331,8 +325,7 @@ pub fn compare_read(
         conflicts,
         old_lock,
         new_lock,
-        new_lock_bytes,
-        lock_digest: std::sync::OnceLock::new(),
+        lock_digest,
         lock_changed,
         lock_stale,
         new_dirs: dirs.missing,
@@ -490,8 +483,8 @@ fn lock_file(root: &Path) -> Result<bool, EmitError> {
     }
 }
 
-/// The lock file in `root`, parsed, and its bytes; `None` when there is none.
-fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
+/// The lock file in `root`, parsed, and the sha256 of its bytes; `None` when there is none.
+fn read_lock(root: &Path) -> Result<Option<(Lock, String)>, EmitError> {
     let path = root.join(LOCK_FILE);
     if !lock_file(root)? {
         return Ok(None);
@@ -504,7 +497,7 @@ fn read_lock(root: &Path) -> Result<Option<(Lock, Vec<u8>)>, EmitError> {
         )
     })?;
     Lock::parse(&bytes)
-        .map(|lock| Some((lock, bytes.clone())))
+        .map(|lock| Some((lock, sha256_hex(&bytes))))
         .map_err(|e| {
             EmitError(
                 format!("the lock file `{}` is damaged: {e}", path.display()),

@@ -195,7 +195,7 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
         })
         .map_err(|(p, e)| io("write", &p, e))?;
         if let Some(digest) = digest {
-            let _ = cmp.lock_digest.set(digest);
+            let _ = cmp.lock_digest.set(Some(digest));
         }
     }
     Ok(WriteStats {

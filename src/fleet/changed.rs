@@ -313,7 +313,7 @@ impl Context<'_> {
                 Some((stamps, crate::check_loaded(loaded, &spec_dir).ok()?))
             },
         );
-        let ((lock, lock_bytes), cache) = (lock?, cache?);
+        let ((lock, lock_digest), cache) = (lock?, cache?);
         let ((input, spec_hash), checked) = compiled?;
         (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
         let (tree, mut reuse) =
@@ -345,7 +345,7 @@ impl Context<'_> {
             }
             None => (Source::new(self.spec.display().to_string(), ""), warnings),
         };
-        reuse.read = Some((lock, lock_bytes));
+        reuse.read = Some((lock, lock_digest));
         let compiled = Compiled {
             source,
             model: checked.model,

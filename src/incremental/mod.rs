@@ -254,9 +254,9 @@ pub struct Reuse {
     /// Every app's key and name, when the model holds only some of the apps (a run over
     /// the changed apps of a fleet, [`apps`]).
     all_keys: Option<Vec<([u8; 32], String)>>,
-    /// The lock file the kept files were taken against, as parsed and its bytes (a run over
+    /// The lock file the kept files were taken against, as parsed and the sha256 of its bytes (a run over
     /// the changed apps, which read it before the output root was locked).
-    pub read: Option<(lock::Lock, Vec<u8>)>,
+    pub read: Option<(lock::Lock, String)>,
 }
 
 impl Reuse {
@@ -369,7 +369,7 @@ pub fn record(
     owner: &Owner,
     model: &Model,
     reuse: &Reuse,
-    lock: (&BTreeMap<String, String>, &str),
+    lock: (&BTreeMap<String, String>, Option<&str>),
     blocked: &HashSet<&str>,
 ) {
     if let Some(path) = cache_path(root, owner) {
@@ -383,7 +383,7 @@ fn record_at(
     root: &Path,
     model: &Model,
     reuse: &Reuse,
-    (files, lock): (&BTreeMap<String, String>, &str),
+    (files, lock): (&BTreeMap<String, String>, Option<&str>),
     blocked: &HashSet<&str>,
 ) {
     let keys: Vec<([u8; 32], &str)> = match &reuse.all_keys {
@@ -415,7 +415,7 @@ fn record_at(
     // Written as it is made: no copy of the whole text.
     let _ = write_atomically_with(path, |out| {
         writeln!(out, "{}", header())?;
-        if complete {
+        if complete && let Some(lock) = lock {
             writeln!(out, "l {lock}")?;
         }
         for (key, name) in &keys {
@@ -624,19 +624,19 @@ mod tests {
         let listed_at = |bytes: &[u8]| listed_at(&cache, &out, bytes);
         record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
         let n = cmp.new_lock.files.len();
-        assert_eq!(listed_at(cmp.new_lock_bytes()), Some((n, true)));
+        assert_eq!(listed_at(&cmp.new_lock.to_bytes()), Some((n, true)));
         assert_eq!(listed_at(b"another lock file"), None, "another lock file");
         // A file whose bytes change is read and hashed, and found changed.
         let one = out.join(cmp.new_lock.files.keys().next().unwrap());
         std::fs::write(&one, "changed: true\n").unwrap();
-        assert_eq!(listed_at(cmp.new_lock_bytes()), Some((n, false)));
+        assert_eq!(listed_at(&cmp.new_lock.to_bytes()), Some((n, false)));
         // One put back as it was (another inode, new times) holds its hash.
         let first = cmp.new_lock.files.keys().next().unwrap();
         std::fs::write(&one, &full.tree[first]).unwrap();
-        assert_eq!(listed_at(cmp.new_lock_bytes()), Some((n, true)));
+        assert_eq!(listed_at(&cmp.new_lock.to_bytes()), Some((n, true)));
         // A cache that leaves a file out names no lock file.
         let blocked: HashSet<&str> = [first.as_str()].into();
         record_at(&cache, &out, &full.model, &full.reuse, lock, &blocked);
-        assert_eq!(listed_at(cmp.new_lock_bytes()), None);
+        assert_eq!(listed_at(&cmp.new_lock.to_bytes()), None);
     }
 }
