@@ -18,13 +18,14 @@
 //! folder, a lock file that is not the recorded run's.
 
 use super::stamp::{self, Layout};
-use super::{Cache, Reuse, Stat, folders_are_real};
+use super::{Cache, Entry, Reuse, Stat, folders_are_real};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::digest::{Hashing, hex};
 use crate::emit::lock::{Lock, Warning};
 use crate::emit::owner::Owner;
 use crate::source::{Source, Span, Sparse};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -491,10 +492,7 @@ pub fn tree_of_changed(
     // For a build, their records move from this cache into the next (each one's hash and
     // stat are those found above); a check or diff records nothing.
     let entries = if build {
-        kept.iter()
-            .filter(|(_, _, stat)| stat.is_some())
-            .filter_map(|(p, _, _)| cache.files.remove_entry(p.as_str()))
-            .collect()
+        carried(&mut cache, &kept, &is_owned)
     } else {
         Default::default()
     };
@@ -510,6 +508,29 @@ pub fn tree_of_changed(
         read: None,
     };
     Some((tree, reuse))
+}
+
+/// The cache's records of the `kept` files found untouched (with their stat): its own map,
+/// less the changed apps' files (`is_owned`) and the files read and hashed, when that leaves
+/// exactly those (a map of the size of the tree is not made again); else those taken out of it.
+fn carried(
+    cache: &mut Cache,
+    kept: &[(&String, &String, Option<Stat>)],
+    is_owned: &dyn Fn(&str) -> bool,
+) -> FxHashMap<String, Entry> {
+    let untouched = kept.iter().filter(|(_, _, stat)| stat.is_some());
+    let mut files = std::mem::take(&mut cache.files);
+    files.retain(|path, _| !is_owned(path));
+    for (path, _, _) in kept.iter().filter(|(_, _, stat)| stat.is_none()) {
+        files.remove(path.as_str());
+    }
+    // Each untouched file's record is in it: the same number means nothing else is.
+    if files.len() == untouched.clone().count() {
+        return files;
+    }
+    untouched
+        .filter_map(|(p, _, _)| files.remove_entry(p.as_str()))
+        .collect()
 }
 
 /// The cluster's warnings: the last run's, moved with the files, but for those in the
@@ -619,6 +640,52 @@ pub fn warnings(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_build_carries_the_records_of_the_files_found_untouched_and_no_other() {
+        let stat = |ino| Stat {
+            size: 1,
+            mtime: 1,
+            ctime: 1,
+            ino,
+            dev: 1,
+        };
+        let cache = |paths: &[&str]| Cache {
+            files: paths
+                .iter()
+                .zip(1..)
+                .map(|(p, i)| {
+                    (
+                        p.to_string(),
+                        Entry {
+                            hash: format!("h{i}"),
+                            stat: stat(i),
+                        },
+                    )
+                })
+                .collect(),
+            ..Cache::default()
+        };
+        let (a, b, h1, h2) = (
+            "app/a".to_string(),
+            "app/b".to_string(),
+            "h1".to_string(),
+            "h2".to_string(),
+        );
+        // `app/a` found untouched, `app/b` read and hashed; `web/x` is the changed app's.
+        let kept = [(&a, &h1, Some(stat(1))), (&b, &h2, None)];
+        let is_owned = |p: &str| p.starts_with("web/");
+        let paths = |map: FxHashMap<String, Entry>| {
+            let mut p: Vec<String> = map.into_keys().collect();
+            p.sort();
+            p
+        };
+        let mut whole = cache(&["app/a", "app/b", "web/x"]);
+        assert_eq!(paths(carried(&mut whole, &kept, &is_owned)), ["app/a"]);
+        // A record of a file the lock does not list is not carried either.
+        let mut more = cache(&["app/a", "app/b", "web/x", "old/y"]);
+        assert_eq!(paths(carried(&mut more, &kept, &is_owned)), ["app/a"]);
+    }
 
     #[test]
     fn the_outline_leaves_out_the_local_fields_and_nothing_else() {
