@@ -239,6 +239,27 @@ fn a_symlink_in_the_output_root_is_never_followed() {
 }
 
 #[test]
+fn a_folder_moved_away_behind_a_symlink_is_not_the_tree() {
+    // Its files keep their inodes, times and bytes, so only the folder itself tells: git
+    // would commit a symlink, not the files.
+    let infra = Infra::built();
+    infra.run(&["check", "cluster.yaml", "--out", "out"]).expect(0);
+    let moved = infra.path().join("moved-workloads");
+    std::fs::rename(infra.out().join("workloads"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, infra.out().join("workloads")).unwrap();
+    for args in [&["check"][..], &["check", "--full"]] {
+        let mut args = args.to_vec();
+        args.extend(["cluster.yaml", "--out", "out"]);
+        let check = infra.run(&args).expect(1);
+        assert!(
+            check.stdout.contains("(`workloads` is a symlink; left alone)"),
+            "{args:?}: {}",
+            check.stdout
+        );
+    }
+}
+
+#[test]
 fn a_lock_file_never_steers_a_delete_outside_the_root() {
     // (f) the lock file lists files outside the root with their true hashes: were they
     // trusted, they would be stale files gitopsc owns, and deleted.

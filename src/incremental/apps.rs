@@ -488,7 +488,7 @@ pub fn tree_of_changed(
             same.then_some((path, hash, None))
         })
         .collect::<Option<_>>()?;
-    folders_are_real(out, kept.iter().map(|(p, _, _)| *p)).then_some(())?;
+    folders_are_real(out, kept.iter().map(|(p, _, _)| p.as_str())).then_some(())?;
     // For a build, their records move from this cache into the next (each one's hash and
     // stat are those found above); a check or diff records nothing.
     let entries = if build {

@@ -315,7 +315,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
     entries.extend(found.into_iter().flatten().flatten());
     // A folder above a kept file that became a symlink (or no folder) would be in the way
     // of a full run: then nothing is kept.
-    if !folders_are_real(root, entries.keys()) {
+    if !folders_are_real(root, entries.keys().map(String::as_str)) {
         return Reuse {
             keys,
             ..Reuse::default()
@@ -333,7 +333,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
 }
 
 /// Whether every folder above `paths` (below the root) is a folder, not a symlink.
-fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p String>) -> bool {
+fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p str>) -> bool {
     let mut dirs: FxHashSet<&str> = FxHashSet::default();
     let mut last = None;
     for path in paths {
@@ -344,7 +344,7 @@ fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p String>) ->
         }
         last = dir;
         // A folder's ancestors went in with it: the walk up stops at one already in.
-        let mut at = path.as_str();
+        let mut at = path;
         while let Some((dir, _)) = at.rsplit_once('/') {
             if !dirs.insert(dir) {
                 break;
@@ -460,12 +460,13 @@ fn write_atomically_with(
 
 /// Whether every file `files` lists (path → hash) has its hash in `root`: a file the cache
 /// records untouched with that hash is taken as is; any other is read and hashed (all of
-/// them with `full`).
+/// them with `full`). Every folder above them must be a folder: one replaced by a symlink
+/// (to the very folder, moved) would show its files as they were.
 pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>, full: bool) -> bool {
     let cache = if full { None } else { Cache::read(root, owner) };
     files.par_iter().all(|(path, hash)| {
         cache.as_ref().and_then(|c| c.untouched(root, path)) == Some(hash.as_str()) || holds(root, path, hash)
-    })
+    }) && folders_are_real(root, files.keys().map(String::as_str))
 }
 
 /// Whether the file at `path` in `root` is a regular file whose sha256 is `hash`.
@@ -477,8 +478,9 @@ fn holds(root: &Path, path: &str, hash: &str) -> bool {
 
 /// What the cache of `owner`'s tree in `root` says of its files when it lists exactly those
 /// of the lock file whose bytes are `lock`: how many there are, and whether each has its
-/// hash on disk ([`untouched`], line by line from the cache, with no lock file's list parsed
-/// or map built). `None` when it lists other files, or some were left out of it.
+/// hash on disk below folders that are folders ([`untouched`], line by line from the cache,
+/// with no lock file's list parsed or map built). `None` when it lists other files, or some
+/// were left out of it.
 pub fn listed(root: &Path, owner: &Owner, lock: &[u8]) -> Option<(usize, bool)> {
     listed_at(&cache_path(root, owner)?, root, lock)
 }
@@ -500,9 +502,12 @@ fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
         let same = (sure && Stat::of(&root.join(path)) == Some(stat)) || holds(root, path, hash);
         Some((1, same))
     };
-    rest.par_lines()
+    let (files, same) = rest
+        .par_lines()
         .map(each)
-        .try_reduce(|| (0, true), |a, b| Some((a.0 + b.0, a.1 && b.1)))
+        .try_reduce(|| (0, true), |a, b| Some((a.0 + b.0, a.1 && b.1)))?;
+    let paths = rest.lines().filter_map(|line| Some(file_line(line)?.2));
+    Some((files, same && folders_are_real(root, paths)))
 }
 
 #[cfg(test)]
