@@ -502,12 +502,20 @@ fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
         let same = (sure && Stat::of(&root.join(path)) == Some(stat)) || holds(root, path, hash);
         Some((1, same))
     };
-    let (files, same) = rest
-        .par_lines()
-        .map(each)
-        .try_reduce(|| (0, true), |a, b| Some((a.0 + b.0, a.1 && b.1)))?;
-    let paths = rest.lines().filter_map(|line| Some(file_line(line)?.2));
-    Some((files, same && folders_are_real(root, paths)))
+    // The folders are gathered and looked at while the files are.
+    let paths = rest
+        .lines()
+        .filter_map(|line| line.strip_prefix("f ")?.splitn(7, ' ').nth(6));
+    let (files, real) = rayon::join(
+        || {
+            rest.par_lines()
+                .map(each)
+                .try_reduce(|| (0, true), |a, b| Some((a.0 + b.0, a.1 && b.1)))
+        },
+        || folders_are_real(root, paths),
+    );
+    let (files, same) = files?;
+    Some((files, same && real))
 }
 
 #[cfg(test)]
