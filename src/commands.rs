@@ -272,8 +272,10 @@ pub fn run_target(
         Ok(lock) => lock,
         Err(e) => return ctx.emit_failed(e),
     };
+    // `--full` trusts nothing recorded, the lock file's stamp of the spec included: it renders.
     if blueprints.is_none()
         && schemas.is_none()
+        && !style.full
         && matches!(mode, Mode::Check | Mode::Build { force: false })
         && let Some(outcome) = unchanged(&ctx, &target, out_dir, mode)
     {
@@ -393,13 +395,7 @@ fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<O
             (target.input_of(&source.text), Some(source))
         }
     };
-    let (files, recorded) = emit::unchanged_for(
-        out_dir,
-        &target.owner(),
-        &input,
-        &target.spec_dir(),
-        ctx.style.full,
-    )?;
+    let (files, recorded) = emit::unchanged_for(out_dir, &target.owner(), &input, &target.spec_dir())?;
     // A fleet's text is read only in the files the warnings are in.
     let text = match text {
         Some(source) => Sparse::whole(source),

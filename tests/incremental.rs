@@ -221,6 +221,31 @@ fn an_untouched_tree_and_a_comment_are_current_and_the_cache_is_not_in_the_tree(
     }
 }
 
+/// `check --full` trusts nothing recorded: not the cache, nor the lock file's stamp of the
+/// spec it was built from. A hand edit whose new hash was written into the lock file too
+/// passes the check that trusts the stamp, and is caught by rendering.
+#[test]
+fn check_full_renders_even_an_untouched_tree() {
+    let (_dir, spec, out, cache) = paths("cluster.yaml");
+    std::fs::write(&spec, cluster_spec(4, 1)).unwrap();
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    let tree = read_tree(&out);
+    let path = tree
+        .keys()
+        .find(|p| p.ends_with("helmrelease.yaml"))
+        .unwrap()
+        .clone();
+    let old = gitopsc::digest::sha256_hex(&tree[&path]);
+    let edited = [tree[&path].as_slice(), b"# mine\n"].concat();
+    std::fs::write(out.join(&path), &edited).unwrap();
+    let lock = std::fs::read_to_string(out.join("gitopsc.lock")).unwrap();
+    let new = gitopsc::digest::sha256_hex(&edited);
+    std::fs::write(out.join("gitopsc.lock"), lock.replace(&old, &new)).unwrap();
+    run(&cache, &["check", s(&spec), "--out", s(&out)]).expect(0);
+    let full = run(&cache, &["check", "--full", s(&spec), "--out", s(&out)]).expect(1);
+    assert!(full.stdout.contains(path.as_str()), "{}", full.stdout);
+}
+
 /// The lock file a cache names (its `l` line) is the one on disk, byte for byte: after a
 /// build into an empty folder, after one that rewrites the lock file, and after one that
 /// leaves it as it is.

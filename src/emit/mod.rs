@@ -147,9 +147,9 @@ impl Stamp {
 
 /// Whether the output root is exactly what this build rendered from this input before:
 /// the lock file records it ([`recorded_for`]) and every file the lock lists still has its
-/// hash (read and hashed, unless the cache records it untouched since and `full` is false:
+/// hash (read and hashed, unless the cache records it untouched since:
 /// [`crate::incremental::untouched`]). Returns the number of files and the spec's warnings
-/// then; `None` means "render and compare".
+/// then; `None` means "render and compare". `check --full` never asks: it renders.
 ///
 /// When the cache lists the very lock file's files ([`crate::incremental::listed`]), the
 /// lock is read but for its list, and the files are checked from the cache's lines.
@@ -158,17 +158,16 @@ pub fn unchanged_for(
     owner: &owner::Owner,
     input: &str,
     spec_dir: &Path,
-    full: bool,
 ) -> Option<(usize, Vec<lock::Warning>)> {
     let bytes = lock_bytes_for(root, owner, input)?;
-    if !full && let Some((files, same)) = crate::incremental::listed(root, owner, &bytes) {
+    if let Some((files, same)) = crate::incremental::listed(root, owner, &bytes) {
         let head = Lock::parse_head(&bytes).ok()?;
         records(root, owner, input, spec_dir, &head)?;
         return same.then_some((files, head.warnings));
     }
     let lock = Lock::parse(&bytes).ok()?;
     records(root, owner, input, spec_dir, &lock)?;
-    crate::incremental::untouched(root, owner, &lock.files, full).then_some((lock.files.len(), lock.warnings))
+    crate::incremental::untouched(root, owner, &lock.files).then_some((lock.files.len(), lock.warnings))
 }
 
 /// The lock file of `owner`'s tree in `root`, parsed, and the sha256 of its bytes, when this build of

@@ -321,15 +321,9 @@ fn cluster_targets<'a>(
     // command takes it as current without rendering, as a cluster spec's does.
     let current = |name: &str, input: &str| {
         plain
+            && !style.full
             && matches!(mode, Mode::Check | Mode::Build { force: false })
-            && emit::unchanged_for(
-                out,
-                &Owner::fleet_cluster(fleet_name, name),
-                input,
-                &spec_dir,
-                style.full,
-            )
-            .is_some()
+            && emit::unchanged_for(out, &Owner::fleet_cluster(fleet_name, name), input, &spec_dir).is_some()
     };
     let mut targets = Vec::new();
     let mut failures = Vec::new();

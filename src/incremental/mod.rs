@@ -459,11 +459,11 @@ fn write_atomically_with(
 }
 
 /// Whether every file `files` lists (path → hash) has its hash in `root`: a file the cache
-/// records untouched with that hash is taken as is; any other is read and hashed (all of
-/// them with `full`). Every folder above them must be a folder: one replaced by a symlink
-/// (to the very folder, moved) would show its files as they were.
-pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>, full: bool) -> bool {
-    let cache = if full { None } else { Cache::read(root, owner) };
+/// records untouched with that hash is taken as is; any other is read and hashed. Every
+/// folder above them must be a folder: one replaced by a symlink (to the very folder, moved)
+/// would show its files as they were.
+pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>) -> bool {
+    let cache = Cache::read(root, owner);
     files.par_iter().all(|(path, hash)| {
         cache.as_ref().and_then(|c| c.untouched(root, path)) == Some(hash.as_str()) || holds(root, path, hash)
     }) && folders_are_real(root, files.keys().map(String::as_str))
