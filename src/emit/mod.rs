@@ -170,9 +170,10 @@ pub fn unchanged_for(
     crate::incremental::untouched(root, owner, &lock.files).then_some((lock.files.len(), lock.warnings))
 }
 
-/// The lock file of `owner`'s tree in `root`, parsed, and the sha256 of its bytes, when this build of
-/// gitopsc wrote it from `input` (not empty) with the vendored charts folder beside the spec
-/// (in `spec_dir`) holding what it holds now, and no interrupted build left a journal since.
+/// The lock file of `owner`'s tree in `root`, parsed, and the sha256 of its bytes, when this
+/// build of gitopsc wrote it from `input` (not empty) with the vendored charts folder beside
+/// the spec (in `spec_dir`) holding what it holds now, and no interrupted build left a journal
+/// since.
 pub fn recorded_for(
     root: &Path,
     owner: &owner::Owner,
@@ -245,8 +246,9 @@ pub fn compare(
     compare_read(root, tree, kept, stamp, force, None)
 }
 
-/// [`compare`] with the lock file read already (`read`: as parsed, and the sha256 of its bytes, which the
-/// output root still holds: the caller holds the root's lock and compared them).
+/// [`compare`] with the lock file read already (`read`: as parsed, and the sha256 of its
+/// bytes, which the output root still holds: the caller holds the root's lock and compared
+/// them).
 pub fn compare_read(
     root: &Path,
     tree: &Tree,

@@ -254,8 +254,8 @@ pub struct Reuse {
     /// Every app's key and name, when the model holds only some of the apps (a run over
     /// the changed apps of a fleet, [`apps`]).
     all_keys: Option<Vec<([u8; 32], String)>>,
-    /// The lock file the kept files were taken against, as parsed and the sha256 of its bytes (a run over
-    /// the changed apps, which read it before the output root was locked).
+    /// The lock file the kept files were taken against, as parsed and the sha256 of its bytes
+    /// (a run over the changed apps, which read it before the output root was locked).
     pub read: Option<(lock::Lock, String)>,
 }
 
