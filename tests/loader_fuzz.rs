@@ -8,7 +8,8 @@
 //! Intended differences, not compared: the texts the loader refuses and serde_norway takes
 //! (anchors, aliases, tags, YAML-1.1-ambiguous plain scalars, non-string keys, DEL and C1
 //! controls, more than one document, a root that is not a mapping, numbers beyond 64 bits,
-//! nesting deeper than the loader's limit), and those serde_norway refuses.
+//! nesting deeper than the loader's limit, a plain scalar that begins with `?` in a flow
+//! collection), and those serde_norway refuses.
 
 mod common;
 

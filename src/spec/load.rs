@@ -605,28 +605,26 @@ fn yaml_version(source: &Source) -> Option<Diagnostic> {
 
 /// True when the text's last line is a line of text of the block scalar that starts at
 /// `start` (the parser's start: its first character of text, or its header when it has
-/// none), with no line break after it: a line with anything but spaces, or with more spaces
-/// than the scalar's indentation (the column of its first character; spaces past it are
-/// text).
-fn ends_in_content_line(source: &str, start: usize) -> bool {
-    let last = &source[source.rfind('\n').map_or(0, |i| i + 1)..];
+/// none, `header`), with no line break after it: a line with anything but spaces, or with
+/// more spaces than the scalar's indentation (the column of its first character; spaces past
+/// it are text). A line ends at a line feed or a carriage return (YAML's line breaks).
+fn ends_in_content_line(source: &str, start: usize, header: bool) -> bool {
+    let last = &source[source.rfind(['\n', '\r']).map_or(0, |i| i + 1)..];
     if !last.trim().is_empty() {
         return true;
     }
-    if source[start..].starts_with(['|', '>']) {
+    if header {
         return false;
     }
-    let indent = start - source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = start - source[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     last.len() > indent
 }
 
-/// True when the block scalar that starts at `start` keeps its final line breaks (`|+`):
-/// its header is the last `|` or `>` up to there.
-fn keeps_breaks(source: &str, start: usize) -> bool {
-    let through = source[start..]
-        .chars()
-        .next()
-        .map_or(start, |c| start + c.len_utf8());
+/// True when the block scalar that starts at `start` (at its `header`, or at its first
+/// character of text) keeps its final line breaks (`|+`): its header is the last `|` or `>`
+/// up to there.
+fn keeps_breaks(source: &str, start: usize, header: bool) -> bool {
+    let through = if header { start + 1 } else { start };
     source[..through]
         .rfind(['|', '>'])
         .and_then(|header| source[header + 1..].split([' ', '\t', '\n', '\r', '#']).next())
@@ -831,10 +829,13 @@ impl<'a> Builder<'a> {
                 // has no final line break to keep (YAML 1.2, `b-chomped-last`); the parser
                 // read the one `build` added.
                 let source = self.source.text.as_str();
+                // The parser starts a block scalar without text at its header; the text of
+                // one with text may begin with `|` or `>` too.
+                let header = source[at..].starts_with(['|', '>']) && !text.starts_with(['|', '>']);
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                     && !source.ends_with(['\n', '\r'])
                     && end >= source.len()
-                    && (ends_in_content_line(source, at) || keeps_breaks(source, at))
+                    && (ends_in_content_line(source, at, header) || keeps_breaks(source, at, header))
                     && text.ends_with('\n')
                 {
                     text.pop();
@@ -842,7 +843,7 @@ impl<'a> Builder<'a> {
                 let span = self.scalar_span(at, end, style);
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                     && text.bytes().all(|b| b == b'\n')
-                    && keeps_breaks(source, at)
+                    && keeps_breaks(source, at, header)
                 {
                     // saphyr-parser and libyaml disagree on such a scalar's line breaks.
                     self.diags.push(
@@ -887,6 +888,18 @@ impl<'a> Builder<'a> {
                 .help("remove it: every tree is applied through `kubectl kustomize`, which cannot read DEL or a C1 control back from the YAML it is given, so the apply would fail"),
             );
         }
+        if plain && text.starts_with('?') && self.in_flow() {
+            // `{?}`, `[?a]`: YAML 1.2 and libyaml read the `?` as the indicator of a mapping
+            // key (of an empty one, or of `a`); saphyr-parser as part of a string.
+            self.diags.push(
+                Diagnostic::error(
+                    Code::AmbiguousScalar,
+                    format!("`{text}` in a flow collection is ambiguous: YAML readers read its `?` as the indicator of a mapping key or as part of a string"),
+                )
+                .at(Some(span), "ambiguous `?`")
+                .help(format!("quote it: `\"{text}\"`")),
+            );
+        }
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
             if plain && let Some(refusal) = super::plain::key(&text) {
                 self.diags.push(refused(refusal, span));
@@ -911,6 +924,15 @@ impl<'a> Builder<'a> {
                 children: Children::Scalar,
             },
         );
+    }
+
+    /// Whether the node being read is in a flow collection (`{…}`, `[…]`), perhaps in a
+    /// single-pair mapping within one (`[a: b]`, which starts at its key).
+    fn in_flow(&self) -> bool {
+        self.stack.iter().rev().any(|frame| {
+            let (Frame::Map { at, .. } | Frame::Seq { at, .. }) = frame;
+            matches!(self.source.text.as_bytes().get(at.start), Some(b'{' | b'['))
+        })
     }
 
     fn start(&mut self, map: bool, at: Span) {
@@ -1055,6 +1077,50 @@ mod tests {
         assert_eq!(&l.source.text[k.start..k.end], "name");
         let missing = l.spans.value("/apps/0/helm/chart").unwrap();
         assert_eq!(missing.start, l.spans.value("/apps/0/helm").unwrap().start);
+    }
+
+    #[test]
+    fn a_plain_question_mark_in_a_flow_collection_is_refused_and_elsewhere_or_quoted_a_string() {
+        // libyaml reads `{?}` as `{null: null}` and `[?a b]` as `[{"a b": null}]`;
+        // saphyr-parser as `{"?": null}` and `["?a b"]`.
+        for text in [
+            "k: {?}\n",
+            "k: [?, a]\n",
+            "k: {a: ?}\n",
+            "k: [?a >%]\n",
+            "k: {?a: 1}\n",
+            "k: [?a: b x]\n",
+        ] {
+            let diags = load_str(text).err().unwrap_or_default();
+            assert!(
+                diags
+                    .iter()
+                    .any(|d| d.message.contains("in a flow collection is ambiguous")),
+                "{text:?}: {diags:?}"
+            );
+        }
+        let l = load_str("k: {\"?\": '?a'}\nq: ?x\nl:\n  - ?y\n").unwrap();
+        assert_eq!(
+            l.value,
+            serde_json::json!({"k": {"?": "?a"}, "q": "?x", "l": ["?y"]})
+        );
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_end_keeps_its_line_break_when_a_carriage_return_ends_its_line() {
+        // The last line is a blank one after a lone carriage return (a YAML line break).
+        for (text, read) in [
+            ("k: |\n a\r ", "a\n"),
+            ("k: |\n a\n ", "a\n"),
+            ("k: |\n a", "a"),
+            ("k: |\n a\r b", "a\nb"),
+            // Text that begins like a header.
+            ("k: |\n  |+a\n\n  b\n ", "|+a\n\nb\n"),
+            ("k: |+\n  |a\n\n ", "|a\n\n"),
+        ] {
+            let l = load_str(text).unwrap();
+            assert_eq!(l.value, serde_json::json!({ "k": read }), "{text:?}");
+        }
     }
 
     #[test]
