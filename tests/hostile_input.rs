@@ -316,3 +316,21 @@ fn del_and_c1_controls_are_refused_in_strings_because_kustomize_cannot_read_them
     // The rest of Unicode and the escapes of tab and newline read.
     assert_eq!(load_text("a: \"\\t\\n\\xa0é\"\n").unwrap()["a"], "\t\n\u{a0}é");
 }
+
+/// Texts a long differential run found read otherwise than libyaml reads them (seed 7):
+/// each now reads as serde_norway reads it, or is refused.
+#[test]
+fn texts_the_differential_run_found_read_as_libyaml_reads_them_or_are_refused() {
+    for text in ["k: {?}", "k: [?a >%]", "k0: [?a: b x]\n"] {
+        let refused = load_text(text).expect_err(text);
+        assert!(
+            refused.iter().any(|m| m.contains("is ambiguous")),
+            "{text:?}: {refused:?}"
+        );
+    }
+    for text in ["k: |\n a-0] %[%%\r ", "k0: |\n  |+line one\n\n  line two\n "] {
+        let read = load_text(text).unwrap();
+        let [libyaml] = common::serde_load_all(text).unwrap().try_into().unwrap();
+        assert_eq!(read, libyaml, "{text:?}");
+    }
+}
