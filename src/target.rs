@@ -98,7 +98,7 @@ impl<'a> Target<'a> {
         let cluster = self.cluster.as_mut()?;
         match std::mem::replace(&mut cluster.spec, Spec::Taken) {
             Spec::Compiled(compiled) => {
-                let read = compiled.reuse.read.as_ref().map(|(_, digest)| digest.as_str());
+                let read = compiled.reuse.read.as_ref().map(|read| read.digest.as_str());
                 let now = std::fs::read(out.join(cluster.owner.lock_path()))
                     .ok()
                     .map(|bytes| crate::emit::lock::sha256_hex(&bytes));

@@ -404,6 +404,57 @@ fn a_fleet_folder_named_relative_to_here_is_recorded_and_its_files_named_as_give
     assert_eq!((fast.code, &fast.stderr), (full.code, &full.stderr));
 }
 
+/// A run over changed apps takes the lock file's list from the tree cache when the cache
+/// names that very lock file, and parses the lock file whole when it does not: either way an
+/// edit undone leaves the tree current, and a lock file rewritten since is reported as a full
+/// run reports it.
+#[test]
+fn an_edit_undone_is_current_and_a_lock_file_rewritten_is_read_whole() {
+    let (dir, spec, out, cache) = paths("spec");
+    edited_fleet(&spec, 8, false);
+    for _ in 0..2 {
+        run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    }
+    let none = dir.path().join("none");
+    let check = ["check", s(&spec), "--out", s(&out)];
+    let same_as_full = |what: &str| {
+        let (fast, full) = (run(&cache, &check), run(&none, &check));
+        assert_eq!(
+            (fast.code, &fast.stdout, &fast.stderr),
+            (full.code, &full.stdout, &full.stderr),
+            "{what}"
+        );
+        fast.code
+    };
+    let part = spec.join("apps/app5.yaml");
+    let original = std::fs::read(&part).unwrap();
+    let record = spec_record(&cache);
+    std::fs::write(&part, app_part(5, 77, 3)).unwrap();
+    assert_eq!(same_as_full("an edit"), 1);
+    std::fs::write(&part, &original).unwrap();
+    assert_eq!(same_as_full("the edit undone"), 0);
+    // A hand edit of one of the app's files: the lock file records the same as the new one.
+    let (file, written) = read_tree(&out)
+        .into_iter()
+        .find(|(path, _)| path.contains("/app5/") && path.ends_with(".yaml"))
+        .unwrap();
+    std::fs::write(out.join(&file), [&written[..], b"# edited\n"].concat()).unwrap();
+    std::fs::write(&part, &original).unwrap();
+    assert_eq!(same_as_full("a hand edit of a file of the app"), 1);
+    assert_eq!(spec_record(&cache), record, "the changed apps' way was taken");
+    std::fs::write(out.join(&file), written).unwrap();
+    // The same records in other bytes: the cache no longer names the lock file.
+    let lock = out.join("fleet/prod/gitopsc.lock");
+    let mut bytes = std::fs::read(&lock).unwrap();
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(&lock, bytes).unwrap();
+    std::fs::write(&part, &original).unwrap();
+    assert_eq!(same_as_full("the lock file rewritten"), 0);
+    std::fs::write(&part, app_part(5, 78, 2)).unwrap();
+    assert_eq!(same_as_full("an edit after the lock file was rewritten"), 1);
+    assert_eq!(spec_record(&cache), record, "the changed apps' way was taken");
+}
+
 /// The part file of app `n` of [`edited_fleet`]: in namespace `team<n % 3>`, depending on an
 /// earlier app, every fourth with a default deny (a warning in its own file), every third
 /// with a workload whose image, replicas and CPU request follow `version` and `replicas`.

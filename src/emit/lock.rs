@@ -54,6 +54,22 @@ pub struct LockOf<Files> {
     pub files: Files,
 }
 
+impl<Files> LockOf<Files> {
+    /// The same head (all but the list of files) with `files` as its list.
+    pub fn with_files<Other>(&self, files: Other) -> LockOf<Other> {
+        LockOf {
+            generator: self.generator.clone(),
+            fleet: self.fleet.clone(),
+            cluster: self.cluster.clone(),
+            spec: self.spec.clone(),
+            input: self.input.clone(),
+            charts: self.charts.clone(),
+            warnings: self.warnings.clone(),
+            files,
+        }
+    }
+}
+
 impl Lock {
     /// Whether `other` records the same tree: all but the stamps of the input (the text and
     /// build that rendered it, the warnings at their offsets, the vendored charts checked).

@@ -78,7 +78,8 @@ pub struct Comparison {
     pub changes: Vec<Change>,
     /// Files in the way, sorted by path.
     pub conflicts: Vec<Conflict>,
-    /// The lock file as it is on disk.
+    /// The lock file as it is on disk; its list of files leaves out the kept files when a run
+    /// over changed apps read them from the tree cache ([`Recorded::without_kept`]).
     pub old_lock: Option<Lock>,
     /// The lock file a build writes.
     pub new_lock: Lock,
@@ -170,20 +171,61 @@ pub fn unchanged_for(
     crate::incremental::untouched(root, owner, &lock.files).then_some((lock.files.len(), lock.warnings))
 }
 
-/// The lock file of `owner`'s tree in `root`, parsed, and the sha256 of its bytes, when this
-/// build of gitopsc wrote it from `input` (not empty) with the vendored charts folder beside
-/// the spec (in `spec_dir`) holding what it holds now, and no interrupted build left a journal
-/// since.
-pub fn recorded_for(
-    root: &Path,
-    owner: &owner::Owner,
-    input: &str,
-    spec_dir: &Path,
-) -> Option<(Lock, String)> {
+/// `owner`'s lock file in `root`, read for a run over changed apps when this build of
+/// gitopsc wrote it from `input` (not empty) with the vendored charts folder beside the spec
+/// (in `spec_dir`) holding what it holds now, and no interrupted build left a journal since:
+/// its head, the sha256 of its bytes, and the bytes, whose list of files is parsed only when
+/// no tree cache lists the same files ([`Recorded::whole`]).
+pub fn recorded_for(root: &Path, owner: &owner::Owner, input: &str, spec_dir: &Path) -> Option<Recorded> {
     let bytes = lock_bytes_for(root, owner, input)?;
-    let lock = Lock::parse(&bytes).ok()?;
-    records(root, owner, input, spec_dir, &lock)?;
-    Some((lock, sha256_hex(&bytes)))
+    let head = Lock::parse_head(&bytes).ok()?;
+    records(root, owner, input, spec_dir, &head)?;
+    Some(Recorded {
+        digest: sha256_hex(&bytes),
+        head,
+        bytes,
+    })
+}
+
+/// A lock file read by [`recorded_for`].
+pub struct Recorded {
+    /// All but its list of files.
+    pub head: lock::LockHead,
+    /// The sha256 (hex) of its bytes.
+    pub digest: String,
+    bytes: Vec<u8>,
+}
+
+impl Recorded {
+    /// The lock file parsed whole, list of files included.
+    pub fn whole(self) -> Option<LockRead> {
+        Some(LockRead {
+            lock: Lock::parse(&self.bytes).ok()?,
+            digest: self.digest,
+            without_kept: false,
+        })
+    }
+
+    /// The lock file with `files` as its list: those of the apps a run over changed apps
+    /// renders, when the tree cache lists every file of this very lock file (the others are
+    /// the run's kept files, with the same hashes).
+    pub fn without_kept(self, files: BTreeMap<String, String>) -> LockRead {
+        LockRead {
+            lock: self.head.with_files(files),
+            digest: self.digest,
+            without_kept: true,
+        }
+    }
+}
+
+/// A lock file read before the comparison, with the sha256 of its bytes.
+pub struct LockRead {
+    /// The lock file; its list of files leaves out the kept files when `without_kept`.
+    pub lock: Lock,
+    /// The sha256 (hex) of its bytes.
+    pub digest: String,
+    /// Whether the list leaves out the kept files ([`Recorded::without_kept`]).
+    pub without_kept: bool,
 }
 
 /// The bytes of `owner`'s lock file in `root`, unless its head shows that it records
@@ -255,7 +297,7 @@ pub fn compare_read(
     kept: Kept,
     stamp: &Stamp,
     force: bool,
-    read: Option<(Lock, String)>,
+    read: Option<LockRead>,
 ) -> Result<Comparison, EmitError> {
     match std::fs::metadata(root) {
         Ok(m) if !m.is_dir() => {
@@ -273,9 +315,9 @@ pub fn compare_read(
         Some(read) if lock_file(&ledger)? => Some(read),
         _ => read_lock(&ledger)?,
     };
-    let (old_lock, old_digest) = match read {
-        Some((lock, digest)) => (Some(lock), Some(digest)),
-        None => (None, None),
+    let (old_lock, old_digest, without_kept) = match read {
+        Some(read) => (Some(read.lock), Some(read.digest), read.without_kept),
+        None => (None, None, false),
     };
     owner::check(root, tree, &kept, &stamp.owner, old_lock.as_ref(), force)?;
     let journal = Journal::read(&ledger)?;
@@ -284,6 +326,9 @@ pub fn compare_read(
     let mut found = Found::default();
     found.rendered(root, tree, &dirs, &owned, force);
     found.stale(root, tree, &kept, &owned, force);
+    // An old lock file read without its kept files is compared with the new one without them.
+    let rendered: Option<BTreeMap<String, String>> =
+        without_kept.then(|| found.files.iter().cloned().collect());
     found.files.extend(kept);
     let Found {
         mut changes,
@@ -310,8 +355,10 @@ pub fn compare_read(
     // A lock file that records anything else differs in its bytes: their hash is made only
     // to compare with one that records the same (a `check` after an edit never makes it).
     let lock_digest = std::sync::OnceLock::new();
+    let rendered = rendered.map(|files| new_lock.with_files(files));
+    let against = rendered.as_ref().unwrap_or(&new_lock);
     let lock_changed = match (&old_lock, old_digest) {
-        (Some(old), Some(digest)) if *old == new_lock => {
+        (Some(old), Some(digest)) if old == against => {
             lock_digest.get_or_init(|| new_lock.digest()).as_deref() != Some(digest.as_str())
         }
         _ => true,
@@ -319,7 +366,7 @@ pub fn compare_read(
     // Warnings sit at offsets in the text: a comment moves them, the tree stays current.
     // Vendored chart files are checked, not rendered: a change that passes the checks and
     // leaves the tree alone leaves it current.
-    let lock_stale = lock_changed && old_lock.as_ref().is_none_or(|old| !old.same_tree(&new_lock));
+    let lock_stale = lock_changed && old_lock.as_ref().is_none_or(|old| !old.same_tree(against));
     Ok(Comparison {
         root: root.to_path_buf(),
         changes,
@@ -485,7 +532,7 @@ fn lock_file(root: &Path) -> Result<bool, EmitError> {
 }
 
 /// The lock file in `root`, parsed, and the sha256 of its bytes; `None` when there is none.
-fn read_lock(root: &Path) -> Result<Option<(Lock, String)>, EmitError> {
+fn read_lock(root: &Path) -> Result<Option<LockRead>, EmitError> {
     let path = root.join(LOCK_FILE);
     if !lock_file(root)? {
         return Ok(None);
@@ -498,7 +545,13 @@ fn read_lock(root: &Path) -> Result<Option<(Lock, String)>, EmitError> {
         )
     })?;
     Lock::parse(&bytes)
-        .map(|lock| Some((lock, sha256_hex(&bytes))))
+        .map(|lock| {
+            Some(LockRead {
+                lock,
+                digest: sha256_hex(&bytes),
+                without_kept: false,
+            })
+        })
         .map_err(|e| {
             EmitError(
                 format!("the lock file `{}` is damaged: {e}", path.display()),

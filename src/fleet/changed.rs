@@ -313,17 +313,18 @@ impl Context<'_> {
                 Some((stamps, crate::check_loaded(loaded, &spec_dir).ok()?))
             },
         );
-        let ((lock, lock_digest), cache) = (lock?, cache?);
+        let (lock, cache) = (lock?, cache?);
         let ((input, spec_hash), checked) = compiled?;
-        (checked.model.patches.is_empty() && checked.charts == lock.charts).then_some(())?;
-        let (tree, mut reuse) =
-            apps::tree_of_changed(self.out, &checked.model, (&lock, cache), self.apps, self.build)?;
+        (checked.model.patches.is_empty() && checked.charts == lock.head.charts).then_some(())?;
+        let warned = lock.head.warnings.clone();
+        let (tree, reuse) =
+            apps::tree_of_changed(self.out, &checked.model, (lock, cache), self.apps, self.build)?;
         let whole_text = |spans: &[Span]| self.whole_text(spans);
         let (warnings, text) = apps::warnings(
             &self.places,
             overriding,
             &checked.warnings,
-            &lock.warnings,
+            &warned,
             &rec.name,
             &whole_text,
         )?;
@@ -345,7 +346,6 @@ impl Context<'_> {
             }
             None => (Source::new(self.spec.display().to_string(), ""), warnings),
         };
-        reuse.read = Some((lock, lock_digest));
         let compiled = Compiled {
             source,
             model: checked.model,

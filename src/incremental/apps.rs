@@ -18,14 +18,15 @@
 //! folder, a lock file that is not the recorded run's.
 
 use super::stamp::{self, Layout};
-use super::{Cache, Entry, Reuse, Stat, folders_are_real};
+use super::{Cache, Entry, Reuse, Stat, folders_are_real, holds};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::digest::{Hashing, hex};
-use crate::emit::lock::{Lock, Warning};
+use crate::emit::Recorded;
+use crate::emit::lock::Warning;
 use crate::emit::owner::Owner;
 use crate::source::{Source, Span, Sparse};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -433,12 +434,14 @@ pub fn tree_cache(out: &Path, owner: &Owner) -> Option<Cache> {
 }
 
 /// The changed apps' files, rendered, and every other file of the tree taken from the
-/// cache: `None` when an app read here resolves to another key than the one its files
-/// were rendered from, or a file is not as the cache and the lock record it.
+/// cache, with the lock file `recorded` they were taken against: `None` when an app read
+/// here resolves to another key than the one its files were rendered from, or a file is not
+/// as the cache and the lock record it. When the cache names this very lock file, the lock
+/// file's list is not parsed: the cache lists the same files with the same hashes.
 pub fn tree_of_changed(
     out: &Path,
     model: &crate::model::Model,
-    (lock, mut cache): (&Lock, Cache),
+    (recorded, mut cache): (Recorded, Cache),
     changed: &BTreeSet<String>,
     build: bool,
 ) -> Option<(crate::render::Tree, Reuse)> {
@@ -468,26 +471,34 @@ pub fn tree_of_changed(
     let tree =
         crate::render::render_apps(model, &blueprints, &|i| changed.contains(&model.apps[i].name)).ok()?;
     tree.keys().all(|p| is_owned(p)).then_some(())?;
+    let read = if cache.names(&recorded.digest) {
+        let mine = cache.files.iter().filter(|(p, _)| is_owned(p));
+        recorded.without_kept(mine.map(|(p, e)| (p.clone(), e.hash.clone())).collect())
+    } else {
+        recorded.whole()?
+    };
     // Every other file the lock lists is on disk with its hash: untouched since the cache
     // recorded it (its record carried into the next cache), or read and hashed (one written
-    // in the cache's clock tick).
-    let kept: Vec<(&String, &String, Option<Stat>)> = lock
-        .files
-        .par_iter()
-        .filter(|(path, _)| !is_owned(path))
-        .map(|(path, hash)| {
-            let entry = cache.files.get(path).filter(|e| e.hash == *hash);
-            if entry.is_some()
-                && let Some(stat) = cache.untouched_stat(out, path)
-            {
-                return Some((path, hash, Some(stat)));
-            }
-            let target = out.join(path);
-            let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
-            let same = is_file && std::fs::read(&target).is_ok_and(|b| super::sha256_hex(&b) == *hash);
-            same.then_some((path, hash, None))
-        })
-        .collect::<Option<_>>()?;
+    // in the cache's clock tick). When the cache lists the lock file's files, its own list
+    // (in path order, each with its record) is gone through.
+    let check = |path: &String, hash: &String, entry: Option<&Entry>| {
+        let stat = entry
+            .filter(|e| e.hash == *hash)
+            .and_then(|e| cache.untouched_entry(out, path, e));
+        let same = stat.is_some() || holds(out, path, hash);
+        same.then(|| (path.clone(), hash.clone(), stat))
+    };
+    let kept: Vec<(String, String, Option<Stat>)> = if read.without_kept {
+        (cache.files.par_iter())
+            .filter(|(path, _)| !is_owned(path))
+            .map(|(path, e)| check(path, &e.hash, Some(e)))
+            .collect::<Option<_>>()?
+    } else {
+        (read.lock.files.par_iter())
+            .filter(|(path, _)| !is_owned(path))
+            .map(|(path, hash)| check(path, hash, cache.entry(path)))
+            .collect::<Option<_>>()?
+    };
     folders_are_real(out, kept.iter().map(|(p, _, _)| p.as_str())).then_some(())?;
     // For a build, their records move from this cache into the next (each one's hash and
     // stat are those found above); a check or diff records nothing.
@@ -501,36 +512,39 @@ pub fn tree_of_changed(
     let reuse = Reuse {
         keys,
         skip: Vec::new(),
-        kept: kept.into_iter().map(|(p, h, _)| (p.clone(), h.clone())).collect(),
+        kept: kept.into_iter().map(|(p, h, _)| (p, h)).collect(),
         taken: 0,
         entries,
         all_keys: Some(all_keys),
-        read: None,
+        read: Some(read),
     };
     Some((tree, reuse))
 }
 
-/// The cache's records of the `kept` files found untouched (with their stat): its own map,
-/// less the changed apps' files (`is_owned`) and the files read and hashed, when that leaves
-/// exactly those (a map of the size of the tree is not made again); else those taken out of it.
+/// The cache's records of the `kept` files found untouched (with their stat), in path
+/// order: its own list, less the changed apps' files (`is_owned`) and the files read and
+/// hashed; when that leaves others too (records of files the lock does not list), only the
+/// kept ones.
 fn carried(
     cache: &mut Cache,
-    kept: &[(&String, &String, Option<Stat>)],
+    kept: &[(String, String, Option<Stat>)],
     is_owned: &dyn Fn(&str) -> bool,
-) -> FxHashMap<String, Entry> {
-    let untouched = kept.iter().filter(|(_, _, stat)| stat.is_some());
+) -> Vec<(String, Entry)> {
+    let paths = |untouched: bool| {
+        kept.iter()
+            .filter(move |(_, _, stat)| stat.is_some() == untouched)
+            .map(|(p, _, _)| p.as_str())
+            .collect::<FxHashSet<&str>>()
+    };
+    let hashed = paths(false);
     let mut files = std::mem::take(&mut cache.files);
-    files.retain(|path, _| !is_owned(path));
-    for (path, _, _) in kept.iter().filter(|(_, _, stat)| stat.is_none()) {
-        files.remove(path.as_str());
-    }
+    files.retain(|(path, _)| !is_owned(path) && !hashed.contains(path.as_str()));
     // Each untouched file's record is in it: the same number means nothing else is.
-    if files.len() == untouched.clone().count() {
-        return files;
+    if files.len() != kept.len() - hashed.len() {
+        let untouched = paths(true);
+        files.retain(|(path, _)| untouched.contains(path.as_str()));
     }
-    untouched
-        .filter_map(|(p, _, _)| files.remove_entry(p.as_str()))
-        .collect()
+    files
 }
 
 /// The cluster's warnings: the last run's, moved with the files, but for those in the
@@ -666,24 +680,17 @@ mod tests {
                 .collect(),
             ..Cache::default()
         };
-        let (a, b, h1, h2) = (
-            "app/a".to_string(),
-            "app/b".to_string(),
-            "h1".to_string(),
-            "h2".to_string(),
-        );
         // `app/a` found untouched, `app/b` read and hashed; `web/x` is the changed app's.
-        let kept = [(&a, &h1, Some(stat(1))), (&b, &h2, None)];
+        let kept = [
+            ("app/a".to_string(), "h1".to_string(), Some(stat(1))),
+            ("app/b".to_string(), "h2".to_string(), None),
+        ];
         let is_owned = |p: &str| p.starts_with("web/");
-        let paths = |map: FxHashMap<String, Entry>| {
-            let mut p: Vec<String> = map.into_keys().collect();
-            p.sort();
-            p
-        };
+        let paths = |files: Vec<(String, Entry)>| files.into_iter().map(|(p, _)| p).collect::<Vec<_>>();
         let mut whole = cache(&["app/a", "app/b", "web/x"]);
         assert_eq!(paths(carried(&mut whole, &kept, &is_owned)), ["app/a"]);
         // A record of a file the lock does not list is not carried either.
-        let mut more = cache(&["app/a", "app/b", "web/x", "old/y"]);
+        let mut more = cache(&["app/a", "app/b", "old/y", "web/x"]);
         assert_eq!(paths(carried(&mut more, &kept, &is_owned)), ["app/a"]);
     }
 

@@ -123,10 +123,12 @@ struct Entry {
 pub struct Cache {
     /// The keys of the apps the build rendered, with each app's name.
     keys: FxHashMap<[u8; 32], String>,
-    /// Every file of the tree: path → hash and stat.
-    files: FxHashMap<String, Entry>,
+    /// Every file of the tree, in path order (as the cache lists them): path, hash and stat.
+    files: Vec<(String, Entry)>,
     /// When the cache was written: a file changed in that clock tick or later is in doubt.
     written: i128,
+    /// The sha256 (hex) of the lock file whose files `files` lists, when it lists them all.
+    lock: Option<String>,
 }
 
 /// Where the cache of `owner`'s tree in `root` lives: `$GITOPSC_CACHE_DIR`, else
@@ -184,7 +186,8 @@ impl Cache {
     /// Reads one line: `l <sha256 of the lock file>`, `a <key> <app>` or
     /// `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`.
     fn line(&mut self, line: &str) -> Option<()> {
-        if line.starts_with("l ") {
+        if let Some(digest) = line.strip_prefix("l ") {
+            self.lock = Some(digest.to_string());
             return Some(());
         }
         if let Some(key) = line.strip_prefix("a ") {
@@ -193,29 +196,54 @@ impl Cache {
             return Some(());
         }
         let (hash, stat, path) = file_line(line)?;
-        self.files.insert(
-            path.to_string(),
-            Entry {
-                hash: hash.to_string(),
-                stat,
-            },
-        );
+        lock::is_safe_relative(path).then_some(())?;
+        // Found by a binary search: a cache out of order is not this build's.
+        self.files
+            .last()
+            .is_none_or(|(last, _)| last.as_str() < path)
+            .then_some(())?;
+        let entry = Entry {
+            hash: hash.to_string(),
+            stat,
+        };
+        self.files.push((path.to_string(), entry));
         Some(())
+    }
+
+    /// The record of the file at `path`.
+    fn entry(&self, path: &str) -> Option<&Entry> {
+        entry_in(&self.files, path)
+    }
+
+    /// Whether the cache lists every file of the lock file whose bytes have the sha256
+    /// `digest`, with the same hashes.
+    fn names(&self, digest: &str) -> bool {
+        self.lock.as_deref() == Some(digest)
     }
 
     /// The recorded hash of the file at `path` when it is untouched since: same stat, and
     /// changed before the cache was written (not in the same clock tick).
     fn untouched(&self, root: &Path, path: &str) -> Option<&str> {
         self.untouched_stat(root, path)?;
-        Some(self.files.get(path)?.hash.as_str())
+        Some(self.entry(path)?.hash.as_str())
     }
 
     /// [`Cache::untouched`], with the file's stat.
     fn untouched_stat(&self, root: &Path, path: &str) -> Option<Stat> {
-        let entry = self.files.get(path)?;
+        self.untouched_entry(root, path, self.entry(path)?)
+    }
+
+    /// [`Cache::untouched_stat`] of the file at `path`, whose record is `entry`.
+    fn untouched_entry(&self, root: &Path, path: &str, entry: &Entry) -> Option<Stat> {
         (entry.stat.mtime < self.written && entry.stat.ctime < self.written).then_some(())?;
         (Stat::of(&root.join(path))? == entry.stat).then_some(entry.stat)
     }
+}
+
+/// The record of the file at `path` in `files` (in path order).
+fn entry_in<'e>(files: &'e [(String, Entry)], path: &str) -> Option<&'e Entry> {
+    let i = files.binary_search_by(|(p, _)| p.as_str().cmp(path)).ok()?;
+    Some(&files[i].1)
 }
 
 /// A cache's line of a file, `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`: its hash,
@@ -249,14 +277,14 @@ pub struct Reuse {
     pub kept: BTreeMap<String, String>,
     /// How many of them [`Reuse::take_kept`] took.
     taken: usize,
-    /// The cache's records of the kept files, carried into the next cache.
-    entries: FxHashMap<String, Entry>,
+    /// The cache's records of the kept files, in path order, carried into the next cache.
+    entries: Vec<(String, Entry)>,
     /// Every app's key and name, when the model holds only some of the apps (a run over
     /// the changed apps of a fleet, [`apps`]).
     all_keys: Option<Vec<([u8; 32], String)>>,
-    /// The lock file the kept files were taken against, as parsed and the sha256 of its bytes
-    /// (a run over the changed apps, which read it before the output root was locked).
-    pub read: Option<(lock::Lock, String)>,
+    /// The lock file the kept files were taken against, with the sha256 of its bytes (a run
+    /// over the changed apps, which read it before the output root was locked).
+    pub read: Option<crate::emit::LockRead>,
 }
 
 impl Reuse {
@@ -303,19 +331,19 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
                 .into_iter()
                 .map(|path| {
                     cache.untouched(root, &path)?;
-                    let entry = cache.files.get(&path)?.clone();
+                    let entry = cache.entry(&path)?.clone();
                     Some((path, entry))
                 })
                 .collect()
         })
         .collect();
     let skip: Vec<bool> = found.iter().map(Option::is_some).collect();
-    let mut entries: FxHashMap<String, Entry> =
-        FxHashMap::with_capacity_and_hasher(found.iter().flatten().map(Vec::len).sum(), Default::default());
+    let mut entries: Vec<(String, Entry)> = Vec::with_capacity(found.iter().flatten().map(Vec::len).sum());
     entries.extend(found.into_iter().flatten().flatten());
+    entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // A folder above a kept file that became a symlink (or no folder) would be in the way
     // of a full run: then nothing is kept.
-    if !folders_are_real(root, entries.keys().map(String::as_str)) {
+    if !folders_are_real(root, entries.iter().map(|(p, _)| p.as_str())) {
         return Reuse {
             keys,
             ..Reuse::default()
@@ -404,7 +432,7 @@ fn record_at(
         .par_iter()
         .filter(|(path, _)| !blocked.contains(path.as_str()) && !path.contains(['\n', '\r']))
         .map(|(path, hash)| {
-            let stat = match reuse.entries.get(path) {
+            let stat = match entry_in(&reuse.entries, path) {
                 Some(entry) if entry.hash == *hash => entry.stat,
                 _ => Stat::of(&root.join(path))?,
             };
@@ -548,6 +576,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_is_read_only_with_its_files_in_path_order_below_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.cache");
+        let line = |p: &str| format!("f {} 1 2 3 4 5 {p}\n", "0".repeat(64));
+        let read = |lines: &[&str]| {
+            let text: String = lines.iter().map(|p| line(p)).collect();
+            std::fs::write(&path, format!("{}\n{text}", header())).unwrap();
+            Cache::read_at(&path, dir.path(), &Owner::default()).map(|c| c.files.len())
+        };
+        assert_eq!(read(&["a/b.yaml", "a/c d.yaml", "b.yaml"]), Some(3));
+        assert_eq!(read(&["b.yaml", "a/b.yaml"]), None, "out of order");
+        assert_eq!(read(&["a.yaml", "a.yaml"]), None, "twice");
+        assert_eq!(read(&["../a.yaml"]), None, "outside the root");
+    }
+
+    #[test]
     fn a_comment_renders_no_app_and_a_value_edit_one() {
         let dir = tempfile::tempdir().unwrap();
         let (path, out, cache) = (
@@ -607,10 +651,8 @@ mod tests {
         let one = comment.reuse.kept.keys().next().unwrap();
         let mut read = Cache::read_at(&cache, &out, &Owner::default()).unwrap();
         assert!(read.untouched(&out, one).is_some());
-        let changed = read.files[one.as_str()]
-            .stat
-            .ctime
-            .max(read.files[one.as_str()].stat.mtime);
+        let entry = read.entry(one).unwrap();
+        let changed = entry.stat.ctime.max(entry.stat.mtime);
         read.written = changed;
         assert!(read.untouched(&out, one).is_none(), "same tick");
         read.written = changed + 1;
