@@ -167,46 +167,42 @@ impl Cache {
         }
         let written = Stat::of(path)?.mtime;
         let text = std::fs::read_to_string(path).ok()?;
-        let mut lines = text.lines();
-        if lines.next()? != header() {
-            return None;
-        }
+        let (head, rest) = text.split_once('\n')?;
+        (head == header()).then_some(())?;
+        // The lock file's and the apps' lines come first, then the files' (the most), which
+        // are read in parallel.
+        let files_at = if rest.starts_with("f ") {
+            0
+        } else {
+            rest.find("\nf ").map_or(rest.len(), |i| i + 1)
+        };
         let mut cache = Cache {
             written,
             ..Cache::default()
         };
-        // A line is about 150 bytes.
-        cache.files.reserve(text.len() / 150);
-        for line in lines {
+        for line in rest[..files_at].lines() {
             cache.line(line)?;
         }
-        Some(cache)
+        cache.files = rest[files_at..]
+            .par_lines()
+            .map(file_entry)
+            .collect::<Option<_>>()?;
+        // Found by a binary search: a cache out of order is not this build's.
+        cache
+            .files
+            .par_windows(2)
+            .all(|w| w[0].0 < w[1].0)
+            .then_some(cache)
     }
 
-    /// Reads one line: `l <sha256 of the lock file>`, `a <key> <app>` or
-    /// `f <hash> <size> <mtime> <ctime> <ino> <dev> <path>`.
+    /// Reads a line before the files': `l <sha256 of the lock file>` or `a <key> <app>`.
     fn line(&mut self, line: &str) -> Option<()> {
         if let Some(digest) = line.strip_prefix("l ") {
             self.lock = Some(digest.to_string());
             return Some(());
         }
-        if let Some(key) = line.strip_prefix("a ") {
-            let (key, name) = key.split_once(' ')?;
-            self.keys.insert(unhex(key)?, name.to_string());
-            return Some(());
-        }
-        let (hash, stat, path) = file_line(line)?;
-        lock::is_safe_relative(path).then_some(())?;
-        // Found by a binary search: a cache out of order is not this build's.
-        self.files
-            .last()
-            .is_none_or(|(last, _)| last.as_str() < path)
-            .then_some(())?;
-        let entry = Entry {
-            hash: hash.to_string(),
-            stat,
-        };
-        self.files.push((path.to_string(), entry));
+        let (key, name) = line.strip_prefix("a ")?.split_once(' ')?;
+        self.keys.insert(unhex(key)?, name.to_string());
         Some(())
     }
 
@@ -252,6 +248,17 @@ fn file_line(line: &str) -> Option<(&str, Stat, &str)> {
     let (hash, rest) = line.strip_prefix("f ")?.split_once(' ')?;
     let (stat, path) = Stat::parse_fields(rest)?;
     Some((hash, stat, path))
+}
+
+/// A cache's line of a file below the root, as its path and record.
+fn file_entry(line: &str) -> Option<(String, Entry)> {
+    let (hash, stat, path) = file_line(line)?;
+    lock::is_safe_relative(path).then_some(())?;
+    let entry = Entry {
+        hash: hash.to_string(),
+        stat,
+    };
+    Some((path.to_string(), entry))
 }
 
 /// 32 bytes from 64 hex digits.
@@ -580,12 +587,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.cache");
         let line = |p: &str| format!("f {} 1 2 3 4 5 {p}\n", "0".repeat(64));
-        let read = |lines: &[&str]| {
+        let key = format!("a {} app\n", "1".repeat(64));
+        let read_after = |before: &str, lines: &[&str], after: &str| {
             let text: String = lines.iter().map(|p| line(p)).collect();
-            std::fs::write(&path, format!("{}\n{text}", header())).unwrap();
-            Cache::read_at(&path, dir.path(), &Owner::default()).map(|c| c.files.len())
+            std::fs::write(&path, format!("{}\n{before}{text}{after}", header())).unwrap();
+            Cache::read_at(&path, dir.path(), &Owner::default()).map(|c| (c.files.len(), c.keys.len()))
         };
+        let read = |lines: &[&str]| read_after("", lines, "").map(|(files, _)| files);
         assert_eq!(read(&["a/b.yaml", "a/c d.yaml", "b.yaml"]), Some(3));
+        let both = read_after(&format!("l {}\n{key}", "2".repeat(64)), &["a.yaml", "b.yaml"], "");
+        assert_eq!(both, Some((2, 1)));
+        assert_eq!(read_after("", &["a.yaml"], &key), None, "an app after the files");
         assert_eq!(read(&["b.yaml", "a/b.yaml"]), None, "out of order");
         assert_eq!(read(&["a.yaml", "a.yaml"]), None, "twice");
         assert_eq!(read(&["../a.yaml"]), None, "outside the root");
