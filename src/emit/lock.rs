@@ -249,10 +249,14 @@ impl Lock {
     }
 }
 
+/// How many bytes of a lock file [`head_input`] looks at.
+pub const HEAD_LEN: usize = 4096;
+
 /// The input stamp in the head of a lock file as [`Lock::to_bytes`] lays it out (empty when
-/// it records none), found without parsing the files it lists; `None` for any other layout.
+/// it records none), found in its first [`HEAD_LEN`] bytes without parsing the files it
+/// lists; `None` for any other layout.
 pub fn head_input(bytes: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(bytes.get(..bytes.len().min(4096))?).ok()?;
+    let text = std::str::from_utf8(bytes.get(..bytes.len().min(HEAD_LEN))?).ok()?;
     let mut lines = text.lines();
     (lines.next()? == "{").then_some(())?;
     for line in lines {

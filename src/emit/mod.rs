@@ -20,7 +20,7 @@ use journal::Journal;
 use lock::{LOCK_FILE, Lock, sha256_hex};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 pub use crate::render::Tree;
@@ -234,11 +234,16 @@ fn lock_bytes_for(root: &Path, owner: &owner::Owner, input: &str) -> Option<Vec<
     if input.is_empty() {
         return None;
     }
-    let bytes = std::fs::read(root.join(owner.lock_path())).ok()?;
-    // Most often the input differs: known from the head, without parsing every file's entry.
+    let mut file = std::fs::File::open(root.join(owner.lock_path())).ok()?;
+    // Most often the input differs: known from the head, without reading every file's entry.
+    let mut bytes = Vec::new();
+    std::io::Read::take(&mut file, lock::HEAD_LEN as u64)
+        .read_to_end(&mut bytes)
+        .ok()?;
     lock::head_input(&bytes)
         .is_none_or(|head| head == input)
         .then_some(())?;
+    file.read_to_end(&mut bytes).ok()?;
     Some(bytes)
 }
 
@@ -720,6 +725,26 @@ mod tests {
             .iter()
             .map(|(p, h)| (p.to_string(), h.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_lock_file_is_read_whole_only_when_its_head_records_the_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(String, String)> = (0..2000)
+            .map(|i| (format!("f/{i}.yaml"), "0".repeat(64)))
+            .collect();
+        let lock = Lock {
+            input: "sha256:in".into(),
+            files: files.into_iter().collect(),
+            ..Lock::default()
+        };
+        let bytes = lock.to_bytes();
+        assert!(bytes.len() > 10 * lock::HEAD_LEN);
+        std::fs::write(dir.path().join(LOCK_FILE), &bytes).unwrap();
+        let owner = owner::Owner::default();
+        assert_eq!(lock_bytes_for(dir.path(), &owner, "sha256:in"), Some(bytes));
+        assert_eq!(lock_bytes_for(dir.path(), &owner, "sha256:other"), None);
+        assert_eq!(lock_bytes_for(dir.path(), &owner, ""), None);
     }
 
     #[test]
