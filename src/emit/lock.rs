@@ -147,6 +147,7 @@ impl Warning {
 
 /// A lock file's list of files as written, entry after entry: a map made of them at once
 /// costs less than putting each one in (measured at 134 040 files: 23–38 ms against 47–64).
+#[derive(Default)]
 struct Listed(Vec<(String, String)>);
 
 impl<'de> Deserialize<'de> for Listed {
@@ -173,32 +174,12 @@ impl Lock {
     /// Parses a lock file. Entries whose path is not a plain relative path inside the
     /// output root are dropped: a lock file must never steer a write or delete outside it.
     pub fn parse(bytes: &[u8]) -> Result<Lock, String> {
-        let lock: LockOf<Listed> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let LockOf {
-            generator,
-            fleet,
-            cluster,
-            spec,
-            input,
-            charts,
-            warnings,
-            files: Listed(files),
-        } = lock;
-        Ok(Lock {
-            generator,
-            fleet,
-            cluster,
-            spec,
-            input,
-            charts,
-            warnings,
-            // In path order as written, the map is built in one pass (the last of a path
-            // listed twice wins, as when each is put in the map in turn).
-            files: files
-                .into_iter()
-                .filter(|(path, _)| is_safe_relative(path))
-                .collect(),
-        })
+        let mut lock: LockOf<Listed> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let Listed(files) = std::mem::take(&mut lock.files);
+        // In path order as written, the map is built in one pass (the last of a path listed
+        // twice wins, as when each is put in the map in turn).
+        let files = files.into_iter().filter(|(path, _)| is_safe_relative(path));
+        Ok(lock.with_files(files.collect()))
     }
 
     /// Parses a lock file but for its list of files, which is only skipped over.
