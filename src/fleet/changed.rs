@@ -260,9 +260,7 @@ fn declare_external(loaded: &mut crate::spec::load::Loaded) {
             flux_spans.put_entry("external", nowhere, SpanNode::seq(nowhere, Vec::new()));
         }
         if let Some((_, items)) = flux_spans.entry_mut("external") {
-            for _ in &missing {
-                items.push_item(SpanNode::scalar(nowhere));
-            }
+            items.extend_items(missing.iter().map(|_| SpanNode::scalar(nowhere)).collect());
         }
     }
     loaded.spans = SpanIndex::new(spans);

@@ -215,15 +215,17 @@ pub fn merge_into(
                     merge_into(item, item_spans, over_item, None, items);
                 }
             }
+            let mut added = Vec::new();
             for (j, name) in over_names.iter().enumerate() {
                 if !base_names.iter().any(|n| n == name)
                     && let Some(over_item) = over.item(j)
                 {
                     let (v, spans) = over_item.owned();
                     b.push(v);
-                    base_spans.push_item(spans);
+                    added.push(spans);
                 }
             }
+            base_spans.extend_items(added);
             base_spans.set_span(over.spans.span());
         }
         _ => (*base, *base_spans) = over.owned(),

@@ -41,20 +41,56 @@ pub struct SpanIndex {
     root: SpanNode,
 }
 
-/// The span of one node and those of its children.
+/// The span of one node and those of its children: 32 bytes a node, 56 a mapping's entry.
+/// Every node of the spec is held to the end of resolution, so the tree is kept small: its
+/// offsets as `u32`s (a spec is at most [`MAX_TEXT`] bytes) and its lists without spare room.
 #[derive(Debug, Clone)]
 pub struct SpanNode {
-    span: Span,
+    at: At,
     children: Children,
 }
 
-/// The children of a node: for a mapping each key with its span, for a sequence the items.
+/// A span as a node holds it.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    start: u32,
+    end: u32,
+}
+
+impl At {
+    /// The span as nodes hold it. Every offset of a loaded spec fits: a spec is at most
+    /// [`MAX_TEXT`] bytes (`parse` and a fleet's join refuse a longer one).
+    fn of(span: Span) -> At {
+        let narrow = |offset: usize| u32::try_from(offset).unwrap_or(u32::MAX);
+        At {
+            start: narrow(span.start),
+            end: narrow(span.end),
+        }
+    }
+
+    fn span(self) -> Span {
+        Span::new(self.start as usize, self.end as usize)
+    }
+}
+
+/// A mapping's entry: its key, the key's span and the node of its value.
+#[derive(Debug, Clone)]
+struct Entry {
+    key: Box<str>,
+    key_at: At,
+    node: SpanNode,
+}
+
+/// The children of a node: for a mapping its entries sorted by key, for a sequence the items.
 #[derive(Debug, Clone)]
 enum Children {
     Scalar,
-    Map(Vec<(Box<str>, Span, SpanNode)>),
-    Seq(Vec<SpanNode>),
+    Map(Box<[Entry]>),
+    Seq(Box<[SpanNode]>),
 }
+
+/// The longest spec text that can be loaded, in bytes (4 GiB): a node's offsets are `u32`s.
+pub const MAX_TEXT: usize = u32::MAX as usize;
 
 /// Whether lookups of pointers that match no node are recorded ([`record_misses`]).
 static RECORDING: AtomicBool = AtomicBool::new(false);
@@ -89,44 +125,53 @@ impl SpanNode {
     /// A scalar at `span`.
     pub fn scalar(span: Span) -> Self {
         SpanNode {
-            span,
+            at: At::of(span),
             children: Children::Scalar,
         }
     }
 
     /// A mapping at `span` with its entries: key, key span, value.
-    pub fn map(span: Span, mut entries: Vec<(String, Span, SpanNode)>) -> Self {
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let entries = entries
+    pub fn map(span: Span, entries: Vec<(String, Span, SpanNode)>) -> Self {
+        let mut entries: Vec<Entry> = entries
             .into_iter()
-            .map(|(k, s, n)| (k.into_boxed_str(), s, n))
+            .map(|(key, key_span, node)| Entry {
+                key: key.into_boxed_str(),
+                key_at: At::of(key_span),
+                node,
+            })
             .collect();
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         SpanNode {
-            span,
-            children: Children::Map(entries),
+            at: At::of(span),
+            children: Children::Map(entries.into_boxed_slice()),
         }
     }
 
     /// A sequence at `span` with its items.
     pub fn seq(span: Span, items: Vec<SpanNode>) -> Self {
         SpanNode {
-            span,
-            children: Children::Seq(items),
+            at: At::of(span),
+            children: Children::Seq(items.into_boxed_slice()),
         }
     }
 
     /// The node's own span.
     pub fn span(&self) -> Span {
-        self.span
+        self.at.span()
+    }
+
+    /// The index of the entry `key` of a mapping.
+    fn find(entries: &[Entry], key: &str) -> Result<usize, usize> {
+        entries.binary_search_by(|e| (*e.key).cmp(key))
     }
 
     /// The span of the key `key` of a mapping and the node of its value.
     pub fn entry(&self, key: &str) -> Option<(Span, &SpanNode)> {
         match &self.children {
-            Children::Map(entries) => entries
-                .binary_search_by(|(k, _, _)| (**k).cmp(key))
-                .ok()
-                .map(|i| (entries[i].1, &entries[i].2)),
+            Children::Map(entries) => {
+                let e = &entries[Self::find(entries, key).ok()?];
+                Some((e.key_at.span(), &e.node))
+            }
             _ => None,
         }
     }
@@ -134,13 +179,13 @@ impl SpanNode {
     /// Calls `f` with every span below the node, its own first, each key's before its value,
     /// in order.
     pub fn visit(&self, f: &mut impl FnMut(Span)) {
-        f(self.span);
+        f(self.span());
         match &self.children {
             Children::Scalar => {}
             Children::Map(entries) => {
-                for (_, key, node) in entries {
-                    f(*key);
-                    node.visit(f);
+                for e in entries {
+                    f(e.key_at.span());
+                    e.node.visit(f);
                 }
             }
             Children::Seq(items) => items.iter().for_each(|n| n.visit(f)),
@@ -148,19 +193,27 @@ impl SpanNode {
     }
 
     /// Moves the node and every node below it `by` bytes on: its place in a text that holds
-    /// its file from `by` on.
+    /// its file from `by` on (at most [`MAX_TEXT`] bytes).
     pub fn shift(&mut self, by: usize) {
-        let shift = |s: &mut Span| *s = Span::new(s.start + by, s.end + by);
-        shift(&mut self.span);
+        let by = u32::try_from(by).unwrap_or(u32::MAX);
+        self.shift_at(by);
+    }
+
+    fn shift_at(&mut self, by: u32) {
+        let shift = |at: &mut At| {
+            at.start = at.start.saturating_add(by);
+            at.end = at.end.saturating_add(by);
+        };
+        shift(&mut self.at);
         match &mut self.children {
             Children::Scalar => {}
             Children::Map(entries) => {
-                for (_, s, n) in entries {
-                    shift(s);
-                    n.shift(by);
+                for e in entries {
+                    shift(&mut e.key_at);
+                    e.node.shift_at(by);
                 }
             }
-            Children::Seq(items) => items.iter_mut().for_each(|n| n.shift(by)),
+            Children::Seq(items) => items.iter_mut().for_each(|n| n.shift_at(by)),
         }
     }
 
@@ -168,9 +221,8 @@ impl SpanNode {
     pub fn entry_mut(&mut self, key: &str) -> Option<(Span, &mut SpanNode)> {
         match &mut self.children {
             Children::Map(entries) => {
-                let i = entries.binary_search_by(|(k, _, _)| (**k).cmp(key)).ok()?;
-                let (_, span, node) = &mut entries[i];
-                Some((*span, node))
+                let e = &mut entries[Self::find(entries, key).ok()?];
+                Some((e.key_at.span(), &mut e.node))
             }
             _ => None,
         }
@@ -178,16 +230,25 @@ impl SpanNode {
 
     /// Sets the node's own span.
     pub fn set_span(&mut self, span: Span) {
-        self.span = span;
+        self.at = At::of(span);
     }
 
     /// Sets the span of the key `key` of a mapping and the node of its value, adding the
     /// entry when the mapping has no such key (no change to another node).
     pub fn put_entry(&mut self, key: &str, key_span: Span, node: SpanNode) {
         if let Children::Map(entries) = &mut self.children {
-            match entries.binary_search_by(|(k, _, _)| (**k).cmp(key)) {
-                Ok(i) => entries[i] = (key.into(), key_span, node),
-                Err(i) => entries.insert(i, (key.into(), key_span, node)),
+            let entry = Entry {
+                key: key.into(),
+                key_at: At::of(key_span),
+                node,
+            };
+            match Self::find(entries, key) {
+                Ok(i) => entries[i] = entry,
+                Err(i) => {
+                    let mut grown = std::mem::take(entries).into_vec();
+                    grown.insert(i, entry);
+                    *entries = grown.into_boxed_slice();
+                }
             }
         }
     }
@@ -195,9 +256,9 @@ impl SpanNode {
     /// Sets the span of the key `key` of a mapping, keeping the node of its value.
     pub fn set_key_span(&mut self, key: &str, key_span: Span) {
         if let Children::Map(entries) = &mut self.children
-            && let Ok(i) = entries.binary_search_by(|(k, _, _)| (**k).cmp(key))
+            && let Ok(i) = Self::find(entries, key)
         {
-            entries[i].1 = key_span;
+            entries[i].key_at = At::of(key_span);
         }
     }
 
@@ -209,10 +270,14 @@ impl SpanNode {
         }
     }
 
-    /// Appends an item to a sequence (no change to another node).
-    pub fn push_item(&mut self, item: SpanNode) {
-        if let Children::Seq(items) = &mut self.children {
-            items.push(item);
+    /// Appends items to a sequence (no change to another node).
+    pub fn extend_items(&mut self, more: Vec<SpanNode>) {
+        if let Children::Seq(items) = &mut self.children
+            && !more.is_empty()
+        {
+            let mut grown = std::mem::take(items).into_vec();
+            grown.extend(more);
+            *items = grown.into_boxed_slice();
         }
     }
 
@@ -227,7 +292,7 @@ impl SpanNode {
     /// The items of a sequence, moved out (none for another node).
     pub fn take_items(&mut self) -> Vec<SpanNode> {
         match &mut self.children {
-            Children::Seq(items) => std::mem::take(items),
+            Children::Seq(items) => std::mem::take(items).into_vec(),
             _ => Vec::new(),
         }
     }
@@ -238,19 +303,19 @@ impl SpanNode {
         match &self.children {
             Children::Scalar => out.push(ScalarAt {
                 pointer: pointer.clone(),
-                span: self.span,
+                span: self.span(),
                 key: false,
             }),
             Children::Map(entries) => {
-                for (key, key_span, node) in entries {
+                for e in entries {
                     pointer.push('/');
-                    pointer.push_str(&escape_pointer(key));
+                    pointer.push_str(&escape_pointer(&e.key));
                     out.push(ScalarAt {
                         pointer: pointer.clone(),
-                        span: *key_span,
+                        span: e.key_at.span(),
                         key: true,
                     });
-                    node.scalars(pointer, out);
+                    e.node.scalars(pointer, out);
                     pointer.truncate(len);
                 }
             }
@@ -331,16 +396,15 @@ impl SpanIndex {
         let mut node = &self.root;
         let mut spans = NodeSpans {
             key: None,
-            value: node.span,
+            value: node.span(),
         };
         for segment in pointer.split('/').skip(1) {
             let segment = segment.replace("~1", "/").replace("~0", "~");
             let next = match &node.children {
                 // Sorted by key when built: a mapping can hold many keys, and a diagnostic each.
-                Children::Map(entries) => entries
-                    .binary_search_by(|(k, _, _)| (**k).cmp(segment.as_str()))
+                Children::Map(entries) => SpanNode::find(entries, &segment)
                     .ok()
-                    .map(|i| (Some(entries[i].1), &entries[i].2)),
+                    .map(|i| (Some(entries[i].key_at.span()), &entries[i].node)),
                 Children::Seq(items) => segment
                     .parse::<usize>()
                     .ok()
@@ -354,7 +418,7 @@ impl SpanIndex {
             node = child;
             spans = NodeSpans {
                 key,
-                value: node.span,
+                value: node.span(),
             };
         }
         (spans, true)
@@ -490,6 +554,9 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
         Some(rest) => Source::new(source.name.clone(), rest.to_string()),
         None => source,
     };
+    if let Some(d) = too_long(&source.name, source.text.len()) {
+        return Err((None, vec![d]));
+    }
     let text = &source.text;
     if text.lines().all(|l| {
         let t = l.trim();
@@ -527,6 +594,17 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
         value,
         spans,
         tree_root: String::new(),
+    })
+}
+
+/// The error for a spec text of `len` bytes, when it is longer than [`MAX_TEXT`].
+pub fn too_long(name: &str, len: usize) -> Option<Diagnostic> {
+    (len > MAX_TEXT).then(|| {
+        Diagnostic::error(
+            Code::SpecUnreadable,
+            format!("the spec `{name}` is {len} bytes long: gitopsc reads at most {MAX_TEXT} (4 GiB)"),
+        )
+        .help("split the apps over several clusters or repositories")
     })
 }
 
@@ -760,7 +838,7 @@ impl<'t> Offsets<'t> {
 enum Frame {
     Map {
         map: Map<String, Value>,
-        spans: Vec<(Box<str>, Span, SpanNode)>,
+        spans: Vec<Entry>,
         key: Option<(String, Span)>,
         at: Span,
     },
@@ -917,13 +995,7 @@ impl<'a> Builder<'a> {
             }
             None => Value::String(text),
         };
-        self.push(
-            value,
-            SpanNode {
-                span,
-                children: Children::Scalar,
-            },
-        );
+        self.push(value, SpanNode::scalar(span));
     }
 
     /// Whether the node being read is in a flow collection (`{…}`, `[…]`), perhaps in a
@@ -975,32 +1047,20 @@ impl<'a> Builder<'a> {
                 map, mut spans, at, ..
             }) => {
                 // Keys are unique (duplicates are refused), so sorted they can be searched.
-                // Every node of the spec is kept to the end of validation: without the room
+                // Every node of the spec is kept to the end of resolution: without the room
                 // the list grew into.
-                spans.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                spans.shrink_to_fit();
+                spans.sort_unstable_by(|a, b| a.key.cmp(&b.key));
                 (
                     Value::Object(map),
                     SpanNode {
-                        span: at,
-                        children: Children::Map(spans),
+                        at: At::of(at),
+                        children: Children::Map(spans.into_boxed_slice()),
                     },
                 )
             }
-            Some(Frame::Seq {
-                mut items,
-                mut spans,
-                at,
-            }) => {
+            Some(Frame::Seq { mut items, spans, at }) => {
                 items.shrink_to_fit();
-                spans.shrink_to_fit();
-                (
-                    Value::Array(items),
-                    SpanNode {
-                        span: at,
-                        children: Children::Seq(spans),
-                    },
-                )
+                (Value::Array(items), SpanNode::seq(at, spans))
             }
             None => return,
         };
@@ -1028,7 +1088,11 @@ impl<'a> Builder<'a> {
                     self.stop(d);
                     return;
                 }
-                spans.push((key.as_str().into(), key_span, node));
+                spans.push(Entry {
+                    key: key.as_str().into(),
+                    key_at: At::of(key_span),
+                    node,
+                });
                 map.insert(key, value);
             }
         }
@@ -1077,6 +1141,37 @@ mod tests {
         assert_eq!(&l.source.text[k.start..k.end], "name");
         let missing = l.spans.value("/apps/0/helm/chart").unwrap();
         assert_eq!(missing.start, l.spans.value("/apps/0/helm").unwrap().start);
+    }
+
+    #[test]
+    fn a_span_tree_edited_as_a_fleet_merges_stays_searchable_and_shifts_whole() {
+        let l = load_str("b: 1\nd: [x]\n").unwrap();
+        let mut root = l.spans.into_root();
+        root.put_entry("a", Span::new(20, 21), SpanNode::scalar(Span::new(22, 23)));
+        root.put_entry(
+            "c",
+            Span::new(24, 25),
+            SpanNode::seq(Span::new(26, 27), Vec::new()),
+        );
+        root.put_entry("b", Span::new(30, 31), SpanNode::scalar(Span::new(32, 33)));
+        let (_, d) = root.entry_mut("d").unwrap();
+        d.extend_items(vec![SpanNode::scalar(Span::new(40, 41))]);
+        root.shift(100);
+        let index = SpanIndex::new(root);
+        for (pointer, key, value) in [("/a", 120, 122), ("/b", 130, 132), ("/c", 124, 126)] {
+            assert_eq!(index.key(pointer).unwrap().start, key, "{pointer}");
+            assert_eq!(index.value(pointer).unwrap().start, value, "{pointer}");
+        }
+        assert_eq!(index.value("/d/0").unwrap().start, 109);
+        assert_eq!(index.value("/d/1").unwrap().start, 140);
+        assert!(!index.contains("/d/2"));
+    }
+
+    #[test]
+    fn a_text_longer_than_a_node_can_place_is_refused() {
+        assert!(too_long("cluster.yaml", MAX_TEXT).is_none());
+        let d = too_long("cluster.yaml", MAX_TEXT + 1).unwrap();
+        assert!(d.message.contains("4 GiB"), "{}", d.message);
     }
 
     #[test]
