@@ -1,28 +1,34 @@
 //! A JSON value that blueprints read where it is: chart values and other user data reach the
 //! templates as a view, not as a copy in template values, and `toyaml` writes them straight
 //! from the JSON.
+//!
+//! The model keeps the value as its compact JSON text (maps sorted by key, as `serde_json`
+//! writes them): an app's chart values as a tree of maps cost about ten times their text, and
+//! every app's are held from resolution to the end of the run. Each serialization reads the
+//! text back into a tree, which lives as long as that rendering of the app.
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde::{Serialize, Serializer};
 use std::sync::Arc;
 
-/// A JSON value of the model that blueprints render: the tree the spec's loader built, moved
-/// (never copied or re-read) from the spec through the model into the templates.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Json(Arc<serde_json::Value>);
+/// A JSON value of the model that blueprints render, as its compact JSON text.
+#[derive(Debug, Clone, Default)]
+pub struct Json(Arc<str>);
 
 impl From<serde_json::Value> for Json {
     fn from(value: serde_json::Value) -> Self {
-        Json(Arc::new(value))
+        Json(value.to_string().into())
     }
 }
 
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // The text is one `serde_json` wrote (floats round-trip): it reads back as it was.
+        let tree: serde_json::Value = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
         if minijinja::value::serializing_for_value() {
-            view(&self.0, Vec::new()).serialize(serializer)
+            view(&Arc::new(tree), Vec::new()).serialize(serializer)
         } else {
-            self.0.serialize(serializer)
+            tree.serialize(serializer)
         }
     }
 }
