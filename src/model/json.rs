@@ -24,11 +24,13 @@ impl From<serde_json::Value> for Json {
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // The text is one `serde_json` wrote (floats round-trip): it reads back as it was.
-        let tree: serde_json::Value = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
         if minijinja::value::serializing_for_value() {
+            let tree: serde_json::Value = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
             view(&Arc::new(tree), Vec::new()).serialize(serializer)
         } else {
-            tree.serialize(serializer)
+            // Straight from the text to the serializer: no tree (a render key hashes it).
+            let mut text = serde_json::Deserializer::from_str(&self.0);
+            serde_transcode::transcode(&mut text, serializer)
         }
     }
 }
