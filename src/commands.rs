@@ -608,8 +608,12 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         blueprints,
         stamp,
     } = prepared;
-    let dirs = render::folders(&checked.model)?;
-    let fresh = match Fresh::begin(out_dir, &stamp.owner, &dirs) {
+    // A fleet's cluster keeps its lock file in its own folder: built the general way.
+    if !stamp.owner.dir().is_empty() {
+        return None;
+    }
+    let tops = render::top_folders(&checked.model)?;
+    let fresh = match Fresh::begin(out_dir, &tops) {
         Ok(fresh) => fresh?,
         Err(e) => return Some(ctx.emit_failed(e)),
     };

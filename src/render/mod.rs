@@ -586,22 +586,24 @@ pub fn app_key(app: &App) -> Option<[u8; 32]> {
     Some(out.finish())
 }
 
-/// The folders [`render_each`] renders files into (a folder may be named more than once).
-/// `None` when a file would sit at the top level itself.
-pub fn folders(model: &Model) -> Option<Vec<&str>> {
+/// The first component of every path [`render_each`] renders to: the top-level folders of
+/// the tree. `None` when a file would sit at the top level itself.
+pub fn top_folders(model: &Model) -> Option<BTreeSet<&str>> {
     let mut dirs: Vec<&str> = Vec::with_capacity(model.apps.len() * 3 + 8);
     dirs.push(&model.flux.cluster_dir);
     dirs.extend(model.shared_sources.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.shared_stores.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.image_automation.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.gates.iter().map(|g| g.dir.as_str()));
+    let mut tops = BTreeSet::new();
     for app in &model.apps {
         dirs.push(&app.dir);
         dirs.extend(app.layers.iter().map(|l| l.dir.as_str()));
-        // The one file named here: the folder it sits in.
-        dirs.push(app.kustomizations_file.rsplit_once('/')?.0);
+        // The one file named here: it needs a folder above it.
+        tops.insert(app.kustomizations_file.split_once('/')?.0);
     }
-    (!dirs.contains(&"")).then_some(dirs)
+    tops.extend(dirs.into_iter().map(|dir| dir.split('/').next().unwrap_or(dir)));
+    (!tops.contains("")).then_some(tops)
 }
 
 /// Parses back every YAML file an overridden blueprint produced: a user's blueprint must
