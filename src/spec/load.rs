@@ -89,6 +89,9 @@ enum Children {
     Seq(Box<[SpanNode]>),
 }
 
+// The sizes the tree's doc states, kept true.
+const _: () = assert!(std::mem::size_of::<SpanNode>() == 32 && std::mem::size_of::<Entry>() == 56);
+
 /// The longest spec text that can be loaded, in bytes (4 GiB): a node's offsets are `u32`s.
 pub const MAX_TEXT: usize = u32::MAX as usize;
 
