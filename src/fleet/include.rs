@@ -236,16 +236,15 @@ fn walk(dir: &Path) -> impl Iterator<Item = walkdir::DirEntry> {
 /// The root and its parts as one loaded spec: the parts' lists appended to the root's. The
 /// files' values and spans move into the joined spec (shifted to their place in the text).
 fn join(files: Vec<Loaded>) -> Result<Loaded, Failure> {
-    let len = files.iter().map(|f| f.source.text.len() + 1).sum();
-    if let Some(d) = crate::spec::load::too_long(&files[0].source.name, len) {
+    let sources: Vec<Source> = files.iter().map(|f| f.source.clone()).collect();
+    let (source, starts) = Source::composite(sources[0].name.clone(), &sources);
+    drop(sources);
+    if let Some(d) = crate::spec::load::too_long(&source.name, source.text.len()) {
         return Err(Failure {
             source: None,
             diagnostics: vec![d],
         });
     }
-    let sources: Vec<Source> = files.iter().map(|f| f.source.clone()).collect();
-    let (source, starts) = Source::composite(sources[0].name.clone(), &sources);
-    drop(sources);
     let mut diags = Vec::new();
     let mut parts: Vec<(Value, SpanNode)> = files
         .into_iter()

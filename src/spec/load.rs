@@ -135,7 +135,7 @@ impl SpanNode {
 
     /// A mapping at `span` with its entries: key, key span, value.
     pub fn map(span: Span, entries: Vec<(String, Span, SpanNode)>) -> Self {
-        let mut entries: Vec<Entry> = entries
+        let entries = entries
             .into_iter()
             .map(|(key, key_span, node)| Entry {
                 key: key.into_boxed_str(),
@@ -143,6 +143,12 @@ impl SpanNode {
                 node,
             })
             .collect();
+        Self::of_entries(span, entries)
+    }
+
+    /// A mapping at `span` with its entries, whose keys are unique: sorted by key, so they
+    /// can be searched, and without the room the list grew into.
+    fn of_entries(span: Span, mut entries: Vec<Entry>) -> Self {
         entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         SpanNode {
             at: At::of(span),
@@ -1046,21 +1052,8 @@ impl<'a> Builder<'a> {
 
     fn end(&mut self) {
         let (value, node) = match self.stack.pop() {
-            Some(Frame::Map {
-                map, mut spans, at, ..
-            }) => {
-                // Keys are unique (duplicates are refused), so sorted they can be searched.
-                // Every node of the spec is kept to the end of resolution: without the room
-                // the list grew into.
-                spans.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-                (
-                    Value::Object(map),
-                    SpanNode {
-                        at: At::of(at),
-                        children: Children::Map(spans.into_boxed_slice()),
-                    },
-                )
-            }
+            // Keys are unique: duplicates are refused.
+            Some(Frame::Map { map, spans, at, .. }) => (Value::Object(map), SpanNode::of_entries(at, spans)),
             Some(Frame::Seq { mut items, spans, at }) => {
                 items.shrink_to_fit();
                 (Value::Array(items), SpanNode::seq(at, spans))
