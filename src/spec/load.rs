@@ -927,6 +927,13 @@ impl<'a> Builder<'a> {
                 {
                     text.pop();
                 }
+                // The parser reads a plain scalar into a buffer of 32 bytes or more; every
+                // scalar is held to the end of resolution, so each gets an allocation of its size.
+                let text = if text.capacity() > text.len() {
+                    String::from(text.as_str())
+                } else {
+                    text
+                };
                 let span = self.scalar_span(at, end, style);
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                     && text.bytes().all(|b| b == b'\n')
