@@ -730,6 +730,11 @@ type Built = (Option<Value>, Option<SpanNode>, Vec<Diagnostic>);
 
 /// Parses the spec's text; the error is the one that stops loading.
 fn build(source: &Source) -> Result<Built, Diagnostic> {
+    build_in(source, source.text.len() >= PIPELINED)
+}
+
+/// [`build`], the text parsed on a thread of its own when `pipelined`.
+fn build_in(source: &Source, pipelined: bool) -> Result<Built, Diagnostic> {
     let mut builder = Builder::new(source);
     // The parser is given a text that ends with a line break: it chomps a block scalar that
     // ends the text on a blank line without one wrongly. What the added break adds to a
@@ -741,34 +746,79 @@ fn build(source: &Source) -> Result<Built, Diagnostic> {
         padded = format!("{}\n", source.text);
         padded.as_str()
     };
-    let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
-    while let Some(next) = parser.next_event() {
+    let mut take = |next: Next| -> Option<Result<(), Diagnostic>> {
         let (event, span) = match next {
             Ok(next) => next,
-            Err(e) => return Err(scan_error(&mut builder.offsets, e.marker(), e.info())),
+            Err(e) => return Some(Err(scan_error(&mut builder.offsets, e.marker(), e.info()))),
         };
         match event {
-            Event::StreamEnd => break,
+            Event::StreamEnd => return Some(Ok(())),
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
                     let at = builder.offsets.byte(span.start.index());
-                    return Err(Diagnostic::error(
+                    return Some(Err(Diagnostic::error(
                         Code::MultipleDocuments,
                         "the spec holds more than one YAML document",
                     )
                     .at(Some(Span::new(at, at + 3)), "a second document starts here")
-                    .help("a spec is one document: remove this `---` and merge or drop what follows"));
+                    .help(
+                        "a spec is one document: remove this `---` and merge or drop what follows",
+                    )));
                 }
             }
             event => builder.event(event, span),
         }
-        if let Some(d) = builder.fatal.take() {
-            return Err(d);
-        }
-    }
+        builder.fatal.take().map(Err)
+    };
+    let done = if pipelined {
+        parsed_beside(text, &mut take)
+    } else {
+        Parser::new_from_str(text).find_map(&mut take)
+    };
+    done.unwrap_or(Ok(()))?;
     Ok((builder.root, builder.root_spans, builder.diags))
+}
+
+/// What the parser yields: an event and its span, or why the text is not YAML.
+type Next<'t> = Result<(Event<'t>, saphyr_parser::Span), saphyr_parser::ScanError>;
+
+/// The length from which a text is parsed on a thread of its own while its events are
+/// built into the value and spans on this one: a spec of a few hundred apps and up, where
+/// the two halves of the work each take a good part of the run and nothing else is running.
+/// Shorter texts, a fleet's files among them (parsed in parallel already), are parsed in line.
+const PIPELINED: usize = 256 * 1024;
+
+/// Parses `text` on a scoped thread, handing its events to `take` in order, in batches,
+/// until `take` returns `Some` (the end, or an error); the parser stops when `take` does.
+fn parsed_beside<'t>(
+    text: &'t str,
+    take: &mut impl FnMut(Next<'t>) -> Option<Result<(), Diagnostic>>,
+) -> Option<Result<(), Diagnostic>> {
+    const BATCH: usize = 4096;
+    std::thread::scope(|scope| {
+        let (send, batches) = std::sync::mpsc::sync_channel::<Vec<Next<'t>>>(4);
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for next in Parser::new_from_str(text) {
+                let last = matches!(next, Err(_) | Ok((Event::StreamEnd, _)));
+                batch.push(next);
+                if (last || batch.len() == BATCH)
+                    && send
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return;
+                }
+                if last {
+                    return;
+                }
+            }
+            let _ = send.send(batch);
+        });
+        batches.into_iter().flatten().find_map(take)
+    })
 }
 
 fn scan_error(offsets: &mut Offsets, at: &Marker, info: &str) -> Diagnostic {
@@ -1124,6 +1174,40 @@ mod tests {
 
     fn load_str(text: &str) -> Result<Loaded, Vec<Diagnostic>> {
         parse(Source::new("t.yaml", text)).map_err(|(_, d)| d)
+    }
+
+    /// A long text whose events are built as the parser makes them on its own thread
+    /// builds what the parser in line builds: value, spans, diagnostics, or the error that
+    /// stopped it, wherever in the text that comes.
+    #[test]
+    fn a_text_parsed_beside_its_builder_builds_what_it_builds_in_line() {
+        let app = |i: usize| {
+            format!(
+                "  - name: app-{i}\n    labels: {{tier: \"web\", n: {i}}}\n    note: |\n      line {i}\n    on: [a, 'b', 1.5, null]\n"
+            )
+        };
+        let body: String = (0..3000).map(app).collect();
+        // Each tail, and whether it stops the build: a syntax error, an anchor (refused by
+        // the builder), a second document; `yes` is only reported.
+        let tails = [
+            ("", false),
+            ("  - name: [unclosed\n", true),
+            ("  - &anchor {a: 1}\n", true),
+            ("  - yes\n", false),
+            ("---\nb: 2\n", true),
+        ];
+        for (tail, fails) in tails {
+            let text = format!("apps:\n{body}{tail}");
+            assert!(text.len() > PIPELINED);
+            let source = Source::new("t.yaml", text);
+            let shown = |built: Result<Built, Diagnostic>| match built {
+                Ok((value, spans, diags)) => format!("{value:?}\n{spans:?}\n{diags:?}"),
+                Err(d) => format!("error {d:?}"),
+            };
+            let beside = shown(build_in(&source, true));
+            assert_eq!(beside, shown(build_in(&source, false)), "tail {tail:?}");
+            assert_eq!(beside.starts_with("error"), fails, "tail {tail:?}");
+        }
     }
 
     #[test]
