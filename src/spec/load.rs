@@ -792,6 +792,7 @@ const PIPELINED: usize = 256 * 1024;
 
 /// Parses `text` on a scoped thread, handing its events to `take` in order, in batches,
 /// until `take` returns `Some` (the end, or an error); the parser stops when `take` does.
+/// Where no thread can be started, the text is parsed in line.
 fn parsed_beside<'t>(
     text: &'t str,
     take: &mut impl FnMut(Next<'t>) -> Option<Result<(), Diagnostic>>,
@@ -799,7 +800,7 @@ fn parsed_beside<'t>(
     const BATCH: usize = 4096;
     std::thread::scope(|scope| {
         let (send, batches) = std::sync::mpsc::sync_channel::<Vec<Next<'t>>>(4);
-        scope.spawn(move || {
+        let parser = std::thread::Builder::new().spawn_scoped(scope, move || {
             let mut batch = Vec::with_capacity(BATCH);
             for next in Parser::new_from_str(text) {
                 let last = matches!(next, Err(_) | Ok((Event::StreamEnd, _)));
@@ -817,6 +818,10 @@ fn parsed_beside<'t>(
             }
             let _ = send.send(batch);
         });
+        if parser.is_err() {
+            // No thread to be had: the text is parsed in line.
+            return Parser::new_from_str(text).find_map(take);
+        }
         batches.into_iter().flatten().find_map(take)
     })
 }
