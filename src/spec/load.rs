@@ -803,17 +803,15 @@ fn parsed_beside<'t>(
         let parser = std::thread::Builder::new().spawn_scoped(scope, move || {
             let mut batch = Vec::with_capacity(BATCH);
             for next in Parser::new_from_str(text) {
+                // The parser's last word: the end of the stream, or an error.
                 let last = matches!(next, Err(_) | Ok((Event::StreamEnd, _)));
                 batch.push(next);
-                if (last || batch.len() == BATCH)
-                    && send
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_err()
-                {
-                    return;
-                }
-                if last {
-                    return;
+                if last || batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // The builder stopped (it dropped its end), or there is nothing more.
+                    if send.send(full).is_err() || last {
+                        return;
+                    }
                 }
             }
             let _ = send.send(batch);
