@@ -18,7 +18,7 @@
 //! folder, a lock file that is not the recorded run's.
 
 use super::stamp::{self, Layout};
-use super::{Cache, Entry, Reuse, Stat, folders_are_real, holds};
+use super::{Below, Cache, Entry, Reuse, Stat, folders_are_real, holds};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::digest::{Hashing, hex};
 use crate::emit::Recorded;
@@ -481,10 +481,11 @@ pub fn tree_of_changed(
     // recorded it (its record carried into the next cache), or read and hashed (one written
     // in the cache's clock tick). When the cache lists the lock file's files, its own list
     // (in path order, each with its record) is gone through.
+    let below = Below::open(out);
     let check = |path: &String, hash: &String, entry: Option<&Entry>| {
         let stat = entry
             .filter(|e| e.hash == *hash)
-            .and_then(|e| cache.untouched_entry(out, path, e));
+            .and_then(|e| cache.untouched_entry(&below, path, e));
         let same = stat.is_some() || holds(out, path, hash);
         same.then(|| (path.clone(), hash.clone(), stat))
     };
@@ -499,7 +500,7 @@ pub fn tree_of_changed(
             .map(|(path, hash)| check(path, hash, cache.entry(path)))
             .collect::<Option<_>>()?
     };
-    folders_are_real(out, kept.iter().map(|(p, _, _)| p.as_str())).then_some(())?;
+    folders_are_real(&below, kept.iter().map(|(p, _, _)| p.as_str())).then_some(())?;
     // For a build, their records move from this cache into the next (each one's hash and
     // stat are those found above); a check or diff records nothing.
     let entries = if build {

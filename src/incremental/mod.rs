@@ -17,12 +17,14 @@
 //! `check --full` reads and hashes every file instead.
 
 pub mod apps;
+mod below;
 pub mod spec;
 pub mod stamp;
 
 use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;
+use below::Below;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashSet};
@@ -219,20 +221,20 @@ impl Cache {
 
     /// The recorded hash of the file at `path` when it is untouched since: same stat, and
     /// changed before the cache was written (not in the same clock tick).
-    fn untouched(&self, root: &Path, path: &str) -> Option<&str> {
-        self.untouched_stat(root, path)?;
+    fn untouched(&self, below: &Below, path: &str) -> Option<&str> {
+        self.untouched_stat(below, path)?;
         Some(self.entry(path)?.hash.as_str())
     }
 
     /// [`Cache::untouched`], with the file's stat.
-    fn untouched_stat(&self, root: &Path, path: &str) -> Option<Stat> {
-        self.untouched_entry(root, path, self.entry(path)?)
+    fn untouched_stat(&self, below: &Below, path: &str) -> Option<Stat> {
+        self.untouched_entry(below, path, self.entry(path)?)
     }
 
     /// [`Cache::untouched_stat`] of the file at `path`, whose record is `entry`.
-    fn untouched_entry(&self, root: &Path, path: &str, entry: &Entry) -> Option<Stat> {
+    fn untouched_entry(&self, below: &Below, path: &str, entry: &Entry) -> Option<Stat> {
         (entry.stat.mtime < self.written && entry.stat.ctime < self.written).then_some(())?;
-        (Stat::of(&root.join(path))? == entry.stat).then_some(entry.stat)
+        (below.file(path)? == entry.stat).then_some(entry.stat)
     }
 }
 
@@ -328,6 +330,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
             ..Reuse::default()
         };
     };
+    let below = Below::open(root);
     let found: Vec<Option<Vec<(String, Entry)>>> = model
         .apps
         .par_iter()
@@ -337,7 +340,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
             crate::render::app_files(app)
                 .into_iter()
                 .map(|path| {
-                    cache.untouched(root, &path)?;
+                    cache.untouched(&below, &path)?;
                     let entry = cache.entry(&path)?.clone();
                     Some((path, entry))
                 })
@@ -350,7 +353,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
     entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // A folder above a kept file that became a symlink (or no folder) would be in the way
     // of a full run: then nothing is kept.
-    if !folders_are_real(root, entries.iter().map(|(p, _)| p.as_str())) {
+    if !folders_are_real(&below, entries.iter().map(|(p, _)| p.as_str())) {
         return Reuse {
             keys,
             ..Reuse::default()
@@ -368,7 +371,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
 }
 
 /// Whether every folder above `paths` (below the root) is a folder, not a symlink.
-fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p str>) -> bool {
+fn folders_are_real<'p>(below: &Below, paths: impl Iterator<Item = &'p str>) -> bool {
     let mut dirs: FxHashSet<&str> = FxHashSet::default();
     let mut last = None;
     for path in paths {
@@ -387,9 +390,7 @@ fn folders_are_real<'p>(root: &Path, paths: impl Iterator<Item = &'p str>) -> bo
             at = dir;
         }
     }
-    dirs.par_iter().all(|dir| {
-        std::fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink())
-    })
+    dirs.par_iter().all(|dir| below.is_folder(dir))
 }
 
 /// Records, after a build of `model` into `root`, the keys of its apps and the files of the
@@ -435,13 +436,14 @@ fn record_at(
                 .collect()
         }
     };
+    let below = Below::open(root);
     let lines: Vec<Option<String>> = files
         .par_iter()
         .filter(|(path, _)| !blocked.contains(path.as_str()) && !path.contains(['\n', '\r']))
         .map(|(path, hash)| {
             let stat = match entry_in(&reuse.entries, path) {
                 Some(entry) if entry.hash == *hash => entry.stat,
-                _ => Stat::of(&root.join(path))?,
+                _ => below.file(path)?,
             };
             Some(format!("f {hash} {} {path}\n", stat.fields()))
         })
@@ -499,9 +501,11 @@ fn write_atomically_with(
 /// would show its files as they were.
 pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>) -> bool {
     let cache = Cache::read(root, owner);
+    let below = Below::open(root);
     files.par_iter().all(|(path, hash)| {
-        cache.as_ref().and_then(|c| c.untouched(root, path)) == Some(hash.as_str()) || holds(root, path, hash)
-    }) && folders_are_real(root, files.keys().map(String::as_str))
+        cache.as_ref().and_then(|c| c.untouched(&below, path)) == Some(hash.as_str())
+            || holds(root, path, hash)
+    }) && folders_are_real(&below, files.keys().map(String::as_str))
 }
 
 /// Whether the file at `path` in `root` is a regular file whose sha256 is `hash`.
@@ -527,6 +531,7 @@ fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
     let (head, rest) = text.split_once('\n')?;
     let (named, rest) = rest.split_once('\n')?;
     (head == header() && named.strip_prefix("l ")? == sha256_hex(lock)).then_some(())?;
+    let below = Below::open(root);
     let each = |line: &str| -> Option<(usize, bool)> {
         if line.starts_with("a ") {
             return Some((0, true));
@@ -534,7 +539,7 @@ fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
         let (hash, stat, path) = file_line(line)?;
         lock::is_safe_relative(path).then_some(())?;
         let sure = stat.mtime < written && stat.ctime < written;
-        let same = (sure && Stat::of(&root.join(path)) == Some(stat)) || holds(root, path, hash);
+        let same = (sure && below.file(path) == Some(stat)) || holds(root, path, hash);
         Some((1, same))
     };
     // The folders are gathered and looked at while the files are.
@@ -547,7 +552,7 @@ fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
                 .map(each)
                 .try_reduce(|| (0, true), |a, b| Some((a.0 + b.0, a.1 && b.1)))
         },
-        || folders_are_real(root, paths),
+        || folders_are_real(&below, paths),
     );
     let (files, same) = files?;
     Some((files, same && real))
@@ -662,17 +667,20 @@ mod tests {
         // A file changed in the cache's own clock tick (or later) is in doubt.
         let one = comment.reuse.kept.keys().next().unwrap();
         let mut read = Cache::read_at(&cache, &out, &Owner::default()).unwrap();
-        assert!(read.untouched(&out, one).is_some());
+        assert!(read.untouched(&Below::open(&out), one).is_some());
         let entry = read.entry(one).unwrap();
         let changed = entry.stat.ctime.max(entry.stat.mtime);
         read.written = changed;
-        assert!(read.untouched(&out, one).is_none(), "same tick");
+        assert!(read.untouched(&Below::open(&out), one).is_none(), "same tick");
         read.written = changed + 1;
-        assert!(read.untouched(&out, one).is_some());
+        assert!(read.untouched(&Below::open(&out), one).is_some());
         // A file whose bytes change, whatever it keeps, is not taken.
         let target = out.join(one);
         std::fs::write(&target, std::fs::read(&target).unwrap()).unwrap();
-        assert!(read.untouched(&out, one).is_none(), "its change time moved");
+        assert!(
+            read.untouched(&Below::open(&out), one).is_none(),
+            "its change time moved"
+        );
     }
     #[test]
     fn a_cache_lists_the_files_of_the_very_lock_file_it_names() {
