@@ -568,3 +568,85 @@ fn a_staged_check_lays_out_the_staged_tree_linking_what_holds_its_staged_bytes()
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_staged_check_of_a_root_that_differs_only_by_strangers_runs_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("repo");
+    std::fs::create_dir_all(dir.join("spec")).unwrap();
+    ok(&dir, "git", &["init", "-q", "-b", "main"]);
+    std::fs::copy(
+        root().join("tests/fixtures/minimal/cluster.yaml"),
+        dir.join("spec/cluster.yaml"),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".gitignore"), "*.swp\n").unwrap();
+    ok(&dir, "gitopsc", &["build", "spec/cluster.yaml", "--out", "k8s"]);
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "first"]);
+    let tree: Vec<String> = ok(&dir, "git", &["ls-files", "k8s"])
+        .lines()
+        .filter(|p| p.ends_with(".yaml"))
+        .map(String::from)
+        .collect();
+    let folder = Path::new(&tree[0]).parent().unwrap();
+    // What a desktop or an editor leaves: an untracked file and an ignored one.
+    std::fs::write(dir.join("k8s/.DS_Store"), "x").unwrap();
+    std::fs::write(dir.join(folder).join(".app.yaml.swp"), "x").unwrap();
+    let changed = |path: &str| std::fs::symlink_metadata(dir.join(path)).unwrap().ctime_nsec();
+    let before: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let staged = ["check", "spec/cluster.yaml", "--out", "k8s", "--staged"];
+    let (code, text) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("k8s is up to date"), "{text}");
+    let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
+    assert_eq!(
+        before, after,
+        "the tree is checked in place: none of its files is linked"
+    );
+    // A file the lock file lists that the index does not hold is no stranger: the staged
+    // tree lacks it.
+    ok(&dir, "git", &["rm", "-q", "--cached", &tree[0]]);
+    let (code, text) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("k8s is stale"), "{text}");
+    ok(&dir, "git", &["add", &tree[0]]);
+    // Neither is a stranger that bears a name gitopsc writes.
+    std::fs::write(dir.join(folder).join("gitopsc.lock"), "{}").unwrap();
+    let before: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (code, text) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 0, "{text}");
+    let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
+    assert_ne!(before, after, "the staged tree is laid out, its files linked");
+}
+
+#[test]
+fn a_staged_check_of_a_tree_at_the_top_of_the_repository() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("repo");
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&dir, "git", &["init", "-q", "-b", "main"]);
+    std::fs::copy(
+        root().join("tests/fixtures/minimal/cluster.yaml"),
+        dir.join("cluster.yaml"),
+    )
+    .unwrap();
+    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "."]);
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "first"]);
+    // The top is a pathspec git takes (`.`), in place and with a stranger beside the tree.
+    let staged = ["check", "cluster.yaml", "--out", ".", "--staged"];
+    let text = ok(&dir, "gitopsc", &staged);
+    assert!(text.contains(". is up to date"), "{text}");
+    std::fs::write(dir.join(".DS_Store"), "x").unwrap();
+    let text = ok(&dir, "gitopsc", &staged);
+    assert!(text.contains(". is up to date"), "{text}");
+    add_app(&dir);
+    ok(&dir, "git", &["add", "cluster.yaml"]);
+    let (code, text) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 1, "a staged spec the staged tree does not follow:\n{text}");
+}

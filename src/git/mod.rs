@@ -57,7 +57,11 @@ impl Repo {
                 self.top.display()
             ))
         })?;
-        Ok(relative.to_string_lossy().replace('\\', "/"))
+        // The top itself is `.`: git takes no empty pathspec.
+        match relative.to_string_lossy().replace('\\', "/") {
+            top if top.is_empty() => Ok(".".into()),
+            relative => Ok(relative),
+        }
     }
 
     /// Writes every file of `snapshot` at or below each of `paths` (repository-relative) into
@@ -133,6 +137,13 @@ impl Repo {
     /// Files of `paths` whose working copy differs from the index (unstaged changes).
     pub fn unstaged(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
         let mut args = vec!["diff", "--name-only", "-z", "--"];
+        args.extend(paths);
+        Ok(split_z(&run_git(Some(&self.top), &args)?))
+    }
+
+    /// Files of `paths` that git tracks (as staged).
+    pub fn tracked(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
+        let mut args = vec!["ls-files", "--cached", "-z", "--"];
         args.extend(paths);
         Ok(split_z(&run_git(Some(&self.top), &args)?))
     }

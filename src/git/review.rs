@@ -37,15 +37,18 @@ fn staged(
     let repo = Repo::discover()?;
     let (spec_rel, out_rel) = (repo.relative(spec)?, repo.relative(out)?);
     let held = held(&repo, &spec_rel, &out_rel)?;
+    let places = ((spec, out), (spec_rel.as_str(), out_rel.as_str()));
     if held.spec && held.out {
-        return Ok(in_place(
-            &repo,
-            (spec, out),
-            (&spec_rel, &out_rel),
-            blueprints,
-            cluster,
-            style,
-        ));
+        return Ok(in_place(&repo, places, blueprints, cluster, style));
+    }
+    if held.spec && only_strangers(&repo, &held, &out_rel)? {
+        let outcome = in_place(&repo, places, blueprints, cluster, style);
+        // A current tree lists every file it renders in its lock files, and none of the
+        // strangers is listed: the staged tree is current too. Any other verdict is the
+        // staged tree's own to give, with what it found unstaged.
+        if outcome.code == 0 {
+            return Ok(outcome);
+        }
     }
     let temp = temp_dir()?;
     if repo.materialize(Snapshot::Index, &[&spec_rel], temp.path())? == 0 {
@@ -68,7 +71,7 @@ fn staged(
             if held.converts {
                 repo.materialize(Snapshot::Index, &[&out_rel], out_temp.path())?;
             } else {
-                let differ = held.differ.iter().cloned().collect();
+                let differ = held.differ().cloned().collect();
                 repo.materialize_linked(&[&out_rel], out_temp.path(), &differ)?;
             }
             let laid_out = out_temp.path().join(&out_rel);
@@ -127,9 +130,19 @@ struct Held {
     out: bool,
     /// Whether git converts files.
     converts: bool,
-    /// The files below either side that differ from the index or are untracked (none asked
-    /// for when git converts files or the output root is no folder).
-    differ: Vec<String>,
+    /// The files below either side that git tracks and whose bytes differ from the index
+    /// (none asked for when git converts files or the output root is no folder).
+    changed: Vec<String>,
+    /// The files below either side that git does not track, ignored ones included (as
+    /// `changed`).
+    untracked: Vec<String>,
+}
+
+impl Held {
+    /// The files below either side that differ from the index or are untracked.
+    fn differ(&self) -> impl Iterator<Item = &String> {
+        self.changed.iter().chain(&self.untracked)
+    }
 }
 
 fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
@@ -140,7 +153,8 @@ fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
             spec: false,
             out: false,
             converts,
-            differ: Vec::new(),
+            changed: Vec::new(),
+            untracked: Vec::new(),
         });
     }
     let folder = if spec_abs.is_dir() {
@@ -153,17 +167,68 @@ fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
             .unwrap_or_else(|| ".".into())
     };
     let inputs = [folder.as_str(), out_rel];
-    let mut differ = repo.unstaged(&inputs)?;
-    differ.extend(repo.untracked_or_ignored(&inputs)?);
-    let below = |dir: &str, path: &str| {
-        dir == "." || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
-    };
-    Ok(Held {
-        spec: !differ.iter().any(|p| below(&folder, p)),
-        out: !differ.iter().any(|p| below(out_rel, p)),
+    let mut held = Held {
+        spec: true,
+        out: true,
         converts,
-        differ,
-    })
+        changed: repo.unstaged(&inputs)?,
+        untracked: repo.untracked_or_ignored(&inputs)?,
+    };
+    let spec = !held.differ().any(|p| is_below(&folder, p));
+    let out = !held.differ().any(|p| is_below(out_rel, p));
+    (held.spec, held.out) = (spec, out);
+    Ok(held)
+}
+
+/// Whether `path` is `dir` or below it (`.` and the empty path, the top, hold every path).
+fn is_below(dir: &str, path: &str) -> bool {
+    matches!(dir, "" | ".") || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether the output root differs from the index only by strangers: files git does not
+/// track (an editor's swap file, a `.DS_Store`, notes) that are no file gitopsc writes or
+/// reads — no lock file, journal or file being written, and none that a lock file git tracks
+/// there lists. Every tracked file below the root then holds its staged bytes, so a check of
+/// the root in place that finds the tree current says what a check of the staged tree would.
+fn only_strangers(repo: &Repo, held: &Held, out_rel: &str) -> Result<bool, GitError> {
+    use crate::emit::lock::{LOCK_FILE, Lock};
+    let strangers: Vec<&str> = held
+        .untracked
+        .iter()
+        .map(String::as_str)
+        .filter(|p| is_below(out_rel, p))
+        .collect();
+    let tracked_changed = held.changed.iter().any(|p| is_below(out_rel, p));
+    let named = |p: &&str| {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        name == LOCK_FILE || name.contains(".gitopsc")
+    };
+    if held.converts || tracked_changed || strangers.is_empty() || strangers.iter().any(named) {
+        return Ok(false);
+    }
+    // The lock files list paths from the output root; a stranger out of its reach is taken
+    // as listed.
+    let in_root = |p: &str| match out_rel {
+        "" | "." => Some(p.to_string()),
+        _ => p.strip_prefix(out_rel)?.strip_prefix('/').map(String::from),
+    };
+    for lock in repo
+        .tracked(&[out_rel])?
+        .iter()
+        .filter(|p| p.rsplit('/').next() == Some(LOCK_FILE))
+    {
+        let Ok(bytes) = std::fs::read(repo.top.join(lock)) else {
+            return Ok(false);
+        };
+        let Ok(listed) = Lock::parse(&bytes) else {
+            return Ok(false);
+        };
+        let listed_here = |p: &&str| in_root(p).is_none_or(|rest| listed.files.contains_key(&rest));
+        if strangers.iter().any(listed_here) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The staged check run in the work tree, which holds what is staged of every file the check
@@ -171,8 +236,7 @@ fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
 /// apply (docs/performance.md).
 fn in_place(
     repo: &Repo,
-    (spec, out): (&Path, &Path),
-    (spec_rel, out_rel): (&str, &str),
+    ((spec, out), (spec_rel, out_rel)): ((&Path, &Path), (&str, &str)),
     blueprints: Option<&Path>,
     cluster: Option<&str>,
     style: Style,
