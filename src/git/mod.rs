@@ -6,6 +6,7 @@
 //! folder, where the ordinary pipeline reads them. [`review`] holds the commands built on it.
 
 pub mod review;
+mod strangers;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Component, Path, PathBuf};

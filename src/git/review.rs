@@ -3,6 +3,7 @@
 //! of git's objects into a private temporary folder and runs the ordinary `check` or `diff`
 //! there; paths in what they print are the repository's own.
 
+use super::strangers::{self, Differences, is_below};
 use super::{GitError, Repo, Snapshot};
 use crate::commands::{Format, Mode, Outcome, Style};
 use crate::diagnostic::{Code, Diagnostic};
@@ -36,12 +37,12 @@ fn staged(
 ) -> Result<Outcome, GitError> {
     let repo = Repo::discover()?;
     let (spec_rel, out_rel) = (repo.relative(spec)?, repo.relative(out)?);
-    let held = held(&repo, &spec_rel, &out_rel)?;
+    let held = held(&repo, spec, (&spec_rel, &out_rel))?;
     let places = ((spec, out), (spec_rel.as_str(), out_rel.as_str()));
     if held.spec && held.out {
         return Ok(in_place(&repo, places, blueprints, cluster, style));
     }
-    if held.spec && only_strangers(&repo, &held, &out_rel)? {
+    if held.spec && !held.converts && strangers::only_in_root(&repo, &held.differences(), &out_rel)? {
         let outcome = in_place(&repo, places, blueprints, cluster, style);
         // A current tree lists every file it renders in its lock files, and none of the
         // strangers is listed: the staged tree is current too. Any other verdict is the
@@ -123,8 +124,9 @@ fn staged(
 /// Which sides of a staged check the work tree holds as they are staged: the spec's folder
 /// (which holds what the spec reads: included files, manifest files, vendored charts) and the
 /// output root. A side is held when nothing below it differs from the index and nothing there
-/// is untracked (ignored files included); neither is when git converts files (attributes,
-/// end-of-line conversion) or the output root is no folder.
+/// is untracked (ignored files included) — but, on the spec's side, files the spec does not
+/// read ([`strangers`]); neither is when git converts files (attributes, end-of-line
+/// conversion) or the output root is no folder.
 struct Held {
     spec: bool,
     out: bool,
@@ -143,9 +145,16 @@ impl Held {
     fn differ(&self) -> impl Iterator<Item = &String> {
         self.changed.iter().chain(&self.untracked)
     }
+
+    fn differences(&self) -> Differences<'_> {
+        Differences {
+            changed: &self.changed,
+            untracked: &self.untracked,
+        }
+    }
 }
 
-fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
+fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<Held, GitError> {
     let (spec_abs, out_abs) = (repo.top.join(spec_rel), repo.top.join(out_rel));
     let converts = repo.converts()?;
     if !out_abs.is_dir() || converts {
@@ -174,61 +183,12 @@ fn held(repo: &Repo, spec_rel: &str, out_rel: &str) -> Result<Held, GitError> {
         changed: repo.unstaged(&inputs)?,
         untracked: repo.untracked_or_ignored(&inputs)?,
     };
-    let spec = !held.differ().any(|p| is_below(&folder, p));
+    // Strangers the spec does not read leave its side as staged.
+    let charts = || charts_of(repo, spec, spec).ok();
+    let spec = strangers::unread_by_spec(repo, &held.differences(), (spec_rel, &folder), charts);
     let out = !held.differ().any(|p| is_below(out_rel, p));
     (held.spec, held.out) = (spec, out);
     Ok(held)
-}
-
-/// Whether `path` is `dir` or below it (`.` and the empty path, the top, hold every path).
-fn is_below(dir: &str, path: &str) -> bool {
-    matches!(dir, "" | ".") || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// Whether the output root differs from the index only by strangers: files git does not
-/// track (an editor's swap file, a `.DS_Store`, notes) that are no file gitopsc writes or
-/// reads — no lock file, journal or file being written, and none that a lock file git tracks
-/// there lists. Every tracked file below the root then holds its staged bytes, so a check of
-/// the root in place that finds the tree current says what a check of the staged tree would.
-fn only_strangers(repo: &Repo, held: &Held, out_rel: &str) -> Result<bool, GitError> {
-    use crate::emit::lock::{LOCK_FILE, Lock};
-    let strangers: Vec<&str> = held
-        .untracked
-        .iter()
-        .map(String::as_str)
-        .filter(|p| is_below(out_rel, p))
-        .collect();
-    let tracked_changed = held.changed.iter().any(|p| is_below(out_rel, p));
-    let named = |p: &&str| {
-        let name = p.rsplit('/').next().unwrap_or(p);
-        name == LOCK_FILE || name.contains(".gitopsc")
-    };
-    if held.converts || tracked_changed || strangers.is_empty() || strangers.iter().any(named) {
-        return Ok(false);
-    }
-    // The lock files list paths from the output root; a stranger out of its reach is taken
-    // as listed.
-    let in_root = |p: &str| match out_rel {
-        "" | "." => Some(p.to_string()),
-        _ => p.strip_prefix(out_rel)?.strip_prefix('/').map(String::from),
-    };
-    for lock in repo
-        .tracked(&[out_rel])?
-        .iter()
-        .filter(|p| p.rsplit('/').next() == Some(LOCK_FILE))
-    {
-        let Ok(bytes) = std::fs::read(repo.top.join(lock)) else {
-            return Ok(false);
-        };
-        let Ok(listed) = Lock::parse(&bytes) else {
-            return Ok(false);
-        };
-        let listed_here = |p: &&str| in_root(p).is_none_or(|rest| listed.files.contains_key(&rest));
-        if strangers.iter().any(listed_here) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 /// The staged check run in the work tree, which holds what is staged of every file the check
@@ -393,17 +353,17 @@ fn based(
 }
 
 /// The vendored charts folder (repository-relative) that the spec at `laid_out` (a copy of
-/// `spec` out of git) names, beside `spec`: its files are inputs of the run too.
+/// `spec` out of git) names, beside its root file — a fleet folder's `fleet.yaml`, or the spec
+/// file itself: its files are inputs of the run too.
 fn charts_of(repo: &Repo, spec: &Path, laid_out: &Path) -> Result<String, GitError> {
-    let dir = crate::charts::dir_named_by(laid_out);
-    let folder = spec.parent().unwrap_or(Path::new("")).join(&dir);
-    let relative = repo.relative(&folder).map_err(|_| {
+    let root = crate::fleet::include::Files::of(laid_out).map_or_else(|| laid_out.to_path_buf(), |f| f.root);
+    let dir = crate::charts::dir_named_by(&root);
+    let folder = crate::fleet::spec_dir(spec).join(&dir);
+    repo.relative(&folder).map_err(|_| {
         GitError(format!(
             "`defaults.chartsDir` names `{dir}`, outside the repository: git holds no vendored charts there"
         ))
-    })?;
-    // The top itself: git takes `.`, not an empty path.
-    Ok(if relative.is_empty() { ".".into() } else { relative })
+    })
 }
 
 /// In JSON mode, rewrites the report an outcome prints; other outcomes stay as they are.
@@ -556,8 +516,24 @@ mod tests {
 
     /// (spec side held, output side held) of a spec at `spec_rel` and an output root `k8s`.
     fn sides(repo: &Repo, spec_rel: &str) -> (bool, bool) {
-        let held = held(repo, spec_rel, "k8s").unwrap();
+        let held = held(repo, &repo.top.join(spec_rel), (spec_rel, "k8s")).unwrap();
         (held.spec, held.out)
+    }
+
+    #[test]
+    fn the_vendored_charts_are_beside_the_root_file_of_a_fleet_folder() {
+        let temp = tempfile::tempdir().unwrap();
+        let top = std::fs::canonicalize(temp.path()).unwrap();
+        std::fs::create_dir_all(top.join("spec")).unwrap();
+        std::fs::write(top.join("spec/fleet.yaml"), "kind: Fleet\n").unwrap();
+        std::fs::write(top.join("cluster.yaml"), "defaults: {chartsDir: vendor}\n").unwrap();
+        let repo = Repo { top: top.clone() };
+        let spec = top.join("spec");
+        assert_eq!(charts_of(&repo, &spec, &spec).unwrap(), "spec/charts");
+        let file = top.join("spec/fleet.yaml");
+        assert_eq!(charts_of(&repo, &file, &file).unwrap(), "spec/charts");
+        let cluster = top.join("cluster.yaml");
+        assert_eq!(charts_of(&repo, &cluster, &cluster).unwrap(), "vendor");
     }
 
     #[test]
@@ -577,11 +553,27 @@ mod tests {
         git(&top, &["commit", "-qm", "first"]);
         let repo = Repo { top: top.clone() };
         assert_eq!(sides(&repo, "spec"), (true, true));
-        // A file the index does not hold, in the spec's folder: only that side.
-        std::fs::write(top.join("spec/notes.txt"), "x").unwrap();
+        // A file the index does not hold, in the spec's folder, that the spec reads: a part
+        // of a fleet folder. Only that side.
+        std::fs::write(top.join("spec/new.yaml"), "x").unwrap();
         assert_eq!(sides(&repo, "spec"), (false, true));
+        std::fs::remove_file(top.join("spec/new.yaml")).unwrap();
+        // One it does not read: notes, a hidden editor's file, a part-like file beside a
+        // fleet root that includes nothing.
+        std::fs::write(top.join("spec/notes.txt"), "x").unwrap();
+        std::fs::write(top.join("spec/.fleet.yaml.swp"), "x").unwrap();
+        assert_eq!(sides(&repo, "spec"), (true, true));
+        std::fs::write(top.join("spec/other.yaml"), "x").unwrap();
+        assert_eq!(sides(&repo, "spec/fleet.yaml"), (true, true));
+        assert_eq!(sides(&repo, "spec"), (false, true));
+        for name in ["notes.txt", ".fleet.yaml.swp", "other.yaml"] {
+            std::fs::remove_file(top.join("spec").join(name)).unwrap();
+        }
+        // A file of the vendored charts folder is read (`charts` beside the spec).
+        std::fs::create_dir_all(top.join("spec/charts/web")).unwrap();
+        std::fs::write(top.join("spec/charts/web/values.schema.json"), "{}").unwrap();
         assert_eq!(sides(&repo, "spec/fleet.yaml"), (false, true));
-        std::fs::remove_file(top.join("spec/notes.txt")).unwrap();
+        std::fs::remove_dir_all(top.join("spec/charts")).unwrap();
         // An unstaged change below the output root: only that side.
         std::fs::write(top.join("k8s/a.yaml"), "changed").unwrap();
         assert_eq!(sides(&repo, "spec"), (true, false));
@@ -589,7 +581,10 @@ mod tests {
         assert_eq!(sides(&repo, "cluster.yaml"), (false, false));
         std::fs::write(top.join("k8s/a.yaml"), "b").unwrap();
         std::fs::write(top.join("notes.txt"), "x").unwrap();
-        assert_eq!(sides(&repo, "cluster.yaml"), (false, true));
+        assert_eq!(sides(&repo, "cluster.yaml"), (true, true));
+        std::fs::write(top.join("k8s/notes.txt"), "x").unwrap();
+        assert_eq!(sides(&repo, "cluster.yaml"), (true, false));
+        std::fs::remove_file(top.join("k8s/notes.txt")).unwrap();
         // A name that only begins like the output root is not below it.
         std::fs::write(top.join("k8s-notes.txt"), "x").unwrap();
         assert_eq!(sides(&repo, "spec"), (true, true));

@@ -1,0 +1,145 @@
+//! Strangers: files below the spec's folder or the output root that git does not track
+//! (ignored ones included) — a `.DS_Store`, an editor's swap file, notes. A staged check
+//! needs the staged files; when the work tree differs from the index only by strangers that
+//! gitopsc does not read, the work tree holds exactly those files, and is checked in place.
+
+use super::{GitError, Repo};
+use crate::emit::lock::{LOCK_FILE, Lock};
+use std::path::Path;
+
+/// How the work tree below the spec's folder and the output root differs from the index.
+pub(super) struct Differences<'d> {
+    /// Tracked files whose working copy differs from the index.
+    pub changed: &'d [String],
+    /// Files git does not track, ignored ones included.
+    pub untracked: &'d [String],
+}
+
+/// Whether `path` is `dir` or below it (`.` and the empty path, the top, hold every path).
+pub(super) fn is_below(dir: &str, path: &str) -> bool {
+    matches!(dir, "" | ".") || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The strangers below `dir`, or `None` when a tracked file below it differs from the index.
+fn strangers_below<'d>(differences: &Differences<'d>, dir: &str) -> Option<Vec<&'d str>> {
+    if differences.changed.iter().any(|p| is_below(dir, p)) {
+        return None;
+    }
+    Some(
+        differences
+            .untracked
+            .iter()
+            .map(String::as_str)
+            .filter(|p| is_below(dir, p))
+            .collect(),
+    )
+}
+
+/// Whether the output root differs from the index only by strangers that are no file gitopsc
+/// writes or reads there: no lock file, journal or file being written, and none that a lock
+/// file git tracks there lists. Every tracked file below the root then holds its staged
+/// bytes, so a check of the root in place that finds the tree current says what a check of
+/// the staged tree would (a current tree's lock files list every file it renders).
+pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str) -> Result<bool, GitError> {
+    let Some(strangers) = strangers_below(differences, out_rel) else {
+        return Ok(false);
+    };
+    let named = |p: &&str| {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        name == LOCK_FILE || name.contains(".gitopsc")
+    };
+    if strangers.is_empty() || strangers.iter().any(named) {
+        return Ok(false);
+    }
+    // The lock files list paths from the output root; a stranger out of its reach is taken
+    // as listed.
+    let in_root = |p: &str| match out_rel {
+        "" | "." => Some(p.to_string()),
+        _ => p.strip_prefix(out_rel)?.strip_prefix('/').map(String::from),
+    };
+    for lock in repo
+        .tracked(&[out_rel])?
+        .iter()
+        .filter(|p| p.rsplit('/').next() == Some(LOCK_FILE))
+    {
+        let Ok(bytes) = std::fs::read(repo.top.join(lock)) else {
+            return Ok(false);
+        };
+        let Ok(listed) = Lock::parse(&bytes) else {
+            return Ok(false);
+        };
+        let listed_here = |p: &&str| in_root(p).is_none_or(|rest| listed.files.contains_key(&rest));
+        if strangers.iter().any(listed_here) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether the spec's folder `folder` differs from the index only by strangers the spec does
+/// not read: none is the spec, a file it includes or names as manifests, a file of its
+/// vendored charts folder (`charts`, from the top), or — for a fleet folder — a part (a
+/// `*.yaml` file outside hidden folders). Every file the spec reads then holds its staged
+/// bytes. `spec_rel` is the spec's path from the top; `charts` finds the charts folder's
+/// (`None` when it cannot be told: then no stranger is taken as unread).
+pub(super) fn unread_by_spec(
+    repo: &Repo,
+    differences: &Differences,
+    (spec_rel, folder): (&str, &str),
+    charts: impl FnOnce() -> Option<String>,
+) -> bool {
+    let Some(strangers) = strangers_below(differences, folder) else {
+        return false;
+    };
+    if strangers.is_empty() {
+        return true;
+    }
+    let Some(charts) = charts() else {
+        return false;
+    };
+    let spec = repo.top.join(spec_rel);
+    let from_folder = |p: &str| match folder {
+        "" | "." => Some(p.to_string()),
+        _ => p.strip_prefix(folder)?.strip_prefix('/').map(String::from),
+    };
+    let named = named_files(&spec);
+    let is_part =
+        |rest: &str| spec.is_dir() && rest.ends_with(".yaml") && !rest.split('/').any(|c| c.starts_with('.'));
+    !strangers.iter().any(|p| {
+        *p == spec_rel
+            || is_below(&charts, p)
+            || from_folder(p).is_none_or(|rest| is_part(&rest) || named.contains(&rest))
+    })
+}
+
+/// The files the spec at `spec` (a file or a fleet folder) names from its folder: those a
+/// fleet root includes, and those its files name as manifests.
+fn named_files(spec: &Path) -> Vec<String> {
+    let root = if spec.is_dir() {
+        spec.join("fleet.yaml")
+    } else {
+        spec.to_path_buf()
+    };
+    let mut named = crate::fleet::include::listed(&root);
+    let base = root.parent().unwrap_or(Path::new(""));
+    let mut files: Vec<std::path::PathBuf> = named.iter().map(|p| base.join(p)).collect();
+    files.push(root);
+    if spec.is_dir() {
+        files.extend(
+            walkdir::WalkDir::new(spec)
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yaml"))
+                .map(walkdir::DirEntry::into_path),
+        );
+    }
+    named.extend(
+        files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter(|text| text.contains("manifests"))
+            .filter_map(|text| crate::spec::load::parse(crate::source::Source::new("", text)).ok())
+            .flat_map(|loaded| crate::spec::manifests::named_paths(&loaded.value)),
+    );
+    named
+}
