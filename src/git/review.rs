@@ -569,6 +569,17 @@ mod tests {
         for name in ["notes.txt", ".fleet.yaml.swp", "other.yaml"] {
             std::fs::remove_file(top.join("spec").join(name)).unwrap();
         }
+        // A file below a folder the spec names as manifests is read.
+        std::fs::write(
+            top.join("spec/fleet.yaml"),
+            "apps: [{name: a, manifests: [{path: ./extra}]}]\n",
+        )
+        .unwrap();
+        git(&top, &["commit", "-qam", "manifests"]);
+        std::fs::create_dir_all(top.join("spec/extra/.hidden")).unwrap();
+        std::fs::write(top.join("spec/extra/.hidden/x.yml"), "x").unwrap();
+        assert_eq!(sides(&repo, "spec/fleet.yaml"), (false, true));
+        std::fs::remove_dir_all(top.join("spec/extra")).unwrap();
         // A file of the vendored charts folder is read (`charts` beside the spec).
         std::fs::create_dir_all(top.join("spec/charts/web")).unwrap();
         std::fs::write(top.join("spec/charts/web/values.schema.json"), "{}").unwrap();

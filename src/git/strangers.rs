@@ -77,7 +77,8 @@ pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str
 }
 
 /// Whether the spec's folder `folder` differs from the index only by strangers the spec does
-/// not read: none is the spec, a file it includes or names as manifests, a file of its
+/// not read: none is the spec, a file it includes or names as manifests (or is below a
+/// manifests folder), a file of its
 /// vendored charts folder (`charts`, from the top), or — for a fleet folder — a part (a
 /// `*.yaml` file outside hidden folders). Every file the spec reads then holds its staged
 /// bytes. `spec_rel` is the spec's path from the top; `charts` finds the charts folder's
@@ -108,12 +109,13 @@ pub(super) fn unread_by_spec(
     !strangers.iter().any(|p| {
         *p == spec_rel
             || is_below(&charts, p)
-            || from_folder(p).is_none_or(|rest| is_part(&rest) || named.contains(&rest))
+            || from_folder(p).is_none_or(|rest| is_part(&rest) || named.iter().any(|n| is_below(n, &rest)))
     })
 }
 
 /// The files the spec at `spec` (a file or a fleet folder) names from its folder: those a
-/// fleet root includes, and those its files name as manifests.
+/// fleet root includes, and those its files name as manifests (a file, or a folder whose
+/// files are all read).
 fn named_files(spec: &Path) -> Vec<String> {
     let root = if spec.is_dir() {
         spec.join("fleet.yaml")
