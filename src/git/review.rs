@@ -111,7 +111,7 @@ fn staged(
     }
     let mut inputs = vec![spec_rel.as_str(), out_rel.as_str(), charts_rel.as_str()];
     inputs.extend(manifests.iter().map(String::as_str));
-    found.unstaged = repo.unstaged(&inputs)?;
+    found.unstaged = unstaged_of(&repo, &held, &inputs)?;
     Ok(reported(
         outcome,
         found,
@@ -138,6 +138,9 @@ struct Held {
     /// The files below either side that git does not track, ignored ones included (as
     /// `changed`).
     untracked: Vec<String>,
+    /// The folders git was asked about for `changed` (the spec's folder and the output
+    /// root), when it was.
+    looked: Option<[String; 2]>,
 }
 
 impl Held {
@@ -164,6 +167,7 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
             converts,
             changed: Vec::new(),
             untracked: Vec::new(),
+            looked: None,
         });
     }
     let folder = if spec_abs.is_dir() {
@@ -182,6 +186,7 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
         converts,
         changed: repo.unstaged(&inputs)?,
         untracked: repo.untracked_or_ignored(&inputs)?,
+        looked: Some([folder.clone(), out_rel.to_string()]),
     };
     // Strangers the spec does not read leave its side as staged.
     let charts = || charts_of(repo, spec, spec).ok();
@@ -189,6 +194,29 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
     let out = !held.differ().any(|p| is_below(out_rel, p));
     (held.spec, held.out) = (spec, out);
     Ok(held)
+}
+
+/// The files of `inputs` whose working copy differs from the index: what [`held`] found
+/// below the folders it looked at, and git's answer for the others. Asking git again would
+/// look at every file of both sides once more — after the output root was laid out, through
+/// links that changed every file's change time, which git then reads whole.
+fn unstaged_of(repo: &Repo, held: &Held, inputs: &[&str]) -> Result<Vec<String>, GitError> {
+    let Some(looked) = &held.looked else {
+        return repo.unstaged(inputs);
+    };
+    let rest: Vec<&str> = (inputs.iter().copied())
+        .filter(|i| !looked.iter().any(|l| is_below(l, i)))
+        .collect();
+    let mut found: Vec<String> = (held.changed.iter())
+        .filter(|p| inputs.iter().any(|i| is_below(i, p)))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        found.extend(repo.unstaged(&rest)?);
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
 }
 
 /// The staged check run in the work tree, which holds what is staged of every file the check
