@@ -608,6 +608,17 @@ mod tests {
         std::fs::write(top.join("spec/extra/.hidden/x.yml"), "x").unwrap();
         assert_eq!(sides(&repo, "spec/fleet.yaml"), (false, true));
         std::fs::remove_dir_all(top.join("spec/extra")).unwrap();
+        // So is a file of a vendored charts folder a cluster of a fleet names for itself.
+        std::fs::write(
+            top.join("spec/fleet.yaml"),
+            "clusters: [{name: c, defaults: {chartsDir: ./vendor/}}]\n",
+        )
+        .unwrap();
+        git(&top, &["commit", "-qam", "charts"]);
+        std::fs::create_dir_all(top.join("spec/vendor/web")).unwrap();
+        std::fs::write(top.join("spec/vendor/web/values.yaml"), "x").unwrap();
+        assert_eq!(sides(&repo, "spec/fleet.yaml"), (false, true));
+        std::fs::remove_dir_all(top.join("spec/vendor")).unwrap();
         // A file of the vendored charts folder is read (`charts` beside the spec).
         std::fs::create_dir_all(top.join("spec/charts/web")).unwrap();
         std::fs::write(top.join("spec/charts/web/values.schema.json"), "{}").unwrap();

@@ -114,8 +114,8 @@ pub(super) fn unread_by_spec(
 }
 
 /// The files the spec at `spec` (a file or a fleet folder) names from its folder: those a
-/// fleet root includes, and those its files name as manifests (a file, or a folder whose
-/// files are all read).
+/// fleet root includes, those its files name as manifests (a file, or a folder whose files
+/// are all read), and the vendored charts folders they name.
 fn named_files(spec: &Path) -> Vec<String> {
     let root = if spec.is_dir() {
         spec.join("fleet.yaml")
@@ -135,13 +135,40 @@ fn named_files(spec: &Path) -> Vec<String> {
                 .map(walkdir::DirEntry::into_path),
         );
     }
-    named.extend(
-        files
-            .iter()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
-            .filter(|text| text.contains("manifests"))
-            .filter_map(|text| crate::spec::load::parse(crate::source::Source::new("", text)).ok())
-            .flat_map(|loaded| crate::spec::manifests::named_paths(&loaded.value)),
-    );
+    for text in files.iter().filter_map(|f| std::fs::read_to_string(f).ok()) {
+        if !(text.contains("manifests") || text.contains("chartsDir")) {
+            continue;
+        }
+        if let Ok(loaded) = crate::spec::load::parse(crate::source::Source::new("", text)) {
+            named.extend(crate::spec::manifests::named_paths(&loaded.value));
+            charts_dirs(&loaded.value, &mut named);
+        }
+    }
     named
+}
+
+/// Every `chartsDir` in `value` (in a fleet, a cluster may name its own), as a folder from the
+/// spec's; `.` (every file) for one that is not a plain relative path.
+fn charts_dirs(value: &serde_json::Value, out: &mut Vec<String>) {
+    use std::path::Component;
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                if let (true, Some(dir)) = (key == "chartsDir", item.as_str()) {
+                    let plain = Path::new(dir)
+                        .components()
+                        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+                    let parts: Vec<&str> = dir.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+                    out.push(if plain && !parts.is_empty() {
+                        parts.join("/")
+                    } else {
+                        ".".into()
+                    });
+                }
+                charts_dirs(item, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| charts_dirs(item, out)),
+        _ => {}
+    }
 }
