@@ -77,12 +77,12 @@ pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str
 }
 
 /// Whether the spec's folder `folder` differs from the index only by strangers the spec does
-/// not read: none is the spec, a file it includes or names as manifests (or is below a
-/// manifests folder), a file of its
-/// vendored charts folder (`charts`, from the top), or — for a fleet folder — a part (a
-/// `*.yaml` file outside hidden folders). Every file the spec reads then holds its staged
-/// bytes. `spec_rel` is the spec's path from the top; `charts` finds the charts folder's
-/// (`None` when it cannot be told: then no stranger is taken as unread).
+/// not read: none is the spec, a file it includes or names as manifests (or one below a
+/// manifests folder), a file of a vendored charts folder it names (`charts` finds that of its
+/// root, from the top: `None` when it cannot be told, and then no stranger is taken as
+/// unread), or — for a fleet folder — a part (a `*.yaml` file outside hidden folders). Every
+/// file the spec reads then holds its staged bytes. `spec_rel` is the spec's path from the
+/// top.
 pub(super) fn unread_by_spec(
     repo: &Repo,
     differences: &Differences,
