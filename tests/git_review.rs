@@ -613,6 +613,13 @@ fn a_staged_check_of_a_root_that_differs_only_by_strangers_runs_in_place() {
     let (code, text) = run(&dir, "gitopsc", &staged);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("k8s is stale"), "{text}");
+    // What is named as not staged is what the tree needs: not the stranger.
+    let listed = text
+        .split("not staged (new files git does not track yet):")
+        .nth(1)
+        .unwrap_or("");
+    assert!(listed.contains(tree[0].as_str()), "{text}");
+    assert!(!listed.contains(".DS_Store"), "{text}");
     ok(&dir, "git", &["add", &tree[0]]);
     // Neither is a stranger that bears a name gitopsc writes.
     std::fs::write(dir.join(folder).join("gitopsc.lock"), "{}").unwrap();

@@ -107,7 +107,7 @@ fn staged(
     if outcome.code == 1 {
         let mut inputs = vec![out_rel.as_str(), charts_rel.as_str()];
         inputs.extend(manifests.iter().map(String::as_str));
-        found.untracked = repo.untracked(&inputs)?;
+        found.untracked = strangers::generated(&repo, &out_rel, repo.untracked(&inputs)?)?;
     }
     let mut inputs = vec![spec_rel.as_str(), out_rel.as_str(), charts_rel.as_str()];
     inputs.extend(manifests.iter().map(String::as_str));

@@ -5,6 +5,7 @@
 
 use super::{GitError, Repo};
 use crate::emit::lock::{LOCK_FILE, Lock};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// How the work tree below the spec's folder and the output root differs from the index.
@@ -51,29 +52,40 @@ pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str
     if strangers.is_empty() || strangers.iter().any(named) {
         return Ok(false);
     }
-    // The lock files list paths from the output root; a stranger out of its reach is taken
-    // as listed.
-    let in_root = |p: &str| match out_rel {
-        "" | "." => Some(p.to_string()),
-        _ => p.strip_prefix(out_rel)?.strip_prefix('/').map(String::from),
-    };
-    for lock in repo
-        .tracked(&[out_rel])?
+    let listed = listed_by_locks(repo, out_rel, repo.tracked(&[out_rel])?);
+    Ok(!strangers
         .iter()
-        .filter(|p| p.rsplit('/').next() == Some(LOCK_FILE))
-    {
-        let Ok(bytes) = std::fs::read(repo.top.join(lock)) else {
-            return Ok(false);
-        };
-        let Ok(listed) = Lock::parse(&bytes) else {
-            return Ok(false);
-        };
-        let listed_here = |p: &&str| in_root(p).is_none_or(|rest| listed.files.contains_key(&rest));
-        if strangers.iter().any(listed_here) {
-            return Ok(false);
-        }
+        .any(|p| listed.as_ref().is_none_or(|l| l.contains(*p))))
+}
+
+/// The files (from the top) that the lock files among `files` list — paths from the output
+/// root `out_rel` — or `None` when one cannot be read.
+fn listed_by_locks(repo: &Repo, out_rel: &str, files: Vec<String>) -> Option<HashSet<String>> {
+    let mut listed = HashSet::new();
+    for lock in files.iter().filter(|p| p.rsplit('/').next() == Some(LOCK_FILE)) {
+        let bytes = std::fs::read(repo.top.join(lock)).ok()?;
+        let lock = Lock::parse(&bytes).ok()?;
+        listed.extend(lock.files.into_keys().map(|p| match out_rel {
+            "" | "." => p,
+            _ => format!("{out_rel}/{p}"),
+        }));
     }
-    Ok(true)
+    Some(listed)
+}
+
+/// Of the files git does not track below the output root and the other inputs
+/// (`untracked`), those a staged tree needs: any below the other inputs, and below the root
+/// those a lock file there lists (a build wrote them) or a lock file itself — not strangers.
+/// All of them when a lock file cannot be read.
+pub(super) fn generated(repo: &Repo, out_rel: &str, untracked: Vec<String>) -> Result<Vec<String>, GitError> {
+    let mut locks = repo.tracked(&[out_rel])?;
+    locks.extend(untracked.iter().filter(|p| is_below(out_rel, p)).cloned());
+    let Some(listed) = listed_by_locks(repo, out_rel, locks) else {
+        return Ok(untracked);
+    };
+    let wanted =
+        |p: &String| !is_below(out_rel, p) || listed.contains(p) || p.rsplit('/').next() == Some(LOCK_FILE);
+    Ok(untracked.into_iter().filter(wanted).collect())
 }
 
 /// Whether the spec's folder `folder` differs from the index only by strangers the spec does
