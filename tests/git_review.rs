@@ -629,6 +629,27 @@ fn a_staged_check_of_a_root_that_differs_only_by_strangers_runs_in_place() {
     assert_eq!(code, 0, "{text}");
     let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
     assert_ne!(before, after, "the staged tree is laid out, its files linked");
+    std::fs::remove_file(dir.join(folder).join("gitopsc.lock")).unwrap();
+    // A staged spec the staged tree does not follow: stale, said in place, with the same
+    // report as the staged tree's...
+    let spec = dir.join("spec/cluster.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let app = "  - name: second\n    helm: {chart: podinfo, version: 6.7.1, source: podinfo}\n";
+    std::fs::write(&spec, text + app).unwrap();
+    ok(&dir, "git", &["add", "spec/cluster.yaml"]);
+    let before: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (code, in_place) = run(&dir, "gitopsc", &staged);
+    assert_eq!(code, 1, "{in_place}");
+    assert!(in_place.contains("k8s is stale"), "{in_place}");
+    let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
+    assert_eq!(before, after, "a stale tree is said in place too");
+    // ...which a stranger named like a rendered file leaves to the staged tree.
+    std::fs::write(dir.join(folder).join("extra.yaml"), "x").unwrap();
+    let (code, laid_out) = run(&dir, "gitopsc", &staged);
+    assert_eq!((code, &laid_out), (1, &in_place));
+    let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
+    assert_ne!(before, after, "the staged tree is laid out, its files linked");
 }
 
 #[test]

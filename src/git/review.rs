@@ -43,12 +43,32 @@ fn staged(
         return Ok(in_place(&repo, places, blueprints, cluster, style));
     }
     if held.spec && !held.converts && strangers::only_in_root(&repo, &held.differences(), &out_rel)? {
-        let outcome = in_place(&repo, places, blueprints, cluster, style);
+        let (spec_abs, out_abs) = (repo.top.join(&spec_rel), repo.top.join(&out_rel));
+        let mut outcome = fleet_run(&spec_abs, &out_abs, blueprints, Mode::Check, style, cluster);
+        strip_prefix(&mut outcome, &repo.top);
         // A current tree lists every file it renders in its lock files, and none of the
-        // strangers is listed: the staged tree is current too. Any other verdict is the
-        // staged tree's own to give, with what it found unstaged.
-        if outcome.code == 0 {
-            return Ok(outcome);
+        // strangers is listed: the staged tree is current too. A stale one is the staged
+        // tree's verdict too when no stranger bears the name of a file gitopsc renders
+        // (none then stands where a rendered file would). Any other is the staged tree's
+        // own to give.
+        let stale_alike = outcome.code == 1 && !strangers::renderable_in_root(&held.differences(), &out_rel);
+        if outcome.code == 0 || stale_alike {
+            let charts_rel = charts_of(&repo, spec, &spec_abs)?;
+            let manifests = manifest_paths(&spec_rel, &repo.top);
+            let found = found(
+                &repo,
+                &held,
+                outcome.code,
+                (&spec_rel, &out_rel),
+                (&charts_rel, &manifests),
+            )?;
+            return Ok(reported(
+                outcome,
+                found,
+                (spec, out),
+                (&spec_rel, &out_rel),
+                style,
+            ));
         }
     }
     let temp = temp_dir()?;
@@ -103,15 +123,13 @@ fn staged(
         });
         return Ok(outcome);
     }
-    let mut found = StagedFiles::default();
-    if outcome.code == 1 {
-        let mut inputs = vec![out_rel.as_str(), charts_rel.as_str()];
-        inputs.extend(manifests.iter().map(String::as_str));
-        found.untracked = strangers::generated(&repo, &out_rel, repo.untracked(&inputs)?)?;
-    }
-    let mut inputs = vec![spec_rel.as_str(), out_rel.as_str(), charts_rel.as_str()];
-    inputs.extend(manifests.iter().map(String::as_str));
-    found.unstaged = unstaged_of(&repo, &held, &inputs)?;
+    let found = found(
+        &repo,
+        &held,
+        outcome.code,
+        (&spec_rel, &out_rel),
+        (&charts_rel, &manifests),
+    )?;
     Ok(reported(
         outcome,
         found,
@@ -194,6 +212,26 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
     let out = !held.differ().any(|p| is_below(out_rel, p));
     (held.spec, held.out) = (spec, out);
     Ok(held)
+}
+
+/// What a staged check whose verdict is `code` found not staged: with a stale tree, the new
+/// files the tree needs that git does not track; and every input changed since staged.
+fn found(
+    repo: &Repo,
+    held: &Held,
+    code: u8,
+    (spec_rel, out_rel): (&str, &str),
+    (charts_rel, manifests): (&str, &[String]),
+) -> Result<StagedFiles, GitError> {
+    let mut found = StagedFiles::default();
+    let mut inputs = vec![out_rel, charts_rel];
+    inputs.extend(manifests.iter().map(String::as_str));
+    if code == 1 {
+        found.untracked = strangers::generated(repo, out_rel, repo.untracked(&inputs)?)?;
+    }
+    inputs.push(spec_rel);
+    found.unstaged = unstaged_of(repo, held, &inputs)?;
+    Ok(found)
 }
 
 /// The files of `inputs` whose working copy differs from the index: what [`held`] found
@@ -431,6 +469,17 @@ fn materialize_manifests(
     spec_rel: &str,
     into: &Path,
 ) -> Result<Vec<String>, GitError> {
+    let paths = manifest_paths(spec_rel, into);
+    if !paths.is_empty() {
+        let listed: Vec<&str> = paths.iter().map(String::as_str).collect();
+        repo.materialize(snapshot, &listed, into)?;
+    }
+    Ok(paths)
+}
+
+/// The repository-relative paths of the manifest files that the spec at `into/spec_rel`
+/// (and the parts of a fleet it includes) names.
+fn manifest_paths(spec_rel: &str, into: &Path) -> Vec<String> {
     let laid_out = into.join(spec_rel);
     // The folder the paths are relative to: the spec's, or a fleet folder itself.
     let folder = if laid_out.is_dir() {
@@ -456,11 +505,7 @@ fn materialize_manifests(
         .collect();
     paths.sort();
     paths.dedup();
-    if !paths.is_empty() {
-        let listed: Vec<&str> = paths.iter().map(String::as_str).collect();
-        repo.materialize(snapshot, &listed, into)?;
-    }
-    Ok(paths)
+    paths
 }
 
 /// A private temporary folder, removed when dropped.

@@ -58,6 +58,13 @@ pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str
         .any(|p| listed.as_ref().is_none_or(|l| l.contains(*p))))
 }
 
+/// Whether a stranger below the output root bears a name gitopsc gives the files it renders
+/// (`*.yaml`, `README.md`; `*.yml` and `*.md` too, to be safe).
+pub(super) fn renderable_in_root(differences: &Differences, out_rel: &str) -> bool {
+    let renderable = |p: &&str| [".yaml", ".yml", ".md"].iter().any(|x| p.ends_with(x));
+    strangers_below(differences, out_rel).is_none_or(|s| s.iter().any(renderable))
+}
+
 /// The files (from the top) that the lock files among `files` list — paths from the output
 /// root `out_rel` — or `None` when one cannot be read.
 fn listed_by_locks(repo: &Repo, out_rel: &str, files: Vec<String>) -> Option<HashSet<String>> {
