@@ -59,7 +59,8 @@ pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str
 }
 
 /// Whether a stranger below the output root bears a name gitopsc gives the files it renders
-/// (`*.yaml`, `README.md`; `*.yml` and `*.md` too, to be safe).
+/// (`*.yaml`, `README.md`: `tests/tree.rs` holds every example's tree to these; `*.yml` and
+/// `*.md` too, to be safe).
 pub(super) fn renderable_in_root(differences: &Differences, out_rel: &str) -> bool {
     let renderable = |p: &&str| [".yaml", ".yml", ".md"].iter().any(|x| p.ends_with(x));
     strangers_below(differences, out_rel).is_none_or(|s| s.iter().any(renderable))
