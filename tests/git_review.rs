@@ -45,6 +45,11 @@ fn ok(dir: &Path, program: &str, args: &[&str]) -> String {
 
 /// A new repository holding the minimal fixture's spec and its built tree, committed.
 fn repo(parent: &Path) -> PathBuf {
+    repo_out(parent, "k8s")
+}
+
+/// [`repo`], its tree built into `out`.
+fn repo_out(parent: &Path, out: &str) -> PathBuf {
     let dir = parent.join("repo");
     std::fs::create_dir_all(&dir).unwrap();
     ok(&dir, "git", &["init", "-q", "-b", "main"]);
@@ -53,7 +58,7 @@ fn repo(parent: &Path) -> PathBuf {
         dir.join("cluster.yaml"),
     )
     .unwrap();
-    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "k8s"]);
+    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", out]);
     ok(&dir, "git", &["add", "-A"]);
     ok(&dir, "git", &["commit", "-qm", "first"]);
     dir
@@ -655,17 +660,7 @@ fn a_staged_check_of_a_root_that_differs_only_by_strangers_runs_in_place() {
 #[test]
 fn a_staged_check_of_a_tree_at_the_top_of_the_repository() {
     let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("repo");
-    std::fs::create_dir_all(&dir).unwrap();
-    ok(&dir, "git", &["init", "-q", "-b", "main"]);
-    std::fs::copy(
-        root().join("tests/fixtures/minimal/cluster.yaml"),
-        dir.join("cluster.yaml"),
-    )
-    .unwrap();
-    ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "."]);
-    ok(&dir, "git", &["add", "-A"]);
-    ok(&dir, "git", &["commit", "-qm", "first"]);
+    let dir = repo_out(temp.path(), ".");
     // The top is a pathspec git takes (`.`), in place and with a stranger beside the tree.
     let staged = ["check", "cluster.yaml", "--out", ".", "--staged"];
     let text = ok(&dir, "gitopsc", &staged);

@@ -144,9 +144,11 @@ impl Repo {
 
     /// Files of `paths` that git tracks (as staged).
     pub fn tracked(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
-        let mut args = vec!["ls-files", "--cached", "-z", "--"];
-        args.extend(paths);
-        Ok(split_z(&run_git(Some(&self.top), &args)?))
+        Ok(self
+            .entries(Snapshot::Index, paths)?
+            .into_iter()
+            .map(|e| e.path)
+            .collect())
     }
 
     /// Files of `paths` that git does not track, ignored ones included.

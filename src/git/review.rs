@@ -38,14 +38,19 @@ fn staged(
     let repo = Repo::discover()?;
     let (spec_rel, out_rel) = (repo.relative(spec)?, repo.relative(out)?);
     let held = held(&repo, spec, (&spec_rel, &out_rel))?;
-    let places = ((spec, out), (spec_rel.as_str(), out_rel.as_str()));
+    let rels = (spec_rel.as_str(), out_rel.as_str());
     if held.spec && held.out {
-        return Ok(in_place(&repo, places, blueprints, cluster, style));
+        let outcome = in_place(&repo, rels, blueprints, cluster, style);
+        return Ok(reported(
+            outcome,
+            StagedFiles::default(),
+            (spec, out),
+            rels,
+            style,
+        ));
     }
     if held.spec && !held.converts && strangers::only_in_root(&repo, &held.differences(), &out_rel)? {
-        let (spec_abs, out_abs) = (repo.top.join(&spec_rel), repo.top.join(&out_rel));
-        let mut outcome = fleet_run(&spec_abs, &out_abs, blueprints, Mode::Check, style, cluster);
-        strip_prefix(&mut outcome, &repo.top);
+        let outcome = in_place(&repo, rels, blueprints, cluster, style);
         // A current tree lists every file it renders in its lock files, and none of the
         // strangers is listed: the staged tree is current too. A stale one is the staged
         // tree's verdict too when no stranger bears the name of a file gitopsc renders
@@ -53,7 +58,7 @@ fn staged(
         // own to give.
         let stale_alike = outcome.code == 1 && !strangers::renderable_in_root(&held.differences(), &out_rel);
         if outcome.code == 0 || stale_alike {
-            let charts_rel = charts_of(&repo, spec, &spec_abs)?;
+            let charts_rel = charts_of(&repo, spec, &repo.top.join(&spec_rel))?;
             let manifests = manifest_paths(&spec_rel, &repo.top);
             let found = found(
                 &repo,
@@ -262,7 +267,7 @@ fn unstaged_of(repo: &Repo, held: &Held, inputs: &[&str]) -> Result<Vec<String>,
 /// apply (docs/performance.md).
 fn in_place(
     repo: &Repo,
-    ((spec, out), (spec_rel, out_rel)): ((&Path, &Path), (&str, &str)),
+    (spec_rel, out_rel): (&str, &str),
     blueprints: Option<&Path>,
     cluster: Option<&str>,
     style: Style,
@@ -270,13 +275,7 @@ fn in_place(
     let (spec_abs, out_abs) = (repo.top.join(spec_rel), repo.top.join(out_rel));
     let mut outcome = fleet_run(&spec_abs, &out_abs, blueprints, Mode::Check, style, cluster);
     strip_prefix(&mut outcome, &repo.top);
-    reported(
-        outcome,
-        StagedFiles::default(),
-        (spec, out),
-        (spec_rel, out_rel),
-        style,
-    )
+    outcome
 }
 
 /// What the staged check prints: the check's `outcome`, with what `found` says was not
@@ -642,28 +641,23 @@ mod tests {
         for name in ["notes.txt", ".fleet.yaml.swp", "other.yaml"] {
             std::fs::remove_file(top.join("spec").join(name)).unwrap();
         }
-        // A file below a folder the spec names as manifests is read.
-        std::fs::write(
-            top.join("spec/fleet.yaml"),
-            "apps: [{name: a, manifests: [{path: ./extra}]}]\n",
-        )
-        .unwrap();
-        git(&top, &["commit", "-qam", "manifests"]);
-        std::fs::create_dir_all(top.join("spec/extra/.hidden")).unwrap();
-        std::fs::write(top.join("spec/extra/.hidden/x.yml"), "x").unwrap();
-        assert_eq!(sides(&repo, "spec/fleet.yaml"), (false, true));
-        std::fs::remove_dir_all(top.join("spec/extra")).unwrap();
-        // So is a file of a vendored charts folder a cluster of a fleet names for itself.
-        std::fs::write(
-            top.join("spec/fleet.yaml"),
-            "clusters: [{name: c, defaults: {chartsDir: ./vendor/}}]\n",
-        )
-        .unwrap();
-        git(&top, &["commit", "-qam", "charts"]);
-        std::fs::create_dir_all(top.join("spec/vendor/web")).unwrap();
-        std::fs::write(top.join("spec/vendor/web/values.yaml"), "x").unwrap();
-        assert_eq!(sides(&repo, "spec/fleet.yaml"), (false, true));
-        std::fs::remove_dir_all(top.join("spec/vendor")).unwrap();
+        // With the root naming `folder`, a new `file` below it is read.
+        let read_below = |root: &str, folder: &str, file: &str| {
+            std::fs::write(top.join("spec/fleet.yaml"), root).unwrap();
+            git(&top, &["commit", "-qam", folder]);
+            let path = top.join("spec").join(folder).join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+            let found = sides(&repo, "spec/fleet.yaml");
+            std::fs::remove_dir_all(top.join("spec").join(folder)).unwrap();
+            found
+        };
+        // A file below a folder the spec names as manifests;
+        let manifests = "apps: [{name: a, manifests: [{path: ./extra}]}]\n";
+        assert_eq!(read_below(manifests, "extra", ".hidden/x.yml"), (false, true));
+        // a file of a vendored charts folder a cluster of a fleet names for itself.
+        let charts = "clusters: [{name: c, defaults: {chartsDir: ./vendor/}}]\n";
+        assert_eq!(read_below(charts, "vendor", "web/values.yaml"), (false, true));
         // A file of the vendored charts folder is read (`charts` beside the spec).
         std::fs::create_dir_all(top.join("spec/charts/web")).unwrap();
         std::fs::write(top.join("spec/charts/web/values.schema.json"), "{}").unwrap();

@@ -21,6 +21,11 @@ pub(super) fn is_below(dir: &str, path: &str) -> bool {
     matches!(dir, "" | ".") || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// The name of the file at `path`.
+fn name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 /// The strangers below `dir`, or `None` when a tracked file below it differs from the index.
 fn strangers_below<'d>(differences: &Differences<'d>, dir: &str) -> Option<Vec<&'d str>> {
     if differences.changed.iter().any(|p| is_below(dir, p)) {
@@ -45,10 +50,7 @@ pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str
     let Some(strangers) = strangers_below(differences, out_rel) else {
         return Ok(false);
     };
-    let named = |p: &&str| {
-        let name = p.rsplit('/').next().unwrap_or(p);
-        name == LOCK_FILE || name.contains(".gitopsc")
-    };
+    let named = |p: &&str| name(p) == LOCK_FILE || name(p).contains(".gitopsc");
     if strangers.is_empty() || strangers.iter().any(named) {
         return Ok(false);
     }
@@ -70,7 +72,7 @@ pub(super) fn renderable_in_root(differences: &Differences, out_rel: &str) -> bo
 /// root `out_rel` — or `None` when one cannot be read.
 fn listed_by_locks(repo: &Repo, out_rel: &str, files: Vec<String>) -> Option<HashSet<String>> {
     let mut listed = HashSet::new();
-    for lock in files.iter().filter(|p| p.rsplit('/').next() == Some(LOCK_FILE)) {
+    for lock in files.iter().filter(|p| name(p) == LOCK_FILE) {
         let bytes = std::fs::read(repo.top.join(lock)).ok()?;
         let lock = Lock::parse(&bytes).ok()?;
         listed.extend(lock.files.into_keys().map(|p| match out_rel {
@@ -91,8 +93,7 @@ pub(super) fn generated(repo: &Repo, out_rel: &str, untracked: Vec<String>) -> R
     let Some(listed) = listed_by_locks(repo, out_rel, locks) else {
         return Ok(untracked);
     };
-    let wanted =
-        |p: &String| !is_below(out_rel, p) || listed.contains(p) || p.rsplit('/').next() == Some(LOCK_FILE);
+    let wanted = |p: &String| !is_below(out_rel, p) || listed.contains(p) || name(p) == LOCK_FILE;
     Ok(untracked.into_iter().filter(wanted).collect())
 }
 
