@@ -99,7 +99,7 @@ impl<'a> Target<'a> {
         match std::mem::replace(&mut cluster.spec, Spec::Taken) {
             Spec::Compiled(compiled) => {
                 let read = compiled.reuse.read.as_ref().map(|read| read.digest.as_str());
-                let now = std::fs::read(out.join(cluster.owner.lock_path()))
+                let now = crate::emit::disk::read(&out.join(cluster.owner.lock_path()))
                     .ok()
                     .map(|bytes| crate::emit::lock::sha256_hex(&bytes));
                 if read.is_some() && read == now.as_deref() {

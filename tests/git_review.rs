@@ -518,7 +518,7 @@ fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
 }
 
 #[test]
-fn a_staged_check_lays_out_the_staged_tree_linking_what_holds_its_staged_bytes() {
+fn a_staged_check_views_the_output_root_as_staged_where_it_is() {
     let temp = tempfile::tempdir().unwrap();
     let dir = repo(temp.path());
     let tree: Vec<String> = ok(&dir, "git", &["ls-files", "k8s"])
@@ -546,8 +546,7 @@ fn a_staged_check_lays_out_the_staged_tree_linking_what_holds_its_staged_bytes()
         "the unstaged edit is listed:\n{text}"
     );
     assert_eq!(std::fs::read_to_string(dir.join(edited)).unwrap(), "hand: edit\n");
-    // A hand edit staged: the staged tree is stale, found in the file linked to its working
-    // copy (the two hold the same bytes).
+    // A hand edit staged: the staged tree is stale.
     std::fs::write(dir.join(staged), "staged: edit\n").unwrap();
     ok(&dir, "git", &["add", staged]);
     let (code, text) = run(
@@ -626,14 +625,10 @@ fn a_staged_check_of_a_root_that_differs_only_by_strangers_runs_in_place() {
     assert!(listed.contains(tree[0].as_str()), "{text}");
     assert!(!listed.contains(".DS_Store"), "{text}");
     ok(&dir, "git", &["add", &tree[0]]);
-    // Neither is a stranger that bears a name gitopsc writes.
+    // Nor is a stranger that bears a name gitopsc writes: the staged tree has no such file.
     std::fs::write(dir.join(folder).join("gitopsc.lock"), "{}").unwrap();
-    let before: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
-    std::thread::sleep(std::time::Duration::from_millis(30));
     let (code, text) = run(&dir, "gitopsc", &staged);
     assert_eq!(code, 0, "{text}");
-    let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
-    assert_ne!(before, after, "the staged tree is laid out, its files linked");
     std::fs::remove_file(dir.join(folder).join("gitopsc.lock")).unwrap();
     // A staged spec the staged tree does not follow: stale, said in place, with the same
     // report as the staged tree's...
@@ -649,12 +644,195 @@ fn a_staged_check_of_a_root_that_differs_only_by_strangers_runs_in_place() {
     assert!(in_place.contains("k8s is stale"), "{in_place}");
     let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
     assert_eq!(before, after, "a stale tree is said in place too");
-    // ...which a stranger named like a rendered file leaves to the staged tree.
+    // ...and with a stranger named like a rendered file, which the staged tree lacks.
     std::fs::write(dir.join(folder).join("extra.yaml"), "x").unwrap();
-    let (code, laid_out) = run(&dir, "gitopsc", &staged);
-    assert_eq!((code, &laid_out), (1, &in_place));
+    let (code, again) = run(&dir, "gitopsc", &staged);
+    assert_eq!((code, &again), (1, &in_place));
     let after: Vec<i64> = tree.iter().map(|p| changed(p)).collect();
-    assert_ne!(before, after, "the staged tree is laid out, its files linked");
+    assert_eq!(before, after, "no file of the tree is linked or copied");
+}
+
+/// The report of `gitopsc check SPEC --out k8s --staged` in JSON, but for what it says of
+/// files not staged.
+fn staged_verdict(dir: &Path, spec: &str) -> serde_json::Value {
+    let args = ["check", spec, "--out", "k8s", "--staged", "--format", "json"];
+    let (code, text) = run(dir, "gitopsc", &args);
+    assert!(code < 2, "{text}");
+    let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for field in ["staged", "exitCode", "ok"] {
+        report.as_object_mut().unwrap().remove(field);
+    }
+    report
+}
+
+type Case<'c> = (&'c str, Box<dyn Fn() + 'c>);
+
+/// Runs each case from the commit in `dir` (which left the work tree and the index apart
+/// below the output root) and compares the staged check with the one made once the work tree
+/// holds what is staged (`git stash --keep-index`); no file of the tree is linked or copied.
+#[cfg(unix)]
+fn the_view_says_what_the_staged_work_tree_says(dir: &Path, spec: &str, cases: &[Case]) {
+    use std::os::unix::fs::MetadataExt;
+    let tree: Vec<String> = ok(dir, "git", &["ls-files", "k8s"])
+        .lines()
+        .map(String::from)
+        .collect();
+    let changed = |path: &str| {
+        std::fs::symlink_metadata(dir.join(path))
+            .map(|m| m.ctime_nsec())
+            .ok()
+    };
+    let mut verdicts = std::collections::BTreeSet::new();
+    for (what, make) in cases {
+        ok(dir, "git", &["reset", "-q", "--hard"]);
+        ok(dir, "git", &["clean", "-qfdx"]);
+        make();
+        let before: Vec<Option<i64>> = tree.iter().map(|p| changed(p)).collect();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let viewed = staged_verdict(dir, spec);
+        let after: Vec<Option<i64>> = tree.iter().map(|p| changed(p)).collect();
+        assert_eq!(before, after, "{what}: the tree is looked at where it is");
+        ok(dir, "git", &["stash", "push", "-q", "--keep-index", "--all"]);
+        let held = staged_verdict(dir, spec);
+        assert_eq!(viewed, held, "{what}");
+        ok(dir, "git", &["stash", "drop", "-q"]);
+        verdicts.insert(held.to_string());
+    }
+    assert!(verdicts.len() > 2, "the cases reach different verdicts");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_staged_view_of_the_output_root_says_what_the_staged_work_tree_says() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    let tree: Vec<String> = ok(&dir, "git", &["ls-files", "k8s"])
+        .lines()
+        .filter(|p| p.ends_with(".yaml") && !p.contains("kustomization"))
+        .map(String::from)
+        .collect();
+    let (first, second) = (tree[0].as_str(), tree[1].as_str());
+    let folder = Path::new(first).parent().unwrap().to_str().unwrap().to_string();
+    let write = |path: &str, text: &str| std::fs::write(dir.join(path), text).unwrap();
+    let build = || ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "k8s"]);
+    let cases: Vec<Case> = vec![
+        (
+            "a hand edit staged, the working copy restored",
+            Box::new(|| {
+                let bytes = std::fs::read(dir.join(first)).unwrap();
+                write(first, "hand: edit\n");
+                ok(&dir, "git", &["add", first]);
+                std::fs::write(dir.join(first), bytes).unwrap();
+            }),
+        ),
+        (
+            "a file deleted but not staged",
+            Box::new(|| std::fs::remove_file(dir.join(second)).unwrap()),
+        ),
+        (
+            "an app's folder deleted but not staged",
+            Box::new(|| std::fs::remove_dir_all(dir.join(&folder)).unwrap()),
+        ),
+        (
+            "a file taken out of the index, left on disk",
+            Box::new(|| {
+                ok(&dir, "git", &["rm", "-q", "--cached", second]);
+            }),
+        ),
+        (
+            "strangers named as gitopsc names its files",
+            Box::new(|| {
+                write(&format!("{folder}/gitopsc.lock"), "{}");
+                write(&format!("{folder}/extra.yaml"), "x: 1\n");
+                write("k8s/.gitopsc-journal", "x");
+            }),
+        ),
+        (
+            "the lock file edited but not staged",
+            Box::new(|| write("k8s/gitopsc.lock", "{}")),
+        ),
+        (
+            "a staged spec, its tree built but not staged",
+            Box::new(|| {
+                add_app(&dir);
+                ok(&dir, "git", &["add", "cluster.yaml"]);
+                build();
+            }),
+        ),
+        (
+            "a staged spec and tree, then the tree rebuilt from an older spec",
+            Box::new(|| {
+                add_app(&dir);
+                build();
+                ok(&dir, "git", &["add", "-A"]);
+                ok(&dir, "git", &["checkout", "HEAD", "--", "cluster.yaml"]);
+                build();
+                ok(&dir, "git", &["add", "cluster.yaml"]);
+            }),
+        ),
+    ];
+    the_view_says_what_the_staged_work_tree_says(&dir, "cluster.yaml", &cases);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_staged_view_of_a_fleets_output_root_says_what_the_staged_work_tree_says() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("repo");
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&dir, "git", &["init", "-q", "-b", "main"]);
+    let fleet = std::fs::read_to_string(root().join("examples/fleet/fleet.yaml")).unwrap();
+    std::fs::write(dir.join("fleet.yaml"), &fleet).unwrap();
+    ok(&dir, "gitopsc", &["build", "fleet.yaml", "--out", "k8s"]);
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "first"]);
+    let (start, end) = (
+        fleet.find("  - name: staging\n").unwrap(),
+        fleet.find("  - name: production\n").unwrap(),
+    );
+    let without_staging = format!("{}{}", &fleet[..start], &fleet[end..]);
+    let write = |path: &str, text: &str| {
+        std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(path), text).unwrap();
+    };
+    let cases: Vec<Case> = vec![
+        (
+            "a cluster's folder deleted but not staged",
+            Box::new(|| {
+                std::fs::remove_dir_all(dir.join("k8s/fleet/staging")).unwrap();
+            }),
+        ),
+        (
+            "a cluster left the fleet, its folder deleted but not staged",
+            Box::new(|| {
+                write("fleet.yaml", &without_staging);
+                ok(&dir, "git", &["add", "fleet.yaml"]);
+                std::fs::remove_dir_all(dir.join("k8s/fleet/staging")).unwrap();
+            }),
+        ),
+        (
+            "a cluster's lock file edited but not staged",
+            Box::new(|| write("k8s/fleet/production/gitopsc.lock", "{}")),
+        ),
+        (
+            "a stranger's folder beside the clusters', with a lock file",
+            Box::new(|| {
+                let lock = std::fs::read_to_string(dir.join("k8s/fleet/staging/gitopsc.lock")).unwrap();
+                write("k8s/fleet/ghost/gitopsc.lock", &lock.replace("staging", "ghost"));
+            }),
+        ),
+        (
+            "a cluster's lock file taken out of the index",
+            Box::new(|| {
+                ok(
+                    &dir,
+                    "git",
+                    &["rm", "-q", "--cached", "k8s/fleet/production/gitopsc.lock"],
+                );
+            }),
+        ),
+    ];
+    the_view_says_what_the_staged_work_tree_says(&dir, "fleet.yaml", &cases);
 }
 
 #[test]

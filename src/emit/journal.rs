@@ -53,14 +53,16 @@ impl Journal {
                 crate::diagnostic::Code::Output,
             )
         };
-        match std::fs::symlink_metadata(&path) {
+        match super::disk::kind(&path) {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(super::write::io("read", &path, e)),
-            Ok(m) if m.is_dir() => return Err(in_the_way("a folder")),
-            Ok(m) if !m.is_file() => return Err(in_the_way("not a regular file")),
-            Ok(_) => {}
+            Ok(super::disk::Kind::Folder) => return Err(in_the_way("a folder")),
+            Ok(super::disk::Kind::Symlink | super::disk::Kind::Other) => {
+                return Err(in_the_way("not a regular file"));
+            }
+            Ok(super::disk::Kind::File) => {}
         }
-        let bytes = std::fs::read(&path).map_err(|e| super::write::io("read", &path, e))?;
+        let bytes = super::disk::read(&path).map_err(|e| super::write::io("read", &path, e))?;
         let Some(body) = bytes.strip_prefix(HEADER.as_bytes()) else {
             return Err(in_the_way("a file"));
         };

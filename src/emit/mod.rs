@@ -5,6 +5,7 @@
 //! the hash they still have — and only at safe relative paths inside the output root, never
 //! through a symlink.
 
+pub mod disk;
 pub mod fresh;
 pub mod guard;
 pub mod journal;
@@ -234,7 +235,7 @@ fn lock_bytes_for(root: &Path, owner: &owner::Owner, input: &str) -> Option<Vec<
     if input.is_empty() {
         return None;
     }
-    let mut file = std::fs::File::open(root.join(owner.lock_path())).ok()?;
+    let mut file = disk::open(&root.join(owner.lock_path())).ok()?;
     // Most often the input differs: known from the head, without reading every file's entry.
     let mut bytes = Vec::new();
     std::io::Read::take(&mut file, lock::HEAD_LEN as u64)
@@ -267,7 +268,7 @@ fn records<Files>(
     if crate::charts::Folder::scan(spec_dir, dir).stamp() != lock.charts {
         return None;
     }
-    std::fs::symlink_metadata(root.join(owner.dir()).join(journal::JOURNAL))
+    disk::kind(&root.join(owner.dir()).join(journal::JOURNAL))
         .is_err()
         .then_some(())
 }
@@ -525,9 +526,9 @@ fn owned_hashes<'a>(
 /// Whether the lock file in `root` is there; an error when something else is in its place.
 fn lock_file(root: &Path) -> Result<bool, EmitError> {
     let path = root.join(LOCK_FILE);
-    match std::fs::symlink_metadata(&path) {
+    match disk::kind(&path) {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-        Ok(m) if !m.is_file() => Err(EmitError(
+        Ok(kind) if kind != disk::Kind::File => Err(EmitError(
             format!("`{}` is not a regular file", path.display()),
             Some("remove it; gitopsc keeps its lock file there".into()),
             crate::diagnostic::Code::Output,
@@ -542,7 +543,7 @@ fn read_lock(root: &Path) -> Result<Option<LockRead>, EmitError> {
     if !lock_file(root)? {
         return Ok(None);
     }
-    let bytes = std::fs::read(&path).map_err(|e| {
+    let bytes = disk::read(&path).map_err(|e| {
         EmitError(
             format!("cannot read `{}`: {e}", path.display()),
             None,
@@ -578,16 +579,14 @@ enum FileState {
 }
 
 fn file_state(target: &Path, new: &[u8], owned_hashes: Option<&Vec<&str>>) -> FileState {
-    match std::fs::symlink_metadata(target) {
+    match disk::kind(target) {
         Err(e) if e.kind() == ErrorKind::NotFound => FileState::Missing,
         Err(e) => FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None),
-        Ok(m) if m.file_type().is_symlink() => {
-            FileState::Conflict(ConflictReason::NotAFile("a symlink".into()), None)
-        }
-        Ok(m) if !m.is_file() => {
+        Ok(disk::Kind::Symlink) => FileState::Conflict(ConflictReason::NotAFile("a symlink".into()), None),
+        Ok(disk::Kind::Folder | disk::Kind::Other) => {
             FileState::Conflict(ConflictReason::NotAFile("not a regular file".into()), None)
         }
-        Ok(_) => match std::fs::read(target) {
+        Ok(disk::Kind::File) => match disk::read(target) {
             Err(e) => FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None),
             Ok(old) if old == new => FileState::Same,
             Ok(old) => match owned_hashes {
@@ -608,13 +607,13 @@ fn stale_state(root: &Path, path: &str, hashes: &[&str]) -> Option<FileState> {
         ));
     }
     let target = root.join(path);
-    match std::fs::symlink_metadata(&target) {
+    match disk::kind(&target) {
         Err(_) => None,
-        Ok(m) if !m.is_file() => Some(FileState::Conflict(
+        Ok(kind) if kind != disk::Kind::File => Some(FileState::Conflict(
             ConflictReason::NotAFile("not a regular file".into()),
             None,
         )),
-        Ok(_) => match std::fs::read(&target) {
+        Ok(_) => match disk::read(&target) {
             Err(e) => Some(FileState::Conflict(ConflictReason::NotAFile(e.to_string()), None)),
             Ok(old) if hashes.contains(&sha256_hex(&old).as_str()) => Some(FileState::Owned(old)),
             Ok(old) => Some(FileState::Conflict(ConflictReason::HandEditedStale, Some(old))),
@@ -627,8 +626,8 @@ fn parent_is_symlink(root: &Path, path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').collect();
     for seg in &segments[..segments.len().saturating_sub(1)] {
         dir.push(seg);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.file_type().is_symlink() || !m.is_dir() => return true,
+        match disk::kind(&dir) {
+            Ok(kind) if kind != disk::Kind::Folder => return true,
             Ok(_) => {}
             Err(_) => return false,
         }
@@ -689,7 +688,7 @@ fn examine_dirs(root: &Path, tree: &Tree) -> Dirs {
         if below_skipped {
             continue;
         }
-        match std::fs::symlink_metadata(root.join(dir)) {
+        match disk::kind(&root.join(dir)) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 skip.insert(dir);
                 found.missing.insert(dir.to_string());
@@ -698,13 +697,13 @@ fn examine_dirs(root: &Path, tree: &Tree) -> Dirs {
                 skip.insert(dir);
                 found.blocked.insert(dir.to_string(), format!("`{dir}`: {e}"));
             }
-            Ok(m) if m.file_type().is_symlink() => {
+            Ok(disk::Kind::Symlink) => {
                 skip.insert(dir);
                 found
                     .blocked
                     .insert(dir.to_string(), format!("`{dir}` is a symlink"));
             }
-            Ok(m) if !m.is_dir() => {
+            Ok(disk::Kind::File | disk::Kind::Other) => {
                 skip.insert(dir);
                 found
                     .blocked

@@ -99,34 +99,27 @@ impl Repo {
         Ok(())
     }
 
-    /// Lays the staged files of `paths` out below `into`, as [`Repo::materialize`] does, but
-    /// links each regular file whose working copy holds its staged bytes — none of `differ`
-    /// (the files whose working copy differs from the index; git must convert no file) —
-    /// instead of writing it: a hard link to the working copy, written after all when it
-    /// cannot be made (another file system, no working copy).
-    pub fn materialize_linked(
+    /// The staged bytes of each of `paths`, files below `dir` that git tracks, as `(path,
+    /// bytes)`; `None` when one is not staged as a regular file (a symlink, a submodule) or not
+    /// staged at all.
+    pub fn staged_bytes(
         &self,
-        paths: &[&str],
-        into: &Path,
-        differ: &std::collections::HashSet<String>,
-    ) -> Result<usize, GitError> {
-        let entries = self.entries(Snapshot::Index, paths)?;
-        let mut written = Vec::new();
-        for entry in &entries {
-            let target = into.join(&entry.path);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io_error(&target, &e))?;
-            }
-            let regular = matches!(entry.mode.as_str(), "100644" | "100755");
-            if !(regular
-                && !differ.contains(&entry.path)
-                && std::fs::hard_link(self.top.join(&entry.path), &target).is_ok())
-            {
-                written.push(entry);
-            }
+        dir: &str,
+        paths: &std::collections::HashSet<&str>,
+    ) -> Result<Option<Vec<StagedFile>>, GitError> {
+        let entries: Vec<Entry> = (self.entries(Snapshot::Index, &[dir])?.into_iter())
+            .filter(|e| paths.contains(e.path.as_str()))
+            .collect();
+        let regular = |e: &Entry| matches!(e.mode.as_str(), "100644" | "100755");
+        if entries.len() != paths.len() || !entries.iter().all(regular) {
+            return Ok(None);
         }
-        self.write_entries(&written, into)?;
-        Ok(entries.len())
+        let mut batch = CatFile::start(&self.top, entries.iter().map(|e| e.oid.clone()).collect())?;
+        let staged = entries
+            .into_iter()
+            .map(|e| batch.blob(&e.oid).map(|bytes| (e.path, bytes)))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(staged))
     }
 
     /// The repository's own folder (`.git`), absolute.
@@ -212,6 +205,9 @@ impl Repo {
             .collect()
     }
 }
+
+/// A file as staged: its path from the top and its bytes.
+pub type StagedFile = (String, Vec<u8>);
 
 /// One file of a listing.
 struct Entry {

@@ -1,13 +1,17 @@
 //! The commands that read git: `check --staged` (is the commit being made current?) and
-//! `diff --base REV` (what does the change since REV do?). Each lays the files it needs out
-//! of git's objects into a private temporary folder and runs the ordinary `check` or `diff`
-//! there; paths in what they print are the repository's own.
+//! `diff --base REV` (what does the change since REV do?). Each runs the ordinary `check` or
+//! `diff` over the files as git holds them: a spec that differs from git is laid out of git's
+//! objects into a private temporary folder; the output root of a staged check is looked at
+//! where it is, through the staged view of it (`crate::emit::disk`). Paths in what they print
+//! are the repository's own.
 
 use super::strangers::{self, Differences, is_below};
 use super::{GitError, Repo, Snapshot};
 use crate::commands::{Format, Mode, Outcome, Style};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::emit::disk;
 use crate::json::{CommandName, Report, StagedFiles};
+use std::collections::HashSet;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -49,32 +53,16 @@ fn staged(
             style,
         ));
     }
-    if held.spec && !held.converts && strangers::only_in_root(&repo, &held.differences(), &out_rel)? {
+    // The output root is checked where it is: as it is when it holds what is staged, else
+    // through the staged view of it; it is laid out of the index only when no view can stand
+    // for it (git converts files, or a file that differs is no regular file as staged).
+    let out_in_place = held.out || view_staged(&repo, &held, &out_rel)?;
+    if held.spec && out_in_place {
         let outcome = in_place(&repo, rels, blueprints, cluster, style);
-        // A current tree lists every file it renders in its lock files, and none of the
-        // strangers is listed: the staged tree is current too. A stale one is the staged
-        // tree's verdict too when no stranger bears the name of a file gitopsc renders
-        // (none then stands where a rendered file would). Any other is the staged tree's
-        // own to give.
-        let stale_alike = outcome.code == 1 && !strangers::renderable_in_root(&held.differences(), &out_rel);
-        if outcome.code == 0 || stale_alike {
-            let charts_rel = charts_of(&repo, spec, &repo.top.join(&spec_rel))?;
-            let manifests = manifest_paths(&spec_rel, &repo.top);
-            let found = found(
-                &repo,
-                &held,
-                outcome.code,
-                (&spec_rel, &out_rel),
-                (&charts_rel, &manifests),
-            )?;
-            return Ok(reported(
-                outcome,
-                found,
-                (spec, out),
-                (&spec_rel, &out_rel),
-                style,
-            ));
-        }
+        let charts_rel = charts_of(&repo, spec, &repo.top.join(&spec_rel))?;
+        let manifests = manifest_paths(&spec_rel, &repo.top);
+        let inputs = (charts_rel.as_str(), manifests.as_slice());
+        return finish(&repo, &held, outcome, inputs, (spec, out), rels, style);
     }
     let temp = temp_dir()?;
     if repo.materialize(Snapshot::Index, &[&spec_rel], temp.path())? == 0 {
@@ -87,19 +75,11 @@ fn staged(
     let charts_rel = charts_of(&repo, spec, &temp.path().join(&spec_rel))?;
     repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
     let staged_spec = temp.path().join(&spec_rel);
-    // The output root is checked where it is when it holds what is staged (its cache then
-    // applies); otherwise it is laid out of the index too: beside the repository's own
-    // folder, each file that holds its staged bytes linked to its working copy.
-    let out_temp = if held.out { None } else { Some(out_dir(&repo)?) };
+    let out_temp = if out_in_place { None } else { Some(temp_dir()?) };
     let staged_out = match &out_temp {
         None => repo.top.join(&out_rel),
         Some(out_temp) => {
-            if held.converts {
-                repo.materialize(Snapshot::Index, &[&out_rel], out_temp.path())?;
-            } else {
-                let differ = held.differ().cloned().collect();
-                repo.materialize_linked(&[&out_rel], out_temp.path(), &differ)?;
-            }
+            repo.materialize(Snapshot::Index, &[&out_rel], out_temp.path())?;
             let laid_out = out_temp.path().join(&out_rel);
             create_dir(&laid_out)?;
             laid_out
@@ -122,26 +102,61 @@ fn staged(
         strip_prefix(&mut outcome, out_temp.path());
     }
     strip_prefix(&mut outcome, &repo.top);
+    let inputs = (charts_rel.as_str(), manifests.as_slice());
+    finish(&repo, &held, outcome, inputs, (spec, out), rels, style)
+}
+
+/// The staged check's outcome with what was found not staged — or, for an error, as it is.
+fn finish(
+    repo: &Repo,
+    held: &Held,
+    mut outcome: Outcome,
+    inputs: (&str, &[String]),
+    (spec, out): (&Path, &Path),
+    rels: (&str, &str),
+    style: Style,
+) -> Result<Outcome, GitError> {
     if outcome.code == 2 {
         edit_report(&mut outcome, spec, |report| {
             report.out = Some(out.display().to_string())
         });
         return Ok(outcome);
     }
-    let found = found(
-        &repo,
-        &held,
-        outcome.code,
-        (&spec_rel, &out_rel),
-        (&charts_rel, &manifests),
-    )?;
-    Ok(reported(
-        outcome,
-        found,
-        (spec, out),
-        (&spec_rel, &out_rel),
-        style,
-    ))
+    let found = found(repo, held, outcome.code, rels, inputs)?;
+    Ok(reported(outcome, found, (spec, out), rels, style))
+}
+
+/// Looks at the output root through the staged view ([`disk`]) for the rest of the run: the
+/// tracked files below it whose working copy differs, with their staged bytes; the files git
+/// does not track, absent. `false` — no view — when git converts files or was not asked (the
+/// root is no folder), when a file that differs is not staged as a regular file, or when git
+/// names a folder it does not track (a repository within).
+fn view_staged(repo: &Repo, held: &Held, out_rel: &str) -> Result<bool, GitError> {
+    if held.converts || held.looked.is_none() {
+        return Ok(false);
+    }
+    let below = |p: &&String| is_below(out_rel, p);
+    if held.untracked.iter().filter(below).any(|p| p.ends_with('/')) {
+        return Ok(false);
+    }
+    let changed: HashSet<&str> = held.changed.iter().filter(below).map(String::as_str).collect();
+    let staged = if changed.is_empty() {
+        Vec::new()
+    } else {
+        match repo.staged_bytes(out_rel, &changed)? {
+            Some(staged) => staged,
+            None => return Ok(false),
+        }
+    };
+    let root = repo.top.join(out_rel);
+    let mut view = disk::Staged::default();
+    for (path, bytes) in staged {
+        view.hold(&root, repo.top.join(path), Some(bytes));
+    }
+    for path in held.untracked.iter().filter(below) {
+        view.hold(&root, repo.top.join(path), None);
+    }
+    Ok(disk::view_staged(view))
 }
 
 /// Which sides of a staged check the work tree holds as they are staged: the spec's folder
@@ -508,15 +523,6 @@ fn manifest_paths(spec_rel: &str, into: &Path) -> Vec<String> {
 }
 
 /// A private temporary folder, removed when dropped.
-/// A private temporary folder in the repository's own folder, on the work tree's file system
-/// as a rule: where files linked to their working copies go.
-fn out_dir(repo: &super::Repo) -> Result<tempfile::TempDir, GitError> {
-    tempfile::Builder::new()
-        .prefix("gitopsc-staged-")
-        .tempdir_in(repo.git_dir()?)
-        .map_err(|e| GitError(format!("cannot make a temporary folder: {e}")))
-}
-
 fn temp_dir() -> Result<tempfile::TempDir, GitError> {
     tempfile::Builder::new()
         .prefix("gitopsc-git-")

@@ -1,7 +1,9 @@
 //! Strangers: files below the spec's folder or the output root that git does not track
 //! (ignored ones included) — a `.DS_Store`, an editor's swap file, notes. A staged check
-//! needs the staged files; when the work tree differs from the index only by strangers that
-//! gitopsc does not read, the work tree holds exactly those files, and is checked in place.
+//! needs the staged files: when the spec's folder differs from the index only by strangers
+//! the spec does not read, the spec is read where it is; and a stale tree's report names the
+//! untracked files a build made, not strangers. (Below the output root, the staged view
+//! takes strangers as absent: `crate::emit::disk`.)
 
 use super::{GitError, Repo};
 use crate::emit::lock::{LOCK_FILE, Lock};
@@ -39,33 +41,6 @@ fn strangers_below<'d>(differences: &Differences<'d>, dir: &str) -> Option<Vec<&
             .filter(|p| is_below(dir, p))
             .collect(),
     )
-}
-
-/// Whether the output root differs from the index only by strangers that are no file gitopsc
-/// writes or reads there: no lock file, journal or file being written, and none that a lock
-/// file git tracks there lists. Every tracked file below the root then holds its staged
-/// bytes, so a check of the root in place that finds the tree current says what a check of
-/// the staged tree would (a current tree's lock files list every file it renders).
-pub(super) fn only_in_root(repo: &Repo, differences: &Differences, out_rel: &str) -> Result<bool, GitError> {
-    let Some(strangers) = strangers_below(differences, out_rel) else {
-        return Ok(false);
-    };
-    let named = |p: &&str| name(p) == LOCK_FILE || name(p).contains(".gitopsc");
-    if strangers.is_empty() || strangers.iter().any(named) {
-        return Ok(false);
-    }
-    let listed = listed_by_locks(repo, out_rel, repo.tracked(&[out_rel])?);
-    Ok(!strangers
-        .iter()
-        .any(|p| listed.as_ref().is_none_or(|l| l.contains(*p))))
-}
-
-/// Whether a stranger below the output root bears a name gitopsc gives the files it renders
-/// (`*.yaml`, `README.md`: `tests/tree.rs` holds every example's tree to these; `*.yml` and
-/// `*.md` too, to be safe).
-pub(super) fn renderable_in_root(differences: &Differences, out_rel: &str) -> bool {
-    let renderable = |p: &&str| [".yaml", ".yml", ".md"].iter().any(|x| p.ends_with(x));
-    strangers_below(differences, out_rel).is_none_or(|s| s.iter().any(renderable))
 }
 
 /// The files (from the top) that the lock files among `files` list — paths from the output

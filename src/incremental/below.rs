@@ -4,6 +4,7 @@
 //! walked from it.
 
 use super::Stat;
+use crate::emit::disk;
 use std::path::Path;
 
 /// An output root, opened (where the system allows) for looking at the files below it.
@@ -36,13 +37,20 @@ impl<'r> Below<'r> {
         }
     }
 
-    /// The stat of the regular file at `path` below the root (not of a symlink).
+    /// The stat of the regular file at `path` below the root (not of a symlink). A file the
+    /// staged view replaces has none: what the disk holds there is not what is looked at.
     pub(crate) fn file(&self, path: &str) -> Option<Stat> {
+        if disk::replaced(self.root, path).is_some() {
+            return None;
+        }
         self.entry(path).and_then(|(stat, dir)| (!dir).then_some(stat))
     }
 
-    /// Whether `path` below the root is a folder (not a symlink).
+    /// Whether `path` below the root is a folder (not a symlink), in the staged view if any.
     pub(crate) fn is_folder(&self, path: &str) -> bool {
+        if let Some(kind) = disk::replaced(self.root, path) {
+            return matches!(kind, Ok(disk::Kind::Folder));
+        }
         self.entry(path).is_some_and(|(_, dir)| dir)
     }
 

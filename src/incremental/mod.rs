@@ -21,6 +21,7 @@ mod below;
 pub mod spec;
 pub mod stamp;
 
+use crate::emit::disk;
 use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;
@@ -164,7 +165,7 @@ impl Cache {
     /// [`Cache::read`] of the cache file at `path`.
     fn read_at(path: &Path, root: &Path, owner: &Owner) -> Option<Cache> {
         let ledger = root.join(owner.dir());
-        if std::fs::symlink_metadata(ledger.join(crate::emit::journal::JOURNAL)).is_ok() {
+        if disk::kind(&ledger.join(crate::emit::journal::JOURNAL)).is_ok() {
             return None;
         }
         let written = Stat::of(path)?.mtime;
@@ -511,8 +512,8 @@ pub fn untouched(root: &Path, owner: &Owner, files: &BTreeMap<String, String>) -
 /// Whether the file at `path` in `root` is a regular file whose sha256 is `hash`.
 fn holds(root: &Path, path: &str, hash: &str) -> bool {
     let target = root.join(path);
-    let is_file = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file());
-    is_file && std::fs::read(&target).is_ok_and(|b| sha256_hex(&b) == hash)
+    let is_file = disk::kind(&target).ok() == Some(disk::Kind::File);
+    is_file && disk::read(&target).is_ok_and(|b| sha256_hex(&b) == hash)
 }
 
 /// What the cache of `owner`'s tree in `root` says of its files when it lists exactly those

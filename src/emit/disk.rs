@@ -1,0 +1,200 @@
+//! How a check looks at the output root: as it is on disk or, for `check --staged`, as the
+//! index holds it. Every read of the output root that a check makes goes through here, so
+//! the staged view is one seam, not a mode of each stage.
+//!
+//! The staged view ([`Staged`]) is the work tree but for the files that differ from the
+//! index: a tracked file whose working copy differs is read with its staged bytes (from
+//! git's objects), and a file git does not track is not there. The tree is checked where it
+//! is — no copy, no link that would change the files' change times — and the tree cache of
+//! earlier runs still applies to every other file: a file the view replaces has no stat
+//! ([`replaced`]), so it is read and hashed.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::io::{self, ErrorKind, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// What is at a path, a symlink not followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Folder,
+    /// A symlink.
+    Symlink,
+    /// Anything else: a socket, a device, a pipe.
+    Other,
+}
+
+impl Kind {
+    fn of(file_type: std::fs::FileType) -> Kind {
+        if file_type.is_symlink() {
+            Kind::Symlink
+        } else if file_type.is_file() {
+            Kind::File
+        } else if file_type.is_dir() {
+            Kind::Folder
+        } else {
+            Kind::Other
+        }
+    }
+}
+
+/// The output root as the index holds it, where the work tree differs: by absolute path, the
+/// staged bytes of each file (`None`: a file the index does not hold), and the folders above
+/// the staged files.
+#[derive(Debug, Default)]
+pub struct Staged {
+    files: HashMap<PathBuf, Option<Arc<[u8]>>>,
+    folders: HashSet<PathBuf>,
+}
+
+impl Staged {
+    /// Holds `path` with `bytes` (its staged bytes) or, for `None`, as absent. A path held
+    /// with bytes has every folder above it up to `root` held as a folder.
+    pub fn hold(&mut self, root: &Path, path: PathBuf, bytes: Option<Vec<u8>>) {
+        if bytes.is_some() {
+            let mut folder = path.parent();
+            while let Some(dir) = folder.filter(|d| d.starts_with(root) && *d != root) {
+                self.folders.insert(dir.to_path_buf());
+                folder = dir.parent();
+            }
+        }
+        self.files.insert(path, bytes.map(Arc::from));
+    }
+
+    /// What the view says is at `path`; `None` when it leaves the path to the disk.
+    fn kind(&self, path: &Path) -> Option<io::Result<Kind>> {
+        match self.files.get(path) {
+            Some(Some(_)) => Some(Ok(Kind::File)),
+            Some(None) => Some(Err(ErrorKind::NotFound.into())),
+            None => self.folders.contains(path).then_some(Ok(Kind::Folder)),
+        }
+    }
+
+    /// The staged bytes of `path`; `None` when the view leaves it to the disk.
+    fn bytes(&self, path: &Path) -> Option<io::Result<Arc<[u8]>>> {
+        match self.files.get(path)? {
+            Some(bytes) => Some(Ok(bytes.clone())),
+            None => Some(Err(ErrorKind::NotFound.into())),
+        }
+    }
+
+    /// The folders the view holds right below `dir`.
+    fn folders_in<'s>(&'s self, dir: &'s Path) -> impl Iterator<Item = OsString> + 's {
+        (self.folders.iter())
+            .filter(move |f| f.parent() == Some(dir))
+            .filter_map(|f| f.file_name().map(OsString::from))
+    }
+}
+
+static STAGED: OnceLock<Staged> = OnceLock::new();
+
+/// Looks at the output root through `staged` from now on, for the rest of the process (a
+/// `check --staged` run). `false` when a view was set already.
+pub fn view_staged(staged: Staged) -> bool {
+    STAGED.set(staged).is_ok()
+}
+
+/// What is at `path` (as `symlink_metadata` says, through the staged view).
+pub fn kind(path: &Path) -> io::Result<Kind> {
+    if let Some(kind) = STAGED.get().and_then(|s| s.kind(path)) {
+        return kind;
+    }
+    std::fs::symlink_metadata(path).map(|m| Kind::of(m.file_type()))
+}
+
+/// The bytes of the file at `path`.
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    match STAGED.get().and_then(|s| s.bytes(path)) {
+        Some(bytes) => bytes.map(|b| b.to_vec()),
+        None => std::fs::read(path),
+    }
+}
+
+/// The file at `path`, opened for reading.
+pub fn open(path: &Path) -> io::Result<Box<dyn Read>> {
+    match STAGED.get().and_then(|s| s.bytes(path)) {
+        Some(bytes) => Ok(Box::new(io::Cursor::new(bytes?))),
+        None => Ok(Box::new(std::fs::File::open(path)?)),
+    }
+}
+
+/// The names of the entries of the folder `dir`, and of the folders the view adds there.
+pub fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
+    let staged = STAGED.get();
+    let mut names: Vec<OsString> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(|e| Some(e.ok()?.file_name())).collect(),
+        Err(e) if staged.is_none_or(|s| s.folders_in(dir).next().is_none()) => return Err(e),
+        Err(_) => Vec::new(),
+    };
+    if let Some(staged) = staged {
+        names.extend(staged.folders_in(dir));
+        names.sort();
+        names.dedup();
+    }
+    Ok(names)
+}
+
+/// What the view says is at `path` below `root`, when it replaces what is on disk: the
+/// disk's stat of that path then says nothing of it.
+pub fn replaced(root: &Path, path: &str) -> Option<io::Result<Kind>> {
+    STAGED.get()?.kind(&root.join(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_staged_view_holds_its_files_and_their_folders_and_leaves_the_rest_to_the_disk() {
+        let root = Path::new("/r/out");
+        let mut staged = Staged::default();
+        staged.hold(root, root.join("apps/a/x.yaml"), Some(b"x: 1\n".to_vec()));
+        staged.hold(root, root.join(".DS_Store"), None);
+        assert!(matches!(
+            staged.kind(&root.join("apps/a/x.yaml")),
+            Some(Ok(Kind::File))
+        ));
+        assert!(matches!(
+            staged.kind(&root.join("apps/a")),
+            Some(Ok(Kind::Folder))
+        ));
+        assert!(matches!(staged.kind(&root.join("apps")), Some(Ok(Kind::Folder))));
+        assert!(staged.kind(root).is_none(), "the root is the disk's");
+        let gone = staged.kind(&root.join(".DS_Store")).unwrap().unwrap_err();
+        assert_eq!(gone.kind(), ErrorKind::NotFound);
+        assert!(staged.kind(&root.join("apps/a/y.yaml")).is_none());
+        assert_eq!(
+            &*staged.bytes(&root.join("apps/a/x.yaml")).unwrap().unwrap(),
+            b"x: 1\n"
+        );
+        assert!(
+            staged.bytes(&root.join("apps/a")).is_none(),
+            "a folder is read from disk"
+        );
+        let names: Vec<OsString> = staged.folders_in(&root.join("apps")).collect();
+        assert_eq!(names, vec![OsString::from("a")]);
+    }
+
+    #[test]
+    fn without_a_view_the_disk_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "a").unwrap();
+        assert_eq!(kind(&dir.path().join("f")).unwrap(), Kind::File);
+        assert_eq!(kind(dir.path()).unwrap(), Kind::Folder);
+        assert_eq!(
+            kind(&dir.path().join("none")).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        let mut text = String::new();
+        open(&dir.path().join("f"))
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "a");
+        assert_eq!(names_in(dir.path()).unwrap(), vec![OsString::from("f")]);
+    }
+}
