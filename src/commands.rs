@@ -45,6 +45,24 @@ impl Outcome {
         self.retained.0.push(Box::new(value));
         self
     }
+
+    /// The trees the run rendered and compared, as the files a build into an empty output
+    /// root writes (each tree's files and its lock file), by absolute path; the rest of what
+    /// it retained is freed. `None` when a tree leaves files out (files a run takes from an
+    /// earlier build are not rendered).
+    pub fn take_rendered(&mut self) -> Option<Vec<(std::path::PathBuf, Vec<u8>)>> {
+        let mut files = Vec::new();
+        for value in std::mem::take(&mut self.retained.0) {
+            let Ok(run) = value.downcast::<(Compiled, Comparison, Review)>() else {
+                continue;
+            };
+            let (compiled, cmp, _) = *run;
+            (cmp.new_lock.files.len() == compiled.tree.len()).then_some(())?;
+            files.push((cmp.root.join(cmp.owner.lock_path()), cmp.new_lock.to_bytes()));
+            files.extend((compiled.tree.into_iter()).map(|(path, bytes)| (cmp.root.join(path), bytes)));
+        }
+        Some(files)
+    }
 }
 
 /// How commands print.

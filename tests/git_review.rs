@@ -202,6 +202,58 @@ fn diff_against_a_revision_needs_no_tree_on_disk() {
 }
 
 #[test]
+fn diff_against_a_revision_says_what_a_diff_against_its_built_tree_says() {
+    // The base's tree is held in memory, never written: its report is the one made against
+    // that tree built on disk, in text and in JSON — for a fleet whose cluster left it too.
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("repo");
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&dir, "git", &["init", "-q", "-b", "main"]);
+    let fleet = std::fs::read_to_string(root().join("examples/fleet/fleet.yaml")).unwrap();
+    std::fs::write(dir.join("fleet.yaml"), &fleet).unwrap();
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "first"]);
+    let base = temp.path().join("base");
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::write(base.join("fleet.yaml"), &fleet).unwrap();
+    let built = temp.path().join("built");
+    ok(
+        &dir,
+        "gitopsc",
+        &[
+            "build",
+            base.join("fleet.yaml").to_str().unwrap(),
+            "--out",
+            built.to_str().unwrap(),
+        ],
+    );
+    let (start, end) = (
+        fleet.find("  - name: staging\n").unwrap(),
+        fleet.find("  - name: production\n").unwrap(),
+    );
+    let changed = format!("{}{}", &fleet[..start], &fleet[end..]).replacen("replicas: 1", "replicas: 2", 1);
+    assert!(fleet.contains("replicas: 1"), "the change touches an app");
+    std::fs::write(dir.join("fleet.yaml"), changed).unwrap();
+    let against = ["diff", "fleet.yaml", "--out", built.to_str().unwrap()];
+    let (code, on_disk) = run(&dir, "gitopsc", &against);
+    assert_eq!(code, 1, "{on_disk}");
+    assert!(on_disk.contains("staging"), "{on_disk}");
+    let (code, held) = run(&dir, "gitopsc", &["diff", "fleet.yaml", "--base", "HEAD"]);
+    assert_eq!((code, &held), (1, &on_disk));
+    let json = |args: &[&str]| {
+        let (code, text) = run(&dir, "gitopsc", &[args, &["--format", "json"]].concat());
+        let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // Each report names the tree it compared with (`out`): the built one, or the base.
+        report.as_object_mut().unwrap().remove("out");
+        for cluster in report["clusters"].as_array_mut().unwrap() {
+            cluster["report"].as_object_mut().unwrap().remove("out");
+        }
+        (code, report)
+    };
+    assert_eq!(json(&["diff", "fleet.yaml", "--base", "HEAD"]), json(&against));
+}
+
+#[test]
 fn staged_check_and_diff_base_read_manifest_files_from_the_same_snapshot_as_the_spec() {
     let temp = tempfile::tempdir().unwrap();
     let dir = repo(temp.path());

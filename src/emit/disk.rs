@@ -1,13 +1,16 @@
-//! How a check looks at the output root: as it is on disk or, for `check --staged`, as the
-//! index holds it. Every read of the output root that a check makes goes through here, so
-//! the staged view is one seam, not a mode of each stage.
+//! How a check or a diff looks at the output root: as it is on disk or through a view that
+//! holds some of its files in memory. Every read of the output root that a check or a diff
+//! makes goes through here, so a view is one seam, not a mode of each stage.
 //!
-//! The staged view ([`Staged`]) is the work tree but for the files that differ from the
-//! index: a tracked file whose working copy differs is read with its staged bytes (from
-//! git's objects), and a file git does not track is not there. The tree is checked where it
-//! is — no copy, no link that would change the files' change times — and the tree cache of
-//! earlier runs still applies to every other file: a file the view replaces has no stat
-//! ([`replaced`]), so it is read and hashed.
+//! Two commands set a view ([`View`]):
+//! - `check --staged`: the work tree but for the files that differ from the index — a tracked
+//!   file whose working copy differs is read with its staged bytes (from git's objects), and
+//!   a file git does not track is not there. The tree is checked where it is (no copy, no
+//!   link that would change the files' change times), and the tree cache of earlier runs
+//!   still applies to every other file: a file the view replaces has no stat ([`replaced`]),
+//!   so it is read and hashed.
+//! - `diff --base REV`: the tree the spec at `REV` renders, with its lock files, held in
+//!   memory over an empty folder — never written to disk.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -42,18 +45,17 @@ impl Kind {
     }
 }
 
-/// The output root as the index holds it, where the work tree differs: by absolute path, the
-/// staged bytes of each file (`None`: a file the index does not hold), and the folders above
-/// the staged files.
+/// Files of an output root held in memory instead of the disk's: by absolute path, the bytes
+/// of each file (`None`: a file that is not there), and the folders above the files held.
 #[derive(Debug, Default)]
-pub struct Staged {
+pub struct View {
     files: HashMap<PathBuf, Option<Arc<[u8]>>>,
     folders: HashSet<PathBuf>,
 }
 
-impl Staged {
-    /// Holds `path` with `bytes` (its staged bytes) or, for `None`, as absent. A path held
-    /// with bytes has every folder above it up to `root` held as a folder.
+impl View {
+    /// Holds `path` with `bytes` or, for `None`, as absent. A path held with bytes has every
+    /// folder above it up to `root` held as a folder.
     pub fn hold(&mut self, root: &Path, path: PathBuf, bytes: Option<Vec<u8>>) {
         if bytes.is_some() {
             let mut folder = path.parent();
@@ -74,7 +76,7 @@ impl Staged {
         }
     }
 
-    /// The staged bytes of `path`; `None` when the view leaves it to the disk.
+    /// The bytes the view holds of `path`; `None` when it leaves the path to the disk.
     fn bytes(&self, path: &Path) -> Option<io::Result<Arc<[u8]>>> {
         match self.files.get(path)? {
             Some(bytes) => Some(Ok(bytes.clone())),
@@ -90,17 +92,17 @@ impl Staged {
     }
 }
 
-static STAGED: OnceLock<Staged> = OnceLock::new();
+static VIEW: OnceLock<View> = OnceLock::new();
 
-/// Looks at the output root through `staged` from now on, for the rest of the process (a
-/// `check --staged` run). `false` when a view was set already.
-pub fn view_staged(staged: Staged) -> bool {
-    STAGED.set(staged).is_ok()
+/// Looks at the output root through `view` from now on, for the rest of the process (a
+/// `check --staged` or `diff --base` run). `false` when a view was set already.
+pub fn set_view(view: View) -> bool {
+    VIEW.set(view).is_ok()
 }
 
-/// What is at `path` (as `symlink_metadata` says, through the staged view).
+/// What is at `path` (as `symlink_metadata` says, through the view).
 pub fn kind(path: &Path) -> io::Result<Kind> {
-    if let Some(kind) = STAGED.get().and_then(|s| s.kind(path)) {
+    if let Some(kind) = VIEW.get().and_then(|s| s.kind(path)) {
         return kind;
     }
     std::fs::symlink_metadata(path).map(|m| Kind::of(m.file_type()))
@@ -108,7 +110,7 @@ pub fn kind(path: &Path) -> io::Result<Kind> {
 
 /// The bytes of the file at `path`.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    match STAGED.get().and_then(|s| s.bytes(path)) {
+    match VIEW.get().and_then(|s| s.bytes(path)) {
         Some(bytes) => bytes.map(|b| b.to_vec()),
         None => std::fs::read(path),
     }
@@ -116,7 +118,7 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
 
 /// The file at `path`, opened for reading.
 pub fn open(path: &Path) -> io::Result<Box<dyn Read>> {
-    match STAGED.get().and_then(|s| s.bytes(path)) {
+    match VIEW.get().and_then(|s| s.bytes(path)) {
         Some(bytes) => Ok(Box::new(io::Cursor::new(bytes?))),
         None => Ok(Box::new(std::fs::File::open(path)?)),
     }
@@ -124,14 +126,14 @@ pub fn open(path: &Path) -> io::Result<Box<dyn Read>> {
 
 /// The names of the entries of the folder `dir`, and of the folders the view adds there.
 pub fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
-    let staged = STAGED.get();
+    let view = VIEW.get();
     let mut names: Vec<OsString> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(|e| Some(e.ok()?.file_name())).collect(),
-        Err(e) if staged.is_none_or(|s| s.folders_in(dir).next().is_none()) => return Err(e),
+        Err(e) if view.is_none_or(|v| v.folders_in(dir).next().is_none()) => return Err(e),
         Err(_) => Vec::new(),
     };
-    if let Some(staged) = staged {
-        names.extend(staged.folders_in(dir));
+    if let Some(view) = view {
+        names.extend(view.folders_in(dir));
         names.sort();
         names.dedup();
     }
@@ -141,7 +143,7 @@ pub fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
 /// What the view says is at `path` below `root`, when it replaces what is on disk: the
 /// disk's stat of that path then says nothing of it.
 pub fn replaced(root: &Path, path: &str) -> Option<io::Result<Kind>> {
-    STAGED.get()?.kind(&root.join(path))
+    VIEW.get()?.kind(&root.join(path))
 }
 
 #[cfg(test)]
@@ -149,33 +151,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_staged_view_holds_its_files_and_their_folders_and_leaves_the_rest_to_the_disk() {
+    fn a_view_holds_its_files_and_their_folders_and_leaves_the_rest_to_the_disk() {
         let root = Path::new("/r/out");
-        let mut staged = Staged::default();
-        staged.hold(root, root.join("apps/a/x.yaml"), Some(b"x: 1\n".to_vec()));
-        staged.hold(root, root.join(".DS_Store"), None);
+        let mut view = View::default();
+        view.hold(root, root.join("apps/a/x.yaml"), Some(b"x: 1\n".to_vec()));
+        view.hold(root, root.join(".DS_Store"), None);
         assert!(matches!(
-            staged.kind(&root.join("apps/a/x.yaml")),
+            view.kind(&root.join("apps/a/x.yaml")),
             Some(Ok(Kind::File))
         ));
-        assert!(matches!(
-            staged.kind(&root.join("apps/a")),
-            Some(Ok(Kind::Folder))
-        ));
-        assert!(matches!(staged.kind(&root.join("apps")), Some(Ok(Kind::Folder))));
-        assert!(staged.kind(root).is_none(), "the root is the disk's");
-        let gone = staged.kind(&root.join(".DS_Store")).unwrap().unwrap_err();
+        assert!(matches!(view.kind(&root.join("apps/a")), Some(Ok(Kind::Folder))));
+        assert!(matches!(view.kind(&root.join("apps")), Some(Ok(Kind::Folder))));
+        assert!(view.kind(root).is_none(), "the root is the disk's");
+        let gone = view.kind(&root.join(".DS_Store")).unwrap().unwrap_err();
         assert_eq!(gone.kind(), ErrorKind::NotFound);
-        assert!(staged.kind(&root.join("apps/a/y.yaml")).is_none());
+        assert!(view.kind(&root.join("apps/a/y.yaml")).is_none());
         assert_eq!(
-            &*staged.bytes(&root.join("apps/a/x.yaml")).unwrap().unwrap(),
+            &*view.bytes(&root.join("apps/a/x.yaml")).unwrap().unwrap(),
             b"x: 1\n"
         );
         assert!(
-            staged.bytes(&root.join("apps/a")).is_none(),
+            view.bytes(&root.join("apps/a")).is_none(),
             "a folder is read from disk"
         );
-        let names: Vec<OsString> = staged.folders_in(&root.join("apps")).collect();
+        let names: Vec<OsString> = view.folders_in(&root.join("apps")).collect();
         assert_eq!(names, vec![OsString::from("a")]);
     }
 

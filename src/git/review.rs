@@ -149,14 +149,14 @@ fn view_staged(repo: &Repo, held: &Held, out_rel: &str) -> Result<bool, GitError
         }
     };
     let root = repo.top.join(out_rel);
-    let mut view = disk::Staged::default();
+    let mut view = disk::View::default();
     for (path, bytes) in staged {
         view.hold(&root, repo.top.join(path), Some(bytes));
     }
     for path in held.untracked.iter().filter(below) {
         view.hold(&root, repo.top.join(path), None);
     }
-    Ok(disk::view_staged(view))
+    Ok(disk::set_view(view))
 }
 
 /// Which sides of a staged check the work tree holds as they are staged: the spec's folder
@@ -392,14 +392,28 @@ fn based(
             scratch: true,
             ..style
         };
-        let built = fleet_run(
-            &base_dir.join(&spec_rel),
-            &tree,
-            blueprints,
-            Mode::Build { force: false },
-            quiet,
-            cluster,
-        );
+        // The base's tree is rendered and held in memory over the empty folder, with the lock
+        // files a build would write there: never written to disk.
+        let base_spec = base_dir.join(&spec_rel);
+        let mut built = fleet_run(&base_spec, &tree, blueprints, Mode::Check, quiet, cluster);
+        if built.code != 2 {
+            let held = built
+                .take_rendered()
+                .is_some_and(|files| held_in_memory(&tree, files));
+            // Where it cannot be, it is built there.
+            built = if held {
+                Outcome::default()
+            } else {
+                fleet_run(
+                    &base_spec,
+                    &tree,
+                    blueprints,
+                    Mode::Build { force: false },
+                    quiet,
+                    cluster,
+                )
+            };
+        }
         if built.code != 0 {
             let mut failed = built;
             strip_prefix(&mut failed, &base_dir);
@@ -430,6 +444,16 @@ fn based(
     // The tree compared with is a temporary one, not an output root of the user's.
     edit_report(&mut outcome, spec, |report| report.out = None);
     Ok(outcome)
+}
+
+/// Looks at the output root `root` (an empty folder) as holding `files` from now on; `false`
+/// when it cannot (a view was set already).
+fn held_in_memory(root: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> bool {
+    let mut view = disk::View::default();
+    for (path, bytes) in files {
+        view.hold(root, path, Some(bytes));
+    }
+    disk::set_view(view)
 }
 
 /// The vendored charts folder (repository-relative) that the spec at `laid_out` (a copy of
