@@ -122,12 +122,6 @@ impl Repo {
         Ok(Some(staged))
     }
 
-    /// The repository's own folder (`.git`), absolute.
-    pub fn git_dir(&self) -> Result<PathBuf, GitError> {
-        let dir = run_git(Some(&self.top), &["rev-parse", "--absolute-git-dir"])?;
-        Ok(PathBuf::from(String::from_utf8_lossy(&dir).trim()))
-    }
-
     /// Files of `paths` whose working copy differs from the index (unstaged changes).
     pub fn unstaged(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
         let mut args = vec!["diff", "--name-only", "-z", "--"];

@@ -255,9 +255,8 @@ fn found(
 }
 
 /// The files of `inputs` whose working copy differs from the index: what [`held`] found
-/// below the folders it looked at, and git's answer for the others. Asking git again would
-/// look at every file of both sides once more — after the output root was laid out, through
-/// links that changed every file's change time, which git then reads whole.
+/// below the folders it looked at, and git's answer for the others (asking git again would
+/// look at every file of both sides once more).
 fn unstaged_of(repo: &Repo, held: &Held, inputs: &[&str]) -> Result<Vec<String>, GitError> {
     let Some(looked) = &held.looked else {
         return repo.unstaged(inputs);
