@@ -721,7 +721,8 @@ type Case<'c> = (&'c str, Box<dyn Fn() + 'c>);
 
 /// Runs each case from the commit in `dir` (which left the work tree and the index apart
 /// below the output root) and compares the staged check with the one made once the work tree
-/// holds what is staged (`git stash --keep-index`); no file of the tree is linked or copied.
+/// holds what is staged (untracked files cleaned, the index checked out); no file of the tree
+/// is linked or copied.
 #[cfg(unix)]
 fn the_view_says_what_the_staged_work_tree_says(dir: &Path, spec: &str, cases: &[Case]) {
     use std::os::unix::fs::MetadataExt;
@@ -744,10 +745,11 @@ fn the_view_says_what_the_staged_work_tree_says(dir: &Path, spec: &str, cases: &
         let viewed = staged_verdict(dir, spec);
         let after: Vec<Option<i64>> = tree.iter().map(|p| changed(p)).collect();
         assert_eq!(before, after, "{what}: the tree is looked at where it is");
-        ok(dir, "git", &["stash", "push", "-q", "--keep-index", "--all"]);
+        // The work tree made to hold what is staged: untracked files gone, the index's out.
+        ok(dir, "git", &["clean", "-qfdx"]);
+        ok(dir, "git", &["checkout-index", "-a", "-f"]);
         let held = staged_verdict(dir, spec);
         assert_eq!(viewed, held, "{what}");
-        ok(dir, "git", &["stash", "drop", "-q"]);
         verdicts.insert(held.to_string());
     }
     assert!(verdicts.len() > 2, "the cases reach different verdicts");
@@ -784,6 +786,15 @@ fn a_staged_view_of_the_output_root_says_what_the_staged_work_tree_says() {
         (
             "an app's folder deleted but not staged",
             Box::new(|| std::fs::remove_dir_all(dir.join(&folder)).unwrap()),
+        ),
+        (
+            "an app's folder replaced by a symlink, not staged",
+            Box::new(|| {
+                let away = dir.join("../away");
+                std::fs::create_dir_all(&away).unwrap();
+                std::fs::remove_dir_all(dir.join(&folder)).unwrap();
+                std::os::unix::fs::symlink(&away, dir.join(&folder)).unwrap();
+            }),
         ),
         (
             "a file taken out of the index, left on disk",

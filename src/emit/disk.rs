@@ -71,8 +71,11 @@ impl View {
     fn kind(&self, path: &Path) -> Option<io::Result<Kind>> {
         match self.files.get(path) {
             Some(Some(_)) => Some(Ok(Kind::File)),
+            // A folder above files held stands where something absent is (a symlink in the
+            // work tree, say, where the index holds a folder).
+            _ if self.folders.contains(path) => Some(Ok(Kind::Folder)),
             Some(None) => Some(Err(ErrorKind::NotFound.into())),
-            None => self.folders.contains(path).then_some(Ok(Kind::Folder)),
+            None => None,
         }
     }
 
@@ -173,6 +176,11 @@ mod tests {
         assert!(
             view.bytes(&root.join("apps/a")).is_none(),
             "a folder is read from disk"
+        );
+        view.hold(root, root.join("apps"), None);
+        assert!(
+            matches!(view.kind(&root.join("apps")), Some(Ok(Kind::Folder))),
+            "a folder wins"
         );
         let names: Vec<OsString> = view.folders_in(&root.join("apps")).collect();
         assert_eq!(names, vec![OsString::from("a")]);
