@@ -823,6 +823,13 @@ fn a_staged_view_of_the_output_root_says_what_the_staged_work_tree_says() {
             }),
         ),
         (
+            "a spec edit and its tree, neither staged (the spec read from git)",
+            Box::new(|| {
+                add_app(&dir);
+                build();
+            }),
+        ),
+        (
             "a staged spec and tree, then the tree rebuilt from an older spec",
             Box::new(|| {
                 add_app(&dir);
