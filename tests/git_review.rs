@@ -706,8 +706,13 @@ fn a_staged_check_of_a_root_that_differs_only_by_strangers_runs_in_place() {
 
 /// The report of `gitopsc check SPEC --out k8s --staged` in JSON, but for what it says of
 /// files not staged.
-fn staged_verdict(dir: &Path, spec: &str) -> serde_json::Value {
-    let args = ["check", spec, "--out", "k8s", "--staged", "--format", "json"];
+fn staged_verdict(dir: &Path, spec: &[&str]) -> serde_json::Value {
+    let args = [
+        &["check"],
+        spec,
+        &["--out", "k8s", "--staged", "--format", "json"],
+    ]
+    .concat();
     let (code, text) = run(dir, "gitopsc", &args);
     assert!(code < 2, "{text}");
     let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -720,11 +725,11 @@ fn staged_verdict(dir: &Path, spec: &str) -> serde_json::Value {
 type Case<'c> = (&'c str, Box<dyn Fn() + 'c>);
 
 /// Runs each case from the commit in `dir` (which left the work tree and the index apart
-/// below the output root) and compares the staged check with the one made once the work tree
-/// holds what is staged (untracked files cleaned, the index checked out); no file of the tree
-/// is linked or copied.
+/// below the output root) and compares the staged check of each of `specs` (a spec and the
+/// arguments after it) with the one made once the work tree holds what is staged (untracked
+/// files cleaned, the index checked out); no file of the tree is linked or copied.
 #[cfg(unix)]
-fn the_view_says_what_the_staged_work_tree_says(dir: &Path, spec: &str, cases: &[Case]) {
+fn the_view_says_what_the_staged_work_tree_says(dir: &Path, specs: &[&[&str]], cases: &[Case]) {
     use std::os::unix::fs::MetadataExt;
     let tree: Vec<String> = ok(dir, "git", &["ls-files", "k8s"])
         .lines()
@@ -742,15 +747,17 @@ fn the_view_says_what_the_staged_work_tree_says(dir: &Path, spec: &str, cases: &
         make();
         let before: Vec<Option<i64>> = tree.iter().map(|p| changed(p)).collect();
         std::thread::sleep(std::time::Duration::from_millis(30));
-        let viewed = staged_verdict(dir, spec);
+        let viewed: Vec<serde_json::Value> = specs.iter().map(|spec| staged_verdict(dir, spec)).collect();
         let after: Vec<Option<i64>> = tree.iter().map(|p| changed(p)).collect();
         assert_eq!(before, after, "{what}: the tree is looked at where it is");
         // The work tree made to hold what is staged: untracked files gone, the index's out.
         ok(dir, "git", &["clean", "-qfdx"]);
         ok(dir, "git", &["checkout-index", "-a", "-f"]);
-        let held = staged_verdict(dir, spec);
-        assert_eq!(viewed, held, "{what}");
-        verdicts.insert(held.to_string());
+        for (spec, viewed) in specs.iter().zip(viewed) {
+            let held = staged_verdict(dir, spec);
+            assert_eq!(viewed, held, "{what} ({spec:?})");
+            verdicts.insert(held.to_string());
+        }
     }
     assert!(verdicts.len() > 2, "the cases reach different verdicts");
 }
@@ -841,7 +848,7 @@ fn a_staged_view_of_the_output_root_says_what_the_staged_work_tree_says() {
             }),
         ),
     ];
-    the_view_says_what_the_staged_work_tree_says(&dir, "cluster.yaml", &cases);
+    the_view_says_what_the_staged_work_tree_says(&dir, &[&["cluster.yaml"]], &cases);
 }
 
 #[cfg(unix)]
@@ -902,7 +909,8 @@ fn a_staged_view_of_a_fleets_output_root_says_what_the_staged_work_tree_says() {
             }),
         ),
     ];
-    the_view_says_what_the_staged_work_tree_says(&dir, "fleet.yaml", &cases);
+    let specs: [&[&str]; 2] = [&["fleet.yaml"], &["fleet.yaml", "--cluster", "production"]];
+    the_view_says_what_the_staged_work_tree_says(&dir, &specs, &cases);
 }
 
 #[test]
