@@ -142,6 +142,10 @@ fn staged_check_renders_the_staged_spec_and_fails_on_unstaged_changes() {
         "{text}"
     );
     assert!(text.contains("git stash --keep-index"), "{text}");
+    assert!(
+        !text.contains("build, then"),
+        "a current staged tree needs no build:\n{text}"
+    );
     // A staged spec whose output is not staged (nor built).
     ok(&dir, "git", &["add", "cluster.yaml"]);
     let (code, text) = run(
@@ -151,6 +155,7 @@ fn staged_check_renders_the_staged_spec_and_fails_on_unstaged_changes() {
     );
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("k8s is stale"), "{text}");
+    assert!(text.contains("build, then `git add cluster.yaml k8s`"), "{text}");
     // Errors in the staged spec name the repository's path, not a temporary one.
     std::fs::write(
         dir.join("cluster.yaml"),

@@ -301,6 +301,8 @@ fn reported(
     (spec_rel, out_rel): (&str, &str),
     style: Style,
 ) -> Outcome {
+    // The staged tree is stale: what fixes the commit is a build, then staging it.
+    let stale = outcome.code == 1;
     if !found.unstaged.is_empty() {
         outcome.code = 1;
     }
@@ -314,7 +316,7 @@ fn reported(
         });
         return outcome;
     }
-    if outcome.code == 1 {
+    if stale {
         let _ = writeln!(
             outcome.stdout,
             "the staged tree is checked (what `git commit` records): build, then `git add {spec_rel} {out_rel}`"
