@@ -572,6 +572,33 @@ fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
         !recorded(),
         "with autocrlf the work tree is not taken for the index"
     );
+    // Nor with an attributes file git does not track, at the top or below the output root;
+    // one beside neither side is no matter.
+    git(&["config", "--unset", "core.autocrlf"]);
+    // A new ignored file in the spec's folder sends the next run the whole way, which records.
+    let touch = |n: usize| {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        std::fs::write(dir.join(format!("spec/apps/{n}.bak")), "x").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    };
+    for (n, (attributes, in_place)) in [
+        (".gitattributes", false),
+        ("k8s/clusters/.gitattributes", false),
+        ("docs/.gitattributes", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let file = dir.join(attributes);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "*.yaml text eol=crlf\n").unwrap();
+        touch(n);
+        assert!(!recorded());
+        let (code, again) = gitopsc(&staged);
+        assert_eq!((code, &again), (0, &text), "{attributes}");
+        assert_eq!(recorded(), in_place, "{attributes}");
+        std::fs::remove_file(&file).unwrap();
+    }
 }
 
 #[test]

@@ -145,32 +145,44 @@ impl Repo {
         Ok(split_z(&run_git(Some(&self.top), &args)?))
     }
 
-    /// Whether git may convert files between the work tree and the index: an attributes file
-    /// (which may name filters or end-of-line conversion) or a `core.autocrlf` / `core.eol`
-    /// setting. A file is then not known to hold its staged bytes when git says it is clean.
-    pub fn converts(&self) -> Result<bool, GitError> {
+    /// Whether git may convert the files below `dirs` (folders from the top) between the work
+    /// tree and the index: a `core.autocrlf`, `core.eol` or `core.attributesFile` setting, a
+    /// global attributes file, `info/attributes`, an attributes file git tracks anywhere, or one
+    /// in the top or a folder on the way down to one of `dirs`. A file is then not known to hold
+    /// its staged bytes when git says it is clean. Attributes files below `dirs` that git does
+    /// not track are among the files the caller lists there, and are its to see.
+    pub fn converts(&self, dirs: &[&str]) -> Result<bool, GitError> {
         let settings = run_git(
             Some(&self.top),
-            &["config", "--get-regexp", r"^core\.(autocrlf|eol)$"],
+            &["config", "--get-regexp", r"^core\.(autocrlf|eol|attributesfile)$"],
         )
         .unwrap_or_default();
         let converting = String::from_utf8_lossy(&settings)
             .lines()
             .any(|l| !matches!(l.split_once(' '), Some((_, "false"))));
-        let attributes = run_git(
+        // Asked of the index alone: a look for files git does not track would go through the
+        // whole work tree.
+        let tracked = run_git(
             Some(&self.top),
-            &[
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--",
-                ":(glob)**/.gitattributes",
-            ],
+            &["ls-files", "-z", "--cached", "--", ":(glob)**/.gitattributes"],
         )?;
+        let above = dirs.iter().any(|dir| {
+            let mut folder = self.top.clone();
+            let parts = Path::new(dir).components().filter_map(|c| match c {
+                Component::Normal(part) => Some(part),
+                _ => None,
+            });
+            std::iter::once(None).chain(parts.map(Some)).any(|part| {
+                folder.extend(part);
+                folder.join(".gitattributes").exists()
+            })
+        });
         let info = run_git(Some(&self.top), &["rev-parse", "--git-path", "info/attributes"])?;
         let info = self.top.join(String::from_utf8_lossy(&info).trim());
-        Ok(converting || !attributes.is_empty() || info.exists())
+        let env = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let global = (env("XDG_CONFIG_HOME").or_else(|| env("HOME").map(|h| h.join(".config"))))
+            .is_some_and(|config| config.join("git/attributes").exists());
+        Ok(converting || !tracked.is_empty() || above || info.exists() || global)
     }
 
     /// Files of `paths` that git does not track and does not ignore.

@@ -197,17 +197,6 @@ impl Held {
 
 fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<Held, GitError> {
     let (spec_abs, out_abs) = (repo.top.join(spec_rel), repo.top.join(out_rel));
-    let converts = repo.converts()?;
-    if !out_abs.is_dir() || converts {
-        return Ok(Held {
-            spec: false,
-            out: false,
-            converts,
-            changed: Vec::new(),
-            untracked: Vec::new(),
-            looked: None,
-        });
-    }
     let folder = if spec_abs.is_dir() {
         spec_rel.to_string()
     } else {
@@ -218,12 +207,37 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
             .unwrap_or_else(|| ".".into())
     };
     let inputs = [folder.as_str(), out_rel];
+    let converting = Held {
+        spec: false,
+        out: false,
+        converts: true,
+        changed: Vec::new(),
+        untracked: Vec::new(),
+        looked: None,
+    };
+    if repo.converts(&inputs)? {
+        return Ok(converting);
+    }
+    if !out_abs.is_dir() {
+        return Ok(Held {
+            converts: false,
+            ..converting
+        });
+    }
+    let untracked = repo.untracked_or_ignored(&inputs)?;
+    // An attributes file git does not track below either side converts files there too.
+    if untracked
+        .iter()
+        .any(|p| p.rsplit('/').next() == Some(".gitattributes"))
+    {
+        return Ok(converting);
+    }
     let mut held = Held {
         spec: true,
         out: true,
-        converts,
+        converts: false,
         changed: repo.unstaged(&inputs)?,
-        untracked: repo.untracked_or_ignored(&inputs)?,
+        untracked,
         looked: Some([folder.clone(), out_rel.to_string()]),
     };
     // Strangers the spec does not read leave its side as staged.
@@ -637,6 +651,37 @@ mod tests {
         assert_eq!(charts_of(&repo, &file, &file).unwrap(), "spec/charts");
         let cluster = top.join("cluster.yaml");
         assert_eq!(charts_of(&repo, &cluster, &cluster).unwrap(), "vendor");
+    }
+
+    #[test]
+    fn attributes_files_convert_the_sides_they_apply_to() {
+        let temp = tempfile::tempdir().unwrap();
+        let top = std::fs::canonicalize(temp.path()).unwrap();
+        for path in ["spec/fleet.yaml", "k8s/sub/a.yaml", "docs/x.md"] {
+            std::fs::create_dir_all(top.join(path).parent().unwrap()).unwrap();
+            std::fs::write(top.join(path), "a").unwrap();
+        }
+        git(&top, &["init", "-q", "-b", "main"]);
+        git(&top, &["add", "-A"]);
+        git(&top, &["commit", "-qm", "first"]);
+        let repo = Repo { top: top.clone() };
+        let converts = || held(&repo, &top.join("spec"), ("spec", "k8s")).unwrap().converts;
+        assert!(!converts());
+        for (path, applies) in [
+            (".gitattributes", true),
+            ("k8s/.gitattributes", true),
+            ("k8s/sub/.gitattributes", true),
+            ("spec/.gitattributes", true),
+            ("docs/.gitattributes", false),
+        ] {
+            std::fs::write(top.join(path), "* text eol=crlf\n").unwrap();
+            assert_eq!(converts(), applies, "{path}, untracked");
+            std::fs::remove_file(top.join(path)).unwrap();
+        }
+        // One git tracks converts wherever it is.
+        std::fs::write(top.join("docs/.gitattributes"), "* text\n").unwrap();
+        git(&top, &["add", "docs/.gitattributes"]);
+        assert!(converts(), "docs/.gitattributes, tracked");
     }
 
     #[test]
