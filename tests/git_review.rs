@@ -572,27 +572,21 @@ fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
         !recorded(),
         "with autocrlf the work tree is not taken for the index"
     );
-    // Nor with an attributes file git does not track, at the top or below the output root;
-    // one beside neither side is no matter.
+    // Nor with an attributes file git does not track where it applies (the top, below the
+    // output root); one beside neither side is no matter (src/git/review.rs has each place).
     git(&["config", "--unset", "core.autocrlf"]);
-    // A new ignored file in the spec's folder sends the next run the whole way, which records.
-    let touch = |n: usize| {
-        std::thread::sleep(std::time::Duration::from_millis(30));
-        std::fs::write(dir.join(format!("spec/apps/{n}.bak")), "x").unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(30));
-    };
-    for (n, (attributes, in_place)) in [
+    let cases = [
         (".gitattributes", false),
         ("k8s/clusters/.gitattributes", false),
         ("docs/.gitattributes", true),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    ];
+    for (n, (attributes, in_place)) in cases.into_iter().enumerate() {
         let file = dir.join(attributes);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "*.yaml text eol=crlf\n").unwrap();
-        touch(n);
+        // A new ignored file in the spec's folder sends the run the whole way: it records.
+        std::fs::write(dir.join(format!("spec/apps/{n}.bak")), "x").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
         assert!(!recorded());
         let (code, again) = gitopsc(&staged);
         assert_eq!((code, &again), (0, &text), "{attributes}");
