@@ -578,7 +578,7 @@ fn a_staged_check_of_a_clean_work_tree_runs_in_place_and_takes_the_caches() {
     let cases = [
         (".gitattributes", false),
         ("k8s/clusters/.gitattributes", false),
-        ("docs/.gitattributes", true),
+        ("notes/.gitattributes", true),
     ];
     for (n, (attributes, in_place)) in cases.into_iter().enumerate() {
         let file = dir.join(attributes);

@@ -657,7 +657,7 @@ mod tests {
     fn attributes_files_convert_the_sides_they_apply_to() {
         let temp = tempfile::tempdir().unwrap();
         let top = std::fs::canonicalize(temp.path()).unwrap();
-        for path in ["spec/fleet.yaml", "k8s/sub/a.yaml", "docs/x.md"] {
+        for path in ["spec/fleet.yaml", "k8s/sub/a.yaml", "notes/x.txt"] {
             std::fs::create_dir_all(top.join(path).parent().unwrap()).unwrap();
             std::fs::write(top.join(path), "a").unwrap();
         }
@@ -672,16 +672,16 @@ mod tests {
             ("k8s/.gitattributes", true),
             ("k8s/sub/.gitattributes", true),
             ("spec/.gitattributes", true),
-            ("docs/.gitattributes", false),
+            ("notes/.gitattributes", false),
         ] {
             std::fs::write(top.join(path), "* text eol=crlf\n").unwrap();
             assert_eq!(converts(), applies, "{path}, untracked");
             std::fs::remove_file(top.join(path)).unwrap();
         }
         // One git tracks converts wherever it is.
-        std::fs::write(top.join("docs/.gitattributes"), "* text\n").unwrap();
-        git(&top, &["add", "docs/.gitattributes"]);
-        assert!(converts(), "docs/.gitattributes, tracked");
+        std::fs::write(top.join("notes/.gitattributes"), "* text\n").unwrap();
+        git(&top, &["add", "notes/.gitattributes"]);
+        assert!(converts(), "notes/.gitattributes, tracked");
     }
 
     #[test]
