@@ -64,6 +64,29 @@ fn repo_out(parent: &Path, out: &str) -> PathBuf {
     dir
 }
 
+/// A new repository holding the fleet example as `fleet.yaml` (and, with `out`, its tree built
+/// there), committed; with the example's text.
+fn fleet_repo(parent: &Path, out: Option<&str>) -> (PathBuf, String) {
+    let dir = parent.join("repo");
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&dir, "git", &["init", "-q", "-b", "main"]);
+    let fleet = std::fs::read_to_string(root().join("examples/fleet/fleet.yaml")).unwrap();
+    std::fs::write(dir.join("fleet.yaml"), &fleet).unwrap();
+    if let Some(out) = out {
+        ok(&dir, "gitopsc", &["build", "fleet.yaml", "--out", out]);
+    }
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "first"]);
+    (dir, fleet)
+}
+
+/// The fleet example's text without its `staging` cluster.
+fn without_staging(fleet: &str) -> String {
+    let start = fleet.find("  - name: staging\n").unwrap();
+    let end = fleet.find("  - name: production\n").unwrap();
+    format!("{}{}", &fleet[..start], &fleet[end..])
+}
+
 /// Adds an app to the spec.
 fn add_app(dir: &Path) {
     let spec = dir.join("cluster.yaml");
@@ -211,13 +234,7 @@ fn diff_against_a_revision_says_what_a_diff_against_its_built_tree_says() {
     // The base's tree is held in memory, never written: its report is the one made against
     // that tree built on disk, in text and in JSON — for a fleet whose cluster left it too.
     let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("repo");
-    std::fs::create_dir_all(&dir).unwrap();
-    ok(&dir, "git", &["init", "-q", "-b", "main"]);
-    let fleet = std::fs::read_to_string(root().join("examples/fleet/fleet.yaml")).unwrap();
-    std::fs::write(dir.join("fleet.yaml"), &fleet).unwrap();
-    ok(&dir, "git", &["add", "-A"]);
-    ok(&dir, "git", &["commit", "-qm", "first"]);
+    let (dir, fleet) = fleet_repo(temp.path(), None);
     let base = temp.path().join("base");
     std::fs::create_dir_all(&base).unwrap();
     std::fs::write(base.join("fleet.yaml"), &fleet).unwrap();
@@ -232,11 +249,7 @@ fn diff_against_a_revision_says_what_a_diff_against_its_built_tree_says() {
             built.to_str().unwrap(),
         ],
     );
-    let (start, end) = (
-        fleet.find("  - name: staging\n").unwrap(),
-        fleet.find("  - name: production\n").unwrap(),
-    );
-    let changed = format!("{}{}", &fleet[..start], &fleet[end..]).replacen("replicas: 1", "replicas: 2", 1);
+    let changed = without_staging(&fleet).replacen("replicas: 1", "replicas: 2", 1);
     assert!(fleet.contains("replicas: 1"), "the change touches an app");
     std::fs::write(dir.join("fleet.yaml"), changed).unwrap();
     let against = ["diff", "fleet.yaml", "--out", built.to_str().unwrap()];
@@ -881,19 +894,8 @@ fn a_staged_view_of_the_output_root_says_what_the_staged_work_tree_says() {
 #[test]
 fn a_staged_view_of_a_fleets_output_root_says_what_the_staged_work_tree_says() {
     let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("repo");
-    std::fs::create_dir_all(&dir).unwrap();
-    ok(&dir, "git", &["init", "-q", "-b", "main"]);
-    let fleet = std::fs::read_to_string(root().join("examples/fleet/fleet.yaml")).unwrap();
-    std::fs::write(dir.join("fleet.yaml"), &fleet).unwrap();
-    ok(&dir, "gitopsc", &["build", "fleet.yaml", "--out", "k8s"]);
-    ok(&dir, "git", &["add", "-A"]);
-    ok(&dir, "git", &["commit", "-qm", "first"]);
-    let (start, end) = (
-        fleet.find("  - name: staging\n").unwrap(),
-        fleet.find("  - name: production\n").unwrap(),
-    );
-    let without_staging = format!("{}{}", &fleet[..start], &fleet[end..]);
+    let (dir, fleet) = fleet_repo(temp.path(), Some("k8s"));
+    let without_staging = without_staging(&fleet);
     let write = |path: &str, text: &str| {
         std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
         std::fs::write(dir.join(path), text).unwrap();

@@ -105,7 +105,7 @@ pub fn set_view(view: View) -> bool {
 
 /// What is at `path` (as `symlink_metadata` says, through the view).
 pub fn kind(path: &Path) -> io::Result<Kind> {
-    if let Some(kind) = VIEW.get().and_then(|s| s.kind(path)) {
+    if let Some(kind) = VIEW.get().and_then(|v| v.kind(path)) {
         return kind;
     }
     std::fs::symlink_metadata(path).map(|m| Kind::of(m.file_type()))
@@ -113,7 +113,7 @@ pub fn kind(path: &Path) -> io::Result<Kind> {
 
 /// The bytes of the file at `path`.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    match VIEW.get().and_then(|s| s.bytes(path)) {
+    match VIEW.get().and_then(|v| v.bytes(path)) {
         Some(bytes) => bytes.map(|b| b.to_vec()),
         None => std::fs::read(path),
     }
@@ -121,7 +121,7 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
 
 /// The file at `path`, opened for reading.
 pub fn open(path: &Path) -> io::Result<Box<dyn Read>> {
-    match VIEW.get().and_then(|s| s.bytes(path)) {
+    match VIEW.get().and_then(|v| v.bytes(path)) {
         Some(bytes) => Ok(Box::new(io::Cursor::new(bytes?))),
         None => Ok(Box::new(std::fs::File::open(path)?)),
     }

@@ -167,15 +167,9 @@ impl Repo {
             &["ls-files", "-z", "--cached", "--", ":(glob)**/.gitattributes"],
         )?;
         let above = dirs.iter().any(|dir| {
-            let mut folder = self.top.clone();
-            let parts = Path::new(dir).components().filter_map(|c| match c {
-                Component::Normal(part) => Some(part),
-                _ => None,
-            });
-            std::iter::once(None).chain(parts.map(Some)).any(|part| {
-                folder.extend(part);
-                folder.join(".gitattributes").exists()
-            })
+            (self.top.join(dir).ancestors())
+                .take_while(|folder| folder.starts_with(&self.top))
+                .any(|folder| folder.join(".gitattributes").exists())
         });
         let info = run_git(Some(&self.top), &["rev-parse", "--git-path", "info/attributes"])?;
         let info = self.top.join(String::from_utf8_lossy(&info).trim());
