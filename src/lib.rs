@@ -13,6 +13,7 @@ pub mod charts;
 pub mod commands;
 pub mod diagnostic;
 pub mod digest;
+pub mod disk;
 pub mod emit;
 pub mod fleet;
 pub mod git;

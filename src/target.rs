@@ -99,7 +99,7 @@ impl<'a> Target<'a> {
         match std::mem::replace(&mut cluster.spec, Spec::Taken) {
             Spec::Compiled(compiled) => {
                 let read = compiled.reuse.read.as_ref().map(|read| read.digest.as_str());
-                let now = crate::emit::disk::read(&out.join(cluster.owner.lock_path()))
+                let now = crate::disk::read(&out.join(cluster.owner.lock_path()))
                     .ok()
                     .map(|bytes| crate::emit::lock::sha256_hex(&bytes));
                 if read.is_some() && read == now.as_deref() {
@@ -156,7 +156,7 @@ impl<'a> Target<'a> {
                 ..
             }) => Some(crate::spec::load::read_in_part(files, starts, |_| true)?.source),
             None => {
-                let text = std::fs::read_to_string(self.spec).ok()?;
+                let text = crate::disk::read_to_string(self.spec).ok()?;
                 let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
                 Some(Source::new(self.spec.display().to_string(), text))
             }

@@ -957,3 +957,35 @@ fn a_staged_check_of_a_tree_at_the_top_of_the_repository() {
     let (code, text) = run(&dir, "gitopsc", &staged);
     assert_eq!(code, 1, "a staged spec the staged tree does not follow:\n{text}");
 }
+
+/// A fleet whose cluster names its own vendored charts folder: a staged check of a spec
+/// edited but not staged reads the spec's side out of git — the folder too — and says what
+/// the work tree says once it holds what is staged.
+#[test]
+fn a_staged_check_reads_the_charts_folder_a_cluster_names_for_itself() {
+    let temp = tempfile::tempdir().unwrap();
+    let (dir, fleet) = fleet_repo(temp.path(), None);
+    let named = fleet.replace(
+        "      secretStore: vault-staging\n",
+        "      secretStore: vault-staging\n      chartsDir: staging-charts\n",
+    );
+    assert_ne!(named, fleet);
+    std::fs::write(dir.join("fleet.yaml"), &named).unwrap();
+    let chart = dir.join("staging-charts/harbor/1.19.1");
+    std::fs::create_dir_all(&chart).unwrap();
+    std::fs::write(chart.join("values.yaml"), "externalURL: https://x\nexpose: {}\n").unwrap();
+    ok(&dir, "gitopsc", &["build", "fleet.yaml", "--out", "k8s"]);
+    ok(&dir, "git", &["add", "-A"]);
+    ok(&dir, "git", &["commit", "-qm", "charts"]);
+    let current = staged_verdict(&dir, &["fleet.yaml"]);
+    // The spec edited, not staged: its side is read as staged.
+    std::fs::write(dir.join("fleet.yaml"), format!("{named}# a note\n")).unwrap();
+    assert_eq!(staged_verdict(&dir, &["fleet.yaml"]), current);
+    // The vendored values edited and staged: the staged tree is stale, as in the work tree.
+    std::fs::write(chart.join("values.yaml"), "externalURL: https://y\n").unwrap();
+    ok(&dir, "git", &["add", "staging-charts"]);
+    let viewed = staged_verdict(&dir, &["fleet.yaml"]);
+    ok(&dir, "git", &["checkout", "-q", "fleet.yaml"]);
+    assert_eq!(staged_verdict(&dir, &["fleet.yaml"]), viewed);
+    assert_ne!(viewed, current);
+}

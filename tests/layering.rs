@@ -22,7 +22,7 @@ const NAMES: [&str; 6] = ["facts", "spec", "model", "render", "emit", "above the
 /// The stage of a source file, by its path below `src/`.
 fn file_stage(rel: &str) -> usize {
     match rel {
-        "kinds.rs" | "digest.rs" | "source.rs" | "diagnostic.rs" | "charts/table.rs" => FACTS,
+        "kinds.rs" | "digest.rs" | "disk.rs" | "source.rs" | "diagnostic.rs" | "charts/table.rs" => FACTS,
         _ if rel.starts_with("diagnostic/") => FACTS,
         "charts/mod.rs" => SPEC,
         _ if rel.starts_with("spec/") => SPEC,
@@ -37,7 +37,7 @@ fn file_stage(rel: &str) -> usize {
 /// The stage of the module a `crate::a::b` path names.
 fn path_stage(first: &str, second: &str) -> usize {
     match (first, second) {
-        ("kinds" | "digest" | "source" | "diagnostic", _) | ("charts", "table") => FACTS,
+        ("kinds" | "digest" | "disk" | "source" | "diagnostic", _) | ("charts", "table") => FACTS,
         ("charts", "vendor") => ABOVE,
         ("spec" | "charts", _) => SPEC,
         ("model", _) => MODEL,

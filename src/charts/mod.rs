@@ -28,8 +28,16 @@ pub type FileRead = Result<Vec<u8>, String>;
 /// The charts folder the spec at `spec` names (`defaults.chartsDir`), else [`DEFAULT_DIR`]:
 /// for laying out, before a run, the files it will read (`check --staged`, `diff --base`).
 pub fn dir_named_by(spec: &Path) -> String {
-    let named = std::fs::read_to_string(spec)
-        .ok()
+    // A spec that cannot be read names none here: the run says why.
+    match crate::disk::read_to_string(spec) {
+        Ok(text) => dir_named_in(text),
+        Err(_) => DEFAULT_DIR.to_string(),
+    }
+}
+
+/// [`dir_named_by`] of the spec's text.
+pub fn dir_named_in(text: String) -> String {
+    let named = Some(text)
         .filter(|text| text.contains("chartsDir"))
         .and_then(|text| crate::spec::load::parse(crate::source::Source::new("", text)).ok())
         .and_then(|l| l.value.pointer("/defaults/chartsDir")?.as_str().map(String::from));
@@ -115,16 +123,15 @@ impl Folder {
 
 /// The folders in `dir` (symlinks followed), sorted by name; none when it cannot be read.
 fn subfolders(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(names) = crate::disk::names_in(dir) else {
         return Vec::new();
     };
-    let mut found: Vec<(String, std::path::PathBuf)> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let path = e.path();
-            (!name.starts_with('.') && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()))
-                .then_some((name, path))
+    let mut found: Vec<(String, std::path::PathBuf)> = names
+        .into_iter()
+        .filter_map(|name| {
+            let name = name.into_string().ok()?;
+            let path = dir.join(&name);
+            (!name.starts_with('.') && crate::disk::is_dir(&path)).then_some((name, path))
         })
         .collect();
     found.sort();
@@ -134,18 +141,26 @@ fn subfolders(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
 /// A chart file: `None` when absent, its error when it is not a readable regular file of at
 /// most [`MAX_FILE_BYTES`].
 fn read_file(path: &Path) -> Option<FileRead> {
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) => meta,
+    let kind = match crate::disk::kind_followed(path) {
+        Ok(kind) => kind,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => return Some(Err(e.to_string())),
     };
-    if !meta.is_file() {
+    if kind != crate::disk::Kind::File {
         return Some(Err("not a regular file".into()));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Some(Err(format!("larger than {} MiB", MAX_FILE_BYTES >> 20)));
-    }
-    Some(std::fs::read(path).map_err(|e| e.to_string()))
+    // Read no further than the limit: a file that grew past it since is refused as well.
+    let mut bytes = Vec::new();
+    let read = crate::disk::open(path).and_then(|f| {
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+    });
+    Some(match read {
+        Err(e) => Err(e.to_string()),
+        Ok(_) if bytes.len() as u64 > MAX_FILE_BYTES => {
+            Err(format!("larger than {} MiB", MAX_FILE_BYTES >> 20))
+        }
+        Ok(_) => Ok(bytes),
+    })
 }
 
 /// `sha256:<hex>` of one line per file, `<chart>/<version>/<file>` and the hex sha256 of its

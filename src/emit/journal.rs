@@ -53,16 +53,16 @@ impl Journal {
                 crate::diagnostic::Code::Output,
             )
         };
-        match super::disk::kind(&path) {
+        match crate::disk::kind(&path) {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(super::write::io("read", &path, e)),
-            Ok(super::disk::Kind::Folder) => return Err(in_the_way("a folder")),
-            Ok(super::disk::Kind::Symlink | super::disk::Kind::Other) => {
+            Ok(crate::disk::Kind::Folder) => return Err(in_the_way("a folder")),
+            Ok(crate::disk::Kind::Symlink | crate::disk::Kind::Other) => {
                 return Err(in_the_way("not a regular file"));
             }
-            Ok(super::disk::Kind::File) => {}
+            Ok(crate::disk::Kind::File) => {}
         }
-        let bytes = super::disk::read(&path).map_err(|e| super::write::io("read", &path, e))?;
+        let bytes = crate::disk::read(&path).map_err(|e| super::write::io("read", &path, e))?;
         let Some(body) = bytes.strip_prefix(HEADER.as_bytes()) else {
             return Err(in_the_way("a file"));
         };

@@ -5,7 +5,6 @@
 //! the hash they still have — and only at safe relative paths inside the output root, never
 //! through a symlink.
 
-pub mod disk;
 pub mod fresh;
 pub mod guard;
 pub mod journal;
@@ -17,6 +16,7 @@ pub mod review;
 pub mod schemas;
 pub mod write;
 
+use crate::disk;
 use journal::Journal;
 use lock::{LOCK_FILE, Lock, sha256_hex};
 use rayon::prelude::*;

@@ -177,10 +177,10 @@ fn other_locks(root: &Path, tree: &Tree, owner: &Owner) -> Result<Vec<(String, L
     let mut locks = Vec::new();
     for path in paths.into_iter().filter(|p| *p != owner.lock_path()) {
         let target = root.join(&path);
-        if super::disk::kind(&target).ok() != Some(super::disk::Kind::File) {
+        if crate::disk::kind(&target).ok() != Some(crate::disk::Kind::File) {
             continue;
         }
-        let lock = super::disk::read(&target)
+        let lock = crate::disk::read(&target)
             .map_err(|e| e.to_string())
             .and_then(|bytes| Lock::parse(&bytes))
             .map_err(|e| {

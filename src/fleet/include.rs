@@ -10,6 +10,7 @@
 
 use crate::Failure;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::disk::{self, Kind};
 use crate::emit::lock::is_safe_relative;
 use crate::source::{Source, Span};
 use crate::spec::load::{self, Loaded, SpanIndex, SpanNode};
@@ -47,9 +48,9 @@ impl Files {
     /// The root file of the spec at `path`: itself, or a folder's `fleet.yaml`; `None` for a
     /// folder without one.
     pub fn of(path: &Path) -> Option<Files> {
-        if path.is_dir() {
+        if disk::is_dir(path) {
             let root = path.join("fleet.yaml");
-            return root.is_file().then_some(Files { root, folder: true });
+            return disk::is_file(&root).then_some(Files { root, folder: true });
         }
         Some(Files {
             root: path.to_path_buf(),
@@ -66,8 +67,8 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     if root.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
         return None;
     }
-    let parts = match part_paths(files, &mut root) {
-        Ok(parts) => parts,
+    let (parts, folders) = match part_paths(files, &mut root) {
+        Ok(found) => found,
         Err(diagnostics) => {
             return Some(Err(Failure {
                 source: Some(root.source),
@@ -78,9 +79,7 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     let mut read: Vec<PathBuf> = std::iter::once(files.root.clone())
         .chain(parts.iter().map(|(p, _)| p.clone()))
         .collect();
-    if files.folder {
-        read.extend(folders(files.root.parent().unwrap_or(Path::new("."))));
-    }
+    read.extend(folders);
     if parts.is_empty() {
         return Some(Ok((root, read)));
     }
@@ -126,7 +125,16 @@ pub fn load_some(
 /// The files a fleet root at `root` names in `include:`, relative to its folder as written:
 /// what a command that lays the spec out of git needs beside it. Empty for anything else.
 pub fn listed(root: &Path) -> Vec<String> {
-    let Ok(loaded) = load::load(root) else {
+    // A root that cannot be read or parsed includes nothing here: the run says why.
+    match disk::read_to_string(root) {
+        Ok(text) => listed_in(text),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// [`listed`] of the root file's text.
+pub fn listed_in(text: String) -> Vec<String> {
+    let Ok(loaded) = load::parse(Source::new("", text)) else {
         return Vec::new();
     };
     if loaded.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
@@ -142,9 +150,14 @@ pub fn listed(root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// A part's path, and the span of the `include:` entry that names it (none in a folder).
+type Part = (PathBuf, Option<Span>);
+
 /// The parts of the spec, with the span of the `include:` entry that names each (none in a
-/// folder); takes `include` out of the root's value.
-fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<Span>)>, Vec<Diagnostic>> {
+/// folder), and for a folder every folder walked for them, itself included (a file added to
+/// or removed from one changes the folder's own times); takes `include` out of the root's
+/// value.
+fn part_paths(files: &Files, root: &mut Loaded) -> Result<(Vec<Part>, Vec<PathBuf>), Vec<Diagnostic>> {
     let include = root.value.as_object_mut().and_then(|m| m.remove("include"));
     let base = files.root.parent().unwrap_or(Path::new("."));
     if files.folder {
@@ -156,14 +169,18 @@ fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<S
                     .help("remove `include`, or name the root file itself instead of its folder"),
             ]);
         }
-        return Ok(yaml_files(base)
-            .into_iter()
+        let (yaml, folders) = walked(base).map_err(|e| {
+            vec![Diagnostic::error(Code::IncludeFile, format!("the fleet folder `{}` cannot be read: {e}", base.display()))
+                .help("every folder below a fleet folder is read for `*.yaml` parts: make it readable, or move it out")]
+        })?;
+        let parts = (yaml.into_iter())
             .filter(|p| *p != files.root)
             .map(|p| (p, None))
-            .collect());
+            .collect();
+        return Ok((parts, folders));
     }
     let Some(include) = include else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let Value::Array(entries) = include else {
         let span = root.spans.value("/include");
@@ -174,7 +191,7 @@ fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<S
         ]);
     };
     let mut diags = Vec::new();
-    let mut paths: Vec<(PathBuf, Option<Span>)> = Vec::new();
+    let mut paths: Vec<Part> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let span = root.spans.value(&format!("/include/{i}"));
         let file = entry.as_str().unwrap_or_default();
@@ -183,7 +200,7 @@ fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<S
             Some("a relative path inside the root file's folder, without `.` or `..`")
         } else if paths.iter().any(|(p, _)| *p == path) {
             Some("each file once")
-        } else if !path.is_file() {
+        } else if !disk::is_file(&path) {
             Some("a file that exists")
         } else {
             None
@@ -200,37 +217,27 @@ fn part_paths(files: &Files, root: &mut Loaded) -> Result<Vec<(PathBuf, Option<S
             None => paths.push((path, span)),
         }
     }
-    if diags.is_empty() { Ok(paths) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok((paths, Vec::new()))
+    } else {
+        Err(diags)
+    }
 }
 
-/// Every `*.yaml` file below `dir` (hidden folders and files skipped), sorted by path.
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walk(dir)
-        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yaml"))
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    out.sort();
-    out
-}
-
-/// Every folder [`yaml_files`] walks below `dir`, `dir` included: a file added to or removed
-/// from one changes the folder's own times.
-fn folders(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walk(dir)
-        .filter(|e| e.file_type().is_dir())
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    out.sort();
-    out
-}
-
-/// The entries below `dir`, hidden ones skipped, symlinks not followed.
-fn walk(dir: &Path) -> impl Iterator<Item = walkdir::DirEntry> {
-    walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
+/// Every `*.yaml` file below `dir`, and every folder walked, `dir` included (hidden folders
+/// and files skipped, symlinks not followed), each sorted by path.
+fn walked(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (mut files, mut folders) = (Vec::new(), Vec::new());
+    for (path, kind) in disk::walk(dir, false)? {
+        match kind {
+            Kind::File if path.extension().is_some_and(|x| x == "yaml") => files.push(path),
+            Kind::Folder => folders.push(path),
+            _ => {}
+        }
+    }
+    files.sort();
+    folders.sort();
+    Ok((files, folders))
 }
 
 /// The root and its parts as one loaded spec: the parts' lists appended to the root's. The

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 /// `Fleet` is parsed here, so a cluster spec is read once more at most.
 pub fn load_if_fleet(path: &Path) -> Option<Result<Fleet, Failure>> {
     let files = include::Files::of(path)?;
-    let text = std::fs::read(&files.root).ok()?;
+    let text = crate::disk::read(&files.root).ok()?;
     names_fleet(&text).then_some(())?;
     let (loaded, read) = match include::load(&files)? {
         Ok(loaded) => loaded,

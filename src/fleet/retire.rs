@@ -18,7 +18,7 @@ use std::path::Path;
 
 /// The clusters of fleet `fleet` with a lock file in `out` that `clusters` does not name.
 pub fn left(out: &Path, fleet: &str, clusters: &[&str]) -> Vec<String> {
-    let Ok(entries) = crate::emit::disk::names_in(&out.join(FLEET_DIR)) else {
+    let Ok(entries) = crate::disk::names_in(&out.join(FLEET_DIR)) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries
@@ -26,7 +26,7 @@ pub fn left(out: &Path, fleet: &str, clusters: &[&str]) -> Vec<String> {
         .filter_map(|name| name.into_string().ok())
         .filter(|name| !clusters.contains(&name.as_str()))
         .filter(|name| {
-            let lock = crate::emit::disk::read(&out.join(Owner::fleet_cluster(fleet, name).lock_path()));
+            let lock = crate::disk::read(&out.join(Owner::fleet_cluster(fleet, name).lock_path()));
             lock.ok()
                 .and_then(|bytes| Lock::parse(&bytes).ok())
                 .is_some_and(|lock| lock.fleet == fleet && lock.cluster == *name)

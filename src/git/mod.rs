@@ -5,6 +5,7 @@
 //! (`ls-files`/`ls-tree` and `cat-file --batch`) and lays them out in a private temporary
 //! folder, where the ordinary pipeline reads them. [`review`] holds the commands built on it.
 
+mod inputs;
 pub mod review;
 mod strangers;
 
@@ -74,29 +75,27 @@ impl Repo {
         paths: &[&str],
         into: &Path,
     ) -> Result<usize, GitError> {
-        let entries = self.entries(snapshot, paths)?;
-        let all: Vec<&Entry> = entries.iter().collect();
-        self.write_entries(&all, into)?;
-        Ok(entries.len())
+        let files = self.files(snapshot, paths)?;
+        write_files(&files, into)?;
+        Ok(files.len())
     }
 
-    /// Writes `entries` below `into` from git's objects (asked for all at once).
-    fn write_entries(&self, entries: &[&Entry], into: &Path) -> Result<(), GitError> {
+    /// Every file of `snapshot` at or below each of `paths` (repository-relative), with its
+    /// bytes (asked of git all at once). Files in conflict (an unfinished merge) are an error.
+    pub fn files(&self, snapshot: Snapshot<'_>, paths: &[&str]) -> Result<Vec<GitFile>, GitError> {
+        let entries = self.entries(snapshot, paths)?;
         let mut batch = CatFile::start(&self.top, entries.iter().map(|e| e.oid.clone()).collect())?;
-        for entry in entries {
-            let bytes = batch.blob(&entry.oid)?;
-            let target = into.join(&entry.path);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io_error(&target, &e))?;
-            }
-            if entry.mode == "120000" {
-                let link = String::from_utf8_lossy(&bytes).to_string();
-                symlink(&link, &target).map_err(|e| io_error(&target, &e))?;
-            } else {
-                std::fs::write(&target, &bytes).map_err(|e| io_error(&target, &e))?;
-            }
-        }
-        Ok(())
+        entries
+            .into_iter()
+            .map(|e| {
+                let bytes = batch.blob(&e.oid)?;
+                Ok(GitFile {
+                    symlink: e.mode == "120000",
+                    path: e.path,
+                    bytes,
+                })
+            })
+            .collect()
     }
 
     /// The staged bytes of each of `paths`, files below `dir` that git tracks, as `(path,
@@ -208,6 +207,34 @@ impl Repo {
 
 /// A file as staged: its path from the top and its bytes.
 pub type StagedFile = (String, Vec<u8>);
+
+/// A file of a snapshot: its path from the top, whether it is a symlink (its bytes then name
+/// the target), and its bytes.
+pub struct GitFile {
+    /// The path from the top.
+    pub path: String,
+    /// Whether git holds it as a symlink.
+    pub symlink: bool,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Writes `files` below `into`, at their paths.
+pub fn write_files(files: &[GitFile], into: &Path) -> Result<(), GitError> {
+    for file in files {
+        let target = into.join(&file.path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error(&target, &e))?;
+        }
+        if file.symlink {
+            let link = String::from_utf8_lossy(&file.bytes).to_string();
+            symlink(&link, &target).map_err(|e| io_error(&target, &e))?;
+        } else {
+            std::fs::write(&target, &file.bytes).map_err(|e| io_error(&target, &e))?;
+        }
+    }
+    Ok(())
+}
 
 /// One file of a listing.
 struct Entry {

@@ -1,15 +1,15 @@
 //! The commands that read git: `check --staged` (is the commit being made current?) and
 //! `diff --base REV` (what does the change since REV do?). Each runs the ordinary `check` or
-//! `diff` over the files as git holds them: a spec that differs from git is laid out of git's
-//! objects into a private temporary folder; the output root of a staged check is looked at
-//! where it is, through the staged view of it (`crate::emit::disk`). Paths in what they print
-//! are the repository's own.
+//! `diff` over the files as git holds them: a spec that differs from git is read from git's
+//! objects and held in memory over a private temporary folder (`super::inputs`); the output
+//! root of a staged check is looked at where it is, through the staged view of it
+//! (`crate::disk`). Paths in what they print are the repository's own.
 
 use super::strangers::{self, Differences, is_below};
-use super::{GitError, Repo, Snapshot};
+use super::{GitError, Repo, Snapshot, inputs};
 use crate::commands::{Format, Mode, Outcome, Style};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::emit::disk;
+use crate::disk;
 use crate::json::{CommandName, Report, StagedFiles};
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -59,22 +59,20 @@ fn staged(
     let out_in_place = held.out || view_staged(&repo, &held, &out_rel)?;
     if held.spec && out_in_place {
         let outcome = in_place(&repo, rels, blueprints, cluster, style);
-        let charts_rel = charts_of(&repo, spec, &repo.top.join(&spec_rel))?;
-        let manifests = manifest_paths(&spec_rel, &repo.top);
-        let inputs = (charts_rel.as_str(), manifests.as_slice());
-        return finish(&repo, &held, outcome, inputs, (spec, out), rels, style);
+        let inputs = inputs::on_disk(&repo, spec, &spec_rel)?;
+        return finish(&repo, &held, outcome, &inputs, (spec, out), rels, style);
     }
+    // The spec's side as staged, held in memory over a folder that is not there.
     let temp = temp_dir()?;
-    if repo.materialize(Snapshot::Index, &[&spec_rel], temp.path())? == 0 {
+    let laid = temp.path().join("index");
+    let Some(side) = inputs::spec_side(&repo, Snapshot::Index, spec, &spec_rel)? else {
         return Err(GitError(format!(
             "`{spec_rel}` is not staged: the commit would not hold the spec (`git add {spec_rel}`)"
         )));
-    }
-    materialize_included(&repo, Snapshot::Index, &spec_rel, temp.path())?;
-    let manifests = materialize_manifests(&repo, Snapshot::Index, &spec_rel, temp.path())?;
-    let charts_rel = charts_of(&repo, spec, &temp.path().join(&spec_rel))?;
-    repo.materialize(Snapshot::Index, &[&charts_rel], temp.path())?;
-    let staged_spec = temp.path().join(&spec_rel);
+    };
+    let inputs = side.inputs.clone();
+    inputs::lay(side, &laid)?;
+    let staged_spec = laid.join(&spec_rel);
     let out_temp = if out_in_place { None } else { Some(temp_dir()?) };
     let staged_out = match &out_temp {
         None => repo.top.join(&out_rel),
@@ -97,13 +95,12 @@ fn staged(
         scratch,
         cluster,
     );
-    strip_prefix(&mut outcome, temp.path());
+    strip_prefix(&mut outcome, &laid);
     if let Some(out_temp) = &out_temp {
         strip_prefix(&mut outcome, out_temp.path());
     }
     strip_prefix(&mut outcome, &repo.top);
-    let inputs = (charts_rel.as_str(), manifests.as_slice());
-    finish(&repo, &held, outcome, inputs, (spec, out), rels, style)
+    finish(&repo, &held, outcome, &inputs, (spec, out), rels, style)
 }
 
 /// The staged check's outcome with what was found not staged — or, for an error, as it is.
@@ -111,7 +108,7 @@ fn finish(
     repo: &Repo,
     held: &Held,
     mut outcome: Outcome,
-    inputs: (&str, &[String]),
+    inputs: &[String],
     (spec, out): (&Path, &Path),
     rels: (&str, &str),
     style: Style,
@@ -241,7 +238,7 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
         looked: Some([folder.clone(), out_rel.to_string()]),
     };
     // Strangers the spec does not read leave its side as staged.
-    let charts = || charts_of(repo, spec, spec).ok();
+    let charts = || charts_of(repo, spec).ok();
     let spec = strangers::unread_by_spec(repo, &held.differences(), (spec_rel, &folder), charts);
     let out = !held.differ().any(|p| is_below(out_rel, p));
     (held.spec, held.out) = (spec, out);
@@ -255,11 +252,11 @@ fn found(
     held: &Held,
     code: u8,
     (spec_rel, out_rel): (&str, &str),
-    (charts_rel, manifests): (&str, &[String]),
+    read: &[String],
 ) -> Result<StagedFiles, GitError> {
     let mut found = StagedFiles::default();
-    let mut inputs = vec![out_rel, charts_rel];
-    inputs.extend(manifests.iter().map(String::as_str));
+    let mut inputs = vec![out_rel];
+    inputs.extend(read.iter().map(String::as_str));
     if code == 1 {
         found.untracked = strangers::generated(repo, out_rel, repo.untracked(&inputs)?)?;
     }
@@ -397,11 +394,9 @@ fn based(
     let base_dir = temp.path().join("base");
     let tree = temp.path().join(format!("tree@{base}"));
     create_dir(&tree)?;
-    if repo.materialize(Snapshot::Revision(base), &[&spec_rel], &base_dir)? > 0 {
-        materialize_included(&repo, Snapshot::Revision(base), &spec_rel, &base_dir)?;
-        materialize_manifests(&repo, Snapshot::Revision(base), &spec_rel, &base_dir)?;
-        let charts_rel = charts_of(&repo, spec, &base_dir.join(&spec_rel))?;
-        repo.materialize(Snapshot::Revision(base), &[&charts_rel], &base_dir)?;
+    // The base's spec side is held in memory over a folder that is not there.
+    if let Some(side) = inputs::spec_side(&repo, Snapshot::Revision(base), spec, &spec_rel)? {
+        inputs::lay(side, &base_dir)?;
         let quiet = Style {
             quiet: true,
             scratch: true,
@@ -471,11 +466,11 @@ fn held_in_memory(root: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> bool {
     disk::set_view(view)
 }
 
-/// The vendored charts folder (repository-relative) that the spec at `laid_out` (a copy of
-/// `spec` out of git) names, beside its root file — a fleet folder's `fleet.yaml`, or the spec
-/// file itself: its files are inputs of the run too.
-fn charts_of(repo: &Repo, spec: &Path, laid_out: &Path) -> Result<String, GitError> {
-    let root = crate::fleet::include::Files::of(laid_out).map_or_else(|| laid_out.to_path_buf(), |f| f.root);
+/// The vendored charts folder (repository-relative) that the spec at `spec` names beside its
+/// root file — a fleet folder's `fleet.yaml`, or the spec file itself: its files are inputs
+/// of the run too.
+fn charts_of(repo: &Repo, spec: &Path) -> Result<String, GitError> {
+    let root = crate::fleet::include::Files::of(spec).map_or_else(|| spec.to_path_buf(), |f| f.root);
     let dir = crate::charts::dir_named_by(&root);
     let folder = crate::fleet::spec_dir(spec).join(&dir);
     repo.relative(&folder).map_err(|_| {
@@ -492,73 +487,6 @@ fn edit_report(outcome: &mut Outcome, spec: &Path, edit: impl FnOnce(&mut Report
         edit(&mut report);
         outcome.stdout = report.to_text();
     }
-}
-
-/// Lays out the files a fleet root laid out at `into/spec_rel` includes, from the same snapshot.
-fn materialize_included(
-    repo: &Repo,
-    snapshot: Snapshot<'_>,
-    spec_rel: &str,
-    into: &Path,
-) -> Result<(), GitError> {
-    let folder = Path::new(spec_rel).parent().unwrap_or(Path::new(""));
-    let parts: Vec<String> = crate::fleet::include::listed(&into.join(spec_rel))
-        .iter()
-        .map(|p| folder.join(p).to_string_lossy().replace('\\', "/"))
-        .collect();
-    if !parts.is_empty() {
-        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        repo.materialize(snapshot, &parts, into)?;
-    }
-    Ok(())
-}
-
-/// Lays out the manifest files (`apps[].manifests[].path`) the spec laid out at
-/// `into/spec_rel` (and the parts of a fleet it includes) reads, from the same snapshot;
-/// returns their repository-relative paths.
-fn materialize_manifests(
-    repo: &Repo,
-    snapshot: Snapshot<'_>,
-    spec_rel: &str,
-    into: &Path,
-) -> Result<Vec<String>, GitError> {
-    let paths = manifest_paths(spec_rel, into);
-    if !paths.is_empty() {
-        let listed: Vec<&str> = paths.iter().map(String::as_str).collect();
-        repo.materialize(snapshot, &listed, into)?;
-    }
-    Ok(paths)
-}
-
-/// The repository-relative paths of the manifest files that the spec at `into/spec_rel`
-/// (and the parts of a fleet it includes) names.
-fn manifest_paths(spec_rel: &str, into: &Path) -> Vec<String> {
-    let laid_out = into.join(spec_rel);
-    // The folder the paths are relative to: the spec's, or a fleet folder itself.
-    let folder = if laid_out.is_dir() {
-        Path::new(spec_rel)
-    } else {
-        Path::new(spec_rel).parent().unwrap_or(Path::new(""))
-    };
-    let mut files: Vec<PathBuf> = crate::fleet::include::listed(&laid_out)
-        .iter()
-        .map(|p| into.join(folder).join(p))
-        .collect();
-    match std::fs::read_dir(&laid_out) {
-        Ok(entries) => files.extend(entries.filter_map(|e| Some(e.ok()?.path()))),
-        Err(_) => files.push(laid_out),
-    }
-    let mut paths: Vec<String> = files
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(f).ok())
-        .filter(|text| text.contains("manifests"))
-        .filter_map(|text| crate::spec::load::parse(crate::source::Source::new("", text)).ok())
-        .flat_map(|loaded| crate::spec::manifests::named_paths(&loaded.value))
-        .map(|p| folder.join(p).to_string_lossy().replace('\\', "/"))
-        .collect();
-    paths.sort();
-    paths.dedup();
-    paths
 }
 
 /// A private temporary folder, removed when dropped.
@@ -646,11 +574,11 @@ mod tests {
         std::fs::write(top.join("cluster.yaml"), "defaults: {chartsDir: vendor}\n").unwrap();
         let repo = Repo { top: top.clone() };
         let spec = top.join("spec");
-        assert_eq!(charts_of(&repo, &spec, &spec).unwrap(), "spec/charts");
+        assert_eq!(charts_of(&repo, &spec).unwrap(), "spec/charts");
         let file = top.join("spec/fleet.yaml");
-        assert_eq!(charts_of(&repo, &file, &file).unwrap(), "spec/charts");
+        assert_eq!(charts_of(&repo, &file).unwrap(), "spec/charts");
         let cluster = top.join("cluster.yaml");
-        assert_eq!(charts_of(&repo, &cluster, &cluster).unwrap(), "vendor");
+        assert_eq!(charts_of(&repo, &cluster).unwrap(), "vendor");
     }
 
     #[test]

@@ -131,40 +131,23 @@ fn named_files(spec: &Path) -> Vec<String> {
                 .map(walkdir::DirEntry::into_path),
         );
     }
-    for text in files.iter().filter_map(|f| std::fs::read_to_string(f).ok()) {
-        if !(text.contains("manifests") || text.contains("chartsDir")) {
-            continue;
-        }
-        if let Ok(loaded) = crate::spec::load::parse(crate::source::Source::new("", text)) {
-            named.extend(crate::spec::manifests::named_paths(&loaded.value));
-            charts_dirs(&loaded.value, &mut named);
-        }
-    }
+    let found = super::inputs::named_by(files.iter().filter_map(|f| std::fs::read_to_string(f).ok()));
+    named.extend(found.manifests);
+    named.extend(found.charts.iter().map(|dir| plain_folder(dir)));
     named
 }
 
-/// Every `chartsDir` in `value` (in a fleet, a cluster may name its own), as a folder from the
-/// spec's; `.` (every file) for one that is not a plain relative path.
-fn charts_dirs(value: &serde_json::Value, out: &mut Vec<String>) {
+/// A `chartsDir` as a folder from the spec's; `.` (every file) for one that is not a plain
+/// relative path.
+fn plain_folder(dir: &str) -> String {
     use std::path::Component;
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, item) in map {
-                if let (true, Some(dir)) = (key == "chartsDir", item.as_str()) {
-                    let plain = Path::new(dir)
-                        .components()
-                        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-                    let parts: Vec<&str> = dir.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
-                    out.push(if plain && !parts.is_empty() {
-                        parts.join("/")
-                    } else {
-                        ".".into()
-                    });
-                }
-                charts_dirs(item, out);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|item| charts_dirs(item, out)),
-        _ => {}
+    let plain = Path::new(dir)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let parts: Vec<&str> = dir.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    if plain && !parts.is_empty() {
+        parts.join("/")
+    } else {
+        ".".into()
     }
 }

@@ -4,7 +4,7 @@
 //! walked from it.
 
 use super::Stat;
-use crate::emit::disk;
+use crate::disk;
 use std::path::Path;
 
 /// An output root, opened (where the system allows) for looking at the files below it.

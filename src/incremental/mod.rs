@@ -21,7 +21,7 @@ mod below;
 pub mod spec;
 pub mod stamp;
 
-use crate::emit::disk;
+use crate::disk;
 use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;

@@ -467,19 +467,19 @@ fn read(path: &Path) -> Result<Source, LoadError> {
             vec![Diagnostic::error(Code::SpecUnreadable, msg).help(help)],
         )
     };
-    let meta = std::fs::metadata(path).map_err(|e| {
+    let kind = crate::disk::kind_followed(path).map_err(|e| {
         fail(
             format!("cannot read the spec `{name}`: {}", io_reason(&e)),
             "pass the path of a cluster spec, e.g. `cluster.yaml`; `gitopsc init` writes a starter",
         )
     })?;
-    if meta.is_dir() {
+    if kind == crate::disk::Kind::Folder {
         return Err(fail(
             format!("the spec `{name}` is a directory"),
             "pass the cluster spec file inside it, e.g. `cluster.yaml`",
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = crate::disk::read(path).map_err(|e| {
         fail(
             format!("cannot read the spec `{name}`: {}", io_reason(&e)),
             "check the file's permissions",

@@ -200,21 +200,15 @@ pub fn named_paths(value: &Value) -> Vec<String> {
 
 /// The YAML files at `path`: itself, or those below it in name order.
 fn files(path: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-    let meta = std::fs::metadata(path)?;
-    if meta.is_file() {
+    use crate::disk::{self, Kind};
+    if disk::kind_followed(path)? == Kind::File {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-        let entry = entry.map_err(std::io::Error::other)?;
-        let yaml = entry
-            .path()
-            .extension()
-            .is_some_and(|e| e == "yaml" || e == "yml");
-        if entry.file_type().is_file() && yaml {
-            out.push(entry.into_path());
-        }
-    }
+    let yaml = |p: &Path| p.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let out: Vec<std::path::PathBuf> = (disk::walk(path, true)?.into_iter())
+        .filter(|(p, kind)| *kind == Kind::File && yaml(p))
+        .map(|(p, _)| p)
+        .collect();
     if out.is_empty() {
         return Err(std::io::Error::other(
             "the folder holds no `.yaml` or `.yml` file",
@@ -229,7 +223,7 @@ type Document = (Map<String, Value>, String);
 /// The documents of a YAML file, each an object, with its origin (`file.yaml` or
 /// `file.yaml, document 2`); a problem is said as `<file> line L: <what>`.
 fn documents(file: &Path, name: &str) -> Result<Vec<Document>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("`{name}` cannot be read: {e}"))?;
+    let text = crate::disk::read_to_string(file).map_err(|e| format!("`{name}` cannot be read: {e}"))?;
     let parts = split_documents(&text);
     let several = parts.len() > 1;
     let mut out = Vec::new();
