@@ -50,19 +50,36 @@ impl Outcome {
     /// root writes (each tree's files and its lock file), by absolute path; the rest of what
     /// it retained is freed. `None` when a tree leaves files out (files a run takes from an
     /// earlier build are not rendered).
-    pub fn take_rendered(&mut self) -> Option<Vec<(std::path::PathBuf, Vec<u8>)>> {
-        let mut files = Vec::new();
+    pub fn take_rendered(&mut self) -> Option<Rendered> {
+        let mut rendered = Rendered::default();
         for value in std::mem::take(&mut self.retained.0) {
             let Ok(run) = value.downcast::<(Compiled, Comparison, Review)>() else {
                 continue;
             };
             let (compiled, cmp, _) = *run;
             (cmp.new_lock.files.len() == compiled.tree.len()).then_some(())?;
+            let files = &mut rendered.files;
             files.push((cmp.root.join(cmp.owner.lock_path()), cmp.new_lock.to_bytes()));
             files.extend((compiled.tree.into_iter()).map(|(path, bytes)| (cmp.root.join(path), bytes)));
+            let held = crate::incremental::held::Held::new(
+                &cmp.root,
+                &cmp.owner,
+                &compiled.reuse,
+                cmp.new_lock.files,
+            );
+            rendered.records.push(held);
         }
-        Some(files)
+        Some(rendered)
     }
+}
+
+/// What a run rendered, taken from its outcome ([`Outcome::take_rendered`]).
+#[derive(Default)]
+pub struct Rendered {
+    /// Every file the run would write, by absolute path: each tree's files and lock file.
+    pub files: Vec<(std::path::PathBuf, Vec<u8>)>,
+    /// The records of each tree: its apps' keys and its files' hashes.
+    pub records: Vec<crate::incremental::held::Held>,
 }
 
 /// How commands print.

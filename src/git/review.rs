@@ -409,7 +409,7 @@ fn based(
         if built.code != 2 {
             let held = built
                 .take_rendered()
-                .is_some_and(|files| held_in_memory(&tree, files));
+                .is_some_and(|rendered| held_in_memory(&tree, rendered));
             // Where it cannot be, it is built there.
             built = if held {
                 Outcome::default()
@@ -456,14 +456,15 @@ fn based(
     Ok(outcome)
 }
 
-/// Looks at the output root `root` (an empty folder) as holding `files` from now on; `false`
-/// when it cannot (a view was set already).
-fn held_in_memory(root: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> bool {
+/// Looks at the output root `root` (an empty folder) as holding the files a run `rendered`
+/// from now on, and takes that run's records as the cache of its trees
+/// ([`crate::incremental::held`]); `false` when it cannot (a view was set already).
+fn held_in_memory(root: &Path, rendered: crate::commands::Rendered) -> bool {
     let mut view = disk::View::default();
-    for (path, bytes) in files {
+    for (path, bytes) in rendered.files {
         view.hold(root, path, Some(bytes));
     }
-    disk::set_view(view)
+    crate::incremental::held::hold(rendered.records) && disk::set_view(view)
 }
 
 /// The vendored charts folder (repository-relative) that the spec at `spec` names beside its

@@ -18,6 +18,7 @@
 
 pub mod apps;
 mod below;
+pub mod held;
 pub mod spec;
 pub mod stamp;
 
@@ -319,6 +320,9 @@ impl Reuse {
 /// The apps of `model` whose files in `root` are what this build of gitopsc rendered from
 /// the same key and are untouched since, with their files; none when nothing can be taken.
 pub fn recall(root: &Path, owner: &Owner, model: &Model) -> Reuse {
+    if let Some(reuse) = held::recall(root, owner, model) {
+        return reuse;
+    }
     recall_from(cache_path(root, owner).as_deref(), root, owner, model)
 }
 
