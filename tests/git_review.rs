@@ -249,26 +249,38 @@ fn diff_against_a_revision_says_what_a_diff_against_its_built_tree_says() {
             built.to_str().unwrap(),
         ],
     );
-    let changed = without_staging(&fleet).replacen("replicas: 1", "replicas: 2", 1);
-    assert!(fleet.contains("replicas: 1"), "the change touches an app");
-    std::fs::write(dir.join("fleet.yaml"), changed).unwrap();
-    let against = ["diff", "fleet.yaml", "--out", built.to_str().unwrap()];
-    let (code, on_disk) = run(&dir, "gitopsc", &against);
-    assert_eq!(code, 1, "{on_disk}");
-    assert!(on_disk.contains("staging"), "{on_disk}");
-    let (code, held) = run(&dir, "gitopsc", &["diff", "fleet.yaml", "--base", "HEAD"]);
-    assert_eq!((code, &held), (1, &on_disk));
-    let json = |args: &[&str]| {
-        let (code, text) = run(&dir, "gitopsc", &[args, &["--format", "json"]].concat());
-        let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
-        // Each report names the tree it compared with (`out`): the built one, or the base.
-        report.as_object_mut().unwrap().remove("out");
-        for cluster in report["clusters"].as_array_mut().unwrap() {
-            cluster["report"].as_object_mut().unwrap().remove("out");
-        }
-        (code, report)
-    };
-    assert_eq!(json(&["diff", "fleet.yaml", "--base", "HEAD"]), json(&against));
+    // A cluster gone and an app's value edited; nothing but a comment; a chart version edited
+    // in one cluster: the apps whose render keys the base's hold are taken as it rendered them.
+    assert!(fleet.contains("replicas: 1") && fleet.contains("version: 1.19.1"));
+    let variants = [
+        (
+            without_staging(&fleet).replacen("replicas: 1", "replicas: 2", 1),
+            1,
+        ),
+        (format!("{fleet}# a note\n"), 0),
+        (fleet.replace("version: 1.19.1", "version: 1.19.2"), 1),
+    ];
+    for (changed, expected) in variants {
+        std::fs::write(dir.join("fleet.yaml"), changed).unwrap();
+        let against = ["diff", "fleet.yaml", "--out", built.to_str().unwrap()];
+        let (code, on_disk) = run(&dir, "gitopsc", &against);
+        assert_eq!(code, expected, "{on_disk}");
+        let (code, held) = run(&dir, "gitopsc", &["diff", "fleet.yaml", "--base", "HEAD"]);
+        assert_eq!((code, &held), (expected, &on_disk));
+        let json = |args: &[&str]| {
+            let (code, text) = run(&dir, "gitopsc", &[args, &["--format", "json"]].concat());
+            let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
+            // Each report names the tree it compared with (`out`): the built one, or the base.
+            report.as_object_mut().unwrap().remove("out");
+            for cluster in report["clusters"].as_array_mut().unwrap() {
+                cluster["report"].as_object_mut().unwrap().remove("out");
+            }
+            (code, report)
+        };
+        assert_eq!(json(&["diff", "fleet.yaml", "--base", "HEAD"]), json(&against));
+    }
+    let (_, text) = run(&dir, "gitopsc", &["diff", "fleet.yaml", "--base", "HEAD"]);
+    assert!(text.contains("staging") && text.contains("1.19.2"), "{text}");
 }
 
 #[test]
