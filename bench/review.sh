@@ -6,7 +6,9 @@
 #   commit a plain git hook sees after `build` without `git add`);
 # - `check --staged` after a staged spec edit, the tree not rebuilt, a `.DS_Store` in the
 #   output root (exit 1: what pre-commit's hook sees, unstaged changes stashed);
-# - `diff --base HEAD` after a one-app edit (exit 1);
+# - `check --staged` after a one-app edit not staged (exit 1: the spec's side, as staged, is
+#   read from git's objects);
+# - `diff --base HEAD` after that edit (exit 1);
 # - in turn, a build of the same spec into an empty folder (the yardstick: no command should
 #   be slower).
 # The index is refreshed before each timed run (as git does at its next look). Prints min /
@@ -66,9 +68,9 @@ staged() { git update-index -q --refresh || true; timed "$1" "$BIN" -q check --s
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $("$BIN" --version); N=$N; $ROUNDS rounds; $(nproc) CPUs; repository and TMPDIR in $base_dir"
 echo
-echo "| clean, second run: check --staged | built, not staged: check --staged | stale, .DS_Store: check --staged | diff --base HEAD | build into an empty folder |"
-echo "|---|---|---|---|---|"
-C=() S=() D=() B=() F=()
+echo "| clean, second run: check --staged | built, not staged: check --staged | stale, .DS_Store: check --staged | spec edit not staged: check --staged | diff --base HEAD | build into an empty folder |"
+echo "|---|---|---|---|---|---|"
+C=() S=() D=() U=() B=() F=()
 for ((i = 0; i < ROUNDS; i++)); do
     app=${apps[$((i * 37 % ${#apps[@]}))]}
     start
@@ -81,8 +83,9 @@ for ((i = 0; i < ROUNDS; i++)); do
     D+=("$(staged 1)")
     start
     bump "$app" "$i"
+    U+=("$(staged 1)")
     B+=("$(timed 1 "$BIN" -q diff spec --base HEAD)")
     F+=("$(fresh "$i")")
 done
 start
-echo "| $(stats "${C[@]}") | $(stats "${S[@]}") | $(stats "${D[@]}") | $(stats "${B[@]}") | $(stats "${F[@]}") |"
+echo "| $(stats "${C[@]}") | $(stats "${S[@]}") | $(stats "${D[@]}") | $(stats "${U[@]}") | $(stats "${B[@]}") | $(stats "${F[@]}") |"

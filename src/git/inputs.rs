@@ -297,4 +297,30 @@ mod tests {
         );
         assert!(outside.err().unwrap().0.contains("outside the repository"));
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_spec_side_that_holds_a_symlink_is_written_out() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().join("laid");
+        let file = |path: &str, symlink, bytes: &[u8]| GitFile {
+            path: path.into(),
+            symlink,
+            bytes: bytes.to_vec(),
+        };
+        let side = SpecSide {
+            files: vec![
+                file("spec/fleet.yaml", false, b"kind: Fleet\n"),
+                file("spec/link.yaml", true, b"fleet.yaml"),
+            ],
+            inputs: Vec::new(),
+        };
+        lay(side, &root).unwrap();
+        assert_eq!(
+            std::fs::read(root.join("spec/fleet.yaml")).unwrap(),
+            b"kind: Fleet\n"
+        );
+        let link = std::fs::read_link(root.join("spec/link.yaml")).unwrap();
+        assert_eq!(link, Path::new("fleet.yaml"));
+    }
 }
