@@ -457,7 +457,8 @@ fn an_edit_undone_is_current_and_a_lock_file_rewritten_is_read_whole() {
 
 /// The part file of app `n` of [`edited_fleet`]: in namespace `team<n % 3>`, depending on an
 /// earlier app, every fourth with a default deny (a warning in its own file), every third
-/// with a workload whose image, replicas and CPU request follow `version` and `replicas`.
+/// with a workload whose image, replicas, CPU request, command, arguments, environment and
+/// probe, and a ConfigMap whose data, follow `version` and `replicas`.
 fn app_part(n: usize, version: usize, replicas: usize) -> String {
     app_part_in(n, version, replicas, 0)
 }
@@ -474,9 +475,11 @@ fn app_part_in(n: usize, version: usize, replicas: usize, shift: usize) -> Strin
     } else {
         ""
     };
+    // Its ConfigMap's data, command, arguments, environment and probe follow the edit too.
     let workload = if n % 3 == 2 {
         format!(
-            "    workloads:\n      - name: web{n}\n        kind: Deployment\n        image: ghcr.io/example/app{n}:1.{version}.0\n        replicas: {replicas}\n        resources: {{requests: {{cpu: {replicas}00m, memory: 64Mi}}, limits: {{memory: 128Mi}}}}\n        ports:\n          - {{name: http, port: 8080}}\n"
+            "    configMaps:\n      - {{name: cfg{n}, data: {{LEVEL: v{version}}}}}\n    workloads:\n      - name: web{n}\n        kind: Deployment\n        image: ghcr.io/example/app{n}:1.{version}.0\n        replicas: {replicas}\n        command: [/app, --v{version}]\n        args: [--replicas={replicas}]\n        env:\n          - {{name: MODE, value: m{version}}}\n          - {{name: LEVEL, configMap: {{name: cfg{n}, key: LEVEL}}}}\n        probes:\n          liveness: {{http: {{path: /healthz, port: http}}, periodSeconds: {}}}\n        resources: {{requests: {{cpu: {replicas}00m, memory: 64Mi}}, limits: {{memory: 128Mi}}}}\n        ports:\n          - {{name: http, port: 8080}}\n",
+            replicas + 5
         )
     } else {
         String::new()
@@ -573,8 +576,9 @@ fn so_it_does_in_a_fleet_of_two_clusters_that_run_some_apps_each() {
     edits_of_values_and_versions(true);
 }
 
-/// Random edits of chart values and versions and of workloads' images, replicas and resources,
-/// each of one app's file in place, and moves to another namespace: `check`, its JSON, `diff`
+/// Random edits of chart values and versions, of ConfigMaps' data and of workloads' images,
+/// replicas, resources, commands, arguments, environment and probes, each of one app's file in
+/// place, and moves to another namespace: `check`, its JSON, `diff`
 /// and `build` say and write what a run without any cache does, and the edits within local
 /// fields of the apps whose files hold no warning decided by all apps take the changed apps'
 /// way.

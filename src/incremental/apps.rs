@@ -78,20 +78,35 @@ pub struct AppRecord {
 }
 
 /// The fields of an app that only the app's own checks, resolution and files read (`*`: every
-/// item of a list): its chart's values and version, and its workloads' images, replicas and
-/// resources.
+/// item of a list): its chart's values and version, its ConfigMaps' data, and its workloads'
+/// images, replicas, resources, commands, arguments, environment variables and probes (and
+/// those of their other containers).
 /// No other app's check or resolution reads them (the catalogue in docs/performance.md), and
-/// no file of the cluster's own depends on them.
+/// no file of the cluster's own depends on them. A reference to another app in one of them
+/// (`((apps.<name>.…))`) makes that app a neighbour, read with the changed one.
 pub const LOCAL: &[&[&str]] = &[
     &["helm", "values"],
     &["helm", "version"],
+    &["configMaps", "*", "data"],
     &["workloads", "*", "image"],
     &["workloads", "*", "replicas"],
     &["workloads", "*", "resources"],
+    &["workloads", "*", "command"],
+    &["workloads", "*", "args"],
+    &["workloads", "*", "env"],
+    &["workloads", "*", "probes"],
     &["workloads", "*", "containers", "*", "image"],
     &["workloads", "*", "containers", "*", "resources"],
+    &["workloads", "*", "containers", "*", "command"],
+    &["workloads", "*", "containers", "*", "args"],
+    &["workloads", "*", "containers", "*", "env"],
+    &["workloads", "*", "containers", "*", "probes"],
     &["workloads", "*", "initContainers", "*", "image"],
     &["workloads", "*", "initContainers", "*", "resources"],
+    &["workloads", "*", "initContainers", "*", "command"],
+    &["workloads", "*", "initContainers", "*", "args"],
+    &["workloads", "*", "initContainers", "*", "env"],
+    &["workloads", "*", "initContainers", "*", "probes"],
 ];
 
 /// The sha256 of an app's data without its [`LOCAL`] fields: what other apps' checks,
@@ -721,5 +736,18 @@ mod tests {
         let mut chart = app("1.0.0", "app:1", "api", 80);
         chart["helm"]["chart"] = json!("nginx");
         assert_ne!(outline(&chart), base, "the chart");
+        // Environment, probes, commands and ConfigMap data are local; a ConfigMap's name is not.
+        let mut local = app("1.0.0", "app:1", "api", 80);
+        local["workloads"][0]["env"] = json!([{"name": "A", "value": "1"}]);
+        local["workloads"][0]["probes"] = json!({"liveness": {"http": {"path": "/"}}});
+        local["workloads"][0]["command"] = json!(["/app"]);
+        local["workloads"][0]["containers"][0]["args"] = json!(["-v"]);
+        local["configMaps"] = json!([{"name": "cfg", "data": {"A": "1"}}]);
+        let mut named = local.clone();
+        local["configMaps"][0]["data"]["A"] = json!("2");
+        local["workloads"][0]["containers"][0]["env"] = json!([{"name": "B", "value": "2"}]);
+        assert_eq!(outline(&local), outline(&named));
+        named["configMaps"][0]["name"] = json!("other");
+        assert_ne!(outline(&local), outline(&named), "a ConfigMap's name");
     }
 }
