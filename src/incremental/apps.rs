@@ -78,9 +78,9 @@ pub struct AppRecord {
 }
 
 /// The fields of an app that only the app's own checks, resolution and files read (`*`: every
-/// item of a list): its chart's values and version, its ConfigMaps' data, and its workloads'
-/// images, replicas, resources, commands, arguments, environment variables and probes (and
-/// those of their other containers).
+/// item of a list): its chart's values and version, its ConfigMaps' data, its database's
+/// instances and storage, and its workloads' images, replicas, resources, commands,
+/// arguments, environment variables and probes (and those of their other containers).
 /// No other app's check or resolution reads them (the catalogue in docs/performance.md), and
 /// no file of the cluster's own depends on them. A reference to another app in one of them
 /// (`((apps.<name>.…))`) makes that app a neighbour, read with the changed one.
@@ -88,6 +88,8 @@ pub const LOCAL: &[&[&str]] = &[
     &["helm", "values"],
     &["helm", "version"],
     &["configMaps", "*", "data"],
+    &["postgres", "instances"],
+    &["postgres", "storage"],
     &["workloads", "*", "image"],
     &["workloads", "*", "replicas"],
     &["workloads", "*", "resources"],
