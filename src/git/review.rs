@@ -542,23 +542,7 @@ fn git_failed(e: &GitError, command: CommandName, spec: &Path, style: Style) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn git(dir: &Path, args: &[&str]) {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    use crate::git::test_git as git;
 
     /// (spec side held, output side held) of a spec at `spec_rel` and an output root `k8s`.
     fn sides(repo: &Repo, spec_rel: &str) -> (bool, bool) {
