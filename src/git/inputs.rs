@@ -211,11 +211,9 @@ mod tests {
 
     #[test]
     fn the_spec_side_holds_what_the_spec_reads_and_nothing_beside_it() {
-        let temp = tempfile::tempdir().unwrap();
-        let top = std::fs::canonicalize(temp.path()).unwrap();
         let root =
             "kind: Fleet\ninclude: [apps/a.yaml]\nclusters: [{name: c, defaults: {chartsDir: ../vendor}}]\n";
-        for (path, text) in [
+        let files = [
             ("spec/fleet.yaml", root),
             (
                 "spec/apps/a.yaml",
@@ -227,14 +225,9 @@ mod tests {
             ("spec/notes/x.yaml", "unread\n"),
             ("vendor/web/1.0.0/values.yaml", "a: 2\n"),
             ("k8s/a.yaml", "tree\n"),
-        ] {
-            std::fs::create_dir_all(top.join(path).parent().unwrap()).unwrap();
-            std::fs::write(top.join(path), text).unwrap();
-        }
-        git(&top, &["init", "-q", "-b", "main"]);
-        git(&top, &["add", "-A"]);
-        git(&top, &["commit", "-qm", "first"]);
-        let repo = Repo { top: top.clone() };
+        ];
+        let (_temp, repo) = crate::git::test_repo(&files);
+        let top = repo.top.clone();
         let side = |spec_rel: &str, snapshot| {
             let side = spec_side(&repo, snapshot, &top.join(spec_rel), spec_rel)
                 .unwrap()

@@ -431,6 +431,22 @@ pub(crate) fn test_git(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A new repository for the unit tests holding `files` (path, text), committed; the folder
+/// lives as long as the `TempDir`.
+#[cfg(test)]
+pub(crate) fn test_repo(files: &[(&str, &str)]) -> (tempfile::TempDir, Repo) {
+    let temp = tempfile::tempdir().unwrap();
+    let top = std::fs::canonicalize(temp.path()).unwrap();
+    for (path, text) in files {
+        std::fs::create_dir_all(top.join(path).parent().unwrap()).unwrap();
+        std::fs::write(top.join(path), text).unwrap();
+    }
+    test_git(&top, &["init", "-q", "-b", "main"]);
+    test_git(&top, &["add", "-A"]);
+    test_git(&top, &["commit", "-qm", "first"]);
+    (temp, Repo { top })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

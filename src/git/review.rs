@@ -568,16 +568,9 @@ mod tests {
 
     #[test]
     fn attributes_files_convert_the_sides_they_apply_to() {
-        let temp = tempfile::tempdir().unwrap();
-        let top = std::fs::canonicalize(temp.path()).unwrap();
-        for path in ["spec/fleet.yaml", "k8s/sub/a.yaml", "notes/x.txt"] {
-            std::fs::create_dir_all(top.join(path).parent().unwrap()).unwrap();
-            std::fs::write(top.join(path), "a").unwrap();
-        }
-        git(&top, &["init", "-q", "-b", "main"]);
-        git(&top, &["add", "-A"]);
-        git(&top, &["commit", "-qm", "first"]);
-        let repo = Repo { top: top.clone() };
+        let files = ["spec/fleet.yaml", "k8s/sub/a.yaml", "notes/x.txt"].map(|p| (p, "a"));
+        let (_temp, repo) = crate::git::test_repo(&files);
+        let top = repo.top.clone();
         let converts = || held(&repo, &top.join("spec"), ("spec", "k8s")).unwrap().converts;
         assert!(!converts());
         for (path, applies) in [
@@ -599,20 +592,13 @@ mod tests {
 
     #[test]
     fn the_spec_side_and_the_output_side_are_held_apart() {
-        let temp = tempfile::tempdir().unwrap();
-        let top = std::fs::canonicalize(temp.path()).unwrap();
-        for (path, text) in [
+        let files = [
             ("spec/fleet.yaml", "a"),
             ("k8s/a.yaml", "b"),
             ("cluster.yaml", "c"),
-        ] {
-            std::fs::create_dir_all(top.join(path).parent().unwrap()).unwrap();
-            std::fs::write(top.join(path), text).unwrap();
-        }
-        git(&top, &["init", "-q", "-b", "main"]);
-        git(&top, &["add", "-A"]);
-        git(&top, &["commit", "-qm", "first"]);
-        let repo = Repo { top: top.clone() };
+        ];
+        let (_temp, repo) = crate::git::test_repo(&files);
+        let top = repo.top.clone();
         assert_eq!(sides(&repo, "spec"), (true, true));
         // A file the index does not hold, in the spec's folder, that the spec reads: a part
         // of a fleet folder. Only that side.
