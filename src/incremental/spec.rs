@@ -7,7 +7,10 @@
 //! when every recorded path still has its recorded size, times, inode and device, and changed
 //! strictly before the recording run began reading (a change in that clock tick, or later,
 //! is in doubt, as git's "racily clean" entries are). A file added to or removed from a
-//! walked folder changes the folder's times, so the set of parts is covered too.
+//! walked folder changes the folder's times, so the set of parts is covered too: such a
+//! folder is listed again, and the record stands only when it holds the recorded parts and
+//! folders (a part saved by renaming a new file over it changes the folder's times, not its
+//! parts).
 //!
 //! The stamps only stand in for the expansion: whether a cluster's tree is current is then
 //! decided as always, against its lock file and the files on disk.
@@ -167,7 +170,7 @@ pub fn recall_changed(spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)> {
 }
 
 /// The record of `spec`'s expansion for `out` and the numbers of the files that changed
-/// since it was made; `None` without one, or when the root file or a folder changed.
+/// since it was made; `None` without one, or when the root file or a folder's parts changed.
 fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)> {
     let (path, base) = memo_path(cache, spec, out)?;
     let shown = if spec.is_dir() {
@@ -227,8 +230,12 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
         .collect();
     let mut changed = Vec::new();
     let mut file = 0;
-    for ((_, (_, dir), _), same) in paths.iter().zip(same) {
+    for ((path, (_, dir), _), same) in paths.iter().zip(same) {
         match (dir, same) {
+            // A folder whose times changed still holds the same parts when an editor saved a
+            // file by renaming a new one over it, or made and removed a hidden swap file: the
+            // files' own records then say which changed.
+            (true, false) if holds_the_same_parts(path, &paths) => {}
             (true, false) => return None,
             (false, false) if file == 0 => return None,
             (false, false) => changed.push(file),
@@ -237,6 +244,34 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
         file += usize::from(!dir);
     }
     Some((memo, changed))
+}
+
+/// Whether the folder `dir` holds, right below it, the parts (`*.yaml` files) and folders a
+/// fleet folder's walk takes (hidden ones and symlinks skipped) that `recorded` lists there.
+fn holds_the_same_parts(dir: &Path, recorded: &[(PathBuf, (Stat, bool), bool)]) -> bool {
+    let Ok(entries) = crate::disk::entries(dir) else {
+        return false;
+    };
+    let mut now: Vec<(PathBuf, bool)> = (entries.into_iter())
+        .filter(|(name, _)| !name.as_encoded_bytes().starts_with(b"."))
+        .filter_map(|(name, kind)| {
+            let path = dir.join(name);
+            match kind {
+                crate::disk::Kind::Folder => Some((path, true)),
+                crate::disk::Kind::File if path.extension().is_some_and(|x| x == "yaml") => {
+                    Some((path, false))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let mut then: Vec<(PathBuf, bool)> = (recorded.iter())
+        .filter(|(path, _, _)| path.parent() == Some(dir))
+        .map(|(path, (_, is_dir), _)| (path.clone(), *is_dir))
+        .collect();
+    now.sort();
+    then.sort();
+    now == then
 }
 
 #[cfg(test)]
