@@ -170,7 +170,7 @@ fn part_paths(files: &Files, root: &mut Loaded) -> Result<(Vec<Part>, Vec<PathBu
             ]);
         }
         let (yaml, folders) = walked(base).map_err(|e| {
-            vec![Diagnostic::error(Code::IncludeFile, format!("the fleet folder `{}` cannot be read: {e}", base.display()))
+            vec![Diagnostic::error(Code::SpecUnreadable, format!("the fleet folder `{}` cannot be read: {e}", base.display()))
                 .help("every folder below a fleet folder is read for `*.yaml` parts: make it readable, or move it out")]
         })?;
         let parts = (yaml.into_iter())
