@@ -486,6 +486,14 @@ fn app_part_in(n: usize, version: usize, replicas: usize, shift: usize) -> Strin
     } else {
         String::new()
     };
+    // Its ExternalSecret's data follows the edit too.
+    let secret = if n.is_multiple_of(3) && n > 0 {
+        format!(
+            "    secrets:\n      - {{name: s{n}, data: [{{key: TOKEN, remoteKey: app{n}/token, property: v{version}}}]}}\n"
+        )
+    } else {
+        String::new()
+    };
     // Its database's instances and storage follow the edit too.
     let postgres = if n % 3 == 1 {
         format!(
@@ -497,7 +505,7 @@ fn app_part_in(n: usize, version: usize, replicas: usize, shift: usize) -> Strin
         String::new()
     };
     format!(
-        "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps:\n  - name: app{n}\n    namespace: team{}\n{depends}{deny}{workload}{postgres}    helm:\n      chart: podinfo\n      version: 6.7.{version}\n      source: podinfo\n      values: {{replicaCount: {replicas}}}\n",
+        "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps:\n  - name: app{n}\n    namespace: team{}\n{depends}{deny}{workload}{postgres}{secret}    helm:\n      chart: podinfo\n      version: 6.7.{version}\n      source: podinfo\n      values: {{replicaCount: {replicas}}}\n",
         (n + shift) % 3
     )
 }
@@ -507,7 +515,7 @@ fn app_part_in(n: usize, version: usize, replicas: usize, shift: usize) -> Strin
 fn edited_fleet(dir: &Path, apps: usize, stage: bool) {
     std::fs::create_dir_all(dir.join("apps")).unwrap();
     let mut root = String::from(
-        "apiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {name: acme}\nflux: {external: [infra]}\noperators:\n  cnpg: {external: infra, deployment: cnpg-controller-manager, namespace: cnpg-system}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\nclusters:\n  - name: prod\n    apps:\n",
+        "apiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {name: acme}\nflux: {external: [infra]}\noperators:\n  cnpg: {external: infra, deployment: cnpg-controller-manager, namespace: cnpg-system}\n  externalSecrets: {external: infra, deployment: external-secrets, namespace: external-secrets}\ndefaults: {secretStore: vault}\nsecretStores:\n  - {name: vault, kind: ClusterSecretStore, vault: {server: \"https://vault.example:8200\", path: secret, auth: {kubernetes: {mountPath: kubernetes, role: eso, serviceAccount: {name: external-secrets, namespace: external-secrets}}}}}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\nclusters:\n  - name: prod\n    apps:\n",
     );
     for n in 0..apps {
         root.push_str(&format!("      - name: app{n}\n"));

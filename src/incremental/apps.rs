@@ -78,7 +78,8 @@ pub struct AppRecord {
 }
 
 /// The fields of an app that only the app's own checks, resolution and files read (`*`: every
-/// item of a list): its chart's values and version, its ConfigMaps' data, its database's
+/// item of a list): its chart's values and version, its ConfigMaps' and ExternalSecrets'
+/// data, its database's
 /// instances and storage, and its workloads' images, replicas, resources, commands,
 /// arguments, environment variables and probes (and those of their other containers).
 /// No other app's check or resolution reads them (the catalogue in docs/performance.md), and
@@ -88,6 +89,7 @@ pub const LOCAL: &[&[&str]] = &[
     &["helm", "values"],
     &["helm", "version"],
     &["configMaps", "*", "data"],
+    &["secrets", "*", "data"],
     &["postgres", "instances"],
     &["postgres", "storage"],
     &["workloads", "*", "image"],
