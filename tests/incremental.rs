@@ -412,22 +412,9 @@ fn a_fleet_folder_named_relative_to_here_is_recorded_and_its_files_named_as_give
 /// run reports it.
 #[test]
 fn an_edit_undone_is_current_and_a_lock_file_rewritten_is_read_whole() {
-    let (dir, spec, out, cache) = paths("spec");
-    edited_fleet(&spec, 8, false);
-    for _ in 0..2 {
-        run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
-    }
+    let (dir, spec, out, cache) = built_edited_fleet(8, false);
     let none = dir.path().join("none");
-    let check = ["check", s(&spec), "--out", s(&out)];
-    let same_as_full = |what: &str| {
-        let (fast, full) = (run(&cache, &check), run(&none, &check));
-        assert_eq!(
-            (fast.code, &fast.stdout, &fast.stderr),
-            (full.code, &full.stdout, &full.stderr),
-            "{what}"
-        );
-        fast.code
-    };
+    let same_as_full = |what: &str| check_as_full(&cache, &none, (&spec, &out), what);
     let part = spec.join("apps/app5.yaml");
     let original = std::fs::read(&part).unwrap();
     let record = spec_record(&cache);
@@ -539,6 +526,30 @@ fn edited_fleet(dir: &Path, apps: usize, stage: bool) {
     std::fs::write(dir.join("fleet.yaml"), root).unwrap();
 }
 
+/// [`edited_fleet`] of `apps` apps, built twice (the first build made the output root, the
+/// second records the fleet).
+fn built_edited_fleet(apps: usize, stage: bool) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let (dir, spec, out, cache) = paths("spec");
+    edited_fleet(&spec, apps, stage);
+    for _ in 0..2 {
+        run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    }
+    (dir, spec, out, cache)
+}
+
+/// A `check` of `spec` against `out` with the cache in `cache` says what one without any cache
+/// says (`none` holds no cache); its exit code.
+fn check_as_full(cache: &Path, none: &Path, (spec, out): (&Path, &Path), what: &str) -> i32 {
+    let check = ["check", s(spec), "--out", s(out)];
+    let (fast, full) = (run(cache, &check), run(none, &check));
+    assert_eq!(
+        (fast.code, &fast.stdout, &fast.stderr),
+        (full.code, &full.stdout, &full.stderr),
+        "{what}"
+    );
+    fast.code
+}
+
 /// The bytes of the record of the fleet's files in `cache` (crate::incremental::spec).
 fn spec_record(cache: &Path) -> Vec<u8> {
     let entry = std::fs::read_dir(cache)
@@ -603,12 +614,7 @@ fn so_it_does_in_a_fleet_of_two_clusters_that_run_some_apps_each() {
 /// fields of the apps whose files hold no warning decided by all apps take the changed apps'
 /// way.
 fn edits_of_values_and_versions(stage: bool) {
-    let (dir, spec, out, cache) = paths("spec");
-    edited_fleet(&spec, 12, stage);
-    // The second build records the fleet (the first made the output root).
-    for _ in 0..2 {
-        run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
-    }
+    let (dir, spec, out, cache) = built_edited_fleet(12, stage);
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut taken = 0;
     // Every fourth round moves the app to another namespace (or back): not a local field.
@@ -687,21 +693,9 @@ fn edits_of_values_and_versions(stage: bool) {
 /// apps' way and says what a full run says. A part renamed changes the parts: the whole way.
 #[test]
 fn a_part_saved_by_renaming_over_it_takes_the_changed_apps_way() {
-    let (dir, spec, out, cache) = paths("spec");
-    edited_fleet(&spec, 12, false);
-    for _ in 0..2 {
-        run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
-    }
-    let check = ["check", s(&spec), "--out", s(&out)];
-    let same_as_full = |what: &str| {
-        let fast = run(&cache, &check);
-        let full = run(&dir.path().join("none"), &check);
-        assert_eq!(
-            (fast.code, &fast.stdout, &fast.stderr),
-            (full.code, &full.stdout, &full.stderr),
-            "{what}"
-        );
-    };
+    let (dir, spec, out, cache) = built_edited_fleet(12, false);
+    let none = dir.path().join("none");
+    let same_as_full = |what: &str| check_as_full(&cache, &none, (&spec, &out), what);
     let record = spec_record(&cache);
     let part = spec.join("apps/app7.yaml");
     let saved = spec.join("apps/.app7.yaml.tmp");

@@ -25,23 +25,12 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// A vendored file: its bytes, or why they could not be read.
 pub type FileRead = Result<Vec<u8>, String>;
 
-/// The charts folder the spec at `spec` names (`defaults.chartsDir`), else [`DEFAULT_DIR`]:
-/// for laying out, before a run, the files it will read (`check --staged`, `diff --base`).
-pub fn dir_named_by(spec: &Path) -> String {
-    // A spec that cannot be read names none here: the run says why.
-    match crate::disk::read_to_string(spec) {
-        Ok(text) => dir_named_in(text),
-        Err(_) => DEFAULT_DIR.to_string(),
-    }
-}
-
-/// [`dir_named_by`] of the spec's text.
-pub fn dir_named_in(text: String) -> String {
-    let named = Some(text)
-        .filter(|text| text.contains("chartsDir"))
-        .and_then(|text| crate::spec::load::parse(crate::source::Source::new("", text)).ok())
-        .and_then(|l| l.value.pointer("/defaults/chartsDir")?.as_str().map(String::from));
-    named.unwrap_or_else(|| DEFAULT_DIR.to_string())
+/// The charts folder a spec (`value`, its parsed data) names (`defaults.chartsDir`), else
+/// [`DEFAULT_DIR`]: for laying out, before a run, the files it will read (`check --staged`,
+/// `diff --base`).
+pub fn dir_named(value: &Value) -> String {
+    (value.pointer("/defaults/chartsDir").and_then(Value::as_str))
+        .map_or_else(|| DEFAULT_DIR.to_string(), String::from)
 }
 
 /// What the lock file records of the vendored charts folder (docs/chart-values.md).

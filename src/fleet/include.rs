@@ -122,25 +122,14 @@ pub fn load_some(
     join(loaded).ok()
 }
 
-/// The files a fleet root at `root` names in `include:`, relative to its folder as written:
-/// what a command that lays the spec out of git needs beside it. Empty for anything else.
-pub fn listed(root: &Path) -> Vec<String> {
-    // A root that cannot be read or parsed includes nothing here: the run says why.
-    match disk::read_to_string(root) {
-        Ok(text) => listed_in(text),
-        Err(_) => Vec::new(),
-    }
-}
-
-/// [`listed`] of the root file's text.
-pub fn listed_in(text: String) -> Vec<String> {
-    let Ok(loaded) = load::parse(Source::new("", text)) else {
-        return Vec::new();
-    };
-    if loaded.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
+/// The files a fleet root (`value`, its parsed data) names in `include:`, relative to its
+/// folder as written: what a command that lays the spec out of git needs beside it. Empty for
+/// anything else.
+pub fn listed(value: &Value) -> Vec<String> {
+    if value.get("kind").and_then(Value::as_str) != Some("Fleet") {
         return Vec::new();
     }
-    loaded.value["include"]
+    value["include"]
         .as_array()
         .into_iter()
         .flatten()

@@ -7,39 +7,68 @@
 
 use super::{GitError, GitFile, Repo, Snapshot, write_files};
 use crate::disk;
+use serde_json::Value;
 use std::path::Path;
 
 /// What a spec's texts name, from the spec's folder.
 #[derive(Debug, Default)]
 pub(super) struct Named {
+    /// The files its root includes (a fleet root's `include:`), from the root's folder.
+    pub includes: Vec<String>,
+    /// Its root's vendored charts folder, as written: the one `defaults.chartsDir` names, else
+    /// `charts`.
+    pub root_charts: String,
     /// Manifest files and folders (`manifests[].path`), normalized (`a/b`).
     pub manifests: Vec<String>,
     /// Every `chartsDir`, as written (in a fleet, a cluster may name its own).
     pub charts: Vec<String>,
 }
 
-/// What `texts` (the spec's files) name. Only a text that mentions manifests or a charts
-/// folder is parsed.
-pub(super) fn named_by(texts: impl Iterator<Item = String>) -> Named {
-    let mut named = Named::default();
-    for text in texts {
-        if !(text.contains("manifests") || text.contains("chartsDir")) {
-            continue;
+impl Named {
+    /// What the root's text (`None`: no root file) names. It is parsed once, and only when
+    /// it mentions a field that names a file.
+    pub fn of_root(text: Option<&str>) -> Named {
+        let value = text.and_then(|t| parsed(t, &["include", "chartsDir", "manifests"]));
+        let mut named = Named {
+            includes: value
+                .as_ref()
+                .map(crate::fleet::include::listed)
+                .unwrap_or_default(),
+            root_charts: crate::charts::DEFAULT_DIR.to_string(),
+            ..Named::default()
+        };
+        if let Some(value) = value {
+            named.root_charts = crate::charts::dir_named(&value);
+            named.add(&value);
         }
-        if let Ok(loaded) = crate::spec::load::parse(crate::source::Source::new("", text)) {
-            named
-                .manifests
-                .extend(crate::spec::manifests::named_paths(&loaded.value));
-            charts_dirs(&loaded.value, &mut named.charts);
+        named
+    }
+
+    /// Adds what another of the spec's texts names; it is parsed only when it mentions
+    /// manifests or a charts folder.
+    pub fn read(&mut self, text: &str) {
+        if let Some(value) = parsed(text, &["manifests", "chartsDir"]) {
+            self.add(&value);
         }
     }
-    named
+
+    fn add(&mut self, value: &Value) {
+        (self.manifests).extend(crate::spec::manifests::named_paths(value));
+        charts_dirs(value, &mut self.charts);
+    }
+}
+
+/// The data of `text` when it mentions one of `words` and parses.
+fn parsed(text: &str, words: &[&str]) -> Option<Value> {
+    words.iter().any(|w| text.contains(w)).then_some(())?;
+    let loaded = crate::spec::load::parse(crate::source::Source::new("", text.to_string())).ok()?;
+    Some(loaded.value)
 }
 
 /// Every `chartsDir` in `value`, as written.
-fn charts_dirs(value: &serde_json::Value, out: &mut Vec<String>) {
+fn charts_dirs(value: &Value, out: &mut Vec<String>) {
     match value {
-        serde_json::Value::Object(map) => {
+        Value::Object(map) => {
             for (key, item) in map {
                 if let (true, Some(dir)) = (key == "chartsDir", item.as_str()) {
                     out.push(dir.to_string());
@@ -47,7 +76,7 @@ fn charts_dirs(value: &serde_json::Value, out: &mut Vec<String>) {
                 charts_dirs(item, out);
             }
         }
-        serde_json::Value::Array(items) => items.iter().for_each(|item| charts_dirs(item, out)),
+        Value::Array(items) => items.iter().for_each(|item| charts_dirs(item, out)),
         _ => {}
     }
 }
@@ -75,30 +104,22 @@ pub(super) fn spec_side(
         return Ok(None);
     }
     let is_folder = !files.iter().any(|f| f.path == spec_rel);
-    let folder = if is_folder {
-        spec_rel.to_string()
+    let (folder, root) = if is_folder {
+        (spec_rel.to_string(), joined(spec_rel, "fleet.yaml"))
     } else {
-        parent(spec_rel)
+        (parent(spec_rel), spec_rel.to_string())
     };
-    let root = if is_folder {
-        joined(spec_rel, "fleet.yaml")
-    } else {
-        spec_rel.to_string()
-    };
-    let root_text = text_of(&files, &root);
-    if !is_folder && let Some(text) = &root_text {
-        let parts: Vec<String> = (crate::fleet::include::listed_in(text.clone()).iter())
-            .map(|p| joined(&folder, p))
-            .collect();
-        if !parts.is_empty() {
-            files.extend(repo.files(snapshot, &refs(&parts))?);
-        }
+    let mut named = Named::of_root(files.iter().find(|f| f.path == root).and_then(text));
+    // A folder's `fleet.yaml` includes nothing (every part of the folder is read).
+    if !is_folder && !named.includes.is_empty() {
+        let parts: Vec<String> = named.includes.iter().map(|p| joined(&folder, p)).collect();
+        files.extend(repo.files(snapshot, &refs(&parts))?);
     }
-    let texts = (files.iter())
-        .filter(|f| !f.symlink && f.path.ends_with(".yaml"))
-        .map(|f| String::from_utf8_lossy(&f.bytes).into_owned());
-    let named = named_by(texts);
-    let inputs = resolved(repo, spec, &folder, root_text, named)?;
+    (files.iter())
+        .filter(|f| f.path != root && f.path.ends_with(".yaml"))
+        .filter_map(text)
+        .for_each(|t| named.read(t));
+    let inputs = resolved(repo, spec, &folder, named)?;
     if !inputs.is_empty() {
         files.extend(repo.files(snapshot, &refs(&inputs))?);
     }
@@ -118,53 +139,53 @@ pub(super) fn on_disk(repo: &Repo, spec: &Path, spec_rel: &str) -> Result<Vec<St
     } else {
         (parent(spec_rel), abs.clone())
     };
-    let root_text = disk::read_to_string(&root).ok();
+    let mut named = Named::of_root(disk::read_to_string(&root).ok().as_deref());
     let base = root.parent().unwrap_or(Path::new(""));
-    let mut paths: Vec<std::path::PathBuf> = (root_text.iter())
-        .flat_map(|t| crate::fleet::include::listed_in(t.clone()))
-        .map(|p| base.join(p))
-        .collect();
+    let mut paths: Vec<std::path::PathBuf> = named.includes.iter().map(|p| base.join(p)).collect();
     // A fleet folder's files below its top are in the folder the check looks at anyway.
-    match disk::entries(&abs) {
-        Ok(entries) => paths.extend(entries.into_iter().map(|(name, _)| abs.join(name))),
-        Err(_) => paths.push(abs),
+    if let Ok(entries) = disk::entries(&abs) {
+        paths.extend(entries.into_iter().map(|(name, _)| abs.join(name)));
     }
-    let named = named_by(paths.iter().filter_map(|p| disk::read_to_string(p).ok()));
-    resolved(repo, spec, &folder, root_text, named)
+    (paths.iter().filter(|p| **p != root))
+        .filter_map(|p| disk::read_to_string(p).ok())
+        .for_each(|t| named.read(&t));
+    resolved(repo, spec, &folder, named)
 }
 
-/// The inputs `named` names (with the root's vendored charts folder: the one its text names,
-/// else `charts`), from the top, sorted. A charts folder outside the repository is an error:
-/// git holds no files there.
-fn resolved(
-    repo: &Repo,
-    spec: &Path,
-    folder: &str,
-    root_text: Option<String>,
-    named: Named,
-) -> Result<Vec<String>, GitError> {
-    let root_charts = root_text.map_or_else(
-        || crate::charts::DEFAULT_DIR.to_string(),
-        crate::charts::dir_named_in,
-    );
-    let spec_dir = crate::fleet::spec_dir(spec);
+/// The inputs `named` names, from the top, sorted. A charts folder outside the repository is
+/// an error: git holds no files there.
+fn resolved(repo: &Repo, spec: &Path, folder: &str, named: Named) -> Result<Vec<String>, GitError> {
     let mut inputs: Vec<String> = named.manifests.iter().map(|p| joined(folder, p)).collect();
-    for dir in std::iter::once(&root_charts).chain(&named.charts) {
-        let rel = repo.relative(&spec_dir.join(dir)).map_err(|_| {
-            GitError(format!(
-                "`chartsDir` names `{dir}`, outside the repository: git holds no vendored charts there"
-            ))
-        })?;
-        inputs.push(rel);
+    for dir in std::iter::once(&named.root_charts).chain(&named.charts) {
+        inputs.push(charts_folder(repo, spec, dir)?);
     }
     inputs.sort();
     inputs.dedup();
     Ok(inputs)
 }
 
+/// The vendored charts folder (from the top) that the spec at `spec` names beside its root
+/// file — a fleet folder's `fleet.yaml`, or the spec file itself — as the work tree has it.
+pub(super) fn root_charts(repo: &Repo, spec: &Path) -> Result<String, GitError> {
+    let root = crate::fleet::include::Files::of(spec).map_or_else(|| spec.to_path_buf(), |f| f.root);
+    let named = Named::of_root(disk::read_to_string(&root).ok().as_deref());
+    charts_folder(repo, spec, &named.root_charts)
+}
+
+/// The charts folder `dir` (as a spec at `spec` names it, from the root's folder), from the
+/// top; an error outside the repository, where git holds no files.
+fn charts_folder(repo: &Repo, spec: &Path, dir: &str) -> Result<String, GitError> {
+    repo.relative(&crate::fleet::spec_dir(spec).join(dir))
+        .map_err(|_| {
+            GitError(format!(
+                "`chartsDir` names `{dir}`, outside the repository: git holds no vendored charts there"
+            ))
+        })
+}
+
 /// Lays the spec's side out at `root` (a folder that is not there): held in memory, a view
-/// of the folder ([`disk::View::lay`]) — or, when it holds a symlink (which no view holds)
-/// or a view cannot be set, written there.
+/// of the folder ([`disk::View::lay`]) — or, when it holds a symlink (which no view holds),
+/// written there. Setting a view twice in one run is an error.
 pub(super) fn lay(side: SpecSide, root: &Path) -> Result<(), GitError> {
     if !side.files.iter().any(|f| f.symlink) {
         let mut view = disk::View::default();
@@ -179,11 +200,9 @@ pub(super) fn lay(side: SpecSide, root: &Path) -> Result<(), GitError> {
     write_files(&side.files, root)
 }
 
-/// The text of the file at `path` of `files`, when it is a regular one.
-fn text_of(files: &[GitFile], path: &str) -> Option<String> {
-    (files.iter())
-        .find(|f| f.path == path && !f.symlink)
-        .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+/// The text of a regular file of a snapshot (none for a symlink or bytes that are not UTF-8).
+fn text(file: &GitFile) -> Option<&str> {
+    (!file.symlink).then(|| std::str::from_utf8(&file.bytes).ok())?
 }
 
 /// The folder of `path` (from the top), `""` at the top.

@@ -238,7 +238,7 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
         looked: Some([folder.clone(), out_rel.to_string()]),
     };
     // Strangers the spec does not read leave its side as staged.
-    let charts = || charts_of(repo, spec).ok();
+    let charts = || inputs::root_charts(repo, spec).ok();
     let spec = strangers::unread_by_spec(repo, &held.differences(), (spec_rel, &folder), charts);
     let out = !held.differ().any(|p| is_below(out_rel, p));
     (held.spec, held.out) = (spec, out);
@@ -467,20 +467,6 @@ fn held_in_memory(root: &Path, rendered: crate::commands::Rendered) -> bool {
     crate::incremental::held::hold(rendered.records) && disk::set_view(view)
 }
 
-/// The vendored charts folder (repository-relative) that the spec at `spec` names beside its
-/// root file — a fleet folder's `fleet.yaml`, or the spec file itself: its files are inputs
-/// of the run too.
-fn charts_of(repo: &Repo, spec: &Path) -> Result<String, GitError> {
-    let root = crate::fleet::include::Files::of(spec).map_or_else(|| spec.to_path_buf(), |f| f.root);
-    let dir = crate::charts::dir_named_by(&root);
-    let folder = crate::fleet::spec_dir(spec).join(&dir);
-    repo.relative(&folder).map_err(|_| {
-        GitError(format!(
-            "`defaults.chartsDir` names `{dir}`, outside the repository: git holds no vendored charts there"
-        ))
-    })
-}
-
 /// In JSON mode, rewrites the report an outcome prints; other outcomes stay as they are.
 fn edit_report(outcome: &mut Outcome, spec: &Path, edit: impl FnOnce(&mut Report)) {
     if let Some(mut report) = Report::parse(&outcome.stdout) {
@@ -559,11 +545,11 @@ mod tests {
         std::fs::write(top.join("cluster.yaml"), "defaults: {chartsDir: vendor}\n").unwrap();
         let repo = Repo { top: top.clone() };
         let spec = top.join("spec");
-        assert_eq!(charts_of(&repo, &spec).unwrap(), "spec/charts");
+        assert_eq!(inputs::root_charts(&repo, &spec).unwrap(), "spec/charts");
         let file = top.join("spec/fleet.yaml");
-        assert_eq!(charts_of(&repo, &file).unwrap(), "spec/charts");
+        assert_eq!(inputs::root_charts(&repo, &file).unwrap(), "spec/charts");
         let cluster = top.join("cluster.yaml");
-        assert_eq!(charts_of(&repo, &cluster).unwrap(), "vendor");
+        assert_eq!(inputs::root_charts(&repo, &cluster).unwrap(), "vendor");
     }
 
     #[test]

@@ -113,28 +113,33 @@ pub(super) fn unread_by_spec(
 /// fleet root includes, those its files name as manifests (a file, or a folder whose files
 /// are all read), and the vendored charts folders they name.
 fn named_files(spec: &Path) -> Vec<String> {
+    use crate::disk::{self, Kind};
     let root = if spec.is_dir() {
         spec.join("fleet.yaml")
     } else {
         spec.to_path_buf()
     };
-    let mut named = crate::fleet::include::listed(&root);
+    let mut named = super::inputs::Named::of_root(disk::read_to_string(&root).ok().as_deref());
     let base = root.parent().unwrap_or(Path::new(""));
-    let mut files: Vec<std::path::PathBuf> = named.iter().map(|p| base.join(p)).collect();
-    files.push(root);
-    if spec.is_dir() {
+    let mut files: Vec<std::path::PathBuf> = named.includes.iter().map(|p| base.join(p)).collect();
+    // A folder that cannot be walked is the run's to report (GSC0101); what was found stands.
+    if spec.is_dir()
+        && let Ok(walked) = disk::walk(spec, true)
+    {
+        let yaml = |p: &Path| p.extension().is_some_and(|x| x == "yaml");
         files.extend(
-            walkdir::WalkDir::new(spec)
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yaml"))
-                .map(walkdir::DirEntry::into_path),
+            (walked.into_iter())
+                .filter(|(p, kind)| *kind == Kind::File && yaml(p) && *p != root)
+                .map(|(p, _)| p),
         );
     }
-    let found = super::inputs::named_by(files.iter().filter_map(|f| std::fs::read_to_string(f).ok()));
-    named.extend(found.manifests);
-    named.extend(found.charts.iter().map(|dir| plain_folder(dir)));
-    named
+    (files.iter())
+        .filter_map(|f| disk::read_to_string(f).ok())
+        .for_each(|t| named.read(&t));
+    let mut found = std::mem::take(&mut named.includes);
+    found.append(&mut named.manifests);
+    found.extend(named.charts.iter().map(|dir| plain_folder(dir)));
+    found
 }
 
 /// A `chartsDir` as a folder from the spec's; `.` (every file) for one that is not a plain

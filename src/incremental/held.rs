@@ -24,11 +24,12 @@ pub struct Held {
 }
 
 impl Held {
-    /// The records of `owner`'s tree in `root`: the keys of the apps rendered and the files.
-    pub fn new(root: &Path, owner: &Owner, keys: &Reuse, files: BTreeMap<String, String>) -> Held {
+    /// The records of `owner`'s tree in `root`: the keys of the apps the run rendered (its
+    /// `reuse` holds them) and the files.
+    pub fn new(root: &Path, owner: &Owner, reuse: &Reuse, files: BTreeMap<String, String>) -> Held {
         Held {
             lock: root.join(owner.lock_path()),
-            keys: keys.keys.iter().flatten().copied().collect(),
+            keys: reuse.keys.iter().flatten().copied().collect(),
             files,
         }
     }
