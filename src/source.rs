@@ -53,8 +53,10 @@ impl Source {
     /// The files `files` laid end to end (each from the start of a line) as one source named
     /// `name`; a position in it is shown as the place in its file. Returns where each file
     /// starts.
-    pub fn composite(name: impl Into<String>, files: &[Source]) -> (Source, Vec<usize>) {
-        let read = files.iter().map(|f| (f.name.clone(), Ok(f.clone()))).collect();
+    /// Each file's text is freed once copied (when nothing else holds it): all of them are
+    /// never held twice.
+    pub fn composite(name: impl Into<String>, files: Vec<Source>) -> (Source, Vec<usize>) {
+        let read = files.into_iter().map(|f| (f.name.clone(), Ok(f))).collect();
         let (sparse, starts) = Sparse::of(name, read);
         (sparse.source, starts)
     }
@@ -343,7 +345,7 @@ mod tests {
             Source::new("c.yaml", "d: 4"),
             Source::new("d.yaml", "f: 5\n"),
         ];
-        let (whole, starts) = Source::composite("a.yaml", &files);
+        let (whole, starts) = Source::composite("a.yaml", files.to_vec());
         for read in [[1, 3], [0, 4], [3, 4]] {
             let part = |i: usize| {
                 let len = starts.get(i + 1).unwrap_or(&whole.text.len()) - starts[i];
@@ -403,7 +405,7 @@ mod tests {
     fn a_composite_shows_each_place_in_its_own_file() {
         let (s, starts) = Source::composite(
             "root.yaml",
-            &[
+            vec![
                 Source::new("root.yaml", "a: 1\nb: 2"),
                 Source::new("part.yaml", "c: 3\nd: 4\n"),
             ],

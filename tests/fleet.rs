@@ -366,6 +366,32 @@ fn a_cluster_spec_and_another_fleet_cannot_claim_a_fleets_cluster() {
 }
 
 #[test]
+fn a_cluster_spec_built_where_a_fleets_cluster_folder_was_removed_is_refused() {
+    let dir = fleet_dir();
+    gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    // The cluster folders are gone, the fleet's lock files still record them: a build of a
+    // cluster spec named as one of its clusters is refused, not written into a fresh root.
+    std::fs::remove_dir_all(dir.path().join("out/clusters")).unwrap();
+    let before = hashes(&dir.path().join("out"));
+    std::fs::write(dir.path().join("staging.yaml"), cluster_spec("staging")).unwrap();
+    let run = gitopsc_in(
+        dir.path(),
+        &["--color", "never", "build", "staging.yaml", "--out", "out"],
+    )
+    .expect(2);
+    assert!(
+        run.stderr.contains("both claim `clusters/staging/"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(hashes(&dir.path().join("out")), before);
+    assert!(!dir.path().join("out/clusters").exists());
+    // The fleet builds its cluster folders again, each into the root as it finds it.
+    gitopsc_in(dir.path(), &["build", "fleet.yaml", "--out", "out"]).expect(0);
+    gitopsc_in(dir.path(), &["check", "fleet.yaml", "--out", "out", "--full"]).expect(0);
+}
+
+#[test]
 fn two_clusters_built_at_once_into_one_root_leave_whole_trees() {
     use std::process::{Command, Stdio};
     let dir = fleet_dir();

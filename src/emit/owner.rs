@@ -50,6 +50,24 @@ impl Owner {
         }
     }
 
+    /// The lock files (relative to the output root) of the other owners that could record a
+    /// path of this owner's tree, whose cluster folders are `clusters/<c>` for each of
+    /// `clusters`: the paths of two fleet clusters differ by construction; a cluster spec's
+    /// meet a fleet cluster's in `clusters/<c>/` only. So a fleet's cluster has the root's
+    /// lock file, and a cluster spec the lock file of each fleet cluster named as one of its
+    /// clusters.
+    pub fn rivals<'c>(&self, clusters: impl Iterator<Item = &'c str>) -> Vec<String> {
+        let paths: Vec<String> = if self.fleet.is_empty() {
+            clusters
+                .map(|c| format!("{}/{LOCK_FILE}", fleet_dir(c)))
+                .collect()
+        } else {
+            vec![LOCK_FILE.to_string()]
+        };
+        let own = self.lock_path();
+        paths.into_iter().filter(|p| *p != own).collect()
+    }
+
     /// The owner recorded in a lock file.
     pub fn of<Files>(lock: &super::lock::LockOf<Files>) -> Self {
         Owner {
@@ -160,22 +178,11 @@ crate::diagnostic::Code::OwnedElsewhere,
 }
 
 /// The lock files of the root's other owners that could record a path of `tree` (relative
-/// path, lock). The paths of two clusters of fleets differ by construction (`clusters/<c>/`,
-/// `fleet/<c>/`, one lock file per `c`); a cluster spec's meet a fleet cluster's in
-/// `clusters/<c>/` only. So a fleet's cluster reads the root's lock file, and a cluster spec
-/// the lock file of each fleet cluster named as one of its clusters. One that cannot be read
-/// is an error: it may record files this build would take.
+/// path, lock: [`Owner::rivals`]). One that cannot be read is an error: it may record files
+/// this build would take.
 fn other_locks(root: &Path, tree: &Tree, owner: &Owner) -> Result<Vec<(String, Lock)>, EmitError> {
-    let paths: Vec<String> = if owner.fleet.is_empty() {
-        clusters(tree.keys().map(String::as_str))
-            .into_iter()
-            .map(|c| format!("{}/{LOCK_FILE}", fleet_dir(c)))
-            .collect()
-    } else {
-        vec![LOCK_FILE.to_string()]
-    };
     let mut locks = Vec::new();
-    for path in paths.into_iter().filter(|p| *p != owner.lock_path()) {
+    for path in owner.rivals(clusters(tree.keys().map(String::as_str)).into_iter()) {
         let target = root.join(&path);
         if crate::disk::kind(&target).ok() != Some(crate::disk::Kind::File) {
             continue;

@@ -231,10 +231,13 @@ fn walked(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
 
 /// The root and its parts as one loaded spec: the parts' lists appended to the root's. The
 /// files' values and spans move into the joined spec (shifted to their place in the text).
-fn join(files: Vec<Loaded>) -> Result<Loaded, Failure> {
-    let sources: Vec<Source> = files.iter().map(|f| f.source.clone()).collect();
-    let (source, starts) = Source::composite(sources[0].name.clone(), &sources);
-    drop(sources);
+fn join(mut files: Vec<Loaded>) -> Result<Loaded, Failure> {
+    // Each file's text moves into the whole text, and is freed as soon as it is copied there.
+    let sources: Vec<Source> = (files.iter_mut())
+        .map(|f| std::mem::replace(&mut f.source, Source::new("", "")))
+        .collect();
+    let name = sources.first().map(|s| s.name.clone()).unwrap_or_default();
+    let (source, starts) = Source::composite(name, sources);
     if let Some(d) = crate::spec::load::too_long(&source.name, source.text.len()) {
         return Err(Failure {
             source: None,
