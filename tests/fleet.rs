@@ -776,6 +776,29 @@ fn errors_of_a_fleet_in_several_files_point_into_the_right_file() {
 }
 
 #[test]
+fn of_parts_that_cannot_be_read_or_parsed_the_first_in_order_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = "apiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {name: f}\nclusters: []\n";
+    std::fs::write(dir.path().join("fleet.yaml"), root).unwrap();
+    let bad_yaml = "apiVersion: gitopsc.io/v1alpha1\nkind: FleetPart\napps: [\n";
+    let not_utf8: &[u8] = b"apps: [\xff]\n";
+    for (first, second, named) in [
+        (bad_yaml.as_bytes(), not_utf8, "a.yaml"),
+        (not_utf8, bad_yaml.as_bytes(), "a.yaml"),
+    ] {
+        std::fs::write(dir.path().join("a.yaml"), first).unwrap();
+        std::fs::write(dir.path().join("b.yaml"), second).unwrap();
+        let run = gitopsc(&["--color", "never", "validate", dir.path().to_str().unwrap()]).expect(2);
+        let other = if named == "a.yaml" { "b.yaml" } else { "a.yaml" };
+        assert!(
+            run.stderr.contains(named) && !run.stderr.contains(other),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
 fn check_staged_and_diff_base_lay_out_the_files_a_fleet_includes_one_cluster_or_all() {
     if !tool_runs("git", &["--version"]) {
         common::skipped("check --staged of a fleet in several files: git is not installed");

@@ -13,7 +13,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::disk::{self, Kind};
 use crate::emit::lock::is_safe_relative;
 use crate::source::{Source, Span};
-use crate::spec::load::{self, Loaded, SpanIndex, SpanNode};
+use crate::spec::load::{self, LoadError, Loaded, SpanIndex, SpanNode};
 use crate::spec::schema::did_you_mean;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -83,17 +83,43 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     if parts.is_empty() {
         return Some(Ok((root, read)));
     }
-    // The parts parse in parallel; the first that fails, in their order, is reported.
+    Some(load_parts(root, &parts).map(|joined| (joined, read)))
+}
+
+/// The root and its parts joined. The parts are read in parallel and laid end to end after
+/// the root as the fleet's text, each freed once copied there; then each is parsed from its
+/// place in it, in parallel: no text is held twice beside the parsed data. The first part that
+/// fails, in their order, is reported.
+fn load_parts(mut root: Loaded, parts: &[Part]) -> Result<Loaded, Failure> {
     use rayon::prelude::*;
-    let parsed: Vec<_> = parts.par_iter().map(|(path, _)| load::load(path)).collect();
-    let mut loaded = vec![root];
-    for part in parsed {
-        match part {
-            Ok(part) => loaded.push(part),
-            Err((source, diagnostics)) => return Some(Err(Failure { source, diagnostics })),
+    let failed = |(source, diagnostics): LoadError| Failure { source, diagnostics };
+    let read: Vec<Result<Source, LoadError>> =
+        parts.par_iter().map(|(path, _)| load::read_spec(path)).collect();
+    if read.iter().any(Result::is_err) {
+        // A part before the one that cannot be read may not parse: the first is reported.
+        let first = (read.iter()).find_map(|text| text.clone().and_then(load::parse).err());
+        if let Some(failure) = first {
+            return Err(failed(failure));
         }
     }
-    Some(join(loaded).map(|joined| (joined, read)))
+    let texts: Vec<Source> = std::iter::once(std::mem::replace(&mut root.source, Source::new("", "")))
+        .chain(read.into_iter().flatten())
+        .collect();
+    let at: Vec<(String, usize)> = texts.iter().map(|t| (t.name.clone(), t.text.len())).collect();
+    let (source, starts) = Source::composite(at[0].0.clone(), texts);
+    let parsed: Vec<Result<Loaded, LoadError>> = (1..starts.len())
+        .into_par_iter()
+        .map(|i| {
+            let ((name, len), start) = (&at[i], starts[i]);
+            load::parse(Source::new(name, &source.text[start..start + len]))
+        })
+        .collect();
+    let mut loaded = vec![(root.value, root.spans.into_root())];
+    for part in parsed {
+        let part = part.map_err(failed)?;
+        loaded.push((part.value, part.spans.into_root()));
+    }
+    joined_parts(source, &starts, loaded)
 }
 
 /// The root and the parts `parts` (of all the spec's, in their order) joined: what a run over
@@ -238,6 +264,16 @@ fn join(mut files: Vec<Loaded>) -> Result<Loaded, Failure> {
         .collect();
     let name = sources.first().map(|s| s.name.clone()).unwrap_or_default();
     let (source, starts) = Source::composite(name, sources);
+    let parsed = files
+        .into_iter()
+        .map(|f| (f.value, f.spans.into_root()))
+        .collect();
+    joined_parts(source, &starts, parsed)
+}
+
+/// The files parsed (`parsed`: the root first), their text laid out as `source` with each
+/// starting at its place in `starts`, joined into one loaded spec.
+fn joined_parts(source: Source, starts: &[usize], parsed: Vec<(Value, SpanNode)>) -> Result<Loaded, Failure> {
     if let Some(d) = crate::spec::load::too_long(&source.name, source.text.len()) {
         return Err(Failure {
             source: None,
@@ -245,13 +281,12 @@ fn join(mut files: Vec<Loaded>) -> Result<Loaded, Failure> {
         });
     }
     let mut diags = Vec::new();
-    let mut parts: Vec<(Value, SpanNode)> = files
+    let mut parts: Vec<(Value, SpanNode)> = parsed
         .into_iter()
-        .zip(&starts)
-        .map(|(f, &at)| {
-            let mut spans = f.spans.into_root();
+        .zip(starts)
+        .map(|((value, mut spans), &at)| {
             spans.shift(at);
-            (f.value, spans)
+            (value, spans)
         })
         .collect();
     for (i, (part, spans)) in parts.iter().enumerate() {

@@ -519,8 +519,13 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// The text of the spec file at `path`, as [`load`] parses it (without a byte-order mark).
 pub fn read_text(path: &Path) -> Option<Source> {
-    let source = read(path).ok()?;
-    Some(match source.text.strip_prefix('\u{feff}') {
+    read_spec(path).ok()
+}
+
+/// [`read_text`], with why the file cannot be read, as [`load`] says it.
+pub fn read_spec(path: &Path) -> Result<Source, LoadError> {
+    let source = read(path)?;
+    Ok(match source.text.strip_prefix('\u{feff}') {
         Some(rest) => Source::new(source.name.clone(), rest.to_string()),
         None => source,
     })
