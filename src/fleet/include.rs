@@ -107,17 +107,18 @@ fn load_parts(mut root: Loaded, parts: &[Part]) -> Result<Loaded, Failure> {
         .collect();
     let at: Vec<(String, usize)> = texts.iter().map(|t| (t.name.clone(), t.text.len())).collect();
     let (source, starts) = Source::composite(at[0].0.clone(), texts);
-    let parsed: Vec<Result<Loaded, LoadError>> = (1..starts.len())
+    // Each part's text is copied for its parse only: the copy goes with it.
+    let parsed: Vec<Result<(Value, SpanNode), LoadError>> = (1..starts.len())
         .into_par_iter()
         .map(|i| {
             let ((name, len), start) = (&at[i], starts[i]);
-            load::parse(Source::new(name, &source.text[start..start + len]))
+            let part = load::parse(Source::new(name, &source.text[start..start + len]))?;
+            Ok((part.value, part.spans.into_root()))
         })
         .collect();
     let mut loaded = vec![(root.value, root.spans.into_root())];
     for part in parsed {
-        let part = part.map_err(failed)?;
-        loaded.push((part.value, part.spans.into_root()));
+        loaded.push(part.map_err(failed)?);
     }
     joined_parts(source, &starts, loaded)
 }
