@@ -643,17 +643,17 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         blueprints,
         stamp,
     } = prepared;
-    // A fleet's cluster shares `clusters/` with the others, and owns its folder in `fleet/`.
-    let owner = &stamp.owner;
-    let ledger = owner.dir();
-    let shared: Vec<&str> = match ledger.as_str() {
-        "" => Vec::new(),
-        dir => vec![crate::model::CLUSTERS_DIR, dir],
-    };
-    let tops = render::top_folders(&checked.model, &shared)?;
+    // A fleet's cluster keeps its lock file in its own folder: built the general way. (Written
+    // as it renders, its peak is the load's all the same, and it takes longer: see
+    // docs/performance.md.)
+    if !stamp.owner.dir().is_empty() {
+        return None;
+    }
+    let tops = render::top_folders(&checked.model)?;
     let in_cluster = format!("{}/", checked.model.flux.cluster_dir);
-    let rivals = owner.rivals(emit::owner::clusters(std::iter::once(in_cluster.as_str())).into_iter());
-    let fresh = match Fresh::begin(out_dir, owner, &tops, &rivals) {
+    let clusters = emit::owner::clusters(std::iter::once(in_cluster.as_str()));
+    let rivals = stamp.owner.rivals(clusters.into_iter());
+    let fresh = match Fresh::begin(out_dir, &tops, &rivals) {
         Ok(fresh) => fresh?,
         Err(e) => return Some(ctx.emit_failed(e)),
     };

@@ -586,37 +586,24 @@ pub fn app_key(app: &App) -> Option<[u8; 32]> {
     Some(out.finish())
 }
 
-/// The folders every path [`render_each`] renders to lies in, each taken at its top: its
-/// first component, or — for a folder below one of `shared` (folders other trees have files
-/// in too) — the folder right below that one. `None` when a file would sit at the top level
-/// itself, or in one of `shared` itself, or (with `shared` given) outside them all.
-pub fn top_folders(model: &Model, shared: &[&str]) -> Option<BTreeSet<String>> {
+/// The first component of every path [`render_each`] renders to: the top-level folders of
+/// the tree. `None` when a file would sit at the top level itself.
+pub fn top_folders(model: &Model) -> Option<BTreeSet<&str>> {
     let mut dirs: Vec<&str> = Vec::with_capacity(model.apps.len() * 3 + 8);
     dirs.push(&model.flux.cluster_dir);
     dirs.extend(model.shared_sources.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.shared_stores.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.image_automation.iter().map(|s| s.dir.as_str()));
     dirs.extend(model.gates.iter().map(|g| g.dir.as_str()));
+    let mut tops = BTreeSet::new();
     for app in &model.apps {
         dirs.push(&app.dir);
         dirs.extend(app.layers.iter().map(|l| l.dir.as_str()));
-        // The one file named here: its folder.
-        dirs.push(app.kustomizations_file.rsplit_once('/')?.0);
+        // The one file named here: it needs a folder above it.
+        tops.insert(app.kustomizations_file.split_once('/')?.0);
     }
-    let top = |dir: &str| -> Option<String> {
-        if shared.is_empty() {
-            let first = dir.split('/').next().unwrap_or(dir);
-            return (!first.is_empty()).then(|| first.to_string());
-        }
-        shared.iter().find_map(|s| {
-            let below = dir.strip_prefix(s)?.strip_prefix('/')?;
-            let next = below.split('/').next().filter(|n| !n.is_empty())?;
-            Some(format!("{s}/{next}"))
-        })
-    };
-    dirs.sort_unstable();
-    dirs.dedup();
-    dirs.into_iter().map(top).collect()
+    tops.extend(dirs.into_iter().map(|dir| dir.split('/').next().unwrap_or(dir)));
+    (!tops.contains("")).then_some(tops)
 }
 
 /// Parses back every YAML file an overridden blueprint produced: a user's blueprint must
