@@ -16,6 +16,13 @@ fn cluster_spec(name: &str) -> String {
     )
 }
 
+/// `gitopsc build SPEC --out out` in `dir`, refused (exit 2): what it says.
+fn refused_build(dir: &Path, spec: &str) -> String {
+    gitopsc_in(dir, &["--color", "never", "build", spec, "--out", "out"])
+        .expect(2)
+        .stderr
+}
+
 /// Every file below `dir` with its sha256.
 fn hashes(dir: &Path) -> BTreeMap<String, String> {
     read_tree(dir)
@@ -307,33 +314,21 @@ fn a_cluster_spec_and_another_fleet_cannot_claim_a_fleets_cluster() {
     let before = hashes(&dir.path().join("out"));
     // A cluster spec named as one of the fleet's clusters.
     std::fs::write(dir.path().join("staging.yaml"), cluster_spec("staging")).unwrap();
-    let run = gitopsc_in(
-        dir.path(),
-        &["--color", "never", "build", "staging.yaml", "--out", "out"],
-    )
-    .expect(2);
+    let stderr = refused_build(dir.path(), "staging.yaml");
     assert!(
-        run.stderr
-            .contains("this cluster spec (`staging`) and cluster `staging` of fleet `acme`")
-            && run.stderr.contains("both claim `clusters/staging/gitopsc/"),
-        "{}",
-        run.stderr
+        stderr.contains("this cluster spec (`staging`) and cluster `staging` of fleet `acme`")
+            && stderr.contains("both claim `clusters/staging/gitopsc/"),
+        "{stderr}"
     );
     // Another fleet with a cluster of the same name.
     let other = std::fs::read_to_string(dir.path().join("fleet.yaml"))
         .unwrap()
         .replace("name: acme", "name: other");
     std::fs::write(dir.path().join("other.yaml"), other).unwrap();
-    let run = gitopsc_in(
-        dir.path(),
-        &["--color", "never", "build", "other.yaml", "--out", "out"],
-    )
-    .expect(2);
+    let stderr = refused_build(dir.path(), "other.yaml");
     assert!(
-        run.stderr
-            .contains("records cluster `staging` of fleet `acme`, not cluster `staging` of fleet `other`"),
-        "{}",
-        run.stderr
+        stderr.contains("records cluster `staging` of fleet `acme`, not cluster `staging` of fleet `other`"),
+        "{stderr}"
     );
     assert_eq!(hashes(&dir.path().join("out")), before);
     // Selecting a cluster of a cluster spec, or one the fleet lacks, is an error.
@@ -374,16 +369,8 @@ fn a_cluster_spec_built_where_a_fleets_cluster_folder_was_removed_is_refused() {
     std::fs::remove_dir_all(dir.path().join("out/clusters")).unwrap();
     let before = hashes(&dir.path().join("out"));
     std::fs::write(dir.path().join("staging.yaml"), cluster_spec("staging")).unwrap();
-    let run = gitopsc_in(
-        dir.path(),
-        &["--color", "never", "build", "staging.yaml", "--out", "out"],
-    )
-    .expect(2);
-    assert!(
-        run.stderr.contains("both claim `clusters/staging/"),
-        "{}",
-        run.stderr
-    );
+    let stderr = refused_build(dir.path(), "staging.yaml");
+    assert!(stderr.contains("both claim `clusters/staging/"), "{stderr}");
     assert_eq!(hashes(&dir.path().join("out")), before);
     assert!(!dir.path().join("out/clusters").exists());
     // The fleet builds its cluster folders again, each into the root as it finds it.
