@@ -508,7 +508,18 @@ pub fn tree_of_changed(
         let same = stat.is_some() || holds(out, path, hash);
         same.then(|| (path.clone(), hash.clone(), stat))
     };
-    let kept: Vec<(String, String, Option<Stat>)> = if read.without_kept {
+    let kept: Vec<(String, String, Option<Stat>)> = if read.without_kept && !build {
+        // A check or diff records nothing: the cache's own paths and hashes move on.
+        let files = std::mem::take(&mut cache.files);
+        (files.into_par_iter())
+            .filter(|(path, _)| !is_owned(path))
+            .map(|(path, e)| {
+                let stat = cache.untouched_entry(&below, &path, &e);
+                let same = stat.is_some() || holds(out, &path, &e.hash);
+                same.then_some((path, e.hash, stat))
+            })
+            .collect::<Option<_>>()?
+    } else if read.without_kept {
         (cache.files.par_iter())
             .filter(|(path, _)| !is_owned(path))
             .map(|(path, e)| check(path, &e.hash, Some(e)))
