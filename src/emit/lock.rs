@@ -265,20 +265,59 @@ pub fn generator() -> String {
 pub use crate::charts::ChartsStamp;
 pub use crate::digest::{hex, sha256_hex};
 
-/// True for a non-empty relative path made only of normal components.
+/// True for a non-empty relative path made only of normal components. On unix the segments
+/// say it all (it is asked of every file of a tree, on every run); elsewhere a segment may
+/// still read as a drive or a root (`C:`), which the path's own components show.
 pub fn is_safe_relative(path: &str) -> bool {
-    !path.contains(['\\', '\0'])
+    !path.bytes().any(|b| b == b'\\' || b == 0)
         && path
             .split('/')
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-        && Path::new(path)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
+        && (cfg!(unix)
+            || Path::new(path)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_paths_segments_say_what_its_components_say() {
+        let by_components = |p: &str| {
+            !p.contains(['\\', '\0'])
+                && p.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+                && Path::new(p)
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_)))
+        };
+        for p in [
+            "a",
+            "a/b.yaml",
+            "",
+            "/",
+            "/a",
+            "a/",
+            "a//b",
+            "./a",
+            "a/./b",
+            "a/..",
+            "..",
+            "...",
+            "a/...b",
+            "C:/x",
+            "C:",
+            "a\\b",
+            "a\0b",
+            "é/ü",
+            " a/ b ",
+            "a/.hidden",
+            "~/x",
+        ] {
+            assert_eq!(is_safe_relative(p), by_components(p), "{p:?}");
+        }
+    }
 
     #[test]
     fn unsafe_paths_are_dropped() {
