@@ -650,9 +650,9 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         return None;
     }
     let tops = render::top_folders(&checked.model)?;
-    let in_cluster = format!("{}/", checked.model.flux.cluster_dir);
-    let clusters = emit::owner::clusters(std::iter::once(in_cluster.as_str()));
-    let rivals = stamp.owner.rivals(clusters.into_iter());
+    let rivals = stamp
+        .owner
+        .rivals(std::iter::once(checked.model.cluster.as_str()));
     let fresh = match Fresh::begin(out_dir, &tops, &rivals) {
         Ok(fresh) => fresh?,
         Err(e) => return Some(ctx.emit_failed(e)),

@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 /// A loaded input file: its display name and its text. Clones share the text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Source {
     /// The path as the user gave it, used in diagnostics.
     pub name: String,

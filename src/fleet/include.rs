@@ -102,7 +102,7 @@ fn load_parts(mut root: Loaded, parts: &[Part]) -> Result<Loaded, Failure> {
             return Err(failed(failure));
         }
     }
-    let texts: Vec<Source> = std::iter::once(std::mem::replace(&mut root.source, Source::new("", "")))
+    let texts: Vec<Source> = std::iter::once(std::mem::take(&mut root.source))
         .chain(read.into_iter().flatten())
         .collect();
     let at: Vec<(String, usize)> = texts.iter().map(|t| (t.name.clone(), t.text.len())).collect();
@@ -261,7 +261,7 @@ fn walked(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
 fn join(mut files: Vec<Loaded>) -> Result<Loaded, Failure> {
     // Each file's text moves into the whole text, and is freed as soon as it is copied there.
     let sources: Vec<Source> = (files.iter_mut())
-        .map(|f| std::mem::replace(&mut f.source, Source::new("", "")))
+        .map(|f| std::mem::take(&mut f.source))
         .collect();
     let name = sources.first().map(|s| s.name.clone()).unwrap_or_default();
     let (source, starts) = Source::composite(name, sources);

@@ -501,33 +501,36 @@ pub fn tree_of_changed(
     // in the cache's clock tick). When the cache lists the lock file's files, its own list
     // (in path order, each with its record) is gone through.
     let below = Below::open(out);
-    let check = |path: &String, hash: &String, entry: Option<&Entry>| {
-        let stat = entry
-            .filter(|e| e.hash == *hash)
-            .and_then(|e| cache.untouched_entry(&below, path, e));
-        let same = stat.is_some() || holds(out, path, hash);
-        same.then(|| (path.clone(), hash.clone(), stat))
+    // A check or diff records nothing: the cache's own paths and hashes move on.
+    let moved = if read.without_kept && !build {
+        std::mem::take(&mut cache.files)
+    } else {
+        Vec::new()
     };
-    let kept: Vec<(String, String, Option<Stat>)> = if read.without_kept && !build {
-        // A check or diff records nothing: the cache's own paths and hashes move on.
-        let files = std::mem::take(&mut cache.files);
-        (files.into_par_iter())
+    // Whether the file has its hash: `Some(Some(stat))` untouched since recorded, `Some(None)`
+    // read and hashed alike, `None` not.
+    let check = |path: &str, hash: &str, entry: Option<&Entry>| {
+        let stat = entry
+            .filter(|e| e.hash == hash)
+            .and_then(|e| cache.untouched_entry(&below, path, e));
+        (stat.is_some() || holds(out, path, hash)).then_some(stat)
+    };
+    let kept: Vec<(String, String, Option<Stat>)> = if !moved.is_empty() {
+        (moved.into_par_iter())
             .filter(|(path, _)| !is_owned(path))
-            .map(|(path, e)| {
-                let stat = cache.untouched_entry(&below, &path, &e);
-                let same = stat.is_some() || holds(out, &path, &e.hash);
-                same.then_some((path, e.hash, stat))
-            })
+            .map(|(path, e)| check(&path, &e.hash, Some(&e)).map(|stat| (path, e.hash, stat)))
             .collect::<Option<_>>()?
     } else if read.without_kept {
         (cache.files.par_iter())
             .filter(|(path, _)| !is_owned(path))
-            .map(|(path, e)| check(path, &e.hash, Some(e)))
+            .map(|(path, e)| check(path, &e.hash, Some(e)).map(|stat| (path.clone(), e.hash.clone(), stat)))
             .collect::<Option<_>>()?
     } else {
         (read.lock.files.par_iter())
             .filter(|(path, _)| !is_owned(path))
-            .map(|(path, hash)| check(path, hash, cache.entry(path)))
+            .map(|(path, hash)| {
+                check(path, hash, cache.entry(path)).map(|stat| (path.clone(), hash.clone(), stat))
+            })
             .collect::<Option<_>>()?
     };
     folders_are_real(&below, kept.iter().map(|(p, _, _)| p.as_str())).then_some(())?;
