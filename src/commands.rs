@@ -316,6 +316,14 @@ pub fn run_target(
     {
         return outcome;
     }
+    if blueprints.is_none()
+        && schemas.is_none()
+        && !style.full
+        && mode == Mode::Check
+        && let Some(outcome) = beneath(&ctx, &target, out_dir)
+    {
+        return outcome;
+    }
     // A fleet's cluster compiled over its changed apps only (crate::incremental::apps).
     if let Some(compiled) = target.take_compiled(out_dir) {
         return finish(&ctx, compiled, out_dir, None, mode, true);
@@ -404,15 +412,15 @@ fn finish(
 /// After a build: records what the next run may take without rendering, or (a build with
 /// other blueprints, or one that failed) forgets it.
 fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool) {
-    if !record {
+    let Some(model) = compiled.model.as_ref().filter(|_| record) else {
         crate::incremental::forget(out_dir, &cmp.owner);
         return;
-    }
+    };
     let blocked = cmp.conflicts.iter().map(|c| c.path.as_str()).collect();
     crate::incremental::record(
         out_dir,
         &cmp.owner,
-        &compiled.model,
+        model,
         &compiled.reuse,
         (&cmp.new_lock.files, cmp.lock_digest()),
         &blocked,
@@ -422,33 +430,9 @@ fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool)
 /// Fast path: the tree is what this very build rendered from this very spec, untouched. The
 /// warnings are those the build that wrote it found, at their place in this very text.
 fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<Outcome> {
-    // A fleet's cluster has its input stamp: its text is read only for recorded warnings.
-    let (input, text) = match target.cluster_input() {
-        Some(input) => (input.to_string(), None),
-        None => {
-            let source = target.text()?;
-            (target.input_of(&source.text), Some(source))
-        }
-    };
+    let (input, text) = input_of(target)?;
     let (files, recorded) = emit::unchanged_for(out_dir, &target.owner(), &input, &target.spec_dir())?;
-    // A fleet's text is read only in the files the warnings are in.
-    let text = match text {
-        Some(source) => Sparse::whole(source),
-        None if recorded.is_empty() => Sparse::whole(Source::new(target.spec().display().to_string(), "")),
-        None => {
-            let spans: Vec<Span> = recorded
-                .iter()
-                .filter_map(|w| w.span)
-                .map(|[s, e]| Span::new(s, e))
-                .collect();
-            target.text_at(&spans)?
-        }
-    };
-    let diags = recorded
-        .iter()
-        .map(|w| text.show(w.diagnostic(text.whole_len())?))
-        .collect::<Option<Vec<_>>>()?;
-    let source = text.source;
+    let (diags, source) = recorded_warnings(target, text, &recorded)?;
     let dir = out_dir.display();
     let stdout = if ctx.json() {
         let mut report = ctx.report().diagnostics(&diags, Some(&source));
@@ -469,6 +453,71 @@ fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<O
         stderr: ctx.warnings(&diags, &source),
         ..Outcome::default()
     })
+}
+
+/// A check through a view (`check --staged`) whose work tree beneath holds what this very spec
+/// renders, as built and not staged: the tree is taken from the work tree's lock file and
+/// files, with no compile ([`crate::incremental::beneath`]), and compared with the view.
+fn beneath(ctx: &Ctx, target: &Target, out_dir: &Path) -> Option<Outcome> {
+    let (input, text) = input_of(target)?;
+    let owner = target.owner();
+    let lock = emit::recorded_beneath(out_dir, &owner, &input, &target.spec_dir())?;
+    let (warnings, source) = recorded_warnings(target, text, &lock.warnings)?;
+    let (tree, kept) = crate::incremental::beneath::tree(out_dir, &owner, &lock)?;
+    let stamp = emit::Stamp {
+        spec: lock.spec,
+        input: lock.input,
+        charts: lock.charts,
+        warnings: lock.warnings,
+        owner,
+    };
+    let compiled = Compiled {
+        source,
+        model: None,
+        tree,
+        reuse: crate::incremental::Reuse::of_kept(kept),
+        stamp,
+        warnings,
+    };
+    Some(finish(ctx, compiled, out_dir, None, Mode::Check, true))
+}
+
+/// The target's input stamp, with its text when it had to be read for it (a fleet's cluster
+/// has its stamp: its text is read only for recorded warnings).
+fn input_of(target: &Target) -> Option<(String, Option<Source>)> {
+    match target.cluster_input() {
+        Some(input) => Some((input.to_string(), None)),
+        None => {
+            let source = target.text()?;
+            Some((target.input_of(&source.text), Some(source)))
+        }
+    }
+}
+
+/// The warnings a lock file `recorded`, shown at their place in the target's text (`text`
+/// when it was read; a fleet's only in the files the warnings are in), with that text.
+fn recorded_warnings(
+    target: &Target,
+    text: Option<Source>,
+    recorded: &[emit::lock::Warning],
+) -> Option<(Vec<Diagnostic>, Source)> {
+    let text = match text {
+        Some(source) => Sparse::whole(source),
+        None if recorded.is_empty() => Sparse::whole(Source::new(target.spec().display().to_string(), "")),
+        None => {
+            let spans: Vec<Span> = recorded
+                .iter()
+                .filter_map(|w| w.span)
+                .map(|[s, e]| Span::new(s, e))
+                .collect();
+            target.text_at(&spans)?
+        }
+    };
+    let diags = recorded
+        .iter()
+        .map(|w| text.show(w.diagnostic(text.whole_len())?))
+        .collect::<Option<Vec<_>>>()?;
+    Some((diags, text.source))
 }
 
 /// Creates (for a build) and locks an output root that did not exist when the run began.

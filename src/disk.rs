@@ -291,6 +291,17 @@ pub fn replaced(root: &Path, path: &str) -> Option<io::Result<Kind>> {
     viewed(|v| v.kind(&path))
 }
 
+/// The bytes the disk holds at `path`, beneath any view: the work tree's copy of a file that
+/// a staged view replaces ([`crate::incremental::beneath`]).
+pub fn read_beneath(path: &Path) -> io::Result<Vec<u8>> {
+    std::fs::read(path)
+}
+
+/// What the disk holds at `path` (a symlink not followed), beneath any view.
+pub fn kind_beneath(path: &Path) -> io::Result<Kind> {
+    std::fs::symlink_metadata(path).map(|m| Kind::of(m.file_type()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

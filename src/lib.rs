@@ -37,8 +37,9 @@ use std::path::Path;
 pub struct Compiled {
     /// The spec file.
     pub source: Source,
-    /// The resolved model.
-    pub model: Model,
+    /// The resolved model; `None` for a tree known from the lock file of the run that wrote
+    /// it, without a compile ([`incremental::beneath`]).
+    pub model: Option<Model>,
     /// Every rendered file.
     pub tree: Tree,
     /// What was taken from the last build instead of rendered: the apps whose files are on
@@ -249,7 +250,7 @@ impl Prepared {
         )?;
         Ok(Compiled {
             source: checked.source,
-            model: checked.model,
+            model: Some(checked.model),
             tree,
             reuse,
             stamp,

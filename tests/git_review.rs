@@ -831,6 +831,12 @@ fn a_staged_view_of_the_output_root_says_what_the_staged_work_tree_says() {
     let folder = Path::new(first).parent().unwrap().to_str().unwrap().to_string();
     let write = |path: &str, text: &str| std::fs::write(dir.join(path), text).unwrap();
     let build = || ok(&dir, "gitopsc", &["build", "cluster.yaml", "--out", "k8s"]);
+    // An app added and staged, its tree built and not staged: the hook's common failure.
+    let built_not_staged = || {
+        add_app(&dir);
+        ok(&dir, "git", &["add", "cluster.yaml"]);
+        build();
+    };
     let cases: Vec<Case> = vec![
         (
             "a hand edit staged, the working copy restored",
@@ -878,10 +884,20 @@ fn a_staged_view_of_the_output_root_says_what_the_staged_work_tree_says() {
         ),
         (
             "a staged spec, its tree built but not staged",
+            Box::new(built_not_staged),
+        ),
+        (
+            "a staged spec, its tree built but not staged, then a file of it edited by hand",
             Box::new(|| {
-                add_app(&dir);
-                ok(&dir, "git", &["add", "cluster.yaml"]);
-                build();
+                built_not_staged();
+                write(first, "hand: edit\n");
+            }),
+        ),
+        (
+            "a staged spec, its tree built but not staged, an interrupted build's journal left",
+            Box::new(|| {
+                built_not_staged();
+                write("k8s/.gitopsc-journal", "x");
             }),
         ),
         (
@@ -934,6 +950,22 @@ fn a_staged_view_of_a_fleets_output_root_says_what_the_staged_work_tree_says() {
         (
             "a cluster's lock file edited but not staged",
             Box::new(|| write("k8s/fleet/production/gitopsc.lock", "{}")),
+        ),
+        (
+            "a fleet edit staged, its tree built but not staged",
+            Box::new(|| {
+                write("fleet.yaml", &format!("{fleet}# a note\n"));
+                ok(&dir, "git", &["add", "fleet.yaml"]);
+                ok(&dir, "gitopsc", &["build", "fleet.yaml", "--out", "k8s"]);
+            }),
+        ),
+        (
+            "a cluster left the fleet, staged, the tree built but not staged",
+            Box::new(|| {
+                write("fleet.yaml", &without_staging);
+                ok(&dir, "git", &["add", "fleet.yaml"]);
+                ok(&dir, "gitopsc", &["build", "fleet.yaml", "--out", "k8s"]);
+            }),
         ),
         (
             "a stranger's folder beside the clusters', with a lock file",

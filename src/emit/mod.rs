@@ -257,7 +257,25 @@ fn records<Files>(
     spec_dir: &Path,
     lock: &lock::LockOf<Files>,
 ) -> Option<()> {
-    if lock.input != input || lock.generator != lock::generator() || owner::Owner::of(lock) != *owner {
+    written_from(owner, input, spec_dir, lock)?;
+    disk::kind(&root.join(owner.dir()).join(journal::JOURNAL))
+        .is_err()
+        .then_some(())
+}
+
+/// Whether `lock` records what this build of gitopsc wrote for `owner` from `input`, with the
+/// vendored charts folder in `spec_dir` as it is now.
+fn written_from<Files>(
+    owner: &owner::Owner,
+    input: &str,
+    spec_dir: &Path,
+    lock: &lock::LockOf<Files>,
+) -> Option<()> {
+    if input.is_empty()
+        || lock.input != input
+        || lock.generator != lock::generator()
+        || owner::Owner::of(lock) != *owner
+    {
         return None;
     }
     // The same text names the same folder: the lock's is the spec's.
@@ -265,12 +283,22 @@ fn records<Files>(
         .charts
         .as_ref()
         .map_or(crate::charts::DEFAULT_DIR, |c| c.dir.as_str());
-    if crate::charts::Folder::scan(spec_dir, dir).stamp() != lock.charts {
-        return None;
-    }
-    disk::kind(&root.join(owner.dir()).join(journal::JOURNAL))
+    (crate::charts::Folder::scan(spec_dir, dir).stamp() == lock.charts).then_some(())
+}
+
+/// `owner`'s lock file in `root` as the disk holds it beneath a view that replaces it (a
+/// `check --staged` of a tree built and not staged), when this build of gitopsc wrote it from
+/// `input` with the vendored charts folder in `spec_dir` as it is now, and no interrupted
+/// build left a journal on disk since.
+pub fn recorded_beneath(root: &Path, owner: &owner::Owner, input: &str, spec_dir: &Path) -> Option<Lock> {
+    let lock_path = owner.lock_path();
+    // Only where a view stands over the lock file: else the plain ways decide.
+    disk::replaced(root, &lock_path).is_some().then_some(())?;
+    let lock = Lock::parse(&disk::read_beneath(&root.join(&lock_path)).ok()?).ok()?;
+    written_from(owner, input, spec_dir, &lock)?;
+    disk::kind_beneath(&root.join(owner.dir()).join(journal::JOURNAL))
         .is_err()
-        .then_some(())
+        .then_some(lock)
 }
 
 /// Errors that stop a comparison (reported as exit 2): the message, the help, and the code of

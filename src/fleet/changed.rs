@@ -346,7 +346,7 @@ impl Context<'_> {
         };
         let compiled = Compiled {
             source,
-            model: checked.model,
+            model: Some(checked.model),
             tree,
             reuse,
             stamp,

@@ -118,6 +118,8 @@ mod tests {
         let (edit, edit_cmp) = render(edited, Some(&held));
         let app_files: Vec<String> = base
             .model
+            .as_ref()
+            .unwrap()
             .apps
             .iter()
             .flat_map(crate::render::app_files)

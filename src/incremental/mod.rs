@@ -18,6 +18,7 @@
 
 pub mod apps;
 mod below;
+pub mod beneath;
 pub mod held;
 pub mod spec;
 pub mod stamp;
@@ -299,6 +300,14 @@ pub struct Reuse {
 }
 
 impl Reuse {
+    /// What a run takes without rendering any app: the files `kept`, on disk with their hashes.
+    pub fn of_kept(kept: BTreeMap<String, String>) -> Reuse {
+        Reuse {
+            kept,
+            ..Reuse::default()
+        }
+    }
+
     /// Takes the kept files (into the comparison, and so into the new lock file): their
     /// number stays [`Reuse::kept_len`].
     pub fn take_kept(&mut self) -> BTreeMap<String, String> {
@@ -629,9 +638,18 @@ mod tests {
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
         let lock = (&cmp.new_lock.files, cmp.lock_digest());
-        record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
+        record_at(
+            &cache,
+            &out,
+            full.model.as_ref().unwrap(),
+            &full.reuse,
+            lock,
+            &HashSet::new(),
+        );
         let app_files: std::collections::BTreeSet<String> = full
             .model
+            .as_ref()
+            .unwrap()
             .apps
             .iter()
             .flat_map(crate::render::app_files)
@@ -702,7 +720,14 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         let lock = (&cmp.new_lock.files, cmp.lock_digest());
         let listed_at = |bytes: &[u8]| listed_at(&cache, &out, bytes);
-        record_at(&cache, &out, &full.model, &full.reuse, lock, &HashSet::new());
+        record_at(
+            &cache,
+            &out,
+            full.model.as_ref().unwrap(),
+            &full.reuse,
+            lock,
+            &HashSet::new(),
+        );
         let n = cmp.new_lock.files.len();
         assert_eq!(listed_at(&cmp.new_lock.to_bytes()), Some((n, true)));
         assert_eq!(listed_at(b"another lock file"), None, "another lock file");
@@ -716,7 +741,14 @@ mod tests {
         assert_eq!(listed_at(&cmp.new_lock.to_bytes()), Some((n, true)));
         // A cache that leaves a file out names no lock file.
         let blocked: HashSet<&str> = [first.as_str()].into();
-        record_at(&cache, &out, &full.model, &full.reuse, lock, &blocked);
+        record_at(
+            &cache,
+            &out,
+            full.model.as_ref().unwrap(),
+            &full.reuse,
+            lock,
+            &blocked,
+        );
         assert_eq!(listed_at(&cmp.new_lock.to_bytes()), None);
     }
 }
