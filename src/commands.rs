@@ -41,9 +41,15 @@ impl std::fmt::Debug for Retained {
 
 impl Outcome {
     /// The outcome, holding `value` until `main` is done with it.
-    fn retaining(mut self, value: impl std::any::Any + Send) -> Outcome {
+    pub(crate) fn retaining(mut self, value: impl std::any::Any + Send) -> Outcome {
         self.retained.0.push(Box::new(value));
         self
+    }
+
+    /// The first value of type `T` the outcome retains, taken out of it.
+    pub fn take<T: std::any::Any>(&mut self) -> Option<T> {
+        let i = (self.retained.0.iter()).position(|v| v.is::<T>())?;
+        self.retained.0.remove(i).downcast::<T>().ok().map(|v| *v)
     }
 
     /// The trees the run rendered and compared, as the files a build into an empty output
@@ -58,15 +64,17 @@ impl Outcome {
             };
             let (compiled, cmp, _) = *run;
             (cmp.new_lock.files.len() == compiled.tree.len()).then_some(())?;
-            let files = &mut rendered.files;
-            files.push((cmp.root.join(cmp.owner.lock_path()), cmp.new_lock.to_bytes()));
-            files.extend((compiled.tree.into_iter()).map(|(path, bytes)| (cmp.root.join(path), bytes)));
+            let lock = cmp.new_lock.to_bytes();
             let held = crate::incremental::held::Held::new(
-                &cmp.root,
-                &cmp.owner,
+                (&cmp.root, &cmp.owner),
+                compiled.model.as_ref()?,
                 &compiled.reuse,
                 cmp.new_lock.files,
+                &lock,
             );
+            let files = &mut rendered.files;
+            files.push((cmp.root.join(cmp.owner.lock_path()), lock));
+            files.extend((compiled.tree.into_iter()).map(|(path, bytes)| (cmp.root.join(path), bytes)));
             rendered.records.push(held);
         }
         Some(rendered)
@@ -102,6 +110,10 @@ pub struct Style {
     /// nothing for later runs, which would never read it (no tree cache, no record of the
     /// spec's files).
     pub scratch: bool,
+    /// `diff --base`'s run over the base: what a recording run records of a fleet's files and
+    /// apps is kept in its outcome, in memory, for the run over the spec as it is now
+    /// ([`crate::incremental::held::SpecRecords`]).
+    pub hold: bool,
 }
 
 /// How `validate`, `check`, `diff` and `build` print.

@@ -155,6 +155,7 @@ fn style(cli: &Cli) -> Style {
         },
         full: matches!(&cli.command, Command::Check { full: true, .. }),
         scratch: false,
+        hold: false,
     }
 }
 

@@ -708,3 +708,83 @@ fn a_part_saved_by_renaming_over_it_takes_the_changed_apps_way() {
     same_as_full("a part renamed");
     assert!(spec_record(&cache) != record, "a renamed part goes the whole way");
 }
+
+/// `git` in `dir`, which must succeed.
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `diff --base` of a fleet folder of two clusters, committed: after edits within apps' local
+/// fields (compiled over the changed apps against the base's records held in memory) and
+/// edits that are not (a move to another namespace, an app added, a comment in the root: the
+/// whole way), it says in text and in JSON what a diff against the base's tree built on disk
+/// says.
+#[test]
+fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
+    let (dir, spec, _, cache) = paths("spec");
+    let repo = dir.path();
+    edited_fleet(&spec, 12, true);
+    git(repo, &["init", "-q", "-b", "main"]);
+    git(repo, &["add", "spec"]);
+    git(repo, &["commit", "-qm", "base"]);
+    let base = repo.join("base-tree");
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&base)]).expect(0);
+    let none = repo.join("none");
+    let in_repo = |args: &[&str]| gitopsc_env(repo, args, &[("GITOPSC_CACHE_DIR", s(&cache))]);
+    let json = |run: Run| {
+        let mut report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        // Each report names the tree it compared with (`out`): the built one, or the base.
+        report.as_object_mut().unwrap().remove("out");
+        for cluster in report["clusters"].as_array_mut().unwrap() {
+            cluster["report"].as_object_mut().unwrap().remove("out");
+        }
+        (run.code, report)
+    };
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..8 {
+        let pick = rng.below(12);
+        let part = spec.join(format!("apps/app{pick}.yaml"));
+        match round % 4 {
+            3 => std::fs::write(&part, app_part_in(pick, pick, 1, 1)).unwrap(),
+            2 if round == 2 => std::fs::write(spec.join("apps/extra.yaml"), app_part(12, 1, 1)).unwrap(),
+            2 => {
+                let root = std::fs::read_to_string(spec.join("fleet.yaml")).unwrap();
+                std::fs::write(spec.join("fleet.yaml"), format!("# a note\n{root}")).unwrap();
+            }
+            _ => std::fs::write(&part, app_part(pick, pick + 100 * round, 2 + rng.below(5))).unwrap(),
+        }
+        let held = in_repo(&["diff", "spec", "--base", "HEAD"]);
+        let against = ["diff", "spec", "--out", s(&base)];
+        let on_disk = gitopsc_env(repo, &against, &[("GITOPSC_CACHE_DIR", s(&none))]);
+        assert_eq!(
+            (held.code, &held.stdout, &held.stderr),
+            (on_disk.code, &on_disk.stdout, &on_disk.stderr),
+            "round {round}: app{pick}"
+        );
+        let against_json = [&against[..], &["--format", "json"]].concat();
+        assert_eq!(
+            json(in_repo(&["diff", "spec", "--base", "HEAD", "--format", "json"])),
+            json(gitopsc_env(
+                repo,
+                &against_json,
+                &[("GITOPSC_CACHE_DIR", s(&none))]
+            )),
+            "round {round}: JSON"
+        );
+        git(repo, &["checkout", "-q", "--", "spec"]);
+        git(repo, &["clean", "-qfd", "spec"]);
+    }
+}

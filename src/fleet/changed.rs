@@ -66,18 +66,24 @@ impl Pending {
 /// The fleet `spec` compiled for `out` over its changed apps (the files `changed` of those
 /// `memo` records), when the records allow it (the module's doc); every cluster's, or
 /// `only`'s. With a `recorder`, begun before the spec's files were looked at, what a build
-/// then records; `build` says whether the run is a build (which carries the kept files'
+/// then records; with a `record` of the apps, that one instead of the one on disk (a base's
+/// held in memory, [`crate::incremental::held`]); `build` says whether the run is a build (which carries the kept files'
 /// records into the next tree cache).
 pub fn compile_changed(
     spec: &Path,
     out: &Path,
     only: Option<&str>,
-    recorder: Option<crate::incremental::spec::Recorder>,
+    (recorder, record): (Option<crate::incremental::spec::Recorder>, Option<Record>),
     memo: crate::incremental::spec::Memo,
     (changed, build): (&[usize], bool),
 ) -> Option<Changed> {
-    let apps_path = crate::incremental::spec::apps_path(spec, out)?;
-    let mut rec = Record::read(&apps_path, memo.began, memo.files.len())?;
+    let mut rec = match record {
+        Some(record) => record,
+        None => {
+            let apps_path = crate::incremental::spec::apps_path(spec, out)?;
+            Record::read(&apps_path, memo.began, memo.files.len())?
+        }
+    };
     let edit = apps::edit(&rec, &memo.files, changed)?;
     let needed = apps::neighbours(&rec, &edit);
     let wanted: BTreeSet<usize> = rec

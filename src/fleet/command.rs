@@ -93,42 +93,15 @@ fn run_fleet(run: Run) -> Outcome {
         cluster,
         ..
     } = run;
-    // A check or build of a fleet whose files are untouched since a run expanded them takes
-    // their expansion from that run (crate::incremental::spec); a check, diff or build of one
-    // whose only changed files define apps is compiled over those apps (super::changed). A build over changed apps
-    // records: its clock tick is taken before any file of the spec is looked at.
-    if run.plain() && !style.full && matches!(mode, Mode::Check | Mode::Diff | Mode::Build { force: false }) {
-        let recorder = if matches!(mode, Mode::Build { .. }) && cluster.is_none() && !style.scratch {
-            crate::incremental::spec::begin(spec, out)
-        } else {
-            None
-        };
-        if let Some((memo, changed)) = crate::incremental::spec::recall_changed(spec, out) {
-            if changed.is_empty() {
-                if mode != Mode::Diff
-                    && let Some(outcome) = remembered(run, memo)
-                {
-                    return outcome;
-                }
-            } else if !style.scratch
-                && let Some(changed) = super::changed::compile_changed(
-                    spec,
-                    out,
-                    cluster,
-                    recorder,
-                    memo,
-                    (&changed, matches!(mode, Mode::Build { .. })),
-                )
-            {
-                return changed_apps(run, changed);
-            }
-        }
+    if let Some(outcome) = from_records(run) {
+        return outcome;
     }
     let recorder = if run.plain() && cluster.is_none() && !style.scratch {
         crate::incremental::spec::begin(spec, out)
     } else {
         None
     };
+    let holding = style.hold && run.plain() && cluster.is_none();
     let fleet = match opened(spec, cluster, style, || run.report()) {
         Opened::Cluster => {
             return commands::run_target(Target::file(spec), out, run.blueprints, run.schemas, mode, style);
@@ -147,12 +120,12 @@ fn run_fleet(run: Run) -> Outcome {
         listed,
         ..
     } = fleet;
-    let (targets, failures, records) = cluster_targets(
+    let (targets, failures, mut records) = cluster_targets(
         spec,
         out,
         &fleet_name,
         clusters,
-        (run.plain(), recorder.is_some()),
+        (run.plain(), recorder.is_some() || holding),
         mode,
         style,
     );
@@ -161,6 +134,21 @@ fn run_fleet(run: Run) -> Outcome {
     if !failures.is_empty() {
         return failed_clusters(fleet_report, failures, &source, style);
     }
+    // A run that holds its records is one that records nothing on disk (a scratch run).
+    let held = (holding && warnings.is_empty())
+        .then(|| {
+            let records = std::mem::take(&mut records);
+            held_records(
+                spec,
+                &fleet_name,
+                &targets,
+                &read,
+                &source,
+                (&defined, &listed),
+                records,
+            )
+        })
+        .flatten();
     if let Some(recorder) = recorder
         && warnings.is_empty()
     {
@@ -180,7 +168,85 @@ fn run_fleet(run: Run) -> Outcome {
     } else {
         diagnostic::render(&warnings, Some(&source), style.color_err)
     };
-    run_clusters(run, &fleet_name, targets, left, fleet_report, stderr)
+    let outcome = run_clusters(run, &fleet_name, targets, left, fleet_report, stderr);
+    match held {
+        Some(held) => outcome.retaining(held),
+        None => outcome,
+    }
+}
+
+/// What a recording run records of the fleet `fleet` read from `read` (its files, then the
+/// folders walked), whose clusters are `targets`, held in memory for the run over the spec as
+/// it is now (`diff --base`'s base: [`crate::incremental::held`]).
+fn held_records(
+    spec: &Path,
+    fleet: &str,
+    targets: &[(String, Target)],
+    read: &[std::path::PathBuf],
+    source: &Source,
+    (defined, listed): (&[(String, crate::source::Span)], &[crate::source::Span]),
+    records: Vec<ClusterRecord>,
+) -> Option<crate::incremental::held::SpecRecords> {
+    let clusters = (targets.iter())
+        .map(|(name, t)| Some((name.clone(), t.cluster_input()?.to_string())))
+        .collect::<Option<Vec<_>>>()?;
+    let record = Record::new(0, source, defined, listed, records);
+    Some(crate::incremental::held::SpecRecords {
+        fleet: fleet.to_string(),
+        clusters,
+        files: read[..record.starts.len()].to_vec(),
+        spec_dir: super::spec_dir(spec),
+        record,
+    })
+}
+
+/// A check or build of a fleet whose files are untouched since a run expanded them takes their
+/// expansion from that run (crate::incremental::spec); a check, diff or build of one whose only
+/// changed files define apps is compiled over those apps (super::changed). A build over changed
+/// apps records: its clock tick is taken before any file of the spec is looked at. `None` when
+/// the records do not allow it.
+fn from_records(run: Run) -> Option<Outcome> {
+    let Run {
+        spec,
+        out,
+        mode,
+        style,
+        cluster,
+        ..
+    } = run;
+    if !(run.plain()
+        && !style.full
+        && matches!(mode, Mode::Check | Mode::Diff | Mode::Build { force: false }))
+    {
+        return None;
+    }
+    let recorder = if matches!(mode, Mode::Build { .. }) && cluster.is_none() && !style.scratch {
+        crate::incremental::spec::begin(spec, out)
+    } else {
+        None
+    };
+    // A run over a scratch root has no records but those a base's run held in memory.
+    let recalled = if style.scratch {
+        let files = || super::include::file_paths(&super::include::Files::of(spec)?);
+        crate::incremental::held::recall_changed(out, &super::spec_dir(spec), files)
+            .map(|(m, c, r)| (m, c, Some(r)))
+    } else {
+        crate::incremental::spec::recall_changed(spec, out).map(|(m, c)| (m, c, None))
+    };
+    let (memo, changed, record) = recalled?;
+    if changed.is_empty() {
+        return (mode != Mode::Diff).then(|| remembered(run, memo)).flatten();
+    }
+    (!style.scratch || record.is_some()).then_some(())?;
+    let changed = super::changed::compile_changed(
+        spec,
+        out,
+        cluster,
+        (recorder, record),
+        memo,
+        (&changed, matches!(mode, Mode::Build { .. })),
+    )?;
+    Some(changed_apps(run, changed))
 }
 
 /// The run over the clusters of a fleet compiled over its changed apps; a build records what

@@ -86,6 +86,18 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     Some(load_parts(root, &parts).map(|joined| (joined, read)))
 }
 
+/// The files a run over `files` reads, the root first, as [`load`] names them: `None` when the
+/// root is no fleet spec or its parts cannot be listed.
+pub fn file_paths(files: &Files) -> Option<Vec<PathBuf>> {
+    let mut root = load::load(&files.root).ok()?;
+    let (parts, _) = part_paths(files, &mut root).ok()?;
+    Some(
+        std::iter::once(files.root.clone())
+            .chain(parts.into_iter().map(|(p, _)| p))
+            .collect(),
+    )
+}
+
 /// The root and its parts joined. The parts are read in parallel and laid end to end after
 /// the root as the fleet's text, each freed once copied there; then each is parsed from its
 /// place in it, in parallel: no text is held twice beside the parsed data. The first part that

@@ -400,16 +400,23 @@ fn based(
         let quiet = Style {
             quiet: true,
             scratch: true,
+            hold: true,
             ..style
         };
         // The base's tree is rendered and held in memory over the empty folder, with the lock
-        // files a build would write there: never written to disk.
+        // files a build would write there: never written to disk. A fleet's records of its
+        // files and apps are held too: the spec as it is now is compiled over the apps whose
+        // files differ, when no other file does.
         let base_spec = base_dir.join(&spec_rel);
         let mut built = fleet_run(&base_spec, &tree, blueprints, Mode::Check, quiet, cluster);
         if built.code != 2 {
+            let records = built.take::<crate::incremental::held::SpecRecords>();
             let held = built
                 .take_rendered()
                 .is_some_and(|rendered| held_in_memory(&tree, rendered));
+            if let Some(records) = records.filter(|_| held) {
+                crate::incremental::held::hold_spec(&tree, records);
+            }
             // Where it cannot be, it is built there.
             built = if held {
                 Outcome::default()

@@ -449,7 +449,7 @@ pub fn cluster_stamps(
 
 /// The cache of `owner`'s tree in `out`, for [`tree_of_changed`].
 pub fn tree_cache(out: &Path, owner: &Owner) -> Option<Cache> {
-    Cache::read(out, owner)
+    super::held::cache(out, owner).or_else(|| Cache::read(out, owner))
 }
 
 /// The changed apps' files, rendered, and every other file of the tree taken from the

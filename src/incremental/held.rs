@@ -3,36 +3,151 @@
 //! for the cache of such a tree: an app of the next run whose key is among them renders the
 //! files the base rendered for it, byte for byte, so it is taken as it is — not rendered,
 //! read or compared.
+//!
+//! For a fleet, the base's run also holds what a recording run records of its files and apps
+//! ([`SpecRecords`]): the run over the spec as it is now then compares its files' bytes with
+//! the base's, and when only parts that define apps differ it is compiled over those apps
+//! ([`crate::fleet::changed`]), against the base's held trees as against a build's.
 
-use super::Reuse;
+use super::apps::Record;
+use super::spec::Memo;
+use super::{Cache, Entry, Reuse, Stat};
 use crate::emit::owner::Owner;
 use crate::model::Model;
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// What a run rendered into one tree held in memory.
 pub struct Held {
     /// The tree's lock file, by absolute path: which tree this is.
     lock: PathBuf,
-    /// The keys of the apps rendered.
-    keys: FxHashSet<[u8; 32]>,
+    /// The keys of the apps rendered, with each app's name.
+    keys: FxHashMap<[u8; 32], String>,
     /// Every file of the tree: path → sha256 hex, as its lock file lists them.
     files: BTreeMap<String, String>,
+    /// The sha256 (hex) of its lock file's bytes.
+    digest: String,
 }
 
 impl Held {
-    /// The records of `owner`'s tree in `root`: the keys of the apps the run rendered (its
-    /// `reuse` holds them) and the files.
-    pub fn new(root: &Path, owner: &Owner, reuse: &Reuse, files: BTreeMap<String, String>) -> Held {
+    /// The records of `owner`'s tree in `root`: the keys of the apps of `model` the run
+    /// rendered (its `reuse` holds them), the files, and the lock file's bytes.
+    pub fn new(
+        (root, owner): (&Path, &Owner),
+        model: &Model,
+        reuse: &Reuse,
+        files: BTreeMap<String, String>,
+        lock: &[u8],
+    ) -> Held {
+        let keys = (model.apps.iter().zip(&reuse.keys))
+            .filter_map(|(app, key)| Some(((*key)?, app.name.clone())))
+            .collect();
         Held {
             lock: root.join(owner.lock_path()),
-            keys: reuse.keys.iter().flatten().copied().collect(),
+            keys,
             files,
+            digest: crate::emit::lock::sha256_hex(lock),
         }
     }
+}
+
+/// What the base's run of a fleet recorded of its files and apps, as a recording run does
+/// ([`super::spec::Memo`], [`Record`]), with where it read them.
+pub struct SpecRecords {
+    /// The fleet's name.
+    pub fleet: String,
+    /// Each cluster's name and input stamp.
+    pub clusters: Vec<(String, String)>,
+    /// The spec's files, in the order read, as the base's run named them.
+    pub files: Vec<PathBuf>,
+    /// The folder those names are below: the base's spec's.
+    pub spec_dir: PathBuf,
+    /// Its apps.
+    pub record: Record,
+}
+
+/// The base's records of its spec, with the output root its trees are held over.
+static SPEC: Mutex<Option<(PathBuf, SpecRecords)>> = Mutex::new(None);
+
+/// Takes `records` as those of the spec whose trees are held over `root`, for the next run
+/// over that root.
+pub fn hold_spec(root: &Path, records: SpecRecords) {
+    if let Ok(mut held) = SPEC.lock() {
+        *held = Some((root.to_path_buf(), records));
+    }
+}
+
+/// The base's records of its spec, for a run over `out` of a spec in `spec_dir` that reads
+/// the `files` (the root first) it lists, as a recording run's
+/// ([`super::spec::recall_changed`]): the expansion's record, the numbers of the files whose
+/// bytes differ from the base's, and the apps' record. `None` when none is held for `out`,
+/// the spec reads other files, or its root file differs. Taken once.
+pub fn recall_changed(
+    out: &Path,
+    spec_dir: &Path,
+    files: impl FnOnce() -> Option<Vec<PathBuf>>,
+) -> Option<(Memo, Vec<usize>, Record)> {
+    let (root, held) = SPEC.lock().ok()?.take()?;
+    (root == out).then_some(())?;
+    let files = files()?;
+    let relative = |paths: &[PathBuf], dir: &Path| -> Option<Vec<PathBuf>> {
+        paths
+            .iter()
+            .map(|p| Some(p.strip_prefix(dir).ok()?.to_path_buf()))
+            .collect()
+    };
+    (relative(&files, spec_dir)? == relative(&held.files, &held.spec_dir)?).then_some(())?;
+    let same: Vec<bool> = (files.par_iter().zip(&held.files))
+        .map(|(now, then)| {
+            let (now, then) = (crate::disk::read(now), crate::disk::read(then));
+            matches!((now, then), (Ok(a), Ok(b)) if a == b)
+        })
+        .collect();
+    (*same.first()?).then_some(())?;
+    let changed = (same.iter().enumerate())
+        .filter(|(_, same)| !**same)
+        .map(|(i, _)| i)
+        .collect();
+    let memo = Memo {
+        fleet: held.fleet,
+        clusters: held.clusters,
+        files,
+        folders: Vec::new(),
+        starts: held.record.starts.clone(),
+        began: held.record.memo,
+    };
+    Some((memo, changed, held.record))
+}
+
+/// The cache of `owner`'s tree in `root` when the tree is held in memory: its apps' keys, its
+/// files (with no stat: each is read from the view and hashed) and its lock file's digest.
+pub(super) fn cache(root: &Path, owner: &Owner) -> Option<Cache> {
+    let lock = root.join(owner.lock_path());
+    let held = HELD.get()?.iter().find(|h| h.lock == lock)?;
+    let none = Stat {
+        size: 0,
+        mtime: 0,
+        ctime: 0,
+        ino: 0,
+        dev: 0,
+    };
+    Some(Cache {
+        keys: held.keys.clone().into_iter().collect(),
+        files: (held.files.iter())
+            .map(|(path, hash)| {
+                let entry = Entry {
+                    hash: hash.clone(),
+                    stat: none,
+                };
+                (path.clone(), entry)
+            })
+            .collect(),
+        written: i128::MIN,
+        lock: Some(held.digest.clone()),
+    })
 }
 
 static HELD: OnceLock<Vec<Held>> = OnceLock::new();
@@ -56,7 +171,7 @@ fn recall_in(held: &Held, model: &Model) -> Reuse {
     let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
     let found: Vec<Option<Vec<(String, String)>>> = (model.apps.par_iter().zip(&keys))
         .map(|(app, key)| {
-            held.keys.contains(key.as_ref()?).then_some(())?;
+            held.keys.contains_key(key.as_ref()?).then_some(())?;
             (crate::render::app_files(app).into_iter())
                 .map(|path| {
                     let hash = held.files.get(&path)?.clone();
@@ -110,7 +225,13 @@ mod tests {
             text
         };
         let (base, base_cmp) = render(spec("6.7.1"), None);
-        let held = Held::new(&out, &owner, &base.reuse, base_cmp.new_lock.files.clone());
+        let held = Held::new(
+            (&out, &owner),
+            base.model.as_ref().unwrap(),
+            &base.reuse,
+            base_cmp.new_lock.files.clone(),
+            &base_cmp.new_lock.to_bytes(),
+        );
         // One app's value edited: only that app renders; the others are taken as the base
         // rendered them, and the lock file is the one a full run makes.
         let edited = spec("6.8.0");
