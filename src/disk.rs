@@ -15,7 +15,7 @@
 //!   renders, with its lock files, held in memory over an empty folder — neither written to
 //!   disk.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ffi::OsString;
 use std::io::{self, ErrorKind, Read};
 use std::path::{Path, PathBuf};
@@ -53,8 +53,8 @@ impl Kind {
 /// view holds whole (below one, a path the view does not hold is not there).
 #[derive(Debug, Default)]
 pub struct View {
-    files: HashMap<PathBuf, Option<Arc<[u8]>>>,
-    folders: HashSet<PathBuf>,
+    files: FxHashMap<PathBuf, Option<Arc<[u8]>>>,
+    folders: FxHashSet<PathBuf>,
     whole: Vec<PathBuf>,
 }
 
@@ -64,7 +64,11 @@ impl View {
     pub fn hold(&mut self, root: &Path, path: PathBuf, bytes: Option<Vec<u8>>) {
         if bytes.is_some() {
             let mut folder = path.parent();
+            // A folder held went in with the folders above it.
             while let Some(dir) = folder.filter(|d| d.starts_with(root) && *d != root) {
+                if self.folders.contains(dir) {
+                    break;
+                }
                 self.folders.insert(dir.to_path_buf());
                 folder = dir.parent();
             }

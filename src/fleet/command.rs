@@ -194,7 +194,7 @@ fn held_records(
     Some(crate::incremental::held::SpecRecords {
         fleet: fleet.to_string(),
         clusters,
-        files: read[..record.starts.len()].to_vec(),
+        files: read.get(..record.starts.len())?.to_vec(),
         spec_dir: super::spec_dir(spec),
         record,
     })

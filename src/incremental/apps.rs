@@ -510,6 +510,9 @@ pub fn tree_of_changed(
     // Whether the file has its hash: `Some(Some(stat))` untouched since recorded, `Some(None)`
     // read and hashed alike, `None` not.
     let check = |path: &str, hash: &str, entry: Option<&Entry>| {
+        if cache.held {
+            return entry.is_some_and(|e| e.hash == hash).then_some(None);
+        }
         let stat = entry
             .filter(|e| e.hash == hash)
             .and_then(|e| cache.untouched_entry(&below, path, e));

@@ -123,7 +123,7 @@ pub fn recall_changed(
 }
 
 /// The cache of `owner`'s tree in `root` when the tree is held in memory: its apps' keys, its
-/// files (with no stat: each is read from the view and hashed) and its lock file's digest.
+/// files (with no stat: none is looked at) and its lock file's digest.
 pub(super) fn cache(root: &Path, owner: &Owner) -> Option<Cache> {
     let lock = root.join(owner.lock_path());
     let held = HELD.get()?.iter().find(|h| h.lock == lock)?;
@@ -147,6 +147,7 @@ pub(super) fn cache(root: &Path, owner: &Owner) -> Option<Cache> {
             .collect(),
         written: i128::MIN,
         lock: Some(held.digest.clone()),
+        held: true,
     })
 }
 

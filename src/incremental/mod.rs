@@ -134,6 +134,9 @@ pub struct Cache {
     written: i128,
     /// The sha256 (hex) of the lock file whose files `files` lists, when it lists them all.
     lock: Option<String>,
+    /// Whether it is the record of a tree held in memory ([`held`]), whose files are what it
+    /// records by construction: none is looked at.
+    held: bool,
 }
 
 /// Where the cache of `owner`'s tree in `root` lives: `$GITOPSC_CACHE_DIR`, else
