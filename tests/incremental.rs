@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Run, gitopsc_env, read_tree, s};
+use common::{Run, git, gitopsc_env, read_tree, s};
 use std::path::{Path, PathBuf};
 
 /// A fleet in a folder, one file per app: `fleet.yaml` (sources, the cluster and the apps it
@@ -707,24 +707,6 @@ fn a_part_saved_by_renaming_over_it_takes_the_changed_apps_way() {
     std::fs::rename(&part, spec.join("apps/app7-renamed.yaml")).unwrap();
     same_as_full("a part renamed");
     assert!(spec_record(&cache) != record, "a renamed part goes the whole way");
-}
-
-/// `git` in `dir`, which must succeed.
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `diff --base` of a fleet folder of two clusters, committed: after edits within apps' local

@@ -580,6 +580,24 @@ mod tests {
     use super::*;
     use crate::emit::{self, Kept};
 
+    /// [`record_at`] of the run `full` (which resolved its model) into the cache file `cache`.
+    fn record_full(
+        cache: &Path,
+        out: &Path,
+        full: &crate::Compiled,
+        lock: (&BTreeMap<String, String>, Option<&str>),
+        blocked: &HashSet<&str>,
+    ) {
+        record_at(
+            cache,
+            out,
+            full.model.as_ref().unwrap(),
+            &full.reuse,
+            lock,
+            blocked,
+        );
+    }
+
     fn spec(apps: usize, replicas: u32) -> String {
         let mut text = String::from(
             "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nsources:\n  helm:\n    - {name: podinfo, url: https://stefanprodan.github.io/podinfo}\napps:\n",
@@ -641,14 +659,7 @@ mod tests {
         // Written a clock tick after the files, the cache takes them as untouched.
         std::thread::sleep(std::time::Duration::from_millis(20));
         let lock = (&cmp.new_lock.files, cmp.lock_digest());
-        record_at(
-            &cache,
-            &out,
-            full.model.as_ref().unwrap(),
-            &full.reuse,
-            lock,
-            &HashSet::new(),
-        );
+        record_full(&cache, &out, &full, lock, &HashSet::new());
         let app_files: std::collections::BTreeSet<String> = full
             .model
             .as_ref()
@@ -723,14 +734,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         let lock = (&cmp.new_lock.files, cmp.lock_digest());
         let listed_at = |bytes: &[u8]| listed_at(&cache, &out, bytes);
-        record_at(
-            &cache,
-            &out,
-            full.model.as_ref().unwrap(),
-            &full.reuse,
-            lock,
-            &HashSet::new(),
-        );
+        record_full(&cache, &out, &full, lock, &HashSet::new());
         let n = cmp.new_lock.files.len();
         assert_eq!(listed_at(&cmp.new_lock.to_bytes()), Some((n, true)));
         assert_eq!(listed_at(b"another lock file"), None, "another lock file");
@@ -744,14 +748,7 @@ mod tests {
         assert_eq!(listed_at(&cmp.new_lock.to_bytes()), Some((n, true)));
         // A cache that leaves a file out names no lock file.
         let blocked: HashSet<&str> = [first.as_str()].into();
-        record_at(
-            &cache,
-            &out,
-            full.model.as_ref().unwrap(),
-            &full.reuse,
-            lock,
-            &blocked,
-        );
+        record_full(&cache, &out, &full, lock, &blocked);
         assert_eq!(listed_at(&cmp.new_lock.to_bytes()), None);
     }
 }
