@@ -212,16 +212,25 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
         untracked: Vec::new(),
         looked: None,
     };
-    if repo.converts(&inputs)? {
-        return Ok(converting);
-    }
     if !out_abs.is_dir() {
+        let converts = repo.converts(&inputs)?;
         return Ok(Held {
-            converts: false,
+            converts,
             ..converting
         });
     }
-    let untracked = repo.untracked_or_ignored(&inputs)?;
+    // The three questions asked of git at once: each of its answers walks the index or the
+    // work tree, and the hook waits for all of them.
+    let (converts, untracked, changed) = std::thread::scope(|scope| {
+        let converts = scope.spawn(|| repo.converts(&inputs));
+        let changed = scope.spawn(|| repo.unstaged(&inputs));
+        let untracked = repo.untracked_or_ignored(&inputs);
+        (answer(converts.join()), untracked, answer(changed.join()))
+    });
+    if converts? {
+        return Ok(converting);
+    }
+    let untracked = untracked?;
     // An attributes file git does not track below either side converts files there too.
     if untracked
         .iter()
@@ -233,7 +242,7 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
         spec: true,
         out: true,
         converts: false,
-        changed: repo.unstaged(&inputs)?,
+        changed: changed?,
         untracked,
         looked: Some([folder.clone(), out_rel.to_string()]),
     };
@@ -243,6 +252,11 @@ fn held(repo: &Repo, spec: &Path, (spec_rel, out_rel): (&str, &str)) -> Result<H
     let out = !held.differ().any(|p| is_below(out_rel, p));
     (held.spec, held.out) = (spec, out);
     Ok(held)
+}
+
+/// What a question asked of git on a thread of its own answered.
+fn answer<T>(joined: std::thread::Result<Result<T, GitError>>) -> Result<T, GitError> {
+    joined.unwrap_or_else(|_| Err(GitError("a question to git failed".to_string())))
 }
 
 /// What a staged check whose verdict is `code` found not staged: with a stale tree, the new
