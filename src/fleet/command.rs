@@ -197,6 +197,7 @@ fn held_records(
         files: read.get(..record.starts.len())?.to_vec(),
         spec_dir: super::spec_dir(spec),
         record,
+        stale: Vec::new(),
     })
 }
 

@@ -83,6 +83,14 @@ fn staged(
             laid_out
         }
     };
+    // A fleet's records of the last build over the work tree stand for the staged spec but
+    // for its files that differ from the work tree or changed since that build: the staged
+    // spec is then compiled over their apps.
+    if out_temp.is_none()
+        && let Some(records) = crate::incremental::spec::records_of(&repo.top.join(&spec_rel), &staged_out)
+    {
+        crate::incremental::held::hold_spec(&staged_out, records);
+    }
     let scratch = Style {
         scratch: true,
         ..style

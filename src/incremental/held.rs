@@ -67,6 +67,9 @@ pub struct SpecRecords {
     pub spec_dir: PathBuf,
     /// Its apps.
     pub record: Record,
+    /// The files known to differ from what the records describe, whatever their bytes say
+    /// (changed on disk since a recording build; none for a base's run).
+    pub stale: Vec<usize>,
 }
 
 /// The base's records of its spec, with the output root its trees are held over.
@@ -106,9 +109,9 @@ pub fn recall_changed(
             matches!((now, then), (Ok(a), Ok(b)) if a == b)
         })
         .collect();
-    (*same.first()?).then_some(())?;
+    (*same.first()? && !held.stale.contains(&0)).then_some(())?;
     let changed = (same.iter().enumerate())
-        .filter(|(_, same)| !**same)
+        .filter(|(i, same)| !**same || held.stale.contains(i))
         .map(|(i, _)| i)
         .collect();
     let memo = Memo {

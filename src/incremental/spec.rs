@@ -146,6 +146,28 @@ pub fn apps_path(spec: &Path, out: &Path) -> Option<PathBuf> {
     Some(memo_path(&cache_dir()?, spec, out)?.0.with_extension("apps"))
 }
 
+/// What the last recording run over `spec` for `out` recorded, as a base's run holds it
+/// ([`super::held::SpecRecords`]), with the files changed on disk since (by their stat): for
+/// a run over the spec as staged, whose other files are the work tree's. `None` without a
+/// record.
+pub fn records_of(spec: &Path, out: &Path) -> Option<super::held::SpecRecords> {
+    let (memo, stale) = read_memo(&cache_dir()?, spec, out)?;
+    let record = super::apps::Record::read(&apps_path(spec, out)?, memo.began, memo.files.len())?;
+    let spec_dir = if spec.is_dir() {
+        spec
+    } else {
+        spec.parent().unwrap_or(Path::new(""))
+    };
+    Some(super::held::SpecRecords {
+        fleet: memo.fleet,
+        clusters: memo.clusters,
+        files: memo.files,
+        spec_dir: spec_dir.to_path_buf(),
+        record,
+        stale,
+    })
+}
+
 /// The folder of `path`: here for a bare name.
 fn folder(path: &Path) -> &Path {
     path.parent()
