@@ -319,22 +319,23 @@ pub fn run_target(
         Ok(lock) => lock,
         Err(e) => return ctx.emit_failed(e),
     };
-    // `--full` trusts nothing recorded, the lock file's stamp of the spec included: it renders.
-    if blueprints.is_none()
-        && schemas.is_none()
-        && !style.full
+    // With the built-in blueprints, what earlier runs recorded is taken; `--full` trusts
+    // nothing recorded, the lock file's stamp of the spec included: it renders.
+    let incremental = blueprints.is_none() && schemas.is_none() && !style.full;
+    // The tree taken from a lock file that records this very spec: untouched, or (a check
+    // through a view) beneath the view.
+    if incremental
         && matches!(mode, Mode::Check | Mode::Build { force: false })
-        && let Some(outcome) = unchanged(&ctx, &target, out_dir, mode)
+        && let Some(stamped) = input_of(&target)
     {
-        return outcome;
-    }
-    if blueprints.is_none()
-        && schemas.is_none()
-        && !style.full
-        && mode == Mode::Check
-        && let Some(outcome) = beneath(&ctx, &target, out_dir)
-    {
-        return outcome;
+        if let Some(outcome) = unchanged(&ctx, &target, &stamped, out_dir, mode) {
+            return outcome;
+        }
+        if mode == Mode::Check
+            && let Some(outcome) = beneath(&ctx, &target, stamped, out_dir)
+        {
+            return outcome;
+        }
     }
     // A fleet's cluster compiled over its changed apps only (crate::incremental::apps).
     if let Some(compiled) = target.take_compiled(out_dir) {
@@ -364,8 +365,7 @@ pub fn run_target(
     {
         return outcome.retaining(prepared);
     }
-    // With the built-in blueprints, the apps whose files are on disk as rendered are taken.
-    let incremental = blueprints.is_none() && schemas.is_none() && !style.full;
+    // The apps whose files are on disk as rendered are taken.
     let owner = target.owner();
     let compiled = match prepared.render_reusing(|model| {
         if incremental {
@@ -439,12 +439,18 @@ fn remember(out_dir: &Path, compiled: &Compiled, cmp: &Comparison, record: bool)
     );
 }
 
-/// Fast path: the tree is what this very build rendered from this very spec, untouched. The
-/// warnings are those the build that wrote it found, at their place in this very text.
-fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<Outcome> {
-    let (input, text) = input_of(target)?;
-    let (files, recorded) = emit::unchanged_for(out_dir, &target.owner(), &input, &target.spec_dir())?;
-    let (diags, source) = recorded_warnings(target, text, &recorded)?;
+/// Fast path: the tree is what this very build rendered from this very spec (its input stamp
+/// and text, [`input_of`]), untouched. The warnings are those the build that wrote it found,
+/// at their place in this very text.
+fn unchanged(
+    ctx: &Ctx,
+    target: &Target,
+    (input, text): &(String, Option<Source>),
+    out_dir: &Path,
+    mode: Mode,
+) -> Option<Outcome> {
+    let (files, recorded) = emit::unchanged_for(out_dir, &target.owner(), input, &target.spec_dir())?;
+    let (diags, source) = recorded_warnings(target, text.clone(), &recorded)?;
     let dir = out_dir.display();
     let stdout = if ctx.json() {
         let mut report = ctx.report().diagnostics(&diags, Some(&source));
@@ -470,8 +476,12 @@ fn unchanged(ctx: &Ctx, target: &Target, out_dir: &Path, mode: Mode) -> Option<O
 /// A check through a view (`check --staged`) whose work tree beneath holds what this very spec
 /// renders, as built and not staged: the tree is taken from the work tree's lock file and
 /// files, with no compile ([`crate::incremental::beneath`]), and compared with the view.
-fn beneath(ctx: &Ctx, target: &Target, out_dir: &Path) -> Option<Outcome> {
-    let (input, text) = input_of(target)?;
+fn beneath(
+    ctx: &Ctx,
+    target: &Target,
+    (input, text): (String, Option<Source>),
+    out_dir: &Path,
+) -> Option<Outcome> {
     let owner = target.owner();
     let lock = emit::recorded_beneath(out_dir, &owner, &input, &target.spec_dir())?;
     let (warnings, source) = recorded_warnings(target, text, &lock.warnings)?;

@@ -710,25 +710,7 @@ mod vendor {
 
 mod staged {
     use super::*;
-    use std::process::Command;
-
-    #[track_caller]
-    fn git(dir: &Path, args: &[&str]) {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    use common::git;
 
     #[test]
     fn check_staged_and_diff_base_read_the_vendored_charts_out_of_git() {

@@ -65,7 +65,12 @@ fn paths(spec: &str) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
 
 /// Runs gitopsc with its cache in `cache`.
 fn run(cache: &Path, args: &[&str]) -> Run {
-    gitopsc_env(&common::root(), args, &[("GITOPSC_CACHE_DIR", s(cache))])
+    run_in(&common::root(), cache, args)
+}
+
+/// Runs gitopsc in `dir` with its cache in `cache`.
+fn run_in(dir: &Path, cache: &Path, args: &[&str]) -> Run {
+    gitopsc_env(dir, args, &[("GITOPSC_CACHE_DIR", s(cache))])
 }
 
 /// A small deterministic generator (no dependency): xorshift.
@@ -709,6 +714,15 @@ fn a_part_saved_by_renaming_over_it_takes_the_changed_apps_way() {
     assert!(spec_record(&cache) != record, "a renamed part goes the whole way");
 }
 
+/// A git repository (the new folder) holding an [`edited_fleet`] of 12 apps in two clusters
+/// in `spec`, nothing committed; with the spec's path and a cache folder.
+fn fleet_repo() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (dir, spec, _, cache) = paths("spec");
+    edited_fleet(&spec, 12, true);
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    (dir, spec, cache)
+}
+
 /// `diff --base` of a fleet folder of two clusters, committed: after edits within apps' local
 /// fields (compiled over the changed apps against the base's records held in memory) and
 /// edits that are not (a move to another namespace, an app added, a comment in the root: the
@@ -716,16 +730,14 @@ fn a_part_saved_by_renaming_over_it_takes_the_changed_apps_way() {
 /// says.
 #[test]
 fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
-    let (dir, spec, _, cache) = paths("spec");
+    let (dir, spec, cache) = fleet_repo();
     let repo = dir.path();
-    edited_fleet(&spec, 12, true);
-    git(repo, &["init", "-q", "-b", "main"]);
     git(repo, &["add", "spec"]);
     git(repo, &["commit", "-qm", "base"]);
     let base = repo.join("base-tree");
     run(&cache, &["-q", "build", s(&spec), "--out", s(&base)]).expect(0);
     let none = repo.join("none");
-    let in_repo = |args: &[&str]| gitopsc_env(repo, args, &[("GITOPSC_CACHE_DIR", s(&cache))]);
+    let in_repo = |args: &[&str]| run_in(repo, &cache, args);
     let json = |run: Run| {
         let mut report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         // Each report names the tree it compared with (`out`): the built one, or the base.
@@ -750,7 +762,7 @@ fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
         }
         let held = in_repo(&["diff", "spec", "--base", "HEAD"]);
         let against = ["diff", "spec", "--out", s(&base)];
-        let on_disk = gitopsc_env(repo, &against, &[("GITOPSC_CACHE_DIR", s(&none))]);
+        let on_disk = run_in(repo, &none, &against);
         assert_eq!(
             (held.code, &held.stdout, &held.stderr),
             (on_disk.code, &on_disk.stdout, &on_disk.stderr),
@@ -759,11 +771,7 @@ fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
         let against_json = [&against[..], &["--format", "json"]].concat();
         assert_eq!(
             json(in_repo(&["diff", "spec", "--base", "HEAD", "--format", "json"])),
-            json(gitopsc_env(
-                repo,
-                &against_json,
-                &[("GITOPSC_CACHE_DIR", s(&none))]
-            )),
+            json(run_in(repo, &none, &against_json)),
             "round {round}: JSON"
         );
         git(repo, &["checkout", "-q", "--", "spec"]);
@@ -775,7 +783,7 @@ fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
 /// but for what it says of files not staged.
 fn staged_verdict(repo: &Path, cache: &Path) -> serde_json::Value {
     let args = ["check", "spec", "--out", "k8s", "--staged", "--format", "json"];
-    let run = gitopsc_env(repo, &args, &[("GITOPSC_CACHE_DIR", s(cache))]);
+    let run = run_in(repo, cache, &args);
     assert!(run.code < 2, "{}{}", run.stdout, run.stderr);
     let mut report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     for field in ["staged", "exitCode", "ok"] {
@@ -790,13 +798,11 @@ fn staged_verdict(repo: &Path, cache: &Path) -> serde_json::Value {
 /// what the check says once the work tree holds what is staged.
 #[test]
 fn a_staged_check_with_part_edits_not_staged_says_what_the_staged_work_tree_says() {
-    let (dir, spec, _, cache) = paths("spec");
+    let (dir, spec, cache) = fleet_repo();
     let repo = dir.path();
-    edited_fleet(&spec, 12, true);
-    git(repo, &["init", "-q", "-b", "main"]);
     let build = || {
         let args = ["-q", "build", "spec", "--out", "k8s"];
-        let run = gitopsc_env(repo, &args, &[("GITOPSC_CACHE_DIR", s(&cache))]);
+        let run = run_in(repo, &cache, &args);
         assert_eq!(run.code, 0, "{}", run.stderr);
     };
     build();

@@ -207,14 +207,7 @@ fn held_records(
 /// apps records: its clock tick is taken before any file of the spec is looked at. `None` when
 /// the records do not allow it.
 fn from_records(run: Run) -> Option<Outcome> {
-    let Run {
-        spec,
-        out,
-        mode,
-        style,
-        cluster,
-        ..
-    } = run;
+    let (spec, out, mode, style, cluster) = (run.spec, run.out, run.mode, run.style, run.cluster);
     if !(run.plain()
         && !style.full
         && matches!(mode, Mode::Check | Mode::Diff | Mode::Build { force: false }))

@@ -25,10 +25,12 @@ pub fn tree(root: &Path, owner: &Owner, lock: &Lock) -> Option<(Tree, Kept)> {
     let below = Below::open(root);
     let found: Vec<(&String, &String, Option<Vec<u8>>)> = (lock.files.par_iter())
         .map(|(path, hash)| {
+            // A file the view replaces has no stat: never untouched.
+            if cache.as_ref().and_then(|c| c.untouched(&below, path)) == Some(hash.as_str()) {
+                return Some((path, hash, None));
+            }
             if disk::replaced(root, path).is_none() {
-                let untouched = cache.as_ref().and_then(|c| c.untouched(&below, path));
-                return (untouched == Some(hash.as_str()) || holds(root, path, hash))
-                    .then_some((path, hash, None));
+                return holds(root, path, hash).then_some((path, hash, None));
             }
             let bytes = beneath(root, path)?;
             (sha256_hex(&bytes) == *hash).then_some((path, hash, Some(bytes)))

@@ -130,20 +130,13 @@ pub fn recall_changed(
 pub(super) fn cache(root: &Path, owner: &Owner) -> Option<Cache> {
     let lock = root.join(owner.lock_path());
     let held = HELD.get()?.iter().find(|h| h.lock == lock)?;
-    let none = Stat {
-        size: 0,
-        mtime: 0,
-        ctime: 0,
-        ino: 0,
-        dev: 0,
-    };
     Some(Cache {
         keys: held.keys.clone().into_iter().collect(),
         files: (held.files.iter())
             .map(|(path, hash)| {
                 let entry = Entry {
                     hash: hash.clone(),
-                    stat: none,
+                    stat: Stat::default(),
                 };
                 (path.clone(), entry)
             })

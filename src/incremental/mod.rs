@@ -43,7 +43,7 @@ fn header() -> String {
 }
 
 /// What the file system says of a file: enough to tell that it was not touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Stat {
     size: u64,
     mtime: i128,

@@ -153,19 +153,23 @@ pub fn apps_path(spec: &Path, out: &Path) -> Option<PathBuf> {
 pub fn records_of(spec: &Path, out: &Path) -> Option<super::held::SpecRecords> {
     let (memo, stale) = read_memo(&cache_dir()?, spec, out)?;
     let record = super::apps::Record::read(&apps_path(spec, out)?, memo.began, memo.files.len())?;
-    let spec_dir = if spec.is_dir() {
-        spec
-    } else {
-        spec.parent().unwrap_or(Path::new(""))
-    };
     Some(super::held::SpecRecords {
         fleet: memo.fleet,
         clusters: memo.clusters,
         files: memo.files,
-        spec_dir: spec_dir.to_path_buf(),
+        spec_dir: folder_of(spec).to_path_buf(),
         record,
         stale,
     })
+}
+
+/// The folder a fleet spec's files are named below: the spec's, or the root file's.
+fn folder_of(spec: &Path) -> &Path {
+    if spec.is_dir() {
+        spec
+    } else {
+        spec.parent().unwrap_or(Path::new(""))
+    }
 }
 
 /// The folder of `path`: here for a bare name.
@@ -195,11 +199,7 @@ pub fn recall_changed(spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)> {
 /// since it was made; `None` without one, or when the root file or a folder's parts changed.
 fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)> {
     let (path, base) = memo_path(cache, spec, out)?;
-    let shown = if spec.is_dir() {
-        spec
-    } else {
-        spec.parent().unwrap_or(Path::new(""))
-    };
+    let shown = folder_of(spec);
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     (lines.next()? == header()).then_some(())?;
