@@ -150,6 +150,7 @@ static VIEWS: [OnceLock<View>; 2] = [OnceLock::new(), OnceLock::new()];
 /// or `diff --base` run), beside a view set before. `false` when two were set already.
 pub fn set_view(view: View) -> bool {
     let mut view = Some(view);
+    keep_promise();
     for slot in &VIEWS {
         if let Some(v) = view.take()
             && let Err(v) = slot.set(v)
@@ -160,9 +161,43 @@ pub fn set_view(view: View) -> bool {
     view.is_none()
 }
 
-/// What the first view that answers for a path says of it.
-fn viewed<T>(ask: impl Fn(&View) -> Option<T>) -> Option<T> {
-    VIEWS.iter().filter_map(OnceLock::get).find_map(ask)
+/// What the first view that answers for `path` says of it; an error for a path below a
+/// folder whose view is promised and not set yet ([`promise`]).
+fn viewed<T>(path: &Path, ask: impl Fn(&View) -> Option<io::Result<T>>) -> Option<io::Result<T>> {
+    if let Some(found) = VIEWS.iter().filter_map(OnceLock::get).find_map(ask) {
+        return Some(found);
+    }
+    awaited(path).then(|| Err(io::Error::other("read before its view was set")))
+}
+
+/// The folder a view is promised for, until one is set.
+static PROMISED: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+static ANY_PROMISED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Promises a view of the folder `root` (`diff --base`'s base tree, rendered once the run
+/// over the spec as it is now knows what it keeps): until a view is set, every read below
+/// it is an error, never the disk's answer.
+pub fn promise(root: &Path) {
+    if let Ok(mut promised) = PROMISED.lock() {
+        *promised = Some(root.to_path_buf());
+        ANY_PROMISED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The promised view is set: reads below its folder go through the views again.
+fn keep_promise() {
+    if let Ok(mut promised) = PROMISED.lock() {
+        *promised = None;
+        ANY_PROMISED.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether `path` is below a folder whose view is promised and not set yet.
+fn awaited(path: &Path) -> bool {
+    ANY_PROMISED.load(std::sync::atomic::Ordering::SeqCst)
+        && PROMISED
+            .lock()
+            .is_ok_and(|p| p.as_ref().is_some_and(|root| path.starts_with(root)))
 }
 
 /// Whether any view is set.
@@ -172,7 +207,7 @@ fn any_view() -> bool {
 
 /// What is at `path` (as `symlink_metadata` says, through the view).
 pub fn kind(path: &Path) -> io::Result<Kind> {
-    if let Some(kind) = viewed(|v| v.kind(path)) {
+    if let Some(kind) = viewed(path, |v| v.kind(path)) {
         return kind;
     }
     std::fs::symlink_metadata(path).map(|m| Kind::of(m.file_type()))
@@ -181,7 +216,7 @@ pub fn kind(path: &Path) -> io::Result<Kind> {
 /// What is at `path`, a symlink followed (as `metadata` says, through the view: a view holds
 /// no symlinks).
 pub fn kind_followed(path: &Path) -> io::Result<Kind> {
-    if let Some(kind) = viewed(|v| v.kind(path)) {
+    if let Some(kind) = viewed(path, |v| v.kind(path)) {
         return kind;
     }
     std::fs::metadata(path).map(|m| Kind::of(m.file_type()))
@@ -199,7 +234,7 @@ pub fn is_dir(path: &Path) -> bool {
 
 /// The bytes of the file at `path`.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    match viewed(|v| v.bytes(path)) {
+    match viewed(path, |v| v.bytes(path)) {
         Some(bytes) => bytes.map(|b| b.to_vec()),
         None => std::fs::read(path),
     }
@@ -207,7 +242,7 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
 
 /// The text of the file at `path`.
 pub fn read_to_string(path: &Path) -> io::Result<String> {
-    match viewed(|v| v.bytes(path)) {
+    match viewed(path, |v| v.bytes(path)) {
         Some(bytes) => String::from_utf8(bytes?.to_vec())
             .map_err(|_| io::Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8")),
         None => std::fs::read_to_string(path),
@@ -216,7 +251,7 @@ pub fn read_to_string(path: &Path) -> io::Result<String> {
 
 /// The file at `path`, opened for reading.
 pub fn open(path: &Path) -> io::Result<Box<dyn Read>> {
-    match viewed(|v| v.bytes(path)) {
+    match viewed(path, |v| v.bytes(path)) {
         Some(bytes) => Ok(Box::new(io::Cursor::new(bytes?))),
         None => Ok(Box::new(std::fs::File::open(path)?)),
     }
@@ -224,7 +259,7 @@ pub fn open(path: &Path) -> io::Result<Box<dyn Read>> {
 
 /// The names of the entries of the folder `dir`, and of the folders a view adds there.
 pub fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
-    if let Some(entries) = viewed(|v| v.entries_of(dir)) {
+    if let Some(entries) = viewed(dir, |v| v.entries_of(dir)) {
         return entries.map(|e| e.into_iter().map(|(name, _)| name).collect());
     }
     let added = || {
@@ -248,7 +283,7 @@ pub fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
 
 /// The entries of the folder `dir` with what each is (symlinks not followed), sorted by name.
 pub fn entries(dir: &Path) -> io::Result<Vec<(OsString, Kind)>> {
-    if let Some(entries) = viewed(|v| v.entries_of(dir)) {
+    if let Some(entries) = viewed(dir, |v| v.entries_of(dir)) {
         return entries;
     }
     let mut entries = Vec::new();
@@ -292,7 +327,7 @@ pub fn replaced(root: &Path, path: &str) -> Option<io::Result<Kind>> {
         return None;
     }
     let path = root.join(path);
-    viewed(|v| v.kind(&path))
+    viewed(&path, |v| v.kind(&path))
 }
 
 /// The bytes the disk holds at `path`, beneath any view: the work tree's copy of a file that
@@ -392,6 +427,30 @@ mod tests {
         );
         assert!(view.entries_of(&root.join("spec/none")).unwrap().is_err());
         assert!(view.entries_of(dir.path()).is_none());
+    }
+
+    #[test]
+    fn below_a_promised_folder_nothing_is_read_until_its_view_is_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tree, beside) = (dir.path().join("tree"), dir.path().join("beside"));
+        for folder in [&tree, &beside] {
+            std::fs::create_dir(folder).unwrap();
+            std::fs::write(folder.join("f"), "on disk").unwrap();
+        }
+        promise(&tree);
+        let refused = |e: io::Error| e.kind() == ErrorKind::Other;
+        assert!(kind(&tree.join("f")).is_err_and(refused));
+        assert!(read(&tree.join("f")).is_err_and(refused));
+        assert!(names_in(&tree).is_err_and(refused), "nor the folder itself");
+        assert_eq!(
+            read(&beside.join("f")).unwrap(),
+            b"on disk",
+            "beside it, the disk answers"
+        );
+        // What setting a view does to the promise (a view is not set here: the slots are the
+        // process's).
+        keep_promise();
+        assert_eq!(read(&tree.join("f")).unwrap(), b"on disk");
     }
 
     #[test]

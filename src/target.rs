@@ -192,6 +192,14 @@ impl<'a> Target<'a> {
         self.cluster.as_ref().map(|c| c.input.as_str())
     }
 
+    /// The resolved model of a fleet's cluster checked already.
+    pub fn model(&self) -> Option<&crate::model::Model> {
+        match &self.cluster.as_ref()?.spec {
+            Spec::Checked(checked) => Some(&checked.model),
+            _ => None,
+        }
+    }
+
     /// Whose tree it is.
     pub fn owner(&self) -> Owner {
         self.cluster.as_ref().map(|c| c.owner.clone()).unwrap_or_default()

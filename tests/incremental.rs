@@ -725,7 +725,7 @@ fn fleet_repo() -> (tempfile::TempDir, PathBuf, PathBuf) {
 
 /// `diff --base` of a fleet folder of two clusters, committed: after edits within apps' local
 /// fields (compiled over the changed apps against the base's records held in memory) and
-/// edits that are not (a move to another namespace, an app added, a comment in the root: the
+/// edits that are not (a move to another namespace, an app added, edits of the root: the
 /// whole way), it says in text and in JSON what a diff against the base's tree built on disk
 /// says.
 #[test]
@@ -747,6 +747,25 @@ fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
         }
         (run.code, report)
     };
+    // What `diff --base` says, in text and JSON, is what a diff against the base built says.
+    let same = |what: &str| {
+        let held = in_repo(&["diff", "spec", "--base", "HEAD"]);
+        let against = ["diff", "spec", "--out", s(&base)];
+        let on_disk = run_in(repo, &none, &against);
+        assert_eq!(
+            (held.code, &held.stdout, &held.stderr),
+            (on_disk.code, &on_disk.stdout, &on_disk.stderr),
+            "{what}"
+        );
+        let against_json = [&against[..], &["--format", "json"]].concat();
+        assert_eq!(
+            json(in_repo(&["diff", "spec", "--base", "HEAD", "--format", "json"])),
+            json(run_in(repo, &none, &against_json)),
+            "{what}: JSON"
+        );
+        git(repo, &["checkout", "-q", "--", "spec"]);
+        git(repo, &["clean", "-qfd", "spec"]);
+    };
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for round in 0..8 {
         let pick = rng.below(12);
@@ -760,22 +779,28 @@ fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
             }
             _ => std::fs::write(&part, app_part(pick, pick + 100 * round, 2 + rng.below(5))).unwrap(),
         }
-        let held = in_repo(&["diff", "spec", "--base", "HEAD"]);
-        let against = ["diff", "spec", "--out", s(&base)];
-        let on_disk = run_in(repo, &none, &against);
-        assert_eq!(
-            (held.code, &held.stdout, &held.stderr),
-            (on_disk.code, &on_disk.stdout, &on_disk.stderr),
-            "round {round}: app{pick}"
-        );
-        let against_json = [&against[..], &["--format", "json"]].concat();
-        assert_eq!(
-            json(in_repo(&["diff", "spec", "--base", "HEAD", "--format", "json"])),
-            json(run_in(repo, &none, &against_json)),
-            "round {round}: JSON"
-        );
-        git(repo, &["checkout", "-q", "--", "spec"]);
-        git(repo, &["clean", "-qfd", "spec"]);
+        same(&format!("round {round}: app{pick}"));
+    }
+    // Edits of the root: the base's trees render only the apps the spec as it is now does
+    // not keep by their key (an override, an app or a cluster gone, a default of all apps).
+    let root = std::fs::read_to_string(spec.join("fleet.yaml")).unwrap();
+    let stage = "  - name: stage\n    apps:\n      - name: app0\n";
+    let edits = [
+        root.replace(
+            stage,
+            &format!("{stage}        helm: {{values: {{replicaCount: 3}}}}\n"),
+        ),
+        root.replace("      - name: app2\n      - name: app3\n", "      - name: app2\n"),
+        root[..root.find("  - name: stage\n").unwrap()].to_string(),
+        root.replace(
+            "defaults: {secretStore: vault}",
+            "defaults: {secretStore: vault, timeout: 7m}",
+        ),
+    ];
+    for (i, edited) in edits.iter().enumerate() {
+        assert_ne!(edited, &root);
+        std::fs::write(spec.join("fleet.yaml"), edited).unwrap();
+        same(&format!("root edit {i}"));
     }
 }
 

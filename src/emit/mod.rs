@@ -145,6 +145,20 @@ impl Stamp {
         hash.update(env!("GITOPSC_BUILD_ID").as_bytes());
         format!("sha256:{}", lock::hex(&hash.finalize()))
     }
+
+    /// The lock file of a tree of `files` (path → sha256 hex) rendered with this stamp.
+    pub fn lock_of(&self, files: BTreeMap<String, String>) -> Lock {
+        Lock {
+            generator: lock::generator(),
+            fleet: self.owner.fleet.clone(),
+            cluster: self.owner.cluster.clone(),
+            spec: self.spec.clone(),
+            input: self.input.clone(),
+            charts: self.charts.clone(),
+            warnings: self.warnings.clone(),
+            files,
+        }
+    }
 }
 
 /// Whether the output root is exactly what this build rendered from this input before:
@@ -371,21 +385,11 @@ pub fn compare_read(
     } = found;
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     conflicts.sort_by(|a, b| a.path.cmp(&b.path));
-    let new_lock = Lock {
-        generator: lock::generator(),
-        fleet: stamp.owner.fleet.clone(),
-        cluster: stamp.owner.cluster.clone(),
-        spec: stamp.spec.clone(),
-        // A tree with files left blocked is not all that was rendered: never a fast path.
-        input: if conflicts.is_empty() {
-            stamp.input.clone()
-        } else {
-            String::new()
-        },
-        charts: stamp.charts.clone(),
-        warnings: stamp.warnings.clone(),
-        files: files.into_iter().collect(),
-    };
+    let mut new_lock = stamp.lock_of(files.into_iter().collect());
+    // A tree with files left blocked is not all that was rendered: never a fast path.
+    if !conflicts.is_empty() {
+        new_lock.input = String::new();
+    }
     // A lock file that records anything else differs in its bytes: their hash is made only
     // to compare with one that records the same (a `check` after an edit never makes it).
     let lock_digest = std::sync::OnceLock::new();

@@ -14,6 +14,7 @@ use crate::json::{ClusterReport, CommandName, ModelSummary, Report};
 use crate::source::Source;
 use crate::target::Target;
 use crate::{Checked, Failure};
+use rayon::prelude::*;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -109,7 +110,7 @@ fn run_fleet(run: Run) -> Outcome {
         Opened::Failed(outcome) => return outcome,
         Opened::Fleet(fleet) => fleet,
     };
-    let left = run.left(&fleet.name, fleet.clusters.iter().map(|c| c.name.as_str()));
+    let names: Vec<String> = fleet.clusters.iter().map(|c| c.name.clone()).collect();
     let Fleet {
         source,
         name: fleet_name,
@@ -134,6 +135,8 @@ fn run_fleet(run: Run) -> Outcome {
     if !failures.is_empty() {
         return failed_clusters(fleet_report, failures, &source, style);
     }
+    settle(out, &targets);
+    let left = run.left(&fleet_name, names.iter().map(String::as_str));
     // A run that holds its records is one that records nothing on disk (a scratch run).
     let held = (holding && warnings.is_empty())
         .then(|| {
@@ -173,6 +176,22 @@ fn run_fleet(run: Run) -> Outcome {
         Some(held) => outcome.retaining(held),
         None => outcome,
     }
+}
+
+/// Renders `diff --base`'s base trees deferred over `out`, but for the apps each cluster of
+/// `targets` keeps: those of a key its checked model has too ([`crate::incremental::held`]).
+fn settle(out: &Path, targets: &[(String, Target)]) {
+    if !crate::incremental::held::deferred(out) {
+        return;
+    }
+    let now = (targets.iter())
+        .filter_map(|(_, target)| {
+            let model = target.model()?;
+            let keys = model.apps.par_iter().map(crate::render::app_key).collect();
+            Some((target.owner(), keys))
+        })
+        .collect();
+    crate::incremental::held::settle(out, now);
 }
 
 /// What a recording run records of the fleet `fleet` read from `read` (its files, then the
@@ -232,6 +251,9 @@ fn from_records(run: Run) -> Option<Outcome> {
         return (mode != Mode::Diff).then(|| remembered(run, memo)).flatten();
     }
     (!style.scratch || record.is_some()).then_some(())?;
+    // Over the base's records, the base's trees are rendered whole first: this way keeps
+    // the apps of the files that did not change without a model of them.
+    crate::incremental::held::settle(out, Vec::new());
     let changed = super::changed::compile_changed(
         spec,
         out,

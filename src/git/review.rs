@@ -10,6 +10,7 @@ use super::{GitError, Repo, Snapshot, inputs};
 use crate::commands::{Format, Mode, Outcome, Style};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::disk;
+use crate::incremental::held::Deferred;
 use crate::json::{CommandName, Report, StagedFiles};
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -433,9 +434,15 @@ fn based(
         let mut built = fleet_run(&base_spec, &tree, blueprints, Mode::Check, quiet, cluster);
         if built.code != 2 {
             let records = built.take::<crate::incremental::held::SpecRecords>();
-            let held = built
-                .take_rendered()
-                .is_some_and(|rendered| held_in_memory(&tree, rendered));
+            // Checked and left to render until the run over the spec as it is now knows which
+            // apps it keeps; with other blueprints, rendered whole.
+            let deferred: Vec<Deferred> = std::iter::from_fn(|| built.take::<Deferred>()).collect();
+            let held = if deferred.is_empty() {
+                (built.take_rendered()).is_some_and(|rendered| held_in_memory(&tree, rendered))
+            } else {
+                crate::incremental::held::defer(&tree, deferred);
+                true
+            };
             if let Some(records) = records.filter(|_| held) {
                 crate::incremental::held::hold_spec(&tree, records);
             }
@@ -454,24 +461,8 @@ fn based(
             };
         }
         if built.code != 0 {
-            let mut failed = built;
-            strip_prefix(&mut failed, &base_dir);
-            failed.code = 2;
-            let why = format!("the spec at `{base}` does not build");
-            if style.format == Format::Json {
-                // The base build's report, as the diff's, behind the reason.
-                edit_report(&mut failed, spec, |report| {
-                    let first = Diagnostic::error(Code::Git, format!("{why}: its diagnostics follow"));
-                    let mut diff = Report::new(CommandName::Diff, &spec.display().to_string(), None)
-                        .exit(2)
-                        .diagnostics(&[first], None);
-                    diff.diagnostics.append(&mut report.diagnostics);
-                    *report = diff;
-                });
-            } else {
-                failed.stderr.insert_str(0, &format!("error: {why}:\n"));
-            }
-            return Ok(failed);
+            strip_prefix(&mut built, &base_dir);
+            return Ok(base_failed(built, base, spec, style));
         }
     }
     let scratch = Style {
@@ -479,10 +470,46 @@ fn based(
         ..style
     };
     let mut outcome = fleet_run(spec, &tree, blueprints, Mode::Diff, scratch, cluster);
+    // The base's trees rendered on the way, as far as it needed them: a failure is the base's.
+    if let Some(diagnostics) = crate::incremental::held::failure() {
+        let failed = if style.format == Format::Json {
+            let report = Report::new(CommandName::Diff, &spec.display().to_string(), None);
+            Outcome {
+                stdout: report.exit(2).diagnostics(&diagnostics, None).to_text(),
+                ..Outcome::default()
+            }
+        } else {
+            Outcome {
+                stderr: crate::diagnostic::render(&diagnostics, None, style.color_err),
+                ..Outcome::default()
+            }
+        };
+        return Ok(base_failed(failed, base, spec, style));
+    }
     strip_prefix(&mut outcome, temp.path());
     // The tree compared with is a temporary one, not an output root of the user's.
     edit_report(&mut outcome, spec, |report| report.out = None);
     Ok(outcome)
+}
+
+/// Exit 2: the spec at `base` does not build; `failed` is what its run printed.
+fn base_failed(mut failed: Outcome, base: &str, spec: &Path, style: Style) -> Outcome {
+    failed.code = 2;
+    let why = format!("the spec at `{base}` does not build");
+    if style.format == Format::Json {
+        // The base build's report, as the diff's, behind the reason.
+        edit_report(&mut failed, spec, |report| {
+            let first = Diagnostic::error(Code::Git, format!("{why}: its diagnostics follow"));
+            let mut diff = Report::new(CommandName::Diff, &spec.display().to_string(), None)
+                .exit(2)
+                .diagnostics(&[first], None);
+            diff.diagnostics.append(&mut report.diagnostics);
+            *report = diff;
+        });
+    } else {
+        failed.stderr.insert_str(0, &format!("error: {why}:\n"));
+    }
+    failed
 }
 
 /// Looks at the output root `root` (an empty folder) as holding the files a run `rendered`

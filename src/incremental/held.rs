@@ -15,7 +15,7 @@ use super::{Cache, Entry, Reuse, Stat};
 use crate::emit::owner::Owner;
 use crate::model::Model;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -155,17 +155,189 @@ pub fn hold(records: Vec<Held>) -> bool {
     HELD.set(records).is_ok()
 }
 
-/// The apps of `model` whose key the records of `owner`'s tree in `root` hold, with their
-/// files; `None` when no records are held for that tree.
-pub(super) fn recall(root: &Path, owner: &Owner, model: &Model) -> Option<Reuse> {
-    let lock = root.join(owner.lock_path());
-    let held = HELD.get()?.iter().find(|h| h.lock == lock)?;
-    Some(recall_in(held, model))
+/// A tree of `diff --base`'s base, checked and not yet rendered: the run over the spec as it
+/// is now says which of its apps it keeps ([`settle`]), and only the others are rendered.
+pub struct Deferred {
+    /// The output root the tree is held over.
+    root: PathBuf,
+    model: Model,
+    blueprints: crate::render::Blueprints,
+    stamp: crate::emit::Stamp,
 }
 
-/// The apps of `model` whose key `held` holds, with their files.
-fn recall_in(held: &Held, model: &Model) -> Reuse {
-    let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
+impl Deferred {
+    /// The tree that `model` renders with `blueprints` into `root`, stamped `stamp`.
+    pub fn new(
+        root: &Path,
+        model: Model,
+        blueprints: crate::render::Blueprints,
+        stamp: crate::emit::Stamp,
+    ) -> Deferred {
+        Deferred {
+            root: root.to_path_buf(),
+            model,
+            blueprints,
+            stamp,
+        }
+    }
+}
+
+/// The trees deferred over an output root, until settled; then why they did not render, if
+/// they did not.
+static DEFERRED: Mutex<(Vec<Deferred>, Option<Vec<crate::diagnostic::Diagnostic>>)> =
+    Mutex::new((Vec::new(), None));
+
+/// Takes `trees` as the base's trees over `root`, to be rendered when [`settle`]d: until then
+/// nothing below `root` is read ([`crate::disk::promise`]).
+pub fn defer(root: &Path, trees: Vec<Deferred>) {
+    if let Ok(mut deferred) = DEFERRED.lock() {
+        crate::disk::promise(root);
+        deferred.0 = trees;
+    }
+}
+
+/// Whether trees deferred over `root` wait to be settled.
+pub fn deferred(root: &Path) -> bool {
+    DEFERRED.lock().is_ok_and(|d| d.0.iter().any(|t| t.root == root))
+}
+
+/// Why the base's trees did not render when settled: their diagnostics. Taken once.
+pub fn failure() -> Option<Vec<crate::diagnostic::Diagnostic>> {
+    DEFERRED.lock().ok()?.1.take()
+}
+
+/// The keys of the apps of each tree (by owner) the run over the spec as it is now made to
+/// settle the base's trees: [`recall`] takes them rather than make them again.
+static NOW: Mutex<Vec<(Owner, Keys)>> = Mutex::new(Vec::new());
+
+/// Each app's key (by a model's order), `None` for one that always renders.
+pub type Keys = Vec<Option<[u8; 32]>>;
+
+/// The keys of `model`'s apps.
+fn keys_of(model: &Model) -> Keys {
+    model.apps.par_iter().map(crate::render::app_key).collect()
+}
+
+/// The keys `owner`'s apps had when the base's trees were settled, taken.
+fn take_now(owner: &Owner) -> Option<Keys> {
+    let mut now = NOW.lock().ok()?;
+    let i = now.iter().position(|(o, _)| o == owner)?;
+    Some(now.swap_remove(i).1)
+}
+
+/// Renders the trees deferred over `root` and holds them in memory, as a run that rendered
+/// them whole would: each but for the apps whose key the same owner's apps have in `now`
+/// (the keys of the apps of the run over the spec as it is now), which that run keeps (an
+/// app of the same key renders the same files, so neither side renders it). Their files are
+/// held by path alone: their hash in the records and the lock file is one no bytes have, and
+/// the view holds no bytes of them — nothing reads them. A tree whose owner `now` does not
+/// name is rendered whole. Does nothing when no tree is deferred.
+pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
+    let Ok(mut deferred) = DEFERRED.lock() else {
+        return;
+    };
+    let trees: Vec<Deferred> = std::mem::take(&mut deferred.0);
+    if trees.is_empty() || trees.iter().any(|t| t.root != root) {
+        deferred.0 = trees;
+        return;
+    }
+    let mut view = crate::disk::View::default();
+    let mut records = Vec::with_capacity(trees.len());
+    for tree in trees {
+        let kept: FxHashSet<[u8; 32]> = (now.iter())
+            .filter(|(owner, _)| *owner == tree.stamp.owner)
+            .flat_map(|(_, keys)| keys.iter().flatten().copied())
+            .collect();
+        match render_deferred(tree, &kept, &mut view) {
+            Ok(held) => records.push(held),
+            Err(diagnostics) => {
+                deferred.1 = Some(diagnostics);
+                return;
+            }
+        }
+    }
+    if !(hold(records) && crate::disk::set_view(view)) {
+        let why = "the base's tree cannot be held in memory";
+        deferred.1 = Some(vec![crate::diagnostic::Diagnostic::error(
+            crate::diagnostic::Code::Internal,
+            why,
+        )]);
+    }
+    if let Ok(mut keys) = NOW.lock() {
+        *keys = now;
+    }
+}
+
+/// Renders `tree` but for the apps whose key is in `kept`, into `view`; its records.
+fn render_deferred(
+    tree: Deferred,
+    kept: &FxHashSet<[u8; 32]>,
+    view: &mut crate::disk::View,
+) -> Result<Held, Vec<crate::diagnostic::Diagnostic>> {
+    let Deferred {
+        root,
+        model,
+        blueprints,
+        stamp,
+    } = tree;
+    let keys = keys_of(&model);
+    let skip = |i: usize| keys[i].is_some_and(|k| kept.contains(&k));
+    let rendered = crate::render::render_except(&model, &blueprints, &skip)?;
+    let mut files: BTreeMap<String, String> = (rendered.par_iter())
+        .map(|(path, bytes)| (path.clone(), crate::emit::lock::sha256_hex(bytes)))
+        .collect();
+    for (i, app) in model.apps.iter().enumerate().filter(|(i, _)| skip(*i)) {
+        files.extend(
+            crate::render::app_files(app)
+                .into_iter()
+                .map(|path| (path, unrendered(keys[i]))),
+        );
+    }
+    let lock = stamp.lock_of(files);
+    let bytes = lock.to_bytes();
+    let lock_path = root.join(stamp.owner.lock_path());
+    let held = Held {
+        lock: lock_path.clone(),
+        keys: (model.apps.iter().zip(&keys))
+            .filter_map(|(app, key)| Some(((*key)?, app.name.clone())))
+            .collect(),
+        files: lock.files,
+        digest: crate::emit::lock::sha256_hex(&bytes),
+    };
+    view.hold(&root, lock_path, Some(bytes));
+    for (path, bytes) in rendered {
+        view.hold(&root, root.join(path), Some(bytes));
+    }
+    rayon::spawn(move || drop(model));
+    Ok(held)
+}
+
+/// The hash a file of an app not rendered stands with: the app's key, which no sha256 of
+/// bytes is ever made equal to by a rendering.
+fn unrendered(key: Option<[u8; 32]>) -> String {
+    format!("unrendered:{}", crate::emit::lock::hex(&key.unwrap_or_default()))
+}
+
+/// The apps of `model` whose key the records of `owner`'s tree in `root` hold, with their
+/// files; `None` when no records are held for that tree. Trees deferred over `root` are
+/// rendered first, but for the apps of `model` they share a key with.
+pub(super) fn recall(root: &Path, owner: &Owner, model: &Model) -> Option<Reuse> {
+    let mut keys = take_now(owner);
+    if deferred(root) {
+        let now = keys.take().unwrap_or_else(|| keys_of(model));
+        settle(root, vec![(owner.clone(), now)]);
+        keys = take_now(owner);
+    }
+    let lock = root.join(owner.lock_path());
+    let held = HELD.get()?.iter().find(|h| h.lock == lock)?;
+    let keys = keys
+        .filter(|k| k.len() == model.apps.len())
+        .unwrap_or_else(|| keys_of(model));
+    Some(recall_in(held, model, keys))
+}
+
+/// The apps of `model` (whose keys are `keys`) whose key `held` holds, with their files.
+fn recall_in(held: &Held, model: &Model, keys: Keys) -> Reuse {
     let found: Vec<Option<Vec<(String, String)>>> = (model.apps.par_iter().zip(&keys))
         .map(|(app, key)| {
             held.keys.contains_key(key.as_ref()?).then_some(())?;
@@ -199,7 +371,11 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             let prepared = crate::prepare(&path, None).ok().unwrap();
             let compiled = (prepared.render_reusing(|model| match held {
-                Some(held) => recall_in(held, model),
+                Some(held) => recall_in(
+                    held,
+                    model,
+                    model.apps.iter().map(crate::render::app_key).collect(),
+                ),
                 None => super::super::recall_from(None, &out, &owner, model),
             }))
             .ok()
