@@ -135,7 +135,9 @@ fn run_fleet(run: Run) -> Outcome {
     if !failures.is_empty() {
         return failed_clusters(fleet_report, failures, &source, style);
     }
-    settle(out, &targets);
+    if !style.hold {
+        settle(out, &targets);
+    }
     let left = run.left(&fleet_name, names.iter().map(String::as_str));
     // A run that holds its records is one that records nothing on disk (a scratch run).
     let held = (holding && warnings.is_empty())
@@ -253,7 +255,9 @@ fn from_records(run: Run) -> Option<Outcome> {
     (!style.scratch || record.is_some()).then_some(())?;
     // Over the base's records, the base's trees are rendered whole first: this way keeps
     // the apps of the files that did not change without a model of them.
-    crate::incremental::held::settle(out, Vec::new());
+    if !style.hold {
+        crate::incremental::held::settle(out, Vec::new());
+    }
     let changed = super::changed::compile_changed(
         spec,
         out,

@@ -417,59 +417,50 @@ fn based(
     let base_dir = temp.path().join("base");
     let tree = temp.path().join(format!("tree@{base}"));
     create_dir(&tree)?;
-    // The base's spec side is held in memory over a folder that is not there.
-    if let Some(side) = inputs::spec_side(&repo, Snapshot::Revision(base), spec, &spec_rel)? {
-        inputs::lay(side, &base_dir)?;
-        let quiet = Style {
-            quiet: true,
-            scratch: true,
-            hold: true,
-            ..style
-        };
-        // The base's tree is rendered and held in memory over the empty folder, with the lock
-        // files a build would write there: never written to disk. A fleet's records of its
-        // files and apps are held too: the spec as it is now is compiled over the apps whose
-        // files differ, when no other file does.
-        let base_spec = base_dir.join(&spec_rel);
-        let mut built = fleet_run(&base_spec, &tree, blueprints, Mode::Check, quiet, cluster);
-        if built.code != 2 {
-            let records = built.take::<crate::incremental::held::SpecRecords>();
-            // Checked and left to render until the run over the spec as it is now knows which
-            // apps it keeps; with other blueprints, rendered whole.
-            let deferred: Vec<Deferred> = std::iter::from_fn(|| built.take::<Deferred>()).collect();
-            let held = if deferred.is_empty() {
-                (built.take_rendered()).is_some_and(|rendered| held_in_memory(&tree, rendered))
-            } else {
-                crate::incremental::held::defer(&tree, deferred);
-                true
-            };
-            if let Some(records) = records.filter(|_| held) {
-                crate::incremental::held::hold_spec(&tree, records);
-            }
-            // Where it cannot be, it is built there.
-            built = if held {
-                Outcome::default()
-            } else {
-                fleet_run(
-                    &base_spec,
-                    &tree,
-                    blueprints,
-                    Mode::Build { force: false },
-                    quiet,
-                    cluster,
-                )
-            };
-        }
-        if built.code != 0 {
-            strip_prefix(&mut built, &base_dir);
-            return Ok(base_failed(built, base, spec, style));
-        }
-    }
     let scratch = Style {
         scratch: true,
         ..style
     };
-    let mut outcome = fleet_run(spec, &tree, blueprints, Mode::Diff, scratch, cluster);
+    let current = || fleet_run(spec, &tree, blueprints, Mode::Diff, scratch, cluster);
+    // The base's spec side is held in memory over a folder that is not there.
+    let mut outcome = match inputs::spec_side(&repo, Snapshot::Revision(base), spec, &spec_rel)? {
+        None => current(),
+        Some(side) => {
+            inputs::lay(side, &base_dir)?;
+            let base_spec = base_dir.join(&spec_rel);
+            let run_base = || based_tree(&base_spec, &tree, blueprints, cluster, style);
+            // When the root file differs from the base's, the run over the spec as it is now
+            // goes the whole way, whatever the base's records say: it runs beside the base's,
+            // and waits for it where it needs the base's trees (the built-in blueprints only:
+            // with them the base's trees are always left to render).
+            let (mut built, outcome) =
+                if blueprints.is_none() && !style.full && root_differs(spec, &base_spec) {
+                    std::thread::scope(|scope| {
+                        let coming = crate::incremental::held::expect(&tree);
+                        let built = scope.spawn(move || {
+                            let built = run_base();
+                            drop(coming);
+                            built
+                        });
+                        let outcome = current();
+                        (built.join().unwrap_or_else(|_| gave_up()), outcome)
+                    })
+                } else {
+                    let built = run_base();
+                    let outcome = if built.code == 0 {
+                        current()
+                    } else {
+                        Outcome::default()
+                    };
+                    (built, outcome)
+                };
+            if built.code != 0 {
+                strip_prefix(&mut built, &base_dir);
+                return Ok(base_failed(built, base, spec, style));
+            }
+            outcome
+        }
+    };
     // The base's trees rendered on the way, as far as it needed them: a failure is the base's.
     if let Some(diagnostics) = crate::incremental::held::failure() {
         let failed = if style.format == Format::Json {
@@ -490,6 +481,72 @@ fn based(
     // The tree compared with is a temporary one, not an output root of the user's.
     edit_report(&mut outcome, spec, |report| report.out = None);
     Ok(outcome)
+}
+
+/// The base's run over `base_spec`: its trees checked and left to render until the run over
+/// the spec as it is now knows which apps it keeps, or (other blueprints) rendered and held
+/// in memory over the empty folder `tree` with the lock files a build would write there —
+/// never written to disk — or, where they cannot be, built there. A fleet's records of its
+/// files and apps are held too: the spec as it is now is compiled over the apps whose files
+/// differ, when no other file does. Exit 0, or what its run printed.
+fn based_tree(
+    base_spec: &Path,
+    tree: &Path,
+    blueprints: Option<&Path>,
+    cluster: Option<&str>,
+    style: Style,
+) -> Outcome {
+    let quiet = Style {
+        quiet: true,
+        scratch: true,
+        hold: true,
+        ..style
+    };
+    let mut built = fleet_run(base_spec, tree, blueprints, Mode::Check, quiet, cluster);
+    if built.code == 2 {
+        return built;
+    }
+    let records = built.take::<crate::incremental::held::SpecRecords>();
+    let deferred: Vec<Deferred> = std::iter::from_fn(|| built.take::<Deferred>()).collect();
+    let held = if deferred.is_empty() {
+        (built.take_rendered()).is_some_and(|rendered| held_in_memory(tree, rendered))
+    } else {
+        crate::incremental::held::defer(tree, deferred);
+        true
+    };
+    if let Some(records) = records.filter(|_| held) {
+        crate::incremental::held::hold_spec(tree, records);
+    }
+    if held {
+        return Outcome::default();
+    }
+    fleet_run(
+        base_spec,
+        tree,
+        blueprints,
+        Mode::Build { force: false },
+        quiet,
+        cluster,
+    )
+}
+
+/// Whether the root file of `spec` (a cluster spec's file, or a fleet's root) differs from
+/// the one of `base_spec`, or either cannot be read.
+fn root_differs(spec: &Path, base_spec: &Path) -> bool {
+    let root = |spec: &Path| {
+        let files = crate::fleet::include::Files::of(spec)?;
+        disk::read(&files.root).ok()
+    };
+    root(spec).is_none_or(|now| root(base_spec).is_none_or(|then| now != then))
+}
+
+/// The base's run, stopped short: exit 2.
+fn gave_up() -> Outcome {
+    Outcome {
+        code: 2,
+        stderr: "error: the run over the base stopped short\n".to_string(),
+        ..Outcome::default()
+    }
 }
 
 /// Exit 2: the spec at `base` does not build; `failed` is what its run printed.

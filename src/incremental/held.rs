@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 /// What a run rendered into one tree held in memory.
 pub struct Held {
@@ -182,28 +182,72 @@ impl Deferred {
     }
 }
 
-/// The trees deferred over an output root, until settled; then why they did not render, if
-/// they did not.
-static DEFERRED: Mutex<(Vec<Deferred>, Option<Vec<crate::diagnostic::Diagnostic>>)> =
-    Mutex::new((Vec::new(), None));
+/// The base's trees deferred over an output root, until settled.
+#[derive(Default)]
+struct Base {
+    trees: Vec<Deferred>,
+    /// Why they did not render when settled.
+    failure: Option<Vec<crate::diagnostic::Diagnostic>>,
+    /// The base's run is under way beside the run over the spec as it is now ([`expect`]).
+    coming: bool,
+}
+
+static DEFERRED: Mutex<Base> = Mutex::new(Base {
+    trees: Vec::new(),
+    failure: None,
+    coming: false,
+});
+
+/// Signalled when the base's run, under way beside, is done.
+static CAME: Condvar = Condvar::new();
+
+/// The base's records, once the base's run under way beside (if any) is done with them.
+fn base() -> Option<MutexGuard<'static, Base>> {
+    let base = DEFERRED.lock().ok()?;
+    CAME.wait_while(base, |b| b.coming).ok()
+}
+
+/// The base's run over `root` is under way beside the run over the spec as it is now: that
+/// run waits for it where it asks for the base's trees ([`deferred`], [`settle`]), and reads
+/// nothing below `root` until they are held ([`crate::disk::promise`]). The base's run is
+/// done when what this returns is dropped, whatever it left.
+pub fn expect(root: &Path) -> Coming {
+    if let Ok(mut base) = DEFERRED.lock() {
+        crate::disk::promise(root);
+        base.coming = true;
+    }
+    Coming
+}
+
+/// The base's run under way beside ([`expect`]); done when dropped.
+pub struct Coming;
+
+impl Drop for Coming {
+    fn drop(&mut self) {
+        if let Ok(mut base) = DEFERRED.lock() {
+            base.coming = false;
+        }
+        CAME.notify_all();
+    }
+}
 
 /// Takes `trees` as the base's trees over `root`, to be rendered when [`settle`]d: until then
 /// nothing below `root` is read ([`crate::disk::promise`]).
 pub fn defer(root: &Path, trees: Vec<Deferred>) {
-    if let Ok(mut deferred) = DEFERRED.lock() {
+    if let Ok(mut base) = DEFERRED.lock() {
         crate::disk::promise(root);
-        deferred.0 = trees;
+        base.trees = trees;
     }
 }
 
 /// Whether trees deferred over `root` wait to be settled.
 pub fn deferred(root: &Path) -> bool {
-    DEFERRED.lock().is_ok_and(|d| d.0.iter().any(|t| t.root == root))
+    base().is_some_and(|b| b.trees.iter().any(|t| t.root == root))
 }
 
 /// Why the base's trees did not render when settled: their diagnostics. Taken once.
 pub fn failure() -> Option<Vec<crate::diagnostic::Diagnostic>> {
-    DEFERRED.lock().ok()?.1.take()
+    DEFERRED.lock().ok()?.failure.take()
 }
 
 /// The keys of the apps of each tree (by owner) the run over the spec as it is now made to
@@ -233,12 +277,12 @@ fn take_now(owner: &Owner) -> Option<Keys> {
 /// the view holds no bytes of them — nothing reads them. A tree whose owner `now` does not
 /// name is rendered whole. Does nothing when no tree is deferred.
 pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
-    let Ok(mut deferred) = DEFERRED.lock() else {
+    let Some(mut base) = base() else {
         return;
     };
-    let trees: Vec<Deferred> = std::mem::take(&mut deferred.0);
+    let trees: Vec<Deferred> = std::mem::take(&mut base.trees);
     if trees.is_empty() || trees.iter().any(|t| t.root != root) {
-        deferred.0 = trees;
+        base.trees = trees;
         return;
     }
     let mut view = crate::disk::View::default();
@@ -251,14 +295,14 @@ pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
         match render_deferred(tree, &kept, &mut view) {
             Ok(held) => records.push(held),
             Err(diagnostics) => {
-                deferred.1 = Some(diagnostics);
+                base.failure = Some(diagnostics);
                 return;
             }
         }
     }
     if !(hold(records) && crate::disk::set_view(view)) {
         let why = "the base's tree cannot be held in memory";
-        deferred.1 = Some(vec![crate::diagnostic::Diagnostic::error(
+        base.failure = Some(vec![crate::diagnostic::Diagnostic::error(
             crate::diagnostic::Code::Internal,
             why,
         )]);
