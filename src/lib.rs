@@ -92,11 +92,23 @@ pub fn check_spec(path: &Path) -> Result<Checked, Failure> {
 /// Validates and resolves a loaded spec (a file's, or a cluster of a fleet's) whose file is
 /// in `spec_dir`: the vendored charts and manifest files it names are read from there.
 pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Checked, Failure> {
+    check_loaded_hashed(loaded, spec_dir, None)
+}
+
+/// [`check_loaded`] of a spec whose apps' data hashes ([`spec::app_hash`]) may be made
+/// already (`app_hashes`, in the order of its apps).
+pub fn check_loaded_hashed(
+    loaded: spec::load::Loaded,
+    spec_dir: &Path,
+    app_hashes: Option<Vec<[u8; 32]>>,
+) -> Result<Checked, Failure> {
     // The schema and the spec hash are made side by side; then the spec's JSON (without
     // the nodes the schema rejects, if any) moves into the typed spec, app by app in
     // parallel, and the semantic checks run on that.
-    let ((mut diags, pruned), spec_hash) =
-        rayon::join(|| spec::schema::validate(&loaded), || data_hash(&loaded.value));
+    let ((mut diags, pruned), spec_hash) = rayon::join(
+        || spec::schema::validate(&loaded),
+        || data_hash(&loaded.value, app_hashes),
+    );
     let mut typed = spec::typed(pruned.unwrap_or(loaded.value));
     if let Some(typed) = &mut typed {
         typed.tree_root = loaded.tree_root;
@@ -174,8 +186,15 @@ pub fn check_loaded(loaded: spec::load::Loaded, spec_dir: &Path) -> Result<Check
 /// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key) with each app
 /// replaced by the hex sha256 of its own compact JSON — the apps hash apart, in parallel,
 /// and no JSON of the whole is ever made.
-fn data_hash(value: &serde_json::Value) -> String {
-    spec::data_hash_from(value, &spec::app_data_hashes(value))
+fn data_hash(value: &serde_json::Value, app_hashes: Option<Vec<[u8; 32]>>) -> String {
+    let apps = value
+        .get("apps")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    let hashes = app_hashes
+        .filter(|h| h.len() == apps)
+        .unwrap_or_else(|| spec::app_data_hashes(value));
+    spec::data_hash_from(value, &hashes)
 }
 
 /// A checked spec and the blueprints that render it: everything but the rendering.
@@ -320,11 +339,11 @@ mod tests {
             "sha256:{}",
             sha256_hex(&serde_json::to_vec(&apps_hashed).unwrap())
         );
-        assert_eq!(data_hash(&value), whole);
+        assert_eq!(data_hash(&value, None), whole);
         let other = serde_json::json!({"a\"pi": 1, "apps": [{"name": "y"}], "z": {"apps": []}});
-        assert_ne!(data_hash(&other), whole, "an app's data counts");
+        assert_ne!(data_hash(&other, None), whole, "an app's data counts");
         let no_apps = serde_json::json!({"a": 1});
         let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&no_apps).unwrap()));
-        assert_eq!(data_hash(&no_apps), whole);
+        assert_eq!(data_hash(&no_apps, None), whole);
     }
 }

@@ -9,7 +9,7 @@ use crate::commands::{self, Format, Mode, Outcome, Style};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::emit::{self, owner::Owner};
 use crate::incremental::apps::{ClusterRecord, Record};
-use crate::incremental::stamp::{Layout, app_digests, input_from};
+use crate::incremental::stamp::{Layout, app_hashes, input_from};
 use crate::json::{ClusterReport, CommandName, ModelSummary, Report};
 use crate::source::Source;
 use crate::target::Target;
@@ -421,11 +421,11 @@ fn cluster_targets<'a>(
     } in clusters
     {
         let layout = Layout::of(&loaded.source);
-        let digests = app_digests(&loaded, &layout);
-        let input = input_from(&loaded, &layout, &digests);
+        let hashes = app_hashes(&loaded, &layout);
+        let input = input_from(&loaded, &layout, &hashes.digests);
         if record {
             records.push(crate::incremental::apps::cluster_record(
-                &name, &loaded, &digests, overrides,
+                &name, &loaded, &hashes, overrides,
             ));
         }
         if current(&name, &input) {
@@ -433,7 +433,7 @@ fn cluster_targets<'a>(
             targets.push((name, target));
             continue;
         }
-        match crate::check_loaded(loaded, &spec_dir) {
+        match crate::check_loaded_hashed(loaded, &spec_dir, Some(hashes.data)) {
             Ok(checked) => {
                 let checked = named(checked, &name);
                 let target = Target::checked_cluster(spec, fleet_name, &name, checked, input);

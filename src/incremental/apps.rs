@@ -71,7 +71,7 @@ pub struct AppRecord {
     pub depends_on: Vec<String>,
     /// Hex sha256 of its data without its chart values and version ([`outline`]).
     pub outline: String,
-    /// Hex of its digest in the cluster's input stamp ([`stamp::app_digests`]).
+    /// Hex of its digest in the cluster's input stamp ([`stamp::app_hashes`]).
     pub digest: String,
     /// Hex sha256 of its data ([`crate::spec::app_data_hashes`]).
     pub data: String,
@@ -164,11 +164,11 @@ fn write_without(value: &Value, paths: &[&[&str]], out: &mut Hashing) {
     }
 }
 
-/// The record of a cluster's spec, whose apps' input digests are `digests`.
+/// The record of a cluster's spec, whose apps' hashes are `hashes`.
 pub fn cluster_record(
     name: &str,
     loaded: &crate::spec::load::Loaded,
-    digests: &[[u8; 32]],
+    hashes: &stamp::AppHashes,
     overrides: Vec<String>,
 ) -> ClusterRecord {
     let value = &loaded.value;
@@ -176,10 +176,9 @@ pub fn cluster_record(
         .get("apps")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let data = crate::spec::app_data_hashes(value);
     let apps = apps
         .par_iter()
-        .zip(digests.par_iter().zip(data.par_iter()))
+        .zip(hashes.digests.par_iter().zip(hashes.data.par_iter()))
         .map(|(app, (digest, data))| {
             let text = |key: &str| app.get(key).and_then(Value::as_str).map(String::from);
             let name = text("name").unwrap_or_default();
@@ -424,8 +423,10 @@ pub fn cluster_stamps(
         .get("apps")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let mine = stamp::app_digests(loaded, layout);
-    let mine_data = crate::spec::app_data_hashes(&loaded.value);
+    let stamp::AppHashes {
+        data: mine_data,
+        digests: mine,
+    } = stamp::app_hashes(loaded, layout);
     let mut last = None;
     for (k, app) in apps.iter().enumerate() {
         let name = app.get("name").and_then(Value::as_str)?;

@@ -67,27 +67,40 @@ impl Layout {
 /// the stamp, and so the cluster's lock file, as it is.
 pub fn input_of_cluster(loaded: &Loaded) -> String {
     let layout = Layout::of(&loaded.source);
-    input_from(loaded, &layout, &app_digests(loaded, &layout))
+    input_from(loaded, &layout, &app_hashes(loaded, &layout).digests)
 }
 
-/// The digest of each app of a cluster's spec: its data, then the places of its nodes.
-pub fn app_digests(loaded: &Loaded, layout: &Layout) -> Vec<[u8; 32]> {
+/// Each app of a cluster's spec hashed two ways, from one serialization of its data: the
+/// sha256 of its data alone ([`crate::spec::app_hash`]) and its digest (its data, then the
+/// places of its nodes).
+pub struct AppHashes {
+    /// Each app's data hash, in order.
+    pub data: Vec<[u8; 32]>,
+    /// Each app's digest, in order.
+    pub digests: Vec<[u8; 32]>,
+}
+
+/// The [`AppHashes`] of the apps of a cluster's spec.
+pub fn app_hashes(loaded: &Loaded, layout: &Layout) -> AppHashes {
     use crate::digest::Hashing;
     use rayon::prelude::*;
     let apps = loaded.value.get("apps").and_then(serde_json::Value::as_array);
     let apps_spans = loaded.spans.root().entry("apps");
-    apps.map_or(&[][..], Vec::as_slice)
+    let (data, digests) = apps
+        .map_or(&[][..], Vec::as_slice)
         .par_iter()
         .enumerate()
-        .map(|(i, app)| {
+        .map_init(Vec::new, |buffer, (i, app)| {
+            let data = crate::spec::app_hash(app, buffer);
             let mut out = Hashing::new();
-            let _ = serde_json::to_writer(&mut out, app);
+            sha2::Digest::update(&mut out.0, buffer.as_slice());
             if let Some(node) = apps_spans.and_then(|(_, n)| n.item(i)) {
                 layout.spans_into(node, &mut out);
             }
-            out.finish()
+            (data, out.finish())
         })
-        .collect()
+        .unzip();
+    AppHashes { data, digests }
 }
 
 /// The input stamp of a cluster's spec whose apps' digests are `digests`: the root's other
@@ -125,4 +138,31 @@ pub fn input_from(loaded: &Loaded, layout: &Layout, digests: &[[u8; 32]]) -> Str
         let _ = out.write_all(digest);
     }
     emit::Stamp::input_of(&crate::digest::hex(&out.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_apps_data_hash_is_the_one_the_spec_hash_is_made_of_and_its_digest_holds_its_places() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        let spec = |indent: &str| {
+            format!(
+                "apiVersion: gitopsc.io/v1alpha1\nkind: Cluster\nmetadata: {{name: c}}\napps:\n{indent}- {{name: a, namespace: x}}\n{indent}- {{name: b}}\n"
+            )
+        };
+        let hashed = |text: String| {
+            std::fs::write(&path, text).unwrap();
+            let loaded = crate::spec::load::load(&path).ok().unwrap();
+            let hashes = app_hashes(&loaded, &Layout::of(&loaded.source));
+            assert_eq!(hashes.data, crate::spec::app_data_hashes(&loaded.value));
+            hashes
+        };
+        let (flush, indented) = (hashed(spec("")), hashed(spec("  ")));
+        assert_eq!(flush.data, indented.data, "the same data");
+        assert_ne!(flush.data[0], flush.data[1]);
+        assert_ne!(flush.digests, indented.digests, "in other places");
+    }
 }
