@@ -113,7 +113,7 @@ pub struct Style {
     /// `diff --base`'s run over the base: what a recording run records of a fleet's files and
     /// apps is kept in its outcome, in memory, for the run over the spec as it is now
     /// ([`crate::incremental::held::SpecRecords`]), and each tree is checked and left to
-    /// render until that run knows which apps it keeps ([`crate::incremental::held::Deferred`]).
+    /// render until that run knows which apps it keeps ([`crate::incremental::deferred::Deferred`]).
     pub hold: bool,
 }
 
@@ -347,14 +347,14 @@ pub fn run_target(
         Err(f) => return ctx.failed(f),
     };
     // `diff --base`'s base: rendered once the run over the spec as it is now knows which of
-    // its apps it keeps (crate::incremental::held::settle).
+    // its apps it keeps (crate::incremental::deferred::settle).
     if style.hold && incremental && mode == Mode::Check {
         let Prepared {
             checked,
             blueprints,
             stamp,
         } = prepared;
-        let tree = crate::incremental::held::Deferred::new(out_dir, checked.model, blueprints, stamp);
+        let tree = crate::incremental::deferred::Deferred::new(out_dir, checked.model, blueprints, stamp);
         return Outcome::default().retaining(tree);
     }
     let _late_lock = if root_lock.is_some() {

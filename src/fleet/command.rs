@@ -183,7 +183,7 @@ fn run_fleet(run: Run) -> Outcome {
 /// Renders `diff --base`'s base trees deferred over `out`, but for the apps each cluster of
 /// `targets` keeps: those of a key its checked model has too ([`crate::incremental::held`]).
 fn settle(out: &Path, targets: &[(String, Target)]) {
-    if !crate::incremental::held::deferred(out) {
+    if !crate::incremental::deferred::deferred(out) {
         return;
     }
     let now = (targets.iter())
@@ -193,7 +193,7 @@ fn settle(out: &Path, targets: &[(String, Target)]) {
             Some((target.owner(), keys))
         })
         .collect();
-    crate::incremental::held::settle(out, now);
+    crate::incremental::deferred::settle(out, now);
 }
 
 /// What a recording run records of the fleet `fleet` read from `read` (its files, then the
@@ -256,7 +256,7 @@ fn from_records(run: Run) -> Option<Outcome> {
     // Over the base's records, the base's trees are rendered whole first: this way keeps
     // the apps of the files that did not change without a model of them.
     if !style.hold {
-        crate::incremental::held::settle(out, Vec::new());
+        crate::incremental::deferred::settle(out, Vec::new());
     }
     let changed = super::changed::compile_changed(
         spec,

@@ -10,7 +10,7 @@ use super::{GitError, Repo, Snapshot, inputs};
 use crate::commands::{Format, Mode, Outcome, Style};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::disk;
-use crate::incremental::held::Deferred;
+use crate::incremental::deferred::Deferred;
 use crate::json::{CommandName, Report, StagedFiles};
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -436,7 +436,7 @@ fn based(
             let (mut built, outcome) =
                 if blueprints.is_none() && !style.full && root_differs(spec, &base_spec) {
                     std::thread::scope(|scope| {
-                        let coming = crate::incremental::held::expect(&tree);
+                        let coming = crate::incremental::deferred::expect(&tree);
                         let built = scope.spawn(move || {
                             let built = run_base();
                             drop(coming);
@@ -462,7 +462,7 @@ fn based(
         }
     };
     // The base's trees rendered on the way, as far as it needed them: a failure is the base's.
-    if let Some(diagnostics) = crate::incremental::held::failure() {
+    if let Some(diagnostics) = crate::incremental::deferred::failure() {
         let failed = if style.format == Format::Json {
             let report = Report::new(CommandName::Diff, &spec.display().to_string(), None);
             Outcome {
@@ -511,7 +511,7 @@ fn based_tree(
     let held = if deferred.is_empty() {
         (built.take_rendered()).is_some_and(|rendered| held_in_memory(tree, rendered))
     } else {
-        crate::incremental::held::defer(tree, deferred);
+        crate::incremental::deferred::defer(tree, deferred);
         true
     };
     if let Some(records) = records.filter(|_| held) {

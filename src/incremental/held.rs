@@ -8,6 +8,9 @@
 //! ([`SpecRecords`]): the run over the spec as it is now then compares its files' bytes with
 //! the base's, and when only parts that define apps differ it is compiled over those apps
 //! ([`crate::fleet::changed`]), against the base's held trees as against a build's.
+//!
+//! The base's trees are rendered once the run over the spec as it is now knows its own apps
+//! ([`super::deferred`]); a file of an app neither side renders is held by path alone.
 
 use super::apps::Record;
 use super::spec::Memo;
@@ -15,21 +18,21 @@ use super::{Cache, Entry, Reuse, Stat};
 use crate::emit::owner::Owner;
 use crate::model::Model;
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// What a run rendered into one tree held in memory.
 pub struct Held {
     /// The tree's lock file, by absolute path: which tree this is.
-    lock: PathBuf,
+    pub(super) lock: PathBuf,
     /// The keys of the apps rendered, with each app's name.
-    keys: FxHashMap<[u8; 32], String>,
+    pub(super) keys: FxHashMap<[u8; 32], String>,
     /// Every file of the tree: path → sha256 hex, as its lock file lists them.
-    files: BTreeMap<String, String>,
+    pub(super) files: BTreeMap<String, String>,
     /// The sha256 (hex) of its lock file's bytes.
-    digest: String,
+    pub(super) digest: String,
 }
 
 impl Held {
@@ -155,217 +158,11 @@ pub fn hold(records: Vec<Held>) -> bool {
     HELD.set(records).is_ok()
 }
 
-/// A tree of `diff --base`'s base, checked and not yet rendered: the run over the spec as it
-/// is now says which of its apps it keeps ([`settle`]), and only the others are rendered.
-pub struct Deferred {
-    /// The output root the tree is held over.
-    root: PathBuf,
-    model: Model,
-    blueprints: crate::render::Blueprints,
-    stamp: crate::emit::Stamp,
-}
-
-impl Deferred {
-    /// The tree that `model` renders with `blueprints` into `root`, stamped `stamp`.
-    pub fn new(
-        root: &Path,
-        model: Model,
-        blueprints: crate::render::Blueprints,
-        stamp: crate::emit::Stamp,
-    ) -> Deferred {
-        Deferred {
-            root: root.to_path_buf(),
-            model,
-            blueprints,
-            stamp,
-        }
-    }
-}
-
-/// The base's trees deferred over an output root, until settled.
-#[derive(Default)]
-struct Base {
-    trees: Vec<Deferred>,
-    /// Why they did not render when settled.
-    failure: Option<Vec<crate::diagnostic::Diagnostic>>,
-    /// The base's run is under way beside the run over the spec as it is now ([`expect`]).
-    coming: bool,
-}
-
-static DEFERRED: Mutex<Base> = Mutex::new(Base {
-    trees: Vec::new(),
-    failure: None,
-    coming: false,
-});
-
-/// Signalled when the base's run, under way beside, is done.
-static CAME: Condvar = Condvar::new();
-
-/// The base's records, once the base's run under way beside (if any) is done with them.
-fn base() -> Option<MutexGuard<'static, Base>> {
-    let base = DEFERRED.lock().ok()?;
-    CAME.wait_while(base, |b| b.coming).ok()
-}
-
-/// The base's run over `root` is under way beside the run over the spec as it is now: that
-/// run waits for it where it asks for the base's trees ([`deferred`], [`settle`]), and reads
-/// nothing below `root` until they are held ([`crate::disk::promise`]). The base's run is
-/// done when what this returns is dropped, whatever it left.
-pub fn expect(root: &Path) -> Coming {
-    if let Ok(mut base) = DEFERRED.lock() {
-        crate::disk::promise(root);
-        base.coming = true;
-    }
-    Coming
-}
-
-/// The base's run under way beside ([`expect`]); done when dropped.
-pub struct Coming;
-
-impl Drop for Coming {
-    fn drop(&mut self) {
-        if let Ok(mut base) = DEFERRED.lock() {
-            base.coming = false;
-        }
-        CAME.notify_all();
-    }
-}
-
-/// Takes `trees` as the base's trees over `root`, to be rendered when [`settle`]d: until then
-/// nothing below `root` is read ([`crate::disk::promise`]).
-pub fn defer(root: &Path, trees: Vec<Deferred>) {
-    if let Ok(mut base) = DEFERRED.lock() {
-        crate::disk::promise(root);
-        base.trees = trees;
-    }
-}
-
-/// Whether trees deferred over `root` wait to be settled.
-pub fn deferred(root: &Path) -> bool {
-    base().is_some_and(|b| b.trees.iter().any(|t| t.root == root))
-}
-
-/// Why the base's trees did not render when settled: their diagnostics. Taken once.
-pub fn failure() -> Option<Vec<crate::diagnostic::Diagnostic>> {
-    DEFERRED.lock().ok()?.failure.take()
-}
-
-/// The keys of the apps of each tree (by owner) the run over the spec as it is now made to
-/// settle the base's trees: [`recall`] takes them rather than make them again.
-static NOW: Mutex<Vec<(Owner, Keys)>> = Mutex::new(Vec::new());
-
-/// Each app's key (by a model's order), `None` for one that always renders.
-pub type Keys = Vec<Option<[u8; 32]>>;
-
-/// The keys of `model`'s apps.
-fn keys_of(model: &Model) -> Keys {
-    model.apps.par_iter().map(crate::render::app_key).collect()
-}
-
-/// The keys `owner`'s apps had when the base's trees were settled, taken.
-fn take_now(owner: &Owner) -> Option<Keys> {
-    let mut now = NOW.lock().ok()?;
-    let i = now.iter().position(|(o, _)| o == owner)?;
-    Some(now.swap_remove(i).1)
-}
-
-/// Renders the trees deferred over `root` and holds them in memory, as a run that rendered
-/// them whole would: each but for the apps whose key the same owner's apps have in `now`
-/// (the keys of the apps of the run over the spec as it is now), which that run keeps (an
-/// app of the same key renders the same files, so neither side renders it). Their files are
-/// held by path alone: their hash in the records and the lock file is one no bytes have, and
-/// the view holds no bytes of them — nothing reads them. A tree whose owner `now` does not
-/// name is rendered whole. Does nothing when no tree is deferred.
-pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
-    let Some(mut base) = base() else {
-        return;
-    };
-    let trees: Vec<Deferred> = std::mem::take(&mut base.trees);
-    if trees.is_empty() || trees.iter().any(|t| t.root != root) {
-        base.trees = trees;
-        return;
-    }
-    let mut view = crate::disk::View::default();
-    let mut records = Vec::with_capacity(trees.len());
-    for tree in trees {
-        let kept: FxHashSet<[u8; 32]> = (now.iter())
-            .filter(|(owner, _)| *owner == tree.stamp.owner)
-            .flat_map(|(_, keys)| keys.iter().flatten().copied())
-            .collect();
-        match render_deferred(tree, &kept, &mut view) {
-            Ok(held) => records.push(held),
-            Err(diagnostics) => {
-                base.failure = Some(diagnostics);
-                return;
-            }
-        }
-    }
-    if !(hold(records) && crate::disk::set_view(view)) {
-        let why = "the base's tree cannot be held in memory";
-        base.failure = Some(vec![crate::diagnostic::Diagnostic::error(
-            crate::diagnostic::Code::Internal,
-            why,
-        )]);
-    }
-    if let Ok(mut keys) = NOW.lock() {
-        *keys = now;
-    }
-}
-
-/// Renders `tree` but for the apps whose key is in `kept`, into `view`; its records.
-fn render_deferred(
-    tree: Deferred,
-    kept: &FxHashSet<[u8; 32]>,
-    view: &mut crate::disk::View,
-) -> Result<Held, Vec<crate::diagnostic::Diagnostic>> {
-    let Deferred {
-        root,
-        model,
-        blueprints,
-        stamp,
-    } = tree;
-    let keys = keys_of(&model);
-    let skip = |i: usize| keys[i].is_some_and(|k| kept.contains(&k));
-    let rendered = crate::render::render_except(&model, &blueprints, &skip)?;
-    let mut files: BTreeMap<String, String> = (rendered.par_iter())
-        .map(|(path, bytes)| (path.clone(), crate::emit::lock::sha256_hex(bytes)))
-        .collect();
-    for (i, app) in model.apps.iter().enumerate().filter(|(i, _)| skip(*i)) {
-        files.extend(
-            crate::render::app_files(app)
-                .into_iter()
-                .map(|path| (path, unrendered(keys[i]))),
-        );
-    }
-    let lock = stamp.lock_of(files);
-    let bytes = lock.to_bytes();
-    let lock_path = root.join(stamp.owner.lock_path());
-    let held = Held {
-        lock: lock_path.clone(),
-        keys: (model.apps.iter().zip(&keys))
-            .filter_map(|(app, key)| Some(((*key)?, app.name.clone())))
-            .collect(),
-        files: lock.files,
-        digest: crate::emit::lock::sha256_hex(&bytes),
-    };
-    view.hold(&root, lock_path, Some(bytes));
-    for (path, bytes) in rendered {
-        view.hold(&root, root.join(path), Some(bytes));
-    }
-    rayon::spawn(move || drop(model));
-    Ok(held)
-}
-
-/// The hash a file of an app not rendered stands with: the app's key, which no sha256 of
-/// bytes is ever made equal to by a rendering.
-fn unrendered(key: Option<[u8; 32]>) -> String {
-    format!("unrendered:{}", crate::emit::lock::hex(&key.unwrap_or_default()))
-}
-
 /// The apps of `model` whose key the records of `owner`'s tree in `root` hold, with their
 /// files; `None` when no records are held for that tree. Trees deferred over `root` are
 /// rendered first, but for the apps of `model` they share a key with.
 pub(super) fn recall(root: &Path, owner: &Owner, model: &Model) -> Option<Reuse> {
+    use super::deferred::{deferred, keys_of, settle, take_now};
     let mut keys = take_now(owner);
     if deferred(root) {
         let now = keys.take().unwrap_or_else(|| keys_of(model));
@@ -381,7 +178,7 @@ pub(super) fn recall(root: &Path, owner: &Owner, model: &Model) -> Option<Reuse>
 }
 
 /// The apps of `model` (whose keys are `keys`) whose key `held` holds, with their files.
-fn recall_in(held: &Held, model: &Model, keys: Keys) -> Reuse {
+fn recall_in(held: &Held, model: &Model, keys: super::deferred::Keys) -> Reuse {
     let found: Vec<Option<Vec<(String, String)>>> = (model.apps.par_iter().zip(&keys))
         .map(|(app, key)| {
             held.keys.contains_key(key.as_ref()?).then_some(())?;

@@ -19,6 +19,7 @@
 pub mod apps;
 mod below;
 pub mod beneath;
+pub mod deferred;
 pub mod held;
 pub mod spec;
 pub mod stamp;
