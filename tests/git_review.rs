@@ -403,6 +403,38 @@ fn diff_against_a_revision_reports_in_json() {
     assert_eq!(report["diagnostics"][2]["file"], "cluster.yaml", "{report}");
 }
 
+/// A base whose spec checks but does not render (a patch that selects nothing, found only as
+/// its tree renders, once the spec as it is now says which apps it keeps): the diff says the
+/// base does not build, in text and in JSON, as it does for a base that does not check.
+#[test]
+fn diff_against_a_revision_that_does_not_render_says_the_base_does_not_build() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = repo(temp.path());
+    let broken = std::fs::read_to_string(root().join("tests/errors/patch-selects-nothing.yaml")).unwrap();
+    std::fs::write(dir.join("cluster.yaml"), &broken).unwrap();
+    ok(&dir, "git", &["commit", "-qam", "a patch that selects nothing"]);
+    std::fs::write(
+        dir.join("cluster.yaml"),
+        broken.replace("name: setings", "name: settings"),
+    )
+    .unwrap();
+    let (code, text) = run(
+        &dir,
+        env!("CARGO_BIN_EXE_gitopsc"),
+        &["diff", "cluster.yaml", "--base", "HEAD"],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("error: the spec at `HEAD` does not build") && text.contains("GSC0809"),
+        "{text}"
+    );
+    let (code, report) = json_report(&dir, &["diff", "cluster.yaml", "--base", "HEAD"]);
+    let codes: Vec<&str> = (report["diagnostics"].as_array().unwrap().iter())
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!((code, codes), (2, vec!["GSC0706", "GSC0809"]), "{report}");
+}
+
 /// A hook runner (`pre-commit` or `prek`) from PATH or the CI virtual environment, or `None`
 /// after saying why (a failure when `GITOPSC_REQUIRE_TOOLS=1`).
 fn runner(name: &str) -> Option<PathBuf> {

@@ -463,19 +463,7 @@ fn based(
     };
     // The base's trees rendered on the way, as far as it needed them: a failure is the base's.
     if let Some(diagnostics) = crate::incremental::deferred::failure() {
-        let failed = if style.format == Format::Json {
-            let report = Report::new(CommandName::Diff, &spec.display().to_string(), None);
-            Outcome {
-                stdout: report.exit(2).diagnostics(&diagnostics, None).to_text(),
-                ..Outcome::default()
-            }
-        } else {
-            Outcome {
-                stderr: crate::diagnostic::render(&diagnostics, None, style.color_err),
-                ..Outcome::default()
-            }
-        };
-        return Ok(base_failed(failed, base, spec, style));
+        return Ok(base_failed(printed(&diagnostics, spec, style), base, spec, style));
     }
     strip_prefix(&mut outcome, temp.path());
     // The tree compared with is a temporary one, not an output root of the user's.
@@ -538,6 +526,22 @@ fn root_differs(spec: &Path, base_spec: &Path) -> bool {
         disk::read(&files.root).ok()
     };
     root(spec).is_none_or(|now| root(base_spec).is_none_or(|then| now != then))
+}
+
+/// What a run of `diff` over `spec` that found `diagnostics` prints.
+fn printed(diagnostics: &[Diagnostic], spec: &Path, style: Style) -> Outcome {
+    if style.format == Format::Json {
+        let report = Report::new(CommandName::Diff, &spec.display().to_string(), None);
+        Outcome {
+            stdout: report.exit(2).diagnostics(diagnostics, None).to_text(),
+            ..Outcome::default()
+        }
+    } else {
+        Outcome {
+            stderr: crate::diagnostic::render(diagnostics, None, style.color_err),
+            ..Outcome::default()
+        }
+    }
 }
 
 /// The base's run, stopped short: exit 2.
