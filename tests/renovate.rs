@@ -103,26 +103,6 @@ fn serve(body: Vec<u8>) -> String {
     url
 }
 
-/// Runs a program in `dir`; panics with its output when it fails.
-#[track_caller]
-fn ok(dir: &Path, program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The specs of the repository: `clusters/<name>.yaml` → the spec's source file.
 fn specs() -> BTreeMap<String, PathBuf> {
     let mut out: BTreeMap<String, PathBuf> = common::examples()
@@ -139,7 +119,7 @@ fn specs() -> BTreeMap<String, PathBuf> {
 /// A repository with the specs under `clusters/` and their trees under `generated/`.
 fn repository(dir: &Path) {
     std::fs::create_dir_all(dir.join("clusters")).unwrap();
-    ok(dir, "git", &["init", "-q", "-b", "main"]);
+    common::git(dir, &["init", "-q", "-b", "main"]);
     for (name, source) in specs() {
         // An example's folder goes whole (a spec may read manifest files beside it).
         let spec = if source.ends_with("cluster.yaml") {
@@ -167,8 +147,8 @@ fn extract(renovate: &Renovate, dir: &Path, preset_url: &str, mut config: Value)
         serde_json::to_string_pretty(&config).unwrap(),
     )
     .unwrap();
-    ok(dir, "git", &["add", "-A"]);
-    ok(dir, "git", &["commit", "-qm", "renovate.json", "--allow-empty"]);
+    common::git(dir, &["add", "-A"]);
+    common::git(dir, &["commit", "-qm", "renovate.json", "--allow-empty"]);
     let base = dir.parent().unwrap().join("renovate-base");
     let log_path = dir.parent().unwrap().join("renovate.log");
     let log = std::fs::File::create(&log_path).unwrap();

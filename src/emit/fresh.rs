@@ -12,7 +12,7 @@
 //! compare, and the rendered tree is never held in memory.
 
 use super::journal::{self, JOURNAL, Journal};
-use super::lock::{self, LOCK_FILE, Lock, is_safe_relative, sha256_hex};
+use super::lock::{LOCK_FILE, Lock, is_safe_relative, sha256_hex};
 use super::write::{io, put_streamed, remove_temps, step, temp_of, write_new};
 use super::{EmitError, Stamp};
 use std::collections::{BTreeSet, HashMap};
@@ -141,16 +141,7 @@ impl Fresh {
                     .and_then(|()| std::fs::rename(&temp, &target))
                     .map_err(|e| io("move into place", &target, e))?;
             }
-            let lock = Lock {
-                generator: lock::generator(),
-                spec: stamp.spec.clone(),
-                input: stamp.input.clone(),
-                charts: stamp.charts.clone(),
-                warnings: stamp.warnings.clone(),
-                files: files.into_iter().collect(),
-                // A cluster spec's tree: a fleet's cluster is built the general way.
-                ..Lock::default()
-            };
+            let lock = stamp.lock_of(files.into_iter().collect());
             step().map_err(|e| io("write", &self.root.join(LOCK_FILE), e))?;
             let mut digest = String::new();
             put_streamed(&self.root, LOCK_FILE, |out| {

@@ -189,12 +189,10 @@ fn render_deferred(
     let mut files: BTreeMap<String, String> = (rendered.par_iter())
         .map(|(path, bytes)| (path.clone(), crate::emit::lock::sha256_hex(bytes)))
         .collect();
-    for (i, app) in model.apps.iter().enumerate().filter(|(i, _)| skip(*i)) {
-        files.extend(
-            crate::render::app_files(app)
-                .into_iter()
-                .map(|path| (path, unrendered(keys[i]))),
-        );
+    for (app, key) in model.apps.iter().zip(&keys) {
+        if let Some(key) = key.filter(|k| kept.contains(k)) {
+            files.extend((crate::render::app_files(app).into_iter()).map(|path| (path, unrendered(&key))));
+        }
     }
     let lock = stamp.lock_of(files);
     let bytes = lock.to_bytes();
@@ -217,6 +215,6 @@ fn render_deferred(
 
 /// The hash a file of an app not rendered stands with: the app's key, which no sha256 of
 /// bytes is ever made equal to by a rendering.
-fn unrendered(key: Option<[u8; 32]>) -> String {
-    format!("unrendered:{}", crate::emit::lock::hex(&key.unwrap_or_default()))
+fn unrendered(key: &[u8; 32]) -> String {
+    format!("unrendered:{}", crate::emit::lock::hex(key))
 }

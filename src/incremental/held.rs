@@ -106,13 +106,14 @@ pub fn recall_changed(
             .collect()
     };
     (relative(&files, spec_dir)? == relative(&held.files, &held.spec_dir)?).then_some(())?;
-    let same: Vec<bool> = (files.par_iter().zip(&held.files))
-        .map(|(now, then)| {
-            let (now, then) = (crate::disk::read(now), crate::disk::read(then));
-            matches!((now, then), (Ok(a), Ok(b)) if a == b)
-        })
-        .collect();
-    (*same.first()? && !held.stale.contains(&0)).then_some(())?;
+    let same_bytes = |(now, then): (&PathBuf, &PathBuf)| {
+        let (now, then) = (crate::disk::read(now), crate::disk::read(then));
+        matches!((now, then), (Ok(a), Ok(b)) if a == b)
+    };
+    // The root first: when it differs, no other file is read.
+    (same_bytes((files.first()?, held.files.first()?)) && !held.stale.contains(&0)).then_some(())?;
+    let mut same = vec![true];
+    same.par_extend((files[1..].par_iter().zip(&held.files[1..])).map(same_bytes));
     let changed = (same.iter().enumerate())
         .filter(|(i, same)| !**same || held.stale.contains(i))
         .map(|(i, _)| i)
