@@ -44,13 +44,31 @@ impl Layout {
         )
     }
 
-    /// Writes the place of each span below `node`.
+    /// Writes the place of each span below `node`: how many bytes follow, then its file,
+    /// its offset there and its length, as little-endian `u32`s (a spec's text is at most
+    /// [`crate::spec::load::MAX_TEXT`] long), made in one buffer and hashed at once.
     fn spans_into(&self, node: &crate::spec::load::SpanNode, out: &mut crate::digest::Hashing) {
-        use std::io::Write;
+        let mut places: Vec<u8> = Vec::with_capacity(256);
+        // Spans mostly follow each other in one file: its bounds are tried first.
+        let mut file = (0, 0, 0);
         node.visit(&mut |span| {
-            let (file, start) = self.place(span.start);
-            let _ = write!(out, " {file}:{start}+{}", span.end.saturating_sub(span.start));
+            if !(file.1 <= span.start && span.start < file.2) {
+                let i = self
+                    .starts
+                    .partition_point(|&s| s <= span.start)
+                    .saturating_sub(1);
+                let from = self.starts.get(i).copied().unwrap_or(0);
+                let to = self.starts.get(i + 1).copied().unwrap_or(usize::MAX);
+                file = (self.index.get(i).copied().unwrap_or(0), from, to);
+            }
+            let (at, from, _) = file;
+            let len = span.end.saturating_sub(span.start);
+            for n in [at, span.start.saturating_sub(from), len] {
+                places.extend_from_slice(&(n as u32).to_le_bytes());
+            }
         });
+        sha2::Digest::update(&mut out.0, (places.len() as u64).to_le_bytes());
+        sha2::Digest::update(&mut out.0, &places);
     }
 
     /// The offset in the whole spec's text of an offset in this one.
