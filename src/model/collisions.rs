@@ -8,7 +8,7 @@
 //! One pass with a hash map: linear in the number of objects.
 
 use super::patch::{Patch, Post, add_metadata};
-use super::{FluxKustomization, Manifest, Model};
+use super::{FluxKustomization, Manifest, Model, head};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds;
 use crate::source::Span;
@@ -309,49 +309,43 @@ fn patched(key: Key, labels: Map<String, Value>, post: &Post) -> (Key, Option<(S
     (renamed, Some((before, at)))
 }
 
-/// The fields of an item its key is read from; the rest of the item is skipped unread.
-#[derive(serde::Deserialize)]
-struct Head {
-    api_version: Option<Value>,
-    kind: Option<Value>,
-    object_name: Option<Value>,
-    metadata: Option<Value>,
-    meta: Option<Value>,
-    name: Option<Value>,
-    namespace: Option<Value>,
-    labels: Option<Value>,
-}
+/// The fields of an item its key is read from; the rest of the item is passed over.
+const HEAD: [&str; 8] = [
+    "api_version",
+    "kind",
+    "object_name",
+    "metadata",
+    "meta",
+    "name",
+    "namespace",
+    "labels",
+];
 
 /// The key of a manifest's object, read from its item the way the blueprints read it:
 /// `metadata` (a user object), `meta`, or the item itself holds `name`, `namespace` and
 /// `labels` (`object_name` first: an ExternalSecret named apart from its Secret); and the
-/// labels the item gives it. The item is written as JSON and only those fields read back.
+/// labels the item gives it. Only those fields of the item are serialized ([`head`]).
 fn identity(m: &Manifest) -> Option<(Key, Map<String, Value>)> {
-    let json = serde_json::to_vec(&*m.item).ok()?;
-    // A key written twice (JSON allows it) is read as a value reads it: the last one wins.
-    let head: Head = match serde_json::from_slice(&json) {
-        Ok(head) => head,
-        Err(_) => serde_json::from_value(serde_json::from_slice(&json).ok()?).ok()?,
-    };
+    let head = head::fields(&*m.item, &HEAD)?;
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(String::from);
     let (group, kind, namespaced) = match m.kind {
         Some(k) => (k.group().to_string(), k.kind.to_string(), k.namespaced),
         None => {
             // A user object of a kind the table does not know: namespaced when it has one.
-            let api_version = text(head.api_version.as_ref())?;
+            let api_version = text(head.get("api_version"))?;
             let group = api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
-            (group, text(head.kind.as_ref())?, true)
+            (group, text(head.get("kind"))?, true)
         }
     };
-    let meta = [&head.metadata, &head.meta]
+    let meta = ["metadata", "meta"]
         .into_iter()
-        .find_map(|v| v.as_ref().and_then(Value::as_object));
-    let field = |name: &str, own: &Option<Value>| match meta {
+        .find_map(|f| head.get(f).and_then(Value::as_object));
+    let field = |name: &str| match meta {
         Some(meta) => meta.get(name).cloned(),
-        None => own.clone(),
+        None => head.get(name).cloned(),
     };
-    let name = text(head.object_name.as_ref()).or_else(|| text(field("name", &head.name).as_ref()))?;
-    let labels = field("labels", &head.labels)
+    let name = text(head.get("object_name")).or_else(|| text(field("name").as_ref()))?;
+    let labels = field("labels")
         .and_then(|l| match l {
             Value::Object(map) => Some(map),
             _ => None,
@@ -360,7 +354,7 @@ fn identity(m: &Manifest) -> Option<(Key, Map<String, Value>)> {
     let key = Key {
         group,
         kind,
-        namespace: text(field("namespace", &head.namespace).as_ref()).filter(|_| namespaced),
+        namespace: text(field("namespace").as_ref()).filter(|_| namespaced),
         name,
     };
     Some((key, labels))

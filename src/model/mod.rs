@@ -8,6 +8,7 @@ pub mod charts;
 mod collisions;
 pub(crate) mod dragonfly;
 mod graph;
+mod head;
 mod helm;
 mod images;
 pub mod json;
