@@ -30,16 +30,6 @@ pub struct Journal {
     pub files: HashMap<String, Vec<String>>,
 }
 
-/// A journal line naming a temp file or folder.
-fn temp_line(temp: &str) -> String {
-    format!("temp {temp}\n")
-}
-
-/// A journal line naming the hash of a file about to be put in place.
-fn file_line(path: &str, hash: &str) -> String {
-    format!("file {hash} {path}\n")
-}
-
 impl Journal {
     /// Reads the journal in `root`: `None` when there is none.
     pub fn read(root: &Path) -> Result<Option<Journal>, EmitError> {
@@ -93,15 +83,26 @@ impl Journal {
 
 /// Appends `temps` to the journal in `root` (which it starts when there is none).
 pub fn add_temps(root: &Path, temps: &[String]) -> Result<(), EmitError> {
-    append(root, temps.iter().map(|t| temp_line(t)))
+    append(root, |text| {
+        for temp in temps {
+            text.extend(["temp ", temp, "\n"]);
+        }
+    })
 }
 
 /// Appends the hash of each file (path, hash) about to be put in place.
 pub fn add_files<'a>(root: &Path, files: impl Iterator<Item = (&'a str, &'a str)>) -> Result<(), EmitError> {
-    append(root, files.map(|(path, hash)| file_line(path, hash)))
+    append(root, |text| {
+        // A line holds a sha256's 64 hex digits and a path.
+        text.reserve(files.size_hint().0 * 128);
+        for (path, hash) in files {
+            text.extend(["file ", hash, " ", path, "\n"]);
+        }
+    })
 }
 
-fn append(root: &Path, lines: impl Iterator<Item = String>) -> Result<(), EmitError> {
+/// Appends the lines `lines` writes to the journal in `root`, in one write.
+fn append(root: &Path, lines: impl FnOnce(&mut String)) -> Result<(), EmitError> {
     let path = root.join(JOURNAL);
     let mut text = String::new();
     let mut file = match std::fs::OpenOptions::new().append(true).open(&path) {
@@ -116,7 +117,7 @@ fn append(root: &Path, lines: impl Iterator<Item = String>) -> Result<(), EmitEr
         }
         Err(e) => return Err(super::write::io("write", &path, e)),
     };
-    text.extend(lines);
+    lines(&mut text);
     // One write: what a kill cuts off is at most the last line, which is then not read.
     file.write_all(text.as_bytes())
         .map_err(|e| super::write::io("write", &path, e))
