@@ -165,9 +165,9 @@ pub fn check_loaded_hashed(
     diags.extend(patched);
     let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
     // The typed spec is freed beside what follows; the spans, needed no more either, are
-    // freed here, where rendering can take their memory at once.
+    // freed here (in parallel), where rendering can take their memory at once.
     rayon::spawn(move || drop(typed));
-    drop(loaded.spans);
+    loaded.spans.free();
     diags.extend(found);
     let Some(model) = model else {
         return Err(fail(loaded.source, diags));
