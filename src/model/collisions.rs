@@ -5,7 +5,7 @@
 //! writers of one object make two Flux Kustomizations fight over it, and pruning either
 //! deletes it from under the other.
 //!
-//! One pass with a hash map: linear in the number of objects.
+//! The objects sorted by key in parallel, then one pass over each key's writers.
 
 use super::patch::{Patch, Post, add_metadata};
 use super::{FluxKustomization, Manifest, Model, head};
@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 /// What identifies an object in a cluster: API group, kind, namespace (none for a
 /// cluster-scoped kind), name.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     group: String,
     kind: String,
@@ -74,18 +74,23 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagno
         .map(|(i, a)| (a.name.as_str(), i))
         .collect();
     let objects = objects(model);
-    let mut seen: HashMap<Key, Writer> = HashMap::with_capacity(objects.len());
-    let mut diags = Vec::new();
-    for (key, writer) in objects {
-        match seen.get(&key) {
-            None => {
-                seen.insert(key, writer);
+    // The objects in the order of their keys (a key's writers in the tree's order), sorted
+    // in parallel: each writer after a key's first is checked against that first one.
+    let mut order: Vec<usize> = (0..objects.len()).collect();
+    order.par_sort_unstable_by(|&a, &b| objects[a].0.cmp(&objects[b].0).then(a.cmp(&b)));
+    let mut found: Vec<(usize, Diagnostic)> = Vec::new();
+    for group in order.chunk_by(|&a, &b| objects[a].0 == objects[b].0) {
+        let (key, first) = &objects[group[0]];
+        for &i in &group[1..] {
+            let writer = &objects[i].1;
+            if !(first.generated_kustomization && writer.generated_kustomization) {
+                found.push((i, twice(key, first, writer, &app_index, spans)));
             }
-            Some(first) if first.generated_kustomization && writer.generated_kustomization => {}
-            Some(first) => diags.push(twice(&key, first, &writer, &app_index, spans)),
         }
     }
-    diags
+    // In the order of the second writers, as the tree lists them.
+    found.sort_unstable_by_key(|(i, _)| *i);
+    found.into_iter().map(|(_, d)| d).collect()
 }
 
 /// The error of an object two writers write.
