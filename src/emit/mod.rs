@@ -701,11 +701,20 @@ fn dir_above<'p>(dirs: &BTreeSet<String>, path: &'p str) -> Option<&'p str> {
 /// one.
 fn examine_dirs(root: &Path, tree: &Tree) -> Dirs {
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
+    // The paths come in order: a folder the last path was in is not inserted again.
+    let mut last: Vec<&str> = Vec::new();
     for path in tree.keys() {
         let mut end = 0;
+        let mut depth = 0;
         while let Some(i) = path[end..].find('/') {
             end += i;
-            dirs.insert(&path[..end]);
+            let dir = &path[..end];
+            if last.get(depth) != Some(&dir) {
+                last.truncate(depth);
+                last.push(dir);
+                dirs.insert(dir);
+            }
+            depth += 1;
             end += 1;
         }
     }
