@@ -1157,19 +1157,23 @@ impl<'a> Builder<'a> {
             }
             Some(Frame::Map { map, spans, key, .. }) => {
                 let Some((key, key_span)) = key.take() else { return };
-                if map.contains_key(&key) {
-                    let d = Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{key}`"))
-                        .at(Some(key_span), "defined again here")
-                        .help("a key may appear once per mapping; remove one of them");
-                    self.stop(d);
-                    return;
+                match map.entry(key) {
+                    serde_json::map::Entry::Vacant(entry) => {
+                        spans.push(Entry {
+                            key: entry.key().as_str().into(),
+                            key_at: At::of(key_span),
+                            node,
+                        });
+                        entry.insert(value);
+                    }
+                    serde_json::map::Entry::Occupied(entry) => {
+                        let d =
+                            Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{}`", entry.key()))
+                                .at(Some(key_span), "defined again here")
+                                .help("a key may appear once per mapping; remove one of them");
+                        self.stop(d);
+                    }
                 }
-                spans.push(Entry {
-                    key: key.as_str().into(),
-                    key_at: At::of(key_span),
-                    node,
-                });
-                map.insert(key, value);
             }
         }
     }
