@@ -94,7 +94,8 @@ pub fn add_temps(root: &Path, temps: &[String]) -> Result<(), EmitError> {
 pub fn add_files<'a>(root: &Path, files: impl Iterator<Item = (&'a str, &'a str)>) -> Result<(), EmitError> {
     append(root, |text| {
         // A line holds a sha256's 64 hex digits and a path.
-        text.reserve(files.size_hint().0 * 128);
+        let (least, most) = files.size_hint();
+        text.reserve(most.unwrap_or(least) * 128);
         for (path, hash) in files {
             text.extend(["file ", hash, " ", path, "\n"]);
         }

@@ -92,7 +92,14 @@ pub fn apply(cmp: &Comparison, tree: &Tree) -> Result<WriteStats, EmitError> {
         ));
     }
     journal::add_temps(&ledger, &temps)?;
-    let hashes = writes.iter().map(|p| (*p, cmp.new_lock.files[*p].as_str()));
+    // The writes are in path order, as the lock file's paths: taken side by side.
+    let mut files = cmp.new_lock.files.iter().peekable();
+    let hashes = writes.iter().filter_map(|&p| {
+        while files.next_if(|(q, _)| q.as_str() < p).is_some() {}
+        files
+            .next_if(|(q, _)| q.as_str() == p)
+            .map(|(_, h)| (p, h.as_str()))
+    });
     journal::add_files(&ledger, hashes)?;
     let stats = write_all(cmp, tree, &writes).map_err(|e| {
         // What this build made goes; what it put in place stays listed in the journal, for
