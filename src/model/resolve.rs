@@ -112,8 +112,13 @@ pub fn resolve(
     if !spec_ok {
         return (None, diags);
     }
-    diags.extend(collisions::check(&model, spec, spans));
-    diags.extend(graph::check(&model, spec, spans));
+    // Two checks of the whole model, side by side.
+    let (collided, graphed) = rayon::join(
+        || collisions::check(&model, spec, spans),
+        || graph::check(&model, spec, spans),
+    );
+    diags.extend(collided);
+    diags.extend(graphed);
     let ok = !diags.iter().any(Diagnostic::is_error);
     if ok {
         // About the namespaces of the tree: said when there is a tree to write.
@@ -138,16 +143,17 @@ fn take_chart_values(spec: &mut ClusterSpec) -> Vec<serde_json::Map<String, serd
 impl RefTables {
     /// What each app offers to references, from its own namespace and from others.
     fn new(spec: &ClusterSpec) -> RefTables {
+        // Each app's refs made in parallel, then put in the table in spec order.
         let table = |public| {
-            spec.apps
-                .iter()
+            let refs: Vec<(String, Refs)> = spec
+                .apps
+                .par_iter()
                 .map(|a| (a.name.to_string(), app_refs(a, public)))
-                .collect()
+                .collect();
+            refs.into_iter().collect()
         };
-        RefTables {
-            own: table(false),
-            public: table(true),
-        }
+        let (own, public) = rayon::join(|| table(false), || table(true));
+        RefTables { own, public }
     }
 }
 /// Each app's layers and runbook, in spec order: its first layer waits for the apps it

@@ -109,13 +109,16 @@ pub fn app_levels(spec: &ClusterSpec, app: &AppSpec) -> Levels {
 
 /// The levels of every namespace gitopsc labels: the least any of its apps needs.
 pub fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, Levels> {
+    use rayon::prelude::*;
+    // Each app's levels made in parallel, then met namespace by namespace in spec order.
+    let apps: Vec<(&str, Levels)> = spec
+        .apps
+        .par_iter()
+        .filter(|app| labels_namespace(app.namespace(), spec.flux.namespace.as_str()))
+        .map(|app| (app.namespace(), app_levels(spec, app)))
+        .collect();
     let mut out: BTreeMap<String, Levels> = BTreeMap::new();
-    for app in &spec.apps {
-        let ns = app.namespace();
-        if !labels_namespace(ns, spec.flux.namespace.as_str()) {
-            continue;
-        }
-        let needs = app_levels(spec, app);
+    for (ns, needs) in apps {
         match out.get_mut(ns) {
             None => {
                 out.insert(ns.to_string(), needs);
