@@ -13,6 +13,7 @@ pub struct Source {
     line_starts: Arc<OnceLock<Vec<usize>>>,
     /// Whether each line is ASCII only: there a character column is a byte column, found
     /// without counting (a minified JSON spec is one long line, with many positions on it).
+    /// Empty when the whole text is ASCII.
     ascii_lines: Arc<OnceLock<Vec<bool>>>,
     /// For a spec of several files laid end to end in `text`: where each starts, and its
     /// name; empty for one file.
@@ -103,6 +104,10 @@ impl Source {
     /// True when the 0-based line `line` is ASCII only.
     fn is_ascii_line(&self, line: usize) -> bool {
         let flags = self.ascii_lines.get_or_init(|| {
+            // Most specs are ASCII throughout: then no line is looked at (empty flags).
+            if self.text.is_ascii() {
+                return Vec::new();
+            }
             let starts = self.line_starts();
             starts
                 .iter()
@@ -113,6 +118,9 @@ impl Source {
                 })
                 .collect()
         });
+        if flags.is_empty() {
+            return line < self.line_starts().len();
+        }
         flags.get(line).copied().unwrap_or(false)
     }
 
