@@ -34,14 +34,21 @@ impl Layout {
         Layout { starts, index, whole }
     }
 
-    /// The place of an offset: the number of its file in the whole spec, and the offset in it.
-    fn place(&self, offset: usize) -> (usize, usize) {
+    /// The file an offset is in: its number in the whole spec, and where it starts and ends
+    /// in this text.
+    fn file_at(&self, offset: usize) -> (usize, usize, usize) {
         let i = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
-        let start = self.starts.get(i).copied().unwrap_or(0);
         (
             self.index.get(i).copied().unwrap_or(0),
-            offset.saturating_sub(start),
+            self.starts.get(i).copied().unwrap_or(0),
+            self.starts.get(i + 1).copied().unwrap_or(usize::MAX),
         )
+    }
+
+    /// The place of an offset: the number of its file in the whole spec, and the offset in it.
+    fn place(&self, offset: usize) -> (usize, usize) {
+        let (file, start, _) = self.file_at(offset);
+        (file, offset.saturating_sub(start))
     }
 
     /// Writes the place of each span below `node`: how many bytes follow, then its file,
@@ -53,13 +60,7 @@ impl Layout {
         let mut file = (0, 0, 0);
         node.visit(&mut |span| {
             if !(file.1 <= span.start && span.start < file.2) {
-                let i = self
-                    .starts
-                    .partition_point(|&s| s <= span.start)
-                    .saturating_sub(1);
-                let from = self.starts.get(i).copied().unwrap_or(0);
-                let to = self.starts.get(i + 1).copied().unwrap_or(usize::MAX);
-                file = (self.index.get(i).copied().unwrap_or(0), from, to);
+                file = self.file_at(span.start);
             }
             let (at, from, _) = file;
             let len = span.end.saturating_sub(span.start);
