@@ -135,28 +135,21 @@ struct Object {
 /// With `objects` false only what concerns objects already in the tree is reviewed (what
 /// leaves it, what changes in a live workload): a build into an empty folder parses nothing.
 pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
-    let mut old: BTreeMap<ObjectId, Object> = BTreeMap::new();
-    let mut new: BTreeMap<ObjectId, Object> = BTreeMap::new();
-    for change in &cmp.changes {
-        if let Some(bytes) = &change.old
-            && change.path.ends_with(".yaml")
-        {
-            collect(&change.path, bytes, &mut old);
-        }
-    }
+    let old = collected(cmp.changes.iter().filter_map(|change| {
+        let bytes = change.old.as_deref()?;
+        change
+            .path
+            .ends_with(".yaml")
+            .then_some((change.path.as_str(), bytes))
+    }));
     if old.is_empty() && !objects {
         return Review::default();
     }
-    for change in &cmp.changes {
-        if !change.path.ends_with(".yaml") {
-            continue;
-        }
-        if change.kind != ChangeKind::Removed
-            && let Some(bytes) = tree.get(&change.path)
-        {
-            collect(&change.path, bytes, &mut new);
-        }
-    }
+    let new = collected(
+        (cmp.changes.iter())
+            .filter(|change| change.path.ends_with(".yaml") && change.kind != ChangeKind::Removed)
+            .filter_map(|change| Some((change.path.as_str(), tree.get(&change.path)?.as_slice()))),
+    );
     let mut review = Review::default();
     for (id, object) in &new {
         match old.get(id) {
@@ -397,6 +390,22 @@ fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChan
     out
 }
 
+/// The objects of the files `files` (path, bytes), each file parsed apart, in parallel: an
+/// object two files hold is the later file's, as if they were read one after the other.
+fn collected<'t>(files: impl Iterator<Item = (&'t str, &'t [u8])>) -> BTreeMap<ObjectId, Object> {
+    use rayon::prelude::*;
+    let files: Vec<(&str, &[u8])> = files.collect();
+    let each: Vec<BTreeMap<ObjectId, Object>> = files
+        .par_iter()
+        .map(|(path, bytes)| {
+            let mut objects = BTreeMap::new();
+            collect(path, bytes, &mut objects);
+            objects
+        })
+        .collect();
+    each.into_iter().flatten().collect()
+}
+
 fn collect(path: &str, bytes: &[u8], into: &mut BTreeMap<ObjectId, Object>) {
     let text = String::from_utf8_lossy(bytes);
     for doc in serde_yaml::Deserializer::from_str(&text) {
@@ -449,4 +458,48 @@ pub fn is_protected(doc: &Value) -> bool {
             .and_then(Value::as_str)
             == Some(PRUNE_DISABLED.1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_parsed_apart_give_the_objects_read_one_after_the_other() {
+        let config = |name: &str, v: &str| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: a\ndata:\n  v: \"{v}\"\n"
+            )
+        };
+        let (first, second) = (
+            config("same", "1") + "---\n" + &config("only", "1"),
+            config("same", "2"),
+        );
+        let files: Vec<(String, String)> = (0..64)
+            .map(|i| (format!("f{i}.yaml"), config(&format!("c{i}"), "x")))
+            .chain([
+                ("a.yaml".to_string(), first),
+                ("b.yaml".to_string(), second),
+                ("broken.yaml".to_string(), "a: [".to_string()),
+                ("kustomization.yaml".to_string(), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: k\n".to_string()),
+            ])
+            .collect();
+        let got = collected(files.iter().map(|(p, t)| (p.as_str(), t.as_bytes())));
+        let mut one_by_one = BTreeMap::new();
+        for (path, text) in &files {
+            collect(path, text.as_bytes(), &mut one_by_one);
+        }
+        assert_eq!(
+            got.len(),
+            66,
+            "64 + `same` + `only`: no object of a broken file or a kustomization"
+        );
+        let paths = |m: &BTreeMap<ObjectId, Object>| -> Vec<(ObjectId, String)> {
+            m.iter().map(|(id, o)| (id.clone(), o.path.clone())).collect()
+        };
+        assert_eq!(paths(&got), paths(&one_by_one));
+        let same = got.iter().find(|(id, _)| id.name == "same").unwrap().1;
+        assert_eq!(same.path, "b.yaml", "the later file's object");
+        assert_eq!(same.doc["data"]["v"].as_str(), Some("2"));
+    }
 }
