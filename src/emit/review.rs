@@ -8,6 +8,7 @@
 //! sides, so the object sets of the changed files alone decide what leaves.
 
 use super::{ChangeKind, Comparison, Tree};
+use rayon::prelude::*;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 
@@ -151,19 +152,26 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
             .filter_map(|change| Some((change.path.as_str(), tree.get(&change.path)?.as_slice()))),
     );
     let mut review = Review::default();
-    for (id, object) in &new {
-        match old.get(id) {
-            None => review.added.push(id.clone()),
-            Some(before) if before.doc != object.doc => {
+    // Each object of the new tree against the old one's, in parallel, then in order.
+    let verdicts: Vec<Option<Verdict>> = (new.par_iter())
+        .map(|(id, object)| match old.get(id) {
+            None => Some(Verdict::Added),
+            Some(before) if before.doc != object.doc => Some(Verdict::Changed(
+                workload_changes(id, &before.doc, &object.doc),
+                bootstrap_change(id, &before.doc, &object.doc).map(Box::new),
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    for (id, verdict) in new.keys().zip(verdicts) {
+        match verdict {
+            Some(Verdict::Added) => review.added.push(id.clone()),
+            Some(Verdict::Changed(workloads, database)) => {
                 review.changed.push(id.clone());
-                review
-                    .workloads
-                    .extend(workload_changes(id, &before.doc, &object.doc));
-                review
-                    .databases
-                    .extend(bootstrap_change(id, &before.doc, &object.doc));
+                review.workloads.extend(workloads);
+                review.databases.extend(database.map(|d| *d));
             }
-            Some(_) => {}
+            None => {}
         }
     }
     for (id, object) in &old {
@@ -185,7 +193,16 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
         .databases
         .extend(renamed_clusters(&review.removed, &review.added));
     review.moving = moving(cmp, tree, &old, &new);
+    rayon::join(|| drop(old), || drop(new));
     review
+}
+
+/// What an object of the new tree is to the old one's, when it is not the same.
+enum Verdict {
+    /// Not in the old tree.
+    Added,
+    /// Changed: what changes in a live workload, and in a database's bootstrap.
+    Changed(Vec<WorkloadChange>, Option<Box<DatabaseChange>>),
 }
 
 /// Whether a stateful object's leaving its Flux Kustomization matters. A Secret or
@@ -393,7 +410,6 @@ fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChan
 /// The objects of the files `files` (path, bytes), each file parsed apart, in parallel: an
 /// object two files hold is the later file's, as if they were read one after the other.
 fn collected<'t>(files: impl Iterator<Item = (&'t str, &'t [u8])>) -> BTreeMap<ObjectId, Object> {
-    use rayon::prelude::*;
     let files: Vec<(&str, &[u8])> = files.collect();
     let each: Vec<BTreeMap<ObjectId, Object>> = files
         .par_iter()
