@@ -136,13 +136,11 @@ struct Object {
 /// With `objects` false only what concerns objects already in the tree is reviewed (what
 /// leaves it, what changes in a live workload): a build into an empty folder parses nothing.
 pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
-    let old = collected(cmp.changes.iter().filter_map(|change| {
-        let bytes = change.old.as_deref()?;
-        change
-            .path
-            .ends_with(".yaml")
-            .then_some((change.path.as_str(), bytes))
-    }));
+    let old = collected(
+        (cmp.changes.iter())
+            .filter(|change| change.path.ends_with(".yaml"))
+            .filter_map(|change| Some((change.path.as_str(), change.old.as_deref()?))),
+    );
     if old.is_empty() && !objects {
         return Review::default();
     }
