@@ -417,7 +417,8 @@ fn finish(
     let force = matches!(mode, Mode::Build { force: true });
     let read = compiled.reuse.read.take();
     let kept = compiled.reuse.take_kept();
-    let cmp = match emit::compare_read(out_dir, &compiled.tree, kept, &compiled.stamp, force, read) {
+    let tree = (&compiled.tree, &compiled.reuse as &dyn emit::Known);
+    let cmp = match emit::compare_read(out_dir, tree, kept, &compiled.stamp, force, read) {
         Ok(c) => c,
         Err(e) => return ctx.emit_failed(e),
     };

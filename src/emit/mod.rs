@@ -323,6 +323,20 @@ pub struct EmitError(pub String, pub Option<String>, pub crate::diagnostic::Code
 /// The files of a tree that were not rendered, known to be on disk as rendered: path → hash.
 pub type Kept = BTreeMap<String, String>;
 
+/// What is known of rendered files without reading them: the hash each has on disk, untouched
+/// since it was written (see [`crate::incremental`]).
+pub trait Known: Sync {
+    /// The hash of the file at `path` on disk, when known unread.
+    fn hash(&self, path: &str) -> Option<&str>;
+}
+
+/// Nothing is known: every rendered file is read.
+impl Known for () {
+    fn hash(&self, _: &str) -> Option<&str> {
+        None
+    }
+}
+
 /// Compares the rendered `tree`, and the `kept` files (on disk as rendered, see
 /// [`crate::incremental`]), with the output root `root`. With `force`, files in the way
 /// count as changes (they will be overwritten or deleted).
@@ -333,15 +347,15 @@ pub fn compare(
     stamp: &Stamp,
     force: bool,
 ) -> Result<Comparison, EmitError> {
-    compare_read(root, tree, kept, stamp, force, None)
+    compare_read(root, (tree, &()), kept, stamp, force, None)
 }
 
 /// [`compare`] with the lock file read already (`read`: as parsed, and the sha256 of its
 /// bytes, which the output root still holds: the caller holds the root's lock and compared
-/// them).
+/// them), and a rendered file whose hash on disk is `known` not read when it is alike.
 pub fn compare_read(
     root: &Path,
-    tree: &Tree,
+    (tree, known): (&Tree, &dyn Known),
     kept: Kept,
     stamp: &Stamp,
     force: bool,
@@ -372,7 +386,7 @@ pub fn compare_read(
     let owned = owned_hashes(old_lock.as_ref(), journal.as_ref(), &kept, tree);
     let dirs = examine_dirs(root, tree);
     let mut found = Found::default();
-    found.rendered(root, tree, &dirs, &owned, force);
+    found.rendered(root, (tree, known), &dirs, &owned, force);
     found.stale(root, tree, &kept, &owned, force);
     // An old lock file read without its kept files is compared with the new one without them.
     let rendered: Option<BTreeMap<String, String>> =
@@ -434,7 +448,7 @@ impl Found {
     fn rendered(
         &mut self,
         root: &Path,
-        tree: &Tree,
+        (tree, known): (&Tree, &dyn Known),
         dirs: &Dirs,
         owned: &HashMap<&str, Vec<&str>>,
         force: bool,
@@ -442,14 +456,17 @@ impl Found {
         let results: Vec<(String, String, FileState)> = tree
             .par_iter()
             .map(|(path, bytes)| {
+                let hash = sha256_hex(bytes);
                 let state = if let Some(reason) = dirs.blocked_by(path) {
                     FileState::Conflict(ConflictReason::NotAFile(reason), None)
                 } else if dir_above(&dirs.missing, path).is_some() {
                     FileState::Missing
+                } else if known.hash(path) == Some(hash.as_str()) {
+                    FileState::Same
                 } else {
                     file_state(&root.join(path), bytes, owned.get(path.as_str()))
                 };
-                (path.clone(), sha256_hex(bytes), state)
+                (path.clone(), hash, state)
             })
             .collect();
         self.files.reserve(tree.len());

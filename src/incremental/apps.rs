@@ -502,6 +502,18 @@ pub fn tree_of_changed(
     // in the cache's clock tick). When the cache lists the lock file's files, its own list
     // (in path order, each with its record) is gone through.
     let below = Below::open(out);
+    // The changed apps' rendered files untouched since recorded: one rendered alike is not read.
+    let known: Vec<(String, Entry)> = if cache.held {
+        Vec::new()
+    } else {
+        (tree.par_iter())
+            .filter_map(|(path, _)| {
+                let entry = cache.entry(path)?;
+                cache.untouched_entry(&below, path, entry)?;
+                Some((path.clone(), entry.clone()))
+            })
+            .collect()
+    };
     // A check or diff records nothing: the cache's own paths and hashes move on.
     let moved = if read.without_kept && !build {
         std::mem::take(&mut cache.files)
@@ -553,6 +565,7 @@ pub fn tree_of_changed(
         kept: kept.into_iter().map(|(p, h, _)| (p, h)).collect(),
         taken: 0,
         entries,
+        known,
         all_keys: Some(all_keys),
         read: Some(read),
     };

@@ -295,6 +295,10 @@ pub struct Reuse {
     taken: usize,
     /// The cache's records of the kept files, in path order, carried into the next cache.
     entries: Vec<(String, Entry)>,
+    /// The cache's records of the rendered files found untouched since it was written, in
+    /// path order: one whose render has the recorded hash is the same on disk, unread, and
+    /// its record is carried into the next cache.
+    known: Vec<(String, Entry)>,
     /// Every app's key and name, when the model holds only some of the apps (a run over
     /// the changed apps of a fleet, [`apps`]).
     all_keys: Option<Vec<([u8; 32], String)>>,
@@ -330,6 +334,13 @@ impl Reuse {
     }
 }
 
+/// A rendered file untouched on disk since the cache recorded it has the recorded hash.
+impl crate::emit::Known for Reuse {
+    fn hash(&self, path: &str) -> Option<&str> {
+        entry_in(&self.known, path).map(|e| e.hash.as_str())
+    }
+}
+
 /// The apps of `model` whose files in `root` are what this build of gitopsc rendered from
 /// the same key and are untouched since, with their files; none when nothing can be taken.
 pub fn recall(root: &Path, owner: &Owner, model: &Model) -> Reuse {
@@ -349,26 +360,35 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         };
     };
     let below = Below::open(root);
-    let found: Vec<Option<Vec<(String, Entry)>>> = model
+    // Each app's files untouched since recorded; the app is kept when its key is recorded
+    // and all its files are.
+    let found: Vec<(bool, Vec<(String, Entry)>)> = model
         .apps
         .par_iter()
         .zip(&keys)
         .map(|(app, key)| {
-            cache.keys.contains_key(key.as_ref()?).then_some(())?;
-            crate::render::app_files(app)
-                .into_iter()
-                .map(|path| {
-                    cache.untouched(&below, &path)?;
-                    let entry = cache.entry(&path)?.clone();
-                    Some((path, entry))
+            let files = crate::render::app_files(app);
+            let count = files.len();
+            let untouched: Vec<(String, Entry)> = (files.into_iter())
+                .filter_map(|path| {
+                    let entry = cache.entry(&path)?;
+                    cache.untouched_entry(&below, &path, entry)?;
+                    Some((path, entry.clone()))
                 })
-                .collect()
+                .collect();
+            let recorded = key.as_ref().is_some_and(|k| cache.keys.contains_key(k));
+            (recorded && untouched.len() == count, untouched)
         })
         .collect();
-    let skip: Vec<bool> = found.iter().map(Option::is_some).collect();
-    let mut entries: Vec<(String, Entry)> = Vec::with_capacity(found.iter().flatten().map(Vec::len).sum());
-    entries.extend(found.into_iter().flatten().flatten());
-    entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let skip: Vec<bool> = found.iter().map(|(kept, _)| *kept).collect();
+    let (mut entries, mut known) = (Vec::new(), Vec::new());
+    for (kept, files) in found {
+        if kept { &mut entries } else { &mut known }.extend(files);
+    }
+    rayon::join(
+        || entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0)),
+        || known.par_sort_unstable_by(|a, b| a.0.cmp(&b.0)),
+    );
     // A folder above a kept file that became a symlink (or no folder) would be in the way
     // of a full run: then nothing is kept.
     if !folders_are_real(&below, entries.iter().map(|(p, _)| p.as_str())) {
@@ -383,6 +403,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         kept: entries.iter().map(|(p, e)| (p.clone(), e.hash.clone())).collect(),
         taken: 0,
         entries,
+        known,
         all_keys: None,
         read: None,
     }
@@ -459,7 +480,8 @@ fn record_at(
         .par_iter()
         .filter(|(path, _)| !blocked.contains(path.as_str()) && !path.contains(['\n', '\r']))
         .map(|(path, hash)| {
-            let stat = match entry_in(&reuse.entries, path) {
+            let recorded = entry_in(&reuse.entries, path).or_else(|| entry_in(&reuse.known, path));
+            let stat = match recorded {
                 Some(entry) if entry.hash == *hash => entry.stat,
                 _ => below.file(path)?,
             };
@@ -720,6 +742,64 @@ mod tests {
             "its change time moved"
         );
     }
+    #[test]
+    fn an_app_rendered_again_is_read_only_where_its_files_were_touched() {
+        use crate::emit::Known;
+        let dir = tempfile::tempdir().unwrap();
+        let (path, out, cache) = (
+            dir.path().join("c.yaml"),
+            dir.path().join("out"),
+            dir.path().join("c.cache"),
+        );
+        std::fs::write(&path, spec(3, 1)).unwrap();
+        let full = render(&path, &cache, &out);
+        let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
+        emit::write::apply(&cmp, &full.tree).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        record_full(
+            &cache,
+            &out,
+            &full,
+            (&cmp.new_lock.files, cmp.lock_digest()),
+            &HashSet::new(),
+        );
+        // app0 renders again: its files rendered as they are on disk are known unread.
+        std::fs::write(&path, spec(3, 2)).unwrap();
+        let edit = render(&path, &cache, &out);
+        let alike: Vec<&String> = (edit.tree.iter())
+            .filter(|(p, bytes)| {
+                p.contains("app0") && std::fs::read(out.join(p)).ok().as_ref() == Some(*bytes)
+            })
+            .map(|(p, _)| p)
+            .collect();
+        assert!(!alike.is_empty() && alike.len() < edit.tree.len());
+        for p in &alike {
+            assert_eq!(
+                edit.reuse.hash(p),
+                Some(sha256_hex(&edit.tree[*p]).as_str()),
+                "{p}"
+            );
+        }
+        // One touched by hand since is read, and found in the way.
+        let touched = alike[0];
+        std::fs::write(out.join(touched), "hand: edited\n").unwrap();
+        let again = render(&path, &cache, &out);
+        assert_eq!(again.reuse.hash(touched), None);
+        let kept = again.reuse.kept.clone();
+        let cmp =
+            emit::compare_read(&out, (&again.tree, &again.reuse), kept, &again.stamp, false, None).unwrap();
+        assert!(
+            cmp.conflicts.iter().any(|c| c.path == *touched),
+            "{:?}",
+            cmp.conflicts
+        );
+        assert!(
+            alike[1..]
+                .iter()
+                .all(|p| cmp.changes.iter().all(|c| c.path != **p))
+        );
+    }
+
     #[test]
     fn a_cache_lists_the_files_of_the_very_lock_file_it_names() {
         let dir = tempfile::tempdir().unwrap();
