@@ -46,6 +46,8 @@ pub struct Change {
     pub kind: ChangeKind,
     /// The bytes on disk before (changed, removed).
     pub old: Option<Vec<u8>>,
+    /// Whether gitopsc wrote those bytes (their hash is one it recorded): not a hand edit.
+    pub written: bool,
 }
 
 /// Why a file cannot be written or deleted without `--force`.
@@ -476,14 +478,14 @@ impl Found {
                     self.files.push((path, hash));
                     continue;
                 }
-                FileState::Missing => (ChangeKind::Added, None),
-                FileState::Owned(old) => (ChangeKind::Changed, Some(old)),
+                FileState::Missing => (ChangeKind::Added, None, false),
+                FileState::Owned(old) => (ChangeKind::Changed, Some(old), true),
                 FileState::Conflict(reason, old) => {
                     if !force || matches!(reason, ConflictReason::NotAFile(_)) {
                         self.blocked(path, reason, owned);
                         continue;
                     }
-                    (ChangeKind::Changed, old)
+                    (ChangeKind::Changed, old, false)
                 }
             };
             self.files.push((path.clone(), hash));
@@ -491,6 +493,7 @@ impl Found {
                 path,
                 kind: kind.0,
                 old: kind.1,
+                written: kind.2,
             });
         }
     }
@@ -514,14 +517,14 @@ impl Found {
             .map(|&(path, hashes)| (path.to_string(), stale_state(root, path, hashes)))
             .collect();
         for (path, state) in removed {
-            let old = match state {
-                Some(FileState::Owned(old)) => Some(old),
+            let (old, written) = match state {
+                Some(FileState::Owned(old)) => (Some(old), true),
                 Some(FileState::Conflict(reason, old)) => {
                     if !force || matches!(reason, ConflictReason::NotAFile(_)) {
                         self.blocked(path, reason, owned);
                         continue;
                     }
-                    old
+                    (old, false)
                 }
                 _ => continue,
             };
@@ -529,6 +532,7 @@ impl Found {
                 path,
                 kind: ChangeKind::Removed,
                 old,
+                written,
             });
         }
     }

@@ -134,12 +134,17 @@ struct Object {
 
 /// Reviews the objects of the files a comparison changes.
 /// With `objects` false only what concerns objects already in the tree is reviewed (what
-/// leaves it, what changes in a live workload): a build into an empty folder parses nothing.
+/// leaves it, what changes in a live workload): a build into an empty folder parses nothing,
+/// and of the files gitopsc wrote only the documents of a kind that can leave, move or
+/// change that way are parsed ([`watched_documents`]).
 pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
     let old = collected(
         (cmp.changes.iter())
             .filter(|change| change.path.ends_with(".yaml"))
-            .filter_map(|change| Some((change.path.as_str(), change.old.as_deref()?))),
+            .filter_map(|change| {
+                let bytes = change.old.as_deref()?;
+                Some((change.path.as_str(), bytes, !objects && change.written))
+            }),
     );
     if old.is_empty() && !objects {
         return Review::default();
@@ -147,7 +152,10 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
     let new = collected(
         (cmp.changes.iter())
             .filter(|change| change.path.ends_with(".yaml") && change.kind != ChangeKind::Removed)
-            .filter_map(|change| Some((change.path.as_str(), tree.get(&change.path)?.as_slice()))),
+            .filter_map(|change| {
+                let bytes = tree.get(&change.path)?.as_slice();
+                Some((change.path.as_str(), bytes, !objects))
+            }),
     );
     let mut review = Review::default();
     // Each object of the new tree against the old one's, in parallel, then in order.
@@ -405,15 +413,26 @@ fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChan
     out
 }
 
-/// The objects of the files `files` (path, bytes), each file parsed apart, in parallel: an
-/// object two files hold is the later file's, as if they were read one after the other.
-fn collected<'t>(files: impl Iterator<Item = (&'t str, &'t [u8])>) -> BTreeMap<ObjectId, Object> {
-    let files: Vec<(&str, &[u8])> = files.collect();
+/// The objects of the files `files` (path, bytes, whether only the watched kinds' are
+/// needed of bytes gitopsc wrote), each file parsed apart, in parallel: an object two files
+/// hold is the later file's, as if they were read one after the other.
+fn collected<'t>(files: impl Iterator<Item = (&'t str, &'t [u8], bool)>) -> BTreeMap<ObjectId, Object> {
+    let files: Vec<(&str, &[u8], bool)> = files.collect();
     let each: Vec<BTreeMap<ObjectId, Object>> = files
         .par_iter()
-        .map(|(path, bytes)| {
+        .map(|&(path, bytes, watched)| {
             let mut objects = BTreeMap::new();
-            collect(path, bytes, &mut objects);
+            match std::str::from_utf8(bytes)
+                .ok()
+                .filter(|_| watched)
+                .and_then(watched_documents)
+            {
+                Some(docs) => {
+                    // As the whole parse, none after a document that does not parse.
+                    let _ = docs.into_iter().all(|doc| collect_one(path, doc, &mut objects));
+                }
+                None => collect(path, bytes, &mut objects),
+            }
             objects
         })
         .collect();
@@ -424,19 +443,87 @@ fn collect(path: &str, bytes: &[u8], into: &mut BTreeMap<ObjectId, Object>) {
     let text = String::from_utf8_lossy(bytes);
     for doc in serde_yaml::Deserializer::from_str(&text) {
         let Ok(doc) = <Value as serde::Deserialize>::deserialize(doc) else {
-            // A file that does not parse holds no object gitopsc can reason about.
+            // A file that does not parse holds no object gitopsc can reason about from there.
             return;
         };
-        if let Some(id) = identify(&doc) {
-            into.insert(
-                id,
-                Object {
-                    path: path.to_string(),
-                    doc,
-                },
-            );
+        insert(path, doc, into);
+    }
+}
+
+/// The object of one document's text, as [`collect`] reads it in its file; false when it
+/// does not parse.
+fn collect_one(path: &str, text: &str, into: &mut BTreeMap<ObjectId, Object>) -> bool {
+    serde_yaml::from_str(text)
+        .map(|doc| insert(path, doc, into))
+        .is_ok()
+}
+
+fn insert(path: &str, doc: Value, into: &mut BTreeMap<ObjectId, Object>) {
+    if let Some(id) = identify(&doc) {
+        let path = path.to_string();
+        into.insert(id, Object { path, doc });
+    }
+}
+
+/// The value of `line` when it is `<key>: <token>`, the token letters, digits and `./-_`
+/// only: no quote, escape, tag, comment or other indicator.
+fn token<'l>(line: &'l str, key: &str) -> Option<&'l str> {
+    let value = line.strip_prefix(key)?.strip_prefix(": ")?;
+    let plain =
+        !value.is_empty() && (value.bytes()).all(|b| b.is_ascii_alphanumeric() || b"./-_".contains(&b));
+    plain.then_some(value)
+}
+
+/// Whether an object of kind `kind` (of any group) can leave the tree as stateful, move, or
+/// change in a way a plain apply does not carry out: the kinds the review watches when it
+/// does not list every object.
+fn watched(kind: &str) -> bool {
+    kinds::ALL
+        .iter()
+        .any(|k| k.kind == kind && (k.stateful || k.database || k.replicas || !k.immutable.is_empty()))
+}
+
+/// The documents of a file as gitopsc's emitter writes it that may hold an object of a
+/// watched kind; `None` when the text is not in that shape (then the whole file is parsed).
+///
+/// In that shape documents are parted by lines that are exactly `---`, and each begins, after
+/// comment lines, with `apiVersion: <token>` then `kind: <token>` at the start of a line: a
+/// plain token there is the document's kind (a line after it that continues it makes a kind
+/// with a space, which no kind has), so a document whose kind is watched by no group is
+/// passed over unparsed. Any other marker or directive, or a line break other than `\n` (a
+/// YAML reader may part lines there), leaves the file to the whole parse. The bytes must
+/// parse (gitopsc wrote them): a broken document, or a second `kind`, would end the whole
+/// parse there.
+fn watched_documents(text: &str) -> Option<Vec<&str>> {
+    if text.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return None;
+    }
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches('\n');
+        if bare == "---" {
+            docs.push(&text[start..at]);
+            start = at + line.len();
+        } else if bare.starts_with("---") || bare.starts_with("...") || bare.starts_with('%') {
+            return None;
+        }
+        at += line.len();
+    }
+    docs.push(&text[start..]);
+    let mut kept = Vec::new();
+    for doc in docs {
+        let mut lines = doc.lines().filter(|l| !l.is_empty() && !l.starts_with('#'));
+        let Some(first) = lines.next() else {
+            continue;
+        };
+        token(first, "apiVersion")?;
+        if watched(token(lines.next()?, "kind")?) {
+            kept.push(doc);
         }
     }
+    Some(kept)
 }
 
 fn identify(doc: &Value) -> Option<ObjectId> {
@@ -477,6 +564,132 @@ pub fn is_protected(doc: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// SplitMix64: the same texts on every machine.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            usize::try_from((z ^ (z >> 31)) % n as u64).unwrap()
+        }
+    }
+
+    /// Lines a random edit puts in: markers, directives, keys at the top and below, kinds
+    /// watched or not, written plainly or not.
+    const LINES: &[&str] = &[
+        "---",
+        "--- ",
+        "--- |",
+        "---x",
+        "...",
+        "%YAML 1.2",
+        "# a comment",
+        "",
+        "  ",
+        "kind: StatefulSet",
+        "kind: ConfigMap",
+        "kind: PersistentVolumeClaim",
+        "  kind: StatefulSet",
+        "kind: \"StatefulSet\"",
+        "kind: StatefulSet # c",
+        "kind: !!str StatefulSet",
+        "kind: Stateful\\u0053et",
+        "  Set",
+        "apiVersion: v1",
+        "apiVersion: apps/v1",
+        "metadata:",
+        "  name: other",
+        "  namespace: b",
+        "spec:",
+        "  replicas: 2",
+        "data:",
+        "  v: x",
+        "x: |",
+        "kind:",
+        "kind: Deployment",
+        "# c\u{2028}---",
+        "# c\r---",
+        "# c\u{85}---",
+        "# c\u{2029}---",
+    ];
+
+    /// `text` with a few random line edits.
+    fn edited(text: &str, rng: &mut Rng) -> String {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for _ in 0..=rng.below(3) {
+            let at = rng.below(lines.len() + 1);
+            let line = lines.get(at).cloned().unwrap_or_default();
+            match rng.below(7) {
+                0 => lines.insert(at, LINES[rng.below(LINES.len())].to_string()),
+                1 if at < lines.len() => drop(lines.remove(at)),
+                2 => lines.insert(at, line),
+                3 if at < lines.len() => lines[at] = format!("  {line}"),
+                4 if at < lines.len() => lines[at] = line.trim_start().to_string(),
+                5 if at + 1 < lines.len() => {
+                    let next = lines.remove(at + 1);
+                    let brk = ["\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"][rng.below(5)];
+                    lines[at] = format!("{line}{brk}{next}");
+                }
+                _ if at + 1 < lines.len() => lines.swap(at, at + 1),
+                _ => {}
+            }
+        }
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn the_watched_documents_give_the_watched_objects_of_the_whole_parse() {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/harbor-core/cluster.yaml");
+        let Ok(compiled) = crate::compile(&spec, None) else {
+            panic!("the example compiles");
+        };
+        let files: Vec<(&String, String)> = (compiled.tree.iter())
+            .filter(|(path, _)| path.ends_with(".yaml"))
+            .map(|(path, bytes)| (path, String::from_utf8(bytes.clone()).unwrap()))
+            .collect();
+        let watched_ones = |m: BTreeMap<ObjectId, Object>| -> Vec<(ObjectId, String, Value)> {
+            (m.into_iter())
+                .filter(|(id, _)| watched(&id.kind))
+                .map(|(id, o)| (id, o.path, o.doc))
+                .collect()
+        };
+        let mut rng = Rng(24);
+        let (mut shaped, mut passed_over, mut whole) = (0, 0, 0);
+        for case in 0..4000 {
+            let (path, text) = &files[rng.below(files.len())];
+            let text = if case % 4 == 0 {
+                text.clone()
+            } else {
+                edited(text, &mut rng)
+            };
+            // Bytes gitopsc wrote parse: texts that do not are not this path's.
+            let parses = serde_yaml::Deserializer::from_str(&text)
+                .all(|doc| <Value as serde::Deserialize>::deserialize(doc).is_ok());
+            if !parses {
+                continue;
+            }
+            let Some(docs) = watched_documents(&text) else {
+                whole += 1;
+                continue;
+            };
+            shaped += 1;
+            passed_over += usize::from(docs.len() < text.matches("\nkind: ").count());
+            let mut fast = BTreeMap::new();
+            assert!(docs.into_iter().all(|doc| collect_one(path, doc, &mut fast)));
+            let mut full = BTreeMap::new();
+            collect(path, text.as_bytes(), &mut full);
+            assert_eq!(watched_ones(fast), watched_ones(full), "{path}:\n{text}");
+        }
+        assert!(
+            shaped > 1000 && passed_over > 500 && whole > 100,
+            "{shaped} {passed_over} {whole}"
+        );
+    }
 
     #[test]
     fn files_parsed_apart_give_the_objects_read_one_after_the_other() {
@@ -498,7 +711,7 @@ mod tests {
                 ("kustomization.yaml".to_string(), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: k\n".to_string()),
             ])
             .collect();
-        let got = collected(files.iter().map(|(p, t)| (p.as_str(), t.as_bytes())));
+        let got = collected(files.iter().map(|(p, t)| (p.as_str(), t.as_bytes(), false)));
         let mut one_by_one = BTreeMap::new();
         for (path, text) in &files {
             collect(path, text.as_bytes(), &mut one_by_one);
