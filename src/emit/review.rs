@@ -10,7 +10,7 @@
 use super::{ChangeKind, Comparison, Tree};
 use rayon::prelude::*;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::kinds;
 use crate::model::in_clusters_dir;
@@ -19,7 +19,7 @@ use crate::model::in_clusters_dir;
 pub use crate::kinds::PRUNE_DISABLED;
 
 /// A Kubernetes object's identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectId {
     /// `apiVersion`.
     pub api_version: String,
@@ -134,73 +134,180 @@ struct Object {
 
 /// Reviews the objects of the files a comparison changes.
 /// With `objects` false only what concerns objects already in the tree is reviewed (what
-/// leaves it, what changes in a live workload): a build into an empty folder parses nothing,
-/// and of the files gitopsc wrote only the documents of a kind that can leave, move or
-/// change that way are parsed ([`watched_documents`]).
+/// leaves it, what changes in a live workload or database): a build into an empty folder
+/// parses nothing, and of the files gitopsc wrote only the documents of a kind that can
+/// leave, move or change that way are parsed ([`watched_documents`]); the lists of objects
+/// added, changed and removed then hold those only.
 pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
-    let old = collected(
-        (cmp.changes.iter())
-            .filter(|change| change.path.ends_with(".yaml"))
-            .filter_map(|change| {
-                let bytes = change.old.as_deref()?;
-                Some((change.path.as_str(), bytes, !objects && change.written))
-            }),
-    );
-    if old.is_empty() && !objects {
-        return Review::default();
-    }
-    let new = collected(
-        (cmp.changes.iter())
-            .filter(|change| change.path.ends_with(".yaml") && change.kind != ChangeKind::Removed)
-            .filter_map(|change| {
-                let bytes = tree.get(&change.path)?.as_slice();
-                Some((change.path.as_str(), bytes, !objects))
-            }),
-    );
-    let mut review = Review::default();
-    // Each object of the new tree against the old one's, in parallel, then in order.
-    let verdicts: Vec<Option<Verdict>> = (new.par_iter())
-        .map(|(id, object)| match old.get(id) {
-            None => Some(Verdict::Added),
-            Some(before) if before.doc != object.doc => Some(Verdict::Changed(
-                workload_changes(id, &before.doc, &object.doc),
-                bootstrap_change(id, &before.doc, &object.doc).map(Box::new),
-            )),
-            Some(_) => None,
+    let pairs: Vec<Pair> = (cmp.changes.iter())
+        .filter(|change| change.path.ends_with(".yaml"))
+        .map(|change| Pair {
+            path: &change.path,
+            old: change.old.as_deref().map(|old| (old, !objects && change.written)),
+            new: (change.kind != ChangeKind::Removed)
+                .then(|| tree.get(&change.path))
+                .flatten()
+                .map(|new| (new.as_slice(), !objects)),
         })
         .collect();
-    for (id, verdict) in new.keys().zip(verdicts) {
-        match verdict {
-            Some(Verdict::Added) => review.added.push(id.clone()),
-            Some(Verdict::Changed(workloads, database)) => {
-                review.changed.push(id.clone());
-                review.workloads.extend(workloads);
-                review.databases.extend(database.map(|d| *d));
+    if !objects && pairs.iter().all(|pair| pair.old.is_none()) {
+        return Review::default();
+    }
+    let sides = Sides::by_file(&pairs).unwrap_or_else(|| Sides::whole(&pairs));
+    if !objects && !sides.old_objects {
+        return Review::default();
+    }
+    sides.reviewed(cmp, tree)
+}
+
+/// A changed file: its path, and its old and new bytes, each with whether only the watched
+/// kinds' documents are needed of them.
+struct Pair<'a> {
+    path: &'a str,
+    old: Option<(&'a [u8], bool)>,
+    new: Option<(&'a [u8], bool)>,
+}
+
+/// The objects of the changed files, old and new, with what is known of them already.
+#[derive(Default)]
+struct Sides {
+    /// Old objects not yet compared with a new one.
+    old: BTreeMap<ObjectId, Object>,
+    /// New objects not yet compared with an old one.
+    new: BTreeMap<ObjectId, Object>,
+    /// Objects compared already (old and new in one file), those that are not the same.
+    settled: Vec<(ObjectId, Verdict)>,
+    /// Whether the old files hold any object.
+    old_objects: bool,
+}
+
+/// The objects of one changed file: those in both of its sides compared, the others left.
+struct FileSides {
+    sides: Sides,
+    /// Every object of each side, to tell whether another file holds one too.
+    ids: (Vec<ObjectId>, Vec<ObjectId>),
+}
+
+impl Sides {
+    /// The objects of all the changed files, each side read whole: an object two files hold
+    /// is the later file's, as if they were read one after the other.
+    fn whole(pairs: &[Pair]) -> Sides {
+        let old = collected(pairs.iter().filter_map(|p| Some((p.path, p.old?))));
+        let new = collected(pairs.iter().filter_map(|p| Some((p.path, p.new?))));
+        Sides {
+            old_objects: !old.is_empty(),
+            old,
+            new,
+            settled: Vec::new(),
+        }
+    }
+
+    /// The objects of the changed files, each file's old and new objects compared as it is
+    /// read, in parallel: each file's parsed documents are freed (and their memory taken
+    /// again) before the next, and only the objects that leave their file are held. `None`
+    /// when an object is in two files of a side (the later file's would count: read whole).
+    fn by_file(pairs: &[Pair]) -> Option<Sides> {
+        let each: Vec<FileSides> = pairs.par_iter().map(FileSides::of).collect();
+        let mut seen: (HashSet<&ObjectId>, HashSet<&ObjectId>) = Default::default();
+        for file in &each {
+            let (old, new) = &file.ids;
+            (old.iter().all(|id| seen.0.insert(id)) && new.iter().all(|id| seen.1.insert(id)))
+                .then_some(())?;
+        }
+        let mut sides = Sides {
+            old_objects: !seen.0.is_empty(),
+            ..Sides::default()
+        };
+        for file in each {
+            sides.old.extend(file.sides.old);
+            sides.new.extend(file.sides.new);
+            sides.settled.extend(file.sides.settled);
+        }
+        Some(sides)
+    }
+
+    /// The review of the objects: each new object left against the old ones left, in
+    /// parallel, then all in the order of their identities.
+    fn reviewed(self, cmp: &Comparison, tree: &Tree) -> Review {
+        let Sides {
+            old,
+            new,
+            mut settled,
+            ..
+        } = self;
+        let verdicts: Vec<Option<Verdict>> = (new.par_iter())
+            .map(|(id, object)| match old.get(id) {
+                None => Some(Verdict::Added),
+                Some(before) => compared(id, before, object),
+            })
+            .collect();
+        settled.extend((new.keys().zip(verdicts)).filter_map(|(id, verdict)| Some((id.clone(), verdict?))));
+        settled.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut review = Review::default();
+        for (id, verdict) in settled {
+            match verdict {
+                Verdict::Added => review.added.push(id),
+                Verdict::Changed(workloads, database) => {
+                    review.changed.push(id);
+                    review.workloads.extend(workloads);
+                    review.databases.extend(database.map(|d| *d));
+                }
             }
-            None => {}
         }
+        for (id, object) in &old {
+            if new.contains_key(id) {
+                continue;
+            }
+            review.removed.push(id.clone());
+            if matters(id, &object.doc) {
+                review.leaving.push(Leaving {
+                    id: id.clone(),
+                    path: object.path.clone(),
+                    protected: is_protected(&object.doc),
+                });
+            }
+        }
+        review
+            .databases
+            .extend(renamed_clusters(&review.removed, &review.added));
+        review.moving = moving(cmp, tree, &old, &new);
+        rayon::join(|| drop(old), || drop(new));
+        review
     }
-    for (id, object) in &old {
-        if new.contains_key(id) {
-            continue;
+}
+
+impl FileSides {
+    /// The objects of one changed file: an object on both sides is compared here (it stays
+    /// at its path: neither added, removed nor moving), the others are left.
+    fn of(pair: &Pair) -> FileSides {
+        let read =
+            |side: Option<(&[u8], bool)>| side.map_or_else(BTreeMap::new, |s| objects_of(pair.path, s));
+        let (mut old, new) = (read(pair.old), read(pair.new));
+        let ids = (old.keys().cloned().collect(), new.keys().cloned().collect());
+        let mut sides = Sides::default();
+        for (id, object) in new {
+            match old.remove(&id) {
+                Some(before) => sides
+                    .settled
+                    .extend(compared(&id, &before, &object).map(|v| (id, v))),
+                None => {
+                    sides.new.insert(id, object);
+                }
+            }
         }
-        review.removed.push(id.clone());
-        // A Secret or ExternalSecret is recreated from its store; it matters here only when
-        // the previous tree protected it (a kept database depends on it).
-        if matters(id, &object.doc) {
-            review.leaving.push(Leaving {
-                id: id.clone(),
-                path: object.path.clone(),
-                protected: is_protected(&object.doc),
-            });
-        }
+        sides.old = old;
+        FileSides { sides, ids }
     }
-    review
-        .databases
-        .extend(renamed_clusters(&review.removed, &review.added));
-    review.moving = moving(cmp, tree, &old, &new);
-    rayon::join(|| drop(old), || drop(new));
-    review
+}
+
+/// What the new `object` is to the old one (`before`) of the same identity, when not the same.
+fn compared(id: &ObjectId, before: &Object, object: &Object) -> Option<Verdict> {
+    (before.doc != object.doc).then(|| {
+        Verdict::Changed(
+            workload_changes(id, &before.doc, &object.doc),
+            bootstrap_change(id, &before.doc, &object.doc).map(Box::new),
+        )
+    })
 }
 
 /// What an object of the new tree is to the old one's, when it is not the same.
@@ -413,30 +520,33 @@ fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChan
     out
 }
 
-/// The objects of the files `files` (path, bytes, whether only the watched kinds' are
-/// needed of bytes gitopsc wrote), each file parsed apart, in parallel: an object two files
-/// hold is the later file's, as if they were read one after the other.
-fn collected<'t>(files: impl Iterator<Item = (&'t str, &'t [u8], bool)>) -> BTreeMap<ObjectId, Object> {
-    let files: Vec<(&str, &[u8], bool)> = files.collect();
-    let each: Vec<BTreeMap<ObjectId, Object>> = files
-        .par_iter()
-        .map(|&(path, bytes, watched)| {
-            let mut objects = BTreeMap::new();
-            match std::str::from_utf8(bytes)
-                .ok()
-                .filter(|_| watched)
-                .and_then(watched_documents)
-            {
-                Some(docs) => {
-                    // As the whole parse, none after a document that does not parse.
-                    let _ = docs.into_iter().all(|doc| collect_one(path, doc, &mut objects));
-                }
-                None => collect(path, bytes, &mut objects),
-            }
-            objects
-        })
+/// The objects of the files `files` (path, and bytes with whether only the watched kinds'
+/// are needed of them), each file parsed apart, in parallel: an object two files hold is the
+/// later file's, as if they were read one after the other.
+fn collected<'t>(files: impl Iterator<Item = (&'t str, (&'t [u8], bool))>) -> BTreeMap<ObjectId, Object> {
+    let files: Vec<(&str, (&[u8], bool))> = files.collect();
+    let each: Vec<BTreeMap<ObjectId, Object>> = (files.par_iter())
+        .map(|&(path, side)| objects_of(path, side))
         .collect();
     each.into_iter().flatten().collect()
+}
+
+/// The objects of one file's `bytes`; with `watched`, of bytes gitopsc wrote, those of the
+/// watched kinds only.
+fn objects_of(path: &str, (bytes, watched): (&[u8], bool)) -> BTreeMap<ObjectId, Object> {
+    let mut objects = BTreeMap::new();
+    match std::str::from_utf8(bytes)
+        .ok()
+        .filter(|_| watched)
+        .and_then(watched_documents)
+    {
+        Some(docs) => {
+            // As the whole parse, none after a document that does not parse.
+            let _ = docs.into_iter().all(|doc| collect_one(path, doc, &mut objects));
+        }
+        None => collect(path, bytes, &mut objects),
+    }
+    objects
 }
 
 fn collect(path: &str, bytes: &[u8], into: &mut BTreeMap<ObjectId, Object>) {
@@ -564,6 +674,7 @@ pub fn is_protected(doc: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::CLUSTERS_DIR;
     use std::path::Path;
 
     /// SplitMix64: the same texts on every machine.
@@ -691,6 +802,193 @@ mod tests {
         );
     }
 
+    /// One object of a random tree: kind, name, namespace, and what varies.
+    #[derive(Clone, Copy, PartialEq)]
+    struct Made {
+        kind: usize,
+        name: usize,
+        namespace: usize,
+        variant: usize,
+    }
+
+    impl Made {
+        const KINDS: [(&str, &str); 6] = [
+            ("v1", "ConfigMap"),
+            ("apps/v1", "StatefulSet"),
+            ("apps/v1", "Deployment"),
+            ("v1", "PersistentVolumeClaim"),
+            ("postgresql.cnpg.io/v1", "Cluster"),
+            ("v1", "Secret"),
+        ];
+
+        fn random(rng: &mut Rng) -> Made {
+            Made {
+                kind: rng.below(Self::KINDS.len()),
+                name: rng.below(3),
+                namespace: rng.below(2),
+                variant: rng.below(16),
+            }
+        }
+
+        fn same_object(&self, other: &Made) -> bool {
+            (self.kind, self.name, self.namespace) == (other.kind, other.name, other.namespace)
+        }
+
+        fn text(&self) -> String {
+            let (api, kind) = Self::KINDS[self.kind];
+            let v = self.variant;
+            let protected = if v & 1 == 1 {
+                "  labels:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n"
+            } else {
+                ""
+            };
+            let replicas = if v & 2 == 2 { "  replicas: 2\n" } else { "" };
+            format!(
+                "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: n{}\n  namespace: ns{}\n{protected}spec:\n{replicas}  serviceName: s{}\n  bootstrap:\n    initdb:\n      database: d{}\n",
+                self.name,
+                self.namespace,
+                v >> 2 & 1,
+                v >> 3
+            )
+        }
+    }
+
+    /// The files of a random tree: four app folders and the Flux Kustomizations that apply them.
+    fn files_of(objects: &[(usize, Made)], flux: usize) -> BTreeMap<String, Vec<u8>> {
+        const FILES: [&str; 4] = [
+            "apps/a/data/a.yaml",
+            "apps/a/release/a.yaml",
+            "apps/b/data/b.yaml",
+            "apps/b/release/b.yaml",
+        ];
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for (file, made) in objects {
+            let text = files
+                .entry(FILES[*file].to_string())
+                .or_insert_with(|| b"# made\n".to_vec());
+            if text.len() > 7 {
+                text.extend_from_slice(b"---\n");
+            }
+            text.extend_from_slice(made.text().as_bytes());
+        }
+        let flux_kustomization = |name: &str, path: &str| {
+            format!(
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  path: ./{path}\n"
+            )
+        };
+        let folders = ["apps/a/data", "apps/a/release", "apps/b/data", "apps/b/release"];
+        let texts: Vec<String> = (folders.iter().enumerate())
+            .map(|(i, folder)| flux_kustomization(&format!("k{}", if i == flux { 9 } else { i }), folder))
+            .collect();
+        files.insert(
+            format!("{CLUSTERS_DIR}/c/apps.yaml"),
+            texts.join("---\n").into_bytes(),
+        );
+        files
+    }
+
+    /// A comparison of the trees `old` and `new`, as [`super::super::compare`] makes one.
+    fn comparison(old: &BTreeMap<String, Vec<u8>>, new: &BTreeMap<String, Vec<u8>>) -> Comparison {
+        let paths: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        let changes = (paths.into_iter())
+            .filter(|path| old.get(*path) != new.get(*path))
+            .map(|path| super::super::Change {
+                path: path.clone(),
+                kind: match (old.contains_key(path), new.contains_key(path)) {
+                    (false, _) => ChangeKind::Added,
+                    (_, false) => ChangeKind::Removed,
+                    _ => ChangeKind::Changed,
+                },
+                old: old.get(path).cloned(),
+                written: true,
+            })
+            .collect();
+        Comparison {
+            root: std::path::PathBuf::new(),
+            changes,
+            conflicts: Vec::new(),
+            old_lock: None,
+            new_lock: super::super::lock::Lock::default(),
+            lock_digest: std::sync::OnceLock::new(),
+            lock_changed: false,
+            new_dirs: std::collections::BTreeSet::new(),
+            lock_stale: false,
+            journal: None,
+            owner: super::super::owner::Owner::default(),
+        }
+    }
+
+    #[test]
+    fn each_file_compared_as_it_is_read_reviews_as_the_sides_read_whole() {
+        let mut rng = Rng(7);
+        let (mut by_file, mut twice, mut loud) = (0, 0, [0; 3]);
+        for _ in 0..600 {
+            let mut old: Vec<(usize, Made)> = Vec::new();
+            for _ in 0..rng.below(8) {
+                let made = Made::random(&mut rng);
+                if old.iter().all(|(_, m)| !m.same_object(&made)) {
+                    old.push((rng.below(4), made));
+                }
+            }
+            let mut new: Vec<(usize, Made)> = Vec::new();
+            for &(file, made) in &old {
+                match rng.below(10) {
+                    0 => {}
+                    1 => new.push((rng.below(4), made)),
+                    2 | 3 => new.push((
+                        file,
+                        Made {
+                            variant: rng.below(16),
+                            ..made
+                        },
+                    )),
+                    _ => new.push((file, made)),
+                }
+            }
+            for _ in 0..rng.below(3) {
+                let made = Made::random(&mut rng);
+                if new.iter().all(|(_, m)| !m.same_object(&made)) {
+                    new.push((rng.below(4), made));
+                }
+            }
+            // Now and then one object in two files.
+            if rng.below(8) == 0 && !new.is_empty() {
+                let again = new[rng.below(new.len())];
+                new.push(((again.0 + 1) % 4, again.1));
+            }
+            let (old, new) = (files_of(&old, 4), files_of(&new, rng.below(6)));
+            let cmp = comparison(&old, &new);
+            for objects in [true, false] {
+                let pairs: Vec<Pair> = (cmp.changes.iter())
+                    .map(|c| Pair {
+                        path: &c.path,
+                        old: c.old.as_deref().map(|o| (o, !objects)),
+                        new: new.get(&c.path).map(|n| (n.as_slice(), !objects)),
+                    })
+                    .collect();
+                let whole = format!("{:?}", Sides::whole(&pairs).reviewed(&cmp, &new));
+                match Sides::by_file(&pairs) {
+                    Some(sides) => {
+                        by_file += 1;
+                        let review = sides.reviewed(&cmp, &new);
+                        assert_eq!(format!("{review:?}"), whole);
+                        let found = [
+                            !review.moving.is_empty(),
+                            !review.leaving.is_empty(),
+                            !review.workloads.is_empty(),
+                        ];
+                        (0..3).for_each(|i| loud[i] += usize::from(found[i]));
+                    }
+                    None => twice += 1,
+                }
+            }
+        }
+        assert!(
+            by_file > 800 && twice > 50 && loud.iter().all(|&n| n > 20),
+            "{by_file} {twice} {loud:?}"
+        );
+    }
+
     #[test]
     fn files_parsed_apart_give_the_objects_read_one_after_the_other() {
         let config = |name: &str, v: &str| {
@@ -711,7 +1009,7 @@ mod tests {
                 ("kustomization.yaml".to_string(), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: k\n".to_string()),
             ])
             .collect();
-        let got = collected(files.iter().map(|(p, t)| (p.as_str(), t.as_bytes(), false)));
+        let got = collected(files.iter().map(|(p, t)| (p.as_str(), (t.as_bytes(), false))));
         let mut one_by_one = BTreeMap::new();
         for (path, text) in &files {
             collect(path, text.as_bytes(), &mut one_by_one);
