@@ -635,6 +635,20 @@ mod tests {
         text
     }
 
+    /// A spec of `apps` apps in `dir` built into `dir/out` (its cache to be `dir/c.cache`), a
+    /// clock tick before what follows: the spec, the output root, the cache, the run and its
+    /// comparison.
+    fn built(dir: &Path, apps: usize) -> (PathBuf, PathBuf, PathBuf, crate::Compiled, emit::Comparison) {
+        let (path, out, cache) = (dir.join("c.yaml"), dir.join("out"), dir.join("c.cache"));
+        std::fs::write(&path, spec(apps, 1)).unwrap();
+        let full = render(&path, &cache, &out);
+        let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
+        emit::write::apply(&cmp, &full.tree).unwrap();
+        // Written a clock tick after the files, the cache takes them as untouched.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        (path, out, cache, full, cmp)
+    }
+
     /// Renders the spec at `path` taking what the cache at `cache` holds.
     fn render(path: &Path, cache: &Path, out: &Path) -> crate::Compiled {
         let prepared = crate::prepare(path, None).ok().unwrap();
@@ -669,18 +683,8 @@ mod tests {
     #[test]
     fn a_comment_renders_no_app_and_a_value_edit_one() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, out, cache) = (
-            dir.path().join("c.yaml"),
-            dir.path().join("out"),
-            dir.path().join("c.cache"),
-        );
-        std::fs::write(&path, spec(6, 1)).unwrap();
-        let full = render(&path, &cache, &out);
+        let (path, out, cache, full, cmp) = built(dir.path(), 6);
         assert!(full.reuse.kept.is_empty(), "no cache yet");
-        let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
-        emit::write::apply(&cmp, &full.tree).unwrap();
-        // Written a clock tick after the files, the cache takes them as untouched.
-        std::thread::sleep(std::time::Duration::from_millis(20));
         let lock = (&cmp.new_lock.files, cmp.lock_digest());
         record_full(&cache, &out, &full, lock, &HashSet::new());
         let app_files: std::collections::BTreeSet<String> = full
@@ -742,20 +746,12 @@ mod tests {
             "its change time moved"
         );
     }
+
     #[test]
     fn an_app_rendered_again_is_read_only_where_its_files_were_touched() {
         use crate::emit::Known;
         let dir = tempfile::tempdir().unwrap();
-        let (path, out, cache) = (
-            dir.path().join("c.yaml"),
-            dir.path().join("out"),
-            dir.path().join("c.cache"),
-        );
-        std::fs::write(&path, spec(3, 1)).unwrap();
-        let full = render(&path, &cache, &out);
-        let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
-        emit::write::apply(&cmp, &full.tree).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        let (path, out, cache, full, cmp) = built(dir.path(), 3);
         record_full(
             &cache,
             &out,
@@ -803,16 +799,7 @@ mod tests {
     #[test]
     fn a_cache_lists_the_files_of_the_very_lock_file_it_names() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, out, cache) = (
-            dir.path().join("c.yaml"),
-            dir.path().join("out"),
-            dir.path().join("c.cache"),
-        );
-        std::fs::write(&path, spec(3, 1)).unwrap();
-        let full = render(&path, &cache, &out);
-        let cmp = emit::compare(&out, &full.tree, Kept::new(), &full.stamp, false).unwrap();
-        emit::write::apply(&cmp, &full.tree).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        let (_, out, cache, full, cmp) = built(dir.path(), 3);
         let lock = (&cmp.new_lock.files, cmp.lock_digest());
         let listed_at = |bytes: &[u8]| listed_at(&cache, &out, bytes);
         record_full(&cache, &out, &full, lock, &HashSet::new());
