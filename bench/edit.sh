@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Benchmark edits: what a one-app edit, a comment-only change and an untouched tree cost, with
-# apps in separate files (a fleet folder, `gen-spec.py N --split`) and in one file.
+# Benchmark edits: what a one-app edit, an edit of every app (a default), a comment-only change
+# and an untouched tree cost, with apps in separate files (a fleet folder, `gen-spec.py N
+# --split`) and in one file; an edit of every app against a build into a new folder.
 #
 # Usage: bench/edit.sh [N]      (default 5000)
 #   ROUNDS=7 FLOORS="tmpfs fresh" GITOPSC_BIN=... as bench/run.sh
 #
 # Each round sets one app's chart version (a different app each round), then times `check`
 # (exit 1: stale) and `build` of that edit, `check` after a comment-only change, `check` of the
-# untouched tree, and in turn `tar -x` of the same tree into a new folder. The cache lives in
-# the run's own folder (GITOPSC_CACHE_DIR). Prints min / median / max of each.
+# untouched tree, then sets `defaults.retryInterval` to a value the tree was never built with
+# (every app's key differs) and times `check` and `build` of that, a build of the same spec into
+# a new folder, and in turn `tar -x` of the same tree into a new folder. The cache lives in the
+# run's own folder (GITOPSC_CACHE_DIR). Prints min / median / max of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
@@ -63,11 +66,11 @@ PY
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $("$BIN" --version); N=$N; $ROUNDS rounds; $(nproc) CPUs"
 echo
-echo "| floor | layout | one-app edit: check | one-app edit: build | comment only: check | untouched: check | tar -x | build / check peak KiB per app |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| floor | layout | one-app edit: check | one-app edit: build | comment only: check | untouched: check | every app: check | every app: build | build into a new folder | tar -x | build / check peak KiB per app |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for floor in "${FLOOR_LIST[@]}"; do
     root=$(mount_floor "$floor")
-    [ -n "$root" ] || { echo "| $floor | — | could not be made here | | | | | |"; continue; }
+    [ -n "$root" ] || { echo "| $floor | — | could not be made here | | | | | | | | |"; continue; }
     python3 bench/gen-spec.py "$N" >"$root/one.yaml"
     python3 bench/gen-spec.py "$N" --split "$root/split"
     for layout in split one; do
@@ -82,7 +85,8 @@ for floor in "${FLOOR_LIST[@]}"; do
         for f in "$root"/split/apps/*.yaml; do
             case $(basename "$f") in cloudnative-pg.yaml | plugin-barman-cloud.yaml | external-secrets.yaml) ;; *) apps+=("$f") ;; esac
         done
-        C=() B=() M=() U=() T=()
+        C=() B=() M=() U=() EC=() EB=() F=() T=()
+        if [ $layout = split ]; then root_file="$spec/fleet.yaml"; else root_file="$spec"; fi
         for ((i = 0; i < ROUNDS; i++)); do
             if [ $layout = split ]; then edit "${apps[$((i * 37 % ${#apps[@]}))]}" "$i"; else edit "$spec" "$i" "$((3 + i * 37 % N))"; fi
             # The edit must be a valid one that changes the tree: check exits 1, build 0.
@@ -97,12 +101,17 @@ for floor in "${FLOOR_LIST[@]}"; do
             M+=("$(ms "$BIN" -q check "$spec" --out "$out")")
             "$BIN" -q build "$spec" --out "$out" >/dev/null 2>&1 || true
             U+=("$(ms "$BIN" -q check "$spec" --out "$out")")
+            # A default of every app, to a value the tree was never built with.
+            sed -i "s/^  retryInterval: .*/  retryInterval: $((i + 2))h/" "$root_file"
+            EC+=("$(ms "$BIN" -q check "$spec" --out "$out")")
+            EB+=("$(ms "$BIN" -q build "$spec" --out "$out")")
+            F+=("$(ms "$BIN" -q build "$spec" --out "$root/f-$layout-$i")")
             mkdir "$root/t-$layout-$i"
             T+=("$(ms tar -C "$root/t-$layout-$i" -xf "$tarball")")
         done
         if [ $layout = split ]; then edit "${apps[1]}" 99; else edit "$spec" 99 4; fi
         rss_c=$(peak_kib "$BIN" -q check "$spec" --out "$out")
         rss_b=$(peak_kib "$BIN" -q build "$spec" --out "$out")
-        echo "| $floor | $layout | $(stats "${C[@]}") | $(stats "${B[@]}") | $(stats "${M[@]}") | $(stats "${U[@]}") | $(stats "${T[@]}") | $((rss_b / N)) / $((rss_c / N)) |"
+        echo "| $floor | $layout | $(stats "${C[@]}") | $(stats "${B[@]}") | $(stats "${M[@]}") | $(stats "${U[@]}") | $(stats "${EC[@]}") | $(stats "${EB[@]}") | $(stats "${F[@]}") | $(stats "${T[@]}") | $((rss_b / N)) / $((rss_c / N)) |"
     done
 done
