@@ -16,6 +16,8 @@ struct Fleet {
     comment: u32,
     /// An app written with a field the schema refuses.
     broken: Option<usize>,
+    /// `defaults.retryInterval` in minutes: a default of every app.
+    retry: u32,
 }
 
 impl Fleet {
@@ -24,8 +26,8 @@ impl Fleet {
         let _ = std::fs::remove_dir_all(&apps_dir);
         std::fs::create_dir_all(&apps_dir).unwrap();
         let mut root = format!(
-            "# comment {}\napiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {{name: acme}}\nsources:\n  helm:\n    - {{name: podinfo, url: https://stefanprodan.github.io/podinfo}}\nclusters:\n  - name: prod\n    apps:\n",
-            self.comment
+            "# comment {}\napiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {{name: acme}}\ndefaults:\n  retryInterval: {}m\nsources:\n  helm:\n    - {{name: podinfo, url: https://stefanprodan.github.io/podinfo}}\nclusters:\n  - name: prod\n    apps:\n",
+            self.comment, self.retry
         );
         let live: Vec<(usize, u32)> = self.apps.iter().flatten().copied().collect();
         for &(n, replicas) in &live {
@@ -93,6 +95,7 @@ fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
         apps: (0..12).map(|n| Some((n, 1))).collect(),
         comment: 0,
         broken: None,
+        retry: 1,
     };
     fleet.write(&spec);
     run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
@@ -102,7 +105,8 @@ fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
             0 => 0, // a value
             1 => 4, // a comment only
             2 => 5, // an error
-            _ => rng.below(6),
+            3 => 6, // a default of every app
+            _ => rng.below(7),
         };
         fleet.broken = None;
         let live: Vec<usize> = (0..fleet.apps.len())
@@ -114,6 +118,7 @@ fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
             2 => fleet.apps.push(Some((fleet.apps.len(), 1))),
             3 if live.len() > 2 => fleet.apps[pick] = None,
             5 => fleet.broken = fleet.apps[pick].map(|(n, _)| n),
+            6 => fleet.retry += 1,
             _ => fleet.comment += 1,
         }
         fleet.write(&spec);
@@ -287,6 +292,7 @@ fn built_fleet_folder() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
         apps: (0..6).map(|n| Some((n, 1))).collect(),
         comment: 0,
         broken: None,
+        retry: 1,
     };
     fleet.write(&spec);
     run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
