@@ -184,8 +184,9 @@ struct Sides {
 /// The objects of one changed file: those in both of its sides compared, the others left.
 struct FileSides {
     sides: Sides,
-    /// Every object of each side, to tell whether another file holds one too.
-    ids: (Vec<ObjectId>, Vec<ObjectId>),
+    /// A hash of every object's identity on each side, to tell whether another file holds
+    /// one too (two identities of one hash only send the review to the whole reading).
+    ids: (Vec<u64>, Vec<u64>),
 }
 
 impl Sides {
@@ -208,10 +209,10 @@ impl Sides {
     /// when an object is in two files of a side (the later file's would count: read whole).
     fn by_file(pairs: &[Pair]) -> Option<Sides> {
         let each: Vec<FileSides> = pairs.par_iter().map(FileSides::of).collect();
-        let mut seen: (HashSet<&ObjectId>, HashSet<&ObjectId>) = Default::default();
+        let mut seen: (HashSet<u64>, HashSet<u64>) = Default::default();
         for file in &each {
             let (old, new) = &file.ids;
-            (old.iter().all(|id| seen.0.insert(id)) && new.iter().all(|id| seen.1.insert(id)))
+            (old.iter().all(|id| seen.0.insert(*id)) && new.iter().all(|id| seen.1.insert(*id)))
                 .then_some(())?;
         }
         let mut sides = Sides {
@@ -283,7 +284,14 @@ impl FileSides {
         let read =
             |side: Option<(&[u8], bool)>| side.map_or_else(BTreeMap::new, |s| objects_of(pair.path, s));
         let (mut old, new) = (read(pair.old), read(pair.new));
-        let ids = (old.keys().cloned().collect(), new.keys().cloned().collect());
+        let hashed = |objects: &BTreeMap<ObjectId, Object>| -> Vec<u64> {
+            let hasher = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+            objects
+                .keys()
+                .map(|id| std::hash::BuildHasher::hash_one(&hasher, id))
+                .collect()
+        };
+        let ids = (hashed(&old), hashed(&new));
         let mut sides = Sides::default();
         for (id, object) in new {
             match old.remove(&id) {

@@ -507,11 +507,7 @@ pub fn tree_of_changed(
         Vec::new()
     } else {
         (tree.par_iter())
-            .filter_map(|(path, _)| {
-                let entry = cache.entry(path)?;
-                cache.untouched_entry(&below, path, entry)?;
-                Some((path.clone(), entry.clone()))
-            })
+            .filter_map(|(path, _)| Some((path.clone(), cache.untouched_record(&below, path)?.clone())))
             .collect()
     };
     // A check or diff records nothing: the cache's own paths and hashes move on.

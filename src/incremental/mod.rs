@@ -229,16 +229,17 @@ impl Cache {
     /// The recorded hash of the file at `path` when it is untouched since: same stat, and
     /// changed before the cache was written (not in the same clock tick).
     fn untouched(&self, below: &Below, path: &str) -> Option<&str> {
-        self.untouched_stat(below, path)?;
-        Some(self.entry(path)?.hash.as_str())
+        Some(self.untouched_record(below, path)?.hash.as_str())
     }
 
-    /// [`Cache::untouched`], with the file's stat.
-    fn untouched_stat(&self, below: &Below, path: &str) -> Option<Stat> {
-        self.untouched_entry(below, path, self.entry(path)?)
+    /// [`Cache::untouched`], with the file's whole record.
+    fn untouched_record(&self, below: &Below, path: &str) -> Option<&Entry> {
+        let entry = self.entry(path)?;
+        self.untouched_entry(below, path, entry)?;
+        Some(entry)
     }
 
-    /// [`Cache::untouched_stat`] of the file at `path`, whose record is `entry`.
+    /// Whether the file at `path`, whose record is `entry`, is untouched: its stat.
     fn untouched_entry(&self, below: &Below, path: &str, entry: &Entry) -> Option<Stat> {
         (entry.stat.mtime < self.written && entry.stat.ctime < self.written).then_some(())?;
         (below.file(path)? == entry.stat).then_some(entry.stat)
@@ -371,9 +372,8 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
             let count = files.len();
             let untouched: Vec<(String, Entry)> = (files.into_iter())
                 .filter_map(|path| {
-                    let entry = cache.entry(&path)?;
-                    cache.untouched_entry(&below, &path, entry)?;
-                    Some((path, entry.clone()))
+                    let entry = cache.untouched_record(&below, &path)?.clone();
+                    Some((path, entry))
                 })
                 .collect();
             let recorded = key.as_ref().is_some_and(|k| cache.keys.contains_key(k));
