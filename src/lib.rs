@@ -102,16 +102,15 @@ pub fn check_loaded_hashed(
     spec_dir: &Path,
     app_hashes: Option<Vec<[u8; 32]>>,
 ) -> Result<Checked, Failure> {
-    // The schema and the spec hash are made side by side; then the spec's JSON (without
-    // the nodes the schema rejects, if any) moves into the typed spec, app by app in
-    // parallel, and the semantic checks run on that.
-    let ((mut diags, pruned), spec_hash) = rayon::join(
-        || spec::schema::validate(&loaded),
-        || data_hash(&loaded.value, app_hashes),
-    );
-    let mut typed = spec::typed(pruned.unwrap_or(loaded.value));
+    // Each app's data is made JSON, hashed, validated and typed on its own, apps in
+    // parallel; the JSON of the whole spec is never made.
+    let spec::typing::Typed {
+        diagnostics: mut diags,
+        spec: mut typed,
+        hash: spec_hash,
+    } = spec::typing::validate_and_type(&loaded, app_hashes);
     if let Some(typed) = &mut typed {
-        typed.tree_root = loaded.tree_root;
+        typed.tree_root.clone_from(&loaded.tree_root);
     }
     // Chart values are checked against the vendored charts beside the spec (read from disk)
     // while the semantic checks run.
@@ -181,20 +180,6 @@ pub fn check_loaded_hashed(
         reads_files,
         warnings: diags,
     })
-}
-
-/// `sha256:<hex>` of a spec's data: of its compact JSON (maps sorted by key) with each app
-/// replaced by the hex sha256 of its own compact JSON — the apps hash apart, in parallel,
-/// and no JSON of the whole is ever made.
-fn data_hash(value: &serde_json::Value, app_hashes: Option<Vec<[u8; 32]>>) -> String {
-    let apps = value
-        .get("apps")
-        .and_then(serde_json::Value::as_array)
-        .map_or(0, Vec::len);
-    let hashes = app_hashes
-        .filter(|h| h.len() == apps)
-        .unwrap_or_else(|| spec::app_data_hashes(value));
-    spec::data_hash_from(value, &hashes)
 }
 
 /// A checked spec and the blueprints that render it: everything but the rendering.
@@ -287,7 +272,6 @@ pub fn compile(path: &Path, blueprints: Option<&Path>) -> Result<Compiled, Failu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::lock::sha256_hex;
 
     /// A spec of `apps` apps, the one at `broken` (if any) with a field the schema refuses.
     fn large_spec(apps: usize, broken: Option<usize>) -> String {
@@ -322,28 +306,5 @@ mod tests {
         let span = errors[0].span.unwrap();
         let text = &failure.source.unwrap().text;
         assert_eq!(&text[span.start..span.end], "colour");
-    }
-
-    #[test]
-    fn the_data_hash_is_that_of_the_json_with_apps_hashed_apart() {
-        let app = |v: serde_json::Value| sha256_hex(&serde_json::to_vec(&v).unwrap());
-        let value = serde_json::json!({
-            "a\"pi": 1, "apps": [{"name": "x", "v": [1.5, null]}, {"name": "é"}], "z": {"apps": []}
-        });
-        let apps_hashed = serde_json::json!({
-            "a\"pi": 1,
-            "apps": [app(serde_json::json!({"name": "x", "v": [1.5, null]})), app(serde_json::json!({"name": "é"}))],
-            "z": {"apps": []}
-        });
-        let whole = format!(
-            "sha256:{}",
-            sha256_hex(&serde_json::to_vec(&apps_hashed).unwrap())
-        );
-        assert_eq!(data_hash(&value, None), whole);
-        let other = serde_json::json!({"a\"pi": 1, "apps": [{"name": "y"}], "z": {"apps": []}});
-        assert_ne!(data_hash(&other, None), whole, "an app's data counts");
-        let no_apps = serde_json::json!({"a": 1});
-        let whole = format!("sha256:{}", sha256_hex(&serde_json::to_vec(&no_apps).unwrap()));
-        assert_eq!(data_hash(&no_apps, None), whole);
     }
 }

@@ -28,7 +28,7 @@ fn spec_of_empty_block_scalars(apps: usize) -> String {
 /// The loader's JSON of a text, or its diagnostics' messages.
 fn load_text(text: &str) -> Result<serde_json::Value, Vec<String>> {
     load::parse(Source::new("t.yaml", text))
-        .map(|l| l.value)
+        .map(|l| l.spans.root().to_value())
         .map_err(|(_, d)| d.into_iter().map(|d| d.message).collect())
 }
 

@@ -219,25 +219,19 @@ fn whole_starts(starts: &[usize], edit: &Edit) -> Option<Vec<usize>> {
 /// need; an app whose Flux name is not its name is found out by its dependents' keys.
 fn declare_external(loaded: &mut crate::spec::load::Loaded) {
     use crate::spec::load::{SpanIndex, SpanNode};
-    let apps = loaded
-        .value
-        .get("apps")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+    let root = loaded.spans.root();
+    let apps = root.get("apps").and_then(SpanNode::as_seq).unwrap_or_default();
     let held: HashSet<&str> = apps.iter().filter_map(|a| a.get("name")?.as_str()).collect();
-    let declared: HashSet<&str> = loaded
-        .value
-        .pointer("/flux/external")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    let external = root.get("flux").and_then(|f| f.get("external"));
+    let declared: HashSet<&str> = (external.and_then(SpanNode::as_seq).unwrap_or_default())
+        .iter()
+        .filter_map(SpanNode::as_str)
         .collect();
     let missing: BTreeSet<String> = apps
         .iter()
-        .filter_map(|a| a.get("dependsOn")?.as_array())
+        .filter_map(|a| a.get("dependsOn")?.as_seq())
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(SpanNode::as_str)
         .filter(|d| !held.contains(d) && !declared.contains(d))
         .map(String::from)
         .collect();
@@ -245,32 +239,23 @@ fn declare_external(loaded: &mut crate::spec::load::Loaded) {
         return;
     }
     let nowhere = Span::new(0, 0);
-    let Some(root) = loaded.value.as_object_mut() else {
-        return;
-    };
-    let flux = root
-        .entry("flux")
-        .or_insert_with(|| Value::Object(serde_json::Map::new()));
-    let Some(flux) = flux.as_object_mut() else { return };
-    let external = flux.entry("external").or_insert_with(|| Value::Array(Vec::new()));
-    let Some(external) = external.as_array_mut() else {
-        return;
-    };
-    let mut spans =
+    let mut root =
         std::mem::replace(&mut loaded.spans, SpanIndex::new(SpanNode::scalar(nowhere))).into_root();
-    if spans.entry("flux").is_none() {
-        spans.put_entry("flux", nowhere, SpanNode::map(nowhere, Vec::new()));
+    if root.entry("flux").is_none() {
+        root.put_entry("flux", nowhere, SpanNode::map(nowhere, Vec::new()));
     }
-    if let Some((_, flux_spans)) = spans.entry_mut("flux") {
-        if flux_spans.entry("external").is_none() {
-            flux_spans.put_entry("external", nowhere, SpanNode::seq(nowhere, Vec::new()));
+    if let Some((_, flux)) = root.entry_mut("flux") {
+        if flux.entry("external").is_none() {
+            flux.put_entry("external", nowhere, SpanNode::seq(nowhere, Vec::new()));
         }
-        if let Some((_, items)) = flux_spans.entry_mut("external") {
-            items.extend_items(missing.iter().map(|_| SpanNode::scalar(nowhere)).collect());
+        if let Some((_, items)) = flux.entry_mut("external") {
+            let names = missing
+                .into_iter()
+                .map(|m| SpanNode::of_value(nowhere, Value::String(m)));
+            items.extend_items(names.collect());
         }
     }
-    loaded.spans = SpanIndex::new(spans);
-    external.extend(missing.into_iter().map(Value::String));
+    loaded.spans = SpanIndex::new(root);
 }
 
 /// What each cluster's run over the changed apps shares.

@@ -6,6 +6,7 @@
 //! Only the fleet's own structure is checked here (its top-level fields, the clusters' names
 //! and fields, the apps each cluster runs); everything else is checked on the cluster specs.
 
+use super::doc::Doc;
 use super::merge::{Part, SchemaAt, merge, merge_into};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::owner;
@@ -101,13 +102,13 @@ pub struct Cluster {
 /// Expands a loaded fleet spec, read from the paths `read`; the errors of its structure
 /// otherwise. The apps' definitions move into the cluster specs: each is copied only for the
 /// clusters that run it before the last one.
-pub fn expand(fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
+pub fn expand(fleet: Doc, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
     expand_some(fleet, read, false)
 }
 
 /// [`expand`] of a fleet of which only some app definitions were read (`partial`): a
 /// cluster's entries for the others are left out, and no app is reported as run by none.
-pub fn expand_some(mut fleet: Loaded, read: Vec<PathBuf>, partial: bool) -> Result<Fleet, Vec<Diagnostic>> {
+pub fn expand_some(mut fleet: Doc, read: Vec<PathBuf>, partial: bool) -> Result<Fleet, Vec<Diagnostic>> {
     let root = Part {
         value: &fleet.value,
         spans: fleet.spans.root(),
@@ -163,12 +164,12 @@ pub fn expand_some(mut fleet: Loaded, read: Vec<PathBuf>, partial: bool) -> Resu
         expanded.push(Cluster {
             overrides: overrides(cluster),
             name: cluster_name.clone(),
-            loaded: Loaded {
-                source: fleet.source.clone(),
+            loaded: super::doc::loaded(
+                fleet.source.clone(),
                 value,
-                spans: SpanIndex::new(spans),
-                tree_root: owner::fleet_dir(cluster_name),
-            },
+                SpanIndex::new(spans),
+                owner::fleet_dir(cluster_name),
+            ),
         });
     }
     let mut warnings = Vec::new();
@@ -226,7 +227,7 @@ fn listed_spans(root: Part) -> Vec<Span> {
 }
 
 /// The fleet's app definitions with their spans, moved out of it (by their place in `apps`).
-fn take_definitions(fleet: &mut Loaded) -> Vec<Option<(Value, SpanNode)>> {
+fn take_definitions(fleet: &mut Doc) -> Vec<Option<(Value, SpanNode)>> {
     let values = match fleet.value.get_mut("apps") {
         Some(Value::Array(apps)) => std::mem::take(apps),
         _ => return Vec::new(),
@@ -590,7 +591,6 @@ fn cluster_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::load::parse;
 
     const FLEET: &str = "\
 apiVersion: gitopsc.io/v1alpha1
@@ -616,8 +616,8 @@ clusters:
         helm: {version: 6.7.2, values: {replicaCount: 3}}
 ";
 
-    fn loaded(text: &str) -> Loaded {
-        parse(Source::new("fleet.yaml", text))
+    fn loaded(text: &str) -> Doc {
+        Doc::parse(Source::new("fleet.yaml", text))
             .map_err(|(_, d)| d)
             .unwrap()
     }
@@ -631,11 +631,12 @@ clusters:
         assert_eq!(names, ["staging", "production"]);
         let prod = &fleet.clusters[1].loaded;
         assert_eq!(prod.tree_root, "fleet/production");
-        assert_eq!(prod.value["kind"], "Cluster");
-        assert_eq!(prod.value["metadata"]["name"], "production");
-        assert_eq!(prod.value["defaults"]["timeout"], "9m");
-        assert_eq!(prod.value["flux"]["repoPath"], "kubernetes");
-        let web = &prod.value["apps"][0];
+        let value = prod.spans.root().to_value();
+        assert_eq!(value["kind"], "Cluster");
+        assert_eq!(value["metadata"]["name"], "production");
+        assert_eq!(value["defaults"]["timeout"], "9m");
+        assert_eq!(value["flux"]["repoPath"], "kubernetes");
+        let web = &value["apps"][0];
         assert_eq!(web["helm"]["version"], "6.7.2");
         assert_eq!(web["helm"]["chart"], "podinfo");
         assert_eq!(web["helm"]["values"]["replicaCount"], 3);
@@ -647,11 +648,9 @@ clusters:
         assert_eq!(text_at("/apps/0/helm/version"), (21, "6.7.2"));
         assert_eq!(text_at("/apps/0/helm/chart"), (11, "podinfo"));
         assert_eq!(text_at("/metadata/name"), (17, "production"));
-        assert_eq!(
-            fleet.clusters[0].loaded.value["apps"][0]["helm"]["version"],
-            "6.7.1"
-        );
-        assert_eq!(fleet.clusters[0].loaded.value["defaults"]["timeout"], "5m");
+        let staging = fleet.clusters[0].loaded.spans.root().to_value();
+        assert_eq!(staging["apps"][0]["helm"]["version"], "6.7.1");
+        assert_eq!(staging["defaults"]["timeout"], "5m");
         // Every expanded cluster checks as a cluster spec.
         for cluster in fleet.clusters {
             let checked = crate::check_loaded(cluster.loaded, std::path::Path::new(""))

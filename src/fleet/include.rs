@@ -8,6 +8,7 @@
 //! The files are laid end to end in one [`Source`], each node keeping its place in its file,
 //! so the expansion and every diagnostic after it point into the right file and line.
 
+use super::doc::Doc;
 use crate::Failure;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::disk::{self, Kind};
@@ -62,8 +63,8 @@ impl Files {
 /// The loaded root, with its parts joined in when it has any, and the paths it was read from:
 /// its files in order, then the folders walked for parts. `None` when the root is not a
 /// fleet spec (or cannot be loaded: the cluster spec's way then says why).
-pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
-    let mut root = load::load(&files.root).ok()?;
+pub fn load(files: &Files) -> Option<Result<(Doc, Vec<PathBuf>), Failure>> {
+    let mut root = Doc::load(&files.root).ok()?;
     if root.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
         return None;
     }
@@ -89,7 +90,7 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
 /// The files a run over `files` reads, the root first, as [`load`] names them: `None` when the
 /// root is no fleet spec or its parts cannot be listed.
 pub fn file_paths(files: &Files) -> Option<Vec<PathBuf>> {
-    let mut root = load::load(&files.root).ok()?;
+    let mut root = Doc::load(&files.root).ok()?;
     let (parts, _) = part_paths(files, &mut root).ok()?;
     Some(
         std::iter::once(files.root.clone())
@@ -102,7 +103,7 @@ pub fn file_paths(files: &Files) -> Option<Vec<PathBuf>> {
 /// the root as the fleet's text, each freed once copied there; then each is parsed from its
 /// place in it, in parallel: no text is held twice beside the parsed data. The first part that
 /// fails, in their order, is reported.
-fn load_parts(mut root: Loaded, parts: &[Part]) -> Result<Loaded, Failure> {
+fn load_parts(mut root: Doc, parts: &[Part]) -> Result<Doc, Failure> {
     use rayon::prelude::*;
     let failed = |(source, diagnostics): LoadError| Failure { source, diagnostics };
     let read: Vec<Result<Source, LoadError>> =
@@ -124,7 +125,7 @@ fn load_parts(mut root: Loaded, parts: &[Part]) -> Result<Loaded, Failure> {
         .into_par_iter()
         .map(|i| {
             let ((name, len), start) = (&at[i], starts[i]);
-            let part = load::parse(Source::new(name, &source.text[start..start + len]))?;
+            let part = Doc::parse(Source::new(name, &source.text[start..start + len]))?;
             Ok((part.value, part.spans.into_root()))
         })
         .collect();
@@ -142,17 +143,17 @@ pub fn load_some(
     files: &Files,
     parts: &[PathBuf],
     mut read: std::collections::HashMap<PathBuf, Loaded>,
-) -> Option<Loaded> {
+) -> Option<Doc> {
     use rayon::prelude::*;
-    let mut root = load::load(&files.root).ok()?;
+    let mut root = Doc::load(&files.root).ok()?;
     if let Some(map) = root.value.as_object_mut() {
         map.remove("include");
     }
     let taken: Vec<Option<Loaded>> = parts.iter().map(|p| read.remove(p)).collect();
-    let parsed: Vec<Option<Loaded>> = parts
+    let parsed: Vec<Option<Doc>> = parts
         .par_iter()
         .zip(taken)
-        .map(|(path, taken)| taken.or_else(|| load::load(path).ok()))
+        .map(|(path, taken)| taken.map(Doc::of).or_else(|| Doc::load(path).ok()))
         .collect();
     let mut loaded = vec![root];
     for part in parsed {
@@ -185,7 +186,7 @@ type Part = (PathBuf, Option<Span>);
 /// folder), and for a folder every folder walked for them, itself included (a file added to
 /// or removed from one changes the folder's own times); takes `include` out of the root's
 /// value.
-fn part_paths(files: &Files, root: &mut Loaded) -> Result<(Vec<Part>, Vec<PathBuf>), Vec<Diagnostic>> {
+fn part_paths(files: &Files, root: &mut Doc) -> Result<(Vec<Part>, Vec<PathBuf>), Vec<Diagnostic>> {
     let include = root.value.as_object_mut().and_then(|m| m.remove("include"));
     let base = files.root.parent().unwrap_or(Path::new("."));
     if files.folder {
@@ -270,7 +271,7 @@ fn walked(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
 
 /// The root and its parts as one loaded spec: the parts' lists appended to the root's. The
 /// files' values and spans move into the joined spec (shifted to their place in the text).
-fn join(mut files: Vec<Loaded>) -> Result<Loaded, Failure> {
+fn join(mut files: Vec<Doc>) -> Result<Doc, Failure> {
     // Each file's text moves into the whole text, and is freed as soon as it is copied there.
     let sources: Vec<Source> = (files.iter_mut())
         .map(|f| std::mem::take(&mut f.source))
@@ -286,7 +287,7 @@ fn join(mut files: Vec<Loaded>) -> Result<Loaded, Failure> {
 
 /// The files parsed (`parsed`: the root first), their text laid out as `source` with each
 /// starting at its place in `starts`, joined into one loaded spec.
-fn joined_parts(source: Source, starts: &[usize], parsed: Vec<(Value, SpanNode)>) -> Result<Loaded, Failure> {
+fn joined_parts(source: Source, starts: &[usize], parsed: Vec<(Value, SpanNode)>) -> Result<Doc, Failure> {
     if let Some(d) = crate::spec::load::too_long(&source.name, source.text.len()) {
         return Err(Failure {
             source: None,
@@ -339,11 +340,10 @@ fn joined_parts(source: Source, starts: &[usize], parsed: Vec<(Value, SpanNode)>
             entries.push(((*field).to_string(), key_span, node));
         }
     }
-    Ok(Loaded {
+    Ok(Doc {
         source,
         value: Value::Object(value),
         spans: SpanIndex::new(SpanNode::map(root_span, entries)),
-        tree_root: String::new(),
     })
 }
 

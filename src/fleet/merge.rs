@@ -309,13 +309,12 @@ pub fn named_lists(schema: &Value) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::source::Source;
-    use crate::spec::load::parse;
 
     /// `over` merged over `base` at the root of a cluster spec; the result and where each
     /// leaf named in `probe` came from (`b` or `o`).
     fn merged(base: &str, over: &str) -> (Value, String, crate::spec::load::SpanIndex) {
         let text = format!("b:\n{base}\no:\n{over}\n");
-        let loaded = parse(Source::new("t.yaml", text.clone()))
+        let loaded = crate::fleet::doc::Doc::parse(Source::new("t.yaml", text.clone()))
             .map_err(|(_, d)| d)
             .unwrap();
         let root = Part {

@@ -133,8 +133,9 @@ fn app_changes(fleet: &Fleet, (to, i): (&Cluster, usize), (from, j): (&Cluster, 
     let schema = crate::spec::schema::schema();
     let app_schema = SchemaAt::root(schema).property("apps").and_then(|s| s.items());
     let (mut ours, mut theirs) = (Leaves::new(), Leaves::new());
-    leaves(&to.loaded.value["apps"][i], "", "", app_schema, &mut ours);
-    leaves(&from.loaded.value["apps"][j], "", "", app_schema, &mut theirs);
+    let (to_app, from_app) = (to.loaded.app_value(i), from.loaded.app_value(j));
+    leaves(&to_app, "", "", app_schema, &mut ours);
+    leaves(&from_app, "", "", app_schema, &mut theirs);
     let place = |cluster: &Cluster, index: usize, pointer: &str| {
         cluster
             .loaded

@@ -6,6 +6,7 @@ use super::expand::{Cluster, Fleet};
 use crate::commands::{Format, Outcome, Style};
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::json::{CommandName, Report, ShownApp, ValuePlace};
+use crate::spec::load::SpanNode;
 use crate::spec::schema::did_you_mean;
 use serde_json::Value;
 use std::path::Path;
@@ -22,7 +23,7 @@ pub fn show(spec: &Path, cluster: &str, app: &str, style: Style) -> Outcome {
         Err(d) => return failed(&[d], None, spec, command, style),
     };
     let pointer = format!("/apps/{index}");
-    let value = &cluster.loaded.value["apps"][index];
+    let value = &cluster.loaded.app_value(index);
     let note = |at: &str| {
         cluster
             .loaded
@@ -121,10 +122,9 @@ pub(super) fn find_cluster<'f>(fleet: &'f Fleet, name: &str) -> Result<&'f Clust
 
 /// The names of the apps a cluster runs, in its order.
 pub(super) fn apps_of(cluster: &Cluster) -> Vec<&str> {
-    cluster.loaded.value["apps"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let apps = cluster.loaded.spans.root().get("apps");
+    (apps.and_then(SpanNode::as_seq).unwrap_or_default())
+        .iter()
         .filter_map(|a| a.get("name")?.as_str())
         .collect()
 }

@@ -62,7 +62,7 @@ impl Named {
 fn parsed(text: &str, words: &[&str]) -> Option<Value> {
     words.iter().any(|w| text.contains(w)).then_some(())?;
     let loaded = crate::spec::load::parse(crate::source::Source::new("", text.to_string())).ok()?;
-    Some(loaded.value)
+    Some(loaded.spans.root().to_value())
 }
 
 /// Every `chartsDir` in `value`, as written.

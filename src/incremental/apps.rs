@@ -25,10 +25,10 @@ use crate::emit::Recorded;
 use crate::emit::lock::Warning;
 use crate::emit::owner::Owner;
 use crate::source::{Source, Span, Sparse};
+use crate::spec::load::SpanNode;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -115,14 +115,14 @@ pub const LOCAL: &[&[&str]] = &[
 
 /// The sha256 of an app's data without its [`LOCAL`] fields: what other apps' checks,
 /// resolution and files may read of it.
-pub fn outline(app: &Value) -> [u8; 32] {
+pub fn outline(app: &SpanNode) -> [u8; 32] {
     let mut out = Hashing::new();
     write_without(app, LOCAL, &mut out);
     out.finish()
 }
 
 /// Writes `value` as JSON into `out`, without the fields `paths` name below it.
-fn write_without(value: &Value, paths: &[&[&str]], out: &mut Hashing) {
+fn write_without(value: &SpanNode, paths: &[&[&str]], out: &mut Hashing) {
     use std::io::Write;
     let below = |key: &str| -> Option<Vec<&[&str]>> {
         let mut tails = Vec::new();
@@ -134,13 +134,13 @@ fn write_without(value: &Value, paths: &[&[&str]], out: &mut Hashing) {
         }
         Some(tails)
     };
-    match value {
+    match value.as_seq() {
         _ if paths.is_empty() => {
             let _ = serde_json::to_writer(&mut *out, value);
         }
-        Value::Object(map) => {
+        None if value.is_map() => {
             let _ = out.write_all(b"{");
-            for (key, v) in map {
+            for (key, v) in value.entries() {
                 let Some(tails) = below(key) else { continue };
                 let _ = serde_json::to_writer(&mut *out, key);
                 let _ = out.write_all(b":");
@@ -149,7 +149,7 @@ fn write_without(value: &Value, paths: &[&[&str]], out: &mut Hashing) {
             }
             let _ = out.write_all(b"}");
         }
-        Value::Array(items) => {
+        Some(items) => {
             let tails = below("*").unwrap_or_default();
             let _ = out.write_all(b"[");
             for item in items {
@@ -171,26 +171,23 @@ pub fn cluster_record(
     hashes: &stamp::AppHashes,
     overrides: Vec<String>,
 ) -> ClusterRecord {
-    let value = &loaded.value;
-    let apps = value
-        .get("apps")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+    let value = loaded.spans.root();
+    let apps = value.get("apps").and_then(SpanNode::as_seq).unwrap_or_default();
     let apps = apps
         .par_iter()
         .zip(hashes.digests.par_iter().zip(hashes.data.par_iter()))
         .map(|(app, (digest, data))| {
-            let text = |key: &str| app.get(key).and_then(Value::as_str).map(String::from);
+            let text = |key: &str| app.get(key).and_then(SpanNode::as_str).map(String::from);
             let name = text("name").unwrap_or_default();
             AppRecord {
                 namespace: text("namespace").unwrap_or_else(|| name.clone()),
-                depends_on: app
+                depends_on: (app
                     .get("dependsOn")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|d| d.as_str().map(String::from))
-                    .collect(),
+                    .and_then(SpanNode::as_seq)
+                    .unwrap_or_default())
+                .iter()
+                .filter_map(|d| d.as_str().map(String::from))
+                .collect(),
                 outline: hex(&outline(app)),
                 digest: hex(digest),
                 data: hex(data),
@@ -198,12 +195,9 @@ pub fn cluster_record(
             }
         })
         .collect();
-    let operators = value
-        .get("operators")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|ops| ops.values())
-        .filter_map(|op| Some(op.get("app")?.as_str()?.to_string()))
+    let operators = (value.get("operators").into_iter())
+        .flat_map(SpanNode::entries)
+        .filter_map(|(_, op)| Some(op.get("app")?.as_str()?.to_string()))
         .collect();
     ClusterRecord {
         name: name.to_string(),
@@ -251,20 +245,18 @@ impl Record {
 }
 
 /// The names `((apps.<name>.…))` references in an app's strings name.
-fn references(value: &Value, names: &mut BTreeSet<String>) {
-    match value {
-        Value::String(s) => {
-            for (at, _) in s.match_indices("((apps.") {
-                let rest = &s[at + "((apps.".len()..];
-                if let Some(end) = rest.find(['.', ')']) {
-                    names.insert(rest[..end].to_string());
-                }
+fn references(value: &SpanNode, names: &mut BTreeSet<String>) {
+    if let Some(s) = value.as_str() {
+        for (at, _) in s.match_indices("((apps.") {
+            let rest = &s[at + "((apps.".len()..];
+            if let Some(end) = rest.find(['.', ')']) {
+                names.insert(rest[..end].to_string());
             }
         }
-        Value::Array(items) => items.iter().for_each(|v| references(v, names)),
-        Value::Object(map) => map.values().for_each(|v| references(v, names)),
-        _ => {}
     }
+    let items = value.as_seq().unwrap_or_default();
+    items.iter().for_each(|v| references(v, names));
+    value.entries().for_each(|(_, v)| references(v, names));
 }
 
 /// A changed file of the fleet, read.
@@ -304,20 +296,17 @@ pub fn edit(record: &Record, files: &[PathBuf], changed: &[usize]) -> Option<Edi
         let loaded = crate::spec::load::load(&path).ok()?;
         let text = &loaded.source.text;
         (!text.is_empty() && text.ends_with('\n')).then_some(())?;
-        let map = loaded.value.as_object()?;
+        let map = loaded.spans.root();
         let fields_ok = map
-            .keys()
-            .all(|k| matches!(k.as_str(), "apiVersion" | "kind" | "apps"));
-        let kind_ok = map.get("kind").and_then(Value::as_str) == Some("FleetPart")
-            && map.get("apiVersion").and_then(Value::as_str) == Some(crate::spec::API_VERSION);
+            .entries()
+            .all(|(k, _)| matches!(k, "apiVersion" | "kind" | "apps"));
+        let kind_ok = map.get("kind").and_then(SpanNode::as_str) == Some("FleetPart")
+            && map.get("apiVersion").and_then(SpanNode::as_str) == Some(crate::spec::API_VERSION);
         (fields_ok && kind_ok).then_some(())?;
-        let apps = map
-            .get("apps")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
+        let apps = map.get("apps").and_then(SpanNode::as_seq).unwrap_or_default();
         let names: Vec<&str> = apps
             .iter()
-            .map(|a| a.get("name").and_then(Value::as_str))
+            .map(|a| a.get("name").and_then(SpanNode::as_str))
             .collect::<Option<_>>()?;
         let recorded: Vec<&str> = record
             .defined
@@ -418,18 +407,15 @@ pub fn cluster_stamps(
         .enumerate()
         .map(|(i, a)| (a.name.clone(), i))
         .collect();
-    let apps = loaded
-        .value
-        .get("apps")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+    let root = loaded.spans.root();
+    let apps = root.get("apps").and_then(SpanNode::as_seq).unwrap_or_default();
     let stamp::AppHashes {
         data: mine_data,
         digests: mine,
     } = stamp::app_hashes(loaded, layout);
     let mut last = None;
     for (k, app) in apps.iter().enumerate() {
-        let name = app.get("name").and_then(Value::as_str)?;
+        let name = app.get("name").and_then(SpanNode::as_str)?;
         let i = *position.get(name)?;
         // The apps read keep the cluster's order.
         (last < Some(i)).then_some(())?;
@@ -445,7 +431,7 @@ pub fn cluster_stamps(
         }
     }
     let input = stamp::input_from(loaded, layout, &digests);
-    Some((input, crate::spec::data_hash_from(&loaded.value, &data)))
+    Some((input, crate::spec::data_hash_from(root, &data)))
 }
 
 /// The cache of `owner`'s tree in `out`, for [`tree_of_changed`].
@@ -743,6 +729,7 @@ mod tests {
 
     #[test]
     fn the_outline_leaves_out_the_local_fields_and_nothing_else() {
+        let outline = |app: &serde_json::Value| outline(&SpanNode::of_value(Span::new(0, 0), app.clone()));
         let app = |version: &str, image: &str, name: &str, port: u16| {
             json!({
                 "name": "web", "namespace": "shop",

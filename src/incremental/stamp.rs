@@ -3,7 +3,7 @@
 
 use crate::emit;
 use crate::source::Source;
-use crate::spec::load::Loaded;
+use crate::spec::load::{Loaded, SpanNode};
 
 /// Where the files of a spec's text start, so that a span is hashed by its place in its own
 /// file: the number of the file in the whole spec and the offset in it. A run over some of
@@ -103,19 +103,14 @@ pub struct AppHashes {
 pub fn app_hashes(loaded: &Loaded, layout: &Layout) -> AppHashes {
     use crate::digest::Hashing;
     use rayon::prelude::*;
-    let apps = loaded.value.get("apps").and_then(serde_json::Value::as_array);
-    let apps_spans = loaded.spans.root().entry("apps");
-    let (data, digests) = apps
-        .map_or(&[][..], Vec::as_slice)
+    let apps = loaded.spans.root().get("apps").and_then(SpanNode::as_seq);
+    let (data, digests) = (apps.unwrap_or_default())
         .par_iter()
-        .enumerate()
-        .map_init(Vec::new, |buffer, (i, app)| {
+        .map_init(Vec::new, |buffer, app| {
             let data = crate::spec::app_hash(app, buffer);
             let mut out = Hashing::new();
             sha2::Digest::update(&mut out.0, buffer.as_slice());
-            if let Some(node) = apps_spans.and_then(|(_, n)| n.item(i)) {
-                layout.spans_into(node, &mut out);
-            }
+            layout.spans_into(app, &mut out);
             (data, out.finish())
         })
         .unzip();
@@ -132,25 +127,20 @@ pub fn input_from(loaded: &Loaded, layout: &Layout, digests: &[[u8; 32]]) -> Str
     let _ = write!(out, "files {:?} ", layout.whole);
     let (file, start) = layout.place(root.span().start);
     let _ = write!(out, "{file}:{start}");
-    if let Some(map) = loaded.value.as_object() {
-        for (key, value) in map {
-            let _ = serde_json::to_writer(&mut out, key);
-            let entry = root.entry(key);
-            if let Some((key_span, _)) = entry {
-                let (file, start) = layout.place(key_span.start);
-                let _ = write!(out, " {file}:{start}");
-            }
-            if key == "apps" && value.is_array() {
-                let _ = out.write_all(b",");
-                continue;
-            }
-            if let Some((_, node)) = entry {
-                layout.spans_into(node, &mut out);
-            }
-            let _ = out.write_all(b":");
-            let _ = serde_json::to_writer(&mut out, value);
-            let _ = out.write_all(b",");
+    for (key, node) in root.entries() {
+        let _ = serde_json::to_writer(&mut out, key);
+        if let Some((key_span, _)) = root.entry(key) {
+            let (file, start) = layout.place(key_span.start);
+            let _ = write!(out, " {file}:{start}");
         }
+        if key == "apps" && node.as_seq().is_some() {
+            let _ = out.write_all(b",");
+            continue;
+        }
+        layout.spans_into(node, &mut out);
+        let _ = out.write_all(b":");
+        let _ = serde_json::to_writer(&mut out, node);
+        let _ = out.write_all(b",");
     }
     let _ = write!(out, "apps {}:", digests.len());
     for digest in digests {
@@ -176,7 +166,17 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             let loaded = crate::spec::load::load(&path).ok().unwrap();
             let hashes = app_hashes(&loaded, &Layout::of(&loaded.source));
-            assert_eq!(hashes.data, crate::spec::app_data_hashes(&loaded.value));
+            let apps = loaded
+                .spans
+                .root()
+                .get("apps")
+                .and_then(SpanNode::as_seq)
+                .unwrap();
+            let each: Vec<[u8; 32]> = apps
+                .iter()
+                .map(|a| crate::spec::app_hash(&a.to_value(), &mut Vec::new()))
+                .collect();
+            assert_eq!(hashes.data, each);
             hashes
         };
         let (flush, indented) = (hashed(spec("")), hashed(spec("  ")));

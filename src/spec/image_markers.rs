@@ -319,7 +319,7 @@ mod tests {
         let loaded = parse(Source::new("t.yaml", format!("{HEAD}{tail}")))
             .map_err(|(_, d)| d)
             .unwrap();
-        let spec = crate::spec::typed(loaded.value.clone()).unwrap();
+        let spec = crate::spec::typed(loaded.spans.root().to_value()).unwrap();
         check(&spec, &loaded.source, &loaded.spans, whole_file)
             .into_iter()
             .map(|d| d.message)
@@ -362,7 +362,7 @@ mod tests {
         ))
         .map_err(|(_, d)| d)
         .unwrap();
-        let spec = crate::spec::typed(loaded.value.clone()).unwrap();
+        let spec = crate::spec::typed(loaded.spans.root().to_value()).unwrap();
         let found = check(&spec, &loaded.source, &loaded.spans, true);
         assert!(
             found[0].message.contains("`/imageAutomation/specPath`"),

@@ -1,8 +1,9 @@
-//! Loading: the spec file's bytes → a JSON value plus the source span of every node.
+//! Loading: the spec file's bytes → one tree of its data and the source span of every node.
 //!
 //! The whole spec is parsed once, by one parser (`saphyr-parser`), whose events carry both
-//! ends of every node; [`Builder`] turns them into the JSON value and the [`SpanIndex`] side
-//! by side. Anchors, aliases and tags are refused (a free billion-laughs guard), as are a
+//! ends of every node; [`Builder`] turns them into the [`SpanIndex`]: each node its span and
+//! its data (a scalar's value, a mapping's entries sorted by key, a sequence's items). JSON is
+//! made from it a part at a time where a part is validated and typed (`super::typing`). Anchors, aliases and tags are refused (a free billion-laughs guard), as are a
 //! second document and nesting deeper than [`MAX_DEPTH`]. Scalars are typed by the YAML 1.2
 //! core schema; plain scalars that a YAML 1.1 reader would type differently (`yes`, `on`,
 //! `0777`) are refused, so the spec means the same to every tool that reads it.
@@ -10,7 +11,7 @@
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Span, Sparse};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,18 +42,19 @@ pub struct SpanIndex {
     root: SpanNode,
 }
 
-/// The span of one node and those of its children: 32 bytes a node, 56 a mapping's entry.
-/// Every node of the spec is held to the end of resolution, so the tree is kept small: its
-/// offsets as `u32`s (a spec is at most [`MAX_TEXT`] bytes) and its lists without spare room.
+/// One node of the loaded spec: its span and its data, with those of its children; 32 bytes
+/// a node, 56 a mapping's entry. Every node of the spec is held to the end of resolution, so
+/// the tree is kept small: its offsets as `u32`s (a spec is at most [`MAX_TEXT`] bytes), its
+/// lists without spare room, and a mapping a sorted slice, not a map.
 #[derive(Debug, Clone)]
 pub struct SpanNode {
     at: At,
-    children: Children,
+    pub(super) children: Children,
 }
 
 /// A span as a node holds it.
 #[derive(Debug, Clone, Copy)]
-struct At {
+pub(super) struct At {
     start: u32,
     end: u32,
 }
@@ -60,7 +62,7 @@ struct At {
 impl At {
     /// The span as nodes hold it. Every offset of a loaded spec fits: a spec is at most
     /// [`MAX_TEXT`] bytes (`parse` and a fleet's join refuse a longer one).
-    fn of(span: Span) -> At {
+    pub(super) fn of(span: Span) -> At {
         let narrow = |offset: usize| u32::try_from(offset).unwrap_or(u32::MAX);
         At {
             start: narrow(span.start),
@@ -68,25 +70,35 @@ impl At {
         }
     }
 
-    fn span(self) -> Span {
+    pub(super) fn span(self) -> Span {
         Span::new(self.start as usize, self.end as usize)
     }
 }
 
 /// A mapping's entry: its key, the key's span and the node of its value.
 #[derive(Debug, Clone)]
-struct Entry {
-    key: Box<str>,
-    key_at: At,
-    node: SpanNode,
+pub(super) struct Entry {
+    pub(super) key: Box<str>,
+    pub(super) key_at: At,
+    pub(super) node: SpanNode,
 }
 
-/// The children of a node: for a mapping its entries sorted by key, for a sequence the items.
+/// The data of a node: a scalar's value, a mapping's entries sorted by key (JSON's order
+/// of an object's keys), a sequence's items.
 #[derive(Debug, Clone)]
-enum Children {
-    Scalar,
+pub(super) enum Children {
+    Scalar(Scalar),
     Map(Box<[Entry]>),
     Seq(Box<[SpanNode]>),
+}
+
+/// A scalar's value, as the YAML 1.2 core schema types it.
+#[derive(Debug, Clone)]
+pub(super) enum Scalar {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Str(Box<str>),
 }
 
 // The sizes the tree's doc states, kept true.
@@ -125,11 +137,16 @@ pub(crate) fn record_miss(miss: String) {
 }
 
 impl SpanNode {
-    /// A scalar at `span`.
+    /// A null at `span`: a node whose data is set later ([`SpanNode::fold`]).
     pub fn scalar(span: Span) -> Self {
+        Self::leaf(span, Scalar::Null)
+    }
+
+    /// A scalar `value` at `span`.
+    pub(super) fn leaf(span: Span, value: Scalar) -> Self {
         SpanNode {
             at: At::of(span),
-            children: Children::Scalar,
+            children: Children::Scalar(value),
         }
     }
 
@@ -148,7 +165,7 @@ impl SpanNode {
 
     /// A mapping at `span` with its entries, whose keys are unique: sorted by key, so they
     /// can be searched, and without the room the list grew into.
-    fn of_entries(span: Span, mut entries: Vec<Entry>) -> Self {
+    pub(super) fn of_entries(span: Span, mut entries: Vec<Entry>) -> Self {
         entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         SpanNode {
             at: At::of(span),
@@ -170,7 +187,7 @@ impl SpanNode {
     }
 
     /// The index of the entry `key` of a mapping.
-    fn find(entries: &[Entry], key: &str) -> Result<usize, usize> {
+    pub(super) fn find(entries: &[Entry], key: &str) -> Result<usize, usize> {
         entries.binary_search_by(|e| (*e.key).cmp(key))
     }
 
@@ -190,7 +207,7 @@ impl SpanNode {
     pub fn visit(&self, f: &mut impl FnMut(Span)) {
         f(self.span());
         match &self.children {
-            Children::Scalar => {}
+            Children::Scalar(_) => {}
             Children::Map(entries) => {
                 for e in entries {
                     f(e.key_at.span());
@@ -215,7 +232,7 @@ impl SpanNode {
         };
         shift(&mut self.at);
         match &mut self.children {
-            Children::Scalar => {}
+            Children::Scalar(_) => {}
             Children::Map(entries) => {
                 for e in entries {
                     shift(&mut e.key_at);
@@ -310,7 +327,7 @@ impl SpanNode {
     fn scalars(&self, pointer: &mut String, out: &mut Vec<ScalarAt>) {
         let len = pointer.len();
         match &self.children {
-            Children::Scalar => out.push(ScalarAt {
+            Children::Scalar(_) => out.push(ScalarAt {
                 pointer: pointer.clone(),
                 span: self.span(),
                 key: false,
@@ -434,7 +451,7 @@ impl SpanIndex {
                     .ok()
                     .and_then(|i| items.get(i))
                     .map(|child| (None, child)),
-                Children::Scalar => None,
+                Children::Scalar(_) => None,
             };
             let Some((key, child)) = next else {
                 return (spans, false);
@@ -449,19 +466,26 @@ impl SpanIndex {
     }
 }
 
-/// A loaded spec: its text, its data and where each node came from.
+/// A loaded spec: its text, and its data with where each node came from.
 #[derive(Debug)]
 pub struct Loaded {
     /// The file.
     pub source: Source,
-    /// The spec as JSON.
-    pub value: Value,
-    /// Node spans by JSON pointer.
+    /// The spec's data and the spans of its nodes, looked up by JSON pointer.
     pub spans: SpanIndex,
     /// The folder of the output root that holds the cluster's app, operator and
     /// infrastructure folders: empty (the root itself) for a cluster spec, `fleet/<cluster>`
     /// for a cluster of a fleet (docs/fleet.md).
     pub tree_root: String,
+}
+
+impl Loaded {
+    /// The data of app `index` as JSON (null when the spec has no such app).
+    pub fn app_value(&self, index: usize) -> Value {
+        let apps = self.spans.root().get("apps").and_then(SpanNode::as_seq);
+        apps.and_then(|apps| apps.get(index))
+            .map_or(Value::Null, SpanNode::to_value)
+    }
 }
 
 /// What loading failed with: the file when it could be read, and every diagnostic.
@@ -598,12 +622,17 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
     if let Some(d) = forbidden_character(&source).or_else(|| yaml_version(&source)) {
         return Err((Some(source), vec![d]));
     }
-    let (root, spans, diags) = match build(&source) {
+    let (root, diags) = match build(&source) {
         Ok(built) => built,
         Err(d) => return Err((Some(source), vec![d])),
     };
-    let (value, root) = match (root, spans) {
-        (Some(v @ Value::Object(_)), Some(root)) => (v, root),
+    let root = match root {
+        Some(
+            root @ SpanNode {
+                children: Children::Map(_),
+                ..
+            },
+        ) => root,
         _ => {
             let d = Diagnostic::error(Code::NotAMapping, "the spec must be a YAML mapping")
                 .at(
@@ -620,7 +649,6 @@ pub fn parse(source: Source) -> Result<Loaded, LoadError> {
     let spans = SpanIndex { root };
     Ok(Loaded {
         source,
-        value,
         spans,
         tree_root: String::new(),
     })
@@ -744,9 +772,9 @@ fn keeps_breaks(source: &str, start: usize, header: bool) -> bool {
 /// and the recursion of the stages within bounds.
 pub const MAX_DEPTH: usize = 100;
 
-/// What parsing the spec produced: its root value and spans, and the diagnostics that do
-/// not stop loading.
-type Built = (Option<Value>, Option<SpanNode>, Vec<Diagnostic>);
+/// What parsing the spec produced: its root node, and the diagnostics that do not stop
+/// loading.
+type Built = (Option<SpanNode>, Vec<Diagnostic>);
 
 /// Parses the spec's text; the error is the one that stops loading.
 fn build(source: &Source) -> Result<Built, Diagnostic> {
@@ -798,7 +826,7 @@ fn build_in(source: &Source, pipelined: bool) -> Result<Built, Diagnostic> {
         Parser::new_from_str(text).find_map(&mut take)
     };
     done.unwrap_or(Ok(()))?;
-    Ok((builder.root, builder.root_spans, builder.diags))
+    Ok((builder.root, builder.diags))
 }
 
 /// What the parser yields: an event and its span, or why the text is not YAML.
@@ -915,29 +943,32 @@ impl<'t> Offsets<'t> {
     }
 }
 
-/// A mapping or sequence being built, with the spans of its children; for a mapping the
-/// key waiting for its value.
+/// A mapping or sequence being built, with its children; for a mapping the key waiting for
+/// its value.
 enum Frame {
     Map {
-        map: Map<String, Value>,
-        spans: Vec<Entry>,
+        entries: Vec<Entry>,
+        /// The keys of a mapping of more than [`FEW_KEYS`] entries, to refuse a duplicate
+        /// without comparing each new key with all the others.
+        keys: Option<std::collections::HashSet<Box<str>>>,
         key: Option<(String, Span)>,
         at: Span,
     },
     Seq {
-        items: Vec<Value>,
-        spans: Vec<SpanNode>,
+        items: Vec<SpanNode>,
         at: Span,
     },
 }
 
-/// Builds the spec's JSON and its spans straight from the parser's events: no other tree.
+/// The entries of a mapping whose keys a new key is compared with one by one.
+const FEW_KEYS: usize = 16;
+
+/// Builds the spec's tree straight from the parser's events: no other tree.
 struct Builder<'a> {
     source: &'a Source,
     offsets: Offsets<'a>,
     stack: Vec<Frame>,
-    root: Option<Value>,
-    root_spans: Option<SpanNode>,
+    root: Option<SpanNode>,
     /// The first error that stops loading (anchor, alias, tag, complex key, duplicate key,
     /// depth).
     fatal: Option<Diagnostic>,
@@ -952,7 +983,6 @@ impl<'a> Builder<'a> {
             offsets: Offsets::new(&source.text),
             stack: Vec::new(),
             root: None,
-            root_spans: None,
             fatal: None,
             diags: Vec::new(),
         }
@@ -1077,14 +1107,16 @@ impl<'a> Builder<'a> {
             return;
         }
         let value = match plain.then(|| super::plain::value(&text)) {
-            Some(Ok(value)) => value,
+            Some(Ok(Value::Null)) => Scalar::Null,
+            Some(Ok(Value::Bool(b))) => Scalar::Bool(b),
+            Some(Ok(Value::Number(n))) => Scalar::Number(n),
             Some(Err(refusal)) => {
                 self.diags.push(refused(refusal, span));
-                Value::String(text)
+                Scalar::Str(text.into_boxed_str())
             }
-            None => Value::String(text),
+            Some(Ok(_)) | None => Scalar::Str(text.into_boxed_str()),
         };
-        self.push(value, SpanNode::scalar(span));
+        self.push(SpanNode::leaf(span, value));
     }
 
     /// Whether the node being read is in a flow collection (`{…}`, `[…]`), perhaps in a
@@ -1116,63 +1148,56 @@ impl<'a> Builder<'a> {
         }
         self.stack.push(if map {
             Frame::Map {
-                map: Map::new(),
-                spans: Vec::new(),
+                entries: Vec::new(),
+                keys: None,
                 key: None,
                 at,
             }
         } else {
             Frame::Seq {
                 items: Vec::new(),
-                spans: Vec::new(),
                 at,
             }
         });
     }
 
     fn end(&mut self) {
-        let (value, node) = match self.stack.pop() {
+        let node = match self.stack.pop() {
             // Keys are unique: duplicates are refused.
-            Some(Frame::Map { map, spans, at, .. }) => (Value::Object(map), SpanNode::of_entries(at, spans)),
-            Some(Frame::Seq { mut items, spans, at }) => {
-                items.shrink_to_fit();
-                (Value::Array(items), SpanNode::seq(at, spans))
-            }
+            Some(Frame::Map { entries, at, .. }) => SpanNode::of_entries(at, entries),
+            Some(Frame::Seq { items, at }) => SpanNode::seq(at, items),
             None => return,
         };
-        self.push(value, node);
+        self.push(node);
     }
 
-    /// Places a finished value and its spans: into the enclosing sequence or mapping, or as
-    /// the root.
-    fn push(&mut self, value: Value, node: SpanNode) {
+    /// Places a finished node: into the enclosing sequence or mapping, or as the root.
+    fn push(&mut self, node: SpanNode) {
         match self.stack.last_mut() {
-            None => {
-                self.root = Some(value);
-                self.root_spans = Some(node);
-            }
-            Some(Frame::Seq { items, spans, .. }) => {
-                items.push(value);
-                spans.push(node);
-            }
-            Some(Frame::Map { map, spans, key, .. }) => {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries, keys, key, ..
+            }) => {
                 let Some((key, key_span)) = key.take() else { return };
-                match map.entry(key) {
-                    serde_json::map::Entry::Vacant(entry) => {
-                        spans.push(Entry {
-                            key: entry.key().as_str().into(),
-                            key_at: At::of(key_span),
-                            node,
-                        });
-                        entry.insert(value);
-                    }
-                    serde_json::map::Entry::Occupied(entry) => {
-                        let d =
-                            Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{}`", entry.key()))
-                                .at(Some(key_span), "defined again here")
-                                .help("a key may appear once per mapping; remove one of them");
-                        self.stop(d);
-                    }
+                let again = match keys {
+                    Some(keys) => !keys.insert(key.as_str().into()),
+                    None => entries.iter().any(|e| *e.key == *key),
+                };
+                if again {
+                    let d = Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{key}`"))
+                        .at(Some(key_span), "defined again here")
+                        .help("a key may appear once per mapping; remove one of them");
+                    self.stop(d);
+                    return;
+                }
+                entries.push(Entry {
+                    key: key.into_boxed_str(),
+                    key_at: At::of(key_span),
+                    node,
+                });
+                if keys.is_none() && entries.len() > FEW_KEYS {
+                    *keys = Some(entries.iter().map(|e| e.key.clone()).collect());
                 }
             }
         }
@@ -1228,7 +1253,7 @@ mod tests {
             assert!(text.len() > PIPELINED);
             let source = Source::new("t.yaml", text);
             let shown = |built: Result<Built, Diagnostic>| match built {
-                Ok((value, spans, diags)) => format!("{value:?}\n{spans:?}\n{diags:?}"),
+                Ok((root, diags)) => format!("{root:?}\n{diags:?}"),
                 Err(d) => format!("error {d:?}"),
             };
             let beside = shown(build_in(&source, true));
@@ -1241,7 +1266,7 @@ mod tests {
     fn types_follow_yaml_1_2_and_quotes_keep_strings() {
         let l = load_str("a: 1\nb: '1'\nc: 1.5\nd: true\ne: ~\nf: 1.16.0\ng: \"yes\"\n").unwrap();
         assert_eq!(
-            l.value,
+            l.spans.root().to_value(),
             serde_json::json!({"a": 1, "b": "1", "c": 1.5, "d": true, "e": null, "f": "1.16.0", "g": "yes"})
         );
     }
@@ -1310,7 +1335,7 @@ mod tests {
         }
         let l = load_str("k: {\"?\": '?a'}\nq: ?x\nl:\n  - ?y\n").unwrap();
         assert_eq!(
-            l.value,
+            l.spans.root().to_value(),
             serde_json::json!({"k": {"?": "?a"}, "q": "?x", "l": ["?y"]})
         );
     }
@@ -1328,7 +1353,11 @@ mod tests {
             ("k: |+\n  |a\n\n ", "|a\n\n"),
         ] {
             let l = load_str(text).unwrap();
-            assert_eq!(l.value, serde_json::json!({ "k": read }), "{text:?}");
+            assert_eq!(
+                l.spans.root().to_value(),
+                serde_json::json!({ "k": read }),
+                "{text:?}"
+            );
         }
     }
 

@@ -235,7 +235,7 @@ fn documents(file: &Path, name: &str) -> Result<Vec<Document>, String> {
         };
         let source = Source::new(name, doc);
         match super::load::parse(source) {
-            Ok(loaded) => match loaded.value {
+            Ok(loaded) => match loaded.spans.root().to_value() {
                 Value::Object(map) => out.push((map, origin)),
                 _ => return Err(format!("`{origin}` is not a mapping")),
             },

@@ -18,6 +18,7 @@ pub mod manifests;
 mod monitoring_checks;
 mod names;
 pub mod network;
+mod node_value;
 pub mod patches;
 pub mod path;
 mod plain;
@@ -36,6 +37,7 @@ mod service_checks;
 pub mod stores;
 mod timeout_checks;
 mod types;
+pub mod typing;
 mod volsync_checks;
 pub mod workload;
 mod workload_checks;
@@ -73,48 +75,35 @@ pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
 }
 
 /// The sha256 of an app's compact JSON, serialized into `buffer` (reused from app to app).
-pub fn app_hash(app: &serde_json::Value, buffer: &mut Vec<u8>) -> [u8; 32] {
+pub fn app_hash(app: &impl Serialize, buffer: &mut Vec<u8>) -> [u8; 32] {
     use sha2::Digest;
     buffer.clear();
-    serde_json::to_writer(&mut *buffer, app).expect("a JSON value always serializes");
+    serde_json::to_writer(&mut *buffer, app).expect("spec data always serializes");
     sha2::Sha256::digest(buffer.as_slice()).into()
-}
-
-/// The sha256 of each app's compact JSON, in order.
-pub fn app_data_hashes(value: &serde_json::Value) -> Vec<[u8; 32]> {
-    use rayon::prelude::*;
-    match value.get("apps") {
-        Some(serde_json::Value::Array(apps)) => apps
-            .par_iter()
-            .map_init(Vec::new, |buffer, app| app_hash(app, buffer))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// [`data_hash`] of a spec whose apps' hashes are `hashes` (of the apps its `apps` holds, or
 /// of those of the whole spec when it holds some of them).
-pub fn data_hash_from(value: &serde_json::Value, hashes: &[[u8; 32]]) -> String {
+pub fn data_hash_from(root: &load::SpanNode, hashes: &[[u8; 32]]) -> String {
     use sha2::Digest;
-    let json = |v: &serde_json::Value| serde_json::to_vec(v).expect("a JSON value always serializes");
+    let json = |v: &load::SpanNode| serde_json::to_vec(v).expect("spec data always serializes");
     let mut hash = sha2::Sha256::new();
-    match value {
-        serde_json::Value::Object(root) => {
-            hash.update(b"{");
-            for (i, (key, v)) in root.iter().enumerate() {
-                if i > 0 {
-                    hash.update(b",");
-                }
-                hash.update(serde_json::to_vec(key).expect("a string always serializes"));
-                hash.update(b":");
-                match v {
-                    serde_json::Value::Array(_) if key == "apps" => hash_items(&mut hash, hashes.iter()),
-                    _ => hash.update(json(v)),
-                }
+    if root.is_map() {
+        hash.update(b"{");
+        for (i, (key, v)) in root.entries().enumerate() {
+            if i > 0 {
+                hash.update(b",");
             }
-            hash.update(b"}");
+            hash.update(serde_json::to_vec(key).expect("a string always serializes"));
+            hash.update(b":");
+            match v.as_seq() {
+                Some(_) if key == "apps" => hash_items(&mut hash, hashes.iter()),
+                _ => hash.update(json(v)),
+            }
         }
-        _ => hash.update(json(value)),
+        hash.update(b"}");
+    } else {
+        hash.update(json(root));
     }
     format!("sha256:{}", crate::digest::hex(&hash.finalize()))
 }

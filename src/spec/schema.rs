@@ -3,7 +3,7 @@
 //! All schema errors are reported at once, each at the span of the offending node, with the
 //! expected form and, where one can be computed, a did-you-mean suggestion.
 
-use super::load::{Loaded, escape_pointer};
+use super::load::{SpanIndex, escape_pointer};
 use super::{
     CHART_NAME_PATTERN, CHART_VERSION_PATTERN, ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN,
     GROUP_PATTERN, HELM_URL_PATTERN, NAME_PATTERN,
@@ -98,35 +98,69 @@ pub fn schema_text() -> String {
     text
 }
 
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::options()
-            .should_validate_formats(false)
-            .build(schema())
-            .expect("the generated schema is a valid JSON Schema")
-    })
+fn validator(schema: &Value) -> jsonschema::Validator {
+    jsonschema::options()
+        .should_validate_formats(false)
+        .build(schema)
+        .expect("the generated schema is a valid JSON Schema")
 }
 
-/// Validates the loaded spec against the schema. Returns every error, and when there are
-/// any, a copy of the spec with each offending node removed, so later checks can still run
-/// on the rest.
-pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
+/// Where the schema of an app is in the spec's.
+const APP_SCHEMA_PATH: &str = "/properties/apps/items";
+
+/// Validates the spec's root (its other entries; `apps`, when a list, as an empty one: each
+/// app is validated apart, [`validate_app`]). Returns every error, and when there are any, a
+/// copy of the value with each offending node removed, so later checks can still run on the
+/// rest.
+pub fn validate_root(value: &Value, spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| validator(schema()));
+    validate_part(validator, value, "", spans)
+}
+
+/// [`validate_root`] for the app `index` of the spec, against the schema of an app.
+pub fn validate_app(index: usize, value: &Value, spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let root = schema();
+        let items = root.pointer(APP_SCHEMA_PATH).expect("the spec's schema has apps");
+        let mut app = serde_json::json!({"$defs": root["$defs"], "$schema": root["$schema"]});
+        app["$ref"] = items["$ref"].clone();
+        validator(&app)
+    });
+    validate_part(
+        validator,
+        value,
+        super::path::SpecPath::app(index).as_str(),
+        spans,
+    )
+}
+
+/// Validates `value`, the spec's node at `pointer`, against `validator`: the errors at their
+/// places in the whole spec. (An error's schema path is where its rule is in the schema's
+/// document, `$ref`s followed: the same for an app validated apart.)
+fn validate_part(
+    validator: &jsonschema::Validator,
+    value: &Value,
+    pointer: &str,
+    spans: &SpanIndex,
+) -> (Vec<Diagnostic>, Option<Value>) {
     let mut diags = Vec::new();
     // Copied only when a node has to go: a valid spec is never copied.
     let mut pruned: Option<Value> = None;
-    for error in validator().iter_errors(&loaded.value) {
-        let pointer = error.instance_path().to_string();
+    let part = pointer;
+    for error in validator.iter_errors(value) {
+        let pointer = format!("{part}{}", error.instance_path());
         let instance = error.instance().as_ref().clone();
-        let at = loaded.spans.value(&pointer);
+        let at = spans.value(&pointer);
         // Each error: what is wrong, and the nodes later checks must not see.
         let (found, drop): (Vec<Diagnostic>, Vec<String>) = match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let schema_path = error.schema_path().to_string();
-                unexpected_fields(loaded, &pointer, &schema_path, unexpected)
+                unexpected_fields(spans, &pointer, &schema_path, unexpected)
             }
             ValidationErrorKind::Required { property } => {
-                (vec![missing_field(loaded, &pointer, property)], Vec::new())
+                (vec![missing_field(spans, &pointer, property)], Vec::new())
             }
             ValidationErrorKind::Type { kind } => (vec![wrong_type(kind, &instance, at)], vec![pointer]),
             ValidationErrorKind::Enum { options } => {
@@ -153,7 +187,11 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
         };
         diags.extend(found);
         for pointer in drop {
-            remove(pruned.get_or_insert_with(|| loaded.value.clone()), &pointer);
+            match pointer.strip_prefix(part).unwrap_or(&pointer) {
+                // The part itself goes, as an item of the list that holds it would.
+                "" => pruned = Some(Value::Null),
+                local => remove(pruned.get_or_insert_with(|| value.clone()), local),
+            }
         }
     }
     (diags, pruned)
@@ -162,7 +200,7 @@ pub fn validate(loaded: &Loaded) -> (Vec<Diagnostic>, Option<Value>) {
 /// Fields the schema does not know in the mapping at `pointer`: each an unknown field with a
 /// did-you-mean, or a secret value written in a secret's definition.
 fn unexpected_fields(
-    loaded: &Loaded,
+    spans: &SpanIndex,
     pointer: &str,
     schema_path: &str,
     unexpected: &[String],
@@ -172,7 +210,7 @@ fn unexpected_fields(
     let mut drop = Vec::new();
     for field in unexpected {
         let child = format!("{pointer}/{}", escape_pointer(field));
-        let at = loaded.spans.key(&child);
+        let at = spans.key(&child);
         if is_plaintext_secret_field(pointer, field) {
             diags.push(
                 Diagnostic::error(
@@ -197,7 +235,7 @@ fn unexpected_fields(
     (diags, drop)
 }
 
-fn missing_field(loaded: &Loaded, pointer: &str, property: &Value) -> Diagnostic {
+fn missing_field(spans: &SpanIndex, pointer: &str, property: &Value) -> Diagnostic {
     let field = property.as_str().unwrap_or_default();
     let label = if pointer.is_empty() {
         "the spec"
@@ -205,7 +243,7 @@ fn missing_field(loaded: &Loaded, pointer: &str, property: &Value) -> Diagnostic
         "in this mapping"
     };
     Diagnostic::error(Code::MissingField, format!("missing field `{field}`"))
-        .at(loaded.spans.key(pointer), label)
+        .at(spans.key(pointer), label)
         .help(format!("add `{field}:`{}", required_hint(field)))
 }
 

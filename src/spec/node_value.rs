@@ -1,0 +1,228 @@
+//! A loaded node's data: read in place, serialized as JSON, made into a JSON value, moved
+//! out and back in.
+//!
+//! The loader keeps a spec's data in its span tree ([`SpanNode`]), not as a JSON value: a
+//! mapping there is a sorted slice of entries, where a JSON object is a `BTreeMap` whose
+//! every leaf has room for eleven. A part of the spec is made into JSON only where a tool
+//! needs JSON (the schema's validator, serde's typing), and dropped after.
+
+use super::load::{At, Children, Entry, Scalar, SpanNode};
+use crate::source::Span;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+
+impl SpanNode {
+    /// A node of `value` at `span`, with every node below it at `span` too: data without a
+    /// place in a text.
+    pub fn of_value(span: Span, value: Value) -> SpanNode {
+        let mut node = SpanNode::scalar(span);
+        node.fold(value);
+        node
+    }
+
+    /// The node's data as JSON.
+    pub fn to_value(&self) -> Value {
+        match &self.children {
+            Children::Scalar(scalar) => scalar_value(scalar.clone()),
+            Children::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.to_string(), e.node.to_value()))
+                    .collect(),
+            ),
+            Children::Seq(items) => Value::Array(items.iter().map(SpanNode::to_value).collect()),
+        }
+    }
+
+    /// The node's data as JSON, moved out: its scalars are left null, its spans as they are
+    /// (to be given data again by [`SpanNode::fold`]).
+    pub fn take_value(&mut self) -> Value {
+        match &mut self.children {
+            Children::Scalar(scalar) => scalar_value(std::mem::replace(scalar, Scalar::Null)),
+            Children::Map(entries) => Value::Object(
+                entries
+                    .iter_mut()
+                    .map(|e| (e.key.to_string(), e.node.take_value()))
+                    .collect::<Map<_, _>>(),
+            ),
+            Children::Seq(items) => Value::Array(items.iter_mut().map(SpanNode::take_value).collect()),
+        }
+    }
+
+    /// Makes `value` the node's data, consuming it. A node below keeps its span where the
+    /// value has it too (the same key of a mapping, the same item of a sequence); a node the
+    /// value adds takes the span of the node that holds it. The data is `value`'s exactly.
+    pub fn fold(&mut self, value: Value) {
+        let at = self.at();
+        let old = std::mem::replace(&mut self.children, Children::Scalar(Scalar::Null));
+        self.children = match value {
+            Value::Null => Children::Scalar(Scalar::Null),
+            Value::Bool(b) => Children::Scalar(Scalar::Bool(b)),
+            Value::Number(n) => Children::Scalar(Scalar::Number(n)),
+            Value::String(s) => Children::Scalar(Scalar::Str(s.into_boxed_str())),
+            Value::Object(map) => {
+                let mut old = match old {
+                    Children::Map(entries) => entries.into_vec(),
+                    _ => Vec::new(),
+                };
+                // Both are sorted by key: each old entry is found by a search of its own.
+                let entries = map
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let (key_at, mut node) = match SpanNode::find(&old, &key) {
+                            Ok(i) => {
+                                let e = &mut old[i];
+                                let node = std::mem::replace(&mut e.node, SpanNode::scalar(Span::new(0, 0)));
+                                (e.key_at, node)
+                            }
+                            Err(_) => (at, SpanNode::scalar(at.span())),
+                        };
+                        node.fold(value);
+                        Entry {
+                            key: key.into_boxed_str(),
+                            key_at,
+                            node,
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                Children::Map(entries.into_boxed_slice())
+            }
+            Value::Array(values) => {
+                let mut old = match old {
+                    Children::Seq(items) => items.into_vec().into_iter(),
+                    _ => Vec::new().into_iter(),
+                };
+                let items = values
+                    .into_iter()
+                    .map(|value| {
+                        let mut node = old.next().unwrap_or_else(|| SpanNode::scalar(at.span()));
+                        node.fold(value);
+                        node
+                    })
+                    .collect::<Vec<_>>();
+                Children::Seq(items.into_boxed_slice())
+            }
+        };
+    }
+
+    fn at(&self) -> At {
+        At::of(self.span())
+    }
+
+    /// The node of the key `key` of a mapping.
+    pub fn get(&self, key: &str) -> Option<&SpanNode> {
+        self.entry(key).map(|(_, node)| node)
+    }
+
+    /// A mapping's entries, in the order of their keys (none for another node).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &SpanNode)> {
+        let entries = match &self.children {
+            Children::Map(entries) => &entries[..],
+            _ => &[],
+        };
+        entries.iter().map(|e| (&*e.key, &e.node))
+    }
+
+    /// A sequence's items, `None` for another node.
+    pub fn as_seq(&self) -> Option<&[SpanNode]> {
+        match &self.children {
+            Children::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Whether the node is a mapping.
+    pub fn is_map(&self) -> bool {
+        matches!(self.children, Children::Map(_))
+    }
+
+    /// A string scalar's text.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.children {
+            Children::Scalar(Scalar::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A scalar as JSON.
+fn scalar_value(scalar: Scalar) -> Value {
+    match scalar {
+        Scalar::Null => Value::Null,
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::Number(n) => Value::Number(n),
+        Scalar::Str(s) => Value::String(s.into_string()),
+    }
+}
+
+/// The node's data, serialized as its JSON value would be: a mapping's keys in their order.
+impl Serialize for SpanNode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.children {
+            Children::Scalar(Scalar::Null) => serializer.serialize_unit(),
+            Children::Scalar(Scalar::Bool(b)) => serializer.serialize_bool(*b),
+            Children::Scalar(Scalar::Number(n)) => n.serialize(serializer),
+            Children::Scalar(Scalar::Str(s)) => serializer.serialize_str(s),
+            Children::Map(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for e in entries {
+                    map.serialize_entry(&*e.key, &e.node)?;
+                }
+                map.end()
+            }
+            Children::Seq(items) => serializer.collect_seq(items.iter()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Source;
+
+    fn loaded(text: &str) -> SpanNode {
+        crate::spec::load::parse(Source::new("t.yaml", text))
+            .map_err(|(_, d)| d)
+            .unwrap()
+            .spans
+            .into_root()
+    }
+
+    const TEXT: &str = "z: 1\na: {w: [1, -2, 1.5, true, null, 'x'], \"é\": \"\\u00e9\\n\", b: {}}\nq: []\n";
+
+    #[test]
+    fn a_node_serializes_as_its_json_value_does() {
+        let root = loaded(TEXT);
+        let value = root.to_value();
+        assert_eq!(
+            value,
+            serde_json::json!({"z": 1, "a": {"w": [1, -2, 1.5, true, null, "x"], "é": "é\n", "b": {}}, "q": []})
+        );
+        assert_eq!(
+            serde_json::to_string(&root).unwrap(),
+            serde_json::to_string(&value).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string_pretty(&root).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+    }
+
+    #[test]
+    fn data_moved_out_and_back_keeps_every_span_and_a_value_folded_in_is_the_data() {
+        let mut root = loaded(TEXT);
+        let before = format!("{root:?}");
+        let value = root.take_value();
+        assert_eq!(root.to_value()["a"]["w"][5], Value::Null, "moved out");
+        root.fold(value);
+        assert_eq!(format!("{root:?}"), before);
+        // A value of another shape: its data, with the spans of what it shares.
+        let a_span = root.get("a").unwrap().get("w").unwrap().span();
+        let other = serde_json::json!({"a": {"w": "s", "new": [1, {"k": 2}]}, "n": null});
+        root.fold(other.clone());
+        assert_eq!(root.to_value(), other);
+        assert_eq!(root.get("a").unwrap().get("w").unwrap().span(), a_span);
+        let new = root.get("a").unwrap().get("new").unwrap().as_seq().unwrap();
+        assert_eq!(new[1].get("k").unwrap().span(), root.get("a").unwrap().span());
+    }
+}
