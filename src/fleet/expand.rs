@@ -6,14 +6,13 @@
 //! Only the fleet's own structure is checked here (its top-level fields, the clusters' names
 //! and fields, the apps each cluster runs); everything else is checked on the cluster specs.
 
-use super::doc::Doc;
-use super::merge::{Part, SchemaAt, merge, merge_into};
+use super::merge::{SchemaAt, merge, merge_into};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::owner;
 use crate::source::{Source, Span};
 use crate::spec::load::{Loaded, SpanIndex, SpanNode};
 use crate::spec::schema::did_you_mean;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -102,17 +101,14 @@ pub struct Cluster {
 /// Expands a loaded fleet spec, read from the paths `read`; the errors of its structure
 /// otherwise. The apps' definitions move into the cluster specs: each is copied only for the
 /// clusters that run it before the last one.
-pub fn expand(fleet: Doc, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
+pub fn expand(fleet: Loaded, read: Vec<PathBuf>) -> Result<Fleet, Vec<Diagnostic>> {
     expand_some(fleet, read, false)
 }
 
 /// [`expand`] of a fleet of which only some app definitions were read (`partial`): a
 /// cluster's entries for the others are left out, and no app is reported as run by none.
-pub fn expand_some(mut fleet: Doc, read: Vec<PathBuf>, partial: bool) -> Result<Fleet, Vec<Diagnostic>> {
-    let root = Part {
-        value: &fleet.value,
-        spans: fleet.spans.root(),
-    };
+pub fn expand_some(mut fleet: Loaded, read: Vec<PathBuf>, partial: bool) -> Result<Fleet, Vec<Diagnostic>> {
+    let root = fleet.spans.root();
     let mut diags = Vec::new();
     unknown_fields(root, FLEET_FIELDS, "a fleet spec", &mut diags);
     let name = fleet_name(root, &mut diags);
@@ -128,9 +124,7 @@ pub fn expand_some(mut fleet: Doc, read: Vec<PathBuf>, partial: bool) -> Result<
         .map(|i| {
             let cluster = root.entry("clusters").and_then(|(_, c)| c.item(i));
             let apps = cluster.and_then(|c| c.entry("apps")).map(|(_, a)| a);
-            let names = apps
-                .and_then(|a| a.value.as_array())
-                .map_or(&[][..], Vec::as_slice);
+            let names = apps.and_then(SpanNode::as_seq).unwrap_or_default();
             names
                 .iter()
                 .map(|a| shared.position(a.get("name")?.as_str()?))
@@ -144,16 +138,13 @@ pub fn expand_some(mut fleet: Doc, read: Vec<PathBuf>, partial: bool) -> Result<
         }
     }
     let mut definitions = take_definitions(&mut fleet);
-    let root = Part {
-        value: &fleet.value,
-        spans: fleet.spans.root(),
-    };
+    let root = fleet.spans.root();
     let mut expanded = Vec::new();
     for (i, cluster_name) in clusters.iter().enumerate() {
         let Some(cluster) = root.entry("clusters").and_then(|(_, c)| c.item(i)) else {
             continue;
         };
-        let (value, spans) = cluster_spec(
+        let spec = cluster_spec(
             root,
             cluster,
             &runs[i],
@@ -164,12 +155,11 @@ pub fn expand_some(mut fleet: Doc, read: Vec<PathBuf>, partial: bool) -> Result<
         expanded.push(Cluster {
             overrides: overrides(cluster),
             name: cluster_name.clone(),
-            loaded: super::doc::loaded(
-                fleet.source.clone(),
-                value,
-                SpanIndex::new(spans),
-                owner::fleet_dir(cluster_name),
-            ),
+            loaded: Loaded {
+                source: fleet.source.clone(),
+                spans: SpanIndex::new(spec),
+                tree_root: owner::fleet_dir(cluster_name),
+            },
         });
     }
     let mut warnings = Vec::new();
@@ -198,66 +188,55 @@ pub fn expand_some(mut fleet: Doc, read: Vec<PathBuf>, partial: bool) -> Result<
 }
 
 /// The names of the apps a cluster lists with more than their name.
-fn overrides(cluster: Part) -> Vec<String> {
-    let apps = cluster.entry("apps").and_then(|(_, a)| a.value.as_array());
+fn overrides(cluster: &SpanNode) -> Vec<String> {
+    let apps = cluster.entry("apps").and_then(|(_, a)| a.as_seq());
     apps.into_iter()
         .flatten()
-        .filter(|a| a.as_object().is_some_and(|m| m.len() > 1))
+        .filter(|a| a.entries().count() > 1)
         .filter_map(|a| Some(a.get("name")?.as_str()?.to_string()))
         .collect()
 }
 
 /// The spans of the items of the fleet's lists but its apps.
-fn listed_spans(root: Part) -> Vec<Span> {
+fn listed_spans(root: &SpanNode) -> Vec<Span> {
     let mut spans = Vec::new();
     let mut items = |node: Option<&SpanNode>| {
         for i in 0..node.map_or(0, SpanNode::item_count) {
             spans.extend(node.and_then(|n| n.item(i)).map(SpanNode::span));
         }
     };
-    items(root.spans.entry("clusters").map(|(_, n)| n));
-    items(root.spans.entry("secretStores").map(|(_, n)| n));
+    items(root.entry("clusters").map(|(_, n)| n));
+    items(root.entry("secretStores").map(|(_, n)| n));
     items(
-        root.spans
-            .entry("sources")
+        root.entry("sources")
             .and_then(|(_, n)| n.entry("helm"))
             .map(|(_, n)| n),
     );
     spans
 }
 
-/// The fleet's app definitions with their spans, moved out of it (by their place in `apps`).
-fn take_definitions(fleet: &mut Doc) -> Vec<Option<(Value, SpanNode)>> {
-    let values = match fleet.value.get_mut("apps") {
-        Some(Value::Array(apps)) => std::mem::take(apps),
-        _ => return Vec::new(),
-    };
+/// The fleet's app definitions, moved out of it (by their place in `apps`).
+fn take_definitions(fleet: &mut Loaded) -> Vec<Option<SpanNode>> {
     let mut root = std::mem::replace(
         &mut fleet.spans,
         SpanIndex::new(SpanNode::scalar(Span::new(0, 0))),
     )
     .into_root();
-    let spans = root
+    let definitions = root
         .entry_mut("apps")
         .map(|(_, n)| n.take_items())
         .unwrap_or_default();
     fleet.spans = SpanIndex::new(root);
-    if spans.len() != values.len() {
-        return Vec::new();
-    }
-    values.into_iter().zip(spans).map(Some).collect()
+    definitions.into_iter().map(Some).collect()
 }
 
 /// The parts of the fleet file that values come from, each with the text it covers: a
 /// top-level field runs to the next one, an item of `apps` or `clusters` to the next item.
 /// (A mapping's span is where it starts; where it ends is where the next node starts.)
-fn origins(root: Part, text_len: usize) -> Vec<(Span, String)> {
-    let Some(map) = root.value.as_object() else {
-        return Vec::new();
-    };
-    let mut starts: Vec<(usize, &str)> = map
-        .keys()
-        .filter_map(|k| Some((root.entry(k)?.0.start, k.as_str())))
+fn origins(root: &SpanNode, text_len: usize) -> Vec<(Span, String)> {
+    let mut starts: Vec<(usize, &str)> = root
+        .entries()
+        .filter_map(|(k, _)| Some((root.entry(k)?.0.start, k)))
         .collect();
     starts.sort_unstable();
     let mut origins = Vec::new();
@@ -274,16 +253,11 @@ fn origins(root: Part, text_len: usize) -> Vec<(Span, String)> {
         let Some((_, items)) = root.entry(field) else {
             continue;
         };
-        let parts: Vec<Part> = (0..items.value.as_array().map_or(0, Vec::len))
-            .filter_map(|j| items.item(j))
-            .collect();
+        let parts = items.as_seq().unwrap_or_default();
         for (j, item) in parts.iter().enumerate() {
-            let item_end = parts.get(j + 1).map_or(end, |next| next.spans.span().start);
-            if let Some(name) = item.value.get("name").and_then(Value::as_str) {
-                origins.push((
-                    Span::new(item.spans.span().start, item_end),
-                    format!("{what} `{name}`"),
-                ));
+            let item_end = parts.get(j + 1).map_or(end, |next| next.span().start);
+            if let Some(name) = item.get("name").and_then(SpanNode::as_str) {
+                origins.push((Span::new(item.span().start, item_end), format!("{what} `{name}`")));
             }
         }
     }
@@ -291,11 +265,9 @@ fn origins(root: Part, text_len: usize) -> Vec<(Span, String)> {
 }
 
 /// Reports the fields of a mapping not among `allowed`.
-fn unknown_fields(part: Part, allowed: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
-    let Some(map) = part.value.as_object() else {
-        return;
-    };
-    for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
+fn unknown_fields(part: &SpanNode, allowed: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
+    let keys = part.entries().map(|(k, _)| k);
+    for key in keys.filter(|k| !allowed.contains(k)) {
         let span = part.entry(key).map(|(s, _)| s);
         let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
             .at(span, format!("not a field of {what}"));
@@ -326,21 +298,21 @@ fn is_label(name: &str) -> bool {
 }
 
 /// The `name` of a mapping: a DNS-1123 label, or an error at its place.
-fn label_of(part: Part, what: &str, diags: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
+fn label_of(part: &SpanNode, what: &str, diags: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
     let Some((_, name)) = part.entry("name") else {
         diags.push(
             Diagnostic::error(Code::MissingField, format!("{what} has no `name`"))
-                .at(Some(part.spans.span()), "here")
+                .at(Some(part.span()), "here")
                 .help("add `name: <name>` (lowercase letters, digits and `-`)"),
         );
         return None;
     };
-    match name.value.as_str() {
-        Some(text) if is_label(text) => Some((text.to_string(), name.spans.span())),
+    match name.as_str() {
+        Some(text) if is_label(text) => Some((text.to_string(), name.span())),
         _ => {
             diags.push(
                 Diagnostic::error(Code::InvalidName, format!("the `name` of {what} must be a DNS-1123 label"))
-                    .at(Some(name.spans.span()), "not a DNS-1123 label")
+                    .at(Some(name.span()), "not a DNS-1123 label")
                     .help("lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters"),
             );
             None
@@ -349,19 +321,19 @@ fn label_of(part: Part, what: &str, diags: &mut Vec<Diagnostic>) -> Option<(Stri
 }
 
 /// The fleet's `metadata.name`.
-fn fleet_name(root: Part, diags: &mut Vec<Diagnostic>) -> String {
+fn fleet_name(root: &SpanNode, diags: &mut Vec<Diagnostic>) -> String {
     let Some((_, metadata)) = root.entry("metadata") else {
         diags.push(
             Diagnostic::error(Code::MissingField, "a fleet spec needs `metadata.name`")
-                .at(Some(root.spans.span()), "no `metadata`")
+                .at(Some(root.span()), "no `metadata`")
                 .help("add `metadata: {name: <fleet>}`: each cluster's lock file records it"),
         );
         return String::new();
     };
-    if !metadata.value.is_object() {
+    if !metadata.is_map() {
         diags.push(
             Diagnostic::error(Code::WrongType, "`metadata` must be a mapping")
-                .at(Some(metadata.spans.span()), "expected `{name: <fleet>}`"),
+                .at(Some(metadata.span()), "expected `{name: <fleet>}`"),
         );
         return String::new();
     }
@@ -372,19 +344,19 @@ fn fleet_name(root: Part, diags: &mut Vec<Diagnostic>) -> String {
 }
 
 /// The items of a list field of a mapping, or an error when it is not a list.
-fn list<'a>(part: Part<'a>, key: &str, diags: &mut Vec<Diagnostic>) -> Vec<Part<'a>> {
+fn list<'a>(part: &'a SpanNode, key: &str, diags: &mut Vec<Diagnostic>) -> Vec<&'a SpanNode> {
     let Some((_, field)) = part.entry(key) else {
         return Vec::new();
     };
-    let Some(items) = field.value.as_array() else {
+    let Some(items) = field.as_seq() else {
         diags.push(
             Diagnostic::error(Code::WrongType, format!("`{key}` must be a list"))
-                .at(Some(field.spans.span()), "not a list")
+                .at(Some(field.span()), "not a list")
                 .help(format!("write `{key}:` with one `- name: ...` item per entry")),
         );
         return Vec::new();
     };
-    (0..items.len()).filter_map(|i| field.item(i)).collect()
+    items.iter().collect()
 }
 
 /// Names in the order they were first listed, each with the span of its first listing.
@@ -432,7 +404,7 @@ fn first_time(
 }
 
 /// The fleet's app definitions: name and the span of the name.
-fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Names {
+fn shared_apps(root: &SpanNode, source: &Source, diags: &mut Vec<Diagnostic>) -> Names {
     let mut seen = Names::default();
     for app in list(root, "apps", diags) {
         if let Some((name, span)) = label_of(app, "an app", diags) {
@@ -444,7 +416,7 @@ fn shared_apps(root: Part, source: &Source, diags: &mut Vec<Diagnostic>) -> Name
 
 /// The clusters' names, after checking each cluster's structure.
 fn clusters(
-    root: Part,
+    root: &SpanNode,
     shared: &Names,
     source: &Source,
     partial: bool,
@@ -453,7 +425,7 @@ fn clusters(
     if root.entry("clusters").is_none() {
         diags.push(
             Diagnostic::error(Code::MissingField, "a fleet spec needs `clusters`")
-                .at(Some(root.spans.span()), "no `clusters`")
+                .at(Some(root.span()), "no `clusters`")
                 .help("add `clusters:` with one `- name: <cluster>` item per cluster, each listing the `apps` it runs"),
         );
         return Vec::new();
@@ -461,15 +433,15 @@ fn clusters(
     let items = list(root, "clusters", diags);
     let mut seen = Names::default();
     for cluster in &items {
-        if !cluster.value.is_object() {
+        if !cluster.is_map() {
             diags.push(
                 Diagnostic::error(Code::WrongType, "a cluster of a fleet is a mapping")
-                    .at(Some(cluster.spans.span()), "expected `name: ...`, `apps: [...]`"),
+                    .at(Some(cluster.span()), "expected `name: ...`, `apps: [...]`"),
             );
             continue;
         }
-        unknown_fields(*cluster, CLUSTER_FIELDS, "a cluster of a fleet", diags);
-        if let Some((name, span)) = label_of(*cluster, "a cluster", diags) {
+        unknown_fields(cluster, CLUSTER_FIELDS, "a cluster of a fleet", diags);
+        if let Some((name, span)) = label_of(cluster, "a cluster", diags) {
             first_time(&mut seen, (name, span), "cluster", source, diags);
         }
         if let Some((key, _)) = cluster.entry("flux").and_then(|(_, f)| f.entry("repoPath")) {
@@ -483,7 +455,7 @@ fn clusters(
             );
         }
         let mut runs = Names::default();
-        for app in list(*cluster, "apps", diags) {
+        for app in list(cluster, "apps", diags) {
             let Some((name, span)) = label_of(app, "an app", diags) else {
                 continue;
             };
@@ -518,74 +490,63 @@ fn clusters(
 /// `apps`), each merged over its definition: moved out of `definitions` when `takes` it (the
 /// last cluster that runs it), copied otherwise.
 fn cluster_spec(
-    root: Part,
-    cluster: Part,
+    root: &SpanNode,
+    cluster: &SpanNode,
     runs: &[Option<usize>],
     takes: impl Fn(usize) -> bool,
-    definitions: &mut [Option<(Value, SpanNode)>],
+    definitions: &mut [Option<SpanNode>],
     partial: bool,
-) -> (Value, SpanNode) {
+) -> SpanNode {
     let schema = SchemaAt::root(crate::spec::schema::schema());
-    let mut value = Map::new();
     let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
-    let mut put = |key: &str, key_span: Span, (v, spans): (Value, SpanNode)| {
-        value.insert(key.to_string(), v);
-        entries.push((key.to_string(), key_span, spans));
-    };
+    let mut put = |key: &str, key_span: Span, node: SpanNode| entries.push((key.to_string(), key_span, node));
     if let Some((key_span, api)) = root.entry("apiVersion") {
-        put("apiVersion", key_span, api.owned());
+        put("apiVersion", key_span, api.clone());
     }
     if let Some((key_span, kind)) = root.entry("kind") {
-        let node = SpanNode::scalar(kind.spans.span());
-        put("kind", key_span, (Value::String("Cluster".into()), node));
+        put(
+            "kind",
+            key_span,
+            SpanNode::of_value(kind.span(), Value::String("Cluster".into())),
+        );
     }
     if let Some((key_span, name)) = cluster.entry("name") {
-        let metadata = Map::from_iter([("name".to_string(), name.value.clone())]);
-        let node = SpanNode::map(
-            cluster.spans.span(),
-            vec![("name".into(), key_span, name.spans.clone())],
-        );
-        put("metadata", key_span, (Value::Object(metadata), node));
+        let node = SpanNode::map(cluster.span(), vec![("name".into(), key_span, name.clone())]);
+        put("metadata", key_span, node);
     }
     for field in SHARED_FIELDS {
-        let merged = match (root.entry(field), cluster.entry(field)) {
+        let (key_span, node) = match (root.entry(field), cluster.entry(field)) {
             (Some((_, base)), Some((key_span, over))) => {
                 (key_span, merge(base, over, Some(field), schema.property(field)))
             }
-            (Some((key_span, part)), None) | (None, Some((key_span, part))) => (key_span, part.owned()),
+            (Some((key_span, node)), None) | (None, Some((key_span, node))) => (key_span, node.clone()),
             (None, None) => continue,
         };
-        put(field, merged.0, merged.1);
+        put(field, key_span, node);
     }
     if let Some((key_span, apps)) = cluster.entry("apps") {
         let app_schema = schema.property("apps").and_then(|s| s.items());
-        let (mut values, mut spans) = (Vec::new(), Vec::new());
+        let mut merged = Vec::new();
         for (i, run) in runs.iter().enumerate() {
             let Some(item) = apps.item(i) else { continue };
             let definition = run.and_then(|j| Some((j, definitions.get_mut(j)?)));
-            let (v, s) = match definition {
+            merged.push(match definition {
                 Some((j, slot)) if takes(j) => match slot.take() {
-                    Some((mut v, mut s)) => {
-                        merge_into(&mut v, &mut s, item, None, app_schema);
-                        (v, s)
+                    Some(mut node) => {
+                        merge_into(&mut node, item, None, app_schema);
+                        node
                     }
-                    None => item.owned(),
+                    None => item.clone(),
                 },
-                Some((_, Some((value, spans)))) => merge(Part { value, spans }, item, None, app_schema),
+                Some((_, Some(node))) => merge(node, item, None, app_schema),
                 // Left out of a partial expansion.
                 None if partial => continue,
-                _ => item.owned(),
-            };
-            values.push(v);
-            spans.push(s);
+                _ => item.clone(),
+            });
         }
-        put(
-            "apps",
-            key_span,
-            (Value::Array(values), SpanNode::seq(apps.spans.span(), spans)),
-        );
+        put("apps", key_span, SpanNode::seq(apps.span(), merged));
     }
-    (Value::Object(value), SpanNode::map(cluster.spans.span(), entries))
+    SpanNode::map(cluster.span(), entries)
 }
 
 #[cfg(test)]
@@ -616,8 +577,8 @@ clusters:
         helm: {version: 6.7.2, values: {replicaCount: 3}}
 ";
 
-    fn loaded(text: &str) -> Doc {
-        Doc::parse(Source::new("fleet.yaml", text))
+    fn loaded(text: &str) -> Loaded {
+        crate::spec::load::parse(Source::new("fleet.yaml", text))
             .map_err(|(_, d)| d)
             .unwrap()
     }

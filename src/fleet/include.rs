@@ -8,7 +8,6 @@
 //! The files are laid end to end in one [`Source`], each node keeping its place in its file,
 //! so the expansion and every diagnostic after it point into the right file and line.
 
-use super::doc::Doc;
 use crate::Failure;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::disk::{self, Kind};
@@ -16,7 +15,7 @@ use crate::emit::lock::is_safe_relative;
 use crate::source::{Source, Span};
 use crate::spec::load::{self, LoadError, Loaded, SpanIndex, SpanNode};
 use crate::spec::schema::did_you_mean;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The fields of a part.
@@ -63,9 +62,9 @@ impl Files {
 /// The loaded root, with its parts joined in when it has any, and the paths it was read from:
 /// its files in order, then the folders walked for parts. `None` when the root is not a
 /// fleet spec (or cannot be loaded: the cluster spec's way then says why).
-pub fn load(files: &Files) -> Option<Result<(Doc, Vec<PathBuf>), Failure>> {
-    let mut root = Doc::load(&files.root).ok()?;
-    if root.value.get("kind").and_then(Value::as_str) != Some("Fleet") {
+pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
+    let mut root = load::load(&files.root).ok()?;
+    if root.spans.root().get("kind").and_then(SpanNode::as_str) != Some("Fleet") {
         return None;
     }
     let (parts, folders) = match part_paths(files, &mut root) {
@@ -90,7 +89,7 @@ pub fn load(files: &Files) -> Option<Result<(Doc, Vec<PathBuf>), Failure>> {
 /// The files a run over `files` reads, the root first, as [`load`] names them: `None` when the
 /// root is no fleet spec or its parts cannot be listed.
 pub fn file_paths(files: &Files) -> Option<Vec<PathBuf>> {
-    let mut root = Doc::load(&files.root).ok()?;
+    let mut root = load::load(&files.root).ok()?;
     let (parts, _) = part_paths(files, &mut root).ok()?;
     Some(
         std::iter::once(files.root.clone())
@@ -103,7 +102,7 @@ pub fn file_paths(files: &Files) -> Option<Vec<PathBuf>> {
 /// the root as the fleet's text, each freed once copied there; then each is parsed from its
 /// place in it, in parallel: no text is held twice beside the parsed data. The first part that
 /// fails, in their order, is reported.
-fn load_parts(mut root: Doc, parts: &[Part]) -> Result<Doc, Failure> {
+fn load_parts(mut root: Loaded, parts: &[Part]) -> Result<Loaded, Failure> {
     use rayon::prelude::*;
     let failed = |(source, diagnostics): LoadError| Failure { source, diagnostics };
     let read: Vec<Result<Source, LoadError>> =
@@ -121,15 +120,15 @@ fn load_parts(mut root: Doc, parts: &[Part]) -> Result<Doc, Failure> {
     let at: Vec<(String, usize)> = texts.iter().map(|t| (t.name.clone(), t.text.len())).collect();
     let (source, starts) = Source::composite(at[0].0.clone(), texts);
     // Each part's text is copied for its parse only: the copy goes with it.
-    let parsed: Vec<Result<(Value, SpanNode), LoadError>> = (1..starts.len())
+    let parsed: Vec<Result<SpanNode, LoadError>> = (1..starts.len())
         .into_par_iter()
         .map(|i| {
             let ((name, len), start) = (&at[i], starts[i]);
-            let part = Doc::parse(Source::new(name, &source.text[start..start + len]))?;
-            Ok((part.value, part.spans.into_root()))
+            let part = load::parse(Source::new(name, &source.text[start..start + len]))?;
+            Ok(part.spans.into_root())
         })
         .collect();
-    let mut loaded = vec![(root.value, root.spans.into_root())];
+    let mut loaded = vec![root.spans.into_root()];
     for part in parsed {
         loaded.push(part.map_err(failed)?);
     }
@@ -143,17 +142,15 @@ pub fn load_some(
     files: &Files,
     parts: &[PathBuf],
     mut read: std::collections::HashMap<PathBuf, Loaded>,
-) -> Option<Doc> {
+) -> Option<Loaded> {
     use rayon::prelude::*;
-    let mut root = Doc::load(&files.root).ok()?;
-    if let Some(map) = root.value.as_object_mut() {
-        map.remove("include");
-    }
+    let mut root = load::load(&files.root).ok()?;
+    root.spans.root_mut().remove_entry("include");
     let taken: Vec<Option<Loaded>> = parts.iter().map(|p| read.remove(p)).collect();
-    let parsed: Vec<Option<Doc>> = parts
+    let parsed: Vec<Option<Loaded>> = parts
         .par_iter()
         .zip(taken)
-        .map(|(path, taken)| taken.map(Doc::of).or_else(|| Doc::load(path).ok()))
+        .map(|(path, taken)| taken.or_else(|| load::load(path).ok()))
         .collect();
     let mut loaded = vec![root];
     for part in parsed {
@@ -186,12 +183,12 @@ type Part = (PathBuf, Option<Span>);
 /// folder), and for a folder every folder walked for them, itself included (a file added to
 /// or removed from one changes the folder's own times); takes `include` out of the root's
 /// value.
-fn part_paths(files: &Files, root: &mut Doc) -> Result<(Vec<Part>, Vec<PathBuf>), Vec<Diagnostic>> {
-    let include = root.value.as_object_mut().and_then(|m| m.remove("include"));
+fn part_paths(files: &Files, root: &mut Loaded) -> Result<(Vec<Part>, Vec<PathBuf>), Vec<Diagnostic>> {
+    let include = root.spans.root_mut().remove_entry("include");
     let base = files.root.parent().unwrap_or(Path::new("."));
     if files.folder {
-        if include.is_some() {
-            let span = root.spans.key("/include");
+        if let Some((key_span, _)) = include {
+            let span = Some(key_span);
             return Err(vec![
                 Diagnostic::error(Code::IncludeInFolder, "a folder's `fleet.yaml` includes every other `*.yaml` file of the folder: `include` has no place here")
                     .at(span, "in a folder's root")
@@ -208,11 +205,11 @@ fn part_paths(files: &Files, root: &mut Doc) -> Result<(Vec<Part>, Vec<PathBuf>)
             .collect();
         return Ok((parts, folders));
     }
-    let Some(include) = include else {
+    let Some((_, include)) = include else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let Value::Array(entries) = include else {
-        let span = root.spans.value("/include");
+    let Some(entries) = include.as_seq() else {
+        let span = Some(include.span());
         return Err(vec![
             Diagnostic::error(Code::WrongType, "`include` must be a list of files")
                 .at(span, "not a list")
@@ -221,8 +218,8 @@ fn part_paths(files: &Files, root: &mut Doc) -> Result<(Vec<Part>, Vec<PathBuf>)
     };
     let mut diags = Vec::new();
     let mut paths: Vec<Part> = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let span = root.spans.value(&format!("/include/{i}"));
+    for entry in entries {
+        let span = Some(entry.span());
         let file = entry.as_str().unwrap_or_default();
         let path = base.join(file);
         let fault = if !is_safe_relative(file) {
@@ -271,23 +268,20 @@ fn walked(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
 
 /// The root and its parts as one loaded spec: the parts' lists appended to the root's. The
 /// files' values and spans move into the joined spec (shifted to their place in the text).
-fn join(mut files: Vec<Doc>) -> Result<Doc, Failure> {
+fn join(mut files: Vec<Loaded>) -> Result<Loaded, Failure> {
     // Each file's text moves into the whole text, and is freed as soon as it is copied there.
     let sources: Vec<Source> = (files.iter_mut())
         .map(|f| std::mem::take(&mut f.source))
         .collect();
     let name = sources.first().map(|s| s.name.clone()).unwrap_or_default();
     let (source, starts) = Source::composite(name, sources);
-    let parsed = files
-        .into_iter()
-        .map(|f| (f.value, f.spans.into_root()))
-        .collect();
+    let parsed = files.into_iter().map(|f| f.spans.into_root()).collect();
     joined_parts(source, &starts, parsed)
 }
 
 /// The files parsed (`parsed`: the root first), their text laid out as `source` with each
 /// starting at its place in `starts`, joined into one loaded spec.
-fn joined_parts(source: Source, starts: &[usize], parsed: Vec<(Value, SpanNode)>) -> Result<Doc, Failure> {
+fn joined_parts(source: Source, starts: &[usize], parsed: Vec<SpanNode>) -> Result<Loaded, Failure> {
     if let Some(d) = crate::spec::load::too_long(&source.name, source.text.len()) {
         return Err(Failure {
             source: None,
@@ -295,19 +289,19 @@ fn joined_parts(source: Source, starts: &[usize], parsed: Vec<(Value, SpanNode)>
         });
     }
     let mut diags = Vec::new();
-    let mut parts: Vec<(Value, SpanNode)> = parsed
+    let mut parts: Vec<SpanNode> = parsed
         .into_iter()
         .zip(starts)
-        .map(|((value, mut spans), &at)| {
-            spans.shift(at);
-            (value, spans)
+        .map(|(mut part, &at)| {
+            part.shift(at);
+            part
         })
         .collect();
-    for (i, (part, spans)) in parts.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            check_part(part, spans, &mut diags);
+            check_part(part, &mut diags);
         }
-        check_lists(part, spans, &mut diags);
+        check_lists(part, &mut diags);
     }
     if diags.iter().any(Diagnostic::is_error) {
         crate::diagnostic::sort(&mut diags);
@@ -317,40 +311,36 @@ fn joined_parts(source: Source, starts: &[usize], parsed: Vec<(Value, SpanNode)>
         });
     }
     // The root's own fields first; the lists are made below, from every file.
-    let mut value = Map::new();
-    let mut entries: Vec<(String, Span, SpanNode)> = Vec::new();
-    let root_span = parts[0].1.span();
-    let (root_value, root_spans) = &mut parts[0];
-    if let Value::Object(root) = root_value {
-        let own: Vec<String> = root
-            .keys()
-            .filter(|k| !LISTS.iter().any(|(l, _)| l == k))
-            .cloned()
-            .collect();
-        for key in own {
-            if let (Some(v), Some((key_span, node))) = (root.remove(&key), root_spans.entry(&key)) {
-                entries.push((key.clone(), key_span, node.clone()));
-                value.insert(key, v);
-            }
-        }
-    }
+    let root = &mut parts[0];
+    let root_span = root.span();
+    let own: Vec<String> = (root.entries())
+        .map(|(k, _)| k)
+        .filter(|k| !LISTS.iter().any(|(l, _)| l == k))
+        .map(String::from)
+        .collect();
+    let mut entries: Vec<(String, Span, SpanNode)> = own
+        .into_iter()
+        .filter_map(|key| {
+            let (key_span, node) = root.remove_entry(&key)?;
+            Some((key, key_span, node))
+        })
+        .collect();
     for (field, below) in LISTS {
-        if let Some((v, key_span, node)) = joined(&mut parts, field, *below) {
-            value.insert((*field).to_string(), v);
+        if let Some((key_span, node)) = joined(&mut parts, field, *below) {
             entries.push(((*field).to_string(), key_span, node));
         }
     }
-    Ok(Doc {
+    Ok(Loaded {
         source,
-        value: Value::Object(value),
         spans: SpanIndex::new(SpanNode::map(root_span, entries)),
+        tree_root: String::new(),
     })
 }
 
 /// Checks a part's own structure: its kind and fields.
-fn check_part(part: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
-    let at = |key: &str| spans.entry(key).map(|(k, _)| k).or(Some(spans.span()));
-    if part.get("apiVersion").and_then(Value::as_str) != Some(crate::spec::API_VERSION) {
+fn check_part(part: &SpanNode, diags: &mut Vec<Diagnostic>) {
+    let at = |key: &str| part.entry(key).map(|(k, _)| k).or(Some(part.span()));
+    if part.get("apiVersion").and_then(SpanNode::as_str) != Some(crate::spec::API_VERSION) {
         diags.push(
             Diagnostic::error(
                 Code::NotAFleetPart,
@@ -362,7 +352,7 @@ fn check_part(part: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
             .at(at("apiVersion"), "expected `apiVersion: gitopsc.io/v1alpha1`"),
         );
     }
-    match part.get("kind").and_then(Value::as_str) {
+    match part.get("kind").and_then(SpanNode::as_str) {
         Some("FleetPart") => {}
         other => diags.push(
             Diagnostic::error(Code::NotAFleetPart, format!(
@@ -373,8 +363,8 @@ fn check_part(part: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
             .help("start it with `apiVersion: gitopsc.io/v1alpha1` and `kind: FleetPart`; it holds `apps`, `clusters`, `sources` or `secretStores`"),
         ),
     }
-    for key in part.as_object().into_iter().flat_map(Map::keys) {
-        if !PART_FIELDS.contains(&key.as_str()) {
+    for (key, _) in part.entries() {
+        if !PART_FIELDS.contains(&key) {
             let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
                 .at(at(key), "not a field of a fleet part");
             d = match did_you_mean(key, PART_FIELDS.iter().copied()) {
@@ -386,12 +376,9 @@ fn check_part(part: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
             diags.push(d);
         }
     }
-    if let Some(Value::Object(sources)) = part.get("sources") {
-        for key in sources.keys().filter(|k| *k != "helm") {
-            let span = spans
-                .entry("sources")
-                .and_then(|(_, s)| s.entry(key))
-                .map(|(k, _)| k);
+    if let Some(sources) = part.get("sources") {
+        for (key, _) in sources.entries().filter(|(k, _)| *k != "helm") {
+            let span = sources.entry(key).map(|(k, _)| k);
             diags.push(
                 Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
                     .at(span, "a part's `sources` holds `helm` only"),
@@ -402,20 +389,14 @@ fn check_part(part: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
 
 /// Reports a list field of a file (the root or a part) that is not a list: its items could
 /// not join the others'.
-fn check_lists(file: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
+fn check_lists(file: &SpanNode, diags: &mut Vec<Diagnostic>) {
     for (field, below) in LISTS {
-        let (value, node) = match below {
-            None => (file.get(field), spans.entry(field).map(|(_, n)| n)),
-            Some(inner) => (
-                file.get(field).and_then(|v| v.get(inner)),
-                spans
-                    .entry(field)
-                    .and_then(|(_, n)| n.entry(inner))
-                    .map(|(_, n)| n),
-            ),
+        let node = match below {
+            None => file.get(field),
+            Some(inner) => file.get(field).and_then(|n| n.get(inner)),
         };
-        if let (Some(v), Some(node)) = (value, node)
-            && !v.is_array()
+        if let Some(node) = node
+            && node.as_seq().is_none()
         {
             let name = below.map_or_else(|| (*field).to_string(), |inner| format!("{field}.{inner}"));
             diags.push(
@@ -427,45 +408,36 @@ fn check_lists(file: &Value, spans: &SpanNode, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// One list of every file joined: its value, key span and spans, moved out of the files.
-/// `None` when no file has it.
-fn joined(
-    parts: &mut [(Value, SpanNode)],
-    field: &str,
-    below: Option<&str>,
-) -> Option<(Value, Span, SpanNode)> {
-    let mut items = Vec::new();
+/// One list of every file joined: its key span and node, moved out of the files. `None` when
+/// no file has it.
+fn joined(parts: &mut [SpanNode], field: &str, below: Option<&str>) -> Option<(Span, SpanNode)> {
     let mut nodes = Vec::new();
     let mut first: Option<(Span, Span)> = None;
-    for (value, spans) in parts.iter_mut() {
-        let Some((key_span, node)) = spans.entry_mut(field) else {
+    for part in parts.iter_mut() {
+        let Some((key_span, node)) = part.entry_mut(field) else {
             continue;
         };
-        let (list, list_node) = match below {
-            None => (value.get_mut(field), node),
+        let list = match below {
+            None => node,
             Some(inner) => match node.entry_mut(inner) {
-                Some((_, inner_node)) => (value.get_mut(field).and_then(|v| v.get_mut(inner)), inner_node),
+                Some((_, inner_node)) => inner_node,
                 None => continue,
             },
         };
         // What is not a list is reported by `check_lists`.
-        let Some(Value::Array(list)) = list else { continue };
-        first.get_or_insert((key_span, list_node.span()));
-        let taken = list_node.take_items();
-        if taken.len() != list.len() {
+        if list.as_seq().is_none() {
             continue;
         }
-        items.append(list);
-        nodes.extend(taken);
+        first.get_or_insert((key_span, list.span()));
+        nodes.extend(list.take_items());
     }
     let (key_span, list_span) = first?;
     let list = SpanNode::seq(list_span, nodes);
     Some(match below {
-        None => (Value::Array(items), key_span, list),
-        Some(inner) => {
-            let map = Map::from_iter([(inner.to_string(), Value::Array(items))]);
-            let node = SpanNode::map(list_span, vec![(inner.to_string(), key_span, list)]);
-            (Value::Object(map), key_span, node)
-        }
+        None => (key_span, list),
+        Some(inner) => (
+            key_span,
+            SpanNode::map(list_span, vec![(inner.to_string(), key_span, list)]),
+        ),
     })
 }

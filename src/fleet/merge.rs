@@ -8,40 +8,8 @@
 //! appended. Whether a list is one of those is read from the schema, so a new field of the
 //! spec follows the rules without a change here.
 
-use crate::source::Span;
 use crate::spec::load::SpanNode;
-use serde_json::{Map, Value};
-
-/// A value with the spans of its nodes.
-#[derive(Clone, Copy)]
-pub struct Part<'a> {
-    /// The value.
-    pub value: &'a Value,
-    /// Its spans.
-    pub spans: &'a SpanNode,
-}
-
-impl<'a> Part<'a> {
-    /// The value of the key `key` of a mapping, with its key span.
-    pub fn entry(&self, key: &str) -> Option<(Span, Part<'a>)> {
-        let value = self.value.as_object()?.get(key)?;
-        let (key_span, spans) = self.spans.entry(key)?;
-        Some((key_span, Part { value, spans }))
-    }
-
-    /// Item `index` of a sequence.
-    pub fn item(&self, index: usize) -> Option<Part<'a>> {
-        Some(Part {
-            value: self.value.as_array()?.get(index)?,
-            spans: self.spans.item(index)?,
-        })
-    }
-
-    /// A copy, with its spans.
-    pub fn owned(&self) -> (Value, SpanNode) {
-        (self.value.clone(), self.spans.clone())
-    }
-}
+use serde_json::Value;
 
 /// Lists whose items have a required `name` that is not what tells them apart: they are
 /// replaced, as other lists. `helm.valuesFrom` is ordered (later entries win in Helm) and may
@@ -130,113 +98,88 @@ impl<'s> SchemaAt<'s> {
 /// `over` merged over `base` (see the module's rules). `key` is the key that holds the node
 /// in its mapping, `schema` where the node is in the cluster spec's schema (none inside
 /// free-form values such as chart values: there lists are replaced, as Helm does).
-pub fn merge(base: Part, over: Part, key: Option<&str>, schema: Option<SchemaAt>) -> (Value, SpanNode) {
-    match (base.value, over.value) {
-        (Value::Object(b), Value::Object(o)) => {
-            let mut value = Map::new();
-            let mut entries = Vec::new();
-            for k in b.keys().chain(o.keys().filter(|k| !b.contains_key(*k))) {
-                let child_schema = schema.and_then(|s| s.property(k));
-                let (key_span, v, spans) = match (base.entry(k), over.entry(k)) {
-                    (Some((_, bv)), Some((ks, ov))) => {
-                        let (v, spans) = merge(bv, ov, Some(k), child_schema);
-                        (ks, v, spans)
-                    }
-                    (Some((ks, part)), None) | (None, Some((ks, part))) => {
-                        let (v, spans) = part.owned();
-                        (ks, v, spans)
-                    }
-                    // Every key of a loaded value has its span.
-                    (None, None) => continue,
-                };
-                value.insert(k.clone(), v);
-                entries.push((k.clone(), key_span, spans));
-            }
-            (Value::Object(value), SpanNode::map(over.spans.span(), entries))
+pub fn merge(base: &SpanNode, over: &SpanNode, key: Option<&str>, schema: Option<SchemaAt>) -> SpanNode {
+    if base.is_map() && over.is_map() {
+        let mut entries = Vec::new();
+        let added = over.entries().filter(|(k, _)| base.get(k).is_none());
+        for (k, _) in base.entries().chain(added) {
+            let child_schema = schema.and_then(|s| s.property(k));
+            let (key_span, node) = match (base.entry(k), over.entry(k)) {
+                (Some((_, b)), Some((key_span, o))) => (key_span, merge(b, o, Some(k), child_schema)),
+                (Some((key_span, node)), None) | (None, Some((key_span, node))) => (key_span, node.clone()),
+                (None, None) => continue,
+            };
+            entries.push((k.to_string(), key_span, node));
         }
-        (Value::Array(_), Value::Array(_))
-            if schema.is_some_and(|s| s.names_items())
-                && !key.is_some_and(|k| REPLACED_NAMED_LISTS.contains(&k)) =>
-        {
-            merge_named(base, over, schema.and_then(|s| s.items())).unwrap_or_else(|| over.owned())
-        }
-        _ => over.owned(),
+        return SpanNode::map(over.span(), entries);
     }
+    if merges_by_name(base, over, key, schema) {
+        return merge_named(base, over, schema.and_then(|s| s.items())).unwrap_or_else(|| over.clone());
+    }
+    over.clone()
 }
 
-/// [`merge`] of `over` into `base` in place: the same value and spans, made without copying
-/// the base (a definition only one cluster runs moves into its cluster spec).
-pub fn merge_into(
-    base: &mut Value,
-    base_spans: &mut SpanNode,
-    over: Part,
-    key: Option<&str>,
-    schema: Option<SchemaAt>,
-) {
-    match (&mut *base, over.value) {
-        (Value::Object(b), Value::Object(o)) => {
-            for k in o.keys() {
-                let Some((key_span, over_child)) = over.entry(k) else {
-                    continue;
-                };
-                let child_schema = schema.and_then(|s| s.property(k));
-                match (b.get_mut(k), base_spans.entry_mut(k)) {
-                    (Some(child), Some((_, child_spans))) => {
-                        merge_into(child, child_spans, over_child, Some(k), child_schema);
-                        base_spans.set_key_span(k, key_span);
-                    }
-                    _ => {
-                        let (v, spans) = over_child.owned();
-                        b.insert(k.clone(), v);
-                        base_spans.put_entry(k, key_span, spans);
-                    }
-                }
-            }
-            base_spans.set_span(over.spans.span());
-        }
-        (Value::Array(b), Value::Array(o))
-            if schema.is_some_and(|s| s.names_items())
-                && !key.is_some_and(|k| REPLACED_NAMED_LISTS.contains(&k)) =>
-        {
-            let items = schema.and_then(|s| s.items());
-            let spans_match = base_spans.item_count() == b.len() && over.spans.item_count() == o.len();
-            let (Some(base_names), Some(over_names), true) = (names(b), names(o), spans_match) else {
-                (*base, *base_spans) = over.owned();
-                return;
+/// Whether `base` and `over` are lists whose items merge by name.
+fn merges_by_name(base: &SpanNode, over: &SpanNode, key: Option<&str>, schema: Option<SchemaAt>) -> bool {
+    base.as_seq().is_some()
+        && over.as_seq().is_some()
+        && schema.is_some_and(|s| s.names_items())
+        && !key.is_some_and(|k| REPLACED_NAMED_LISTS.contains(&k))
+}
+
+/// [`merge`] of `over` into `base` in place: the same node, made without copying the base
+/// (a definition only one cluster runs moves into its cluster spec).
+pub fn merge_into(base: &mut SpanNode, over: &SpanNode, key: Option<&str>, schema: Option<SchemaAt>) {
+    if base.is_map() && over.is_map() {
+        for (k, over_child) in over.entries() {
+            let Some((key_span, _)) = over.entry(k) else {
+                continue;
             };
-            let base_names: Vec<String> = base_names.into_iter().map(str::to_string).collect();
-            let slots = b.iter_mut().zip(base_spans.items_mut());
-            for ((item, item_spans), name) in slots.zip(&base_names) {
-                if let Some(over_item) = over_names
-                    .iter()
-                    .position(|n| n == name)
-                    .and_then(|j| over.item(j))
-                {
-                    merge_into(item, item_spans, over_item, None, items);
+            let child_schema = schema.and_then(|s| s.property(k));
+            match base.entry_mut(k) {
+                Some((_, child)) => {
+                    merge_into(child, over_child, Some(k), child_schema);
+                    base.set_key_span(k, key_span);
                 }
+                None => base.put_entry(k, key_span, over_child.clone()),
             }
-            let mut added = Vec::new();
-            for (j, name) in over_names.iter().enumerate() {
-                if !base_names.iter().any(|n| n == name)
-                    && let Some(over_item) = over.item(j)
-                {
-                    let (v, spans) = over_item.owned();
-                    b.push(v);
-                    added.push(spans);
-                }
-            }
-            base_spans.extend_items(added);
-            base_spans.set_span(over.spans.span());
         }
-        _ => (*base, *base_spans) = over.owned(),
+        base.set_span(over.span());
+        return;
     }
+    if merges_by_name(base, over, key, schema) {
+        let items = schema.and_then(|s| s.items());
+        let base_names = base.as_seq().and_then(names);
+        let (Some(base_names), Some(over_names)) = (base_names, over.as_seq().and_then(names)) else {
+            *base = over.clone();
+            return;
+        };
+        let base_names: Vec<String> = base_names.into_iter().map(str::to_string).collect();
+        for (item, name) in base.items_mut().iter_mut().zip(&base_names) {
+            if let Some(over_item) = over_names
+                .iter()
+                .position(|n| n == name)
+                .and_then(|j| over.item(j))
+            {
+                merge_into(item, over_item, None, items);
+            }
+        }
+        let added = (over_names.iter().enumerate())
+            .filter(|(_, name)| !base_names.iter().any(|n| n == *name))
+            .filter_map(|(j, _)| over.item(j).cloned())
+            .collect();
+        base.extend_items(added);
+        base.set_span(over.span());
+        return;
+    }
+    *base = over.clone();
 }
 
 /// The `name` of each item of a list, when every item has a distinct one.
-fn names(list: &[Value]) -> Option<Vec<&str>> {
+fn names(list: &[SpanNode]) -> Option<Vec<&str>> {
     let names: Vec<&str> = list
         .iter()
-        .map(|item| item.get("name").and_then(Value::as_str))
+        .map(|item| item.get("name").and_then(SpanNode::as_str))
         .collect::<Option<_>>()?;
     let mut sorted = names.clone();
     sorted.sort_unstable();
@@ -246,28 +189,22 @@ fn names(list: &[Value]) -> Option<Vec<&str>> {
 /// Two lists of named items merged by name: the base's items in their order, each with the
 /// override's item of its name merged over it, then the override's other items. `None` when
 /// an item has no name or a name is repeated: then the override replaces the list.
-fn merge_named(base: Part, over: Part, items: Option<SchemaAt>) -> Option<(Value, SpanNode)> {
-    let (b, o) = (base.value.as_array()?, over.value.as_array()?);
-    let (base_names, over_names) = (names(b)?, names(o)?);
-    let mut values = Vec::new();
-    let mut spans = Vec::new();
+fn merge_named(base: &SpanNode, over: &SpanNode, items: Option<SchemaAt>) -> Option<SpanNode> {
+    let (base_names, over_names) = (names(base.as_seq()?)?, names(over.as_seq()?)?);
+    let mut merged = Vec::new();
     for (i, name) in base_names.iter().enumerate() {
         let base_item = base.item(i)?;
-        let (v, s) = match over_names.iter().position(|n| n == name) {
+        merged.push(match over_names.iter().position(|n| n == name) {
             Some(j) => merge(base_item, over.item(j)?, None, items),
-            None => base_item.owned(),
-        };
-        values.push(v);
-        spans.push(s);
+            None => base_item.clone(),
+        });
     }
     for (j, name) in over_names.iter().enumerate() {
         if !base_names.contains(name) {
-            let (v, s) = over.item(j)?.owned();
-            values.push(v);
-            spans.push(s);
+            merged.push(over.item(j)?.clone());
         }
     }
-    Some((Value::Array(values), SpanNode::seq(over.spans.span(), spans)))
+    Some(SpanNode::seq(over.span(), merged))
 }
 
 /// The lists that merge by name, as paths in the cluster spec (`apps[].secrets`): what
@@ -314,28 +251,18 @@ mod tests {
     /// leaf named in `probe` came from (`b` or `o`).
     fn merged(base: &str, over: &str) -> (Value, String, crate::spec::load::SpanIndex) {
         let text = format!("b:\n{base}\no:\n{over}\n");
-        let loaded = crate::fleet::doc::Doc::parse(Source::new("t.yaml", text.clone()))
+        let loaded = crate::spec::load::parse(Source::new("t.yaml", text.clone()))
             .map_err(|(_, d)| d)
             .unwrap();
-        let root = Part {
-            value: &loaded.value,
-            spans: loaded.spans.root(),
-        };
-        let (b, o) = (root.entry("b").unwrap().1, root.entry("o").unwrap().1);
+        let root = loaded.spans.root();
+        let (b, o) = (root.get("b").unwrap(), root.get("o").unwrap());
         let schema = crate::spec::schema::schema();
-        let (value, spans) = merge(b, o, None, Some(SchemaAt::root(schema)));
-        // The merge in place makes the same value and spans.
-        let (mut in_place, mut in_place_spans) = b.owned();
-        merge_into(
-            &mut in_place,
-            &mut in_place_spans,
-            o,
-            None,
-            Some(SchemaAt::root(schema)),
-        );
-        assert_eq!(in_place, value);
-        assert_eq!(format!("{in_place_spans:?}"), format!("{spans:?}"));
-        (value, text, crate::spec::load::SpanIndex::new(spans))
+        let merged = merge(b, o, None, Some(SchemaAt::root(schema)));
+        // The merge in place makes the same node.
+        let mut in_place = b.clone();
+        merge_into(&mut in_place, o, None, Some(SchemaAt::root(schema)));
+        assert_eq!(format!("{in_place:?}"), format!("{merged:?}"));
+        (merged.to_value(), text, crate::spec::load::SpanIndex::new(merged))
     }
 
     /// Which of `b:` or `o:` the node at `pointer` came from.

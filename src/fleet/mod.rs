@@ -10,7 +10,6 @@
 
 pub mod changed;
 pub mod command;
-pub mod doc;
 pub mod expand;
 pub mod include;
 pub mod merge;

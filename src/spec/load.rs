@@ -279,6 +279,18 @@ impl SpanNode {
         }
     }
 
+    /// Removes the entry `key` of a mapping: its key's span and its node.
+    pub fn remove_entry(&mut self, key: &str) -> Option<(Span, SpanNode)> {
+        let Children::Map(entries) = &mut self.children else {
+            return None;
+        };
+        let i = Self::find(entries, key).ok()?;
+        let mut rest = std::mem::take(entries).into_vec();
+        let entry = rest.remove(i);
+        *entries = rest.into_boxed_slice();
+        Some((entry.key_at.span(), entry.node))
+    }
+
     /// Sets the span of the key `key` of a mapping, keeping the node of its value.
     pub fn set_key_span(&mut self, key: &str, key_span: Span) {
         if let Children::Map(entries) = &mut self.children
@@ -380,6 +392,11 @@ impl SpanIndex {
     /// The root node.
     pub fn root(&self) -> &SpanNode {
         &self.root
+    }
+
+    /// The root node, to change.
+    pub fn root_mut(&mut self) -> &mut SpanNode {
+        &mut self.root
     }
 
     /// Frees the index, the items of each sequence of the root (a spec's apps) in parallel:

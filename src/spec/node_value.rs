@@ -1,5 +1,5 @@
-//! A loaded node's data: read in place, serialized as JSON, made into a JSON value, moved
-//! out and back in.
+//! A loaded node's data: read in place, serialized as JSON, made into a JSON value, and
+//! made from one.
 //!
 //! The loader keeps a spec's data in its span tree ([`SpanNode`]), not as a JSON value: a
 //! mapping there is a sorted slice of entries, where a JSON object is a `BTreeMap` whose
@@ -9,7 +9,7 @@
 use super::load::{At, Children, Entry, Scalar, SpanNode};
 use crate::source::Span;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 impl SpanNode {
     /// A node of `value` at `span`, with every node below it at `span` too: data without a
@@ -31,21 +31,6 @@ impl SpanNode {
                     .collect(),
             ),
             Children::Seq(items) => Value::Array(items.iter().map(SpanNode::to_value).collect()),
-        }
-    }
-
-    /// The node's data as JSON, moved out: its scalars are left null, its spans as they are
-    /// (to be given data again by [`SpanNode::fold`]).
-    pub fn take_value(&mut self) -> Value {
-        match &mut self.children {
-            Children::Scalar(scalar) => scalar_value(std::mem::replace(scalar, Scalar::Null)),
-            Children::Map(entries) => Value::Object(
-                entries
-                    .iter_mut()
-                    .map(|e| (e.key.to_string(), e.node.take_value()))
-                    .collect::<Map<_, _>>(),
-            ),
-            Children::Seq(items) => Value::Array(items.iter_mut().map(SpanNode::take_value).collect()),
         }
     }
 
@@ -209,12 +194,10 @@ mod tests {
     }
 
     #[test]
-    fn data_moved_out_and_back_keeps_every_span_and_a_value_folded_in_is_the_data() {
+    fn a_value_folded_in_is_the_data_and_keeps_the_spans_of_what_it_shares() {
         let mut root = loaded(TEXT);
         let before = format!("{root:?}");
-        let value = root.take_value();
-        assert_eq!(root.to_value()["a"]["w"][5], Value::Null, "moved out");
-        root.fold(value);
+        root.fold(root.to_value());
         assert_eq!(format!("{root:?}"), before);
         // A value of another shape: its data, with the spans of what it shares.
         let a_span = root.get("a").unwrap().get("w").unwrap().span();
