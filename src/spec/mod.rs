@@ -18,6 +18,7 @@ pub mod manifests;
 mod monitoring_checks;
 mod names;
 pub mod network;
+mod node_json;
 mod node_value;
 pub mod patches;
 pub mod path;

@@ -3,13 +3,15 @@
 //! All schema errors are reported at once, each at the span of the offending node, with the
 //! expected form and, where one can be computed, a did-you-mean suggestion.
 
-use super::load::{SpanIndex, escape_pointer};
+use super::load::{SpanIndex, SpanNode, escape_pointer};
+use super::node_json::Tree;
 use super::{
     CHART_NAME_PATTERN, CHART_VERSION_PATTERN, ClusterSpec, DURATION_PATTERN, FLUX_VERSION_PATTERN,
     GROUP_PATTERN, HELM_URL_PATTERN, NAME_PATTERN,
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
+use jsonschema::Validator;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -98,8 +100,9 @@ pub fn schema_text() -> String {
     text
 }
 
-fn validator(schema: &Value) -> jsonschema::Validator {
-    jsonschema::options()
+/// A validator of the loaded tree ([`super::node_json`]) against `schema`.
+fn validator(schema: &Value) -> Validator<Tree> {
+    jsonschema::options_for::<Tree>()
         .should_validate_formats(false)
         .build(schema)
         .expect("the generated schema is a valid JSON Schema")
@@ -108,19 +111,29 @@ fn validator(schema: &Value) -> jsonschema::Validator {
 /// Where the schema of an app is in the spec's.
 const APP_SCHEMA_PATH: &str = "/properties/apps/items";
 
-/// Validates the spec's root (its other entries; `apps`, when a list, as an empty one: each
-/// app is validated apart, [`validate_app`]). Returns every error, and when there are any, a
-/// copy of the value with each offending node removed, so later checks can still run on the
-/// rest.
-pub fn validate_root(value: &Value, spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| validator(schema()));
-    validate_part(validator, value, "", spans)
+/// Validates the spec's root but its apps (each is validated apart, [`validate_app`]): of
+/// `apps`, only that it is a list. Returns every error, and when there are any, the root's
+/// value with each offending node removed (and its list of apps emptied), so later checks
+/// can still run on the rest.
+pub fn validate_root(spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
+    static VALIDATOR: OnceLock<Validator<Tree>> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let mut root = schema().clone();
+        if let Some(items) = root.pointer_mut(APP_SCHEMA_PATH) {
+            *items = Value::Bool(true);
+        }
+        validator(&root)
+    });
+    let (diags, mut pruned) = validate_part(validator, spans.root(), "", spans);
+    if let Some(Value::Array(apps)) = pruned.as_mut().and_then(|p| p.get_mut("apps")) {
+        apps.clear();
+    }
+    (diags, pruned)
 }
 
-/// [`validate_root`] for the app `index` of the spec, against the schema of an app.
-pub fn validate_app(index: usize, value: &Value, spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+/// [`validate_root`] for the app `index` of the spec, `app`, against the schema of an app.
+pub fn validate_app(index: usize, app: &SpanNode, spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
+    static VALIDATOR: OnceLock<Validator<Tree>> = OnceLock::new();
     let validator = VALIDATOR.get_or_init(|| {
         let root = schema();
         let items = root.pointer(APP_SCHEMA_PATH).expect("the spec's schema has apps");
@@ -128,20 +141,15 @@ pub fn validate_app(index: usize, value: &Value, spans: &SpanIndex) -> (Vec<Diag
         app["$ref"] = items["$ref"].clone();
         validator(&app)
     });
-    validate_part(
-        validator,
-        value,
-        super::path::SpecPath::app(index).as_str(),
-        spans,
-    )
+    validate_part(validator, app, super::path::SpecPath::app(index).as_str(), spans)
 }
 
-/// Validates `value`, the spec's node at `pointer`, against `validator`: the errors at their
+/// Validates `node`, the spec's node at `pointer`, against `validator`: the errors at their
 /// places in the whole spec. (An error's schema path is where its rule is in the schema's
 /// document, `$ref`s followed: the same for an app validated apart.)
 fn validate_part(
-    validator: &jsonschema::Validator,
-    value: &Value,
+    validator: &Validator<Tree>,
+    node: &SpanNode,
     pointer: &str,
     spans: &SpanIndex,
 ) -> (Vec<Diagnostic>, Option<Value>) {
@@ -149,7 +157,7 @@ fn validate_part(
     // Copied only when a node has to go: a valid spec is never copied.
     let mut pruned: Option<Value> = None;
     let part = pointer;
-    for error in validator.iter_errors(value) {
+    for error in validator.iter_errors(node) {
         let pointer = format!("{part}{}", error.instance_path());
         let instance = error.instance().as_ref().clone();
         let at = spans.value(&pointer);
@@ -190,7 +198,7 @@ fn validate_part(
             match pointer.strip_prefix(part).unwrap_or(&pointer) {
                 // The part itself goes, as an item of the list that holds it would.
                 "" => pruned = Some(Value::Null),
-                local => remove(pruned.get_or_insert_with(|| value.clone()), local),
+                local => remove(pruned.get_or_insert_with(|| node.to_value()), local),
             }
         }
     }

@@ -35,20 +35,22 @@ pub fn validate_and_type(loaded: &Loaded, app_hashes: Option<Vec<[u8; 32]>>) -> 
                 .par_iter()
                 .enumerate()
                 .map_init(Vec::new, |buffer, (i, node)| {
-                    let value = node.to_value();
                     let hash = match &app_hashes {
                         Some(hashes) => hashes[i],
-                        None => app_hash(&value, buffer),
+                        None => app_hash(node, buffer),
                     };
-                    let (diagnostics, pruned) = schema::validate_app(i, &value, &loaded.spans);
-                    (hash, diagnostics, typed_app(pruned.unwrap_or(value)))
+                    let (diagnostics, pruned) = schema::validate_app(i, node, &loaded.spans);
+                    (
+                        hash,
+                        diagnostics,
+                        typed_app(pruned.unwrap_or_else(|| node.to_value())),
+                    )
                 })
                 .collect::<Vec<App>>()
         },
         || {
-            let value = root_value(root);
-            let (diagnostics, pruned) = schema::validate_root(&value, &loaded.spans);
-            let spec = ClusterSpec::deserialize(pruned.unwrap_or(value)).ok();
+            let (diagnostics, pruned) = schema::validate_root(&loaded.spans);
+            let spec = ClusterSpec::deserialize(pruned.unwrap_or_else(|| root_value(root))).ok();
             (diagnostics, spec)
         },
     );
