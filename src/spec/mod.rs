@@ -124,6 +124,18 @@ fn hash_items<'h>(hash: &mut sha2::Sha256, hashes: impl Iterator<Item = &'h [u8;
     hash.update(b"]");
 }
 
+/// One app of the loaded spec, typed from its tree; its chart values made JSON.
+fn typed_app_of(app: &load::SpanNode) -> Option<AppSpec> {
+    let mut typed = AppSpec::deserialize(app).ok()?;
+    let values = app.get("helm").and_then(|helm| helm.get("values"));
+    match (values.map(load::SpanNode::to_value), &mut typed.helm) {
+        (None, _) => {}
+        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = map,
+        _ => return None,
+    }
+    Some(typed)
+}
+
 /// One app of the spec's JSON, typed; its chart values moved in whole, never copied.
 fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let values = app

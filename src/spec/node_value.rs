@@ -1,5 +1,5 @@
-//! A loaded node's data: read in place, serialized as JSON, made into a JSON value, and
-//! made from one.
+//! A loaded node's data: read in place, serialized as JSON, deserialized into the typed
+//! spec, made into a JSON value, and made from one.
 //!
 //! The loader keeps a spec's data in its span tree ([`SpanNode`]), not as a JSON value: a
 //! mapping there is a sorted slice of entries, where a JSON object is a `BTreeMap` whose
@@ -8,6 +8,8 @@
 
 use super::load::{At, Children, Entry, Scalar, SpanNode};
 use crate::source::Span;
+use serde::de::value::{MapAccessDeserializer, MapDeserializer, SeqDeserializer};
+use serde::de::{self, IntoDeserializer, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
@@ -156,6 +158,95 @@ impl Serialize for SpanNode {
                 map.end()
             }
             Children::Seq(items) => serializer.collect_seq(items.iter()),
+        }
+    }
+}
+
+/// The node's data read as its JSON value would be (`serde_json::Value`'s deserializer): a
+/// type is made from the tree without a JSON value made first.
+impl<'de> de::Deserializer<'de> for &'de SpanNode {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match &self.children {
+            Children::Scalar(Scalar::Null) => visitor.visit_unit(),
+            Children::Scalar(Scalar::Bool(b)) => visitor.visit_bool(*b),
+            Children::Scalar(Scalar::Number(n)) => de::Deserializer::deserialize_any(n, visitor),
+            Children::Scalar(Scalar::Str(s)) => visitor.visit_borrowed_str(s),
+            Children::Seq(items) => {
+                let mut seq = SeqDeserializer::new(items.iter());
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            Children::Map(entries) => {
+                let mut map = MapDeserializer::new(entries.iter().map(|e| (&*e.key, &e.node)));
+                let value = visitor.visit_map(&mut map)?;
+                map.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.children {
+            Children::Scalar(Scalar::Null) => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match &self.children {
+            Children::Scalar(Scalar::Str(s)) => visitor.visit_enum(s.as_ref().into_deserializer()),
+            // A variant with data: a mapping of one entry, the variant's name to its data.
+            Children::Map(entries) if entries.len() == 1 => {
+                let map = MapDeserializer::new(entries.iter().map(|e| (&*e.key, &e.node)));
+                visitor.visit_enum(MapAccessDeserializer::new(map))
+            }
+            _ => Err(de::Error::invalid_type(
+                self.unexpected(),
+                &"a string or a mapping of one entry",
+            )),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, serde_json::Error> for &'de SpanNode {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl SpanNode {
+    /// What the node is, for an error.
+    fn unexpected(&self) -> de::Unexpected<'_> {
+        match &self.children {
+            Children::Scalar(Scalar::Null) => de::Unexpected::Unit,
+            Children::Scalar(Scalar::Bool(b)) => de::Unexpected::Bool(*b),
+            Children::Scalar(Scalar::Number(_)) => de::Unexpected::Other("a number"),
+            Children::Scalar(Scalar::Str(s)) => de::Unexpected::Str(s),
+            Children::Seq(_) => de::Unexpected::Seq,
+            Children::Map(_) => de::Unexpected::Map,
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The loaded spec validated against the schema and typed, a part at a time: each app, and
-//! the root's other entries. A part's JSON is made from the loaded tree, hashed, validated,
-//! typed and dropped, apps in parallel: the JSON of the whole spec is never held.
+//! the root's other entries, apps in parallel. Each is hashed, validated and typed from the
+//! loaded tree itself; JSON is made of a part only where the schema rejected nodes of it (a
+//! copy without them is typed) and of chart values.
 
 use super::load::{Loaded, SpanNode};
-use super::{ClusterSpec, app_hash, data_hash_from, schema, typed_app};
+use super::{ClusterSpec, app_hash, data_hash_from, schema, typed_app, typed_app_of};
 use crate::diagnostic::Diagnostic;
 use serde::Deserialize;
 use serde_json::Value;
@@ -40,11 +41,11 @@ pub fn validate_and_type(loaded: &Loaded, app_hashes: Option<Vec<[u8; 32]>>) -> 
                         None => app_hash(node, buffer),
                     };
                     let (diagnostics, pruned) = schema::validate_app(i, node, &loaded.spans);
-                    (
-                        hash,
-                        diagnostics,
-                        typed_app(pruned.unwrap_or_else(|| node.to_value())),
-                    )
+                    let typed = match pruned {
+                        Some(pruned) => typed_app(pruned),
+                        None => typed_app_of(node),
+                    };
+                    (hash, diagnostics, typed)
                 })
                 .collect::<Vec<App>>()
         },
@@ -128,5 +129,41 @@ mod tests {
             crate::digest::sha256_hex(&serde_json::to_vec(&no_apps).unwrap())
         );
         assert_eq!(data_hash(&no_apps, None), whole);
+    }
+
+    /// Every app of the examples' and the test fixtures' specs typed from the tree is the one
+    /// typed from its JSON value (or neither types).
+    #[test]
+    fn an_app_typed_from_the_tree_is_the_one_typed_from_its_json() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut folders: Vec<_> = ["examples", "tests/fixtures", "tests/workloads", "tests/fleets"]
+            .iter()
+            .map(|f| root.join(f))
+            .collect();
+        let (mut typed, mut untyped) = (0, 0);
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let Ok(loaded) = crate::spec::load::load(&path) else {
+                    continue;
+                };
+                let apps = loaded.spans.root().get("apps").and_then(SpanNode::as_seq);
+                for app in apps.unwrap_or_default() {
+                    let from_tree = format!("{:?}", typed_app_of(app));
+                    let from_json = format!("{:?}", typed_app(app.to_value()));
+                    assert_eq!(from_tree, from_json, "{}", path.display());
+                    if from_tree.starts_with("Some") {
+                        typed += 1;
+                    } else {
+                        untyped += 1;
+                    }
+                }
+            }
+        }
+        assert!(typed > 50 && untyped > 0, "{typed} apps typed, {untyped} not");
     }
 }
