@@ -128,7 +128,7 @@ pub fn resolve(
 }
 
 /// Each app's chart values, moved out of the spec (it is not read for them after).
-fn take_chart_values(spec: &mut ClusterSpec) -> Vec<serde_json::Map<String, serde_json::Value>> {
+fn take_chart_values(spec: &mut ClusterSpec) -> Vec<crate::spec::ValuesText> {
     spec.apps
         .iter_mut()
         .map(|a| {
@@ -346,10 +346,10 @@ fn app_context<'a>(
 fn resolve_app<'s>(
     app_spec: &'s AppSpec,
     app: AppCtx<'_>,
-    values: serde_json::Map<String, serde_json::Value>,
+    values: crate::spec::ValuesText,
 ) -> ResolvedApp<'s> {
     let mut parts = Parts::default();
-    parts.chart_values = Some(values);
+    parts.chart_values = Some(values.map());
     for part in PARTS {
         part.build(&app, &mut parts);
     }

@@ -219,10 +219,12 @@ fn check_budget(app: &AppSpec, pdb: &ChartDisruptionBudget, p: &SpecPath, r: &mu
     if let Some(pods) = &pdb.pods {
         check_labels(pods, &p.field(ChartDisruptionBudget::PODS), false, r);
     }
-    let replicas = app
-        .helm
-        .as_ref()
-        .and_then(|h| h.values.get("replicaCount").and_then(serde_json::Value::as_u64));
+    let replicas = app.helm.as_ref().and_then(|h| {
+        h.values
+            .map()
+            .get("replicaCount")
+            .and_then(serde_json::Value::as_u64)
+    });
     let blocks = match (&pdb.min_available, &pdb.max_unavailable) {
         (Some(_), Some(_)) | (None, None) => {
             r.error_key(

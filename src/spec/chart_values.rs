@@ -75,11 +75,11 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
             );
         }
         if let Some(table) = table {
-            chart_keys::check(table, &helm.version, &helm.values, &base, spans, &mut diags);
+            chart_keys::check(table, &helm.version, &helm.values.map(), &base, spans, &mut diags);
         }
         return diags;
     };
-    let values = &helm.values;
+    let values = &helm.values.map();
     let app = App {
         helm,
         folder: format!("{}/{}/{}", folder.dir, helm.chart, helm.version),

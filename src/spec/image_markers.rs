@@ -319,7 +319,9 @@ mod tests {
         let loaded = parse(Source::new("t.yaml", format!("{HEAD}{tail}")))
             .map_err(|(_, d)| d)
             .unwrap();
-        let spec = crate::spec::typed(loaded.spans.root().to_value()).unwrap();
+        let spec = crate::spec::typing::validate_and_type(&loaded, None)
+            .spec
+            .unwrap();
         check(&spec, &loaded.source, &loaded.spans, whole_file)
             .into_iter()
             .map(|d| d.message)
@@ -362,7 +364,9 @@ mod tests {
         ))
         .map_err(|(_, d)| d)
         .unwrap();
-        let spec = crate::spec::typed(loaded.spans.root().to_value()).unwrap();
+        let spec = crate::spec::typing::validate_and_type(&loaded, None)
+            .spec
+            .unwrap();
         let found = check(&spec, &loaded.source, &loaded.spans, true);
         assert!(
             found[0].message.contains("`/imageAutomation/specPath`"),

@@ -2,11 +2,12 @@
 //!
 //! The whole spec is parsed once, by one parser (`saphyr-parser`), whose events carry both
 //! ends of every node; [`Builder`] turns them into the [`SpanIndex`]: each node its span and
-//! its data (a scalar's value, a mapping's entries sorted by key, a sequence's items). JSON is
-//! made from it a part at a time where a part is validated and typed (`super::typing`). Anchors, aliases and tags are refused (a free billion-laughs guard), as are a
-//! second document and nesting deeper than [`MAX_DEPTH`]. Scalars are typed by the YAML 1.2
-//! core schema; plain scalars that a YAML 1.1 reader would type differently (`yes`, `on`,
-//! `0777`) are refused, so the spec means the same to every tool that reads it.
+//! its data (a scalar's value, a mapping's entries sorted by key, a sequence's items). It is
+//! validated and typed where it is (`super::typing`); no JSON value of the whole is made.
+//! Anchors, aliases and tags are refused (a free billion-laughs guard), as are a second
+//! document and nesting deeper than [`MAX_DEPTH`]. Scalars are typed by the YAML 1.2 core
+//! schema; plain scalars that a YAML 1.1 reader would type differently (`yes`, `on`, `0777`)
+//! are refused, so the spec means the same to every tool that reads it.
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Span, Sparse};

@@ -39,41 +39,17 @@ pub mod stores;
 mod timeout_checks;
 mod types;
 pub mod typing;
+mod values_text;
 mod volsync_checks;
 pub mod workload;
 mod workload_checks;
 
 pub use types::*;
+pub use values_text::ValuesText;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-
-/// The typed spec of a spec's JSON, which it consumes: strings and chart values move into it,
-/// never copied, and each app's JSON is freed once typed. `None` when
-/// it does not fit the types. The apps are typed in parallel.
-pub fn typed(value: serde_json::Value) -> Option<ClusterSpec> {
-    use rayon::prelude::*;
-    let serde_json::Value::Object(mut root) = value else {
-        return None;
-    };
-    let apps = match root.remove("apps") {
-        Some(serde_json::Value::Array(apps)) => apps,
-        other => {
-            if let Some(other) = other {
-                root.insert("apps".to_string(), other);
-            }
-            return ClusterSpec::deserialize(serde_json::Value::Object(root)).ok();
-        }
-    };
-    let (spec, apps) = rayon::join(
-        || ClusterSpec::deserialize(serde_json::Value::Object(root)).ok(),
-        || apps.into_par_iter().map(typed_app).collect::<Option<Vec<_>>>(),
-    );
-    let mut spec = spec?;
-    spec.apps = apps?;
-    Some(spec)
-}
 
 /// The sha256 of an app's compact JSON, serialized into `buffer` (reused from app to app).
 pub fn app_hash(app: &impl Serialize, buffer: &mut Vec<u8>) -> [u8; 32] {
@@ -124,19 +100,19 @@ fn hash_items<'h>(hash: &mut sha2::Sha256, hashes: impl Iterator<Item = &'h [u8;
     hash.update(b"]");
 }
 
-/// One app of the loaded spec, typed from its tree; its chart values made JSON.
+/// One app of the loaded spec, typed from its tree.
 fn typed_app_of(app: &load::SpanNode) -> Option<AppSpec> {
     let mut typed = AppSpec::deserialize(app).ok()?;
     let values = app.get("helm").and_then(|helm| helm.get("values"));
-    match (values.map(load::SpanNode::to_value), &mut typed.helm) {
+    match (values, &mut typed.helm) {
         (None, _) => {}
-        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = map,
+        (Some(values), Some(helm)) if values.is_map() => helm.values = ValuesText::of(values),
         _ => return None,
     }
     Some(typed)
 }
 
-/// One app of the spec's JSON, typed; its chart values moved in whole, never copied.
+/// One app of the spec's JSON, typed.
 fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let values = app
         .get_mut("helm")
@@ -145,18 +121,16 @@ fn typed_app(mut app: serde_json::Value) -> Option<AppSpec> {
     let mut typed = AppSpec::deserialize(app).ok()?;
     match (values, &mut typed.helm) {
         (None, _) => {}
-        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = map,
+        (Some(serde_json::Value::Object(map)), Some(helm)) => helm.values = ValuesText::of(&map),
         _ => return None,
     }
     Some(typed)
 }
 
-/// Deserializes nothing for a field that [`typed`] fills (chart values, from the map).
-fn moved_in_later<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
+/// Deserializes nothing for a field that typing fills (chart values, made apart).
+fn moved_in_later<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<ValuesText, D::Error> {
     serde::de::IgnoredAny::deserialize(deserializer)?;
-    Ok(serde_json::Map::new())
+    Ok(ValuesText::default())
 }
 
 /// Pattern of a DNS-1123 label, the form of Kubernetes object and namespace names.

@@ -557,10 +557,10 @@ pub struct HelmSpec {
     /// references to what gitopsc generates — `((postgres.host))`, `((postgres.port))`,
     /// `((postgres.secret))`, `((redis.address))`, `((secrets.<name>))`, `((namespace))`,
     /// `((apps.<app>.postgres.host))` — resolved at compile time; an unknown one is an error.
-    // Not deserialized with the rest: `spec::typed` writes the map in.
+    // Not deserialized with the rest: typing writes them in, from the tree.
     #[serde(default, deserialize_with = "super::moved_in_later")]
     #[schemars(with = "Map<String, Value>")]
-    pub values: Map<String, Value>,
+    pub values: super::ValuesText,
     /// Values read from ConfigMaps or Secrets in the app's namespace when the release renders.
     #[serde(default)]
     pub values_from: Vec<ValuesFrom>,

@@ -1,0 +1,58 @@
+//! An app's chart values as the typed spec holds them: their compact JSON text.
+//!
+//! Chart values are a free-form tree of small mappings, most of a typical app's data: as a
+//! JSON value, a `BTreeMap` leaf of 632 bytes for each mapping whatever its length (about ten
+//! times the text). Only the chart checks and the app's render read them, each making the map
+//! whole for the moment it reads it.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// An app's chart values: the compact JSON text of a mapping (empty for none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValuesText(Box<str>);
+
+impl ValuesText {
+    /// The values `values` (a mapping: a loaded node's or a JSON value's).
+    pub fn of(values: &impl Serialize) -> ValuesText {
+        let text = serde_json::to_string(values).expect("spec data always serializes");
+        ValuesText(if text == "{}" { Box::default() } else { text.into() })
+    }
+
+    /// The values as a map (empty for none).
+    pub fn map(&self) -> Map<String, Value> {
+        if self.0.is_empty() {
+            return Map::new();
+        }
+        // The text is one this type wrote of a mapping at most `load::MAX_DEPTH` deep (below
+        // serde_json's limit of 128).
+        serde_json::from_str(&self.0).expect("the values' own text is a JSON mapping")
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// As the mapping.
+impl Serialize for ValuesText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.map().serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_back_as_written_and_none_are_empty() {
+        let values = serde_json::json!({"b": {"x": [1, "é\n", null]}, "a": 1.5});
+        let text = ValuesText::of(&values);
+        assert_eq!(Value::Object(text.map()), values);
+        assert_eq!(serde_json::to_value(&text).unwrap(), values);
+        let none = ValuesText::of(&serde_json::json!({}));
+        assert!(none.is_empty() && none.map().is_empty() && none == ValuesText::default());
+    }
+}
