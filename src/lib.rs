@@ -203,8 +203,11 @@ pub fn prepare_with(
     check: impl FnOnce() -> Result<Checked, Failure> + Send,
     blueprints: Option<&Path>,
 ) -> Result<Prepared, Failure> {
-    // The blueprints compile while the spec loads.
-    let (checked, engine) = rayon::join(check, || render::Blueprints::load(blueprints));
+    // The schema's validators and the blueprints compile while the spec loads.
+    let (checked, engine) = rayon::join(check, || {
+        spec::schema::compile_validators();
+        render::Blueprints::load(blueprints)
+    });
     let checked = checked?;
     let engine = engine.map_err(|diagnostics| Failure {
         source: Some(checked.source.clone()),

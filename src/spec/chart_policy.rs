@@ -221,8 +221,8 @@ fn check_budget(app: &AppSpec, pdb: &ChartDisruptionBudget, p: &SpecPath, r: &mu
     }
     let replicas = app.helm.as_ref().and_then(|h| {
         h.values
-            .map()
             .get("replicaCount")
+            .as_ref()
             .and_then(serde_json::Value::as_u64)
     });
     let blocks = match (&pdb.min_available, &pdb.max_unavailable) {

@@ -116,15 +116,7 @@ const APP_SCHEMA_PATH: &str = "/properties/apps/items";
 /// value with each offending node removed (and its list of apps emptied), so later checks
 /// can still run on the rest.
 pub fn validate_root(spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
-    static VALIDATOR: OnceLock<Validator<Tree>> = OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
-        let mut root = schema().clone();
-        if let Some(items) = root.pointer_mut(APP_SCHEMA_PATH) {
-            *items = Value::Bool(true);
-        }
-        validator(&root)
-    });
-    let (diags, mut pruned) = validate_part(validator, spans.root(), "", spans);
+    let (diags, mut pruned) = validate_part(root_validator(), spans.root(), "", spans);
     if let Some(Value::Array(apps)) = pruned.as_mut().and_then(|p| p.get_mut("apps")) {
         apps.clear();
     }
@@ -133,15 +125,42 @@ pub fn validate_root(spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
 
 /// [`validate_root`] for the app `index` of the spec, `app`, against the schema of an app.
 pub fn validate_app(index: usize, app: &SpanNode, spans: &SpanIndex) -> (Vec<Diagnostic>, Option<Value>) {
+    validate_part(
+        app_validator(),
+        app,
+        super::path::SpecPath::app(index).as_str(),
+        spans,
+    )
+}
+
+/// The validator of the spec's root, but its apps' items.
+fn root_validator() -> &'static Validator<Tree> {
     static VALIDATOR: OnceLock<Validator<Tree>> = OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
+    VALIDATOR.get_or_init(|| {
+        let mut root = schema().clone();
+        if let Some(items) = root.pointer_mut(APP_SCHEMA_PATH) {
+            *items = Value::Bool(true);
+        }
+        validator(&root)
+    })
+}
+
+/// The validator of an app.
+fn app_validator() -> &'static Validator<Tree> {
+    static VALIDATOR: OnceLock<Validator<Tree>> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
         let root = schema();
         let items = root.pointer(APP_SCHEMA_PATH).expect("the spec's schema has apps");
         let mut app = serde_json::json!({"$defs": root["$defs"], "$schema": root["$schema"]});
         app["$ref"] = items["$ref"].clone();
         validator(&app)
-    });
-    validate_part(validator, app, super::path::SpecPath::app(index).as_str(), spans)
+    })
+}
+
+/// Compiles the validators (once): a run does it beside the spec's load, whose parse leaves
+/// a core idle, rather than when the first app is validated.
+pub fn compile_validators() {
+    rayon::join(root_validator, app_validator);
 }
 
 /// Validates `node`, the spec's node at `pointer`, against `validator`: the errors at their

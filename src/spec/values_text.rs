@@ -29,6 +29,35 @@ impl ValuesText {
         serde_json::from_str(&self.0).expect("the values' own text is a JSON mapping")
     }
 
+    /// The value of the top-level key `key`, read without making the rest.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        struct Entry<'k>(&'k str);
+        impl<'de> serde::de::Visitor<'de> for Entry<'_> {
+            type Value = Option<Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut found = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == self.0 {
+                        found = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(found)
+            }
+        }
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut reader = serde_json::Deserializer::from_str(&self.0);
+        serde::Deserializer::deserialize_map(&mut reader, Entry(key))
+            .ok()
+            .flatten()
+    }
+
     /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -52,6 +81,9 @@ mod tests {
         let text = ValuesText::of(&values);
         assert_eq!(Value::Object(text.map()), values);
         assert_eq!(serde_json::to_value(&text).unwrap(), values);
+        assert_eq!(text.get("a"), Some(serde_json::json!(1.5)));
+        assert_eq!(text.get("b"), Some(serde_json::json!({"x": [1, "é\n", null]})));
+        assert_eq!(text.get("x"), None);
         let none = ValuesText::of(&serde_json::json!({}));
         assert!(none.is_empty() && none.map().is_empty() && none == ValuesText::default());
     }
