@@ -742,8 +742,18 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
         Err(e) => return Some(ctx.emit_failed(e)),
     };
     let written = render::render_each(&checked.model, blueprints, &|path, bytes| fresh.put(path, bytes));
-    let lock = match written {
-        Ok(files) => fresh.finish(files, stamp),
+    let (lock, written) = match written {
+        Ok(put) => {
+            use rayon::prelude::*;
+            let (files, written): (Vec<_>, Vec<_>) = put
+                .into_par_iter()
+                .map(|(path, hash, stat)| {
+                    let known = stat.map(|s| (path.clone(), hash.clone(), s));
+                    ((path, hash), known)
+                })
+                .unzip();
+            (fresh.finish(files, stamp), written)
+        }
         Err(stop) => {
             if let Err(e) = fresh.abandon() {
                 return Some(ctx.emit_failed(e));
@@ -761,12 +771,13 @@ fn build_fresh(ctx: &Ctx, prepared: &Prepared, out_dir: &Path) -> Option<Outcome
     let n = match lock {
         Ok((lock, digest)) => {
             if !ctx.style.scratch {
-                let none = crate::incremental::Reuse::default();
+                // Each file's stat as it was written: none is looked at again.
+                let known = crate::incremental::Reuse::of_written(written.into_iter().flatten().collect());
                 crate::incremental::record(
                     out_dir,
                     &stamp.owner,
                     &checked.model,
-                    &none,
+                    &known,
                     (&lock.files, Some(&digest)),
                     &Default::default(),
                 );

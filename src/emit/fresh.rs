@@ -15,6 +15,7 @@ use super::journal::{self, JOURNAL, Journal};
 use super::lock::{LOCK_FILE, Lock, is_safe_relative, sha256_hex};
 use super::write::{io, put_streamed, remove_temps, step, temp_of, write_new};
 use super::{EmitError, Stamp};
+use crate::incremental::Stat;
 use std::collections::{BTreeSet, HashMap};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,9 @@ pub struct Fresh {
     /// Each folder below them, made once (by whichever file needs it first).
     made: Mutex<HashMap<String, Arc<OnceLock<bool>>>>,
 }
+
+/// A file written: its path and hash, and its stat as written (none where it cannot be had).
+pub type Put = (String, String, Option<Stat>);
 
 /// Why a file could not be written.
 #[derive(Debug)]
@@ -83,8 +87,8 @@ impl Fresh {
     }
 
     /// Writes one rendered file under its top-level folder's temp name; returns its path and
-    /// hash for the lock file.
-    pub fn put(&self, path: String, bytes: Vec<u8>) -> Result<(String, String), PutError> {
+    /// hash for the lock file, and its stat as written for the tree's cache.
+    pub fn put(&self, path: String, bytes: Vec<u8>) -> Result<Put, PutError> {
         let Some((top, rest)) = path.split_once('/') else {
             return Err(PutError::Unplanned);
         };
@@ -96,7 +100,7 @@ impl Fresh {
         }
         let target = self.root.join(temp_of(top)).join(rest);
         match write_new(&target, &bytes) {
-            Ok(()) => Ok((path, sha256_hex(&bytes))),
+            Ok(file) => Ok((path, sha256_hex(&bytes), Stat::of_file(&file))),
             Err((_, e)) if e.kind() == ErrorKind::AlreadyExists => Err(PutError::Unplanned),
             Err((p, e)) => Err(PutError::Io(io("write", &p, e))),
         }
@@ -266,7 +270,8 @@ mod tests {
         );
         let mut files = Vec::new();
         for path in ["workloads/a/b/c.yaml", "workloads/a/d.yaml", "clusters/x/a.yaml"] {
-            files.push(fresh.put(path.to_string(), path.as_bytes().to_vec()).unwrap());
+            let (path, hash, _) = fresh.put(path.to_string(), path.as_bytes().to_vec()).unwrap();
+            files.push((path, hash));
         }
         assert!(!root.join("workloads").exists(), "a folder showed before the end");
         for path in [

@@ -155,7 +155,7 @@ fn write_all(cmp: &Comparison, tree: &Tree, writes: &[&str]) -> Result<WriteStat
                 }
                 None => paths
                     .iter()
-                    .try_for_each(|path| write_new(&root.join(temp_of(path)), &tree[*path])),
+                    .try_for_each(|path| write_new(&root.join(temp_of(path)), &tree[*path]).map(drop)),
             });
     written.map_err(|(p, e)| io("write", &p, e))?;
     move_into_place(root, &cmp.new_dirs, writes)?;
@@ -307,13 +307,13 @@ fn rename_into_place(temp: &Path, target: PathBuf) -> Result<(), (PathBuf, std::
 }
 
 /// Writes a file that must not exist yet (a temp file: never anybody else's).
-pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<std::fs::File, (PathBuf, std::io::Error)> {
     use std::io::Write;
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|mut f| f.write_all(bytes).map(|()| f))
         .map_err(|e| (path.to_path_buf(), e))
 }
 

@@ -45,7 +45,7 @@ fn header() -> String {
 
 /// What the file system says of a file: enough to tell that it was not touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Stat {
+pub struct Stat {
     size: u64,
     mtime: i128,
     ctime: i128,
@@ -71,21 +71,39 @@ impl Stat {
 
     #[cfg(unix)]
     fn read_kind(path: &Path, folders: bool) -> Option<(Stat, bool)> {
-        use std::os::unix::fs::MetadataExt;
         let m = std::fs::symlink_metadata(path).ok()?;
-        let stat = Stat {
+        (m.is_file() || (folders && m.is_dir())).then_some((Stat::of_metadata(&m), m.is_dir()))
+    }
+
+    #[cfg(unix)]
+    fn of_metadata(m: &std::fs::Metadata) -> Stat {
+        use std::os::unix::fs::MetadataExt;
+        Stat {
             size: m.size(),
             mtime: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
             ctime: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
             ino: m.ino(),
             dev: m.dev(),
-        };
-        (m.is_file() || (folders && m.is_dir())).then_some((stat, m.is_dir()))
+        }
+    }
+
+    /// The stat of an open regular file, just written: what its path shows once in place (a
+    /// folder above it renamed changes none of it).
+    #[cfg(unix)]
+    pub fn of_file(file: &std::fs::File) -> Option<Stat> {
+        let m = file.metadata().ok()?;
+        m.is_file().then(|| Stat::of_metadata(&m))
     }
 
     /// Without unix stat fields nothing is ever taken as untouched.
     #[cfg(not(unix))]
     fn read_kind(_: &Path, _: bool) -> Option<(Stat, bool)> {
+        None
+    }
+
+    /// Without unix stat fields nothing is ever taken as untouched.
+    #[cfg(not(unix))]
+    pub fn of_file(_: &std::fs::File) -> Option<Stat> {
         None
     }
 
@@ -309,6 +327,20 @@ pub struct Reuse {
 }
 
 impl Reuse {
+    /// What a build into a fresh root knows of the files it wrote: each one's path, hash and
+    /// stat, taken as it was written (its record then needs no look at the file).
+    pub fn of_written(written: Vec<(String, String, Stat)>) -> Reuse {
+        let mut known: Vec<(String, Entry)> = written
+            .into_iter()
+            .map(|(path, hash, stat)| (path, Entry { hash, stat }))
+            .collect();
+        known.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Reuse {
+            known,
+            ..Reuse::default()
+        }
+    }
+
     /// What a run takes without rendering any app: the files `kept`, on disk with their hashes.
     pub fn of_kept(kept: BTreeMap<String, String>) -> Reuse {
         Reuse {
@@ -602,6 +634,24 @@ fn listed_at(path: &Path, root: &Path, lock: &[u8]) -> Option<(usize, bool)> {
 mod tests {
     use super::*;
     use crate::emit::{self, Kept};
+
+    /// A file's stat taken from the handle it was written through is the one its path shows
+    /// once the folder it was written in is renamed into place (as a fresh build does).
+    #[test]
+    #[cfg(unix)]
+    fn a_files_stat_as_written_is_its_stat_once_its_folder_is_in_place() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let temp = dir.path().join(".top.tmp");
+        std::fs::create_dir_all(temp.join("a")).unwrap();
+        let mut file = std::fs::File::create_new(temp.join("a/f.yaml")).unwrap();
+        file.write_all(b"kind: ConfigMap\n").unwrap();
+        let written = Stat::of_file(&file).unwrap();
+        drop(file);
+        std::fs::rename(&temp, dir.path().join("top")).unwrap();
+        assert_eq!(Stat::of(&dir.path().join("top/a/f.yaml")), Some(written));
+        assert_eq!(written.size, 16);
+    }
 
     /// [`record_at`] of the run `full` (which resolved its model) into the cache file `cache`.
     fn record_full(
