@@ -324,9 +324,11 @@ pub fn run_target(
     // nothing recorded, the lock file's stamp of the spec included: it renders.
     let incremental = blueprints.is_none() && schemas.is_none() && !style.full;
     // The tree taken from a lock file that records this very spec: untouched, or (a check
-    // through a view) beneath the view.
+    // through a view) beneath the view. A build where there is no lock file has no tree to
+    // take: the spec's text is not read and hashed for it.
     if incremental
-        && matches!(mode, Mode::Check | Mode::Build { force: false })
+        && (mode == Mode::Check
+            || mode == Mode::Build { force: false } && emit::has_lock(out_dir, &target.owner()))
         && let Some(stamped) = input_of(&target)
     {
         if let Some(outcome) = unchanged(&ctx, &target, &stamped, out_dir, mode) {

@@ -188,6 +188,11 @@ pub fn unchanged_for(
     crate::incremental::untouched(root, owner, &lock.files).then_some((lock.files.len(), lock.warnings))
 }
 
+/// Whether `root` holds `owner`'s lock file.
+pub fn has_lock(root: &Path, owner: &owner::Owner) -> bool {
+    disk::is_file(&root.join(owner.lock_path()))
+}
+
 /// `owner`'s lock file in `root`, read for a run over changed apps when this build of
 /// gitopsc wrote it from `input` (not empty) with the vendored charts folder beside the spec
 /// (in `spec_dir`) holding what it holds now, and no interrupted build left a journal since:
