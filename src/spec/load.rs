@@ -1401,6 +1401,11 @@ mod tests {
                 diags[0].message
             );
         }
+        // A key given again in a mapping of more keys than are compared one by one.
+        let many: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        let again = load_str(&format!("m:\n{}  k7: x\n", many.replace('k', "  k"))).unwrap_err();
+        assert!(again[0].message.contains("duplicate key `k7`"), "{again:?}");
+        assert!(load_str(&format!("m:\n{}", many.replace('k', "  k"))).is_ok());
         let deep = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
         assert!(
             load_str(&deep).unwrap_err()[0]
