@@ -1,7 +1,8 @@
 //! The loaded spec validated against the schema and typed, a part at a time: each app, and
-//! the root's other entries, apps in parallel. Each is hashed, validated and typed from the
-//! loaded tree itself; JSON is made of a part only where the schema rejected nodes of it (a
-//! copy without them is typed) and of chart values.
+//! the root's other entries, apps in parallel. Each app is hashed, validated and typed from
+//! the loaded tree itself, its chart values kept as their JSON text; a JSON value is made only
+//! of the root's other entries, and of a part the schema rejected nodes of (a copy without
+//! them is typed).
 
 use super::load::{Loaded, SpanNode};
 use super::{ClusterSpec, app_hash, data_hash_from, schema, typed_app, typed_app_of};
