@@ -137,7 +137,16 @@ impl<'a> Array<'a, Tree> for &'a [SpanNode] {
 
 #[cfg(test)]
 mod tests {
-    use crate::source::Source;
+    use crate::source::{Source, Span};
+
+    /// The tree answers the accessors as the validator's contract says (jsonschema's own check
+    /// of a representation).
+    #[test]
+    fn the_tree_keeps_the_validators_contract() {
+        let document = jsonschema::json::conformance::document();
+        let root = super::SpanNode::of_value(Span::new(0, 0), document);
+        jsonschema::json::conformance::assert_conformance::<super::Tree>(&&root);
+    }
 
     /// The tree validates as its JSON value does: the same errors at the same places.
     #[test]
