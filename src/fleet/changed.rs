@@ -218,7 +218,7 @@ fn whole_starts(starts: &[usize], edit: &Edit) -> Option<Vec<usize>> {
 /// does not hold external: the apps it was read without. Their names are all the checks
 /// need; an app whose Flux name is not its name is found out by its dependents' keys.
 fn declare_external(loaded: &mut crate::spec::load::Loaded) {
-    use crate::spec::load::{SpanIndex, SpanNode};
+    use crate::spec::load::SpanNode;
     let root = loaded.spans.root();
     let apps = root.get("apps").and_then(SpanNode::as_seq).unwrap_or_default();
     let held: HashSet<&str> = apps.iter().filter_map(|a| a.get("name")?.as_str()).collect();
@@ -239,8 +239,7 @@ fn declare_external(loaded: &mut crate::spec::load::Loaded) {
         return;
     }
     let nowhere = Span::new(0, 0);
-    let mut root =
-        std::mem::replace(&mut loaded.spans, SpanIndex::new(SpanNode::scalar(nowhere))).into_root();
+    let root = loaded.spans.root_mut();
     if root.entry("flux").is_none() {
         root.put_entry("flux", nowhere, SpanNode::map(nowhere, Vec::new()));
     }
@@ -255,7 +254,6 @@ fn declare_external(loaded: &mut crate::spec::load::Loaded) {
             items.extend_items(names.collect());
         }
     }
-    loaded.spans = SpanIndex::new(root);
 }
 
 /// What each cluster's run over the changed apps shares.

@@ -201,32 +201,19 @@ fn overrides(cluster: &SpanNode) -> Vec<String> {
 fn listed_spans(root: &SpanNode) -> Vec<Span> {
     let mut spans = Vec::new();
     let mut items = |node: Option<&SpanNode>| {
-        for i in 0..node.map_or(0, SpanNode::item_count) {
-            spans.extend(node.and_then(|n| n.item(i)).map(SpanNode::span));
-        }
+        let items = node.and_then(SpanNode::as_seq).unwrap_or_default();
+        spans.extend(items.iter().map(SpanNode::span));
     };
-    items(root.entry("clusters").map(|(_, n)| n));
-    items(root.entry("secretStores").map(|(_, n)| n));
-    items(
-        root.entry("sources")
-            .and_then(|(_, n)| n.entry("helm"))
-            .map(|(_, n)| n),
-    );
+    items(root.get("clusters"));
+    items(root.get("secretStores"));
+    items(root.get("sources").and_then(|n| n.get("helm")));
     spans
 }
 
 /// The fleet's app definitions, moved out of it (by their place in `apps`).
 fn take_definitions(fleet: &mut Loaded) -> Vec<Option<SpanNode>> {
-    let mut root = std::mem::replace(
-        &mut fleet.spans,
-        SpanIndex::new(SpanNode::scalar(Span::new(0, 0))),
-    )
-    .into_root();
-    let definitions = root
-        .entry_mut("apps")
-        .map(|(_, n)| n.take_items())
-        .unwrap_or_default();
-    fleet.spans = SpanIndex::new(root);
+    let apps = fleet.spans.root_mut().entry_mut("apps");
+    let definitions = apps.map(|(_, n)| n.take_items()).unwrap_or_default();
     definitions.into_iter().map(Some).collect()
 }
 

@@ -79,7 +79,6 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
         }
         return diags;
     };
-    let values = &helm.values.map();
     let app = App {
         helm,
         folder: format!("{}/{}/{}", folder.dir, helm.chart, helm.version),
@@ -90,6 +89,7 @@ fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) 
     let Some(vendored) = app.read(files, &mut diags) else {
         return diags;
     };
+    let values = &helm.values.map();
     // The table decides in its sections on the versions it covers, and wherever no vendored
     // values.yaml does.
     if let Some(table) = table

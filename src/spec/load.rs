@@ -49,7 +49,7 @@ pub struct SpanIndex {
 /// lists without spare room, and a mapping a sorted slice, not a map.
 #[derive(Debug, Clone)]
 pub struct SpanNode {
-    at: At,
+    pub(super) at: At,
     pub(super) children: Children,
 }
 
@@ -317,14 +317,6 @@ impl SpanNode {
             let mut grown = std::mem::take(items).into_vec();
             grown.extend(more);
             *items = grown.into_boxed_slice();
-        }
-    }
-
-    /// The number of items of a sequence (0 for another node).
-    pub fn item_count(&self) -> usize {
-        match &self.children {
-            Children::Seq(items) => items.len(),
-            _ => 0,
         }
     }
 

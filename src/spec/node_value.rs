@@ -6,7 +6,7 @@
 //! every leaf has room for eleven. A part of the spec is made into JSON only where a tool
 //! needs JSON (the schema's validator, serde's typing), and dropped after.
 
-use super::load::{At, Children, Entry, Scalar, SpanNode};
+use super::load::{Children, Entry, Scalar, SpanNode};
 use crate::source::Span;
 use serde::de::value::{MapAccessDeserializer, MapDeserializer, SeqDeserializer};
 use serde::de::{self, IntoDeserializer, Visitor};
@@ -40,7 +40,7 @@ impl SpanNode {
     /// value has it too (the same key of a mapping, the same item of a sequence); a node the
     /// value adds takes the span of the node that holds it. The data is `value`'s exactly.
     pub fn fold(&mut self, value: Value) {
-        let at = self.at();
+        let at = self.at;
         let old = std::mem::replace(&mut self.children, Children::Scalar(Scalar::Null));
         self.children = match value {
             Value::Null => Children::Scalar(Scalar::Null),
@@ -90,10 +90,6 @@ impl SpanNode {
                 Children::Seq(items.into_boxed_slice())
             }
         };
-    }
-
-    fn at(&self) -> At {
-        At::of(self.span())
     }
 
     /// The node of the key `key` of a mapping.
