@@ -112,14 +112,21 @@ pub fn check_loaded_hashed(
     if let Some(typed) = &mut typed {
         typed.tree_root.clone_from(&loaded.tree_root);
     }
+    // Typed, the spec's data is read no more from the loaded tree: only its places.
+    let spec::load::Loaded {
+        source,
+        spans,
+        tree_root: _,
+    } = loaded;
+    let places = spec::places::Places::of(spans);
     // Chart values are checked against the vendored charts beside the spec (read from disk)
     // while the semantic checks run.
     let (semantic, (chart_values, charts)) = rayon::join(
-        || typed.as_ref().map(|t| spec::semantic::check(t, &loaded.spans)),
+        || typed.as_ref().map(|t| spec::semantic::check(t, &places)),
         || {
             typed
                 .as_ref()
-                .map(|t| spec::chart_values::check(t, &loaded.spans, spec_dir))
+                .map(|t| spec::chart_values::check(t, &places, spec_dir))
                 .unwrap_or_default()
         },
     );
@@ -135,11 +142,11 @@ pub fn check_loaded_hashed(
     let spec_ok = !has_errors(&diags);
     let Some(mut typed) = typed else {
         if !spec_ok {
-            return Err(fail(loaded.source, diags));
+            return Err(fail(source, diags));
         }
         let d = Diagnostic::error(Code::SchemaMismatch, "the spec does not match the schema")
             .help("run `gitopsc schema` to see it");
-        return Err(fail(loaded.source, vec![d]));
+        return Err(fail(source, vec![d]));
     };
     // Resolution's checks (references, chart wiring) run even when the spec's own found
     // errors, so one run reports both kinds.
@@ -152,28 +159,25 @@ pub fn check_loaded_hashed(
         .apps
         .iter()
         .any(|a| a.manifests.iter().any(|m| m.path.is_some()));
-    let (user, read) = spec::manifests::read(&typed, dir, &loaded.spans);
+    let (user, read) = spec::manifests::read(&typed, dir, &places);
     let spec_ok = spec_ok && !has_errors(&read);
     diags.extend(read);
-    let markers =
-        spec::image_markers::check(&typed, &loaded.source, &loaded.spans, typed.tree_root.is_empty());
+    let markers = spec::image_markers::check(&typed, &source, &places, typed.tree_root.is_empty());
     let spec_ok = spec_ok && !has_errors(&markers);
     diags.extend(markers);
-    let patched = spec::patches::check(&typed, &loaded.spans);
+    let patched = spec::patches::check(&typed, &places);
     let spec_ok = spec_ok && !has_errors(&patched);
     diags.extend(patched);
-    let (model, found) = model::resolve(&mut typed, &loaded.spans, spec_ok, &user);
-    // The typed spec is freed beside what follows; the spans, needed no more either, are
-    // freed here (in parallel), where rendering can take their memory at once.
-    rayon::spawn(move || drop(typed));
-    loaded.spans.free();
+    let (model, found) = model::resolve(&mut typed, &places, spec_ok, &user);
+    // The typed spec and the places, needed no more, are freed beside what follows.
+    rayon::spawn(move || drop((typed, places)));
     diags.extend(found);
     let Some(model) = model else {
-        return Err(fail(loaded.source, diags));
+        return Err(fail(source, diags));
     };
     diagnostic::sort(&mut diags);
     Ok(Checked {
-        source: loaded.source,
+        source,
         model,
         spec_hash,
         charts,

@@ -8,8 +8,8 @@ use crate::charts::table::{Chart, DbValue, RedisTable, SecretKnob, version_of};
 pub use crate::charts::table::{get_path, lookup};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::data::{DatabaseSpec, PostgresProvider, PostgresSpec, RedisSpec};
-use crate::spec::load::SpanIndex;
 use crate::spec::path::{Field, SpecPath};
+use crate::spec::places::Places;
 use crate::spec::secrets::SecretSpec;
 use crate::spec::{AppSpec, HelmSpec};
 use serde_json::{Map, Value};
@@ -45,7 +45,7 @@ pub struct WiringInput<'a> {
 }
 
 /// Wires an app's data services, secrets and monitoring into its chart's values.
-pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) -> Wiring {
+pub fn wire(chart: &Chart, input: &WiringInput, spans: &Places, diags: &mut Vec<Diagnostic>) -> Wiring {
     let mut w = Wirer {
         chart,
         input,
@@ -65,7 +65,7 @@ pub fn wire(chart: &Chart, input: &WiringInput, spans: &SpanIndex, diags: &mut V
 struct Wirer<'a> {
     chart: &'a Chart,
     input: &'a WiringInput<'a>,
-    spans: &'a SpanIndex,
+    spans: &'a Places,
     diags: &'a mut Vec<Diagnostic>,
     wiring: Wiring,
 }

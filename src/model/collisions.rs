@@ -12,9 +12,9 @@ use super::{FluxKustomization, Manifest, Model, head};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds;
 use crate::source::Span;
-use crate::spec::load::SpanIndex;
 use crate::spec::manifests::ManifestSpec;
 use crate::spec::path::SpecPath;
+use crate::spec::places::Places;
 use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
@@ -66,7 +66,7 @@ impl Writer<'_> {
 
 /// Every object written twice, as an error at the second writer (at the spec node that wrote
 /// it when one did).
-pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(model: &Model, spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let app_index: HashMap<&str, usize> = spec
         .apps
         .iter()
@@ -99,7 +99,7 @@ fn twice(
     first: &Writer,
     second: &Writer,
     app_index: &HashMap<&str, usize>,
-    spans: &SpanIndex,
+    spans: &Places,
 ) -> Diagnostic {
     let object = match &key.namespace {
         Some(ns) => format!("the {} `{}` in namespace `{ns}`", key.kind, key.name),
@@ -148,7 +148,7 @@ fn twice(
 }
 
 /// Where the spec node at `pointer` is: a manifest entry's `object` key or `path` value.
-fn origin_span(pointer: &SpecPath, spans: &SpanIndex) -> Option<crate::source::Span> {
+fn origin_span(pointer: &SpecPath, spans: &Places) -> Option<crate::source::Span> {
     spans
         .key(&pointer.field(ManifestSpec::OBJECT))
         .or_else(|| spans.value(&pointer.field(ManifestSpec::PATH)))

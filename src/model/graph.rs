@@ -7,11 +7,11 @@
 use super::Model;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::ClusterSpec;
-use crate::spec::load::SpanIndex;
+use crate::spec::places::Places;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Checks the model's Flux graph.
-pub fn check(model: &Model, spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(model: &Model, spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let app_index: BTreeMap<&str, usize> = spec
         .apps

@@ -6,8 +6,8 @@ use super::part::{AppCtx, Ctx, Part, Parts, Topic};
 use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kinds;
-use crate::spec::load::SpanIndex;
 use crate::spec::path::SpecPath;
+use crate::spec::places::Places;
 use crate::spec::schema::did_you_mean;
 use crate::spec::{AppSpec, ClusterSpec, CrdPolicy, HelmSource, HelmSpec, ValuesKind};
 use std::collections::BTreeSet;
@@ -391,7 +391,7 @@ pub fn check_values_from(
     app: &AppSpec,
     base: &SpecPath,
     data_secrets: &[&str],
-    spans: &SpanIndex,
+    spans: &Places,
 ) -> (Vec<Diagnostic>, BTreeSet<String>) {
     let mut diags = Vec::new();
     let mut watched = BTreeSet::new();

@@ -10,8 +10,8 @@ use super::secrets::ExternalSecret;
 use super::{FluxKustomization, FluxModel, LayerKind, Manifest, SourceRef};
 use crate::diagnostic::Diagnostic;
 use crate::kinds::{self, Kind};
-use crate::spec::load::SpanIndex;
 use crate::spec::path::{Field, SpecPath};
+use crate::spec::places::Places;
 use crate::spec::{AppSpec, ClusterSpec, HelmSpec};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -88,7 +88,7 @@ pub struct AppCtx<'a> {
     /// The app's place in the spec (`/apps/<i>`).
     pub base: SpecPath,
     /// Where each node of the spec is.
-    pub spans: &'a SpanIndex,
+    pub spans: &'a Places,
     /// Whether stateful objects are kept when the app leaves.
     pub protect: bool,
     /// What the app's strings may reference.

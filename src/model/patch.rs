@@ -64,7 +64,7 @@ impl Patch {
         id: usize,
         spec: &PatchSpec,
         pointer: &crate::spec::path::SpecPath,
-        spans: &crate::spec::load::SpanIndex,
+        spans: &crate::spec::places::Places,
     ) -> Option<Patch> {
         let change = match (&spec.json, &spec.merge) {
             (Some(ops), None) => Change::Json(

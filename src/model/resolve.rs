@@ -6,9 +6,9 @@ use super::part::{AppCtx, Ctx, Part, Parts};
 use super::refs::{Refs, Scope};
 use super::*;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::SpanIndex;
 use crate::spec::manifests::UserObject;
 use crate::spec::path::SpecPath;
+use crate::spec::places::Places;
 use crate::spec::pod_security;
 use crate::spec::{AppSpec, ClusterSpec, Defaults};
 use rayon::prelude::*;
@@ -54,7 +54,7 @@ struct RefTables {
 /// `user` holds each app's own manifests, read beside the spec ([`crate::spec::manifests`]).
 pub fn resolve(
     spec: &mut ClusterSpec,
-    spans: &SpanIndex,
+    spans: &Places,
     spec_ok: bool,
     user: &[Vec<UserObject>],
 ) -> (Option<Model>, Vec<Diagnostic>) {
@@ -213,7 +213,7 @@ static NO_POST: patch::Post = patch::Post {
 
 /// Each app's labels, annotations and patches (`defaults.patches` first), and every patch of
 /// the spec with where it is.
-fn posts(spec: &ClusterSpec, spans: &SpanIndex) -> (Vec<patch::Post>, Vec<patch::PatchInfo>) {
+fn posts(spec: &ClusterSpec, spans: &Places) -> (Vec<patch::Post>, Vec<patch::PatchInfo>) {
     let mut infos = Vec::new();
     let mut make =
         |specs: &[crate::spec::patches::PatchSpec], base: &SpecPath, owner: String| -> Vec<patch::Patch> {
@@ -306,7 +306,7 @@ fn namespace_owners<'s>(spec: &'s ClusterSpec, ctx: &Ctx) -> BTreeMap<&'s str, u
 /// What the parts of app `i` receive.
 fn app_context<'a>(
     spec: &'a ClusterSpec,
-    spans: &'a SpanIndex,
+    spans: &'a Places,
     ctx: &Ctx,
     refs: &'a RefTables,
     (i, app): (usize, &'a AppSpec),

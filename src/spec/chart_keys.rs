@@ -5,8 +5,8 @@
 
 use crate::charts::table::{Chart, KnownSection, get_path, version_of};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::SpanIndex;
 use crate::spec::path::SpecPath;
+use crate::spec::places::Places;
 use crate::spec::schema::did_you_mean;
 use crate::spec::{AppSpec, HelmSpec};
 use serde_json::{Map, Value};
@@ -19,7 +19,7 @@ pub fn check(
     version: &str,
     values: &Map<String, Value>,
     base: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     let parsed = version_of(version);
@@ -66,7 +66,7 @@ impl Section<'_> {
         map: &Map<String, Value>,
         prefix: &str,
         pointer: &SpecPath,
-        spans: &SpanIndex,
+        spans: &Places,
         diags: &mut Vec<Diagnostic>,
     ) {
         for (key, value) in map {
@@ -90,7 +90,7 @@ impl Section<'_> {
     }
 
     /// The diagnostic of a key the chart does not read.
-    fn unknown(&self, key: &str, prefix: &str, at: &SpecPath, spans: &SpanIndex) -> Diagnostic {
+    fn unknown(&self, key: &str, prefix: &str, at: &SpecPath, spans: &Places) -> Diagnostic {
         let siblings = self.known.iter().filter_map(|k| {
             let rest = if prefix.is_empty() {
                 Some(*k)

@@ -6,9 +6,9 @@
 //! (`helm create`) puts on every pod, which most charts keep. Charts that label otherwise
 //! (Harbor: `app: harbor`, `release: <release>`) need `pods`.
 
-use super::load::SpanIndex;
 use super::network::{Peer, PeerPlace, check_peer};
 use super::path::SpecPath;
+use super::places::Places;
 use super::workload::{IntOrPercent, PortRef, Protocol, UnhealthyPodEvictionPolicy};
 use super::workload_checks::{Report, check_labels};
 use super::{AppSpec, ClusterSpec, Name};
@@ -125,7 +125,7 @@ pub fn chart_pods(
 }
 
 /// Every app's chart policies and budget.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut r = Report::new(spans);
     for (a, app) in spec.apps.iter().enumerate() {
         let base = SpecPath::app(a);

@@ -8,8 +8,9 @@
 //! the vendored `values.yaml` decides everywhere else.
 
 use super::chart_keys;
-use super::load::{SpanIndex, escape_pointer};
+use super::load::escape_pointer;
 use super::path::SpecPath;
+use super::places::Places;
 use super::schema::did_you_mean;
 use super::{AppSpec, ClusterSpec, Defaults, HelmSpec};
 use crate::charts::table::{Chart, lookup, version_of};
@@ -23,11 +24,7 @@ use std::path::Path;
 
 /// Checks every app's chart values against its vendored chart, in the folder the spec names
 /// (relative to `spec_dir`); returns the diagnostics and the lock file's stamp of the folder.
-pub fn check(
-    spec: &ClusterSpec,
-    spans: &SpanIndex,
-    spec_dir: &Path,
-) -> (Vec<Diagnostic>, Option<ChartsStamp>) {
+pub fn check(spec: &ClusterSpec, spans: &Places, spec_dir: &Path) -> (Vec<Diagnostic>, Option<ChartsStamp>) {
     use rayon::prelude::*;
     let dir = spec.defaults.charts_dir.as_deref().unwrap_or(DEFAULT_DIR);
     if Path::new(dir).has_root() || dir.contains('\\') {
@@ -50,7 +47,7 @@ pub fn check(
 }
 
 /// The checks of one app's chart values.
-fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &SpanIndex) -> Vec<Diagnostic> {
+fn check_app(index: usize, helm: &HelmSpec, folder: &Folder, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let base = SpecPath::app(index);
     let table = lookup(&helm.chart);
@@ -138,7 +135,7 @@ struct App<'a> {
     values_pointer: SpecPath,
     /// Where diagnostics about the chart as a whole go: the `helm.chart` value.
     chart_span: Option<Span>,
-    spans: &'a SpanIndex,
+    spans: &'a Places,
 }
 
 /// What a vendored chart version says about its values.

@@ -6,8 +6,8 @@ use super::data::{
     BackupSpec, DatabaseSpec, OperatorSpec, Operators, PostgresProvider, PostgresSpec, RedisProvider,
     RedisSpec, RoleSpec,
 };
-use super::load::SpanIndex;
 use super::path::{Field, SpecPath};
+use super::places::Places;
 use super::schema::did_you_mean;
 use super::secrets::{
     SecretSpec, SecretStoreSpec, SecretType, StoreKind, VaultAuth, VaultKubernetesAuth, VaultSpec,
@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Checks every app's data services, secrets and the operators they need.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places, flux_minor: Option<u32>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let stores: BTreeSet<&str> = spec.secret_stores.iter().map(|s| s.name.as_str()).collect();
     check_stores(spec, spans, &stores, &mut diags);
@@ -60,7 +60,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> 
 }
 
 /// A ClusterSecretStore's service account has a namespace; the default store is declared.
-fn check_stores(spec: &ClusterSpec, spans: &SpanIndex, stores: &BTreeSet<&str>, diags: &mut Vec<Diagnostic>) {
+fn check_stores(spec: &ClusterSpec, spans: &Places, stores: &BTreeSet<&str>, diags: &mut Vec<Diagnostic>) {
     for (s, store) in spec.secret_stores.iter().enumerate() {
         if let Some(vault) = &store.vault
             && store.kind == StoreKind::ClusterSecretStore
@@ -103,7 +103,7 @@ fn check_stores(spec: &ClusterSpec, spans: &SpanIndex, stores: &BTreeSet<&str>, 
 
 /// Each operator is declared where it comes from: an app of the spec that installs a chart,
 /// or a declared external Kustomization with the Deployment to health-check.
-fn check_operators(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn check_operators(spec: &ClusterSpec, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let apps: BTreeSet<&str> = spec.apps.iter().map(|a| a.name.as_str()).collect();
     let externals: BTreeSet<&str> = spec.flux.external.iter().map(|e| e.as_str()).collect();
     let decls = [
@@ -169,7 +169,7 @@ struct AppCtx<'a> {
     app: &'a AppSpec,
     /// `/apps/<i>`.
     base: SpecPath,
-    spans: &'a SpanIndex,
+    spans: &'a Places,
     /// The names of the app's secrets.
     secret_names: BTreeSet<&'a str>,
 }
@@ -554,7 +554,7 @@ fn check_needed_operators(ctx: &AppCtx, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unknown_store(name: &str, pointer: &SpecPath, stores: &BTreeSet<&str>, spans: &SpanIndex) -> Diagnostic {
+fn unknown_store(name: &str, pointer: &SpecPath, stores: &BTreeSet<&str>, spans: &Places) -> Diagnostic {
     Diagnostic::error(Code::UnknownSecretStore, format!("secret store `{name}` is not declared in `secretStores`"))
         .at(spans.value(pointer), "unknown store")
         .help(match did_you_mean(name, stores.iter().copied()) {
@@ -563,7 +563,7 @@ fn unknown_store(name: &str, pointer: &SpecPath, stores: &BTreeSet<&str>, spans:
         })
 }
 
-fn missing_key(secret: &str, key: &str, pointer: &SpecPath, spans: &SpanIndex) -> Diagnostic {
+fn missing_key(secret: &str, key: &str, pointer: &SpecPath, spans: &Places) -> Diagnostic {
     Diagnostic::error(
         Code::SecretMissingKey,
         format!("secret `{secret}` needs the key `{key}`"),

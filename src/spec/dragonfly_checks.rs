@@ -3,8 +3,8 @@
 //! it does not take.
 
 use super::data::{DragonflySnapshot, RedisProvider, RedisSpec};
-use super::load::SpanIndex;
 use super::path::{Field, SpecPath};
+use super::places::Places;
 use super::workload::DisruptionBudget;
 use super::{AppSpec, ClusterSpec, PodSecurityLevel};
 use crate::diagnostic::{Code, Diagnostic};
@@ -13,7 +13,7 @@ use crate::diagnostic::{Code, Diagnostic};
 const DEFAULT_DBNUM: u32 = 16;
 
 /// Checks every app's Redis settings that concern Dragonfly.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex, flux_minor: Option<u32>) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places, flux_minor: Option<u32>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let Some(redis) = &app.redis else { continue };
@@ -70,7 +70,7 @@ fn dragonfly(
     app: &AppSpec,
     redis: &RedisSpec,
     rp: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     flux_minor: Option<u32>,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -160,7 +160,7 @@ fn dragonfly_clients(
     app: &AppSpec,
     redis: &RedisSpec,
     rp: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     flux_minor: Option<u32>,
     diags: &mut Vec<Diagnostic>,
 ) {

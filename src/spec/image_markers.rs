@@ -6,8 +6,8 @@
 
 use super::ClusterSpec;
 use super::images::ImageSpec;
-use super::load::{ScalarAt, SpanIndex};
 use super::path::SpecPath;
+use super::places::{Places, ScalarAt};
 use super::schema::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Span};
@@ -45,7 +45,7 @@ struct Reference<'m> {
 /// other clusters' lines, and only the markers on this cluster's values are its own. A fleet
 /// writes no image automation (its markers name ImagePolicies made elsewhere): its markers'
 /// form and fields are checked, not their policies.
-pub fn check(spec: &ClusterSpec, source: &Source, spans: &SpanIndex, whole_file: bool) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, source: &Source, spans: &Places, whole_file: bool) -> Vec<Diagnostic> {
     let text = source.text.as_str();
     if !text.to_ascii_lowercase().contains(MARKER_KEY) {
         return Vec::new();
@@ -322,7 +322,7 @@ mod tests {
         let spec = crate::spec::typing::validate_and_type(&loaded, None)
             .spec
             .unwrap();
-        check(&spec, &loaded.source, &loaded.spans, whole_file)
+        check(&spec, &loaded.source, &Places::of(loaded.spans), whole_file)
             .into_iter()
             .map(|d| d.message)
             .collect()
@@ -367,7 +367,7 @@ mod tests {
         let spec = crate::spec::typing::validate_and_type(&loaded, None)
             .spec
             .unwrap();
-        let found = check(&spec, &loaded.source, &loaded.spans, true);
+        let found = check(&spec, &loaded.source, &Places::of(loaded.spans), true);
         assert!(
             found[0].message.contains("`/imageAutomation/specPath`"),
             "{found:?}"

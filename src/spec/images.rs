@@ -4,8 +4,8 @@
 //! generated tree, which `gitopsc check` would then refuse. A CI job runs `gitopsc build` on
 //! the automation's commits (docs/image-automation.md). And the checks of those settings.
 
-use super::load::SpanIndex;
 use super::path::{Field, SpecPath};
+use super::places::Places;
 use super::{ClusterSpec, Duration, Name, SourceKind};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
@@ -119,7 +119,7 @@ fn default_scan_interval() -> Duration {
 pub const IMAGE_V1_SINCE: u32 = 7;
 
 /// The image automation's settings.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let Some(automation) = &spec.image_automation else {
         return diags;

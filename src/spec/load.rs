@@ -26,17 +26,6 @@ pub struct NodeSpans {
     pub value: Span,
 }
 
-/// A scalar of the spec: a key or a value, at its JSON pointer (a key's is its entry's).
-#[derive(Debug, Clone)]
-pub struct ScalarAt {
-    /// The JSON pointer of the node (of the entry, for a key).
-    pub pointer: String,
-    /// Where it is written.
-    pub span: Span,
-    /// Whether it is a mapping's key.
-    pub key: bool,
-}
-
 /// Where every node of the spec is, looked up by JSON pointer (`/apps/0/helm/version`).
 #[derive(Debug)]
 pub struct SpanIndex {
@@ -328,39 +317,6 @@ impl SpanNode {
         }
     }
 
-    /// Pushes every scalar below the node (at `pointer`) to `out`.
-    fn scalars(&self, pointer: &mut String, out: &mut Vec<ScalarAt>) {
-        let len = pointer.len();
-        match &self.children {
-            Children::Scalar(_) => out.push(ScalarAt {
-                pointer: pointer.clone(),
-                span: self.span(),
-                key: false,
-            }),
-            Children::Map(entries) => {
-                for e in entries {
-                    pointer.push('/');
-                    pointer.push_str(&escape_pointer(&e.key));
-                    out.push(ScalarAt {
-                        pointer: pointer.clone(),
-                        span: e.key_at.span(),
-                        key: true,
-                    });
-                    e.node.scalars(pointer, out);
-                    pointer.truncate(len);
-                }
-            }
-            Children::Seq(items) => {
-                for (i, node) in items.iter().enumerate() {
-                    pointer.push('/');
-                    pointer.push_str(&i.to_string());
-                    node.scalars(pointer, out);
-                    pointer.truncate(len);
-                }
-            }
-        }
-    }
-
     /// The node of item `index` of a sequence.
     pub fn item(&self, index: usize) -> Option<&SpanNode> {
         match &self.children {
@@ -419,60 +375,37 @@ impl SpanIndex {
         Some(spans.key.unwrap_or(spans.value))
     }
 
-    /// [`Self::walk`] for a diagnostic's place: a miss is recorded while recording is on.
     fn located(&self, pointer: &str) -> NodeSpans {
-        let (spans, found) = self.walk(pointer);
-        if !found && recording() {
-            record_miss(pointer.to_string());
-        }
-        spans
-    }
-
-    /// Every scalar of the spec, keys included, in the order of the text: what a comment
-    /// of the text can follow (`# ...` outside all of them is a comment).
-    pub fn scalars(&self) -> Vec<ScalarAt> {
-        let mut out = Vec::new();
-        self.root.scalars(&mut String::new(), &mut out);
-        out.sort_unstable_by_key(|s| s.span.start);
-        out
+        super::places::located(&self, pointer)
     }
 
     /// True when the spec has a node at `pointer`.
     pub fn contains(&self, pointer: &str) -> bool {
-        self.walk(pointer).1
+        super::places::walk(&self, pointer).1
+    }
+}
+
+impl<'t> super::places::Walk for &'t SpanIndex {
+    type Node = &'t SpanNode;
+
+    fn top(&self) -> &'t SpanNode {
+        &self.root
     }
 
-    /// The spans of the deepest node on the way to `pointer`, and whether it is that node.
-    fn walk(&self, pointer: &str) -> (NodeSpans, bool) {
-        let mut node = &self.root;
-        let mut spans = NodeSpans {
-            key: None,
-            value: node.span(),
-        };
-        for segment in pointer.split('/').skip(1) {
-            let segment = segment.replace("~1", "/").replace("~0", "~");
-            let next = match &node.children {
-                // Sorted by key when built: a mapping can hold many keys, and a diagnostic each.
-                Children::Map(entries) => SpanNode::find(entries, &segment)
-                    .ok()
-                    .map(|i| (Some(entries[i].key_at.span()), &entries[i].node)),
-                Children::Seq(items) => segment
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| items.get(i))
-                    .map(|child| (None, child)),
-                Children::Scalar(_) => None,
-            };
-            let Some((key, child)) = next else {
-                return (spans, false);
-            };
-            node = child;
-            spans = NodeSpans {
-                key,
-                value: node.span(),
-            };
+    fn span_of(&self, node: &'t SpanNode) -> Span {
+        node.span()
+    }
+
+    fn child(&self, node: &'t SpanNode, segment: &str) -> Option<(Option<Span>, &'t SpanNode)> {
+        match &node.children {
+            // Sorted by key when built: a mapping can hold many keys, and a diagnostic each.
+            Children::Map(entries) => {
+                let e = &entries[SpanNode::find(entries, segment).ok()?];
+                Some((Some(e.key_at.span()), &e.node))
+            }
+            Children::Seq(items) => Some((None, items.get(segment.parse::<usize>().ok()?)?)),
+            Children::Scalar(_) => None,
         }
-        (spans, true)
     }
 }
 

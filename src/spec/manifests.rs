@@ -4,8 +4,8 @@
 //! so what reaches the model is JSON, whatever file it came from. Their checks are the model
 //! part's (`model::manifests`).
 
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Source;
 use schemars::JsonSchema;
@@ -64,7 +64,7 @@ pub struct UserObject {
 pub fn read(
     spec: &super::ClusterSpec,
     dir: &Path,
-    spans: &SpanIndex,
+    spans: &Places,
 ) -> (Vec<Vec<UserObject>>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let objects = spec
@@ -88,7 +88,7 @@ fn read_entry(
     entry: &ManifestSpec,
     pointer: &SpecPath,
     dir: &Path,
-    spans: &SpanIndex,
+    spans: &Places,
     objects: &mut Vec<UserObject>,
     diags: &mut Vec<Diagnostic>,
 ) {

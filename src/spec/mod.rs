@@ -22,6 +22,7 @@ mod node_json;
 mod node_value;
 pub mod patches;
 pub mod path;
+pub mod places;
 mod plain;
 pub mod plaintext;
 pub mod pod_security;

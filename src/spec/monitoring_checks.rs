@@ -1,8 +1,8 @@
 //! Checks of the app's alert rules that the schema cannot say: annotations that their own
 //! fields already write.
 
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::workload::{AlertGroup, AlertRule};
 use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
@@ -15,7 +15,7 @@ const FIELD_ANNOTATIONS: &[(&str, &str)] = &[
 ];
 
 /// Every rule's `annotations` that a field of the rule writes.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (a, app) in spec.apps.iter().enumerate() {
         for (g, group) in app.alerts.iter().enumerate() {

@@ -2,8 +2,8 @@
 //! may keep the names an adopting team uses (`containerName`, `monitoring.name`, `ruleName`).
 //! Checked here for collisions with what else gitopsc names alike.
 
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::workload::{ScrapeVia, WorkloadMonitoring, WorkloadSpec};
 use super::{AppSpec, ClusterSpec, MonitoringFlavor};
 use crate::diagnostic::{Code, Diagnostic};
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 type Claims = BTreeMap<(String, &'static str, String), SpecPath>;
 
 /// Every container, monitor and rule name is unique where it must be.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut claims: Claims = BTreeMap::new();
     let mut claim = |key: (&'static str, String),

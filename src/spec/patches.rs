@@ -4,8 +4,8 @@
 //! Labels gitopsc itself relies on (selectors, prune protection, Pod Security, Flux's watch
 //! label) cannot be set this way.
 
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AppSpec, ClusterSpec, Defaults};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
@@ -69,7 +69,7 @@ pub fn is_reserved(key: &str) -> bool {
 }
 
 /// The checks of every patch and label of the spec.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let defaults = SpecPath::root().field(ClusterSpec::DEFAULTS);
     patches(
@@ -90,7 +90,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
     diags
 }
 
-fn app_checks(app: &AppSpec, base: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn app_checks(app: &AppSpec, base: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     patches(&app.patches, &base.field(AppSpec::PATCHES), spans, diags);
     labels(&app.labels, &base.field(AppSpec::LABELS), spans, diags);
     labels(
@@ -120,7 +120,7 @@ fn app_checks(app: &AppSpec, base: &SpecPath, spans: &SpanIndex, diags: &mut Vec
 fn labels(
     labels: &BTreeMap<String, String>,
     pointer: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     for key in labels.keys().filter(|k| is_reserved(k)) {
@@ -140,7 +140,7 @@ fn labels(
 }
 
 /// Patches: a target, and exactly one well-formed patch.
-fn patches(patches: &[PatchSpec], pointer: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn patches(patches: &[PatchSpec], pointer: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     for (p, patch) in patches.iter().enumerate() {
         let at = pointer.index(p);
         let t = &patch.target;

@@ -14,8 +14,9 @@
 //!
 //! `docs/secrets.md` is the user's copy of these rules; keep the two in step.
 
-use super::load::{SpanIndex, escape_pointer};
+use super::load::escape_pointer;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AllowPlaintext, AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 use serde_json::Value;
@@ -242,7 +243,7 @@ fn is_secret_value(key: &str, value: &Value) -> bool {
 
 /// Refuses every plaintext secret in the spec, and every `allowPlaintext` entry that is
 /// malformed or allows nothing.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     use rayon::prelude::*;
     let mut diags: Vec<Diagnostic> = spec
         .apps
@@ -274,7 +275,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 
 /// The findings of one app, less those its `allowPlaintext` names; and the entries that are
 /// malformed or name nothing refused.
-fn check_app(app: &AppSpec, base: &SpecPath, spans: &SpanIndex) -> Vec<Diagnostic> {
+fn check_app(app: &AppSpec, base: &SpecPath, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     // Spec types always serialize.
     let Ok(mut value) = serde_json::to_value(app) else {
@@ -322,7 +323,7 @@ fn check_app(app: &AppSpec, base: &SpecPath, spans: &SpanIndex) -> Vec<Diagnosti
 }
 
 /// The error for one finding; `base` is the pointer of the walked root in the spec.
-fn refuse(f: &Finding, base: &SpecPath, spans: &SpanIndex) -> Diagnostic {
+fn refuse(f: &Finding, base: &SpecPath, spans: &Places) -> Diagnostic {
     let at = spans.value(&base.below(&f.pointer));
     match &f.key {
         Some(key) => Diagnostic::error(Code::PlaintextSecret, format!("`{key}` holds a secret in plain text"))

@@ -10,8 +10,8 @@ use crate::charts::table as charts;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 use crate::spec::data::{PostgresProvider, RedisProvider};
-use crate::spec::load::SpanIndex;
 use crate::spec::path::SpecPath;
+use crate::spec::places::Places;
 use crate::spec::{AppSpec, ClusterSpec, Defaults, HelmSpec, PodSecurityLevel};
 use std::collections::BTreeMap;
 
@@ -135,7 +135,7 @@ pub fn namespace_levels(spec: &ClusterSpec) -> BTreeMap<String, Levels> {
 
 /// Where a warning about lowered levels points: `defaults.podSecurity` when written, else the
 /// first app that lowers a level (its chart, its KubeBlocks data service or its Dragonfly).
-fn cause_pointer(spec: &ClusterSpec, spans: &SpanIndex) -> Option<Span> {
+fn cause_pointer(spec: &ClusterSpec, spans: &Places) -> Option<Span> {
     let written = SpecPath::root()
         .field(ClusterSpec::DEFAULTS)
         .field(Defaults::POD_SECURITY);
@@ -166,7 +166,7 @@ fn cause_pointer(spec: &ClusterSpec, spans: &SpanIndex) -> Option<Span> {
 pub fn lowered_warning(
     spec: &ClusterSpec,
     levels: &BTreeMap<String, Levels>,
-    spans: &SpanIndex,
+    spans: &Places,
 ) -> Option<Diagnostic> {
     const SHOWN: usize = 8;
     let lowered: Vec<(&String, &Levels)> = levels

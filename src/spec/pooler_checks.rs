@@ -3,8 +3,8 @@
 //! would leave a Flux layer waiting, found before anything is applied.
 
 use super::data::{PoolerSpec, PostgresProvider, PostgresSpec, SynchronousSpec};
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::schema::did_you_mean;
 use super::secrets::SecretType;
 use super::{AppSpec, ClusterSpec};
@@ -77,7 +77,7 @@ const PGBOUNCER_PARAMETERS: &[&str] = &[
 const POOLER_PHASE_SINCE: u32 = 30;
 
 /// Checks every app's poolers and cluster settings.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let clusters = namespace_clusters(spec);
     for (i, app) in spec.apps.iter().enumerate() {
@@ -95,7 +95,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// The new settings are CloudNative-PG's: KubeBlocks takes none of them.
-fn cnpg_only(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn cnpg_only(pg: &PostgresSpec, pp: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     for (field, present) in [
         (PostgresSpec::POOLERS, !pg.poolers.is_empty()),
         (PostgresSpec::CONNECT_VIA, pg.connect_via.is_some()),
@@ -126,7 +126,7 @@ fn poolers(
     app: &super::AppSpec,
     pg: &PostgresSpec,
     pp: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     let minor: Option<u32> = pg
@@ -246,7 +246,7 @@ fn cluster_settings(
     app: &super::AppSpec,
     pg: &PostgresSpec,
     pp: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     if let Some(sync) = &pg.synchronous

@@ -4,8 +4,8 @@
 //! silently do less) in the cluster.
 
 use super::data::{BackupSpec, DatabaseSpec, PostgresProvider, PostgresSpec, RoleSpec};
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -127,7 +127,7 @@ fn reserved_role(name: &str) -> bool {
 }
 
 /// Checks every app's PostgreSQL cluster.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         if let Some(pg) = &app.postgres {
@@ -143,7 +143,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// Database and role names PostgreSQL or CloudNative-PG reserve.
-fn reserved_names(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn reserved_names(pg: &PostgresSpec, pp: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let cnpg = pg.provider == PostgresProvider::Cnpg;
     match pg.database.as_str() {
         name @ ("template0" | "template1") => diags.push(
@@ -185,7 +185,7 @@ fn reserved_names(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &m
 }
 
 /// Extensions the cluster's image does not ship.
-fn extensions(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn extensions(pg: &PostgresSpec, pp: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let Some(family) = image_family(pg) else { return };
     for (d, db) in pg.databases.iter().enumerate() {
         for (e, extension) in db.extensions.iter().enumerate() {
@@ -215,7 +215,7 @@ fn extensions(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut V
 }
 
 /// The deprecated in-tree `barmanObjectStore`.
-fn legacy_backup(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn legacy_backup(pg: &PostgresSpec, pp: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     if !pg.backup.as_ref().is_some_and(|b| b.legacy) {
         return;
     }

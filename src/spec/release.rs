@@ -2,8 +2,8 @@
 //! it checks the chart: `defaults.helm` for every release, `apps[].helm` for one (a field the
 //! app sets wins, field by field); and the checks of those settings.
 
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AppSpec, ClusterSpec, Defaults, Duration, HelmSource, HelmSpec, Sources};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
@@ -179,7 +179,7 @@ const STRATEGY_SINCE: u32 = 7;
 
 /// The release settings of every app and of `defaults.helm`, and the timeouts of the chart
 /// sources.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let minor = super::semantic::flux_minor(&spec.flux.version);
     let d = &spec.defaults.helm;
@@ -237,7 +237,7 @@ fn check_policies(
     base: &SpecPath,
     (install, upgrade): (Option<&InstallPolicy>, Option<&UpgradePolicy>),
     minor: Option<u32>,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     let install = install.map(|i| {

@@ -4,13 +4,13 @@
 //! sees the cluster never become ready.
 
 use super::data::{BackupSpec, MigrateMethod, MigrateSpec, PostgresProvider, PostgresSpec};
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AppSpec, ClusterSpec};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// Checks every app's `restore` and `migrate`.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let Some(pg) = &app.postgres else { continue };
@@ -54,7 +54,7 @@ pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// A restore reads the app's object store and must archive under a new lineage.
-fn restore(pg: &PostgresSpec, cluster: &str, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn restore(pg: &PostgresSpec, cluster: &str, pp: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let Some(r) = &pg.restore else { return };
     let at = pp.field(PostgresSpec::RESTORE);
     let Some(backup) = &pg.backup else {
@@ -90,7 +90,7 @@ fn restore(pg: &PostgresSpec, cluster: &str, pp: &SpecPath, spans: &SpanIndex, d
 }
 
 /// A migration reads a password the app fetches.
-fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let Some(m) = &pg.migrate else { return };
     if m.host.trim().is_empty() {
         diags.push(
@@ -130,7 +130,7 @@ fn migrate(app: &AppSpec, pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, d
 }
 
 /// `initdb` settings mean nothing to a cluster that starts from a copy.
-fn initdb_only(pg: &PostgresSpec, pp: &SpecPath, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn initdb_only(pg: &PostgresSpec, pp: &SpecPath, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let copied = pg.restore.is_some()
         || pg
             .migrate

@@ -2,9 +2,9 @@
 //! and their checks: backends that exist, ports that the backend Service serves, and the
 //! gateway's data plane named as a peer wherever a NetworkPolicy isolates the backend's pods.
 
-use super::load::SpanIndex;
 use super::network::{Combine, Peer};
 use super::path::{Field, SpecPath};
+use super::places::Places;
 use super::workload::{PortRef, WorkloadSpec};
 use super::{AppSpec, ClusterSpec, Name};
 use crate::diagnostic::{Code, Diagnostic};
@@ -172,7 +172,7 @@ pub fn workload_port(wl: &WorkloadSpec, port: &PortRef) -> Option<u16> {
 }
 
 /// Every app's routes.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (a, app) in spec.apps.iter().enumerate() {
         let mut names = BTreeSet::new();
@@ -217,7 +217,7 @@ fn check_backend(
     app: &AppSpec,
     backend: &Backend,
     at: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     let error = |field: Field, message: String, help: String| {

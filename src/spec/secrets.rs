@@ -1,8 +1,8 @@
 //! Secrets: External Secrets Operator stores and the ExternalSecrets an app pulls from them.
 //! A spec never holds a secret value: only where it lives (a remote key and property).
 
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AppSpec, ClusterSpec, Duration, Name};
 use crate::diagnostic::{Code, Diagnostic};
 use schemars::JsonSchema;
@@ -245,7 +245,7 @@ fn default_auth_mount() -> String {
 /// Refuses control characters (a newline included) in the store paths, remote keys and
 /// properties: the runbook writes them into `vault kv put` commands, where a newline would
 /// end the command and the code block, and no store names a key with one.
-pub fn check_command_text(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check_command_text(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut texts: Vec<(SpecPath, &str)> = Vec::new();
     for (s, store) in spec.secret_stores.iter().enumerate() {
         if let Some(vault) = &store.vault {

@@ -1,8 +1,8 @@
 //! Semantic checks the schema cannot express: unique names, references that resolve,
 //! dependency cycles, and the features the declared Flux version has.
 
-use super::load::SpanIndex;
 use super::path::{Field, SpecPath};
+use super::places::Places;
 use super::schema::did_you_mean;
 use super::{AppSpec, ClusterSpec, FluxSpec, HelmSource, HelmSpec, Sources, ValuesFrom, ValuesKind};
 use crate::diagnostic::{Code, Diagnostic};
@@ -29,7 +29,7 @@ const VALUES_FROM_LITERAL: Feature = Feature {
 
 /// Runs every semantic check on a spec that passed the schema: those of names, references
 /// and versions beside those of data services and of workloads.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let minor = flux_minor(&spec.flux.version);
     let (mut diags, (data, workloads)) = rayon::join(
         || graph_checks(spec, spans, minor),
@@ -59,7 +59,7 @@ fn need(
     feature: &Feature,
     minor: Option<u32>,
     pointer: &SpecPath,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     let Some(minor) = minor.filter(|&m| m < feature.since) else {
@@ -87,7 +87,7 @@ fn need(
 }
 
 /// Unique names, references that resolve, cycles, Flux features.
-fn graph_checks(spec: &ClusterSpec, spans: &SpanIndex, minor: Option<u32>) -> Vec<Diagnostic> {
+fn graph_checks(spec: &ClusterSpec, spans: &Places, minor: Option<u32>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     need(&HEALTH_CHECK_EXPRS, minor, &flux_version(), spans, &mut diags);
     let sources = unique(
@@ -161,7 +161,7 @@ fn dependencies(
     base: &SpecPath,
     apps: &BTreeMap<&str, usize>,
     externals: &BTreeSet<&str>,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     for (d, dep) in app.depends_on.iter().enumerate() {
@@ -200,7 +200,7 @@ fn helm_source(
     helm: &HelmSpec,
     base: &SpecPath,
     sources: &BTreeMap<&str, usize>,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     let Some(&s) = sources.get(helm.source.as_str()) else {
@@ -246,7 +246,7 @@ fn values_from(
     helm: &HelmSpec,
     base: &SpecPath,
     minor: Option<u32>,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     for (v, from) in helm.values_from.iter().enumerate() {
@@ -289,7 +289,7 @@ const NAME_MAX: usize = 255;
 /// Paths the schema's patterns let through that no tree can hold: a `repoPath` that climbs
 /// out of the repository (`..`) or names the same folder (`.`), and a group folder name
 /// longer than a filesystem takes.
-fn paths(spec: &ClusterSpec, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn paths(spec: &ClusterSpec, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let repo_path = &spec.flux.repo_path;
     if repo_path
         .split('/')
@@ -344,7 +344,7 @@ fn unique<'a>(
     list: &SpecPath,
     name_field: Field,
     what: &str,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeMap<&'a str, usize> {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -366,7 +366,7 @@ fn unique<'a>(
 }
 
 /// Reports each dependency cycle among apps once, naming it in order.
-fn cycles(spec: &ClusterSpec, apps: &BTreeMap<&str, usize>, spans: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+fn cycles(spec: &ClusterSpec, apps: &BTreeMap<&str, usize>, spans: &Places, diags: &mut Vec<Diagnostic>) {
     let edges: HashMap<usize, Vec<(usize, usize)>> = spec
         .apps
         .iter()
@@ -425,7 +425,7 @@ fn report_cycle(
     spec: &ClusterSpec,
     cycle: &[usize],
     edges: &HashMap<usize, Vec<(usize, usize)>>,
-    spans: &SpanIndex,
+    spans: &Places,
     diags: &mut Vec<Diagnostic>,
 ) {
     let names: Vec<&str> = cycle.iter().map(|&i| spec.apps[i].name.as_str()).collect();

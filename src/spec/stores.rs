@@ -2,8 +2,8 @@
 //! Parameter Store, GCP Secret Manager, Azure Key Vault, Bitwarden Secrets Manager — each as
 //! the `spec.provider` of an External Secrets store with its auth; and their checks.
 
-use super::load::SpanIndex;
 use super::path::{Field, SpecPath};
+use super::places::Places;
 use super::secrets::{SecretSpec, SecretStoreSpec, ServiceAccountRef, StoreKind};
 use super::{AppSpec, ClusterSpec, Name};
 use crate::diagnostic::{Code, Diagnostic};
@@ -317,7 +317,7 @@ impl SecretStoreSpec {
 
 /// One provider per store; in a ClusterSecretStore every Secret or service account the
 /// provider names has a namespace.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (s, store) in spec.secret_stores.iter().enumerate() {
         let at = SpecPath::root().field(ClusterSpec::SECRET_STORES).index(s);

@@ -3,13 +3,13 @@
 //! bootstrap takes.
 
 use super::duration_secs;
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AppSpec, ClusterSpec, HelmSpec};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// Checks every app's timeouts.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let base = SpecPath::app(i);

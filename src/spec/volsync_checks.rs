@@ -2,14 +2,14 @@
 //! long after the tree was applied.
 
 use super::data::VolumeBackupSpec;
-use super::load::SpanIndex;
 use super::path::SpecPath;
+use super::places::Places;
 use super::{AppSpec, ClusterSpec, PodSecurityLevel};
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::BTreeSet;
 
 /// Checks every app's `volumeBackups`.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let mut seen = BTreeSet::new();

@@ -4,9 +4,9 @@
 //! rules, security contexts the namespace's Pod Security level refuses, and names that would
 //! collide in the namespace.
 
-use super::load::SpanIndex;
 use super::network::{self, PeerPlace};
 use super::path::{Field, SpecPath};
+use super::places::Places;
 use super::pod_security;
 use super::schema::did_you_mean;
 use super::secrets::SecretSpec;
@@ -22,13 +22,13 @@ const MAX_STATEFULSET_NAME: usize = 52;
 /// Collects diagnostics with spans looked up by JSON pointer: the one report of the
 /// workload, Service, network-policy and chart-policy checks.
 pub(super) struct Report<'a> {
-    pub(super) spans: &'a SpanIndex,
+    pub(super) spans: &'a Places,
     pub(super) diags: Vec<Diagnostic>,
 }
 
 impl<'a> Report<'a> {
     /// An empty report over `spans`.
-    pub(super) fn new(spans: &'a SpanIndex) -> Self {
+    pub(super) fn new(spans: &'a Places) -> Self {
         Report {
             spans,
             diags: Vec::new(),
@@ -128,7 +128,7 @@ impl<'a> Report<'a> {
 }
 
 /// Runs the workload checks on a spec that passed the schema.
-pub fn check(spec: &ClusterSpec, spans: &SpanIndex) -> Vec<Diagnostic> {
+pub fn check(spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let mut r = Report::new(spans);
     let levels = namespace_levels(spec);
     check_namespace_levels(spec, &mut r);

@@ -1,0 +1,345 @@
+//! Where each node of a typed spec was written, without its data: what the checks and
+//! resolution read of the loaded tree once the spec is typed (a diagnostic's place).
+//!
+//! The loaded tree ([`SpanIndex`]) holds every key and scalar in an allocation of its own,
+//! and the typed spec holds its own copies of them. Its places alone are kept in three
+//! lists (the nodes in the tree's order, each mapping's and sequence's children, and the
+//! keys' text end to end), and the tree is freed before resolution builds the model.
+
+use super::load::{At, Children, NodeSpans, SpanIndex, SpanNode, record_miss, recording};
+use crate::source::Span;
+
+/// The places of a loaded spec's nodes, looked up by JSON pointer (`/apps/0/helm/version`).
+#[derive(Debug)]
+pub struct Places {
+    /// Every node, a parent before its children.
+    nodes: Vec<Place>,
+    /// Each mapping's entries (sorted by key, as loaded) and each sequence's items, as
+    /// indexes into `nodes`, the children of one node side by side.
+    children: Vec<u32>,
+    /// Every mapping key's text, end to end.
+    keys: String,
+}
+
+/// One node: its span, and its key's when it is a mapping's entry.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    at: At,
+    key_at: At,
+    /// Its key's text in [`Places::keys`]: start and length.
+    key: (u32, u32),
+    /// Its children in [`Places::children`]: start and count.
+    first: u32,
+    count: u32,
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Scalar,
+    Map,
+    Seq,
+}
+
+/// A scalar of the spec: a key or a value, at its JSON pointer (a key's is its entry's).
+#[derive(Debug, Clone)]
+pub struct ScalarAt {
+    /// The JSON pointer of the node (of the entry, for a key).
+    pub pointer: String,
+    /// Where it is written.
+    pub span: Span,
+    /// Whether it is a mapping's key.
+    pub key: bool,
+}
+
+/// Numbers the lists hold as `u32`s: a spec is at most 4 GiB of text, and each node and key
+/// takes some of it.
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Places {
+    /// The places of the loaded tree, which is freed.
+    pub fn of(spans: SpanIndex) -> Places {
+        let (mut nodes, mut children, mut keys) = (0, 0, 0);
+        count(spans.root(), &mut nodes, &mut children, &mut keys);
+        let mut places = Places {
+            nodes: Vec::with_capacity(nodes),
+            children: Vec::with_capacity(children),
+            keys: String::with_capacity(keys),
+        };
+        places.push(spans.root(), None);
+        spans.free();
+        places
+    }
+
+    /// Adds `node` (the value of entry `key`, if any) and every node below it; returns its index.
+    fn push(&mut self, node: &SpanNode, key: Option<(&str, At)>) -> u32 {
+        let index = self.nodes.len();
+        let (key_text, key_at) = key.unwrap_or(("", node.at));
+        let key = (narrow(self.keys.len()), narrow(key_text.len()));
+        self.keys.push_str(key_text);
+        let (shape, count) = match &node.children {
+            Children::Scalar(_) => (Shape::Scalar, 0),
+            Children::Map(entries) => (Shape::Map, entries.len()),
+            Children::Seq(items) => (Shape::Seq, items.len()),
+        };
+        let first = self.children.len();
+        self.nodes.push(Place {
+            at: node.at,
+            key_at,
+            key,
+            first: narrow(first),
+            count: narrow(count),
+            shape,
+        });
+        self.children.resize(first + count, 0);
+        match &node.children {
+            Children::Scalar(_) => {}
+            Children::Map(entries) => {
+                for (i, e) in entries.iter().enumerate() {
+                    self.children[first + i] = self.push(&e.node, Some((&e.key, e.key_at)));
+                }
+            }
+            Children::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.children[first + i] = self.push(item, None);
+                }
+            }
+        }
+        narrow(index)
+    }
+
+    fn place(&self, index: u32) -> &Place {
+        &self.nodes[index as usize]
+    }
+
+    fn key_of(&self, place: &Place) -> &str {
+        let (start, len) = (place.key.0 as usize, place.key.1 as usize);
+        &self.keys[start..start + len]
+    }
+
+    fn children_of(&self, place: &Place) -> &[u32] {
+        let first = place.first as usize;
+        &self.children[first..first + place.count as usize]
+    }
+
+    /// The value span of the node at `pointer`, or of its nearest existing ancestor.
+    pub fn value(&self, pointer: &str) -> Option<Span> {
+        Some(self.located(pointer).value)
+    }
+
+    /// The key span of the node at `pointer` (its value span when it has no key), or of its
+    /// nearest existing ancestor.
+    pub fn key(&self, pointer: &str) -> Option<Span> {
+        let spans = self.located(pointer);
+        Some(spans.key.unwrap_or(spans.value))
+    }
+
+    /// True when the spec has a node at `pointer`.
+    pub fn contains(&self, pointer: &str) -> bool {
+        walk(self, pointer).1
+    }
+
+    fn located(&self, pointer: &str) -> NodeSpans {
+        located(self, pointer)
+    }
+
+    /// Every scalar of the spec, keys included, in the order of the text: what a comment
+    /// of the text can follow (`# ...` outside all of them is a comment).
+    pub fn scalars(&self) -> Vec<ScalarAt> {
+        let mut out = Vec::new();
+        self.scalars_below(self.top(), &mut String::new(), &mut out);
+        out.sort_unstable_by_key(|s| s.span.start);
+        out
+    }
+
+    fn scalars_below(&self, index: u32, pointer: &mut String, out: &mut Vec<ScalarAt>) {
+        let len = pointer.len();
+        let place = self.place(index);
+        if place.shape == Shape::Scalar {
+            out.push(ScalarAt {
+                pointer: pointer.clone(),
+                span: place.at.span(),
+                key: false,
+            });
+        }
+        for (i, &child) in self.children_of(place).iter().enumerate() {
+            pointer.push('/');
+            if place.shape == Shape::Map {
+                let entry = self.place(child);
+                pointer.push_str(&super::load::escape_pointer(self.key_of(entry)));
+                out.push(ScalarAt {
+                    pointer: pointer.clone(),
+                    span: entry.key_at.span(),
+                    key: true,
+                });
+            } else {
+                pointer.push_str(&i.to_string());
+            }
+            self.scalars_below(child, pointer, out);
+            pointer.truncate(len);
+        }
+    }
+}
+
+/// Counts the nodes, children and key bytes below `node`, itself included.
+fn count(node: &SpanNode, nodes: &mut usize, children: &mut usize, keys: &mut usize) {
+    *nodes += 1;
+    match &node.children {
+        Children::Scalar(_) => {}
+        Children::Map(entries) => {
+            *children += entries.len();
+            for e in entries {
+                *keys += e.key.len();
+                count(&e.node, nodes, children, keys);
+            }
+        }
+        Children::Seq(items) => {
+            *children += items.len();
+            items.iter().for_each(|n| count(n, nodes, children, keys));
+        }
+    }
+}
+
+/// A tree of places that a JSON pointer walks: the loaded tree, or its places alone.
+pub(super) trait Walk {
+    /// A node of the tree.
+    type Node: Copy;
+    /// The root.
+    fn top(&self) -> Self::Node;
+    /// A node's span.
+    fn span_of(&self, node: Self::Node) -> Span;
+    /// The child a pointer's (unescaped) segment names: a mapping's entry, with its key's
+    /// span, or a sequence's item.
+    fn child(&self, node: Self::Node, segment: &str) -> Option<(Option<Span>, Self::Node)>;
+}
+
+impl Walk for Places {
+    type Node = u32;
+
+    fn top(&self) -> u32 {
+        0
+    }
+
+    fn span_of(&self, node: u32) -> Span {
+        self.place(node).at.span()
+    }
+
+    fn child(&self, node: u32, segment: &str) -> Option<(Option<Span>, u32)> {
+        let place = self.place(node);
+        let children = self.children_of(place);
+        match place.shape {
+            Shape::Scalar => None,
+            Shape::Map => {
+                let at = children
+                    .binary_search_by(|&c| self.key_of(self.place(c)).cmp(segment))
+                    .ok()?;
+                let child = children[at];
+                Some((Some(self.place(child).key_at.span()), child))
+            }
+            Shape::Seq => {
+                let child = *children.get(segment.parse::<usize>().ok()?)?;
+                Some((None, child))
+            }
+        }
+    }
+}
+
+/// The spans of the deepest node on the way to `pointer`, and whether it is that node.
+pub(super) fn walk<W: Walk>(tree: &W, pointer: &str) -> (NodeSpans, bool) {
+    let mut node = tree.top();
+    let mut spans = NodeSpans {
+        key: None,
+        value: tree.span_of(node),
+    };
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let Some((key, child)) = tree.child(node, &segment) else {
+            return (spans, false);
+        };
+        node = child;
+        spans = NodeSpans {
+            key,
+            value: tree.span_of(node),
+        };
+    }
+    (spans, true)
+}
+
+/// [`walk`] for a diagnostic's place: a miss is recorded while recording is on.
+pub(super) fn located<W: Walk>(tree: &W, pointer: &str) -> NodeSpans {
+    let (spans, found) = walk(tree, pointer);
+    if !found && recording() {
+        record_miss(pointer.to_string());
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Source;
+
+    fn loaded(text: &str) -> SpanIndex {
+        let loaded = super::super::load::parse(Source::new("spec.yaml", text));
+        loaded.map_err(|(_, d)| d).expect("parses").spans
+    }
+
+    const TEXT: &str = "a:\n  b: [1, {c: x}]\n  \"d/e\": w\n  f~g: z\nh: ~\n";
+    const POINTERS: &[&str] = &[
+        "",
+        "/a",
+        "/a/b",
+        "/a/b/0",
+        "/a/b/1",
+        "/a/b/1/c",
+        "/a/d~1e",
+        "/a/f~0g",
+        "/h",
+        "/a/b/2",
+        "/a/zz",
+        "/h/x",
+        "/a/b/x",
+        "/a/b/1/c/d",
+    ];
+
+    #[test]
+    fn places_answer_as_the_tree_does() {
+        let tree = loaded(TEXT);
+        let expected: Vec<_> = POINTERS
+            .iter()
+            .map(|p| (tree.value(p), tree.key(p), tree.contains(p)))
+            .collect();
+        let places = Places::of(loaded(TEXT));
+        for (p, want) in POINTERS.iter().zip(expected) {
+            let got = (places.value(p), places.key(p), places.contains(p));
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "at {p:?}");
+        }
+    }
+
+    #[test]
+    fn scalars_come_in_the_order_of_the_text_with_their_pointers() {
+        let places = Places::of(loaded(TEXT));
+        let listed: Vec<(String, bool, &str)> = places
+            .scalars()
+            .into_iter()
+            .map(|s| (s.pointer, s.key, &TEXT[s.span.start..s.span.end]))
+            .collect();
+        let want = [
+            ("/a", true, "a"),
+            ("/a/b", true, "b"),
+            ("/a/b/0", false, "1"),
+            ("/a/b/1/c", true, "c"),
+            ("/a/b/1/c", false, "x"),
+            ("/a/d~1e", true, "\"d/e\""),
+            ("/a/d~1e", false, "w"),
+            ("/a/f~0g", true, "f~g"),
+            ("/a/f~0g", false, "z"),
+            ("/h", true, "h"),
+            ("/h", false, "~"),
+        ];
+        let want: Vec<(String, bool, &str)> = want.iter().map(|(p, k, t)| (p.to_string(), *k, *t)).collect();
+        assert_eq!(listed, want);
+    }
+}
