@@ -248,17 +248,20 @@ impl Prepared {
         recall: impl FnOnce(&Model) -> incremental::Reuse,
     ) -> Result<Compiled, Failure> {
         let Prepared {
-            checked,
+            mut checked,
             blueprints,
             stamp,
         } = self;
-        let reuse = recall(&checked.model);
-        let tree = render::render_except(&checked.model, &blueprints, &|i| reuse.skips(i)).map_err(
-            |diagnostics| Failure {
-                source: Some(checked.source.clone()),
-                diagnostics,
-            },
-        )?;
+        let mut reuse = recall(&checked.model);
+        // Each app's items are released once its files render: the tree, held whole, takes
+        // the memory they give up.
+        let skip = |i: usize| reuse.skips(i);
+        let rendered = render::render_releasing(&mut checked.model, &blueprints, &skip, reuse.keys());
+        let (tree, keys) = rendered.map_err(|diagnostics| Failure {
+            source: Some(checked.source.clone()),
+            diagnostics,
+        })?;
+        reuse.set_keys(keys);
         Ok(Compiled {
             source: checked.source,
             model: Some(checked.model),

@@ -365,6 +365,17 @@ impl Reuse {
     pub fn skips(&self, i: usize) -> bool {
         self.skip.get(i).copied().unwrap_or(false)
     }
+
+    /// Each app's key, by the model's order, as far as they are known.
+    pub fn keys(&self) -> &[Option<[u8; 32]>] {
+        &self.keys
+    }
+
+    /// Sets every app's key (by the model's order): those a render took before it released
+    /// the apps ([`crate::render::render_releasing`]).
+    pub fn set_keys(&mut self, keys: Vec<Option<[u8; 32]>>) {
+        self.keys = keys;
+    }
 }
 
 /// A rendered file untouched on disk since the cache recorded it has the recorded hash.

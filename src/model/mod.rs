@@ -246,7 +246,40 @@ impl std::fmt::Debug for Manifest {
     }
 }
 
+/// What a manifest holds in place of its item once its app is released ([`App::release`]):
+/// it never serializes, so nothing renders or keys it as if it were the object.
+struct Released;
+
+impl Serialize for Released {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom(
+            "the object was released once its app rendered",
+        ))
+    }
+}
+
+/// The one [`Released`] item every released manifest shares.
+static RELEASED: std::sync::LazyLock<Item> = std::sync::LazyLock::new(|| std::sync::Arc::new(Released));
+
+impl App {
+    /// Frees what the app's blueprints render (each manifest's item, the runbook's), once its
+    /// files are rendered: a tree held whole then takes the memory the model gives up. The app
+    /// keeps its names, folders and files; its key ([`crate::render::app_key`]) is `None`
+    /// and rendering it again fails.
+    pub fn release(&mut self) {
+        let manifests = self.layers.iter_mut().flat_map(|l| l.manifests.iter_mut());
+        for m in manifests.chain(self.runbook.as_mut()) {
+            m.item = RELEASED.clone();
+        }
+    }
+}
+
 impl Manifest {
+    /// Whether the manifest's app was released ([`App::release`]): its item is gone.
+    pub fn is_released(&self) -> bool {
+        std::sync::Arc::ptr_eq(&self.item, &RELEASED)
+    }
+
     /// A manifest of one object of `kind`, rendered by `blueprint` from `item`.
     pub fn new(
         file: impl Into<String>,

@@ -11,7 +11,7 @@ pub mod shell;
 pub mod yaml;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{App, Model, json};
+use crate::model::{App, Manifest, Model, json};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use rayon::prelude::*;
@@ -253,7 +253,58 @@ pub fn render_except(
     skip: &(dyn Fn(usize) -> bool + Sync),
 ) -> Result<Tree, Vec<Diagnostic>> {
     let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
-    let mut files = each_except(model, blueprints, skip, &keep).map_err(|stop| match stop {
+    into_tree(each_except(model, blueprints, skip, &keep), blueprints)
+}
+
+/// A render key: the sha256 of what rendering an app reads ([`app_key`]).
+pub type Key = [u8; 32];
+
+/// [`render_except`], releasing each app's items as soon as its files are rendered
+/// ([`App::release`]): the tree grows into the memory the model gives up. Returns the tree
+/// and every app's key, taken before it was released: `known`'s when it has one for every
+/// app (`None` for an app that always renders), else made here.
+pub fn render_releasing(
+    model: &mut Model,
+    blueprints: &Blueprints,
+    skip: &(dyn Fn(usize) -> bool + Sync),
+    known: &[Option<Key>],
+) -> Result<(Tree, Vec<Option<Key>>), Vec<Diagnostic>> {
+    let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
+    let jobs = cluster_jobs(model);
+    let matched = patch_marks(model);
+    let known = (known.len() == model.apps.len()).then_some(known);
+    let (shared, (keys, apps)): (Vec<_>, (Vec<_>, Vec<_>)) = rayon::join(
+        || {
+            jobs.into_par_iter()
+                .map(|job| render_job(job, blueprints, &keep))
+                .collect()
+        },
+        || {
+            (model.apps.par_iter_mut().enumerate())
+                .map(|(i, app)| {
+                    let key = known.map_or_else(|| app_key(app), |k| k[i]);
+                    if skip(i) {
+                        return (key, Ok(Vec::new()));
+                    }
+                    let files = render_app(app, blueprints, &keep, &matched);
+                    app.release();
+                    (key, files)
+                })
+                .unzip()
+        },
+    );
+    let files = gather(shared.into_iter().chain(apps), || {
+        post::unmatched(model, &matched)
+    });
+    Ok((into_tree(files, blueprints)?, keys))
+}
+
+/// The tree of the rendered files, or why they did not render.
+fn into_tree(
+    files: Result<Vec<(String, Vec<u8>)>, Stop<std::convert::Infallible>>,
+    blueprints: &Blueprints,
+) -> Result<Tree, Vec<Diagnostic>> {
+    let mut files = files.map_err(|stop| match stop {
         Stop::Render(diags) => diags,
         Stop::Take(never) => match never {},
     })?;
@@ -324,20 +375,14 @@ where
     F: Fn(String, Vec<u8>) -> Result<T, E> + Sync,
 {
     let jobs = cluster_jobs(model);
-    let matched: Vec<std::sync::atomic::AtomicBool> = model
-        .patches
-        .iter()
-        .map(|_| std::sync::atomic::AtomicBool::new(false))
-        .collect();
-    let render_job = |(path, blueprint, ctx): Job| {
-        let bytes = blueprints
-            .render(blueprint, ctx)
-            .map_err(|d| Stop::Render(vec![d]))?;
-        Ok(vec![take(path, bytes).map_err(Stop::Take)?])
-    };
+    let matched = patch_marks(model);
     // The cluster's own files and the apps' side by side; results in this order.
     let (shared, apps): (Vec<_>, Vec<_>) = rayon::join(
-        || jobs.into_par_iter().map(render_job).collect(),
+        || {
+            jobs.into_par_iter()
+                .map(|job| render_job(job, blueprints, take))
+                .collect()
+        },
         || {
             model
                 .apps
@@ -348,10 +393,43 @@ where
                 .collect()
         },
     );
-    let mut taken = Vec::with_capacity(shared.len() + apps.len() * 8);
+    gather(shared.into_iter().chain(apps), || {
+        post::unmatched(model, &matched)
+    })
+}
+
+/// Whether each of the model's patches matched an object: none yet.
+fn patch_marks(model: &Model) -> Vec<std::sync::atomic::AtomicBool> {
+    (model.patches.iter())
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect()
+}
+
+/// Renders one of the cluster's own files and hands it to `take`.
+fn render_job<T, E, F>(
+    (path, blueprint, ctx): Job,
+    blueprints: &Blueprints,
+    take: &F,
+) -> Result<Vec<T>, Stop<E>>
+where
+    F: Fn(String, Vec<u8>) -> Result<T, E>,
+{
+    let bytes = blueprints
+        .render(blueprint, ctx)
+        .map_err(|d| Stop::Render(vec![d]))?;
+    Ok(vec![take(path, bytes).map_err(Stop::Take)?])
+}
+
+/// What the files' consumer made of them, in order, or every render failure, or the first
+/// failure of the consumer; `unmatched` says which patches matched no object.
+fn gather<T, E>(
+    results: impl Iterator<Item = Result<Vec<T>, Stop<E>>>,
+    unmatched: impl FnOnce() -> Vec<Diagnostic>,
+) -> Result<Vec<T>, Stop<E>> {
+    let mut taken = Vec::new();
     let mut diags = Vec::new();
     let mut failed = None;
-    for result in shared.into_iter().chain(apps) {
+    for result in results {
         match result {
             Ok(files) => taken.extend(files),
             Err(Stop::Render(d)) => diags.extend(d),
@@ -361,7 +439,7 @@ where
         }
     }
     if diags.is_empty() {
-        diags = post::unmatched(model, &matched);
+        diags = unmatched();
     }
     match failed {
         Some(e) => Err(Stop::Take(e)),
@@ -480,6 +558,22 @@ where
         taken.push(take(path, bytes).map_err(Stop::Take)?);
         Ok::<_, Stop<E>>(())
     };
+    if app
+        .layers
+        .iter()
+        .flat_map(|l| &l.manifests)
+        .chain(&app.runbook)
+        .any(Manifest::is_released)
+    {
+        let d = Diagnostic::error(
+            Code::Blueprint,
+            format!(
+                "app `{}` was released once rendered, and cannot render again",
+                app.name
+            ),
+        );
+        return Err(Stop::Render(vec![d]));
+    }
     // Blueprints see the app's name and namespace; what each renders is its `item`.
     let app_value = context! { name => app.name.clone(), namespace => app.namespace.clone() };
     let mut kustomizations = Vec::with_capacity(app.layers.len());
@@ -634,4 +728,52 @@ fn parse_back(blueprints: &Blueprints, tree: &Tree) -> Vec<Diagnostic> {
         }
     }
     diags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The infrastructure example's model and blueprints.
+    fn prepared() -> crate::Prepared {
+        let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/infra/cluster.yaml");
+        crate::prepare(&spec, None).ok().expect("the example prepares")
+    }
+
+    #[test]
+    fn a_releasing_render_makes_the_same_tree_and_keys_and_releases_the_apps_it_rendered() {
+        let crate::Prepared {
+            checked, blueprints, ..
+        } = prepared();
+        let mut model = checked.model;
+        let whole = render(&model, &blueprints).expect("renders");
+        let keys: Vec<Option<Key>> = model.apps.iter().map(app_key).collect();
+        assert!(keys.len() > 2 && keys.iter().all(Option::is_some), "{keys:?}");
+        // The second app is taken from disk: kept whole, its files not rendered.
+        let kept = app_files(&model.apps[1]);
+        let (tree, made) = render_releasing(&mut model, &blueprints, &|i| i == 1, &[]).expect("renders");
+        assert_eq!(made, keys, "keys made before the apps were released");
+        let expected: Vec<_> = (whole.iter()).filter(|(path, _)| !kept.contains(path)).collect();
+        assert_eq!(tree.iter().collect::<Vec<_>>(), expected);
+        for (i, app) in model.apps.iter().enumerate() {
+            let key = (i == 1).then_some(keys[1]).flatten();
+            assert_eq!(
+                app_key(app),
+                key,
+                "`{}` is released but for the one kept",
+                app.name
+            );
+        }
+        // A released app renders no more: it fails, never writes an empty object.
+        let again = render_except(&model, &blueprints, &|i| i == 1);
+        let messages: Vec<String> = (again.err().unwrap_or_default().into_iter())
+            .map(|d| d.message)
+            .collect();
+        assert!(messages.iter().any(|m| m.contains("released")), "{messages:?}");
+        // Keys known for every app are the ones returned.
+        let mut model = prepared().checked.model;
+        let known = vec![None; model.apps.len()];
+        let (_, made) = render_releasing(&mut model, &blueprints, &|_| false, &known).expect("renders");
+        assert_eq!(made, known);
+    }
 }
