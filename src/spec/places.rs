@@ -4,10 +4,12 @@
 //! The loaded tree ([`SpanIndex`]) holds every key and scalar in an allocation of its own,
 //! and the typed spec holds its own copies of them. Its places alone are kept in three
 //! lists (the nodes in the tree's order, each mapping's and sequence's children, and the
-//! keys' text end to end), and the tree is freed before resolution builds the model.
+//! keys' text end to end), and the tree is freed before resolution builds the model. The
+//! apps' places are made in parallel, each app's nodes freed as they are passed.
 
-use super::load::{At, Children, NodeSpans, SpanIndex, SpanNode, record_miss, recording};
+use super::load::{At, Children, Entry, NodeSpans, SpanIndex, SpanNode, record_miss, recording};
 use crate::source::Span;
+use rayon::prelude::*;
 
 /// The places of a loaded spec's nodes, looked up by JSON pointer (`/apps/0/helm/version`).
 #[derive(Debug)]
@@ -58,35 +60,71 @@ fn narrow(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The fewest items of a sequence at the root (a spec's apps) whose places are made in
+/// parallel, each item's apart, its nodes freed as they are passed.
+const PARALLEL_ITEMS: usize = 64;
+
 impl Places {
-    /// The places of the loaded tree, which is freed.
+    /// The places of the loaded tree, which is freed on the way: the root's entries in
+    /// turn, the items of a long list among them (a spec's apps) in parallel.
     pub fn of(spans: SpanIndex) -> Places {
-        let (mut nodes, mut children, mut keys) = (0, 0, 0);
-        count(spans.root(), &mut nodes, &mut children, &mut keys);
         let mut places = Places {
-            nodes: Vec::with_capacity(nodes),
-            children: Vec::with_capacity(children),
-            keys: String::with_capacity(keys),
+            nodes: Vec::new(),
+            children: Vec::new(),
+            keys: String::new(),
         };
-        places.push(spans.root(), None);
-        spans.free();
+        let root = spans.into_root();
+        let Children::Map(entries) = root.children else {
+            places.push(&root, None);
+            return places;
+        };
+        let (_, first) = places.open(root.at, None, Shape::Map, entries.len());
+        for (i, Entry { key, key_at, node }) in entries.into_vec().into_iter().enumerate() {
+            let child = match node.children {
+                Children::Seq(items) if items.len() >= PARALLEL_ITEMS => {
+                    let apart: Vec<Places> = (items.into_vec().into_par_iter())
+                        .map(|item| {
+                            let mut one = Places::sized(&item);
+                            one.push(&item, None);
+                            one
+                        })
+                        .collect();
+                    places.join(node.at, (&key, key_at), apart)
+                }
+                children => places.push(
+                    &SpanNode {
+                        at: node.at,
+                        children,
+                    },
+                    Some((&key, key_at)),
+                ),
+            };
+            places.children[first + i] = child;
+        }
         places
     }
 
-    /// Adds `node` (the value of entry `key`, if any) and every node below it; returns its index.
-    fn push(&mut self, node: &SpanNode, key: Option<(&str, At)>) -> u32 {
+    /// No places yet, with room for those of `node`.
+    fn sized(node: &SpanNode) -> Places {
+        let (mut nodes, mut children, mut keys) = (0, 0, 0);
+        count(node, &mut nodes, &mut children, &mut keys);
+        Places {
+            nodes: Vec::with_capacity(nodes),
+            children: Vec::with_capacity(children),
+            keys: String::with_capacity(keys),
+        }
+    }
+
+    /// Adds a node with room for its `count` children; returns its index and its children's
+    /// start.
+    fn open(&mut self, at: At, key: Option<(&str, At)>, shape: Shape, count: usize) -> (u32, usize) {
         let index = self.nodes.len();
-        let (key_text, key_at) = key.unwrap_or(("", node.at));
+        let (key_text, key_at) = key.unwrap_or(("", at));
         let key = (narrow(self.keys.len()), narrow(key_text.len()));
         self.keys.push_str(key_text);
-        let (shape, count) = match &node.children {
-            Children::Scalar(_) => (Shape::Scalar, 0),
-            Children::Map(entries) => (Shape::Map, entries.len()),
-            Children::Seq(items) => (Shape::Seq, items.len()),
-        };
         let first = self.children.len();
         self.nodes.push(Place {
-            at: node.at,
+            at,
             key_at,
             key,
             first: narrow(first),
@@ -94,6 +132,17 @@ impl Places {
             shape,
         });
         self.children.resize(first + count, 0);
+        (narrow(index), first)
+    }
+
+    /// Adds `node` (the value of entry `key`, if any) and every node below it; returns its index.
+    fn push(&mut self, node: &SpanNode, key: Option<(&str, At)>) -> u32 {
+        let (shape, count) = match &node.children {
+            Children::Scalar(_) => (Shape::Scalar, 0),
+            Children::Map(entries) => (Shape::Map, entries.len()),
+            Children::Seq(items) => (Shape::Seq, items.len()),
+        };
+        let (index, first) = self.open(node.at, key, shape, count);
         match &node.children {
             Children::Scalar(_) => {}
             Children::Map(entries) => {
@@ -107,7 +156,30 @@ impl Places {
                 }
             }
         }
-        narrow(index)
+        index
+    }
+
+    /// Adds a sequence at `at` (the value of entry `key`) whose items' places are `items`,
+    /// each made apart; returns its index.
+    fn join(&mut self, at: At, key: (&str, At), items: Vec<Places>) -> u32 {
+        let (index, first) = self.open(at, Some(key), Shape::Seq, items.len());
+        let more = |f: fn(&Places) -> usize| items.iter().map(f).sum::<usize>();
+        self.nodes.reserve_exact(more(|p| p.nodes.len()));
+        self.children.reserve_exact(more(|p| p.children.len()));
+        self.keys.reserve_exact(more(|p| p.keys.len()));
+        for (i, item) in items.into_iter().enumerate() {
+            let (nodes, children, keys) = (self.nodes.len(), self.children.len(), self.keys.len());
+            self.keys.push_str(&item.keys);
+            self.children
+                .extend(item.children.iter().map(|c| c.saturating_add(narrow(nodes))));
+            self.nodes.extend(item.nodes.iter().map(|p| Place {
+                key: (p.key.0.saturating_add(narrow(keys)), p.key.1),
+                first: p.first.saturating_add(narrow(children)),
+                ..*p
+            }));
+            self.children[first + i] = narrow(nodes);
+        }
+        index
     }
 
     fn place(&self, index: u32) -> &Place {
@@ -304,18 +376,66 @@ mod tests {
         "/a/b/1/c/d",
     ];
 
-    #[test]
-    fn places_answer_as_the_tree_does() {
-        let tree = loaded(TEXT);
-        let expected: Vec<_> = POINTERS
-            .iter()
+    /// Asserts that the places of `text` answer every pointer as its loaded tree does.
+    fn answer_alike(text: &str, pointers: &[&str]) {
+        let tree = loaded(text);
+        let expected: Vec<_> = (pointers.iter())
             .map(|p| (tree.value(p), tree.key(p), tree.contains(p)))
             .collect();
-        let places = Places::of(loaded(TEXT));
-        for (p, want) in POINTERS.iter().zip(expected) {
+        let places = Places::of(loaded(text));
+        for (p, want) in pointers.iter().zip(expected) {
             let got = (places.value(p), places.key(p), places.contains(p));
             assert_eq!(format!("{got:?}"), format!("{want:?}"), "at {p:?}");
         }
+    }
+
+    #[test]
+    fn places_answer_as_the_tree_does() {
+        answer_alike(TEXT, POINTERS);
+    }
+
+    #[test]
+    fn the_places_of_a_long_list_made_apart_answer_as_the_tree_does() {
+        // A list at the root long enough for its items' places to be made apart, and joined.
+        let mut text = String::from("a: {b: 1}\napps:\n");
+        for i in 0..PARALLEL_ITEMS + 6 {
+            text.push_str(&format!(
+                "  - {{name: app{i}, list: [x{i}, {{k{i}: v}}], \"q/{i}\": w}}\n"
+            ));
+        }
+        text.push_str("z: [1]\n");
+        let mut pointers = vec![
+            String::new(),
+            "/a/b".into(),
+            "/apps".into(),
+            "/z/0".into(),
+            "/apps/x".into(),
+        ];
+        for i in [0, 1, 33, PARALLEL_ITEMS + 5, PARALLEL_ITEMS + 6] {
+            for tail in [
+                "",
+                "/name",
+                "/list/0",
+                "/list/1/k0",
+                &format!("/list/1/k{i}"),
+                &format!("/q~1{i}"),
+                "/nope",
+            ] {
+                pointers.push(format!("/apps/{i}{tail}"));
+            }
+        }
+        answer_alike(&text, &pointers.iter().map(String::as_str).collect::<Vec<_>>());
+        let scalars = Places::of(loaded(&text)).scalars();
+        let spans: Vec<usize> = scalars.iter().map(|s| s.span.start).collect();
+        assert!(spans.is_sorted() && scalars.len() == 3 + 1 + (PARALLEL_ITEMS + 6) * 8 + 2);
+        let last = &scalars[scalars.len() - 3];
+        assert_eq!(
+            (last.pointer.as_str(), &text[last.span.start..last.span.end]),
+            (
+                format!("/apps/{}/q~1{}", PARALLEL_ITEMS + 5, PARALLEL_ITEMS + 5).as_str(),
+                "w"
+            )
+        );
     }
 
     #[test]
