@@ -376,16 +376,16 @@ impl SpanIndex {
     }
 
     fn located(&self, pointer: &str) -> NodeSpans {
-        super::places::located(&self, pointer)
+        located(&self, pointer)
     }
 
     /// True when the spec has a node at `pointer`.
     pub fn contains(&self, pointer: &str) -> bool {
-        super::places::walk(&self, pointer).1
+        walk(&self, pointer).1
     }
 }
 
-impl<'t> super::places::Walk for &'t SpanIndex {
+impl<'t> Walk for &'t SpanIndex {
     type Node = &'t SpanNode;
 
     fn top(&self) -> &'t SpanNode {
@@ -407,6 +407,49 @@ impl<'t> super::places::Walk for &'t SpanIndex {
             Children::Scalar(_) => None,
         }
     }
+}
+
+/// A tree of places that a JSON pointer walks: the loaded tree, or its places alone.
+pub(super) trait Walk {
+    /// A node of the tree.
+    type Node: Copy;
+    /// The root.
+    fn top(&self) -> Self::Node;
+    /// A node's span.
+    fn span_of(&self, node: Self::Node) -> Span;
+    /// The child a pointer's (unescaped) segment names: a mapping's entry, with its key's
+    /// span, or a sequence's item.
+    fn child(&self, node: Self::Node, segment: &str) -> Option<(Option<Span>, Self::Node)>;
+}
+
+/// The spans of the deepest node on the way to `pointer`, and whether it is that node.
+pub(super) fn walk<W: Walk>(tree: &W, pointer: &str) -> (NodeSpans, bool) {
+    let mut node = tree.top();
+    let mut spans = NodeSpans {
+        key: None,
+        value: tree.span_of(node),
+    };
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let Some((key, child)) = tree.child(node, &segment) else {
+            return (spans, false);
+        };
+        node = child;
+        spans = NodeSpans {
+            key,
+            value: tree.span_of(node),
+        };
+    }
+    (spans, true)
+}
+
+/// [`walk`] for a diagnostic's place: a miss is recorded while recording is on.
+pub(super) fn located<W: Walk>(tree: &W, pointer: &str) -> NodeSpans {
+    let (spans, found) = walk(tree, pointer);
+    if !found && recording() {
+        record_miss(pointer.to_string());
+    }
+    spans
 }
 
 /// A loaded spec: its text, and its data with where each node came from.

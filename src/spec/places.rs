@@ -7,7 +7,7 @@
 //! keys' text end to end), and the tree is freed before resolution builds the model. The
 //! apps' places are made in parallel, each app's nodes freed as they are passed.
 
-use super::load::{At, Children, Entry, NodeSpans, SpanIndex, SpanNode, record_miss, recording};
+use super::load::{At, Children, Entry, NodeSpans, SpanIndex, SpanNode, Walk, located, walk};
 use crate::source::Span;
 use rayon::prelude::*;
 
@@ -274,19 +274,6 @@ fn count(node: &SpanNode, nodes: &mut usize, children: &mut usize, keys: &mut us
     }
 }
 
-/// A tree of places that a JSON pointer walks: the loaded tree, or its places alone.
-pub(super) trait Walk {
-    /// A node of the tree.
-    type Node: Copy;
-    /// The root.
-    fn top(&self) -> Self::Node;
-    /// A node's span.
-    fn span_of(&self, node: Self::Node) -> Span;
-    /// The child a pointer's (unescaped) segment names: a mapping's entry, with its key's
-    /// span, or a sequence's item.
-    fn child(&self, node: Self::Node, segment: &str) -> Option<(Option<Span>, Self::Node)>;
-}
-
 impl Walk for Places {
     type Node = u32;
 
@@ -316,36 +303,6 @@ impl Walk for Places {
             }
         }
     }
-}
-
-/// The spans of the deepest node on the way to `pointer`, and whether it is that node.
-pub(super) fn walk<W: Walk>(tree: &W, pointer: &str) -> (NodeSpans, bool) {
-    let mut node = tree.top();
-    let mut spans = NodeSpans {
-        key: None,
-        value: tree.span_of(node),
-    };
-    for segment in pointer.split('/').skip(1) {
-        let segment = segment.replace("~1", "/").replace("~0", "~");
-        let Some((key, child)) = tree.child(node, &segment) else {
-            return (spans, false);
-        };
-        node = child;
-        spans = NodeSpans {
-            key,
-            value: tree.span_of(node),
-        };
-    }
-    (spans, true)
-}
-
-/// [`walk`] for a diagnostic's place: a miss is recorded while recording is on.
-pub(super) fn located<W: Walk>(tree: &W, pointer: &str) -> NodeSpans {
-    let (spans, found) = walk(tree, pointer);
-    if !found && recording() {
-        record_miss(pointer.to_string());
-    }
-    spans
 }
 
 #[cfg(test)]
