@@ -37,8 +37,9 @@ use std::path::Path;
 pub struct Compiled {
     /// The spec file.
     pub source: Source,
-    /// The resolved model; `None` for a tree known from the lock file of the run that wrote
-    /// it, without a compile ([`incremental::beneath`]).
+    /// The resolved model (its apps released as they rendered, [`model::App::release`], by
+    /// [`Prepared::render_reusing`]); `None` for a tree known from the lock file of the run
+    /// that wrote it, without a compile ([`incremental::beneath`]).
     pub model: Option<Model>,
     /// Every rendered file.
     pub tree: Tree,
@@ -242,7 +243,8 @@ impl Prepared {
     }
 
     /// Renders the tree but for the apps that `recall` finds on disk as rendered (the
-    /// incremental path, [`incremental::recall`]: only with the built-in blueprints).
+    /// incremental path, [`incremental::recall`]: only with the built-in blueprints),
+    /// releasing each app it renders from the model ([`render::render_releasing`]).
     pub fn render_reusing(
         self,
         recall: impl FnOnce(&Model) -> incremental::Reuse,
