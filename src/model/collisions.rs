@@ -18,14 +18,15 @@ use crate::spec::places::Places;
 use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// What identifies an object in a cluster: API group, kind, namespace (none for a
 /// cluster-scoped kind), name.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
-    group: String,
-    kind: String,
+    group: Cow<'static, str>,
+    kind: Cow<'static, str>,
     namespace: Option<String>,
     name: String,
 }
@@ -223,8 +224,8 @@ fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
 
 fn key(kind: &kinds::Kind, namespace: Option<&str>, name: &str) -> Key {
     Key {
-        group: kind.group().to_string(),
-        kind: kind.kind.to_string(),
+        group: kind.group().into(),
+        kind: kind.kind.into(),
         namespace: namespace.filter(|_| kind.namespaced).map(String::from),
         name: name.to_string(),
     }
@@ -334,12 +335,13 @@ fn identity(m: &Manifest) -> Option<(Key, Map<String, Value>)> {
     let head = head::fields(&*m.item, &HEAD)?;
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(String::from);
     let (group, kind, namespaced) = match m.kind {
-        Some(k) => (k.group().to_string(), k.kind.to_string(), k.namespaced),
+        // A known kind's names are the table's: not copied for each object.
+        Some(k) => (Cow::Borrowed(k.group()), Cow::Borrowed(k.kind), k.namespaced),
         None => {
             // A user object of a kind the table does not know: namespaced when it has one.
             let api_version = text(head.get("api_version"))?;
             let group = api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
-            (group, text(head.get("kind"))?, true)
+            (Cow::Owned(group), Cow::Owned(text(head.get("kind"))?), true)
         }
     };
     let meta = ["metadata", "meta"]

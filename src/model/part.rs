@@ -142,7 +142,7 @@ pub struct Parts {
     pub(super) min_timeout: BTreeMap<LayerKind, u64>,
     pub(super) diags: Vec<Diagnostic>,
     caveats: Vec<(Topic, String)>,
-    verify: Vec<(LayerKind, Vec<String>)>,
+    verify: Vec<(LayerKind, Vec<super::runbook::Word>)>,
     /// References that name nothing.
     pub(super) unknown: Vec<UnknownRef>,
     external_secrets: BTreeMap<String, ExternalSecret>,
@@ -198,8 +198,8 @@ impl Parts {
 
     /// Adds a command that verifies what `layer` applies to the runbook.
     pub fn verify(&mut self, layer: LayerKind, words: &[&str]) {
-        self.verify
-            .push((layer, words.iter().map(|w| w.to_string()).collect()));
+        let words = words.iter().map(|w| super::runbook::word(w)).collect();
+        self.verify.push((layer, words));
     }
 
     /// Records a NetworkPolicy whose API-server egress rule names no address.
@@ -234,7 +234,7 @@ impl Parts {
 
     /// The runbook's caveats and verification commands, in the runbook's order: caveats by
     /// topic, commands by the layer they verify.
-    pub(super) fn take_notes(&mut self) -> (Vec<String>, Vec<Vec<String>>) {
+    pub(super) fn take_notes(&mut self) -> (Vec<String>, Vec<Vec<super::runbook::Word>>) {
         let mut caveats = std::mem::take(&mut self.caveats);
         caveats.sort_by_key(|(topic, _)| *topic);
         let mut verify = std::mem::take(&mut self.verify);

@@ -29,7 +29,7 @@ const PARTS: &[&dyn Part] = &[
 ];
 
 /// One app's resolution: the app, its parts, runbook caveats and checks.
-type ResolvedApp<'a> = (Resolved<'a>, Parts, Vec<String>, Vec<Vec<String>>);
+type ResolvedApp<'a> = (Resolved<'a>, Parts, Vec<String>, Vec<Vec<runbook::Word>>);
 
 /// An app whose parts ran: what assembling its layers needs of it.
 struct Resolved<'a> {

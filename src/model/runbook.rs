@@ -8,6 +8,38 @@ use crate::spec::{AppSpec, ClusterSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// A word of a runbook's command: a word every command repeats is the program's own text,
+/// not a copy for each app.
+pub type Word = std::borrow::Cow<'static, str>;
+
+/// The words the runbooks' commands repeat ([`word`]).
+const COMMON_WORDS: &[&str] = &[
+    "kubectl",
+    "-n",
+    "-l",
+    "get",
+    "wait",
+    "--timeout=15m",
+    "--for=condition=Ready",
+    "--for=condition=complete",
+    "pods",
+    "jobs",
+    "externalsecrets",
+    "scheduledbackups,backups",
+    "replicationsources.volsync.backube",
+    "poolers.postgresql.cnpg.io",
+    "dragonflies.dragonflydb.io",
+    "clusters.apps.kubeblocks.io",
+];
+
+/// A command's word: one of [`COMMON_WORDS`] borrowed, any other copied.
+pub fn word(text: &str) -> Word {
+    match COMMON_WORDS.iter().find(|w| **w == text) {
+        Some(common) => Word::Borrowed(common),
+        None => Word::Owned(text.to_string()),
+    }
+}
+
 /// A runbook.
 #[derive(Debug, Serialize)]
 pub struct Runbook {
@@ -18,13 +50,13 @@ pub struct Runbook {
     /// Its Flux Kustomizations and folders, in apply order.
     pub layers: Vec<RunbookLayer>,
     /// `vault kv put` commands with placeholders, word by word (the blueprint quotes each).
-    pub vault: Vec<Vec<String>>,
+    pub vault: Vec<Vec<Word>>,
     /// Remote keys and properties read from stores gitopsc does not render.
     pub store_keys: Vec<String>,
     /// Caveats.
     pub caveats: Vec<String>,
     /// Verification commands, word by word (the blueprint quotes each).
-    pub verify: Vec<Vec<String>>,
+    pub verify: Vec<Vec<Word>>,
 }
 
 /// A layer as the runbook lists it.
@@ -44,7 +76,7 @@ pub fn runbook(
     app_spec: &AppSpec,
     app: &App,
     caveats: Vec<String>,
-    verify: Vec<Vec<String>>,
+    verify: Vec<Vec<Word>>,
 ) -> Manifest {
     // (store or Vault mount, remote key) → properties; Vault stores give `vault kv put` lines.
     let mut vault: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -81,35 +113,33 @@ pub fn runbook(
     let vault = vault
         .into_iter()
         .map(|((mount, path), keys)| {
-            let mut words: Vec<String> = vec![
-                "vault".into(),
-                "kv".into(),
-                "put".into(),
-                format!("-mount={mount}"),
-                path,
+            let mut words: Vec<Word> = vec![
+                Word::Borrowed("vault"),
+                Word::Borrowed("kv"),
+                Word::Borrowed("put"),
+                Word::Owned(format!("-mount={mount}")),
+                Word::Owned(path),
             ];
             if keys.is_empty() {
-                words.push("<key>=<value>".into());
+                words.push(Word::Borrowed("<key>=<value>"));
             } else {
-                words.extend(keys.iter().map(|k| format!("{k}=<{k}>")));
+                words.extend(keys.iter().map(|k| Word::Owned(format!("{k}=<{k}>"))));
             }
             words
         })
         .collect();
-    let mut all_verify: Vec<Vec<String>> = app
+    let mut all_verify: Vec<Vec<Word>> = app
         .layers
         .iter()
         .map(|l| {
-            [
-                "flux",
-                "get",
-                "kustomizations",
-                &l.kustomization.name,
-                "-n",
-                &l.kustomization.namespace,
+            vec![
+                Word::Borrowed("flux"),
+                Word::Borrowed("get"),
+                Word::Borrowed("kustomizations"),
+                Word::Owned(l.kustomization.name.clone()),
+                Word::Borrowed("-n"),
+                Word::Owned(l.kustomization.namespace.clone()),
             ]
-            .map(String::from)
-            .to_vec()
         })
         .collect();
     all_verify.extend(verify);
