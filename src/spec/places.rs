@@ -79,27 +79,32 @@ impl Places {
             return places;
         };
         let (_, first) = places.open(root.at, None, Shape::Map, entries.len());
+        // The long lists come last: each is joined into lists sized for it, which then do
+        // not grow again.
+        let mut long = Vec::new();
         for (i, Entry { key, key_at, node }) in entries.into_vec().into_iter().enumerate() {
-            let child = match node.children {
+            match node.children {
                 Children::Seq(items) if items.len() >= PARALLEL_ITEMS => {
-                    let apart: Vec<Places> = (items.into_vec().into_par_iter())
-                        .map(|item| {
-                            let mut one = Places::sized(&item);
-                            one.push(&item, None);
-                            one
-                        })
-                        .collect();
-                    places.join(node.at, (&key, key_at), apart)
+                    long.push((i, key, key_at, node.at, items));
                 }
-                children => places.push(
-                    &SpanNode {
+                children => {
+                    let node = SpanNode {
                         at: node.at,
                         children,
-                    },
-                    Some((&key, key_at)),
-                ),
-            };
-            places.children[first + i] = child;
+                    };
+                    places.children[first + i] = places.push(&node, Some((&key, key_at)));
+                }
+            }
+        }
+        for (i, key, key_at, at, items) in long {
+            let apart: Vec<Places> = (items.into_vec().into_par_iter())
+                .map(|item| {
+                    let mut one = Places::sized(&item);
+                    one.push(&item, None);
+                    one
+                })
+                .collect();
+            places.children[first + i] = places.join(at, (&key, key_at), apart);
         }
         places
     }
@@ -351,9 +356,9 @@ mod tests {
         answer_alike(TEXT, POINTERS);
     }
 
-    #[test]
-    fn the_places_of_a_long_list_made_apart_answer_as_the_tree_does() {
-        // A list at the root long enough for its items' places to be made apart, and joined.
+    /// A spec whose list at the root is long enough for its items' places to be made apart
+    /// and joined, with entries before and after it.
+    fn long_list() -> String {
         let mut text = String::from("a: {b: 1}\napps:\n");
         for i in 0..PARALLEL_ITEMS + 6 {
             text.push_str(&format!(
@@ -361,6 +366,20 @@ mod tests {
             ));
         }
         text.push_str("z: [1]\n");
+        text
+    }
+
+    #[test]
+    fn the_places_hold_no_spare_room() {
+        let places = Places::of(loaded(&long_list()));
+        assert_eq!(places.nodes.capacity(), places.nodes.len());
+        assert_eq!(places.children.capacity(), places.children.len());
+        assert_eq!(places.keys.capacity(), places.keys.len());
+    }
+
+    #[test]
+    fn the_places_of_a_long_list_made_apart_answer_as_the_tree_does() {
+        let text = long_list();
         let mut pointers = vec![
             String::new(),
             "/a/b".into(),
