@@ -53,7 +53,6 @@ impl At {
     /// The span as nodes hold it. Every offset of a loaded spec fits: a spec is at most
     /// [`MAX_TEXT`] bytes (`parse` and a fleet's join refuse a longer one).
     pub(super) fn of(span: Span) -> At {
-        let narrow = |offset: usize| u32::try_from(offset).unwrap_or(u32::MAX);
         At {
             start: narrow(span.start),
             end: narrow(span.end),
@@ -63,6 +62,12 @@ impl At {
     pub(super) fn span(self) -> Span {
         Span::new(self.start as usize, self.end as usize)
     }
+}
+
+/// An offset or a count of a loaded spec as the tree's lists hold it: a spec is at most
+/// [`MAX_TEXT`] bytes, and each node and key takes some of it.
+pub(super) fn narrow(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A mapping's entry: its key, the key's span and the node of its value.
@@ -346,21 +351,6 @@ impl SpanIndex {
     /// The root node, to change.
     pub fn root_mut(&mut self) -> &mut SpanNode {
         &mut self.root
-    }
-
-    /// Frees the index, the items of each sequence of the root (a spec's apps) in parallel:
-    /// millions of small nodes, freed before what follows allocates.
-    pub fn free(self) {
-        use rayon::prelude::*;
-        if let Children::Map(entries) = self.root.children {
-            entries
-                .into_vec()
-                .into_par_iter()
-                .for_each(|entry| match entry.node.children {
-                    Children::Seq(items) => items.into_vec().into_par_iter().with_min_len(64).for_each(drop),
-                    other => drop(other),
-                });
-        }
     }
 
     /// The value span of the node at `pointer`, or of its nearest existing ancestor.

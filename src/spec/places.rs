@@ -7,7 +7,7 @@
 //! keys' text end to end), and the tree is freed before resolution builds the model. The
 //! apps' places are made in parallel, each app's nodes freed as they are passed.
 
-use super::load::{At, Children, Entry, NodeSpans, SpanIndex, SpanNode, Walk, located, walk};
+use super::load::{At, Children, Entry, NodeSpans, SpanIndex, SpanNode, Walk, located, narrow, walk};
 use crate::source::Span;
 use rayon::prelude::*;
 
@@ -52,12 +52,6 @@ pub struct ScalarAt {
     pub span: Span,
     /// Whether it is a mapping's key.
     pub key: bool,
-}
-
-/// Numbers the lists hold as `u32`s: a spec is at most 4 GiB of text, and each node and key
-/// takes some of it.
-fn narrow(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The fewest items of a sequence at the root (a spec's apps) whose places are made in
