@@ -5,7 +5,8 @@
 //! writers of one object make two Flux Kustomizations fight over it, and pruning either
 //! deletes it from under the other.
 //!
-//! The objects sorted by key in parallel, then one pass over each key's writers.
+//! The objects' keys hashed and sorted in parallel; the objects whose hashes others share
+//! are read again and compared by key, each key's writers in one pass.
 
 use super::patch::{Patch, Post, add_metadata};
 use super::{FluxKustomization, Manifest, Model, head};
@@ -19,11 +20,11 @@ use crate::spec::{AppSpec, ClusterSpec};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What identifies an object in a cluster: API group, kind, namespace (none for a
 /// cluster-scoped kind), name.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Key {
     group: Cow<'static, str>,
     kind: Cow<'static, str>,
@@ -67,6 +68,10 @@ impl Writer<'_> {
 
 /// Every object written twice, as an error at the second writer (at the spec node that wrote
 /// it when one did).
+///
+/// Each object is held as its key's hash and its place in the tree's order while all are
+/// sorted; only the objects whose hash another shares are read again, with their keys and
+/// writers, and compared by key.
 pub fn check(model: &Model, spec: &ClusterSpec, spans: &Places) -> Vec<Diagnostic> {
     let app_index: HashMap<&str, usize> = spec
         .apps
@@ -74,24 +79,81 @@ pub fn check(model: &Model, spec: &ClusterSpec, spans: &Places) -> Vec<Diagnosti
         .enumerate()
         .map(|(i, a)| (a.name.as_str(), i))
         .collect();
-    let objects = objects(model);
-    // The objects in the order of their keys (a key's writers in the tree's order), sorted
-    // in parallel: each writer after a key's first is checked against that first one.
-    let mut order: Vec<usize> = (0..objects.len()).collect();
-    order.par_sort_unstable_by(|&a, &b| objects[a].0.cmp(&objects[b].0).then(a.cmp(&b)));
-    let mut found: Vec<(usize, Diagnostic)> = Vec::new();
-    for group in order.chunk_by(|&a, &b| objects[a].0 == objects[b].0) {
-        let (key, first) = &objects[group[0]];
-        for &i in &group[1..] {
-            let writer = &objects[i].1;
+    let found = twice_written(model, &sharing(hashes(model)), &app_index, spans);
+    found.into_iter().map(|(_, d)| d).collect()
+}
+
+/// An object as the check sorts it: its key's hash, and where it is in the tree's order (its
+/// unit, [`unit_objects`], and its place in it).
+type Seen = (u64, u32, u32);
+
+/// Every object's [`Seen`], in the tree's order; the apps' objects are read in parallel.
+fn hashes(model: &Model) -> Vec<Seen> {
+    use std::hash::{Hash, Hasher};
+    let units: Vec<Vec<u64>> = (0..=model.apps.len())
+        .into_par_iter()
+        .map(|unit| {
+            let objects = unit_objects(model, unit);
+            let hash = |key: &Key| {
+                let mut h = std::hash::DefaultHasher::new();
+                key.hash(&mut h);
+                h.finish()
+            };
+            objects.iter().map(|(key, _)| hash(key)).collect()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(units.iter().map(Vec::len).sum());
+    for (unit, hashes) in (0u32..).zip(units) {
+        out.extend((0u32..).zip(hashes).map(|(i, hash)| (hash, unit, i)));
+    }
+    out
+}
+
+/// The objects whose hashes others share, in the order of their hashes.
+fn sharing(mut hashed: Vec<Seen>) -> Vec<Seen> {
+    hashed.par_sort_unstable();
+    (hashed.chunk_by(|a, b| a.0 == b.0))
+        .filter(|group| group.len() > 1)
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// The errors of the objects among `shared` (whose hashes others share) that are written
+/// twice, each with its place in the tree's order: the objects in the order of their keys (a
+/// key's writers in the tree's order), each writer after a key's first checked against it.
+fn twice_written(
+    model: &Model,
+    shared: &[Seen],
+    app_index: &HashMap<&str, usize>,
+    spans: &Places,
+) -> Vec<((u32, u32), Diagnostic)> {
+    let mut units: BTreeMap<u32, Vec<Option<(Key, Writer)>>> = BTreeMap::new();
+    for &(_, unit, _) in shared {
+        units
+            .entry(unit)
+            .or_insert_with(|| unit_objects(model, unit as usize).into_iter().map(Some).collect());
+    }
+    let mut objects: Vec<((u32, u32), Key, Writer)> = shared
+        .iter()
+        .filter_map(|&(_, unit, i)| {
+            let (key, writer) = units.get_mut(&unit)?.get_mut(i as usize)?.take()?;
+            Some(((unit, i), key, writer))
+        })
+        .collect();
+    objects.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let mut found = Vec::new();
+    for group in objects.chunk_by(|a, b| a.1 == b.1) {
+        let (_, key, first) = &group[0];
+        for (at, _, writer) in &group[1..] {
             if !(first.generated_kustomization && writer.generated_kustomization) {
-                found.push((i, twice(key, first, writer, &app_index, spans)));
+                found.push((*at, twice(key, first, writer, app_index, spans)));
             }
         }
     }
     // In the order of the second writers, as the tree lists them.
-    found.sort_unstable_by_key(|(i, _)| *i);
-    found.into_iter().map(|(_, d)| d).collect()
+    found.sort_unstable_by_key(|(at, _)| *at);
+    found
 }
 
 /// The error of an object two writers write.
@@ -156,9 +218,35 @@ fn origin_span(pointer: &SpecPath, spans: &Places) -> Option<crate::source::Span
         .or_else(|| spans.key(pointer))
 }
 
-/// Every object of the model with its writer, in the order the tree lists them.
-fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
+/// The objects of one unit of the tree with their writers, in the order the tree lists them:
+/// unit 0 is the cluster's shared objects, unit `i` the objects of the model's app `i - 1`.
+fn unit_objects(model: &Model, unit: usize) -> Vec<(Key, Writer<'_>)> {
     let mut out = Vec::new();
+    let Some(i) = unit.checked_sub(1) else {
+        shared_objects(model, &mut out);
+        return out;
+    };
+    let Some(app) = model.apps.get(i) else {
+        return out;
+    };
+    for layer in &app.layers {
+        out.extend(manifests(
+            &layer.manifests,
+            &layer.dir,
+            Some(&app.name),
+            Some(&app.post).filter(|p| p.patches.iter().any(Patch::renames)),
+        ));
+        out.push(kustomization(
+            &layer.kustomization,
+            &app.kustomizations_file,
+            Some(&app.name),
+        ));
+    }
+    out
+}
+
+/// The cluster's shared objects: sources, stores, gates, image automation.
+fn shared_objects<'m>(model: &'m Model, out: &mut Vec<(Key, Writer<'m>)>) {
     let shared = |dir: &'m str| Writer {
         app: None,
         path: (dir, "helmrepository.yaml"),
@@ -195,31 +283,6 @@ fn objects<'m>(model: &'m Model) -> Vec<(Key, Writer<'m>)> {
             None,
         ));
     }
-    // Reading an object's key serializes its item: the apps' objects are read in parallel.
-    let apps: Vec<Vec<(Key, Writer)>> = model
-        .apps
-        .par_iter()
-        .map(|app| {
-            let mut own = Vec::new();
-            for layer in &app.layers {
-                own.extend(manifests(
-                    &layer.manifests,
-                    &layer.dir,
-                    Some(&app.name),
-                    Some(&app.post).filter(|p| p.patches.iter().any(Patch::renames)),
-                ));
-                own.push(kustomization(
-                    &layer.kustomization,
-                    &app.kustomizations_file,
-                    Some(&app.name),
-                ));
-            }
-            own
-        })
-        .collect();
-    out.reserve(apps.iter().map(Vec::len).sum());
-    out.extend(apps.into_iter().flatten());
-    out
 }
 
 fn key(kind: &kinds::Kind, namespace: Option<&str>, name: &str) -> Key {
@@ -382,6 +445,41 @@ mod tests {
             format!("{}/{}/{ns}/{}", key.group, key.kind, key.name),
             Value::Object(labels),
         ))
+    }
+
+    #[test]
+    fn objects_whose_hashes_collide_are_compared_by_their_keys() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/infra/cluster.yaml");
+        let mut model = crate::check_spec(&path).ok().expect("checks").model;
+        let loaded = crate::spec::load::load(&path).expect("loads");
+        let places = Places::of(loaded.spans);
+        let no_apps = HashMap::new();
+        // Every object taken as sharing one hash: keys that differ are no error.
+        let colliding =
+            |model: &Model| -> Vec<Seen> { hashes(model).into_iter().map(|(_, u, i)| (0, u, i)).collect() };
+        let all = colliding(&model);
+        assert!(all.len() > 10, "{all:?}");
+        assert!(twice_written(&model, &all, &no_apps, &places).is_empty());
+        // The first app's first object written by the third app too: one error, at the third
+        // app's, among colliding hashes as among the real ones.
+        let copy = model.apps[0].layers[0].manifests[0].clone();
+        assert!(identity(&copy).is_some(), "{copy:?} is an object");
+        model.apps[2].layers[0].manifests.push(copy);
+        let found = twice_written(&model, &colliding(&model), &no_apps, &places);
+        assert_eq!(
+            found.len(),
+            1,
+            "{:?}",
+            found.iter().map(|(_, d)| &d.message).collect::<Vec<_>>()
+        );
+        assert_eq!(found[0].0.0, 3, "the unit of the third app");
+        let shared = sharing(hashes(&model));
+        assert_eq!(shared.len(), 2, "{shared:?}");
+        let again = twice_written(&model, &shared, &no_apps, &places);
+        assert_eq!(
+            again.iter().map(|(at, d)| (*at, &d.message)).collect::<Vec<_>>(),
+            found.iter().map(|(at, d)| (*at, &d.message)).collect::<Vec<_>>()
+        );
     }
 
     #[test]
