@@ -430,8 +430,13 @@ fn finish(
         Mode::Diff => diff(ctx, &compiled, &cmp, &review),
         Mode::Build { .. } => build(ctx, &compiled, &cmp, &review),
     };
-    if matches!(mode, Mode::Build { .. }) && !style.scratch {
-        remember(out_dir, &compiled, &cmp, incremental && outcome.code != 2);
+    if matches!(mode, Mode::Build { .. }) {
+        // Written, the tree is read no more: freed beside the record, which takes its room.
+        let tree = std::mem::take(&mut compiled.tree);
+        rayon::spawn(move || drop(tree));
+        if !style.scratch {
+            remember(out_dir, &compiled, &cmp, incremental && outcome.code != 2);
+        }
     }
     outcome.retaining((compiled, cmp, review))
 }
