@@ -198,7 +198,7 @@ fn assemble_apps(
             }
             let mut assembled = assemble(spec, ctx, &app, parts, first_deps);
             assembled.post = posts[i].clone();
-            assembled.runbook = Some(runbook::runbook(spec, app.spec, &assembled, caveats, verify));
+            assembled.runbook = Some(runbook::runbook(spec, app.spec, caveats, verify));
             assembled
         })
         .collect()

@@ -2,8 +2,8 @@
 //! (placeholders, never values), the objects it creates, the caveats that apply to it, and
 //! the commands that verify it.
 
+use super::Manifest;
 use super::secrets::store_name;
-use super::{App, Manifest};
 use crate::spec::{AppSpec, ClusterSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -40,41 +40,25 @@ pub fn word(text: &str) -> Word {
     }
 }
 
-/// A runbook.
+/// What resolution finds for an app's runbook. The app's name, namespace and layers, and the
+/// command that checks each layer's Flux Kustomization, are read from the app as it renders
+/// ([`crate::render`]): the model does not hold them twice.
 #[derive(Debug, Serialize)]
 pub struct Runbook {
-    /// The app.
-    pub app: String,
-    /// Its namespace.
-    pub namespace: String,
-    /// Its Flux Kustomizations and folders, in apply order.
-    pub layers: Vec<RunbookLayer>,
     /// `vault kv put` commands with placeholders, word by word (the blueprint quotes each).
     pub vault: Vec<Vec<Word>>,
     /// Remote keys and properties read from stores gitopsc does not render.
     pub store_keys: Vec<String>,
     /// Caveats.
     pub caveats: Vec<String>,
-    /// Verification commands, word by word (the blueprint quotes each).
+    /// The parts' verification commands, word by word (the blueprint quotes each).
     pub verify: Vec<Vec<Word>>,
 }
 
-/// A layer as the runbook lists it.
-#[derive(Debug, Serialize)]
-pub struct RunbookLayer {
-    /// Flux Kustomization.
-    pub kustomization: String,
-    /// Folder.
-    pub dir: String,
-    /// Files in it.
-    pub files: Vec<String>,
-}
-
-/// Builds the runbook of an app whose layers are assembled.
+/// Builds the runbook of an app.
 pub fn runbook(
     spec: &ClusterSpec,
     app_spec: &AppSpec,
-    app: &App,
     caveats: Vec<String>,
     verify: Vec<Vec<Word>>,
 ) -> Manifest {
@@ -128,37 +112,11 @@ pub fn runbook(
             words
         })
         .collect();
-    let mut all_verify: Vec<Vec<Word>> = app
-        .layers
-        .iter()
-        .map(|l| {
-            vec![
-                Word::Borrowed("flux"),
-                Word::Borrowed("get"),
-                Word::Borrowed("kustomizations"),
-                Word::Owned(l.kustomization.name.clone()),
-                Word::Borrowed("-n"),
-                Word::Owned(l.kustomization.namespace.clone()),
-            ]
-        })
-        .collect();
-    all_verify.extend(verify);
     let runbook = Runbook {
-        app: app.name.clone(),
-        namespace: app.namespace.clone(),
-        layers: app
-            .layers
-            .iter()
-            .map(|l| RunbookLayer {
-                kustomization: l.kustomization.name.clone(),
-                dir: l.dir.clone(),
-                files: l.manifests.iter().map(|m| m.file.clone()).collect(),
-            })
-            .collect(),
         vault,
         store_keys,
         caveats,
-        verify: all_verify,
+        verify,
     };
     Manifest::document("README.md", "runbook/README.md.j2", runbook)
 }

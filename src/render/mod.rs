@@ -596,10 +596,14 @@ where
         kustomizations.push(Value::from(minijinja::value::Serde(&layer.kustomization)));
     }
     if let Some(runbook) = &app.runbook {
-        let ctx = context! {
-            app => app_value.clone(),
-            item => Value::from(minijinja::value::Serde(&*runbook.item)),
-        };
+        let item = runbook_item(app, &runbook.item).map_err(|e| {
+            let d = Diagnostic::error(
+                Code::Blueprint,
+                format!("the runbook of app `{}`: {}", app.name, describe(&e)),
+            );
+            Stop::Render(vec![d])
+        })?;
+        let ctx = context! { app => app_value.clone(), item => item };
         file(
             format!("{}/{}", app.dir, runbook.file),
             runbook.blueprint,
@@ -614,6 +618,37 @@ where
         false,
     )?;
     Ok(taken)
+}
+
+/// The item the runbook's blueprint reads: what resolution found for it
+/// ([`crate::model::runbook::Runbook`]) with the app's name, namespace and layers, and first
+/// among the commands of `verify` the one that checks each layer's Flux Kustomization.
+fn runbook_item(app: &App, found: &crate::model::Item) -> Result<Value, minijinja::Error> {
+    let found = Value::from(minijinja::value::Serde(&**found));
+    let layers: Vec<Value> = (app.layers.iter())
+        .map(|l| {
+            let files: Vec<Value> = l.manifests.iter().map(|m| Value::from(m.file.as_str())).collect();
+            let (kustomization, dir) = (l.kustomization.name.as_str(), l.dir.as_str());
+            context! { kustomization => kustomization, dir => dir, files => files }
+        })
+        .collect();
+    let mut verify: Vec<Value> = (app.layers.iter())
+        .map(|l| {
+            let k = &l.kustomization;
+            let words = ["flux", "get", "kustomizations", &k.name, "-n", &k.namespace];
+            Value::from(words.map(Value::from).to_vec())
+        })
+        .collect();
+    verify.extend(found.get_attr("verify")?.try_iter()?);
+    Ok(context! {
+        app => app.name.as_str(),
+        namespace => app.namespace.as_str(),
+        layers => layers,
+        vault => found.get_attr("vault")?,
+        store_keys => found.get_attr("store_keys")?,
+        caveats => found.get_attr("caveats")?,
+        verify => verify,
+    })
 }
 
 /// The paths of the files [`render_app`] renders for `app`, in its order.
