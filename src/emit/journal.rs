@@ -83,30 +83,55 @@ impl Journal {
 
 /// Appends `temps` to the journal in `root` (which it starts when there is none).
 pub fn add_temps(root: &Path, temps: &[String]) -> Result<(), EmitError> {
-    append(root, |text| {
-        for temp in temps {
-            text.extend(["temp ", temp, "\n"]);
-        }
+    append(root, |lines| {
+        temps
+            .iter()
+            .try_for_each(|temp| lines.add(&["temp ", temp, "\n"]))
     })
 }
 
 /// Appends the hash of each file (path, hash) about to be put in place.
 pub fn add_files<'a>(root: &Path, files: impl Iterator<Item = (&'a str, &'a str)>) -> Result<(), EmitError> {
-    append(root, |text| {
-        // A line holds a sha256's 64 hex digits and a path.
-        let (least, most) = files.size_hint();
-        text.reserve(most.unwrap_or(least) * 128);
-        for (path, hash) in files {
-            text.extend(["file ", hash, " ", path, "\n"]);
-        }
+    append(root, |lines| {
+        files
+            .into_iter()
+            .try_for_each(|(path, hash)| lines.add(&["file ", hash, " ", path, "\n"]))
     })
 }
 
-/// Appends the lines `lines` writes to the journal in `root`, in one write.
-fn append(root: &Path, lines: impl FnOnce(&mut String)) -> Result<(), EmitError> {
+/// How many bytes of whole lines [`Lines`] writes at once.
+const PIECE: usize = 1 << 20;
+
+/// Lines appended to the journal, written in pieces of whole lines: what a kill cuts off is
+/// at most the last line, which is then not read.
+struct Lines {
+    file: std::fs::File,
+    text: String,
+}
+
+impl Lines {
+    /// Adds the line made of `parts` (the last ends it).
+    fn add(&mut self, parts: &[&str]) -> std::io::Result<()> {
+        self.text.extend(parts.iter().copied());
+        if self.text.len() >= PIECE {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the lines held.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.write_all(self.text.as_bytes())?;
+        self.text.clear();
+        Ok(())
+    }
+}
+
+/// Appends the lines `add` makes to the journal in `root`, which it starts when there is none.
+fn append(root: &Path, add: impl FnOnce(&mut Lines) -> std::io::Result<()>) -> Result<(), EmitError> {
     let path = root.join(JOURNAL);
     let mut text = String::new();
-    let mut file = match std::fs::OpenOptions::new().append(true).open(&path) {
+    let file = match std::fs::OpenOptions::new().append(true).open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => {
             text.push_str(HEADER);
@@ -118,9 +143,9 @@ fn append(root: &Path, lines: impl FnOnce(&mut String)) -> Result<(), EmitError>
         }
         Err(e) => return Err(super::write::io("write", &path, e)),
     };
-    lines(&mut text);
-    // One write: what a kill cuts off is at most the last line, which is then not read.
-    file.write_all(text.as_bytes())
+    let mut lines = Lines { file, text };
+    add(&mut lines)
+        .and_then(|()| lines.flush())
         .map_err(|e| super::write::io("write", &path, e))
 }
 
