@@ -284,6 +284,48 @@ fn the_cache_names_the_lock_file_the_build_wrote() {
     assert_eq!(named(), Some(on_disk()), "a forced build");
 }
 
+/// A build into an empty folder takes each file's stat from the handle it wrote it through:
+/// the cache records, for every file the lock file lists, the stat its path shows.
+#[test]
+#[cfg(unix)]
+fn a_fresh_build_records_each_files_stat_as_its_path_shows_it() {
+    use std::os::unix::fs::MetadataExt;
+    let (_dir, spec, out, cache) = paths("cluster.yaml");
+    std::fs::write(&spec, cluster_spec(12, 1)).unwrap();
+    run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
+    let entry = std::fs::read_dir(&cache).unwrap().flatten().next().unwrap();
+    let text = std::fs::read_to_string(entry.path()).unwrap();
+    let lock: serde_json::Value =
+        serde_yaml::from_slice(&std::fs::read(out.join("gitopsc.lock")).unwrap()).unwrap();
+    let listed: Vec<&String> = lock["files"].as_object().unwrap().keys().collect();
+    let mut recorded = Vec::new();
+    for line in text.lines().filter_map(|l| l.strip_prefix("f ")) {
+        let fields: Vec<&str> = line.splitn(7, ' ').collect();
+        let (hash, path) = (fields[0], fields[6]);
+        let m = std::fs::symlink_metadata(out.join(path)).unwrap();
+        let nanos = |secs: i64, nsec: i64| (i128::from(secs) * 1_000_000_000 + i128::from(nsec)).to_string();
+        let shown = [
+            m.size().to_string(),
+            nanos(m.mtime(), m.mtime_nsec()),
+            nanos(m.ctime(), m.ctime_nsec()),
+            m.ino().to_string(),
+            m.dev().to_string(),
+        ];
+        assert_eq!(fields[1..6], shown, "{path}");
+        assert_eq!(
+            hash,
+            gitopsc::digest::sha256_hex(&std::fs::read(out.join(path)).unwrap()),
+            "{path}"
+        );
+        recorded.push(path.to_string());
+    }
+    assert_eq!(
+        recorded.iter().collect::<Vec<_>>(),
+        listed,
+        "every file the lock lists, in its order"
+    );
+}
+
 /// A fleet folder of six apps (`spec/`), built into `out/` with its cache in `cache/`.
 fn built_fleet_folder() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let (dir, spec, out, cache) = paths("spec");
