@@ -285,7 +285,8 @@ fn the_cache_names_the_lock_file_the_build_wrote() {
 }
 
 /// A build into an empty folder takes each file's stat from the handle it wrote it through:
-/// the cache records, for every file the lock file lists, the stat its path shows.
+/// the cache records, for every file the lock file lists, the stat its path shows; and each
+/// app's key.
 #[test]
 #[cfg(unix)]
 fn a_fresh_build_records_each_files_stat_as_its_path_shows_it() {
@@ -324,6 +325,9 @@ fn a_fresh_build_records_each_files_stat_as_its_path_shows_it() {
         listed,
         "every file the lock lists, in its order"
     );
+    // Each app's key, made before its items were released as it rendered.
+    let keys = text.lines().filter(|l| l.starts_with("a ")).count();
+    assert_eq!(keys, 12, "{text}");
 }
 
 /// A fleet folder of six apps (`spec/`), built into `out/` with its cache in `cache/`.
