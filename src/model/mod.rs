@@ -32,6 +32,7 @@ mod volsync;
 mod workload;
 
 pub use resolve::resolve;
+pub use runbook::layer_check;
 
 /// The tree's folder of cluster entry points: `clusters/<cluster>/<flux dir>/` holds the Flux
 /// Kustomizations of one cluster.

@@ -2,8 +2,8 @@
 //! (placeholders, never values), the objects it creates, the caveats that apply to it, and
 //! the commands that verify it.
 
-use super::Manifest;
 use super::secrets::store_name;
+use super::{FluxKustomization, Manifest};
 use crate::spec::{AppSpec, ClusterSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -53,6 +53,12 @@ pub struct Runbook {
     pub caveats: Vec<String>,
     /// The parts' verification commands, word by word (the blueprint quotes each).
     pub verify: Vec<Vec<Word>>,
+}
+
+/// The command that checks a layer's Flux Kustomization: the first of a runbook's, one for
+/// each layer (made as the runbook renders, from the app's layers).
+pub fn layer_check(k: &FluxKustomization) -> [&str; 6] {
+    ["flux", "get", "kustomizations", &k.name, "-n", &k.namespace]
 }
 
 /// Builds the runbook of an app.

@@ -620,9 +620,10 @@ where
     Ok(taken)
 }
 
-/// The item the runbook's blueprint reads: what resolution found for it
-/// ([`crate::model::runbook::Runbook`]) with the app's name, namespace and layers, and first
-/// among the commands of `verify` the one that checks each layer's Flux Kustomization.
+/// The item the runbook's blueprint reads: what resolution found for it (its Vault commands,
+/// store keys, caveats and the parts' commands) with the app's name, namespace and layers,
+/// and first among the commands of `verify` the one that checks each layer's Flux
+/// Kustomization ([`crate::model::layer_check`]).
 fn runbook_item(app: &App, found: &crate::model::Item) -> Result<Value, minijinja::Error> {
     let found = Value::from(minijinja::value::Serde(&**found));
     let layers: Vec<Value> = (app.layers.iter())
@@ -634,9 +635,11 @@ fn runbook_item(app: &App, found: &crate::model::Item) -> Result<Value, minijinj
         .collect();
     let mut verify: Vec<Value> = (app.layers.iter())
         .map(|l| {
-            let k = &l.kustomization;
-            let words = ["flux", "get", "kustomizations", &k.name, "-n", &k.namespace];
-            Value::from(words.map(Value::from).to_vec())
+            Value::from(
+                crate::model::layer_check(&l.kustomization)
+                    .map(Value::from)
+                    .to_vec(),
+            )
         })
         .collect();
     verify.extend(found.get_attr("verify")?.try_iter()?);
