@@ -10,6 +10,7 @@
 use super::{ChangeKind, Comparison, Tree};
 use rayon::prelude::*;
 use serde_yaml::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::kinds;
@@ -127,9 +128,44 @@ pub enum WorkloadChange {
     },
 }
 
-struct Object {
+struct Object<'t> {
     path: String,
-    doc: Value,
+    doc: Doc<'t>,
+}
+
+/// An object's document.
+enum Doc<'t> {
+    /// Parsed.
+    Value(Value),
+    /// Lines gitopsc's emitter wrote, of a kind the review does not watch, from its
+    /// `apiVersion` on: known by the identity they show ([`listed_documents`]), not parsed.
+    /// Its objects on both sides are compared by these lines: gitopsc writes one manifest as
+    /// one text, so it changes when they do.
+    Lines(&'t str),
+}
+
+impl Doc<'_> {
+    /// The document, parsed.
+    fn value(&self) -> Cow<'_, Value> {
+        match self {
+            Doc::Value(value) => Cow::Borrowed(value),
+            // Lines gitopsc wrote parse (see `watched_documents`).
+            Doc::Lines(text) => Cow::Owned(serde_yaml::from_str(text).unwrap_or(Value::Null)),
+        }
+    }
+}
+
+/// How the bytes of one side of a changed file are read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Reading {
+    /// Every document parsed: bytes gitopsc did not write.
+    Whole,
+    /// Bytes gitopsc wrote, when only objects of the watched kinds matter: those are parsed,
+    /// the others passed over ([`watched_documents`]).
+    Watched,
+    /// Bytes gitopsc wrote, when every object is listed: those of the watched kinds parsed,
+    /// the others known by the identity their lines show ([`listed_documents`]).
+    Listed,
 }
 
 /// Reviews the objects of the files a comparison changes.
@@ -139,15 +175,20 @@ struct Object {
 /// leave, move or change that way are parsed ([`watched_documents`]); the lists of objects
 /// added, changed and removed then hold those only.
 pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
+    let reading = |written: bool| match (written, objects) {
+        (false, _) => Reading::Whole,
+        (true, false) => Reading::Watched,
+        (true, true) => Reading::Listed,
+    };
     let pairs: Vec<Pair> = (cmp.changes.iter())
         .filter(|change| change.path.ends_with(".yaml"))
         .map(|change| Pair {
             path: &change.path,
-            old: change.old.as_deref().map(|old| (old, !objects && change.written)),
+            old: change.old.as_deref().map(|old| (old, reading(change.written))),
             new: (change.kind != ChangeKind::Removed)
                 .then(|| tree.get(&change.path))
                 .flatten()
-                .map(|new| (new.as_slice(), !objects)),
+                .map(|new| (new.as_slice(), reading(true))),
         })
         .collect();
     if !objects && pairs.iter().all(|pair| pair.old.is_none()) {
@@ -160,21 +201,20 @@ pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
     sides.reviewed(cmp, tree)
 }
 
-/// A changed file: its path, and its old and new bytes, each with whether only the watched
-/// kinds' documents are needed of them.
+/// A changed file: its path, and its old and new bytes, each with how it is read.
 struct Pair<'a> {
     path: &'a str,
-    old: Option<(&'a [u8], bool)>,
-    new: Option<(&'a [u8], bool)>,
+    old: Option<(&'a [u8], Reading)>,
+    new: Option<(&'a [u8], Reading)>,
 }
 
 /// The objects of the changed files, old and new, with what is known of them already.
 #[derive(Default)]
-struct Sides {
+struct Sides<'t> {
     /// Old objects not yet compared with a new one.
-    old: BTreeMap<ObjectId, Object>,
+    old: BTreeMap<ObjectId, Object<'t>>,
     /// New objects not yet compared with an old one.
-    new: BTreeMap<ObjectId, Object>,
+    new: BTreeMap<ObjectId, Object<'t>>,
     /// Objects compared already (old and new in one file), those that are not the same.
     settled: Vec<(ObjectId, Verdict)>,
     /// Whether the old files hold any object.
@@ -182,17 +222,17 @@ struct Sides {
 }
 
 /// The objects of one changed file: those in both of its sides compared, the others left.
-struct FileSides {
-    sides: Sides,
+struct FileSides<'t> {
+    sides: Sides<'t>,
     /// A hash of every object's identity on each side, to tell whether another file holds
     /// one too (two identities of one hash only send the review to the whole reading).
     ids: (Vec<u64>, Vec<u64>),
 }
 
-impl Sides {
+impl<'t> Sides<'t> {
     /// The objects of all the changed files, each side read whole: an object two files hold
     /// is the later file's, as if they were read one after the other.
-    fn whole(pairs: &[Pair]) -> Sides {
+    fn whole(pairs: &[Pair<'t>]) -> Sides<'t> {
         let old = collected(pairs.iter().filter_map(|p| Some((p.path, p.old?))));
         let new = collected(pairs.iter().filter_map(|p| Some((p.path, p.new?))));
         Sides {
@@ -207,7 +247,7 @@ impl Sides {
     /// read, in parallel: each file's parsed documents are freed (and their memory taken
     /// again) before the next, and only the objects that leave their file are held. `None`
     /// when an object is in two files of a side (the later file's would count: read whole).
-    fn by_file(pairs: &[Pair]) -> Option<Sides> {
+    fn by_file(pairs: &[Pair<'t>]) -> Option<Sides<'t>> {
         let each: Vec<FileSides> = pairs.par_iter().map(FileSides::of).collect();
         let mut seen: (HashSet<u64>, HashSet<u64>) = Default::default();
         for file in &each {
@@ -264,7 +304,7 @@ impl Sides {
                 review.leaving.push(Leaving {
                     id: id.clone(),
                     path: object.path.clone(),
-                    protected: is_protected(&object.doc),
+                    protected: is_protected(&object.doc.value()),
                 });
             }
         }
@@ -277,14 +317,14 @@ impl Sides {
     }
 }
 
-impl FileSides {
+impl<'t> FileSides<'t> {
     /// The objects of one changed file: an object on both sides is compared here (it stays
     /// at its path: neither added, removed nor moving), the others are left.
-    fn of(pair: &Pair) -> FileSides {
+    fn of(pair: &Pair<'t>) -> FileSides<'t> {
         let read =
-            |side: Option<(&[u8], bool)>| side.map_or_else(BTreeMap::new, |s| objects_of(pair.path, s));
+            |side: Option<(&'t [u8], Reading)>| side.map_or_else(BTreeMap::new, |s| objects_of(pair.path, s));
         let (mut old, new) = (read(pair.old), read(pair.new));
-        let hashed = |objects: &BTreeMap<ObjectId, Object>| -> Vec<u64> {
+        let hashed = |objects: &BTreeMap<ObjectId, Object<'t>>| -> Vec<u64> {
             let hasher = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
             objects
                 .keys()
@@ -309,11 +349,17 @@ impl FileSides {
 }
 
 /// What the new `object` is to the old one (`before`) of the same identity, when not the same.
+/// Lines gitopsc wrote on both sides are compared as lines: they are of a kind the review does
+/// not watch, which changes in no way a plain apply cannot carry out.
 fn compared(id: &ObjectId, before: &Object, object: &Object) -> Option<Verdict> {
-    (before.doc != object.doc).then(|| {
+    if let (Doc::Lines(old), Doc::Lines(new)) = (&before.doc, &object.doc) {
+        return (old != new).then(|| Verdict::Changed(Vec::new(), None));
+    }
+    let (old, new) = (before.doc.value(), object.doc.value());
+    (old != new).then(|| {
         Verdict::Changed(
-            workload_changes(id, &before.doc, &object.doc),
-            bootstrap_change(id, &before.doc, &object.doc).map(Box::new),
+            workload_changes(id, &old, &new),
+            bootstrap_change(id, &old, &new).map(Box::new),
         )
     })
 }
@@ -329,9 +375,10 @@ enum Verdict {
 /// Whether a stateful object's leaving its Flux Kustomization matters. A Secret or
 /// ExternalSecret is recreated from its store; it matters only when the previous tree
 /// protected it (a kept database depends on it).
-fn matters(id: &ObjectId, old: &Value) -> bool {
-    kind_of(id)
-        .is_some_and(|k| k.stateful && (k.prune != kinds::Prune::KeptWhenDepended || is_protected(old)))
+fn matters(id: &ObjectId, old: &Doc) -> bool {
+    kind_of(id).is_some_and(|k| {
+        k.stateful && (k.prune != kinds::Prune::KeptWhenDepended || is_protected(&old.value()))
+    })
 }
 
 /// Stateful objects in both trees whose folder, and with it their Flux Kustomization,
@@ -393,7 +440,7 @@ fn moving(
                 id: id.clone(),
                 from,
                 to,
-                protected: is_protected(&old_object.doc),
+                protected: is_protected(&old_object.doc.value()),
             })
         })
         .collect()
@@ -408,6 +455,7 @@ fn flux_kustomizations(bytes: &[u8], into: &mut Vec<(String, String)>) {
             && id.api_version.starts_with("kustomize.toolkit.fluxcd.io/")
             && let Some(path) = object
                 .doc
+                .value()
                 .get("spec")
                 .and_then(|s| s.get("path"))
                 .and_then(Value::as_str)
@@ -528,31 +576,50 @@ fn workload_changes(id: &ObjectId, old: &Value, new: &Value) -> Vec<WorkloadChan
     out
 }
 
-/// The objects of the files `files` (path, and bytes with whether only the watched kinds'
-/// are needed of them), each file parsed apart, in parallel: an object two files hold is the
-/// later file's, as if they were read one after the other.
-fn collected<'t>(files: impl Iterator<Item = (&'t str, (&'t [u8], bool))>) -> BTreeMap<ObjectId, Object> {
-    let files: Vec<(&str, (&[u8], bool))> = files.collect();
+/// The objects of the files `files` (path, and bytes with how they are read), each file
+/// parsed apart, in parallel: an object two files hold is the later file's, as if they were
+/// read one after the other.
+fn collected<'t>(
+    files: impl Iterator<Item = (&'t str, (&'t [u8], Reading))>,
+) -> BTreeMap<ObjectId, Object<'t>> {
+    let files: Vec<(&str, (&[u8], Reading))> = files.collect();
     let each: Vec<BTreeMap<ObjectId, Object>> = (files.par_iter())
         .map(|&(path, side)| objects_of(path, side))
         .collect();
     each.into_iter().flatten().collect()
 }
 
-/// The objects of one file's `bytes`; with `watched`, of bytes gitopsc wrote, those of the
-/// watched kinds only.
-fn objects_of(path: &str, (bytes, watched): (&[u8], bool)) -> BTreeMap<ObjectId, Object> {
+/// The objects of one file's `bytes`, read as `reading` says.
+fn objects_of<'t>(path: &str, (bytes, reading): (&'t [u8], Reading)) -> BTreeMap<ObjectId, Object<'t>> {
     let mut objects = BTreeMap::new();
-    match std::str::from_utf8(bytes)
-        .ok()
-        .filter(|_| watched)
-        .and_then(watched_documents)
-    {
-        Some(docs) => {
+    let text = std::str::from_utf8(bytes).ok();
+    let shaped = match reading {
+        Reading::Whole => None,
+        Reading::Watched => text
+            .and_then(watched_documents)
+            .map(|docs| docs.into_iter().map(Listed::Parse).collect()),
+        Reading::Listed => text.and_then(listed_documents),
+    };
+    let Some(docs) = shaped else {
+        collect(path, bytes, &mut objects);
+        return objects;
+    };
+    for doc in docs {
+        match doc {
+            Listed::Lines(id, lines) => {
+                let path = path.to_string();
+                objects.insert(
+                    id,
+                    Object {
+                        path,
+                        doc: Doc::Lines(lines),
+                    },
+                );
+            }
             // As the whole parse, none after a document that does not parse.
-            let _ = docs.into_iter().all(|doc| collect_one(path, doc, &mut objects));
+            Listed::Parse(text) if !collect_one(path, text, &mut objects) => break,
+            Listed::Parse(_) => {}
         }
-        None => collect(path, bytes, &mut objects),
     }
     objects
 }
@@ -579,7 +646,13 @@ fn collect_one(path: &str, text: &str, into: &mut BTreeMap<ObjectId, Object>) ->
 fn insert(path: &str, doc: Value, into: &mut BTreeMap<ObjectId, Object>) {
     if let Some(id) = identify(&doc) {
         let path = path.to_string();
-        into.insert(id, Object { path, doc });
+        into.insert(
+            id,
+            Object {
+                path,
+                doc: Doc::Value(doc),
+            },
+        );
     }
 }
 
@@ -601,18 +674,28 @@ fn watched(kind: &str) -> bool {
         .any(|k| k.kind == kind && (k.stateful || k.database || k.replicas || !k.immutable.is_empty()))
 }
 
-/// The documents of a file as gitopsc's emitter writes it that may hold an object of a
-/// watched kind; `None` when the text is not in that shape (then the whole file is parsed).
+/// A document of a file in the emitter's shape ([`watched_documents`]).
+struct Shaped<'t> {
+    /// Its text.
+    text: &'t str,
+    /// Its text from its `apiVersion` line on (the comment lines before it left out).
+    body: &'t str,
+    /// Its `apiVersion` and `kind`.
+    api_version: &'t str,
+    kind: &'t str,
+}
+
+/// The documents of a file as gitopsc's emitter writes it; `None` when the text is not in
+/// that shape (then the whole file is parsed).
 ///
 /// In that shape documents are parted by lines that are exactly `---`, and each begins, after
 /// comment lines, with `apiVersion: <token>` then `kind: <token>` at the start of a line: a
 /// plain token there is the document's kind (a line after it that continues it makes a kind
-/// with a space, which no kind has), so a document whose kind is watched by no group is
-/// passed over unparsed. Any other marker or directive, or a line break other than `\n` (a
-/// YAML reader may part lines there), leaves the file to the whole parse. The bytes must
-/// parse (gitopsc wrote them): a broken document, or a second `kind`, would end the whole
-/// parse there.
-fn watched_documents(text: &str) -> Option<Vec<&str>> {
+/// with a space, which no kind has). Any other marker or directive, or a line break other
+/// than `\n` (a YAML reader may part lines there), leaves the file to the whole parse. The
+/// bytes must parse (gitopsc wrote them): a broken document, or a second `kind`, would end
+/// the whole parse there.
+fn shaped_documents(text: &str) -> Option<Vec<Shaped<'_>>> {
     if text.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
         return None;
     }
@@ -630,18 +713,129 @@ fn watched_documents(text: &str) -> Option<Vec<&str>> {
         at += line.len();
     }
     docs.push(&text[start..]);
-    let mut kept = Vec::new();
+    let mut shaped = Vec::new();
     for doc in docs {
         let mut lines = doc.lines().filter(|l| !l.is_empty() && !l.starts_with('#'));
         let Some(first) = lines.next() else {
             continue;
         };
-        token(first, "apiVersion")?;
-        if watched(token(lines.next()?, "kind")?) {
-            kept.push(doc);
+        let api_version = token(first, "apiVersion")?;
+        let kind = token(lines.next()?, "kind")?;
+        // From the first line that is neither empty nor a comment.
+        let skipped: usize = (doc.split_inclusive('\n'))
+            .take_while(|l| {
+                let l = l.trim_end_matches('\n');
+                l.is_empty() || l.starts_with('#')
+            })
+            .map(str::len)
+            .sum();
+        let body = &doc[skipped..];
+        shaped.push(Shaped {
+            text: doc,
+            body,
+            api_version,
+            kind,
+        });
+    }
+    Some(shaped)
+}
+
+/// The documents of a file in the emitter's shape that may hold an object of a watched kind:
+/// a document whose kind no group watches is passed over unparsed.
+fn watched_documents(text: &str) -> Option<Vec<&str>> {
+    let docs = shaped_documents(text)?;
+    Some(
+        (docs.into_iter())
+            .filter(|d| watched(d.kind))
+            .map(|d| d.text)
+            .collect(),
+    )
+}
+
+/// A document of a file in the emitter's shape, as [`listed_documents`] reads it.
+enum Listed<'t> {
+    /// To be parsed.
+    Parse(&'t str),
+    /// Of a kind no group watches: its identity, read from its lines, and its lines.
+    Lines(ObjectId, &'t str),
+}
+
+/// The documents of a file in the emitter's shape, with the identity of each one of a kind
+/// no group watches whose lines show it plainly ([`identity_of`]); documents of kinds watched,
+/// or whose lines do not show it plainly, are left to be parsed. A document that is no
+/// object (a kustomize `Kustomization`) is left out, as [`identify`] leaves it.
+fn listed_documents(text: &str) -> Option<Vec<Listed<'_>>> {
+    let mut listed = Vec::new();
+    for doc in shaped_documents(text)? {
+        if watched(doc.kind) {
+            listed.push(Listed::Parse(doc.text));
+            continue;
+        }
+        match identity_of(&doc) {
+            Some(Some(id)) => listed.push(Listed::Lines(id, doc.body)),
+            Some(None) => {}
+            None => listed.push(Listed::Parse(doc.text)),
         }
     }
-    Some(kept)
+    Some(listed)
+}
+
+/// The identity of a document in the emitter's shape, read from its lines: `metadata:` on the
+/// line after `kind`, then its keys two spaces in, each a plain token and, when the key is
+/// `name` or `namespace`, its value a plain token that any YAML reader takes as a string, with
+/// no line below continuing it. `Some(None)` for a document [`identify`] takes as no object;
+/// `None` when the lines do not show the identity so plainly (the document is then parsed).
+fn identity_of(doc: &Shaped) -> Option<Option<ObjectId>> {
+    if doc.api_version.starts_with("kustomize.config.k8s.io/") {
+        return Some(None);
+    }
+    let mut lines = doc.body.lines().skip(2);
+    (lines.next()? == "metadata:").then_some(())?;
+    let (mut name, mut namespace) = (None, None);
+    // Whether the line before was `name` or `namespace` (a deeper line would continue it).
+    let mut after_token = false;
+    for line in lines {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        match indent {
+            0 if !line.is_empty() && !line.starts_with('#') => break,
+            2 => {
+                let (key, value) = line[2..].split_once(':')?;
+                let plain = |t: &str| {
+                    !t.is_empty()
+                        && t.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"./-_".contains(&b))
+                };
+                (plain(key) && (value.is_empty() || plain(value.strip_prefix(' ')?))).then_some(())?;
+                after_token = matches!(key, "name" | "namespace");
+                let slot = match key {
+                    "name" => &mut name,
+                    "namespace" => &mut namespace,
+                    _ => continue,
+                };
+                let value = value.strip_prefix(' ').filter(|v| is_string(v))?;
+                slot.replace(value).is_none().then_some(())?;
+            }
+            _ if after_token || line.trim_start().is_empty() || line.trim_start().starts_with('#') => {
+                return None;
+            }
+            _ => {}
+        }
+    }
+    (is_string(doc.api_version) && is_string(doc.kind)).then_some(())?;
+    Some(Some(ObjectId {
+        api_version: doc.api_version.to_string(),
+        kind: doc.kind.to_string(),
+        namespace: namespace.unwrap_or_default().to_string(),
+        name: name?.to_string(),
+    }))
+}
+
+/// Whether a plain token is a string to any YAML reader, 1.1 or 1.2: it starts with a letter
+/// and is no boolean or null.
+fn is_string(token: &str) -> bool {
+    const WORDS: [&str; 9] = ["true", "false", "yes", "no", "on", "off", "y", "n", "null"];
+    token.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !WORDS.iter().any(|w| token.eq_ignore_ascii_case(w))
 }
 
 fn identify(doc: &Value) -> Option<ObjectId> {
@@ -735,6 +929,15 @@ mod tests {
         "# c\r---",
         "# c\u{85}---",
         "# c\u{2029}---",
+        "    more",
+        "  name: true",
+        "  name: 12",
+        "  name: 'q'",
+        "  namespace: ns1",
+        "  labels:",
+        "    a: b",
+        "  a: [x,",
+        "  y]",
     ];
 
     /// `text` with a few random line edits.
@@ -774,7 +977,7 @@ mod tests {
         let watched_ones = |m: BTreeMap<ObjectId, Object>| -> Vec<(ObjectId, String, Value)> {
             (m.into_iter())
                 .filter(|(id, _)| watched(&id.kind))
-                .map(|(id, o)| (id, o.path, o.doc))
+                .map(|(id, o)| (id, o.path, o.doc.value().into_owned()))
                 .collect()
         };
         let mut rng = Rng(24);
@@ -808,6 +1011,137 @@ mod tests {
             shaped > 1000 && passed_over > 500 && whole > 100,
             "{shaped} {passed_over} {whole}"
         );
+    }
+
+    #[test]
+    fn objects_known_by_their_lines_are_the_objects_of_the_whole_parse() {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/harbor-core/cluster.yaml");
+        let Ok(compiled) = crate::compile(&spec, None) else {
+            panic!("the example compiles");
+        };
+        let files: Vec<(&String, String)> = (compiled.tree.iter())
+            .filter(|(path, _)| path.ends_with(".yaml"))
+            .map(|(path, bytes)| (path, String::from_utf8(bytes.clone()).unwrap()))
+            .collect();
+        let objects = |m: BTreeMap<ObjectId, Object>| -> Vec<(ObjectId, String, Value)> {
+            (m.into_iter())
+                .map(|(id, o)| (id, o.path, o.doc.value().into_owned()))
+                .collect()
+        };
+        let mut rng = Rng(25);
+        let (mut lines, mut parsed, mut whole) = (0, 0, 0);
+        for case in 0..4000 {
+            let (path, text) = &files[rng.below(files.len())];
+            let text = if case % 4 == 0 {
+                text.clone()
+            } else {
+                edited(text, &mut rng)
+            };
+            // Bytes gitopsc wrote parse: texts that do not are not this path's.
+            let parses = serde_yaml::Deserializer::from_str(&text)
+                .all(|doc| <Value as serde::Deserialize>::deserialize(doc).is_ok());
+            if !parses {
+                continue;
+            }
+            let Some(docs) = listed_documents(&text) else {
+                whole += 1;
+                continue;
+            };
+            for doc in &docs {
+                match doc {
+                    Listed::Lines(id, _) => {
+                        assert!(!watched(&id.kind));
+                        lines += 1;
+                    }
+                    Listed::Parse(_) => parsed += 1,
+                }
+            }
+            // What the emitter wrote is known by its lines, but for the watched kinds.
+            if case % 4 == 0 {
+                let mut parsed_kinds = (docs.iter()).filter_map(|d| match d {
+                    Listed::Parse(text) => shaped_documents(text)?.pop().map(|d| d.kind),
+                    Listed::Lines(..) => None,
+                });
+                assert!(parsed_kinds.all(watched), "{path}:\n{text}");
+            }
+            let known = objects_of(path, (text.as_bytes(), Reading::Listed));
+            let mut full = BTreeMap::new();
+            collect(path, text.as_bytes(), &mut full);
+            assert_eq!(objects(known), objects(full), "{path}:\n{text}");
+        }
+        assert!(
+            lines > 800 && parsed > 200 && whole > 300,
+            "{lines} {parsed} {whole}"
+        );
+    }
+
+    #[test]
+    fn an_identity_read_from_the_lines_is_the_one_the_parse_finds() {
+        const METADATA: &[&str] = &[
+            "  name: a",
+            "  name: b1",
+            "  name: x-y.z_w",
+            "  name: true",
+            "  name: No",
+            "  name: 12",
+            "  name: 1e3",
+            "  name: 'q'",
+            "  name: \"d\"",
+            "  name: x # c",
+            "  name: a b",
+            "  name: !!str c",
+            "  name:  two",
+            "  name:",
+            "  namespace: ns",
+            "  namespace: on",
+            "  namespace: null",
+            "    more",
+            "     deeper",
+            "   odd",
+            "",
+            "# c",
+            "  # c",
+            "  labels:",
+            "    a: b",
+            "    name: inner",
+            "  annotations: {x: y}",
+            "  a: [x,",
+            "  y]",
+            "  ? name",
+            "  : v",
+            "  &x name: e",
+            "  nam: v",
+            "  x: |",
+            "\tname: t",
+        ];
+        let mut rng = Rng(26);
+        let (mut known, mut parsed) = (0, 0);
+        for _ in 0..20_000 {
+            let mut text = String::from("# made\napiVersion: v1\nkind: ConfigMap\nmetadata:\n");
+            for _ in 0..=rng.below(5) {
+                text.push_str(METADATA[rng.below(METADATA.len())]);
+                text.push('\n');
+            }
+            text.push_str(["data:\n  v: x\n", "", "---\napiVersion: v1\nkind: Secret\n"][rng.below(3)]);
+            let parses = serde_yaml::Deserializer::from_str(&text)
+                .all(|doc| <Value as serde::Deserialize>::deserialize(doc).is_ok());
+            if !parses {
+                continue;
+            }
+            let Some(docs) = listed_documents(&text) else {
+                continue;
+            };
+            match docs.first() {
+                Some(Listed::Lines(..)) => known += 1,
+                _ => parsed += 1,
+            }
+            let mut full = BTreeMap::new();
+            collect("f.yaml", text.as_bytes(), &mut full);
+            let ids = |m: BTreeMap<ObjectId, Object>| m.into_keys().collect::<Vec<_>>();
+            let lines = objects_of("f.yaml", (text.as_bytes(), Reading::Listed));
+            assert_eq!(ids(lines), ids(full), "{text}");
+        }
+        assert!(known > 300 && parsed > 3000, "{known} {parsed}");
     }
 
     /// One object of a random tree: kind, name, namespace, and what varies.
@@ -966,15 +1300,22 @@ mod tests {
             }
             let (old, new) = (files_of(&old, 4), files_of(&new, rng.below(6)));
             let cmp = comparison(&old, &new);
-            for objects in [true, false] {
+            let mut listed = None;
+            for reading in [Reading::Whole, Reading::Listed, Reading::Watched] {
                 let pairs: Vec<Pair> = (cmp.changes.iter())
                     .map(|c| Pair {
                         path: &c.path,
-                        old: c.old.as_deref().map(|o| (o, !objects)),
-                        new: new.get(&c.path).map(|n| (n.as_slice(), !objects)),
+                        old: c.old.as_deref().map(|o| (o, reading)),
+                        new: new.get(&c.path).map(|n| (n.as_slice(), reading)),
                     })
                     .collect();
                 let whole = format!("{:?}", Sides::whole(&pairs).reviewed(&cmp, &new));
+                // Objects known by their lines review as parsed ones.
+                match reading {
+                    Reading::Whole => listed = Some(whole.clone()),
+                    Reading::Listed => assert_eq!(Some(&whole), listed.as_ref()),
+                    Reading::Watched => {}
+                }
                 match Sides::by_file(&pairs) {
                     Some(sides) => {
                         by_file += 1;
@@ -992,7 +1333,7 @@ mod tests {
             }
         }
         assert!(
-            by_file > 800 && twice > 50 && loud.iter().all(|&n| n > 20),
+            by_file > 1200 && twice > 75 && loud.iter().all(|&n| n > 30),
             "{by_file} {twice} {loud:?}"
         );
     }
@@ -1017,7 +1358,11 @@ mod tests {
                 ("kustomization.yaml".to_string(), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: k\n".to_string()),
             ])
             .collect();
-        let got = collected(files.iter().map(|(p, t)| (p.as_str(), (t.as_bytes(), false))));
+        let got = collected(
+            files
+                .iter()
+                .map(|(p, t)| (p.as_str(), (t.as_bytes(), Reading::Whole))),
+        );
         let mut one_by_one = BTreeMap::new();
         for (path, text) in &files {
             collect(path, text.as_bytes(), &mut one_by_one);
@@ -1033,6 +1378,6 @@ mod tests {
         assert_eq!(paths(&got), paths(&one_by_one));
         let same = got.iter().find(|(id, _)| id.name == "same").unwrap().1;
         assert_eq!(same.path, "b.yaml", "the later file's object");
-        assert_eq!(same.doc["data"]["v"].as_str(), Some("2"));
+        assert_eq!(same.doc.value()["data"]["v"].as_str(), Some("2"));
     }
 }
