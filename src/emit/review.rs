@@ -964,8 +964,10 @@ mod tests {
         lines.join("\n") + "\n"
     }
 
-    #[test]
-    fn the_watched_documents_give_the_watched_objects_of_the_whole_parse() {
+    /// Texts of the rendered YAML files of an example that parse (bytes gitopsc wrote parse:
+    /// texts that do not are not the fast paths'), one in four as rendered and the others with
+    /// random line edits: each with its path and whether it is as rendered.
+    fn parsing_cases(seed: u64) -> Vec<(String, String, bool)> {
         let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/harbor-core/cluster.yaml");
         let Ok(compiled) = crate::compile(&spec, None) else {
             panic!("the example compiles");
@@ -974,27 +976,41 @@ mod tests {
             .filter(|(path, _)| path.ends_with(".yaml"))
             .map(|(path, bytes)| (path, String::from_utf8(bytes.clone()).unwrap()))
             .collect();
-        let watched_ones = |m: BTreeMap<ObjectId, Object>| -> Vec<(ObjectId, String, Value)> {
-            (m.into_iter())
-                .filter(|(id, _)| watched(&id.kind))
-                .map(|(id, o)| (id, o.path, o.doc.value().into_owned()))
-                .collect()
-        };
-        let mut rng = Rng(24);
-        let (mut shaped, mut passed_over, mut whole) = (0, 0, 0);
+        let mut rng = Rng(seed);
+        let mut cases = Vec::new();
         for case in 0..4000 {
             let (path, text) = &files[rng.below(files.len())];
-            let text = if case % 4 == 0 {
+            let rendered = case % 4 == 0;
+            let text = if rendered {
                 text.clone()
             } else {
                 edited(text, &mut rng)
             };
-            // Bytes gitopsc wrote parse: texts that do not are not this path's.
             let parses = serde_yaml::Deserializer::from_str(&text)
                 .all(|doc| <Value as serde::Deserialize>::deserialize(doc).is_ok());
-            if !parses {
-                continue;
+            if parses {
+                cases.push((path.to_string(), text, rendered));
             }
+        }
+        cases
+    }
+
+    /// Each object's identity, file and document.
+    fn objects(m: BTreeMap<ObjectId, Object>) -> Vec<(ObjectId, String, Value)> {
+        (m.into_iter())
+            .map(|(id, o)| (id, o.path, o.doc.value().into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_watched_documents_give_the_watched_objects_of_the_whole_parse() {
+        let watched_ones = |m| -> Vec<(ObjectId, String, Value)> {
+            (objects(m).into_iter())
+                .filter(|(id, _, _)| watched(&id.kind))
+                .collect()
+        };
+        let (mut shaped, mut passed_over, mut whole) = (0, 0, 0);
+        for (path, text, _) in parsing_cases(24) {
             let Some(docs) = watched_documents(&text) else {
                 whole += 1;
                 continue;
@@ -1002,9 +1018,9 @@ mod tests {
             shaped += 1;
             passed_over += usize::from(docs.len() < text.matches("\nkind: ").count());
             let mut fast = BTreeMap::new();
-            assert!(docs.into_iter().all(|doc| collect_one(path, doc, &mut fast)));
+            assert!(docs.into_iter().all(|doc| collect_one(&path, doc, &mut fast)));
             let mut full = BTreeMap::new();
-            collect(path, text.as_bytes(), &mut full);
+            collect(&path, text.as_bytes(), &mut full);
             assert_eq!(watched_ones(fast), watched_ones(full), "{path}:\n{text}");
         }
         assert!(
@@ -1015,34 +1031,8 @@ mod tests {
 
     #[test]
     fn objects_known_by_their_lines_are_the_objects_of_the_whole_parse() {
-        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/harbor-core/cluster.yaml");
-        let Ok(compiled) = crate::compile(&spec, None) else {
-            panic!("the example compiles");
-        };
-        let files: Vec<(&String, String)> = (compiled.tree.iter())
-            .filter(|(path, _)| path.ends_with(".yaml"))
-            .map(|(path, bytes)| (path, String::from_utf8(bytes.clone()).unwrap()))
-            .collect();
-        let objects = |m: BTreeMap<ObjectId, Object>| -> Vec<(ObjectId, String, Value)> {
-            (m.into_iter())
-                .map(|(id, o)| (id, o.path, o.doc.value().into_owned()))
-                .collect()
-        };
-        let mut rng = Rng(25);
         let (mut lines, mut parsed, mut whole) = (0, 0, 0);
-        for case in 0..4000 {
-            let (path, text) = &files[rng.below(files.len())];
-            let text = if case % 4 == 0 {
-                text.clone()
-            } else {
-                edited(text, &mut rng)
-            };
-            // Bytes gitopsc wrote parse: texts that do not are not this path's.
-            let parses = serde_yaml::Deserializer::from_str(&text)
-                .all(|doc| <Value as serde::Deserialize>::deserialize(doc).is_ok());
-            if !parses {
-                continue;
-            }
+        for (path, text, rendered) in parsing_cases(25) {
             let Some(docs) = listed_documents(&text) else {
                 whole += 1;
                 continue;
@@ -1057,16 +1047,16 @@ mod tests {
                 }
             }
             // What the emitter wrote is known by its lines, but for the watched kinds.
-            if case % 4 == 0 {
+            if rendered {
                 let mut parsed_kinds = (docs.iter()).filter_map(|d| match d {
                     Listed::Parse(text) => shaped_documents(text)?.pop().map(|d| d.kind),
                     Listed::Lines(..) => None,
                 });
                 assert!(parsed_kinds.all(watched), "{path}:\n{text}");
             }
-            let known = objects_of(path, (text.as_bytes(), Reading::Listed));
+            let known = objects_of(&path, (text.as_bytes(), Reading::Listed));
             let mut full = BTreeMap::new();
-            collect(path, text.as_bytes(), &mut full);
+            collect(&path, text.as_bytes(), &mut full);
             assert_eq!(objects(known), objects(full), "{path}:\n{text}");
         }
         assert!(
