@@ -451,8 +451,8 @@ pub fn tree_of_changed(
     changed: &BTreeSet<String>,
     build: bool,
 ) -> Option<(crate::render::Tree, Reuse)> {
-    let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
-    let mut all_keys: Vec<([u8; 32], String)> = cache
+    let keys: Vec<Option<crate::render::Key>> = model.apps.par_iter().map(crate::render::app_key).collect();
+    let mut all_keys: Vec<(crate::render::Key, String)> = cache
         .keys
         .iter()
         .filter(|(_, name)| !changed.contains(*name))

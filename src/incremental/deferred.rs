@@ -8,8 +8,8 @@
 use super::held::Held;
 use crate::emit::owner::Owner;
 use crate::model::Model;
+use crate::render::Skip;
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -114,7 +114,7 @@ pub fn failure() -> Option<Vec<crate::diagnostic::Diagnostic>> {
 static NOW: Mutex<Vec<(Owner, Keys)>> = Mutex::new(Vec::new());
 
 /// Each app's key (by a model's order), `None` for one that always renders.
-pub type Keys = Vec<Option<[u8; 32]>>;
+pub type Keys = Vec<Option<crate::render::Key>>;
 
 /// The keys of `model`'s apps.
 pub(super) fn keys_of(model: &Model) -> Keys {
@@ -147,10 +147,11 @@ pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
     let mut view = crate::disk::View::default();
     let mut records = Vec::with_capacity(trees.len());
     for tree in trees {
-        let kept: FxHashSet<[u8; 32]> = (now.iter())
-            .filter(|(owner, _)| *owner == tree.stamp.owner)
-            .flat_map(|(_, keys)| keys.iter().flatten().copied())
-            .collect();
+        let kept = super::Halves::of(
+            (now.iter())
+                .filter(|(owner, _)| *owner == tree.stamp.owner)
+                .flat_map(|(_, keys)| keys.iter().flatten()),
+        );
         match render_deferred(tree, &kept, &mut view) {
             Ok(held) => records.push(held),
             Err(diagnostics) => {
@@ -171,10 +172,11 @@ pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
     }
 }
 
-/// Renders `tree` but for the apps whose key is in `kept`, into `view`; its records.
+/// Renders `tree` but for the groups of its apps' files whose key is in `kept`, into `view`;
+/// its records.
 fn render_deferred(
     tree: Deferred,
-    kept: &FxHashSet<[u8; 32]>,
+    kept: &super::Halves,
     view: &mut crate::disk::View,
 ) -> Result<Held, Vec<crate::diagnostic::Diagnostic>> {
     let Deferred {
@@ -184,14 +186,34 @@ fn render_deferred(
         stamp,
     } = tree;
     let keys = keys_of(&model);
-    let skip = |i: usize| keys[i].is_some_and(|k| kept.contains(&k));
+    let skip = |i: usize| kept.rendered(keys[i].as_ref());
     let rendered = crate::render::render_except(&model, &blueprints, &skip)?;
     let mut files: BTreeMap<String, String> = (rendered.par_iter())
         .map(|(path, bytes)| (path.clone(), crate::emit::lock::sha256_hex(bytes)))
         .collect();
-    for (app, key) in model.apps.iter().zip(&keys) {
-        if let Some(key) = key.filter(|k| kept.contains(k)) {
-            files.extend((crate::render::app_files(app).into_iter()).map(|path| (path, unrendered(&key))));
+    for (i, (app, key)) in model.apps.iter().zip(&keys).enumerate() {
+        let (Some(key), skip) = (key, skip(i)) else {
+            continue;
+        };
+        // Each group not rendered stands with its own key.
+        for (which, half) in [
+            (
+                Skip {
+                    objects: skip.objects,
+                    flux: false,
+                },
+                &key.objects,
+            ),
+            (
+                Skip {
+                    objects: false,
+                    flux: skip.flux,
+                },
+                &key.flux,
+            ),
+        ] {
+            let files_of = crate::render::app_files_of(app, which).into_iter();
+            files.extend(files_of.map(|path| (path, unrendered(half))));
         }
     }
     let lock = stamp.lock_of(files);

@@ -17,6 +17,7 @@ use super::spec::Memo;
 use super::{Cache, Entry, Reuse, Stat};
 use crate::emit::owner::Owner;
 use crate::model::Model;
+use crate::render::Skip;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -28,7 +29,7 @@ pub struct Held {
     /// The tree's lock file, by absolute path: which tree this is.
     pub(super) lock: PathBuf,
     /// The keys of the apps rendered, with each app's name.
-    pub(super) keys: FxHashMap<[u8; 32], String>,
+    pub(super) keys: FxHashMap<crate::render::Key, String>,
     /// Every file of the tree: path → sha256 hex, as its lock file lists them.
     pub(super) files: BTreeMap<String, String>,
     /// The sha256 (hex) of its lock file's bytes.
@@ -178,23 +179,50 @@ pub(super) fn recall(root: &Path, owner: &Owner, model: &Model) -> Option<Reuse>
     Some(recall_in(held, model, keys))
 }
 
-/// The apps of `model` (whose keys are `keys`) whose key `held` holds, with their files.
+/// The groups of the files of the apps of `model` (whose keys are `keys`) whose key `held`
+/// holds, with their files.
 fn recall_in(held: &Held, model: &Model, keys: super::deferred::Keys) -> Reuse {
-    let found: Vec<Option<Vec<(String, String)>>> = (model.apps.par_iter().zip(&keys))
+    let halves = super::Halves::of(held.keys.keys());
+    let found: Vec<(Skip, Vec<(String, String)>)> = (model.apps.par_iter().zip(&keys))
         .map(|(app, key)| {
-            held.keys.contains_key(key.as_ref()?).then_some(())?;
-            (crate::render::app_files(app).into_iter())
-                .map(|path| {
-                    let hash = held.files.get(&path)?.clone();
-                    Some((path, hash))
+            let recorded = halves.rendered(key.as_ref());
+            let group = |which: Skip| -> Option<Vec<(String, String)>> {
+                (crate::render::app_files_of(app, which).into_iter())
+                    .map(|path| {
+                        let hash = held.files.get(&path)?.clone();
+                        Some((path, hash))
+                    })
+                    .collect()
+            };
+            let objects = recorded
+                .objects
+                .then(|| {
+                    group(Skip {
+                        objects: true,
+                        flux: false,
+                    })
                 })
-                .collect()
+                .flatten();
+            let flux = recorded
+                .flux
+                .then(|| {
+                    group(Skip {
+                        objects: false,
+                        flux: true,
+                    })
+                })
+                .flatten();
+            let skip = Skip {
+                objects: objects.is_some(),
+                flux: flux.is_some(),
+            };
+            (skip, objects.into_iter().chain(flux).flatten().collect())
         })
         .collect();
     Reuse {
         keys,
-        skip: found.iter().map(Option::is_some).collect(),
-        kept: found.into_iter().flatten().flatten().collect(),
+        skip: found.iter().map(|(skip, _)| *skip).collect(),
+        kept: found.into_iter().flat_map(|(_, files)| files).collect(),
         ..Reuse::default()
     }
 }

@@ -28,6 +28,7 @@ use crate::disk;
 use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
 use crate::model::Model;
+use crate::render::{Key, Skip};
 use below::Below;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -37,7 +38,7 @@ use std::path::{Path, PathBuf};
 /// The first line of a cache file: its format, and the build of gitopsc that wrote it.
 fn header() -> String {
     format!(
-        "gitopsc-cache 2 {} {}",
+        "gitopsc-cache 3 {} {}",
         env!("CARGO_PKG_VERSION"),
         env!("GITOPSC_BUILD_ID")
     )
@@ -146,7 +147,7 @@ struct Entry {
 #[derive(Default)]
 pub struct Cache {
     /// The keys of the apps the build rendered, with each app's name.
-    keys: FxHashMap<[u8; 32], String>,
+    keys: FxHashMap<Key, String>,
     /// Every file of the tree, in path order (as the cache lists them): path, hash and stat.
     files: Vec<(String, Entry)>,
     /// When the cache was written: a file changed in that clock tick or later is in doubt.
@@ -222,14 +223,14 @@ impl Cache {
             .then_some(cache)
     }
 
-    /// Reads a line before the files': `l <sha256 of the lock file>` or `a <key> <app>`.
+    /// Reads a line before the files': `l <sha256 of the lock file>` or `a <keys> <app>`.
     fn line(&mut self, line: &str) -> Option<()> {
         if let Some(digest) = line.strip_prefix("l ") {
             self.lock = Some(digest.to_string());
             return Some(());
         }
         let (key, name) = line.strip_prefix("a ")?.split_once(' ')?;
-        self.keys.insert(unhex(key)?, name.to_string());
+        self.keys.insert(Key::from_hex(key)?, name.to_string());
         Some(())
     }
 
@@ -289,6 +290,34 @@ fn file_entry(line: &str) -> Option<(String, Entry)> {
     Some((path.to_string(), entry))
 }
 
+/// Each group's keys of the apps a build rendered ([`Key`]).
+#[derive(Default)]
+struct Halves {
+    objects: FxHashSet<[u8; 32]>,
+    flux: FxHashSet<[u8; 32]>,
+}
+
+impl Halves {
+    /// The groups' keys of `keys`.
+    fn of<'k>(keys: impl Iterator<Item = &'k Key>) -> Halves {
+        let mut halves = Halves::default();
+        for key in keys {
+            halves.objects.insert(key.objects);
+            halves.flux.insert(key.flux);
+        }
+        halves
+    }
+
+    /// The groups of an app of key `key` that a build rendered with their keys ([`Skip`]):
+    /// the files of such a group are what it rendered, where untouched since.
+    fn rendered(&self, key: Option<&Key>) -> Skip {
+        key.map_or(Skip::NONE, |key| Skip {
+            objects: self.objects.contains(&key.objects),
+            flux: self.flux.contains(&key.flux),
+        })
+    }
+}
+
 /// 32 bytes from 64 hex digits.
 fn unhex(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
@@ -305,9 +334,9 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
 #[derive(Default)]
 pub struct Reuse {
     /// Each app's key (by the model's order), `None` for one that always renders.
-    keys: Vec<Option<[u8; 32]>>,
-    /// Whether each app's files are taken as they are on disk.
-    skip: Vec<bool>,
+    keys: Vec<Option<Key>>,
+    /// Which of each app's files are taken as they are on disk.
+    skip: Vec<Skip>,
     /// The files of those apps: path → sha256 hex, untouched on disk since they were written.
     pub kept: BTreeMap<String, String>,
     /// How many of them [`Reuse::take_kept`] took.
@@ -320,7 +349,7 @@ pub struct Reuse {
     known: Vec<(String, Entry)>,
     /// Every app's key and name, when the model holds only some of the apps (a run over
     /// the changed apps of a fleet, [`apps`]).
-    all_keys: Option<Vec<([u8; 32], String)>>,
+    all_keys: Option<Vec<(Key, String)>>,
     /// The lock file the kept files were taken against, with the sha256 of its bytes (a run
     /// over the changed apps, which read it before the output root was locked).
     pub read: Option<crate::emit::LockRead>,
@@ -361,19 +390,19 @@ impl Reuse {
         self.kept.len() + self.taken
     }
 
-    /// Whether app `i` of the model is taken from disk, not rendered.
-    pub fn skips(&self, i: usize) -> bool {
-        self.skip.get(i).copied().unwrap_or(false)
+    /// Which files of app `i` of the model are taken from disk, not rendered.
+    pub fn skips(&self, i: usize) -> Skip {
+        self.skip.get(i).copied().unwrap_or_default()
     }
 
     /// Each app's key, by the model's order, as far as they are known.
-    pub fn keys(&self) -> &[Option<[u8; 32]>] {
+    pub fn keys(&self) -> &[Option<Key>] {
         &self.keys
     }
 
     /// Sets every app's key (by the model's order): those a render took before it released
     /// the apps ([`crate::render::render_releasing`]).
-    pub fn set_keys(&mut self, keys: Vec<Option<[u8; 32]>>) {
+    pub fn set_keys(&mut self, keys: Vec<Option<Key>>) {
         self.keys = keys;
     }
 }
@@ -396,7 +425,7 @@ pub fn recall(root: &Path, owner: &Owner, model: &Model) -> Reuse {
 
 /// [`recall`] from the cache file at `path`.
 fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -> Reuse {
-    let keys: Vec<Option<[u8; 32]>> = model.apps.par_iter().map(crate::render::app_key).collect();
+    let keys: Vec<Option<Key>> = model.apps.par_iter().map(crate::render::app_key).collect();
     let Some(cache) = path.and_then(|path| Cache::read_at(path, root, owner)) else {
         return Reuse {
             keys,
@@ -404,29 +433,17 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         };
     };
     let below = Below::open(root);
-    // Each app's files untouched since recorded; the app is kept when its key is recorded
-    // and all its files are.
-    let found: Vec<(bool, Vec<(String, Entry)>)> = model
-        .apps
-        .par_iter()
-        .zip(&keys)
-        .map(|(app, key)| {
-            let files = crate::render::app_files(app);
-            let count = files.len();
-            let untouched: Vec<(String, Entry)> = (files.into_iter())
-                .filter_map(|path| {
-                    let entry = cache.untouched_record(&below, &path)?.clone();
-                    Some((path, entry))
-                })
-                .collect();
-            let recorded = key.as_ref().is_some_and(|k| cache.keys.contains_key(k));
-            (recorded && untouched.len() == count, untouched)
-        })
+    let halves = Halves::of(cache.keys.keys());
+    // Each group of each app's files untouched since recorded ([`Skip`]); a group is kept
+    // when its key is recorded and all its files are.
+    let found: Vec<Found> = (model.apps.par_iter().zip(&keys))
+        .map(|(app, key)| Found::of(app, halves.rendered(key.as_ref()), &cache, &below))
         .collect();
-    let skip: Vec<bool> = found.iter().map(|(kept, _)| *kept).collect();
+    let skip: Vec<Skip> = found.iter().map(|f| f.skip).collect();
     let (mut entries, mut known) = (Vec::new(), Vec::new());
-    for (kept, files) in found {
-        if kept { &mut entries } else { &mut known }.extend(files);
+    for f in found {
+        entries.extend(f.kept);
+        known.extend(f.untouched);
     }
     rayon::join(
         || entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0)),
@@ -449,6 +466,61 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         known,
         all_keys: None,
         read: None,
+    }
+}
+
+/// What [`recall_from`] finds of one app's files.
+struct Found {
+    /// The groups kept.
+    skip: Skip,
+    /// Their files, with their records.
+    kept: Vec<(String, Entry)>,
+    /// The other files untouched since recorded, with their records.
+    untouched: Vec<(String, Entry)>,
+}
+
+impl Found {
+    /// The groups of `app`'s files that are kept: those the cache recorded a render of by
+    /// their key (`recorded`), all of whose files are untouched since.
+    fn of(app: &crate::model::App, recorded: Skip, cache: &Cache, below: &Below) -> Found {
+        let mut found = Found {
+            skip: Skip::NONE,
+            kept: Vec::new(),
+            untouched: Vec::new(),
+        };
+        for (which, is_recorded) in [
+            (
+                Skip {
+                    objects: true,
+                    flux: false,
+                },
+                recorded.objects,
+            ),
+            (
+                Skip {
+                    objects: false,
+                    flux: true,
+                },
+                recorded.flux,
+            ),
+        ] {
+            let files = crate::render::app_files_of(app, which);
+            let count = files.len();
+            let untouched: Vec<(String, Entry)> = (files.into_iter())
+                .filter_map(|path| {
+                    let entry = cache.untouched_record(below, &path)?.clone();
+                    Some((path, entry))
+                })
+                .collect();
+            if is_recorded && untouched.len() == count {
+                found.skip.objects |= which.objects;
+                found.skip.flux |= which.flux;
+                found.kept.extend(untouched);
+            } else {
+                found.untouched.extend(untouched);
+            }
+        }
+        found
     }
 }
 
@@ -504,10 +576,10 @@ fn record_at(
     (files, lock): (&BTreeMap<String, String>, Option<&str>),
     blocked: &HashSet<&str>,
 ) {
-    let keys: Vec<([u8; 32], &str)> = match &reuse.all_keys {
+    let keys: Vec<(Key, &str)> = match &reuse.all_keys {
         Some(all) => all.iter().map(|(k, n)| (*k, n.as_str())).collect(),
         None => {
-            let keys: Vec<Option<[u8; 32]>> = if reuse.keys.len() == model.apps.len() {
+            let keys: Vec<Option<Key>> = if reuse.keys.len() == model.apps.len() {
                 reuse.keys.clone()
             } else {
                 model.apps.par_iter().map(crate::render::app_key).collect()
@@ -539,7 +611,7 @@ fn record_at(
             writeln!(out, "l {lock}")?;
         }
         for (key, name) in &keys {
-            writeln!(out, "a {} {name}", lock::hex(key))?;
+            writeln!(out, "a {} {name}", key.hex())?;
         }
         lines
             .iter()
@@ -725,7 +797,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.cache");
         let line = |p: &str| format!("f {} 1 2 3 4 5 {p}\n", "0".repeat(64));
-        let key = format!("a {} app\n", "1".repeat(64));
+        let key = format!("a {} app\n", "1".repeat(128));
         let read_after = |before: &str, lines: &[&str], after: &str| {
             let text: String = lines.iter().map(|p| line(p)).collect();
             std::fs::write(&path, format!("{}\n{before}{text}{after}", header())).unwrap();
@@ -806,6 +878,64 @@ mod tests {
             read.untouched(&Below::open(&out), one).is_none(),
             "its change time moved"
         );
+    }
+
+    #[test]
+    fn a_flux_setting_of_every_app_renders_only_their_flux_kustomizations() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, out, cache, full, cmp) = built(dir.path(), 6);
+        record_full(
+            &cache,
+            &out,
+            &full,
+            (&cmp.new_lock.files, cmp.lock_digest()),
+            &HashSet::new(),
+        );
+        let apps = &full.model.as_ref().unwrap().apps;
+        let flux: Vec<String> = apps.iter().map(|a| a.kustomizations_file.clone()).collect();
+        let mut objects: Vec<String> = (apps.iter())
+            .flat_map(|a| {
+                crate::render::app_files_of(
+                    a,
+                    Skip {
+                        objects: true,
+                        flux: false,
+                    },
+                )
+            })
+            .collect();
+        objects.sort();
+        let edited = spec(6, 1).replace("apps:\n", "defaults: {retryInterval: 7m}\napps:\n");
+        std::fs::write(&path, &edited).unwrap();
+        let edit = render(&path, &cache, &out);
+        let rendered: Vec<&String> = (edit.tree.keys())
+            .filter(|p| flux.contains(p) || objects.contains(p))
+            .collect();
+        assert_eq!(
+            rendered,
+            flux.iter().collect::<Vec<_>>(),
+            "only the Flux Kustomizations"
+        );
+        assert_eq!(
+            edit.reuse.kept.keys().collect::<Vec<_>>(),
+            objects.iter().collect::<Vec<_>>()
+        );
+        let cmp = emit::compare(&out, &edit.tree, edit.reuse.kept.clone(), &edit.stamp, false).unwrap();
+        // What a run without the cache finds.
+        let whole = render(&path, &dir.path().join("none.cache"), &out);
+        assert!(whole.reuse.kept.is_empty());
+        let whole_cmp = emit::compare(&out, &whole.tree, Kept::new(), &whole.stamp, false).unwrap();
+        assert_eq!(cmp.new_lock.to_bytes(), whole_cmp.new_lock.to_bytes());
+        let changed = |c: &emit::Comparison| c.changes.iter().map(|c| c.path.clone()).collect::<Vec<_>>();
+        assert_eq!(changed(&cmp), changed(&whole_cmp));
+        // The six Flux Kustomizations files, and none of the objects'.
+        let changed = changed(&cmp);
+        assert_eq!(
+            changed.iter().filter(|p| flux.contains(p)).count(),
+            6,
+            "{changed:?}"
+        );
+        assert!(changed.iter().all(|p| !objects.contains(p)), "{changed:?}");
     }
 
     #[test]

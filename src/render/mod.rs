@@ -243,21 +243,80 @@ fn shquote(value: &Value) -> Result<Value, minijinja::Error> {
 
 /// Renders the whole tree of a model.
 pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagnostic>> {
-    render_except(model, blueprints, &|_| false)
+    render_except(model, blueprints, &|_| Skip::NONE)
 }
 
-/// Renders the tree of a model but for the apps (by index) `skip` names.
+/// Which of an app's files a render leaves out (they are taken as they are): the two groups
+/// of its files, each with a key of its own ([`Key`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Skip {
+    /// Its objects' files, its folders' `kustomization.yaml` files and its runbook.
+    pub objects: bool,
+    /// Its Flux Kustomizations file.
+    pub flux: bool,
+}
+
+impl Skip {
+    /// Every file of the app rendered.
+    pub const NONE: Skip = Skip {
+        objects: false,
+        flux: false,
+    };
+    /// No file of the app rendered.
+    pub const ALL: Skip = Skip {
+        objects: true,
+        flux: true,
+    };
+
+    /// The whole app left out, or none of it.
+    pub fn whole(all: bool) -> Skip {
+        if all { Skip::ALL } else { Skip::NONE }
+    }
+}
+
+/// Renders the tree of a model but for the files of the apps (by index) `skip` names.
 pub fn render_except(
     model: &Model,
     blueprints: &Blueprints,
-    skip: &(dyn Fn(usize) -> bool + Sync),
+    skip: &(dyn Fn(usize) -> Skip + Sync),
 ) -> Result<Tree, Vec<Diagnostic>> {
     let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
     into_tree(each_except(model, blueprints, skip, &keep), blueprints)
 }
 
-/// A render key: the sha256 of what rendering an app reads ([`app_key`]).
-pub type Key = [u8; 32];
+/// An app's render keys ([`app_key`]): the sha256 of what rendering its Flux Kustomizations
+/// file reads (`flux`), and of what rendering its other files reads (`objects`). An edit of
+/// the Flux settings (a default interval, timeout or retry interval) changes the one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// What its objects' files, its folders' `kustomization.yaml` files and its runbook read.
+    pub objects: [u8; 32],
+    /// What its Flux Kustomizations file reads.
+    pub flux: [u8; 32],
+}
+
+impl Key {
+    /// The two keys in hex, `objects` first (128 digits).
+    pub fn hex(&self) -> String {
+        crate::digest::hex(&self.objects) + &crate::digest::hex(&self.flux)
+    }
+
+    /// The key [`Key::hex`] wrote.
+    pub fn from_hex(text: &str) -> Option<Key> {
+        let half = |t: &str| -> Option<[u8; 32]> {
+            let mut out = [0u8; 32];
+            for (i, byte) in out.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(t.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            Some(out)
+        };
+        (text.len() == 128).then_some(())?;
+        Some(Key {
+            objects: half(&text[..64])?,
+            flux: half(&text[64..])?,
+        })
+    }
+}
 
 /// [`render_except`], releasing each app's items as soon as its files are rendered
 /// ([`App::release`]): the tree grows into the memory the model gives up. Returns the tree
@@ -266,7 +325,7 @@ pub type Key = [u8; 32];
 pub fn render_releasing(
     model: &mut Model,
     blueprints: &Blueprints,
-    skip: &(dyn Fn(usize) -> bool + Sync),
+    skip: &(dyn Fn(usize) -> Skip + Sync),
     known: &[Option<Key>],
 ) -> Result<(Tree, Vec<Option<Key>>), Vec<Diagnostic>> {
     let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
@@ -283,10 +342,11 @@ pub fn render_releasing(
             (model.apps.par_iter_mut().enumerate())
                 .map(|(i, app)| {
                     let key = known.map_or_else(|| app_key(app), |k| k[i]);
-                    if skip(i) {
+                    let skip = skip(i);
+                    if skip == Skip::ALL {
                         return (key, Ok(Vec::new()));
                     }
-                    let files = render_app(app, blueprints, &keep, &matched);
+                    let files = render_app(app, skip, blueprints, &keep, &matched);
                     app.release();
                     (key, files)
                 })
@@ -331,7 +391,7 @@ pub fn render_apps(
     let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
     let mut tree = Tree::new();
     for (_, app) in model.apps.iter().enumerate().filter(|(i, _)| only(*i)) {
-        match render_app(app, blueprints, &keep, &matched) {
+        match render_app(app, Skip::NONE, blueprints, &keep, &matched) {
             Ok(files) => tree.extend(files),
             Err(Stop::Render(diags)) => return Err(diags),
             Err(Stop::Take(never)) => match never {},
@@ -358,7 +418,7 @@ where
     E: Send,
     F: Fn(String, Vec<u8>) -> Result<T, E> + Sync,
 {
-    each_except(model, blueprints, &|_| false, take)
+    each_except(model, blueprints, &|_| Skip::NONE, take)
 }
 
 /// [`render_each`] of the cluster's own files and of the apps (by index in the model) that
@@ -366,7 +426,7 @@ where
 fn each_except<T, E, F>(
     model: &Model,
     blueprints: &Blueprints,
-    skip: &(dyn Fn(usize) -> bool + Sync),
+    skip: &(dyn Fn(usize) -> Skip + Sync),
     take: &F,
 ) -> Result<Vec<T>, Stop<E>>
 where
@@ -388,8 +448,9 @@ where
                 .apps
                 .par_iter()
                 .enumerate()
-                .filter(|(i, _)| !skip(*i))
-                .map(|(_, app)| render_app(app, blueprints, take, &matched))
+                .map(|(i, app)| (skip(i), app))
+                .filter(|(skip, _)| *skip != Skip::ALL)
+                .map(|(skip, app)| render_app(app, skip, blueprints, take, &matched))
                 .collect()
         },
     );
@@ -536,10 +597,11 @@ fn cluster_jobs(model: &Model) -> Vec<Job> {
     jobs
 }
 
-/// Renders one app's files, each handed to `take` as soon as it is rendered; its objects
-/// get the app's labels, annotations and patches ([`post`]).
+/// Renders one app's files but for those `skip` leaves out, each handed to `take` as soon as
+/// it is rendered; its objects get the app's labels, annotations and patches ([`post`]).
 fn render_app<T, E, F>(
     app: &App,
+    skip: Skip,
     blueprints: &Blueprints,
     take: &F,
     matched: &[std::sync::atomic::AtomicBool],
@@ -576,47 +638,52 @@ where
     }
     // Blueprints see the app's name and namespace; what each renders is its `item`.
     let app_value = context! { name => app.name.clone(), namespace => app.namespace.clone() };
-    let mut kustomizations = Vec::with_capacity(app.layers.len());
-    for layer in &app.layers {
-        let mut resources = Vec::with_capacity(layer.manifests.len());
-        for m in &layer.manifests {
-            let ctx = context! {
-                app => app_value.clone(),
-                item => Value::from(minijinja::value::Serde(&*m.item)),
-            };
-            file(format!("{}/{}", layer.dir, m.file), m.blueprint, ctx, true)?;
-            resources.push(m.file.clone());
+    if !skip.objects {
+        for layer in &app.layers {
+            let mut resources = Vec::with_capacity(layer.manifests.len());
+            for m in &layer.manifests {
+                let ctx = context! {
+                    app => app_value.clone(),
+                    item => Value::from(minijinja::value::Serde(&*m.item)),
+                };
+                file(format!("{}/{}", layer.dir, m.file), m.blueprint, ctx, true)?;
+                resources.push(m.file.clone());
+            }
+            file(
+                format!("{}/kustomization.yaml", layer.dir),
+                "kustomize/kustomization.yaml.j2",
+                context! { resources => resources },
+                false,
+            )?;
         }
+        if let Some(runbook) = &app.runbook {
+            let item = runbook_item(app, &runbook.item).map_err(|e| {
+                let d = Diagnostic::error(
+                    Code::Blueprint,
+                    format!("the runbook of app `{}`: {}", app.name, describe(&e)),
+                );
+                Stop::Render(vec![d])
+            })?;
+            let ctx = context! { app => app_value.clone(), item => item };
+            file(
+                format!("{}/{}", app.dir, runbook.file),
+                runbook.blueprint,
+                ctx,
+                false,
+            )?;
+        }
+    }
+    if !skip.flux {
+        let kustomizations: Vec<Value> = (app.layers.iter())
+            .map(|layer| Value::from(minijinja::value::Serde(&layer.kustomization)))
+            .collect();
         file(
-            format!("{}/kustomization.yaml", layer.dir),
-            "kustomize/kustomization.yaml.j2",
-            context! { resources => resources },
+            app.kustomizations_file.clone(),
+            "flux/kustomization.yaml.j2",
+            context! { kustomizations => kustomizations },
             false,
         )?;
-        kustomizations.push(Value::from(minijinja::value::Serde(&layer.kustomization)));
     }
-    if let Some(runbook) = &app.runbook {
-        let item = runbook_item(app, &runbook.item).map_err(|e| {
-            let d = Diagnostic::error(
-                Code::Blueprint,
-                format!("the runbook of app `{}`: {}", app.name, describe(&e)),
-            );
-            Stop::Render(vec![d])
-        })?;
-        let ctx = context! { app => app_value.clone(), item => item };
-        file(
-            format!("{}/{}", app.dir, runbook.file),
-            runbook.blueprint,
-            ctx,
-            false,
-        )?;
-    }
-    file(
-        app.kustomizations_file.clone(),
-        "flux/kustomization.yaml.j2",
-        context! { kustomizations => kustomizations },
-        false,
-    )?;
     Ok(taken)
 }
 
@@ -656,42 +723,56 @@ fn runbook_item(app: &App, found: &crate::model::Item) -> Result<Value, minijinj
 
 /// The paths of the files [`render_app`] renders for `app`, in its order.
 pub fn app_files(app: &App) -> Vec<String> {
-    let mut files = Vec::with_capacity(app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2);
-    for layer in &app.layers {
-        files.extend(
-            layer
-                .manifests
-                .iter()
-                .map(|m| format!("{}/{}", layer.dir, m.file)),
-        );
-        files.push(format!("{}/kustomization.yaml", layer.dir));
+    app_files_of(app, Skip::ALL)
+}
+
+/// The paths of the files of `app` in the groups `which` names ([`Skip`]), in the order
+/// [`render_app`] renders them.
+pub fn app_files_of(app: &App, which: Skip) -> Vec<String> {
+    let mut files = Vec::new();
+    if which.objects {
+        files.reserve(app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2);
+        for layer in &app.layers {
+            files.extend(
+                layer
+                    .manifests
+                    .iter()
+                    .map(|m| format!("{}/{}", layer.dir, m.file)),
+            );
+            files.push(format!("{}/kustomization.yaml", layer.dir));
+        }
+        if let Some(runbook) = &app.runbook {
+            files.push(format!("{}/{}", app.dir, runbook.file));
+        }
     }
-    if let Some(runbook) = &app.runbook {
-        files.push(format!("{}/{}", app.dir, runbook.file));
+    if which.flux {
+        files.push(app.kustomizations_file.clone());
     }
-    files.push(app.kustomizations_file.clone());
     files
 }
 
-/// The sha256 of all that [`render_app`] reads of `app`: two apps of one key render the same
-/// files with the same blueprints. `None` for an app whose objects get labels, annotations or
-/// patches (they are applied to the rendered text, and every patch must match some object:
+/// The keys of all that [`render_app`] reads of `app`, for its two groups of files ([`Key`]):
+/// two apps of one key render the same files with the same blueprints, and one group of one
+/// key the same files of that group. `None` for an app whose objects get labels, annotations
+/// or patches (they are applied to the rendered text, and every patch must match some object:
 /// such an app always renders), or whose items do not serialize.
-pub fn app_key(app: &App) -> Option<[u8; 32]> {
+pub fn app_key(app: &App) -> Option<Key> {
     use crate::digest::Hashing;
     use sha2::Digest;
     if !app.post.is_empty() {
         return None;
     }
-    let mut out = Hashing::new();
-    let mut text = |t: &str| {
+    let text = |out: &mut Hashing, t: &str| {
         out.0.update(t.len().to_le_bytes());
         out.0.update(t.as_bytes());
     };
-    text(&app.name);
-    text(&app.namespace);
-    text(&app.dir);
-    text(&app.kustomizations_file);
+    let (mut objects, mut flux) = (Hashing::new(), Hashing::new());
+    for out in [&mut objects, &mut flux] {
+        text(out, &app.name);
+        text(out, &app.namespace);
+    }
+    text(&mut objects, &app.dir);
+    text(&mut flux, &app.kustomizations_file);
     let manifest = |out: &mut Hashing, m: &crate::model::Manifest| {
         for t in [m.file.as_str(), m.blueprint] {
             out.0.update(t.len().to_le_bytes());
@@ -702,20 +783,26 @@ pub fn app_key(app: &App) -> Option<[u8; 32]> {
         Some(())
     };
     for layer in &app.layers {
-        out.0.update(b"layer");
-        out.0.update(layer.dir.len().to_le_bytes());
-        out.0.update(layer.dir.as_bytes());
+        objects.0.update(b"layer");
+        text(&mut objects, &layer.dir);
         for m in &layer.manifests {
-            manifest(&mut out, m)?;
+            manifest(&mut objects, m)?;
         }
-        out.0.update(b"kustomization");
-        serde_json::to_writer(&mut out, &layer.kustomization).ok()?;
+        // The runbook reads the name and namespace of the layer's Flux Kustomization
+        // (`crate::model::layer_check`); its Flux Kustomizations file, all of it.
+        text(&mut objects, &layer.kustomization.name);
+        text(&mut objects, &layer.kustomization.namespace);
+        flux.0.update(b"kustomization");
+        serde_json::to_writer(&mut flux, &layer.kustomization).ok()?;
     }
     if let Some(runbook) = &app.runbook {
-        out.0.update(b"runbook");
-        manifest(&mut out, runbook)?;
+        objects.0.update(b"runbook");
+        manifest(&mut objects, runbook)?;
     }
-    Some(out.finish())
+    Some(Key {
+        objects: objects.finish(),
+        flux: flux.finish(),
+    })
 }
 
 /// The first component of every path [`render_each`] renders to: the top-level folders of
@@ -789,7 +876,8 @@ mod tests {
         assert!(keys.len() > 2 && keys.iter().all(Option::is_some), "{keys:?}");
         // The second app is taken from disk: kept whole, its files not rendered.
         let kept = app_files(&model.apps[1]);
-        let (tree, made) = render_releasing(&mut model, &blueprints, &|i| i == 1, &[]).expect("renders");
+        let (tree, made) =
+            render_releasing(&mut model, &blueprints, &|i| Skip::whole(i == 1), &[]).expect("renders");
         assert_eq!(made, keys, "keys made before the apps were released");
         let expected: Vec<_> = (whole.iter()).filter(|(path, _)| !kept.contains(path)).collect();
         assert_eq!(tree.iter().collect::<Vec<_>>(), expected);
@@ -803,7 +891,7 @@ mod tests {
             );
         }
         // A released app renders no more: it fails, never writes an empty object.
-        let again = render_except(&model, &blueprints, &|i| i == 1);
+        let again = render_except(&model, &blueprints, &|i| Skip::whole(i == 1));
         let messages: Vec<String> = (again.err().unwrap_or_default().into_iter())
             .map(|d| d.message)
             .collect();
@@ -811,7 +899,7 @@ mod tests {
         // Keys known for every app are the ones returned.
         let mut model = prepared().checked.model;
         let known = vec![None; model.apps.len()];
-        let (_, made) = render_releasing(&mut model, &blueprints, &|_| false, &known).expect("renders");
+        let (_, made) = render_releasing(&mut model, &blueprints, &|_| Skip::NONE, &known).expect("renders");
         assert_eq!(made, known);
     }
 }
