@@ -782,6 +782,14 @@ mod tests {
         (path, out, cache, full, cmp)
     }
 
+    /// [`built`], with its cache recorded.
+    fn recorded(dir: &Path, apps: usize) -> (PathBuf, PathBuf, PathBuf, crate::Compiled, emit::Comparison) {
+        let (path, out, cache, full, cmp) = built(dir, apps);
+        let lock = (&cmp.new_lock.files, cmp.lock_digest());
+        record_full(&cache, &out, &full, lock, &HashSet::new());
+        (path, out, cache, full, cmp)
+    }
+
     /// Renders the spec at `path` taking what the cache at `cache` holds.
     fn render(path: &Path, cache: &Path, out: &Path) -> crate::Compiled {
         let prepared = crate::prepare(path, None).ok().unwrap();
@@ -883,14 +891,7 @@ mod tests {
     #[test]
     fn a_flux_setting_of_every_app_renders_only_their_flux_kustomizations() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, out, cache, full, cmp) = built(dir.path(), 6);
-        record_full(
-            &cache,
-            &out,
-            &full,
-            (&cmp.new_lock.files, cmp.lock_digest()),
-            &HashSet::new(),
-        );
+        let (path, out, cache, full, _) = recorded(dir.path(), 6);
         let apps = &full.model.as_ref().unwrap().apps;
         let flux: Vec<String> = apps.iter().map(|a| a.kustomizations_file.clone()).collect();
         let mut objects: Vec<String> = (apps.iter())
@@ -942,14 +943,7 @@ mod tests {
     fn an_app_rendered_again_is_read_only_where_its_files_were_touched() {
         use crate::emit::Known;
         let dir = tempfile::tempdir().unwrap();
-        let (path, out, cache, full, cmp) = built(dir.path(), 3);
-        record_full(
-            &cache,
-            &out,
-            &full,
-            (&cmp.new_lock.files, cmp.lock_digest()),
-            &HashSet::new(),
-        );
+        let (path, out, cache, _, _) = recorded(dir.path(), 3);
         // app0 renders again: its files rendered as they are on disk are known unread.
         std::fs::write(&path, spec(3, 2)).unwrap();
         let edit = render(&path, &cache, &out);
