@@ -43,6 +43,8 @@ pub struct ChangedCluster {
 pub struct Pending {
     recorder: crate::incremental::spec::Recorder,
     read: Vec<PathBuf>,
+    /// The stat of each of `read` when known untouched since the last record.
+    stats: Vec<crate::incremental::spec::Known>,
     record: Record,
 }
 
@@ -53,11 +55,12 @@ impl Pending {
         let Pending {
             recorder,
             read,
+            stats,
             mut record,
         } = self;
         record.memo = recorder.began();
         let apps = recorder.apps_path();
-        if recorder.record(&read, fleet, stamps, &record.starts) {
+        if recorder.record((&read, &stats), fleet, stamps, &record.starts) {
             record.write(&apps);
         }
     }
@@ -164,6 +167,7 @@ pub fn compile_changed(
     let pending = recorder.map(|recorder| Pending {
         recorder,
         read: memo.files.iter().chain(&memo.folders).cloned().collect(),
+        stats: memo.stats.clone(),
         record: rec,
     });
     Some(Changed {

@@ -163,7 +163,7 @@ fn run_fleet(run: Run) -> Outcome {
             .collect();
         if let Some(stamps) = stamps {
             let (began, apps) = (recorder.began(), recorder.apps_path());
-            if recorder.record(&read, &fleet_name, &stamps, &source.file_starts()) {
+            if recorder.record((&read, &[]), &fleet_name, &stamps, &source.file_starts()) {
                 Record::new(began, &source, &defined, &listed, records).write(&apps);
             }
         }

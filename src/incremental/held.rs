@@ -126,6 +126,7 @@ pub fn recall_changed(
         folders: Vec::new(),
         starts: held.record.starts.clone(),
         began: held.record.memo,
+        stats: Vec::new(),
     };
     Some((memo, changed, held.record))
 }

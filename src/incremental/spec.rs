@@ -21,6 +21,9 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// A path's stat and whether it is a folder, when known untouched since it was recorded.
+pub type Known = Option<(Stat, bool)>;
+
 /// What a fleet spec expanded to when its files were as they are now.
 #[derive(Debug, PartialEq)]
 pub struct Memo {
@@ -37,6 +40,9 @@ pub struct Memo {
     pub starts: Vec<usize>,
     /// The clock tick the recording run began reading in.
     pub began: i128,
+    /// The stat of each of `files`, then of `folders`, when it is the recorded one (untouched
+    /// since): a record made after this run takes it rather than look again.
+    pub stats: Vec<Known>,
 }
 
 /// A run that may record its spec's expansion: it knows the clock tick its reading began in.
@@ -82,14 +88,14 @@ fn begin_in(cache: &Path, spec: &Path, out: &Path) -> Option<Recorder> {
 
 impl Recorder {
     /// Records that the spec, read from `read` (files, then folders, the files starting at
-    /// `starts` in the fleet's text), expanded to `clusters` (name, input stamp) of the
-    /// fleet `fleet`. Nothing is recorded for a path outside the
+    /// `starts` in the fleet's text; each one's stat `known` when this run found it untouched,
+    /// else looked at now), expanded to `clusters` (name, input stamp) of the fleet `fleet`. Nothing is recorded for a path outside the
     /// spec's folder or a name that would not survive the record's lines; a record that
     /// cannot be written is no error (the next run expands the spec).
     /// Returns whether it was written.
     pub fn record(
         self,
-        read: &[PathBuf],
+        (read, known): (&[PathBuf], &[Known]),
         fleet: &str,
         clusters: &[(String, String)],
         starts: &[usize],
@@ -106,12 +112,15 @@ impl Recorder {
                 .entry(folder(path))
                 .or_insert_with_key(|f| std::fs::canonicalize(f).ok());
         }
-        let lines: Option<Vec<String>> = read
-            .par_iter()
-            .map(|path| {
+        let lines: Option<Vec<String>> = (read.par_iter().enumerate())
+            .map(|(i, path)| {
                 let abs = folders.get(folder(path))?.as_ref()?.join(path.file_name()?);
                 let rel = abs.strip_prefix(&self.base).ok()?.to_str()?;
-                let (stat, dir) = Stat::of_entry(&abs)?;
+                // Known untouched since it was recorded, or looked at now.
+                let (stat, dir) = match known.get(i).copied().flatten() {
+                    Some(known) => known,
+                    None => Stat::of_entry(&abs)?,
+                };
                 let kind = if dir { 'd' } else { 'f' };
                 (!rel.contains(['\n', '\r'])).then(|| format!("{kind} {} {rel}\n", stat.fields()))
             })
@@ -212,6 +221,7 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
         folders: Vec::new(),
         starts: Vec::new(),
         began,
+        stats: Vec::new(),
     };
     let mut paths = Vec::new();
     for line in lines {
@@ -252,7 +262,10 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
         .collect();
     let mut changed = Vec::new();
     let mut file = 0;
-    for ((path, (_, dir), _), same) in paths.iter().zip(same) {
+    let (mut file_stats, mut folder_stats) = (Vec::new(), Vec::new());
+    for ((path, entry, _), same) in paths.iter().zip(same) {
+        let dir = entry.1;
+        if dir { &mut folder_stats } else { &mut file_stats }.push(same.then_some(*entry));
         match (dir, same) {
             // A folder whose times changed still holds the same parts when an editor saved a
             // file by renaming a new one over it, or made and removed a hidden swap file: the
@@ -265,6 +278,7 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
         }
         file += usize::from(!dir);
     }
+    memo.stats = file_stats.into_iter().chain(folder_stats).collect();
     Some((memo, changed))
 }
 
@@ -321,7 +335,9 @@ mod tests {
         let recall = |spec: &Path, out: &Path| recall_in(&cache, spec, out);
         {
             std::thread::sleep(std::time::Duration::from_millis(20));
-            begin(&spec, &out).unwrap().record(&read, "f", &clusters, &[0, 1]);
+            begin(&spec, &out)
+                .unwrap()
+                .record((&read, &[]), "f", &clusters, &[0, 1]);
             let memo = recall(&spec, &out).expect("untouched");
             assert_eq!(memo.clusters, clusters);
             assert_eq!((memo.files.len(), memo.starts.as_slice()), (2, [0, 1].as_slice()));
@@ -334,12 +350,33 @@ mod tests {
             read.push(spec.join("apps/y.yaml"));
             begin(&spec, &out)
                 .unwrap()
-                .record(&read, "f", &clusters, &[0, 2, 4]);
+                .record((&read, &[]), "f", &clusters, &[0, 2, 4]);
             assert!(recall(&spec, &out).is_some());
             // An edit that keeps the size changes the change time.
             std::fs::write(spec.join("apps/x.yaml"), "d").unwrap();
             assert_eq!(recall(&spec, &out), None, "a part was edited");
         }
+    }
+
+    #[test]
+    fn a_stat_known_untouched_is_recorded_as_it_is_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let (spec, out) = (dir.path().join("fleet.yaml"), dir.path().join("out"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(&spec, "a").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let real = Stat::of_entry(&spec).unwrap();
+        let record = |known: &[Known]| {
+            let recorder = begin_in(&cache, &spec, &out).unwrap();
+            recorder.record((std::slice::from_ref(&spec), known), "f", &[], &[0]);
+            recall_in(&cache, &spec, &out)
+        };
+        assert!(record(&[Some(real)]).is_some(), "the stat it has");
+        // Not looked at again: a stat known but not the file's stands in the record.
+        let other = (Stat { size: 7, ..real.0 }, false);
+        assert_eq!(record(&[Some(other)]), None);
+        assert!(record(&[None]).is_some(), "looked at now");
     }
 
     #[test]
@@ -352,7 +389,7 @@ mod tests {
         let recorder = begin_in(&cache, &spec, &out).unwrap();
         // Written in the tick reading began in, or later: it may have been read before.
         std::fs::write(&spec, "b").unwrap();
-        recorder.record(std::slice::from_ref(&spec), "f", &[], &[0]);
+        recorder.record((std::slice::from_ref(&spec), &[]), "f", &[], &[0]);
         assert_eq!(recall_in(&cache, &spec, &out), None);
     }
 }
