@@ -296,5 +296,17 @@ mod tests {
         );
         assert_eq!(edit.reuse.kept.len() + rendered.len(), app_files.len());
         assert_eq!(edit_cmp.new_lock.to_bytes(), full_cmp.new_lock.to_bytes());
+        // A Flux setting of every app edited: only their Flux Kustomizations files render,
+        // each app's other files are taken as the base rendered them.
+        let flux: Vec<&String> = (base.model.as_ref().unwrap().apps.iter())
+            .map(|a| &a.kustomizations_file)
+            .collect();
+        let edited = spec("6.7.1").replace("apps:\n", "defaults: {timeout: 7m}\napps:\n");
+        let (_, full_cmp) = render(edited.clone(), None);
+        let (edit, edit_cmp) = render(edited, Some(&held));
+        let rendered: Vec<&String> = edit.tree.keys().filter(|p| app_files.contains(p)).collect();
+        assert_eq!(rendered, flux);
+        assert_eq!(edit.reuse.kept.len() + rendered.len(), app_files.len());
+        assert_eq!(edit_cmp.new_lock.to_bytes(), full_cmp.new_lock.to_bytes());
     }
 }
