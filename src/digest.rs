@@ -19,6 +19,18 @@ pub fn hex(bytes: &[u8]) -> String {
     hex
 }
 
+/// 32 bytes from 64 hex digits.
+pub fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// A sha256 that serializers write into: what they write is hashed, never kept.
 pub struct Hashing(pub Sha256);
 

@@ -660,9 +660,12 @@ fn insert(path: &str, doc: Value, into: &mut BTreeMap<ObjectId, Object>) {
 /// only: no quote, escape, tag, comment or other indicator.
 fn token<'l>(line: &'l str, key: &str) -> Option<&'l str> {
     let value = line.strip_prefix(key)?.strip_prefix(": ")?;
-    let plain =
-        !value.is_empty() && (value.bytes()).all(|b| b.is_ascii_alphanumeric() || b"./-_".contains(&b));
-    plain.then_some(value)
+    is_plain(value).then_some(value)
+}
+
+/// Whether `text` is a plain token: letters, digits and `./-_` only, at least one.
+fn is_plain(text: &str) -> bool {
+    !text.is_empty() && (text.bytes()).all(|b| b.is_ascii_alphanumeric() || b"./-_".contains(&b))
 }
 
 /// Whether an object of kind `kind` (of any group) can leave the tree as stateful, move, or
@@ -800,12 +803,7 @@ fn identity_of(doc: &Shaped) -> Option<Option<ObjectId>> {
             0 if !line.is_empty() && !line.starts_with('#') => break,
             2 => {
                 let (key, value) = line[2..].split_once(':')?;
-                let plain = |t: &str| {
-                    !t.is_empty()
-                        && t.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"./-_".contains(&b))
-                };
-                (plain(key) && (value.is_empty() || plain(value.strip_prefix(' ')?))).then_some(())?;
+                (is_plain(key) && (value.is_empty() || is_plain(value.strip_prefix(' ')?))).then_some(())?;
                 after_token = matches!(key, "name" | "namespace");
                 let slot = match key {
                     "name" => &mut name,

@@ -196,24 +196,9 @@ fn render_deferred(
             continue;
         };
         // Each group not rendered stands with its own key.
-        for (which, half) in [
-            (
-                Skip {
-                    objects: skip.objects,
-                    flux: false,
-                },
-                &key.objects,
-            ),
-            (
-                Skip {
-                    objects: false,
-                    flux: skip.flux,
-                },
-                &key.flux,
-            ),
-        ] {
-            let files_of = crate::render::app_files_of(app, which).into_iter();
-            files.extend(files_of.map(|path| (path, unrendered(half))));
+        for group in Skip::GROUPS.into_iter().filter(|g| skip.covers(*g)) {
+            let files_of = crate::render::app_files_of(app, group).into_iter();
+            files.extend(files_of.map(|path| (path, unrendered(key.of(group)))));
         }
     }
     let lock = stamp.lock_of(files);

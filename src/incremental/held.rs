@@ -187,37 +187,22 @@ fn recall_in(held: &Held, model: &Model, keys: super::deferred::Keys) -> Reuse {
     let found: Vec<(Skip, Vec<(String, String)>)> = (model.apps.par_iter().zip(&keys))
         .map(|(app, key)| {
             let recorded = halves.rendered(key.as_ref());
-            let group = |which: Skip| -> Option<Vec<(String, String)>> {
-                (crate::render::app_files_of(app, which).into_iter())
-                    .map(|path| {
-                        let hash = held.files.get(&path)?.clone();
-                        Some((path, hash))
-                    })
-                    .collect()
-            };
-            let objects = recorded
-                .objects
-                .then(|| {
-                    group(Skip {
-                        objects: true,
-                        flux: false,
-                    })
+            let (mut skip, mut kept) = (Skip::NONE, Vec::new());
+            for group in Skip::GROUPS.into_iter().filter(|g| recorded.covers(*g)) {
+                // A group is taken when the held tree lists every file of it.
+                let files: Option<Vec<(String, String)>> = (crate::render::app_files_of(app, group)
+                    .into_iter())
+                .map(|path| {
+                    let hash = held.files.get(&path)?.clone();
+                    Some((path, hash))
                 })
-                .flatten();
-            let flux = recorded
-                .flux
-                .then(|| {
-                    group(Skip {
-                        objects: false,
-                        flux: true,
-                    })
-                })
-                .flatten();
-            let skip = Skip {
-                objects: objects.is_some(),
-                flux: flux.is_some(),
-            };
-            (skip, objects.into_iter().chain(flux).flatten().collect())
+                .collect();
+                if let Some(files) = files {
+                    skip = skip.and(group);
+                    kept.extend(files);
+                }
+            }
+            (skip, kept)
         })
         .collect();
     Reuse {

@@ -24,6 +24,7 @@ pub mod held;
 pub mod spec;
 pub mod stamp;
 
+use crate::digest::unhex;
 use crate::disk;
 use crate::emit::lock::{self, sha256_hex};
 use crate::emit::owner::Owner;
@@ -318,18 +319,6 @@ impl Halves {
     }
 }
 
-/// 32 bytes from 64 hex digits.
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 /// What a run takes from the last build instead of rendering it.
 #[derive(Default)]
 pub struct Reuse {
@@ -488,23 +477,8 @@ impl Found {
             kept: Vec::new(),
             untouched: Vec::new(),
         };
-        for (which, is_recorded) in [
-            (
-                Skip {
-                    objects: true,
-                    flux: false,
-                },
-                recorded.objects,
-            ),
-            (
-                Skip {
-                    objects: false,
-                    flux: true,
-                },
-                recorded.flux,
-            ),
-        ] {
-            let files = crate::render::app_files_of(app, which);
+        for group in Skip::GROUPS {
+            let files = crate::render::app_files_of(app, group);
             let count = files.len();
             let untouched: Vec<(String, Entry)> = (files.into_iter())
                 .filter_map(|path| {
@@ -512,9 +486,8 @@ impl Found {
                     Some((path, entry))
                 })
                 .collect();
-            if is_recorded && untouched.len() == count {
-                found.skip.objects |= which.objects;
-                found.skip.flux |= which.flux;
+            if recorded.covers(group) && untouched.len() == count {
+                found.skip = found.skip.and(group);
                 found.kept.extend(untouched);
             } else {
                 found.untouched.extend(untouched);
@@ -895,15 +868,7 @@ mod tests {
         let apps = &full.model.as_ref().unwrap().apps;
         let flux: Vec<String> = apps.iter().map(|a| a.kustomizations_file.clone()).collect();
         let mut objects: Vec<String> = (apps.iter())
-            .flat_map(|a| {
-                crate::render::app_files_of(
-                    a,
-                    Skip {
-                        objects: true,
-                        flux: false,
-                    },
-                )
-            })
+            .flat_map(|a| crate::render::app_files_of(a, Skip::OBJECTS))
             .collect();
         objects.sort();
         let edited = spec(6, 1).replace("apps:\n", "defaults: {retryInterval: 7m}\napps:\n");

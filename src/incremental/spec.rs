@@ -89,9 +89,10 @@ fn begin_in(cache: &Path, spec: &Path, out: &Path) -> Option<Recorder> {
 impl Recorder {
     /// Records that the spec, read from `read` (files, then folders, the files starting at
     /// `starts` in the fleet's text; each one's stat `known` when this run found it untouched,
-    /// else looked at now), expanded to `clusters` (name, input stamp) of the fleet `fleet`. Nothing is recorded for a path outside the
-    /// spec's folder or a name that would not survive the record's lines; a record that
-    /// cannot be written is no error (the next run expands the spec).
+    /// else looked at now), expanded to `clusters` (name, input stamp) of the fleet `fleet`.
+    /// Nothing is recorded for a path outside the spec's folder or a name that would not
+    /// survive the record's lines; a record that cannot be written is no error (the next run
+    /// expands the spec).
     /// Returns whether it was written.
     pub fn record(
         self,

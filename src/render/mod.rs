@@ -267,6 +267,31 @@ impl Skip {
         objects: true,
         flux: true,
     };
+    /// The group of its objects' files alone.
+    pub const OBJECTS: Skip = Skip {
+        objects: true,
+        flux: false,
+    };
+    /// The group of its Flux Kustomizations file alone.
+    pub const FLUX: Skip = Skip {
+        objects: false,
+        flux: true,
+    };
+    /// Its groups, each alone.
+    pub const GROUPS: [Skip; 2] = [Skip::OBJECTS, Skip::FLUX];
+
+    /// Whether it leaves out every file of `group`.
+    pub fn covers(self, group: Skip) -> bool {
+        (self.objects || !group.objects) && (self.flux || !group.flux)
+    }
+
+    /// It, and `group` left out too.
+    pub fn and(self, group: Skip) -> Skip {
+        Skip {
+            objects: self.objects || group.objects,
+            flux: self.flux || group.flux,
+        }
+    }
 
     /// The whole app left out, or none of it.
     pub fn whole(all: bool) -> Skip {
@@ -303,18 +328,16 @@ impl Key {
 
     /// The key [`Key::hex`] wrote.
     pub fn from_hex(text: &str) -> Option<Key> {
-        let half = |t: &str| -> Option<[u8; 32]> {
-            let mut out = [0u8; 32];
-            for (i, byte) in out.iter_mut().enumerate() {
-                *byte = u8::from_str_radix(t.get(2 * i..2 * i + 2)?, 16).ok()?;
-            }
-            Some(out)
-        };
-        (text.len() == 128).then_some(())?;
+        let (objects, flux) = text.split_at_checked(64)?;
         Some(Key {
-            objects: half(&text[..64])?,
-            flux: half(&text[64..])?,
+            objects: crate::digest::unhex(objects)?,
+            flux: crate::digest::unhex(flux)?,
         })
+    }
+
+    /// The key of `group` ([`Skip::OBJECTS`] or [`Skip::FLUX`]).
+    pub fn of(&self, group: Skip) -> &[u8; 32] {
+        if group.objects { &self.objects } else { &self.flux }
     }
 }
 
