@@ -456,12 +456,12 @@ pub fn tree_of_changed(
         .keys
         .iter()
         .filter(|(_, name)| !changed.contains(*name))
-        .map(|(k, n)| (*k, n.clone()))
+        .map(|(k, n)| (k.clone(), n.clone()))
         .collect();
     let mut owned: Vec<String> = Vec::new();
     let mut exact: HashSet<&str> = HashSet::new();
     for (app, key) in model.apps.iter().zip(&keys) {
-        let key = (*key)?;
+        let key = key.clone()?;
         if changed.contains(&app.name) {
             all_keys.push((key, app.name.clone()));
             owned.push(format!("{}/", app.dir));

@@ -8,7 +8,6 @@
 use super::held::Held;
 use crate::emit::owner::Owner;
 use crate::model::Model;
-use crate::render::Skip;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -147,7 +146,7 @@ pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
     let mut view = crate::disk::View::default();
     let mut records = Vec::with_capacity(trees.len());
     for tree in trees {
-        let kept = super::Halves::of(
+        let kept = super::Rendered::of(
             (now.iter())
                 .filter(|(owner, _)| *owner == tree.stamp.owner)
                 .flat_map(|(_, keys)| keys.iter().flatten()),
@@ -176,7 +175,7 @@ pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
 /// its records.
 fn render_deferred(
     tree: Deferred,
-    kept: &super::Halves,
+    kept: &super::Rendered,
     view: &mut crate::disk::View,
 ) -> Result<Held, Vec<crate::diagnostic::Diagnostic>> {
     let Deferred {
@@ -195,11 +194,10 @@ fn render_deferred(
         let (Some(key), skip) = (key, skip(i)) else {
             continue;
         };
-        // Each group not rendered stands with its own key.
-        for group in Skip::GROUPS.into_iter().filter(|g| skip.covers(*g)) {
-            let files_of = crate::render::app_files_of(app, group).into_iter();
-            files.extend(files_of.map(|path| (path, unrendered(key.of(group)))));
-        }
+        // Each file not rendered stands with its own key.
+        let paths = crate::render::app_files(app).into_iter().zip(&key.files);
+        let left = paths.enumerate().filter(|(place, _)| skip.leaves(*place));
+        files.extend(left.map(|(_, (path, key))| (path, unrendered(key))));
     }
     let lock = stamp.lock_of(files);
     let bytes = lock.to_bytes();
@@ -207,7 +205,7 @@ fn render_deferred(
     let held = Held {
         lock: lock_path.clone(),
         keys: (model.apps.iter().zip(&keys))
-            .filter_map(|(app, key)| Some(((*key)?, app.name.clone())))
+            .filter_map(|(app, key)| Some((key.clone()?, app.name.clone())))
             .collect(),
         files: lock.files,
         digest: crate::emit::lock::sha256_hex(&bytes),

@@ -47,7 +47,7 @@ impl Held {
         lock: &[u8],
     ) -> Held {
         let keys = (model.apps.iter().zip(&reuse.keys))
-            .filter_map(|(app, key)| Some(((*key)?, app.name.clone())))
+            .filter_map(|(app, key)| Some((key.clone()?, app.name.clone())))
             .collect();
         Held {
             lock: root.join(owner.lock_path()),
@@ -183,25 +183,20 @@ pub(super) fn recall(root: &Path, owner: &Owner, model: &Model) -> Option<Reuse>
 /// The groups of the files of the apps of `model` (whose keys are `keys`) whose key `held`
 /// holds, with their files.
 fn recall_in(held: &Held, model: &Model, keys: super::deferred::Keys) -> Reuse {
-    let halves = super::Halves::of(held.keys.keys());
+    let rendered = super::Rendered::of(held.keys.keys());
     let found: Vec<(Skip, Vec<(String, String)>)> = (model.apps.par_iter().zip(&keys))
         .map(|(app, key)| {
-            let recorded = halves.rendered(key.as_ref());
-            let (mut skip, mut kept) = (Skip::NONE, Vec::new());
-            for group in Skip::GROUPS.into_iter().filter(|g| recorded.covers(*g)) {
-                // A group is taken when the held tree lists every file of it.
-                let files: Option<Vec<(String, String)>> = (crate::render::app_files_of(app, group)
-                    .into_iter())
-                .map(|path| {
-                    let hash = held.files.get(&path)?.clone();
-                    Some((path, hash))
-                })
-                .collect();
-                if let Some(files) = files {
-                    skip = skip.and(group);
-                    kept.extend(files);
-                }
-            }
+            let recorded = rendered.rendered(key.as_ref());
+            let files = crate::render::app_files(app);
+            let mut kept = Vec::new();
+            // A group is taken when its key is held and the held tree lists every file of it.
+            let skip = Skip::keeping(files.len(), |group| {
+                let found: Option<Vec<(String, String)>> = (files[group.clone()].iter())
+                    .map(|path| Some((path.clone(), held.files.get(path)?.clone())))
+                    .collect();
+                let found = found.filter(|_| recorded.leaves(group.start));
+                found.map(|found| kept.extend(found)).is_some()
+            });
             (skip, kept)
         })
         .collect();
@@ -282,16 +277,23 @@ mod tests {
         assert_eq!(edit.reuse.kept.len() + rendered.len(), app_files.len());
         assert_eq!(edit_cmp.new_lock.to_bytes(), full_cmp.new_lock.to_bytes());
         // A Flux setting of every app edited: only their Flux Kustomizations files render,
-        // each app's other files are taken as the base rendered them.
+        // each app's other files are taken as the base rendered them; a Helm interval of every
+        // app: only their HelmReleases.
         let flux: Vec<&String> = (base.model.as_ref().unwrap().apps.iter())
             .map(|a| &a.kustomizations_file)
             .collect();
-        let edited = spec("6.7.1").replace("apps:\n", "defaults: {timeout: 7m}\napps:\n");
-        let (_, full_cmp) = render(edited.clone(), None);
-        let (edit, edit_cmp) = render(edited, Some(&held));
-        let rendered: Vec<&String> = edit.tree.keys().filter(|p| app_files.contains(p)).collect();
-        assert_eq!(rendered, flux);
-        assert_eq!(edit.reuse.kept.len() + rendered.len(), app_files.len());
-        assert_eq!(edit_cmp.new_lock.to_bytes(), full_cmp.new_lock.to_bytes());
+        let releases: Vec<&String> = (app_files.iter())
+            .filter(|p| p.ends_with("/helmrelease.yaml"))
+            .collect();
+        assert_eq!(releases.len(), 4, "{app_files:?}");
+        for (default, files) in [("timeout: 7m", flux), ("helmInterval: 9m", releases)] {
+            let edited = spec("6.7.1").replace("apps:\n", &format!("defaults: {{{default}}}\napps:\n"));
+            let (_, full_cmp) = render(edited.clone(), None);
+            let (edit, edit_cmp) = render(edited, Some(&held));
+            let rendered: Vec<&String> = edit.tree.keys().filter(|p| app_files.contains(p)).collect();
+            assert_eq!(rendered, files, "{default}");
+            assert_eq!(edit.reuse.kept.len() + rendered.len(), app_files.len());
+            assert_eq!(edit_cmp.new_lock.to_bytes(), full_cmp.new_lock.to_bytes());
+        }
     }
 }

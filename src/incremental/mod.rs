@@ -1,14 +1,14 @@
 //! Edits cost what they change: the one seam of the incremental path (docs/performance.md).
 //!
 //! After a build, a cache records two facts, outside the output root (it is this machine's,
-//! never committed): the **key** of every app it rendered — the sha256 of exactly what
-//! rendering the app reads of the model ([`crate::render::app_key`]) — and, for every file
-//! of the tree, its sha256 with its size, modification and change times and inode, as git's
-//! index does. The next run resolves the spec as always, then [`recall`] takes an app whose
-//! key is recorded and whose files all still have their recorded size, times and inode as
-//! rendered already: its files are not rendered, read or compared, and the lock file records
-//! their recorded hashes. Rendering is a function of the key and this build of gitopsc, so the
-//! tree, the lock file and every report are byte for byte those of a full run.
+//! never committed): the **keys** of every app it rendered — for each of its files, the
+//! sha256 of exactly what rendering that file reads of the model ([`crate::render::app_key`])
+//! — and, for every file of the tree, its sha256 with its size, modification and change times
+//! and inode, as git's index does. The next run resolves the spec as always, then [`recall`]
+//! takes a file whose key is recorded and that still has its recorded size, times and inode
+//! as rendered already: it is not rendered, read or compared, and the lock file records its
+//! recorded hash. Rendering is a function of the key and this build of gitopsc, so the tree,
+//! the lock file and every report are byte for byte those of a full run.
 //!
 //! Whenever anything is in doubt — no cache, another build of gitopsc, a journal left by an
 //! interrupted build, a file written in the same clock tick as the cache (git's "racily
@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 /// The first line of a cache file: its format, and the build of gitopsc that wrote it.
 fn header() -> String {
     format!(
-        "gitopsc-cache 3 {} {}",
+        "gitopsc-cache 4 {} {}",
         env!("CARGO_PKG_VERSION"),
         env!("GITOPSC_BUILD_ID")
     )
@@ -291,30 +291,24 @@ fn file_entry(line: &str) -> Option<(String, Entry)> {
     Some((path.to_string(), entry))
 }
 
-/// Each group's keys of the apps a build rendered ([`Key`]).
+/// The keys of the files a build rendered ([`Key`]): a file whose key is among them is what
+/// that build rendered (each key holds its file's path), where untouched since.
 #[derive(Default)]
-struct Halves {
-    objects: FxHashSet<[u8; 32]>,
-    flux: FxHashSet<[u8; 32]>,
-}
+struct Rendered(FxHashSet<[u8; 32]>);
 
-impl Halves {
-    /// The groups' keys of `keys`.
-    fn of<'k>(keys: impl Iterator<Item = &'k Key>) -> Halves {
-        let mut halves = Halves::default();
-        for key in keys {
-            halves.objects.insert(key.objects);
-            halves.flux.insert(key.flux);
-        }
-        halves
+impl Rendered {
+    /// The files' keys of `keys`.
+    fn of<'k>(keys: impl Iterator<Item = &'k Key>) -> Rendered {
+        Rendered(keys.flat_map(|key| key.files.iter().copied()).collect())
     }
 
-    /// The groups of an app of key `key` that a build rendered with their keys ([`Skip`]):
-    /// the files of such a group are what it rendered, where untouched since.
+    /// The groups of the files of an app of key `key` ([`Skip::groups`]) whose files' keys
+    /// are all among them.
     fn rendered(&self, key: Option<&Key>) -> Skip {
-        key.map_or(Skip::NONE, |key| Skip {
-            objects: self.objects.contains(&key.objects),
-            flux: self.flux.contains(&key.flux),
+        key.map_or(Skip::NONE, |key| {
+            Skip::keeping(key.files.len(), |group| {
+                key.files[group].iter().all(|k| self.0.contains(k))
+            })
         })
     }
 }
@@ -422,11 +416,11 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         };
     };
     let below = Below::open(root);
-    let halves = Halves::of(cache.keys.keys());
+    let rendered = Rendered::of(cache.keys.keys());
     // Each group of each app's files untouched since recorded ([`Skip`]); a group is kept
     // when its key is recorded and all its files are.
     let found: Vec<Found> = (model.apps.par_iter().zip(&keys))
-        .map(|(app, key)| Found::of(app, halves.rendered(key.as_ref()), &cache, &below))
+        .map(|(app, key)| Found::of(app, rendered.rendered(key.as_ref()), &cache, &below))
         .collect();
     let skip: Vec<Skip> = found.iter().map(|f| f.skip).collect();
     let (mut entries, mut known) = (Vec::new(), Vec::new());
@@ -472,28 +466,25 @@ impl Found {
     /// The groups of `app`'s files that are kept: those the cache recorded a render of by
     /// their key (`recorded`), all of whose files are untouched since.
     fn of(app: &crate::model::App, recorded: Skip, cache: &Cache, below: &Below) -> Found {
-        let mut found = Found {
-            skip: Skip::NONE,
-            kept: Vec::new(),
-            untouched: Vec::new(),
-        };
-        for group in Skip::GROUPS {
-            let files = crate::render::app_files_of(app, group);
-            let count = files.len();
-            let untouched: Vec<(String, Entry)> = (files.into_iter())
+        let (mut kept, mut untouched) = (Vec::new(), Vec::new());
+        let mut files: Vec<Option<String>> = crate::render::app_files(app).into_iter().map(Some).collect();
+        let skip = Skip::keeping(files.len(), |group| {
+            let found: Vec<(String, Entry)> = (files[group.clone()].iter_mut())
                 .filter_map(|path| {
+                    let path = path.take()?;
                     let entry = cache.untouched_record(below, &path)?.clone();
                     Some((path, entry))
                 })
                 .collect();
-            if recorded.covers(group) && untouched.len() == count {
-                found.skip = found.skip.and(group);
-                found.kept.extend(untouched);
-            } else {
-                found.untouched.extend(untouched);
-            }
+            let keep = recorded.leaves(group.start) && found.len() == group.len();
+            if keep { &mut kept } else { &mut untouched }.extend(found);
+            keep
+        });
+        Found {
+            skip,
+            kept,
+            untouched,
         }
-        found
     }
 }
 
@@ -549,17 +540,19 @@ fn record_at(
     (files, lock): (&BTreeMap<String, String>, Option<&str>),
     blocked: &HashSet<&str>,
 ) {
-    let keys: Vec<(Key, &str)> = match &reuse.all_keys {
-        Some(all) => all.iter().map(|(k, n)| (*k, n.as_str())).collect(),
+    let made: Vec<Option<Key>>;
+    let keys: Vec<(&Key, &str)> = match &reuse.all_keys {
+        Some(all) => all.iter().map(|(k, n)| (k, n.as_str())).collect(),
         None => {
-            let keys: Vec<Option<Key>> = if reuse.keys.len() == model.apps.len() {
-                reuse.keys.clone()
+            let keys = if reuse.keys.len() == model.apps.len() {
+                &reuse.keys
             } else {
-                model.apps.par_iter().map(crate::render::app_key).collect()
+                made = model.apps.par_iter().map(crate::render::app_key).collect();
+                &made
             };
             keys.iter()
                 .zip(&model.apps)
-                .filter_map(|(k, app)| Some(((*k)?, app.name.as_str())))
+                .filter_map(|(k, app)| Some((k.as_ref()?, app.name.as_str())))
                 .collect()
         }
     };
@@ -862,46 +855,47 @@ mod tests {
     }
 
     #[test]
-    fn a_flux_setting_of_every_app_renders_only_their_flux_kustomizations() {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, out, cache, full, _) = recorded(dir.path(), 6);
-        let apps = &full.model.as_ref().unwrap().apps;
-        let flux: Vec<String> = apps.iter().map(|a| a.kustomizations_file.clone()).collect();
-        let mut objects: Vec<String> = (apps.iter())
-            .flat_map(|a| crate::render::app_files_of(a, Skip::OBJECTS))
-            .collect();
-        objects.sort();
-        let edited = spec(6, 1).replace("apps:\n", "defaults: {retryInterval: 7m}\napps:\n");
-        std::fs::write(&path, &edited).unwrap();
-        let edit = render(&path, &cache, &out);
-        let rendered: Vec<&String> = (edit.tree.keys())
-            .filter(|p| flux.contains(p) || objects.contains(p))
-            .collect();
-        assert_eq!(
-            rendered,
-            flux.iter().collect::<Vec<_>>(),
-            "only the Flux Kustomizations"
-        );
-        assert_eq!(
-            edit.reuse.kept.keys().collect::<Vec<_>>(),
-            objects.iter().collect::<Vec<_>>()
-        );
-        let cmp = emit::compare(&out, &edit.tree, edit.reuse.kept.clone(), &edit.stamp, false).unwrap();
-        // What a run without the cache finds.
-        let whole = render(&path, &dir.path().join("none.cache"), &out);
-        assert!(whole.reuse.kept.is_empty());
-        let whole_cmp = emit::compare(&out, &whole.tree, Kept::new(), &whole.stamp, false).unwrap();
-        assert_eq!(cmp.new_lock.to_bytes(), whole_cmp.new_lock.to_bytes());
-        let changed = |c: &emit::Comparison| c.changes.iter().map(|c| c.path.clone()).collect::<Vec<_>>();
-        assert_eq!(changed(&cmp), changed(&whole_cmp));
-        // The six Flux Kustomizations files, and none of the objects'.
-        let changed = changed(&cmp);
-        assert_eq!(
-            changed.iter().filter(|p| flux.contains(p)).count(),
-            6,
-            "{changed:?}"
-        );
-        assert!(changed.iter().all(|p| !objects.contains(p)), "{changed:?}");
+    fn a_default_of_every_app_renders_only_the_files_that_read_it() {
+        // A Flux setting: the Flux Kustomizations files; a Helm interval: the HelmReleases.
+        let edits = [
+            ("retryInterval: 7m", "clusters/"),
+            ("helmInterval: 9m", "/helmrelease.yaml"),
+        ];
+        for (default, reading_files) in edits {
+            let dir = tempfile::tempdir().unwrap();
+            let (path, out, cache, full, _) = recorded(dir.path(), 6);
+            let apps = &full.model.as_ref().unwrap().apps;
+            let mut files: Vec<String> = apps.iter().flat_map(crate::render::app_files).collect();
+            files.sort();
+            let (reading, others): (Vec<String>, Vec<String>) =
+                files.iter().cloned().partition(|p| p.contains(reading_files));
+            assert_eq!(
+                reading.len(),
+                6,
+                "{default}: one file of each app reads it: {reading:?}"
+            );
+            let edited = spec(6, 1).replace("apps:\n", &format!("defaults: {{{default}}}\napps:\n"));
+            std::fs::write(&path, &edited).unwrap();
+            let edit = render(&path, &cache, &out);
+            let rendered: Vec<&String> = edit.tree.keys().filter(|p| files.contains(p)).collect();
+            assert_eq!(rendered, reading.iter().collect::<Vec<_>>(), "{default}");
+            assert_eq!(
+                edit.reuse.kept.keys().collect::<Vec<_>>(),
+                others.iter().collect::<Vec<_>>()
+            );
+            let cmp = emit::compare(&out, &edit.tree, edit.reuse.kept.clone(), &edit.stamp, false).unwrap();
+            // What a run without the cache finds.
+            let whole = render(&path, &dir.path().join("none.cache"), &out);
+            assert!(whole.reuse.kept.is_empty());
+            let whole_cmp = emit::compare(&out, &whole.tree, Kept::new(), &whole.stamp, false).unwrap();
+            assert_eq!(cmp.new_lock.to_bytes(), whole_cmp.new_lock.to_bytes());
+            let changed = |c: &emit::Comparison| c.changes.iter().map(|c| c.path.clone()).collect::<Vec<_>>();
+            assert_eq!(changed(&cmp), changed(&whole_cmp));
+            // The six files that read it, and no other of the apps'.
+            let changed = changed(&cmp);
+            let of_apps: Vec<&String> = changed.iter().filter(|p| files.contains(p)).collect();
+            assert_eq!(of_apps, reading.iter().collect::<Vec<_>>(), "{default}");
+        }
     }
 
     #[test]
@@ -909,8 +903,15 @@ mod tests {
         use crate::emit::Known;
         let dir = tempfile::tempdir().unwrap();
         let (path, out, cache, _, _) = recorded(dir.path(), 3);
-        // app0 renders again: its files rendered as they are on disk are known unread.
+        // app0 renders again, every file of it (as an app with no key does: one whose objects
+        // get labels or patches): its files rendered as they are on disk are known unread.
         std::fs::write(&path, spec(3, 2)).unwrap();
+        let text = std::fs::read_to_string(&cache).unwrap();
+        let unkeyed: String = text
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("a "))
+            .collect();
+        std::fs::write(&cache, unkeyed).unwrap();
         let edit = render(&path, &cache, &out);
         let alike: Vec<&String> = (edit.tree.iter())
             .filter(|(p, bytes)| {

@@ -6,11 +6,14 @@
 //! strings come out plain or quoted as YAML 1.1 and 1.2 readers need, maps and lists in
 //! flow style; `toyaml(indent)` writes block style. Apps render in parallel.
 
+mod key;
 pub mod post;
 pub mod shell;
 pub mod yaml;
 
 use crate::diagnostic::{Code, Diagnostic};
+pub use key::{Key, Skip, app_files, app_key};
+
 use crate::model::{App, Manifest, Model, json};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
@@ -246,59 +249,6 @@ pub fn render(model: &Model, blueprints: &Blueprints) -> Result<Tree, Vec<Diagno
     render_except(model, blueprints, &|_| Skip::NONE)
 }
 
-/// Which of an app's files a render leaves out (they are taken as they are): the two groups
-/// of its files, each with a key of its own ([`Key`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Skip {
-    /// Its objects' files, its folders' `kustomization.yaml` files and its runbook.
-    pub objects: bool,
-    /// Its Flux Kustomizations file.
-    pub flux: bool,
-}
-
-impl Skip {
-    /// Every file of the app rendered.
-    pub const NONE: Skip = Skip {
-        objects: false,
-        flux: false,
-    };
-    /// No file of the app rendered.
-    pub const ALL: Skip = Skip {
-        objects: true,
-        flux: true,
-    };
-    /// The group of its objects' files alone.
-    pub const OBJECTS: Skip = Skip {
-        objects: true,
-        flux: false,
-    };
-    /// The group of its Flux Kustomizations file alone.
-    pub const FLUX: Skip = Skip {
-        objects: false,
-        flux: true,
-    };
-    /// Its groups, each alone.
-    pub const GROUPS: [Skip; 2] = [Skip::OBJECTS, Skip::FLUX];
-
-    /// Whether it leaves out every file of `group`.
-    pub fn covers(self, group: Skip) -> bool {
-        (self.objects || !group.objects) && (self.flux || !group.flux)
-    }
-
-    /// It, and `group` left out too.
-    pub fn and(self, group: Skip) -> Skip {
-        Skip {
-            objects: self.objects || group.objects,
-            flux: self.flux || group.flux,
-        }
-    }
-
-    /// The whole app left out, or none of it.
-    pub fn whole(all: bool) -> Skip {
-        if all { Skip::ALL } else { Skip::NONE }
-    }
-}
-
 /// Renders the tree of a model but for the files of the apps (by index) `skip` names.
 pub fn render_except(
     model: &Model,
@@ -307,38 +257,6 @@ pub fn render_except(
 ) -> Result<Tree, Vec<Diagnostic>> {
     let keep = |path: String, bytes: Vec<u8>| Ok::<_, std::convert::Infallible>((path, bytes));
     into_tree(each_except(model, blueprints, skip, &keep), blueprints)
-}
-
-/// An app's render keys ([`app_key`]): the sha256 of what rendering its Flux Kustomizations
-/// file reads (`flux`), and of what rendering its other files reads (`objects`). An edit of
-/// the Flux settings (a default interval, timeout or retry interval) changes the one file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    /// What its objects' files, its folders' `kustomization.yaml` files and its runbook read.
-    pub objects: [u8; 32],
-    /// What its Flux Kustomizations file reads.
-    pub flux: [u8; 32],
-}
-
-impl Key {
-    /// The two keys in hex, `objects` first (128 digits).
-    pub fn hex(&self) -> String {
-        crate::digest::hex(&self.objects) + &crate::digest::hex(&self.flux)
-    }
-
-    /// The key [`Key::hex`] wrote.
-    pub fn from_hex(text: &str) -> Option<Key> {
-        let (objects, flux) = text.split_at_checked(64)?;
-        Some(Key {
-            objects: crate::digest::unhex(objects)?,
-            flux: crate::digest::unhex(flux)?,
-        })
-    }
-
-    /// The key of `group` ([`Skip::OBJECTS`] or [`Skip::FLUX`]).
-    pub fn of(&self, group: Skip) -> &[u8; 32] {
-        if group.objects { &self.objects } else { &self.flux }
-    }
 }
 
 /// [`render_except`], releasing each app's items as soon as its files are rendered
@@ -364,7 +282,7 @@ pub fn render_releasing(
         || {
             (model.apps.par_iter_mut().enumerate())
                 .map(|(i, app)| {
-                    let key = known.map_or_else(|| app_key(app), |k| k[i]);
+                    let key = known.map_or_else(|| app_key(app), |k| k[i].clone());
                     let skip = skip(i);
                     if skip == Skip::ALL {
                         return (key, Ok(Vec::new()));
@@ -659,19 +577,27 @@ where
         );
         return Err(Stop::Render(vec![d]));
     }
-    // Blueprints see the app's name and namespace; what each renders is its `item`.
+    // Blueprints see the app's name and namespace; what each renders is its `item`. Files
+    // come in `app_files`' order: `place` counts them, rendered or left out.
     let app_value = context! { name => app.name.clone(), namespace => app.namespace.clone() };
-    if !skip.objects {
-        for layer in &app.layers {
-            let mut resources = Vec::with_capacity(layer.manifests.len());
-            for m in &layer.manifests {
+    let mut place = 0;
+    let mut renders = || {
+        place += 1;
+        !skip.leaves(place - 1)
+    };
+    for layer in &app.layers {
+        let mut resources = Vec::with_capacity(layer.manifests.len());
+        for m in &layer.manifests {
+            resources.push(m.file.clone());
+            if renders() {
                 let ctx = context! {
                     app => app_value.clone(),
                     item => Value::from(minijinja::value::Serde(&*m.item)),
                 };
                 file(format!("{}/{}", layer.dir, m.file), m.blueprint, ctx, true)?;
-                resources.push(m.file.clone());
             }
+        }
+        if renders() {
             file(
                 format!("{}/kustomization.yaml", layer.dir),
                 "kustomize/kustomization.yaml.j2",
@@ -679,24 +605,24 @@ where
                 false,
             )?;
         }
-        if let Some(runbook) = &app.runbook {
-            let item = runbook_item(app, &runbook.item).map_err(|e| {
-                let d = Diagnostic::error(
-                    Code::Blueprint,
-                    format!("the runbook of app `{}`: {}", app.name, describe(&e)),
-                );
-                Stop::Render(vec![d])
-            })?;
-            let ctx = context! { app => app_value.clone(), item => item };
-            file(
-                format!("{}/{}", app.dir, runbook.file),
-                runbook.blueprint,
-                ctx,
-                false,
-            )?;
-        }
     }
-    if !skip.flux {
+    if let Some(runbook) = app.runbook.as_ref().filter(|_| renders()) {
+        let item = runbook_item(app, &runbook.item).map_err(|e| {
+            let d = Diagnostic::error(
+                Code::Blueprint,
+                format!("the runbook of app `{}`: {}", app.name, describe(&e)),
+            );
+            Stop::Render(vec![d])
+        })?;
+        let ctx = context! { app => app_value.clone(), item => item };
+        file(
+            format!("{}/{}", app.dir, runbook.file),
+            runbook.blueprint,
+            ctx,
+            false,
+        )?;
+    }
+    if renders() {
         let kustomizations: Vec<Value> = (app.layers.iter())
             .map(|layer| Value::from(minijinja::value::Serde(&layer.kustomization)))
             .collect();
@@ -741,90 +667,6 @@ fn runbook_item(app: &App, found: &crate::model::Item) -> Result<Value, minijinj
         store_keys => found.get_attr("store_keys")?,
         caveats => found.get_attr("caveats")?,
         verify => verify,
-    })
-}
-
-/// The paths of the files [`render_app`] renders for `app`, in its order.
-pub fn app_files(app: &App) -> Vec<String> {
-    app_files_of(app, Skip::ALL)
-}
-
-/// The paths of the files of `app` in the groups `which` names ([`Skip`]), in the order
-/// [`render_app`] renders them.
-pub fn app_files_of(app: &App, which: Skip) -> Vec<String> {
-    let mut files = Vec::new();
-    if which.objects {
-        files.reserve(app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2);
-        for layer in &app.layers {
-            files.extend(
-                layer
-                    .manifests
-                    .iter()
-                    .map(|m| format!("{}/{}", layer.dir, m.file)),
-            );
-            files.push(format!("{}/kustomization.yaml", layer.dir));
-        }
-        if let Some(runbook) = &app.runbook {
-            files.push(format!("{}/{}", app.dir, runbook.file));
-        }
-    }
-    if which.flux {
-        files.push(app.kustomizations_file.clone());
-    }
-    files
-}
-
-/// The keys of all that [`render_app`] reads of `app`, for its two groups of files ([`Key`]):
-/// two apps of one key render the same files with the same blueprints, and one group of one
-/// key the same files of that group. `None` for an app whose objects get labels, annotations
-/// or patches (they are applied to the rendered text, and every patch must match some object:
-/// such an app always renders), or whose items do not serialize.
-pub fn app_key(app: &App) -> Option<Key> {
-    use crate::digest::Hashing;
-    use sha2::Digest;
-    if !app.post.is_empty() {
-        return None;
-    }
-    let text = |out: &mut Hashing, t: &str| {
-        out.0.update(t.len().to_le_bytes());
-        out.0.update(t.as_bytes());
-    };
-    let (mut objects, mut flux) = (Hashing::new(), Hashing::new());
-    for out in [&mut objects, &mut flux] {
-        text(out, &app.name);
-        text(out, &app.namespace);
-    }
-    text(&mut objects, &app.dir);
-    text(&mut flux, &app.kustomizations_file);
-    let manifest = |out: &mut Hashing, m: &crate::model::Manifest| {
-        for t in [m.file.as_str(), m.blueprint] {
-            out.0.update(t.len().to_le_bytes());
-            out.0.update(t.as_bytes());
-        }
-        serde_json::to_writer(&mut *out, &*m.item).ok()?;
-        out.0.update([0xff]);
-        Some(())
-    };
-    for layer in &app.layers {
-        objects.0.update(b"layer");
-        text(&mut objects, &layer.dir);
-        for m in &layer.manifests {
-            manifest(&mut objects, m)?;
-        }
-        // The runbook reads the name and namespace of the layer's Flux Kustomization
-        // (`crate::model::layer_check`); its Flux Kustomizations file, all of it.
-        text(&mut objects, &layer.kustomization.name);
-        text(&mut objects, &layer.kustomization.namespace);
-        flux.0.update(b"kustomization");
-        serde_json::to_writer(&mut flux, &layer.kustomization).ok()?;
-    }
-    if let Some(runbook) = &app.runbook {
-        objects.0.update(b"runbook");
-        manifest(&mut objects, runbook)?;
-    }
-    Some(Key {
-        objects: objects.finish(),
-        flux: flux.finish(),
     })
 }
 
@@ -905,7 +747,7 @@ mod tests {
         let expected: Vec<_> = (whole.iter()).filter(|(path, _)| !kept.contains(path)).collect();
         assert_eq!(tree.iter().collect::<Vec<_>>(), expected);
         for (i, app) in model.apps.iter().enumerate() {
-            let key = (i == 1).then_some(keys[1]).flatten();
+            let key = (i == 1).then_some(keys[1].clone()).flatten();
             assert_eq!(
                 app_key(app),
                 key,
