@@ -452,26 +452,22 @@ pub fn tree_of_changed(
     build: bool,
 ) -> Option<(crate::render::Tree, Reuse)> {
     let keys: Vec<Option<crate::render::Key>> = model.apps.par_iter().map(crate::render::app_key).collect();
-    let mut all_keys: Vec<(crate::render::Key, String)> = cache
-        .keys
-        .iter()
-        .filter(|(_, name)| !changed.contains(*name))
-        .map(|(k, n)| (k.clone(), n.clone()))
-        .collect();
+    let mut all_keys: Vec<([u8; 32], super::AppLine)> = Vec::with_capacity(cache.keys.len());
     let mut owned: Vec<String> = Vec::new();
     let mut exact: HashSet<&str> = HashSet::new();
     for (app, key) in model.apps.iter().zip(&keys) {
-        let key = key.clone()?;
+        let key = key.as_ref()?;
         if changed.contains(&app.name) {
-            all_keys.push((key, app.name.clone()));
+            all_keys.push((key.whole, super::AppLine::of(key, &app.name)));
             owned.push(format!("{}/", app.dir));
             owned.extend(app.layers.iter().map(|l| format!("{}/", l.dir)));
             exact.insert(&app.kustomizations_file);
         } else {
-            (cache.keys.get(&key) == Some(&app.name)).then_some(())?;
+            (cache.keys.get(&key.whole).map(|line| &line.name) == Some(&app.name)).then_some(())?;
         }
     }
-    all_keys.sort();
+    all_keys.extend((cache.keys.drain()).filter(|(_, line)| !changed.contains(&line.name)));
+    all_keys.sort_unstable_by_key(|(whole, _)| *whole);
     let is_owned = |path: &str| exact.contains(path) || owned.iter().any(|p| path.starts_with(p.as_str()));
     let blueprints = crate::render::Blueprints::load(None).ok()?;
     let tree =

@@ -137,7 +137,9 @@ pub(super) fn cache(root: &Path, owner: &Owner) -> Option<Cache> {
     let lock = root.join(owner.lock_path());
     let held = HELD.get()?.iter().find(|h| h.lock == lock)?;
     Some(Cache {
-        keys: held.keys.clone().into_iter().collect(),
+        keys: (held.keys.iter())
+            .map(|(key, name)| (key.whole, super::AppLine::of(key, name)))
+            .collect(),
         files: (held.files.iter())
             .map(|(path, hash)| {
                 let entry = Entry {

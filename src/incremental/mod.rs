@@ -144,11 +144,29 @@ struct Entry {
     stat: Stat,
 }
 
+/// An app's line in a cache: its name, and its files' keys in hex as written ([`Key::hex`]),
+/// made into a [`Key`] only by a run that takes files one by one ([`Rendered::of_lines`]).
+#[derive(Clone, Debug)]
+struct AppLine {
+    name: String,
+    files: Box<str>,
+}
+
+impl AppLine {
+    /// The line of an app named `name` whose key is `key`.
+    fn of(key: &Key, name: &str) -> AppLine {
+        AppLine {
+            name: name.to_string(),
+            files: key.hex().into(),
+        }
+    }
+}
+
 /// A cache file, read.
 #[derive(Default)]
 pub struct Cache {
-    /// The keys of the apps the build rendered, with each app's name.
-    keys: FxHashMap<Key, String>,
+    /// The apps the build rendered, by their whole key ([`Key::whole`]).
+    keys: FxHashMap<[u8; 32], AppLine>,
     /// Every file of the tree, in path order (as the cache lists them): path, hash and stat.
     files: Vec<(String, Entry)>,
     /// When the cache was written: a file changed in that clock tick or later is in doubt.
@@ -224,14 +242,17 @@ impl Cache {
             .then_some(cache)
     }
 
-    /// Reads a line before the files': `l <sha256 of the lock file>` or `a <keys> <app>`.
+    /// Reads a line before the files': `l <sha256 of the lock file>` or
+    /// `a <whole key> <files' keys> <app>`.
     fn line(&mut self, line: &str) -> Option<()> {
         if let Some(digest) = line.strip_prefix("l ") {
             self.lock = Some(digest.to_string());
             return Some(());
         }
-        let (key, name) = line.strip_prefix("a ")?.split_once(' ')?;
-        self.keys.insert(Key::from_hex(key)?, name.to_string());
+        let (whole, rest) = line.strip_prefix("a ")?.split_once(' ')?;
+        let (files, name) = rest.split_once(' ')?;
+        let (name, files) = (name.to_string(), files.into());
+        self.keys.insert(unhex(whole)?, AppLine { name, files });
         Some(())
     }
 
@@ -302,6 +323,14 @@ impl Rendered {
         Rendered(keys.flat_map(|key| key.files.iter().copied()).collect())
     }
 
+    /// The files' keys of a cache's apps: of each line whose files' keys make its whole key.
+    fn of_lines(lines: &FxHashMap<[u8; 32], AppLine>) -> Rendered {
+        let keys: Vec<Key> = (lines.par_iter())
+            .filter_map(|(whole, line)| Key::from_hex(&line.files).filter(|k| k.whole == *whole))
+            .collect();
+        Rendered::of(keys.iter())
+    }
+
     /// The groups of the files of an app of key `key` ([`Skip::groups`]) whose files' keys
     /// are all among them.
     fn rendered(&self, key: Option<&Key>) -> Skip {
@@ -332,7 +361,7 @@ pub struct Reuse {
     known: Vec<(String, Entry)>,
     /// Every app's key and name, when the model holds only some of the apps (a run over
     /// the changed apps of a fleet, [`apps`]).
-    all_keys: Option<Vec<(Key, String)>>,
+    all_keys: Option<Vec<([u8; 32], AppLine)>>,
     /// The lock file the kept files were taken against, with the sha256 of its bytes (a run
     /// over the changed apps, which read it before the output root was locked).
     pub read: Option<crate::emit::LockRead>,
@@ -416,7 +445,7 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
         };
     };
     let below = Below::open(root);
-    let rendered = Rendered::of(cache.keys.keys());
+    let rendered = Rendered::of_lines(&cache.keys);
     // Each group of each app's files untouched since recorded ([`Skip`]); a group is kept
     // when its key is recorded and all its files are.
     let found: Vec<Found> = (model.apps.par_iter().zip(&keys))
@@ -540,20 +569,21 @@ fn record_at(
     (files, lock): (&BTreeMap<String, String>, Option<&str>),
     blocked: &HashSet<&str>,
 ) {
-    let made: Vec<Option<Key>>;
-    let keys: Vec<(&Key, &str)> = match &reuse.all_keys {
-        Some(all) => all.iter().map(|(k, n)| (k, n.as_str())).collect(),
+    let made: Vec<([u8; 32], AppLine)>;
+    let keys = match &reuse.all_keys {
+        Some(all) => all,
         None => {
+            let known: Vec<Option<Key>>;
             let keys = if reuse.keys.len() == model.apps.len() {
                 &reuse.keys
             } else {
-                made = model.apps.par_iter().map(crate::render::app_key).collect();
-                &made
+                known = model.apps.par_iter().map(crate::render::app_key).collect();
+                &known
             };
-            keys.iter()
-                .zip(&model.apps)
-                .filter_map(|(k, app)| Some((k.as_ref()?, app.name.as_str())))
-                .collect()
+            made = (keys.par_iter().zip(&model.apps))
+                .filter_map(|(k, app)| k.as_ref().map(|k| (k.whole, AppLine::of(k, &app.name))))
+                .collect();
+            &made
         }
     };
     let below = Below::open(root);
@@ -576,8 +606,8 @@ fn record_at(
         if complete && let Some(lock) = lock {
             writeln!(out, "l {lock}")?;
         }
-        for (key, name) in &keys {
-            writeln!(out, "a {} {name}", key.hex())?;
+        for (whole, AppLine { name, files }) in keys {
+            writeln!(out, "a {} {files} {name}", crate::digest::hex(whole))?;
         }
         lines
             .iter()
@@ -767,11 +797,22 @@ mod tests {
     }
 
     #[test]
+    fn only_an_app_line_whose_files_make_its_whole_key_is_taken() {
+        let key = Key::of_files(vec![[1; 32], [2; 32]].into_boxed_slice());
+        let mut lines = FxHashMap::default();
+        lines.insert(key.whole, AppLine::of(&key, "a"));
+        assert_eq!(Rendered::of_lines(&lines).0, key.files.iter().copied().collect());
+        let mut lines = FxHashMap::default();
+        lines.insert([9; 32], AppLine::of(&key, "a"));
+        assert!(Rendered::of_lines(&lines).0.is_empty());
+    }
+
+    #[test]
     fn a_cache_is_read_only_with_its_files_in_path_order_below_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.cache");
         let line = |p: &str| format!("f {} 1 2 3 4 5 {p}\n", "0".repeat(64));
-        let key = format!("a {} app\n", "1".repeat(128));
+        let key = format!("a {} {} app\n", "1".repeat(64), "1".repeat(64));
         let read_after = |before: &str, lines: &[&str], after: &str| {
             let text: String = lines.iter().map(|p| line(p)).collect();
             std::fs::write(&path, format!("{}\n{before}{text}{after}", header())).unwrap();
