@@ -16,8 +16,10 @@ struct Fleet {
     comment: u32,
     /// An app written with a field the schema refuses.
     broken: Option<usize>,
-    /// `defaults.retryInterval` in minutes: a default of every app.
+    /// `defaults.retryInterval` in minutes: a default of every app's Flux Kustomizations.
     retry: u32,
+    /// `defaults.helmInterval` in minutes: a default of every app's HelmRelease.
+    helm_interval: u32,
 }
 
 impl Fleet {
@@ -26,8 +28,8 @@ impl Fleet {
         let _ = std::fs::remove_dir_all(&apps_dir);
         std::fs::create_dir_all(&apps_dir).unwrap();
         let mut root = format!(
-            "# comment {}\napiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {{name: acme}}\ndefaults:\n  retryInterval: {}m\nsources:\n  helm:\n    - {{name: podinfo, url: https://stefanprodan.github.io/podinfo}}\nclusters:\n  - name: prod\n    apps:\n",
-            self.comment, self.retry
+            "# comment {}\napiVersion: gitopsc.io/v1alpha1\nkind: Fleet\nmetadata: {{name: acme}}\ndefaults:\n  retryInterval: {}m\n  helmInterval: {}m\nsources:\n  helm:\n    - {{name: podinfo, url: https://stefanprodan.github.io/podinfo}}\nclusters:\n  - name: prod\n    apps:\n",
+            self.comment, self.retry, self.helm_interval
         );
         let live: Vec<(usize, u32)> = self.apps.iter().flatten().copied().collect();
         for &(n, replicas) in &live {
@@ -96,6 +98,7 @@ fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
         comment: 0,
         broken: None,
         retry: 1,
+        helm_interval: 10,
     };
     fleet.write(&spec);
     run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
@@ -105,8 +108,9 @@ fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
             0 => 0, // a value
             1 => 4, // a comment only
             2 => 5, // an error
-            3 => 6, // a default of every app
-            _ => rng.below(7),
+            3 => 6, // a default of every app's Flux Kustomizations
+            4 => 7, // a default of every app's HelmRelease
+            _ => rng.below(8),
         };
         fleet.broken = None;
         let live: Vec<usize> = (0..fleet.apps.len())
@@ -119,6 +123,7 @@ fn random_edits_give_the_bytes_reports_and_diagnostics_of_a_full_run() {
             3 if live.len() > 2 => fleet.apps[pick] = None,
             5 => fleet.broken = fleet.apps[pick].map(|(n, _)| n),
             6 => fleet.retry += 1,
+            7 => fleet.helm_interval += 1,
             _ => fleet.comment += 1,
         }
         fleet.write(&spec);
@@ -339,6 +344,7 @@ fn built_fleet_folder() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
         comment: 0,
         broken: None,
         retry: 1,
+        helm_interval: 10,
     };
     fleet.write(&spec);
     run(&cache, &["-q", "build", s(&spec), "--out", s(&out)]).expect(0);
@@ -847,6 +853,10 @@ fn diff_base_says_what_a_diff_against_the_base_built_on_disk_says() {
         root.replace(
             "defaults: {secretStore: vault}",
             "defaults: {secretStore: vault, timeout: 7m}",
+        ),
+        root.replace(
+            "defaults: {secretStore: vault}",
+            "defaults: {secretStore: vault, helmInterval: 9m}",
         ),
     ];
     for (i, edited) in edits.iter().enumerate() {
