@@ -147,10 +147,10 @@ impl View {
 static VIEWS: [OnceLock<View>; 2] = [OnceLock::new(), OnceLock::new()];
 
 /// Looks at files through `view` from now on, for the rest of the process (a `check --staged`
-/// or `diff --base` run), beside a view set before. `false` when two were set already. A view
-/// promised ([`promise`]) is kept by [`keep_promise`], not by any view set.
+/// or `diff --base` run), beside a view set before. `false` when two were set already.
 pub fn set_view(view: View) -> bool {
     let mut view = Some(view);
+    keep_promise();
     for slot in &VIEWS {
         if let Some(v) = view.take()
             && let Err(v) = slot.set(v)
@@ -185,7 +185,7 @@ pub fn promise(root: &Path) {
 }
 
 /// The promised view is set: reads below its folder go through the views again.
-pub fn keep_promise() {
+fn keep_promise() {
     if let Ok(mut promised) = PROMISED.lock() {
         *promised = None;
         ANY_PROMISED.store(false, std::sync::atomic::Ordering::SeqCst);
@@ -447,7 +447,7 @@ mod tests {
             b"on disk",
             "beside it, the disk answers"
         );
-        // What setting the promised view then does (a view is not set here: the slots are the
+        // What setting a view does to the promise (a view is not set here: the slots are the
         // process's).
         keep_promise();
         assert_eq!(read(&tree.join("f")).unwrap(), b"on disk");

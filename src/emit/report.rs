@@ -304,41 +304,32 @@ pub fn workloads(review: &Review, paint: Paint) -> String {
     out
 }
 
-/// Unified diffs of every change: each file's made in parallel, then laid end to end in the
-/// changes' order.
+/// Unified diffs of every change.
 pub fn unified_diff(cmp: &Comparison, tree: &Tree, paint: Paint) -> String {
-    use rayon::prelude::*;
-    let diffs: Vec<String> = (cmp.changes.par_iter())
-        .map(|c| styled(&file_diff(c, tree), paint))
-        .collect();
-    let mut out = diffs.concat();
+    let mut out = String::new();
+    for c in &cmp.changes {
+        for line in file_diff(c, tree).lines() {
+            let styled = if line.starts_with("+++") || line.starts_with("---") {
+                paint.bold(line)
+            } else if line.starts_with('+') {
+                paint.green(line)
+            } else if line.starts_with('-') {
+                paint.red(line)
+            } else if line.starts_with("@@") {
+                paint.cyan(line)
+            } else {
+                line.to_string()
+            };
+            out.push_str(&styled);
+            out.push('\n');
+        }
+    }
     if cmp.lock_changed {
         let _ = writeln!(
             out,
             "{}",
             paint.bold(&format!("~~~ {} (updated)", cmp.owner.lock_path()))
         );
-    }
-    out
-}
-
-/// A unified diff's lines, styled: headers bold, lines added green, removed red, hunks cyan.
-fn styled(diff: &str, paint: Paint) -> String {
-    let mut out = String::with_capacity(diff.len());
-    for line in diff.lines() {
-        let styled = if line.starts_with("+++") || line.starts_with("---") {
-            paint.bold(line)
-        } else if line.starts_with('+') {
-            paint.green(line)
-        } else if line.starts_with('-') {
-            paint.red(line)
-        } else if line.starts_with("@@") {
-            paint.cyan(line)
-        } else {
-            line.to_string()
-        };
-        out.push_str(&styled);
-        out.push('\n');
     }
     out
 }

@@ -422,53 +422,45 @@ fn based(
         ..style
     };
     let current = || fleet_run(spec, &tree, blueprints, Mode::Diff, scratch, cluster);
-    // The base's spec side, read out of git and held in memory over a folder that is not
-    // there, and the base's run over it: `None` when the base holds no spec there.
-    let base_run = || -> Result<Option<Outcome>, GitError> {
-        let Some(side) = inputs::spec_side(&repo, Snapshot::Revision(base), spec, &spec_rel)? else {
-            return Ok(None);
-        };
-        inputs::lay(side, &base_dir)?;
-        let base_spec = base_dir.join(&spec_rel);
-        Ok(Some(based_tree(&base_spec, &tree, blueprints, cluster, style)))
-    };
-    // When the base's root file differs from the spec's as it is now, the run over the spec
-    // goes the whole way, whatever the base's records say: it starts at once, beside the
-    // reading of the base's spec side and the base's run, and waits for them where it needs
-    // the base's trees (the built-in blueprints only: with them the base's trees are always
-    // left to render). Otherwise it runs after the base's, over its records.
-    let beside = blueprints.is_none() && !style.full && base_root_differs(&repo, base, spec)?;
-    let (built, mut outcome) = if beside {
-        std::thread::scope(|scope| {
-            let coming = crate::incremental::deferred::expect(&tree);
-            let built = scope.spawn(move || {
-                let built = base_run();
-                drop(coming);
-                built
-            });
-            let outcome = current();
-            (built.join().unwrap_or_else(|_| Ok(Some(gave_up()))), outcome)
-        })
-    } else {
-        let built = base_run();
-        let outcome = match &built {
-            Ok(None) => current(),
-            Ok(Some(built)) if built.code == 0 => current(),
-            _ => Outcome::default(),
-        };
-        (built, outcome)
-    };
-    match built? {
-        Some(mut built) if built.code != 0 => {
-            strip_prefix(&mut built, &base_dir);
-            return Ok(base_failed(built, base, spec, style));
+    // The base's spec side is held in memory over a folder that is not there.
+    let mut outcome = match inputs::spec_side(&repo, Snapshot::Revision(base), spec, &spec_rel)? {
+        None => current(),
+        Some(side) => {
+            inputs::lay(side, &base_dir)?;
+            let base_spec = base_dir.join(&spec_rel);
+            let run_base = || based_tree(&base_spec, &tree, blueprints, cluster, style);
+            // When the root file differs from the base's, the run over the spec as it is now
+            // goes the whole way, whatever the base's records say: it runs beside the base's,
+            // and waits for it where it needs the base's trees (the built-in blueprints only:
+            // with them the base's trees are always left to render).
+            let (mut built, outcome) =
+                if blueprints.is_none() && !style.full && root_differs(spec, &base_spec) {
+                    std::thread::scope(|scope| {
+                        let coming = crate::incremental::deferred::expect(&tree);
+                        let built = scope.spawn(move || {
+                            let built = run_base();
+                            drop(coming);
+                            built
+                        });
+                        let outcome = current();
+                        (built.join().unwrap_or_else(|_| gave_up()), outcome)
+                    })
+                } else {
+                    let built = run_base();
+                    let outcome = if built.code == 0 {
+                        current()
+                    } else {
+                        Outcome::default()
+                    };
+                    (built, outcome)
+                };
+            if built.code != 0 {
+                strip_prefix(&mut built, &base_dir);
+                return Ok(base_failed(built, base, spec, style));
+            }
+            outcome
         }
-        // Its root file was there: so is its spec.
-        None if beside => {
-            return Err(GitError(format!("`{spec_rel}` at `{base}` was not found whole")));
-        }
-        _ => {}
-    }
+    };
     // The base's trees rendered on the way, as far as it needed them: a failure is the base's.
     if let Some(diagnostics) = crate::incremental::deferred::failure() {
         return Ok(base_failed(printed(&diagnostics, spec, style), base, spec, style));
@@ -526,19 +518,14 @@ fn based_tree(
     )
 }
 
-/// Whether the base holds the root file of `spec` (a cluster spec's file, or a fleet folder's
-/// `fleet.yaml`) as a regular file, with other bytes than the work tree's.
-fn base_root_differs(repo: &Repo, base: &str, spec: &Path) -> Result<bool, GitError> {
-    let Some(root) = crate::fleet::include::Files::of(spec).map(|files| files.root) else {
-        return Ok(false);
+/// Whether the root file of `spec` (a cluster spec's file, or a fleet's root) differs from
+/// the one of `base_spec`, or either cannot be read.
+fn root_differs(spec: &Path, base_spec: &Path) -> bool {
+    let root = |spec: &Path| {
+        let files = crate::fleet::include::Files::of(spec)?;
+        disk::read(&files.root).ok()
     };
-    let Ok(now) = disk::read(&root) else {
-        return Ok(false);
-    };
-    let root_rel = repo.relative(&root)?;
-    let then = repo.files(Snapshot::Revision(base), &[&root_rel])?;
-    let then = then.iter().find(|f| f.path == root_rel && !f.symlink);
-    Ok(then.is_some_and(|then| then.bytes != now))
+    root(spec).is_none_or(|now| root(base_spec).is_none_or(|then| now != then))
 }
 
 /// What a run of `diff` over `spec` that found `diagnostics` prints.
@@ -594,12 +581,7 @@ fn held_in_memory(root: &Path, rendered: crate::commands::Rendered) -> bool {
     for (path, bytes) in rendered.files {
         view.hold(root, path, Some(bytes));
     }
-    let held = crate::incremental::held::hold(rendered.records) && disk::set_view(view);
-    if held {
-        // The view of the tree a run beside may wait for.
-        disk::keep_promise();
-    }
-    held
+    crate::incremental::held::hold(rendered.records) && disk::set_view(view)
 }
 
 /// In JSON mode, rewrites the report an outcome prints; other outcomes stay as they are.

@@ -159,9 +159,7 @@ pub fn settle(root: &Path, now: Vec<(Owner, Keys)>) {
             }
         }
     }
-    if super::held::hold(records) && crate::disk::set_view(view) {
-        crate::disk::keep_promise();
-    } else {
+    if !(super::held::hold(records) && crate::disk::set_view(view)) {
         let why = "the base's tree cannot be held in memory";
         base.failure = Some(vec![crate::diagnostic::Diagnostic::error(
             crate::diagnostic::Code::Internal,
