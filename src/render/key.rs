@@ -100,7 +100,7 @@ impl Key {
     }
 }
 
-/// The paths of the files [`super::render_app`] renders for `app`, in its order: each layer's
+/// The paths of the files `render_app` renders for `app`, in its order: each layer's
 /// objects then its `kustomization.yaml`, the runbook, the Flux Kustomizations file.
 pub fn app_files(app: &App) -> Vec<String> {
     let mut files = Vec::with_capacity(app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2);
@@ -120,7 +120,7 @@ pub fn app_files(app: &App) -> Vec<String> {
     files
 }
 
-/// The keys of all that [`super::render_app`] reads of `app`, file by file ([`Key`]): two
+/// The keys of all that `render_app` reads of `app`, file by file ([`Key`]): two
 /// files of one key are rendered alike. `None` for an app whose objects get labels,
 /// annotations or patches (they are applied to the rendered text, and every patch must match
 /// some object: such an app always renders), or whose items do not serialize.
