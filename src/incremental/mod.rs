@@ -496,11 +496,13 @@ impl Found {
     /// their key (`recorded`), all of whose files are untouched since.
     fn of(app: &crate::model::App, recorded: Skip, cache: &Cache, below: &Below) -> Found {
         let (mut kept, mut untouched) = (Vec::new(), Vec::new());
-        let mut files: Vec<Option<String>> = crate::render::app_files(app).into_iter().map(Some).collect();
-        let skip = Skip::keeping(files.len(), |group| {
-            let found: Vec<(String, Entry)> = (files[group.clone()].iter_mut())
+        let files = crate::render::app_files(app);
+        let count = files.len();
+        // The groups come in order: each takes the next of the files.
+        let mut files = files.into_iter();
+        let skip = Skip::keeping(count, |group| {
+            let found: Vec<(String, Entry)> = (files.by_ref().take(group.len()))
                 .filter_map(|path| {
-                    let path = path.take()?;
                     let entry = cache.untouched_record(below, &path)?.clone();
                     Some((path, entry))
                 })

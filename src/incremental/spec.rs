@@ -359,13 +359,19 @@ mod tests {
         }
     }
 
+    /// A spec of one file in `dir` and an output root beside it: the cache, spec and root.
+    fn one_file(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+        let cache = dir.join("cache");
+        let (spec, out) = (dir.join("fleet.yaml"), dir.join("out"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(&spec, "a").unwrap();
+        (cache, spec, out)
+    }
+
     #[test]
     fn a_stat_known_untouched_is_recorded_as_it_is_known() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("cache");
-        let (spec, out) = (dir.path().join("fleet.yaml"), dir.path().join("out"));
-        std::fs::create_dir_all(&out).unwrap();
-        std::fs::write(&spec, "a").unwrap();
+        let (cache, spec, out) = one_file(dir.path());
         std::thread::sleep(std::time::Duration::from_millis(20));
         let real = Stat::of_entry(&spec).unwrap();
         let record = |known: &[Known]| {
@@ -383,10 +389,7 @@ mod tests {
     #[test]
     fn a_file_changed_once_reading_began_is_in_doubt() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("cache");
-        let (spec, out) = (dir.path().join("fleet.yaml"), dir.path().join("out"));
-        std::fs::create_dir_all(&out).unwrap();
-        std::fs::write(&spec, "a").unwrap();
+        let (cache, spec, out) = one_file(dir.path());
         let recorder = begin_in(&cache, &spec, &out).unwrap();
         // Written in the tick reading began in, or later: it may have been read before.
         std::fs::write(&spec, "b").unwrap();

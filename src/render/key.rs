@@ -66,7 +66,7 @@ impl Skip {
 /// An app's render keys ([`app_key`]): for each of its files, the sha256 of what rendering it
 /// reads, its path included, so that an edit renders only the files whose inputs it changed
 /// (a default interval, its HelmReleases; a Flux setting, its Flux Kustomizations).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Key {
     /// The sha256 of the files' keys: two apps of one whole key render the same files.
     pub whole: [u8; 32],

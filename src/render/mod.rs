@@ -11,9 +11,9 @@ pub mod post;
 pub mod shell;
 pub mod yaml;
 
-use crate::diagnostic::{Code, Diagnostic};
 pub use key::{Key, Skip, app_files, app_key};
 
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{App, Manifest, Model, json};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
