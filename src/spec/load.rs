@@ -62,6 +62,21 @@ impl At {
     pub(super) fn span(self) -> Span {
         Span::new(self.start as usize, self.end as usize)
     }
+
+    /// Where it starts.
+    pub(super) fn start(self) -> u32 {
+        self.start
+    }
+
+    /// Where it ends.
+    pub(super) fn end(self) -> u32 {
+        self.end
+    }
+
+    /// How many bytes it spans.
+    pub(super) fn len(self) -> usize {
+        self.end.saturating_sub(self.start) as usize
+    }
 }
 
 /// An offset or a count of a loaded spec as the tree's lists hold it: a spec is at most
