@@ -200,8 +200,9 @@ fn cache_dir() -> Option<PathBuf> {
 }
 
 impl Cache {
-    /// The cache of `owner`'s tree in `root`, when this build of gitopsc wrote it and no
-    /// interrupted build left a journal since.
+    /// The cache of `owner`'s tree in `root`, when this build of gitopsc wrote it, no
+    /// interrupted build left a journal since, and the root holds `owner`'s lock file (a
+    /// tree removed leaves its cache behind: the build into its place has nothing to keep).
     fn read(root: &Path, owner: &Owner) -> Option<Cache> {
         Cache::read_at(&cache_path(root, owner)?, root, owner)
     }
@@ -209,7 +210,9 @@ impl Cache {
     /// [`Cache::read`] of the cache file at `path`.
     fn read_at(path: &Path, root: &Path, owner: &Owner) -> Option<Cache> {
         let ledger = root.join(owner.dir());
-        if disk::kind(&ledger.join(crate::emit::journal::JOURNAL)).is_ok() {
+        if disk::kind(&ledger.join(crate::emit::journal::JOURNAL)).is_ok()
+            || !crate::emit::has_lock(root, owner)
+        {
             return None;
         }
         let written = Stat::of(path)?.mtime;
@@ -821,6 +824,8 @@ mod tests {
             Cache::read_at(&path, dir.path(), &Owner::default()).map(|c| (c.files.len(), c.keys.len()))
         };
         let read = |lines: &[&str]| read_after("", lines, "").map(|(files, _)| files);
+        assert_eq!(read(&["a.yaml"]), None, "no lock file in the root");
+        std::fs::write(dir.path().join(Owner::default().lock_path()), "").unwrap();
         assert_eq!(read(&["a/b.yaml", "a/c d.yaml", "b.yaml"]), Some(3));
         let both = read_after(&format!("l {}\n{key}", "2".repeat(64)), &["a.yaml", "b.yaml"], "");
         assert_eq!(both, Some((2, 1)));
