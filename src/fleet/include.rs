@@ -124,8 +124,7 @@ fn load_parts(mut root: Loaded, parts: &[Part]) -> Result<Loaded, Failure> {
         .into_par_iter()
         .map(|i| {
             let ((name, len), start) = (&at[i], starts[i]);
-            let part = load::parse(Source::new(name, &source.text[start..start + len]))?;
-            Ok(part.spans.into_root())
+            super::shared::parse_part(name, &source.text[start..start + len])
         })
         .collect();
     let mut loaded = vec![root.spans.into_root()];

@@ -15,6 +15,7 @@ pub mod include;
 pub mod merge;
 pub mod promote;
 pub mod retire;
+pub mod shared;
 pub mod show;
 pub mod types;
 

@@ -435,6 +435,8 @@ fn based(
             // with them the base's trees are always left to render).
             let (mut built, outcome) =
                 if blueprints.is_none() && !style.full && root_differs(spec, &base_spec) {
+                    // Their parts of the same bytes are parsed once (most of a fleet's).
+                    let _sharing = crate::fleet::shared::Sharing::begin();
                     std::thread::scope(|scope| {
                         let coming = crate::incremental::deferred::expect(&tree);
                         let built = scope.spawn(move || {
