@@ -6,7 +6,7 @@
 //! build that wrote its lock file removes the journal: until then every build appends to it,
 //! so what a string of interrupted builds put in place stays known.
 //!
-//! Only a regular file that starts with [`HEADER`] is a journal; a folder or another file by
+//! Only a regular file that starts with `HEADER` is a journal; a folder or another file by
 //! that name is the user's, never read or removed (the build stops with an error instead).
 
 use super::EmitError;

@@ -172,7 +172,7 @@ enum Reading {
 /// With `objects` false only what concerns objects already in the tree is reviewed (what
 /// leaves it, what changes in a live workload or database): a build into an empty folder
 /// parses nothing, and of the files gitopsc wrote only the documents of a kind that can
-/// leave, move or change that way are parsed ([`watched_documents`]); the lists of objects
+/// leave, move or change that way are parsed (`watched_documents`); the lists of objects
 /// added, changed and removed then hold those only.
 pub fn review(cmp: &Comparison, tree: &Tree, objects: bool) -> Review {
     let reading = |written: bool| match (written, objects) {

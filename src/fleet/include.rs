@@ -86,7 +86,7 @@ pub fn load(files: &Files) -> Option<Result<(Loaded, Vec<PathBuf>), Failure>> {
     Some(load_parts(root, &parts).map(|joined| (joined, read)))
 }
 
-/// The files a run over `files` reads, the root first, as [`load`] names them: `None` when the
+/// The files a run over `files` reads, the root first, as [`load`](fn@load) names them: `None` when the
 /// root is no fleet spec or its parts cannot be listed.
 pub fn file_paths(files: &Files) -> Option<Vec<PathBuf>> {
     let mut root = load::load(&files.root).ok()?;

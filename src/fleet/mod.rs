@@ -6,7 +6,7 @@
 //! override rules); the pipeline then checks, resolves and renders each as it does a cluster
 //! spec's. A cluster's tree is `clusters/<cluster>/` and `fleet/<cluster>/`, with its lock
 //! file in the latter, so no two clusters share a path (docs/fleet.md). A fleet may be split
-//! into files ([`include`]).
+//! into files ([`include`](mod@include)).
 
 pub mod changed;
 pub mod command;

@@ -2,9 +2,9 @@
 //! that renders it. What the spec can express becomes spec fields; every other object is listed,
 //! so nothing is dropped silently.
 //!
-//! The stages: read every object ([`read`]), find the apps (a Flux Kustomization and the folder
-//! it applies, or a HelmRelease alone: [`apps`]), turn each app's objects into spec fields
-//! ([`helm`], [`secrets`]), and write the spec through the one YAML emitter ([`write`]).
+//! The stages: read every object (`read`), find the apps (a Flux Kustomization and the folder
+//! it applies, or a HelmRelease alone: `apps`), turn each app's objects into spec fields
+//! (`helm`, `secrets`), and write the spec through the one YAML emitter (`write`).
 
 mod alerts;
 mod apps;

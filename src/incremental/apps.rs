@@ -73,7 +73,7 @@ pub struct AppRecord {
     pub outline: String,
     /// Hex of its digest in the cluster's input stamp ([`stamp::app_hashes`]).
     pub digest: String,
-    /// Hex sha256 of its data ([`crate::spec::app_data_hashes`]).
+    /// Hex sha256 of its data ([`crate::spec::app_hash`]).
     pub data: String,
 }
 

@@ -1,7 +1,7 @@
 //! Loading: the spec file's bytes → one tree of its data and the source span of every node.
 //!
 //! The whole spec is parsed once, by one parser (`saphyr-parser`), whose events carry both
-//! ends of every node; [`Builder`] turns them into the [`SpanIndex`]: each node its span and
+//! ends of every node; `Builder` turns them into the [`SpanIndex`]: each node its span and
 //! its data (a scalar's value, a mapping's entries sorted by key, a sequence's items). It is
 //! validated and typed where it is (`super::typing`); no JSON value of the whole is made.
 //! Anchors, aliases and tags are refused (a free billion-laughs guard), as are a second

@@ -60,8 +60,9 @@ pub fn app_hash(app: &impl Serialize, buffer: &mut Vec<u8>) -> [u8; 32] {
     sha2::Sha256::digest(buffer.as_slice()).into()
 }
 
-/// [`data_hash`] of a spec whose apps' hashes are `hashes` (of the apps its `apps` holds, or
-/// of those of the whole spec when it holds some of them).
+/// The hash of the spec's data (`sha256:<hex>`, as the lock file records it) whose apps'
+/// hashes are `hashes` (of the apps its `apps` holds, or of those of the whole spec when it
+/// holds some of them): its JSON, with each app's [`app_hash`] in the app's place.
 pub fn data_hash_from(root: &load::SpanNode, hashes: &[[u8; 32]]) -> String {
     use sha2::Digest;
     let json = |v: &load::SpanNode| serde_json::to_vec(v).expect("spec data always serializes");

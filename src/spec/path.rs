@@ -21,7 +21,7 @@ use super::{
 };
 use serde_json::Value;
 
-/// The serialized name of a field of a spec type; declared once, under its type, by [`fields!`].
+/// The serialized name of a field of a spec type; declared once, under its type, by `fields!`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field(&'static str);
 
