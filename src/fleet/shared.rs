@@ -38,6 +38,7 @@ impl Drop for Sharing {
     }
 }
 
+/// The parts kept, locked (a run that panicked holding them left them whole).
 fn kept() -> std::sync::MutexGuard<'static, Option<FxHashMap<[u8; 32], Vec<SpanNode>>>> {
     KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
