@@ -188,18 +188,10 @@ fn recall_in(held: &Held, model: &Model, keys: super::deferred::Keys) -> Reuse {
     let rendered = super::Rendered::of(held.keys.keys());
     let found: Vec<(Skip, Vec<(String, String)>)> = (model.apps.par_iter().zip(&keys))
         .map(|(app, key)| {
-            let recorded = rendered.rendered(key.as_ref());
-            let files = crate::render::app_files(app);
-            let mut kept = Vec::new();
             // A group is taken when its key is held and the held tree lists every file of it.
-            let skip = Skip::keeping(files.len(), |group| {
-                let found: Option<Vec<(String, String)>> = (files[group.clone()].iter())
-                    .map(|path| Some((path.clone(), held.files.get(path)?.clone())))
-                    .collect();
-                let found = found.filter(|_| recorded.leaves(group.start));
-                found.map(|found| kept.extend(found)).is_some()
-            });
-            (skip, kept)
+            let recorded = rendered.rendered(key.as_ref());
+            let found = super::Found::keeping(app, recorded, |path| held.files.get(path).cloned());
+            (found.skip, found.kept)
         })
         .collect();
     Reuse {

@@ -484,30 +484,39 @@ fn recall_from(path: Option<&Path>, root: &Path, owner: &Owner, model: &Model) -
     }
 }
 
-/// What [`recall_from`] finds of one app's files.
-struct Found {
+/// What a recall finds of one app's files: with [`recall_from`], their records in the cache
+/// (`T` is [`Entry`]); with a tree held in memory ([`held`]), their hashes.
+struct Found<T = Entry> {
     /// The groups kept.
     skip: Skip,
-    /// Their files, with their records.
-    kept: Vec<(String, Entry)>,
-    /// The other files untouched since recorded, with their records.
-    untouched: Vec<(String, Entry)>,
+    /// Their files, with what was found of them.
+    kept: Vec<(String, T)>,
+    /// The other files found (with a cache: untouched since recorded).
+    untouched: Vec<(String, T)>,
 }
 
 impl Found {
     /// The groups of `app`'s files that are kept: those the cache recorded a render of by
     /// their key (`recorded`), all of whose files are untouched since.
     fn of(app: &crate::model::App, recorded: Skip, cache: &Cache, below: &Below) -> Found {
+        Found::keeping(app, recorded, |path| cache.untouched_record(below, path).cloned())
+    }
+}
+
+impl<T> Found<T> {
+    /// The groups of `app`'s files ([`Skip::groups`]) that are kept: those whose render the
+    /// keys record (`recorded`) and all of whose files `find` finds.
+    fn keeping(app: &crate::model::App, recorded: Skip, mut find: impl FnMut(&str) -> Option<T>) -> Found<T> {
         let (mut kept, mut untouched) = (Vec::new(), Vec::new());
         let files = crate::render::app_files(app);
         let count = files.len();
         // The groups come in order: each takes the next of the files.
         let mut files = files.into_iter();
         let skip = Skip::keeping(count, |group| {
-            let found: Vec<(String, Entry)> = (files.by_ref().take(group.len()))
+            let found: Vec<(String, T)> = (files.by_ref().take(group.len()))
                 .filter_map(|path| {
-                    let entry = cache.untouched_record(below, &path)?.clone();
-                    Some((path, entry))
+                    let found = find(&path)?;
+                    Some((path, found))
                 })
                 .collect();
             let keep = recorded.leaves(group.start) && found.len() == group.len();

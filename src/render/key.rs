@@ -103,7 +103,7 @@ impl Key {
 /// The paths of the files `render_app` renders for `app`, in its order: each layer's
 /// objects then its `kustomization.yaml`, the runbook, the Flux Kustomizations file.
 pub fn app_files(app: &App) -> Vec<String> {
-    let mut files = Vec::with_capacity(app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2);
+    let mut files = Vec::with_capacity(file_count(app));
     for layer in &app.layers {
         files.extend(
             layer
@@ -128,7 +128,7 @@ pub fn app_key(app: &App) -> Option<Key> {
     if !app.post.is_empty() {
         return None;
     }
-    let mut files = Vec::with_capacity(app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2);
+    let mut files = Vec::with_capacity(file_count(app));
     // Each file's hash starts with what it is and the app's name and namespace.
     let file = |what: &[u8]| {
         let mut out = Hashing::new();
@@ -177,6 +177,12 @@ pub fn app_key(app: &App) -> Option<Key> {
     }
     files.push(out.finish());
     Some(Key::of_files(files.into_boxed_slice()))
+}
+
+/// How many files `render_app` renders for `app` at most: each layer's objects and
+/// `kustomization.yaml`, the runbook, the Flux Kustomizations file.
+fn file_count(app: &App) -> usize {
+    app.layers.iter().map(|l| l.manifests.len() + 1).sum::<usize>() + 2
 }
 
 /// Writes `t` into `out`, after its length.
