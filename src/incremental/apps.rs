@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
     /// The clock tick of the record of the expansion it goes with ([`super::spec::Memo`]).
-    pub memo: i128,
+    pub memo: super::Nanos,
     /// Where each file starts in the fleet's text, in the order read.
     pub starts: Vec<usize>,
     /// The files that hold more than app definitions (the root's among them), by number.
@@ -211,7 +211,7 @@ impl Record {
     /// The record of a fleet read from `source`, whose apps are defined at `defined` and whose
     /// other list items are at `listed`, with its clusters' records.
     pub fn new(
-        memo: i128,
+        memo: super::Nanos,
         source: &Source,
         defined: &[(String, Span)],
         listed: &[Span],
@@ -238,7 +238,7 @@ impl Record {
     }
 
     /// The record at `path`, when it goes with the record of the expansion made at `memo`.
-    pub fn read(path: &Path, memo: i128, files: usize) -> Option<Record> {
+    pub fn read(path: &Path, memo: super::Nanos, files: usize) -> Option<Record> {
         let record: Record = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         (record.memo == memo && record.starts.len() == files).then_some(record)
     }

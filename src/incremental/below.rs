@@ -63,13 +63,11 @@ impl<'r> Below<'r> {
             match rustix::fs::statx(dir, path, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS) {
                 Ok(s) => {
                     let kind = FileType::from_raw_mode(u32::from(s.stx_mode));
-                    let nanos = |t: rustix::fs::StatxTimestamp| {
-                        i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec)
-                    };
+                    let nanos = |t: rustix::fs::StatxTimestamp| super::nanos(t.tv_sec, t.tv_nsec.into());
                     let stat = Stat {
                         size: s.stx_size,
-                        mtime: nanos(s.stx_mtime),
-                        ctime: nanos(s.stx_ctime),
+                        mtime: nanos(s.stx_mtime)?,
+                        ctime: nanos(s.stx_ctime)?,
                         ino: s.stx_ino,
                         dev: rustix::fs::makedev(s.stx_dev_major, s.stx_dev_minor),
                     };

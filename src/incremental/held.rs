@@ -149,7 +149,7 @@ pub(super) fn cache(root: &Path, owner: &Owner) -> Option<Cache> {
                 (path.clone(), entry)
             })
             .collect(),
-        written: i128::MIN,
+        written: super::Nanos::MIN,
         lock: Some(held.digest.clone()),
         held: true,
     })

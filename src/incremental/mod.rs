@@ -45,12 +45,21 @@ fn header() -> String {
     )
 }
 
+/// A time as nanoseconds since 1970 (to the year 2262).
+pub type Nanos = i64;
+
+/// `seconds` and `nanoseconds` since 1970 as [`Nanos`]; `None` for a time it cannot hold (a
+/// file with such a time is never taken as untouched).
+fn nanos(seconds: i64, nanoseconds: i64) -> Option<Nanos> {
+    seconds.checked_mul(1_000_000_000)?.checked_add(nanoseconds)
+}
+
 /// What the file system says of a file: enough to tell that it was not touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stat {
     size: u64,
-    mtime: i128,
-    ctime: i128,
+    mtime: Nanos,
+    ctime: Nanos,
     ino: u64,
     dev: u64,
 }
@@ -74,19 +83,20 @@ impl Stat {
     #[cfg(unix)]
     fn read_kind(path: &Path, folders: bool) -> Option<(Stat, bool)> {
         let m = std::fs::symlink_metadata(path).ok()?;
-        (m.is_file() || (folders && m.is_dir())).then_some((Stat::of_metadata(&m), m.is_dir()))
+        (m.is_file() || (folders && m.is_dir())).then_some(())?;
+        Some((Stat::of_metadata(&m)?, m.is_dir()))
     }
 
     #[cfg(unix)]
-    fn of_metadata(m: &std::fs::Metadata) -> Stat {
+    fn of_metadata(m: &std::fs::Metadata) -> Option<Stat> {
         use std::os::unix::fs::MetadataExt;
-        Stat {
+        Some(Stat {
             size: m.size(),
-            mtime: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            ctime: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+            mtime: nanos(m.mtime(), m.mtime_nsec())?,
+            ctime: nanos(m.ctime(), m.ctime_nsec())?,
             ino: m.ino(),
             dev: m.dev(),
-        }
+        })
     }
 
     /// The stat of an open regular file, just written: what its path shows once in place (a
@@ -94,7 +104,7 @@ impl Stat {
     #[cfg(unix)]
     pub fn of_file(file: &std::fs::File) -> Option<Stat> {
         let m = file.metadata().ok()?;
-        m.is_file().then(|| Stat::of_metadata(&m))
+        m.is_file().then(|| Stat::of_metadata(&m))?
     }
 
     /// Without unix stat fields nothing is ever taken as untouched.
@@ -124,14 +134,19 @@ impl Stat {
     /// The stat at the start of `text` ([`Stat::fields`]) and the rest after a space.
     fn parse_fields(text: &str) -> Option<(Stat, &str)> {
         let mut fields = text.splitn(6, ' ');
-        let mut number = || fields.next()?.parse::<i128>().ok();
-        let (size, mtime, ctime, ino, dev) = (number()?, number()?, number()?, number()?, number()?);
+        let mut next = || fields.next();
+        let (size, mtime, ctime) = (
+            next()?.parse().ok()?,
+            next()?.parse().ok()?,
+            next()?.parse().ok()?,
+        );
+        let (ino, dev) = (next()?.parse().ok()?, next()?.parse().ok()?);
         let stat = Stat {
-            size: u64::try_from(size).ok()?,
+            size,
             mtime,
             ctime,
-            ino: u64::try_from(ino).ok()?,
-            dev: u64::try_from(dev).ok()?,
+            ino,
+            dev,
         };
         Some((stat, fields.next()?))
     }
@@ -170,7 +185,7 @@ pub struct Cache {
     /// Every file of the tree, in path order (as the cache lists them): path, hash and stat.
     files: Vec<(String, Entry)>,
     /// When the cache was written: a file changed in that clock tick or later is in doubt.
-    written: i128,
+    written: Nanos,
     /// The sha256 (hex) of the lock file whose files `files` lists, when it lists them all.
     lock: Option<String>,
     /// Whether it is the record of a tree held in memory ([`held`]), whose files are what it
@@ -216,27 +231,29 @@ impl Cache {
             return None;
         }
         let written = Stat::of(path)?.mtime;
-        let text = std::fs::read_to_string(path).ok()?;
-        let (head, rest) = text.split_once('\n')?;
-        (head == header()).then_some(())?;
-        // The lock file's and the apps' lines come first, then the files' (the most), which
-        // are read in parallel.
-        let files_at = if rest.starts_with("f ") {
-            0
-        } else {
-            rest.find("\nf ").map_or(rest.len(), |i| i + 1)
-        };
+        let mut file = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(path).ok()?);
         let mut cache = Cache {
             written,
             ..Cache::default()
         };
-        for line in rest[..files_at].lines() {
-            cache.line(line)?;
-        }
-        cache.files = rest[files_at..]
-            .par_lines()
-            .map(file_entry)
-            .collect::<Option<_>>()?;
+        // The lock file's and the apps' lines come first, then the files' (the most).
+        let mut line = String::new();
+        let mut first = true;
+        let files_from = loop {
+            line.clear();
+            if std::io::BufRead::read_line(&mut file, &mut line).ok()? == 0 {
+                break Vec::new();
+            }
+            let text = line.strip_suffix('\n')?;
+            if std::mem::take(&mut first) {
+                (text == header()).then_some(())?;
+            } else if text.starts_with("f ") {
+                break line.into_bytes();
+            } else {
+                cache.line(text)?;
+            }
+        };
+        cache.files = file_entries(file, files_from, PIECE)?;
         // Found by a binary search: a cache out of order is not this build's.
         cache
             .files
@@ -288,6 +305,39 @@ impl Cache {
         (entry.stat.mtime < self.written && entry.stat.ctime < self.written).then_some(())?;
         (below.file(path)? == entry.stat).then_some(entry.stat)
     }
+}
+
+/// How much of a cache's files' lines is read and parsed at a time: the file is never held
+/// whole (30 MB at 20 000 apps) beside the records made of it.
+const PIECE: usize = 1 << 22;
+
+/// The records of a cache's files' lines: `start` (the first line, read already), then the
+/// rest of `file`, `piece` bytes at a time, each piece's lines parsed in parallel.
+fn file_entries(mut file: impl std::io::Read, start: Vec<u8>, piece: usize) -> Option<Vec<(String, Entry)>> {
+    use std::io::Read;
+    let mut pieces: Vec<Vec<(String, Entry)>> = Vec::new();
+    let mut rest = start;
+    loop {
+        let mut text = std::mem::take(&mut rest);
+        text.reserve(piece);
+        let read = (&mut file).take(piece as u64).read_to_end(&mut text).ok()?;
+        // Whole lines only: the last one may go on in the next piece.
+        let end = match read {
+            0 => text.len(),
+            _ => text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1),
+        };
+        rest = text.split_off(end);
+        let lines = std::str::from_utf8(&text).ok()?;
+        pieces.push(lines.par_lines().map(file_entry).collect::<Option<_>>()?);
+        if read == 0 {
+            break;
+        }
+    }
+    let mut files = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+    for piece in pieces {
+        files.extend(piece);
+    }
+    Some(files)
 }
 
 /// The record of the file at `path` in `files` (in path order).
@@ -819,6 +869,34 @@ mod tests {
         let mut lines = FxHashMap::default();
         lines.insert([9; 32], AppLine::of(&key, "a"));
         assert!(Rendered::of_lines(&lines).0.is_empty());
+    }
+
+    #[test]
+    fn a_caches_files_read_a_piece_at_a_time_are_its_lines() {
+        let text: String = (0..60)
+            .map(|i| {
+                format!(
+                    "f {} {i} 2 3 4 5 {}{i:03}.yaml\n",
+                    "0".repeat(64),
+                    "d/".repeat(i % 7)
+                )
+            })
+            .collect();
+        let fields = |files: Vec<(String, Entry)>| -> Vec<(String, String, Stat)> {
+            files.into_iter().map(|(p, e)| (p, e.hash, e.stat)).collect()
+        };
+        let whole = fields(text.lines().map(|l| file_entry(l).unwrap()).collect());
+        let (first, rest) = text.split_at(text.find('\n').unwrap() + 1);
+        let without_last_newline = &rest[..rest.len() - 1];
+        // Pieces shorter than a line, a few lines long, and the whole.
+        for piece in [1, 7, 100, 250, PIECE] {
+            for rest in [rest, without_last_newline] {
+                let read = file_entries(rest.as_bytes(), first.as_bytes().to_vec(), piece);
+                assert_eq!(fields(read.unwrap()), whole, "pieces of {piece} bytes");
+            }
+        }
+        let broken = rest.replacen("f ", "g ", 1);
+        assert!(file_entries(broken.as_bytes(), first.as_bytes().to_vec(), 7).is_none());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct Memo {
     /// Where each file starts in the fleet's text ([`crate::source::Source::composite`]).
     pub starts: Vec<usize>,
     /// The clock tick the recording run began reading in.
-    pub began: i128,
+    pub began: super::Nanos,
     /// The stat of each of `files`, then of `folders`, when it is the recorded one (untouched
     /// since): a record made after this run takes it rather than look again.
     pub stats: Vec<Known>,
@@ -49,7 +49,7 @@ pub struct Memo {
 pub struct Recorder {
     path: PathBuf,
     base: PathBuf,
-    began: i128,
+    began: super::Nanos,
 }
 
 /// Where the record of `spec`'s expansion for the output root `out` lives, and the folder the
@@ -141,7 +141,7 @@ impl Recorder {
     }
 
     /// The clock tick the run began reading in.
-    pub fn began(&self) -> i128 {
+    pub fn began(&self) -> super::Nanos {
         self.began
     }
 
@@ -213,7 +213,7 @@ fn read_memo(cache: &Path, spec: &Path, out: &Path) -> Option<(Memo, Vec<usize>)
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     (lines.next()? == header()).then_some(())?;
-    let began: i128 = lines.next()?.strip_prefix("b ")?.parse().ok()?;
+    let began: super::Nanos = lines.next()?.strip_prefix("b ")?.parse().ok()?;
     let fleet = lines.next()?.strip_prefix("n ")?.to_string();
     let mut memo = Memo {
         fleet,
