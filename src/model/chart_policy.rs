@@ -38,7 +38,7 @@ impl Part for ChartPolicies {
             if policy.pods.is_none() {
                 defaulted.push(format!("NetworkPolicy `{}`", policy.name));
             }
-            let item = policy_item(app, policy, pods);
+            let item = policy_item(app, policy, super::StrMap::from(pods));
             if !item.api_server_any.is_empty() {
                 out.open_api_server_egress(&item.meta.name);
             }
@@ -64,7 +64,7 @@ impl Part for ChartPolicies {
                     format!("poddisruptionbudget-{name}.yaml"),
                     "workload/poddisruptionbudget.yaml.j2",
                     &kinds::POD_DISRUPTION_BUDGET,
-                    budget_item(app, pdb, name, pods),
+                    budget_item(app, pdb, name, super::StrMap::from(pods)),
                 )
                 .from_spec(app.at(AppSpec::DISRUPTION_BUDGET)),
             );

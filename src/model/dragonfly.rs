@@ -35,7 +35,7 @@ pub struct Dragonfly {
     /// Namespace.
     pub namespace: String,
     /// Labels (prune protection).
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// Pods in all.
     pub replicas: u32,
     /// Image.
@@ -76,7 +76,7 @@ pub struct Snapshot {
 #[derive(Debug, Serialize)]
 struct Access {
     meta: super::workload::Meta,
-    pod_selector: BTreeMap<String, String>,
+    pod_selector: super::StrMap,
     policy_types: Vec<&'static str>,
     ingress: Vec<Value>,
     egress: Vec<Value>,
@@ -115,7 +115,7 @@ pub fn parts(app: &AppCtx, redis: &RedisSpec, out: &mut Parts) {
     let object = Dragonfly {
         name: name.clone(),
         namespace: app.namespace.clone(),
-        labels: kinds::DRAGONFLY_KIND.prune_labels(app.protect, false),
+        labels: super::StrMap::from(kinds::DRAGONFLY_KIND.prune_labels(app.protect, false)),
         replicas: redis.replicas,
         image: image(redis),
         args: redis.args.clone(),
@@ -165,8 +165,8 @@ pub fn parts(app: &AppCtx, redis: &RedisSpec, out: &mut Parts) {
         let monitor = PodMonitor {
             name: name.clone(),
             namespace: app.namespace.clone(),
-            labels: spec.defaults.monitoring.labels.clone(),
-            selector: selector.clone(),
+            labels: super::StrMap::from(&spec.defaults.monitoring.labels),
+            selector: super::StrMap::from(&selector),
             port: "admin".into(),
             path: None,
         };
@@ -175,7 +175,7 @@ pub fn parts(app: &AppCtx, redis: &RedisSpec, out: &mut Parts) {
             monitors::pod_monitor(spec, "redis-dragonfly-", "", monitor),
         );
     }
-    access(app, redis, &name, selector, monitored, out);
+    access(app, redis, &name, super::StrMap::from(selector), monitored, out);
     notes(app, redis, &name, monitored, out);
 }
 
@@ -185,7 +185,7 @@ fn access(
     app: &AppCtx,
     redis: &RedisSpec,
     name: &str,
-    selector: BTreeMap<String, String>,
+    selector: super::StrMap,
     monitored: bool,
     out: &mut Parts,
 ) {

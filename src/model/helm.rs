@@ -108,11 +108,11 @@ fn chart_monitor(app: &AppCtx, helm: &HelmSpec, out: &mut Parts) {
     let monitor = postgres::PodMonitor {
         name: app.name.clone(),
         namespace: app.namespace.clone(),
-        labels: app.cluster.defaults.monitoring.labels.clone(),
+        labels: super::StrMap::from(&app.cluster.defaults.monitoring.labels),
         selector: if monitoring.selector.is_empty() {
-            std::collections::BTreeMap::from([("app.kubernetes.io/instance".to_string(), release)])
+            super::StrMap::from_iter([("app.kubernetes.io/instance".to_string(), release)])
         } else {
-            monitoring.selector.clone()
+            super::StrMap::from(&monitoring.selector)
         },
         port: port.clone(),
         path: monitoring.path.clone(),
@@ -165,9 +165,9 @@ fn chart_scrape(
         meta: workload::Meta {
             name: app.name.clone(),
             namespace: app.namespace.clone(),
-            labels: monitoring.labels.clone(),
+            labels: super::StrMap::from(&monitoring.labels),
         },
-        selector,
+        selector: super::StrMap::from(selector),
         endpoints: vec![serde_json::json!({"port": scrape.port, "honorLabels": true})],
     };
     out.release(monitors::service_monitor(app.cluster, "", "", item));

@@ -126,7 +126,7 @@ pub struct ScrapeItem {
     /// Its identity and labels.
     pub meta: super::workload::Meta,
     /// The Services' labels.
-    pub selector: std::collections::BTreeMap<String, String>,
+    pub selector: super::StrMap,
     /// The endpoints.
     pub endpoints: Vec<serde_json::Value>,
 }

@@ -30,7 +30,7 @@ impl Part for Namespace {
         }
         let object = NamespaceObject {
             name: app.namespace.clone(),
-            labels,
+            labels: super::StrMap::from(labels),
         };
         // The Namespace goes first into the app's first layer.
         let first = out.first_layer();

@@ -38,7 +38,7 @@ pub struct Pooler {
     /// `session` or `transaction`.
     pub pool_mode: &'static str,
     /// `pgbouncer.parameters`.
-    pub parameters: BTreeMap<String, String>,
+    pub parameters: super::StrMap,
     /// `template.spec`, when resources or affinity are set.
     pub template: Option<Value>,
 }
@@ -48,7 +48,7 @@ pub struct Pooler {
 #[derive(Debug, Serialize)]
 struct Budget {
     meta: super::workload::Meta,
-    selector: BTreeMap<String, String>,
+    selector: super::StrMap,
     min_available: Option<Value>,
     max_unavailable: Option<Value>,
     unhealthy_pod_eviction_policy: Option<crate::spec::workload::UnhealthyPodEvictionPolicy>,
@@ -64,7 +64,7 @@ pub struct PoolerNetwork {
     /// The Pooler's name.
     pub name: String,
     /// The pods of its cluster, which it connects to.
-    pub upstream: BTreeMap<String, String>,
+    pub upstream: super::StrMap,
     /// Whether a pod monitor scrapes it.
     pub monitored: bool,
 }
@@ -79,7 +79,7 @@ pub fn network(spec: &ClusterSpec, app: &AppSpec, pg: &PostgresSpec) -> Vec<Pool
         .iter()
         .map(|p| PoolerNetwork {
             name: object_name(&cluster, p.name.as_str()),
-            upstream: BTreeMap::from([("cnpg.io/cluster".to_string(), cluster.clone())]),
+            upstream: super::StrMap::from_iter([("cnpg.io/cluster".to_string(), cluster.clone())]),
             monitored: p.monitoring.unwrap_or_else(|| monitored(spec, app, pg)),
         })
         .collect()
@@ -125,7 +125,7 @@ pub fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts
                 PoolMode::Session => "session",
                 PoolMode::Transaction => "transaction",
             },
-            parameters: p.parameters.clone(),
+            parameters: super::StrMap::from(&p.parameters),
             template: template(p),
         };
         out.add(
@@ -149,7 +149,7 @@ pub fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts
                     namespace: app.namespace.clone(),
                     labels: super::workload::app_labels(&app.name),
                 },
-                selector: selector.clone(),
+                selector: super::StrMap::from(&selector),
                 min_available: pdb.min_available.as_ref().map(int_or_percent),
                 max_unavailable: pdb.max_unavailable.as_ref().map(int_or_percent),
                 unhealthy_pod_eviction_policy: pdb.unhealthy_pod_eviction_policy,
@@ -170,8 +170,8 @@ pub fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts
             let monitor = PodMonitor {
                 name: name.clone(),
                 namespace: app.namespace.clone(),
-                labels: app.cluster.defaults.monitoring.labels.clone(),
-                selector,
+                labels: super::StrMap::from(&app.cluster.defaults.monitoring.labels),
+                selector: super::StrMap::from(selector),
                 port: "metrics".into(),
                 path: None,
             };

@@ -17,7 +17,6 @@ use crate::spec::data::{
     AntiAffinity, BackupTarget, Compression, DataDurability, Encryption, MigrateMethod, PostgresProvider,
     PostgresSpec, PrimaryUpdateStrategy, SyncMethod,
 };
-use std::collections::BTreeMap;
 
 /// How clients reach the database: what `((postgres.*))` references name.
 pub struct Connection {
@@ -98,7 +97,7 @@ pub struct CnpgCluster {
     /// Namespace.
     pub namespace: String,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// Instances.
     pub instances: u32,
     /// Image.
@@ -114,7 +113,7 @@ pub struct CnpgCluster {
     /// `podAntiAffinityType`.
     pub anti_affinity: &'static str,
     /// `postgresql.parameters`.
-    pub parameters: BTreeMap<String, String>,
+    pub parameters: super::StrMap,
     /// `bootstrap.initdb`.
     pub database: String,
     /// Owner.
@@ -168,7 +167,7 @@ pub struct Recovery {
 #[derive(Debug, Serialize)]
 pub struct Source {
     /// Connection parameters (libpq keywords; values are strings).
-    pub parameters: BTreeMap<String, String>,
+    pub parameters: super::StrMap,
     /// The password Secret.
     pub password_secret: String,
     /// Its key.
@@ -217,7 +216,7 @@ pub struct ObjectStore {
     /// Namespace.
     pub namespace: String,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// `s3://...`.
     pub destination_path: String,
     /// Endpoint.
@@ -250,7 +249,7 @@ pub struct ScheduledBackup {
     /// Namespace.
     pub namespace: String,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// The cluster.
     pub cluster: String,
     /// Six-field cron.
@@ -286,9 +285,9 @@ pub struct PodMonitor {
     /// Namespace.
     pub namespace: String,
     /// Labels the Prometheus selects.
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// Pod selector labels.
-    pub selector: BTreeMap<String, String>,
+    pub selector: super::StrMap,
     /// Container port name.
     pub port: String,
     /// Metrics path, when not `/metrics`.
@@ -304,7 +303,7 @@ pub struct KubeblocksCluster {
     /// Namespace.
     pub namespace: String,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// `clusterDef`.
     pub cluster_def: &'static str,
     /// Components.
@@ -507,7 +506,7 @@ fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts, 
             let cluster = KubeblocksCluster {
                 name: conn.cluster.clone(),
                 namespace: namespace.clone(),
-                labels: kinds::KUBEBLOCKS_CLUSTER.prune_labels(protect, false),
+                labels: super::StrMap::from(kinds::KUBEBLOCKS_CLUSTER.prune_labels(protect, false)),
                 cluster_def: "postgresql",
                 components: vec![KubeblocksComponent {
                     name: "postgresql",
@@ -570,7 +569,7 @@ fn cnpg(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts) {
         let backup = ScheduledBackup {
             name: format!("{}-scheduled", conn.cluster),
             namespace: app.namespace.clone(),
-            labels: kinds::CNPG_SCHEDULED_BACKUP.prune_labels(app.protect, false),
+            labels: super::StrMap::from(kinds::CNPG_SCHEDULED_BACKUP.prune_labels(app.protect, false)),
             cluster: conn.cluster.clone(),
             schedule: b.schedule.clone(),
             method: if b.legacy { "barmanObjectStore" } else { "plugin" },
@@ -613,8 +612,8 @@ fn cnpg(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, parts: &mut Parts) {
         let monitor = PodMonitor {
             name: conn.cluster.clone(),
             namespace: app.namespace.clone(),
-            labels: app.cluster.defaults.monitoring.labels.clone(),
-            selector: BTreeMap::from([("cnpg.io/cluster".to_string(), conn.cluster.clone())]),
+            labels: super::StrMap::from(&app.cluster.defaults.monitoring.labels),
+            selector: super::StrMap::from_iter([("cnpg.io/cluster".to_string(), conn.cluster.clone())]),
             port: "metrics".into(),
             path: None,
         };
@@ -630,7 +629,7 @@ fn object_store(app: &AppCtx, conn: &Connection, b: &crate::spec::data::BackupSp
     ObjectStore {
         name: format!("{}-backup", conn.cluster),
         namespace: app.namespace.clone(),
-        labels: kinds::CNPG_OBJECT_STORE.prune_labels(app.protect, false),
+        labels: super::StrMap::from(kinds::CNPG_OBJECT_STORE.prune_labels(app.protect, false)),
         destination_path: b.destination_path.clone(),
         endpoint_url: b.endpoint_url.clone(),
         credentials: b.credentials.to_string(),
@@ -672,7 +671,7 @@ fn cnpg_cluster(
     CnpgCluster {
         name: conn.cluster.clone(),
         namespace: app.namespace.clone(),
-        labels: kinds::CNPG_CLUSTER_KIND.prune_labels(app.protect, false),
+        labels: super::StrMap::from(kinds::CNPG_CLUSTER_KIND.prune_labels(app.protect, false)),
         instances: pg.instances,
         image,
         primary_update_strategy: match pg.primary_update_strategy {
@@ -686,7 +685,7 @@ fn cnpg_cluster(
             AntiAffinity::Preferred => "preferred",
             AntiAffinity::Required => "required",
         },
-        parameters: pg.parameters.clone(),
+        parameters: super::StrMap::from(&pg.parameters),
         database: conn.database.clone(),
         owner: conn.user.clone(),
         owner_secret: pg.owner_secret.as_ref().map(|s| s.to_string()),
@@ -744,7 +743,7 @@ fn cnpg_cluster(
             .filter(|m| m.method == MigrateMethod::Import)
             .map(|m| m.database.clone().unwrap_or_else(|| conn.database.clone())),
         source: pg.migrate.as_ref().map(|m| Source {
-            parameters: BTreeMap::from([
+            parameters: super::StrMap::from_iter([
                 ("host".to_string(), m.host.clone()),
                 ("port".to_string(), m.port.to_string()),
                 ("user".to_string(), m.user.clone()),

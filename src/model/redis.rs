@@ -151,7 +151,7 @@ fn parts(app: &AppCtx, redis: &RedisSpec, parts: &mut Parts) {
     let cluster = KubeblocksCluster {
         name: cluster_name(&app.name, redis),
         namespace: app.namespace.clone(),
-        labels,
+        labels: super::StrMap::from(labels),
         cluster_def: "redis",
         components: vec![
             KubeblocksComponent {

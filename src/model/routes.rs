@@ -13,7 +13,6 @@ use crate::spec::routes::{Backend, PathType, RouteSpec, isolated, workload_port}
 use crate::spec::workload::PortRef;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// The part of an app's routes.
 pub struct Routes;
@@ -159,9 +158,9 @@ fn gateway_policy(app: &AppCtx, route: &RouteSpec, backend: &Backend, index: usi
         (None, Some(_)) => {
             let pods = if backend.pods.is_empty() {
                 let release = app.spec.helm.as_ref()?.release(app.spec.name.as_str());
-                BTreeMap::from([("app.kubernetes.io/instance".to_string(), release.to_string())])
+                super::StrMap::from_iter([("app.kubernetes.io/instance".to_string(), release.to_string())])
             } else {
-                backend.pods.clone()
+                super::StrMap::from(&backend.pods)
             };
             let port = match backend.target_port.as_ref()? {
                 PortRef::Number(n) => json!(n),

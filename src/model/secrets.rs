@@ -61,7 +61,7 @@ pub struct ExternalSecret {
     /// Namespace.
     pub namespace: String,
     /// Labels of the ExternalSecret itself.
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// Store kind.
     pub store_kind: &'static str,
     /// Store name.
@@ -86,11 +86,11 @@ pub struct SecretTemplate {
     /// `Replace` (templated keys only) or `Merge` (fetched keys kept).
     pub merge_policy: &'static str,
     /// Labels of the Secret.
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// Annotations of the Secret.
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: super::StrMap,
     /// Templated keys.
-    pub data: BTreeMap<String, String>,
+    pub data: super::StrMap,
 }
 
 /// One `data[]` entry.
@@ -406,15 +406,15 @@ fn external_secret(
         secret_type,
         // Metadata alone must not drop the fetched keys.
         merge_policy: if data.is_empty() { "Merge" } else { "Replace" },
-        labels: target_labels,
-        annotations: secret.annotations.clone(),
-        data,
+        labels: super::StrMap::from(target_labels),
+        annotations: super::StrMap::from(&secret.annotations),
+        data: super::StrMap::from(data),
     });
     ExternalSecret {
         name,
         object_name: secret.external_secret_name.as_ref().map(|n| n.to_string()),
         namespace: app.namespace.clone(),
-        labels,
+        labels: super::StrMap::from(labels),
         store_kind: store_kind.as_str(),
         store_name,
         refresh_interval: secret.refresh_interval.as_ref().map(|d| d.to_string()),

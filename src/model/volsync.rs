@@ -9,7 +9,6 @@ use super::*;
 use crate::kinds;
 use crate::spec::data::{CopyMethod, VolumeBackupSpec};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 
 /// The label gitopsc gives every VolSync mover pod of an app (`moverPodLabels`), so a
 /// NetworkPolicy can let them out.
@@ -19,7 +18,7 @@ const MOVER_LABEL: (&str, &str) = ("app.kubernetes.io/component", "volsync-mover
 #[derive(Debug, Serialize)]
 struct MoverPolicy {
     meta: super::workload::Meta,
-    pod_selector: BTreeMap<String, String>,
+    pod_selector: super::StrMap,
     policy_types: Vec<&'static str>,
     ingress: Vec<Value>,
     egress: Vec<Value>,
@@ -34,7 +33,7 @@ pub struct Replication {
     /// Namespace.
     pub namespace: String,
     /// Labels (prune protection).
-    pub labels: BTreeMap<String, String>,
+    pub labels: super::StrMap,
     /// The PVC.
     pub pvc: String,
     /// `trigger`: `schedule` or `manual`.
@@ -81,7 +80,7 @@ fn mover_policy(app: &AppCtx, out: &mut Parts) {
             namespace: app.namespace.clone(),
             labels: super::workload::app_labels(&app.name),
         },
-        pod_selector: BTreeMap::from([(MOVER_LABEL.0.to_string(), MOVER_LABEL.1.to_string())]),
+        pod_selector: super::StrMap::from_iter([(MOVER_LABEL.0.to_string(), MOVER_LABEL.1.to_string())]),
         policy_types: vec!["Egress"],
         ingress: Vec::new(),
         egress: vec![
@@ -146,7 +145,7 @@ fn source(app: &AppCtx, backup: &VolumeBackupSpec, out: &mut Parts) {
     let item = Replication {
         name: format!("{}-backup", backup.pvc),
         namespace: app.namespace.clone(),
-        labels: kinds::VOLSYNC_REPLICATION_SOURCE.prune_labels(app.protect, false),
+        labels: super::StrMap::from(kinds::VOLSYNC_REPLICATION_SOURCE.prune_labels(app.protect, false)),
         pvc: backup.pvc.to_string(),
         trigger: json!({"schedule": backup.schedule}),
         restic,
@@ -194,7 +193,7 @@ fn destination(app: &AppCtx, backup: &VolumeBackupSpec, out: &mut Parts) {
     let item = Replication {
         name: format!("{}-restore", backup.pvc),
         namespace: app.namespace.clone(),
-        labels: BTreeMap::new(),
+        labels: super::StrMap::new(),
         pvc: backup.pvc.to_string(),
         trigger: json!({"manual": restore.trigger}),
         restic,

@@ -18,17 +18,16 @@ use crate::spec::ClusterSpec;
 use crate::spec::workload::*;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// The label every object gitopsc writes for a workload carries.
 const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "gitopsc");
 
 /// Labels of an object, sorted.
-pub type Labels = BTreeMap<String, String>;
+pub type Labels = super::StrMap;
 
 /// The selector of a workload's pods: its name and its app's, nothing that ever changes.
 pub fn selector(app: &str, workload: &str) -> Labels {
-    Labels::from([
+    Labels::from_iter([
         ("app.kubernetes.io/instance".to_string(), app.to_string()),
         ("app.kubernetes.io/name".to_string(), workload.to_string()),
     ])
@@ -43,7 +42,7 @@ fn workload_labels(app: &str, workload: &str) -> Labels {
 
 /// Labels of an object that belongs to the app as a whole.
 pub fn app_labels(app: &str) -> Labels {
-    Labels::from([
+    Labels::from_iter([
         ("app.kubernetes.io/instance".to_string(), app.to_string()),
         (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
     ])
@@ -64,7 +63,7 @@ pub struct Meta {
 #[derive(Debug, Serialize)]
 struct ConfigMapItem {
     meta: Meta,
-    data: BTreeMap<String, String>,
+    data: super::StrMap,
 }
 
 /// A Service.
@@ -225,7 +224,7 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
             selector: selector.clone(),
             ports,
             annotations: if own {
-                settings.annotations.clone()
+                super::StrMap::from(&settings.annotations)
             } else {
                 Labels::new()
             },
@@ -280,7 +279,7 @@ fn services(app: &AppCtx, wl: &WorkloadSpec, parts: &mut Parts) {
 fn own_service(app: &AppCtx, svc: &ServiceSpec, parts: &mut Parts) {
     let selector = match &svc.workload {
         Some(wl) => selector(&app.name, wl.as_str()),
-        None => svc.selector.clone(),
+        None => super::StrMap::from(&svc.selector),
     };
     let mut labels = svc.labels.clone();
     labels.extend(match &svc.workload {
@@ -307,12 +306,12 @@ fn own_service(app: &AppCtx, svc: &ServiceSpec, parts: &mut Parts) {
         meta: Meta {
             name: svc.name.to_string(),
             namespace: app.namespace.clone(),
-            labels,
+            labels: super::StrMap::from(labels),
         },
         headless: svc.headless,
         selector,
         ports,
-        annotations: svc.annotations.clone(),
+        annotations: super::StrMap::from(&svc.annotations),
         publish_not_ready_addresses: svc.publish_not_ready_addresses,
         kind: svc.kind,
         load_balancer_class: svc.load_balancer_class.clone(),

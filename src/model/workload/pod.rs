@@ -264,7 +264,7 @@ fn pod_template(
         .as_ref()
         .and_then(|name| app.spec.service_accounts.iter().find(|s| &s.name == name));
     let template = PodTemplate {
-        labels: pod_labels,
+        labels: crate::model::StrMap::from(pod_labels),
         annotations: pod_annotations,
         service_account_name: account.map(|a| a.name.to_string()),
         automount_service_account_token: account.is_some_and(ServiceAccountSpec::talks_to_api),
@@ -275,7 +275,7 @@ fn pod_template(
         termination_grace_period_seconds: wl.termination_grace_period_seconds,
         security_context: pod_security_context(&wl.security_context),
         image_pull_secrets: wl.image_pull_secrets.iter().map(|s| s.to_string()).collect(),
-        node_selector: wl.node_selector.clone(),
+        node_selector: crate::model::StrMap::from(&wl.node_selector),
         affinity: affinity(anti_affinity(wl), selector),
         topology_spread_constraints: wl
             .topology_spread
@@ -464,7 +464,7 @@ impl<'a> Pod<'a> {
                 .secrets
                 .extend(secret_names(&c.env, &c.env_from, &c.files));
         }
-        let mut pod_annotations: Labels = wl.annotations.clone();
+        let mut pod_annotations: Labels = crate::model::StrMap::from(&wl.annotations);
         consumed.config.retain(|_, keys| !keys.is_empty());
         if !consumed.config.is_empty() {
             pod_annotations.insert(CHECKSUM_CONFIG.into(), digest(&consumed.config));

@@ -36,7 +36,7 @@ pub(crate) struct NetworkPolicyItem {
 #[derive(Debug, Serialize)]
 struct ResourceQuotaItem {
     meta: Meta,
-    hard: BTreeMap<String, String>,
+    hard: crate::model::StrMap,
 }
 
 /// A LimitRange.
@@ -93,7 +93,7 @@ fn quota_and_limits(app: &AppCtx, parts: &mut Parts) {
     if let Some(quota) = &app.spec.resource_quota {
         let item = ResourceQuotaItem {
             meta: meta(),
-            hard: quantities(&quota.hard),
+            hard: crate::model::StrMap::from(quantities(&quota.hard)),
         };
         parts.release(Manifest::new(
             "resourcequota.yaml",
@@ -388,8 +388,8 @@ struct Database {
 impl Database {
     fn new(kind: &'static kinds::Kind, name: String, client_ports: Vec<u16>) -> Self {
         let pods = match kind.network.and_then(|n| n.pod_label) {
-            Some(label) => Labels::from([(label.to_string(), name.clone())]),
-            None => Labels::from([
+            Some(label) => Labels::from_iter([(label.to_string(), name.clone())]),
+            None => Labels::from_iter([
                 ("app.kubernetes.io/instance".to_string(), name.clone()),
                 (
                     "app.kubernetes.io/managed-by".to_string(),
