@@ -47,22 +47,7 @@ ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%
 stats() { python3 -c 'import statistics as s,sys; v=sorted(map(int,sys.argv[1:])); print("%d / %d / %d ms" % (v[0], s.median(v), v[-1]))' "$@"; }
 peak_kib() { { /usr/bin/time -v "$@" 2>&1 >/dev/null || true; } | awk -F': ' '/Maximum resident set size/ {print $2}'; }
 # edit FILE ROUND [NTH]: sets the chart version of the NTH app of FILE to 1.0.ROUND.
-edit() {
-    python3 - "$@" <<'PY'
-import re, sys
-path, rnd = sys.argv[1], sys.argv[2]
-nth = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-lines = open(path).read().split("\n")
-seen = -1
-for i, l in enumerate(lines):
-    if re.match(r"^  - name: ", l):
-        seen += 1
-    if seen == nth and re.match(r"^\s+version: ", l):
-        lines[i] = re.sub(r"version: .*$", "version: 1.0." + rnd, l)
-        break
-open(path, "w").write("\n".join(lines))
-PY
-}
+edit() { python3 bench/edit-app.py "$@"; }
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $("$BIN" --version); N=$N; $ROUNDS rounds; $(nproc) CPUs"
 echo

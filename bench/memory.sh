@@ -37,22 +37,8 @@ peak() {
 }
 # per_app KIB...: min / median / max of KIB / N.
 per_app() { python3 -c 'import statistics as s,sys; n=int(sys.argv[1]); v=sorted(int(x)/n for x in sys.argv[2:]); print("%.1f / %.1f / %.1f" % (v[0], s.median(v), v[-1]))' "$N" "$@"; }
-# edit FILE ROUND NTH: sets the chart version of the NTH app of FILE to 1.0.ROUND.
-edit() {
-    python3 - "$@" <<'PY'
-import re, sys
-path, rnd, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
-lines = open(path).read().split("\n")
-seen = -1
-for i, l in enumerate(lines):
-    if re.match(r"^  - name: ", l):
-        seen += 1
-    if seen == nth and re.match(r"^\s+version: ", l):
-        lines[i] = re.sub(r"version: .*$", "version: 1.0." + rnd, l)
-        break
-open(path, "w").write("\n".join(lines))
-PY
-}
+# edit FILE ROUND [NTH]: sets the chart version of the NTH app of FILE to 1.0.ROUND.
+edit() { python3 bench/edit-app.py "$@"; }
 
 log "generating N=$N"
 python3 bench/gen-spec.py "$N" >"$WORK/one.yaml"
