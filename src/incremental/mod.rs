@@ -242,6 +242,8 @@ impl Cache {
         let files_from = loop {
             line.clear();
             if std::io::BufRead::read_line(&mut file, &mut line).ok()? == 0 {
+                // A cache ends after its header at the earliest.
+                (!first).then_some(())?;
                 break Vec::new();
             }
             let text = line.strip_suffix('\n')?;
@@ -914,6 +916,17 @@ mod tests {
         assert_eq!(read(&["a.yaml"]), None, "no lock file in the root");
         std::fs::write(dir.path().join(Owner::default().lock_path()), "").unwrap();
         assert_eq!(read(&["a/b.yaml", "a/c d.yaml", "b.yaml"]), Some(3));
+        assert_eq!(read(&[]), Some(0), "a tree of no files");
+        std::fs::write(&path, "").unwrap();
+        assert!(
+            Cache::read_at(&path, dir.path(), &Owner::default()).is_none(),
+            "empty"
+        );
+        std::fs::write(&path, header()).unwrap();
+        assert!(
+            Cache::read_at(&path, dir.path(), &Owner::default()).is_none(),
+            "a header cut short"
+        );
         let both = read_after(&format!("l {}\n{key}", "2".repeat(64)), &["a.yaml", "b.yaml"], "");
         assert_eq!(both, Some((2, 1)));
         assert_eq!(read_after("", &["a.yaml"], &key), None, "an app after the files");
