@@ -104,7 +104,8 @@ impl Stat {
     #[cfg(unix)]
     pub fn of_file(file: &std::fs::File) -> Option<Stat> {
         let m = file.metadata().ok()?;
-        m.is_file().then(|| Stat::of_metadata(&m))?
+        m.is_file().then_some(())?;
+        Stat::of_metadata(&m)
     }
 
     /// Without unix stat fields nothing is ever taken as untouched.

@@ -18,7 +18,6 @@ use crate::spec::data::RedisSpec;
 use crate::spec::workload::IntOrPercent;
 use crate::spec::{AppSpec, ClusterSpec};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 
 /// The image the operator runs without `image` or `version` (dragonfly-operator 1.6.1
 /// `internal/resources/version.go` pins v1.39.0; gitopsc never leaves it to the operator).
@@ -159,14 +158,14 @@ pub fn parts(app: &AppCtx, redis: &RedisSpec, out: &mut Parts) {
             object,
         ),
     );
-    let selector = BTreeMap::from([(POD_LABEL.to_string(), name.clone())]);
+    let selector = super::StrMap::from_iter([(POD_LABEL.to_string(), name.clone())]);
     let monitored = monitored(spec, app.spec, redis);
     if monitored {
         let monitor = PodMonitor {
             name: name.clone(),
             namespace: app.namespace.clone(),
             labels: super::StrMap::from(&spec.defaults.monitoring.labels),
-            selector: super::StrMap::from(&selector),
+            selector: selector.clone(),
             port: "admin".into(),
             path: None,
         };
@@ -175,7 +174,7 @@ pub fn parts(app: &AppCtx, redis: &RedisSpec, out: &mut Parts) {
             monitors::pod_monitor(spec, "redis-dragonfly-", "", monitor),
         );
     }
-    access(app, redis, &name, super::StrMap::from(selector), monitored, out);
+    access(app, redis, &name, selector, monitored, out);
     notes(app, redis, &name, monitored, out);
 }
 

@@ -17,7 +17,6 @@ use crate::spec::data::{PoolMode, PoolerSpec, PoolerType, PostgresSpec};
 use crate::spec::workload::IntOrPercent;
 use crate::spec::{AppSpec, ClusterSpec};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 
 /// The label CloudNative-PG puts on a pooler's pods, with the pooler's name.
 pub const POD_LABEL: &str = "cnpg.io/poolerName";
@@ -137,7 +136,7 @@ pub fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts
                 pooler,
             ),
         );
-        let selector = BTreeMap::from([(POD_LABEL.to_string(), name.clone())]);
+        let selector = super::StrMap::from_iter([(POD_LABEL.to_string(), name.clone())]);
         if let Some(pdb) = &p.disruption_budget {
             let int_or_percent = |v: &IntOrPercent| match v {
                 IntOrPercent::Int(n) => json!(n),
@@ -149,7 +148,7 @@ pub fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts
                     namespace: app.namespace.clone(),
                     labels: super::workload::app_labels(&app.name),
                 },
-                selector: super::StrMap::from(&selector),
+                selector: selector.clone(),
                 min_available: pdb.min_available.as_ref().map(int_or_percent),
                 max_unavailable: pdb.max_unavailable.as_ref().map(int_or_percent),
                 unhealthy_pod_eviction_policy: pdb.unhealthy_pod_eviction_policy,
@@ -171,7 +170,7 @@ pub fn parts(app: &AppCtx, pg: &PostgresSpec, conn: &Connection, out: &mut Parts
                 name: name.clone(),
                 namespace: app.namespace.clone(),
                 labels: super::StrMap::from(&app.cluster.defaults.monitoring.labels),
-                selector: super::StrMap::from(selector),
+                selector,
                 port: "metrics".into(),
                 path: None,
             };
